@@ -325,6 +325,30 @@ func (e BudgetStatus) Valid() bool {
 	}
 }
 
+// Defines values for CLDExportStatus.
+const (
+	CLDExportStatusDone    CLDExportStatus = "done"
+	CLDExportStatusFailed  CLDExportStatus = "failed"
+	CLDExportStatusQueued  CLDExportStatus = "queued"
+	CLDExportStatusRunning CLDExportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the CLDExportStatus enum.
+func (e CLDExportStatus) Valid() bool {
+	switch e {
+	case CLDExportStatusDone:
+		return true
+	case CLDExportStatusFailed:
+		return true
+	case CLDExportStatusQueued:
+		return true
+	case CLDExportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CLDServiceType.
 const (
 	CLDServiceTypeCarerSupport        CLDServiceType = "carer_support"
@@ -1737,13 +1761,13 @@ func (e PlanStatus) Valid() bool {
 
 // Defines values for PreconditionFailedProblemType.
 const (
-	UrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
+	PreconditionFailedProblemTypeUrnPbudgetProblemVersionMismatch PreconditionFailedProblemType = "urn:pbudget:problem:version-mismatch"
 )
 
 // Valid indicates whether the value is a known member of the PreconditionFailedProblemType enum.
 func (e PreconditionFailedProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemVersionMismatch:
+	case PreconditionFailedProblemTypeUrnPbudgetProblemVersionMismatch:
 		return true
 	default:
 		return false
@@ -1963,6 +1987,213 @@ func (e RelationshipKind) Valid() bool {
 	}
 }
 
+// Defines values for ReviewAchievement.
+const (
+	Empty        ReviewAchievement = ""
+	FullyMet     ReviewAchievement = "fully_met"
+	NotMet       ReviewAchievement = "not_met"
+	PartiallyMet ReviewAchievement = "partially_met"
+)
+
+// Valid indicates whether the value is a known member of the ReviewAchievement enum.
+func (e ReviewAchievement) Valid() bool {
+	switch e {
+	case Empty:
+		return true
+	case FullyMet:
+		return true
+	case NotMet:
+		return true
+	case PartiallyMet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewDecision.
+const (
+	ReviewDecisionEndServices ReviewDecision = "end_services"
+	ReviewDecisionNoChange    ReviewDecision = "no_change"
+	ReviewDecisionReassess    ReviewDecision = "reassess"
+	ReviewDecisionRevisePlan  ReviewDecision = "revise_plan"
+)
+
+// Valid indicates whether the value is a known member of the ReviewDecision enum.
+func (e ReviewDecision) Valid() bool {
+	switch e {
+	case ReviewDecisionEndServices:
+		return true
+	case ReviewDecisionNoChange:
+		return true
+	case ReviewDecisionReassess:
+		return true
+	case ReviewDecisionRevisePlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewOutcomesRating.
+const (
+	ReviewOutcomesRatingAchieved       ReviewOutcomesRating = "achieved"
+	ReviewOutcomesRatingNotAchieved    ReviewOutcomesRating = "not_achieved"
+	ReviewOutcomesRatingPartlyAchieved ReviewOutcomesRating = "partly_achieved"
+)
+
+// Valid indicates whether the value is a known member of the ReviewOutcomesRating enum.
+func (e ReviewOutcomesRating) Valid() bool {
+	switch e {
+	case ReviewOutcomesRatingAchieved:
+		return true
+	case ReviewOutcomesRatingNotAchieved:
+		return true
+	case ReviewOutcomesRatingPartlyAchieved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewReason.
+const (
+	ReviewReasonAuditConcern      ReviewReason = "audit_concern"
+	ReviewReasonCarerBreakdown    ReviewReason = "carer_breakdown"
+	ReviewReasonHospitalAdmission ReviewReason = "hospital_admission"
+	ReviewReasonPlanned           ReviewReason = "planned"
+	ReviewReasonRequest           ReviewReason = "request"
+	ReviewReasonSafeguarding      ReviewReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the ReviewReason enum.
+func (e ReviewReason) Valid() bool {
+	switch e {
+	case ReviewReasonAuditConcern:
+		return true
+	case ReviewReasonCarerBreakdown:
+		return true
+	case ReviewReasonHospitalAdmission:
+		return true
+	case ReviewReasonPlanned:
+		return true
+	case ReviewReasonRequest:
+		return true
+	case ReviewReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewCreateDecision.
+const (
+	ReviewCreateDecisionEndServices ReviewCreateDecision = "end_services"
+	ReviewCreateDecisionNoChange    ReviewCreateDecision = "no_change"
+	ReviewCreateDecisionReassess    ReviewCreateDecision = "reassess"
+	ReviewCreateDecisionRevisePlan  ReviewCreateDecision = "revise_plan"
+)
+
+// Valid indicates whether the value is a known member of the ReviewCreateDecision enum.
+func (e ReviewCreateDecision) Valid() bool {
+	switch e {
+	case ReviewCreateDecisionEndServices:
+		return true
+	case ReviewCreateDecisionNoChange:
+		return true
+	case ReviewCreateDecisionReassess:
+		return true
+	case ReviewCreateDecisionRevisePlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewCreateReason.
+const (
+	ReviewCreateReasonAuditConcern      ReviewCreateReason = "audit_concern"
+	ReviewCreateReasonCarerBreakdown    ReviewCreateReason = "carer_breakdown"
+	ReviewCreateReasonHospitalAdmission ReviewCreateReason = "hospital_admission"
+	ReviewCreateReasonPlanned           ReviewCreateReason = "planned"
+	ReviewCreateReasonRequest           ReviewCreateReason = "request"
+	ReviewCreateReasonSafeguarding      ReviewCreateReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the ReviewCreateReason enum.
+func (e ReviewCreateReason) Valid() bool {
+	switch e {
+	case ReviewCreateReasonAuditConcern:
+		return true
+	case ReviewCreateReasonCarerBreakdown:
+		return true
+	case ReviewCreateReasonHospitalAdmission:
+		return true
+	case ReviewCreateReasonPlanned:
+		return true
+	case ReviewCreateReasonRequest:
+		return true
+	case ReviewCreateReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewOutcomeInputRating.
+const (
+	ReviewOutcomeInputRatingAchieved       ReviewOutcomeInputRating = "achieved"
+	ReviewOutcomeInputRatingNotAchieved    ReviewOutcomeInputRating = "not_achieved"
+	ReviewOutcomeInputRatingPartlyAchieved ReviewOutcomeInputRating = "partly_achieved"
+)
+
+// Valid indicates whether the value is a known member of the ReviewOutcomeInputRating enum.
+func (e ReviewOutcomeInputRating) Valid() bool {
+	switch e {
+	case ReviewOutcomeInputRatingAchieved:
+		return true
+	case ReviewOutcomeInputRatingNotAchieved:
+		return true
+	case ReviewOutcomeInputRatingPartlyAchieved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReviewRule.
+const (
+	ChildInNeed              ReviewRule = "child_in_need"
+	DirectPaymentReview      ReviewRule = "direct_payment_review"
+	FirstDirectPaymentReview ReviewRule = "first_direct_payment_review"
+	FirstPlanReview          ReviewRule = "first_plan_review"
+	PlanReview               ReviewRule = "plan_review"
+	ReviewerSet              ReviewRule = "reviewer_set"
+	Unplanned                ReviewRule = "unplanned"
+)
+
+// Valid indicates whether the value is a known member of the ReviewRule enum.
+func (e ReviewRule) Valid() bool {
+	switch e {
+	case ChildInNeed:
+		return true
+	case DirectPaymentReview:
+		return true
+	case FirstDirectPaymentReview:
+		return true
+	case FirstPlanReview:
+		return true
+	case PlanReview:
+		return true
+	case ReviewerSet:
+		return true
+	case Unplanned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceUnavailableProblemType.
 const (
 	UrnPbudgetProblemUnavailable ServiceUnavailableProblemType = "urn:pbudget:problem:unavailable"
@@ -2095,6 +2326,33 @@ func (e UnauthorizedProblemType) Valid() bool {
 	}
 }
 
+// Defines values for UnplannedReviewReason.
+const (
+	UnplannedReviewReasonAuditConcern      UnplannedReviewReason = "audit_concern"
+	UnplannedReviewReasonCarerBreakdown    UnplannedReviewReason = "carer_breakdown"
+	UnplannedReviewReasonHospitalAdmission UnplannedReviewReason = "hospital_admission"
+	UnplannedReviewReasonRequest           UnplannedReviewReason = "request"
+	UnplannedReviewReasonSafeguarding      UnplannedReviewReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the UnplannedReviewReason enum.
+func (e UnplannedReviewReason) Valid() bool {
+	switch e {
+	case UnplannedReviewReasonAuditConcern:
+		return true
+	case UnplannedReviewReasonCarerBreakdown:
+		return true
+	case UnplannedReviewReasonHospitalAdmission:
+		return true
+	case UnplannedReviewReasonRequest:
+		return true
+	case UnplannedReviewReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UnsupportedMediaTypeProblemType.
 const (
 	UrnPbudgetProblemUnsupportedMediaType UnsupportedMediaTypeProblemType = "urn:pbudget:problem:unsupported-media-type"
@@ -2128,6 +2386,180 @@ func (e UpratingJobStatus) Valid() bool {
 	case UpratingJobStatusQueued:
 		return true
 	case UpratingJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptClass.
+const (
+	Failure   WebhookAttemptClass = "failure"
+	Gone      WebhookAttemptClass = "gone"
+	Success   WebhookAttemptClass = "success"
+	Throttled WebhookAttemptClass = "throttled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptClass enum.
+func (e WebhookAttemptClass) Valid() bool {
+	switch e {
+	case Failure:
+		return true
+	case Gone:
+		return true
+	case Success:
+		return true
+	case Throttled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookAttemptOutcome.
+const (
+	WebhookAttemptOutcomeDelivered WebhookAttemptOutcome = "delivered"
+	WebhookAttemptOutcomeDisable   WebhookAttemptOutcome = "disable"
+	WebhookAttemptOutcomeGiveUp    WebhookAttemptOutcome = "give_up"
+	WebhookAttemptOutcomeRetry     WebhookAttemptOutcome = "retry"
+)
+
+// Valid indicates whether the value is a known member of the WebhookAttemptOutcome enum.
+func (e WebhookAttemptOutcome) Valid() bool {
+	switch e {
+	case WebhookAttemptOutcomeDelivered:
+		return true
+	case WebhookAttemptOutcomeDisable:
+		return true
+	case WebhookAttemptOutcomeGiveUp:
+		return true
+	case WebhookAttemptOutcomeRetry:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusCancelled WebhookDeliveryStatus = "cancelled"
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "delivered"
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusCancelled:
+		return true
+	case WebhookDeliveryStatusDelivered:
+		return true
+	case WebhookDeliveryStatusFailed:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEventType.
+const (
+	AssessmentCompleted           WebhookEventType = "assessment.completed"
+	DirectPaymentAgreementCreated WebhookEventType = "direct_payment_agreement.created"
+	DirectPaymentAuditConcluded   WebhookEventType = "direct_payment_audit.concluded"
+	IsfAgreementCreated           WebhookEventType = "isf_agreement.created"
+	IsfStatementAccepted          WebhookEventType = "isf_statement.accepted"
+	IsfStatementQueried           WebhookEventType = "isf_statement.queried"
+	PaymentRunApproved            WebhookEventType = "payment_run.approved"
+	PaymentRunPaid                WebhookEventType = "payment_run.paid"
+	PersonCreated                 WebhookEventType = "person.created"
+	PersonUpdated                 WebhookEventType = "person.updated"
+	PersonalBudgetIssued          WebhookEventType = "personal_budget.issued"
+	PersonalBudgetPlanAgreed      WebhookEventType = "personal_budget.plan_agreed"
+	RecoveryNotified              WebhookEventType = "recovery.notified"
+	ReviewDue                     WebhookEventType = "review.due"
+	ReviewOverdue                 WebhookEventType = "review.overdue"
+	SupportPlanApproved           WebhookEventType = "support_plan.approved"
+	SupportPlanReturned           WebhookEventType = "support_plan.returned"
+	SupportPlanSubmitted          WebhookEventType = "support_plan.submitted"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case AssessmentCompleted:
+		return true
+	case DirectPaymentAgreementCreated:
+		return true
+	case DirectPaymentAuditConcluded:
+		return true
+	case IsfAgreementCreated:
+		return true
+	case IsfStatementAccepted:
+		return true
+	case IsfStatementQueried:
+		return true
+	case PaymentRunApproved:
+		return true
+	case PaymentRunPaid:
+		return true
+	case PersonCreated:
+		return true
+	case PersonUpdated:
+		return true
+	case PersonalBudgetIssued:
+		return true
+	case PersonalBudgetPlanAgreed:
+		return true
+	case RecoveryNotified:
+		return true
+	case ReviewDue:
+		return true
+	case ReviewOverdue:
+		return true
+	case SupportPlanApproved:
+		return true
+	case SupportPlanReturned:
+		return true
+	case SupportPlanSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionStatus.
+const (
+	WebhookSubscriptionStatusActive   WebhookSubscriptionStatus = "active"
+	WebhookSubscriptionStatusDisabled WebhookSubscriptionStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionStatus enum.
+func (e WebhookSubscriptionStatus) Valid() bool {
+	switch e {
+	case WebhookSubscriptionStatusActive:
+		return true
+	case WebhookSubscriptionStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionWithSecretStatus.
+const (
+	WebhookSubscriptionWithSecretStatusActive   WebhookSubscriptionWithSecretStatus = "active"
+	WebhookSubscriptionWithSecretStatusDisabled WebhookSubscriptionWithSecretStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionWithSecretStatus enum.
+func (e WebhookSubscriptionWithSecretStatus) Valid() bool {
+	switch e {
+	case WebhookSubscriptionWithSecretStatusActive:
+		return true
+	case WebhookSubscriptionWithSecretStatusDisabled:
 		return true
 	default:
 		return false
@@ -2278,6 +2710,174 @@ func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid()
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
 		return true
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCLDExports400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   ListCLDExports400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter ListCLDExports400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     ListCLDExports400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the ListCLDExports400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ListCLDExports400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case ListCLDExports400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldLaCodeInvalid CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cld-la-code-invalid"
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected     CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter   CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation       CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldLaCodeInvalid:
+		return true
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case CreateCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCLDExport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCLDExport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateCLDExport422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateCLDExport422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDExport400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   GetCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter GetCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     GetCLDExport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDExport400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDExport400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case GetCLDExport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cld-export-not-done"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected   GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:invalid-quarter"
+	GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation     GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemInvalidQuarter:
+		return true
+	case GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cld-export-not-done"
+)
+
+// Valid indicates whether the value is a known member of the GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCldExportNotDone:
 		return true
 	default:
 		return false
@@ -3814,6 +4414,180 @@ func (e EndRelationship422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected        CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestReason CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-request-reason"
+	CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation          CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestReason:
+		return true
+	case CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssignReview409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AssignReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AssignReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the AssignReview409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AssignReview409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AssignReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssignReview422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AssignReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused AssignReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the AssignReview422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AssignReview422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AssignReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordReview409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile  RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-approved-meanwhile"
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress         RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-in-progress"
+	RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved        RecordReview409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-not-approved"
+)
+
+// Valid indicates whether the value is a known member of the RecordReview409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordReview409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanApprovedMeanwhile:
+		return true
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanInProgress:
+		return true
+	case RecordReview409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotApproved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordReview412ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordReview412ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemVersionMismatch RecordReview412ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:version-mismatch"
+)
+
+// Valid indicates whether the value is a known member of the RecordReview412ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordReview412ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordReview412ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemVersionMismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecordReview422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson       RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:assessment-type-for-person"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid         RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:cared-for-person-invalid"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed         RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:carer-reason-not-allowed"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome              RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:duplicate-outcome"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType     RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:field-not-for-assessment-type"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch        RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:outcome-reasons-mismatch"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid   RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassessed-assessment-invalid"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reassesses-only-for-reassessment"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueAfterLimit       RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-next-due-after-limit"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueWhenServicesEnd  RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-next-due-when-services-end"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoApprovedPlan          RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-no-approved-plan"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoAssessmentToReassess  RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-no-assessment-to-reassess"
+	RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestUnknown          RecordReview422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-request-unknown"
+)
+
+// Valid indicates whether the value is a known member of the RecordReview422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RecordReview422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAssessmentTypeForPerson:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCaredForPersonInvalid:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCarerReasonNotAllowed:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDuplicateOutcome:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemFieldNotForAssessmentType:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOutcomeReasonsMismatch:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessedAssessmentInvalid:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReassessesOnlyForReassessment:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueAfterLimit:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNextDueWhenServicesEnd:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoApprovedPlan:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewNoAssessmentToReassess:
+		return true
+	case RecordReview422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType.
 const (
 	GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected  GetBudgetLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
@@ -4255,6 +5029,24 @@ const (
 func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case UprateRateTable422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetWeeklyReportParamsFormat.
+const (
+	Csv  GetWeeklyReportParamsFormat = "csv"
+	Json GetWeeklyReportParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the GetWeeklyReportParamsFormat enum.
+func (e GetWeeklyReportParamsFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Json:
 		return true
 	default:
 		return false
@@ -4900,6 +5692,216 @@ func (e RemovePlanTopUp409ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected             CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation               CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+	CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookEventTypesInvalid CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-event-types-invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	case CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookEventTypesInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookUrlNotAllowed CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-url-not-allowed"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookUrlNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-keys-not-configured"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookDeliveryPending      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-delivery-pending"
+	ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookSubscriptionDisabled ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-subscription-disabled"
+)
+
+// Valid indicates whether the value is a known member of the ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookDeliveryPending:
+		return true
+	case ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookSubscriptionDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType.
+const (
+	RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:webhook-keys-not-configured"
+)
+
+// Valid indicates whether the value is a known member of the RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType enum.
+func (e RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemWebhookKeysNotConfigured:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccessEntityType The kind of record read.
 type AccessEntityType string
 
@@ -5415,6 +6417,54 @@ type BudgetVersion struct {
 type BudgetVersionList struct {
 	Items         []BudgetVersion `json:"items"`
 	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// CLDExport defines model for CLDExport.
+type CLDExport struct {
+	CompletedAt nullable.Nullable[time.Time] `json:"completed_at"`
+
+	// DueDate When the return is due: one month after the quarter ends.
+	DueDate      openapi_types.Date        `json:"due_date"`
+	Error        nullable.Nullable[string] `json:"error"`
+	Id           openapi_types.UUID        `json:"id"`
+	IssueCount   int                       `json:"issue_count"`
+	IssuesByCode map[string]int            `json:"issues_by_code"`
+	LaCode       string                    `json:"la_code"`
+	PeopleDone   int                       `json:"people_done"`
+	PeopleTotal  int                       `json:"people_total"`
+	Quarter      string                    `json:"quarter"`
+	RequestedAt  time.Time                 `json:"requested_at"`
+	RequestedBy  string                    `json:"requested_by"`
+	Rows         struct {
+		Assessment int `json:"assessment"`
+		Review     int `json:"review"`
+		Service    int `json:"service"`
+	} `json:"rows"`
+	Sha256 nullable.Nullable[string] `json:"sha256"`
+	Status CLDExportStatus           `json:"status"`
+}
+
+// CLDExportStatus defines model for CLDExport.Status.
+type CLDExportStatus string
+
+// CLDExportCreate defines model for CLDExportCreate.
+type CLDExportCreate struct {
+	// Components Service_Component by service category key, beside the defaults.
+	Components *map[string]string `json:"components,omitempty"`
+
+	// LaCode The council's local authority code in CLD.
+	LaCode string `json:"la_code"`
+
+	// Quarter The financial year's first calendar year and the quarter: 2026-Q1 is April to June 2026.
+	//
+	// Example: 2026-Q2
+	Quarter string `json:"quarter"`
+}
+
+// CLDExportList defines model for CLDExportList.
+type CLDExportList struct {
+	Items         []CLDExport `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
 }
 
 // CLDServiceType The NHS England client-level data service component a category reports as.
@@ -7403,6 +8453,175 @@ type RelationshipList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// Review defines model for Review.
+type Review struct {
+	// Achievement CLD's summary of the outcomes.
+	Achievement  ReviewAchievement                     `json:"achievement"`
+	CreatedAt    time.Time                             `json:"created_at"`
+	Decision     ReviewDecision                        `json:"decision"`
+	HeldOn       openapi_types.Date                    `json:"held_on"`
+	Id           openapi_types.UUID                    `json:"id"`
+	NeedsChanged bool                                  `json:"needs_changed"`
+	NextDue      nullable.Nullable[openapi_types.Date] `json:"next_due"`
+	Notes        string                                `json:"notes"`
+	Outcomes     []struct {
+		Note    string               `json:"note"`
+		Outcome int                  `json:"outcome"`
+		Rating  ReviewOutcomesRating `json:"rating"`
+	} `json:"outcomes"`
+	PersonId openapi_types.UUID `json:"person_id"`
+	PlanId   openapi_types.UUID `json:"plan_id"`
+	Reason   ReviewReason       `json:"reason"`
+
+	// ReassessmentId The reassessment draft the decision opened.
+	ReassessmentId nullable.Nullable[openapi_types.UUID] `json:"reassessment_id"`
+	RecordedBy     string                                `json:"recorded_by"`
+	RequestId      nullable.Nullable[openapi_types.UUID] `json:"request_id"`
+	Reviewer       string                                `json:"reviewer"`
+
+	// RevisionPlanId The plan revision the decision opened.
+	RevisionPlanId nullable.Nullable[openapi_types.UUID] `json:"revision_plan_id"`
+}
+
+// ReviewAchievement CLD's summary of the outcomes.
+type ReviewAchievement string
+
+// ReviewDecision defines model for Review.Decision.
+type ReviewDecision string
+
+// ReviewOutcomesRating defines model for Review.Outcomes.Rating.
+type ReviewOutcomesRating string
+
+// ReviewReason defines model for Review.Reason.
+type ReviewReason string
+
+// ReviewAssignment defines model for ReviewAssignment.
+type ReviewAssignment struct {
+	// Practitioner Blank clears.
+	Practitioner *string `json:"practitioner,omitempty"`
+
+	// Team Blank clears.
+	Team *string `json:"team,omitempty"`
+}
+
+// ReviewCreate defines model for ReviewCreate.
+type ReviewCreate struct {
+	Decision     ReviewCreateDecision `json:"decision"`
+	HeldOn       openapi_types.Date   `json:"held_on"`
+	NeedsChanged bool                 `json:"needs_changed"`
+
+	// NextDue An earlier next review than the rules' (never a later one: 422 review-next-due-after-limit).
+	NextDue  *openapi_types.Date  `json:"next_due,omitempty"`
+	Notes    *string              `json:"notes,omitempty"`
+	Outcomes []ReviewOutcomeInput `json:"outcomes"`
+	Reason   ReviewCreateReason   `json:"reason"`
+
+	// RequestId The request it answers, if any (every open request made on or before held_on is answered).
+	RequestId *openapi_types.UUID `json:"request_id,omitempty"`
+
+	// Reviewer The practitioner who held it; default the caller.
+	Reviewer *string `json:"reviewer,omitempty"`
+}
+
+// ReviewCreateDecision defines model for ReviewCreate.Decision.
+type ReviewCreateDecision string
+
+// ReviewCreateReason defines model for ReviewCreate.Reason.
+type ReviewCreateReason string
+
+// ReviewList defines model for ReviewList.
+type ReviewList struct {
+	Items         []Review `json:"items"`
+	NextPageToken *string  `json:"next_page_token,omitempty"`
+}
+
+// ReviewObligation defines model for ReviewObligation.
+type ReviewObligation struct {
+	Limit openapi_types.Date `json:"limit"`
+	Rule  ReviewRule         `json:"rule"`
+
+	// SubjectId The plan, agreement, request or review the rule comes from (null for child in need).
+	SubjectId   nullable.Nullable[openapi_types.UUID] `json:"subject_id"`
+	WindowStart openapi_types.Date                    `json:"window_start"`
+}
+
+// ReviewOutcomeInput defines model for ReviewOutcomeInput.
+type ReviewOutcomeInput struct {
+	Note *string `json:"note,omitempty"`
+
+	// Outcome The index of the outcome in the plan.
+	Outcome int                      `json:"outcome"`
+	Rating  ReviewOutcomeInputRating `json:"rating"`
+}
+
+// ReviewOutcomeInputRating defines model for ReviewOutcomeInput.Rating.
+type ReviewOutcomeInputRating string
+
+// ReviewRecorded defines model for ReviewRecorded.
+type ReviewRecorded struct {
+	Review Review `json:"review"`
+
+	// Schedule The next review; null when the review ended services.
+	Schedule nullable.Nullable[ReviewSchedule] `json:"schedule"`
+}
+
+// ReviewRequest defines model for ReviewRequest.
+type ReviewRequest struct {
+	AnsweredByReviewId nullable.Nullable[openapi_types.UUID] `json:"answered_by_review_id"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	Note               string                                `json:"note"`
+	PersonId           openapi_types.UUID                    `json:"person_id"`
+	Reason             UnplannedReviewReason                 `json:"reason"`
+	RequestedBy        string                                `json:"requested_by"`
+	RequestedOn        openapi_types.Date                    `json:"requested_on"`
+}
+
+// ReviewRequestCreate defines model for ReviewRequestCreate.
+type ReviewRequestCreate struct {
+	Note   *string               `json:"note,omitempty"`
+	Reason UnplannedReviewReason `json:"reason"`
+
+	// RequestedOn Default today.
+	RequestedOn *openapi_types.Date `json:"requested_on,omitempty"`
+}
+
+// ReviewRequestRecorded defines model for ReviewRequestRecorded.
+type ReviewRequestRecorded struct {
+	Request ReviewRequest `json:"request"`
+
+	// Schedule The next review; null when the person has no approved plan.
+	Schedule nullable.Nullable[ReviewSchedule] `json:"schedule"`
+}
+
+// ReviewRule defines model for ReviewRule.
+type ReviewRule string
+
+// ReviewSchedule defines model for ReviewSchedule.
+type ReviewSchedule struct {
+	Aligns []ReviewObligation `json:"aligns"`
+
+	// DueDate The latest day the review may be held.
+	DueDate       openapi_types.Date        `json:"due_date"`
+	OpenRequests  []ReviewRequest           `json:"open_requests"`
+	OverdueByDays int                       `json:"overdue_by_days"`
+	PersonId      openapi_types.UUID        `json:"person_id"`
+	PlanId        openapi_types.UUID        `json:"plan_id"`
+	Practitioner  nullable.Nullable[string] `json:"practitioner"`
+	Rule          ReviewRule                `json:"rule"`
+	Team          nullable.Nullable[string] `json:"team"`
+
+	// WindowStart When the rule that sets the date asks the review to be held from.
+	WindowStart openapi_types.Date `json:"window_start"`
+}
+
+// ReviewWorklist defines model for ReviewWorklist.
+type ReviewWorklist struct {
+	AsOf          openapi_types.Date `json:"as_of"`
+	Items         []ReviewSchedule   `json:"items"`
+	NextPageToken *string            `json:"next_page_token,omitempty"`
+}
+
 // ServiceCategory defines model for ServiceCategory.
 type ServiceCategory struct {
 	// CldServiceType The NHS England client-level data service component a category reports as.
@@ -7595,6 +8814,9 @@ type UnableReason string
 // UnauthorizedProblemType The problem types of the shared `Unauthorized` response.
 type UnauthorizedProblemType string
 
+// UnplannedReviewReason defines model for UnplannedReviewReason.
+type UnplannedReviewReason string
+
 // UnsupportedMediaTypeProblemType The problem types of the shared `UnsupportedMediaType` response.
 type UnsupportedMediaTypeProblemType string
 
@@ -7647,10 +8869,262 @@ type UpratingJob struct {
 // UpratingJobStatus defines model for UpratingJob.Status.
 type UpratingJobStatus string
 
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	AttemptedAt time.Time                 `json:"attempted_at"`
+	Class       WebhookAttemptClass       `json:"class"`
+	DurationMs  int                       `json:"duration_ms"`
+	Error       nullable.Nullable[string] `json:"error"`
+
+	// HttpStatus null: no answer (refused, timed out, or an address the guard refuses).
+	HttpStatus    nullable.Nullable[int]       `json:"http_status"`
+	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
+
+	// Number The attempt's number in its series.
+	Number  int                   `json:"number"`
+	Outcome WebhookAttemptOutcome `json:"outcome"`
+
+	// Series 1, then one more per replay.
+	Series int `json:"series"`
+}
+
+// WebhookAttemptClass defines model for WebhookAttempt.Class.
+type WebhookAttemptClass string
+
+// WebhookAttemptOutcome defines model for WebhookAttempt.Outcome.
+type WebhookAttemptOutcome string
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	Attempts    int                          `json:"attempts"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	DeliveredAt nullable.Nullable[time.Time] `json:"delivered_at"`
+	EventId     openapi_types.UUID           `json:"event_id"`
+
+	// EventType The type of a webhook event: `record.action`, the same name as the audit trail's action for
+	// the change. Council subscriptions may take any; provider subscriptions only
+	// `support_plan.approved`, `isf_agreement.created`, `payment_run.paid`, `review.due`,
+	// `review.overdue`, `isf_statement.accepted` and `isf_statement.queried`, and receive them only
+	// for the people in the provider's reach (or the records that are the provider's).
+	// `direct_payment_audit.concluded`, `recovery.notified`, `isf_statement.accepted` and
+	// `isf_statement.queried` are sent by the audits and ISF statements of issue 12.
+	//
+	//
+	// Example: support_plan.approved
+	EventType     WebhookEventType             `json:"event_type"`
+	Id            openapi_types.UUID           `json:"id"`
+	LastStatus    nullable.Nullable[int]       `json:"last_status"`
+	Log           []WebhookAttempt             `json:"log"`
+	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
+	RecordId      openapi_types.UUID           `json:"record_id"`
+	Series        int                          `json:"series"`
+
+	// Status pending: being attempted; delivered: a 2xx; failed: the schedule (10 attempts over about 3 days) ran out; cancelled: the endpoint was disabled first.
+	Status         WebhookDeliveryStatus `json:"status"`
+	SubscriptionId openapi_types.UUID    `json:"subscription_id"`
+
+	// WebhookId The webhook-id header of every attempt and replay.
+	WebhookId string `json:"webhook_id"`
+}
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items         []WebhookDelivery `json:"items"`
+	NextPageToken *string           `json:"next_page_token,omitempty"`
+}
+
+// WebhookDeliveryStatus pending: being attempted; delivered: a 2xx; failed: the schedule (10 attempts over about 3 days) ran out; cancelled: the endpoint was disabled first.
+type WebhookDeliveryStatus string
+
+// WebhookEventType The type of a webhook event: `record.action`, the same name as the audit trail's action for
+// the change. Council subscriptions may take any; provider subscriptions only
+// `support_plan.approved`, `isf_agreement.created`, `payment_run.paid`, `review.due`,
+// `review.overdue`, `isf_statement.accepted` and `isf_statement.queried`, and receive them only
+// for the people in the provider's reach (or the records that are the provider's).
+// `direct_payment_audit.concluded`, `recovery.notified`, `isf_statement.accepted` and
+// `isf_statement.queried` are sent by the audits and ISF statements of issue 12.
+//
+// Example: support_plan.approved
+type WebhookEventType string
+
+// WebhookPayload The body of a webhook delivery (Standard Webhooks): thin, never personal data. Verify the
+// `webhook-signature` header (HMAC-SHA256 of `webhook-id.webhook-timestamp.body` with the
+// subscription's `whsec_` secret; pbudget.VerifyWebhook in the Go client), drop repeats by
+// `webhook-id`, then GET `data.links.self` with your own credentials.
+//
+// Example: {"data":{"council":"demo","id":"01a2f6b4-7c1d-7e6f-9a1b-2c3d4e5f6a7b","links":{"self":"https://pbudget.example.gov.uk/v1/support-plans/01a2f6b4-7c1d-7e6f-9a1b-2c3d4e5f6a7b"},"object":"support_plan"},"timestamp":"2026-12-02T09:30:00.123456Z","type":"support_plan.approved"}
+type WebhookPayload struct {
+	Data struct {
+		// Council The council's code.
+		Council string `json:"council"`
+
+		// Id The record that changed.
+		Id    openapi_types.UUID `json:"id"`
+		Links struct {
+			// Self The record's GET URL.
+			//
+			// Example: https://pbudget.example.gov.uk/v1/support-plans/01a2f6b4-7c1d-7e6f-9a1b-2c3d4e5f6a7b
+			Self string `json:"self"`
+		} `json:"links"`
+
+		// Object The record's kind: the event type's first part.
+		//
+		// Example: support_plan
+		Object string `json:"object"`
+	} `json:"data"`
+
+	// Timestamp When the change happened (each attempt's time is the webhook-timestamp header).
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The type of a webhook event: `record.action`, the same name as the audit trail's action for
+	// the change. Council subscriptions may take any; provider subscriptions only
+	// `support_plan.approved`, `isf_agreement.created`, `payment_run.paid`, `review.due`,
+	// `review.overdue`, `isf_statement.accepted` and `isf_statement.queried`, and receive them only
+	// for the people in the provider's reach (or the records that are the provider's).
+	// `direct_payment_audit.concluded`, `recovery.notified`, `isf_statement.accepted` and
+	// `isf_statement.queried` are sent by the audits and ISF statements of issue 12.
+	//
+	//
+	// Example: support_plan.approved
+	Type WebhookEventType `json:"type"`
+}
+
+// WebhookSubscription defines model for WebhookSubscription.
+type WebhookSubscription struct {
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	Description    string                       `json:"description"`
+	DisabledAt     nullable.Nullable[time.Time] `json:"disabled_at"`
+	DisabledReason nullable.Nullable[string]    `json:"disabled_reason"`
+	EventTypes     []WebhookEventType           `json:"event_types"`
+	Id             openapi_types.UUID           `json:"id"`
+
+	// ProviderId The provider whose subscription it is; null for the council's own.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RotatingUntil Until when the previous secret also signs (after a rotation).
+	RotatingUntil nullable.Nullable[time.Time] `json:"rotating_until"`
+	Status        WebhookSubscriptionStatus    `json:"status"`
+	UpdatedAt     time.Time                    `json:"updated_at"`
+	Url           string                       `json:"url"`
+	Version       int                          `json:"version"`
+}
+
+// WebhookSubscriptionStatus defines model for WebhookSubscription.Status.
+type WebhookSubscriptionStatus string
+
+// WebhookSubscriptionCreate defines model for WebhookSubscriptionCreate.
+type WebhookSubscriptionCreate struct {
+	Description *string            `json:"description,omitempty"`
+	EventTypes  []WebhookEventType `json:"event_types"`
+
+	// Url The endpoint: https, on the public internet.
+	//
+	// Example: https://cases.example.gov.uk/hooks/pbudget
+	Url string `json:"url"`
+}
+
+// WebhookSubscriptionList defines model for WebhookSubscriptionList.
+type WebhookSubscriptionList struct {
+	Items         []WebhookSubscription `json:"items"`
+	NextPageToken *string               `json:"next_page_token,omitempty"`
+}
+
+// WebhookSubscriptionWithSecret defines model for WebhookSubscriptionWithSecret.
+type WebhookSubscriptionWithSecret struct {
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	Description    string                       `json:"description"`
+	DisabledAt     nullable.Nullable[time.Time] `json:"disabled_at"`
+	DisabledReason nullable.Nullable[string]    `json:"disabled_reason"`
+	EventTypes     []WebhookEventType           `json:"event_types"`
+	Id             openapi_types.UUID           `json:"id"`
+
+	// ProviderId The provider whose subscription it is; null for the council's own.
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+
+	// RotatingUntil Until when the previous secret also signs (after a rotation).
+	RotatingUntil nullable.Nullable[time.Time] `json:"rotating_until"`
+
+	// Secret The signing secret (whsec_…), shown only in this answer.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret    string                              `json:"secret"`
+	Status    WebhookSubscriptionWithSecretStatus `json:"status"`
+	UpdatedAt time.Time                           `json:"updated_at"`
+	Url       string                              `json:"url"`
+	Version   int                                 `json:"version"`
+}
+
+// WebhookSubscriptionWithSecretStatus defines model for WebhookSubscriptionWithSecret.Status.
+type WebhookSubscriptionWithSecretStatus string
+
 // WeeklyItem defines model for WeeklyItem.
 type WeeklyItem struct {
 	Description string `json:"description"`
 	WeeklyPence int64  `json:"weekly_pence"`
+}
+
+// WeeklyReport defines model for WeeklyReport.
+type WeeklyReport struct {
+	AsOf    openapi_types.Date `json:"as_of"`
+	Ascof3d struct {
+		// DirectPaymentsBasisPoints with_direct_payment ÷ with_budget, in hundredths of a per cent.
+		DirectPaymentsBasisPoints int `json:"direct_payments_basis_points"`
+
+		// SelfDirectedSupportBasisPoints with_approved_plan ÷ with_budget, in hundredths of a per cent (8125 is 81.25%).
+		SelfDirectedSupportBasisPoints int `json:"self_directed_support_basis_points"`
+	} `json:"ascof_3d"`
+	Audits nullable.Nullable[struct {
+		Due     int `json:"due"`
+		Overdue int `json:"overdue"`
+	}] `json:"audits"`
+	AuditsMissingReason nullable.Nullable[string] `json:"audits_missing_reason"`
+	Budgets             struct {
+		AnnualPence        int64 `json:"annual_pence"`
+		CouncilAnnualPence int64 `json:"council_annual_pence"`
+		Count              int   `json:"count"`
+		PersonAnnualPence  int64 `json:"person_annual_pence"`
+
+		// Unassessed Budgets without a financial assessment (no split yet).
+		Unassessed int `json:"unassessed"`
+	} `json:"budgets"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Modes       struct {
+		CouncilManaged       int `json:"council_managed"`
+		CouncilManagedAndIsf int `json:"council_managed_and_isf"`
+		DirectPayment        int `json:"direct_payment"`
+		Isf                  int `json:"isf"`
+		NoLinesInForce       int `json:"no_lines_in_force"`
+		PartDirectPayment    int `json:"part_direct_payment"`
+	} `json:"modes"`
+	Payments struct {
+		DirectPaymentPence int64 `json:"direct_payment_pence"`
+
+		// From The financial year's first day.
+		From     openapi_types.Date `json:"from"`
+		IsfPence int64              `json:"isf_pence"`
+		Lines    int                `json:"lines"`
+	} `json:"payments"`
+	People struct {
+		WithApprovedPlan int `json:"with_approved_plan"`
+
+		// WithBudget People with an open personal budget.
+		WithBudget int `json:"with_budget"`
+
+		// WithDirectPayment A direct-payment line in force on the day.
+		WithDirectPayment int `json:"with_direct_payment"`
+	} `json:"people"`
+	Recoveries nullable.Nullable[struct {
+		Count int   `json:"count"`
+		Pence int64 `json:"pence"`
+	}] `json:"recoveries"`
+	RecoveriesMissingReason nullable.Nullable[string] `json:"recoveries_missing_reason"`
+	Reviews                 struct {
+		DueIn28Days                   int `json:"due_in_28_days"`
+		Overdue                       int `json:"overdue"`
+		PeopleWithPlanWithoutSchedule int `json:"people_with_plan_without_schedule"`
+	} `json:"reviews"`
 }
 
 // AgreementId defines model for AgreementId.
@@ -7661,6 +9135,12 @@ type AssessmentId = openapi_types.UUID
 
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
+
+// DeliveryId defines model for DeliveryId.
+type DeliveryId = openapi_types.UUID
+
+// ExportId defines model for ExportId.
+type ExportId = openapi_types.UUID
 
 // FileId defines model for FileId.
 type FileId = openapi_types.UUID
@@ -7722,11 +9202,17 @@ type RelationshipId = openapi_types.UUID
 // RequestId defines model for RequestId.
 type RequestId = openapi_types.UUID
 
+// ReviewId defines model for ReviewId.
+type ReviewId = openapi_types.UUID
+
 // RunId defines model for RunId.
 type RunId = openapi_types.UUID
 
 // ScheduleThrough defines model for ScheduleThrough.
 type ScheduleThrough = openapi_types.Date
+
+// SubscriptionId defines model for SubscriptionId.
+type SubscriptionId = openapi_types.UUID
 
 // TopUpId defines model for TopUpId.
 type TopUpId = openapi_types.UUID
@@ -7999,6 +9485,47 @@ type ListAuditEventsParams struct {
 	// OccurredTo Exclusive upper bound.
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
+
+// ListCLDExportsParams defines parameters for ListCLDExports.
+type ListCLDExportsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ListCLDExports400ApplicationProblemPlusJSONResponseBodyType defines parameters for ListCLDExports.
+type ListCLDExports400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateCLDExportParams defines parameters for CreateCLDExport.
+type CreateCLDExportParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCLDExport.
+type CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCLDExport.
+type CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateCLDExport.
+type CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDExport400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDExport.
+type GetCLDExport400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDExportFile.
+type GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDExportFile.
+type GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDValidationReport.
+type GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetCLDValidationReport.
+type GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType string
 
 // UpdateCouncilSettingsParams defines parameters for UpdateCouncilSettings.
 type UpdateCouncilSettingsParams struct {
@@ -8679,6 +10206,56 @@ type EndRelationship409ApplicationProblemPlusJSONResponseBodyType string
 // EndRelationship422ApplicationProblemPlusJSONResponseBodyType defines parameters for EndRelationship.
 type EndRelationship422ApplicationProblemPlusJSONResponseBodyType string
 
+// CreateReviewRequestParams defines parameters for CreateReviewRequest.
+type CreateReviewRequestParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateReviewRequest.
+type CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateReviewRequest.
+type CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateReviewRequest.
+type CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType string
+
+// AssignReviewParams defines parameters for AssignReview.
+type AssignReviewParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AssignReview409ApplicationProblemPlusJSONResponseBodyType defines parameters for AssignReview.
+type AssignReview409ApplicationProblemPlusJSONResponseBodyType string
+
+// AssignReview422ApplicationProblemPlusJSONResponseBodyType defines parameters for AssignReview.
+type AssignReview422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListPersonReviewsParams defines parameters for ListPersonReviews.
+type ListPersonReviewsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// RecordReviewParams defines parameters for RecordReview.
+type RecordReviewParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RecordReview409ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordReview.
+type RecordReview409ApplicationProblemPlusJSONResponseBodyType string
+
+// RecordReview412ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordReview.
+type RecordReview412ApplicationProblemPlusJSONResponseBodyType string
+
+// RecordReview422ApplicationProblemPlusJSONResponseBodyType defines parameters for RecordReview.
+type RecordReview422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListPersonalBudgetsParams defines parameters for ListPersonalBudgets.
 type ListPersonalBudgetsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -8868,6 +10445,39 @@ type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
 // UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
 type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
+// GetWeeklyReportParams defines parameters for GetWeeklyReport.
+type GetWeeklyReportParams struct {
+	// AsOf The day the report is for (default today).
+	AsOf   *openapi_types.Date          `form:"as_of,omitempty" json:"as_of,omitempty"`
+	Format *GetWeeklyReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetWeeklyReportParamsFormat defines parameters for GetWeeklyReport.
+type GetWeeklyReportParamsFormat string
+
+// GetReviewWorklistParams defines parameters for GetReviewWorklist.
+type GetReviewWorklistParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken     *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+	DueWithinDays *int       `form:"due_within_days,omitempty" json:"due_within_days,omitempty"`
+	Overdue       *bool      `form:"overdue,omitempty" json:"overdue,omitempty"`
+	Practitioner  *string    `form:"practitioner,omitempty" json:"practitioner,omitempty"`
+	Team          *string    `form:"team,omitempty" json:"team,omitempty"`
+}
+
+// ListReviewsParams defines parameters for ListReviews.
+type ListReviewsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Reviewer  *string             `form:"reviewer,omitempty" json:"reviewer,omitempty"`
+	HeldFrom  *openapi_types.Date `form:"held_from,omitempty" json:"held_from,omitempty"`
+	HeldTo    *openapi_types.Date `form:"held_to,omitempty" json:"held_to,omitempty"`
+}
+
 // CreateServiceCategoryParams defines parameters for CreateServiceCategory.
 type CreateServiceCategoryParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
@@ -9038,6 +10648,101 @@ type ListUpratingChangesParams struct {
 	ChangedOnly *bool `form:"changed_only,omitempty" json:"changed_only,omitempty"`
 }
 
+// ListWebhookSubscriptionsParams defines parameters for ListWebhookSubscriptions.
+type ListWebhookSubscriptionsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CreateWebhookSubscriptionParams defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscriptionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateWebhookSubscription.
+type CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType string
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken             `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *WebhookDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDeliveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType string
+
+// ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType defines parameters for ReplayWebhookDelivery.
+type ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType string
+
+// DisableWebhookSubscriptionParams defines parameters for DisableWebhookSubscription.
+type DisableWebhookSubscriptionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType defines parameters for DisableWebhookSubscription.
+type DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType string
+
+// DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType defines parameters for DisableWebhookSubscription.
+type DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType string
+
+// EnableWebhookSubscriptionParams defines parameters for EnableWebhookSubscription.
+type EnableWebhookSubscriptionParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType defines parameters for EnableWebhookSubscription.
+type EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType string
+
+// EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType defines parameters for EnableWebhookSubscription.
+type EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType string
+
+// RotateWebhookSecretParams defines parameters for RotateWebhookSecret.
+type RotateWebhookSecretParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType defines parameters for RotateWebhookSecret.
+type RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType string
+
+// RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType defines parameters for RotateWebhookSecret.
+type RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType string
+
+// RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType defines parameters for RotateWebhookSecret.
+type RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType string
+
 // UpdateAssessmentJSONRequestBody defines body for UpdateAssessment for application/json ContentType.
 type UpdateAssessmentJSONRequestBody = AssessmentPatch
 
@@ -9049,6 +10754,9 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
+
+// CreateCLDExportJSONRequestBody defines body for CreateCLDExport for application/json ContentType.
+type CreateCLDExportJSONRequestBody = CLDExportCreate
 
 // UpdateCouncilSettingsJSONRequestBody defines body for UpdateCouncilSettings for application/json ContentType.
 type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
@@ -9164,6 +10872,15 @@ type CreateRelationshipJSONRequestBody = RelationshipCreate
 // EndRelationshipJSONRequestBody defines body for EndRelationship for application/json ContentType.
 type EndRelationshipJSONRequestBody = RelationshipEnd
 
+// CreateReviewRequestJSONRequestBody defines body for CreateReviewRequest for application/json ContentType.
+type CreateReviewRequestJSONRequestBody = ReviewRequestCreate
+
+// AssignReviewJSONRequestBody defines body for AssignReview for application/json ContentType.
+type AssignReviewJSONRequestBody = ReviewAssignment
+
+// RecordReviewJSONRequestBody defines body for RecordReview for application/json ContentType.
+type RecordReviewJSONRequestBody = ReviewCreate
+
 // CreateSupportPlanJSONRequestBody defines body for CreateSupportPlan for application/json ContentType.
 type CreateSupportPlanJSONRequestBody = SupportPlanCreate
 
@@ -9224,6 +10941,12 @@ type ReturnSupportPlanJSONRequestBody = ReasonBody
 // AddPlanTopUpJSONRequestBody defines body for AddPlanTopUp for application/json ContentType.
 type AddPlanTopUpJSONRequestBody = TopUpInput
 
+// CreateWebhookSubscriptionJSONRequestBody defines body for CreateWebhookSubscription for application/json ContentType.
+type CreateWebhookSubscriptionJSONRequestBody = WebhookSubscriptionCreate
+
+// DisableWebhookSubscriptionJSONRequestBody defines body for DisableWebhookSubscription for application/json ContentType.
+type DisableWebhookSubscriptionJSONRequestBody = ReasonBody
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetDocs The API reference, rendered from this contract.
@@ -9262,6 +10985,21 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListCLDExports Client-level data exports.
+	// (GET /v1/cld-exports)
+	ListCLDExports(ctx echo.Context, params ListCLDExportsParams) error
+	// CreateCLDExport Produce a quarter's client-level data return for NHS England (202, poll Location).
+	// (POST /v1/cld-exports)
+	CreateCLDExport(ctx echo.Context, params CreateCLDExportParams) error
+	// GetCLDExport One export, with its progress.
+	// (GET /v1/cld-exports/{export_id})
+	GetCLDExport(ctx echo.Context, exportId ExportId) error
+	// GetCLDExportFile The return file (CSV), to submit.
+	// (GET /v1/cld-exports/{export_id}/file)
+	GetCLDExportFile(ctx echo.Context, exportId ExportId) error
+	// GetCLDValidationReport The records to fix before submitting (CSV).
+	// (GET /v1/cld-exports/{export_id}/validation-report)
+	GetCLDValidationReport(ctx echo.Context, exportId ExportId) error
 	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 	// (GET /v1/council/settings)
 	GetCouncilSettings(ctx echo.Context) error
@@ -9493,6 +11231,21 @@ type ServerInterface interface {
 	// EndRelationship End a relationship (relationships are never deleted).
 	// (POST /v1/people/{person_id}/relationships/{relationship_id}/end)
 	EndRelationship(ctx echo.Context, personId PersonId, relationshipId RelationshipId, params EndRelationshipParams) error
+	// CreateReviewRequest Ask for an unplanned review, with a reason.
+	// (POST /v1/people/{person_id}/review-requests)
+	CreateReviewRequest(ctx echo.Context, personId PersonId, params CreateReviewRequestParams) error
+	// GetReviewSchedule A person's next review.
+	// (GET /v1/people/{person_id}/review-schedule)
+	GetReviewSchedule(ctx echo.Context, personId PersonId) error
+	// AssignReview Assign a person's next review to a practitioner and team.
+	// (POST /v1/people/{person_id}/review-schedule/assign)
+	AssignReview(ctx echo.Context, personId PersonId, params AssignReviewParams) error
+	// ListPersonReviews A person's review history.
+	// (GET /v1/people/{person_id}/reviews)
+	ListPersonReviews(ctx echo.Context, personId PersonId, params ListPersonReviewsParams) error
+	// RecordReview Record a completed review of the plan in force.
+	// (POST /v1/people/{person_id}/reviews)
+	RecordReview(ctx echo.Context, personId PersonId, params RecordReviewParams) error
 	// ListPersonalBudgets The council's personal budgets, oldest first.
 	// (GET /v1/personal-budgets)
 	ListPersonalBudgets(ctx echo.Context, params ListPersonalBudgetsParams) error
@@ -9568,6 +11321,18 @@ type ServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx echo.Context, rateTableId RateTableId, params UprateRateTableParams) error
+	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
+	// (GET /v1/reports/weekly)
+	GetWeeklyReport(ctx echo.Context, params GetWeeklyReportParams) error
+	// GetReviewWorklist The work list of next reviews.
+	// (GET /v1/review-worklist)
+	GetReviewWorklist(ctx echo.Context, params GetReviewWorklistParams) error
+	// ListReviews Completed reviews.
+	// (GET /v1/reviews)
+	ListReviews(ctx echo.Context, params ListReviewsParams) error
+	// GetReview One completed review.
+	// (GET /v1/reviews/{review_id})
+	GetReview(ctx echo.Context, reviewId ReviewId) error
 	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	// (GET /v1/service-categories)
 	ListServiceCategories(ctx echo.Context) error
@@ -9619,6 +11384,30 @@ type ServerInterface interface {
 	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
 	// (GET /v1/uprating-jobs/{job_id}/changes)
 	ListUpratingChanges(ctx echo.Context, jobId JobId, params ListUpratingChangesParams) error
+	// ListWebhookSubscriptions The caller's webhook subscriptions.
+	// (GET /v1/webhook-subscriptions)
+	ListWebhookSubscriptions(ctx echo.Context, params ListWebhookSubscriptionsParams) error
+	// CreateWebhookSubscription Subscribe an endpoint to webhook events (its secret is shown once).
+	// (POST /v1/webhook-subscriptions)
+	CreateWebhookSubscription(ctx echo.Context, params CreateWebhookSubscriptionParams) error
+	// GetWebhookSubscription One webhook subscription.
+	// (GET /v1/webhook-subscriptions/{subscription_id})
+	GetWebhookSubscription(ctx echo.Context, subscriptionId SubscriptionId) error
+	// ListWebhookDeliveries The delivery log of a subscription.
+	// (GET /v1/webhook-subscriptions/{subscription_id}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, subscriptionId SubscriptionId, params ListWebhookDeliveriesParams) error
+	// ReplayWebhookDelivery Send a delivery again, from the start of the schedule.
+	// (POST /v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay)
+	ReplayWebhookDelivery(ctx echo.Context, subscriptionId SubscriptionId, deliveryId DeliveryId, params ReplayWebhookDeliveryParams) error
+	// DisableWebhookSubscription Stop deliveries to an endpoint, with a reason.
+	// (POST /v1/webhook-subscriptions/{subscription_id}/disable)
+	DisableWebhookSubscription(ctx echo.Context, subscriptionId SubscriptionId, params DisableWebhookSubscriptionParams) error
+	// EnableWebhookSubscription Start deliveries to a disabled endpoint again.
+	// (POST /v1/webhook-subscriptions/{subscription_id}/enable)
+	EnableWebhookSubscription(ctx echo.Context, subscriptionId SubscriptionId, params EnableWebhookSubscriptionParams) error
+	// RotateWebhookSecret Give an endpoint a new signing secret (shown once).
+	// (POST /v1/webhook-subscriptions/{subscription_id}/rotate-secret)
+	RotateWebhookSecret(ctx echo.Context, subscriptionId SubscriptionId, params RotateWebhookSecretParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -9995,6 +11784,108 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListCLDExports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCLDExports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCLDExportsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCLDExports(ctx, params)
+	return err
+}
+
+// CreateCLDExport converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCLDExport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCLDExportParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCLDExport(ctx, params)
+	return err
+}
+
+// GetCLDExport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCLDExport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "export_id" -------------
+	var exportId ExportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "export_id", ctx.Param("export_id"), &exportId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter export_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCLDExport(ctx, exportId)
+	return err
+}
+
+// GetCLDExportFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCLDExportFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "export_id" -------------
+	var exportId ExportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "export_id", ctx.Param("export_id"), &exportId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter export_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCLDExportFile(ctx, exportId)
+	return err
+}
+
+// GetCLDValidationReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCLDValidationReport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "export_id" -------------
+	var exportId ExportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "export_id", ctx.Param("export_id"), &exportId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter export_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCLDValidationReport(ctx, exportId)
 	return err
 }
 
@@ -12419,6 +14310,162 @@ func (w *ServerInterfaceWrapper) EndRelationship(ctx echo.Context) error {
 	return err
 }
 
+// CreateReviewRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateReviewRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReviewRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateReviewRequest(ctx, personId, params)
+	return err
+}
+
+// GetReviewSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReviewSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReviewSchedule(ctx, personId)
+	return err
+}
+
+// AssignReview converts echo context to params.
+func (w *ServerInterfaceWrapper) AssignReview(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AssignReviewParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AssignReview(ctx, personId, params)
+	return err
+}
+
+// ListPersonReviews converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPersonReviews(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPersonReviewsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPersonReviews(ctx, personId, params)
+	return err
+}
+
+// RecordReview converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordReview(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordReviewParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordReview(ctx, personId, params)
+	return err
+}
+
 // ListPersonalBudgets converts echo context to params.
 func (w *ServerInterfaceWrapper) ListPersonalBudgets(ctx echo.Context) error {
 	var err error
@@ -13130,6 +15177,146 @@ func (w *ServerInterfaceWrapper) UprateRateTable(ctx echo.Context) error {
 	return err
 }
 
+// GetWeeklyReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWeeklyReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetWeeklyReportParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWeeklyReport(ctx, params)
+	return err
+}
+
+// GetReviewWorklist converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReviewWorklist(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetReviewWorklistParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "due_within_days" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "due_within_days", ctx.QueryParams(), &params.DueWithinDays, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter due_within_days: %s", err))
+	}
+
+	// ------------- Optional query parameter "overdue" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "overdue", ctx.QueryParams(), &params.Overdue, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter overdue: %s", err))
+	}
+
+	// ------------- Optional query parameter "practitioner" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "practitioner", ctx.QueryParams(), &params.Practitioner, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter practitioner: %s", err))
+	}
+
+	// ------------- Optional query parameter "team" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team", ctx.QueryParams(), &params.Team, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReviewWorklist(ctx, params)
+	return err
+}
+
+// ListReviews converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReviews(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReviewsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "reviewer" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reviewer", ctx.QueryParams(), &params.Reviewer, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewer: %s", err))
+	}
+
+	// ------------- Optional query parameter "held_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "held_from", ctx.QueryParams(), &params.HeldFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter held_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "held_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "held_to", ctx.QueryParams(), &params.HeldTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter held_to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReviews(ctx, params)
+	return err
+}
+
+// GetReview converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReview(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "review_id" -------------
+	var reviewId ReviewId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "review_id", ctx.Param("review_id"), &reviewId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter review_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReview(ctx, reviewId)
+	return err
+}
+
 // ListServiceCategories converts echo context to params.
 func (w *ServerInterfaceWrapper) ListServiceCategories(ctx echo.Context) error {
 	var err error
@@ -13776,6 +15963,312 @@ func (w *ServerInterfaceWrapper) ListUpratingChanges(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookSubscriptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookSubscriptions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookSubscriptionsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookSubscriptions(ctx, params)
+	return err
+}
+
+// CreateWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookSubscription(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookSubscription(ctx, params)
+	return err
+}
+
+// GetWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "subscription_id" -------------
+	var subscriptionId SubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subscription_id", ctx.Param("subscription_id"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subscription_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookSubscription(ctx, subscriptionId)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "subscription_id" -------------
+	var subscriptionId SubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subscription_id", ctx.Param("subscription_id"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subscription_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, subscriptionId, params)
+	return err
+}
+
+// ReplayWebhookDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplayWebhookDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "subscription_id" -------------
+	var subscriptionId SubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subscription_id", ctx.Param("subscription_id"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subscription_id: %s", err))
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId DeliveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", ctx.Param("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delivery_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplayWebhookDeliveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplayWebhookDelivery(ctx, subscriptionId, deliveryId, params)
+	return err
+}
+
+// DisableWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "subscription_id" -------------
+	var subscriptionId SubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subscription_id", ctx.Param("subscription_id"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subscription_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DisableWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableWebhookSubscription(ctx, subscriptionId, params)
+	return err
+}
+
+// EnableWebhookSubscription converts echo context to params.
+func (w *ServerInterfaceWrapper) EnableWebhookSubscription(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "subscription_id" -------------
+	var subscriptionId SubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subscription_id", ctx.Param("subscription_id"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subscription_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EnableWebhookSubscriptionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnableWebhookSubscription(ctx, subscriptionId, params)
+	return err
+}
+
+// RotateWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "subscription_id" -------------
+	var subscriptionId SubscriptionId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "subscription_id", ctx.Param("subscription_id"), &subscriptionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subscription_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateWebhookSecretParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookSecret(ctx, subscriptionId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -13954,6 +16447,28 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/me/direct-payment-agreements/:agreement_id/consent", wrapper.SetMyConsent, options.OperationMiddlewares["setMyConsent"]...)
 	router.GET(options.BaseURL+"/v1/me/personal-budgets/:budget_id/letters/:letter_kind", wrapper.GetMyBudgetLetter, options.OperationMiddlewares["getMyBudgetLetter"]...)
 	router.GET(options.BaseURL+"/v1/personal-budgets/:budget_id/letters/:letter_kind", wrapper.GetBudgetLetter, options.OperationMiddlewares["getBudgetLetter"]...)
+	router.GET(options.BaseURL+"/v1/webhook-subscriptions", wrapper.ListWebhookSubscriptions, options.OperationMiddlewares["listWebhookSubscriptions"]...)
+	router.POST(options.BaseURL+"/v1/webhook-subscriptions", wrapper.CreateWebhookSubscription, options.OperationMiddlewares["createWebhookSubscription"]...)
+	router.GET(options.BaseURL+"/v1/webhook-subscriptions/:subscription_id", wrapper.GetWebhookSubscription, options.OperationMiddlewares["getWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/v1/webhook-subscriptions/:subscription_id/disable", wrapper.DisableWebhookSubscription, options.OperationMiddlewares["disableWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/v1/webhook-subscriptions/:subscription_id/enable", wrapper.EnableWebhookSubscription, options.OperationMiddlewares["enableWebhookSubscription"]...)
+	router.POST(options.BaseURL+"/v1/webhook-subscriptions/:subscription_id/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.GET(options.BaseURL+"/v1/webhook-subscriptions/:subscription_id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
+	router.POST(options.BaseURL+"/v1/webhook-subscriptions/:subscription_id/deliveries/:delivery_id/replay", wrapper.ReplayWebhookDelivery, options.OperationMiddlewares["replayWebhookDelivery"]...)
+	router.GET(options.BaseURL+"/v1/people/:person_id/review-schedule", wrapper.GetReviewSchedule, options.OperationMiddlewares["getReviewSchedule"]...)
+	router.POST(options.BaseURL+"/v1/people/:person_id/review-schedule/assign", wrapper.AssignReview, options.OperationMiddlewares["assignReview"]...)
+	router.POST(options.BaseURL+"/v1/people/:person_id/review-requests", wrapper.CreateReviewRequest, options.OperationMiddlewares["createReviewRequest"]...)
+	router.GET(options.BaseURL+"/v1/people/:person_id/reviews", wrapper.ListPersonReviews, options.OperationMiddlewares["listPersonReviews"]...)
+	router.POST(options.BaseURL+"/v1/people/:person_id/reviews", wrapper.RecordReview, options.OperationMiddlewares["recordReview"]...)
+	router.GET(options.BaseURL+"/v1/reviews", wrapper.ListReviews, options.OperationMiddlewares["listReviews"]...)
+	router.GET(options.BaseURL+"/v1/reviews/:review_id", wrapper.GetReview, options.OperationMiddlewares["getReview"]...)
+	router.GET(options.BaseURL+"/v1/review-worklist", wrapper.GetReviewWorklist, options.OperationMiddlewares["getReviewWorklist"]...)
+	router.GET(options.BaseURL+"/v1/cld-exports", wrapper.ListCLDExports, options.OperationMiddlewares["listCLDExports"]...)
+	router.POST(options.BaseURL+"/v1/cld-exports", wrapper.CreateCLDExport, options.OperationMiddlewares["createCLDExport"]...)
+	router.GET(options.BaseURL+"/v1/cld-exports/:export_id", wrapper.GetCLDExport, options.OperationMiddlewares["getCLDExport"]...)
+	router.GET(options.BaseURL+"/v1/cld-exports/:export_id/file", wrapper.GetCLDExportFile, options.OperationMiddlewares["getCLDExportFile"]...)
+	router.GET(options.BaseURL+"/v1/cld-exports/:export_id/validation-report", wrapper.GetCLDValidationReport, options.OperationMiddlewares["getCLDValidationReport"]...)
+	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
 
 }
 
@@ -16227,6 +18742,1044 @@ type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAuditEvents500ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExportsRequestObject struct {
+	Params ListCLDExportsParams
+}
+
+type ListCLDExportsResponseObject interface {
+	VisitListCLDExportsResponse(w http.ResponseWriter) error
+}
+
+type ListCLDExports200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListCLDExports200JSONResponse struct {
+	Body    CLDExportList
+	Headers ListCLDExports200ResponseHeaders
+}
+
+func (response ListCLDExports200JSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExports400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListCLDExports400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      ListCLDExports400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ListCLDExports400ResponseHeaders
+}
+
+func (response ListCLDExports400ApplicationProblemPlusJSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExports401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCLDExports401ApplicationProblemPlusJSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExports403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCLDExports403ApplicationProblemPlusJSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExports404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCLDExports404ApplicationProblemPlusJSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExports405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCLDExports405ApplicationProblemPlusJSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCLDExports500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCLDExports500ApplicationProblemPlusJSONResponse) VisitListCLDExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExportRequestObject struct {
+	Params CreateCLDExportParams
+	Body   *CreateCLDExportJSONRequestBody
+}
+
+type CreateCLDExportResponseObject interface {
+	VisitCreateCLDExportResponse(w http.ResponseWriter) error
+}
+
+type CreateCLDExport202ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateCLDExport202JSONResponse struct {
+	Body    CLDExport
+	Headers CreateCLDExport202ResponseHeaders
+}
+
+func (response CreateCLDExport202JSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateCLDExport400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateCLDExport400ResponseHeaders
+}
+
+func (response CreateCLDExport400ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport401ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport403ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport404ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport405ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateCLDExport409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateCLDExport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateCLDExport409ResponseHeaders
+}
+
+func (response CreateCLDExport409ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport413ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport415ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateCLDExport422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      CreateCLDExport422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateCLDExport422ResponseHeaders
+}
+
+func (response CreateCLDExport422ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCLDExport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCLDExport500ApplicationProblemPlusJSONResponse) VisitCreateCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportRequestObject struct {
+	ExportId ExportId `json:"export_id"`
+}
+
+type GetCLDExportResponseObject interface {
+	VisitGetCLDExportResponse(w http.ResponseWriter) error
+}
+
+type GetCLDExport200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCLDExport200JSONResponse struct {
+	Body    CLDExport
+	Headers GetCLDExport200ResponseHeaders
+}
+
+func (response GetCLDExport200JSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExport400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCLDExport400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      GetCLDExport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetCLDExport400ResponseHeaders
+}
+
+func (response GetCLDExport400ApplicationProblemPlusJSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExport401ApplicationProblemPlusJSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExport403ApplicationProblemPlusJSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExport404ApplicationProblemPlusJSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExport405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExport405ApplicationProblemPlusJSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExport500ApplicationProblemPlusJSONResponse) VisitGetCLDExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFileRequestObject struct {
+	ExportId ExportId `json:"export_id"`
+}
+
+type GetCLDExportFileResponseObject interface {
+	VisitGetCLDExportFileResponse(w http.ResponseWriter) error
+}
+
+type GetCLDExportFile200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetCLDExportFile200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetCLDExportFile200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetCLDExportFile200TextcsvResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetCLDExportFile400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCLDExportFile400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      GetCLDExportFile400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetCLDExportFile400ResponseHeaders
+}
+
+func (response GetCLDExportFile400ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExportFile401ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFile403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExportFile403ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExportFile404ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFile405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExportFile405ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFile409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCLDExportFile409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      GetCLDExportFile409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetCLDExportFile409ResponseHeaders
+}
+
+func (response GetCLDExportFile409ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDExportFile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDExportFile500ApplicationProblemPlusJSONResponse) VisitGetCLDExportFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReportRequestObject struct {
+	ExportId ExportId `json:"export_id"`
+}
+
+type GetCLDValidationReportResponseObject interface {
+	VisitGetCLDValidationReportResponse(w http.ResponseWriter) error
+}
+
+type GetCLDValidationReport200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetCLDValidationReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetCLDValidationReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetCLDValidationReport200TextcsvResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetCLDValidationReport400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCLDValidationReport400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      GetCLDValidationReport400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetCLDValidationReport400ResponseHeaders
+}
+
+func (response GetCLDValidationReport400ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDValidationReport401ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDValidationReport403ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDValidationReport404ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReport405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDValidationReport405ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReport409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCLDValidationReport409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                             `json:"instance,omitempty"`
+		RequestId *string                                                             `json:"request_id,omitempty"`
+		Status    int                                                                 `json:"status"`
+		Title     string                                                              `json:"title"`
+		Type      GetCLDValidationReport409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetCLDValidationReport409ResponseHeaders
+}
+
+func (response GetCLDValidationReport409ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCLDValidationReport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCLDValidationReport500ApplicationProblemPlusJSONResponse) VisitGetCLDValidationReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -33201,6 +36754,1152 @@ func (response EndRelationship500ApplicationProblemPlusJSONResponse) VisitEndRel
 	return err
 }
 
+type CreateReviewRequestRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   CreateReviewRequestParams
+	Body     *CreateReviewRequestJSONRequestBody
+}
+
+type CreateReviewRequestResponseObject interface {
+	VisitCreateReviewRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateReviewRequest201ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type CreateReviewRequest201JSONResponse struct {
+	Body    ReviewRequestRecorded
+	Headers CreateReviewRequest201ResponseHeaders
+}
+
+func (response CreateReviewRequest201JSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateReviewRequest400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateReviewRequest400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateReviewRequest400ResponseHeaders
+}
+
+func (response CreateReviewRequest400ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest401ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest403ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest404ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest405ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateReviewRequest409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateReviewRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateReviewRequest409ResponseHeaders
+}
+
+func (response CreateReviewRequest409ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest413ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest415ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateReviewRequest422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      CreateReviewRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateReviewRequest422ResponseHeaders
+}
+
+func (response CreateReviewRequest422ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReviewRequest500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReviewRequest500ApplicationProblemPlusJSONResponse) VisitCreateReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewScheduleRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+}
+
+type GetReviewScheduleResponseObject interface {
+	VisitGetReviewScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetReviewSchedule200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetReviewSchedule200JSONResponse struct {
+	Body    ReviewSchedule
+	Headers GetReviewSchedule200ResponseHeaders
+}
+
+func (response GetReviewSchedule200JSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewSchedule400ApplicationProblemPlusJSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewSchedule401ApplicationProblemPlusJSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewSchedule403ApplicationProblemPlusJSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewSchedule404ApplicationProblemPlusJSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewSchedule405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewSchedule405ApplicationProblemPlusJSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewSchedule500ApplicationProblemPlusJSONResponse) VisitGetReviewScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReviewRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   AssignReviewParams
+	Body     *AssignReviewJSONRequestBody
+}
+
+type AssignReviewResponseObject interface {
+	VisitAssignReviewResponse(w http.ResponseWriter) error
+}
+
+type AssignReview200ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type AssignReview200JSONResponse struct {
+	Body    ReviewSchedule
+	Headers AssignReview200ResponseHeaders
+}
+
+func (response AssignReview200JSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview400ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview401ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview403ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview404ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview405ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AssignReview409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AssignReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AssignReview409ResponseHeaders
+}
+
+func (response AssignReview409ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview413ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview415ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AssignReview422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AssignReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AssignReview422ResponseHeaders
+}
+
+func (response AssignReview422ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignReview500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AssignReview500ApplicationProblemPlusJSONResponse) VisitAssignReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviewsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   ListPersonReviewsParams
+}
+
+type ListPersonReviewsResponseObject interface {
+	VisitListPersonReviewsResponse(w http.ResponseWriter) error
+}
+
+type ListPersonReviews200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListPersonReviews200JSONResponse struct {
+	Body    ReviewList
+	Headers ListPersonReviews200ResponseHeaders
+}
+
+func (response ListPersonReviews200JSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviews400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonReviews400ApplicationProblemPlusJSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviews401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonReviews401ApplicationProblemPlusJSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviews403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonReviews403ApplicationProblemPlusJSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviews404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonReviews404ApplicationProblemPlusJSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviews405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonReviews405ApplicationProblemPlusJSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonReviews500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPersonReviews500ApplicationProblemPlusJSONResponse) VisitListPersonReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReviewRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   RecordReviewParams
+	Body     *RecordReviewJSONRequestBody
+}
+
+type RecordReviewResponseObject interface {
+	VisitRecordReviewResponse(w http.ResponseWriter) error
+}
+
+type RecordReview201ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type RecordReview201JSONResponse struct {
+	Body    ReviewRecorded
+	Headers RecordReview201ResponseHeaders
+}
+
+func (response RecordReview201JSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview400ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview401ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview403ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview404ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview405ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RecordReview409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      RecordReview409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RecordReview409ResponseHeaders
+}
+
+func (response RecordReview409ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview412ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RecordReview412ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      RecordReview412ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RecordReview412ResponseHeaders
+}
+
+func (response RecordReview412ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview413ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview415ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RecordReview422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      RecordReview422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RecordReview422ResponseHeaders
+}
+
+func (response RecordReview422ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordReview500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RecordReview500ApplicationProblemPlusJSONResponse) VisitRecordReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPersonalBudgetsRequestObject struct {
 	Params ListPersonalBudgetsParams
 }
@@ -38512,6 +43211,645 @@ func (response UprateRateTable500ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type GetWeeklyReportRequestObject struct {
+	Params GetWeeklyReportParams
+}
+
+type GetWeeklyReportResponseObject interface {
+	VisitGetWeeklyReportResponse(w http.ResponseWriter) error
+}
+
+type GetWeeklyReport200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetWeeklyReport200JSONResponse struct {
+	Body    WeeklyReport
+	Headers GetWeeklyReport200ResponseHeaders
+}
+
+func (response GetWeeklyReport200JSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWeeklyReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetWeeklyReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetWeeklyReport200TextcsvResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetWeeklyReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWeeklyReport400ApplicationProblemPlusJSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWeeklyReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWeeklyReport401ApplicationProblemPlusJSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWeeklyReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWeeklyReport403ApplicationProblemPlusJSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWeeklyReport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWeeklyReport404ApplicationProblemPlusJSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWeeklyReport405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWeeklyReport405ApplicationProblemPlusJSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWeeklyReport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWeeklyReport500ApplicationProblemPlusJSONResponse) VisitGetWeeklyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklistRequestObject struct {
+	Params GetReviewWorklistParams
+}
+
+type GetReviewWorklistResponseObject interface {
+	VisitGetReviewWorklistResponse(w http.ResponseWriter) error
+}
+
+type GetReviewWorklist200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetReviewWorklist200JSONResponse struct {
+	Body    ReviewWorklist
+	Headers GetReviewWorklist200ResponseHeaders
+}
+
+func (response GetReviewWorklist200JSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklist400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewWorklist400ApplicationProblemPlusJSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklist401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewWorklist401ApplicationProblemPlusJSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklist403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewWorklist403ApplicationProblemPlusJSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklist404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewWorklist404ApplicationProblemPlusJSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklist405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewWorklist405ApplicationProblemPlusJSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewWorklist500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReviewWorklist500ApplicationProblemPlusJSONResponse) VisitGetReviewWorklistResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviewsRequestObject struct {
+	Params ListReviewsParams
+}
+
+type ListReviewsResponseObject interface {
+	VisitListReviewsResponse(w http.ResponseWriter) error
+}
+
+type ListReviews200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListReviews200JSONResponse struct {
+	Body    ReviewList
+	Headers ListReviews200ResponseHeaders
+}
+
+func (response ListReviews200JSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviews400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReviews400ApplicationProblemPlusJSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviews401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReviews401ApplicationProblemPlusJSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviews403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListReviews403ApplicationProblemPlusJSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviews404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReviews404ApplicationProblemPlusJSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviews405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReviews405ApplicationProblemPlusJSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReviews500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReviews500ApplicationProblemPlusJSONResponse) VisitListReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReviewRequestObject struct {
+	ReviewId ReviewId `json:"review_id"`
+}
+
+type GetReviewResponseObject interface {
+	VisitGetReviewResponse(w http.ResponseWriter) error
+}
+
+type GetReview200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetReview200JSONResponse struct {
+	Body    Review
+	Headers GetReview200ResponseHeaders
+}
+
+func (response GetReview200JSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReview400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReview400ApplicationProblemPlusJSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReview401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReview401ApplicationProblemPlusJSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReview403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReview403ApplicationProblemPlusJSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReview404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReview404ApplicationProblemPlusJSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReview405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReview405ApplicationProblemPlusJSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReview500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReview500ApplicationProblemPlusJSONResponse) VisitGetReviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListServiceCategoriesRequestObject struct {
 }
 
@@ -42585,6 +47923,1896 @@ func (response ListUpratingChanges500ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListWebhookSubscriptionsRequestObject struct {
+	Params ListWebhookSubscriptionsParams
+}
+
+type ListWebhookSubscriptionsResponseObject interface {
+	VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookSubscriptions200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListWebhookSubscriptions200JSONResponse struct {
+	Body    WebhookSubscriptionList
+	Headers ListWebhookSubscriptions200ResponseHeaders
+}
+
+func (response ListWebhookSubscriptions200JSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookSubscriptions400ApplicationProblemPlusJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookSubscriptions401ApplicationProblemPlusJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookSubscriptions403ApplicationProblemPlusJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookSubscriptions404ApplicationProblemPlusJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookSubscriptions405ApplicationProblemPlusJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookSubscriptions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookSubscriptions500ApplicationProblemPlusJSONResponse) VisitListWebhookSubscriptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscriptionRequestObject struct {
+	Params CreateWebhookSubscriptionParams
+	Body   *CreateWebhookSubscriptionJSONRequestBody
+}
+
+type CreateWebhookSubscriptionResponseObject interface {
+	VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookSubscription201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateWebhookSubscription201JSONResponse struct {
+	Body    WebhookSubscriptionWithSecret
+	Headers CreateWebhookSubscription201ResponseHeaders
+}
+
+func (response CreateWebhookSubscription201JSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateWebhookSubscription400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateWebhookSubscription400ResponseHeaders
+}
+
+func (response CreateWebhookSubscription400ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription401ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription403ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription404ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription405ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateWebhookSubscription409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateWebhookSubscription409ResponseHeaders
+}
+
+func (response CreateWebhookSubscription409ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription413ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription415ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateWebhookSubscription422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateWebhookSubscription422ResponseHeaders
+}
+
+func (response CreateWebhookSubscription422ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookSubscription500ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookSubscription503ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateWebhookSubscription503ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      CreateWebhookSubscription503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateWebhookSubscription503ResponseHeaders
+}
+
+func (response CreateWebhookSubscription503ApplicationProblemPlusJSONResponse) VisitCreateWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscriptionRequestObject struct {
+	SubscriptionId SubscriptionId `json:"subscription_id"`
+}
+
+type GetWebhookSubscriptionResponseObject interface {
+	VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookSubscription200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetWebhookSubscription200JSONResponse struct {
+	Body    WebhookSubscription
+	Headers GetWebhookSubscription200ResponseHeaders
+}
+
+func (response GetWebhookSubscription200JSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookSubscription400ApplicationProblemPlusJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookSubscription401ApplicationProblemPlusJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookSubscription403ApplicationProblemPlusJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookSubscription404ApplicationProblemPlusJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookSubscription405ApplicationProblemPlusJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookSubscription500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookSubscription500ApplicationProblemPlusJSONResponse) VisitGetWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	SubscriptionId SubscriptionId `json:"subscription_id"`
+	Params         ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListWebhookDeliveries200JSONResponse struct {
+	Body    WebhookDeliveryList
+	Headers ListWebhookDeliveries200ResponseHeaders
+}
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries405ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDeliveryRequestObject struct {
+	SubscriptionId SubscriptionId `json:"subscription_id"`
+	DeliveryId     DeliveryId     `json:"delivery_id"`
+	Params         ReplayWebhookDeliveryParams
+}
+
+type ReplayWebhookDeliveryResponseObject interface {
+	VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookDelivery202ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type ReplayWebhookDelivery202JSONResponse struct {
+	Body    WebhookDelivery
+	Headers ReplayWebhookDelivery202ResponseHeaders
+}
+
+func (response ReplayWebhookDelivery202JSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookDelivery400ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookDelivery401ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookDelivery403ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookDelivery404ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookDelivery405ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ReplayWebhookDelivery409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      ReplayWebhookDelivery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReplayWebhookDelivery409ResponseHeaders
+}
+
+func (response ReplayWebhookDelivery409ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ReplayWebhookDelivery422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      ReplayWebhookDelivery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ReplayWebhookDelivery422ResponseHeaders
+}
+
+func (response ReplayWebhookDelivery422ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookDelivery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookDelivery500ApplicationProblemPlusJSONResponse) VisitReplayWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscriptionRequestObject struct {
+	SubscriptionId SubscriptionId `json:"subscription_id"`
+	Params         DisableWebhookSubscriptionParams
+	Body           *DisableWebhookSubscriptionJSONRequestBody
+}
+
+type DisableWebhookSubscriptionResponseObject interface {
+	VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type DisableWebhookSubscription200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type DisableWebhookSubscription200JSONResponse struct {
+	Body    WebhookSubscription
+	Headers DisableWebhookSubscription200ResponseHeaders
+}
+
+func (response DisableWebhookSubscription200JSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription400ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription401ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription403ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription404ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription405ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DisableWebhookSubscription409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                 `json:"instance,omitempty"`
+		RequestId *string                                                                 `json:"request_id,omitempty"`
+		Status    int                                                                     `json:"status"`
+		Title     string                                                                  `json:"title"`
+		Type      DisableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DisableWebhookSubscription409ResponseHeaders
+}
+
+func (response DisableWebhookSubscription409ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription412ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription413ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription415ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DisableWebhookSubscription422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                 `json:"instance,omitempty"`
+		RequestId *string                                                                 `json:"request_id,omitempty"`
+		Status    int                                                                     `json:"status"`
+		Title     string                                                                  `json:"title"`
+		Type      DisableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DisableWebhookSubscription422ResponseHeaders
+}
+
+func (response DisableWebhookSubscription422ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription428ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookSubscription500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookSubscription500ApplicationProblemPlusJSONResponse) VisitDisableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscriptionRequestObject struct {
+	SubscriptionId SubscriptionId `json:"subscription_id"`
+	Params         EnableWebhookSubscriptionParams
+}
+
+type EnableWebhookSubscriptionResponseObject interface {
+	VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error
+}
+
+type EnableWebhookSubscription200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type EnableWebhookSubscription200JSONResponse struct {
+	Body    WebhookSubscription
+	Headers EnableWebhookSubscription200ResponseHeaders
+}
+
+func (response EnableWebhookSubscription200JSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription400ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription401ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription403ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription404ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription405ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type EnableWebhookSubscription409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      EnableWebhookSubscription409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EnableWebhookSubscription409ResponseHeaders
+}
+
+func (response EnableWebhookSubscription409ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription412ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type EnableWebhookSubscription422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                                `json:"instance,omitempty"`
+		RequestId *string                                                                `json:"request_id,omitempty"`
+		Status    int                                                                    `json:"status"`
+		Title     string                                                                 `json:"title"`
+		Type      EnableWebhookSubscription422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers EnableWebhookSubscription422ResponseHeaders
+}
+
+func (response EnableWebhookSubscription422ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription428ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookSubscription500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookSubscription500ApplicationProblemPlusJSONResponse) VisitEnableWebhookSubscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	SubscriptionId SubscriptionId `json:"subscription_id"`
+	Params         RotateWebhookSecretParams
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type RotateWebhookSecret200JSONResponse struct {
+	Body    WebhookSubscriptionWithSecret
+	Headers RotateWebhookSecret200ResponseHeaders
+}
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret405ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RotateWebhookSecret409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RotateWebhookSecret409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RotateWebhookSecret409ResponseHeaders
+}
+
+func (response RotateWebhookSecret409ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret412ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RotateWebhookSecret422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RotateWebhookSecret422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RotateWebhookSecret422ResponseHeaders
+}
+
+func (response RotateWebhookSecret422ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret428ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret503ResponseHeaders struct {
+	XRequestId *string
+}
+
+type RotateWebhookSecret503ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    int                                                              `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      RotateWebhookSecret503ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers RotateWebhookSecret503ResponseHeaders
+}
+
+func (response RotateWebhookSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetDocs The API reference, rendered from this contract.
@@ -42623,6 +49851,21 @@ type StrictServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListCLDExports Client-level data exports.
+	// (GET /v1/cld-exports)
+	ListCLDExports(ctx context.Context, request ListCLDExportsRequestObject) (ListCLDExportsResponseObject, error)
+	// CreateCLDExport Produce a quarter's client-level data return for NHS England (202, poll Location).
+	// (POST /v1/cld-exports)
+	CreateCLDExport(ctx context.Context, request CreateCLDExportRequestObject) (CreateCLDExportResponseObject, error)
+	// GetCLDExport One export, with its progress.
+	// (GET /v1/cld-exports/{export_id})
+	GetCLDExport(ctx context.Context, request GetCLDExportRequestObject) (GetCLDExportResponseObject, error)
+	// GetCLDExportFile The return file (CSV), to submit.
+	// (GET /v1/cld-exports/{export_id}/file)
+	GetCLDExportFile(ctx context.Context, request GetCLDExportFileRequestObject) (GetCLDExportFileResponseObject, error)
+	// GetCLDValidationReport The records to fix before submitting (CSV).
+	// (GET /v1/cld-exports/{export_id}/validation-report)
+	GetCLDValidationReport(ctx context.Context, request GetCLDValidationReportRequestObject) (GetCLDValidationReportResponseObject, error)
 	// GetCouncilSettings The council's settings: delegated limits and direct-payment rules.
 	// (GET /v1/council/settings)
 	GetCouncilSettings(ctx context.Context, request GetCouncilSettingsRequestObject) (GetCouncilSettingsResponseObject, error)
@@ -42854,6 +50097,21 @@ type StrictServerInterface interface {
 	// EndRelationship End a relationship (relationships are never deleted).
 	// (POST /v1/people/{person_id}/relationships/{relationship_id}/end)
 	EndRelationship(ctx context.Context, request EndRelationshipRequestObject) (EndRelationshipResponseObject, error)
+	// CreateReviewRequest Ask for an unplanned review, with a reason.
+	// (POST /v1/people/{person_id}/review-requests)
+	CreateReviewRequest(ctx context.Context, request CreateReviewRequestRequestObject) (CreateReviewRequestResponseObject, error)
+	// GetReviewSchedule A person's next review.
+	// (GET /v1/people/{person_id}/review-schedule)
+	GetReviewSchedule(ctx context.Context, request GetReviewScheduleRequestObject) (GetReviewScheduleResponseObject, error)
+	// AssignReview Assign a person's next review to a practitioner and team.
+	// (POST /v1/people/{person_id}/review-schedule/assign)
+	AssignReview(ctx context.Context, request AssignReviewRequestObject) (AssignReviewResponseObject, error)
+	// ListPersonReviews A person's review history.
+	// (GET /v1/people/{person_id}/reviews)
+	ListPersonReviews(ctx context.Context, request ListPersonReviewsRequestObject) (ListPersonReviewsResponseObject, error)
+	// RecordReview Record a completed review of the plan in force.
+	// (POST /v1/people/{person_id}/reviews)
+	RecordReview(ctx context.Context, request RecordReviewRequestObject) (RecordReviewResponseObject, error)
 	// ListPersonalBudgets The council's personal budgets, oldest first.
 	// (GET /v1/personal-budgets)
 	ListPersonalBudgets(ctx context.Context, request ListPersonalBudgetsRequestObject) (ListPersonalBudgetsResponseObject, error)
@@ -42929,6 +50187,18 @@ type StrictServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx context.Context, request UprateRateTableRequestObject) (UprateRateTableResponseObject, error)
+	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
+	// (GET /v1/reports/weekly)
+	GetWeeklyReport(ctx context.Context, request GetWeeklyReportRequestObject) (GetWeeklyReportResponseObject, error)
+	// GetReviewWorklist The work list of next reviews.
+	// (GET /v1/review-worklist)
+	GetReviewWorklist(ctx context.Context, request GetReviewWorklistRequestObject) (GetReviewWorklistResponseObject, error)
+	// ListReviews Completed reviews.
+	// (GET /v1/reviews)
+	ListReviews(ctx context.Context, request ListReviewsRequestObject) (ListReviewsResponseObject, error)
+	// GetReview One completed review.
+	// (GET /v1/reviews/{review_id})
+	GetReview(ctx context.Context, request GetReviewRequestObject) (GetReviewResponseObject, error)
 	// ListServiceCategories The council's whole service catalogue: the defaults and its own categories (a short list, not paged).
 	// (GET /v1/service-categories)
 	ListServiceCategories(ctx context.Context, request ListServiceCategoriesRequestObject) (ListServiceCategoriesResponseObject, error)
@@ -42980,6 +50250,30 @@ type StrictServerInterface interface {
 	// ListUpratingChanges The report of an uprating job, a row per recalculated assessment.
 	// (GET /v1/uprating-jobs/{job_id}/changes)
 	ListUpratingChanges(ctx context.Context, request ListUpratingChangesRequestObject) (ListUpratingChangesResponseObject, error)
+	// ListWebhookSubscriptions The caller's webhook subscriptions.
+	// (GET /v1/webhook-subscriptions)
+	ListWebhookSubscriptions(ctx context.Context, request ListWebhookSubscriptionsRequestObject) (ListWebhookSubscriptionsResponseObject, error)
+	// CreateWebhookSubscription Subscribe an endpoint to webhook events (its secret is shown once).
+	// (POST /v1/webhook-subscriptions)
+	CreateWebhookSubscription(ctx context.Context, request CreateWebhookSubscriptionRequestObject) (CreateWebhookSubscriptionResponseObject, error)
+	// GetWebhookSubscription One webhook subscription.
+	// (GET /v1/webhook-subscriptions/{subscription_id})
+	GetWebhookSubscription(ctx context.Context, request GetWebhookSubscriptionRequestObject) (GetWebhookSubscriptionResponseObject, error)
+	// ListWebhookDeliveries The delivery log of a subscription.
+	// (GET /v1/webhook-subscriptions/{subscription_id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// ReplayWebhookDelivery Send a delivery again, from the start of the schedule.
+	// (POST /v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/replay)
+	ReplayWebhookDelivery(ctx context.Context, request ReplayWebhookDeliveryRequestObject) (ReplayWebhookDeliveryResponseObject, error)
+	// DisableWebhookSubscription Stop deliveries to an endpoint, with a reason.
+	// (POST /v1/webhook-subscriptions/{subscription_id}/disable)
+	DisableWebhookSubscription(ctx context.Context, request DisableWebhookSubscriptionRequestObject) (DisableWebhookSubscriptionResponseObject, error)
+	// EnableWebhookSubscription Start deliveries to a disabled endpoint again.
+	// (POST /v1/webhook-subscriptions/{subscription_id}/enable)
+	EnableWebhookSubscription(ctx context.Context, request EnableWebhookSubscriptionRequestObject) (EnableWebhookSubscriptionResponseObject, error)
+	// RotateWebhookSecret Give an endpoint a new signing secret (shown once).
+	// (POST /v1/webhook-subscriptions/{subscription_id}/rotate-secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -43380,6 +50674,154 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 		return err
 	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
 		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCLDExports operation middleware
+func (sh *strictHandler) ListCLDExports(ctx echo.Context, params ListCLDExportsParams) error {
+	var request ListCLDExportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCLDExports(ctx.Request().Context(), request.(ListCLDExportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCLDExports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCLDExportsResponseObject); ok {
+		return validResponse.VisitListCLDExportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateCLDExport operation middleware
+func (sh *strictHandler) CreateCLDExport(ctx echo.Context, params CreateCLDExportParams) error {
+	var request CreateCLDExportRequestObject
+
+	request.Params = params
+
+	var body CreateCLDExportJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCLDExport(ctx.Request().Context(), request.(CreateCLDExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCLDExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateCLDExportResponseObject); ok {
+		return validResponse.VisitCreateCLDExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCLDExport operation middleware
+func (sh *strictHandler) GetCLDExport(ctx echo.Context, exportId ExportId) error {
+	var request GetCLDExportRequestObject
+
+	request.ExportId = exportId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCLDExport(ctx.Request().Context(), request.(GetCLDExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCLDExport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCLDExportResponseObject); ok {
+		return validResponse.VisitGetCLDExportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCLDExportFile operation middleware
+func (sh *strictHandler) GetCLDExportFile(ctx echo.Context, exportId ExportId) error {
+	var request GetCLDExportFileRequestObject
+
+	request.ExportId = exportId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCLDExportFile(ctx.Request().Context(), request.(GetCLDExportFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCLDExportFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCLDExportFileResponseObject); ok {
+		return validResponse.VisitGetCLDExportFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCLDValidationReport operation middleware
+func (sh *strictHandler) GetCLDValidationReport(ctx echo.Context, exportId ExportId) error {
+	var request GetCLDValidationReportRequestObject
+
+	request.ExportId = exportId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCLDValidationReport(ctx.Request().Context(), request.(GetCLDValidationReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCLDValidationReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCLDValidationReportResponseObject); ok {
+		return validResponse.VisitGetCLDValidationReportResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -46241,6 +53683,204 @@ func (sh *strictHandler) EndRelationship(ctx echo.Context, personId PersonId, re
 	return nil
 }
 
+// CreateReviewRequest operation middleware
+func (sh *strictHandler) CreateReviewRequest(ctx echo.Context, personId PersonId, params CreateReviewRequestParams) error {
+	var request CreateReviewRequestRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body CreateReviewRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReviewRequest(ctx.Request().Context(), request.(CreateReviewRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReviewRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateReviewRequestResponseObject); ok {
+		return validResponse.VisitCreateReviewRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReviewSchedule operation middleware
+func (sh *strictHandler) GetReviewSchedule(ctx echo.Context, personId PersonId) error {
+	var request GetReviewScheduleRequestObject
+
+	request.PersonId = personId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReviewSchedule(ctx.Request().Context(), request.(GetReviewScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReviewSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReviewScheduleResponseObject); ok {
+		return validResponse.VisitGetReviewScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AssignReview operation middleware
+func (sh *strictHandler) AssignReview(ctx echo.Context, personId PersonId, params AssignReviewParams) error {
+	var request AssignReviewRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body AssignReviewJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AssignReview(ctx.Request().Context(), request.(AssignReviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AssignReview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AssignReviewResponseObject); ok {
+		return validResponse.VisitAssignReviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPersonReviews operation middleware
+func (sh *strictHandler) ListPersonReviews(ctx echo.Context, personId PersonId, params ListPersonReviewsParams) error {
+	var request ListPersonReviewsRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPersonReviews(ctx.Request().Context(), request.(ListPersonReviewsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPersonReviews")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPersonReviewsResponseObject); ok {
+		return validResponse.VisitListPersonReviewsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RecordReview operation middleware
+func (sh *strictHandler) RecordReview(ctx echo.Context, personId PersonId, params RecordReviewParams) error {
+	var request RecordReviewRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body RecordReviewJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordReview(ctx.Request().Context(), request.(RecordReviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordReview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordReviewResponseObject); ok {
+		return validResponse.VisitRecordReviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListPersonalBudgets operation middleware
 func (sh *strictHandler) ListPersonalBudgets(ctx echo.Context, params ListPersonalBudgetsParams) error {
 	var request ListPersonalBudgetsRequestObject
@@ -47163,6 +54803,106 @@ func (sh *strictHandler) UprateRateTable(ctx echo.Context, rateTableId RateTable
 	return nil
 }
 
+// GetWeeklyReport operation middleware
+func (sh *strictHandler) GetWeeklyReport(ctx echo.Context, params GetWeeklyReportParams) error {
+	var request GetWeeklyReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWeeklyReport(ctx.Request().Context(), request.(GetWeeklyReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWeeklyReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWeeklyReportResponseObject); ok {
+		return validResponse.VisitGetWeeklyReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReviewWorklist operation middleware
+func (sh *strictHandler) GetReviewWorklist(ctx echo.Context, params GetReviewWorklistParams) error {
+	var request GetReviewWorklistRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReviewWorklist(ctx.Request().Context(), request.(GetReviewWorklistRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReviewWorklist")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReviewWorklistResponseObject); ok {
+		return validResponse.VisitGetReviewWorklistResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReviews operation middleware
+func (sh *strictHandler) ListReviews(ctx echo.Context, params ListReviewsParams) error {
+	var request ListReviewsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReviews(ctx.Request().Context(), request.(ListReviewsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReviews")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReviewsResponseObject); ok {
+		return validResponse.VisitListReviewsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReview operation middleware
+func (sh *strictHandler) GetReview(ctx echo.Context, reviewId ReviewId) error {
+	var request GetReviewRequestObject
+
+	request.ReviewId = reviewId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReview(ctx.Request().Context(), request.(GetReviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReviewResponseObject); ok {
+		return validResponse.VisitGetReviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListServiceCategories operation middleware
 func (sh *strictHandler) ListServiceCategories(ctx echo.Context) error {
 	var request ListServiceCategoriesRequestObject
@@ -47789,826 +55529,1214 @@ func (sh *strictHandler) ListUpratingChanges(ctx echo.Context, jobId JobId, para
 	return nil
 }
 
+// ListWebhookSubscriptions operation middleware
+func (sh *strictHandler) ListWebhookSubscriptions(ctx echo.Context, params ListWebhookSubscriptionsParams) error {
+	var request ListWebhookSubscriptionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookSubscriptions(ctx.Request().Context(), request.(ListWebhookSubscriptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookSubscriptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookSubscriptionsResponseObject); ok {
+		return validResponse.VisitListWebhookSubscriptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookSubscription operation middleware
+func (sh *strictHandler) CreateWebhookSubscription(ctx echo.Context, params CreateWebhookSubscriptionParams) error {
+	var request CreateWebhookSubscriptionRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookSubscriptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookSubscription(ctx.Request().Context(), request.(CreateWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitCreateWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookSubscription operation middleware
+func (sh *strictHandler) GetWebhookSubscription(ctx echo.Context, subscriptionId SubscriptionId) error {
+	var request GetWebhookSubscriptionRequestObject
+
+	request.SubscriptionId = subscriptionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookSubscription(ctx.Request().Context(), request.(GetWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitGetWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, subscriptionId SubscriptionId, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.SubscriptionId = subscriptionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplayWebhookDelivery operation middleware
+func (sh *strictHandler) ReplayWebhookDelivery(ctx echo.Context, subscriptionId SubscriptionId, deliveryId DeliveryId, params ReplayWebhookDeliveryParams) error {
+	var request ReplayWebhookDeliveryRequestObject
+
+	request.SubscriptionId = subscriptionId
+	request.DeliveryId = deliveryId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookDelivery(ctx.Request().Context(), request.(ReplayWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookDelivery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplayWebhookDeliveryResponseObject); ok {
+		return validResponse.VisitReplayWebhookDeliveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableWebhookSubscription operation middleware
+func (sh *strictHandler) DisableWebhookSubscription(ctx echo.Context, subscriptionId SubscriptionId, params DisableWebhookSubscriptionParams) error {
+	var request DisableWebhookSubscriptionRequestObject
+
+	request.SubscriptionId = subscriptionId
+	request.Params = params
+
+	var body DisableWebhookSubscriptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableWebhookSubscription(ctx.Request().Context(), request.(DisableWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitDisableWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnableWebhookSubscription operation middleware
+func (sh *strictHandler) EnableWebhookSubscription(ctx echo.Context, subscriptionId SubscriptionId, params EnableWebhookSubscriptionParams) error {
+	var request EnableWebhookSubscriptionRequestObject
+
+	request.SubscriptionId = subscriptionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnableWebhookSubscription(ctx.Request().Context(), request.(EnableWebhookSubscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnableWebhookSubscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnableWebhookSubscriptionResponseObject); ok {
+		return validResponse.VisitEnableWebhookSubscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId SubscriptionId, params RotateWebhookSecretParams) error {
+	var request RotateWebhookSecretRequestObject
+
+	request.SubscriptionId = subscriptionId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx.Request().Context(), request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tbtw4mih8K0S9C6Tco3Js56MTGy8O3OmkO7OdjxMn24szzqpoiVXFsYpUk5SdmkaA+fXi/F4cYC9g",
-	"gb2F83/nTuZKXvAhKVESpVKVy+70bvpPx7ZEkQ+f789fRwlf5pwRpuTo+NfRguCUCPjnaZbxa/2PlMhE",
-	"0FxRzkbHo/cLgpZELXgqkVoQlGO1QJjJayIkGjNyRQR68/b9yzevzyJ0vaDJAqkFlUgScUUTglJOJGJc",
-	"2Xf29kfRSCYLssT6W+QTXuYZGR2Pfnj+PkJvT98/+3EUjZb400+EzdVidHx4cBCN1CrXz0glKJuPPn+O",
-	"Rs9wsiDPOFOCZ+1N/8ivUcbZHHYsiMw5kwQt8QpdEJToV9P6PrwPHnV8kDNFmPqeypxLar7T/CxWCieL",
-	"JWEqQtdULeDzM5qRexIxvCSd33zQ+80zkhSCqtVbntFkFb6iHM/1VxLzBpL2FZTDO2hsnpeIs2yFZoIv",
-	"a7e017mzw4Pw1p6/x/PwTq6IkJQzxGcO+rwQCYnQjAs0fTmbvMIqWUy78OB89OB8VEeBo4fRKMdKEaG/",
-	"8S/noz8dTJ5+/PUwOnz6+Xz0D6PQ/l6mZJlzDYt3JM/wiqTt3U6VKMgUXS8IM9CgBsWl4oKkFd7wGcIM",
-	"ESwySgQS5JeCSFVdsMRLgsrvJavJP5JV43SsWI6O/zTS3xt9DG33J57gME5pkCaCYGV2BLDswd2HT0LL",
-	"//zzz6eFWhCmaIIVCX/lgmBBBEoWOMsImxM0fvfiGXr87aODvU2J5Z/fGSC9TMOfsjC8JxFNI4QzyRFl",
-	"BpgGIe9JlPG57EbLoyc1nPjT6eR/4clfDiZP9+PjCeDG0ZPPIdT4rN8TeEmU43tzQYimWbNZqtfTTG4U",
-	"jTTNarJ2T8Q0HUUjvXkqNELp+/Q3OONiidXoeFQU8GQbMKdSEin7v1Y+cvPPfVekc9L9qQv4880/84Jm",
-	"pPMjmv9t+gmfNT4Of5FhllCcDQDozD0b7xK0LwqWUjavIXro4+ax2GL8zb/rMZp/JAFhcIoKRn8pCLok",
-	"KzTWPNfyVoTRhw8vv99DaoEVWuJLIpEgSqwoyEkqS84m8QxYDBzHaAjVgRqMrpcxLClzPzfI9fz809Hh",
-	"5Pz807fPP/7hHwYc9F0Jsh0eeMkZWU2W/Er/pnZ69AqzFCsuVsfo4cEBMHteKETVBoDpvubdAmoGEjXM",
-	"aadaUE+dMHay+YLoEycLzOYk3UcOuGj88OiJkYdLKiVl8xP08PDI/EYqnBlFIXx8K9h7FInQ5v/ILzpp",
-	"58/84ub08hPRwPxHygKoQ1mq5SG9IscAniKfCc4UmtF5IcgJAsafmr+ZfyPDMivhn/CCJTS7JxFmqVGQ",
-	"iZCc3ZMox0LJEl71o2Wwq/hSb6vvfE5zqHY6iow8SjsUCcq6WXFGGbk5RN8w8mY26/wIZyTms9nOWf5b",
-	"PCdn9C+k/OwvBRGr6rtaA46lfsD/TEpmuMjU6PjRAXyDLjVAHdGZnw7Lz1GmyJyI8nvv+SXp0MmmjHxS",
-	"MXxU6adKGssFuaK8kKCSl9cf2iy810Uvjw6PanzhMAyTlZZmvZeem2fibS5//aUAsnd/G/58c5R7m+Ge",
-	"j2R4F58Q/IqmRHR/xj5w80+9Oz37J8OIOz8msIwts97B97Ai7/FFj44msCKx0o/s4GskA1NGLmje/UHv",
-	"oV18sl8J21L5Wov974qeGyzYzr93lixIWmTk/ULwYh6Q+GcLfo2SVZIRqeW1UFrMFzlS3Cg8KVYEjS1P",
-	"PEaKp3iF8qyQDVmWEZyiFK/kCdKqE5cKqWuOVgQLifBMEWHe3evib8ruMHhcvYumkyd03Pc8/9CNQorn",
-	"cZHvGMaf9VrG7Afj8DucWuTSP1nviv4nzvOMGpv9fi74RUaWf/izNAZ89XWcZW9mo+M//Tr6B0Fmo+PR",
-	"/3O/8r/dN8/J+2/N+6PP0a+ay+REKGo+b7bX/3a1RbvOe/2SPok9HL/4M0nU6PNHOF4dYV7hTEMIfAtG",
-	"/R1f4BT98ezN6whdC3ChrXISoYJdMn7N0IySLI2ceoi4QJRd4Yym5i/6F6V5DdjheRj/eWI3OjGXGjqV",
-	"ffy+50GAbb/g4oKmqZHGX+Q9lDvc4hq0QgHawD2JBNfUm3LjNM0yfm1oV+8HzrlDqL5k2tDA2XMhuPhi",
-	"IVvb5RbQPWWoYORTThJFUkT0KifA8FKiMM0kwoI4/1PG5xIVLNUcrnJUIZruEOqvwJ3+mitwuRub9osE",
-	"fHOjW2I2hAzIJyqVRBeFAsS2BpQ2wuEjDfCWwYg+uJqHPkc3uozXXL3gBftyL8FtcAvgv+ZIFsmi9Bsb",
-	"JKfSSXo05gJuwiK/U3E1FyI4WexFmp8zu4q+xh1SwVu8yjhO33P+ExZz8sXCv7HPLWnggqcrRCXK9Bqa",
-	"t+CavxvhJCG5kmh8iF7R7/Z2C2dt/5Vu7mfG69MD7zac18Cntv6oAwKlFz0qHU/1Q7qQUt/h4JkbUrzd",
-	"8LuC3RIo3hWsCwiiYL/58QVJOEshhPkC0+wLlj/trW5Jfc45WTpAqTT+zC/gDnzP9hd/C26zW9xDeQc2",
-	"0gAO5xkXt6fdnhne+oHhK0wzfJF9uUKmvdWtxL3ScjtdoXGKFb7AkqCCgSTXK2pZvqRzA2aJcgKRqV2K",
-	"mg8MF2rBBf3LF4zO/ia3sZjblq8NnIMBBxoTNv8G7MastJ2t1tUA+M8//zxpBuf7gN6M5d+QFX1gsshz",
-	"LhRJX5GU4vcWhF/o3bU3ewOF7J5ENsVmol/XnEnbJpwR0M1KnuS0s52RymfnojLGTpIQKZ8zRdXKgb+9",
-	"4UvKUsRnSHNjkQKh6/24CJFxtYMvrHKtjiIvnWAUBUPho8i+i7PYRLf0g/Ww9SgaWcDHeYb1V1IqSKJi",
-	"F1wolbtRNKJy5v3cjlJF9sDv4CDtw75hBE4HeTfuuPiCFwphG107RtcLbh6iKkLW22jTz8priyBwGWmr",
-	"B/5yzuxx9tFLBQlZ0hr55hO1AF6ETG6bWhAqnKcggofMHzCSBItkgRQRy/1zDZQ6QuNEGadKH0afFilV",
-	"p/DkZ32ZGgdimm7uuixfHkJHLYz7rHEjcykx9ft4ARwtoxIgTSzgbLTLvoWoQtdYIiwvSWqM+/GULWTM",
-	"iuUFEdMITWd4SbNVrN+Oc0Fm9NM0Qn//63/s1SF9hbOCmLCpIkvZjIod1MPjePKX+OOvh9Gjg1CyD8Ds",
-	"pVnmqHIxYyHwSv91OzjzJCmEIGmMVcutPVF02fBtPzwIreFwNEzr5Z9fplUenaX3MlNuTtRbR/Te9x63",
-	"QXQ6+V8aSI87gFRF6cKphfBnn1KoNPSo97Mp9LxYTCARghWZVdSMI78dFKhc/X8awQf964gs0fkArhOG",
-	"T2NRLT7p8L+2xY8teVLnXj9RExmoU36JueU/1hOj5YYNnA0gbSPuHAobr4EaLB4+maJs/sJwrfqRLrCk",
-	"Ad7w82IFiLHgWap5YqKk1enJEvImlpJkV0SeWOq2qpckqUMrcDAtKSPkxOYXC8KU4f3JgmY1ISdJNtOX",
-	"XK4Sl2LPLjKC9L4uwePxoAHpKdFoTq8IG/54jZA2JQz7smPf7sg4LTKN2ACL4KE0MyVAAV0b3YyqfKLw",
-	"AFCHXuuz9QNEFmGCWJamgkgjIlNjVuLsrYdtM5xJ0pSmWnlWq0HXkFFGDtekWR12vHc0IME1GuVcqoSn",
-	"JJSN9uEfkfvziUslLvKcCJRogwxko9YwZY4Tgi7IjAujblJ2jUWK9It1Rv/Th0N09N3/bIdMvfM8CuxS",
-	"8WsWAti6rBIfGQws7VrewXsu9q3LRuu93TrYjCdOmkA1QdisFKElEXOSIsrsH4DVM6OiQ3rytw+ePt47",
-	"RvhCEkjcIlkKrp1VhDTWoyQjWMhzBnermY3Bo330s83ow+Wa5UfhzBHSRwZ9zx0a4kQOOCGNrxtH11Dg",
-	"LeDs2i/6OHw3eBVAmCJTbwqV8GWH0aMIQ9w8II3xM0dH46M9pxU901ei7+jMmCdo/Dyjc3pBM6pW6Jmg",
-	"igiK99A7Mi+sWYSODg4f+UKFFUpQqyqUltBiNaeEEcB8mhEVM0JSrRxA6mScZFwtiOaQC74kscQzolb6",
-	"J3xBTR6N/n3DGtOvX3NxGSuBKdPLkLQwdnV8xbOCKUIAWNEo4ctlwbSeMsOJPozGsGiUYP33eMZF3C0P",
-	"fKhWNtYGrJZxRZqK98ODICPk1eX1qjj+RQOHwZKzgD5RZqJCymnBNChPEFnmaoU0xMU1laRmHKxx9Vxk",
-	"5B18bPS5oUpFI5M3bHUtTSWf9e+cnzAQwdCn0MqveUgzK5wsKLki1odpDrhf6dgXnGcEsxZXdWArvxdk",
-	"p86GPl1qvtLWyTBjBc7inLAksOPXRB030nrkAsgF8nhO0FxwKc0j1wue6QdlXaWnTD1+OPLyJg8Pqv+8",
-	"BMqDdgJlNCKzGUkUvSLxTPDl5glAQIwxJDN1HdEAAP3t/6LDBxE6eqz5++GRtiexIFKhnDC2QuMDUEk5",
-	"IxM+m1VxKLm3u8O6HMQt9D5DC20WfhB8VpPzYNPz8cO+NS5Ww4p5fMRtXGpUx8H2lUW17EzsPFTVDupn",
-	"6iWD52xTRkZYGqed9U4zKqRCKV4hxqFakAhEwWmbEDQmn5KskPSKIMLSvchlvUF5GBZ1OhmIz9VNt/32",
-	"FxlmlydICbpcmtBgCxvq4rUy8c/Pz0Zr781BotxFL6jfkVxQQ3GbgLtF8Q1HUll2qIEOel6eC36ljcEM",
-	"s3sSYeB0CBzO2mg09mEF+pJ278nf5zU0yWfYZchiueldXODkMs7xqpYDH1S939q7kIXMCUuJSfy0QMdZ",
-	"FhJndwtEyMkslqSHliGP1fiiLWYgPMeUHft0CweUFIozSuLfHIMad+rvbdiFnhlIb3ijGmMGcjOFckzT",
-	"E1fw7LJ7sFRobLOD9QMgFqkCswanfy6kIune74yiKqhsAntpPa99NFN3cxGtfAbpRBADzDUEU7u+TQF8",
-	"F5rFlhR2Yuzs6wXNPNgMwKK1BqrdUs8pBi6xibo0eMmw9rT29RJCN1HhqkW20eGMt7tGNz4HK6mgprH5",
-	"V9HYQONQNRDVrqCXMMOBz2k9zjjV6sCUytkUjTFDL1lKr2iqbQCbQIFeFCxFC5Kl6GKFcJnRuOcb/PU1",
-	"TcQybElXQdLBAe7qnRc4UTIQ6C5d6cOW+Q4e/xx51drh8n1TmWjzO5d5RpTJdJIFgbx8L+2syUnWoq39",
-	"tleSFOBHa1dJMEtIFqbow4NhJG3WyPoJaP0qBkA7W2VLblDdU3yR8eQyGH/9GVgrRqnAM2vSzyDQIhXN",
-	"srIUw3qSqUIJZtDnxO0OjQlOFn5HEqjhwBLhc/bHszev0VuubVlhwtvg6pw6jhErHruVpnvOFwPumcCn",
-	"zAqcJeScVd/XyOeubR89q5ATtuROjqhED4+O0LTKTZjQcpWpcbgO8vu80Ac0NQ21eNphKJ5mm2v0IUI7",
-	"1F45GYdzBs8zOfr8sRM7Kt4YprLWZhi3eRtxlx7282IVYAmMW56x3+q4s3l0K6h86GskcugbUmFVbMAY",
-	"z8zzpV9v6Hsu4aHI040v3jJAS+y2mPjw4bcPnzx4/PDbtTXFLTHsx9pqgbMSHGEmoY0DnCiwHaAK38fI",
-	"qNbYo826G+yvwccaLLbJtSsY1EinBs6PgSwsX5p+1xVM5pIgUWj7BOd5tkJ//+v/QZgZx+s9icAHHyGM",
-	"EiyIuCdtsh24wu/Jmk/feuvhwd7oabWrii9tGpoEwdpLfaoS0OZpeVIlwQIzxchRjN4Lyvi1SavZhfnM",
-	"r4gQNCUbBuUg+cNDs3sSpSShkEANur9U1sG8zAvbn6jI/N5XBiT7rUCZwVbjZ+/zLezW+eI+2mMpBqNU",
-	"FYYAvm8IxVPEyDWqrvakksHGelSA9nyGGqqjB0e9pzYUNXKnEAzajDUDUcQLgjO1iLGKBZWXHY2nDJ2h",
-	"fLGSNMEZpBATpnCGzOuIGiKkEmGF9EKIzyKUEkUE5QIryuZhe9hswsX2BifLPNOv1YNbNRH/JCDgNe3H",
-	"KbkiGc8hW1HSOaMzmmCmslVMlzkOt5aRh9+ODw/2xhd7wInskblA3mIoo5ckWyHFtSJUWxm5lcv2Mbba",
-	"R3aAxGyUSq0V9Gwn2et7v2BmR1pxs+Epy5ogLikVZikWPctjc1q3jh/m0tePKVOYOoZlVkVuVY3GYTAN",
-	"A4GBGFwSFzHNMmYzRdq4CSweYUElMQ3tcAhNqwUBTc2C4W+Hwp5dutDGeBsIyjZU0zbi1kR8OCIpNcKR",
-	"tMmmp7K4mLYlx9psAmsuy5iRhEiJxSrWdDrwAszb2hYpXwcOAhhkpXiHNxnL2PaUXAfId6dnp/bJkJYZ",
-	"Sl31BWtUSixjmngiF1IKqKzyHbHSJo4gE1EwGTKb2ypsRf7xNckykyygcTBRQSBqg63koD4n0VqOtxoy",
-	"ayBtM7l1w6DcRhduCEpY4mOvJDS+jYCqg5WtJK3wEbkI3z7S9zEFvJkeo2mQ2KcRmvaBcXrOXKK2IgxN",
-	"HSVO7eogV/TqAemo1+5A8Wl0zqYhwbh2P2XeOKHzhbIbiOvb0mtr5jw15rtaCELQM/0bQRg6TRSSh98i",
-	"RaSS++jUtlIABCzbp14Q09DUJkiVN3FPnjMwGUxd1ayQpo/XEZrCMhPG1WTGxcSzqvXFTveCGUxfVYqv",
-	"KsVXleKrSvHfV6X4zWV4vw26k4qDKq7x+W4LDMoP3zBJ2HrDB9vSgLiU+Z84/Cr7vsq+r7Lvq+z7Kvt+",
-	"L7LvrIwQlaF8LQX8CIYfvljj73/fqLQKxwwqH0N3OXNVw9sSzD21lS9MnRyammem0Pkt8srp7knEr5nz",
-	"R9AUjZXXJ658LckwXe4N8k/4PUwHBfF41iDKtaVRTaqThbnIcHmHO0sXgfUrGm5tt9GgyqEv5/kVCSbQ",
-	"Jy7aUxVbGaju29DW+lkk0TZ13jYVIzaaSwc/qJdZm8ImorxMDjd+xS+c3uuqnB52W7bOvVsxM6HqZpof",
-	"m7jCGZuaYLftwkWR6SCGbb09VgQp15Lk3elZ2ZankCY/pXWLvYXx6yrhm5c75FIHfmlILfiwvLyh+S93",
-	"VD9tSaOveLrWVbeB0V7umEOpfuLciVlTkfrdmjXfnT47eyPonDJsWcEG0WOcQNlgWbwb8KgKktCcmsxL",
-	"QhwZ5XhFBHS30N/XTEFrLUTIMtsWXJNQezpJsGxl3x4+6Q6o/gv6xpupcl4cHBw9vj/5WP0OVb/8JthV",
-	"oDwXdIBogPtJ38wDmO7zJNyrwOq7cSGJ8JYO2Fpl1RNAx/XZ0+8h8x4an314vdeAyePaxh4HNva4Y2Nc",
-	"qDhQT7nlgk1JFzi2/80WuKM6XgWxNtg4ONwCwjwAceiSuUM1WYqm1TrTcmaSn4tRCHacm+SHY7vQMTRO",
-	"cv0ZQg+kWOGJIH+Gnq16+2tF2XeYXZ6aMz9bkORyWzLcLbreLlZ033/4wksIvWQ75VKnhiNdYHYJuquE",
-	"tjxtzoTGZvCFjFBK51TJyJbB7yPDTdB9NNn7L82/fiuEGMIQgASNl61DEi1xaotdrcrmE7rJK/QsJmOO",
-	"EZpBKylMzS8gUxxsNqYEvSggs817ASoGO2eclNvkyyVVSzfIcJPKWE88TJaYYa1KZ5QRaUtjd1cWWkvZ",
-	"3rR8w24xHnyYssKXzxBVaAyFGTYtGKOy95cXPNy6ArZDz/QrYo3hu37z5bwcHx8QhnJ+yhlJkeI2D+6W",
-	"dlrV7gZcQn6FYlnrQpif0bfAEjHoSMG4WlA2RyYFf0lVq6IqfPfrmzVYw324MuzmmVR00sqFDvjIrgm5",
-	"zFbVde2CDBo8ys9NrYqDG3XEtX10kEIYx3xYdTO58DwoiN3HmKWx7XZnykxq6ad7kcsxALeXjev7bLC5",
-	"yKA0VLOttoMrNPjJWGdXpOSl3Qv+U5Wv3OqJT5fLwljhkuFcLrjtumSTwtHPcAe2JteFVwiyRfe2VBcK",
-	"cAhU2zw6ipDghd7RuevX0qjEX+DsikhU5MHkA3uPCZeqn9tJ2OmSEEXtjFe4mmPbRsdBzO2xYIpmCAMJ",
-	"Q2gFwAieNma9K6w80e6Yf33a4Db1Mr3iIxCHyhLb5GSD+E/5zpkiechudvJ7PSdvQR4oxJiqjMCMNMdN",
-	"7c0AJ13Q+YLsUOi6Dd8GL3OOjrVDWXxVarAst6QFCP73//2vzvNrfn17AtBtrgmw+ubMX5ubu8VdbVGX",
-	"494ZVBYZjVI6mxGhj7s2ed9nEci8J90c5QDmh0tq1hI8fGWQwidVaYZDyApam2gGd+xttyrvuZ0r6pqs",
-	"ug2vCwxK3WaZgbyyurAWtHfDJrwP3A4fqpmlmxUiDVTOLfexdP+3fwMBn+A81/xb+brATRoHDbYkBt6s",
-	"fbqfl1V5quaMOVTyw1GPvfxKkoLvYk4ax/ZZIcTkZtBqTv+IL/gVscNETc+/nCqcoYwuqdqLkLMQLogZ",
-	"7ESQBYb9kjUxnMoSMtpQVeDbqOa9LbNoYyrMObV2eXMrG+8CVoovVnHKl5j2uK3Wfau9dss2aExd3Obk",
-	"/hJDSXQQIOojGrfaWk/YactizJrVUpmPdQ3+FmxIv7CxVUdZucfLCkqjh3lBqdYk8Na8zfY9RuFh3l2i",
-	"pFsGdOjUHZprUCvwTee2FhMFTKnQ5YS5ZYdC2GVud9jmPVPXG8NGLbMI0HrdpmnUm3q6Xredb+3fXUQX",
-	"6wb13QYYn/30vW1w0R2jef3jGXrO5hmU8GeUMDXJyBXJUIoVLuNf5cGgilaRORcrJEjOhTbxazW0GWfz",
-	"WBGxjMtulKPI+60gkqaEKYqz2u9ZIaTpYikXXCj4pfOBeD4RffDcNuCA1o5BN0bTQA1OC5CK5LZjdPW4",
-	"6fvPRQqjuWEWgGmPsMAScUYiRJU0WRPt0koTtB7MK0MbO0XSeFcYXpIqAWJqsVxxhTPTz+QCs3S6PyQr",
-	"AXbb/tRbTXPQzQkm2gM8ZITMl+D39p/wh61Uhkn992v4M0DEhf7DGG30opeKLDeMRNWOPjjFZZ0bBHbj",
-	"OgMAmDcVYBuKMJtQ4X+qB04/afVx05bZUEO+a7sD1NpbFe7+tuvf6wFQN1/UkgQt+LIc7wJRMDt7CvIp",
-	"sYK/1xrN4yvK5hKE+BWRNs5kGVVswbyC41Lmev32cbEqzTq8S1M81mx1/GB8tDe+2Gt4l+stgGtdgWEL",
-	"MtSI2O9yvNumxIKAKAacjMEzbf6yDhBfSG/i2t3UexPffpPhXfQJfmbF+LsiC5q6NFkg0/JqYlteQY8N",
-	"Uwhr370nbQR0xrOMXx+77FKjvlGpMFNTNDYTAFxDwQUvJFnwLHUxkdg0w1Z4NY1sZMTXEmKjD1wIgi+n",
-	"drQoq5Gd/tnvwl1+2+oP1QdcMKVr/TD2gYn9DrpUhMmwtOz9UCRL0YJfuxE3ME+NpMelae/4CXgCKm6T",
-	"kRkQtOYz58xnNHsRUljQ2QxBeyOCxv/574fW/QBciVwRsUL/+e9Hjw7sQG3fsQD8sXQolK6Hc9b0PcAj",
-	"JqH41csf4Bxa5dHLyQiVk+bsLsyDCueuD9Tf//p/ylDnOSvDtDboOadXEDB3rkg4oH7FoFVufCVYWbeI",
-	"rZGtOzuCQSDreXHGh3myzxlqxtMHnTmRP1+h3BSpb3qshcKSYM38ZoUN72qwgqm0wybRJcTXeKdembad",
-	"jMzBeLwNfU2TE2BvbLF312pCKm7L8VneTBtwVhdAQUKAYccYZVrQThTX6rheamLws54S0S6p0LwOGv9z",
-	"qeQtnczQYXkjt/qRlEpB5hgab/dj43MsNGVIwx+W3M5WqCRhVFI3yMt7wGAozlD5Dbk7GlrSeQwMbJch",
-	"Tr3o7UDb/rWLme3mI0YpxVpwY5aQ20JP2zc3TgRJqYqxiYIOHPto3n0Gr57OCTTAq+PZj9Yf/urlD/ck",
-	"wnOCBL8GiZssuCTspBzyIvjStpqSpcFPUq8Bon4pJYJeaS3fxehSrCAz6oIKtdgf5FINeHfLNwKzlo46",
-	"vQM7xVYQ0XFORGKLWvzbXOvzhpchTUPvb91ujMLknob3teJySxg2WOSXykhIX4PUE6t4mBGQCOav7o4J",
-	"Bd3c3VFa0DIsWpaBpNvYWbMzecPR2sTeLiXAl7HhG++XVeuFTIDl+qy9V9wGdIt1LLBT9WoSU4s+on59",
-	"tJ/BO9oPGm11yvK79I9SM2srzB5hg1VgctxU49Hf/g3VDrUHjWFMXpYpnTfTXiAl6/icTfXnppGt14I9",
-	"RGXLeEdnM3zFC3GCTP8eyOnSrwSSvCJUJnmds/F//vvTJ/sPDh6hv/9//4rMD4d7++g5hXbq13b0gD2L",
-	"qWYjnxKohIUwbONw++ilS1o7Z5wlxIIEnpDl9I4ISlGrv92TZniQLaMzZkdZQmqgbQ+hL6uqF7N/83j8",
-	"t00OH40+TfRSkyssoGRPr1m/3e/NKvVfvnbf08jAmZZsVeb1RnPx4N1QgbsSBTkGQw3Zp04QrHEM5eOp",
-	"wNc2sXb4fIf3t9THvzpGbx//ZybYdEaUAv9cO/PbZJiJGHT+NRkOp8xlpAlIo5HIZdFIYN6UzVGRGzSn",
-	"shycZMwLZ1pDbhsaW9JB//nvD59GBwcHu7Qb3ZmWhVSxCffBAJFYFheQZByogTojcwEGJGdaBqWFhlC1",
-	"TY0beybXAUqirhccudVSlyuZYKZtYw0aLb/4bHbOxiXEwDPBSLZXGQDlUmYOsEmNAHS3YLIrpiShKbEt",
-	"Qs1IZqDJNh5e4ETGvF5bN0jjbNTktfXNeuK8LY4wBSszmhGtQV5QVcvHSDib0Xmh2e8YI1G4BtaYXSKj",
-	"FUt3wguCyCczqbzs1UCNcbm277NxbHnOrHiJP8UpXknN0+PDo3jJmVoE6ob//tf/AC8PQ5it0OERMg9W",
-	"1354dOAq3gzCPXj8eH3GY+92ciIoT0PxL9uXF3kuOgTLIFgGXaysX9INloi0wEFmwWrPR0823nKax5W7",
-	"8M+csniOc9hygFAUXkmUEalFDmaG1Jcafma+B3jfDHKYwKG/sxODE2JZ9WqtcEoQDKhfTnAuZxDe7EAO",
-	"/GGtEyZZSQVa5wQ8kVLhFcINWMNwGE2cIOzhqN65jtGMF8KIjaSAxEat4YCILdFq41O4afF6bacxYZYs",
-	"uAh1RyjExKn3ZmaNVqP/ZJ5Hf0BHTy414yl/Gl/+4XBvbx89MwS41DwaVAQMZ6mtBTHgC0KYGd1SHfzg",
-	"6PHk4OHk4PFWc3Dc+TKC044bOgW2ofAlke5YMEylIWo8/IOxMsZvuzJGbLndb+s38GjwBcD99QD/lfl7",
-	"bYfIzgA379wzQ7wsasN6ZbY3/HRPogzbiURg6QDlE7FzYOeCJwRGIPQQBbD16knYlWmylBEslQf0ay4u",
-	"7RPlECx9Z2X2OvaE/YP6BRz5ovxB3wWoa76OAN5f8zr+R+jwodlW6dOw6L8rkNY74te340358bichox0",
-	"mGF3IdHYZlkYhd51q6BQvm4Ut/b2Bg/d2GEL/j5lsYvn9gqXocJyAxk/TP3zu/J7t9jLcvuwsZNVhJhc",
-	"Ny229bcBSv2w1nDrurmtMQTuVDMfpNZuosxupiPeirK3O3VsJ3rQ7tSQnQj9ncjkHUrEXYmojScltoj9",
-	"e9BC35qPlNO/Qr2ZTLW6anTpkiTH4MjUVldsn4IoMtG6nEYPU2ALdd3lA6F0AFOqY/DagS7sKPAUyGPk",
-	"Tx0+QaoU08f6V0ePT5C9Sfj58AiNQ26yvRM3kPi4XVW5Q9eBYXvlSTt91Y0EEVt8bV0e4TnSoNUxYt0g",
-	"1Qhp8weYLn1HlfSddWAbzXTqHBb8s6sTLcfPIjMAshoSvGfSWYos28XkQ72Vm4w9nIFThSUrn3A8bqe3",
-	"ZHBUA6Kk81E04ozEfBaehje0AAfH5Erb+8na1Ku3p8/dkx7jKefjVY35NIEDQgU3tmGBUHddS2hWtmm8",
-	"5G+nbCKGC7XggkoInNjfMb6kjJDgPsvV4prTNuR8dQ/2Hm39sEkoDeycOrr+fW33db6+xnz4jQZqlWUR",
-	"XeUh1Z2GAR2+p6gukJrY6tNcDW71S6hTR5g998il7WZvdcncgdOM7lws3w732h1batjFxM5k9LPPTEfG",
-	"WlSaupYI9ugnRkLWRKt5mSqEs8yOYswykihpH6qWq886W8Meu/qbVOEP097E+DAbmgCkhQ5qLnonzLJ9",
-	"gnJddwOQVwoLI22WudhXV5wryGoDjWB6vnMM3ZurnGrnFivDp2YCikRS36/kg2fJ9DDvmzHrBuusuKbP",
-	"HbfjeMMZ0C6qsjrMibstzwpvYkd+jNtnuFuzxs1QNGQNPq8PUm2Gts1cwdgfF9hRyG2mRkKsu/SOurlD",
-	"pidtR5N3zszlDEc5b8/P3NshhOve9XuvNW6ZtGDyx92oxjLzGjpsa1uxIzHVlYy4VJzw18rCEpsZZTLW",
-	"sUQFM83otR4YIZgTPOOicoxzRhA0a/RmOW7fXtieLjXkFziMPX28Ua2ysIUPVd7G2Ut0dHD46P6DwwdQ",
-	"R3M0pLhOFsslFqtBH+0eLdlGWrvBGq4F7q3aQA1OH/uppsLAAPl4f+qpTTxGwTEBUYk0cR1J+prER6ij",
-	"531k5xjoD9h1IxMgjimLGWk3dwx3bNmkLnNBsnRAkU0FJ/tKb+HiCyiBeUeqRksdeVrXHOWE5xmBuCWo",
-	"B6ZPlimiiUoKX+kHasVnOS8kIAy9ohnkxJkhv7V/GRntasAkvchMOtJcYJaWf4ef3EMmS85oKtA+jHEV",
-	"250FJYM3SDuAXinpwSz9Z6/q1QF8GqFpwSDr0fSK1r+AeWQRmhoBov/FFtKW3cfJgiSXMbQLHVYkC8uG",
-	"duaPOq/08QuertB4eh+nqSBS3s+5VHrz0z07XljL2SVR0I9f00sr9+nhk2CHGV9a64+MotEvBQH6zrFa",
-	"ALbhtKNicKlpZ062YUbm/LCDaGSbgbrlghjtKvW9sUCD02wCL5vZgJ+jX9eNSd5m+v8XMrd/C//iQJfT",
-	"pe1MuCHQoaHh7Sfpf2+y6iPIbZlwlq2OTeE9DOKIKt2rNH1qafeaFVBlCnGvT2zJvruMc+aP6bw24zel",
-	"X9Jv5gOYjCz9baOqlC95bXFcMYAFxzkz8ICyggHVAZCMtjZPa9OB+K7scNht1IoV9U2s3Y8cNB5FFnrf",
-	"pKtvZPlnua3X8Uubqw8U5XWDIbMZgf6ZpU+uTTPldTUBEjXY2LpZ+tsOyw+Q+A2mj4faSHXPTuvi6d5A",
-	"cg3T/XNmOQbyqMsW2UvC1LGl9RaxhZlDeB4pFChsUD5TtZWotbt9FGh2azqS5IIsabEMGyQpyQlLwQtl",
-	"p7V2R1PDAWsqsdHU13zIjIUadEjTmHXYGVNB4iVRCxO097vKXtG0gM4tswyH/QINQhnihCJsgVlC7Ni1",
-	"Aecua8jXHfrH8sFdVGMOq5IcfCMv4fFhN3JDAQ/1qzHUr/bFCFs3s9E4tkY1za1gZpvrxs78D4ZgoYDD",
-	"c7QvsERYKUxhYFudEf1S4IzOVpTNHU9q8iAqgPmcs0o1cWOcHdbbZEtJSjXC2+veCQxjUgtq2eI56zmQ",
-	"vanIaC2KV24etcDKaDTHiFW/79VAPPJZ/83ulqYOJHmQiVcuiBPkxKvh/5iV24zcxOlz5pLcIUEaxk/b",
-	"dSd4TibuhQll4E2a7u2jd849Z4uNfEUPCqf0lZwziJkUemdKYJrtI1uCouWGLIQr1ULXC6oITJMwwNs0",
-	"bN5QI6zW0OCBA+2ncjz6V2l2i9KsYZqUe5s4Zwv5pM9LVSHIcVWgXuYpVwktWgSikt/VZlp8lZS/maT8",
-	"Kuq+irqvou52RN0QKdYxJGNWZNn0BE198iwLxqcmjGURNyWJG6wDfYq8JsYaB12uRNXEaO/knNUWZjSb",
-	"ovEFYWQGNTAZphqv5IJfI4yYKcor0yL29tFp60tQ6ARtrZDm8myFFF2SehGwfmdU5zh+DXxjRx2+8hYA",
-	"dxHgDnln7za6HdjBbU9v71Kp9lEPFzhn4BgUZMmviMGrkve43lc2iGmoZu08+K/a2lffw1eN6qtG9VWj",
-	"+qpRbaFRcXEBMLjZeNVymeHTVWfulUGDU1/YLiU2IWnThGCbQbqm1cY7hwUQsjPvxK5zvTqBmAHwDH03",
-	"mlqvqdyu82Fw4EnqHc5Bzu6iqrCs9gMpIKC6duSmBljnwxv3QCk32dsCxV6XHbnb2QEl3UnJ4/q5FLdf",
-	"mAPFh4rH/h02+z5mhKVYmOpoyso++LZVHEBKc063xH779JueG3Z1jakq2zd176hrG8YTxZHipkqemrZM",
-	"+nrX7jCM4+kNMyPcGlvmRWxPZpFe++MGn7hZHsnNx0S1ubihhHsyMIEQUr2gJ87uKuI2zT7YJKHSoOqO",
-	"eEhglk21/gZ8oHpr4Hi3YTNsLD+thth8afkLfiFTmcTQcUV942jCgsEbilMDcOOWIl86NWmwxjdqjCjA",
-	"vRusc9uaproY3KqWaTPRtSuhv1PyOtxo3G4n0gxWN3bi0aorMHfszKpRe61Qqez4aOmkkk7hTKkfIaG5",
-	"DY12GhYPtaNvjUyBt0J7/tH3U5RJwpTNbVZ5kcM/Ms5IbBN/Q/t9efair96+pxj+jmvRA+PMwXTPMLsn",
-	"0cuzF3ZWgc1GotIlnYvobie4f60737JC3Pbf2LLQ825rwB1uDX2+URTVcaVuVTu+9cQ0Usrxynh5zG+r",
-	"i5e7uN4Ny7k1RyLdF1VdzS8FFoqIjpu5+wpv/8a2qLFuo2cYFo0676AaE2LnPh/eSm+5Ffq5TYr4DfCu",
-	"s8C1jhxb3fW6S92FklQT1nerIvmf3k0N61YssS75jnfAIAf4bL1gyqZ51rZXn2tU/RZaJs4QNQHoC4K8",
-	"bug2kxrbeKSJmTOYTALN4nPz8jnTpgRLMbSxdBEVEPl8ht6+fItSTLMVyugVZXNbUca4Wcm2nS+VozRC",
-	"Eq+g5y9W5ww+QSVE0hnC0t+eayUe8K2PYdbitN3gfWqGGyMszxlmXjIVOq2Wtq2T/aBZ5LXHdfHZqIKM",
-	"+yM+Z+Uqti6rWpWXk5RwJghOV43DmJSAMQlOMjlnFfmZXukmKnGMIBBhFp6UC5ZBiAgxvKRsXgWxQwns",
-	"m04rLL/TG4Gx+FHmtEGQqjpyM+ji9+EHoNt7OBgSDxn5DdHbOIpCKHrcjYWh4Eo3FPzBRJ3TutxOfLSq",
-	"gwMrMyXKf2IfnZp5IlygA0c6rH7eB4+fHkS7iOkOGUJpeI+bQbnzwHJ4/mTtMx87OWI4duVGA1XjvdrT",
-	"gfTFfP/TKTyiOZZGB+9uanWvWvDGNvI3ikY8SYrcDRasfl0PW5oRe1r5wln1K7LMM25Eu504W0WktfZX",
-	"4mzt1znNY+CoseGo9lfuVKNolGYYypntP72/OOZSltnanKXeuZAvmSKC4QxKbG8WJqwtNTxUSO1rgyKF",
-	"P1FGXoR0Mq1Ga0wyinj8EH6Q9idQ2Oy/tXEOjXqScGRNf+EDo7UWMgteCOM1HEWGAVm81VoZkQ5Zenr/",
-	"vHr5w+mcfIeD6Wxahzp8Eh89nEYIfjh6FCset4PjZmThNPAHQG5+RYQP7XJdjW89y4YL0DqO8R2W5N0W",
-	"XZvm0CdkbaKLB6it82NuYzRQg3dVG4uqow3gZa9e/qCBJzfU7TTtvbKDCw07RD8UWGCmiFZf4KsnWmXB",
-	"yhv7aAvhqO0ob6riIbnBNk4kKUn32qOnL7Acnvzjo8TnNVlmtzS0qZGmdltfaeV03dKHerLI4jtAbbj9",
-	"IO5CI59lOSbmlMlr0114Az7gjcQtWbe2jAW5onK9x7tLJXUvHaPrxcqbu+4lXGm1XKKxO+reCfI/fAx5",
-	"Qbk5hSYbcvMBM3q7VyZM1dkBrb4H0zPIvGMa5SyhT78dUcTmJNS4y9vlg8frrG53AUNu2MvwaM0QqHIJ",
-	"zMaQyYf27QI7p9X0tcdzku6jM4VnM9DATGd2hpfGPqLKmKBeqhT8Ec6+DDApDNh3I2exWaLfWe6t+vjh",
-	"gDV7vfX9FxWNkkIIaIGThzu7wHANysg9B1HwyJunvQi/nRgzs0VGdthWhms9+0yTPed6NFEcltAstnc1",
-	"ikZUzoZnRWx34l6n+dqXuz2Gg17VoBz2/trTb5LKOij3oIF3vakIXY0hf3ZjkCJ0sbJZo4oSNzTNwL5m",
-	"/pBstqZRYtn452PvpioM7tUdSiR+k7seZiGWedPbCcRDc8KcJ3+g6LmrBAvPUewjaYs7BMAdzKTAahRE",
-	"Fy+Vo85LA3dQ55UVLDYQIi9ZXqhNwwxdUrM2gbPWQXRz+dhmBk1Zp/9kZBpW8JETxJcUZB+WlwhfaGW7",
-	"zWk33UaPu609DhHUmxOkdjUMbxfE29PSswtRN0CgXcQ0uhScWra/73m4i2hHC5B++5xhUjpoqwPr/x76",
-	"yMnu6Qamx1loBLx+3aikMEbJjONaYIETRUTp/XFj68w6iAuUYJEiQSDBsum9/eabb7559PjbJ3V8fRLs",
-	"kAVTzXarnVWLbpleup224RpulL3YehqmhuWqKgS7ka5rluiYrFQGwGCOoHsUtHnTgtloDJIg05ZQHqMM",
-	"KyLc303t3IJkaedQpU1vShJ1E/VIvz40R5MLFYdbCToa+OabyTffTB499hRrDGjeRG7zWAu5t1BQqmSw",
-	"EmfXx5hrzabKY0VNWvckv4VTCe8GiTTIsI5GTbwM8jYS4jyKsnk8C44cW2hDMkthUq6QZrKHE33QytK0",
-	"q0yUMW94ile1hrB93P8UPvzCjC9aw+/X9OI2ezTcEQTCPYmm5p0pSjJMlzc21H390ANZGMpqwdPXXJ2a",
-	"+pWb+fGbqw135ZtSywnjamIraQY59V+t7m4Kz2B7tozrx0MiZ+UBXPCsI9XwDlIC1zoZTDP63uiufQYa",
-	"FYLwn9MrAv3m3dhmTZOCF/NFXS29ouR6f4vqtahvivSp63J/T0LcvdkH/56spkvbIYGE1V1/CaFXRMLE",
-	"ZC4MA2fo5dmL/UFlin6C5H+nyTprDae7HkxRGVlmyPAVpwm54WyK20s3/s2cWy7BjOEl2UrNrQ3SaDuV",
-	"Snqys1bJ6rjKnaoT10ZTOKqtrxnIsQlkbzqjaLc5rusm6MlCQjCrYy7Trp1QDSk3xCvlpyQ2B3LU0lFL",
-	"rlljes1xROHk2FBWbAWaISOU/MFJDZHXnitSI5g17q3VTrMsfd2nppUeHrTV0uEuhdUpwDOgTt1KOV3V",
-	"K2Mm+HKryZFExDBkePeVfkM9882JCvUzRaNGxVJzx/0+rdV3QEydF5JwuXP5kxCaabOhv3AUBphgM35p",
-	"iVd2gKJLekQ5ZiS7J8uKYdvGriowndF5IUjZ0s49DzrYgs4XZIe1ML6Q7x584GuFlZahddlrLi5Jinih",
-	"AgFFaPQT0j9d9w4c7GIMnTxMM422FtLm4NWLMXSJCBtooQ9p7ffa9pY4tummUZXJJqMq+9EmmCbQwHuw",
-	"ffxqdaZI3mx9EjCOOzbu4O9mhsPX0QVxc198n71N16sKrXIsTAr11ls9Wsswyyt2RwhcR4h6ndN1fQV2",
-	"/TxoDOaI7QSvOu51b1v6WN8iwG18F2kjAxoS2Kr6ZH3zFg2HzLIOZN7zhsp73MXmw25uJ+3SZoPdDrh9",
-	"o9lM+GzmSgWBmRosKJiimWO0VJrCgfQWL39BpeJmmlAjafaKiBWySk6EeJYSqZy/rWywbtPfqXLj8zcg",
-	"TiPs/smqUWv1mm3tz42aIxT5THCmInSBs2ySY3Hp8K/Eu4p6BZG8EDahPLFNfVZSkeUxmhc0NVUQUG3A",
-	"EGGKqgx0uN2JOu9st5NmNqQLuLnHarIHqNfrQV2yeS2vmiLxdpD9Zra2efluuKTAPaKzG++QDcqAn8TK",
-	"MUjhlJX/pKWVtbWcnFOm5Hr7cRjQYbH4YhWnfIlpT+OmAZ/rKlmojRexescudYTS3PNCoWtt63WwaSge",
-	"jS84yI0CIHSn/Bger3IT18KgZiSG5KteJJYodm+fbDo0pcu30N1upIuFdlhGQTkf0mqigNEWAlSH4tih",
-	"loX5a5g5GS7SsIcqid9nge7GaWGt2d82b6KhZnwJpvWOVgeFaxilmkSWPivlDpX9LcIZQdX6drbcoy7u",
-	"5t6WOCWxgcSmzHkD2dOp/NwNFNeZdjbr2zMaBvT72kY2NRhFO7nBkpGXFekuqE9qbCIbQnKgg+eHmXub",
-	"isKc7m2G2fDBbWem4FC/9BaL4CjEIG/smGxsbxQicKa7zTFSPJ8UuUn8sUVGdIfWT9Up7AatBMtFLlax",
-	"4OHhzdyv9QfTnM9mkC+t30BmvqAMVi10plHb75opqYxkw5MObhTY3+4taGQ0WPJrlPqJMjLEpq9KFOKl",
-	"Ta8qg7KcGewfVoMwWtJPHVnZu+Cb2wGuTIW6URtIk3wud57ovu4SKwVfFhdLqm460FTxPC42MM7e8/zD",
-	"ENvMrjskhqEWVKTgd6XE9OkwzArGSEvTrdoxs91xKsUVzoaf26T4vtcvNWmoffg7tb26ehm15aqHs45/",
-	"DDeJmlyhhGADE+syIMDM2xRYYWEH3oQHXRrpuhu7COT0b2wVnSULktqB9M0ibC/NboOotAnObxTUNuHn",
-	"AVICQqgbCCAjK57pt4Ys7zKUu7zgUNuBkShMR36tIJaFcyW46j5yNHbNPExuvNJ/OYwODg72BrvI7TGG",
-	"ilKT+iBhcP8G7q/yrSHfsPl8mxsvzSBbiTnVmuU1149SYZZ3UR1IrUgenvVOcjvFueoRFBl11A7rMbUy",
-	"+4HGOG6Sf4feC2unNK3qifcH9Y6Rdq9rE1+vcFbcJOFhUv/9hk5J2GbkwFDfTcclVAjV4i0XOLnUmlw4",
-	"b2km+HJrx+VmxZWyWJKdRf7sctt7OJqT8Us41LcaVfCrFfH5Xw/dyesfz153FPC8JwyldE6VjMrC9myF",
-	"5oIXOUnRg8mDyUNt50CPJVn2A4PWUmjJ0yIr5OTwECULklyalerlDk8fPkAPv32MHj09fNoA7ZFfb/Yv",
-	"fzqYPP3464PP6H80//Xw8z+EStFec/WCF+yGeexuleH564yryUy/Miht/Q0jb2Yzy8l7hO2W9sVNE9Bv",
-	"mnl+uK1dvmmpj6fZBXKIq4IbsM5t+TtnZMJns2O/La825CH2XhaEGozdfIZAsTsGsm1iNU1jymJRdJeg",
-	"aJXlGsaVZfTK9AVACrpFNBwxW9qS/6VK5HfYrd+QfWU/315KbkeGbr0qvJE4W/XDL0rREmjZH2qv79Nh",
-	"0/pqIGR/imyNMQ7sL9vQzSkk3PlHRWOMppwlZOrVY3s6+j3Q9tgeVIh4MEFjnKIFT0ItRG7KoW+Fxfrc",
-	"pw6Vt5imtpODtUQqHrDggv7FdLlJFsADThCG7oKGR2qLUz++eZPSjTnB4ML211yhiwyzyx3WsXcZI64Q",
-	"vVOTqiHtLpwBdfXgN/UJ1FiW54YtGYA/cyDkZfW9Vq1rfMNIux2Na52/j8y7kAlnwgWyWDpdjQrTSD9C",
-	"ktvKzjRFRV761jPMzhn5hBOVrfbR+87kXgptILjQPxjXvNkGzGLSt2j+ZNeFAiSpztk4w2KuzXdBlpgy",
-	"6N8v7aex0Putb4cwtto7CdclCb0OnyFNgKE+rLcZjb7TyO/dJpV6/sLtm8rcaYD0TrPJ7spF3L6G4S7f",
-	"TfJaNsmYCbK6KyLy/1Ym2fZhvxuL8yGKvBmSeSM9vtg2RNduq6B4rLd0Faww3EYbLxXi9Rq5p4ZXQFmD",
-	"wztRRDyS+E3VkLenz69o6rB/gz5Q6YWMwQ21wShmaL9MhIwz6ppoUiYLAS2Xyaecmsz4tQvleCV4lsVl",
-	"Zep6SzKUuvoWrzKO0/ec/6RVjpt5thqLDXdw5ebFieJ8AqrPIEeX1WFrTRqafngTyp+4hjFcwJSkamwQ",
-	"llWzGEmI9VF0secvsOVCxpNL0t8Tv5wPQRViXC0omyPGr9GYcWXTTCLjxZKFln7Qfrc2PmljV9WNEkZ+",
-	"Z20Nas0Mqh4Hd9DWYINeAr9dN0sq49KGa6EnsFWvL4ZGwmssPUQ8RoLkgiakMe+Ll80Zmm32AuO862N5",
-	"2lxN8wT3UK2ZkmEfjkXswn355Vb118Fy5v5UNTP6Isv+61OLdtwEoIXAXX0B/B4ADZbc75NsyrBdKFYt",
-	"ufjbald+ZkTb9En/XICrt6dsyzwDVG/GG+Ilh+kyfMtB6I34dHiEdQ2pHxyudY/ilYwpi2dcJKT73c7P",
-	"xdCWqnX+7+3cblgWZUQapw4Mzy6RriyLv8DJpWZWtRnZ67/fPWjxuRun6HlrIWXinkRAT9v4bRck67zv",
-	"H0kGfbdBZ9H6yQoyfGl6OxfNCyUVhpZ2XTt6c01SA3hyRcTKqE8KXxJ2jK5dSoZzY4PbzUxhAqSVbqTB",
-	"HHK6b+kQ1z797KhHEKaddwSkDKXyLcrkM3NzSwwNDW7v4mwfwq4tvrwzDMopSbbME3urX60z58dHoa4G",
-	"24v49ijdoAgEftfkYT5fqiFZDTuaV1Ej76jJ30MUV8JwnfQw8Ao1/S+YxjxgiibnCjBUbxlhrSqCe35i",
-	"fmskd2Q6danGJF3H28xDAVPwVoy4LcTNjRKXbq2pjeLr5MhWwwi7MpXc50oEbve+qV1YD4K9oCHtZMDU",
-	"4nVewpt15h3ASvTOXSX8kqQUt1pSKvJJ3YeUQw0z/UMir8JVC+3GbIdB18tGFhXMLFxSpWAUHpVamdmF",
-	"KWX8lXHiOko1pBSMjJIRyjhOoUGj6dS6H0LudeR2A1/vAh89etwAqsaURiIansw+/vq4I/FM0r+Q+GKl",
-	"hpSsH3ZWA2xK7dtk65d+Z1smXTfPbB8zD01LANUO2bjb+v7XjhFuEkatw3UiY5A/WKSHT0YwCCqNAUVM",
-	"VU9coWqQRLzFd2irAfv5Esw0yPz+LxegWqvFJVgISlJoqdaZ3fbMPFTOtHNOZVB97ZCkws5HsgsaD1Wp",
-	"TNyU4+1AHhnxSEID/zYR0uu3Ct8BhXMXfi6tVIZTuBc8u43Z/DuU0JqmnIS2XuEd5S7WLb+hVppnt5aK",
-	"sjaVru+oDU5XYx5T3uoPaNi6w+xvkRp681kI2ysZ5JeAXVReuzxGhxE6itDf//ofGtbm2k/QAYIBrNdU",
-	"1rWi4a1wYDBt+9OZ8RjhS8L0ncL86oKdIEEygmGinKZn4xuxfwS3v7YrI/senmMKb2M71AFWSLRgzjK9",
-	"hP9i+euTckzEcWByhC0VsMqA3iWoGmZToAzYZbwqvqAWAFvsorzTML0RLDJKbGYZUpxflhVdcB+78E9s",
-	"WGpTV9nWZvh6zvi6XmeVPZ/n+5LGIGiN+YVFbitJoeZ18IHu5S+AaKjLAYeYTbIcqjqWHLt1t3Co49LF",
-	"QBnC6ZXGmhOPzR4b18Pf//e/Wly2kznglRyyZU3rRY3C5sSuL8UJskA6cSqE/pjzHyJGKtVixsU1Fika",
-	"/wGSiy+gpE1Vv/77//7XvRNfUWmtBKU1LiIM41kVR3w2k0RFyGWDwOZtcspKf8wnIThS6eax1XUu8lne",
-	"sf6dl+zRo1ZrwO9QrW7XMf5GavU7QMNNx4zZANagEWB+bNSkXjv1NMFLApGBXQ7/em95K/Qk1I+cgK/1",
-	"ltOmmxDpzZyugV5uCPuS+2+IcfaiW3Wt5uDuF2v6wQZET/tYRaiz1O2XQW2RCkKzNCZChObqVM15aJYi",
-	"qXiekxSNKUxnFUQBoyvTAyQRVzQxKc1YKGlTnrUSkGCGLkilB2w57ANev5ESV+5gp/PBykW3vIRdGI52",
-	"iYFFS+RTzoXaLRjKNbeEwoxuUdLfds3Um0WVUsSWugRmKeMV+KnRH1BGcBqneCW9AXYpdAQxyoFRF5Z4",
-	"tX10dcu8W7exmoPx0eN1BkDXmL5602lNoeZJqFkvbTzTcFtfixmqvN4KOewMVu4Qz2C9LXHMXfZWcRnB",
-	"EyIlZXN9FWGgfnf67AxVD2rsidCMfiIp4swmQ+FsFx6cXPC5IHKw5CvYW/fG8JY/5btV4WLVuWbYm+/N",
-	"85+jUZGnN+Vyu85oqjqrOrzwEq4roqu4RwsLapy3xsn7SyN9ZllnxxWCV6TTkDENOdaUjB5yeH1yfEnv",
-	"mG0F0dr19Cs2A2szW9pyR/DRVSWrcmZ9wcAKM80/DKvVtMRhlFjZFp9KBGw7zwrZ6MOtbw7izTeOZ5bb",
-	"7gfJDo0irTl+ETZRwV5hcfkWG4m1pXIecCa6fO62/2fMOLPppjjL0DURxh7fuEFOj5rf0ux7zv/WY7Ed",
-	"ERcZW35gjtv2B61tWVitpFyh5KardFWvuiWj8H77L79d9wkMxEwXTQWe+RzOY2GWa9XcdT0uhUpC9IS1",
-	"OmLIZSRKloYG1FUuDYPAzHlPgkHltVcDmTJgy5bf33KRm0R2J82/tL9x0z2WHdF2tlCH6/VtJ+0P966u",
-	"34W8pNpOHYA1IGach+2CJLiQblSsIMhmCvcXYmiRVGV6cpsoj1cgm7bDu0Y2QEebKYftxtNuvNZ6o615",
-	"yrtMIvAQJGrRZxPyzbyAJj01ctFCWNhCqR6etYMGdqHU7E272JUvfzHN7LZpA1eeYutucG3JD+a0MaRB",
-	"p0Nywa8ZGl8QSVMinb5XtdUDc3vvxjrcVq3lgohmHjOpS6dz0j2Q49XLH+5JZJdFCbyA8Jwgwa9NRGzB",
-	"JWGmN8EvBc7obKV5kH5kBrlQtTcpcMxzds2XMDNay2aC7HbKl2qjskA15jN0QYVaRBDigibEpo+BJJ/Q",
-	"uLbKuT0WOk0UOjo4OELycPx478T9XcIfDp8+fYQcoaGHCEuEl4b12Q4j/uNSL/RtdM6ODg4PwZdwdHD4",
-	"cO8YPT6wG+aSoAsumNPqH6PTXNAMHT59dBAhQcGGVhw9ftJ8YSb48pxVz3/7ZB+dupGxWClMmURUGY6M",
-	"wY0Taq/Ar4gQNE2NCt1OX7B/v1m3+uqCe0ygFK/8qbfuCA1MqOPKNg4o0+ol7ZEsr17+gArpcmYcBEo/",
-	"r4AkQc5IhEgmie0dAx1W9RZiPosB6cI1SV1Ph4HiHRcQGj5cswIJKiculiK3+dUGP2heR8+mKnBFPqq0",
-	"8SLMLoQMDphIU2dVDGvMfmpf+NzdDNybOrfel9xuXda8iQGF0rYJpk8Nj4Z472Z4SbNV55Dh1vMwQ3z4",
-	"42H/ajuVdiHrg3v8JoTNM7SaEh4ehBNBbQh+SBadQQ6XQpcvOCNb9gLPwV8rSLr94OYBnrlbd8V591xH",
-	"ktYJm/hah3vtbqOS2ByMHer6nq+a026dGww+tZULzKP7QdR+I7osn3THbRLqBoR52A4MDyfTIS/XqbEP",
-	"OFXn0l2T29FBjdDPz/8A3UbReG/y8ddvo6Muku+jvvVnb1BCDxH04Xw3ou7EMWnk2Oe79ULCR99ilSw2",
-	"7AJ4iv549uY1WhIx15a4ShZo/O7FM/Ttg6dan4Xy8SQjWEiEWdnjFs2oNZyXlPnfOIx2JL7NWQbJ8Nuk",
-	"+xsI6DvmA5tK5Q1aBe+cc/Rs7rY4yfoW0h1E9b5RgITTIoMg0oJmHb5aeA9nXdPIt9E5k0KIAS6Z1kzY",
-	"AdXQIbNofQr7FnNv0bhME6ASTe2RpsPjFa3TDZtwu1W6e3Aq68D1+4tcdzQz8kvQQrcZJekwucKhmymX",
-	"js52J7tLyr1jGZ5hdmpTHjbUlaFv19rTndE5ezObPTMPbzNL3Kb39s0SN4+cIHdmlxePUk7Cox3WZE1G",
-	"I8arWkH36sODg7WeTAuVLlh3VIetn9lWMKrM0PG//Rv6pcBMUbXS/9Zk56a3ofGjowgdPojQof7/CeIs",
-	"IcfocC9yjU4ZwdDOFBqeovECZ1dEoiLXTyxsnrVrkurSYu2UOPgAMFPKiGkOMP7bv5macVEwRtkc/e3/",
-	"mp+pCbKYIU2hT++dIOx6vWvGzLhCueBCk97uRjglWJG5lRhrK3Jr8P51yGzDvjZb/X2w+ihGo8iL8uHh",
-	"AmYn/VSXhCgZw/TpGgNb69Rp8yxIwVGrm01Ryy1zjLGUVCrcWUA5JBmrr7JpiIcYaG4gbmwojjV5D0GM",
-	"D/o5+/ytdBwOtp2tsyLDrTSta24Tou5dUXBI/Jc0XafYZkFNE0AWxN491ntddWkOPkFEwWa5YRQNUMDQ",
-	"vrp9suMlywu1qaD2uGDTDr8kq7JzR5mb5bLEE6xwxucFaYjQR3U/zJ/w5C8Hk6fxx18Po0cdllM/c11r",
-	"dW5pUeyQCd8Vd33chi0A9nEHYIfw3d7EYleklBJFxJIybNqpLzA07YPg3oJKZFwOaEm06Q8SGz6ExWo7",
-	"/aqTsdc3+8IMiLEPT8qHQQmJ/Gic7QtbFTuYDBH3ssFyKltHl2iM66fbC5X5bCpPeuVHOyK9xGyFNIeS",
-	"0GYetLoIYrcoJQld4szUmtmW9dcc5RlOiETj89Hhwf6j8xFa8ELIvWM7yRajWcZxc0zOt6FISfTw8/j8",
-	"fN/9dPR573/8w+j3ItI2EiCdsmNn0qLFJbqY+ZtCJXy5cXxCSkgMrHhIm7a5WbnsLWzegUK2MfiREBco",
-	"wYII96iWAnLPkIeZlGx/j5m8JkLWfCU75FXdQuHoYFO3vL9WF8zb+ZIuSbIcUFpPmKySyMI+N81BmLm8",
-	"F5hm5IZzzdrrDW8Abb0ZkyWVS/BiD+r/7H3wnQXm7o7gVhx+CDqbwOYn5c0OPEWOafoMi/Ql21g3EmmM",
-	"E0hli8uqmg6hiUVatmS6J5F9rd5wwS8TetRdq/kvfzqd/C+jN32s/rl/f/Lx14PoQdAl3uJlwZ0Hcd+A",
-	"t32qdy+eoacPH31b3qkZGdk7UnOIXSwEF8MdYC8oydLnUPQQcq8yaXoJhasSzKAblGOTzVJDlodPuoeH",
-	"WbG9weiwqqbr6VNP6jwMJ/wqqjKygeUcGoCq7VH04d1rxPDSKGIl9UVIFslCKwjTIDfAGU1Bk5vWRzv2",
-	"PzyKBnTA95HQhvPNYUtgdeBg2WW/IdMgMyic25VwpnCi4u1zWdwKN0nfgIFEepFW3/CZwEtyzcWlPnzO",
-	"w5X524RehubIDM25GRRGs1fkAmlfgrPfRtYtnjUuookfzduOHG5t7ey3EKmCak0itb5RLO1cYTybaZEI",
-	"DTNd8z4zFcEkgevPmZpNQyumi6bJ+OTXrGwCew6mQK0zuzEAXOOhFTiD99FrDm5yllCceapeVJ+ixYVp",
-	"VHPOrDfdim2Xizp4rFWbA8tiWa5WyUY4xz1kXUUwImx3bt0tvQF3M+Fz8zifGbTfpWvVIFrq9DXE8Iqy",
-	"qEILnqUScZatEGb1YR0bVGm5WEVAIu9qGEKgHwbA5Z5sjyS4YR+rbsg6iEJkbZsv3XB+wG2FYWthq35G",
-	"3XMP9ik01tzo+Xs839uywPyLdyuvbc20NsZcTVQwBD18jNrwAl+7sWd8uaSqYxTaDkbhbVS/tra3QB8p",
-	"aiZ87HxyE+M+SS2vcz35cUmsu+gAuYvpfWsQqo4/9YKs+vS7tVPvyhvfJpu1pT1vnnHapz5vmY55Q226",
-	"S+VdE0HYXAFuXGqvJtp3dTvJEXHW0x1nh9jPDsvxXJuVuYmhd/MkyXWou4N8wN8ClT/33FMzbTDBgsR4",
-	"bp3WVM6qYXfQ8T22kb7g7t6dnp0a/2/3zW+cPhqYTQPfsNV2kH8CAZB3p2cIHDXUtjV1P6BL4s9SqoDw",
-	"7vTsO8w27YRwO+JyiT/FOae2KLU5WcPaKG6ON7SdYYjnhE1MoR6kK15gloaqk9d+mzLv25u93ZwNWy3V",
-	"EF0fwxfwPV9iuqkP9pI0kyq2CDA79BjOU9+dnv1P+1K9bvZRf6u5Ht/eJgELferKc1ZtvwOyr3hKsg3T",
-	"7Kfm7qbHzg7/f5H5Dfrbv6EpXGScE2GueBohgak0M7anFklq03qn4KtIMHSYw+qcTS1yNZ4CQ1QStY+m",
-	"Gof1920zgRSM09KVafYyp1e2qYzdpc3mO2fwti1ExgodRGjGs4xfa4JxyuEc5zCagF8RkeHcOlSECaJC",
-	"eaIBLMNUkHsS2S2HHB7wuU3QB9hNs+S6jS6XjRb6JUWZD34M5nK1Abu7wcKhy93h4KM6Xm0ex13vGgSI",
-	"dhDKmzKeeNcsKMMXJGsts14mdjHrjVi1YSdmC+WSHSAq2d5vACQ7vX8TMvPyZ7yOS+t4NPmkNs80CvNo",
-	"vVS18zVABUaz6RhkEJsbAcVK2hpQHmzUI9V9tOM83cHy0qkuiHJB2pD2+E+ViylgCKxzYK1vq1o6u4fN",
-	"xCgf/w6U9dsNzPQpgFrrXXKpnABsiSnoxTq3XuyN1T+nKKxBIKNQbBJD6upUaTrjP6h64xtvjpmcUCWf",
-	"6PW29B7+0qStgXqdef5ziak3wrdhrtqKcr6QCFqTTLyOitalUXo262B2qFRD5qhOvDXIbhtlq1jFdjXb",
-	"N+YDOyOZNYL+hmjc7JnTvlhzn+Fr7If8LpxUHsu/WzdV9eHdOKp+P/jQBgVW5L1hY60KUJxT272w7zvP",
-	"zGM/0SVV0k52IjFW8YIvSewtMqyyurHcrbVHESSeZVjFu3Dvr5/GM1AL8KcZ12Um5NzA5A7oHMVTvELg",
-	"+oIJJ8ZgNvk/VCK6XBbwQ7hfz5LO1yajv/xBY4b0rT8XiVpgMd/5HMvBSkWZB04+5YRJImOsTXysbci7",
-	"uUvBCximupYwAFDv3NMwwwasXCIS0o6LrW0hiAWdzWKpSL7zIaJmaR98YI/rb+3uK1spNyXaD0ohv6Vs",
-	"Im8XHo1GJYfs4HmhO1sDbEOcXeypnxab+OVh6gZks7VS5gTJdpHHL0TWNAot6HwB46OWkFxVGiowLYDA",
-	"4B9IjEdYIb2DE1RIO76HcTYR0ASRKYoz8xg4OnNBJGFqv1cK9VXg6BdQSiW+oBlVq4kgmb4YBDebUlXo",
-	"DbnL3V0S1W6lRjMvzvwdXZCMXyPTHpFxhZY43eERtlS7NhE57WokuHmNHTtMaNuhCAok6Lnx3PgK08zo",
-	"FAzKO8wltYJMW0mu+nf/89+PHh0co6NHBwcHW4HpcBu51tzDIcJIP3yMDrfcRvD8GwmxcBZBTQLtQL5s",
-	"Ikd6uf1O7MDSBrljM9B9dzdW4O/GXrpj2+f3ZG7sUBJ8NT52w6R/Gx7cZhYEp6s2pzPwjnuzYxm5JlIh",
-	"nOcZJSla0rmA6pl+CbPZSNh65EXAZj+uY41Vimr9FB/D55ecfccNEDYaHRIuK3/thhfufGZhT//edySh",
-	"OSVMfW8K1wJeL85mVCxNN+VhLPgVlpckdSsOYsGgqRsq3vYbAQ2azQnC15jCaB2MJJRWaptE3JPIHgww",
-	"76Qa2QLaKclStCSYXS+ocRqtOUCztLCEWXWyIdB/Zt7bMEvl+wJn6JKsKJsf20YUsIw+tD4rVCfDH2x1",
-	"oh1sDM6zcg63cHtBc3wFXaeX54yylMDYB6ayFRpjlOAsg0mekHNlJ6ohnAGBAdwihM3Yi4xoHN0rC3RW",
-	"aFlIbcGoxFThnLNrLE2ey/NPONFf4GaWqH7flWbC67mpUI0TLNLIFQtZyFanEqQjK6VcbG2dAGaXp+ZR",
-	"aLhlexaW316fZupX0nbwzfqdnxG14X1vAqz9XYHjJbshLLoHuf4M/dZ9/IR5sRo972Skay97zIA/yAXN",
-	"d9MS8rZaO+p1b9QoyrZEFfbE3XMfoHcG4XlGgFc6b8vFyjYBieoNRGw3WvidvkzXL8UvZZc5LyQ4EOkV",
-	"zeIcC8XsyDrvX8aHZzp4RiNJLzLjypsLzNLy7/CTewhq9uyZIOOCcRXbHY8ivbGPW9exbVW45iPUdm0q",
-	"7e7jXTa3/F00T/cLjNpAKMuMmnjcXW/kkczWTl7vOrfy8waorrfSHx53X70J0t0GGq3JBTP30/7wOsA+",
-	"3zgnfaO+gp1c82ZSxUO0gQImPO6/HFli2zBBtNNqbIbzmj8coyn0pIn5bIrGtkxBGm+reWG5F52zKS7U",
-	"ggsqqyuYcTFFY0ESAonEKRUkUZVCbDtaLj22nmkFMME5TqhawaqMLykjZN1aZnYYFeiCLHA224vQVOIl",
-	"iRea/y94lsamg9T0nI0zWME2wtRPofKpEyRXyyVRgiZ7RuXzCzY0CEbRKHhQEAHlVjVzCH0+nJDnXdVO",
-	"vHy+bnG3jr4zU7XyzOtr19BsstSVtgzKCXr20/d2Tdf7IM2NK8jYje2YezsXNtxUdHAcXNixaP2+QXPg",
-	"d/rZcK6q9S+3AFA7kf3aANBuF/zbMfTrDAU+CVQNth9uECkE80DrLlZovCA4UwtNVRGQH2XzqNHskF8z",
-	"1/BQRmiOl6CXob//9T/2wukWO0mD3tJh+WViyS7YSZOmP6/JXl7LHT6wMt51s5ZW7fWGN7QqqpcGtbKq",
-	"d8vezK5+X/WFEGV3Q30YqIWRdM6g2TI0qD5BBFrmaxsc3Bpaemg5axfQMlAVwo7KhJZw2hS5ppLstW1y",
-	"GNURY60xgAXcxTQTzhRlUI4Y60XDTxmaXcUSz0h8TbIs/FhG5rjjT60ufLGpLux4GppytjvrtZ90Oh+L",
-	"ofCTd3xeUHkpY1vLHn5E5iShM5oA0FwUIvzoNVULyuKLsgXNmtFp4aWj0CU5IIZO1gGX5uma+wtdX8+F",
-	"BHAiSNJFnnOh3lqcGeZi9V56iwXE5n7drsWN3hd4XKWyjdZPzAjIssOPwrOZEyzSddfxW/rsLvrsz6jf",
-	"vnbCG3u/zTQyc9tDza6EUC1TW/VmPY1H7Cul0m47IGHN13BqnTLtO9gWzOsDdbdYK9LX/8dgHjxx0jgr",
-	"mhNl2vyUuLaT9j4esS55WqsnZ6arltG4YqtxARGDNuVxBSpnkJbwqaM8aGgtiZWnCCNBrij0oqESYcTI",
-	"tfXeb1lSoqVk7MRlDClh/Ux/qHvLzkK+kTMTzkrktq3qtayP+WwWVyM6BrLM+rCOIZGvYVUxXvfVz163",
-	"1ZvV45SrXKzC1DOVxcXUqXMQSrpecFS+V/GVsfXx0ozYZDWMoNrNRH+Az2SYSe/dcroplcCWLkmu9vYD",
-	"DRTXnkPxPC7yAAMw3jKkeD4pcnls7B2tuuudU5HCkA5KJMwy54WSNCX+wA4Yik4r9ulEGBcIpn7LvRNE",
-	"lrladTDSQZzkPc8/5M3azNDYaXPKNTLAeouah8N2kkj7kLuTqwYkgYH4RKCKJdphdGH53xb7wJ+jsli9",
-	"Nv4Ziumrnvva2pAGE4e3aTOlse/11kOs/K793h19vm6rZ1elhdTd62WBW5kQ4THUzdtzNQViiSsdmk1Y",
-	"uDTYXoN/tSVHXdOrq2xtFj8kAlCxmg5ybKveH+vK90B3UDOVQQtrYKcndqwTyVKTqWCmhfMZairrbSNT",
-	"IzWba2BL8+zAZsSUGfTTVoe2fnAKHW+GvQxXv/k3XQv24f2dvI7wrV4kTaqWCuYyNOzQAdvSAiSmMqZL",
-	"fRbM1CbvKR6blJRBL33ut+J24jHyjMI79j83Lctw3jW5IgzEGLiUsFU1vn/z6vTl6/1liiRJoKHRo70T",
-	"M2/rUYQWNkptRTiVSObQzpXKcvbWl0wcTXHObTtSBTXvjKxO3KAO4ZxoFOoeaGtQ25dEXI2MJZKAKVJ1",
-	"70WeGwONCQy2Zclqr+xf+ruizh21e/vKsH/nDNvo9oHqnplvmRw71mZG8piBPXZ8IDdDeiBO07RcVlq1",
-	"l75Of84qfdiq9+ilqR2CmTaQyUVSZ9M0lOfIY5yeB8mEf8+Ziw+JgvW1u95xNnT3iJNHYeTfrqkyXhln",
-	"StliyswD9/KOvCQicOUHvTKwTjy8djfDLIb2pl1dlmFUJFUaUyQqcs9vh83fICOriRKUoVmRZb+Tbq/G",
-	"/PBB0ZpMB9dTA+/mnWCBGLcZ/3YniN2R9NG62hkXXZmQjzZOWbktxG8rMXrv0IVSP9KTyrn5AXpJ6NQQ",
-	"iRtdBlxWlbAF7otwqtUrfoL4kqodktbwcUtDEDyE0R+YJt13PUOAvVFUCWYQ1ScIJwtKrkiKxoLM0dH4",
-	"wd7eMZpCeKocJpeQKRrbV8o20uXfIOVHW9B0RhPMtJlAWZxSqQSR2ib+RIlaTSM0JSzVElTI2IS1Yi4g",
-	"sKVWUzNYvPTmuAkL8h6srvAlkbH3jWwVZ1wvNbVTuIxv6NhM4pJoYbPW7dRytRCEREif8IE+YT1NqHlY",
-	"6xDoPY7JGOw4DRQJdu04SDEfmE1Q+stNR0b5Kw2PrC+plJTNJ8a4i8LjpBiUCdlnhsTfPzCrN5L0FUkp",
-	"1ke66enaK26SP1C+PVnq1yew5UFHyQXWJsmzUgdsJNL7IbyuSJzhNnOubMjFOplC7GOtKPYGf3d4f1+T",
-	"a7SkrJAoF+SK8mK7sOmk/vv1sT2YV9U1hlzzXZO6eI2lSwHHWVKY7MUxRqLIiB1WcG2btlwIgi9lNaQJ",
-	"I4uv6NXLH5DAiuyFrcK1UGTkOvY6P20ZIdKr7LAgcz2IN4uiuetff9LuVwc1KnhfzkckKTJvVK0LZlyQ",
-	"Wxo5UZ82ETxs6KrXHK/7XgPUV3efGxIISukaH9mF467Bme7Wd+c+/kd+EcgbhR0FOOI7n+SrO5HoGhzY",
-	"dcyxq+xvV/1ZMqNtimAoo3Jxw7jqYELjCdDN+khRuOcFViQGbjk8tg4N0zaMZ1VvhXNdwkUCN+8VKZSM",
-	"uyqI9dmNpLgnUVXKvI9O0Z/5BSq3XEWZCUNSaQX+l4IUJEUFUzQz0jnFqwhJjhivI6D03gbRJMzssTzP",
-	"Vid1IeZjtNYDEZnNSKJMiSWIQH16NDa+FBfgxIoI+yS9IvDI3qAp3O0CZ3MqSDllzJRFacaRETOSdWby",
-	"1T4Go+e2vULDcvJPxP3THpdupDK3SMPc3FhkQI3TPxfSAKYGm3JPVXUt+jOn1SpcoIxoTZ4qrRkwck2E",
-	"3wO1HCirtX+yd4LILwXO9A5LckKcJaRccIG9r27FUULeijrtNWcbAd46yPqEHpUMskFWDdqs0VCdK/VJ",
-	"mp+Bi75UZLlp++S+OcJrc6q3cBFtBPG6qbzGz6OpgySFoGp1psWl1dWJNhJPC7WofnrhtvnHn9+P2jHX",
-	"P/78HnJ+NZ5TtUAYRv2DZWKn+ytRSCXR+Hn6/dmpxtx3Z0ePHkN5MlRgzwtB0r199CzDdCmPTTaNtm2t",
-	"31Vb2LaBVsJTshehqeAZkdrA1YJc/8JlSEzR+MOHl99HzRQ2bQLDc6APTc+ZfQy2rDfr/oL00ghnnBFT",
-	"JL7gmZmLp1mRVdBNyrNej0qpzXdcpLBj8imHsh5zKfAAVlNjU4NWAjlfANaKXy2UykefP9uIhDdPSf/T",
-	"uIpG1l5DS0yZwpQRIcEWzez78vj+/TlVi+JiP+HL+/Zx9//2QJRqPYY1B5c8oTibQBWUy+W1pplEhEHK",
-	"NrEZSs/ZPKNy4dzicv+cnbNnnF0RBnU6aGydP85/LkjOJVVcrO5JlPJE3sc53V+mJ+YH0x98f5l6Exq0",
-	"qaPlyoKauNc503Ro6oD2jvUHv0HPIbMcyBwyqRhqjRkeT6F5RgIv3re//cOf9UXv7aN/KufRuhegDkys",
-	"EGbnDKGpmS88RYBm2uCe/go5BRGiLAJkjNCSSInn5PP0BE3hj1OT1vXHszev0VuuiVUgymwt2gVPV1EZ",
-	"KkAoxwIviQIEY1DNzYUWvWIVwahhiPstCNaYXD6rIf4NesUZWUHXTsMPEJA6ON5M3oMt+5/acRknbiao",
-	"IOjl2Rv05PHBofnVCTKzj21XBw3FBw8ePEUf3j+DL2ldXKJCEpQUQnK9kzllALhjNAX1WdK/kCkaH2o8",
-	"0bwQpWSGi0yhRwd7cIZppWVPTyxWGNfEPQmwbqjiBorl2BoISWOYvzwnWn3R/zezFPWDoNqYHNWSomc0",
-	"07DSEvIawzeolIVps2cAaHqd6o3wQiSkvHw0te6H6Qn64fl7ZDJmYCUwsaUSXAP2+Xs8n56gt6fvn/1o",
-	"mpAnhgAsA4BzvZxNXmGVLKZo/PDoidEFrI0eoYeHR3aKicIZ2duv0Prtm7P3ETIZNrK2OM7oJYkQThKS",
-	"K0D76cuULHOuCEtWk38kq6lJY80z7IEDKgM1+ulduRNVfkB3G2gMb1RLqsk7WImkx5qTk+me8f0qrYBI",
-	"hY4eogUvhDxBmIFjsvyIoeaHR0cnsB0zP1sqahjDLKPzhXIPHTzVl3otqCJaDYG+idcLzYphIqRRByKE",
-	"i5QqRK5MBxKW6s9IxQVJywPsIeiiCINccJZFCGeSVypYkpneHVxD9Rqv0JKmE7s50G6xewR03oxLpT+i",
-	"qgFSgihB7dTACrJa6OlbAobZBqujeXvEJU4J6F/ejZc3oLFQf2D6z5N3ZmOTl6l1Ayc4yzSziMoprEAh",
-	"uKQAi0SnXlmOuxfLr2ErLhiK/cmvMMwmMuzr4cHDEw0OKiNX2epJTwRiMoJ7rT6z4jYaYGQmSjWQ4SoS",
-	"EzAw7YfH0/tXh/eX5P7+/v7UbHf6aWIl0sSK9nJUlWH6KAMeBHxDP2BuZ4lXptMKVSfWKw7J6g8PHsCy",
-	"FnygmWtual9LOeyKfKJSwfNw3Griub7HSwbyHl4yeg1DBUtJkoG7dUnUgqcIa1A8PHhUChz36PQ0y/j1",
-	"1LFuvXs3jci8aluzGBYPw8+0luNcGGj6mqsXvGDp1KH59BW895qrU1M3N9VM1m6HM1dn5QC2t4+mPz4/",
-	"/d7MUpq+efv+5ZvXZ1Ng8HAl8FEg6gVZaSi4o5RrwebGmu3/8Pz9CXr25t0ZygUxhCvLlbSap/W3CpMd",
-	"MKYKfNC1e0ww0yibaizTUKmi7FNto0EWtX2P2hhU+bKRFI5OZASJ+8akgK9D0NKqDvAmFJvBpLc6cI6d",
-	"fNasSu9EI+6H9y8mT8yvr3BWEHOXmnagK9JMEQFCRJ3UT1RND3U8DlYVZFZIY36h8cODAzTVv44ZV67w",
-	"UasgrzkyBoJWKQw6wdsuucEI/MhgOgfVD9nUDjDCcQIybvzhD9pc0Hiu/3X4Am5d//PbF+6XT1/snQAr",
-	"wxeRCdzNiLY8YdSWEFQLVFuMh10nWGKFKnRBIgQp8gnsTbNn65SalnaQFtr6E9p+0UdYckH29tE337zX",
-	"7/npmCau+c03+ibgwG5FA3M0NcaRCY0BWgitQkCQE/jP2PA0tdDEdn5+Nt3TvJpIGH6eEQyqDyRNCewq",
-	"fDTnlTlOCBp/YFSrb+hn/cv4DH5pM/CXGEjBg65zrn/4w9HBwXd7zt1xVaqPhmXAbGxjAk1LU3Bqyh5t",
-	"SBE69MD2DUboHzUafF9K+VITyyhBF0RdE8LQ4dODg8nB4eTgEJ45Onz6dHJ4NHlwuI+e42RhcA1njnMf",
-	"AL+otjet2JO5MKfXgsZZZsrqi/W11lJmlXi459LQgA4LLZ2nGozTYzS1WBmXcNN3V6jZE/1/c9AITd1t",
-	"xClWWP+iumcPi6AmWlO0Ua0ueEqt4gr7g6w3zZ6SBZForPXVbx88fbwXWWEoUU3th8cn8LhR/REHSq49",
-	"BH8whlpGE8Ik8ayvVy/ft6wtnhNm9MZ9Lub37Uvyvn62Gt3nDC0vb/p4dLh/sH9gZlQRhnM6Oh492D/Y",
-	"fwCBbbUAS/y+No30P2wxZtPsfkdSnhgtWBCWEmHEC5XIzQo90dpBxnFqaMK87nnanHkOBD5mHD37/vVe",
-	"BEJOGCWXJgpWA4eSdRagnGc0gcGYJQt8mY6ORz8Q9b3ecjQqGbTe99HBgbNobftIzUPuL9Qyq9ogegVR",
-	"pZ+9ZbKeMvTj+1c/wZlP/CPZs5jeSrWjuVPtm3LR1I4YfWY2MzmzZ5q8hTN1hRPsm/fta+4t+9LnaOTr",
-	"aesW+Wf76MvUnPGhgU/olRKO/z97b7bcRq6ljb4KgjcmozM1WXaVpeiIX+Wy9/buGnws794XrR0kmAmS",
-	"KCUBFoAUzXbUc5xHOQ/wv9gJrAXkxEwOEiVSdtZNWcwJ48K3pm8d/0Rj91gHHnm1/pEqWrAPvtrkWx/s",
-	"1hc0eQfms6KdqHPxP/8OOjqdTqlaOAPz1ccPVvqgwydwS9HqWNky88sROA7oWHcu/idfObrzb/sFWOzH",
-	"yi7pIyv+YrC/HP3RvAHst3ELDFMRJwwJ1IcLMoB3DQIS0WjiONUpiWnzir2G1264bv+gdxTbseXq/Qe9",
-	"o/il6mK07Qzf5uGaK5egvdnf+32vPLf5XRREaR2iWOzC+gjIrx8+E5DOEesFhE2HLI5z1DnkgqrFysWJ",
-	"MSz/2yyMHX4/OzlxqX0GgzUipjWEgRYSs2QaTbwmYM/AIbU6NyUJv2PC3m+PanRvLK3Wv0ND1q/U6rlW",
-	"XqqrPKbuCzXr93OhS1yTdFZZxt/xSlwalsaV5M77owXF0692OV3bs0wvG04HxacHZLgwaC20/wDLBQbs",
-	"SZlg7jphjv/Spw1YKZwZ5pkiTEA9El271n6fMXH18cN2i833K19sy4vIvZgA4iGxjNIp5J2U+rOu95WY",
-	"lnPvLVkrhost8N9uVzKu5E0Pa+Cw3VQcOrNbJuq8sSNTO5l22nlGb424AQUz2GF0QFiiGXl18hLCoEC7",
-	"WyMrkXb7EUUlfqBmicEFq3TDNvuOFpd96uX6p5ZpjtZK2Gz1cGekBLs96Otpkvilg37rxmV7d3pMIyuo",
-	"Q7RZNoNLtGLpFO4epQmKU0itc+ZOOkSLj/MHgiseTPH4BXcbOhD/9u4zPHsj8G60muacdgE8l7nu7eUR",
-	"F1REnCaV31GXhDuQn9+bnIIb4XJjLNwVhI4VY+4pEbsNxg2bOlsGmN4yL0DX/Y0eE8TRv/392rNWW20Z",
-	"LAVu3MDQ4To6A7+Tc4piXnHBqWqfygJVvT/GIvUAE21uBEZ5gL1N947IVWUE3RvA+h4ZqTD1JpvawDNy",
-	"w5y4DDlszo1w/Ap2pkAVxvxAIXP/Jn72iNglBoYJeGA2YyIOrVYMjs1PrtNQh0lxY5iw2HHorA96IpU9",
-	"ZME+6JpDY/SicOEWyqsTMtU9516A61O6uBEQAePcDBYSAisWo4pMmGJH5D0MGCg1WRgfOJvtSKBFjAnD",
-	"zcL+TrrIvuUVYdt/9FlzEbMvjl58uCCUGG7nkoqxowEvy85fuDZXMAeu55jj4DyPjcwe+S3HH+mYXfP/",
-	"ZcCDtMG9nyH0zt5cAzlxbeXT7LANWCjt2AKDgb0bnKaecu6iFPiYC/Q1oV/1bSixe6DLESbNNqTp8zBH",
-	"pU9vFSxS3xC30Fd9N1sQD+v2B+E4tok9ERQZylQ0flNGUaoUy8oM1Xy3GNNWwm0btCXj+ybpbLZxW4x8",
-	"cEv+/YjoobjDINS1zuCFeqw9O4oyUe8bUpyuf6SYaoEPbQAM3ks15HEMsqBzfnK+/gnvJNsLjs4Qyr8m",
-	"EoUSWtez48VNV0BkEjM4XpUuIWvwZnf+HXQq3s/smlQF7JKHB660iuXJqsWAQohbmEt1Cyd9UDrq0YMW",
-	"QFoJAbYZGhkIiQMfQKXxNadFoWVPd1bU7f5KXZrNK3R7yqiGQ6gwIKSLJwAcCj1EJnnYJYdRx2g4IxvP",
-	"psL7HnZG1L3dEaxuOwRIifu4Qi/72AYiL19Urbw7LHnXLGW6BRnTWyH3CgKjXvpVdohnOALxIliCsb4u",
-	"IXGVpDz+Wspr+atRcv4uSvsYNBgLoH0VDjKikdEB/MYSPkYukQXGUGdx0wCyA2cEzpjdgE4N456GiYxu",
-	"0R/nHuJSgBPV/9GHW5jSg3q7Rr6HOk+yU5uMaPlgVbbnu890vG5bwj37cF+0W7m8lcvL/in26LYAIV+J",
-	"duL/DR5y5IypnhyFqAC01cD2K3TvwseTukAUbejiEmN70R45UFT3nYFy4Ir2zBIaQQqHTNgR+Y2xWBMf",
-	"0nkJpZ19pgaU7BURS5JSoovFBOcnb5Y38z+BMK20n7cbmg8jaEUHz2xY5b7M3hohwL5Q22qIcJDGTicQ",
-	"17G5D+IHK0sUpTOKmRH2B0Vn9tQOOoVRsm/487Rz0UkkgL8/zyxAAa6av7aHIEgH9BfSBjeGb9xHivk3",
-	"lzImjErZX3sVoi7LpRWmhyBMz0/erJj6Yu5AeQlsxnjrkvtruMF95YpV6fn5AgmFNCFItg2S8/+q4Vms",
-	"X4k+dDGSYpTwyBTCm314/AuQmIZhIDJEf3HtyJa4cEGbvV2C9dOz9TP5UUGxSjiH3mP2Hjy6wTr7SBeJ",
-	"pPFnKX+hCvODz09fbbKol5kW4OGzs4NdQBFVLA5HUoVonggdZUUDoQVwhYRIEAorLq/VUXd7nGI/WehY",
-	"VBrug4MX3mdbUljUTmete8a90TVGh1OuoTTmzpb/v1iS2PZMLX4fpsZxKjiSL42eRljulbW+y6V+9uN2",
-	"S/2TP8V2gQLfugqwS4iJdAugqgSVChigBij1HoAkN1HjjhFoQV79A9Gk1DXa4Ft4va4bERfgi6vxsuh/",
-	"grTpKkRchn347l3AvvUWs0Je0H+xxcOAoueZ72QqMVTH1caltUgxdqbPzsbQr1Ab+vCwWQ2WfwA6q8mn",
-	"Wvdo/kj2RAvzvj+Y10A5VUj5u2WLkIsQE3NaWNjCwo0XXHUVKZZq5L/YL7SC1BNoDETVVPJbfZZdnm76",
-	"7UAxOHVqgEdQRh6PDrCcWevRINa7ghGdozU8NXniAKtY3hF0ugijonkelIILMp/waOI5HDXy+xqX3YbX",
-	"svnSUH7fLjBke4Fs8qKHb0oXRN4xpXwFkKxxiuk0MTciTzTPkeBQ2j8VgwItmLCdxtzY9/8rqy2VlaZF",
-	"H4ILYqs4ESdU34hPV9c+VrJaSJIiDY69w+UUZRm6+VteaPTnZnneUyQhoOJGcBGD+Llb4nqwY4GEHC7w",
-	"A/LrSvyTEF8hjOftA4ZINwz+2zcCuk8GaN9yhSYGddFGb906e354uNS3zgVSZRIuIvuLXXkQEEbJiCZJ",
-	"5x7G0LeZS6gOoWI9FppcYjKtgCxTqcjg61+DHjEys0t78oTKGj4iv/Bb5gIDkVkgINxPZ6697BmDZ8b1",
-	"FoO3GPzgMLg7ZuWsmRi2RektSt/lkuQiQ2Yr16RicQpSPQSJHma1nrZ8pnAq1z0pZIhoJFRUh3llqFpD",
-	"roNUIQSn69Cu0dAfSw3P2Lc6FLTGYm3vjNmIC1hMa24+VLXn21FjPPoopTZckJhFFlQXI2hcxAwTOSYG",
-	"6VUCwMDcZF9WgK55Xb4HK0IWqIfIKrQytrKQG+CoiDBtwMWGZwQ7xehKjMgOfP4CYi1gVuBTVomRIu+Q",
-	"2Qh5S4CTARMgKGK8MIPrWFpZuzyKpZSG+jhN22L8wp7jNF2U+lKk4upS9yvq3K/50GNmAQCVk8mc+Y+Y",
-	"ENDwWpS42w7izc3RBmP6dFkBe0wDeNK4/2wPbhACWyA7a2NgDy8GdtUJ8JCQ/7zMNY2nXOTnlPv5WDNj",
-	"uBhvmgfgb8d0RB+np1+QmCVsDLzMUDk0s0Vh2e3QF7LShi7wDn1E/ttZnE4LVAeO69FRPteGrb7F1lz7",
-	"lj/iFqt+qkFp8qPSRlx9K5Ho+TqvLGzET5VVDTRxxa3pXrTDaNfljbx5+Kqp7dolgSxPhBp5gXqneAW5",
-	"yXldFAIGny7vyj1EoJbLF1fqdr9CZoeN7aeVHu06orTh9U8aurChfPOxpa2c27+5s7WF7cwWNqSRDmkE",
-	"/r3Qov01ph4n7kMqoolUIRdhqlnr4N53rGH98bb5cdyAkMtnfJjRYDRD5Z/LqCB/omzFcZ5bqUgqML9z",
-	"k8xYfPlHfPdV3ph9MSr8DoarrB3ASrpgxtVvaFKmfY9LmrTbHEMpE0ZFncJe/RhmR3+8IlzoVFmoRNiX",
-	"GVdMw2b4+adrEk1YdAt8vMAf7ZzPijGyYFTpIC804yrFNGbY0j674zFUoYKPcDHu48PN9oDNzUr3I5d4",
-	"TLtC/UrbwMaQzU9rYTgs3aZRMJFulmOrS4HWWMsDvDU7ztirjeDxxDg1FoOssV6TyYtlu+gR9+0YSIsu",
-	"iGIRn3HkK8KzPSCCGSsXxkpqHRD/6hHoGSJaHJHfBUP+IVf6vhJZAqUT6vfF9orODgNHXAf7Xjww+x3D",
-	"+kMqbvvuop0K39HORWckU+XK7WHxW4jTGlLNNUSeGF8Ymtuen5y+ORm+pmfheXTKwh/ilzR8Mzo9CV8N",
-	"z6If2Q/0ND45BwOMG/NMoPl6Sn2Qhheds5OzV+HJD+HJ6eYBLPUDjpOxmaZ0+shCsU4gYvviQ4gt+UVi",
-	"X9c9nd3XKmjfdDxKE6QNoXyF3jrwpEFNSqhL9HKC+TADVALHb8eoSjjUYsEXl2uxVLUprqtlZ3Ya6NJq",
-	"6KsWbHbM3C8mY8VynVAdChlWvpdYpXvdKh+ByPierQAPxqcI/9aiPyrKWO8hgNWj0/Xq/vHX7N9raV8a",
-	"W59FmaNJmtCphWYY2o3/BPSJz9XTyzehzyfWAxtJXPwNrXH4eXO4NK3hp1EPt8sP8W1bzedS1C41Hwtq",
-	"UoWlfwNHBwuKUkZal+co0CSkWnMoo0O8FaiUydzb1D+2K+1xF24ytMGVVbPX4dnJQ1WzXbvIVn/lST1l",
-	"2wnDjIylFYqtx2xrPL5Pn0oBiuWicr1M3AsUO2YivkdSYfXQqLVIfvZFYqNFhPrjTEkghieu/C4Tsasw",
-	"z3w4Ye/IVdKlCRQ2IDPKsWxQDGQXWPfPP8x1XrPdVZAR7IshKhWFSGZfNJBrkrCRsV+Xo5FmBkrIIm1C",
-	"kGU43ggK8N8etv4Ex1Ly9pe6rLl3Ij6ko4mJ4rn0Ojx5E56ihdHlxk0B/hsorkoVIxNgCNs4J8737p2I",
-	"tzhC1kqAsoXSFZxvBfDhZ2hlJjC3ZUMm4kO1WLUpVQe5hpiIQ4gBB5unlfEhuD7ayJC9oZh3kDPebEsS",
-	"UMfP6n+NTAjuqabsn1x9rc8D2hjD+DtcFs4K81KyIFOqb5EkC1J19ETOBcoMwCoxH3Oje5cukhpeCHe7",
-	"uuZMRGoxc86p1Ramn11zHrXqkbPm+m81yE/XkTaoYLen8gFLVF9HHiQq16PWuv7QyPbMc/JCkyEVt1ib",
-	"gVn9JIyoivMkQCtiXCl3QCzcDhaRwmUOUrHwIeN0TjlUone3wcq5lwjdoQUwbdDlBJuXJOKMQdErl8fi",
-	"3/JCowrmjwzuCF5SYXhCKEk1UySvFo66HNTqnkhidTIgR3Hj4ahSupmE5xnFiqJp3DsiV34oHeWhLgzv",
-	"jUA/o2voEfnJTpvvApaiLc1goU6X9NWj7AdZ4FgVR6lmcZ0KeL1C9t9TjSsFoBQCVVzQ2z/I9a8fPv/d",
-	"Tr2/APXBIOLk7OX5q9c/dIKOlsr0IxnbJ16evHn98hw5RDKWlHlmupUzJlyF3tyL5KdxGxLB8pF0zcxT",
-	"Gxq3PBULFdLcWvILpj0uvxcltgIhQ2d9DqeMCsis+w7U2VYnXbkkbrmIc7rjYDfpEC1K2yFKu0b0sIzU",
-	"/BHX9dGdGYBDQ3vs7+gVQB2xkOCyDF40KNuIYTxEuQdce7CKe+w+/pime/cJi06hv7dsocta8ZhygQyB",
-	"UFOnNPRkTO+YJ7qLmT1RmTDJ4kZ045Qm9m1cjHuXhBK/p7Cc7AgLklqgrKX9yb4WGlAEiPXkddDgJ8Nh",
-	"G8KteyMn15+DR0+ZitPipe8WL9nzy6HmFim1SGk9Uqo+o1kyCotWkE0R02avP5wyFc8ZYLkTyUUyYMlz",
-	"pzLLUYYLuktGHlJn4+k9CXBSbKZ4xB4LKL0HI5Jid1y7iFoIiSdDGt3GEOpgd6ziw9Q+UDGVkZG00h4L",
-	"EFZzsm5EKVAXERGArQEbjRjQ/AGZ04DMKCAzauDOF3rJa4PhsV3BDLQA+Zhdru+EKnaJaV3YPFcyhLxd",
-	"RIldo8U4DKosLlT27ZiIi9EX8BWI9CbcWfR8GMYR+SdgZyz/7mYjDkpV8X2lXjt6c6qJTmdMaRYzCPAQ",
-	"0sDH6yDfJ3zfQUVflCYni8H4ITx5XYzBKC0ZP9MXxMwlmUqIyUgVFAlm7PYesRluYNr4jBaqLcdn6FTP",
-	"MEaj/vD0yzHM8jqoyEXsmhPXioHQ0NtGEl4pWChHI7zRN8lttzZspA0b2YZ9BGGCyzwqLdvdZirhCRpm",
-	"sh2DVdbY9gqf4hrXu6PZ9SC2DW/ZW3jLr/KOrY5vMbKMy0pwrJB2pAOEZTSjwHgCUKvT6aNhWnfWg2BU",
-	"pmjmG+CHIbp0cESAt8+fJS4+VzFEiliTY8IEGVgs3J/RxYBwfSMsBCHdHDfqauBurx7o2Q8fEs7zvepc",
-	"jGiiWQHaTeSU4XhNpJ5xQxMMAfIjl2HC1+Hpq3thO5j9Ftq10C6DdkKaAqxrMVSLoTZdQyiYlqJvYS1B",
-	"+YAWo+wvkchODaHFQ7YBr7gYFqng/9KOLo1uyYwu9hGQa1dmnOI5WRuJ+w4KHWFekAsfjukCCCGkihga",
-	"swB+aII8b45qbGAmSqbjyYB0Hc3xBTHSPjtLUl01biWMIi7pofmMFT5LIUloQjUBZZVQMGDZ7x+Rd8Dq",
-	"CrfJOdM+cyuEn26Et6e5RPT/+/+R05cBOXtt23l6FhDBqLIic8aEWPQCMlOSKGpoHltloVLWWawmYPJZ",
-	"vhHVSbzIP0/+7/+Lz9sDyn7bvwzil+wdAVH21IOQw4gFZEKTO6ZJOqsDVtWg5Ws/dduCKv/gZ5ygzqPy",
-	"q1Ub20Qq7a63jsnvzjEJOyGcHi53zk5PqcP3DWb8ad4kAhOkW3/cgwnXnZtmhSljznyMK8TpAGc5nGtY",
-	"jpOC2q3JhN6h8h5gxRupsuTaLUBEQ2by7iLUtwYjeKw+lrXkN1nIb/a5ymbZMpKKxC5BJyjSKTxPIBnJ",
-	"PpHBNXJFPMyoZkBX3rgq+bnrChHZR82cRwwirewVfctnGuqO5iskf7EUYPSa0QVas+pC3fHmQ7LFjJSc",
-	"Vk0rJ6dFdxsXmTEGTTOn5B+puE/Ws+t+a35pscb2nrVdOcnu5bdrrUKtVWjTpZ3bf0J5x1RCZ7o1BO3N",
-	"EOTOnFUgr+CCeryMbLzOkb4mL1af/dwvl61fyfOXPVSstW4bHoDZIi82HeRRSSSiSZQmsEFId4C1swe9",
-	"rFIWhPYbOkwgYjzG8uk1n7FyCPCR/R4XkAaIHtkXUMQ+mlxmv1ghNhqRMTPk/OS8Nuv7vf9GqWz6oxk/",
-	"6j7XIKbret/yaD1vcsGmOc0qdUyoGrs47M33eC3BYF45K49Y2Fp7q1muq7kGl4pvUQJlv2t7fonM+y4/",
-	"F1KAYxQWm7IK1u/ePWgxE2kPv3E/ktpoxy/vC2+d/fDqJOgIaewkdoCzX0nN7Nl4NVM82VyRqenurjkH",
-	"V3ziSTNZthCUnm0QFlorIVt1rwYT16Gf0EVrr6Z/r31SSBPCcmsVs1Yx23gRchHJKQtjrhUbUxWvC0J0",
-	"ShwdszCr+O8faRW6PZddWwVsSLcJ2PTugfbuq8IdezVse/P5CtzXmHOM9KgvdFZRItMCK+pbniISeO2P",
-	"K6AwQUpLSB/Gze0iOG/EmJlKhVaiZwmHWndg9bbAi3DhyEnzMAKvXmatc4GfRzfiJxbRVLuAhQmd2f1G",
-	"qHGedyoqzc67g1ENEGwD385Ci0GFv7gRlCTUXixfKORIk+752VkhGcjHJIej1KTKSnDyG/tiEB9avZYa",
-	"5rTbGzFjcgblosFZbxuaziwyFmPyhxwGZD7h0YTMqW3aSGITQbF+obHCHonpAiNAf/3wtxeaOEFzIyLF",
-	"YqBVZUTJeZbiVBo/6IkckSFXZmKHAvhcyx3tOjeKl1oBRkVAS9Cw4UjaDJ1BWUDYCThALvyB6qpVQNOF",
-	"Jt0B3MDF2I7R5wm7EYXa7o4HFh8d8XGqmEuM+vXD3wJC7yhP4F0oiQP3f5JJZLBY2DbZdXMj/LccTzos",
-	"h6y1gXPBMRBxbgxJYQjn1E2Zne/hwkWPwOjdCBg+fAXVYPHoFbhs/MC98ONVnzOPC3KnSlBwvwJeB6AF",
-	"1EibQyhC1WoV365W4U5se3Rtoz3sQu/YtlZVq6c06ymHXAFKsXCUUBckzprmvQlIbLO2aJwmRodSQGXE",
-	"jR+DIxRhZv1TUz4O7TEeTrnWdqXV3yYk3gWHPfRAqohtV+Fq70rRt6PkuDkl3FzA0ZoarDSNps1SZnxA",
-	"tGEzMlzA/wsopgDesoDZWsD4IKUIIZp3sDczCL/HG7300lnVaS/OABtfkoEVXKn+T0eSMPA8RmBYf6HJ",
-	"nylLWX2RaveJT74pT1ecuq60Mvajs7FxGRt/jU89o4LN5VFfX6h5VFkIbYTxYTnKNtuopFvep7XbtGRu",
-	"8fOOHrKnqOt8pd2hUfo0steKai28oUTStQKbCOMJaJ/lmABXrbk0SFA/Dx9sqt9c3iZ7rduMDd24xPLL",
-	"YjSgmUswEyk0rwkGXCMQuKmo0CPbnaxpLO7jKGe+uBP476/gXrJlP7WXKxPXXHOZdN2q6LXVl1tl+UCV",
-	"5VUhlhUsl7HSfRPKbltw+dmQkuR1jXdQYNkvZkjQtYd86M71Nn/mISjxSt82QCvg4Mqo67iIYW3deWC1",
-	"IsRya4TYqIUef3W/9N0v62Mqy6g3L5kcs4hrULP5iFCxyJxmLpPEgKunoajNEuh7Ii2sMaix3Ms2WueZ",
-	"xzMuT+eTaFvbObNLK7OYh7bRrj22GzC+jxN9+buNimKhtLvTB4csklOmazVCEHOzhAph/+iiXxxv8u7x",
-	"3hH514SDm7jMGcnQZz7wg92fptr0Yz4aMQW0h32dDqfcGKYGkEuoEda4lP1eUCb1hnI5NyKiQkhDcKic",
-	"dxv/UCHXWfaLGtQyBP0Mdz5UQX2gC/OeuqwXz50Lv35L2uoEVVRN/ki14aMFyfXXzrZa6M/+U08di7mR",
-	"aMfpjncg2lvfa6tObgrVfbEXzUXEvJxpqvCxXgPdwKNb0VHdsv8eNdo2zPQwU1t9KqljvgTF023qYKMn",
-	"sqNlze25SptrWbtQmeuQQ+vc3Zlz93PBTeLhC+m6WQ08EoWMRYsKcxpysBfELEq4YL2H6tF4zSvQXI8K",
-	"PBCNmvKH6/d54mTuGXKu20ren2YMuSxdhOlc1LttP1y/v8o//URO28f0iBY7tN4fmo9n6wk9LBW7vNpr",
-	"13dpafv9h5WxPHHAjhTvaiJhrSL7qRCA+0HE/I5Dxahrpu54xIjVJIrsNiOM1sZ4uApLL5LiCVii3Ghi",
-	"B8O3QHsnqMoZff21Jv9ncVPs1fvpErn7Ga1S56IzkqlyaYO2bQkVG3tHzwszs/FDrzpBBzj6CtQrr6DS",
-	"wSleMWypjX+mVBmmksXmimtxzPfjPC3NerPrtHWYthruwaWLNWqDDRC7CKFWBxcDyQygdydyW5dp6zLd",
-	"zSpdqdjZJZpVAVujZW5Sg2HN6kYfbutmfRCPsQV0m+O5QkWkAoyzvS7At4dg1aUA4LLmWGEQXOlyLcHr",
-	"3OFaicvLikUg3ETwVutsrSDMJ1HvmqzxWb9aF+vzdrGWFumTK3kPI92s54j5lApkqQTbjOZjweKKEaKO",
-	"6+Vh+tsuSF6wqWWyynOrMd1LH9oLrcomosPzqbQi5AD0k2fnF9lv0YUMrBRI4ey2pSZVzOGTnUnU7aDI",
-	"8SMSGV9hpj8yDHqMUiNJ34l4/2KUiYoMfROenleDJjDNiERQXdSD4+xs2p76911L+9vaVOpof9uqS61/",
-	"fbs1xES8VHLJUGVaTqa9HfzvrJJeOdmJFI9Oqrv6wH/k+uWfS0RHUAzce9RKJpgX6DvDGt+ZKMqa+kJn",
-	"5ypWw7wR1Srll1iMwJerUKyxeMGKQt8HADw2K++d13+v4/ZqC3q3+GMHsVmPUp57+6IGbUHvFhYdREHv",
-	"e3h4dl0KvIVv+y3ovYzfnr6M9zpA95i1uzc14mBp0f3DqbyKtkUyVfuND1W7ZTPjamohpScXBBhR28La",
-	"LcRqC2u3WKYtrN1ihYcV1i7Bhieppr0aJqwtoV1/0l+UalynM2JkoWZ2Fp5iZXDgan26dLKATFgSI2dx",
-	"ZpnxRNfkY201JMdCVXasWIyVecbqK05/uH7f1pluHddtnem2znRbZ/qZ1Zle0rDnbE1WUSEu60UmKvUu",
-	"S0rvMOJss8P5cUtKb6rEu7KQ+9fi2/rL7Rn8LOov38t1cq9azDX+ltZ40BoP2vrLz7r+chX8PEnV5Tyk",
-	"1DHVrOep/71EaeDZ6OWMiQHSHGNI5JxyIPICR4ie1+U9/8K1+TVrAB6Oh8tN77eU496BHGjF7jhmkznW",
-	"CVDUlnbOQ5jqC9vy5eunJa5vmJv1jA3fI3P9QYr63ScZ/iaJTqNJhgSsBF/IVPlIL6itJqTJfocKYzuF",
-	"AntLd/oIhe2g5hmub2Kky0YhEzl3WqnjOeSaoHCNL1zAfy5/9Qsyl+oWyksXhbl3QVrZonfKSblW3B9/",
-	"3YQItgAPA5eLaEU7mU+YINyQCdVECld6zl73xRC77z7Tcc/ZdO0jWBexNk2xQex0nl7SdVYj5Dbv6Hmn",
-	"LnpFp7yL6fIOfpo9ui3iqSGM3XB/H+Me3N7GtAlX7KCIjAaA812tTPuTFQYuCNg16IXGcBkoczqlt+5u",
-	"NyNdilfl6EZkjApuguAJ/JAm3DgVAv/0JU79R3uXQPgKGG2AtTrnk4U9qQLCxY2YZ7RALrPHquL6iFx5",
-	"+JozhxJHJjtk+SU6plwckd+ASvXDKATDV52H6gqeaBZxe7CwydREEhBpBmIL1rWriq3Q935GFyDOEynG",
-	"oWFqaiEBj5kwnCbAILu5Aa46HDhIT517uuUhUF0W7WnQGhLrygs2ieTQL6DWeNca77aI/MHzDK3Mqwv0",
-	"4wILUZTndDatrW9ftj4818COtyHyzCx/AIJyBKVqjYFbY9NcMWQrdb6JTGKmID+dDBAgDYiRt0ygEIF/",
-	"vtD5tSihfHpR8NNmqAoy4DErK+P97xXK4Lva8WxBaGTQoChjuoB3TTVL7pgO6m9XvpiAp2vE80uz2H8d",
-	"TBNTLhgjcgSrECvyKUcO1KUkmvAk7h2R30WyIIolsOf1hM90/mJoEBg8zCWqvlIwwkSsUSl2X+OajO0F",
-	"MOROmGLQbIyhGuCgD4iSqWE3AreqzgKfcOBcufgj8g4ecu9NOGa2weahUQTbDO5sCIn6lT2q7twYuuRW",
-	"zYq5bYOaDksr/tdEFnQgEBpum1MLJdyMZb4HXI93nM2bhA3cURQzxw8IS/xcSQt1YSPdxojDIMsDDYhM",
-	"jTYUyw/iNs39YNpuwIxGCyVyDpxgI1pR6wQP7mCvDlmFCSlgUR+lRKUCDGFTGrMb0YVW+pZgBKjz+gZW",
-	"TVKcxZcYH5khNbtxwMxovxoQxUyqBMtvuBFDKm6zO3pW8bxzBU9iHhNujojX23zikZV2leiaEdFyyqyI",
-	"MtluvRGxZBosuCX5C+LGiqcmGbN4HlGXhXa2AZetjtYGXLYBl99bYUJR5lZwx4MXexdkbo8xrpFTwcJb",
-	"PPbg5znVeFZZDSQ7WwureSk+YXOMsJPgyik7riTcNgOOyA4Wrv3HCLX83ZV2KA23YhGfcTvgXZorI2pZ",
-	"WbkoHMovdFGH4nEPCpqRMb9jPpEkVtQ7IF23lspyY701d9VOsH9OBNkqUKkFQzNaabjFAxOo5WaB02CY",
-	"yOiWxX18c25Oz/U47w2ephqN+n473AiqlMVX9rWXtgv2tb5RYEYnCTMaWgJGZg4W+ihJoWSHw3xTru1Q",
-	"TRkVc9utoxtRtr2jHC2OfFZ4rgbAXFsA89Yth70Y4d0IsLhzMaKJLqarfiB2soUEUztTzjSAExSBFopl",
-	"RRdkqGCMNze8uy6jvfvJ7e2LliW2DNwO8jAeZXgxaIwxMRMWZpJtp9DJW5bguCCxRM3EwkpiJlyTbB/v",
-	"FK639JmHSJ/5t+p5lx0bCNlWHaegGysWMX4H3uGyU/PBVo3VcZQN+GDGhM6NwQFGx/j2moIBzdleAmKk",
-	"l/40MzzgoV+inrgRXWfbnE9kwuC3IMs3RQe9fbzP40EvA6pzurggw0VlaAJ/lofeJH0j4OWgrAP6redd",
-	"PyJXpaAn4m2c3BQQY8mufSPqgwDcnGdYBkbKCoIpvXWBRFBvR86YyJStGVM4Rl2pboQvxdMjYKMxfMrq",
-	"gACWW/l1sTMH/S7r8mxTdeeND1F187zZU7RTwh1zmSYxSfitlcOETWeJXFickYNRpB7j2lBHKe8yF/rS",
-	"r3JcTX23mu4fE+BltJil5qmL9Dx5eFhbs6cN0/1ew3S/pZJHy3WMgi2DRCDb4NsPEGmjPFZVCNpByVp4",
-	"IyQM2tdysYr3rrAa8RgPU+GKLrSm1weZXvXtUsjHjKqs0ORS+AfpVsC3fZwuIXRNF70HqzDonj/+mqUl",
-	"/XW8QcFbjEzIDYWpiMERyaNJwZP8Qhf6NqPc5URUIku7RR3tRoCeMGEwk6ttpeBuzSxoQck0ZhdNQAQD",
-	"B+hYSa2DG2GHXo4MQ5I++9c0jSZovrQHYWMtqW6ldoNdnJn7dUjF7Y2ImaE80aD+LKly93CuQpbcolQA",
-	"+ClMck1ZXiWzXFuR98ACOD5nuyrz+9s1XS7Ui3FczXaGJ/LffIQHK86bGin0wBzV+23Ehm2473TVNt2z",
-	"FQZbCYPmVMW6YNM1giEoxkQ5c96BCQtvlgrxy+uAS2bFcoPhgJjrSJeLGPbSHQtQfsaBHQx+52I5Rczi",
-	"XuCLDEgFAVQQ4DhnikEE2BF5ZwGFnsi5LrpGX+hCYCRipBth97Hiw9S2Mbvsgs8QMn26uiYzyYXJH49o",
-	"EqUYqEq0YbNCfGxWIOBG5BUCQL2D21y7MffJFzvP37aZ5LwRm2KYn9yUfAuy0nVmvXB067CVjYcnGyub",
-	"X28o/uaTBSoJIz5OFdhGMGTGytL9isOy7Dv+iv9Ym9KdE5gjJ2dZ8EWMJxBSa6VJcrlGiIFCa3UsSuaM",
-	"3SILOlkwqnoujGiRSzIXk2GfQpk2XJBYTilH6Vcj2VzaQC4mvTRblnmkTuRlGl7+aXcs2rm1SqfOAmZQ",
-	"q0PWOcxsNJxpq0dyt7KsHGSg6uXnx3JMLYjMG3GPmFoUMp0nEGRNqh72q5Veh5e9XpFeQc7Am0erlzKa",
-	"NYM06SeSUListpBQxwkz8ORX/Ef/los1cguSwfFuQjPXhmYi1qT7t3efif3s9t/sBTdinS/+wskaewLo",
-	"KlQr2/NeZOk55LOVXggkXXN889kXblG6FBHz2V7ckR3HpHt+8oYM3NSAOwF+H5AhG0nFemvkxy/wie2k",
-	"yCwelYVIxks05IICjVHBDnx6gv8tG4NrhQr2uSJU3mJDwp+5nknNN/FaukeKT+zGf3mQTgFI9UQvbb3d",
-	"PqaGhor9waJm7kAc+p3XlPmVJmjMz/xL3SGNyT+uf/8tIHMlxdgZYlNxK+RckBGH/Jwp15qLMZ6p0CS8",
-	"Yn/IhMlu3ZJtXsWTrVjvvFDMQKBGsKowUy7Xvnl/58MdSfnRghs6cGVruCDvxDjhegKn/8ef3+NBleP5",
-	"DC64CDF3xLjTKBubdQD/yVHEetUfj7n/4mILzOFcwyFmTK+xFSEPTdF21o0VHRkdEJ0Op9yA8ymLxLMD",
-	"p1P7eRazmEjBdC9A5cNDtRuh2R0TTmcC8BZJyO6FMmH4i5GGJpBVTHJTOEHP7IoJg5g3nDGovalzVq4R",
-	"nfJkQYychelMF7MHs36An833hBsyZAvpQY5MWLOR5yOM5Ddh4rFdWW/ggaXTKkiHZ96JqEu5L9EioJGn",
-	"pDOhPRt23D6Vo5IsOv7qwj1Xa0BYaE5b6Z/k2w8Mt05aNZgjtvJ9gS7xEQNGHnm/NakMtjvtJjs8K0Tt",
-	"JivYIrCqMxxJ7rR5IgNpQkvmUU+0nvElN+2q9zyx+vhwQZADGA7CYhrS8qH3u2C/j0Yf/ZsPjrl41a7D",
-	"tl/jQ41UxcW8yUNlKy7Nwvpj2y2IUgmMVrgclHApzU9AZCGog3QzAt2LAtc4AFaa9B7OkF4h5qyvpYKH",
-	"rBVxL3S2oLqUDKSI2KCYoVNOufbVYRHDu8SfQlr2jYDc64EUrC9Ho0EPzmaPxoeLLHPGYns+FvBd+0J4",
-	"zF3PSt4Dh2VMJjJy/p0bYQcMC8H4IbNPUZJqpgjGTpoJdV5tAWlEhOpbFsMz3DSnzpR24QPTZfLksYek",
-	"zZRkF2bB0NPhWRi9jM/DH9irUfgjfTMMT6LT+Iy9HJ3TV0M7+zBS/Rmza+Pi7BUYN7PUGMWgRCwoYvMJ",
-	"Y0k0oVyRIbUa6GLzJJfSaOEAPnVuS3nCakQmNitus1la3pZDsy/eq3rOver0bF8OqKZIT7BlTkmb9vGd",
-	"pX2US0PvLPejtE3sm2d0QYcJa5M5HprMgV7iiipx4R24FWAYSY1md1rBY49W3aeq9B5/dYhypV3pX153",
-	"dwqwdwAU4axKHWE7IE6gaLEIdFFrO6piwqdRAZssSZXZamm7n7cBqmY6d6r5baW/4AJcZXcqbcFjh0W2",
-	"Z6AqfKhJO/1c0AGtAqcZgXWBtQ2iCQQDaRKnDGqM2QHUtSVZrrCRD9TsSiRJ+9z/mR7dCoJWx9hcx7C4",
-	"KVctWsr+ZmKiAwbYfjI1S0ahN321hPj7I8RHWVxAxBWhTLqbGyXvY/XNoPIyW2QjPv5Jmgm55QJzZrIH",
-	"ygbqI/Ivb6DWF2Qg2B1TfQuWB6TLgcAoYuh3DYiQSGsIYPpGDBcWSdtjuxeQgUsn7qfCygduF9eAdIdU",
-	"3NpFE1EVE3dLwQ5ONEwYDN0LSI22T8IOvMA6SkV7tJwLWIEWDny4fl/Ib7YNyAwdA9LN/o1N7zWFgVQL",
-	"Xz+lU6yGhLOQ+loee9RhhMw4u0GdoW465MiuqDp/WD6dJW+YkxFDKRMGruy1zUFcllHnvdDlySzNXFNj",
-	"albIA1tVmeamDxdNYKs/t9qnCE9sXawdDTqPiiery3i9V7HNjD9UXfHntVnxNCND1kQziJiZFvyMepvz",
-	"paJRrijJmXFd84RtEpWgUhHA6QMh0k5SH62Swu/hzfuNSlDpQwsdN7zYjsTGsqMwIBgm2lia2Y3rAYc7",
-	"FPqyXizB4mol0uHFKMLEINc1ZIyzL+iyIFRfZrvbpSA6meQKKik25cZYqaLvZfPygijIFnuDTDr+av+3",
-	"NhLxp6u319Adq5ka9sUcYzh6d8S/sDic89hMfEGjgLz9RH5538Nc0rfX/+3GAR6L9N0R+VjuOlb7rOk6",
-	"kSKpNzoX9sd6k7P/cHn71SQ4NeiGWXfv9YJaq4AdkQPOkGq3/sPyN+z0vtBkuDBMB4R9oZGxGFy78CYv",
-	"B3a3tbc9/+3GKRqyi/7szYh3Lm0nHWqBmhGQCr46lDIL3xNszzojBq5Cu7lACS2kIQuGPq8mncg+8EB1",
-	"6OAxh52d9Zgji6dvMcfhCJ5fMBw7UlI72FEMpLSL9z+NSlmQOXxXbIHeg4TTEtiQd0ytjc4uE3t9AjjB",
-	"xbhQLxFStbivOO7+tn0cJXL+Qq8UO78Xm7BfhelZRFznw7VBvHVhbFupcGB+9MLcOIzurOp+B12QqRRs",
-	"gfZReyGmC12oSWObkhlTsfJ+VndwNNLM7FZWWFm0eQYHRkYvwM29cv9/SsUzS9/IG74uhWNGF307APXC",
-	"xF0pKSx7wRaf0g1SLu30tzLksGTIx0IFsRW5Gri+/xPyptHHoR+YtrE+T+Mz1BPBsq0pplagg0cbqsBh",
-	"hrWhkU0lExXkP0jCaIyiTo7cC3KqYy6AJiZyaCkv8Ap3u0JlmJGBL3a8icUqs56suBKTAmE5AValheuO",
-	"l8vVi7USeE5VfLTkKkYyx5gaqRake35yklV94aZ3ATGGRi0c15XxFDq3bAFCcijjhas2qx2/jZ0/vwCA",
-	"v8YODR1SzVyZlszXmMt7AhVoCo5RGIse4dOZ1JoPExYQLYmZSwSVw5QnhlCD7DcCuZSlmRADheMAhzZn",
-	"nOSC4yDSTTI5e9E5Ozl7HZ68Ck/ON88IyXuzTTrI2SOI4VoRHEVsZlh8mQWBcpw+C8KPyEeZJITDVPoU",
-	"jDZtpA3pej5VPNqMi+8s42K7Ghq59hHO6CK0Yj6UqQnlKISapm1CxUMQJB54UBIjg5K+Jp6DZJdIsuoQ",
-	"g6MvHtLodqwklGc4OzkLyMweQ16Y7yQqzMKU46/oxF6ROAEFdgcIcQe2nQN/Ng4CMpgpOVZMa1cvF6pO",
-	"UFEKvJnQO0aGjAmSSHnLYkLNKucWYp4nUMkaK52log2bfs5uqOJWyzg7/EINPPWU1Q2yEIKHKWhb4fNP",
-	"qahzQZV24/1zKPzbm9TGazZWbIzsw3JE4tQeLEinFllRBeGXyOrrwli752dnZFA8JkqBxoOeYwCdKRkx",
-	"JD50xDuQ0O/1zqx4p1S3/h6nQrqaOMLJQftxKVgPDwnQnG4EoyrhxWDZnBqs/GFNujEb0TQx5GWv+DVN",
-	"6Ag4VV3DA6Jv+WzGxfhGzBm7BYJVuyjeiXECXj0Rk39Rq+9CYOpEJty+pk5pcyG/D9Ha1qSSrEU3XsFy",
-	"Ja1aaXLwiL24pYQ0IZiP2iSM55mE0Sgfm/hBaaTDXHKFMV1k/LVNT4jb0Auh0FHOtmke+0/zIGj3tWij",
-	"JrED6C/xZO05zPEFfoTYsvLZtXNUfxzZm5Ldw4gr6K42PEkyU1mQDYVLB/f2X3vrFI57gu1JMAaoYviE",
-	"Szs7Qu9p6czYcCJkiEEqQYtbgO/Zw5nNbZ+f4IXQkI2snu1p/32c9m4n7JSy4ls88/dj3NvnwYKCkFCQ",
-	"m05FwtDJoEyqcVEko1SMpAIoeeCUwXAF8ESBw8lM2HT3xws2a/fHSx5Fbvt1y2aGdJmI1GJmWNy7dMMB",
-	"WYEiDy+340XHlIuSuw+cgfCyACJTsQyG/RdyR9M4Bp1zAt6ectR3pFhsxxj4rUELzLLaSBd+rFR7NZLQ",
-	"G+ETGX19W1e2tVCop5iRCB7CntumigpNI1DPIxkz8ubNJfJlK7sloC6ZoYkOChzZVMUu8jYg7M+UJt6P",
-	"9cLRbBe+m0eZ+4vI2F2o/op9rtNy38FAt0pue+zd/9jLasa3Z96z1nOHLJHz8H+Zkpv4lcp67ozqZn8U",
-	"KMZWnK1Rh4vvxxMgNFKGjKpkseYRl1sclnOLGxsjFR9zYRU4BG72mXHaXPrDtabUh1ZN3xeawkOrqo9e",
-	"EIrH/LWhIrYn6OmPcIhaJXam2IzyOIST1QJLBANY9C8/QaF4RfEg3z2+Wp2X8r6UiQIzPFxsmIwCIYli",
-	"7ym0bWZJm1ly0L5EhNEwORcu/DEoRkUGWXRjkAUy+sBGYMOuZAgcmqMRenb81V3s2z/h94lM4nvrdZtI",
-	"hmxrbGBnBBY30F/yQFVQ7dKp3TqZFgwRmBQqghAI8deEJkkdWzncfiNcsAUSimNSEBBCcp2xjtNclcZQ",
-	"TsUSRjWLL/P7UU31F8hIySkEonLleOoy3+aUqluGlOb2i+vMpfYLdZrY32USF4Zwz6ZSEM1FyO1VZDqU",
-	"Kc6U04Bbs2mrPz5Mf5SzRs7pEjm1vTfhd2yTez37NYCRVi9tbbE5ALCC1gXrLxlfa88Ukh8pcCjAGWHk",
-	"mFnN6pEUhJrj251FB3CCQ945F2U3KTYP7LdxrImRWGy+kDWSFerTPTia7TyMpCIFnT23s5YI41z40rBw",
-	"IKfC8KRMIOdJyDRaxmvO2E/49OEcs+WzNRuG9nxtz9ddByHt+IC197aH60Eerodvaa6z1rbm1H0BIncq",
-	"Wi0705a7WUZnkX8V+l7FRL3gwXUh1iAiq2GHQGL6GEFP4Fd2lYwzLzOk+xa6Pp9I4L1duIxa3/miv37I",
-	"IjllLnP3RqDbuls0NhjIRLXopBeU9eoioapi3qaQta1boirQNyLDoYiDBJuXntcMmSOz7dULsvIYOEtW",
-	"at6ymTkify+ZPG5EyeaR21IK3AslA0kNCUMd9PqVqtscTXxERtq9QC8cUvhgBWNvXnUtA3BXn/759pqc",
-	"XHi0RqJEauZMdNtmr+AY8biFby18y+Gbj4VpkVaLtLZfRCDuwjjFhq2D9u52rL3V+rj3CMrsWbAUCWfn",
-	"pBAmhscwppZCHJtHC2bCFmU4gkF0u88xPXaA6RGQmc7itEsQDUhLMkR4VGPjsYjEn3yudd8O1Di7IEMm",
-	"2IhHnKoFiVkEYO0+gMONTQs2WrCRgY2dSv0WaHx3QCNbQ8F2sKQFGvuz/tjzMq8oIUfAY8HjvHbmMsIA",
-	"c8SDwAST7pSsDYP7uMwoL0Xi6snDo64izYfr9xBrQTRTdzxyxT8dBbsaU8E1JsZPZBI3kapiW/bF4vyW",
-	"ahZyoZnQ3PA7RmaKjfgXH+IyolOeLGC5NnE54y19+1cfHy6Fz5XZ3YPOlIvs743rV4iJ7ot0OoQyIZvh",
-	"jN/+fv0bPtH41pga1pej/pArM1nJ+LhhM2dMaSm2q9TzEZ55ijI98KH1cYO4wtvAwUOjpNbGTU3GG4nm",
-	"T0fzXBSHKFI2qrnjveMggARLasvwVCnya1UmFOW6IA0xcxm86fYfoyLNBiZG/fb3a4L72oKuaMKiW6tB",
-	"TmWcJqkmp6eY4ZwK/mfKvOHbveHSyWO7qondcmSaApmmc/uP2RG5sh2AOiFkgHceuTTcwVETUSLc9kCS",
-	"xIepbjSOFdOw7+yBctq56JyekY9WJ782ijGoKyu1iWRspc4v/zwlZz/9P3YByLmdiV9Sg/R8ZQF30Tl9",
-	"8/o0PDkLz37sBB02pTyxQo1Oj+QtHUn1f1wbjqQa23WQC/bORed3uKUTdMb8jgn/6zWdWvGXi+eLzpvz",
-	"l+T8h9fk1ZvTN7ahBZl40aFxmkDzJ1IwUENf/XhGTs9enr96vQX9I7xzG+rH0x2L0ToRiu2JWy7HVtF+",
-	"PlyO9ZqSmOgQN3QIGcCHqZQHLtDZUzn5F2evg0zdGvJfpJngguAgtNSRh0IdCbI1tO8NaUsUuRPVmnqI",
-	"1F0GZhShWe9+4LGiTh9/dUf9KvLHJ1Ot/8ZMhuQeWaVqon10gLNlfny+FT9EcRafTL3azhAE7fPOLPAb",
-	"1cQZ/eP699/IlKkxI3AP6X56/5b88PLN655XzLCjF4QONRNWj2JJDMfwIiAiTRISJYwqkIMSXkwTIkVG",
-	"6w8qC2Qk2a/ER+Q3xmJNPoxCcGblulh2OltZqzNDE37O8f0v7+d/zuIHKGe7cKhVtLKzzkXnfUINeWmX",
-	"mtNn7DjZ2WQjphSLC1rSdLGtevMRm/xXUGoYjG4Ic/gf9xFW/q2bet2eQE66OW/lZavBNOPI56GRtG7C",
-	"w3QTHppe8c347zDYIlMyCoHE3SrkuGxEEXD2714JOaZaM61Xl0r8POE6b7ywmCVwBmsIYZ7wJCaFF5WL",
-	"NgVkuCBRqrRsKi4Pb74qNOSJHH2P6UnKu7Pem1QYutaldGiV1YtLv3GNF/dlcUftTv95qNJT644awF4e",
-	"uH6h/Qa8D36bk+5bqpCE5xpPNNJ9l/AxH/KEmwV5q7hhitMe+cTGaQIbRZOzk9NXAVFsTM56wY0YgKgY",
-	"eEvKC0269trLXkAGIDvgkv2HvfTW/kMxQa4iQ07f/PiG6NMfXHLEQLF8dAdEMQh1xPJj+QV3kAwX+f1M",
-	"93k8qBg97aGjm6uB5Tt4r44uPp1RriAyUao+TxIBChbU1u0IaeyScmsOqnyQiZwy7OmEKaK5hrwUxTT2",
-	"RKYmklOG/XB/dC46IjUKq7r7gEZYqrAK+lTb12B8SNBJBfCnOo2o+BLcKDTpTxZjziB31988oomu3G0k",
-	"T5jpwydW3zlkXIz7USLNBO2izbfa3vc1HTGzWHMjHXJjr/btIw/ptWJu4U/4bE1H5lLd9o2iXNgOsTjF",
-	"ee/fySQVhjEAVivfEMnpNBXcLPojGtlNyNmab0bUvrU/kqoPm2zpbiseihLponN1RD5SA5JIUd2nQs/d",
-	"gfTnaeeik0g4o/+06r22H7Eik48FH/GICtOfsyTBKbOLNzJ+tTq0iBO+saaf78P9ODMLcqB1aLYAoy1O",
-	"13oqv1sjQQ6y0FAwkiqceXtz3QMW8cWF29bwiwJADPEkRuZat9Xqb8+ik0N/3NXfB8ozvM+2pNKJhme2",
-	"csq6z7uW63DK9RSMyPW3Z7A0LjZm9dDkUDaUIllAT4pwuHUEP0TPuzbU8ZXmagR4XTL1j3QdmU7vAcre",
-	"KksM6nycJuH2Npns2c3MMOSq9gmQylAz2c4V0AcVKMoVo9HkMidQR+/0mBlyfnK+yrLz3n/qGzPx1PRr",
-	"va2ndqZaq88hW3022FxFkRBNqBpbebuOZHS9GegRnN/19Qmt9NMZW1itbOiO0iSxEh5AFjEyjSY9LNGO",
-	"NqM87ZUrwoU9DwMS0RnHYgh2emzHkaF1IlPNJjKJm0KMazbXXs0wriPwWX+s0jsuxlaU3dEkZf0Zs/N6",
-	"cfr69OTk5MR+LeaaoqWsP1Nsyi2wQlU4VgxeVZ4H9sUoShKailhhHf0JowZtAnPGbpOF/8iZ/4Ji/Sls",
-	"gc5Fh4uY3/E4hfpnbDRikeF3rFBD/lV48jo8ObVXxcRORtxvbmI2RbarXIwhAcf+CLYYqY3uV9r0ymIO",
-	"nPniOMGJ38ecWLPUk3PflVsu7KfsMtvcOFCzTPZjJahbr625oD2Zno+5oA5/hlGqlP0/+8I1oLbW0NAa",
-	"Gg4tJBqPnDDmWrExVfG6IiZMaC5FSMcstIBL8bitGbJLLboeQG6iTm+InVep0d4HFeLDzRr0uzumFuSO",
-	"Ke3KcjP4AR+rtLaqSgMtfkH8IF+bycL0PJPbp6vr/AuKYAkbTexaXqUx/wRt+G988JvQlUs9Wq8lu0lw",
-	"Q9fqxwemHzdsHb/1drKHyqFOpRcfTFxFsxQq+4RXi6DivfYcmE94NCnJSq4J4wbd+TELCBMxi4lEls8o",
-	"SWN7yGwVc/Wp4rPeD7HCB2x8aQQ0MlpM6B3DfjZxKrie9+GmEpVAzEY0TYzzbwfL5Y0eU9IVR3a9oCv1",
-	"vBVzhyXmSptks53ZZBTceT7Mo9gBPT2B45QpdXNwy0U88KkosG6zfATS9fQFAXHrQ+cXR1IFRMgpF4zh",
-	"H6BgZfYlMmXTIVPIVZBQDX4IvZhOmVE86h2Rn6SZ+Mw34C8YsipTQoMVsTiDezUfOp4Av93BpDZM0LLn",
-	"DF8whH05glAkGN1+dqA4Mrrha3oWnkenLPwhfknDN6PTk/DV8Cz6kf1AT+OTMysFLQQvmPzOw5PT8PTV",
-	"NjUK8iHbjymtNGmtDa0V698uh0Dx+Pc2ttZm1trMHt9m5o4YH5aDsTF2a9bfrlkyCourtTWU7YB3YCLn",
-	"JZiFkwKlmXzLu1vAsEdIDyrpJ8dfi3+u5DD4XbB76LUwZ9xoYg/qWr6CCqB7Ei2u0yhc83vajNznzWBQ",
-	"Wqtlu9XBqnHrbS/FVbyNwWp5ox8zcY/aLg9qa5OS+k4AgV55xqDUnUUxpUI3l76EixW22tAFpB4VlXqq",
-	"mAt5i1nCDIt7S6QMS2LonYgfpld6poXgSVVQJuJqKMjLkyJ9OejToMdPoSQundPF/fTGdyJ+avqETQQ2",
-	"mk13JLZ3pkO28v/b1QfL+p0zVG+qCH4TwRYt28NBLkwm4nDIRlKxECyG2yVBtNwQu+KGeCfiKpZZj1Ae",
-	"quVtGCDxObevv9BV564OyIgnhinMtLaSIK0ERS/lCpSY7NxrXLywo7LD8jGQabAqPoImP7m2P53ncgWX",
-	"OY/ridHTFK5sSIyOQ7gxJzqOwDU+9BSs6H7QN2FHLy+V1q95aOkNqzd2sxPzEcMwGqTT8Vf8x0prk+0Q",
-	"1v/EmwsVuLIsDrsTFB+mQIhJRQx2pogmkaOtuPBD4oSVFVRHN6JCxqkYjcngb+8+k3WNPfbCL7zjbD4g",
-	"XGjDaFzHN5HxcPot1nmyzdykKmE/WqvWt8DLmQdkwa5g1eAtbg421goXadl0tWLLRXI65WZ14uRb3OXh",
-	"lAo6ZoW6ukRIg2V1zETJdDzJigmrVOiLYriBvYIo1W9y/eJGcHEnecT0EYH8Ma7J3NfmccMTk1lCBcFm",
-	"OpUKwuD8awJCyYJR5NWiZM7YbYPAwJF5W+jwo0dvFj/WRFOZ39Ie+gd76GdrX8+YC1TGTfRC16/UwEqS",
-	"HM13jSSQ3k78kr9P2crlBMinEhMJM/DYV/xH/5aLFeBiwEUM2+aODVAKpLORkkD/O04VK1ThdpYRSHbE",
-	"jUb0Qhs2DcDVxw2ZU03mEkqHy9TciO5McmG0VaFiOaVcIFVwAZeAmYXNdFYfnBr7Iq7JOOWxHckAJBcV",
-	"hAnDTQIF0Y9uxACqo8euzfhHho9MCQL6cPUMLM1cPqgVQE4WgVjysOpGFOGUbyL2EgUaVSYjTbYriWvi",
-	"Vl3gC2YZOQvTmUaZK1Ojeczw5b6V9svzyaLYATfmMR+NmNL52OeTRKRgWDkHYhLc0YdOgBsx5neuIite",
-	"XRim0YKFi8E2NAaf6nBR8B70jsj5yRsycIsZqClweAmaUQi9Eb6jeGWl4P4FPradzJ7Fo7LIzhTNIRcU",
-	"VMlyITH4b1n/rJXc2PuK0H6LDQl/5nomNd8k0sk9UnxiN2jwIM1okDNEHW1aLUMJNTRU7A8WmUbbLw79",
-	"zjOQfqUJmtYyY253SGNgOQ/IXEkxhopQAUnFrZBzgRSjAZlyrbkYE6mIaxJesT9kMnendt3WI/F0K9ZD",
-	"AMUMGDHrl+SSmPvmnQsPxldXOYZyJ4mRhUM1sM2eJZQL8k6ME64nAaGafPz5/TNQvtbbSvE8+y8uNsVg",
-	"JevIVqVQRoRmCUYiWWRKVtWKLBiLL8rgNoboKiriG+EN1g76cEWsCMzKl1v1rAyFC+QWkdTmiPwGRnms",
-	"y+DSHW9Enu8YNJufgnKrMNCLTmUK1V0VfHzCtZFqcUT8uroRWPSl3KoczmToXEgYB9i3mHiJI0K6kG+J",
-	"aE+ntmUsdu/RCIwskJxwMcZwT5eHo9FvHgCyAa6fBhOWa4BL9bPT+phmrNLXGsvL5PRFdp15RNpat567",
-	"NvsvuzZL9FS1EuJesvXeTDtbqqHOaxzCBlxp24Y7srA0rx2hIc+VBoVNXeOEq3ejOecRNuAjfP8bSDIu",
-	"9GcDJ5XtdWukOjwjVf1ib/JJuU2ETx1KvamCINiQcivyNOvF/pCRVIXzqhAf7ewzAuwmQOd9RMDgDxYI",
-	"LAE8pbdWjZsxVRCGdUlyhW2z1xy5EjO5J8h09OAF+Z2Ri/+7urnnVE9gULDOFsrHqVQC9JN/Q3LcAmip",
-	"RR/wmEw6F53pwpOkc0RSDApyiGgBoI1GwFk1oabPdZ9P7VBR2x//tjLn+nRBImo2D5ssDP5+su2Ks98m",
-	"27US/fmYMpyYXxVWuW0+npWfodewwimjYj7hCVt1NxfhTMkxlL1rU/fa1L1dpu61OXY7IKNaBa0ygFlP",
-	"R7U1uMzDmHxcwKbRlf7+clilnQTYvsDkuYlm9zH78H5DIx2z+nbGHNyqjxvL6D61gYLoR7JVEg86fLE4",
-	"TZmtJ9sFu9QI3Uf7NJ5ygWrhShoVWgiZQCkEakUA9tk85CemC1/Bu7chr4lfxfulREbtqM+mlFtFSo5G",
-	"PGL/R3GILYvZkb83yG51JYA7J6evfjwjr1+dvzw7dZftjPSHVHPdueiMbIPnUt3mAuWTfy2BkmS/mEJo",
-	"Ndejfqau/7Wt1NmP3pVNYat0tRKyLSrUKj+t8tMqP7smGLkHAtkGRlUBUVX5Of7q/7mWLCRr53oOkAL4",
-	"eXQ1YZ1jufUhP/MMicI8PrnysJ167lrlvUpAIbG0la6K1cTRE55LACvfAuLBNgGwHXgnR+CMDBsQYPxz",
-	"Fj9IB/H8F7tQPsoaxcnJyenp6fYqwEds0F9B6bMwlCEM5X/cT3z49z4pFcY62eVJylsZtn+k/+woDfaZ",
-	"LP8WFm5BpD0eVjkeUnEbxsxQnqy24dLIvtkgonKZL5njvhCf5PhrLQiLFIu5YTExMiB6IueCTKm+rasJ",
-	"UIyro+L2Z9egRyXSifiMM2H8txqkiBub1ji6W4FwwHpaFrIrpAm5HrUa2oPixUVJCXuhiRU5flsFBYmw",
-	"dV7dA8jlKiAzrRF6VyjeKIm5YpEJsyxZLzgui6CTu/yu4QL7B2n1S2LuulnM3RMf2o/1nWyG2/GffWdN",
-	"/vjp9//+8PO7T+SXzz/bEfNXIZiyc9F5efrm7PWPp286QUdLZfqRjO1jr09OX5++7PxVYE0rVUidcmPs",
-	"JPgUADkiZ+TX7WjUyuL32gc3PyWV2lYnQIFsAZElmTERczFuj4bvxirsZIAHTKFTMQoRNN8+OVlr1S1H",
-	"Z9FIh06uhnbg11VlqyyhWy7idXXUW0Sy04AZBlnkdajEzeMlGGYF+2JyVccqNBOWxCQVhieEEg3aH0k1",
-	"U7BDuZrqe8CYrTS0Y/ehe1DUVhBPrUN/LeSp8dNjg54K1WyIW+4NQ1x3Dh6KuHWw5Dtvwcf3Az7sYeAg",
-	"aAs7vjfYsRMYsRlCWffWyu1QQsPJJwyVadHKQ4zBOJIuyxp2u9c/S26vimGFdEsIpfcQZKKoDn2J0g3j",
-	"fAsFYSuhvoVKuT7qd/N8zk9X109dLbYh7jfvRn+rEOC8bP5PEAO4K5rUT1fXT8KRms/A+sji4iJoccoh",
-	"BxeXt2tTDmoN79dGTqjg/kQetWrKz47foUjuuJqXjHRhKXApBOUuTcIxkkll5WasyVTGLOmBAiQFq8qp",
-	"I3KVpbAKMsy9y6gOIlMZRBb4iNbaOo3Z7tlrRHNVeF10MPs06MAg2FtcsUYcJNtYJiLWnzHVh586Fz+c",
-	"/Xhy8lcmrq7iNDG4kM5Ozl51gk5pxGESgfgNO3vLFq4UZOHO4qU/T2EIqz8LKewTCR3aZnZ+k1Ynh9Ik",
-	"2NCLEytP8V4tp8V7r+WUVe8+LdyeSOiov/2KJBKo3SqPnJ3YoTfsi7GIhOoJpMb6ZFyfgQsEdZ2Ljmeh",
-	"heycTv6xCbattudnT9HzV4Ve/MqoVTkLzf67fcFf/95Cj84W9p5qaeYbqznOvJz81Eact+p9G3HeRpy3",
-	"lTJdaR6qw5iNuACctnOaxu9SeQekSigRbF4Fqzn4XgFbm8DoDkB5rXZ//FVR3Xd/rY1lL2gNeTh7CfYF",
-	"iKoz4t2p1MYDb45QeszvWH0JzCJWfgJ9tsnmXuhlG0H6vKPgK1O5R712K9UvX6NbB8Wjyur6fGnlJ0a/",
-	"o0wFatRsC3NN+HSaGjpMGOmen7zZOET+IWrtLoLkG7XWKRd8mk77VIiUJn1QYj1ldJ1O+/JkhU5Luord",
-	"cc3iXuceetGuQ++X3/y0Hsu1ctMbSGAJtpKz1XkaMKcTPyEKptVFIYv3C2lCWFttQci2IORWK+4QtZxv",
-	"ptJjlryC0KOoI3Q3hh8BAfjxZGrOsbfcbx9YtQzOan0WH9MCC2bWZeBnihjoeUDFXdbzsK53drfJ6ayh",
-	"7JIbwcAzYYLFxSgqtO2OFOvh25Xr9i4A3D2rfO8Nn7iV+HDVrq2Q3SKdJ0I6bans3SGjlinkOZli9wtq",
-	"Pqam8fDe7JB+QiyDX3w0JPOZ3uL0lw9QIlNwlyOgsUtBwqDpNIqY1lJdEvvZhIFjG63g1CyFg5kJE2TM",
-	"DDk/O/Oh9m5F+QALth7XfIIh+B5RTQVVt7CmhTWHDGvwmRbXtLimxTV7wDX2LL/HUb5jMGNYCFafTYPL",
-	"2WjEUNZgBdNoQtWYizGxryL4qoAMF2QAxr3+SMnpoCGgnBr2Gb/9dPHkVU96ghVY0fGW2YSkQOJu20fb",
-	"+LogcS76cHMfIE5NxVT7cGd5Oz0qRvFDuj5AvDBfbXz4IceHVzdWvq+KosDvw7XEHdu70dcHhV9V9083",
-	"b6TdS1L5CsZGxnTRK9mbLwglkVSKgd0UKwAKNsdXHpErUax4SOCcqN+x3BTEE2xdLM0oBcthRUKNBRx5",
-	"+24EVLYeQXEec0R8XxJJYxbD/aXu0EQxGi/IjGoD5TXnVmu6mqlssjShStkmcHEjfnXdpVHEZobFFwWt",
-	"S2cvc9oZi8ktY7NC/8yELWyfY6wiSQVJZ1aMijH5Qw5vRNavbMSIYr6yN47UFAtY29EpLB0oXg0zS9id",
-	"yzMGQvHBkEa3INsHdUUYXSy9lzP7JQenM24oBB/YzaeyGIPzs1cQZJDOZvmvZy/h17+CzpSPMdFZM6wD",
-	"NWb9IYXoBfvP0x/7Z+dWJMpUs4lM7O+aizH0ds7YbbLw7/zxzekre6pU3nD2qm+kvQfsAkjF1adjttlL",
-	"T0/PXkGge8w1HfKEm0V/ptiUp9N++c7zN69fBR0mJnZvx/2195+dn736K4/McBdBdDB/z0l2wL0T48Qu",
-	"urOTs1fHZ69B2OB4qggm6BTQIlV8NOprw2bZZ3D03ZViEyDgw97qHs4XZOeiY78TnpyHJ6+3iPHwC3FP",
-	"oe/ZPmgZ1lsY8C3EuzeZDryeALA/NNTi6fp7/QEV/iGHoZwx0cbQtzH0TxJDn63RNn5+F+SBcWyR+bJ+",
-	"HxRiJyyy3KlCUmeaOP5q/+jDH2sD4/N2XhAHEEnCp9zogCAiIVxEcsoC8uuHvyFgD8jPn97ZyzNX5dgh",
-	"JOx9Q4h8AQI/vj7f6HLIettGeT7v+PjyTD61Wr+ds9Kvyq1D4lFDnU+kZiUDYelctVJ1lJpUscvskUzi",
-	"PCBQ/v46607i5FcpXaAM1atdpOuMI9vFvvvO7jz0vfrip418XycPfeB7KxJb5afZb7q5MlMClSGIoOet",
-	"9rSh8Ye+Jtuw+EcLi/c2dQqMMUIasmCm4LU4P3lDpLAow97QeyJ15hhEx32Cxqo4rN45I/ScKW3xRC40",
-	"/pBDYiSZySQ5Iu9oNCEUPCcsLvgisFOcJsVIsTEzzkNT8su4N3PtdcTcE1PjfsC4PZnE4JzhmtyymQnI",
-	"lKpbFt+ILIrPuT2Qf01pKV5kxZTzdmTxVuDT+EMOX2iHAzRJuDYObyLwuhGIvDKkYN8/XJCJnJNpGk3q",
-	"fB7/hPnZsc+jhJDOdoaQ/umOoX/IYa3/17mhLmHqs6VADfGm38qub03QLQprTdDfjwm6jWD73mp4+mCB",
-	"oOYMv2NqQaJUKXvEF077KY0ZSUUM5lLgLESulC61x8l9gFMGlFyN0DCiho2l4msi0+YTmTBfWJRE1NBE",
-	"jlMX+RGzEQUaAQ8i8qgaORck/wQwtk6kMgAYAoCGMzpmca8+dO0av/c2b+MjGj3KH1usD+3K+9VGdh1y",
-	"ZNfma9ei521WbLb58FuPXWS0Xu+IYwvQXZMXVt0ob8Gljher/CTcQs6E3bHEnvc0uxsyVbghilkVXxOK",
-	"IzSfMBCwvn6CLx5BpnRBhumCcNNEDFrZX/sNaUrivuuppwdNpBj3DVPTfiSn01RwY5sYz/rULUywugaO",
-	"fnJMVcwEF+O+I510VuW/s2SWDy/eZYVWCpyTQHC5sXG5MmD7Cb2pzlobgNNK629X+6mgooXP9Gn1mja0",
-	"plWmDipipgBrGoBPBng2h2oNVmW37sJZQleUhxhgPYP/1Olwyo1hMfjbYSPysQjlaET+TFnKLnF4BxYE",
-	"9j0a7EPwzH+OaKLZwHGt20f9df0C8Rc8aQ/9AZprLYJ8oY+I/zgkcA8IF1GSxgxys1MlWEyg7aQ78D/0",
-	"sezlgGhmenXmWFDAsOMfod/7rUaxZbEI2+SsWsRSQpIdwAs3JNInJ8FYApC180XkaHRJYD6spiA1ZpG5",
-	"6bC3NWUs1cxrqdluXw+lTBgVj5yqVJjB9RotDEirzB6yMuu28VyqW1BJda+5mIUTW/jMDpXTerl4/NX+",
-	"b2XgoC+hZ9HNaEQ0Y9nu4wo078QeWei2MtLQBIsSmswCZT/xQteJq7+xorTqPM2WaoqPsc1sw2Ked6Sg",
-	"ncOc8xkWJho4YV0+xT4LsorU96n/ndD7cuniJiMzqoy+JDI1kZwy3InKKtsRi3E7bhoTWN6Ye4gKnE+o",
-	"6RvZR29056Izlh4vxnRBIiaMguTGzynTMV3oLaw0ed92HQRY8+onDQPcQNB5934r8FobTFMZx4SK0Mm7",
-	"YhnxoPluLsKZkmPFtF51W0uPe7gxgAfEz1o8zh50bK/Dvcduld+jdHXhsG6ILstVT6udaqueOmVg7pRT",
-	"kdKERFKD7cCuWRfknysPMUvYGPhEQCu9JHQo78DNU1GCu+cnL9FAEWbPhPDMoHdErqAl1OrKt8wbmyBa",
-	"jI4VY/EFICaLZxJCpzIVmTXDTYVtZED0LOGGDJmZMyZ8K7FuHQShuVx8EvPRiCkmfCKUfREXMUi3O+a/",
-	"AOXdyCC/2Rs4jm7Ev6zAWXKLGcjvH2Sa+jTVpo/PQ/Rc3xty1IBMZBJr3O7OY9gL4IVQG30+kSSz+mQd",
-	"JREF0gOwJtgxHo2AySCbSKnsn37Ez87ytoRch/nXa80zOAm7gVbB0zrfJiy61eiGY1T1qYj7WNI197LZ",
-	"t3Extt/r27H0v08YTcxk0dd0xPpzliT+gl2k2R9TKuiYQfE/rDLXj+weyd4yZczoPgZasLiPlQHdNVx7",
-	"fS76tg1KZi9VXN/qPr46a6eesYiPeASdmLlKeP4i7sE+7o0Mri2t0M5FJ18yUtsDZ0JNIRqTQOs3h6R2",
-	"Mfg9eoCY8YFY8Xsk7TtIYDfKsG49Rqs7PnaK1Iy8ZfY4gdOaxBKiM8Bdj+FVmcBETxkCNTkCcT2lC/sE",
-	"N6RbxW1EsRE4RvhOXWOtMsCmFw5fMRE3Jpi7WyCeNNiDRpEd5C1lY5uJ9GgbIZrwJA4htCwEp204Y4rL",
-	"ODRShokU44bVt/ScDkHOnp6dhGC4qn8sBx0hgo4wgwRNDygWmdCFd4URVSycyCkLtaGLdY2sPMy+gDMy",
-	"zsIqGh4b0SlPFqGHUSHVmmtDhYF9KVjEtKaNT3M9Cr29dF3vEi5YKFOjecxCJ3Bw/Jukw3KbuA7NhLnW",
-	"bv6Y7coIZPwKOQRT6nBjw22+pz6PrSGcn9kuCsNpgjMXU8P0pjengjdGyjiXdohoPhzhVm9IFBC3Qs5F",
-	"WA2v2VDCruQjqVWZ2qy+nRlTrq32muknoMMih51VnhmNJgRWwLaGlSUHyFrjCnhgHsO04gJopUbDiGCk",
-	"6xZqQOwOcOaKP1MqDDeLgIzgcBbRIgD6Qx2QXOEkqHD2iJElAxT6NO3bX+CCQX8KjJ1Ljys4Pe0IT2ep",
-	"YfEGBW7iGL37gj0bC4Df/1glvu+K5Jfn5VephF1jd1xzY4dzArG1VE/yWvSdoMNE3AcKWGC2ex2e/BCe",
-	"nHaCTjZJnQur0wMhRKfGNNC5yKJ+vG7vDQTOLvA/HS/G+5PFmDPB7Jr2y6Fz0XnVCTraUGUKDXmVNQSE",
-	"qO1oqtxffbugiix+W2n2dqI/iFlqnjwUeDPVvkACygVro4Jbj9QzVEKfwmnVqpetevnNqJettthqi83a",
-	"4m4UwFap25VS50gnCypPRV1Boe/ctUvqSu9x3eig6R1/tf/z4aQxSxhyt5Sn8hObyjvbOOwFUscX+2FV",
-	"hUyb0gUda5MKW/bdD9et/t3GorZAuAXCbfTWN1bqqsWYLcZ8DhizhY27go2IiBrB1gNRYdDMNl5EqlBW",
-	"FWFNgcnCQVWLWo7IxnlGLsX1hcZ6SOcn57Uk5AUM+GhILvtGw8H2QGNqC+MOIKXIr19a0LG80Rl+F4TG",
-	"sVvovWeTYrTeeQQ+C+eES02dGgdpRZkeV0lGgqhZTDlCP9pOHWju4ztS9FqXmH3960N2ibXqd6t+t+p3",
-	"q363fqVW5291/lbnb3X+lTo/oOMGZP64jiDkKnqEmL9P8GINBd992h4oGkZC7iLiG1Q7oLNB8RyjWopN",
-	"1Ar7jWeYn1fKSisk4uEIcU2mXGvYQxuXSYI3QkvadLRvIB2tRfoHxYHQZiy10P/ZU1l+2gsZ5b6xlYUI",
-	"61AI9t/hDtId0ujW3gG4pPf4eReK3XH9GJwW14YCsziBLxRM4E5OQj8uXPEhhJyZRBHsiyEinQ5dJdmM",
-	"7rZAIFd6jxU8C50XoUqF4YkTTu7rPKNmiI/IZ6C2EBIX3AZgzw7SPsHe/oL+s+lpY/1b5PV9IS//4hZ4",
-	"fR8hTy0G2n1+qUUB9wMB+YH/uGYoRGePgYDgxbrs6x5JlRGGX7raUHDBb1vv8ka+322RCn7zYJBKa+pp",
-	"AUfr1G2TC1tA0vpjW3/san/shOpQyBCJMNp8wNbJuzsQDqAww6FFCEq6CEEr6PORUwCNnIXpTD+K6zeS",
-	"KtZYnp66GTUTrmJgCF64zEfPQGt/ZMIEmfKlWAK8swHRcsqkYIQlmvVuxIwuNIwcesod56B9p1VpJPyC",
-	"sqXCROsWe/YtMqMLLsbwLvbFKHojJjJVOiCaLo7IFcHBgUpeEzkXRBYIeqCMpSiXcr/jbI5kusLOJXza",
-	"wDq+EUusvBWW3AlVzP3IeGKbBQvAds6XflSp0EdkAHPncjYHN8IOrM5oQAjEq840SWekSwuB/BxLmvSw",
-	"KJJMDeGuEXkv8/u50TdWcODswV2FmZt5C2+aJHacMpXylrFZiYDYLa9LothU3tle0RsBH1EuodSqZe6u",
-	"JZ2qjo0XSXg+y9k/Z8/Fz4+M0T7o9vTV6xMrQStwbi7JVCpGYAUSCuX9C1kX7iQj2UkGnV8w1bno4Gr2",
-	"P/RddaSfGSOf6SLB4PPCmulcdE5O35wMX9Oz8Dw6ZeEP8UsavhmdnoSvhmfRj+wHehqf0M2jDmAyngdT",
-	"Dq601n7eqrPPvYLmLrXVJj251VXbqIVN1y9K1jV6jrsJ9D+7KO36RctoW9PzWYRRWEhPKEFTgUeOUpQM",
-	"6xcrgHmjMmAh5ZNoOsdfjZz109nmhCeul8tZuFsQmzwQr7bMJi1s+Wbc/huhkSKyaWHICpP5QdAUlM+D",
-	"3fMVPFa6NGqusV0ueHikMyu+xTj8Qw718dc/5HBlndUrQfwT5A85xHpMsHgCMpFzMqViQbD8zdR+m3BD",
-	"JhSypmkSpQmUiKIizm92df5q2RH+6T71Dzl8TIKE4mcadtEfcthWLz4s2oPKUkT7pNHES9FSbfYJVWMr",
-	"OOu3X85eUC7TXixMvO2e/Iccrt9nx7j6myu/owQH+YHRK8UuB4QSJedkBsbj4gbLNiDpzhS74zLVzko7",
-	"BztbAvtOjRGyzicLu0/nVEOdm+KregEZLkiUKi3VUW0hd7953rqePF0t9yqZi68zx+QsYa52XamzRVlT",
-	"V17dXe5LkSxKddVdYbbOBRRtD562znp5gNeXWndLqhVXh1ds/SE7+VDEme0Ui1IFbBz/87UzZFQxdZVa",
-	"pPo//7Y7QTN159+6LM0mUhsC3lkxRi9NLKMUZRUWfXDlGlUq0Fki54JwoY3t0yUZTOmtBaliAG9h2mrj",
-	"iYxoYt988ePJjycAVVOVdC46x6BKunGrNufvUPIvIIrRGI0fPuAfCvTRyNjvs2REulNmFI+QGAY+G6MR",
-	"QDM7RoZBxXwmmArIx5/6v777/OnD2+v+1c8/f4LGOAGTSU9dI8Cu0WMNdR+xJZEdWR1krUIHoRR6wmc6",
-	"K29pJmxa+AaKv5r3g+4e4Evx9ROeFFeY+9Jb28eryBCW8DEf8oSbReH9hftrPvLfTGmLYuNMuYCyaY6I",
-	"SC+0YVNNup+urnvO0wZpKq5eoiu1yYWRxTqcuL51oRE1L69pzEfvQ3IvgO6hz/kO2+kov8rjV36o5r1O",
-	"zqFPFnxYZkJFtXooPp/PHiTFQKnUCHyHxf6MUgFVTzBxpuaLdokZOkyYDghub46+sQxod5dKO9o1zIep",
-	"YboHjfAC56h04qEgWf7k57qapjiELraCRNTQRI5TVnwjPlLzQlhXdMxExG0vPly/Jz5YBF8b04V/dXFs",
-	"spsa32mbVFSyAkfHVuB2y7Y2z+MPCt8o62jL3/m5FGAE7/ogYn7H45QmxO/c96mIsVAtTEnh/TkRUsNI",
-	"09mMiTgELjkQ0sQoypPivrO/1jz9LzQw+rACqVwv3dFqd5W/JuSUC8bQw46xB5q5oYkl+NSVTMeTiqfe",
-	"jgxNitELUBext7RpIBygbh+6YYsWUeI+Z8FNnMJyLjr7USbM6IKwLzQyyYJIEbGA6FTPmIBdExApmJ0+",
-	"DeWC+IzbsX5BsM6r2+NfYDZHPCmvJPyStsfY/x8AAP//",
+	"7L1rb9w4mij8Vwi/C8SekT22c+luGy8O3OnOTGb7kk3S2wc7zqpYEquKYxVZTVJ2ahoB5tOL83lxgP0B",
+	"C+xfON93/sn8khd8SEqURN2qZCd9tufDdFySeH3u158PEr7ecEaYkgcXPx+sCE6JgH9eZRm/0/9IiUwE",
+	"3SjK2cHFwdsVQWuiVjyVSK0I2mC1QpjJOyIkOmTklgj0/au3L7//7k2E7lY0WSG1ohJJIm5pQlDKiUSM",
+	"K/vN0clBdCCTFVljPRd5j9ebjBxcHPz+67cRenX19vkfDqKDNX7/DWFLtTq4ODs9jQ7UdqPfkUpQtjz4",
+	"8CE6eI6TFXnOmRI8ay76D/wOZZwtYcWCyA1nkqA13qI5QYn+NK2uw5vwvGVCzhRh6isqN1xSM099WqwU",
+	"TlZrwlSE7qhawfQLmpFHEjG8Jq1zPu6c8w1JckHV9hXPaLINX9EGL/UsifkCSfsJ2sA36NC8LxFn2RYt",
+	"BF9XbumodWVnp+Glff0WL8MruSVCUs4QX7jT57lISIQWXKDZy8Xxt1glq1kbHFwfPL4+qILA+ZPoYIOV",
+	"IkLP8a/XB386Pf7i3c9n0dkXH64P/uEgtL6XKVlvuD6L12ST4S1Jm6udKZGTGbpbEWZOgxoQl4oLkpZw",
+	"wxcIM0SwyCgRSJCfciJVecESrwkq5ku2x/9ItrXdsXx9cPGnAz3fwbvQcr/hCQ7DlD7SRBCszIrgLDtg",
+	"98nnoeF//PHHq1ytCFM0wYqEZ5kTLIhAyQpnGWFLgg5fv3iOnn329PRoLLL8z9fmkF6m4ansGT6SiKYR",
+	"wpnkiDJzmAYgH0mU8aVsB8vzzysw8aer43/Bx385Pf7iJL44Btg4//xDCDQ+6O8EXhPl6N5SEKJx1iyW",
+	"6vE0kTuIDjTOarR2b8Q0PYgO9OKp0ACl79Nf4IKLNVYHFwd5Dm82D+ZKSiJl92zFK/tP92WeLkn7VHN4",
+	"vP80X5GM3hKxbZ0otS/sP9XX7zdctO+IwOP9p3lBM9I6iaboY6fwif2z8IwMs4TibACILNy78ZTA8iJn",
+	"KWXLCuqGJjevxRaH95/XI53/SALs7QrljP6UE3RDtuhQcxHLLRBGP/zw8qsjpFZYoTW+IRIJosSWAuen",
+	"sqDVEi+AaMJ2jMxTbqhGujtJ3Zoy93eNAF1fvz8/O76+fv/Z1+9++w8DNvq6OLIJN7zmjGyP1/xW/1LZ",
+	"PfoWsxQrLrYX6MnpKbAvnitE1YiDab/maQ9qATJCmHfMtOgxc+KFkzbmRO84WWG2JOkJcoeLDp+cf244",
+	"/JpKSdnyEj05Oze/SIUzI/qEt29FlQ7RKLT4P/J5K+78mc/3x5dviD7Mf6QsADqUpZrD01tyAceTbxaC",
+	"M4UWdJkLcomAlaXmmfk3MkygFGcSnrOEZo8kwiw1Ij8RkrNHEm2wULI4r+rWMlhVfKOX1bU/JwuVKz2I",
+	"DIdNW0QjytpJcUYZ2f9Ev2fk+8WidRLOSMwXi8lJ/iu8JG/oX0gx7U85EdtyXi3Tx1K/4E+TkgXOM3Vw",
+	"8fQU5qBrfaAO6cxfZ8V0lCmyJKKY7y2/IS1S5oyR9yqGSZV+q8CxjSC3lOcSlIzi+kOLhe/a8OXp2XmF",
+	"LpyFz2SruVnnpW/MO/Eul99/KQDs7XPD4/1B7lWGOybJ8BRTCH5LUyLap7Ev7D/V66s3/2wIcetkAsvY",
+	"EusJ5sOKvMXzDhlNYEVipV+ZYDaSgXImV3TTPqH30hRTdgthOwpfvdD/mtxSctcxrX48wfbyDkDJ2eTb",
+	"epOsSJpn5O1K8HwZECzerPgdSrZJRqQWC4TS0kS+QYobuSrFiqBDS3ovkOIp3qJNlssay8wITlGKt/IS",
+	"aQmNS4XUHUdbgoVEeKGIMN8etZFRZVcY3K5eRd06FtxuPi8213rO0ntp/xt9yzc/tCOH4ps430x8rR/0",
+	"WMZEA4r8lzi1aKP/spYw/U+82WTU2Fd+txF8npH1b/8sjbGlnB1n2feLg4s//XzwD4IsDi4O/p/flbbS",
+	"35n35O9eme8PPkQ/a/q5IUJRM71ZXvfX5RLtOG/1R3ondnN8/meSqIMP72B7VRj9Fmf6hMAOZAT7wzlO",
+	"0R/ffP9dhO4EmDu3GxKhnN0wfsfQgpIsjZzgi7hAlN3ijKbmif6hMIUAQHrW4P95bBd6bC41tCv7+u88",
+	"aw8s+wUXc5qmRs74JO+hWOEO16BFJZBzHkkkuCYYKTcG7izjd4Zc6PXAPic81ZdMq1A4+1oILj7Zk62s",
+	"cofTvWIoZ+T9hiSKpIjoUS6BxqZEYZpJhAVxtsKMLyXKWaqJamlURDSd8NS/BdfHd1yBe8Ro65/kwdcX",
+	"uiNkg3uHvKdSSTTPFQC2VQ2ptI6g2vEWjqOuczUvfYj2uozvuHrBc/bpXoJb4A6H/x1HMk9WhY3fADmV",
+	"TrhAh1zATVjgd8K7pkIEJ6ujSNNzZkfR1zghFrzC24zj9C3n32CxJJ/s+dfWuSMOzHm6RVSiTI+haQuu",
+	"+CYQThKyURIdnqFv6ZdH056z1mwLl8RzY8/qOO/mOfecT2X8g5YTKDweUWFSq27Suf+6Ngfv7InxdsGv",
+	"c3ZPR/E6Z22HIHL20bcvSMJZCu7mF5hmnzD/aS51R+xzZtfCtEulsdR+Anfg2+w/+Vtwi93hHoo7sD4U",
+	"MKUvuLg/6faNoa0/MHyLaYbn2afLZJpL3YndK8230y06TLHCcywJyhlwcj2i5uVrujTHLNGGgM9tSlbz",
+	"A8O5WnFB//IJg7O/yF005qbma4McQIEDiQmbfwN0Y1bozlbqqh34jz/+eFwPpOg69HrcxZ6k6Acm882G",
+	"C0XSb0lK8Vt7hJ/o3TUXu4dA9kgiGw51rD/XlEnrJpwRkM0KmuSks8lQ5YMzURllJ0mIlF8zRdXWHX9z",
+	"wTeUpYgvkKbGIgVE1+txvi/jRABbWGk0Poi80I+DKOjkP4jstziLjd9Ov1h1yB9EB/bg402G9SwpFSRR",
+	"sXObFMLdQXRA5cL7u+l/i+yGX8NGmpv9nhHYHcRIue3iOc8VwtZveIHuVty8RFWErIHThgoW1xaBSzbS",
+	"Wg88uWZ2OyfopYLgOWmVfDNFxTUZIROHqFaECmcpiOAl8wAjSbBIVkgRsT651odSBWicKGNU6YLoqzyl",
+	"6gre/KAvU8NATNPxpsvi4yF41IC4Dxo2Mhe+VL2PF0DRMirhpIk9OOvHs18hqtAdlgjLG5Ia5f5wxlYy",
+	"Zvl6TsQsQrMFXtNsG+uv440gC/p+FqG///U/j6onfYuznBiHsCJrWff3nVYd//j4L/G7n8+ip6ehwCw4",
+	"s5dmmPPSqo2FwFv9dLdz5kmSC0HSGKuGJf1Y0XXNnP7kNDSGg9EwrhePX6ZlzKPF9yKqcUnUK4f03nzP",
+	"mkd0dfwv+pCetRxS6X8Mh4HCYx9TqDT4qNcz9vQ8L1MgxIPlmRXUjCG/6RQoTf1/OoAJ/euILNL5B1xF",
+	"DB/Hoorn1cF/ZYnvGvykSr2+ocYzUMX8AnKLf/Qjo6WGNZgNAG3Nox5yiPecGgwe3pmibPnCUK3qluZY",
+	"0gBt+HG1BcBY8SzVNDFR0sr0ZA0RIWtJslsiLy12W9FLktSBFRiY1pQRcmljwQVhytD+ZEWzCpOTJFvo",
+	"Sy5GiQu2Zwc5gFDMNsbj0aABgTfRwZLeEjb89QoijUUM+7Ej327LOM0zDdhwFsFNaWJKAAPaFjoOq3yk",
+	"8A6genqNaasbiCzABKEsTQWRhkWmRq3E2SsP2hY4k6TOTbXwrLaDriGjjJz1BJCdtXx3PiAYOTrYcKkS",
+	"npJQnN0P/4jc40sX9p1vNkSgRCtkwBu1hCk3OCFoThZcGHGTsjssUqQ/rBL6b344Q+df/lPTS+vt52lg",
+	"lYrfsdCB9cXL+MBgztKO5W2842JfuTi7ztutHpuxxEnjGycIm5EitCZiSVJEmX0ApJ4ZER1CyT97/MWz",
+	"owuE55JASBrJUjDtbCOkoR4lGcFCXjO4W01sDBydoB9trCIuxiwmhT1HSG8Z5D23afATucMJSXztMNqD",
+	"gfcAs70z+jD8MHAVAJg8U9/nKuHrFqVHEYa4eUEa5WeJzg/Pj5xU9Fxfib6jN0Y9QYdfZ3RJ5zSjaoue",
+	"C6qIoPgIvSbL3KpF6Pz07KnPVFiuBLWiQqEJrbZLShgByKcZUTEjJNXCAQSFxknG1YpoCrniaxJLvCBq",
+	"q//Cc2oihPTvNW1Mf37HxU2sBKZMD0PS3OjV8S3PcqYIgcOKDhK+XudMyykLnOjNaAiLDhKsn8cLLuJ2",
+	"fuCfaqljjSC1jCtSF7yfnAYJIS8vr1PE8S8aKAyWnAXkiSLGFoJpc6aP8hKR9UZtkT5xcUclqSgHPaae",
+	"eUZew2QHH2qiVHRgIqKtrKWx5IP+zdkJAx4MvQst/JqXNLHCyYqSW2JtmGaDJ6WMPec8I5g1qKo7tmK+",
+	"IDl1OvTVWtOVpkyGGctxFm8ISwIr/o6oi1okkVwBukDo0CVaCi6leeVuxTP9oqyK9JSpZ08OvIjQs9Py",
+	"f15o6GkzNDQ6IIsFSRS9JfFC8PX4mCNAxhjip9q2aA4A/e3/oLPHETp/pun72bnWJ7EgUqENYWyLDk9B",
+	"JOWMHPPFovRDyaPpNuuiK3eQ+wwuNEn4afBdjc6DVc9nT7rGmG+HJV75gFu71KgKg80riypxp9hZqMoV",
+	"VPfUiQZfs7GEjLA0Tltz0xZUSIVSvEWMQ2YnEYiC0TYh6JC8T7Jc0luCCEuPIhdoB6l8WFTxZCA8lzfd",
+	"tNvPM8xuLpESdL02rsEGNFTZa6niX1+/Oei9N3cSxSo6j/o12QhqMG7McTcwvmZIKlJE9aGDnLfZCH6r",
+	"lcEMs0cSYaB0CAzOWmk0+mF59AXuPpK/zGuoo8+wy5D5euxdzHFyE2/wthLdHxS9X9m7kLncEJYSE2tq",
+	"Dx1nWYidPewhQkxmviYduAyhs8YWbSED4SWm7MLHW9igpJB2UiD/eAiq3am/tmEX+sac9Mgb1RAzkJop",
+	"tME0vXTJ6S66B0uFDm1Asn4B2CJVoNbg9M+5VCQ9+oVhVHkqY85eWstrF85UzVxEC59BPBHEHGYPwlSu",
+	"b+wBP4RksSOGXRo9+25FM+9sBkBRr4Jql9Sxi4FDjBGXBg8Zlp56Py9OaB8RrhxkFxnOWLsreONTsAIL",
+	"KhKbfxW1BdQ2VTmiyhV0ImbY8Tmr+hlnWhyYUbmYoUPM0EuW0luaah3ABlCgFzlL0YpkKZpvES4iGo98",
+	"hb86pvFYhjXp0kk62MFdfvMCJ0oGHN2FKX3YMF/C6x8iL7M+XGrB5Fza+M71JiPKRDrJnEBcvhd2Vqck",
+	"vWBr5/aSrQL0qHeUBLOEZGGMPjsdhtJmjKwbgfpHMQc02Sg7UoPynuJ5xpOboP/1RyCtGKUCL6xKvwBH",
+	"i1Q0y4pUDGtJpgolmEFNGrc6dEhwsvKrx0AOB5YIX7M/vvn+O/SKa11WGPc2mDpnjmLEisdupNmRs8WA",
+	"eSYwlRmBs4Rcs3J+DXzu2k7Q8xI4YUlu54hK9OT8HM3K2IRjWowyMwbXQXafF3qDJqeh4k87C/nTbCGU",
+	"LkBoutpLI+NwyuBZJg8+vGuFjpI2hrGssRjGbdxG3CaH/bjaBkgC45ZmnDSqI433bgWFD32NRA79Qiqs",
+	"8hGE8Y15v7DrDf3OBTzkm3T0xVsCaJHdpkmfPfnsyeePnz35rDdbusGGfV9bxXFWHEeYSGjlACcKdAeo",
+	"L+BDZFQpwtIk3TXyV6NjNRJbp9rlGVRQp3Kc7wJRWD43/bLNmcwlQSLX+gnebLIt+vtf/zfCzBheH0kE",
+	"NvgIYZRgQcQjaYPtwBT+SFZs+tZaDy92ek/LVZV0aaxrEhhrJ/apkkGbt+VlGQQLxBQjhzF6LSjjdyas",
+	"Zgr1md8SIWhKRjrlIPjDA7NHEqUkoRBADbK/VNbAvN7ktpZUnvl1ysyRnDQcZQZajZ29y7YwrfHFTdqh",
+	"KQa9VCWEALyPPMUrxMgdKq/2suTBRntUAPZ8gWqio3eOek3NU9TAnYIzaBxpBqSIVwRnahVjFQsqb1qK",
+	"hBk8Q5vVVtIEZxBCTJjCGTKfI2qQkEqEFdIDIb6IUEoUEZQLrChbhvVhswjn2xscLPNcf1Z1blVY/OcB",
+	"Bq9xP07JLcn4BqIVJV0yuqAJZirbxnS9weGiOfLss8Oz06PD+RFQIrtlLpA3GMroDcm2SHEtCFVGRm7k",
+	"ojCOzfaRLUdiFkqllgo6lpMcdX2fM7MiLbhZ95QlTeCXlAqzFIuO4bHZrRvHd3Pp68eUKUwdwTKjIjeq",
+	"BuPwMQ07AnNicElcxDTLmI0UacImkHiEBZXEFB/EITAtBwQwNQOG5w65PdtkodFwG3DK1kTTJuBWWHzY",
+	"Iyk1wJG0TqZnMp/PmpyjN5rAqssyZiQhUmKxjTWeDrwA87XWRYrPgYIABFku3mJNxjK29T/7DvL11Zsr",
+	"+2ZIygyFrvqMNSo4llFNPJYLIQVUlvGOWGkVR5BjkTMZUpubImyJ/vEdyTITLKBhMFHBQ9QKW0FBfUqi",
+	"pRxvNGTGQFpncuOGj3IXWbjGKGGId52c0Ng2AqIOVjaTtIRH5Dx8J0jfxwzgZnaBZkFkn0Vo1nWMs2vm",
+	"ArUVYWjmMHFmRwe+okcPcEc9dguIz6JrNgsxxt71FHHjhC5Xyi4gri5Lj62J88yo72olCEHP9S+CMHSV",
+	"KCTPPkOKSCVP0JUtpQAAWJS6nRNTfNYGSBU38UheM1AZTF7VIpemQtk5msEwx4yr4wUXx55WrS92dhSM",
+	"YPpVpPhVpPhVpPhVpPjvK1J8dB7erYNOknFQ+jU+PGyCQTHxnkHC1ho+WJcGwKXMn+LsV973K+/7lff9",
+	"yvt+5X2/FN73pvAQFa58zQV8D4bvvuix97+tZVqFfQaljaE9nbnM4W0w5o7cyhcmTw7NzDszqPwWeel0",
+	"jyTid8zZI2iKDpVXJ674LMkwXR8Nsk/41VkHOfF4VkPK3tSoOtbJ3FxkOL3D7aUNwboFDTe2W2hQ5NCX",
+	"8/UtCQbQJ87bUyZbmVM9sa6t/r4x0S553jYUIzaSSws9qKZZm8QmorxIDtcqx0+cPmrLnB52WzbPvV0w",
+	"M67qepgfO3aJMzY0wS7buYsiU0EM23x7rAhSriTJ66s3RVmeXJr4lMYtdibG92XC1y93yKUOnGlILviw",
+	"uLyh8S8PlD9tUaMrebpSL7gG0V7smAOpbuScRK0pUf1h1Zovr56/+V7QJWXYkoIR3mOcQNpgkbwbsKgK",
+	"ktANNZGXhDg02uAtEVDdQs+viYKWWoiQRbQtmCYh9/Q4wbIRfXv2ebtD9V/Rb7z+N9f56en5s98dvyt/",
+	"Q+WPvwlWFSj2BRUgasf9eVc3B+jE9Hm4VoGVd+NcEuENHdC1iqwnOB1XZ09/h8x36PDND98d1c7kWWVh",
+	"zwILe9ayMC5UHMin3HHAOqcLbNufs3HcURWuglAbLBwcLgFhXgA/dEHcIZssRbNynFnR38qPxcgFu9iY",
+	"4IcLO9AFFE5y9RlCL6RY4WNB/gw1W/Xye1nZl5jdXJk9P1+R5GZXNJwWXO8XKtrvP3zhxQm9ZJNSqStD",
+	"keaY3YDsKqEsT5MyoUPT0kNGKKVLqmRk0+BPkKEm6Hfo+Oj/avr1sQBiCEEAFDRWthZOtMapTXa1IpuP",
+	"6Cau0NOYjDpGaAalpDA1P0CkOOhsTAk6zyGyzfsAMgZbu7cUy+TrNVVr13RyTGasxx6O15hhLUpnlBFp",
+	"U2OnSwuthGyPTd+wS4wHb6bI8OULRBU6hMQMGxaMUVH7y3Me7pwB2yJn+hmxRvHtX3zRCciHB4QhnZ9y",
+	"RlKkuI2Du6eVlrm7AZOQn6FY5LoQ5kf0rbBEDCpSMK5WlC2RCcFfU9XIqArffX+xBqu4DxeGXaeWEk8a",
+	"sdABG9kdITfZtryuKdCgRqP82NQyObiWR1xZRwsqhGHMP6t2IhfudAW++xizNLbV7kyaSSX89ChyMQZg",
+	"9rJ+fZ8M1gcZFIZqltU0cIVaWhnt7JYUtLR9wH8u45UbNfHpep0bLVwyvJErbqsu2aBw9CPcgc3Jde4V",
+	"gmzSvU3VhQQcAtk2T88jJHiuV3Tt6rXUMvFXOLslEuWbYPCBvceES9VN7SSsdE2IorYfL1zNhS2j407M",
+	"rTFnimYIAwqDawWOESxtzFpXWLGj6Yh/tY/iLvkynewj4IfKElvkZIT/p/jmjSKbkN7s+Hc/JW+cPGCI",
+	"UVUZge5vjpramwFKuqLLFZmQ6boF3wctc4aO3qYsvig1mJdb1AIA//v/+jdn+TU/3x8DdIurH1h1ceZp",
+	"fXH3uKod8nLcN4PSIqODlC4WROjt9gbv+yQCme+k63kdgPxwSk0vwsMsgwQ+qQo1HFxWUNpEE7gLb7ll",
+	"es/9XFFbz9hdaF2gBewuwwykleWFNU57GjLhTXA/dKiilo5LRBoonFvqY/H+b/8ODD7Bm42m38qXBfYp",
+	"HDRYkxh4s/btblpWxqmaPW4gkx+2euHFV5IUbBdLUtu2TwrBJ7eAUnP6Tzznt8S2STU1/zZU4QxldE3V",
+	"UYSchjAnprETQfYw7ExWxXAiS0hpQ2WCby2b977UotFYuOHU6uX1pYxeBYwUz7dxyteYdpit+uZqjt3Q",
+	"DWr9JHfZuT/EUBQddBDV5pM7La3D7bRjMmZFaynVx6oEfw86pJ/Y2MijLM3jRQalkcM8p1Sjx3mjk2jz",
+	"HqNwm/I2VtLOA1pk6hbJNSgV+KpzU4qJAqpU6HLC1LJFIGxTt1t0845+8rU2qpZYBHC9qtPU8k09Wa9d",
+	"z7f67xTexapC/bAOxufffPX1e7AlNDYxqJJBrRx5L6lI87ZSMD86nVkQlQtQp9OcXEBB1jVnauUVXPop",
+	"x0L/m7BU7lJWiLiuhJUC8Kc7S4F9BlewX8eJK7YYIFO9Up8eASDYmfiH8qoBg6/x+0r8qke3S0jJcNxS",
+	"1DUgKfFNRuKUMxJeUW/RQzOA4gpnu41gIaS22s/awx72q7pfDjJQQRT8LuRdqJSF2eEmTcvjHT+2ruCd",
+	"vq4RnEoTEDdusbwQIZIrfP70Wd13NaRukmyYNn/KiXUX5YyZsrcAi9HBwrQlezcofsXBUAn7HuevgGgV",
+	"5O3tVtG+gcLFlh05qkFRDTIbpRUKStpJ1gcmljcpv+FRPYRmeJHmemSXraoUP3dTofm2CKVIsCJLLrbo",
+	"hmwjNCeSpsRGfUG9QWmNIP56zvuIVpdzK+OJVoRM8X+1NYVqKEPPv/nqpMlOfAfq1fG/gA/1cXTW0gPD",
+	"o0Sh2npOC9sSLIrqgQnOCEuxgF+LNEA70gU6Pz1/dvxPZ5pFXm0EzZDi6I85I/CgWuHdvHpe3cRnASfw",
+	"kw/H//Sns+Mn7/p9wU286ATBKUSkUkz5qG0snn/zlQXc9oiW7/7wBn3NlhkUPMooYeo4I7ckQylWuATx",
+	"Au5xCe6C6C1KhCsVRzLOlrEiYh0Xtbv10Re/CsAPpigQovJ3lgtpiJ9ccaHgR+cx8jxIeuMbS6mhEHbQ",
+	"6VM35wd7K0lFNra/Rvm66ZLERSo1IEPnJFNMaoWlFu4iRJU0MabNQhQmxG+wZhla2BWSxhfF8JqU4aIz",
+	"qxMAATfV3+aYpbOTITGcsNrmVK+0hgK1L9eckS2ch4yQmQl+t/+EBzsZWI6rv/ewYTgRFygZhmhjRdL4",
+	"NJJJVLY+OCC4z2kEq3F1lOCYx6r7IyUVG37qT9VxTt/QNVVjG4xAxZ2prbRgBLxXU4i/7Op8HQfUThe1",
+	"3o1WfF00wwO5yHbqhOwTrOB5pS0PvqVsCbIUuyXSRuVYQhXbY97CdilznRG6qFiZlBZepUm1rzeGeHx4",
+	"fnQ4P6r54qsNEyo9FGAJMtS2we8JMW0LB0HAcAEwGYMf3zzpO4hPpJND5W6qnRzuvyXDFF0Vnls2/jrP",
+	"guYNmqyQKRB6bAuEQkUyUzbEfqtlUYgXW/As43cXLhfHGLuoVJipGTo0/ZJc+eUVzyVZ8Sx1ESSxaR2i",
+	"8HYW2TgSX0qIjTwwFwTfzGwjdlZBO2bUmObcVn4oJ3ChJ23jh6EPHBKvoaZXGA0LP4gfuMVStOJ3riEg",
+	"dJ8l6UXhCHH0BPwmJbXJyAIQWtOZa+YTmqMIKSzoYoGgGCRBh//1H2fWWQNUidwSsUX/9R/nT0/1KW2g",
+	"NHHhhgH6WLhfCkfNNat7auAVk3717cvfwz60yKOHkxEq+vLaVZgXFd64qpl//+v/LgLDrlkR1GZDxJb0",
+	"FsILneMWNqg/MWC1MZ4lrKwTyaoSVddQMGTG+qmcqda82eU6XnPZ5vqK/G5UxaJIddGHmimsCdbEb5Hb",
+	"YDh9rGBYnrClRnHiPb68b02Rc0aWYGq/D3lNoxNAb2yhd2oxIRX35SYubqZ5cFYWQEFEQIe26+dypY4V",
+	"1+K4HurYwGc1gLSZgKppHbRJ4lLJe9qZwcPiRu51kpRKQZYY2pR0Q+PXWGjMkIY+rLntRFVywqjAbuCX",
+	"j4DAUJyhYg45HQ6t6TIGAjZlQJge9H5O2z5tI2bTTGKEUqwZN2YJuS/wtF0G4kSQlKoYm5ixgU2yzbfP",
+	"4dOrJYFywVU4+4ONHvj25e8fSYSXBAl+Bxw3WXFJ2GXREk/wtS3MKQuFn6ReuWj9UUoEvdVSvotoSrGC",
+	"OPI5FWp1MsgBHfCFF18EOlOet1oHJoVWYNHxhogkYK/vjRCAjyGoVa+vbzVGYHJvw/dacLknCBvM8gth",
+	"JCSvQaCuFTxMw2wE3eqnI0LBoID2mDaQMixYFmE397Gyeh+Xmlu6Dr1tQoDPY8M33s2r+plMgOT6pL2T",
+	"3QZkiz4S2Cp61ZGpgR9RtzzaTeAd7geVtipm+T2NDlLTmTRMHmGBZRjXYV2MR3/7d1TZ1BGU0TNR7KbQ",
+	"kOmNBwHsF9dspqebRb6fIyoa7Dg8W+BbnotLZKodQgS8/iQQEh+hIiT+mh3+13988fnJ49On6O//378h",
+	"88fZ0Qn6mkLzmTvbqMnuxeT+k/cJ1A2BoLXa5k7QSxfif804S4g9EnhDFr3OIijcUT57JE2rRVt0wKgd",
+	"RcENc9p2E/qySi+GfdblyY0O3h/roY5vsYACB3rM6u1+ZUap/vidm08DA2eas5V5aqN8ZvBtqByQEjm5",
+	"AEUN2bcuEYxxAcV2UoHvbBrS8G5Yb++p61G5jc6uR8+N6+wNUQrsc01PtonHFzHI/D3xoFfMxe8LCDqW",
+	"yMUcSyDelC1RvjFgTmXRZtKoF061hkwAdGhRB/3Xfzz5Ijo9PZ1Sb3R7WudSxSY4CtqtxTKfQ0pWwMv3",
+	"hiwFKJCcaR6U5vqEymVq2DgykaGQQH634siNlrrMkgQzrRvro9H8iy8W1+ywODGwTDCSHZUKQDEUljfE",
+	"/GQjzOwx2RFTkjjXqnU2G5xswuEcJzLm1UoEgyTOWgWDprxZ9cTaVFKT3rugGdES5JyqSvRqwtmCLnNN",
+	"fg8xErlr94HZDTJSsXQ7nBNEwHHoFfeiRrns7ZJhDFueMSte4/dxirdS0/T47DyGuKRAlZW///U/wcrD",
+	"EGZbdHZuApi8az87P3X1AQzAPX72rD8/pHM5GyIoT0P+L9vFAHkmOgTDIBgGzbfWLunacEWa4SAzYLnm",
+	"889HLzndxKW58M+csniJN7DkAKIovJUoI1KzHMwMqq/1+ZluaGB9M8BhHIf+yi4NTIh1Wdm+hClBMIC+",
+	"TWsQZcfm/Tbkjj8sdULfT/DlC3IMlkip8Bbh2llDKz2NnMDsYavevi7QgufCsI0khzQQLeEAiy3AavQu",
+	"7NSxHttJTJglKy5CtaRycezEe9PhT4vRfzLvo9+i889vNOEp/jq8+e3Z0dEJem4QcK1pNIgIGPZSGQt8",
+	"wHNCmGl0V2789PzZ8emT49NnO3UNdPvLCE5bbugKyIbCN0S6bUHruRqr8eAPgg+N3XZrlNhiuZ9Vb+Dp",
+	"4AuA++s4/G/N88oKEWc2Q0J/88i0PLWgDeMVuXHw1yOJMmz7N4KmA5hPxOSHvRE8IdAwqgMpgKyXb8Kq",
+	"TEnKjGCpvEO/4+LGvlG0DNV3VuT6YY/ZP65ewLnPyh93XYC6430I8PaOV+E/QmdPzLIKm4YF/6mOtNo/",
+	"qLocryeiR+X0yUgHGS5KCh3aKAsj0LvaXhSK/RjBrbm8wS3KJmxY1CUsttHcTuYylFmO4PHDxD+/h5F3",
+	"i50ktwsaW0lFiMi142JTfhsg1A8rpNtX+7ZHEXhQyXyQWDtGmB0nI96LsDedODaJHDSdGDIJ05+EJ0/I",
+	"EadiUaP7SjeQ/SuQQl+ZSYpeqaFKlqa2j6rVNJVkg8GQqbWu2L4FXmSiZTkNHiYzAqrgFC+EwgFMYrOB",
+	"a3d0YUOBJ0BeuBTRv/0fdPb4EqmCTV/on86fXSJ7k/D32Tk6DJnJji61KnHMF4uLZg2KCU0HhuwVO221",
+	"VdcCRGypGmvyuKgpNqYmD0h1jFgziDEqgskbHiwFl/KB6g61Zs2P6oDJ0r4MoaJZPzLtsg/J+yTLJb0l",
+	"RyacJc+yKfpE66Xs0yR6AUYVlmx9xPGonV6SgVF9EAWeH0QHnJGYL8K9g4emK+OY3Gp9P+kNvXp19bV7",
+	"0yM8RTfhsoyxRnAAqODCRqZTt2cBB9JrbJlKfzlFyVUbty/BcWJ/Y3xNGSHBdRajxRWjbcj46l7s3Fp/",
+	"hgoUUmjt0T4kw0Wo1s971IeP1H60SCJtS6Yt7zR80OF7iqoMqQ6tPs5Vzq16CVXsCJPnDr60W6fSNp67",
+	"U4rOA7Dl+6Fe05Glml5MbAdrP/rM1K+ueKWpKyBlt35pOGSFtZqPqUI4y2zj6iwjiZL2pXK4amfYHvLY",
+	"Vg2udH+YYnDGhlmTBCAsdFAp9gchls0dFOO6G4C4UhgYabXM+b7a/FxBUhsom9cxzwX0uihjqp1ZrHCf",
+	"mn5xEkl9v5IP7rzXQbz3I9Y10llSTZ867kbxhhOgKRK0WtSJh01mDy9iIjvG/RPcnUnjOBANaYNfV9vO",
+	"N9NBc83W/ObKLWVvTI9t8HUX1lHXpdFU8G9picOZuZzhIOet+bn7OgRw7at+6zUSKIIWTPy4a2xdRF5D",
+	"PxKtK7YEprqUEReKE56tSCyxkVEmYh1LlDPTukfLgREiOFlBBHphGOeMICht7XW+3r0Zg91datAvsBm7",
+	"+3hUZRdhEx/KuI03L9H56dnT3z0+ewx5NOdDkutkvl5jsR00aXsj7ibQ2gVWYC1wb+UCKuf0rhtrSggM",
+	"oI/3qCM38QIFmypFBdDEVSDpaqkToZYOQZHt+qQnsONGxkEcUxYz0iyFHa5vNyYvc0WydECSTXlO9pPO",
+	"xMUXkALzmpRlKVvitO44Msn54LcE8cBUFTVJNFGB4Vv9QiX5bMNzCQBDb2kGMXGMGNO79y/Do10OmKTz",
+	"zIQjLQVmafEc/nIvmSg5I6lAsVXGVWxXFuQMLyjJ0q9d0ZI6eIXy2wvI0o+9rFd34LMIzXIGUY+ms4b+",
+	"Abq3RmhmGIj+F1tJW6QoTlYkuYmhuPqwJFkYNrSyP775/jv0imv9UZTy+JynW3Q4+x1OU0Gk/N2GS6UX",
+	"PzM2HYw0n10TBd2LNL40Yp+efB6sx+dzaz0JVHYggN8brFYAbThtyRhca9xZkl2Ikdk/rCA6sCUf3HBB",
+	"iHa1AK4qVUCGhdkEPjadlD9EDYABP2C8V6+YQbWBRowSrprSP8AO9sWBJqcbW8d55KFD+ef7D9L/ykTV",
+	"RxDbcsxZtr0wiffQtiwqZa9C9amE3WtSQJVJxL27tCn77jKumd/U/M40K5d+Sr/ppmQisvTcRlQpPvKK",
+	"CLpkAHsc18ycB6QVDMgOgGC03jitcXZHUaQdDruNSrKivone9chBzeRkrtdN2qpsF4/lrlbHT8IM6Jnz",
+	"AKO8CjpksSBQbbywyTVxpriu+oFENTLWKI9ToS27GezehYnyQHtdnesxchcsutneabaNpkdlkJs+05Nr",
+	"ZikG8rDLJtlLwtSFxfUGsoWJQ7h7OyQojEifKctKVCq2PA0UbDEVSTaCrGm+DiskKdkQloIVyva2b/em",
+	"hh3WVGIjqfdMZJpoDtqkKWM/bI+pIPGaqJVx2vs1+G9pmkPllkWGw3aBGqIMMUIRtsIsIbZJ7YB9Fznk",
+	"fZv+Q/HiFNmYw7IkB9/IS3h92I3syeAhfzWG/NUuH2HjZkY1r61l09wLZDapbuzU/6ALFhI4PEP7CkuE",
+	"lcIU2ttWCdFPOc7oYkvZ0tGkOg2iAojPNStFExvDXkC9DbaUpBAjvLUeXULrSrWilixes44N2ZuKjNSi",
+	"eGnmUSusjERzgVj5e6cE4qFP/5ztBeDdkWyCRLw0QVwix14N/cesWKaWAxdaKLtmLsgdAqSfnJ+jmR33",
+	"GC/JsfvgmDKwJs2OTtBrZ56zyUa+oAeJU/pKrhn4THK9MiUwzU6QTUHRfEPmwqVqobsVVQR6b5nDG+s2",
+	"r4kRVmqo0cCB+pNRgZoq86/cbEpuVlNNirUdO2MLea/3S1UuyEWZoF7EKZcBLZoFooLeVTqA/copPxqn",
+	"/JXV/crqfmV198PqhnCxlpZiizzLZpdo5qNnkTA+M24sC7gpSVwbQqhT5LV80DDoYiXKIkZHl9esMjCj",
+	"2QwdzgkjC8iByTDVcCVX/A5hxExSXhEWcXSCrhozQaITlLVCmsqzLVJ0TapJwPqbgyrF8XPgaytqsZU3",
+	"DnAKB3fIOvuw3u3ACoa5tmvFecBuIk0KOhimxlsgTlAHFbhmYBgUZM1viYGrgva42lfWiWmwpsfz/qu0",
+	"9qvt4VeJ6leJ6leJ6leJaieJios5nMF+zeiLYYb3ol+4Twa1mX9hq5TYgKSxAcE2grSn1MZrBwXgsjPf",
+	"xK7Pj7oEnwHQDH03GlvvqNyt8mGwPVzqbc6dnF1FmWFZrgdCQEB0bYlNDZDOJ3vXQCkW2VkCxV7Xa1M3",
+	"o7UCSjpJymN/F6/7T8yB5EPFY/8O63UfbdsCyI6mrKiDb0vFwUlpyumGOGnufuy+YVV3mKqifFP7itqW",
+	"YSxRHClusuSpKcukr7d3hWEYT/eMjHBj7BgXsTuaRXrsdyOm2C+OZP+mmk0qbjDhkQz0a4ZQL6iJM11G",
+	"3NjogzEBlWUDmHtJmx7U+mj/XkfDOv5Zelq2/PvU4hf8RKYiiKHlirqa94UZg9dCsLsNkMed6jhYoRsV",
+	"QhSg3jXSuWtOU5UN7pTLNI51TcX0J0WvfnDyoacVaAaLG5NYtKoCzAMbsyrYXklUKio+WjwpuVM4UuoP",
+	"ENDcPI1mGBa/6e/8Zb8KrfkPvp2iCBKmbGmjyvMN/CPjjMQ28De03pdvXnTl23ckwz9wLno90dxlU2WY",
+	"PZLo5ZsXtleBjUai0gWdi8gmrP+ad/5R8s4HZ4jb+hs7Jno+bA64g62h79eSolqu1I1qm91fmkJKG7w1",
+	"Vh7za3nxcorrHZnOrSkSab+o8mpsX7aWm3n4DG//xnbIsW6CZ/gsanneQTEmRM59OryT3HIv+HOfGPER",
+	"4K41wbUKHDvddd+lTiEkVZj1w4pI/tTT5LDuRBKrnO9iAgI5wGbrOVPGxlnbWn2uUPUrKJm4QNQ4oOcE",
+	"edXQbSQ1tv5I4zNn0JkEisVvzMfXTKsSLMVQxtJ5VIDl8wV69fIVSjHNtiijt5QtbUYZ42YkW3a+EI7S",
+	"CEm8hZq/WF0zmIJK8KQzhKW/PFdKPGBbP4Rei7NmgffZUWSMuPKaYeYFU6GrcmhbOtl3mkVeeVznn43K",
+	"k3EP8TUrRrF5WeWovOikhDNBcLqtbcaEBBySYCeTa1ain6mVbrwSFwgcEWbg42LAwgkRIYbXlC1LJ3Yo",
+	"gH1st8Jink4PjIWPIqYNnFTllutOF78OPxy6vYfTIf6QSlvXJoyiEIhetENhyLnSfgp+Y6LWbl1uJT5Y",
+	"VY8DK9Mlyn/jBF2ZfiJcoFOHOqy638fPvjiNpvDpDmlCaWiP60E5uWM53H+yMs27VooY9l251kBle69m",
+	"dyB9MV99cwWvaIqlwcG7m0req2a8sfX8HUQHPEnyjWssWP5cdVuaFnta+MJZ+RNZbzJuWLvtOFt6pLX0",
+	"V8Bs5ecN3cRAUWNDUe1PblcH0UGaYUhntv/0njjiUqTZ2pilzr6QL5kiguEMUmz3cxNWhhruKqT2s0Ge",
+	"wm8oIy9CMpkWozUkGUE8fgJ/SPsXCGz231o5h0I9Sdizpmf4gdFKCZkVz4WxGh5EhgBZuIUW79IBS0ft",
+	"n29f/v5qSb7EwXA2LUOdfR6fP5lFCP44fxorHjed46Zl4SzwAICb3xLhn3Yxroa3jmHDCWgt2/gSS/J6",
+	"h6pNS6gT0hvo4h3UzvEx99EaqEa7yoVF5dYG0LJvX/5eH54cKdtp3PvWNi405BD9PscCM0W0+AKzXmqR",
+	"BSuv7aNNhKO2orzJiofgBls4kaQkPWq2np5jOTz4xweJDz1RZvfUtKkWpnZfszRiuu5poo4osvgBQBtu",
+	"Pwi7UMhnXbSJuWLyzlQXHkEHvJa4BenWmrEgt1T2W7zbRFL30QW6W229vutewJUWyyU6dFs9ukT+xBcQ",
+	"F7Qxu9BoQ/ZvMKOXe2vcVK0V0KprMDWDzDemUM4a6vTbFkVsSUKFu7xVPn7Wp3W7Cxhyw16ER6OHQBlL",
+	"YBaGTDy0rxfYPq2mrj1ekvQEvVF4sQAJzFRmZ3ht9COqjArqhUrBQ9j7OkCkMEDfXsZiM0S3sdwb9dmT",
+	"AWN2Wuu7Lyo6SHIhoATOJlzZBZprUEYeuRMFi7x52/Pw244xC5tkZJttZbhSs88U2XOmR+PFYQnNYntX",
+	"B9EBlYvhURG77bjTaN77cbvFcNCn+iiHfd+7+zGhrINiD2pw1xmK0FYY8kfXBilC862NGlWUuKZp5uwr",
+	"6g/JFj2FEovCP+86F1VCcKfsUADx9xtXwyxEMve9nYA/dEOYs+QPZD0PFWDhGYp9IG1Qh8BxByMpsDoI",
+	"gosXylGlpYE7qNLK8ixGMJGXbJOrsW6GNq5Z6cBZqSA6nj82iUGd1+lHhqdhBZNcIr6mwPuwvEF4roXt",
+	"JqUdu4wOc1uzHSKIN5dITdUMbwrk7Sjp2QaoIwBoCp9Gm4BTifb3LQ8P4e1oHKRfPmcYlw7q6kD6v4I6",
+	"crK9u4GpcRZqAa8/NyIptFEy7bhWWOBEEVFYf1zbOjMO4gIlWKRIEAiwrFtvf/Ob3/zm6bPPPq/C6+fB",
+	"ClnQ1Wxa6awcdMfw0t2kDVdwo6jF1lEwNcxXVS7YXrKuGaKls1LhAIM+gu5VkOZNCWYjMUiCTFlCeYEy",
+	"rIhwz03u3IpkaWtTpbE3JYnaRzzSnw+N0eRCxeFSgg4HfvOb49/85vjpM0+wxgDmdeA2rzWAewcBpQwG",
+	"K2C238dcKTZVbCuq47rH+e05FeddQ5EaGlbBqA6XQdpGQpRHUbaMF8GWYyutSGYpdMoV0nT2cKwPSlma",
+	"cpWJMuoNT/G2UhC2i/pfwcQvTPuiHnrfU4vbrNFQR2AIjySamW9mKMkwXe+tqPvyoXdk4VNWK55+x9WV",
+	"yV/Zz45fH224Kd+kWh4zro5tJs0go/6324frwjNYny38+vEQz1mxAec8awk1fICQwF4jgylG3+ndte9A",
+	"oUJg/kt6S6DevGvbrHFS8Hy5qoqlt5TcneyQvRZ1dZG+clXuH0nwu9fr4D+SZXdp2ySQsKrpLyH0lkjo",
+	"mMyFIeAMvXzz4mRQmqIfIPnfqbNOr+L00I0pSiXLNBm+5TQhe/amuL9w449m3HIBZgyvyU5ibqWRRtOo",
+	"VOCT7bVKthdl7FQVuUZ14SiX3tOQY8zJ7tujaNoY174OejKX4Mxq6cs0tRGqxuWGWKX8kMR6Q45KOGpB",
+	"NStEr96OKBwcG4qKLY9mSAslv3FSjeU1+4pUEKbHvLWdNMrSl30qUunZaVMsHW5S2F7BeQbEqXtJpytr",
+	"ZSwEX+/UOZKIGJoMT5/pN9QyX++oUN1TdFDLWKqvuNumtf0SkKn1QhIuJ+c/CaGZVhu6E0ehgQk27ZfW",
+	"eGsbKLqgR7TBjGSPZJExbMvYlQmmC7rMBSlK2rn3QQZb0eWKTJgL4zP59sYHvlRYShlalr3j4oakiOcq",
+	"4FCEQj8h+dNV78DBKsZQycMU02hKIU0KXn4YQ5WIsIIWmkhLv3e2tsSFDTeNykg2GZXRjzbANIEC3oP1",
+	"42+3bxTZ1EufBJTjloW783c9w2F2NCeu74tvs7fhemWi1QYLE0K981LPewlmccVuC4HrCGGvM7r2Z2BX",
+	"94MOQR2xleBVy70e7Yof/SUC3MKnCBsZUJDAZtUn/cVb9DlklnQg853XVN6jLjYedryeNKXOBqsdcPtG",
+	"sjnmi4VLFQRiaqAgZ4pmjtBSaRIH0nu8/BWViptuQrWg2VsitsgKORHiWUqkcva2osC6DX+nyrXPH4Gc",
+	"htn9sxWjeuWaXfXPUcUR8s1CcKYiNMdZdrzB4sbBXwF3JfYKInkubEB5Yov6bKUi6wu0zGlqsiAg24Ah",
+	"whRVGchw07E6b2/3E2Y2pAq4uceysweI1/1HXZB5za/qLPF+gH0/Xdt8/DBUUuAO1tkOd8g6ZcBOYvkY",
+	"hHDK0n7SkMqaUs6GU6Zkv/447NBhsHi+jVO+xrSjcNOA6dpSFirtRazcMaWMUKh7niu0V7fuO5ua4FGb",
+	"wZ3cQeAI3S7fhdur7GNaGFSMxKB8WYvEIsX0+snYpilttoX2ciNtJLRFMwry+ZBUEwWUttBBtQiOLWJZ",
+	"mL6GiZOhIjV9qOT4XRroNEYLq81+3LiJmpjxKajWE40OAtcwTDWBLF1aygMK+zu4M4Ki9f0suUNcnObe",
+	"1jglsTmJscR5BO9pFX4e5hT7VDsb9e0pDQPqfe3Cm2qEohncYNHIi4p0F9TFNcbwhhAfaKH5YeLexKIw",
+	"pXuVYTa8cdsbk3CoP3qFRbAVYpA2tnQ2tjcKHjhT3eYCKb45zjcm8McmGdEJtZ+yUtgepQSLQebbWPBw",
+	"82bu5/qDas4XC4iX1l8g019QBrMWWsOo7bymSyoj2fCgg70c+7t9BYWMBnN+DVLfUEaG6PRlikK8tuFV",
+	"hVOWMwP9w3IQDtb0fUtU9hR0c7eDK0Kh9ioDaYLP5eSB7n2XWAr4Mp+vqdq3oanimzgfoZy95Zsfhuhm",
+	"dtwhPgy1oiIFuyslpk6HIVbQRlqaatWOmE1HqRRXOBu+bxPi+1Z/VMeh5uYfVPdqq2XU5KsezDr6MVwl",
+	"qlOF4gRrkFjlAQFi3sTAEgpb4Cbc6NJw12n0IuDTH1krepOsSGob0teTsL0wuxFeaeOcH+XUNu7nAVwC",
+	"XKgjGJDhFc/1V0OGdxHKbVZwyO3ASOSmIr8WEIvEueK4qjZydOiKeZjYeKWfnEWnp6dHg03kdhtDWakJ",
+	"fZDQuH+E+av4asgcNp5vvPJSd7IVkFOOWVxzdSslZHkX1QLUimzCvd7JxnZxLmsERUYctc16TK7MSaAw",
+	"juvk3yL3wtgpTct84pNBtWOkXWtv4OstzvJ9Ah6Oq7+PNErCMiN3DNXVtFxCCVAN2jLHyY2W5MJxSwvB",
+	"1zsbLsclV8p8TSbz/Nnhdrdw1DvjF+dQXWpUnl8lic+fPXQn3/3hzXctCTxvCUMpXVIloyKxPduipeD5",
+	"hqTo8fHj4ydaz4EaS7KoBwalpdCap3mWy+OzM5SsSHJjRqqmO3zx5DF68tkz9PSLsy9qR3vu55v9659O",
+	"j7949/PjD+h/1P/15MM/hFLRvuPqBc/ZnnHsbpTh8euMq+OF/mRQ2Pr3jHy/WFhK3sFsd9Qv9g1A3zfy",
+	"/GxXvXxsqo8n2QViiMuEG9DObfo7Z+SYLxYXfllerciD771ICDUQO76HQD4dAdk1sJqmMWWxyNtTULTI",
+	"cgftyjJ6a+oCIAXVImqGmB11yf+rUuQnrNZv0L7Un+8vJLclQreaFV4LnC3r4ecFawmU7A+V1/fxsK59",
+	"1QCyO0S2QhgH1petyeYUAu78raJDjGacJWTm5WN7MvojkPbYEWSIeGeCDnGKVjwJlRDZl0LfC4n1qU/1",
+	"VF5hmtpKDlYTKWnAigv6F1PlJlkBDbhEGKoLGhqpNU79+vgipaMpweDE9u+4QvMMs5sJ89jblBGXiN4q",
+	"SVWAdgpjQFU8+Kg2gQrJ8sywBQHwew6ErKy+1apxjd8z0ixH40rnnyDzLUTCGXeBzNdOVqPCFNKPkOQ2",
+	"szNNUb4pbOsZZteMvMeJyrYn6G1rcC+FMhBc6D+Mad4sA3ox6Vs0j+y4kIAk1TU7zLBYavVdkDWmDOr3",
+	"Szs1Fnq91eUQxrZHl+G8JKHH4QukETBUh/U+vdEP6vl92KBSz164e1GZB3WQPmg02UOZiJvXMNzkOyau",
+	"ZUzETJDU3RKx+W+lku3u9tubnQ8R5E2TzL3k+HxXF12zrILisV7SbTDDcBdpvBCI+yVyTwwvD6UHhicR",
+	"RDyU+KhiyKurr29p6qB/RB2odC5jMEONaMUM5ZeJkHFGXRFNymQuoOQyeb+hJjK+d6AN3gqeZXGRmdqv",
+	"SYZCV1/hbcZx+pbzb7TIsZ9lqzbYcAPXxnx4rDg/BtFnkKHLyrCVIg11O7xx5R+7gjFcQJeksm0QlmWx",
+	"GEmItVG0kedPsORCxpMb0l0Tv+gPQRViXK0oWyLG79Ah48qGmUTGiiVzzf2g/G6lfdJoU9VeASO/sLIG",
+	"lWIGZY2DByhrMKKWwMerZkllXOhwDfAEsurVxdBAeIelB4gXSJCNoAmp9fviRXGGepm9QDvvalueJlXT",
+	"NMG9VCmmZMiHIxFTmC8/3az+6rG8cY/KYkafZNp/tWvRxEUAGgDcVhfArwFQI8ndNsk6D5tCsGrwxY8r",
+	"XfmREU3VJ/1zDqbejrQt8w5gvWlviNccusvwHRuh1/zT4RbWFaB+fNZrHsVbGVMWL7hISPu3rdPFUJaq",
+	"sf+vbN9uGBZlRBqjDjTPLoCuSIuf4+RGE6tKj+z++dsbLX7t2il61loImXgkEeDTLnbbFcla7/sPJIO6",
+	"2yCzaPlkCxG+NL2fi+a5kgpDSbu2FX1/R1Jz8OSWiK0RnxS+IewC3bmQDGfGBrOb6cIEQCtdS4MlxHTf",
+	"0ybufPyZqEYQpq13BKgMqfINzOQLc3NrDAUN7u/ibB3CtiW+fDAI2lCS7Bgn9kp/WiXOz85DVQ12Z/HN",
+	"VrpBFgj0rk7DfLpUAbIKdNSvooLeUZ2+hzCuOMM+7mHOK1T0P2ca8oAompgrgFC9ZIS1qAjm+WPzq+Hc",
+	"kanUpWqddB1tMy8FVMF7UeJ2YDd7BS7dW1Ebxfv4yE7NCNsildx0BQA3a99ULqwDwF7QkHQyoGtxn5Vw",
+	"v8q8A0iJXrnLhF+TlOJGSUpF3qvfQcihPjP9RyJvw1kLzcJsZ0HTyyiNCnoWrqlS0AqPSi3MTKFKGXtl",
+	"nLiKUjUuBS2jZIQyjlMo0GgqtZ6EgLsP3faw9a7w+dNntUPVkFILRMPHi3c/P2sJPJP0LySeb9WQlPWz",
+	"1myAsdi+S7R+YXe2adJV9czWMfPAtDigyiZrd1tdf28b4TpiVCpcJzIG/oNFevb5ATSCSmMAEZPVE5eg",
+	"GkQRb/AJdTUgP5+CmgaR3//XOah6pbgEC0FJCiXVWqPbnpuXip52zqgMoq9tkpTb/kh2QGOhKoSJfSne",
+	"BPzIsEcSavg3hkn3LxXmAYFzCjuXFirDIdwrnt1Hb/4JObTGKcehrVV4otjFquY3VEvz9NZCUNaq0t0D",
+	"lcFpK8xj0lv9Bg07V5j9GKGh+/dC2F3IID8F9KLi2uUFOovQeYT+/tf/1Gdtrv0SnSJowHpHZVUqGl4K",
+	"BxrTNqfOjMUI3xCm7xT6V+fsEgmSEQwd5TQ+G9uIfQhmf61XRvY7vMQUvsa2qQOMkGjGnGV6CP/D4ufL",
+	"ok3ERaBzhE0VsMKAXiWIGmZRIAzYYbwsvqAUAEtsw7yrML4RLDJKbGQZUpzfFBldcB9T2CdGptpURbbe",
+	"CF/PGF+V66yw59N8n9MYAK0QvzDLbQQpVKwO/qF78QvAGqp8wAFmHS2Hio4FxW7cLWzqojAxUIZwequh",
+	"5tIjsxfG9PD3//VvFpZtZw74ZAPRsqb0ogZhs2NXl+IS2UO6dCKEnszZDxEjpWix4OIOixQd/haCi+eQ",
+	"0qbKn//+v/7t6NIXVBojQWqN8whDe1bFEV8sJFERctEgsHgbnLLVk/koBFsqzDw2u855Pos71r95wR4d",
+	"YrU++AnF6mYe40cSq18DGI5tM2YdWINagPm+URN67cTTBK8JeAambP711tJWqEmoX7kEW+s9h03XT6Qz",
+	"crpy9HLk2RfUfyTE2Ytu5LWajbsfeurBBlhPc1t5qLLU/adB7RAKQrM0JkKE+uqUxXloliKp+GZDUnRI",
+	"oTurIAoIXREeIIm4pYkJacZCSRvyrIWABDM0J6UcsGOzD/h8LyGuWMGk/cGKQXe8hCkURzvEwKQl8n7D",
+	"hZr2GIoxdzyFBd0hpb9pmqkWiyq4iE11CfRSxluwU6PfoozgNE7xVnoN7FKoCGKEAyMurPF2d+/qjnG3",
+	"bmEVA+PTZ30KQFubvmrRaY2h5k3IWS90PFNwW1+Laarcr4WctTorJ4QzGG9HGHOXvZNfRvCESEnZUl9F",
+	"+FC/vHr+BpUvauiJ0IK+JynizAZD4WwKC85G8KUgcjDny9kr98Xwkj/Ft2XiYlm5ZtiXb837H6KDfJPu",
+	"S+WmjmgqK6s6uPACrkukK6lHAwoqlLdCybtTI31iWSXHJYCXqFPjMTU+VueMHnB4dXJ8Tu+IbXmilevp",
+	"FmwG5mY2pOUW56PLSlZFz/qcgRZmin8YUqtxiUMrsaIsPpUIyPYmy2WtDre+OfA37+3PLJbdfSQTKkVa",
+	"cvwkdKKcfYvFzStsONaOwnnAmOjiuZv2n0PGmQ03xVmG7ogw+vjoAjkdYn5Dsu/Y/yuPxLZ4XGRs6YHZ",
+	"btMe1FuysBxJuUTJsaO0Za+6IaPwersvv5n3CQTEdBdNBV74FM4jYZZqVcx1HSaFkkN0uLVafMiFJ0oW",
+	"igbkVa4NgcDMWU+CTuXeq4FIGdBli/l3HGQfz+5x/Ulzjn3XWFREm2ygFtPrq1bcH25d7V+FvKFaTx0A",
+	"NcBmnIVtThKcS9cqVhBkI4W7EzE0SyojPbkNlMdb4E27wV0tGqClzJSDdmNpN1ZrvdBGP+Upgwg8AIka",
+	"+Fk/+XpcQB2farFoIShsgFQHzZqggF0oNHtsFbvi40+mmN0uZeCKXexcDa7J+UGdNoo0yHRIrvgdQ4dz",
+	"ImlKpJP3yrJ6oG4f7S3D7VRaLgho5jUTunS1JO0NOb59+ftHEtlhUQIfILwkSPA74xFbcUmYqU3wU44z",
+	"uthqGqRfWUAsVOVLChTzmt3xNfSM1ryZILuc4qNKqywQjfkCzalQqwhcXFCE2NQxkOQ9OqyMcm23ha4S",
+	"hc5PT8+RPDt8dnTpnkt4cPbFF0+RQzT0BGGJ8NqQPlthxH9d6oE+i67Z+enZGdgSzk/PnhxdoGendsFc",
+	"EjTngjmp/hm62giaobMvnp5GSFDQoRVHzz6vf7AQfH3Nyvc/+/wEXbmWsVgpTJlEVBmKjMGMEyqvwG+J",
+	"EDRNjQjdDF+wz/erVl9ecIcKlOKt3/XWbaEGCVVY2cUAZUq9pB2c5duXv0e5dDEz7gQKO6+AIEHOSIRI",
+	"JomtHQMVVvUSYr6IAejCOUltb4cPxdsuADRMXNECCSo6LhYstz5rjR7Ur6NjUeVxRT6oNOEiTC6EDDaY",
+	"SFOnVQwrzH5lP/jQXgzc6zrXb0tuli6r38SARGlbBNPHhqdDrHcLvKbZtrXJcON96CE+/PWwfbUZSruS",
+	"1cY9fhHC+h4aRQnPTsOBoNYFPySKzgCHC6HbrDgjO9YC34C9VpB098bNAyxz926K8+65CiSNHdbhtXru",
+	"lbuNCmRzZ+xA17d8VYx2fWYwmGonE5iH94OwfS+8LN50260j6gjEPGs6hoej6ZCPq9jYdThl5dKp0e38",
+	"tILo19e/hWqj6PDo+N3Pn0XnbSjfhX39e69hQgcSdMF8O6BOYpg0fOzDw1ohYdJXWCWrkVUAr9Af33z/",
+	"HVoTsdSauEpW6PD1i+fos8dfaHkW0seTjGAhEWZFjVu0oFZxXlPmz3EWTcS+zV4G8fD7xPs9GPQD04Gx",
+	"XHlEqeDJKUfH4u6LkvSXkG5Bqre1BCSc5hk4kVY0a7HVwnc4a+tGvovMmeRCDDDJNHrCDsiGDqlF/SHs",
+	"O/S9RYdFmACVaGa3NBvur2jsbliH253C3YNdWQeO353kOlHPyE9BCt2llaSD5BKG9hMuHZ5Nx7sLzH1g",
+	"Hp5hdmVDHkbKylC3q3d3b+iSfb9YPDcv79JL3Ib3dvUSN69cIrdnFxePUk7CrR16oiajA8bLXEH36ZPT",
+	"015Lpj2VtrNuyQ7r79mWM6pM0/G//Tv6KcdMUbXV/9Zo57q3ocOn5xE6exyhM/3fS8RZQi7Q2VHkCp0y",
+	"gqGcKRQ8RYcrnN0SifKNfmNl46xdkVQXFmu7xMEEQEwpI6Y4wOHf/t3kjIucMcqW6G//x/xNjZPFNGkK",
+	"TX10ibCr9a4JM+MKbQQXGvWma+GUYEWWlmP0ZuRWzvvnIb0Nu8psddfB6sIYDSIvipeHM5hJ6qmuCVEy",
+	"hu7TFQLWa9Rp0iwIwVHb/bqobSxxjLGUVCrcmkA5JBirK7NpiIUYcG4gbIxkxxq9hwDGD/o9+/69VBwO",
+	"lp2tkiJDrTSua2oTwu6pMDjE/gucrmJsPaGmfkD2iL17rNa6apMcfISIgsVywyAawIChdXW7eMdLtsnV",
+	"WEbtUcG6Hn5DtkXljiI2y0WJJ1jhjC9zUmOhT6t2mD/h47+cHn8Rv/v5LHraojl1E9derXNHjWJCIvxQ",
+	"1PVZ82zhYJ+1HOwQutsZWOySlFKiiFhThk059RWGon3g3FtRiYzJAa2JVv2BY8NEWGx3k69aCXt1sS9M",
+	"gxj78nHxMgghke+Ns3Vhy2QHEyHiPjZQTmVj6xId4urujkJpPmP5SSf/aHqk15htkaZQEsrMg1QXge8W",
+	"pSSha5yZXDNbsv6Oo02GEyLR4fXB2enJ0+sDtOK5kEcXtpMtRouM43qbnM9CnpLoyYfD6+sT99f5h6P/",
+	"8Q8HvxSWNoqBtPKOybhFg0q0EfPvc5Xw9Wj/hJQQGFjSkCZuczNyUVvYfAOJbIdgR0JcoAQLItyrmgvI",
+	"I4MeplOy/R0zeUeErNhKJqRV7Uzh/HSsWd4fq+3Mm/GSLkiyaFBaDZgsg8jCNjdNQZi5vBeYZmTPvmbN",
+	"8YYXgLbWjOM1lWuwYg+q/+xN+Noe5nRbcCMO3wRdHMPij4ubHbiLDabpcyzSl2y0bCTSGCcQyhYXWTUt",
+	"TBOLtCjJ9Egi+1m14IKfJvS0PVfzX/90dfwvRm56V/7z5HfH734+jR4HTeINWhZceRD2zfE2d/X6xXP0",
+	"xZOnnxV3alpGdrbUHKIXC8HFcAPYC0qy9GtIegiZV5k0tYTCWQmm0Q3aYBPNUgGWJ5+3Nw+zbHtE67Ay",
+	"p+uLLzyu8yQc8KuoysgIzTnUAFXro+iH198hhtdGECuwL0IyT1ZaQJgFqQHOaAqS3Kza2rH75YNoQAV8",
+	"HwitO99stjisFhgsquzXeBpEBoVjuxLOFE5UvHssixthn/ANaEikB2nUDV8IvCZ3XNzozW94ODN/F9fL",
+	"0BiZoTE3g9xo9oqcI+1TMPZbz7qFs9pF1OGjftuRg62djf32REqnWh1JrW0US9tXGC8WmiVCwUxXvM90",
+	"RTBB4Ho6k7NpcMVU0TQRn/yOFUVgr0EVqFRmNwqAKzy0BWPwCfqOg5mcJRRnnqgXVbtocWEK1Vwza023",
+	"bNvFog5ua9WkwDJfF6OVvBH28QhZUxG0CJvOrLujNeBhOnyO9/OZRvttslblRAuZvgIYXlIWVWjFs1Qi",
+	"zrItwqzarGNElpbzVQQ48lTNEAL1MOBcHslmS4I961i1n6w7UfCs7TLTnv0D7ssNW3FbdRPqjnuwb6FD",
+	"TY2+fouXRzsmmH/yZuXe0ky9Puayo4JB6OFt1IYn+NqFPefrNVUtrdAmaIU3Kn+tt7ZAFypqInzhbHLH",
+	"xnySWlrnavLjAlmnqAA5Rfe+HoCqwk81Iava/a63611x47tEszak5/ERp13i847hmHtK020ib48HYbwA",
+	"XLvUTkm06+omiRFx2tMDR4fYaYfFePZGZY5R9PYPkuwD3QniAT8GKH/ouKd62GCCBYnx0hqtqVyUze6g",
+	"4ntsPX3B1b2+enNl7L/tNz86fDTQmwbmsNl2EH8CDpDXV28QGGqoLWvq/kA3xO+lVB7C66s3X2I2thLC",
+	"/bDLNX4fbzi1San1zhpWR3F9vKHsDEN8Q9ixSdSDcMU5ZmkoO7l3bsq8ucd9Xe8NWw5VY13vwhfwFV9j",
+	"OtYGe0PqQRU7OJgdeAynqa+v3vyT/aiaN/u0u9Rch21vjMNC77q0nJXLbznZb3lKspFh9jNzd7MLp4f/",
+	"v8j8gv7272gGFxlviDBXPIuQwFSaHtszCySVbr0zsFUkGCrMYXXNZha4am+BIiqJOkEzDcN6fltMIAXl",
+	"tDBlmrUs6a0tKmNXaaP5rhl8bRORsUKnEVrwLON3GmGccLjEG2hNwG+JyPDGGlSEcaJCeqI5WIapII8k",
+	"sksOGTxgujHgA+SmnnLdBJebWgn9AqPMhO+CsVzNg52usXDocidsfFSFq/F+3H7TIJxoC6J8X/gTH5oE",
+	"ZXhOssYw/TyxjViPItWGnJglFEO2HFFB9j7CIdnu/WPQzIuf8Sou9dFo8l6NjzQK02g9VLnynkMFQjO2",
+	"DTKwzVGHYjlt5VAej6qR6iZt2U+7s7wwqguinJM2JD3+c2liCigCfQas/rKqhbF7WE+M4vUvQVi/X8dM",
+	"lwCopd41l8oxwAabglqsS2vFHi3+OUGhB4CMQDHGh9RWqdJUxn9c1sY31hzTOaEMPtHj7Wg9/KmOWwPl",
+	"OvP+hwJS94K3YabaEnM+EQ9aHU28iorWpFFYNqvH7ECpAsxRFXkrJ7url60kFbvlbO9NByZDmR5GvycY",
+	"12vmNC/W3Gf4GrtPfgojlUfyH9ZMVU48jaHqlwMPzaPAirw1ZKyRAYo31FYv7JrnuXntG7qmStrOTiTG",
+	"Kl7xNYm9QYZlVteGu7fyKILEiwyreArzfn83noFSgN/NuMozIeYGOndA5Sie4i0C0xd0ODEKs4n/oRLR",
+	"9TqHP8L1etZ02RuM/vL3GjKkr/05T9QKi+XkfSwHCxVFHDh5vyFMEhljreJjrUM+zF0KnkMz1V7EgIN6",
+	"7d6GHjag5RKRkKZfrLeEIBZ0sYilIpvJm4iaof3jA31czzXdLDsJNwXYDwohv6doIm8VHo5GBYVsoXmh",
+	"O+s5bIOcbeSpGxfr8OVB6gi02Vkoc4xkN8/jJ8JraokWdLmC9lFrCK4qFBXoFkCg8Q8ExiOskF7BJcql",
+	"bd/DODsWUASRKYoz8xoYOjeCSMLUSScX6srA0R+glEo8pxlV22NBMn0xCG42pSrXC3KXO10Q1bRcox4X",
+	"Z56jOcn4HTLlERlXaI3TCbewo9g1huU0s5Hg5jV0TBjQNiELCgToufbc+BbTzMgUDNI7zCU1nEw7ca7q",
+	"vP/1H+dPTy/Q+dPT09OdjulsF75WX8MZwki/fIHOdlxGcP+jmFg4iqDCgSbgL2P4SCe1n0QPLHSQB1YD",
+	"3bzTaIG/GH3pgXWfX5K6MSEn+FX5mIZIfxwa3CQWBKfbJqUz5x13RscyckekQnizyShJ0ZouBWTPdHOY",
+	"cS1hq54XAYt910cayxDV6i7ehfcvOfuSm0MY1ToknFb+nWteOHnPwo76va9JQjeUMPWVSVwLWL04W1Cx",
+	"NtWUh5Hgb7G8IakbcRAJBkndYPGucwQkaLYkCN9hCq11MJKQWql1EvFIIrsxgLzLsmULSKckS9GaYHa3",
+	"osZo1LOBemphcWblzoac/nPz3cgola9ynKEbsqVseWELUcAwetN6r5CdDA9sdqJtbAzGs6IPt3BrQUt8",
+	"C1Wn19eMspRA2wemsi06xCjBWQadPCHmynZUQzgDBINzixA2bS8yomH0qEjQ2aJ1LrUGoxKThXPN7rA0",
+	"cS5fv8eJnoGbXqL6e5eaCZ9vTIZqnGCRRi5ZyJ5suStBWqJSisF68wQwu7kyr0LBLVuzsJi7P8zUz6Rt",
+	"oZvVO39D1Mj7HnNYJ1Mdx0u251m0N3L9Eeqt+/AJ/WI1eD5IS9dO8pgBfZArupmmJOR9lXbU4+5VKMqW",
+	"RBV2x+19H6B2BuGbjACtdNaW+dYWAYmqBURsNVr4TV+mq5fip7LLDc8lGBDpLc3iDRaK2ZZ13r+MDc9U",
+	"8IwOJJ1nxpS3FJilxXP4y70EOXt2TxBxwbiK7YoPIr2wdzvnse2UuOYD1G5lKu3q4ymLW/4iiqf7CUbN",
+	"QyjSjOpw3J5v5KHMzkZe7zp3svMGsK4z0x9ed7PuA3T3AUY9sWDmfpoT9x3s16Nj0kfVFWylmvtxFQ/Q",
+	"BjKYcLv/omWJLcME3k4rsRnKax5coBnUpIn5YoYObZqCNNZW88H6KLpmM5yrFRdUllew4GKGDgVJCAQS",
+	"p1SQRJUCsa1oufbIeqYFwARvcELVFkZlfE0ZIX1jmd5hVKA5WeFscRShmcRrEq80/V/xLI1NBanZNTvM",
+	"YARbCFO/hYq3LpHcrtdECZocGZHPT9jQR3AQHQQ3CiygWKomDqHpwwF53lVNYuXzZYsHNvSRW0ruQnGF",
+	"K0puizZiVUB8/s1XjySS+XqNRVHzztVK8rm5JsJ5lm3jNVGWh1Nc/q1ZsP7Xu72bhD8JVyFNqOM7bkWM",
+	"x0YbBGS8pZLEmwwzi5rS9M7QCGvTecIx5dDJzQz8MB2xoUaVXXkaTvsCIEnzIanTvUw+VLG3rUKNu/cK",
+	"tFeBSQ8XrErVNlhXYmzY64OVtRkUZd4NAKcW7LJt7P2iAa/4s9cW5BZVTGMOKIhPfS3jpkr4H/tpydqK",
+	"1IkMM0YMH4boKej7LMFkHuN0TaWTgoCQzgXBNym/AzEKL8gyx8I60HGeQsk3lmie+K5l9iLCrq2MgP8S",
+	"ggBpqwkaLIakrlpF4x3zlp3i0dJWvafO0f6za5LbaPrQNvUt7D7uLPYApSvcq/dzar2J/kXKviOO3k4L",
+	"+KucpUc7ogrDqdM7j5R7dM6RqSZ4BY6teukV9tLOFq+kpEvmeOBeHrCNwImCz0Nh319mmN3YNi0nBwPq",
+	"tCmC16OGOQsXoGrZ+E4KzCfJbkcyzprlmLkoQqRfQgaeTa9l05Q2I/IROnRlQrUQLhBn5AI9OT+3rx/r",
+	"T4/TnBzjhSLiGEJmjnbpZbg3V+6WQfVibSlNUxp5ADv72GzFp8vtFe2ocuU3I0QXCLMtOiTQ50RTx+K1",
+	"NU5JteGiBTytaZkBSHq0S2Ebn+SH6ueUtAHdrbhxOlB1iVKywHlm+GCCs8yU7RhXV84nx5YGe2S3ldC2",
+	"U8VpNB5QOz5q538L8fOMLguLS3VPgKq7UB1hGzP3H8Hr3MR2yBzW1cnho7L6VFQALRclWTIUCZmSteDT",
+	"OQSLKwTjragGKob0jR9NUv2FspTfxWAIGn9Idct7bqoelsdQmyCyt9Fxkz7tGse6dlJQmpdEWUre1/Rh",
+	"Z7Zw1bc+YbWm/WhfW9mpiSKisB8MQ3fptS0f5t413xbtzpv+XRNHULBn38tgbGOAHaYahBMzxjty7Ua9",
+	"HXQdl+F8gYJShonE821sBpxIp5jAWrKjYWIw5uyl+ZZyRheo/MCs9OGuAdtOjpZYjtb4yG5iZ7/PoqoM",
+	"Ecug4TBrq41agGagCmNBcSeBfvjdTnY9IW/jV04I4ine7t0ev9MC751YF8krsHsAf7cvfxTSZ/0EKywR",
+	"481CkGMJoBPnh1BAu8+ihhMVUhllvCCk1b/MG8ZLEFsvQfm07XeQamLKoIg/tBrw9Q8jdMfSmJj7CGDt",
+	"tJvEO6NLNlqhKsXL/uomaU46WuZr7VKqonO+5WtrvEVzo6nsolNqBSi2Vzt2bx5s9+mJ/JYIvTtoOb8N",
+	"VVPqL4XycQyndcPN6G7j43UBZ9ypm29GS+SN4JrSbGG60khiayZoaEFY3kgftBR3kAXKxN6k12eBBag3",
+	"xHyrCdQhxrcwWkysXY49uDpMtxOpH7m4yYLKLJYxX+zk3dlBCy7p+/1rw2ZjUYdW/MZIyM+9Rle1UKes",
+	"sNYNKhLw/Juv7JiuGHq6MbHhbQa5ZnGccJfBwYmxQ1DQbdggYbB4jU04aRxAZUd2tgFHu1s24MSnXyUR",
+	"MCWYCyAYFNe89sBsIAwv36LDFcGZWiVYkAj88ZQto1r3M37HCpUrQku8hkAt9Pe//udROP96krpIO2Yw",
+	"fJpQMoW1rY7TH3rKGfVShx9YkQC3X4+b5njDO9zk5UeDettU2+eOC7R9WxaKF0W7M70ZKI4n6ZJB91Xo",
+	"WHuJrG2ZERPnvOIZVAK0A6BDQVQuSrOQ6SdwRyU5agbpgjcnxiyNTUhsG9FMOFOUQX1S42IJvmVwdhtL",
+	"vCDxHcmy8GsZWeKWR422XLEpN9ryNnTpa7baar7phAMWQyVY3jK9oPJGxra4dfgVuSEJXdAEDs2lJYVf",
+	"vaNqRVk8L3pS1F+pZ4UEh45Cl+QOMbSzlnOp766+vtD1dVxIACaCKJ1vNlyoVxZmhmmm3kevsIBkvZ93",
+	"63mh1wUpGFLZzsuXwIDKlh8KLxaOsUjXbsPv8TFdOqpTkfcrpuYGCduaer83tz00DjMhVPPURgHKjk4E",
+	"9hPPTgAtUbCmazi1RoTmHex6zP2Ze/dYPK6rIYiBPHjjsrZXtCTK9P0oYG2Sfh8esq55SqqucmizU7V0",
+	"ABKDNOVRBSoXkKf8vqVe4NDicpafIlyGjlCJMGLkzqbz7FhjTnPJ2LHLuPCitRP9ofHumm2SPbMbTBiC",
+	"3LV3teb1MV8s4rJn/0CSWe3ePyQVbliZPK8d4wev/eJ+BfqKUebbMPbMZD6fOXEOcsvuVhwV35V05dDa",
+	"JGlGbPUKbKK7TDoY0JkMM+l9a73v0ERTk6UbslFHIc937z4U38T5JkAATPg8UnxznG/khdF3tOiuV05F",
+	"Cl37KZFa9UE8V5KmxO/gf6jVIM+151gYF0hxhTN5dInIeqO2LYR0ECV5yzc/bAaYBewue3iADR+vb84w",
+	"3Siwyen4qjmS5pJeEYFKkoiM/BLm/022D/Q5KqpX+z24THXtsgm31jakgcThfZtMrdy3eukhUv7QiTAt",
+	"jX/uq4lPKYVUfVdFxcsiQ9ojqOP79dQZYgErLZJNmLnUyF6NfjU5R1XSq4psTRI/JCWoJDUt6NgUvd9V",
+	"he+B5qB6brNm1kBOLwEDFpRkqUldVloN0HhTF9abSqYGarbUhy3NuwOjzCgz4Ke1Dq394BRaYAz7GK5+",
+	"/JyjI9v8FtGN5gR1rJYKGrXX9NABy9IMJKYypmu9F8zUmO9UESY55KMP3VrcJBYjTyl82ISUhmYZLsRE",
+	"bgkDNgYmJWxFja++//bq5Xcn6xRJkkCHk6dHl/AaehqhlU1btSycSiQ3EEtFjdujUCY/UeSos3Nu+xMq",
+	"KILNyPbSde4XzohGoRAaJYFw4E8GuerefhOAWLbzRJ4ZAx2SNRHwzyM/pOqXg50T9X/6lWD/wgm2ke0D",
+	"5f4WvmZy4Uibpk2R1i6wIWemMW5k3Li4oblstWgvfZn+mpXysBXv0UtTTBCi16G0A0mdTlMTniOPcHoW",
+	"JJMPes2cf0jkrKv/7cTlkSon12wVMlGE2wZvjTGliHAHadgvROBVFQBTftAqA+PEw4v5ZpjF0O+wLSRY",
+	"P9QateIbifKNZ7fD5hmUaKiDBGVokWfZL6T9Y5la5I6ieu3ueirHO741JCDjLoHDDwLYLVngjatdcNFW",
+	"GuXp6Bz2+wL8phCj1w5t6fQrHbVdxm+gE4WuDJKAXYFKQ2VVcbZAfRFOtXjFLxFfUzUhanULx2MBPATR",
+	"PzCNuq9b6+xAQ2sXop5gBl59glz0ODoUZInODx8fHV2gmUkSwVJSqTD0JTu0nxR9ZYtnUANAa9B0QRPM",
+	"tJpAWZxSqQSRWid+T4naziI0IyzVHFTI2Li1Yi7AsaW2M3RYsea4luvyEYyu8A2RsTdHto0zroeaoUOc",
+	"5pkytqELKHkgJFrZMlYIggyRWglCIqR3+FjvsFo3oL5ZaxDo3I5JYmvZDVQNbVtxEGN+YLZiwV9Iup9/",
+	"3R9puGcdkrTY8tgod1HwHcqgbqB9Z4j/PRz+WynNN3HCWF/E5w/MSrIk/ZakFOtD3ve8myOOiWgovj5e",
+	"68+PYcmDDndjkjieF1JprdaX71Rs8w0a+rfkyjqBrNkrRNB6hYOULhZE2JKVQXv0d+QOrSnLJdoIckt5",
+	"vpsj97j6e7+3kQjBRZgmGk5goqbvsHRVqnCW5KbAyiF20ZNQu9L2lQCYlBGSebJCWCKMLAahb1/+Hgms",
+	"yFFYT+0vxEDu4kbq/Oi70KNMWDO2/4jH+fXc9ffvtP3TQbXUIYrHxlwg80VZXX3BBbmnrvjVhvjBzYau",
+	"umd77fcawL6qQd+gQFBuqNCRKUyJNcr0sNZEN/kf+TwQyVpmhVfh5LWP8uWdSHQHJvUq5NhRTnYrUFsQ",
+	"o13q9FFG5WpPT+9gROMJ4E2/76otk5HEQC2He/tdUtAYD9voTC8IO9+/nZ1QMm4rcqz3bjjFI4nKassn",
+	"6Ar9mc9RseTS700YkkqrFD/lJCcpypmimeHOKd5GSHLEeBUApfc1sCY9q4TKytvLKhPzIVpLpogsFiRR",
+	"JmMYWCCkAxwa645zuUJtA/MmvTUZA8EqBh3N/pzsY3YFQbCMGdlNE46MQC3Gg4WJoHsX9OfbCvA1Xc7f",
+	"Efd3e1EYtopoJ33m5sYic9Q4/XMuzcFUzqZYU1kAGP2Z03IULlBGtG5BlZYMGLkjwm/TKHNN+UkKvmpy",
+	"dInITznO9AoLdEJaWi0GXGFv1p0oSsh+UsU9z3Nbwq07WR/Ro4OyLEAtJbGCmxUcqlKlLk7zI5mvOL+5",
+	"UoqsN6EcDPNgv6TWJMOyAnoyTxJTdWRp4q3USnClsgLwchFu4Z/mpjJ5vJY7ksAQqX86iNCvlNrEJRpV",
+	"YV9/fQH5fab7/6Egi1ySNEL6jFKt5BvDsQb0VGutAG6gNyHzrjyqwNrTL77wLVTDpGpg4vbORtxYv+za",
+	"EswGspyZ7pF01acpQ1RJJIkoXV6hQv7hqLUytb9o00syekuERQEltiBaSVhwdLCktyTON0FwMUsIxuAB",
+	"zYHgcE2uN+Cs22QmtbU9Ka6/NKqd0gvRqKBQFYSrQOUQJfKKAhhwbV5sBy5/ZY5r24rMcmxzhUmqANo7",
+	"nBIqyW27ktLnUDDfDknescf6tf7Ape/sNmeGpfIoyH6onvHlYOm/RuUbqaJtSW73QElM0saOl1bi8ygU",
+	"HRrDWUOgSjhnQT52XPqdGbvV9mOfH9MUrQhOiYC8FkhhsbcAnvgKkerAuJAEUt+Fh0CV9VWQw78xX2hx",
+	"ZK6gKU2QqQJ8jQbUgrg0NA+gaVOownUy+VHLH4VBrgEhtrXCBZoTaJ3hWMolKg71AmF0/v79JTKCu+k8",
+	"4YoEoMOzU/eVRBwKpc15rtBjrcrIIySMI+ISJZglJCsGICyFRtlgiLNMNzUWfN+O6ppqRBVmvXBJOMWg",
+	"DStqAFMa9DaIL/ozE3RkIRcB0F6gmYHXEwyhR7OoLFfM9P/ZXhVgpUZKYPCum3fRgotrBn53ELlP0HPb",
+	"T9HHHAn5l6CxYbb1UxYqL3GWba/ZzJqSIfHnxAU4ziI0o3IRF4WkTiwu6AdFdYWcnWwwhd9MKvhJmpNZ",
+	"dM3cnzY5242m8cyMhpOEaOiYAcmoPfwp16irhzX0BCpDm4LSZs22vrTrKeDCq+02Ie8OJyunmNosPGlj",
+	"IKzqW759dHLNZrXCEXD4JwlnSZanxO4w0dvZnjCu6IKWZ9Syq2vWsi1YgtR633xb3rSJRX755gUqvgCv",
+	"AZUyJ+jsvOp8MpZCdylF6O2JjTSt9KA/8XXmov2Wje2A4UMPwCkK128IswckRdBs/YGDnvrvLqy2WaCj",
+	"AV8mbSX4uw923kx1aAxMUr1MyzAqd1mUATkxFUOr8GsX1bzoxgN7x5qIkPdYH7smHC1n5JGZZx1k5hXe",
+	"Zhy3OWR4uq0SGUvetujwjcIs1dqbHUgeaYpJWWRDedyVoxQrfIL+mQi62JpAnZlj9pIuGVa5IDPH9A//",
+	"8O3V8+M3f7g6f/pMzzwr5YIT908teUmF15sTvb4ZuH/NwD4JeiTR7G4lSRLP0P/P3p8mt5FsbYLwVtxg",
+	"32cC3htBghCplEgrs2JqyNS9qaFE5c3qKtwGHBEOwC8D7shwD0J4ZWnWu+gd9BZqAbWTXkmbn+MeEyIw",
+	"kCAJSZF/UkRMPh5/zvQcxYKY6QtiXV1H2BjbcLfDf5EkiDgTuuORMJZzgzUY1YqMlrkmg0AC5emX15/J",
+	"EDoXcXGtjhSLxrYxS5mgvSqImS0wayOS0nn7alAkxYJWIGQNrmQz2UJw3eqe0N742ejU/yk4Cf2f2LOx",
+	"/4KejPxe8DQ8ZWfjZ/SnEUa6Y/qP+XrrHPQpdX587Hpqv3c0kTdHyfXxzcmxXS8+pLscb/UZo5biiV1c",
+	"bmALc5PROm/1ur1n/knP7/Y+d1+cP+2ed7tHJ72np2fP/kfOJFe5Xv9a4XG1o1Mu/mXHan0F3kBiVdpS",
+	"Bn+N2bmKshMyq0Gk5yzrO+s7bnJKJelgquq/+0TB2vr9029H+RVzP3NbxCOnm5k8ofVVUM4tkbUdu+bC",
+	"ISsDVwDGPFE2JGJOY13scmG1bZJpVZjfNipNYEy3TFUPcmu5lrbGVnGb0jlQWpM2gIHMBmTe4UK5VwSW",
+	"lXKrFuttzQi309dLA2P1mqy3Hu62Nfj8KidYb1V3aqOJ1L5iS3/JrkGXDrnvU5NP31mZCLqdTTVTNHfW",
+	"3wr2mPXRybflnEIMW88G65A/OiTzhy/mWOaCQVcYWfbCoC81+FUH4JlabeTv4LDKEsytH9vCAUIjJYE1",
+	"Q5E2sGITSvCVUmy9Rbdxy5UcTzSw0YpuBVXabrfI7Nu0qZI4WtlNp88fojRWbulgM8oBs/mFnzOrlPdU",
+	"ceeuzHhBbpQsKlm23IaaWRUi7pbM87vJpPvZ+zMunGGzIls0roFOzsxxTgBkeLYwEpkno4gHxEx2LJiu",
+	"xiMBVUyV0QioBA6qlKNozSJcy4NUWlS4gvIDtuVE7tFeVjgCD8Fmlm/QH1xPr0CqbU8FUN2vVbDq3lqR",
+	"/8YngouJk6dtVLf+3//r/+l4RE2N/gPkFaBfpeT1xTWEj7wb/+O/vYif//KP/+PP+PPi379/fPX87W8f",
+	"/8db2fuN/kavFltVkSiCVGh1dbrrHxA5YyZvbzt8G2avWyQq7ORlLwrYjdkGOAqfmMuh2hP3IFWBHA+e",
+	"VjDWFu0majCiiqsBiJ0Ki6/Ro0tErOR//y9Qr60RyTMLa5qIMGahnroMTBaTgAm96sbcWKSbRWP7QRa6",
+	"5LJtGpmmbUPw/g5tJO3nJ70zoyw8Pznqnf3/O7s2ukIz29ADb/0sVK0TtB8CE3MJ6pSmN2EVjqktBt6Z",
+	"wW7xcHkHJDnOzjWdGdjA2Lsgd5xfVcWufptknG0GynHw3O8X9O1m0UaX3l/bEuGCZitKDuFkZIkgZMwF",
+	"FQGnUT4Sqi0kUfOIa7JkumK37bzgcLxWMr0qJ6p6iAr9qlqxEyZYfFdFYCZDpmqtaXkiu90nvvQSSOjl",
+	"any7l5V4p271jlt/XEjI01IDDqU5g1vKszmUpL1zR8qyrczIVfWZep6uulmq6nXVMnTnxaZj/Y4731+9",
+	"tjrA41jOqgFptuuXjMapXfFWjP3ofHmA7qTkcBVv3GmJwLh41ROS7437ZOU8g9NzdZZXkc7tNkcOG1UR",
+	"MYHHFVwoFIsGZm6kjA3qll9d3ZLlVEy8w3dwE1ObwS0eMKcRh5UhcrtOVX4YvKrBrW5z1YxZb6OrlrEW",
+	"o93pfN/ziV5zlNYrLFlH94Hf0AdbJc8SZkRh73ldjYD7hbRuCw5g/sFPblHNIF+6447rL3M9l7q7zef/",
+	"talIh+N3L2CXVLbkdESHTDI4nTtpsjlKlZA6AF/YBetWSmXTFQuSmOvlVTBlliFkxGjM4stET7O/3riF",
+	"//c/PrdWKbD+/sdnMIiw0Aowcs0wAsMScBMdJ0or0n4dvrq6JDImn656Z888AuH2YswnCVT2Iy8jymfq",
+	"HMkNvb4Y2sN7SNr2X+Dg7HhkGMuIqSFpg9nJ/OAsr0PS/v33t6+8MqOoFBHeB2J12Bf2NudDT68Q82pC",
+	"I6gjaS5MZYThL3LhpLJ163UgVEUNPTKkSQgtZl/mUHYd1wTcQPUQXeBgfwIKThjWzDM81Xre+usvSxCD",
+	"8kpoij5FzNxvWYMimVEuNOWCxcpamDN75ITraTI6CuTM2R9TO2TZdZR7n8FFiihp4IMPVepLR48iTACD",
+	"NrOEka/FJOJq6vwa6qgv+uKlFDdMYAxU2+biuwiDmM2l4lrGyyeKhDJQx3TOj2bhBf4RStOro1lIJlBq",
+	"Pi3uSUZsypGGqC+MrMI67Z1z88H/IK8hIAMipbFGJPn05iV5cXr2U5om3B7S+TziATx4bH/927/NRHeO",
+	"yD9pxEO45B6AOv3xklDRF4QM4d1qSGCZQVjGV6B48wgXHixGj8yYUnTC/hpekCFcHCLL5t+vPrwnHyWY",
+	"kAkXWPofIku8lLmFkDmN6YxpWGAQp2YG+M+ExUuPzCnggTQwNL3XjPh/kHdSsKX5lhV2BI4QOLiRhg5j",
+	"88gQ4c/wArKGkJ3u7dUH8vxZ9wR/uiBcKE2FxotmFJ8+ffqC/P75JXzpN272b6IYCZJYSdOSCRcwcOdk",
+	"CMZexf+TDUn7xKyTXrfrpcUzz7odjEbLbMLDC7sqMC/7iYKxLhmOcRRHENFlIUhEwVc+YUfkEv5P4E5z",
+	"I+R1odU13dFjHpmxIhyCGM03MCzLDDEOYIIJxDFTMokDlk4+GVonyvACIhIw0greBPnFSsfSDOzrz3Qy",
+	"vCAfLz+//BU6ifGEilgBAP16O/bfUR1Mh6R92nuOXjkrnT1yetLDX5SmEescZcv644erzx5Bz44qvJxG",
+	"/Jp5BKOlYNkP34ZsNpeaiWDp/4Mth8gqPI9objggFNIsP9Mq16OMlsHNBmnDE9krtf8J3gSRoXHChh2k",
+	"4tAkYmZCeqdkKpNYXRAqgCci/Qju5tNe7wKagxUzleYoGMYRn0y1u6n7wkzqIuYaKmjOOOZ7Roy0zT8x",
+	"+sCz4ZvgEFEYDkiI0jJmYdqBjtldQmrTQhpFHro7U2cohjqRiTSjuqBLMuOhbxsHqX3U3QJRMJFU2nwE",
+	"IgoxxSdm2hyxpZE1h56ZpYkr6lMcVrfnbRdtsduA5WY8nQGzCs0Hhv/dt0We/LehZeXAOrRPlIc94hpj",
+	"Hmm6A+wiusxVSXDzYuU1NMVxU9GVAE8Pxddp9/TCDAdXXurIzk5PAsekB/OafWYpLTkLnpkkNIMMUxEg",
+	"fwsUkSPt4fHNyfGMHR8dHQ2xucMvvj2RfHu0S2FVIRT6JAIZBHLD3ICzM6NLGBEo14skJcAdftp9Cq+1",
+	"wwdpiUaa2sdCCa1iX7jScD90150BGCB7LeC8h4ecYpaIkAURcE3MmJ7KkFAzFKfds/TAcbcOL6NILtLw",
+	"PtN6I4uBLBAexb5YEQ/VkQ3Kcc4qMnwv9RuZCBf1SsjwHTz3XupLLGMyNELWNkcKkpZUjq0jnwx/fX35",
+	"ysYCf/j4+e2H91cYJgtTYusaAshZmlFwXUnfBY1rG7H/y+vPF+Tlh09XZB4z3LgqfZOBeQa/ZSvZDcZQ",
+	"AwFHYR4DKsySDc0qM6OSkZ4NmUhmQGptn+OWEih9GE8Kt0+UBx4F9KHD14FDykIHeBJqf5iFVxqcc3c+",
+	"Q6AnhwRR8vvnN/5z/PmGRonVx83egdD7sWYxHCL6otijzPjqZBy81Sb3wavbp90uGZqfB1Al1k5g54i8",
+	"lwR1M/CYwHLC4FPLNYcHvocrXQL0I5ZpDzKQaQBnXPv3vxldyKxz86+TNzDr5p8/vXE/vnjTuQBRRkce",
+	"6vhjxkIkazYSxxyotjaKmVrbyNSVOY4ZI5p9gWRbbLMNgBmmSqg5tM0njHJmujCTMesckf/4j8/muTw7",
+	"LtJM/cd/mJmADrs34piTIarbyFQEyyI2EAI4p0D+tFGmQTX4Yb9/NewYWc0UpCBGjAL0AQ7LmLqCC0by",
+	"qjkNGGn/LriBb+QP8+PgCn60hOgzClshN7qOWeT3v/W63Z87Ltf7JoWPKDLMTFsVaJj6RIdYhcYyPI0i",
+	"Kq6h+bgizJ9mGbxKT/kUiUWckRHTC8YEOXnR7frdE797Avf0Tl688E96/tOTI/KaBlNcazRykrsL8iJr",
+	"3jATTzhhDtcC4kyJi83E5lFremal67DjWEFhH0J+ydAM4/CcDO2qHKTjZuYu0ePn5v/YUY8M3WwMQqqp",
+	"+SGb59wqghJVZkcjtBrJkFvgCu0DElIjnoIpU6Rt8OpPT18863j2MFSkAPvhdh9uR+hPJOzkwk1wARW1",
+	"iAdMKJbTvt69/byibck5E4gbj2Q8ObYPqWNzL8RU6iinuOUCc85bJ0fdo66r/0jnvHXeenrUPXoKVgA9",
+	"BU382KhG5h+VFsNL8omFMkAUHDMRshiPF65QPNBAXxh0EEka4p7Ax3M0A049hw3eFpK8fPW+48EhFyPI",
+	"5YGGt0E2vTUWkLmMeAC2wFQEvg1b561fmH5lmuy1UgFt2t3rdp1Ga62PRoYcT/UMQnIwKCNXnyINbFhR",
+	"WS8F+fXzu9+gzxf5Ltm+sBBTP3Jdc706wuo9odGaz7+2XmJj/CvbJ/8j9KkuIMY+eWwfc0/Zh/7yWnmc",
+	"tukl/93e+jbEPp7i+FQ9ko7j8c80zJX7PO2ebX6kjBbMg2fbfOstxDzR6DVkIOftRK3z//kvr6WS2YzG",
+	"S+t5uPz41kgfZLvx7FJkYW6ZueUIJefoRIEZLtXlW/8yX4DFfhybJX2kIL8ikoId/bt+A5hv4xYYJSKM",
+	"oAgGzP8Q3jX0SECDKSp7hDrrdeWKvYLXbrlu/01vKLZjx9X7d3pD8UvlxWja6b/M2HPXLkFzs7v3x155",
+	"dvNbCrjCOkSx2Ib14ZF3bz8TkM4B63iEzUYsDDPUOeKCxsu1ixMpBf+zXhhb/N7rdm2lFZsKFzClgJU3",
+	"VydDJsHUaQLmDBxRo3NTEvEbJsz95qhGbpeV1forNGTzSi2fa8Wlui42zn6hYv1+znWJK5LMS8v4B16J",
+	"K8NSu5LseX+0pHj6VS6nK3OWqVXD6TD/9JCMlhqtheYfYLlA/lQpIywlRtgXGmgsopVK4dQwz2LCBHj4",
+	"VOVa+zBn4vLj290Wm+tXtthWF5F9MQHEQ0IZJDMoA1Doz6beryTCd6upvyuXsWuB+3azknElb3tYm8W1",
+	"3FYcMlEUdc7YkaqdTFntfMYnVqMG3ICCGewwyiMsUoycdZ8CByRodxtk5SfTyPsUlfiBiiUGF4zSDdvs",
+	"B1pc5qmnm59arTq7UcKmq4dbIyXY7UFfT6LILR1MVqxdtjcnxxTop3ybul67gtGKZcmqxkmE4hRiWK25",
+	"E0kUqPMHAg8ZmOLxC/Y2dCD+8vozPNsXeDdaTSNs25TPPXgujdbzaqL4zO8uuJaScYLOHWe57gtbqsBy",
+	"TblMb7RM4Abjms2sLQNMb6kXoG3/Ro8J4uj3v145XiejLYOlwKX8S8FcR+dpxjNx+eg5p6p5KmXpdf4Y",
+	"pMeCZGlgXeAx2ttU54hclkbQvgGs74GWMbI6pFPr5ZgI0oIl2Jy+sOXuRkBvwbUt1yJk5t/Ezx4R4JWI",
+	"KUcDynzOROgbrRgcm59sp2mMxnvNhMGOI2t9UFMZm0MWE6mwOTRELwoXdqGcdclMdax7Aa7P6LIvgEzC",
+	"uhkMJIQixYzGZMpidkTewICBUpNymIKz2YwEWsSY0Fwvze82ITNVhE3/0WfNRci+dHAhjJaEYqpmDEwX",
+	"YO8oys7fuNKXMAe25xhzZz2PtdkV2S3HH+mEXfH/ZJBVscW9nyFRxNxcATlxbeUJJ2D8wEJpxhYKypm7",
+	"wWnqKoCfF1hfM4G+gfeyug2FYovocoRJMw2p+zzMUeHTO2VNVDfELvR1300XxN26/VYEUaL4DSPmRIjJ",
+	"SCai9psyCJI4ZsirWf3d7YN2V9vy+otrSzKfb90WLe/ckn/dI3rI7zBI1qoyeKEea86OvExUjw0pTjY/",
+	"kme+x4e2AAZvZDziYQiyoHXaPd38hHOSPQqOThHKH1OJQgmt6+nxYqfLIzIKGRyvlj3JQRTwZrf+5bVK",
+	"3s/0moxz2CXjRl1rFcuyjfNsqhC3sJDxNZz0XuGoRw+aZ6mVYjI3GgDkhoEPoNT4itMi17KHOyuqdn9G",
+	"U7bdJkwb7ijfag6h3ICQNp4AcCh0EJlkmRYcRh2j4bSsPZty77vbGVH1dktzsOsQWMqEexV66ce2EHnZ",
+	"omrk3WHJu3op087JmM4auZcTGNXSr7RDXMFZEC+CRUh0bOvDrJOUx18LpP5/1UrOD6Kwj0GDMQAaZTgL",
+	"yZgGWnnwG4v4BEs7LpFAOqUCA5DtWSNwWmgbqltj3NMoksE1+uPsQ1wKcKK6PwZwC4vVsNquke2h1oPs",
+	"1DojWo4Jrbg9X3+mk03bEu55DPdFs5WLW7m47B9ij+4KELKVaCb+X+AhxxKe5ZMjFxWAthrYfrnunbt4",
+	"UhuIojRdXmBsL9ojhzFVA2ugxEgpCKIMgL9eRuyIvGcsVMSFdF4QmqOpl3FGolnCBKfdF6ub+Xeg5yjs",
+	"592G5u0YWtHCMxtW+c8yXG4hBHJsbEJqM50258AF8YOVJQiSOUWKAPNDTOcc6kPlRsm84c+T1nkrkgD+",
+	"/uwZgAKlQ//aHYJgdVbz5LrwjdtIMffmQsKGjhP216MKUcux1gjTQxCmp90Xa6Y+nztQXALbsY7YymYV",
+	"TCOO22xdbbJsgfhCah8k2xaVyf6q4AGpXokudDGQYhzxQOfCm114/BOFJKoYiAzRX1zZ2rdc2KDNzj7B",
+	"+klv80x+NAhNIJXJG+Qdhke3WGeWAvSzlL/RGIsjnZ6cbbOoV8vMwcO93sEuoIDGLPTHMvbRPOHbCoI1",
+	"9QWh2p+PyWOw4mw0aM3tYYL9ZH5WwaDqPjh44X2mJblFbXXWqmfsG21jlD/jagbSfF/L/w8WRaY9M4Pf",
+	"R4m2BeVszWWFnkZY7qW1vs+l3nu+21L/5E6xfaBALA5WgZhIOweqClAphwEqgFLnDkhyGzXuGIEWJLHe",
+	"EU1KVaENvoTXq6oRsQG+uBov8v4nqBlVhoirsA/fvQ/Yt9lilssL+gdb3g0oupzjVqoS0wnlQmmb1iLF",
+	"xJo+W1tDP6xCCm05PGxWgeXvgM4q8qk2PZo9kj7RwLwfD+bVVADOpfxds6XPhY+JOQ0sbGDh1guuvIpi",
+	"lqiKah0PDq0g9QQaA1E1pfxWl2WXpZt+P1AMTp0K4OEVkce9Ayxr1ro3iPU6Z0TnaA1PdJY4wEqWd1u0",
+	"BCOM8uZ5UArOyWLKg6krqa/6wtWdNI/htXS+FJmyCMx1WKcGssnzHr4ZXUKpnJiHzAbP2sbFTCWR7oss",
+	"0TxDgiNp/owZuWa2ZhMYPc37UxJ1G83CnQ/BBrGVnIhTqvri0+WVi5X0SizSyKNMzB02pyjN0M3e8kSh",
+	"PzfN854hCQEVfcFFCOLnZoXrwYwFEnLYwA/Ir8ua/kQRiK8Q2hUth4L9dhjct/sCuk+GaN+yJCTDqmij",
+	"l3adfXt4uNC31nkLB4KLwPxiVp5l1h7TKGrdwhj6MnUJVSHUD3M0zF5gMq2ALFMZk+HXv4YdomVql3bk",
+	"CaU1fER+49fMFRoLMJiOu+nMtJdHxuCpcb3B4A0GPzgMbo9ZOWeiQekNSn+IJclFiszWrsmYhQlIdR8k",
+	"up8Shu34TO5UrnpSSB/RiB9T5edKD1QZci2k8iE4XflmjfruWKp5xrzVoqANFmtzZ8jGXMBi2nDzoao9",
+	"348a49BHIbXhnIQsMKA6H0FjI2aYyDAxSK8CAMZ6fRSC2R10zYgx76wIGaDuI6vQ2tjKXG5AvpKkiw1P",
+	"CXby0ZUYke25/AVbctLgdT5jpRgp8hqZjZC3BDgZMAGCIsbzs+JyTFMeqZWiczaloTpO07QYv/DIcZo2",
+	"Sn0lUrFUt8zyfbTOW//n/6T+fw7+9fXEO+v+9f9rbR0Luadw+HVZAEDllCseen8JATWvRYm76yD2+0db",
+	"jOnDZQU8YhrAg8b9p3twixDYHNlZEwN7eDGw606Au4T854j0wxkX2TkVRKHPvhjwuv6Ysvesb1RN6tfL",
+	"3169tp94oDPiPrdb2pvNu80O2v432kGqFBk5VF1IB9XUj9m/oahKHYxGkO3/mdBYG0C1J/z8jkaInlPN",
+	"tj2iIXA/edbTbN7ikUQgTZ8lZbW0mgZc2aZZECVz5Kl7VXIbuVgG/sCd6UfshmEF5Py+ckIwKN9UIxCL",
+	"YrAURVzpVTDSz67GJ4pc5rwnNusckPQniHV1NKKWCOblb68s+5vR2Xik7YW+GNHgehID3CCXYuk+AH6C",
+	"kZO2Lh6CtCkR5uXwa9mdoWwd+qVlT1xcYOF5lU+vntjC7JaydakhNXqYzcWQzOg8Y7kKqGYTCUwKWkI/",
+	"7JW+yDFKjthSWl+D5eZVlQZ5YJxN5ebu1vh9mtjTL2Bl5OXAdgw1zFkijAJ55ew55Dd+4yoQ00EgQ3Pf",
+	"6+6zbrfbfdpreS0np2zF5v/W294unw6ILZG4VbhKb//nWOUZZuumX5C5jCIsMoyrj2rym8QPgouIa+DM",
+	"mMRMqUOwo7vGbXo6vW8/tvcf50Suie6MQj+ivtkhqaGsObsbp8rDxZkcuB/EszQqjMYRB8pvfHGR8rsc",
+	"lcJVmd18r/6UxinShC6tXyN3Ru8fYxkmBiTnQPQKWHck0QZQvP/1CsqBGFTd7nV7HkIQd1539ov6V80g",
+	"x1/xH2tze99qlXEcQCgLlNsKpWCZPVfTyLIJyYUCu/0NFAGAs8r8Di4IuALE0S5uZ8wjI1Sufr30e2fP",
+	"qhD1L0zn4fT92zrqoilwqBoDR2PgaAwcd8qYxo3kZWGIeZ1qr0aOnVRv3P0QdbleUh4bobXWgmxusIRp",
+	"GREcuiGxiJAckxGP9fTchpCFciEM9MB6RBiLmJnHj8hp9wUZZs3B0Bop2NCR6ee01ilVZMwFV1MWbhKo",
+	"bzhUVtuGujlQN0UxVCyt3t2JQxTPwBpe8VdcAXPpFpqtfST/RKPjNkK50VwPJnF2VWZ997F7e/GOOi3B",
+	"nCTtl1f/7HjAiZuMZlx/K+dkJq/8mAG0XscfFMsF8qHapWNpfkJG2k5GZIdpJjdSM75rLJQ/QaUDlJBK",
+	"ltNARslMXNj4n0KEvo0Nqj86s7qHn9h2Wsn+D9BsaAkObXOWNmdpc5Y2Z2lzlladpegZ1pKM+RenMuFZ",
+	"CnUF4YA9uFMV332sGDRyW9pSdzuypztaMfWEhCxiE6pZSCI+4zo9Ckvl65WmS7xDHZF/2gS5k1xlFuf+",
+	"Nu+OqusCvcTWXLmW36fZrvSpmrXtRqUhiPpeiDOzdV5a2NbOUlzVUNWysMPxRXsk51uNO9yebU9Xdu2C",
+	"ACk9RkZjdULBFi5r1csyZDeRpiBX3uqufATCPDeUA5irARUioRGW2G6dnyEG3j6spNijfRPg1bz+QZlW",
+	"tpRvjgqvkXOPDyGb1L29Qd4RDZRPA6Aj8A3M3JCZZsW9T0UwlbHPhZ8o1vBxPDY1WvXxtv1xXBPQXzzj",
+	"/bRqTz1UflVEBdkTxaQzSzQhY5IIpKPfhsgfX/4R332ZNeaxCsB8gDy7tB1QRHnJNMEe1eX+uB4XEn/s",
+	"5hhJGTEqqvKLyh/DYg4fLwkXKokNVCLsy5zHTMFmePXzFQmmLLiG8uFQ7t5yZcSMkSWjsfIy3xZX4Der",
+	"LQhAB+yGhwZDDOAjXEwG+HB9+tL2WXC3q4Vzn3kZ1Stti5SodH6ahKjD0m1qBRNppyUBVMFEMaOCTuCe",
+	"fROMV6YGuDpeFRaDtLFOk8GW5Mhu7LdDqLF2TmIW8DnH8mp4tntEMG3kwiSWSnnEvXoMeoYIlkfkg2Do",
+	"HoioOKqJu6/eF48ahG87OHDigZnvaDYYUXE9sBfNVLiOts5bY5nEgwVj19ESmg69GYyo4gqIcqBDEQWJ",
+	"dN7qnrzojp7Rnn8anDD/p/Ap9V+MT7r+2agXPGc/0ZOwewoGGDvmqUAz0kzTWA9AGkJQ/5nf/cnvnmwf",
+	"11894LsE+Z/cs1CsEojYvvAHDuFv6HMOVOGpg7Q++2JOgJ15cmrUpIhaXmormJs48iaOfC8LNj1mbkch",
+	"s2a5TqnyhfRL34uM0r1plY9BZDSh7XfApwj/NqI/KopY7y6A1aHTzer+8df03xurVNW2Po1GRZM0oTMD",
+	"zZCJEv8J6BOfq/R61aLPB9YDa2tOuRsa4/C3HUBdt4YfRj3cjc7WtW19+am8dqn4RFCdxFC33GaPWEUp",
+	"rbGZBWzRyKdKcaWp0MRZgQqFFzrb+sf2pT3uw02GNriiavbM73Xvqprt20W2/isP6inbTRimtaMaodh4",
+	"zHbG44/pU8lBsUxUbpaJjwLFjpkIb8GBXj40aslKImr0zGWA+uM8ljHEgWiJ4b8234a0mWM/6xyRd1Kw",
+	"JaFRzGi4JHPKQ8jFDKE2z1izGDlFzMNcERr+O1EaYbz5WbAvmsSJyBEvGsjOxcTcHbGxNl+X47FimnDt",
+	"qrx4KSF7X1CA/+awdSe4lnD5hsVVUcevRXhIRxMT+XPpmd994Z+ghdFSec8A/mtJKAlozMgUChpuTeHt",
+	"evdahDscIRslQNFCidK/1QjgwyeUTk1gdsv6TISHarFqGKAPcg0xEfpAWQk2TyPjfXB9NJEhj4ZiXkOJ",
+	"i3pbkjBXQf+rLdxin6ojK87U12ra4q0xjLvDJgatMS9FSzKj6hpr+kFmkZrKhUCZAVgl5BOuVefCRlLD",
+	"C+FupWXMQsJEEC/n1jm13sL0yjbnHlWqT86a675VIz9dylQTVLDXU/mAJeo8lkaviEGicjVurOt7SFLB",
+	"vfZEkREV15CzFTOjn/gBjcOMs9yIGBae26g6MeaQKSaFJTqnYulCxumCckhwsbfByrmVCN2jBTCp0eUE",
+	"WxQk4pyJkIuJzWNxb3miUAVzRwa39agSoXlEKEkUiwnOsp5SgbqcFIwsppIYnQxqOdnxsJWd2qmE52lF",
+	"qJgmYeeIXLqhtBVaVW54+wL9jLahR+RnM22uC0anpMUZTDvhOX09NoeEYp4tAjtOVDVnw9Ua2X9LNa4Q",
+	"gJILVLFBb38nV+/efv7VTL27AIm3EHHSe3p69uynltdSMtaOKvJp98Wzp6dY8igt6rRITbdyzgQL01Jb",
+	"ePq6adyl5mnxSLpi+qENjTueil6mTNi15BZMc1z+KEpsCUL61vrszxgVkFn3A6izjU66dklccxFm1dm9",
+	"/aRDNChtjyjtCtHDKlJzR1zbRXemAA4N7aG7o5MDdcRAgosieFGgbCOGcRDlFnDtzirusf34fZru7ScM",
+	"OoX+XrOlKmrFwAcODOCLKS0NPZlQZPmeES5CZk5UJnS07It2mNDIvI2LSeeCUOL2lBFwFmJ5AJSVND+Z",
+	"10ID8gCxutYmNPjBcNiWcOvWyMn25+DRU6riNHjph8VL5vyyqLlBSg1S2oyUys8oFo39vBVkW8S03evT",
+	"1jQA605lD2F+bCQD7HanMstxigvaK0YeUmXj6TwIcIrZPIaKGvcDlN6AESlmN1zZiFoIiScjGlyHEOpg",
+	"dmzMR4l5oGQqI2NppL2CqNZyTlZfFAJ1EREB2Bqy8ZhBVVKoPTckcwrIjGq484la8dpgeGxbMH2OJV9y",
+	"ub5TGrMLTOvC5i2mMmKdI/JyGURmjebjMGhscGEcA+cWGS1t9AV8BSK9CbcWPReGcUR+B+zMNcI7mA3A",
+	"d/nQXshFhdFbUEVUMmexYiGDAA8hNXy8CvJ9wvcdVPRFYXLSGIyf/O6zfAxGYcm4mT4neiHJTEJMRhIr",
+	"QsmCsetbxGbYgWniMxqothqfoRI1xxiN6sPTLUc/zeugIhOxG05cIwZ8Ta9ra4ZLwXw5HuONrkl2uzVh",
+	"I03YyC7sIwgTbOZRYdnuN1MJT1A/le0YrLLBtpf7FFe43m1VcAdim/CWRwtveSdv2Pr4Fi2LuKwAx3Jp",
+	"R8pDWEZTCowHALUqmd0bprVnPQjGWOfNfEP8MESXDo8I8Pa5s8TG58YMkSLUEIfo26HBwoM5XQ4JV31h",
+	"IAhpZ7hRlQN3O9VAz3z4kHCe61XrfEwjxXLQbipnDMdrKtWcaxphCJAbuRQTPvNPzm6F7WD2G2jXQLsU",
+	"2gmpc7CuwVANhtp2DaFgWom+hbWkzDJoMMrjJRKZqSE0f8jW4BUbwyJj+L80o0uDazKny8cIyDUrM0zW",
+	"1OB5DUV1MC/Ihg+HdAmEEDIOGBqzAH4ogjxvlmpsqKexTCbTIWlbmuNzoqV5dh4lqmzcihhFXNJB8xnL",
+	"fZZCktCUKgLKKqFgwDLfPyKvgdUVbpMLplzmlg8/9YWzp9lE9P/9v8jJU4/0npl2nvQ8IhiNjcicMyGW",
+	"HY/MY0liqmkWW2WgUtpZ0zIhdTbLfVGexPPs8+R//9/4vDmgzLfdyyB+ydzhESjmDCGHAfPIlEY3TJFk",
+	"XlMxoYCqrtzU7Qqq3IOfcYLut+59ubF1pNL2euOY/OEck7AT/Nnhcufs9ZQ6fN9gyp/mTCIwQarxx92Z",
+	"cN26adaYMhbMxbhCnA5wlsO5Zk4e+ClOhCJTeoPKuwel8cCRZZNrdwARNZnJ+4tQ3xmM4LF6X9aS9zKX",
+	"3+xylfWqZSQRkVmCVlAkM3ieQDKSeSKFa+SSOJhRzoAuvXFd8nMb6ybBo3rBAwaRVuaKuuZzM/N9ka2Q",
+	"7MVSYMFHukRrVlWoO958SLaYcSxnZdNK9yTvbuMiNcagaeaE/D0Rt8l6tt1vzC8N1tjds7YvJ9mt/HaN",
+	"VaixCm27tDP7jy9vWBzRuWoMQY9mCLJnzjqQl3NB3V9GNl7nSF/DlLJ4K/15kP28kecvfYhkD0HDPTBb",
+	"QLnIiGmzRtKoJBLQKEgiLKvYBm9UpIedtFIWhPZrOoogYjw0WKryM0YOAT4y3+MC0gDRI/tEmVELphfp",
+	"L0aIjcdkwjQ57Z5WZn2/cd+4TD9xn0nfVZ+rEdNVvW94tL5tcsG6OU0rdUxpPLFx2Nvv8UqCwaxyVhax",
+	"sLP2VrFc13MNrhTfoiSM6VhX9vwCmfdtfi6kAIcoLLZlFazevY+gxUylOfwmg0AqrSy/vCu81fvprOu1",
+	"hNRmElvA2R9LxczZeDmPebS9IlPR3X1zDq75xINmsuwgKB3bICy0RkI26l4FJq5CP76N1l5P/175JJSI",
+	"NcutUcwaxWzrRchFIGfMD7mK2YTG4aYgRKvE0QkDRS7mYRa32Ch0j1x2bR2wIe06YNO5Bdq7rQp37NSw",
+	"3c3na3Bfbc5xWuPfVZRItcCS+paliHhO++MxUJggpSWkD+PmthGcfTFhulShlah5ZCtMc62IAV6EC0tO",
+	"moUROPUybZ0N/Dzqi59ZQBNlAxamdG72G6Haet6pKDU76w5GNUCwDXw7DS0GFf68LyiJqLlYvJDLkSbt",
+	"014vlwzkYpL9caKT2Ehw8p590YgPjV5LNbPabV/MmZxDuWhw1puGJnODjMWE/FuOPLKY8mBKFtQ0bSyx",
+	"iaBYP1FYYY+EdIkRoO/e/vJEESto+iKIWQi0qozEcpGmOBXGD3oix2TEYz01QwF8rsWOtq0bxUktD6Mi",
+	"oCVo2LAkbZrOoSwg7AQcIBv+QFXZKqDoUpH2EG7gYmLG6POU9QUoOoTdAK7OUZ2P+SSJmU2Mevf2F4/Q",
+	"G8ojeBdKYs/+n6QSGSwWpk1m3fSF+5blSYflkLbWsy44BiLOjiHJDeGC2ikz8z1a2ugRGL2+gOHDV1AF",
+	"Fo9OjsvGDdwTN17VOfO4IPeqBHm3K+B1AFpAhbQ5hCJUjVbx/WoV9sQ2R9cu2sM+9I5da1U1ekq9nnLI",
+	"FaBi5o8jaoPEWd281wGJXdYWDZNIK18KqIy49WNwhCLMrH5qxie+Ocb9GVfKrLTq24TEu+Cwhx7IOGC7",
+	"Vbh6dKXo+1Fy7JwSrs/haE00VppG02YhM94jSrM5GS3h/zkUkwNvacBsJWC8k1KEEM052OsZhN/gjU56",
+	"qbTqtBNngI0vyNAIrkT9F0uSMHQ8RmBYf6LInwlLWHWRavuJT64pD1ecuqq0MvajtbVxGRt/hU99QwWb",
+	"i6O+uVDzuLQQmgjjw3KUbbdRSbu4Tyu3acHc4uYdPWQPUdf5UtlDo/BpZK8V5Vp4I4mkazk2EcYj0D6L",
+	"MQG2WnNhkKB+Hj5YV7+5uE0etW4zNnTrEstP89GAeiHBTBSjeU0w4BqBwM2YCjU23UmbxsIBjnLqi+vC",
+	"f395t5Itj1N7uTRx9TWXSduuik5TfblRlg9UWV4XYlnCcikr3Xeh7DYFl78ZUpKsrvEeCiy7xQwJuuaQ",
+	"9+253uTP3AUlXqrrGmgFHFwpdR0XIaytGwes1oRY7owQa7XQ46/2l4H9ZXNMZRH1ZiWTQxZwBWo2HxMq",
+	"lqnTzGaSaHD11BS1WQF9D6SF1QY1FnvZROt84/GMq9P5INrWbs7swsrM56FttWuPzQYMb+NEX/1uraKY",
+	"K+1u9cERC+SMqUqNEMTcPKJCmD/a6BfHm5x7vHNE/phycBMXOSMZ+syHbrAHs0TpQcjHYxYD7eFAJaMZ",
+	"15rFQ8glVAhrbMp+xyuSekO5nL4IqBBSExwq693GP2KfqzT7JR5WMgS9gjvvqqDe0YV5S13WiefWuVu/",
+	"BW11iiqqIv9OlObjJcn019auWugr96mHjsXcSrTjdId7EO2N77VRJ7eF6q7Yi+IiYE7O1FX42KyBbuHR",
+	"Lemodtn/iBptE2Z6mKmtLpXUMl+C4mk3tbfVE+nRsuH2TKXNtKx9qMxVyKFx7u7Nufs55yZx8IW07ax6",
+	"DolCxqJBhRkNOdgLQhZEXLDOXfVovOYUaK7GOR6IWk357dWbLHEy8wxZ120p708xhlyWNsJ0Iardtm+v",
+	"3lxmn34gp+19ekTzHdrsD83Gs/GEHpaKXVztleu7sLTd/sPKWI44YE+KdzmRsFKR/ZQLwH0rQn7DoWLU",
+	"FYtveMCI0STy7DZjjNbGeLgSSy+S4glYolwrYgbDtUA5J2icMfq6a3X+z/ymeFTvp03kHqS0Sq3z1lgm",
+	"sU0bNG2LqNjaO3qam5mtHzpreS3g6MtRr5xBpYMTvKLZShv/TGisWRwtt1dc82P+OM7TwqzXu04bh2mj",
+	"4R5culitNlgDsfMQan1wMZDMAHq3IrdxmTYu0/2s0rWKnVmiaRWwDVrmNjUYNqxu9OE2btY78RgbQLc9",
+	"nstVRMrBONPrHHy7C1ZdCQAuao4lBsG1LtcCvM4crqW4vLRYBMJNBG+VztYSwnwQ9a7OGp/2q3Gxftsu",
+	"1sIifXAl726km9UcMZ8SgSyVYJtRfCJYWDJCVHG93E1/2wfJCza1SFZ5ajSmW+lDj0Krso3ocHwqjQg5",
+	"AP3km/OLPG7RhRSs5EjhzLalOomZxSd7k6i7QZHjeyQyvsRMf2QYdBilQpK+FuHji1EmSjL0hX9yWg6a",
+	"wDQjEkB1UQeO07Npd+rf1w3tb2NTqaL9baouNf713dYQE+FKySVNY91wMj3awf/aKOmlk51Ice+kuusP",
+	"/HuuX/65QHQExcCdR61ggnmCvjOs8Z2KorSpT1R6rmI1zL4oVym/wGIErlxFzGqLF6wp9H0AwGO78t5Z",
+	"/fcqbq+moHeDP/YQm3Uv5bl3L2rQFPRuYNFBFPS+hYdn36XAG/j2uAW9V/Hbw5fx3gTo7rN297ZGHCwt",
+	"+vhwKquibZBM2X7jQtWu2VzbmlpI6ckFAUbUprB2A7GawtoNlmkKazdY4W6FtQuw4UGqaa+HCRtLaFef",
+	"9OeFGtfJnGiZq5mdhqcYGezZWp82ncwjUxaFyFmcWmYc0TX5WFkNybJQFR0rBmOlnrHqitNvr940daYb",
+	"x3VTZ7qpM93Umf7G6kyvaNgLtiGrKBeX9SQVlWqfJaX3GHG23eF8vyWlt1XibVnIx9fim/rLzRn8TdRf",
+	"vpXr5Fa1mCv8LY3xoDEeNPWXv+n6y2Xw8yBVl7OQUstUs5mn/kOB0sCx0cs5E0OkOcaQyAXlQOQFjhC1",
+	"qMp7/o0r/S5tAB6Oh8tN77aU5d6BHOiY3XDMJrOsE6CoreycuzDV57bl02cPS1xfMzebGRt+ROb6gxT1",
+	"+08yfC+JSoJpigSMBF/KJHaRXlBbTUid/g4VxvYKBR4t3ekjFLaDmme4vomWNhuFTOXCaqWW55ArgsI1",
+	"PLcB/5n8VU/IQsbXUF46L8ydC9LIFrVXTsqN4v746zZEsDl46NlcRCPayWLKBOGaTKkiUtjSc+a6K4bY",
+	"fv2ZTjrWpmsewbqIlWmKNWKn9fCSrrUeITd5R9926qJTdIq7mK7u4IfZo7singrC2C339zHuwd1tTNtw",
+	"xQ7zyGgION/WyjQ/GWFgg4Btg54oDJeBMqczem3vtjPSpnhVjvsiZVSwEwRP4IcU4dqqEPinK3HqPtq5",
+	"AMJXwGhDrNW5mC7NSeURLvpikdIC2cweo4qrI3Lp4GvGHEosmeyIZZfohHJxRN4DlerbsQ+GryoP1SU8",
+	"US/iHsHCJhMdSECkKYjNWdcuS7ZC1/s5XYI4j6SY+JrFMwMJeMiE5jQCBtntDXDl4cBBeujc0x0PgfKy",
+	"aE6DxpBYVV6wTiT7bgE1xrvGeLdD5A+eZ2hlXl+gHxeYj6I8o7NpbH2PZevDcw3seFsiz9TyByAoQ1Bx",
+	"pTFwZ2yaKYZsrc43lVHIYshPJ0MESEOi5TUTKETgn09Udi2IKJ+d5/y0KaqCDHjMykp5/zu5Mvi2djxb",
+	"EhpoNCjKkC7hXTPFohumvOrbY1dMwNE14vmlWOi+DqaJGReMETmGVYgV+WJLDtSmJJjyKOwckQ8iWpKY",
+	"RbDn1ZTPVfZiaBAYPPQFqr5SMMJEqFAptl/jikzMBTDkTlnMoNkYQzXEQR+SWCaa9QVuVZUGPuHA2XLx",
+	"R+Q1PGTfG3HMbIPNQ4MAthncWRMS9Y7dq+5cG7pkV82auW2Cmg5LK/5jKnM6EAgNu82pgRJ2xlLfA67H",
+	"G84WdcIG7siLmeM7hCV+LqWF2rCRdm3EoZfmgXpEJlppiuUHcZtmfjBlNmBKo4USOQNOsBGNqLWCB3ew",
+	"U4eMwoQUsKiPUhInAgxhMxqyvmhDK11LMALUen09oybFnIUXGB+ZIjWzccDMaL7qkZjpJBYsu6EvRlRc",
+	"p3d0jOJ5YwuehDwkXB8Rp7e5xCMj7UrRNWOi5IwZEaXT3doXoWQKLLgF+QvixoinOhmz/DaiLnPtbAIu",
+	"Gx2tCbhsAi5/tMKEositYI8HJ/bOycIcY1whp4KBt3jswc8LqvCsMhpIerbmVvNKfML2GGEvwZUzdlxK",
+	"uK0HHIEZLFz79xFq+cGWdigMd8wCPudmwNs0U0biVWXlPHcoP1F5HYqHHShoRib8hrlEkjCmzgFpu7VS",
+	"lhvrrdmrZoLdc8JLV0GcGDA0p6WGGzwwhVpuBjgNR5EMrlk4wDdn5vRMj3Pe4Fmi0KjvtkNf0Dg2+Mq8",
+	"9sJ0wbzWNQrM6CRiWkFLwMjMwUIfRAmU7LCYb8aVGaoZo2JhunXUF0XbO8rR/MinhecqAMyVATAv7XJ4",
+	"FCO8HQEWts7HNFL5dNW3xEy2kGBqZ7E1DeAEBaCFYlnRJRnFMMbbG95tl9He/eD29mXDElsEbgd5GI9T",
+	"vOjVxpjoKfNTybZX6OQsS3BckFCiZmJgJdFTrki6j/cK1xv6zEOkz/ylfN6lxwZCtnXHKejGMQsYvwHv",
+	"cNGpeWerxvo4yhp8MGdCZcZgD6NjXHt1zoBmbS8e0dJJf5oaHvDQL1BP9EXb2jYXUxkx+M1L803RQW8e",
+	"H/Bw2EmB6oIuz8loWRoaz53lvjNJ9wW8HJR1QL/VvOtH5LIQ9EScjZPrHGIs2LX7ojoIwM55imVgpIwg",
+	"mNFrG0gE9XbknIlU2ZqzGMeoLeO+cKV4OgRsNJrPWBUQwHIr75Z7c9Dvsy7PLlV3XrgQVTvP2z1FWwXc",
+	"sZBJFJKIXxs5TNhsHsmlwRkZGEXqMa40tZTyNnNhIN0qx9U0sKvp9jEBTkaLeaIfukjPg4eHNTV7mjDd",
+	"HzVM93sqebRax8jbMUgEsg2+/wCRJspjXYWgPZSshTdCwqB5LRfreO9yqxGPcT8RtuhCY3q9k+lVXa+E",
+	"fMxpnBaaXAn/IO0S+DaP0xWEruiyc2cVBt3zx1/TtKS/jrcoeIuRCZmhMBEhOCJ5MM15kp+oXN/mlNuc",
+	"iFJkaTuvo/UF6AlTBjO53lYK7tbUguYVTGNm0XhEMHCATmKplNcXZujlWDMk6TN/zZJgiuZLcxDW1pJq",
+	"l2o3mMWZul9HVFz3Rcg05ZEC9WdFlbuFcxWy5JaFAsAPYZKry/IqmOWairwHFsDxOd1Vqd/frOlioV6M",
+	"46q3MzyQ/+YjPFhy3lRIoTvmqN5uI9Zsw8dOV23SPRthsJMwqE9VrAo23SAYvHxMlDXnHZiwcGYpH7+8",
+	"CbikViw7GBaI2Y60uQhhL90wD+Vn6JnB4Dc2llOELOx4rsiAjCGACgIcFyxmEAF2RF4bQKGmcqHyrtEn",
+	"KhcYiRipL8w+jvkoMW1ML9vgM4RMny6vyFxyobPHAxoFCQaqEqXZPBcfmxYI6IusQgCod3CbbTfmPrli",
+	"59nbtpOcfbEthvnZTsn3ICttZzYLR7sOG9l4eLKxtPnVluJvMV2ikjDmkyQG2wiGzBhZ+rjisCj7jr/i",
+	"PzamdGcE5sjJWRR8AeMRhNQaaRJdbBBioNAaHYuSBWPXyIJOlozGHRtGtMwkmY3JME+hTBstSShnlKP0",
+	"q5BsNm0gE5NOmq3KPFIl8lINL/u0PRbN3BqlU6UBM6jVIescZjZqzpTRI7ldWUYOMlD1svNjNaYWRGZf",
+	"3CKmFoVM6wEEWZ2qh/1qpNfhZa+XpJeXMfBm0eqFjGbFIE36gSQULqsdJNRxxDQ8+RX/MbjmYoPcgmRw",
+	"vJvQ1LWhmAgVaf/y+jMxn939mx2vLzb54s+trDEngCpDtaI970mankM+G+mFQNI2xzWffeEGpUsRMJft",
+	"xS3ZcUjap90XZGinBtwJ8PuQjNhYxqyzQX78Bp/YTYrMw3FRiKS8RCMuKNAY5ezAJ138b9UYXClUsM8l",
+	"ofISG+K/4mouFd/Ga2kfyT+xH//lQToFINUTvbTVdvuQaurH7N8sqOcOxKHfe02ZdzRCY37qX2qPaEj+",
+	"fvXhvUcWsRQTa4hNxLWQC0HGHPJzZlwpLiZ4pkKT8Ir5IRUm+3VLNnkVD7ZinfMiZhoCNbx1hZkyufbd",
+	"+zvv7kjKjhbc0J4tW8MFeS0mEVdTOP0/vnqDB1WG51O4YCPE7BFjT6N0bDYB/AdHEZtVfzzm/sHFDpjD",
+	"uoZ9zJjeYCtCHpq87awdxnSslUdUMppxDc6nNBLPDJxKzOdZyEIiBVMdD5UPB9X6QrEbJqzOBOAtkJDd",
+	"C2XC8BctNY0gq5hkpnCCntk1EwYxbzhjUHtTZaxcYzrj0ZJoOfeTucpnD6b9AD+b6wnXZMSW0oEcGbF6",
+	"I89HGMnvwsRjurLZwANLp1GQDs+8E1Cbcl+gRUAjT0FnQns27LjHVI4Ksuj4qw33XK8BYaE5ZaR/lG0/",
+	"MNxaaVVjjtjJ9wW6xEcMGLnn/VanMpjuNJvs8KwQlZssZ4vAqs5wJNnT5oEMpBEtmEcd0XrKl1y3q97w",
+	"yOjjoyVBDmA4CPNpSKuH3gfBPozHH92bD465eN2uw7Zf4UO1VMX5vMlDZSsuzMLmY9suiEIJjEa4HJRw",
+	"KcyPR2QuqIO0UwLd8xzXOABWGnXuzpBeIuasrqWCh6wRcU9UuqDalAylCNgwn6FTTLl21WERw9vEn1xa",
+	"dl9A7vVQCjaQ4/GwA2ezQ+OjZZo5Y7A9nwj4rnkhPGavpyXvgcMyJFMZWP9OX5gBw0IwbsjMU5QkisUE",
+	"Yyf1lFqvtoA0IkLVNQvhGa7rU2cKu/CO6TJZ8thd0mYKsguzYOjJqOcHT8NT/yd2Nvaf0xcjvxuchD32",
+	"dHxKz0Zm9mGkBnNm1sZ57wyMm2lqTMygRCwoYospY1EwpTwmI2o00OX2SS6F0cIBfOjcluKEVYhMbFbY",
+	"ZLM0vC2HZl+8VfWcW9Xp2b0cUEWRHm/HnJIm7eMHS/solobeW+5HYZuYN8/pko4i1iRz3DWZA73EJVXi",
+	"3DlwS8AwkArN7rSEx+6tuk9Z6T3+ahHlWrvSH053twqwcwDk4WycWMJ2QJxA0WIQ6LLSdlTGhA+jAtZZ",
+	"kkqz1dB2f9sGqIrp3Kvmt5P+ggtwnd2psAWPLRbZnYEq96E67fRzTgc0CpxiBNYF1jYIphAMpEiYMKgx",
+	"ZgZQVZZkucRG3lGzK5AkPeb+T/XoRhA0Osb2OobBTZlq0VD21xMTHTDAdpOpWDT2nemrIcR/PEJ8lMU5",
+	"RFwSyqS9vVHyNlbfFCqvskXW4uOfpZ6Say4wZyZ9oGigPiJ/OAO1OidDwW5YPDBgeUjaHAiMAoZ+V48I",
+	"ibSGAKb7YrQ0SNoc2x2PDG068SARRj5ws7iGpD2i4tosmoDGIbG35OzgRMGEwdA9gdRo8yTswHOso5S3",
+	"R8uFgBVo4MDbqze5/GbTgNTQMSTt9N/Y9E5dGEi58PVDOsUqSDhzqa/FsUcdRsiUsxvUGWqnQ47Niqry",
+	"h2XTWfCGWRkxkjJi4Mre2BzEZSl13hNVnMzCzNU1pmKF3LFVpWmu+3DeBLb+c+t9ivDEzsXa0aBzr3iy",
+	"vIw3exWbzPhD1RVfbcyKpykZsiKKQcTMLOdnVLucLyWNck1JzpTrmkdsm6iEOBEenD4QIm0l9dE6KfwG",
+	"3vy4UQlxctdCxzUvNiOxtezIDQiGidaWZrbjesDhDrm+bBZLsLgaiXR4MYowMch1DRnj7Au6LAhVF+nu",
+	"timIVibZgkoxm3GtjVRRt7J5OUHkpYu9RiYdfzX/2xiJ+PPlyyvojtFMNfuijzEcvT3mX1joL3iop66g",
+	"kUdefiK/velgLunLq3/acYDHAnVzRD4Wu47VPiu6TqSIqo3Ouf2x2eTsPlzcfhUJTjW6YdrdW72g0ipg",
+	"RuSAM6SarX+3/A0zvU8UGS01Ux5hX2igDQZXNrzJyYH9be1dz3+zcfKG7Lw/ezvinQvTSYtaoGYEpIKv",
+	"D6VMw/cEe2SdEQNXod1coIQWUpMlQ59XnU5kHrijOnTwmMPMzmbMkcbTN5jjcATPbxiOHcRSWdiRD6Q0",
+	"i/e/6DhhXurwXbMFOncSTitgQ96weGN0dpHY6xPACS4muXqJkKrFXcVx+7fp4ziSiydqrdj5kG/C4ypM",
+	"30TEdTZcW8Rb58a2kQoH5kfPzY3F6Naq7nbQOZlJwZZoHzUXQrpUuZo0pimpMRUr76d1B8djxfR+ZYWR",
+	"RdtncGBk9BLc3Gv3/6dEfGPpG1nDN6VwzOlyYAagWpjYKwWF5VGwxadki5RLM/2NDDksGfIxV0FsTa4G",
+	"ru//AnnT6ONQd0zb2Jyn8RnqiWDZ1gRTK9DBozSNwWGGtaGRTSUVFeRvJGI0RFEnx/YFGdUxF0ATE1i0",
+	"lBV4hbttoTLMyMAXW97EfJVZR1ZcikmBsBwPq9LCdcvLZevFGgm8oHF4tOIqRjLHkGoZL0n7tNtNq75w",
+	"3TmHGEMdLy3XlXYUOtdsCUJyJMOlrTarLL+NmT+3AIC/xgwNHVHFbJmW1NeYyXsCFWhyjlEYiw7hs7lU",
+	"io8i5hEliV5IBJWjhEeaUI3sNwK5lKWeEg2F4wCH1mecZILjINJNUjl73up1e8/87pnfPd0+IyTrzS7p",
+	"IL17EMOVIjgI2Fyz8CINAuU4fQaEH5GPMooIh6l0KRhN2kgT0vXtVPFoMi5+sIyL3WpoZNqHP6dL34h5",
+	"Xybal2Mfapo2CRV3QZB44EFJjBRKupp4FpJdIMmqRQyWvnhEg+tJLKE8Q6/b88jcHENOmO8lKszAlOOv",
+	"6MRekzgBBXaHCHGHpp1DdzYOPTKcx3ISM6VsvVyoOkFFIfBmSm8YGTEmSCTlNQsJ1eucW4h5HkAlq610",
+	"logmbPpbdkPlt1rK2eEWqueop4xukIYQ3E1B2wmff0pElQuqsBtvn0Ph3l6nNl6xScwmyD4sxyRMzMGC",
+	"dGqBEVUQfomsvjaMtX3a65Fh/pgoBBoPO5YBdB7LgCHxoSXegYR+p3emxTtlfO3usSqkrYkjrBw0H5eC",
+	"dfCQAM2pLxiNI54Pls2owYofVqQdsjFNIk2edvJfU4SOgVPVNtwj6prP51xM+mLB2DUQrJpF8VpMIvDq",
+	"iZD8QY2+C4GpUxlx85oqpc2G/N5Fa9uQSrIR3TgFy5a0aqTJwSP2/JYSUvtgPmqSML7NJIxa+VjHD0oD",
+	"5WeSyw/pMuWvrXtCXPtOCPmWcrZJ83j8NA+Cdl+DNioSO4D+Ek/WjsUcX+BHiC0rnl17R/XHgbkp2j+M",
+	"uITuKs2jKDWVeelQ2HRwZ/81t87guCfYnghjgEqGT7i0tyP0lpbOlA0nQIYYpBI0uAX4nh2c2d72+Qle",
+	"CA3ZyurZnPY/xmlvd8JeKSu+xzP/cYx7j3mwoCAkFOSmVZEwdNIrkmqc58koY0YSAZQ8cMpguAJ4osDh",
+	"pKdstv/jBZu1/+MliyI3/bpmc03aTATxcq5Z2LmwwwFZgSILLzfjRSeUi4K7D5yB8DIPIlOxDIb5F3JH",
+	"0zAEnXMK3p5i1HcQs9CMMfBbgxaYZrWRNvxYqvaqJaF94RIZXX1bW7Y1V6gnn5EIHsKO3aYxFYoGoJ4H",
+	"MmTkxYsL5MuOzZaAumSaRsrLcWTTOLSRtx5hfyY0cn6sJ5ZmO/fdLMrcXUTG7lz1V+xzlZb7Gga6UXKb",
+	"Y+/2x15aM745875pPXfEIrnw/5PFchu/UlHPnVNV748CxdiIsw3qcP79eAL4Wkqf0ThabnjE5hb7xdzi",
+	"2sbImE+4MAocAjfzzCSpL/1hW1PoQ6OmPxaawkOrrI+eE4rH/JWmIjQn6MlzOESNEjuP2Zzy0IeT1QBL",
+	"BANY9C87QaF4Rf4g3z++Wp+X8qaQiQIzPFpumYwCIYni0VNom8ySJrPkoH2JCKNhcs5t+KOXj4r00uhG",
+	"Lw1kdIGNwIZdyhA4NEcj9Oz4q704MH/C71MZhbfW67aRDOnW2MLOCCxuoL9kgaqg2iUzs3VSLRgiMClU",
+	"BCEQ4q8IjaIqtnK4vS9ssAUSimNSEBBCcpWyjtNMlcZQzphFjCoWXmT3o5rqLpBxLGcQiMpjy1OX+jZn",
+	"NL5mSGluvrjJXGq+UKWJ/SqjMDeEj2wqBdGch9xORaYjmeBMWQ24MZs2+uPd9Ec5r+WcLpBTm3sjfsO2",
+	"udexXwMYafTSxhabAQAjaG2w/orxtfJMIdmRAocCnBFaTpjRrO5JQag4vu1ZdAAnOOSdc1F0k2LzwH4b",
+	"hopoicXmc1kjaaE+1YGj2czDWMYkp7NndtYCYZwNXxrlDuREaB4VCeQcCZlCy3jFGfsJnz6cY7Z4tqbD",
+	"0Jyvzfm67yCkPR+w5t7mcD3Iw/XwLc1V1trGnPpYgMieikbLTrXldprRmedfhb6XMVHHu3NdiA2IyGjY",
+	"PpCY3kfQE/iVbSXj1MsM6b65ri+mEnhvlzaj1nU+768fsUDOmM3c7Qt0W7fzxgYNmagGnXS8ol6dJ1SN",
+	"mbMppG1rF6gKVF+kOBRxkGCLwvOKIXNkur06XloeA2fJSM1rNtdH5NeCyaMvCjaPzJaS414oGEgqSBiq",
+	"oNc7Gl9naOIjMtI+CvTCIYUPljD29lXXUgB3+en3l1eke+7QGgkiqZg10e2avYJjxMMGvjXwLYNvLham",
+	"QVoN0tp9EYG488MEG7YJ2tvbsfZW4+N+RFBmzoKVSDgzJ7kwMTyGMbUU4tgcWtBTtizCEQyi23+O6bEF",
+	"TPeAzFQap12AaEBakiLCowobj0Ek7uSzrft+oEbvnIyYYGMecBovScgCAGu3ARx2bBqw0YCNFGzsVeo3",
+	"QOOHAxrpGvJ2gyUN0Hg86485L7OKEnIMPBY8zGpnriIMMEfcCUwwaU/JyjC4j6uM8lJEtp48PGor0ry9",
+	"egOxFkSx+IYHtvinpWCPJ1RwhYnxUxmFdaSq2JbHYnF+SRXzuVBMKK75DSPzmI35FxfiMqYzHi1hudZx",
+	"OeMtA/PXAB8uhM8V2d291oyL9O+t61eIqRqIZDaCMiHb4Yz3v169xydq3xpSzQZyPBjxWE/XMj5u2cw5",
+	"i5UUu1Xq+QjPPESZHvjQ5rhBXOFN4OChUVIrbacm5Y1E86elec6LQxQpW9Xccd5xEECCRZVleMoU+ZUq",
+	"E4pylZOGmLkM3nTzj3GeZgMTo97/ekVwXxvQFUxZcG00yJkMkyhR5OQEM5wTwf9MmDN82zdcWHlsVjUx",
+	"W47MEiDTtG7/CTsil6YDUCeEDPHOI5uGOzyqI0qE2+5Ikng31Y2GYcwU7DtzoJy0zlsnPfLR6ORXOmYM",
+	"6spKpQMZGqnz2+8npPfzfzMLQC7MTPyWaKTnKwq489bJi2cnfrfn9563vBabUR4ZoUZnR/KajmX8X20b",
+	"jmQ8MesgE+yt89YHuKXltSb8hgn36xWdGfGXiefz1ovTp+T0p2fk7MXJC9PQnEw8b9EwiaD5UykYqKFn",
+	"z3vkpPf09OzZDvSP8M5dqB9P9ixGq0QotidsuBwbRfvb4XKs1pTEVPm4oX3IAD5Mpdyzgc6Oysm9OH0d",
+	"ZOpWkP8izQQXBAehoY48FOpIkK2+ea9PG6LIvajW1EGk9iowowjNOrcDjyV1+virPerXkT8+mGr9C9Mp",
+	"krtnlaqO9tECzob58dut+CHys/hg6tVuhiBon3Nmgd+oIs7o71cf3pMZiyeMwD2k/enNS/LT0xfPOk4x",
+	"w46eEzpSTBg9ikUhHMNLj4gkikgQMRqDHJTwYhoRKVJaf1BZICPJfCU8Iu8ZCxV5O/bBmZXpYunpbGSt",
+	"Sg1N+DnL97+6n3+fh3dQzvbhUCtpZb3WeetNRDV5apaa1WfMOJnZZGMWxyzMaUmz5a7qzUds8l9eoWEw",
+	"uj7M4d9uI6zcW7f1uj2AnLRz3sjLRoOpx5HfhkbSuAkP0014aHrFd+O/w2CLVMnIBRK3y5DjohZFwNm/",
+	"fyXkmCrFlFpfKvHzlKus8cJgFs8arCGEecqjkOReVCza5JHRkgRJrGRdcXl482WuIQ/k6LtPT1LWnc3e",
+	"pNzQNS6lQ6usnl/6tWs8vy/zO2p/+s9dlZ5Kd9QQ9vLQ9gvtN+B9cNuctF/SGEl4rvBEI+3XEZ/wEY+4",
+	"XpKXMdcs5rRDPrFJEsFGUaTXPTnzSMwmpNfx+mIIomLoLClPFGmba087HhmC7IBL5h/m0kvzj5gJchlo",
+	"cvLi+QuiTn6yyRHDmGWjOyQxg1BHLD+WXbAHyWiZ3c/UgIfDktHTHDqqvhpYtoMf1dHFZ3PKY4hMlPGA",
+	"R5EABQtq67aE1GZJ2TUHVT7IVM4Y9nTKYqK4gryUmCnsiUx0IGcM+2H/aJ23RKJjrOruAhphqcIqGFBl",
+	"XoPxIV4rEcCfajWi/Etwo9BoMF1OOIPcXXfzmEaqdLeWPGJ6AJ9Yf+eIcTEZBJHUU7SL1t9qej9QdMz0",
+	"csONdMS1uTowj9yl1zGzC3/K5xs6spDx9UDHlAvTIRYmOO+DGxklQjMGwGrtGwI5myWC6+VgTAOzCTnb",
+	"8M2AmrcOxjIewCZbuduIh7xEOm9dHpGPVIMkiqkaUKEW9kD686R13ooknNF/GvVemY8Ykckngo95QIUe",
+	"LFgU4ZSZxRtot1otWsQJ31rTz/bh4zgzc3KgcWg2AKMpTtd4Kn9YI0EGstBQMJaxP3f25qoHDOILc7dt",
+	"4BcFgOjjSYzMtXarVd+eRif77rirvg+UZ3ifaUmpEzXP7OSUtZ+3LVf+jKsZGJGrb09haZhvzPqhyaCs",
+	"L0W0hJ7k4XDjCL6LnnelqeUrzdQI8Lqk6h9pWzKdzh2UvXWWGNT5OI383W0y6bPbmWHIZeUTIJWhZrKZ",
+	"K6APylGUx4wG04uMQB290xOmyWn3dJ1l54371Hdm4qno12ZbT+VMNVafQ7b6bLG58iIhmNJ4YuTtJpLR",
+	"zWage3B+V9cnNNJPpWxhlbKhPU6iyEh4AFlEyySYdrBEO9qMsrRXHhMuzHnokYDOORZDMNNjOo4MrVOZ",
+	"KDaVUVgXYlyxuR7VDGM7Ap91xyq94WJiRNkNjRI2mDMzr+cnz0663W7XfC3kiqKlbDCP2YwbYIWqcBgz",
+	"eFVxHtgXHVMS0USEMdbRnzKq0SawYOw6WrqP9NwXYjaYwRZonbe4CPkNDxOof8bGYxZofsNyNeTP/O4z",
+	"v3tiroqpmYxwUN/EdIpMV7mYQAKO+RFsMVJpNSi16cxgDpz5/DjBiT/AnFi90pNT15VrLsynzDLb3jhQ",
+	"sUwex0pQtV4bc0FzMn075oIq/OkHSRyb/7MvXAFqawwNjaHh0EKi8cjxQ65iNqFxuKmICROKS+HTCfMN",
+	"4Ip52NQM2acWXQ0gt1Gnt8TO69Ro54Py8eF6Dfr1DYuX5IbFypblZvADPlZqbVmVBlr8nPhBvjadhuk5",
+	"JrdPl1fZF2KCJWwUMWt5ncb8M7Thn/jgd6ErF3q0WUu2k2CHrtGPD0w/rtk6buvtZQ8VQ50KLz6YuIp6",
+	"KVT0Ca8XQfl7zTmwmPJgWpCVXBHGNbrzQ+YRJkIWEoksn0GUhOaQ2Snm6lPJZ/04xApvsfGFEVDIaDGl",
+	"Nwz7WcepYHs+gJsKVAIhG9Mk0ta/7a2WN7pPSZcf2c2CrtDzRswdlpgrbJLtdmadUXDv+TD3Ygd09ASW",
+	"U6bQzeE1F+HQpaLAuk3zEUjb0Rd4xK4PlV0cy9gjQs64YAz/AAUrtS+RGZuNWIxcBRFV4IdQy9mM6ZgH",
+	"nSPys9RTl/kG/AUjVmZKqLEi5mfwUc2HlifAbXcwqY0itOxZwxcM4UCOIRQJRneQHiiWjG70jPb80+CE",
+	"+T+FT6n/YnzS9c9GveA5+4mehN2ekYIGgudMfqd+98Q/OdulRkE2ZI9jSitMWmNDa8T698shkD/+nY2t",
+	"sZk1NrP7t5nZI8aF5WBsjNma1bcrFo39/GptDGV74B2YykUBZuGkQGkm1/L2DjDsHtKDCvrJ8df8n2s5",
+	"DD4Idgu9FuaMa0XMQV3JV1ACdA+ixbVqhWt2T5OR+20zGBTWatFudbBq3GbbS34V72KwWt3ox0zcorbL",
+	"ndpap6S+FkCgV5wxKHVnUEyh0M2FK+FihK3SdAmpR3mlnsbMhryFLGKahZ0VUoYVMfRahHfTKx3Tgveg",
+	"KigTYTkU5Gk3T18O+jTo8TMoiUsXdHk7vfG1CB+aPmEbgY1m0z2J7b3pkI38/371waJ+Zw3V2yqC30Ww",
+	"RcP2cJALk4nQH7GxjJkPFsPdkiAaboh9cUO8FmEZy2xGKPeg5d1wtvDtpld3AXpr6vhZpW9Gl4Sqa6gd",
+	"Y7puPk2oJlQsieYzRtqvPry7fPv+aBYSxQIgsDs56Zxb4QNN9AglU6kgJLcvaDjjSnEpPJdjjgsplAvh",
+	"EUXHbJLQOORi4qr+G/RtZFvAYoEsy4J90a4xHFagIGHC+sKmQpycktDgx1TxRvmYiAgovTRZUGUeIEqa",
+	"4b6whF2xSt8KxQAxDoSONYPCOX3hXmRzbAnX9Rnpn+BF7ix/THeGkIAjL8MZ18AdDR2iZEwj8MWkmNJN",
+	"0iCdo1b6WRYO4J5et/fMPzkxaHQHtJkbisdyU+Sa8MlWWayCnu5ari5UYbVpothKDsghwcuDPMEgXI9a",
+	"xoLK5ECqqR8zc/qsgV15wWfT9/Z2vL2jER5uqbhoj2gIPIMeWcRSTICT3SOJuBZyIZDkxyOwU1BY2bBE",
+	"vGJ+SDf0XpFVoxM0admN5+d78/w0Lpo7IPNLB1EFScQ8okKAHDfnxZpy2niD2hMgN6sjTNZUYfoMETPa",
+	"7MeQLleghYHaIyxDbatZm0mC6B4DOQz0oCK00ZtyFPEJ8kUDMkWOJHxRyBWEZjNF2mYsPBLymAXad/Wm",
+	"aRxTMYFa3J4lhOMCOKQ8JzFUxyMhi/kNC/sirVzNbqCmVSXm9+D4izkVmjzvHJHT7ilZGGCeK2oypYoI",
+	"mbYzYaQtZF9Y43tIsLV5VQOtgJYyW3Wq4DY4mszNV24C7tVyWfhSjTzPTWsTJnhY/qPLPDdiYZZuIRW2",
+	"psO2kW+gWIn7C2MuyKFjqhSfiHuxD1wZgbSYSiSrt0AFNiwKJLKQ8TWJuNLqglAyiqi4JpB46+gyuT4i",
+	"f3A9lYljcuATgRIJBEZumJ0ab2WnaTTYVvL5KtiOan38Et6NO/dRFfEScZda+N3Tnll5jM5a5633MtZT",
+	"8psMaMT1clf1+jIdwYf35txNJjbOmUYRaxSxRhFrFLHvQREzp1CePjuv4mgJLEW5ox1yLxmd3ZtaVp/P",
+	"9TLFEfbOYt2QUnpIBa7IUkA/2U99B7mf2JVtcqGgy416c7DqjfNkcaVlvPyGNJzaWDIaTMFEQCyDH4kh",
+	"npYGU85ujJSd01hHy/QHI0eF1OnfF2QxZSA2kS/bJq9eoAklZAGHFNm2kPaSB4OoGIoFME44Fj/I68wM",
+	"E0aQeWkBgGjp5Q9/IwL7AiLe9JSK1LijnhxlrNdDIudMKGuoShUbJHnarAH1Rds8GSZoj8EOSsHOc2aZ",
+	"s86F+Z7p0cD0Jv/JG+7Sg11fM1drX2S+1piZrycaD6wUyeiYCkXh21WiEr1qB6CCuUlunbeEHOAsgwiL",
+	"Sv7NXrflWWppu0zSDNVqUu6u14qR/um85Racbat1r1q75K6K3eM6TG/rKW10vEbHu++ELLOhkHjWGpDX",
+	"3efu8WeMisWUR2zd3Vz481hOoD5ao2DuFPJ3mAEISH+Rcf3uc1Jd9DnBkSGhZAqAB3yqPLmWpStNm2nU",
+	"+4PIsAPbuZAFwmmZkjbvkavafYp90X6YMB/CsfyIz3idnNuZyHtbqu1SRI2NbNk8RE6UGlG5ZS8XUyZ8",
+	"B5d9JsI9sm3vSER+W/7vOi7vHcnUG/vSPmpAByXrTV5zgdNNxgG7u1VpS3qyzxm7xRNVplZSHhnzSLMY",
+	"6xyZwz0pURKvMHUX6kjb11i2XltIOjITjDzf69jJaPSzbfvD8QZVEQBl7Bh57ccsX6pb560kgSsrG6H6",
+	"ZTiELW8nPrMrfOh+CYWKg77ZjFZeKo097dDIxddv7HoKoXskQauRTsdf8R9rc71NhxZTGTmpktPeU8uh",
+	"2QkxHyVgSaIihCzvgEaBLRp37obECisjqI76olQKP2Y0JMNfXn8mmxp77ISfb0T0kHChNKNhTbBPcYu1",
+	"Hmwz1zm2sR9NTvn3UBU/o0OEXcHK1IlcHyzTIS7SYojQmi0XyNmM6/VlS17iLvdnVNAJCy3kgBwnqcmc",
+	"8pDoaSyTyZS40MI4Eeo8T/Zlrigb0oObXD3pCy5upFEEjghUb+CKLJDFjJFCMCDBZlorCZBQutd4hJIl",
+	"o+hCpGTB2HWNwMCReZnr8L1zp+Y/VlckPrulOfQP9tBP176aM0sTjJvoiapeqZ6RJBmab2tprUBuyRcz",
+	"AnHbqJ3LjzyUmIiYhse+4j8G11ysARdDLkLYNjdsiFIgmY9jKbQlUyZpJLGzh0GpEdxoRC2VZjMPiHZs",
+	"jt5CxtcsJDLRfdGeSy60MipUKGeUC4wUzOESsJyyubIFaCF0mgNB4SThoRlJD/2BgjChuY4gBPqoL4Z0",
+	"EjMW2jbjHyk+0gUI6MiiU7A0t9VYjACysgjEkoNVfZGHU66J2EsUaDTWRe1VEbvqPIJUhETLuZ/MFcpc",
+	"mWjFQ4Yvd600X15Ml/kO2DEP+XjMYpWNfTZJRAqGbj6wFtujDyk4+mLCb5jKbMmjpWYKjdK4GExDQ/DA",
+	"jpY57g6I/X5BhnYxgz0Gh5dgEjOhfeE6ilfWCu7f4GO7yex5OC6K7FTRHHFBQZXM2WCgBEy3yhBTKbmx",
+	"9yWh/RIb4r/iai4V34Zn0D6Sf6JJAVyfAohDv3dTWpP717gjKyy4FgLETIPPvXpJroi5757aYw9BSimG",
+	"sieJloXIOy7MScgFeS0mEVdTj1BFPr568w0oX5ttpXie/YOLbTFYwTpSi70+VhiQx4Sm9P4iWqZKVtmK",
+	"LBgLz4vgNgRuQyrCvnAGawt9eEyMCMQnQScuQ+FcablAKn1E3gMlBpIs2GIjfZF5ULx685NXbBU6JehM",
+	"JgYJGrGrVRrhRty66ovFVKqyKpnBmRSdCwnjAPsWy57giJA2hF0h2lOJaRkL7XsUAiMDJKdcTNARb1nw",
+	"FeareYBsoNJmjQnLNsAW2sCgqPszYxW+VodqcsVD8/6Uxrr1rWuzf5i1WSgOWykhbiVbb13nckc11EYf",
+	"gMN5vRcO7khJIZ12hIY8kcxGNua8yglX7UazziNswEf4/ncQ5p3rzxZOKtPrxkh1eEaq6sVe55Oymwif",
+	"2mvw934EwZYFbwMaM3cwp/2B7P/svMqxE1v7jAhd1Lg6ImDwt4EC5qEZvTZq3JzFOWFYReqU2zaPGsZc",
+	"CEF2ATMDCFfOy+/BdDnhTADlWHFMF1RNYVDCmCll5eNMxgL0k39BaYolF5MBFwPAYzJqnbdmS6K4sqYf",
+	"IASYsXhiegSgjQZQMXZK9YCrAZ+ZoaKmP+5txKAkObPEr7MlCajePhw6N/iPExOdn/2m1EUj0b8dU4YV",
+	"8+tITW8VfN0EVTdZu03W7ndTCnYdtEoBZnUx2J3BZRbG5OICto2udPcXwyrNJMD2hTr622h2H9MPP25o",
+	"pI0V382Yg1v1fmMZ7ae2UBDdSDZK4kGHL+anKbX1pLvgntOB1xYxpLmQCZRCoFZ4YJ/NQn5CunQ5t50t",
+	"qwq6Vfyo+prVjgZsRrlRpOR4zAP2X2MOsWUhO3L3eumt86kUDEoJnj3vkWdnp097J/aymZHBiCquWuet",
+	"sWnwQsbXmUD55F5LXpqh/E3nQqu5Gg9Sdf2vXaXO4+hd6RQ2SlcjIRvKokb5aZSfRvnZf0rZzghkFxhV",
+	"BkRl5ef4q/vnxlJ9aTs3V+DLgZ97VxM2OZYbH/I3niGRm8cHVx52U89tq5xXCZJ7K2qcgPOCwGX0hGcS",
+	"wMg3jziwTQBse87J4Vkjwxbl536fh3fSQVz1uX0oH0WNotvtnpyc7K4CfMQG/eUVPgtD6cNQ/u124sO9",
+	"90GpSzfJLkv908iwA0D631xBsccsVfUSFm5OpN0fVjkeUXHth0xTHq234dLAvFkjorKZL6njPhefhGSO",
+	"kGgWxCzkmoVES4+oqVwIMqPqGhX++rg6Kq5f2QbdK1diwOecCe2+VSNF7Ng0xtH9CoQD1tPSkF0htc/V",
+	"uNHQ7hQvLgpK2BNFjMhx28rLSYSd8+ruUNq5BDKTqjJ6yhbOKxXgiJ3guMiDTm7zu0ZL7B+k1a+Iuat6",
+	"MXdLfGg+NrCyGW7Hfw6sNfnjpw//fPvq9Sfy2+dXZsTcVQimbJ23np686D17fvKi5bWUjPUgkKF57Fn3",
+	"5NnJ09ZfeQLEbAJjNuNam0lwKQByTHrk3W5FjIvi94o9AvX9TidAjmwBkSWZMxFyMWmOhh/GKmxlgANM",
+	"vlUxchE0339p4MaqW4zOooHyrVz1zcBv4DsrL6FrLsJNLGYNItlrwAyDLPIqVGLn8QIMs0CIm6o6RqGB",
+	"wrKJ0DwilCjQ/kiiWAw7lMczdQsYs5OGdmw/dIu6QCXEU105eBPkqfDTY4MeCtVsiVtuDUNsdw4eith1",
+	"sOI7b8DHjwM+zGFgIWgDO3402LEXGLEdQtn01tLtikVj38onDJVp0MpdjME4kjbLGna70z8Lbq+SYYW0",
+	"CwilcxdkElPlWx61beN8P11eOeq1UqhvrjyGi/rdPp/z0+XVP11DHjfuN+vGYKcQ4Mv0uZ8hBnBfNKmf",
+	"Lq8ehCM1m4HNkcX5RdDglEMOLi5u17oc1Arer62cUN7tiTwq1ZRXlt8hT+64npeMtGEpcCkE5TZNwjKS",
+	"ydjIzVCRmQxZ1AEFSApWllNH5DJNYRVklHmXUR1EpjKILHARrVXxzNnuedSI5rLwOsdiOS2vBYNgbjF4",
+	"onXewkEyjWUiYIM5iwfwU+v8p97zbvevVFxdhkmkcSH1ur2zltcqjDhMIhC/YWevmVmEAY1Z7s78pT9P",
+	"YAjLPwspzBMRHZlmtt5Lo5PPTfuwoeddI0/xXoXc+e7eKzlj5btPcrdHEjrqbr8kkQRqt9Ijva4Zes2+",
+	"aINIqJpCaqxLxnUZuEBQ1zpvORZayM5pZR+bYtsqe957iJ6f5XrxjlGjcuaa/at5wV//2kGPThf2I1U8",
+	"yjZWfZx5MfmpiThv1Psm4ryJOG+q6NhSKVT5IRtzATitqXiyD5QNSJVQItiiDFYz8L0GttaB0T2A8krt",
+	"/vhrTNXA/rUxlj2nNWTh7AXY5yGqTol3Z1JpB7w5QukJv2GV8WAFrPwA+mydzT3XyyaC9NuOgi9N5SPq",
+	"tTupftka3TkoHlVW2+cLIz8x+h1lKlCjpluYK8Jns0TTUcRI+7T7YusQ+buotfsIkq/VWmdc8FkyG1Ah",
+	"EhoNQIl1lNFVOu3T7hqdlrSx/G7Yad1CL9p36P3qmx/WY7lRbjoDCSzBRnI2Ok8N5nTVPVEw+ewLV1qt",
+	"wajufiG1D2vrB3B+fmvZE72DXnGHqOXsc7kcRvIKQo+8jtDeGn54BODHg6k5x85yv3tg1So4q/RZfExy",
+	"LJhpl22pS9DzgIq7qOddwLpJ79YZnbXCcv4wgl5tMf+N8O3SdnsfAM67nQvj0fCJXYl3V+2a8vgN0nkg",
+	"pON9D5bjA0FGDVPIt2SKfVxQ8zHRtYf3dof0A2IZ/OK9IZnP9Bqnv3iAEpmAuxwBjVkKEgZNJUHAlJLx",
+	"hSv7bVqNVnCqV8LB9JQJMmGanPZ6LtTerigXYME245pPMAQ/IqopoeoG1jSw5pBhDT7T4JoG1zS45hFw",
+	"jTnLb3GU7xnMaOaD1Wfb4HI2HjOUNVjBNJjSeMLFhJhXEXyVR0ZLMgTj3mAcy9mwJqCcavYZv/1w8eRl",
+	"T3qEFVjR8ZbahKRA4m7TR9P4qiBxLgZw8wAgTkXFVPNwa3U73StGcUO6OUA8N19NfPghx4eXN1a2r/Ki",
+	"wO3DjcQdu7vRNweFX5b3TztrpNlLMnYVjLUM6bJTsDefE0oCGccM7KZYAVCwBb7yiFyKfMVDAudE9Y7l",
+	"OieeYOtiaUYpWAYrIqoN4Mja1xdQ2XoMxXn0EXF9iSQNWQj3F7pDo5jRcEnmVGkor7kwWtPlPE4nSxEa",
+	"x6YJXPTFO9tdGgRsrll4ntO6VPoyq52xkFwzNs/1T0/Z0vQ5xCqSVJBkbsSomJB/y1FfpP1KR4zEzFX2",
+	"xpGaYQFrMzq5pQPFq2FmCbuxecZAKD4c0eAaZPuwqgijjaV3cuZxycHpnGsKwQdm88VpjMFp7wyCDJL5",
+	"PPu19xR+/ctrzfgEE50VwzpQEzYYUYheMP88eT7onRqRKBPFpjIyvysuJtDbBWPX0dK98/mLkzNzqpTe",
+	"0DsbaGnuAbsAUnEN6IRt99KTk94ZBLqHXNERj7heDuYxm/FkNijeefri2ZnXYmJq9nY42Hh/77R39lcW",
+	"mWEvguhg7p5uesC9FpPILLpet3d23HsGwgbHMw5ggk4ALdKYj8cDpdk8/QyOvr2SbwIEfJhb7cPZgmyd",
+	"t8x3/O6p3322Q4yHW4iPFPqe7oOGYb2BAd9DvHud6cDpCQD7fU0Nnq6+1x1Q/r/lyJdzJpoY+iaG/kFi",
+	"6NM12sTP74M8MAwNMl/V771c7IRBlntVSKpME8dfzR8D+GNjYHzWznNiASKJ+Ixr5RFEJISLQM6YR969",
+	"/QUBu0defXptLs9tlWOLkP4/9r5uuW1b2/9VMLqxNCPaTpp279rTi/yTtrudvdv8435cbO+RIXJJQkwB",
+	"KgBK4WTOzHma82DnSc5gLYAiZdKWE8mWE/SmMUXiey381jfNvsNFvgaB9y/Pd5ocqtlGL8+n7R/f3MmH",
+	"FuvvZ6wMp/LeLvEkoa5mykBDQdi4Vx1XnRS20HBefVJxnE9wlP94mXUnfvK3CV0oDLWLXazvlSP3830P",
+	"k9256/tmww/r+X4XPwyO75ElRuGn2266vTDTAJUJsqCnLfZE1/hDP5PRLX5vbvFBp84xY4xUlpVga1aL",
+	"F6ffMiUdynAvDB5InDlB1vExTmObOKzdOCPNCrRxeGLNNN6pMbOKLVSeH7PveTpjHC0nkNVsETQpwfO6",
+	"p9gUrLfQNOwyvmVhgoy4tsS0mB/Ib0/lGRpnhGHXsLBDNuf6GrJLWXnxebMH5V/TRsmjqpjyehyVvxXa",
+	"NN6p8ZHxOMCwXBjr8SYBr0tJyKtCCq79cclmasXmRTprs3n8jvuzY5tHAyE93xlC+t1fQz+rcav915uh",
+	"znHrq6PALQuq3w2qjyroiMKiCvrLUUFHD7YvrYZncBYYttzhS9AlSwut3RVfu+3nPANWyAzVpZizkHKl",
+	"9Lm7Tj4GOK2BEjjobk7ouu5U9b6hUle0uB4c8DyAg3HJ5lzyKdBoVQas//Li1a8/sK9en4WqWa4f8oeX",
+	"DBPnUuZ1D0DcrwgOlPQp2at89IOh78ccMasszw0zi1zY4LRzQsMZrhPYU96ZS7lGVCVw7YZJyeaGTMNS",
+	"wMowtQSdFXBOvhmGZQWc+Gc4GoeRl6AFGKYKayynrLRcw6WURZ6zfo0ZcaPkwHvy2+DvgaMRxhTAnj1n",
+	"6DHsIeBETAuNnMrt5cX//yfj06mGKbfQBot+BPsnbtJb3LKbsKglhzov/dBweQXlvO9nMOFFbr13UJfD",
+	"HTcjNbnV1a7GB561sYH2bK++lXrDfkC9sx6yumHFl/yfqVm68/yQrn2NpUaWBu/tiRtIo4nGEoT/bo60",
+	"42JzjW+wp1c0+OS1MAtlxDYQzn9S/yKCuUNzKyT+Giix//PFr7/gRfbq4g/iqkQW36VmuREMjvx5yyQ9",
+	"bSl4KkbvOF6yUvraSWmdnP4XeG8r9jguHUf0zn3uX26oQrJfHGsxrH+VFTCiZyP3xIMsz0EvZf/K//M7",
+	"qwt3deNUUfjjssRGBuhlWbefkAwKfN7BBd/i4P4ME3nc5NgbC9Bga3P+XswdI/vqm29OKz8w9PnyDEJI",
+	"C1Ms69rRvF++RrP+27FSOXDZ/e2GTaqVaSF+mwtZMbGt2bjboK5Wn93d6l7dspsH5Fa/bFk77tEx+/A4",
+	"qONXpFZq2aw1k8RHey3u3WCj3eEbryp1XgUxG0kQq5Tj5ACMaj9tLDJB+iIwQI/fZpBnbYwQQzr8YB6X",
+	"BYZh757HuLmTu+ruYSi2bdWntLx/HrZFXElkXYfIum6wgcdlVycf6B+3unO99GNdJzhVhU3VHMyQZZAK",
+	"jJdzrGk145b4U3iqFiAhuxWv9fZOLN1ylvs1UsjhOWGlG1Ty0ERyb08sHBOa/zx9GdBLkUKScgtTpcUd",
+	"gZ2rmcqB+Y9Yyi3P1bTwgVNeC2Kq638tPaqVZOsusODRzMmRDhgN0bLq7oNs0B75eUH9vVqPcY+02Oys",
+	"vPsGW88rkuhBazC2Prt4ddzjxFa6a+pr3yTfbrbPMsN4GHLJrNogwRsTrxfJzgVIm+SwhDzJuOXV25jo",
+	"RViv9zGMG3+DAton+Iaum815ycZFyYTtqquzQV+PGxGYZyM/01BdJ1dyOrKg56NUzeeFFNYNMVuMuD+Y",
+	"6LQ49NVbplxnIIWcjnzNFg/O/wH5Yr289JZjWgWWbMH6MFv7Zm4s2ONErm3uWoxfi9z683Ue2EBFZUiU",
+	"E90CYmRa9EU4qICzGqzpAD4V4NkeqnUoI/y5SxY5v6W66hWVA/3OFOO5sBYyDFdBQhRTmajJhP1VQAHn",
+	"tLxoYRoFNDjC2LPvJjw3cOVLFaIp3v9ujgh/4ZdokyL3BIcgj8wxC51j/sMrJmSaFxlgasNCS8gYjp31",
+	"r8KDEZn9r5gBO+jS017QxN/gvB9XWXvPWqtuyFWx1Rv5fNwCnvklUSG3D64lAlm3X0xNJucM98NJCspQ",
+	"Eia/He61Lv+Dln293Qy2T3VsbQfvlmhxQaIwe8jCrCfjyrpkBt21YIN3ErGt3Qmn7Xzx5IP7362K2je+",
+	"DrZDN5MJMwAV9QmNknfurizy+vYeU1xjdhsvxbsujkyHvrZ21nsPQ1Jdmls3zBhV9rR1vG4P1xYFPJik",
+	"4MRz+RB0NuyFwvEfofJ1x/MjS1ERkbEF19acV7YUpETthO0UMiLHbUNqm4T5CEG1qxm3I6tGFMzRO+tN",
+	"VcCLGS9ZCtJqzA32WwEG3WG219Ks57brGNqWph80inYLRheiYyLDizqYDhHYHY3E87ssmQOXq5nIu8Jj",
+	"8W0hk4VWUw3G3PZarC51uCG0B1TeqH6dfdK1fRfuPfGn/P4RmvXLuiM4cy16OunUOPHUCwMrL5zKgucs",
+	"VQZ1B97ftakRySBHL/2MMt2cMz5WSzTzbAjB/RenX5GCIqm+SfCbq8Exe4kj4U5WvoagbMJ4Cj7VANkZ",
+	"IiaHZ3LG56qQlTbDb4Ub5NDHQozBrgBkGCVCrBAXgaksWSYmE9AgQx4h15CQGXK3JYQeJCKRq/XLQcFx",
+	"fCn/dAznhlnMYnrMq0pSnxfGjuh79N0aBUWOvmIzlWeGyN1bDAdDbLAwoN0OsErrU02UpRxzhqI2wa3x",
+	"ZIKJQKuNVNr9GVb8+fP1WBJhknXvreoZ2oTdQKvhwxrfZpBeGzLDAdcjLrNRBpY4lreyudaEnLr+Rm4t",
+	"w/MZ8NzOypHhExitIM/DD+6QVn+sY3pGFDczSh2NVK3MAawZUZwSZCM8OuE3OnsjIUduDFpVjWphrs2I",
+	"mq7GaRaQiolIcRIhuij86N2riTYquHbjhPbOeusjo4y7cIKfErXIcPTbQ1J3GAKNHiBm/ESs+CXWvDhI",
+	"YDepsG47Rmu7PnaK1Ky6Bned4G3NMoXeGWiup+jEimGSpYyAmpogu57z0n0hLOtv4jamYYKGEbFT01gU",
+	"BmB+5vEVyKwzP6N/BcOxh48gUVQXeax4EhP57I0Q0pnIswRdyxI02iYL0EJliVUqyZWcdpy+G9+ZBPns",
+	"s+eniY/javtsDToSAh1JBQm6PtCQ2sS7dyUp15DM1BwSY3l51yA3Pob3aIzMKreKjs8mfC7yMgkwKuHG",
+	"CGO5tEiXElIwhnd+LcwkCfrSu2aXCwmJKqwRGSSe4dD6d3GHm2MSJrEz8KPd/jM3lQny+Fv4EG6px40d",
+	"r4WZhjRQHdkwwE1RWsFz2rmMWzDbvlxI0ekp403aCaH5ZEKk3pFnQ15LtZLJpnvNlhz21nS+rSJTTIq1",
+	"M2XKhZNeK/kEZViKAHPCM/B0xvAE3FexcsMAcqdyBS0w+1CteAdaZUgxIoH1/UEdMkcBXl3xV8GlFbYc",
+	"sglezjIthxhgbIb1JBIkcA6YVQ0FFNk0XetHdGDInoJr57NL1YyeboXni8JCtkV96Cwj676EJ6MBCPR/",
+	"1nN3ysjdLr1N0vuX0tKdsaUwwrrlnKFvLTczXK3MYzmQ2Qij3rAwxDfJ6d+S02e9Ya/apN6Zk+kxn2qv",
+	"RTXQO6u8foJsHxQEXi/w715g46NZORUgwZ3pcBx6Z72ve8OesVzb2kC+rgaCTNRNtND+r5E7UPUiGPeS",
+	"7N1G/yQXhX1wV+DtRPtaDR0hIXoFR4vUExRCH8JoFcXLKF5+NuJllBajtNgtLe5GAIxC3a6EOl+zpSby",
+	"bIgrxPS9ufaGuDLYrxkdJb2TD+5/wZ00gxwo9XFzK9/CXC3d4GgWVHmxPo+QCw+lKVOTsbYpUO/a/nTZ",
+	"6j/RFzUC4QiEo/fWZ1YpPmLMiDGfAsaMsHFXsJEQUSfY+kRUOOwu1ldHqj4tnWu4lsnCQ1WHWo7Z1nFG",
+	"PsT1yFA58RenL1pr+NUw4N6QXNVHx8X2icrUCOMOIKQonF9ek7GC0hmfS8azzB/0wZMJMbrbeIQ2C2+E",
+	"K2ybGIdhRZUctxGMhF6zFHJEdrSdGtB85zsS9KJJzDX/zSGbxKL4HcXvKH5H8TvalaLMH2X+KPNHmf9W",
+	"mR/RcQcy368hiHIV7cHn7y027ISKddgeChpWYewi4RsSO3CyQ7ZRLmkbscL18QTj8xpRabVAPFohYdhc",
+	"GIM0tHWVcWwRRxLD0T6DcLSI9A8qB0KMWIrQ/8mnsnz7KMkoHxtbOYhwFwrxtSvpWmb9MU+v3RuISwb7",
+	"j7vQsBRmHzktLizHzOJYQ8HUVOCeT+I8znztboKcFUfBgkqymI9rRYcw3W0tgVyjHcd4SrOu4b4udln1",
+	"LqrUDNkx+w1TW0hFB24LsOcW6THB3uM5/VfbE339I/L6spBXaDgCry/D5SlioN3HlzoU8HEgYH3h71cN",
+	"RehsHwgIGzZNW/dE6Sph+LkvrY4/BLINJm/K93tfpEJ9HgxSiaqeCDiiUTcGF0ZAEu2x0R57uz12xk0i",
+	"VUKJMGI8YDTy7g6EIyiscGgdgrI+QdAN9LnnEECrFkmxMHsx/aZKZ25zuZsw7aidCZ1hhuDSRz6GDLTu",
+	"IUg7rIQvDTnmnR0yo+agJDDIDQwu5YKXBleOLOU+56Br04k0Cp8Qb9nIROsPe9UXW/BSyCm2Be+t5pdy",
+	"pgpthszw8pi9ZLQ4WMlrplaSqVqCHixjKWvJQ48MWwpYUTJd6fYSu7Z4ji/ljay8G1lyZ1yDfwgid8PC",
+	"A+AmF0o/6kKaY3aFe+djNq8upVtYU6UBYeivujCsWLA+rznyCyppMqCiSKqwTPhBrGe5fl9Yc+kYB+0e",
+	"vlXbuUXQ8BZ57tapEimvARaNBMT+eJ0zDXO1dLPilxI70T6g1Ill/q0bMlVbNl5KwvObWvy+eCp2fsoY",
+	"HZxun339zanjoBtwbqXYXGlgeAIZZyuA61rUhb/JWHWT4eRL0L2zHp3m8GDkqyO9BmC/8TIn5/Pamemd",
+	"9U6ffXs6/oY/T16kzyD5W/YVT76dPDtNvh4/T/8Of+PPslO+vdcBbsbTyJRDJy3qz6M4+9QraO5SWu2S",
+	"k6OsGr0Wtj2/xFnvkHP8Syj/uUPpzi9pRmNNzyfhRuEgPeOMVAUBOSrZUKyf3QLMO4UBBykfRNI5+WDV",
+	"YlQstk944md5Mwr3HolNPhGvxswmEbZ8Nmb/rdBIHdlEGHKLyvwg0hQ074Pd5yvYV7g0Sa6ZOy50eRQL",
+	"x77lNHmnxubkwzs1vrXO6kvJwhfsnRpTPSY8PEM2Uys257JkVP5m7vpmwrIZx6hpnqdFjiWiuMzWL/s6",
+	"f63ZEX73Xf2sxvtMkFDvpoOK3qlxrF58WGkPNo4i6SetYYGLNmqzz7ieOsbZTn7r7AXNMu31wsT3pcmf",
+	"1fhuOjuh099d+Z04OPIP8l6pT3nIONNqxRaoPK4TWEWArL/QsBSqMF5Lu0I9W450p6cEWVez0tHpihus",
+	"c1NvajBk45KlhTZKH7cWcg/E88rP5OFquW8mcwl15kAtcvC16xqTrfOatvLq/ueRknnZqKvuC7P1zrBo",
+	"+/Bh66w3F/juUuv+SEV2dXjF1j+Fkg+Lna1gPFPqOjHFuDqFt3OxteVHrSRrfMf6oUQjZlUaOJ6ElOxt",
+	"yUfGsbF64qXN0vQtdhNHKH/SKC8ag3wgBrVPltAyr7v5QmPJI3c4PO6Q8jzHw+6J6+aOBfr3L3RJE5tU",
+	"30zE1Gq7flUnQNa/ajRxNQhDGW9amEFmCyUkpgxyaB6WDnS4+9GcV/R7KX22tHojQtfpu95OnfTrDQ5D",
+	"yl0QS2xijrnXLuUk8Au6+clILRwn5ensmLm1/f3tP9m8MJaNgc2sXZjKtF2Mc5EygXsDFqulXsqrwN8K",
+	"nZM7Pu31FZrOc6UWY55eD9lCiyXKPrmQ10muUp475iX8TqMMbQY0BC7Nyq1FyrUW3oBtxBTTLhlItev8",
+	"ajUzkI7+97//52rgKw3KFM7QzEyGbrYELSYlyyAX7p9gLmXfn4DjP/A3zx1aa7u+0sAttPCP+6vqdmgv",
+	"3jiL3ECt7k1v2MNDMMJDUJOosXzrcS1QwiFdWB2rJeisQGNOofPeWQ83/OzkJOUGzLHv93iqlsfF9QkS",
+	"0olfwe1NwC1LSGv70BbhloH8KezsAk9U241Aw8woks0fvJrDR14yqVZfsMH4ILWOaGPinlBbXSC55YmG",
+	"d5B2R2sHpobklCA5VearXakc/8VzsjBVisf+mGfs54tffxmylVZyisx8yLyjHpsIyLNhyPxA3BOHRL+Q",
+	"O5DnOjvVQUal+SHY+g9S1U2GPMmA61ygSEYNN+ODNs2gjolakefoKIaz26nKPJrfP76UYwec+6It6x8j",
+	"s7ivDrdseNjlaygNbrNjBGJa6B3u9G8ImtC3nKVcYl1wBPYONZ0zDVaXLOcW9M62atOf2stQjj/VpKYg",
+	"NOLlblgfDTM30F3aTP778YLkbXqgkw/1P2+3JzWEXDrvbuQOTLI+ORWvZ9Iq0vwItl2eeUj1S5fdqD67",
+	"6FDwtHNst6lldqaVuZfsXT95d2plb1LjyVp50EmY3/N05pUv/m3IWF9pNgYH06tng6CxCbyoqZn12e0o",
+	"0INbC/OFPWOrGUhyxSfe6VFZYeihKmyq5lClX8GULP7jO1S9r9czezhDVJstiebTu6c6wQ+/vKCv/+sh",
+	"tMihz7s1yOtjE9XHh6c+9rtTslxNKZnm58SoTj6E+fnUUYucl/cP4toc0N2kHsjj9krfa4Y4ZFSw3gH7",
+	"lMsUcvdHtTkOizmmyqdcyA2BMqyKyFj/xem3rNJCh6+TBchMyOkVQ58zJuxa6CS+7LkkZK1QibRrG3S/",
+	"G81vg0c93xePauVPaQqLSqGJt05YBrc6fxVQkMm/xrBivoWotNp5gEoXtd7xep3pJZkwfJzvWF79rPVi",
+	"X25Opy9F6dTUf4DMGF/fp3iPDskDF0+g9dEX+Ec6g6zI4TFUHieelD8do3SijjfEX2q4nAoXBdRxzggm",
+	"BVt5GhADSGQytHjH7GVdk4TxKiiVGfbi2Sn7UUnkBYEzsXHpLYekBBPWQD5pQxuv6Yt9GJuHD1M6qcpX",
+	"Tu4ZBpgpjYW5Ww/CW5py2GfHTyFl+T30VtVu70iBFQFXBFzRSvgAVsIY3xvR22ebz1Mt6lgHXQ5reudG",
+	"NvNHgXyEq/aI+L4n4x6iXalWGIisYa18qiO+mvZJSVouA6RRn7fBte/loaC1x4c/ASBH9BPRT0Q/XwL6",
+	"iUAkApH7JRbfQCJrkbnSpZB65TGAiFaOgBPymtkjHvlBafb8hU/hVluQlGtdMrtSGOHAbaHBDB0MqddZ",
+	"WQX/JC6z5m8hZnXIjPKsCYM+0KLGzErYdFZl9eNsyhet1i5chHDr01J8vlDmdqf/TV+ktafVeh8iwIkA",
+	"JwKcCHAiwPkCAU707H5sz+4fxbLp1E2VaTZDRHfvye1GAWmhhS1xG8fANeiXhVvOf//H4Ri3LAEw3Vy0",
+	"mTKWVk5OKWg1U2lB2UeAp7MQLozpnBFzuBkIaSyXKZyzqzm/dmxYXmErgLG5GEvrWj77++nfT3GqFMx5",
+	"gsjKT3tzOP8AntvZkGngGdF18CF1x1rz1Hp7JevPwWqRksUUu80orZ8BB+YssFwYCxL0kL35f6N/ff/b",
+	"259eXYxevn79Fgfj3TwrxGlaUpJc+NNUGNA0ktStrA9kphspp69nYmHYGOwKQJKGbt0HhTW3tI/Z+IbU",
+	"KDU/E3k9Z4Tv6ZWb48vUMsjFVIxFLmxZa7/2fksnf4A2QkkM6KPrk/E89yGX3h5qWP/ty4uBz52NhSex",
+	"TciYxIyBQlrFhMyQmyzBJyY3tUG0NN4ymDchK7RvAKdHzsVLGqc3/TfXr/lRS7ueKinLOmaltjNOAeI3",
+	"Rr3ePSxzeeQEnxSzgdfnMynINk+lMFt6dEfMOoHRDBkl7BCU7bpKndVfhVTkNAM6w2JcWDADHERIIXLc",
+	"yGFDqUFudtnMwmHAuk9pCdd8z/JcTQuot0iftDSI54pPQabCzeKnix+quH1qNuNlaLq+NtVLnW26IdXT",
+	"pg19RH+qjIWMKnOFbRDrigK1PppZ127287pRMgTb+klmYimygucsUO4PhcwYn2rASPT6HGrx6e0rzRcL",
+	"kFmCAdWYdoVZzUVepzv3tOXrPyllaCgUQMkNhPZFW4WjqvCbVHMhAXyQLFYTMOCXJlOYZECrYjrbyNrg",
+	"Vobn9XoEzN0UgxtEgwn+W+nF/WAcseECU4cbS6o1l7RE5ozhRVDVDUCPfgrXHwZg7TiZmi9ysMhrqINA",
+	"aiulr5EjN3kGvtTGGf9xwb6X05zL7MiwvwquLei8ZC+zIrfsQiGt4VF7lQs32H/CEnL2mlvuLnrkYD6d",
+	"2Dry2qfvqZMGfpzk+HHGLW+7BMTUMc9wP7P+heUy4zpjXog3A+Q6E62kdZc/TbqikbNmGhCKkGj4elNW",
+	"DCdD1xenAgTtx9MnxvIZifo/X/z6C90VF38MGkvsfm9r5I3f5rRMc3/igruVGTYqONC1sOAlg/c8tXmJ",
+	"6GXITGEWIA3NSklwFGzccUjFwq2rOWIZWC5yz+bf41AnIm8yE+rJOFD3fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

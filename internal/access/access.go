@@ -25,6 +25,7 @@ const (
 	SupportPlan            = "support_plan"
 	DirectPaymentAgreement = "direct_payment_agreement"
 	ISFAgreement           = "isf_agreement"
+	Review                 = "review"
 )
 
 // Read is one record about a person that a response carries.

@@ -24,6 +24,7 @@ import (
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/buildinfo"
 	"github.com/pbudget/pbudget/internal/charging"
+	"github.com/pbudget/pbudget/internal/cldexport"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
@@ -35,7 +36,10 @@ import (
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/report"
+	"github.com/pbudget/pbudget/internal/reviews"
 	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 	"github.com/pbudget/pbudget/internal/workday"
 )
 
@@ -59,6 +63,9 @@ type Options struct {
 	Access *access.Writer
 	// Payments configures payments: the encryption keys and the bank holidays.
 	Payments PaymentOptions
+	// Webhooks configures webhook delivery: the API's public root for links, the retry schedule,
+	// and (tests only) loopback receivers. The signing secrets are sealed with Payments.Keys.
+	Webhooks outbox.Options
 }
 
 // PaymentOptions configure the payments service.
@@ -123,12 +130,30 @@ type Services struct {
 	Access      *access.Service
 	Payments    *payment.Service
 	Portal      *portal.Service
+	// CLD produces the quarterly client-level data returns.
+	CLD *cldexport.Service
+	// Reports computes the weekly report.
+	Reports *report.Service
+	// Reviews keeps each person's next review and records reviews.
+	Reviews *reviews.Service
+	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
+	Webhooks *outbox.Service
 }
 
 // Build wires the stores and services of db; q queues their background work; pay, when given,
 // configures payments.
 func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queue, pay ...PaymentOptions) Services {
-	auditStore := postgres.NewAuditStore(db, now)
+	trail := postgres.NewAuditStore(db, now)
+	var po PaymentOptions
+	if len(pay) > 0 {
+		po = pay[0]
+	}
+	webhookStore := postgres.NewWebhookStore(db)
+	webhooks := outbox.NewService(outbox.Deps{Store: webhookStore, Subjects: webhookStore, Queue: q, Keys: po.Keys, Audit: trail, Tx: db, Now: now},
+		outbox.Options{})
+	// Every service records its changes through auditStore, which also announces the changes that
+	// are webhook events (outbox.Announcing), in the same transaction.
+	auditStore := webhooks.Announcing(trail)
 	personStore := postgres.NewPersonStore(db)
 	rasService := ras.NewService(postgres.NewRASStore(db), auditStore, db, now)
 	budgets := budget.NewService(postgres.NewBudgetStore(db), auditStore, db, now)
@@ -138,10 +163,6 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log)
 	// An uprating job takes at most a quarter of the pool, so that requests keep the rest.
 	chargingService.SetUpratingBatches(charging.UpratingBatches{Concurrent: min(4, max(1, db.SQL().Stats().MaxOpenConnections/4))})
-	var po PaymentOptions
-	if len(pay) > 0 {
-		po = pay[0]
-	}
 	holidays := workday.EnglandAndWales()
 	if po.Holidays != nil {
 		holidays = *po.Holidays
@@ -153,21 +174,28 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Providers: providers, Keys: po.Keys, Holidays: holidays, Audit: auditStore, Tx: db, Now: now, Log: log, BatchSize: po.BatchSize})
 	payments.SetEnqueuer(q) // a run's build is a River job, inserted in the transaction that creates the run
 	settings.Guard(payments)
+	assessments := assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now)
+	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
+		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
 	return Services{
+		Reviews:     reviewService,
+		Reports:     report.NewService(postgres.NewReportStore(db), now),
+		CLD:         cldexport.NewService(postgres.NewCLDStore(db), q, auditStore, db, now),
 		Councils:    council.NewServiceAt(postgres.NewCouncilStore(db), now),
 		People:      people,
-		Assessments: assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now),
+		Assessments: assessments,
 		RAS:         rasService,
 		Budgets:     budgets,
 		Funding:     funding.NewService(postgres.NewFundingStore(db), budgets, settings, auditStore, db, now),
 		Charging:    chargingService,
-		Audit:       audit.NewService(auditStore),
+		Audit:       audit.NewService(trail),
 		Access:      access.NewService(postgres.NewAccessStore(db)),
 		Plans:       plans,
 		Providers:   providers,
 		Settings:    settings,
 		Payments:    payments,
 		Portal:      portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now),
+		Webhooks:    webhooks,
 	}
 }
 
@@ -192,6 +220,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		}
 	}
 	svc := Build(o.DB, o.Log, now, q, o.Payments)
+	svc.Webhooks.Configure(o.Webhooks)
 	if o.Background != nil {
 		if err := q.Start(o.Background, WorkerDeps(o.DB, svc)); err != nil {
 			return nil, nil, err
@@ -212,6 +241,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments, Portal: svc.Portal,
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})
@@ -267,5 +297,6 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
-	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db)}
+	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD}
 }

@@ -106,6 +106,16 @@ var personalReads = map[string]func(req, resp any) []access.Read{
 	"listDirectPaymentAgreements": each(func(r api.ListDirectPaymentAgreements200JSONResponse) []api.DirectPaymentAgreement {
 		return r.Body.Items
 	}, dpRead),
+	"getReviewSchedule": one(func(r api.GetReviewSchedule200JSONResponse) access.Read {
+		return access.Read{EntityType: access.Person, EntityID: r.Body.PersonId, PersonID: r.Body.PersonId}
+	}),
+	"getReviewWorklist": each(func(r api.GetReviewWorklist200JSONResponse) []api.ReviewSchedule { return r.Body.Items },
+		func(sc api.ReviewSchedule) access.Read {
+			return access.Read{EntityType: access.Person, EntityID: sc.PersonId, PersonID: sc.PersonId}
+		}),
+	"getReview":         one(func(r api.GetReview200JSONResponse) access.Read { return reviewRead(r.Body) }),
+	"listReviews":       each(func(r api.ListReviews200JSONResponse) []api.Review { return r.Body.Items }, reviewRead),
+	"listPersonReviews": each(func(r api.ListPersonReviews200JSONResponse) []api.Review { return r.Body.Items }, reviewRead),
 	"getISFAgreement":   one(func(r api.GetISFAgreement200JSONResponse) access.Read { return isfRead(r.Body) }),
 	"listISFAgreements": each(func(r api.ListISFAgreements200JSONResponse) []api.ISFAgreement { return r.Body.Items }, isfRead),
 }
@@ -121,6 +131,11 @@ var impersonalReads = []string{
 	// payment file's download (which holds bank details) is in the audit trail.
 	"getProviderBankDetails", "listOneOffPayments", "getOneOffPayment", "listPaymentOverpayments",
 	"listPaymentRuns", "getPaymentRun", "listPaymentFiles", "getPaymentFile",
+	// Webhook subscriptions and their delivery log name records by id only; the weekly report is
+	// counts; a CLD export's listing is counts, and its file's and report's downloads are in the
+	// audit trail (as a payment file's).
+	"listWebhookSubscriptions", "getWebhookSubscription", "listWebhookDeliveries", "getWeeklyReport",
+	"listCLDExports", "getCLDExport", "getCLDExportFile", "getCLDValidationReport",
 }
 
 // one reads the single record of a response of type R.
@@ -168,6 +183,10 @@ func budgetRead(id, person uuid.UUID) access.Read {
 
 func fundingRead(f api.FundingRequest) access.Read {
 	return access.Read{EntityType: access.FundingRequest, EntityID: f.Id, PersonID: f.PersonId}
+}
+
+func reviewRead(r api.Review) access.Read {
+	return access.Read{EntityType: access.Review, EntityID: r.Id, PersonID: r.PersonId}
 }
 
 func planRead(p api.SupportPlan) access.Read {

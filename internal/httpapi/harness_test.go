@@ -36,6 +36,8 @@ import (
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/secret"
 	"github.com/pbudget/pbudget/internal/testdb"
+	"github.com/pbudget/pbudget/internal/webhook"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 )
 
 func TestMain(m *testing.M) {
@@ -104,7 +106,7 @@ func setup(t testing.TB) *bundle {
 			return
 		}
 		e, reg, err := app.New(app.Options{DB: db, Verifier: v, Log: testdb.Logger(), Background: context.Background(), Access: shared.access,
-			Jobs: q, Payments: app.PaymentOptions{Keys: testKeys(), BatchSize: 3}})
+			Jobs: q, Payments: app.PaymentOptions{Keys: testKeys(), BatchSize: 3}, Webhooks: testWebhooks()})
 		if err != nil {
 			shared.err = err
 			return
@@ -128,18 +130,39 @@ func setup(t testing.TB) *bundle {
 	return &bundle{t: t, e: shared.e, db: shared.db, key: shared.key, council: ours, other: other, access: shared.access}
 }
 
-// testKeys is a key ring made for this test binary: never a key committed to the repository.
-func testKeys() *secret.KeyRing {
-	key := make([]byte, secret.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		panic(err)
+// testWebhooks delivers to receivers on loopback (tests only), with the schedule's ten attempts
+// and no waits between them.
+func testWebhooks() outbox.Options {
+	p := webhook.DefaultPolicy()
+	for i := range p.Schedule {
+		p.Schedule[i] = 0
 	}
-	ring, err := secret.NewKeyRing("test", map[string][]byte{"test": key})
-	if err != nil {
-		panic(err)
-	}
-	return ring
+	p.Jitter, p.MaxRetryAfter, p.Timeout = 0, 0, 5*time.Second
+	return outbox.Options{APIBase: "https://pbudget.example.gov.uk", Policy: &p, Guard: webhook.Guard{AllowLoopback: true}}
 }
+
+// testKeys is the key ring of this test binary, the same for every server it starts (the shared
+// queue opens what a payBundle's server sealed: webhook secrets): never a key committed to the
+// repository.
+func testKeys() *secret.KeyRing {
+	keysOnce.Do(func() {
+		key := make([]byte, secret.KeySize)
+		if _, err := rand.Read(key); err != nil {
+			panic(err)
+		}
+		ring, err := secret.NewKeyRing("test", map[string][]byte{"test": key})
+		if err != nil {
+			panic(err)
+		}
+		keyRing = ring
+	})
+	return keyRing
+}
+
+var (
+	keysOnce sync.Once
+	keyRing  *secret.KeyRing
+)
 
 func randomCode() string {
 	var b [6]byte

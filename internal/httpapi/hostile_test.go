@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbudget/pbudget/api"
+	"github.com/pbudget/pbudget/internal/webhook"
 )
 
 // hostileFixtures are the real records the hostile walk sends its requests to. Path parameters
@@ -45,6 +46,17 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 	t := b.t
 	b.rateTable("2025-04-06", 11_250) // payBundle made the RAS
 	isf := b.provider("isf_provider")
+	// A webhook endpoint for every event the fixtures raise, so that there are deliveries to read
+	// and replay.
+	hook := b.webhookReceiver()
+	var types []string
+	for _, tp := range webhook.EventTypes {
+		types = append(types, string(tp))
+	}
+	r0 := b.do(http.MethodPost, "/v1/webhook-subscriptions", b.token("council_admin"), map[string]any{"url": hook.URL, "event_types": types})
+	require.Equal(t, http.StatusCreated, r0.Status, string(r0.Body))
+	var sub api.WebhookSubscriptionWithSecret
+	r0.decode(t, &sub)
 	p, pb := b.pricedBudget()
 	other := b.newPerson(map[string]any{"given_name": "Jo", "date_of_birth": "1970-01-01"})
 	third := b.newPerson(map[string]any{"given_name": "Kim", "date_of_birth": "1972-01-01"})
@@ -121,6 +133,17 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 
 	pay := b.paidFixture()
 
+	r = b.do(http.MethodPost, "/v1/people/"+pid+"/reviews", b.token("practitioner"), map[string]any{"held_on": b.today(), "reason": "planned",
+		"outcomes": []any{map[string]any{"outcome": 0, "rating": "achieved"}}, "needs_changed": false, "decision": "no_change"})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var rev api.ReviewRecorded
+	r.decode(t, &rev)
+	r = b.do(http.MethodPost, "/v1/cld-exports", b.token("council_admin"), map[string]any{"quarter": "2026-Q1", "la_code": "E06000032"})
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	var export api.CLDExport
+	r.decode(t, &export)
+	delivery := b.settledDelivery(sub.Id)
+
 	return hostileFixtures{
 		path: map[string]string{
 			"run_id": pay.run.Id.String(), "payment_line_id": pay.line.Id.String(), "one_off_id": pay.oneOff.Id.String(),
@@ -134,6 +157,8 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"/v1/me/agreements:agreement_id":                dp.Id.String(),
 			"/v1/me/direct-payment-agreements:agreement_id": dp.Id.String(),
 			"top_up_id": revision.TopUps[0].Id.String(), "request_id": change.Id.String(), "letter_kind": "agreed",
+			"subscription_id": sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
+			"export_id": export.Id.String(),
 		},
 		body: map[string]string{
 			"related_person_id": third.Id.String(), "budget_id": pb.Id.String(), "plan_id": approved.Id.String(),

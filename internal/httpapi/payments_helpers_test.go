@@ -58,7 +58,7 @@ func payBundle(t *testing.T, day string) (*bundle, *clock) {
 	q, err := jobs.New(b.db.SQL(), testdb.Logger(), jobs.Config{})
 	require.NoError(t, err)
 	e, _, err := app.New(app.Options{DB: b.db, Verifier: v, Log: testdb.Logger(), Now: c.Now, Jobs: q, Access: b.access,
-		Payments: app.PaymentOptions{Keys: testKeys(), BatchSize: 3}})
+		Payments: app.PaymentOptions{Keys: testKeys(), BatchSize: 3}, Webhooks: testWebhooks()})
 	require.NoError(t, err)
 	b.e, b.clock = e, c
 	b.activeRAS("needs", 72_800)

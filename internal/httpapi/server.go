@@ -23,6 +23,7 @@ import (
 	"github.com/pbudget/pbudget/internal/auth"
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/charging"
+	"github.com/pbudget/pbudget/internal/cldexport"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
@@ -32,7 +33,10 @@ import (
 	"github.com/pbudget/pbudget/internal/portal"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/ras"
+	"github.com/pbudget/pbudget/internal/report"
+	"github.com/pbudget/pbudget/internal/reviews"
 	"github.com/pbudget/pbudget/internal/txn"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 )
 
 // Readiness reports whether the database answers and which migration it has.
@@ -60,6 +64,10 @@ type Deps struct {
 	AccessLog    access.Recorder // keeps the access record of every personal read; required
 	Payments     *payment.Service
 	Portal       *portal.Service
+	Webhooks     *outbox.Service
+	Reviews      *reviews.Service
+	CLD          *cldexport.Service
+	Reports      *report.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -91,6 +99,10 @@ type Server struct {
 	now          func() time.Time
 	payments     *payment.Service
 	portal       *portal.Service
+	webhooks     *outbox.Service
+	reviews      *reviews.Service
+	cld          *cldexport.Service
+	reports      *report.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -151,7 +163,7 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
-		payments: d.Payments, portal: d.Portal,
+		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),

@@ -13,10 +13,13 @@ type Deps struct {
 	Uprating        Uprater
 	PaymentRuns     RunBuilder
 	IdempotencyKeys KeySweeper
+	Webhooks        Webhooks
+	Reviews         ReviewSweeper
+	CLD             CLDBuilder
 }
 
 func (d Deps) check() error {
-	if d.Uprating == nil || d.PaymentRuns == nil || d.IdempotencyKeys == nil {
+	if d.Uprating == nil || d.PaymentRuns == nil || d.IdempotencyKeys == nil || d.Webhooks == nil || d.Reviews == nil || d.CLD == nil {
 		return errors.New("jobs: every dependency of the workers must be set")
 	}
 	return nil
@@ -35,4 +38,21 @@ type RunBuilder interface {
 // KeySweeper deletes expired idempotency keys (the idempotency store).
 type KeySweeper interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Webhooks fans out and delivers webhook events (outbox.Service).
+type Webhooks interface {
+	Fanout(ctx context.Context, councilID, eventID uuid.UUID) error
+	Deliver(ctx context.Context, councilID, deliveryID uuid.UUID, series, attempt int) error
+	SweepUnfanned(ctx context.Context) (int, error)
+}
+
+// ReviewSweeper keeps review due dates current (reviews.Service).
+type ReviewSweeper interface {
+	Sweep(ctx context.Context) (int, error)
+}
+
+// CLDBuilder produces client-level data returns (cldexport.Service).
+type CLDBuilder interface {
+	Build(ctx context.Context, councilID, exportID uuid.UUID) error
 }

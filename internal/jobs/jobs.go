@@ -84,6 +84,11 @@ func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers
 	river.AddWorker(workers, &upratingWorker{q: q})
 	river.AddWorker(workers, &sweepIdempotencyKeysWorker{q: q})
 	river.AddWorker(workers, &paymentRunWorker{q: q})
+	river.AddWorker(workers, &webhookFanoutWorker{q: q})
+	river.AddWorker(workers, &webhookDeliveryWorker{q: q})
+	river.AddWorker(workers, &sweepWebhookEventsWorker{q: q})
+	river.AddWorker(workers, &reviewSweepWorker{q: q})
+	river.AddWorker(workers, &cldExportWorker{q: q})
 	if more != nil {
 		more(workers)
 	}

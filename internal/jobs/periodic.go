@@ -15,6 +15,12 @@ func periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return SweepIdempotencyKeysArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "sweep_idempotency_keys", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepWebhookEventsArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_webhook_events"}),
+		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return ReviewSweepArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "review_sweep", RunOnStart: true}),
 	}
 }
 
@@ -40,6 +46,37 @@ func (w *sweepIdempotencyKeysWorker) Work(ctx context.Context, _ *river.Job[Swee
 	n, err := w.q.deps.IdempotencyKeys.DeleteExpired(ctx, time.Now())
 	if err == nil {
 		w.q.log.Debug("swept idempotency keys", slog.Int64("deleted", n))
+	}
+	return err
+}
+
+// ReviewSweepArgs recomputes every person's next review from the events (plans approved,
+// agreements paid, budgets ended since) and sends review.due and review.overdue.
+type ReviewSweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReviewSweepArgs) Kind() string { return "review_sweep" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: on the bulk queue (it reads every person
+// with a plan), once a period.
+func (ReviewSweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueBulk, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: 15 * time.Minute}}
+}
+
+type reviewSweepWorker struct {
+	river.WorkerDefaults[ReviewSweepArgs]
+	q *Queue
+}
+
+func (w *reviewSweepWorker) Timeout(*river.Job[ReviewSweepArgs]) time.Duration {
+	return 30 * time.Minute
+}
+
+// Work sweeps; an interrupted sweep is simply done again (each batch commits alone).
+func (w *reviewSweepWorker) Work(ctx context.Context, _ *river.Job[ReviewSweepArgs]) error {
+	n, err := w.q.deps.Reviews.Sweep(ctx)
+	if err == nil {
+		w.q.log.Debug("swept review schedules", slog.Int("people", n))
 	}
 	return err
 }

@@ -1,0 +1,92 @@
+package outbox
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/webhook"
+)
+
+// announced maps the audit actions of the records that existed before webhooks to their events
+// (the same names) and the GET path of their record. The services of those records need no
+// change: the audit trail they already write in each change's transaction raises the event
+// (Announcing). Newer services (audits, recoveries, ISF statements, reviews) call Emit
+// themselves.
+var announced = map[webhook.EventType]func(uuid.UUID) string{
+	webhook.PersonCreated:                 webhook.PersonPath,
+	webhook.PersonUpdated:                 webhook.PersonPath,
+	webhook.AssessmentCompleted:           webhook.AssessmentPath,
+	webhook.BudgetIssued:                  webhook.BudgetPath,
+	webhook.BudgetAgreed:                  webhook.BudgetPath,
+	webhook.PlanSubmitted:                 webhook.PlanPath,
+	webhook.PlanApproved:                  webhook.PlanPath,
+	webhook.PlanReturned:                  webhook.PlanPath,
+	webhook.DirectPaymentAgreementCreated: webhook.DPAgreementPath,
+	webhook.ISFAgreementCreated:           webhook.ISFAgreementPath,
+	webhook.PaymentRunApproved:            webhook.PaymentRunPath,
+	webhook.PaymentRunPaid:                webhook.PaymentRunPath,
+}
+
+// Subjects finds whom a record is about, for provider reach: its person and provider.
+type Subjects interface {
+	Subject(ctx context.Context, councilID uuid.UUID, entityType string, id uuid.UUID) (person, provider *uuid.UUID, err error)
+}
+
+// announcer is an audit.Recorder that also emits the event of each announced action, in the
+// same transaction.
+type announcer struct {
+	audit.Recorder
+	s *Service
+}
+
+// Announcing wraps r: every audit event whose action is an announced event type also writes that
+// event to the outbox, in the change's transaction (a change made outside one, which the house
+// rules do not allow, gets its event in a transaction of its own right after).
+func (s *Service) Announcing(r audit.Recorder) audit.Recorder { return announcer{Recorder: r, s: s} }
+
+func (an announcer) Record(ctx context.Context, a actor.Actor, e audit.Event) error {
+	if err := an.Recorder.Record(ctx, a, e); err != nil {
+		return err
+	}
+	return an.announce(ctx, a, []audit.Event{e})
+}
+
+func (an announcer) RecordAll(ctx context.Context, a actor.Actor, es []audit.Event) error {
+	if err := an.Recorder.RecordAll(ctx, a, es); err != nil {
+		return err
+	}
+	return an.announce(ctx, a, es)
+}
+
+func (an announcer) announce(ctx context.Context, a actor.Actor, es []audit.Event) error {
+	var out []webhook.Event
+	for _, e := range es {
+		path, ok := announced[webhook.EventType(e.Action)]
+		if !ok || e.EntityID == uuid.Nil {
+			continue
+		}
+		ev := webhook.Event{Type: webhook.EventType(e.Action), CouncilID: a.CouncilID, ID: e.EntityID, Path: path(e.EntityID)}
+		out = append(out, ev)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return an.s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		for _, ev := range out {
+			if an.s.subjects != nil {
+				person, provider, err := an.s.subjects.Subject(ctx, ev.CouncilID, ev.Type.Object(), ev.ID)
+				if err != nil {
+					return err
+				}
+				ev.PersonID, ev.ProviderID = person, provider
+			}
+			if err := an.s.Emit(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
