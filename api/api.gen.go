@@ -1492,6 +1492,168 @@ func (e MyPlanManagementMode) Valid() bool {
 	}
 }
 
+// Defines values for MyReviewRequestReason.
+const (
+	MyReviewRequestReasonAuditConcern      MyReviewRequestReason = "audit_concern"
+	MyReviewRequestReasonCarerBreakdown    MyReviewRequestReason = "carer_breakdown"
+	MyReviewRequestReasonHospitalAdmission MyReviewRequestReason = "hospital_admission"
+	MyReviewRequestReasonRequest           MyReviewRequestReason = "request"
+	MyReviewRequestReasonSafeguarding      MyReviewRequestReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the MyReviewRequestReason enum.
+func (e MyReviewRequestReason) Valid() bool {
+	switch e {
+	case MyReviewRequestReasonAuditConcern:
+		return true
+	case MyReviewRequestReasonCarerBreakdown:
+		return true
+	case MyReviewRequestReasonHospitalAdmission:
+		return true
+	case MyReviewRequestReasonRequest:
+		return true
+	case MyReviewRequestReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyReviewsHistoryDecision.
+const (
+	MyReviewsHistoryDecisionEndServices MyReviewsHistoryDecision = "end_services"
+	MyReviewsHistoryDecisionNoChange    MyReviewsHistoryDecision = "no_change"
+	MyReviewsHistoryDecisionReassess    MyReviewsHistoryDecision = "reassess"
+	MyReviewsHistoryDecisionRevisePlan  MyReviewsHistoryDecision = "revise_plan"
+)
+
+// Valid indicates whether the value is a known member of the MyReviewsHistoryDecision enum.
+func (e MyReviewsHistoryDecision) Valid() bool {
+	switch e {
+	case MyReviewsHistoryDecisionEndServices:
+		return true
+	case MyReviewsHistoryDecisionNoChange:
+		return true
+	case MyReviewsHistoryDecisionReassess:
+		return true
+	case MyReviewsHistoryDecisionRevisePlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyReviewsHistoryOutcomesRating.
+const (
+	MyReviewsHistoryOutcomesRatingAchieved       MyReviewsHistoryOutcomesRating = "achieved"
+	MyReviewsHistoryOutcomesRatingNotAchieved    MyReviewsHistoryOutcomesRating = "not_achieved"
+	MyReviewsHistoryOutcomesRatingPartlyAchieved MyReviewsHistoryOutcomesRating = "partly_achieved"
+)
+
+// Valid indicates whether the value is a known member of the MyReviewsHistoryOutcomesRating enum.
+func (e MyReviewsHistoryOutcomesRating) Valid() bool {
+	switch e {
+	case MyReviewsHistoryOutcomesRatingAchieved:
+		return true
+	case MyReviewsHistoryOutcomesRatingNotAchieved:
+		return true
+	case MyReviewsHistoryOutcomesRatingPartlyAchieved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyReviewsHistoryReason.
+const (
+	MyReviewsHistoryReasonAuditConcern      MyReviewsHistoryReason = "audit_concern"
+	MyReviewsHistoryReasonCarerBreakdown    MyReviewsHistoryReason = "carer_breakdown"
+	MyReviewsHistoryReasonHospitalAdmission MyReviewsHistoryReason = "hospital_admission"
+	MyReviewsHistoryReasonPlanned           MyReviewsHistoryReason = "planned"
+	MyReviewsHistoryReasonRequest           MyReviewsHistoryReason = "request"
+	MyReviewsHistoryReasonSafeguarding      MyReviewsHistoryReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the MyReviewsHistoryReason enum.
+func (e MyReviewsHistoryReason) Valid() bool {
+	switch e {
+	case MyReviewsHistoryReasonAuditConcern:
+		return true
+	case MyReviewsHistoryReasonCarerBreakdown:
+		return true
+	case MyReviewsHistoryReasonHospitalAdmission:
+		return true
+	case MyReviewsHistoryReasonPlanned:
+		return true
+	case MyReviewsHistoryReasonRequest:
+		return true
+	case MyReviewsHistoryReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyReviewsNextRule.
+const (
+	MyReviewsNextRuleChildInNeed              MyReviewsNextRule = "child_in_need"
+	MyReviewsNextRuleDirectPaymentReview      MyReviewsNextRule = "direct_payment_review"
+	MyReviewsNextRuleFirstDirectPaymentReview MyReviewsNextRule = "first_direct_payment_review"
+	MyReviewsNextRuleFirstPlanReview          MyReviewsNextRule = "first_plan_review"
+	MyReviewsNextRulePlanReview               MyReviewsNextRule = "plan_review"
+	MyReviewsNextRuleReviewerSet              MyReviewsNextRule = "reviewer_set"
+	MyReviewsNextRuleUnplanned                MyReviewsNextRule = "unplanned"
+)
+
+// Valid indicates whether the value is a known member of the MyReviewsNextRule enum.
+func (e MyReviewsNextRule) Valid() bool {
+	switch e {
+	case MyReviewsNextRuleChildInNeed:
+		return true
+	case MyReviewsNextRuleDirectPaymentReview:
+		return true
+	case MyReviewsNextRuleFirstDirectPaymentReview:
+		return true
+	case MyReviewsNextRuleFirstPlanReview:
+		return true
+	case MyReviewsNextRulePlanReview:
+		return true
+	case MyReviewsNextRuleReviewerSet:
+		return true
+	case MyReviewsNextRuleUnplanned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyReviewsOpenRequestsReason.
+const (
+	MyReviewsOpenRequestsReasonAuditConcern      MyReviewsOpenRequestsReason = "audit_concern"
+	MyReviewsOpenRequestsReasonCarerBreakdown    MyReviewsOpenRequestsReason = "carer_breakdown"
+	MyReviewsOpenRequestsReasonHospitalAdmission MyReviewsOpenRequestsReason = "hospital_admission"
+	MyReviewsOpenRequestsReasonRequest           MyReviewsOpenRequestsReason = "request"
+	MyReviewsOpenRequestsReasonSafeguarding      MyReviewsOpenRequestsReason = "safeguarding"
+)
+
+// Valid indicates whether the value is a known member of the MyReviewsOpenRequestsReason enum.
+func (e MyReviewsOpenRequestsReason) Valid() bool {
+	switch e {
+	case MyReviewsOpenRequestsReasonAuditConcern:
+		return true
+	case MyReviewsOpenRequestsReasonCarerBreakdown:
+		return true
+	case MyReviewsOpenRequestsReasonHospitalAdmission:
+		return true
+	case MyReviewsOpenRequestsReasonRequest:
+		return true
+	case MyReviewsOpenRequestsReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotFoundProblemType.
 const (
 	NotFoundProblemTypeUrnPbudgetProblemNotFound NotFoundProblemType = "urn:pbudget:problem:not-found"
@@ -2163,31 +2325,31 @@ func (e ReviewOutcomeInputRating) Valid() bool {
 
 // Defines values for ReviewRule.
 const (
-	ChildInNeed              ReviewRule = "child_in_need"
-	DirectPaymentReview      ReviewRule = "direct_payment_review"
-	FirstDirectPaymentReview ReviewRule = "first_direct_payment_review"
-	FirstPlanReview          ReviewRule = "first_plan_review"
-	PlanReview               ReviewRule = "plan_review"
-	ReviewerSet              ReviewRule = "reviewer_set"
-	Unplanned                ReviewRule = "unplanned"
+	ReviewRuleChildInNeed              ReviewRule = "child_in_need"
+	ReviewRuleDirectPaymentReview      ReviewRule = "direct_payment_review"
+	ReviewRuleFirstDirectPaymentReview ReviewRule = "first_direct_payment_review"
+	ReviewRuleFirstPlanReview          ReviewRule = "first_plan_review"
+	ReviewRulePlanReview               ReviewRule = "plan_review"
+	ReviewRuleReviewerSet              ReviewRule = "reviewer_set"
+	ReviewRuleUnplanned                ReviewRule = "unplanned"
 )
 
 // Valid indicates whether the value is a known member of the ReviewRule enum.
 func (e ReviewRule) Valid() bool {
 	switch e {
-	case ChildInNeed:
+	case ReviewRuleChildInNeed:
 		return true
-	case DirectPaymentReview:
+	case ReviewRuleDirectPaymentReview:
 		return true
-	case FirstDirectPaymentReview:
+	case ReviewRuleFirstDirectPaymentReview:
 		return true
-	case FirstPlanReview:
+	case ReviewRuleFirstPlanReview:
 		return true
-	case PlanReview:
+	case ReviewRulePlanReview:
 		return true
-	case ReviewerSet:
+	case ReviewRuleReviewerSet:
 		return true
-	case Unplanned:
+	case ReviewRuleUnplanned:
 		return true
 	default:
 		return false
@@ -3799,6 +3961,57 @@ func (e CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBody
 	case CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanLineNotInPlan:
 		return true
 	case CreateMyManagementChangeRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected        CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestReason CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:review-request-reason"
+	CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation          CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReviewRequestReason:
+		return true
+	case CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -7434,6 +7647,61 @@ type MyPlanList struct {
 	NextPageToken *string  `json:"next_page_token,omitempty"`
 }
 
+// MyReviewRequest defines model for MyReviewRequest.
+type MyReviewRequest struct {
+	// Note The person's reason in their words; trimmed.
+	Note   *string                `json:"note,omitempty"`
+	Reason *MyReviewRequestReason `json:"reason,omitempty"`
+}
+
+// MyReviewRequestReason defines model for MyReviewRequest.Reason.
+type MyReviewRequestReason string
+
+// MyReviews defines model for MyReviews.
+type MyReviews struct {
+	History []struct {
+		Decision     MyReviewsHistoryDecision              `json:"decision"`
+		HeldOn       openapi_types.Date                    `json:"held_on"`
+		NeedsChanged bool                                  `json:"needs_changed"`
+		NextDue      nullable.Nullable[openapi_types.Date] `json:"next_due"`
+		Outcomes     []struct {
+			// Outcome The plan outcome's position (0 first).
+			Outcome int                            `json:"outcome"`
+			Rating  MyReviewsHistoryOutcomesRating `json:"rating"`
+		} `json:"outcomes"`
+		Reason MyReviewsHistoryReason `json:"reason"`
+	} `json:"history"`
+
+	// Next The next review; null when none is due (no approved plan, or services ended).
+	Next nullable.Nullable[struct {
+		// DueDate The latest day the review may be held.
+		DueDate     openapi_types.Date        `json:"due_date"`
+		Rule        MyReviewsNextRule         `json:"rule"`
+		Team        nullable.Nullable[string] `json:"team"`
+		WindowStart openapi_types.Date        `json:"window_start"`
+	}] `json:"next"`
+	OpenRequests []struct {
+		Reason      MyReviewsOpenRequestsReason `json:"reason"`
+		RequestedOn openapi_types.Date          `json:"requested_on"`
+	} `json:"open_requests"`
+	PersonId openapi_types.UUID `json:"person_id"`
+}
+
+// MyReviewsHistoryDecision defines model for MyReviews.History.Decision.
+type MyReviewsHistoryDecision string
+
+// MyReviewsHistoryOutcomesRating defines model for MyReviews.History.Outcomes.Rating.
+type MyReviewsHistoryOutcomesRating string
+
+// MyReviewsHistoryReason defines model for MyReviews.History.Reason.
+type MyReviewsHistoryReason string
+
+// MyReviewsNextRule defines model for MyReviews.Next.Rule.
+type MyReviewsNextRule string
+
+// MyReviewsOpenRequestsReason defines model for MyReviews.OpenRequests.Reason.
+type MyReviewsOpenRequestsReason string
+
 // MySchedule defines model for MySchedule.
 type MySchedule struct {
 	Agreement MyAgreement    `json:"agreement"`
@@ -9874,6 +10142,21 @@ type ListMyBudgetsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// CreateMyReviewRequestParams defines parameters for CreateMyReviewRequest.
+type CreateMyReviewRequestParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateMyReviewRequest.
+type CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateMyReviewRequest.
+type CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateMyReviewRequest.
+type CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType string
+
 // GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMyBudgetLetter.
 type GetMyBudgetLetter400ApplicationProblemPlusJSONResponseBodyType string
 
@@ -10830,6 +11113,9 @@ type SetMyConsentJSONRequestBody = ConsentChange
 // CreateMyManagementChangeRequestJSONRequestBody defines body for CreateMyManagementChangeRequest for application/json ContentType.
 type CreateMyManagementChangeRequestJSONRequestBody = ManagementChangeRequestInput
 
+// CreateMyReviewRequestJSONRequestBody defines body for CreateMyReviewRequest for application/json ContentType.
+type CreateMyReviewRequestJSONRequestBody = MyReviewRequest
+
 // CreateOneOffPaymentJSONRequestBody defines body for CreateOneOffPayment for application/json ContentType.
 type CreateOneOffPaymentJSONRequestBody = OneOffPaymentCreate
 
@@ -11120,6 +11406,12 @@ type ServerInterface interface {
 	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
 	// (GET /v1/me/people/{person_id}/personal-budgets)
 	ListMyBudgets(ctx echo.Context, personId PersonId, params ListMyBudgetsParams) error
+	// CreateMyReviewRequest Ask for a review at any time, with a reason.
+	// (POST /v1/me/people/{person_id}/review-requests)
+	CreateMyReviewRequest(ctx echo.Context, personId PersonId, params CreateMyReviewRequestParams) error
+	// GetMyReviews A person's reviews: when the next is due and why, the requests still open, and the reviews held.
+	// (GET /v1/me/people/{person_id}/reviews)
+	GetMyReviews(ctx echo.Context, personId PersonId) error
 	// GetMyBudget One personal budget, with its reasons, as the person sees it.
 	// (GET /v1/me/personal-budgets/{budget_id})
 	GetMyBudget(ctx echo.Context, budgetId BudgetId) error
@@ -13051,6 +13343,58 @@ func (w *ServerInterfaceWrapper) ListMyBudgets(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListMyBudgets(ctx, personId, params)
+	return err
+}
+
+// CreateMyReviewRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateMyReviewRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateMyReviewRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateMyReviewRequest(ctx, personId, params)
+	return err
+}
+
+// GetMyReviews converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyReviews(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyReviews(ctx, personId)
 	return err
 }
 
@@ -16469,6 +16813,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/cld-exports/:export_id/file", wrapper.GetCLDExportFile, options.OperationMiddlewares["getCLDExportFile"]...)
 	router.GET(options.BaseURL+"/v1/cld-exports/:export_id/validation-report", wrapper.GetCLDValidationReport, options.OperationMiddlewares["getCLDValidationReport"]...)
 	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
+	router.GET(options.BaseURL+"/v1/me/people/:person_id/reviews", wrapper.GetMyReviews, options.OperationMiddlewares["getMyReviews"]...)
+	router.POST(options.BaseURL+"/v1/me/people/:person_id/review-requests", wrapper.CreateMyReviewRequest, options.OperationMiddlewares["createMyReviewRequest"]...)
 
 }
 
@@ -28993,6 +29339,441 @@ type ListMyBudgets500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListMyBudgets500ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequestRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+	Params   CreateMyReviewRequestParams
+	Body     *CreateMyReviewRequestJSONRequestBody
+}
+
+type CreateMyReviewRequestResponseObject interface {
+	VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateMyReviewRequest201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateMyReviewRequest201JSONResponse struct {
+	Body    MyReviews
+	Headers CreateMyReviewRequest201ResponseHeaders
+}
+
+func (response CreateMyReviewRequest201JSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateMyReviewRequest400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateMyReviewRequest400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateMyReviewRequest400ResponseHeaders
+}
+
+func (response CreateMyReviewRequest400ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest401ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest403ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest404ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest405ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateMyReviewRequest409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateMyReviewRequest409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateMyReviewRequest409ResponseHeaders
+}
+
+func (response CreateMyReviewRequest409ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest413ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest415ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateMyReviewRequest422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                            `json:"instance,omitempty"`
+		RequestId *string                                                            `json:"request_id,omitempty"`
+		Status    int                                                                `json:"status"`
+		Title     string                                                             `json:"title"`
+		Type      CreateMyReviewRequest422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateMyReviewRequest422ResponseHeaders
+}
+
+func (response CreateMyReviewRequest422ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMyReviewRequest500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMyReviewRequest500ApplicationProblemPlusJSONResponse) VisitCreateMyReviewRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviewsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+}
+
+type GetMyReviewsResponseObject interface {
+	VisitGetMyReviewsResponse(w http.ResponseWriter) error
+}
+
+type GetMyReviews200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyReviews200JSONResponse struct {
+	Body    MyReviews
+	Headers GetMyReviews200ResponseHeaders
+}
+
+func (response GetMyReviews200JSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviews400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyReviews400ApplicationProblemPlusJSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviews401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyReviews401ApplicationProblemPlusJSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviews403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyReviews403ApplicationProblemPlusJSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviews404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyReviews404ApplicationProblemPlusJSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviews405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyReviews405ApplicationProblemPlusJSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyReviews500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyReviews500ApplicationProblemPlusJSONResponse) VisitGetMyReviewsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -49986,6 +50767,12 @@ type StrictServerInterface interface {
 	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
 	// (GET /v1/me/people/{person_id}/personal-budgets)
 	ListMyBudgets(ctx context.Context, request ListMyBudgetsRequestObject) (ListMyBudgetsResponseObject, error)
+	// CreateMyReviewRequest Ask for a review at any time, with a reason.
+	// (POST /v1/me/people/{person_id}/review-requests)
+	CreateMyReviewRequest(ctx context.Context, request CreateMyReviewRequestRequestObject) (CreateMyReviewRequestResponseObject, error)
+	// GetMyReviews A person's reviews: when the next is due and why, the requests still open, and the reviews held.
+	// (GET /v1/me/people/{person_id}/reviews)
+	GetMyReviews(ctx context.Context, request GetMyReviewsRequestObject) (GetMyReviewsResponseObject, error)
 	// GetMyBudget One personal budget, with its reasons, as the person sees it.
 	// (GET /v1/me/personal-budgets/{budget_id})
 	GetMyBudget(ctx context.Context, request GetMyBudgetRequestObject) (GetMyBudgetResponseObject, error)
@@ -52402,6 +53189,80 @@ func (sh *strictHandler) ListMyBudgets(ctx echo.Context, personId PersonId, para
 		return err
 	} else if validResponse, ok := response.(ListMyBudgetsResponseObject); ok {
 		return validResponse.VisitListMyBudgetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateMyReviewRequest operation middleware
+func (sh *strictHandler) CreateMyReviewRequest(ctx echo.Context, personId PersonId, params CreateMyReviewRequestParams) error {
+	var request CreateMyReviewRequestRequestObject
+
+	request.PersonId = personId
+	request.Params = params
+
+	var body CreateMyReviewRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateMyReviewRequest(ctx.Request().Context(), request.(CreateMyReviewRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateMyReviewRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateMyReviewRequestResponseObject); ok {
+		return validResponse.VisitCreateMyReviewRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyReviews operation middleware
+func (sh *strictHandler) GetMyReviews(ctx echo.Context, personId PersonId) error {
+	var request GetMyReviewsRequestObject
+
+	request.PersonId = personId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyReviews(ctx.Request().Context(), request.(GetMyReviewsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyReviews")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyReviewsResponseObject); ok {
+		return validResponse.VisitGetMyReviewsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -55786,957 +56647,972 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rb9w4mij8Vwi/C8SekT22c+luGy8O3OnOTGb7kk3S2wc7zqpYEquKYxVZTVJ2ahoB5tOL83lxgP0B",
-	"C+xfON93/sn8khd8SEqURN2qZCd9tufDdFySeH3u158PEr7ecEaYkgcXPx+sCE6JgH9eZRm/0/9IiUwE",
-	"3SjK2cHFwdsVQWuiVjyVSK0I2mC1QpjJOyIkOmTklgj0/au3L7//7k2E7lY0WSG1ohJJIm5pQlDKiUSM",
-	"K/vN0clBdCCTFVljPRd5j9ebjBxcHPz+67cRenX19vkfDqKDNX7/DWFLtTq4ODs9jQ7UdqPfkUpQtjz4",
-	"8CE6eI6TFXnOmRI8ay76D/wOZZwtYcWCyA1nkqA13qI5QYn+NK2uw5vwvGVCzhRh6isqN1xSM099WqwU",
-	"TlZrwlSE7qhawfQLmpFHEjG8Jq1zPu6c8w1JckHV9hXPaLINX9EGL/UsifkCSfsJ2sA36NC8LxFn2RYt",
-	"BF9XbumodWVnp+Glff0WL8MruSVCUs4QX7jT57lISIQWXKDZy8Xxt1glq1kbHFwfPL4+qILA+ZPoYIOV",
-	"IkLP8a/XB386Pf7i3c9n0dkXH64P/uEgtL6XKVlvuD6L12ST4S1Jm6udKZGTGbpbEWZOgxoQl4oLkpZw",
-	"wxcIM0SwyCgRSJCfciJVecESrwkq5ku2x/9ItrXdsXx9cPGnAz3fwbvQcr/hCQ7DlD7SRBCszIrgLDtg",
-	"98nnoeF//PHHq1ytCFM0wYqEZ5kTLIhAyQpnGWFLgg5fv3iOnn329PRoLLL8z9fmkF6m4ansGT6SiKYR",
-	"wpnkiDJzmAYgH0mU8aVsB8vzzysw8aer43/Bx385Pf7iJL44Btg4//xDCDQ+6O8EXhPl6N5SEKJx1iyW",
-	"6vE0kTuIDjTOarR2b8Q0PYgO9OKp0ACl79Nf4IKLNVYHFwd5Dm82D+ZKSiJl92zFK/tP92WeLkn7VHN4",
-	"vP80X5GM3hKxbZ0otS/sP9XX7zdctO+IwOP9p3lBM9I6iaboY6fwif2z8IwMs4TibACILNy78ZTA8iJn",
-	"KWXLCuqGJjevxRaH95/XI53/SALs7QrljP6UE3RDtuhQcxHLLRBGP/zw8qsjpFZYoTW+IRIJosSWAuen",
-	"sqDVEi+AaMJ2jMxTbqhGujtJ3Zoy93eNAF1fvz8/O76+fv/Z1+9++w8DNvq6OLIJN7zmjGyP1/xW/1LZ",
-	"PfoWsxQrLrYX6MnpKbAvnitE1YiDab/maQ9qATJCmHfMtOgxc+KFkzbmRO84WWG2JOkJcoeLDp+cf244",
-	"/JpKSdnyEj05Oze/SIUzI/qEt29FlQ7RKLT4P/J5K+78mc/3x5dviD7Mf6QsADqUpZrD01tyAceTbxaC",
-	"M4UWdJkLcomAlaXmmfk3MkygFGcSnrOEZo8kwiw1Ij8RkrNHEm2wULI4r+rWMlhVfKOX1bU/JwuVKz2I",
-	"DIdNW0QjytpJcUYZ2f9Ev2fk+8WidRLOSMwXi8lJ/iu8JG/oX0gx7U85EdtyXi3Tx1K/4E+TkgXOM3Vw",
-	"8fQU5qBrfaAO6cxfZ8V0lCmyJKKY7y2/IS1S5oyR9yqGSZV+q8CxjSC3lOcSlIzi+kOLhe/a8OXp2XmF",
-	"LpyFz2SruVnnpW/MO/Eul99/KQDs7XPD4/1B7lWGOybJ8BRTCH5LUyLap7Ev7D/V66s3/2wIcetkAsvY",
-	"EusJ5sOKvMXzDhlNYEVipV+ZYDaSgXImV3TTPqH30hRTdgthOwpfvdD/mtxSctcxrX48wfbyDkDJ2eTb",
-	"epOsSJpn5O1K8HwZECzerPgdSrZJRqQWC4TS0kS+QYobuSrFiqBDS3ovkOIp3qJNlssay8wITlGKt/IS",
-	"aQmNS4XUHUdbgoVEeKGIMN8etZFRZVcY3K5eRd06FtxuPi8213rO0ntp/xt9yzc/tCOH4ps430x8rR/0",
-	"WMZEA4r8lzi1aKP/spYw/U+82WTU2Fd+txF8npH1b/8sjbGlnB1n2feLg4s//XzwD4IsDi4O/p/flbbS",
-	"35n35O9eme8PPkQ/a/q5IUJRM71ZXvfX5RLtOG/1R3ondnN8/meSqIMP72B7VRj9Fmf6hMAOZAT7wzlO",
-	"0R/ffP9dhO4EmDu3GxKhnN0wfsfQgpIsjZzgi7hAlN3ijKbmif6hMIUAQHrW4P95bBd6bC41tCv7+u88",
-	"aw8s+wUXc5qmRs74JO+hWOEO16BFJZBzHkkkuCYYKTcG7izjd4Zc6PXAPic81ZdMq1A4+1oILj7Zk62s",
-	"cofTvWIoZ+T9hiSKpIjoUS6BxqZEYZpJhAVxtsKMLyXKWaqJamlURDSd8NS/BdfHd1yBe8Ro65/kwdcX",
-	"uiNkg3uHvKdSSTTPFQC2VQ2ptI6g2vEWjqOuczUvfYj2uozvuHrBc/bpXoJb4A6H/x1HMk9WhY3fADmV",
-	"TrhAh1zATVjgd8K7pkIEJ6ujSNNzZkfR1zghFrzC24zj9C3n32CxJJ/s+dfWuSMOzHm6RVSiTI+haQuu",
-	"+CYQThKyURIdnqFv6ZdH056z1mwLl8RzY8/qOO/mOfecT2X8g5YTKDweUWFSq27Suf+6Ngfv7InxdsGv",
-	"c3ZPR/E6Z22HIHL20bcvSMJZCu7mF5hmnzD/aS51R+xzZtfCtEulsdR+Anfg2+w/+Vtwi93hHoo7sD4U",
-	"MKUvuLg/6faNoa0/MHyLaYbn2afLZJpL3YndK8230y06TLHCcywJyhlwcj2i5uVrujTHLNGGgM9tSlbz",
-	"A8O5WnFB//IJg7O/yF005qbma4McQIEDiQmbfwN0Y1bozlbqqh34jz/+eFwPpOg69HrcxZ6k6Acm882G",
-	"C0XSb0lK8Vt7hJ/o3TUXu4dA9kgiGw51rD/XlEnrJpwRkM0KmuSks8lQ5YMzURllJ0mIlF8zRdXWHX9z",
-	"wTeUpYgvkKbGIgVE1+txvi/jRABbWGk0Poi80I+DKOjkP4jstziLjd9Ov1h1yB9EB/bg402G9SwpFSRR",
-	"sXObFMLdQXRA5cL7u+l/i+yGX8NGmpv9nhHYHcRIue3iOc8VwtZveIHuVty8RFWErIHThgoW1xaBSzbS",
-	"Wg88uWZ2OyfopYLgOWmVfDNFxTUZIROHqFaECmcpiOAl8wAjSbBIVkgRsT651odSBWicKGNU6YLoqzyl",
-	"6gre/KAvU8NATNPxpsvi4yF41IC4Dxo2Mhe+VL2PF0DRMirhpIk9OOvHs18hqtAdlgjLG5Ia5f5wxlYy",
-	"Zvl6TsQsQrMFXtNsG+uv440gC/p+FqG///U/j6onfYuznBiHsCJrWff3nVYd//j4L/G7n8+ip6ehwCw4",
-	"s5dmmPPSqo2FwFv9dLdz5kmSC0HSGKuGJf1Y0XXNnP7kNDSGg9EwrhePX6ZlzKPF9yKqcUnUK4f03nzP",
-	"mkd0dfwv+pCetRxS6X8Mh4HCYx9TqDT4qNcz9vQ8L1MgxIPlmRXUjCG/6RQoTf1/OoAJ/euILNL5B1xF",
-	"DB/Hoorn1cF/ZYnvGvykSr2+ocYzUMX8AnKLf/Qjo6WGNZgNAG3Nox5yiPecGgwe3pmibPnCUK3qluZY",
-	"0gBt+HG1BcBY8SzVNDFR0sr0ZA0RIWtJslsiLy12W9FLktSBFRiY1pQRcmljwQVhytD+ZEWzCpOTJFvo",
-	"Sy5GiQu2Zwc5gFDMNsbj0aABgTfRwZLeEjb89QoijUUM+7Ej327LOM0zDdhwFsFNaWJKAAPaFjoOq3yk",
-	"8A6genqNaasbiCzABKEsTQWRhkWmRq3E2SsP2hY4k6TOTbXwrLaDriGjjJz1BJCdtXx3PiAYOTrYcKkS",
-	"npJQnN0P/4jc40sX9p1vNkSgRCtkwBu1hCk3OCFoThZcGHGTsjssUqQ/rBL6b344Q+df/lPTS+vt52lg",
-	"lYrfsdCB9cXL+MBgztKO5W2842JfuTi7ztutHpuxxEnjGycIm5EitCZiSVJEmX0ApJ4ZER1CyT97/MWz",
-	"owuE55JASBrJUjDtbCOkoR4lGcFCXjO4W01sDBydoB9trCIuxiwmhT1HSG8Z5D23afATucMJSXztMNqD",
-	"gfcAs70z+jD8MHAVAJg8U9/nKuHrFqVHEYa4eUEa5WeJzg/Pj5xU9Fxfib6jN0Y9QYdfZ3RJ5zSjaoue",
-	"C6qIoPgIvSbL3KpF6Pz07KnPVFiuBLWiQqEJrbZLShgByKcZUTEjJNXCAQSFxknG1YpoCrniaxJLvCBq",
-	"q//Cc2oihPTvNW1Mf37HxU2sBKZMD0PS3OjV8S3PcqYIgcOKDhK+XudMyykLnOjNaAiLDhKsn8cLLuJ2",
-	"fuCfaqljjSC1jCtSF7yfnAYJIS8vr1PE8S8aKAyWnAXkiSLGFoJpc6aP8hKR9UZtkT5xcUclqSgHPaae",
-	"eUZew2QHH2qiVHRgIqKtrKWx5IP+zdkJAx4MvQst/JqXNLHCyYqSW2JtmGaDJ6WMPec8I5g1qKo7tmK+",
-	"IDl1OvTVWtOVpkyGGctxFm8ISwIr/o6oi1okkVwBukDo0CVaCi6leeVuxTP9oqyK9JSpZ08OvIjQs9Py",
-	"f15o6GkzNDQ6IIsFSRS9JfFC8PX4mCNAxhjip9q2aA4A/e3/oLPHETp/pun72bnWJ7EgUqENYWyLDk9B",
-	"JOWMHPPFovRDyaPpNuuiK3eQ+wwuNEn4afBdjc6DVc9nT7rGmG+HJV75gFu71KgKg80riypxp9hZqMoV",
-	"VPfUiQZfs7GEjLA0Tltz0xZUSIVSvEWMQ2YnEYiC0TYh6JC8T7Jc0luCCEuPIhdoB6l8WFTxZCA8lzfd",
-	"tNvPM8xuLpESdL02rsEGNFTZa6niX1+/Oei9N3cSxSo6j/o12QhqMG7McTcwvmZIKlJE9aGDnLfZCH6r",
-	"lcEMs0cSYaB0CAzOWmk0+mF59AXuPpK/zGuoo8+wy5D5euxdzHFyE2/wthLdHxS9X9m7kLncEJYSE2tq",
-	"Dx1nWYidPewhQkxmviYduAyhs8YWbSED4SWm7MLHW9igpJB2UiD/eAiq3am/tmEX+sac9Mgb1RAzkJop",
-	"tME0vXTJ6S66B0uFDm1Asn4B2CJVoNbg9M+5VCQ9+oVhVHkqY85eWstrF85UzVxEC59BPBHEHGYPwlSu",
-	"b+wBP4RksSOGXRo9+25FM+9sBkBRr4Jql9Sxi4FDjBGXBg8Zlp56Py9OaB8RrhxkFxnOWLsreONTsAIL",
-	"KhKbfxW1BdQ2VTmiyhV0ImbY8Tmr+hlnWhyYUbmYoUPM0EuW0luaah3ABlCgFzlL0YpkKZpvES4iGo98",
-	"hb86pvFYhjXp0kk62MFdfvMCJ0oGHN2FKX3YMF/C6x8iL7M+XGrB5Fza+M71JiPKRDrJnEBcvhd2Vqck",
-	"vWBr5/aSrQL0qHeUBLOEZGGMPjsdhtJmjKwbgfpHMQc02Sg7UoPynuJ5xpOboP/1RyCtGKUCL6xKvwBH",
-	"i1Q0y4pUDGtJpgolmEFNGrc6dEhwsvKrx0AOB5YIX7M/vvn+O/SKa11WGPc2mDpnjmLEisdupNmRs8WA",
-	"eSYwlRmBs4Rcs3J+DXzu2k7Q8xI4YUlu54hK9OT8HM3K2IRjWowyMwbXQXafF3qDJqeh4k87C/nTbCGU",
-	"LkBoutpLI+NwyuBZJg8+vGuFjpI2hrGssRjGbdxG3CaH/bjaBkgC45ZmnDSqI433bgWFD32NRA79Qiqs",
-	"8hGE8Y15v7DrDf3OBTzkm3T0xVsCaJHdpkmfPfnsyeePnz35rDdbusGGfV9bxXFWHEeYSGjlACcKdAeo",
-	"L+BDZFQpwtIk3TXyV6NjNRJbp9rlGVRQp3Kc7wJRWD43/bLNmcwlQSLX+gnebLIt+vtf/zfCzBheH0kE",
-	"NvgIYZRgQcQjaYPtwBT+SFZs+tZaDy92ek/LVZV0aaxrEhhrJ/apkkGbt+VlGQQLxBQjhzF6LSjjdyas",
-	"Zgr1md8SIWhKRjrlIPjDA7NHEqUkoRBADbK/VNbAvN7ktpZUnvl1ysyRnDQcZQZajZ29y7YwrfHFTdqh",
-	"KQa9VCWEALyPPMUrxMgdKq/2suTBRntUAPZ8gWqio3eOek3NU9TAnYIzaBxpBqSIVwRnahVjFQsqb1qK",
-	"hBk8Q5vVVtIEZxBCTJjCGTKfI2qQkEqEFdIDIb6IUEoUEZQLrChbhvVhswjn2xscLPNcf1Z1blVY/OcB",
-	"Bq9xP07JLcn4BqIVJV0yuqAJZirbxnS9weGiOfLss8Oz06PD+RFQIrtlLpA3GMroDcm2SHEtCFVGRm7k",
-	"ojCOzfaRLUdiFkqllgo6lpMcdX2fM7MiLbhZ95QlTeCXlAqzFIuO4bHZrRvHd3Pp68eUKUwdwTKjIjeq",
-	"BuPwMQ07AnNicElcxDTLmI0UacImkHiEBZXEFB/EITAtBwQwNQOG5w65PdtkodFwG3DK1kTTJuBWWHzY",
-	"Iyk1wJG0TqZnMp/PmpyjN5rAqssyZiQhUmKxjTWeDrwA87XWRYrPgYIABFku3mJNxjK29T/7DvL11Zsr",
-	"+2ZIygyFrvqMNSo4llFNPJYLIQVUlvGOWGkVR5BjkTMZUpubImyJ/vEdyTITLKBhMFHBQ9QKW0FBfUqi",
-	"pRxvNGTGQFpncuOGj3IXWbjGKGGId52c0Ng2AqIOVjaTtIRH5Dx8J0jfxwzgZnaBZkFkn0Vo1nWMs2vm",
-	"ArUVYWjmMHFmRwe+okcPcEc9dguIz6JrNgsxxt71FHHjhC5Xyi4gri5Lj62J88yo72olCEHP9S+CMHSV",
-	"KCTPPkOKSCVP0JUtpQAAWJS6nRNTfNYGSBU38UheM1AZTF7VIpemQtk5msEwx4yr4wUXx55WrS92dhSM",
-	"YPpVpPhVpPhVpPhVpPjvK1J8dB7erYNOknFQ+jU+PGyCQTHxnkHC1ho+WJcGwKXMn+LsV973K+/7lff9",
-	"yvt+5X2/FN73pvAQFa58zQV8D4bvvuix97+tZVqFfQaljaE9nbnM4W0w5o7cyhcmTw7NzDszqPwWeel0",
-	"jyTid8zZI2iKDpVXJ674LMkwXR8Nsk/41VkHOfF4VkPK3tSoOtbJ3FxkOL3D7aUNwboFDTe2W2hQ5NCX",
-	"8/UtCQbQJ87bUyZbmVM9sa6t/r4x0S553jYUIzaSSws9qKZZm8QmorxIDtcqx0+cPmrLnB52WzbPvV0w",
-	"M67qepgfO3aJMzY0wS7buYsiU0EM23x7rAhSriTJ66s3RVmeXJr4lMYtdibG92XC1y93yKUOnGlILviw",
-	"uLyh8S8PlD9tUaMrebpSL7gG0V7smAOpbuScRK0pUf1h1Zovr56/+V7QJWXYkoIR3mOcQNpgkbwbsKgK",
-	"ktANNZGXhDg02uAtEVDdQs+viYKWWoiQRbQtmCYh9/Q4wbIRfXv2ebtD9V/Rb7z+N9f56en5s98dvyt/",
-	"Q+WPvwlWFSj2BRUgasf9eVc3B+jE9Hm4VoGVd+NcEuENHdC1iqwnOB1XZ09/h8x36PDND98d1c7kWWVh",
-	"zwILe9ayMC5UHMin3HHAOqcLbNufs3HcURWuglAbLBwcLgFhXgA/dEHcIZssRbNynFnR38qPxcgFu9iY",
-	"4IcLO9AFFE5y9RlCL6RY4WNB/gw1W/Xye1nZl5jdXJk9P1+R5GZXNJwWXO8XKtrvP3zhxQm9ZJNSqStD",
-	"keaY3YDsKqEsT5MyoUPT0kNGKKVLqmRk0+BPkKEm6Hfo+Oj/avr1sQBiCEEAFDRWthZOtMapTXa1IpuP",
-	"6Cau0NOYjDpGaAalpDA1P0CkOOhsTAk6zyGyzfsAMgZbu7cUy+TrNVVr13RyTGasxx6O15hhLUpnlBFp",
-	"U2OnSwuthGyPTd+wS4wHb6bI8OULRBU6hMQMGxaMUVH7y3Me7pwB2yJn+hmxRvHtX3zRCciHB4QhnZ9y",
-	"RlKkuI2Du6eVlrm7AZOQn6FY5LoQ5kf0rbBEDCpSMK5WlC2RCcFfU9XIqArffX+xBqu4DxeGXaeWEk8a",
-	"sdABG9kdITfZtryuKdCgRqP82NQyObiWR1xZRwsqhGHMP6t2IhfudAW++xizNLbV7kyaSSX89ChyMQZg",
-	"9rJ+fZ8M1gcZFIZqltU0cIVaWhnt7JYUtLR9wH8u45UbNfHpep0bLVwyvJErbqsu2aBw9CPcgc3Jde4V",
-	"gmzSvU3VhQQcAtk2T88jJHiuV3Tt6rXUMvFXOLslEuWbYPCBvceES9VN7SSsdE2IorYfL1zNhS2j407M",
-	"rTFnimYIAwqDawWOESxtzFpXWLGj6Yh/tY/iLvkynewj4IfKElvkZIT/p/jmjSKbkN7s+Hc/JW+cPGCI",
-	"UVUZge5vjpramwFKuqLLFZmQ6boF3wctc4aO3qYsvig1mJdb1AIA//v/+jdn+TU/3x8DdIurH1h1ceZp",
-	"fXH3uKod8nLcN4PSIqODlC4WROjt9gbv+yQCme+k63kdgPxwSk0vwsMsgwQ+qQo1HFxWUNpEE7gLb7ll",
-	"es/9XFFbz9hdaF2gBewuwwykleWFNU57GjLhTXA/dKiilo5LRBoonFvqY/H+b/8ODD7Bm42m38qXBfYp",
-	"HDRYkxh4s/btblpWxqmaPW4gkx+2euHFV5IUbBdLUtu2TwrBJ7eAUnP6Tzznt8S2STU1/zZU4QxldE3V",
-	"UYSchjAnprETQfYw7ExWxXAiS0hpQ2WCby2b977UotFYuOHU6uX1pYxeBYwUz7dxyteYdpit+uZqjt3Q",
-	"DWr9JHfZuT/EUBQddBDV5pM7La3D7bRjMmZFaynVx6oEfw86pJ/Y2MijLM3jRQalkcM8p1Sjx3mjk2jz",
-	"HqNwm/I2VtLOA1pk6hbJNSgV+KpzU4qJAqpU6HLC1LJFIGxTt1t0845+8rU2qpZYBHC9qtPU8k09Wa9d",
-	"z7f67xTexapC/bAOxufffPX1e7AlNDYxqJJBrRx5L6lI87ZSMD86nVkQlQtQp9OcXEBB1jVnauUVXPop",
-	"x0L/m7BU7lJWiLiuhJUC8Kc7S4F9BlewX8eJK7YYIFO9Up8eASDYmfiH8qoBg6/x+0r8qke3S0jJcNxS",
-	"1DUgKfFNRuKUMxJeUW/RQzOA4gpnu41gIaS22s/awx72q7pfDjJQQRT8LuRdqJSF2eEmTcvjHT+2ruCd",
-	"vq4RnEoTEDdusbwQIZIrfP70Wd13NaRukmyYNn/KiXUX5YyZsrcAi9HBwrQlezcofsXBUAn7HuevgGgV",
-	"5O3tVtG+gcLFlh05qkFRDTIbpRUKStpJ1gcmljcpv+FRPYRmeJHmemSXraoUP3dTofm2CKVIsCJLLrbo",
-	"hmwjNCeSpsRGfUG9QWmNIP56zvuIVpdzK+OJVoRM8X+1NYVqKEPPv/nqpMlOfAfq1fG/gA/1cXTW0gPD",
-	"o0Sh2npOC9sSLIrqgQnOCEuxgF+LNEA70gU6Pz1/dvxPZ5pFXm0EzZDi6I85I/CgWuHdvHpe3cRnASfw",
-	"kw/H//Sns+Mn7/p9wU286ATBKUSkUkz5qG0snn/zlQXc9oiW7/7wBn3NlhkUPMooYeo4I7ckQylWuATx",
-	"Au5xCe6C6C1KhCsVRzLOlrEiYh0Xtbv10Re/CsAPpigQovJ3lgtpiJ9ccaHgR+cx8jxIeuMbS6mhEHbQ",
-	"6VM35wd7K0lFNra/Rvm66ZLERSo1IEPnJFNMaoWlFu4iRJU0MabNQhQmxG+wZhla2BWSxhfF8JqU4aIz",
-	"qxMAATfV3+aYpbOTITGcsNrmVK+0hgK1L9eckS2ch4yQmQl+t/+EBzsZWI6rv/ewYTgRFygZhmhjRdL4",
-	"NJJJVLY+OCC4z2kEq3F1lOCYx6r7IyUVG37qT9VxTt/QNVVjG4xAxZ2prbRgBLxXU4i/7Op8HQfUThe1",
-	"3o1WfF00wwO5yHbqhOwTrOB5pS0PvqVsCbIUuyXSRuVYQhXbY97CdilznRG6qFiZlBZepUm1rzeGeHx4",
-	"fnQ4P6r54qsNEyo9FGAJMtS2we8JMW0LB0HAcAEwGYMf3zzpO4hPpJND5W6qnRzuvyXDFF0Vnls2/jrP",
-	"guYNmqyQKRB6bAuEQkUyUzbEfqtlUYgXW/As43cXLhfHGLuoVJipGTo0/ZJc+eUVzyVZ8Sx1ESSxaR2i",
-	"8HYW2TgSX0qIjTwwFwTfzGwjdlZBO2bUmObcVn4oJ3ChJ23jh6EPHBKvoaZXGA0LP4gfuMVStOJ3riEg",
-	"dJ8l6UXhCHH0BPwmJbXJyAIQWtOZa+YTmqMIKSzoYoGgGCRBh//1H2fWWQNUidwSsUX/9R/nT0/1KW2g",
-	"NHHhhgH6WLhfCkfNNat7auAVk3717cvfwz60yKOHkxEq+vLaVZgXFd64qpl//+v/LgLDrlkR1GZDxJb0",
-	"FsILneMWNqg/MWC1MZ4lrKwTyaoSVddQMGTG+qmcqda82eU6XnPZ5vqK/G5UxaJIddGHmimsCdbEb5Hb",
-	"YDh9rGBYnrClRnHiPb68b02Rc0aWYGq/D3lNoxNAb2yhd2oxIRX35SYubqZ5cFYWQEFEQIe26+dypY4V",
-	"1+K4HurYwGc1gLSZgKppHbRJ4lLJe9qZwcPiRu51kpRKQZYY2pR0Q+PXWGjMkIY+rLntRFVywqjAbuCX",
-	"j4DAUJyhYg45HQ6t6TIGAjZlQJge9H5O2z5tI2bTTGKEUqwZN2YJuS/wtF0G4kSQlKoYm5ixgU2yzbfP",
-	"4dOrJYFywVU4+4ONHvj25e8fSYSXBAl+Bxw3WXFJ2GXREk/wtS3MKQuFn6ReuWj9UUoEvdVSvotoSrGC",
-	"OPI5FWp1MsgBHfCFF18EOlOet1oHJoVWYNHxhogkYK/vjRCAjyGoVa+vbzVGYHJvw/dacLknCBvM8gth",
-	"JCSvQaCuFTxMw2wE3eqnI0LBoID2mDaQMixYFmE397Gyeh+Xmlu6Dr1tQoDPY8M33s2r+plMgOT6pL2T",
-	"3QZkiz4S2Cp61ZGpgR9RtzzaTeAd7geVtipm+T2NDlLTmTRMHmGBZRjXYV2MR3/7d1TZ1BGU0TNR7KbQ",
-	"kOmNBwHsF9dspqebRb6fIyoa7Dg8W+BbnotLZKodQgS8/iQQEh+hIiT+mh3+13988fnJ49On6O//378h",
-	"88fZ0Qn6mkLzmTvbqMnuxeT+k/cJ1A2BoLXa5k7QSxfif804S4g9EnhDFr3OIijcUT57JE2rRVt0wKgd",
-	"RcENc9p2E/qySi+GfdblyY0O3h/roY5vsYACB3rM6u1+ZUap/vidm08DA2eas5V5aqN8ZvBtqByQEjm5",
-	"AEUN2bcuEYxxAcV2UoHvbBrS8G5Yb++p61G5jc6uR8+N6+wNUQrsc01PtonHFzHI/D3xoFfMxe8LCDqW",
-	"yMUcSyDelC1RvjFgTmXRZtKoF061hkwAdGhRB/3Xfzz5Ijo9PZ1Sb3R7WudSxSY4CtqtxTKfQ0pWwMv3",
-	"hiwFKJCcaR6U5vqEymVq2DgykaGQQH634siNlrrMkgQzrRvro9H8iy8W1+ywODGwTDCSHZUKQDEUljfE",
-	"/GQjzOwx2RFTkjjXqnU2G5xswuEcJzLm1UoEgyTOWgWDprxZ9cTaVFKT3rugGdES5JyqSvRqwtmCLnNN",
-	"fg8xErlr94HZDTJSsXQ7nBNEwHHoFfeiRrns7ZJhDFueMSte4/dxirdS0/T47DyGuKRAlZW///U/wcrD",
-	"EGZbdHZuApi8az87P3X1AQzAPX72rD8/pHM5GyIoT0P+L9vFAHkmOgTDIBgGzbfWLunacEWa4SAzYLnm",
-	"889HLzndxKW58M+csniJN7DkAKIovJUoI1KzHMwMqq/1+ZluaGB9M8BhHIf+yi4NTIh1Wdm+hClBMIC+",
-	"TWsQZcfm/Tbkjj8sdULfT/DlC3IMlkip8Bbh2llDKz2NnMDsYavevi7QgufCsI0khzQQLeEAiy3AavQu",
-	"7NSxHttJTJglKy5CtaRycezEe9PhT4vRfzLvo9+i889vNOEp/jq8+e3Z0dEJem4QcK1pNIgIGPZSGQt8",
-	"wHNCmGl0V2789PzZ8emT49NnO3UNdPvLCE5bbugKyIbCN0S6bUHruRqr8eAPgg+N3XZrlNhiuZ9Vb+Dp",
-	"4AuA++s4/G/N88oKEWc2Q0J/88i0PLWgDeMVuXHw1yOJMmz7N4KmA5hPxOSHvRE8IdAwqgMpgKyXb8Kq",
-	"TEnKjGCpvEO/4+LGvlG0DNV3VuT6YY/ZP65ewLnPyh93XYC6430I8PaOV+E/QmdPzLIKm4YF/6mOtNo/",
-	"qLocryeiR+X0yUgHGS5KCh3aKAsj0LvaXhSK/RjBrbm8wS3KJmxY1CUsttHcTuYylFmO4PHDxD+/h5F3",
-	"i50ktwsaW0lFiMi142JTfhsg1A8rpNtX+7ZHEXhQyXyQWDtGmB0nI96LsDedODaJHDSdGDIJ05+EJ0/I",
-	"EadiUaP7SjeQ/SuQQl+ZSYpeqaFKlqa2j6rVNJVkg8GQqbWu2L4FXmSiZTkNHiYzAqrgFC+EwgFMYrOB",
-	"a3d0YUOBJ0BeuBTRv/0fdPb4EqmCTV/on86fXSJ7k/D32Tk6DJnJji61KnHMF4uLZg2KCU0HhuwVO221",
-	"VdcCRGypGmvyuKgpNqYmD0h1jFgziDEqgskbHiwFl/KB6g61Zs2P6oDJ0r4MoaJZPzLtsg/J+yTLJb0l",
-	"RyacJc+yKfpE66Xs0yR6AUYVlmx9xPGonV6SgVF9EAWeH0QHnJGYL8K9g4emK+OY3Gp9P+kNvXp19bV7",
-	"0yM8RTfhsoyxRnAAqODCRqZTt2cBB9JrbJlKfzlFyVUbty/BcWJ/Y3xNGSHBdRajxRWjbcj46l7s3Fp/",
-	"hgoUUmjt0T4kw0Wo1s971IeP1H60SCJtS6Yt7zR80OF7iqoMqQ6tPs5Vzq16CVXsCJPnDr60W6fSNp67",
-	"U4rOA7Dl+6Fe05Glml5MbAdrP/rM1K+ueKWpKyBlt35pOGSFtZqPqUI4y2zj6iwjiZL2pXK4amfYHvLY",
-	"Vg2udH+YYnDGhlmTBCAsdFAp9gchls0dFOO6G4C4UhgYabXM+b7a/FxBUhsom9cxzwX0uihjqp1ZrHCf",
-	"mn5xEkl9v5IP7rzXQbz3I9Y10llSTZ867kbxhhOgKRK0WtSJh01mDy9iIjvG/RPcnUnjOBANaYNfV9vO",
-	"N9NBc83W/ObKLWVvTI9t8HUX1lHXpdFU8G9picOZuZzhIOet+bn7OgRw7at+6zUSKIIWTPy4a2xdRF5D",
-	"PxKtK7YEprqUEReKE56tSCyxkVEmYh1LlDPTukfLgREiOFlBBHphGOeMICht7XW+3r0Zg91datAvsBm7",
-	"+3hUZRdhEx/KuI03L9H56dnT3z0+ewx5NOdDkutkvl5jsR00aXsj7ibQ2gVWYC1wb+UCKuf0rhtrSggM",
-	"oI/3qCM38QIFmypFBdDEVSDpaqkToZYOQZHt+qQnsONGxkEcUxYz0iyFHa5vNyYvc0WydECSTXlO9pPO",
-	"xMUXkALzmpRlKVvitO44Msn54LcE8cBUFTVJNFGB4Vv9QiX5bMNzCQBDb2kGMXGMGNO79y/Do10OmKTz",
-	"zIQjLQVmafEc/nIvmSg5I6lAsVXGVWxXFuQMLyjJ0q9d0ZI6eIXy2wvI0o+9rFd34LMIzXIGUY+ms4b+",
-	"Abq3RmhmGIj+F1tJW6QoTlYkuYmhuPqwJFkYNrSyP775/jv0imv9UZTy+JynW3Q4+x1OU0Gk/N2GS6UX",
-	"PzM2HYw0n10TBd2LNL40Yp+efB6sx+dzaz0JVHYggN8brFYAbThtyRhca9xZkl2Ikdk/rCA6sCUf3HBB",
-	"iHa1AK4qVUCGhdkEPjadlD9EDYABP2C8V6+YQbWBRowSrprSP8AO9sWBJqcbW8d55KFD+ef7D9L/ykTV",
-	"RxDbcsxZtr0wiffQtiwqZa9C9amE3WtSQJVJxL27tCn77jKumd/U/M40K5d+Sr/ppmQisvTcRlQpPvKK",
-	"CLpkAHsc18ycB6QVDMgOgGC03jitcXZHUaQdDruNSrKivone9chBzeRkrtdN2qpsF4/lrlbHT8IM6Jnz",
-	"AKO8CjpksSBQbbywyTVxpriu+oFENTLWKI9ToS27GezehYnyQHtdnesxchcsutneabaNpkdlkJs+05Nr",
-	"ZikG8rDLJtlLwtSFxfUGsoWJQ7h7OyQojEifKctKVCq2PA0UbDEVSTaCrGm+DiskKdkQloIVyva2b/em",
-	"hh3WVGIjqfdMZJpoDtqkKWM/bI+pIPGaqJVx2vs1+G9pmkPllkWGw3aBGqIMMUIRtsIsIbZJ7YB9Fznk",
-	"fZv+Q/HiFNmYw7IkB9/IS3h92I3syeAhfzWG/NUuH2HjZkY1r61l09wLZDapbuzU/6ALFhI4PEP7CkuE",
-	"lcIU2ttWCdFPOc7oYkvZ0tGkOg2iAojPNStFExvDXkC9DbaUpBAjvLUeXULrSrWilixes44N2ZuKjNSi",
-	"eGnmUSusjERzgVj5e6cE4qFP/5ztBeDdkWyCRLw0QVwix14N/cesWKaWAxdaKLtmLsgdAqSfnJ+jmR33",
-	"GC/JsfvgmDKwJs2OTtBrZ56zyUa+oAeJU/pKrhn4THK9MiUwzU6QTUHRfEPmwqVqobsVVQR6b5nDG+s2",
-	"r4kRVmqo0cCB+pNRgZoq86/cbEpuVlNNirUdO2MLea/3S1UuyEWZoF7EKZcBLZoFooLeVTqA/copPxqn",
-	"/JXV/crqfmV198PqhnCxlpZiizzLZpdo5qNnkTA+M24sC7gpSVwbQqhT5LV80DDoYiXKIkZHl9esMjCj",
-	"2QwdzgkjC8iByTDVcCVX/A5hxExSXhEWcXSCrhozQaITlLVCmsqzLVJ0TapJwPqbgyrF8XPgaytqsZU3",
-	"DnAKB3fIOvuw3u3ACoa5tmvFecBuIk0KOhimxlsgTlAHFbhmYBgUZM1viYGrgva42lfWiWmwpsfz/qu0",
-	"9qvt4VeJ6leJ6leJ6leJaieJios5nMF+zeiLYYb3ol+4Twa1mX9hq5TYgKSxAcE2grSn1MZrBwXgsjPf",
-	"xK7Pj7oEnwHQDH03GlvvqNyt8mGwPVzqbc6dnF1FmWFZrgdCQEB0bYlNDZDOJ3vXQCkW2VkCxV7Xa1M3",
-	"o7UCSjpJymN/F6/7T8yB5EPFY/8O63UfbdsCyI6mrKiDb0vFwUlpyumGOGnufuy+YVV3mKqifFP7itqW",
-	"YSxRHClusuSpKcukr7d3hWEYT/eMjHBj7BgXsTuaRXrsdyOm2C+OZP+mmk0qbjDhkQz0a4ZQL6iJM11G",
-	"3NjogzEBlWUDmHtJmx7U+mj/XkfDOv5Zelq2/PvU4hf8RKYiiKHlirqa94UZg9dCsLsNkMed6jhYoRsV",
-	"QhSg3jXSuWtOU5UN7pTLNI51TcX0J0WvfnDyoacVaAaLG5NYtKoCzAMbsyrYXklUKio+WjwpuVM4UuoP",
-	"ENDcPI1mGBa/6e/8Zb8KrfkPvp2iCBKmbGmjyvMN/CPjjMQ28De03pdvXnTl23ckwz9wLno90dxlU2WY",
-	"PZLo5ZsXtleBjUai0gWdi8gmrP+ad/5R8s4HZ4jb+hs7Jno+bA64g62h79eSolqu1I1qm91fmkJKG7w1",
-	"Vh7za3nxcorrHZnOrSkSab+o8mpsX7aWm3n4DG//xnbIsW6CZ/gsanneQTEmRM59OryT3HIv+HOfGPER",
-	"4K41wbUKHDvddd+lTiEkVZj1w4pI/tTT5LDuRBKrnO9iAgI5wGbrOVPGxlnbWn2uUPUrKJm4QNQ4oOcE",
-	"edXQbSQ1tv5I4zNn0JkEisVvzMfXTKsSLMVQxtJ5VIDl8wV69fIVSjHNtiijt5QtbUYZ42YkW3a+EI7S",
-	"CEm8hZq/WF0zmIJK8KQzhKW/PFdKPGBbP4Rei7NmgffZUWSMuPKaYeYFU6GrcmhbOtl3mkVeeVznn43K",
-	"k3EP8TUrRrF5WeWovOikhDNBcLqtbcaEBBySYCeTa1ain6mVbrwSFwgcEWbg42LAwgkRIYbXlC1LJ3Yo",
-	"gH1st8Jink4PjIWPIqYNnFTllutOF78OPxy6vYfTIf6QSlvXJoyiEIhetENhyLnSfgp+Y6LWbl1uJT5Y",
-	"VY8DK9Mlyn/jBF2ZfiJcoFOHOqy638fPvjiNpvDpDmlCaWiP60E5uWM53H+yMs27VooY9l251kBle69m",
-	"dyB9MV99cwWvaIqlwcG7m0req2a8sfX8HUQHPEnyjWssWP5cdVuaFnta+MJZ+RNZbzJuWLvtOFt6pLX0",
-	"V8Bs5ecN3cRAUWNDUe1PblcH0UGaYUhntv/0njjiUqTZ2pilzr6QL5kiguEMUmz3cxNWhhruKqT2s0Ge",
-	"wm8oIy9CMpkWozUkGUE8fgJ/SPsXCGz231o5h0I9Sdizpmf4gdFKCZkVz4WxGh5EhgBZuIUW79IBS0ft",
-	"n29f/v5qSb7EwXA2LUOdfR6fP5lFCP44fxorHjed46Zl4SzwAICb3xLhn3Yxroa3jmHDCWgt2/gSS/J6",
-	"h6pNS6gT0hvo4h3UzvEx99EaqEa7yoVF5dYG0LJvX/5eH54cKdtp3PvWNi405BD9PscCM0W0+AKzXmqR",
-	"BSuv7aNNhKO2orzJiofgBls4kaQkPWq2np5jOTz4xweJDz1RZvfUtKkWpnZfszRiuu5poo4osvgBQBtu",
-	"Pwi7UMhnXbSJuWLyzlQXHkEHvJa4BenWmrEgt1T2W7zbRFL30QW6W229vutewJUWyyU6dFs9ukT+xBcQ",
-	"F7Qxu9BoQ/ZvMKOXe2vcVK0V0KprMDWDzDemUM4a6vTbFkVsSUKFu7xVPn7Wp3W7Cxhyw16ER6OHQBlL",
-	"YBaGTDy0rxfYPq2mrj1ekvQEvVF4sQAJzFRmZ3ht9COqjArqhUrBQ9j7OkCkMEDfXsZiM0S3sdwb9dmT",
-	"AWN2Wuu7Lyo6SHIhoATOJlzZBZprUEYeuRMFi7x52/Pw244xC5tkZJttZbhSs88U2XOmR+PFYQnNYntX",
-	"B9EBlYvhURG77bjTaN77cbvFcNCn+iiHfd+7+zGhrINiD2pw1xmK0FYY8kfXBilC862NGlWUuKZp5uwr",
-	"6g/JFj2FEovCP+86F1VCcKfsUADx9xtXwyxEMve9nYA/dEOYs+QPZD0PFWDhGYp9IG1Qh8BxByMpsDoI",
-	"gosXylGlpYE7qNLK8ixGMJGXbJOrsW6GNq5Z6cBZqSA6nj82iUGd1+lHhqdhBZNcIr6mwPuwvEF4roXt",
-	"JqUdu4wOc1uzHSKIN5dITdUMbwrk7Sjp2QaoIwBoCp9Gm4BTifb3LQ8P4e1oHKRfPmcYlw7q6kD6v4I6",
-	"crK9u4GpcRZqAa8/NyIptFEy7bhWWOBEEVFYf1zbOjMO4gIlWKRIEAiwrFtvf/Ob3/zm6bPPPq/C6+fB",
-	"ClnQ1Wxa6awcdMfw0t2kDVdwo6jF1lEwNcxXVS7YXrKuGaKls1LhAIM+gu5VkOZNCWYjMUiCTFlCeYEy",
-	"rIhwz03u3IpkaWtTpbE3JYnaRzzSnw+N0eRCxeFSgg4HfvOb49/85vjpM0+wxgDmdeA2rzWAewcBpQwG",
-	"K2C238dcKTZVbCuq47rH+e05FeddQ5EaGlbBqA6XQdpGQpRHUbaMF8GWYyutSGYpdMoV0nT2cKwPSlma",
-	"cpWJMuoNT/G2UhC2i/pfwcQvTPuiHnrfU4vbrNFQR2AIjySamW9mKMkwXe+tqPvyoXdk4VNWK55+x9WV",
-	"yV/Zz45fH224Kd+kWh4zro5tJs0go/6324frwjNYny38+vEQz1mxAec8awk1fICQwF4jgylG3+ndte9A",
-	"oUJg/kt6S6DevGvbrHFS8Hy5qoqlt5TcneyQvRZ1dZG+clXuH0nwu9fr4D+SZXdp2ySQsKrpLyH0lkjo",
-	"mMyFIeAMvXzz4mRQmqIfIPnfqbNOr+L00I0pSiXLNBm+5TQhe/amuL9w449m3HIBZgyvyU5ibqWRRtOo",
-	"VOCT7bVKthdl7FQVuUZ14SiX3tOQY8zJ7tujaNoY174OejKX4Mxq6cs0tRGqxuWGWKX8kMR6Q45KOGpB",
-	"NStEr96OKBwcG4qKLY9mSAslv3FSjeU1+4pUEKbHvLWdNMrSl30qUunZaVMsHW5S2F7BeQbEqXtJpytr",
-	"ZSwEX+/UOZKIGJoMT5/pN9QyX++oUN1TdFDLWKqvuNumtf0SkKn1QhIuJ+c/CaGZVhu6E0ehgQk27ZfW",
-	"eGsbKLqgR7TBjGSPZJExbMvYlQmmC7rMBSlK2rn3QQZb0eWKTJgL4zP59sYHvlRYShlalr3j4oakiOcq",
-	"4FCEQj8h+dNV78DBKsZQycMU02hKIU0KXn4YQ5WIsIIWmkhLv3e2tsSFDTeNykg2GZXRjzbANIEC3oP1",
-	"42+3bxTZ1EufBJTjloW783c9w2F2NCeu74tvs7fhemWi1QYLE0K981LPewlmccVuC4HrCGGvM7r2Z2BX",
-	"94MOQR2xleBVy70e7Yof/SUC3MKnCBsZUJDAZtUn/cVb9DlklnQg853XVN6jLjYedryeNKXOBqsdcPtG",
-	"sjnmi4VLFQRiaqAgZ4pmjtBSaRIH0nu8/BWViptuQrWg2VsitsgKORHiWUqkcva2osC6DX+nyrXPH4Gc",
-	"htn9sxWjeuWaXfXPUcUR8s1CcKYiNMdZdrzB4sbBXwF3JfYKInkubEB5Yov6bKUi6wu0zGlqsiAg24Ah",
-	"whRVGchw07E6b2/3E2Y2pAq4uceysweI1/1HXZB5za/qLPF+gH0/Xdt8/DBUUuAO1tkOd8g6ZcBOYvkY",
-	"hHDK0n7SkMqaUs6GU6Zkv/447NBhsHi+jVO+xrSjcNOA6dpSFirtRazcMaWMUKh7niu0V7fuO5ua4FGb",
-	"wZ3cQeAI3S7fhdur7GNaGFSMxKB8WYvEIsX0+snYpilttoX2ciNtJLRFMwry+ZBUEwWUttBBtQiOLWJZ",
-	"mL6GiZOhIjV9qOT4XRroNEYLq81+3LiJmpjxKajWE40OAtcwTDWBLF1aygMK+zu4M4Ki9f0suUNcnObe",
-	"1jglsTmJscR5BO9pFX4e5hT7VDsb9e0pDQPqfe3Cm2qEohncYNHIi4p0F9TFNcbwhhAfaKH5YeLexKIw",
-	"pXuVYTa8cdsbk3CoP3qFRbAVYpA2tnQ2tjcKHjhT3eYCKb45zjcm8McmGdEJtZ+yUtgepQSLQebbWPBw",
-	"82bu5/qDas4XC4iX1l8g019QBrMWWsOo7bymSyoj2fCgg70c+7t9BYWMBnN+DVLfUEaG6PRlikK8tuFV",
-	"hVOWMwP9w3IQDtb0fUtU9hR0c7eDK0Kh9ioDaYLP5eSB7n2XWAr4Mp+vqdq3oanimzgfoZy95Zsfhuhm",
-	"dtwhPgy1oiIFuyslpk6HIVbQRlqaatWOmE1HqRRXOBu+bxPi+1Z/VMeh5uYfVPdqq2XU5KsezDr6MVwl",
-	"qlOF4gRrkFjlAQFi3sTAEgpb4Cbc6NJw12n0IuDTH1krepOsSGob0teTsL0wuxFeaeOcH+XUNu7nAVwC",
-	"XKgjGJDhFc/1V0OGdxHKbVZwyO3ASOSmIr8WEIvEueK4qjZydOiKeZjYeKWfnEWnp6dHg03kdhtDWakJ",
-	"fZDQuH+E+av4asgcNp5vvPJSd7IVkFOOWVxzdSslZHkX1QLUimzCvd7JxnZxLmsERUYctc16TK7MSaAw",
-	"juvk3yL3wtgpTct84pNBtWOkXWtv4OstzvJ9Ah6Oq7+PNErCMiN3DNXVtFxCCVAN2jLHyY2W5MJxSwvB",
-	"1zsbLsclV8p8TSbz/Nnhdrdw1DvjF+dQXWpUnl8lic+fPXQn3/3hzXctCTxvCUMpXVIloyKxPduipeD5",
-	"hqTo8fHj4ydaz4EaS7KoBwalpdCap3mWy+OzM5SsSHJjRqqmO3zx5DF68tkz9PSLsy9qR3vu55v9659O",
-	"j7949/PjD+h/1P/15MM/hFLRvuPqBc/ZnnHsbpTh8euMq+OF/mRQ2Pr3jHy/WFhK3sFsd9Qv9g1A3zfy",
-	"/GxXvXxsqo8n2QViiMuEG9DObfo7Z+SYLxYXfllerciD771ICDUQO76HQD4dAdk1sJqmMWWxyNtTULTI",
-	"cgftyjJ6a+oCIAXVImqGmB11yf+rUuQnrNZv0L7Un+8vJLclQreaFV4LnC3r4ecFawmU7A+V1/fxsK59",
-	"1QCyO0S2QhgH1petyeYUAu78raJDjGacJWTm5WN7MvojkPbYEWSIeGeCDnGKVjwJlRDZl0LfC4n1qU/1",
-	"VF5hmtpKDlYTKWnAigv6F1PlJlkBDbhEGKoLGhqpNU79+vgipaMpweDE9u+4QvMMs5sJ89jblBGXiN4q",
-	"SVWAdgpjQFU8+Kg2gQrJ8sywBQHwew6ErKy+1apxjd8z0ixH40rnnyDzLUTCGXeBzNdOVqPCFNKPkOQ2",
-	"szNNUb4pbOsZZteMvMeJyrYn6G1rcC+FMhBc6D+Mad4sA3ox6Vs0j+y4kIAk1TU7zLBYavVdkDWmDOr3",
-	"Szs1Fnq91eUQxrZHl+G8JKHH4QukETBUh/U+vdEP6vl92KBSz164e1GZB3WQPmg02UOZiJvXMNzkOyau",
-	"ZUzETJDU3RKx+W+lku3u9tubnQ8R5E2TzL3k+HxXF12zrILisV7SbTDDcBdpvBCI+yVyTwwvD6UHhicR",
-	"RDyU+KhiyKurr29p6qB/RB2odC5jMEONaMUM5ZeJkHFGXRFNymQuoOQyeb+hJjK+d6AN3gqeZXGRmdqv",
-	"SYZCV1/hbcZx+pbzb7TIsZ9lqzbYcAPXxnx4rDg/BtFnkKHLyrCVIg11O7xx5R+7gjFcQJeksm0QlmWx",
-	"GEmItVG0kedPsORCxpMb0l0Tv+gPQRViXK0oWyLG79Ah48qGmUTGiiVzzf2g/G6lfdJoU9VeASO/sLIG",
-	"lWIGZY2DByhrMKKWwMerZkllXOhwDfAEsurVxdBAeIelB4gXSJCNoAmp9fviRXGGepm9QDvvalueJlXT",
-	"NMG9VCmmZMiHIxFTmC8/3az+6rG8cY/KYkafZNp/tWvRxEUAGgDcVhfArwFQI8ndNsk6D5tCsGrwxY8r",
-	"XfmREU3VJ/1zDqbejrQt8w5gvWlviNccusvwHRuh1/zT4RbWFaB+fNZrHsVbGVMWL7hISPu3rdPFUJaq",
-	"sf+vbN9uGBZlRBqjDjTPLoCuSIuf4+RGE6tKj+z++dsbLX7t2il61loImXgkEeDTLnbbFcla7/sPJIO6",
-	"2yCzaPlkCxG+NL2fi+a5kgpDSbu2FX1/R1Jz8OSWiK0RnxS+IewC3bmQDGfGBrOb6cIEQCtdS4MlxHTf",
-	"0ybufPyZqEYQpq13BKgMqfINzOQLc3NrDAUN7u/ibB3CtiW+fDAI2lCS7Bgn9kp/WiXOz85DVQ12Z/HN",
-	"VrpBFgj0rk7DfLpUAbIKdNSvooLeUZ2+hzCuOMM+7mHOK1T0P2ca8oAompgrgFC9ZIS1qAjm+WPzq+Hc",
-	"kanUpWqddB1tMy8FVMF7UeJ2YDd7BS7dW1Ebxfv4yE7NCNsildx0BQA3a99ULqwDwF7QkHQyoGtxn5Vw",
-	"v8q8A0iJXrnLhF+TlOJGSUpF3qvfQcihPjP9RyJvw1kLzcJsZ0HTyyiNCnoWrqlS0AqPSi3MTKFKGXtl",
-	"nLiKUjUuBS2jZIQyjlMo0GgqtZ6EgLsP3faw9a7w+dNntUPVkFILRMPHi3c/P2sJPJP0LySeb9WQlPWz",
-	"1myAsdi+S7R+YXe2adJV9czWMfPAtDigyiZrd1tdf28b4TpiVCpcJzIG/oNFevb5ATSCSmMAEZPVE5eg",
-	"GkQRb/AJdTUgP5+CmgaR3//XOah6pbgEC0FJCiXVWqPbnpuXip52zqgMoq9tkpTb/kh2QGOhKoSJfSne",
-	"BPzIsEcSavg3hkn3LxXmAYFzCjuXFirDIdwrnt1Hb/4JObTGKcehrVV4otjFquY3VEvz9NZCUNaq0t0D",
-	"lcFpK8xj0lv9Bg07V5j9GKGh+/dC2F3IID8F9KLi2uUFOovQeYT+/tf/1Gdtrv0SnSJowHpHZVUqGl4K",
-	"BxrTNqfOjMUI3xCm7xT6V+fsEgmSEQwd5TQ+G9uIfQhmf61XRvY7vMQUvsa2qQOMkGjGnGV6CP/D4ufL",
-	"ok3ERaBzhE0VsMKAXiWIGmZRIAzYYbwsvqAUAEtsw7yrML4RLDJKbGQZUpzfFBldcB9T2CdGptpURbbe",
-	"CF/PGF+V66yw59N8n9MYAK0QvzDLbQQpVKwO/qF78QvAGqp8wAFmHS2Hio4FxW7cLWzqojAxUIZwequh",
-	"5tIjsxfG9PD3//VvFpZtZw74ZAPRsqb0ogZhs2NXl+IS2UO6dCKEnszZDxEjpWix4OIOixQd/haCi+eQ",
-	"0qbKn//+v/7t6NIXVBojQWqN8whDe1bFEV8sJFERctEgsHgbnLLVk/koBFsqzDw2u855Pos71r95wR4d",
-	"YrU++AnF6mYe40cSq18DGI5tM2YdWINagPm+URN67cTTBK8JeAambP711tJWqEmoX7kEW+s9h03XT6Qz",
-	"crpy9HLk2RfUfyTE2Ytu5LWajbsfeurBBlhPc1t5qLLU/adB7RAKQrM0JkKE+uqUxXloliKp+GZDUnRI",
-	"oTurIAoIXREeIIm4pYkJacZCSRvyrIWABDM0J6UcsGOzD/h8LyGuWMGk/cGKQXe8hCkURzvEwKQl8n7D",
-	"hZr2GIoxdzyFBd0hpb9pmqkWiyq4iE11CfRSxluwU6PfoozgNE7xVnoN7FKoCGKEAyMurPF2d+/qjnG3",
-	"bmEVA+PTZ30KQFubvmrRaY2h5k3IWS90PFNwW1+Laarcr4WctTorJ4QzGG9HGHOXvZNfRvCESEnZUl9F",
-	"+FC/vHr+BpUvauiJ0IK+JynizAZD4WwKC85G8KUgcjDny9kr98Xwkj/Ft2XiYlm5ZtiXb837H6KDfJPu",
-	"S+WmjmgqK6s6uPACrkukK6lHAwoqlLdCybtTI31iWSXHJYCXqFPjMTU+VueMHnB4dXJ8Tu+IbXmilevp",
-	"FmwG5mY2pOUW56PLSlZFz/qcgRZmin8YUqtxiUMrsaIsPpUIyPYmy2WtDre+OfA37+3PLJbdfSQTKkVa",
-	"cvwkdKKcfYvFzStsONaOwnnAmOjiuZv2n0PGmQ03xVmG7ogw+vjoAjkdYn5Dsu/Y/yuPxLZ4XGRs6YHZ",
-	"btMe1FuysBxJuUTJsaO0Za+6IaPwersvv5n3CQTEdBdNBV74FM4jYZZqVcx1HSaFkkN0uLVafMiFJ0oW",
-	"igbkVa4NgcDMWU+CTuXeq4FIGdBli/l3HGQfz+5x/Ulzjn3XWFREm2ygFtPrq1bcH25d7V+FvKFaTx0A",
-	"NcBmnIVtThKcS9cqVhBkI4W7EzE0SyojPbkNlMdb4E27wV0tGqClzJSDdmNpN1ZrvdBGP+Upgwg8AIka",
-	"+Fk/+XpcQB2farFoIShsgFQHzZqggF0oNHtsFbvi40+mmN0uZeCKXexcDa7J+UGdNoo0yHRIrvgdQ4dz",
-	"ImlKpJP3yrJ6oG4f7S3D7VRaLgho5jUTunS1JO0NOb59+ftHEtlhUQIfILwkSPA74xFbcUmYqU3wU44z",
-	"uthqGqRfWUAsVOVLChTzmt3xNfSM1ryZILuc4qNKqywQjfkCzalQqwhcXFCE2NQxkOQ9OqyMcm23ha4S",
-	"hc5PT8+RPDt8dnTpnkt4cPbFF0+RQzT0BGGJ8NqQPlthxH9d6oE+i67Z+enZGdgSzk/PnhxdoGendsFc",
-	"EjTngjmp/hm62giaobMvnp5GSFDQoRVHzz6vf7AQfH3Nyvc/+/wEXbmWsVgpTJlEVBmKjMGMEyqvwG+J",
-	"EDRNjQjdDF+wz/erVl9ecIcKlOKt3/XWbaEGCVVY2cUAZUq9pB2c5duXv0e5dDEz7gQKO6+AIEHOSIRI",
-	"JomtHQMVVvUSYr6IAejCOUltb4cPxdsuADRMXNECCSo6LhYstz5rjR7Ur6NjUeVxRT6oNOEiTC6EDDaY",
-	"SFOnVQwrzH5lP/jQXgzc6zrXb0tuli6r38SARGlbBNPHhqdDrHcLvKbZtrXJcON96CE+/PWwfbUZSruS",
-	"1cY9fhHC+h4aRQnPTsOBoNYFPySKzgCHC6HbrDgjO9YC34C9VpB098bNAyxz926K8+65CiSNHdbhtXru",
-	"lbuNCmRzZ+xA17d8VYx2fWYwmGonE5iH94OwfS+8LN50260j6gjEPGs6hoej6ZCPq9jYdThl5dKp0e38",
-	"tILo19e/hWqj6PDo+N3Pn0XnbSjfhX39e69hQgcSdMF8O6BOYpg0fOzDw1ohYdJXWCWrkVUAr9Af33z/",
-	"HVoTsdSauEpW6PD1i+fos8dfaHkW0seTjGAhEWZFjVu0oFZxXlPmz3EWTcS+zV4G8fD7xPs9GPQD04Gx",
-	"XHlEqeDJKUfH4u6LkvSXkG5Bqre1BCSc5hk4kVY0a7HVwnc4a+tGvovMmeRCDDDJNHrCDsiGDqlF/SHs",
-	"O/S9RYdFmACVaGa3NBvur2jsbliH253C3YNdWQeO353kOlHPyE9BCt2llaSD5BKG9hMuHZ5Nx7sLzH1g",
-	"Hp5hdmVDHkbKylC3q3d3b+iSfb9YPDcv79JL3Ib3dvUSN69cIrdnFxePUk7CrR16oiajA8bLXEH36ZPT",
-	"015Lpj2VtrNuyQ7r79mWM6pM0/G//Tv6KcdMUbXV/9Zo57q3ocOn5xE6exyhM/3fS8RZQi7Q2VHkCp0y",
-	"gqGcKRQ8RYcrnN0SifKNfmNl46xdkVQXFmu7xMEEQEwpI6Y4wOHf/t3kjIucMcqW6G//x/xNjZPFNGkK",
-	"TX10ibCr9a4JM+MKbQQXGvWma+GUYEWWlmP0ZuRWzvvnIb0Nu8psddfB6sIYDSIvipeHM5hJ6qmuCVEy",
-	"hu7TFQLWa9Rp0iwIwVHb/bqobSxxjLGUVCrcmkA5JBirK7NpiIUYcG4gbIxkxxq9hwDGD/o9+/69VBwO",
-	"lp2tkiJDrTSua2oTwu6pMDjE/gucrmJsPaGmfkD2iL17rNa6apMcfISIgsVywyAawIChdXW7eMdLtsnV",
-	"WEbtUcG6Hn5DtkXljiI2y0WJJ1jhjC9zUmOhT6t2mD/h47+cHn8Rv/v5LHraojl1E9derXNHjWJCIvxQ",
-	"1PVZ82zhYJ+1HOwQutsZWOySlFKiiFhThk059RWGon3g3FtRiYzJAa2JVv2BY8NEWGx3k69aCXt1sS9M",
-	"gxj78nHxMgghke+Ns3Vhy2QHEyHiPjZQTmVj6xId4urujkJpPmP5SSf/aHqk15htkaZQEsrMg1QXge8W",
-	"pSSha5yZXDNbsv6Oo02GEyLR4fXB2enJ0+sDtOK5kEcXtpMtRouM43qbnM9CnpLoyYfD6+sT99f5h6P/",
-	"8Q8HvxSWNoqBtPKOybhFg0q0EfPvc5Xw9Wj/hJQQGFjSkCZuczNyUVvYfAOJbIdgR0JcoAQLItyrmgvI",
-	"I4MeplOy/R0zeUeErNhKJqRV7Uzh/HSsWd4fq+3Mm/GSLkiyaFBaDZgsg8jCNjdNQZi5vBeYZmTPvmbN",
-	"8YYXgLbWjOM1lWuwYg+q/+xN+Noe5nRbcCMO3wRdHMPij4ubHbiLDabpcyzSl2y0bCTSGCcQyhYXWTUt",
-	"TBOLtCjJ9Egi+1m14IKfJvS0PVfzX/90dfwvRm56V/7z5HfH734+jR4HTeINWhZceRD2zfE2d/X6xXP0",
-	"xZOnnxV3alpGdrbUHKIXC8HFcAPYC0qy9GtIegiZV5k0tYTCWQmm0Q3aYBPNUgGWJ5+3Nw+zbHtE67Ay",
-	"p+uLLzyu8yQc8KuoysgIzTnUAFXro+iH198hhtdGECuwL0IyT1ZaQJgFqQHOaAqS3Kza2rH75YNoQAV8",
-	"HwitO99stjisFhgsquzXeBpEBoVjuxLOFE5UvHssixthn/ANaEikB2nUDV8IvCZ3XNzozW94ODN/F9fL",
-	"0BiZoTE3g9xo9oqcI+1TMPZbz7qFs9pF1OGjftuRg62djf32REqnWh1JrW0US9tXGC8WmiVCwUxXvM90",
-	"RTBB4Ho6k7NpcMVU0TQRn/yOFUVgr0EVqFRmNwqAKzy0BWPwCfqOg5mcJRRnnqgXVbtocWEK1Vwza023",
-	"bNvFog5ua9WkwDJfF6OVvBH28QhZUxG0CJvOrLujNeBhOnyO9/OZRvttslblRAuZvgIYXlIWVWjFs1Qi",
-	"zrItwqzarGNElpbzVQQ48lTNEAL1MOBcHslmS4I961i1n6w7UfCs7TLTnv0D7ssNW3FbdRPqjnuwb6FD",
-	"TY2+fouXRzsmmH/yZuXe0ky9Puayo4JB6OFt1IYn+NqFPefrNVUtrdAmaIU3Kn+tt7ZAFypqInzhbHLH",
-	"xnySWlrnavLjAlmnqAA5Rfe+HoCqwk81Iava/a63611x47tEszak5/ERp13i847hmHtK020ib48HYbwA",
-	"XLvUTkm06+omiRFx2tMDR4fYaYfFePZGZY5R9PYPkuwD3QniAT8GKH/ouKd62GCCBYnx0hqtqVyUze6g",
-	"4ntsPX3B1b2+enNl7L/tNz86fDTQmwbmsNl2EH8CDpDXV28QGGqoLWvq/kA3xO+lVB7C66s3X2I2thLC",
-	"/bDLNX4fbzi1San1zhpWR3F9vKHsDEN8Q9ixSdSDcMU5ZmkoO7l3bsq8ucd9Xe8NWw5VY13vwhfwFV9j",
-	"OtYGe0PqQRU7OJgdeAynqa+v3vyT/aiaN/u0u9Rch21vjMNC77q0nJXLbznZb3lKspFh9jNzd7MLp4f/",
-	"v8j8gv7272gGFxlviDBXPIuQwFSaHtszCySVbr0zsFUkGCrMYXXNZha4am+BIiqJOkEzDcN6fltMIAXl",
-	"tDBlmrUs6a0tKmNXaaP5rhl8bRORsUKnEVrwLON3GmGccLjEG2hNwG+JyPDGGlSEcaJCeqI5WIapII8k",
-	"sksOGTxgujHgA+SmnnLdBJebWgn9AqPMhO+CsVzNg52usXDocidsfFSFq/F+3H7TIJxoC6J8X/gTH5oE",
-	"ZXhOssYw/TyxjViPItWGnJglFEO2HFFB9j7CIdnu/WPQzIuf8Sou9dFo8l6NjzQK02g9VLnynkMFQjO2",
-	"DTKwzVGHYjlt5VAej6qR6iZt2U+7s7wwqguinJM2JD3+c2liCigCfQas/rKqhbF7WE+M4vUvQVi/X8dM",
-	"lwCopd41l8oxwAabglqsS2vFHi3+OUGhB4CMQDHGh9RWqdJUxn9c1sY31hzTOaEMPtHj7Wg9/KmOWwPl",
-	"OvP+hwJS94K3YabaEnM+EQ9aHU28iorWpFFYNqvH7ECpAsxRFXkrJ7url60kFbvlbO9NByZDmR5GvycY",
-	"12vmNC/W3Gf4GrtPfgojlUfyH9ZMVU48jaHqlwMPzaPAirw1ZKyRAYo31FYv7JrnuXntG7qmStrOTiTG",
-	"Kl7xNYm9QYZlVteGu7fyKILEiwyreArzfn83noFSgN/NuMozIeYGOndA5Sie4i0C0xd0ODEKs4n/oRLR",
-	"9TqHP8L1etZ02RuM/vL3GjKkr/05T9QKi+XkfSwHCxVFHDh5vyFMEhljreJjrUM+zF0KnkMz1V7EgIN6",
-	"7d6GHjag5RKRkKZfrLeEIBZ0sYilIpvJm4iaof3jA31czzXdLDsJNwXYDwohv6doIm8VHo5GBYVsoXmh",
-	"O+s5bIOcbeSpGxfr8OVB6gi02Vkoc4xkN8/jJ8JraokWdLmC9lFrCK4qFBXoFkCg8Q8ExiOskF7BJcql",
-	"bd/DODsWUASRKYoz8xoYOjeCSMLUSScX6srA0R+glEo8pxlV22NBMn0xCG42pSrXC3KXO10Q1bRcox4X",
-	"Z56jOcn4HTLlERlXaI3TCbewo9g1huU0s5Hg5jV0TBjQNiELCgToufbc+BbTzMgUDNI7zCU1nEw7ca7q",
-	"vP/1H+dPTy/Q+dPT09OdjulsF75WX8MZwki/fIHOdlxGcP+jmFg4iqDCgSbgL2P4SCe1n0QPLHSQB1YD",
-	"3bzTaIG/GH3pgXWfX5K6MSEn+FX5mIZIfxwa3CQWBKfbJqUz5x13RscyckekQnizyShJ0ZouBWTPdHOY",
-	"cS1hq54XAYt910cayxDV6i7ehfcvOfuSm0MY1ToknFb+nWteOHnPwo76va9JQjeUMPWVSVwLWL04W1Cx",
-	"NtWUh5Hgb7G8IakbcRAJBkndYPGucwQkaLYkCN9hCq11MJKQWql1EvFIIrsxgLzLsmULSKckS9GaYHa3",
-	"osZo1LOBemphcWblzoac/nPz3cgola9ynKEbsqVseWELUcAwetN6r5CdDA9sdqJtbAzGs6IPt3BrQUt8",
-	"C1Wn19eMspRA2wemsi06xCjBWQadPCHmynZUQzgDBINzixA2bS8yomH0qEjQ2aJ1LrUGoxKThXPN7rA0",
-	"cS5fv8eJnoGbXqL6e5eaCZ9vTIZqnGCRRi5ZyJ5suStBWqJSisF68wQwu7kyr0LBLVuzsJi7P8zUz6Rt",
-	"oZvVO39D1Mj7HnNYJ1Mdx0u251m0N3L9Eeqt+/AJ/WI1eD5IS9dO8pgBfZArupmmJOR9lXbU4+5VKMqW",
-	"RBV2x+19H6B2BuGbjACtdNaW+dYWAYmqBURsNVr4TV+mq5fip7LLDc8lGBDpLc3iDRaK2ZZ13r+MDc9U",
-	"8IwOJJ1nxpS3FJilxXP4y70EOXt2TxBxwbiK7YoPIr2wdzvnse2UuOYD1G5lKu3q4ymLW/4iiqf7CUbN",
-	"QyjSjOpw3J5v5KHMzkZe7zp3svMGsK4z0x9ed7PuA3T3AUY9sWDmfpoT9x3s16Nj0kfVFWylmvtxFQ/Q",
-	"BjKYcLv/omWJLcME3k4rsRnKax5coBnUpIn5YoYObZqCNNZW88H6KLpmM5yrFRdUllew4GKGDgVJCAQS",
-	"p1SQRJUCsa1oufbIeqYFwARvcELVFkZlfE0ZIX1jmd5hVKA5WeFscRShmcRrEq80/V/xLI1NBanZNTvM",
-	"YARbCFO/hYq3LpHcrtdECZocGZHPT9jQR3AQHQQ3CiygWKomDqHpwwF53lVNYuXzZYsHNvSRW0ruQnGF",
-	"K0puizZiVUB8/s1XjySS+XqNRVHzztVK8rm5JsJ5lm3jNVGWh1Nc/q1ZsP7Xu72bhD8JVyFNqOM7bkWM",
-	"x0YbBGS8pZLEmwwzi5rS9M7QCGvTecIx5dDJzQz8MB2xoUaVXXkaTvsCIEnzIanTvUw+VLG3rUKNu/cK",
-	"tFeBSQ8XrErVNlhXYmzY64OVtRkUZd4NAKcW7LJt7P2iAa/4s9cW5BZVTGMOKIhPfS3jpkr4H/tpydqK",
-	"1IkMM0YMH4boKej7LMFkHuN0TaWTgoCQzgXBNym/AzEKL8gyx8I60HGeQsk3lmie+K5l9iLCrq2MgP8S",
-	"ggBpqwkaLIakrlpF4x3zlp3i0dJWvafO0f6za5LbaPrQNvUt7D7uLPYApSvcq/dzar2J/kXKviOO3k4L",
-	"+KucpUc7ogrDqdM7j5R7dM6RqSZ4BY6teukV9tLOFq+kpEvmeOBeHrCNwImCz0Nh319mmN3YNi0nBwPq",
-	"tCmC16OGOQsXoGrZ+E4KzCfJbkcyzprlmLkoQqRfQgaeTa9l05Q2I/IROnRlQrUQLhBn5AI9OT+3rx/r",
-	"T4/TnBzjhSLiGEJmjnbpZbg3V+6WQfVibSlNUxp5ADv72GzFp8vtFe2ocuU3I0QXCLMtOiTQ50RTx+K1",
-	"NU5JteGiBTytaZkBSHq0S2Ebn+SH6ueUtAHdrbhxOlB1iVKywHlm+GCCs8yU7RhXV84nx5YGe2S3ldC2",
-	"U8VpNB5QOz5q538L8fOMLguLS3VPgKq7UB1hGzP3H8Hr3MR2yBzW1cnho7L6VFQALRclWTIUCZmSteDT",
-	"OQSLKwTjragGKob0jR9NUv2FspTfxWAIGn9Idct7bqoelsdQmyCyt9Fxkz7tGse6dlJQmpdEWUre1/Rh",
-	"Z7Zw1bc+YbWm/WhfW9mpiSKisB8MQ3fptS0f5t413xbtzpv+XRNHULBn38tgbGOAHaYahBMzxjty7Ua9",
-	"HXQdl+F8gYJShonE821sBpxIp5jAWrKjYWIw5uyl+ZZyRheo/MCs9OGuAdtOjpZYjtb4yG5iZ7/PoqoM",
-	"Ecug4TBrq41agGagCmNBcSeBfvjdTnY9IW/jV04I4ine7t0ev9MC751YF8krsHsAf7cvfxTSZ/0EKywR",
-	"481CkGMJoBPnh1BAu8+ihhMVUhllvCCk1b/MG8ZLEFsvQfm07XeQamLKoIg/tBrw9Q8jdMfSmJj7CGDt",
-	"tJvEO6NLNlqhKsXL/uomaU46WuZr7VKqonO+5WtrvEVzo6nsolNqBSi2Vzt2bx5s9+mJ/JYIvTtoOb8N",
-	"VVPqL4XycQyndcPN6G7j43UBZ9ypm29GS+SN4JrSbGG60khiayZoaEFY3kgftBR3kAXKxN6k12eBBag3",
-	"xHyrCdQhxrcwWkysXY49uDpMtxOpH7m4yYLKLJYxX+zk3dlBCy7p+/1rw2ZjUYdW/MZIyM+9Rle1UKes",
-	"sNYNKhLw/Juv7JiuGHq6MbHhbQa5ZnGccJfBwYmxQ1DQbdggYbB4jU04aRxAZUd2tgFHu1s24MSnXyUR",
-	"MCWYCyAYFNe89sBsIAwv36LDFcGZWiVYkAj88ZQto1r3M37HCpUrQku8hkAt9Pe//udROP96krpIO2Yw",
-	"fJpQMoW1rY7TH3rKGfVShx9YkQC3X4+b5njDO9zk5UeDettU2+eOC7R9WxaKF0W7M70ZKI4n6ZJB91Xo",
-	"WHuJrG2ZERPnvOIZVAK0A6BDQVQuSrOQ6SdwRyU5agbpgjcnxiyNTUhsG9FMOFOUQX1S42IJvmVwdhtL",
-	"vCDxHcmy8GsZWeKWR422XLEpN9ryNnTpa7baar7phAMWQyVY3jK9oPJGxra4dfgVuSEJXdAEDs2lJYVf",
-	"vaNqRVk8L3pS1F+pZ4UEh45Cl+QOMbSzlnOp766+vtD1dVxIACaCKJ1vNlyoVxZmhmmm3kevsIBkvZ93",
-	"63mh1wUpGFLZzsuXwIDKlh8KLxaOsUjXbsPv8TFdOqpTkfcrpuYGCduaer83tz00DjMhVPPURgHKjk4E",
-	"9hPPTgAtUbCmazi1RoTmHex6zP2Ze/dYPK6rIYiBPHjjsrZXtCTK9P0oYG2Sfh8esq55SqqucmizU7V0",
-	"ABKDNOVRBSoXkKf8vqVe4NDicpafIlyGjlCJMGLkzqbz7FhjTnPJ2LHLuPCitRP9ofHumm2SPbMbTBiC",
-	"3LV3teb1MV8s4rJn/0CSWe3ePyQVbliZPK8d4wev/eJ+BfqKUebbMPbMZD6fOXEOcsvuVhwV35V05dDa",
-	"JGlGbPUKbKK7TDoY0JkMM+l9a73v0ERTk6UbslFHIc937z4U38T5JkAATPg8UnxznG/khdF3tOiuV05F",
-	"Cl37KZFa9UE8V5KmxO/gf6jVIM+151gYF0hxhTN5dInIeqO2LYR0ECV5yzc/bAaYBewue3iADR+vb84w",
-	"3Siwyen4qjmS5pJeEYFKkoiM/BLm/022D/Q5KqpX+z24THXtsgm31jakgcThfZtMrdy3eukhUv7QiTAt",
-	"jX/uq4lPKYVUfVdFxcsiQ9ojqOP79dQZYgErLZJNmLnUyF6NfjU5R1XSq4psTRI/JCWoJDUt6NgUvd9V",
-	"he+B5qB6brNm1kBOLwEDFpRkqUldVloN0HhTF9abSqYGarbUhy3NuwOjzCgz4Ke1Dq394BRaYAz7GK5+",
-	"/JyjI9v8FtGN5gR1rJYKGrXX9NABy9IMJKYypmu9F8zUmO9UESY55KMP3VrcJBYjTyl82ISUhmYZLsRE",
-	"bgkDNgYmJWxFja++//bq5Xcn6xRJkkCHk6dHl/AaehqhlU1btSycSiQ3EEtFjdujUCY/UeSos3Nu+xMq",
-	"KILNyPbSde4XzohGoRAaJYFw4E8GuerefhOAWLbzRJ4ZAx2SNRHwzyM/pOqXg50T9X/6lWD/wgm2ke0D",
-	"5f4WvmZy4Uibpk2R1i6wIWemMW5k3Li4oblstWgvfZn+mpXysBXv0UtTTBCi16G0A0mdTlMTniOPcHoW",
-	"JJMPes2cf0jkrKv/7cTlkSon12wVMlGE2wZvjTGliHAHadgvROBVFQBTftAqA+PEw4v5ZpjF0O+wLSRY",
-	"P9QateIbifKNZ7fD5hmUaKiDBGVokWfZL6T9Y5la5I6ieu3ueirHO741JCDjLoHDDwLYLVngjatdcNFW",
-	"GuXp6Bz2+wL8phCj1w5t6fQrHbVdxm+gE4WuDJKAXYFKQ2VVcbZAfRFOtXjFLxFfUzUhanULx2MBPATR",
-	"PzCNuq9b6+xAQ2sXop5gBl59glz0ODoUZInODx8fHV2gmUkSwVJSqTD0JTu0nxR9ZYtnUANAa9B0QRPM",
-	"tJpAWZxSqQSRWid+T4naziI0IyzVHFTI2Li1Yi7AsaW2M3RYsea4luvyEYyu8A2RsTdHto0zroeaoUOc",
-	"5pkytqELKHkgJFrZMlYIggyRWglCIqR3+FjvsFo3oL5ZaxDo3I5JYmvZDVQNbVtxEGN+YLZiwV9Iup9/",
-	"3R9puGcdkrTY8tgod1HwHcqgbqB9Z4j/PRz+WynNN3HCWF/E5w/MSrIk/ZakFOtD3ve8myOOiWgovj5e",
-	"68+PYcmDDndjkjieF1JprdaX71Rs8w0a+rfkyjqBrNkrRNB6hYOULhZE2JKVQXv0d+QOrSnLJdoIckt5",
-	"vpsj97j6e7+3kQjBRZgmGk5goqbvsHRVqnCW5KbAyiF20ZNQu9L2lQCYlBGSebJCWCKMLAahb1/+Hgms",
-	"yFFYT+0vxEDu4kbq/Oi70KNMWDO2/4jH+fXc9ffvtP3TQbXUIYrHxlwg80VZXX3BBbmnrvjVhvjBzYau",
-	"umd77fcawL6qQd+gQFBuqNCRKUyJNcr0sNZEN/kf+TwQyVpmhVfh5LWP8uWdSHQHJvUq5NhRTnYrUFsQ",
-	"o13q9FFG5WpPT+9gROMJ4E2/76otk5HEQC2He/tdUtAYD9voTC8IO9+/nZ1QMm4rcqz3bjjFI4nKassn",
-	"6Ar9mc9RseTS700YkkqrFD/lJCcpypmimeHOKd5GSHLEeBUApfc1sCY9q4TKytvLKhPzIVpLpogsFiRR",
-	"JmMYWCCkAxwa645zuUJtA/MmvTUZA8EqBh3N/pzsY3YFQbCMGdlNE46MQC3Gg4WJoHsX9OfbCvA1Xc7f",
-	"Efd3e1EYtopoJ33m5sYic9Q4/XMuzcFUzqZYU1kAGP2Z03IULlBGtG5BlZYMGLkjwm/TKHNN+UkKvmpy",
-	"dInITznO9AoLdEJaWi0GXGFv1p0oSsh+UsU9z3Nbwq07WR/Ro4OyLEAtJbGCmxUcqlKlLk7zI5mvOL+5",
-	"UoqsN6EcDPNgv6TWJMOyAnoyTxJTdWRp4q3USnClsgLwchFu4Z/mpjJ5vJY7ksAQqX86iNCvlNrEJRpV",
-	"YV9/fQH5fab7/6Egi1ySNEL6jFKt5BvDsQb0VGutAG6gNyHzrjyqwNrTL77wLVTDpGpg4vbORtxYv+za",
-	"EswGspyZ7pF01acpQ1RJJIkoXV6hQv7hqLUytb9o00syekuERQEltiBaSVhwdLCktyTON0FwMUsIxuAB",
-	"zYHgcE2uN+Cs22QmtbU9Ka6/NKqd0gvRqKBQFYSrQOUQJfKKAhhwbV5sBy5/ZY5r24rMcmxzhUmqANo7",
-	"nBIqyW27ktLnUDDfDknescf6tf7Ape/sNmeGpfIoyH6onvHlYOm/RuUbqaJtSW73QElM0saOl1bi8ygU",
-	"HRrDWUOgSjhnQT52XPqdGbvV9mOfH9MUrQhOiYC8FkhhsbcAnvgKkerAuJAEUt+Fh0CV9VWQw78xX2hx",
-	"ZK6gKU2QqQJ8jQbUgrg0NA+gaVOownUy+VHLH4VBrgEhtrXCBZoTaJ3hWMolKg71AmF0/v79JTKCu+k8",
-	"4YoEoMOzU/eVRBwKpc15rtBjrcrIIySMI+ISJZglJCsGICyFRtlgiLNMNzUWfN+O6ppqRBVmvXBJOMWg",
-	"DStqAFMa9DaIL/ozE3RkIRcB0F6gmYHXEwyhR7OoLFfM9P/ZXhVgpUZKYPCum3fRgotrBn53ELlP0HPb",
-	"T9HHHAn5l6CxYbb1UxYqL3GWba/ZzJqSIfHnxAU4ziI0o3IRF4WkTiwu6AdFdYWcnWwwhd9MKvhJmpNZ",
-	"dM3cnzY5242m8cyMhpOEaOiYAcmoPfwp16irhzX0BCpDm4LSZs22vrTrKeDCq+02Ie8OJyunmNosPGlj",
-	"IKzqW759dHLNZrXCEXD4JwlnSZanxO4w0dvZnjCu6IKWZ9Syq2vWsi1YgtR633xb3rSJRX755gUqvgCv",
-	"AZUyJ+jsvOp8MpZCdylF6O2JjTSt9KA/8XXmov2Wje2A4UMPwCkK128IswckRdBs/YGDnvrvLqy2WaCj",
-	"AV8mbSX4uw923kx1aAxMUr1MyzAqd1mUATkxFUOr8GsX1bzoxgN7x5qIkPdYH7smHC1n5JGZZx1k5hXe",
-	"Zhy3OWR4uq0SGUvetujwjcIs1dqbHUgeaYpJWWRDedyVoxQrfIL+mQi62JpAnZlj9pIuGVa5IDPH9A//",
-	"8O3V8+M3f7g6f/pMzzwr5YIT908teUmF15sTvb4ZuH/NwD4JeiTR7G4lSRLP0P/P3p8mt5FsbYLwVtxg",
-	"32cC3htBghCplEgrs2JqyNS9qaFE5c3qKtwGHBEOwC8D7shwD0J4ZWnWu+gd9BZqAbWTXkmbn+MeEyIw",
-	"kCAJSZF/UkRMPh5/zvQcxYKY6QtiXV1H2BjbcLfDf5EkiDgTuuORMJZzgzUY1YqMlrkmg0AC5emX15/J",
-	"EDoXcXGtjhSLxrYxS5mgvSqImS0wayOS0nn7alAkxYJWIGQNrmQz2UJw3eqe0N742ejU/yk4Cf2f2LOx",
-	"/4KejPxe8DQ8ZWfjZ/SnEUa6Y/qP+XrrHPQpdX587Hpqv3c0kTdHyfXxzcmxXS8+pLscb/UZo5biiV1c",
-	"bmALc5PROm/1ur1n/knP7/Y+d1+cP+2ed7tHJ72np2fP/kfOJFe5Xv9a4XG1o1Mu/mXHan0F3kBiVdpS",
-	"Bn+N2bmKshMyq0Gk5yzrO+s7bnJKJelgquq/+0TB2vr9029H+RVzP3NbxCOnm5k8ofVVUM4tkbUdu+bC",
-	"ISsDVwDGPFE2JGJOY13scmG1bZJpVZjfNipNYEy3TFUPcmu5lrbGVnGb0jlQWpM2gIHMBmTe4UK5VwSW",
-	"lXKrFuttzQi309dLA2P1mqy3Hu62Nfj8KidYb1V3aqOJ1L5iS3/JrkGXDrnvU5NP31mZCLqdTTVTNHfW",
-	"3wr2mPXRybflnEIMW88G65A/OiTzhy/mWOaCQVcYWfbCoC81+FUH4JlabeTv4LDKEsytH9vCAUIjJYE1",
-	"Q5E2sGITSvCVUmy9Rbdxy5UcTzSw0YpuBVXabrfI7Nu0qZI4WtlNp88fojRWbulgM8oBs/mFnzOrlPdU",
-	"ceeuzHhBbpQsKlm23IaaWRUi7pbM87vJpPvZ+zMunGGzIls0roFOzsxxTgBkeLYwEpkno4gHxEx2LJiu",
-	"xiMBVUyV0QioBA6qlKNozSJcy4NUWlS4gvIDtuVE7tFeVjgCD8Fmlm/QH1xPr0CqbU8FUN2vVbDq3lqR",
-	"/8YngouJk6dtVLf+3//r/+l4RE2N/gPkFaBfpeT1xTWEj7wb/+O/vYif//KP/+PP+PPi379/fPX87W8f",
-	"/8db2fuN/kavFltVkSiCVGh1dbrrHxA5YyZvbzt8G2avWyQq7ORlLwrYjdkGOAqfmMuh2hP3IFWBHA+e",
-	"VjDWFu0majCiiqsBiJ0Ki6/Ro0tErOR//y9Qr60RyTMLa5qIMGahnroMTBaTgAm96sbcWKSbRWP7QRa6",
-	"5LJtGpmmbUPw/g5tJO3nJ70zoyw8Pznqnf3/O7s2ukIz29ADb/0sVK0TtB8CE3MJ6pSmN2EVjqktBt6Z",
-	"wW7xcHkHJDnOzjWdGdjA2Lsgd5xfVcWufptknG0GynHw3O8X9O1m0UaX3l/bEuGCZitKDuFkZIkgZMwF",
-	"FQGnUT4Sqi0kUfOIa7JkumK37bzgcLxWMr0qJ6p6iAr9qlqxEyZYfFdFYCZDpmqtaXkiu90nvvQSSOjl",
-	"any7l5V4p271jlt/XEjI01IDDqU5g1vKszmUpL1zR8qyrczIVfWZep6uulmq6nXVMnTnxaZj/Y4731+9",
-	"tjrA41jOqgFptuuXjMapXfFWjP3ofHmA7qTkcBVv3GmJwLh41ROS7437ZOU8g9NzdZZXkc7tNkcOG1UR",
-	"MYHHFVwoFIsGZm6kjA3qll9d3ZLlVEy8w3dwE1ObwS0eMKcRh5UhcrtOVX4YvKrBrW5z1YxZb6OrlrEW",
-	"o93pfN/ziV5zlNYrLFlH94Hf0AdbJc8SZkRh73ldjYD7hbRuCw5g/sFPblHNIF+6447rL3M9l7q7zef/",
-	"talIh+N3L2CXVLbkdESHTDI4nTtpsjlKlZA6AF/YBetWSmXTFQuSmOvlVTBlliFkxGjM4stET7O/3riF",
-	"//c/PrdWKbD+/sdnMIiw0Aowcs0wAsMScBMdJ0or0n4dvrq6JDImn656Z888AuH2YswnCVT2Iy8jymfq",
-	"HMkNvb4Y2sN7SNr2X+Dg7HhkGMuIqSFpg9nJ/OAsr0PS/v33t6+8MqOoFBHeB2J12Bf2NudDT68Q82pC",
-	"I6gjaS5MZYThL3LhpLJ163UgVEUNPTKkSQgtZl/mUHYd1wTcQPUQXeBgfwIKThjWzDM81Xre+usvSxCD",
-	"8kpoij5FzNxvWYMimVEuNOWCxcpamDN75ITraTI6CuTM2R9TO2TZdZR7n8FFiihp4IMPVepLR48iTACD",
-	"NrOEka/FJOJq6vwa6qgv+uKlFDdMYAxU2+biuwiDmM2l4lrGyyeKhDJQx3TOj2bhBf4RStOro1lIJlBq",
-	"Pi3uSUZsypGGqC+MrMI67Z1z88H/IK8hIAMipbFGJPn05iV5cXr2U5om3B7S+TziATx4bH/927/NRHeO",
-	"yD9pxEO45B6AOv3xklDRF4QM4d1qSGCZQVjGV6B48wgXHixGj8yYUnTC/hpekCFcHCLL5t+vPrwnHyWY",
-	"kAkXWPofIku8lLmFkDmN6YxpWGAQp2YG+M+ExUuPzCnggTQwNL3XjPh/kHdSsKX5lhV2BI4QOLiRhg5j",
-	"88gQ4c/wArKGkJ3u7dUH8vxZ9wR/uiBcKE2FxotmFJ8+ffqC/P75JXzpN272b6IYCZJYSdOSCRcwcOdk",
-	"CMZexf+TDUn7xKyTXrfrpcUzz7odjEbLbMLDC7sqMC/7iYKxLhmOcRRHENFlIUhEwVc+YUfkEv5P4E5z",
-	"I+R1odU13dFjHpmxIhyCGM03MCzLDDEOYIIJxDFTMokDlk4+GVonyvACIhIw0greBPnFSsfSDOzrz3Qy",
-	"vCAfLz+//BU6ifGEilgBAP16O/bfUR1Mh6R92nuOXjkrnT1yetLDX5SmEescZcv644erzx5Bz44qvJxG",
-	"/Jp5BKOlYNkP34ZsNpeaiWDp/4Mth8gqPI9objggFNIsP9Mq16OMlsHNBmnDE9krtf8J3gSRoXHChh2k",
-	"4tAkYmZCeqdkKpNYXRAqgCci/Qju5tNe7wKagxUzleYoGMYRn0y1u6n7wkzqIuYaKmjOOOZ7Roy0zT8x",
-	"+sCz4ZvgEFEYDkiI0jJmYdqBjtldQmrTQhpFHro7U2cohjqRiTSjuqBLMuOhbxsHqX3U3QJRMJFU2nwE",
-	"IgoxxSdm2hyxpZE1h56ZpYkr6lMcVrfnbRdtsduA5WY8nQGzCs0Hhv/dt0We/LehZeXAOrRPlIc94hpj",
-	"Hmm6A+wiusxVSXDzYuU1NMVxU9GVAE8Pxddp9/TCDAdXXurIzk5PAsekB/OafWYpLTkLnpkkNIMMUxEg",
-	"fwsUkSPt4fHNyfGMHR8dHQ2xucMvvj2RfHu0S2FVIRT6JAIZBHLD3ICzM6NLGBEo14skJcAdftp9Cq+1",
-	"wwdpiUaa2sdCCa1iX7jScD90150BGCB7LeC8h4ecYpaIkAURcE3MmJ7KkFAzFKfds/TAcbcOL6NILtLw",
-	"PtN6I4uBLBAexb5YEQ/VkQ3Kcc4qMnwv9RuZCBf1SsjwHTz3XupLLGMyNELWNkcKkpZUjq0jnwx/fX35",
-	"ysYCf/j4+e2H91cYJgtTYusaAshZmlFwXUnfBY1rG7H/y+vPF+Tlh09XZB4z3LgqfZOBeQa/ZSvZDcZQ",
-	"AwFHYR4DKsySDc0qM6OSkZ4NmUhmQGptn+OWEih9GE8Kt0+UBx4F9KHD14FDykIHeBJqf5iFVxqcc3c+",
-	"Q6AnhwRR8vvnN/5z/PmGRonVx83egdD7sWYxHCL6otijzPjqZBy81Sb3wavbp90uGZqfB1Al1k5g54i8",
-	"lwR1M/CYwHLC4FPLNYcHvocrXQL0I5ZpDzKQaQBnXPv3vxldyKxz86+TNzDr5p8/vXE/vnjTuQBRRkce",
-	"6vhjxkIkazYSxxyotjaKmVrbyNSVOY4ZI5p9gWRbbLMNgBmmSqg5tM0njHJmujCTMesckf/4j8/muTw7",
-	"LtJM/cd/mJmADrs34piTIarbyFQEyyI2EAI4p0D+tFGmQTX4Yb9/NewYWc0UpCBGjAL0AQ7LmLqCC0by",
-	"qjkNGGn/LriBb+QP8+PgCn60hOgzClshN7qOWeT3v/W63Z87Ltf7JoWPKDLMTFsVaJj6RIdYhcYyPI0i",
-	"Kq6h+bgizJ9mGbxKT/kUiUWckRHTC8YEOXnR7frdE797Avf0Tl688E96/tOTI/KaBlNcazRykrsL8iJr",
-	"3jATTzhhDtcC4kyJi83E5lFremal67DjWEFhH0J+ydAM4/CcDO2qHKTjZuYu0ePn5v/YUY8M3WwMQqqp",
-	"+SGb59wqghJVZkcjtBrJkFvgCu0DElIjnoIpU6Rt8OpPT18863j2MFSkAPvhdh9uR+hPJOzkwk1wARW1",
-	"iAdMKJbTvt69/byibck5E4gbj2Q8ObYPqWNzL8RU6iinuOUCc85bJ0fdo66r/0jnvHXeenrUPXoKVgA9",
-	"BU382KhG5h+VFsNL8omFMkAUHDMRshiPF65QPNBAXxh0EEka4p7Ax3M0A049hw3eFpK8fPW+48EhFyPI",
-	"5YGGt0E2vTUWkLmMeAC2wFQEvg1b561fmH5lmuy1UgFt2t3rdp1Ga62PRoYcT/UMQnIwKCNXnyINbFhR",
-	"WS8F+fXzu9+gzxf5Ltm+sBBTP3Jdc706wuo9odGaz7+2XmJj/CvbJ/8j9KkuIMY+eWwfc0/Zh/7yWnmc",
-	"tukl/93e+jbEPp7i+FQ9ko7j8c80zJX7PO2ebX6kjBbMg2fbfOstxDzR6DVkIOftRK3z//kvr6WS2YzG",
-	"S+t5uPz41kgfZLvx7FJkYW6ZueUIJefoRIEZLtXlW/8yX4DFfhybJX2kIL8ikoId/bt+A5hv4xYYJSKM",
-	"oAgGzP8Q3jX0SECDKSp7hDrrdeWKvYLXbrlu/01vKLZjx9X7d3pD8UvlxWja6b/M2HPXLkFzs7v3x155",
-	"dvNbCrjCOkSx2Ib14ZF3bz8TkM4B63iEzUYsDDPUOeKCxsu1ixMpBf+zXhhb/N7rdm2lFZsKFzClgJU3",
-	"VydDJsHUaQLmDBxRo3NTEvEbJsz95qhGbpeV1forNGTzSi2fa8Wlui42zn6hYv1+znWJK5LMS8v4B16J",
-	"K8NSu5LseX+0pHj6VS6nK3OWqVXD6TD/9JCMlhqtheYfYLlA/lQpIywlRtgXGmgsopVK4dQwz2LCBHj4",
-	"VOVa+zBn4vLj290Wm+tXtthWF5F9MQHEQ0IZJDMoA1Doz6beryTCd6upvyuXsWuB+3azknElb3tYm8W1",
-	"3FYcMlEUdc7YkaqdTFntfMYnVqMG3ICCGewwyiMsUoycdZ8CByRodxtk5SfTyPsUlfiBiiUGF4zSDdvs",
-	"B1pc5qmnm59arTq7UcKmq4dbIyXY7UFfT6LILR1MVqxdtjcnxxTop3ybul67gtGKZcmqxkmE4hRiWK25",
-	"E0kUqPMHAg8ZmOLxC/Y2dCD+8vozPNsXeDdaTSNs25TPPXgujdbzaqL4zO8uuJaScYLOHWe57gtbqsBy",
-	"TblMb7RM4Abjms2sLQNMb6kXoG3/Ro8J4uj3v145XiejLYOlwKX8S8FcR+dpxjNx+eg5p6p5KmXpdf4Y",
-	"pMeCZGlgXeAx2ttU54hclkbQvgGs74GWMbI6pFPr5ZgI0oIl2Jy+sOXuRkBvwbUt1yJk5t/Ezx4R4JWI",
-	"KUcDynzOROgbrRgcm59sp2mMxnvNhMGOI2t9UFMZm0MWE6mwOTRELwoXdqGcdclMdax7Aa7P6LIvgEzC",
-	"uhkMJIQixYzGZMpidkTewICBUpNymIKz2YwEWsSY0Fwvze82ITNVhE3/0WfNRci+dHAhjJaEYqpmDEwX",
-	"YO8oys7fuNKXMAe25xhzZz2PtdkV2S3HH+mEXfH/ZJBVscW9nyFRxNxcATlxbeUJJ2D8wEJpxhYKypm7",
-	"wWnqKoCfF1hfM4G+gfeyug2FYovocoRJMw2p+zzMUeHTO2VNVDfELvR1300XxN26/VYEUaL4DSPmRIjJ",
-	"SCai9psyCJI4ZsirWf3d7YN2V9vy+otrSzKfb90WLe/ckn/dI3rI7zBI1qoyeKEea86OvExUjw0pTjY/",
-	"kme+x4e2AAZvZDziYQiyoHXaPd38hHOSPQqOThHKH1OJQgmt6+nxYqfLIzIKGRyvlj3JQRTwZrf+5bVK",
-	"3s/0moxz2CXjRl1rFcuyjfNsqhC3sJDxNZz0XuGoRw+aZ6mVYjI3GgDkhoEPoNT4itMi17KHOyuqdn9G",
-	"U7bdJkwb7ijfag6h3ICQNp4AcCh0EJlkmRYcRh2j4bSsPZty77vbGVH1dktzsOsQWMqEexV66ce2EHnZ",
-	"omrk3WHJu3op087JmM4auZcTGNXSr7RDXMFZEC+CRUh0bOvDrJOUx18LpP5/1UrOD6Kwj0GDMQAaZTgL",
-	"yZgGWnnwG4v4BEs7LpFAOqUCA5DtWSNwWmgbqltj3NMoksE1+uPsQ1wKcKK6PwZwC4vVsNquke2h1oPs",
-	"1DojWo4Jrbg9X3+mk03bEu55DPdFs5WLW7m47B9ij+4KELKVaCb+X+AhxxKe5ZMjFxWAthrYfrnunbt4",
-	"UhuIojRdXmBsL9ojhzFVA2ugxEgpCKIMgL9eRuyIvGcsVMSFdF4QmqOpl3FGolnCBKfdF6ub+Xeg5yjs",
-	"592G5u0YWtHCMxtW+c8yXG4hBHJsbEJqM50258AF8YOVJQiSOUWKAPNDTOcc6kPlRsm84c+T1nkrkgD+",
-	"/uwZgAKlQ//aHYJgdVbz5LrwjdtIMffmQsKGjhP216MKUcux1gjTQxCmp90Xa6Y+nztQXALbsY7YymYV",
-	"TCOO22xdbbJsgfhCah8k2xaVyf6q4AGpXokudDGQYhzxQOfCm114/BOFJKoYiAzRX1zZ2rdc2KDNzj7B",
-	"+klv80x+NAhNIJXJG+Qdhke3WGeWAvSzlL/RGIsjnZ6cbbOoV8vMwcO93sEuoIDGLPTHMvbRPOHbCoI1",
-	"9QWh2p+PyWOw4mw0aM3tYYL9ZH5WwaDqPjh44X2mJblFbXXWqmfsG21jlD/jagbSfF/L/w8WRaY9M4Pf",
-	"R4m2BeVszWWFnkZY7qW1vs+l3nu+21L/5E6xfaBALA5WgZhIOweqClAphwEqgFLnDkhyGzXuGIEWJLHe",
-	"EU1KVaENvoTXq6oRsQG+uBov8v4nqBlVhoirsA/fvQ/Yt9lilssL+gdb3g0oupzjVqoS0wnlQmmb1iLF",
-	"xJo+W1tDP6xCCm05PGxWgeXvgM4q8qk2PZo9kj7RwLwfD+bVVADOpfxds6XPhY+JOQ0sbGDh1guuvIpi",
-	"lqiKah0PDq0g9QQaA1E1pfxWl2WXpZt+P1AMTp0K4OEVkce9Ayxr1ro3iPU6Z0TnaA1PdJY4wEqWd1u0",
-	"BCOM8uZ5UArOyWLKg6krqa/6wtWdNI/htXS+FJmyCMx1WKcGssnzHr4ZXUKpnJiHzAbP2sbFTCWR7oss",
-	"0TxDgiNp/owZuWa2ZhMYPc37UxJ1G83CnQ/BBrGVnIhTqvri0+WVi5X0SizSyKNMzB02pyjN0M3e8kSh",
-	"PzfN854hCQEVfcFFCOLnZoXrwYwFEnLYwA/Ir8ua/kQRiK8Q2hUth4L9dhjct/sCuk+GaN+yJCTDqmij",
-	"l3adfXt4uNC31nkLB4KLwPxiVp5l1h7TKGrdwhj6MnUJVSHUD3M0zF5gMq2ALFMZk+HXv4YdomVql3bk",
-	"CaU1fER+49fMFRoLMJiOu+nMtJdHxuCpcb3B4A0GPzgMbo9ZOWeiQekNSn+IJclFiszWrsmYhQlIdR8k",
-	"up8Shu34TO5UrnpSSB/RiB9T5edKD1QZci2k8iE4XflmjfruWKp5xrzVoqANFmtzZ8jGXMBi2nDzoao9",
-	"348a49BHIbXhnIQsMKA6H0FjI2aYyDAxSK8CAMZ6fRSC2R10zYgx76wIGaDuI6vQ2tjKXG5AvpKkiw1P",
-	"CXby0ZUYke25/AVbctLgdT5jpRgp8hqZjZC3BDgZMAGCIsbzs+JyTFMeqZWiczaloTpO07QYv/DIcZo2",
-	"Sn0lUrFUt8zyfbTOW//n/6T+fw7+9fXEO+v+9f9rbR0Luadw+HVZAEDllCseen8JATWvRYm76yD2+0db",
-	"jOnDZQU8YhrAg8b9p3twixDYHNlZEwN7eDGw606Au4T854j0wxkX2TkVRKHPvhjwuv6Ysvesb1RN6tfL",
-	"3169tp94oDPiPrdb2pvNu80O2v432kGqFBk5VF1IB9XUj9m/oahKHYxGkO3/mdBYG0C1J/z8jkaInlPN",
-	"tj2iIXA/edbTbN7ikUQgTZ8lZbW0mgZc2aZZECVz5Kl7VXIbuVgG/sCd6UfshmEF5Py+ckIwKN9UIxCL",
-	"YrAURVzpVTDSz67GJ4pc5rwnNusckPQniHV1NKKWCOblb68s+5vR2Xik7YW+GNHgehID3CCXYuk+AH6C",
-	"kZO2Lh6CtCkR5uXwa9mdoWwd+qVlT1xcYOF5lU+vntjC7JaydakhNXqYzcWQzOg8Y7kKqGYTCUwKWkI/",
-	"7JW+yDFKjthSWl+D5eZVlQZ5YJxN5ebu1vh9mtjTL2Bl5OXAdgw1zFkijAJ55ew55Dd+4yoQ00EgQ3Pf",
-	"6+6zbrfbfdpreS0np2zF5v/W294unw6ILZG4VbhKb//nWOUZZuumX5C5jCIsMoyrj2rym8QPgouIa+DM",
-	"mMRMqUOwo7vGbXo6vW8/tvcf50Suie6MQj+ivtkhqaGsObsbp8rDxZkcuB/EszQqjMYRB8pvfHGR8rsc",
-	"lcJVmd18r/6UxinShC6tXyN3Ru8fYxkmBiTnQPQKWHck0QZQvP/1CsqBGFTd7nV7HkIQd1539ov6V80g",
-	"x1/xH2tze99qlXEcQCgLlNsKpWCZPVfTyLIJyYUCu/0NFAGAs8r8Di4IuALE0S5uZ8wjI1Sufr30e2fP",
-	"qhD1L0zn4fT92zrqoilwqBoDR2PgaAwcd8qYxo3kZWGIeZ1qr0aOnVRv3P0QdbleUh4bobXWgmxusIRp",
-	"GREcuiGxiJAckxGP9fTchpCFciEM9MB6RBiLmJnHj8hp9wUZZs3B0Bop2NCR6ee01ilVZMwFV1MWbhKo",
-	"bzhUVtuGujlQN0UxVCyt3t2JQxTPwBpe8VdcAXPpFpqtfST/RKPjNkK50VwPJnF2VWZ997F7e/GOOi3B",
-	"nCTtl1f/7HjAiZuMZlx/K+dkJq/8mAG0XscfFMsF8qHapWNpfkJG2k5GZIdpJjdSM75rLJQ/QaUDlJBK",
-	"ltNARslMXNj4n0KEvo0Nqj86s7qHn9h2Wsn+D9BsaAkObXOWNmdpc5Y2Z2lzlladpegZ1pKM+RenMuFZ",
-	"CnUF4YA9uFMV332sGDRyW9pSdzuypztaMfWEhCxiE6pZSCI+4zo9Ckvl65WmS7xDHZF/2gS5k1xlFuf+",
-	"Nu+OqusCvcTWXLmW36fZrvSpmrXtRqUhiPpeiDOzdV5a2NbOUlzVUNWysMPxRXsk51uNO9yebU9Xdu2C",
-	"ACk9RkZjdULBFi5r1csyZDeRpiBX3uqufATCPDeUA5irARUioRGW2G6dnyEG3j6spNijfRPg1bz+QZlW",
-	"tpRvjgqvkXOPDyGb1L29Qd4RDZRPA6Aj8A3M3JCZZsW9T0UwlbHPhZ8o1vBxPDY1WvXxtv1xXBPQXzzj",
-	"/bRqTz1UflVEBdkTxaQzSzQhY5IIpKPfhsgfX/4R332ZNeaxCsB8gDy7tB1QRHnJNMEe1eX+uB4XEn/s",
-	"5hhJGTEqqvKLyh/DYg4fLwkXKokNVCLsy5zHTMFmePXzFQmmLLiG8uFQ7t5yZcSMkSWjsfIy3xZX4Der",
-	"LQhAB+yGhwZDDOAjXEwG+HB9+tL2WXC3q4Vzn3kZ1Stti5SodH6ahKjD0m1qBRNppyUBVMFEMaOCTuCe",
-	"fROMV6YGuDpeFRaDtLFOk8GW5Mhu7LdDqLF2TmIW8DnH8mp4tntEMG3kwiSWSnnEvXoMeoYIlkfkg2Do",
-	"HoioOKqJu6/eF48ahG87OHDigZnvaDYYUXE9sBfNVLiOts5bY5nEgwVj19ESmg69GYyo4gqIcqBDEQWJ",
-	"dN7qnrzojp7Rnn8anDD/p/Ap9V+MT7r+2agXPGc/0ZOwewoGGDvmqUAz0kzTWA9AGkJQ/5nf/cnvnmwf",
-	"11894LsE+Z/cs1CsEojYvvAHDuFv6HMOVOGpg7Q++2JOgJ15cmrUpIhaXmormJs48iaOfC8LNj1mbkch",
-	"s2a5TqnyhfRL34uM0r1plY9BZDSh7XfApwj/NqI/KopY7y6A1aHTzer+8df03xurVNW2Po1GRZM0oTMD",
-	"zZCJEv8J6BOfq/R61aLPB9YDa2tOuRsa4/C3HUBdt4YfRj3cjc7WtW19+am8dqn4RFCdxFC33GaPWEUp",
-	"rbGZBWzRyKdKcaWp0MRZgQqFFzrb+sf2pT3uw02GNriiavbM73Xvqprt20W2/isP6inbTRimtaMaodh4",
-	"zHbG44/pU8lBsUxUbpaJjwLFjpkIb8GBXj40aslKImr0zGWA+uM8ljHEgWiJ4b8234a0mWM/6xyRd1Kw",
-	"JaFRzGi4JHPKQ8jFDKE2z1izGDlFzMNcERr+O1EaYbz5WbAvmsSJyBEvGsjOxcTcHbGxNl+X47FimnDt",
-	"qrx4KSF7X1CA/+awdSe4lnD5hsVVUcevRXhIRxMT+XPpmd994Z+ghdFSec8A/mtJKAlozMgUChpuTeHt",
-	"evdahDscIRslQNFCidK/1QjgwyeUTk1gdsv6TISHarFqGKAPcg0xEfpAWQk2TyPjfXB9NJEhj4ZiXkOJ",
-	"i3pbkjBXQf+rLdxin6ojK87U12ra4q0xjLvDJgatMS9FSzKj6hpr+kFmkZrKhUCZAVgl5BOuVefCRlLD",
-	"C+FupWXMQsJEEC/n1jm13sL0yjbnHlWqT86a675VIz9dylQTVLDXU/mAJeo8lkaviEGicjVurOt7SFLB",
-	"vfZEkREV15CzFTOjn/gBjcOMs9yIGBae26g6MeaQKSaFJTqnYulCxumCckhwsbfByrmVCN2jBTCp0eUE",
-	"WxQk4pyJkIuJzWNxb3miUAVzRwa39agSoXlEKEkUiwnOsp5SgbqcFIwsppIYnQxqOdnxsJWd2qmE52lF",
-	"qJgmYeeIXLqhtBVaVW54+wL9jLahR+RnM22uC0anpMUZTDvhOX09NoeEYp4tAjtOVDVnw9Ua2X9LNa4Q",
-	"gJILVLFBb38nV+/efv7VTL27AIm3EHHSe3p69uynltdSMtaOKvJp98Wzp6dY8igt6rRITbdyzgQL01Jb",
-	"ePq6adyl5mnxSLpi+qENjTueil6mTNi15BZMc1z+KEpsCUL61vrszxgVkFn3A6izjU66dklccxFm1dm9",
-	"/aRDNChtjyjtCtHDKlJzR1zbRXemAA4N7aG7o5MDdcRAgosieFGgbCOGcRDlFnDtzirusf34fZru7ScM",
-	"OoX+XrOlKmrFwAcODOCLKS0NPZlQZPmeES5CZk5UJnS07It2mNDIvI2LSeeCUOL2lBFwFmJ5AJSVND+Z",
-	"10ID8gCxutYmNPjBcNiWcOvWyMn25+DRU6riNHjph8VL5vyyqLlBSg1S2oyUys8oFo39vBVkW8S03evT",
-	"1jQA605lD2F+bCQD7HanMstxigvaK0YeUmXj6TwIcIrZPIaKGvcDlN6AESlmN1zZiFoIiScjGlyHEOpg",
-	"dmzMR4l5oGQqI2NppL2CqNZyTlZfFAJ1EREB2Bqy8ZhBVVKoPTckcwrIjGq484la8dpgeGxbMH2OJV9y",
-	"ub5TGrMLTOvC5i2mMmKdI/JyGURmjebjMGhscGEcA+cWGS1t9AV8BSK9CbcWPReGcUR+B+zMNcI7mA3A",
-	"d/nQXshFhdFbUEVUMmexYiGDAA8hNXy8CvJ9wvcdVPRFYXLSGIyf/O6zfAxGYcm4mT4neiHJTEJMRhIr",
-	"QsmCsetbxGbYgWniMxqothqfoRI1xxiN6sPTLUc/zeugIhOxG05cIwZ8Ta9ra4ZLwXw5HuONrkl2uzVh",
-	"I03YyC7sIwgTbOZRYdnuN1MJT1A/le0YrLLBtpf7FFe43m1VcAdim/CWRwtveSdv2Pr4Fi2LuKwAx3Jp",
-	"R8pDWEZTCowHALUqmd0bprVnPQjGWOfNfEP8MESXDo8I8Pa5s8TG58YMkSLUEIfo26HBwoM5XQ4JV31h",
-	"IAhpZ7hRlQN3O9VAz3z4kHCe61XrfEwjxXLQbipnDMdrKtWcaxphCJAbuRQTPvNPzm6F7WD2G2jXQLsU",
-	"2gmpc7CuwVANhtp2DaFgWom+hbWkzDJoMMrjJRKZqSE0f8jW4BUbwyJj+L80o0uDazKny8cIyDUrM0zW",
-	"1OB5DUV1MC/Ihg+HdAmEEDIOGBqzAH4ogjxvlmpsqKexTCbTIWlbmuNzoqV5dh4lqmzcihhFXNJB8xnL",
-	"fZZCktCUKgLKKqFgwDLfPyKvgdUVbpMLplzmlg8/9YWzp9lE9P/9v8jJU4/0npl2nvQ8IhiNjcicMyGW",
-	"HY/MY0liqmkWW2WgUtpZ0zIhdTbLfVGexPPs8+R//9/4vDmgzLfdyyB+ydzhESjmDCGHAfPIlEY3TJFk",
-	"XlMxoYCqrtzU7Qqq3IOfcYLut+59ubF1pNL2euOY/OEck7AT/Nnhcufs9ZQ6fN9gyp/mTCIwQarxx92Z",
-	"cN26adaYMhbMxbhCnA5wlsO5Zk4e+ClOhCJTeoPKuwel8cCRZZNrdwARNZnJ+4tQ3xmM4LF6X9aS9zKX",
-	"3+xylfWqZSQRkVmCVlAkM3ieQDKSeSKFa+SSOJhRzoAuvXFd8nMb6ybBo3rBAwaRVuaKuuZzM/N9ka2Q",
-	"7MVSYMFHukRrVlWoO958SLaYcSxnZdNK9yTvbuMiNcagaeaE/D0Rt8l6tt1vzC8N1tjds7YvJ9mt/HaN",
-	"VaixCm27tDP7jy9vWBzRuWoMQY9mCLJnzjqQl3NB3V9GNl7nSF/DlLJ4K/15kP28kecvfYhkD0HDPTBb",
-	"QLnIiGmzRtKoJBLQKEgiLKvYBm9UpIedtFIWhPZrOoogYjw0WKryM0YOAT4y3+MC0gDRI/tEmVELphfp",
-	"L0aIjcdkwjQ57Z5WZn2/cd+4TD9xn0nfVZ+rEdNVvW94tL5tcsG6OU0rdUxpPLFx2Nvv8UqCwaxyVhax",
-	"sLP2VrFc13MNrhTfoiSM6VhX9vwCmfdtfi6kAIcoLLZlFazevY+gxUylOfwmg0AqrSy/vCu81fvprOu1",
-	"hNRmElvA2R9LxczZeDmPebS9IlPR3X1zDq75xINmsuwgKB3bICy0RkI26l4FJq5CP76N1l5P/175JJSI",
-	"NcutUcwaxWzrRchFIGfMD7mK2YTG4aYgRKvE0QkDRS7mYRa32Ch0j1x2bR2wIe06YNO5Bdq7rQp37NSw",
-	"3c3na3Bfbc5xWuPfVZRItcCS+paliHhO++MxUJggpSWkD+PmthGcfTFhulShlah5ZCtMc62IAV6EC0tO",
-	"moUROPUybZ0N/Dzqi59ZQBNlAxamdG72G6Haet6pKDU76w5GNUCwDXw7DS0GFf68LyiJqLlYvJDLkSbt",
-	"014vlwzkYpL9caKT2Ehw8p590YgPjV5LNbPabV/MmZxDuWhw1puGJnODjMWE/FuOPLKY8mBKFtQ0bSyx",
-	"iaBYP1FYYY+EdIkRoO/e/vJEESto+iKIWQi0qozEcpGmOBXGD3oix2TEYz01QwF8rsWOtq0bxUktD6Mi",
-	"oCVo2LAkbZrOoSwg7AQcIBv+QFXZKqDoUpH2EG7gYmLG6POU9QUoOoTdAK7OUZ2P+SSJmU2Mevf2F4/Q",
-	"G8ojeBdKYs/+n6QSGSwWpk1m3fSF+5blSYflkLbWsy44BiLOjiHJDeGC2ikz8z1a2ugRGL2+gOHDV1AF",
-	"Fo9OjsvGDdwTN17VOfO4IPeqBHm3K+B1AFpAhbQ5hCJUjVbx/WoV9sQ2R9cu2sM+9I5da1U1ekq9nnLI",
-	"FaBi5o8jaoPEWd281wGJXdYWDZNIK18KqIy49WNwhCLMrH5qxie+Ocb9GVfKrLTq24TEu+Cwhx7IOGC7",
-	"Vbh6dKXo+1Fy7JwSrs/haE00VppG02YhM94jSrM5GS3h/zkUkwNvacBsJWC8k1KEEM052OsZhN/gjU56",
-	"qbTqtBNngI0vyNAIrkT9F0uSMHQ8RmBYf6LInwlLWHWRavuJT64pD1ecuqq0MvajtbVxGRt/hU99QwWb",
-	"i6O+uVDzuLQQmgjjw3KUbbdRSbu4Tyu3acHc4uYdPWQPUdf5UtlDo/BpZK8V5Vp4I4mkazk2EcYj0D6L",
-	"MQG2WnNhkKB+Hj5YV7+5uE0etW4zNnTrEstP89GAeiHBTBSjeU0w4BqBwM2YCjU23UmbxsIBjnLqi+vC",
-	"f395t5Itj1N7uTRx9TWXSduuik5TfblRlg9UWV4XYlnCcikr3Xeh7DYFl78ZUpKsrvEeCiy7xQwJuuaQ",
-	"9+253uTP3AUlXqrrGmgFHFwpdR0XIaytGwes1oRY7owQa7XQ46/2l4H9ZXNMZRH1ZiWTQxZwBWo2HxMq",
-	"lqnTzGaSaHD11BS1WQF9D6SF1QY1FnvZROt84/GMq9P5INrWbs7swsrM56FttWuPzQYMb+NEX/1uraKY",
-	"K+1u9cERC+SMqUqNEMTcPKJCmD/a6BfHm5x7vHNE/phycBMXOSMZ+syHbrAHs0TpQcjHYxYD7eFAJaMZ",
-	"15rFQ8glVAhrbMp+xyuSekO5nL4IqBBSExwq693GP2KfqzT7JR5WMgS9gjvvqqDe0YV5S13WiefWuVu/",
-	"BW11iiqqIv9OlObjJcn019auWugr96mHjsXcSrTjdId7EO2N77VRJ7eF6q7Yi+IiYE7O1FX42KyBbuHR",
-	"Lemodtn/iBptE2Z6mKmtLpXUMl+C4mk3tbfVE+nRsuH2TKXNtKx9qMxVyKFx7u7Nufs55yZx8IW07ax6",
-	"DolCxqJBhRkNOdgLQhZEXLDOXfVovOYUaK7GOR6IWk357dWbLHEy8wxZ120p708xhlyWNsJ0Iardtm+v",
-	"3lxmn34gp+19ekTzHdrsD83Gs/GEHpaKXVztleu7sLTd/sPKWI44YE+KdzmRsFKR/ZQLwH0rQn7DoWLU",
-	"FYtveMCI0STy7DZjjNbGeLgSSy+S4glYolwrYgbDtUA5J2icMfq6a3X+z/ymeFTvp03kHqS0Sq3z1lgm",
-	"sU0bNG2LqNjaO3qam5mtHzpreS3g6MtRr5xBpYMTvKLZShv/TGisWRwtt1dc82P+OM7TwqzXu04bh2mj",
-	"4R5culitNlgDsfMQan1wMZDMAHq3IrdxmTYu0/2s0rWKnVmiaRWwDVrmNjUYNqxu9OE2btY78RgbQLc9",
-	"nstVRMrBONPrHHy7C1ZdCQAuao4lBsG1LtcCvM4crqW4vLRYBMJNBG+VztYSwnwQ9a7OGp/2q3Gxftsu",
-	"1sIifXAl726km9UcMZ8SgSyVYJtRfCJYWDJCVHG93E1/2wfJCza1SFZ5ajSmW+lDj0Krso3ocHwqjQg5",
-	"AP3km/OLPG7RhRSs5EjhzLalOomZxSd7k6i7QZHjeyQyvsRMf2QYdBilQpK+FuHji1EmSjL0hX9yWg6a",
-	"wDQjEkB1UQeO07Npd+rf1w3tb2NTqaL9baouNf713dYQE+FKySVNY91wMj3awf/aKOmlk51Ice+kuusP",
-	"/HuuX/65QHQExcCdR61ggnmCvjOs8Z2KorSpT1R6rmI1zL4oVym/wGIErlxFzGqLF6wp9H0AwGO78t5Z",
-	"/fcqbq+moHeDP/YQm3Uv5bl3L2rQFPRuYNFBFPS+hYdn36XAG/j2uAW9V/Hbw5fx3gTo7rN297ZGHCwt",
-	"+vhwKquibZBM2X7jQtWu2VzbmlpI6ckFAUbUprB2A7GawtoNlmkKazdY4W6FtQuw4UGqaa+HCRtLaFef",
-	"9OeFGtfJnGiZq5mdhqcYGezZWp82ncwjUxaFyFmcWmYc0TX5WFkNybJQFR0rBmOlnrHqitNvr940daYb",
-	"x3VTZ7qpM93Umf7G6kyvaNgLtiGrKBeX9SQVlWqfJaX3GHG23eF8vyWlt1XibVnIx9fim/rLzRn8TdRf",
-	"vpXr5Fa1mCv8LY3xoDEeNPWXv+n6y2Xw8yBVl7OQUstUs5mn/kOB0sCx0cs5E0OkOcaQyAXlQOQFjhC1",
-	"qMp7/o0r/S5tAB6Oh8tN77aU5d6BHOiY3XDMJrOsE6CoreycuzDV57bl02cPS1xfMzebGRt+ROb6gxT1",
-	"+08yfC+JSoJpigSMBF/KJHaRXlBbTUid/g4VxvYKBR4t3ekjFLaDmme4vomWNhuFTOXCaqWW55ArgsI1",
-	"PLcB/5n8VU/IQsbXUF46L8ydC9LIFrVXTsqN4v746zZEsDl46NlcRCPayWLKBOGaTKkiUtjSc+a6K4bY",
-	"fv2ZTjrWpmsewbqIlWmKNWKn9fCSrrUeITd5R9926qJTdIq7mK7u4IfZo7singrC2C339zHuwd1tTNtw",
-	"xQ7zyGgION/WyjQ/GWFgg4Btg54oDJeBMqczem3vtjPSpnhVjvsiZVSwEwRP4IcU4dqqEPinK3HqPtq5",
-	"AMJXwGhDrNW5mC7NSeURLvpikdIC2cweo4qrI3Lp4GvGHEosmeyIZZfohHJxRN4DlerbsQ+GryoP1SU8",
-	"US/iHsHCJhMdSECkKYjNWdcuS7ZC1/s5XYI4j6SY+JrFMwMJeMiE5jQCBtntDXDl4cBBeujc0x0PgfKy",
-	"aE6DxpBYVV6wTiT7bgE1xrvGeLdD5A+eZ2hlXl+gHxeYj6I8o7NpbH2PZevDcw3seFsiz9TyByAoQ1Bx",
-	"pTFwZ2yaKYZsrc43lVHIYshPJ0MESEOi5TUTKETgn09Udi2IKJ+d5/y0KaqCDHjMykp5/zu5Mvi2djxb",
-	"EhpoNCjKkC7hXTPFohumvOrbY1dMwNE14vmlWOi+DqaJGReMETmGVYgV+WJLDtSmJJjyKOwckQ8iWpKY",
-	"RbDn1ZTPVfZiaBAYPPQFqr5SMMJEqFAptl/jikzMBTDkTlnMoNkYQzXEQR+SWCaa9QVuVZUGPuHA2XLx",
-	"R+Q1PGTfG3HMbIPNQ4MAthncWRMS9Y7dq+5cG7pkV82auW2Cmg5LK/5jKnM6EAgNu82pgRJ2xlLfA67H",
-	"G84WdcIG7siLmeM7hCV+LqWF2rCRdm3EoZfmgXpEJlppiuUHcZtmfjBlNmBKo4USOQNOsBGNqLWCB3ew",
-	"U4eMwoQUsKiPUhInAgxhMxqyvmhDK11LMALUen09oybFnIUXGB+ZIjWzccDMaL7qkZjpJBYsu6EvRlRc",
-	"p3d0jOJ5YwuehDwkXB8Rp7e5xCMj7UrRNWOi5IwZEaXT3doXoWQKLLgF+QvixoinOhmz/DaiLnPtbAIu",
-	"Gx2tCbhsAi5/tMKEositYI8HJ/bOycIcY1whp4KBt3jswc8LqvCsMhpIerbmVvNKfML2GGEvwZUzdlxK",
-	"uK0HHIEZLFz79xFq+cGWdigMd8wCPudmwNs0U0biVWXlPHcoP1F5HYqHHShoRib8hrlEkjCmzgFpu7VS",
-	"lhvrrdmrZoLdc8JLV0GcGDA0p6WGGzwwhVpuBjgNR5EMrlk4wDdn5vRMj3Pe4Fmi0KjvtkNf0Dg2+Mq8",
-	"9sJ0wbzWNQrM6CRiWkFLwMjMwUIfRAmU7LCYb8aVGaoZo2JhunXUF0XbO8rR/MinhecqAMyVATAv7XJ4",
-	"FCO8HQEWts7HNFL5dNW3xEy2kGBqZ7E1DeAEBaCFYlnRJRnFMMbbG95tl9He/eD29mXDElsEbgd5GI9T",
-	"vOjVxpjoKfNTybZX6OQsS3BckFCiZmJgJdFTrki6j/cK1xv6zEOkz/ylfN6lxwZCtnXHKejGMQsYvwHv",
-	"cNGpeWerxvo4yhp8MGdCZcZgD6NjXHt1zoBmbS8e0dJJf5oaHvDQL1BP9EXb2jYXUxkx+M1L803RQW8e",
-	"H/Bw2EmB6oIuz8loWRoaz53lvjNJ9wW8HJR1QL/VvOtH5LIQ9EScjZPrHGIs2LX7ojoIwM55imVgpIwg",
-	"mNFrG0gE9XbknIlU2ZqzGMeoLeO+cKV4OgRsNJrPWBUQwHIr75Z7c9Dvsy7PLlV3XrgQVTvP2z1FWwXc",
-	"sZBJFJKIXxs5TNhsHsmlwRkZGEXqMa40tZTyNnNhIN0qx9U0sKvp9jEBTkaLeaIfukjPg4eHNTV7mjDd",
-	"HzVM93sqebRax8jbMUgEsg2+/wCRJspjXYWgPZSshTdCwqB5LRfreO9yqxGPcT8RtuhCY3q9k+lVXa+E",
-	"fMxpnBaaXAn/IO0S+DaP0xWEruiyc2cVBt3zx1/TtKS/jrcoeIuRCZmhMBEhOCJ5MM15kp+oXN/mlNuc",
-	"iFJkaTuvo/UF6AlTBjO53lYK7tbUguYVTGNm0XhEMHCATmKplNcXZujlWDMk6TN/zZJgiuZLcxDW1pJq",
-	"l2o3mMWZul9HVFz3Rcg05ZEC9WdFlbuFcxWy5JaFAsAPYZKry/IqmOWairwHFsDxOd1Vqd/frOlioV6M",
-	"46q3MzyQ/+YjPFhy3lRIoTvmqN5uI9Zsw8dOV23SPRthsJMwqE9VrAo23SAYvHxMlDXnHZiwcGYpH7+8",
-	"CbikViw7GBaI2Y60uQhhL90wD+Vn6JnB4Dc2llOELOx4rsiAjCGACgIcFyxmEAF2RF4bQKGmcqHyrtEn",
-	"KhcYiRipL8w+jvkoMW1ML9vgM4RMny6vyFxyobPHAxoFCQaqEqXZPBcfmxYI6IusQgCod3CbbTfmPrli",
-	"59nbtpOcfbEthvnZTsn3ICttZzYLR7sOG9l4eLKxtPnVluJvMV2ikjDmkyQG2wiGzBhZ+rjisCj7jr/i",
-	"PzamdGcE5sjJWRR8AeMRhNQaaRJdbBBioNAaHYuSBWPXyIJOlozGHRtGtMwkmY3JME+hTBstSShnlKP0",
-	"q5BsNm0gE5NOmq3KPFIl8lINL/u0PRbN3BqlU6UBM6jVIescZjZqzpTRI7ldWUYOMlD1svNjNaYWRGZf",
-	"3CKmFoVM6wEEWZ2qh/1qpNfhZa+XpJeXMfBm0eqFjGbFIE36gSQULqsdJNRxxDQ8+RX/MbjmYoPcgmRw",
-	"vJvQ1LWhmAgVaf/y+jMxn939mx2vLzb54s+trDEngCpDtaI970mankM+G+mFQNI2xzWffeEGpUsRMJft",
-	"xS3ZcUjap90XZGinBtwJ8PuQjNhYxqyzQX78Bp/YTYrMw3FRiKS8RCMuKNAY5ezAJ138b9UYXClUsM8l",
-	"ofISG+K/4mouFd/Ga2kfyT+xH//lQToFINUTvbTVdvuQaurH7N8sqOcOxKHfe02ZdzRCY37qX2qPaEj+",
-	"fvXhvUcWsRQTa4hNxLWQC0HGHPJzZlwpLiZ4pkKT8Ir5IRUm+3VLNnkVD7ZinfMiZhoCNbx1hZkyufbd",
-	"+zvv7kjKjhbc0J4tW8MFeS0mEVdTOP0/vnqDB1WG51O4YCPE7BFjT6N0bDYB/AdHEZtVfzzm/sHFDpjD",
-	"uoZ9zJjeYCtCHpq87awdxnSslUdUMppxDc6nNBLPDJxKzOdZyEIiBVMdD5UPB9X6QrEbJqzOBOAtkJDd",
-	"C2XC8BctNY0gq5hkpnCCntk1EwYxbzhjUHtTZaxcYzrj0ZJoOfeTucpnD6b9AD+b6wnXZMSW0oEcGbF6",
-	"I89HGMnvwsRjurLZwANLp1GQDs+8E1Cbcl+gRUAjT0FnQns27LjHVI4Ksuj4qw33XK8BYaE5ZaR/lG0/",
-	"MNxaaVVjjtjJ9wW6xEcMGLnn/VanMpjuNJvs8KwQlZssZ4vAqs5wJNnT5oEMpBEtmEcd0XrKl1y3q97w",
-	"yOjjoyVBDmA4CPNpSKuH3gfBPozHH92bD465eN2uw7Zf4UO1VMX5vMlDZSsuzMLmY9suiEIJjEa4HJRw",
-	"KcyPR2QuqIO0UwLd8xzXOABWGnXuzpBeIuasrqWCh6wRcU9UuqDalAylCNgwn6FTTLl21WERw9vEn1xa",
-	"dl9A7vVQCjaQ4/GwA2ezQ+OjZZo5Y7A9nwj4rnkhPGavpyXvgcMyJFMZWP9OX5gBw0IwbsjMU5QkisUE",
-	"Yyf1lFqvtoA0IkLVNQvhGa7rU2cKu/CO6TJZ8thd0mYKsguzYOjJqOcHT8NT/yd2Nvaf0xcjvxuchD32",
-	"dHxKz0Zm9mGkBnNm1sZ57wyMm2lqTMygRCwoYospY1EwpTwmI2o00OX2SS6F0cIBfOjcluKEVYhMbFbY",
-	"ZLM0vC2HZl+8VfWcW9Xp2b0cUEWRHm/HnJIm7eMHS/solobeW+5HYZuYN8/pko4i1iRz3DWZA73EJVXi",
-	"3DlwS8AwkArN7rSEx+6tuk9Z6T3+ahHlWrvSH053twqwcwDk4WycWMJ2QJxA0WIQ6LLSdlTGhA+jAtZZ",
-	"kkqz1dB2f9sGqIrp3Kvmt5P+ggtwnd2psAWPLRbZnYEq96E67fRzTgc0CpxiBNYF1jYIphAMpEiYMKgx",
-	"ZgZQVZZkucRG3lGzK5AkPeb+T/XoRhA0Osb2OobBTZlq0VD21xMTHTDAdpOpWDT2nemrIcR/PEJ8lMU5",
-	"RFwSyqS9vVHyNlbfFCqvskXW4uOfpZ6Say4wZyZ9oGigPiJ/OAO1OidDwW5YPDBgeUjaHAiMAoZ+V48I",
-	"ibSGAKb7YrQ0SNoc2x2PDG068SARRj5ws7iGpD2i4tosmoDGIbG35OzgRMGEwdA9gdRo8yTswHOso5S3",
-	"R8uFgBVo4MDbqze5/GbTgNTQMSTt9N/Y9E5dGEi58PVDOsUqSDhzqa/FsUcdRsiUsxvUGWqnQ47Niqry",
-	"h2XTWfCGWRkxkjJi4Mre2BzEZSl13hNVnMzCzNU1pmKF3LFVpWmu+3DeBLb+c+t9ivDEzsXa0aBzr3iy",
-	"vIw3exWbzPhD1RVfbcyKpykZsiKKQcTMLOdnVLucLyWNck1JzpTrmkdsm6iEOBEenD4QIm0l9dE6KfwG",
-	"3vy4UQlxctdCxzUvNiOxtezIDQiGidaWZrbjesDhDrm+bBZLsLgaiXR4MYowMch1DRnj7Au6LAhVF+nu",
-	"timIVibZgkoxm3GtjVRRt7J5OUHkpYu9RiYdfzX/2xiJ+PPlyyvojtFMNfuijzEcvT3mX1joL3iop66g",
-	"kUdefiK/velgLunLq3/acYDHAnVzRD4Wu47VPiu6TqSIqo3Ouf2x2eTsPlzcfhUJTjW6YdrdW72g0ipg",
-	"RuSAM6SarX+3/A0zvU8UGS01Ux5hX2igDQZXNrzJyYH9be1dz3+zcfKG7Lw/ezvinQvTSYtaoGYEpIKv",
-	"D6VMw/cEe2SdEQNXod1coIQWUpMlQ59XnU5kHrijOnTwmMPMzmbMkcbTN5jjcATPbxiOHcRSWdiRD6Q0",
-	"i/e/6DhhXurwXbMFOncSTitgQ96weGN0dpHY6xPACS4muXqJkKrFXcVx+7fp4ziSiydqrdj5kG/C4ypM",
-	"30TEdTZcW8Rb58a2kQoH5kfPzY3F6Naq7nbQOZlJwZZoHzUXQrpUuZo0pimpMRUr76d1B8djxfR+ZYWR",
-	"RdtncGBk9BLc3Gv3/6dEfGPpG1nDN6VwzOlyYAagWpjYKwWF5VGwxadki5RLM/2NDDksGfIxV0FsTa4G",
-	"ru//AnnT6ONQd0zb2Jyn8RnqiWDZ1gRTK9DBozSNwWGGtaGRTSUVFeRvJGI0RFEnx/YFGdUxF0ATE1i0",
-	"lBV4hbttoTLMyMAXW97EfJVZR1ZcikmBsBwPq9LCdcvLZevFGgm8oHF4tOIqRjLHkGoZL0n7tNtNq75w",
-	"3TmHGEMdLy3XlXYUOtdsCUJyJMOlrTarLL+NmT+3AIC/xgwNHVHFbJmW1NeYyXsCFWhyjlEYiw7hs7lU",
-	"io8i5hEliV5IBJWjhEeaUI3sNwK5lKWeEg2F4wCH1mecZILjINJNUjl73up1e8/87pnfPd0+IyTrzS7p",
-	"IL17EMOVIjgI2Fyz8CINAuU4fQaEH5GPMooIh6l0KRhN2kgT0vXtVPFoMi5+sIyL3WpoZNqHP6dL34h5",
-	"Xybal2Mfapo2CRV3QZB44EFJjBRKupp4FpJdIMmqRQyWvnhEg+tJLKE8Q6/b88jcHENOmO8lKszAlOOv",
-	"6MRekzgBBXaHCHGHpp1DdzYOPTKcx3ISM6VsvVyoOkFFIfBmSm8YGTEmSCTlNQsJ1eucW4h5HkAlq610",
-	"logmbPpbdkPlt1rK2eEWqueop4xukIYQ3E1B2wmff0pElQuqsBtvn0Ph3l6nNl6xScwmyD4sxyRMzMGC",
-	"dGqBEVUQfomsvjaMtX3a65Fh/pgoBBoPO5YBdB7LgCHxoSXegYR+p3emxTtlfO3usSqkrYkjrBw0H5eC",
-	"dfCQAM2pLxiNI54Pls2owYofVqQdsjFNIk2edvJfU4SOgVPVNtwj6prP51xM+mLB2DUQrJpF8VpMIvDq",
-	"iZD8QY2+C4GpUxlx85oqpc2G/N5Fa9uQSrIR3TgFy5a0aqTJwSP2/JYSUvtgPmqSML7NJIxa+VjHD0oD",
-	"5WeSyw/pMuWvrXtCXPtOCPmWcrZJ83j8NA+Cdl+DNioSO4D+Ek/WjsUcX+BHiC0rnl17R/XHgbkp2j+M",
-	"uITuKs2jKDWVeelQ2HRwZ/81t87guCfYnghjgEqGT7i0tyP0lpbOlA0nQIYYpBI0uAX4nh2c2d72+Qle",
-	"CA3ZyurZnPY/xmlvd8JeKSu+xzP/cYx7j3mwoCAkFOSmVZEwdNIrkmqc58koY0YSAZQ8cMpguAJ4osDh",
-	"pKdstv/jBZu1/+MliyI3/bpmc03aTATxcq5Z2LmwwwFZgSILLzfjRSeUi4K7D5yB8DIPIlOxDIb5F3JH",
-	"0zAEnXMK3p5i1HcQs9CMMfBbgxaYZrWRNvxYqvaqJaF94RIZXX1bW7Y1V6gnn5EIHsKO3aYxFYoGoJ4H",
-	"MmTkxYsL5MuOzZaAumSaRsrLcWTTOLSRtx5hfyY0cn6sJ5ZmO/fdLMrcXUTG7lz1V+xzlZb7Gga6UXKb",
-	"Y+/2x15aM745875pPXfEIrnw/5PFchu/UlHPnVNV748CxdiIsw3qcP79eAL4Wkqf0ThabnjE5hb7xdzi",
-	"2sbImE+4MAocAjfzzCSpL/1hW1PoQ6OmPxaawkOrrI+eE4rH/JWmIjQn6MlzOESNEjuP2Zzy0IeT1QBL",
-	"BANY9C87QaF4Rf4g3z++Wp+X8qaQiQIzPFpumYwCIYni0VNom8ySJrPkoH2JCKNhcs5t+KOXj4r00uhG",
-	"Lw1kdIGNwIZdyhA4NEcj9Oz4q704MH/C71MZhbfW67aRDOnW2MLOCCxuoL9kgaqg2iUzs3VSLRgiMClU",
-	"BCEQ4q8IjaIqtnK4vS9ssAUSimNSEBBCcpWyjtNMlcZQzphFjCoWXmT3o5rqLpBxLGcQiMpjy1OX+jZn",
-	"NL5mSGluvrjJXGq+UKWJ/SqjMDeEj2wqBdGch9xORaYjmeBMWQ24MZs2+uPd9Ec5r+WcLpBTm3sjfsO2",
-	"udexXwMYafTSxhabAQAjaG2w/orxtfJMIdmRAocCnBFaTpjRrO5JQag4vu1ZdAAnOOSdc1F0k2LzwH4b",
-	"hopoicXmc1kjaaE+1YGj2czDWMYkp7NndtYCYZwNXxrlDuREaB4VCeQcCZlCy3jFGfsJnz6cY7Z4tqbD",
-	"0Jyvzfm67yCkPR+w5t7mcD3Iw/XwLc1V1trGnPpYgMieikbLTrXldprRmedfhb6XMVHHu3NdiA2IyGjY",
-	"PpCY3kfQE/iVbSXj1MsM6b65ri+mEnhvlzaj1nU+768fsUDOmM3c7Qt0W7fzxgYNmagGnXS8ol6dJ1SN",
-	"mbMppG1rF6gKVF+kOBRxkGCLwvOKIXNkur06XloeA2fJSM1rNtdH5NeCyaMvCjaPzJaS414oGEgqSBiq",
-	"oNc7Gl9naOIjMtI+CvTCIYUPljD29lXXUgB3+en3l1eke+7QGgkiqZg10e2avYJjxMMGvjXwLYNvLham",
-	"QVoN0tp9EYG488MEG7YJ2tvbsfZW4+N+RFBmzoKVSDgzJ7kwMTyGMbUU4tgcWtBTtizCEQyi23+O6bEF",
-	"TPeAzFQap12AaEBakiLCowobj0Ek7uSzrft+oEbvnIyYYGMecBovScgCAGu3ARx2bBqw0YCNFGzsVeo3",
-	"QOOHAxrpGvJ2gyUN0Hg86485L7OKEnIMPBY8zGpnriIMMEfcCUwwaU/JyjC4j6uM8lJEtp48PGor0ry9",
-	"egOxFkSx+IYHtvinpWCPJ1RwhYnxUxmFdaSq2JbHYnF+SRXzuVBMKK75DSPzmI35FxfiMqYzHi1hudZx",
-	"OeMtA/PXAB8uhM8V2d291oyL9O+t61eIqRqIZDaCMiHb4Yz3v169xydq3xpSzQZyPBjxWE/XMj5u2cw5",
-	"i5UUu1Xq+QjPPESZHvjQ5rhBXOFN4OChUVIrbacm5Y1E86elec6LQxQpW9Xccd5xEECCRZVleMoU+ZUq",
-	"E4pylZOGmLkM3nTzj3GeZgMTo97/ekVwXxvQFUxZcG00yJkMkyhR5OQEM5wTwf9MmDN82zdcWHlsVjUx",
-	"W47MEiDTtG7/CTsil6YDUCeEDPHOI5uGOzyqI0qE2+5Ikng31Y2GYcwU7DtzoJy0zlsnPfLR6ORXOmYM",
-	"6spKpQMZGqnz2+8npPfzfzMLQC7MTPyWaKTnKwq489bJi2cnfrfn9563vBabUR4ZoUZnR/KajmX8X20b",
-	"jmQ8MesgE+yt89YHuKXltSb8hgn36xWdGfGXiefz1ovTp+T0p2fk7MXJC9PQnEw8b9EwiaD5UykYqKFn",
-	"z3vkpPf09OzZDvSP8M5dqB9P9ixGq0QotidsuBwbRfvb4XKs1pTEVPm4oX3IAD5Mpdyzgc6Oysm9OH0d",
-	"ZOpWkP8izQQXBAehoY48FOpIkK2+ea9PG6LIvajW1EGk9iowowjNOrcDjyV1+virPerXkT8+mGr9C9Mp",
-	"krtnlaqO9tECzob58dut+CHys/hg6tVuhiBon3Nmgd+oIs7o71cf3pMZiyeMwD2k/enNS/LT0xfPOk4x",
-	"w46eEzpSTBg9ikUhHMNLj4gkikgQMRqDHJTwYhoRKVJaf1BZICPJfCU8Iu8ZCxV5O/bBmZXpYunpbGSt",
-	"Sg1N+DnL97+6n3+fh3dQzvbhUCtpZb3WeetNRDV5apaa1WfMOJnZZGMWxyzMaUmz5a7qzUds8l9eoWEw",
-	"uj7M4d9uI6zcW7f1uj2AnLRz3sjLRoOpx5HfhkbSuAkP0014aHrFd+O/w2CLVMnIBRK3y5DjohZFwNm/",
-	"fyXkmCrFlFpfKvHzlKus8cJgFs8arCGEecqjkOReVCza5JHRkgRJrGRdcXl482WuIQ/k6LtPT1LWnc3e",
-	"pNzQNS6lQ6usnl/6tWs8vy/zO2p/+s9dlZ5Kd9QQ9vLQ9gvtN+B9cNuctF/SGEl4rvBEI+3XEZ/wEY+4",
-	"XpKXMdcs5rRDPrFJEsFGUaTXPTnzSMwmpNfx+mIIomLoLClPFGmba087HhmC7IBL5h/m0kvzj5gJchlo",
-	"cvLi+QuiTn6yyRHDmGWjOyQxg1BHLD+WXbAHyWiZ3c/UgIfDktHTHDqqvhpYtoMf1dHFZ3PKY4hMlPGA",
-	"R5EABQtq67aE1GZJ2TUHVT7IVM4Y9nTKYqK4gryUmCnsiUx0IGcM+2H/aJ23RKJjrOruAhphqcIqGFBl",
-	"XoPxIV4rEcCfajWi/Etwo9BoMF1OOIPcXXfzmEaqdLeWPGJ6AJ9Yf+eIcTEZBJHUU7SL1t9qej9QdMz0",
-	"csONdMS1uTowj9yl1zGzC3/K5xs6spDx9UDHlAvTIRYmOO+DGxklQjMGwGrtGwI5myWC6+VgTAOzCTnb",
-	"8M2AmrcOxjIewCZbuduIh7xEOm9dHpGPVIMkiqkaUKEW9kD686R13ooknNF/GvVemY8Ykckngo95QIUe",
-	"LFgU4ZSZxRtot1otWsQJ31rTz/bh4zgzc3KgcWg2AKMpTtd4Kn9YI0EGstBQMJaxP3f25qoHDOILc7dt",
-	"4BcFgOjjSYzMtXarVd+eRif77rirvg+UZ3ifaUmpEzXP7OSUtZ+3LVf+jKsZGJGrb09haZhvzPqhyaCs",
-	"L0W0hJ7k4XDjCL6LnnelqeUrzdQI8Lqk6h9pWzKdzh2UvXWWGNT5OI383W0y6bPbmWHIZeUTIJWhZrKZ",
-	"K6APylGUx4wG04uMQB290xOmyWn3dJ1l54371Hdm4qno12ZbT+VMNVafQ7b6bLG58iIhmNJ4YuTtJpLR",
-	"zWage3B+V9cnNNJPpWxhlbKhPU6iyEh4AFlEyySYdrBEO9qMsrRXHhMuzHnokYDOORZDMNNjOo4MrVOZ",
-	"KDaVUVgXYlyxuR7VDGM7Ap91xyq94WJiRNkNjRI2mDMzr+cnz0663W7XfC3kiqKlbDCP2YwbYIWqcBgz",
-	"eFVxHtgXHVMS0USEMdbRnzKq0SawYOw6WrqP9NwXYjaYwRZonbe4CPkNDxOof8bGYxZofsNyNeTP/O4z",
-	"v3tiroqpmYxwUN/EdIpMV7mYQAKO+RFsMVJpNSi16cxgDpz5/DjBiT/AnFi90pNT15VrLsynzDLb3jhQ",
-	"sUwex0pQtV4bc0FzMn075oIq/OkHSRyb/7MvXAFqawwNjaHh0EKi8cjxQ65iNqFxuKmICROKS+HTCfMN",
-	"4Ip52NQM2acWXQ0gt1Gnt8TO69Ro54Py8eF6Dfr1DYuX5IbFypblZvADPlZqbVmVBlr8nPhBvjadhuk5",
-	"JrdPl1fZF2KCJWwUMWt5ncb8M7Thn/jgd6ErF3q0WUu2k2CHrtGPD0w/rtk6buvtZQ8VQ50KLz6YuIp6",
-	"KVT0Ca8XQfl7zTmwmPJgWpCVXBHGNbrzQ+YRJkIWEoksn0GUhOaQ2Snm6lPJZ/04xApvsfGFEVDIaDGl",
-	"Nwz7WcepYHs+gJsKVAIhG9Mk0ta/7a2WN7pPSZcf2c2CrtDzRswdlpgrbJLtdmadUXDv+TD3Ygd09ASW",
-	"U6bQzeE1F+HQpaLAuk3zEUjb0Rd4xK4PlV0cy9gjQs64YAz/AAUrtS+RGZuNWIxcBRFV4IdQy9mM6ZgH",
-	"nSPys9RTl/kG/AUjVmZKqLEi5mfwUc2HlifAbXcwqY0itOxZwxcM4UCOIRQJRneQHiiWjG70jPb80+CE",
-	"+T+FT6n/YnzS9c9GveA5+4mehN2ekYIGgudMfqd+98Q/OdulRkE2ZI9jSitMWmNDa8T698shkD/+nY2t",
-	"sZk1NrP7t5nZI8aF5WBsjNma1bcrFo39/GptDGV74B2YykUBZuGkQGkm1/L2DjDsHtKDCvrJ8df8n2s5",
-	"DD4Idgu9FuaMa0XMQV3JV1ACdA+ixbVqhWt2T5OR+20zGBTWatFudbBq3GbbS34V72KwWt3ox0zcorbL",
-	"ndpap6S+FkCgV5wxKHVnUEyh0M2FK+FihK3SdAmpR3mlnsbMhryFLGKahZ0VUoYVMfRahHfTKx3Tgveg",
-	"KigTYTkU5Gk3T18O+jTo8TMoiUsXdHk7vfG1CB+aPmEbgY1m0z2J7b3pkI38/371waJ+Zw3V2yqC30Ww",
-	"RcP2cJALk4nQH7GxjJkPFsPdkiAaboh9cUO8FmEZy2xGKPeg5d1wtvDtpld3AXpr6vhZpW9Gl4Sqa6gd",
-	"Y7puPk2oJlQsieYzRtqvPry7fPv+aBYSxQIgsDs56Zxb4QNN9AglU6kgJLcvaDjjSnEpPJdjjgsplAvh",
-	"EUXHbJLQOORi4qr+G/RtZFvAYoEsy4J90a4xHFagIGHC+sKmQpycktDgx1TxRvmYiAgovTRZUGUeIEqa",
-	"4b6whF2xSt8KxQAxDoSONYPCOX3hXmRzbAnX9Rnpn+BF7ix/THeGkIAjL8MZ18AdDR2iZEwj8MWkmNJN",
-	"0iCdo1b6WRYO4J5et/fMPzkxaHQHtJkbisdyU+Sa8MlWWayCnu5ari5UYbVpothKDsghwcuDPMEgXI9a",
-	"xoLK5ECqqR8zc/qsgV15wWfT9/Z2vL2jER5uqbhoj2gIPIMeWcRSTICT3SOJuBZyIZDkxyOwU1BY2bBE",
-	"vGJ+SDf0XpFVoxM0admN5+d78/w0Lpo7IPNLB1EFScQ8okKAHDfnxZpy2niD2hMgN6sjTNZUYfoMETPa",
-	"7MeQLleghYHaIyxDbatZm0mC6B4DOQz0oCK00ZtyFPEJ8kUDMkWOJHxRyBWEZjNF2mYsPBLymAXad/Wm",
-	"aRxTMYFa3J4lhOMCOKQ8JzFUxyMhi/kNC/sirVzNbqCmVSXm9+D4izkVmjzvHJHT7ilZGGCeK2oypYoI",
-	"mbYzYaQtZF9Y43tIsLV5VQOtgJYyW3Wq4DY4mszNV24C7tVyWfhSjTzPTWsTJnhY/qPLPDdiYZZuIRW2",
-	"psO2kW+gWIn7C2MuyKFjqhSfiHuxD1wZgbSYSiSrt0AFNiwKJLKQ8TWJuNLqglAyiqi4JpB46+gyuT4i",
-	"f3A9lYljcuATgRIJBEZumJ0ab2WnaTTYVvL5KtiOan38Et6NO/dRFfEScZda+N3Tnll5jM5a5633MtZT",
-	"8psMaMT1clf1+jIdwYf35txNJjbOmUYRaxSxRhFrFLHvQREzp1CePjuv4mgJLEW5ox1yLxmd3ZtaVp/P",
-	"9TLFEfbOYt2QUnpIBa7IUkA/2U99B7mf2JVtcqGgy416c7DqjfNkcaVlvPyGNJzaWDIaTMFEQCyDH4kh",
-	"npYGU85ujJSd01hHy/QHI0eF1OnfF2QxZSA2kS/bJq9eoAklZAGHFNm2kPaSB4OoGIoFME44Fj/I68wM",
-	"E0aQeWkBgGjp5Q9/IwL7AiLe9JSK1LijnhxlrNdDIudMKGuoShUbJHnarAH1Rds8GSZoj8EOSsHOc2aZ",
-	"s86F+Z7p0cD0Jv/JG+7Sg11fM1drX2S+1piZrycaD6wUyeiYCkXh21WiEr1qB6CCuUlunbeEHOAsgwiL",
-	"Sv7NXrflWWppu0zSDNVqUu6u14qR/um85Racbat1r1q75K6K3eM6TG/rKW10vEbHu++ELLOhkHjWGpDX",
-	"3efu8WeMisWUR2zd3Vz481hOoD5ao2DuFPJ3mAEISH+Rcf3uc1Jd9DnBkSGhZAqAB3yqPLmWpStNm2nU",
-	"+4PIsAPbuZAFwmmZkjbvkavafYp90X6YMB/CsfyIz3idnNuZyHtbqu1SRI2NbNk8RE6UGlG5ZS8XUyZ8",
-	"B5d9JsI9sm3vSER+W/7vOi7vHcnUG/vSPmpAByXrTV5zgdNNxgG7u1VpS3qyzxm7xRNVplZSHhnzSLMY",
-	"6xyZwz0pURKvMHUX6kjb11i2XltIOjITjDzf69jJaPSzbfvD8QZVEQBl7Bh57ccsX6pb560kgSsrG6H6",
-	"ZTiELW8nPrMrfOh+CYWKg77ZjFZeKo097dDIxddv7HoKoXskQauRTsdf8R9rc71NhxZTGTmpktPeU8uh",
-	"2QkxHyVgSaIihCzvgEaBLRp37obECisjqI76olQKP2Y0JMNfXn8mmxp77ISfb0T0kHChNKNhTbBPcYu1",
-	"Hmwz1zm2sR9NTvn3UBU/o0OEXcHK1IlcHyzTIS7SYojQmi0XyNmM6/VlS17iLvdnVNAJCy3kgBwnqcmc",
-	"8pDoaSyTyZS40MI4Eeo8T/Zlrigb0oObXD3pCy5upFEEjghUb+CKLJDFjJFCMCDBZlorCZBQutd4hJIl",
-	"o+hCpGTB2HWNwMCReZnr8L1zp+Y/VlckPrulOfQP9tBP176aM0sTjJvoiapeqZ6RJBmab2tprUBuyRcz",
-	"AnHbqJ3LjzyUmIiYhse+4j8G11ysARdDLkLYNjdsiFIgmY9jKbQlUyZpJLGzh0GpEdxoRC2VZjMPiHZs",
-	"jt5CxtcsJDLRfdGeSy60MipUKGeUC4wUzOESsJyyubIFaCF0mgNB4SThoRlJD/2BgjChuY4gBPqoL4Z0",
-	"EjMW2jbjHyk+0gUI6MiiU7A0t9VYjACysgjEkoNVfZGHU66J2EsUaDTWRe1VEbvqPIJUhETLuZ/MFcpc",
-	"mWjFQ4Yvd600X15Ml/kO2DEP+XjMYpWNfTZJRAqGbj6wFtujDyk4+mLCb5jKbMmjpWYKjdK4GExDQ/DA",
-	"jpY57g6I/X5BhnYxgz0Gh5dgEjOhfeE6ilfWCu7f4GO7yex5OC6K7FTRHHFBQZXM2WCgBEy3yhBTKbmx",
-	"9yWh/RIb4r/iai4V34Zn0D6Sf6JJAVyfAohDv3dTWpP717gjKyy4FgLETIPPvXpJroi5757aYw9BSimG",
-	"sieJloXIOy7MScgFeS0mEVdTj1BFPr568w0oX5ttpXie/YOLbTFYwTpSi70+VhiQx4Sm9P4iWqZKVtmK",
-	"LBgLz4vgNgRuQyrCvnAGawt9eEyMCMQnQScuQ+FcablAKn1E3gMlBpIs2GIjfZF5ULx685NXbBU6JehM",
-	"JgYJGrGrVRrhRty66ovFVKqyKpnBmRSdCwnjAPsWy57giJA2hF0h2lOJaRkL7XsUAiMDJKdcTNARb1nw",
-	"FeareYBsoNJmjQnLNsAW2sCgqPszYxW+VodqcsVD8/6Uxrr1rWuzf5i1WSgOWykhbiVbb13nckc11EYf",
-	"gMN5vRcO7khJIZ12hIY8kcxGNua8yglX7UazziNswEf4/ncQ5p3rzxZOKtPrxkh1eEaq6sVe55Oymwif",
-	"2mvw934EwZYFbwMaM3cwp/2B7P/svMqxE1v7jAhd1Lg6ImDwt4EC5qEZvTZq3JzFOWFYReqU2zaPGsZc",
-	"CEF2ATMDCFfOy+/BdDnhTADlWHFMF1RNYVDCmCll5eNMxgL0k39BaYolF5MBFwPAYzJqnbdmS6K4sqYf",
-	"IASYsXhiegSgjQZQMXZK9YCrAZ+ZoaKmP+5txKAkObPEr7MlCajePhw6N/iPExOdn/2m1EUj0b8dU4YV",
-	"8+tITW8VfN0EVTdZu03W7ndTCnYdtEoBZnUx2J3BZRbG5OICto2udPcXwyrNJMD2hTr622h2H9MPP25o",
-	"pI0V382Yg1v1fmMZ7ae2UBDdSDZK4kGHL+anKbX1pLvgntOB1xYxpLmQCZRCoFZ4YJ/NQn5CunQ5t50t",
-	"qwq6Vfyo+prVjgZsRrlRpOR4zAP2X2MOsWUhO3L3eumt86kUDEoJnj3vkWdnp097J/aymZHBiCquWuet",
-	"sWnwQsbXmUD55F5LXpqh/E3nQqu5Gg9Sdf2vXaXO4+hd6RQ2SlcjIRvKokb5aZSfRvnZf0rZzghkFxhV",
-	"BkRl5ef4q/vnxlJ9aTs3V+DLgZ97VxM2OZYbH/I3niGRm8cHVx52U89tq5xXCZJ7K2qcgPOCwGX0hGcS",
-	"wMg3jziwTQBse87J4Vkjwxbl536fh3fSQVz1uX0oH0WNotvtnpyc7K4CfMQG/eUVPgtD6cNQ/u124sO9",
-	"90GpSzfJLkv908iwA0D631xBsccsVfUSFm5OpN0fVjkeUXHth0xTHq234dLAvFkjorKZL6njPhefhGSO",
-	"kGgWxCzkmoVES4+oqVwIMqPqGhX++rg6Kq5f2QbdK1diwOecCe2+VSNF7Ng0xtH9CoQD1tPSkF0htc/V",
-	"uNHQ7hQvLgpK2BNFjMhx28rLSYSd8+ruUNq5BDKTqjJ6yhbOKxXgiJ3guMiDTm7zu0ZL7B+k1a+Iuat6",
-	"MXdLfGg+NrCyGW7Hfw6sNfnjpw//fPvq9Sfy2+dXZsTcVQimbJ23np686D17fvKi5bWUjPUgkKF57Fn3",
-	"5NnJ09ZfeQLEbAJjNuNam0lwKQByTHrk3W5FjIvi94o9AvX9TidAjmwBkSWZMxFyMWmOhh/GKmxlgANM",
-	"vlUxchE0339p4MaqW4zOooHyrVz1zcBv4DsrL6FrLsJNLGYNItlrwAyDLPIqVGLn8QIMs0CIm6o6RqGB",
-	"wrKJ0DwilCjQ/kiiWAw7lMczdQsYs5OGdmw/dIu6QCXEU105eBPkqfDTY4MeCtVsiVtuDUNsdw4eith1",
-	"sOI7b8DHjwM+zGFgIWgDO3402LEXGLEdQtn01tLtikVj38onDJVp0MpdjME4kjbLGna70z8Lbq+SYYW0",
-	"CwilcxdkElPlWx61beN8P11eOeq1UqhvrjyGi/rdPp/z0+XVP11DHjfuN+vGYKcQ4Mv0uZ8hBnBfNKmf",
-	"Lq8ehCM1m4HNkcX5RdDglEMOLi5u17oc1Arer62cUN7tiTwq1ZRXlt8hT+64npeMtGEpcCkE5TZNwjKS",
-	"ydjIzVCRmQxZ1AEFSApWllNH5DJNYRVklHmXUR1EpjKILHARrVXxzNnuedSI5rLwOsdiOS2vBYNgbjF4",
-	"onXewkEyjWUiYIM5iwfwU+v8p97zbvevVFxdhkmkcSH1ur2zltcqjDhMIhC/YWevmVmEAY1Z7s78pT9P",
-	"YAjLPwspzBMRHZlmtt5Lo5PPTfuwoeddI0/xXoXc+e7eKzlj5btPcrdHEjrqbr8kkQRqt9Ijva4Zes2+",
-	"aINIqJpCaqxLxnUZuEBQ1zpvORZayM5pZR+bYtsqe957iJ6f5XrxjlGjcuaa/at5wV//2kGPThf2I1U8",
-	"yjZWfZx5MfmpiThv1Psm4ryJOG+q6NhSKVT5IRtzATitqXiyD5QNSJVQItiiDFYz8L0GttaB0T2A8krt",
-	"/vhrTNXA/rUxlj2nNWTh7AXY5yGqTol3Z1JpB7w5QukJv2GV8WAFrPwA+mydzT3XyyaC9NuOgi9N5SPq",
-	"tTupftka3TkoHlVW2+cLIz8x+h1lKlCjpluYK8Jns0TTUcRI+7T7YusQ+buotfsIkq/VWmdc8FkyG1Ah",
-	"EhoNQIl1lNFVOu3T7hqdlrSx/G7Yad1CL9p36P3qmx/WY7lRbjoDCSzBRnI2Ok8N5nTVPVEw+ewLV1qt",
-	"wajufiG1D2vrB3B+fmvZE72DXnGHqOXsc7kcRvIKQo+8jtDeGn54BODHg6k5x85yv3tg1So4q/RZfExy",
-	"LJhpl22pS9DzgIq7qOddwLpJ79YZnbXCcv4wgl5tMf+N8O3SdnsfAM67nQvj0fCJXYl3V+2a8vgN0nkg",
-	"pON9D5bjA0FGDVPIt2SKfVxQ8zHRtYf3dof0A2IZ/OK9IZnP9Bqnv3iAEpmAuxwBjVkKEgZNJUHAlJLx",
-	"hSv7bVqNVnCqV8LB9JQJMmGanPZ6LtTerigXYME245pPMAQ/IqopoeoG1jSw5pBhDT7T4JoG1zS45hFw",
-	"jTnLb3GU7xnMaOaD1Wfb4HI2HjOUNVjBNJjSeMLFhJhXEXyVR0ZLMgTj3mAcy9mwJqCcavYZv/1w8eRl",
-	"T3qEFVjR8ZbahKRA4m7TR9P4qiBxLgZw8wAgTkXFVPNwa3U73StGcUO6OUA8N19NfPghx4eXN1a2r/Ki",
-	"wO3DjcQdu7vRNweFX5b3TztrpNlLMnYVjLUM6bJTsDefE0oCGccM7KZYAVCwBb7yiFyKfMVDAudE9Y7l",
-	"OieeYOtiaUYpWAYrIqoN4Mja1xdQ2XoMxXn0EXF9iSQNWQj3F7pDo5jRcEnmVGkor7kwWtPlPE4nSxEa",
-	"x6YJXPTFO9tdGgRsrll4ntO6VPoyq52xkFwzNs/1T0/Z0vQ5xCqSVJBkbsSomJB/y1FfpP1KR4zEzFX2",
-	"xpGaYQFrMzq5pQPFq2FmCbuxecZAKD4c0eAaZPuwqgijjaV3cuZxycHpnGsKwQdm88VpjMFp7wyCDJL5",
-	"PPu19xR+/ctrzfgEE50VwzpQEzYYUYheMP88eT7onRqRKBPFpjIyvysuJtDbBWPX0dK98/mLkzNzqpTe",
-	"0DsbaGnuAbsAUnEN6IRt99KTk94ZBLqHXNERj7heDuYxm/FkNijeefri2ZnXYmJq9nY42Hh/77R39lcW",
-	"mWEvguhg7p5uesC9FpPILLpet3d23HsGwgbHMw5ggk4ALdKYj8cDpdk8/QyOvr2SbwIEfJhb7cPZgmyd",
-	"t8x3/O6p3322Q4yHW4iPFPqe7oOGYb2BAd9DvHud6cDpCQD7fU0Nnq6+1x1Q/r/lyJdzJpoY+iaG/kFi",
-	"6NM12sTP74M8MAwNMl/V771c7IRBlntVSKpME8dfzR8D+GNjYHzWznNiASKJ+Ixr5RFEJISLQM6YR969",
-	"/QUBu0defXptLs9tlWOLkP4/9r5uuW1b2/9VMLqxNCPaTpp279rTi/yTtrudvdv8435cbO+RIXJJQkwB",
-	"KgBK4WTOzHma82DnSc5gLYAiZdKWE8mWE/SmMUXiey381jfNvsNFvgaB9y/Pd5ocqtlGL8+n7R/f3MmH",
-	"FuvvZ6wMp/LeLvEkoa5mykBDQdi4Vx1XnRS20HBefVJxnE9wlP94mXUnfvK3CV0oDLWLXazvlSP3830P",
-	"k9256/tmww/r+X4XPwyO75ElRuGn2266vTDTAJUJsqCnLfZE1/hDP5PRLX5vbvFBp84xY4xUlpVga1aL",
-	"F6ffMiUdynAvDB5InDlB1vExTmObOKzdOCPNCrRxeGLNNN6pMbOKLVSeH7PveTpjHC0nkNVsETQpwfO6",
-	"p9gUrLfQNOwyvmVhgoy4tsS0mB/Ib0/lGRpnhGHXsLBDNuf6GrJLWXnxebMH5V/TRsmjqpjyehyVvxXa",
-	"NN6p8ZHxOMCwXBjr8SYBr0tJyKtCCq79cclmasXmRTprs3n8jvuzY5tHAyE93xlC+t1fQz+rcav915uh",
-	"znHrq6PALQuq3w2qjyroiMKiCvrLUUFHD7YvrYZncBYYttzhS9AlSwut3RVfu+3nPANWyAzVpZizkHKl",
-	"9Lm7Tj4GOK2BEjjobk7ouu5U9b6hUle0uB4c8DyAg3HJ5lzyKdBoVQas//Li1a8/sK9en4WqWa4f8oeX",
-	"DBPnUuZ1D0DcrwgOlPQp2at89IOh78ccMasszw0zi1zY4LRzQsMZrhPYU96ZS7lGVCVw7YZJyeaGTMNS",
-	"wMowtQSdFXBOvhmGZQWc+Gc4GoeRl6AFGKYKayynrLRcw6WURZ6zfo0ZcaPkwHvy2+DvgaMRxhTAnj1n",
-	"6DHsIeBETAuNnMrt5cX//yfj06mGKbfQBot+BPsnbtJb3LKbsKglhzov/dBweQXlvO9nMOFFbr13UJfD",
-	"HTcjNbnV1a7GB561sYH2bK++lXrDfkC9sx6yumHFl/yfqVm68/yQrn2NpUaWBu/tiRtIo4nGEoT/bo60",
-	"42JzjW+wp1c0+OS1MAtlxDYQzn9S/yKCuUNzKyT+Giix//PFr7/gRfbq4g/iqkQW36VmuREMjvx5yyQ9",
-	"bSl4KkbvOF6yUvraSWmdnP4XeG8r9jguHUf0zn3uX26oQrJfHGsxrH+VFTCiZyP3xIMsz0EvZf/K//M7",
-	"qwt3deNUUfjjssRGBuhlWbefkAwKfN7BBd/i4P4ME3nc5NgbC9Bga3P+XswdI/vqm29OKz8w9PnyDEJI",
-	"C1Ms69rRvF++RrP+27FSOXDZ/e2GTaqVaSF+mwtZMbGt2bjboK5Wn93d6l7dspsH5Fa/bFk77tEx+/A4",
-	"qONXpFZq2aw1k8RHey3u3WCj3eEbryp1XgUxG0kQq5Tj5ACMaj9tLDJB+iIwQI/fZpBnbYwQQzr8YB6X",
-	"BYZh757HuLmTu+ruYSi2bdWntLx/HrZFXElkXYfIum6wgcdlVycf6B+3unO99GNdJzhVhU3VHMyQZZAK",
-	"jJdzrGk145b4U3iqFiAhuxWv9fZOLN1ylvs1UsjhOWGlG1Ty0ERyb08sHBOa/zx9GdBLkUKScgtTpcUd",
-	"gZ2rmcqB+Y9Yyi3P1bTwgVNeC2Kq638tPaqVZOsusODRzMmRDhgN0bLq7oNs0B75eUH9vVqPcY+02Oys",
-	"vPsGW88rkuhBazC2Prt4ddzjxFa6a+pr3yTfbrbPMsN4GHLJrNogwRsTrxfJzgVIm+SwhDzJuOXV25jo",
-	"RViv9zGMG3+DAton+Iaum815ycZFyYTtqquzQV+PGxGYZyM/01BdJ1dyOrKg56NUzeeFFNYNMVuMuD+Y",
-	"6LQ49NVbplxnIIWcjnzNFg/O/wH5Yr289JZjWgWWbMH6MFv7Zm4s2ONErm3uWoxfi9z683Ue2EBFZUiU",
-	"E90CYmRa9EU4qICzGqzpAD4V4NkeqnUoI/y5SxY5v6W66hWVA/3OFOO5sBYyDFdBQhRTmajJhP1VQAHn",
-	"tLxoYRoFNDjC2LPvJjw3cOVLFaIp3v9ujgh/4ZdokyL3BIcgj8wxC51j/sMrJmSaFxlgasNCS8gYjp31",
-	"r8KDEZn9r5gBO+jS017QxN/gvB9XWXvPWqtuyFWx1Rv5fNwCnvklUSG3D64lAlm3X0xNJucM98NJCspQ",
-	"Eia/He61Lv+Dln293Qy2T3VsbQfvlmhxQaIwe8jCrCfjyrpkBt21YIN3ErGt3Qmn7Xzx5IP7362K2je+",
-	"DrZDN5MJMwAV9QmNknfurizy+vYeU1xjdhsvxbsujkyHvrZ21nsPQ1Jdmls3zBhV9rR1vG4P1xYFPJik",
-	"4MRz+RB0NuyFwvEfofJ1x/MjS1ERkbEF19acV7YUpETthO0UMiLHbUNqm4T5CEG1qxm3I6tGFMzRO+tN",
-	"VcCLGS9ZCtJqzA32WwEG3WG219Ks57brGNqWph80inYLRheiYyLDizqYDhHYHY3E87ssmQOXq5nIu8Jj",
-	"8W0hk4VWUw3G3PZarC51uCG0B1TeqH6dfdK1fRfuPfGn/P4RmvXLuiM4cy16OunUOPHUCwMrL5zKgucs",
-	"VQZ1B97ftakRySBHL/2MMt2cMz5WSzTzbAjB/RenX5GCIqm+SfCbq8Exe4kj4U5WvoagbMJ4Cj7VANkZ",
-	"IiaHZ3LG56qQlTbDb4Ub5NDHQozBrgBkGCVCrBAXgaksWSYmE9AgQx4h15CQGXK3JYQeJCKRq/XLQcFx",
-	"fCn/dAznhlnMYnrMq0pSnxfGjuh79N0aBUWOvmIzlWeGyN1bDAdDbLAwoN0OsErrU02UpRxzhqI2wa3x",
-	"ZIKJQKuNVNr9GVb8+fP1WBJhknXvreoZ2oTdQKvhwxrfZpBeGzLDAdcjLrNRBpY4lreyudaEnLr+Rm4t",
-	"w/MZ8NzOypHhExitIM/DD+6QVn+sY3pGFDczSh2NVK3MAawZUZwSZCM8OuE3OnsjIUduDFpVjWphrs2I",
-	"mq7GaRaQiolIcRIhuij86N2riTYquHbjhPbOeusjo4y7cIKfErXIcPTbQ1J3GAKNHiBm/ESs+CXWvDhI",
-	"YDepsG47Rmu7PnaK1Ky6Bned4G3NMoXeGWiup+jEimGSpYyAmpogu57z0n0hLOtv4jamYYKGEbFT01gU",
-	"BmB+5vEVyKwzP6N/BcOxh48gUVQXeax4EhP57I0Q0pnIswRdyxI02iYL0EJliVUqyZWcdpy+G9+ZBPns",
-	"s+eniY/javtsDToSAh1JBQm6PtCQ2sS7dyUp15DM1BwSY3l51yA3Pob3aIzMKreKjs8mfC7yMgkwKuHG",
-	"CGO5tEiXElIwhnd+LcwkCfrSu2aXCwmJKqwRGSSe4dD6d3GHm2MSJrEz8KPd/jM3lQny+Fv4EG6px40d",
-	"r4WZhjRQHdkwwE1RWsFz2rmMWzDbvlxI0ekp403aCaH5ZEKk3pFnQ15LtZLJpnvNlhz21nS+rSJTTIq1",
-	"M2XKhZNeK/kEZViKAHPCM/B0xvAE3FexcsMAcqdyBS0w+1CteAdaZUgxIoH1/UEdMkcBXl3xV8GlFbYc",
-	"sglezjIthxhgbIb1JBIkcA6YVQ0FFNk0XetHdGDInoJr57NL1YyeboXni8JCtkV96Cwj676EJ6MBCPR/",
-	"1nN3ysjdLr1N0vuX0tKdsaUwwrrlnKFvLTczXK3MYzmQ2Qij3rAwxDfJ6d+S02e9Ya/apN6Zk+kxn2qv",
-	"RTXQO6u8foJsHxQEXi/w715g46NZORUgwZ3pcBx6Z72ve8OesVzb2kC+rgaCTNRNtND+r5E7UPUiGPeS",
-	"7N1G/yQXhX1wV+DtRPtaDR0hIXoFR4vUExRCH8JoFcXLKF5+NuJllBajtNgtLe5GAIxC3a6EOl+zpSby",
-	"bIgrxPS9ufaGuDLYrxkdJb2TD+5/wZ00gxwo9XFzK9/CXC3d4GgWVHmxPo+QCw+lKVOTsbYpUO/a/nTZ",
-	"6j/RFzUC4QiEo/fWZ1YpPmLMiDGfAsaMsHFXsJEQUSfY+kRUOOwu1ldHqj4tnWu4lsnCQ1WHWo7Z1nFG",
-	"PsT1yFA58RenL1pr+NUw4N6QXNVHx8X2icrUCOMOIKQonF9ek7GC0hmfS8azzB/0wZMJMbrbeIQ2C2+E",
-	"K2ybGIdhRZUctxGMhF6zFHJEdrSdGtB85zsS9KJJzDX/zSGbxKL4HcXvKH5H8TvalaLMH2X+KPNHmf9W",
-	"mR/RcQcy368hiHIV7cHn7y027ISKddgeChpWYewi4RsSO3CyQ7ZRLmkbscL18QTj8xpRabVAPFohYdhc",
-	"GIM0tHWVcWwRRxLD0T6DcLSI9A8qB0KMWIrQ/8mnsnz7KMkoHxtbOYhwFwrxtSvpWmb9MU+v3RuISwb7",
-	"j7vQsBRmHzktLizHzOJYQ8HUVOCeT+I8znztboKcFUfBgkqymI9rRYcw3W0tgVyjHcd4SrOu4b4udln1",
-	"LqrUDNkx+w1TW0hFB24LsOcW6THB3uM5/VfbE339I/L6spBXaDgCry/D5SlioN3HlzoU8HEgYH3h71cN",
-	"RehsHwgIGzZNW/dE6Sph+LkvrY4/BLINJm/K93tfpEJ9HgxSiaqeCDiiUTcGF0ZAEu2x0R57uz12xk0i",
-	"VUKJMGI8YDTy7g6EIyiscGgdgrI+QdAN9LnnEECrFkmxMHsx/aZKZ25zuZsw7aidCZ1hhuDSRz6GDLTu",
-	"IUg7rIQvDTnmnR0yo+agJDDIDQwu5YKXBleOLOU+56Br04k0Cp8Qb9nIROsPe9UXW/BSyCm2Be+t5pdy",
-	"pgpthszw8pi9ZLQ4WMlrplaSqVqCHixjKWvJQ48MWwpYUTJd6fYSu7Z4ji/ljay8G1lyZ1yDfwgid8PC",
-	"A+AmF0o/6kKaY3aFe+djNq8upVtYU6UBYeivujCsWLA+rznyCyppMqCiSKqwTPhBrGe5fl9Yc+kYB+0e",
-	"vlXbuUXQ8BZ57tapEimvARaNBMT+eJ0zDXO1dLPilxI70T6g1Ill/q0bMlVbNl5KwvObWvy+eCp2fsoY",
-	"HZxun339zanjoBtwbqXYXGlgeAIZZyuA61rUhb/JWHWT4eRL0L2zHp3m8GDkqyO9BmC/8TIn5/Pamemd",
-	"9U6ffXs6/oY/T16kzyD5W/YVT76dPDtNvh4/T/8Of+PPslO+vdcBbsbTyJRDJy3qz6M4+9QraO5SWu2S",
-	"k6OsGr0Wtj2/xFnvkHP8Syj/uUPpzi9pRmNNzyfhRuEgPeOMVAUBOSrZUKyf3QLMO4UBBykfRNI5+WDV",
-	"YlQstk944md5Mwr3HolNPhGvxswmEbZ8Nmb/rdBIHdlEGHKLyvwg0hQ074Pd5yvYV7g0Sa6ZOy50eRQL",
-	"x77lNHmnxubkwzs1vrXO6kvJwhfsnRpTPSY8PEM2Uys257JkVP5m7vpmwrIZx6hpnqdFjiWiuMzWL/s6",
-	"f63ZEX73Xf2sxvtMkFDvpoOK3qlxrF58WGkPNo4i6SetYYGLNmqzz7ieOsbZTn7r7AXNMu31wsT3pcmf",
-	"1fhuOjuh099d+Z04OPIP8l6pT3nIONNqxRaoPK4TWEWArL/QsBSqMF5Lu0I9W450p6cEWVez0tHpihus",
-	"c1NvajBk45KlhTZKH7cWcg/E88rP5OFquW8mcwl15kAtcvC16xqTrfOatvLq/ueRknnZqKvuC7P1zrBo",
-	"+/Bh66w3F/juUuv+SEV2dXjF1j+Fkg+Lna1gPFPqOjHFuDqFt3OxteVHrSRrfMf6oUQjZlUaOJ6ElOxt",
-	"yUfGsbF64qXN0vQtdhNHKH/SKC8ag3wgBrVPltAyr7v5QmPJI3c4PO6Q8jzHw+6J6+aOBfr3L3RJE5tU",
-	"30zE1Gq7flUnQNa/ajRxNQhDGW9amEFmCyUkpgxyaB6WDnS4+9GcV/R7KX22tHojQtfpu95OnfTrDQ5D",
-	"yl0QS2xijrnXLuUk8Au6+clILRwn5ensmLm1/f3tP9m8MJaNgc2sXZjKtF2Mc5EygXsDFqulXsqrwN8K",
-	"nZM7Pu31FZrOc6UWY55eD9lCiyXKPrmQ10muUp475iX8TqMMbQY0BC7Nyq1FyrUW3oBtxBTTLhlItev8",
-	"ajUzkI7+97//52rgKw3KFM7QzEyGbrYELSYlyyAX7p9gLmXfn4DjP/A3zx1aa7u+0sAttPCP+6vqdmgv",
-	"3jiL3ECt7k1v2MNDMMJDUJOosXzrcS1QwiFdWB2rJeisQGNOofPeWQ83/OzkJOUGzLHv93iqlsfF9QkS",
-	"0olfwe1NwC1LSGv70BbhloH8KezsAk9U241Aw8woks0fvJrDR14yqVZfsMH4ILWOaGPinlBbXSC55YmG",
-	"d5B2R2sHpobklCA5VearXakc/8VzsjBVisf+mGfs54tffxmylVZyisx8yLyjHpsIyLNhyPxA3BOHRL+Q",
-	"O5DnOjvVQUal+SHY+g9S1U2GPMmA61ygSEYNN+ODNs2gjolakefoKIaz26nKPJrfP76UYwec+6It6x8j",
-	"s7ivDrdseNjlaygNbrNjBGJa6B3u9G8ImtC3nKVcYl1wBPYONZ0zDVaXLOcW9M62atOf2stQjj/VpKYg",
-	"NOLlblgfDTM30F3aTP778YLkbXqgkw/1P2+3JzWEXDrvbuQOTLI+ORWvZ9Iq0vwItl2eeUj1S5fdqD67",
-	"6FDwtHNst6lldqaVuZfsXT95d2plb1LjyVp50EmY3/N05pUv/m3IWF9pNgYH06tng6CxCbyoqZn12e0o",
-	"0INbC/OFPWOrGUhyxSfe6VFZYeihKmyq5lClX8GULP7jO1S9r9czezhDVJstiebTu6c6wQ+/vKCv/+sh",
-	"tMihz7s1yOtjE9XHh6c+9rtTslxNKZnm58SoTj6E+fnUUYucl/cP4toc0N2kHsjj9krfa4Y4ZFSw3gH7",
-	"lMsUcvdHtTkOizmmyqdcyA2BMqyKyFj/xem3rNJCh6+TBchMyOkVQ58zJuxa6CS+7LkkZK1QibRrG3S/",
-	"G81vg0c93xePauVPaQqLSqGJt05YBrc6fxVQkMm/xrBivoWotNp5gEoXtd7xep3pJZkwfJzvWF79rPVi",
-	"X25Opy9F6dTUf4DMGF/fp3iPDskDF0+g9dEX+Ec6g6zI4TFUHieelD8do3SijjfEX2q4nAoXBdRxzggm",
-	"BVt5GhADSGQytHjH7GVdk4TxKiiVGfbi2Sn7UUnkBYEzsXHpLYekBBPWQD5pQxuv6Yt9GJuHD1M6qcpX",
-	"Tu4ZBpgpjYW5Ww/CW5py2GfHTyFl+T30VtVu70iBFQFXBFzRSvgAVsIY3xvR22ebz1Mt6lgHXQ5reudG",
-	"NvNHgXyEq/aI+L4n4x6iXalWGIisYa18qiO+mvZJSVouA6RRn7fBte/loaC1x4c/ASBH9BPRT0Q/XwL6",
-	"iUAkApH7JRbfQCJrkbnSpZB65TGAiFaOgBPymtkjHvlBafb8hU/hVluQlGtdMrtSGOHAbaHBDB0MqddZ",
-	"WQX/JC6z5m8hZnXIjPKsCYM+0KLGzErYdFZl9eNsyhet1i5chHDr01J8vlDmdqf/TV+ktafVeh8iwIkA",
-	"JwKcCHAiwPkCAU707H5sz+4fxbLp1E2VaTZDRHfvye1GAWmhhS1xG8fANeiXhVvOf//H4Ri3LAEw3Vy0",
-	"mTKWVk5OKWg1U2lB2UeAp7MQLozpnBFzuBkIaSyXKZyzqzm/dmxYXmErgLG5GEvrWj77++nfT3GqFMx5",
-	"gsjKT3tzOP8AntvZkGngGdF18CF1x1rz1Hp7JevPwWqRksUUu80orZ8BB+YssFwYCxL0kL35f6N/ff/b",
-	"259eXYxevn79Fgfj3TwrxGlaUpJc+NNUGNA0ktStrA9kphspp69nYmHYGOwKQJKGbt0HhTW3tI/Z+IbU",
-	"KDU/E3k9Z4Tv6ZWb48vUMsjFVIxFLmxZa7/2fksnf4A2QkkM6KPrk/E89yGX3h5qWP/ty4uBz52NhSex",
-	"TciYxIyBQlrFhMyQmyzBJyY3tUG0NN4ymDchK7RvAKdHzsVLGqc3/TfXr/lRS7ueKinLOmaltjNOAeI3",
-	"Rr3ePSxzeeQEnxSzgdfnMynINk+lMFt6dEfMOoHRDBkl7BCU7bpKndVfhVTkNAM6w2JcWDADHERIIXLc",
-	"yGFDqUFudtnMwmHAuk9pCdd8z/JcTQuot0iftDSI54pPQabCzeKnix+quH1qNuNlaLq+NtVLnW26IdXT",
-	"pg19RH+qjIWMKnOFbRDrigK1PppZ127287pRMgTb+klmYimygucsUO4PhcwYn2rASPT6HGrx6e0rzRcL",
-	"kFmCAdWYdoVZzUVepzv3tOXrPyllaCgUQMkNhPZFW4WjqvCbVHMhAXyQLFYTMOCXJlOYZECrYjrbyNrg",
-	"Vobn9XoEzN0UgxtEgwn+W+nF/WAcseECU4cbS6o1l7RE5ozhRVDVDUCPfgrXHwZg7TiZmi9ysMhrqINA",
-	"aiulr5EjN3kGvtTGGf9xwb6X05zL7MiwvwquLei8ZC+zIrfsQiGt4VF7lQs32H/CEnL2mlvuLnrkYD6d",
-	"2Dry2qfvqZMGfpzk+HHGLW+7BMTUMc9wP7P+heUy4zpjXog3A+Q6E62kdZc/TbqikbNmGhCKkGj4elNW",
-	"DCdD1xenAgTtx9MnxvIZifo/X/z6C90VF38MGkvsfm9r5I3f5rRMc3/igruVGTYqONC1sOAlg/c8tXmJ",
-	"6GXITGEWIA3NSklwFGzccUjFwq2rOWIZWC5yz+bf41AnIm8yE+rJOFD3fwEAAP//",
+	"7L3bbuQ4lij6K4TPAGl3yy7beakqGwcbrqzK7uypS05m1tTGtHNkhsSIYFtBRpOUI6MLCfTTwX4ebGA+",
+	"YID5hf0+/Sf9JQdcJCVKom4RsjNrT83DdKVDosjFdb/+fJDw1ZozwpQ8uPj5YElwSgT851WW8Y3+j5TI",
+	"RNC1opwdXBy8XRK0ImrJU4nUkqA1VkuEmdwQIdEhI3dEoB9evX35w/dvIrRZ0mSJ1JJKJIm4owlBKScS",
+	"Ma7sO0cnB9GBTJZkhfW3yHu8Wmfk4OLgd9+8jdCrq7fPf38QHazw+28JW6jlwcXZ6Wl0oLZr/YxUgrLF",
+	"wYcP0cFznCzJc86U4Flz07/nG5RxtoAdCyLXnEmCVniLZgQl+tW0ug/vg+ctH+RMEaa+pnLNJTXfqX8W",
+	"K4WT5YowFaENVUv4/Jxm5JFEDK9I6zcfd37zDUlyQdX2Fc9osg1f0Rov9FcS8waS9hW0hnfQoXleIs6y",
+	"LZoLvqrc0lHrzs5Ow1v75i1ehHdyR4SknCE+d9DnuUhIhOZcoJuX8+PvsEqWN214cH3w+PqgigLnT6KD",
+	"NVaKCP2Nf70++OPp8Zfvfj6Lzr78cH3wDweh/b1MyWrNNSxek3WGtyRt7vZGiZzcoM2SMAMNalBcKi5I",
+	"WuINnyPMEMEio0QgQf6cE6nKC5Z4RVDxvWR7/I9kWzsdy1cHF3880N87eBfa7rc8wWGc0iBNBMHK7Ahg",
+	"2YG7T74ILf/TTz9d5WpJmKIJViT8lRnBggiULHGWEbYg6PD1i+fo2edPT4/GEsv/fG2A9DINf8rC8JFE",
+	"NI0QziRHlBlgGoR8JFHGF7IdLc+/qODEH6+O/wUf/+X0+MuT+OIYcOP8iw8h1Pig3xN4RZTjewtBiKZZ",
+	"s1mq19NM7iA60DSrydo9EdP0IDrQm6dCI5S+T3+Dcy5WWB1cHOQ5PNkEzJWURMrurxWP7P+5r/J0Qdo/",
+	"NYOf9//M1ySjd0RsWz+U2gf2/9Q379dctJ+IwM/7f+YFzUjrRzRHH/sJn9k/C3+RYZZQnA1Akbl7Np4S",
+	"WV7kLKVsUSHd0MfNY7Gl4f2/67HOfyQB8XaFckb/nBN0S7boUEsRKy0QRj/++PLrI6SWWKEVviUSCaLE",
+	"loLkp7Lg1RLPgWnCcYzOUx6oxro7Wd2KMvfvGgO6vn5/fnZ8ff3+82/e/fYfBhz0dQGyCQ+84oxsj1f8",
+	"Tv+lcnr0HWYpVlxsL9CT01MQXzxXiKoRgGm/5mkBNQcdISw7brTqcePUC6dtzIg+cbLEbEHSE+SAiw6f",
+	"nH9hJPyKSknZ4hI9OTs3f5EKZ0b1CR/fqiodqlFo83/gs1ba+ROf7U8v3xINzH+kLIA6lKVawtM7cgHg",
+	"yddzwZlCc7rIBblEIMpS85v5b2SEQKnOJDxnCc0eSYRZalR+IiRnjyRaY6FkAa/q0TLYVXyrt9V1PqcL",
+	"lTs9iIyETVtUI8raWXFGGdkfoj8w8sN83voRzkjM5/PJWf4rvCBv6F9I8dk/50Rsy+9qnT6W+gH/MymZ",
+	"4zxTBxdPT+EbdKUB6ojO/Ous+BxliiyIKL73lt+SFi3zhpH3KoaPKv1UQWNrQe4ozyUYGcX1hzYL77XR",
+	"y9Oz8wpfOAvDZKulWeelr80z8S6X338pgOzt34af90e5Vxnu+EiGp/iE4Hc0JaL9M/aB/T/1+urNPxtG",
+	"3PoxgWVsmfUE38OKvMWzDh1NYEVipR+Z4GskA+NMLum6/YPeQ1N8slsJ21H56sX+1+SOkk3HZ/XPExwv",
+	"70CUnE1+rDfJkqR5Rt4uBc8XAcXizZJvULJNMiK1WiCU1ibyNVLc6FUpVgQdWtZ7gRRP8Rats1zWRGZG",
+	"cIpSvJWXSGtoXCqkNhxtCRYS4bkiwrx71MZGld1h8Lh6F3XvWPC4+aw4XCucpffQ/jf6lq9/bCcOxddx",
+	"vp74Wj/otYyLBgz5r3BqyUb/y3rC9H/i9Tqjxr/y2VrwWUZWv/2TNM6W8us4y36YH1z88eeDfxBkfnBx",
+	"8P98VvpKPzPPyc9emfcPPkQ/a/65JkJR83mzve63yy3add7ql/RJ7OH47E8kUQcf3sHxqjj6Hc40hMAP",
+	"ZBT7wxlO0R/e/PB9hDYC3J3bNYlQzm4Z3zA0pyRLI6f4Ii4QZXc4o6n5Rf+hcIUAQnre4P95bDd6bC41",
+	"dCr7+Geetwe2/YKLGU1To2d8kvdQ7HCHa9CqEug5jyQSXDOMlBsHd5bxjWEXej9wzgmh+pJpEwpn3wjB",
+	"xScL2coud4DuFUM5I+/XJFEkRUSvcgk8NiUK00wiLIjzFWZ8IVHOUs1US6cioumEUP8OQh/fcwXhEWOt",
+	"f5KAr290R8yG8A55T6WSaJYrQGxrGlJpA0E18BaBoy64moc+RHtdxvdcveA5+3QvwW1wB+B/z5HMk2Xh",
+	"4zdITqVTLtAhF3ATFvmd8q65EMHJ8ijS/JzZVfQ1TkgFr/A24zh9y/m3WCzIJwv/2j53pIEZT7eISpTp",
+	"NTRvwZXYBMJJQtZKosMz9B396mhaOGvLtghJPDf+rA54N+HcA5/K+gctECgiHlHhUqse0oX/ug4Hz+xJ",
+	"8XbDr3N2T6B4nbM2IIicffTjC5JwlkK4+QWm2Scsf5pb3ZH6nNu1cO1SaTy1n8Ad+D77T/4W3GZ3uIfi",
+	"DmwMBVzpcy7uT7t9Y3jrjwzfYZrhWfbpCpnmVncS90rL7XSLDlOs8AxLgnIGklyvqGX5ii4MmCVaE4i5",
+	"TSlqfmQ4V0su6F8+YXT2N7mLxdy0fG2SAxhwoDFh89+A3ZgVtrPVumoA/+mnn47riRRdQK/nXezJin5k",
+	"Ml+vuVAk/Y6kFL+1IPxE76652T0UskcS2XSoY/265kzaNuGMgG5W8CSnnU1GKh+ci8oYO0lCpPyGKaq2",
+	"DvzNDd9SliI+R5obixQIXe/Hxb5MEAF8YaXT+CDyUj8OomCQ/yCy7+IsNnE7/WA1IH8QHVjAx+sM66+k",
+	"VJBExS5sUih3B9EBlXPv3834W2QP/BoO0jzsD4zA6SBHyh0Xz3iuELZxwwu0WXLzEFURsg5OmypYXFsE",
+	"IdlIWz3wyzWzxzlBLxUkz0lr5JtPVEKTETJ5iGpJqHCegggeMj9gJAkWyRIpIlYn1xooVYTGiTJOlS6M",
+	"vspTqq7gyQ/6MjUOxDQd77osXh5CRw2M+6BxI3PpS9X7eAEcLaMSIE0s4Gwcz76FqEIbLBGWtyQ1xv3h",
+	"DVvKmOWrGRE3EbqZ4xXNtrF+O14LMqfvbyL097/+51EV0nc4y4kJCCuykvV432k18I+P/xK/+/ksenoa",
+	"SswCmL00y5yXXm0sBN7qX3eDM0+SXAiSxlg1POnHiq5q7vQnp6E1HI6Gab34+WVa5jxaei+yGhdEvXJE",
+	"733vWRNEV8f/ooH0rAVIZfwxnAYKP/uUQqWhR72fsdDzokyBFA+WZ1ZRM478ZlCgdPX/8QA+6F9HZInO",
+	"B3CVMHwaiyqRV4f/lS2+a8iTKvf6lprIQJXyC8wt/qOfGC03rOFsAGlrEfVQQLwHarB4+GSKssULw7Wq",
+	"R5phSQO84aflFhBjybNU88RESavTkxVkhKwkye6IvLTUbVUvSVKHVuBgWlFGyKXNBReEKcP7kyXNKkJO",
+	"kmyuL7lYJS7Enl3kAFIx2wSPx4MGJN5EBwt6R9jwxyuENJYw7MuOfbsj4zTPNGIDLIKH0syUAAW0bXQc",
+	"VflE4QGgCr3GZ6sHiCzCBLEsTQWRRkSmxqzE2SsP2+Y4k6QuTbXyrLaDriGjjJz1JJCdtbx3PiAZOTpY",
+	"c6kSnpJQnt2P/4jcz5cu7Ttfr4lAiTbIQDZqDVOucULQjMy5MOomZRssUqRfrDL6b388Q+df/VMzSuud",
+	"52lgl4pvWAhgffkyPjIYWNq1vIN3XOwrl2fXebtVsBlPnDSxcYKwWSlCKyIWJEWU2R+A1TOjokMq+eeP",
+	"v3x2dIHwTBJISSNZCq6dbYQ01qMkI1jIawZ3q5mNwaMT9JPNVcTFmsVH4cwR0kcGfc8dGuJEDjghja8d",
+	"R3so8B5wtveLPg4/DF4FECbP1A+5SviqxehRhCFuHpDG+Fmg88PzI6cVPddXou/ojTFP0OE3GV3QGc2o",
+	"2qLngioiKD5Cr8kit2YROj89e+oLFZYrQa2qUFhCy+2CEkYA82lGVMwISbVyAEmhcZJxtSSaQy75isQS",
+	"z4na6n/hGTUZQvrvNWtMv77h4jZWAlOmlyFpbuzq+I5nOVOEALCig4SvVjnTesocJ/owGsOigwTr3+M5",
+	"F3G7PPChWtpYI1gt44rUFe8np0FGyMvL61Rx/IsGDoMlZwF9osixhWTanGlQXiKyWqst0hAXGypJxTjo",
+	"cfXMMvIaPnbwoaZKRQcmI9rqWppKPui/OT9hIIKhT6GVX/OQZlY4WVJyR6wP0xzwpNSxZ5xnBLMGV3Vg",
+	"K74XZKfOhr5aab7S1MkwYznO4jVhSWDH3xN1UcskkksgF0gdukQLwaU0j2yWPNMPyqpKT5l69uTAywg9",
+	"Oy3/z0sNPW2mhkYHZD4niaJ3JJ4LvhqfcwTEGEP+VNsRDQDQ3/4POnscofNnmr+fnWt7EgsiFVoTxrbo",
+	"8BRUUs7IMZ/PyziUPJrusC67cge9z9BCk4WfBp/V5DzY9Hz2pGuN2XZY4ZWPuLVLjao42LyyqJJ3ip2H",
+	"qtxB9UydZPANG8vICEvjtLU2bU6FVCjFW8Q4VHYSgSg4bROCDsn7JMslvSOIsPQocol2UMqHRZVOBuJz",
+	"edNNv/0sw+z2EilBVysTGmxgQ1W8lib+9fWbg957c5AodtEJ6tdkLaihuDHgblB8zZFUlIhqoIOet14L",
+	"fqeNwQyzRxJh4HQIHM7aaDT2YQn6gnYfyV/mNdTJZ9hlyHw19i5mOLmN13hbye4Pqt6v7F3IXK4JS4nJ",
+	"NbVAx1kWEmcPC0TIycxXpIOWIXXW+KItZiC8wJRd+HQLB5QUyk4K4h+PQbU79fc27ELfGEiPvFGNMQO5",
+	"mUJrTNNLV5zusnuwVOjQJiTrB0AsUgVmDU7/lEtF0qNfGEWVUBkDe2k9r100U3VzEa18BulEEAPMHoKp",
+	"XN9YAD+EZrEjhV0aO3uzpJkHmwFY1Gug2i11nGLgEmPUpcFLhrWn3tcLCO2jwpWL7KLDGW93hW58DlZQ",
+	"QUVj86+itoHaoSogqlxBJ2GGA5831TjjjVYHbqic36BDzNBLltI7mmobwCZQoBc5S9GSZCmabREuMhqP",
+	"fIO/uqaJWIYt6TJIOjjAXb7zAidKBgLdhSt92DJfweMfIq+yPtxqwdRc2vzO1TojymQ6yZxAXr6Xdlbn",
+	"JL1oa7/tFVsF+FHvKglmCcnCFH12OoykzRpZNwH1r2IANNkqO3KD8p7iWcaT22D89SdgrRilAs+tST+H",
+	"QItUNMuKUgzrSaYKJZhBTxq3O3RIcLL0u8dADQeWCF+zP7z54Xv0imtbVpjwNrg6bxzHiBWP3Uo3R84X",
+	"A+6ZwKfMCpwl5JqV39fI567tBD0vkRO25E6OqERPzs/RTZmbcEyLVW6Mw3WQ3+eFPqCpaajE085C8TTb",
+	"CKULEZqh9tLJOJwzeJ7Jgw/vWrGj5I1hKmtshnGbtxG36WE/LbcBlsC45Rknje5I46NbQeVDXyORQ9+Q",
+	"Cqt8BGN8Y54v/HpD33MJD/k6HX3xlgFaYrdl0mdPPn/yxeNnTz7vrZZuiGE/1lYJnBXgCDMJbRzgRIHt",
+	"AP0FfIyMKk1Ymqy7xv5qfKzGYutcu4RBhXQq4HwXyMLypelXbcFkLgkSubZP8HqdbdHf//q/EWbG8fpI",
+	"IvDBRwijBAsiHkmbbAeu8Eey4tO33np4sDN6Wu6q5EtjQ5MgWDupT5UC2jwtL8skWGCmGDmK0XtBGd+Y",
+	"tJopzGd+R4SgKRkZlIPkDw/NHkmUkoRCAjXo/lJZB/NqndteUnnm9ykzIDlpBMoMtho/e5dvYVrni/to",
+	"h6UYjFKVGAL4PhKKV4iRDSqv9rKUwcZ6VID2fI5qqqMHR72nJhQ1cqcQDBrHmoEo4iXBmVrGWMWCytuW",
+	"JmGGztB6uZU0wRmkEBOmcIbM64gaIqQSYYX0QojPI5QSRQTlAivKFmF72GzCxfYGJ8s8169Vg1sVEf9F",
+	"QMBr2o9TckcyvoZsRUkXjM5pgpnKtjFdrXG4aY48+/zw7PTocHYEnMgemQvkLYYyekuyLVJcK0KVlZFb",
+	"uWiMY6t9ZAtIzEap1FpBx3aSo673c2Z2pBU3G56yrAniklJhlmLRsTw2p3Xr+GEuff2YMoWpY1hmVeRW",
+	"1WgcBtMwEBiIwSVxEdMsYzZTpImbwOIRFlQS03wQh9C0XBDQ1CwY/nYo7NmmC43G20BQtqaaNhG3IuLD",
+	"EUmpEY6kdTZ9I/PZTVNy9GYTWHNZxowkREostrGm04EXYN7WtkjxOnAQwCArxVu8yVjGtv9nHyBfX725",
+	"sk+GtMxQ6qovWKNCYhnTxBO5kFJAZZnviJU2cQQ5FjmTIbO5qcKW5B9vSJaZZAGNg4kKAlEbbAUH9TmJ",
+	"1nK81ZBZA2mbya0bBuUuunBNUMIS7zolofFtBFQdrGwlaYmPyEX4TpC+jxvAm5sLdBMk9psI3XSB8eaa",
+	"uURtRRi6cZR4Y1cHuaJXD0hHvXYLit9E1+wmJBh791PkjRO6WCq7gbi6Lb22Zs43xnxXS0EIeq7/IghD",
+	"V4lC8uxzpIhU8gRd2VYKgIBFq9sZMc1nbYJUcROP5DUDk8HUVc1zaTqUnaMbWOaYcXU85+LYs6r1xd4c",
+	"BTOYflUpflUpflUpflUp/vuqFB9dhnfboJNUHJRxjQ8PW2BQfHjPJGHrDR9sSwPiUuZ/4uxX2fer7PtV",
+	"9v0q+36Vfb8U2femiBAVoXwtBfwIhh++6PH3v61VWoVjBqWPob2cuazhbQjmjtrKF6ZODt2YZ26g81vk",
+	"ldM9kohvmPNH0BQdKq9PXPFakmG6Ohrkn/C7sw4K4vGsRpS9pVF1qpO5uchweYc7SxuBdSsabm230aDK",
+	"oS/nmzsSTKBPXLSnLLYyUD2xoa3+uTHRLnXeNhUjNppLCz+ollmbwiaivEwONyrHL5w+aqucHnZbts69",
+	"XTEzoep6mh87doUzNjXBbtuFiyLTQQzbenusCFKuJcnrqzdFW55cmvyUxi12Fsb3VcLXL3fIpQ780pBa",
+	"8GF5eUPzXx6oftqSRlfxdKVfcA2jvdwxh1LdxDmJWVOS+sOaNV9dPX/zg6ALyrBlBSOixziBssGieDfg",
+	"URUkoWtqMi8JcWS0xlsioLuF/r5mClprIUIW2bbgmoTa0+MEy0b27dkX7QHVf0W/8ebfXOenp+fPPjt+",
+	"V/4NlX/8TbCrQHEu6ABRA/cXXdMcYBLTF+FeBVbfjXNJhLd0wNYqqp4AOq7Pnn4PmffQ4Zsfvz+qweRZ",
+	"ZWPPAht71rIxLlQcqKfcccG6pAsc2/9mA9xRFa+CWBtsHBxuAWEegDh0wdyhmixFN+U6N8V8Kz8XIxfs",
+	"Ym2SHy7sQhfQOMn1Zwg9kGKFjwX5E/Rs1dvvFWVfYXZ7Zc78fEmS213JcFp0vV+saL//8IUXEHrJJuVS",
+	"V4YjzTC7Bd1VQlueJmdCh2akh4xQShdUyciWwZ8gw03QZ+j46P9q/vWxEGIIQwASNF62Fkm0wqktdrUq",
+	"m0/oJq/Qs5iMOUZoBq2kMDV/gExxsNmYEnSWQ2ab9wJUDLZObym2yVcrqlZu6OSYylhPPByvMMNalc4o",
+	"I9KWxk5XFlpJ2R5bvmG3GA8+TFHhy+eIKnQIhRk2LRijoveXFzzcuQK2Rc/0K2KN4du/+WISkI8PCEM5",
+	"P+WMpEhxmwd3Tzsta3cDLiG/QrGodSHMz+hbYokYdKRgXC0pWyCTgr+iqlFRFb77/mYN1nAfrgy7SS0l",
+	"nTRyoQM+sg0ht9m2vK4pyKDGo/zc1LI4uFZHXNlHCymEccyHVTuTC0+6gth9jFka2253psykkn56FLkc",
+	"A3B72bi+zwbriwxKQzXbajq4QiOtjHV2Rwpe2r7gP5f5yo2e+HS1yo0VLhleyyW3XZdsUjj6Ce7A1uS6",
+	"8ApBtujelupCAQ6Bapun5xESPNc7unb9WmqV+Euc3RGJ8nUw+cDeY8Kl6uZ2Ena6IkRRO48XrubCttFx",
+	"EHN7zJmiGcJAwhBaATCCp41Z7worTjQd86/OUdylXqZTfATiUFlim5yMiP8U77xRZB2ym5387ufkDcgD",
+	"hRhTlRGY/ua4qb0Z4KRLuliSCYWu2/B98DLn6OgdyuKrUoNluSUtQPC//69/c55f8+f7E4Buc3WAVTdn",
+	"fq1v7h53tUNdjntnUFlkdJDS+ZwIfdze5H2fRSDznnQzrwOYHy6p6SV4+MoghU+qwgyHkBW0NtEM7sLb",
+	"blnecz9X1DYzdhdeFxgBu8syA3lleWENaE/DJrwP3A8fqpil4wqRBirnlvtYuv/bv4OAT/B6rfm38nWB",
+	"fRoHDbYkBt6sfbqbl5V5quaMa6jkh6NeePmVJAXfxYLUju2zQojJzaHVnP4nnvE7Ysekmp5/a6pwhjK6",
+	"ouooQs5CmBEz2IkgCwz7JWtiOJUlZLShssC3Vs17X2bRaCpcc2rt8vpWRu8CVopn2zjlK0w73FZ932qu",
+	"3bANavMkdzm5v8RQEh0EiOrwyZ221hF22rEYs2K1lOZjVYO/BxvSL2xs1FGW7vGigtLoYV5QqjHjvDFJ",
+	"tHmPUXhMeZsoaZcBLTp1i+Ya1Ap807mpxUQBUyp0OWFu2aIQtpnbLbZ5xzz52hhVyywCtF61aWr1pp6u",
+	"127nW/t3iuhi1aB+2ADj82+//uY9+BIahxjUyaDWjryXVaR5WyuYn5zNLIjKBZjTaU4uoCHrijO19Bou",
+	"/TnHQv83Yancpa0QcVMJKw3gT3fWAvscruC/jhPXbDHApnq1Pr0CYLBz8Q+VVQMWX+H3lfxVj2+XmJLh",
+	"uKWpa0BT4uuMxClnJLyj3qaHZgHFFc52W8FiSG23n7enPezXdb9cZKCBKPgmFF2otIXZ4SbNyOMdX7ah",
+	"4J3erjGcyhAQt26xvRAjkkt8/vRZPXY1pG+SbLg2/5wTGy7KGTNtbwEXo4O5GUv2blD+isOhEvc9yV9B",
+	"0SrK29utkn2DhIsjO3ZUw6IaZjZaKxSctJOtDywsb3J+I6N6GM3wJs31zC7bVSl+7j6FZtsilSLBiiy4",
+	"2KJbso3QjEiaEpv1Bf0GpXWC+Ps572NaXcGtjCfaEDLN/9XWNKqhDD3/9uuTpjjxA6hXx/8CMdTH0VnL",
+	"DAyPE4V66zkrbEuwKLoHJjgjLMUC/lqUAdqVLtD56fmz43860yLyai1ohhRHf8gZgR+qHd7No+fVQ3we",
+	"CAI/+XD8T388O37yrj8W3KSLThScQkUq1ZSPOsbi+bdfW8Rtz2j5/vdv0DdskUHDo4wSpo4zckcylGKF",
+	"SxQv8B6X6C6IPqJEuNJxJONsESsiVnHRu1uDvvirAPpgigIjKv/OciEN85NLLhT80UWMvAiSPvjacmpo",
+	"hB0M+tTd+cHZSlKRtZ2vUT5upiRxkUqNyDA5yTSTWmKplbsIUSVNjmmzEYVJ8RtsWYY2doWkiUUxvCJl",
+	"uuiNtQmAgZvubzPM0puTITmcsNvmp15pCwV6X644I1uAh4yQ+RL83f4n/LCTg+W4+vceMQwQcYmSYYw2",
+	"XiRNTyOFROXogxOC+4JGsBvXRwnAPNbcH6mp2PRT/1MdcPqWrqgaO2AEOu5M7aUFJ+C9ukL8bVe/1wGg",
+	"dr6o7W605KtiGB7oRXZSJ1SfYAW/V8by4DvKFqBLsTsibVaOZVSxBfMWjkuZm4zQxcXKorTwLk2pfX0w",
+	"xOPD86PD2VEtFl8dmFCZoQBbkKGxDf5MiGlHOAgCjgvAyRji+OaXPkB8IpMcKndTneRw/yMZppiq8NyK",
+	"8dd5FnRv0GSJTIPQY9sgFDqSmbYh9l2ti0K+2JxnGd9cuFoc4+yiUmGmbtChmZfk2i8veS7JkmepyyCJ",
+	"zegQhbc3kc0j8bWE2OgDM0Hw7Y0dxM4qZMeMGdP8ttUfyg+41JO29cPYBwGJ19DTK0yGRRzET9xiKVry",
+	"jRsICNNnSXpRBEIcP4G4ScltMjIHgtZ85pr5jOYoQgoLOp8jaAZJ0OF//ceZDdYAVyJ3RGzRf/3H+dNT",
+	"DaU1tCYuwjDAH4vwSxGouWb1SA08Ysqvvnv5OziHVnn0cjJCxVxeuwvzoMJr1zXz73/930Vi2DUrktps",
+	"itiC3kF6oQvcwgH1Kwat1iayhJUNIllTohoaCqbM2DiVc9WaJ7tCxysu20JfkT+NqtgUqW76UAuFFcGa",
+	"+c1zmwynwQqO5QlHahQQ74nlfWeanDOyAFf7fehrmpwAe2OLvVOrCam4rzBxcTNNwFldAAUJAR3aqZ+L",
+	"pTpWXKvjeqljg5/VBNJmAarmdTAmiUsl7+lkhg6LG7nXj6RUCrLAMKakGxu/wUJThjT8YcXtJKpSEkYF",
+	"dYO8fAQMhuIMFd+Q09HQii5iYGBTJoTpRe8H2vbXNmY2zUeMUoq14MYsIfeFnnbKQJwIklIVY5MzNnBI",
+	"tnn3Obx6tSDQLriKZ7+32QPfvfzdI4nwgiDBNyBxkyWXhF0WI/EEX9nGnLIw+EnqtYvWL6VE0Dut5buM",
+	"phQryCOfUaGWJ4MC0IFYePFGYDLleat3YFJsBREdr4lIAv763gwBeBmSWvX++nZjFCb3NLyvFZd7wrDB",
+	"Ir9QRkL6GiTqWsXDDMxGMK1+OiYUTApoz2kDLcOiZZF2cx87q89xqYWl69jbpgT4MjZ8492yql/IBFiu",
+	"z9o7xW1At+hjga2qV52YGvQRdeuj3Qze0X7QaKtSlj/T6CA1k0nD7BE2WKZxHdbVePS3f0eVQx1BGz2T",
+	"xW4aDZnZeJDAfnHNbvTnbiI/zhEVA3Ycnc3xHc/FJTLdDiEDXr8SSImPUJESf80O/+s/vvzi5PHpU/T3",
+	"/+/fkPnH2dEJ+obC8JmNHdRkz2Jq/8n7BPqGQNJa7XAn6KVL8b9mnCXEggSekMWsswgad5S/PZJm1KJt",
+	"OmDMjqLhhoG2PYS+rDKKYX/riuRGB++P9VLHd1hAgwO9ZvV2vzarVP/4vfueRgbOtGQr69RGxczg3VA7",
+	"ICVycgGGGrJPXSJY4wKa7aQCb2wZ0vBpWG/vaepReYzOqUfPTejsDVEK/HPNSLbJxxcx6Pw9+aBXzOXv",
+	"C0g6lsjlHEtg3pQtUL42aE5lMWbSmBfOtIZKAHRoSQf91388+TI6PT2d0m50Z1rlUsUmOQrGrcUyn0FJ",
+	"ViDK94YsBBiQnGkZlOYaQuU2NW4cmcxQKCDfLDlyq6WusiTBTNvGGjRafvH5/JodFhADzwQj2VFpABRL",
+	"YXlLzJ9shpkFk10xJYkLrdpgs6HJJh7OcCJjXu1EMEjjrHUwaOqb1UisLSU15b1zmhGtQc6oqmSvJpzN",
+	"6SLX7PcQI5G7cR+Y3SKjFUt3whlBBAKHXnMvaozL3ikZxrHlObPiFX4fp3grNU+Pz85jyEsKdFn5+1//",
+	"E7w8DGG2RWfnJoHJu/az81PXH8Ag3ONnz/rrQzq3syaC8jQU/7JTDJDnokOwDIJl0Gxr/ZJuDFekBQ4y",
+	"C5Z7Pv9i9JbTdVy6C//EKYsXeA1bDhCKwluJMiK1yMHMkPpKw89MQwPvm0EOEzj0d3ZpcEKsys72JU4J",
+	"ggH1bVmDKCc273cgB/6w1glzPyGWL8gxeCKlwluEa7CGUXqaOEHYw1G9c12gOc+FERtJDmUgWsMBEVug",
+	"1ehT2E/Hem2nMWGWLLkI9ZLKxbFT782EP61G/9E8j36Lzr+41Yyn+Nfh7W/Pjo5O0HNDgCvNo0FFwHCW",
+	"yloQA54Rwsygu/Lgp+fPjk+fHJ8+22lqoDtfRnDackNXwDYUviXSHQtGz9VEjYd/kHxo/LZbY8QW2/28",
+	"egNPB18A3F8H8L8zv1d2iDizFRL6nUdm5KlFbVivqI2Dfz2SKMN2fiNYOkD5REwO7LXgCYGBUR1EAWy9",
+	"fBJ2ZVpSZgRL5QF9w8WtfaIYGarvrKj1w56wf1y9gHNflD/uugC14X0E8HbDq/gfobMnZluFT8Oi/1Qg",
+	"rc4Pqm7Hm4nocTkNGekww2VJoUObZWEUetfbi0KzH6O4Nbc3eETZhAOLupTFNp7bKVyGCssRMn6Y+ufP",
+	"MPJusZPldmFjK6sIMbl2WmzqbwOU+mGNdPt63/YYAg+qmQ9Sa8cos+N0xHtR9qZTxybRg6ZTQyYR+pPI",
+	"5Akl4lQiavRc6Qaxfw1a6CvzkWJWaqiTpento2o9TSVZY3Bkaqsrtk9BFJloXU6jh6mMgC44xQOhdABT",
+	"2Gzw2oEu7CjwFMgLVyL6t/+Dzh5fIlWI6Qv9p/Nnl8jeJPz77BwdhtxkR5falDjm8/lFswfFhK4Dw/aK",
+	"k7b6qmsJIrZVjXV5XNQMG9OTB7Q6RqwbxDgVweUNPywEl/KB+g61Vs2PmoDJ0r4KoWJYPzLjsg/J+yTL",
+	"Jb0jRyadJc+yKeZE663sMyR6Dk4Vlmx9wvG4nd6SwVENiILOD6IDzkjM5+HZwUPLlXFM7rS9n/SmXr26",
+	"+sY96TGeYppw2cZYEzggVHBjI8up26uAA+U1tk2lv52i5arN25cQOLF/Y3xFGSHBfRarxRWnbcj56h7s",
+	"PFp/hQo0Umid0T6kwkWo1td7zIePNH60KCJtK6Yt7zQM6PA9RVWBVMdWn+YqcKteQpU6wuy5Qy7tNqm0",
+	"TebuVKLzAGL5frjXdGypZhcTO8Hazz4z/asrUWnqGkjZo18aCVkRreZlqhDOMju4OstIoqR9qFyuOhm2",
+	"hz22dYMrwx+mGZzxYdY0AUgLHdSK/UGYZfMExbruBiCvFBZG2ixzsa+2OFeQ1Qba5nV85wJmXZQ51c4t",
+	"VoRPzbw4iaS+X8kHT97rYN77Mesa6yy5ps8dd+N4wxnQFAVaLebEwxazhzcxkR/j/hnuzqxxHIqGrMFv",
+	"qmPnm+WguRZr/nDllrY3ZsY2xLoL76ib0mg6+LeMxOHMXM5wlPP2/Ny9HUK49l2/9QYJFEkLJn/cDbYu",
+	"Mq9hHom2FVsSU13JiEvFCX+tKCyxmVEmYx1LlDMzukfrgREiOFlCBnrhGOeMIGht7U2+3n0Ygz1dasgv",
+	"cBh7+nhUZxdhCx/KvI03L9H56dnTzx6fPYY6mvMhxXUyX62w2A76aPsg7ibS2g1WcC1wb+UGKnB61001",
+	"JQYGyMf7qaM28QIFhypFBdLEVSTpGqkToZYJQZGd+qQ/YNeNTIA4pixmpNkKO9zfbkxd5pJk6YAimxJO",
+	"9pXOwsUXUALzmpRtKVvytDYcmeJ8iFuCemC6ipoimqig8K1+oFJ8tua5BIShdzSDnDhGjOvd+y8jo10N",
+	"mKSzzKQjLQRmafE7/Ms9ZLLkjKYCzVYZV7HdWVAyvKAkS79xTUvq6BWqby8wS//sVb06gN9E6CZnkPVo",
+	"JmvoP8D01gjdGAGi/4stpW1SFCdLktzG0Fx9WJEsLBva2R/e/PA9esW1/ShKfXzG0y06vPkMp6kgUn62",
+	"5lLpzd8Ynw5GWs6uiILpRZpeGrlPT74I9uPzpbX+CHR2IEDfa6yWgG04bakYXGnaWZBdmJE5P+wgOrAt",
+	"H9xyQYx2vQCuKl1AhqXZBF42k5Q/RA2EgThgvNesmEG9gUasEu6a0r/ADv7FgS6nW9vHeSTQof3z/Sfp",
+	"f22y6iPIbTnmLNtemMJ7GFsWlbpXYfpU0u41K6DKFOJuLm3JvruMa+YPNd+YYeXSL+k305RMRpb+tlFV",
+	"ipe8JoKuGMCC45oZeEBZwYDqAEhG683TGud3FEXZ4bDbqBQr6pvo3Y8cNExO5nrfpK3LdvGz3NXr+Em4",
+	"AT13HlCU10GHzOcEuo0XPrkmzRTXVQdIVGNjjfY4Fd6ym8PuXZgpD/TX1aUeI5tg0832SbNtPD0qk9w0",
+	"TE+umeUYyKMuW2QvCVMXltYbxBZmDuHp7VCgMKJ8pmwrUenY8jTQsMV0JFkLsqL5KmyQpGRNWApeKDvb",
+	"vj2aGg5YU4mNpt7zITNEc9AhTRv7YWdMBYlXRC1N0N7vwX9H0xw6t8wzHPYL1AhliBOKsCVmCbFDagec",
+	"u6gh7zv074sHp6jGHFYlOfhGXsLjw25kTwEP9asx1K92xQgbNzNqeG2tmuZeMLPJdWNn/gdDsFDA4Tna",
+	"l1girBSmMN62yoj+nOOMzreULRxPqvMgKoD5XLNSNbE57AXW22RLSQo1wtvr0SWMrlRLatniNes4kL2p",
+	"yGgtipduHrXEymg0F4iVf+/UQDzy6f9mewN4B5J1kImXLohL5MSr4f+YFdvUeuBcK2XXzCW5Q4L0k/Nz",
+	"dGPXPcYLcuxeOKYMvEk3RyfotXPP2WIjX9GDwil9JdcMYia53pkSmGYnyJagaLkhc+FKtdBmSRWB2VsG",
+	"eGPD5jU1wmoNNR440H4yJlDTZP5Vmk0pzWqmSbG3Y+dsIe/1eanKBbkoC9SLPOUyoUWLQFTwu8oEsF8l",
+	"5UeTlL+Kul9F3a+i7n5E3RAp1jJSbJ5n2c0luvHJsygYvzFhLIu4KUncGELoU+SNfNA46HIlyiZGR5fX",
+	"rLIwo9kNOpwRRuZQA5NhqvFKLvkGYcRMUV6RFnF0gq4aX4JCJ2hrhTSXZ1uk6IpUi4D1OwdVjuPXwNd2",
+	"1OIrbwBwigB3yDv7sNHtwA6GhbZrzXnAbyJNCTo4psZ7IE5QBxe4ZuAYFGTF74jBq4L3uN5XNohpqKYn",
+	"8v6rtvar7+FXjepXjepXjepXjWonjYqLGcBgv2H0xTLDZ9HP3SuDxsy/sF1KbELS2IRgm0Ha02rjtcMC",
+	"CNmZd2I350ddQswAeIa+G02tGyp363wYHA+XeodzkLO7KCssy/1ACgiori25qQHW+WTvHijFJjtboNjr",
+	"em36ZrR2QEknKXnsn+J1/4U5UHyoeOzfYb3vox1bANXRlBV98G2rOICU5pxuiZPm6ceeG3a1wVQV7Zva",
+	"d9S2DeOJ4khxUyVPTVsmfb29OwzjeLpnZoRbY8e8iN3JLNJrvxvxif3ySPYfqtnk4oYSHsnAvGZI9YKe",
+	"ONNVxI3NPhiTUFkOgLmXsulBo4/2n3U0bOKf5aflyL9PLX/BL2QqkhharqhreF9YMHgjBLvHAHnSqU6D",
+	"Fb5RYUQB7l1jnbvWNFXF4E61TONE11RCf1Ly6kcnH3takWawujGJR6uqwDywM6tC7ZVCpaLjo6WTUjqF",
+	"M6V+DwnNTWg007D4bf/kL/tWaM+/9/0URZIwZQubVZ6v4T8yzkhsE39D+3355kVXvX1HMfwD16LXC81d",
+	"NVWG2SOJXr55YWcV2GwkKl3SuYhswfqvdecfpe58cIW47b+xY6Hnw9aAO9wa+nytKKrlSt2qdtj9pWmk",
+	"tMZb4+Uxfy0vXk5xvSPLuTVHIu0XVV6NncvWcjMPX+Ht39gONdZN9AzDolbnHVRjQuzc58M76S33Qj/3",
+	"SREfAe9aC1yryLHTXfdd6hRKUkVYP6yK5H96mhrWnVhiVfJdTMAgB/hsvWDK2Dxr26vPNap+BS0T54ia",
+	"APSMIK8bus2kxjYeaWLmDCaTQLP4tXn5mmlTgqUY2li6iAqIfD5Hr16+Qimm2RZl9I6yha0oY9ysZNvO",
+	"F8pRGiGJt9DzF6trBp+gEiLpDGHpb8+1Eg/41g9h1uJNs8H7zVFknLjymmHmJVOhq3Jp2zrZD5pFXntc",
+	"F5+NSsi4H/E1K1axdVnlqryYpIQzQXC6rR3GpAQckuAkk2tWkp/plW6iEhcIAhFm4eNiwSIIESGGV5Qt",
+	"yiB2KIF97LTC4judERiLH0VOGwSpyiPXgy5+H34Aur2H0yHxkMpY1yaOohCKXrRjYSi40g4FfzBR67Qu",
+	"txMfrargwMpMifKfOEFXZp4IF+jUkQ6rnvfxsy9PoyliukOGUBre42ZQTh5YDs+frHzmXStHDMeu3Gig",
+	"crxXczqQvpivv72CRzTH0ujg3U2l7lUL3thG/g6iA54k+doNFiz/XA1bmhF7WvnCWfknslpn3Ih2O3G2",
+	"jEhr7a/A2cqf13QdA0eNDUe1f3KnOogO0gxDObP9T+8Xx1yKMlubs9Q5F/IlU0QwnEGJ7X5hwspSw0OF",
+	"1L42KFL4LWXkRUgn02q0xiSjiMdP4B/S/gsUNvvf2jiHRj1JOLKmv/Ajo5UWMkueC+M1PIgMA7J4CyPe",
+	"pUOWjt4/37383dWCfIWD6Wxahzr7Ij5/chMh+Mf501jxuBkcNyMLbwI/AHLzOyJ8aBfranzrWDZcgNZy",
+	"jK+wJK936Nq0gD4hvYkuHqB2zo+5j9FANd5VbiwqjzaAl3338ncaeHKkbqdp7zs7uNCwQ/S7HAvMFNHq",
+	"C3z1UqssWHljH20hHLUd5U1VPCQ32MaJJCXpUXP09AzL4ck/Pkp86Mkyu6ehTbU0tfv6SiOn654+1JFF",
+	"Fj8AasPtB3EXGvmsijExV0xuTHfhEXzAG4lbsG5tGQtyR2W/x7tNJXUvXaDNcuvNXfcSrrRaLtGhO+rR",
+	"JfI/fAF5QWtzCk02ZP8BM3q7dyZM1doBrboH0zPIvGMa5aygT78dUcQWJNS4y9vl42d9Vre7gCE37GV4",
+	"NGYIlLkEZmPI5EP7doGd02r62uMFSU/QG4Xnc9DATGd2hlfGPqLKmKBeqhT8CGdfBZgUBuzby1lsluh2",
+	"lnurPnsyYM1Ob333RUUHSS4EtMBZhzu7wHANysgjB1HwyJunvQi/nRgzt0VGdthWhis9+0yTPed6NFEc",
+	"ltAstnd1EB1QOR+eFbHbiTud5r0vt3sMB72qQTns/d7Tj0llHZR7UMO7zlSEtsaQP7kxSBGabW3WqKLE",
+	"DU0zsK+YPySb9zRKLBr/vOvcVInBnbpDgcQ/rF0PsxDL3Pd2AvHQNWHOkz9Q9DxUgoXnKPaRtMEdAuAO",
+	"ZlJgdRBEFy+Vo8pLA3dQ5ZUlLEYIkZdsnauxYYY2qVmZwFnpIDpePjaZQV3W6Z+MTMMKPnKJ+IqC7MPy",
+	"FuGZVrabnHbsNjrcbc1xiKDeXCI11TC8KYi3o6VnG6KOQKApYhptCk4l29/3PDxEtKMBSL99zjApHbTV",
+	"gfV/DX3kZPt0A9PjLDQCXr9uVFIYo2TGcS2xwIkiovD+uLF1Zh3EBUqwSJEgkGBZ997+5je/+c3TZ59/",
+	"UcXXL4IdsmCq2bTaWbnojumlu2kbruFG0Yuto2FqWK6qXLC9dF2zRMtkpSIABnME3aOgzZsWzEZjkASZ",
+	"toTyAmVYEeF+N7VzS5KlrUOVxt6UJGof9Ui/PjRHkwsVh1sJOhr4zW+Of/Ob46fPPMUaA5rXkds81kDu",
+	"HRSUMhmswNn+GHOl2VRxrKhO657kt3Aq4F0jkRoZVtGojpdB3kZCnEdRtojnwZFjS21IZilMyhXSTPZw",
+	"og9aWZp2lYky5g1P8bbSELaL+1/Bh1+Y8UU9/L6nF7fZo+GOIBAeSXRj3rlBSYbpam9D3dcPPZCFoayW",
+	"PP2eqytTv7KfH7++2nBXvim1PGZcHdtKmkFO/e+2DzeFZ7A9W8T14yGRs+IALnjWkmr4ACmBvU4G04y+",
+	"M7prn4FGhSD8F/SOQL95N7ZZ06Tg+WJZVUvvKNmc7FC9FnVNkb5yXe4fSYi71/vgP5LldGk7JJCwqusv",
+	"IfSOSJiYzIVh4Ay9fPPiZFCZop8g+d9psk6v4fTQgylKI8sMGb7jNCF7zqa4v3Tjj+bccglmDK/ITmpu",
+	"ZZBG06lU0JOdtUq2F2XuVJW4Rk3hKLfeM5BjDGT3nVE0bY5r3wQ9mUsIZrXMZZraCVWTckO8Un5KYn0g",
+	"RyUdteCaFaZXH0cUTo4NZcWWoBkyQskfnFQTec25IhWC6XFvbSfNsvR1n4pWenbaVEuHuxS2VwDPgDp1",
+	"L+V0Za+MueCrnSZHEhHDkOHpK/2GeubrExWqZ4oOahVL9R13+7S2XwExtV5IwuXk8ichNNNmQ3fhKAww",
+	"wWb80gpv7QBFl/SI1piR7JEsKoZtG7uywHROF7kgRUs79zzoYEu6WJIJa2F8Id8++MDXCkstQ+uyGy5u",
+	"SYp4rgIBRWj0E9I/XfcOHOxiDJ08TDONphbS5ODlizF0iQgbaKEPae13Y3tLXNh006jMZJNRmf1oE0wT",
+	"aOA92D7+bvtGkXW99UnAOG7ZuIO/mxkOX0cz4ua++D57m65XFlqtsTAp1Dtv9byXYRZX7I4QuI4Q9Tqn",
+	"a38FdvU86BDMEdsJXrXc69Gu9NHfIsBtfIq0kQENCWxVfdLfvEXDIbOsA5n3vKHyHnex+bDj7aQpbTbY",
+	"7YDbN5rNMZ/PXakgMFODBTlTNHOMlkpTOJDe4+UvqVTcTBOqJc3eEbFFVsmJEM9SIpXztxUN1m36O1Vu",
+	"fP4I4jTC7p+tGtWr1+xqf45qjpCv54IzFaEZzrLjNRa3Dv8KvCupVxDJc2ETyhPb1GcrFVldoEVOU1MF",
+	"AdUGDBGmqMpAh5tO1Hlnu580syFdwM09lpM9QL3uB3XB5rW8qovE+0H2/Wxt8/LDcEmBO0RnO94hG5QB",
+	"P4mVY5DCKUv/SUMra2o5a06Zkv324zCgw2LxbBunfIVpR+OmAZ9rK1mojBexeseUOkJh7nmh0F7bug82",
+	"NcWj9gUHuYMACN0p34XHq+zjWhjUjMSQfNmLxBLF9PbJ2KEpbb6F9nYjbSy0xTIKyvmQVhMFjLYQoFoU",
+	"xxa1LMxfw8zJcJGaPVRK/C4LdBqnhbVmP27eRE3N+BRM64lWB4VrGKWaRJYuK+UBlf0dwhlB1fp+ttyh",
+	"Lk5zbyuckthAYixzHiF7WpWfh4Fin2lns749o2FAv69dZFONUTSTGywZeVmR7oK6pMYY2RCSAy08P8zc",
+	"m1QU5nSvMsyGD257YwoO9UuvsAiOQgzyxpbJxvZGIQJnuttcIMXXx/naJP7YIiM6ofVTdgrbo5Vgschs",
+	"GwseHt7M/Vp/MM35fA750voNZOYLymDVQmsatf2umZLKSDY86WCvwP5ub0Ejo8GSX6PUt5SRITZ9WaIQ",
+	"r2x6VRGU5cxg/7AahIMVfd+SlT0F39wNcEUq1F5tIE3yuZw80b3vEksFX+azFVX7DjRVfB3nI4yzt3z9",
+	"4xDbzK47JIahllSk4HelxPTpMMwKxkhL063aMbPpOJXiCmfDz21SfN/ql+o01Dz8g9pebb2MmnLVw1nH",
+	"P4abRHWuUECwholVGRBg5k0KLLGwBW/Cgy6NdJ3GLgI5/ZGtotfkjpKNV7s3ouKCcdXn03N+YWZTeQZU",
+	"InSWOswxDKV1RQKeHC3/suQSJlvEOF1RV29vSotnguDblG/Ac4LnZJFj4doo5ilVccJZQgQLZ8+2gi+Q",
+	"Me/50wtsqLdaaTYfZjz29FBNOFBVY7VSSaS07gxJxB1NSDhLaUmydFfLgpBU2j20ZJUAOqb5JLESN7K/",
+	"A0xeDXAAz0AHM088kmjNJTVtf05NhOKo0Ze6NwMAuw7ZhYKWLCkx/TW1uMi2sfcXxlX5z3dDy2mLz4Ro",
+	"sqIpNblBSQ1+STQjXunMfdJApa+BxTPPZioutI5KlYa8BQp1n7+VG4aRQf8CBdFk46d2avURGg7lBB0y",
+	"Xq0Ag0wER0ymXeVRKM2zRro5aekOBkW3WBGpUIq3RYk22biuWsG6hwGEKfKsohQDesdFSSLZ+AWK8C/z",
+	"RFVrLn9t+7tpikBZrK8PmtX46KUfIiKWJFzSqQhe7ZRCuKEs5ZsYvLbj2VZ9LkFejMqurGuBaLcZQj2+",
+	"JhqAQERdPKlJg/dNeZWyOLY3iAKVny3ehDGVD5NVMACN16+jz2P9JlmS1FJJvZ2MVzAwIr/OpBmOSs8z",
+	"iXQD7F1IBhthShs6fa7fGrK8q7Vqi+dDlSpGIjezhVY4JUULgAJc1Wg/OnRtyVTJ5M6i09PTo8HBfnuM",
+	"oU4Bk8SpaWhUIK94a8g3bGXC3iRVIlm5ZnHN1aOUmOVdVAtSK7IO1ThAW0M+h8qyotthZBxrduyg0bVP",
+	"Ai3+FKZZhwcP1k5pWnZGGaanS7vX3hKeO5zl+6RuHlf/PjK8CtuMHBiqu2m5hBKhGrxlhpNbLUXDuvJc",
+	"8NXOIdhxbSJkviKT5TDZ5XaP1dRgXsKhutWohF+lHYH/9dCdfP/7N9+3lCK/JQyldEGVjIoWPdkWLQTP",
+	"1yRFj48fHz9Bsy2CbpGy6GwKTTLRiqd5lsvjszOULElya1aqFm5++eQxevL5M/T0y7Mva6A99yvn//WP",
+	"p8dfvvv58Qf0P+r/9eTDP4SK6r/n6gXP2Z4VeW6V4ZV4jKvjuX5lUAHeD4z8MJ9bTt4hbHf0lO5bSrdv",
+	"Dd3ZrhGGsUXLno8qUA1Vlg6DjWsb+XBGjvl8fuEPGJB0wSCLsDBsDMaOn4aUT8dAdi0Ro2B7iLy9mFar",
+	"LBsYvJrRO9PhCCnoe1ULKe3oFf+/qtnPhHOHDNmXkYD7Ky5qqTWq9replQCVk31K4y8wfCg0KMinw7of",
+	"uYaQ3cU+FcY4sFN+TTenUDrgHxUdYnSjzcIbr7OMp6M/Am2PHUGtqwcTdIhTtORJqBnavhz6Xlhsu0/l",
+	"Faap7UllLZGSByy5oH8x/fqSJfCAS4ShT7LhkcYnlLNdXC4jOcHgFj3fc4VmGWa3E3bkaTNGXEudVk2q",
+	"grRThDWq6sFHjW5UWFbTWQM+rWJ6Usjn4sffGtf4AyPNxnpuCNAJMu9CTr9JfJD5yulqVJiRQBGS3Pao",
+	"SFOUr4ssgQyza0be40Rl2xP0trVMiUJDKy70P0ySgdkGTJXUt2h+sutCKbVU1+www2KhzXdBVpgymEQk",
+	"7aex0Putbocwtj26DFdYC70OnyNNgKGO8veZV/egOWwPWx7jRT53b4/3oKleD5oX/1DB7uY1DA9ej8nQ",
+	"HZP7G2R1d0Ss/1uZZLsnMO0tzoco8mbc9156fL5rslGzQZTisd7SXbBXwi7aeKEQ92vknhpeAqUHhydR",
+	"RDyS+KhqyKurb+5o6rB/RH5FOpMxuKGGD6MygySIkHFGXTtwymQuYHgEeb+mJiehd6E13gqeZXHRY6Pf",
+	"kgxlSLzC24zj9C3n32qVYz/PVm2x4Q6utXnxWHF+DKrPIEeX1WEr7abqfngTRj12re+4gHmP5QBELMu2",
+	"d5IQ66NoY8+fYPOojCe3pHu6TzHpiirEuFpStkCMb9Ah48omzEbGiyVzLf1gkEBlEORoV9Veqa+/sAZN",
+	"lbZMZbemB2jQNKIr0sfry01lXNhwDfQEtup1+NJIuMHSQ8QLJMha0ITUJpfyos1UvWFwM8pTGzDY5Gqa",
+	"J7iHKm0hDftwLGIK9+Wn25+oCpY37qeyLeMn2cCoOn9x4nZGDQRu63DkdzOqseRun2Rdhk2hWDXk4sfV",
+	"rvzMiKbpk/4pB1dvRwG6eQao3gxqxisOc/K4JDulftfi0wFfJ95Wy5wfn/W6R/FWxpTFcy4S0v5u6+di",
+	"aLDZOP/XeAu+IlgWZUQap45+AxVIVzT4meHkVjOrSlZl//fbR0Z/4wZDe95aSJl4JBHQ0y5+W0hLbLnv",
+	"35MMJoiAzqL1ky3UKtH0fi6a50oqDM1523b0w4akBvDkjoitUZ8UviXsAm1cSoZzY4PbzcyTBKSVbjjT",
+	"AqrT7ukQG59+Jup2iGnrHQEpQ9OfBmXyubm5FYbWTPd3cbajctsWXz4YBq0pSXbME3ulX60y52fnof5M",
+	"u4v4RmpNWAQCv6vzMJ8vVZCsgh31q6iQd1Tn7yGKK2DYJz0MvELji3KmMQ+Yosm5AgzVW0ZYq4rgnj82",
+	"fzWSOzI9R5UNBzhL1vE281DAFLwXI24HcbNX4tK9tedTvE+O7DRWuS1TyX2uQOBmF7/KhXUg2Asa0k68",
+	"yeu7egn3mzEwgJXonbuePiuSUtxorq3Ie/UZpBxCbvV79Vki78L1l80Ws2dB18soiwqmL6+oUjDUl0qt",
+	"zExhShl/ZZy43pg1KQXDL2WEMo5TaDVtes6fhJC7j9z28PUu8fnTZzWgakypJaLh4/m7n5+1JJ5J+hcS",
+	"z7ZqSPOds9a6xrHUvkvdYeF3tg1fquaZ7cjqoWkBoMoha3db3X/kk2UPSf9jY1ZHImOQP1ikZ1+YzP80",
+	"BhQx9clxiapBEvEWn9BWA/bzKZhpkPn9f12AqleLS7AQlKTQHLY1u+25eaiYzuucyqD62nGPuZ30aBc0",
+	"HqpCmdiX400gj4x4JKHRxWOEdP9W4TtDC4Z6l9NKZTiFe8mz/Vy89y6hNU05CW29whPlLlYtv6FWmme3",
+	"FoqyNpU2D9TQr60c2TTq8EdN7dwr/2Okhu4/1Wl3JYP8OWAXFdcuL9BZhM4j9Pe//qeGtbn2S3SKYJT8",
+	"hsqqVjS8qR+M2G9+OjMeI3xLmL5TbWaJnF0iQTKCYTaupmfjG7E/gttf25WRfQ8vMIW3sR1PBSskWjBn",
+	"mV7Cf7H482Ux8OoiMAPLlgpYZUDvElQNsylQBuwyXj+CcCGl3mIb5V2F6Y1gkVFiM8uQ4vy2qOiC+5jC",
+	"PzGy1KaqsvVm+HrO+KpeZ5U9n+f7ksYgaIX5hUVuI0mh4nXwge7lL4BoqMoBh5h1shyqOhYcu3G3cKiL",
+	"wsVAGcLpncaaS4/NXhjXw9//179ZXLYzxuCVNWTLmibSGoXNiV2HrUtkgXTpVAj9Mec/RIyUqsWciw0W",
+	"KTr8LSQXz6CkTZV//vv/+rejS19RaawEpTUuIgyD5hVHfD6XREXIZYPA5m1yylZ/zCchOFLh5rHVdS7y",
+	"Wdyx/puX7NGhVmvAT6hWN+sYP5Ja/RrQcOzAVBvAGjTM1I+NmtRrp54meEUgMjDlGNO3lrcWLUQuwdd6",
+	"z2nTdYh0Zk5XQC9Hwr7g/iMxzl50o67VHNz9oaezfUD0NI+Vh3pk3n8Z1A6pIDRLYyJEaEJg2WaQZimS",
+	"iq/XJEWHFObMC6KA0RXpAbYPBKQ0Y6GkTXnWSkCCGZqRUg/YcWwZvL6XElfsYNJJp8WiO17CFIajXWJg",
+	"0RJ5v+ZCTQuGYs0doTCnO5T0N10z1baXhRSxpS5NJF/jLfip0W9RRnAap3grvVG8KfQ2M8qBURdWeLt7",
+	"dHXHvFu3sYqD8emzPgOgbeBwdXyGplDzJNSsFzaeGR2irwW6MMp+K+SsNVg5IZ7BejvimLvsneIygidE",
+	"SsoW+irCQP3q6vkbVD6osSdCc/qepIgzmwyFsyk8OGvBF4LIwZIvZ6/cG8ObFxbvloWLZQ++YW++Nc9/",
+	"iA7ydbovl5s6o6nsEe/wwku4Lomu5B4NLKhw3gon7y6N9JlllR2XCF6STk3G1ORYXTJ6yOF1/PMlvWO2",
+	"JUQr19Ot2AyszWxoyx09n8AxC1XImu/mDKww0/zDsFpNSxyGohYDfqhEwLbXWS5rE0X0zUG8ee94ZrHt",
+	"bpBMaBRpzfGTsIly9h0Wt6+wkVg7KucBZ6LL5276fw6h1xjokzjL0IYIY4+PbpDToeY3NPuO87/yWGxL",
+	"xEXGlh+Y4zb9Qb3Nl8uVlCuUHLtKW/WqWzIK77f78pt1n8BATL+tVOC5z+E8Fma5VsVd1+FSKCVER1ir",
+	"JYZcRKJkYWhAXeXKMAjMnPckGFTuvRrIlAFbtvj+jovsE9k9rv/S/Ma+eyx6u062UIvr9VUr7Q/3rvbv",
+	"Qt5SbacOwBoQM87DNiMJzqUbei8IspnC3YUY0ACxyPTkNlEeb0E27YZ3tWyAljZTDtuNp914rfVGGx0S",
+	"p0wi8BAkatBnHfL1vIA6PdVy0UJY2ECpDp41QQO7UGr22C52xcufTDO7XdrAFafYuRtcqLGntOnJRqdD",
+	"csk3DB3OiKQpkU7fK9vqgbl9tLcOt1NruSCimcdM6tLVgrSPFvvu5e8eSWSXRQm8gPCCIME3JiK25JIw",
+	"05vgzznO6HyreZB+ZA65UJU3KXDMa7bhK8IeSaRlM0F2O8VLlaGfoBrzOZpRoZYRhLhgnILpYyDJe3RY",
+	"WeXaHgtdJQqdn56eI3l2+Ozo0v0u4YezL798ihyhoScIS4RXhvXZDiP+41Iv9Hl0zc5Pz87Al3B+evbk",
+	"6AI9O7Ub5pKgGRfMafXP0NVa0Aydffn0NEKCgg2tOHr2Rf2FueCra1Y+//kXJ+jKDb/HSmHKJKLKcGQM",
+	"bpxQewV+R4SgaWpU6Gb6gv19v7k75QV3mECu323tCDVMqOLKTp1wodVL2iFZvnv5O5RLlzPjIFD4eQUk",
+	"CXJGIkQySWzvGOgVr7cQ83kMSBeuSWp7OgwU77iA0PDhihVIUDE7uhC59a/W+EH9Ojo2VYIr8lGliRdh",
+	"diFkcFRWmjqrYtiImSv7wof2sSbe/Nx+X3KzdVn9JgYUStsmmD41PB3ivZvjFc22cSCXNeypXtA7woY/",
+	"HvavNlNpl7I6gtBvQtjoXl1vSnh2Gk4EtSH4IVl0BjlcCt16yRnZcarJGvy1gqStQOpdYoBn7t5dcd49",
+	"V5GkccI6vlbhXrnbqCA2B2OHur7nq+K063ODwad2coF5dD+I2veiy+JJd9w6oY4gzLNmYHg4mQ55uUqN",
+	"XcApO5dOTW7npxVCv77+LXQbRYdHx+9+/jw6byP5LurrP3uNEjqIoAvn2xF1EsekkWMfHtYLCR99hVWy",
+	"HNkF8Ar94c0P36MVEQttiatkiQ5fv3iOPn/8pdZnoXw8yQgWEmFW9LhFc2oN5xVl/jfOoonEtznLIBl+",
+	"n3S/h4B+YD4wViqPaBU8Oefo2Nx9cZL+FtItRPW2VoCE0zxTbnZF2FcL7+HMTqLdpRCrmbCQCzHAJdOY",
+	"bj+gGjpkFvWnsO8wwR8dFmkCVKIbe6Sb4fGKxumGzerfKd09OF9+4PrdRa4TTb/+FLTQXYZiO0wucWg/",
+	"5dLR2XSyu6DcB5bhGWZXNuVhpK4Mfbt6T/eGLtgP8/lz83DboORwThvMmHXpveY9CV6l+nR/88glcmd2",
+	"efEo5SQ82qEnaxLGXhW1gu7VJ6envZ5MC5U2WLdUh/VPn80ZVdDbFP3t39Gfc8wUVVv935rs3BxadPj0",
+	"PEJnjyN0pv/3EnGWkAt0dhS5RqeMYGhnCg1P0eESZ3dEonytn1jaPGvXJNWlxdp5t/ABYKaUEdMc4PBv",
+	"/25qxkXOGGUL9Lf/Y/5tpuHZcZOhTx9dIux6vWvGzLhCa8GFJr3phlEmWJGFlRi9FbkVeP88ZEpzV5ut",
+	"7j5YXRSjUeRF8fBwATNJP9UVIUrCZKwqA+t16jR5FqTgqO1+82DXljnGWEoqFW4toBySjNVV2TTEQww0",
+	"NxA3RopjTd5DEONH/Zx9/l46DgfbzlZZkeFWmtY1twlR91QUHBL/BU1XKbZeUFMHkAWxd4/VXldtmoNP",
+	"EFGwWW4YRQMUMLSvbpfseMnW+dghpj4XrNvht2RbdO4ocrNclniCFc74Iic1Efq06of5Iz7+y+nxl/G7",
+	"n8+ipy2WUzdz7bU6d7QoJmTCD8VdnzVhC4B91gLYIXy3M7HYFSmlRBGxogybdupLDE37ILi3pBIZlwNa",
+	"EW36g8SGD2Gx3U2/amXs1c2+MANi7MPHxcOghER+NM72hS2LHUyGiHvZYDmVjaNLdIirpzsKlfmMlSed",
+	"8qMZkV5htkWaQ0loMw9aXQSxW5SShK5wZmrNbMv6DUfrDCdEosPrg7PTk6fXB2jJcyGPLuxMfozmGcf1",
+	"MTmfhyIl0ZMPh9fXJ+5f5x+O/sc/HPxSRNooAdIqOyaTFg0u0cbMfyiH/o6JT8CEZJKWPKRJ225AbVHV",
+	"Bu9AIdsh+JEQFwjGdbpHtRSQR4Y8/HnDCDO5IUJWfCUT8qp2oXB+OtYt76/VBvNmvqRLkixGrVcTJssk",
+	"srDPTXMQZi7vBaYZ2XOuWXO94Q2grTfjeEXlCrzYg/o/ex98bYE53RHcisMPQefHsPnj4mYHnmKNafoc",
+	"i/QlG60biTTGCaSyxUVVTYvQxCItWjI9ksi+Vm244JcJPW2v1fzXP14d/4vRm96V/3ny2fG7n0+jx0GX",
+	"eIOXBXcexH0D3uapXr94jr588vTz4k7NyMjOkZpD7GIhuBjuAHtBSZZ+A0UPIfcqk6aXULgqwQy6QWts",
+	"slkqyPLki/bhYVZsjxgdVtZ0ffmlJ3WehBN+FVUZGWE5hwagansU/fj6e8TwyihiBfVFSObJUisIN0Fu",
+	"gDOagiZ3Ux3t2P3wQTSgA76PhDacbw5bAKsFB4su+zWZBplB4dyuhDOFExXvnsviVtgnfQMGEulFGn3D",
+	"5wKvyIaLW334NQ9X5u8SehmaIzM052ZQGM1ekQukfQrOfhtZt3hWu4g6ftRvO3K4tbOz30KkDKrVidT6",
+	"RrG0c4XxfK5FIjTMdM37zFQEkwSuP2dqNg2tmC6aJuOTb1jRBPYaTIFKZ3ZjALjGQ1twBp+g7zm4yVlC",
+	"ceapelF1ihYXplHNNbPedCu2XS7q4LFWTQ4s81WxWikb4RyPkHUVwYiw6dy6O3oDHmbC5/g4H8CqVdeq",
+	"QLTQ6SuI4RVlUYWWPEsl4izbIsyqwzpGVGm5WMWHSSfiV4YhBPphAFweyeZIgj37WLVD1kEUImu7fGnP",
+	"+QH3FYathK26GXXHPdin0KHmRt+8xYujHQvMP3m3cm9rpt4YczlRwRD08DFqwwt87cae89WKqpZRaBOM",
+	"whtVv9bbW6CLFDUTvnA+uWPjPkktr3M9+XFBrFN0gJxiel8PQlXxp1qQVZ1+1zv1rrjxXbJZG9rz+IzT",
+	"LvV5x3TMPbXpNpW3J4IwXgGuXWqnJtp1dZPkiDjr6YGzQ+xnh+V49mZljjH09k+S7EPdCfIBPwYqf+i4",
+	"p3raYIIFifHCOq2pnJfD7qDje2wjfcHdvb56c2X8v+03Pzp9NDCbBr5hq+0g/wQCIK+v3iBw1FDb1tT9",
+	"A90Sf5ZSCYTXV2++wmxsJ4T7EZcr/D5ec2qLUuuTNayN4uZ4Q9sZhviasGNTqAfpijPM0lB1cu+3KfO+",
+	"Pe7t+mzYcqma6HoXvoCv+QrTsT7YW1JPqtghwOzQYzhPfX315p/sS9W62afdreY6fHtjAhb61KXnrNx+",
+	"C2S/4ynJRqbZ35i7u7lwdvj/i8xf0N/+Hd3ARcZrIswV30RIYCrNjO0biySVab034KtIMHSYw+qa3Vjk",
+	"qj0Fhqgk6gTdaBzW37fNBFIwTgtXptnLgt7ZpjJ2lzab75rB27YQGSt0GqE5zzK+0QTjlMMFXsNoAn5H",
+	"RIbX1qEiTBAVyhMNYBmmgjySyG455PCAz41BH2A39ZLrJrrc1lroFxRlPvgumMvVBOx0g4VDlzvh4KMq",
+	"Xo2P4/a7BgGiLYTyQxFPfGgWlOEZyRrL9MvENmY9ilUbdmK2UCzZAqKC7X0EINnp/WPIzMuf8Tou9fFo",
+	"8l6NzzQK82i9VLnzHqACoxk7BhnE5iigWElbAcrjUT1S3UdbztMeLC+c6oIoF6QNaY//XLqYAoZAnwOr",
+	"v61q4eweNhOjePwrUNbvNzDTpQBqrXfFpXICsCGmoBfrwnqxR6t/TlHoQSCjUIyJIbV1qjSd8R+XvfGN",
+	"N8dMTiiTT/R6O3oP/1ynrYF6nXn+Q4Gpe+HbMFdtSTmfSAStTiZeR0Xr0ig8m1UwO1SqIHNUJd4KZHeN",
+	"spWsYrea7b35wGQk0yPo90Tjes+c5sWa+wxfYzfkp3BSeSz/Yd1U5YencVT9cvChCQqsyFvDxhoVoHhN",
+	"bffCru88N499S1dUSTvZicRYxUu+IrG3yLDK6tpy99YeRZB4nmEVT+He75/GM1AL8KcZV2Um5NzA5A7o",
+	"HMVTvEXg+oIJJ8ZgNvk/VCK6WuXwj3C/nhVd9Cajv/ydxgzpW38uErXEYjH5HMvBSkWRB07erwmTRMZY",
+	"m/hY25APc5eC5zBMtZcwAFCv3dMwwwasXCIS0oyL9bYQxILO57FUZD35EFGztA8+sMf1t6b7yk7KTYH2",
+	"g1LI7ymbyNuFR6NRwSFbeF7oznqAbYizjT1102IdvzxMHUE2OytlTpDsFnn8RGRNrdCCLpYwPmoFyVWF",
+	"oQLTAggM/oHEeIQV0ju4RLm043sYZ8cCmiAyRXFmHgNH51oQSZg66ZRCXRU4+gWUUolnNKNqeyxIpi8G",
+	"wc2mVOV6Q+5yp0uimlZq1PPizO9oRjK+QaY9IuMKrXA64RF2VLvGiJxmNRLcvMaOCRPaJhRBgQQ9N54b",
+	"32GaGZ2CQXmHuaRGkGknyVX97n/9x/nT0wt0/vT09HQnMJ3tItfqezhDGOmHL9DZjtsInn+UEAtnEVQk",
+	"0ATyZYwc6eT2k9iBhQ3ywGag++40VuAvxl56YNvnl2RuTCgJfjU+pmHSH4cHN5kFwem2yekMvOPO7FhG",
+	"NkQqhNfrjJIUrehCQPVMt4QZNxK2GnkRsNl3fayxTFGtnuJd+PySs6+4AcKo0SHhsvLv3fDCyWcWdvTv",
+	"fU0SuqaEqa9N4VrA68XZnIqV6aY8jAV/h+UtSd2Kg1gwaOqGinf9RkCDZguC8AZTGK2DkYTSSm2TiEcS",
+	"2YMB5l2WI1tAOyVZilYEs82SGqdRzwHqpYUFzMqTDYH+c/PeyCyVr3OcoVuypWxxYRtRwDL60PqsUJ0M",
+	"P9jqRDvYGJxnxRxu4faCFvgOuk6vrhllKYGxD0xlW3SIUYKzDCZ5Qs6VnaiGcAYEBnCLEDZjLzKicfSo",
+	"KNDZolUutQWjElOFc802WJo8l2/e40R/gZtZovp9V5oJr69NhWqcYJFGrljIQrY8lSAtWSnFYr11Apjd",
+	"XplHoeGW7VlYfLs/zdSvpG3hm9U7f0PUyPseA6yTqcDxku0Ji/ZBrj9Bv3UfP2FerEbPBxnp2skeM+AP",
+	"cknX07SEvK/WjnrdvRpF2Zaowp64fe4D9M4gfJ0R4JXO2zLb2iYgUbWBiO1GC3/Tl+n6pfil7HLNcwkO",
+	"RHpHs3iNhWJ2ZJ33X8aHZzp4RgeSzjLjylsIzNLid/iXewhq9uyZIOOCcRXbHR9EemPvdq5j26lwzUeo",
+	"3dpU2t3HUza3/EU0T/cLjJpAKMqM6njcXm/kkczOTl7vOnfy8waorrPSHx53X90H6e4DjXpywcz9ND/c",
+	"B9hvRuekj+or2Mo195MqHqINFDDhcf/FyBLbhgminVZjM5zX/HCBbqAnTcznN+jQlilI4201L6yOomt2",
+	"g3O15ILK8grmXNygQ0ESAonEKRUkUaVCbDtarjy2nmkFMMFrnFC1hVUZX1FGSN9aZnYYFWhGljibH0Xo",
+	"RuIViZea/y95lsamg9TNNTvMYAXbCFM/hYqnLpHcrlZECZocGZXPL9jQIDiIDoIHBRFQbFUzh9Dnwwl5",
+	"3lVN4uXzdYsHdvSRO0o2obzCJSV3xRixKiI+//brRxLJfLXCouh553ol+dJcM+E8y7bxiigrwyku/61F",
+	"sP6vd3sPCX8S7kKaUCd33I4Yj401CMR4RyWJ1xlmljSlmZ2hCdaW84RzymGSm1n4YSZiQ48qu/M0XPYF",
+	"SJLmQ0qne4V8qGNvW4cad+8VbK8ik14u2JWqbbGuwthw1Acr6zMo2rwbBE4t2mXb2PuLRrzin72+ILep",
+	"4jMGQEF66hsZN1XB/9hXS9FWlE5kmDFi5DBkT8HcZwku8xinKyqdFgSMdCYIvk35BtQoPCeLHAsbQMd5",
+	"Ci3fWKJl4ruWrxcZdm1tBPyHECRIW0vQUDEUddU6Gu9Yt+wMj5ax6j19jvb/uma5jaEPbZ++g9PHnc0e",
+	"oHWFe/R+oNZb6F+U7Dvm6J20wL8KLD3eEVUETp3feazc43OOTTXRKwC26qVXxEu7WLySki6Yk4F7RcDW",
+	"AicKXg+lfX+VYXZrx7ScHAzo06YIXo1a5izcgKrl4DsZMJ+kuB0pOGueY+ayCJF+CBl8NrOWzVDajMhH",
+	"6NC1CdVKuECckQv05PzcPn6sXz1Oc3KM54qIY0iZOdplluHeUrlbB9Wbta00TWvkAeLsY4sVny+3d7Sj",
+	"yrXfjBCdI8y26JDAnBPNHYvHVjgl1YGLFvG0pWUWIOnRLo1tfJYf6p9T8ga0WXITdKDqEqVkjvPMyMEE",
+	"Z5lp2zGur5zPji0P9thuK6Nt54rTWDxgdnzUyf8W42cZXRQel+qZgFR34TrCDmbuB8Hr3OR2yBz21Snh",
+	"o7L7VFQgLRclWzIcCZmWtRDTOQSPKyTjLalGKob0jR9N0v2FspRvYnAEjQdS3fOem66HJRhqH4jsbXTc",
+	"pM+7xomunQyU5iVRlpL3NXvYuS1c961P2KxpB+1rqzs1SUQU/oNh5C69seXDwrvm3WLceTO+a/IICvHs",
+	"RxmMbwyow3SDcGrG+ECuPah3gi5wGckXaChlhEg828ZmwYlsigm8JTs6JgZTzl6Wb6lndKHKj8xqH+4a",
+	"sJ3kaJnlaIuP7KZ29scsqsYQsQIagFnbbdSCNANNGIuKOyn0w+92susJRRu/dkoQT/F27/H4nR54D2Jd",
+	"LK+g7gHy3T78UVifjRMssUSMNxtBjmWATp0fwgHtOYseTlRIZYzxgpFW/2WeMFGC2EYJyl/b/g5aTUwZ",
+	"NPGHUQO+/WGU7lgaF3MfA6xBu8m8M7pgow2qUr3s726S5qRjZL62LqUqJudbubbCWzQzlsouNqU2gGJ7",
+	"tWPP5uF2n53I74jQp4OR89tQN6X+Vigfx3Fad9yMnjY+3hZwzp26+2a0Rt5IrindFmYqjSS2Z4LGFoTl",
+	"rfRRS3GHWWBM7M16fRFYoHpDzbeWQB1jfA+jpcTa5VjA1XG6nUn9xMVtFjRmsYz5fKfozg5WcMnf798a",
+	"NgeLOqziN0ZDfu4NuqqlOmWFt25Qk4Dn335t13TN0NO1yQ1vc8g1m+OEpwwOLowdQoLuwIYIg81rbMFJ",
+	"AwCVE9mvDQDtbtWAE0O/yiLgk+AugGRQXIvag7CBNLx8iw6XBGdqmWBBIojHU7aIatPP+IYVJleEFngF",
+	"iVro73/9z6Nw/fUkfZF2rGD4NLFkCm9bnaY/9LQz6uUOP7KiAG6/GTfN9YZPuMnLlwbNtqmOzx2XaPu2",
+	"bBQvinFn+jDQHE/SBYPpqzCx9hJZ3zIjJs95yTPoBGgXQIeCqFyUbiEzT2BDJTlqJulCNCfGLI1NSmwb",
+	"00w4U5RBf1ITYgk+ZWh2G0s8J/GGZFn4sYwscMtPjbFcsWk32vI0TOlrjtpqPumUAxZDJ1je8nlB5a2M",
+	"bXPr8CNyTRI6pwkAzZUlhR/dULWkLJ4VMynqj9SrQoJLR6FLckAMnawFLvXT1fcXur6OCwngRJCk8/Wa",
+	"C/XK4swwy9R76RUWUKz3824zL/S+oARDKjt5+RIEUDnyQ+H53AkW6cZt+DM+pitHdSbyfs3U3CJhX1Pv",
+	"++a2h+ZhJoRqmdpoQNkxicC+4vkJYCQK1nwNp9aJ0LyDXcHcX7l3j83jugaCGMyDJy5rZ0ULoszcjwLX",
+	"Jpn34RHriqekGiqHMTtVTwcQMWhTHlegcg51yu9b+gUObS5n5SnCZeoIlQgjRja2nGfHHnNaSsZOXMZF",
+	"FK2d6Q/Nd9dik+xZ3WDSEOSus6u1rI/5fB6XM/sHsszq9P4hpXDD2uR54xg/eOMX92vQV6wy24ap50bm",
+	"sxunzkFt2WbJUfFeyVcOrU+SZsR2r8Amu8uUgwGfyTCT3rs2+g5DNDVbuiVrdRSKfPeeQ/F1nK8DDMCk",
+	"zyPF18f5Wl4Ye0er7nrnVKQwtZ8SqU0fxHMlaUr8Cf6H2gzyQntOhHGBFFc4k0eXiKzWatvCSAdxkrd8",
+	"/eN6gFvAnrJHBtj08frhjNCNAoecTq4akDS39IoIVLJEZPSXsPxvin3gz1HRvdqfwWW6a5dDuLW1IQ0m",
+	"Dp/bZHrlvtVbD7Hyhy6EaRn8c19DfEotpBq7KjpeFhXSHkMdP6+nLhALXGnRbMLCpcb2avyrKTmqml5V",
+	"ZWuy+CElQSWraSHHpur9rqp8D3QH1WubtbAGdnoJFDCnJEtN6bLSZoCmm7qy3jQyNVKzhQa2NM8OzDKj",
+	"zKCftjq09YNTGIEx7GW4+vHfHJ3Z5o+IbgwnqFO1VDCovWaHDtiWFiAxlTFd6bNgpsa8p4o0ySEvfei2",
+	"4ibxGHlG4cMWpDQsy3AjJnJHGIgxcClhq2p8/cN3Vy+/P1mlSJIEJpw8PbqEx9DTCC1t2aoV4VQiuYZc",
+	"KmrCHoUx+YkSR12cczufUEETbEa2l25yv3BONAqN0CgJpAN/MsRVj/abBMRynCfy3BjokKyIgP888lOq",
+	"fjnUOdH8p18Z9i+cYRvdPtDub+5bJheOtWneFGnrAht2ZgbjRiaMixuWy1ar9tLX6a9ZqQ9b9R69NM0E",
+	"IXsdWjuQ1Nk0NeU58hin50Ey9aDXzMWHRM665t9O3B6pArnmqJCJMtzWeGucKUWGO2jDfiMCr6sAuPKD",
+	"XhlYJx7ezDfDLIZ5h20pwfpHbVErvpYoX3t+O2x+gxYNdZSgDM3zLPuFjH8sS4scKKrX7q6nAt7xoyGB",
+	"GHdJHH4QxG6pAm9c7ZyLttYoT0fXsN8X4jeVGL13GEunH+no7TL+AJ0kdGWIBPwKVBouqwrYAvdFONXq",
+	"Fb9EfEXVhKTVrRyPRfAQRv/INOm+bu2zAwOtXYp6ghlE9Qly2ePoUJAFOj98fHR0gW5MkQiWkkqFYS7Z",
+	"oX2lmCtb/AY9ALQFTec0wUybCZTFKZVKEKlt4veUqO1NhG4IS7UEFTI2Ya2YCwhsqe0NOqx4c9zIdfkI",
+	"Vlf4lsjY+0a2jTOul7pBhzjNM2V8QxfQ8kBItLRtrBAkGSK1FIRESJ/wsT5htW9A/bDWIdB5HFPE1nIa",
+	"6BratuMgxfzIbMeCv5B0v/i6v9LwyDoUabHFsTHuouAzlEHfQPvMkPh7OP230ppv4oKxvozPH5nVZEn6",
+	"HUkp1kDeF97NFcdkNBRvH6/068ew5UHAXZsijueFVlrr9eUHFdtig4b/LbiyQSDr9goxtF7lIKXzORG2",
+	"ZWXQH/092aAVZblEa0HuKM93C+QeV//eH20kQnAR5olGEpis6Q2WrksVzpLcNFg5xC57EnpX2rkSgJMy",
+	"QjJPlghLhJGlIPTdy98hgRU5Ctup/Y0YyCZulM6Pvgu9yoQ9Y/tBPC6u566//6Ttrw7qpQ5ZPDbnApk3",
+	"yu7qcy7IPU3Frw7EDx42dNU9x2u/1wD1VR36hgSCekOFj0zhSqxxpof1JrqP/4HPApmsZVV4FU9e+yRf",
+	"3olEG3CpVzHHrnKyW4Paghnt0qePMiqXe0Z6BxMaT4Bu+mNXbZWMJAZuOTza74qCxkTYRld6Qdr5/uPs",
+	"hJJxW5NjfXYjKR5JVHZbPkFX6E98hootl3FvwpBU2qT4c05ykqKcKZoZ6ZzibYQkR4xXEVB6b4No0l+V",
+	"0Fl5e1kVYj5Ga80UkfmcJMpUDIMIhHKAQ+PdcSFX6G1gnqR3pmIg2MWgY9if033MqSAJljGju2nGkRHo",
+	"xXgwNxl074LxfNsBvmbL+Sfi/mkvCsdWke2kYW5uLDKgxumfcmkAU4FNsaeyATD6E6flKlygjGjbgiqt",
+	"GTCyIcIf0yhzzflJCrFqcnSJyJ9znOkdFuSEtLZaLLjE3ld34igh/0mV9rzIbYm3DrI+oUcHZVuAWkli",
+	"hTYrNFTlSl2S5icyW3J+e6UUWa1DNRjmh/2KWpMMywrqyTxJTNeRhcm3UkvBlcoKxMtFeIR/mpvO5PFK",
+	"7sgCQ6z+6SBGv1RqHZdkVMV9/fYF1PeZ6f+HgsxzSdIIaRil2sg3jmON6Km2WgHdwG5C5ll5VMG1p19+",
+	"6XuohmnVIMTtnY24sX7dtSWZDXQ587lH0nWfpgxRJZEkogx5hRr5h7PWytL+YkwvyegdEZYElNiCaiVh",
+	"w9HBgt6ROF8H0cVsIZiDBzwHksM1u15DsG6dmdLW9qK4/tao9pNeikaFhKooXEUqRyiR1xTAoGvzYjto",
+	"+WsDrm0rMcuxwxUm6QJo73BKrCR37UZKX0DBvDukeMeC9Rv9givf2e2bGZbK4yD7kXrGF4O1/xqXb5SK",
+	"thW53QMnMUUbO15aSc+jSHRoDmeNgCrpnAX72HHrG7N2q+/H/n5MU7QkOCUC6lqghMXeAkTiK0yqg+JC",
+	"Gkj9FB4BVfZXIQ7/xnylxbG5gqc0UaaK8DUeUEvi0tg8gKdNYQrX2eRHbX8URrkGhtjRChdoRmB0hhMp",
+	"l6gA6gXC6Pz9+0tkFHczecI1CUCHZ6fuLYk4NEqb8Vyhx9qUkUdImEDEJUowS0hWLEBYCoOywRFnhW5q",
+	"PPi+H9UN1YgqwnruinCKRRte1AClNPhtkF70aybpyGIuAqS9QDcGX08wpB7dRGW7Yqb/n51VAV5qpASG",
+	"6Lp5Fs25uGYQdweV+wQ9t/MUfcqRUH8JFhtmW79kofIQZ9n2+v9n792T28ixfsGtIBgzYbI7k6Jk2WVL",
+	"8UVclR9V7vbrs1xdd+5lDwlmgiRaSYCVQIpmOypidjE7mC3cBXw7mZXcwDlAvpjJh0RJtJ31T1nMF54H",
+	"v/P6HTG0pmRI/Om6AMehR4ZcjQcpkVTX7gVzIWVXSER3Tjn8hqng3TBhQ68v3J82Odu9zewzfBsNAmZW",
+	"xxBERuniH4nZuua1KE+AGRoJpbHNll/a1RRw4dW2m5B3R4OpU0xtFp6yMRBW9c3u7nT7YlgijoDB7wZS",
+	"BFESMtvDwHRn2RVS8zHPxqimV31R0y1ogjJ632iZzTTGIr+5fE3SJ8BrwJVKGDk+KTqf0FLoJiUNve3a",
+	"SNNCDfpuXmdOy2/Z2A54fdUFcIrC9KNgzi2SNGi2fMGtnvLvLqx2laBjZX1h2krl7/lll/tSeTVWfKQ4",
+	"mfbAKMxlSgPSRcbQ4vq1jVqd6JULdo6NEGFfqBl2IzhqxignZp6uETMf6TKStM4hI8NlUchY8bYk7UtN",
+	"RWi0N/si1TESkwvPhvK4KSch1bRL/sFiPl5ioM7QHfaKTwTVScyG7tBv//ru4oV/+evFyZOn5svDDBd0",
+	"3T8N8lKazuZd074huH/xxXkR9EiR4WKqWDAYEsWCmOlzYl1dXWyMbbjb4b9IEkScCd3xSBjLucEajGpF",
+	"Rstck0EggfL0y6vPZAidi7i4Ul3ForFtzFImaK8KYmYLzNqIpHTevhoUSbGgFQhZgyvZTLYQXLd6x/Rk",
+	"/HR06v8UHIf+T+zp2H9Oj0f+SfA4PGVPxk/pTyOMdMf0H/P11hnoU+rs6Mj11H6vO5HX3eTq6Pr4yK4X",
+	"H9Jdjrb6jFFL8cQuLjewhbnJaJ21TnonT/3jE7938rn3/Oxx76zX6x6fPD598vR/5Exylev1zxUeVzs6",
+	"5eJfdqzWV+ANJFalLWXw15idqyg7IbMaRHrOsr6zvuMmp1SSDqaq/ruPFKyt3z697eZXzN3MbRGPnG5m",
+	"8oTWV0E5t0TWduyKC4esDFwBGPNI2ZCIOY11scuF1bZJplVhftuoNIEx3TJVPcit5VraGlvFbUrnQGlN",
+	"2gAGMhuQeYcL5V4RWFbKrVqstzUj3ExfLw2M1Wuy3nq429bg88ucYL1R3amNJlL7ii39JbsGXTrkvk9N",
+	"Pn1nZSLodjbVTNHcWX8r2GPWRyfflHMKMWw9G6xD/uiQzB++mGOZCwZdYWTZC4O+1OBXHYBnarWRv4HD",
+	"Kkswt35sCwcIjZQE1gxF2sCKTSjBV0qx9Rbdxi1XcjzRwEYruhVUabvdIrNv06ZK4mhlN50+u4/SWLml",
+	"g80oB8zmF37OrFLeU8WduzLjBblRsqhk2XIbamZViLgbMs/vJpPuZu/PuHCGzYps0bgGOjkzxxkBkOHZ",
+	"wkhknowiHhAz2bFguhqPBFQxVUYjoBI4qFKOojWLcC0PUmlR4QrKD9iWE7lHe1nhCDwEm1m+Qb9zPb0E",
+	"qbY9FUB1v1bBqntrRf4bnwguJk6etlHd+v//n/+v4xE1NfoPkFeAfpWS1xfXED7ybvz3/3weP/vl7//X",
+	"H/Hnxb9++/jy2Zu3H//HG3nylr6ll4utqkgUQSq0ujrd9XeInDGTt7cdvg2z1w0SFXbyshcF7MZsAxyF",
+	"T8zlUO2Je5CqQI4HjysYa4t2EzUYUcXVAMROhcXX6NElIlbyX/8L1GtrRPLMwpomIoxZqKcuA5PFJGBC",
+	"r7oxNxbpZtHYfpCFLrlsm0amadsQvL9DG0n72fHJE6MsPDvunjz5Pzu7NrpCM9vQA2/9LFStE7QfAhNz",
+	"CeqUpjdhFY6pLQbemcFu8HB5ByQ5zs41nRnYwNjbIHecX1XFrn6TZJxtBspx8NztF/TNZtFGl95d2xLh",
+	"gmYrSg7hZGSJIGTMBRUBp1E+EqotJFHziGuyZLpit+284HC8VjK9KieqeogK/apasRMmWHxbRWAmQ6Zq",
+	"rWl5IrvdJ770Ekjo5Wp8s5eVeKdu9I4bf1xIyNNSAw6lOYMbyrM5lKS9dUfKsq3MyFX1mXqerrpZqup1",
+	"1TJ058WmY/2WO99fvbY6wONYzqoBabbrl4zGqV3xRoz96Hy5h+6k5HAVb9xpicC4eNUTku+N+2TlPIPT",
+	"c3WWV5HOzTZHDhtVETGBxxVcKBSLBmZupIwN6oZfXd2S5VRMvMN3cBNTm8EtHjCnEYeVIXK7TlV+GLyq",
+	"wa1uc9WMWW+jq5axFqPd6nzf84lec5TWKyxZR/eB39AHWyXPEmZE4cmzuhoBdwtp3RYcwPyDn9yimkG+",
+	"dMct11/mei51d5vP/3NTkQ7H717ALqlsyemIDplkcDp30mRzlCohdQC+sAvWrZTKpisWJDHXy8tgyixD",
+	"yIjRmMUXiZ5mf712C/9vv39urVJg/e33z2AQYaEVYOSKYQSGJeAmOk6UVqT9Knx5eUFkTD5dnjx56hEI",
+	"txdjPkmgsh95EVE+U2dIbuj1xdAe3kPStv8CB2fHI8NYRkwNSRvMTuYHZ3kdkvZvv7156ZUZRaWI8D4Q",
+	"q8O+sLc5H3p6hZhXExpBHUlzYSojDH+RCyeVrVuvA6EqauiRIU1CaDH7Moey67gm4Aaqh+gCB/sTUHDC",
+	"sGae4anW89aff1qCGJRXQlP0KWLmfssaFMmMcqEpFyxW1sKc2SMnXE+TUTeQM2d/TO2QZddR7n0GFymi",
+	"pIEPPlSpLx09ijABDNrMEka+EpOIq6nza6huX/TFCymumcAYqLbNxXcRBjGbS8W1jJePFAlloI7onHdn",
+	"4Tn+EUrTq+4sJBMoNZ8W9yQjNuVIQ9QXRlZhnfbOmfngX8grCMiASGmsEUk+vX5Bnp8++SlNE24P6Xwe",
+	"8QAePLK//vVfZqI7XfIPGvEQLrkHoE5/vCRU9AUhQ3i3GhJYZhCW8RUo3jzChQeL0SMzphSdsD+H52QI",
+	"F4fIsvm3yw/vyUcJJmTCBZb+h8gSL2VuIWROYzpjGhYYxKmZAf4jYfHSI3MKeCANDE3vNSP+F/JOCrY0",
+	"37LCjsARAgc30tBhbB4ZIvwZnkPWELLTvbn8QJ497R3jT+eEC6Wp0HjRjOLjx4+fk98+v4AvveVm/yaK",
+	"kSCJlTQtmXABA3dGhmDsVfzfbEjax2adnPR6Xlo880mvg9FomU14eG5XBeZlP1Iw1iXDMY7iCCK6LASJ",
+	"KPjKJ6xLLuD/BO40N0JeF1pd0x095pEZK8IhiNF8A8OyzBDjACaYQBwzJZM4YOnkk6F1ogzPISIBI63g",
+	"TZBfrHQszcC++kwnw3Py8eLzi1+hkxhPqIgVANCvN2P/HdXBdEjapyfP0CtnpbNHTo9P8BelacQ63WxZ",
+	"f/xw+dkj6NlRhZfTiF8xj2C0FCz74ZuQzeZSMxEs/b+z5RBZhecRzQ0HhEKa5Wda5XqU0TK42SBteCJ7",
+	"pfY/wZsgMjRO2LCDVByaRMxMyMkpmcokVueECuCJSD+Cu/n05OQcmoMVM5XmKBjGEZ9Mtbup99xM6iLm",
+	"Gipozjjme0aMtM0/MfrAs+Gb4BBRGA5IiNIyZmHagY7ZXUJq00IaRR66O1NnKIY6kYk0o7qgSzLjoW8b",
+	"B6l91N0CUTCRVNp8BCIKMcUnZtocsaWRNYeemaWJK+pTHFa3520XbbHbgOVmPJ0BswrNB4b/3bdFnvw3",
+	"oWXlwDq0j5SHPeIaYx5pugPsIrrIVUlw82LlNTTFcVPRlQBPD8XXae/03AwHV17qyM5OTwLHpAfzmn1m",
+	"KS05C56ZJDSDDFMRIH8LFJEj7eHR9fHRjB11u90hNnf4xbcnkm+PdimsKoRCn0Qgg0BumBtwdmZ0CSMC",
+	"5XqRpAS4w097j+G1dvggLdFIU/tYKKFV7AtXGu6H7rozAANkrwSc9/CQU8wSEbIgAq6JGdNTGRJqhuK0",
+	"9yQ9cNytw4sokos0vM+03shiIAuER7EvVsRDdWSDcpyzigzfS/1aJsJFvRIyfAfPvZf6AsuYDI2Qtc2R",
+	"gqQllWPryCfDX19dvLSxwB8+fn7z4f0lhsnClNi6hgBylmYUXFfSd0Hj2kbs//Lq8zl58eHTJZnHDDeu",
+	"St9kYJ7Bb9lKdoMx1EDAUZjHgAqzZEOzysyoZKRnQyaSGZBa2+e4pQRKH8aTwu0T5YFHAX3o8HXgkLLQ",
+	"AZ6E2h9m4ZUG58ydzxDoySFBlPz2+bX/DH++plFi9XGzdyD0fqxZDIeIPi/2KDO+OhkHb7XJffDq9mmv",
+	"R4bm5wFUibUT2OmS95KgbgYeE1hOGHxquebwwPdwpUuAfsQy7UEGMg3gjGv/9lejC5l1bv51/Bpm3fzz",
+	"p9fux+evO+cgyujIQx1/zFiIZM1G4pgD1dZGMVNrG5m6MscxY0SzL5Bsi222ATDDVAk1h7b5hFHOTBdm",
+	"MmadLvnLXz6b5/LsuEgz9Ze/mJmADrs34piTIarbyFQEyyI2EAI4p0D+tFGmQTX4Yb9/OewYWc0UpCBG",
+	"jAL0AQ7LmLqCC0byqjkNGGn/JriBb+R38+PgEn60hOgzClshN7qOWeS3v570ej93XK73dQofUWSYmbYq",
+	"0DD1iQ6xCo1leBpFVFxB83FFmD/NMniZnvIpEos4IyOmF4wJcvy81/N7x37vGO45OX7+3D8+8R8fd8kr",
+	"GkxxrdHISe4eyIusecNMPOGEOVwLiDMlLjYTm0et6ZmVrsOOYwWFfQj5JUMzjMMzMrSrcpCOm5m7RI+f",
+	"mf9jRz0ydLMxCKmm5odsnnOrCEpUmR2N0GokQ26BK7QPSEiNeAqmTJG2was/PX7+tOPZw1CRAuyH2324",
+	"HaE/kbCTCzfBBVTUIh4woVhO+3r35vOKtiXnTCBu7Mp4cmQfUkfmXoip1FFOccsF5py1jru9bs/Vf6Rz",
+	"3jprPe72uo/BCqCnoIkfGdXI/KPSYnhBPrFQBoiCYyZCFuPxwhWKBxroc4MOIklD3BP4eI5mwKnnsMHb",
+	"QpIXL993PDjkYgS5PNDwNsimt8YCMpcRD8AWmIrAN2HrrPUL0y9Nk71WKqBNu096PafRWuujkSFHUz2D",
+	"kBwMysjVp0gDG1ZU1gtBfv387i30+TzfJdsXFmLqR65rrlddrN4TGq357GvrBTbGv7R98j9Cn+oCYuyT",
+	"R/Yx95R96E+vlcdpm17y3+2tb0Ls4ymOT9Uj6Tge/UzDXLnP096TzY+U0YJ58Mk233oDMU80egUZyHk7",
+	"Uevsf/7Ta6lkNqPx0noeLj6+MdIH2W48uxRZmFtmbjlCyTk6UWCGS3X51j/NF2CxH8VmSXcV5FdEUrDu",
+	"v+o3gPk2boFRIsIIimDA/A/hXUOPBDSYorJHqLNeV67YS3jtluv2X/SaYjt2XL1/o9cUv1RejKad/ouM",
+	"PXftEjQ3u3t/7JVnN7+lgCusQxSLbVgfHnn35jMB6RywjkfYbMTCMEOdIy5ovFy7OJFS8N/1wtji95Ne",
+	"z1ZasalwAVMKWHlzdTJkEkydJmDOwBE1OjclEb9mwtxvjmrkdllZrb9CQzav1PK5Vlyq62Lj7Bcq1u/n",
+	"XJe4Ism8tIx/4JW4Miy1K8me990lxdOvcjldmrNMrRpOh/mnh2S01GgtNP8AywXyp0oZYSkxwr7QQGMR",
+	"rVQKp4Z5FhMmwMOnKtfahzkTFx/f7LbYXL+yxba6iOyLCSAeEsogmUEZgEJ/NvV+JRG+V039XbmMXQvc",
+	"t5uVjCt528PaLK7ltuKQiaKoc8aOVO1kymrnMz6xGjXgBhTMYIdRHmGRYuRJ7zFwQIJ2t0FWfjKNvEtR",
+	"iR+oWGJwwSjdsM1+oMVlnnq8+anVqrMbJWy6erg1UoLdHvT1JIrc0sFkxdple318RIF+yrep67UrGK1Y",
+	"lqxqnEQoTiGG1Zo7kUSBOn8g8JCBKR6/YG9DB+Ivrz7Ds32Bd6PVNMK2Tfncg+fSaD2vJorP/O6CaykZ",
+	"J+jccZbrvrClCizXlMv0RssEbjCu2czaMsD0lnoB2vZv9Jggjn7/66XjdTLaMlgKXMq/FMx1dJ5mPBOX",
+	"j55zqpqnUpZe549BeixIlgbWBR6jvU11uuSiNIL2DWB9D7SMkdUhnVovx0SQFizB5vSFLXc3AnoLrm25",
+	"FiEz/yZ+tkuAVyKmHA0o8zkToW+0YnBsfrKdpjEa7zUTBjuOrPVBTWVsDllMpMLm0BC9KFzYhfKkR2aq",
+	"Y90LcH1Gl30BZBLWzWAgIRQpZjQmUxazLnkNAwZKTcphCs5mMxJoEWNCc700v9uEzFQRNv1HnzUXIfvS",
+	"wYUwWhKKqZoxMF2AvaMoO99ypS9gDmzPMebOeh5rsyuyW44+0gm75P9mkFWxxb2fIVHE3FwBOXFt5Qkn",
+	"YPzAQmnGFgrKmbvBaeoqgJ8VWF8zgb6B97K6DYVii+hyhEkzDan7PMxR4dM7ZU1UN8Qu9HXfTRfE7br9",
+	"RgRRovg1I+ZEiMlIJqL2mzIIkjhmyKtZ/d3tg3ZX2/Lqi2tLMp9v3RYtb92Sf94hesjvMEjWqjJ4oR5r",
+	"zo68TFQPDSmONz+SZ77Hh7YABq9lPOJhCLKgddo73fyEc5I9CI5OEcrvU4lCCa3r6fFip8sjMgoZHK+W",
+	"PclBFPBmt/7ptUrez/SajHPYJeNGXWsVy7KN82yqELewkPEVnPRe4ahHD5pnqZViMjcaAOSGgQ+g1PiK",
+	"0yLXsvs7K6p2f0ZTtt0mTBvuKN9qDqHcgJA2ngBwKHQQmWSZFhxGHaPhtKw9m3Lvu90ZUfV2S3Ow6xBY",
+	"yoQ7FXrpx7YQedmiauTdYcm7einTzsmYzhq5lxMY1dKvtENcwVkQL4JFSHRs68Osk5RHXwuk/n/WSs4P",
+	"orCPQYMxABplOAvJmAZaefAbi/gESzsukUA6pQIDkO1ZI3BaaBuqW2Pc0yiSwRX64+xDXApworo/BnAL",
+	"i9Ww2q6R7aHWvezUOiNajgmtuD1ffaaTTdsS7nkI90WzlYtbubjs72OP7goQspVoJv6f4CHHEp7lkyMX",
+	"FYC2Gth+ue6duXhSG4iiNF2eY2wv2iOHMVUDa6DESCkIogyAv15GrEveMxYq4kI6zwnN0dTLOCPRLGGC",
+	"097z1c38G9BzFPbzbkPzZgytaOGZDav8ZxkutxACOTY2IbWZTptz4IL4wcoSBMmcIkWA+SGmcw71oXKj",
+	"ZN7wx3HrrBVJAH9/nBiAAqVD/9wdgmB1VvPkuvCNm0gx9+ZCwoaOE/bngwpRy7HWCNNDEKanvedrpj6f",
+	"O1BcAtuxjtjKZhVMI47bbF1tsmyB+EJqHyTbFpXJ/qzgAaleiS50MZBiHPFA58KbXXj8I4UkqhiIDNFf",
+	"XNnat1zYoM3OPsH68cnmmfxoEJpAKpPXyDsMj26xziwF6Gcp39IYiyOdHj/ZZlGvlpmDh09ODnYBBTRm",
+	"oT+WsY/mCd9WEKypLwjV/nxMHoMVZ6NBa24PE+wn87MKBlX3wcEL7zMtyS1qq7NWPWPfaBuj/BlXM5Dm",
+	"+1r+v7MoMu2ZGfw+SrQtKGdrLiv0NMJyL631fS71k2e7LfVP7hTbBwrE4mAViIm0c6CqAJVyGKACKHVu",
+	"gSS3UeOOEGhBEust0aRUFdrgC3i9qhoRG+CLq/E873+CmlFliLgK+/Dd+4B9my1mubygv7Pl7YCiyzlu",
+	"pSoxnVAulLZpLVJMrOmztTX0wyqk0JbDw2YVWP4W6Kwin2rTo9kj6RMNzPvxYF5NBeBcyt8VW/pc+JiY",
+	"08DCBhZuveDKqyhmiaqo1nHv0ApST6AxEFVTym91WXZZuun3A8Xg1KkAHl4Redw5wLJmrTuDWK9yRnSO",
+	"1vBEZ4kDrGR5t0VLMMIob54HpeCMLKY8mLqS+qovXN1J8xheS+dLkSmLwFyHdWogmzzv4ZvRJZTKiXnI",
+	"bPCsbVzMVBLpvsgSzTMkOJLmz5iRK2ZrNoHR07w/JVG30Szc+RBsEFvJiTilqi8+XVy6WEmvxCKNPMrE",
+	"3GFzitIM3ewtjxT6c9M87xmSEFDRF1yEIH6uV7gezFggIYcN/ID8uqzpjxSB+AqhXdFyKNhvh8F9uy+g",
+	"+2SI9i1LQjKsijZ6YdfZt4eHC31rnbVwILgIzC9m5Vlm7TGNotYNjKEvUpdQFUL9MEfD7Dkm0wrIMpUx",
+	"GX79c9ghWqZ2aUeeUFrDXfKWXzFXaCzAYDrupjPTXh4Yg6fG9QaDNxj84DC4PWblnIkGpTco/T6WJBcp",
+	"Mlu7JmMWJiDVfZDofkoYtuMzuVO56kkhfUQjfkyVnys9UGXItZDKh+B05Zs16rtjqeYZ81aLgjZYrM2d",
+	"IRtzAYtpw82HqvZ8P2qMQx+F1IYzErLAgOp8BI2NmGEiw8QgvQoAGOv1UQhmd9A1I8a8tSJkgLqPrEJr",
+	"YytzuQH5SpIuNjwl2MlHV2JEtufyF2zJSYPX+YyVYqTIK2Q2Qt4S4GTABAiKGM/PissxTXmkVorO2ZSG",
+	"6jhN02L8wgPHadoo9ZVIxVLdMsv30Tpr/d//k/r/Hvzz67H3pPfn/9HaOhZyT+Hw67IAgMopVzz07hIC",
+	"al6LEnfXQez3u1uM6f1lBTxgGsC9xv2ne3CLENgc2VkTA3t4MbDrToDbhPzniPTDGRfZORVEoc++GPC6",
+	"/piy96xvVE3q14u3L1/ZT9zTGXGX2y3tzebdZgdt/xvtIFWKjByqLqSDaurH7F9QVKUORiPI9v9IaKwN",
+	"oNoTfn5HI0TPqWbbHtEQuJ8862k2b/FIIpCmz5KyWlpNA65s0yyIkjny1L0quY1cLAN/4M70I3bNsAJy",
+	"fl85IRiUb6oRiEUxWIoirvQqGOlnV+MjRS5y3hObdQ5I+hPEujoaUUsE8+LtS8v+ZnQ2Hml7oS9GNLia",
+	"xAA3yIVYug+An2DkpK2LhyBtSoR5OfxadmcoW4d+adkTF+dYeF7l06sntjC7pWxdakiNHmZzMSQzOs9Y",
+	"rgKq2UQCk4KW0A97pS9yjJIjtpTW12C5eVWlQR4YZ1O5ubs1fp8m9vQLWBl5ObAdQw1zlgijQF46ew55",
+	"y69dBWI6CGRo7nvVe9rr9XqPT1pey8kpW7H5P0+2t8unA2JLJG4VrnKy/3Os8gyzddPPyVxGERYZxtVH",
+	"NXkr8YPgIuIaODMmMVPqEOzornGbnk7v24/t/cc5kWuiO6PQj6hvdkhqKGvO7sapcn9xJgfuB/EsjQqj",
+	"ccSB8htfXKT8LkelcFVmN9+rP6VxijShS+vXyK3R+8dYhokByTkQvQLWHUm0ARTvf72EciAGVbdPeice",
+	"QhB3Xnf2i/pXzSBHX/Efa3N732iVcRxAKAuU2wqlYJk9V9PIsgnJhQK7/TUUAYCzyvwOLgi4AsTRLm5n",
+	"zCMjVC5/vfBPnjytQtS/MJ2H03dv66iLpsChagwcjYGjMXDcKmMaN5KXhSHmdaq9Gjl2Ur1x90PU5XpJ",
+	"eWSE1loLsrnBEqZlRHDohsQiQnJMRjzW0zMbQhbKhTDQA+sRYSxiZh7vktPeczLMmoOhNVKwoSPTz2mt",
+	"U6rImAuupizcJFBfc6istg11c6Cui2KoWFq9txOHKJ6BNbziL7kC5tItNFv7SP6JRsdthHKjuR5M4uyq",
+	"zPruY/f24h11WoI5SdovLv/R8YATNxnNuP5WzslMXvkxA2i9jj8olgvkQ7VLx9L8hIy0nYzIDtNMbqRm",
+	"fNdYKH+CSgcoIZUsp4GMkpk4t/E/hQh9GxtUf3RmdQ8/se20kv0foNnQEhza5ixtztLmLG3O0uYsrTpL",
+	"0TOsJRnzL05lwrMU6grCAXtwpyq++0gxaOS2tKXudmRPd7Ri6hEJWcQmVLOQRHzGdXoUlsrXK02XeIfq",
+	"kn/YBLnjXGUW5/42746q6wK9wNZcupbfpdmu9Kmate1GpSGI+l6IM7N1XlrY1s5SXNVQ1bKww/FFeyTn",
+	"W4073J5tT1d27ZwAKT1GRmN1QsEWLmvVyzJkN5GmIFfe6q58AMI8N5QDmKsBFSKhEZbYbp09QQy8fVhJ",
+	"sUf7JsCref29Mq1sKd8cFV4j5x4eQjape3uDvCMaKJ8GQEfgG5i5ITPNinufimAqY58LP1Gs4eN4aGq0",
+	"6uNt++O4JqC/eMb7adWeeqj8sogKsieKSWeWaELGJBFIR78NkT++/CO++yJrzEMVgPkAeXZpO6CI8pJp",
+	"gj2qy/1xPS4k/tjNMZIyYlRU5ReVP4bFHD5eEC5UEhuoRNiXOY+Zgs3w8udLEkxZcAXlw6HcveXKiBkj",
+	"S0Zj5WW+La7Ab1ZbEIAO2DUPDYYYwEe4mAzw4fr0pe2z4G5WC+cu8zKqV9oWKVHp/DQJUYel29QKJtJO",
+	"SwKogoliRgWdwD37JhivTA1wdbwqLAZpY50mgy3Jkd3Yb4dQY+2MxCzgc47l1fBs94hg2siFSSyV8oh7",
+	"9Rj0DBEsu+SDYOgeiKjo1sTdV++LBw3Ctx0cOPHAzHc0G4youBrYi2YqXEdbZ62xTOLBgrGraAlNh94M",
+	"RlRxBUQ50KGIgkQ6a/WOn/dGT+mJfxocM/+n8DH1n4+Pe/6T0UnwjP1Ej8PeKRhg7JinAs1IM01jPQBp",
+	"CEH9T/zeT37vePu4/uoB3yXI//iOhWKVQMT2hT9wCH9Dn3OgCk8dpPXZF3MC7MyTU6MmRdTyUlvB3MSR",
+	"N3Hke1mw6TFzMwqZNct1SpUvpF/6XmSU7k2rfAwiowltvwU+Rfi3Ef1RUcR6twGsDp1uVvePvqb/3lil",
+	"qrb1aTQqmqQJnRlohkyU+E9An/hcpderFn3esx5YW3PK3dAYh7/tAOq6NXw/6uFudLaubevLT+W1S8Un",
+	"guokhrrlNnvEKkppjc0sYItGPlWKK02FJs4KVCi80NnWP7Yv7XEfbjK0wRVVs6f+Se+2qtm+XWTrv3Kv",
+	"nrLdhGFaO6oRio3HbGc8/pA+lRwUy0TlZpn4IFDsiInwBhzo5UOjlqwkokbPXAaoP85jGUMciJYY/mvz",
+	"bUibOfazTpe8k4ItCY1iRsMlmVMeQi5mCLV5xprFyCliHuaK0PBfidII483Pgn3RJE5EjnjRQHYuJubu",
+	"iI21+bocjxXThGtX5cVLCdn7ggL8N4etO8G1hMvXLK6KOn4lwkM6mpjIn0tP/d5z/xgtjJbKewbwX0tC",
+	"SUBjRqZQ0HBrCm/Xu1ci3OEI2SgBihZKlP6tRgAfPqF0agKzW9ZnIjxUi1XDAH2Qa4iJ0AfKSrB5Ghnv",
+	"g+ujiQx5MBTzCkpc1NuShLkK+l9t4Rb7VB1Zcaa+VtMWb41h3B02MWiNeSlakhlVV1jTDzKL1FQuBMoM",
+	"wCohn3CtOuc2khpeCHcrLWMWEiaCeDm3zqn1FqaXtjl3qFJ9ctZc960a+elSppqggr2eygcsUeexNHpF",
+	"DBKVq3FjXd9DkgrutUeKjKi4gpytmBn9xA9oHGac5UbEsPDMRtWJMYdMMSks0TkVSxcyTheUQ4KLvQ1W",
+	"zo1E6B4tgEmNLifYoiAR50yEXExsHot7yyOFKpg7MritR5UIzSNCSaJYTHCW9ZQK1OWkYGQxlcToZFDL",
+	"yY6HrezUTiU8TytCxTQJO11y4YbSVmhVueHtC/Qz2oZ2yc9m2lwXjE5JizOYdsJz+npsDgnFPFsEdpyo",
+	"as6GyzWy/4ZqXCEAJReoYoPe/kYu3735/KuZencBEm8h4uTk8emTpz+1vJaSsXZUkY97z58+PsWSR2lR",
+	"p0VqupVzJliYltrC09dN4y41T4tH0iXT921o3PFU9DJlwq4lt2Ca4/JHUWJLENK31md/xqiAzLofQJ1t",
+	"dNK1S+KKizCrzu7tJx2iQWl7RGmXiB5WkZo74touujMFcGhoD90dnRyoIwYSnBfBiwJlGzGMgyg3gGu3",
+	"VnGP7Mfv0nRvP2HQKfT3ii1VUSsGPnBgAF9MaWnoyYQiy/eMcBEyc6IyoaNlX7TDhEbmbVxMOueEEren",
+	"jICzEMsDoKyk+cm8FhqQB4jVtTahwfeGw7aEWzdGTrY/B4+eUhWnwUs/LF4y55dFzQ1SapDSZqRUfkax",
+	"aOznrSDbIqbtXp+2pgFYtyp7CPNjIxlgtzuVWY5TXNBeMfKQKhtP516AU8zmMVTUuBug9BqMSDG75spG",
+	"1EJIPBnR4CqEUAezY2M+SswDJVMZGUsj7RVEtZZzsvqiEKiLiAjA1pCNxwyqkkLtuSGZU0BmVMOdj9SK",
+	"1wbDY9uC6TMs+ZLL9Z3SmJ1jWhc2bzGVEet0yYtlEJk1mo/DoLHBhXEMnFtktLTRF/AViPQm3Fr0XBhG",
+	"l/wG2JlrhHcwG4Dv8qG9kIsKo7egiqhkzmLFQgYBHkJq+HgV5PuE7zuo6IvC5KQxGD/5vaf5GIzCknEz",
+	"fUb0QpKZhJiMJFaEkgVjVzeIzbAD08RnNFBtNT5DJWqOMRrVh6dbjn6a10FFJmI3nLhGDPiaXtXWDJeC",
+	"+XI8xhtdk+x2a8JGmrCRXdhHECbYzKPCst1vphKeoH4q2zFYZYNtL/cprnC926rgDsQ24S0PFt7yTl6z",
+	"9fEtWhZxWQGO5dKOlIewjKYUGPcAalUyuzNMa896EIyxzpv5hvhhiC4ddgnw9rmzxMbnxgyRItQQh+jb",
+	"ocHCgzldDglXfWEgCGlnuFGVA3c71UDPfPiQcJ7rVetsTCPFctBuKmcMx2sq1ZxrGmEIkBu5FBM+9Y+f",
+	"3Ajbwew30K6Bdim0E1LnYF2DoRoMte0aQsG0En0La0mZZdBglIdLJDJTQ2j+kK3BKzaGRcbwf2lGlwZX",
+	"ZE6XDxGQa1ZmmKypwfMKiupgXpANHw7pEgghZBwwNGYB/FAEed4s1dhQT2OZTKZD0rY0x2dES/PsPEpU",
+	"2bgVMYq4pIPmM5b7LIUkoSlVBJRVQsGAZb7fJa+A1RVukwumXOaWDz/1hbOn2UT0//pf5PixR06emnYe",
+	"n3hEMBobkTlnQiw7HpnHksRU0yy2ykCltLOmZULqbJb7ojyJZ9nnyX/9v/i8OaDMt93LIH7J3OERKOYM",
+	"IYcB88iURtdMkWReUzGhgKou3dTtCqrcg59xgu627n25sXWk0vZ645j84RyTsBP82eFy5+z1lDp832DK",
+	"n+ZMIjBBqvHH3Zpw3bpp1pgyFszFuEKcDnCWw7lmTh74KU6EIlN6jcq7B6XxwJFlk2t3ABE1mcn7i1Df",
+	"GYzgsXpX1pL3Mpff7HKV9aplJBGRWYJWUCQzeJ5AMpJ5IoVr5II4mFHOgC69cV3ycxvrJsGjesEDBpFW",
+	"5oq64nMz832RrZDsxVJgwUe6RGtWVag73nxItphxLGdl00rvOO9u4yI1xqBp5pj8LRE3yXq23W/MLw3W",
+	"2N2zti8n2Y38do1VqLEKbbu0M/uPL69ZHNG5agxBD2YIsmfOOpCXc0HdXUY2XudIX8OUsngr/XmQ/byR",
+	"5y99iGQPQcM9MFtAuciIabNG0qgkEtAoSCIsq9gGb1Skh520UhaE9ms6iiBiPDRYqvIzRg4BPjLf4wLS",
+	"ANEj+0iZUQum5+kvRoiNx2TCNDntnVZmfb9237hIP3GXSd9Vn6sR01W9b3i0vm1ywbo5TSt1TGk8sXHY",
+	"2+/xSoLBrHJWFrGws/ZWsVzXcw2uFN+iJIzpWFf2/ByZ921+LqQAhygstmUVrN69D6DFTKU5/CaDQCqt",
+	"LL+8K7x18tOTntcSUptJbAFnfywVM2fjxTzm0faKTEV39805uOYT95rJsoOgdGyDsNAaCdmoexWYuAr9",
+	"+DZaez39e+WTUCLWLLdGMWsUs60XIReBnDE/5CpmExqHm4IQrRJHJwwUuZiHWdxio9A9cNm1dcCGtOuA",
+	"TecGaO+mKtyRU8N2N5+vwX21OcdpjX9XUSLVAkvqW5Yi4jntj8dAYYKUlpA+jJvbRnD2xYTpUoVWouaR",
+	"rTDNtSIGeBEuLDlpFkbg1Mu0dTbws9sXP7OAJsoGLEzp3Ow3QrX1vFNRanbWHYxqgGAb+HYaWgwq/Flf",
+	"UBJRc7F4IZcjTdqnJye5ZCAXk+yPE53ERoKT9+yLRnxo9FqqmdVu+2LO5BzKRYOz3jQ0mRtkLCbkX3Lk",
+	"kcWUB1OyoKZpY4lNBMX6kcIKeySkS4wAfffml0eKWEHTF0HMQqBVZSSWizTFqTB+0BM5JiMe66kZCuBz",
+	"LXa0bd0oTmp5GBUBLUHDhiVp03QOZQFhJ+AA2fAHqspWAUWXirSHcAMXEzNGn6esL0DRIewacHWO6nzM",
+	"J0nMbGLUuze/eIReUx7Bu1ASe/b/JJXIYLEwbTLrpi/ctyxPOiyHtLWedcExEHF2DEluCBfUTpmZ79HS",
+	"Ro/A6PUFDB++giqweHRyXDZu4B658arOmccFuVclyLtZAa8D0AIqpM0hFKFqtIrvV6uwJ7Y5unbRHvah",
+	"d+xaq6rRU+r1lEOuABUzfxxRGyTO6ua9DkjssrZomERa+VJAZcStH4MjFGFm9VMzPvHNMe7PuFJmpVXf",
+	"JiTeBYc99EDGAdutwtWDK0Xfj5Jj55RwfQZHa6Kx0jSaNguZ8R5Rms3JaAn/z6GYHHhLA2YrAeOtlCKE",
+	"aM7BXs8g/BpvdNJLpVWnnTgDbHxOhkZwJeo/LEnC0PEYgWH9kSJ/JCxh1UWq7Sc+uabcX3HqqtLK2I/W",
+	"1sZlbPwlPvUNFWwujvrmQs3j0kJoIowPy1G23UYl7eI+rdymBXOLm3f0kN1HXecLZQ+NwqeRvVaUa+GN",
+	"JJKu5dhEGI9A+yzGBNhqzYVBgvp5+GBd/ebiNnnQus3Y0K1LLD/ORwPqhQQzUYzmNcGAawQCN2Mq1Nh0",
+	"J20aCwc4yqkvrgf//endSLY8TO3l0sTV11wmbbsqOk315UZZPlBleV2IZQnLpax034Wy2xRc/mZISbK6",
+	"xnsosOwWMyTomkPet+d6kz9zG5R4oa5qoBVwcKXUdVyEsLauHbBaE2K5M0Ks1UKPvtpfBvaXzTGVRdSb",
+	"lUwOWcAVqNl8TKhYpk4zm0miwdVTU9RmBfTdkxZWG9RY7GUTrfONxzOuTue9aFu7ObMLKzOfh7bVrj0y",
+	"GzC8iRN99bu1imKutLvVB0cskDOmKjVCEHPziAph/mijXxxvcu7xTpf8PuXgJi5yRjL0mQ/dYA9midKD",
+	"kI/HLAbaw4FKRjOuNYuHkEuoENbYlP2OVyT1hnI5fRFQIaQmOFTWu41/xD5XafZLPKxkCHoJd95WQb2l",
+	"C/OGuqwTz60zt34L2uoUVVRF/pUozcdLkumvrV210JfuU/cdi7mVaMfpDvcg2hvfa6NObgvVXbEXxUXA",
+	"nJypq/CxWQPdwqNb0lHtsv8RNdomzPQwU1tdKqllvgTF025qb6sn0qNlw+2ZSptpWftQmauQQ+Pc3Ztz",
+	"93POTeLgC2nbWfUcEoWMRYMKMxpysBeELIi4YJ3b6tF4zSnQXI1zPBC1mvKby9dZ4mTmGbKu21Len2IM",
+	"uSxthOlCVLtt31y+vsg+fU9O27v0iOY7tNkfmo1n4wk9LBW7uNor13dhabv9h5WxHHHAnhTvciJhpSL7",
+	"KReA+0aE/JpDxahLFl/zgBGjSeTZbcYYrY3xcCWWXiTFE7BEuVbEDIZrgXJO0Dhj9HXX6vyf+U3xoN5P",
+	"m8g9SGmVWmetsUximzZo2hZRsbV39DQ3M1s/9KTltYCjL0e98gQqHRzjFc1W2vhHQmPN4mi5veKaH/OH",
+	"cZ4WZr3eddo4TBsN9+DSxWq1wRqInYdQ64OLgWQG0LsVuY3LtHGZ7meVrlXszBJNq4Bt0DK3qcGwYXWj",
+	"D7dxs96Kx9gAuu3xXK4iUg7GmV7n4NttsOpKAHBRcywxCK51uRbgdeZwLcXlpcUiEG4ieKt0tpYQ5r2o",
+	"d3XW+LRfjYv123axFhbpvSt5tyPdrOaI+ZQIZKkE24ziE8HCkhGiiuvldvrbPkhesKlFsspTozHdSB96",
+	"EFqVbUSH41NpRMgB6CffnF/kYYsupGAlRwpnti3VScwsPtmbRN0NihzdIZHxBWb6I8OgwygVkvSVCB9e",
+	"jDJRkqHP/ePTctAEphmRAKqLOnCcnk27U/++amh/G5tKFe1vU3Wp8a/vtoaYCFdKLmka64aT6cEO/ldG",
+	"SS+d7ESKOyfVXX/g33H98s8FoiMoBu48agUTzCP0nWGN71QUpU19pNJzFath9kW5Svk5FiNw5SpiVlu8",
+	"YE2h7wMAHtuV987qv1dxezUFvRv8sYfYrDspz717UYOmoHcDiw6ioPcNPDz7LgXewLeHLei9it/uv4z3",
+	"JkB3l7W7tzXiYGnRh4dTWRVtg2TK9hsXqnbF5trW1EJKTy4IMKI2hbUbiNUU1m6wTFNYu8EKtyusXYAN",
+	"91JNez1M2FhCu/qkPyvUuE7mRMtczew0PMXIYM/W+rTpZB6ZsihEzuLUMuOIrsnHympIloWq6FgxGCv1",
+	"jFVXnH5z+bqpM904rps6002d6abO9DdWZ3pFw16wDVlFubisR6moVPssKb3HiLPtDue7LSm9rRJvy0I+",
+	"vBbf1F9uzuBvov7yjVwnN6rFXOFvaYwHjfGgqb/8TddfLoOfe6m6nIWUWqaazTz1HwqUBo6NXs6ZGCLN",
+	"MYZELigHIi9whKhFVd7zW670u7QBeDgeLje921KWewdyoGN2zTGbzLJOgKK2snNuw1Sf25aPn94vcX3N",
+	"3GxmbPgRmesPUtTvP8nwvSQqCaYpEjASfCmT2EV6QW01IXX6O1QY2ysUeLB0p49Q2A5qnuH6JlrabBQy",
+	"lQurlVqeQ64ICtfwzAb8Z/JXPSILGV9Beem8MHcuSCNb1F45KTeK+6Ov2xDB5uChZ3MRjWgniykThGsy",
+	"pYpIYUvPmeuuGGL71Wc66VibrnkE6yJWpinWiJ3W/Uu61nqE3OQdfdupi07RKe5iurqD72eP7op4Kghj",
+	"t9zfR7gHd7cxbcMVO8wjoyHgfFsr0/xkhIENArYNeqQwXAbKnM7olb3bzkib4lU57ouUUcFOEDyBH1KE",
+	"a6tC4J+uxKn7aOccCF8Bow2xVudiujQnlUe46ItFSgtkM3uMKq665MLB14w5lFgy2RHLLtEJ5aJL3gOV",
+	"6puxD4avKg/VBTxRL+IewMImEx1IQKQpiM1Z1y5KtkLX+zldgjiPpJj4msUzAwl4yITmNAIG2e0NcOXh",
+	"wEG679zTHQ+B8rJoToPGkFhVXrBOJPtuATXGu8Z4t0PkD55naGVeX6AfF5iPojyjs2lsfQ9l68NzDex4",
+	"WyLP1PIHIChDUHGlMXBnbJophmytzjeVUchiyE8nQwRIQ6LlFRMoROCfj1R2LYgon53l/LQpqoIMeMzK",
+	"Snn/O7ky+LZ2PFsSGmg0KMqQLuFdM8Wia6a86ttjV0zA0TXi+aVY6L4OpokZF4wROYZViBX5YksO1KYk",
+	"mPIo7HTJBxEtScwi2PNqyucqezE0CAwe+hxVXykYYSJUqBTbr3FFJuYCGHKnLGbQbIyhGuKgD0ksE836",
+	"AreqSgOfcOBsufgueQUP2fdGHDPbYPPQIIBtBnfWhES9Y3eqO9eGLtlVs2Zum6Cmw9KKf5/KnA4EQsNu",
+	"c2qghJ2x1PeA6/Gas0WdsIE78mLm6BZhiZ9LaaE2bKRdG3HopXmgHpGJVppi+UHcppkfTJkNmNJooUTO",
+	"gBNsRCNqreDBHezUIaMwIQUs6qOUxIkAQ9iMhqwv2tBK1xKMALVeX8+oSTFn4TnGR6ZIzWwcMDOar3ok",
+	"ZjqJBctu6IsRFVfpHR2jeF7bgichDwnXXeL0Npd4ZKRdKbpmTJScMSOidLpb+yKUTIEFtyB/QdwY8VQn",
+	"Y5bfRtRlrp1NwGWjozUBl03A5Y9WmFAUuRXs8eDE3hlZmGOMK+RUMPAWjz34eUEVnlVGA0nP1txqXolP",
+	"2B4j7CW4csaOSgm39YAjMIOFa/8uQi0/2NIOheGOWcDn3Ax4m2bKSLyqrJzlDuVHKq9D8bADBc3IhF8z",
+	"l0gSxtQ5IG23VspyY701e9VMsHtOeOkqiBMDhua01HCDB6ZQy80Ap+EoksEVCwf45sycnulxzhs8SxQa",
+	"9d126AsaxwZfmdeemy6Y17pGgRmdREwraAkYmTlY6IMogZIdFvPNuDJDNWNULEy3un1RtL2jHM2PfFp4",
+	"rgLAXBoA88IuhwcxwtsRYGHrbEwjlU9XfUPMZAsJpnYWW9MATlAAWiiWFV2SUQxjvL3h3XYZ7d33bm9f",
+	"NiyxReB2kIfxOMWLXm2MiZ4yP5Vse4VOzrIExwUJJWomBlYSPeWKpPt4r3C9oc88RPrMX8rnXXpsIGRb",
+	"d5yCbhyzgPFr8A4XnZq3tmqsj6OswQdzJlRmDPYwOsa1V+cMaNb24hEtnfSnqeEBD/0C9URftK1tczGV",
+	"EYPfvDTfFB305vEBD4edFKgu6PKMjJalofHcWe47k3RfwMtBWQf0W8273iUXhaAn4mycXOcQY8Gu3RfV",
+	"QQB2zlMsAyNlBMGMXtlAIqi3I+dMpMrWnMU4Rm0Z94UrxdMhYKPRfMaqgACWW3m33JuDfp91eXapuvPc",
+	"hajaed7uKdoq4I6FTKKQRPzKyGHCZvNILg3OyMAoUo9xpamllLeZCwPpVjmupoFdTTePCXAyWswTfd9F",
+	"eu49PKyp2dOE6f6oYbrfU8mj1TpG3o5BIpBt8P0HiDRRHusqBO2hZC28ERIGzWu5WMd7l1uNeIz7ibBF",
+	"FxrT661Mr+pqJeRjTuO00ORK+Adpl8C3eZyuIHRFl51bqzDonj/6mqYl/Xm0RcFbjEzIDIWJCMERyYNp",
+	"zpP8SOX6Nqfc5kSUIkvbeR2tL0BPmDKYyfW2UnC3phY0r2AaM4vGI4KBA3QSS6W8vjBDL8eaIUmf+WuW",
+	"BFM0X5qDsLaWVLtUu8EsztT9OqLiqi9CpimPFKg/K6rcDZyrkCW3LBQAvg+TXF2WV8Es11TkPbAAjs/p",
+	"rkr9/mZNFwv1YhxXvZ3hnvw3H+HBkvOmQgrdMkf1ZhuxZhs+dLpqk+7ZCIOdhEF9qmJVsOkGweDlY6Ks",
+	"Oe/AhIUzS/n45U3AJbVi2cGwQMx2pM1FCHvpmnkoP0PPDAa/trGcImRhx3NFBmQMAVQQ4LhgMYMIsC55",
+	"ZQCFmsqFyrtGH6lcYCRipL4w+zjmo8S0Mb1sg88QMn26uCRzyYXOHg9oFCQYqEqUZvNcfGxaIKAvsgoB",
+	"oN7BbbbdmPvkip1nb9tOcvbFthjmZzsl34OstJ3ZLBztOmxk4+HJxtLmV1uKv8V0iUrCmE+SGGwjGDJj",
+	"ZOmBicOYma8XnVE3/VBdnAtWtVNFdc+ZmTDjmyRiHlEhIFvOtIi0rSdnaG8cgueJjWkS6XNQ8oyWZlm9",
+	"aDjjSnEpPEIhtdCoXmAwCOUCflR0zCYJjSFGBD8JibVGKwxYLDq5k6sv5EKg0ENJOYq5mKhcnRhs4ljG",
+	"CxqHhBrBlvdk5bpnhGGXYF6H6ovMrZWNg3mXMi+ZMP1u+cn+nZ4Hs3VuKLz7EJxPQgID27slERBnM6XX",
+	"WSVOxUXAwDHkepH3I8WZHNpWuBb7fd/eHjdJG/w7ZuNj3gULz9MMZzvZaUqKkIuS7P/WnTsHaTGFPDi3",
+	"9KpuCKmmfsz+xYJ6YrWitLSJc3szeb6jERo80wXUHtGQ/O3yw3uPLGIpJtZYlYgrEFFjDjkMIPtQrNl8",
+	"P7xifkh3+35dN03s+QG4lBqvzw/m9alx6DQul1u6XMY2XRZQHdWEiiUEAK2j1duTB8UigrUpbTnM+UiR",
+	"MGGW8y/dhhAUpRhoGE6zX3ARygXREpQU0D0EPqIZndlAKnNJmWttAQ6KMg+Vc2B4RcyaD6NShdHzkMPf",
+	"1gGQBhzqFNOf2WSBxXTpoYKEzC1IL2KwMNWQmuecOogkLYj0MLEtZAGmOLuOwuhA2STrZcmAFnZAaqbg",
+	"bATuEb2st1r0xQ3S2hwWvFNjwkbACZcbG8Jh2RAuVtQ83ALZuuW4nzF9ZunlaY/MacujCDabl7P1oQYx",
+	"ZVH4sKaEohn16Cv+YyM7XFYLDct7FG2oAeMRiIAxFzQ632APBd+48vqCkgVjV1hQjSwZjTtuSDOjqE3v",
+	"ME+heXS0JKGcUY6ipMJIahkIMourM4yumk9JlfU0dRZnn7YWdnOs9AXXKs29QdGFBPZWUHErtuwCQ0Fm",
+	"hFdmil5Nz725HEN7ZesebKJ1Ugz71QixwyPCKxlCvayYT5b4XiBHUwwY1+5JQuGy2kFCHUVMw5Nf8R+D",
+	"Ky42yC3glcO7CU2jJBUToSLtX159Juazu3+z4/XFprD+MytrJknMVNnrUwwNepQyfZDPRnqhT8o2xzWf",
+	"feHmeJEiYI44htu6SSFpn/aek6GdGohMhN+HZMTGMmadDfLjLXxiNykyD8dFIZJSHI+4oMCInNNvjnv4",
+	"36qSUylUsM8lofICG+K/5GouFd/GRmYfyT/RWMvWW8tw6PdenrYxkzVmstXF5uIgY6bBC+Ctq/GcybXv",
+	"3oi2ByUmPVpwQ3u2Ai4X5JWYRFxN4fT/+PI1HlQZnk/hgk02s0eMPY3SsdkE8O8dRWyOIsBj7u9c7IA5",
+	"rL3RR/K1DWEnSGmbD8NphzEda+URlYxmXEMca5rUZwZOJebzLGQhkYKpjrWxOKjWF4pdM2F1JgBvgQSi",
+	"MKg4jr9oqWkEBGUki6ojGOS9ZsIgfQ5nTE1p7BjYzBvHdMajJdFy7idzlSciSvsB/ljXE67JiC2lAzky",
+	"YvXxIh9hJL+LaBHTlc2xIrB0GgXp8CJFAmrZ+woMixgvUtCZMDQOdtxDKkcFWXT01WaOrteAsGa9MtI/",
+	"yrYfWFOttKoxR+wURgu6xEfMPbnj/VanMpjuNJvs8KwQlZssZ4uAXYVHkj1t7slAGtGCedTVbEtLL9Xt",
+	"qtc8Mvr4aEmwnBAchHlGk9VD74NgH8bjj+7NB1cEad2uw7Zf4kO1VY/yFEyHWvioMAubj227IArVNBvh",
+	"clDCpTA/HpG5/BDSTmvxnOXKlgFgpVHn9sXWSjU+qsuy4iFrRNwjlS6oNiVDKQI2zJN9FNnb4NAWocXw",
+	"nou3TO/pC6BxG0rBBnI8HnbgbHZofLRMSTgMtucTAd81L4TH7HX0UCcCy2GEZCoD69/pCzNg1klsh8w8",
+	"RUmiWEwwJkBPqQ2QF8BIQqi6YiE8w3V9+GNhF94y+DHjoblNEGRBdiGhBj0enfjB4/DU/4k9GfvP6POR",
+	"3wuOwxP2eHxKn4zM7MNIDebMrI2zkydg3MxFR84jGqAitpgyFgVTymMyokYDXW4fNFkYLRzA+w6cLE5Y",
+	"hcjEZoUNMUZDAXto9sUbFeK9Ucnf3SsLV9T79ZpYwiaWcLv61XulkShsE/PmOV3SUcSaIMX9BCmWVIkz",
+	"58AtAcNAKjS70xIeu7NCwWWl9+irRZRr7Uq/O93dKsDOAZCHs3Fia78B4gS2V4NAl5W2ozImvB8VsM6S",
+	"VJqtpgLYt22AqpjOvWp+O+kvuADX2Z0KW/DIYpHdM/xyH6rTTj/ndECjwClGYF1gmcRgCsFAWeiyGUBV",
+	"Wd31Aht5S82uwLf8kPs/1aMbQdDoGNvrGAY3ZapFU/2vnuP4gAG2m0zForHvTF9Nbb2Hq62HsjiHiEtC",
+	"mbS3N0rexOqbQuXVwhO1+Phnqafkiguk30gfKBqou+R3Z6BWZ2QI2TcDA5aHpM2BCzlg6Hf1iJBYIQHA",
+	"dF+MlpDsFCei45GhZSYbJMLIB24W15C0R1RcmUUT0Dgk9pacHZwomDAYukfAsmaehB14hiWZ8/ZoSMeH",
+	"IVRAOpVRpZkGpIaOIWmn/8amd+rCQOwRXOA/uy+nWEU9jxyLVnHsUYcRMi3/BeoMtdMhx2ZFVfnDsuks",
+	"eMOsjBhJGTFwZW9sDuKylIX/kSpOZmHm6hpTsUJu2arSNNd9OG8CW/+59T5FeGJbk3m6ptCgc6d4sryM",
+	"N3sVG5K9Q9UVX24k2KNpXSVFFIOImVnOz6h2OV9KGmWmama6ZengGfOIbROVECfCg9MHQqStpO6uk8Kv",
+	"4c0PG5UQJ+KWoQM1LzYjsbXsyA0IhonWvdWN6wGHO+T6slksweJqJNLhxSjCxGDZLCCfY1/QZUGoOk93",
+	"t01BtDLJ1maO2YxrbaSKupHNywkiL13sNTLp6Kv538ZIxJ8vXlxCd4xmqtkXfYTh6O0x/8JCf8FDPXW1",
+	"kT3y4hN5+7qDuaQvLv9hxwEeC9R1l3wsdn3CdHXXiRRRtdE5tz82m5zdh4vbryLBqUY3TLt7oxdUWgXM",
+	"iBxwhlSz9W+Xv2Gm95Eio6VmyiPsCw20weDKhjc5ObC/rb3r+W82Tt6Qnfdnb8fhe246aVELlJ+EVPD1",
+	"oZRp+J5gD6wzYuAqtJsLlNBCarJk6POq04nMA7dUhw4ec5jZ2Yw50nj6BnMcjuB5i+HYQSyVhR35QEqz",
+	"eP9Dx4nlsdmwBTq3Ek4rYENes3hjdHaRIxxJLLmYpBXfAwmpWlxZ87n92/RxHMnFI7VW7HzIN+FhFaZv",
+	"IuI6G64t4q1zY9tIhQPzo+fmJmXHBKu620FnZCYFW6J91FwI6VLlytuapqTG1IiaU99ZWuR4rJjer6ww",
+	"smj7DA6MjF4iIdW6/f8pEd9Y+kbW8E0pHHO6HJgBqBYm9kpBYXkQbPEp2SLl0kx/I0MOS4Z8zBUjX5Or",
+	"gev7PyBvGn0c6pZpG5vzND5DaVLkv0swtQIdPErTGBxmUhAZWzaVVFSQv5KI0RBFnRzbF2RVk7gAmpjA",
+	"oiWsrJ/WarE1zzEjA19sSzBgzF+eQW8lJgXCcry+cKF3jpcroHHMUTQvaBx2V1zFWBcipFrGS9I+7fXS",
+	"ArJcd84gxlDHS8t1pR2FzhVbIqe2DJfmjiQWyvLbmPlzCwD4a8zQ0BFVzFZ8TX2NmbwnUMw25xiFsegQ",
+	"PptLpfgoYh5RkuiFRFA5SnikCdXIfoOshyOpp0RDDXrAofUZJ5ngOIh0k1TOnrVOeidP/d4Tv3e6fUZI",
+	"1ptd0kFO7kAMV4rgIGBznTJnJ0BSZKbPgPAu+SijCPguNXEpGE3aSBPS1bA3NxkX3xZ78/qUnjgR/pwu",
+	"fSPmfZloX4792JzmTULFbRAkHnhQXTOFkq68voVk51ivxSIGWwlpRIOrSSyh0uNJ78Qjc3MMOWG+l6gw",
+	"A1OOvqITe03ixJRHjAwR4g5NO4fubBx6ZDiP5SRmSg2JMogSClhSUQi8gQIdI8YEiaS8YiGhep1zCzHP",
+	"PahktRzHiWjCpr9pLuTcVks5O9xC9Rz1lNEN0hCC2yloO+HzT4mockEVduPNcyjc2+vUxks2idkE2Yfl",
+	"mISJOViQTi0wogrCL5HV14axtk9PTsgwf0wUAo2HHcsAOo9lwJD40BLvQEK/0zvblprNqM3uHqtC2vK6",
+	"wspB83EpWAcPCdCc+oLROOL5YNmMGqz4YUXatngTedzJf00ROgZOVdtwj6grPp9zMemLBWNXQLBqFsUr",
+	"MYnAqydC8js1+i4Epk5lxM1rqpQ2G/J7G61tQyrJRnTjFCxbHbuRJgeP2PNbSkjtg/moScL4NpMwauVj",
+	"HT8oDZSfSS4/pMuUv7buCXHlOyHkW8rZJs3j4dM8CNp9DdqoSOwA+ks8WTsWc3yBHyG2rHh27R3VHwXm",
+	"pmj/MOICuot1I5w64KVDYdPBnf3X3DqD455geyKMASoZPuHS3o7QG1o6UzacABlikErQ4Bbge3ZwZnvb",
+	"5yd4ITRkK6tnc9r/GKe93Ql7paz4Hs/8hzHuPeTBgoKQUJCbVkXC0MlSmbCzPBllzEgigJIHThkMVwBP",
+	"FDicoL7r3o8XbNb+j5csitz064rNNWkzEcTLuWZh59wOB2QFiiy83IwXnVAuCu4+cAbCyzyITMUyGOZf",
+	"yB1NwxB0zil4e4pR30HMQjPGwG8NWmCa1Uba8GMIGTipyUFLQvvCJTLaavaEBkZb1blCPfmMRPAQurLA",
+	"MRWKBqCeBzJk5Pnzc+TLjs2WgBLnmkbKy3Fk0zi0kbceYX8kNHJ+rEeWZjv33SzK3F1Exu4sO9L2uUrL",
+	"fQUD3Si5zbF382PPgcLmzPu29dwRi+TC/zeL5TZ+paKeO6eq3h8FirERZxvU4fz78QTwtZQ+o3G03PCI",
+	"zS32i7nFtY2RMZ9wYRQ4BG7mmUlSX/rDtqbQh0ZNfyg0hYdWWR89IxSP+UtNRWhO0ONncIh6UGGfzSkP",
+	"fThZDbBEMIBF/7ITFIpX5A/y/eOr9XkprwuZKDDDo+WWySgQkigePIW2ySxpMksO2peIMBom58yGP3r5",
+	"qEgvjW700kBGF9gIbNilDIFDczRCz46+2osD8yf8PpVReGO9bhvJkG6NLeyMwOIG+ksWqAqqXTIzWyfV",
+	"giECk2IdagjxV4RGURVbOdzeFzbYAgnFMSkICCG5SlnHaaZKYyhnzCJGFQvPs/tRTXUXyDiWUPcasneA",
+	"py71bc5ofMWQ0tx8cZO5FIrvVmhiv8oozA3hA5tKQTTnIbdTkelIJjhTVgNuzKaN/ng7/VHOazmnC+TU",
+	"5t6IX7Nt7nXs1wBGGr20scVmAMAIWhusv2J8rTxTSHakwKEAZ4SWE2Y0qztSECqOb3sWHcAJDnnnXBTd",
+	"pNg8sN+GoSJaksWU6nzWSFqoT3XgaDbzMJYxyensmZ21QBhnw5dGuQM5EZpHRQI5R0Km0DJeccZ+wqcP",
+	"55gtnq3pMDTna3O+7jsIac8HrLm3OVwP8nA9fEtzlbW2Mac+FCCyp6LRslNtuZ1mdOb5V6HvZUzU8W5d",
+	"F2IDIjIatg8kpncR9AR+ZVvJOPUyQ7pvruuLqQTe26XNqHWdz/vrRyyQM2Yzd/sC3dbtvLFBQyaqQScd",
+	"r6hX5wlVY+ZsCmnb2gWqAtUXKQ5FHCTYovC8YsgcmW6vjpeWx8BZMlLzis11l/xaMHn0RcHmkdlSctwL",
+	"BQNJBQlDFfR6R+OrDE18REbaB4FeOKTwwRLG3r7qWgrgLj799uKS9M4cWiNBJBWzJrpds1dwjHjYwLcG",
+	"vmXwzcXCNEirQVq7LyIQd36YYMM2QXt7O9beanzcDwjKzFmwEgln5iQXJobHMKaWQhybQwt6ypZFOIJB",
+	"dPvPMT2ygOkOkJlK47QLEA1IS1JE2K2w8RhE4k4+27rvB2qcnJERE2zMA07jJQlZAGDtJoDDjk0DNhqw",
+	"kYKNvUr9Bmj8cEAjXUPebrCkARoPZ/0x52VWUUKOgceCh1ntzFWEAeaIW4EJJu0pWRkG93GVUV6KyNaT",
+	"h0dtRZo3l68h1oIoFl/zwBb/tBTs8YQKrjAxfiqjsI5UFdvyUCzOL6hiPheKCcU1v2ZkHrMx/+JCXMZ0",
+	"xqMlLNc6Lme8ZWD+GuDDhfC5Iru715pxkf69df0KMVUDkcxGUCZkO5zx/tfL9/hE7VtDqtlAjgcjHuvp",
+	"WsbHLZs5Z7GSYrdKPR/hmfso0wMf2hw3iCu8CRw8NEpqpe3UpLyRaP60NM95cYgiZauaO847DgJIsKiy",
+	"DE+ZIr9SZUJRrnLSEDOXwZtu/jHO02xgYtT7Xy8J7msDuoIpC66MBjmTYRIlihwfY4ZzIvgfCXOGb/uG",
+	"cyuPzaomZsuRWQJkmtbtP2FdcmE6AHVCyBDv7No03GG3jigRbrslSeLtVDcahjFTsO/MgXLcOmsdn5CP",
+	"Rie/1DFjUFdWKh3I0Eidt78dk5Of/9MsALkwM/E20UjPVxRwZ63j50+P/d6Jf/Ks5bXYjPLICDU668or",
+	"Opbxf7Nt6Mp4YtZBJthbZ60PcEvLa034NRPu10s6M+IvE89nreenj8npT0/Jk+fHz01DczLxrEXDJILm",
+	"T6VgoIY+eXZCjk8enz55ugP9I7xzF+rH4z2L0SoRiu0JGy7HRtH+drgcqzUlMVU+bmgfMoAPUyn3bKCz",
+	"o3JyL05fB5m6FeS/SDPBBcFBaKgjD4U6EmSrb97r04Yoci+qNXUQqb0KzChCs87NwGNJnT76ao/6deSP",
+	"96Za/8J0iuTuWKWqo320gLNhfvx2K36I/Czem3q1myEI2uecWeA3qogz+tvlh/dkxuIJI3APaX96/YL8",
+	"9Pj5045TzLCjZ4SOFBNGj2JRCMfw0iMiiSISRIzGIAclvJhGRIqU1h9UFshIMl8Ju+Q9Y6Eib8Y+OLMy",
+	"XSw9nY2sVamhCT9n+f5X9/Nv8/AWytk+HGolreykddZ6HVFNHpulZvUZM05mNtmYxTELc1rSbLmrevMR",
+	"m/ynV2gYjK4Pc/jXmwgr99ZtvW73ICftnDfystFg6nHkt6GRNG7Cw3QTHppe8d347zDYIlUycoHE7TLk",
+	"OK9FEXD2718JOaJKMaXWl0r8POUqa7wwmMWzBmsIYZ7yKCS5FxWLNnlktCRBEitZV1we3nyRa8g9Ofru",
+	"0pOUdWezNyk3dI1L6dAqq+eXfu0az+/L/I7an/5zW6Wn0h01hL08tP1C+w14H9w2J+0XNEYSnks80Uj7",
+	"VcQnfMQjrpfkRcw1izntkE9skkSwURQ56R0/8UjMJuSk4/XFEETF0FlSHinSNtcedzwyBNkBl8w/zKUX",
+	"5h8xE+Qi0OT4+bPnRB3/ZJMjhjHLRndIYgahjlh+LLtgD5LRMrufqQEPhyWjpzl0VH01sGwHP6iji8/m",
+	"lMcQmSjjAY8iAQoW1NZtCanNkrJrDqp8kKmcMezplMVEcQV5KTFT2BOZ6EDOGPbD/tE6a4lEx1jV3QU0",
+	"wlKFVTCgyrwG40O8ViKAP9VqRPmX4Eah0WC6nHAGubvu5jGNVOluLXnE9AA+sf7OEeNiMggiqadoF62/",
+	"1fR+oOiY6eWGG+mIa3N1YB65Ta9jZhf+lM83dGQh46uBjikXpkMsTHDeB9cySoRmDIDV2jcEcjZLBNfL",
+	"wZgGZhNytuGbATVvHYxlPIBNtnK3EQ95iXTWuuiSj1SDJIqpGlChFvZA+uO4ddaKJJzRfxj1XpmPGJHJ",
+	"J4KPeUCFHixYFOGUmcUbaLdaLVrECd9a08/24cM4M3NyoHFoNgCjKU7XeCp/WCNBBrLQUDCWsT939uaq",
+	"BwziC3O3beAXBYDo40mMzLV2q1XfnkYn++64q74PlGd4n2lJqRM1z+zklLWfty1X/oyrGRiRq29PYWmY",
+	"b8z6ocmgrC9FtISe5OFw4wi+jZ53qanlK83UCPC6pOofaVsync4tlL11lhjU+TiN/N1tMumz25lhyEXl",
+	"EyCVoWaymSugD8pRlMeMBtPzjEAdvdMTpslp73SdZee1+9R3ZuKp6NdmW0/lTDVWn0O2+myxufIiIZjS",
+	"eGLk7SaS0c1moDtwflfXJzTST6VsYZWyoT1OoshIeABZRMskmHawRDvajLK0Vx4TLsx56JGAzjkWQzDT",
+	"YzqODK1TmSg2lVFYF2Jcsbke1AxjOwKfdccqveZiYkTZNY0SNpgzM69nx0+Pe71ez3wt5IqipWwwj9mM",
+	"G2CFqnAYM3hVcR7YFx1TEtFEhDHW0Z8yqtEmsGDsKlq6j5y4L8RsMIMt0DprcRHyax4mUP+Mjccs0Pya",
+	"5WrIP/F7T/3esbkqpmYywkF9E9MpMl3lYgIJOOZHsMVIpdWg1KYnBnPgzOfHCU78AebE6pWenLquXHFh",
+	"PmWW2fbGgYpl8jBWgqr12pgLmpPp2zEXVOFPP0ji2PyffeEKUFtjaGgMDYcWEo1Hjh9yFbMJjcNNRUyY",
+	"UFwKn06YbwBXzMOmZsg+tehqALmNOr0ldl6nRjsflI8P12vQr65ZvCTXLFa2LDeDH/CxUmvLqjTQ4ufE",
+	"D/K16TRMzzG5fbq4zL4QEyxho4hZy+s05p+hDf/AB78LXbnQo81asp0EO3SNfnxg+nHN1nFbby97qBjq",
+	"VHjxwcRV1Euhok94vQjK32vOgcWUB9OCrOSKMK7RnR8yjzARspBIZPkMoiQ0h8xOMVefSj7rhyFWeION",
+	"L4yAQkaLKb1m2M86TgXb8wHcVKASCNmYJpG2/m1vtbzRXUq6/MhuFnSFnjdi7rDEXGGTbLcz64yCe8+H",
+	"uRM7oKMnsJwyhW4Or7gIhy4VBdZtmo9A2o6+wCN2fajs4ljGHhFyxgVj+AcoWKl9iczYbMRi5CqIqAI/",
+	"hFrOZkzHPOh0yc9ST13mG/AXjFiZKaHGipifwQc1H1qeALfdwaQ2itCyZw1fMIQDOYZQJBjdQXqgWDK6",
+	"0VN64p8Gx8z/KXxM/efj457/ZHQSPGM/0eOwd2KkoIHgOZPfqd879o+f7FKjIBuyhzGlFSatsaE1Yv37",
+	"5RDIH//OxtbYzBqb2d3bzOwR48JyMDbGbM3q2xWLxn5+tTaGsj3wDkzlogCzcFKgNJNreXsHGHYH6UEF",
+	"/eToa/7PtRwGHwS7gV4Lc8a1IuagruQrKAG6e9HiWrXCNbunycj9thkMCmu1aLc6WDVus+0lv4p3MVit",
+	"bvQjJm5Q2+VWba1TUl8JINArzhiUujMoplDo5tyVcDHCVmm6hNSjvFJPY2ZD3kIWMc3Czgopw4oYeiXC",
+	"2+mVjmnBu1cVlImwHAryuJenLwd9GvT4GZTEpQu6vJne+EqE902fsI3ARrPpnsT23nTIRv5/v/pgUb+z",
+	"huptFcHvItiiYXs4yIXJROiP2FjGzAeL4W5JEA03xL64IV6JsIxlNiOUO9Dyrjlb+HbTq9sAvTV1/KzS",
+	"N6NLQtUV1I4xXTefJlQTKpZE8xkj7Zcf3l28ed+dhUSxAAjsjo87Z1b4QBM9QslUKgjJ7QsazrhSXArP",
+	"5ZjjQgrlQnhE0TGbJDQOuZi4qv8GfRvZFrBYIMuyYF+0awyHFShImLC+sKkQx6ckNPgxVbxRPiYiAkov",
+	"TRZUmQeIkma4zy1hV6zSt0IxQIwDoWPNoHBOX7gX2RxbwnV9RvoneJE7yx/SnSEk4MiLcMY1cEdDhygZ",
+	"0wh8MSmmdJM0SOeolX6WhQO456R38tQ/PjZodAe0mRuKh3JT5JrwyVZZrIKe7lquLlRhtWmi2EoOyCHB",
+	"y4M8wSBcj1rGgsrkQKqpHzNz+qyBXXnBZ9P39na8vaMRHm6puGiPaAg8gx5ZxFJMgJPdI4m4EnIhkOTH",
+	"I7BTUFjZsES8Yn5IN/RekVWjEzRp2Y3n53vz/DQumlsg8wsHUQVJxDyiQoAcN+fFmnLaeIPaEyA3qyNM",
+	"1lRh+gwRM9rsx5AuV6CFgdojLENtq1mbSYLoHgM5DPSgIrTRm3IU8QnyRQMyRY4kfFHIFYRmM0XaZiw8",
+	"EvKYBdp39aZpHFMxgVrcniWE4wI4pDwnMVTHIyGL+TUL+yKtXM2uoaZVJeb34PiLORWaPOt0yWnvlCwM",
+	"MM8VNZlSRYRM25kw0hayL6zxPSTY2ryqgVZAS5mtOlVwGxxN5uZLNwF3arksfKlGnuemtQkTPCz/0UWe",
+	"G7EwSzeQClvTYdvIN1CsxN2FMRfk0BFVik/EndgHLo1AWkwlktVboAIbFgUSWcj4ikRcaXVOKBlFVFwR",
+	"SLx1dJlcd8nvXE9l4pgc+ESgRAKBkRtmp8Zb2WkaDbaVfL4KtqNaH7+Ad+POfVBFvETcpRZ+7/TErDxG",
+	"Z62z1nsZ6yl5KwMacb3cVb2+SEfw/r05t5OJjXOmUcQaRaxRxBpF7HtQxMwplKfPzqs4WgJLUe5oh9xL",
+	"Rmd3ppbV53O9SHGEvbNYN6SUHlKBK7IU0E/2U99B7id2ZZtcKOhyo94crHrjPFlcaRkvvyENpzaWjAZT",
+	"MBEQy+BHYoinpcGUs2sjZec01tEy/cHIUSF1+vc5WUwZiE3ky7bJq+doQglZwCFFti2kveTBICqGYgGM",
+	"E47FD/I6M8OEEWReWgAgWnr5w9+IwL6AiDc9pSI17qhH3Yz1ekjknAllDVWpYoMkT5s1oL5omyfDBO0x",
+	"2EEp2FnOLPOkc26+Z3o0ML3Jf/Kau/Rg19fM1doXma81ZubricYDK0UyOqZCUfh2lahEr9oBqGBukltn",
+	"LSEHOMsgwqKSf/Ok1/IstbRdJmmGajUpd89rxUj/dNZyC8621bpXrV1yV8XuYR2mN/WUNjpeo+PddUKW",
+	"2VBIPGsNyOvuc/f4M0bFYsojtu5uLvx5LCdQH61RMHcK+TvMAASkv8i4fvc5qS76nODIkFAyBcADPlWe",
+	"XMvSlabNNOr9QWTYge1cyALhtExJm/fIVe0+xb5oP0yYD+FYfsRnvE7O7UzkvS3Vdimixka2bB4iJ0qN",
+	"qNyyl4spE76Dyz4T4R7ZtnckIr8p/3cdl/eOZOqNfWkfNaCDkvUmr7nA6SbjgN3eqrQlPdnnjN3ikSpT",
+	"KymPjHmkWYx1jszhnpQoiVeYugt1pO1rLFuvLSQdmQlGnu917GQ0+tm2/f54g6oIgDJ2jLz2Y5Yv1a2z",
+	"VpLAlZWNUP0yHMKWtxOf2SU+dLeEQsVB32xGKy+Vxp52aOTi6zd2PYXQHZKg1Uino6/4j7W53qZDi6mM",
+	"nFTJae+p5dDshJiPErAkURFClndAo8AWjTtzQ2KFlRFU3b4olcKPGQ3J8JdXn8mmxh454ecbET0kXCjN",
+	"aFgT7FPcYq1728x1jm3sR5NT/j1Uxc/oEGFXsDJ1ItcHy3SIi7QYIrRmywVyNuN6fdmSF7jL/RkVdMJC",
+	"Czkgx0lqMqc8JHoay2QyJS60ME6EOsuTfZkryob04CZXj/qCi2tpFIEugeoNXJEFspgxUggGJNhMayUB",
+	"Ekr3Go9QsmQUXYiULBi7qhEYODIvch2+c+7U/MfqisRntzSH/sEe+unaV3NmaYJxEz1S1SvVM5IkQ/Nt",
+	"La0VyC35YkYgbhu1c/mR+xITEdPw2Ff8x+CKizXgYshFCNvmmg1RCiTzcSyFtmTKJI0kdvYwKDWCG42o",
+	"pdJs5gHRjs3RW8j4ioVEJrov2nPJhVZGhQrljHKBkYI5XAKWUzZXtgAthE5zICicJDw0I+mhP1AQJjTX",
+	"EYRAd/tiSCcxY6FtM/6R4iNdgICOLDoFS3NbjcUIICuLQCw5WNUXeTjlmoi9RIFGY13UXhWxq84jSEVI",
+	"tJz7yVyhzJWJVjxk+HLXSvPlxXSZ74Ad85CPxyxW2dhnk0SkYOjmA2uxPfqQgqMvJvyaqcyWPFpqptAo",
+	"jYvBNDQED+xomePugNjv52RoFzPYY3B4CSYxE9oXrqN4Za3gfgsf201mz8NxUWSniuaICwqqZM4GAyVg",
+	"elWGmErJjb0vCe0X2BD/JVdzqfg2PIP2kfwTTQrg+hRAHPq9m9Ka3L/GHVlhwbUQIGYafO7VS3JFzH33",
+	"1B57CFJKMZQ9SbQsRN5xYU5CLsgrMYm4mnqEKvLx5etvQPnabCvF8+zvXGyLwQrWkVrs9bHCgDwmNKX3",
+	"F9EyVbLKVmTBWHhWBLchcBtSEfaFM1hb6MNjYkQgPgk6cRkK50rLBVLpLnkPlBhIsmCLjfRF5kHx6s1P",
+	"XrFV6JSgM5kYJGjErlZphBtx66ovFlOpyqpkBmdSdC4kjAPsWyx7giNC2hB2hWhPJaZlLLTvUQiMDJCc",
+	"cjFBR7xlwVeYr+YBsoFKmzUmLNsAW2gDg6LuzoxV+FodqskVD837Uxrr1reuzf5u1mahOGylhLiRbL1x",
+	"ncsd1VAbfQAO5/VeOLgjJYV02hEa8kQyG9mY8yonXLUbzTqPsAEf4fvfQZh3rj9bOKlMrxsj1eEZqaoX",
+	"e51Pym4ifGqvwd/7EQRbFrwNaMzcwZz2B7L/s/Mqx05s7TMidFHjqkvA4G8DBcxDM3pl1Lg5i3PCsIrU",
+	"KbdtHjSMuRCC7AJmBhCunJffg+lywpkAyrHimC6omsKghDFTysrHmYwF6Cf/hNIUSy4mAy4GgMdk1Dpr",
+	"zZZEcWVNP0AIMGPxxPQIQBsNoGLslOoBVwM+M0NFTX/c24hBSXJmiV9nSxJQvX04dG7wHyYmOj/7TamL",
+	"RqJ/O6YMK+bXkZreKPi6CapusnabrN3vphTsOmiVAszqYrA7g8ssjMnFBWwbXenuL4ZVmkmA7Qt19LfR",
+	"7D6mH37Y0EgbK76bMQe36t3GMtpPbaEgupFslMSDDl/MT1Nq60l3wR2nA68tYkhzIRMohUCt8MA+m4X8",
+	"hHTpcm47W1YVdKv4QfU1qx0N2Ixyo0jJ8ZgH7L/FHGLLQtZ193rprfOpFAxKCT55dkKePjl9fHJsL5sZ",
+	"GYyo4qp11hqbBi9kfJUJlE/uteSFGcq3OhdazdV4kKrrf+4qdR5G70qnsFG6GgnZUBY1yk+j/DTKz/5T",
+	"ynZGILvAqDIgKis/R1/dPzeW6kvbubkCXw783LmasMmx3PiQv/EMidw83rvysJt6blvlvEqQ3FtR4wSc",
+	"FwQuoyc8kwBGvnnEgW0CYNtzTg7PGhm2KD/32zy8lQ7iqs/tQ/koahS9Xu/4+Hh3FeAjNuhPr/BZGEof",
+	"hvKvNxMf7r33Sl26SXZZ6p9Ghh0A0v/mCoo9ZKmqF7BwcyLt7rDK0YiKKz9kmvJovQ2XBubNGhGVzXxJ",
+	"Hfe5+CQkc4REsyBmIdcsJFp6RE3lQpAZVVeo8NfH1VFx9dI26E65EgM+50xo960aKWLHpjGO7lcgHLCe",
+	"lobsCql9rsaNhnareHFRUMIeKWJEjttWXk4i7JxXd4vSziWQmVSV0VO2cF6pAEfsBMd5HnRym981WmL/",
+	"IK1+Rcxd1ou5G+JD87GBlc1wO/5zYK3JHz99+Mebl68+kbefX5oRc1chmLJ11np8/Pzk6bPj5y2vpWSs",
+	"B4EMzWNPe8dPjx+3/swTIGYTGLMZ19pMgksBkGNyQt7tVsS4KH4v2QNQ3+90AuTIFhBZkjkTIReT5mj4",
+	"YazCVgY4wORbFSMXQfP9lwZurLrF6CwaKN/KVd8M/Aa+s/ISuuIi3MRi1iCSvQbMMMgir0Ildh7PwTAL",
+	"hLipqmMUGigsmwjNI0KJAu2PJIrFsEN5PFM3gDE7aWhH9kM3qAtUQjzVlYM3QZ4KPz026L5QzZa45cYw",
+	"xHbn4KGIXQcrvvMGfPw44MMcBhaCNrDjR4Mde4ER2yGUTW8t3a5YNPatfMJQmQat3MYYjCNps6xhtzv9",
+	"s+D2KhlWSLuAUDq3QSYxVb7lUds2zvfTxaWjXiuF+ubKY7io3+3zOT9dXP7DNeRh436zbgx2CgG+SJ/7",
+	"GWIA90WT+uni8l44UrMZ2BxZnF8EDU455ODi4naty0Gt4P3aygnl3ZzIo1JNeWn5HfLkjut5yUgblgKX",
+	"QlBu0yQsI5mMjdwMFZnJkEUdUICkYGU51SUXaQqrIKPMu4zqIDKVQWSBi2itimfOds+DRjSXhdcZFstp",
+	"eS0YBHOLwROtsxYOkmksEwEbzFk8gJ9aZz+dPOv1/kzF1UWYRBoX0knv5EnLaxVGHCYRiN+ws1fMLMKA",
+	"xix3Z/7SH8cwhOWfhRTmiYiOTDNb76XRyeemfdjQs56Rp3ivQu58d++lnLHy3ce52yMJHXW3X5BIArVb",
+	"6ZGTnhl6zb5og0iomkJqrEvGdRm4QFDXOms5FlrIzmllH5ti2yp7fnIfPX+S68U7Ro3KmWv2r+YFf/5z",
+	"Bz06XdgPVPEo21j1cebF5Kcm4rxR75uI8ybivKmiY0ulUOWHbMwF4LSm4sk+UDYgVUKJYIsyWM3A9xrY",
+	"WgdG9wDKK7X7o68xVQP718ZY9pzWkIWzF2Cfh6g6Jd6dSaUd8OYIpSf8mlXGgxWw8j3os3U291wvmwjS",
+	"bzsKvjSVD6jX7qT6ZWt056B4VFltn8+N/MTod5SpQI2abmGuCJ/NEk1HESPt097zrUPkb6PW7iNIvlZr",
+	"nXHBZ8lsQIVIaDQAJdZRRlfptI97a3Ra0sbyu2GndQO9aN+h96tvvl+P5Ua56QwksAQbydnoPDWY01X3",
+	"RMHksy9cabUGo7r7hdQ+rK0fwPn5rWVPnBz0ijtELWefy+UwklcQeuR1hPbW8MMjAD/uTc05cpb73QOr",
+	"VsFZpc/iY5JjwUy7bEtdgp4HVNxFPe8c1k16t87orBWW84cR9GqL+W+Ebxe22/sAcN7NXBgPhk/sSvzf",
+	"7H3dctu29u+rYHQTeYb0V5Ps1ple5CRpdzu7bU6cthfbe2SIXJIQUwALgFI1mT1znuY82P9J/oO1AIqU",
+	"KVtOJFtO0JvGFInvtfBb358v2sXy+BHp3BPSSb4EzfGeIKOYKeQxqWIfFtS8rezay3uzS/oesQz1uDMk",
+	"855f0fa3L1CmKjSXE6BxR0Hhopkqy8AYpV+Est9u1KQF5/aaO5idgGRjsOzp6WlwtfcnKjhYwO245h0u",
+	"wdeIalZQdYQ1EdbsM6yhbyKuibgm4poHwDXuLv+Eq3zLYMZCilqfTZ3LYTQC4jVUwTSbcD0WcsxcU4ya",
+	"SthwwS5RuTcYaTW9XONQzi28p77vz5981ZJeUAVWMrzVOiElKXG3m6MbfJeTuJADfHmAEKejYqr7uHed",
+	"nHaKUcKS3u4g3tiv6B++z/7hq4S1pKsmKwh0eGvijrub0W93Cn+5Sj/95SAdLSkdKhhblfPFQUvffMY4",
+	"y5TWgHpTqgAoYU5NHrKXslnxkOE90U2xwjbYE5IulWZUEpawouDWAY7l+C4kVrYeYXEee8jCXArFc8jx",
+	"/dZ0eKGB5wtWcmOxvObcSU0vS11vlmFcazcEIS/kL366PMugtJCfNaQuUzfmpTPI2RVA2ZifncDCzTmn",
+	"KpJcsqp0bFSO2Qc1vJD1vOoVYxpCZW9aqSkVsHar0zg6WLwad5bBzMcZY0LxyyHPrpC3X3YVYfS+9IHP",
+	"PGxycF4Ky9H5wBGfrn0Mnp4+QyeDqiyXT0+/waf/TXpTMaZAZwNUB2oMgyFH7wX3z5NvB6dPHUtUlYGJ",
+	"KtxzI+QYZzsHuCoWoc1vvzt55m6VlRZOnw2scu+gXoBScQ34GDZr9OTk9Bk6uufC8KEohF0MSg1TUU0H",
+	"7Teffvf8WdIDOXG0nQ9uff/06emz/y49M/yPyDogvHNcX3Bv5Lhwh+70+PTZ0elzZDa0njrDDTpBtMi1",
+	"GI0GxkJZd0Or739pDgEdPtyr/uPlgeyd9Vw/6fHT9Pj5HXw8wkF8INf3mg5ihvUIA74Ef/d1qoMgJyDs",
+	"Ty13eLr73XBBpR/UMFUlyOhDH33o78WHvj6j0X9+G8kD89wh8+vyfdLwnXDIcqsCSZdq4uij+2OAf9zq",
+	"GL8c5xnzAJEVYiqsSRghEiZkpqaQsF9++pEAe8Jev3vjfi59lWOPkGj2a1zkGxB49/L8WpNDPdvo5fm4",
+	"/ePbO3nfYv3djJXhVN7ZJZ4k1PlEGWgpCFv3quOqo8pWGl7Un9Qc5zMc5T9dZt2Kn/xNQhcKQ91iF+t7",
+	"5cjdfN/DZLfu+r7a8P16vt/GD4Pje2SJUfhZbzfdXJhpgcoUWdDjFnuia/y+n8noFr8zt/igU+eYMUYq",
+	"yxZgG1aLp8ffMSUdynAvHNyTOHOErONTnMZWcVi3cUaaOWjj8MSSaXxQQ2YVK1VRHLI3PJswjpYTyBu2",
+	"CJqU4EXTU2wM1ltoWnYZ37IwQUZcWmI6zA/kt6eKHI0zwrArKG3CplxfQX4hay8+b/ag/GvaKPmkLqa8",
+	"HEftb4U2jQ9q+MR4HGBYIYz1eJOA14Uk5FUjBdf+cMEmas6mVTbpsnn8jvuzZZtHCyGdbg0h/e6voZ/V",
+	"sNP+681QL3Dr66PALQuq3xWqjyroiMKiCvrrUUFHD7avrYZncBZIOu7wGegFyyqt3RXfuO2nPAdWyRzV",
+	"pZizkHKl9Lm7Tj4FOC2BEjjobo7oul6r6n1Lpa5ocT044EUAB8MFm3LJx0CjVTmw/svzV7/9wL55fRaq",
+	"Zrl+yB9eMkycS5nXPQBxvyI4UNKnZK/z0R8kvh/zhFlleWGYKQthg9POEQ0nWSawp7wzF3KJqBbAtRsm",
+	"JZtLmIaZgLlhagY6r+AF+WYYlldw5J/haBxGnoEWYJiqrLGcstJyDRdSVkXB+g1mxI2SB96T3wZ/DxyN",
+	"MKYCdnLK0GPYQ8CRGFcaOZXby/P/+y/Gx2MNY26hCxb9CPZP3KR3uGXXYVFHDnW+8EPD5RWU876fw4hX",
+	"hfXeQesc7rgZqNGNrnYNPnDSxQa6s736VpoN+wH1znrI6pKaL/k/MzNz5/k+XftaS40sDf62R24grSZa",
+	"SxD+uz7SNReba3yFPb2iwaevhSmVEZtAOP9J84sI5vbNrZD4a6DE/s/nv/2KF9mr8z+IqxJZfJ+Z2Uow",
+	"OPLnDZP0dKXgqRm943jpXOkrJ6Wt5fS/wt+2Zo/DheOI3rnP/csNVUj2q2MthvUv8woG9GzgnniQ5Tno",
+	"hexf+n9+b3Xlrm6cKgp/XC6wkQP0smzaT0gGBT5dwwXf4eD+DBN52OTYKwvQYmtT/reYOkb2zfPnx7Uf",
+	"GPp8eQYhpIUxlnVd07xfvlaz/tuhUgVwuf7bFZtUJ9NC/DYVsmZiG7Nxt0HrWj25vdWdumW3D8iNftmy",
+	"cdyjY/b+cVDHr0it1LFZSyaJj3Za3LvFRteHb7yq1Xk1xGwlQaxTjpMDMKr9tLHIBOmLwAA9fptAkXcx",
+	"Qgzp8IN5WBYYhr19HuPmTu6q24eh2LZVn9Py7nnYBnElkXXtI+u6xgYell0dfaR/3OjO9dKPdZngVFU2",
+	"U1MwCcshExgv51jTfMIt8afwVJUgIb8Rr/V2Tizr5Sz3a6SQ/XPCylao5L6J5M6eWDgmNP95+jKgZyKD",
+	"NOMWxkqLWwI75xNVAPMfsYxbXqhx5QOnvBbE1Nf/UnpUc8mWXWDBo4mTIx0wStCy6u6D/KA78vOc+nu1",
+	"HOMOabHd2eL2G2w5r0iie63B2Pjs4tVxhxNb666pr12TfLfZPs8N42HIC2bVCglem3izSHYhQNq0gBkU",
+	"ac4tr9/GRC/Cer2PYdz4GxTQPsFXdN1syhdsWC2YsOvq6qzQ18NGBBb5wM80VNcplBwPLOjpIFPTaSWF",
+	"dUPMywH3BxOdFhNfvWXMdQ5SyPHA12zx4PyfUJTL5aW3HNOqsGQL1ofZ2DdzZcEeJnJtdddi/Frk1l+u",
+	"88AKKlqERDnRLSBGpkVfhL0KOGvAmjXApwY8m0O1NcoIf+7SsuA3VFe9pHKg35tqOBXWQo7hKkiIYixT",
+	"NRqxvyqo4AUtL1qYBgENDjD27PsRLwxc+lKFaIr3v5snhL/wS7RJkXuCQ5BPzCELnWP+w0smZFZUOWBq",
+	"w0pLyBmOnfUvw4MBmf0vmQF7sE5Pe04Tf4vzflhl7R1rrboh18VWr+XzcQt45pdEhdw+uJYIZN1+MTUa",
+	"vWC4H05SUIaSMPntcK+t8z/o2NebzWC7VMc2dvB2iRYXJAqz+yzMejKurUvmYH0t2OCdRGxre8JpN188",
+	"+uj+d6Oi9q2vg+3QzWjEDEBNfUKj5F24K4u8vr3HFNeY3cZL8a6LJ2aNvrZx1nv3Q1LrNLdumDGq7HHr",
+	"eN0eLi0KeDBJwYnn8j7oLOmFwvGfoPJ1x/MTS1ERkbGSa2te1LYUpETthO0MciLHTUNq24T5AEG18wm3",
+	"A6sGFMzRO+uNVcCLOV+wDKTVmBvsfQUG3WE219Is57btGNqOpu81inYDRheiYyLDizqYNSKwOxqp53d5",
+	"OgUu5xNRrAuPxbeFTEutxhqMuem1WF1qf0No96i8UfM6+6xr+zbce+RP+d0jNJuX9ZrgzKXo6aRT48RT",
+	"LwzMvXAqK16wTBnUHXh/17ZGJIcCvfRzynTzgvGhmqGZZ0UI7j89/oYUFGn9TYrfXB4cspc4Eu5k5SsI",
+	"yiaMp+BjDZCfIWJyeKZgfKoqWWsz/Fa4QSY+FmIIdg4gwygRYoW4CExlyXIxGoEGGfIIuYaEzJG7zSD0",
+	"IBGJXC5fDgqOwwv5p2M418xiFtNjXtaS+rQydkDfo+/WIChy9CWbqCI3RO7eYniQYIOVAe12gNVan3qi",
+	"LOOYMxS1CW6NRyNMBFpvpNLuz7Dip6fLsaTCpMveO9UztAnbgVbJ/RrfJpBdGTLDAdcDLvNBDpY4lrey",
+	"udaEHLv+Bm4tw/MJ8MJOFgPDRzCYQ1GEH9whrf9YxvQMKG5mkDkaqVuZAlgzoDglyAd4dMJvdPYGQg7c",
+	"GLSqG9XCXJkBNV2P05SQiZHIcBIhuij86N2riTZquHbthPbOessjo4y7cIKfErXIcPSbQ1J3GAKN7iFm",
+	"/Eys+DXWvNhLYDeqsW43Ruu6PraK1Ky6Aned4G3NcoXeGWiup+jEmmGSpYyAmhohu57yhftCWNZfxW1M",
+	"wwgNI2KrprEoDMD0zOMrkPna/Iz+FQzHTh5Aoqgv8ljxJCby2RkhZBNR5Cm6lqVotE1L0ELlqVUqLZQc",
+	"rzl9174zKfLZk9Pj1MdxdX22BB0pgY60hgTrPtCQ2dS7d6UZ15BO1BRSY/nitkGufAx/ozEyr90q1nw2",
+	"4lNRLNIAo1JujDCWS4t0KSEDY/jar4UZpUFfetvsCiEhVZU1IofUMxxa/3Xc4fqYhEntBPxoN//MTWWE",
+	"PP4GPoRb6nHjmtfCTEMaqDXZMMBNUVrBC9q5nFswm75cSbHWU8abtFNC8+mISH1Nng15JdVcpqvuNRty",
+	"2BvT+XaKTDEp1taUKedOeq3lE5RhKQLMCc/AswnDE3BXxco1A8ityhW0wOxCteIdaJUhxYgE1vcHNWGO",
+	"Ary64q+KSyvsImEjvJxltkgwwNgkzSQSJHAeMKtaCiiyabrWn9CBIXsKrp3PLtUweroVnpaVhXyD+tB5",
+	"TtZ9CY9GAxDo/6zn7pSBu116q6T3i9LSnbGZMMK65Zygby03E1yt3GM5kPkAo96wMMTz9Pgf6fFJL+nV",
+	"m9Q7czI95lPtdagGeme110+Q7YOCwOsF/t0LbHwwWYwFSHBnOhyH3lnvWS/pGcu1bQzkWT0QZKJuopX2",
+	"fw3cgWoWwbiTZO82+idZVvbeXYE3E+0bNXSEhOgVHC1Sj1AIvQ+jVRQvo3j5xYiXUVqM0uJ6aXE7AmAU",
+	"6rYl1PmaLQ2RZ0VcIabvzbXXxJWD3ZrRUdI7+uj+F9xJcyiAUh+3t/IdTNXMDY5mQZUXm/MIufBQmjIN",
+	"GWuTAvWu7c+Xrf4TfVEjEI5AOHpvfWGV4iPGjBjzMWDMCBu3BRsJEa0FW5+JCpP1xfqaSNWnpXMNNzJZ",
+	"eKjqUMsh2zjOyIe4PjFUTvzp8dPOGn4NDLgzJFf3seZi+0xlaoRxexBSFM4vb8hYQemMzyXjee4P+sGj",
+	"CTG63XiENgtvhKtslxiHYUW1HLcSjIResxRyRHa0rRrQfOdbEvSiScw1/3yfTWJR/I7idxS/o/gd7UpR",
+	"5o8yf5T5o8x/o8yP6HgNMt+tIYhyFe3A5+8dNuyEimXYHgoaVmHsIuEbEjtwsglbKZe0iVjh+niE8Xmt",
+	"qLRGIB6tkDBsKoxBGtq4yji2iCOJ4WhfQDhaRPp7lQMhRixF6P/oU1m+e5BklA+NrRxEuA2F+NqVdC2z",
+	"/pBnV+4NxCUHu4+70DATZhc5Lc4tx8ziWEPBNFTgnk/iPM587W6CnDVHwYJKspoOG0WHMN1tI4Fcqx3H",
+	"eBZmWcN9Weyy7l3UqRnyQ/YeU1tIRQduA7DnFukhwd7DOf3X2xN9/SPy+rqQV2g4Aq+vw+UpYqDtx5c6",
+	"FPBpIGB54e9WDUXobBcICBs2bVv3SOk6YfgLX1odfwhkG0zelO/3rkiF+twbpBJVPRFwRKNuDC6MgCTa",
+	"Y6M99mZ77ISbVKqUEmHEeMBo5N0eCEdQWOPQJgRlfYKgK+hzxyGAVpVpVZqdmH4zpXO3udxNmHbUToTO",
+	"MUPwwkc+hgy07iFIm9TCl4YC884mzKgpKAkMCgMHF7LkC4MrR5Zyn3PQtelEGoVPiLesZKL1h73ui5V8",
+	"IeQY24K/reYXcqIqbRJm+OKQvWS0OFjJa6LmkqlGgh4sYykbyUOfGDYTMKdkutLtJXZt8RxfyGtZeVey",
+	"5E64Bv8QROGGhQfATS6UftSVNIfsEvfOx2xeXki3sKZOA8LQX7U0rCpZnzcc+QWVNDmgokiqskz4QSxn",
+	"uXxfWHPhGAftHr7V2LkyaHironDrVIuUVwBlKwGxP14vmIapmrlZ8QuJnWgfUOrEMv/WNZmqKxsvJeF5",
+	"r8rfy8di56eM0cHp9uTZ82PHQVfg3FyxqdLA8AQyzuYAV42oC3+Tsfomw8kvQPfOenSaw4OBr470GoC9",
+	"54uCnM8bZ6Z31js++e54+Jyfpk+zE0j/kX/D0+9GJ8fps+Fp9i38g5/kx3xzrwPcjMeRKYdOWtSfR3H2",
+	"sVfQ3Ka0uk5OjrJq9FrY9PwSZ71FzvEvofznDqU7v6QZjTU9H4UbhYP0jDNSFQTkqGRLsX52AzBfKww4",
+	"SHkvks7RR6vKQVVunvDEz/J6FO4dEpt8Jl6NmU0ibPlizP4boZEmsokw5AaV+V6kKWjfB9vPV7CrcGmS",
+	"XHN3XOjyqErHvuU4/aCG5ujjBzW8sc7qS8nCF+yDGlI9Jjw8CZuoOZtyuWBU/mbq+mbCsgnHqGleZFWB",
+	"JaK4zJcv+zp/ndkRfvdd/ayGu0yQ0OxmDRV9UMNYvXi/0h6sHEXST1rDAhdt1WafcD12jLOb/JbZC9pl",
+	"2puFie9Kkz+r4e10dkSnf33ld+LgyD/Ie6U55YRxptWclag8bhJYTYCsX2qYCVUZr6Wdo56tQLrTY4Ks",
+	"88nC0emcG6xz02zqIGHDBcsqbZQ+7CzkHojnlZ/J/dVyX03mEurMgSoL8LXrWpNt8pqu8ur+54GSxaJV",
+	"V90XZuudYdH25H7rrLcX+PZS6/5IRXa1f8XWP4eS94udzWE4UeoqNdWwPoU3c7Gl5UfNJWt9x/qhRCNm",
+	"VTpwPAkp2duSnxjHxpqJl1ZL03fYTRyh/EmjPG8N8p4Y1C5ZQse8bucLrSWP3GH/uEPGiwIPuyeu6zsW",
+	"6N+/sE6aWKX6diKmTtv1qyYBsv5lq4nLgzCU4aqFGWReKiExZZBD8zBzoMPdj+ZFTb8X0mdLazYidJO+",
+	"m+00Sb/ZYBJS7oKYYRNTzL12IUeBX9DNT0Zq4TgpzyaHzK3t7+/+xaaVsWwIbGJtaWrTdjUsRMYE7g1Y",
+	"rJZ6IS8Df6t0Qe74tNeXaDovlCqHPLtKWKnFDGWfQsirtFAZLxzzEn6nUYY2BzQELs3crUXGtRbegG3E",
+	"GNMuGci06/xyPjGQDf7n//3/ywNfaVBmcIZmZjJ0sxloMVqwHArh/gnmQvb9CTj8A3/z3KGztusrDdxC",
+	"B/+4u6pui/bilbPIDTTq3vSSHh6CAR6ChkSN5VsPG4ESDunC/FDNQOcVGnMqXfTOerjhZ0dHGTdgDn2/",
+	"h2M1O6yujpCQjvwKbm4C7lhCWtv7tgh3DORPYSfneKK6bgQaZk6RbP7gNRw+igWTav4VG4z3UuuINibu",
+	"CbXTBZJbnmr4ANn6aO3A1JCcUiSn2ny1LZXjL7wgC1OteOwPec5+Pv/t14TNtZJjZOYJ8456bCSgyJOQ",
+	"+YG4Jw6JfiF3IM91tqqDjErzfbD176Wqmwx5kgHXhUCRjBpuxwetmkEdE7WiKNBRDGe3VZV5NL9/einH",
+	"NXDuq7asf4rM4r7a37LhYZevYGFwmx0jEONKb3Gn3yNoQt9ylnGJdcER2DvU9IJpsHrBCm5Bb22rVv2p",
+	"vQzl+FNDagpCI17uhvXRMHMN3WXt5L+fLkjepAc6+tj882Z7UkvIpfPuRu7AJOuTU/FyJp0izY9gu+WZ",
+	"+1S/rLMbNWcXHQoed47tLrXM1rQyd5K9myfvVq3sdWo8WioP1hLmG55NvPLFvw056yvNhuBgev3sIGhs",
+	"Ai9qa2Z9djsK9ODWwrS0Z2w+AUmu+MQ7PSqrDD1Ulc3UFOr0K5iSxX98i6r39XJm92eI6rIl0Xx6d1Qn",
+	"+OEvzunr/96HFjn0ebsGeXlsovp4/9THfncWrFBjSqb5JTGqo49hfj51VFnwxd2DuFYHdDupB/K4udL3",
+	"kiEmjArWO2CfcZlB4f6oN8dhMcdU+ZgLuSJQhlUROes/Pf6O1Vro8HVagsyFHF8y9Dljwi6FTuLLnktC",
+	"3gmVSLu2Qvfb0fy2eNTprnhUJ3/KMihrhSbeOmEZ3Or8VUFFJv8Gw4r5FqLSausBKuuo9ZbXm0wvzYXh",
+	"w2LL8uoXrRf7enM6fS1Kp7b+A2TO+PI+xXs0IQ9cPIHWR1/gH9kE8qqAh1B5HHlS/nyMshZ1vCX+0sDl",
+	"VLgooI4XjGBSsJVnATGARCZDi3fIXjY1SRivglKZYU9PjtmPSiIvCJyJDRfeckhKMGENFKMutPGavtiF",
+	"sTm5n9JJdb5ycs8wwMzCWJi69SC8pSmHfX74GFKW30FvVe/2lhRYEXBFwBWthPdgJYzxvRG9fbH5PFXZ",
+	"xDroctjQO7eymT8I5CNctUPE94aMe4h2pZpjILKGpfKpifga2iclabkMkEZ92gXX3sh9QWsPD38CQI7o",
+	"J6KfiH6+BvQTgUgEIndLLL6CRJYic61LIfXKQwARrRwBp+Q1s0M88oPS7PSpT+HWWJCMa71gdq4wwoHb",
+	"SoNJHAxp1lmZB/8kLvP2byFmNWFGedaEQR9oUWNmLmw2qbP6cTbmZae1Cxch3Pq0FF8ulLnZ6X/VF2np",
+	"abXchwhwIsCJACcCnAhwvkKAEz27H9qz+0cxazt1U2Wa1RDR7Xtyu1FAVmlhF7iNQ+Aa9MvKLee//+Nw",
+	"jFuWAJiuL9pEGUsrJ8cUtJqrrKLsI8CzSQgXxnTOiDncDIQ0lssMXrDLKb9ybFheYiuAsbkYS+taPvv2",
+	"+NtjnCoFcx4hsvLTXh3OP4EXdpIwDTwnug4+pO5Ya55Zb69k/SlYLTKymGK3OaX1M+DAnAVWCGNBgk7Y",
+	"2/8z+OXN+3c/vTofvHz9+h0Oxrt51ojTdKQkOfenqTKgaSSZW1kfyEw3UkFfT0Rp2BDsHECShm7ZB4U1",
+	"d7SP2fgSapSan4iimTPC9/TKzfFlZhkUYiyGohB20Wi/8X5HJ3+ANkJJDOij65PxovAhl94ealj/3cvz",
+	"A587GwtPYpuQM4kZA4W0igmZIzeZgU9MbhqD6Gi8YzBvQ1Zo3wBOj5yLZzROb/pvr1/7o452PVVSlnXM",
+	"Sm0nnALEr416uXtY5vKJE3wyzAbenM+oIts8lcLs6NEdMesERpMwStghKNt1nTqrPw+pyGkGdIbFsLJg",
+	"DnAQIYXIYSuHDaUGud5lOwuHAes+pSVc8j3LCzWuoNkifdLRIJ4rPgaZCTeLn85/qOP2qdmcL0LTzbWp",
+	"X1rbphtSM21a4iP6M2Us5FSZK2yDWFYUaPTRzrp2vZ/XrZIh2NZPMhczkVe8YIFyf6hkzvhYA0aiN+fQ",
+	"iE/vXmleliDzFAOqMe0Ks5qLokl37mnH139SytBQKICSGwjti7YKR1XhN6mmQgL4IFmsJmDAL02uMMmA",
+	"VtV4spK1wa0ML5r1CJi7KQ6uEQ0m+O+kF/eDccSGC0wdriyp1lzSEpkzhhdBXTcAPfopXD8JwNpxMjUt",
+	"C7DIa6iDQGpzpa+QI7d5Br7UxRn/ec7eyHHBZf7EsL8qri3oYsFe5lVh2blCWsOj9qoQbrD/ghkU7DW3",
+	"3F30yMF8OrFl5LVP39MkDfw4LfDjnFvedQmIsWOe4X5m/XPLZc51zrwQbw6Q64y0ktZd/jTpmkbO2mlA",
+	"KEKi5etNWTGcDN1cnBoQdB9PnxjLZyTq/3z+2690V5z/cdBaYvd7VyNv/TZni6zwJy64W5mkVcGBroWS",
+	"Lxj8zTNbLBC9JMxUpgRpaFZKgqNg445DJkq3ruYJy8FyUXg2/zcOdSSKNjOhnowDdf8bAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -194,7 +194,8 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Providers:   providers,
 		Settings:    settings,
 		Payments:    payments,
-		Portal:      portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now),
+		Portal: portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now).
+			WithReviews(reviewService),
 		Webhooks:    webhooks,
 	}
 }

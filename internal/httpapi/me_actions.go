@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pbudget/pbudget/api"
@@ -12,6 +13,7 @@ import (
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/portal"
+	"github.com/pbudget/pbudget/internal/review"
 )
 
 func changeRequestOut(r portal.ChangeRequest) api.ManagementChangeRequest {
@@ -193,5 +195,87 @@ func changeRequestRead(r api.ManagementChangeRequest) access.Read {
 func init() {
 	for id, read := range myActionReads {
 		personalReads[id] = read
+	}
+}
+
+func myReviewsOut(personID uuid.UUID, v portal.ReviewView) (api.MyReviews, error) {
+	out := map[string]any{"person_id": personID, "next": nil, "open_requests": []any{}, "history": []any{}}
+	if n := v.Next; n != nil {
+		out["next"] = map[string]any{"due_date": n.Due.Date.String(), "window_start": n.Due.WindowStart.String(), "rule": string(n.Due.Rule),
+			"team": n.Team} // the team, never the practitioner
+		reqs := make([]any, len(n.OpenRequests))
+		for i, r := range n.OpenRequests {
+			reqs[i] = map[string]any{"reason": string(r.Reason), "requested_on": r.RequestedOn.String()}
+		}
+		out["open_requests"] = reqs
+	}
+	hist := make([]any, len(v.History))
+	for i, r := range v.History {
+		outcomes := make([]any, len(r.Record.Outcomes))
+		for j, o := range r.Record.Outcomes {
+			outcomes[j] = map[string]any{"outcome": o.Outcome, "rating": string(o.Rating)} // the reviewer's notes stay with staff
+		}
+		var next any
+		if r.Record.NextDue != nil {
+			next = r.Record.NextDue.String()
+		}
+		hist[i] = map[string]any{"held_on": r.Record.Date.String(), "reason": string(r.Record.Reason), "outcomes": outcomes,
+			"needs_changed": r.Record.NeedsChanged, "decision": string(r.Record.Decision), "next_due": next}
+	}
+	out["history"] = hist
+	var body api.MyReviews
+	return body, sameShape(out, &body)
+}
+
+// GetMyReviews implements api.StrictServerInterface.
+func (s *Server) GetMyReviews(ctx context.Context, req api.GetMyReviewsRequestObject) (api.GetMyReviewsResponseObject, error) {
+	a, err := mustActor(actor.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.portal.Reviews(ctx, a, req.PersonId)
+	if err != nil {
+		return nil, err
+	}
+	body, err := myReviewsOut(req.PersonId, v)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetMyReviews200JSONResponse{Body: body}, nil
+}
+
+// CreateMyReviewRequest implements api.StrictServerInterface.
+func (s *Server) CreateMyReviewRequest(ctx context.Context, req api.CreateMyReviewRequestRequestObject) (api.CreateMyReviewRequestResponseObject, error) {
+	a, err := mustActor(actor.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	reason := review.ReasonRequest
+	note := ""
+	if b := req.Body; b != nil {
+		if b.Reason != nil {
+			reason = review.Reason(*b.Reason)
+		}
+		note = deref(b.Note)
+	}
+	v, err := s.portal.RequestReview(ctx, a, req.PersonId, reason, note)
+	if err != nil {
+		return nil, err
+	}
+	body, err := myReviewsOut(req.PersonId, v)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/v1/me/people/" + req.PersonId.String() + "/reviews"
+	return api.CreateMyReviewRequest201JSONResponse{Body: body, Headers: api.CreateMyReviewRequest201ResponseHeaders{Location: &loc}}, nil
+}
+
+func init() {
+	personalReads["getMyReviews"] = func(req, resp any) []access.Read {
+		if _, ok := resp.(api.GetMyReviews200JSONResponse); !ok {
+			return nil
+		}
+		id := req.(api.GetMyReviewsRequestObject).PersonId
+		return []access.Read{{EntityType: access.Person, EntityID: id, PersonID: id}}
 	}
 }

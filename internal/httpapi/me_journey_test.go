@@ -14,9 +14,10 @@ import (
 // service goes today: they read their agreed budget and why each figure is what it is (the RAS
 // points and steps, the financial assessment's steps, the council's and their own part), their
 // plan, their agreement and its schedule (a payment held, with the reason, then paid), their
-// agreed-budget letter, and ask for a part of their budget to be managed another way. Statement
-// upload, flag answers, audit evidence, recovery disputes and review requests are the DP-account,
-// audit and review issues' routes: see docs/api.md, "The person role", for what is not wired yet.
+// agreed-budget letter, ask for a part of their budget to be managed another way, read when their
+// next review is due and ask for one now. Statement upload, flag answers, audit evidence and
+// recovery disputes are the DP-account and audit issues' routes, not merged here yet (see
+// docs/domain.md, "Not built yet").
 func TestJourneyInThePersonsRole(t *testing.T) {
 	t.Parallel()
 	b, _ := payBundle(t, "2026-04-20")
@@ -110,6 +111,20 @@ func TestJourneyInThePersonsRole(t *testing.T) {
 	var open api.ManagementChangeRequestList
 	b.do(http.MethodGet, "/v1/management-change-requests?status=open&person_id="+p.Id.String(), b.token("practitioner"), nil).decode(t, &open)
 	require.Len(t, open.Items, 1)
+
+	// 6. The next review, and a request for one now.
+	r = b.do(http.MethodGet, "/v1/me/people/"+p.Id.String()+"/reviews", me, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var rv api.MyReviews
+	r.decode(t, &rv)
+	require.Empty(t, rv.History)
+	r = b.do(http.MethodPost, "/v1/me/people/"+p.Id.String()+"/review-requests", me,
+		map[string]any{"reason": "request", "note": "my needs have changed"}, "Idempotency-Key", uuid.NewString())
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	r.decode(t, &rv)
+	require.Len(t, rv.OpenRequests, 1)
+	require.Equal(t, "unplanned", string(rv.Next.MustGet().Rule), "the request brings the review forward")
+	require.NotContains(t, string(r.Body), "user-", "no staff identity reaches the person")
 
 	// Every read was recorded with the person as actor.
 	b.flushAccess()

@@ -56,6 +56,7 @@ func myRoutes(f payFixture) []string {
 		"/v1/me/people/" + f.budget.PersonId.String() + "/management-change-requests",
 		"/v1/me/personal-budgets/" + f.budget.Id.String() + "/letters/indicative",
 		"/v1/me/personal-budgets/" + f.budget.Id.String() + "/letters/agreed",
+		"/v1/me/people/" + f.budget.PersonId.String() + "/reviews",
 	}
 }
 
@@ -65,6 +66,7 @@ func (b *bundle) myChanges(tok string, f payFixture) []*resp {
 	return []*resp{
 		b.do(http.MethodPost, "/v1/me/direct-payment-agreements/"+f.dp.Id.String()+"/consent", tok,
 			map[string]any{"consented": false, "reason": "not mine"}, "If-Match", etagOf(f.dp.Version)),
+		b.do(http.MethodPost, "/v1/me/people/"+f.budget.PersonId.String()+"/review-requests", tok, map[string]any{"note": "not mine"}),
 	}
 }
 

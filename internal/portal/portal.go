@@ -22,6 +22,7 @@ import (
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/plan"
+	"github.com/pbudget/pbudget/internal/reviews"
 	"github.com/pbudget/pbudget/internal/txn"
 )
 
@@ -71,6 +72,7 @@ type Service struct {
 	charging *charging.Service
 	plans    *plan.Service
 	payments *payment.Service
+	reviews  *reviews.Service
 	store    Store
 	audit    audit.Recorder
 	tx       txn.Transactor
