@@ -196,7 +196,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Payments:    payments,
 		Portal: portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now).
 			WithReviews(reviewService),
-		Webhooks:    webhooks,
+		Webhooks: webhooks,
 	}
 }
 
