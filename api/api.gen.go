@@ -2016,13 +2016,16 @@ func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTyp
 
 // Defines values for EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded  EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	case EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -2032,12 +2035,15 @@ func (e EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) 
 // Defines values for EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
 	EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+	EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 )
 
 // Valid indicates whether the value is a known member of the EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	case EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -2097,12 +2103,15 @@ func (e SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Va
 
 // Defines values for ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight   ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-not-pending"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending:
 		return true
 	default:
@@ -2112,6 +2121,7 @@ func (e ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType
 
 // Defines values for ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused           ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch     ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
 	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch         ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-mismatch"
 	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-self-confirmation"
@@ -2121,6 +2131,8 @@ const (
 // Valid indicates whether the value is a known member of the ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
 		return true
 	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch:
@@ -2138,6 +2150,7 @@ func (e ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType
 const (
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -2148,6 +2161,8 @@ func (e RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -2162,6 +2177,7 @@ func (e RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 const (
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid    RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:amount-effective-date-invalid"
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan       RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-has-no-approved-plan"
+	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
 )
@@ -2172,6 +2188,8 @@ func (e RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTy
 	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid:
 		return true
 	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan:
+		return true
+	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
 		return true
@@ -2184,13 +2202,16 @@ func (e RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTy
 
 // Defines values for ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended  ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended:
+		return true
+	case ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -2199,12 +2220,15 @@ func (e ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTyp
 
 // Defines values for ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused         ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:resume-date-not-after-suspension"
 )
 
 // Valid indicates whether the value is a known member of the ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension:
 		return true
 	default:
@@ -2246,6 +2270,7 @@ func (e GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType) V
 const (
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -2256,6 +2281,8 @@ func (e SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -2268,12 +2295,15 @@ func (e SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 
 // Defines values for SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps   SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
 )
 
 // Valid indicates whether the value is a known member of the SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
 		return true
 	default:
@@ -2520,13 +2550,16 @@ func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded  EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	case EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -2536,12 +2569,15 @@ func (e EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 // Defines values for EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
 	EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+	EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 )
 
 // Valid indicates whether the value is a known member of the EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	case EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -2552,6 +2588,7 @@ func (e EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 const (
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -2562,6 +2599,8 @@ func (e RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -2576,6 +2615,7 @@ func (e RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 const (
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid    RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:amount-effective-date-invalid"
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan       RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-has-no-approved-plan"
+	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
 )
@@ -2586,6 +2626,8 @@ func (e RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid:
 		return true
 	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan:
+		return true
+	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
 		return true
@@ -2598,13 +2640,16 @@ func (e RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 
 // Defines values for ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended  ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended:
+		return true
+	case ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -2613,12 +2658,15 @@ func (e ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused         ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:resume-date-not-after-suspension"
 )
 
 // Valid indicates whether the value is a known member of the ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension:
 		return true
 	default:
@@ -2660,6 +2708,7 @@ func (e GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() boo
 const (
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -2670,6 +2719,8 @@ func (e SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -2682,12 +2733,15 @@ func (e SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 
 // Defines values for SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps   SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
 )
 
 // Valid indicates whether the value is a known member of the SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
 		return true
 	default:
@@ -2745,13 +2799,16 @@ func (e CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType) Valid(
 
 // Defines values for ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemOneOffNotRequested ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-not-requested"
+	ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffNotRequested     ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-not-requested"
 )
 
 // Valid indicates whether the value is a known member of the ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemOneOffNotRequested:
+	case ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffNotRequested:
 		return true
 	default:
 		return false
@@ -2760,13 +2817,16 @@ func (e ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType) Valid
 
 // Defines values for ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemOneOffSelfApproval ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-self-approval"
+	ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffSelfApproval   ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-self-approval"
 )
 
 // Valid indicates whether the value is a known member of the ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemOneOffSelfApproval:
+	case ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffSelfApproval:
 		return true
 	default:
 		return false
@@ -2808,12 +2868,15 @@ func (e CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() b
 
 // Defines values for ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft     ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
 )
 
 // Valid indicates whether the value is a known member of the ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft:
 		return true
 	default:
@@ -2823,19 +2886,22 @@ func (e ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() 
 
 // Defines values for ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemBacsProcessingDayInvalid ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-processing-day-invalid"
-	UrnPbudgetProblemBankHolidaysUnknown      ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bank-holidays-unknown"
-	UrnPbudgetProblemPaymentRunSelfApproval   ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-self-approval"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsProcessingDayInvalid ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-processing-day-invalid"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBankHolidaysUnknown      ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bank-holidays-unknown"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused     ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunSelfApproval   ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-self-approval"
 )
 
 // Valid indicates whether the value is a known member of the ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemBacsProcessingDayInvalid:
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsProcessingDayInvalid:
 		return true
-	case UrnPbudgetProblemBankHolidaysUnknown:
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBankHolidaysUnknown:
 		return true
-	case UrnPbudgetProblemPaymentRunSelfApproval:
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunSelfApproval:
 		return true
 	default:
 		return false
@@ -2844,13 +2910,31 @@ func (e ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() 
 
 // Defines values for CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotCancellable CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-cancellable"
+	CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight   CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotCancellable CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-cancellable"
 )
 
 // Valid indicates whether the value is a known member of the CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotCancellable:
+	case CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotCancellable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -2859,13 +2943,16 @@ func (e CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() b
 
 // Defines values for ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotApproved ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-approved"
+	ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotApproved  ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-approved"
 )
 
 // Valid indicates whether the value is a known member of the ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotApproved:
+	case ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotApproved:
 		return true
 	default:
 		return false
@@ -2877,6 +2964,7 @@ const (
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsFileInvalid               ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-file-invalid"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsOriginatorNotConfigured   ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-originator-not-configured"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemExportFileInvalid             ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:export-file-invalid"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentBelowZero              ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-below-zero"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed     ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-unconfirmed"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunExportTooEarly      ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-export-too-early"
@@ -2891,6 +2979,8 @@ func (e ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() b
 	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsOriginatorNotConfigured:
 		return true
 	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemExportFileInvalid:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentBelowZero:
 		return true
@@ -2907,6 +2997,7 @@ func (e ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() b
 
 // Defines values for HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType.
 const (
+	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineAlreadyHeld HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-already-held"
 	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive     HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
 	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotOpen      HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-open"
@@ -2915,6 +3006,8 @@ const (
 // Valid indicates whether the value is a known member of the HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineAlreadyHeld:
 		return true
 	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive:
@@ -2926,16 +3019,34 @@ func (e HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-held"
-	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
-	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld     ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-held"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive     ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft     ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
 )
 
 // Valid indicates whether the value is a known member of the ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld:
 		return true
 	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive:
@@ -2949,12 +3060,15 @@ func (e ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused      ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-unconfirmed"
 )
 
 // Valid indicates whether the value is a known member of the ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed:
 		return true
 	default:
@@ -2964,13 +3078,16 @@ func (e ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotExported MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-exported"
+	MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotExported  MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-exported"
 )
 
 // Valid indicates whether the value is a known member of the MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotExported:
+	case MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotExported:
 		return true
 	default:
 		return false
@@ -2979,6 +3096,7 @@ func (e MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-duplicate"
 	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid   MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-not-paid"
 )
@@ -2986,6 +3104,8 @@ const (
 // Valid indicates whether the value is a known member of the MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate:
 		return true
 	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid:
@@ -2997,13 +3117,16 @@ func (e MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotPaid RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-paid"
+	RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotPaid      RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-paid"
 )
 
 // Valid indicates whether the value is a known member of the RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotPaid:
+	case RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotPaid:
 		return true
 	default:
 		return false
@@ -3012,6 +3135,7 @@ func (e RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType) Valid
 
 // Defines values for RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-duplicate"
 	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid   RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-not-paid"
 )
@@ -3019,6 +3143,8 @@ const (
 // Valid indicates whether the value is a known member of the RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate:
 		return true
 	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid:
@@ -3387,12 +3513,15 @@ func (e SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Val
 
 // Defines values for ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight   ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-not-pending"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending:
 		return true
 	default:
@@ -3402,6 +3531,7 @@ func (e ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType)
 
 // Defines values for ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused           ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch     ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
 	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch         ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-mismatch"
 	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-self-confirmation"
@@ -3411,6 +3541,8 @@ const (
 // Valid indicates whether the value is a known member of the ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
 		return true
 	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch:
@@ -7015,6 +7147,9 @@ type UpdateDirectPaymentAgreementParams struct {
 
 // EndDirectPaymentAgreementParams defines parameters for EndDirectPaymentAgreement.
 type EndDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7034,6 +7169,12 @@ type SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType string
 // SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for SetDirectPaymentDetails.
 type SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType string
 
+// ConfirmDirectPaymentDetailsParams defines parameters for ConfirmDirectPaymentDetails.
+type ConfirmDirectPaymentDetailsParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmDirectPaymentDetails.
 type ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType string
 
@@ -7042,6 +7183,9 @@ type ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType st
 
 // RepriceDirectPaymentAgreementParams defines parameters for RepriceDirectPaymentAgreement.
 type RepriceDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7054,6 +7198,9 @@ type RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType 
 
 // ResumeDirectPaymentAgreementParams defines parameters for ResumeDirectPaymentAgreement.
 type ResumeDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7078,6 +7225,9 @@ type GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType strin
 
 // SuspendDirectPaymentAgreementParams defines parameters for SuspendDirectPaymentAgreement.
 type SuspendDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7180,6 +7330,9 @@ type UpdateISFAgreementParams struct {
 
 // EndISFAgreementParams defines parameters for EndISFAgreement.
 type EndISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7192,6 +7345,9 @@ type EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // RepriceISFAgreementParams defines parameters for RepriceISFAgreement.
 type RepriceISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7204,6 +7360,9 @@ type RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ResumeISFAgreementParams defines parameters for ResumeISFAgreement.
 type ResumeISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7228,6 +7387,9 @@ type GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType string
 
 // SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
 type SuspendISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7262,6 +7424,9 @@ type CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ApproveOneOffPaymentParams defines parameters for ApproveOneOffPayment.
 type ApproveOneOffPaymentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7346,6 +7511,9 @@ type CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType string
 
 // ApprovePaymentRunParams defines parameters for ApprovePaymentRun.
 type ApprovePaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7358,6 +7526,9 @@ type ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType string
 
 // CancelPaymentRunParams defines parameters for CancelPaymentRun.
 type CancelPaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7365,8 +7536,14 @@ type CancelPaymentRunParams struct {
 // CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelPaymentRun.
 type CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType string
 
+// CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelPaymentRun.
+type CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType string
+
 // ExportPaymentRunParams defines parameters for ExportPaymentRun.
 type ExportPaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7389,6 +7566,9 @@ type ListPaymentRunLinesParams struct {
 
 // HoldPaymentLineParams defines parameters for HoldPaymentLine.
 type HoldPaymentLineParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7396,8 +7576,14 @@ type HoldPaymentLineParams struct {
 // HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for HoldPaymentLine.
 type HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType string
 
+// HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for HoldPaymentLine.
+type HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReleasePaymentLineParams defines parameters for ReleasePaymentLine.
 type ReleasePaymentLineParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7410,6 +7596,9 @@ type ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType string
 
 // MarkPaymentRunPaidParams defines parameters for MarkPaymentRunPaid.
 type MarkPaymentRunPaidParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7422,6 +7611,9 @@ type MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType string
 
 // RecordPaymentReturnsParams defines parameters for RecordPaymentReturns.
 type RecordPaymentReturnsParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -7621,6 +7813,12 @@ type SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType string
 
 // SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for SetProviderBankDetails.
 type SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// ConfirmProviderBankDetailsParams defines parameters for ConfirmProviderBankDetails.
+type ConfirmProviderBankDetailsParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmProviderBankDetails.
 type ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType string
@@ -8126,7 +8324,7 @@ type ServerInterface interface {
 	SetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
 	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
 	// (POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm)
-	ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId, params ConfirmDirectPaymentDetailsParams) error
 	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/reprice)
 	RepriceDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params RepriceDirectPaymentAgreementParams) error
@@ -8324,7 +8522,7 @@ type ServerInterface interface {
 	SetProviderBankDetails(ctx echo.Context, providerId ProviderId) error
 	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
 	// (POST /v1/providers/{provider_id}/bank-details/confirm)
-	ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error
+	ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId, params ConfirmProviderBankDetailsParams) error
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error
@@ -8962,6 +9160,21 @@ func (w *ServerInterfaceWrapper) EndDirectPaymentAgreement(ctx echo.Context) err
 	var params EndDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9026,8 +9239,28 @@ func (w *ServerInterfaceWrapper) ConfirmDirectPaymentDetails(ctx echo.Context) e
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmDirectPaymentDetailsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ConfirmDirectPaymentDetails(ctx, agreementId)
+	err = w.Handler.ConfirmDirectPaymentDetails(ctx, agreementId, params)
 	return err
 }
 
@@ -9046,6 +9279,21 @@ func (w *ServerInterfaceWrapper) RepriceDirectPaymentAgreement(ctx echo.Context)
 	var params RepriceDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9082,6 +9330,21 @@ func (w *ServerInterfaceWrapper) ResumeDirectPaymentAgreement(ctx echo.Context) 
 	var params ResumeDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9143,6 +9406,21 @@ func (w *ServerInterfaceWrapper) SuspendDirectPaymentAgreement(ctx echo.Context)
 	var params SuspendDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9523,6 +9801,21 @@ func (w *ServerInterfaceWrapper) EndISFAgreement(ctx echo.Context) error {
 	var params EndISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9559,6 +9852,21 @@ func (w *ServerInterfaceWrapper) RepriceISFAgreement(ctx echo.Context) error {
 	var params RepriceISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9595,6 +9903,21 @@ func (w *ServerInterfaceWrapper) ResumeISFAgreement(ctx echo.Context) error {
 	var params ResumeISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9656,6 +9979,21 @@ func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 	var params SuspendISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -9778,6 +10116,23 @@ func (w *ServerInterfaceWrapper) ApproveOneOffPayment(ctx echo.Context) error {
 	var params ApproveOneOffPaymentParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10086,6 +10441,23 @@ func (w *ServerInterfaceWrapper) ApprovePaymentRun(ctx echo.Context) error {
 	var params ApprovePaymentRunParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10122,6 +10494,21 @@ func (w *ServerInterfaceWrapper) CancelPaymentRun(ctx echo.Context) error {
 	var params CancelPaymentRunParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10158,6 +10545,23 @@ func (w *ServerInterfaceWrapper) ExportPaymentRun(ctx echo.Context) error {
 	var params ExportPaymentRunParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10248,6 +10652,21 @@ func (w *ServerInterfaceWrapper) HoldPaymentLine(ctx echo.Context) error {
 	var params HoldPaymentLineParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10292,6 +10711,21 @@ func (w *ServerInterfaceWrapper) ReleasePaymentLine(ctx echo.Context) error {
 	var params ReleasePaymentLineParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10328,6 +10762,23 @@ func (w *ServerInterfaceWrapper) MarkPaymentRunPaid(ctx echo.Context) error {
 	var params MarkPaymentRunPaidParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -10364,6 +10815,23 @@ func (w *ServerInterfaceWrapper) RecordPaymentReturns(ctx echo.Context) error {
 	var params RecordPaymentReturnsParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -11156,8 +11624,28 @@ func (w *ServerInterfaceWrapper) ConfirmProviderBankDetails(ctx echo.Context) er
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmProviderBankDetailsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ConfirmProviderBankDetails(ctx, providerId)
+	err = w.Handler.ConfirmProviderBankDetails(ctx, providerId, params)
 	return err
 }
 
@@ -12375,8 +12863,9 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 }
 
 type PaymentAgreementChangedResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 type PaymentAgreementChangedJSONResponse struct {
 	Body PaymentAgreement
@@ -12385,8 +12874,9 @@ type PaymentAgreementChangedJSONResponse struct {
 }
 
 type PaymentRunChangedResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 type PaymentRunChangedJSONResponse struct {
 	Body PaymentRun
@@ -15798,6 +16288,9 @@ func (response EndDirectPaymentAgreement200JSONResponse) VisitEndDirectPaymentAg
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -16520,6 +17013,7 @@ func (response SetDirectPaymentDetails500ApplicationProblemPlusJSONResponse) Vis
 
 type ConfirmDirectPaymentDetailsRequestObject struct {
 	AgreementId AgreementId `json:"agreement_id"`
+	Params      ConfirmDirectPaymentDetailsParams
 	Body        *ConfirmDirectPaymentDetailsJSONRequestBody
 }
 
@@ -16528,7 +17022,8 @@ type ConfirmDirectPaymentDetailsResponseObject interface {
 }
 
 type ConfirmDirectPaymentDetails200ResponseHeaders struct {
-	XRequestId *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ConfirmDirectPaymentDetails200JSONResponse struct {
@@ -16543,6 +17038,9 @@ func (response ConfirmDirectPaymentDetails200JSONResponse) VisitConfirmDirectPay
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -16800,6 +17298,9 @@ func (response RepriceDirectPaymentAgreement200JSONResponse) VisitRepriceDirectP
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -17099,6 +17600,9 @@ func (response ResumeDirectPaymentAgreement200JSONResponse) VisitResumeDirectPay
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -17619,6 +18123,9 @@ func (response SuspendDirectPaymentAgreement200JSONResponse) VisitSuspendDirectP
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -20355,6 +20862,9 @@ func (response EndISFAgreement200JSONResponse) VisitEndISFAgreementResponse(w ht
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -20654,6 +21164,9 @@ func (response RepriceISFAgreement200JSONResponse) VisitRepriceISFAgreementRespo
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -20952,6 +21465,9 @@ func (response ResumeISFAgreement200JSONResponse) VisitResumeISFAgreementRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -21472,6 +21988,9 @@ func (response SuspendISFAgreement200JSONResponse) VisitSuspendISFAgreementRespo
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -22337,8 +22856,9 @@ type ApproveOneOffPaymentResponseObject interface {
 }
 
 type ApproveOneOffPayment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ApproveOneOffPayment200JSONResponse struct {
@@ -22355,6 +22875,9 @@ func (response ApproveOneOffPayment200JSONResponse) VisitApproveOneOffPaymentRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -23981,6 +24504,9 @@ func (response ApprovePaymentRun200JSONResponse) VisitApprovePaymentRunResponse(
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -24240,6 +24766,9 @@ func (response CancelPaymentRun200JSONResponse) VisitCancelPaymentRunResponse(w 
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -24443,6 +24972,40 @@ func (response CancelPaymentRun415ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelPaymentRun422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CancelPaymentRun422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CancelPaymentRun422ResponseHeaders
+}
+
+func (response CancelPaymentRun422ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelPaymentRun428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -24501,6 +25064,9 @@ func (response ExportPaymentRun200JSONResponse) VisitExportPaymentRunResponse(w 
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -24915,6 +25481,9 @@ func (response HoldPaymentLine200JSONResponse) VisitHoldPaymentLineResponse(w ht
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -25118,6 +25687,40 @@ func (response HoldPaymentLine415ApplicationProblemPlusJSONResponse) VisitHoldPa
 	return err
 }
 
+type HoldPaymentLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type HoldPaymentLine422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers HoldPaymentLine422ResponseHeaders
+}
+
+func (response HoldPaymentLine422ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HoldPaymentLine428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -25178,6 +25781,9 @@ func (response ReleasePaymentLine200JSONResponse) VisitReleasePaymentLineRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -25476,6 +26082,9 @@ func (response MarkPaymentRunPaid200JSONResponse) VisitMarkPaymentRunPaidRespons
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -25772,6 +26381,9 @@ func (response RecordPaymentReturns200JSONResponse) VisitRecordPaymentReturnsRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -31133,6 +31745,7 @@ func (response SetProviderBankDetails500ApplicationProblemPlusJSONResponse) Visi
 
 type ConfirmProviderBankDetailsRequestObject struct {
 	ProviderId ProviderId `json:"provider_id"`
+	Params     ConfirmProviderBankDetailsParams
 	Body       *ConfirmProviderBankDetailsJSONRequestBody
 }
 
@@ -31141,7 +31754,8 @@ type ConfirmProviderBankDetailsResponseObject interface {
 }
 
 type ConfirmProviderBankDetails200ResponseHeaders struct {
-	XRequestId *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ConfirmProviderBankDetails200JSONResponse struct {
@@ -31156,6 +31770,9 @@ func (response ConfirmProviderBankDetails200JSONResponse) VisitConfirmProviderBa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -38601,10 +39218,11 @@ func (sh *strictHandler) SetDirectPaymentDetails(ctx echo.Context, agreementId A
 }
 
 // ConfirmDirectPaymentDetails operation middleware
-func (sh *strictHandler) ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+func (sh *strictHandler) ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId, params ConfirmDirectPaymentDetailsParams) error {
 	var request ConfirmDirectPaymentDetailsRequestObject
 
 	request.AgreementId = agreementId
+	request.Params = params
 
 	var body ConfirmDirectPaymentDetailsJSONRequestBody
 	var err error
@@ -41060,10 +41678,11 @@ func (sh *strictHandler) SetProviderBankDetails(ctx echo.Context, providerId Pro
 }
 
 // ConfirmProviderBankDetails operation middleware
-func (sh *strictHandler) ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+func (sh *strictHandler) ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId, params ConfirmProviderBankDetailsParams) error {
 	var request ConfirmProviderBankDetailsRequestObject
 
 	request.ProviderId = providerId
+	request.Params = params
 
 	var body ConfirmProviderBankDetailsJSONRequestBody
 	var err error
@@ -42117,685 +42736,687 @@ var swaggerSpec = []string{
 	"mGXx3fNZAr6+0R0xG8zK7APXRpNJZgCxnYXNPtRgkRp4c4P1OrjiRx+jW13GK2leyEx8vpfgN7gD8F9J",
 	"orN4ntsWEcm59kKX9KWCm3DI77U+y4UYjeeDyPJz4Wax17hHKnhDV6mkyTspf6Bqxj5b+Nf2uSMNTGSy",
 	"IlyT1M5heQut2EQJjWO2NJr0j8hL/s1gv3C2T6LcFPoMLQNr4N2E8wb4VObvtUAgt7RGuXGiekjvdlh3",
-	"OPjmlhTvNvw2E3cEireZaAOCysTvfnzFYikScHO9oDz9jOVPc6s7Up83YOVGMq7R5vUZ3EHZ+vnZ34Lf",
-	"7A73kN+Bs0aDUXIq1d1ptxfIW38U9Jry1D74P1sYN7e6k7g3Vm4nK9JPqKETqhnJBEhyO6OV5Qs+QzBr",
-	"smTgvdinqPlR0MzMpeJ/+YzRubzJXV7MzZevc67CAw40Jor/BuymIn87O62rBvCffvppWHfgrgN63d97",
-	"S1b0o9DZcimVYclLlnD6zoHwM7275mZvoZDd08SFYQztcMuZ7NtECga6Wc6TvHa2N1L56E1U+NiJY6b1",
-	"c2G4WXnwNzd8xUVC5JRYbqwSIHS7Hx9/gNZnMP0V1sZeVHI596Kgu7QXubE0HaHT2H5YdW32op4D/GiZ",
-	"UrtKwhWLzcjb23Plrhf1uJ6Wfm6GRETuwG/hIM3DvhYMTgexGf64dCIzQyjBrZ6Qm7nEj7iJiDP8uRCl",
-	"/NoicG5F9tUDf7kU7jgH5NxA0I52j3xcQiT4CoIlIoLxT2bOuPKWggg+wj9QohlV8ZwYphYHlxYoVYSm",
-	"sUGjyjqMPssSbs7gy4/2Mi0OjHiyvaU2H9yFjhoY99HiRurDJqr38QI4Wso1QJo5wDkHkBtFuCE3VBOq",
-	"r1iCj/v+WMz1SGSLCVPjiIyndMHT1ciOHi0Vm/IP44j87V//c1CF9DVNMwaUxg1b6Lqj6LDqQqXDv4ze",
-	"/3YUPToMBYQAzM5xmuPC2kuVoiv7193gLOM4U4olI2oaFuah4YuamfnhYWgOj6NhWs//fJ4UsVaO3vNo",
-	"qhkzbzzRl9Z73ATR2fB/WSA9bgFS4bgKh5/Bn8uUwjXSo93PttArBUsEnOUiS52ihn6Lpjui8Gz83IMF",
-	"y9cROaIrA7hKGGUaiyouO4//lS2+b8iTKvf6gaNnoEr5Oebm/9hMjI4b1nA2gLQ1V2zIk7oBajB58GRJ",
-	"ophG5pWgwk/TN6WjTWmqWZ3PWbXGrDqEBETgkz/aECRx1DLuuEN4WtRbSm1imbBQLMmP/0j8n099IGC2",
-	"XDJFYqsqA9eysl8vaczIhE2lQkWAixuqEmIHVknwhx+PyPE3/7PpVyqd51Fgl0beiBDANrnAy9eIsHRz",
-	"lQ6+5mLf+FiStbdbBRvaSDR68xihOFNEFkzNWEK4cH8AIhSoPEFw4dcPnj4enBA60fbX4B2CR/cqIpbK",
-	"SZwyqvSlgLu1WjPi0QH5ycXj0HzOfFE4c0TskUES+0ODBd8DJySL23F0A8e5A5zduGIZhz8NXgUQJkvN",
-	"68zEctGijhomiMQPNKqlM3LcPx54efXMXom9owtUHEn/ecpnfMJTblbkmeKGKU4H5C2bZU5hJceHR4/K",
-	"Oq3IjOKOiec66nw140wwwHyeMjMSjCWWbUPg0yhOpZkzy9DncsFGmk6ZWdmf6ISj09/+vqYn2+E3Ul2N",
-	"jKJc2GlYkuGLZ3Qt00wYxgBYUS+Wi0UmrASZ0tgexmJY1Iup/ftoKtUonvM0Ceu9JagW2u8WrFZIw+oq",
-	"0cPDICOUxeWtFT7liwYOQ7UUAS0wjyODgLFMWFCeErZYmhWxEFc3XLOK2rbhET5J2VtYrPexJuSiHkb9",
-	"OSloqeSj/Z234ARsy/YUVi3BjyyzovGcs2vmrEt4wINC+5lImTIqGlzVgy1fL8hO/evmbGH5SlMBoEJk",
-	"NB0tmYgDO37FzEkt9kHPgVwg2OGUzJTUGj+5mcvUfqiryhYX5vHDXinI6+iw+K8U7XXYjPaKemw6ZbHh",
-	"12w0VXKxfZQEEOMIIj7ajogAIH/9v+ToQUSOH1v+fnRsNX2qmDZkyYRYkf4hmEikYEM5nRYeAj3Y32F9",
-	"wNQOij7SQpOFHwa/teTc+VHw+OG6OSarbqH4ZcStXWpUxcHmlUWVUDLqbQfFDqpnWksGz8W2jIyJZJS0",
-	"ZitMudKGJHRFhIRcH6bsI34qVcxIn32I00zza0aYSAaRDw2C5A6qqnTSEZ+Lm25aVCcpFVenxCi+WKDT",
-	"poENVfFaPL4uLy96G+/NQyLfxVpQv2VLxZHitgF3g+JrT/w8acgCHfS85VLJa5YQiyX3NKHA6QiYApk+",
-	"JVKAoTMHfU679/Qf8xrq5NPtMnS22PYuJjS+Gi3pqhKwG1S937i70JleMpEwjI5zQKdpGhJnnxaIEC2X",
-	"LdgaWoZgP7QSOswgdEa5OCnTLRxQc2kxLSf+7TGodqflvXW70AuE9JY3ajGmIzczZEl5curTFX3cBdWG",
-	"9F0Ipf0AxCI38KyhyS+ZNiwZ/MEoqoDKNrDXzia2jmbKB/lpzqzyGaQTxRCYGwimcn3bAvhTaBY7Utgp",
-	"vrNv5jwtwaYDFm18oLotrTlFxym2UZc6TxnWnjYOzyF0GxWumGQXHQ7tkBW6KXOwnAoqGlv5KmobqB2q",
-	"AqLKFawlzLBLalz1AI2tOjDmejomfSrIuUj4NU/sG8C5tsmLTCRkztKETFaE5rFmg/KDvzon+pLCL+nC",
-	"fdXZ9ViMeUFjowMuyAnVfLO5Np/mG/j8Y1TKtQwn38KffeTdYpkygzEoOmMQMV0KCKpzko1o69Yu5U8E",
-	"+NHGWWIqYpaGKfrosBtJ4xzpegLaPAsCaG+z7MgNinsaTVIZXwU9Yz8Ba6UkUXTqnvRTi1pEG56meZC8",
-	"syRzQ2IqoEqB3x3pMxrPy/UEILqeakIvxZ8vXr8ib6R9yyp0PIKpc+w5xsjIkZ9pPPC2GDDPBJbCGaSI",
-	"2aUo1rfI56/tgDwrkBO25E9OuCYPj4/JuPAaD3k+yxgNrp3sPi/sATHavOLpOAp5Olxq/DpEaDpBCyNj",
-	"d85Qskz2Pr5vxY6CN4aprLEZIZ1HfdSmh/00XwVYgpCOZxw06mUcHm5y4G3cld2LvUamu47QhppsC8Z4",
-	"gd/ndr2u47wrOlsmW1+8Y4CO2F3m49HDrx8+efD44dcbEyAbYrjsGnSeQxQPOTjCTMI+Dmhs4O0AObRl",
-	"jIwqaflN1l1jfzU+VmOxda5dwKBCOhVwvg/Ex5Sl6TdeAtbRVGpGVGbfJ3S5TFfkb//6fwgVaHi9pwnY",
-	"4CNCSUwVU/e0C4MCU/g9XbHpO2s9fGj/324tz3dV8KVtXZMgWNdSnykENH6tT4vwRGCmlHiKsXshqbzB",
-	"gId9PJ/lNVOKJ2xLpxy45Utodk+ThMUcQltB99fGGZgXy8xVF8nScuUaBMlBw1GG2Ip29nW2hf0aX/yi",
-	"a16KQS9VgSGA71tC8YwIdkOKqz0tZDC+Hg2gvZySmupYgqPdUxOKFrkTcAZtx5qBKEZzRlMzH1EzUlxf",
-	"tZSNQTojy/lK85imENzJhKEpweGEIxFyTaghdiIipxFJmGGKS0UNF7Pwexg34X17ncMYntlhVedWRcQ/",
-	"CQh4S/ujhF2zVC4hjkzzmeBTHlNh0tWIL5Y0XBhCH33dPzoc9CcD4ETuyFKR0mQk5VcsXREjrSJUmZn4",
-	"mfPiDy4PQ7eABDfKtdUK1mwnHqwbnwnckVXcnHvKsSbwS2pDRULVmukpntbPU3Zz2eunXBjKPcPCWYmf",
-	"1aJxGEzdQIAQg0uSasTTVLhIkSZuAosnVHHNsBwVDaFpMSGgKU4YXjvk9mzThbbG24BTtqaaNhG3IuLD",
-	"HkltEY4ldTY91tlk3JQcG6MJ3HNZjwSLmdZUrUaWTjteAI62b5F8OHAQwCAnxVusyVSPXEW4TYB8e3Zx",
-	"5r4MaZmhoMKyYI1yiYVPk5LIhZACrotINGrsE0exocqEDj2bmypsQf6jG5amGCxgcTA2QSDaB1vOQcuc",
-	"xGo5pdkIzkHsm8nPGwblLrpwTVDCFO/XSkK0bQRUHWpcjl+Bj8R7+A6IvY8x4M34hIyDxD6OyHgdGMeX",
-	"wofQGibI2FPi2M0OcsXOHpCOdu4WFB9Hl2IcEowb95NH9DI+mxu3gVF1W3Zuy5zH+Hw3c8UYeWZ/o5gg",
-	"Z7Eh+uhrYpg2+oCcuSR3QMC8+OGEYTlCFyCV38Q9fSngyYAZL9NMYxWeYzKGaYZCmuFUqmHpVW0vdjwI",
-	"RjB9USm+qBRfVIovKsXfr0rxu8vw9W/QvcSCF36Nj5829Dtf+JZBws4a3vktDYjLRXmJoy+y74vs+yL7",
-	"vsi+L7LvjyL7LnIPUe7Kt1Kg7MEouy822Pt9xMF6n0FhY2hPNC2yKxuCuVzisJPbTKY1MtiYjFTHc50h",
-	"6MIJFa7+VytKrxftfm6/0aCQt+B4fs2CIeux968U6U0obQ+cM2lz7f5ol5xXF/wwQl2hhQKrKaeYSsRM",
-	"KXbCtysoJ5EO2rJIu92Wy/ltV4XQOVwPrBNDn6riggHctr2DJsJqStTlHlPDiPHlGd6eXeQlSjKNESGN",
-	"W1ybJLwpK7h+uV0uteNKXfJiu0XCdY04+US5pI401iWSVkqA1zC6FK3lUWo9ce7lIVGQ+qd9SHxz9uzi",
-	"teIzLqhjBVv4a2kMiXojLOgZtGEqFvMlx1hHxjwZLemKKcj0t+tbpmD1BKZ0Ht8KxkDI9hzGVDfiXY+e",
-	"tLsw/4V8VepBcJkdHh4/vj98X/yOFL/8KphhnZ8LsuFr4H6yrkY4dMN4Es7bdhrmKNNMlaYOvG7yPCOA",
-	"jq85ZscRHEf6Fz++GtRg8riysceBjT1u2ZhUZhTIYNxxwrqkCxy7vGYD3FEVr4JYGyyiGk6Hxw/A85sz",
-	"d8jfSsi4mGec9xgpRz9kSpwsMdzgxE10AkVkfK566IOEGjpU7BeoX2m3v1GUfUPF1Rme+dmcxVe7kuF+",
-	"0fVusaL9/sMXnkPoXOyVS50hR5pQcUXm0moq3IQ4E+mnzJ5TRyThM2505BLPDwhyE3KfDAf/rfnX74UQ",
-	"XRgCkCDatVok0YImLr3UqWxlQsdIvtIbBR9AjKdQVody/AXEZsMrSRjFJxnEkpUGQI4e5FaF30xum3Kx",
-	"4GbhG39tk4taEg/DBRXUqtIpF0y7ZNT9JWJWgqS3TZhwWxx1PkyeUyunhBvSh1QIF4hLSV4HqeSu2znn",
-	"tEXPLOegotVy8+bxQ9fry+MDoZBAz6VgiX3Cc3OHOy2yZQNGmHJOYJ5dwkQ5hm5ONRFQA0JIM+diRjDo",
-	"fcFNI4cpfPebyyO4h3t3Zdi3OyjopBF9HLBK3TB2la6K69oHGdR4VDkatEjHrWXuVvbRQgphHCvDqp3J",
-	"/SMXoQZqMVVsREUycpW/MLGjEvA5iLxXHwxNzpNeZoP1SToFfuK2miYlLhIoQ3cNLB2ZIr7OrlnOS9sn",
-	"/KciQrhRH5wvFhm+wrWgSz2XBquPuTBs8hPcgcuC9Q4NRlyau0uOhZQXBvktj44jomRmd3TpK6TUct/n",
-	"NL1mmmTLoLvf3WMstVnP7TTsdMGY4a4nIlzNiStc4yHm95gJw1NCgYTBmQFghNgb4awrIj/R/ph/tTvX",
-	"Lhkqa8VHwPOTxq6syBYel3zMhWHL0LvZy+/NnLwBeaAQfKoKZsVTzk3dzQAnnfPZnO1R6PoN3wUv84aO",
-	"jQ0qyqpUZ1nuSAsQ/G//+9987Bf++u4EoN9cHWDVzeFf65u7w13tkAnjx3RKRIx6CZ9OmbLH3RguX2YR",
-	"BMdp33c0gPnhJJaNBA+rdFL4tMmf4eAkgmIilsGdlLZbJNTczRW1dSLchdcFGgvuMk1HXllcWAPa+2ET",
-	"pQXuhg9VnqXbpf50VM4d93F0/9d/BwEf0+XS8m9T1gVuU6qn80ui4826r9fzsiIyFM+4hNx5OOpJKaKR",
-	"JWC7mLHascussA/kBsXd7I90Iq9RT/JV9pbc0JSkfMHNICL+hTBh2OSGEQcMt5J7YniVJfRoI0VKbS1/",
-	"9q6eRVtT4VJy9y6vb2XrXcBMo8lqlMgF5WvMVpvWas7deBvUmrLtcvLyFF1JtBMgqh3cdtraGrfTjumP",
-	"lVdL8XysavB38IYspxI2MhcL83ies4h6WMkp1eic22jH17zHKNz8tk2UtMuAFp26RXMNagXlp3NTi4kC",
-	"T6nQ5YS5ZYtC2Pbcbnmbr+lSXOtF6JhFgNarb5pahmdJ12t/57v37z68i9UH9ad1MD774VtXUqLdR/Pq",
-	"+wvyXMxSSJpPORNmmLJrlpKEGpr7v/KDQd6qYTOpVkSxpVT2iV/JWk2lmI0MU4tRXv+xF5V+q5jmCROG",
-	"07Tye5EpjXUj9VwqA7/0NpCSTcQefOlKXkAxxaAZo/5ADVZO14Yt0XZRwhesgS5VogkVCdRFx4IEc6qJ",
-	"FCwi3GiMmmgmM6LTujOvDG3sjGi0rgi6YEUAxNhhuZGGplhBZEJFMj7oEpUAu20u9cbSHNRPgg7QAA8d",
-	"EVwJfu/+CX/YSWUYVn+/gT8DRLzrP4zRqBedG7bY0hNVOXrnEJdNZhDYjc/FBzBvK8C2FGEuoKK81Bo4",
-	"/WDVx22LVEPW9r7fHaDW3qlwL2+7ut4aALXzRStJyFwu8lYX4AVzfXgggpEa+HuZ92l6zcVMgxC/Ztr5",
-	"mRyjGjkwr+C4XPjquuu4WBHYHN4lpmvViws/6B8P+pNBzbpcLbpbqcMLW9Ch0r/lusL7LQOsGIhiwMkR",
-	"WKbxL5sA8ZlUA67cTbUa8N2X9d1HZd5nToy/zdLgU5fHc4JFpoauyBRUtcDUUzf2nnYe0KlMU3lzQsZ5",
-	"7WmqNdeGCjMmfexn4Uv4zWWm2VymifeJjLD8tKGrceQ8I2UtYYT6wEQxejV2bRZFhezsz+W61/naTn8o",
-	"FvDOlLb5w9gHT+y3UBciTIb5y77sihQJmcsb3+4Dekux5CR/2nt+ApaAgtukbAoEbfnMpSgzmkFEDFV8",
-	"OiVQUIiR/n/9x5EzPwBXYtdMrch//cfxo0PXXLhsWAD+mBsUctPDpajbHuATTDF+ef4dnMOqPHY6HZG8",
-	"65bbBX5o6NJXXvrbv/6f3NV5KXI3rXN6zvg1OMy9KRIOaIcgWi3RVkKNM4u4rNSqsSPoBHKWF//4wC/X",
-	"GUOxa3bQmBOVOxrkm2LVTfetUFgwapnfNHPuXQtWeCrtsSxzDvEN1qmXWChTsBk8Hu9CX7PkBNg7cti7",
-	"bzUhUXdl+Mxvpgk4pwuQICFA41dKUitoh0ZaddxONUT8rIZENJMYLK+DUvtSG31HJ0M6zG/kThdJuFZs",
-	"RqHU9XpsfE6VpQyN/GEhXTeDQhJGOXWDvLwHDIbTlORr6P3R0ILPRsDA9unitJPeDbTdX9uY2X4WQaUU",
-	"2qZTEbO7Qk9XqXYUK5ZwM6LoBe3YAg/HPoOhZzMGJeeqePa9s4e/PP/uniZ0xoiSNyBx47nUTJzmbVWU",
-	"XLjiTjp/8LOkVHLQDkqY4tdWy/c+uoQaiIyacGXmB51MqgHrbj7CB0JufH/Cm3uf2AoierRkKnZJLeXb",
-	"3GjzhsEQpmH3t2k3qDD5r2G8VVzuCMM6i/xcGQnpaxB64hQPbIdHoBfl/phQ0Mzd7qUFLcOhZe5Iuoud",
-	"1WuB1wytdextUwLKMjZ84+tl1WYhE2C5Zda+VtwGdItNLLBV9aoTU4M+ovX66HoG72k/+GirUla5Ln4v",
-	"we5WYfYIGywck/26Gk/++u+kcqgBlGLBuCxMVsf+KhCSdXIpxna5ceTytWAPUV6k3dPZlF7LTJ0SrJgD",
-	"MV12SCDIKyJ5kNel6P/Xfzx9cvDg8BH52//3bwR/OBockOccCpjfuGL/7iyYzcY+xJB7Cm7Y2uEOyLkP",
-	"WrsUUsTMgQS+0Hm/jAiSP4u/3dPYrsel0eGzI0/aRGi7Q9jLKvLF3N9KPP7rOoePeh+GdqrhNVWQsmfn",
-	"rN7utzhL9Zev/HoWGdCFcsGMAatTM54Z46bUCDTZDX77M+HjrBQEh2jiY0M0sCQuZiRb4uVxnTfgQaXZ",
-	"PxghYov0HUKQ//qPh0+jw8PDfb6G/JkWmTYjdGJBI4qRziYQOhvI7LlgMwXPIiksZ00yC6Fim0ZlbIAe",
-	"fEj0uZlL4mdLfARgTIV98VnQWK4sp9NL0c8hBu9twdJBodbmU2GnT3T4wyU6MLkZExbzhLlSk9h0FTCt",
-	"+ZqY0FiPZDVjrJMeVcs0a2pR1XBwF/KPaRhTnjKrF024qUQZxFJM+SyzTKVPicp8IWQqrgjqetqfcMII",
-	"+4C9iPOcf45Ppo31g9FcUzLRjBb0wyihK2051ejoeLSQwswD2bB/+9f/BNuFIFSsyNExwQ+Laz86PvR5",
-	"XIhwDx4/3hzHt3Y7S6a4TEJeHVfflZQMTwSmITANmayctc03KIgsGyU4YbHn4ydbbzlZjgoj2C+Si9GM",
-	"LmHLAUIxdKVJyrRlpFQgqS8s/LBPBNiUEDnQHVbe2SnihFoUNT8LnFKMAurnPVrzXna3O5AHf1iXgo5I",
-	"2oAuNQT7mjZ0RWgN1tBkxBIniDA4aulcJ2QqM2UPp1mcQbieldsgOHK02voUvh+0ndvrAVTEc6lCJQAz",
-	"NfRKK/Y+scrhz/g9+RM5fnJlGU/+U//qT0eDwQF5hgS4sDwaBB+Fs1TmAs/mhDGBLUCKgx8ePx4ePhwe",
-	"Pt6pn4o/X8po0nJDZ8A2DL1i2h8LmnLURE0J/6A9CVojV/g0y7f7dfUGHnW+ALi/NcB/iX+v7JC4Lr84",
-	"5h42g3KoDfPlMczw0z1NUuo624D+DpTP1N6BvVQyZlBKfw1RAFsvvoRdYbGelFFtSkC/kerKfZE3U7J3",
-	"lsdk05Kwf1C9gOOyKH+w7gLMjdxEAO9uZBX/I3L0ELeVv9Qd+u8LpNXK6tXtlLrFlLichYz2mOF2oUnf",
-	"xQ6gmuprMHBIykbFrbm9zs0b9ljKfZ2y2MZz1wqXrsJyCxnfTf0rV3cv3eJalrsOG1tZRYjJtdNiU38L",
-	"vvCqSn23EmObqoJteAh8Us28k1q7jTK7nY54J8re/tSxvehB+1ND9iL09yKT9ygR9yWitu641yD2b0EL",
-	"fYOL5F2kQhWHMAfb1Ko9abakYJ6zr66R+wp8o8zqchY9MG0UspXzD0JObkxAQbz2oAsbCkoK5Akpd689",
-	"JSYX0yf2V8ePT4m7Sfj56Jj0Q8afwalvbHvSzBXco+kA2V5+0lYLbC3swaUUO5NHuB8xaHWCOTNI0YoY",
-	"/wBdij9RfnhrdtNWvYFam87+5LMf8zamBBsJFs1mBxikkaXpPjro2a3cpn3eFIwqIl6VCafE7eyWEEct",
-	"IHI670U9KdhITsNd1bqmldARu7bv/XhjQNGbs+f+yxLjyfusFQXeLIEDQgU3tmXaS3u2RqjnMpYTKm8n",
-	"L41FMzOXimtwB7jfCbnggrHgPvPZRvCuFgarW4YaqfgP1x5tc9NCSHhr7V65ebx997UO3/B8+J0aM+XB",
-	"/m1JD8WdhgEdvqeoKpDq2FqmuQrcqpdQpY4we14jl3br4dQmczt2xfnkYvluuNf+2FLtXezb9ZdjqrDO",
-	"YMXXyn2ivzt6pY+/f03DYG4ITVPX0i9NWWy0+6iYrtozawN7bKvaUbg/sGgH2jBrmgAEO3ZqovFJmGXz",
-	"BPm8/gYgWhImJvZZRtz4tn7YQVYbKG+yZp0TqAJcRAp7s1juFMROGppoe79adu5JsoZ5345Z11hnudl/",
-	"wR1343jdGdA+co1anhOfNukovIk92THunuHuzBq3Q9HQa/B5tSFnrbC76083Kreda0lPxu6DM37NCuuo",
-	"71+DlVZbioVLgZfTHeVKe37mR4cQrn3X70oFX3NXPEZF+5Z/eTwxVGq2b8WWcEufCOEDTMKr5ekSLt4H",
-	"47CpJpnAouZWD4wI9JudSlUYxqVgBEoQlnoC7l40150uQfILHMadfrRVBq5y4fxFNMLFOTk+PHp0/8HR",
-	"A8gOOe6SMqazxYKqVadF21sUNpHWbbCCa4F7KzZQgdP79VRTYGCAfEp/WpNxd0KC5eajHGlGVSRZV2w8",
-	"Ii210yNXD98u4OaN0EE84mIkWLNkYbgOyTbZhnOWJh1SRwo4uSFr0/FeQGLHW1aUD2qJPrqRZMnkMmXg",
-	"twT1AKs/YWpIlFP4yn5QSalaykwDwvBrnkKkFzaLrfwLZbTPbNJ8kmKQzUxRkeR/h5/8Rxj7hZoKFMUS",
-	"0ozczoKSodSQOYBeCVuDWfbPpVxOD/BxRMaZgFg+rIBsfwF9rSIyRgFi/yXm2iWTj+I5i69GUASzW+on",
-	"TBvaWblldqGPT2SyIv3xfZokiml9fym1sZsfD1ybWitnF8xARwFLL43q6w+fBOumlKW1XaQX9X7NGND3",
-	"kpo5YBtNWvLgFpZ2ZmwXZoTnhx1EPVfi0k8XxGiff75L2/zA4Lb++Y12u7t0kf9M+r/vYF/saHK6cvX2",
-	"tgQ6lOm7+9DzbzFWPILYlqEU6eoE08mhoUNU6F7506cSTG5ZATeYXnpz6hLR/WVcinK7xxts46jLiepY",
-	"9R4jsuzaqKrkg0rFXnyIuwPHpUB4QLB8h5h3CEbbGKe1bWN1n0zX7TYqKXid+s7rTm02dGb3zdqqIeZ/",
-	"1rtaHT+3/uxAUaUaJ2w6ZVAVMrfJNWkmv646QKIaG9vUk33XpusBEr9FF+tQcaT2HlxtPL3U2NrC9OBS",
-	"OI5BStTlUsc1E+bE0XqD2MLMIdzXEsLut0gKKYolVIq4PgqUcMU6G0vFFjxbhB8kCVsykYAVynX9bPem",
-	"hh3WXFPU1DcshO2FOh0Sy412O2Oi2GjBzByd9uVaqdc8yaAeyTSlYbtAjVC6GKGYmFMRM9e+q8O588zo",
-	"TYf+Pv9wHzmG3XL/Ot/IOXze7UZuKeAhK3MEWZnrfISNm9mqrVctR+ROMLPJdUf++R90wUJaQsnQPqea",
-	"UGMoh8ZfVUb0a0ZTPl1xMfM8qc6DuALmcykK1cS3A/ZY74ItNcvViNJeB6fQYsjMuWOLl2LNgdxNRai1",
-	"GFmYecycGtRoTogofr9WAymRz+Y12wt1epAsg0y8MEGcEi9ekf9TkW8z8p2LL4UPcocAaWhj7OYd0hkb",
-	"+gFDLsCaNB4ckLfePOdSaMqKHqQD2Su5FOAzyezOjKI8PSDvXMsDOSU6Uz4BidzMuWHQIwGBt63bvKZG",
-	"OK2hxgM7vp/yNttfpNkdSrPa0yTf29AbW9gHe15uMsVOirTrPE65CGixIpDk/K7SqeGLpPzdJOUXUfdF",
-	"1H0RdXcj6rpIsZbWD9MsTcenZFwmzzwNeoxuLIe4CYt9uxiovlMqzWtx0MdKFKV5BqeXojKx4OmY9CdM",
-	"sCnkwKSUW7zSc3lDKBGYlJeHRQwOyFljJUh0gmJNxHJ5sSKGL1g1tdWO6VU5Tjmzu7ajFlt5A4D7cHCH",
-	"rLOf1rsd2MFddwFvU6kOyBoucCnAMKjYQl4zxKuc9/iKTs6JiVSzsa/4F23ti+3hi0b1RaP6olF90ah2",
-	"0KikmgAMbtc0NJ+me8/QqR/SqR3oC1d7wwUkbRsQ7CJIN5TaeOuxAFx2OGbk67GbU/AZAM+wd2Op9Ybr",
-	"3er5Bdt4JKXDeci5XRQZlsV+IAQEVNeW2NQA63zotxHssnl5ebExCjPfZL5CUB3D63KNZFsroCR7SXnc",
-	"3G3h7hNzIPnQyFH5DuvVDFMmEqowO5qLvLq7K4AGkLKc009x0Dz9tueGXd1QbvKiRO07atsGWqIkMRKz",
-	"5DkWG7LXu3GHYRxPbhkZ4efYMS5idzKL7Nzvt1jidnEkt29+1OTiSAn3dKCvHoR6QU2c/WXEbRt9sE1A",
-	"JaLqnnhIoENLMf8WfKAY1bFpWbfOLI6fFq1ZPrf4hXIiUx7E0HJF65qshAVDqdVLBcC1W4rK0qlOgxW+",
-	"UWFEAe5dY5275jRVxeBOuUzbia59Cf29ktfRVk1kW5Gms7qxF4tWVYH5xMasCrVXEpXyOoaOTgrpFI6U",
-	"+h4CmpvQaIZhyVCR9UYjEBgV2vP3ZTtFHiTMxcxFlWdL+EcqBRu5wN/Qfs8vXqzLt1+TDP+Jc9EDTbrh",
-	"6Z5ScU+T84sXrgK/i0bi2gedq+jT9iX/kne+Y4a4q7+xY6Lnp80B97jV9ftaUlTLlfpZXVPSUyyktKQr",
-	"tPLgb4uL1/u43i3TuS1HYu0XVVzNrxlVhqmWm/n0Gd7lG9shx7qJnmFY1PK8g2pMiJ2X+fBOesud0M9d",
-	"UsTvgHetCa5V5Njprjdd6j6UpIqw/rQqUnnp/eSw7sQSq5LvZA8MsoPNtuRM2TbO2tXq8+WX30DJxCnh",
-	"6ICeMFKq8e0iqanzR6LPXEC/DSiBvsTBl8I+JURCoYyl96iAyJdT8ub8DUkoT1ck5ddczFxGmZA4kyum",
-	"nitHSUQ0XUHNX2ouBSzBNXjSBaG6vD1fIDtgW+9DB8Fxs2z5GFv2EqovBRWlYCpyVkztSieXnWZRqTyu",
-	"989GBWT8H+mlyGdxeVnFrDLvD0RTxWiyqh0GQwL6LNif41IU5IcVwNErcULAEYETD/MJcydERARdcDEr",
-	"nNihAPZte/Dl66z1wDj8yGPawElVHLnudClXlwegu3s47OIP6ZXLfDdxlIRQ9KQdC0POlXYolNvttPag",
-	"8jspo1UVHNRg76PyFwfkDLtkSEUOPemI6nkfPH56GO3Dp9ultSLyHt9Zce+O5XBXxcoy71s5Yth35Rve",
-	"FE2rmj1v7MV8+8MZfGI5lkWH0t1U8l6t4B05z18v6sk4zpa+XV7x66rbEhvHWeWLpsWv2GKZShTtro9q",
-	"4ZG22l+Os5VfL/lyBBx1hBzV/cqfqhf1kpRCOrP7Z+kvnrnkabYuZmltt8NzYZgSNIUU29u5CStTdXcV",
-	"cjesk6fwBy7Yi5BOZtVoi0moiI8ewg/a/QQKm/u3fZxDoZ447FmzK/woeKWEzFxmCq2GvQgZkMNbq5Ux",
-	"7ZFlTe2fl+ffnc3YNzQYzmZ1qKMno+OH44jAD8ePRkaOms5xbMQ3DvwBkFteM1WGdj6vxbc104YT0FqO",
-	"8Q3V7O0OVZtmUCdkY6BLCVA7x8fcRcObGu8qNhYVR+vAy16ef2eBp7fU7SztvXTt+JAdku8yqqgwzKov",
-	"sOqpVVmoKTUzdIlw3FWUx6x4CG5whRNZwpJBs6HyhOruwT9llPi4IcrsjloR1cLU7mqVRkzXHS20Jops",
-	"9AlQG24/iLtQyMdKtNe5Npmn+UL9IW/IKHWad9V/elGP6xbWCF7Jb6HehW6vwuoa+wcaMNrhmFwB5d6x",
-	"bcCcKhobpnIp5dtr4DwE+wknVtXGfvxVLfOrr7766tHjr59UdcUnwUx+6L6w3uRamuPxw07lAfykO7rB",
-	"w3aR0jQPHq/J/M9rRqwp7BSOSjGZErcy4OIULRXg84c69Dvxn0KBDCwVhwU1NCNYPkWfkJQapvzfMcZ3",
-	"bh9KbcXft70pzcwWFx8c3tWXbFXIcMkTTwNffTX86qvho8euZQwEOgGa15EbP2sgdxf7bavTKsfZzbaw",
-	"SlJ8fqyoTuslZ7ODUw7vGonUyLCKRnW8DPI2CBJ+Jc0ZRoDdThOuz9ZdGcZg5aGQZuhi0Tqpxa++v3jV",
-	"wh/fMUGgdI2OiFyivpGuyEzJbMkS8mD4YPiQTFYEnto6Nwthxa2FTLI008OjIwJFcHCmKjY9ffiAPPz6",
-	"MXn09OhpzeJ1XHZF/8vPh8On73978JH8j/q/Hn78h5AZ9pU0L2QmbnkZfpbul2ChP7VDOsH+tWCvp1NX",
-	"ei8gv7x9cLQbTy7Gd3nB52ZT/4iv+zr3E8xYBHLsT+blcyI/DPT+QH4GdUJTLqBTXLmAufPOaj4T9pdF",
-	"ZVHE2O1DybL20P9tHV+73T1IWy5GKmuvCgo9wCBrJeXXDADjmvtwE6ryWVtz487Bb2Fn7Ya/HQR896D/",
-	"TlFam0TsHQVtIdkXMVv7djJW+EaDDdTupUbnpYiqHImDkVuhKKsyHVYpvYGQxalDMrXCGHcqHeNaT5aP",
-	"SvqUjKWI2RhR3Wv3Hjz3IENPDMBAX4IJ6dOEzGUceO7emkPfCYstc58qVN5QDlX80OqvtCnxgLlU/C9S",
-	"EMVoPAce4Fsxn7gOEB/g853aXW3HCdZQfvU8r6Qhk5SKq1Ni0BdwEDLR3yauvUZMaxTBCtLuw41aVQ8q",
-	"aUVl9vMp3KoVllXS4XMGUA49C73v8N3/TrqcxOo1vhaMLHITgdM1fQTVAcGxkGKLzzCdLbyuxhXGU0VE",
-	"S1ePMknyZnQo2S8F+0Bjk64OSKWrdLXEObRIw84h2EEXtwEh+fYWXVMRnBcKpGtzKfopVdCxULEF5QLC",
-	"uLRbmiq73+p2XPuURt10LPmLjaQtAYbccS4YpNqPej+GI29z+TRpF361fZikNq9WYNZI5tantXbJurWq",
-	"CNH6NPBxi30a8AS7nN+BcbB5DVEAo0P7CUM/DKYWVG7BuSCru2Zq+Xf1JNvtKHsR510UecyVvJUen4kd",
-	"d9q0Whk5slu6DjpFd9HGc4V4s0ZeUsMLoGzA4b0oIiWS+F3VkFIF/+18iMlE+1rMnTPywQvPlB6l3PtS",
-	"uNCZAs87+7DkWG5940RLulIyTUc+RKzDSzIU3fWGrlJJk3dS/mBVjttZtmqTdTdwLXHg0Eg5BNWnk6Er",
-	"1DGvHoJWa90iFQTLF9HjVBe2eM2Ys1G0sefd2Gs4yH9PwfipjK/Y+tCoPEyQGyKkmXMxI0LekL7vZM+S",
-	"CK1YRSHcahT91qaqtTkCm9hjOfz/D9A3rtJvqQjF3b5v3Gbr2110g9u4ansYdLehepS/4ZpdJC1bzcv+",
-	"u5ZLVJcQ8YQotlQ8ZrW0D5k3jyr3awo3BKlFZze5muUJ/qOKr6raIH4f5ssNDWL2m8CwyYKiMw2RCgGw",
-	"XPg/YSp2GLB3Z2P0RsWWpM+24PVyeHq9OVMlNSHnMRUW0WhNV0fgttyJApANlrzeJnkXDaBCrZ9+R+3K",
-	"2VtXMbakqcnW5JcMTL1rYlrxm6L1GqELCUHGcsd6GMPq78OVDKotlI82mkfpSo+4GEHjovaxrcuNwLfa",
-	"LOHpyjdgP6SUae1q868sk/Qk6kPCJzS+ssyqUiph8/rt+XbPfVZdyVoLrffvaQL0tIvdds7S1vv+nqUQ",
-	"ng46i9VPVsyyX57czUXLzGhDIWKgbUevb1iCgGfXTK1QfTL0iokT7MhQNmOD2Q2D8QFptY9sm0H++R0d",
-	"4qZMP3sqpUB56x0BKUOAZ4My5RRvbkHVlRXJd3ZxLsyjbYvnnwyDlpxtU9GrzA3f2KFV5vz4uMmbbyPi",
-	"mxnVQREI/K7Ow8p8qYJkFeyoX0WFvKM6fw9RXA7DTdID4RV45FnCk1NkithABTAUKidRLKG1ZGqIv0XJ",
-	"HeX1DysJ1Z63FU3HW1LC9xvJub24mSq52FntWzI1gpPu+yBGbpIjO+WkVVo55QcvlssRuH6wmtFrDYK9",
-	"4CHtpEPy+iYr4e0CHzuwErtz3wlhwRJOG30xDftg7kOZWAsz+0Osr4MPRUEXgf5am/Nd17+oIHVtwY2B",
-	"jCiurTKzj6cU2iuxW2BASkHmgI5IKmmirUjG3nMHIeTeRG63sPXO6fGjxzWgWkypBaLR4fT9b49bAs80",
-	"/wsbTVZFxcntnlqWUsz2DqYtXTHoyc6qLYaqzzPArwqa5gCqHLJ2t9X9b8wmrxNGJYA41iOQP1QlR096",
-	"kA+QjABFMCR8VKBqkERKk+/xrQbs53N4pv3ABfvv56DaqMXFVCnOkhFIl7botmf4UZ7aVOkHfuJ67grX",
-	"T9Z9CxaqXJm4LcfbgzxC8chCeV/bCOnNW4V1QOHch52rrXFp1JvL9C5KtOxRQlua8hLaWYX3FLtYffl1",
-	"faWV3q25ogztB3etEdQ59qBNW8A/R2Syqua/bG1wXl+G425DQ2+farK7ksF+DbyL8mvXJ+QoIscR+du/",
-	"/qeFNV77KTms1pVdr1cE+SbkJzeXTtFiRK+YsHcKZQwyKHycMgqFBCw9o23E/RHM/vZdGblxdEY5jKYu",
-	"ZwZmiK1gTlM7RXlg/uvTPAvnJJCY41IFnDKQYsdfvylQBtw0pYyNoBYAW2yjvLMwvTGqUs5cZBkxUl6B",
-	"kyEnw33YJzZR4lqVbWOEb2tBIafslXl+WdIgglaYX1jkNoIUKlaHMtBL8QuuQXVZDnjErJNlV9Ux59iN",
-	"u4VDneQmBi4ITa4t1pyW2OwJmh7+9r//zeGyS3yCIUuIlsVerBaFXT1U7KGZnBIHpFOvQtjFvP2QCFao",
-	"FlOpbqhKSP9PEFw8UTKbzU3x67/9738bnJYVlcZMkFrjPcKQpWskkdOpZiYiPhoENu+CU1Z2sTIJwZFy",
-	"M49LtfSez/yOXft2H+yxRq22gN+jWg3a7OegVr8FNNyxqFUpJqpu+QqGnLvQa6+exnTBwDOwi0Rtiyt4",
-	"53jrPV+gBuuV33HYdB0iayOnK6DXW8I+5/5bYpy76ArOHeU82/+ijoK1YwZET/NYmVhX6PzO0qB2CAXh",
-	"aTJivmN+uHcCfES0kcslS0gfm+QqZoDR5eEBmqlrHmNIM1VGu5BnqwTEVJAJK/SAgx06Fnj5fyslLt/B",
-	"XtOv80nvrjv7xoejm6Jj0hL7sJTK7BcM+Zw7QmHKU7YH00y1RnguRVyqSxPJl3QFdmryJ5IymowSutKl",
-	"+gAJXeXKAaoLC7ra3bu6Y9yt31jFwPjo8aYHQFsVhGrRWkuh+GUEzl3/xsMySfZaiKALpje/Qo5anZV7",
-	"xDOYb0cc85e9k19GyZhpaKWU0FUYqN+cPbsgxYcWeyIy5R9YQqRwwVB0L6Vvl0rOFNOdJV8m3vgRnZMW",
-	"i7FF4iLYercY+Q6/71amfhOX23dEU145IMeLUsB1QXQF92hgQYXz1grCr0uNLDPLKjsuELwgnZqMqcmx",
-	"umQsIUd+X1VJ75ltuQjshvL1xY3uWgK2xfnos5IxC9ny3UzAKwx4rgtksbQkBTyk8G0GJYqAbS/TTNe6",
-	"49qbA3/zrf2Z+bbXg2SPjyKrOX4Wb6JMvKTq6g1FibWjch4wJvp47qb9py+kcOGmNE3JDVP4Hoc37Z7U",
-	"/IZmv+b8b0ostsXjokeOH+Bxt6+zWJrJ+ETJWxZKbEwZhfe7/vKbeZ/AQLB4C3TDrHYe8CzMca2KuW6N",
-	"SaGQEGvcWi0+5NwTpfOHBuRVLpBBUOGtJwc7lcCESBl4y+br7zjJbTy7w/pfmmvcdo959Zu9TdRien3T",
-	"Svvdraubd6GvuH2ndsAaEDPewjZhMc00cwnFihEXKbw+EcOKpCLSU7pAeboC2bQb3tWiAepPcucb8tiO",
-	"lna0WtuNNspV7TOIoIQgUYM+65CvxwXU6akWixbCwgZKreFZF/GcJVm6zj++S2g2GoC7i/F88BkMbAqh",
-	"QNFDUHR2ClLsMj2ip9XydjjFRT64y1JmDmbusOSH5zQ+pEGnc5W8+xOmecK01/cooPacanxuD26twxXX",
-	"X2wwB3oVPMV1BxENP8PQpbNZKD5a3gBxvjz/7p4OtRpV8gY9YnOpmcDaBLX2rVOIhaqM5MAxL8WNXDBx",
-	"TxMrmxlx28kHmXKdA1CNfbfXCFxc7BpbynJFNPtA+pVZLt2xyFlsyPHh4THRR/3Hg1P/dw1/OHr69BHx",
-	"hEYeEqoJXSDrcxVGyp9rO9HX0aU4Pjw6AlvC8eHRw8EJeXzoNiw1IxOphNfqH5OzpeIpOXr66DAiisMb",
-	"2kjy+El9wFTJxaUovv/6yQE5881ysVGuJtwgR6ZgxgmVVyj6vobDFwLtZbc3OhYXvOYJlNBVud+vP8La",
-	"Vr+7GKCw1EuyRrK8PP+OZNrHzOS9e72dF6ujS8EiwlLNXO0Y+y6F043kdARIF85Javs6DJTScQGhYeHK",
-	"K7DewTi0ao0f1K9jzaYKcEVlVGniRZhdKIcy9aSaxL8qaJq+nvZOft7AjN2Aj+3tJotVd2tYWruJDonS",
-	"lKd1anjUxXo3pQuerkaBWNawpXrGr5no/nnHDi9irkslYmtFCOtnaBQlPDoMB4I6F3yXKDpEDh9Ct5xL",
-	"wXbsDLoEe61iSSuQNk7xOTSQLN1zFUkaJ6zjaxXulbuNcmLzMPaou2sXR7y3nUxgJbrvRO23osv8S3/c",
-	"OqFuQZhHTcdwdzLtMrhKjeuAU1Qu3Te5HR9WCP3y8k9QbZT0B8P3v30dHbeR/Drq23z2GiWsIYJ1ON+O",
-	"qHsxTKIc+7Q9nXDRbt2c6mEXf754/YosmJrZl7iJ56T/9sUz8vWDp1afhfTxOGVUaejt72rcuoY4vc29",
-	"oXYV33iWTjL8Lun+FgL6E/OBbaXyFqWC98451mzurjjJhov82EpU72oJSDTJUnAizXnaYquFcTT9BnL8",
-	"d0rEagYsZEp1MMngkv/kZHW3bOjQs2hzCDvXRqqAW/c5RNY5bSEiMk2YNq6SZj8PE+CajN2Rxt39FY3T",
-	"1TlsR3W2S7g7ruUj3bdrP7pDQ8Ss4+E/3zbmvuJ8XlS+JT3XY3KBQ7dTLj2d7U9255T7iWV4SsWZC3nY",
-	"UleGul0bT3fBZ+L1dPoMP4amK1MXu7K25BKWwrVS34X34jgNViXsUZc3pXeflDvUYVw8SWQeElM1CG3s",
-	"py5kkStYbcy+HtQOKm2wbskOC1UQrcIkE9xAbVPy138nv2ZUGG5W9t+W7LRrUU36j44jcvQgIkf2/6dE",
-	"Qt+8o0HkC50KRqGcKRQ8Jf05Ta+ZJtlyAP0LRWGkLDUDxLIxuAAwUy4YFgfo//XfMWdcZUJwMSN//b/4",
-	"s2vyaIeElx6cEuprvfuuRksllSW9/TXajqlhMycxNmbktndVrPqlu5XZWl8Hax3FVBuidRcwe6mnumDM",
-	"6JFgLKkysI1GnSbPghAcswqbZTtbThxzHFGtuTa0NYGySzDWusymLhZioLmOuLGlOM5cf7pNiAF97Nz3",
-	"d1JxOFh2tsqKkFtZWrfcJkTd+6LgkPjPabpKsfWEmjqAHIhL91itddWmOZQJIgoWyw2jaIACutbVXSc7",
-	"zsUyM9sK6hIXrL/Dr9gqr9yRx2b5KPGYGprKWcZqIvRR1Q7zMx3+5XD4dPT+t6PoUcvLaT1z3fjq3PFF",
-	"sUcm/Km46+MmbAGwj1sA24Xvrg0s9klKCTNMLbjAlszgkFvSFfYi5pqgyYEsGPRasxIbFqJqtZt+1crY",
-	"q5t9gQ1i3MfD/GNQQqKyN87VhS2SHTBCxA9GLOe6cXRN+rR6ukEozefWDevL8qPpkV5QsSKWQ2koMw9a",
-	"XQS+W5KwmC9oirlmrmT9jSTLlMZMk/5l7+jw4NFlj8xlpvTghAhwIlMyTSWtt8n5OuQpiR5+7F9eHvif",
-	"jj8O/sc/9P4oIm0rAdIqO/YmLRpcoo2Zv85MLBdb+ye0hsDAgoc0aVvizEWbRBgDiWx9sCO5TolM+U+t",
-	"FNADJA8InvK/p0LfMKUrtpI98qq1fcy3NMuX52qDeTNe0gdJ6myy4KbWL8P+2geRhW1uloMIvLwXlKe3",
-	"bTLXnK97AWhnzRguuF6AFbtT/efSgm8dMPd3BD/jFo2jp0PY/DC/2Y6nWFKePKMqORdb60Yq8f0wR3lW",
-	"TYvQpCrJSzLd03n/0UrBhXKa0KP2XM1/+fls+L9Qb3pf/PPg/vD9b4fRg6BJvMHLgjsP4j6Ct3mqty+e",
-	"kacPH32d36lrstks24Z/6PouVkqq7gawF5ylCbQYD5pXhcZaQuGsBGx0Q5YUo1kqyPLwSXvzMCe2t2gd",
-	"VuR0PX1akjoPwwG/hpuUbfFybqrmGrs7//j2FRF0gYpYTn0R0Vk8twrCOMgNaMoT0OTG1daO6z/uRR0q",
-	"4Aca/uNhc2C14GBeZb/eDtjwaxaO7YqlMDQ2o91jWfwMtwnfgIZEdpJG3fCpogt2IxW0jV/KcGb+Lq6X",
-	"rjEyXWNuOrnR3BV5R9rnYOx3nnWHZ7WLqONH/bYjj1s7G/sdRAqnWp1InW2UYry8NnQ6tSIRCmb64n3Y",
-	"FQGDwO1ymLOJtIJVNDHiU96IvAjsJTwFKpXZ8QHgCw+twBh8QF5JMJOLmNO0pOpF1S5aUmGhmkvhrOlO",
-	"bPtY1M5trZocWGeLfLZCNsI57hFnKoIWYfsz6+5oDfg0HT639/MBrFp1rQpEc52+ghilpCxuyFymiSZS",
-	"pCtCRbVZxxZZWt5XEZDI+2qGEKiHAXC5p5stCW5Zx6odsh6i4FnbZaVb9g+4KzdsxW21nlGvuQf3Felb",
-	"bvT8HZ0Ndkww/+zNyhtLM230MRcdFZCgu7dR657g6zb2TC4W3LS0QttDK7yt8tc21hZYR4qWCZ94m9wQ",
-	"zSeJ43W+Jj/NiXUfFSD30b1vA0JV8aeakFXtfrex611+47tEsza05+0jTtepzzuGY95Sm25TeTd4ELZX",
-	"gGuXulYTXXd1e4kR8a+nTxwd4pbtFuO5MSpzm4fe7YMkN6HuHuIBfw9U/rjmnuphgzFVbERnzmjN9bRo",
-	"dgcV30fO0xfc3duzizO0/7bf/Nbho4HeNLCGy7aD+BNwgLw9uyBgqOGurKn/gVyxci+lAghvzy6+oWLb",
-	"Sgh3Iy4X9MNoKblLSq131nBvFN/HG8rOCCKXTAwxUQ/CFSdUJKHs5I1rc1Fae7vR9d6wxVQ10fU+fAHf",
-	"ygXl29pgr1g9qGIHB7NHj+489e3Zxf90g6p5s4/Wl5pbY9vbxmFhT11Yzortt0D2pUxYumWY/Rjvbnzi",
-	"3+H/L8HfkL/+OxnDRY6WTOEVjyOiKNfYY3vskKTSrXcMtoqYQoU5ai7F2CFX7St4iGpmDsjY4rBd3xUT",
-	"SOBxmpsycS8zfu2Kyrhdumi+SwGjXSIyNeQwIlOZpvLGEoxXDmd0Ca0J5DVTKV06g4pCJyqkJyJgBeWK",
-	"3dPEbTlk8IDltkEfYDf1lOsmulzVSujnFIULvg/GcjUBu7/GwqHL3WPjoypebe/H3WwaBIi2EMrr3J/4",
-	"qVlQSicsbUyzWSa2MeutWDWyE9xCPmULiHK29zsAyXXv34bMSvEzpYpLm3g0+2C2jzQK82g7VbHzDUAF",
-	"RrNtG2QQm1sBxUnaClAebFUj1S/acp52Z3luVFfMeCdtSHv8p8LEFHgIbDJgbS6rmhu7u/XEyD//BpT1",
-	"u3XMrFMArda7kNp4AdgQU1CLdeas2Furf15R2IBAqFBs40Nqq1SJlfEfFLXx0ZqDnROK4BM7347Ww1/r",
-	"tNVRr8PvP+aYeit862aqLSjnM/Gg1cmkVFHRmTRyy2YVzB6VKsgcVYm3AtldvWwFq9gtZ/vWfGBvJLNB",
-	"0N8Sjes1c5oXi/cZvsb1kN+HkarE8j+tmapYeD+Gqj8OPjRBQQ17h2yskQFKl9xVL1y3zjP87Ae+4Ea7",
-	"zk5sRM1oLhdsVJqkW2Z1bbo7K4+i2GiaUjPah3l/czeejlpAuZtxVWZCzA107oDKUTKhKwKmL+hwgg9m",
-	"jP/hmvDFIoMfwvV6Fny2MRj9/DuLGbr8+vOeqDlVs733seysVORx4OzDkgnN9IjaJz61b8hPc5dKZtBM",
-	"dSNhAKDe+q+hhw28cpmKWdMvtrGEIFV8Oh1pw5Z7byKKU5fBB+9xu9b+VtlJucnRvlMI+R1FE5V2UaLR",
-	"KOeQLTwvdGcbgI3E2cae1tNiHb9KmLoF2eyslHlBspvn8TORNbVECz6bQ/uoBQRX5Q8V6BbAoPEPBMYT",
-	"aojdwSnJtGvfI6QYKiiCKAynKX4Ghs6lYpoJc7BWCq3LwLEDSMI1nfCUm9VQsdReDIGbTbjJ7Ib85e4v",
-	"iGq/UqMeF4d/JxOWyhuC5RGFNGRBkz0eYUe1axuR08xGgpu32LHHgLY9iqBAgJ5vz02vKU9RpxCQ3oGX",
-	"1HAy7SS5quv+138cPzo8IcePDg8PdwLT0S5yrb6HI0KJ/fiEHO24jeD5txJi4SiCigTag3zZRo6s5fZ7",
-	"eQfmb5BP/Az06+7nFfiHeS994rfPH+m5sUdJ8OXxsR8m/fvw4CazYDRZNTkdwnu0NjpWsBumDaHLZcpZ",
-	"QhZ8piB7Zr2E2a4lbNXzomCz7zexxiJEtXqK9+Hzaym+kQiErVqHhNPKX/nmhXvvWbimfu9bFvMlZ8J8",
-	"i4lrAauXFFOuFlhNuRsLfkn1FUv8jJ1YMGjqSMW7rhHQoMWMEXpDObTWoURDaqV9k6h7mriDAeadFi1b",
-	"QDtlaUIWjIqbOUej0YYD1FMLc5gVJ+sC/Wc4bssolW8zmpIrtuJiduIKUcA09tD2rJCdDH9w2YmusTEY",
-	"z/I+3MrvhczoNVSdXlwKLhIGbR+ESVekT0lM0xQ6eULMleuoRmgKBAZwiwjFthcpszg6yBN0VmSRafuC",
-	"MTFm4VyKG6oxzuX5BxrbFST2ErXjfWomDF9ihuoopiqJfLKQg2xxKsVaolLyyTbmCVBxdYafQsEtV7Mw",
-	"X3tzmGk5k7aFb1bv/IKZLe97G2Ad7Asc5+KWsGhv5PoT1Fsv4yf0i7Xo+Ulauq5ljynwBz3ny/2UhLyr",
-	"0o523lsVinIlUZU7cXvfB6idweQyZcArvbVlsnJFQKJqARFXjRZ+Zy/T10spp7Lrpcw0GBD5NU9HS6qM",
-	"cC3rSv9CGx5W8Ix6mk9SNOXNFBVJ/nf4yX8EOXvuTBBxIaQZuR33Irux9zvnse2UuFZGqN3KVLrdj/ZZ",
-	"3PIPUTy9nGDUBEKeZlTH4/Z8oxLJ7GzkLV3nTnbeANWtzfSHz/2qt0G6u0CjDbFgeD/NhTcB9vnWMelb",
-	"1RVs5Zq3kyolROsoYMLt/vOWJa4ME3g7ncaGnBf/cELGUJNmJKdj0ndpChqtrThgMYguxZhmZi4V18UV",
-	"TKUak75iMYNA4oQrFptCIXYVLRcltp5aBTCmSxpzs4JZhVxwwdimubB3GFdkwuY0nQ4iMtZ0wUZzy//n",
-	"Mk1GWEFqfCn6KczgCmHar0j+1SnRq8WCGcXjAap85YQNC4Je1AseFERAvlXLHELLhwPySle1FytfWbf4",
-	"tIa+C8xaeVaqa1fTbNLEp7Z0igl69sO3bk5f+yBZoikI341Nn3szFjZcVLSzH1y5tmjrbYN44Lf223Cs",
-	"qrMvNwBQOZFbrQNod3P+7Rn6VYYCSwJVw9uP1ogUnHmgdWcr0p8zmpq5paoIyI+LWVQrdihvhC94qCMy",
-	"owvQy8jf/vU/B+Fwi72EQe9osPw8sWQf7KRO0x83RC9v5A4/itzfdbuSVs35uhe0yopBnUpZVatlb/eu",
-	"flfUhVB5dUN7GMiF0XwmoNgyFKg+JQxK5ts3OJg1rPSwctZNYGWgyZRrlQkl4exT5IZrNmi+yaFVx4ha",
-	"jQFewG1MM5bCcAHpiCM7afgrpNnVSNMpG92wNA1/lrIZbflTowrfCLMLW76GopzNynrNL73OJ0aQ+Clb",
-	"lldcX+mRy2UPf6KXLOZTHgPQvBci/OkNN3MuRpO8BM2G1mnhqaPQJXkghk7WApf66er7C13fmgsJ4ESQ",
-	"pLPlUirzxuFMNxNradAbqsA399tuJW7svsDiqo0rtH6KLSDzCj+GTqdesGhfXadc0md/3udyj/rdcydK",
-	"be936UaGt9312RUzbmVqI99sTeERNyRX2l0FJGr5Gk2cUaZ5B7uCebOj7g5zRdbV/0HMgy9Oa2clM2aw",
-	"zE+Oa3sp71Mi1oVMKvnkAqtqocY1choXEDFoUyWuwPUUwhI+tKQHdc0lcfKUUKLYNYdaNFwTSgS7cdb7",
-	"HVNKrJQceXE5gpCw9Uy/q3nL9UK+lTETzsr0rqXqrawfyel0VLTo6Mgyq806uni+umXFlKqvfixVW71d",
-	"Pk4+y2QVpp6xziZjr86BK+lmLkk+ruArfWfj5SlzwWqUQLYben+Az6RU6NLYvLsp18CWrtjSDA4CBRQ3",
-	"nsPkvfVrndiZIgUtui5oYcHTlDfAGKI8S7rSdxiyuIti71bN1QiC7vXBMCfznd16iId8aoNrS4GpuyoW",
-	"VYi/ql03z6zKPfElSt6+LlSdE+e40iJSw1ytRm81wmmyrKqKUdUVmrxlN9Pz+6pS19HMUHeRWyEAZHrq",
-	"2gWxNEEPOHahllNSVwKbjxeLs2JmYanx245FbrlA7LLarNWqaQKVVLoNhpvdfk1f2rt73aBSpfFGjYtG",
-	"E3oD9f5r75sO27qZUzPiesQX9ixUmG3GGTnCUIdOgz6ufx3sxRJRemx8Yrtm/cUSjudl10xAgyYwVVAn",
-	"wr59/fLs/NXBIiGaxVAo59HgFPs4PYrI3Hk/Xb1SroleQplQ7FtfPFI+U+KoOxWkK3NpIJdasNWpbwCh",
-	"vHGGQzw9bzQA+5yIqxYJw2JQcYuqsKT0PCZ9Bg1TRbwa5HUx/1DUuacyYl8Y9h+cYf8orEL8dk33v1IP",
-	"ipgKMOczQuM5Z9csIX3FZuS4/2AwOCFjsEvlXWRiNiZ9NySvH5n/DXx9VoPhUx5TYfk4F6OEa6OY1iMq",
-	"PnBmVuOIjJlI7BGVHqE9ayQVWLTMaowdRXNt2pdW1vdgdkOvmB6V1khXo1Taqcau/Qbq5ifYgkOTuQtX",
-	"c+1KzVwxFhF7wgf2hFX/YP2wTiFbexwMFWg5DWQHtO04+HL/UTjP5F9u2yuiPFN3k/qCa83FbIjSNwr3",
-	"kRAQH+y+6WJ4/1E4wmbJS5Zwao9029M1Z9zGcZCPHi7s8KHvIr75KEtFrcx4lhNpLYKubLtrM8FhA6iZ",
-	"NM7W4pT8UAHWjQ/cUsfPFtPfK3ZDFlxkmiztg0lmu9lLh9XfbzbqQaOKtv6jXPuYBfu+d7FfNI0zDFvo",
-	"U6KylLkqxTcuW3uiGL3SRXcGShy+kpfn3xFFDRuExfZGKAp2MyqVfNjRNGRn2WMmxmYQb2c+89e/+aTt",
-	"QztlKL7LGyOxhOCIImdxKhW7o1rT1TLTwcOGrnrD8drvNUB9VfMFkkDoNVLlI/t4WdU406d9XPnF/ywn",
-	"gYAR2FGAI74tk3xxJ5rcgIWhijluloPd0j5yZrRL9CsXXM9vaVDtTGgyBrrZbKkLJ7tSw0bALbsb1aFS",
-	"ypb2xGJU2MkVjg68fZEoZfSoLXXInh0lxT1NihymA3JGfpETkm+5MC8zQayar8mvGctYQjJheIrSOaGr",
-	"iGhJhKwioC6NBtGksOnIcpmuTqtCrIzRVg8kbDplsfFNtjk2LCF9jKHzBmZqmHJf8msGnww6td9sZjbh",
-	"qSDWBDpIgzNpsUwZ9mKboqP6fZvZPJB6Xj6RLJ8Wy8ybUodIgDnemGt/TZNfMo2AqcAm31ORVkN+kbyY",
-	"RSqSMqvJc2M1A8FumCoXP8s7yVntnw1OCfs1o6ndYU5O0Kw7n3BOS6vuxFFChusq7dWbGgDeesiWCT3K",
-	"GWSNrGq0WaGhKldaJ2l+Ai5qH7rb1k1c10BwYzDVDhmeW0G82mJyQ6l/Sx0szhQ3qwsrLp2uzuwj8Swz",
-	"8+KnF36bf/7pXa9pFP/zT+8g2MfiOTdzQqHHL7xMXFtfozJtNOk/T769OLOY+/bi+NFjyEuC1KtZplgy",
-	"OCDPUsoX+gTdaPZt65xG9oXtKmfEMmGDiIyVTJm2D1wryO0vvIdqTPo//nj+bVT3XdsnsP2Oa22f2zRL",
-	"YAX2YQnxtwhE+ICaMb6BQYsA5yyAoeAvc2OWvY8fnYmn1PjA/hMD7XrufUUWlAtDuWBKw9sxdeP1yf37",
-	"M27m2eQglov77nP//2bl8mI+QS3H1TLmNB1CuLIPunFPKU2YgNgq5lyJz8Us5XrufXD64FJcimdSXDMB",
-	"AbWkzwWZZmnqo4cVW0rNjVSre5okMtb36ZIfLJJT/AELeR4sklIpZfs0sXJgztGQeCks3WDA7uDELvgV",
-	"eQ4hYECW4PIUpNEPsD+GLNcYBt53v/3TL1qK8eCA/FPeOM4PgIBttSJUXApCxtgIcEwALewDefwbOGki",
-	"wkUEyBORBdOaztjH8SkZwx/H6H/988XrV+SNtMSlCBcuaHwik1VEUBzZJZZU0QUzEPEmIO1KKisq1SqC",
-	"noBgSJ0zajEv/9ZC/CvyUgq2gvJaSL8ESNPC3DmSXH7e2NW1PvXNuxQj5xevyZPHh0f4q1OCTQpd+qWF",
-	"4oMHD56SH989g5Ws7qxJphmJM6Wl3cnMNVo+IWNQdzX/CxuT/pHFE8u7SMKmNEsNeXQ4gDOMC614fOqw",
-	"Ak0J9zTAuqY6IxTz+vJg46fQKHHGrLph/49Nj+yHoIpgMAkwDbRHpRZWVqLdUFiDa51hPRwEIBYlsxuR",
-	"mYpZfvlk7MwF41Py3fN3BD2MMBM8ibVR0gL2+Ts6G5+SN2fvnn2P1UJjJADHAOBc59PhS2ri+Zj0Hx4/",
-	"Qdnt3tQReXh07MqNG5qywUGB1m9eX7yLCHokdWVymvIrFhEax2xpAO3H5wlbLKVhIl4N/5Gtxhhvskxp",
-	"CRwQwm/Rz+7Kn6iw2/nbIH0YUUxphm9hJpacWM7LxgPAUWqswqANOX6InZtPCRVgSMwXQWp+eHx8CtvB",
-	"RpfacGQM05TP5sZ/dPjUXuqN4oZZtQEKHN3MZcqwdROK74jQLOGGsGtMFRaJXUYbqViSH2BAoNwRVFyn",
-	"aRoRmmpZqExxikm20kL1hq7IgidDtznQRqn/BHTUVGpjFzFFpwfFjOKuvU8BWSuk7C0Bw2yC1dO8O+KC",
-	"Jgz0pdKN5zdgsdAuMP7n4Vvc2PA8cWbbmKapZRZR3i4NKITmFOCQ6KwUP+vvxfFr2IrMjOYJK/UmgpBb",
-	"Gs8jZF8PDx/CROMPQycrhk5I5t0ekB2TFLgDULT9AOG2oCtMVubm1NmXId7r4eEDmNYdDHRcy+fcsETC",
-	"1bEPXBv4HjZSNA21EL4SVonHQaghCJKJhMUpGC4XzMxlQqi9tYeHj3JR4D8dn6WpvBl7pmp37wv641CX",
-	"3YzMF/qHWH3BGwPI+JU0L2QmkrFHwPFLGPdKmjMMPR9b9ue2I4UPVfYAGxyQ8ffPz77FdgTj12/enb9+",
-	"dTEG1gt4C4sCuc3ZykLBHyWfCzbXtwz5u+fvTsmz128vyFIxJCmdz2QVJqsJFTjmgTE2YM2t3GNMhUWm",
-	"xN6/hQpLvPwe29cOBCK5cdw12M8HIw/3GKwjiH1D5RxWPxfLzDihDiMhXhuapVSBc+Ilp2UididSMPLj",
-	"uxfDJ/jra5pmDO/SYjUUFpgapoC9m9PqiYoGXJ77wKyKTTONDxnSf3h4SMb21yMhjc8dsMrBK0lQ1bbC",
-	"HtEJRmNDfy+KI8R0CUoZcV4seM7SGKRP/8c/WcXb4rn919ELuHX7z69f+F8+fTE4BSZDJxF4ssmU2Tcc",
-	"dKtQiltR5+LZqS+mxpy4g0ICjBHDPsDLDffszDvj/EVhxaldwr4E7BEWUrHBAfnqq3d2XDnyBLO8v/rK",
-	"3gQc2M+IMCdjfGagkwnQQlnhDtkjY7tEH7mNmVtiu7y8GA8sF2Ua+oemjIJSAv5hRX2QrOWJekljRvo/",
-	"Cm4VK/KT/eXoAn7pgtgWFEihBF1vpv7xT8eHh98MvOGg6AiMLAPaS+JjYpw/qsaYOeCcc5DkDttHjLA/",
-	"WjT4Npe/uY6UckYmzNwwJsjR08PD4eHR8PAIvjk+evp0eHQ8fHB0QJ7TeI64RlPPUw+BX5S6GxfsCS/M",
-	"a5ygC+ZBQfZiy/pkLk1yPBx4jzvQYWbl5tiCcXxCxg4rRznc7N1lZvrE/h8PGpGxv41RQg21vyjuuYRF",
-	"kFZkKRqVnolMuFMpYX/g4LfsKZ4zTfpWk/z6wdPHg8iJKU0qCjl8PoTPUSknEii58hH8AZ9QKY+Z0Kz0",
-	"Lnp5/q7xDpJLJlCjO5Bqdt8N0vftt0X3G/8EKkWAnfSODg4PDrHNAxN0yXsnvQcHhwcPIAPezOFNe98+",
-	"Wuw/WlrqvmWJjFE/VUwkTKF44Zr4dlunVm6nkiZIEzi8ZLPyD10g8L6Q5Nm3rwYRCDmF6iePDcwGphn3",
-	"7CZLmfIYekvlLPA86Z30vmPmW7tl+7p3DNru+/jw0L81XQUmy0Puz80iLSoJlWKKc4t14zF5Jsj3717+",
-	"AGc+LR/JnQXLE1SO5k91gBkXievS9Qw3M7xwZxq+gTO1GebdyPtumB/lBn2MemUNatMk/+w+PU/wjA8R",
-	"PqEhORzvf0MTN6wHQx5tHlLXFuzAR13WOrekL2jqWs2XLC69k5/fRz2dLRZUrZyp9uzNedHZP3KoaF8/",
-	"OZp5dIQ0QTrTvZOfC8zRvfd2BUD2+8qi9IFlfwlNpWAHv7QTgF0bSWCSiSRlWIN0siJjmGsckZjGc1eW",
-	"lJKEtmPsBUzbEW9/odcU97El9v6ZXlNcqY6Mdp/DZ0VkyloUtB/7b/++Mc8Rv4snqOAhssU+4EdEXp6/",
-	"I8CdYzaICFtMWJIUWueEC6pWa5ETo0H+0s6Mnf5+fHjoouNdm++YaU1UJnQpxFxm8dy/BKwMnFD7GqYk",
-	"5ddM2O+tqEZHQQNbv4eNbMbUulyrouo636NbIYC/70pH4ppkyxoa/x1jYgMsrZjk5P3BiqL0C6LThZVl",
-	"umnSHJdHj8lkZdCOZ/8BNgV48hgpU0z/IsyVkPIRkpYL5yZupggTUNJbB3Ht9ZKJszfn2yGbP1eBbE0k",
-	"chMT0HhIIuMMO/FXzrPp9Af13t2H4bC6IBr7Hfi1v2AyYnJXYQ1l4LqyQ2cQy1mdN3bkz06m3es8rxCJ",
-	"egMyZrDD6IiwVDPy6PABBBTB624Dr8TKlXfIKnGBAIrBH+yjG8js7wi57KgHm0c1KwVs5LA59nBnPgSL",
-	"OrzXszT1qIMe4Fa0vT66T2PLqIdotGxXLtGKpTP4epqlyE4hi8DZO+nEtVzH0DdwaoORHFdwn2Ghxu+e",
-	"v4OxlwK/jmCaoixMBONyJ7j985QLKmJO09rv8S0JX2CJW29yii6Fy3Cw6q4gdKYYc6NE4giMG7Zwtgww",
-	"veX2+b77GX0ZqEe/+v7CF360r2WwFDi4gaHDHXQJHiEAgs+QigqbtR2Vh3x6T4nV1CMi7J4uBcZLgL1N",
-	"Dw7IWQ2Cbgawi8dGKswez6828kUt4U5cMgBu51K4FEV7U/AUxlQIIQvPIy57QCyKgWECBiyXTCRD+yoG",
-	"l+Nbd2hoZaC4MUxY3XHirA96LpUVsmAfdNuhCfo3uHCI8uiQLPTAGf7h7wu6uhQQS+IcAFYlhMISjCoy",
-	"Z4odkBcAMHjU5AFx4Aa2kECLGBOGm5X9PeljAQv/ELbnx7ItXCTsg6vQOVkRSgy3d0nFzFXSrPLOH7g2",
-	"Z3AH7uRYl8/5BFuTY4tP7r+hM3bB/8KglECHb99BEJv9OKByIm4V1+x0G7BQWthCLqb9GtyZvmrLSSWE",
-	"sGDoG4KownuoJMiiMxAuzW6kbXm4o8rSW3ZBDsZFIaKvWzdHiNsdO+++TaxEUGQiM9G6pozjTCmWV+oP",
-	"rFuODqvobR32kpfMJNly2XkvRt56J+/vUHsoUxgEjYYMXviOtbKjzBP1761SHG0eUk5awEEdFIMXUk14",
-	"kgAv6D08fLh5hHeS/S56dK6h/DSXyJTQup6LF3ddEZFpwkC8Kl3RrMHP3Hsf9Wrez/xvUpV0lyLQbq1V",
-	"rMhZL4fmQUTBjVRXIOmjiqhHD1oECRoE8uZpbCC4DHwAtc0HpEVpZ59OVoSov1bavXuTS191oUUIlQBC",
-	"+igBQCgMUDMpAhg5QB3jyoxslU2l+W4nI0Kzuxpl24IAq8rdLdPLF+vA8gqk+sLvPi9+185l+iUeM1jD",
-	"90oMI8z9ahTiazUAexHQbRefSAxKgLZzyvu/VTJEPrZyzteiQsfwgrEKtC9kTaY0NjqC37GUzzBteoXR",
-	"yHkEMijZkTMC58VRoAIjRiRNUhlfoT/ODeJSgBPV/zCCT5jS47Bdo6Ch3ieh1DYjWgGsGnk+f0dnm8gS",
-	"vvk93BdfSLlKylW0/xQ0uq2CUGCivfj34CHH9Pi65ChFBaCtBsivdLwTH+npAlG0oatTjLpFe+RYUT1y",
-	"Bsqxq3u/TGkMyRAyZQfkFWOJJj7Y8hS6I/qcB+h6J2KWppWUEasTPDx82iTmH6H0S4WetwPN+RR20UOZ",
-	"DVjuO9VsYALsA7W7hggHaex1QgkeduPD4cHKEsfZkmKOgf2FoksrtaNeCUp2hl+Peie9VILy9+uxVVAg",
-	"Lf/j9ioIVj74iJX3WsM3duFifuZK7oFRGfv4uzJRly/yhZl+Dsz04eHTNVdfjuqvokC3onEuTT5QXtMX",
-	"f16X6F4gyFBIMwTO1iHN/WOgpFQYE33oYizFNOWxKQUe+8D1e8AxDcMQYYj+4phOAM50DNoc7FNZPzre",
-	"fJNvFPR7Ajn0AvPgYGgHPHtDV6mkyTspf6AKM20fHj3qgtTNmgUw+Pj4s0WgmCqWDKdSDdE8MXTFH1pK",
-	"Q0DVjSGWOgOMK8pdhz5PMjwnG7p6JC3fgeCF+exOSkjt3qyhMW5Gtxk9XHAN3aX2hv4/sTS1+1lY/X2S",
-	"GVedwBWC0uhpBHSv4fo+Uf34yXao/tZLsX1ogc9cE7WGxkT6JaWqoiqVdICAojS4hSbZ5Rl3HxUtyFC/",
-	"pTYpdeA1+Aym1yGIuABfxMbTsv8JEpDrKmJT7cO596H2bbaYlTJ2/pGtbqco+lKtvfxJDA3mtHEJJ1LM",
-	"nOmz11n1K7VX/Px0s4AufwvtLJDptGloMSQf8UXN+/tT81qKN5WS8a7YasjFEBNzvqiFX9TCzghXxyLF",
-	"Mo2VJH5f1QpST2AzEFVTyzz1WXZFIuh/H1UMpE5A8YiqmsedK1jOrHVnKtbzkhGdozU8M0XiAKtZ3lHp",
-	"dBFGZfM8PApOyM2cx3NfDVFfCl/ExA7Dv+X3pbHzr1QE66ZAnnfZw7egKyKvmVI8YS541m1OMZ2l5lIU",
-	"KeCFJjiR9kfFoMY5plJnCTd2/p/y9gx5dzf0IbggtpoTcU71pXh7duFjJeu9mCgWlLFfuJwi376tNMs9",
-	"jf7cPAN7geUBqICGv8B+rhtVGCwssLSFC/yA/LpKJUeIrxDGV8CDWosODH7tSwHHJ2O0b7mS2eNQtNEz",
-	"h2d/PH24crbeCRadJFzE9jcW8yAgjJIpTdPeDsbQZ7lLKKShYmV5mp5iMq2ALFOpyPi3j+MBMTK3S/uy",
-	"BjUcPiA/8CvmAgMx5z8i3F9n8Xr5nXXw3Lj+RQf/ooN/djq4E7Ny2V5i9YuW/kVL3ydKcpFrZmtxUrEk",
-	"A64+BI4+zLtWbDmmJJVDI4UcojYyVFQPix4XQUOuU6mGEJyuhxZHh14stYyxszotaIPF2n6ZsCkXgEwb",
-	"Pv5cnz3/fZ4xXvuopDackITFVqkuR9C4iBkmCp0YuFdFAYaaSnaykurqNNZ9PISsoj7Eej9rYytLuQGu",
-	"SBCmDbjY8Lz0TTm6EiOyI5+/gLoWVFbgC1aLkSLPseYQ1i2BmgyYAEFRxxvm6jp2J9Quj6KR0hCO07Q7",
-	"xhV+5zhNF6XeiFRc3y12TavYDQvdZRYAFFkyuTP/DhMCWqZ1/e+3BOLl5UEHmH66rIDfMQ3g/2fv3Zbb",
-	"yK2/0VdB8UZUfd06WfKM5UrVp/F4EmdnZrwtJ7n4K0WB3SCJqAlwALRobtc8x36U/QDfi+3CWkAfqG4e",
-	"JIqkbOQmY7EbjePCbx1/W437L87gCiGwlTJkIQZ2/2JgF90ATwn5L5kiaTrmoryn3J+PNTOGi+GqeQD+",
-	"cUxH9HF6+oCkLGNDqHAMHGiFLQqZK2PPFa4NneET+oj8y1mcTiulDlwVRlc8uTFs9R325tr3/BmP2Pyn",
-	"WpQmPysh4upbiUQv9/ncxkb8NLeroUxc9Wi6hjYY7frwIK8evmoah/YWacoRapQcr07xikqT87IoBAw+",
-	"fXgqdxCBWidinKM/vsDKDivbT+dGtOmI0pbmtxq6sKJ887GlQc7t3twZbGEbs4X1aaJjmoB/L7Zof4mp",
-	"x4n7mIpkJFXMRZxrFhzcu441bL7eVr+OWxBy/Y6PizIY7VD55zoqKN+oW3Gc51YqkgvM71wlMxYb/4ht",
-	"X5Wd2VVFhd/BcFX0A6qSzphxTAhtyrQfcU2TnqeAX/4xzI7+eEW40LmyUImwLxOumIbD8PNP1wTYkqEe",
-	"b5aWzmfFGJkxqnRU4xO3AKY1w5b22D1Pgc8JPsLFsIcvt9sDVjcrPa64xHPaFZp32go2hmJ9goVhv3Sb",
-	"VsFEukWOra4FWpdE6JvO2GuM4PGFcRosBkVnvSaDPalEj3i6dChadEkUS/iEY70ivNsjIpixcmGopNYR",
-	"8U0PQM8QyeyI/C4Y1h9yLL9zkSVAatB8LtZXdDYYOOIG2PPigdnvGNbrU3HXcz/apfAD7Vx2BjJXjrgO",
-	"ug6j6fWp5hoiT2BAGUUCwc7J6ZuT/mt6Fp8npyz+IX1F4zeD05P4on+W/Mh+oKfpyTkYYNycFwLNMxP1",
-	"QBpeds5Ozi7ikx/ik9PVA1iaJ9xR16+kKZ0+s1BsEojYv3QfYkv+IXGsy94ungsK2jcdj9IGaWOgr9Br",
-	"B560qEkZdYleTjDvZ4BK5OrbMaoyDiwp2HCdJWVem+J6nhBmo4EuQUNftGGLa+ZxMRkLtuuI6ljIeO57",
-	"mVW6l+3yAYiM79kK8GR8ivBvKfqjoo71ngJYPTpdru4ffy3+e2nZl9beF1HmaJImdGyhGYZ2438C+sT3",
-	"msvLt6HPLeuBrUVc/APBOPyya7i07eHtqIfr5Yf4vi2u51LVLjUfCmpyhSS6kSsHC4pSUbSuzFGgWUy1",
-	"5kCjQ7wVqJbJfLiqf2xT2uMm3GRog6urZq/js5OnqmabdpEt/spWPWXrCcOiGEsQisFjtjYe36VPpQLF",
-	"SlG5XCbuBIodM5E+Iqlw/tJotEh+9vStySxB/XGiJBSGJ44Yl4nUcbUzH054eOQ4bmkGxAZkQjnSBqVQ",
-	"7AJ5//zLXJfs545BRrAvhqhcVCKZPWkg1yRjA2O/LgcDzQyQu2LZhKjIcLwRFOC/vWz9DY6k7PYvTVlz",
-	"70W6T1cTE9V76XV88iY+RQujy40bA/w3QHtKFSMjqBC2ck6cH917ka5xhSyVAHULpaNuDwJ4/zO0ChOY",
-	"O7IxE+m+WqxCStVe7iEm0hhiwMHmaWV8DK6PEBmyMxTzHnLG221JAnj8rP7XWgnBvdWW/VOqr815QCtj",
-	"GP+Ey8JZYF7KZmRM9R0WyYJUHT2SU4EyA7BKyofc6MO3LpIaGoSnHeM4E4maTZxzarGF6WfXnWdlPXLW",
-	"XP+tFvnpBhKCCjZ7K++xRPUM7yBRuR4E6/pTI9sLz8mBJn0q7pCbgVn9JE6oSsskQCtiHJU7IBZuJ4tI",
-	"4TIHqZj5kHE6pRyY6N1jsHMeJUI3aAHMW3Q5waY1iThhQHrl8lh8KwcaVTB/ZXBX4CUXhmeEklwzRUq2",
-	"cNTlgKt7JInVyaA4ipsPVyqlW0h4XpRYUTRPD4/IlZ9KV/JQV6b3RqCf0XX0iPxkl80PAaloaytY4emS",
-	"nj3KfpBFrqriINcsbVIBrxfI/keqcbUAlEqgigt6+zu5/vXD57/Zpfc/AD8YRJycvTq/eP1DJ+poqUwv",
-	"kal949XJm9evzrGGSFElZVqYbuWECcfQW3qR/DKuU0SwfiVdM7NtQ+Oat2KFIc3tJb9hwnX5vSixcxAy",
-	"dtbneMyogMy670CdDTrpwi1xx0ValjuONpMOEVDaBlHaNaKHh0jNX3FdH91ZADg0tKf+icMKqCMWEryt",
-	"gxcNyjZiGA9RHgHXnqziHruPP6fp3n3ColMY7x2b6bpWPKRcYIVA4NSpTT0Z0nvmC92lzN6oTJhsdiO6",
-	"aU4z2xoXw8O3hBJ/ppBOdoCEpBYoa2n/ZJuFDlQBYnPxOujw1nDYinDr0cjJjWfv0VOh4gS89N3iJXt/",
-	"OdQckFJASsuR0vw7mmWDuGoFWRUxrdb8/tBUvGSA5W4kF8mAlOdOZZaDAhd0Hxh5SJON53ArwEmxieIJ",
-	"ey6g9AsYkRS759pF1EJIPOnT5C6FUAd7YhXv5/aFOVMZGUgr7ZGAcD4n60bUAnUREQHYumWDAYMyf1DM",
-	"6ZZMKCAzauDJA/3Aa4PhsV3BDPQA6zG7XN8RVewtpnVh9xxlCHk3SzK7R6txGFRZXKhs65iIi9EX8BWI",
-	"9CbcWfR8GMYR+SdgZ6R/d6uRRjVWfM/Ua2dvSjXR+YQpzVIGAR5CGvh4E+T7hO3tVfRFbXGKGIwf4pPX",
-	"1RiM2pbxK31JzFSSsYSYjFwBSTBjd4+IzXATE+IzAlR7GJ+hcz3BGI3my9Nvx7jI66CiFLFLblwrBmJD",
-	"71qL8ErBYjkY4IO+S+64hbCREDayTvURhAku86i2bTebqYQ3aFzIdgxWWWLbq3yKa9zvrsyuB7EhvGVn",
-	"4S2/ynu2OL7FyDouq8GxStqRjhCW0aIExhZArc7Hz4Zp3V0PglGZqpnvFj8M0aW3RwTq9vm7xMXnKoZI",
-	"ETk5RkyQW4uFexM6uyVc3wgLQUi3xI16PnD3sBno2Q/vE87zo+pcDmimWQXajeSY4XyNpJ5wQzMMAfIz",
-	"V2DC1/HpxaOwHax+gHYB2hXQTkhTgXUBQwUMteoeQsH0IPoW9hLQBwSMsrtEIrs0hFYv2Ra84mJYpIL/",
-	"l3Z2aXJHJnS2i4BcuzPTHO/Jxkjc90B0hHlBLnw4pTMoCCFVwtCYBfBDE6zz5kqN3ZqRkvlwdEu6rszx",
-	"JTHSvjvJcj1v3MoYRVxyiOYzVvkshSShEdUElFVCwYBlv39E3kNVV3hMTpn2mVsx/OlGeHuaS0T/P/8f",
-	"OX0VkbPXtp+nZxERjCorMidMiNlhRCZKEkUNLWOrLFQqBotsAqZc5Rsxv4iX5efJ//l/8X17Qdlv+8Yg",
-	"fsk+ERFlbz0IOUxYREY0u2ea5JMmYDUftHztl25dUOVf/IwL1HnW+mrznW0rKu1+D47J784xCSchHu9v",
-	"7ZyN3lL77xss6qd5kwgskA7+uCcXXHdumgWmjCnzMa4QpwM1y+FeQzpOCmq3JiN6j8p7hIw3UhXJtWuA",
-	"iJbM5M1FqK8NRvBafS5ryW+ykt/sc5XNQ8tILjK7BZ2gyMfwPoFkJPtGAdfIFfEwYz4Deq7FRcnPXUdE",
-	"ZF81U54wiLSyv+g7PtHAO1rukLJhKcDoNaEztGY1hbrjw/tkixkoOZ43rZycVt1tXBTGGDTNnJK/5+Ix",
-	"Wc9u+MH8ErDG+p61TTnJHuW3C1ahYBVadWuX9p9Y3jOV0YkOhqCdGYLcnbMI5FVcUM+XkY2/cyxfU5LV",
-	"F3/u1WnrF9b5K16qcq3bjkdgtijJpqMyKokkNEvyDA4I6d4id/btYcGUBaH9hvYziBhPkT694TNWDgE+",
-	"st/jAtIA0SN7ACT2yeht8RcrxAYDMmSGnJ+cN2Z9/+K/UaNNfzbjR9PnWsR00+hDHa2XXVywbU0Lpo4R",
-	"VUMXh736GW8sMFgyZ5URC2trbw3bdXGtwQfkW5QA7XfjyN9i5X2XnwspwCkKi1WrCjaf3h1oMSNpL79h",
-	"L5HaaFdf3hNvnf1wcRJ1hDR2ETtQs19JzezdeDVRPFtdkWkY7qZrDi74xFYzWdYQlL7aIGy0ICGDuteA",
-	"iZvQT+yitReXf298U0gTw3YLillQzFbehFwkcszilGvFhlSly4IQnRJHhywuGP/9K0Gh2zHt2iJgQ7pt",
-	"wObwEWjvsSrcsVfD1jefL8B9rTnHWB71QBeMEoUWOKe+lSkikdf+uIISJljSEtKH8XC7CM4bMWRmjqGV",
-	"6EnGgesOrN4WeBEuXHHSMozAq5dF71zg59GN+IklNNcuYGFEJ/a8EWqc552KuW6Xw8GoBgi2gW8XocWg",
-	"wl/eCEoyan+s/1DJkSbd87OzSjKQj0mOB7nJlZXg5Df2xSA+tHotNcxptzdiwuQE6KLBWW87mk8sMhZD",
-	"8l/Zj8h0xJMRmVLbtYHELoJifaCRYY+kdIYRoL9++OuBJk7Q3IhEsRTKqjKi5LRIcarNH4xEDkifKzOy",
-	"UwH1XOsD7To3ipdaEUZFQE/QsOGKtBk6AVpAOAk4QS78gep5q4CmM026t/AAF0M7R59H7EZUuN1dHVh8",
-	"dcCHuWIuMerXD3+NCL2nPIO2UBJH7v9JIZHBYmH7ZPfNjfDfcnXSYTsUvY2cC46BiHNzSCpTOKVuyex6",
-	"92cuegRm70bA9GETVIPF47BSy8ZP3IGfr+acedyQG1WCoscReO2BFtAgbfaBhCpoFd+uVuFubHt1raM9",
-	"bELvWJerKugp7XrKPjNAKRYPMuqCxFnburcBiXX2Fk3zzOhYCmBGXPk1uEIRZja/NebD2F7j8ZhrbXda",
-	"82NC4lNw2cMIpErYegxXO1eKvh0lx60p4eYSrtbcINM0mjZrmfER0YZNSH8G/19BMRXwVgTMNgLGJylF",
-	"CNG8g729gvAv+KCXXrpgnfbiDLDxW3JrBVeu/+KKJNz6OkZgWD/Q5I+c5ayZpNp94pPvyvbIqZuolXEc",
-	"nZWNy9j5a3zrBRE212d9OVHzYG4jhAjj/XKUrXZQSbd+ThuPac3c4tcdPWTb4HW+0u7SqH0aq9eKeS68",
-	"vsSia5VqIoxnoH3WYwIcW3NtkoA/D19s42+uH5Od8jZjR1emWH5VjQY0UwlmIoXmNcGg1ggEbioq9MAO",
-	"p+gaS3s4y4Uv7gT+92f0KNmyG+7luYVr51wmXbcrDgP7clCW91RZXhRiOYfliqp034SyGwiXX0xRkpLX",
-	"eAMEy34zQ4KuveRjd6+H/JmnoMQrfdcCraAGV1G6josU9ta9B1YLQizXRoitWujxV/eXnvvL8pjKOuot",
-	"KZNTlnANajYfECpmhdPMZZIYcPW0kNo8AH1b0sJagxrrowzROi88nvHhcm5F21rPmV3bmdU8tJVO7bE9",
-	"gOljnOgPv9uqKFao3Z0+2GeJHDPdqBGCmJtkVAj7jy76xfEh7x4/PCL/HnFwE9drRjL0md/6ye6Nc216",
-	"KR8MmIKyhz2d98fcGKZuIZdQI6xxKfuHUb2oN9Dl3IiECiENwaly3m38h4q5LrJf1G1jhaCf4cmnKqhP",
-	"dGE+Upf14rlz6fdvTVsdoYqqyX9zbfhgRkr9tbOuFvqz/9S2YzFXEu243OkGRHvwvQZ1clWo7sleNBcJ",
-	"83KmjeFjuQa6gkd3Tkd12/571GhDmOl+prb6VFJX+RIUT3eoo5XeKK6WJY+XKm2pZW1CZW5CDsG5uzHn",
-	"7ueKm8TDF9J1qxp5JAoZixYVlmXIwV6QsiTjgh0+VY/G37wCzfWgUgeiVVP+cP1LmThZeoac63Yu708z",
-	"hrUsXYTpVDS7bT9c/3JVfnpLTtvn9IhWB7TcH1rOZ/CE7peKXd/tjfu7trX9+UNmLF84YEOK93wiYaMi",
-	"+6kSgPtBpPyeA2PUNVP3PGHEahLV6jYDjNbGeLi5Kr1YFE/AFuVGEzsZvgfaO0FVWdHX/9bm/6weip16",
-	"P10id68oq9S57AxkrlzaoO1bRsXK3tHzysqs/NJFJ+pAjb5K6ZULYDo4xV8Me9DHP3KqDFPZbHXFtTrn",
-	"u3Ge1la93XUaHKZBw927dLFWbbAFYlch1OLgYigyA+jdidzgMg0u083s0oWKnd2iBQvYEi1zFQ6GJbsb",
-	"fbjBzfqkOsYW0K2O5yqMSBUYZ0ddgW9PwaoPAoDrmuNcBcGFLtcavC4drnNxeQVZBMJNBG+NztY5hLkV",
-	"9a7NGl+MK7hYX7aLtbZJt67kPa3oZnONmE+5wCqVYJvRfChYOmeEaKr18jT9bRNFXrCr9WKV51ZjepQ+",
-	"tJOyKquIDl9PJYiQPdBPXpxfZLekCwVYqRSFs8eWmlwxh082JlHXgyLHz1jI+Aoz/bHCoMcoDZL0vUh3",
-	"L0aZmJOhb+LT8/mgCUwzIgmwi3pwXNxN65f+fR/K/gabSlPZ38C6FPzr6+0hJtIHlEuGKhNqMu3s4n9v",
-	"lfS5m51I8exFdRdf+M/MX/65VugIyMC9R61mgjlA3xlyfBeiqOjqgS7uVWTDvBHzLOVvkYzA01Uo1kpe",
-	"sIDoew+Ax2r03iX/e1Ntr0DoHfDHBmKznoWee31Sg0DoHWDRXhB6P8LDs2kq8ADfdkvo/RC/bZ/Gexmg",
-	"e07u7lWNOEgtuns4VbJoWyQzb7/xoWp3bGIcpxaW9OSCQEXUQKwdIFYg1g5YJhBrB6zwNGLtGmzYCpv2",
-	"YpiwlEK7+aa/rHFc5xNiZIUzuwhPsTI4clyfLp0sIiOWpVizuLDM+ELX5GMjG5KrQlV3rFiMVXjGmhmn",
-	"P1z/Enimg+M68EwHnunAM/3CeKYfaNhTtiSrqBKXdVCISr1JSukNRpytdjk/L6X0qkq8o4XcvRYf+JfD",
-	"Hfwi+Jcf5Tp5FBdzg78lGA+C8SDwL79o/uV58LMV1mUvf4pmWqvT88zYqZ8RLGsNmW/VINWHZQt+F+z3",
-	"weCjb/lFFZvHvi+rNV9FbgvLzVfO1qvX260+X1uF5cUW3IaoIcNgdtirlJva+tRLjJDuVKo7oC2+JHRK",
-	"OdTSQ2RCs8OnC46Vqsqj+9OikwNdbKguJbdSJOwWfigCwapRXt5pKidI2+Hr0PtnbgSEed1KwXpyMLg9",
-	"tKCj8Lk6BjMXUab5UMB3ofSCfc39XkSCkStBaEpGMnGmyBtRctL5KbNvUawmiHdPUbdVClYWGHQ8do0s",
-	"aJDAXzuFT6zuUF4/T9GrarILazLQ0/5ZnLxKz+Mf2MUg/pG+6ccnyWl6xl4NzulF364+zFRRrf7ixCKF",
-	"QhNzXJKYrjhiLEtGlCvSp8ZYufln9BiZtZu6DPUFC4UZgiB/Obrro5TKR6mv62vJK8cKfs+1BoPCuiBi",
-	"YmOF72vHxLY8oTPaz1iw5z+17j0gqHlV4pLQRmCYSG18IZUaHtua0nv81SHKhRUZ/u0d3E4B9lXuq3BW",
-	"5QLpmgFxcuNr4jeWY5jHhNtRAdv8zHOrFXKqX3ZZhobl3Kjmt5b+ghuw6gNbeASPfaHytX1glQ8tykry",
-	"OqBV4DQjsC+kcGTYGlktckeGPUESi4cn+Ao7+UTNruYi2+X5L/ToIAiCjrG6jmFxU8jHeeEszn4xNcsG",
-	"sTd9BZ/QznxCV77CdYGI54Qy6a5ulDx8Sr6JV9dXKH39kzQjcsdFqmtFm+sG6iPyb2+g1pfkVrB7pnoW",
-	"LN+SbsHBbGRKZxER0oWa2t9vRH9mkbS9tg8jcpsyQ3mme7mw8oHbzXVLun0q7uymSahKiXukYgcnGhYM",
-	"pu5AE/cmnMDLGzFvj5ZTATtwvrjvgbYdKAwdt6RbhvpC1xs5ZP7BtZmPB9mmU2y+vFw2q8ROkfrcow4j",
-	"JGCkEdWozlC3HHJgd1STP6xczpo3zMmIvpQZowLdaYu7g7hMsYRPOC5GbTFrK9fWmYYd8sRezS1z24er",
-	"JrDFn1vsU4Q31o5hQoPONiKXQwn3b0BX/LmWnQpGjXpVdwLHf+ZOAMZejit+Rn24yWjLBxfPgGdslagE",
-	"lYsIbh8rsdtLrVek8C/Q8m6jElQunhg60NKwnYmVZUdlQv4vDuGPbdz6lTLuexruUBnLCkz73AULB4m0",
-	"PxIJaDjtwtgzrcmUKUbYF3RZELosHlyxMTfGShX9KJtXY9h3k0w6/mr/b6HF2I7kp6t31zAc4P9nX8zx",
-	"JKNckO6Af2FpPOWpGVmgI1WqI/LuE/nHL4dvAcu/u/6Xmwd4LdH3jalSjUOH0qWNRufK+VhucvYfrh+/",
-	"yuk+PfH/a9QNi+E+qoFmglb+IBXqHXY4/pnridR8FU+4e6X6RrBX7f7oX8HyHmjSnxmmI8K+0MRYDK5d",
-	"eJOXA5s72muTtfKMVQ3Z9bIerdW8azRQgwK1+LTIZaGURfieYDvWGbFKF/SbC5TQQhoyY+jzatOJ7AtP",
-	"VIf2HnPY1VmOOWACA+bYL8EDB4vQREntYEc1kNJu3r9ADZHC4bvgCBw+STg9ABvynqml0dm/10xsWGaY",
-	"i6EDBxZeQOY218587v5txzjI5PRALxQ7v1e7sFuF6UVEXJfTtUK8dWVug1TYMz96ZW0cRndWdX+CLslY",
-	"CjZD+yjkVdKZlQYkk2LIFNRCKIypGTUlQQeRg4FmZrOywsqi1TM4MDJ6VtSkaj3/n2yzLyp9o+z4shSO",
-	"CZ1hdmmjMHG/1BSWnWCLT7lYLkvs8gcZsl8yxK0frM2CXA3c339JFR0Y9HHoJ6ZtLM/T+EzvmHY1XXJR",
-	"VtAlUC3awgcpiFSkzwZSsUJUkP9FMkZTFHVy4Boo89a4uBHgS0K0hPVeUIbKgU/1x4wMbBhBiov5c+Qe",
-	"Ub1MsHN/QlhOdCN86J0rIUMSqhRH0TylKj1qolwbU5FSI9WMdM9PToriO9wcXkKMoVHoUUY/IBC33bEZ",
-	"CMm+TGf2iVwJBFC4fn4DHJHPIwgWon2qGRnDtBa+xlLeEypuRLfiGIW5OCR8PJFa837GIqIlMVOJoLKf",
-	"88wQaogUCSPgWyN9aUbE0DtGKODQ9oyTUnDsRbpJIWd9Fv9FfHK+ekZIOZp10kHOnkEMN4rgJGETw9K3",
-	"RRAox+WzIPyIfJRZRjgspU/BCGkjIaTr5fB5hoyLQJqpl6b0qFzEEzrDqoQyN7EcxMre5iGh4ikIEi88",
-	"QgskYe8XzLDwkOytvV24RwyO8qBPk7uhshKLdM9OziIysdeQF+YbiQqzMOX4KzqxFyROjHjGyC1C3Fvb",
-	"z1t/N95G5Hai5FAxrW+JtohyJKcWq9UCb0b0npE+Y4JkUt6xlFCzyLmFmGcLKlmbk0rlIoRNv2Q3VPWo",
-	"FYUt/UaNiJGGZmhAKUIInqagrYXPP+WiyQVVO42Pz6HwrbepjddsqNgQDo5VatLcXiyXIHISK6og/FII",
-	"abz6RrrnZ2fktnpN1AKNbw9Bg7oREyUTprXVPFNaWKsLvbMrFfzBqs3+GadCchOR6YgJJwftx6Vgh3hJ",
-	"gOZ0IzxJdxEsW3LT1D+sSTdlA5pnhrw6rH5NE6izWyjmEdF3fDLhYngjpozdMZHipngvhhl49URK/k2t",
-	"vguBqSOZcdtMk9LmQn6forUtSSVZqVSZVbBCkbKXVijUHikhTQzmo5CE8TKTMFrlYwvs7tNEx6XkilM6",
-	"K6hC2t4Qd7EXQnEu7oSchlLhe5DmQdDua9FGQ2KHxR7uZj10mOML/BFiy+p318ZR/XFiH8o2DyOuYLja",
-	"8CwrTGVRMRUuHdzbf+2jY7juCfYnwxigOcMn/LSxK/SRls6iGk6CFWJAVwPcoqQYFnBmddvnJ2gQOrLh",
-	"wqThtn/Jt707CRstWRHqf34LPOMoCAkFuelUJAydnKskeQn3CAY0UcVILqAkD9wyGK4AnihwOJkRG2/+",
-	"esFubf56KaPI7biA5KnLRKJmE8PSw7duOiArUJTh5Xa+6JByUXP3gTMQGosgMhX8m/BfEQZvpinonCPw",
-	"9tSjvhPFUjvHjCYj1AKLrDbShT/WS3ETIwm9ET6RESnfU0ITq60a/B68Vs1IBA/hoTumigpNE1DPE5ky",
-	"8ubNW1hlo+yRUDcCrRdReaohWxIjbyPC/shp5v1YBxptHZXvllHm/kfbOijvnqIDx9yk5b6HiQ5Kbrj2",
-	"Hn/teVAY7ryXref2WSan8f/DlFzFr1TXcydUt/ujQDG24myJOlxtH2+A2EgZM6qy2ZJXXG5xXM8tbu2M",
-	"VHzIhVXgELjZd4a5an3J9aY2hqCm74y8HVZjXh+9JBSv+WtDRWpv0NMf4RK1SuxEsQnlaQw3qwWWCAYA",
-	"LFRuUDJhqnaRbx5fLc5L+aWWiQIr3J+tmIwCIYli5ym0IbMkZJbstS8RYTQszqULf4yqUZFREd0YFYGM",
-	"PrARqmHPZQjsm6MRRnb81f3Ys/+Ev49klj5ar1tFMhRHYwU7I1RxA/2lDFRF0t+xPTqFFgwRmJTYvhMI",
-	"8deEZllTtXJ4/Ea4YAssKI5JQVAQkuui6jgtVWkM5VQsY1Sz9G35PKqp/gfgfoBAVK5cnbrCtzmm6o5h",
-	"SXP7xWXmUvuFJk3sbzJLK1O4Y1MpiOYq5PYqMu3LHFfKacDBbBr0x6fpj3LSWnO6VpzaPpvxe7bKs776",
-	"NYCRoJcGW2wJAKygdcH6D4yvjXcKKa8UuBTgjjByyKxm9UwKQsP17e6iPbjBIe+ci7qbFLsH9ts01cRI",
-	"Mh1RU80a8XE6TB/C1WzXYSAVqejspZ21VjDOhS/1KxdyLgzP6gXkfBEyjZbxhjv2E769P9ds/W4tpiHc",
-	"r+F+3XQQ0oYvWPtsuFwD0eGjdmaTtTaYU3cFiNytaLXsQlvuFhmd1fqrMPZ5THT4dDLEJYjIatgxFDF9",
-	"jqAn8CszN27vZYZ038rQpyMJdW9nLqPWD77qr++zRI6Zy9y9Eei27laNDQYyUS06OYzqenW1oKpi3qZQ",
-	"9K1bK1Wgb0SBQxEHCTatva8ZVo4sjtdhVNBj4CpZqXnHJuaI/K1m8rgRNZtHaUup1F6oGUgaijA0Qa9f",
-	"qbor0cRHrEi7E+iFUwofnMPYq7OuFQDu6tM/312Tk0uP1kiSSc2ciW7d7BWcI54G+BbgWwnffCxMQFoB",
-	"aa2/iUDcxWmOHVsG7d3jyL0VfNw7BGX2LngQCWfXpBImhtcwppZCHJtHC2bEZnU4gkF0m88xPXaA6RmQ",
-	"mS7itGsQDYqWFIjwqMHGYxGJv/lc774dqHF2SfpMsAFPOFUzkrIEwNpjAIebmwA2AtgowMZGpX4AGt8d",
-	"0Cj2ULQeLAlAY3fWH3tflowScgB1LHhacmc+RBhgjngSmGDS3ZKNYXAfH1aUlyJzfPLwqmOk+XD9C8Ra",
-	"EM3UPU8c+acrwa6GVHCNifEjmaVtRVWxL7uq4vyOahZzoZnQ3PB7RiaKDfgXH+IyoGOezWC7ttVyxkd6",
-	"9l89fLkWPlev7h51xlwU/16Zv0KMdE/k4z7QhKyGM3772/Vv+EZrqyk1rCcHvT5XZrSw4uOK3ZwwpaVY",
-	"j6nnI7yzDZoe+NDyuEHc4SFwcN9KUmvjlqaoG4nmT1fmuSoOUaSsxLnjveMggATLGml45kvkN6pMKMp1",
-	"RRpi5jJ40+1/DKplNjAx6re/XRM81xZ0JSOW3FkNcizTPMs1OT3FDOdc8D9y5g3froW3Th7bXU3skSPj",
-	"HIppOrf/kB2RKzsA4Akht/jkkUvDvT1qK5QIjz2xSOLTVDeapoppOHf2QjntXHZOz8hHq5NfG8UY8MpK",
-	"bRKZWqnzj3+ekrOf/m+7AeTUrsQ/coPl+eoC7rJz+ub1aXxyFp/92Ik6bEx5ZoUaHR/JOzqQ6n+7PhxJ",
-	"NbT7oBTsncvO7/BIJ+oM+T0T/q/XdGzFXymeLztvzl+R8x9ek4s3p29sRysy8bJD0zyD7o+kYKCGXvx4",
-	"Rk7PXp1fvF6j/CO0uU7px9MNi9EmEYr9SUMtx6Bov5xajs2akhjpGA90DBnA+6mURy7Q2Zdy8g0XzUGm",
-	"bkPxXywzwQXBSQilI/eldCTI1ti2G9NQKHIjqjX1EKn7EJhRhGaHjwOPc+r08Vd31S8q/rg11fqvzBRI",
-	"7plVqrayjw5whsqPL5fxQ1RXcWvq1XqGIOifd2aB36ghzujv17//RsZMDRmBZ0j30y/vyA+v3rw+9IoZ",
-	"DvSS0L5mwupRLEvhGp5FRORZRpKMUQVyUELDNCNSFGX9QWWBjCT7lfSI/MZYqsmHQQzOrFIXK25nK2t1",
-	"YWjCz7l6/w/P8z8n6ROUs0041Oa0srPOZeeXjBryym41p8/YebKryQZMKZZWtKTxbF315iN2+c+o1jGY",
-	"3RjW8H89Rlj5Vlf1um1BTro1D/IyaDDtOPJlaCTBTbifbsJ90yu+Gf8dBlsUSkYlkLg7DznetqIIuPs3",
-	"r4QcU62Z1oupEj+PuC47LyxmiZzBGkKYRzxLSaWhOmlTRPozkuRKyzZyeWj5qtKRLTn6ntOTVA5nuTep",
-	"MnXBpbRvzOrVrd+6x6vnsnqiNqf/PFXpaXRH3cJZvnXjQvsNeB/8MSfdd1RhEZ5rvNFI933Gh7zPM25m",
-	"5J3ihilOD8knNswzOCianJ2cXkREsSE5O4xuxC2IiltvSTnQpGt/e3UYkVuQHfCT/Q/70zv7H4oJcpUY",
-	"cvrmxzdEn/7gkiNuFStn95YoBqGOSD9W/uAukv6sfJ7pHk9v54ye9tLR7Wxg5QneqaOLjyeUK4hMlKrH",
-	"s0yAggXcuh0hjd1Sbs8BywcZyTHDkY6YIppryEtRTONIZG4SOWY4DvePzmVH5EYhq7sPaIStCrugR7Vt",
-	"BuNDok4uoH6q04iqjeBBoVlvNBtyBrm7/uEBzfTc00byjJkefGLxk33GxbCXZNKM0C7a/qgdfU/TATOz",
-	"JQ/SPjf215595SmjVsxt/BGfLBnIVKq7nlGUCzsglua47r17meXCMAbAamELiRyPc8HNrDegiT2EnC35",
-	"ZkJtq72BVD04ZA+etuKhKpEuO1dH5CM1IIkU1T0q9NRdSH+cdi47mYQ7+g+r3mv7ESsy+VDwAU+oML0p",
-	"yzJcMrt5E+N3q0OLuOAra/rlOdyNM7MiB4JDMwCMQE4XPJXfrZGgBFloKBhIFU+8vbnpBYv40spjS+qL",
-	"AkCM8SbGyrXuqDU/XkQnx/66a34OlGdoz/ZkbhAt76zllHWfdz3X8ZjrMRiRmx8vYGla7cziqSmhbCxF",
-	"NoORVOFwcAQ/Rc+7NtTVKy3VCPC6FOof6bpiOodPUPYWWWJQ5+M0i9e3yRTvrmaGIVeNb4BUBs5ku1ZQ",
-	"PqhSolwxmozelgXU0Ts9ZIacn5wvsuz84j/1jZl4Gsa13NbTuFLB6rPPVp8VDldVJCQjqoZW3i4rMrrc",
-	"DPQMzu9mfkIr/XRRLaxRNnQHeZZZCQ8gixiZJ6NDpGhHm1GZ9soV4cLehxFJ6IQjGYJdHjtwrNA6krlm",
-	"I5mlbSHGDYdrp2YYNxD4rL9W6T0XQyvK7mmWs96E2XW9PH19enJycmK/lnJN0VLWmyg25hZYoSqcKgZN",
-	"1deBfTGKkozmIlXIoz9i1KBNYMrYXTbzHznzX1CsN4Yj0LnscJHye57mwH/GBgOWGH7PKhzyF/HJ6/jk",
-	"1P4qRnYx0l57F4slskPlYggJOPaPYIuR2ujeXJ8uLObAla/OE9z4PcyJNQ9Gcu6HcseF/ZTdZqsbBxq2",
-	"yW6sBE37NZgLws30cswFTfgzTnKl7P+zL1wDaguGhmBo2LeQaLxy4pRrxYZUpctITJjQXIqYDllsAZfi",
-	"aeAM2aQW3QwgV1GnV8TOi9Ro74OK8eV2Dfr9PVMzcs+UdrTcDP6Ar831dl6VhrL4FfGD9dpMEabnK7l9",
-	"urouv6AIUthoYvfyIo35J+jDv/DFb0JXro1ouZbsFsFNXdCP90w/bjk6/uht5AzVQ51qDe9NXEW7FKr7",
-	"hBeLoOqz9h6YjngyqslKrgnjBt35KYsIEylLicQqn0mWp/aSWSvm6tOcz3o3hRU+YOdrM6CxosWI3jMc",
-	"Z1tNBTfyHjxUKyWQsgHNM+P829FDeqPnlHTVmV0u6GojD2Juv8Rc7ZCsdjLbjIIbz4d5FjugL0/gasrU",
-	"hnl7x0V661NRYN8W+Qik68sXRMTtD13+OJAqIkKOuWAM/wEKVmFfImM27jOFtQoyqsEPoWfjMTOKJ4dH",
-	"5CdpRj7zDeoX9Nl8pYQWK2J1BXdqPnR1AvxxB5NaP0PLnjN8wRT25ABCkWB2e8WF4orR9V/Ts/g8OWXx",
-	"D+krGr8ZnJ7EF/2z5Ef2Az1NT86sFLQQvGLyO49PTuPTi3U4Csop240prbZowYYWxPq3W0Ogev17G1uw",
-	"mQWb2fPbzNwV48NyMDbGHs3mxzXLBnF1twZD2QbqDozktAazcFGAmsn3vLsGDHuG9KCafnL8tfrPhTUM",
-	"fhfsEXotrBk3mtiLurFewRyg24oW12kVruUzISP3ZVcwqO3Vut1qb9W45baX6i5ex2D18KAfM/EIbpcn",
-	"9bVNSX0voIBefcWA6s6imBrRzVtP4WKFrTZ0BqlHVaWeKuZC3lKWMcPSwwdFGR6IofcifZpe6SstRFtV",
-	"QZlI50NBXp1Uy5eDPg16/BgocemUzh6nN74X6bbLJ6wisNFsuiGxvTEdMsj/b1cfrOt3zlC9qiL4TQRb",
-	"hGoPe7kxmUjjPhtIxWKwGK6XBBFqQ2yqNsR7kc5jmeUI5ala3ooBEp9L+/qBnnfu6ogMeGaYwkxrKwny",
-	"uaDoB7kCtUp2rhkXL+xK2SF9DGQaLIqPoNlPru/b81wuqGXO0+bC6HkOv6xYGB2ncOWa6DgD1/jSNqqi",
-	"+0lfpTp6fasEv+a+pTcsPtjtTsxnDMNokU7HX/E/Flqb7ICQ/xMfrjBwFVkc9iQo3s+hICYVKdiZEpol",
-	"rmzFpZ8SJ6ysoDq6EXPFOBWjKbn96/vPZFlnj73wi+85m94SLrRhNG2qN1HU4fRHrLO1w9ymKuE4glXr",
-	"W6jLWQZkwalg88Fb3OxtrBVu0rrpasGRS+R4zM3ixMl3eMrjMRV0yCq8ukRIg7Q6ZqRkPhwVZMIqF/qy",
-	"Gm5gf0GU6g+5PrgRXNxLnjB9RCB/jGsy9dw8bnpSMsmoINhNp1JBGJxvJiKUzBjFulqUTBm7axEYODPv",
-	"KgN+9ujN6sfaylSWj4RLf28v/WLv6wlzgcp4iA50806NrCQp0XzXSALp7cRv+cfQVj5MgNyWmKjdzGuV",
-	"4R4QWgS3WkXGH/B5DUYwll7WJzYFzx4V6Y3wypKLEueKyKkoqTOB2by2DJXEykRqc0R+A4UQawK7UPsb",
-	"UcbaR+3QJ6r3Cp2MdCxzYBZT8PER10aq2RG5cg/eCCw4Xu/VkN+zuhQkQsI8FLzsfkZIF2L9MfdT57Zn",
-	"LHXt6BthW7Lid8TFEEMNXAyoRpttZIUphTzzFvjkOuDCzO2yPieEqn2ttbR5mTpv95l32QZk9dIl6b/t",
-	"3qyVRmiUEI8CVY/O8l5TBDqLZQwHcKFeBU8ULlGvXyGIdLRUcKgbDEDNJhxnuMAOfITvfwMJLpXxrGAg",
-	"saMOAGn/AFLzZm+zh7hDhG/tC9dBRRCsWO4h8SU+q+MpqL1rFhWLDib4skiJLyV5REDZtG85+rkxveNi",
-	"CKixFIZNAdqVY7PT+OxaVUxfnMmVpqzI76Kw5X/mD/eU6hFMCnI8oHwcSyXA5vsfCMyeQUlE0QM8JrPO",
-	"ZWc88wU6OSIpBsWgRTID0EYTqJcwoqbHdY+P7VRROx7fWr3e53hGEmpWd9lXJn83kd7V1Q+B3kGivxzH",
-	"vhPzi1z668aCW/kZew0rHjMqpiOesUVPcxFPlBwC5UoIGw9h45sMGw/x3RsohLAIWhUAs7kUwtrgsnSh",
-	"eZv0qp59/3zdpQ90wfb4QhWpVTS7j8WHd+uWX49b3HV6G+zi7lMrKIh+JoOSuNeu8+oyFbae4hRsUiN0",
-	"H+3RdMzFSgzjpbkepRCoFRHYZ0t3U0pnnj3ycMWcWr+Ld1uOD7WjnifoloMBT9j/Vhz8mik78s9GxaN1",
-	"Ou3XF+evzk7dz3ZFen2que5cdga2w1Op7kqB8sk3S4AO4x+mEtbD9aBXqOt/rit1dsTPXfQ3KF1BQoaC",
-	"9kH5CcpPUH42T6q9LgJZB0bNA6J55ef4q//PpYmqRT+X559WwM+zqwnLHMvBh/zCo/Mq67h15WE99dz1",
-	"ahmDdpU8GzzhpQSw8i0iHmwTANuRd3JEzsiwQvKl47h+tA6yCZbrZo3i5OTk9PR0fRVg4xzWc+1ul8V6",
-	"iewqeKyDDNs50n9x6XT7QeL7CKm9HlY57lNxFzuO4IU2XJrYlg0iKhd1WTjuK/FJrnaaBWGJYik3LCVG",
-	"RkSP5FSQMdV3TfVoq3F1VNz97Dr0rEncCZ9wJoz/VosUcXMTjKObFQj7zE7uQ3aFNDHXg6ChPUWYXYma",
-	"EnagiRU5/lhFFYmwdkz3EwqbzIHMvEHoXaF4oyTliiUmLjI0vOB4WwWdXGM+R3+G44OUrgdi7rpdzD0S",
-	"H9qP9ZxshsfxP3vOmvzx0+//+vDz+0/kH59/tjPmf4Vgys5l59Xpm7PXP56+6UQdLZXpJTK1r70+OX19",
-	"+qrzZ6ViR42da8wNkNWSjBkDxTjJGfl1vRIedfF77YObt1nGY60boJLoh8iSTJhIuRiGq+G7sQo7GeAB",
-	"U+xUjEoEzbdfGCNYdevRWTTRsZOrsZ34ZYwgc1vojot0GYdnQCQbDZhhwL7ZhErcOr4Fw6xgX0yp6liF",
-	"ZsSylOTC8IxQokH7I7lmCk4oV2P9CBizloZ27D70iPJoc4in0aG/FPI0+OmxQ9tCNSvilkfDEDecvYci",
-	"bh888J0H8PH9gA97GTgIGmDH9wY7NgIjVkMoy1qdexzKNzv5hKEyAa08xRiMM+myrOG0e/2z5vaaM6yQ",
-	"bg2hHD4FmSiqY0+PtWKcb4WMbC7Ut8LS5qN+V8/n/HR1vW2mspa433IYvbVCgEvK1p8gBnBTJbo+XV1v",
-	"pT5XuQLLI4urmyDglH0OLq4f17YcVH/7A8F2Usj2pU6o6PEVfBrVlJ9dfYdqYaEqOqn0j+iZNmxMurAV",
-	"uBSCcpcmMZHc1aHoU5FqMpYpyw5BAZKCzcupI3JVpLAK0i+9y6gOciASgsgCH9HayBFUnJ6dRjTPC6/L",
-	"DmafRh2YBPuIIwrCSbKdZSJhvQlTPfhT5/KHsx9PTv4sxNVVmmcGN9LZydlFJ+rUZhwWUY4pFzjYOzZz",
-	"NESVJ6s//XEKUzj/ZyGFfSOjfdvNzm/S6uRQFhs7enli5Sk+q+W4+uy1HLP5p08rj2cSBuofvyKZBFrB",
-	"uVfOgEDcsC/GIhKqR5Aa65NxfQau4SYD+7svxgBDLT82wr41jvxsGyO/qIziV0atylnp9t9sA3/+Zw09",
-	"utjYO+JxKg9We5x5PfkpRJwH9T5EnIeI88DS5MrCUx2nbMAF4LRAUr4JlA1IlVAi2HQerJbgewFsbQOj",
-	"GwDljdr98VdFdc/9a2kse5VxvAhnr8G+CFF1wVE+ltp44M0RSg/5PWumX6pi5S3os20298ooQwTpy46C",
-	"n1vKHeq1a6l+5R5dOygeVVY35rdWfmL0O8pUY8F5cYS5Jnw8zg3tZ4x0z0/erBwi/xS1dhNB8q1a65gL",
-	"Ps7HPSpETrMeKLFW67P/a9JpX50s0GlJV7F7rll62HmEXrTp0PuHLW/XY7lUbnoDCWzBIDmDztOCOZ34",
-	"iVEwLSYkqj4vpIlhbwUyokBGtNaO20ct55thGSqSVxB6VHWE7srwIyIAP7am5hx7y/36gVUPwVmjz+Jj",
-	"XqmCWQwZ6jMlDPQ8KMVd1/OQU7J42pTlrKHkv5vByFfCBIuLUVRoOxwplsO3KzfsTQC4RzJM7gyfuJ34",
-	"dNUusDMGpLMlpBNoGjeHjEKlkJdkit0tqPmYm9bLe7VLeotYBr/4bEjmM73D5a9foETm4C5HQGO3goRJ",
-	"03mSMK2lekvsZzMGjm20glPzIBzMjJggQ2bI+dmZD7V3O8oHWLDluOYTTMH3iGrmUHWANQHW7DOswXcC",
-	"rgm4JuCaHeAae5c/4irfMJgxLAarz6rB5WwwYChrUgjrSkZUDbkYEtsUwaYi0p+RWzDu9QZKjm9bAsqp",
-	"YZ/x29uLJ5/3pDuWanS8FTYhKbBwtx2j7XxTkDgXPXi4BxCngRbavtxAC/2sGMVP6fIA8cp6hfjwfY4P",
-	"nz9Y5bmqigJ/DpcW7ljfjb48KPxq/vx0y07asyQV6bOBVIwYmdLZYc3efEkoSaRSDOymyAAo2BSbPCJX",
-	"osp4SOCeaD6x3FTEExxdpGaUgpWwIqPGAo6yfzdCSEPoAMh5zBHxY8kkTVkKz9eGQzPFaDojE6pNRKgm",
-	"U6s1XU1UsViaUKVsF7i4Eb+64dIkYRPD0suK1qWLxpx2xlJyx9ikMj4zYjM75hRZJKkg+cSKUTEk/5X9",
-	"G1GMq5gxophnu8aZGhPot52dytYhYIa1K0vYvcszhoLit32a3IFsv20iYXSx9F7O7LY4OJ1wQyH4wB4+",
-	"VcQYnJ9dQJBBPpmUfz17BX/9M+qM+RATnTVDHqgh6/UpRC/Y/zz9sXd2bkWizDUbycz+XXMxhNFOGbvL",
-	"Zr7NH9+cXthbZa6Fs4uekfYZsAtgKa4eHbLVGj09PbuAQPeUa9rnGTez3kSxMc/HvfqT529eX0QdJkb2",
-	"bKe9pc+fnZ9d/FlGZrgfQXQw/8xJccG9F8PMbrqzk7OL47PXIGxwPlUCC3QKaJEqPhj0tGGT4jM4++6X",
-	"ahcg4MM+6l4uN2TnsmO/E5+cxyev14jx8BtxR6HvxTkIFdYDDPgW4t3bTAdeTwDYHxtq8XTzs/6Civ8r",
-	"+7GcMBFi6EMM/VZi6Is9GuLnN1E8ME0tMn+o30eV2AmLLDeqkDSZJo6/2n/04B9LA+PLfl4SBxBJxpHd",
-	"HhEJ4SKRYxaRXz/8FQF7RH7+9N7+PHEsxw4h4ehbQuQrEPj59flWl0Mx2hDl+bLj4+sruW21fj1npd+V",
-	"a4fEo4Y6HUnNagbC2r1qpeogN7lib4tXConzhED5x+usG4mTX6R0gTLUrHaRrjOOrBf77ge78dD3+Ya3",
-	"G/m+TB76wPcgEoPy0+43XV2ZqYHKGETQy1Z7Qmj8vu/JEBb/bGHx3qZOoWKMkIbMmKl4Lc5P3hApLMqw",
-	"DxxuSZ05BtHxmKCxeRzW7JwResqUtniiFBr/lX1iJJnILDsi72kyIhQ8Jyyt+CJwUJxm1UixITPOQ1Pz",
-	"y7iWufY6YumJaXA/YNyezFJwznBN7tjERGRM1R1Lb0QRxefcHlh/TWkpDgoy5bIfRbwV+DT+K/sH2uEA",
-	"TTKujcObCLxuBCKvAinY9vszMpJTMs6TUZPP45+wPhv2edQQ0tnGENI/3TX0d9lv9P86N9RbWPpiK1BD",
-	"vOl37tQHE3RAYcEE/f2YoEME2/fG4emDBaKGO/yeqRlJcqXsFV+57cc0ZSQXKZhLoWYh1krpUnudPAY4",
-	"FUDJcYTGCTVsKBVfEpk2HcmMeWJRklBDMznMXeRHygYUygh4EFFG1cipIOUnoGLrSCoDgCECaDihQ5Ye",
-	"NoeuXeP33pV9fEajR/1js+WhXeW4QmTXPkd2rb53LXpeZ8cWhw+/9dwko816R5pagO66PLPqRv0IPhh4",
-	"leUn4xZyZuyeZfa+p8XTkKnCDVHMqviaUJyh6YiBgPX8CZ48gozpjPTzGeGmrTDo3PnabUhTlvbcSH15",
-	"0EyKYc8wNe4lcjzOBTe2i+mkR93GBKtr5MpPDqlKmeBi2HNFJ51V+W8sm5TTi09ZoZVDzUkocLmycXlu",
-	"wnYTejO/aiEAJ0jrb1f7mUNFM5/pE/SaEFoTlKm9ipipwJoW4FMAntWhWotV2e27eJLRBfQQt8hn8Bed",
-	"98fcGJaCvx0OIh+KWA4G5I+c5ewtTu+tBYE9jwZ7EDzzlwHNNLt1tdbtq/53fYD4C960l/4tmmstgjzQ",
-	"R8R/HBK4bwkXSZanDHKzcyVYSqDvpHvr/9BD2stbopk5bDLHggKGA/8I494tG8WaZBG2ywVbxIOEJDuB",
-	"l25KpE9OgrkEIGvXi8jB4C2B9bCagtSYReaWwz7WlrHUsK61brtz3ZcyY1Q8c6pSZQWXa7QwIUGZ3Wdl",
-	"1h3jqVR3oJLqw3YyCye28J0NKqfNcvH4q/2/hYGDnkLPopvBgGjGitPHFWjemb2y0G1lpKEZkhKawgJl",
-	"P3Ggm8TVX1lVWnW2c6Ta4mNsN0NYzMuOFLRrWNZ8ho2JBk7Yl9s4Z1HBSP0Y/u+MPraWLh4yMqHK6LdE",
-	"5iaRY4YnUVllO2EpHsdVYwLrB3MHUYHTETU9I3voje5cdobS48WUzkjChFGQ3Pg5ZzqlM72GlaYc26aD",
-	"ABua3moY4AqCzrv3g8ALNpg2GseMitjJuyqNeNT+NBfxRMmhYloveiyUx93fGMA9qs9avc6edG0vw73H",
-	"bpc/grq6clm3RJeVqqfVTrVVT50yMHXKqchpRhKpwXZg96wL8i+Vh5RlbAj1REArfUtoX96Dm2dOCe6e",
-	"n7xCA0VcvBPDO7eHR+QKekKtrnzHvLEJosXoUDGWXgJisngmI3Qsc1FYM9xS2E5GRE8ybkifmSljwvcS",
-	"eesgCM3l4pOUDwZMMeEToWxDXKQg3e6Z/wLQu5Hb8mFv4Di6Ef+2AueBW8xAfv9toamPc216+D5Ez/W8",
-	"IUfdkpHMUo3H3XkMDyNoELjRpyNJCqtPMVCSUCh6ANYEO8eDAVQyKBZSKvtPP+NnZ2VfYq7j8uuN5hlc",
-	"hM1Aq2i7zrcRS+40uuEYVT0q0h5SupZeNtsaF0P7vZ6dS//3EaOZGc16mg5Yb8qyzP9gN2nxjzEVdMiA",
-	"/A9Z5nqJPSNFK2PGjO5hoAVLe8gM6H7Dvdfjomf7oGTRqOL6Tvew6aKfesISPuAJDGLimPD8j3gGe3g2",
-	"Crj2YId2LjvllpHaXjgjairRmAR6vzoktZvBn9E9xIxPxIrfY9G+vQR2gwLrNmO0putjo0jNyDtmrxO4",
-	"rUkqIToD3PUYXlUITPSUIVCTAxDXYzqzb3BDuvO4jSg2AMcI36hrLCgDbHzp8BUTaWuCuXsE4kmjHWgU",
-	"xUUeSjaGTKRnOwjJiGdpDKFlMTht4wlTXKaxkTLOpBi27L4H7+kY5Ozp2UkMhqvm10rQESPoiAtI0PaC",
-	"YomJXXhXnFDF4pEcs1gbOlvWybmX2RdwRqZFWEXLawM65tks9jAqplpzbagwcC4FS5jWtPVtrgext5cu",
-	"G13GBYtlbjRPWewEDs5/m3R42CeuYzNirrerv2aHMgAZv0AOwZI63NjymB+pz2NrCedndojCcJrhyqXU",
-	"ML3qw7ngrZEyzqUdI5qPB3jUWxIFxJ2QUxHPh9esKGEX1iNpVJlCVt/GjCnXVnst9BPQYbGGnVWeGU1G",
-	"BHbAuoaVBw6QpcYV8MA8h2nFBdBKjYYRwUjXbdSI2BPgzBV/5FQYbmYRGcDlLJJZBOUPdURKhZOgwnlI",
-	"jKwZoNCnaVs/wA2D/hSYO5ceV3F62hkeT3LD0hUIbtIUvfuCvRgLgD//yBLfcyT59XX5VSph99g919zY",
-	"6RxBbC3Vo5KLvhN1mEh7UAIWKtu9jk9+iE9OO1GnWKTOpdXpoSBEp8E00Lkson68bu8NBM4u8D8dL8Z7",
-	"o9mQM8HsnvbboXPZuehEHW2oMpWOXBQdASFqB5or96+e3VDVKn5rafZ2oT+ISW62Hgq8mmpfKQLKBQtR",
-	"wcEj9QKV0G04rYJ6GdTLb0a9DNpi0BbbtcXNKIBBqduUUueKTlZUnjl1BYW+c9c+UFcOn9eNDpre8Vf7",
-	"fz6cNGUZw9ot9aX8xMby3nYOR4Gl46vjsKpCoU3pio61CsOWbfvputV/QixqAMIBCIforW+M6ipgzIAx",
-	"XwLGDLBxU7AREVEr2HoiKozaq41XkSrQqiKsqVSycFDVopYjsnKekUtxPdDIh3R+ct5YhLyCAZ8NyRXf",
-	"aLnYnmhMDTBuD1KK/P6lFR3LG53h74LQNHUb/fDFpBgtdx6Bz8I54XLTpMZBWlGhx80lI0HULKYcoR9t",
-	"ow409/ENKXrBJWabf73PLrGgfgf1O6jfQf0OfqWg8wedP+j8QedfqPMDOm5B5s/rCMJaRc8Q8/cJGtZA",
-	"+O7T9kDRMBJyFxHfoNoBg42q9xjVUqyiVthvvMD8vFpWWiURD2eIazLmWsMZWpkmCVqEnoR0tG8gHS0g",
-	"/b2qgRAylgL0f/GlLD/tpBjlrrGVhQjLUAiO3+EO0u3T5M4+Abjk8PnzLhS75/o5alpcGwqVxQl8oWIC",
-	"d3ISxnHpyIcQchYSRbAvhoh83HdMskW520oBuVo7VvDMdElClQvDMyec3Nd5UZohPSKfobSFkLjhVgB7",
-	"dpJ2CfZ2F/RfLE+I9Q/I6/tCXr7hALy+j5CngIE2n19qUcDjQEB54T+vGQrR2XMgIGhY133dA6mKguFv",
-	"HTcU/OCPrXd5Y73fdZEKfnNvkEow9QTAEZy6IbkwAJLgjw3+2MX+2BHVsZAxFsII+YDBybs5EA6gsMCh",
-	"VQhKughB59DnhlIAqxTC+vjrf2V/IYHElSD+DfJf2cdCs3CRREgtTsWsQqCqCTdkRCEc1POvYqho8bAr",
-	"YN4Y9l0l+X5G4LqES9yxrQdalv2K557bigV/qIdpjyDnnSf9rDKurKuk/V32QfVceM6OHX//QupfZAB1",
-	"anl1yJHV2uWUTIB7rnrASgbj7sTq9TJH6gyrw08Zu8vg3Kkhg8Kc09HMntMp1VDAs9rUYUT6wIyspWqm",
-	"CPaH550byfZIquazVHwBbSYnGXNFuWuDrcqaJt4o93NPimxWI4xyFac7l8BGFW2XQKo+wSuwIuNCBHG1",
-	"fyxSTznJ+yLO7KBYkitIM/ifr50+o4qpq9wiwP/5jz0JFlP6Vh9Ks5HUBrkDxRCrBKcyyVFWYTU7V4de",
-	"5UIXhNBcWJiesLfkdkzvrMIKxHnqnmkiBclkQjPb8uWPJz+eADTKVda57ByDycvN23x3/ga1zCOiGE0R",
-	"Y5b86cJYuGS/z7IB6Y6ZUTzBjBf4bGo/S4lmdo4MAyowJpiKyMefer++//zpw7vr3tXPP3+CznhiOi89",
-	"dYMAc0S/UNAee2K1O6WjoleKZfj2iE90UbffjNi48g0Ufw3tg10ywkaxeauCVsEafumdHeNVYgjL+JD3",
-	"ecbNrNJ+5fmGj/yLKW0RZloYGqAetMuw0jNt2FiT7qer60NioMg6+N9dIXjHIcCFkVWCAdzfutKJhsYb",
-	"OvPRqXm+ARgegul77KfLZazPX/2lhnadnNMA08cS+NGomKdFwPfL1XNMkSRlCdjZq+MZ5ALKOWJEQMMX",
-	"7RYztJ8xHRE83pxmNaDdfVCz3u5h3s8N04fQCS9wjmo3HgqSh5/83ETWgFP4gNC82qKj93zYIOwrOmQi",
-	"4XYUH65/IV4LxmZTOvNNV+emeKi1TdulqgIUuTzTStJqcbR5qVhVvlHXnx5+5+ea5QTa+iBSfs/TnGbE",
-	"n9xfcpEiAwcsSaX9MsOrZabpZMJEGkOSLAhpYhTlWfXc2b82bXLXp2SWZG6YFjmkOewV32MQpnDgJnRG",
-	"2BeamGxGpEhYRHSuJ0zAloyIFMzOjYYio3zC7UAOCLJDuAP0BaZqwLP6MuGXtL0j/v8AAAD//w==",
+	"OPim4gIYln0A64YGvAa3ZB3u5G8zcUcwfZuJNmiqTPz3gaNisRQJON5eUJ5+xhKxudUd+YE3qeVmO67R",
+	"CneLy9zXHZTtsZ/9LfjN7nAP+R04+ziYSadS3Z2+fYHc/kdBrylP6ST9fMVec6s7KSDGahLJivQTauiE",
+	"akYyAbqFndFqFws+QzBrsmTgT9mn8PtR0MzMpeJ/+YzRubzJXd7wzbe4c/fCkxJ0OIr/BuymIn/NOz2w",
+	"BvCffvppWHcprwN63QN9S1b0o9DZcimVYclLlnD6zoHwM7275mZvoSLe08QFhgztcMuZ7GtJCgbaYs6T",
+	"vL64N1L56I1m+PyKY6b1c2G4WXnwNzd8xUVC5JRYbqwSIHS7Hx8RgfZwMEYW9s9eVHKC96KgA7cXubE0",
+	"HaEb235Ydbb2op4D/GiZUrtKwhWLzch7AHJ1sxf1uJ6Wfm4GaUTuwG/hIM3DvhYMTgfRIv64dCIzQyjB",
+	"rZ6Qm7nEj7iJiDNFuqCp/NoicLdF9h0Gf7kU7jgH5NxAGJF2ZgdcQiT4LoMlIoIRWWbOuPK2iwg+wj9Q",
+	"ohlV8ZwYphYHlxYoVYSmsUEzzzqMPssSbs7gy4/2Mi0OjHiyve04H9yFjhoY99HiRuoDOar38QI4Wso1",
+	"QJo5wDmXlBtFuCE3VBOqr1iC5ob+WMz1SGSLCVPjiIyndMHT1ciOHi0Vm/IP44j87V//c1CF9DVNMwaU",
+	"xg1b6Lrr6rDq1KXDv4ze/3YUPToMhagAzM5xmuPC/kyVoiv7193gLOM4U4olI2oaNu+h4Yua4fvhYWgO",
+	"j6NhWs//fJ4U0V+O3vP4rhkzbzzRl9Z73ATR2fB/WSA9bgFS4UoLB8TBn8uUwjXSo93PttArhW8E3Pci",
+	"S52ihp6UpoOk8LX83IMFy9cROaIrA7hKGGUaiypORI//lS2+b8iTKvf6gaOvokr5Oebm/9hMjI4b1nA2",
+	"gLQ153DIt7sBajB58GRJophG5pWgwk/TN6WjTWmqWZ3PWbXGrDoEKUQQJXC0IWzjqGXccYeAuai3lNrE",
+	"MmGh6JYf/5H4P5/60MRsuWSKxFZVBq5lZb9e0piRCZtKhYoAFzdUJcQOrJLgDz8ekeNv/mfT01U6z6PA",
+	"Lo28ESGAbXLKl68RYenmKh18zcW+8dEta2+3CjY0tmj0LzJCcaaILJiasYRw4f4ARChQeYJwx68fPH08",
+	"OCF0ou2vwV8Fj+5VRCyVkzhlVOlLAXdrtWbEowPyk4sQovmc+aJw5ojYI4Mk9ocGn4IHTkgWt+PoBo5z",
+	"Bzi7ccUyDn8avAogTJaa15mJ5aJFHTVMEIkfaFRLZ+S4fzzw8uqZvRJ7RxeoOJL+85TP+ISn3KzIM8UN",
+	"U5wOyFs2y5zCSo4Pjx6VdVqRGcUdE8911PlqxplggPk8ZWYkGEss24ZQrFGcSjNnlqHP5YKNNJ0ys7I/",
+	"0QnHMAT7+5qebIffSHU1MopyYadhSYYvntG1TDNhGANgRb1YLhaZsBJkSmN7GIthUS+m9u+jqVSjeM7T",
+	"JKz3lqBaaL9bsFohDaurRA8Pg4xQFpe3VviULxo4DNVSBLTAPLINQtgyYUF5SthiaVbEQlzdcM0qatuG",
+	"R/gkZW9hsd7HmpCLehiH6KSgpZKP9nfeghOwdttTWLUEP7LMisZzzq6Zsy7hAQ8K7WciZcqoaHBVD7Z8",
+	"vSA79a+bs4XlK00FgAqR0XS0ZCIO7PgVMye1aAw9B3KB8ItTMlNSa/zkZi5T+6GuKltcmMcPe6Wws6PD",
+	"4r9S/NlhM/4s6rHplMWGX7PRVMnF9nEbQIwjiEFpOyICgPz1/5KjBxE5fmz5+9Gx1fSpYtqQJRNiRfqH",
+	"YCKRgg3ldFr4LPRgf4f1IVw7KPpIC00Wfhj81pJz50fB44fr5pisuiUHlBG3dqlRFQebVxZVgtuotx0U",
+	"O6ieaS0ZPBfbMjImklHSmj8x5UobktAVERKyj5iyj/ipVDEjffYhTjPNrxlhIhlEPlgJ0k2oqtJJR3wu",
+	"brppUZ2kVFydEqP4YoHenwY2VMVr8fi6vLzobbw3D4l8F2tB/ZYtFUeK2wbcDYqvPfHzNCYLdNDzlksl",
+	"r1lCLJbc04QCpyNgCmT6lEgBhs4c9Dnt3tN/zGuok0+3y9DZYtu7mND4arSkq0oIcVD1fuPuQmd6yUTC",
+	"MF7PAZ2maUicfVogQvxetmBraBnCD9FK6DCD0Bnl4qRMt3BAzaXFtJz4t8eg2p2W99btQi8Q0lveqMWY",
+	"jtzMkCXlyalPoPSRIFQb0ndBnfYDEIvcwLOGJr9k2rBk8AejqAIq28BeO5vYOpopH+SnObPKZ5BOFENg",
+	"biCYyvVtC+BPoVnsSGGn+M6+mfO0BJsOWLTxgeq2tOYUHafYRl3qPGVYe9o4PIfQbVS4YpJddDi0Q1bo",
+	"pszBciqoaGzlq6htoHaoCogqV7CWMMMuqXHVAzS26sCY6+mY9Kkg5yLh1zyxbwDn2iYvMpGQOUsTMlkR",
+	"mke/DcoP/uqc6EsKv6QL91Vn12Mx5gWNjQ64ICdU883m2nyab+Dzj1Ep+zOcDgx/9rGAi2XKDMag6IxB",
+	"DHcpsqjOSTairVu7lNER4EcbZ4mpiFkapuijw24kjXOk6wlo8ywIoL3NsiM3KO5pNEllfBX0jP0ErJWS",
+	"RNGpe9JPLWoRbXia5mH7zpLMDYmpgLoJfnekz2g8L1c4gHh/qgm9FH++eP2KvJH2LavQ8QimzrHnGCMj",
+	"R36m8cDbYsA8E1gKZ5AiZpeiWN8in7+2A/KsQE7Ykj854Zo8PD4m48JrPOT5LGM0uHay+7ywB8T494qn",
+	"4yjk6XDJ+usQoekELYyM3TlDyTLZ+/i+FTsK3himssZmhHQe9VGbHvbTfBVgCUI6nnHQqOBxeLjJgbdx",
+	"V3Yv9hqZ7jpCG2qyLRjjBX6f2/W6jvOu6GyZbH3xjgE6Yne5mEcPv3745MHjh19vTMlsiOGya9B5DlE8",
+	"5OAIMwn7OKCxgbcDZPWWMTKqFAposu4a+6vxsRqLrXPtAgYV0qmA830gPqYsTb/xErCOplIzojL7PqHL",
+	"Zboif/vX/0OoQMPrPU3ABh8RSmKqmLqnXRgUmMLv6YpN31nr4UP7/3Zreb6rgi9t65oEwbqW+kwhoPFr",
+	"fVqEJwIzpcRTjN0LSeUNBjzs4/ksr5lSPGFbOuXALV9Cs3uaJCzmENoKur82zsC8WGau3kmWlmvpIEgO",
+	"Go4yxFa0s6+zLezX+OIXXfNSDHqpCgwBfN8SimdEsBtSXO1pIYPx9WgA7eWU1FTHEhztnppQtMidgDNo",
+	"O9YMRDGaM5qa+YiakeL6qqWQDdIZWc5Xmsc0heBOJgxNCQ4nHImQa0INsRMROY1IwgxTXCpquJiF38O4",
+	"Ce/b6xzG8MwOqzq3KiL+SUDAW9ofJeyapXIJcWSazwSf8pgKk65GfLGk4VIV+ujr/tHhoD8ZACdyR5aK",
+	"lCYjKb9i6YoYaRWhyszEz5yXo3CZIboFJLhRrq1WsGY78WDd+Ezgjqzi5txTjjWBX1IbKhKq1kxP8bR+",
+	"nrKby14/5cJQ7hkWzkr8rBaNw2DqBgKEGFySVCOepsJFijRxE1g8oYprhgWyaAhNiwkBTXHC8Noht2eb",
+	"LrQ13gacsjXVtIm4FREf9khqi3AsqbPpsc4m46bk2BhN4J7LeiRYzLSmajWydNrxAnC0fYvkw4GDAAY5",
+	"Kd5iTaZ65GrUbQLk27OLM/dlSMsMBRWWBWuUSyx8mpRELoQUcF1EolFjnziKDVUmdOjZ3FRhC/If3bA0",
+	"xWABi4OxCQLRPthyDlrmJFbLKc1GcA5i30x+3jAod9GFa4ISpni/VhKibSOg6lDjsg4LfCTew3dA7H2M",
+	"AW/GJ2QcJPZxRMbrwDi+FD6E1jBBxp4Sx252kCt29oB0tHO3oPg4uhTjkGDcuJ88opfx2dy4DYyq27Jz",
+	"W+Y8xue7mSvGyDP7G8UEOYsN0UdfE8O00QfkzKXdAwLm5RgnDAskugCp/Cbu6UsBTwbMeJlmGusCHZMx",
+	"TDMU0gynUg1Lr2p7seNBMILpi0rxRaX4olJ8USn+flWK312Gr3+D7iUWvPBrfPy0od/5wrcMEnbW8M5v",
+	"aUBcLspLHH2RfV9k3xfZ90X2fZF9fxTZd5F7iHJXvpUCZQ9G2X2xwd7vIw7W+wwKG0N7ommRXdkQzOWi",
+	"i53cZjKtkcHGZKQ6nusMQRdOqHAVyVpRer1o93P7jQaFvAXH82sWDFmPvX+lSG9CaXvgnEmbuwlEu+S8",
+	"uuCHEeoKLRRYTTnFVCJmSrETvoFCOYl00JZF2u22XM5vuyqEzuF6YJ0Y+lQVFwzgtu0dNBHWd6Iu95ga",
+	"Rowvz/D27CIvUZJpjAhp3OLaJOFNWcH1y+1yqR1X6pIX2y0SrmvEySfKJXWksS6RtFKUvIbRpWgtj1Lr",
+	"iXMvD4mC1D/tQ+Kbs2cXrxWfcUEdK9jCX0tjSNQbYYnRoA1TsZgvOcY6MubJaElXTEGmv13fMgWrJzCl",
+	"8/hWMAZCtucwproR73r0pN2F+S/kq1JXhMvs8PD48f3h++J3pPjlV8EM6/xckA1fA/eTdVXLoT/Hk3De",
+	"ttMwR5lmqjR14HWT5xkBdHwVNDuO4DjSv/jx1aAGk8eVjT0ObOxxy8akMqNABuOOE9YlXeDY5TUb4I6q",
+	"eBXE2mBZ13A6PH4Ant+cuUP+VkLGxTzjvOtJOfohU+JkieEGJ26iEygi43PVQx8k1NChYr9ARU27/Y2i",
+	"7Bsqrs7wzM/mLL7alQz3i653ixXt9x++8BxC52KvXOoMOdKEiisyl1ZT4SbEmUg/ZfacOiIJn3GjI5d4",
+	"fkCQm5D7ZDj4b82/fi+E6MIQgATRrtUiiRY0cemlTmUrEzpG8pXeKPgAYjyFsjqU4y8gNhteScIoPskg",
+	"lqw0AHL0ILcq/GZy25SLBTcL34psm1zUkngYLqigVpVOuWDaJaPuLxGzEiS9bcKE2+Ko82HynFo5JdyQ",
+	"PqRCuEBcSvI6SCV33c45py16ZjkHFa2WmzePH7ruYx4fCIUEei4FS+wTnps73GmRLRswwpRzAvPsEibK",
+	"MXRzqomAGhBCmjkXM4JB7wtuGjlM4bvfXB7BPdy7K8O+AUNBJ43o44BV6oaxq3RVXNc+yKDGo8rRoEU6",
+	"bi1zt7KPFlII41gZVu1M7h+5CLV0i6liIyqSkav8hYkdlYDPQeS9+mBocp70MhusT9Ip8BO31TQpcZFA",
+	"GbprYOnIFPF1ds1yXto+4T8VEcKNiuV8scjwFa4FXeq5NFh9zIVhk5/gDlwWrHdoMOLS3F1yLKS8MMhv",
+	"eXQcESUzu6NLXyGllvs+p+k10yRbBt397h5jqc16bqdhpwvGDHddGuFqTlzhGg8xv8dMGJ4SCiQMzgwA",
+	"I8TeCGddEfmJ9sf8q/3CdslQWSs+Ap6fNHZlRbbwuORjLgxbht7NXn5v5uQNyAOF4FNVMCuecm7qbgY4",
+	"6ZzP5myPQtdv+C54mTd0bGyZUValOstyR1qA4H/73//mY7/w13cnAP3m6gCrbg7/Wt/cHe5qh0wYP6ZT",
+	"ImLUS/h0ypQ97sZw+TKLIDhO+06oAcwPJ7FsJHhYpZPCp03+DAcnERQTsQzupLTdIqHmbq6orTfiLrwu",
+	"0Opwl2k68sriwhrQ3g+bKC1wN3yo8izdLvWno3LuuI+j+7/+Owj4mC6Xln+bsi5wm1I9nV8SHW/Wfb2e",
+	"lxWRoXjGJeTOw1FPShGNLAHbxYzVjl1mhX0gNyjuZn+kE3mNepKvsrfkhqYk5QtuBhHxL4QJw7Y7jDhg",
+	"uJXcE8OrLKFHGylSamv5s3f1LNqaCpeSu3d5fStb7wJmGk1Wo0QuKF9jttq0VnPuxtug1iZul5OXp+hK",
+	"op0AUe0pt9PW1riddkx/rLxaiudjVYO/gzdkOZWwkblYmMfznEXUw0pOqUYv30aDwOY9RuF2vG2ipF0G",
+	"tOjULZprUCsoP52bWkwUeEqFLifMLVsUwrbndsvbfE3f5Fp3RMcsArRefdPUMjxLul77O9+9f/fhXaw+",
+	"qD+tg/HZD9+6khLtPppX31+Q52KWQtJ8ypkww5Rds5Qk1NDc/5UfDPJWDZtJtSKKLaWyT/xK1moqxWxk",
+	"mFqM8vqPvaj0W8U0T5gwnKaV34tMaawbqedSGfilt4GUbCL24EtX8gKKKQbNGPUHarByujZsibaLEr5g",
+	"DXSpEk2oSKAuOhYkmFNNpGAR4UZj1EQzmRGd1p15ZWhjZ0SjdUXQBSsCIMYOy400NMUKIhMqkvFBl6gE",
+	"2G1zqTeW5qB+EvSkBnjoiOBK8Hv3T/jDTirDsPr7DfwZIOJd/2GMRr3o3LDFlp6oytE7h7hsMoPAbnwu",
+	"PoB5WwG2pQhzARXlpdbA6QerPm5bpBqytvf97gC19k6Fe3nb1fXWAKidL1pJQuZykbe6AC+Y68MDEYzU",
+	"wN/LvE/Tay5mGoT4NdPOz+QY1ciBeQXH5cJX113HxYrA5vAuMV2rXlz4Qf940J8MatblatHdSh1e2IIO",
+	"lf4t1xXebxlgxUAUA06OwDKNf9kEiM+kGnDlbqrVgO++rO8+KvM+c2L8bZYGn7o8nhMsMjV0RaagqgWm",
+	"nrqx97TzgE5lmsqbEzLOa09Trbk2VJgx6WM/C1/Cby4zzeYyTbxPZITlpw1djSPnGSlrCSPUByaK0aux",
+	"a/woKmRnfy7Xvc7XdvpDsYB3prTNH8Y+eGK/hboQYTLMX/ZlV6RIyFze+HYf0FuKJSf5097zE7AEFNwm",
+	"ZVMgaMtnLkWZ0QwiYqji0ymBgkKM9P/rP46c+QG4ErtmakX+6z+OHx26dsdlwwLwx9ygkJseLkXd9gCf",
+	"YIrxy/Pv4BxW5bHT6YjkXbfcLvBDQ5e+8tLf/vX/5K7OS5G7aZ3Tc8avwWHuTZFwQDsE0WqJthJqnFnE",
+	"ZaVWjR1BJ5CzvPjHB365zhiKfbyDxpyo3NEg3xSrbrpvhcKCUcv8pplz71qwwlNpj2WZc4hvsE69xEKZ",
+	"gs3g8XgX+polJ8DekcPefasJiborw2d+M03AOV2ABAkBWtFSklpBOzTSquN2qiHiZzUkopnEYHkdlNqX",
+	"2ug7OhnSYX4jd7pIwrViMwqlrtdj43OqLGVo5A8L6boZFJIwyqkb5OU9YDCcpiRfQ++PhhZ8NgIGtk8X",
+	"p530bqDt/trGzPazCCql0MidipjdFXq6SrWjWLGEmxFFL2jHFng49hkMPZsxKDlXxbPvnT385fl39zSh",
+	"M0aUvAGJG8+lZuI0b6ui5MIVd9L5g58lpZKDdlDCFL+2Wr730SXUQGTUhCszP+hkUg1Yd/MRPhBy4/sT",
+	"3tz7xFYQ0aMlU7FLainf5kabNwyGMA27v027QYXJfw3jreJyRxjWWeTnykhIX4PQE6d4YDs8Ar0o98eE",
+	"gmbudi8taBkOLXNH0l3srF4LvGZorWNvmxJQlrHhG18vqzYLmQDLLbP2teI2oFtsYoGtqledmBr0Ea3X",
+	"R9czeE/7wUdblbLKdfF7CXa3CrNH2GDhmOzX1Xjy138nlUMNoBQLxmVhsjr2V4GQrJNLMbbLjSOXrwV7",
+	"iPIi7Z7OpvRaZuqUYMUciOmyQwJBXhHJg7wuRf+//uPpk4MHh4/I3/6/fyP4w9HggDznUMD8xhX7d2fB",
+	"bDb2IYbcU3DD1g53QM590NqlkCJmDiTwhc77ZUSQ/Fn87Z7Gdj0ujQ6fHXnSJkLbHcJeVpEv5v5W4vFf",
+	"1zl81PswtFMNr6mClD07Z/V2v8VZqr985dezyIAulAtmDFidmvHMGDelRqDJbvDbnwkfZ6UgOEQTHxui",
+	"gSVxMSPZEi+P67wBDyrN/sEIEVuk7xCC/Nd/PHwaHR4e7vM15M+0yLQZoRMLGlGMdDaB0NlAZs8Fmyl4",
+	"FklhOWuSWQgV2zQqYwP04EOiz81cEj9b4iMAYyrsi8+CxnJlOZ1ein4OMXhvC5YOCrU2nwo7faLDHy7R",
+	"gcnNmLCYJ8yVmsSmq4BpzdfEhMZ6JKsZY530qFqmWVOLqoaDu5B/TMOY8pRZvWjCTSXKIJZiymeZZSp9",
+	"SlTmCyFTcUVQ19P+hBNG2AfsRZzn/HN8Mm2sH4zmmpKJZrSgH0YJXWnLqUZHx6OFFGYeyIb927/+J9gu",
+	"BKFiRY6OCX5YXPvR8aHP40KEe/D48eY4vrXbWTLFZRLy6rj6rqRkeCIwDYFpyGTlrG2+QUFk2SjBCYs9",
+	"Hz/ZesvJclQYwX6RXIxmdAlbDhCKoStNUqYtI6UCSX1h4Yd9IsCmhMiB7rDyzk4RJ9SiqPlZ4JRiFFA/",
+	"79Ga97K73YE8+MO6FHRE0gZ0qSHY17ShK0JrsIYmI5Y4QYTBUUvnOiFTmSl7OM3iDML1rNwGwZGj1dan",
+	"8P2g7dxeD6AinksVKgGYqaFXWrH3iVUOf8bvyZ/I8ZMry3jyn/pXfzoaDA7IMyTAheXRIPgonKUyF3g2",
+	"J4wJbAFSHPzw+PHw8OHw8PFO/VT8+VJGk5YbOgO2YegV0/5Y0JSjJmpK+AftSdAaucKnWb7dr6s38Kjz",
+	"BcD9rQH+S/x7ZYfEdfnFMfewGZRDbZgvj2GGn+5pklLX2Qb0d6B8pvYO7KWSMYNS+muIAth68SXsCov1",
+	"pIxqUwL6jVRX7ou8mZK9szwmm5aE/YPqBRyXRfmDdRdgbuQmAnh3I6v4H5Gjh7it/KXu0H9fIK1WVq9u",
+	"p9QtpsTlLGS0xwy3C036LnYA1VRfg4FDUjYqbs3tdW7esMdS7uuUxTaeu1a4dBWWW8j4bupfubp76RbX",
+	"stx12NjKKkJMrp0Wm/pb8IVXVeq7lRjbVBVsw0Pgk2rmndTabZTZ7XTEO1H29qeO7UUP2p8ashehvxeZ",
+	"vEeJuC8RtXXHvQaxfwta6BtcJO8iFao4hDnYplbtSbMlBfOcfXWN3FfgG2VWl7PogWmjkK2cfxBycmMC",
+	"CuK1B13YUFBSIE9IuXvtKTG5mD6xvzp+fErcTcLPR8ekHzL+DE59Y9uTZq7gHk0HyPbyk7ZaYGthDy6l",
+	"2Jk8wv2IQasTzJlBilbE+AfoUvyJ8sNbs5u26g3U2nT2J5/9mLcxJdhIsGg2O8AgjSxN99FBz27lNu3z",
+	"pmBUEfGqTDglbme3hDhqAZHTeS/qScFGchruqtY1rYSO2LV978cbA4renD33X5YYT95nrSjwZgkcECq4",
+	"sS3TXtqzNUI9l7GcUHk7eWksmpm5VFyDO8D9TsgFF4wF95nPNoJ3tTBY3TLUSMV/uPZom5sWQsJba/fK",
+	"zePtu691+Ibnw+/UmCkP9m9LeijuNAzo8D1FVYFUx9YyzVXgVr2EKnWE2fMaubRbD6c2mduxK84nF8t3",
+	"w732x5Zq72Lfrr8cU4V1Biu+Vu4T/d3RK338/WsaBnNDaJq6ln5pymKj3UfFdNWeWRvYY1vVjsL9gUU7",
+	"0IZZ0wQg2LFTE41PwiybJ8jn9TcA0ZIwMbHPMuLGt/XDDrLaQHmTNeucQBXgIlLYm8VypyB20tBE2/vV",
+	"snNPkjXM+3bMusY6y83+C+64G8frzoD2kWvU8pz4tElH4U3syY5x9wx3Z9a4HYqGXoPPqw05a4XdXX+6",
+	"UbntXEt6MnYfnPFrVlhHff8arLTaUixcCryc7ihX2vMzPzqEcO27flcq+Jq74jEq2rf8y+OJoVKzfSu2",
+	"hFv6RAgfYBJeLU+XcPE+GIdNNckEFjW3emBEoN/sVKrCMC4FI1CCsNQTcPeiue50CZJf4DDu9KOtMnCV",
+	"C+cvohEuzsnx4dGj+w+OHkB2yHGXlDGdLRZUrTot2t6isIm0boMVXAvcW7GBCpzer6eaAgMD5FP605qM",
+	"uxMSLDcf5UgzqiLJumLjEWmpnR65evh2ATdvhA7iERcjwZolC8N1SLbJNpyzNOmQOlLAyQ1Zm473AhI7",
+	"3rKifFBL9NGNJEsmlykDvyWoB1j9CVNDopzCV/aDSkrVUmYaEIZf8xQivbBZbOVfKKN9ZpPmkxSDbGaK",
+	"iiT/O/zkP8LYL9RUoCiWkGbkdhaUDKWGzAH0StgazLJ/LuVyeoCPIzLOBMTyYQVk+wvoaxWRMQoQ+y8x",
+	"1y6ZfBTPWXw1giKY3VI/YdrQzsotswt9fCKTFemP79MkUUzr+0upjd38eODa1Fo5u2AGOgpYemlUX3/4",
+	"JFg3pSyt7SK9qPdrxoC+l9TMAdto0pIHt7C0M2O7MCM8P+wg6rkSl366IEb7/PNd2uYHBrf1z2+0292l",
+	"i/xn0v99B/tiR5PTlau3tyXQoUzf3Yeef4ux4hHEtgylSFcnmE4ODR2iQvfKnz6VYHLLCrjB9NKbU5eI",
+	"7i/jUpTbPd5gG0ddTlTHqvcYkWXXRlUlH1Qq9uJD3B04LgXCA4LlO8S8QzDaxjitbRur+2S6brdRScHr",
+	"1Hded2qzoTO7b9ZWDTH/s97V6vi59WcHiirVOGHTKYOqkLlNrkkz+XXVARLV2Nimnuy7Nl0PkPgtuliH",
+	"iiO19+Bq4+mlxtYWpgeXwnEMUqIulzqumTAnjtYbxBZmDuG+lhB2v0VSSFEsoVLE9VGghCvW2VgqtuDZ",
+	"IvwgSdiSiQSsUK7rZ7s3Neyw5pqipr5hIWwv1OmQWG602xkTxUYLZubotC/XSr3mSQb1SKYpDdsFaoTS",
+	"xQjFxJyKmLn2XR3OnWdGbzr09/mH+8gx7Jb71/lGzuHzbjdySwEPWZkjyMpc5yNs3MxWbb1qOSJ3gplN",
+	"rjvyz/+gCxbSEkqG9jnVhBpDOTT+qjKiXzOa8umKi5nnSXUexBUwn0tRqCa+HbDHehdsqVmuRpT2OjiF",
+	"FkNmzh1bvBRrDuRuKkKtxcjCzGPm1KBGc0JE8fu1GkiJfDav2V6o04NkGWTihQnilHjxivyfinybke9c",
+	"fCl8kDsESEMbYzfvkM7Y0A8YcgHWpPHggLz15jmXQlNW9CAdyF7JpQCfSWZ3ZhTl6QF551oeyCnRmfIJ",
+	"SORmzg2DHgkIvG3d5jU1wmkNNR7Y8f2Ut9n+Is3uUJrVnib53obe2MI+2PNykyl2UqRd53HKRUCLFYEk",
+	"53eVTg1fJOXvJim/iLovou6LqLsbUddFirW0fphmaTo+JeMyeeZp0GN0YznETVjs28VA9Z1SaV6Lgz5W",
+	"oijNMzi9FJWJBU/HpD9hgk0hByal3OKVnssbQonApLw8LGJwQM4aK0GiExRrIpbLixUxfMGqqa12TK/K",
+	"ccqZ3bUdtdjKGwDch4M7ZJ39tN7twA7uugt4m0p1QNZwgUsBhkHFFvKaIV7lvMdXdHJOTKSajX3Fv2hr",
+	"X2wPXzSqLxrVF43qi0a1g0Yl1QRgcLumofk03XuGTv2QTu1AX7jaGy4gaduAYBdBuqHUxluPBeCywzEj",
+	"X4/dnILPAHiGvRtLrTdc71bPL9jGIykdzkPO7aLIsCz2AyEgoLq2xKYGWOdDv41gl83Ly4uNUZj5JvMV",
+	"guoYXpdrJNtaASXZS8rj5m4Ld5+YA8mHRo7Kd1ivZpgykVCF2dFc5NXdXQE0gJTlnH6Kg+bptz037OqG",
+	"cpMXJWrfUds20BIliZGYJc+x2JC93o07DON4csvICD/HjnERu5NZZOd+v8USt4sjuX3zoyYXR0q4pwN9",
+	"9SDUC2ri7C8jbtvog20CKhFV98RDAh1aivm34APFqI5Ny7p1ZnH8tGjN8rnFL5QTmfIghpYrWtdkJSwY",
+	"Sq1eKgCu3VJUlk51GqzwjQojCnDvGuvcNaepKgZ3ymXaTnTtS+jvlbyOtmoi24o0ndWNvVi0qgrMJzZm",
+	"Vai9kqiU1zF0dFJIp3Ck1PcQ0NyERjMMS4aKrDcagcCo0J6/L9sp8iBhLmYuqjxbwj9SKdjIBf6G9nt+",
+	"8WJdvv2aZPhPnIseaNINT/eUinuanF+8cBX4XTQS1z7oXEWfti/5l7zzHTPEXf2NHRM9P20OuMetrt/X",
+	"kqJartTP6pqSnmIhpSVdoZUHf1tcvN7H9W6Zzm05Emu/qOJqfs2oMky13Mynz/Au39gOOdZN9AzDopbn",
+	"HVRjQuy8zId30lvuhH7ukiJ+B7xrTXCtIsdOd73pUvehJFWE9adVkcpL7yeHdSeWWJV8J3tgkB1stiVn",
+	"yrZx1q5Wny+//AZKJk4JRwf0hJFSjW8XSU2dPxJ95gL6bUAJ9CUOvhT2KSESCmUsvUcFRL6ckjfnb0hC",
+	"eboiKb/mYuYyyoTEmVwx9Vw5SiKi6Qpq/lJzKWAJrsGTLgjV5e35AtkB23ofOgiOm2XLx9iyl1B9Kago",
+	"BVORs2JqVzq57DSLSuVxvX82KiDj/0gvRT6Ly8sqZpV5fyCaKkaTVe0wGBLQZ8H+HJeiID+sAI5eiRMC",
+	"jgiceJhPmDshIiLogotZ4cQOBbBv24MvX2etB8bhRx7TBk6q4sh1p0u5ujwA3d3DYRd/SK9c5ruJoySE",
+	"oiftWBhyrrRDodxup7UHld9JGa2q4KAGex+VvzggZ9glQypy6ElHVM/74PHTw2gfPt0urRWR9/jOint3",
+	"LIe7KlaWed/KEcO+K9/wpmha1ex5Yy/m2x/O4BPLsSw6lO6mkvdqBe/Ief56UU/Gcbb07fKKX1fdltg4",
+	"zipfNC1+xRbLVKJod31UC4+01f5ynK38esmXI+CoI+So7lf+VL2ol6QU0pndP0t/8cwlT7N1MUtrux2e",
+	"C8OUoCmk2N7OTViZqrurkLthnTyFP3DBXoR0MqtGW0xCRXz0EH7Q7idQ2Ny/7eMcCvXEYc+aXeFHwSsl",
+	"ZOYyU2g17EXIgBzeWq2MaY8sa2r/vDz/7mzGvqHBcDarQx09GR0/HEcEfjh+NDJy1HSOYyO+ceAPgNzy",
+	"mqkytPN5Lb6tmTacgNZyjG+oZm93qNo0gzohGwNdSoDaOT7mLhre1HhXsbGoOFoHXvby/DsLPL2lbmdp",
+	"76Vrx4fskHyXUUWFYVZ9gVVPrcpCTamZoUuE466iPGbFQ3CDK5zIEpYMmg2VJ1R3D/4po8THDVFmd9SK",
+	"qBamdlerNGK67mihNVFko0+A2nD7QdyFQj5Wor3Otck8zRfqD3lDRqnTvKv+04t6XLewRvBKfgv1LnR7",
+	"FVbX2D/QgNEOx+QKKPeObQPmVNHYMJVLKd9eA+ch2E84sao2U0zUtcyvvvrqq0ePv35S1RWfBDP5ofvC",
+	"epNraY7HDzuVB/CT7ugGD9tFStM8eLwm8z+vGbGmsFM4KsVkStzKgItTtFSAzx/q0O/EfwoFMrBUHBbU",
+	"0Ixg+RR9QlJqmPJ/xxjfuX0otRV/3/amNDNbXHxweFdfslUhwyVPPA189dXwq6+Gjx67ljEQ6ARoXkdu",
+	"/KyB3F3st61OqxxnN9vCKknx+bGiOq2XnM0OTjm8ayRSI8MqGtXxMsjbIEj4lTRnGAF2O024Plt3ZRiD",
+	"lYdCmqGLReukFr/6/uJVC398xwSB0jU6InKJ+ka6IjMlsyVLyIPhg+FDMlkReGrr3CyEFbcWMsnSTA+P",
+	"jggUwcGZqtj09OED8vDrx+TR06OnNYvXcdkV/S8/Hw6fvv/twUfyP+r/evjxH0Jm2FfSvJCZuOVl+Fm6",
+	"X4KF/tQO6QT714K9nk5d6b2A/PL2wdFuPLkY3+UFn5tN/SO+7uvcTzBjEcixP5mXz4n8MND7A/kZ1AlN",
+	"uYBOceUC5s47q/lM2F8WlUURY7cPJcvaQ/+3dXztdvcgbbkYqay9Kij0AIOslZRfMwCMa+7DTajKZ23N",
+	"jTsHv4WdtRv+dhDw3YP+O0VpbRKxdxS0hWRfxGzt28lY4RsNNlC7lxqdlyKqciQORm6FoqzKdFil9AZC",
+	"FqcOydQKY9ypdIxrPVk+KulTMpYiZmNEda/de/Dcgww9MQADfQkmpE8TMpdx4Ll7aw59Jyy2zH2qUHlD",
+	"OVTxQ6u/0qbEA+ZS8b9IQRSj8Rx4gG/FfOI6QHyAz3dqd7UdJ1hD+dXzvJKGTFIqrk6JQV/AQchEf5u4",
+	"9hoxrVEEK0i7DzdqVT2opBWV2c+ncKtWWFZJh88ZQDn0LPS+w3f/O+lyEqvX+FowsshNBE7X9BFUBwTH",
+	"QootPsN0tvC6GlcYTxURLV09yiTJm9GhZL8U7AONTbo6IJWu0tUS59AiDTuHYAdd3AaE5NtbdE1FcF4o",
+	"kK7NpeinVEHHQsUWlAsI49Juaarsfqvbce1TGnXTseQvNpK2BBhyx7lgkGo/6v0YjrzN5dOkXfjV9mGS",
+	"2rxagVkjmVuf1tol69aqIkTr08DHLfZpwBPscn4HxsHmNUQBjA7tJwz9MJhaULkF54Ks7pqp5d/Vk2y3",
+	"o+xFnHdR5DFX8lZ6fCZ23GnTamXkyG7pOugU3UUbzxXizRp5SQ0vgLIBh/eiiJRI4ndVQ0oV/LfzISYT",
+	"7Wsxd87IBy88U3qUcu9L4UJnCjzv7MOSY7n1jRMt6UrJNB35ELEOL8lQdNcbukolTd5J+YNVOW5n2apN",
+	"1t3AtcSBQyPlEFSfToauUMe8egharXWLVBAsX0SPU13Y4jVjzkbRxp53Y6/hIP89BeOnMr5i60Oj8jBB",
+	"boiQZs7FjAh5Q/q+kz1LIrRiFYVwq1H0W5uq1uYIbGKP5fD/P0DfuEq/pSIUd/u+cZutb3fRDW7jqu1h",
+	"0N2G6lH+hmt2kbRsNS/771ouUV1CxBOi2FLxmNXSPmTePKrcryncEKQWnd3kapYn+I8qvqpqg/h9mC83",
+	"NIjZbwLDJguKzjREKgTAcuH/hKnYYcDenY3RGxVbkj7bgtfL4en15kyV1IScx1RYRKM1XR2B23InCkA2",
+	"WPJ6m+RdNIAKtX76HbUrZ29dxdiSpiZbk18yMPWuiWnFb4rWa4QuJAQZyx3rYQyrvw9XMqi2UD7aaB6l",
+	"Kz3iYgSNi9rHti43At9qs4SnK9+A/ZBSprWrzb+yTNKTqA8Jn9D4yjKrSqmEzeu359s991l1JWsttN6/",
+	"pwnQ0y522zlLW+/7e5ZCeDroLFY/WTHLfnlyNxctM6MNhYiBth29vmEJAp5dM7VC9cnQKyZOsCND2YwN",
+	"ZjcMxgek1T6ybQb553d0iJsy/eyplALlrXcEpAwBng3KlFO8uQVVV1Yk39nFuTCPti2efzIMWnK2TUWv",
+	"Mjd8Y4dWmfPj4yZvvo2Ib2ZUB0Ug8Ls6DyvzpQqSVbCjfhUV8o7q/D1EcTkMN0kPhFfgkWcJT06RKWID",
+	"FcBQqJxEsYTWkqkh/hYld5TXP6wkVHveVjQdb0kJ328k5/biZqrkYme1b8nUCE6674MYuUmO7JSTVmnl",
+	"lB+8WC5H4PrBakavNQj2goe0kw7J65ushLcLfOzASuzOfSeEBUs4bfTFNOyDuQ9lYi3M7A+xvg4+FAVd",
+	"BPprbc53Xf+igtS1BTcGMqK4tsrMPp5SaK/EboEBKQWZAzoiqaSJtiIZe88dhJB7E7ndwtY7p8ePHteA",
+	"ajGlFohGh9P3vz1uCTzT/C9sNFkVFSe3e2pZSjHbO5i2dMWgJzurthiqPs8AvypomgOocsja3Vb3vzGb",
+	"vE4YlQDiWI9A/lCVHD3pQT5AMgIUwZDwUYGqQRIpTb7Htxqwn8/hmfYDF+y/n4NqoxYXU6U4S0YgXdqi",
+	"257hR3lqU6Uf+InruStcP1n3LViocmXithxvD/IIxSML5X1tI6Q3bxXWAYVzH3autsalUW8u07so0bJH",
+	"CW1pyktoZxXeU+xi9eXX9ZVWerfmijK0H9y1RlDn2IM2bQH/HJHJqpr/srXBeX0ZjrsNDb19qsnuSgb7",
+	"NfAuyq9dn5CjiBxH5G//+p8W1njtp+SwWld2vV4R5JuQn9xcOkWLEb1iwt4plDHIoPBxyigUErD0jLYR",
+	"90cw+9t3ZeTG0RnlMJq6nBmYIbaCOU3tFOWB+a9P8yyck0BijksVcMpAih1//aZAGXDTlDI2gloAbLGN",
+	"8s7C9MaoSjlzkWXESHkFToacDPdhn9hEiWtVto0Rvq0FhZyyV+b5ZUmDCFphfmGR2whSqFgdykAvxS+4",
+	"BtVlOeARs06WXVXHnGM37hYOdZKbGLggNLm2WHNaYrMnaHr42//+N4fLLvEJhiwhWhZ7sVoUdvVQsYdm",
+	"ckockE69CmEX8/ZDIlihWkyluqEqIf0/QXDxRMlsNjfFr//2v/9tcFpWVBozQWqN9whDlq6RRE6nmpmI",
+	"+GgQ2LwLTlnZxcokBEfKzTwu1dJ7PvM7du3bfbDHGrXaAn6PajVos5+DWv0W0HDHolalmKi65SsYcu5C",
+	"r716GtMFA8/ALhK1La7gneOt93yBGqxXfsdh03WIrI2croBebwn7nPtviXHuois4d5TzbP+LOgrWjhkQ",
+	"Pc1jZWJdofM7S4PaIRSEp8mI+Y754d4J8BHRRi6XLCF9bJKrmAFGl4cHaKaueYwhzVQZ7UKerRIQU0Em",
+	"rNADDnboWODl/62UuHwHe02/zie9u+7sGx+OboqOSUvsw1Iqs18w5HPuCIUpT9keTDPVGuG5FHGpLk0k",
+	"X9IV2KnJn0jKaDJK6EqX6gMkdJUrB6guLOhqd+/qjnG3fmMVA+Ojx5seAG1VEKpFay2F4pcROHf9Gw/L",
+	"JNlrIYIumN78CjlqdVbuEc9gvh1xzF/2Tn4ZJWOmoZVSQldhoH5z9uyCFB9a7InIlH9gCZHCBUPRvZS+",
+	"XSo5U0x3lnyZeONHdE5aLMYWiYtg691i5Dv8vluZ+k1cbt8RTXnlgBwvSgHXBdEV3KOBBRXOWysIvy41",
+	"sswsq+y4QPCCdGoypibH6pKxhBz5fVUlvWe25SKwG8rXFze6awnYFuejz0rGLGTLdzMBrzDguS6QxdKS",
+	"FPCQwrcZlCgCtr1MM13rjmtvDvzNt/Zn5tteD5I9Poqs5vhZvIky8ZKqqzcUJdaOynnAmOjjuZv2n76Q",
+	"woWb0jQlN0zhexzetHtS8xua/Zrzvymx2BaPix45foDH3b7OYmkm4xMlb1kosTFlFN7v+stv5n0CA8Hi",
+	"LdANs9p5wLMwx7Uq5ro1JoVCQqxxa7X4kHNPlM4fGpBXuUAGQYW3nhzsVAITImXgLZuvv+Mkt/HsDut/",
+	"aa5x2z3m1W/2NlGL6fVNK+13t65u3oW+4vad2gFrQMx4C9uExTTTzCUUK0ZcpPD6RAwrkopIT+kC5ekK",
+	"ZNNueFeLBqg/yZ1vyGM7WtrRam032ihXtc8gghKCRA36rEO+HhdQp6daLFoICxsotYZnXcRzlmTpOv/4",
+	"LqHZaADuLsbzwWcwsCmEAkUPQdHZKUixy/SInlbL2+EUF/ngLkuZOZi5w5IfntP4kAadzlXy7k+Y5gnT",
+	"Xt+jgNpzqvG5Pbi1Dldcf7HBHOhV8BTXHUQ0/AxDl85mofhoeQPE+fL8u3s61GpUyRv0iM2lZgJrE9Ta",
+	"t04hFqoykgPHvBQ3csHEPU2sbGbEbScfZMp1DkA19t1eI3BxsWtsKcsV0ewD6VdmuXTHImexIceHh8dE",
+	"H/UfD0793zX84ejp00fEExp5SKgmdIGsz1UYKX+u7URfR5fi+PDoCGwJx4dHDwcn5PGh27DUjEykEl6r",
+	"f0zOloqn5Ojpo8OIKA5vaCPJ4yf1AVMlF5ei+P7rJwfkzDfLxUa5mnCDHJmCGSdUXqHo+xoOXwi0l93e",
+	"6Fhc8JonUEJX5X6//ghrW/3uYoDCUi/JGsny8vw7kmkfM5P37vV2XqyOLgWLCEs1c7Vj7LsUTjeS0xEg",
+	"XTgnqe3rMFBKxwWEhoUrr8B6B+PQqjV+UL+ONZsqwBWVUaWJF2F2oRzK1JNqEv+qoGn6eto7+XkDM3YD",
+	"Pra3myxW3a1hae0mOiRKU57WqeFRF+vdlC54uhoFYlnDluoZv2ai++cdO7yIuS6ViK0VIayfoVGU8Ogw",
+	"HAjqXPBdougQOXwI3XIuBduxM+gS7LWKJa1A2jjF59BAsnTPVSRpnLCOr1W4V+42yonNw9ij7q5dHPHe",
+	"djKBlei+E7Xfii7zL/1x64S6BWEeNR3D3cm0y+AqNa4DTlG5dN/kdnxYIfTLyz9BtVHSHwzf//Z1dNxG",
+	"8uuob/PZa5SwhgjW4Xw7ou7FMIly7NP2dMJFu3Vzqodd/Pni9SuyYGpmX+ImnpP+2xfPyNcPnlp9FtLH",
+	"45RRpaG3v6tx6xri9Db3htpVfONZOsnwu6T7WwjoT8wHtpXKW5QK3jvnWLO5u+IkGy7yYytRvaslINEk",
+	"S8GJNOdpi60WxtH0G8jx3ykRqxmwkCnVwSSDS/6Tk9XdsqFDz6LNIexcG6kCbt3nEFnntIWIyDRh2rhK",
+	"mv08TIBrMnZHGnf3VzROV+ewHdXZLuHuuJaPdN+u/egODRGzjof/fNuY+4rzeVH5lvRcj8kFDt1OufR0",
+	"tj/ZnVPuJ5bhKRVnLuRhS10Z6nZtPN0Fn4nX0+kz/Biarkxd7MrakktYCtdKfRfei+M0WJWwR13elN59",
+	"Uu5Qh3HxJJF5SEzVILSxn7qQRa5gtTH7elA7qLTBuiU7LFRBtAqTTHADtU3JX/+d/JpRYbhZ2X9bstOu",
+	"RTXpPzqOyNGDiBzZ/58SCX3zjgaRL3QqGIVyplDwlPTnNL1mmmTLAfQvFIWRstQMEMvG4ALATLlgWByg",
+	"/9d/x5xxlQnBxYz89f/iz67Jox0SXnpwSqiv9e67Gi2VVJb09tdoO6aGzZzE2JiR295VseqX7lZma30d",
+	"rHUUU22I1l3A7KWe6oIxo0eCsaTKwDYadZo8C0JwzCpslu1sOXHMcUS15trQ1gTKLsFY6zKbuliIgeY6",
+	"4saW4jhz/ek2IQb0sXPf30nF4WDZ2SorQm5lad1ymxB174uCQ+I/p+kqxdYTauoAciAu3WO11lWb5lAm",
+	"iChYLDeMogEK6FpXd53sOBfLzGwrqEtcsP4Ov2KrvHJHHpvlo8RjamgqZxmridBHVTvMz3T4l8Ph09H7",
+	"346iRy0vp/XMdeOrc8cXxR6Z8Kfiro+bsAXAPm4BbBe+uzaw2CcpJcwwteACWzKDQ25JV9iLmGuCJgey",
+	"YNBrzUpsWIiq1W76VStjr272BTaIcR8P849BCYnK3jhXF7ZIdsAIET8YsZzrxtE16dPq6QahNJ9bN6wv",
+	"y4+mR3pBxYpYDqWhzDxodRH4bknCYr6gKeaauZL1N5IsUxozTfqXvaPDg0eXPTKXmdKDEyLAiUzJNJW0",
+	"3ibn65CnJHr4sX95eeB/Ov44+B//0PujiLStBEir7NibtGhwiTZm/jozsVxs7Z/QGgIDCx7SpG2JMxdt",
+	"EmEMJLL1wY7kOiUy5T+1UkAPkDwgeMr/ngp9w5Su2Er2yKvW9jHf0ixfnqsN5s14SR8kqbPJgptavwz7",
+	"ax9EFra5WQ4i8PJeUJ7etslcc77uBaCdNWO44HoBVuxO9Z9LC751wNzfEfyMWzSOng5h88P8ZjueYkl5",
+	"8oyq5FxsrRupxPfDHOVZNS1Ck6okL8l0T+f9RysFF8ppQo/aczX/5eez4f9Cvel98c+D+8P3vx1GD4Im",
+	"8QYvC+48iPsI3uap3r54Rp4+fPR1fqeuyWazbBv+oeu7WCmpuhvAXnCWJtBiPGheFRprCYWzErDRDVlS",
+	"jGapIMvDJ+3Nw5zY3qJ1WJHT9fRpSeo8DAf8Gm5StsXLuamaa+zu/OPbV0TQBSpiOfVFRGfx3CoI4yA3",
+	"oClPQJMbV1s7rv+4F3WogB9o+I+HzYHVgoN5lf16O2DDr1k4tiuWwtDYjHaPZfEz3CZ8AxoS2UkadcOn",
+	"ii7YjVTQNn4pw5n5u7heusbIdI256eRGc1fkHWmfg7HfedYdntUuoo4f9duOPG7tbOx3ECmcanUidbZR",
+	"ivHy2tDp1IpEKJjpi/dhVwQMArfLYc4m0gpW0cSIT3kj8iKwl/AUqFRmxweALzy0AmPwAXklwUwuYk7T",
+	"kqoXVbtoSYWFai6Fs6Y7se1jUTu3tWpyYJ0t8tkK2QjnuEecqQhahO3PrLujNeDTdPjc3s8HsGrVtSoQ",
+	"zXX6CmKUkrK4IXOZJppIka4IFdVmHVtkaXlfRUAi76sZQqAeBsDlnm62JLhlHat2yHqIgmdtl5Vu2T/g",
+	"rtywFbfVeka95h7cV6RvudHzd3Q22DHB/LM3K28szbTRx1x0VECC7t5GrXuCr9vYM7lYcNPSCm0PrfC2",
+	"yl/bWFtgHSlaJnzibXJDNJ8kjtf5mvw0J9Z9VIDcR/e+DQhVxZ9qQla1+93Grnf5je8SzdrQnrePOF2n",
+	"Pu8YjnlLbbpN5d3gQdheAa5d6lpNdN3V7SVGxL+ePnF0iFu2W4znxqjMbR56tw+S3IS6e4gH/D1Q+eOa",
+	"e6qHDcZUsRGdOaM119Oi2R1UfB85T19wd2/PLs7Q/tt+81uHjwZ608AaLtsO4k/AAfL27IKAoYa7sqb+",
+	"B3LFyr2UCiC8Pbv4hoptKyHcjbhc0A+jpeQuKbXeWcO9UXwfbyg7I4hcMjHERD0IV5xQkYSykzeuzUVp",
+	"7e1G13vDFlPVRNf78AV8KxeUb2uDvWL1oIodHMwePbrz1LdnF//TDarmzT5aX2pujW1vG4eFPXVhOSu2",
+	"3wLZlzJh6ZZh9mO8u/GJf4f/vwR/Q/7672QMFzlaMoVXPI6Iolxjj+2xQ5JKt94x2CpiChXmqLkUY4dc",
+	"ta/gIaqZOSBji8N2fVdMIIHHaW7KxL3M+LUrKuN26aL5LgWMdonI1JDDiExlmsobSzBeOZzRJbQmkNdM",
+	"pXTpDCoKnaiQnoiAFZQrdk8Tt+WQwQOW2wZ9gN3UU66b6HJVK6GfUxQu+D4Yy9UE7P4aC4cud4+Nj6p4",
+	"tb0fd7NpECDaQiivc3/ip2ZBKZ2wtDHNZpnYxqy3YtXITnAL+ZQtIMrZ3u8AJNe9fxsyK8XPlCoubeLR",
+	"7IPZPtIozKPtVMXONwAVGM22bZBBbG4FFCdpK0B5sFWNVL9oy3naneW5UV0x4520Ie3xnwoTU+AhsMmA",
+	"tbmsam7s7tYTI//8G1DW79Yxs04BtFrvQmrjBWBDTEEt1pmzYm+t/nlFYQMCoUKxjQ+prVIlVsZ/UNTG",
+	"R2sOdk4ogk/sfDtaD3+t01ZHvQ6//5hj6q3wrZuptqCcz8SDVieTUkVFZ9LILZtVMHtUqiBzVCXeCmR3",
+	"9bIVrGK3nO1b84G9kcwGQX9LNK7XzGleLN5n+BrXQ34fRqoSy/+0Zqpi4f0Yqv44+NAEBTXsHbKxRgYo",
+	"XXJXvXDdOs/wsx/4ghvtOjuxETWjuVywUWmSbpnVtenurDyKYqNpSs1oH+b9zd14OmoB5W7GVZkJMTfQ",
+	"uQMqR8mErgiYvqDDCT6YMf6Ha8IXiwx+CNfrWfDZxmD08+8sZujy6897ouZUzfbex7KzUpHHgbMPSyY0",
+	"0yNqn/jUviE/zV0qmUEz1Y2EAYB667+GHjbwymUqZk2/2MYSglTx6XSkDVvuvYkoTl0GH7zH7Vr7W2Un",
+	"5SZH+04h5HcUTVTaRYlGo5xDtvC80J1tADYSZxt7Wk+LdfwqYeoWZLOzUuYFyW6ex89E1tQSLfhsDu2j",
+	"FhBclT9UoFsAg8Y/EBhPqCF2B6ck0659j5BiqKAIojCcpvgZGDqXimkmzMFaKbQuA8cOIAnXdMJTblZD",
+	"xVJ7MQRuNuEmsxvyl7u/IKr9So16XBz+nUxYKm8IlkcU0pAFTfZ4hB3Vrm1ETjMbCW7eYsceA9r2KIIC",
+	"AXq+PTe9pjxFnUJAegdeUsPJtJPkqq77X/9x/OjwhBw/Ojw83AlMR7vItfoejggl9uMTcrTjNoLn30qI",
+	"haMIKhJoD/JlGzmyltvv5R2Yv0E+8TPQr7ufV+Af5r30id8+f6Tnxh4lwZfHx36Y9O/Dg5vMgtFk1eR0",
+	"CO/R2uhYwW6YNoQulylnCVnwmYLsmfUSZruWsFXPi4LNvt/EGosQ1eop3ofPr6X4RiIQtmodEk4rf+Wb",
+	"F+69Z+Ga+r1vWcyXnAnzLSauBaxeUky5WmA15W4s+CXVVyzxM3ZiwaCpIxXvukZAgxYzRugN5dBahxIN",
+	"qZX2TaLuaeIOBph3WrRsAe2UpQlZMCpu5hyNRhsOUE8tzGFWnKwL9J/huC2jVL7NaEqu2IqL2YkrRAHT",
+	"2EPbs0J2MvzBZSe6xsZgPMv7cCu/FzKj11B1enEpuEgYtH0QJl2RPiUxTVPo5AkxV66jGqEpEBjALSIU",
+	"216kzOLoIE/QWZFFpu0LxsSYhXMpbqjGOJfnH2hsV5DYS9SO96mZMHyJGaqjmKok8slCDrLFqRRriUrJ",
+	"J9uYJ0DF1Rl+CgW3XM3CfO3NYablTNoWvlm98wtmtrzvbYB1sC9wnItbwqK9ketPUG+9jJ/QL9ai5ydp",
+	"6bqWPabAH/ScL/dTEvKuSjvaeW9VKMqVRFXuxO19H6B2BpPLlAGv9NaWycoVAYmqBURcNVr4nb1MXy+l",
+	"nMqulzLTYEDk1zwdLakywrWsK/0LbXhYwTPqaT5J0ZQ3U1Qk+d/hJ/8R5Oy5M0HEhZBm5Hbci+zG3u+c",
+	"x7ZT4loZoXYrU+l2P9pnccs/RPH0coJREwh5mlEdj9vzjUoks7ORt3SdO9l5A1S3NtMfPver3gbp7gKN",
+	"NsSC4f00F94E2Odbx6RvVVewlWveTqqUEK2jgAm3+89blrgyTODtdBobcl78wwkZQ02akZyOSd+lKWi0",
+	"tuKAxSC6FGOamblUXBdXMJVqTPqKxQwCiROuWGwKhdhVtFyU2HpqFcCYLmnMzQpmFXLBBWOb5sLeYVyR",
+	"CZvTdDqIyFjTBRvNLf+fyzQZYQWp8aXopzCDK4RpvyL5V6dErxYLZhSPB6jylRM2LAh6US94UBAB+VYt",
+	"cwgtHw7IK13VXqx8Zd3i0xr6LjBr5Vmprl1Ns0kTn9rSKSbo2Q/fujl97YNkiaYgfDc2fe7NWNhwUdHO",
+	"fnDl2qKttw3igd/ab8Oxqs6+3ABA5URutQ6g3c35t2foVxkKLAlUDW8/WiNScOaB1p2tSH/OaGrmlqoi",
+	"ID8uZlGt2KG8Eb7goY7IjC5ALyN/+9f/HITDLfYSBr2jwfLzxJJ9sJM6TX/cEL28kTv8KHJ/1+1KWjXn",
+	"617QKisGdSplVa2Wvd27+l1RF0Ll1Q3tYSAXRvOZgGLLUKD6lDAomW/f4GDWsNLDylk3gZWBJlOuVSaU",
+	"hLNPkRuu2aD5JodWHSNqNQZ4AbcxzVgKwwWkI47spOGvkGZXI02nbHTD0jT8WcpmtOVPjSp8I8wubPka",
+	"inI2K+s1v/Q6nxhB4qdsWV5xfaVHLpc9/IlesphPeQxA816I8Kc33My5GE3yEjQbWqeFp45Cl+SBGDpZ",
+	"C1zqp6vvL3R9ay4kgBNBks6WS6nMG4cz3UyspUFvqALf3G+7lbix+wKLqzau0PoptoDMK/wYOp16waJ9",
+	"dZ1ySZ/9eZ/LPep3z50otb3fpRsZ3nbXZ1fMuJWpjXyzNYVH3JBcaXcVkKjlazRxRpnmHewK5s2OujvM",
+	"FVlX/wcxD744rZ2VzJjBMj85ru2lvE+JWBcyqeSTC6yqhRrXyGlcQMSgTZW4AtdTCEv40JIe1DWXxMlT",
+	"Qoli1xxq0XBNKBHsxlnvd0wpsVJy5MXlCELC1jP9ruYt1wv5VsZMOCvTu5aqt7J+JKfTUdGioyPLrDbr",
+	"6OL56pYVU6q++rFUbfV2+Tj5LJNVmHrGOpuMvToHrqSbuST5uIKv9J2Nl6fMBatRAtlu6P0BPpNSoUtj",
+	"8+6mXANbumJLMzgIFFDceA6T99avdWJnihS06LqghQVPU94AY4jyLOlK32HI4i6KvVs1VyMIutcHw5zM",
+	"d3brIR7yqQ2uLQWm7qpYVCH+qnbdPLMq98SXKHn7ulB1TpzjSotIDXO1Gr3VCKfJsqoqRlVXaPKW3UzP",
+	"76tKXUczQ91FboUAkOmpaxfE0gQ94NiFWk5JXQlsPl4szoqZhaXGbzsWueUCsctqs1arpglUUuk2GG52",
+	"+zV9ae/udYNKlcYbNS4aTegN1PuvvW86bOtmTs2I6xFf2LNQYbYZZ+QIQx06Dfq4/nWwF0tE6bHxie2a",
+	"9RdLOJ6XXTMBDZrAVEGdCPv29cuz81cHi4RoFkOhnEeDU+zj9Cgic+f9dPVKuSZ6CWVCsW998Uj5TImj",
+	"7lSQrsylgVxqwVanvgGE8sYZDvH0vNEA7HMirlokDItBxS2qwpLS85j0GTRMFfFqkNfF/ENR557KiH1h",
+	"2H9whv2jsArx2zXd/0o9KGIqwJzPCI3nnF2zhPQVm5Hj/oPB4ISMwS6Vd5GJ2Zj03ZC8fmT+N/D1WQ2G",
+	"T3lMheXjXIwSro1iWo+o+MCZWY0jMmYisUdUeoT2rJFUYNEyqzF2FM21aV9aWd+D2Q29YnpUWiNdjVJp",
+	"pxq79huom59gCw5N5i5czbUrNXPFWETsCR/YE1b9g/XDOoVs7XEwVKDlNJAd0Lbj4Mv9R+E8k3+5ba+I",
+	"8kzdTeoLrjUXsyFK3yjcR0JAfLD7povh/UfhCJslL1nCqT3SbU/XnHEbx0E+eriww4e+i/jmoywVtTLj",
+	"WU6ktQi6su2uzQSHDaBm0jhbi1PyQwVYNz5wSx0/W0x/r9gNWXCRabK0DyaZ7WYvHVZ/v9moB40q2vqP",
+	"cu1jFuz73sV+0TTOMGyhT4nKUuaqFN+4bO2JYvRKF90ZKHH4Sl6ef0cUNWwQFtsboSjYzahU8mFH05Cd",
+	"ZY+ZGJtBvJ35zF//5pO2D+2Uofgub4zEEoIjipzFqVTsjmpNV8tMBw8buuoNx2u/1wD1Vc0XSAKh10iV",
+	"j+zjZVXjTJ/2ceUX/7OcBAJGYEcBjvi2TPLFnWhyAxaGKua4WQ52S/vImdEu0a9ccD2/pUG1M6HJGOhm",
+	"s6UunOxKDRsBt+xuVIdKKVvaE4tRYSdXODrw9kWilNGjttQhe3aUFPc0KXKYDsgZ+UVOSL7lwrzMBLFq",
+	"via/ZixjCcmE4SlK54SuIqIlEbKKgLo0GkSTwqYjy2W6Oq0KsTJGWz2QsOmUxcY32ebYsIT0MYbOG5ip",
+	"Ycp9ya8ZfDLo1H6zmdmEp4JYE+ggDc6kxTJl2Ittio7q921m80DqeflEsnxaLDNvSh0iAeZ4Y679NU1+",
+	"yTQCpgKbfE9FWg35RfJiFqlIyqwmz43VDAS7Yapc/CzvJGe1fzY4JezXjKZ2hzk5QbPufMI5La26E0cJ",
+	"Ga6rtFdvagB46yFbJvQoZ5A1sqrRZoWGqlxpnaT5CbiofehuWzdxXQPBjcFUO2R4bgXxaovJDaX+LXWw",
+	"OFPcrC6suHS6OrOPxLPMzIufXvht/vmnd72mUfzPP72DYB+L59zMCYUev/AycW19jcq00aT/PPn24sxi",
+	"7tuL40ePIS8JUq9mmWLJ4IA8Sylf6BN0o9m3rXMa2Re2q5wRy4QNIjJWMmXaPnCtILe/8B6qMen/+OP5",
+	"t1Hdd22fwPY7rrV9btMsgRXYhyXE3yIQ4QNqxvgGBi0CnLMAhoK/zI1Z9j5+dCaeUuMD+08MtOu59xVZ",
+	"UC4M5YIpDW/H1I3XJ/fvz7iZZ5ODWC7uu8/9/5uVy4v5BLUcV8uY03QI4co+6MY9pTRhAmKrmHMlPhez",
+	"lOu598Hpg0txKZ5Jcc0EBNSSPhdkmqWpjx5WbCk1N1Kt7mmSyFjfp0t+sEhO8Qcs5HmwSEqllO3TxMqB",
+	"OUdD4qWwdIMBu4MTu+BX5DmEgAFZgstTkEY/wP4YslxjGHjf/fZPv2gpxoMD8k954zg/AAK21YpQcSkI",
+	"GWMjwDEBtLAP5PFv4KSJCBcRIE9EFkxrOmMfx6dkDH8co//1zxevX5E30hKXIly4oPGJTFYRQXFkl1hS",
+	"RRfMQMSbgLQrqayoVKsIegKCIXXOqMW8/FsL8a/ISynYCsprIf0SIE0Lc+dIcvl5Y1fX+tQ371KMnF+8",
+	"Jk8eHx7hr04JNil06ZcWig8ePHhKfnz3DFayurMmmWYkzpSWdicz12j5hIxB3dX8L2xM+kcWTyzvIgmb",
+	"0iw15NHhAM4wLrTi8anDCjQl3NMA65rqjFDM68uDjZ9Co8QZs+qG/T82PbIfgiqCwSTANNAelVpYWYl2",
+	"Q2ENrnWG9XAQgFiUzG5EZipm+eWTsTMXjE/Jd8/fEfQwwkzwJNZGSQvY5+/obHxK3py9e/Y9VguNkQAc",
+	"A4BznU+HL6mJ52PSf3j8BGW3e1NH5OHRsSs3bmjKBgcFWr95ffEuIuiR1JXJacqvWERoHLOlAbQfnyds",
+	"sZSGiXg1/Ee2GmO8yTKlJXBACL9FP7srf6LCbudvg/RhRDGlGb6FmVhyYjkvGw8AR6mxCoM25Pghdm4+",
+	"JVSAITFfBKn54fHxKWwHG11qw5ExTFM+mxv/0eFTe6k3ihtm1QYocHQzlynD1k0oviNCs4Qbwq4xVVgk",
+	"dhltpGJJfoABgXJHUHGdpmlEaKploTLFKSbZSgvVG7oiC54M3eZAG6X+E9BRU6mNXcQUnR4UM4q79j4F",
+	"ZK2QsrcEDLMJVk/z7ogLmjDQl0o3nt+AxUK7wPifh29xY8PzxJltY5qmlllEebs0oBCaU4BDorNS/Ky/",
+	"F8evYSsyM5onrNSbCEJuaTyPkH09PHwIE40/DJ2sGDohmXd7QHZMUuAOQNH2A4Tbgq4wWZmbU2dfhniv",
+	"h4cPYFp3MNBxLZ9zwxIJV8c+cG3ge9hI0TTUQvhKWCUeB6GGIEgmEhanYLhcMDOXCaH21h4ePspFgf90",
+	"fJam8mbsmardvS/oj0NddjMyX+gfYvUFbwwg41fSvJCZSMYeAccvYdwrac4w9Hxs2Z/bjhQ+VNkDbHBA",
+	"xt8/P/sW2xGMX795d/761cUYWC/gLSwK5DZnKwsFf5R8Lthc3zLk756/OyXPXr+9IEvFkKR0PpNVmKwm",
+	"VOCYB8bYgDW3co8xFRaZEnv/Fios8fJ7bF87EIjkxnHXYD8fjDzcY7COIPYNlXNY/VwsM+OEOoyEeG1o",
+	"llIFzomXnJaJ2J1IwciP714Mn+Cvr2maMbxLi9VQWGBqmAL2bk6rJyoacHnuA7MqNs00PmRI/+HhIRnb",
+	"X4+END53wCoHryRBVdsKe0QnGI0N/b0ojhDTJShlxHmx4DlLY5A+/R//ZBVvi+f2X0cv4NbtP79+4X/5",
+	"9MXgFJgMnUTgySZTZt9w0K1CKW5FnYtnp76YGnPiDgoJMEYM+wAvN9yzM++M8xeFFad2CfsSsEdYSMUG",
+	"B+Srr97ZceXIE8zy/uorexNwYD8jwpyM8ZmBTiZAC2WFO2SPjO0SfeQ2Zm6J7fLyYjywXJRp6B+aMgpK",
+	"CfiHFfVBspYn6iWNGen/KLhVrMhP9pejC/ilC2JbUCCFEnS9mfrHPx0fHn4z8IaDoiMwsgxoL4mPiXH+",
+	"qBpj5oBzzkGSO2wfMcL+aNHg21z+5jpSyhmZMHPDmCBHTw8Ph4dHw8Mj+Ob46OnT4dHx8MHRAXlO4zni",
+	"Gk09Tz0EflHqblywJ7wwr3GCLpgHBdmLLeuTuTTJ8XDgPe5Ah5mVm2MLxvEJGTusHOVws3eXmekT+388",
+	"aETG/jZGCTXU/qK45xIWQVqRpWhUeiYy4U6lhP2Bg9+yp3jONOlbTfLrB08fDyInpjSpKOTw+RA+R6Wc",
+	"SKDkykfwB3xCpTxmQrPSu+jl+bvGO0gumUCN7kCq2X03SN+33xbdb/wTqBQBdtI7Ojg8OMQ2D0zQJe+d",
+	"9B4cHB48gAx4M4c37X37aLH/aGmp+5YlMkb9VDGRMIXihWvi222dWrmdSpogTeDwks3KP3SBwPtCkmff",
+	"vhpEIOQUqp88NjAbmGbcs5ssZcpj6C2Vs8DzpHfS+46Zb+2W7eveMWi77+PDQ//WdBWYLA+5PzeLtKgk",
+	"VIopzi3WjcfkmSDfv3v5A5z5tHwkdxYsT1A5mj/VAWZcJK5L1zPczPDCnWn4Bs7UZph3I++7YX6UG/Qx",
+	"6pU1qE2T/LP79DzBMz5E+ISG5HC8/w1N3LAeDHm0eUhdW7ADH3VZ69ySvqCpazVfsrj0Tn5+H/V0tlhQ",
+	"tXKm2rM350Vn/8ihon395Gjm0RHSBOlM905+LjBH997bFQDZ7yuL0geW/SU0lYId/NJOAHZtJIFJJpKU",
+	"YQ3SyYqMYa5xRGIaz11ZUkoS2o6xFzBtR7z9hV5T3MeW2Ptnek1xpToy2n0OnxWRKWtR0H7sv/37xjxH",
+	"/C6eoIKHyBb7gB8ReXn+jgB3jtkgImwxYUlSaJ0TLqharUVOjAb5Szszdvr78eGhi453bb5jpjVRmdCl",
+	"EHOZxXP/ErAycELta5iSlF8zYb+3ohodBQ1s/R42shlT63KtiqrrfI9uhQD+visdiWuSLWto/HeMiQ2w",
+	"tGKSk/cHK4rSL4hOF1aW6aZJc1wePSaTlUE7nv0H2BTgyWOkTDH9izBXQspHSFounJu4mSJMQElvHcS1",
+	"10smzt6cb4ds/lwFsjWRyE1MQOMhiYwz7MRfOc+m0x/Ue3cfhsPqgmjsd+DX/oLJiMldhTWUgevKDp1B",
+	"LGd13tiRPzuZdq/zvEIk6g3ImMEOoyPCUs3Io8MHEFAEr7sNvBIrV94hq8QFAigGf7CPbiCzvyPksqMe",
+	"bB7VrBSwkcPm2MOd+RAs6vBez9LUow56gFvR9vroPo0tox6i0bJduUQrls7g62mWIjuFLAJn76QT13Id",
+	"Q9/AqQ1GclzBfYaFGr97/g7GXgr8OoJpirIwEYzLneD2z1MuqIg5TWu/x7ckfIElbr3JKboULsPBqruC",
+	"0JlizI0SiSMwbtjC2TLA9Jbb5/vuZ/RloB796vsLX/jRvpbBUuDgBoYOd9AleIQACD5DKips1nZUHvLp",
+	"PSVWU4+IsHu6FBgvAfY2PTggZzUIuhnALh4bqTB7PL/ayBe1hDtxyQC4nUvhUhTtTcFTGFMhhCw8j7js",
+	"AbEoBoYJGLBcMpEM7asYXI5v3aGhlYHixjBhdceJsz7ouVRWyIJ90G2HJujf4MIhyqNDstADZ/iHvy/o",
+	"6lJALIlzAFiVEApLMKrInCl2QF4AwOBRkwfEgRvYQgItYkwYblb296SPBSz8Q9ieH8u2cJGwD65C52RF",
+	"KDHc3iUVM1dJs8o7f+DanMEduJNjXT7nE2xNji0+uf+GztgF/wuDUgIdvn0HQWz244DKibhVXLPTbcBC",
+	"aWELuZj2a3Bn+qotJ5UQwoKhbwiiCu+hkiCLzkC4NLuRtuXhjipLb9kFORgXhYi+bt0cIW537Lz7NrES",
+	"QZGJzETrmjKOM6VYXqk/sG45Oqyit3XYS14yk2TLZee9GHnrnby/Q+2hTGEQNBoyeOE71sqOMk/Uv7dK",
+	"cbR5SDlpAQd1UAxeSDXhSQK8oPfw8OHmEd5J9rvo0bmG8tNcIlNC63ouXtx1RUSmCQPxqnRFswY/c+99",
+	"1Kt5P/O/SVXSXYpAu7VWsSJnvRyaBxEFN1JdgaSPKqIePWgRJGgQyJunsYHgMvAB1DYfkBalnX06WRGi",
+	"/lpp9+5NLn3VhRYhVAII6aMEAKEwQM2kCGDkAHWMKzOyVTaV5rudjAjN7mqUbQsCrCp3t0wvX6wDyyuQ",
+	"6gu/+7z4XTuX6Zd4zGAN3ysxjDD3q1GIr9UA7EVAt118IjEoAdrOKe//VskQ+djKOV+LCh3DC8Yq0L6Q",
+	"NZnS2OgIfsdSPsO06RVGI+cRyKBkR84InBdHgQqMGJE0SWV8hf44N4hLAU5U/8MIPmFKj8N2jYKGep+E",
+	"UtuMaAWwauT5/B2dbSJL+Ob3cF98IeUqKVfR/lPQ6LYKQoGJ9uLfg4cc0+PrkqMUFYC2GiC/0vFOfKSn",
+	"C0TRhq5OMeoW7ZFjRfXIGSjHru79MqUxJEPIlB2QV4wlmvhgy1PojuhzHqDrnYhZmlZSRqxO8PDwaZOY",
+	"f4TSLxV63g4051PYRQ9lNmC571SzgQmwD9TuGiIcpLHXCSV42I0PhwcrSxxnS4o5BvYXii6t1I56JSjZ",
+	"GX496p30UgnK36/HVkGBtPyP26sgWPngI1beaw3f2IWL+ZkruQdGZezj78pEXb7IF2b6OTDTh4dP11x9",
+	"Oaq/igLdisa5NPlAeU1f/HldonuBIEMhzRA4W4c094+BklJhTPShi7EU05THphR47APX7wHHNAxDhCH6",
+	"i2M6ATjTMWhzsE9l/eh4802+UdDvCeTQC8yDg6Ed8OwNXaWSJu+k/IEqzLR9ePSoC1I3axbA4OPjzxaB",
+	"YqpYMpxKNUTzxNAVf2gpDQFVN4ZY6gwwrih3Hfo8yfCcbOjqkbR8B4IX5rM7KSG1e7OGxrgZ3Wb0cME1",
+	"dJfaG/r/xNLU7mdh9fdJZlx1AlcISqOnEdC9huv7RPXjJ9uh+lsvxfahBT5zTdQaGhPpl5SqiqpU0gEC",
+	"itLgFppkl2fcfVS0IEP9ltqk1IHX4DOYXocg4gJ8ERtPy/4nSECuq4hNtQ/n3ofat9liVsrY+Ue2up2i",
+	"6Eu19vInMTSY08YlnEgxc6bPXmfVr9Re8fPTzQK6/C20s0Cm06ahxZB8xBc17+9PzWsp3lRKxrtiqyEX",
+	"Q0zM+aIWflELOyNcHYsUyzRWkvh9VStIPYHNQFRNLfPUZ9kViaD/fVQxkDoBxSOqah53rmA5s9adqVjP",
+	"S0Z0jtbwzBSJA6xmeUel00UYlc3z8Cg4ITdzHs99NUR9KXwREzsM/5bfl8bOv1IRrJsCed5lD9+Croi8",
+	"ZkrxhLngWbc5xXSWmktRpIAXmuBE2h8VgxrnmEqdJdzY+X/K2zPk3d3Qh+CC2GpOxDnVl+Lt2YWPlaz3",
+	"YqJYUMZ+4XKKfPu20iz3NPpz8wzsBZYHoAIa/gL7uW5UYbCwwNIWLvAD8usqlRwhvkIYXwEPai06MPi1",
+	"LwUcn4zRvuVKZo9D0UbPHJ798fThytl6J1h0knAR299YzIOAMEqmNE17OxhDn+UuoZCGipXlaXqKybQC",
+	"skylIuPfPo4HxMjcLu3LGtRw+ID8wK+YCwzEnP+IcH+dxevld9bBc+P6Fx38iw7+2engTszKZXuJ1S9a",
+	"+hctfZ8oyUWuma3FScWSDLj6EDj6MO9aseWYklQOjRRyiNrIUFE9LHpcBA25TqUaQnC6HlocHXqx1DLG",
+	"zuq0oA0Wa/tlwqZcADJt+Phzffb893nGeO2jktpwQhIWW6W6HEHjImaYKHRi4F4VBRhqKtnJSqqr01j3",
+	"8RCyivoQ6/2sja0s5Qa4IkGYNuBiw/PSN+XoSozIjnz+AupaUFmBL1gtRoo8x5pDWLcEajJgAgRFHW+Y",
+	"q+vYnVC7PIpGSkM4TtPuGFf4neM0XZR6I1JxfbfYNa1iNyx0l1kAUGTJ/P/svdtyG7n1N/oqKN6Iqq9b",
+	"J0uesVyp+jQeT+LszIy35SQXf6UosHuRRNQEOABaNLdrnmM/yn6A78V2YQHoA9XNg0RSlI3cZCx2o3Fc",
+	"+K3jr3DmbzEhoKVZx3+/5iTe3BytMKe7ywp4xjSAncb9F2dwhRDYShmyEAO7fzGwi26Ap4T8l0yRNB0z",
+	"Xt5T7s/HCrRmfLhqHoB/3KYj+jg9dUBSyGCIFY6RA62wRVnmythzhStNZ/YJdUT+5SxOp5VSB64Koyue",
+	"3Bi2+s725tr3fItHbP5TLUqTn5UQcfWtRKKX+3xuY1v8NLersUxc9Wi6hjYY7frwIK8evqobh/bW0pRb",
+	"qFFyvDrFKypNzsuiEGzw6cNT+QwRqHUixjn64wtb2WFl++nciDYdUdrS/E5DF1aUbz62NMi55zd3BlvY",
+	"xmxhfZqomCbo34sN2l9i6nHiPqY8GQkZMx7nCoKD+7ljDZuvt9Wv4xaEXL/j46IMRjtU/rmOCso36lYc",
+	"57kVkuTc5neukhlrG/9o274qO/NcFRV+R8NV0Q+sSjoD7ZgQ2pRpP+KaJj1PAb/8YzY7+uMVYVzl0kAl",
+	"Al8mTILCw/DzT9cE2ZKxHm+Wls5nCUBmQKWKanziBsC0ZtjSHtyzFPmc8COMD3v25XZ7wOpmpccVl9im",
+	"XaF5p61gYyjWJ1gY9ku3aRVMpFvk2KpaoHVJhL7pjL3GCB5fGKfBYlB01msytieV6BFPl45Fiy6JhIRN",
+	"mK1XZO/2iHDQRi4MpVAqIr7pAeoZPJkdkd852PpDjuV3LrIESQ2az8X6is4GA0fcAHtePID5joZen/K7",
+	"nvvRLIUfaOeyMxC5dMR12HUcTa9PFVMYeYIDyqglEOycnL456b+mZ/F5cgrxD+krGr8ZnJ7EF/2z5Ef4",
+	"gZ6mJ+dogHFzXgg0z0zUQ2l42Tk7ObuIT36IT05XD2BpnnBHXb+SpnS6ZaHYJBBt/9J9iC35h7BjXfZ2",
+	"8VxQ0L7peJQ2SBsjfYVaO/CkRU3KqEv0coJ5PwNUIlffDqjMGLKk2IbrLCnz2hRT84QwGw10CRr6og1b",
+	"XDOPi8lYsF1HVMVcxHPfy4zSvWyXD1BkfM9WgCfjUwv/lqI/yutY7ymA1aPT5er+8dfiv5eWfWntfRFl",
+	"bk3ShI4NNLOh3fY/EX3a95rLy7ehzx3rga1FXPwDwTj8smu4tO3h3aiH6+WH+L4trudS1S4VG3Kqc2lJ",
+	"dCNXDhYVpaJoXZmjQLOYKsWQRod4K1Atk/lwVf/YprTHTbjJrA2urpq9js9OnqqabdpFtvgrO/WUrScM",
+	"i2IsQSgGj9naePw5fSoVKFaKyuUy8Vmg2DHw9BFJhfOXRqNF8rOnb01midUfJ1JgYXjiiHGBp46rHXw4",
+	"4eGR47ilGRIbkAllljYoxWIXlvfPv8xUyX7uGGQ4fNFE5rwSyexJA5kiGQy0+boYDBRoJHe1ZROiIsPx",
+	"hlOE/+ay9Te4JWU3f2nKmnvP0y0ZNqPdXGbAqzfZ6/jkTXxqbZIum26MCoNGolQqgYywptjKWXR+Pt7z",
+	"dI1LZ6nMqNs0Hdl7ENn7n9NVGM3cIY+Bp5CGpK2QtLW1PQc8jTHKHK2q5haJ0bnywlKSvttAlfeYwt5u",
+	"2uJIK2jU0dbCDO6ttmSkUptuTktaGVL5J1xS0AJrVzYjY6rubM0uzBxSIzHlVsAgdErZkGl1+NYFdmOD",
+	"+LQjQAeeyNnE+coWG7x+dt3ZKgmTMy77b7UIWzeQEOOw2St/j8WvJ5xH8cvUIBj7nxpoXzhyDhTpU35n",
+	"qSLAqEtxQmVa5iQaEeOY5RHeMDNZRHCXyEj5zEew0yllSIzvHsOd8ygRukGDZN6iWnKY1iTiBJCDy6XV",
+	"+FYOlNUI/ZXBXL2ZnGuWEUpyBZKU5OVWtUTq8JEgRkXEWi1uPlzllm4h4VlR8UXSPD08Ild+Kl0FRlWZ",
+	"3htu3Z6uo0fkJ7NsfgiWGbe2ghXaMOHJrMwHIXJFHgcGlDRppNcLZP8jdcRaPEwlbsbF4P2dXP/64fPf",
+	"zNL7H5CuDANgzl6dX7z+oRN1lJC6l4jUvPHq5M3rV+e2pElRtGVaWJLFBLgjDC6dWn4Z16lpWL+SrkHv",
+	"2u655q1YIWxze8lvmHBdfi8a8hyEjJ0xPB4D5Zjo9x3ovkGBXbgl7hhPy+rL0WayMwJK2yBKu7bo4SFS",
+	"81dc1webFgDO2v1T/8RhBdQRAwne1sGLQmXbYhgPUR4B156s4h67j2/Tk+A+YdApjvcOZqquFQ8p47Zg",
+	"IVL81KaeDOk9+Lp7KZgbFbjOZje8m+Y0M60xPjx8SyjxZ8qy2w4sP6oBykqYP5lmsQNVgNhcSw873ILD",
+	"ni/guRXIrYjXHg293ITsPfwqdKQ5YRLq1QXktvY1bW5Sh9+DfyNgvM1jvPl3FGSDuGq/WRXrrdb8kt4E",
+	"v8nmcaS7N138iCWad5YBMSjgT/eBLYs0mbIOd4IPJUwkS2BbePAXtJVJuGfKxTFjIgLp0+QuxQATc7wl",
+	"6+fmhTmLIBkIc5VY2sf5TLgbXguPtsAPMeUtDAaAxRWxhNYtmVAEoFTjkwfqgXPKBiV3OWjsga2C7TKs",
+	"R1TCW5tMZ7vniFrIu1mSmT1ajX6h0sBfaVq36c825gW/gvH1hDnDpQ9+OSL/RBXBku671UAYWw2otvzI",
+	"ZvamVBGVT0AqSAHDarjQ+PEmZPvJtvfCY15qy1lEvvwQn7yuRr7UNpnfG5dETwUZC4yEySWSOQPcPSIi",
+	"xk1liIoJyPFhVIzK1WRRZIzfjnGRf0N5KZSXXOhGcMSa3rUWSxYcYjEY2Ad9l9xxC8E6IVhnm1VlLBBx",
+	"GWW1bb7ZDDR7R8fFXWBDhJYYSSufYsqeD1c+2WPqAI5fRlDRr+IeFkcVaVGHiTV0WMk9U5FFibSog7ID",
+	"jK3y8dYgtgMSKEWlrhpXb+2HMWD49ohg8UZ/UbkgbQkWuFpilhFwcmugeW9CZ7eEqRtu8A3pljBWzUdv",
+	"HzbjTvPhlw07/Tx0Lgc0U1BBmiMxBjvDI6EmTNPMhmr5uS4g6uv49OJRUBP3S0CaAWkWSJMLvRRlBkgX",
+	"IN3T95wVZA9CsHHvLWCpCJBpzyCTvUUIrd75LfDJBTIJif8vzOzS5I5M6Ow5orLNNk5zewk3hmO/R/It",
+	"m6vmYshTOsMiJUImYE19iIYUsbUHXfm7Wz2SIh+ObknXld6+JFqYdydZruZNfxlQC5MOrXERKp+lmLg2",
+	"ooqgYk4omvfM94/Ie6w0jI+JKSifTRjjn264tza64gj/5/8jp68icvba9PP0LCIcqDTydQKczw4jMpGC",
+	"SKppGWBnkFsxWMtwoctVvuHzi3hZfp78n//Xvm9uP/Nt3xgGsZknIiLNlYpxpwlEZESze1AknzThvPnI",
+	"9Wu/dOtiPP/iZ7tAna3W/JvvbFuhc/d7iOb77nzCeBLi8f7Wc9roLbX/btaipp835+ACqeCtfDIJgHNi",
+	"LbCsTMEHOmOwFtbRx3vNUsRStAIoMqL31pYQWRYmIYuE7zVAREu2/ObSFNYGI/Za3Zbx5jdRybn3+fP6",
+	"oaEm55nZgk5Q5GN8n2BGmnmjgGvkiniYMZ+VP9fiooT8riPHMq/qKUsAw+3ML+qOTRRy4ZY7pGxYcLTB",
+	"TejMGtea8h3swy/bNDSQYjxv6Tk5rTojGS9sQ9ZSdEr+nvPHZOK7CQvWoIBO1vc7bteF+CivZjBSBSPV",
+	"049CaY6KxT3IjE5UsEu9DLuUu9AWYc6Kg257VQLs78xWePL0p8dfiz/3yj8vLYVZvFQhbcWOR2hFKfnY",
+	"ozKEjCQ0S/IMTxPp3lp6+dvDgkwO00007WeYxZAaaNf4GSO0EK6Z7zGOqanWuX2gzKwlo7fFX4zEGwzI",
+	"EDQ5PzlvrETwi//GVZXDeGu2mKbPtcj0ptGHUnMvu/5m25oWZDYjKodGHK91xhtrcJbkckXwx/rKZMN2",
+	"XVyO8wE/HSXIjN848reWnMLljGNaemqFxaqFN5tP7zNU3RwJc/kNe4lQWjkKBs9Nd/bDxUnU4UKbRewg",
+	"rYUUCszdeDWRLFtdS2oY7qbLci74xE6To9YQlL4gJ260ICGDLtkAi5vQT+xC6xczJDS+yYWOcbsFLS5o",
+	"cStvQsYTMYY4ZUrCkMp0WTyn0/joEFDrkywtQ0CDQvfMzISLgA3ptgGbw0egvceqcMdeDVvfmr8A97Xm",
+	"wdsKwgeqIF0ptMA59a3M54m89sckltWxNVwxpd0ebhffesOHoOdIjImaZAzpINEIb4AXYdzV7y2jGrx6",
+	"WfTOhcUe3fCfIKG5cvETIzox541Q7QIBKJ/rdjkcG2SBgUL47SJKG1X4yxtOSUbNj/UfKnn7pHt+dlbJ",
+	"3PLh3fEg17k0Epz8Bl+0xYdGr6UanHZ7wycgJsiojrEDpqP5xCBjPiT/Ff2ITEcsGZEpNV0bCNtFVKwP",
+	"lCWhJCmd2fjYXz/89UARJ2hueCIhxcrDQKSYFvlotfnDkYgB6TOpR2YqsORxfaBd59XxUiuyQRrYE2vY",
+	"cIUDNZ0gcyaeBDtBLhqDqnmrgKIzRbq3+ADjQzNHn0dwwy29Ptwjrq6wAQzYMJfgsth+/fDXiNB7yjJs",
+	"y0riyP0/KSQyWixMn8y+ueH+W45KALdD0dvIeQQBRZybQ1KZwil1S2bWuz9zwSw4ezccp882QRVaPA4r",
+	"9ZX8xB34+Wqu42A35EaVoOhxJR/2QAtokDb7wNMWtIpvV6twN7a5utbRHjahdwRv0+b0lH0mSZMQDzLq",
+	"AuKhbd3bgMQ6e4umeaZVLDiSh678Gl6hFmY2vzVmw9hc4/GYKdVebYQL+xRe9jgCIRN4YV6ub0fJcWtK",
+	"mL7EqzXXlozdmjZrZQwiojRMSH+G/19BMRXwVsTvNgLGJylFFqJ57317Vetf7INeeqmCmN2LM8TGb8mt",
+	"EVy5+ouraHHra2uhYf1AkT9yyKGZx9194pPvyu7425vYx+04Oisbl23nr+1bL4jTvD7ry7nMB3MbIQQ8",
+	"75ejbLWDSrr1c9p4TGvmFr/u1kO2C+rzK+UujdqnbUVlPk8X2Re2EGCl9AuwDLXPekyAIzSvTRJSTNoX",
+	"2yjO68fkeSv9YUdXZiF/VQ011FOBZiJpzWscsDAMxpFKytXADKfoGqQ9O8uFL+4E//dn9CjZ8jz05HML",
+	"105LTrpuVxwGgvKgLO+psrwofnMOy31b9QkDJ/mLqe9SUn9vgIPcb2ZMLjaXfOzu9ZDO8xSUeKXuWqAV",
+	"lj8r6gwynuLeuvfAakGI5doIsVULPf7q/tJzf1keU1lHvSWreAoJU6hmswGhfFY4zVxii0ZXTwvR0gPQ",
+	"tyMtrDWosT7KEK3zwuMZHy7nTrSt9ZzZtZ1ZTYtb6dQemwOYPsaJ/vC7rYpiWcLR64N9SMQYVKNGiGJu",
+	"klHOzT+61i9uH/Lu8cMj8u8RQzdxvcAnWJ/5rZ/s3jhXupeywQAkVpzsqbw/ZlqDvMXURmVhjasgcBjV",
+	"C80jhdMNTyjnQhM7Vc67bf8hY6aK1Bp521g/6Wd88qkK6hNdmI/UZb147lz6/VvTVkdWRVXkv7nSbDAj",
+	"pf7aWVcL/dl/atexmCuJdrvc6QZEe/C9BnVyVajuCYgU4wl4OdPGOrNcA13Bozuno7pt/z1qtCHMdD/z",
+	"Zn2eqisiioqnO9TRSm8UV8uSx0uVttSyNqEyNyGH4NzdmHP3c8VN4uEL6bpVjTwSxYxFgwrLmvFoL0gh",
+	"yRiHw6fq0fY3r0AzNaiUpWjVlD9c/1ImTpaeIee6ncv7UwC20qeLMJ3yZrfth+tfrspP78hpu02PaHVA",
+	"y/2h5XwGT+h+qdj13d64v2tb258/y9aG0ZKbU7znEwkbFdlPlQDcDzxl9wxZzK5B3rMEiNEkqsV2BjZa",
+	"28bDzdUwtjX6OG5RphUxk+F7oLwTVJb1jv1vbf7P6qF4Vu+nS+TuFVWeOpedgcilSxs0fcsoX9k7el5Z",
+	"mZVfuuhEHSwZWKnrcoEkE6f2Fw0P+vhHTqUGmc1WV1yrc/48ztPaqre7ToPDNGi4e5cu1qoNtkDsKoRa",
+	"HFyMFWwQvTuRG1ymwWW6mV26ULEzW7Tgd1uiZT6ezqLY3daHG9ysTyqrbADd6niuQkZVgXFm1BX49hSs",
+	"+iAAuK45zhU0XOhyrcHr0uE6F5dXUGlYuGnBW6OzdQ5h7kS9a7PGF+MKLtaX7WKtbdKdK3lPqwHaXCPm",
+	"U85t0Uy0zSg25JDOGSGaar08TX/bRJEX29V6JcxzozE9Sh96lrIqq4gOX08liJA90E9enF/keTkgCrBS",
+	"KQpnji3VuQSHTzYmUdeDIsdbrKt8ZTP9bYVBj1EaJOl7nm7UDLYrSlQ+J3XfxKfn82EWNjGJJEge6+F0",
+	"cZutX4n4fahCHKwwTVWIAydV8OBvd88BTx8QUmkqdaj5+zIc7O95+gBoEMG3XuN3Mf7YMvf951rdJSSS",
+	"9w6+mkXowLryLD98IbeKrh6o4tK21KU3fJ7h/q2lavBkHhJaqR0WkMS/SBy0GjV8nyZ3KSYENhUnC2Tw",
+	"AQ5tILhsK9Tu61M+BDL4gNJeJBn8I1xau6GRD2hyL8ngH8LJ3VPAL8OX2+R9X9XEZXlgXyK6KxnYDbCa",
+	"t2750L87mGhHmWZLpDJOsMJsIGUPiC+QsgdoFUjZA3TZY1L2GorZCRP7YtSylH69GXhc1vjR8wnRosK3",
+	"XsQSGQEfOZ5Yl/sXkRFkqS0wXditfFVy8rGRusqVDKv7tAzkK9yYzWzlH65/CRzlIcogcJQHjvLAUf7C",
+	"OMofKPxTWJICVgmiOyhEpdokHfkGwwNXu5y3S0e+qk3BcXi+RKNC4O4Ot/aL4O5+lGPpUd6flb1RwZYR",
+	"bBmBuztwdz/EYjth7PbCrWimldmAZdpM/YzYkuiYNVkNcH5Y8uJ3Dr8PBh99yy+KqMD2fRlPQRVILqQq",
+	"qJytV693y1xQW4XlhTrchqgB1WAF2at0rdr61MvTkO5UyDukvL4kdEoZ1mG0sIdmh08XHCsxEljnsIE+",
+	"B6rYUF1KbgVP4BZ/KKL2qiF53qUsJpbyxXMY+GduOMbk3QoOPTEY3B4ahFJ4pB37nQv/U2zI8btYtsO8",
+	"5n4vwvbIFSc0JSOROMvoDS/5DP2UmbeorURp756i5q/gUBandByIjQx6WPyhdgqfqNeV189TlLaa7LL1",
+	"POhp/yxOXqXn8Q9wMYh/pG/68Ulymp7Bq8E5veib1ceZKpgOLk4MUijUPMdDalNdRwBZMqJMkj7V2sjN",
+	"P6PHyKznqelRX7BQ1CMI8pejGD9KY32Ubry+Ch4U41D+42nRIRsjTagdE9PyhM5oP4PgXngqZwIiqHlV",
+	"4pLQRmCYCKV9EZ4aHtuZ0nv81SHKhdU8/u397U4B9gwJVTgrc26pvhFxMu35FBpLecxjwt2ogG1u77nV",
+	"Cvn4L7ukR8NyblTzW0t/sRuw6pJbeASPfZH7tV1ylQ8tSiHzOqBR4BQQ3BeCOyJ1ZRlRckekPrEEKA9P",
+	"8JXt5HY0u3U9d88pOQoNfHMiJFTnD2rOymqOgW4hG+s7Iy33i68gG8TeWhd8Xi/D53Xlq78XiH/u6iDd",
+	"1Y2uh0/JNvLmiBXKwv8k9IjcMZ6qWkHzugH+iPzbG+DVJbnlcA+yZ5SBW9It+Mm1SOksIly4yF7z+w3v",
+	"z4ymYGDJYURuU9CUZaqXcyNMmNlct6Tbp/zObJqEypS4Ryp2fqJwwXDqDhRxb+Jxvbzh8/Z2MeW4A+cL",
+	"Xx8o04HCkHNLumVkNXa9kV/pH0zp+WCaXTr95ksvZrNKqBqpz73V0bhADDiiyqpr1C2HGJgd1eTvK5ez",
+	"5u1zMqIvRAaUW3fh4u5Y3CkhYRNmF6O2mLWVa+tMww55Yq/mlrntw1UT3+LPLfaZ4htrB4BZg9UuAsUD",
+	"vcE3oAv/XEtkRqNNnfGA4PGfuRNgQ13HFT+qOtxkcOuDi2fAMlgl6kLmPMLbx0jsdhqCihT+BVt+3qgL",
+	"mfMnhka0NGxmYmXZUZmQ/4th7GhLq1WKgz0N56iMZblYws0VJNJ+SSSkqDULY860IlOQQOCLdckQuiz8",
+	"XsKYaW2kinqUTa8xyr5JJh1/Nf+30CJuRvLT1btrHI5RYzV80ceTjDJOugP2BdJ4ylI9MkBHyFRF5N0n",
+	"8o9fDt8iln93/S83D/haou4bM9Mah45lfRuN6pXzsdyk7j9cP36V03164v/XqBsWw31UA83kxexB5tk7",
+	"2+H4Z6YmQrFVPP3uleobwRj2/Ef/Cpf3QJH+TIOKCHyhiTYYXLnwLS8HNne01yYyZhlUDfX1CjCtle5r",
+	"FGmDArX4LNRloaJFeCKHZ9YZbck47DfjVkJzockMrE+vTScyLzxRHdp7zGFWZznmwAkMmGO/BA8eLEIT",
+	"KZSDHdVAUbN5/4L1YAqH9oIjcPgk4fQAbIh7kEujz3+vmdhsCW7Ghw4cGHiBifJMOVu7+7cZ4yAT0wO1",
+	"UOz8Xu3C8ypMLyKivJyuFeLJK3MbpMKexQlU1sZhdGdV9yfokowFh5m1j2IaK50ZaUAywYcgsfREYUzN",
+	"qC7Ja4gYDBTozcoKI4tWz1Cxkd+zoiJZ6/n/ZJp9UekpZceXpahM6Mym5jYKE/dLTWF5FmzxKefLZYlZ",
+	"/iBD9kuGuPXDtVmQi2L3919SSQfa+jjUE9NSluehfKZ3oFwJnZyX5ZwJ1jk38EFwIiTpw0BIKEQF+V8k",
+	"A5paUScGroEyL4/xG46+JIuWbHkdK0PFwFdWsBkntmELUlxMoyO+ieo1q537E8OOohvuQwtdxR6SUCmZ",
+	"Fc1TKtOjJjrCMeUp1ULOSPf85KSodcT04SXGUGppPcrWD4ikhncwQyHZF+nMPJFLbgGUXT+/AY7I5xEG",
+	"Q9E+VUDGOK2Fr7GU94TyG96tOEZxLg4JG0+EUqyfQUSUIHoqLKjs5yzThGoieAIEfWukL/SIaHoHhCIO",
+	"bc+oKQXHXqTTFHLWl0C4iE/OV894KUezTrrL2RbEcKMIThKYaEjfFkGuzC6fAeFH5KPIMsJwKX2KSUiL",
+	"CfFiL4frNmSUBEJZtTRlSeY8ntCZrRgpch2LQSzNbR4SRp6CIO2FR2iBJMz9YjNIPCR7a24X5hGD49/o",
+	"0+RuKI3EIt2zk7OITMw15IX5RqLCDEw5/mqd2AsSQ0YsA3JrIe6t6eetvxtvI3I7kWIoQalbogyiHImp",
+	"wWq1wJsRvQfSB+AkE+IOUkL1IueWxTw7UMnanFQy5yE/5CW7oapHragj6jdqRLTQNLMGlCKE4GkK2lr4",
+	"/FPOm1xQtdP4+BwR33qb2ngNQwlDPDhGqUlzc7FcoshJjKjC8EvOhfbqG+men52R2+o1UYtKvj1EDeqG",
+	"T6RIQCmjeaa0sFYXemdXSPyDUZv9M06FZDoi0xFwJwfNxwWHQ3tJoOZ0wz2BfREsWxIl1T+sSDeFAc0z",
+	"TV4dVr+mCNZALhTziKg7NpkwPrzhU4A74KndFO/5MEOvHk/Jv6nRdzEwdSQyZpppUtpcyO8WtLanp8qs",
+	"VCHOqGahNtxLq+hqDiMXOkbDU8gN+T5yQ1olccsG6NNExaWMjFM6W8JfY8Rd7MVdnPM7LqahYPxLyz4h",
+	"1hxtQFBDvomBRO7CP3RQ6Av+EUPe6lfqxpWN48Q8lG0e3VzhcJVmWVZY8KJiKlwWvjdLm0fHiEKI7U9m",
+	"Q5Pm7LH408Zu9p2VrS3KFiW2lA8qnQjApODDApetbsT9hA1iRzZcnjaAj5cMPtzZwdoiAYKEKrA7tmoG",
+	"pPFcSMPejITiRepUeRviO1fR9RKBhQ28oxJIzrE0FsIOG1aDHlN0jOoRjDePN2y3No83ymwHMy4klusC",
+	"T+RsoiE9fOumA7NXeZkGYeaLDinjNbc0Oq2xsQgjqNEPj/8V2SDjNEXbyAi9kvXshERCauYYaDKy1ooi",
+	"+5J08Y/1Cv1EC0JvuE+4HVNOh5ASmiQi59p+D1+rZs6iJ/vQSVVJuaIJmpESkQJ58+YtrrKWRoLJG26t",
+	"bFEphDGr10aIRwT+yGnm/a0HytrkKt8tsyH8j6Z1NDJ55h475iZrzHuc6GCMCXjoOfCQ1y8CGPq+7DF9",
+	"yMQ0/n9AilU8rXV7zISqdg8tGnCM4Fxitqm2b++aWAsRA5XZbMkrLts+rmfbt3ZGSDZknGohrQZg3hnm",
+	"svUl15sVxhBA3p6BPHuXzttNLgm16ONaU56ai/30R7zbI0LJRMKEsjTGC9+oJxajIIapXOxkArKGLzYP",
+	"+xandf1SS+TCFe7PVszlwohe/uwZ6CExKyRm7bUr3qJ7XJxLFz0cVYOKoyI4OCrigH1cMBbLn0uw2Tc/",
+	"PY7s+Kv7sWf+iX8fiSx9tLq5imQojsYK9nAs8ohqVRnnbfnPx+boFMo5BjBTYvpOMENGEZplTWQG+PgN",
+	"d7FKlm/A5tRhvVimClICWmr4NhJaQgZUQfq2fN5qz/4HpIbBOG4mXRnLIjRgTOUdWMYD88VlZn3zhSYF",
+	"8W8iSytT+OJM+ijMq4je6/q0L3K7tk6VD+b9oM4+TZ0Vk9Yi9rVq9+bZjN3DKs/6cvoOvgQ1OfgMgs/g",
+	"u1Anzc3rkp8eOAkaQQYpMQaiBAQNWgzBzM2WNMYGPOfAyR5AOqzjwXg9vsN2D/0MaaqIFmQ6orqahefj",
+	"HkEdIlYz6zAQklQsPqU/oFaA04WD9isILeeaZfWCnL6oo7IenAbQ9cm+/ZJxVx1sFRMXAFcAXLsJ5nw0",
+	"4jLPBrQV0NZOdvLq3oSAz/YMn7lLmtCKNadbJOxXy2vj2Och2uHTuXyXALQxlXcx1qjeRvAohmOAG7cP",
+	"zsBqDpWhT0cCy5rPXMEEP/hqmEsfEjEGV5jhhttoj27VGKax0IABS4dR3YpTrZctwdu8ir51a5Vo1A0v",
+	"YLGFZRymtfcV2MLAxVk8jAp2J7tKRsTewUQfkb/VTHI3vGaTK219ldI6NQNeQ42dJiT4K5V3JVT5aAuO",
+	"P0+ExqMRoV0M7OqcsrA63WiBK68+/fPdNTm59CCSJJlQ4IzP66Y12tllaUCVAVWWqNIHnwUAGADg9jcd",
+	"isc4zW3Hlmko7nFLUhlCQ14KVjQXzYO4VrOAlaBPiw5sQQOMSvUgRo9gVkdJNiR285UNjh2O2wJgVEVS",
+	"TQ05YqmsAqgeNVjCDFDy16rrXUBA1+TskvSBw4AljMoZSSFB9PkYHORmNWCggIEKDLTG5RLwT8A/T8Y/",
+	"S/bcmmgp4J+9s5WZa7ykVxIDLOrE0pIo+yHwQePNkzAOCHcFNwa1fnxIryJ4NrO1WPBVR8/24foXjJwi",
+	"CuQ9SxzTt+MjkUPKmbJVYkYiS9sqjNu+PBelwTuqIGZcAVdMs3sgEwkD9sUHrA3omGUz3K5txAb2kZ75",
+	"V8++XAuGrVOdRJ0x48W/VyZz4iPV4/m4j5xZq4GY3/52/Zt9o7XVlGroiUGvz6QeLSx/vGI3JyCV4OvR",
+	"1n3Ed3bBWYcfWh4FbHd4CAPeN34Gpd3SFEWUrbHYcR5UxaEVKSsR0PnQBhRAHLJGTrp5vphGTc6KclWR",
+	"hrZeBoZCmP8YVGtO2ezL3/52Tey5NggtGUFyZxTbsUjzLFfk9NTW1cg5+yMH7yZwLbx18tjsamKOHBnn",
+	"WFnaxWwM4YhcmQEgaRa5tU8euVIOt0dtVYPxsSeHVTxFL6RpKkHhuTMXymnnsnN6Rj5SeUeutQRAEnmh",
+	"dCJSI3X+8c9TcvbT/202gJialfhHrm2t2rqAu+ycvnl9Gp+cxWc/dqIOjCnLjFCj4yNxRwdC/m/XhyMh",
+	"h2YflIK9c9n5HR/pRJ0huwfu/3pNx0b8leL5svPm/BU5/+E1uXhz+sZ0tCITLzs0zTPs/khwQB334scz",
+	"cnr26vzi9Rq1kLHNdeogn25YjDaJUNufNBQ2Dlr8yyls3Kwn8ZGK7YGOsczAfmrwkUtb8HUNfcNFc1gO",
+	"oKESvi1uxDixkxDqKO9LHWWUrbFpN6ahavJGVGvqIVL3ITCjFpodPg48zqnTx1/dVb+oEvLOVOu/gi6Q",
+	"3JZVqrYayA5whjLIL5f+ildXcWfq1XqGIOyf97GhU6ohKuvv17//RsYgh0DwGdL99Ms78sOrN68PvWJm",
+	"B3pJaF8BN3oUZClew7OI8DzLSJIBlSgHBTZMMyJ4wXGDKgvmF5qvpEfkN4BUkQ+DGD1lpS5W3M5G1qrC",
+	"0GQ/58hvHp7nf07SJyhnm/DWzWllZ53Lzi8Z1eSV2WpOnzHzZFYTBiAlpBUtaTxbV735aLv8Z1TrGM5u",
+	"jGv4vx4jrHyrq7r0diAn3ZoHeRk0mHYc+TI0kuBT3E+f4r7pFd9O/UKU3YWSUQm77s5DjretKALv/s0r",
+	"IcdUKVBqMW/w5xFTZee5wSyRM1hjwPeIZSmpNFRnMIxIf0aSXCoh27x7puWrSkd25OjbpiepHM5yb1Jl",
+	"6oJLab+0m/rWb93j1XNZPVGb03+eqvQ0uqNu8SzfunFZ+w16H/wxJ913VNqSWtf2RiPd9xkbsj7LmJ6R",
+	"d5JpkIwekk8wzDM8KIqcnZxeRETCkJwdRjf8FkXFrbekHCjSNb+9OozILcoO/Mn8h/npnfkPCZxcJZqc",
+	"vvnxDVGnP7hUklsJ5ezeEgkYgWm5OMsf3EXSn5XPg+qx9HbO6GkuHdVOjVme4Gd1dLHxhDKJYY9C9liW",
+	"cVSwkGi+w4U2W8rtOaS8IiMxBjvSEUiimMIsHgnKjkTkOhFjsONw/+hcdniuJW7JIloStyrugh5Vphkb",
+	"HxJ1co41uJ1GVG3EHhSa9UazIQNMvPYPD2im5p7WgmWge/iJxU/2gfFhL8mEHlm7aPujZvQ9RQegZ0se",
+	"pH2mza8988pTRi3BbfwRmywZyFTIu56WlHEzIEhzu+69e5HlXAMgsFrYQiLG45wzPesNaGIOIYMl30yo",
+	"abU3ELKHh+zB00Y8VCXSZefqiHykGiWRpKpHuZq6C+mP085lJxN4R/9h1HtlPmJEJhtyNmAJ5bo3hSyz",
+	"S2Y2b6L9bnVo0S74ypp+eQ6fx5lZkQPBoRkARmBqDZ7K79ZIUIIsaygYCBlPvL256QWD+NLKY0vK8iJA",
+	"jO1NbItcu6PW/HgRyhz76675OVSesT3Tk7lBrBcG3fyw+7zruYrHTI3RiNz8eAFL02pnFk9NCWVjwbMZ",
+	"jqQKh4Mj+Cl63rWmrvpwqUag16VQ/0jXVUI6fIKyt8gSY3U+RrN4fZtM8e5qZhhy1fgGSmW4B4lrhbWf",
+	"KjwIEmgyeluyNFjv9BA0OT85X2TZ+cV/6hsz8TSMa7mtp3GlgtVnn60+KxyuqkhIRlQOjbxdVjJ4uRlo",
+	"C87vZrJeI/1UUeqtUTZ0B3mWGQmPIItokScj9It7m1GZjcskYdzchxFJ6IRZxhWzPGbgtt7ySOQKRiJL",
+	"20KMGw7Xs5ph3EDws/5apfeMD40ou6dZDr0JmHW9PH19enJycmK+ljJFraWsN5EwZgZYWVU4lYBN1dcB",
+	"vmhJSUZznsqZnSeg2toEpgB32cx/5Mx/QUJvjEegc9lhPGX3LM2RohMGA0g0u4ce5mdcds5Ozi7ik9fx",
+	"yan5lY/MYqS99i4WS2SGyvgQE3DMH9EWI5RWvbk+XRjMYVe+Ok944/dswq1+MJJzP5Q7xs2nzDZb3TjQ",
+	"sE2ex0rQtF+DuSDcTC/HXNCEP+Mkl9L8P3xhClFbMDQEQ8O+hUTbKydOmZIwpDJdxl8EXDHBYzqE2AAu",
+	"ydKSLiho0U/XopsB5Crq9IrYeZEa7X1QsX25XYN+fw9yRu5Bms1gegf4B/vaXG/nVWkkuaiIH1vdThdh",
+	"er7u3aer6/ILklj2KkXMXl6kMf+EffiXffGb0JVrI1quJbtFcFMX9OM9049bjo4/ehs5Q/VQp1rDexNX",
+	"0S6F6j7hxSKo+qy5B6YjloxqspIpAkxbd34KEQGeQkqErYmaZHlqLpm1Yq4+zfmsn6ewwgfb+doMKFvR",
+	"YkTvwY6zraaCG3kPH6qVEkhhQPNMO/929JCsbJuSrjqzywVdbeRBzO2XmKsdktVOZptRcOP5MFuxA/ry",
+	"BK6mTG2Yt3eMp7c+FQX3bZGPQLq+fEFE3P5Q5Y8DISPCxZhxAPsPVLAK+xIZw7gP0tYqyKhCP4Sajceg",
+	"JUsOj8hPQo985hvWL+jDfKWEFitidQWf1Xzo6gT4444mtX5mLXvO8IVT2BMDDEXC2e0VF4qrdNd/Tc/i",
+	"8+QU4h/SVzR+Mzg9iS/6Z8mP8AM9TU/OjBQ0ELxi8juPT07j04t16CLKKXseU1pt0YINLYj1b7eGQPX6",
+	"9za2YDMLNrPt28zcFePDcmxsjDmazY8ryAZxdbcGQ9kG6g6MxLQGs+yiIK+W73l3DRi2hfSgmn5y/LX6",
+	"z4U1DH7n8Ai9FteMaUXMRd1Yr2AO0O1Ei+u0CtfymZCR+7IrGNT2at1utbdq3HLbS3UXr2OwenjQj4E/",
+	"ggnnSX1tU1LfcyygV18x5Ck0KKZGC/TWE94YYas0nWHqUVWppxJcyFsKGWhIDx8UZXgght7z9Gl6pa+0",
+	"EO1UBQWezoeCvDqp1kZHfRr1+DESXNMpnT1Ob3zP012XT1hFYFuz6YbE9sZ0yCD/v119sK7fOUP1qopg",
+	"qCAfqj1sa2MCT+M+DISEGC2GL6wW/DdTG+I9T+exzHKE8lQtb8UAic+lff1AzTt3VUQGLNMgbaa1kQT5",
+	"XFD0g1yBWiU714yLF3al7CyrDWYaLIqPoNlPru+781wuqGXO0ubC6HmOv6xYGN1O4co10e0MXNuXdlEV",
+	"3U/6KtXR61sl+DX3Lb1h8cFud2JuMQyjRTodf7X/sdDaZAZk2VLtwxVisCKLw5wEyfo5FsSkPEU7U0Kz",
+	"xJWtuPRT4oSVEVRHN3yuGKcEmpLbv77/TJZ19tgLv/iewfSWMK400LSp3kRRh9Mfsc7ODnObqmTHEaxa",
+	"30JdzjIgC08FzAdvMb23sVZ2k9ZNVwuOXCLGY6YXJ06+s6c8HlNOh1BhISZcaEuro0dS5MNRQb0sc64u",
+	"q+EG5heLUv0hVwc3nPF7wRJQRwTzx5giU8/N46YnJZOMcmK76VQqDIPzzUSEkhlQW1eLkinAXYvAsDPz",
+	"rjLgrUdvVj/WVqayfCRc+nt76Rd7X03ABSrbQ3SgmndqZCRJiea7WhBMbyd+yz+GTfNhAuSuxETtZl6r",
+	"DPeA0CK41Sgy/oDPazAcIL2sT2yKnj3K0xvulSUXJc4kEVNeMnoiD3xtGSqJlYlQ+oj8hgqhrQnsQu1v",
+	"eBlrH7VDn6jeK+tkpGORI7OYxI+PmNJCzo7IlXvwhtuC4/VeDdk91KUg4QLnoWCx9zNCuhjrb3M/VW56",
+	"BqlrR91w05IRvyPGhzbUwMWAKmuzjYwwpZhn3gKfXAdcmLlZ1m1CqNrXWkubl6nzZp95l21AVi9dkv7b",
+	"7M1aaYRGCfEoUPXoLO81RaCzWMZ4ABfqVfhE4RL1+pUFkY6WCg91gwGo2YTjDBe2Ax/x+99AgktlPCsY",
+	"SMyoA0DaP4DUvNnb7CHuENm39oXroCIIViz3kPgSn9XxFIzjNYuKQQcT+zJPiS8leURQ2TRvOfq5Mb1j",
+	"fIiosRSGTQHalWPzrPHZtaqYvjiTK01Zkd9FYcv/zB/uKVUjnBTL8WDl41hIjjbf/2Bg9gxLIvIe4jGR",
+	"dS4745kv0MkskgIsBs2TGYI2mmC9hBHVPaZ6bGymiprx+Nbq9T7HM5JQvbrLvjL5zxPpXV39EOgdJPrL",
+	"cew7Mb/Ipb9uLLiRn7HXsOIxUD4dsQwWPc14PJFiiJQrIWw8hI1vMmw8xHdvoBDCImhVAMzmUghrg8vS",
+	"heZt0qt69v3zdZc+0gWb44tVpFbR7D4WH35et/x63OKu07tgF3efWkFB9DMZlMS9dp1Xl6mw9RSnYJMa",
+	"oftoj6ZjxldiGC/N9VYKoVoRoX22dDeldObZIw9XzKn1u/h5y/FZ7ajnCbrFYMAS+N+SoV8zhSP/bFQ8",
+	"WqfTfn1x/urs1P1sVqTXp4qpzmVnYDo8FfKuFCiffLME6TD+oSthPUwNeoW6/ue6UueZ+LmL/galK0jI",
+	"UNA+KD9B+QnKz+ZJtddFIOvAqHlANK/8HH/1/7k0UbXo5/L80wr42bqasMyxHHzILzw6r7KOO1ce1lPP",
+	"Xa+WMWhXybPRE15KACPfIuLBNkGwHXknR+SMDCskXzqO60frIJtguW7WKE5OTk5PT9dXATbOYT3X7m5Z",
+	"rJfIroLHOsiwZ0f6Ly6dbj9IfB8htdfDKsd9yu9ixxG80IZLE9OytojKRV0WjvtKfJKrnWZAWCIhZRpS",
+	"okVE1EhMORlTdddUj7YaV0f53c+uQ1tN4k7YhAHX/lstUsTNTTCOblYg7DM7uQ/Z5ULHTA2ChvYUYXbF",
+	"a0rYgSJG5PhjFVUkwtox3U8obDIHMvMGoXdlxRslKZOQ6LjI0PCC420VdDJl8zn6Mzs+TOl6IOau28Xc",
+	"I/Gh+VjPyWZ83P5nz1mTP376/V8ffn7/ifzj889mxvyvGEzZuey8On1z9vrH0zedqKOE1L1EpOa11yen",
+	"r09fdf6sVOyosXONmUayWpKB1liMk5yRX9cr4VEXv9c+uHmXZTzWugEqiX4WWZIJ8JTxYbgavhursJMB",
+	"HjDFTsWoRNB8+4UxglW3Hp1FExU7uRqbiV/GCDK3he4YT5dxeAZEstGAGUD2zSZU4tbxLRpmOXzRpapj",
+	"FJoRZCnJuWYZoUSh9kdyBRJPKJNj9QgYs5aGduw+9IjyaHOIp9GhvxTyNPjpbYeaUc3z+exbYdGKwOfR",
+	"OMbNx95jGbeRHjjfQ6mxAIPWhkHmWnJgOFQSC4Bpvc3zKAC0GrZa1urc41h42glGG+QTBUf+jkCZuzdd",
+	"MjmKEq9m17x7c/Yj0q0BscOnADBJVexZwFYMZ65wrs1FNFfI6Hxw8+ppq5+urndNyNYS3lwOo7dWpHPJ",
+	"TPsThjpuqhLZp6vrnZQhK1dgeQB1dRMEW9A+x1DXj2tbqq2HCsgj7qI9V/G1RY8vVNSojf3sylhU6ydV",
+	"oUylf0TNlIYx6eJWYIJzylw2yEQwV26jT3mqyFikkB2inic4zMupI3JVZOpy0i+d6FbrZciXhAEUPnC3",
+	"kQqpOD3PqgTOC6/Ljk2yjTo4CeYRx4dkJ8l0FngCvQnIHv6pc/nD2Y8nJ38W4uoqzTNtN9LZydlFJ+rU",
+	"ZhwXUYwp43awdzBzbEuVJ6s//XGKUzj/Zy64eSOjfdPNzm+CjCDD6t+2o5cnRp7aZ5UYV5+9FmOYf/q0",
+	"8ngmcKD+8SuSCWRPnHvlDHnSNXzRBpFQNcIMYJ9z7BONNdMZuhl8zQkcavmxke1b48jPdjHyi8oofgVq",
+	"FONKt/9mGvjzP2to+8XGfia6qvJgtYfT13O8QmB9sB2EwPoQWB/IqFz1e6riFAaMI04LXOybQNmIVAkl",
+	"HKbzYLUE3wtgaxsY3QAob9Tuj79KqnruX0tD9qvE6kXUfg32RRZVF1TsY6G0B97MQukhu4dmlqkqVt6B",
+	"PtvmGaiMMgTKvuxg/7mlfEa9di3Vr9yja8f+W5XVjfmtkZ82yN/KVG3AeXGEmSJsPM417WdAuucnb1bO",
+	"BHiKWruJXIBWrXXMOBvn4x7lPKdZD5VYo/WZ/zXptK9OFui0pCvhnilIDzuP0Is2nWHwsOXd+lWXyk1v",
+	"IMEtGCRn0HlaMKcTP7EVTIt5l6rPc6Fj3FuBcylwLq214/ZRy/lmyJSKHB0LPao6Qndl+BERhB87U3OO",
+	"veV+/fixh+Cs0WfxMa8U+yyGjGWoEkA9DyuO1/U8S51ZPK3Lqt3IbOBmMPIFP9HioiXlygxH8OXw7coN",
+	"exMA7pFEms+GT9xOfLpqFyLDAtLZEdIJMWSbQ0ahIMpLMsU+L6j5mOvWy3u1S3qHWMZ+cWtI5jO9s8tf",
+	"v0CJyNFdbgGN2QoCJ03lSQJKCfmWmM9mgI5tawWn+kE4mB4BJ0PQ5PzszGcUuB3lAyxgOa75hFPwPaKa",
+	"OVQdYE2ANfsMa+w7AdcEXBNwzTPgGnOXP+Iq3zCY0RCj1WfV4HIYDMDKmhTDupIRlUPGh8Q0RWxTEenP",
+	"yC0a93oDKca3LQHlVMNn++3dxZPPe9IdGbd1vBU2IcFtfXIzRtP5piBxxnv4cA8hTgP7tXm5gf16qxjF",
+	"T+nyAPHKeoX48H2OD58/WOW5qooCfw6X1idZ342+PCj8av78dMtOmrMkJOnDQEggWqR0dlizN18SShIh",
+	"JaDd1BIdcpjaJo/IFa8SOxK8J5pPLNMV8YRH1zJQCg4lrMioNoCj7N8N50ITOkAOIn1E/FgyQVNI8fna",
+	"cGgmgaYzMqFKR4QqMjVa09VEFoulCJXSdIHxG/6rGy5NEphoSC8rWpcqGnPaGaTkDmBSGZ8ewcyMObVk",
+	"mZSTfGLEKB+S/4r+DS/GVcwYkeBJve1MjQn228xOZesQNMOalSVw79KpsW76bZ8mdyjbb5u4Jl0svZcz",
+	"z1sDnU6Yphh8YA6fLGIMzs8uMMggn0zKv569wr/+GXXGbGjTsRVYuqsh9PoUoxfMf57+2Ds7NyJR5ApG",
+	"IjN/V4wPcbRTgLts5tv88c3phblV5lo4u+hpYZ5Bu4CtONajQ1it0dPTswsMdE+Zon2WMT3rTSSMWT7u",
+	"1Z88f/P6IuoAH5mznfaWPn92fnbxZxmZ4X5E0QH+mZPignvPh5nZdGcnZxfHZ69R2Nj5lAku0CmiRSrZ",
+	"YNBTGibFZ+zsu1+qXcCAD/Ooe7nckJ3LjvlOfHIen7xeI8bDb8RnCn0vzkEoJB9gwLcQ795mOvB6AsL+",
+	"WFODp5uf9RdU/F/Rj8UEeIihDzH0O4mhL/ZoiJ/fRI3ENDXI/KF+H1ViJwyy3KhC0mSaOP5q/tHDfywN",
+	"jC/7eUkcQCQZsyT+FpEQxhMxhoj8+uGvFrBH5OdP783PE0fm7BCSHX1LiHwFAm9fn291ORSjDVGeLzs+",
+	"vr6Su1br13NW+l25dki81VCnI6GgZiCs3atGqg5ynUt4W7xSSJwnBMo/XmfdSJz8IqULlaFmtYt0nXFk",
+	"vdh3P9iNh77PN7zbyPdl8tAHvgeRGJSfdr/p6spMDVTGKIJettoTQuP3fU+GsPithcV7mzrFijFcaDID",
+	"XfFanJ+8IYIblGEeONyROnOMouMxQWPzOKzZOcPVFKQyeKIUGv8VfaIFmYgsOyLvaTIiFD0nkFZ8EXZQ",
+	"jGbVSLEhaOehqfllXMtMeR2x9MQ0uB9s3J7IUnTOMEXuYKIjMqbyDtIbXkTxObeHrb8mleAHBWd02Y8i",
+	"3gp9Gv8V/QPlcIAiGVPa4U0LvG64RV4FUjDt92dkJKZknCejJp/HP3F9NuzzqCGks40hpH+6a+jvot/o",
+	"/3VuqLe49MVWoJp40++2Sq8GE3RAYcEEvfcm6BDB9r1RlfpggajhDr8HOSNJLqW54iu3/ZimQHKeorkU",
+	"axbaWildaq6TxwCnAig5KtQ4oRqGQrIlkWnTkcjA86eShGqaiWHuIj9SGFAsI+BBRBlVI6aclJ/Aiq0j",
+	"ITUChgih4YQOIT1sDl27tt97V/Zxi0aP+sdmy0O7ynGFyK59juxafe8a9LzOji0On/3WtrlUm/WONDUA",
+	"3XV5ZtSN+hF8MPAqmVHGDOTM4B4yc9/T4mnMVGGaSDAqviLUztB0BChgPU2E58ggYzoj/XxGmG4rDDp3",
+	"vp43pClLe26kvjxoJviwp0GOe4kYj3POtOliOulRtzHR6hq58pNDKlPgjA97ruiksyr/DbJJOb32KSO0",
+	"cqw5iQUuVzYuz03Y84TezK9aCMAJ0vrb1X7mUNHMZ/oEvSaE1gRlaq8iZiqwpgX4FIBndajWYlV2+y6e",
+	"ZHQBPcSt5TP4i8r7Y6Y1pOhvx4PIhjwWgwH5I4cc3trpvTUgsOfRYA+DZ/4yoJmCW1dr3bzqf1cHFn/h",
+	"m+bSv7XmWoMgD9QR8R/HBO5bwniS5SlgbnYuOaQE+066t/4PPcvueUsU6MMmcywqYHbgH3Hcz8tGsSZZ",
+	"hOlywRbxICHJTOClmxLhk5NwLhHImvUiYjB4S3A9jKYglM0ic8thHmvLWGpY11q33bnuC5EB5VtOVaqs",
+	"4HKNFickKLP7rMy6YzwV8g5VUnXYTmbhxJZ9Z4PKabNcPP5q/m9h4KBnCjToZjAgCqA4fUyi5p2ZK8u6",
+	"rbTQNLPci7qwQJlPHKgmcfVXqEqrzm6OVFt8jOlmCIt52ZGCZg3Lms+4Ma2BE/flLs5ZVBBvP4bmPKOP",
+	"raVrDxmZUKnVWyJynYgx2JMojbKdQGqP46oxgfWD+QxRgdMR1T0tetYb3bnsDIXHiymdkQS4lpjc+DkH",
+	"ldKZWsNKU45t00GADU3vNAxwBUHn3ftB4AUbTBvnY0Z57ORdlS09an+a8XgixVCCUoseC+Vx9zcGcI/q",
+	"s1avsydd28tw77Hb5Y9g6K5c1i3RZaXqabRTZdRTpwxMnXLKc5qRRCi0HZg964L8S+UhhQyGWE8EtdK3",
+	"hPbFPbp55pTg7vnJK2ugiIt3Ynzn9vCIXGFPqNGV78AbmzBajA4lQHqJiMngmYzQsch5Yc1wS2E6GRE1",
+	"yZgmfdBTAO57aXnrMAjN5eKTlA0GIIH7RCjTEOMpSrd78F9AejdyWz7sDRxHN/zfRuA8cItpzO+/LTT1",
+	"ca50z76P0XM9b8iRt2QkslTZ4+48hocRNogU8NORIIXVpxgoSSgWPUBrgpnjwQArGRQLKaT5p5/xs7Oy",
+	"LzFTcfn1RvOMXYTNQKtot863ESR3yrrhgMoe5WnPUrqWXjbTGuND872emUv/9xHQTI9mPUUH0JtClvkf",
+	"zCYt/jGmnA4Byf8sy1wvMWekaGUMoFXPBlpA2rPMgO43u/d6jPdMH6QoGpVM3amebbrop5pAwgYswUFM",
+	"HBOe/9GewZ49GwVce7BDO5edcssIZS6cEdWVaEyCvV8dkprN4M/oHmLGJ2LF77Fo314Cu0GBdZsxWtP1",
+	"sVGkpsUdmOsEb2uSCozOQHe9Da8qBKb1lFmgJgYorsd0Zt5gmnTncRuRMEDHCNuoaywoAzC+dPgKeNqa",
+	"YO4ewXjS6Bk0iuIiDyUbQybS1g5CMmJZGmNoWYxO23gCkok01kLEmeDDlt334D0Vo5w9PTuJ0XDV/FoJ",
+	"OmILOuICErS9ICHRsQvvihMqIR6JMcRK09myTs69DF/QGZkWYRUtrw3omGWz2MOomCrFlKZc47nkkIBS",
+	"tPVtpgaxt5cuG13GOMQi14qlEDuBY+e/TTo87BNTsR6B6+3qr5mhDFDGL5BDuKQON7Y85kfq89hawvnB",
+	"DJFrRjO7cinVoFZ9OOesNVLGubRji+bjgT3qLYkC/I6LKY/nw2tWlLAL65E0qkwhq29jxpRro70W+gnq",
+	"sLaGnVGegSYjgjtgXcPKAwfIUuMKemC2YVpxAbRCWcMIB9J1GzUi5gQ4c8UfOeWa6VlEBng582QWYflD",
+	"FZFS4SRW4TwkWtQMUNanaVo/sBvG+lNw7lx6XMXpaWZ4PMk1pCsQ3KSp9e5zeDEWAH/+LUt8z5Hk19fl",
+	"VyG52WP3TDFtpnOEsbVUjUou+k7UAZ72sAQsVrZ7HZ/8EJ+cdqJOsUidS6PTY0GIToNpoHNZRP143d4b",
+	"CJxd4H86Xoz3RrMhAw5mT/vt0LnsXHSijtJU6kpHLoqOoBA1A82l+1fPbKhqFb+1NHuz0B/4JNc7DwVe",
+	"TbWvFAFlHEJUcPBIvUAldBdOq6BeBvXym1Evg7YYtMV2bXEzCmBQ6jal1LmikxWVZ05dsULfuWsfqCuH",
+	"23Wjo6Z3/NX8nw8nTSEDW7ulvpSfYCzuTefsKGzp+Oo4jKpQaFOqomOtwrBl2n66bvWfEIsagHAAwiF6",
+	"6xujugoYM2DMl4AxA2zcFGy0iKgVbD0RFUbt1carSBVpVS2sqVSycFDVoJYjsnKekUtxPVCWD+n85Lyx",
+	"CHkFA24NyRXfaLnYnmhMDTBuD1KK/P6lFR3LG53x75zQNHUb/fDFpBgtdx6hz8I54XLdpMZhWlGhx80l",
+	"I2HUrE05sn60jTrQ3Mc3pOgFl5hp/vU+u8SC+h3U76B+B/U7+JWCzh90/qDzB51/oc6P6LgFmW/XEWRr",
+	"FW0h5u8TNqyQ8N2n7aGioQXmLlp8Y9UOHGxUvceoEnwVtcJ84wXm59Wy0iqJeHaGmCJjphSeoZVpkrBF",
+	"7ElIR/sG0tEC0t+rGgghYylA/xdfyvLTsxSjfG5sZSDCMhRix+9wB+n2aXJnnkBccrj9vAsJ90xto6bF",
+	"taZYWZzgFyomcCcncRyXjnzIQs5ConD4ognPx33HJFuUu60UkKu1YwTPTJUkVDnXLHPCyX2dFaUZ0iPy",
+	"GUtbcGE33Apgz0zSc4K95wv6L5YnxPoH5PV9IS/fcABe30fIU8BAm88vNSjgcSCgvPC3a4ay6GwbCAgb",
+	"VnVf90DIomD4W8cNhT/4Y+td3rbe77pIxX5zb5BKMPUEwBGcuiG5MACS4I8N/tjF/tgRVTEXsS2EEfIB",
+	"g5N3cyAcQWGBQ6sQlHQtBJ1DnxtKAaxSCKvjr/8V/YUEElec+DfIf0XfFprFiySy1OKUzyoEqoowTUYU",
+	"w0E9/6oNFS0edgXMG8O+qyTfWwSuS7jEHdt6oGXZr3juua1Y8Id6mPYIct550s8q48q6StrfRR9Vz4Xn",
+	"7Njx9y+k/rUMoE4trw45Mlq7mJIJcs9VD1jJYNydGL1e5JY6w+jwU4C7DM+dHAIW5pyOZuacTqnCAp7V",
+	"pg4j0kdmZCVkM0WwPzzv3Eh2R1I1n6XiC2iDmGTginLXBluVNU28Ue7nnuDZrEYY5SpOdy6RjSraLYFU",
+	"fYJXYEW2CxHE1f6xSD3lJO+LODODgiSXmGbwP187faAS5FVuEOD//MecBIMpfasPpdlIKG25A/nQVglO",
+	"RZJbWWWr2bk69DLnqiCEZtzA9ATektsxvTMKKxLnyXtQRHCSiYRmpuXLH09+PEFolMusc9k5RpOXm7f5",
+	"7vwNa5lHRAJNLcYs+dO5NnDJfB+yAemOQUuW2IwX/GxqPkuJAjNHGpAKDDjIiHz8qffr+8+fPry77l39",
+	"/PMn7IwnpvPSUzUIMEf0iwXtbU+MdidVVPRKQmbfHrGJKur26xGMK9+w4q+hfbRLRrZR27xRQatgzX7p",
+	"nRnjVaIJZGzI+ixjelZpv/J8w0f+BVIZhJkWhgasB+0yrNRMaRgr0v10dX1INBZZR/+7KwTvOAQY16JK",
+	"MGD3t6p0oqHxhs58dGqebwCHZ8H0ve2ny2Wsz1/9pYZ2nZxTCNPHAvnRKJ+nRbDvl6vnmCJJCgna2avj",
+	"GeQcyznaiICGL5otpmk/AxURe7wZzWpAu/ugZr3Zw6yfa1CH2AkvcI5qN54VJA8/+bmJrMFO4QNC82qL",
+	"jt7zYYO4r+gQeMLMKD5c/0K8FmybTenMN12dm+Kh1jZNl6oKUOTyTCtJq8XRZqViVflGXX96+J2fa5YT",
+	"bOsDT9k9S3OaEX9yf8l5ahk4cEkq7ZcZXi0zTScT4GmMSbIopImWlGXVc2f+2rTJXZ+SWZK5YRrkkOa4",
+	"V3yPUZjigZvQGYEvNNHZjAieQERUribAcUtGRHAwc6OwyCibMDOQA2LZIdwB+oJTNWBZfZnsl5S5I/7/",
+	"AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -142,18 +142,18 @@ func BenchmarkPaymentRun10000(b *testing.B) {
 			}
 			d[0] = time.Since(t0)
 			t1 := time.Now()
-			status, _, r = c.do(http.MethodPost, loc+"/approve", approver, nil, "If-Match", fmt.Sprintf(`"%v"`, r["version"]))
+			status, _, r = c.do(http.MethodPost, loc+"/approve", approver, nil, "If-Match", fmt.Sprintf(`"%v"`, r["version"]), "Idempotency-Key", uuid.NewString())
 			require.Equal(b, http.StatusOK, status, r)
 			d[1] = time.Since(t1)
 			t2 := time.Now()
-			status, _, r = c.do(http.MethodPost, loc+"/export", approver, nil, "If-Match", fmt.Sprintf(`"%v"`, r["version"]))
+			status, _, r = c.do(http.MethodPost, loc+"/export", approver, nil, "If-Match", fmt.Sprintf(`"%v"`, r["version"]), "Idempotency-Key", uuid.NewString())
 			require.Equal(b, http.StatusOK, status, r)
 			d[2] = time.Since(t2)
 			return r, d
 		}
 		catchUp, cd := run("2026-11-02", "catch-up")
 		status, _, _ := c.do(http.MethodPost, "/v1/payment-runs/"+catchUp["id"].(string)+"/mark-paid", approver, map[string]any{},
-			"If-Match", fmt.Sprintf(`"%v"`, catchUp["version"]))
+			"If-Match", fmt.Sprintf(`"%v"`, catchUp["version"]), "Idempotency-Key", uuid.NewString())
 		require.Equal(b, http.StatusOK, status)
 		history := paymentCounts(b, db, cl.ID)["payment_lines"]
 
