@@ -3111,13 +3111,16 @@ func (e CreateDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTyp
 
 // Defines values for EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded  EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	case EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -3127,12 +3130,15 @@ func (e EndDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) 
 // Defines values for EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
 	EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+	EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 )
 
 // Valid indicates whether the value is a known member of the EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	case EndDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -3192,12 +3198,15 @@ func (e SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Va
 
 // Defines values for ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight   ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-not-pending"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending:
 		return true
 	default:
@@ -3207,6 +3216,7 @@ func (e ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType
 
 // Defines values for ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused           ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch     ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
 	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch         ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-mismatch"
 	ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-self-confirmation"
@@ -3216,6 +3226,8 @@ const (
 // Valid indicates whether the value is a known member of the ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
 		return true
 	case ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch:
@@ -3233,6 +3245,7 @@ func (e ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType
 const (
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -3243,6 +3256,8 @@ func (e RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -3257,6 +3272,7 @@ func (e RepriceDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 const (
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid    RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:amount-effective-date-invalid"
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan       RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-has-no-approved-plan"
+	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
 	RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
 )
@@ -3267,6 +3283,8 @@ func (e RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTy
 	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid:
 		return true
 	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan:
+		return true
+	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
 		return true
@@ -3279,13 +3297,16 @@ func (e RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTy
 
 // Defines values for ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended  ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended:
+		return true
+	case ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -3294,12 +3315,15 @@ func (e ResumeDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTyp
 
 // Defines values for ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused         ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:resume-date-not-after-suspension"
 )
 
 // Valid indicates whether the value is a known member of the ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ResumeDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension:
 		return true
 	default:
@@ -3341,6 +3365,7 @@ func (e GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType) V
 const (
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -3351,6 +3376,8 @@ func (e SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -3363,12 +3390,15 @@ func (e SuspendDirectPaymentAgreement409ApplicationProblemPlusJSONResponseBodyTy
 
 // Defines values for SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps   SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
 )
 
 // Valid indicates whether the value is a known member of the SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case SuspendDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
 		return true
 	default:
@@ -3615,13 +3645,16 @@ func (e CreateISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded  EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	case EndISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -3631,12 +3664,15 @@ func (e EndISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 // Defines values for EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
 	EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+	EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 )
 
 // Valid indicates whether the value is a known member of the EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	case EndISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -3647,6 +3683,7 @@ func (e EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 const (
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -3657,6 +3694,8 @@ func (e RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -3671,6 +3710,7 @@ func (e RepriceISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 const (
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid    RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:amount-effective-date-invalid"
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan       RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:budget-has-no-approved-plan"
+	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines   RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-direct-payment-lines"
 	RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoIsfLinesWithProvider RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:plan-has-no-isf-lines-with-provider"
 )
@@ -3681,6 +3721,8 @@ func (e RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAmountEffectiveDateInvalid:
 		return true
 	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetHasNoApprovedPlan:
+		return true
+	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPlanHasNoDirectPaymentLines:
 		return true
@@ -3693,13 +3735,16 @@ func (e RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 
 // Defines values for ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended  ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-not-suspended"
+	ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 )
 
 // Valid indicates whether the value is a known member of the ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementNotSuspended:
+		return true
+	case ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	default:
 		return false
@@ -3708,12 +3753,15 @@ func (e ResumeISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused         ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:resume-date-not-after-suspension"
 )
 
 // Valid indicates whether the value is a known member of the ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ResumeISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemResumeDateNotAfterSuspension:
 		return true
 	default:
@@ -3755,6 +3803,7 @@ func (e GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() boo
 const (
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight     SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
 )
@@ -3765,6 +3814,8 @@ func (e SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
 		return true
 	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
 		return true
 	case SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
 		return true
@@ -3777,12 +3828,15 @@ func (e SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType) Valid(
 
 // Defines values for SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps   SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
 )
 
 // Valid indicates whether the value is a known member of the SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
 		return true
 	default:
@@ -4107,13 +4161,16 @@ func (e CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType) Valid(
 
 // Defines values for ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemOneOffNotRequested ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-not-requested"
+	ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffNotRequested     ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-not-requested"
 )
 
 // Valid indicates whether the value is a known member of the ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemOneOffNotRequested:
+	case ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffNotRequested:
 		return true
 	default:
 		return false
@@ -4122,13 +4179,16 @@ func (e ApproveOneOffPayment409ApplicationProblemPlusJSONResponseBodyType) Valid
 
 // Defines values for ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemOneOffSelfApproval ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-self-approval"
+	ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffSelfApproval   ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-self-approval"
 )
 
 // Valid indicates whether the value is a known member of the ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemOneOffSelfApproval:
+	case ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ApproveOneOffPayment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffSelfApproval:
 		return true
 	default:
 		return false
@@ -4170,13 +4230,19 @@ func (e CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() b
 
 // Defines values for ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft     ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+	ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunStale        ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-stale"
 )
 
 // Valid indicates whether the value is a known member of the ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft:
+		return true
+	case ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunStale:
 		return true
 	default:
 		return false
@@ -4185,19 +4251,22 @@ func (e ApprovePaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() 
 
 // Defines values for ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemBacsProcessingDayInvalid ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-processing-day-invalid"
-	UrnPbudgetProblemBankHolidaysUnknown      ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bank-holidays-unknown"
-	UrnPbudgetProblemPaymentRunSelfApproval   ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-self-approval"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsProcessingDayInvalid ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-processing-day-invalid"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBankHolidaysUnknown      ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bank-holidays-unknown"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused     ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunSelfApproval   ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-self-approval"
 )
 
 // Valid indicates whether the value is a known member of the ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemBacsProcessingDayInvalid:
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsProcessingDayInvalid:
 		return true
-	case UrnPbudgetProblemBankHolidaysUnknown:
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBankHolidaysUnknown:
 		return true
-	case UrnPbudgetProblemPaymentRunSelfApproval:
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunSelfApproval:
 		return true
 	default:
 		return false
@@ -4206,13 +4275,31 @@ func (e ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() 
 
 // Defines values for CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotCancellable CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-cancellable"
+	CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight   CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotCancellable CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-cancellable"
 )
 
 // Valid indicates whether the value is a known member of the CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotCancellable:
+	case CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotCancellable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	default:
 		return false
@@ -4221,13 +4308,19 @@ func (e CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() b
 
 // Defines values for ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotApproved ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-approved"
+	ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotApproved  ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-approved"
+	ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunStale        ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-stale"
 )
 
 // Valid indicates whether the value is a known member of the ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotApproved:
+	case ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotApproved:
+		return true
+	case ExportPaymentRun409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunStale:
 		return true
 	default:
 		return false
@@ -4239,6 +4332,7 @@ const (
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsFileInvalid               ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-file-invalid"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsOriginatorNotConfigured   ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:bacs-originator-not-configured"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemExportFileInvalid             ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:export-file-invalid"
+	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused          ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentBelowZero              ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-below-zero"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed     ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-unconfirmed"
 	ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunExportTooEarly      ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-export-too-early"
@@ -4253,6 +4347,8 @@ func (e ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() b
 	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsOriginatorNotConfigured:
 		return true
 	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemExportFileInvalid:
+		return true
+	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentBelowZero:
 		return true
@@ -4269,6 +4365,7 @@ func (e ExportPaymentRun422ApplicationProblemPlusJSONResponseBodyType) Valid() b
 
 // Defines values for HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType.
 const (
+	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineAlreadyHeld HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-already-held"
 	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive     HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
 	HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotOpen      HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-open"
@@ -4277,6 +4374,8 @@ const (
 // Valid indicates whether the value is a known member of the HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineAlreadyHeld:
 		return true
 	case HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive:
@@ -4288,16 +4387,34 @@ func (e HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-held"
-	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
-	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld     ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-held"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive     ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-not-live"
+	ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotDraft     ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-draft"
 )
 
 // Valid indicates whether the value is a known member of the ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotHeld:
 		return true
 	case ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineNotLive:
@@ -4311,12 +4428,15 @@ func (e ReleasePaymentLine409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused      ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-unconfirmed"
 )
 
 // Valid indicates whether the value is a known member of the ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsUnconfirmed:
 		return true
 	default:
@@ -4326,13 +4446,16 @@ func (e ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotExported MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-exported"
+	MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotExported  MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-exported"
 )
 
 // Valid indicates whether the value is a known member of the MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotExported:
+	case MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotExported:
 		return true
 	default:
 		return false
@@ -4341,6 +4464,7 @@ func (e MarkPaymentRunPaid409ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-duplicate"
 	MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid   MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-not-paid"
 )
@@ -4348,6 +4472,8 @@ const (
 // Valid indicates whether the value is a known member of the MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate:
 		return true
 	case MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid:
@@ -4359,13 +4485,16 @@ func (e MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType) Valid()
 
 // Defines values for RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemPaymentRunNotPaid RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-paid"
+	RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotPaid      RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-run-not-paid"
 )
 
 // Valid indicates whether the value is a known member of the RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPaymentRunNotPaid:
+	case RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentRunNotPaid:
 		return true
 	default:
 		return false
@@ -4374,6 +4503,7 @@ func (e RecordPaymentReturns409ApplicationProblemPlusJSONResponseBodyType) Valid
 
 // Defines values for RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-duplicate"
 	RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid   RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-return-not-paid"
 )
@@ -4381,6 +4511,8 @@ const (
 // Valid indicates whether the value is a known member of the RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnDuplicate:
 		return true
 	case RecordPaymentReturns422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentReturnNotPaid:
@@ -4962,12 +5094,15 @@ func (e SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Val
 
 // Defines values for ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight   ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
 	ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-not-pending"
 )
 
 // Valid indicates whether the value is a known member of the ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
 	case ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsNotPending:
 		return true
 	default:
@@ -4977,6 +5112,7 @@ func (e ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType)
 
 // Defines values for ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType.
 const (
+	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused           ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
 	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch     ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-kind-mismatch"
 	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch         ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-mismatch"
 	ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsSelfConfirmation ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-details-self-confirmation"
@@ -4986,6 +5122,8 @@ const (
 // Valid indicates whether the value is a known member of the ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType enum.
 func (e ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
+	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
 	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsKindMismatch:
 		return true
 	case ConfirmProviderBankDetails422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentDetailsMismatch:
@@ -9839,6 +9977,9 @@ type UpdateDirectPaymentAgreementParams struct {
 
 // EndDirectPaymentAgreementParams defines parameters for EndDirectPaymentAgreement.
 type EndDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -9858,6 +9999,12 @@ type SetDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType string
 // SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for SetDirectPaymentDetails.
 type SetDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType string
 
+// ConfirmDirectPaymentDetailsParams defines parameters for ConfirmDirectPaymentDetails.
+type ConfirmDirectPaymentDetailsParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmDirectPaymentDetails.
 type ConfirmDirectPaymentDetails409ApplicationProblemPlusJSONResponseBodyType string
 
@@ -9866,6 +10013,9 @@ type ConfirmDirectPaymentDetails422ApplicationProblemPlusJSONResponseBodyType st
 
 // RepriceDirectPaymentAgreementParams defines parameters for RepriceDirectPaymentAgreement.
 type RepriceDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -9878,6 +10028,9 @@ type RepriceDirectPaymentAgreement422ApplicationProblemPlusJSONResponseBodyType 
 
 // ResumeDirectPaymentAgreementParams defines parameters for ResumeDirectPaymentAgreement.
 type ResumeDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -9902,6 +10055,9 @@ type GetDirectPaymentSchedule422ApplicationProblemPlusJSONResponseBodyType strin
 
 // SuspendDirectPaymentAgreementParams defines parameters for SuspendDirectPaymentAgreement.
 type SuspendDirectPaymentAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10004,6 +10160,9 @@ type UpdateISFAgreementParams struct {
 
 // EndISFAgreementParams defines parameters for EndISFAgreement.
 type EndISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10016,6 +10175,9 @@ type EndISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // RepriceISFAgreementParams defines parameters for RepriceISFAgreement.
 type RepriceISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10028,6 +10190,9 @@ type RepriceISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ResumeISFAgreementParams defines parameters for ResumeISFAgreement.
 type ResumeISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10052,6 +10217,9 @@ type GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType string
 
 // SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
 type SuspendISFAgreementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10195,6 +10363,9 @@ type CreateOneOffPayment422ApplicationProblemPlusJSONResponseBodyType string
 
 // ApproveOneOffPaymentParams defines parameters for ApproveOneOffPayment.
 type ApproveOneOffPaymentParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10279,6 +10450,9 @@ type CreatePaymentRun422ApplicationProblemPlusJSONResponseBodyType string
 
 // ApprovePaymentRunParams defines parameters for ApprovePaymentRun.
 type ApprovePaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10291,6 +10465,9 @@ type ApprovePaymentRun422ApplicationProblemPlusJSONResponseBodyType string
 
 // CancelPaymentRunParams defines parameters for CancelPaymentRun.
 type CancelPaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10298,8 +10475,14 @@ type CancelPaymentRunParams struct {
 // CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelPaymentRun.
 type CancelPaymentRun409ApplicationProblemPlusJSONResponseBodyType string
 
+// CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType defines parameters for CancelPaymentRun.
+type CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType string
+
 // ExportPaymentRunParams defines parameters for ExportPaymentRun.
 type ExportPaymentRunParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10322,6 +10505,9 @@ type ListPaymentRunLinesParams struct {
 
 // HoldPaymentLineParams defines parameters for HoldPaymentLine.
 type HoldPaymentLineParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10329,8 +10515,14 @@ type HoldPaymentLineParams struct {
 // HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType defines parameters for HoldPaymentLine.
 type HoldPaymentLine409ApplicationProblemPlusJSONResponseBodyType string
 
+// HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType defines parameters for HoldPaymentLine.
+type HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType string
+
 // ReleasePaymentLineParams defines parameters for ReleasePaymentLine.
 type ReleasePaymentLineParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10343,6 +10535,9 @@ type ReleasePaymentLine422ApplicationProblemPlusJSONResponseBodyType string
 
 // MarkPaymentRunPaidParams defines parameters for MarkPaymentRunPaid.
 type MarkPaymentRunPaidParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10355,6 +10550,9 @@ type MarkPaymentRunPaid422ApplicationProblemPlusJSONResponseBodyType string
 
 // RecordPaymentReturnsParams defines parameters for RecordPaymentReturns.
 type RecordPaymentReturnsParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -10610,6 +10808,12 @@ type SetProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType string
 
 // SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType defines parameters for SetProviderBankDetails.
 type SetProviderBankDetails422ApplicationProblemPlusJSONResponseBodyType string
+
+// ConfirmProviderBankDetailsParams defines parameters for ConfirmProviderBankDetails.
+type ConfirmProviderBankDetailsParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType defines parameters for ConfirmProviderBankDetails.
 type ConfirmProviderBankDetails409ApplicationProblemPlusJSONResponseBodyType string
@@ -11315,7 +11519,7 @@ type ServerInterface interface {
 	SetDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
 	// ConfirmDirectPaymentDetails Confirm the pending change of details (a user other than the one who set them).
 	// (POST /v1/direct-payment-agreements/{agreement_id}/payment-details/confirm)
-	ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error
+	ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId, params ConfirmDirectPaymentDetailsParams) error
 	// RepriceDirectPaymentAgreement Move a direct-payment agreement onto its budget's approved plan and amounts, from a date.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/reprice)
 	RepriceDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params RepriceDirectPaymentAgreementParams) error
@@ -11579,7 +11783,7 @@ type ServerInterface interface {
 	SetProviderBankDetails(ctx echo.Context, providerId ProviderId) error
 	// ConfirmProviderBankDetails Confirm the pending change of a provider's bank details (a second user).
 	// (POST /v1/providers/{provider_id}/bank-details/confirm)
-	ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error
+	ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId, params ConfirmProviderBankDetailsParams) error
 	// ListRASVersions The council's RAS versions, oldest first.
 	// (GET /v1/ras-versions)
 	ListRASVersions(ctx echo.Context, params ListRASVersionsParams) error
@@ -12361,6 +12565,21 @@ func (w *ServerInterfaceWrapper) EndDirectPaymentAgreement(ctx echo.Context) err
 	var params EndDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -12425,8 +12644,28 @@ func (w *ServerInterfaceWrapper) ConfirmDirectPaymentDetails(ctx echo.Context) e
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmDirectPaymentDetailsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ConfirmDirectPaymentDetails(ctx, agreementId)
+	err = w.Handler.ConfirmDirectPaymentDetails(ctx, agreementId, params)
 	return err
 }
 
@@ -12445,6 +12684,21 @@ func (w *ServerInterfaceWrapper) RepriceDirectPaymentAgreement(ctx echo.Context)
 	var params RepriceDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -12481,6 +12735,21 @@ func (w *ServerInterfaceWrapper) ResumeDirectPaymentAgreement(ctx echo.Context) 
 	var params ResumeDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -12542,6 +12811,21 @@ func (w *ServerInterfaceWrapper) SuspendDirectPaymentAgreement(ctx echo.Context)
 	var params SuspendDirectPaymentAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -12922,6 +13206,21 @@ func (w *ServerInterfaceWrapper) EndISFAgreement(ctx echo.Context) error {
 	var params EndISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -12958,6 +13257,21 @@ func (w *ServerInterfaceWrapper) RepriceISFAgreement(ctx echo.Context) error {
 	var params RepriceISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -12994,6 +13308,21 @@ func (w *ServerInterfaceWrapper) ResumeISFAgreement(ctx echo.Context) error {
 	var params ResumeISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -13055,6 +13384,21 @@ func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 	var params SuspendISFAgreementParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -13587,6 +13931,23 @@ func (w *ServerInterfaceWrapper) ApproveOneOffPayment(ctx echo.Context) error {
 	var params ApproveOneOffPaymentParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -13895,6 +14256,23 @@ func (w *ServerInterfaceWrapper) ApprovePaymentRun(ctx echo.Context) error {
 	var params ApprovePaymentRunParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -13931,6 +14309,21 @@ func (w *ServerInterfaceWrapper) CancelPaymentRun(ctx echo.Context) error {
 	var params CancelPaymentRunParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -13967,6 +14360,23 @@ func (w *ServerInterfaceWrapper) ExportPaymentRun(ctx echo.Context) error {
 	var params ExportPaymentRunParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -14057,6 +14467,21 @@ func (w *ServerInterfaceWrapper) HoldPaymentLine(ctx echo.Context) error {
 	var params HoldPaymentLineParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -14101,6 +14526,21 @@ func (w *ServerInterfaceWrapper) ReleasePaymentLine(ctx echo.Context) error {
 	var params ReleasePaymentLineParams
 
 	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -14137,6 +14577,23 @@ func (w *ServerInterfaceWrapper) MarkPaymentRunPaid(ctx echo.Context) error {
 	var params MarkPaymentRunPaidParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -14173,6 +14630,23 @@ func (w *ServerInterfaceWrapper) RecordPaymentReturns(ctx echo.Context) error {
 	var params RecordPaymentReturnsParams
 
 	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
 	// ------------- Optional header parameter "If-Match" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
 		var IfMatch IfMatch
@@ -15145,8 +15619,28 @@ func (w *ServerInterfaceWrapper) ConfirmProviderBankDetails(ctx echo.Context) er
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmProviderBankDetailsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ConfirmProviderBankDetails(ctx, providerId)
+	err = w.Handler.ConfirmProviderBankDetails(ctx, providerId, params)
 	return err
 }
 
@@ -16946,8 +17440,9 @@ type PayloadTooLargeApplicationProblemPlusJSONResponse struct {
 }
 
 type PaymentAgreementChangedResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 type PaymentAgreementChangedJSONResponse struct {
 	Body PaymentAgreement
@@ -16956,8 +17451,9 @@ type PaymentAgreementChangedJSONResponse struct {
 }
 
 type PaymentRunChangedResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 type PaymentRunChangedJSONResponse struct {
 	Body PaymentRun
@@ -21407,6 +21903,9 @@ func (response EndDirectPaymentAgreement200JSONResponse) VisitEndDirectPaymentAg
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -22129,6 +22628,7 @@ func (response SetDirectPaymentDetails500ApplicationProblemPlusJSONResponse) Vis
 
 type ConfirmDirectPaymentDetailsRequestObject struct {
 	AgreementId AgreementId `json:"agreement_id"`
+	Params      ConfirmDirectPaymentDetailsParams
 	Body        *ConfirmDirectPaymentDetailsJSONRequestBody
 }
 
@@ -22137,7 +22637,8 @@ type ConfirmDirectPaymentDetailsResponseObject interface {
 }
 
 type ConfirmDirectPaymentDetails200ResponseHeaders struct {
-	XRequestId *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ConfirmDirectPaymentDetails200JSONResponse struct {
@@ -22152,6 +22653,9 @@ func (response ConfirmDirectPaymentDetails200JSONResponse) VisitConfirmDirectPay
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -22409,6 +22913,9 @@ func (response RepriceDirectPaymentAgreement200JSONResponse) VisitRepriceDirectP
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -22708,6 +23215,9 @@ func (response ResumeDirectPaymentAgreement200JSONResponse) VisitResumeDirectPay
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -23228,6 +23738,9 @@ func (response SuspendDirectPaymentAgreement200JSONResponse) VisitSuspendDirectP
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -25964,6 +26477,9 @@ func (response EndISFAgreement200JSONResponse) VisitEndISFAgreementResponse(w ht
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -26263,6 +26779,9 @@ func (response RepriceISFAgreement200JSONResponse) VisitRepriceISFAgreementRespo
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -26561,6 +27080,9 @@ func (response ResumeISFAgreement200JSONResponse) VisitResumeISFAgreementRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -27081,6 +27603,9 @@ func (response SuspendISFAgreement200JSONResponse) VisitSuspendISFAgreementRespo
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -31044,8 +31569,9 @@ type ApproveOneOffPaymentResponseObject interface {
 }
 
 type ApproveOneOffPayment200ResponseHeaders struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ApproveOneOffPayment200JSONResponse struct {
@@ -31062,6 +31588,9 @@ func (response ApproveOneOffPayment200JSONResponse) VisitApproveOneOffPaymentRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -32688,6 +33217,9 @@ func (response ApprovePaymentRun200JSONResponse) VisitApprovePaymentRunResponse(
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -32947,6 +33479,9 @@ func (response CancelPaymentRun200JSONResponse) VisitCancelPaymentRunResponse(w 
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -33150,6 +33685,40 @@ func (response CancelPaymentRun415ApplicationProblemPlusJSONResponse) VisitCance
 	return err
 }
 
+type CancelPaymentRun422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CancelPaymentRun422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      CancelPaymentRun422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CancelPaymentRun422ResponseHeaders
+}
+
+func (response CancelPaymentRun422ApplicationProblemPlusJSONResponse) VisitCancelPaymentRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelPaymentRun428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -33208,6 +33777,9 @@ func (response ExportPaymentRun200JSONResponse) VisitExportPaymentRunResponse(w 
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -33622,6 +34194,9 @@ func (response HoldPaymentLine200JSONResponse) VisitHoldPaymentLineResponse(w ht
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -33825,6 +34400,40 @@ func (response HoldPaymentLine415ApplicationProblemPlusJSONResponse) VisitHoldPa
 	return err
 }
 
+type HoldPaymentLine422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type HoldPaymentLine422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      HoldPaymentLine422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers HoldPaymentLine422ResponseHeaders
+}
+
+func (response HoldPaymentLine422ApplicationProblemPlusJSONResponse) VisitHoldPaymentLineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HoldPaymentLine428ApplicationProblemPlusJSONResponse struct {
 	PreconditionRequiredApplicationProblemPlusJSONResponse
 }
@@ -33885,6 +34494,9 @@ func (response ReleasePaymentLine200JSONResponse) VisitReleasePaymentLineRespons
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -34183,6 +34795,9 @@ func (response MarkPaymentRunPaid200JSONResponse) VisitMarkPaymentRunPaidRespons
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
 	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -34479,6 +35094,9 @@ func (response RecordPaymentReturns200JSONResponse) VisitRecordPaymentReturnsRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
 	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
@@ -41196,6 +41814,7 @@ func (response SetProviderBankDetails500ApplicationProblemPlusJSONResponse) Visi
 
 type ConfirmProviderBankDetailsRequestObject struct {
 	ProviderId ProviderId `json:"provider_id"`
+	Params     ConfirmProviderBankDetailsParams
 	Body       *ConfirmProviderBankDetailsJSONRequestBody
 }
 
@@ -41204,7 +41823,8 @@ type ConfirmProviderBankDetailsResponseObject interface {
 }
 
 type ConfirmProviderBankDetails200ResponseHeaders struct {
-	XRequestId *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 type ConfirmProviderBankDetails200JSONResponse struct {
@@ -41219,6 +41839,9 @@ func (response ConfirmProviderBankDetails200JSONResponse) VisitConfirmProviderBa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -52010,10 +52633,11 @@ func (sh *strictHandler) SetDirectPaymentDetails(ctx echo.Context, agreementId A
 }
 
 // ConfirmDirectPaymentDetails operation middleware
-func (sh *strictHandler) ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId) error {
+func (sh *strictHandler) ConfirmDirectPaymentDetails(ctx echo.Context, agreementId AgreementId, params ConfirmDirectPaymentDetailsParams) error {
 	var request ConfirmDirectPaymentDetailsRequestObject
 
 	request.AgreementId = agreementId
+	request.Params = params
 
 	var body ConfirmDirectPaymentDetailsJSONRequestBody
 	var err error
@@ -55191,10 +55815,11 @@ func (sh *strictHandler) SetProviderBankDetails(ctx echo.Context, providerId Pro
 }
 
 // ConfirmProviderBankDetails operation middleware
-func (sh *strictHandler) ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId) error {
+func (sh *strictHandler) ConfirmProviderBankDetails(ctx echo.Context, providerId ProviderId, params ConfirmProviderBankDetailsParams) error {
 	var request ConfirmProviderBankDetailsRequestObject
 
 	request.ProviderId = providerId
+	request.Params = params
 
 	var body ConfirmProviderBankDetailsJSONRequestBody
 	var err error
@@ -56648,7 +57273,7 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7L3bbuQ4lij6K4TPAGl3yy7beakqGwcbrqzK7uypS05m1tTGtHNkhsSIYFtBRpOUI6MLCfTTwX4ebGA+",
-	"YID5hf0+/Sf9JQdcJCVKom4RsjNrT83DdKVDosjFdb/+fJDw1ZozwpQ8uPj5YElwSgT851WW8Y3+j5TI",
+	"YID5hf0+/Sf9JQdcJCVKom4RsjNrds3DdKVDosjFdb/+fJDw1ZozwpQ8uPj5YElwSgT851WW8Y3+j5TI",
 	"RNC1opwdXBy8XRK0ImrJU4nUkqA1VkuEmdwQIdEhI3dEoB9evX35w/dvIrRZ0mSJ1JJKJIm4owlBKScS",
 	"Ma7sO0cnB9GBTJZkhfW3yHu8Wmfk4OLgd9+8jdCrq7fPf38QHazw+28JW6jlwcXZ6Wl0oLZr/YxUgrLF",
 	"wYcP0cFznCzJc86U4Flz07/nG5RxtoAdCyLXnEmCVniLZgQl+tW0ug/vg+ctH+RMEaa+pnLNJTXfqX8W",
@@ -56678,941 +57303,947 @@ var swaggerSpec = []string{
 	"xScL2coud4DuFUM5I+/XJFEkRUSvcgk8NiUK00wiLIjzFWZ8IVHOUs1US6cioumEUP8OQh/fcwXhEWOt",
 	"f5KAr290R8yG8A55T6WSaJYrQGxrGlJpA0E18BaBoy64moc+RHtdxvdcveA5+3QvwW1wB+B/z5HMk2Xh",
 	"4zdITqVTLtAhF3ATFvmd8q65EMHJ8ijS/JzZVfQ1TkgFr/A24zh9y/m3WCzIJwv/2j53pIEZT7eISpTp",
-	"NTRvwZXYBMJJQtZKosMz9B396mhaOGvLtghJPDf+rA54N+HcA5/K+gctECgiHlHhUqse0oX/ug4Hz+xJ",
-	"8XbDr3N2T6B4nbM2IIicffTjC5JwlkK4+QWm2Scsf5pb3ZH6nNu1cO1SaTy1n8Ad+D77T/4W3GZ3uIfi",
-	"DmwMBVzpcy7uT7t9Y3jrjwzfYZrhWfbpCpnmVncS90rL7XSLDlOs8AxLgnIGklyvqGX5ii4MmCVaE4i5",
-	"TSlqfmQ4V0su6F8+YXT2N7mLxdy0fG2SAxhwoDFh89+A3ZgVtrPVumoA/+mnn47riRRdQK/nXezJin5k",
-	"Ml+vuVAk/Y6kFL+1IPxE76652T0UskcS2XSoY/265kzaNuGMgG5W8CSnnU1GKh+ci8oYO0lCpPyGKaq2",
-	"DvzNDd9SliI+R5obixQIXe/Hxb5MEAF8YaXT+CDyUj8OomCQ/yCy7+IsNnE7/WA1IH8QHVjAx+sM66+k",
-	"VJBExS5sUih3B9EBlXPv3834W2QP/BoO0jzsD4zA6SBHyh0Xz3iuELZxwwu0WXLzEFURsg5OmypYXFsE",
-	"IdlIWz3wyzWzxzlBLxUkz0lr5JtPVEKTETJ5iGpJqHCegggeMj9gJAkWyRIpIlYn1xooVYTGiTJOlS6M",
-	"vspTqq7gyQ/6MjUOxDQd77osXh5CRw2M+6BxI3PpS9X7eAEcLaMSIE0s4Gwcz76FqEIbLBGWtyQ1xv3h",
-	"DVvKmOWrGRE3EbqZ4xXNtrF+O14LMqfvbyL097/+51EV0nc4y4kJCCuykvV432k18I+P/xK/+/ksenoa",
-	"SswCmL00y5yXXm0sBN7qX3eDM0+SXAiSxlg1POnHiq5q7vQnp6E1HI6Gab34+WVa5jxaei+yGhdEvXJE",
-	"733vWRNEV8f/ooH0rAVIZfwxnAYKP/uUQqWhR72fsdDzokyBFA+WZ1ZRM478ZlCgdPX/8QA+6F9HZInO",
-	"B3CVMHwaiyqRV4f/lS2+a8iTKvf6lprIQJXyC8wt/qOfGC03rOFsAGlrEfVQQLwHarB4+GSKssULw7Wq",
-	"R5phSQO84aflFhBjybNU88RESavTkxVkhKwkye6IvLTUbVUvSVKHVuBgWlFGyKXNBReEKcP7kyXNKkJO",
-	"kmyuL7lYJS7Enl3kAFIx2wSPx4MGJN5EBwt6R9jwxyuENJYw7MuOfbsj4zTPNGIDLIKH0syUAAW0bXQc",
-	"VflE4QGgCr3GZ6sHiCzCBLEsTQWRRkSmxqzE2SsP2+Y4k6QuTbXyrLaDriGjjJz1JJCdtbx3PiAZOTpY",
-	"c6kSnpJQnt2P/4jcz5cu7Ttfr4lAiTbIQDZqDVOucULQjMy5MOomZRssUqRfrDL6b388Q+df/VMzSuud",
-	"52lgl4pvWAhgffkyPjIYWNq1vIN3XOwrl2fXebtVsBlPnDSxcYKwWSlCKyIWJEWU2R+A1TOjokMq+eeP",
-	"v3x2dIHwTBJISSNZCq6dbYQ01qMkI1jIawZ3q5mNwaMT9JPNVcTFmsVH4cwR0kcGfc8dGuJEDjghja8d",
-	"R3so8B5wtveLPg4/DF4FECbP1A+5SviqxehRhCFuHpDG+Fmg88PzI6cVPddXou/ojTFP0OE3GV3QGc2o",
-	"2qLngioiKD5Cr8kit2YROj89e+oLFZYrQa2qUFhCy+2CEkYA82lGVMwISbVyAEmhcZJxtSSaQy75isQS",
-	"z4na6n/hGTUZQvrvNWtMv77h4jZWAlOmlyFpbuzq+I5nOVOEALCig4SvVjnTesocJ/owGsOigwTr3+M5",
-	"F3G7PPChWtpYI1gt44rUFe8np0FGyMvL61Rx/IsGDoMlZwF9osixhWTanGlQXiKyWqst0hAXGypJxTjo",
-	"cfXMMvIaPnbwoaZKRQcmI9rqWppKPui/OT9hIIKhT6GVX/OQZlY4WVJyR6wP0xzwpNSxZ5xnBLMGV3Vg",
-	"K74XZKfOhr5aab7S1MkwYznO4jVhSWDH3xN1UcskkksgF0gdukQLwaU0j2yWPNMPyqpKT5l69uTAywg9",
-	"Oy3/z0sNPW2mhkYHZD4niaJ3JJ4LvhqfcwTEGEP+VNsRDQDQ3/4POnscofNnmr+fnWt7EgsiFVoTxrbo",
-	"8BRUUs7IMZ/PyziUPJrusC67cge9z9BCk4WfBp/V5DzY9Hz2pGuN2XZY4ZWPuLVLjao42LyyqJJ3ip2H",
-	"qtxB9UydZPANG8vICEvjtLU2bU6FVCjFW8Q4VHYSgSg4bROCDsn7JMslvSOIsPQocol2UMqHRZVOBuJz",
-	"edNNv/0sw+z2EilBVysTGmxgQ1W8lib+9fWbg957c5AodtEJ6tdkLaihuDHgblB8zZFUlIhqoIOet14L",
-	"fqeNwQyzRxJh4HQIHM7aaDT2YQn6gnYfyV/mNdTJZ9hlyHw19i5mOLmN13hbye4Pqt6v7F3IXK4JS4nJ",
-	"NbVAx1kWEmcPC0TIycxXpIOWIXXW+KItZiC8wJRd+HQLB5QUyk4K4h+PQbU79fc27ELfGEiPvFGNMQO5",
-	"mUJrTNNLV5zusnuwVOjQJiTrB0AsUgVmDU7/lEtF0qNfGEWVUBkDe2k9r100U3VzEa18BulEEAPMHoKp",
-	"XN9YAD+EZrEjhV0aO3uzpJkHmwFY1Gug2i11nGLgEmPUpcFLhrWn3tcLCO2jwpWL7KLDGW93hW58DlZQ",
-	"QUVj86+itoHaoSogqlxBJ2GGA5831TjjjVYHbqic36BDzNBLltI7mmobwCZQoBc5S9GSZCmabREuMhqP",
-	"fIO/uqaJWIYt6TJIOjjAXb7zAidKBgLdhSt92DJfweMfIq+yPtxqwdRc2vzO1TojymQ6yZxAXr6Xdlbn",
-	"JL1oa7/tFVsF+FHvKglmCcnCFH12OoykzRpZNwH1r2IANNkqO3KD8p7iWcaT22D89SdgrRilAs+tST+H",
-	"QItUNMuKUgzrSaYKJZhBTxq3O3RIcLL0u8dADQeWCF+zP7z54Xv0imtbVpjwNrg6bxzHiBWP3Uo3R84X",
-	"A+6ZwKfMCpwl5JqV39fI567tBD0vkRO25E6OqERPzs/RTZmbcEyLVW6Mw3WQ3+eFPqCpaajE085C8TTb",
-	"CKULEZqh9tLJOJwzeJ7Jgw/vWrGj5I1hKmtshnGbtxG36WE/LbcBlsC45Rknje5I46NbQeVDXyORQ9+Q",
-	"Cqt8BGN8Y54v/HpD33MJD/k6HX3xlgFaYrdl0mdPPn/yxeNnTz7vrZZuiGE/1lYJnBXgCDMJbRzgRIHt",
-	"AP0FfIyMKk1Ymqy7xv5qfKzGYutcu4RBhXQq4HwXyMLypelXbcFkLgkSubZP8HqdbdHf//q/EWbG8fpI",
-	"IvDBRwijBAsiHkmbbAeu8Eey4tO33np4sDN6Wu6q5EtjQ5MgWDupT5UC2jwtL8skWGCmGDmK0XtBGd+Y",
-	"tJopzGd+R4SgKRkZlIPkDw/NHkmUkoRCAjXo/lJZB/NqndteUnnm9ykzIDlpBMoMtho/e5dvYVrni/to",
-	"h6UYjFKVGAL4PhKKV4iRDSqv9rKUwcZ6VID2fI5qqqMHR72nJhQ1cqcQDBrHmoEo4iXBmVrGWMWCytuW",
-	"JmGGztB6uZU0wRmkEBOmcIbM64gaIqQSYYX0QojPI5QSRQTlAivKFmF72GzCxfYGJ8s8169Vg1sVEf9F",
-	"QMBr2o9TckcyvoZsRUkXjM5pgpnKtjFdrXG4aY48+/zw7PTocHYEnMgemQvkLYYyekuyLVJcK0KVlZFb",
-	"uWiMY6t9ZAtIzEap1FpBx3aSo673c2Z2pBU3G56yrAniklJhlmLRsTw2p3Xr+GEuff2YMoWpY1hmVeRW",
-	"1WgcBtMwEBiIwSVxEdMsYzZTpImbwOIRFlQS03wQh9C0XBDQ1CwY/nYo7NmmC43G20BQtqaaNhG3IuLD",
-	"EUmpEY6kdTZ9I/PZTVNy9GYTWHNZxowkREostrGm04EXYN7WtkjxOnAQwCArxVu8yVjGtv9nHyBfX725",
-	"sk+GtMxQ6qovWKNCYhnTxBO5kFJAZZnviJU2cQQ5FjmTIbO5qcKW5B9vSJaZZAGNg4kKAlEbbAUH9TmJ",
-	"1nK81ZBZA2mbya0bBuUuunBNUMIS7zolofFtBFQdrGwlaYmPyEX4TpC+jxvAm5sLdBMk9psI3XSB8eaa",
-	"uURtRRi6cZR4Y1cHuaJXD0hHvXYLit9E1+wmJBh791PkjRO6WCq7gbi6Lb22Zs43xnxXS0EIeq7/IghD",
-	"V4lC8uxzpIhU8gRd2VYKgIBFq9sZMc1nbYJUcROP5DUDk8HUVc1zaTqUnaMbWOaYcXU85+LYs6r1xd4c",
-	"BTOYflUpflUpflUpflUp/vuqFB9dhnfboJNUHJRxjQ8PW2BQfHjPJGHrDR9sSwPiUuZ/4uxX2fer7PtV",
-	"9v0q+36Vfb8U2femiBAVoXwtBfwIhh++6PH3v61VWoVjBqWPob2cuazhbQjmjtrKF6ZODt2YZ26g81vk",
-	"ldM9kohvmPNH0BQdKq9PXPFakmG6Ohrkn/C7sw4K4vGsRpS9pVF1qpO5uchweYc7SxuBdSsabm230aDK",
-	"oS/nmzsSTKBPXLSnLLYyUD2xoa3+uTHRLnXeNhUjNppLCz+ollmbwiaivEwONyrHL5w+aqucHnZbts69",
-	"XTEzoep6mh87doUzNjXBbtuFiyLTQQzbenusCFKuJcnrqzdFW55cmvyUxi12Fsb3VcLXL3fIpQ780pBa",
-	"8GF5eUPzXx6oftqSRlfxdKVfcA2jvdwxh1LdxDmJWVOS+sOaNV9dPX/zg6ALyrBlBSOixziBssGieDfg",
-	"URUkoWtqMi8JcWS0xlsioLuF/r5mClprIUIW2bbgmoTa0+MEy0b27dkX7QHVf0W/8ebfXOenp+fPPjt+",
-	"V/4NlX/8TbCrQHEu6ABRA/cXXdMcYBLTF+FeBVbfjXNJhLd0wNYqqp4AOq7Pnn4PmffQ4Zsfvz+qweRZ",
-	"ZWPPAht71rIxLlQcqKfcccG6pAsc2/9mA9xRFa+CWBtsHBxuAWEegDh0wdyhmixFN+U6N8V8Kz8XIxfs",
-	"Ym2SHy7sQhfQOMn1Zwg9kGKFjwX5E/Rs1dvvFWVfYXZ7Zc78fEmS213JcFp0vV+saL//8IUXEHrJJuVS",
-	"V4YjzTC7Bd1VQlueJmdCh2akh4xQShdUyciWwZ8gw03QZ+j46P9q/vWxEGIIQwASNF62Fkm0wqktdrUq",
-	"m0/oJq/Qs5iMOUZoBq2kMDV/gExxsNmYEnSWQ2ab9wJUDLZObym2yVcrqlZu6OSYylhPPByvMMNalc4o",
-	"I9KWxk5XFlpJ2R5bvmG3GA8+TFHhy+eIKnQIhRk2LRijoveXFzzcuQK2Rc/0K2KN4du/+WISkI8PCEM5",
-	"P+WMpEhxmwd3Tzsta3cDLiG/QrGodSHMz+hbYokYdKRgXC0pWyCTgr+iqlFRFb77/mYN1nAfrgy7SS0l",
-	"nTRyoQM+sg0ht9m2vK4pyKDGo/zc1LI4uFZHXNlHCymEccyHVTuTC0+6gth9jFka2253psykkn56FLkc",
-	"A3B72bi+zwbriwxKQzXbajq4QiOtjHV2Rwpe2r7gP5f5yo2e+HS1yo0VLhleyyW3XZdsUjj6Ce7A1uS6",
-	"8ApBtujelupCAQ6Bapun5xESPNc7unb9WmqV+Euc3RGJ8nUw+cDeY8Kl6uZ2Ena6IkRRO48XrubCttFx",
-	"EHN7zJmiGcJAwhBaATCCp41Z7worTjQd86/OUdylXqZTfATiUFlim5yMiP8U77xRZB2ym5387ufkDcgD",
-	"hRhTlRGY/ua4qb0Z4KRLuliSCYWu2/B98DLn6OgdyuKrUoNluSUtQPC//69/c55f8+f7E4Buc3WAVTdn",
-	"fq1v7h53tUNdjntnUFlkdJDS+ZwIfdze5H2fRSDznnQzrwOYHy6p6SV4+MoghU+qwgyHkBW0NtEM7sLb",
-	"blnecz9X1DYzdhdeFxgBu8syA3lleWENaE/DJrwP3A8fqpil4wqRBirnlvtYuv/bv4OAT/B6rfm38nWB",
-	"fRoHDbYkBt6sfbqbl5V5quaMa6jkh6NeePmVJAXfxYLUju2zQojJzaHVnP4nnvE7Ysekmp5/a6pwhjK6",
-	"ouooQs5CmBEz2IkgCwz7JWtiOJUlZLShssC3Vs17X2bRaCpcc2rt8vpWRu8CVopn2zjlK0w73FZ932qu",
-	"3bANavMkdzm5v8RQEh0EiOrwyZ221hF22rEYs2K1lOZjVYO/BxvSL2xs1FGW7vGigtLoYV5QqjHjvDFJ",
-	"tHmPUXhMeZsoaZcBLTp1i+Ya1Ap807mpxUQBUyp0OWFu2aIQtpnbLbZ5xzz52hhVyywCtF61aWr1pp6u",
-	"127nW/t3iuhi1aB+2ADj82+//uY9+BIahxjUyaDWjryXVaR5WyuYn5zNLIjKBZjTaU4uoCHrijO19Bou",
-	"/TnHQv83Yancpa0QcVMJKw3gT3fWAvscruC/jhPXbDHApnq1Pr0CYLBz8Q+VVQMWX+H3lfxVj2+XmJLh",
-	"uKWpa0BT4uuMxClnJLyj3qaHZgHFFc52W8FiSG23n7enPezXdb9cZKCBKPgmFF2otIXZ4SbNyOMdX7ah",
-	"4J3erjGcyhAQt26xvRAjkkt8/vRZPXY1pG+SbLg2/5wTGy7KGTNtbwEXo4O5GUv2blD+isOhEvc9yV9B",
-	"0SrK29utkn2DhIsjO3ZUw6IaZjZaKxSctJOtDywsb3J+I6N6GM3wJs31zC7bVSl+7j6FZtsilSLBiiy4",
-	"2KJbso3QjEiaEpv1Bf0GpXWC+Ps572NaXcGtjCfaEDLN/9XWNKqhDD3/9uuTpjjxA6hXx/8CMdTH0VnL",
-	"DAyPE4V66zkrbEuwKLoHJjgjLMUC/lqUAdqVLtD56fmz43860yLyai1ohhRHf8gZgR+qHd7No+fVQ3we",
-	"CAI/+XD8T388O37yrj8W3KSLThScQkUq1ZSPOsbi+bdfW8Rtz2j5/vdv0DdskUHDo4wSpo4zckcylGKF",
-	"SxQv8B6X6C6IPqJEuNJxJONsESsiVnHRu1uDvvirAPpgigIjKv/OciEN85NLLhT80UWMvAiSPvjacmpo",
-	"hB0M+tTd+cHZSlKRtZ2vUT5upiRxkUqNyDA5yTSTWmKplbsIUSVNjmmzEYVJ8RtsWYY2doWkiUUxvCJl",
-	"uuiNtQmAgZvubzPM0puTITmcsNvmp15pCwV6X644I1uAh4yQ+RL83f4n/LCTg+W4+vceMQwQcYmSYYw2",
-	"XiRNTyOFROXogxOC+4JGsBvXRwnAPNbcH6mp2PRT/1MdcPqWrqgaO2AEOu5M7aUFJ+C9ukL8bVe/1wGg",
-	"dr6o7W605KtiGB7oRXZSJ1SfYAW/V8by4DvKFqBLsTsibVaOZVSxBfMWjkuZm4zQxcXKorTwLk2pfX0w",
-	"xOPD86PD2VEtFl8dmFCZoQBbkKGxDf5MiGlHOAgCjgvAyRji+OaXPkB8IpMcKndTneRw/yMZppiq8NyK",
-	"8dd5FnRv0GSJTIPQY9sgFDqSmbYh9l2ti0K+2JxnGd9cuFoc4+yiUmGmbtChmZfk2i8veS7JkmepyyCJ",
-	"zegQhbc3kc0j8bWE2OgDM0Hw7Y0dxM4qZMeMGdP8ttUfyg+41JO29cPYBwGJ19DTK0yGRRzET9xiKVry",
-	"jRsICNNnSXpRBEIcP4G4ScltMjIHgtZ85pr5jOYoQgoLOp8jaAZJ0OF//ceZDdYAVyJ3RGzRf/3H+dNT",
-	"DaU1tCYuwjDAH4vwSxGouWb1SA08Ysqvvnv5OziHVnn0cjJCxVxeuwvzoMJr1zXz73/930Vi2DUrktps",
-	"itiC3kF6oQvcwgH1Kwat1iayhJUNIllTohoaCqbM2DiVc9WaJ7tCxysu20JfkT+NqtgUqW76UAuFFcGa",
-	"+c1zmwynwQqO5QlHahQQ74nlfWeanDOyAFf7fehrmpwAe2OLvVOrCam4rzBxcTNNwFldAAUJAR3aqZ+L",
-	"pTpWXKvjeqljg5/VBNJmAarmdTAmiUsl7+lkhg6LG7nXj6RUCrLAMKakGxu/wUJThjT8YcXtJKpSEkYF",
-	"dYO8fAQMhuIMFd+Q09HQii5iYGBTJoTpRe8H2vbXNmY2zUeMUoq14MYsIfeFnnbKQJwIklIVY5MzNnBI",
-	"tnn3Obx6tSDQLriKZ7+32QPfvfzdI4nwgiDBNyBxkyWXhF0WI/EEX9nGnLIw+EnqtYvWL6VE0Dut5buM",
-	"phQryCOfUaGWJ4MC0IFYePFGYDLleat3YFJsBREdr4lIAv763gwBeBmSWvX++nZjFCb3NLyvFZd7wrDB",
-	"Ir9QRkL6GiTqWsXDDMxGMK1+OiYUTApoz2kDLcOiZZF2cx87q89xqYWl69jbpgT4MjZ8492yql/IBFiu",
-	"z9o7xW1At+hjga2qV52YGvQRdeuj3Qze0X7QaKtSlj/T6CA1k0nD7BE2WKZxHdbVePS3f0eVQx1BGz2T",
-	"xW4aDZnZeJDAfnHNbvTnbiI/zhEVA3Ycnc3xHc/FJTLdDiEDXr8SSImPUJESf80O/+s/vvzi5PHpU/T3",
-	"/+/fkPnH2dEJ+obC8JmNHdRkz2Jq/8n7BPqGQNJa7XAn6KVL8b9mnCXEggSekMWsswgad5S/PZJm1KJt",
-	"OmDMjqLhhoG2PYS+rDKKYX/riuRGB++P9VLHd1hAgwO9ZvV2vzarVP/4vfueRgbOtGQr69RGxczg3VA7",
-	"ICVycgGGGrJPXSJY4wKa7aQCb2wZ0vBpWG/vaepReYzOqUfPTejsDVEK/HPNSLbJxxcx6Pw9+aBXzOXv",
-	"C0g6lsjlHEtg3pQtUL42aE5lMWbSmBfOtIZKAHRoSQf91388+TI6PT2d0m50Z1rlUsUmOQrGrcUyn0FJ",
-	"ViDK94YsBBiQnGkZlOYaQuU2NW4cmcxQKCDfLDlyq6WusiTBTNvGGjRafvH5/JodFhADzwQj2VFpABRL",
-	"YXlLzJ9shpkFk10xJYkLrdpgs6HJJh7OcCJjXu1EMEjjrHUwaOqb1UisLSU15b1zmhGtQc6oqmSvJpzN",
-	"6SLX7PcQI5G7cR+Y3SKjFUt3whlBBAKHXnMvaozL3ikZxrHlObPiFX4fp3grNU+Pz85jyEsKdFn5+1//",
-	"E7w8DGG2RWfnJoHJu/az81PXH8Ag3ONnz/rrQzq3syaC8jQU/7JTDJDnokOwDIJl0Gxr/ZJuDFekBQ4y",
-	"C5Z7Pv9i9JbTdVy6C//EKYsXeA1bDhCKwluJMiK1yMHMkPpKw89MQwPvm0EOEzj0d3ZpcEKsys72JU4J",
-	"ggH1bVmDKCc273cgB/6w1glzPyGWL8gxeCKlwluEa7CGUXqaOEHYw1G9c12gOc+FERtJDmUgWsMBEVug",
-	"1ehT2E/Hem2nMWGWLLkI9ZLKxbFT782EP61G/9E8j36Lzr+41Yyn+Nfh7W/Pjo5O0HNDgCvNo0FFwHCW",
-	"yloQA54Rwsygu/Lgp+fPjk+fHJ8+22lqoDtfRnDackNXwDYUviXSHQtGz9VEjYd/kHxo/LZbY8QW2/28",
-	"egNPB18A3F8H8L8zv1d2iDizFRL6nUdm5KlFbVivqI2Dfz2SKMN2fiNYOkD5REwO7LXgCYGBUR1EAWy9",
-	"fBJ2ZVpSZgRL5QF9w8WtfaIYGarvrKj1w56wf1y9gHNflD/uugC14X0E8HbDq/gfobMnZluFT8Oi/1Qg",
-	"rc4Pqm7Hm4nocTkNGekww2VJoUObZWEUetfbi0KzH6O4Nbc3eETZhAOLupTFNp7bKVyGCssRMn6Y+ufP",
-	"MPJusZPldmFjK6sIMbl2WmzqbwOU+mGNdPt63/YYAg+qmQ9Sa8cos+N0xHtR9qZTxybRg6ZTQyYR+pPI",
-	"5Akl4lQiavRc6Qaxfw1a6CvzkWJWaqiTpento2o9TSVZY3Bkaqsrtk9BFJloXU6jh6mMgC44xQOhdABT",
-	"2Gzw2oEu7CjwFMgLVyL6t/+Dzh5fIlWI6Qv9p/Nnl8jeJPz77BwdhtxkR5falDjm8/lFswfFhK4Dw/aK",
-	"k7b6qmsJIrZVjXV5XNQMG9OTB7Q6RqwbxDgVweUNPywEl/KB+g61Vs2PmoDJ0r4KoWJYPzLjsg/J+yTL",
-	"Jb0jRyadJc+yKeZE663sMyR6Dk4Vlmx9wvG4nd6SwVENiILOD6IDzkjM5+HZwUPLlXFM7rS9n/SmXr26",
-	"+sY96TGeYppw2cZYEzggVHBjI8up26uAA+U1tk2lv52i5arN25cQOLF/Y3xFGSHBfRarxRWnbcj56h7s",
-	"PFp/hQo0Umid0T6kwkWo1td7zIePNH60KCJtK6Yt7zQM6PA9RVWBVMdWn+YqcKteQpU6wuy5Qy7tNqm0",
-	"TebuVKLzAGL5frjXdGypZhcTO8Hazz4z/asrUWnqGkjZo18aCVkRreZlqhDOMju4OstIoqR9qFyuOhm2",
-	"hz22dYMrwx+mGZzxYdY0AUgLHdSK/UGYZfMExbruBiCvFBZG2ixzsa+2OFeQ1Qba5nV85wJmXZQ51c4t",
-	"VoRPzbw4iaS+X8kHT97rYN77Mesa6yy5ps8dd+N4wxnQFAVaLebEwxazhzcxkR/j/hnuzqxxHIqGrMFv",
-	"qmPnm+WguRZr/nDllrY3ZsY2xLoL76ib0mg6+LeMxOHMXM5wlPP2/Ny9HUK49l2/9QYJFEkLJn/cDbYu",
-	"Mq9hHom2FVsSU13JiEvFCX+tKCyxmVEmYx1LlDMzukfrgREiOFlCBnrhGOeMIGht7U2+3n0Ygz1dasgv",
-	"cBh7+nhUZxdhCx/KvI03L9H56dnTzx6fPYY6mvMhxXUyX62w2A76aPsg7ibS2g1WcC1wb+UGKnB61001",
-	"JQYGyMf7qaM28QIFhypFBdLEVSTpGqkToZYJQZGd+qQ/YNeNTIA4pixmpNkKO9zfbkxd5pJk6YAimxJO",
-	"9pXOwsUXUALzmpRtKVvytDYcmeJ8iFuCemC6ipoimqig8K1+oFJ8tua5BIShdzSDnDhGjOvd+y8jo10N",
-	"mKSzzKQjLQRmafE7/Ms9ZLLkjKYCzVYZV7HdWVAyvKAkS79xTUvq6BWqby8wS//sVb06gN9E6CZnkPVo",
-	"JmvoP8D01gjdGAGi/4stpW1SFCdLktzG0Fx9WJEsLBva2R/e/PA9esW1/ShKfXzG0y06vPkMp6kgUn62",
-	"5lLpzd8Ynw5GWs6uiILpRZpeGrlPT74I9uPzpbX+CHR2IEDfa6yWgG04bakYXGnaWZBdmJE5P+wgOrAt",
-	"H9xyQYx2vQCuKl1AhqXZBF42k5Q/RA2EgThgvNesmEG9gUasEu6a0r/ADv7FgS6nW9vHeSTQof3z/Sfp",
-	"f22y6iPIbTnmLNtemMJ7GFsWlbpXYfpU0u41K6DKFOJuLm3JvruMa+YPNd+YYeXSL+k305RMRpb+tlFV",
-	"ipe8JoKuGMCC45oZeEBZwYDqAEhG683TGud3FEXZ4bDbqBQr6pvo3Y8cNExO5nrfpK3LdvGz3NXr+Em4",
-	"AT13HlCU10GHzOcEuo0XPrkmzRTXVQdIVGNjjfY4Fd6ym8PuXZgpD/TX1aUeI5tg0832SbNtPD0qk9w0",
-	"TE+umeUYyKMuW2QvCVMXltYbxBZmDuHp7VCgMKJ8pmwrUenY8jTQsMV0JFkLsqL5KmyQpGRNWApeKDvb",
-	"vj2aGg5YU4mNpt7zITNEc9AhTRv7YWdMBYlXRC1N0N7vwX9H0xw6t8wzHPYL1AhliBOKsCVmCbFDagec",
-	"u6gh7zv074sHp6jGHFYlOfhGXsLjw25kTwEP9asx1K92xQgbNzNqeG2tmuZeMLPJdWNn/gdDsFDA4Tna",
-	"l1girBSmMN62yoj+nOOMzreULRxPqvMgKoD5XLNSNbE57AXW22RLSQo1wtvr0SWMrlRLatniNes4kL2p",
-	"yGgtipduHrXEymg0F4iVf+/UQDzy6f9mewN4B5J1kImXLohL5MSr4f+YFdvUeuBcK2XXzCW5Q4L0k/Nz",
-	"dGPXPcYLcuxeOKYMvEk3RyfotXPP2WIjX9GDwil9JdcMYia53pkSmGYnyJagaLkhc+FKtdBmSRWB2VsG",
-	"eGPD5jU1wmoNNR440H4yJlDTZP5Vmk0pzWqmSbG3Y+dsIe/1eanKBbkoC9SLPOUyoUWLQFTwu8oEsF8l",
-	"5UeTlL+Kul9F3a+i7n5E3RAp1jJSbJ5n2c0luvHJsygYvzFhLIu4KUncGELoU+SNfNA46HIlyiZGR5fX",
-	"rLIwo9kNOpwRRuZQA5NhqvFKLvkGYcRMUV6RFnF0gq4aX4JCJ2hrhTSXZ1uk6IpUi4D1OwdVjuPXwNd2",
-	"1OIrbwBwigB3yDv7sNHtwA6GhbZrzXnAbyJNCTo4psZ7IE5QBxe4ZuAYFGTF74jBq4L3uN5XNohpqKYn",
-	"8v6rtvar7+FXjepXjepXjepXjWonjYqLGcBgv2H0xTLDZ9HP3SuDxsy/sF1KbELS2IRgm0Ha02rjtcMC",
-	"CNmZd2I350ddQswAeIa+G02tGyp363wYHA+XeodzkLO7KCssy/1ACgiori25qQHW+WTvHijFJjtboNjr",
-	"em36ZrR2QEknKXnsn+J1/4U5UHyoeOzfYb3vox1bANXRlBV98G2rOICU5pxuiZPm6ceeG3a1wVQV7Zva",
-	"d9S2DeOJ4khxUyVPTVsmfb29OwzjeLpnZoRbY8e8iN3JLNJrvxvxif3ySPYfqtnk4oYSHsnAvGZI9YKe",
-	"ONNVxI3NPhiTUFkOgLmXsulBo4/2n3U0bOKf5aflyL9PLX/BL2QqkhharqhreF9YMHgjBLvHAHnSqU6D",
-	"Fb5RYUQB7l1jnbvWNFXF4E61TONE11RCf1Ly6kcnH3takWawujGJR6uqwDywM6tC7ZVCpaLjo6WTUjqF",
-	"M6V+DwnNTWg007D4bf/kL/tWaM+/9/0URZIwZQubVZ6v4T8yzkhsE39D+3355kVXvX1HMfwD16LXC81d",
-	"NVWG2SOJXr55YWcV2GwkKl3SuYhswfqvdecfpe58cIW47b+xY6Hnw9aAO9wa+nytKKrlSt2qdtj9pWmk",
-	"tMZb4+Uxfy0vXk5xvSPLuTVHIu0XVV6NncvWcjMPX+Ht39gONdZN9AzDolbnHVRjQuzc58M76S33Qj/3",
-	"SREfAe9aC1yryLHTXfdd6hRKUkVYP6yK5H96mhrWnVhiVfJdTMAgB/hsvWDK2Dxr26vPNap+BS0T54ia",
-	"APSMIK8bus2kxjYeaWLmDCaTQLP4tXn5mmlTgqUY2li6iAqIfD5Hr16+Qimm2RZl9I6yha0oY9ysZNvO",
-	"F8pRGiGJt9DzF6trBp+gEiLpDGHpb8+1Eg/41g9h1uJNs8H7zVFknLjymmHmJVOhq3Jp2zrZD5pFXntc",
-	"F5+NSsi4H/E1K1axdVnlqryYpIQzQXC6rR3GpAQckuAkk2tWkp/plW6iEhcIAhFm4eNiwSIIESGGV5Qt",
-	"yiB2KIF97LTC4judERiLH0VOGwSpyiPXgy5+H34Aur2H0yHxkMpY1yaOohCKXrRjYSi40g4FfzBR67Qu",
-	"txMfrargwMpMifKfOEFXZp4IF+jUkQ6rnvfxsy9PoyliukOGUBre42ZQTh5YDs+frHzmXStHDMeu3Gig",
-	"crxXczqQvpivv72CRzTH0ujg3U2l7lUL3thG/g6iA54k+doNFiz/XA1bmhF7WvnCWfknslpn3Ih2O3G2",
-	"jEhr7a/A2cqf13QdA0eNDUe1f3KnOogO0gxDObP9T+8Xx1yKMlubs9Q5F/IlU0QwnEGJ7X5hwspSw0OF",
-	"1L42KFL4LWXkRUgn02q0xiSjiMdP4B/S/gsUNvvf2jiHRj1JOLKmv/Ajo5UWMkueC+M1PIgMA7J4CyPe",
-	"pUOWjt4/37383dWCfIWD6Wxahzr7Ij5/chMh+Mf501jxuBkcNyMLbwI/AHLzOyJ8aBfranzrWDZcgNZy",
-	"jK+wJK936Nq0gD4hvYkuHqB2zo+5j9FANd5VbiwqjzaAl3338ncaeHKkbqdp7zs7uNCwQ/S7HAvMFNHq",
-	"C3z1UqssWHljH20hHLUd5U1VPCQ32MaJJCXpUXP09AzL4ck/Pkp86Mkyu6ehTbU0tfv6SiOn654+1JFF",
-	"Fj8AasPtB3EXGvmsijExV0xuTHfhEXzAG4lbsG5tGQtyR2W/x7tNJXUvXaDNcuvNXfcSrrRaLtGhO+rR",
-	"JfI/fAF5QWtzCk02ZP8BM3q7dyZM1doBrboH0zPIvGMa5aygT78dUcQWJNS4y9vl42d9Vre7gCE37GV4",
-	"NGYIlLkEZmPI5EP7doGd02r62uMFSU/QG4Xnc9DATGd2hlfGPqLKmKBeqhT8CGdfBZgUBuzby1lsluh2",
-	"lnurPnsyYM1Ob333RUUHSS4EtMBZhzu7wHANysgjB1HwyJunvQi/nRgzt0VGdthWhis9+0yTPed6NFEc",
-	"ltAstnd1EB1QOR+eFbHbiTud5r0vt3sMB72qQTns/d7Tj0llHZR7UMO7zlSEtsaQP7kxSBGabW3WqKLE",
-	"DU0zsK+YPySb9zRKLBr/vOvcVInBnbpDgcQ/rF0PsxDL3Pd2AvHQNWHOkz9Q9DxUgoXnKPaRtMEdAuAO",
-	"ZlJgdRBEFy+Vo8pLA3dQ5ZUlLEYIkZdsnauxYYY2qVmZwFnpIDpePjaZQV3W6Z+MTMMKPnKJ+IqC7MPy",
-	"FuGZVrabnHbsNjrcbc1xiKDeXCI11TC8KYi3o6VnG6KOQKApYhptCk4l29/3PDxEtKMBSL99zjApHbTV",
-	"gfV/DX3kZPt0A9PjLDQCXr9uVFIYo2TGcS2xwIkiovD+uLF1Zh3EBUqwSJEgkGBZ997+5je/+c3TZ59/",
-	"UcXXL4IdsmCq2bTaWbnojumlu2kbruFG0Yuto2FqWK6qXLC9dF2zRMtkpSIABnME3aOgzZsWzEZjkASZ",
-	"toTyAmVYEeF+N7VzS5KlrUOVxt6UJGof9Ui/PjRHkwsVh1sJOhr4zW+Of/Ob46fPPMUaA5rXkds81kDu",
-	"HRSUMhmswNn+GHOl2VRxrKhO657kt3Aq4F0jkRoZVtGojpdB3kZCnEdRtojnwZFjS21IZilMyhXSTPZw",
-	"og9aWZp2lYky5g1P8bbSELaL+1/Bh1+Y8UU9/L6nF7fZo+GOIBAeSXRj3rlBSYbpam9D3dcPPZCFoayW",
-	"PP2eqytTv7KfH7++2nBXvim1PGZcHdtKmkFO/e+2DzeFZ7A9W8T14yGRs+IALnjWkmr4ACmBvU4G04y+",
-	"M7prn4FGhSD8F/SOQL95N7ZZ06Tg+WJZVUvvKNmc7FC9FnVNkb5yXe4fSYi71/vgP5LldGk7JJCwqusv",
-	"IfSOSJiYzIVh4Ay9fPPiZFCZop8g+d9psk6v4fTQgylKI8sMGb7jNCF7zqa4v3Tjj+bccglmDK/ITmpu",
-	"ZZBG06lU0JOdtUq2F2XuVJW4Rk3hKLfeM5BjDGT3nVE0bY5r3wQ9mUsIZrXMZZraCVWTckO8Un5KYn0g",
-	"RyUdteCaFaZXH0cUTo4NZcWWoBkyQskfnFQTec25IhWC6XFvbSfNsvR1n4pWenbaVEuHuxS2VwDPgDp1",
-	"L+V0Za+MueCrnSZHEhHDkOHpK/2GeubrExWqZ4oOahVL9R13+7S2XwExtV5IwuXk8ichNNNmQ3fhKAww",
-	"wWb80gpv7QBFl/SI1piR7JEsKoZtG7uywHROF7kgRUs79zzoYEu6WJIJa2F8Id8++MDXCkstQ+uyGy5u",
-	"SYp4rgIBRWj0E9I/XfcOHOxiDJ08TDONphbS5ODlizF0iQgbaKEPae13Y3tLXNh006jMZJNRmf1oE0wT",
-	"aOA92D7+bvtGkXW99UnAOG7ZuIO/mxkOX0cz4ua++D57m65XFlqtsTAp1Dtv9byXYRZX7I4QuI4Q9Tqn",
-	"a38FdvU86BDMEdsJXrXc69Gu9NHfIsBtfIq0kQENCWxVfdLfvEXDIbOsA5n3vKHyHnex+bDj7aQpbTbY",
-	"7YDbN5rNMZ/PXakgMFODBTlTNHOMlkpTOJDe4+UvqVTcTBOqJc3eEbFFVsmJEM9SIpXztxUN1m36O1Vu",
-	"fP4I4jTC7p+tGtWr1+xqf45qjpCv54IzFaEZzrLjNRa3Dv8KvCupVxDJc2ETyhPb1GcrFVldoEVOU1MF",
-	"AdUGDBGmqMpAh5tO1Hlnu580syFdwM09lpM9QL3uB3XB5rW8qovE+0H2/Wxt8/LDcEmBO0RnO94hG5QB",
-	"P4mVY5DCKUv/SUMra2o5a06Zkv324zCgw2LxbBunfIVpR+OmAZ9rK1mojBexeseUOkJh7nmh0F7bug82",
-	"NcWj9gUHuYMACN0p34XHq+zjWhjUjMSQfNmLxBLF9PbJ2KEpbb6F9nYjbSy0xTIKyvmQVhMFjLYQoFoU",
-	"xxa1LMxfw8zJcJGaPVRK/C4LdBqnhbVmP27eRE3N+BRM64lWB4VrGKWaRJYuK+UBlf0dwhlB1fp+ttyh",
-	"Lk5zbyuckthAYixzHiF7WpWfh4Fin2lns749o2FAv69dZFONUTSTGywZeVmR7oK6pMYY2RCSAy08P8zc",
-	"m1QU5nSvMsyGD257YwoO9UuvsAiOQgzyxpbJxvZGIQJnuttcIMXXx/naJP7YIiM6ofVTdgrbo5Vgschs",
-	"GwseHt7M/Vp/MM35fA750voNZOYLymDVQmsatf2umZLKSDY86WCvwP5ub0Ejo8GSX6PUt5SRITZ9WaIQ",
-	"r2x6VRGU5cxg/7AahIMVfd+SlT0F39wNcEUq1F5tIE3yuZw80b3vEksFX+azFVX7DjRVfB3nI4yzt3z9",
-	"4xDbzK47JIahllSk4HelxPTpMMwKxkhL063aMbPpOJXiCmfDz21SfN/ql+o01Dz8g9pebb2MmnLVw1nH",
-	"P4abRHWuUECwholVGRBg5k0KLLGwBW/Cgy6NdJ3GLgI5/ZGtotfkjpKNV7s3ouKCcdXn03N+YWZTeQZU",
-	"InSWOswxDKV1RQKeHC3/suQSJlvEOF1RV29vSotnguDblG/Ac4LnZJFj4doo5ilVccJZQgQLZ8+2gi+Q",
-	"Me/50wtsqLdaaTYfZjz29FBNOFBVY7VSSaS07gxJxB1NSDhLaUmydFfLgpBU2j20ZJUAOqb5JLESN7K/",
-	"A0xeDXAAz0AHM088kmjNJTVtf05NhOKo0Ze6NwMAuw7ZhYKWLCkx/TW1uMi2sfcXxlX5z3dDy2mLz4Ro",
-	"sqIpNblBSQ1+STQjXunMfdJApa+BxTPPZioutI5KlYa8BQp1n7+VG4aRQf8CBdFk46d2avURGg7lBB0y",
-	"Xq0Ag0wER0ymXeVRKM2zRro5aekOBkW3WBGpUIq3RYk22biuWsG6hwGEKfKsohQDesdFSSLZ+AWK8C/z",
-	"RFVrLn9t+7tpikBZrK8PmtX46KUfIiKWJFzSqQhe7ZRCuKEs5ZsYvLbj2VZ9LkFejMqurGuBaLcZQj2+",
-	"JhqAQERdPKlJg/dNeZWyOLY3iAKVny3ehDGVD5NVMACN16+jz2P9JlmS1FJJvZ2MVzAwIr/OpBmOSs8z",
-	"iXQD7F1IBhthShs6fa7fGrK8q7Vqi+dDlSpGIjezhVY4JUULgAJc1Wg/OnRtyVTJ5M6i09PTo8HBfnuM",
-	"oU4Bk8SpaWhUIK94a8g3bGXC3iRVIlm5ZnHN1aOUmOVdVAtSK7IO1ThAW0M+h8qyotthZBxrduyg0bVP",
-	"Ai3+FKZZhwcP1k5pWnZGGaanS7vX3hKeO5zl+6RuHlf/PjK8CtuMHBiqu2m5hBKhGrxlhpNbLUXDuvJc",
-	"8NXOIdhxbSJkviKT5TDZ5XaP1dRgXsKhutWohF+lHYH/9dCdfP/7N9+3lCK/JQyldEGVjIoWPdkWLQTP",
-	"1yRFj48fHz9Bsy2CbpGy6GwKTTLRiqd5lsvjszOULElya1aqFm5++eQxevL5M/T0y7Mva6A99yvn//WP",
-	"p8dfvvv58Qf0P+r/9eTDP4SK6r/n6gXP2Z4VeW6V4ZV4jKvjuX5lUAHeD4z8MJ9bTt4hbHf0lO5bSrdv",
-	"Dd3ZrhGGsUXLno8qUA1Vlg6DjWsb+XBGjvl8fuEPGJB0wSCLsDBsDMaOn4aUT8dAdi0Ro2B7iLy9mFar",
-	"LBsYvJrRO9PhCCnoe1ULKe3oFf+/qtnPhHOHDNmXkYD7Ky5qqTWq9replQCVk31K4y8wfCg0KMinw7of",
-	"uYaQ3cU+FcY4sFN+TTenUDrgHxUdYnSjzcIbr7OMp6M/Am2PHUGtqwcTdIhTtORJqBnavhz6Xlhsu0/l",
-	"Faap7UllLZGSByy5oH8x/fqSJfCAS4ShT7LhkcYnlLNdXC4jOcHgFj3fc4VmGWa3E3bkaTNGXEudVk2q",
-	"grRThDWq6sFHjW5UWFbTWQM+rWJ6Usjn4sffGtf4AyPNxnpuCNAJMu9CTr9JfJD5yulqVJiRQBGS3Pao",
-	"SFOUr4ssgQyza0be40Rl2xP0trVMiUJDKy70P0ySgdkGTJXUt2h+sutCKbVU1+www2KhzXdBVpgymEQk",
-	"7aex0Putbocwtj26DFdYC70OnyNNgKGO8veZV/egOWwPWx7jRT53b4/3oKleD5oX/1DB7uY1DA9ej8nQ",
-	"HZP7G2R1d0Ss/1uZZLsnMO0tzoco8mbc9156fL5rslGzQZTisd7SXbBXwi7aeKEQ92vknhpeAqUHhydR",
-	"RDyS+KhqyKurb+5o6rB/RH5FOpMxuKGGD6MygySIkHFGXTtwymQuYHgEeb+mJiehd6E13gqeZXHRY6Pf",
-	"kgxlSLzC24zj9C3n32qVYz/PVm2x4Q6utXnxWHF+DKrPIEeX1WEr7abqfngTRj12re+4gHmP5QBELMu2",
-	"d5IQ66NoY8+fYPOojCe3pHu6TzHpiirEuFpStkCMb9Ah48omzEbGiyVzLf1gkEBlEORoV9Veqa+/sAZN",
-	"lbZMZbemB2jQNKIr0sfry01lXNhwDfQEtup1+NJIuMHSQ8QLJMha0ITUJpfyos1UvWFwM8pTGzDY5Gqa",
-	"J7iHKm0hDftwLGIK9+Wn25+oCpY37qeyLeMn2cCoOn9x4nZGDQRu63DkdzOqseRun2Rdhk2hWDXk4sfV",
-	"rvzMiKbpk/4pB1dvRwG6eQao3gxqxisOc/K4JDulftfi0wFfJ95Wy5wfn/W6R/FWxpTFcy4S0v5u6+di",
-	"aLDZOP/XeAu+IlgWZUQap45+AxVIVzT4meHkVjOrSlZl//fbR0Z/4wZDe95aSJl4JBHQ0y5+W0hLbLnv",
-	"35MMJoiAzqL1ky3UKtH0fi6a50oqDM1523b0w4akBvDkjoitUZ8UviXsAm1cSoZzY4PbzcyTBKSVbjjT",
-	"AqrT7ukQG59+Jup2iGnrHQEpQ9OfBmXyubm5FYbWTPd3cbajctsWXz4YBq0pSXbME3ulX60y52fnof5M",
-	"u4v4RmpNWAQCv6vzMJ8vVZCsgh31q6iQd1Tn7yGKK2DYJz0MvELji3KmMQ+Yosm5AgzVW0ZYq4rgnj82",
-	"fzWSOzI9R5UNBzhL1vE281DAFLwXI24HcbNX4tK9tedTvE+O7DRWuS1TyX2uQOBmF7/KhXUg2Asa0k68",
-	"yeu7egn3mzEwgJXonbuePiuSUtxorq3Ie/UZpBxCbvV79Vki78L1l80Ws2dB18soiwqmL6+oUjDUl0qt",
-	"zExhShl/ZZy43pg1KQXDL2WEMo5TaDVtes6fhJC7j9z28PUu8fnTZzWgakypJaLh4/m7n5+1JJ5J+hcS",
-	"z7ZqSPOds9a6xrHUvkvdYeF3tg1fquaZ7cjqoWkBoMoha3db3X/kk2UPSf9jY1ZHImOQP1ikZ1+YzP80",
-	"BhQx9clxiapBEvEWn9BWA/bzKZhpkPn9f12AqleLS7AQlKTQHLY1u+25eaiYzuucyqD62nGPuZ30aBc0",
-	"HqpCmdiX400gj4x4JKHRxWOEdP9W4TtDC4Z6l9NKZTiFe8mz/Vy89y6hNU05CW29whPlLlYtv6FWmme3",
-	"FoqyNpU2D9TQr60c2TTq8EdN7dwr/2Okhu4/1Wl3JYP8OWAXFdcuL9BZhM4j9Pe//qeGtbn2S3SKYJT8",
-	"hsqqVjS8qR+M2G9+OjMeI3xLmL5TbWaJnF0iQTKCYTaupmfjG7E/gttf25WRfQ8vMIW3sR1PBSskWjBn",
-	"mV7Cf7H482Ux8OoiMAPLlgpYZUDvElQNsylQBuwyXj+CcCGl3mIb5V2F6Y1gkVFiM8uQ4vy2qOiC+5jC",
-	"PzGy1KaqsvVm+HrO+KpeZ5U9n+f7ksYgaIX5hUVuI0mh4nXwge7lL4BoqMoBh5h1shyqOhYcu3G3cKiL",
-	"wsVAGcLpncaaS4/NXhjXw9//179ZXLYzxuCVNWTLmibSGoXNiV2HrUtkgXTpVAj9Mec/RIyUqsWciw0W",
-	"KTr8LSQXz6CkTZV//vv/+rejS19RaawEpTUuIgyD5hVHfD6XREXIZYPA5m1yylZ/zCchOFLh5rHVdS7y",
-	"Wdyx/puX7NGhVmvAT6hWN+sYP5Ja/RrQcOzAVBvAGjTM1I+NmtRrp54meEUgMjDlGNO3lrcWLUQuwdd6",
-	"z2nTdYh0Zk5XQC9Hwr7g/iMxzl50o67VHNz9oaezfUD0NI+Vh3pk3n8Z1A6pIDRLYyJEaEJg2WaQZimS",
-	"iq/XJEWHFObMC6KA0RXpAbYPBKQ0Y6GkTXnWSkCCGZqRUg/YcWwZvL6XElfsYNJJp8WiO17CFIajXWJg",
-	"0RJ5v+ZCTQuGYs0doTCnO5T0N10z1baXhRSxpS5NJF/jLfip0W9RRnAap3grvVG8KfQ2M8qBURdWeLt7",
-	"dHXHvFu3sYqD8emzPgOgbeBwdXyGplDzJNSsFzaeGR2irwW6MMp+K+SsNVg5IZ7BejvimLvsneIygidE",
-	"SsoW+irCQP3q6vkbVD6osSdCc/qepIgzmwyFsyk8OGvBF4LIwZIvZ6/cG8ObFxbvloWLZQ++YW++Nc9/",
-	"iA7ydbovl5s6o6nsEe/wwku4Lomu5B4NLKhw3gon7y6N9JlllR2XCF6STk3G1ORYXTJ6yOF1/PMlvWO2",
-	"JUQr19Ot2AyszWxoyx09n8AxC1XImu/mDKww0/zDsFpNSxyGohYDfqhEwLbXWS5rE0X0zUG8ee94ZrHt",
-	"bpBMaBRpzfGTsIly9h0Wt6+wkVg7KucBZ6LL5276fw6h1xjokzjL0IYIY4+PbpDToeY3NPuO87/yWGxL",
-	"xEXGlh+Y4zb9Qb3Nl8uVlCuUHLtKW/WqWzIK77f78pt1n8BATL+tVOC5z+E8Fma5VsVd1+FSKCVER1ir",
-	"JYZcRKJkYWhAXeXKMAjMnPckGFTuvRrIlAFbtvj+jovsE9k9rv/S/Ma+eyx6u062UIvr9VUr7Q/3rvbv",
-	"Qt5SbacOwBoQM87DNiMJzqUbei8IspnC3YUY0ACxyPTkNlEeb0E27YZ3tWyAljZTDtuNp914rfVGGx0S",
-	"p0wi8BAkatBnHfL1vIA6PdVy0UJY2ECpDp41QQO7UGr22C52xcufTDO7XdrAFafYuRtcqLGntOnJRqdD",
-	"csk3DB3OiKQpkU7fK9vqgbl9tLcOt1NruSCimcdM6tLVgrSPFvvu5e8eSWSXRQm8gPCCIME3JiK25JIw",
-	"05vgzznO6HyreZB+ZA65UJU3KXDMa7bhK8IeSaRlM0F2O8VLlaGfoBrzOZpRoZYRhLhgnILpYyDJe3RY",
-	"WeXaHgtdJQqdn56eI3l2+Ozo0v0u4YezL798ihyhoScIS4RXhvXZDiP+41Iv9Hl0zc5Pz87Al3B+evbk",
-	"6AI9O7Ub5pKgGRfMafXP0NVa0Aydffn0NEKCgg2tOHr2Rf2FueCra1Y+//kXJ+jKDb/HSmHKJKLKcGQM",
-	"bpxQewV+R4SgaWpU6Gb6gv19v7k75QV3mECu323tCDVMqOLKTp1wodVL2iFZvnv5O5RLlzPjIFD4eQUk",
-	"CXJGIkQySWzvGOgVr7cQ83kMSBeuSWp7OgwU77iA0PDhihVIUDE7uhC59a/W+EH9Ojo2VYIr8lGliRdh",
-	"diFkcFRWmjqrYtiImSv7wof2sSbe/Nx+X3KzdVn9JgYUStsmmD41PB3ivZvjFc22cSCXNeypXtA7woY/",
-	"HvavNlNpl7I6gtBvQtjoXl1vSnh2Gk4EtSH4IVl0BjlcCt16yRnZcarJGvy1gqStQOpdYoBn7t5dcd49",
-	"V5GkccI6vlbhXrnbqCA2B2OHur7nq+K063ODwad2coF5dD+I2veiy+JJd9w6oY4gzLNmYHg4mQ55uUqN",
-	"XcApO5dOTW7npxVCv77+LXQbRYdHx+9+/jw6byP5LurrP3uNEjqIoAvn2xF1EsekkWMfHtYLCR99hVWy",
-	"HNkF8Ar94c0P36MVEQttiatkiQ5fv3iOPn/8pdZnoXw8yQgWEmFW9LhFc2oN5xVl/jfOoonEtznLIBl+",
-	"n3S/h4B+YD4wViqPaBU8Oefo2Nx9cZL+FtItRPW2VoCE0zxTbnZF2FcL7+HMTqLdpRCrmbCQCzHAJdOY",
-	"bj+gGjpkFvWnsO8wwR8dFmkCVKIbe6Sb4fGKxumGzerfKd09OF9+4PrdRa4TTb/+FLTQXYZiO0wucWg/",
-	"5dLR2XSyu6DcB5bhGWZXNuVhpK4Mfbt6T/eGLtgP8/lz83DboORwThvMmHXpveY9CV6l+nR/88glcmd2",
-	"efEo5SQ82qEnaxLGXhW1gu7VJ6envZ5MC5U2WLdUh/VPn80ZVdDbFP3t39Gfc8wUVVv935rs3BxadPj0",
-	"PEJnjyN0pv/3EnGWkAt0dhS5RqeMYGhnCg1P0eESZ3dEonytn1jaPGvXJNWlxdp5t/ABYKaUEdMc4PBv",
-	"/25qxkXOGGUL9Lf/Y/5tpuHZcZOhTx9dIux6vWvGzLhCa8GFJr3phlEmWJGFlRi9FbkVeP88ZEpzV5ut",
-	"7j5YXRSjUeRF8fBwATNJP9UVIUrCZKwqA+t16jR5FqTgqO1+82DXljnGWEoqFW4toBySjNVV2TTEQww0",
-	"NxA3RopjTd5DEONH/Zx9/l46DgfbzlZZkeFWmtY1twlR91QUHBL/BU1XKbZeUFMHkAWxd4/VXldtmoNP",
-	"EFGwWW4YRQMUMLSvbpfseMnW+dghpj4XrNvht2RbdO4ocrNclniCFc74Iic1Efq06of5Iz7+y+nxl/G7",
-	"n8+ipy2WUzdz7bU6d7QoJmTCD8VdnzVhC4B91gLYIXy3M7HYFSmlRBGxogybdupLDE37ILi3pBIZlwNa",
-	"EW36g8SGD2Gx3U2/amXs1c2+MANi7MPHxcOghER+NM72hS2LHUyGiHvZYDmVjaNLdIirpzsKlfmMlSed",
-	"8qMZkV5htkWaQ0loMw9aXQSxW5SShK5wZmrNbMv6DUfrDCdEosPrg7PTk6fXB2jJcyGPLuxMfozmGcf1",
-	"MTmfhyIl0ZMPh9fXJ+5f5x+O/sc/HPxSRNooAdIqOyaTFg0u0cbMfyiH/o6JT8CEZJKWPKRJ225AbVHV",
-	"Bu9AIdsh+JEQFwjGdbpHtRSQR4Y8/HnDCDO5IUJWfCUT8qp2oXB+OtYt76/VBvNmvqRLkixGrVcTJssk",
-	"srDPTXMQZi7vBaYZ2XOuWXO94Q2grTfjeEXlCrzYg/o/ex98bYE53RHcisMPQefHsPnj4mYHnmKNafoc",
-	"i/QlG60biTTGCaSyxUVVTYvQxCItWjI9ksi+Vm244JcJPW2v1fzXP14d/4vRm96V/3ny2fG7n0+jx0GX",
-	"eIOXBXcexH0D3uapXr94jr588vTz4k7NyMjOkZpD7GIhuBjuAHtBSZZ+A0UPIfcqk6aXULgqwQy6QWts",
-	"slkqyPLki/bhYVZsjxgdVtZ0ffmlJ3WehBN+FVUZGWE5hwagansU/fj6e8TwyihiBfVFSObJUisIN0Fu",
-	"gDOagiZ3Ux3t2P3wQTSgA76PhDacbw5bAKsFB4su+zWZBplB4dyuhDOFExXvnsviVtgnfQMGEulFGn3D",
-	"5wKvyIaLW334NQ9X5u8SehmaIzM052ZQGM1ekQukfQrOfhtZt3hWu4g6ftRvO3K4tbOz30KkDKrVidT6",
-	"RrG0c4XxfK5FIjTMdM37zFQEkwSuP2dqNg2tmC6aJuOTb1jRBPYaTIFKZ3ZjALjGQ1twBp+g7zm4yVlC",
-	"ceapelF1ihYXplHNNbPedCu2XS7q4LFWTQ4s81WxWikb4RyPkHUVwYiw6dy6O3oDHmbC5/g4H8CqVdeq",
-	"QLTQ6SuI4RVlUYWWPEsl4izbIsyqwzpGVGm5WMWHSSfiV4YhBPphAFweyeZIgj37WLVD1kEUImu7fGnP",
-	"+QH3FYathK26GXXHPdin0KHmRt+8xYujHQvMP3m3cm9rpt4YczlRwRD08DFqwwt87cae89WKqpZRaBOM",
-	"whtVv9bbW6CLFDUTvnA+uWPjPkktr3M9+XFBrFN0gJxiel8PQlXxp1qQVZ1+1zv1rrjxXbJZG9rz+IzT",
-	"LvV5x3TMPbXpNpW3J4IwXgGuXWqnJtp1dZPkiDjr6YGzQ+xnh+V49mZljjH09k+S7EPdCfIBPwYqf+i4",
-	"p3raYIIFifHCOq2pnJfD7qDje2wjfcHdvb56c2X8v+03Pzp9NDCbBr5hq+0g/wQCIK+v3iBw1FDb1tT9",
-	"A90Sf5ZSCYTXV2++wmxsJ4T7EZcr/D5ec2qLUuuTNayN4uZ4Q9sZhviasGNTqAfpijPM0lB1cu+3KfO+",
-	"Pe7t+mzYcqma6HoXvoCv+QrTsT7YW1JPqtghwOzQYzhPfX315p/sS9W62afdreY6fHtjAhb61KXnrNx+",
-	"C2S/4ynJRqbZ35i7u7lwdvj/i8xf0N/+Hd3ARcZrIswV30RIYCrNjO0biySVab034KtIMHSYw+qa3Vjk",
-	"qj0Fhqgk6gTdaBzW37fNBFIwTgtXptnLgt7ZpjJ2lzab75rB27YQGSt0GqE5zzK+0QTjlMMFXsNoAn5H",
-	"RIbX1qEiTBAVyhMNYBmmgjySyG455PCAz41BH2A39ZLrJrrc1lroFxRlPvgumMvVBOx0g4VDlzvh4KMq",
-	"Xo2P4/a7BgGiLYTyQxFPfGgWlOEZyRrL9MvENmY9ilUbdmK2UCzZAqKC7X0EINnp/WPIzMuf8Tou9fFo",
-	"8l6NzzQK82i9VLnzHqACoxk7BhnE5iigWElbAcrjUT1S3UdbztMeLC+c6oIoF6QNaY//XLqYAoZAnwOr",
-	"v61q4eweNhOjePwrUNbvNzDTpQBqrXfFpXICsCGmoBfrwnqxR6t/TlHoQSCjUIyJIbV1qjSd8R+XvfGN",
-	"N8dMTiiTT/R6O3oP/1ynrYF6nXn+Q4Gpe+HbMFdtSTmfSAStTiZeR0Xr0ig8m1UwO1SqIHNUJd4KZHeN",
-	"spWsYrea7b35wGQk0yPo90Tjes+c5sWa+wxfYzfkp3BSeSz/Yd1U5YencVT9cvChCQqsyFvDxhoVoHhN",
-	"bffCru88N499S1dUSTvZicRYxUu+IrG3yLDK6tpy99YeRZB4nmEVT+He75/GM1AL8KcZV2Um5NzA5A7o",
-	"HMVTvEXg+oIJJ8ZgNvk/VCK6WuXwj3C/nhVd9Cajv/ydxgzpW38uErXEYjH5HMvBSkWRB07erwmTRMZY",
-	"m/hY25APc5eC5zBMtZcwAFCv3dMwwwasXCIS0oyL9bYQxILO57FUZD35EFGztA8+sMf1t6b7yk7KTYH2",
-	"g1LI7ymbyNuFR6NRwSFbeF7oznqAbYizjT1102IdvzxMHUE2OytlTpDsFnn8RGRNrdCCLpYwPmoFyVWF",
-	"oQLTAggM/oHEeIQV0ju4RLm043sYZ8cCmiAyRXFmHgNH51oQSZg66ZRCXRU4+gWUUolnNKNqeyxIpi8G",
-	"wc2mVOV6Q+5yp0uimlZq1PPizO9oRjK+QaY9IuMKrXA64RF2VLvGiJxmNRLcvMaOCRPaJhRBgQQ9N54b",
-	"32GaGZ2CQXmHuaRGkGknyVX97n/9x/nT0wt0/vT09HQnMJ3tItfqezhDGOmHL9DZjtsInn+UEAtnEVQk",
-	"0ATyZYwc6eT2k9iBhQ3ywGag++40VuAvxl56YNvnl2RuTCgJfjU+pmHSH4cHN5kFwem2yekMvOPO7FhG",
-	"NkQqhNfrjJIUrehCQPVMt4QZNxK2GnkRsNl3fayxTFGtnuJd+PySs6+4AcKo0SHhsvLv3fDCyWcWdvTv",
-	"fU0SuqaEqa9N4VrA68XZnIqV6aY8jAV/h+UtSd2Kg1gwaOqGinf9RkCDZguC8AZTGK2DkYTSSm2TiEcS",
-	"2YMB5l2WI1tAOyVZilYEs82SGqdRzwHqpYUFzMqTDYH+c/PeyCyVr3OcoVuypWxxYRtRwDL60PqsUJ0M",
-	"P9jqRDvYGJxnxRxu4faCFvgOuk6vrhllKYGxD0xlW3SIUYKzDCZ5Qs6VnaiGcAYEBnCLEDZjLzKicfSo",
-	"KNDZolUutQWjElOFc802WJo8l2/e40R/gZtZovp9V5oJr69NhWqcYJFGrljIQrY8lSAtWSnFYr11Apjd",
-	"XplHoeGW7VlYfLs/zdSvpG3hm9U7f0PUyPseA6yTqcDxku0Ji/ZBrj9Bv3UfP2FerEbPBxnp2skeM+AP",
-	"cknX07SEvK/WjnrdvRpF2Zaowp64fe4D9M4gfJ0R4JXO2zLb2iYgUbWBiO1GC3/Tl+n6pfil7HLNcwkO",
-	"RHpHs3iNhWJ2ZJ33X8aHZzp4RgeSzjLjylsIzNLid/iXewhq9uyZIOOCcRXbHR9EemPvdq5j26lwzUeo",
-	"3dpU2t3HUza3/EU0T/cLjJpAKMqM6njcXm/kkczOTl7vOnfy8waorrPSHx53X90H6e4DjXpywcz9ND/c",
-	"B9hvRuekj+or2Mo195MqHqINFDDhcf/FyBLbhgminVZjM5zX/HCBbqAnTcznN+jQlilI4201L6yOomt2",
-	"g3O15ILK8grmXNygQ0ESAonEKRUkUaVCbDtarjy2nmkFMMFrnFC1hVUZX1FGSN9aZnYYFWhGljibH0Xo",
-	"RuIViZea/y95lsamg9TNNTvMYAXbCFM/hYqnLpHcrlZECZocGZXPL9jQIDiIDoIHBRFQbFUzh9Dnwwl5",
-	"3lVN4uXzdYsHdvSRO0o2obzCJSV3xRixKiI+//brRxLJfLXCouh553ol+dJcM+E8y7bxiigrwyku/61F",
-	"sP6vd3sPCX8S7kKaUCd33I4Yj401CMR4RyWJ1xlmljSlmZ2hCdaW84RzymGSm1n4YSZiQ48qu/M0XPYF",
-	"SJLmQ0qne4V8qGNvW4cad+8VbK8ik14u2JWqbbGuwthw1Acr6zMo2rwbBE4t2mXb2PuLRrzin72+ILep",
-	"4jMGQEF66hsZN1XB/9hXS9FWlE5kmDFi5DBkT8HcZwku8xinKyqdFgSMdCYIvk35BtQoPCeLHAsbQMd5",
-	"Ci3fWKJl4ruWrxcZdm1tBPyHECRIW0vQUDEUddU6Gu9Yt+wMj5ax6j19jvb/uma5jaEPbZ++g9PHnc0e",
-	"oHWFe/R+oNZb6F+U7Dvm6J20wL8KLD3eEVUETp3feazc43OOTTXRKwC26qVXxEu7WLySki6Yk4F7RcDW",
-	"AicKXg+lfX+VYXZrx7ScHAzo06YIXo1a5izcgKrl4DsZMJ+kuB0pOGueY+ayCJF+CBl8NrOWzVDajMhH",
-	"6NC1CdVKuECckQv05PzcPn6sXz1Oc3KM54qIY0iZOdplluHeUrlbB9Wbta00TWvkAeLsY4sVny+3d7Sj",
-	"yrXfjBCdI8y26JDAnBPNHYvHVjgl1YGLFvG0pWUWIOnRLo1tfJYf6p9T8ga0WXITdKDqEqVkjvPMyMEE",
-	"Z5lp2zGur5zPji0P9thuK6Nt54rTWDxgdnzUyf8W42cZXRQel+qZgFR34TrCDmbuB8Hr3OR2yBz21Snh",
-	"o7L7VFQgLRclWzIcCZmWtRDTOQSPKyTjLalGKob0jR9N0v2FspRvYnAEjQdS3fOem66HJRhqH4jsbXTc",
-	"pM+7xomunQyU5iVRlpL3NXvYuS1c961P2KxpB+1rqzs1SUQU/oNh5C69seXDwrvm3WLceTO+a/IICvHs",
-	"RxmMbwyow3SDcGrG+ECuPah3gi5wGckXaChlhEg828ZmwYlsigm8JTs6JgZTzl6Wb6lndKHKj8xqH+4a",
-	"sJ3kaJnlaIuP7KZ29scsqsYQsQIagFnbbdSCNANNGIuKOyn0w+92susJRRu/dkoQT/F27/H4nR54D2Jd",
-	"LK+g7gHy3T78UVifjRMssUSMNxtBjmWATp0fwgHtOYseTlRIZYzxgpFW/2WeMFGC2EYJyl/b/g5aTUwZ",
-	"NPGHUQO+/WGU7lgaF3MfA6xBu8m8M7pgow2qUr3s726S5qRjZL62LqUqJudbubbCWzQzlsouNqU2gGJ7",
-	"tWPP5uF2n53I74jQp4OR89tQN6X+Vigfx3Fad9yMnjY+3hZwzp26+2a0Rt5IrindFmYqjSS2Z4LGFoTl",
-	"rfRRS3GHWWBM7M16fRFYoHpDzbeWQB1jfA+jpcTa5VjA1XG6nUn9xMVtFjRmsYz5fKfozg5WcMnf798a",
-	"NgeLOqziN0ZDfu4NuqqlOmWFt25Qk4Dn335t13TN0NO1yQ1vc8g1m+OEpwwOLowdQoLuwIYIg81rbMFJ",
-	"AwCVE9mvDQDtbtWAE0O/yiLgk+AugGRQXIvag7CBNLx8iw6XBGdqmWBBIojHU7aIatPP+IYVJleEFngF",
-	"iVro73/9z6Nw/fUkfZF2rGD4NLFkCm9bnaY/9LQz6uUOP7KiAG6/GTfN9YZPuMnLlwbNtqmOzx2XaPu2",
-	"bBQvinFn+jDQHE/SBYPpqzCx9hJZ3zIjJs95yTPoBGgXQIeCqFyUbiEzT2BDJTlqJulCNCfGLI1NSmwb",
-	"00w4U5RBf1ITYgk+ZWh2G0s8J/GGZFn4sYwscMtPjbFcsWk32vI0TOlrjtpqPumUAxZDJ1je8nlB5a2M",
-	"bXPr8CNyTRI6pwkAzZUlhR/dULWkLJ4VMynqj9SrQoJLR6FLckAMnawFLvXT1fcXur6OCwngRJCk8/Wa",
-	"C/XK4swwy9R76RUWUKz3824zL/S+oARDKjt5+RIEUDnyQ+H53AkW6cZt+DM+pitHdSbyfs3U3CJhX1Pv",
-	"++a2h+ZhJoRqmdpoQNkxicC+4vkJYCQK1nwNp9aJ0LyDXcHcX7l3j83jugaCGMyDJy5rZ0ULoszcjwLX",
-	"Jpn34RHriqekGiqHMTtVTwcQMWhTHlegcg51yu9b+gUObS5n5SnCZeoIlQgjRja2nGfHHnNaSsZOXMZF",
-	"FK2d6Q/Nd9dik+xZ3WDSEOSus6u1rI/5fB6XM/sHsszq9P4hpXDD2uR54xg/eOMX92vQV6wy24ap50bm",
-	"sxunzkFt2WbJUfFeyVcOrU+SZsR2r8Amu8uUgwGfyTCT3rs2+g5DNDVbuiVrdRSKfPeeQ/F1nK8DDMCk",
-	"zyPF18f5Wl4Ye0er7nrnVKQwtZ8SqU0fxHMlaUr8Cf6H2gzyQntOhHGBFFc4k0eXiKzWatvCSAdxkrd8",
-	"/eN6gFvAnrJHBtj08frhjNCNAoecTq4akDS39IoIVLJEZPSXsPxvin3gz1HRvdqfwWW6a5dDuLW1IQ0m",
-	"Dp/bZHrlvtVbD7Hyhy6EaRn8c19DfEotpBq7KjpeFhXSHkMdP6+nLhALXGnRbMLCpcb2avyrKTmqml5V",
-	"ZWuy+CElQSWraSHHpur9rqp8D3QH1WubtbAGdnoJFDCnJEtN6bLSZoCmm7qy3jQyNVKzhQa2NM8OzDKj",
-	"zKCftjq09YNTGIEx7GW4+vHfHJ3Z5o+IbgwnqFO1VDCovWaHDtiWFiAxlTFd6bNgpsa8p4o0ySEvfei2",
-	"4ibxGHlG4cMWpDQsy3AjJnJHGIgxcClhq2p8/cN3Vy+/P1mlSJIEJpw8PbqEx9DTCC1t2aoV4VQiuYZc",
-	"KmrCHoUx+YkSR12cczufUEETbEa2l25yv3BONAqN0CgJpAN/MsRVj/abBMRynCfy3BjokKyIgP888lOq",
-	"fjnUOdH8p18Z9i+cYRvdPtDub+5bJheOtWneFGnrAht2ZgbjRiaMixuWy1ar9tLX6a9ZqQ9b9R69NM0E",
-	"IXsdWjuQ1Nk0NeU58hin50Ey9aDXzMWHRM665t9O3B6pArnmqJCJMtzWeGucKUWGO2jDfiMCr6sAuPKD",
-	"XhlYJx7ezDfDLIZ5h20pwfpHbVErvpYoX3t+O2x+gxYNdZSgDM3zLPuFjH8sS4scKKrX7q6nAt7xoyGB",
-	"GHdJHH4QxG6pAm9c7ZyLttYoT0fXsN8X4jeVGL13GEunH+no7TL+AJ0kdGWIBPwKVBouqwrYAvdFONXq",
-	"Fb9EfEXVhKTVrRyPRfAQRv/INOm+bu2zAwOtXYp6ghlE9Qly2ePoUJAFOj98fHR0gW5MkQiWkkqFYS7Z",
-	"oX2lmCtb/AY9ALQFTec0wUybCZTFKZVKEKlt4veUqO1NhG4IS7UEFTI2Ya2YCwhsqe0NOqx4c9zIdfkI",
-	"Vlf4lsjY+0a2jTOul7pBhzjNM2V8QxfQ8kBItLRtrBAkGSK1FIRESJ/wsT5htW9A/bDWIdB5HFPE1nIa",
-	"6BratuMgxfzIbMeCv5B0v/i6v9LwyDoUabHFsTHuouAzlEHfQPvMkPh7OP230ppv4oKxvozPH5nVZEn6",
-	"HUkp1kDeF97NFcdkNBRvH6/068ew5UHAXZsijueFVlrr9eUHFdtig4b/LbiyQSDr9goxtF7lIKXzORG2",
-	"ZWXQH/092aAVZblEa0HuKM93C+QeV//eH20kQnAR5olGEpis6Q2WrksVzpLcNFg5xC57EnpX2rkSgJMy",
-	"QjJPlghLhJGlIPTdy98hgRU5Ctup/Y0YyCZulM6Pvgu9yoQ9Y/tBPC6u566//6Ttrw7qpQ5ZPDbnApk3",
-	"yu7qcy7IPU3Frw7EDx42dNU9x2u/1wD1VR36hgSCekOFj0zhSqxxpof1JrqP/4HPApmsZVV4FU9e+yRf",
-	"3olEG3CpVzHHrnKyW4Paghnt0qePMiqXe0Z6BxMaT4Bu+mNXbZWMJAZuOTza74qCxkTYRld6Qdr5/uPs",
-	"hJJxW5NjfXYjKR5JVHZbPkFX6E98hootl3FvwpBU2qT4c05ykqKcKZoZ6ZzibYQkR4xXEVB6b4No0l+V",
-	"0Fl5e1kVYj5Ga80UkfmcJMpUDIMIhHKAQ+PdcSFX6G1gnqR3pmIg2MWgY9if033MqSAJljGju2nGkRHo",
-	"xXgwNxl074LxfNsBvmbL+Sfi/mkvCsdWke2kYW5uLDKgxumfcmkAU4FNsaeyATD6E6flKlygjGjbgiqt",
-	"GTCyIcIf0yhzzflJCrFqcnSJyJ9znOkdFuSEtLZaLLjE3ld34igh/0mV9rzIbYm3DrI+oUcHZVuAWkli",
-	"hTYrNFTlSl2S5icyW3J+e6UUWa1DNRjmh/2KWpMMywrqyTxJTNeRhcm3UkvBlcoKxMtFeIR/mpvO5PFK",
-	"7sgCQ6z+6SBGv1RqHZdkVMV9/fYF1PeZ6f+HgsxzSdIIaRil2sg3jmON6Km2WgHdwG5C5ll5VMG1p19+",
-	"6XuohmnVIMTtnY24sX7dtSWZDXQ587lH0nWfpgxRJZEkogx5hRr5h7PWytL+YkwvyegdEZYElNiCaiVh",
-	"w9HBgt6ROF8H0cVsIZiDBzwHksM1u15DsG6dmdLW9qK4/tao9pNeikaFhKooXEUqRyiR1xTAoGvzYjto",
-	"+WsDrm0rMcuxwxUm6QJo73BKrCR37UZKX0DBvDukeMeC9Rv9givf2e2bGZbK4yD7kXrGF4O1/xqXb5SK",
-	"thW53QMnMUUbO15aSc+jSHRoDmeNgCrpnAX72HHrG7N2q+/H/n5MU7QkOCUC6lqghMXeAkTiK0yqg+JC",
-	"Gkj9FB4BVfZXIQ7/xnylxbG5gqc0UaaK8DUeUEvi0tg8gKdNYQrX2eRHbX8URrkGhtjRChdoRmB0hhMp",
-	"l6gA6gXC6Pz9+0tkFHczecI1CUCHZ6fuLYk4NEqb8Vyhx9qUkUdImEDEJUowS0hWLEBYCoOywRFnhW5q",
-	"PPi+H9UN1YgqwnruinCKRRte1AClNPhtkF70aybpyGIuAqS9QDcGX08wpB7dRGW7Yqb/n51VAV5qpASG",
-	"6Lp5Fs25uGYQdweV+wQ9t/MUfcqRUH8JFhtmW79kofIQZ9n2+v9n792T28ixfsGtIBgzYbI7k6Jk2WVL",
-	"8UVclR9V7vbrs1xdd+5lDwlmgiRaSYCVQIpmOypidjE7mC3cBXw7mZXcwDlAvpjJh0RJtJ31T1nMF54H",
-	"v/P6HTG0pmRI/Om6AMehR4ZcjQcpkVTX7gVzIWVXSER3Tjn8hqng3TBhQ68v3J82Odu9zewzfBsNAmZW",
-	"xxBERuniH4nZuua1KE+AGRoJpbHNll/a1RRw4dW2m5B3R4OpU0xtFp6yMRBW9c3u7nT7YlgijoDB7wZS",
-	"BFESMtvDwHRn2RVS8zHPxqimV31R0y1ogjJ632iZzTTGIr+5fE3SJ8BrwJVKGDk+KTqf0FLoJiUNve3a",
-	"SNNCDfpuXmdOy2/Z2A54fdUFcIrC9KNgzi2SNGi2fMGtnvLvLqx2laBjZX1h2krl7/lll/tSeTVWfKQ4",
-	"mfbAKMxlSgPSRcbQ4vq1jVqd6JULdo6NEGFfqBl2IzhqxignZp6uETMf6TKStM4hI8NlUchY8bYk7UtN",
-	"RWi0N/si1TESkwvPhvK4KSch1bRL/sFiPl5ioM7QHfaKTwTVScyG7tBv//ru4oV/+evFyZOn5svDDBd0",
-	"3T8N8lKazuZd074huH/xxXkR9EiR4WKqWDAYEsWCmOlzYl1dXWyMbbjb4b9IEkScCd3xSBjLucEajGpF",
-	"Rstck0EggfL0y6vPZAidi7i4Ul3ForFtzFImaK8KYmYLzNqIpHTevhoUSbGgFQhZgyvZTLYQXLd6x/Rk",
-	"/HR06v8UHIf+T+zp2H9Oj0f+SfA4PGVPxk/pTyOMdMf0H/P11hnoU+rs6Mj11H6vO5HX3eTq6Pr4yK4X",
-	"H9Jdjrb6jFFL8cQuLjewhbnJaJ21TnonT/3jE7938rn3/Oxx76zX6x6fPD598vR/5Exylev1zxUeVzs6",
-	"5eJfdqzWV+ANJFalLWXw15idqyg7IbMaRHrOsr6zvuMmp1SSDqaq/ruPFKyt3z697eZXzN3MbRGPnG5m",
-	"8oTWV0E5t0TWduyKC4esDFwBGPNI2ZCIOY11scuF1bZJplVhftuoNIEx3TJVPcit5VraGlvFbUrnQGlN",
-	"2gAGMhuQeYcL5V4RWFbKrVqstzUj3ExfLw2M1Wuy3nq429bg88ucYL1R3amNJlL7ii39JbsGXTrkvk9N",
-	"Pn1nZSLodjbVTNHcWX8r2GPWRyfflHMKMWw9G6xD/uiQzB++mGOZCwZdYWTZC4O+1OBXHYBnarWRv4HD",
-	"Kkswt35sCwcIjZQE1gxF2sCKTSjBV0qx9Rbdxi1XcjzRwEYruhVUabvdIrNv06ZK4mhlN50+u4/SWLml",
-	"g80oB8zmF37OrFLeU8WduzLjBblRsqhk2XIbamZViLgbMs/vJpPuZu/PuHCGzYps0bgGOjkzxxkBkOHZ",
-	"wkhknowiHhAz2bFguhqPBFQxVUYjoBI4qFKOojWLcC0PUmlR4QrKD9iWE7lHe1nhCDwEm1m+Qb9zPb0E",
-	"qbY9FUB1v1bBqntrRf4bnwguJk6etlHd+v//n/+v4xE1NfoPkFeAfpWS1xfXED7ybvz3/3weP/vl7//X",
-	"H/Hnxb9++/jy2Zu3H//HG3nylr6ll4utqkgUQSq0ujrd9XeInDGTt7cdvg2z1w0SFXbyshcF7MZsAxyF",
-	"T8zlUO2Je5CqQI4HjysYa4t2EzUYUcXVAMROhcXX6NElIlbyX/8L1GtrRPLMwpomIoxZqKcuA5PFJGBC",
-	"r7oxNxbpZtHYfpCFLrlsm0amadsQvL9DG0n72fHJE6MsPDvunjz5Pzu7NrpCM9vQA2/9LFStE7QfAhNz",
-	"CeqUpjdhFY6pLQbemcFu8HB5ByQ5zs41nRnYwNjbIHecX1XFrn6TZJxtBspx8NztF/TNZtFGl95d2xLh",
-	"gmYrSg7hZGSJIGTMBRUBp1E+EqotJFHziGuyZLpit+284HC8VjK9KieqeogK/apasRMmWHxbRWAmQ6Zq",
-	"rWl5IrvdJ770Ekjo5Wp8s5eVeKdu9I4bf1xIyNNSAw6lOYMbyrM5lKS9dUfKsq3MyFX1mXqerrpZqup1",
-	"1TJ058WmY/2WO99fvbY6wONYzqoBabbrl4zGqV3xRoz96Hy5h+6k5HAVb9xpicC4eNUTku+N+2TlPIPT",
-	"c3WWV5HOzTZHDhtVETGBxxVcKBSLBmZupIwN6oZfXd2S5VRMvMN3cBNTm8EtHjCnEYeVIXK7TlV+GLyq",
-	"wa1uc9WMWW+jq5axFqPd6nzf84lec5TWKyxZR/eB39AHWyXPEmZE4cmzuhoBdwtp3RYcwPyDn9yimkG+",
-	"dMct11/mei51d5vP/3NTkQ7H717ALqlsyemIDplkcDp30mRzlCohdQC+sAvWrZTKpisWJDHXy8tgyixD",
-	"yIjRmMUXiZ5mf712C/9vv39urVJg/e33z2AQYaEVYOSKYQSGJeAmOk6UVqT9Knx5eUFkTD5dnjx56hEI",
-	"txdjPkmgsh95EVE+U2dIbuj1xdAe3kPStv8CB2fHI8NYRkwNSRvMTuYHZ3kdkvZvv7156ZUZRaWI8D4Q",
-	"q8O+sLc5H3p6hZhXExpBHUlzYSojDH+RCyeVrVuvA6EqauiRIU1CaDH7Moey67gm4Aaqh+gCB/sTUHDC",
-	"sGae4anW89aff1qCGJRXQlP0KWLmfssaFMmMcqEpFyxW1sKc2SMnXE+TUTeQM2d/TO2QZddR7n0GFymi",
-	"pIEPPlSpLx09ijABDNrMEka+EpOIq6nza6huX/TFCymumcAYqLbNxXcRBjGbS8W1jJePFAlloI7onHdn",
-	"4Tn+EUrTq+4sJBMoNZ8W9yQjNuVIQ9QXRlZhnfbOmfngX8grCMiASGmsEUk+vX5Bnp8++SlNE24P6Xwe",
-	"8QAePLK//vVfZqI7XfIPGvEQLrkHoE5/vCRU9AUhQ3i3GhJYZhCW8RUo3jzChQeL0SMzphSdsD+H52QI",
-	"F4fIsvm3yw/vyUcJJmTCBZb+h8gSL2VuIWROYzpjGhYYxKmZAf4jYfHSI3MKeCANDE3vNSP+F/JOCrY0",
-	"37LCjsARAgc30tBhbB4ZIvwZnkPWELLTvbn8QJ497R3jT+eEC6Wp0HjRjOLjx4+fk98+v4AvveVm/yaK",
-	"kSCJlTQtmXABA3dGhmDsVfzfbEjax2adnPR6Xlo880mvg9FomU14eG5XBeZlP1Iw1iXDMY7iCCK6LASJ",
-	"KPjKJ6xLLuD/BO40N0JeF1pd0x095pEZK8IhiNF8A8OyzBDjACaYQBwzJZM4YOnkk6F1ogzPISIBI63g",
-	"TZBfrHQszcC++kwnw3Py8eLzi1+hkxhPqIgVANCvN2P/HdXBdEjapyfP0CtnpbNHTo9P8BelacQ63WxZ",
-	"f/xw+dkj6NlRhZfTiF8xj2C0FCz74ZuQzeZSMxEs/b+z5RBZhecRzQ0HhEKa5Wda5XqU0TK42SBteCJ7",
-	"pfY/wZsgMjRO2LCDVByaRMxMyMkpmcokVueECuCJSD+Cu/n05OQcmoMVM5XmKBjGEZ9Mtbup99xM6iLm",
-	"Gipozjjme0aMtM0/MfrAs+Gb4BBRGA5IiNIyZmHagY7ZXUJq00IaRR66O1NnKIY6kYk0o7qgSzLjoW8b",
-	"B6l91N0CUTCRVNp8BCIKMcUnZtocsaWRNYeemaWJK+pTHFa3520XbbHbgOVmPJ0BswrNB4b/3bdFnvw3",
-	"oWXlwDq0j5SHPeIaYx5pugPsIrrIVUlw82LlNTTFcVPRlQBPD8XXae/03AwHV17qyM5OTwLHpAfzmn1m",
-	"KS05C56ZJDSDDFMRIH8LFJEj7eHR9fHRjB11u90hNnf4xbcnkm+PdimsKoRCn0Qgg0BumBtwdmZ0CSMC",
-	"5XqRpAS4w097j+G1dvggLdFIU/tYKKFV7AtXGu6H7rozAANkrwSc9/CQU8wSEbIgAq6JGdNTGRJqhuK0",
-	"9yQ9cNytw4sokos0vM+03shiIAuER7EvVsRDdWSDcpyzigzfS/1aJsJFvRIyfAfPvZf6AsuYDI2Qtc2R",
-	"gqQllWPryCfDX19dvLSxwB8+fn7z4f0lhsnClNi6hgBylmYUXFfSd0Hj2kbs//Lq8zl58eHTJZnHDDeu",
-	"St9kYJ7Bb9lKdoMx1EDAUZjHgAqzZEOzysyoZKRnQyaSGZBa2+e4pQRKH8aTwu0T5YFHAX3o8HXgkLLQ",
-	"AZ6E2h9m4ZUG58ydzxDoySFBlPz2+bX/DH++plFi9XGzdyD0fqxZDIeIPi/2KDO+OhkHb7XJffDq9mmv",
-	"R4bm5wFUibUT2OmS95KgbgYeE1hOGHxquebwwPdwpUuAfsQy7UEGMg3gjGv/9lejC5l1bv51/Bpm3fzz",
-	"p9fux+evO+cgyujIQx1/zFiIZM1G4pgD1dZGMVNrG5m6MscxY0SzL5Bsi222ATDDVAk1h7b5hFHOTBdm",
-	"MmadLvnLXz6b5/LsuEgz9Ze/mJmADrs34piTIarbyFQEyyI2EAI4p0D+tFGmQTX4Yb9/OewYWc0UpCBG",
-	"jAL0AQ7LmLqCC0byqjkNGGn/JriBb+R38+PgEn60hOgzClshN7qOWeS3v570ej93XK73dQofUWSYmbYq",
-	"0DD1iQ6xCo1leBpFVFxB83FFmD/NMniZnvIpEos4IyOmF4wJcvy81/N7x37vGO45OX7+3D8+8R8fd8kr",
-	"GkxxrdHISe4eyIusecNMPOGEOVwLiDMlLjYTm0et6ZmVrsOOYwWFfQj5JUMzjMMzMrSrcpCOm5m7RI+f",
-	"mf9jRz0ydLMxCKmm5odsnnOrCEpUmR2N0GokQ26BK7QPSEiNeAqmTJG2was/PX7+tOPZw1CRAuyH2324",
-	"HaE/kbCTCzfBBVTUIh4woVhO+3r35vOKtiXnTCBu7Mp4cmQfUkfmXoip1FFOccsF5py1jru9bs/Vf6Rz",
-	"3jprPe72uo/BCqCnoIkfGdXI/KPSYnhBPrFQBoiCYyZCFuPxwhWKBxroc4MOIklD3BP4eI5mwKnnsMHb",
-	"QpIXL993PDjkYgS5PNDwNsimt8YCMpcRD8AWmIrAN2HrrPUL0y9Nk71WKqBNu096PafRWuujkSFHUz2D",
-	"kBwMysjVp0gDG1ZU1gtBfv387i30+TzfJdsXFmLqR65rrlddrN4TGq357GvrBTbGv7R98j9Cn+oCYuyT",
-	"R/Yx95R96E+vlcdpm17y3+2tb0Ls4ymOT9Uj6Tge/UzDXLnP096TzY+U0YJ58Mk233oDMU80egUZyHk7",
-	"Uevsf/7Ta6lkNqPx0noeLj6+MdIH2W48uxRZmFtmbjlCyTk6UWCGS3X51j/NF2CxH8VmSXcV5FdEUrDu",
-	"v+o3gPk2boFRIsIIimDA/A/hXUOPBDSYorJHqLNeV67YS3jtluv2X/SaYjt2XL1/o9cUv1RejKad/ouM",
-	"PXftEjQ3u3t/7JVnN7+lgCusQxSLbVgfHnn35jMB6RywjkfYbMTCMEOdIy5ovFy7OJFS8N/1wtji95Ne",
-	"z1ZasalwAVMKWHlzdTJkEkydJmDOwBE1OjclEb9mwtxvjmrkdllZrb9CQzav1PK5Vlyq62Lj7Bcq1u/n",
-	"XJe4Ism8tIx/4JW4Miy1K8me990lxdOvcjldmrNMrRpOh/mnh2S01GgtNP8AywXyp0oZYSkxwr7QQGMR",
-	"rVQKp4Z5FhMmwMOnKtfahzkTFx/f7LbYXL+yxba6iOyLCSAeEsogmUEZgEJ/NvV+JRG+V039XbmMXQvc",
-	"t5uVjCt528PaLK7ltuKQiaKoc8aOVO1kymrnMz6xGjXgBhTMYIdRHmGRYuRJ7zFwQIJ2t0FWfjKNvEtR",
-	"iR+oWGJwwSjdsM1+oMVlnnq8+anVqrMbJWy6erg1UoLdHvT1JIrc0sFkxdple318RIF+yrep67UrGK1Y",
-	"lqxqnEQoTiGG1Zo7kUSBOn8g8JCBKR6/YG9DB+Ivrz7Ds32Bd6PVNMK2Tfncg+fSaD2vJorP/O6CaykZ",
-	"J+jccZbrvrClCizXlMv0RssEbjCu2czaMsD0lnoB2vZv9Jggjn7/66XjdTLaMlgKXMq/FMx1dJ5mPBOX",
-	"j55zqpqnUpZe549BeixIlgbWBR6jvU11uuSiNIL2DWB9D7SMkdUhnVovx0SQFizB5vSFLXc3AnoLrm25",
-	"FiEz/yZ+tkuAVyKmHA0o8zkToW+0YnBsfrKdpjEa7zUTBjuOrPVBTWVsDllMpMLm0BC9KFzYhfKkR2aq",
-	"Y90LcH1Gl30BZBLWzWAgIRQpZjQmUxazLnkNAwZKTcphCs5mMxJoEWNCc700v9uEzFQRNv1HnzUXIfvS",
-	"wYUwWhKKqZoxMF2AvaMoO99ypS9gDmzPMebOeh5rsyuyW44+0gm75P9mkFWxxb2fIVHE3FwBOXFt5Qkn",
-	"YPzAQmnGFgrKmbvBaeoqgJ8VWF8zgb6B97K6DYVii+hyhEkzDan7PMxR4dM7ZU1UN8Qu9HXfTRfE7br9",
-	"RgRRovg1I+ZEiMlIJqL2mzIIkjhmyKtZ/d3tg3ZX2/Lqi2tLMp9v3RYtb92Sf94hesjvMEjWqjJ4oR5r",
-	"zo68TFQPDSmONz+SZ77Hh7YABq9lPOJhCLKgddo73fyEc5I9CI5OEcrvU4lCCa3r6fFip8sjMgoZHK+W",
-	"PclBFPBmt/7ptUrez/SajHPYJeNGXWsVy7KN82yqELewkPEVnPRe4ahHD5pnqZViMjcaAOSGgQ+g1PiK",
-	"0yLXsvs7K6p2f0ZTtt0mTBvuKN9qDqHcgJA2ngBwKHQQmWSZFhxGHaPhtKw9m3Lvu90ZUfV2S3Ow6xBY",
-	"yoQ7FXrpx7YQedmiauTdYcm7einTzsmYzhq5lxMY1dKvtENcwVkQL4JFSHRs68Osk5RHXwuk/n/WSs4P",
-	"orCPQYMxABplOAvJmAZaefAbi/gESzsukUA6pQIDkO1ZI3BaaBuqW2Pc0yiSwRX64+xDXApworo/BnAL",
-	"i9Ww2q6R7aHWvezUOiNajgmtuD1ffaaTTdsS7nkI90WzlYtbubjs72OP7goQspVoJv6f4CHHEp7lkyMX",
-	"FYC2Gth+ue6duXhSG4iiNF2eY2wv2iOHMVUDa6DESCkIogyAv15GrEveMxYq4kI6zwnN0dTLOCPRLGGC",
-	"097z1c38G9BzFPbzbkPzZgytaOGZDav8ZxkutxACOTY2IbWZTptz4IL4wcoSBMmcIkWA+SGmcw71oXKj",
-	"ZN7wx3HrrBVJAH9/nBiAAqVD/9wdgmB1VvPkuvCNm0gx9+ZCwoaOE/bngwpRy7HWCNNDEKanvedrpj6f",
-	"O1BcAtuxjtjKZhVMI47bbF1tsmyB+EJqHyTbFpXJ/qzgAaleiS50MZBiHPFA58KbXXj8I4UkqhiIDNFf",
-	"XNnat1zYoM3OPsH68cnmmfxoEJpAKpPXyDsMj26xziwF6Gcp39IYiyOdHj/ZZlGvlpmDh09ODnYBBTRm",
-	"oT+WsY/mCd9WEKypLwjV/nxMHoMVZ6NBa24PE+wn87MKBlX3wcEL7zMtyS1qq7NWPWPfaBuj/BlXM5Dm",
-	"+1r+v7MoMu2ZGfw+SrQtKGdrLiv0NMJyL631fS71k2e7LfVP7hTbBwrE4mAViIm0c6CqAJVyGKACKHVu",
-	"gSS3UeOOEGhBEust0aRUFdrgC3i9qhoRG+CLq/E873+CmlFliLgK+/Dd+4B9my1mubygv7Pl7YCiyzlu",
-	"pSoxnVAulLZpLVJMrOmztTX0wyqk0JbDw2YVWP4W6Kwin2rTo9kj6RMNzPvxYF5NBeBcyt8VW/pc+JiY",
-	"08DCBhZuveDKqyhmiaqo1nHv0ApST6AxEFVTym91WXZZuun3A8Xg1KkAHl4Redw5wLJmrTuDWK9yRnSO",
-	"1vBEZ4kDrGR5t0VLMMIob54HpeCMLKY8mLqS+qovXN1J8xheS+dLkSmLwFyHdWogmzzv4ZvRJZTKiXnI",
-	"bPCsbVzMVBLpvsgSzTMkOJLmz5iRK2ZrNoHR07w/JVG30Szc+RBsEFvJiTilqi8+XVy6WEmvxCKNPMrE",
-	"3GFzitIM3ewtjxT6c9M87xmSEFDRF1yEIH6uV7gezFggIYcN/ID8uqzpjxSB+AqhXdFyKNhvh8F9uy+g",
-	"+2SI9i1LQjKsijZ6YdfZt4eHC31rnbVwILgIzC9m5Vlm7TGNotYNjKEvUpdQFUL9MEfD7Dkm0wrIMpUx",
-	"GX79c9ghWqZ2aUeeUFrDXfKWXzFXaCzAYDrupjPTXh4Yg6fG9QaDNxj84DC4PWblnIkGpTco/T6WJBcp",
-	"Mlu7JmMWJiDVfZDofkoYtuMzuVO56kkhfUQjfkyVnys9UGXItZDKh+B05Zs16rtjqeYZ81aLgjZYrM2d",
-	"IRtzAYtpw82HqvZ8P2qMQx+F1IYzErLAgOp8BI2NmGEiw8QgvQoAGOv1UQhmd9A1I8a8tSJkgLqPrEJr",
-	"YytzuQH5SpIuNjwl2MlHV2JEtufyF2zJSYPX+YyVYqTIK2Q2Qt4S4GTABAiKGM/PissxTXmkVorO2ZSG",
-	"6jhN02L8wgPHadoo9ZVIxVLdMsv30Tpr/d//k/r/Hvzz67H3pPfn/9HaOhZyT+Hw67IAgMopVzz07hIC",
-	"al6LEnfXQez3u1uM6f1lBTxgGsC9xv2ne3CLENgc2VkTA3t4MbDrToDbhPzniPTDGRfZORVEoc++GPC6",
-	"/piy96xvVE3q14u3L1/ZT9zTGXGX2y3tzebdZgdt/xvtIFWKjByqLqSDaurH7F9QVKUORiPI9v9IaKwN",
-	"oNoTfn5HI0TPqWbbHtEQuJ8862k2b/FIIpCmz5KyWlpNA65s0yyIkjny1L0quY1cLAN/4M70I3bNsAJy",
-	"fl85IRiUb6oRiEUxWIoirvQqGOlnV+MjRS5y3hObdQ5I+hPEujoaUUsE8+LtS8v+ZnQ2Hml7oS9GNLia",
-	"xAA3yIVYug+An2DkpK2LhyBtSoR5OfxadmcoW4d+adkTF+dYeF7l06sntjC7pWxdakiNHmZzMSQzOs9Y",
-	"rgKq2UQCk4KW0A97pS9yjJIjtpTW12C5eVWlQR4YZ1O5ubs1fp8m9vQLWBl5ObAdQw1zlgijQF46ew55",
-	"y69dBWI6CGRo7nvVe9rr9XqPT1pey8kpW7H5P0+2t8unA2JLJG4VrnKy/3Os8gyzddPPyVxGERYZxtVH",
-	"NXkr8YPgIuIaODMmMVPqEOzornGbnk7v24/t/cc5kWuiO6PQj6hvdkhqKGvO7sapcn9xJgfuB/EsjQqj",
-	"ccSB8htfXKT8LkelcFVmN9+rP6VxijShS+vXyK3R+8dYhokByTkQvQLWHUm0ARTvf72EciAGVbdPeice",
-	"QhB3Xnf2i/pXzSBHX/Efa3N732iVcRxAKAuU2wqlYJk9V9PIsgnJhQK7/TUUAYCzyvwOLgi4AsTRLm5n",
-	"zCMjVC5/vfBPnjytQtS/MJ2H03dv66iLpsChagwcjYGjMXDcKmMaN5KXhSHmdaq9Gjl2Ur1x90PU5XpJ",
-	"eWSE1loLsrnBEqZlRHDohsQiQnJMRjzW0zMbQhbKhTDQA+sRYSxiZh7vktPeczLMmoOhNVKwoSPTz2mt",
-	"U6rImAuupizcJFBfc6istg11c6Cui2KoWFq9txOHKJ6BNbziL7kC5tItNFv7SP6JRsdthHKjuR5M4uyq",
-	"zPruY/f24h11WoI5SdovLv/R8YATNxnNuP5WzslMXvkxA2i9jj8olgvkQ7VLx9L8hIy0nYzIDtNMbqRm",
-	"fNdYKH+CSgcoIZUsp4GMkpk4t/E/hQh9GxtUf3RmdQ8/se20kv0foNnQEhza5ixtztLmLG3O0uYsrTpL",
-	"0TOsJRnzL05lwrMU6grCAXtwpyq++0gxaOS2tKXudmRPd7Ri6hEJWcQmVLOQRHzGdXoUlsrXK02XeIfq",
-	"kn/YBLnjXGUW5/42746q6wK9wNZcupbfpdmu9Kmate1GpSGI+l6IM7N1XlrY1s5SXNVQ1bKww/FFeyTn",
-	"W4073J5tT1d27ZwAKT1GRmN1QsEWLmvVyzJkN5GmIFfe6q58AMI8N5QDmKsBFSKhEZbYbp09QQy8fVhJ",
-	"sUf7JsCref29Mq1sKd8cFV4j5x4eQjape3uDvCMaKJ8GQEfgG5i5ITPNinufimAqY58LP1Gs4eN4aGq0",
-	"6uNt++O4JqC/eMb7adWeeqj8sogKsieKSWeWaELGJBFIR78NkT++/CO++yJrzEMVgPkAeXZpO6CI8pJp",
-	"gj2qy/1xPS4k/tjNMZIyYlRU5ReVP4bFHD5eEC5UEhuoRNiXOY+Zgs3w8udLEkxZcAXlw6HcveXKiBkj",
-	"S0Zj5WW+La7Ab1ZbEIAO2DUPDYYYwEe4mAzw4fr0pe2z4G5WC+cu8zKqV9oWKVHp/DQJUYel29QKJtJO",
-	"SwKogoliRgWdwD37JhivTA1wdbwqLAZpY50mgy3Jkd3Yb4dQY+2MxCzgc47l1fBs94hg2siFSSyV8oh7",
-	"9Rj0DBEsu+SDYOgeiKjo1sTdV++LBw3Ctx0cOPHAzHc0G4youBrYi2YqXEdbZ62xTOLBgrGraAlNh94M",
-	"RlRxBUQ50KGIgkQ6a/WOn/dGT+mJfxocM/+n8DH1n4+Pe/6T0UnwjP1Ej8PeKRhg7JinAs1IM01jPQBp",
-	"CEH9T/zeT37vePu4/uoB3yXI//iOhWKVQMT2hT9wCH9Dn3OgCk8dpPXZF3MC7MyTU6MmRdTyUlvB3MSR",
-	"N3Hke1mw6TFzMwqZNct1SpUvpF/6XmSU7k2rfAwiowltvwU+Rfi3Ef1RUcR6twGsDp1uVvePvqb/3lil",
-	"qrb1aTQqmqQJnRlohkyU+E9An/hcpderFn3esx5YW3PK3dAYh7/tAOq6NXw/6uFudLaubevLT+W1S8Un",
-	"guokhrrlNnvEKkppjc0sYItGPlWKK02FJs4KVCi80NnWP7Yv7XEfbjK0wRVVs6f+Se+2qtm+XWTrv3Kv",
-	"nrLdhGFaO6oRio3HbGc8/pA+lRwUy0TlZpn4IFDsiInwBhzo5UOjlqwkokbPXAaoP85jGUMciJYY/mvz",
-	"bUibOfazTpe8k4ItCY1iRsMlmVMeQi5mCLV5xprFyCliHuaK0PBfidII483Pgn3RJE5EjnjRQHYuJubu",
-	"iI21+bocjxXThGtX5cVLCdn7ggL8N4etO8G1hMvXLK6KOn4lwkM6mpjIn0tP/d5z/xgtjJbKewbwX0tC",
-	"SUBjRqZQ0HBrCm/Xu1ci3OEI2SgBihZKlP6tRgAfPqF0agKzW9ZnIjxUi1XDAH2Qa4iJ0AfKSrB5Ghnv",
-	"g+ujiQx5MBTzCkpc1NuShLkK+l9t4Rb7VB1Zcaa+VtMWb41h3B02MWiNeSlakhlVV1jTDzKL1FQuBMoM",
-	"wCohn3CtOuc2khpeCHcrLWMWEiaCeDm3zqn1FqaXtjl3qFJ9ctZc960a+elSppqggr2eygcsUeexNHpF",
-	"DBKVq3FjXd9DkgrutUeKjKi4gpytmBn9xA9oHGac5UbEsPDMRtWJMYdMMSks0TkVSxcyTheUQ4KLvQ1W",
-	"zo1E6B4tgEmNLifYoiAR50yEXExsHot7yyOFKpg7MritR5UIzSNCSaJYTHCW9ZQK1OWkYGQxlcToZFDL",
-	"yY6HrezUTiU8TytCxTQJO11y4YbSVmhVueHtC/Qz2oZ2yc9m2lwXjE5JizOYdsJz+npsDgnFPFsEdpyo",
-	"as6GyzWy/4ZqXCEAJReoYoPe/kYu3735/KuZencBEm8h4uTk8emTpz+1vJaSsXZUkY97z58+PsWSR2lR",
-	"p0VqupVzJliYltrC09dN4y41T4tH0iXT921o3PFU9DJlwq4lt2Ca4/JHUWJLENK31md/xqiAzLofQJ1t",
-	"dNK1S+KKizCrzu7tJx2iQWl7RGmXiB5WkZo74touujMFcGhoD90dnRyoIwYSnBfBiwJlGzGMgyg3gGu3",
-	"VnGP7Mfv0nRvP2HQKfT3ii1VUSsGPnBgAF9MaWnoyYQiy/eMcBEyc6IyoaNlX7TDhEbmbVxMOueEEren",
-	"jICzEMsDoKyk+cm8FhqQB4jVtTahwfeGw7aEWzdGTrY/B4+eUhWnwUs/LF4y55dFzQ1SapDSZqRUfkax",
-	"aOznrSDbIqbtXp+2pgFYtyp7CPNjIxlgtzuVWY5TXNBeMfKQKhtP516AU8zmMVTUuBug9BqMSDG75spG",
-	"1EJIPBnR4CqEUAezY2M+SswDJVMZGUsj7RVEtZZzsvqiEKiLiAjA1pCNxwyqkkLtuSGZU0BmVMOdj9SK",
-	"1wbDY9uC6TMs+ZLL9Z3SmJ1jWhc2bzGVEet0yYtlEJk1mo/DoLHBhXEMnFtktLTRF/AViPQm3Fr0XBhG",
-	"l/wG2JlrhHcwG4Dv8qG9kIsKo7egiqhkzmLFQgYBHkJq+HgV5PuE7zuo6IvC5KQxGD/5vaf5GIzCknEz",
-	"fUb0QpKZhJiMJFaEkgVjVzeIzbAD08RnNFBtNT5DJWqOMRrVh6dbjn6a10FFJmI3nLhGDPiaXtXWDJeC",
-	"+XI8xhtdk+x2a8JGmrCRXdhHECbYzKPCst1vphKeoH4q2zFYZYNtL/cprnC926rgDsQ24S0PFt7yTl6z",
-	"9fEtWhZxWQGO5dKOlIewjKYUGPcAalUyuzNMa896EIyxzpv5hvhhiC4ddgnw9rmzxMbnxgyRItQQh+jb",
-	"ocHCgzldDglXfWEgCGlnuFGVA3c71UDPfPiQcJ7rVetsTCPFctBuKmcMx2sq1ZxrGmEIkBu5FBM+9Y+f",
-	"3Ajbwew30K6Bdim0E1LnYF2DoRoMte0aQsG0En0La0mZZdBglIdLJDJTQ2j+kK3BKzaGRcbwf2lGlwZX",
-	"ZE6XDxGQa1ZmmKypwfMKiupgXpANHw7pEgghZBwwNGYB/FAEed4s1dhQT2OZTKZD0rY0x2dES/PsPEpU",
-	"2bgVMYq4pIPmM5b7LIUkoSlVBJRVQsGAZb7fJa+A1RVukwumXOaWDz/1hbOn2UT0//pf5PixR06emnYe",
-	"n3hEMBobkTlnQiw7HpnHksRU0yy2ykCltLOmZULqbJb7ojyJZ9nnyX/9v/i8OaDMt93LIH7J3OERKOYM",
-	"IYcB88iURtdMkWReUzGhgKou3dTtCqrcg59xgu627n25sXWk0vZ645j84RyTsBP82eFy5+z1lDp832DK",
-	"n+ZMIjBBqvHH3Zpw3bpp1pgyFszFuEKcDnCWw7lmTh74KU6EIlN6jcq7B6XxwJFlk2t3ABE1mcn7i1Df",
-	"GYzgsXpX1pL3Mpff7HKV9aplJBGRWYJWUCQzeJ5AMpJ5IoVr5II4mFHOgC69cV3ycxvrJsGjesEDBpFW",
-	"5oq64nMz832RrZDsxVJgwUe6RGtWVag73nxItphxLGdl00rvOO9u4yI1xqBp5pj8LRE3yXq23W/MLw3W",
-	"2N2zti8n2Y38do1VqLEKbbu0M/uPL69ZHNG5agxBD2YIsmfOOpCXc0HdXUY2XudIX8OUsngr/XmQ/byR",
-	"5y99iGQPQcM9MFtAuciIabNG0qgkEtAoSCIsq9gGb1Skh520UhaE9ms6iiBiPDRYqvIzRg4BPjLf4wLS",
-	"ANEj+0iZUQum5+kvRoiNx2TCNDntnVZmfb9237hIP3GXSd9Vn6sR01W9b3i0vm1ywbo5TSt1TGk8sXHY",
-	"2+/xSoLBrHJWFrGws/ZWsVzXcw2uFN+iJIzpWFf2/ByZ921+LqQAhygstmUVrN69D6DFTKU5/CaDQCqt",
-	"LL+8K7x18tOTntcSUptJbAFnfywVM2fjxTzm0faKTEV39805uOYT95rJsoOgdGyDsNAaCdmoexWYuAr9",
-	"+DZaez39e+WTUCLWLLdGMWsUs60XIReBnDE/5CpmExqHm4IQrRJHJwwUuZiHWdxio9A9cNm1dcCGtOuA",
-	"TecGaO+mKtyRU8N2N5+vwX21OcdpjX9XUSLVAkvqW5Yi4jntj8dAYYKUlpA+jJvbRnD2xYTpUoVWouaR",
-	"rTDNtSIGeBEuLDlpFkbg1Mu0dTbws9sXP7OAJsoGLEzp3Ow3QrX1vFNRanbWHYxqgGAb+HYaWgwq/Flf",
-	"UBJRc7F4IZcjTdqnJye5ZCAXk+yPE53ERoKT9+yLRnxo9FqqmdVu+2LO5BzKRYOz3jQ0mRtkLCbkX3Lk",
-	"kcWUB1OyoKZpY4lNBMX6kcIKeySkS4wAfffml0eKWEHTF0HMQqBVZSSWizTFqTB+0BM5JiMe66kZCuBz",
-	"LXa0bd0oTmp5GBUBLUHDhiVp03QOZQFhJ+AA2fAHqspWAUWXirSHcAMXEzNGn6esL0DRIewacHWO6nzM",
-	"J0nMbGLUuze/eIReUx7Bu1ASe/b/JJXIYLEwbTLrpi/ctyxPOiyHtLWedcExEHF2DEluCBfUTpmZ79HS",
-	"Ro/A6PUFDB++giqweHRyXDZu4B658arOmccFuVclyLtZAa8D0AIqpM0hFKFqtIrvV6uwJ7Y5unbRHvah",
-	"d+xaq6rRU+r1lEOuABUzfxxRGyTO6ua9DkjssrZomERa+VJAZcStH4MjFGFm9VMzPvHNMe7PuFJmpVXf",
-	"JiTeBYc99EDGAdutwtWDK0Xfj5Jj55RwfQZHa6Kx0jSaNguZ8R5Rms3JaAn/z6GYHHhLA2YrAeOtlCKE",
-	"aM7BXs8g/BpvdNJLpVWnnTgDbHxOhkZwJeo/LEnC0PEYgWH9kSJ/JCxh1UWq7Sc+uabcX3HqqtLK2I/W",
-	"1sZlbPwlPvUNFWwujvrmQs3j0kJoIowPy1G23UYl7eI+rdymBXOLm3f0kN1HXecLZQ+NwqeRvVaUa+GN",
-	"JJKu5dhEGI9A+yzGBNhqzYVBgvp5+GBd/ebiNnnQus3Y0K1LLD/ORwPqhQQzUYzmNcGAawQCN2Mq1Nh0",
-	"J20aCwc4yqkvrgf//endSLY8TO3l0sTV11wmbbsqOk315UZZPlBleV2IZQnLpax034Wy2xRc/mZISbK6",
-	"xnsosOwWMyTomkPet+d6kz9zG5R4oa5qoBVwcKXUdVyEsLauHbBaE2K5M0Ks1UKPvtpfBvaXzTGVRdSb",
-	"lUwOWcAVqNl8TKhYpk4zm0miwdVTU9RmBfTdkxZWG9RY7GUTrfONxzOuTue9aFu7ObMLKzOfh7bVrj0y",
-	"GzC8iRN99bu1imKutLvVB0cskDOmKjVCEHPziAph/mijXxxvcu7xTpf8PuXgJi5yRjL0mQ/dYA9midKD",
-	"kI/HLAbaw4FKRjOuNYuHkEuoENbYlP2OVyT1hnI5fRFQIaQmOFTWu41/xD5XafZLPKxkCHoJd95WQb2l",
-	"C/OGuqwTz60zt34L2uoUVVRF/pUozcdLkumvrV210JfuU/cdi7mVaMfpDvcg2hvfa6NObgvVXbEXxUXA",
-	"nJypq/CxWQPdwqNb0lHtsv8RNdomzPQwU1tdKqllvgTF025qb6sn0qNlw+2ZSptpWftQmauQQ+Pc3Ztz",
-	"93POTeLgC2nbWfUcEoWMRYMKMxpysBeELIi4YJ3b6tF4zSnQXI1zPBC1mvKby9dZ4mTmGbKu21Len2IM",
-	"uSxthOlCVLtt31y+vsg+fU9O27v0iOY7tNkfmo1n4wk9LBW7uNor13dhabv9h5WxHHHAnhTvciJhpSL7",
-	"KReA+0aE/JpDxahLFl/zgBGjSeTZbcYYrY3xcCWWXiTFE7BEuVbEDIZrgXJO0Dhj9HXX6vyf+U3xoN5P",
-	"m8g9SGmVWmetsUximzZo2hZRsbV39DQ3M1s/9KTltYCjL0e98gQqHRzjFc1W2vhHQmPN4mi5veKaH/OH",
-	"cZ4WZr3eddo4TBsN9+DSxWq1wRqInYdQ64OLgWQG0LsVuY3LtHGZ7meVrlXszBJNq4Bt0DK3qcGwYXWj",
-	"D7dxs96Kx9gAuu3xXK4iUg7GmV7n4NttsOpKAHBRcywxCK51uRbgdeZwLcXlpcUiEG4ieKt0tpYQ5r2o",
-	"d3XW+LRfjYv123axFhbpvSt5tyPdrOaI+ZQIZKkE24ziE8HCkhGiiuvldvrbPkhesKlFsspTozHdSB96",
-	"EFqVbUSH41NpRMgB6CffnF/kYYsupGAlRwpnti3VScwsPtmbRN0NihzdIZHxBWb6I8OgwygVkvSVCB9e",
-	"jDJRkqHP/ePTctAEphmRAKqLOnCcnk27U/++amh/G5tKFe1vU3Wp8a/vtoaYCFdKLmka64aT6cEO/ldG",
-	"SS+d7ESKOyfVXX/g33H98s8FoiMoBu48agUTzCP0nWGN71QUpU19pNJzFath9kW5Svk5FiNw5SpiVlu8",
-	"YE2h7wMAHtuV987qv1dxezUFvRv8sYfYrDspz717UYOmoHcDiw6ioPcNPDz7LgXewLeHLei9it/uv4z3",
-	"JkB3l7W7tzXiYGnRh4dTWRVtg2TK9hsXqnbF5trW1EJKTy4IMKI2hbUbiNUU1m6wTFNYu8EKtyusXYAN",
-	"91JNez1M2FhCu/qkPyvUuE7mRMtczew0PMXIYM/W+rTpZB6ZsihEzuLUMuOIrsnHympIloWq6FgxGCv1",
-	"jFVXnH5z+bqpM904rps6002d6abO9DdWZ3pFw16wDVlFubisR6moVPssKb3HiLPtDue7LSm9rRJvy0I+",
-	"vBbf1F9uzuBvov7yjVwnN6rFXOFvaYwHjfGgqb/8TddfLoOfe6m6nIWUWqaazTz1HwqUBo6NXs6ZGCLN",
-	"MYZELigHIi9whKhFVd7zW670u7QBeDgeLje921KWewdyoGN2zTGbzLJOgKK2snNuw1Sf25aPn94vcX3N",
-	"3GxmbPgRmesPUtTvP8nwvSQqCaYpEjASfCmT2EV6QW01IXX6O1QY2ysUeLB0p49Q2A5qnuH6JlrabBQy",
-	"lQurlVqeQ64ICtfwzAb8Z/JXPSILGV9Beem8MHcuSCNb1F45KTeK+6Ov2xDB5uChZ3MRjWgniykThGsy",
-	"pYpIYUvPmeuuGGL71Wc66VibrnkE6yJWpinWiJ3W/Uu61nqE3OQdfdupi07RKe5iurqD72eP7op4Kghj",
-	"t9zfR7gHd7cxbcMVO8wjoyHgfFsr0/xkhIENArYNeqQwXAbKnM7olb3bzkib4lU57ouUUcFOEDyBH1KE",
-	"a6tC4J+uxKn7aOccCF8Bow2xVudiujQnlUe46ItFSgtkM3uMKq665MLB14w5lFgy2RHLLtEJ5aJL3gOV",
-	"6puxD4avKg/VBTxRL+IewMImEx1IQKQpiM1Z1y5KtkLX+zldgjiPpJj4msUzAwl4yITmNAIG2e0NcOXh",
-	"wEG679zTHQ+B8rJoToPGkFhVXrBOJPtuATXGu8Z4t0PkD55naGVeX6AfF5iPojyjs2lsfQ9l68NzDex4",
-	"WyLP1PIHIChDUHGlMXBnbJophmytzjeVUchiyE8nQwRIQ6LlFRMoROCfj1R2LYgon53l/LQpqoIMeMzK",
-	"Snn/O7ky+LZ2PFsSGmg0KMqQLuFdM8Wia6a86ttjV0zA0TXi+aVY6L4OpokZF4wROYZViBX5YksO1KYk",
-	"mPIo7HTJBxEtScwi2PNqyucqezE0CAwe+hxVXykYYSJUqBTbr3FFJuYCGHKnLGbQbIyhGuKgD0ksE836",
-	"AreqSgOfcOBsufgueQUP2fdGHDPbYPPQIIBtBnfWhES9Y3eqO9eGLtlVs2Zum6Cmw9KKf5/KnA4EQsNu",
-	"c2qghJ2x1PeA6/Gas0WdsIE78mLm6BZhiZ9LaaE2bKRdG3HopXmgHpGJVppi+UHcppkfTJkNmNJooUTO",
-	"gBNsRCNqreDBHezUIaMwIQUs6qOUxIkAQ9iMhqwv2tBK1xKMALVeX8+oSTFn4TnGR6ZIzWwcMDOar3ok",
-	"ZjqJBctu6IsRFVfpHR2jeF7bgichDwnXXeL0Npd4ZKRdKbpmTJScMSOidLpb+yKUTIEFtyB/QdwY8VQn",
-	"Y5bfRtRlrp1NwGWjozUBl03A5Y9WmFAUuRXs8eDE3hlZmGOMK+RUMPAWjz34eUEVnlVGA0nP1txqXolP",
-	"2B4j7CW4csaOSgm39YAjMIOFa/8uQi0/2NIOheGOWcDn3Ax4m2bKSLyqrJzlDuVHKq9D8bADBc3IhF8z",
-	"l0gSxtQ5IG23VspyY701e9VMsHtOeOkqiBMDhua01HCDB6ZQy80Ap+EoksEVCwf45sycnulxzhs8SxQa",
-	"9d126AsaxwZfmdeemy6Y17pGgRmdREwraAkYmTlY6IMogZIdFvPNuDJDNWNULEy3un1RtL2jHM2PfFp4",
-	"rgLAXBoA88IuhwcxwtsRYGHrbEwjlU9XfUPMZAsJpnYWW9MATlAAWiiWFV2SUQxjvL3h3XYZ7d33bm9f",
-	"NiyxReB2kIfxOMWLXm2MiZ4yP5Vse4VOzrIExwUJJWomBlYSPeWKpPt4r3C9oc88RPrMX8rnXXpsIGRb",
-	"d5yCbhyzgPFr8A4XnZq3tmqsj6OswQdzJlRmDPYwOsa1V+cMaNb24hEtnfSnqeEBD/0C9URftK1tczGV",
-	"EYPfvDTfFB305vEBD4edFKgu6PKMjJalofHcWe47k3RfwMtBWQf0W8273iUXhaAn4mycXOcQY8Gu3RfV",
-	"QQB2zlMsAyNlBMGMXtlAIqi3I+dMpMrWnMU4Rm0Z94UrxdMhYKPRfMaqgACWW3m33JuDfp91eXapuvPc",
-	"hajaed7uKdoq4I6FTKKQRPzKyGHCZvNILg3OyMAoUo9xpamllLeZCwPpVjmupoFdTTePCXAyWswTfd9F",
-	"eu49PKyp2dOE6f6oYbrfU8mj1TpG3o5BIpBt8P0HiDRRHusqBO2hZC28ERIGzWu5WMd7l1uNeIz7ibBF",
-	"FxrT661Mr+pqJeRjTuO00ORK+Adpl8C3eZyuIHRFl51bqzDonj/6mqYl/Xm0RcFbjEzIDIWJCMERyYNp",
-	"zpP8SOX6Nqfc5kSUIkvbeR2tL0BPmDKYyfW2UnC3phY0r2AaM4vGI4KBA3QSS6W8vjBDL8eaIUmf+WuW",
-	"BFM0X5qDsLaWVLtUu8EsztT9OqLiqi9CpimPFKg/K6rcDZyrkCW3LBQAvg+TXF2WV8Es11TkPbAAjs/p",
-	"rkr9/mZNFwv1YhxXvZ3hnvw3H+HBkvOmQgrdMkf1ZhuxZhs+dLpqk+7ZCIOdhEF9qmJVsOkGweDlY6Ks",
-	"Oe/AhIUzS/n45U3AJbVi2cGwQMx2pM1FCHvpmnkoP0PPDAa/trGcImRhx3NFBmQMAVQQ4LhgMYMIsC55",
-	"ZQCFmsqFyrtGH6lcYCRipL4w+zjmo8S0Mb1sg88QMn26uCRzyYXOHg9oFCQYqEqUZvNcfGxaIKAvsgoB",
-	"oN7BbbbdmPvkip1nb9tOcvbFthjmZzsl34OstJ3ZLBztOmxk4+HJxtLmV1uKv8V0iUrCmE+SGGwjGDJj",
-	"ZOmBicOYma8XnVE3/VBdnAtWtVNFdc+ZmTDjmyRiHlEhIFvOtIi0rSdnaG8cgueJjWkS6XNQ8oyWZlm9",
-	"aDjjSnEpPEIhtdCoXmAwCOUCflR0zCYJjSFGBD8JibVGKwxYLDq5k6sv5EKg0ENJOYq5mKhcnRhs4ljG",
-	"CxqHhBrBlvdk5bpnhGGXYF6H6ovMrZWNg3mXMi+ZMP1u+cn+nZ4Hs3VuKLz7EJxPQgID27slERBnM6XX",
-	"WSVOxUXAwDHkepH3I8WZHNpWuBb7fd/eHjdJG/w7ZuNj3gULz9MMZzvZaUqKkIuS7P/WnTsHaTGFPDi3",
-	"9KpuCKmmfsz+xYJ6YrWitLSJc3szeb6jERo80wXUHtGQ/O3yw3uPLGIpJtZYlYgrEFFjDjkMIPtQrNl8",
-	"P7xifkh3+35dN03s+QG4lBqvzw/m9alx6DQul1u6XMY2XRZQHdWEiiUEAK2j1duTB8UigrUpbTnM+UiR",
-	"MGGW8y/dhhAUpRhoGE6zX3ARygXREpQU0D0EPqIZndlAKnNJmWttAQ6KMg+Vc2B4RcyaD6NShdHzkMPf",
-	"1gGQBhzqFNOf2WSBxXTpoYKEzC1IL2KwMNWQmuecOogkLYj0MLEtZAGmOLuOwuhA2STrZcmAFnZAaqbg",
-	"bATuEb2st1r0xQ3S2hwWvFNjwkbACZcbG8Jh2RAuVtQ83ALZuuW4nzF9ZunlaY/MacujCDabl7P1oQYx",
-	"ZVH4sKaEohn16Cv+YyM7XFYLDct7FG2oAeMRiIAxFzQ632APBd+48vqCkgVjV1hQjSwZjTtuSDOjqE3v",
-	"ME+heXS0JKGcUY6ipMJIahkIMourM4yumk9JlfU0dRZnn7YWdnOs9AXXKs29QdGFBPZWUHErtuwCQ0Fm",
-	"hFdmil5Nz725HEN7ZesebKJ1Ugz71QixwyPCKxlCvayYT5b4XiBHUwwY1+5JQuGy2kFCHUVMw5Nf8R+D",
-	"Ky42yC3glcO7CU2jJBUToSLtX159Juazu3+z4/XFprD+MytrJknMVNnrUwwNepQyfZDPRnqhT8o2xzWf",
-	"feHmeJEiYI44htu6SSFpn/aek6GdGohMhN+HZMTGMmadDfLjLXxiNykyD8dFIZJSHI+4oMCInNNvjnv4",
-	"36qSUylUsM8lofICG+K/5GouFd/GRmYfyT/RWMvWW8tw6PdenrYxkzVmstXF5uIgY6bBC+Ctq/GcybXv",
-	"3oi2ByUmPVpwQ3u2Ai4X5JWYRFxN4fT/+PI1HlQZnk/hgk02s0eMPY3SsdkE8O8dRWyOIsBj7u9c7IA5",
-	"rL3RR/K1DWEnSGmbD8NphzEda+URlYxmXEMca5rUZwZOJebzLGQhkYKpjrWxOKjWF4pdM2F1JgBvgQSi",
-	"MKg4jr9oqWkEBGUki6ojGOS9ZsIgfQ5nTE1p7BjYzBvHdMajJdFy7idzlSciSvsB/ljXE67JiC2lAzky",
-	"YvXxIh9hJL+LaBHTlc2xIrB0GgXp8CJFAmrZ+woMixgvUtCZMDQOdtxDKkcFWXT01WaOrteAsGa9MtI/",
-	"yrYfWFOttKoxR+wURgu6xEfMPbnj/VanMpjuNJvs8KwQlZssZ4uAXYVHkj1t7slAGtGCedTVbEtLL9Xt",
-	"qtc8Mvr4aEmwnBAchHlGk9VD74NgH8bjj+7NB1cEad2uw7Zf4kO1VY/yFEyHWvioMAubj227IArVNBvh",
-	"clDCpTA/HpG5/BDSTmvxnOXKlgFgpVHn9sXWSjU+qsuy4iFrRNwjlS6oNiVDKQI2zJN9FNnb4NAWocXw",
-	"nou3TO/pC6BxG0rBBnI8HnbgbHZofLRMSTgMtucTAd81L4TH7HX0UCcCy2GEZCoD69/pCzNg1klsh8w8",
-	"RUmiWEwwJkBPqQ2QF8BIQqi6YiE8w3V9+GNhF94y+DHjoblNEGRBdiGhBj0enfjB4/DU/4k9GfvP6POR",
-	"3wuOwxP2eHxKn4zM7MNIDebMrI2zkydg3MxFR84jGqAitpgyFgVTymMyokYDXW4fNFkYLRzA+w6cLE5Y",
-	"hcjEZoUNMUZDAXto9sUbFeK9Ucnf3SsLV9T79ZpYwiaWcLv61XulkShsE/PmOV3SUcSaIMX9BCmWVIkz",
-	"58AtAcNAKjS70xIeu7NCwWWl9+irRZRr7Uq/O93dKsDOAZCHs3Fia78B4gS2V4NAl5W2ozImvB8VsM6S",
-	"VJqtpgLYt22AqpjOvWp+O+kvuADX2Z0KW/DIYpHdM/xyH6rTTj/ndECjwClGYF1gmcRgCsFAWeiyGUBV",
-	"Wd31Aht5S82uwLf8kPs/1aMbQdDoGNvrGAY3ZapFU/2vnuP4gAG2m0zForHvTF9Nbb2Hq62HsjiHiEtC",
-	"mbS3N0rexOqbQuXVwhO1+Phnqafkiguk30gfKBqou+R3Z6BWZ2QI2TcDA5aHpM2BCzlg6Hf1iJBYIQHA",
-	"dF+MlpDsFCei45GhZSYbJMLIB24W15C0R1RcmUUT0Dgk9pacHZwomDAYukfAsmaehB14hiWZ8/ZoSMeH",
-	"IVRAOpVRpZkGpIaOIWmn/8amd+rCQOwRXOA/uy+nWEU9jxyLVnHsUYcRMi3/BeoMtdMhx2ZFVfnDsuks",
-	"eMOsjBhJGTFwZW9sDuKylIX/kSpOZmHm6hpTsUJu2arSNNd9OG8CW/+59T5FeGJbk3m6ptCgc6d4sryM",
-	"N3sVG5K9Q9UVX24k2KNpXSVFFIOImVnOz6h2OV9KGmWmama6ZengGfOIbROVECfCg9MHQqStpO6uk8Kv",
-	"4c0PG5UQJ+KWoQM1LzYjsbXsyA0IhonWvdWN6wGHO+T6slksweJqJNLhxSjCxGDZLCCfY1/QZUGoOk93",
-	"t01BtDLJ1maO2YxrbaSKupHNywkiL13sNTLp6Kv538ZIxJ8vXlxCd4xmqtkXfYTh6O0x/8JCf8FDPXW1",
-	"kT3y4hN5+7qDuaQvLv9hxwEeC9R1l3wsdn3CdHXXiRRRtdE5tz82m5zdh4vbryLBqUY3TLt7oxdUWgXM",
-	"iBxwhlSz9W+Xv2Gm95Eio6VmyiPsCw20weDKhjc5ObC/rb3r+W82Tt6Qnfdnb8fhe246aVELlJ+EVPD1",
-	"oZRp+J5gD6wzYuAqtJsLlNBCarJk6POq04nMA7dUhw4ec5jZ2Yw50nj6BnMcjuB5i+HYQSyVhR35QEqz",
-	"eP9Dx4nlsdmwBTq3Ek4rYENes3hjdHaRIxxJLLmYpBXfAwmpWlxZ87n92/RxHMnFI7VW7HzIN+FhFaZv",
-	"IuI6G64t4q1zY9tIhQPzo+fmJmXHBKu620FnZCYFW6J91FwI6VLlytuapqTG1IiaU99ZWuR4rJjer6ww",
-	"smj7DA6MjF4iIdW6/f8pEd9Y+kbW8E0pHHO6HJgBqBYm9kpBYXkQbPEp2SLl0kx/I0MOS4Z8zBUjX5Or",
-	"gev7PyBvGn0c6pZpG5vzND5DaVLkv0swtQIdPErTGBxmUhAZWzaVVFSQv5KI0RBFnRzbF2RVk7gAmpjA",
-	"oiWsrJ/WarE1zzEjA19sSzBgzF+eQW8lJgXCcry+cKF3jpcroHHMUTQvaBx2V1zFWBcipFrGS9I+7fXS",
-	"ArJcd84gxlDHS8t1pR2FzhVbIqe2DJfmjiQWyvLbmPlzCwD4a8zQ0BFVzFZ8TX2NmbwnUMw25xiFsegQ",
-	"PptLpfgoYh5RkuiFRFA5SnikCdXIfoOshyOpp0RDDXrAofUZJ5ngOIh0k1TOnrVOeidP/d4Tv3e6fUZI",
-	"1ptd0kFO7kAMV4rgIGBznTJnJ0BSZKbPgPAu+SijCPguNXEpGE3aSBPS1bA3NxkX3xZ78/qUnjgR/pwu",
-	"fSPmfZloX4792JzmTULFbRAkHnhQXTOFkq68voVk51ivxSIGWwlpRIOrSSyh0uNJ78Qjc3MMOWG+l6gw",
-	"A1OOvqITe03ixJRHjAwR4g5NO4fubBx6ZDiP5SRmSg2JMogSClhSUQi8gQIdI8YEiaS8YiGhep1zCzHP",
-	"PahktRzHiWjCpr9pLuTcVks5O9xC9Rz1lNEN0hCC2yloO+HzT4mockEVduPNcyjc2+vUxks2idkE2Yfl",
-	"mISJOViQTi0wogrCL5HV14axtk9PTsgwf0wUAo2HHcsAOo9lwJD40BLvQEK/0zvblprNqM3uHqtC2vK6",
-	"wspB83EpWAcPCdCc+oLROOL5YNmMGqz4YUXatngTedzJf00ROgZOVdtwj6grPp9zMemLBWNXQLBqFsUr",
-	"MYnAqydC8js1+i4Epk5lxM1rqpQ2G/J7G61tQyrJRnTjFCxbHbuRJgeP2PNbSkjtg/moScL4NpMwauVj",
-	"HT8oDZSfSS4/pMuUv7buCXHlOyHkW8rZJs3j4dM8CNp9DdqoSOwA+ks8WTsWc3yBHyG2rHh27R3VHwXm",
-	"pmj/MOICuot1I5w64KVDYdPBnf3X3DqD455geyKMASoZPuHS3o7QG1o6UzacABlikErQ4Bbge3ZwZnvb",
-	"5yd4ITRkK6tnc9r/GKe93Ql7paz4Hs/8hzHuPeTBgoKQUJCbVkXC0MlSmbCzPBllzEgigJIHThkMVwBP",
-	"FDicoL7r3o8XbNb+j5csitz064rNNWkzEcTLuWZh59wOB2QFiiy83IwXnVAuCu4+cAbCyzyITMUyGOZf",
-	"yB1NwxB0zil4e4pR30HMQjPGwG8NWmCa1Uba8GMIGTipyUFLQvvCJTLaavaEBkZb1blCPfmMRPAQurLA",
-	"MRWKBqCeBzJk5Pnzc+TLjs2WgBLnmkbKy3Fk0zi0kbceYX8kNHJ+rEeWZjv33SzK3F1Exu4sO9L2uUrL",
-	"fQUD3Si5zbF382PPgcLmzPu29dwRi+TC/zeL5TZ+paKeO6eq3h8FirERZxvU4fz78QTwtZQ+o3G03PCI",
-	"zS32i7nFtY2RMZ9wYRQ4BG7mmUlSX/rDtqbQh0ZNfyg0hYdWWR89IxSP+UtNRWhO0ONncIh6UGGfzSkP",
-	"fThZDbBEMIBF/7ITFIpX5A/y/eOr9XkprwuZKDDDo+WWySgQkigePIW2ySxpMksO2peIMBom58yGP3r5",
-	"qEgvjW700kBGF9gIbNilDIFDczRCz46+2osD8yf8PpVReGO9bhvJkG6NLeyMwOIG+ksWqAqqXTIzWyfV",
-	"giECk2IdagjxV4RGURVbOdzeFzbYAgnFMSkICCG5SlnHaaZKYyhnzCJGFQvPs/tRTXUXyDiWUPcasneA",
-	"py71bc5ofMWQ0tx8cZO5FIrvVmhiv8oozA3hA5tKQTTnIbdTkelIJjhTVgNuzKaN/ng7/VHOazmnC+TU",
-	"5t6IX7Nt7nXs1wBGGr20scVmAMAIWhusv2J8rTxTSHakwKEAZ4SWE2Y0qztSECqOb3sWHcAJDnnnXBTd",
-	"pNg8sN+GoSJaksWU6nzWSFqoT3XgaDbzMJYxyensmZ21QBhnw5dGuQM5EZpHRQI5R0Km0DJeccZ+wqcP",
-	"55gtnq3pMDTna3O+7jsIac8HrLm3OVwP8nA9fEtzlbW2Mac+FCCyp6LRslNtuZ1mdOb5V6HvZUzU8W5d",
-	"F2IDIjIatg8kpncR9AR+ZVvJOPUyQ7pvruuLqQTe26XNqHWdz/vrRyyQM2Yzd/sC3dbtvLFBQyaqQScd",
-	"r6hX5wlVY+ZsCmnb2gWqAtUXKQ5FHCTYovC8YsgcmW6vjpeWx8BZMlLzis11l/xaMHn0RcHmkdlSctwL",
-	"BQNJBQlDFfR6R+OrDE18REbaB4FeOKTwwRLG3r7qWgrgLj799uKS9M4cWiNBJBWzJrpds1dwjHjYwLcG",
-	"vmXwzcXCNEirQVq7LyIQd36YYMM2QXt7O9beanzcDwjKzFmwEgln5iQXJobHMKaWQhybQwt6ypZFOIJB",
-	"dPvPMT2ygOkOkJlK47QLEA1IS1JE2K2w8RhE4k4+27rvB2qcnJERE2zMA07jJQlZAGDtJoDDjk0DNhqw",
-	"kYKNvUr9Bmj8cEAjXUPebrCkARoPZ/0x52VWUUKOgceCh1ntzFWEAeaIW4EJJu0pWRkG93GVUV6KyNaT",
-	"h0dtRZo3l68h1oIoFl/zwBb/tBTs8YQKrjAxfiqjsI5UFdvyUCzOL6hiPheKCcU1v2ZkHrMx/+JCXMZ0",
-	"xqMlLNc6Lme8ZWD+GuDDhfC5Iru715pxkf69df0KMVUDkcxGUCZkO5zx/tfL9/hE7VtDqtlAjgcjHuvp",
-	"WsbHLZs5Z7GSYrdKPR/hmfso0wMf2hw3iCu8CRw8NEpqpe3UpLyRaP60NM95cYgiZauaO847DgJIsKiy",
-	"DE+ZIr9SZUJRrnLSEDOXwZtu/jHO02xgYtT7Xy8J7msDuoIpC66MBjmTYRIlihwfY4ZzIvgfCXOGb/uG",
-	"cyuPzaomZsuRWQJkmtbtP2FdcmE6AHVCyBDv7No03GG3jigRbrslSeLtVDcahjFTsO/MgXLcOmsdn5CP",
-	"Rie/1DFjUFdWKh3I0Eidt78dk5Of/9MsALkwM/E20UjPVxRwZ63j50+P/d6Jf/Ks5bXYjPLICDU668or",
-	"Opbxf7Nt6Mp4YtZBJthbZ60PcEvLa034NRPu10s6M+IvE89nreenj8npT0/Jk+fHz01DczLxrEXDJILm",
-	"T6VgoIY+eXZCjk8enz55ugP9I7xzF+rH4z2L0SoRiu0JGy7HRtH+drgcqzUlMVU+bmgfMoAPUyn3bKCz",
-	"o3JyL05fB5m6FeS/SDPBBcFBaKgjD4U6EmSrb97r04Yoci+qNXUQqb0KzChCs87NwGNJnT76ao/6deSP",
-	"96Za/8J0iuTuWKWqo320gLNhfvx2K36I/Czem3q1myEI2uecWeA3qogz+tvlh/dkxuIJI3APaX96/YL8",
-	"9Pj5045TzLCjZ4SOFBNGj2JRCMfw0iMiiSISRIzGIAclvJhGRIqU1h9UFshIMl8Ju+Q9Y6Eib8Y+OLMy",
-	"XSw9nY2sVamhCT9n+f5X9/Nv8/AWytk+HGolreykddZ6HVFNHpulZvUZM05mNtmYxTELc1rSbLmrevMR",
-	"m/ynV2gYjK4Pc/jXmwgr99ZtvW73ICftnDfystFg6nHkt6GRNG7Cw3QTHppe8d347zDYIlUycoHE7TLk",
-	"OK9FEXD2718JOaJKMaXWl0r8POUqa7wwmMWzBmsIYZ7yKCS5FxWLNnlktCRBEitZV1we3nyRa8g9Ofru",
-	"0pOUdWezNyk3dI1L6dAqq+eXfu0az+/L/I7an/5zW6Wn0h01hL08tP1C+w14H9w2J+0XNEYSnks80Uj7",
-	"VcQnfMQjrpfkRcw1izntkE9skkSwURQ56R0/8UjMJuSk4/XFEETF0FlSHinSNtcedzwyBNkBl8w/zKUX",
-	"5h8xE+Qi0OT4+bPnRB3/ZJMjhjHLRndIYgahjlh+LLtgD5LRMrufqQEPhyWjpzl0VH01sGwHP6iji8/m",
-	"lMcQmSjjAY8iAQoW1NZtCanNkrJrDqp8kKmcMezplMVEcQV5KTFT2BOZ6EDOGPbD/tE6a4lEx1jV3QU0",
-	"wlKFVTCgyrwG40O8ViKAP9VqRPmX4Eah0WC6nHAGubvu5jGNVOluLXnE9AA+sf7OEeNiMggiqadoF62/",
-	"1fR+oOiY6eWGG+mIa3N1YB65Ta9jZhf+lM83dGQh46uBjikXpkMsTHDeB9cySoRmDIDV2jcEcjZLBNfL",
-	"wZgGZhNytuGbATVvHYxlPIBNtnK3EQ95iXTWuuiSj1SDJIqpGlChFvZA+uO4ddaKJJzRfxj1XpmPGJHJ",
-	"J4KPeUCFHixYFOGUmcUbaLdaLVrECd9a08/24cM4M3NyoHFoNgCjKU7XeCp/WCNBBrLQUDCWsT939uaq",
-	"BwziC3O3beAXBYDo40mMzLV2q1XfnkYn++64q74PlGd4n2lJqRM1z+zklLWfty1X/oyrGRiRq29PYWmY",
-	"b8z6ocmgrC9FtISe5OFw4wi+jZ53qanlK83UCPC6pOofaVsync4tlL11lhjU+TiN/N1tMumz25lhyEXl",
-	"EyCVoWaymSugD8pRlMeMBtPzjEAdvdMTpslp73SdZee1+9R3ZuKp6NdmW0/lTDVWn0O2+myxufIiIZjS",
-	"eGLk7SaS0c1moDtwflfXJzTST6VsYZWyoT1OoshIeABZRMskmHawRDvajLK0Vx4TLsx56JGAzjkWQzDT",
-	"YzqODK1TmSg2lVFYF2Jcsbke1AxjOwKfdccqveZiYkTZNY0SNpgzM69nx0+Pe71ez3wt5IqipWwwj9mM",
-	"G2CFqnAYM3hVcR7YFx1TEtFEhDHW0Z8yqtEmsGDsKlq6j5y4L8RsMIMt0DprcRHyax4mUP+Mjccs0Pya",
-	"5WrIP/F7T/3esbkqpmYywkF9E9MpMl3lYgIJOOZHsMVIpdWg1KYnBnPgzOfHCU78AebE6pWenLquXHFh",
-	"PmWW2fbGgYpl8jBWgqr12pgLmpPp2zEXVOFPP0ji2PyffeEKUFtjaGgMDYcWEo1Hjh9yFbMJjcNNRUyY",
-	"UFwKn06YbwBXzMOmZsg+tehqALmNOr0ldl6nRjsflI8P12vQr65ZvCTXLFa2LDeDH/CxUmvLqjTQ4ufE",
-	"D/K16TRMzzG5fbq4zL4QEyxho4hZy+s05p+hDf/AB78LXbnQo81asp0EO3SNfnxg+nHN1nFbby97qBjq",
-	"VHjxwcRV1Euhok94vQjK32vOgcWUB9OCrOSKMK7RnR8yjzARspBIZPkMoiQ0h8xOMVefSj7rhyFWeION",
-	"L4yAQkaLKb1m2M86TgXb8wHcVKASCNmYJpG2/m1vtbzRXUq6/MhuFnSFnjdi7rDEXGGTbLcz64yCe8+H",
-	"uRM7oKMnsJwyhW4Or7gIhy4VBdZtmo9A2o6+wCN2fajs4ljGHhFyxgVj+AcoWKl9iczYbMRi5CqIqAI/",
-	"hFrOZkzHPOh0yc9ST13mG/AXjFiZKaHGipifwQc1H1qeALfdwaQ2itCyZw1fMIQDOYZQJBjdQXqgWDK6",
-	"0VN64p8Gx8z/KXxM/efj457/ZHQSPGM/0eOwd2KkoIHgOZPfqd879o+f7FKjIBuyhzGlFSatsaE1Yv37",
-	"5RDIH//OxtbYzBqb2d3bzOwR48JyMDbGbM3q2xWLxn5+tTaGsj3wDkzlogCzcFKgNJNreXsHGHYH6UEF",
-	"/eToa/7PtRwGHwS7gV4Lc8a1IuagruQrKAG6e9HiWrXCNbunycj9thkMCmu1aLc6WDVus+0lv4p3MVit",
-	"bvQjJm5Q2+VWba1TUl8JINArzhiUujMoplDo5tyVcDHCVmm6hNSjvFJPY2ZD3kIWMc3Czgopw4oYeiXC",
-	"2+mVjmnBu1cVlImwHAryuJenLwd9GvT4GZTEpQu6vJne+EqE902fsI3ARrPpnsT23nTIRv5/v/pgUb+z",
-	"huptFcHvItiiYXs4yIXJROiP2FjGzAeL4W5JEA03xL64IV6JsIxlNiOUO9Dyrjlb+HbTq9sAvTV1/KzS",
-	"N6NLQtUV1I4xXTefJlQTKpZE8xkj7Zcf3l28ed+dhUSxAAjsjo87Z1b4QBM9QslUKgjJ7QsazrhSXArP",
-	"5ZjjQgrlQnhE0TGbJDQOuZi4qv8GfRvZFrBYIMuyYF+0awyHFShImLC+sKkQx6ckNPgxVbxRPiYiAkov",
-	"TRZUmQeIkma4zy1hV6zSt0IxQIwDoWPNoHBOX7gX2RxbwnV9RvoneJE7yx/SnSEk4MiLcMY1cEdDhygZ",
-	"0wh8MSmmdJM0SOeolX6WhQO456R38tQ/PjZodAe0mRuKh3JT5JrwyVZZrIKe7lquLlRhtWmi2EoOyCHB",
-	"y4M8wSBcj1rGgsrkQKqpHzNz+qyBXXnBZ9P39na8vaMRHm6puGiPaAg8gx5ZxFJMgJPdI4m4EnIhkOTH",
-	"I7BTUFjZsES8Yn5IN/RekVWjEzRp2Y3n53vz/DQumlsg8wsHUQVJxDyiQoAcN+fFmnLaeIPaEyA3qyNM",
-	"1lRh+gwRM9rsx5AuV6CFgdojLENtq1mbSYLoHgM5DPSgIrTRm3IU8QnyRQMyRY4kfFHIFYRmM0XaZiw8",
-	"EvKYBdp39aZpHFMxgVrcniWE4wI4pDwnMVTHIyGL+TUL+yKtXM2uoaZVJeb34PiLORWaPOt0yWnvlCwM",
-	"MM8VNZlSRYRM25kw0hayL6zxPSTY2ryqgVZAS5mtOlVwGxxN5uZLNwF3arksfKlGnuemtQkTPCz/0UWe",
-	"G7EwSzeQClvTYdvIN1CsxN2FMRfk0BFVik/EndgHLo1AWkwlktVboAIbFgUSWcj4ikRcaXVOKBlFVFwR",
-	"SLx1dJlcd8nvXE9l4pgc+ESgRAKBkRtmp8Zb2WkaDbaVfL4KtqNaH7+Ad+POfVBFvETcpRZ+7/TErDxG",
-	"Z62z1nsZ6yl5KwMacb3cVb2+SEfw/r05t5OJjXOmUcQaRaxRxBpF7HtQxMwplKfPzqs4WgJLUe5oh9xL",
-	"Rmd3ppbV53O9SHGEvbNYN6SUHlKBK7IU0E/2U99B7id2ZZtcKOhyo94crHrjPFlcaRkvvyENpzaWjAZT",
-	"MBEQy+BHYoinpcGUs2sjZec01tEy/cHIUSF1+vc5WUwZiE3ky7bJq+doQglZwCFFti2kveTBICqGYgGM",
-	"E47FD/I6M8OEEWReWgAgWnr5w9+IwL6AiDc9pSI17qhH3Yz1ekjknAllDVWpYoMkT5s1oL5omyfDBO0x",
-	"2EEp2FnOLPOkc26+Z3o0ML3Jf/Kau/Rg19fM1doXma81ZubricYDK0UyOqZCUfh2lahEr9oBqGBukltn",
-	"LSEHOMsgwqKSf/Ok1/IstbRdJmmGajUpd89rxUj/dNZyC8621bpXrV1yV8XuYR2mN/WUNjpeo+PddUKW",
-	"2VBIPGsNyOvuc/f4M0bFYsojtu5uLvx5LCdQH61RMHcK+TvMAASkv8i4fvc5qS76nODIkFAyBcADPlWe",
-	"XMvSlabNNOr9QWTYge1cyALhtExJm/fIVe0+xb5oP0yYD+FYfsRnvE7O7UzkvS3Vdimixka2bB4iJ0qN",
-	"qNyyl4spE76Dyz4T4R7ZtnckIr8p/3cdl/eOZOqNfWkfNaCDkvUmr7nA6SbjgN3eqrQlPdnnjN3ikSpT",
-	"KymPjHmkWYx1jszhnpQoiVeYugt1pO1rLFuvLSQdmQlGnu917GQ0+tm2/f54g6oIgDJ2jLz2Y5Yv1a2z",
-	"VpLAlZWNUP0yHMKWtxOf2SU+dLeEQsVB32xGKy+Vxp52aOTi6zd2PYXQHZKg1Uino6/4j7W53qZDi6mM",
-	"nFTJae+p5dDshJiPErAkURFClndAo8AWjTtzQ2KFlRFU3b4olcKPGQ3J8JdXn8mmxh454ecbET0kXCjN",
-	"aFgT7FPcYq1728x1jm3sR5NT/j1Uxc/oEGFXsDJ1ItcHy3SIi7QYIrRmywVyNuN6fdmSF7jL/RkVdMJC",
-	"Czkgx0lqMqc8JHoay2QyJS60ME6EOsuTfZkryob04CZXj/qCi2tpFIEugeoNXJEFspgxUggGJNhMayUB",
-	"Ekr3Go9QsmQUXYiULBi7qhEYODIvch2+c+7U/MfqisRntzSH/sEe+unaV3NmaYJxEz1S1SvVM5IkQ/Nt",
-	"La0VyC35YkYgbhu1c/mR+xITEdPw2Ff8x+CKizXgYshFCNvmmg1RCiTzcSyFtmTKJI0kdvYwKDWCG42o",
-	"pdJs5gHRjs3RW8j4ioVEJrov2nPJhVZGhQrljHKBkYI5XAKWUzZXtgAthE5zICicJDw0I+mhP1AQJjTX",
-	"EYRAd/tiSCcxY6FtM/6R4iNdgICOLDoFS3NbjcUIICuLQCw5WNUXeTjlmoi9RIFGY13UXhWxq84jSEVI",
-	"tJz7yVyhzJWJVjxk+HLXSvPlxXSZ74Ad85CPxyxW2dhnk0SkYOjmA2uxPfqQgqMvJvyaqcyWPFpqptAo",
-	"jYvBNDQED+xomePugNjv52RoFzPYY3B4CSYxE9oXrqN4Za3gfgsf201mz8NxUWSniuaICwqqZM4GAyVg",
-	"elWGmErJjb0vCe0X2BD/JVdzqfg2PIP2kfwTTQrg+hRAHPq9m9Ka3L/GHVlhwbUQIGYafO7VS3JFzH33",
-	"1B57CFJKMZQ9SbQsRN5xYU5CLsgrMYm4mnqEKvLx5etvQPnabCvF8+zvXGyLwQrWkVrs9bHCgDwmNKX3",
-	"F9EyVbLKVmTBWHhWBLchcBtSEfaFM1hb6MNjYkQgPgk6cRkK50rLBVLpLnkPlBhIsmCLjfRF5kHx6s1P",
-	"XrFV6JSgM5kYJGjErlZphBtx66ovFlOpyqpkBmdSdC4kjAPsWyx7giNC2hB2hWhPJaZlLLTvUQiMDJCc",
-	"cjFBR7xlwVeYr+YBsoFKmzUmLNsAW2gDg6LuzoxV+FodqskVD837Uxrr1reuzf5u1mahOGylhLiRbL1x",
-	"ncsd1VAbfQAO5/VeOLgjJYV02hEa8kQyG9mY8yonXLUbzTqPsAEf4fvfQZh3rj9bOKlMrxsj1eEZqaoX",
-	"e51Pym4ifGqvwd/7EQRbFrwNaMzcwZz2B7L/s/Mqx05s7TMidFHjqkvA4G8DBcxDM3pl1Lg5i3PCsIrU",
-	"KbdtHjSMuRCC7AJmBhCunJffg+lywpkAyrHimC6omsKghDFTysrHmYwF6Cf/hNIUSy4mAy4GgMdk1Dpr",
-	"zZZEcWVNP0AIMGPxxPQIQBsNoGLslOoBVwM+M0NFTX/c24hBSXJmiV9nSxJQvX04dG7wHyYmOj/7TamL",
-	"RqJ/O6YMK+bXkZreKPi6CapusnabrN3vphTsOmiVAszqYrA7g8ssjMnFBWwbXenuL4ZVmkmA7Qt19LfR",
-	"7D6mH37Y0EgbK76bMQe36t3GMtpPbaEgupFslMSDDl/MT1Nq60l3wR2nA68tYkhzIRMohUCt8MA+m4X8",
-	"hHTpcm47W1YVdKv4QfU1qx0N2Ixyo0jJ8ZgH7L/FHGLLQtZ193rprfOpFAxKCT55dkKePjl9fHJsL5sZ",
-	"GYyo4qp11hqbBi9kfJUJlE/uteSFGcq3OhdazdV4kKrrf+4qdR5G70qnsFG6GgnZUBY1yk+j/DTKz/5T",
-	"ynZGILvAqDIgKis/R1/dPzeW6kvbubkCXw783LmasMmx3PiQv/EMidw83rvysJt6blvlvEqQ3FtR4wSc",
-	"FwQuoyc8kwBGvnnEgW0CYNtzTg7PGhm2KD/32zy8lQ7iqs/tQ/koahS9Xu/4+Hh3FeAjNuhPr/BZGEof",
-	"hvKvNxMf7r33Sl26SXZZ6p9Ghh0A0v/mCoo9ZKmqF7BwcyLt7rDK0YiKKz9kmvJovQ2XBubNGhGVzXxJ",
-	"Hfe5+CQkc4REsyBmIdcsJFp6RE3lQpAZVVeo8NfH1VFx9dI26E65EgM+50xo960aKWLHpjGO7lcgHLCe",
-	"lobsCql9rsaNhnareHFRUMIeKWJEjttWXk4i7JxXd4vSziWQmVSV0VO2cF6pAEfsBMd5HnRym981WmL/",
-	"IK1+Rcxd1ou5G+JD87GBlc1wO/5zYK3JHz99+Mebl68+kbefX5oRc1chmLJ11np8/Pzk6bPj5y2vpWSs",
-	"B4EMzWNPe8dPjx+3/swTIGYTGLMZ19pMgksBkGNyQt7tVsS4KH4v2QNQ3+90AuTIFhBZkjkTIReT5mj4",
-	"YazCVgY4wORbFSMXQfP9lwZurLrF6CwaKN/KVd8M/Aa+s/ISuuIi3MRi1iCSvQbMMMgir0Ildh7PwTAL",
-	"hLipqmMUGigsmwjNI0KJAu2PJIrFsEN5PFM3gDE7aWhH9kM3qAtUQjzVlYM3QZ4KPz026L5QzZa45cYw",
-	"xHbn4KGIXQcrvvMGfPw44MMcBhaCNrDjR4Mde4ER2yGUTW8t3a5YNPatfMJQmQat3MYYjCNps6xhtzv9",
-	"s+D2KhlWSLuAUDq3QSYxVb7lUds2zvfTxaWjXiuF+ubKY7io3+3zOT9dXP7DNeRh436zbgx2CgG+SJ/7",
-	"GWIA90WT+uni8l44UrMZ2BxZnF8EDU455ODi4naty0Gt4P3aygnl3ZzIo1JNeWn5HfLkjut5yUgblgKX",
-	"QlBu0yQsI5mMjdwMFZnJkEUdUICkYGU51SUXaQqrIKPMu4zqIDKVQWSBi2itimfOds+DRjSXhdcZFstp",
-	"eS0YBHOLwROtsxYOkmksEwEbzFk8gJ9aZz+dPOv1/kzF1UWYRBoX0knv5EnLaxVGHCYRiN+ws1fMLMKA",
-	"xix3Z/7SH8cwhOWfhRTmiYiOTDNb76XRyeemfdjQs56Rp3ivQu58d++lnLHy3ce52yMJHXW3X5BIArVb",
-	"6ZGTnhl6zb5og0iomkJqrEvGdRm4QFDXOms5FlrIzmllH5ti2yp7fnIfPX+S68U7Ro3KmWv2r+YFf/5z",
-	"Bz06XdgPVPEo21j1cebF5Kcm4rxR75uI8ybivKmiY0ulUOWHbMwF4LSm4sk+UDYgVUKJYIsyWM3A9xrY",
-	"WgdG9wDKK7X7o68xVQP718ZY9pzWkIWzF2Cfh6g6Jd6dSaUd8OYIpSf8mlXGgxWw8j3os3U291wvmwjS",
-	"bzsKvjSVD6jX7qT6ZWt056B4VFltn8+N/MTod5SpQI2abmGuCJ/NEk1HESPt097zrUPkb6PW7iNIvlZr",
-	"nXHBZ8lsQIVIaDQAJdZRRlfptI97a3Ra0sbyu2GndQO9aN+h96tvvl+P5Ua56QwksAQbydnoPDWY01X3",
-	"RMHksy9cabUGo7r7hdQ+rK0fwPn5rWVPnBz0ijtELWefy+UwklcQeuR1hPbW8MMjAD/uTc05cpb73QOr",
-	"VsFZpc/iY5JjwUy7bEtdgp4HVNxFPe8c1k16t87orBWW84cR9GqL+W+Ebxe22/sAcN7NXBgPhk/sSvzf",
-	"7H3dctu29u+rYHQTeYb0V5Ps1ple5CRpdzu7bU6cthfbe2SIXJIQUwALgFI1mT1znuY82P9J/oO1AIqU",
-	"KVtOJFtO0JvGFInvtfBb358v2sXy+BHp3BPSSb4EzfGeIKOYKeQxqWIfFtS8rezay3uzS/oesQz1uDMk",
-	"855f0fa3L1CmKjSXE6BxR0Hhopkqy8AYpV+Est9u1KQF5/aaO5idgGRjsOzp6WlwtfcnKjhYwO245h0u",
-	"wdeIalZQdYQ1EdbsM6yhbyKuibgm4poHwDXuLv+Eq3zLYMZCilqfTZ3LYTQC4jVUwTSbcD0WcsxcU4ya",
-	"SthwwS5RuTcYaTW9XONQzi28p77vz5981ZJeUAVWMrzVOiElKXG3m6MbfJeTuJADfHmAEKejYqr7uHed",
-	"nHaKUcKS3u4g3tiv6B++z/7hq4S1pKsmKwh0eGvijrub0W93Cn+5Sj/95SAdLSkdKhhblfPFQUvffMY4",
-	"y5TWgHpTqgAoYU5NHrKXslnxkOE90U2xwjbYE5IulWZUEpawouDWAY7l+C4kVrYeYXEee8jCXArFc8jx",
-	"/dZ0eKGB5wtWcmOxvObcSU0vS11vlmFcazcEIS/kL366PMugtJCfNaQuUzfmpTPI2RVA2ZifncDCzTmn",
-	"KpJcsqp0bFSO2Qc1vJD1vOoVYxpCZW9aqSkVsHar0zg6WLwad5bBzMcZY0LxyyHPrpC3X3YVYfS+9IHP",
-	"PGxycF4Ky9H5wBGfrn0Mnp4+QyeDqiyXT0+/waf/TXpTMaZAZwNUB2oMgyFH7wX3z5NvB6dPHUtUlYGJ",
-	"KtxzI+QYZzsHuCoWoc1vvzt55m6VlRZOnw2scu+gXoBScQ34GDZr9OTk9Bk6uufC8KEohF0MSg1TUU0H",
-	"7Teffvf8WdIDOXG0nQ9uff/06emz/y49M/yPyDogvHNcX3Bv5Lhwh+70+PTZ0elzZDa0njrDDTpBtMi1",
-	"GI0GxkJZd0Or739pDgEdPtyr/uPlgeyd9Vw/6fHT9Pj5HXw8wkF8INf3mg5ihvUIA74Ef/d1qoMgJyDs",
-	"Ty13eLr73XBBpR/UMFUlyOhDH33o78WHvj6j0X9+G8kD89wh8+vyfdLwnXDIcqsCSZdq4uij+2OAf9zq",
-	"GL8c5xnzAJEVYiqsSRghEiZkpqaQsF9++pEAe8Jev3vjfi59lWOPkGj2a1zkGxB49/L8WpNDPdvo5fm4",
-	"/ePbO3nfYv3djJXhVN7ZJZ4k1PlEGWgpCFv3quOqo8pWGl7Un9Qc5zMc5T9dZt2Kn/xNQhcKQ91iF+t7",
-	"5cjdfN/DZLfu+r7a8P16vt/GD4Pje2SJUfhZbzfdXJhpgcoUWdDjFnuia/y+n8noFr8zt/igU+eYMUYq",
-	"yxZgG1aLp8ffMSUdynAvHNyTOHOErONTnMZWcVi3cUaaOWjj8MSSaXxQQ2YVK1VRHLI3PJswjpYTyBu2",
-	"CJqU4EXTU2wM1ltoWnYZ37IwQUZcWmI6zA/kt6eKHI0zwrArKG3CplxfQX4hay8+b/ag/GvaKPmkLqa8",
-	"HEftb4U2jQ9q+MR4HGBYIYz1eJOA14Uk5FUjBdf+cMEmas6mVTbpsnn8jvuzZZtHCyGdbg0h/e6voZ/V",
-	"sNP+681QL3Dr66PALQuq3xWqjyroiMKiCvrrUUFHD7avrYZncBZIOu7wGegFyyqt3RXfuO2nPAdWyRzV",
-	"pZizkHKl9Lm7Tj4FOC2BEjjobo7oul6r6n1Lpa5ocT044EUAB8MFm3LJx0CjVTmw/svzV7/9wL55fRaq",
-	"Zrl+yB9eMkycS5nXPQBxvyI4UNKnZK/z0R8kvh/zhFlleWGYKQthg9POEQ0nWSawp7wzF3KJqBbAtRsm",
-	"JZtLmIaZgLlhagY6r+AF+WYYlldw5J/haBxGnoEWYJiqrLGcstJyDRdSVkXB+g1mxI2SB96T3wZ/DxyN",
-	"MKYCdnLK0GPYQ8CRGFcaOZXby/P/+y/Gx2MNY26hCxb9CPZP3KR3uGXXYVFHDnW+8EPD5RWU876fw4hX",
-	"hfXeQesc7rgZqNGNrnYNPnDSxQa6s736VpoN+wH1znrI6pKaL/k/MzNz5/k+XftaS40sDf62R24grSZa",
-	"SxD+uz7SNReba3yFPb2iwaevhSmVEZtAOP9J84sI5vbNrZD4a6DE/s/nv/2KF9mr8z+IqxJZfJ+Z2Uow",
-	"OPLnDZP0dKXgqRm943jpXOkrJ6Wt5fS/wt+2Zo/DheOI3rnP/csNVUj2q2MthvUv8woG9GzgnniQ5Tno",
-	"hexf+n9+b3Xlrm6cKgp/XC6wkQP0smzaT0gGBT5dwwXf4eD+DBN52OTYKwvQYmtT/reYOkb2zfPnx7Uf",
-	"GPp8eQYhpIUxlnVd07xfvlaz/tuhUgVwuf7bFZtUJ9NC/DYVsmZiG7Nxt0HrWj25vdWdumW3D8iNftmy",
-	"cdyjY/b+cVDHr0it1LFZSyaJj3Za3LvFRteHb7yq1Xk1xGwlQaxTjpMDMKr9tLHIBOmLwAA9fptAkXcx",
-	"Qgzp8IN5WBYYhr19HuPmTu6q24eh2LZVn9Py7nnYBnElkXXtI+u6xgYell0dfaR/3OjO9dKPdZngVFU2",
-	"U1MwCcshExgv51jTfMIt8afwVJUgIb8Rr/V2Tizr5Sz3a6SQ/XPCylao5L6J5M6eWDgmNP95+jKgZyKD",
-	"NOMWxkqLWwI75xNVAPMfsYxbXqhx5QOnvBbE1Nf/UnpUc8mWXWDBo4mTIx0wStCy6u6D/KA78vOc+nu1",
-	"HOMOabHd2eL2G2w5r0iie63B2Pjs4tVxhxNb666pr12TfLfZPs8N42HIC2bVCglem3izSHYhQNq0gBkU",
-	"ac4tr9/GRC/Cer2PYdz4GxTQPsFXdN1syhdsWC2YsOvq6qzQ18NGBBb5wM80VNcplBwPLOjpIFPTaSWF",
-	"dUPMywH3BxOdFhNfvWXMdQ5SyPHA12zx4PyfUJTL5aW3HNOqsGQL1ofZ2DdzZcEeJnJtdddi/Frk1l+u",
-	"88AKKlqERDnRLSBGpkVfhL0KOGvAmjXApwY8m0O1NcoIf+7SsuA3VFe9pHKg35tqOBXWQo7hKkiIYixT",
-	"NRqxvyqo4AUtL1qYBgENDjD27PsRLwxc+lKFaIr3v5snhL/wS7RJkXuCQ5BPzCELnWP+w0smZFZUOWBq",
-	"w0pLyBmOnfUvw4MBmf0vmQF7sE5Pe04Tf4vzflhl7R1rrboh18VWr+XzcQt45pdEhdw+uJYIZN1+MTUa",
-	"vWC4H05SUIaSMPntcK+t8z/o2NebzWC7VMc2dvB2iRYXJAqz+yzMejKurUvmYH0t2OCdRGxre8JpN188",
-	"+uj+d6Oi9q2vg+3QzWjEDEBNfUKj5F24K4u8vr3HFNeY3cZL8a6LJ2aNvrZx1nv3Q1LrNLdumDGq7HHr",
-	"eN0eLi0KeDBJwYnn8j7oLOmFwvGfoPJ1x/MTS1ERkbGSa2te1LYUpETthO0MciLHTUNq24T5AEG18wm3",
-	"A6sGFMzRO+uNVcCLOV+wDKTVmBvsfQUG3WE219Is57btGNqOpu81inYDRheiYyLDizqYNSKwOxqp53d5",
-	"OgUu5xNRrAuPxbeFTEutxhqMuem1WF1qf0No96i8UfM6+6xr+zbce+RP+d0jNJuX9ZrgzKXo6aRT48RT",
-	"LwzMvXAqK16wTBnUHXh/17ZGJIcCvfRzynTzgvGhmqGZZ0UI7j89/oYUFGn9TYrfXB4cspc4Eu5k5SsI",
-	"yiaMp+BjDZCfIWJyeKZgfKoqWWsz/Fa4QSY+FmIIdg4gwygRYoW4CExlyXIxGoEGGfIIuYaEzJG7zSD0",
-	"IBGJXC5fDgqOwwv5p2M418xiFtNjXtaS+rQydkDfo+/WIChy9CWbqCI3RO7eYniQYIOVAe12gNVan3qi",
-	"LOOYMxS1CW6NRyNMBFpvpNLuz7Dip6fLsaTCpMveO9UztAnbgVbJ/RrfJpBdGTLDAdcDLvNBDpY4lrey",
-	"udaEHLv+Bm4tw/MJ8MJOFgPDRzCYQ1GEH9whrf9YxvQMKG5mkDkaqVuZAlgzoDglyAd4dMJvdPYGQg7c",
-	"GLSqG9XCXJkBNV2P05SQiZHIcBIhuij86N2riTZquHbthPbOessjo4y7cIKfErXIcPSbQ1J3GAKN7iFm",
-	"/Eys+DXWvNhLYDeqsW43Ruu6PraK1Ky6Aned4G3NcoXeGWiup+jEmmGSpYyAmhohu57yhftCWNZfxW1M",
-	"wwgNI2KrprEoDMD0zOMrkPna/Iz+FQzHTh5Aoqgv8ljxJCby2RkhZBNR5Cm6lqVotE1L0ELlqVUqLZQc",
-	"rzl9174zKfLZk9Pj1MdxdX22BB0pgY60hgTrPtCQ2dS7d6UZ15BO1BRSY/nitkGufAx/ozEyr90q1nw2",
-	"4lNRLNIAo1JujDCWS4t0KSEDY/jar4UZpUFfetvsCiEhVZU1IofUMxxa/3Xc4fqYhEntBPxoN//MTWWE",
-	"PP4GPoRb6nHjmtfCTEMaqDXZMMBNUVrBC9q5nFswm75cSbHWU8abtFNC8+mISH1Nng15JdVcpqvuNRty",
-	"2BvT+XaKTDEp1taUKedOeq3lE5RhKQLMCc/AswnDE3BXxco1A8ityhW0wOxCteIdaJUhxYgE1vcHNWGO",
-	"Ary64q+KSyvsImEjvJxltkgwwNgkzSQSJHAeMKtaCiiyabrWn9CBIXsKrp3PLtUweroVnpaVhXyD+tB5",
-	"TtZ9CY9GAxDo/6zn7pSBu116q6T3i9LSnbGZMMK65Zygby03E1yt3GM5kPkAo96wMMTz9Pgf6fFJL+nV",
-	"m9Q7czI95lPtdagGeme110+Q7YOCwOsF/t0LbHwwWYwFSHBnOhyH3lnvWS/pGcu1bQzkWT0QZKJuopX2",
-	"fw3cgWoWwbiTZO82+idZVvbeXYE3E+0bNXSEhOgVHC1Sj1AIvQ+jVRQvo3j5xYiXUVqM0uJ6aXE7AmAU",
-	"6rYl1PmaLQ2RZ0VcIabvzbXXxJWD3ZrRUdI7+uj+F9xJcyiAUh+3t/IdTNXMDY5mQZUXm/MIufBQmjIN",
-	"GWuTAvWu7c+Xrf4TfVEjEI5AOHpvfWGV4iPGjBjzMWDMCBu3BRsJEa0FW5+JCpP1xfqaSNWnpXMNNzJZ",
-	"eKjqUMsh2zjOyIe4PjFUTvzp8dPOGn4NDLgzJFf3seZi+0xlaoRxexBSFM4vb8hYQemMzyXjee4P+sGj",
-	"CTG63XiENgtvhKtslxiHYUW1HLcSjIResxRyRHa0rRrQfOdbEvSiScw1/3yfTWJR/I7idxS/o/gd7UpR",
-	"5o8yf5T5o8x/o8yP6HgNMt+tIYhyFe3A5+8dNuyEimXYHgoaVmHsIuEbEjtwsglbKZe0iVjh+niE8Xmt",
-	"qLRGIB6tkDBsKoxBGtq4yji2iCOJ4WhfQDhaRPp7lQMhRixF6P/oU1m+e5BklA+NrRxEuA2F+NqVdC2z",
-	"/pBnV+4NxCUHu4+70DATZhc5Lc4tx8ziWEPBNFTgnk/iPM587W6CnDVHwYJKspoOG0WHMN1tI4Fcqx3H",
-	"eBZmWcN9Weyy7l3UqRnyQ/YeU1tIRQduA7DnFukhwd7DOf3X2xN9/SPy+rqQV2g4Aq+vw+UpYqDtx5c6",
-	"FPBpIGB54e9WDUXobBcICBs2bVv3SOk6YfgLX1odfwhkG0zelO/3rkiF+twbpBJVPRFwRKNuDC6MgCTa",
-	"Y6M99mZ77ISbVKqUEmHEeMBo5N0eCEdQWOPQJgRlfYKgK+hzxyGAVpVpVZqdmH4zpXO3udxNmHbUToTO",
-	"MUPwwkc+hgy07iFIm9TCl4YC884mzKgpKAkMCgMHF7LkC4MrR5Zyn3PQtelEGoVPiLesZKL1h73ui5V8",
-	"IeQY24K/reYXcqIqbRJm+OKQvWS0OFjJa6LmkqlGgh4sYykbyUOfGDYTMKdkutLtJXZt8RxfyGtZeVey",
-	"5E64Bv8QROGGhQfATS6UftSVNIfsEvfOx2xeXki3sKZOA8LQX7U0rCpZnzcc+QWVNDmgokiqskz4QSxn",
-	"uXxfWHPhGAftHr7V2LkyaHironDrVIuUVwBlKwGxP14vmIapmrlZ8QuJnWgfUOrEMv/WNZmqKxsvJeF5",
-	"r8rfy8di56eM0cHp9uTZ82PHQVfg3FyxqdLA8AQyzuYAV42oC3+Tsfomw8kvQPfOenSaw4OBr470GoC9",
-	"54uCnM8bZ6Z31js++e54+Jyfpk+zE0j/kX/D0+9GJ8fps+Fp9i38g5/kx3xzrwPcjMeRKYdOWtSfR3H2",
-	"sVfQ3Ka0uk5OjrJq9FrY9PwSZ71FzvEvofznDqU7v6QZjTU9H4UbhYP0jDNSFQTkqGRLsX52AzBfKww4",
-	"SHkvks7RR6vKQVVunvDEz/J6FO4dEpt8Jl6NmU0ibPlizP4boZEmsokw5AaV+V6kKWjfB9vPV7CrcGmS",
-	"XHN3XOjyqErHvuU4/aCG5ujjBzW8sc7qS8nCF+yDGlI9Jjw8CZuoOZtyuWBU/mbq+mbCsgnHqGleZFWB",
-	"JaK4zJcv+zp/ndkRfvdd/ayGu0yQ0OxmDRV9UMNYvXi/0h6sHEXST1rDAhdt1WafcD12jLOb/JbZC9pl",
-	"2puFie9Kkz+r4e10dkSnf33ld+LgyD/Ie6U55YRxptWclag8bhJYTYCsX2qYCVUZr6Wdo56tQLrTY4Ks",
-	"88nC0emcG6xz02zqIGHDBcsqbZQ+7CzkHojnlZ/J/dVyX03mEurMgSoL8LXrWpNt8pqu8ur+54GSxaJV",
-	"V90XZuudYdH25H7rrLcX+PZS6/5IRXa1f8XWP4eS94udzWE4UeoqNdWwPoU3c7Gl5UfNJWt9x/qhRCNm",
-	"VTpwPAkp2duSnxjHxpqJl1ZL03fYTRyh/EmjPG8N8p4Y1C5ZQse8bucLrSWP3GH/uEPGiwIPuyeu6zsW",
-	"6N+/sE6aWKX6diKmTtv1qyYBsv5lq4nLgzCU4aqFGWReKiExZZBD8zBzoMPdj+ZFTb8X0mdLazYidJO+",
-	"m+00Sb/ZYBJS7oKYYRNTzL12IUeBX9DNT0Zq4TgpzyaHzK3t7+/+xaaVsWwIbGJtaWrTdjUsRMYE7g1Y",
-	"rJZ6IS8Df6t0Qe74tNeXaDovlCqHPLtKWKnFDGWfQsirtFAZLxzzEn6nUYY2BzQELs3crUXGtRbegG3E",
-	"GNMuGci06/xyPjGQDf7n//3/ywNfaVBmcIZmZjJ0sxloMVqwHArh/gnmQvb9CTj8A3/z3KGztusrDdxC",
-	"B/+4u6pui/bilbPIDTTq3vSSHh6CAR6ChkSN5VsPG4ESDunC/FDNQOcVGnMqXfTOerjhZ0dHGTdgDn2/",
-	"h2M1O6yujpCQjvwKbm4C7lhCWtv7tgh3DORPYSfneKK6bgQaZk6RbP7gNRw+igWTav4VG4z3UuuINibu",
-	"CbXTBZJbnmr4ANn6aO3A1JCcUiSn2ny1LZXjL7wgC1OteOwPec5+Pv/t14TNtZJjZOYJ8456bCSgyJOQ",
-	"+YG4Jw6JfiF3IM91tqqDjErzfbD176Wqmwx5kgHXhUCRjBpuxwetmkEdE7WiKNBRDGe3VZV5NL9/einH",
-	"NXDuq7asf4rM4r7a37LhYZevYGFwmx0jEONKb3Gn3yNoQt9ylnGJdcER2DvU9IJpsHrBCm5Bb22rVv2p",
-	"vQzl+FNDagpCI17uhvXRMHMN3WXt5L+fLkjepAc6+tj882Z7UkvIpfPuRu7AJOuTU/FyJp0izY9gu+WZ",
-	"+1S/rLMbNWcXHQoed47tLrXM1rQyd5K9myfvVq3sdWo8WioP1hLmG55NvPLFvw056yvNhuBgev3sIGhs",
-	"Ai9qa2Z9djsK9ODWwrS0Z2w+AUmu+MQ7PSqrDD1Ulc3UFOr0K5iSxX98i6r39XJm92eI6rIl0Xx6d1Qn",
-	"+OEvzunr/96HFjn0ebsGeXlsovp4/9THfncWrFBjSqb5JTGqo49hfj51VFnwxd2DuFYHdDupB/K4udL3",
-	"kiEmjArWO2CfcZlB4f6oN8dhMcdU+ZgLuSJQhlUROes/Pf6O1Vro8HVagsyFHF8y9Dljwi6FTuLLnktC",
-	"3gmVSLu2Qvfb0fy2eNTprnhUJ3/KMihrhSbeOmEZ3Or8VUFFJv8Gw4r5FqLSausBKuuo9ZbXm0wvzYXh",
-	"w2LL8uoXrRf7enM6fS1Kp7b+A2TO+PI+xXs0IQ9cPIHWR1/gH9kE8qqAh1B5HHlS/nyMshZ1vCX+0sDl",
-	"VLgooI4XjGBSsJVnATGARCZDi3fIXjY1SRivglKZYU9PjtmPSiIvCJyJDRfeckhKMGENFKMutPGavtiF",
-	"sTm5n9JJdb5ycs8wwMzCWJi69SC8pSmHfX74GFKW30FvVe/2lhRYEXBFwBWthPdgJYzxvRG9fbH5PFXZ",
-	"xDroctjQO7eymT8I5CNctUPE94aMe4h2pZpjILKGpfKpifga2iclabkMkEZ92gXX3sh9QWsPD38CQI7o",
-	"J6KfiH6+BvQTgUgEIndLLL6CRJYic61LIfXKQwARrRwBp+Q1s0M88oPS7PSpT+HWWJCMa71gdq4wwoHb",
-	"SoNJHAxp1lmZB/8kLvP2byFmNWFGedaEQR9oUWNmLmw2qbP6cTbmZae1Cxch3Pq0FF8ulLnZ6X/VF2np",
-	"abXchwhwIsCJACcCnAhwvkKAEz27H9qz+0cxazt1U2Wa1RDR7Xtyu1FAVmlhF7iNQ+Aa9MvKLee//+Nw",
-	"jFuWAJiuL9pEGUsrJ8cUtJqrrKLsI8CzSQgXxnTOiDncDIQ0lssMXrDLKb9ybFheYiuAsbkYS+taPvv2",
-	"+NtjnCoFcx4hsvLTXh3OP4EXdpIwDTwnug4+pO5Ya55Zb69k/SlYLTKymGK3OaX1M+DAnAVWCGNBgk7Y",
-	"2/8z+OXN+3c/vTofvHz9+h0Oxrt51ojTdKQkOfenqTKgaSSZW1kfyEw3UkFfT0Rp2BDsHECShm7ZB4U1",
-	"d7SP2fgSapSan4iimTPC9/TKzfFlZhkUYiyGohB20Wi/8X5HJ3+ANkJJDOij65PxovAhl94ealj/3cvz",
-	"A587GwtPYpuQM4kZA4W0igmZIzeZgU9MbhqD6Gi8YzBvQ1Zo3wBOj5yLZzROb/pvr1/7o452PVVSlnXM",
-	"Sm0nnALEr416uXtY5vKJE3wyzAbenM+oIts8lcLs6NEdMesERpMwStghKNt1nTqrPw+pyGkGdIbFsLJg",
-	"DnAQIYXIYSuHDaUGud5lOwuHAes+pSVc8j3LCzWuoNkifdLRIJ4rPgaZCTeLn85/qOP2qdmcL0LTzbWp",
-	"X1rbphtSM21a4iP6M2Us5FSZK2yDWFYUaPTRzrp2vZ/XrZIh2NZPMhczkVe8YIFyf6hkzvhYA0aiN+fQ",
-	"iE/vXmleliDzFAOqMe0Ks5qLokl37mnH139SytBQKICSGwjti7YKR1XhN6mmQgL4IFmsJmDAL02uMMmA",
-	"VtV4spK1wa0ML5r1CJi7KQ6uEQ0m+O+kF/eDccSGC0wdriyp1lzSEpkzhhdBXTcAPfopXD8JwNpxMjUt",
-	"C7DIa6iDQGpzpa+QI7d5Br7UxRn/ec7eyHHBZf7EsL8qri3oYsFe5lVh2blCWsOj9qoQbrD/ghkU7DW3",
-	"3F30yMF8OrFl5LVP39MkDfw4LfDjnFvedQmIsWOe4X5m/XPLZc51zrwQbw6Q64y0ktZd/jTpmkbO2mlA",
-	"KEKi5etNWTGcDN1cnBoQdB9PnxjLZyTq/3z+2690V5z/cdBaYvd7VyNv/TZni6zwJy64W5mkVcGBroWS",
-	"Lxj8zTNbLBC9JMxUpgRpaFZKgqNg445DJkq3ruYJy8FyUXg2/zcOdSSKNjOhnowDdf8bAAD//w==",
+	"NTRvwZXYBMJJQtZKosMz9B396mhaOGvLtghJPDf+rA54N+HcA5/K+gctECgiHlHhUqse0oX/ug4Hz1RC",
+	"ccd+LK7r1UD0bk/WYU/+Omf3BNPXOWuDpsjZfx84CpJwlkIA/AWm2ScsEZtb3ZEfOEdw4Wym0viO97jM",
+	"qe7AjyJ88rfgNrvDPRR3YKM64Nyfc3F/+vYbw+1/ZPgO0wzPsk9X7DW3upMCorQmkW7RYYoVnmFJUM5A",
+	"t9Arau1iRRcGzBKtCUQBpxR+PzKcqyUX9C+fMDr7m9zFhm/a4jbtAkxK0OGw+W/AbswKa97qgTWA//TT",
+	"T8f11I4uoNczQfZkRT8yma/XXCiSfkdSit9aEH6id9fc7B4q4iOJbILWsX5dcyZtLXFGQFsseJLTFycj",
+	"lQ/OaWbMryQhUn7DFFVbB/7mhm8pSxGfI82NRQqErvfjonEmrAHeudKNfRB5ySgHUTDt4CCy7+IsNpFE",
+	"/WA1ReAgOrCAj9cZ1l9JqSCJil0gp1A3D6IDKufev5sRwcge+DUcpHnYHxiB00HWljsunvFcIWwjmRdo",
+	"s+TmIaoiZF2uNnmxuLYIgsSRtsPgl2tmj3OCXipI55PW7WA+UQmWRshkRqolocL5LiJ4yPyAkSRYJEuk",
+	"iFidXGugVBEaJ8q4ebow+ipPqbqCJz/oy9Q4ENN0vDO1eHkIHTUw7oPGjcwlVFXv4wVwtIxKgDSxgLOR",
+	"RfsWogptsERY3pLUuBsOb9hSxixfzYi4idDNHK9oto312/FakDl9fxOhv//1P4+qkL7DWU5MiFqRlaxH",
+	"IE+rqQj4+C/xu5/PoqenoVQxgNlLs8x56WfHQuCt/nU3OPMkyYUgaYxVw7d/rOiq5uB/chpaw+FomNaL",
+	"n1+mZRampfciz3JB1CtH9N73njVBdHX8LxpIz1qAVEZEw4mp8LNPKVQaetT7GQs9L+4VSDpheWYVNRNa",
+	"aIYpyuDDHw/gg/51RJbofABXCcOnsagSC3b4X9niu4Y8qXKvb6mJVVQpv8Dc4j/6idFywxrOBpC2FuMP",
+	"heh7oAaLh0+mKFu8MFyreqQZljTAG35abgExljxLNU9MlLQ6PVlBjspKkuyOyEtL3Vb1kiR1aAUurxVl",
+	"hFza7HRBmDK8P1nSrCLkJMnm+pKLVeJC7NlFDiA5tE3weDxoQCpQdLCgd4QNf7xCSGMJw77s2Lc7Mk7z",
+	"TCM2wCJ4KM1MCVBA20bHUZVPFB4AqtBrfLZ6gMgiTBDL0lQQaURkasxKnL3ysG2OM0nq0lQrz2o76Boy",
+	"yshZT0rbWct75wPSo6ODNZcq4SkJZf79+I/I/XzpEtHz9ZoIlGiDDGSj1jDlGicEzcicC6NuUrbBIkX6",
+	"xSqj//bHM3T+1T8148beeZ4Gdqn4hoUA1pfB4yODgaVdyzt4x8W+cpl/nbdbBZtx6UkTrScIm5UitCJi",
+	"QVJEmf0BWD0zKjokt3/++MtnRxcIzySBJDmSpeDa2UZIYz1KMoKFvGZwt5rZGDw6QT/Z7ElcrFl8FM4c",
+	"IX1k0PfcoSFy5YAT0vjacbSHAu8BZ3u/6OPww+BVAGHyTP2Qq4SvWoweRRji5gFpjJ8FOj88P3Ja0XN9",
+	"JfqO3hjzBB1+k9EFndGMqi16LqgiguIj9JoscmsWofPTs6e+UGG5EtSqCoUltNwuKGEEMJ9mRMWMkFQr",
+	"B5CmGicZV0uiOeSSr0gs8Zyorf4XnlGTs6T/XrPG9OsbLm5jJTBlehmS5sauju94ljNFCAArOkj4apUz",
+	"rafMcaIPozEsOkiw/j2ecxG3ywMfqqWNNYLVMq5IXfF+chpkhLy8vE4Vx79o4DBYchbQJ4qsX0jvzZkG",
+	"5SUiq7XaIg1xsaGSVIyDHlfPLCOv4WMHH2qqVHRgcrStrqWp5IP+m/MTBmIq+hRa+TUPaWaFkyUld8T6",
+	"MM0BT0ode8Z5RjBrcFUHtuJ7QXbqbOirleYrTZ0MM5bjLF4TlgR2/D1RF7XcJrkEcoFkpku0EFxK88hm",
+	"yTP9oKyq9JSpZ08OvBzVs9Py/7xk1dNmsmp0QOZzkih6R+K54KvxWVBAjDFkdLUd0QAA/e3/oLPHETp/",
+	"pvn72bm2J7EgUqE1YWyLDk9BJeWMHPP5vIyMyaPpDuvyPXfQ+wwtNFn4afBZTc6DTc9nT7rWmG2HlYL5",
+	"iFu71KiKg80riyqZsNh5qModVM/USQbfsLGMjLA0Tlur5eZUSIVSvEWMQ60pEYiC0zYh6JC8T7Jc0juC",
+	"CEuPIpf6B8WFWFTpZCA+lzfd9NvPMsxuL5ESdLUyMcYGNlTFa2niX1+/Oei9NweJYhedoH5N1oIaihsD",
+	"7gbF1xxJRdGqBjroeeu14HfaGMwweyQRBk6HwOGsjUZjH5agL2j3kfxlXkOdfIZdhsxXY+9ihpPbeI23",
+	"lXqDoOr9yt6FzOWasJSY7FcLdJxlIXH2sECELNF8RTpoGZJ5jS/aYgbCC0zZhU+3cEBJoRCmIP7xGFS7",
+	"U39vwy70jYH0yBvVGDOQmym0xjS9dOXyLt8IS4UObYq0fgDEIlVg1uD0T7lUJD36hVFUCZUxsJfW89pF",
+	"M1U3F9HKZ5BOBDHA7CGYyvWNBfBDaBY7UtilsbM3S5p5sBmARb0Gqt1SxykGLjFGXRq8ZFh76n29gNA+",
+	"Kly5yC46nPF2V+jG52AFFVQ0Nv8qahuoHaoCosoVdBJmOPB5U40z3mh14IbK+Q06xAy9ZCm9o6m2AWwC",
+	"BXqRsxQtSZai2RbhIsfyyDf4q2uaiGXYki6DpIMD3OU7L3CiZCDQXbjShy3zFTz+IfJq/cPNH0wVqM04",
+	"Xa0zokymk8wJVAp4+Wt1TtKLtvbbXvlXgB/1rpJglpAsTNFnp8NI2qyRdRNQ/yoGQJOtsiM3KO8pnmU8",
+	"uQ3GX38C1opRKvDcmvRzCLRIRbOsKA6xnmSqUIIZdMlxu0OHBCdLv58NVJVgifA1+8ObH75Hr7i2ZYUJ",
+	"b4Or88ZxjFjx2K10c+R8MeCeCXzKrMBZQq5Z+X2NfO7aTtDzEjlhS+7kiEr05Pwc3ZS5Cce0WOXGOFwH",
+	"+X1e6AOaKotKPO0sFE+zrVm6EKEZai+djMM5g+eZPPjwrhU7St4YprLGZhi3eRtxmx7203IbYAmMW55x",
+	"0ujXND66FVQ+9DUSOfQNqbDKRzDGN+b5wq839D2X8JCv09EXbxmgJXZbuH325PMnXzx+9uTz3vrthhj2",
+	"Y22VwFkBjjCT0MYBThTYDtDxwMfIqNIWpsm6a+yvxsdqLLbOtUsYVEinAs53gSwsX5p+1RZM5pIgkWv7",
+	"BK/X2Rb9/a//G2FmHK+PJAIffIQwSrAg4pG0yXbgCn8kKz59662HBzujp+WuSr40NjQJgrWT+lQpoM3T",
+	"8rJMggVmipGjGL0XlPGNSauZwnzmd0QImpKRQTlI/vDQ7JFEKUkoJFCD7i+VdTCv1rntbpVnfuc0A5KT",
+	"RqDMYKvxs3f5FqZ1vriPdliKwShViSGA7yOheIUY2aDyai9LGWysRwVoz+eopjp6cNR7akJRI3cKwaBx",
+	"rBmIIl4SnKlljFUsqLxtaVtm6Aytl1tJE5xBCjFhCmfIvI6oIUIqEVZIL4T4PEIpUURQLrCibBG2h80m",
+	"XGxvcLLMc/1aNbhVEfFfBAS8pv04JXck42vIVpR0weicJpipbBvT1RqH2/jIs88Pz06PDmdHwInskblA",
+	"3mIoo7ck2yLFtSJUWRm5lYtWPbb+SLaAxGyUSq0VdGwnOep6P2dmR1pxs+Epy5ogLikVZikWHctjc1q3",
+	"jh/m0tePKVOYOoZlVkVuVY3GYTANA4GBGFwSFzHNMmYzRZq4CSweYUElMe0QcQhNywUBTc2C4W+Hwp5t",
+	"utBovA0EZWuqaRNxKyI+HJGUGuFIWmfTNzKf3TQlR282gTWXZcxIQqTEYhtrOh14AeZtbYsUrwMHAQyy",
+	"UrzFm4xlbDuS9gHy9dWbK/tkSMsMpa76gjUqJJYxTTyRCykFVJb5jlhpE0eQY5EzGTKbmypsSf7xhmSZ",
+	"SRbQOJioIBC1wVZwUJ+TaC3HWw2ZNZC2mdy6YVDuogvXBCUs8a5TEhrfRkDVwcrWtpb4iFyE7wTp+7gB",
+	"vLm5QDdBYr+J0E0XGG+umUvUVoShG0eJN3Z1kCt69YB01Gu3oPhNdM1uQoKxdz9F3jihi6WyG4ir29Jr",
+	"a+Z8Y8x3tRSEoOf6L4IwdJUoJM8+R4pIJU/QlW3uAAhYNN+dEdMO1yZIFTfxSF4zMBlMXdU8l6Zn2jm6",
+	"gWWOGVfHcy6OPataX+zNUTCD6VeV4leV4leV4leV4v9eleKjy/BuG3SSioMyrvHhYQsMig/vmSRsveGD",
+	"bWlAXMr8T5z9Kvt+lX2/yr5fZd+vsu+XIvveFBGiIpSvpYAfwfDDFz3+/re1SqtwzKD0MbSXM5c1vA3B",
+	"3FFb+cLUyaEb88wN9KKLvHK6RxLxDXP+CJqiQ+V1riteSzJMV0eD/BN+v9hBQTye1YiytzSqTnUyNxcZ",
+	"Lu9wZ2kjsG5Fw63tNhpUOfTlfHNHggn0iYv2lMVWBqonNrTVP8km2qXO26ZixEZzaeEH1TJrU9hElJfJ",
+	"4Yb3+IXTR22V08Nuy9a5tytmJlRdT/Njx65wxqYm2G27cFFkepphW2+PFUHKtSR5ffWmaMuTS5Of0rjF",
+	"zsL4vkr4+uUOudSBXxpSCz4sL29o/ssD1U9b0ugqnq50MK5htJc75lCqmzgnMWtKUn9Ys+arq+dvfhB0",
+	"QRm2rGBE9BgnUDZYFO8GPKqCJHRNTeYlIY6M1nhLBHS30N/XTEFrLUTIItsWXJNQe3qcYNnIvj37oj2g",
+	"+q/oN95Enuv89PT82WfH78q/ofKPvwl2FSjOBR0gauD+omu+BMyG+iLcq8Dqu3EuifCWDthaRdUTQMd1",
+	"/tPvIfMeOnzz4/dHNZg8q2zsWWBjz1o2xoWKA/WUOy5Yl3SBY/vfbIA7quJVEGuDrYzDLSDMAxCHLpg7",
+	"VJOl6KZc56aYuOXnYuSCXaxN8sOFXegCGie5/gyhB1Ks8LEgf4Iusnr7vaLsK8xur8yZny9JcrsrGU6L",
+	"rveLFe33H77wAkIv2aRc6spwpBlmt6C7SmjL0+RM6NAMGZERSumCKhnZMvgTZLgJ+gwdH/235l8fCyGG",
+	"MAQgQeNla5FEK5zaYlersvmEbvIKPYvJmGOEZtBKClPzB8gUB5uNKUFnOWS2eS9AxWDrPJlim3y1omrl",
+	"xmCOqYz1xMPxCjOsVemMMiJtaex0ZaGVlO2x5Rt2i/HgwxQVvnyOqEKHUJhh04IxKnp/ecHDnStgW/RM",
+	"vyLWGL79my9mE/n4gDCU81POSIoUt3lw97TTsnY34BLyKxSLWhfC/Iy+JZaIQUcKxtWSsgUyKfgrqhoV",
+	"VeG772/WYA334cqwmx1T0kkjFzrgI9sQcptty+uaggxqPMrPTS2Lg2t1xJV9tJBCGMd8WLUzufDsLYjd",
+	"x5ilse12Z8pMKumnR5HLMQC3l43r+2ywvsigNFSzraaDKzRky1hnd6Tgpe0L/nOZr9zo0k9Xq9xY4ZLh",
+	"tVxy23XJJoWjn+AObE2uC68QZIvubakuFOAQqLZ5eh4hwXO9o2vXr6VWib/E2R2RKF8Hkw/sPSZcqm5u",
+	"J2GnK0IUtROC4WoubBsdBzG3x5wpmiEMJAyhFQAjeNqY9a6w4kTTMf/qZMdd6mU6xUcgDpUltsnJiPhP",
+	"8c4bRdYhu9nJ735O3oA8UIgxVRmBeXSOm9qbAU66pIslmVDoug3fBy9zjo7eMTG+KjVYllvSAgT/+//6",
+	"N+f5NX++PwHoNlcHWHVz5tf65u5xVzvU5bh3BpVFRgcpnc+J0MftTd73WQQy70k3hTuA+eGSml6Ch68M",
+	"UvikKsxwCFlBaxPN4C687ZblPfdzRW1TbHfhdYGhtLssM5BXlhfWgPY0bML7wP3woYpZOq4QaaBybrmP",
+	"pfu//TsI+ASv15p/K18X2Kdx0GBLYuDN2qe7eVmZp2rOuIZKfjjqhZdfSVLwXSxI7dg+K4SY3Bxazel/",
+	"4hm/I3Zwq+n5t6YKZyijK6qOIuQshBkxo6YIssCwX7ImhlNZQkYbKgt8a9W892UWjabCNafWLq9vZfQu",
+	"YKV4to1TvsK0w23V963m2g3boDbhcpeT+0sMJdFBgKiOw9xpax1hpx2LMStWS2k+VjX4e7Ah/cLGRh1l",
+	"6R4vKiiNHuYFpRpT1xuzTZv3GIUHp7eJknYZ0KJTt2iuQa3AN52bWkwUMKVClxPmli0KYZu53WKbd0y4",
+	"rw12tcwiQOtVm6ZWb+rpeu12vrV/p4guVg3qhw0wPv/262/egy+hcYhBnQxq7ch7WUWat7WC+cnZzIKo",
+	"XIA5nebkAhqyrjhTS6/h0p9zLPR/E5bKXdoKETcnsdIA/nRnLbDP4Qr+6zhxzRYDbKpX69MrAAY7F/9Q",
+	"WTVg8RV+X8lf9fh2iSkZjluaugY0Jb7OSJxyRsI76m16aBZQXOFstxUshtR2+3l72sN+XffLRQYaiIJv",
+	"QtGFSluYHW7SDGHe8WUbCt7p7RrDqQwBcesW2wsxIrnE50+f1WNXQ/omyYZr8885seGinDHT9hZwMTqY",
+	"m7Fk7wblrzgcKnHfk/wVFK2ivL3dKtk3SLg4smNHNSyqYWajtULBSTvZ+sDC8ibnNzKqh9EMb9Jcz+yy",
+	"XZXi5+5TaLYtUikSrMiCiy26JdsIzYikKbFZX9BvUFoniL+f8z6m1RXcyniiDSHT/F9tTaMaytDzb78+",
+	"aYoTP4B6dfwvEEN9HJ21zMDwOFGot56zwrYEi6J7YIIzwlIs4K9FGaBd6QKdn54/O/6nMy0ir9aCZkhx",
+	"9IecEfih2uHdPHpePcTngSDwkw/H//THs+Mn7/pjwU266ETBKVSkUk35qGMsnn/7tUXc9oyW73//Bn3D",
+	"Fhk0PMooYeo4I3ckQylWuETxAu9xie6C6CNKhCsdRzLOFrEiYhUXvbs16Iu/CqAPpigwovLvLBfSMD+5",
+	"5ELBH13EyIsg6YOvLaeGRtjBoE/dnR+crSQVWdv5GuXjZkoSF6nUiAyTk0wzqSWWWrmLEFXS5Jg2G1GY",
+	"FL/BlmVoY1dImlgUwytSpoveWJsAGLjp/jbDLL05GZLDCbttfuqVtlCg9+WKM7IFeMgImS/B3+1/wg87",
+	"OViOq3/vEcMAEZcoGcZo40XS9DRSSFSOPjghuC9oBLtxfZQAzGPN/ZGaik0/9T/VAadv6YqqsQNGoOPO",
+	"1F5acALeqyvE33b1ex0AaueL2u5GS74qhuGBXmQndUL1CVbwe2UsD76jbAG6FLsj0mblWEYVWzBv4biU",
+	"uckIXVysLEoL79KU2tcHQzw+PD86nB3VYvHVgQmVGQqwBRka2+DPhJh2hIMg4LgAnIwhjm9+6QPEJzLJ",
+	"oXI31UkO9z+SYYqpCs+tGH+dZ0H3Bk2WyDQIPbYNQqEjmWkbYt/Vuijki815lvHNhavFMc4uKhVm6gYd",
+	"mnlJrv3ykueSLHmWugyS2IwOUXh7E9k8El9LiI0+MBME397Y0fCsQnbMmDHNb1v9ofyASz1pWz+MfRCQ",
+	"eA09vcJkWMRB/MQtlqIl37iBgDB9lqQXRSDE8ROIm5TcJiNzIGjNZ66Zz2iOIqSwoPM5gmaQBB3+13+c",
+	"2WANcCVyR8QW/dd/nD891VBaQ2viIgwD/LEIvxSBmmtWj9TAI6b86ruXv4NzaJVHLycjVMzltbswDyq8",
+	"dl0z//7X/10khl2zIqnNpogt6B2kF7rALRxQv2LQam0iS1jZIJI1JaqhoWDKjI1TOVetebIrdLzisi30",
+	"FfnTqIpNkeqmD7VQWBGsmd88t8lwGqzgWJ5wpEYB8Z5Y3nemyTkjC3C134e+pskJsDe22Du1mpCK+woT",
+	"FzfTBJzVBVCQENChnfq5WKpjxbU6rpc6NvhZTSBtFqBqXgdjkrhU8p5OZuiwuJF7/UhKpSALDGNKurHx",
+	"Gyw0ZUjDH1bcTqIqJWFUUDfIy0fAYCjOUPENOR0NregiBgY2ZUKYXvR+oG1/bWNm03zEKKVYC27MEnJf",
+	"6GmnDMSJIClVMTY5YwOHZJt3n8OrVwsC7YKrePZ7mz3w3cvfPZIILwgSfAMSN1lySdhlMRJP8JVtzCkL",
+	"g5+kXrto/VJKBL3TWr7LaEqxgjzyGRVqeTIoAB2IhRdvBCZTnrd6BybFVhDR8ZqIJOCv780QgJchqVXv",
+	"r283RmFyT8P7WnG5JwwbLPILZSSkr0GirlU8zMBsBNPqp2NCwaSA9pw20DIsWhZpN/exs/ocl1pYuo69",
+	"bUqAL2PDN94tq/qFTIDl+qy9U9wGdIs+FtiqetWJqUEfUbc+2s3gHe0HjbYqZfkzjQ5SM5k0zB5hg2Ua",
+	"12FdjUd/+3dUOdQRtNEzWeym0ZCZjQcJ7BfX7EZ/7iby4xxRMWDH0dkc3/FcXCLT7RAy4PUrgZT4CBUp",
+	"8dfs8L/+48svTh6fPkV////+DZl/nB2doG8oDJ/Z2EFN9iym9p+8T6BvCCSt1Q53gl66FP9rxllCLEjg",
+	"CVnMOougcUf52yNpRi3apgPG7Cgabhho20PoyyqjGPa3rkhudPD+WC91fIcFNDjQa1Zv92uzSvWP37vv",
+	"aWTgTEu2sk5tVMwM3g21A1IiJxdgqCH71CWCNS6g2U4q8MaWIQ2fhvX2nqYelcfonHr03ITO3hClwD/X",
+	"jGSbfHwRg87fkw96xVz+voCkY4lczrEE5k3ZAuVrg+ZUFmMmjXnhTGuoBECHlnTQf/3Hky+j09PTKe1G",
+	"d6ZVLlVskqNg3Fos8xmUZAWifG/IQoAByZmWQWmuIVRuU+PGkckMhQLyzZIjt1rqKksSzLRtrEGj5Ref",
+	"z6/ZYQEx8Ewwkh2VBkCxFJa3xPzJZphZMNkVU5K40KoNNhuabOLhDCcy5tVOBIM0zloHg6a+WY3E2lJS",
+	"U947pxnRGuSMqkr2asLZnC5yzX4PMRK5G/eB2S0yWrF0J5wRRCBw6DX3osa47J2SYRxbnjMrXuH3cYq3",
+	"UvP0+Ow8hrykQJeVv//1P8HLwxBmW3R2bhKYvGs/Oz91/QEMwj1+9qy/PqRzO2siKE9D8S87xQB5LjoE",
+	"yyBYBs221i/pxnBFWuAgs2C55/MvRm85Xcelu/BPnLJ4gdew5QChKLyVKCNSixzMDKmvNPzMNDTwvhnk",
+	"MIFDf2eXBifEquxsX+KUIBhQ35Y1iHJi834HcuAPa50w9xNi+YIcgydSKrxFuAZrGKWniROEPRzVO9cF",
+	"mvNcGLGR5FAGojUcELEFWo0+hf10rNd2GhNmyZKLUC+pXBw79d5M+NNq9B/N8+i36PyLW814in8d3v72",
+	"7OjoBD03BLjSPBpUBAxnqawFMeAZIcwMuisPfnr+7Pj0yfHps52mBrrzZQSnLTd0BWxD4Vsi3bFg9FxN",
+	"1Hj4B8mHxm+7NUZssd3PqzfwdPAFwP11AP8783tlh4gzWyGh33lkRp5a1Ib1ito4+NcjiTJs5zeCpQOU",
+	"T8TkwF4LnhAYGNVBFMDWyydhV6YlZUawVB7QN1zc2ieKkaH6zopaP+wJ+8fVCzj3RfnjrgtQG95HAG83",
+	"vIr/ETp7YrZV+DQs+k8F0ur8oOp2vJmIHpfTkJEOM1yWFDq0WRZGoXe9vSg0+zGKW3N7g0eUTTiwqEtZ",
+	"bOO5ncJlqLAcIeOHqX/+DCPvFjtZbhc2trKKEJNrp8Wm/jZAqR/WSLev922PIfCgmvkgtXaMMjtOR7wX",
+	"ZW86dWwSPWg6NWQSoT+JTJ5QIk4lokbPlW4Q+9eghb4yHylmpYY6WZrePqrW01SSNQZHpra6YvsURJGJ",
+	"1uU0epjKCOiCUzwQSgcwhc0Grx3owo4CT4G8cCWif/s/6OzxJVKFmL7Qfzp/donsTcK/z87RYchNdnSp",
+	"TYljPp9fNHtQTOg6MGyvOGmrr7qWIGJb1ViXx0XNsDE9eUCrY8S6QYxTEVze8MNCcCkfqO9Qa9X8qAmY",
+	"LO2rECqG9SMzLvuQvE+yXNI7cmTSWfIsm2JOtN7KPkOi5+BUYcnWJxyP2+ktGRzVgCjo/CA64IzEfB6e",
+	"HTy0XBnH5E7b+0lv6tWrq2/ckx7jKaYJl22MNYEDQgU3NrKcur0KOFBeY9tU+tspWq7avH0JgRP7N8ZX",
+	"lBES3GexWlxx2oacr+7BzqP1V6hAI4XWGe1DKlyEan29x3z4SONHiyLStmLa8k7DgA7fU1QVSHVs9Wmu",
+	"ArfqJVSpI8yeO+TSbpNK22TuTiU6DyCW74d7TceWanYxsROs/ewz07+6EpWmroGUPfqlkZAV0Wpepgrh",
+	"LLODq7OMJErah8rlqpNhe9hjWze4MvxhmsEZH2ZNE4C00EGt2B+EWTZPUKzrbgDySmFhpM0yF/tqi3MF",
+	"WW2gbV7Hdy5g1kWZU+3cYkX41MyLk0jq+5V88OS9Dua9H7Ousc6Sa/rccTeON5wBTVGg1WJOPGwxe3gT",
+	"E/kx7p/h7swax6FoyBr8pjp2vlkOmmux5g9Xbml7Y2ZsQ6y78I66KY2mg3/LSBzOzOUMRzlvz8/d2yGE",
+	"a9/1W2+QQJG0YPLH3WDrIvMa5pFoW7ElMdWVjLhUnPDXisISmxllMtaxRDkzo3u0HhghgpMlZKAXjnHO",
+	"CILW1t7k692HMdjTpYb8Aoexp49HdXYRtvChzNt48xKdn549/ezx2WOoozkfUlwn89UKi+2gj7YP4m4i",
+	"rd1gBdcC91ZuoAKnd91UU2JggHy8nzpqEy9QcKhSVCBNXEWSrpE6EWqZEBTZqU/6A3bdyASIY8piRpqt",
+	"sMP97cbUZS5Jlg4osinhZF/pLFx8ASUwr0nZlrIlT2vDkSnOh7glqAemq6gpookKCt/qByrFZ2ueS0AY",
+	"ekczyIljxLjevf8yMtrVgEk6y0w60kJglha/w7/cQyZLzmgq0GyVcRXbnQUlwwtKsvQb17Skjl6h+vYC",
+	"s/TPXtWrA/hNhG5yBlmPZrKG/gNMb43QjREg+r/YUtomRXGyJMltDM3VhxXJwrKhnf3hzQ/fo1dc24+i",
+	"1MdnPN2iw5vPcJoKIuVnay6V3vyN8elgpOXsiiiYXqTppZH79OSLYD8+X1rrj0BnBwL0vcZqCdiG05aK",
+	"wZWmnQXZhRmZ88MOogPb8sEtF8Ro1wvgqtIFZFiaTeBlM0n5Q9RAGIgDxnvNihnUG2jEKuGuKf0L7OBf",
+	"HOhyurV9nEcCHdo/33+S/tcmqz6C3JZjzrLthSm8h7FlUal7FaZPJe1eswKqTCHu5tKW7LvLuGb+UPON",
+	"GVYu/ZJ+M03JZGTpbxtVpXjJayLoigEsOK6ZgQeUFQyoDoBktN48rXF+R1GUHQ67jUqxor6J3v3IQcPk",
+	"ZK73Tdq6bBc/y129jp+EG9Bz5wFFeR10yHxOoNt44ZNr0kxxXXWARDU21miPU+Etuzns3oWZ8kB/XV3q",
+	"MbIJNt1snzTbxtOjMslNw/TkmlmOgTzqskX2kjB1YWm9QWxh5hCe3g4FCiPKZ8q2EpWOLU8DDVtMR5K1",
+	"ICuar8IGSUrWhKXghbKz7dujqeGANZXYaOo9HzJDNAcd0rSxH3bGVJB4RdTSBO39Hvx3NM2hc8s8w2G/",
+	"QI1QhjihCFtilhA7pHbAuYsa8r5D/754cIpqzGFVkoNv5CU8PuxG9hTwUL8aQ/1qV4ywcTOjhtfWqmnu",
+	"BTObXDd25n8wBAsFHJ6jfYklwkphCuNtq4zozznO6HxL2cLxpDoPogKYzzUrVRObw15gvU22lKRQI7y9",
+	"Hl3C6Eq1pJYtXrOOA9mbiozWonjp5lFLrIxGc4FY+fdODcQjn/5vtjeAdyBZB5l46YK4RE68Gv6PWbFN",
+	"rQfOtVJ2zVySOyRIPzk/Rzd23WO8IMfuhWPKwJt0c3SCXjv3nC028hU9KJzSV3LNIGaS650pgWl2gmwJ",
+	"ipYbMheuVAttllQRmL1lgDc2bF5TI6zWUOOBA+0nYwI1TeZfpdmU0qxmmhR7O3bOFvJen5eqXJCLskC9",
+	"yFMuE1q0CEQFv6tMAPtVUn40SfmrqPtV1P0q6u5H1A2RYi0jxeZ5lt1cohufPIuC8RsTxrKIm5LEjSGE",
+	"PkXeyAeNgy5XomxidHR5zSoLM5rdoMMZYWQONTAZphqv5JJvEEbMFOUVaRFHJ+iq8SUodIK2VkhzebZF",
+	"iq5ItQhYv3NQ5Th+DXxtRy2+8gYApwhwh7yzDxvdDuxgWGi71pwH/CbSlKCDY2q8B+IEdXCBawaOQUFW",
+	"/I4YvCp4j+t9ZYOYhmp6Iu+/amu/+h5+1ah+1ah+1ah+1ah20qi4mAEM9htGXywzfBb93L0yaMz8C9ul",
+	"xCYkjU0IthmkPa02XjssgJCdeSd2c37UJcQMgGfou9HUuqFyt86HwfFwqXc4Bzm7i7LCstwPpICA6tqS",
+	"mxpgnU/27oFSbLKzBYq9rtemb0ZrB5R0kpLH/ile91+YA8WHisf+Hdb7PtqxBVAdTVnRB9+2igNIac7p",
+	"ljhpnn7suWFXG0xV0b6pfUdt2zCeKI4UN1Xy1LRl0tfbu8Mwjqd7Zka4NXbMi9idzCK99rsRn9gvj2T/",
+	"oZpNLm4o4ZEMzGuGVC/oiTNdRdzY7IMxCZXlAJh7KZseNPpo/1lHwyb+WX5ajvz71PIX/EKmIomh5Yq6",
+	"hveFBYM3QrB7DJAnneo0WOEbFUYU4N411rlrTVNVDO5UyzROdE0l9Cclr3508rGnFWkGqxuTeLSqCswD",
+	"O7Mq1F4pVCo6Plo6KaVTOFPq95DQ3IRGMw2L3/ZP/rJvhfb8e99PUSQJU7awWeX5Gv4j44zENvE3tN+X",
+	"b1501dt3FMM/cC16vdDcVVNlmD2S6OWbF3ZWgc1GotIlnYvIFqz/Wnf+UerOB1eI2/4bOxZ6PmwNuMOt",
+	"oc/XiqJartStaofdX5pGSmu8NV4e89fy4uUU1zuynFtzJNJ+UeXV2LlsLTfz8BXe/o3tUGPdRM8wLGp1",
+	"3kE1JsTOfT68k95yL/RznxTxEfCutcC1ihw73XXfpU6hJFWE9cOqSP6np6lh3YklViXfxQQMcoDP1gum",
+	"jM2ztr36XKPqV9AycY6oCUDPCPK6odtMamzjkSZmzmAyCTSLX5uXr5k2JViKoY2li6iAyOdz9OrlK5Ri",
+	"mm1RRu8oW9iKMsbNSrbtfKEcpRGSeAs9f7G6ZvAJKiGSzhCW/vZcK/GAb/0QZi3eNBu83xxFxokrrxlm",
+	"XjIVuiqXtq2T/aBZ5LXHdfHZqISM+xFfs2IVW5dVrsqLSUo4EwSn29phTErAIQlOMrlmJfmZXukmKnGB",
+	"IBBhFj4uFiyCEBFieEXZogxihxLYx04rLL7TGYGx+FHktEGQqjxyPeji9+EHoNt7OB0SD6mMdW3iKAqh",
+	"6EU7FoaCK+1Q8AcTtU7rcjvx0aoKDqzMlCj/iRN0ZeaJcIFOHemw6nkfP/vyNJoipjtkCKXhPW4G5eSB",
+	"5fD8ycpn3rVyxHDsyo0GKsd7NacD6Yv5+tsreERzLI0O3t1U6l614I1t5O8gOuBJkq/dYMHyz9WwpRmx",
+	"p5UvnJV/Iqt1xo1otxNny4i01v4KnK38eU3XMXDU2HBU+yd3qoPoIM0wlDPb//R+ccylKLO1OUudcyFf",
+	"MkUEwxmU2O4XJqwsNTxUSO1rgyKF31JGXoR0Mq1Ga0wyinj8BP4h7b9AYbP/rY1zaNSThCNr+gs/Mlpp",
+	"IbPkuTBew4PIMCCLtzDiXTpk6ej9893L310tyFc4mM6mdaizL+LzJzcRgn+cP40Vj5vBcTOy8CbwAyA3",
+	"vyPCh3axrsa3jmXDBWgtx/gKS/J6h65NC+gT0pvo4gFq5/yY+xgNVONd5cai8mgDeNl3L3+ngSdH6naa",
+	"9r6zgwsNO0S/y7HATBGtvsBXL7XKgpU39tEWwlHbUd5UxUNyg22cSFKSHjVHT8+wHJ7846PEh54ss3sa",
+	"2lRLU7uvrzRyuu7pQx1ZZPEDoDbcfhB3oZHPqhgTc8XkxnQXHsEHvJG4BevWlrEgd1T2e7zbVFL30gXa",
+	"LLfe3HUv4Uqr5RIduqMeXSL/wxeQF7Q2p9BkQ/YfMKO3e2fCVK0d0Kp7MD2DzDumUc4K+vTbEUVsQUKN",
+	"u7xdPn7WZ3W7Cxhyw16GR2OGQJlLYDaGTD60bxfYOa2mrz1ekPQEvVF4PgcNzHRmZ3hl7COqjAnqpUrB",
+	"j3D2VYBJYcC+vZzFZoluZ7m36rMnA9bs9NZ3X1R0kORCQAucdbizCwzXoIw8chAFj7x52ovw24kxc1tk",
+	"ZIdtZbjSs8802XOuRxPFYQnNYntXB9EBlfPhWRG7nbjTad77crvHcNCrGpTD3u89/ZhU1kG5BzW860xF",
+	"aGsM+ZMbgxSh2dZmjSpK3NA0A/uK+UOyeU+jxKLxz7vOTZUY3Kk7FEj8w9r1MAuxzH1vJxAPXRPmPPkD",
+	"Rc9DJVh4jmIfSRvcIQDuYCYFVgdBdPFSOaq8NHAHVV5ZwmKEEHnJ1rkaG2Zok5qVCZyVDqLj5WOTGdRl",
+	"nf7JyDSs4COXiK8oyD4sbxGeaWW7yWnHbqPD3dYchwjqzSVSUw3Dm4J4O1p6tiHqCASaIqbRpuBUsv19",
+	"z8NDRDsagPTb5wyT0kFbHVj/19BHTrZPNzA9zkIj4PXrRiWFMUpmHNcSC5woIgrvjxtbZ9ZBXKAEixQJ",
+	"AgmWde/tb37zm988ffb5F1V8/SLYIQummk2rnZWL7pheupu24RpuFL3YOhqmhuWqygXbS9c1S7RMVioC",
+	"YDBH0D0K2rxpwWw0BkmQaUsoL1CGFRHud1M7tyRZ2jpUaexNSaL2UY/060NzNLlQcbiVoKOB3/zm+De/",
+	"OX76zFOsMaB5HbnNYw3k3kFBKZPBCpztjzFXmk0Vx4rqtO5JfgunAt41EqmRYRWN6ngZ5G0kxHkUZYt4",
+	"Hhw5ttSGZJbCpFwhzWQPJ/qglaVpV5koY97wFG8rDWG7uP8VfPiFGV/Uw+97enGbPRruCALhkUQ35p0b",
+	"lGSYrvY21H390ANZGMpqydPvuboy9Sv7+fHrqw135ZtSy2PG1bGtpBnk1P9u+3BTeAbbs0VcPx4SOSsO",
+	"4IJnLamGD5AS2OtkMM3oO6O79hloVAjCf0HvCPSbd2ObNU0Kni+WVbX0jpLNyQ7Va1HXFOkr1+X+kYS4",
+	"e70P/iNZTpe2QwIJq7r+EkLviISJyVwYBs7QyzcvTgaVKfoJkv83TdbpNZweejBFaWSZIcN3nCZkz9kU",
+	"95du/NGcWy7BjOEV2UnNrQzSaDqVCnqys1bJ9qLMnaoS16gpHOXWewZyjIHsvjOKps1x7ZugJ3MJwayW",
+	"uUxTO6FqUm6IV8pPSawP5KikoxZcs8L06uOIwsmxoazYEjRDRij5g5NqIq85V6RCMD3ure2kWZa+7lPR",
+	"Ss9Om2rpcJfC9grgGVCn7qWcruyVMRd8tdPkSCJiGDI8faXfUM98faJC9UzRQa1iqb7jbp/W9isgptYL",
+	"SbicXP4khGbabOguHIUBJtiMX1rhrR2g6JIe0Rozkj2SRcWwbWNXFpjO6SIXpGhp554HHWxJF0syYS2M",
+	"L+TbBx/4WmGpZWhddsPFLUkRz1UgoAiNfkL6p+vegYNdjKGTh2mm0dRCmhy8fDGGLhFhAy30Ia39bmxv",
+	"iQubbhqVmWwyKrMfbYJpAg28B9vH323fKLKutz4JGMctG3fwdzPD4etoRtzcF99nb9P1ykKrNRYmhXrn",
+	"rZ73Msziit0RAtcRol7ndO2vwK6eBx2COWI7wauWez3alT76WwS4jU+RNjKgIYGtqk/6m7doOGSWdSDz",
+	"njdU3uMuNh92vJ00pc0Gux1w+0azOebzuSsVBGZqsCBnimaO0VJpCgfSe7z8JZWKm2lCtaTZOyK2yCo5",
+	"EeJZSqRy/raiwbpNf6fKjc8fQZxG2P2zVaN69Zpd7c9RzRHy9VxwpiI0w1l2vMbi1uFfgXcl9QoieS5s",
+	"Qnlim/pspSKrC7TIaWqqIKDagCHCFFUZ6HDTiTrvbPeTZjakC7i5x3KyB6jX/aAu2LyWV3WReD/Ivp+t",
+	"bV5+GC4pcIfobMc7ZIMy4CexcgxSOGXpP2loZU0tZ80pU7LffhwGdFgsnm3jlK8w7WjcNOBzbSULlfEi",
+	"Vu+YUkcozD0vFNprW/fBpqZ41L7gIHcQAKE75bvweJV9XAuDmpEYki97kViimN4+GTs0pc230N5upI2F",
+	"tlhGQTkf0mqigNEWAlSL4tiiloX5a5g5GS5Ss4dKid9lgU7jtLDW7MfNm6ipGZ+CaT3R6qBwDaNUk8jS",
+	"ZaU8oLK/QzgjqFrfz5Y71MVp7m2FUxIbSIxlziNkT6vy8zBQ7DPtbNa3ZzQM6Pe1i2yqMYpmcoMlIy8r",
+	"0l1Ql9QYIxtCcqCF54eZe5OKwpzuVYbZ8MFtb0zBoX7pFRbBUYhB3tgy2djeKETgTHebC6T4+jhfm8Qf",
+	"W2REJ7R+yk5he7QSLBaZbWPBw8ObuV/rD6Y5n88hX1q/gcx8QRmsWmhNo7bfNVNSGcmGJx3sFdjf7S1o",
+	"ZDRY8muU+pYyMsSmL0sU4pVNryqCspwZ7B9Wg3Cwou9bsrKn4Ju7Aa5IhdqrDaRJPpeTJ7r3XWKp4Mt8",
+	"tqJq34Gmiq/jfIRx9pavfxxim9l1h8Qw1JKKFPyulJg+HYZZwRhpabpVO2Y2HadSXOFs+LlNiu9b/VKd",
+	"hpqHf1Dbq62XUVOuejjr+Mdwk6jOFQoI1jCxKgMCzLxJgSUWtuBNeNClka7T2EUgpz+yVfSa3FGy8Wr3",
+	"RlRcMK76fHrOL8xsKs+ASoTOUoc5hqG0rkjAk6PlX5ZcwmSLGKcr6urtTWnxTBB8m/INeE7wnCxyLFwb",
+	"xTylKk44S4hg4ezZVvAFMuY9f3qBDfVWK83mw4zHnh6qCQeqaqxWKomU1p0hibijCQlnKS1Jlu5qWRCS",
+	"SruHlqwSQMc0nyRW4kb2d4DJqwEO4BnoYOaJRxKtuaSm7c+piVAcNfpS92YAYNchu1DQkiUlpr+mFhfZ",
+	"Nvb+wrgq//luaDlt8ZkQTVY0pSY3KKnBL4lmxCuduU8aqPQ1sHjm2UzFhdZRqdKQt0Ch7vO3csMwMuhf",
+	"oCCabPzUTq0+QsOhnKBDxqsVYJCJ4IjJtKs8CqV51kg3Jy3dwaDoFisiFUrxtijRJhvXVStY9zCAMEWe",
+	"VZRiQO+4KEkkG79AEf5lnqhqzeWvbX83TREoi/X1QbMaH730Q0TEkoRLOhXBq51SCDeUpXwTg9d2PNuq",
+	"zyXIi1HZlXUtEO02Q6jH10QDEIioiyc1afC+Ka9SFsf2BlGg8rPFmzCm8mGyCgag8fp19Hms3yRLkloq",
+	"qbeT8QoGRuTXmTTDUel5JpFugL0LyWAjTGlDp8/1W0OWd7VWbfF8qFLFSORmttAKp6RoAVCAqxrtR4eu",
+	"LZkqmdxZdHp6ejQ42G+PMdQpYJI4NQ2NCuQVbw35hq1M2JukSiQr1yyuuXqUErO8i2pBakXWoRoHaGvI",
+	"51BZVnQ7jIxjzY4dNLr2SaDFn8I06/DgwdopTcvOKMP0dGn32lvCc4ezfJ/UzePq30eGV2GbkQNDdTct",
+	"l1AiVIO3zHByq6VoWFeeC77aOQQ7rk2EzFdkshwmu9zusZoazEs4VLcalfCrtCPwvx66k+9//+b7llLk",
+	"t4ShlC6oklHRoifbooXg+Zqk6PHx4+MnaLZF0C1SFp1NoUkmWvE0z3J5fHaGkiVJbs1K1cLNL588Rk8+",
+	"f4aefnn2ZQ20537l/L/+8fT4y3c/P/6A/kf9v558+IdQUf33XL3gOduzIs+tMrwSj3F1PNevDCrA+4GR",
+	"H+Zzy8k7hO2OntJ9S+n2raE72zXCMLZo2fNRBaqhytJhsHFtIx/OyDGfzy/8AQOSLhhkERaGjcHY8dOQ",
+	"8ukYyK4lYhRsD5G3F9NqlWUDg1czemc6HCEFfa9qIaUdveL/rZr9TDh3yJB9GQm4v+Killqjan+bWglQ",
+	"OdmnNP4Cw4dCg4J8Oqz7kWsI2V3sU2GMAzvl13RzCqUD/lHRIUY32iy88TrLeDr6I9D22BHUunowQYc4",
+	"RUuehJqh7cuh74XFtvtUXmGa2p5U1hIpecCSC/oX068vWQIPuEQY+iQbHml8QjnbxeUykhMMbtHzPVdo",
+	"lmF2O2FHnjZjxLXUadWkKkg7RVijqh581OhGhWU1nTXg0yqmJ4V8Ln78rXGNPzDSbKznhgCdIPMu5PSb",
+	"xAeZr5yuRoUZCRQhyW2PijRF+brIEsgwu2bkPU5Utj1Bb1vLlCg0tOJC/8MkGZhtwFRJfYvmJ7sulFJL",
+	"dc0OMywW2nwXZIUpg0lE0n4aC73f6nYIY9ujy3CFtdDr8DnSBBjqKH+feXUPmsP2sOUxXuRz9/Z4D5rq",
+	"9aB58Q8V7G5ew/Dg9ZgM3TG5v0FWd0fE+v8qk2z3BKa9xfkQRd6M+95Lj893TTZqNohSPNZbugv2SthF",
+	"Gy8U4n6N3FPDS6D04PAkiohHEh9VDXl19c0dTR32j8ivSGcyBjfU8GFUZpAEETLOqGsHTpnMBQyPIO/X",
+	"1OQk9C60xlvBsywuemz0W5KhDIlXeJtxnL7l/Futcuzn2aotNtzBtTYvHivOj0H1GeTosjpspd1U3Q9v",
+	"wqjHrvUdFzDvsRyAiGXZ9k4SYn0Ubez5E2welfHklnRP9ykmXVGFGFdLyhaI8Q06ZFzZhNnIeLFkrqUf",
+	"DBKoDIIc7araK/X1F9agqdKWqezW9AANmkZ0Rfp4fbmpjAsbroGewFa9Dl8aCTdYeoh4gQRZC5qQ2uRS",
+	"XrSZqjcMbkZ5agMGm1xN8wT3UKUtpGEfjkVM4b78dPsTVcHyxv1UtmX8JBsYVecvTtzOqIHAbR2O/G5G",
+	"NZbc7ZOsy7ApFKuGXPy42pWfGdE0fdI/5eDq7ShAN88A1ZtBzXjFYU4el2Sn1O9afDrg68Tbapnz47Ne",
+	"9yjeypiyeM5FQtrfbf1cDA02G+f/Gm/BVwTLooxI49TRb6AC6YoGPzOc3GpmVcmq7P9++8job9xgaM9b",
+	"CykTjyQCetrFbwtpiS33/XuSwQQR0Fm0frKFWiWa3s9F81xJhaE5b9uOftiQ1ACe3BGxNeqTwreEXaCN",
+	"S8lwbmxwu5l5koC00g1nWkB12j0dYuPTz0TdDjFtvSMgZWj606BMPjc3t8LQmun+Ls52VG7b4ssHw6A1",
+	"JcmOeWKv9KtV5vzsPNSfaXcR30itCYtA4Hd1HubzpQqSVbCjfhUV8o7q/D1EcQUM+6SHgVdofFHONOYB",
+	"UzQ5V4ChessIa1UR3PPH5q9Gckem56iy4QBnyTreZh4KmIL3YsTtIG72Sly6t/Z8ivfJkZ3GKrdlKrnP",
+	"FQjc7OJXubAOBHtBQ9qJN3l9Vy/hfjMGBrASvXPX02dFUoobzbUVea8+g5RDyK1+rz5L5F24/rLZYvYs",
+	"6HoZZVHB9OUVVQqG+lKplZkpTCnjr4wT1xuzJqVg+KWMUMZxCq2mTc/5kxBy95HbHr7eJT5/+qwGVI0p",
+	"tUQ0fDx/9/OzlsQzSf9C4tlWDWm+c9Za1ziW2nepOyz8zrbhS9U8sx1ZPTQtAFQ5ZO1uq/uPfLLsIel/",
+	"bMzqSGQM8geL9OwLk/mfxoAipj45LlE1SCLe4hPaasB+PgUzDTK//9sFqHq1uAQLQUkKzWFbs9uem4eK",
+	"6bzOqQyqrx33mNtJj3ZB46EqlIl9Od4E8siIRxIaXTxGSPdvFb4ztGCodzmtVIZTuJc828/Fe+8SWtOU",
+	"k9DWKzxR7mLV8htqpXl2a6Eoa1Np80AN/drKkU2jDn/U1M698j9Gauj+U512VzLInwN2UXHt8gKdReg8",
+	"Qn//639qWJtrv0SnCEbJb6isakXDm/rBiP3mpzPjMcK3hOk71WaWyNklEiQjGGbjano2vhH7I7j9tV0Z",
+	"2ffwAlN4G9vxVLBCogVzlukl/BeLP18WA68uAjOwbKmAVQb0LkHVMJsCZcAu4/UjCBdS6i22Ud5VmN4I",
+	"FhklNrMMKc5vi4ouuI8p/BMjS22qKltvhq/njK/qdVbZ83m+L2kMglaYX1jkNpIUKl4HH+he/gKIhqoc",
+	"cIhZJ8uhqmPBsRt3C4e6KFwMlCGc3mmsufTY7IVxPfz9f/2bxWU7YwxeWUO2rGkirVHYnNh12LpEFkiX",
+	"ToXQH3P+Q8RIqVrMudhgkaLD30Jy8QxK2lT557//r387uvQVlcZKUFrjIsIwaF5xxOdzSVSEXDYIbN4m",
+	"p2z1x3wSgiMVbh5bXecin8Ud6795yR4darUG/IRqdbOO8SOp1a8BDccOTLUBrEHDTP3YqEm9duppglcE",
+	"IgNTjjF9a3lr0ULkEnyt95w2XYdIZ+Z0BfRyJOwL7j8S4+xFN+pazcHdH3o62wdET/NYeahH5v2XQe2Q",
+	"CkKzNCZChCYElm0GaZYiqfh6TVJ0SGHOvCAKGF2RHmD7QEBKMxZK2pRnrQQkmKEZKfWAHceWwet7KXHF",
+	"DiaddFosuuMlTGE42iUGFi2R92su1LRgKNbcEQpzukNJf9M1U217WUgRW+rSRPI13oKfGv0WZQSncYq3",
+	"0hvFm0JvM6McGHVhhbe7R1d3zLt1G6s4GJ8+6zMA2gYOV8dnaAo1T0LNemHjmdEh+lqgC6Pst0LOWoOV",
+	"E+IZrLcjjrnL3ikuI3hCpKRsoa8iDNSvrp6/QeWDGnsiNKfvSYo4s8lQOJvCg7MWfCGIHCz5cvbKvTG8",
+	"eWHxblm4WPbgG/bmW/P8h+ggX6f7crmpM5rKHvEOL7yE65LoSu7RwIIK561w8u7SSJ9ZVtlxieAl6dRk",
+	"TE2O1SWjhxxexz9f0jtmW0K0cj3dis3A2syGttzR8wkcs1CFrPluzsAKM80/DKvVtMRhKGox4IdKBGx7",
+	"neWyNlFE3xzEm/eOZxbb7gbJhEaR1hw/CZsoZ99hcfsKG4m1o3IecCa6fO6m/+cQeo2BPomzDG2IMPb4",
+	"6AY5HWp+Q7PvOP8rj8W2RFxkbPmBOW7TH9TbfLlcSblCybGrtFWvuiWj8H67L79Z9wkMxPTbSgWe+xzO",
+	"Y2GWa1XcdR0uhVJCdIS1WmLIRSRKFoYG1FWuDIPAzHlPgkHl3quBTBmwZYvv77jIPpHd4/ovzW/su8ei",
+	"t+tkC7W4Xl+10v5w72r/LuQt1XbqAKwBMeM8bDOS4Fy6ofeCIJsp3F2IAQ0Qi0xPbhPl8RZk0254V8sG",
+	"aGkz5bDdeNqN11pvtNEhccokAg9BogZ91iFfzwuo01MtFy2EhQ2U6uBZEzSwC6Vmj+1iV7z8yTSz26UN",
+	"XHGKnbvBhRp7SpuebHQ6JJd8w9DhjEiaEun0vbKtHpjbR3vrcDu1lgsimnnMpC5dLUj7aLHvXv7ukUR2",
+	"WZTACwgvCBJ8YyJiSy4JM70J/pzjjM63mgfpR+aQC1V5kwLHvGYbviLskURaNhNkt1O8VBn6Caoxn6MZ",
+	"FWoZQYgLximYPgaSvEeHlVWu7bHQVaLQ+enpOZJnh8+OLt3vEn44+/LLp8gRGnqCsER4ZVif7TDiPy71",
+	"Qp9H1+z89OwMfAnnp2dPji7Qs1O7YS4JmnHBnFb/DF2tBc3Q2ZdPTyMkKNjQiqNnX9RfmAu+umbl859/",
+	"cYKu3PB7rBSmTCKqDEfG4MYJtVfgd0QImqZGhW6mL9jf95u7U15whwnk+t3WjlDDhCqu7NQJF1q9pB2S",
+	"5buXv0O5dDkzDgKFn1dAkiBnJEIkk8T2joFe8XoLMZ/HgHThmqS2p8NA8Y4LCA0frliBBBWzowuRW/9q",
+	"jR/Ur6NjUyW4Ih9VmngRZhdCBkdlpamzKoaNmLmyL3xoH2vizc/t9yU3W5fVb2JAobRtgulTw9Mh3rs5",
+	"XtFsGwdyWcOe6gW9I2z442H/ajOVdimrIwj9JoSN7tX1poRnp+FEUBuCH5JFZ5DDpdCtl5yRHaearMFf",
+	"K0jaCqTeJQZ45u7dFefdcxVJGies42sV7pW7jQpiczB2qOt7vipOuz43GHxqJxeYR/eDqH0vuiyedMet",
+	"E+oIwjxrBoaHk+mQl6vU2AWcsnPp1OR2floh9Ovr30K3UXR4dPzu58+j8zaS76K+/rPXKKGDCLpwvh1R",
+	"J3FMGjn24WG9kPDRV1gly5FdAK/QH9788D1aEbHQlrhKlujw9Yvn6PPHX2p9FsrHk4xgIRFmRY9bNKfW",
+	"cF5R5n/jLJpIfJuzDJLh90n3ewjoB+YDY6XyiFbBk3OOjs3dFyfpbyHdQlRvawVIOM0z5WZXhH218B7O",
+	"7CTaXQqxmgkLuRADXDKN6fYDqqFDZlF/CvsOE/zRYZEmQCW6sUe6GR6vaJxu2Kz+ndLdg/PlB67fXeQ6",
+	"0fTrT0EL3WUotsPkEof2Uy4dnU0nuwvKfWAZnmF2ZVMeRurK0Ler93Rv6IL9MJ8/Nw+3DUoO57TBjFmX",
+	"3mvek+BVqk/3N49cIndmlxePUk7Cox16siZh7FVRK+hefXJ62uvJtFBpg3VLdVj/9NmcUQW9TdHf/h39",
+	"OcdMUbXV/63Jzs2hRYdPzyN09jhCZ/p/LxFnCblAZ0eRa3TKCIZ2ptDwFB0ucXZHJMrX+omlzbN2TVJd",
+	"WqyddwsfAGZKGTHNAQ7/9u+mZlzkjFG2QH/7P+bfZhqeHTcZ+vTRJcKu17tmzIwrtBZcaNKbbhhlghVZ",
+	"WInRW5FbgffPQ6Y0d7XZ6u6D1UUxGkVeFA8PFzCT9FNdEaIkTMaqMrBep06TZ0EKjtruNw92bZljjKWk",
+	"UuHWAsohyVhdlU1DPMRAcwNxY6Q41uQ9BDF+1M/Z5++l43Cw7WyVFRlupWldc5sQdU9FwSHxX9B0lWLr",
+	"BTV1AFkQe/dY7XXVpjn4BBEFm+WGUTRAAUP76nbJjpdsnY8dYupzwbodfku2ReeOIjfLZYknWOGML3JS",
+	"E6FPq36YP+Ljv5wefxm/+/ksetpiOXUz116rc0eLYkIm/FDc9VkTtgDYZy2AHcJ3OxOLXZFSShQRK8qw",
+	"aae+xNC0D4J7SyqRcTmgFdGmP0hs+BAW2930q1bGXt3sCzMgxj58XDwMSkjkR+NsX9iy2MFkiLiXDZZT",
+	"2Ti6RIe4erqjUJnPWHnSKT+aEekVZlukOZSENvOg1UUQu0UpSegKZ6bWzLas33C0znBCJDq8Pjg7PXl6",
+	"fYCWPBfy6MLO5MdonnFcH5PzeShSEj35cHh9feL+df7h6H/8w8EvRaSNEiCtsmMyadHgEm3M/Idy6O+Y",
+	"+ARMSCZpyUOatO0G1BZVbfAOFLIdgh8JcYFgXKd7VEsBeWTIw583jDCTGyJkxVcyIa9qFwrnp2Pd8v5a",
+	"bTBv5ku6JMli1Ho1YbJMIgv73DQHYebyXmCakT3nmjXXG94A2nozjldUrsCLPaj/s/fB1xaY0x3BrTj8",
+	"EHR+DJs/Lm524CnWmKbPsUhfstG6kUhjnEAqW1xU1bQITSzSoiXTI4nsa9WGC36Z0NP2Ws1//ePV8b8Y",
+	"veld+Z8nnx2/+/k0ehx0iTd4WXDnQdw34G2e6vWL5+jLJ08/L+7UjIzsHKk5xC4WgovhDrAXlGTpN1D0",
+	"EHKvMml6CYWrEsygG7TGJpulgixPvmgfHmbF9ojRYWVN15dfelLnSTjhV1GVkRGWc2gAqrZH0Y+vv0cM",
+	"r4wiVlBfhGSeLLWCcBPkBjijKWhyN9XRjt0PH0QDOuD7SGjD+eawBbBacLDosl+TaZAZFM7tSjhTOFHx",
+	"7rksboV90jdgIJFepNE3fC7wimy4uNWHX/NwZf4uoZehOTJDc24GhdHsFblA2qfg7LeRdYtntYuo40f9",
+	"tiOHWzs7+y1EyqBanUitbxRLO1cYz+daJELDTNe8z0xFMEng+nOmZtPQiumiaTI++YYVTWCvwRSodGY3",
+	"BoBrPLQFZ/AJ+p6Dm5wlFGeeqhdVp2hxYRrVXDPrTbdi2+WiDh5r1eTAMl8Vq5WyEc7xCFlXEYwIm86t",
+	"u6M34GEmfI6P8wGsWnWtCkQLnb6CGF5RFlVoybNUIs6yLcKsOqxjRJWWi1V8mHQifmUYQqAfBsDlkWyO",
+	"JNizj1U7ZB1EIbK2y5f2nB9wX2HYStiqm1F33IN9Ch1qbvTNW7w42rHA/JN3K/e2ZuqNMZcTFQxBDx+j",
+	"NrzA127sOV+tqGoZhTbBKLxR9Wu9vQW6SFEz4Qvnkzs27pPU8jrXkx8XxDpFB8gppvf1IFQVf6oFWdXp",
+	"d71T74ob3yWbtaE9j8847VKfd0zH3FObblN5eyII4xXg2qV2aqJdVzdJjoiznh44O8R+dliOZ29W5hhD",
+	"b/8kyT7UnSAf8GOg8oeOe6qnDSZYkBgvrNOaynk57A46vsc20hfc3eurN1fG/9t+86PTRwOzaeAbttoO",
+	"8k8gAPL66g0CRw21bU3dP9At8WcplUB4ffXmK8zGdkK4H3G5wu/jNae2KLU+WcPaKG6ON7SdYYivCTs2",
+	"hXqQrjjDLA1VJ/d+mzLv2+Pers+GLZeqia534Qv4mq8wHeuDvSX1pIodAswOPYbz1NdXb/7JvlStm33a",
+	"3Wquw7c3JmChT116zsrtt0D2O56SbGSa/Y25u5sLZ4f/v8j8Bf3t39ENXGS8JsJc8U2EBKbSzNi+sUhS",
+	"mdZ7A76KBEOHOayu2Y1FrtpTYIhKok7QjcZh/X3bTCAF47RwZZq9LOidbSpjd2mz+a4ZvG0LkbFCpxGa",
+	"8yzjG00wTjlc4DWMJuB3RGR4bR0qwgRRoTzRAJZhKsgjieyWQw4P+NwY9AF2Uy+5bqLLba2FfkFR5oPv",
+	"grlcTcBON1g4dLkTDj6q4tX4OG6/axAg2kIoPxTxxIdmQRmekayxTL9MbGPWo1i1YSdmC8WSLSAq2N5H",
+	"AJKd3j+GzLz8Ga/jUh+PJu/V+EyjMI/WS5U77wEqMJqxY5BBbI4CipW0FaA8HtUj1X205TztwfLCqS6I",
+	"ckHakPb4z6WLKWAI9Dmw+tuqFs7uYTMxise/AmX9fgMzXQqg1npXXConABtiCnqxLqwXe7T65xSFHgQy",
+	"CsWYGFJbp0rTGf9x2RvfeHPM5IQy+USvt6P38M912hqo15nnPxSYuhe+DXPVlpTziUTQ6mTidVS0Lo3C",
+	"s1kFs0OlCjJHVeKtQHbXKFvJKnar2d6bD0xGMj2Cfk80rvfMaV6suc/wNXZDfgonlcfyH9ZNVX54GkfV",
+	"LwcfmqDAirw1bKxRAYrX1HYv7PrOc/PYt3RFlbSTnUiMVbzkKxJ7iwyrrK4td2/tUQSJ5xlW8RTu/f5p",
+	"PAO1AH+acVVmQs4NTO6AzlE8xVsEri+YcGIMZpP/QyWiq1UO/wj361nRRW8y+svfacyQvvXnIlFLLBaT",
+	"z7EcrFQUeeDk/ZowSWSMtYmPtQ35MHcpeA7DVHsJAwD12j0NM2zAyiUiIc24WG8LQSzofB5LRdaTDxE1",
+	"S/vgA3tcf2u6r+yk3BRoPyiF/J6yibxdeDQaFRyyheeF7qwH2IY429hTNy3W8cvD1BFks7NS5gTJbpHH",
+	"T0TW1Aot6GIJ46NWkFxVGCowLYDA4B9IjEdYIb2DS5RLO76HcXYsoAkiUxRn5jFwdK4FkYSpk04p1FWB",
+	"o19AKZV4RjOqtseCZPpiENxsSlWuN+Qud7okqmmlRj0vzvyOZiTjG2TaIzKu0AqnEx5hR7VrjMhpViPB",
+	"zWvsmDChbUIRFEjQc+O58R2mmdEpGJR3mEtqBJl2klzV7/7Xf5w/Pb1A509PT093AtPZLnKtvoczhJF+",
+	"+AKd7biN4PlHCbFwFkFFAk0gX8bIkU5uP4kdWNggD2wGuu9OYwX+YuylB7Z9fknmxoSS4FfjYxom/XF4",
+	"cJNZEJxum5zOwDvuzI5lZEOkQni9zihJ0YouBFTPdEuYcSNhq5EXAZt918cayxTV6inehc8vOfuKGyCM",
+	"Gh0SLiv/3g0vnHxmYUf/3tckoWtKmPraFK4FvF6czalYmW7Kw1jwd1jektStOIgFg6ZuqHjXbwQ0aLYg",
+	"CG8whdE6GEkordQ2iXgkkT0YYN5lObIFtFOSpWhFMNssqXEa9RygXlpYwKw82RDoPzfvjcxS+TrHGbol",
+	"W8oWF7YRBSyjD63PCtXJ8IOtTrSDjcF5VszhFm4vaIHvoOv06ppRlhIY+8BUtkWHGCU4y2CSJ+Rc2Ylq",
+	"CGdAYAC3CGEz9iIjGkePigKdLVrlUlswKjFVONdsg6XJc/nmPU70F7iZJarfd6WZ8PraVKjGCRZp5IqF",
+	"LGTLUwnSkpVSLNZbJ4DZ7ZV5FBpu2Z6Fxbf700z9StoWvlm98zdEjbzvMcA6mQocL9mesGgf5PoT9Fv3",
+	"8RPmxWr0fJCRrp3sMQP+IJd0PU1LyPtq7ajX3atRlG2JKuyJ2+c+QO8MwtcZAV7pvC2zrW0CElUbiNhu",
+	"tPA3fZmuX4pfyi7XPJfgQKR3NIvXWChmR9Z5/2V8eKaDZ3Qg6SwzrryFwCwtfod/uYegZs+eCTIuGFex",
+	"3fFBpDf2buc6tp0K13yE2q1Npd19PGVzy19E83S/wKgJhKLMqI7H7fVGHsns7OT1rnMnP2+A6jor/eFx",
+	"99V9kO4+0KgnF8zcT/PDfYD9ZnRO+qi+gq1ccz+p4iHaQAETHvdfjCyxbZgg2mk1NsN5zQ8X6AZ60sR8",
+	"foMObZmCNN5W88LqKLpmNzhXSy6oLK9gzsUNOhQkIZBInFJBElUqxLaj5cpj65lWABO8xglVW1iV8RVl",
+	"hPStZWaHUYFmZImz+VGEbiRekXip+f+SZ2lsOkjdXLPDDFawjTD1U6h46hLJ7WpFlKDJkVH5/IINDYKD",
+	"6CB4UBABxVY1cwh9PpyQ513VJF4+X7d4YEcfuaNkE8orXFJyV4wRqyLi82+/fiSRzFcrLIqed65Xki/N",
+	"NRPOs2wbr4iyMpzi8t9aBOv/erf3kPAn4S6kCXVyx+2I8dhYg0CMd1SSeJ1hZklTmtkZmmBtOU84pxwm",
+	"uZmFH2YiNvSosjtPw2VfgCRpPqR0ulfIhzr2tnWocfdewfYqMunlgl2p2hbrKowNR32wsj6Dos27QeDU",
+	"ol22jb2/aMQr/tnrC3KbKj5jABSkp76RcVMV/I99tRRtRelEhhkjRg5D9hTMfZbgMo9xuqLSaUHASGeC",
+	"4NuUb0CNwnOyyLGwAXScp9DyjSVaJr5r+XqRYdfWRsB/CEGCtLUEDRVDUVeto/GOdcvO8GgZq97T52j/",
+	"r2uW2xj60PbpOzh93NnsAVpXuEfvB2q9hf5Fyb5jjt5JC/yrwNLjHVFF4NT5ncfKPT7n2FQTvQJgq156",
+	"Rby0i8UrKemCORm4VwRsLXCi4PVQ2vdXGWa3dkzLycGAPm2K4NWoZc7CDahaDr6TAfNJituRgrPmOWYu",
+	"ixDph5DBZzNr2QylzYh8hA5dm1CthAvEGblAT87P7ePH+tXjNCfHeK6IOIaUmaNdZhnuLZW7dVC9WdtK",
+	"07RGHiDOPrZY8flye0c7qlz7zQjROcJsiw4JzDnR3LF4bIVTUh24aBFPW1pmAZIe7dLYxmf5of45JW9A",
+	"myU3QQeqLlFK5jjPjBxMcJaZth3j+sr57NjyYI/ttjLadq44jcUDZsdHnfxvMX6W0UXhcameCUh1F64j",
+	"7GDmfhC8zk1uh8xhX50SPiq7T0UF0nJRsiXDkZBpWQsxnUPwuEIy3pJqpGJI3/jRJN1fKEv5JgZH0Hgg",
+	"1T3vuel6WIKh9oHI3kbHTfq8a5zo2slAaV4SZSl5X7OHndvCdd/6hM2adtC+trpTk0RE4T8YRu7SG1s+",
+	"LLxr3i3GnTfjuyaPoBDPfpTB+MaAOkw3CKdmjA/k2oN6J+gCl5F8gYZSRojEs21sFpzIppjAW7KjY2Iw",
+	"5exl+ZZ6Rheq/Mis9uGuAdtJjpZZjrb4yG5qZ3/MomoMESugAZi13UYtSDPQhLGouJNCP/xuJ7ueULTx",
+	"a6cE8RRv9x6P3+mB9yDWxfIK6h4g3+3DH4X12TjBEkvEeLMR5FgG6NT5IRzQnrPo4USFVMYYLxhp9V/m",
+	"CRMliG2UoPy17e+g1cSUQRN/GDXg2x9G6Y6lcTH3McAatJvMO6MLNtqgKtXL/u4maU46RuZr61KqYnK+",
+	"lWsrvEUzY6nsYlNqAyi2Vzv2bB5u99mJ/I4IfToYOb8NdVPqb4XycRyndcfN6Gnj420B59ypu29Ga+SN",
+	"5JrSbWGm0khieyZobEFY3koftRR3mAXGxN6s1xeBBao31HxrCdQxxvcwWkqsXY4FXB2n25nUT1zcZkFj",
+	"FsuYz3eK7uxgBZf8/f6tYXOwqMMqfmM05OfeoKtaqlNWeOsGNQl4/u3Xdk3XDD1dm9zwNodcszlOeMrg",
+	"4MLYISToDmyIMNi8xhacNABQOZH92gDQ7lYNODH0qywCPgnuAkgGxbWoPQgbSMPLt+hwSXCmlgkWJIJ4",
+	"PGWLqDb9jG9YYXJFaIFXkKiF/v7X/zwK119P0hdpxwqGTxNLpvC21Wn6Q087o17u8CMrCuD2m3HTXG/4",
+	"hJu8fGnQbJvq+NxxibZvy0bxohh3pg8DzfEkXTCYvgoTay+R9S0zYvKclzyDToB2AXQoiMpF6RYy8wQ2",
+	"VJKjZpIuRHNizNLYpMS2Mc2EM0UZ9Cc1IZbgU4Zmt7HEcxJvSJaFH8vIArf81BjLFZt2oy1Pw5S+5qit",
+	"5pNOOWAxdILlLZ8XVN7K2Da3Dj8i1yShc5oA0FxZUvjRDVVLyuJZMZOi/ki9KiS4dBS6JAfE0Mla4FI/",
+	"XX1/oevruJAATgRJOl+vuVCvLM4Ms0y9l15hAcV6P+8280LvC0owpLKTly9BAJUjPxSez51gkW7chj/j",
+	"Y7pyVGci79dMzS0S9jX1vm9ue2geZkKolqmNBpQdkwjsK56fAEaiYM3XcGqdCM072BXM/ZV799g8rmsg",
+	"iME8eOKydla0IMrM/ShwbZJ5Hx6xrnhKqqFyGLNT9XQAEYM25XEFKudQp/y+pV/g0OZyVp4iXKaOUIkw",
+	"YmRjy3l27DGnpWTsxGVcRNHamf7QfHctNsme1Q0mDUHuOrtay/qYz+dxObN/IMusTu8fUgo3rE2eN47x",
+	"gzd+cb8GfcUqs22Yem5kPrtx6hzUlm2WHBXvlXzl0PokaUZs9wpssrtMORjwmQwz6b1ro+8wRFOzpVuy",
+	"VkehyHfvORRfx/k6wABM+jxSfH2cr+WFsXe06q53TkUKU/spkdr0QTxXkqbEn+B/qM0gL7TnRBgXSHGF",
+	"M3l0ichqrbYtjHQQJ3nL1z+uB7gF7Cl7ZIBNH68fzgjdKHDI6eSqAUlzS6+IQCVLREZ/Ccv/ptgH/hwV",
+	"3av9GVymu3Y5hFtbG9Jg4vC5TaZX7lu99RArf+hCmJbBP/c1xKfUQqqxq6LjZVEh7THU8fN66gKxwJUW",
+	"zSYsXGpsr8a/mpKjqulVVbYmix9SElSymhZybKre76rK90B3UL22WQtrYKeXQAFzSrLUlC4rbQZouqkr",
+	"600jUyM1W2hgS/PswCwzygz6aatDWz84hREYw16Gqx//zdGZbf6I6MZwgjpVSwWD2mt26IBtaQESUxnT",
+	"lT4LZmrMe6pIkxzy0oduK24Sj5FnFD5sQUrDsgw3YiJ3hIEYA5cStqrG1z98d/Xy+5NViiRJYMLJ06NL",
+	"eAw9jdDSlq1aEU4lkmvIpaIm7FEYk58ocdTFObfzCRU0wWZke+km9wvnRKPQCI2SQDrwJ0Nc9Wi/SUAs",
+	"x3kiz42BDsmKCPjPIz+l6pdDnRPNf/qVYf/CGbbR7QPt/ua+ZXLhWJvmTZG2LrBhZ2YwbmTCuLhhuWy1",
+	"ai99nf6alfqwVe/RS9NMELLXobUDSZ1NU1OeI49xeh4kUw96zVx8SOSsa/7txO2RKpBrjgqZKMNtjbfG",
+	"mVJkuIM27Dci8LoKgCs/6JWBdeLhzXwzzGKYd9iWEqx/1Ba14muJ8rXnt8PmN2jRUEcJytA8z7JfyPjH",
+	"srTIgaJ67e56KuAdPxoSiHGXxOEHQeyWKvDG1c65aGuN8nR0Dft9IX5TidF7h7F0+pGO3i7jD9BJQleG",
+	"SMCvQKXhsqqALXBfhFOtXvFLxFdUTUha3crxWAQPYfSPTJPu69Y+OzDQ2qWoJ5hBVJ8glz2ODgVZoPPD",
+	"x0dHF+jGFIlgKalUGOaSHdpXirmyxW/QA0Bb0HROE8y0mUBZnFKpBJHaJn5PidreROiGsFRLUCFjE9aK",
+	"uYDAltreoMOKN8eNXJePYHWFb4mMvW9k2zjjeqkbdIjTPFPGN3QBLQ+EREvbxgpBkiFSS0FIhPQJH+sT",
+	"VvsG1A9rHQKdxzFFbC2nga6hbTsOUsyPzHYs+AtJ94uv+ysNj6xDkRZbHBvjLgo+Qxn0DbTPDIm/h9N/",
+	"K635Ji4Y68v4/JFZTZak35GUYg3kfeHdXHFMRkPx9vFKv34MWx4E3LUp4nheaKW1Xl9+ULEtNmj434Ir",
+	"GwSybq8QQ+tVDlI6nxNhW1YG/dHfkw1aUZZLtBbkjvJ8t0DucfXv/dFGIgQXYZ5oJIHJmt5g6bpU4SzJ",
+	"TYOVQ+yyJ6F3pZ0rATgpIyTzZImwRBhZCkLfvfwdEliRo7Cd2t+IgWziRun86LvQq0zYM7YfxOPieu76",
+	"+0/a/uqgXuqQxWNzLpB5o+yuPueC3NNU/OpA/OBhQ1fdc7z2ew1QX9Whb0ggqDdU+MgUrsQaZ3pYb6L7",
+	"+B/4LJDJWlaFV/HktU/y5Z1ItAGXehVz7ConuzWoLZjRLn36KKNyuWekdzCh8QTopj921VbJSGLglsOj",
+	"/a4oaEyEbXSlF6Sd7z/OTigZtzU51mc3kuKRRGW35RN0hf7EZ6jYchn3JgxJpU2KP+ckJynKmaKZkc4p",
+	"3kZIcsR4FQGl9zaIJv1VCZ2Vt5dVIeZjtNZMEZnPSaJMxTCIQCgHODTeHRdyhd4G5kl6ZyoGgl0MOob9",
+	"Od3HnAqSYBkzuptmHBmBXowHc5NB9y4Yz7cd4Gu2nH8i7p/2onBsFdlOGubmxiIDapz+KZcGMBXYFHsq",
+	"GwCjP3FarsIFyoi2LajSmgEjGyL8MY0y15yfpBCrJkeXiPw5x5neYUFOSGurxYJL7H11J44S8p9Uac+L",
+	"3JZ46yDrE3p0ULYFqJUkVmizQkNVrtQlaX4isyXnt1dKkdU6VINhftivqDXJsKygnsyTxHQdWZh8K7UU",
+	"XKmsQLxchEf4p7npTB6v5I4sMMTqnw5i9Eul1nFJRlXc129fQH2fmf5/KMg8lySNkIZRqo184zjWiJ5q",
+	"qxXQDewmZJ6VRxVce/rll76HaphWDULc3tmIG+vXXVuS2UCXM597JF33acoQVRJJIsqQV6iRfzhrrSzt",
+	"L8b0kozeEWFJQIktqFYSNhwdLOgdifN1EF3MFoI5eMBzIDlcs+s1BOvWmSltbS+K62+Naj/ppWhUSKiK",
+	"wlWkcoQSeU0BDLo2L7aDlr824Nq2ErMcO1xhki6A9g6nxEpy126k9AUUzLtDincsWL/RL7jynd2+mWGp",
+	"PA6yH6lnfDFY+69x+UapaFuR2z1wElO0seOllfQ8ikSH5nDWCKiSzlmwjx23vjFrt/p+7O/HNEVLglMi",
+	"oK4FSljsLUAkvsKkOigupIHUT+ERUGV/FeLwb8xXWhybK3hKE2WqCF/jAbUkLo3NA3jaFKZwnU1+1PZH",
+	"YZRrYIgdrXCBZgRGZziRcokKoF4gjM7fv79ERnE3kydckwB0eHbq3pKIQ6O0Gc8VeqxNGXmEhAlEXKIE",
+	"s4RkxQKEpTAoGxxxVuimxoPv+1HdUI2oIqznrginWLThRQ1QSoPfBulFv2aSjizmIkDaC3Rj8PUEQ+rR",
+	"TVS2K2b6/9lZFeClRkpgiK6bZ9Gci2sGcXdQuU/QcztP0accCfWXYLFhtvVLFv5/9v59uY1b+xPFXwXF",
+	"+v3K5Hd3U5QsO7FUUzWKL4n3zsVjOTtzZrgPCXaDJLaaAAOgRfObStV5i/MG5xXmAeZNzpOcwlpAX8hu",
+	"XiRKop3OP5HZN1wXPuv2WaWbpEiWfTF0pmRI/On6AMdhQIZcjwcZkVTX7QV7IWNXSEV3Tjn8hqng3Thl",
+	"w6Av/D9dcrZ/m91n+DYaRcyujiGIjJWLv6d269rXojwBZmgklMY2O35pX1PAh1e7bkLeHY2mXjF1WXja",
+	"xUA41Te/u9Pti+EKcQQMfjeSIkrSmLkeRrY7y66Qho95PkY1veqLmm5BE7TV+0bLfKYxFvn99TuSPQFe",
+	"A651ysjpWdn5hJZCPylZ6G3XRZqWatB3izpzVn7LxXbA66sugFMUph8Fc2GRZEGzqxf86ln93YfVrhN0",
+	"rK0vTFup/L247ApfWl2NFR8pT6Y7MEpzmdGAdJExtLx+XaPWJ3rtgptjK0TYZ2qH3QqOmjEqiJmXG8TM",
+	"B7pMJK1zyMh4WRYyTrwtSfvaUBFb7c29SHesxOQicKE8fspJTA3tkn8yxcdLDNQZ+sNe84mgJlVs6A/9",
+	"9g8/Xb0Or3+4Onvx0n55mOOCrv/TIi9t6Gzete0bgvsXX1wUQc80GS6mmkWDIdEsUsxcEufq6mJjXMP9",
+	"Dv9ekijhTJhOQGIl5xZrMGo0GS0LTQaBBMrT928/kSF0LuHiRnc1S8auMUuZor0qUswVmHURSdm8/WFR",
+	"JMWCViBkLa5kM9lCcN3qndKz8cvRefhNdBqH37CX4/AVPR2FZ9Hz+Jy9GL+k34ww0h3Tf+zXWxegT+mL",
+	"kxPfU/e97kTedtObk9vTE7deQkh3OdnpM1YtxRO7vNzAFuYno3XROuudvQxPz8Le2afeq4vnvYter3t6",
+	"9vz8xcv/UTDJVa7XP9d4XN3orBb/cmO1uQJvJLEq7UoGf43ZuYqyEzKrQaQXLOt76zt+clZK0sFU1X/3",
+	"mYa19evHH7vFFfMwc1vGI+fbmTyh9VVQzi+RjR274cIjKwtXAMY80y4kYk6VKXe5tNq2ybQqzO8alSUw",
+	"ZlumqgeFtVxLW+OquE3pHCitSRvAQG4Dsu/wodxrAstJuXWL9a5mhLvp6ysD4/SavLcB7rYN+Py6IFjv",
+	"VHdqq4nUvWJHf8m+QZceuR9Sk8/eWZkIuptNNVc099bfSvaYzdHJd+WcQgxbzwbrkT86JIuHL+ZYFoJB",
+	"1xhZDsKgLw34VQfgmVpv5K/gsMoTzJ0f28EBQhMtgTVDkzawYhNK8JVS7LxFd3HLrTieaOSiFf0KqrTd",
+	"7pDZt21TpSpZ203n3z5GaazC0sFmrAbMFhd+wayyuqfKO3dtxktyY8WikmfLbamZVSHi7sg8v59Mepi9",
+	"P+PCGzYrskVVDXTyZo4LAiAjcIWRyDwdJTwidrKVYKYaj0RUM72KRkAl8FBlNYrWLsKNPEgriwpXUHHA",
+	"dpzIA9rLSkfgMdjMig36jZvpNUi13akAqvu1Dlb9Wyvy3/hEcDHx8rSN6tb/+3/9P52A6KnVf4C8AvSr",
+	"jLy+vIbwkZ/G//hvr9S33//j//hdfVr8+9cPb759/+OH//Fenv1If6TXi52qSJRBKrS6Ot31N4icsZN3",
+	"sB2+C7PXHRIV9vKylwXs1mwDHIWPzOdQHYh7kOpIjgfPKxhry3YTPRhRzfUAxE6Fxdfq0StErOR//y9Q",
+	"r50RKbALa5qKWLHYTH0GJlMkYsKsuzG3Fulmydh9kMU+uWyXRmZp2xC8v0cbSfvb07MXVln49rR79uL/",
+	"39m30RWa2ZYeBJtnoWqdoP0QmJhXoM7K9KaswjG1w8B7M9gdHl7dAWmBs3NDZwYuMPY+yB3nV1exq98l",
+	"GWeXgfIcPA/7BXO3WXTRpQ/XtlT4oNmKkkM4GXkiCBlzQUXEaVKMhGoLSfQ84YYsmanYbXsvOByvtUyv",
+	"yomqHqJSv6pW7IQJpu6rCMxkzHStNa1IZLf/xK+8BBJ6uR7f7WUrvFN3esedPy4k5GnpAYfSnNEd5dkc",
+	"StLeuyOrsm2VkavqM/U8XXWzVNXrqmXoz4ttx/o9d364fm19gMdKzqoBab7rl4yqzK54J8Z+dL48Qncy",
+	"criKN+61RGBcguoJKfbGf7JynsHpuT7L60jnbpujgI2qiJjA4wouFIpFA3M3Us4Gdcevrm/J1VRMvCP0",
+	"cBNTm8EtHjGvEceVIXL7TlVxGIKqwa1uc9WMOW+jr5axEaPd63w/8Ilec5TWKyx5Rw+B39AHWyXPUmZF",
+	"4dm3dTUCHhbS+i04gPkHP7lDNYNi6Y57rr/c9bzS3V0+/69tRTo8v3sJu2SypaAjemSSw+nCSZPPUaaE",
+	"1AH40i7YtFIqm65ZlCpultfRlDmGkBGjiqmr1Ezzf73zC//vv31qrVNg/f23T2AQYbETYOSGYQSGI+Am",
+	"RqXaaNJ+G7+5viJSkY/XZy9eBgTC7cWYT1Ko7EdeJ5TP9AWSGwZ9MXSH95C03V/g4OwEZKhkwvSQtMHs",
+	"ZH/wltchaf/66/s3wSqjqBQJ3gdiddgX7jbvQ8+uEPtqQhOoI2kvTGWC4S9y4aWyc+t1IFRFDwMypGkM",
+	"LWaf51B2HdcE3EDNEF3gYH8CCk4Y1twzPDVm3vrzT0cQg/JKGIo+RczcbzmDIplRLgzlgintLMy5PXLC",
+	"zTQddSM58/bHzA656joqvM/iIk20tPAhhCr1K0ePJkwAgzZzhJFvxSTheur9GrrbF33xWopbJjAGqu1y",
+	"8X2EgWJzqbmRavlMk1hG+oTOeXcWX+I/Yml71Z3FZAKl5rPinmTEphxpiPrCyiqs0965sB/8D/IWAjIg",
+	"UhprRJKP716TV+cvvsnShNtDOp8nPIIHT9yvf/u3nehOl/yTJjyGS/4BqNOvloSKviBkCO/WQwLLDMIy",
+	"/gCKt4BwEcBiDMiMaU0n7M/hJRnCxSGybP79+pefyQcJJmTCBZb+h8iSIGNuIWROFZ0xAwsM4tTsAP+e",
+	"MrUMyJwCHsgCQ7N77Yj/B/lJCra033LCjsARAgc30tBhbB4ZIvwZXkLWELLTvb/+hXz7sneKP10SLrSh",
+	"wuBFO4rPnz9/RX799Bq+9CO3+zfVjESp0tK2ZMIFDNwFGYKxV/P/ZEPSPrXr5KzXC7LimS96HYxGy23C",
+	"w0u3KjAv+5mGsV4xHOMojiCiy0GQhIKvfMK65Ar+T+BOeyPkdaHVNdvRY57YsSIcghjtNzAsyw4xDmCK",
+	"CcSKaZmqiGWTT4bOiTK8hIgEjLSCN0F+sTZK2oF9+4lOhpfkw9Wn1z9AJzGeUBMnAKBf78fhT9RE0yFp",
+	"n599i145J50Dcn56hr9oQxPW6ebL+sMv158Cgp4dXXo5TfgNCwhGS8GyH76P2WwuDRPRMvwHWw6RVXie",
+	"0MJwQCikXX62Vb5HOS2Dnw3ShifyV5rwI7wJIkNVyoYdpOIwJGF2Qs7OyVSmSl8SKoAnIvsI7ubzs7NL",
+	"aA5WzNSGo2AYJ3wyNf6m3is7qQvFDVTQnHHM90wYads/MfogcOGb4BDRGA5IiDZSsTjrQMfuLiGNbSFN",
+	"kgDdnZkzFEOdyETaUV3QJZnxOHSNg9Q+6m+BKJhEamM/AhGFmOKjmLFH7MrI2kPPztLEF/UpD6vf866L",
+	"rthtxAozns2AXYX2A8P/HroiT+H72LFyYB3aZzrAHnGDMY802wFuEV0VqiT4eXHyGpriuanoWoBngOLr",
+	"vHd+aYeD6yBzZOenJ4FjMoB5zT+zlI6cBc9MEttBhqmIkL8FisiR9vDk9vRkxk663e4Qmzv8HLoTKXRH",
+	"uxROFUKhTxKQQSA37A04OzO6hBGBcr1IUgLc4ee95/BaN3yQlmilqXssltAq9plrA/dDd/0ZgAGyNwLO",
+	"e3jIK2apiFmUANfEjJmpjAm1Q3Hee5EdOP7W4VWSyEUW3mdbb2UxkAXCo9gXJ+KhOrJFOd5ZRYY/S/NO",
+	"psJHvRIy/Ame+1maKyxjMrRC1jVHCpKVVFbOkU+GP7y9euNigX/58On9Lz9fY5gsTImrawggZ2lHwXcl",
+	"exc0rm3F/vdvP12S1798vCZzxXDj6uxNFuZZ/JavZD8YQwMEHKV5jKiwSza2q8yOSk56NmQinQGptXuO",
+	"O0qg7GE8Kfw+0QF4FNCHDl8HDikHHeBJqP1hF97K4Fz48xkCPTkkiJJfP70Lv8Wfb2mSOn3c7h0IvR8b",
+	"puAQMZflHuXGVy/j4K0uuQ9e3T7v9cjQ/jyAKrFuAjtd8rMkqJuBxwSWEwafOq45PPADXOkSoB9xTHuQ",
+	"gUwjOOPav/7N6kJ2ndu/Tt/BrNs/v3nnf3z1rnMJooyOAtTxx4zFSNZsJY49UF1tFDu1rpGZK3OsGCOG",
+	"fYZkW2yzC4AZZkqoPbTtJ6xyZrswk4p1uuQ//uOTfa7Ijos0U//xH3YmoMP+jTjmZIjqNjIVwbJQFkIA",
+	"5xTInzbKNKgGP+z3r4cdK6uZhhTEhFGAPsBhqagvuGAlr57TiJH2r4Jb+EZ+sz8OruFHR4g+o7AVCqPr",
+	"mUV+/dtZr/ddx+d632bwEUWGnWmnAg0zn+gQq9A4hqdRQsUNNB9XhP2nXQZvslM+Q2IJZ2TEzIIxQU5f",
+	"9Xph7zTsncI9Z6evXoWnZ+Hz0y55S6MprjWaeMndA3mRN2+YiyecMI9rAXFmxMV2YouoNTuzsnXY8ayg",
+	"sA8hv2Roh3F4QYZuVQ6ycbNzl5rxt/b/2NGADP1sDGJqqP0hn+fCKoISVXZHI7QayZg74ArtAxJSK56i",
+	"KdOkbfHqN89fvewE7jDUpAT74fYQbkfoTyTs5NJNcAEVtYRHTGhW0L5+ev9pTduScyYQN3almpy4h/SJ",
+	"vRdiKk1SUNwKgTkXrdNur9vz9R/pnLcuWs+7ve5zsAKYKWjiJ1Y1sn9UWgyvyEcWywhRsGIiZgqPF65R",
+	"PNDIXFp0kEga457Axws0A149hw3eFpK8fvNzJ4BDTiHI5ZGBt0E2vTMWkLlMeAS2wEwEvo9bF63vmXlj",
+	"mxy0MgFt233W63mN1lkfrQw5mZoZhORgUEahPkUW2LCmsl4J8sOnn36EPl8Wu+T6wmJM/Sh0zfeqi9V7",
+	"Yqs1X/zReo2NCa9dn8IP0Ke6gBj35Il7zD/lHvozaBVx2raX/Hd36/sY+3iO41P1SDaOJ9/RuFDu87z3",
+	"Yvsjq2jBPvhil2+9h5gnmryFDOSinah18T//FbR0OptRtXSeh6sP7630QbabwC1FFheWmV+OUHKOTjSY",
+	"4TJdvvUv+wVY7CfKLumuhvyKRArW/Xf9BrDfxi0wSkWcQBEMmP8hvGsYkIhGU1T2CPXW68oVew2v3XHd",
+	"/pveUmzHnqv37/SW4pdWF6NtZ/g6Z8/duATtzf7ev/bKc5vfUcCV1iGKxTasj4D89P4TAekcsU5A2GzE",
+	"4jhHnSMuqFpuXJxIKfif9cLY4fezXs9VWnGpcBHTGlh5C3UyZBpNvSZgz8ARtTo3JQm/ZcLeb49q5HZZ",
+	"W60/QEO2r9TVc628VDfFxrkvVKzfT4UucU3S+coy/guvxLVhqV1J7rzvLimefpXL6dqeZXrdcDosPj0k",
+	"o6VBa6H9AywXyJ8qZYKlxAj7TCODRbQyKZwZ5pkiTICHT1eutV/mTFx9eL/fYvP9yhfb+iJyLyaAeEgs",
+	"o3QGZQBK/dnW+7VE+F419XflMvYt8N9uVjKu5F0Pa7u4lruKQybKos4bOzK1k2mnnc/4xGnUgBtQMIMd",
+	"RgeEJZqRF73nwAEJ2t0WWfnRNvIhRSV+oGKJwQWrdMM2+wstLvvU8+1PrVed3Sphs9XDnZES7Pagr6dJ",
+	"4pcOJivWLtvb0xMK9FOhS12vXcFoxXJkVeM0QXEKMazO3IkkCtT7A4GHDEzx+AV3GzoQv3/7CZ7tC7wb",
+	"raYJtm3K5wE8l0XrBTVRfPZ3H1xLyThF5463XPeFK1XguKZ8pjdaJnCDccNmzpYBprfMC9B2/0aPCeLo",
+	"n3+49rxOVlsGS4FP+ZeC+Y7Os4xn4vPRC05V+1TG0uv9MUiPBcnSwLrAFdrbdKdLrlZG0L0BrO+RkQpZ",
+	"HbKpDQpMBFnBEmxOX7hydyOgt+DGlWsRMvdv4me7BHglFOVoQJnPmYhDqxWDY/Oj6zRVaLw3TFjsOHLW",
+	"Bz2Vyh6ymEiFzaExelG4cAvlRY/MdMe5F+D6jC77AsgknJvBQkIoUsyoIlOmWJe8gwEDpSbjMAVnsx0J",
+	"tIgxYbhZ2t9dQmamCNv+o8+ai5h97uBCGC0JxVRNBUwXYO8oy84fuTZXMAeu5xhz5zyPtdkV+S0nH+iE",
+	"XfP/ZJBVscO9nyBRxN5cATlxbRUJJ2D8wEJpxxYKytm7wWnqK4BflFhfc4G+hfeyug2lYovocoRJsw2p",
+	"+zzMUenTe2VNVDfELfRN380WxP26/V5ESar5LSP2RFBkJFNR+00ZRalSDHk1q7+7e9DuelvefvZtSefz",
+	"ndti5L1b8q8HRA/FHQbJWlUGL9Rj7dlRlIn6qSHF6fZHisz3+NAOwOCdVCMexyALWue98+1PeCfZk+Do",
+	"DKH8NpUolNC6nh0vbroCIpOYwfHq2JM8RAFvdutfQWvF+5ldk6qAXXJu1I1WsTzbuMimCnELC6lu4KQP",
+	"Skc9etACR62kyNxqAJAbBj6AlcZXnBaFlj3eWVG1+3Oast02YdZwT/lWcwgVBoS08QSAQ6GDyCTPtOAw",
+	"6hgNZ2Tt2VR43/3OiKq3O5qDfYfAUSY8qNDLPraDyMsXVSPvjkve1UuZdkHGdDbIvYLAqJZ+KzvEF5wF",
+	"8SJYgkTHrj7MJkl58keJ1P/PWsn5iyjtY9BgLIBGGc5iMqaR0QH8xhI+wdKOSySQzqjAAGQHzgicFdqG",
+	"6tYY9zRKZHSD/jj3EJcCnKj+HwO4hSk9rLZr5Huo9Sg7tc6IVmBCK2/Pt5/oZNu2hHuewn3RbOXyVi4v",
+	"+8fYo/sChHwl2on/F3jIsYTn6slRiApAWw1sv0L3Lnw8qQtE0YYuLzG2F+2RQ0X1wBkoMVIKgigj4K+X",
+	"CeuSnxmLNfEhnZeEFmjqpcpJNFcwwXnv1fpm/hXoOUr7eb+heT+GVrTwzIZV/p2MlzsIgQIbm5DGTqfL",
+	"OfBB/GBliaJ0TpEiwP6g6JxDfajCKNk3/H7aumglEsDf72cWoEDp0D/3hyBYndU+uSl84y5SzL+5lLBh",
+	"VMr+fFIh6jjWGmF6DML0vPdqw9QXcwfKS2A31hFX2ayCacRzm22qTZYvkFBIE4Jk26Ey2Z8VPCDVK9GH",
+	"LkZSjBMemUJ4sw+Pf6aRRBUDkSH6i2tX+5YLF7TZOSRYPz3bPpMfLEITSGXyDnmH4dEd1pmjAP0k5Y9U",
+	"YXGk89MXuyzq9TJz8PDZ2dEuoIgqFodjqUI0T4SugmBNfUGo9hdi8hisOBcNWnN7nGI/WZhXMKi6Dw5e",
+	"eJ9tSWFRO5216hn3RtcYHc64noE0P9Ty/40liW3PzOL3UWpcQTlXc1mjpxGW+8paP+RSP/t2v6X+0Z9i",
+	"h0CBWBysAjGRdgFUlaBSAQNUAKXOPZDkLmrcCQItSGK9J5qUukIbfA2v11Uj4gJ8cTVeFv1PUDNqFSKu",
+	"wz589yFg33aLWSEv6B9seT+g6HOOW5lKTCeUC21cWosUE2f6bO0M/bAKKbTl+LBZBZa/BzqryKfa9mj+",
+	"SPZEA/P+ejCvpgJwIeXvhi1DLkJMzGlgYQMLd15wq6tIsVRXVOt4dGgFqSfQGIiqWclv9Vl2ebrp1wPF",
+	"4NSpAB5BGXk8OMByZq0Hg1hvC0Z0jtbw1OSJA2zF8u6KlmCEUdE8D0rBBVlMeTT1JfV1X/i6k/YxvJbN",
+	"lyZTloC5DuvUQDZ50cM3o0solaN4zFzwrGucYjpNTF/kieY5EhxJ+0/FyA1zNZvA6Gnfn5Gou2gW7n0I",
+	"LohtxYk4pbovPl5d+1jJYIVFGnmUib3D5RRlGbr5W55p9Odmed4zJCGgoi+4iEH83K5xPdixQEIOF/gB",
+	"+XV5059pAvEVwvii5VCw3w2D/3ZfQPfJEO1bjoRkWBVt9Nqtsy8PD5f61rpo4UBwEdlf7MpzzNpjmiSt",
+	"OxhDX2cuoSqE+sscDbOXmEwrIMtUKjL8489hhxiZ2aU9ecLKGu6SH/kN84XGIgym4346c+3liTF4Zlxv",
+	"MHiDwY8Og7tjVs6ZaFB6g9IfY0lykSGzjWtSsTgFqR6CRA8zwrA9nymcylVPChkiGgkV1WGh9ECVIddB",
+	"qhCC03Vo12joj6WaZ+xbHQraYrG2d8ZszAUspi03H6va8/WoMR59lFIbLkjMIguqixE0LmKGiRwTg/Qq",
+	"AWCs10chmN1D15wY896KkAXqIbIKbYytLOQGFCtJ+tjwjGCnGF2JEdmBz19wJSctXuczthIjRd4isxHy",
+	"lgAnAyZAUMR4YV5cjhnKE71WdM6lNFTHadoW4xeeOE7TRamvRSqu1C1zfB+ti9b/+T9p+J+Df/1xGrzo",
+	"/fn/a+0cC3mgcPhNWQBA5VQoHvpwCQE1r0WJu+8g9vvdHcb08bICnjAN4FHj/rM9uEMIbIHsrImBPb4Y",
+	"2E0nwH1C/gtE+vGMi/ycipI4ZJ8teN18TLl7NjeqJvXr9Y9v3rpPPNIZ8ZDbLevN9t3mBu3wG+0oVYqc",
+	"HKoupIMaGir2byiqUgejEWSHv6dUGQuoDoSff6IJoudMs22PaAzcT4HzNNu3BCQVSNPnSFkdraYFV65p",
+	"DkTJAnnqQZXcRi6uAn/gzgwTdsuwAnJxX3khGK3eVCMQy2JwJYq40qtgpZ9bjc80uSp4T1zWOSDpjxDr",
+	"6mlEHRHM6x/fOPY3q7PxxLgLfTGi0c1EAdwgV2LpPwB+gpGXtj4egrQpEfbl8OuqO0O7OvRLx564uMTC",
+	"87qYXj1xhdkdZevSQGr0MJ+LIZnRec5yFVHDJhKYFIyEfrgrfVFglByxpXS+BsfNqysN8sA4m8nN/a3x",
+	"hzSxZ1/AysjLgesYapizVFgF8trbc8iP/NZXIKaDSMb2vre9l71er/f8rBW0vJxyFZv/29nudvlsQFyJ",
+	"xJ3CVc4Of45VnmGubvolmcskwSLDuPqoIT9K/CC4iLgBzoyJYlofgx3dN27b09l9h7G9/3VO5JroziQO",
+	"ExraHZIZypqzu3GqPF6cyZH7QQJHo8KoSjhQfuOLy5Tfq1EpXK+ymx/Un9I4RZrQpc1r5N7o/YOScWpB",
+	"cgFEr4F1TxJtAcXPP1xDORCLqttnvbMAIYg/rzuHRf3rZpCTP/CPjbm9743OOQ4glAXKbcVSsNyea2ji",
+	"2ITkQoPd/haKAMBZZX8HFwRcAeJoH7cz5okVKtc/XIVnL15WIervmSnC6Ye3ddRFU+BQNQaOxsDRGDju",
+	"lTGNGynIwxCLOtVBjRx7qd64+yHqcrOkPLFCa6MF2d7gCNNyIjh0Q2IRITkmI67M9MKFkMVyISz0wHpE",
+	"GIuYm8e75Lz3igzz5mBojRRs6Mn0C1rrlGoy5oLrKYu3CdR3HCqr7ULdHOnbshgql1bv7cUhimdgDa/4",
+	"G66BuXQHzdY9Unyi0XEbodxorkeTOLsus7762L2DeEe9lmBPkvbr6392AuDETUczbr6UczKXV6FiAK03",
+	"8QcpuUA+VLd0HM1PzEjby4j8MM3lRmbG942F8ieodIASUslyGskknYlLF/9TitB3sUH1R2de9/Aj200r",
+	"OfwBmg8twaFtztLmLG3O0uYsbc7SqrMUPcNGkjH/7FUmPEuhriAcsEd3quK7TzSDRu5KW+pvR/Z0Tyum",
+	"n5GYJWxCDYtJwmfcZEfhSvl6begS79Bd8k+XIHdaqMzi3d/23Ul1XaDX2Jpr3/KHNNutfKpmbftRaQii",
+	"vhbizHydryxsZ2cpr2qoalna4fiiA5Lzrccd7s62Zyq7dkmAlB4jo7E6oWALn7Ua5Bmy20hTkCtvfVc+",
+	"AWGeH8oBzNWACpHSBEtsty5eIAbePayk3KNDE+DVvP5RmVZ2lG+eCq+Rc08PIZvUvYNB3hGNdEgjoCMI",
+	"LczckpnmxH1IRTSVKuQiTDVr+Diemhqt+njb/TiuCegvn/FhVrWnHiq/KaOC/Ily0pkjmpCKpALp6Hch",
+	"8seXf8B3X+WNeaoCML9Anl3WDiiivGSGYI/qcn98j0uJP25zjKRMGBVV+UWrH8NiDh+uCBc6VRYqEfZ5",
+	"zhXTsBnefHdNoimLbqB8OJS7d1wZijGyZFTpIPdtcQ1+s9qCAHTAbnlsMcQAPsLFZIAP16cv7Z4Fd7da",
+	"OA+Zl1G90nZIicrmp0mIOi7dplYwkXZWEkCXTBQzKugE7jk0wXhlaoCv41VhMcga6zUZbEmB7MZ9O4Ya",
+	"axdEsYjPOZZXw7M9IIIZKxcmSmodEP/qMegZIlp2yS+CoXsgoaJbE3dfvS+eNAjfdXDgxQOz3zFsMKLi",
+	"ZuAu2qnwHW1dtMYyVYMFYzfJEpoOvRmMqOYaiHKgQwkFiXTR6p2+6o1e0rPwPDpl4Tfxcxq+Gp/2whej",
+	"s+hb9g09jXvnYIBxY54JNCvNDFVmANIQgvpfhL1vwt7p7nH91QO+T5D/6QMLxSqBiO2L/8Ih/A19zpEq",
+	"PHWQNmSf7QmwN09OjZqUUMdL7QRzE0fexJEfZMFmx8zdKGQ2LNcp1aGQ4cr3Eqt0b1vlYxAZTWj7PfAp",
+	"wr+t6I+KMta7D2D16HS7un/yR/b31ipVta3PolHRJE3ozEIzZKLEPwF94nOVXq9a9PnIemBtzSl/Q2Mc",
+	"/rIDqOvW8OOoh/vR2fq2bS4/VdQuNZ8IalIFdctd9ohTlLIam3nAFk1CqjXXhgpDvBWoVHihs6t/7FDa",
+	"4yHcZGiDK6tmL8Oz3n1Vs0O7yDZ/5VE9ZfsJw6x2VCMUG4/Z3nj8KX0qBSiWi8rtMvFJoNgJE/EdONBX",
+	"D41aspKEWj1zGaH+OFdSQRyIkRj+6/JtSJt59rNOl/wkBVsSmihG4yWZUx5DLmYMtXnGhinkFLEPc01o",
+	"/O9UG4Tx9mfBPhuiUlEgXrSQnYuJvTthY2O/LsdjzQzhxld5CTJC9r6gAP/tYetPcCPh8i1TVVHHb0X8",
+	"QIbN4HEOMyaKJ9nLsPcqPEWbpCP/noHCYCShJKKKkSmUQNyZ9NuPx1sR73HobJUZZZsmnhetRmQfPwV1",
+	"ZjRzmzxkImZxwzHdcEw/2JpjIg6BFBOsqvYUCcG58oUxKP9lA1XeQsWNetOWsFdBHa2tI+OequNOzrXp",
+	"ahblnSGVv8PlKW2wdiVLMqP6BksMQqKTnsqFQAED0CnmE25059IFdsML4W5tpGIxYSJSy7nzlW02eL1x",
+	"zXlADe+jNy77b9UIW5/B1cQ4HPTIP2LxO1fSqjkKxC/X48bYf4CcGdxrzzQZUXEDKWSKWXUpjKiKcwp1",
+	"K2JYfOGC/MSYQ+KaFI53nYqlj2CnC8oh38bdBivnTiL0gAbJtEa1FGxRkohzJmIuJi6txr/lmUaN0B8Z",
+	"3JXHSoXhCaEk1UwRnGUzpQJVSykYWUwlsSoilJZy4+EKTbUzCc+zAlWKpnGnS678ULqCsbowvH2Bbk/X",
+	"0C75zk6b74JVcWl5BrNOBN58oOwhoVngatKOLSip0kivN8j+O+qIpXiYQtyMi8H7O7n+6f2nH+zU+wuQ",
+	"BwwBMGfPz1+8/KYVtLRUxjNXPu+9evn8HCswZTWmFpklWc6ZYHFW+QtPXz+N+5RgLR9J18w8tt1zz1Mx",
+	"yDUPt5b8gmmOy7+KhrwCIUNnDA9njApI9PsL6L6NArtxSdxwEefF4oPDZGc0KO2AKO0a0cM6UvNHXNsH",
+	"m2YADu3+sb+jUwB1xEKCyzJ40aBsI4bxEOUOcO3eKu6J+/hDehLcJyw6hf7esKUua8VATw6E5IspXRl6",
+	"MqFIOj4jXMTMnqhMmGTZF+04pYl9GxeTziWhxO8pK+AcxAoAKGtpf7KvhQYUAWJ16U9ocA0Oe7qA51og",
+	"tyNeuzP0cgNy9PAr05FWhElTXrNBbnsf0/Ykdfi98W80GO/wGG/1Gc2ScVi03+yK9XZ7/ZbWNH6Tw+NI",
+	"d266+BEQJd4yIMcZ/Gmv2bJIlSmr8yj4ULG5gjomD4MH34GtTLFbrl0cMyQikBGNbmIIMLHbW/FRah9Y",
+	"sQiSsbRHiYZY4tVMuL4ohUcj8ANMOWTjMYNasFDxb0jmFAAoNXDnM73mnMKg5LZg5gIL7RQyrKdUsUtM",
+	"psPmLaYyYZ0ueb2MErtGi9EvVFn4qxQwnZHR0sW8wFcgvp5wZ7j0wS9d8iuoCNwgioXZABhbDKiGDGAY",
+	"vQXVRKdzpjSLGYTVCGng41XI9iO+7wuPeSlNZxb58k3Ye1mMfCktMr82LohZSDKTEAmTKk0oWTB2c4eI",
+	"GDeUTVRMgxzXo2J0quebImP8cgyz/BsqcqG85UC3giM09Ka2trsULJTjMd7om+S2WxOs0wTrPCSrDAIR",
+	"l1FWWuaHzUDDMzrMzgIMEdpiJC18imvcH67au8fUDTj+MoKKfpK3bHNUkZFlmFhCh4XcMx0gSqQZD8oj",
+	"YGydzh4MYjsgAVJUmaJxdYgfhoDhYZcAeaM/qFyQtmIIXKGQPIRgDy00H8zpcki47guLb0g7h7F6NXq7",
+	"U4077Ye/bNjpx6F1MaaJZgWkOZUzhiM8lXrODU0wVMuPdQZRX4anL+4ENWG9NEizQZoZ0hTSbEWZDaRr",
+	"IN391xwKsrUQbFh7ut5K2UCmI4NMeIoQWjzza+CTC2SSCv4v7ejS6IbM6fIporLtMo7TDXWh3kKhJ8xV",
+	"czHkMV0CSYlUEUNTH6AhTZB70NHfDc1UyXQyHZK2o96+IEbaZ+dJqldNfwmjCJM6aFxkhc9SSFybUk1A",
+	"MScUzHv2+13yFpiG4Ta5YNpnE4bwU194a6MjR/jf/4ucPg/I2UvbztOzgAhGlZWvcybEshOQuZJEUUPz",
+	"ADuL3LLO2pYJafJZ7ovVSbzIP0/+9/+Nz9vTz37bvwyC2OwdAYEC4xB3GrGATGlyyzRJ5zVVPEog79pP",
+	"3b4Yzz/4CSeo9aCcf6uNrSM6d9ebaL6/nE8YdkI4O14+p4OeUsfvZs04/bw5ByZIN97KexcBcE6sDZaV",
+	"BfOBzhCsBTz6cK7Zkwd+UqnQZEpv0ZYQQLlGcPO5hO89QERNtvzh0hT2BiN4rD6U8eZnWci59/nzZt1Q",
+	"k4rELkEnKNIZPE8gI80+kcE1ckU8zFjNyl9546aE/DbW8oJHzYJHDMLt7BV9w+d25vsiXyH5i6XAIqR0",
+	"ica1qnwHvPnLNg2NlZytWnp6p0VnJBeZbQgtRafk76m4Sya+G7DGGtSgk/39jg/rQryTV7MxUjVGqvtv",
+	"hdwcFcpbphI6141d6suwS7kDbRPmLDjoHo4lAK9zZHhiWjv4l/08yH/eSoWZPUTyh6DhAVhRoKJqwoxd",
+	"I1kIGYloEqUJVh5tg68uMcNOVkwO0k0MHSWQxRBbaFf5GSu0AK7Z73EBqano3H6m7ahF08vsFyvxxmMy",
+	"YYac984rmQje+W9cZZ94SCKCqs/VyPSq3jdUc182/2bdnGbFbKZUTaw43muPV3Jw5sXlsuCP/ZXJiuW6",
+	"mY5zrT4dJbGiY1PZ80ssTuFyxiEtPUZhsSvxZvXufQLWzam0h99kEElttCvB4GvTnX3zohe0hDR2EltQ",
+	"1kJJzezZeDVXPNldS6ro7qFpOTd84lGTo/YQlJ6QExZaIyEbXbICFlehn9CF1m+ukFD5JFRRtsut0eIa",
+	"LW7nRchFJGcsjLlWbEJVvC2e02l8dMJA61M8zkNAG4XuiSsTbgI2pF0HbDp3QHt3VeFOvBq2vzV/A+6r",
+	"zYNHBuFnOiu6kmmBK+pbns8TeO2PK6DVQQ5XSGnHze3iW/tiwsxKEWOi54krws6NJhZ4ES4cf28e1eDV",
+	"y6x1Liy22xffsYim2sVPTOnc7jdCjQsEoGKl2Xl3MMgCAoXg21mUNqjwF31BSULtxfKFQt4+aZ+fnRUy",
+	"t3x4dzhOTaqsBCc/s88G8aHVa6lhTrvtizmTc6ioDrEDtqHp3CJjMSH/lqOALKY8mpIFtU0bS2wiKNbP",
+	"NBahJDFdYnzsT++/f6aJEzR9ESkWA/MwI0ousny00vhBT+SYjLgyUzsUQHlc7mjbeXW81AowSANagoYN",
+	"Rxxo6BwqZ8JOwAFy0RhUr1oFNF1q0h7CDVxM7Bh9mrK+AEWHsFvA1YVqAGM+SRVzWWw/vf8+IPSW8gTe",
+	"hZI4cP8nmUQGi4Vtk103feG/5UoJwHLIWhs4jyADEefGkBSGcEHdlNn5Hi1dMAuMXl/A8OErqAaLR6fA",
+	"r+QH7pkfr2oeB1yQB1WCgrtRPhyBFlAhbY6hTlujVXy9WoU7se3RtY/2cAi9o/E2HU5POeYiaYqF44S6",
+	"gHhWN+91QGKftUXjNDE6lAKKh+78GByhCDOrn5rxSWiP8XDGta5nGxES74LDHnogVcS+MC/X16PkuDkl",
+	"3FzA0ZoaLMaOps0SjUFAtGFzMlrC/wsopgDesvjdSsB4L6UIIZr33tezWr/DG7300llhdi/OABtfkqEV",
+	"XKn+L47RYui5tcCw/kyT31OWsuo67u4TH31THq9+e1X1cexHa2fjMjb+Gp/6gmqal0d9ey3z8cpCaAKe",
+	"j8tRtttGJe3yPq3cpiVzi5939JA9RunzK+0OjdKnkVFZrJaLHEkkAixQvzCegPZZjglwBc1LgwQlJvHB",
+	"uhLn5W3ytEx/0NCdq5A/L4YamoUEM5FC85pgQAwDcaSKCj223cmaxuIBjnLmi+vBf38Gd5ItT1OefGXi",
+	"6suSk7ZbFZ2mQHmjLB+psrwpfnMFy31d/IRNTfIvht8lL/19gBrkfjFDcrE95EN3rjfpPPdBiVf6pgZa",
+	"Af1ZxjPIRQxr69YDqw0hlnsjxFot9OQP98vA/bI9prKMevOq4jGLuAY1m48JFcvMaeYSWwy4emoKLa2B",
+	"vkfSwmqDGsu9bKJ1vvB4xvXpfBRtaz9ndmllFtPidtq1J3YDxndxoq9/t1ZRzCkcvT44YpGcMV2pEYKY",
+	"mydUCPuPNvrF8SbvHu90yW9TDm7iMsEnQ5/50A/2YJZqM4j5eMwUME4OdDqacWOYGkJqo0ZY4xgEOkGZ",
+	"aB5KOPVFRIWQhuBQOe82/kOFXGepNWpYyZ/0Bu68r4J6TxfmHXVZL55bF379lrTVKaqomvw71YaPlyTX",
+	"X1v7aqFv/KceOxZzJ9GO0x0fQLQ3vtdGndwVqvsCRJqLiHk5U1d1ZrsGuoNHd0VHdcv+r6jRNmGmx5k3",
+	"6/NUHYkoKJ5uUwc7PZEdLVtuz1XaXMs6hMpchRwa5+7BnLufCm4SD19I281q4JEoZCxaVJhzxoO9IGZR",
+	"wgXr3FePxmtegeZ6XKClqNWU31+/yxMnc8+Qc92u5P1pxpDp00WYLkS12/b99bur/NOP5LR9SI9osUPb",
+	"/aH5eDae0ONSscurvXJ9l5a2339YrQ2iJQ+neK8mElYqsh8LAbjvRcxvOVQxu2bqlkeMWE2iSLYzxmht",
+	"jIdb4TBGjj4BS5QbTexg+BZo7wRVOd+xv1bn/yxuiif1frpE7kHG8tS6aI1lqlzaoG1bQsXO3tHzwszs",
+	"/NCLVtACysACr8sLKDJxilcMW2vj7ylVhqlkubviWhzzp3Gelma93nXaOEwbDffo0sVqtcEaiF2EUJuD",
+	"i4HBBtC7E7mNy7RxmR5mlW5U7OwSzeq7bdEy717OIlvd6MNt3Kz3olW2gG53PFcoRlWAcbbXBfh2H6y6",
+	"FgBc1hxXCA03ulxL8Dp3uK7E5WWlNBBuInirdLauIMxHUe/qrPFZvxoX65ftYi0t0kdX8u7HAVrNEfMx",
+	"FUiaCbYZzSeCxStGiCqul/vpb4cgecGmlpkwz63GdCd96EloVXYRHZ5PpREhR6CffHF+kaetAZGBlQIp",
+	"nN221KSKOXxyMIm6HxQ5eUBe5SvM9EeGQY9RKiTpWxEf1Az2WCVRxYrUfRWenq+GWWBiEomgeKyH09lp",
+	"tj8T8duGhbixwlSxEDc1qRoP/sOuOSbitYJUhirTcP5+GQ72tyJeAxpEigfn+N2MPx649v2nEu8SFJL3",
+	"Dr6SRegZuvKwPnwmt7KmPtPZoY2lS/titcL9JZZq8MU8FKst7bChSPwXiYN2Kw0/otFNDAmBVeRkTTH4",
+	"Bg4dILjsQUq771/yoSkG36C0L7IY/B1cWo9TRr5Bk0dZDH4dTj5+Cfht+PIh677vauLCOrBfIrrLK7Bb",
+	"YLVq3fKhfzdsblzJNKRI5YIAw2xTlL1BfE1R9gZaNUXZG+hyxEXZSyjmUSqxb0YtW8uvVwOPi1J99HRO",
+	"jCzUW89iiayAD1ydWJf7F5ApS2IkmM7sVp6VnHyoLF3lKMPKPi0L+TI3ZnW18vfX75oa5U2UQVOjvKlR",
+	"3tQo/8JqlK8p/Au2JQWsEET3LBOV+pDlyA8YHrjb4fyw5ch3tSm4Gp5folGhqd3dnNpfRO3uOzmW7uT9",
+	"2dkb1dgyGltGU7u7qd29jsUepWJ3Ho7sWI621zj4pUSH4SsZyDkTQ6TIxuDYBeVAAgduIr2oypn/kWvz",
+	"U9YAPHmPt66B33+Otwny5xW75ZiJ6BhLYCet7Zz7VDkobMvnLx+36EHN3Gxn+/grVj04ynPh8AmqP0ui",
+	"02iawQYrwZcyVT4sD+ryCWmy36E63UFxw5Olyn2AoohQLw/XNzHSZTKRqVw4JdlxZHJNULjGFy5ZJJe/",
+	"+hlZSHUDpcmLwty7W61s0QflM90q7k/+2IVEuIAlA5fHakU7WUyZINyQKdVECle20F73hTTbbz/RSceZ",
+	"mO0jWFOzMsW1Ruy0Hl/StTbD6SZn7ctOe/VaUXkX0/Ud/Dh7dF/EU0E2vOP+PsE9uL/Jaxee4WERGQ0B",
+	"57s6q/YnKwxcxLZr0DONwURQIndGb9zdbkbaFK/KcV9kbBxuguAJ/JAm3DgVAv/py+P6j3YugSwYMNoQ",
+	"67wupkt7UgWEi75YZJRSLsfL6vm6S648fM1ZZ4kjIh6x/BKdUC665Geg4X0/DsGqVuUwu4In6kXcE6Qc",
+	"y9REEhBpBmILprurFdOl7/2cLkGcJ1JMQsPUzEICHjNhOE2AfXh3697qcOAgPXbe8p6HwOqyaE6DxkpZ",
+	"VZqyTiSHfgE1lr7G0rdH1BKeZ2jC3hxljQssRFGeUyE1tr6nsvXhuQZ2vB2RZ2b5AxCUIyhVaQzcG5vm",
+	"iiHbqPNNZRIzBdwGZIgAaUiMvGEChQj8+Uzn16KE8tlFwW2coSpgT8AUuqxmRCcrNzMHFdv+uSQ0MmhQ",
+	"lDFdwrtmmiW3TAfVtytfiMJTfeL5pVnsvw6miRkXjBE5hlWI1RyVI5ZqUxJNeRJ3uuQXkSyJYgnseT3l",
+	"c52/GBoEBg9ziaqvFIwwEWtUit3XuCYTewEMuVOmGDQbQ7qGOOhDomRqWF/gVtVZHBYOHI6W7pK38JB7",
+	"b8IxDRE2D40i2GZwZ02E1k/sQXXn2kgqt2o2zG0TY3VcWvFvU1nQgUBouG1OLZRwM5b5HnA93nK2qBM2",
+	"cEdRzJzcI0ry00oOr4tiadcGQAZZ0m5AZGq0oVi6Erdp7jTTdgNmFGwokXPgBBvRiloneHAHe3XIKkxI",
+	"H4z6KCUqFWAIm9GY9UUbWulbggGpzqUcWDVJcRZfYrhmhtTsxgEzo/1qQBQzqRIsv6EvRlTcZHd0rOJ5",
+	"64rlxDwm3HSJ19t8DpeVdivBPmOi5YxZEWWy3doXsWQaLLgl+QvixoqnOhmz/DKCQAvtbOI/Gx2tif9s",
+	"4j//akUtRZkIwx0PXuxdkIU9xrhGAgwLb/HYg58XVONZZTWQ7GwtrOa1+ITdMcJBYj1n7GQld7kecER2",
+	"sHDtP0Tk5y+uLEhpuBWL+JzbAW/TXBlR68rKReFQfqaLOhSPO1AMj0z4LfN5LbGi3gHpurVW0h1r9bmr",
+	"doL9cyLIVoFKLRia05WGWzwwhTqAFjgNR4mMblg8wDfn5vRcj/Pe4Fmq0ajvt0NfUKUsvrKvvbRdsK/1",
+	"jQIzOkmY0dASMDJzsNBHSQrlXhzmm3Fth2rGqFjYbnX7omx7RzlaHPmsaGEFgLm2AOa1Ww5PYoR3I8Di",
+	"1sWYJrqYmvue2MkWEkztTDnTAE5QBFoolqRdkpGCMd7d8O66jPbuR7e3LxuG4TJwO8rDeJzhxaA2xsRM",
+	"WZhJtoNCJ29ZguOCxBI1EwsriZlyTbJ9fFC43lCvHiP16ver5112bCBk23Scgm6sWMT4LXiHy07Ne1s1",
+	"NsdR1uCDORM6NwYHGB3j22sKBjRnewmIkV7608zwgId+iZijL9rOtrmYyoTBb0GW/ooOevv4gMfDTgZU",
+	"F3R5QUbLlaEJ/FkeepN0X8DLQVkH9FvN2d8lV6WgJ+JtnNwUEGPJrt0X1UEAbs4zLAMjZQXBjN64QCKo",
+	"1STnTGTK1pwpHKO2VH3hyzh1CNhoDJ+xKiCApXp+Wh7MQX/Imk77VGx65UNU3Tzv9hRtlXDHQqZJTBJ+",
+	"Y+UwYbN5IpcWZ+RgFFnfuDbUlSNwaRED6Vc5rqaBW013jwnwMlrMU/PYBZ4ePTysqffUhOn+VcN0v6Zy",
+	"Wes1sII9g0Qg2+DrDxBpojw2VZc6QLljeCNkI9rXcrGJQrCwGvEYD1PhCnY0ptd7mV71zVrIx5yqrEjp",
+	"WvgHaa+Ab/s4XUPomi4791Zh0D1/8keWlvTnyQ7FkjEyITcUpiIGRySPpgVP8jNd6NuccpcTsRJZ2i7q",
+	"aH0BesKUwUxutpWCuzWzoAUl05hdNAERDBygEyW1DvrCDr0cG4YUhvZfszSaovnSHoS1dcjaK3U/7OLM",
+	"3K8jKm76ImaG8kSD+rOmyt3BuQpZcstS8ejHMMnVZXmVzHJNNecjC+D4lO2qzO9v13S5yDPGcdXbGR7J",
+	"f/MBHlxx3lRIoXvmqN5tI9Zsw6dOV23SPRthsJcwqE9VrAo23SIYgmJMlDPnHZmw8GapEL+8DbhkViw3",
+	"GA6IuY60uYhhL92yAOVnHNjB4LcullPELO4EviKEVBBABQGOC6YYRIB1yVsLKPRULnTRNfpMFwIjESP1",
+	"hd3Hio9S28bssgs+Q8j08eqazCUXJn88okmUYqAq0YbNC/GxWW2GvsiLM4B6B7e5dmPuky+Un79tN8nZ",
+	"F7timO/clHwNstJ1ZrtwdOuwkY3HJxtXNr/eUfwtpktUEsZ8kiqwjWDIjJWlRyYOFbNfLzuj7vqhujgX",
+	"rIioy+qeNzNhxjdJxTyhQkC2nG0RaTtPztDdOATPExvTNDGXoORZLc1RhtF4xrXmUgSEQmqhVb3AYBDL",
+	"Bfyo6ZhNUqogRgQ/CYm1ViuMmBKdwsnVF3IhUOihpBwpLia6UNQHmziWakFVTKgVbEVPVqF7Vhh2CeZ1",
+	"6L7I3Vr5ONh3afuSCTM/LT+6f2fnwWyTGwrvPgbnk5BA7/bTkgiIs5nS27yKq+YiYuAY8r0o+pFULod2",
+	"Fa7lfj+2t8dP0hb/jt34mHfB4sssw9lNdpaSIuRiRfZ/6c6do7SYQh6cX3pVN8TU0FCxf7OonrWtLC1d",
+	"4tzBTJ4/0QQNntkCao9oTP5+/cvPAVkoKSbOWJWKGxBRYw45DCD7UKy5fD+8Yn/IdvthXTdN7PkRuJQa",
+	"r89fzOvTcPM9jMtl7NJlAdVRQ6hYQgDQJlq9A3lQHCLYmNJWwJzPNIlT5jj/sm0IQVGagYbhNfsFF7Fc",
+	"ECNBSQHdQ+AjhtGZC6Syl7S91hbgoFjlofIOjKCMWYthVLo0egGWFHBlCaQFhybD9BcuWWAxXQaoICFz",
+	"C9KLWCxMDaTmeacOIkkHIgNMbItZhCnOvqMwOlBUynlZcqCFHZCGaTgbgXvELOutFn1xh7Q2jwUf1Jiw",
+	"FXDC5caGcFw2hKs1NQ+3QL5uOe5nTJ9ZBkXaI3va8iSBzRYUbH2oQUxZEj+tKaFsRj35A//Yyg6XV4rD",
+	"aiNlG2rEeAIiYMwFTS632EPBN66DvqBkwdgNlpsjS0ZVxw9pbhR16R32KTSPjpYkljPKUZRUGEkdA0Fu",
+	"cfWG0XXzKamynmbO4vzTzsJuj5W+4EZnuTcoupBP3wkq7sSWW2AoyKzwyk3R6+m5d5djaK9sPYJNtE6K",
+	"Yb8aIXZ8RHgrhtAgry2UJ76XyNE0A8a1R5JQuKz2kFAnCTPw5B/4x+CGiy1yC3jl8G5CsyhJzUSsSfv7",
+	"t5+I/ez+3+wEfbEtrP/CyZpJqphe9fqUQ4OeZUwf5JOVXuiTcs3xzWefuT1epIiYJ47hroxTTNrnvVdk",
+	"6KYGIhPh9yEZsbFUrLNFfvwIn9hPiszjcVmIZBTHIy4oMCIX9JvTHv63ruRUChXs84pQeY0NCd9wPZea",
+	"72Ijc48Un2isZZutZTj0GQdVYyZrzGQPt2J9HKRiBrwAwaZy2blc++qNaAdQYrKjBTd04Kr9ckHeiknC",
+	"9RRO/w9v3uFBleP5DC64ZDN3xLjTKBubbQD/0VHE9igCPOb+wcUemMPZG0MkX9sSdoKUtsUwnHas6Njo",
+	"gOh0NOMG4lizpD47cDq1n2cxi4kUTHecjcVDtb7Q7JYJpzMBeIskEIVB8Xb8xUhDEyAoI3lUHcEg7w0T",
+	"BulzOGN6SpVnYLNvHNMZT5bEyHmYznWRiCjrB/hjfU+4ISO2lB7kyITVx4t8gJH8KqJFbFe2x4rA0mkU",
+	"pOOLFImoY+8rMSxivEhJZ8LQONhxT6kclWTRyR8uc3SzBoQV/bWV/km+/cCa6qRVjTlirzBa0CU+YO7J",
+	"A++3OpXBdqfZZMdnhajcZAVbBOwqPJLcafNIBtKElsyjviBcVnqpble944nVx0dLguWE4CAsMpqsH3q/",
+	"CPbLePzBv/noiiBt2nXY9mt8qLbqUZGC6VgLH5VmYfux7RZEqbhnI1yOSriU5icgspAfQtpZLZ6LQtky",
+	"AKw06dy/2NpKjY/qKrF4yFoR90xnC6pNyVCKiA2LZB9l9jY4tEXsMHzg4y2ze/oCaNyGUrCBHI+HHTib",
+	"PRofLTMSDovt+UTAd+0L4TF3HT3UqcByGDGZysj5d/rCDphzErshs09RkmqmCMYEmCl1AfICGEkI1Tcs",
+	"hme4qQ9/LO3CewY/5jw09wmCLMkuJNSgp6OzMHoen4ffsBfj8Fv6ahT2otP4jD0fn9MXIzv7MFKDObNr",
+	"4+LsBRg3C9GR84RGqIgtpowl0ZRyRUbUaqDL3YMmS6OFA/jYgZPlCasQmdisuCHGaChgj82+eKcqv3eq",
+	"J7x/2eKmmHATS3j34tgHpZEobRP75jld0lHCmiDFwwQprqgSF96BuwIMI6nR7E5X8NiDFQpeVXpP/nCI",
+	"cqNd6TevuzsF2DsAinBWpa72GyBOYHu1CHRZaTtaxYSPowLWWZJWZqupAPZlG6AqpvOgmt9e+gsuwE12",
+	"p9IWPHFYZP8Mv8KH6rTTTwUd0CpwmhFYF1gmMZpCMFAeumwHUFdWd73CRj6MZhfsydT8lJIj08APJ0IO",
+	"pho1sujrV3MsdNum3fyVtYm70zIfsU7gJ1+zZBx6a91+WkFTO/DJagfiiVFA/CtHB2nvbnS9i1U7UwXW",
+	"C2vU4v/vpJmSGy6QXiR7oGyA75LfvAFeX5AhZBcNrDIwJG0OXM8RQ79yQITEChCgLPTFaAnJXCoVnYAM",
+	"HfPaIBVWmHC7uIakPaLixi6aiKqYuFsKdn6iYcJg6J4Bi5x9ErbrBZacLtrbgW4AhlADqVZOBWcbkBly",
+	"hqSd/Y1N79SFuTigUOJ3eyynX0W9kgJLWHnsUUcTMitvBuoaddMhx3ZFVfn78uksefucjBhJmTBw1W9t",
+	"DuLOrMrAM12ezNLM1TWmYoXcs1Ur01z34aKJb/PnNvtM4YldXQLZmkKD1YOi3tVlvN1r2pAIHqsu/GYr",
+	"gSDN6kZpohlEBM0KflS9z/myojHnqnSuO68cPGOesF2iLlQqAjh9IATcSeruJin8Dt78tFEXKhX3DI2o",
+	"ebEdiZ1lR2FAMAy27q1+XI84nKPQl+1iCRZXI5GOLwYTJgbLggG5HvuMLhlC9WW2u12KpZNJrva0YjNu",
+	"jJUq+k42PS+Igmyx18ikkz/s/7ZGWn539foaumPVWMM+mxMMt2+P+WcWhwsem6mv/RyQ1x/Jj+86mCv7",
+	"+vqfbhzgsUjfdsmHctcnzFR3nUiRVBvVC/tju0ndf7i8/SoSuGp0w6y7d3pBpQnBjsgRZ4A1W/9++Sl2",
+	"ep9pMloapgPCPtPIWAyuXfiWlwOH29r7nv924xQN9UV//W4cxZe2kw61QHlNSHXfHCqahScK9sQ6Iwbm",
+	"Qru5QAktpCFLhj69Op3IPnBPdejoMYedne2YI8sXaDDH8QieHzHcPFJSO9hRDBS1i/e/GJU6np4tW6Bz",
+	"L+G0BjbkLVNbo8/LHOhI0snFJKtoH0lIRePa2drdv20fx4lcPNMbxc4vxSY8rcL0RUSU58O1Qzx5YWwb",
+	"qXBkcQKFucnYP8Gq7nfQBZlJwZZoH7UXYrrUhfK9timZMTWh9tT3lhY5HmtmDisrrCzaPUMFI7+XSLi1",
+	"af9/TMUXlp6SN3xbisqcLgd2AKqFibtSUlieBFt8THdIKbXT38iQ45IhHwrF1jfkouD6/i+QF44+Dn3P",
+	"tJTteSifoPQq8vulmDqCDh5tqAKHmRREKscWk4kK8jeSMBqjqJNj94K8KhQXQIMTObRE43+n2mS1aFxN",
+	"d8w4wRe7EhMY01hkCFyLnIGwo6AvfGih5x2LqFIcRfOCqri75irGuhcxNVItSfu818sK5HLTuYAYSqOW",
+	"jsvLeIqgG7ZEznAZL+0dqRLa8ffY+fMLAPh57NDQEdXMVbTNfI25vCdQrLfgGIWx6BA+m0ut+ShhAdGS",
+	"mIVEUDlKeWIINcjug6yOI2mmxECNfcCh9Rk1ueA4inSaTM5etM56Zy/D3ouwd757xkvem33SXc4eQAxX",
+	"iuAoYnOTMYOnQMJkp8+C8C75IJME+DwN8SkmTVpMEy/WsFM3GSVfFjv15pQllYpwTpehFfOhTE0ox6Gy",
+	"p3mTMHIfBIkHHlQPzaCkyyDxkOwS69E4xOAqPY1odDNREipZnvXOAjK3x5AX5geJCrMw5eQPdGJvSAyZ",
+	"8oSRIULcoW3n0J+Nw4AM50pOFNN6SLRFlFCgk4pS4A0UIBkxJkgi5Q2LCTWbnFuIeR5BJavlcE5Fkx/y",
+	"RXM9F7ZaxkniF2rgqbWsbpCFENxPQdsLn39MRZULqrQb754j4t9epzZes4liE2RXlmMSp/ZgQbq4yIoq",
+	"CL9E1mIXxto+Pzsjw+IxUYpKHnYcw+lcyYghsaMjFgLCAq93th31nFWb/T1OhXTlg4WTg/bjUrAOHhKg",
+	"OfUFoyrhxWDZnPqs/GFN2q44FXneKX5NEzoGzljX8IDoGz6fczHpiwVjN0AgaxfFWzFJwKsnYvIbtfou",
+	"BKZOZcLta7rkKs+EW9h1pg1NmHu7XWogH7Hm0NievH2BXK6lMbTPDAN71Nn2AUFcroU7zmyr3Iqicm4w",
+	"YWdBC+GMQV8oplM4VfEHothc8Qj53BQLNZ8IX/spwBH2Jk53ycXJQgJjfhH45IpafBZQWxXbKeTCxXdu",
+	"itSFdRBZ/dyecH0xVnLmDjxx0+mSH2QSEwMBpPkR8swz4+HqjFiSqWrAGI5nrP3yhHJRpVW7mOwHUKvv",
+	"n8u0Fbh63dkVdm8OiqNXxoo7XUgTgmVw7+Sd7YAdpEiT5PNlJvnUHql1lLk00mF+2IUxXWaUznVPiJvQ",
+	"n1uhY2Fu0oi+sDQign4Fe9pVJA4BfSwit47DtJ/hR4hdLGOjg2uNJ3gaHx6mIsTCuite3QyyoXB0Ch6Z",
+	"2FtnACcdOkgwxmzFsA6XDoYA9j/572h7z/inEOagpxqQNDCse4C9uzX+I7wQGrKTHb4BKX8NkOL2DpDE",
+	"NHnGh4MgjXm6QRpHjTTwZCQUDlJnk8FY7ZW6ixdFdl/FSCqA4wxgB8ZHgesbPNxQMPvgeAObdXi8kaet",
+	"2H7dsLkhbSYitZwbFncu3XBAGrLI81nAADGhXJTiCyD6AF4WQCg81hWyfyEZP41jMHJNwb1cTjOJFIvt",
+	"GIM9CMxOmamFtOHHGFL+MhunkYT2hc+cxlIBMaFRJFNhCpXPiinQEJLg66wrKjSNwDQTyZiRV68usQCB",
+	"shJM9QWaS4NC0QGqYhfqHxD2e0oza8wzV7eg8N08rcVfxBIIeTq26/OuZrW2ZlloSadgZMP2nfde9UWl",
+	"oS2asujG3SZTQxIZ3bgg24KlCWI4cIvbhfcMP6rJRBJZaVh6C2uhsSs1kO0pIJtXgRrTUmNaqprIEUvk",
+	"IvxPpuQu3v+yaWlOdX3UANii7BmwxQJVfD8em6GRMmRUJcstjzi/QlhmgKhtjFR8wgU1UqEyY5+ZpPUF",
+	"qFxrduhDg1ePDK/imbtqArogFIHUtaEithjl9FuAKQGhZK7YnPI4BOxiNS2EW1inNscoUG+pCJUOj2A3",
+	"pxq+KyUXwgyPljvmF0KUuXhyVoQmWbBJFjzq8BBUVGByLlxEe1AMdA+ygPUgi033sepQwGEl6evYYkeg",
+	"Zyd/uIsD+0/4fSqT+M6a8y6SIdsaO5j2IY5hJeoBlOd0ZrdOZmcAhYxCESsCWVua0CSpKrABt/eFi5/D",
+	"GhiY5wkcxlxnhTJobqzA6HzFEkY1iy/z+9EQ4C+QsZIzyC3gylGrZuEqM6qsXgn50+Rqq4cC6sVXKJI/",
+	"yCQuDOEX550AYV5E9N5sQUdW3YbZQqtE46lo1N77qb1yXltYoVSBwd6b8Fu2y72+xIODL437o3F/NO6P",
+	"v4Q6CSGHmJC35u+oBBkkxxiAEgA0GDlhdmweSGOswHMOnBwBpANuGS7KoSrYPHCZxLEmRpLFlJpiZmhW",
+	"bFh3AKvZeRhLRQoWn9y1USKFdSHKowJCS4XhSTn01AeeanRGVYCuj/j0l4y7ymArG7gGcDWA63HiV++M",
+	"uOy9Ddpq0NajrOTdvQkNPjsyfOYOaUIL1px2RiJRpHyHvq9CtE5w71JbWwDajKqbEHjTHyIOFiJLmOu3",
+	"jzMBhpFC1xdTCVT7S0fi4TtfjNgZsUjOmCML6QsMXGkXjWEGyC8sWOoEZStOkcNdMW/zytrWLrEj6b7I",
+	"YDHCMsEWpec1wxynbC92gqziGM6SFbE3bG665IeSSa4vSja53NZXoHsqGfAqeJ+qkOBPVN3kUOUDkuA/",
+	"TSTHnREhTgY0dUVZ2L0EboYrrz7++vqa9C48iCRRIjVzxud9U21xdHncoMoGVeao0sfRNQCwAYAPv+hA",
+	"PIZxig3bpqG427FwahMa8qVgRXvQrIXo2gksxK8iOvA5xwUQY6ZsWUZJGN17eLaNE4fjHgAw6iw/qIQc",
+	"gb4tA6rdCkuYBUr+WHWtaxDQNTm7ICMm2JhHnKoliVkE6PMuOMiNaoOBGgyUYaA9DpcG/zT45974Z8ua",
+	"2xMtNfjn6Gxl9hjPS37JMRCN8TjPrVkHPmC8uRfGYdIdwZVBrR/WS/5IkSyRHwgedSUD31+/g8gpopm6",
+	"5ZGrPu9q5KgJFVwjicxUJnEd6z225anKbLymmoVcaCY0N/yWkbliY/7ZB6yN6YwnS1iudcU28JaB/dcA",
+	"Hy4Fw5bL7wStGRfZv3cuMCameiDS2QjquO0GYn7+4fpnfKL2rTE1bCDHgxFXZrqRknvHZs6Z0lLsV0rx",
+	"AzzzGHUU4UPbo4BxhTdhwMdWM0QbNzUZsTcai10djqI4RJGyU1FEH9oAAkiwpLJO4moNo0pNDkW5LkhD",
+	"pP6AUAj7x7jIg4aJpD//cE1wX1uE5lMe2zMZp0mqyekpUoSkgv+eMu8mcG+4dPLYrmpitxyZpcB27mI2",
+	"JqxLrmwHoJAbGeKdXcdKMezWMVnDbfcOq7iPXkjjWDEN+84eKKeti9bpGflA1Q25Noox08I5iGRspc6P",
+	"v56Ss+/+m10AcmFn4sfUIH9yWcBdtE5fvTwNe2fh2betoMVmlCdWqNFZV97QsVT/1bWhK9XEroNcsLcu",
+	"Wr/ALa2gNeG3TPhfr+nMir9cPF+0Xp0/J+ffvCQvXp2+sg0tyMSLFo3TBJo/lYKBjvvi2zNyevb8/MXL",
+	"Pfi54Z37cHOfHliMVolQbE/ckG03WvyXQ7ZdrSeJqQ5xQ4fAmHCcGnzg0hY816Z/cfY6YDaoqM6APE1c",
+	"EByEhtv7WLi9QbaG9r0hbZi8D6JaUw+R2uvAjCI069wNPK6o0yd/uKN+Ezv3o6nW3zOTIbkHVqnqeLkd",
+	"4Gyoub/ckmyiOIuPpl7tZwiC9nkfGzilKqKy/n79y89kxtSEEbiHtD++e02+ef7qZccrZtjRC0JHmgmr",
+	"R7EkhmN4GRCRJgmJEkYVyEEJL6YJcixj3SVQWSC/0H4l7pKfGYs1eT8OwVOW62LZ6Wxlrc4MTfg5V5Bp",
+	"fT//Oo/voZwdwlu3opWdtS5a7xJqyHO71Jw+Y8fJziYbM6VYXNCSZst91ZsP2OQ/g1LDYHRDmMO/3UVY",
+	"+bfu6tJ7BDnp5ryRl40GU48jvwyNpPEpHqdP8dj0iq+HihFkd6ZkFMKu26uQ47IWRcDZf3gl5IRqzbTe",
+	"XMv605TrvPHCYpbAGawh4HvKk5gUXlSuqhmQ0ZJEqdJS1Xn37JuvCg15JEffQ3qS8u5s9yYVhq5xKR2X",
+	"dlNe+rVrvLgvizvqcPrPfZWeSnfUEPby0PUL7TfgffDbnLRfU4WUWtd4opH224RP+Ign3CzJa8UNU5x2",
+	"yEc2SRPYKJqc9U5fBESxCTnrBH0xBFEx9JaUZ5q07bXnnYAMQXbAJfuHvfTa/qGYIFeRIaevvn1F9Ok3",
+	"LpVkqFg+ukOiGERgYn3Y/II7SEbL/H6mBzwerhg97aGj68u15jv4SR1dfDanXEHYo1QDniQCFCyrjgQt",
+	"IY1dUm7NQRk2MpUzhj2dQjEgDVk8imnsiUxNJGcM++H+0bpoidQoWJJZtCQsVVgFA6rtazA+JGilAujE",
+	"nUZUfAluFJoMpssJZ5B47W8e00Sv3G0kT5gZwCc23zliXEwGUSLNFO2i9bfa3g80HTOz3HIjHXFjrw7s",
+	"I/fptWJu4U/5fEtHFlLdDIyiXNgOsTjFeR/cyiQVhjEAVhvfEMnZLBXcLAdjGtlNyNmWb0bUvnUwlmoA",
+	"m2ztbiseihLponXVJR+oAUmkqB5QoRfuQPr9tHXRSiSc0b9b9V7bj1iRySeCj3lEhRksWJLglNnFGxm/",
+	"Wh1axAnfWdPP9+HTODMLcqBxaDYAo6ke3Hgq/7JGghxkoaFgLFU49/bmqgcs4osLt22h5QWAGOJJjGTY",
+	"bqtV356FMof+uKu+D5RneJ9tyUon9guDrr7Zfd61XIczrmdgRK6+PYOlcbExm4cmh7KhFMkSelKEw40j",
+	"+D563rWhjn04VyPA65Kpf6TtmJA691D2NlliUOfjNAn3t8lkz+5mhiFXlU+AVGa3TMFcAfdToaSDYjSa",
+	"XuYFJ9A7PWGGnPfON1l23vlPfWUmnop+bbf1VM5UY/U5ZqvPDpurKBKiKVUTK2+3UQZvNwM9gPO7uoC0",
+	"lX46o3qrlA3tcZokVsIDyCJGptEU/OLeZpRn43JFuLDnYUAiOudYPMZOj+048i1PZarZVCZxXYhxxeZ6",
+	"UjOM6wh81h+r9JaLiRVltzRJ2WDO7LxenL487fV6Pfu1mGuKlrLBXLEZt8AKVeFYMXhVeR7YZ6MoSWgq",
+	"YrXEcWLUoE1gwdhNsvQfOfNfUGwwgy3QumhxEfNbHqdQbZSNxywy/JYNID/jonXWO3sR9l6GvVN7VUzt",
+	"ZMSD+iZmU2S7ysUEEnDsj2CLkdrowUqbXljMgTNfHCc48QeYcGvWenLuu3LDhf2UXWa7GwcqlsnTWAmq",
+	"1mtjLmhOpi/HXFCFP8MoVcr+n33mGlBbY2hoDA3HFhKNR04Yc63YhKp4W/0iJjSXIqQTFlrApXiclwtq",
+	"tOj7a9HVAHIXdXpH7LxJjfY+qBAfrteg394ytSS3TNnFYFvH4Ad8bKW1q6o0FLkoiB9ktzNZmJ7nvft4",
+	"dZ1/QRGsXqWJXcubNObvoA3/xAe/Cl251KPtWrKbBDd0jX58ZPpxzdbxW+8ge6gc6lR68dHEVdRLobJP",
+	"eLMIKt5rz4HFlEfTkqzkmjBu0J0fs4AwEbOYSOREjZI0tofMXjFXH1d81k9DrPAeG18aAY2MFlN6y7Cf",
+	"dZwKrucDuKlEJRCzMU0T4/zbwXqxsoeUdMWR3S7oSj1vxNxxibnSJtltZ9YZBQ+eD/MgdkBPT+A4ZUrd",
+	"HN5wEQ99Kgqs2ywfgbQ9fUFA3PrQ+cWxVAERcsYFY/gPULAy+xKZsdmIKeQqSKgGP4RezmbMKB51uuQ7",
+	"aaY+8w34C0ZslSmhxopYnMEnNR86ngC/3cGkNkrQsucMXzCEAzmGUCQY3UF2oDimu9FLehaeR6cs/CZ+",
+	"TsNX49Ne+GJ0Fn3LvqGnce/MSkELwQsmv/OwdxqevtinXEQ+ZE9jSitNWmNDa8T618shUDz+vY2tsZk1",
+	"NrOHt5m5I8aH5WBsjN2a1bdrlozD4mptDGUH4B2YykUJZuGkQF0t3/L2HjDsAdKDSvrJyR/Ff27kMPhF",
+	"sDvotTBn3GhiD+pKvoIVQPcoWlyrVrjm9zQZuV82g0FprZbtVkerxm23vRRX8T4Gq/WNfsLEHSrh3Kut",
+	"dUrqWwEEeuUZgzqFFsWUygJd+oI3VthqQ5eQelRU6qliLuQtZgkzLO6skTKsiaG3Ir6fXumZFoJHVUGZ",
+	"iFdDQZ73itzooE+DHj+DAtd0QZd30xvfivix6RN2EdhoNj2Q2D6YDtnI/69XHyzrd85Qvasi2DDIN2wP",
+	"D7UwmYjDERtLxUKwGH5hXPBfDTfEWxGvYpntCOUBtLxbzhah2/T6PkBvQ9VDp/TN6JJQfQMlbWzX7acJ",
+	"NYSKJTF8xkj7zS8/Xb3/uTuLiWYRENidnnYunPCBJgaEkqnUEJLbFzSeca25FIHPMceFFMuFCIimYzZJ",
+	"qYq5mDgrFqBvK9sipgSyLAv22fjGcFiBgsQp6wuXCnF6TmKLHzPFG+VjKhKg9DJkQbV9gGhph/vSEXYp",
+	"nb0VSidiHAgdGwb1fPrCv8jl2BJu6jPSP8KL/Fn+lO4MIQFHXsUzboA7GjpEyZgm4IvJMKWfpEE2R63s",
+	"sywewD1nvbOX4empRaN7oM3CUDyVm6LQhI+uJmUV9PTXCuWqSqvNEM3WckCOCV4e5QkG4XrUMRZUJgdS",
+	"Q0PF7OmzAXYVBZ9L3zvY8fYTTfBwy8RFe0Rj4BkMyEJJMQFO9oCk4kbIhUCSn4DATkFh5cIS8Yr9IdvQ",
+	"B0VWjU7QpGU3np+vzfPTuGjugcyvPEQVJBXzhAoBctyeFxuKj+MN+kCA3K6OON1QhekTRMwYux9julyD",
+	"FhZqj7Bot6v9bScJonss5LDQg4rYRW/KUcInyBcNyBQ5kvBFMdcQms00aduxCEjMFYtM6KtzU6WomEDl",
+	"8sARwnEBHFKBlxi6E5CYKX7L4r7I6nyzW6hpVYn5Azj+FKfCkG87XXLeOycLC8wLRU2mVBMhs3amjLSF",
+	"7AtnfI8JtraoaqAV0FFm604V3AZHk7352k/Ag1ouS1+qkeeFaW3CBI/Lf3RV5EYszdIdpMLOdNgu8g0U",
+	"K/FwYcwlOXRCteYT8SD2gWsrkBZTiWT1DqjAhkWBRBZS3ZCEa6MvCSWjhIobAom3ni6Tmy75jZupTD2T",
+	"A58IlEggMArD7NV4Jztto8G2UsxXwXZU6+NX8G7cuU+qiK8Qd+lF2Ds/syuP0VnrovWzVGZKfpQRTbhZ",
+	"7qteX2Uj+PjenPvJxMY50yhijSLWKGKNIvY1KGL2FCrSZxdVHCOBpahwtEPuJaOzB1PL6vO5Xmc4wt1Z",
+	"rhuykh5SgSvyFNCP7lNfQe4ndmWXXCjocqPeHK164z1ZXBupll+QhlMbS0ajKZgIiGPwIwriaWk05ezW",
+	"Stk5VSZZZj9YOSqkyf59SRZTBmIT+bJd8uolmlBiFnFIkW0L6S4FMIiaoVgA44Rn8YO8ztwwYQVZkBUA",
+	"SJZB8fC3IrAvIOLNTKnIjDv6WTdnvR4SOWdCO0NVptggydN2Dagv2vbJOEV7DHZQCnZRMMu86Fza79ke",
+	"DWxvip+85T492Pc1d7X2Re5rVcx+PTV4YGVIxigqNIVvV4lK9KodgQrmJ7l10RJygLMMIixZ8W+e9VqB",
+	"o5Z2yyTLUK0m5e4FLYX0Txctv+BcW5171dkl91XsntZheldPaaPjNTreQydk2Q2FxLPOgLzpPn9POGNU",
+	"LKY8YZvu5iKcKzmB+miNgrlXyN9xBiAg/UXO9XvISfXR5wRHhsSSaQAe8KnVyXUsXVnaTKPeH0WGHdjO",
+	"hSwRTsuMtPmAXNX+U+yzCeOUhRCOFSZ8xuvk3N5E3rtSba9E1LjIlu1D5EWpFZU79nIxZSL0cDlkIj4g",
+	"2/aeROR35f+u4/Lek0y9sS8dogZ0tGK9KWoucLpJFbH7W5V2pCf7lLNbPNOr1Eo6IGOeGKawzpE93NMV",
+	"SuI1pu5SHWn3GsfW6wpJJ3aCked7EzsZTb5zbX883qAqAqCcHaOo/djlS03ropWmcGVtI1S/DIewFezF",
+	"Z3aNDz0soVB50Leb0VaXSmNPOzZy8c0bu55C6AFJ0Gqk08kf+MfGXG/bocVUJl6qFLT3zHJod4LioxQs",
+	"SVTEkOUd0SRyReMu/JA4YWUFVbcvVkrhK0ZjMvz+7SeyrbEnXviFVkQPCRfaMBrXBPuUt1jr0TZznWMb",
+	"+9HklH8NVfFzOkTYFWyVOpGbo2U6xEVaDhHasOUiOZtxs7lsyWvc5eGMCjphsYMckOMkDZlTHhMzVTKd",
+	"TIkPLVSp0BdFsi97RbuQHtzk+llfcHErrSLQJVC9gWuyQBYzRkrBgASb6awkQELpXxMQSpaMoguRkgVj",
+	"NzUCA0fmdaHDD86dWvxYXZH4/Jbm0D/aQz9b+3rOHE0wbqJnunqlBlaS5Gi+baSzAvklX84IxG2j9y4/",
+	"8lhiImEGHvsD/xjccLEBXAy5iGHb3LIhSoF0PlZSGEemTLJIYm8Pg1IjuNGIXmrDZgEQ7bgcvYVUNywm",
+	"MjV90Z5LLoy2KlQsZ5QLjBQs4BKwnLK5dgVoIXSaA0HhJOWxHckA/YGCMGG4SSAEutsXQzpRjMWuzfiP",
+	"DB+ZEgT0ZNEZWJq7aixWADlZBGLJw6q+KMIp30TsJQo0qkxZe9XErbqAIBUhMXIepnONMlemRvOY4ct9",
+	"K+2XF9NlsQNuzGM+HjOl87HPJ4lIwdDNB9Zid/QhBUdfTPgt07ktebQ0TKNRGheDbWgMHtjRssDdAbHf",
+	"r8jQLWawx+DwEkxiJrQvfEfxykbB/SN8bD+ZPY/HZZGdKZojLiiokgUbDJSA6VUZYiolN/Z+RWi/xoaE",
+	"b7ieS8134Rl0jxSfaFIAN6cA4tAf3JTW5P417sgKC66DAIoZ8LlXL8k1MffVU3scIEgpw1DuJDGyFHnH",
+	"hT0JuSBvxSThehoQqsmHN+++AOVru60Uz7N/cLErBitZR2qx14cKA/KY0IzeXyTLTMlatSILxuKLMriN",
+	"gduQirgvvMHaQR+uiBWB+CToxKtQuFBaLpLadMnPQImBJAuu2Ehf5B6UoN78FJRbhU4JOpOpRYJW7Bqd",
+	"RbgRv676YjGVelWVzOFMhs6FhHGAfYtlT3BESBvCrhDt6dS2jMXuPRqBkQWSUy4m6Ih3LPga89UCQDZQ",
+	"abPGhOUa4AptYFDUw5mxSl+rQzWF4qFFf0pj3frStdnf7NosFYetlBB3kq13rnO5pxrqog/A4bzZCwd3",
+	"ZKSQXjtCQ55IZyMXc17lhKt2oznnETbgA3z/KwjzLvRnByeV7XVjpDo+I1X1Yq/zSblNhE8dNPj7MIJg",
+	"x4K3EVXMH8xZfyD7Pz+vCuzEzj4jYh81rrsEDP4uUMA+NKM3Vo2bM1UQhlWkToVt86RhzKUQZB8wM4Bw",
+	"5aL8HkyXE84EUI6Vx3RB9RQGJVZMaycfZ1IJ0E/+BaUpllxMBlwMAI/JpHXRmi2J5tqZfoAQYMbUxPYI",
+	"QBuNoGLslJoB1wM+s0NFbX/824hFSXLmiF9nSxJRs3s4dGHwnyYmujj7TamLRqJ/OaYMJ+Y3kZreKfi6",
+	"CapusnabrN2vphTsJmiVAczqYrB7g8s8jMnHBewaXenvL4dV2kmA7Qt19HfR7D5kH37a0EgXK76fMQe3",
+	"6sPGMrpP7aAg+pFslMSjDl8sTlNm68l2wQOnA28sYkgLIRMohUCtCMA+m4f8xHTpc247O1YV9Kv4SfU1",
+	"px0N2Ixyq0jJ8ZhH7L8qDrFlMev6e4Ps1vlUCgalBF98e0Zevjh/fnbqLtsZGYyo5rp10RrbBi+kuskF",
+	"ykf/WvLaDuWPphBazfV4kKnrf+4rdZ5G78qmsFG6GgnZUBY1yk+j/DTKz+FTyvZGIPvAqFVAtKr8nPzh",
+	"/9xaqi9r5/YKfAXw8+BqwjbHcuND/sIzJArz+OjKw37quWuV9ypBcm9FjRNwXhC4jJ7wXAJY+RYQD7YJ",
+	"gO3AOzkCZ2TYofzcr/P4XjqIrz53COWjrFH0er3T09P9VYAP2KA/g9JnYShDGMq/3U18+Pc+KnXpNtnl",
+	"qH8aGXYESP+LKyj2lKWqXsPCLYi0h8MqJyMqbsKYGcqTzTZcGtk3G0RULvMlc9wX4pOQzBESzSLFYm5Y",
+	"TIwMiJ7KhSAzqm9Q4a+Pq6Pi5o1r0INyJUZ8zpkw/ls1UsSNTWMcPaxAOGI9LQvZFdKEXI8bDe1e8eKi",
+	"pIQ908SKHL+tgoJE2Duv7h6lnVdAZlpVRk+7wnkrBTiUFxyXRdDJXX7XaIn9g7T6NTF3XS/m7ogP7ccG",
+	"TjbD7fjnwFmTP3z85Z/v37z9SH789MaOmL8KwZSti9bz01dnL789fdUKWloqM4hkbB972Tt9efq89WeR",
+	"ADGfQMVm3Bg7CT4FQI7JGflpvyLGZfF7zZ6A+n6vE6BAtoDIksyZiLmYNEfDX8Yq7GSAB0yhUzEKETRf",
+	"f2ngxqpbjs6ikQ6dXA3twG/hO1tdQjdcxNtYzBpEctCAGQZZ5FWoxM3jJRhmgRA3U3WsQgOFZVNheEIo",
+	"0aD9kVQzBTuUq5m+A4zZS0M7cR+6Q12gFcRTXTl4G+Sp8NNjg6pRzdP57Gth0Y7A5844xo3H0WMZt5DW",
+	"nO8N13MDg/aGQfZYcmB47wDlBjD9xQDTQQDQbthq21tXbtcsGYdOMG4iu2gc+YcHZe7cdMnkIEq8ml3y",
+	"7q3Yj0i7BMQ69wFgiurQ0cXtGs788eraM8ytRDQXqoD44Obd01Y/Xl3/0zfkacOb824M9op0vsqe+w5C",
+	"HQ/FBvvx6vpRqGDzGdgeQF1cBI0t6JhjqMvbtS7VtoLebCdfW3B3vpJKbeyNo7Eoclhupl8jbVgKXApB",
+	"ucsGccRrUlm5GWsykzFLOqDnScFW5VSXXGWZuoKMcic6ar1IyAYBFD5wtypsO989T6oErgqvC6wJ1Apa",
+	"MAj2Fgs+WhctHCTbWCYiNpgzNYCfWhffnH3b6/2ZiaurOE0MLqSz3tmLVtAqjThMIvDbYWdvmF2EEVWs",
+	"cGfx0u+nMISrPwsp7BMJHdlmtn6WZMqSuW0fNvSiZ+Up3quxRIC/91rO2Ordp4XbEwkd9bdfkUQCg93K",
+	"I2c9O/SGfTYWkVA9hQxgn3PsE42Bh6910fJku5CE1Mo/NsW2Vfb87DF6/qLQi/+PvW9bbuNW2n0VFG9M",
+	"VXF0iu2VSJULb9s51UribTnJxdIqCpxpkrCGAANgRLNcqdpPsx/sf5K/0A3MgZqRKJuUKBu5iTWcwbkb",
+	"X59/Be4E49qwf3IN/PPfO0j75cF+oMJOFWF1u9M3Y7yiY33UHUTH+uhYH4sF+Yow3CQZjIVEnBYLu2wC",
+	"ZSNSZZxJWKyC1Qp83wBbu8DoBkB5q3R/8FFzM/R/3eqyX5MaKq/9BuwbEKou8wvPlLEBeAuC0hNxBa1u",
+	"bw2sfA/ybJdloDbL6Cj7uJ39V7byAeXaO4l+1Rm9s+8/iax+zqeOf5KTP/FUzABbkrAwTMxmheWjHFj/",
+	"6eF3a0cCfI5Yu4lYgE6pdSakmBWzIZey4PkQhdiQGbtNpv3m8AaZlvWpynC21/sEuWjTEQbXW75fu+qt",
+	"fDMoSPAIRs4ZZZ4OzBmKmBJjSuCDMNbcgFHD+1LZBM/WV2ApfWxBIsc7feJ2UcrZ5HHZjRgdgh51GaG/",
+	"NvwYMIQf9ybmHATN/d39x66Ds1abxZuiluyznLKv6IlyHmYcb8p5p3huyrdtlbUbq0v5FRyEhJ+ocbGa",
+	"S+Omo+Tt8O2Fn/YmANzg00wYD4ZP/En8fNEueoZFpHNPSCf6kG0OGcWEKI9JFfuwoOZNYTsv7/Uu6XvE",
+	"MtTj1pDMO35J29+8QJkq0FxOgMYdBYWLZoo0BWOUPg3Vzd2oSQvO7TV3MDsFySZg2dPj4xBR4E9UcLCA",
+	"23HNW1yCrxHVrKDqCGsirNllWEPfRFwTcU3ENQ+Aa9xd/glX+YbBjIUEtT7rOpfDeAzEa6hQazrleiLk",
+	"hLmmGDU1YKMlu0Dl3nCs1eyiw6GcW3hHfd+fP/mqJT2nQrNkeCt1QkpSfnI3Rzf4NidxIYf48hAhTkth",
+	"WPdx7zo5bRWjhCW93UG8tl/RP3yX/cNXCauiqzorCHR4a36Su5vRb3cKf7FKP/1qkI6WlA6Fmq3K+HKv",
+	"oW8+YZylSmtAvSkVOpSwoCb32QtZL+zI8J5op1hha+wJSZcqUCoJFazIuXWAoxrfucQC3mOsQWT3WZhL",
+	"rngGGb7fmA7PNfBsyebcWKwiunBS04u5LjfLMK61G4KQ5/JXP12epjC3kJ3UpC5TNualM8jYJcC8Nj87",
+	"haWbc0bFMrlkxdyxUTlh79XoXJbzKleMaQgFzGmlZlSn261O7ehgjW7cWQZXPpwa86ZfjHh6ibz9oq3W",
+	"pPelD3zmYXOg87mwHJ0PHPHp0sfg6fEzdDIo5vPq6fE3+PSfQW8mJhSObYDKXU1gOOLoveD+efTt8Pip",
+	"Y4mqMDBVuXtuhJzgbBcAl/kytPntd0fP3K2y0sLxs6FV7h3UC1DGsSGfwHqNHh0dP0NH90wYPhK5sMvh",
+	"XMNMFLNh882n3z1/NuiBnDrazoa3vn/89PjZP5Vnhv8RWQeEdw7LC+61nOTu0B0fHj87OH6OzIbWU6e4",
+	"QUeIFrkW4/HQWJiX3dDq+1/qQ0CHD/eq/7g6kL2TnusnOXyaHD6/g49HOIgP5Ppe0kFMJB9hwJfg796l",
+	"OghyAsL+xHKHp9vfDRdU8l6NEjUHGX3oow/9vfjQl2c0+s9vIkdiljlkfl2+H9R8Jxyy3KhA0qaaOPjo",
+	"/hjiH7c6xlfjPGEeILJczIQ1A0aIhAmZqhkM2K8//0iAfcBevX3tfp77Ys4eIdHsO1zkaxB4+/J8p8mh",
+	"nG308nzc/vHNnbxvsf5uxspwKu/sEk8S6mKqDDQUhI171XHVcWELDaflJyXH+QxH+U+XWTfiJ3+T0IXC",
+	"ULvYxfpeOXI33/cw2Y27vq82fL+e77fxw+D4HlliFH667abrCzMNUJkgC3rcYk90jd/1Mxnd4rfmFh90",
+	"6hwzxkhl2RJszWrx9PA7pqRDGe6FvXsSZw6QdXyK09gqDms3zkizAG0cnqiYxns1Ylaxucrzffaap1PG",
+	"0XICWc0WQZMSPK97ik3AegtNwy7jWxYmyIiVJabF/EB+eyrP0DgjDLuEuR2wGdeXkJ3L0ovPmz0o/5o2",
+	"Sj4pa0ZX4yj9rdCm8V6NnhiPAwzLhbEebxLwOpeEvEqk4NofLdlULdisSKdtNo8/cH82bPNoIKTjjSGk",
+	"P/w19Isatdp/vRnqFLe+PArcsqD63Vbq1aiCjigsqqB3XgUdPdi+tlKlwVlg0HKHX4FesrTQ2l3xtdt+",
+	"xjNghcxQXYo5CylXSp+76+RTgFMFlMBBd3NA13WnqvcNVfSixfXggOcBHIyWbMYlnwCNVmXA+i/OXv7+",
+	"A/vm1UkoDub6IX94yTDLLiWY9wDE/YrgQEmfeb5Mu7838P2YJ8wqy3PDzDwXNjjtHNBwBlWefso7cy4r",
+	"RLUErt0wKdncgGm4ErAwTF2Bzgo4Jd8Mw7ICDvwzHI3DyFegBRimCmssp6y0XMO5lEWes36NGXGj5J73",
+	"5LfB3wNHI4wpgB0dM/QY9hBwLCaFRk7l9vLs//6b8clEw4RbaINFP4L9CzfpLW7ZdVjUkumdL/3QcHkF",
+	"pfbvZzDmRW69d1CXwx03QzW+0dWuxgeO2thAe7ZX30q9YT+g3kkPWd2g5Ev+z9RcufN8n659jaVGlgYf",
+	"7IEbSKOJxhKE/66PtONic42vsKeXNPjklTBzZcQ6EM5/Uv8igrldcysk/hoosf/L2e+/4UX28uxP4qpE",
+	"Ft+n5molGBz585pJetpS8JSM3nG8ZKH0pZPSOjn9b/DBluxxtHQc0Tv3uX+5oQrJfnOsxbD+RVbAkJ4N",
+	"3RMPsjwHPZf9C//P760u3NWNU0Xhj8slNrKHXpZ1+wnJoMBnHVzwLQ7urzCRh02OvbIADbY24x/EzDGy",
+	"b54/Pyz9wNDnyzMIIS1MsHptR/N++RrN+m9HSuXAZfe3KzapVqaF+G0mZMnE1mbjboO6Wj26vdWtumU3",
+	"D8iNftmydtyjY/bucVDHr0it1LJZFZPER1utYd5go93hGy9LdV4JMRtJEMuU4+QAjGo/bSwyQfoiMECP",
+	"36aQZ22MEEM6/GAelgWGYW+ex7i5k7vq5mEotm3V57S8fR62RlxJZF27yLqusYGHZVcHH+kfN7pzvfBj",
+	"rRKcqsKmagZmwDJIBcbLOda0mHJL/Ck8VXOQkN2I13pbJ5ZuOcv9Gilk95yw0hUquW8iubMnFo4JzX+e",
+	"vgzoK5FCknILE6XFLYGdi6nKgfmPWMotz9Wk8IFTXgtiyuu/kh7VQrKqCyx4NHVypANGA7Ssuvsg22uP",
+	"/Dyj/l5WY9wiLTY7W95+g1XziiS60xqMtc8uXh13OLGl7pr62jbJt5vts8wwHoa8ZFatkOC1iddrgecC",
+	"pE1yuII8ybjl5duY6EVYr/cxjBt/gwLaJ/iKrpvN+JKNiiUTtquuzgp9PWxEYJ4N/UxDdZ1cycnQgp4N",
+	"UzWbFVJYN8RsPuT+YKLT4sBXb5lwnYEUcjL0NVs8OP8J8nm1vPSWY1oFlmzB+jBr+2auLNjDRK6t7lqM",
+	"X4vc+st1HlhBRcuQKCe6BcTItOiLsFMBZzVY0wF8SsCzPlTrUEb4c5fMc35DddULKgf6vSlGM2EtZBiu",
+	"goQoJjJR4zH7u4ACTml50cI0DGhwiLFn3495buDClypEU7z/3Twh/IVfok2K3BMcgnxi9lnoHPMfXjAh",
+	"07zIAFMbFlpCxnDsrH8RHgzJ7H/BDNi9Lj3tGU38Dc77YZW1d6y16oZcFlu9ls/HLeCJXxIVcvvgWiKQ",
+	"dfvF1Hh8ynA/nKSgDCVh8tvhXuvyP2jZ15vNYNtUx9Z28HaJFhckCrO7LMx6Mi6tS2avuxZs8E4itrU5",
+	"4bSdLx58dP+7UVH7xtfBduhmPGYGoKQ+oVHyzt2VRV7f3mOKa8xu46V418UT06GvrZ313v2QVJfm1g0z",
+	"RpU9bh2v28PKooAHkxSceC7vg84GvVA4/hNUvu54fmIpKiIyNufamtPSloKUqJ2wnUJG5LhuSG2TMB8g",
+	"qHYx5XZo1ZCCOXonvYkKeDHjS5aCtBpzg70rwKA7zPpammpum46hbWn6XqNo12B0ITomMryog+kQgd3R",
+	"SDy/y5IZcLmYirwrPBbfFjKZazXRYMxNr8XqUrsbQrtD5Y3q19lnXdu34d4Df8rvHqFZv6w7gjMr0dNJ",
+	"p8aJp14YWHjhVBY8Z6kyqDvw/q5NjUgGOXrpZ5Tp5pTxkbpCM8+KENx/evgNKSiS8psEv7nY22cvcCTc",
+	"ycqXEJRNGE/BJxogO0HE5PBMzvhMFbLUZvitcIMc+FiIEdgFgAyjRIgV4iIwlSXLxHgMGmTII+QaEjJD",
+	"7nYFoQeJSOSiejkoOPbP5V+O4Vwzi1lMj3lRSuqzwtghfY++W8OgyNEXbKryzBC5e4vh3gAbLAxotwOs",
+	"1PqUE2Upx5yhqE1wazweYyLQciOVdn+GFT8+rsaSCJNUvbeqZ2gTNgOtBvdrfJtCemnIDAdcD7nMhhlY",
+	"4ljeyuZaE3Li+hu6tQzPp8BzO10ODR/DcAF5Hn5wh7T8o4rpGVLczDB1NFK2MgOwZkhxSpAN8eiE3+js",
+	"DYUcujFoVTaqhbk0Q2q6HKeZQyrGIsVJhOii8KN3rybaKOHatRPaO+lVR0YZd+EEPyVqkeHo14ek7jAE",
+	"Gt1BzPiZWPFrrHmxk8BuXGLddozWdn1sFKlZdQnuOsHbmmUKvTPQXE/RiSXDJEsZATU1RnY940v3hbCs",
+	"v4rbmIYxGkbERk1jURiA2YnHVyCzzvyM/hUMxx48gERRXuSx4klM5LM1QkinIs8SdC1L0GibzEELlSVW",
+	"qSRXctJx+q59ZxLks0fHh4mP42r7rAIdCYGOpIQEXR9oSG3i3buSlGtIpmoGibF8edsgVz6GD2iMzEq3",
+	"io7Pxnwm8mUSYFTCjRHGcmmRLiWkYAzv/FqYcRL0pbfNLhcSElVYIzJIPMOh9e/iDtfHJExip+BHu/5n",
+	"bipj5PE38CHcUo8bO14LMw1poDqyYYCborSC57RzGbdg1n25kKLTU8abtBNC88mYSL0jz4a8lGohk1X3",
+	"mjU57I3pfFtFppgUa2PKlDMnvZbyCcqwFAHmhGfg6ZThCbirYuWaAeRW5QpaYLahWvEOtMqQYkQC6/uD",
+	"OmCOAry64u+CSyvscsDGeDnLdDnAAGMzqCeRIIFzj1nVUECRTdO1/oQODNlTcO18dqma0dOt8GxeWMjW",
+	"qA+dZWTdl/BoNACB/k967k4Zutult0p6vyot3Rm7EkZYt5xT9K3lZoqrlXksBzIbYtQbFoZ4nhz+Kzk8",
+	"6g165Sb1TpxMj/lUey2qgd5J6fUTZPugIPB6gf/0AhsfTpcTARLcmQ7HoXfSe9Yb9Izl2tYG8qwcCDJR",
+	"N9FC+7+G7kDVi2DcSbJ3G/2znBf23l2B1xPtazV0hIToFRwtUo9QCL0Po1UUL6N4+cWIl1FajNJit7S4",
+	"GQEwCnWbEup8zZaayLMirhDT9+baa+LK3nbN6CjpHXx0/wvupBnkQKmPm1v5Fmbqyg2OZkGVF+vzCLnw",
+	"UJoyNRlrnQL1ru3Pl63+G31RIxCOQDh6b31hleIjxowY8zFgzAgbNwUbCRF1gq3PRIWD7mJ9daTq09K5",
+	"hmuZLDxUdahln60dZ+RDXJ8YKif+9PBpaw2/GgbcGpIr++i42D5TmRph3A6EFIXzy2syVlA643PJeJb5",
+	"g773aEKMbjceoc3CG+EK2ybGYVhRKcetBCOh1yyFHJEdbaMGNN/5hgS9aBJzzT/fZZNYFL+j+B3F7yh+",
+	"R7tSlPmjzB9l/ijz3yjzIzruQObbNQRRrqIt+Py9xYadUFGF7aGgYRXGLhK+IbEDJztgK+WS1hErXB+P",
+	"MD6vEZVWC8SjFRKGzYQxSENrVxnHFnEkMRztCwhHi0h/p3IgxIilCP0ffSrLtw+SjPKhsZWDCLehEF+7",
+	"kq5l1h/x9NK9gbhkb/txFxquhNlGToszyzGzONZQMDUVuOeTOI8TX7ubIGfJUbCgkixmo1rRIUx3W0sg",
+	"12jHMZ6lqWq4V8Uuy95FmZoh22fvMLWFVHTg1gB7bpEeEuw9nNN/uT3R1z8ir68LeYWGI/D6OlyeIgba",
+	"fHypQwGfBgKqC3+7aihCZ9tAQNiwadq6x0qXCcNPfWl1/CGQbTB5U77fuyIV6nNnkEpU9UTAEY26Mbgw",
+	"ApJoj4322JvtsVNuEqkSSoQR4wGjkXdzIBxBYYlD6xCU9QmCrqDPLYcAWjVPirnZiuk3VTpzm8vdhGlH",
+	"7VToDDMEL33kY8hA6x6CtINS+NKQY97ZATNqBkoCg9zA3rmc86XBlSNLuc856Np0Io3CJ8RbVjLR+sNe",
+	"9sXmfCnkBNuCD1bzczlVhTYDZvhyn71gtDhYyWuqFpKpWoIeLGMpa8lDnxh2JWBByXSl20vs2uI5PpfX",
+	"svKuZMmdcg3+IYjcDQsPgJtcKP2oC2n22QXunY/ZvDiXbmFNmQaEob/q3LBizvq85sgvqKTJHhVFUoVl",
+	"wg+immX1vrDm3DEO2j18q7Zz86DhLfLcrVMpUl4CzBsJiP3xOmUaZurKzYqfS+xE+4BSJ5b5t67JVG3Z",
+	"eCkJzzs1/2P+WOz8lDE6ON0ePXt+6DjoCpxbKDZTGhieQMbZAuCyFnXhbzJW3mQ4+SXo3kmPTnN4MPTV",
+	"kV4BsHd8mZPzee3M9E56h0ffHY6e8+PkaXoEyb+yb3jy3fjoMHk2Ok6/hX/xo+yQr+91gJvxODLl0EmL",
+	"+vMozj72CpqblFa75OQoq0avhXXPL3HWW+Qc/xLKf+5QuvNLmtFY0/NRuFE4SM84I1VBQI5KNhTrJzcA",
+	"805hwEHKe5F0Dj5aNR8W8/UTnvhZXo/CvUNik8/EqzGzSYQtX4zZfy00Ukc2EYbcoDLfiTQFzftg8/kK",
+	"thUuTZJr5o4LXR7F3LFvOUneq5E5+PhejW6ss/pCsvAFe69GVI8JD8+ATdWCzbhcMip/M3N9M2HZlGPU",
+	"NM/TIscSUVxm1cu+zl9rdoQ/fFe/qNE2EyTUu+mgovdqFKsX71bag5WjSPpJa1jgoo3a7FOuJ45xtpNf",
+	"lb2gWaa9Xpj4rjT5ixrdTmcHdPq7K78TB0f+Qd4r9SkPGGdaLdgclcd1AisJkPXnGq6EKozX0i5Qz5Yj",
+	"3ekJQdbFdOnodMEN1rmpN7U3YKMlSwttlN5vLeQeiOeln8n91XJfTeYS6syBmufga9c1JlvnNW3l1f3P",
+	"QyXzZaOuui/M1jvBou2D+62z3lzg20ut+yMV2dXuFVv/HEreLXa2gNFUqcvEFKPyFN7MxSrLj1pI1viO",
+	"9UOJRsyqtOd4ElKytyU/MY6N1RMvrZamb7GbOEL5i0Z51hjkPTGobbKElnndzhcaSx65w+5xh5TnOR52",
+	"T1zXdyzQv3+hS5pYpfpmIqZW2/XLOgGy/kWjiYu9MJTRqoUZZDZXQmLKIIfm4cqBDnc/mtOSfs+lz5ZW",
+	"b0ToOn3X26mTfr3BQUi5C+IKm5hh7rVzOQ78gm5+MlILx0l5Ot1nbm3/ePtvNiuMZSNgU2vnpjRtF6Nc",
+	"pEzg3oDFaqnn8iLwt0Ln5I5Pe32BpvNcqfmIp5cDNtfiCmWfXMjLJFcpzx3zEn6nUYY2ezQELs3CrUXK",
+	"tRbegG3EBNMuGUi16/xiMTWQDv/n//3/iz1faVCmcIJmZjJ0syvQYrxkGeTC/RPMuez7E7D/J/7muUNr",
+	"bdeXGriFFv5xd1XdBu3FK2eRG6jVvekNengIhngIahI1lm/drwVKOKQLi311BTor0JhT6Lx30sMNPzk4",
+	"SLkBs+/73Z+oq/3i8gAJ6cCv4Pom4JYlpLW9b4twy0D+EnZ6hieq7UagYWYUyeYPXs3hI18yqRZfscF4",
+	"J7WOaGPinlBbXSC55YmG95B2R2sHpobklCA5learTakcf+U5WZhKxWN/xDP2y9nvvw3YQis5QWY+YN5R",
+	"j40F5NkgZH4g7olDol/IHchznY3qIKPSfBds/Tup6iZDnmTAdS5QJKOGm/FBq2ZQx0StyHN0FMPZbVRl",
+	"Hs3vn17KsQPOfdWW9U+RWdxXu1s2POzyJSwNbrNjBGJS6A3u9DsETehbzlIusS44AnuHmk6ZBquXLOcW",
+	"9Ma2atWf2stQjj/VpKYgNOLlblgfDTPX0F3aTP776YLkTXqgg4/1P2+2JzWEXDrvbuQOTLI+ORVXM2kV",
+	"aX4E2y7P3Kf6pctuVJ9ddCh43Dm229QyG9PK3En2rp+8W7Wy16nxoFIedBLma55OvfLFvw0Z6yvNRuBg",
+	"evlsL2hsAi9qamZ9djsK9ODWwmxuT9hiCpJc8Yl3elRWGHqoCpuqGZTpVzAli//4FlXvq2pm92eIarMl",
+	"0Xx6d1Qn+OEvz+jrf+5Dixz6vF2DXB2bqD7ePfWx350ly9WEkml+SYzq4GOYn08dNc/58u5BXKsDup3U",
+	"A3ncXOm7YogDRgXrHbBPuUwhd3+Um+OwmGOqfMKFXBEow6qIjPWfHn7HSi10+DqZg8yEnFww9DljwlZC",
+	"J/FlzyUha4VKpF1bofvNaH4bPOp4WzyqlT+lKcxLhSbeOmEZ3Or8XUBBJv8aw4r5FqLSauMBKl3Uesvr",
+	"daaXZMLwUb5hefWL1ot9vTmdvhalU1P/ATJjvLpP8R4dkAcunkDroy/wj3QKWZHDQ6g8Djwpfz5G6UQd",
+	"b4i/1HA5FS4KqOOUEUwKtvI0IAaQyGRo8fbZi7omCeNVUCoz7OnRIftRSeQFgTOx0dJbDkkJJqyBfNyG",
+	"Nl7RF9swNg/up3RSma+c3DMMMLM0FmZuPQhvacphn+0/hpTld9Bblbu9IQVWBFwRcEUr4T1YCWN8b0Rv",
+	"X2w+TzWvYx10OazpnRvZzB8E8hGu2iLie03GPUS7Ui0wEFlDpXyqI76a9klJWi4DpFGftcG113JX0NrD",
+	"w58AkCP6iegnop+vAf1EIBKByN0Si68gkUpkLnUppF55CCCilSPghLxmtohHflCaHT/1KdxqC5JyrZfM",
+	"LhRGOHBbaDADB0PqdVYWwT+Jy6z5W4hZHTCjPGvCoA+0qDGzEDadlln9OJvweau1Cxch3Pq0FF8ulLnZ",
+	"6X/VF6nytKr2IQKcCHAiwIkAJwKcrxDgRM/uh/bs/lFcNZ26qTLNaojo5j253SggLbSwS9zGEXAN+kXh",
+	"lvM//3U4xi1LAEzXF22qjKWVkxMKWs1UWlD2EeDpNIQLYzpnxBxuBkIay2UKp+xixi8dG5YX2ApgbC7G",
+	"0rqWT749/PYQp0rBnAeIrPy0V4fzE/DcTgdMA8+IroMPqTvWmqfW2ytZfwZWi5QspthtRmn9DDgwZ4Hl",
+	"wliQoAfszf8Z/vr63dufX54NX7x69RYH4908S8RpWlKSnPnTVBjQNJLUrawPZKYbKaevp2Ju2AjsAkCS",
+	"hq7qg8KaW9rHbHwDapSan4q8njPC9/TSzfFFahnkYiJGIhd2WWu/9n5LJ3+CNkJJDOij65PxPPchl94e",
+	"alj/7YuzPZ87GwtPYpuQMYkZA4W0igmZITe5Ap+Y3NQG0dJ4y2DehKzQvgGcHjkXX9E4vem/uX7Nj1ra",
+	"9VRJWdYxK7WdcgoQvzbqavewzOUTJ/ikmA28Pp9xQbZ5KoXZ0qM7YtYJjGbAKGGHoGzXZeqs/iKkIqcZ",
+	"0BkWo8KC2cNBhBQi+40cNpQa5HqXzSwcBqz7lJaw4nuW52pSQL1F+qSlQTxXfAIyFW4WP5/9UMbtU7MZ",
+	"X4am62tTvtTZphtSPW3awEf0p8pYyKgyV9gGUVUUqPXRzLp2vZ9XjZIh2NbPMhNXIit4zgLl/lDIjPGJ",
+	"BoxEr8+hFp/evtJ8PgeZJRhQjWlXmNVc5HW6c09bvv6LUoaGQgGU3EBoX7RVOKoKv0k1ExLAB8liNQED",
+	"fmkyhUkGtCom05WsDW5leF6vR8DcTbF3jWgwwX8rvbgfjCM2XGDqcGVJteaSlsicMLwIyroB6NFP4fqD",
+	"AKwdJ1OzeQ4WeQ11EEhtofQlcuQmz8CX2jjjT2fstZzkXGZPDPu74NqCzpfsRVbklp0ppDU8ai9z4Qb7",
+	"b7iCnL3ilruLHjmYTydWRV779D110sCPkxw/zrjlbZeAmDjmGe5n1j+zXGZcZ8wL8WYPuc5YK2nd5U+T",
+	"LmnkpJkGhCIkGr7elBXDydD1xSkBQfvx9ImxfEai/i9nv/9Gd8XZn3uNJXa/tzXyxm9zukxzf+KCu5UZ",
+	"NCo40LUw50sGH3hq8yWilwEzhZmDNDQrJcFRsHHHIRVzt67mCcvAcpF7Nv8BhzoWeZOZUE/Ggbr/DQAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -69,11 +69,11 @@ func TestAnotherCouncilsPaymentsAreNotFound(t *testing.T) {
 		{http.MethodGet, "/v1/payment-runs/" + run, nil, nil},
 		{http.MethodGet, "/v1/payment-runs/" + run + "/lines", nil, nil},
 		{http.MethodPost, "/v1/payment-runs/" + run + "/lines/" + p.line.Id.String() + "/hold", reason, []string{"If-Match", `"1"`}},
-		{http.MethodPost, "/v1/payment-runs/" + run + "/mark-paid", map[string]any{}, []string{"If-Match", etagOf(p.run.Version)}},
+		{http.MethodPost, "/v1/payment-runs/" + run + "/mark-paid", map[string]any{}, []string{"If-Match", etagOf(p.run.Version), "Idempotency-Key", uuid.NewString()}},
 		{http.MethodPost, "/v1/payment-runs/" + run + "/cancel", reason, []string{"If-Match", `"1"`}},
 		{http.MethodGet, "/v1/payment-files/" + p.files["bacs_standard18"].String(), nil, nil},
 		{http.MethodGet, "/v1/one-off-payments/" + p.oneOff.Id.String(), nil, nil},
-		{http.MethodPost, "/v1/one-off-payments/" + p.oneOff.Id.String() + "/approve", nil, []string{"If-Match", `"1"`}},
+		{http.MethodPost, "/v1/one-off-payments/" + p.oneOff.Id.String() + "/approve", nil, []string{"If-Match", `"1"`, "Idempotency-Key", uuid.NewString()}},
 		{http.MethodGet, "/v1/personal-budgets/" + p.f.budget.Id.String() + "/commitments", nil, nil},
 	}
 	before := b.counts()
@@ -174,15 +174,15 @@ func TestBadPaymentInputIsRefusedAndChangesNothing(t *testing.T) {
 			[]string{"Idempotency-Key", uuid.NewString()}, 400, "validation"},
 		{"a one-off with a line and an amount", http.MethodPost, "/v1/one-off-payments", map[string]any{"agreement_id": dp, "amount_pence": 5,
 			"plan_line_id": p.f.plan.Lines[0].Id, "reason": "x"}, []string{"Idempotency-Key", uuid.NewString()}, 400, "validation"},
-		{"approving an exported run", http.MethodPost, "/v1/payment-runs/" + run + "/approve", nil, []string{"If-Match", etagOf(p.run.Version)}, 409, "payment-run-not-draft"},
+		{"approving an exported run", http.MethodPost, "/v1/payment-runs/" + run + "/approve", nil, []string{"If-Match", etagOf(p.run.Version), "Idempotency-Key", uuid.NewString()}, 409, "payment-run-not-draft"},
 		{"cancelling an exported run", http.MethodPost, "/v1/payment-runs/" + run + "/cancel", map[string]any{"reason": "x"}, []string{"If-Match", etagOf(p.run.Version)},
 			409, "payment-run-not-cancellable"},
 		{"holding a line of an exported run", http.MethodPost, "/v1/payment-runs/" + run + "/lines/" + p.line.Id.String() + "/hold", map[string]any{"reason": "x"},
 			[]string{"If-Match", etagOf(p.run.Version)}, 409, "payment-run-not-open"},
 		{"returning a line of another run", http.MethodPost, "/v1/payment-runs/" + run + "/mark-paid", map[string]any{"returned": []any{
-			map[string]any{"payment_line_id": uuid.NewString(), "reason": "x"}}}, []string{"If-Match", etagOf(p.run.Version)}, 400, "validation"},
+			map[string]any{"payment_line_id": uuid.NewString(), "reason": "x"}}}, []string{"If-Match", etagOf(p.run.Version), "Idempotency-Key", uuid.NewString()}, 400, "validation"},
 		{"a return without a reason", http.MethodPost, "/v1/payment-runs/" + run + "/mark-paid", map[string]any{"returned": []any{
-			map[string]any{"payment_line_id": p.line.Id}}}, []string{"If-Match", etagOf(p.run.Version)}, 400, "validation"},
+			map[string]any{"payment_line_id": p.line.Id}}}, []string{"If-Match", etagOf(p.run.Version), "Idempotency-Key", uuid.NewString()}, 400, "validation"},
 		{"a line of another run", http.MethodPost, "/v1/payment-runs/" + uuid.NewString() + "/lines/" + p.line.Id.String() + "/hold", map[string]any{"reason": "x"},
 			[]string{"If-Match", `"1"`}, 404, "not-found"},
 		{"a lead time too long", http.MethodPatch, "/v1/council/settings", map[string]any{"payment_lead_days": 57}, []string{"If-Match", `"2"`}, 400, "validation"},

@@ -205,10 +205,10 @@ func TestOneOffPaymentsArePaidOnceByTheNextRun(t *testing.T) {
 	r, _ = b.runAction(empty, "cancel", b.financeA(), map[string]any{"reason": "the one-off is not approved yet"})
 	require.Equal(t, http.StatusOK, r.Status)
 
-	r = b.do(http.MethodPost, "/v1/one-off-payments/"+o.Id.String()+"/approve", b.financeA(), nil, "If-Match", etagOf(o.Version))
+	r = b.do(http.MethodPost, "/v1/one-off-payments/"+o.Id.String()+"/approve", b.financeA(), nil, "If-Match", etagOf(o.Version), "Idempotency-Key", uuid.NewString())
 	require.Equal(t, http.StatusUnprocessableEntity, r.Status)
 	require.Equal(t, "urn:pbudget:problem:one-off-self-approval", r.problem(t).Type)
-	r = b.do(http.MethodPost, "/v1/one-off-payments/"+o.Id.String()+"/approve", b.financeB(), nil, "If-Match", etagOf(o.Version))
+	r = b.do(http.MethodPost, "/v1/one-off-payments/"+o.Id.String()+"/approve", b.financeB(), nil, "If-Match", etagOf(o.Version), "Idempotency-Key", uuid.NewString())
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	r.decode(t, &o)
 	require.Equal(t, "finance-b", o.ApprovedBy.MustGet())

@@ -234,10 +234,12 @@ func (b *bundle) builtRun(loc string) api.PaymentRun {
 	return run
 }
 
-// runAction posts an action on a run at its current version and returns the run.
+// runAction posts an action on a run at its current version, with a fresh Idempotency-Key, and returns
+// the run.
 func (b *bundle) runAction(run api.PaymentRun, action, token string, body any) (*resp, api.PaymentRun) {
 	b.t.Helper()
-	r := b.do(http.MethodPost, "/v1/payment-runs/"+run.Id.String()+"/"+action, token, body, "If-Match", etagOf(run.Version))
+	r := b.do(http.MethodPost, "/v1/payment-runs/"+run.Id.String()+"/"+action, token, body, "If-Match", etagOf(run.Version),
+		"Idempotency-Key", uuid.NewString())
 	var out api.PaymentRun
 	if r.Status == http.StatusOK {
 		r.decode(b.t, &out)

@@ -123,6 +123,26 @@ func TestTheProcessingDayCountsWorkingDaysOverTheBankHoliday(t *testing.T) {
 	require.Equal(t, "2026-09-18", weekend.ProcessingDay.MustGet().Format("2006-01-02"))
 }
 
+// A pay date that is not a working day is processed on the working day before it, but never fewer
+// than 3 working days after approval: paying on Easter Monday 2026 (6 April), the working day
+// before is Thursday 2 April (Good Friday is a bank holiday too); approved on Monday 30 March, 2 April
+// is exactly the third working day after; approved a day later, the earliest is Tuesday 7 April.
+func TestAPayDateOnABankHolidayIsProcessedOnTheWorkingDayBeforeIfLateEnough(t *testing.T) {
+	t.Parallel()
+	b, clk := payBundle(t, "2026-03-20")
+	runs := []api.PaymentRun{b.createRun("2026-04-06"), b.createRun("2026-04-06"), b.createRun("2026-04-06")}
+	for i, tt := range []struct{ approved, processing, why string }{
+		{"2026-03-27", "2026-04-02", "the working day before the pay date, well after the earliest (1 April)"},
+		{"2026-03-30", "2026-04-02", "Tue 31, Wed 1, Thu 2: exactly 3 working days"},
+		{"2026-03-31", "2026-04-07", "Wed 1, Thu 2, (Good Friday, Easter Monday), Tue 7: after the pay date"},
+	} {
+		clk.Set(tt.approved)
+		r, run := b.runAction(runs[i], "approve", b.financeB(), nil)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, tt.processing, run.ProcessingDay.MustGet().Format("2006-01-02"), tt.why)
+	}
+}
+
 // Segregation of duties: a run is approved by someone other than its creator.
 func TestARunIsApprovedByAnotherUserThanItsCreator(t *testing.T) {
 	t.Parallel()

@@ -50,7 +50,8 @@ var ErrTotalsMismatch = apperr.New(apperr.Internal, "payment-export-totals-misma
 // Export exports an approved run: a BACS Standard 18 file crediting each bank recipient (a direct
 // payment to a bank or managed account; an ISF provider, once for all its people), a prepaid-card
 // load file, and a remittance per ISF provider listing its people by reference. The files are kept
-// sealed; exporting an exported run again returns them as they are, adding nothing.
+// sealed; exporting an exported run again returns them as they are, adding nothing. A run whose
+// agreements changed after its build is refused (checkFresh).
 func (s *Service) Export(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (RunRecord, []FileRecord, error) {
 	if s.keys == nil {
 		return RunRecord{}, nil, ErrNoKeys
@@ -69,6 +70,9 @@ func (s *Service) Export(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		if r.ProcessingDay.DaysSince(today) > bacs.MaxAheadDays {
 			return audit.Event{}, ErrExportTooEarly.WithMessage("the processing day is %s: export on or after %s", r.ProcessingDay,
 				r.ProcessingDay.AddDays(-bacs.MaxAheadDays))
+		}
+		if err := s.checkFresh(ctx, *r); err != nil {
+			return audit.Event{}, err
 		}
 		_, st, err := s.calendar(ctx, a.CouncilID)
 		if err != nil {

@@ -37,7 +37,70 @@ var (
 	ErrOriginator       = apperr.New(apperr.RuleViolation, "bacs-originator-not-configured", "set the council's BACS originator (council settings) before exporting bank payments")
 	ErrProcessingPassed = apperr.New(apperr.RuleViolation, "payment-run-processing-day-passed",
 		"the run's BACS processing day is not after today: cancel the run and create it again")
+	ErrRunStale = apperr.New(apperr.Conflict, "payment-run-stale",
+		"agreements the run pays changed after it was built: hold their lines (a later run pays them as they are then), or cancel the run and create it again")
 )
+
+// ReasonChangedSinceBuild is why a run's lines for an agreement changed since its build no longer hold.
+const ReasonChangedSinceBuild = "changed after the run was built (suspended, resumed, ended, repriced or re-signed)"
+
+// maxStaleNamed bounds how many stale agreements a refusal names.
+const maxStaleNamed = 10
+
+// checkFresh refuses a run that pays an agreement on facts that changed after the build: the
+// agreement changed (its version is not the one its lines were built from), is no longer signed
+// or its plan no longer the approved one, or its recipient's details are not confirmed now (a
+// change awaiting a second user, returned by the bank). It reads without locking, so builds of
+// other runs, which lock their agreements, are never blocked by it; a change that commits after
+// this check is one after approval or export, which the next run adjusts.
+func (s *Service) checkFresh(ctx context.Context, r RunRecord) error {
+	states, err := s.store.RunAgreementStates(ctx, r.CouncilID, r.ID)
+	if err != nil {
+		return err
+	}
+	var owners []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, a := range states {
+		if o := a.Owner(); a.Net > 0 && !seen[o] {
+			seen[o] = true
+			owners = append(owners, o)
+		}
+	}
+	details, err := s.store.DetailsStates(ctx, r.CouncilID, owners)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	count := 0
+	for _, a := range states {
+		reason := ""
+		switch {
+		case a.Changed:
+			reason = ReasonChangedSinceBuild
+		case !a.Signed:
+			reason = ReasonNotSigned
+		case !a.PlanApproved:
+			reason = ReasonPlanSuperseded
+		case a.Net > 0:
+			reason = holdFor(detailsKindFor(AgreementRecord{Kind: a.Kind, AccountType: a.AccountType}), details[a.Owner()])
+		}
+		if reason == "" {
+			continue
+		}
+		count++
+		if len(stale) < maxStaleNamed {
+			stale = append(stale, "agreement "+a.AgreementID.String()+": "+reason)
+		}
+	}
+	if count == 0 {
+		return nil
+	}
+	msg := strings.Join(stale, "; ")
+	if count > len(stale) {
+		msg += "; and " + strconv.Itoa(count-len(stale)) + " more"
+	}
+	return ErrRunStale.WithMessage("%s. Hold their lines, or cancel the run and create it again", msg)
+}
 
 // maxBatchRetries bounds how often a batch is read again after losing a line to another run (the
 // agreements' row locks make it rare; a violation that persists is a bug, recorded on the run).
@@ -208,7 +271,7 @@ func (s *Service) batchLines(ctx context.Context, r RunRecord, cal Calendar, bat
 	for i, l := range built.Lines {
 		ag := byID[l.AgreementID]
 		out[i] = StoredLine{Line: l, CouncilID: r.CouncilID, ID: uuid.Must(uuid.NewV7()), RunID: r.ID, AgreementKind: ag.Kind,
-			PersonID: ag.PersonID, ProviderID: ag.ProviderID, State: Live, CreatedAt: now}
+			PersonID: ag.PersonID, ProviderID: ag.ProviderID, State: Live, CreatedAt: now, AgreementVersion: ag.Version}
 		if l.Held {
 			out[i].HeldBy = &system
 		}
@@ -300,7 +363,8 @@ func (s *Service) runChange(ctx context.Context, a actor.Actor, id uuid.UUID, ve
 	return out, files, err
 }
 
-// ApproveRun approves a draft run: a user other than its creator. It fixes the BACS processing
+// ApproveRun approves a draft run: a user other than its creator, and only while what the run
+// pays still holds (checkFresh). It fixes the BACS processing
 // day: the pay date (or the working day before it, when it is not one), but never earlier than
 // the council's processing days after approval, counted in working days.
 func (s *Service) ApproveRun(ctx context.Context, a actor.Actor, id uuid.UUID, version int) (RunRecord, []FileRecord, error) {
@@ -310,6 +374,9 @@ func (s *Service) ApproveRun(ctx context.Context, a actor.Actor, id uuid.UUID, v
 		}
 		if r.CreatedBy == a.Subject {
 			return audit.Event{}, ErrSelfApproval
+		}
+		if err := s.checkFresh(ctx, *r); err != nil {
+			return audit.Event{}, err
 		}
 		cal, _, err := s.calendar(ctx, a.CouncilID)
 		if err != nil {

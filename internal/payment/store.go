@@ -105,6 +105,9 @@ type StoredLine struct {
 	State         LineState
 	ReturnReason  *string
 	CreatedAt     time.Time
+	// AgreementVersion is the version of the agreement the build read (0: built before lines
+	// recorded it): approval and export refuse a run whose agreements changed since.
+	AgreementVersion int
 }
 
 // PageCursor is the page position of a line.
@@ -299,6 +302,27 @@ type RunPayment struct {
 	Lines       []StoredLine // live, not held
 }
 
+// RunAgreementState is an agreement paid by a run's live, unheld lines, as it stands now against
+// what the build read: approval and export refuse a run built from facts no longer true.
+type RunAgreementState struct {
+	AgreementID  uuid.UUID
+	Kind         AgreementKind
+	AccountType  string
+	ProviderID   *uuid.UUID
+	Net          int64 // the sum of its live, unheld lines in the run
+	Changed      bool  // its version is not the one its lines were built from
+	Signed       bool
+	PlanApproved bool
+}
+
+// Owner is whose details pay the agreement: the agreement itself, or its ISF provider.
+func (a RunAgreementState) Owner() uuid.UUID {
+	if a.Kind == ISFKind {
+		return *a.ProviderID
+	}
+	return a.AgreementID
+}
+
 // Store keeps payments.
 type Store interface {
 	// Agreements.
@@ -352,6 +376,9 @@ type Store interface {
 	SetRunLinesState(ctx context.Context, councilID, runID uuid.UUID, from, to LineState, onlyHeld bool) error
 	ReturnLines(ctx context.Context, councilID, runID, agreementID uuid.UUID, reason string) (int, error)
 	RunPayments(ctx context.Context, councilID, runID uuid.UUID) ([]RunPayment, error)
+	// RunAgreementStates reads, without locking anything, each agreement that the run's live,
+	// unheld lines pay, in agreement id order.
+	RunAgreementStates(ctx context.Context, councilID, runID uuid.UUID) ([]RunAgreementState, error)
 	RecordOverpayments(ctx context.Context, councilID, runID uuid.UUID, at time.Time) error
 	ListOverpayments(ctx context.Context, councilID uuid.UUID, agreementID *uuid.UUID, p page.Request) ([]OverpaymentRecord, error)
 

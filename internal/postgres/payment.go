@@ -850,7 +850,7 @@ func (s *PaymentStore) InsertLines(ctx context.Context, lines []payment.StoredLi
 		return nil
 	}
 	n := len(lines)
-	cols := make([]sqlArray, 18)
+	cols := make([]sqlArray, 19)
 	for i := range cols {
 		cols[i] = make(sqlArray, n)
 	}
@@ -872,9 +872,13 @@ func (s *PaymentStore) InsertLines(ctx context.Context, lines []payment.StoredLi
 		if l.Held {
 			holdReason = strp(l.HoldReason)
 		}
+		var version *string
+		if l.AgreementVersion > 0 {
+			version = strp(strconv.Itoa(l.AgreementVersion))
+		}
 		row := []*string{strp(l.ID.String()), optUUID(dp), optUUID(isf), strp(l.PersonID.String()), optUUID(l.ProviderID), strp(string(l.Kind)),
 			start, end, strp(strconv.Itoa(l.Seq)), oneOff, carry, strp(strconv.FormatInt(l.Amount, 10)), owed, taken, strp(l.Reason),
-			strp(strconv.FormatBool(l.Held)), holdReason, l.HeldBy}
+			strp(strconv.FormatBool(l.Held)), holdReason, l.HeldBy, version}
 		for c, v := range row {
 			cols[c][i] = v
 		}
@@ -884,11 +888,12 @@ func (s *PaymentStore) InsertLines(ctx context.Context, lines []payment.StoredLi
 		args = append(args, c)
 	}
 	err := s.db.conn(ctx).Exec(`INSERT INTO payment_lines (council_id, run_id, created_at, id, dp_agreement_id, isf_agreement_id, person_id,
-		provider_id, kind, cycle_start, cycle_end, seq, one_off_id, carry_run_id, amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by)
+		provider_id, kind, cycle_start, cycle_end, seq, one_off_id, carry_run_id, amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by,
+		agreement_version)
 		SELECT ?, ?, ?, u.* FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::date[], ?::date[], ?::int[],
-			?::uuid[], ?::uuid[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::bool[], ?::text[], ?::text[])
+			?::uuid[], ?::uuid[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::bool[], ?::text[], ?::text[], ?::int[])
 		AS u (id, dp_agreement_id, isf_agreement_id, person_id, provider_id, kind, cycle_start, cycle_end, seq, one_off_id, carry_run_id,
-			amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by)`, args...).Error
+			amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by, agreement_version)`, args...).Error
 	return translate(err, errLineTaken)
 }
 
@@ -1060,6 +1065,45 @@ func (s *PaymentStore) RunPayments(ctx context.Context, councilID, runID uuid.UU
 				PersonID: l.PersonID, ProviderID: l.ProviderID})
 		}
 		out[len(out)-1].Lines = append(out[len(out)-1].Lines, l)
+	}
+	return out, nil
+}
+
+// RunAgreementStates implements payment.Store: plain reads (no FOR UPDATE or FOR SHARE), so that
+// the check never waits for, nor blocks, a build locking the same agreements for another run.
+func (s *PaymentStore) RunAgreementStates(ctx context.Context, councilID, runID uuid.UUID) ([]payment.RunAgreementState, error) {
+	var rows []struct {
+		AgreementID  uuid.UUID
+		IsISF        bool
+		AccountType  string
+		ProviderID   *uuid.UUID
+		Net          int64
+		Changed      bool
+		Signed       bool
+		PlanApproved bool
+	}
+	err := s.db.conn(ctx).Raw(`SELECT l.agreement_id, l.isf_agreement_id IS NOT NULL AS is_isf,
+		    coalesce(min(d.account_type), '') AS account_type, (array_agg(l.provider_id))[1] AS provider_id,
+		    sum(l.amount_pence) AS net,
+		    bool_or(l.agreement_version IS NOT NULL AND l.agreement_version <> coalesce(d.version, i.version)) AS changed,
+		    bool_and(coalesce(d.signed_date, i.signed_date) IS NOT NULL) AS signed,
+		    bool_and(p.status = 'approved') AS plan_approved
+		FROM payment_lines l
+		LEFT JOIN direct_payment_agreements d ON d.council_id = l.council_id AND d.id = l.dp_agreement_id
+		LEFT JOIN isf_agreements i ON i.council_id = l.council_id AND i.id = l.isf_agreement_id
+		JOIN support_plans p ON p.council_id = l.council_id AND p.id = coalesce(d.plan_id, i.plan_id)
+		WHERE l.council_id = ? AND l.run_id = ? AND l.state = 'live' AND NOT l.held
+		GROUP BY l.agreement_id, l.isf_agreement_id IS NOT NULL ORDER BY l.agreement_id`, uuidArg(councilID), uuidArg(runID)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]payment.RunAgreementState, len(rows))
+	for i, r := range rows {
+		out[i] = payment.RunAgreementState{AgreementID: r.AgreementID, Kind: payment.DirectPaymentKind, AccountType: r.AccountType,
+			ProviderID: r.ProviderID, Net: r.Net, Changed: r.Changed, Signed: r.Signed, PlanApproved: r.PlanApproved}
+		if r.IsISF {
+			out[i].Kind = payment.ISFKind
+		}
 	}
 	return out, nil
 }
