@@ -146,7 +146,10 @@ func (q *Queue) insertTx(ctx context.Context, args river.JobArgs, opts *river.In
 	if !ok {
 		return fmt.Errorf("jobs: %s inserted outside a transaction", args.Kind())
 	}
-	_, err := q.client.InsertTx(ctx, tx, args, opts)
+	// Not the request's cancellation: the transaction commits whole or not at all whatever the
+	// client does (postgres.WithinTx), and River's insert notification on a cancelled context is
+	// logged as an ERROR although nothing failed.
+	_, err := q.client.InsertTx(context.WithoutCancel(ctx), tx, args, opts)
 	return err
 }
 
