@@ -85,26 +85,41 @@ func NewAccessWriter(db *postgres.DB, log *slog.Logger) *access.Writer {
 	return access.NewWriter(postgres.NewAccessStore(db), access.WriterOptions{Log: log})
 }
 
-// chargingBudgets lets the charging service recompose budgets without importing them.
-type chargingBudgets struct{ *budget.Service }
+// chargingBudgets lets the charging service recompose budgets without importing them, and
+// reaches the payments with each changed contribution in the same transaction: the net
+// agreements of the budget's approved plan are repriced from the contribution's effective date
+// (payment.Service.RepriceForContributions), so a backdated change adjusts the cycles already
+// paid in the next run.
+type chargingBudgets struct {
+	*budget.Service
+	payments *payment.Service // set once the payments service is built
+}
 
-func (b chargingBudgets) ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c charging.Contribution, reason string) (*charging.Applied, error) {
+func (b *chargingBudgets) ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c charging.Contribution, reason string) (*charging.Applied, error) {
 	bud, err := b.Service.ApplyContribution(ctx, a, personID, c, reason)
 	if err != nil || bud == nil {
+		return nil, err
+	}
+	if err := b.payments.RepriceForContributions(ctx, a, map[uuid.UUID]charging.Contribution{bud.ID: c}, reason); err != nil {
 		return nil, err
 	}
 	applied := appliedOf(*bud)
 	return &applied, nil
 }
 
-func (b chargingBudgets) ApplyContributions(ctx context.Context, a actor.Actor, cs map[uuid.UUID]charging.Contribution, reason string) (map[uuid.UUID]charging.Applied, error) {
+func (b *chargingBudgets) ApplyContributions(ctx context.Context, a actor.Actor, cs map[uuid.UUID]charging.Contribution, reason string) (map[uuid.UUID]charging.Applied, error) {
 	buds, err := b.Service.ApplyContributions(ctx, a, cs, reason)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[uuid.UUID]charging.Applied, len(buds))
+	byBudget := make(map[uuid.UUID]charging.Contribution, len(buds))
 	for personID, bud := range buds {
 		out[personID] = appliedOf(bud)
+		byBudget[bud.ID] = cs[personID]
+	}
+	if err := b.payments.RepriceForContributions(ctx, a, byBudget, reason); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -160,7 +175,8 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	people := person.NewService(personStore, auditStore, db, now)
 	providerStore := postgres.NewProviderStore(db)
 	settings := council.NewSettingsService(postgres.NewSettingsStore(db), auditStore, db, now)
-	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, chargingBudgets{budgets}, auditStore, db, q, now, log)
+	cb := &chargingBudgets{Service: budgets}
+	chargingService := charging.NewService(postgres.NewChargingStore(db), personStore, cb, auditStore, db, q, now, log)
 	// An uprating job takes at most a quarter of the pool, so that requests keep the rest.
 	chargingService.SetUpratingBatches(charging.UpratingBatches{Concurrent: min(4, max(1, db.SQL().Stats().MaxOpenConnections/4))})
 	holidays := workday.EnglandAndWales()
@@ -173,6 +189,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	payments := payment.NewService(payment.Deps{Store: postgres.NewPaymentStore(db), Settings: settings, Plans: plans, Budgets: budgets,
 		Providers: providers, Keys: po.Keys, Holidays: holidays, Audit: auditStore, Tx: db, Now: now, Log: log, BatchSize: po.BatchSize})
 	payments.SetEnqueuer(q) // a run's build is a River job, inserted in the transaction that creates the run
+	cb.payments = payments
 	settings.Guard(payments)
 	assessments := assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now)
 	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},

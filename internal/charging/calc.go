@@ -488,4 +488,7 @@ type Contribution struct {
 	FullCost              bool
 	Assessed              int64
 	Minimum               int64
+	// EffectiveFrom is the assessment's effective date: the day the contribution applies from
+	// (a backdated one reprices the payments already made from then).
+	EffectiveFrom date.Date
 }

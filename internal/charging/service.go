@@ -453,7 +453,7 @@ func (s *Service) complete(ctx context.Context, a actor.Actor, as Assessment, p 
 	if budgetReason == "" {
 		budgetReason = "financial assessment completed"
 	}
-	applied, err := s.budgets.ApplyContribution(ctx, a, as.PersonID, contributionOf(as.ID, table, res), budgetReason)
+	applied, err := s.budgets.ApplyContribution(ctx, a, as.PersonID, contributionOf(as, table, res), budgetReason)
 	if err != nil {
 		return Assessment{}, err
 	}
@@ -485,9 +485,10 @@ func calculate(as Assessment, p person.Person, table RateTable) (Result, error) 
 	return Calculate(as.Kind, as.Facts, p.DateOfBirth, table)
 }
 
-// contributionOf is what the budget takes of assessment id's result.
-func contributionOf(id uuid.UUID, table RateTable, res Result) Contribution {
-	return Contribution{FinancialAssessmentID: id, RateTableID: table.ID, FullCost: res.FullCost, Assessed: res.Assessed, Minimum: res.MinimumCharge}
+// contributionOf is what the budget takes of assessment as's result.
+func contributionOf(as Assessment, table RateTable, res Result) Contribution {
+	return Contribution{FinancialAssessmentID: as.ID, RateTableID: table.ID, FullCost: res.FullCost, Assessed: res.Assessed, Minimum: res.MinimumCharge,
+		EffectiveFrom: as.Facts.EffectiveDate}
 }
 
 // completed returns as completed at now with res under table and the budget it recomposed

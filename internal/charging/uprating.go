@@ -355,7 +355,7 @@ func (r *upratingRun) recalculateBatch(ctx context.Context, batch []Candidate) e
 				continue
 			}
 			done = append(done, recalculation{old: old, next: next, res: res, table: table})
-			contributions[old.PersonID] = contributionOf(next.ID, table, res)
+			contributions[old.PersonID] = contributionOf(next, table, res)
 			lines = append(lines, line)
 		}
 		prog.Processed = len(olds)

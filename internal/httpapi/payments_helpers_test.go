@@ -93,6 +93,11 @@ type agreementSpec struct {
 	// recipientFor records them for the person and returns their id.
 	recipient    string
 	recipientFor func(person uuid.UUID) uuid.UUID
+	basis        string // the direct payment's: gross (default) or net
+	// assess, when set, is called with the person before their plan is made (a financial
+	// assessment, for one).
+	assess func(personID string)
+	isfQty string // the ISF line's days a week at £75 (default 1)
 }
 
 type payFixture struct {
@@ -117,10 +122,19 @@ func (b *bundle) agreements(spec agreementSpec) payFixture {
 	if spec.dpWeekly == "" {
 		spec.dpWeekly = "10"
 	}
+	if spec.basis == "" {
+		spec.basis = "gross"
+	}
+	if spec.isfQty == "" {
+		spec.isfQty = "1"
+	}
 	pb := b.budgetOfNewPerson()
+	if spec.assess != nil {
+		spec.assess(pb.PersonId.String())
+	}
 	lines := []map[string]any{lineBody("personal_assistant", "direct_payment", 1_500, spec.dpWeekly, pb)}
 	if spec.isf != nil {
-		lines = append(lines, lineBody("day_service", "isf", 7_500, "1", pb, "provider_id", spec.isf.Id))
+		lines = append(lines, lineBody("day_service", "isf", 7_500, spec.isfQty, pb, "provider_id", spec.isf.Id))
 	}
 	lines = append(lines, spec.extraLines...)
 	plan, tag := b.planWith(pb, lines...)
@@ -135,7 +149,7 @@ func (b *bundle) agreements(spec agreementSpec) payFixture {
 	}
 	f := payFixture{budget: pb, plan: plan, planTag: b.approve(plan, b.submit(plan, tag))}
 	dpBody := map[string]any{
-		"plan_id": plan.Id, "recipient": "person", "account_type": spec.accountType, "payment_basis": "gross", "frequency": spec.frequency,
+		"plan_id": plan.Id, "recipient": "person", "account_type": spec.accountType, "payment_basis": spec.basis, "frequency": spec.frequency,
 		"start_date": spec.start}
 	if spec.recipient != "" {
 		dpBody["recipient"], dpBody["recipient_person_id"], dpBody["recipient_consented"] = spec.recipient, spec.recipientFor(pb.PersonId), true

@@ -330,6 +330,9 @@ type Store interface {
 	ListAgreements(ctx context.Context, councilID uuid.UUID, f AgreementFilter, p page.Request) ([]AgreementRecord, error)
 	EndAgreement(ctx context.Context, r AgreementRecord, by string, at time.Time) error
 	RepriceAgreement(ctx context.Context, r AgreementRecord) error
+	// LockApprovedAgreements reads and locks (FOR NO KEY UPDATE, direct payments then ISFs, each in
+	// id order) the agreements of the approved plans of budgetIDs.
+	LockApprovedAgreements(ctx context.Context, councilID uuid.UUID, budgetIDs []uuid.UUID) ([]AgreementRecord, error)
 	Amounts(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]AmountRecord, error)
 	InsertAmount(ctx context.Context, councilID uuid.UUID, kind AgreementKind, a AmountRecord) error
 	Suspensions(ctx context.Context, councilID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]SuspensionRecord, error)

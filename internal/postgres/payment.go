@@ -263,6 +263,23 @@ func (s *PaymentStore) RepriceAgreement(ctx context.Context, r payment.Agreement
 		uuidArg(r.PlanID), r.Annual, uuidArg(r.CouncilID), uuidArg(r.ID)).Error, errLineTaken)
 }
 
+// LockApprovedAgreements implements payment.Store: through the budgets' approved plans (one per
+// budget, support_plans_one_approved_key) and each agreement's plan key.
+func (s *PaymentStore) LockApprovedAgreements(ctx context.Context, councilID uuid.UUID, budgetIDs []uuid.UUID) ([]payment.AgreementRecord, error) {
+	var out []payment.AgreementRecord
+	for _, k := range []payment.AgreementKind{payment.DirectPaymentKind, payment.ISFKind} {
+		cols, _ := kindSQL(k)
+		q := `SELECT ` + cols + ` FROM support_plans p JOIN ` + agreementTable(k) + ` a ON a.council_id = p.council_id AND a.plan_id = p.id
+			WHERE p.council_id = ? AND p.status = 'approved' AND p.budget_id = ANY (?::uuid[]) ORDER BY a.id FOR NO KEY UPDATE OF a`
+		var rows []agreementRow
+		if err := s.db.conn(ctx).Raw(q, uuidArg(councilID), uuidsArray(budgetIDs)).Scan(&rows).Error; err != nil {
+			return nil, translate(err, nil)
+		}
+		out = append(out, convert(rows, agreementRow.domain)...)
+	}
+	return out, nil
+}
+
 // BumpAgreement implements payment.Store: the agreement's version goes to r.Version.
 func (s *PaymentStore) BumpAgreement(ctx context.Context, r payment.AgreementRecord) error {
 	set := "version = ?"
