@@ -103,8 +103,8 @@ func (s *Service) RepriceForContributions(ctx context.Context, a actor.Actor, ch
 			events = append(events, audit.Event{Action: entityType(r.Kind) + ".repriced", EntityType: entityType(r.Kind), EntityID: r.ID,
 				ChangedFields: []string{"annual_amount_pence"}, Reason: why,
 				Details: map[string]any{"effective_from": from.String(), "previous_annual_pence": before, "annual_pence": annual,
-					"per_cycle_pence":         Agreement{Frequency: r.Frequency, Basis: r.Basis}.PerCycle(Amount{Annual: annual, CouncilAnnual: annual}),
-					"plan_id":                 r.PlanID.String(), "cause": "contribution",
+					"per_cycle_pence": Agreement{Frequency: r.Frequency, Basis: r.Basis}.PerCycle(Amount{Annual: annual, CouncilAnnual: annual}),
+					"plan_id":         r.PlanID.String(), "cause": "contribution",
 					"financial_assessment_id": c.FinancialAssessmentID.String()}})
 		}
 		if len(events) == 0 {
