@@ -18,6 +18,8 @@ import (
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/provider"
 	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/webhook"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 )
 
 func TestServeRefusesToStartWithoutEncryptionKeys(t *testing.T) {
@@ -68,13 +70,22 @@ func TestRotateKeysReEncryptsUnderTheCurrentKey(t *testing.T) {
 	acct := secret.NewBankAccount("601613", "31926819", "ISF LTD")
 	_, err = svc.Payments.SetDetails(ctx, a, payment.DetailsOwner{ProviderID: &p.ID}, payment.DetailsInput{Bank: &acct, Reason: "letter"})
 	require.NoError(t, err)
+	// A webhook subscription whose secret was rotated: its current and previous signing secrets are
+	// both sealed, and both are re-sealed.
+	sub, err := svc.Webhooks.Create(ctx, a, outbox.CreateInput{URL: "https://93.184.215.14/hooks", EventTypes: []webhook.EventType{webhook.EventTypes[0]}})
+	require.NoError(t, err)
+	first := sub.Secret.Reveal()
+	sub, err = svc.Webhooks.RotateSecret(ctx, a, sub.ID, sub.Version)
+	require.NoError(t, err)
+	second := sub.Secret.Reveal()
 
 	var out bytes.Buffer
 	vars["PB_SECRET_KEYS"] = newKey + "," + oldKey
 	getenv := env(vars)
 	require.NoError(t, run(ctx, []string{"rotate-keys"}, getenv, &out))
-	require.Contains(t, out.String(), "re-encrypted 1 values under key new")
-	require.Contains(t, out.String(), "key new seals 1 values")
+	require.Contains(t, out.String(), "re-encrypted 3 values under key new", "the bank details and the two webhook secrets")
+	require.Contains(t, out.String(), "key new seals 3 values")
+	require.NotContains(t, out.String(), "key old")
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"rotate-keys"}, getenv, &out))
 	require.Contains(t, out.String(), "re-encrypted 0 values", "nothing left under the old key")
@@ -87,4 +98,15 @@ func TestRotateKeysReEncryptsUnderTheCurrentKey(t *testing.T) {
 	v, err := svc.Payments.ConfirmDetails(ctx, b, payment.DetailsOwner{ProviderID: &p.ID}, payment.DetailsInput{Bank: &acct})
 	require.NoError(t, err, "the re-encrypted details open with the new key alone")
 	require.Equal(t, "****6819", v.Confirmed.MaskedNumber)
+
+	stored, err := svc.Webhooks.Get(ctx, a, sub.ID)
+	require.NoError(t, err)
+	for sealed, want := range map[string]string{string(stored.SecretSealed): second, string(stored.PreviousSecretSealed): first} {
+		id, err := secret.KeyID([]byte(sealed))
+		require.NoError(t, err)
+		require.Equal(t, "new", id)
+		plain, err := newRing.Open([]byte(sealed), secret.Binding{CouncilID: c.ID, RecordID: sub.ID, Purpose: secret.PurposeWebhookSecret})
+		require.NoError(t, err, "the re-sealed webhook secrets open with the new key alone")
+		require.Equal(t, want, string(plain), "the same secret: receivers verify as before")
+	}
 }

@@ -58,8 +58,8 @@ commands:
   healthcheck  [--timeout 3s]: exit 0 when the server on PB_LISTEN_ADDR is ready (GET /readyz)
   version      print the version and commit (also --version)
   secret-key   [--id ID]: print a new AES-256 key for PB_SECRET_KEYS, as ID:base64
-  rotate-keys  [--batch N]: re-encrypt bank details and payment files under the first key of
-               PB_SECRET_KEYS
+  rotate-keys  [--batch N]: re-encrypt bank details, payment files and webhook signing secrets
+               under the first key of PB_SECRET_KEYS
 
 configuration: DATABASE_URL (the runtime role), PB_MIGRATE_DATABASE_URL (the owner role),
 PB_ALLOW_SINGLE_DB_ROLE, PB_LISTEN_ADDR, PB_METRICS_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
@@ -419,7 +419,7 @@ func rotateKeysCmd(ctx context.Context, args []string, cfg config.Config, log *s
 		return err
 	}
 	defer db.Close()
-	done, counts, err := payment.RotateKeys(ctx, postgres.NewPaymentStore(db), pay.Keys, max(1, *batch))
+	done, counts, err := payment.RotateKeys(ctx, postgres.NewSealedStore(db), pay.Keys, max(1, *batch))
 	if err != nil {
 		return err
 	}

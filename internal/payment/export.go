@@ -22,7 +22,7 @@ import (
 )
 
 // purposeExportFile binds a sealed export file to its row.
-const purposeExportFile = "export_file"
+const purposeExportFile = secret.PurposeExportFile
 
 // ErrExportTooEarly is an export more than BACS allows before the processing day.
 var ErrExportTooEarly = apperr.New(apperr.RuleViolation, "payment-run-export-too-early",

@@ -6,9 +6,9 @@ import (
 	"github.com/pbudget/pbudget/internal/secret"
 )
 
-// RotateKeys re-seals, in batches, every stored value (recipients' details, export files) sealed
-// with a key other than the ring's current one, and returns how many it re-sealed and how many
-// values each key still seals (the secret package's rotation, step 2). Each value is replaced only
+// RotateKeys re-seals, in batches, every stored value (recipients' details, export files, webhook
+// subscriptions' signing secrets) sealed with a key other than the ring's current one, and
+// returns how many it re-sealed and how many values each key still seals (the secret package's rotation, step 2). Each value is replaced only
 // if it is unchanged since it was read, so it can run beside the service.
 func RotateKeys(ctx context.Context, store KeyStore, keys *secret.KeyRing, batch int) (int, map[string]int, error) {
 	done := 0

@@ -133,6 +133,8 @@ type Binding struct {
 const (
 	PurposeBankAccount   = "bank_account"
 	PurposeCardReference = "card_reference"
+	PurposeExportFile    = "export_file"
+	PurposeWebhookSecret = "webhook_secret"
 )
 
 func (b Binding) ad(header []byte) []byte {

@@ -221,7 +221,8 @@ var (
 		"the subscription is disabled: enable it first")
 )
 
-const purposeSecret = "webhook_secret"
+// purposeSecret binds a subscription's sealed signing secrets.
+const purposeSecret = secret.PurposeWebhookSecret
 
 // CreateInput is a new subscription.
 type CreateInput struct {
