@@ -61,7 +61,7 @@ run: build
 	  listening on $$PB_LISTEN_ADDR (set PB_LISTEN_ADDR=:8080 to listen on every interface); make stop stops the database
 
 	MSG
-	PB_SECRET_KEYS=$$(cat $(KEYS)/secret-keys) PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
+	PB_PUBLIC_URL=$${PB_PUBLIC_URL:-$$base} PB_SECRET_KEYS=$$(cat $(KEYS)/secret-keys) PB_JWT_PUBLIC_KEY_FILE=$(KEYS)/jwt-public.pem exec bin/pbudget serve
 
 stop:
 	@.ci/devdb stop

@@ -33,6 +33,7 @@ import (
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/secret"
+	"github.com/pbudget/pbudget/internal/webhook/outbox"
 	"github.com/pbudget/pbudget/internal/workday"
 )
 
@@ -64,7 +65,7 @@ commands:
 configuration: DATABASE_URL (the runtime role), PB_MIGRATE_DATABASE_URL (the owner role),
 PB_ALLOW_SINGLE_DB_ROLE, PB_LISTEN_ADDR, PB_METRICS_ADDR, PB_JWT_PUBLIC_KEY_FILE or PB_JWT_JWKS_URL,
 PB_JWT_ISSUER, PB_JWT_AUDIENCE, PB_JWT_ALGORITHMS, PB_LOG_LEVEL, PB_DB_MAX_CONNS, PB_SHUTDOWN_TIMEOUT,
-PB_PPROF_ADDR, PB_SECRET_KEYS (required by serve), PB_BANK_HOLIDAYS
+PB_PPROF_ADDR, PB_SECRET_KEYS (required by serve), PB_BANK_HOLIDAYS, PB_PUBLIC_URL
 `
 
 // gcPercent is the garbage collector's target unless GOGC is set: the service's live heap is a
@@ -280,7 +281,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, ln, metrics
 	accessCtx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
 	go accessLog.Run(accessCtx)
 	defer func() { stopAccess(); <-accessLog.Done() }()
-	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx, Access: accessLog, Payments: pay})
+	if cfg.PublicURL == "" {
+		log.Warn("PB_PUBLIC_URL is not set: the links in webhook payloads point at " + outbox.PlaceholderAPIBase)
+	}
+	handler, reg, err := app.New(app.Options{DB: db, Verifier: verifier, Log: log, Jobs: queue, Background: workCtx, Access: accessLog, Payments: pay,
+		Webhooks: outbox.Options{APIBase: cfg.PublicURL}})
 	if err != nil {
 		closeAll()
 		return err

@@ -34,6 +34,10 @@ type Config struct {
 	// BankHolidays is PB_BANK_HOLIDAYS: the bank holidays BACS skips, ISO dates separated by commas;
 	// empty means England and Wales 2025–2028 (internal/workday).
 	BankHolidays string
+	// PublicURL is PB_PUBLIC_URL: the API's public root as integrators reach it (scheme, host,
+	// optional path; no query), the prefix of the links in webhook payloads. Empty: the links
+	// point at https://pbudget.invalid and serve warns at start.
+	PublicURL string
 }
 
 // DefaultMetricsAddr is where /metrics is served unless PB_METRICS_ADDR says otherwise: loopback,
@@ -56,6 +60,13 @@ func Load(getenv func(string) string) (Config, error) {
 		MetricsAddr:      or(getenv("PB_METRICS_ADDR"), DefaultMetricsAddr),
 		SecretKeys:       getenv("PB_SECRET_KEYS"),
 		BankHolidays:     getenv("PB_BANK_HOLIDAYS"),
+	}
+	if v := strings.TrimSpace(getenv("PB_PUBLIC_URL")); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			return Config{}, fmt.Errorf("PB_PUBLIC_URL: want the API's absolute http(s) root without credentials, query or fragment, such as https://pbudget.example.gov.uk, got %q", v)
+		}
+		c.PublicURL = strings.TrimSuffix(u.String(), "/")
 	}
 	if c.MetricsAddr == "off" {
 		c.MetricsAddr = ""
@@ -167,6 +178,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("encryption_key_ids", c.secretKeyIDs()),
 		slog.Bool("bank_holidays_configured", c.BankHolidays != ""),
+		slog.String("public_url", c.PublicURL),
 	)
 }
 

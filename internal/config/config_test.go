@@ -67,18 +67,41 @@ func TestTheOwnerURLDefaultsToDatabaseURL(t *testing.T) {
 func TestLoadRejectsBadValues(t *testing.T) {
 	t.Parallel()
 	for name, vars := range map[string]map[string]string{
-		"alg none":      {"PB_JWT_ALGORITHMS": "none"},
-		"symmetric alg": {"PB_JWT_ALGORITHMS": "HS256"},
-		"bad log level": {"PB_LOG_LEVEL": "loud"},
-		"zero conns":    {"PB_DB_MAX_CONNS": "0"},
-		"bad timeout":   {"PB_SHUTDOWN_TIMEOUT": "soon"},
-		"bad allow":     {"PB_ALLOW_SINGLE_DB_ROLE": "yes"},
+		"alg none":              {"PB_JWT_ALGORITHMS": "none"},
+		"symmetric alg":         {"PB_JWT_ALGORITHMS": "HS256"},
+		"bad log level":         {"PB_LOG_LEVEL": "loud"},
+		"zero conns":            {"PB_DB_MAX_CONNS": "0"},
+		"bad timeout":           {"PB_SHUTDOWN_TIMEOUT": "soon"},
+		"bad allow":             {"PB_ALLOW_SINGLE_DB_ROLE": "yes"},
+		"relative public URL":   {"PB_PUBLIC_URL": "pbudget.example.gov.uk"},
+		"public URL with query": {"PB_PUBLIC_URL": "https://pbudget.example.gov.uk/?x=1"},
+		"public URL scheme":     {"PB_PUBLIC_URL": "ftp://pbudget.example.gov.uk"},
+		"public URL user":       {"PB_PUBLIC_URL": "https://u:p@pbudget.example.gov.uk"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			_, err := Load(env(vars))
 			require.Error(t, err)
 		})
+	}
+}
+
+// PB_PUBLIC_URL is the root of the webhook payloads' links: kept without a trailing slash, so
+// that root + /v1/... is one URL; unset, the links use a placeholder.
+func TestThePublicURLIsTheRootOfWebhookLinks(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	require.Empty(t, c.PublicURL)
+	for in, want := range map[string]string{
+		"https://pbudget.example.gov.uk/":   "https://pbudget.example.gov.uk",
+		" https://api.example.org/pbudget ": "https://api.example.org/pbudget",
+		"http://127.0.0.1:8080":             "http://127.0.0.1:8080",
+	} {
+		c, err := Load(env(map[string]string{"PB_PUBLIC_URL": in}))
+		require.NoError(t, err, in)
+		require.Equal(t, want, c.PublicURL)
+		require.Contains(t, c.LogValue().String(), want)
 	}
 }
 

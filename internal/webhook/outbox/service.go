@@ -205,9 +205,13 @@ func (s *Service) Configure(o Options) {
 		s.opts.Rotation = 24 * time.Hour
 	}
 	if s.opts.APIBase == "" {
-		s.opts.APIBase = "https://pbudget.invalid"
+		s.opts.APIBase = PlaceholderAPIBase
 	}
 }
+
+// PlaceholderAPIBase is the links' root when PB_PUBLIC_URL is not configured: a name that never
+// resolves (RFC 2606), so that a receiver sees at once that the link needs configuring.
+const PlaceholderAPIBase = "https://pbudget.invalid"
 
 // Errors of the webhooks.
 var (
