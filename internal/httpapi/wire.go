@@ -497,7 +497,10 @@ func weeklyOut(w report.Weekly) (api.WeeklyReport, error) {
 		"as_of": w.AsOf.String(), "generated_at": w.GeneratedAt,
 		"people":   map[string]any{"with_budget": w.PeopleWithBudget, "with_approved_plan": w.PeopleWithPlan, "with_direct_payment": w.PeopleWithDP},
 		"ascof_3d": map[string]any{"self_directed_support_basis_points": w.SelfDirectedSupport, "direct_payments_basis_points": w.DirectPayments},
-		"modes":    w.Modes, "budgets": w.Budgets, "payments": w.Payments, "reviews": w.Reviews,
+		"modes":    w.Modes, "budgets": w.Budgets, "reviews": w.Reviews,
+		// A date.Date is not JSON: the day as ISO text, as the schema says.
+		"payments": map[string]any{"from": w.Payments.From.String(), "direct_payment_pence": w.Payments.DirectPaymentPence,
+			"isf_pence": w.Payments.ISFPence, "lines": w.Payments.Lines},
 		"audits": w.Audits, "audits_missing_reason": nilIfEmpty(w.AuditsMissing),
 		"recoveries": w.Recoveries, "recoveries_missing_reason": nilIfEmpty(w.RecoveriesMissing),
 	}
