@@ -34,12 +34,7 @@ func Open(ctx context.Context, dsn string, maxConns int, log *slog.Logger) (*DB,
 		QueryFields:            true,
 		TranslateError:         true,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		Logger: quietOnCancel{logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true, // never log values: they may be personal data
-		})},
+		Logger:                 newLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -151,6 +146,17 @@ func (db *DB) SQLTx(ctx context.Context) (*sql.Tx, bool) {
 	return sqlTx, ok
 }
 
+// newLogger is the statements' logger: slow (over 500 ms) and failed statements at WARN and
+// ERROR, never with their values, which may be personal data.
+func newLogger(log *slog.Logger) logger.Interface {
+	return quietOnCancel{logger.NewSlogLogger(log, logger.Config{
+		SlowThreshold:             500 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true, // never log values: they may be personal data
+	})}
+}
+
 // quietOnCancel is gorm's logger without the ERROR line of a statement that failed because its
 // context ended: the client went away, which the request's own log line records. The error is then
 // not always context.Canceled: pgx's database/sql driver reports a context that ends between
@@ -159,6 +165,16 @@ type quietOnCancel struct{ logger.Interface }
 
 func (q quietOnCancel) LogMode(level logger.LogLevel) logger.Interface {
 	return quietOnCancel{q.Interface.LogMode(level)}
+}
+
+// ParamsFilter passes on the wrapped logger's: gorm asks the logger itself (a gorm.ParamsFilter)
+// which of a statement's values to write, and a logger that does not answer gets them all — a
+// slow UPDATE of a CLD return logged the whole file, NHS numbers and all.
+func (q quietOnCancel) ParamsFilter(ctx context.Context, sql string, params ...any) (string, []any) {
+	if f, ok := q.Interface.(gorm.ParamsFilter); ok {
+		return f.ParamsFilter(ctx, sql, params...)
+	}
+	return sql, nil
 }
 
 func (q quietOnCancel) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
