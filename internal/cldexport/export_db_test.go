@@ -3,7 +3,9 @@ package cldexport_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
@@ -146,6 +148,8 @@ func TestASeededQuarterExportsExactlyTheHandWrittenReturn(t *testing.T) {
 
 	e, data, issues := export(t, svc, a, cld.Quarter{Year: 2026, Q: 2})
 	require.Equal(t, cldexport.Done, e.Status)
+	sum := sha256.Sum256(data)
+	require.Equal(t, hex.EncodeToString(sum[:]), e.SHA256, "the SHA-256 is the downloaded file's (stored compressed, given back as written)")
 	header, rows := readExpected(t, "testdata/2026-Q2.expected")
 	got := readCSV(t, data)
 	require.Equal(t, header, got[0], "the header row")

@@ -191,6 +191,14 @@ func TestNoHostileInputReachesA5xxOrChangesAnything(t *testing.T) {
 	// A server on its own clock: the payment records (a run built, approved and exported) are dated.
 	b, _ := payBundle(t, "2026-04-01")
 	fx := b.buildHostileFixtures()
+	// The review sweep runs when the queue starts (and every 15 minutes): let its first run finish,
+	// or it may recompute the fixtures' review schedules (and announce them) between a refused
+	// request's two counts.
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, b.db.SQL().QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'review_sweep' AND state = 'completed'`).Scan(&n))
+		return n > 0
+	}, 60*time.Second, 50*time.Millisecond, "the first review sweep")
 	tables := b.councilTables()
 	tok := b.token("practitioner", "approver", "panel", "finance", "auditor", "council_admin")
 	// The person view's routes are walked as the fixtures' person, whose records they are.
