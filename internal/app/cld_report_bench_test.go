@@ -203,4 +203,25 @@ func BenchmarkWeeklyReport100000(b *testing.B) {
 		b.ReportMetric(float64(median.Microseconds())/1000, "median-ms")
 		b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms")
 	}
+	// Each figure's query alone (the median of 5), to say where the time goes.
+	store := postgres.NewReportStore(db)
+	figures := []struct {
+		name string
+		run  func() error
+	}{
+		{"people and modes", func() error { _, _, _, _, err := store.People(ctx, c.ID, on); return err }},
+		{"budgets", func() error { _, err := store.Budgets(ctx, c.ID); return err }},
+		{"payments", func() error { _, err := store.Payments(ctx, c.ID, date.Of(2026, 4, 1), on); return err }},
+		{"reviews", func() error { _, err := store.Reviews(ctx, c.ID, on); return err }},
+	}
+	for _, f := range figures {
+		times := make([]time.Duration, 5)
+		for i := range times {
+			start := time.Now()
+			require.NoError(b, f.run())
+			times[i] = time.Since(start)
+		}
+		slices.Sort(times)
+		b.Logf("  %s: median %s", f.name, times[2].Round(time.Millisecond))
+	}
 }
