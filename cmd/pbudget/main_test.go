@@ -170,10 +170,13 @@ func TestServeRefusesARoleThatCouldAlterTheAuditTrail(t *testing.T) {
 	require.ErrorContains(t, err, "PB_MIGRATE_DATABASE_URL")
 
 	single["PB_ALLOW_SINGLE_DB_ROLE"] = "true"
-	require.Contains(t, serveAndStop(t, single), `"level":"WARN","msg":"the audit trail is protected only by triggers`)
+	warned := serveAndStop(t, single)
+	require.Contains(t, warned, `"level":"WARN","msg":"the audit trail is protected only by triggers`)
+	require.Contains(t, warned, `"level":"WARN","msg":"PB_PUBLIC_URL is not set`, "webhook links need the public root")
 
 	vars := freshDB(t)
 	vars["PB_JWT_PUBLIC_KEY_FILE"] = pubPath
+	vars["PB_PUBLIC_URL"] = "https://pbudget.example.gov.uk"
 	require.NotContains(t, serveAndStop(t, vars), `"level":"WARN"`)
 
 	// Migrated by the owner in a release step, served by the runtime role alone: the serving
