@@ -78,17 +78,14 @@ func (s *Service) RepriceForContributions(ctx context.Context, a actor.Actor, ch
 				}
 				plans[r.PlanID] = v
 			}
-			annual, err := councilShare(v.Plan, c, r)
-			if err != nil {
-				return err
-			}
-			if !amountChangesFrom(amountsInForce(history[r.ID]), from, annual) {
+			annual, ok := councilShare(v.Plan, c, r)
+			if !ok || !amountChangesFrom(amountsInForce(history[r.ID]), from, annual) {
 				continue
 			}
 			why := fmt.Sprintf("%s: financial assessment %s changed the person's contribution from %s", reason, c.FinancialAssessmentID, c.EffectiveFrom)
 			before := r.Annual
 			r.Annual = annual
-			if err := s.store.RepriceAgreement(ctx, r); err != nil {
+			if err := s.store.SetAnnual(ctx, r); err != nil {
 				return err
 			}
 			am := AmountRecord{ID: uuid.Must(uuid.NewV7()), AgreementID: r.ID, EffectiveFrom: from, Annual: annual, PlanID: r.PlanID,
@@ -115,13 +112,15 @@ func (s *Service) RepriceForContributions(ctx context.Context, a actor.Actor, ch
 }
 
 // councilShare is what agreement r pays a year of plan p with the contribution c: the council's
-// share of the direct-payment option (net), or the provider's part of the ISF option's.
-func councilShare(p plan.Plan, c charging.Contribution, r AgreementRecord) (int64, error) {
+// share of the direct-payment option (net), or the provider's part of the ISF option's; false
+// when the plan has no lines for it (an approved plan never changes, so an agreement made on it
+// always has them).
+func councilShare(p plan.Plan, c charging.Contribution, r AgreementRecord) (int64, bool) {
 	fig := plan.Figures(p, &c, 0, 0)
 	if r.Kind == ISFKind {
-		return plan.ISFAnnual(fig, *r.ProviderID)
+		return plan.ISFShare(fig, *r.ProviderID)
 	}
-	return plan.DPAnnual(fig, string(Net))
+	return plan.DPShare(fig, string(Net))
 }
 
 // amountChangesFrom reports whether paying annual from from changes any amount in force on or

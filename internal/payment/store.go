@@ -330,6 +330,8 @@ type Store interface {
 	ListAgreements(ctx context.Context, councilID uuid.UUID, f AgreementFilter, p page.Request) ([]AgreementRecord, error)
 	EndAgreement(ctx context.Context, r AgreementRecord, by string, at time.Time) error
 	RepriceAgreement(ctx context.Context, r AgreementRecord) error
+	// SetAnnual sets the agreement's annual amount (on the same plan: a changed contribution).
+	SetAnnual(ctx context.Context, r AgreementRecord) error
 	// LockApprovedAgreements reads and locks (FOR NO KEY UPDATE, direct payments then ISFs, each in
 	// id order) the agreements of the approved plans of budgetIDs.
 	LockApprovedAgreements(ctx context.Context, councilID uuid.UUID, budgetIDs []uuid.UUID) ([]AgreementRecord, error)

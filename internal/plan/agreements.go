@@ -149,22 +149,41 @@ func optionTotal(v View, o Option) *OptionTotal {
 // option's council share when paid net (the person pays their share into the account), its whole
 // cost when gross.
 func DPAnnual(v View, basis string) (int64, error) {
-	ot := optionTotal(v, DirectPayment)
-	if ot == nil {
+	annual, ok := DPShare(v, basis)
+	if !ok {
 		return 0, ErrNoDPLines
 	}
-	if basis == "net" && ot.CouncilAnnual != nil {
-		return *ot.CouncilAnnual, nil
+	return annual, nil
+}
+
+// DPShare is DPAnnual without its error: false when the plan has no direct-payment lines.
+func DPShare(v View, basis string) (int64, bool) {
+	ot := optionTotal(v, DirectPayment)
+	if ot == nil {
+		return 0, false
 	}
-	return ot.Annual, nil
+	if basis == "net" && ot.CouncilAnnual != nil {
+		return *ot.CouncilAnnual, true
+	}
+	return ot.Annual, true
 }
 
 // ISFAnnual is what an ISF agreement with providerID on the plan v pays a year: the ISF option's
 // council share, apportioned over providers by the cost of their lines (largest remainder).
 func ISFAnnual(v View, providerID uuid.UUID) (int64, error) {
+	annual, ok := ISFShare(v, providerID)
+	if !ok {
+		return 0, ErrNoISFLines
+	}
+	return annual, nil
+}
+
+// ISFShare is ISFAnnual without its error: false when the plan has no ISF lines with the
+// provider.
+func ISFShare(v View, providerID uuid.UUID) (int64, bool) {
 	ot := optionTotal(v, ISF)
 	if ot == nil {
-		return 0, ErrNoISFLines
+		return 0, false
 	}
 	var weights []int64
 	mine := -1
@@ -185,13 +204,13 @@ func ISFAnnual(v View, providerID uuid.UUID) (int64, error) {
 		}
 	}
 	if mine < 0 {
-		return 0, ErrNoISFLines
+		return 0, false
 	}
 	council := ot.Annual
 	if ot.CouncilAnnual != nil {
 		council = *ot.CouncilAnnual
 	}
-	return Apportion(council, weights)[mine], nil
+	return Apportion(council, weights)[mine], true
 }
 
 // CreateDP records the direct-payment agreement of an approved plan.

@@ -263,6 +263,12 @@ func (s *PaymentStore) RepriceAgreement(ctx context.Context, r payment.Agreement
 		uuidArg(r.PlanID), r.Annual, uuidArg(r.CouncilID), uuidArg(r.ID)).Error, errLineTaken)
 }
 
+// SetAnnual implements payment.Store.
+func (s *PaymentStore) SetAnnual(ctx context.Context, r payment.AgreementRecord) error {
+	return translate(s.db.conn(ctx).Exec(`UPDATE `+agreementTable(r.Kind)+` SET annual_amount_pence = ? WHERE council_id = ? AND id = ?`,
+		r.Annual, uuidArg(r.CouncilID), uuidArg(r.ID)).Error, nil)
+}
+
 // LockApprovedAgreements implements payment.Store: through the budgets' approved plans (one per
 // budget, support_plans_one_approved_key) and each agreement's plan key.
 func (s *PaymentStore) LockApprovedAgreements(ctx context.Context, councilID uuid.UUID, budgetIDs []uuid.UUID) ([]payment.AgreementRecord, error) {
