@@ -13,6 +13,7 @@ import (
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/provider"
+	"github.com/pbudget/pbudget/internal/recovery"
 )
 
 var (
@@ -54,8 +55,9 @@ func genTopUps(t *rapid.T, lines []plan.Line) []plan.TopUp {
 // TestTopUpsChangeNoFigureOfTheBudget: for any plan, any contribution and any family top-ups,
 // the council's share and the person's (per management option), the plan's cost, the ceiling and
 // approver-limit checks, what each agreement pays a year and a cycle (net and gross, every
-// frequency), and what an audit's contingency holds back (and so what a surplus recovery takes)
-// are the same with the top-ups as without them.
+// frequency), what an audit's contingency holds back (and so what a surplus recovery takes),
+// and what each recovery (a surplus's council share, a misspend's council share) takes from each
+// cycle's payment by offset, are the same with the top-ups as without them.
 func TestTopUpsChangeNoFigureOfTheBudget(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
@@ -106,7 +108,40 @@ func TestTopUpsChangeNoFigureOfTheBudget(t *testing.T) {
 				require.NoError(t, err)
 				return s
 			}
-			require.Equal(t, surplus(dpA).CouncilShare, surplus(dpB).CouncilShare, "what a surplus recovery takes")
+			sA, sB := surplus(dpA), surplus(dpB)
+			require.Equal(t, sA.CouncilShare, sB.CouncilShare, "what a surplus recovery takes")
+			// The recoveries themselves: a surplus recovery of the council's share, and a misspend's
+			// council share, each by offset against the agreement's cycles, take the same from the
+			// same payments, and what the offsets cannot take is the same.
+			cycles := rapid.IntRange(1, recovery.MaxCycles).Draw(t, "cycles")
+			misspend := rapid.Int64Range(1, 5_000_000).Draw(t, "misspend")
+			personIn := rapid.Int64Range(0, 2_000_000).Draw(t, "contributions_received")
+			recoveries := func(annual int64, s dpaudit.Surplus) []any {
+				per := payment.Agreement{Frequency: payment.FourWeekly, Basis: payment.Basis(basis)}.PerCycle(payment.Amount{Annual: annual, CouncilAnnual: annual})
+				payments := make([]int64, cycles)
+				for i := range payments {
+					payments[i] = per
+				}
+				_, misspendCouncil := dpaudit.Shares(misspend, personIn, annual)
+				var out []any
+				for _, rc := range []struct {
+					basis  recovery.Basis
+					amount int64
+				}{{recovery.Surplus, s.CouncilShare}, {recovery.Misspend, misspendCouncil}} {
+					if rc.amount <= 0 {
+						out = append(out, "nothing to recover")
+						continue
+					}
+					p, err := recovery.Propose(recovery.Proposal{Basis: rc.basis, Amount: rc.amount, CouncilShare: rc.amount,
+						Reason: "the audit found money unspent or misspent", Method: recovery.Offset, Cycles: cycles})
+					require.NoError(t, err)
+					o, err := recovery.PlanOffsets(p.Amount, p.Cycles, payments)
+					require.NoError(t, err)
+					out = append(out, p.Amount, o.PerCycle, o.Remainder)
+				}
+				return out
+			}
+			require.Equal(t, recoveries(dpA, sA), recoveries(dpB, sB), "what each recovery takes, cycle by cycle")
 		}
 		for _, p := range providers {
 			isA, errA := plan.ISFAnnual(a, p)
