@@ -1354,6 +1354,45 @@ func (e MethodNotAllowedProblemType) Valid() bool {
 	}
 }
 
+// Defines values for MyAccountAccountType.
+const (
+	MyAccountAccountTypeManagedAccount      MyAccountAccountType = "managed_account"
+	MyAccountAccountTypePrepaidCard         MyAccountAccountType = "prepaid_card"
+	MyAccountAccountTypeSeparateBankAccount MyAccountAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the MyAccountAccountType enum.
+func (e MyAccountAccountType) Valid() bool {
+	switch e {
+	case MyAccountAccountTypeManagedAccount:
+		return true
+	case MyAccountAccountTypePrepaidCard:
+		return true
+	case MyAccountAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyAccountPaymentBasis.
+const (
+	MyAccountPaymentBasisGross MyAccountPaymentBasis = "gross"
+	MyAccountPaymentBasisNet   MyAccountPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the MyAccountPaymentBasis enum.
+func (e MyAccountPaymentBasis) Valid() bool {
+	switch e {
+	case MyAccountPaymentBasisGross:
+		return true
+	case MyAccountPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MyAgreementAccountType.
 const (
 	MyAgreementAccountTypeLessThannil         MyAgreementAccountType = "<nil>"
@@ -1438,6 +1477,138 @@ func (e MyAgreementRecipient) Valid() bool {
 	case MyAgreementRecipientPerson:
 		return true
 	case MyAgreementRecipientProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyEvidenceKind.
+const (
+	DbsCheck             MyEvidenceKind = "dbs_check"
+	InsuranceCertificate MyEvidenceKind = "insurance_certificate"
+	Invoice              MyEvidenceKind = "invoice"
+	PayrollRecord        MyEvidenceKind = "payroll_record"
+	Receipt              MyEvidenceKind = "receipt"
+	Timesheet            MyEvidenceKind = "timesheet"
+)
+
+// Valid indicates whether the value is a known member of the MyEvidenceKind enum.
+func (e MyEvidenceKind) Valid() bool {
+	switch e {
+	case DbsCheck:
+		return true
+	case InsuranceCertificate:
+		return true
+	case Invoice:
+		return true
+	case PayrollRecord:
+		return true
+	case Receipt:
+		return true
+	case Timesheet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyFlagFlag.
+const (
+	ExcludedCategory MyFlagFlag = "excluded_category"
+	NotInPlan        MyFlagFlag = "not_in_plan"
+	Unexplained      MyFlagFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the MyFlagFlag enum.
+func (e MyFlagFlag) Valid() bool {
+	switch e {
+	case ExcludedCategory:
+		return true
+	case NotInPlan:
+		return true
+	case Unexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyFlagResolution.
+const (
+	MyFlagResolutionAccepted       MyFlagResolution = "accepted"
+	MyFlagResolutionEvidencedLater MyFlagResolution = "evidenced_later"
+	MyFlagResolutionLessThannil    MyFlagResolution = "<nil>"
+	MyFlagResolutionMisspend       MyFlagResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the MyFlagResolution enum.
+func (e MyFlagResolution) Valid() bool {
+	switch e {
+	case MyFlagResolutionAccepted:
+		return true
+	case MyFlagResolutionEvidencedLater:
+		return true
+	case MyFlagResolutionLessThannil:
+		return true
+	case MyFlagResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyFlagAnswerAnsweredByBasis.
+const (
+	MyFlagAnswerAnsweredByBasisAuthorisedPerson MyFlagAnswerAnsweredByBasis = "authorised_person"
+	MyFlagAnswerAnsweredByBasisNominee          MyFlagAnswerAnsweredByBasis = "nominee"
+	MyFlagAnswerAnsweredByBasisParent           MyFlagAnswerAnsweredByBasis = "parent"
+	MyFlagAnswerAnsweredByBasisSelf             MyFlagAnswerAnsweredByBasis = "self"
+)
+
+// Valid indicates whether the value is a known member of the MyFlagAnswerAnsweredByBasis enum.
+func (e MyFlagAnswerAnsweredByBasis) Valid() bool {
+	switch e {
+	case MyFlagAnswerAnsweredByBasisAuthorisedPerson:
+		return true
+	case MyFlagAnswerAnsweredByBasisNominee:
+		return true
+	case MyFlagAnswerAnsweredByBasisParent:
+		return true
+	case MyFlagAnswerAnsweredByBasisSelf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyLedgerKind.
+const (
+	MyLedgerKindAdjustment           MyLedgerKind = "adjustment"
+	MyLedgerKindContributionDue      MyLedgerKind = "contribution_due"
+	MyLedgerKindContributionReceived MyLedgerKind = "contribution_received"
+	MyLedgerKindCouncilPayment       MyLedgerKind = "council_payment"
+	MyLedgerKindRecovery             MyLedgerKind = "recovery"
+	MyLedgerKindRefund               MyLedgerKind = "refund"
+	MyLedgerKindSpend                MyLedgerKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the MyLedgerKind enum.
+func (e MyLedgerKind) Valid() bool {
+	switch e {
+	case MyLedgerKindAdjustment:
+		return true
+	case MyLedgerKindContributionDue:
+		return true
+	case MyLedgerKindContributionReceived:
+		return true
+	case MyLedgerKindCouncilPayment:
+		return true
+	case MyLedgerKindRecovery:
+		return true
+	case MyLedgerKindRefund:
+		return true
+	case MyLedgerKindSpend:
 		return true
 	default:
 		return false
@@ -1648,6 +1819,27 @@ func (e MyReviewsOpenRequestsReason) Valid() bool {
 	case MyReviewsOpenRequestsReasonRequest:
 		return true
 	case MyReviewsOpenRequestsReasonSafeguarding:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyStatementFormat.
+const (
+	MyStatementFormatBank   MyStatementFormat = "bank"
+	MyStatementFormatCard   MyStatementFormat = "card"
+	MyStatementFormatMapped MyStatementFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the MyStatementFormat enum.
+func (e MyStatementFormat) Valid() bool {
+	switch e {
+	case MyStatementFormatBank:
+		return true
+	case MyStatementFormatCard:
+		return true
+	case MyStatementFormatMapped:
 		return true
 	default:
 		return false
@@ -3937,6 +4129,63 @@ const (
 func (e GetMySchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
 	case GetMySchedule422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentFrequencyHasNoCycles:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMyStatementParamsFormat.
+const (
+	ImportMyStatementParamsFormatBank   ImportMyStatementParamsFormat = "bank"
+	ImportMyStatementParamsFormatCard   ImportMyStatementParamsFormat = "card"
+	ImportMyStatementParamsFormatMapped ImportMyStatementParamsFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the ImportMyStatementParamsFormat enum.
+func (e ImportMyStatementParamsFormat) Valid() bool {
+	switch e {
+	case ImportMyStatementParamsFormatBank:
+		return true
+	case ImportMyStatementParamsFormatCard:
+		return true
+	case ImportMyStatementParamsFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMyStatementParamsUnit.
+const (
+	Pence  ImportMyStatementParamsUnit = "pence"
+	Pounds ImportMyStatementParamsUnit = "pounds"
+)
+
+// Valid indicates whether the value is a known member of the ImportMyStatementParamsUnit enum.
+func (e ImportMyStatementParamsUnit) Valid() bool {
+	switch e {
+	case Pence:
+		return true
+	case Pounds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMyStatementParamsSign.
+const (
+	OutNegative ImportMyStatementParamsSign = "out_negative"
+	OutPositive ImportMyStatementParamsSign = "out_positive"
+)
+
+// Valid indicates whether the value is a known member of the ImportMyStatementParamsSign enum.
+func (e ImportMyStatementParamsSign) Valid() bool {
+	switch e {
+	case OutNegative:
+		return true
+	case OutPositive:
 		return true
 	default:
 		return false
@@ -7592,6 +7841,34 @@ type Me struct {
 // MethodNotAllowedProblemType The problem types of the shared `MethodNotAllowed` response.
 type MethodNotAllowedProblemType string
 
+// MyAccount defines model for MyAccount.
+type MyAccount struct {
+	AccountType MyAccountAccountType `json:"account_type"`
+
+	// AgreementId The direct-payment agreement that pays into it.
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+	BalanceOn   openapi_types.Date `json:"balance_on"`
+
+	// BalancePence At the end of balance_on.
+	BalancePence        int64                 `json:"balance_pence"`
+	Id                  openapi_types.UUID    `json:"id"`
+	OpenedOn            openapi_types.Date    `json:"opened_on"`
+	OpeningBalancePence int64                 `json:"opening_balance_pence"`
+	PaymentBasis        MyAccountPaymentBasis `json:"payment_basis"`
+	PersonId            openapi_types.UUID    `json:"person_id"`
+}
+
+// MyAccountAccountType defines model for MyAccount.AccountType.
+type MyAccountAccountType string
+
+// MyAccountPaymentBasis defines model for MyAccount.PaymentBasis.
+type MyAccountPaymentBasis string
+
+// MyAccountList defines model for MyAccountList.
+type MyAccountList struct {
+	Items []MyAccount `json:"items"`
+}
+
 // MyAgreement defines model for MyAgreement.
 type MyAgreement struct {
 	AccountType nullable.Nullable[MyAgreementAccountType] `json:"account_type"`
@@ -7650,6 +7927,17 @@ type MyAmount struct {
 	EffectiveFrom openapi_types.Date `json:"effective_from"`
 	PerCyclePence int64              `json:"per_cycle_pence"`
 	Reason        string             `json:"reason"`
+}
+
+// MyBalance defines model for MyBalance.
+type MyBalance struct {
+	AccountId    openapi_types.UUID `json:"account_id"`
+	At           openapi_types.Date `json:"at"`
+	BalancePence int64              `json:"balance_pence"`
+
+	// Entries The entries counted.
+	Entries             int   `json:"entries"`
+	OpeningBalancePence int64 `json:"opening_balance_pence"`
 }
 
 // MyBudget defines model for MyBudget.
@@ -7735,6 +8023,126 @@ type MyBudgetVersion struct {
 	Reason string       `json:"reason"`
 	Status BudgetStatus `json:"status"`
 }
+
+// MyEvidence defines model for MyEvidence.
+type MyEvidence struct {
+	AccountId       openapi_types.UUID                    `json:"account_id"`
+	AuditId         nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	DocumentDate    openapi_types.Date                    `json:"document_date"`
+	Id              openapi_types.UUID                    `json:"id"`
+	Kind            MyEvidenceKind                        `json:"kind"`
+	Note            string                                `json:"note"`
+	ReceivedOn      openapi_types.Date                    `json:"received_on"`
+	Reference       string                                `json:"reference"`
+	Sha256          string                                `json:"sha256"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+	ValidUntil      nullable.Nullable[openapi_types.Date] `json:"valid_until"`
+}
+
+// MyEvidenceInput defines model for MyEvidenceInput.
+type MyEvidenceInput struct {
+	// AuditId An audit of the account.
+	AuditId      *openapi_types.UUID `json:"audit_id,omitempty"`
+	DocumentDate openapi_types.Date  `json:"document_date"`
+	Kind         MyEvidenceKind      `json:"kind"`
+	Note         *string             `json:"note,omitempty"`
+
+	// Reference Where the document is kept.
+	Reference string `json:"reference"`
+	Sha256    string `json:"sha256"`
+
+	// StatementLineId A statement line of the account (a flagged line, say).
+	StatementLineId *openapi_types.UUID `json:"statement_line_id,omitempty"`
+
+	// ValidUntil An insurance certificate's or a DBS check's end.
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// MyEvidenceKind defines model for MyEvidenceKind.
+type MyEvidenceKind string
+
+// MyFlag defines model for MyFlag.
+type MyFlag struct {
+	AccountId   openapi_types.UUID `json:"account_id"`
+	AmountPence int64              `json:"amount_pence"`
+	Answers     []MyFlagAnswer     `json:"answers"`
+
+	// Description The line's description on the statement.
+	Description string             `json:"description"`
+	Flag        MyFlagFlag         `json:"flag"`
+	Id          openapi_types.UUID `json:"id"`
+	LineDate    openapi_types.Date `json:"line_date"`
+
+	// Reason Why the line was flagged.
+	Reason           string                                `json:"reason"`
+	Resolution       nullable.Nullable[MyFlagResolution]   `json:"resolution"`
+	ResolutionReason nullable.Nullable[string]             `json:"resolution_reason"`
+	ResolvedOn       nullable.Nullable[openapi_types.Date] `json:"resolved_on"`
+	StatementLineId  openapi_types.UUID                    `json:"statement_line_id"`
+}
+
+// MyFlagFlag defines model for MyFlag.Flag.
+type MyFlagFlag string
+
+// MyFlagResolution defines model for MyFlag.Resolution.
+type MyFlagResolution string
+
+// MyFlagAnswer defines model for MyFlagAnswer.
+type MyFlagAnswer struct {
+	AnsweredAt time.Time `json:"answered_at"`
+
+	// AnsweredByBasis Who answered: the person, or the one who acts for them.
+	AnsweredByBasis MyFlagAnswerAnsweredByBasis `json:"answered_by_basis"`
+	Explanation     string                      `json:"explanation"`
+}
+
+// MyFlagAnswerAnsweredByBasis Who answered: the person, or the one who acts for them.
+type MyFlagAnswerAnsweredByBasis string
+
+// MyFlagAnswerInput defines model for MyFlagAnswerInput.
+type MyFlagAnswerInput struct {
+	Explanation string `json:"explanation"`
+}
+
+// MyFlagList defines model for MyFlagList.
+type MyFlagList struct {
+	Items         []MyFlag `json:"items"`
+	NextPageToken *string  `json:"next_page_token,omitempty"`
+}
+
+// MyLedger defines model for MyLedger.
+type MyLedger struct {
+	Items         []MyLedgerEntry `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// MyLedgerEntry defines model for MyLedgerEntry.
+type MyLedgerEntry struct {
+	// AmountPence Money in positive, money out negative.
+	AmountPence int64 `json:"amount_pence"`
+
+	// BalanceEffectPence What it does to the balance (0 for a contribution due).
+	BalanceEffectPence int64              `json:"balance_effect_pence"`
+	EntryDate          openapi_types.Date `json:"entry_date"`
+	Id                 openapi_types.UUID `json:"id"`
+
+	// Kind council_payment: the council paid the account; contribution_due: what the person owes for
+	// a cycle (a reminder: it moves no money); contribution_received: the person's contribution
+	// paid in; spend: money spent (a statement line); refund: money paid back into the account;
+	// recovery: money the council took back; adjustment: a correction, with its reason.
+	Kind MyLedgerKind `json:"kind"`
+
+	// PlanLineId The plan line spending was matched to.
+	PlanLineId      nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason          string                                `json:"reason"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+}
+
+// MyLedgerKind council_payment: the council paid the account; contribution_due: what the person owes for
+// a cycle (a reminder: it moves no money); contribution_received: the person's contribution
+// paid in; spend: money spent (a statement line); refund: money paid back into the account;
+// recovery: money the council took back; adjustment: a correction, with its reason.
+type MyLedgerKind string
 
 // MyPlan defines model for MyPlan.
 type MyPlan struct {
@@ -7851,6 +8259,35 @@ type MySchedule struct {
 	Suspensions []MySuspension     `json:"suspensions"`
 	Through     openapi_types.Date `json:"through"`
 }
+
+// MyStatement defines model for MyStatement.
+type MyStatement struct {
+	AccountId     openapi_types.UUID        `json:"account_id"`
+	ClosingAgrees nullable.Nullable[bool]   `json:"closing_agrees"`
+	ClosingDetail nullable.Nullable[string] `json:"closing_detail"`
+
+	// ExistingLines Lines an earlier statement had already added.
+	ExistingLines int `json:"existing_lines"`
+
+	// FlaggedLines New spending lines the council will ask about.
+	FlaggedLines       int                                   `json:"flagged_lines"`
+	Format             MyStatementFormat                     `json:"format"`
+	FromDate           nullable.Nullable[openapi_types.Date] `json:"from_date"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	ImportedAt         time.Time                             `json:"imported_at"`
+	InPence            int64                                 `json:"in_pence"`
+	LedgerClosingPence nullable.Nullable[int64]              `json:"ledger_closing_pence"`
+	LineCount          int                                   `json:"line_count"`
+
+	// NewLines Lines the account did not have yet.
+	NewLines           int                                   `json:"new_lines"`
+	OutPence           int64                                 `json:"out_pence"`
+	StatedClosingPence nullable.Nullable[int64]              `json:"stated_closing_pence"`
+	ToDate             nullable.Nullable[openapi_types.Date] `json:"to_date"`
+}
+
+// MyStatementFormat defines model for MyStatement.Format.
+type MyStatementFormat string
 
 // MyStep A step of a calculation, in its plain words.
 type MyStep struct {
@@ -10270,6 +10707,79 @@ type GetMySchedule409ApplicationProblemPlusJSONResponseBodyType string
 // GetMySchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMySchedule.
 type GetMySchedule422ApplicationProblemPlusJSONResponseBodyType string
 
+// GetMyBalanceParams defines parameters for GetMyBalance.
+type GetMyBalanceParams struct {
+	At *openapi_types.Date `form:"at,omitempty" json:"at,omitempty"`
+}
+
+// AddMyEvidenceParams defines parameters for AddMyEvidence.
+type AddMyEvidenceParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListMyFlagsParams defines parameters for ListMyFlags.
+type ListMyFlagsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Open      *bool      `form:"open,omitempty" json:"open,omitempty"`
+}
+
+// AnswerMyFlagParams defines parameters for AnswerMyFlag.
+type AnswerMyFlagParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetMyLedgerParams defines parameters for GetMyLedger.
+type GetMyLedgerParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken    `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Kind      *MyLedgerKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// From Entries dated on or after this day.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Entries dated on or before this day.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ImportMyStatementParams defines parameters for ImportMyStatement.
+type ImportMyStatementParams struct {
+	Format                 ImportMyStatementParamsFormat `form:"format" json:"format"`
+	DateColumn             *string                       `form:"date_column,omitempty" json:"date_column,omitempty"`
+	DescriptionColumn      *string                       `form:"description_column,omitempty" json:"description_column,omitempty"`
+	AmountColumn           *string                       `form:"amount_column,omitempty" json:"amount_column,omitempty"`
+	PaidInColumn           *string                       `form:"paid_in_column,omitempty" json:"paid_in_column,omitempty"`
+	PaidOutColumn          *string                       `form:"paid_out_column,omitempty" json:"paid_out_column,omitempty"`
+	BalanceColumn          *string                       `form:"balance_column,omitempty" json:"balance_column,omitempty"`
+	ReferenceColumn        *string                       `form:"reference_column,omitempty" json:"reference_column,omitempty"`
+	MerchantCategoryColumn *string                       `form:"merchant_category_column,omitempty" json:"merchant_category_column,omitempty"`
+
+	// DateFormat For example DD/MM/YYYY (default YYYY-MM-DD).
+	DateFormat *string                      `form:"date_format,omitempty" json:"date_format,omitempty"`
+	Unit       *ImportMyStatementParamsUnit `form:"unit,omitempty" json:"unit,omitempty"`
+	Sign       *ImportMyStatementParamsSign `form:"sign,omitempty" json:"sign,omitempty"`
+	Delimiter  *string                      `form:"delimiter,omitempty" json:"delimiter,omitempty"`
+	SkipRows   *int                         `form:"skip_rows,omitempty" json:"skip_rows,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ImportMyStatementParamsFormat defines parameters for ImportMyStatement.
+type ImportMyStatementParamsFormat string
+
+// ImportMyStatementParamsUnit defines parameters for ImportMyStatement.
+type ImportMyStatementParamsUnit string
+
+// ImportMyStatementParamsSign defines parameters for ImportMyStatement.
+type ImportMyStatementParamsSign string
+
 // SetMyConsentParams defines parameters for SetMyConsent.
 type SetMyConsentParams struct {
 	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
@@ -11311,6 +11821,12 @@ type SuspendISFAgreementJSONRequestBody = AgreementSuspend
 // AnswerManagementChangeRequestJSONRequestBody defines body for AnswerManagementChangeRequest for application/json ContentType.
 type AnswerManagementChangeRequestJSONRequestBody = ManagementChangeAnswer
 
+// AddMyEvidenceJSONRequestBody defines body for AddMyEvidence for application/json ContentType.
+type AddMyEvidenceJSONRequestBody = MyEvidenceInput
+
+// AnswerMyFlagJSONRequestBody defines body for AnswerMyFlag for application/json ContentType.
+type AnswerMyFlagJSONRequestBody = MyFlagAnswerInput
+
 // SetMyConsentJSONRequestBody defines body for SetMyConsent for application/json ContentType.
 type SetMyConsentJSONRequestBody = ConsentChange
 
@@ -11595,6 +12111,27 @@ type ServerInterface interface {
 	// GetMySchedule An agreement's payment schedule: what is paid when, and what was held or adjusted, with the reason.
 	// (GET /v1/me/agreements/{agreement_id}/schedule)
 	GetMySchedule(ctx echo.Context, agreementId AgreementId, params GetMyScheduleParams) error
+	// GetMyAccount One direct-payment account and its balance today.
+	// (GET /v1/me/direct-payment-accounts/{account_id})
+	GetMyAccount(ctx echo.Context, accountId openapi_types.UUID) error
+	// GetMyBalance A direct-payment account's balance at the end of a day.
+	// (GET /v1/me/direct-payment-accounts/{account_id}/balance)
+	GetMyBalance(ctx echo.Context, accountId openapi_types.UUID, params GetMyBalanceParams) error
+	// AddMyEvidence Send evidence for a flagged line or an audit: a receipt, an invoice, a timesheet …
+	// (POST /v1/me/direct-payment-accounts/{account_id}/evidence)
+	AddMyEvidence(ctx echo.Context, accountId openapi_types.UUID, params AddMyEvidenceParams) error
+	// ListMyFlags The account's spending the council has questioned (flagged statement lines), with the person's answers.
+	// (GET /v1/me/direct-payment-accounts/{account_id}/flags)
+	ListMyFlags(ctx echo.Context, accountId openapi_types.UUID, params ListMyFlagsParams) error
+	// AnswerMyFlag Answer a flag: explain what the money was spent on.
+	// (POST /v1/me/direct-payment-accounts/{account_id}/flags/{flag_id}/answers)
+	AnswerMyFlag(ctx echo.Context, accountId openapi_types.UUID, flagId openapi_types.UUID, params AnswerMyFlagParams) error
+	// GetMyLedger A direct-payment account's ledger: what came in and went out, and why.
+	// (GET /v1/me/direct-payment-accounts/{account_id}/ledger)
+	GetMyLedger(ctx echo.Context, accountId openapi_types.UUID, params GetMyLedgerParams) error
+	// ImportMyStatement Upload a statement of the account (CSV): the same import as the council's staff use.
+	// (POST /v1/me/direct-payment-accounts/{account_id}/statements)
+	ImportMyStatement(ctx echo.Context, accountId openapi_types.UUID, params ImportMyStatementParams) error
 	// SetMyConsent Give or withdraw consent as the nominee or authorised person who receives a direct payment.
 	// (POST /v1/me/direct-payment-agreements/{agreement_id}/consent)
 	SetMyConsent(ctx echo.Context, agreementId AgreementId, params SetMyConsentParams) error
@@ -11604,6 +12141,9 @@ type ServerInterface interface {
 	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
 	// (GET /v1/me/people/{person_id}/agreements)
 	ListMyAgreements(ctx echo.Context, personId PersonId) error
+	// ListMyAccounts The direct-payment accounts of a person the holder acts for, each with its balance today.
+	// (GET /v1/me/people/{person_id}/direct-payment-accounts)
+	ListMyAccounts(ctx echo.Context, personId PersonId) error
 	// ListMyManagementChangeRequests The requests to change how the budget is managed, of a person the holder acts for, with their answers.
 	// (GET /v1/me/people/{person_id}/management-change-requests)
 	ListMyManagementChangeRequests(ctx echo.Context, personId PersonId, params ListMyManagementChangeRequestsParams) error
@@ -13545,6 +14085,354 @@ func (w *ServerInterfaceWrapper) GetMySchedule(ctx echo.Context) error {
 	return err
 }
 
+// GetMyAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyAccount(ctx, accountId)
+	return err
+}
+
+// GetMyBalance converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyBalance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyBalanceParams
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyBalance(ctx, accountId, params)
+	return err
+}
+
+// AddMyEvidence converts echo context to params.
+func (w *ServerInterfaceWrapper) AddMyEvidence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddMyEvidenceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddMyEvidence(ctx, accountId, params)
+	return err
+}
+
+// ListMyFlags converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyFlags(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyFlagsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "open" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "open", ctx.QueryParams(), &params.Open, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter open: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyFlags(ctx, accountId, params)
+	return err
+}
+
+// AnswerMyFlag converts echo context to params.
+func (w *ServerInterfaceWrapper) AnswerMyFlag(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "flag_id" -------------
+	var flagId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flag_id", ctx.Param("flag_id"), &flagId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flag_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AnswerMyFlagParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnswerMyFlag(ctx, accountId, flagId, params)
+	return err
+}
+
+// GetMyLedger converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyLedger(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyLedgerParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyLedger(ctx, accountId, params)
+	return err
+}
+
+// ImportMyStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportMyStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportMyStatementParams
+	// ------------- Required query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_column", ctx.QueryParams(), &params.DateColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "description_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description_column", ctx.QueryParams(), &params.DescriptionColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount_column", ctx.QueryParams(), &params.AmountColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_in_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_in_column", ctx.QueryParams(), &params.PaidInColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_in_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_out_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_out_column", ctx.QueryParams(), &params.PaidOutColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_out_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "balance_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "balance_column", ctx.QueryParams(), &params.BalanceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter balance_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "reference_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reference_column", ctx.QueryParams(), &params.ReferenceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reference_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "merchant_category_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_category_column", ctx.QueryParams(), &params.MerchantCategoryColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_category_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_format", ctx.QueryParams(), &params.DateFormat, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_format: %s", err))
+	}
+
+	// ------------- Optional query parameter "unit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unit", ctx.QueryParams(), &params.Unit, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unit: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "delimiter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "delimiter", ctx.QueryParams(), &params.Delimiter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delimiter: %s", err))
+	}
+
+	// ------------- Optional query parameter "skip_rows" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_rows", ctx.QueryParams(), &params.SkipRows, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter skip_rows: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportMyStatement(ctx, accountId, params)
+	return err
+}
+
 // SetMyConsent converts echo context to params.
 func (w *ServerInterfaceWrapper) SetMyConsent(ctx echo.Context) error {
 	var err error
@@ -13623,6 +14511,22 @@ func (w *ServerInterfaceWrapper) ListMyAgreements(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListMyAgreements(ctx, personId)
+	return err
+}
+
+// ListMyAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyAccounts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyAccounts(ctx, personId)
 	return err
 }
 
@@ -17309,6 +18213,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/reviews", wrapper.GetMyReviews, options.OperationMiddlewares["getMyReviews"]...)
 	router.POST(options.BaseURL+"/v1/me/people/:person_id/review-requests", wrapper.CreateMyReviewRequest, options.OperationMiddlewares["createMyReviewRequest"]...)
+	router.GET(options.BaseURL+"/v1/me/people/:person_id/direct-payment-accounts", wrapper.ListMyAccounts, options.OperationMiddlewares["listMyAccounts"]...)
+	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id", wrapper.GetMyAccount, options.OperationMiddlewares["getMyAccount"]...)
+	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/ledger", wrapper.GetMyLedger, options.OperationMiddlewares["getMyLedger"]...)
+	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/balance", wrapper.GetMyBalance, options.OperationMiddlewares["getMyBalance"]...)
+	router.POST(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/statements", wrapper.ImportMyStatement, options.OperationMiddlewares["importMyStatement"]...)
+	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/flags", wrapper.ListMyFlags, options.OperationMiddlewares["listMyFlags"]...)
+	router.POST(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/flags/:flag_id/answers", wrapper.AnswerMyFlag, options.OperationMiddlewares["answerMyFlag"]...)
+	router.POST(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/evidence", wrapper.AddMyEvidence, options.OperationMiddlewares["addMyEvidence"]...)
 
 }
 
@@ -28882,6 +29794,1218 @@ func (response GetMySchedule500ApplicationProblemPlusJSONResponse) VisitGetMySch
 	return err
 }
 
+type GetMyAccountRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+}
+
+type GetMyAccountResponseObject interface {
+	VisitGetMyAccountResponse(w http.ResponseWriter) error
+}
+
+type GetMyAccount200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyAccount200JSONResponse struct {
+	Body    MyAccount
+	Headers GetMyAccount200ResponseHeaders
+}
+
+func (response GetMyAccount200JSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAccount400ApplicationProblemPlusJSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAccount401ApplicationProblemPlusJSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAccount403ApplicationProblemPlusJSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAccount404ApplicationProblemPlusJSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAccount405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAccount405ApplicationProblemPlusJSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAccount500ApplicationProblemPlusJSONResponse) VisitGetMyAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalanceRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	Params    GetMyBalanceParams
+}
+
+type GetMyBalanceResponseObject interface {
+	VisitGetMyBalanceResponse(w http.ResponseWriter) error
+}
+
+type GetMyBalance200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyBalance200JSONResponse struct {
+	Body    MyBalance
+	Headers GetMyBalance200ResponseHeaders
+}
+
+func (response GetMyBalance200JSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalance400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBalance400ApplicationProblemPlusJSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalance401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBalance401ApplicationProblemPlusJSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalance403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBalance403ApplicationProblemPlusJSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalance404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBalance404ApplicationProblemPlusJSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalance405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBalance405ApplicationProblemPlusJSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyBalance500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyBalance500ApplicationProblemPlusJSONResponse) VisitGetMyBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidenceRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	Params    AddMyEvidenceParams
+	Body      *AddMyEvidenceJSONRequestBody
+}
+
+type AddMyEvidenceResponseObject interface {
+	VisitAddMyEvidenceResponse(w http.ResponseWriter) error
+}
+
+type AddMyEvidence201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type AddMyEvidence201JSONResponse struct {
+	Body    MyEvidence
+	Headers AddMyEvidence201ResponseHeaders
+}
+
+func (response AddMyEvidence201JSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence400ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence401ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence403ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence404ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence405ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence413ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence415ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddMyEvidence500ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlagsRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	Params    ListMyFlagsParams
+}
+
+type ListMyFlagsResponseObject interface {
+	VisitListMyFlagsResponse(w http.ResponseWriter) error
+}
+
+type ListMyFlags200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyFlags200JSONResponse struct {
+	Body    MyFlagList
+	Headers ListMyFlags200ResponseHeaders
+}
+
+func (response ListMyFlags200JSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlags400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyFlags400ApplicationProblemPlusJSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlags401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyFlags401ApplicationProblemPlusJSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlags403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyFlags403ApplicationProblemPlusJSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlags404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyFlags404ApplicationProblemPlusJSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlags405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyFlags405ApplicationProblemPlusJSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyFlags500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyFlags500ApplicationProblemPlusJSONResponse) VisitListMyFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlagRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	FlagId    openapi_types.UUID `json:"flag_id"`
+	Params    AnswerMyFlagParams
+	Body      *AnswerMyFlagJSONRequestBody
+}
+
+type AnswerMyFlagResponseObject interface {
+	VisitAnswerMyFlagResponse(w http.ResponseWriter) error
+}
+
+type AnswerMyFlag201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type AnswerMyFlag201JSONResponse struct {
+	Body    MyFlag
+	Headers AnswerMyFlag201ResponseHeaders
+}
+
+func (response AnswerMyFlag201JSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag400ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag401ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag403ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag404ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag405ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag413ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag415ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerMyFlag500ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedgerRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	Params    GetMyLedgerParams
+}
+
+type GetMyLedgerResponseObject interface {
+	VisitGetMyLedgerResponse(w http.ResponseWriter) error
+}
+
+type GetMyLedger200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyLedger200JSONResponse struct {
+	Body    MyLedger
+	Headers GetMyLedger200ResponseHeaders
+}
+
+func (response GetMyLedger200JSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedger400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyLedger400ApplicationProblemPlusJSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedger401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyLedger401ApplicationProblemPlusJSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedger403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyLedger403ApplicationProblemPlusJSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedger404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyLedger404ApplicationProblemPlusJSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedger405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyLedger405ApplicationProblemPlusJSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyLedger500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyLedger500ApplicationProblemPlusJSONResponse) VisitGetMyLedgerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatementRequestObject struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	Params    ImportMyStatementParams
+	Body      io.Reader
+}
+
+type ImportMyStatementResponseObject interface {
+	VisitImportMyStatementResponse(w http.ResponseWriter) error
+}
+
+type ImportMyStatement201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportMyStatement201JSONResponse struct {
+	Body    MyStatement
+	Headers ImportMyStatement201ResponseHeaders
+}
+
+func (response ImportMyStatement201JSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement400ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement401ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement403ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement404ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement405ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement413ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement415ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ImportMyStatement500ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetMyConsentRequestObject struct {
 	AgreementId AgreementId `json:"agreement_id"`
 	Params      SetMyConsentParams
@@ -29558,6 +31682,158 @@ type ListMyAgreements500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListMyAgreements500ApplicationProblemPlusJSONResponse) VisitListMyAgreementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccountsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+}
+
+type ListMyAccountsResponseObject interface {
+	VisitListMyAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListMyAccounts200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyAccounts200JSONResponse struct {
+	Body    MyAccountList
+	Headers ListMyAccounts200ResponseHeaders
+}
+
+func (response ListMyAccounts200JSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAccounts400ApplicationProblemPlusJSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAccounts401ApplicationProblemPlusJSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccounts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAccounts403ApplicationProblemPlusJSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccounts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAccounts404ApplicationProblemPlusJSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccounts405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAccounts405ApplicationProblemPlusJSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAccounts500ApplicationProblemPlusJSONResponse) VisitListMyAccountsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -51375,6 +53651,27 @@ type StrictServerInterface interface {
 	// GetMySchedule An agreement's payment schedule: what is paid when, and what was held or adjusted, with the reason.
 	// (GET /v1/me/agreements/{agreement_id}/schedule)
 	GetMySchedule(ctx context.Context, request GetMyScheduleRequestObject) (GetMyScheduleResponseObject, error)
+	// GetMyAccount One direct-payment account and its balance today.
+	// (GET /v1/me/direct-payment-accounts/{account_id})
+	GetMyAccount(ctx context.Context, request GetMyAccountRequestObject) (GetMyAccountResponseObject, error)
+	// GetMyBalance A direct-payment account's balance at the end of a day.
+	// (GET /v1/me/direct-payment-accounts/{account_id}/balance)
+	GetMyBalance(ctx context.Context, request GetMyBalanceRequestObject) (GetMyBalanceResponseObject, error)
+	// AddMyEvidence Send evidence for a flagged line or an audit: a receipt, an invoice, a timesheet …
+	// (POST /v1/me/direct-payment-accounts/{account_id}/evidence)
+	AddMyEvidence(ctx context.Context, request AddMyEvidenceRequestObject) (AddMyEvidenceResponseObject, error)
+	// ListMyFlags The account's spending the council has questioned (flagged statement lines), with the person's answers.
+	// (GET /v1/me/direct-payment-accounts/{account_id}/flags)
+	ListMyFlags(ctx context.Context, request ListMyFlagsRequestObject) (ListMyFlagsResponseObject, error)
+	// AnswerMyFlag Answer a flag: explain what the money was spent on.
+	// (POST /v1/me/direct-payment-accounts/{account_id}/flags/{flag_id}/answers)
+	AnswerMyFlag(ctx context.Context, request AnswerMyFlagRequestObject) (AnswerMyFlagResponseObject, error)
+	// GetMyLedger A direct-payment account's ledger: what came in and went out, and why.
+	// (GET /v1/me/direct-payment-accounts/{account_id}/ledger)
+	GetMyLedger(ctx context.Context, request GetMyLedgerRequestObject) (GetMyLedgerResponseObject, error)
+	// ImportMyStatement Upload a statement of the account (CSV): the same import as the council's staff use.
+	// (POST /v1/me/direct-payment-accounts/{account_id}/statements)
+	ImportMyStatement(ctx context.Context, request ImportMyStatementRequestObject) (ImportMyStatementResponseObject, error)
 	// SetMyConsent Give or withdraw consent as the nominee or authorised person who receives a direct payment.
 	// (POST /v1/me/direct-payment-agreements/{agreement_id}/consent)
 	SetMyConsent(ctx context.Context, request SetMyConsentRequestObject) (SetMyConsentResponseObject, error)
@@ -51384,6 +53681,9 @@ type StrictServerInterface interface {
 	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
 	// (GET /v1/me/people/{person_id}/agreements)
 	ListMyAgreements(ctx context.Context, request ListMyAgreementsRequestObject) (ListMyAgreementsResponseObject, error)
+	// ListMyAccounts The direct-payment accounts of a person the holder acts for, each with its balance today.
+	// (GET /v1/me/people/{person_id}/direct-payment-accounts)
+	ListMyAccounts(ctx context.Context, request ListMyAccountsRequestObject) (ListMyAccountsResponseObject, error)
 	// ListMyManagementChangeRequests The requests to change how the budget is managed, of a person the holder acts for, with their answers.
 	// (GET /v1/me/people/{person_id}/management-change-requests)
 	ListMyManagementChangeRequests(ctx context.Context, request ListMyManagementChangeRequestsRequestObject) (ListMyManagementChangeRequestsResponseObject, error)
@@ -53645,6 +55945,236 @@ func (sh *strictHandler) GetMySchedule(ctx echo.Context, agreementId AgreementId
 	return nil
 }
 
+// GetMyAccount operation middleware
+func (sh *strictHandler) GetMyAccount(ctx echo.Context, accountId openapi_types.UUID) error {
+	var request GetMyAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyAccount(ctx.Request().Context(), request.(GetMyAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyAccountResponseObject); ok {
+		return validResponse.VisitGetMyAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyBalance operation middleware
+func (sh *strictHandler) GetMyBalance(ctx echo.Context, accountId openapi_types.UUID, params GetMyBalanceParams) error {
+	var request GetMyBalanceRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyBalance(ctx.Request().Context(), request.(GetMyBalanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyBalance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyBalanceResponseObject); ok {
+		return validResponse.VisitGetMyBalanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddMyEvidence operation middleware
+func (sh *strictHandler) AddMyEvidence(ctx echo.Context, accountId openapi_types.UUID, params AddMyEvidenceParams) error {
+	var request AddMyEvidenceRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	var body AddMyEvidenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddMyEvidence(ctx.Request().Context(), request.(AddMyEvidenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddMyEvidence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddMyEvidenceResponseObject); ok {
+		return validResponse.VisitAddMyEvidenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyFlags operation middleware
+func (sh *strictHandler) ListMyFlags(ctx echo.Context, accountId openapi_types.UUID, params ListMyFlagsParams) error {
+	var request ListMyFlagsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyFlags(ctx.Request().Context(), request.(ListMyFlagsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyFlags")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyFlagsResponseObject); ok {
+		return validResponse.VisitListMyFlagsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnswerMyFlag operation middleware
+func (sh *strictHandler) AnswerMyFlag(ctx echo.Context, accountId openapi_types.UUID, flagId openapi_types.UUID, params AnswerMyFlagParams) error {
+	var request AnswerMyFlagRequestObject
+
+	request.AccountId = accountId
+	request.FlagId = flagId
+	request.Params = params
+
+	var body AnswerMyFlagJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnswerMyFlag(ctx.Request().Context(), request.(AnswerMyFlagRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnswerMyFlag")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnswerMyFlagResponseObject); ok {
+		return validResponse.VisitAnswerMyFlagResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyLedger operation middleware
+func (sh *strictHandler) GetMyLedger(ctx echo.Context, accountId openapi_types.UUID, params GetMyLedgerParams) error {
+	var request GetMyLedgerRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyLedger(ctx.Request().Context(), request.(GetMyLedgerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyLedger")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyLedgerResponseObject); ok {
+		return validResponse.VisitGetMyLedgerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportMyStatement operation middleware
+func (sh *strictHandler) ImportMyStatement(ctx echo.Context, accountId openapi_types.UUID, params ImportMyStatementParams) error {
+	var request ImportMyStatementRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportMyStatement(ctx.Request().Context(), request.(ImportMyStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportMyStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportMyStatementResponseObject); ok {
+		return validResponse.VisitImportMyStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SetMyConsent operation middleware
 func (sh *strictHandler) SetMyConsent(ctx echo.Context, agreementId AgreementId, params SetMyConsentParams) error {
 	var request SetMyConsentRequestObject
@@ -53761,6 +56291,31 @@ func (sh *strictHandler) ListMyAgreements(ctx echo.Context, personId PersonId) e
 		return err
 	} else if validResponse, ok := response.(ListMyAgreementsResponseObject); ok {
 		return validResponse.VisitListMyAgreementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyAccounts operation middleware
+func (sh *strictHandler) ListMyAccounts(ctx echo.Context, personId PersonId) error {
+	var request ListMyAccountsRequestObject
+
+	request.PersonId = personId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyAccounts(ctx.Request().Context(), request.(ListMyAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyAccountsResponseObject); ok {
+		return validResponse.VisitListMyAccountsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -57272,978 +59827,1036 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbuQ4lij6K4TPAGl3yy7beakqGwcbrqzK7uypS05m1tTGtHNkhsSIYFtBRpOUI6MLCfTTwX4ebGA+",
-	"YID5hf0+/Sf9JQdcJCVKom4RsjNrds3DdKVDosjFdb/+fJDw1ZozwpQ8uPj5YElwSgT851WW8Y3+j5TI",
-	"RNC1opwdXBy8XRK0ImrJU4nUkqA1VkuEmdwQIdEhI3dEoB9evX35w/dvIrRZ0mSJ1JJKJIm4owlBKScS",
-	"Ma7sO0cnB9GBTJZkhfW3yHu8Wmfk4OLgd9+8jdCrq7fPf38QHazw+28JW6jlwcXZ6Wl0oLZr/YxUgrLF",
-	"wYcP0cFznCzJc86U4Flz07/nG5RxtoAdCyLXnEmCVniLZgQl+tW0ug/vg+ctH+RMEaa+pnLNJTXfqX8W",
-	"K4WT5YowFaENVUv4/Jxm5JFEDK9I6zcfd37zDUlyQdX2Fc9osg1f0Rov9FcS8waS9hW0hnfQoXleIs6y",
-	"LZoLvqrc0lHrzs5Ow1v75i1ehHdyR4SknCE+d9DnuUhIhOZcoJuX8+PvsEqWN214cH3w+PqgigLnT6KD",
-	"NVaKCP2Nf70++OPp8Zfvfj6Lzr78cH3wDweh/b1MyWrNNSxek3WGtyRt7vZGiZzcoM2SMAMNalBcKi5I",
-	"WuINnyPMEMEio0QgQf6cE6nKC5Z4RVDxvWR7/I9kWzsdy1cHF3880N87eBfa7rc8wWGc0iBNBMHK7Ahg",
-	"2YG7T74ILf/TTz9d5WpJmKIJViT8lRnBggiULHGWEbYg6PD1i+fo2edPT4/GEsv/fG2A9DINf8rC8JFE",
-	"NI0QziRHlBlgGoR8JFHGF7IdLc+/qODEH6+O/wUf/+X0+MuT+OIYcOP8iw8h1Pig3xN4RZTjewtBiKZZ",
-	"s1mq19NM7iA60DSrydo9EdP0IDrQm6dCI5S+T3+Dcy5WWB1cHOQ5PNkEzJWURMrurxWP7P+5r/J0Qdo/",
-	"NYOf9//M1ySjd0RsWz+U2gf2/9Q379dctJ+IwM/7f+YFzUjrRzRHH/sJn9k/C3+RYZZQnA1Akbl7Np4S",
-	"WV7kLKVsUSHd0MfNY7Gl4f2/67HOfyQB8XaFckb/nBN0S7boUEsRKy0QRj/++PLrI6SWWKEVviUSCaLE",
-	"loLkp7Lg1RLPgWnCcYzOUx6oxro7Wd2KMvfvGgO6vn5/fnZ8ff3+82/e/fYfBhz0dQGyCQ+84oxsj1f8",
-	"Tv+lcnr0HWYpVlxsL9CT01MQXzxXiKoRgGm/5mkBNQcdISw7brTqcePUC6dtzIg+cbLEbEHSE+SAiw6f",
-	"nH9hJPyKSknZ4hI9OTs3f5EKZ0b1CR/fqiodqlFo83/gs1ba+ROf7U8v3xINzH+kLIA6lKVawtM7cgHg",
-	"yddzwZlCc7rIBblEIMpS85v5b2SEQKnOJDxnCc0eSYRZalR+IiRnjyRaY6FkAa/q0TLYVXyrt9V1PqcL",
-	"lTs9iIyETVtUI8raWXFGGdkfoj8w8sN83voRzkjM5/PJWf4rvCBv6F9I8dk/50Rsy+9qnT6W+gH/MymZ",
-	"4zxTBxdPT+EbdKUB6ojO/Ous+BxliiyIKL73lt+SFi3zhpH3KoaPKv1UQWNrQe4ozyUYGcX1hzYL77XR",
-	"y9Oz8wpfOAvDZKulWeelr80z8S6X338pgOzt34af90e5Vxnu+EiGp/iE4Hc0JaL9M/aB/T/1+urNPxtG",
-	"3PoxgWVsmfUE38OKvMWzDh1NYEVipR+Z4GskA+NMLum6/YPeQ1N8slsJ21H56sX+1+SOkk3HZ/XPExwv",
-	"70CUnE1+rDfJkqR5Rt4uBc8XAcXizZJvULJNMiK1WiCU1ibyNVLc6FUpVgQdWtZ7gRRP8Rats1zWRGZG",
-	"cIpSvJWXSGtoXCqkNhxtCRYS4bkiwrx71MZGld1h8Lh6F3XvWPC4+aw4XCucpffQ/jf6lq9/bCcOxddx",
-	"vp74Wj/otYyLBgz5r3BqyUb/y3rC9H/i9Tqjxr/y2VrwWUZWv/2TNM6W8us4y36YH1z88eeDfxBkfnBx",
-	"8P98VvpKPzPPyc9emfcPPkQ/a/65JkJR83mzve63yy3add7ql/RJ7OH47E8kUQcf3sHxqjj6Hc40hMAP",
-	"ZBT7wxlO0R/e/PB9hDYC3J3bNYlQzm4Z3zA0pyRLI6f4Ii4QZXc4o6n5Rf+hcIUAQnre4P95bDd6bC41",
-	"dCr7+Geetwe2/YKLGU1To2d8kvdQ7HCHa9CqEug5jyQSXDOMlBsHd5bxjWEXej9wzgmh+pJpEwpn3wjB",
-	"xScL2coud4DuFUM5I+/XJFEkRUSvcgk8NiUK00wiLIjzFWZ8IVHOUs1US6cioumEUP8OQh/fcwXhEWOt",
-	"f5KAr290R8yG8A55T6WSaJYrQGxrGlJpA0E18BaBoy64moc+RHtdxvdcveA5+3QvwW1wB+B/z5HMk2Xh",
-	"4zdITqVTLtAhF3ATFvmd8q65EMHJ8ijS/JzZVfQ1TkgFr/A24zh9y/m3WCzIJwv/2j53pIEZT7eISpTp",
-	"NTRvwZXYBMJJQtZKosMz9B396mhaOGvLtghJPDf+rA54N+HcA5/K+gctECgiHlHhUqse0oX/ug4Hz1RC",
-	"ccd+LK7r1UD0bk/WYU/+Omf3BNPXOWuDpsjZfx84CpJwlkIA/AWm2ScsEZtb3ZEfOEdw4Wym0viO97jM",
-	"qe7AjyJ88rfgNrvDPRR3YKM64Nyfc3F/+vYbw+1/ZPgO0wzPsk9X7DW3upMCorQmkW7RYYoVnmFJUM5A",
-	"t9Arau1iRRcGzBKtCUQBpxR+PzKcqyUX9C+fMDr7m9zFhm/a4jbtAkxK0OGw+W/AbswKa97qgTWA//TT",
-	"T8f11I4uoNczQfZkRT8yma/XXCiSfkdSit9aEH6id9fc7B4q4iOJbILWsX5dcyZtLXFGQFsseJLTFycj",
-	"lQ/OaWbMryQhUn7DFFVbB/7mhm8pSxGfI82NRQqErvfjonEmrAHeudKNfRB5ySgHUTDt4CCy7+IsNpFE",
-	"/WA1ReAgOrCAj9cZ1l9JqSCJil0gp1A3D6IDKufev5sRwcge+DUcpHnYHxiB00HWljsunvFcIWwjmRdo",
-	"s+TmIaoiZF2uNnmxuLYIgsSRtsPgl2tmj3OCXipI55PW7WA+UQmWRshkRqolocL5LiJ4yPyAkSRYJEuk",
-	"iFidXGugVBEaJ8q4ebow+ipPqbqCJz/oy9Q4ENN0vDO1eHkIHTUw7oPGjcwlVFXv4wVwtIxKgDSxgLOR",
-	"RfsWogptsERY3pLUuBsOb9hSxixfzYi4idDNHK9oto312/FakDl9fxOhv//1P4+qkL7DWU5MiFqRlaxH",
-	"IE+rqQj4+C/xu5/PoqenoVQxgNlLs8x56WfHQuCt/nU3OPMkyYUgaYxVw7d/rOiq5uB/chpaw+FomNaL",
-	"n1+mZRampfciz3JB1CtH9N73njVBdHX8LxpIz1qAVEZEw4mp8LNPKVQaetT7GQs9L+4VSDpheWYVNRNa",
-	"aIYpyuDDHw/gg/51RJbofABXCcOnsagSC3b4X9niu4Y8qXKvb6mJVVQpv8Dc4j/6idFywxrOBpC2FuMP",
-	"heh7oAaLh0+mKFu8MFyreqQZljTAG35abgExljxLNU9MlLQ6PVlBjspKkuyOyEtL3Vb1kiR1aAUurxVl",
-	"hFza7HRBmDK8P1nSrCLkJMnm+pKLVeJC7NlFDiA5tE3weDxoQCpQdLCgd4QNf7xCSGMJw77s2Lc7Mk7z",
-	"TCM2wCJ4KM1MCVBA20bHUZVPFB4AqtBrfLZ6gMgiTBDL0lQQaURkasxKnL3ysG2OM0nq0lQrz2o76Boy",
-	"yshZT0rbWct75wPSo6ODNZcq4SkJZf79+I/I/XzpEtHz9ZoIlGiDDGSj1jDlGicEzcicC6NuUrbBIkX6",
-	"xSqj//bHM3T+1T8148beeZ4Gdqn4hoUA1pfB4yODgaVdyzt4x8W+cpl/nbdbBZtx6UkTrScIm5UitCJi",
-	"QVJEmf0BWD0zKjokt3/++MtnRxcIzySBJDmSpeDa2UZIYz1KMoKFvGZwt5rZGDw6QT/Z7ElcrFl8FM4c",
-	"IX1k0PfcoSFy5YAT0vjacbSHAu8BZ3u/6OPww+BVAGHyTP2Qq4SvWoweRRji5gFpjJ8FOj88P3Ja0XN9",
-	"JfqO3hjzBB1+k9EFndGMqi16LqgiguIj9JoscmsWofPTs6e+UGG5EtSqCoUltNwuKGEEMJ9mRMWMkFQr",
-	"B5CmGicZV0uiOeSSr0gs8Zyorf4XnlGTs6T/XrPG9OsbLm5jJTBlehmS5sauju94ljNFCAArOkj4apUz",
-	"rafMcaIPozEsOkiw/j2ecxG3ywMfqqWNNYLVMq5IXfF+chpkhLy8vE4Vx79o4DBYchbQJ4qsX0jvzZkG",
-	"5SUiq7XaIg1xsaGSVIyDHlfPLCOv4WMHH2qqVHRgcrStrqWp5IP+m/MTBmIq+hRa+TUPaWaFkyUld8T6",
-	"MM0BT0ode8Z5RjBrcFUHtuJ7QXbqbOirleYrTZ0MM5bjLF4TlgR2/D1RF7XcJrkEcoFkpku0EFxK88hm",
-	"yTP9oKyq9JSpZ08OvBzVs9Py/7xk1dNmsmp0QOZzkih6R+K54KvxWVBAjDFkdLUd0QAA/e3/oLPHETp/",
-	"pvn72bm2J7EgUqE1YWyLDk9BJeWMHPP5vIyMyaPpDuvyPXfQ+wwtNFn4afBZTc6DTc9nT7rWmG2HlYL5",
-	"iFu71KiKg80riyqZsNh5qModVM/USQbfsLGMjLA0Tlur5eZUSIVSvEWMQ60pEYiC0zYh6JC8T7Jc0juC",
-	"CEuPIpf6B8WFWFTpZCA+lzfd9NvPMsxuL5ESdLUyMcYGNlTFa2niX1+/Oei9NweJYhedoH5N1oIaihsD",
-	"7gbF1xxJRdGqBjroeeu14HfaGMwweyQRBk6HwOGsjUZjH5agL2j3kfxlXkOdfIZdhsxXY+9ihpPbeI23",
-	"lXqDoOr9yt6FzOWasJSY7FcLdJxlIXH2sECELNF8RTpoGZJ5jS/aYgbCC0zZhU+3cEBJoRCmIP7xGFS7",
-	"U39vwy70jYH0yBvVGDOQmym0xjS9dOXyLt8IS4UObYq0fgDEIlVg1uD0T7lUJD36hVFUCZUxsJfW89pF",
-	"M1U3F9HKZ5BOBDHA7CGYyvWNBfBDaBY7UtilsbM3S5p5sBmARb0Gqt1SxykGLjFGXRq8ZFh76n29gNA+",
-	"Kly5yC46nPF2V+jG52AFFVQ0Nv8qahuoHaoCosoVdBJmOPB5U40z3mh14IbK+Q06xAy9ZCm9o6m2AWwC",
-	"BXqRsxQtSZai2RbhIsfyyDf4q2uaiGXYki6DpIMD3OU7L3CiZCDQXbjShy3zFTz+IfJq/cPNH0wVqM04",
-	"Xa0zokymk8wJVAp4+Wt1TtKLtvbbXvlXgB/1rpJglpAsTNFnp8NI2qyRdRNQ/yoGQJOtsiM3KO8pnmU8",
-	"uQ3GX38C1opRKvDcmvRzCLRIRbOsKA6xnmSqUIIZdMlxu0OHBCdLv58NVJVgifA1+8ObH75Hr7i2ZYUJ",
-	"b4Or88ZxjFjx2K10c+R8MeCeCXzKrMBZQq5Z+X2NfO7aTtDzEjlhS+7kiEr05Pwc3ZS5Cce0WOXGOFwH",
-	"+X1e6AOaKotKPO0sFE+zrVm6EKEZai+djMM5g+eZPPjwrhU7St4YprLGZhi3eRtxmx7203IbYAmMW55x",
-	"0ujXND66FVQ+9DUSOfQNqbDKRzDGN+b5wq839D2X8JCv09EXbxmgJXZbuH325PMnXzx+9uTz3vrthhj2",
-	"Y22VwFkBjjCT0MYBThTYDtDxwMfIqNIWpsm6a+yvxsdqLLbOtUsYVEinAs53gSwsX5p+1RZM5pIgkWv7",
-	"BK/X2Rb9/a//G2FmHK+PJAIffIQwSrAg4pG0yXbgCn8kKz59662HBzujp+WuSr40NjQJgrWT+lQpoM3T",
-	"8rJMggVmipGjGL0XlPGNSauZwnzmd0QImpKRQTlI/vDQ7JFEKUkoJFCD7i+VdTCv1rntbpVnfuc0A5KT",
-	"RqDMYKvxs3f5FqZ1vriPdliKwShViSGA7yOheIUY2aDyai9LGWysRwVoz+eopjp6cNR7akJRI3cKwaBx",
-	"rBmIIl4SnKlljFUsqLxtaVtm6Aytl1tJE5xBCjFhCmfIvI6oIUIqEVZIL4T4PEIpUURQLrCibBG2h80m",
-	"XGxvcLLMc/1aNbhVEfFfBAS8pv04JXck42vIVpR0weicJpipbBvT1RqH2/jIs88Pz06PDmdHwInskblA",
-	"3mIoo7ck2yLFtSJUWRm5lYtWPbb+SLaAxGyUSq0VdGwnOep6P2dmR1pxs+Epy5ogLikVZikWHctjc1q3",
-	"jh/m0tePKVOYOoZlVkVuVY3GYTANA4GBGFwSFzHNMmYzRZq4CSweYUElMe0QcQhNywUBTc2C4W+Hwp5t",
-	"utBovA0EZWuqaRNxKyI+HJGUGuFIWmfTNzKf3TQlR282gTWXZcxIQqTEYhtrOh14AeZtbYsUrwMHAQyy",
-	"UrzFm4xlbDuS9gHy9dWbK/tkSMsMpa76gjUqJJYxTTyRCykFVJb5jlhpE0eQY5EzGTKbmypsSf7xhmSZ",
-	"SRbQOJioIBC1wVZwUJ+TaC3HWw2ZNZC2mdy6YVDuogvXBCUs8a5TEhrfRkDVwcrWtpb4iFyE7wTp+7gB",
-	"vLm5QDdBYr+J0E0XGG+umUvUVoShG0eJN3Z1kCt69YB01Gu3oPhNdM1uQoKxdz9F3jihi6WyG4ir29Jr",
-	"a+Z8Y8x3tRSEoOf6L4IwdJUoJM8+R4pIJU/QlW3uAAhYNN+dEdMO1yZIFTfxSF4zMBlMXdU8l6Zn2jm6",
-	"gWWOGVfHcy6OPataX+zNUTCD6VeV4leV4leV4leV4v9eleKjy/BuG3SSioMyrvHhYQsMig/vmSRsveGD",
-	"bWlAXMr8T5z9Kvt+lX2/yr5fZd+vsu+XIvveFBGiIpSvpYAfwfDDFz3+/re1SqtwzKD0MbSXM5c1vA3B",
-	"3FFb+cLUyaEb88wN9KKLvHK6RxLxDXP+CJqiQ+V1riteSzJMV0eD/BN+v9hBQTye1YiytzSqTnUyNxcZ",
-	"Lu9wZ2kjsG5Fw63tNhpUOfTlfHNHggn0iYv2lMVWBqonNrTVP8km2qXO26ZixEZzaeEH1TJrU9hElJfJ",
-	"4Yb3+IXTR22V08Nuy9a5tytmJlRdT/Njx65wxqYm2G27cFFkepphW2+PFUHKtSR5ffWmaMuTS5Of0rjF",
-	"zsL4vkr4+uUOudSBXxpSCz4sL29o/ssD1U9b0ugqnq50MK5htJc75lCqmzgnMWtKUn9Ys+arq+dvfhB0",
-	"QRm2rGBE9BgnUDZYFO8GPKqCJHRNTeYlIY6M1nhLBHS30N/XTEFrLUTIItsWXJNQe3qcYNnIvj37oj2g",
-	"+q/oN95Enuv89PT82WfH78q/ofKPvwl2FSjOBR0gauD+omu+BMyG+iLcq8Dqu3EuifCWDthaRdUTQMd1",
-	"/tPvIfMeOnzz4/dHNZg8q2zsWWBjz1o2xoWKA/WUOy5Yl3SBY/vfbIA7quJVEGuDrYzDLSDMAxCHLpg7",
-	"VJOl6KZc56aYuOXnYuSCXaxN8sOFXegCGie5/gyhB1Ks8LEgf4Iusnr7vaLsK8xur8yZny9JcrsrGU6L",
-	"rveLFe33H77wAkIv2aRc6spwpBlmt6C7SmjL0+RM6NAMGZERSumCKhnZMvgTZLgJ+gwdH/235l8fCyGG",
-	"MAQgQeNla5FEK5zaYlersvmEbvIKPYvJmGOEZtBKClPzB8gUB5uNKUFnOWS2eS9AxWDrPJlim3y1omrl",
-	"xmCOqYz1xMPxCjOsVemMMiJtaex0ZaGVlO2x5Rt2i/HgwxQVvnyOqEKHUJhh04IxKnp/ecHDnStgW/RM",
-	"vyLWGL79my9mE/n4gDCU81POSIoUt3lw97TTsnY34BLyKxSLWhfC/Iy+JZaIQUcKxtWSsgUyKfgrqhoV",
-	"VeG772/WYA334cqwmx1T0kkjFzrgI9sQcptty+uaggxqPMrPTS2Lg2t1xJV9tJBCGMd8WLUzufDsLYjd",
-	"x5ilse12Z8pMKumnR5HLMQC3l43r+2ywvsigNFSzraaDKzRky1hnd6Tgpe0L/nOZr9zo0k9Xq9xY4ZLh",
-	"tVxy23XJJoWjn+AObE2uC68QZIvubakuFOAQqLZ5eh4hwXO9o2vXr6VWib/E2R2RKF8Hkw/sPSZcqm5u",
-	"J2GnK0IUtROC4WoubBsdBzG3x5wpmiEMJAyhFQAjeNqY9a6w4kTTMf/qZMdd6mU6xUcgDpUltsnJiPhP",
-	"8c4bRdYhu9nJ735O3oA8UIgxVRmBeXSOm9qbAU66pIslmVDoug3fBy9zjo7eMTG+KjVYllvSAgT/+//6",
-	"N+f5NX++PwHoNlcHWHVz5tf65u5xVzvU5bh3BpVFRgcpnc+J0MftTd73WQQy70k3hTuA+eGSml6Ch68M",
-	"UvikKsxwCFlBaxPN4C687ZblPfdzRW1TbHfhdYGhtLssM5BXlhfWgPY0bML7wP3woYpZOq4QaaBybrmP",
-	"pfu//TsI+ASv15p/K18X2Kdx0GBLYuDN2qe7eVmZp2rOuIZKfjjqhZdfSVLwXSxI7dg+K4SY3Bxazel/",
-	"4hm/I3Zwq+n5t6YKZyijK6qOIuQshBkxo6YIssCwX7ImhlNZQkYbKgt8a9W892UWjabCNafWLq9vZfQu",
-	"YKV4to1TvsK0w23V963m2g3boDbhcpeT+0sMJdFBgKiOw9xpax1hpx2LMStWS2k+VjX4e7Ah/cLGRh1l",
-	"6R4vKiiNHuYFpRpT1xuzTZv3GIUHp7eJknYZ0KJTt2iuQa3AN52bWkwUMKVClxPmli0KYZu53WKbd0y4",
-	"rw12tcwiQOtVm6ZWb+rpeu12vrV/p4guVg3qhw0wPv/262/egy+hcYhBnQxq7ch7WUWat7WC+cnZzIKo",
-	"XIA5nebkAhqyrjhTS6/h0p9zLPR/E5bKXdoKETcnsdIA/nRnLbDP4Qr+6zhxzRYDbKpX69MrAAY7F/9Q",
-	"WTVg8RV+X8lf9fh2iSkZjluaugY0Jb7OSJxyRsI76m16aBZQXOFstxUshtR2+3l72sN+XffLRQYaiIJv",
-	"QtGFSluYHW7SDGHe8WUbCt7p7RrDqQwBcesW2wsxIrnE50+f1WNXQ/omyYZr8885seGinDHT9hZwMTqY",
-	"m7Fk7wblrzgcKnHfk/wVFK2ivL3dKtk3SLg4smNHNSyqYWajtULBSTvZ+sDC8ibnNzKqh9EMb9Jcz+yy",
-	"XZXi5+5TaLYtUikSrMiCiy26JdsIzYikKbFZX9BvUFoniL+f8z6m1RXcyniiDSHT/F9tTaMaytDzb78+",
-	"aYoTP4B6dfwvEEN9HJ21zMDwOFGot56zwrYEi6J7YIIzwlIs4K9FGaBd6QKdn54/O/6nMy0ir9aCZkhx",
-	"9IecEfih2uHdPHpePcTngSDwkw/H//THs+Mn7/pjwU266ETBKVSkUk35qGMsnn/7tUXc9oyW73//Bn3D",
-	"Fhk0PMooYeo4I3ckQylWuETxAu9xie6C6CNKhCsdRzLOFrEiYhUXvbs16Iu/CqAPpigwovLvLBfSMD+5",
-	"5ELBH13EyIsg6YOvLaeGRtjBoE/dnR+crSQVWdv5GuXjZkoSF6nUiAyTk0wzqSWWWrmLEFXS5Jg2G1GY",
-	"FL/BlmVoY1dImlgUwytSpoveWJsAGLjp/jbDLL05GZLDCbttfuqVtlCg9+WKM7IFeMgImS/B3+1/wg87",
-	"OViOq3/vEcMAEZcoGcZo40XS9DRSSFSOPjghuC9oBLtxfZQAzGPN/ZGaik0/9T/VAadv6YqqsQNGoOPO",
-	"1F5acALeqyvE33b1ex0AaueL2u5GS74qhuGBXmQndUL1CVbwe2UsD76jbAG6FLsj0mblWEYVWzBv4biU",
-	"uckIXVysLEoL79KU2tcHQzw+PD86nB3VYvHVgQmVGQqwBRka2+DPhJh2hIMg4LgAnIwhjm9+6QPEJzLJ",
-	"oXI31UkO9z+SYYqpCs+tGH+dZ0H3Bk2WyDQIPbYNQqEjmWkbYt/Vuijki815lvHNhavFMc4uKhVm6gYd",
-	"mnlJrv3ykueSLHmWugyS2IwOUXh7E9k8El9LiI0+MBME397Y0fCsQnbMmDHNb1v9ofyASz1pWz+MfRCQ",
-	"eA09vcJkWMRB/MQtlqIl37iBgDB9lqQXRSDE8ROIm5TcJiNzIGjNZ66Zz2iOIqSwoPM5gmaQBB3+13+c",
-	"2WANcCVyR8QW/dd/nD891VBaQ2viIgwD/LEIvxSBmmtWj9TAI6b86ruXv4NzaJVHLycjVMzltbswDyq8",
-	"dl0z//7X/10khl2zIqnNpogt6B2kF7rALRxQv2LQam0iS1jZIJI1JaqhoWDKjI1TOVetebIrdLzisi30",
-	"FfnTqIpNkeqmD7VQWBGsmd88t8lwGqzgWJ5wpEYB8Z5Y3nemyTkjC3C134e+pskJsDe22Du1mpCK+woT",
-	"FzfTBJzVBVCQENChnfq5WKpjxbU6rpc6NvhZTSBtFqBqXgdjkrhU8p5OZuiwuJF7/UhKpSALDGNKurHx",
-	"Gyw0ZUjDH1bcTqIqJWFUUDfIy0fAYCjOUPENOR0NregiBgY2ZUKYXvR+oG1/bWNm03zEKKVYC27MEnJf",
-	"6GmnDMSJIClVMTY5YwOHZJt3n8OrVwsC7YKrePZ7mz3w3cvfPZIILwgSfAMSN1lySdhlMRJP8JVtzCkL",
-	"g5+kXrto/VJKBL3TWr7LaEqxgjzyGRVqeTIoAB2IhRdvBCZTnrd6BybFVhDR8ZqIJOCv780QgJchqVXv",
-	"r283RmFyT8P7WnG5JwwbLPILZSSkr0GirlU8zMBsBNPqp2NCwaSA9pw20DIsWhZpN/exs/ocl1pYuo69",
-	"bUqAL2PDN94tq/qFTIDl+qy9U9wGdIs+FtiqetWJqUEfUbc+2s3gHe0HjbYqZfkzjQ5SM5k0zB5hg2Ua",
-	"12FdjUd/+3dUOdQRtNEzWeym0ZCZjQcJ7BfX7EZ/7iby4xxRMWDH0dkc3/FcXCLT7RAy4PUrgZT4CBUp",
-	"8dfs8L/+48svTh6fPkV////+DZl/nB2doG8oDJ/Z2EFN9iym9p+8T6BvCCSt1Q53gl66FP9rxllCLEjg",
-	"CVnMOougcUf52yNpRi3apgPG7Cgabhho20PoyyqjGPa3rkhudPD+WC91fIcFNDjQa1Zv92uzSvWP37vv",
-	"aWTgTEu2sk5tVMwM3g21A1IiJxdgqCH71CWCNS6g2U4q8MaWIQ2fhvX2nqYelcfonHr03ITO3hClwD/X",
-	"jGSbfHwRg87fkw96xVz+voCkY4lczrEE5k3ZAuVrg+ZUFmMmjXnhTGuoBECHlnTQf/3Hky+j09PTKe1G",
-	"d6ZVLlVskqNg3Fos8xmUZAWifG/IQoAByZmWQWmuIVRuU+PGkckMhQLyzZIjt1rqKksSzLRtrEGj5Ref",
-	"z6/ZYQEx8Ewwkh2VBkCxFJa3xPzJZphZMNkVU5K40KoNNhuabOLhDCcy5tVOBIM0zloHg6a+WY3E2lJS",
-	"U947pxnRGuSMqkr2asLZnC5yzX4PMRK5G/eB2S0yWrF0J5wRRCBw6DX3osa47J2SYRxbnjMrXuH3cYq3",
-	"UvP0+Ow8hrykQJeVv//1P8HLwxBmW3R2bhKYvGs/Oz91/QEMwj1+9qy/PqRzO2siKE9D8S87xQB5LjoE",
-	"yyBYBs221i/pxnBFWuAgs2C55/MvRm85Xcelu/BPnLJ4gdew5QChKLyVKCNSixzMDKmvNPzMNDTwvhnk",
-	"MIFDf2eXBifEquxsX+KUIBhQ35Y1iHJi834HcuAPa50w9xNi+YIcgydSKrxFuAZrGKWniROEPRzVO9cF",
-	"mvNcGLGR5FAGojUcELEFWo0+hf10rNd2GhNmyZKLUC+pXBw79d5M+NNq9B/N8+i36PyLW814in8d3v72",
-	"7OjoBD03BLjSPBpUBAxnqawFMeAZIcwMuisPfnr+7Pj0yfHps52mBrrzZQSnLTd0BWxD4Vsi3bFg9FxN",
-	"1Hj4B8mHxm+7NUZssd3PqzfwdPAFwP11AP8783tlh4gzWyGh33lkRp5a1Ib1ito4+NcjiTJs5zeCpQOU",
-	"T8TkwF4LnhAYGNVBFMDWyydhV6YlZUawVB7QN1zc2ieKkaH6zopaP+wJ+8fVCzj3RfnjrgtQG95HAG83",
-	"vIr/ETp7YrZV+DQs+k8F0ur8oOp2vJmIHpfTkJEOM1yWFDq0WRZGoXe9vSg0+zGKW3N7g0eUTTiwqEtZ",
-	"bOO5ncJlqLAcIeOHqX/+DCPvFjtZbhc2trKKEJNrp8Wm/jZAqR/WSLev922PIfCgmvkgtXaMMjtOR7wX",
-	"ZW86dWwSPWg6NWQSoT+JTJ5QIk4lokbPlW4Q+9eghb4yHylmpYY6WZrePqrW01SSNQZHpra6YvsURJGJ",
-	"1uU0epjKCOiCUzwQSgcwhc0Grx3owo4CT4G8cCWif/s/6OzxJVKFmL7Qfzp/donsTcK/z87RYchNdnSp",
-	"TYljPp9fNHtQTOg6MGyvOGmrr7qWIGJb1ViXx0XNsDE9eUCrY8S6QYxTEVze8MNCcCkfqO9Qa9X8qAmY",
-	"LO2rECqG9SMzLvuQvE+yXNI7cmTSWfIsm2JOtN7KPkOi5+BUYcnWJxyP2+ktGRzVgCjo/CA64IzEfB6e",
-	"HTy0XBnH5E7b+0lv6tWrq2/ckx7jKaYJl22MNYEDQgU3NrKcur0KOFBeY9tU+tspWq7avH0JgRP7N8ZX",
-	"lBES3GexWlxx2oacr+7BzqP1V6hAI4XWGe1DKlyEan29x3z4SONHiyLStmLa8k7DgA7fU1QVSHVs9Wmu",
-	"ArfqJVSpI8yeO+TSbpNK22TuTiU6DyCW74d7TceWanYxsROs/ewz07+6EpWmroGUPfqlkZAV0Wpepgrh",
-	"LLODq7OMJErah8rlqpNhe9hjWze4MvxhmsEZH2ZNE4C00EGt2B+EWTZPUKzrbgDySmFhpM0yF/tqi3MF",
-	"WW2gbV7Hdy5g1kWZU+3cYkX41MyLk0jq+5V88OS9Dua9H7Ousc6Sa/rccTeON5wBTVGg1WJOPGwxe3gT",
-	"E/kx7p/h7swax6FoyBr8pjp2vlkOmmux5g9Xbml7Y2ZsQ6y78I66KY2mg3/LSBzOzOUMRzlvz8/d2yGE",
-	"a9/1W2+QQJG0YPLH3WDrIvMa5pFoW7ElMdWVjLhUnPDXisISmxllMtaxRDkzo3u0HhghgpMlZKAXjnHO",
-	"CILW1t7k692HMdjTpYb8Aoexp49HdXYRtvChzNt48xKdn549/ezx2WOoozkfUlwn89UKi+2gj7YP4m4i",
-	"rd1gBdcC91ZuoAKnd91UU2JggHy8nzpqEy9QcKhSVCBNXEWSrpE6EWqZEBTZqU/6A3bdyASIY8piRpqt",
-	"sMP97cbUZS5Jlg4osinhZF/pLFx8ASUwr0nZlrIlT2vDkSnOh7glqAemq6gpookKCt/qByrFZ2ueS0AY",
-	"ekczyIljxLjevf8yMtrVgEk6y0w60kJglha/w7/cQyZLzmgq0GyVcRXbnQUlwwtKsvQb17Skjl6h+vYC",
-	"s/TPXtWrA/hNhG5yBlmPZrKG/gNMb43QjREg+r/YUtomRXGyJMltDM3VhxXJwrKhnf3hzQ/fo1dc24+i",
-	"1MdnPN2iw5vPcJoKIuVnay6V3vyN8elgpOXsiiiYXqTppZH79OSLYD8+X1rrj0BnBwL0vcZqCdiG05aK",
-	"wZWmnQXZhRmZ88MOogPb8sEtF8Ro1wvgqtIFZFiaTeBlM0n5Q9RAGIgDxnvNihnUG2jEKuGuKf0L7OBf",
-	"HOhyurV9nEcCHdo/33+S/tcmqz6C3JZjzrLthSm8h7FlUal7FaZPJe1eswKqTCHu5tKW7LvLuGb+UPON",
-	"GVYu/ZJ+M03JZGTpbxtVpXjJayLoigEsOK6ZgQeUFQyoDoBktN48rXF+R1GUHQ67jUqxor6J3v3IQcPk",
-	"ZK73Tdq6bBc/y129jp+EG9Bz5wFFeR10yHxOoNt44ZNr0kxxXXWARDU21miPU+Etuzns3oWZ8kB/XV3q",
-	"MbIJNt1snzTbxtOjMslNw/TkmlmOgTzqskX2kjB1YWm9QWxh5hCe3g4FCiPKZ8q2EpWOLU8DDVtMR5K1",
-	"ICuar8IGSUrWhKXghbKz7dujqeGANZXYaOo9HzJDNAcd0rSxH3bGVJB4RdTSBO39Hvx3NM2hc8s8w2G/",
-	"QI1QhjihCFtilhA7pHbAuYsa8r5D/754cIpqzGFVkoNv5CU8PuxG9hTwUL8aQ/1qV4ywcTOjhtfWqmnu",
-	"BTObXDd25n8wBAsFHJ6jfYklwkphCuNtq4zozznO6HxL2cLxpDoPogKYzzUrVRObw15gvU22lKRQI7y9",
-	"Hl3C6Eq1pJYtXrOOA9mbiozWonjp5lFLrIxGc4FY+fdODcQjn/5vtjeAdyBZB5l46YK4RE68Gv6PWbFN",
-	"rQfOtVJ2zVySOyRIPzk/Rzd23WO8IMfuhWPKwJt0c3SCXjv3nC028hU9KJzSV3LNIGaS650pgWl2gmwJ",
-	"ipYbMheuVAttllQRmL1lgDc2bF5TI6zWUOOBA+0nYwI1TeZfpdmU0qxmmhR7O3bOFvJen5eqXJCLskC9",
-	"yFMuE1q0CEQFv6tMAPtVUn40SfmrqPtV1P0q6u5H1A2RYi0jxeZ5lt1cohufPIuC8RsTxrKIm5LEjSGE",
-	"PkXeyAeNgy5XomxidHR5zSoLM5rdoMMZYWQONTAZphqv5JJvEEbMFOUVaRFHJ+iq8SUodIK2VkhzebZF",
-	"iq5ItQhYv3NQ5Th+DXxtRy2+8gYApwhwh7yzDxvdDuxgWGi71pwH/CbSlKCDY2q8B+IEdXCBawaOQUFW",
-	"/I4YvCp4j+t9ZYOYhmp6Iu+/amu/+h5+1ah+1ah+1ah+1ah20qi4mAEM9htGXywzfBb93L0yaMz8C9ul",
-	"xCYkjU0IthmkPa02XjssgJCdeSd2c37UJcQMgGfou9HUuqFyt86HwfFwqXc4Bzm7i7LCstwPpICA6tqS",
-	"mxpgnU/27oFSbLKzBYq9rtemb0ZrB5R0kpLH/ile91+YA8WHisf+Hdb7PtqxBVAdTVnRB9+2igNIac7p",
-	"ljhpnn7suWFXG0xV0b6pfUdt2zCeKI4UN1Xy1LRl0tfbu8Mwjqd7Zka4NXbMi9idzCK99rsRn9gvj2T/",
-	"oZpNLm4o4ZEMzGuGVC/oiTNdRdzY7IMxCZXlAJh7KZseNPpo/1lHwyb+WX5ajvz71PIX/EKmIomh5Yq6",
-	"hveFBYM3QrB7DJAnneo0WOEbFUYU4N411rlrTVNVDO5UyzROdE0l9Cclr3508rGnFWkGqxuTeLSqCswD",
-	"O7Mq1F4pVCo6Plo6KaVTOFPq95DQ3IRGMw2L3/ZP/rJvhfb8e99PUSQJU7awWeX5Gv4j44zENvE3tN+X",
-	"b1501dt3FMM/cC16vdDcVVNlmD2S6OWbF3ZWgc1GotIlnYvIFqz/Wnf+UerOB1eI2/4bOxZ6PmwNuMOt",
-	"oc/XiqJartStaofdX5pGSmu8NV4e89fy4uUU1zuynFtzJNJ+UeXV2LlsLTfz8BXe/o3tUGPdRM8wLGp1",
-	"3kE1JsTOfT68k95yL/RznxTxEfCutcC1ihw73XXfpU6hJFWE9cOqSP6np6lh3YklViXfxQQMcoDP1gum",
-	"jM2ztr36XKPqV9AycY6oCUDPCPK6odtMamzjkSZmzmAyCTSLX5uXr5k2JViKoY2li6iAyOdz9OrlK5Ri",
-	"mm1RRu8oW9iKMsbNSrbtfKEcpRGSeAs9f7G6ZvAJKiGSzhCW/vZcK/GAb/0QZi3eNBu83xxFxokrrxlm",
-	"XjIVuiqXtq2T/aBZ5LXHdfHZqISM+xFfs2IVW5dVrsqLSUo4EwSn29phTErAIQlOMrlmJfmZXukmKnGB",
-	"IBBhFj4uFiyCEBFieEXZogxihxLYx04rLL7TGYGx+FHktEGQqjxyPeji9+EHoNt7OB0SD6mMdW3iKAqh",
-	"6EU7FoaCK+1Q8AcTtU7rcjvx0aoKDqzMlCj/iRN0ZeaJcIFOHemw6nkfP/vyNJoipjtkCKXhPW4G5eSB",
-	"5fD8ycpn3rVyxHDsyo0GKsd7NacD6Yv5+tsreERzLI0O3t1U6l614I1t5O8gOuBJkq/dYMHyz9WwpRmx",
-	"p5UvnJV/Iqt1xo1otxNny4i01v4KnK38eU3XMXDU2HBU+yd3qoPoIM0wlDPb//R+ccylKLO1OUudcyFf",
-	"MkUEwxmU2O4XJqwsNTxUSO1rgyKF31JGXoR0Mq1Ga0wyinj8BP4h7b9AYbP/rY1zaNSThCNr+gs/Mlpp",
-	"IbPkuTBew4PIMCCLtzDiXTpk6ej9893L310tyFc4mM6mdaizL+LzJzcRgn+cP40Vj5vBcTOy8CbwAyA3",
-	"vyPCh3axrsa3jmXDBWgtx/gKS/J6h65NC+gT0pvo4gFq5/yY+xgNVONd5cai8mgDeNl3L3+ngSdH6naa",
-	"9r6zgwsNO0S/y7HATBGtvsBXL7XKgpU39tEWwlHbUd5UxUNyg22cSFKSHjVHT8+wHJ7846PEh54ss3sa",
-	"2lRLU7uvrzRyuu7pQx1ZZPEDoDbcfhB3oZHPqhgTc8XkxnQXHsEHvJG4BevWlrEgd1T2e7zbVFL30gXa",
-	"LLfe3HUv4Uqr5RIduqMeXSL/wxeQF7Q2p9BkQ/YfMKO3e2fCVK0d0Kp7MD2DzDumUc4K+vTbEUVsQUKN",
-	"u7xdPn7WZ3W7Cxhyw16GR2OGQJlLYDaGTD60bxfYOa2mrz1ekPQEvVF4PgcNzHRmZ3hl7COqjAnqpUrB",
-	"j3D2VYBJYcC+vZzFZoluZ7m36rMnA9bs9NZ3X1R0kORCQAucdbizCwzXoIw8chAFj7x52ovw24kxc1tk",
-	"ZIdtZbjSs8802XOuRxPFYQnNYntXB9EBlfPhWRG7nbjTad77crvHcNCrGpTD3u89/ZhU1kG5BzW860xF",
-	"aGsM+ZMbgxSh2dZmjSpK3NA0A/uK+UOyeU+jxKLxz7vOTZUY3Kk7FEj8w9r1MAuxzH1vJxAPXRPmPPkD",
-	"Rc9DJVh4jmIfSRvcIQDuYCYFVgdBdPFSOaq8NHAHVV5ZwmKEEHnJ1rkaG2Zok5qVCZyVDqLj5WOTGdRl",
-	"nf7JyDSs4COXiK8oyD4sbxGeaWW7yWnHbqPD3dYchwjqzSVSUw3Dm4J4O1p6tiHqCASaIqbRpuBUsv19",
-	"z8NDRDsagPTb5wyT0kFbHVj/19BHTrZPNzA9zkIj4PXrRiWFMUpmHNcSC5woIgrvjxtbZ9ZBXKAEixQJ",
-	"AgmWde/tb37zm988ffb5F1V8/SLYIQummk2rnZWL7pheupu24RpuFL3YOhqmhuWqygXbS9c1S7RMVioC",
-	"YDBH0D0K2rxpwWw0BkmQaUsoL1CGFRHud1M7tyRZ2jpUaexNSaL2UY/060NzNLlQcbiVoKOB3/zm+De/",
-	"OX76zFOsMaB5HbnNYw3k3kFBKZPBCpztjzFXmk0Vx4rqtO5JfgunAt41EqmRYRWN6ngZ5G0kxHkUZYt4",
-	"Hhw5ttSGZJbCpFwhzWQPJ/qglaVpV5koY97wFG8rDWG7uP8VfPiFGV/Uw+97enGbPRruCALhkUQ35p0b",
-	"lGSYrvY21H390ANZGMpqydPvuboy9Sv7+fHrqw135ZtSy2PG1bGtpBnk1P9u+3BTeAbbs0VcPx4SOSsO",
-	"4IJnLamGD5AS2OtkMM3oO6O79hloVAjCf0HvCPSbd2ObNU0Kni+WVbX0jpLNyQ7Va1HXFOkr1+X+kYS4",
-	"e70P/iNZTpe2QwIJq7r+EkLviISJyVwYBs7QyzcvTgaVKfoJkv83TdbpNZweejBFaWSZIcN3nCZkz9kU",
-	"95du/NGcWy7BjOEV2UnNrQzSaDqVCnqys1bJ9qLMnaoS16gpHOXWewZyjIHsvjOKps1x7ZugJ3MJwayW",
-	"uUxTO6FqUm6IV8pPSawP5KikoxZcs8L06uOIwsmxoazYEjRDRij5g5NqIq85V6RCMD3ure2kWZa+7lPR",
-	"Ss9Om2rpcJfC9grgGVCn7qWcruyVMRd8tdPkSCJiGDI8faXfUM98faJC9UzRQa1iqb7jbp/W9isgptYL",
-	"SbicXP4khGbabOguHIUBJtiMX1rhrR2g6JIe0Rozkj2SRcWwbWNXFpjO6SIXpGhp554HHWxJF0syYS2M",
-	"L+TbBx/4WmGpZWhddsPFLUkRz1UgoAiNfkL6p+vegYNdjKGTh2mm0dRCmhy8fDGGLhFhAy30Ia39bmxv",
-	"iQubbhqVmWwyKrMfbYJpAg28B9vH323fKLKutz4JGMctG3fwdzPD4etoRtzcF99nb9P1ykKrNRYmhXrn",
-	"rZ73Msziit0RAtcRol7ndO2vwK6eBx2COWI7wauWez3alT76WwS4jU+RNjKgIYGtqk/6m7doOGSWdSDz",
-	"njdU3uMuNh92vJ00pc0Gux1w+0azOebzuSsVBGZqsCBnimaO0VJpCgfSe7z8JZWKm2lCtaTZOyK2yCo5",
-	"EeJZSqRy/raiwbpNf6fKjc8fQZxG2P2zVaN69Zpd7c9RzRHy9VxwpiI0w1l2vMbi1uFfgXcl9QoieS5s",
-	"Qnlim/pspSKrC7TIaWqqIKDagCHCFFUZ6HDTiTrvbPeTZjakC7i5x3KyB6jX/aAu2LyWV3WReD/Ivp+t",
-	"bV5+GC4pcIfobMc7ZIMy4CexcgxSOGXpP2loZU0tZ80pU7LffhwGdFgsnm3jlK8w7WjcNOBzbSULlfEi",
-	"Vu+YUkcozD0vFNprW/fBpqZ41L7gIHcQAKE75bvweJV9XAuDmpEYki97kViimN4+GTs0pc230N5upI2F",
-	"tlhGQTkf0mqigNEWAlSL4tiiloX5a5g5GS5Ss4dKid9lgU7jtLDW7MfNm6ipGZ+CaT3R6qBwDaNUk8jS",
-	"ZaU8oLK/QzgjqFrfz5Y71MVp7m2FUxIbSIxlziNkT6vy8zBQ7DPtbNa3ZzQM6Pe1i2yqMYpmcoMlIy8r",
-	"0l1Ql9QYIxtCcqCF54eZe5OKwpzuVYbZ8MFtb0zBoX7pFRbBUYhB3tgy2djeKETgTHebC6T4+jhfm8Qf",
-	"W2REJ7R+yk5he7QSLBaZbWPBw8ObuV/rD6Y5n88hX1q/gcx8QRmsWmhNo7bfNVNSGcmGJx3sFdjf7S1o",
-	"ZDRY8muU+pYyMsSmL0sU4pVNryqCspwZ7B9Wg3Cwou9bsrKn4Ju7Aa5IhdqrDaRJPpeTJ7r3XWKp4Mt8",
-	"tqJq34Gmiq/jfIRx9pavfxxim9l1h8Qw1JKKFPyulJg+HYZZwRhpabpVO2Y2HadSXOFs+LlNiu9b/VKd",
-	"hpqHf1Dbq62XUVOuejjr+Mdwk6jOFQoI1jCxKgMCzLxJgSUWtuBNeNClka7T2EUgpz+yVfSa3FGy8Wr3",
-	"RlRcMK76fHrOL8xsKs+ASoTOUoc5hqG0rkjAk6PlX5ZcwmSLGKcr6urtTWnxTBB8m/INeE7wnCxyLFwb",
-	"xTylKk44S4hg4ezZVvAFMuY9f3qBDfVWK83mw4zHnh6qCQeqaqxWKomU1p0hibijCQlnKS1Jlu5qWRCS",
-	"SruHlqwSQMc0nyRW4kb2d4DJqwEO4BnoYOaJRxKtuaSm7c+piVAcNfpS92YAYNchu1DQkiUlpr+mFhfZ",
-	"Nvb+wrgq//luaDlt8ZkQTVY0pSY3KKnBL4lmxCuduU8aqPQ1sHjm2UzFhdZRqdKQt0Ch7vO3csMwMuhf",
-	"oCCabPzUTq0+QsOhnKBDxqsVYJCJ4IjJtKs8CqV51kg3Jy3dwaDoFisiFUrxtijRJhvXVStY9zCAMEWe",
-	"VZRiQO+4KEkkG79AEf5lnqhqzeWvbX83TREoi/X1QbMaH730Q0TEkoRLOhXBq51SCDeUpXwTg9d2PNuq",
-	"zyXIi1HZlXUtEO02Q6jH10QDEIioiyc1afC+Ka9SFsf2BlGg8rPFmzCm8mGyCgag8fp19Hms3yRLkloq",
-	"qbeT8QoGRuTXmTTDUel5JpFugL0LyWAjTGlDp8/1W0OWd7VWbfF8qFLFSORmttAKp6RoAVCAqxrtR4eu",
-	"LZkqmdxZdHp6ejQ42G+PMdQpYJI4NQ2NCuQVbw35hq1M2JukSiQr1yyuuXqUErO8i2pBakXWoRoHaGvI",
-	"51BZVnQ7jIxjzY4dNLr2SaDFn8I06/DgwdopTcvOKMP0dGn32lvCc4ezfJ/UzePq30eGV2GbkQNDdTct",
-	"l1AiVIO3zHByq6VoWFeeC77aOQQ7rk2EzFdkshwmu9zusZoazEs4VLcalfCrtCPwvx66k+9//+b7llLk",
-	"t4ShlC6oklHRoifbooXg+Zqk6PHx4+MnaLZF0C1SFp1NoUkmWvE0z3J5fHaGkiVJbs1K1cLNL588Rk8+",
-	"f4aefnn2ZQ20537l/L/+8fT4y3c/P/6A/kf9v558+IdQUf33XL3gOduzIs+tMrwSj3F1PNevDCrA+4GR",
-	"H+Zzy8k7hO2OntJ9S+n2raE72zXCMLZo2fNRBaqhytJhsHFtIx/OyDGfzy/8AQOSLhhkERaGjcHY8dOQ",
-	"8ukYyK4lYhRsD5G3F9NqlWUDg1czemc6HCEFfa9qIaUdveL/rZr9TDh3yJB9GQm4v+Killqjan+bWglQ",
-	"OdmnNP4Cw4dCg4J8Oqz7kWsI2V3sU2GMAzvl13RzCqUD/lHRIUY32iy88TrLeDr6I9D22BHUunowQYc4",
-	"RUuehJqh7cuh74XFtvtUXmGa2p5U1hIpecCSC/oX068vWQIPuEQY+iQbHml8QjnbxeUykhMMbtHzPVdo",
-	"lmF2O2FHnjZjxLXUadWkKkg7RVijqh581OhGhWU1nTXg0yqmJ4V8Ln78rXGNPzDSbKznhgCdIPMu5PSb",
-	"xAeZr5yuRoUZCRQhyW2PijRF+brIEsgwu2bkPU5Utj1Bb1vLlCg0tOJC/8MkGZhtwFRJfYvmJ7sulFJL",
-	"dc0OMywW2nwXZIUpg0lE0n4aC73f6nYIY9ujy3CFtdDr8DnSBBjqKH+feXUPmsP2sOUxXuRz9/Z4D5rq",
-	"9aB58Q8V7G5ew/Dg9ZgM3TG5v0FWd0fE+v8qk2z3BKa9xfkQRd6M+95Lj893TTZqNohSPNZbugv2SthF",
-	"Gy8U4n6N3FPDS6D04PAkiohHEh9VDXl19c0dTR32j8ivSGcyBjfU8GFUZpAEETLOqGsHTpnMBQyPIO/X",
-	"1OQk9C60xlvBsywuemz0W5KhDIlXeJtxnL7l/Futcuzn2aotNtzBtTYvHivOj0H1GeTosjpspd1U3Q9v",
-	"wqjHrvUdFzDvsRyAiGXZ9k4SYn0Ubez5E2welfHklnRP9ykmXVGFGFdLyhaI8Q06ZFzZhNnIeLFkrqUf",
-	"DBKoDIIc7araK/X1F9agqdKWqezW9AANmkZ0Rfp4fbmpjAsbroGewFa9Dl8aCTdYeoh4gQRZC5qQ2uRS",
-	"XrSZqjcMbkZ5agMGm1xN8wT3UKUtpGEfjkVM4b78dPsTVcHyxv1UtmX8JBsYVecvTtzOqIHAbR2O/G5G",
-	"NZbc7ZOsy7ApFKuGXPy42pWfGdE0fdI/5eDq7ShAN88A1ZtBzXjFYU4el2Sn1O9afDrg68Tbapnz47Ne",
-	"9yjeypiyeM5FQtrfbf1cDA02G+f/Gm/BVwTLooxI49TRb6AC6YoGPzOc3GpmVcmq7P9++8job9xgaM9b",
-	"CykTjyQCetrFbwtpiS33/XuSwQQR0Fm0frKFWiWa3s9F81xJhaE5b9uOftiQ1ACe3BGxNeqTwreEXaCN",
-	"S8lwbmxwu5l5koC00g1nWkB12j0dYuPTz0TdDjFtvSMgZWj606BMPjc3t8LQmun+Ls52VG7b4ssHw6A1",
-	"JcmOeWKv9KtV5vzsPNSfaXcR30itCYtA4Hd1HubzpQqSVbCjfhUV8o7q/D1EcQUM+6SHgVdofFHONOYB",
-	"UzQ5V4ChessIa1UR3PPH5q9Gckem56iy4QBnyTreZh4KmIL3YsTtIG72Sly6t/Z8ivfJkZ3GKrdlKrnP",
-	"FQjc7OJXubAOBHtBQ9qJN3l9Vy/hfjMGBrASvXPX02dFUoobzbUVea8+g5RDyK1+rz5L5F24/rLZYvYs",
-	"6HoZZVHB9OUVVQqG+lKplZkpTCnjr4wT1xuzJqVg+KWMUMZxCq2mTc/5kxBy95HbHr7eJT5/+qwGVI0p",
-	"tUQ0fDx/9/OzlsQzSf9C4tlWDWm+c9Za1ziW2nepOyz8zrbhS9U8sx1ZPTQtAFQ5ZO1uq/uPfLLsIel/",
-	"bMzqSGQM8geL9OwLk/mfxoAipj45LlE1SCLe4hPaasB+PgUzDTK//9sFqHq1uAQLQUkKzWFbs9uem4eK",
-	"6bzOqQyqrx33mNtJj3ZB46EqlIl9Od4E8siIRxIaXTxGSPdvFb4ztGCodzmtVIZTuJc828/Fe+8SWtOU",
-	"k9DWKzxR7mLV8htqpXl2a6Eoa1Np80AN/drKkU2jDn/U1M698j9Gauj+U512VzLInwN2UXHt8gKdReg8",
-	"Qn//639qWJtrv0SnCEbJb6isakXDm/rBiP3mpzPjMcK3hOk71WaWyNklEiQjGGbjano2vhH7I7j9tV0Z",
-	"2ffwAlN4G9vxVLBCogVzlukl/BeLP18WA68uAjOwbKmAVQb0LkHVMJsCZcAu4/UjCBdS6i22Ud5VmN4I",
-	"FhklNrMMKc5vi4ouuI8p/BMjS22qKltvhq/njK/qdVbZ83m+L2kMglaYX1jkNpIUKl4HH+he/gKIhqoc",
-	"cIhZJ8uhqmPBsRt3C4e6KFwMlCGc3mmsufTY7IVxPfz9f/2bxWU7YwxeWUO2rGkirVHYnNh12LpEFkiX",
-	"ToXQH3P+Q8RIqVrMudhgkaLD30Jy8QxK2lT557//r387uvQVlcZKUFrjIsIwaF5xxOdzSVSEXDYIbN4m",
-	"p2z1x3wSgiMVbh5bXecin8Ud6795yR4darUG/IRqdbOO8SOp1a8BDccOTLUBrEHDTP3YqEm9duppglcE",
-	"IgNTjjF9a3lr0ULkEnyt95w2XYdIZ+Z0BfRyJOwL7j8S4+xFN+pazcHdH3o62wdET/NYeahH5v2XQe2Q",
-	"CkKzNCZChCYElm0GaZYiqfh6TVJ0SGHOvCAKGF2RHmD7QEBKMxZK2pRnrQQkmKEZKfWAHceWwet7KXHF",
-	"DiaddFosuuMlTGE42iUGFi2R92su1LRgKNbcEQpzukNJf9M1U217WUgRW+rSRPI13oKfGv0WZQSncYq3",
-	"0hvFm0JvM6McGHVhhbe7R1d3zLt1G6s4GJ8+6zMA2gYOV8dnaAo1T0LNemHjmdEh+lqgC6Pst0LOWoOV",
-	"E+IZrLcjjrnL3ikuI3hCpKRsoa8iDNSvrp6/QeWDGnsiNKfvSYo4s8lQOJvCg7MWfCGIHCz5cvbKvTG8",
-	"eWHxblm4WPbgG/bmW/P8h+ggX6f7crmpM5rKHvEOL7yE65LoSu7RwIIK561w8u7SSJ9ZVtlxieAl6dRk",
-	"TE2O1SWjhxxexz9f0jtmW0K0cj3dis3A2syGttzR8wkcs1CFrPluzsAKM80/DKvVtMRhKGox4IdKBGx7",
-	"neWyNlFE3xzEm/eOZxbb7gbJhEaR1hw/CZsoZ99hcfsKG4m1o3IecCa6fO6m/+cQeo2BPomzDG2IMPb4",
-	"6AY5HWp+Q7PvOP8rj8W2RFxkbPmBOW7TH9TbfLlcSblCybGrtFWvuiWj8H67L79Z9wkMxPTbSgWe+xzO",
-	"Y2GWa1XcdR0uhVJCdIS1WmLIRSRKFoYG1FWuDIPAzHlPgkHl3quBTBmwZYvv77jIPpHd4/ovzW/su8ei",
-	"t+tkC7W4Xl+10v5w72r/LuQt1XbqAKwBMeM8bDOS4Fy6ofeCIJsp3F2IAQ0Qi0xPbhPl8RZk0254V8sG",
-	"aGkz5bDdeNqN11pvtNEhccokAg9BogZ91iFfzwuo01MtFy2EhQ2U6uBZEzSwC6Vmj+1iV7z8yTSz26UN",
-	"XHGKnbvBhRp7SpuebHQ6JJd8w9DhjEiaEun0vbKtHpjbR3vrcDu1lgsimnnMpC5dLUj7aLHvXv7ukUR2",
-	"WZTACwgvCBJ8YyJiSy4JM70J/pzjjM63mgfpR+aQC1V5kwLHvGYbviLskURaNhNkt1O8VBn6Caoxn6MZ",
-	"FWoZQYgLximYPgaSvEeHlVWu7bHQVaLQ+enpOZJnh8+OLt3vEn44+/LLp8gRGnqCsER4ZVif7TDiPy71",
-	"Qp9H1+z89OwMfAnnp2dPji7Qs1O7YS4JmnHBnFb/DF2tBc3Q2ZdPTyMkKNjQiqNnX9RfmAu+umbl859/",
-	"cYKu3PB7rBSmTCKqDEfG4MYJtVfgd0QImqZGhW6mL9jf95u7U15whwnk+t3WjlDDhCqu7NQJF1q9pB2S",
-	"5buXv0O5dDkzDgKFn1dAkiBnJEIkk8T2joFe8XoLMZ/HgHThmqS2p8NA8Y4LCA0frliBBBWzowuRW/9q",
-	"jR/Ur6NjUyW4Ih9VmngRZhdCBkdlpamzKoaNmLmyL3xoH2vizc/t9yU3W5fVb2JAobRtgulTw9Mh3rs5",
-	"XtFsGwdyWcOe6gW9I2z442H/ajOVdimrIwj9JoSN7tX1poRnp+FEUBuCH5JFZ5DDpdCtl5yRHaearMFf",
-	"K0jaCqTeJQZ45u7dFefdcxVJGies42sV7pW7jQpiczB2qOt7vipOuz43GHxqJxeYR/eDqH0vuiyedMet",
-	"E+oIwjxrBoaHk+mQl6vU2AWcsnPp1OR2floh9Ovr30K3UXR4dPzu58+j8zaS76K+/rPXKKGDCLpwvh1R",
-	"J3FMGjn24WG9kPDRV1gly5FdAK/QH9788D1aEbHQlrhKlujw9Yvn6PPHX2p9FsrHk4xgIRFmRY9bNKfW",
-	"cF5R5n/jLJpIfJuzDJLh90n3ewjoB+YDY6XyiFbBk3OOjs3dFyfpbyHdQlRvawVIOM0z5WZXhH218B7O",
-	"7CTaXQqxmgkLuRADXDKN6fYDqqFDZlF/CvsOE/zRYZEmQCW6sUe6GR6vaJxu2Kz+ndLdg/PlB67fXeQ6",
-	"0fTrT0EL3WUotsPkEof2Uy4dnU0nuwvKfWAZnmF2ZVMeRurK0Ler93Rv6IL9MJ8/Nw+3DUoO57TBjFmX",
-	"3mvek+BVqk/3N49cIndmlxePUk7Cox16siZh7FVRK+hefXJ62uvJtFBpg3VLdVj/9NmcUQW9TdHf/h39",
-	"OcdMUbXV/63Jzs2hRYdPzyN09jhCZ/p/LxFnCblAZ0eRa3TKCIZ2ptDwFB0ucXZHJMrX+omlzbN2TVJd",
-	"WqyddwsfAGZKGTHNAQ7/9u+mZlzkjFG2QH/7P+bfZhqeHTcZ+vTRJcKu17tmzIwrtBZcaNKbbhhlghVZ",
-	"WInRW5FbgffPQ6Y0d7XZ6u6D1UUxGkVeFA8PFzCT9FNdEaIkTMaqMrBep06TZ0EKjtruNw92bZljjKWk",
-	"UuHWAsohyVhdlU1DPMRAcwNxY6Q41uQ9BDF+1M/Z5++l43Cw7WyVFRlupWldc5sQdU9FwSHxX9B0lWLr",
-	"BTV1AFkQe/dY7XXVpjn4BBEFm+WGUTRAAUP76nbJjpdsnY8dYupzwbodfku2ReeOIjfLZYknWOGML3JS",
-	"E6FPq36YP+Ljv5wefxm/+/ksetpiOXUz116rc0eLYkIm/FDc9VkTtgDYZy2AHcJ3OxOLXZFSShQRK8qw",
-	"aae+xNC0D4J7SyqRcTmgFdGmP0hs+BAW2930q1bGXt3sCzMgxj58XDwMSkjkR+NsX9iy2MFkiLiXDZZT",
-	"2Ti6RIe4erqjUJnPWHnSKT+aEekVZlukOZSENvOg1UUQu0UpSegKZ6bWzLas33C0znBCJDq8Pjg7PXl6",
-	"fYCWPBfy6MLO5MdonnFcH5PzeShSEj35cHh9feL+df7h6H/8w8EvRaSNEiCtsmMyadHgEm3M/Idy6O+Y",
-	"+ARMSCZpyUOatO0G1BZVbfAOFLIdgh8JcYFgXKd7VEsBeWTIw583jDCTGyJkxVcyIa9qFwrnp2Pd8v5a",
-	"bTBv5ku6JMli1Ho1YbJMIgv73DQHYebyXmCakT3nmjXXG94A2nozjldUrsCLPaj/s/fB1xaY0x3BrTj8",
-	"EHR+DJs/Lm524CnWmKbPsUhfstG6kUhjnEAqW1xU1bQITSzSoiXTI4nsa9WGC36Z0NP2Ws1//ePV8b8Y",
-	"veld+Z8nnx2/+/k0ehx0iTd4WXDnQdw34G2e6vWL5+jLJ08/L+7UjIzsHKk5xC4WgovhDrAXlGTpN1D0",
-	"EHKvMml6CYWrEsygG7TGJpulgixPvmgfHmbF9ojRYWVN15dfelLnSTjhV1GVkRGWc2gAqrZH0Y+vv0cM",
-	"r4wiVlBfhGSeLLWCcBPkBjijKWhyN9XRjt0PH0QDOuD7SGjD+eawBbBacLDosl+TaZAZFM7tSjhTOFHx",
-	"7rksboV90jdgIJFepNE3fC7wimy4uNWHX/NwZf4uoZehOTJDc24GhdHsFblA2qfg7LeRdYtntYuo40f9",
-	"tiOHWzs7+y1EyqBanUitbxRLO1cYz+daJELDTNe8z0xFMEng+nOmZtPQiumiaTI++YYVTWCvwRSodGY3",
-	"BoBrPLQFZ/AJ+p6Dm5wlFGeeqhdVp2hxYRrVXDPrTbdi2+WiDh5r1eTAMl8Vq5WyEc7xCFlXEYwIm86t",
-	"u6M34GEmfI6P8wGsWnWtCkQLnb6CGF5RFlVoybNUIs6yLcKsOqxjRJWWi1V8mHQifmUYQqAfBsDlkWyO",
-	"JNizj1U7ZB1EIbK2y5f2nB9wX2HYStiqm1F33IN9Ch1qbvTNW7w42rHA/JN3K/e2ZuqNMZcTFQxBDx+j",
-	"NrzA127sOV+tqGoZhTbBKLxR9Wu9vQW6SFEz4Qvnkzs27pPU8jrXkx8XxDpFB8gppvf1IFQVf6oFWdXp",
-	"d71T74ob3yWbtaE9j8847VKfd0zH3FObblN5eyII4xXg2qV2aqJdVzdJjoiznh44O8R+dliOZ29W5hhD",
-	"b/8kyT7UnSAf8GOg8oeOe6qnDSZYkBgvrNOaynk57A46vsc20hfc3eurN1fG/9t+86PTRwOzaeAbttoO",
-	"8k8gAPL66g0CRw21bU3dP9At8WcplUB4ffXmK8zGdkK4H3G5wu/jNae2KLU+WcPaKG6ON7SdYYivCTs2",
-	"hXqQrjjDLA1VJ/d+mzLv2+Pers+GLZeqia534Qv4mq8wHeuDvSX1pIodAswOPYbz1NdXb/7JvlStm33a",
-	"3Wquw7c3JmChT116zsrtt0D2O56SbGSa/Y25u5sLZ4f/v8j8Bf3t39ENXGS8JsJc8U2EBKbSzNi+sUhS",
-	"mdZ7A76KBEOHOayu2Y1FrtpTYIhKok7QjcZh/X3bTCAF47RwZZq9LOidbSpjd2mz+a4ZvG0LkbFCpxGa",
-	"8yzjG00wTjlc4DWMJuB3RGR4bR0qwgRRoTzRAJZhKsgjieyWQw4P+NwY9AF2Uy+5bqLLba2FfkFR5oPv",
-	"grlcTcBON1g4dLkTDj6q4tX4OG6/axAg2kIoPxTxxIdmQRmekayxTL9MbGPWo1i1YSdmC8WSLSAq2N5H",
-	"AJKd3j+GzLz8Ga/jUh+PJu/V+EyjMI/WS5U77wEqMJqxY5BBbI4CipW0FaA8HtUj1X205TztwfLCqS6I",
-	"ckHakPb4z6WLKWAI9Dmw+tuqFs7uYTMxise/AmX9fgMzXQqg1npXXConABtiCnqxLqwXe7T65xSFHgQy",
-	"CsWYGFJbp0rTGf9x2RvfeHPM5IQy+USvt6P38M912hqo15nnPxSYuhe+DXPVlpTziUTQ6mTidVS0Lo3C",
-	"s1kFs0OlCjJHVeKtQHbXKFvJKnar2d6bD0xGMj2Cfk80rvfMaV6suc/wNXZDfgonlcfyH9ZNVX54GkfV",
-	"LwcfmqDAirw1bKxRAYrX1HYv7PrOc/PYt3RFlbSTnUiMVbzkKxJ7iwyrrK4td2/tUQSJ5xlW8RTu/f5p",
-	"PAO1AH+acVVmQs4NTO6AzlE8xVsEri+YcGIMZpP/QyWiq1UO/wj361nRRW8y+svfacyQvvXnIlFLLBaT",
-	"z7EcrFQUeeDk/ZowSWSMtYmPtQ35MHcpeA7DVHsJAwD12j0NM2zAyiUiIc24WG8LQSzofB5LRdaTDxE1",
-	"S/vgA3tcf2u6r+yk3BRoPyiF/J6yibxdeDQaFRyyheeF7qwH2IY429hTNy3W8cvD1BFks7NS5gTJbpHH",
-	"T0TW1Aot6GIJ46NWkFxVGCowLYDA4B9IjEdYIb2DS5RLO76HcXYsoAkiUxRn5jFwdK4FkYSpk04p1FWB",
-	"o19AKZV4RjOqtseCZPpiENxsSlWuN+Qud7okqmmlRj0vzvyOZiTjG2TaIzKu0AqnEx5hR7VrjMhpViPB",
-	"zWvsmDChbUIRFEjQc+O58R2mmdEpGJR3mEtqBJl2klzV7/7Xf5w/Pb1A509PT093AtPZLnKtvoczhJF+",
-	"+AKd7biN4PlHCbFwFkFFAk0gX8bIkU5uP4kdWNggD2wGuu9OYwX+YuylB7Z9fknmxoSS4FfjYxom/XF4",
-	"cJNZEJxum5zOwDvuzI5lZEOkQni9zihJ0YouBFTPdEuYcSNhq5EXAZt918cayxTV6inehc8vOfuKGyCM",
-	"Gh0SLiv/3g0vnHxmYUf/3tckoWtKmPraFK4FvF6czalYmW7Kw1jwd1jektStOIgFg6ZuqHjXbwQ0aLYg",
-	"CG8whdE6GEkordQ2iXgkkT0YYN5lObIFtFOSpWhFMNssqXEa9RygXlpYwKw82RDoPzfvjcxS+TrHGbol",
-	"W8oWF7YRBSyjD63PCtXJ8IOtTrSDjcF5VszhFm4vaIHvoOv06ppRlhIY+8BUtkWHGCU4y2CSJ+Rc2Ylq",
-	"CGdAYAC3CGEz9iIjGkePigKdLVrlUlswKjFVONdsg6XJc/nmPU70F7iZJarfd6WZ8PraVKjGCRZp5IqF",
-	"LGTLUwnSkpVSLNZbJ4DZ7ZV5FBpu2Z6Fxbf700z9StoWvlm98zdEjbzvMcA6mQocL9mesGgf5PoT9Fv3",
-	"8RPmxWr0fJCRrp3sMQP+IJd0PU1LyPtq7ajX3atRlG2JKuyJ2+c+QO8MwtcZAV7pvC2zrW0CElUbiNhu",
-	"tPA3fZmuX4pfyi7XPJfgQKR3NIvXWChmR9Z5/2V8eKaDZ3Qg6SwzrryFwCwtfod/uYegZs+eCTIuGFex",
-	"3fFBpDf2buc6tp0K13yE2q1Npd19PGVzy19E83S/wKgJhKLMqI7H7fVGHsns7OT1rnMnP2+A6jor/eFx",
-	"99V9kO4+0KgnF8zcT/PDfYD9ZnRO+qi+gq1ccz+p4iHaQAETHvdfjCyxbZgg2mk1NsN5zQ8X6AZ60sR8",
-	"foMObZmCNN5W88LqKLpmNzhXSy6oLK9gzsUNOhQkIZBInFJBElUqxLaj5cpj65lWABO8xglVW1iV8RVl",
-	"hPStZWaHUYFmZImz+VGEbiRekXip+f+SZ2lsOkjdXLPDDFawjTD1U6h46hLJ7WpFlKDJkVH5/IINDYKD",
-	"6CB4UBABxVY1cwh9PpyQ513VJF4+X7d4YEcfuaNkE8orXFJyV4wRqyLi82+/fiSRzFcrLIqed65Xki/N",
-	"NRPOs2wbr4iyMpzi8t9aBOv/erf3kPAn4S6kCXVyx+2I8dhYg0CMd1SSeJ1hZklTmtkZmmBtOU84pxwm",
-	"uZmFH2YiNvSosjtPw2VfgCRpPqR0ulfIhzr2tnWocfdewfYqMunlgl2p2hbrKowNR32wsj6Dos27QeDU",
-	"ol22jb2/aMQr/tnrC3KbKj5jABSkp76RcVMV/I99tRRtRelEhhkjRg5D9hTMfZbgMo9xuqLSaUHASGeC",
-	"4NuUb0CNwnOyyLGwAXScp9DyjSVaJr5r+XqRYdfWRsB/CEGCtLUEDRVDUVeto/GOdcvO8GgZq97T52j/",
-	"r2uW2xj60PbpOzh93NnsAVpXuEfvB2q9hf5Fyb5jjt5JC/yrwNLjHVFF4NT5ncfKPT7n2FQTvQJgq156",
-	"Rby0i8UrKemCORm4VwRsLXCi4PVQ2vdXGWa3dkzLycGAPm2K4NWoZc7CDahaDr6TAfNJituRgrPmOWYu",
-	"ixDph5DBZzNr2QylzYh8hA5dm1CthAvEGblAT87P7ePH+tXjNCfHeK6IOIaUmaNdZhnuLZW7dVC9WdtK",
-	"07RGHiDOPrZY8flye0c7qlz7zQjROcJsiw4JzDnR3LF4bIVTUh24aBFPW1pmAZIe7dLYxmf5of45JW9A",
-	"myU3QQeqLlFK5jjPjBxMcJaZth3j+sr57NjyYI/ttjLadq44jcUDZsdHnfxvMX6W0UXhcameCUh1F64j",
-	"7GDmfhC8zk1uh8xhX50SPiq7T0UF0nJRsiXDkZBpWQsxnUPwuEIy3pJqpGJI3/jRJN1fKEv5JgZH0Hgg",
-	"1T3vuel6WIKh9oHI3kbHTfq8a5zo2slAaV4SZSl5X7OHndvCdd/6hM2adtC+trpTk0RE4T8YRu7SG1s+",
-	"LLxr3i3GnTfjuyaPoBDPfpTB+MaAOkw3CKdmjA/k2oN6J+gCl5F8gYZSRojEs21sFpzIppjAW7KjY2Iw",
-	"5exl+ZZ6Rheq/Mis9uGuAdtJjpZZjrb4yG5qZ3/MomoMESugAZi13UYtSDPQhLGouJNCP/xuJ7ueULTx",
-	"a6cE8RRv9x6P3+mB9yDWxfIK6h4g3+3DH4X12TjBEkvEeLMR5FgG6NT5IRzQnrPo4USFVMYYLxhp9V/m",
-	"CRMliG2UoPy17e+g1cSUQRN/GDXg2x9G6Y6lcTH3McAatJvMO6MLNtqgKtXL/u4maU46RuZr61KqYnK+",
-	"lWsrvEUzY6nsYlNqAyi2Vzv2bB5u99mJ/I4IfToYOb8NdVPqb4XycRyndcfN6Gnj420B59ypu29Ga+SN",
-	"5JrSbWGm0khieyZobEFY3koftRR3mAXGxN6s1xeBBao31HxrCdQxxvcwWkqsXY4FXB2n25nUT1zcZkFj",
-	"FsuYz3eK7uxgBZf8/f6tYXOwqMMqfmM05OfeoKtaqlNWeOsGNQl4/u3Xdk3XDD1dm9zwNodcszlOeMrg",
-	"4MLYISToDmyIMNi8xhacNABQOZH92gDQ7lYNODH0qywCPgnuAkgGxbWoPQgbSMPLt+hwSXCmlgkWJIJ4",
-	"PGWLqDb9jG9YYXJFaIFXkKiF/v7X/zwK119P0hdpxwqGTxNLpvC21Wn6Q087o17u8CMrCuD2m3HTXG/4",
-	"hJu8fGnQbJvq+NxxibZvy0bxohh3pg8DzfEkXTCYvgoTay+R9S0zYvKclzyDToB2AXQoiMpF6RYy8wQ2",
-	"VJKjZpIuRHNizNLYpMS2Mc2EM0UZ9Cc1IZbgU4Zmt7HEcxJvSJaFH8vIArf81BjLFZt2oy1Pw5S+5qit",
-	"5pNOOWAxdILlLZ8XVN7K2Da3Dj8i1yShc5oA0FxZUvjRDVVLyuJZMZOi/ki9KiS4dBS6JAfE0Mla4FI/",
-	"XX1/oevruJAATgRJOl+vuVCvLM4Ms0y9l15hAcV6P+8280LvC0owpLKTly9BAJUjPxSez51gkW7chj/j",
-	"Y7pyVGci79dMzS0S9jX1vm9ue2geZkKolqmNBpQdkwjsK56fAEaiYM3XcGqdCM072BXM/ZV799g8rmsg",
-	"iME8eOKydla0IMrM/ShwbZJ5Hx6xrnhKqqFyGLNT9XQAEYM25XEFKudQp/y+pV/g0OZyVp4iXKaOUIkw",
-	"YmRjy3l27DGnpWTsxGVcRNHamf7QfHctNsme1Q0mDUHuOrtay/qYz+dxObN/IMusTu8fUgo3rE2eN47x",
-	"gzd+cb8GfcUqs22Yem5kPrtx6hzUlm2WHBXvlXzl0PokaUZs9wpssrtMORjwmQwz6b1ro+8wRFOzpVuy",
-	"VkehyHfvORRfx/k6wABM+jxSfH2cr+WFsXe06q53TkUKU/spkdr0QTxXkqbEn+B/qM0gL7TnRBgXSHGF",
-	"M3l0ichqrbYtjHQQJ3nL1z+uB7gF7Cl7ZIBNH68fzgjdKHDI6eSqAUlzS6+IQCVLREZ/Ccv/ptgH/hwV",
-	"3av9GVymu3Y5hFtbG9Jg4vC5TaZX7lu99RArf+hCmJbBP/c1xKfUQqqxq6LjZVEh7THU8fN66gKxwJUW",
-	"zSYsXGpsr8a/mpKjqulVVbYmix9SElSymhZybKre76rK90B3UL22WQtrYKeXQAFzSrLUlC4rbQZouqkr",
-	"600jUyM1W2hgS/PswCwzygz6aatDWz84hREYw16Gqx//zdGZbf6I6MZwgjpVSwWD2mt26IBtaQESUxnT",
-	"lT4LZmrMe6pIkxzy0oduK24Sj5FnFD5sQUrDsgw3YiJ3hIEYA5cStqrG1z98d/Xy+5NViiRJYMLJ06NL",
-	"eAw9jdDSlq1aEU4lkmvIpaIm7FEYk58ocdTFObfzCRU0wWZke+km9wvnRKPQCI2SQDrwJ0Nc9Wi/SUAs",
-	"x3kiz42BDsmKCPjPIz+l6pdDnRPNf/qVYf/CGbbR7QPt/ua+ZXLhWJvmTZG2LrBhZ2YwbmTCuLhhuWy1",
-	"ai99nf6alfqwVe/RS9NMELLXobUDSZ1NU1OeI49xeh4kUw96zVx8SOSsa/7txO2RKpBrjgqZKMNtjbfG",
-	"mVJkuIM27Dci8LoKgCs/6JWBdeLhzXwzzGKYd9iWEqx/1Ba14muJ8rXnt8PmN2jRUEcJytA8z7JfyPjH",
-	"srTIgaJ67e56KuAdPxoSiHGXxOEHQeyWKvDG1c65aGuN8nR0Dft9IX5TidF7h7F0+pGO3i7jD9BJQleG",
-	"SMCvQKXhsqqALXBfhFOtXvFLxFdUTUha3crxWAQPYfSPTJPu69Y+OzDQ2qWoJ5hBVJ8glz2ODgVZoPPD",
-	"x0dHF+jGFIlgKalUGOaSHdpXirmyxW/QA0Bb0HROE8y0mUBZnFKpBJHaJn5PidreROiGsFRLUCFjE9aK",
-	"uYDAltreoMOKN8eNXJePYHWFb4mMvW9k2zjjeqkbdIjTPFPGN3QBLQ+EREvbxgpBkiFSS0FIhPQJH+sT",
-	"VvsG1A9rHQKdxzFFbC2nga6hbTsOUsyPzHYs+AtJ94uv+ysNj6xDkRZbHBvjLgo+Qxn0DbTPDIm/h9N/",
-	"K635Ji4Y68v4/JFZTZak35GUYg3kfeHdXHFMRkPx9vFKv34MWx4E3LUp4nheaKW1Xl9+ULEtNmj434Ir",
-	"GwSybq8QQ+tVDlI6nxNhW1YG/dHfkw1aUZZLtBbkjvJ8t0DucfXv/dFGIgQXYZ5oJIHJmt5g6bpU4SzJ",
-	"TYOVQ+yyJ6F3pZ0rATgpIyTzZImwRBhZCkLfvfwdEliRo7Cd2t+IgWziRun86LvQq0zYM7YfxOPieu76",
-	"+0/a/uqgXuqQxWNzLpB5o+yuPueC3NNU/OpA/OBhQ1fdc7z2ew1QX9Whb0ggqDdU+MgUrsQaZ3pYb6L7",
-	"+B/4LJDJWlaFV/HktU/y5Z1ItAGXehVz7ConuzWoLZjRLn36KKNyuWekdzCh8QTopj921VbJSGLglsOj",
-	"/a4oaEyEbXSlF6Sd7z/OTigZtzU51mc3kuKRRGW35RN0hf7EZ6jYchn3JgxJpU2KP+ckJynKmaKZkc4p",
-	"3kZIcsR4FQGl9zaIJv1VCZ2Vt5dVIeZjtNZMEZnPSaJMxTCIQCgHODTeHRdyhd4G5kl6ZyoGgl0MOob9",
-	"Od3HnAqSYBkzuptmHBmBXowHc5NB9y4Yz7cd4Gu2nH8i7p/2onBsFdlOGubmxiIDapz+KZcGMBXYFHsq",
-	"GwCjP3FarsIFyoi2LajSmgEjGyL8MY0y15yfpBCrJkeXiPw5x5neYUFOSGurxYJL7H11J44S8p9Uac+L",
-	"3JZ46yDrE3p0ULYFqJUkVmizQkNVrtQlaX4isyXnt1dKkdU6VINhftivqDXJsKygnsyTxHQdWZh8K7UU",
-	"XKmsQLxchEf4p7npTB6v5I4sMMTqnw5i9Eul1nFJRlXc129fQH2fmf5/KMg8lySNkIZRqo184zjWiJ5q",
-	"qxXQDewmZJ6VRxVce/rll76HaphWDULc3tmIG+vXXVuS2UCXM597JF33acoQVRJJIsqQV6iRfzhrrSzt",
-	"L8b0kozeEWFJQIktqFYSNhwdLOgdifN1EF3MFoI5eMBzIDlcs+s1BOvWmSltbS+K62+Naj/ppWhUSKiK",
-	"wlWkcoQSeU0BDLo2L7aDlr824Nq2ErMcO1xhki6A9g6nxEpy126k9AUUzLtDincsWL/RL7jynd2+mWGp",
-	"PA6yH6lnfDFY+69x+UapaFuR2z1wElO0seOllfQ8ikSH5nDWCKiSzlmwjx23vjFrt/p+7O/HNEVLglMi",
-	"oK4FSljsLUAkvsKkOigupIHUT+ERUGV/FeLwb8xXWhybK3hKE2WqCF/jAbUkLo3NA3jaFKZwnU1+1PZH",
-	"YZRrYIgdrXCBZgRGZziRcokKoF4gjM7fv79ERnE3kydckwB0eHbq3pKIQ6O0Gc8VeqxNGXmEhAlEXKIE",
-	"s4RkxQKEpTAoGxxxVuimxoPv+1HdUI2oIqznrginWLThRQ1QSoPfBulFv2aSjizmIkDaC3Rj8PUEQ+rR",
-	"TVS2K2b6/9lZFeClRkpgiK6bZ9Gci2sGcXdQuU/QcztP0accCfWXYLFhtvVLFv5/9v59uY1b+xPFXwXF",
-	"+v3K5Hd3U5QsO7FUUzWKL4n3zsVjOTtzZrgPCXaDJLaaAAOgRfObStV5i/MG5xXmAeZNzpOcwlpAX8hu",
-	"XiRKop3OP5HZN1wXPuv2WaWbpEiWfTF0pmRI/On6AMdhQIZcjwcZkVTX7QV7IWNXSEV3Tjn8hqng3Thl",
-	"w6Av/D9dcrZ/m91n+DYaRcyujiGIjJWLv6d269rXojwBZmgklMY2O35pX1PAh1e7bkLeHY2mXjF1WXja",
-	"xUA41Te/u9Pti+EKcQQMfjeSIkrSmLkeRrY7y66Qho95PkY1veqLmm5BE7TV+0bLfKYxFvn99TuSPQFe",
-	"A651ysjpWdn5hJZCPylZ6G3XRZqWatB3izpzVn7LxXbA66sugFMUph8Fc2GRZEGzqxf86ln93YfVrhN0",
-	"rK0vTFup/L247ApfWl2NFR8pT6Y7MEpzmdGAdJExtLx+XaPWJ3rtgptjK0TYZ2qH3QqOmjEqiJmXG8TM",
-	"B7pMJK1zyMh4WRYyTrwtSfvaUBFb7c29SHesxOQicKE8fspJTA3tkn8yxcdLDNQZ+sNe84mgJlVs6A/9",
-	"9g8/Xb0Or3+4Onvx0n55mOOCrv/TIi9t6Gzete0bgvsXX1wUQc80GS6mmkWDIdEsUsxcEufq6mJjXMP9",
-	"Dv9ekijhTJhOQGIl5xZrMGo0GS0LTQaBBMrT928/kSF0LuHiRnc1S8auMUuZor0qUswVmHURSdm8/WFR",
-	"JMWCViBkLa5kM9lCcN3qndKz8cvRefhNdBqH37CX4/AVPR2FZ9Hz+Jy9GL+k34ww0h3Tf+zXWxegT+mL",
-	"kxPfU/e97kTedtObk9vTE7deQkh3OdnpM1YtxRO7vNzAFuYno3XROuudvQxPz8Le2afeq4vnvYter3t6",
-	"9vz8xcv/UTDJVa7XP9d4XN3orBb/cmO1uQJvJLEq7UoGf43ZuYqyEzKrQaQXLOt76zt+clZK0sFU1X/3",
-	"mYa19evHH7vFFfMwc1vGI+fbmTyh9VVQzi+RjR274cIjKwtXAMY80y4kYk6VKXe5tNq2ybQqzO8alSUw",
-	"ZlumqgeFtVxLW+OquE3pHCitSRvAQG4Dsu/wodxrAstJuXWL9a5mhLvp6ysD4/SavLcB7rYN+Py6IFjv",
-	"VHdqq4nUvWJHf8m+QZceuR9Sk8/eWZkIuptNNVc099bfSvaYzdHJd+WcQgxbzwbrkT86JIuHL+ZYFoJB",
-	"1xhZDsKgLw34VQfgmVpv5K/gsMoTzJ0f28EBQhMtgTVDkzawYhNK8JVS7LxFd3HLrTieaOSiFf0KqrTd",
-	"7pDZt21TpSpZ203n3z5GaazC0sFmrAbMFhd+wayyuqfKO3dtxktyY8WikmfLbamZVSHi7sg8v59Mepi9",
-	"P+PCGzYrskVVDXTyZo4LAiAjcIWRyDwdJTwidrKVYKYaj0RUM72KRkAl8FBlNYrWLsKNPEgriwpXUHHA",
-	"dpzIA9rLSkfgMdjMig36jZvpNUi13akAqvu1Dlb9Wyvy3/hEcDHx8rSN6tb/+3/9P52A6KnVf4C8AvSr",
-	"jLy+vIbwkZ/G//hvr9S33//j//hdfVr8+9cPb759/+OH//Fenv1If6TXi52qSJRBKrS6Ot31N4icsZN3",
-	"sB2+C7PXHRIV9vKylwXs1mwDHIWPzOdQHYh7kOpIjgfPKxhry3YTPRhRzfUAxE6Fxdfq0StErOR//y9Q",
-	"r50RKbALa5qKWLHYTH0GJlMkYsKsuzG3Fulmydh9kMU+uWyXRmZp2xC8v0cbSfvb07MXVln49rR79uL/",
-	"39m30RWa2ZYeBJtnoWqdoP0QmJhXoM7K9KaswjG1w8B7M9gdHl7dAWmBs3NDZwYuMPY+yB3nV1exq98l",
-	"GWeXgfIcPA/7BXO3WXTRpQ/XtlT4oNmKkkM4GXkiCBlzQUXEaVKMhGoLSfQ84YYsmanYbXsvOByvtUyv",
-	"yomqHqJSv6pW7IQJpu6rCMxkzHStNa1IZLf/xK+8BBJ6uR7f7WUrvFN3esedPy4k5GnpAYfSnNEd5dkc",
-	"StLeuyOrsm2VkavqM/U8XXWzVNXrqmXoz4ttx/o9d364fm19gMdKzqoBab7rl4yqzK54J8Z+dL48Qncy",
-	"criKN+61RGBcguoJKfbGf7JynsHpuT7L60jnbpujgI2qiJjA4wouFIpFA3M3Us4Gdcevrm/J1VRMvCP0",
-	"cBNTm8EtHjGvEceVIXL7TlVxGIKqwa1uc9WMOW+jr5axEaPd63w/8Ilec5TWKyx5Rw+B39AHWyXPUmZF",
-	"4dm3dTUCHhbS+i04gPkHP7lDNYNi6Y57rr/c9bzS3V0+/69tRTo8v3sJu2SypaAjemSSw+nCSZPPUaaE",
-	"1AH40i7YtFIqm65ZlCpultfRlDmGkBGjiqmr1Ezzf73zC//vv31qrVNg/f23T2AQYbETYOSGYQSGI+Am",
-	"RqXaaNJ+G7+5viJSkY/XZy9eBgTC7cWYT1Ko7EdeJ5TP9AWSGwZ9MXSH95C03V/g4OwEZKhkwvSQtMHs",
-	"ZH/wltchaf/66/s3wSqjqBQJ3gdiddgX7jbvQ8+uEPtqQhOoI2kvTGWC4S9y4aWyc+t1IFRFDwMypGkM",
-	"LWaf51B2HdcE3EDNEF3gYH8CCk4Y1twzPDVm3vrzT0cQg/JKGIo+RczcbzmDIplRLgzlgintLMy5PXLC",
-	"zTQddSM58/bHzA656joqvM/iIk20tPAhhCr1K0ePJkwAgzZzhJFvxSTheur9GrrbF33xWopbJjAGqu1y",
-	"8X2EgWJzqbmRavlMk1hG+oTOeXcWX+I/Yml71Z3FZAKl5rPinmTEphxpiPrCyiqs0965sB/8D/IWAjIg",
-	"UhprRJKP716TV+cvvsnShNtDOp8nPIIHT9yvf/u3nehOl/yTJjyGS/4BqNOvloSKviBkCO/WQwLLDMIy",
-	"/gCKt4BwEcBiDMiMaU0n7M/hJRnCxSGybP79+pefyQcJJmTCBZb+h8iSIGNuIWROFZ0xAwsM4tTsAP+e",
-	"MrUMyJwCHsgCQ7N77Yj/B/lJCra033LCjsARAgc30tBhbB4ZIvwZXkLWELLTvb/+hXz7sneKP10SLrSh",
-	"wuBFO4rPnz9/RX799Bq+9CO3+zfVjESp0tK2ZMIFDNwFGYKxV/P/ZEPSPrXr5KzXC7LimS96HYxGy23C",
-	"w0u3KjAv+5mGsV4xHOMojiCiy0GQhIKvfMK65Ar+T+BOeyPkdaHVNdvRY57YsSIcghjtNzAsyw4xDmCK",
-	"CcSKaZmqiGWTT4bOiTK8hIgEjLSCN0F+sTZK2oF9+4lOhpfkw9Wn1z9AJzGeUBMnAKBf78fhT9RE0yFp",
-	"n599i145J50Dcn56hr9oQxPW6ebL+sMv158Cgp4dXXo5TfgNCwhGS8GyH76P2WwuDRPRMvwHWw6RVXie",
-	"0MJwQCikXX62Vb5HOS2Dnw3ShifyV5rwI7wJIkNVyoYdpOIwJGF2Qs7OyVSmSl8SKoAnIvsI7ubzs7NL",
-	"aA5WzNSGo2AYJ3wyNf6m3is7qQvFDVTQnHHM90wYads/MfogcOGb4BDRGA5IiDZSsTjrQMfuLiGNbSFN",
-	"kgDdnZkzFEOdyETaUV3QJZnxOHSNg9Q+6m+BKJhEamM/AhGFmOKjmLFH7MrI2kPPztLEF/UpD6vf866L",
-	"rthtxAozns2AXYX2A8P/HroiT+H72LFyYB3aZzrAHnGDMY802wFuEV0VqiT4eXHyGpriuanoWoBngOLr",
-	"vHd+aYeD6yBzZOenJ4FjMoB5zT+zlI6cBc9MEttBhqmIkL8FisiR9vDk9vRkxk663e4Qmzv8HLoTKXRH",
-	"uxROFUKhTxKQQSA37A04OzO6hBGBcr1IUgLc4ee95/BaN3yQlmilqXssltAq9plrA/dDd/0ZgAGyNwLO",
-	"e3jIK2apiFmUANfEjJmpjAm1Q3Hee5EdOP7W4VWSyEUW3mdbb2UxkAXCo9gXJ+KhOrJFOd5ZRYY/S/NO",
-	"psJHvRIy/Ame+1maKyxjMrRC1jVHCpKVVFbOkU+GP7y9euNigX/58On9Lz9fY5gsTImrawggZ2lHwXcl",
-	"exc0rm3F/vdvP12S1798vCZzxXDj6uxNFuZZ/JavZD8YQwMEHKV5jKiwSza2q8yOSk56NmQinQGptXuO",
-	"O0qg7GE8Kfw+0QF4FNCHDl8HDikHHeBJqP1hF97K4Fz48xkCPTkkiJJfP70Lv8Wfb2mSOn3c7h0IvR8b",
-	"puAQMZflHuXGVy/j4K0uuQ9e3T7v9cjQ/jyAKrFuAjtd8rMkqJuBxwSWEwafOq45PPADXOkSoB9xTHuQ",
-	"gUwjOOPav/7N6kJ2ndu/Tt/BrNs/v3nnf3z1rnMJooyOAtTxx4zFSNZsJY49UF1tFDu1rpGZK3OsGCOG",
-	"fYZkW2yzC4AZZkqoPbTtJ6xyZrswk4p1uuQ//uOTfa7Ijos0U//xH3YmoMP+jTjmZIjqNjIVwbJQFkIA",
-	"5xTInzbKNKgGP+z3r4cdK6uZhhTEhFGAPsBhqagvuGAlr57TiJH2r4Jb+EZ+sz8OruFHR4g+o7AVCqPr",
-	"mUV+/dtZr/ddx+d632bwEUWGnWmnAg0zn+gQq9A4hqdRQsUNNB9XhP2nXQZvslM+Q2IJZ2TEzIIxQU5f",
-	"9Xph7zTsncI9Z6evXoWnZ+Hz0y55S6MprjWaeMndA3mRN2+YiyecMI9rAXFmxMV2YouoNTuzsnXY8ayg",
-	"sA8hv2Roh3F4QYZuVQ6ycbNzl5rxt/b/2NGADP1sDGJqqP0hn+fCKoISVXZHI7QayZg74ArtAxJSK56i",
-	"KdOkbfHqN89fvewE7jDUpAT74fYQbkfoTyTs5NJNcAEVtYRHTGhW0L5+ev9pTduScyYQN3almpy4h/SJ",
-	"vRdiKk1SUNwKgTkXrdNur9vz9R/pnLcuWs+7ve5zsAKYKWjiJ1Y1sn9UWgyvyEcWywhRsGIiZgqPF65R",
-	"PNDIXFp0kEga457Axws0A149hw3eFpK8fvNzJ4BDTiHI5ZGBt0E2vTMWkLlMeAS2wEwEvo9bF63vmXlj",
-	"mxy0MgFt233W63mN1lkfrQw5mZoZhORgUEahPkUW2LCmsl4J8sOnn36EPl8Wu+T6wmJM/Sh0zfeqi9V7",
-	"Yqs1X/zReo2NCa9dn8IP0Ke6gBj35Il7zD/lHvozaBVx2raX/Hd36/sY+3iO41P1SDaOJ9/RuFDu87z3",
-	"Yvsjq2jBPvhil2+9h5gnmryFDOSinah18T//FbR0OptRtXSeh6sP7630QbabwC1FFheWmV+OUHKOTjSY",
-	"4TJdvvUv+wVY7CfKLumuhvyKRArW/Xf9BrDfxi0wSkWcQBEMmP8hvGsYkIhGU1T2CPXW68oVew2v3XHd",
-	"/pveUmzHnqv37/SW4pdWF6NtZ/g6Z8/duATtzf7ev/bKc5vfUcCV1iGKxTasj4D89P4TAekcsU5A2GzE",
-	"4jhHnSMuqFpuXJxIKfif9cLY4fezXs9VWnGpcBHTGlh5C3UyZBpNvSZgz8ARtTo3JQm/ZcLeb49q5HZZ",
-	"W60/QEO2r9TVc628VDfFxrkvVKzfT4UucU3S+coy/guvxLVhqV1J7rzvLimefpXL6dqeZXrdcDosPj0k",
-	"o6VBa6H9AywXyJ8qZYKlxAj7TCODRbQyKZwZ5pkiTICHT1eutV/mTFx9eL/fYvP9yhfb+iJyLyaAeEgs",
-	"o3QGZQBK/dnW+7VE+F419XflMvYt8N9uVjKu5F0Pa7u4lruKQybKos4bOzK1k2mnnc/4xGnUgBtQMIMd",
-	"RgeEJZqRF73nwAEJ2t0WWfnRNvIhRSV+oGKJwQWrdMM2+wstLvvU8+1PrVed3Sphs9XDnZES7Pagr6dJ",
-	"4pcOJivWLtvb0xMK9FOhS12vXcFoxXJkVeM0QXEKMazO3IkkCtT7A4GHDEzx+AV3GzoQv3/7CZ7tC7wb",
-	"raYJtm3K5wE8l0XrBTVRfPZ3H1xLyThF5463XPeFK1XguKZ8pjdaJnCDccNmzpYBprfMC9B2/0aPCeLo",
-	"n3+49rxOVlsGS4FP+ZeC+Y7Os4xn4vPRC05V+1TG0uv9MUiPBcnSwLrAFdrbdKdLrlZG0L0BrO+RkQpZ",
-	"HbKpDQpMBFnBEmxOX7hydyOgt+DGlWsRMvdv4me7BHglFOVoQJnPmYhDqxWDY/Oj6zRVaLw3TFjsOHLW",
-	"Bz2Vyh6ymEiFzaExelG4cAvlRY/MdMe5F+D6jC77AsgknJvBQkIoUsyoIlOmWJe8gwEDpSbjMAVnsx0J",
-	"tIgxYbhZ2t9dQmamCNv+o8+ai5h97uBCGC0JxVRNBUwXYO8oy84fuTZXMAeu5xhz5zyPtdkV+S0nH+iE",
-	"XfP/ZJBVscO9nyBRxN5cATlxbRUJJ2D8wEJpxxYKytm7wWnqK4BflFhfc4G+hfeyug2lYovocoRJsw2p",
-	"+zzMUenTe2VNVDfELfRN380WxP26/V5ESar5LSP2RFBkJFNR+00ZRalSDHk1q7+7e9DuelvefvZtSefz",
-	"ndti5L1b8q8HRA/FHQbJWlUGL9Rj7dlRlIn6qSHF6fZHisz3+NAOwOCdVCMexyALWue98+1PeCfZk+Do",
-	"DKH8NpUolNC6nh0vbroCIpOYwfHq2JM8RAFvdutfQWvF+5ldk6qAXXJu1I1WsTzbuMimCnELC6lu4KQP",
-	"Skc9etACR62kyNxqAJAbBj6AlcZXnBaFlj3eWVG1+3Oast02YdZwT/lWcwgVBoS08QSAQ6GDyCTPtOAw",
-	"6hgNZ2Tt2VR43/3OiKq3O5qDfYfAUSY8qNDLPraDyMsXVSPvjkve1UuZdkHGdDbIvYLAqJZ+KzvEF5wF",
-	"8SJYgkTHrj7MJkl58keJ1P/PWsn5iyjtY9BgLIBGGc5iMqaR0QH8xhI+wdKOSySQzqjAAGQHzgicFdqG",
-	"6tYY9zRKZHSD/jj3EJcCnKj+HwO4hSk9rLZr5Huo9Sg7tc6IVmBCK2/Pt5/oZNu2hHuewn3RbOXyVi4v",
-	"+8fYo/sChHwl2on/F3jIsYTn6slRiApAWw1sv0L3Lnw8qQtE0YYuLzG2F+2RQ0X1wBkoMVIKgigj4K+X",
-	"CeuSnxmLNfEhnZeEFmjqpcpJNFcwwXnv1fpm/hXoOUr7eb+heT+GVrTwzIZV/p2MlzsIgQIbm5DGTqfL",
-	"OfBB/GBliaJ0TpEiwP6g6JxDfajCKNk3/H7aumglEsDf72cWoEDp0D/3hyBYndU+uSl84y5SzL+5lLBh",
-	"VMr+fFIh6jjWGmF6DML0vPdqw9QXcwfKS2A31hFX2ayCacRzm22qTZYvkFBIE4Jk26Ey2Z8VPCDVK9GH",
-	"LkZSjBMemUJ4sw+Pf6aRRBUDkSH6i2tX+5YLF7TZOSRYPz3bPpMfLEITSGXyDnmH4dEd1pmjAP0k5Y9U",
-	"YXGk89MXuyzq9TJz8PDZ2dEuoIgqFodjqUI0T4SugmBNfUGo9hdi8hisOBcNWnN7nGI/WZhXMKi6Dw5e",
-	"eJ9tSWFRO5216hn3RtcYHc64noE0P9Ty/40liW3PzOL3UWpcQTlXc1mjpxGW+8paP+RSP/t2v6X+0Z9i",
-	"h0CBWBysAjGRdgFUlaBSAQNUAKXOPZDkLmrcCQItSGK9J5qUukIbfA2v11Uj4gJ8cTVeFv1PUDNqFSKu",
-	"wz589yFg33aLWSEv6B9seT+g6HOOW5lKTCeUC21cWosUE2f6bO0M/bAKKbTl+LBZBZa/BzqryKfa9mj+",
-	"SPZEA/P+ejCvpgJwIeXvhi1DLkJMzGlgYQMLd15wq6tIsVRXVOt4dGgFqSfQGIiqWclv9Vl2ebrp1wPF",
-	"4NSpAB5BGXk8OMByZq0Hg1hvC0Z0jtbw1OSJA2zF8u6KlmCEUdE8D0rBBVlMeTT1JfV1X/i6k/YxvJbN",
-	"lyZTloC5DuvUQDZ50cM3o0solaN4zFzwrGucYjpNTF/kieY5EhxJ+0/FyA1zNZvA6Gnfn5Gou2gW7n0I",
-	"LohtxYk4pbovPl5d+1jJYIVFGnmUib3D5RRlGbr5W55p9Odmed4zJCGgoi+4iEH83K5xPdixQEIOF/gB",
-	"+XV5059pAvEVwvii5VCw3w2D/3ZfQPfJEO1bjoRkWBVt9Nqtsy8PD5f61rpo4UBwEdlf7MpzzNpjmiSt",
-	"OxhDX2cuoSqE+sscDbOXmEwrIMtUKjL8489hhxiZ2aU9ecLKGu6SH/kN84XGIgym4346c+3liTF4Zlxv",
-	"MHiDwY8Og7tjVs6ZaFB6g9IfY0lykSGzjWtSsTgFqR6CRA8zwrA9nymcylVPChkiGgkV1WGh9ECVIddB",
-	"qhCC03Vo12joj6WaZ+xbHQraYrG2d8ZszAUspi03H6va8/WoMR59lFIbLkjMIguqixE0LmKGiRwTg/Qq",
-	"AWCs10chmN1D15wY896KkAXqIbIKbYytLOQGFCtJ+tjwjGCnGF2JEdmBz19wJSctXuczthIjRd4isxHy",
-	"lgAnAyZAUMR4YV5cjhnKE71WdM6lNFTHadoW4xeeOE7TRamvRSqu1C1zfB+ti9b/+T9p+J+Df/1xGrzo",
-	"/fn/a+0cC3mgcPhNWQBA5VQoHvpwCQE1r0WJu+8g9vvdHcb08bICnjAN4FHj/rM9uEMIbIHsrImBPb4Y",
-	"2E0nwH1C/gtE+vGMi/ycipI4ZJ8teN18TLl7NjeqJvXr9Y9v3rpPPNIZ8ZDbLevN9t3mBu3wG+0oVYqc",
-	"HKoupIMaGir2byiqUgejEWSHv6dUGQuoDoSff6IJoudMs22PaAzcT4HzNNu3BCQVSNPnSFkdraYFV65p",
-	"DkTJAnnqQZXcRi6uAn/gzgwTdsuwAnJxX3khGK3eVCMQy2JwJYq40qtgpZ9bjc80uSp4T1zWOSDpjxDr",
-	"6mlEHRHM6x/fOPY3q7PxxLgLfTGi0c1EAdwgV2LpPwB+gpGXtj4egrQpEfbl8OuqO0O7OvRLx564uMTC",
-	"87qYXj1xhdkdZevSQGr0MJ+LIZnRec5yFVHDJhKYFIyEfrgrfVFglByxpXS+BsfNqysN8sA4m8nN/a3x",
-	"hzSxZ1/AysjLgesYapizVFgF8trbc8iP/NZXIKaDSMb2vre9l71er/f8rBW0vJxyFZv/29nudvlsQFyJ",
-	"xJ3CVc4Of45VnmGubvolmcskwSLDuPqoIT9K/CC4iLgBzoyJYlofgx3dN27b09l9h7G9/3VO5JroziQO",
-	"ExraHZIZypqzu3GqPF6cyZH7QQJHo8KoSjhQfuOLy5Tfq1EpXK+ymx/Un9I4RZrQpc1r5N7o/YOScWpB",
-	"cgFEr4F1TxJtAcXPP1xDORCLqttnvbMAIYg/rzuHRf3rZpCTP/CPjbm9743OOQ4glAXKbcVSsNyea2ji",
-	"2ITkQoPd/haKAMBZZX8HFwRcAeJoH7cz5okVKtc/XIVnL15WIervmSnC6Ye3ddRFU+BQNQaOxsDRGDju",
-	"lTGNGynIwxCLOtVBjRx7qd64+yHqcrOkPLFCa6MF2d7gCNNyIjh0Q2IRITkmI67M9MKFkMVyISz0wHpE",
-	"GIuYm8e75Lz3igzz5mBojRRs6Mn0C1rrlGoy5oLrKYu3CdR3HCqr7ULdHOnbshgql1bv7cUhimdgDa/4",
-	"G66BuXQHzdY9Unyi0XEbodxorkeTOLsus7762L2DeEe9lmBPkvbr6392AuDETUczbr6UczKXV6FiAK03",
-	"8QcpuUA+VLd0HM1PzEjby4j8MM3lRmbG942F8ieodIASUslyGskknYlLF/9TitB3sUH1R2de9/Aj200r",
-	"OfwBmg8twaFtztLmLG3O0uYsbc7SqrMUPcNGkjH/7FUmPEuhriAcsEd3quK7TzSDRu5KW+pvR/Z0Tyum",
-	"n5GYJWxCDYtJwmfcZEfhSvl6begS79Bd8k+XIHdaqMzi3d/23Ul1XaDX2Jpr3/KHNNutfKpmbftRaQii",
-	"vhbizHydryxsZ2cpr2qoalna4fiiA5Lzrccd7s62Zyq7dkmAlB4jo7E6oWALn7Ua5Bmy20hTkCtvfVc+",
-	"AWGeH8oBzNWACpHSBEtsty5eIAbePayk3KNDE+DVvP5RmVZ2lG+eCq+Rc08PIZvUvYNB3hGNdEgjoCMI",
-	"LczckpnmxH1IRTSVKuQiTDVr+Diemhqt+njb/TiuCegvn/FhVrWnHiq/KaOC/Ily0pkjmpCKpALp6Hch",
-	"8seXf8B3X+WNeaoCML9Anl3WDiiivGSGYI/qcn98j0uJP25zjKRMGBVV+UWrH8NiDh+uCBc6VRYqEfZ5",
-	"zhXTsBnefHdNoimLbqB8OJS7d1wZijGyZFTpIPdtcQ1+s9qCAHTAbnlsMcQAPsLFZIAP16cv7Z4Fd7da",
-	"OA+Zl1G90nZIicrmp0mIOi7dplYwkXZWEkCXTBQzKugE7jk0wXhlaoCv41VhMcga6zUZbEmB7MZ9O4Ya",
-	"axdEsYjPOZZXw7M9IIIZKxcmSmodEP/qMegZIlp2yS+CoXsgoaJbE3dfvS+eNAjfdXDgxQOz3zFsMKLi",
-	"ZuAu2qnwHW1dtMYyVYMFYzfJEpoOvRmMqOYaiHKgQwkFiXTR6p2+6o1e0rPwPDpl4Tfxcxq+Gp/2whej",
-	"s+hb9g09jXvnYIBxY54JNCvNDFVmANIQgvpfhL1vwt7p7nH91QO+T5D/6QMLxSqBiO2L/8Ih/A19zpEq",
-	"PHWQNmSf7QmwN09OjZqUUMdL7QRzE0fexJEfZMFmx8zdKGQ2LNcp1aGQ4cr3Eqt0b1vlYxAZTWj7PfAp",
-	"wr+t6I+KMta7D2D16HS7un/yR/b31ipVta3PolHRJE3ozEIzZKLEPwF94nOVXq9a9PnIemBtzSl/Q2Mc",
-	"/rIDqOvW8OOoh/vR2fq2bS4/VdQuNZ8IalIFdctd9ohTlLIam3nAFk1CqjXXhgpDvBWoVHihs6t/7FDa",
-	"4yHcZGiDK6tmL8Oz3n1Vs0O7yDZ/5VE9ZfsJw6x2VCMUG4/Z3nj8KX0qBSiWi8rtMvFJoNgJE/EdONBX",
-	"D41aspKEWj1zGaH+OFdSQRyIkRj+6/JtSJt59rNOl/wkBVsSmihG4yWZUx5DLmYMtXnGhinkFLEPc01o",
-	"/O9UG4Tx9mfBPhuiUlEgXrSQnYuJvTthY2O/LsdjzQzhxld5CTJC9r6gAP/tYetPcCPh8i1TVVHHb0X8",
-	"QIbN4HEOMyaKJ9nLsPcqPEWbpCP/noHCYCShJKKKkSmUQNyZ9NuPx1sR73HobJUZZZsmnhetRmQfPwV1",
-	"ZjRzmzxkImZxwzHdcEw/2JpjIg6BFBOsqvYUCcG58oUxKP9lA1XeQsWNetOWsFdBHa2tI+OequNOzrXp",
-	"ahblnSGVv8PlKW2wdiVLMqP6BksMQqKTnsqFQAED0CnmE25059IFdsML4W5tpGIxYSJSy7nzlW02eL1x",
-	"zXlADe+jNy77b9UIW5/B1cQ4HPTIP2LxO1fSqjkKxC/X48bYf4CcGdxrzzQZUXEDKWSKWXUpjKiKcwp1",
-	"K2JYfOGC/MSYQ+KaFI53nYqlj2CnC8oh38bdBivnTiL0gAbJtEa1FGxRkohzJmIuJi6txr/lmUaN0B8Z",
-	"3JXHSoXhCaEk1UwRnGUzpQJVSykYWUwlsSoilJZy4+EKTbUzCc+zAlWKpnGnS678ULqCsbowvH2Bbk/X",
-	"0C75zk6b74JVcWl5BrNOBN58oOwhoVngatKOLSip0kivN8j+O+qIpXiYQtyMi8H7O7n+6f2nH+zU+wuQ",
-	"BwwBMGfPz1+8/KYVtLRUxjNXPu+9evn8HCswZTWmFpklWc6ZYHFW+QtPXz+N+5RgLR9J18w8tt1zz1Mx",
-	"yDUPt5b8gmmOy7+KhrwCIUNnDA9njApI9PsL6L6NArtxSdxwEefF4oPDZGc0KO2AKO0a0cM6UvNHXNsH",
-	"m2YADu3+sb+jUwB1xEKCyzJ40aBsI4bxEOUOcO3eKu6J+/hDehLcJyw6hf7esKUua8VATw6E5IspXRl6",
-	"MqFIOj4jXMTMnqhMmGTZF+04pYl9GxeTziWhxO8pK+AcxAoAKGtpf7KvhQYUAWJ16U9ocA0Oe7qA51og",
-	"tyNeuzP0cgNy9PAr05FWhElTXrNBbnsf0/Ykdfi98W80GO/wGG/1Gc2ScVi03+yK9XZ7/ZbWNH6Tw+NI",
-	"d266+BEQJd4yIMcZ/Gmv2bJIlSmr8yj4ULG5gjomD4MH34GtTLFbrrOctZLVj4ylPS40xAtvznZDbGdh",
-	"Y18M2XjMoN4rVPUbkjkFkEkN3PpMrzmgMPC4LZi5WE2inlLFLjFf7gIL7SymMmGdLnm9jBK7DosRLlTZ",
-	"h5UCNjMyWrq4FvgKxNCvxrd0ya+gBXBDuO4LN+IAVYtB05DlaxtPFlQTnc6Z0ixmEDojpIGP52bL2J4P",
-	"RvFRCsx1bdoXuAg4TYol/LPC5bCv0jlE9XSIawTyoBTdc6OlnQmWjIOsYlBflIr5ZyPvvHiut5BAYhQV",
-	"GitBVgHtj/jVLzwEp7TyskCcb8Ley2IgTnHNZ+v4gpiFJDMJgTmpssO/YOzmDgE6biibIJ0GyK4H6ehU",
-	"zzcF6vjlGGbpQFTkZ8QWfGFlXGjoTW2peSlYKMdjvNE3yW23JnaoiR16SJIbxEUuwa20zA+bEIdwIszO",
-	"AoxY2mKzLXyKa9wfrvi8h/gNVv8yYpx+krdsc5CTkWVEW0KyhVQ47XAWzWhZHgHy63T2YIjfAQmQosoU",
-	"bb1D/DDELw+7BLgk/UHlYsYVQ4wNde0hInw4otHNYE6XQwDPFt+Qdo6418B2pxp32g9/2bDTj0PrYkwT",
-	"zQpIcypnDEd4KvWcG5pg5Jgf6wyivgxPX9wJasJ6aZBmgzQzpCmk2YoyG0jXQLr7rzkUZGsR4bD2dL3R",
-	"tIFMRwaZ8BQhtHjm18AnF1clFfxf2tGl0Q2Z0+VTBInbZRynG8pUvYW6U5g650LaY7oEzhSpIoZWSUBD",
-	"miAVomPjG5qpkulkOiRtxwR+QYy0z86TVKPpLTdTJowiTOqgIZQVPkshj25KNQHFnFCwRNrvd8lbID6G",
-	"2+SCaZ/cGMJPfeENo46r4X//L3L6PCBnL207T88CIhhVVr7OmRDLTkDmShJFDc3j/SxyyzprWyakyWe5",
-	"L1Yn8SL/PPnf/zc+b08/+23/MrDQ2jsCAvXOIQw2YgGZ0uSWaZLOa4qKlEDetZ+6fTGef/ATTlDrQSkI",
-	"Vxtbx7vurjfBhX85FzXshHB2vPRSBz2ljt/rm1EMenMOTJBunKf3rkng/G0bLCsL5uOuIXYMaP3hXLMn",
-	"D/ykUqHJlN6iLSGA6pFAf+byz/cAETXJ+4fLmtgbjOCx+lDGm59lgQLAp/ObdUNNKhK7BJ2gSGfwPIEE",
-	"OftEBtfIFfEwY5UkYOWNm/gB2lhaDB41Cx4xiP6zV/QNn9uZ74t8heQvlgJrotIlGteq0i/w5i/bNDRW",
-	"crZq6emdFp2RXGS2IbQUnZK/p+IuxABuwBprUINO9vc7PqwL8U5ezcZI1Rip7r8VcnNUKG+ZSuhcN3ap",
-	"L8Mu5Q60TZiz4KB7ONKCLHorzKOt9Mkf2c+D/OetzJyVkWC24QFYUYpBYXZhQLQbiWgSpQkWQm2Dry4x",
-	"w05W2w6yXwwdJZBUAZFolZ+xQgvgmv0eF5Api87tZ9qOWjS9zH6xEm88JhNmyHnvvJIY4Z3/xlX2iYfk",
-	"Raj6XI1Mr+p9w3z3ZdOB1s1pVltnStXEiuO99nglJWhe6y4L/thfmaxYrpvZQdfK5VESKzo2lT2/xFoZ",
-	"LoUdsuRjFBa78oBW794nIAGdSnv4TQaR1Ea7ihC+VN7ZNy96QUtIYyexBXHHSmpmz8arueLJ7lpSRXcP",
-	"zRK64ROPmqu1h6D0Acuw0BoJ2eiSFbC4Cv2ELgtgc8GGyiehqLNdbo0W12hxOy9CLiI5Y2HMtWITquJt",
-	"8ZxO46MTBlqf4nEeAtoodE9cKHETsCHtOmDTuQPau6sKd+LVsP2t+RtwX21aPhIaP9NZDZhMC1xR3/LU",
-	"o8Brf1wByw9SykKGPW5uF9/aFxNmVmoqEz1PXE14bjSxwItw4eiE86gGr15mrXNhsd2++I5FNNUufmJK",
-	"53a/EWpcIAAVK83Ou4NBFhAoBN8uZyxd9AUlCbUXyxcKNAKkfX52RoZr4d3hODWpshKc/Mw+G8SHVq+l",
-	"hjntti/mTM6hwDvEDtiGQtqVHYl/y1FAFlMeTcmC2qaNJTYRFOtnGmtikpguMT72p/ffP9PECZq+iBSL",
-	"gQiZESUXWepcafygJ3JMRlyZqR0KYGAud7TtvDpeagUYpAEtQcOG4zE0dA6FPGEn4AC5aAyqV60Cmi41",
-	"aQ/hBi4mdow+QfKYVXQIuwVcXShOMOaTVDFXXP+n998HhN5SnsC7UBIH7v8kk8hgsbBtsuumL/y3XGUD",
-	"WA5ZawPnEWQg4twYksIQLqibMjvfo6ULZoHR6wsYPnwF1WDx6BTonvzAPfPjVU0rgQvyoEpQcDcGiiPQ",
-	"AiqkzTGUjWu0iq9Xq3Antj269tEeDqF3NN6mw+kpx1yzTbFwnFAXEM/q5r0OSOyztmicJkaHUkAt050f",
-	"gyMUYWb1UzM+Ce0xHs641vXkJ0LiXXDYQw+kitgX5uX6epQcN6eEmws4WlODteHRtFkiBwiINmxORkv4",
-	"fwHFFMBbFr9bCRjvpRQhRPPe+3qS7Xd4o5deOqsT78UZYONLMrSCK9X/xRFsDD3VFxjWn2nye8pSVl1W",
-	"3n3io2/K45WTryqGjv1o7WxcxsZf41NfUIn18qhvL60+XlkITcDzcTnKdtuopF3ep5XbtGRu8fOOHrLH",
-	"qMR+pd2hUfo0EjyL1eqVI4m8hAWWGsYT0D7LMQGuvnppkKDiJT5YV3G9vE2elngQGrpzUfTnxVBDs5Bg",
-	"JlJoXhMMOGwgjlRRoce2O1nTWDzAUc58cT3478/gTrLlaaqlr0xcfZV00narotPUS2+U5SNVljfFb65g",
-	"ua+LLrEpkf7F8LvklcgPUBLdL2ZILraHfOjO9Sad5z4o8Urf1EAroD/LaA+5iGFt3XpgtSHEcm+EWKuF",
-	"nvzhfhm4X7bHVJZRb17kPGYR16Bm8zGhYpk5zVxiiwFXT03dpzXQ90haWG1QY7mXTbTOFx7PuD6dj6Jt",
-	"7efMLq3MYlrcTrv2xG7A+C5O9PXv1iqKOYWj1wdHLJIzpis1QhBz84QKYf/RRr843uTd450u+W3KwU1c",
-	"yvLXDH3mQz/Yg1mqzSDm4zFTwDg50Oloxo1hagipjRphjWMQ6ARl3nuoKNUXERVCGoJD5bzb+A8Vcp2l",
-	"1qhhJX/SG7jzvgrqPV2Yd9RlvXhuXfj1W9JWp6iiavLvVBs+XpJcf23tq4W+8Z967FjMnUQ7Tnd8ANHe",
-	"+F4bdXJXqO7rIWkuIublTF0RnO0a6A4e3RUd1S37v6JG24SZHmferM9TdSSioHi6TR3s9ER2tGy5PVdp",
-	"cy3rECpzFXJonLsHc+5+KrhJPHwhbTergUeikLFoUWFObw/2gphFCResc189Gq95BZrrcYGWolZTfn/9",
-	"Lk+czD1DznW7kvenGUOmTxdhuhDVbtv31++u8k8/ktP2IT2ixQ5t94fm49l4Qo9LxS6v9sr1XVrafv9h",
-	"8TiIljyc4r2aSFipyH4sBOC+FzG/5VBU7ZqpWx4xYjWJItnOGKO1q6pxOI4+AUuUG03sYPgWaO8EVTnf",
-	"sb9W5/8sboon9X66RO5BxvLUumiNZapc2qBtW0LFzt7R88LM7PzQi1bQAsrAAq/LCygycYpXDFtr4+8p",
-	"VYapZLm74loc86dxnpZmvd512jhMGw336NLFarXBGohdhFCbg4uBwQbQuxO5jcu0cZkeZpVuVOzsEs3K",
-	"zW3RMu9eziJb3ejDbdys96JVtoBudzxXKEZVgHG21wX4dh+suhYAXNYcVwgNN7pcS/A6d7iuxOVlpTQQ",
-	"biJ4q3S2riDMR1Hv6qzxWb8aF+uX7WItLdJHV/LuxwFazRHzMRVImgm2Gc0ngsUrRogqrpf76W+HIHnB",
-	"ppaZMM+txnQnfehJaFV2ER2eT6URIUegn3xxfpGnrQGRgZUCKZzdttSkijl8cjCJuh8UOXlAXuUrzPRH",
-	"hkGPUSok6VsRH9QM9lglUcWK1H0Vnp6vhllgYhKJoM6th9PZabY/E/HbhoW4scJUsRA3NakaD/7Drjkm",
-	"4rWCVIYq03D+fhkO9rciXgMaRIoH5/jdjD8euBT/p/Wi997BV7IIPUNXHpayz+RW1tRnOju0g5pi/JdY",
-	"qsEX81CstrTDhiLxXyQO2q00/IhGNzEkBFaRkzXF4Bs4dIDgsgcp7b5/yYemGHyD0r7IYvB3cGk9Thn5",
-	"Bk0eZTH4dTj5+CXgt+HLh6z7vquJC+vAfonoLq/AboHVqnXLh/7dsLlxJdOQIpULAgyzTVH2BvE1Rdkb",
-	"aNUUZW+gyxEXZS+hmEepxL4ZtWwtv14NPC5K9dHTOTGyUG89iyWyAj5wdWJd7l9ApiyJkWA6s1t5VnLy",
-	"obJ0laMMK/u0LOTL3JjV1crfX79rapQ3UQZNjfKmRnlTo/wLq1G+pvAv2JYUsEIQ3bNMVOpDliM/YHjg",
-	"bofzw5Yj39Wm4Gp4folGhaZ2d3NqfxG1u+/kWLqT92dnb1Rjy2hsGU3t7qZ29zoWe5SK3Xk4smM52l7j",
-	"4JcSHYavZCDnTAyRIhuDYxeUAwkcuIn0oipn/keuzU9ZA/DkPd66Bn7/Od4myJ9X7JZjJqJjLIGdtLZz",
-	"7lPloLAtn7983KIHNXOzne3jr1j14CjPhcMnqP4siU6jaQYbrARfylT5sDyoyyekyX6H6nQHxQ1Plir3",
-	"AYoiQr08XN/ESJfJRKZy4ZRkx5HJNUHhGl+4ZJFc/upnZCHVDZQmLwpz7261skUflM90q7g/+WMXEuEC",
-	"lgxcHqsV7WQxZYJwQ6ZUEylc2UJ73RfSbL/9RCcdZ2K2j2BNzcoU1xqx03p8SdfaDKebnLUvO+3Va0Xl",
-	"XUzXd/Dj7NF9EU8F2fCO+/sE9+D+Jq9deIaHRWQ0BJzv6qzan6wwcBHbrkHPNAYTQYncGb1xd7sZaVO8",
-	"Ksd9kbFxuAmCJ/BDmnDjVAj8py+P6z/auQSyYMBoQ6zzupgu7UkVEC76YpFRSrkcL6vn6y658vA1Z50l",
-	"joh4xPJLdEK56JKfgYb3/TgEq1qVw+wKnqgXcU+QcixTE0lApBmILZjurlZMl773c7oEcZ5IMQkNUzML",
-	"CXjMhOE0Afbh3a17q8OBg/TYect7HgKry6I5DRorZVVpyjqRHPoF1Fj6GkvfHlFLeJ6hCXtzlDUusBBF",
-	"eU6F1Nj6nsrWh+ca2PF2RJ6Z5Q9AUI6gVKUxcG9smiuGbKPON5VJzBRwG5AhAqQhMfKGCRQi8OcznV+L",
-	"EspnFwW3cYaqgD0BU+iymhGdrNzMHFRs++eS0MigQVHGdAnvmmmW3DIdVN+ufCEKT/WJ55dmsf86mCZm",
-	"XDBG5BhWIVZzVI5Yqk1JNOVJ3OmSX0SyJIolsOf1lM91/mJoEBg8zCWqvlIwwkSsUSl2X+OaTOwFMORO",
-	"mWLQbAzpGuKgD4mSqWF9gVtVZ3FYOHA4WrpL3sJD7r0JxzRE2Dw0imCbwZ01EVo/sQfVnWsjqdyq2TC3",
-	"TYzVcWnFv01lQQcCoeG2ObVQws1Y5nvA9XjL2aJO2MAdRTFzco8oyU8rObwuiqVdGwAZZEm7AZGp0YZi",
-	"6UrcprnTTNsNmFGwoUTOgRNsRCtqneDBHezVIaswIX0w6qOUqFSAIWxGY9YXbWilbwkGpDqXcmDVJMVZ",
-	"fInhmhlSsxsHzIz2qwFRzKRKsPyGvhhRcZPd0bGK560rlhPzmHDTJV5v8zlcVtqtBPuMiZYzZkWUyXZr",
-	"X8SSabDgluQviBsrnupkzPLLCAIttLOJ/2x0tCb+s4n//KsVtRRlIgx3PHixd0EW9hjjGgkwLLzFYw9+",
-	"XlCNZ5XVQLKztbCa1+ITdscIB4n1nLGTldzlesAR2cHCtf8QkZ+/uLIgpeFWLOJzbge8TXNlRK0rKxeF",
-	"Q/mZLupQPO5AMTwy4bfM57XEinoHpOvWWkl3rNXnrtoJ9s+JIFsFKrVgaE5XGm7xwBTqAFrgNBwlMrph",
-	"8QDfnJvTcz3Oe4NnqUajvt8OfUGVsvjKvvbSdsG+1jcKzOgkYUZDS8DIzMFCHyUplHtxmG/GtR2qGaNi",
-	"YbvV7Yuy7R3laHHks6KFFQDm2gKY1245PIkR3o0Ai1sXY5roYmrue2InW0gwtTPlTAM4QRFooViSdklG",
-	"CsZ4d8O76zLaux/d3r5sGIbLwO0oD+NxhheD2hgTM2VhJtkOCp28ZQmOCxJL1EwsrCRmyjXJ9vFB4XpD",
-	"vXqM1Kvfr5532bGBkG3TcQq6sWIR47fgHS47Ne9t1dgcR1mDD+ZM6NwYHGB0jG+vKRjQnO0lIEZ66U8z",
-	"wwMe+iVijr5oO9vmYioTBr8FWforOujt4wMeDzsZUF3Q5QUZLVeGJvBneehN0n0BLwdlHdBvNWd/l1yV",
-	"gp6It3FyU0CMJbt2X1QHAbg5z7AMjJQVBDN64wKJoFaTnDORKVtzpnCM2lL1hS/j1CFgozF8xqqAAJbq",
-	"+Wl5MAf9IWs67VOx6ZUPUXXzvNtTtFXCHQuZJjFJ+I2Vw4TN5olcWpyRg1FkfePaUFeOwKVFDKRf5bia",
-	"Bm413T0mwMtoMU/NYxd4evTwsKbeUxOm+1cN0/2aymWt18AK9gwSgWyDrz9ApIny2FRd6gDljuGNkI1o",
-	"X8vFJgrBwmrEYzxMhSvY0Zhe72V61TdrIR9zqrIipWvhH6S9Ar7t43QNoWu67NxbhUH3/MkfWVrSnyc7",
-	"FEvGyITcUJiKGByRPJoWPMnPdKFvc8pdTsRKZGm7qKP1BegJUwYzudlWCu7WzIIWlExjdtEERDBwgE6U",
-	"1DroCzv0cmwYUhjaf83SaIrmS3sQ1tYha6/U/bCLM3O/jqi46YuYGcoTDerPmip3B+cqZMktS8WjH8Mk",
-	"V5flVTLLNdWcjyyA41O2qzK/v13T5SLPGMdVb2d4JP/NB3hwxXlTIYXumaN6t41Ysw2fOl21SfdshMFe",
-	"wqA+VbEq2HSLYAiKMVHOnHdkwsKbpUL88jbgklmx3GA4IOY60uYihr10ywKUn3FgB4PfulhOEbO4E/iK",
-	"EFJBABUEOC6YYhAB1iVvLaDQU7nQRdfoM10IjESM1Bd2Hys+Sm0bs8su+Awh08erazKXXJj88YgmUYqB",
-	"qkQbNi/Ex2a1GfoiL84A6h3c5tqNuU++UH7+tt0kZ1/simG+c1PyNchK15ntwtGtw0Y2Hp9sXNn8ekfx",
-	"t5guUUkY80mqwDaCITNWlh6ZOFTMfr3sjLrrh+riXLAioi6re97MhBnfJBXzhAoB2XK2RaTtPDlDd+MQ",
-	"PE9sTNPEXIKSZ7U0RxlG4xnXmksREAqphVb1AoNBLBfwo6ZjNkmpghgR/CQk1lqtMGJKdAonV1/IhUCh",
-	"h5JypLiY6EJRH2ziWKoFVTGhVrAVPVmF7llh2CWY16H7Indr5eNg36XtSybM/LT86P6dnQezTW4ovPsY",
-	"nE9CAr3bT0siIM5mSm/zKq6ai4iBY8j3ouhHUrkc2lW4lvv92N4eP0lb/Dt242PeBYsvswxnN9lZSoqQ",
-	"ixXZ/6U7d47SYgp5cH7pVd0QU0NDxf7NonrWtrK0dIlzBzN5/kQTNHhmC6g9ojH5+/UvPwdkoaSYOGNV",
-	"Km5ARI055DCA7EOx5vL98Ir9Idvth3XdNLHnR+BSarw+fzGvT8PN9zAul7FLlwVURw2hYgkBQJto9Q7k",
-	"QXGIYGNKWwFzPtMkTpnj/Mu2IQRFaQYahtfsF1zEckGMBCUFdA+BjxhGZy6Qyl7S9lpbgINilYfKOzCC",
-	"MmYthlHp0ugFWFLAlSWQFhyaDNNfuGSBxXQZoIKEzC1IL2KxMDWQmuedOogkHYgMMLEtZhGmOPuOwuhA",
-	"USnnZcmBFnZAGqbhbATuEbOst1r0xR3S2jwWfFBjwlbACZcbG8Jx2RCu1tQ83AL5uuW4nzF9ZhkUaY/s",
-	"acuTBDZbULD1oQYxZUn8tKaEshn15A/8Yys7XF4pDquNlG2oEeMJiIAxFzS53GIPBd+4DvqCkgVjN1hu",
-	"jiwZVR0/pLlR1KV32KfQPDpakljOKEdRUmEkdQwEucXVG0bXzaekynqaOYvzTzsLuz1W+oIbneXeoOhC",
-	"Pn0nqLgTW26BoSCzwis3Ra+n595djqG9svUINtE6KYb9aoTY8RHhrRhCg7y2UJ74XiJH0wwY1x5JQuGy",
-	"2kNCnSTMwJN/4B+DGy62yC3glcO7Cc2iJDUTsSbt799+Ivaz+3+zE/TFtrD+CydrJqlietXrUw4NepYx",
-	"fZBPVnqhT8o1xzeffeb2eJEiYp44hrsyTjFpn/dekaGbGohMhN+HZMTGUrHOFvnxI3xiPykyj8dlIZJR",
-	"HI+4oMCIXNBvTnv437qSUylUsM8rQuU1NiR8w/Vcar6Ljcw9UnyisZZttpbh0GccVI2ZrDGTPdyK9XGQ",
-	"ihnwAgSbymXncu2rN6IdQInJjhbc0IGr9ssFeSsmCddTOP0/vHmHB1WO5zO44JLN3BHjTqNsbLYB/EdH",
-	"EdujCPCY+wcXe2AOZ28MkXxtS9gJUtoWw3DasaJjowOi09GMG4hjzZL67MDp1H6exSwmUjDdcTYWD9X6",
-	"QrNbJpzOBOAtkkAUBsXb8RcjDU2AoIzkUXUEg7w3TBikz+GM6SlVnoHNvnFMZzxZEiPnYTrXRSKirB/g",
-	"j/U94YaM2FJ6kCMTVh8v8gFG8quIFrFd2R4rAkunUZCOL1Ikoo69r8SwiPEiJZ0JQ+Ngxz2lclSSRSd/",
-	"uMzRzRoQVvTXVvon+fYDa6qTVjXmiL3CaEGX+IC5Jw+83+pUBtudZpMdnxWicpMVbBGwq/BIcqfNIxlI",
-	"E1oyj/qCcFnppbpd9Y4nVh8fLQmWE4KDsMhosn7o/SLYL+PxB//moyuCtGnXYduv8aHaqkdFCqZjLXxU",
-	"moXtx7ZbEKXino1wOSrhUpqfgMhCfghpZ7V4LgplywCw0qRz/2JrKzU+qqvE4iFrRdwznS2oNiVDKSI2",
-	"LJJ9lNnb4NAWscPwgY+3zO7pC6BxG0rBBnI8HnbgbPZofLTMSDgstucTAd+1L4TH3HX0UKcCy2HEZCoj",
-	"59/pCztgzknshsw+RUmqmSIYE2Cm1AXIC2AkIVTfsBie4aY+/LG0C+8Z/Jjz0NwnCLIku5BQg56OzsLo",
-	"eXwefsNejMNv6atR2ItO4zP2fHxOX4zs7MNIDebMro2Lsxdg3CxER84TGqEitpgylkRTyhUZUauBLncP",
-	"miyNFg7gYwdOliesQmRis+KGGKOhgD02++KdqvzeqZ7w/mWLm2LCTSzh3YtjH5RGorRN7JvndElHCWuC",
-	"FA8TpLiiSlx4B+4KMIykRrM7XcFjD1YoeFXpPfnDIcqNdqXfvO7uFGDvACjCWZW62m+AOIHt1SLQZaXt",
-	"aBUTPo4KWGdJWpmtpgLYl22AqpjOg2p+e+kvuAA32Z1KW/DEYZH9M/wKH6rTTj8VdECrwGlGYF1gmcRo",
-	"CsFAeeiyHUBdWd31Chv5MJpdsCdT81NKjkwDP5wIOZhq1Miir1/NsdBtm3bzV9Ym7k7LfMQ6gZ98zZJx",
-	"6K11+2kFTe3AJ6sdiCdGAfGvHB2kvbvR9S5W7UwVWC+sUYv/v5NmSm64QHqR7IGyAb5LfvMGeH1BhpBd",
-	"NLDKwJC0OXA9Rwz9ygEREitAgLLQF6MlJHOpVHQCMnTMa4NUWGHC7eIakvaIihu7aCKqYuJuKdj5iYYJ",
-	"g6F7Bixy9knYrhdYcrpobwe6ARhCDaRaORWcbUBmyBmSdvY3Nr1TF+bigEKJ3+2xnH4V9UoKLGHlsUcd",
-	"TcisvBmoa9RNhxzbFVXl78uns+TtczJiJGXCwFW/tTmIO7MqA890eTJLM1fXmIoVcs9WrUxz3YeLJr7N",
-	"n9vsM4UndnUJZGsKDVYPinpXl/F2r2lDInisuvCbrQSCNKsbpYlmEBE0K/hR9T7ny4rGnKvSue68cvCM",
-	"ecJ2ibpQqQjg9IEQcCepu5uk8Dt489NGXahU3DM0oubFdiR2lh2FAcEw2Lq3+nE94nCOQl+2iyVYXI1E",
-	"Or4YTJgYLAsG5HrsM7pkCNWX2e52KZZOJrna04rNuDFWqug72fS8IAqyxV4jk07+sP/bGmn53dXra+iO",
-	"VWMN+2xOMNy+PeafWRwueGymvvZzQF5/JD++62Cu7Ovrf7pxgMcifdslH8pdnzBT3XUiRVJtVC/sj+0m",
-	"df/h8varSOCq0Q2z7t7pBZUmBDsiR5wB1mz9++Wn2Ol9psloaZgOCPtMI2MxuHbhW14OHG5r73v+241T",
-	"NNQX/fW7cRRf2k461ALlNSHVfXOoaBaeKNgT64wYmAvt5gIltJCGLBn69Op0IvvAPdWho8ccdna2Y44s",
-	"X6DBHMcjeH7EcPNISe1gRzFQ1C7e/2JU6nh6tmyBzr2E0xrYkLdMbY0+L3OgI0knF5Oson0kIRWNa2dr",
-	"d/+2fRwncvFMbxQ7vxSb8LQK0xcRUZ4P1w7x5IWxbaTCkcUJFOYmY/8Eq7rfQRdkJgVbon3UXojpUhfK",
-	"99qmZMbUhNpT31ta5HismTmsrLCyaPcMFYz8XiLh1qb9/zEVX1h6St7wbSkqc7oc2AGoFibuSklheRJs",
-	"8THdIaXUTn8jQ45LhnwoFFvfkIuC6/u/QF44+jj0PdNStuehfILSq8jvl2LqCDp4tKEKHGZSEKkcW0wm",
-	"KsjfSMJojKJOjt0L8qpQXAANTuTQEo3/nWqT1aJxNd0x4wRf7EpMYExjkSFwLXIGwo6CvvChhZ53LKJK",
-	"cRTNC6ri7pqrGOtexNRItSTt814vK5DLTecCYiiNWjouL+Mpgm7YEjnDZby0d6RKaMffY+fPLwDg57FD",
-	"Q0dUM1fRNvM15vKeQLHegmMUxqJD+GwuteajhAVES2IWEkHlKOWJIdQguw+yOo6kmRIDNfYBh9Zn1OSC",
-	"4yjSaTI5e9E66529DHsvwt757hkveW/2SXc5ewAxXCmCo4jNTcYMngIJk50+C8K75INMEuDzNMSnmDRp",
-	"MU28WMNO3WSUfFns1JtTllQqwjldhlbMhzI1oRyHyp7mTcLIfRAkHnhQPTSDki6DxEOyS6xH4xCDq/Q0",
-	"otHNREmoZHnWOwvI3B5DXpgfJCrMwpSTP9CJvSExZMoTRoYIcYe2nUN/Ng4DMpwrOVFM6yHRFlFCgU4q",
-	"SoE3UIBkxJggiZQ3LCbUbHJuIeZ5BJWslsM5FU1+yBfN9VzYahkniV+ogafWsrpBFkJwPwVtL3z+MRVV",
-	"LqjSbrx7joh/e53aeM0mik2QXVmOSZzagwXp4iIrqiD8ElmLXRhr+/zsjAyLx0QpKnnYcQyncyUjhsSO",
-	"jlgICAu83tl21HNWbfb3OBXSlQ8WTg7aj0vBOnhIgObUF4yqhBeDZXPqs/KHNWm74lTkeaf4NU3oGDhj",
-	"XcMDom/4fM7FpC8WjN0AgaxdFG/FJAGvnojJb9TquxCYOpUJt6/pkqs8E25h15k2NGHu7XapgXzEmkNj",
-	"e/L2BXK5lsbQPjMM7FFn2wcEcbkW7jizrXIrisq5wYSdBS2EMwZ9oZhO4VTFH4hic8Uj5HNTLNR8Inzt",
-	"pwBH2Js43SUXJwsJjPlF4JMravFZQG1VbKeQCxffuSlSF9ZBZPVze8L1xVjJmTvwxE2nS36QSUwMBJDm",
-	"R8gzz4yHqzNiSaaqAWM4nrH2yxPKRZVW7WKyH0Ctvn8u01bg6nVnV9i9OSiOXhkr7nQhTQiWwb2Td7YD",
-	"dpAiTZLPl5nkU3uk1lHm0kiH+WEXxnSZUTrXPSFuQn9uhY6FuUkj+sLSiAj6FexpV5E4BPSxiNw6DtN+",
-	"hh8hdrGMjQ6uNZ7gaXx4mIoQC+uueHUzyIbC0Sl4ZGJvnQGcdOggwRizFcM6XDoYAtj/5L+j7T3jn0KY",
-	"g55qQNLAsO4B9u7W+I/wQmjITnb4BqT8NUCK2ztAEtPkGR8OgjTm6QZpHDXSwJORUDhInU0GY7VX6i5e",
-	"FNl9FSOpAI4zgB0YHwWub/BwQ8Hsg+MNbNbh8UaetmL7dcPmhrSZiNRybljcuXTDAWnIIs9nAQPEhHJR",
-	"ii+A6AN4WQCh8FhXyP6FZPw0jsHINQX3cjnNJFIstmMM9iAwO2WmFtKGH2NI+ctsnEYS2hc+cxpLBcSE",
-	"RpFMhSlUPiumQENIgq+zrqjQNALTTCRjRl69usQCBMpKMNUXaC4NCkUHqIpdqH9A2O8pzawxz1zdgsJ3",
-	"87QWfxFLIOTp2K7Pu5rV2pploSWdgpEN23fee9UXlYa2aMqiG3ebTA1JZHTjgmwLliaI4cAtbhfeM/yo",
-	"JhNJZKVh6S2shcau1EC2p4BsXgVqTEuNaalqIkcskYvwP5mSu3j/y6alOdX1UQNgi7JnwBYLVPH9eGyG",
-	"RsqQUZUstzzi/AphmQGitjFS8QkX1EiFyox9ZpLWF6ByrdmhDw1ePTK8imfuqgnoglAEUteGithilNNv",
-	"AaYEhJK5YnPK4xCwi9W0EG5hndoco0C9pSJUOjyC3Zxq+K6UXAgzPFrumF8IUebiyVkRmmTBJlnwqMND",
-	"UFGByblwEe1BMdA9yALWgyw23ceqQwGHlaSvY4sdgZ6d/OEuDuw/4fepTOI7a867SIZsa+xg2oc4hpWo",
-	"B1Ce05ndOpmdARQyCkWsCGRtaUKTpKrABtzeFy5+DmtgYJ4ncBhznRXKoLmxAqPzFUsY1Sy+zO9HQ4C/",
-	"QMZKziC3gCtHrZqFq8yosnol5E+Tq60eCqgXX6FI/iCTuDCEX5x3AoR5EdF7swUdWXUbZgutEo2nolF7",
-	"76f2ynltYYVSBQZ7b8Jv2S73+hIPDr407o/G/dG4P/4S6iSEHGJC3pq/oxJkkBxjAEoA0GDkhNmxeSCN",
-	"sQLPOXByBJAOuGW4KIeqYPPAZRLHmhhJFlNqipmhWbFh3QGsZudhLBUpWHxy10aJFNaFKI8KCC0Vhifl",
-	"0FMfeKrRGVUBuj7i018y7iqDrWzgGsDVAK7HiV+9M+Ky9zZoq0Fbj7KSd/cmNPjsyPCZO6QJLVhz2hmJ",
-	"RJHyHfq+CtE6wb1LbW0BaDOqbkLgTX+IOFiILGGu3z7OBBhGCl1fTCVQ7S8diYfvfDFiZ8QiOWOOLKQv",
-	"MHClXTSGGSC/sGCpE5StOEUOd8W8zStrW7vEjqT7IoPFCMsEW5Se1wxznLK92AmyimM4S1bE3rC56ZIf",
-	"Sia5vijZ5HJbX4HuqWTAq+B9qkKCP1F1k0OVD0iC/zSRHHdGhDgZ0NQVZWH3ErgZrrz6+Ovra9K78CCS",
-	"RInUzBmf9021xdHlcYMqG1SZo0ofR9cAwAYAPvyiA/EYxik2bJuG4m7HwqlNaMiXghXtQbMWomsnsBC/",
-	"iujA5xwXQIyZsmUZJWF07+HZNk4cjnsAwKiz/KAScgT6tgyodissYRYo+WPVta5BQNfk7IKMmGBjHnGq",
-	"liRmEaDPu+AgN6oNBmowUIaB9jhcGvzT4J97458ta25PtNTgn6OzldljPC/5JcdANMbjPLdmHfiA8eZe",
-	"GIdJdwRXBrV+WC/5I0WyRH4geNSVDHx//Q4ip4hm6pZHrvq8q5GjJlRwjSQyU5nEdaz32JanKrPxmmoW",
-	"cqGZ0NzwW0bmio35Zx+wNqYznixhudYV28BbBvZfA3y4FAxbLr8TtGZcZP/eucCYmOqBSGcjqOO2G4j5",
-	"+Yfrn/GJ2rfG1LCBHA9GXJnpRkruHZs5Z0pLsV8pxQ/wzGPUUYQPbY8CxhXehAEfW80QbdzUZMTeaCx2",
-	"dTiK4hBFyk5FEX1oAwggwZLKOomrNYwqNTkU5bogDZH6A0Ih7B/jIg8aJpL+/MM1wX1tEZpPeWzPZJwm",
-	"qSanp0gRkgr+e8q8m8C94dLJY7uqid1yZJYC27mL2ZiwLrmyHYBCbmSId3YdK8WwW8dkDbfdO6ziPnoh",
-	"jWPFNOw7e6Ccti5ap2fkA1U35NooxkwL5yCSsZU6P/56Ss6++292AciFnYkfU4P8yWUBd9E6ffXyNOyd",
-	"hWfftoIWm1GeWKFGZ115Q8dS/VfXhq5UE7sOcsHeumj9Are0gtaE3zLhf72mMyv+cvF80Xp1/pycf/OS",
-	"vHh1+so2tCATL1o0ThNo/lQKBjrui2/PyOnZ8/MXL/fg54Z37sPNfXpgMVolQrE9cUO23WjxXw7ZdrWe",
-	"JKY6xA0dAmPCcWrwgUtb8Fyb/sXZ64DZoKI6A/I0cUFwEBpu72Ph9gbZGtr3hrRh8j6Iak09RGqvAzOK",
-	"0KxzN/C4ok6f/OGO+k3s3I+mWn/PTIbkHlilquPldoCzoeb+ckuyieIsPpp6tZ8hCNrnfWzglKqIyvr7",
-	"9S8/kxlTE0bgHtL++O41+eb5q5cdr5hhRy8IHWkmrB7FkhiO4WVARJokJEoYVSAHJbyYJsixjHWXQGWB",
-	"/EL7lbhLfmYs1uT9OARPWa6LZaezlbU6MzTh51xBpvX9/Os8vodydghv3YpWdta6aL1LqCHP7VJz+owd",
-	"JzubbMyUYnFBS5ot91VvPmCT/wxKDYPRDWEO/3YXYeXfuqtL7xHkpJvzRl42Gkw9jvwyNJLGp3icPsVj",
-	"0yu+HipGkN2ZklEIu26vQo7LWhQBZ//hlZATqjXTenMt609TrvPGC4tZAmewhoDvKU9iUnhRuapmQEZL",
-	"EqVKS1Xn3bNvvio05JEcfQ/pScq7s92bVBi6xqV0XNpNeenXrvHivizuqMPpP/dVeirdUUPYy0PXL7Tf",
-	"gPfBb3PSfk0VUmpd44lG2m8TPuEjnnCzJK8VN0xx2iEf2SRNYKNoctY7fREQxSbkrBP0xRBExdBbUp5p",
-	"0rbXnncCMgTZAZfsH/bSa/uHYoJcRYacvvr2FdGn37hUkqFi+egOiWIQgYn1YfML7iAZLfP7mR7weLhi",
-	"9LSHjq4v15rv4Cd1dPHZnHIFYY9SDXiSCFCwrDoStIQ0dkm5NQdl2MhUzhj2dArFgDRk8SimsScyNZGc",
-	"MeyH+0froiVSo2BJZtGSsFRhFQyotq/B+JCglQqgE3caUfEluFFoMpguJ5xB4rW/eUwTvXK3kTxhZgCf",
-	"2HzniHExGUSJNFO0i9bfans/0HTMzHLLjXTEjb06sI/cp9eKuYU/5fMtHVlIdTMwinJhO8TiFOd9cCuT",
-	"VBjGAFhtfEMkZ7NUcLMcjGlkNyFnW74ZUfvWwViqAWyytbuteChKpIvWVZd8oAYkkaJ6QIVeuAPp99PW",
-	"RSuRcEb/btV7bT9iRSafCD7mERVmsGBJglNmF29k/Gp1aBEnfGdNP9+HT+PMLMiBxqHZAIymenDjqfzL",
-	"GglykIWGgrFU4dzbm6sesIgvLty2hZYXAGKIJzGSYbutVn17Fsoc+uOu+j5QnuF9tiUrndgvDLr6Zvd5",
-	"13IdzriegRG5+vYMlsbFxmwemhzKhlIkS+hJEQ43juD76HnXhjr24VyNAK9Lpv6RtmNC6txD2dtkiUGd",
-	"j9Mk3N8mkz27mxmGXFU+AVKZ3TIFcwXcT4WSDorRaHqZF5xA7/SEGXLeO99k2XnnP/WVmXgq+rXd1lM5",
-	"U43V55itPjtsrqJIiKZUTay83UYZvN0M9ADO7+oC0lb66YzqrVI2tMdpklgJDyCLGJlGU/CLe5tRno3L",
-	"FeHCnocBieicY/EYOz2248i3PJWpZlOZxHUhxhWb60nNMK4j8Fl/rNJbLiZWlN3SJGWDObPzenH68rTX",
-	"6/Xs12KuKVrKBnPFZtwCK1SFY8XgVeV5YJ+NoiShqYjVEseJUYM2gQVjN8nSf+TMf0GxwQy2QOuixUXM",
-	"b3mcQrVRNh6zyPBbNoD8jIvWWe/sRdh7GfZO7VUxtZMRD+qbmE2R7SoXE0jAsT+CLUZqowcrbXphMQfO",
-	"fHGc4MQfYMKtWevJue/KDRf2U3aZ7W4cqFgmT2MlqFqvjbmgOZm+HHNBFf4Mo1Qp+3/2mWtAbY2hoTE0",
-	"HFtINB45Ycy1YhOq4m31i5jQXIqQTlhoAZficV4uqNGi769FVwPIXdTpHbHzJjXa+6BCfLheg357y9SS",
-	"3DJlF4NtHYMf8LGV1q6q0lDkoiB+kN3OZGF6nvfu49V1/gVFsHqVJnYtb9KYv4M2/BMf/Cp05VKPtmvJ",
-	"bhLc0DX68ZHpxzVbx2+9g+yhcqhT6cVHE1dRL4XKPuHNIqh4rz0HFlMeTUuykmvCuEF3fswCwkTMYiKR",
-	"EzVK0tgeMnvFXH1c8Vk/DbHCe2x8aQQ0MlpM6S3DftZxKrieD+CmEpVAzMY0TYzzbwfrxcoeUtIVR3a7",
-	"oCv1vBFzxyXmSptkt51ZZxQ8eD7Mg9gBPT2B45QpdXN4w0U89KkosG6zfATS9vQFAXHrQ+cXx1IFRMgZ",
-	"F4zhP0DByuxLZMZmI6aQqyChGvwQejmbMaN41OmS76SZ+sw34C8YsVWmhBorYnEGn9R86HgC/HYHk9oo",
-	"QcueM3zBEA7kGEKRYHQH2YHimO5GL+lZeB6dsvCb+DkNX41Pe+GL0Vn0LfuGnsa9MysFLQQvmPzOw95p",
-	"ePpin3IR+ZA9jSmtNGmNDa0R618vh0Dx+Pc2tsZm1tjMHt5m5o4YH5aDsTF2a1bfrlkyDourtTGUHYB3",
-	"YCoXJZiFkwJ1tXzL23vAsAdIDyrpJyd/FP+5kcPgF8HuoNfCnHGjiT2oK/kKVgDdo2hxrVrhmt/TZOR+",
-	"2QwGpbVatlsdrRq33fZSXMX7GKzWN/oJE3eohHOvttYpqW8FEOiVZwzqFFoUUyoLdOkL3lhhqw1dQupR",
-	"UamnirmQt5glzLC4s0bKsCaG3or4fnqlZ1oIHlUFZSJeDQV53ityo4M+DXr8DApc0wVd3k1vfCvix6ZP",
-	"2EVgo9n0QGL7YDpkI/+/Xn2wrN85Q/WuimDDIN+wPTzUwmQiDkdsLBULwWL4hXHBfzXcEG9FvIpltiOU",
-	"B9DybjlbhG7T6/sAvQ1VD53SN6NLQvUNlLSxXbefJtQQKpbE8Bkj7Te//HT1/ufuLCaaRUBgd3rauXDC",
-	"B5oYEEqmUkNIbl/QeMa15lIEPsccF1IsFyIgmo7ZJKUq5mLirFiAvq1si5gSyLIs2GfjG8NhBQoSp6wv",
-	"XCrE6TmJLX7MFG+Uj6lIgNLLkAXV9gGipR3uS0fYpXT2ViidiHEgdGwY1PPpC/8il2NLuKnPSP8IL/Jn",
-	"+VO6M4QEHHkVz7gB7mjoECVjmoAvJsOUfpIG2Ry1ss+yeAD3nPXOXoanpxaN7oE2C0PxVG6KQhM+upqU",
-	"VdDTXyuUqyqtNkM0W8sBOSZ4eZQnGITrUcdYUJkcSA0NFbOnzwbYVRR8Ln3vYMfbTzTBwy0TF+0RjYFn",
-	"MCALJcUEONkDkoobIRcCSX4CAjsFhZULS8Qr9odsQx8UWTU6QZOW3Xh+vjbPT+OiuQcyv/IQVZBUzBMq",
-	"BMhxe15sKD6ON+gDAXK7OuJ0QxWmTxAxY+x+jOlyDVpYqD3Cot2u9redJIjusZDDQg8qYhe9KUcJnyBf",
-	"NCBT5EjCF8VcQ2g206RtxyIgMVcsMqGvzk2VomIClcsDRwjHBXBIBV5i6E5AYqb4LYv7IqvzzW6hplUl",
-	"5g/g+FOcCkO+7XTJee+cLCwwLxQ1mVJNhMzamTLSFrIvnPE9JtjaoqqBVkBHma07VXAbHE325ms/AQ9q",
-	"uSx9qUaeF6a1CRM8Lv/RVZEbsTRLd5AKO9Nhu8g3UKzEw4Uxl+TQCdWaT8SD2AeurUBaTCWS1TugAhsW",
-	"BRJZSHVDEq6NviSUjBIqbggk3nq6TG665DdupjL1TA58IlAigcAoDLNX453stI0G20oxXwXbUa2PX8G7",
-	"cec+qSK+QtylF2Hv/MyuPEZnrYvWz1KZKflRRjThZrmven2VjeDje3PuJxMb50yjiDWKWKOINYrY16CI",
-	"2VOoSJ9dVHGMBJaiwtEOuZeMzh5MLavP53qd4Qh3Z7luyEp6SAWuyFNAP7pPfQW5n9iVXXKhoMuNenO0",
-	"6o33ZHFtpFp+QRpObSwZjaZgIiCOwY8oiKel0ZSzWytl51SZZJn9YOWokCb79yVZTBmITeTLdsmrl2hC",
-	"iVnEIUW2LaS7FMAgaoZiAYwTnsUP8jpzw4QVZEFWACBZBsXD34rAvoCINzOlIjPu6GfdnPV6SOScCe0M",
-	"VZligyRP2zWgvmjbJ+MU7THYQSnYRcEs86Jzab9nezSwvSl+8pb79GDf19zV2he5r1Ux+/XU4IGVIRmj",
-	"qNAUvl0lKtGrdgQqmJ/k1kVLyAHOMoiwZMW/edZrBY5a2i2TLEO1mpS7F7QU0j9dtPyCc2117lVnl9xX",
-	"sXtah+ldPaWNjtfoeA+dkGU3FBLPOgPypvv8PeGMUbGY8oRtupuLcK7kBOqjNQrmXiF/xxmAgPQXOdfv",
-	"ISfVR58THBkSS6YBeMCnVifXsXRlaTONen8UGXZgOxeyRDgtM9LmA3JV+0+xzyaMUxZCOFaY8Bmvk3N7",
-	"E3nvSrW9ElHjIlu2D5EXpVZU7tjLxZSJ0MPlkIn4gGzbexKR35X/u47Le08y9ca+dIga0NGK9aaoucDp",
-	"JlXE7m9V2pGe7FPObvFMr1Ir6YCMeWKYwjpH9nBPVyiJ15i6S3Wk3WscW68rJJ3YCUae703sZDT5zrX9",
-	"8XiDqgiAcnaMovZjly81rYtWmsKVtY1Q/TIcwlawF5/ZNT70sIRC5UHfbkZbXSqNPe3YyMU3b+x6CqEH",
-	"JEGrkU4nf+AfG3O9bYcWU5l4qVLQ3jPLod0Jio9SsCRREUOWd0STyBWNu/BD4oSVFVTdvlgpha8Yjcnw",
-	"+7efyLbGnnjhF1oRPSRcaMNoXBPsU95irUfbzHWObexHk1P+NVTFz+kQYVewVepEbo6W6RAXaTlEaMOW",
-	"i+Rsxs3msiWvcZeHMyrohMUOckCOkzRkTnlMzFTJdDIlPrRQpUJfFMm+7BXtQnpwk+tnfcHFrbSKQJdA",
-	"9QauyQJZzBgpBQMSbKazkgAJpX9NQChZMoouREoWjN3UCAwcmdeFDj84d2rxY3VF4vNbmkP/aA/9bO3r",
-	"OXM0wbiJnunqlRpYSZKj+baRzgrkl3w5IxC3jd67/MhjiYmEGXjsD/xjcMPFBnAx5CKGbXPLhigF0vlY",
-	"SWEcmTLJIom9PQxKjeBGI3qpDZsFQLTjcvQWUt2wmMjU9EV7Lrkw2qpQsZxRLjBSsIBLwHLK5toVoIXQ",
-	"aQ4EhZOUx3YkA/QHCsKE4SaBEOhuXwzpRDEWuzbjPzJ8ZEoQ0JNFZ2Bp7qqxWAHkZBGIJQ+r+qIIp3wT",
-	"sZco0KgyZe1VE7fqAoJUhMTIeZjONcpcmRrNY4Yv9620X15Ml8UOuDGP+XjMlM7HPp8kIgVDNx9Yi93R",
-	"hxQcfTHht0zntuTR0jCNRmlcDLahMXhgR8sCdwfEfr8iQ7eYwR6Dw0swiZnQvvAdxSsbBfeP8LH9ZPY8",
-	"HpdFdqZojrigoEoWbDBQAqZXZYiplNzY+xWh/RobEr7hei4134Vn0D1SfKJJAdycAohDf3BTWpP717gj",
-	"Kyy4DgIoZsDnXr0k18TcV0/tcYAgpQxDuZPEyFLkHRf2JOSCvBWThOtpQKgmH968+wKUr+22UjzP/sHF",
-	"rhisZB2pxV4fKgzIY0Izen+RLDMla9WKLBiLL8rgNgZuQyrivvAGawd9uCJWBOKToBOvQuFCablIatMl",
-	"PwMlBpIsuGIjfZF7UIJ681NQbhU6JehMphYJWrFrdBbhRvy66ovFVOpVVTKHMxk6FxLGAfYtlj3BESFt",
-	"CLtCtKdT2zIWu/doBEYWSE65mKAj3rHga8xXCwDZQKXNGhOWa4ArtIFBUQ9nxip9rQ7VFIqHFv0pjXXr",
-	"S9dmf7Nrs1QctlJC3Em23rnO5Z5qqIs+AIfzZi8c3JGRQnrtCA15Ip2NXMx5lROu2o3mnEfYgA/w/a8g",
-	"zLvQnx2cVLbXjZHq+IxU1Yu9ziflNhE+ddDg78MIgh0L3kZUMX8wZ/2B7P/8vCqwEzv7jIh91LjuEjD4",
-	"u0AB+9CM3lg1bs5UQRhWkToVts2ThjGXQpB9wMwAwpWL8nswXU44E0A5Vh7TBdVTGJRYMa2dfJxJJUA/",
-	"+ReUplhyMRlwMQA8JpPWRWu2JJprZ/oBQoAZUxPbIwBtNIKKsVNqBlwP+MwOFbX98W8jFiXJmSN+nS1J",
-	"RM3u4dCFwX+amOji7DelLhqJ/uWYMpyY30Rqeqfg6yaousnabbJ2v5pSsJugVQYwq4vB7g0u8zAmHxew",
-	"a3Slv78cVmknAbYv1NHfRbP7kH34aUMjXaz4fsYc3KoPG8voPrWDguhHslESjzp8sThNma0n2wUPnA68",
-	"sYghLYRMoBQCtSIA+2we8hPTpc+57exYVdCv4ifV15x2NGAzyq0iJcdjHrH/qjjElsWs6+8NslvnUykY",
-	"lBJ88e0Zefni/PnZqbtsZ2Qwoprr1kVrbBu8kOomFygf/WvJazuUP5pCaDXX40Gmrv+5r9R5Gr0rm8JG",
-	"6WokZENZ1Cg/jfLTKD+HTynbG4HsA6NWAdGq8nPyh/9za6m+rJ3bK/AVwM+DqwnbHMuND/kLz5AozOOj",
-	"Kw/7qeeuVd6rBMm9FTVOwHlB4DJ6wnMJYOVbQDzYJgC2A+/kCJyRYYfyc7/O43vpIL763CGUj7JG0ev1",
-	"Tk9P91cBPmCD/gxKn4WhDGEo/3Y38eHf+6jUpdtkl6P+aWTYESD9L66g2FOWqnoNC7cg0h4Oq5yMqLgJ",
-	"Y2YoTzbbcGlk32wQUbnMl8xxX4hPQjJHSDSLFIu5YTExMiB6KheCzKi+QYW/Pq6Oips3rkEPypUY8Tln",
-	"wvhv1UgRNzaNcfSwAuGI9bQsZFdIE3I9bjS0e8WLi5IS9kwTK3L8tgoKEmHvvLp7lHZeAZlpVRk97Qrn",
-	"rRTgUF5wXBZBJ3f5XaMl9g/S6tfE3HW9mLsjPrQfGzjZDLfjnwNnTf7w8Zd/vn/z9iP58dMbO2L+KgRT",
-	"ti5az09fnb389vRVK2hpqcwgkrF97GXv9OXp89afRQLEfAIVm3Fj7CT4FAA5Jmfkp/2KGJfF7zV7Aur7",
-	"vU6AAtkCIksyZyLmYtIcDX8Zq7CTAR4whU7FKETQfP2lgRurbjk6i0Y6dHI1tAO/he9sdQndcBFvYzFr",
-	"EMlBA2YYZJFXoRI3j5dgmAVC3EzVsQoNFJZNheEJoUSD9kdSzRTsUK5m+g4wZi8N7cR96A51gVYQT3Xl",
-	"4G2Qp8JPjw2qRjVP57OvhUU7Ap874xg3HkePZdxCWnO+N1zPDQzaGwbZY8mB4b0DlBvA9BcDTAcBQLth",
-	"q21vXblds2QcOsG4ieyiceQfHpS5c9Mlk4Mo8Wp2ybu3Yj8i7RIQ69wHgCmqQ0cXt2s488era88wtxLR",
-	"XKgC4oObd09b/Xh1/U/fkKcNb867Mdgr0vkqe+47CHU8FBvsx6vrR6GCzWdgewB1cRE0tqBjjqEub9e6",
-	"VNsKerOdfG3B3flKKrWxN47GoshhuZl+jbRhKXApBOUuG8QRr0ll5WasyUzGLOmAnicFW5VTXXKVZeoK",
-	"Msqd6Kj1IiEbBFD4wN2qsO189zypErgqvC6wJlAraMEg2Fss+GhdtHCQbGOZiNhgztQAfmpdfHP2ba/3",
-	"ZyauruI0MbiQznpnL1pBqzTiMInAb4edvWF2EUZUscKdxUu/n8IQrv4spLBPJHRkm9n6WZIpS+a2fdjQ",
-	"i56Vp3ivxhIB/t5rOWOrd58Wbk8kdNTffkUSCQx2K4+c9ezQG/bZWERC9RQygH3OsU80Bh6+/4+9b1tu",
-	"41bafRUUb0xVcXSK7ZVIlQtv2znVSuJtOcnF0ioKnGmSsIYAA2BEs1yp2k+zH+x/kr/QDcyBmpEom5Qo",
-	"G7mJNZzBuRtfn3snvZBsF4OQelVnUxpb68yP72Pmz2qz+BW4E4xrw/7JNfDPf+8g7ZcH+4EKO1WE1e1O",
-	"34zxio71UXcQHeujY30sFuQrwnCTZDAWEnFaLOyyCZSNSJVxJmGxClYr8H0DbO0CoxsA5a3S/cFHzc3Q",
-	"/3Wry35Naqi89huwb0CouswvPFPGBuAtCEpPxBW0ur01sPI9yLNdloHaLKOj7ON29l/ZygeUa+8k+lVn",
-	"9M6+/ySy+jmfOv5JTv7EUzEDbEnCwjAxmxWWj3Jg/aeH360dCfA5Yu0mYgE6pdaZkGJWzIZcyoLnQxRi",
-	"Q2bsNpn2m8MbZFrWpyrD2V7vE+SiTUcYXG/5fu2qt/LNoCDBIxg5Z5R5OjBnKGJKjCmBD8JYcwNGDe9L",
-	"ZRM8W1+BpfSxBYkc7/SJ20UpZ5PHZTdidAh61GWE/trwY8AQftybmHMQNPd39x+7Ds5abRZvilqyz3LK",
-	"vqInynmYcbwp553iuSnftlXWbqwu5VdwEBJ+osbFai6Nm46St8O3F37amwBwg08zYTwYPvEn8fNFu+gZ",
-	"FpHOPSGd6EO2OWQUE6I8JlXsw4KaN4XtvLzXu6TvEctQj1tDMu/4JW1/8wJlqkBzOQEadxQULpop0hSM",
-	"Ufo0VDd3oyYtOLfX3MHsFCSbgGVPj49DRIE/UcHBAm7HNW9xCb5GVLOCqiOsibBml2ENfRNxTcQ1Edc8",
-	"AK5xd/knXOUbBjMWEtT6rOtcDuMxEK+hQq3plOuJkBPmmmLU1ICNluwClXvDsVaziw6Hcm7hHfV9f/7k",
-	"q5b0nArNkuGt1AkpSfnJ3Rzd4NucxIUc4stDhDgthWHdx73r5LRVjBKW9HYH8dp+Rf/wXfYPXyWsiq7q",
-	"rCDQ4a35Se5uRr/dKfzFKv30q0E6WlI6FGq2KuPLvYa++YRxliqtAfWmVOhQwoKa3GcvZL2wI8N7op1i",
-	"ha2xJyRdqkCpJFSwIufWAY5qfOcSC3iPsQaR3WdhLrniGWT4fmM6PNfAsyWbc2OxiujCSU0v5rrcLMO4",
-	"1m4IQp7LX/10eZrC3EJ2UpO6TNmYl84gY5cA89r87BSWbs4ZFcvkkhVzx0blhL1Xo3NZzqtcMaYhFDCn",
-	"lZpRnW63OrWjgzW6cWcZXPlwasybfjHi6SXy9ou2WpPelz7wmYfNgc7nwnJ0PnDEp0sfg6fHz9DJoJjP",
-	"q6fH3+DTfwa9mZhQOLYBKnc1geGIo/eC++fRt8Pjp44lqsLAVOXuuRFygrNdAFzmy9Dmt98dPXO3ykoL",
-	"x8+GVrl3UC9AGceGfALrNXp0dPwMHd0zYfhI5MIuh3MNM1HMhs03n373/NmgB3LqaDsb3vr+8dPjZ/9U",
-	"nhn+R2QdEN45LC+413KSu0N3fHj87OD4OTIbWk+d4gYdIVrkWozHQ2NhXnZDq+9/qQ8BHT7cq/7j6kD2",
-	"Tnqun+TwaXL4/A4+HuEgPpDre0kHMZF8hAFfgr97l+ogyAkI+xPLHZ5ufzdcUMl7NUrUHGT0oY8+9Pfi",
-	"Q1+e0eg/v4kciVnmkPl1+X5Q851wyHKjAkmbauLgo/tjiH/c6hhfjfOEeYDIcjET1gwYIRImZKpmMGC/",
-	"/vwjAfYBe/X2tft57os5e4REs+9wka9B4O3L850mh3K20cvzcfvHN3fyvsX6uxkrw6m8s0s8SaiLqTLQ",
-	"UBA27lXHVceFLTSclp+UHOczHOU/XWbdiJ/8TUIXCkPtYhfre+XI3Xzfw2Q37vq+2vD9er7fxg+D43tk",
-	"iVH46babri/MNEBlgizocYs90TV+189kdIvfmlt80KlzzBgjlWVLsDWrxdPD75iSDmW4F/buSZw5QNbx",
-	"KU5jqzis3TgjzQK0cXiiYhrv1YhZxeYqz/fZa55OGUfLCWQ1WwRNSvC87ik2AestNA27jG9ZmCAjVpaY",
-	"FvMD+e2pPEPjjDDsEuZ2wGZcX0J2LksvPm/2oPxr2ij5pKwZXY2j9LdCm8Z7NXpiPA4wLBfGerxJwOtc",
-	"EvIqkYJrf7RkU7VgsyKdttk8/sD92bDNo4GQjjeGkP7w19AvatRq//VmqFPc+vIocMuC6ndbqVejCjqi",
-	"sKiC3nkVdPRg+9pKlQZngUHLHX4FesnSQmt3xddu+xnPgBUyQ3Up5iykXCl97q6TTwFOFVACB93NAV3X",
-	"nareN1TRixbXgwOeB3AwWrIZl3wCNFqVAeu/OHv5+w/sm1cnoTiY64f84SXDLLuUYN4DEPcrggMlfeb5",
-	"Mu3+3sD3Y54wqyzPDTPzXNjgtHNAwxlUefop78y5rBDVErh2w6RkcwOm4UrAwjB1BTor4JR8MwzLCjjw",
-	"z3A0DiNfgRZgmCqssZyy0nIN51IWec76NWbEjZJ73pPfBn8PHI0wpgB2dMzQY9hDwLGYFBo5ldvLs//7",
-	"b8YnEw0TbqENFv0I9i/cpLe4ZddhUUumd770Q8PlFZTav5/BmBe59d5BXQ533AzV+EZXuxofOGpjA+3Z",
-	"Xn0r9Yb9gHonPWR1g5Iv+T9Tc+XO83269jWWGlkafLAHbiCNJhpLEP67PtKOi801vsKeXtLgk1fCzJUR",
-	"60A4/0n9iwjmds2tkPhroMT+L2e//4YX2cuzP4mrEll8n5qrlWBw5M9rJulpS8FTMnrH8ZKF0pdOSuvk",
-	"9L/BB1uyx9HScUTv3Of+5YYqJPvNsRbD+hdZAUN6NnRPPMjyHPRc9i/8P7+3unBXN04VhT8ul9jIHnpZ",
-	"1u0nJIMCn3Vwwbc4uL/CRB42OfbKAjTY2ox/EDPHyL55/vyw9ANDny/PIIS0MMHqtR3N++VrNOu/HSmV",
-	"A5fd367YpFqZFuK3mZAlE1ubjbsN6mr16PZWt+qW3TwgN/ply9pxj47Zu8dBHb8itVLLZlVMEh9ttYZ5",
-	"g412h2+8LNV5JcRsJEEsU46TAzCq/bSxyATpi8AAPX6bQp61MUIM6fCDeVgWGIa9eR7j5k7uqpuHodi2",
-	"VZ/T8vZ52BpxJZF17SLrusYGHpZdHXykf9zozvXCj7VKcKoKm6oZmAHLIBUYL+dY02LKLfGn8FTNQUJ2",
-	"I17rbZ1YuuUs92ukkN1zwkpXqOS+ieTOnlg4JjT/efoyoK9ECknKLUyUFrcEdi6mKgfmP2IptzxXk8IH",
-	"TnktiCmv/0p6VAvJqi6w4NHUyZEOGA3Qsurug2yvPfLzjPp7WY1xi7TY7Gx5+w1WzSuS6E5rMNY+u3h1",
-	"3OHElrpr6mvbJN9uts8yw3gY8pJZtUKC1yZerwWeC5A2yeEK8iTjlpdvY6IXYb3exzBu/A0KaJ/gK7pu",
-	"NuNLNiqWTNiuujor9PWwEYF5NvQzDdV1ciUnQwt6NkzVbFZIYd0Qs/mQ+4OJTosDX71lwnUGUsjJ0Nds",
-	"8eD8J8jn1fLSW45pFViyBevDrO2bubJgDxO5trprMX4tcusv13lgBRUtQ6Kc6BYQI9OiL8JOBZzVYE0H",
-	"8CkBz/pQrUMZ4c9dMs/5DdVVL6gc6PemGM2EtZBhuAoSopjIRI3H7O8CCjil5UUL0zCgwSHGnn0/5rmB",
-	"C1+qEE3x/nfzhPAXfok2KXJPcAjyidlnoXPMf3jBhEzzIgNMbVhoCRnDsbP+RXgwJLP/BTNg97r0tGc0",
-	"8Tc474dV1t6x1qobclls9Vo+H7eAJ35JVMjtg2uJQNbtF1Pj8SnD/XCSgjKUhMlvh3uty/+gZV9vNoNt",
-	"Ux1b28HbJVpckCjM7rIw68m4tC6Zve5asME7idjW5oTTdr548NH970ZF7RtfB9uhm/GYGYCS+oRGyTt3",
-	"VxZ5fXuPKa4xu42X4l0XT0yHvrZ21nv3Q1Jdmls3zBhV9rh1vG4PK4sCHkxScOK5vA86G/RC4fhPUPm6",
-	"4/mJpaiIyNica2tOS1sKUqJ2wnYKGZHjuiG1TcJ8gKDaxZTboVVDCubonfQmKuDFjC9ZCtJqzA32rgCD",
-	"7jDra2mquW06hral6XuNol2D0YXomMjwog6mQwR2RyPx/C5LZsDlYiryrvBYfFvIZK7VRIMxN70Wq0vt",
-	"bgjtDpU3ql9nn3Vt34Z7D/wpv3uEZv2y7gjOrERPJ50aJ556YWDhhVNZ8JylyqDuwPu7NjUiGeTopZ9R",
-	"pptTxkfqCs08K0Jw/+nhN6SgSMpvEvzmYm+fvcCRcCcrX0JQNmE8BZ9ogOwEEZPDMznjM1XIUpvht8IN",
-	"cuBjIUZgFwAyjBIhVoiLwFSWLBPjMWiQIY+Qa0jIDLnbFYQeJCKRi+rloODYP5d/OYZzzSxmMT3mRSmp",
-	"zwpjh/Q9+m4NgyJHX7CpyjND5O4thnsDbLAwoN0OsFLrU06UpRxzhqI2wa3xeIyJQMuNVNr9GVb8+Lga",
-	"SyJMUvXeqp6hTdgMtBrcr/FtCumlITMccD3kMhtmYIljeSuba03Iietv6NYyPJ8Cz+10OTR8DMMF5Hn4",
-	"wR3S8o8qpmdIcTPD1NFI2coMwJohxSlBNsSjE36jszcUcujGoFXZqBbm0gyp6XKcZg6pGIsUJxGii8KP",
-	"3r2aaKOEa9dOaO+kVx0ZZdyFE/yUqEWGo18fkrrDEGh0BzHjZ2LFr7HmxU4Cu3GJddsxWtv1sVGkZtUl",
-	"uOsEb2uWKfTOQHM9RSeWDJMsZQTU1BjZ9Ywv3RfCsv4qbmMaxmgYERs1jUVhAGYnHl+BzDrzM/pXMBx7",
-	"8AASRXmRx4onMZHP1gghnYo8S9C1LEGjbTIHLVSWWKWSXMlJx+m79p1JkM8eHR8mPo6r7bMKdCQEOpIS",
-	"EnR9oCG1iXfvSlKuIZmqGSTG8uVtg1z5GD6gMTIr3So6PhvzmciXSYBRCTdGGMulRbqUkIIxvPNrYcZJ",
-	"0JfeNrtcSEhUYY3IIPEMh9a/iztcH5MwiZ2CH+36n7mpjJHH38CHcEs9bux4Lcw0pIHqyIYBborSCp7T",
-	"zmXcgln35UKKTk8Zb9JOCM0nYyL1jjwb8lKqhUxW3WvW5LA3pvNtFZliUqyNKVPOnPRayicow1IEmBOe",
-	"gadThifgroqVawaQW5UraIHZhmrFO9AqQ4oRCazvD+qAOQrw6oq/Cy6tsMsBG+PlLNPlAAOMzaCeRIIE",
-	"zj1mVUMBRTZN1/oTOjBkT8G189mlakZPt8KzeWEhW6M+dJaRdV/Co9EABPo/6bk7Zehul94q6f2qtHRn",
-	"7EoYYd1yTtG3lpsprlbmsRzIbIhRb1gY4nly+K/k8Kg36JWb1DtxMj3mU+21qAZ6J6XXT5Dtg4LA6wX+",
-	"0wtsfDhdTgRIcGc6HIfeSe9Zb9AzlmtbG8izciDIRN1EC+3/GroDVS+CcSfJ3m30z3Je2Ht3BV5PtK/V",
-	"0BESoldwtEg9QiH0PoxWUbyM4uUXI15GaTFKi93S4mYEwCjUbUqo8zVbaiLPirhCTN+ba6+JK3vbNaOj",
-	"pHfw0f0vuJNmkAOlPm5u5VuYqSs3OJoFVV6szyPkwkNpytRkrHUK1Lu2P1+2+m/0RY1AOALh6L31hVWK",
-	"jxgzYszHgDEjbNwUbCRE1Am2PhMVDrqL9dWRqk9L5xquZbLwUNWhln22dpyRD3F9Yqic+NPDp601/GoY",
-	"cGtIruyj42L7TGVqhHE7EFIUzi+vyVhB6YzPJeNZ5g/63qMJMbrdeIQ2C2+EK2ybGIdhRaUctxKMhF6z",
-	"FHJEdrSNGtB85xsS9KJJzDX/fJdNYlH8juJ3FL+j+B3tSlHmjzJ/lPmjzH+jzI/ouAOZb9cQRLmKtuDz",
-	"9xYbdkJFFbaHgoZVGLtI+IbEDpzsgK2US1pHrHB9PML4vEZUWi0Qj1ZIGDYTxiANrV1lHFvEkcRwtC8g",
-	"HC0i/Z3KgRAjliL0f/SpLN8+SDLKh8ZWDiLchkJ87Uq6lll/xNNL9wbikr3tx11ouBJmGzktzizHzOJY",
-	"Q8HUVOCeT+I8TnztboKcJUfBgkqymI1qRYcw3W0tgVyjHcd4lqaq4V4Vuyx7F2VqhmyfvcPUFlLRgVsD",
-	"7LlFekiw93BO/+X2RF//iLy+LuQVGo7A6+tweYoYaPPxpQ4FfBoIqC787aqhCJ1tAwFhw6Zp6x4rXSYM",
-	"P/Wl1fGHQLbB5E35fu+KVKjPnUEqUdUTAUc06sbgwghIoj022mNvtsdOuUmkSigRRowHjEbezYFwBIUl",
-	"Dq1DUNYnCLqCPrccAmjVPCnmZium31TpzG0udxOmHbVToTPMELz0kY8hA617CNIOSuFLQ455ZwfMqBko",
-	"CQxyA3vncs6XBleOLOU+56Br04k0Cp8Qb1nJROsPe9kXm/OlkBNsCz5Yzc/lVBXaDJjhy332gtHiYCWv",
-	"qVpIpmoJerCMpawlD31i2JWABSXTlW4vsWuL5/hcXsvKu5Ild8o1+IcgcjcsPABucqH0oy6k2WcXuHc+",
-	"ZvPiXLqFNWUaEIb+qnPDijnr85ojv6CSJntUFEkVlgk/iGqW1fvCmnPHOGj38K3azs2DhrfIc7dOpUh5",
-	"CTBvJCD2x+uUaZipKzcrfi6xE+0DSp1Y5t+6JlO1ZeOlJDzv1PyP+WOx81PG6OB0e/Ts+aHjoCtwbqHY",
-	"TGlgeAIZZwuAy1rUhb/JWHmT4eSXoHsnPTrN4cHQV0d6BcDe8WVOzue1M9M76R0efXc4es6Pk6fpEST/",
-	"yr7hyXfjo8Pk2eg4/Rb+xY+yQ76+1wFuxuPIlEMnLerPozj72CtoblJa7ZKTo6wavRbWPb/EWW+Rc/xL",
-	"KP+5Q+nOL2lGY03PR+FG4SA944xUBQE5KtlQrJ/cAMw7hQEHKe9F0jn4aNV8WMzXT3jiZ3k9CvcOiU0+",
-	"E6/GzCYRtnwxZv+10Egd2UQYcoPKfCfSFDTvg83nK9hWuDRJrpk7LnR5FHPHvuUkea9G5uDjezW6sc7q",
-	"C8nCF+y9GlE9Jjw8AzZVCzbjcsmo/M3M9c2EZVOOUdM8T4scS0RxmVUv+zp/rdkR/vBd/aJG20yQUO+m",
-	"g4req1GsXrxbaQ9WjiLpJ61hgYs2arNPuZ44xtlOflX2gmaZ9nph4rvS5C9qdDudHdDp7678Thwc+Qd5",
-	"r9SnPGCcabVgc1Qe1wmsJEDWn2u4EqowXku7QD1bjnSnJwRZF9Olo9MFN1jnpt7U3oCNliwttFF6v7WQ",
-	"eyCel34m91fLfTWZS6gzB2qeg69d15hsnde0lVf3Pw+VzJeNuuq+MFvvBIu2D+63znpzgW8vte6PVGRX",
-	"u1ds/XMoebfY2QJGU6UuE1OMylN4MxerLD9qIVnjO9YPJRoxq9Ke40lIyd6W/MQ4NlZPvLRamr7FbuII",
-	"5S8a5VljkPfEoLbJElrmdTtfaCx55A67xx1Snud42D1xXd+xQP/+hS5pYpXqm4mYWm3XL+sEyPoXjSYu",
-	"9sJQRqsWZpDZXAmJKYMcmocrBzrc/WhOS/o9lz5bWr0Roev0XW+nTvr1Bgch5S6IK2xihrnXzuU48Au6",
-	"+clILRwn5el0n7m1/ePtv9msMJaNgE2tnZvStF2McpEygXsDFqulnsuLwN8KnZM7Pu31BZrOc6XmI55e",
-	"DthciyuUfXIhL5NcpTx3zEv4nUYZ2uzRELg0C7cWKddaeAO2ERNMu2Qg1a7zi8XUQDr8n//3/y/2fKVB",
-	"mcIJmpnJ0M2uQIvxkmWQC/dPMOey70/A/p/4m+cOrbVdX2rgFlr4x91VdRu0F6+cRW6gVvemN+jhIRji",
-	"IahJ1Fi+db8WKOGQLiz21RXorEBjTqHz3kkPN/zk4CDlBsy+73d/oq72i8sDJKQDv4Lrm4BblpDW9r4t",
-	"wi0D+UvY6RmeqLYbgYaZUSSbP3g1h498yaRafMUG453UOqKNiXtCbXWB5JYnGt5D2h2tHZgaklOC5FSa",
-	"rzalcvyV52RhKhWP/RHP2C9nv/82YAut5ASZ+YB5Rz02FpBng5D5gbgnDol+IXcgz3U2qoOMSvNdsPXv",
-	"pKqbDHmSAde5QJGMGm7GB62aQR0TtSLP0VEMZ7dRlXk0v396KccOOPdVW9Y/RWZxX+1u2fCwy5ewNLjN",
-	"jhGISaE3uNPvEDShbzlLucS64AjsHWo6ZRqsXrKcW9Ab26pVf2ovQzn+VJOagtCIl7thfTTMXEN3aTP5",
-	"76cLkjfpgQ4+1v+82Z7UEHLpvLuROzDJ+uRUXM2kVaT5EWy7PHOf6pcuu1F9dtGh4HHn2G5Ty2xMK3Mn",
-	"2bt+8m7Vyl6nxoNKedBJmK95OvXKF/82ZKyvNBuBg+nls72gsQm8qKmZ9dntKNCDWwuzuT1hiylIcsUn",
-	"3ulRWWHooSpsqmZQpl/BlCz+41tUva+qmd2fIarNlkTz6d1RneCHvzyjr/+5Dy1y6PN2DXJ1bKL6ePfU",
-	"x353lixXE0qm+SUxqoOPYX4+ddQ858u7B3GtDuh2Ug/kcXOl74ohDhgVrHfAPuUyhdz9UW6Ow2KOqfIJ",
-	"F3JFoAyrIjLWf3r4HSu10OHrZA4yE3JywdDnjAlbCZ3Elz2XhKwVKpF2bYXuN6P5bfCo423xqFb+lKYw",
-	"LxWaeOuEZXCr83cBBZn8awwr5luISquNB6h0Uestr9eZXpIJw0f5huXVL1ov9vXmdPpalE5N/QfIjPHq",
-	"PsV7dEAeuHgCrY++wD/SKWRFDg+h8jjwpPz5GKUTdbwh/lLD5VS4KKCOU0YwKdjK04AYQCKTocXbZy/q",
-	"miSMV0GpzLCnR4fsRyWRFwTOxEZLbzkkJZiwBvJxG9p4RV9sw9g8uJ/SSWW+cnLPMMDM0liYufUgvKUp",
-	"h322/xhSlt9Bb1Xu9oYUWBFwRcAVrYT3YCWM8b0RvX2x+TzVvI510OWwpnduZDN/EMhHuGqLiO81GfcQ",
-	"7Uq1wEBkDZXyqY74atonJWm5DJBGfdYG117LXUFrDw9/AkCO6Cein4h+vgb0E4FIBCJ3Syy+gkQqkbnU",
-	"pZB65SGAiFaOgBPymtkiHvlBaXb81Kdwqy1IyrVeMrtQGOHAbaHBDBwMqddZWQT/JC6z5m8hZnXAjPKs",
-	"CYM+0KLGzELYdFpm9eNswuet1i5chHDr01J8uVDmZqf/VV+kytOq2ocIcCLAiQAnApwIcL5CgBM9ux/a",
-	"s/tHcdV06qbKNKshopv35HajgLTQwi5xG0fANegXhVvO//zX4Ri3LAEwXV+0qTKWVk5OKGg1U2lB2UeA",
-	"p9MQLozpnBFzuBkIaSyXKZyyixm/dGxYXmArgLG5GEvrWj759vDbQ5wqBXMeILLy014dzk/AczsdMA08",
-	"I7oOPqTuWGueWm+vZP0ZWC1Ssphitxml9TPgwJwFlgtjQYIesDf/Z/jr63dvf355Nnzx6tVbHIx38ywR",
-	"p2lJSXLmT1NhQNNIUreyPpCZbqScvp6KuWEjsAsASRq6qg8Ka25pH7PxDahRan4q8nrOCN/TSzfHF6ll",
-	"kIuJGIlc2GWt/dr7LZ38CdoIJTGgj65PxvPch1x6e6hh/bcvzvZ87mwsPIltQsYkZgwU0iomZIbc5Ap8",
-	"YnJTG0RL4y2DeROyQvsGcHrkXHxF4/Sm/+b6NT9qaddTJWVZx6zUdsopQPzaqKvdwzKXT5zgk2I28Pp8",
-	"xgXZ5qkUZkuP7ohZJzCaAaOEHYKyXZeps/qLkIqcZkBnWIwKC2YPBxFSiOw3cthQapDrXTazcBiw7lNa",
-	"worvWZ6rSQH1FumTlgbxXPEJyFS4Wfx89kMZt0/NZnwZmq6vTflSZ5tuSPW0aQMf0Z8qYyGjylxhG0RV",
-	"UaDWRzPr2vV+XjVKhmBbP8tMXIms4DkLlPtDITPGJxowEr0+h1p8evtK8/kcZJZgQDWmXWFWc5HX6c49",
-	"bfn6L0oZGgoFUHIDoX3RVuGoKvwm1UxIAB8ki9UEDPilyRQmGdCqmExXsja4leF5vR4BczfF3jWiwQT/",
-	"rfTifjCO2HCBqcOVJdWaS1oic8LwIijrBqBHP4XrDwKwdpxMzeY5WOQ11EEgtYXSl8iRmzwDX2rjjD+d",
-	"sddyknOZPTHs74JrCzpfshdZkVt2ppDW8Ki9zIUb7L/hCnL2ilvuLnrkYD6dWBV57dP31EkDP05y/Djj",
-	"lrddAmLimGe4n1n/zHKZcZ0xL8SbPeQ6Y62kdZc/TbqkkZNmGhCKkGj4elNWDCdD1xenBATtx9MnxvIZ",
-	"ifq/nP3+G90VZ3/uNZbY/d7WyBu/zekyzf2JC+5WZtCo4EDXwpwvGXzgqc2XiF4GzBRmDtLQrJQER8HG",
-	"HYdUzN26micsA8tF7tn8BxzqWORNZkI9GQfq/jcAAP//",
+	"7L3bbuQ4mi76KkTsAdLull2281BVNjYWXFmV3dlTh5zMrKmFaefItMSIYFtBRpOUI6MLCfTVxroeLGAe",
+	"YIB5hXU//Sb9JBv8SUqURJ0iZGfWrOqbrnRIFA//if/h+3+eJXy15owwJWfnP8+WBKdEwH9eZhnf6P9I",
+	"iUwEXSvK2ex89nZJ0IqoJU8lUkuC1lgtEWZyQ4REB4zcEYF+ePX25Q/fv4nQZkmTJVJLKpEk4o4mBKWc",
+	"SMS4su8cHs+imUyWZIX1t8h7vFpnZHY++903byP06vLt89/PotkKv/+WsIVazs5PT06imdqu9TNSCcoW",
+	"sw8fotlznCzJc86U4Flz0r/nG5RxtoAZCyLXnEmCVniLbghK9KtpdR7eB89aPsiZIkx9TeWaS2q+U/8s",
+	"VgonyxVhKkIbqpbw+TnNyCOJGF6R1m8+7vzmG5LkgqrtK57RZBs+ojVe6K8k5g0k7StoDe+gA/O8RJxl",
+	"WzQXfFU5pcPWmZ2ehKf2zVu8CM/kjghJOUN87naf5yIhEZpzga5fzo++wypZXrfRwdXs8dWsSgJnT6LZ",
+	"GitFhP7Gv17N/nhy9OW7n0+j0y8/XM3+YRaa38uUrNZc78Vrss7wlqTN2V4rkZNrtFkSZnaDGhKXiguS",
+	"lnTD5wgzRLDIKBFIkD/nRKrygCVeEVR8L9ke/SPZ1lbH8tXs/I8z/b3Zu9B0v+UJDtOU3tJEEKzMjGAv",
+	"O2j3yReh4X/66afLXC0JUzTBioS/ckOwIAIlS5xlhC0IOnj94jl69vnTk8OxzPI/X5tNepmGP2X38JFE",
+	"NI0QziRHlJnNNAT5SKKML2Q7WZ59UaGJP14e/Qs++svJ0ZfH8fkR0MbZFx9CpPFBvyfwiign9xaCEM2z",
+	"ZrJUj6eF3CyaaZ7VbO2eiGk6i2Z68lRogtLn6U9wzsUKq9n5LM/hyebGXEpJpOz+WvHI/p/7Kk8XpP1T",
+	"N/Dz/p/5mmT0joht64dS+8D+n/rm/ZqL9hUR+Hn/z7ygGWn9iJboYz/hC/tn4S8yzBKKswEkMnfPxlMS",
+	"y4ucpZQtKqwb+rh5LLY8vP93PdH5jySg3i5Rzuifc4JuyRYdaC1itQXC6McfX359iNQSK7TCt0QiQZTY",
+	"UtD8VBayWuI5CE1YjrF5ygXVRHenqFtR5v5dE0BXV+/PTo+urt5//s273/7DgIW+LrZswgWvOCPboxW/",
+	"03+prB59h1mKFRfbc/Tk5ATUF88VomrExrQf87QbNQcbIaw7rrXpce3MC2dt3BC94mSJ2YKkx8htLjp4",
+	"cvaF0fArKiVliwv05PTM/EUqnBnTJ7x8a6p0mEahyf+B37Tyzp/4zf788i3Rm/mPlAVIh7JUa3h6R85h",
+	"e/L1XHCm0JwuckEuEKiy1Pxm/hsZJVCaMwnPWUKzRxJhlhqTnwjJ2SOJ1lgoWexXdWkZzCq+1dPqWp+z",
+	"hcqZziKjYdMW04iydlGcUUb239EfGPlhPm/9CGck5vP55CL/FV6QN/QvpPjsn3MituV3tU0fS/2A/5mU",
+	"zHGeqdn50xP4Bl3pDXVMZ/51WnyOMkUWRBTfe8tvSYuVec3IexXDR5V+quCxtSB3lOcSLhnF8YcmC++1",
+	"8cvT07OKXDgN78lWa7POQ1+bZ+JdDr//UIDY278NP+9Pcq8y3PGRDE/xCcHvaEpE+2fsA/t/6vXlm382",
+	"grj1YwLL2ArrCb6HFXmLbzpsNIEViZV+ZIKvkQwuZ3JJ1+0f9B6a4pPdRtiOxlcv9b8md5RsOj6rf55g",
+	"eXkHoeRs8mW9SZYkzTPydil4vggYFm+WfIOSbZIRqc0CobQ1ka+R4sauSrEi6MCK3nOkeIq3aJ3lsqYy",
+	"M4JTlOKtvEDaQuNSIbXhaEuwkAjPFRHm3cM2MarsDIPL1bOoe8eCy81visW17rP0Htr/RN/y9Y/tzKH4",
+	"Os7XEx/rBz2WcdHARf4rnFq20f+ynjD9n3i9zqjxr3y2FvwmI6vf/kkaZ0v5dZxlP8xn53/8efYPgsxn",
+	"57P/57PSV/qZeU5+9sq8P/sQ/azl55oIRc3nzfS63y6naMd5q1/SK7GL4zd/IomafXgHy6vS6Hc40zsE",
+	"fiBj2B/c4BT94c0P30doI8DduV2TCOXslvENQ3NKsjRyhi/iAlF2hzOaml/0HwpXCBCk5w3+n0d2okfm",
+	"UEOrso9/5nl7YNovuLihaWrsjE/yHIoZ7nAM2lQCO+eRRIJrgZFy4+DOMr4x4kLPB9Y54a6+ZPoKhbNv",
+	"hODik93Zyix32N1LhnJG3q9JokiKiB7lAmRsShSmmURYEOcrzPhCopylWqiWTkVE0wl3/TsIfXzPFYRH",
+	"zG39k9z4+kR3pGwI75D3VCqJbnIFhG2vhlTaQFBte4vAUde+moc+RHsdxvdcveA5+3QPwU1wh83/niOZ",
+	"J8vCx2+InEpnXKADLuAkLPE7411LIYKT5WGk5Tmzo+hjnJALXuFtxnH6lvNvsViQT3b/a/PckQdueLpF",
+	"VKJMj6FlC67EJhBOErJWEh2cou/oV4fT7rO+2RYhiefGn9Wx38197tmfyvizlh0oIh5R4VKrLtKF/7oW",
+	"B89UQnFHfiyu69VA9G5P0WFX/jpn97Snr3PWtpsiZ/999lGQhLMUAuAvMM0+YY3YnOqO8sA5ggtnM5XG",
+	"d7zHYU51Bn4U4ZM/BTfZHc6hOAMb1QHn/pyL+7O33xhp/yPDd5hm+Cb7dNVec6o7GSBKWxLpFh2kWOEb",
+	"LAnKGdgWekRtXazowmyzRGsCUcApld+PDOdqyQX9yydMzv4kd7nDN+/iNu0CrpRgw2Hz30DdmBW3eWsH",
+	"1jb8p59+OqqndnRtej0TZE9R9COT+XrNhSLpdySl+K3dwk/07JqT3cNEfCSRTdA60q9ryaRvS5wRsBYL",
+	"meTsxclY5YNzmpnrV5IQKb9hiqqt2/7mhG8pSxGfIy2NRQqMrufjonEmrAHeudKNPYu8ZJRZFEw7mEX2",
+	"XZzFJpKoH6ymCMyimd34eJ1h/ZWUCpKo2AVyCnNzFs2onHv/bkYEI7vg17CQ5mJ/YARWB1lbbrn4hucK",
+	"YRvJPEebJTcPURUh63K1yYvFsUUQJI70PQx+uWJ2OcfopYJ0PmndDuYTlWBphExmpFoSKpzvIoKHzA8Y",
+	"SYJFskSKiNXxld6UKkHjRBk3TxdFX+YpVZfw5Ad9mJoGYpqOd6YWLw/howbFfdC0kbmEqup5vACJllEJ",
+	"O03sxtnIon0LUYU2WCIsb0lq3A0H12wpY5avboi4jtD1HK9oto312/FakDl9fx2hv//1Pw+rO32Hs5yY",
+	"ELUiK1mPQJ5UUxHw0V/idz+fRk9PQqlisGcvzTBnpZ8dC4G3+tfd9pknSS4ESWOsGr79I0VXNQf/k5PQ",
+	"GI5Gw7xe/PwyLbMwLb8XeZYLol45pve+96y5RZdH/6I36VnLJpUR0XBiKvzscwqVhh/1fMbunhf3CiSd",
+	"sDyzhpoJLTTDFGXw4Y8z+KB/HJFlOn+Dq4zh81hUiQU7+q9M8V1Dn1Sl17fUxCqqnF9QbvEf/cxopWGN",
+	"ZgNEW4vxh0L0PbsGg4dXpihbvDBSq7qkGyxpQDb8tNwCYSx5lmqZmChpbXqyghyVlSTZHZEXlrut6SVJ",
+	"6sgKXF4rygi5sNnpgjBlZH+ypFlFyUmSzfUhF6PEhdqzg8wgObRN8XgyaEAqUDRb0DvChj9eYaSxjGFf",
+	"duLbLRmneaYJG/YiuCgtTAlwQNtEx3GVzxTeBlR3r/HZ6gIiSzBBKktTQaRRkam5VuLslUdtc5xJUtem",
+	"2nhW20HHkFFGTntS2k5b3jsbkB4dzdZcqoSnJJT59+M/IvfzhUtEz9drIlCiL2SgG7WFKdc4IeiGzLkw",
+	"5iZlGyxSpF+sCvpvfzxFZ1/9UzNu7K3naWCWim9YaMP6Mnh8YjB7acfyFt5xsK9c5l/n6Va3zbj0pInW",
+	"E4TNSBFaEbEgKaLM/gCinhkTHZLbP3/85bPDc4RvJIEkOZKl4NrZRkhTPUoygoW8YnC2WtgYOjpGP9ns",
+	"SVyMWXwU1hwhvWSw99yiIXLlNidk8bXTaA8H3gPN9n7Rp+GHoasAweSZ+iFXCV+1XHoUYYibB6S5/CzQ",
+	"2cHZobOKnusj0Wf0xlxP0ME3GV3QG5pRtUXPBVVEUHyIXpNFbq9F6Ozk9KmvVFiuBLWmQnETWm4XlDAC",
+	"lE8zomJGSKqNA0hTjZOMqyXREnLJVySWeE7UVv8L31CTs6T/XruN6dc3XNzGSmDK9DAkzc29Or7jWc4U",
+	"IbBZ0Szhq1XOtJ0yx4lejKawaJZg/Xs85yJu1wf+rpZ3rBGilnFF6ob3k5OgIOTl4XWaOP5Bg4TBkrOA",
+	"PVFk/UJ6b870Vl4gslqrLdI7LjZUksrloMfVc5OR1/Cx2YeaKRXNTI62tbU0l3zQf3N+wkBMRa9CG7/m",
+	"IS2scLKk5I5YH6ZZ4HFpY99wnhHMGlLVbVvxvaA4dXfoy5WWK02bDDOW4yxeE5YEZvw9Uee13Ca5BHaB",
+	"ZKYLtBBcSvPIZskz/aCsmvSUqWdPZl6O6ulJ+T8vWfWkmawazch8ThJF70g8F3w1PgsKmDGGjK62JZoN",
+	"QH/7P+j0cYTOnmn5fnqm75NYEKnQmjC2RQcnYJJyRo74fF5GxuThdIt1+Z472H2GF5oi/CT4rGbnwVfP",
+	"Z0+6xrjZDisF8wm3dqhRlQabRxZVMmGx81CVM6iuqZMNvmFjBRlhaZy2VsvNqZAKpXiLGIdaUyIQBadt",
+	"QtABeZ9kuaR3BBGWHkYu9Q+KC7Go8slAei5Puum3v8kwu71AStDVysQYG9RQVa/lFf/q6s2s99zcThSz",
+	"6Nzq12QtqOG4Mdvd4PiaI6koWtWbDnbeei34nb4MZpg9kgiDpEPgcNaXRnM/LLe+4N1H8pd5DHX2GXYY",
+	"Ml+NPYsbnNzGa7yt1BsETe9X9ixkLteEpcRkv9pNx1kWUmcPu4mQJZqvSAcvQzKv8UVbykB4gSk79/kW",
+	"FigpFMIUzD+egmpn6s9t2IG+MTs98kQ1xQyUZgqtMU0vXLm8yzfCUqEDmyKtHwC1SBVca3D6p1wqkh7+",
+	"wjiq3JUxey+t57WLZ6puLqKNzyCfCGI2s4dhKsc3doMfwrLYkcMuzD17s6SZtzcDqKj3gmqn1LGKgUOM",
+	"MZcGDxm2nnpfL3ZoHxOuHGQXG854uyt840uwggsqFpt/FLUJ1BZV2aLKEXQyZjjweV2NM15rc+Cayvk1",
+	"OsAMvWQpvaOpvgPYBAr0ImcpWpIsRTdbhIscy0P/wl8d00QswzfpMkg6OMBdvvMCJ0oGAt2FK33YMF/B",
+	"4x8ir9Y/DP5gqkBtxulqnRFlMp1kTqBSwMtfq0uSXrK13/bKvwLyqHeUBLOEZGGOPj0ZxtJmjKybgfpH",
+	"MRs02Sg7SoPynOKbjCe3wfjrTyBaMUoFntsr/RwCLVLRLCuKQ6wnmSqUYAYoOW526IDgZOnj2UBVCZYI",
+	"X7E/vPnhe/SK67usMOFtcHVeO4kRKx67ka4PnS8G3DOBT5kROEvIFSu/r4nPHdsxel4SJ0zJrRxRiZ6c",
+	"naHrMjfhiBajXBuH6yC/zwu9QFNlUYmnnYbiaRaapYsQmqH20sk4XDJ4nsnZh3et1FHKxjCXNSbDuM3b",
+	"iNvssJ+W24BIYNzKjOMGXtP46FbQ+NDHSOTQN6TCKh8hGN+Y5wu/3tD3XMJDvk5HH7wVgJbZbeH26ZPP",
+	"n3zx+NmTz3vrtxtq2I+1VQJnxXaEhYS+HOBEwd0BEA98iowqsDBN0V0TfzU5VhOxdald7kGFdSrb+S6Q",
+	"heVr06/agslcEiRyfT/B63W2RX//6/9GmBnH6yOJwAcfIYwSLIh4JG2yHbjCH8mKT9966+HBzuhpOatS",
+	"Lo0NTYJi7eQ+VSpo87S8KJNgQZhi5DhGzwVlfGPSaqa4PvM7IgRNycigHCR/eGT2SKKUJBQSqMH2l8o6",
+	"mFfr3KJb5ZmPnGa25LgRKDPUavzsXb6FaZ0v7qMdN8VglKqkEKD3kbt4iRjZoPJoL0odbG6PCsiez1HN",
+	"dPT2Uc+puYuauFMIBo0TzcAU8ZLgTC1jrGJB5W0LbJnhM7RebiVNcAYpxIQpnCHzOqKGCalEWCE9EOLz",
+	"CKVEEUG5wIqyRfg+bCbhYnuDk2We69eqwa2Kiv8ioOA178cpuSMZX0O2oqQLRuc0wUxl25iu1jgM4yNP",
+	"Pz84PTk8uDkESWSXzAXyBkMZvSXZFimuDaHKyMiNXED12Poj2bIlZqJUaqugYzrJYdf7OTMz0oabDU9Z",
+	"0QRxSakwS7HoGB6b1bpx/DCXPn5MmcLUCSwzKnKjajIOb9OwLTA7BofERUyzjNlMkSZtgohHWFBJDBwi",
+	"DpFpOSCQqRkw/O1Q2LPNFhpNt4GgbM00bRJuRcWHI5JSExxJ62L6WuY3103N0ZtNYK/LMmYkIVJisY01",
+	"nw48APO2vosUr4MEAQqyWrzFm4xlbBFJ+zby9eWbS/tkyMoMpa76ijUqNJa5mngqF1IKqCzzHbHSVxxB",
+	"jkTOZOja3DRhS/aPNyTLTLKApsFEBTdRX9gKCepLEm3leKMhMwbSdyY3bngrd7GFa4oShnjXqQmNbyNg",
+	"6mBla1tLekQuwneM9HlcA91cn6PrILNfR+i6axuvr5hL1FaEoWvHidd2dNArevSAdtRjt5D4dXTFrkOK",
+	"sXc+Rd44oYulshOIq9PSY2vhfG2u72opCEHP9V8EYegyUUiefo4UkUoeo0sL7gAEWIDv3hADh2sTpIqT",
+	"eCSvGFwZTF3VPJcGM+0MXcMwR4yrozkXR96tWh/s9WEwg+lXk+JXk+JXk+JXk+L/XpPio+vw7jvoJBUH",
+	"ZVzjw8MWGBQf3jNJ2HrDB9+lgXAp8z9x+qvu+1X3/ar7ftV9v+q+X4rue1NEiIpQvtYCfgTDD1/0+Pvf",
+	"1iqtwjGD0sfQXs5c1vA2FHNHbeULUyeHrs0z14BFF3nldI8k4hvm/BE0RQfKQ64rXksyTFeHg/wTPl7s",
+	"oCAez2pM2VsaVec6mZuDDJd3uLW0MVi3oeHGdhMNmhz6cL65I8EE+sRFe8piK7Orxza01d/JJtqlztum",
+	"YsTGcmmRB9Uya1PYRJSXyeGa9/iF04dtldPDTsvWubcbZiZUXU/zY0eucMamJthpu3BRZDDNsK23x4og",
+	"5SBJXl++KWB5cmnyUxqn2FkY31cJXz/cIYc68EtDasGH5eUNzX95oPppyxpdxdMVBOMaRXu5Y46kuplz",
+	"kmtNyeoPe6356vL5mx8EXVCGrSgYET3GCZQNFsW7AY+qIAldU5N5SYhjozXeEgHoFvr7Wihoq4UIWWTb",
+	"gmsSak+PEiwb2benX7QHVP8V/cbryHOVn5ycPfvs6F35N1T+8TdBVIFiXYAAUdvuL7r6S0BvqC/CWAXW",
+	"3o1zSYQ3dOCuVVQ9we445D/9HjLvoYM3P35/WNuTZ5WJPQtM7FnLxLhQcaCecscB65ousGz/m43tjqp0",
+	"FaTaIJRxGALCPABx6EK4QzVZiq7Lca6Ljlt+LkYu2PnaJD+c24HOATjJ4TOEHkixwkeC/AlQZPX0e1XZ",
+	"V5jdXpo1P1+S5HZXNpyWXO+XKtrPP3zgxQ69ZJNKqUsjkW4wuwXbVQIsT1MyoQPTZERGKKULqmRky+CP",
+	"kZEm6DN0dPjfWn59LIIYIhCABY2XrUUTrXBqi12tyeYzuskr9G5M5jpGaAZQUpiaP0CmONzZmBL0JofM",
+	"Nu8FqBhs7SdTTJOvVlStXBvMMZWxnno4WmGGtSmdUUakLY2driy0krI9tnzDTjEevJiiwpfPEVXoAAoz",
+	"bFowRgX2lxc83LkCtsXO9CtizcW3f/JFbyKfHhCGcn7KGUmR4jYP7p5mWtbuBlxCfoViUetCmJ/Rt8QS",
+	"MUCkYFwtKVsgk4K/oqpRURU++36wBntxH24Mu94xJZ80cqEDPrINIbfZtjyuKdigJqP83NSyOLhWR1yZ",
+	"RwsrhGnM36t2IRfuvQWx+xizNLZod6bMpJJ+ehi5HANwe9m4vi8G64MMSkM102o6uEJNtszt7I4UsrR9",
+	"wH8u85UbKP10tcrNLVwyvJZLblGXbFI4+gnOwNbkuvAKQbbo3pbqQgEOgWqbp2cREjzXM7pyeC21Svwl",
+	"zu6IRPk6mHxgzzHhUnVLOwkzXRGiqO0QDEdzbmF03I65OeZM0QxhYGEIrcA2gqeNWe8KK1Y0nfCvdnbc",
+	"pV6mU30E4lBZYkFORsR/infeKLIO3Zud/u6X5I2dBw4xV1VGoB+dk6b2ZECSLuliSSZUum7C9yHLnKOj",
+	"t02Mb0oN1uWWtYDA//6//s15fs2f708BusnVN6w6OfNrfXL3OKsd6nLcO4PKIqNZSudzIvRye5P3fRGB",
+	"zHvSdeEOUH64pKaX4eErgww+qYprOISsANpEC7hzb7plec/9HFFbF9tdZF2gKe0uwwyUleWBNXZ7GjHh",
+	"feB+5FDlWjquEGmgcW6lj+X7v/07KPgEr9dafivfFtgHOGjwTWLgydqnu2VZmadq1riGSn5Y6rmXX0lS",
+	"8F0sSG3ZviiEmNwcoOb0P/ENvyO2cavB/FtThTOU0RVVhxFyN4QbYlpNEWQ3w37JXjGcyRK6tKGywLdW",
+	"zXtf16LRXLjm1N7L61MZPQsYKb7ZxilfYdrhtur7VnPsxt2g1uFyl5X7Qwxl0UEbUW2HudPUOsJOOxZj",
+	"Vm4t5fWxasHfwx3SL2xs1FGW7vGigtLYYV5QqtF1vdHbtHmOUbhxepsqadcBLTZ1i+UatAr8q3PTiokC",
+	"V6nQ4YSlZYtB2Hbdbrmbd3S4rzV2tcIiwOvVO02t3tSz9drv+fb+O0V0sXqhftgA4/Nvv/7mPfgSGosY",
+	"hGRQgyPvFRVp3gYF85O7MwuicgHX6TQn5wDIuuJMLT3ApT/nWOj/JiyVu8AKEdcnsQIAf7KzFdjncAX/",
+	"dZw4sMWAmOq1+vQIQMHOxT9UVw0YfIXfV/JXPbldUkqG4xZQ14ClxNcZiVPOSHhGvaCHZgDFFc52G8FS",
+	"SG22n7enPeyHul8OMvCCKPgmFF2owMLscJKmCfOOL9tQ8E5v1wROpQmIG7eYXkgQySU+e/qsHrsagpsk",
+	"G67NP+fEhotyxgzsLdBiNJubtmTvBuWvOBoqad/T/BUSrZK8Pd0q2zdYuFiyE0c1KqpRZgNaoZCknWJ9",
+	"YGF5U/IbHdUjaIaDNNczuyyqUvzcfQrdbItUigQrsuBii27JNkI3RNKU2KwvwBuU1gniz+esT2h1Bbcy",
+	"nuiLkAH/V1sDVEMZev7t18dNdeIHUC+P/gViqI+j05YeGJ4kCmHruVvYlmBRoAcmOCMsxQL+WpQB2pHO",
+	"0dnJ2bOjfzrVKvJyLWiGFEd/yBmBH6oI7+bRs+oiPg8EgZ98OPqnP54ePXnXHwtu8kUnCU5hIpVmykdt",
+	"Y/H8268t4bZntHz/+zfoG7bIAPAoo4Spo4zckQylWOGSxAu6xyW5C6KXKBGuII5knC1iRcQqLrC79dYX",
+	"fxXAH0xREETl31kupBF+csmFgj+6iJEXQdILX1tJDUDYwaBP3Z0f7K0kFVnb/hrl46ZLEhep1IQMnZMM",
+	"mNQSS23cRYgqaXJMm0AUJsVv8M0yNLFLJE0siuEVKdNFr+2dAAS4QX+7wSy9Ph6SwwmzbX7qlb6hAPbl",
+	"ijOyhf2QETJfgr/b/4QfdnKwHFX/3qOGYUdcomSYoo0XSfPTSCVRWfrghOC+oBHMxuEowTaPve6PtFRs",
+	"+qn/qY59+pauqBrbYAQQd6b20oIT8F5dIf60q9/r2KB2uajv3WjJV0UzPLCLbKdOqD7BCn6vtOXBd5Qt",
+	"wJZid0TarBwrqGK7zVtYLmWuM0KXFCuL0sKzNKX29cYQjw/ODg9uDmux+GrDhEoPBZiCDLVt8HtCTNvC",
+	"QRBwXABNxhDHN7/0bcQn0smhcjbVTg7335Jhiq4Kz60af51nQfcGTZbIAIQeWYBQQCQzsCH2XW2LQr7Y",
+	"nGcZ35y7Whzj7KJSYaau0YHpl+Tgl5c8l2TJs9RlkMSmdYjC2+vI5pH4VkJs7IEbQfDttW0Nzypsx8w1",
+	"pvltaz+UH3CpJ23jh6kPAhKvAdMrzIZFHMRP3GIpWvKNawgI3WdJel4EQpw8gbhJKW0yMgeG1nLmivmC",
+	"5jBCCgs6nyMAgyTo4L/+49QGa0AqkTsitui//uPs6YnepTVAExdhGJCPRfilCNRcsXqkBh4x5Vffvfwd",
+	"rEObPHo4GaGiL6+dhXlQ4bVDzfz7X/93kRh2xYqkNpsitqB3kF7oArewQP2KIau1iSxhZYNI9ipRDQ0F",
+	"U2ZsnMq5as2TXaHjFZdtoa/I70ZVTIpUJ32glcKKYC385rlNhtPbCo7lCVtqFDveE8v7zoCcM7IAV/t9",
+	"2GuanYB6Y0u9U5sJqbivMHFxMs2Ns7YACjICOrBdPxdLdaS4Nsf1UEeGPqsJpM0CVC3roE0Sl0re08oM",
+	"HxYncq8fSakUZIGhTUk3NX6DheYMaeTDittOVKUmjAruBn35CAQMxRkqviGn46EVXcQgwKZMCNOD3s9u",
+	"21/bhNk0HzFGKdaKG7OE3Bd52i4DcSJISlWMTc7YwCbZ5t3n8OrlggBccJXOfm+zB757+btHEuEFQYJv",
+	"QOMmSy4Juyha4gm+ssCcsrjwk9SDi9YvpUTQO23lu4ymFCvII7+hQi2PBwWgA7Hw4o1AZ8qzVu/ApNQK",
+	"KjpeE5EE/PW9GQLwMiS16vn1zcYYTO5peF8bLvdEYYNVfmGMhOw1SNS1hodpmI2gW/10QiiYFNCe0wZW",
+	"hiXLIu3mPmZW7+NSC0vXqbfNCPB1bPjEu3VVv5IJiFxftHeq24Bt0ScCW02vOjM1+CPqtke7Bbzj/eCl",
+	"rcpZfk+jWWo6k4bFI0ywTOM6qJvx6G//jiqLOgQYPZPFboCGTG88SGA/v2LX+nPXkR/niIoGO47P5viO",
+	"5+ICGbRDyIDXrwRS4iNUpMRfsYP/+o8vvzh+fPIU/f3/+zdk/nF6eIy+odB8ZmMbNdm1mNp/8j4B3BBI",
+	"Wqst7hi9dCn+V4yzhNgtgSdk0essAuCO8rdH0rRatKAD5tpRAG6Y3baL0IdVRjHsb12R3Gj2/kgPdXSH",
+	"BQAc6DGrp/u1GaX6x+/d9zQxcKY1W1mnNipmBu+G4ICUyMk5XNSQfeoCwRjnALaTCryxZUjDu2G9vaeu",
+	"R+UyOrsePTehszdEKfDPNSPZJh9fxGDz9+SDXjKXvy8g6Vgil3MsQXhTtkD52pA5lUWbSXO9cFdrqARA",
+	"B5Z10H/9x5Mvo5OTkynvjW5Nq1yq2CRHQbu1WOY3UJIViPK9IQsBF0jOtA5Kc71D5TQ1bRyazFAoIN8s",
+	"OXKjpa6yJMFM34311mj9xefzK3ZQ7Bh4JhjJDssLQDEUlrfE/MlmmNltsiOmJHGhVRtsNjzZpMMbnMiY",
+	"V5EIBlmcNQSDpr1ZjcTaUlJT3junGdEW5A1VlezVhLM5XeRa/B5gJHLX7gOzW2SsYulWeEMQgcChB+5F",
+	"zeWyt0uGcWx5zqx4hd/HKd5KLdPj07MY8pICKCt//+t/gpeHIcy26PTMJDB5x356duLwAQzBPX72rL8+",
+	"pHM6ayIoT0PxL9vFAHkuOgTDIBgG3WytX9K14Yq0wkFmwHLOZ1+MnnK6jkt34Z84ZfECr2HKAUZReCtR",
+	"RqRWOZgZVl/p/TPd0MD7ZojDBA79mV0YmhCrEtm+pClBMJC+LWsQZcfm/Rbktj9sdULfT4jlC3IEnkip",
+	"8Bbh2l5DKz3NnKDsYaneus7RnOfCqI0khzIQbeGAii3IavQq7KdjPbazmDBLllyEsKRyceTMe9PhT5vR",
+	"fzTPo9+isy9uteAp/nVw+9vTw8Nj9Nww4ErLaDARMKylMhbEgG8IYabRXbnwk7NnRydPjk6e7dQ10K0v",
+	"IzhtOaFLEBsK3xLplgWt52qqxqM/SD40ftutucQW0/28egJPBx8AnF/H5n9nfq/MEHFmKyT0O49My1NL",
+	"2jBeURsH/3okUYZt/0a46QDnEzH5Zq8FTwg0jOpgChDr5ZMwKwNJmREslbfpGy5u7RNFy1B9ZkWtH/aU",
+	"/ePqAZz5qvxx1wGoDe9jgLcbXqX/CJ0+MdMqfBqW/Kfa0mr/oOp0vJ6InpTTOyMdZbgsKXRgsyyMQe+w",
+	"vSiA/RjDrTm9wS3KJmxY1GUstsncTuUyVFmO0PHDzD+/h5F3ip0it4saW0VFSMi182LTfhtg1A8D0u3D",
+	"vu25CDyoZT7IrB1jzI6zEe/F2JvOHJvEDprODJlE6U+ikyfUiFOpqNF9pRvM/jVYoa/MR4peqSEkS4Pt",
+	"o2qYppKsMTgy9a0rtk9BFJloW06Th6mMABSc4oFQOoApbDZ07bYu7CjwDMhzVyL6t/+DTh9fIFWo6XP9",
+	"p7NnF8ieJPz79AwdhNxkhxf6KnHE5/PzJgbFhK4DI/aKlbb6qmsJIhaqxro8zmsXG4PJA1YdI9YNYpyK",
+	"4PKGHxaCS/lAuEOtVfOjOmCytK9CqGjWj0y77APyPslySe/IoUlnybNsij7Reir7NImeg1OFJVufcTxp",
+	"p6dkaFRvRMHns2jGGYn5PNw7eGi5Mo7Jnb7vJ72pV68uv3FPeoKn6CZcwhhrBgeCCk5sZDl1exVwoLzG",
+	"wlT60ykgV23evoTAif0b4yvKCAnOsxgtrjhtQ85X92Dn0vorVABIobVH+5AKF6FaX++5Pnyk9qNFEWlb",
+	"MW15puGNDp9TVFVIdWr1ea6yb9VDqHJHWDx36KXdOpW26dydSnQeQC3fj/SaTizV7sXEdrD2s88MfnUl",
+	"Kk0dgJRd+oXRkBXVal6mCuEss42rs4wkStqHyuGqnWF7xGMbGlwZ/jBgcMaHWbMEIC10EBT7gwjL5gqK",
+	"cd0JQF4pDIz0tczFvtriXEFRG4DN6/jOOfS6KHOqnVusCJ+afnESSX2+kg/uvNchvPcT1jXRWUpNXzru",
+	"JvGGC6ApCrRarhMPW8wensREfoz7F7g7i8ZxJBq6DX5TbTvfLAfNtVrzmyu3wN6YHtsQ6y68o65Lo0Hw",
+	"b2mJw5k5nOEk5835uXs7RHDts37rNRIokhZM/rhrbF1kXkM/En1XbElMdSUjLhUn/LWisMRmRpmMdSxR",
+	"zkzrHm0HRojgZAkZ6IVjnDOCANra63y9ezMGu7rUsF9gMXb18ShkF2ELH8q8jTcv0dnJ6dPPHp8+hjqa",
+	"syHFdTJfrbDYDvpoeyPuJtHaCVZoLXBu5QQq+/Sum2tKCgywj/dTR23iOQo2VYoKoomrRNLVUidCLR2C",
+	"Itv1SX/AjhuZAHFMWcxIEwo7jG83pi5zSbJ0QJFNuU/2lc7CxRdQAvOalLCULXlaG45McT7ELcE8MKii",
+	"pogmKjh8qx+oFJ+teS6BYOgdzSAnjhHjevf+y+hoVwMm6U1m0pEWArO0+B3+5R4yWXLGUgGwVcZVbGcW",
+	"1AwvKMnSbxxoSZ28QvXtBWXpn72qV7fh1xG6zhlkPZrOGvoP0L01QtdGgej/YktpQYriZEmS2xjA1YcV",
+	"ycKwoZn94c0P36NXXN8fRWmP3/B0iw6uP8NpKoiUn625VHry18ang5HWsyuioHuR5pdG7tOTL4J4fL62",
+	"1h8BZAcC/L3GagnUhtOWisGV5p0F2UUYmfXDDKKZhXxwwwUp2mEBXFZQQIal2QReNp2UP0QNgoE4YLxX",
+	"r5hB2EAjRgmjpvQPsIN/caDL6dbiOI/cdIB/vv8k/a9NVn0EuS1HnGXbc1N4D23LotL2Kq4+lbR7LQqo",
+	"MoW4mwtbsu8O44r5Tc03plm59Ev6TTclk5Glv21MleIlD0TQFQPY7bhiZj+grGBAdQAko/XmaY3zO4qi",
+	"7HDYaVSKFfVJ9M5HDmomJ3M9b9KGsl38LHf1On4SbkDPnQcc5SHokPmcANp44ZNr8kxxXPUNiWpirAGP",
+	"U5Etuzns3oWF8kB/XV3rMbIJgm62d5ptk+lRmeSm9/T4ilmJgTzuskX2kjB1bnm9wWxh4RDu3g4FCiPK",
+	"Z0pYiQpiy9MAYItBJFkLsqL5KnwhScmasBS8ULa3fXs0NRywphIbS73nQ6aJ5qBFGhj7YWtMBYlXRC1N",
+	"0N7H4L+jaQ7ILfMMh/0CNUYZ4oQibIlZQmyT2gHrLmrI+xb9++LBKaoxh1VJDj6Rl/D4sBPZU8FD/WoM",
+	"9atdMcLGyYxqXlurprkXymxK3dhd/4MhWCjg8BztSywRVgpTaG9bFUR/znFG51vKFk4m1WUQFSB8rlhp",
+	"mtgc9oLqbbKlJIUZ4c318AJaV6oltWLxinUsyJ5UZKwWxUs3j1piZSyac8TKv3daIB779H+zHQDebck6",
+	"KMRLF8QFcurVyH/MimlqO3CujbIr5pLcIUH6ydkZurbjHuEFOXIvHFEG3qTrw2P02rnnbLGRb+hB4ZQ+",
+	"kisGMZNcz0wJTLNjZEtQtN6QuXClWmizpIpA7y2zeWPD5jUzwloNNRk48P5krkDNK/Ov2mxKbVa7mhRz",
+	"O3LOFvJer5eqXJDzskC9yFMuE1q0CkSFvKt0APtVU340TfmrqvtV1f2q6u5H1Q3RYi0txeZ5ll1foGuf",
+	"PYuC8WsTxrKEm5LEtSEEnCKv5YOmQZcrUYIYHV5cscrAjGbX6OCGMDKHGpgMU01Xcsk3CCNmivKKtIjD",
+	"Y3TZ+BIUOgGsFdJSnm2RoitSLQLW78yqEsevga/NqMVX3tjAKQLcIe/sw0a3AzMYFtqugfOA30SaEnRw",
+	"TI33QByjDilwxcAxKMiK3xFDV4XscdhXNohpuKYn8v6rtfar7+FXi+pXi+pXi+pXi2oni4qLG9iD/ZrR",
+	"F8MM70U/d68MajP/wqKU2ISksQnBNoO0B2rjtaMCCNmZd2LX50ddQMwAZIY+G82tGyp3Qz4MtodLvcW5",
+	"nbOzKCssy/lACgiYri25qQHR+WRvDJRikp0QKPa4XhvcjFYElHSSksf+Ll73X5gDxYeKx/4Z1nEfbdsC",
+	"qI6mrMDBt1BxsFNacrohjpurH7tumNUGU1XAN7XPqG0axhPFkeKmSp4aWCZ9vL0zDNN4umdmhBtjx7yI",
+	"3dks0mO/G/GJ/fJI9m+q2ZTihhMeyUC/Zkj1Akyc6SrixmYfjEmoLBvA3EvZ9KDWR/v3OhrW8c/K07Ll",
+	"36eWv+AXMhVJDC1H1NW8L6wYvBaC3W2APO1U58GK3KgIooD0ronOXWuaqmpwp1qmcaprKqU/KXv1k5NP",
+	"Pa1EM9jcmMSjVTVgHtiZVeH2SqFSgfho+aTUTuFMqd9DQnNzN5ppWPy2v/OXfSs059/7fooiSZiyhc0q",
+	"z9fwHxlnJLaJv6H5vnzzoqvevqMY/oFr0euF5q6aKsPskUQv37ywvQpsNhKVLulcRLZg/de6849Sdz64",
+	"Qtzib+xY6PmwNeCOtoY+XyuKajlSN6ptdn9hgJTWeGu8POav5cHLKY53ZDm3lkik/aDKo7F92VpO5uEr",
+	"vP0T26HGukme4b2o1XkHzZiQOPfl8E52y73wz31yxEegu9YC1ypx7HTWfYc6hZFUUdYPayL5n56mhnUn",
+	"kVjVfOcTCMgBPlsvmDI2z9pi9Tmg6lcAmThH1ASgbwjy0NBtJjW28UgTM2fQmQTA4tfm5SumrxIsxQBj",
+	"6SIqoPL5HL16+QqlmGZblNE7yha2ooxxM5KFnS+MozRCEm8B8xerKwafoBIi6Qxh6U/PQYkHfOsH0Gvx",
+	"ugnwfn0YGSeuvGKYeclU6LIc2kIn+0GzyIPHdfHZqNwZ9yO+YsUoti6rHJUXnZRwJghOt7XFmJSAAxLs",
+	"ZHLFSvYzWOkmKnGOIBBhBj4qBiyCEBFieEXZogxihxLYx3YrLL7TGYGx9FHktEGQqlxyPeji4/DDpttz",
+	"OBkSD6m0dW3SKAqR6Hk7FYaCK+274Dcmau3W5Wbik1V1O7AyXaL8J47RpeknwgU6cazDqut9/OzLk2iK",
+	"mO6QJpRG9rgelJMHlsP9JyufedcqEcOxK9caqGzv1ewOpA/m628v4REtsTQ5eGdTqXvVije2kb9ZNONJ",
+	"kq9dY8Hyz9WwpWmxp40vnJV/Iqt1xo1qtx1ny4i0tv4Kmq38eU3XMUjU2EhU+ye3qlk0SzMM5cz2P71f",
+	"nHApymxtzlJnX8iXTBHBcAYltvuFCStDDQ8VUvvaoEjht5SRFyGbTJvRmpKMIR4/gX9I+y8w2Ox/68s5",
+	"APUk4cia/sKPjFYgZJY8F8ZrOIuMALJ0Cy3epSOWDuyf717+7nJBvsLBdDZtQ51+EZ89uY4Q/OPsaax4",
+	"3AyOm5aF14EfgLj5HRH+bhfjanrrGDZcgNayjK+wJK93QG1aAE5Ib6KLt1E758fcR2ugmuwqJxaVSxsg",
+	"y757+Tu9eXKkbad57zvbuNCIQ/S7HAvMFNHmC3z1QpssWHltH20hHLWI8qYqHpIbLHAiSUl62Gw9fYPl",
+	"8OQfnyQ+9GSZ3VPTplqa2n19pZHTdU8f6sgiix+AtOH0g7QLQD6rok3MJZMbgy48Qg54LXEL0a1vxoLc",
+	"Udnv8W4zSd1L52iz3Hp9172EK22WS3Tglnp4gfwPn0Ne0NqsQrMN2b/BjJ7unQlTtSKgVedgMIPMOwYo",
+	"ZwU4/bZFEVuQEHCXN8vHz/pu3e4Ahpywl+HR6CFQ5hKYiSGTD+3fC2yfVoNrjxckPUZvFJ7PwQIzyOwM",
+	"r8z9iCpzBfVSpeBHWPsqIKQwUN9ezmIzRLez3Bv12ZMBY3Z667sPKpoluRAAgbMOI7tAcw3KyCO3o+CR",
+	"N097EX7bMWZui4xss60MVzD7DMiecz2aKA5LaBbbs5pFMyrnw7Midltxp9O89+V2j+GgV/VWDnu/d/Vj",
+	"UlkH5R7U6K4zFaENGPIn1wYpQjdbmzWqKHFN08zeV64/JJv3ACUWwD/vOidVUnCn7VAQ8Q9rh2EWEpn7",
+	"nk4gHromzHnyB6qeh0qw8BzFPpE2pENgu4OZFFjNguTipXJUZWngDKqystyLEUrkJVvnamyYoU1rVjpw",
+	"VhBEx+vHpjCo6zr9k9FpWMFHLhBfUdB9WN4ifKON7aakHTuNDndbsx0imDcXSE3VDG8K5u2A9Gwj1BEE",
+	"NEVMo83AqWT7+56Hh4h2NDbSh88ZpqWDd3UQ/V8Djpxs725gMM5CLeD168YkhTZKph3XEgucKCIK749r",
+	"W2fGQVygBIsUCQIJlnXv7W9+85vfPH32+RdVev0iiJAFXc2mtc7KQXdML93N2nCAGwUWWwdgalivqlyw",
+	"vWxdM0RLZ6UiAAZ9BN2jYM0bCGZjMUiCDCyhPEcZVkS4303t3JJkaWtTpbEnJYnaxzzSrw/N0eRCxWEo",
+	"QccDv/nN0W9+c/T0mWdYYyDzOnGbxxrEvYOBUiaDFTTbH2OugE0Vy4rqvO5pfrtPxX7XWKTGhlUyqtNl",
+	"ULaRkORRlC3iebDl2FJfJLMUOuUKaTp7ONUHUJYGrjJR5nrDU7ytAMJ2Sf9L+PAL076oR973YHGbORrp",
+	"CArhkUTX5p1rlGSYrva+qPv2obdl4V1WS55+z9WlqV/Zz49fH224K9+UWh4xro5sJc0gp/5320srCz9K",
+	"Dx4XwG897BoefZkLZwxCU/GhuO1kPFY53OAMwkBGso/tuOTebusvbAxTwiC+Wn5qeHpi1X141PgpUD26",
+	"k47UNzJtIO60C/plzSCN3RjtHz067Vnd/fSIGSUZjEjwyTaqSYtO1Pxyp9s2rk5WFSINCiDHwZMY6YU4",
+	"qIjp05OmnB5uY28frtHXYJdZeYRDgvPFAlx8viWb+QGyjnv9mKbfRWcCiX0GsFDhfrGgdwRaWrjO8Frt",
+	"C54vltWb7x0lm+MdCmSjrkb1l66RxiMJqT31VhuPZNnA3vYhJawaXUgIvSMSmrJzYWxEhl6+eXE8qBLa",
+	"z8H+v6l5V69v5qF735R+HNPH/I7ThOzZ/ub+Kho+mv/c5bAyvCI73aQrvXqafuuCn2w7Z7I9L9Mzq8w1",
+	"qtFPOfWenj9jdnbfNmjTptH3GUsylxAvb2n9NrWfu6blhji+/aznuvVSyXgvpGZF6NU7noXz70OJ9+XW",
+	"DOnS5vdmq6m8phFWYZgeD/p20kRu3/aZ1KJatdzZ7qVit4TjmQu+2qk5LREx9DGfvph4aPCv3rSluqZo",
+	"ViuKrM+4222+/coY6e0G7m6yPuCG2+Viel/XTaKVMmnpum9/dP2Gqr3yQ0It+IkHu17Wu8OX5wbH0LyX",
+	"td3f3Ka0EApI3VbOTbic3FBJCM30RLtBDKCZFjatAFd4a5v5ugR8tMaMZI9kgV5hIVVLsIM5XeSCFPCq",
+	"7nkw1pd0sSQT1mX61mB7Ex7/+lCao/rSs+HilqSI5yqQ3AKgc6GLikOSwkFEfUCVMsBOTXO1qerLF2NA",
+	"LArzUOhD+pq0sThH57b0ISqzqmVUZuLbYocEmkkM9tV+t32jyLoOwxVw1LZM3O2/TdA3X0c3xPUg8+PH",
+	"NnW8LPpdY2HKeXae6lmvZi2O2C0hcBwh7nUBwH40kOp60AHcW21XEtVyroe78kc/XI2b+BQpjAPAcSzC",
+	"S9IPJKb3IbOiA5n3ZNkpwpMutjZj/IV6yss9zHbA6RsT+IjP565sHYSpoYKcKZo5QUulcWmn93j4SyoV",
+	"N53tagUcd0RskbWGI8SzlEjlYj9Fsw9bikWVTTZMRzCnUXb/bO3tXgN4V0fFKKCefD0XnKkI3eAsO1pj",
+	"cevor6C7knsFkTwXtrgpsQBzW6nI6hwtcpqaijyofGPa4KEqA2N/OlXnre1+Up6HdKQw51h2mYJ7WP9W",
+	"F2Je66u6SrwfYt/PKWNefhgpKXCH6mynO2QTBMChZvUYlBPI0tHWsMqaVs6aU6Zkv6Nh2KbDYPHNNk75",
+	"CtMOEMGfd7kCBFpdWbtjShuh8At4aTm9Tpi+vakZHrUvuJ2bBbbQrfJduNXXPj6oQcBYhuVLXCzLFNPf",
+	"T8Y28GpzQrVDX7WJ0JabUVDPh6yaKHBpC21Ui+HYYpaF5WtYOBkpUrsPlRq/6wY6jXfL3mY/bg5fzcz4",
+	"FK7WE40OBtcwTjVJlV23lAc09neIewVN6/uZcoe5OM25rXC6a07JCN3Tavw8zC72Xe1sBZJ3aRiAPbmL",
+	"bqoJimainWUjL0PfHVCX1hijG0J6oEXmh4V7k4vCku4br1P/pH7mPKVqooBbypMcHCm7Gij7Jfp2Kyy3",
+	"ge4uw7giQ0uHICq6a5pUkZRdV31hPljis6fPao+Gs20LvKIJS6oA4yQGT8X+fpNgYNL3rjeX4BFkYQCW",
+	"G1hsT53WqhOvHpk96m622qVQxmedWmILsyWV1XT9XRIV9+ap++cOj7wbbnPr9XSrQFSiW7JWNaXwtFk5",
+	"M5wxvPf0P8uSm3/948nRl/hofnn04t3Pz558+IfZUC4K9LY3D3lVSWURxgFG8wwvFiSFnw3e0i5nXWO+",
+	"Bk1RJnMBiDuJpsK51l8udwp9/dUbBD3zH0lEWLoTLlagEeIA5uvmrH+slWEAa64VaGBI89GnQldELglk",
+	"9KzxVvAsiwV0eoDH7Kpjb9V6EjcyhgWHC3G2LzK8mFxb7pv215vpakr+xtzE9DotKkDdzxrozVPFpWqt",
+	"dPZ+QNzk3BVMEGLepllvd98dO0CXpiSN9ekt9B0VhExMTb0jwPmQ99Dnq6UUdLcTA67eVXb2WbogDTZY",
+	"Ov4/HoRyJYjkWV4vOsNJQtYmrWVFJWTEzKIZsVyUxlD7MzzNtfzInhVMkmeDbZ9BJTdjbZYpjAqgRu8a",
+	"UFJFjaerHFI5q9CeVjeo5N6wSPQ4NeCqGAWL8OSkC1qhpzrdPubncBbRe84gExPhREkHZrCaslwdmJzh",
+	"MDJef/KO93a9Prq5/L5j2MXq65t/pxnTsZr2uU7jsAN1+JHddd+SdBEi/rFrMeN8w5TYfhpLMlNpB1cP",
+	"msffcUa2iDK05pIqekcik3MLMFKMLMA5sVPArNfKcJlLJheuMzGIKpRy07/RFKvCm+jgxFVk+ik2aU4O",
+	"72fGRO/wJ+lYMBRQhEg7YQ3eWjx7YzlIW28KJsQKq2RJUqT4gKvDpNAo9+BICClp7wSLq31N9wbJsgHJ",
+	"EVLwnb4z74QaJ+KcdTYpuV6bQNNqAYNP7XGak3O00UziFUPwDQHFecUwgjRSfT8UZEUZ1K5ShUyfUsYN",
+	"tx/WBnWui/P2TLYrBhOj7MKQ0LmVG/ofcB2t3lcPLwDbtnwO3r7ByW2zQuOK6XvXHRFb97C/H4rzW3jx",
+	"AuH0T7lUZsu0EBCCJAqySSB/pN501VkPte2uRbD0jtb/5PZDH7w1is1qjJsH5qopqZhPy3Xwlb5laJmc",
+	"ZT/MZ+d/7GbrNwY9VL/0CgslZx+iQcGlgAD1XOJQ62JaVZwjxddH+dpU8VvEQDph+kjZ9mePvmDFIDfb",
+	"WPCMhA1KD7gbhBufzwH8SL8BsN3nmiIDEGStmEj2uxAox4xkw+89e5XQ7X7FHG69aJL6ljIyJCmqxBuL",
+	"VxYroSh/4syED4YBis1W9H3LvXqKwNNuG1fgGuzV080gScnJUav6DrHMkJD5zYoqtSevKb6O8xHZLW/5",
+	"+schyS123CFJ4GpJRQqJq5QY0H0jrCJtkkrTetYJs+kkleIKZ8PXbfB63uqX6jzUXPyDJq+0NSZpBiY9",
+	"mnXyY3hOSV0qFDtYo8SqDggI8yYHllTYQjdNA+tdoV2nuaeCnv7Il7rX5I6SjQfEOcI/4CInHUmRLrGW",
+	"2aLZAbBina7JOc4zTc4W8cvTo+VfllxCm/oYpyvqwLMNTvCNIPg25RtIPcNzssixcD3RIMSVcJYQwcJQ",
+	"OK3bF4C/8hKSC2qo901odhJlPPYC+ZpxnMtYb4IkUtp8MEnEHU1IuB54SbJdI7iQZGnn0FK/CeSordcJ",
+	"nKQWLFZ2bJMH6NtywbRPPJLWu8AZXNmpkKbcoCLyemvtsGt3W3qrl5QYq1yri2wbe39hXJX/fDcUG7f4",
+	"TIgne8IaJTf4+MaMeDh498kDFZByS2eet7k40DopVbprFiTUvf5WaRgmBv0LoBuTjQ+ioM1H6B6SE3TA",
+	"eBXOEZzBjplM77nDEKBCjXVz0tLqB+JKWBGpUIq3Bd4y2bgWOUEQsyHxmTyrGMVA3nGBL0o2Ptoo/Ms8",
+	"UbWay1/b/m4QzimL9fFBqMonL/0QEbEk4aunIni1U7H+hrKUb2JIex0vtupNxvMi4FEZ126inWaI9Pia",
+	"6A0EJuqSSU0evG/Oq2Bcsr23KADj2uJSGgNjNhkcGfB4/Tj6Un7fJEuSWi6p94bwoHlGVLIbl92oQvjV",
+	"MFyhaAb+shFXacOnz/VbQ4Z3wIltBVHglMVI5AxKOlc4JQWed7Fd1XIpdOB6DKlSyJ1GJycnh4Orpewy",
+	"hjoFDFyC5qFRlRDFW0O+YTGA9mapksjKMYtjri6lpCzvoFqI2rk3p07vSDIuIfNTT9tY870YQu4dA9K5",
+	"W5SdvKcSsAYLV1KVPL+FvreYIYJFRonwHLxLnBbdz3Ca7lxtbzMY2mbwPdmU4QrThtd3DG9olpWwzLtO",
+	"wZ5WFbLVKApzeut1iw9rLvhqsmLPHX2HqzUXar8APmX7ITcEtzWD6Efs6HRiaIj+dHEI0hRIkzvQBSOb",
+	"bsbwk/FSmoI3fYnvCNqSXWmR5+oejgLYNv14R6H4REzSm4Rjh/c5s/x8hSb8821IQo8l/DOpi6uWnW2h",
+	"/YacbwjxKje3KSGyDueKkjX0R/T7Z0YmuiMRJLgZh89xoGmkUyEtYSQYO6Vp2WtnmLNI2rn2gsLe4Syf",
+	"EGllZJEkTDOaFYfgz6blEEqrpmEK3ODkVl/lwg6bMRpjz8YjMl+RyZSTHW73nL7anvv86U81Kvev0uDC",
+	"/3roTL7//ZvvW8Dt3xKGUrqgSkZF06dsixaC52uSosdHj4+eoJstgv6jsuiVC1nRaMXTPMvl0empyXI2",
+	"I1WhwL988hg9+fwZevrl6Ze1rT1rJIa/+/nxB/Q/6v/VkiX+PVcveM72xHh2owzHdmZcHc31K4MgnX9g",
+	"5If53F4nOm58uyY/74mcum/u9OmuYe6xMPheoCQAflmC0ReZPI8k4owc8fn8vIiCP5IQFwcskMK7RlVT",
+	"YA8prMrJR7ZuAXqXsljk7fDs+t68WXJJUEbvbHK0gk5qgzC6e2f+36p91LAuCYOC0Ybty3D0/WFJtkBL",
+	"VtOzajldhe7wPJBeHNTbkUb/JJ8P68HMGkF2YztWBONzQYZ0Uq05iCgAgPlLRQcYXXOWkOtqVZDbnkdg",
+	"7bFDKM/x9gQd4BQteRJqr7evhL4XEdvu2H8FiWQO0ElI5cmAJRf0L6YDZLIEGXCBMHTeNjLSBCZytovf",
+	"f6QkGFzX8T1X6CbD7HbCHk9tHrHevMUK0U4RW6+aBx81xF4RWc2IAQRWHL8HHT5+EkjjGH9gpNmqUetj",
+	"bYcdI/MuIHOZ7DuZr5ytRoXxbkVIctv1JE1Rvi5S1TLMrhh5jxOVbY/R21awQQot0rjQ/zCZbmYaEhK+",
+	"Bbc/2XEBOVuqK3aQYbEgmpHICkPKqJuJwcerT4cwtj28CANqCz0OnyPNgCYL8+HQMR4UieJhQe689Jvd",
+	"Gy4+KGDDg6JbPVTGVfMYhmdQjcHZGYPgExR1d0Ss/6+6ku1RqLmvOh8E5sBFuqcdn++a8dpsOaZ4bLPY",
+	"B3Ya67PGC4O43yL3zPByU3poeBJDxGOJj2qGvLr0YVVGJPkVteet1/JmjG+1zviWCBln1DWYL0vbyfs1",
+	"NYlxvQO5AvmipUL/TTKUpvcKbzOO07ecf6tNjv08W7XBhju41ubFI8X5EZg+gxxd1oatdBeq++Fr/cO4",
+	"QC/fvPDaiGFZNlKUhFgfRZt4/gR7BWU8ua3kzjdr1EXOTBo3VYhxtaRsgRjfoAPGla3aiIwXS+Za+5GU",
+	"pIeQ/aX1/E6uqr3qL35h/XgqXXjK5jwP0I/nAdqf7d/pncq4uMM1yBPEqtfQSRPhBkuPEM+RIGtBE1J1",
+	"qyBe1KzVW1A3ozxFA5A2n6WWCe6hSqNRIz6ciJjCffnptqOpbssb91PZ6POT7Ffjn+3k3WsaBNzW0MZv",
+	"XlMTyd0+yboOm8KwaujFj2td+el5zasPFGwCfEQrjHRZ1GlzjvCKswVSSy7vqTA+xdsqWPHj0173KN7K",
+	"mLJ4zkWB8RZ4t/VzMbRsbaz/a9PhFMGwKCPSOHX0G6gguqJNB1Tzrg23jvi+r3BrDu/3SZZLekc8by3k",
+	"7T2SCPhpF78t5Ma3nPfvSZbq9YLNou2TLRTM0vR+DprnSioM+WxtM/phQ1Kz8eSOiK0xnxS+Jcyr+nZu",
+	"bHC7gelkiNb2P7lfGAdNOZM3t8O09YyAlaF1R4Mz+dyc3ApDg5X7OzibhNg2xZcPRkFrSpIdk5Vf6Ver",
+	"wvnZWajLyu4qvpFaE1aBIO/qMsyXSxUiq1BH/Sgq7B3V5XuI44o97NMeZr8ClzzNeHxuhKLJuQIK1VNG",
+	"WAGY0ZqII/NXo7kj02JS2XCAu8k62WYeClwF7+USt4O62Stx6d66sXmZhS16ZG9AwnAmoSXgZtO2yoF1",
+	"ENgLGrJOEggS7+UlvD/MGW/mDnZmRVKKG72UFXmvPoOUQyjwea8+S+RdGASg2VH0NOh6GXWjQgb5RCmA",
+	"DKKAizINuk3CRVomFde0lCApJJllHKeAjrkmfJ2R4xBx97HbHr7eNsDSJkJpBzwp/QuJb7ZqSAuN09bi",
+	"+vGZxuOL3wu/s4X2qV7PbANOj0w9OFFvkbWzrc4/8tmyh6XrsKM3OJEx6B8s0tMvbFVBDCRiQDLiklSD",
+	"LOINPuFdDcTPp3BNg/Kj/3YBql4rLsFCUJJCL9DW7Lbn5iGwHHgZvDCmr7kgaUtE6UuBHdB4qFYDYZ/7",
+	"u6jvr4+MeiQhEKwxSrp/qvCdoVWrvcNpozKcwr3k2X4u3nvX0JqnnIa2XuGJcherN7+htzTv3loYyvqq",
+	"tHmgtlxtmBgGLcohTe8CnV0zSx42NVTlYk+U3d2NDPLnwL2oOHZ5jk4jdBahv//1P/Vem2O/QCeIqyUR",
+	"GyrJjgVSUHDT/HRmPEb4ljB9pgADl7MLJEhGsCTpOdT6G9+I/RHc/vpeGdn38AJTeBtDQa0wIyRaMWeZ",
+	"HsJ/sfiz/oYBszm3QJXstviTje45Y0DPEkwNMykwBuwwHihOuJpfT7GN8y7D/OaqNm3dJOe3RVkxnMcU",
+	"/omRpTZVk603w9dzxlftOmvs+TLf1zSGQCvCL6xyG0kKFa+Dv+le/gKohqoecIRZZ8uhpmMhsZtAkXpR",
+	"54WLgTKE0ztNNVUsRHA9/P1//ZulZYuRCq8Y2EXTClaTsFmx65NzgewmXTgTQn/M+Q8RI6VpMedig0WK",
+	"Dn4LycU3UFetyj///X/92+GFb6g0RoLSGhcRzshcQYLifC6JipDLBoHJO4hF/TGfhWBJVdzFMvJZnLH+",
+	"m5fs0WFW642f0KxuFtN/JLP6NZDhyPQSF8DqaEkRTDm3qdfOPE3wikBkYBeN2pZX8NbK1gLH6gJ8rfec",
+	"Nl3fkc7M6crWy5F7X0j/kRRnD7oBrmAW7v7Q0586oHqay8pDne7uvwxqh1QQmqUxEYKLrmZhNEuRVHy9",
+	"Jik6oNAiRhAFgq5ID7BgRJDSjIWSNuVZGwEJZuiGlHbAbs2izet7GXHFDKY8g3LQHQ9hioujHWJg0RJ5",
+	"PwoIYdA2FGPuuAtzugOuTNM1U21eV2gRW+rSJPI1NoDX6LcoIziNU7y17oIMWzAsZxwYc2GFt7tHV3fM",
+	"u3UTqzgYnz7rRWVoq/KtttHOGTJPQs16cceTcD/VxwJQwLL/FnLaGqyckM5gvB1pzB32TnEZwRMiDQQB",
+	"3oY39avL529Q+aCmngjN6XuSIs5sMhTOpvDgrAVfCCIHa76cvXJvDEfQLd4tCxdLINhhb741z3+IZvk6",
+	"3VfKTZ3RVHZ6xttG3WPJdKX0aFBBRfJWJHl3aaQvLKviuCTwknVqOqamx+qa0SMOD3bW1/RO2JY7Wjme",
+	"bsNmYG1mw1ruAB4ExyxUIWu5mxvofINAZUSt5iXO4CJl7mZqSSUCsb3O8grO0SMJchzizXvHM4tpd2/J",
+	"hJcibTl+EneinH2Hxe0rbDTWjsZ5wJno8rmb/p8DZhobEYZwlqENEeY+PhqlrcPMb1j2Het/5YnYloiL",
+	"jK08MMtt+oN6OwCUIylXKDl2lLbqVTdkFJ5v9+E36z5BgBjQx1TguS/hPBFmpVbFXdfhUig1REdYqyWG",
+	"XESiZHHRgLrKlREQmDnvSTCo3Hs0kCnTAow1bpB9IrtH9V8Gg3cNnmMBMD7ZQC2u11etvD/cuzoAwOuW",
+	"6nvqAKoBNeM8bDckwbkktqBYEGQzhbsLMQCFt8j0tF0Y13gLumk3uqtlA7TATDlqN55247UGTLU6TO+U",
+	"SQQVSLA6f9Z3vp4XUOenWi5aiAobJNUhsyZAUQ2lZo+FUi1e/mQQVXfBIi1WsTMkaQhdWtr0ZGPTIbnk",
+	"G4YOboikKZHO3iuxXeG6fbi3DbcTvmmQ0MxjJnXpchHKj+YbYM7vXv7ukUR2WJTACwgvCBJ8YyJiSy4J",
+	"M9gEf85xRudbLYP0I3PIhaq8SUFiXrENXxH2SCLAVkV2OsVLlVZUYBrzObqhQi0jCHFBTx+DYyDJe3RQ",
+	"GeXKLgtdJgqdnZycIXl68Ozwwv0u4YfTL798ihyjoScIS4RXRvRZhBH/cakH+jy6Ymcnp6fgSzg7OX1y",
+	"eI6endgJc0nQDRfMWfXP0OVa0Aydfvn0JEKCwh1acfTsi/oLc8FXV6x8/vMvjtGla++FlcKUSUSVkcgY",
+	"3DgheAV+R4SgaWpM6Gb6gv2d7OV0LA+44wrkQNdrS6hRQpVWdoJjB6iXtEOzfPfydyiXLmfG7UDh5xWQ",
+	"JMgZiRDJJLHYMdCwRE8h5vMYiC5ck9T2dHhTvOUCQcOHK7dAgkwfOnpHCpVb/2pNHtSPo2NS5XZFPqk0",
+	"6SIsLoQMYR7iNHW3imF9zi7tCx/ae2uVXx3gS25Cl9VPYkChdABH+ekQ790cr2i2jQO5rGFP9YLeETb8",
+	"8bB/tZlKu5RxpaeWD0LYaKFQByU8PQkngtoQ/JAsOkMcLoVuveSM7Nhaaw3+WkHS1k3qHWKAZ+7eXXHe",
+	"OVeJpLHCOr1W971ytlHBbG6PHen6nq+K067PDQaf2skF5vH9IG7fiy+LJ91y64w6gjFPe1smd7DpkJer",
+	"3Ni1OSVy6dTsdnZSYfSrq98C2ig6ODx69/Pn0Vkby3dx3+nYXtMdTNBF8+2EOolj0uixDw/rhYSPvsIq",
+	"WY5EAbxEf3jzw/doRcRC38RVskQHr188R58//lLbs1A+nmQECwDrdxi3aE7txXlFmf+N02gi9W3WMkiH",
+	"3yff76GgH1gOjNXKI6CCJ5ccHZO7L0nSDyHdwlRvawVIOM0z5RoohX218B7OvoIa/50KsZoJC7kQA1wy",
+	"5pP/bHX1sGro0LWoP4W9bHsXajtjrYV6Y5kiTYBKdG2XdD08XtFYXV3CDjRnh6S7m28VLdC7QEdG4ljs",
+	"CIlrJlRGlj8FK9RPorVps0U8uK0811FySUP7GZeOz6bT3QXnPrAOzzC7tCkPI21lwO3qXd0bumA/zOfP",
+	"zcNacdK5zV3phFwyULha69v0XvOeBK8S/EpZShOTimseuUBuzS4vHqWchFs79GRNQu/Folaw7DVz0uvJ",
+	"tLvSttct1WH9LdBzRhVgm6K//Tv6c46Zomqr/1uznWuGjg6enkXo9HGETvX/XyDOEnKOTg8jB3TKCAY4",
+	"UwA8RQdLnN0RifK1fmJp86wdSKpLi7VN1+EDIEwpIwYc4OBv/25qxkXOGGUL9Lf/Y/5tWrLansehTx9e",
+	"IOyw3rVgZlyhteBCs950HZETrMjCaozeitzKfoeu+aNgtrpxsLo4RpPIi+Lh4QpmEjzVFSFKQnvGqgDr",
+	"deo0ZRak4Kjtfk3J11Y4xlhKKhVuLaAckozVVdk0xEMMPDeQNkaqY83eQwjjR/2cff5eEIeDsLNVUWSk",
+	"leZ1LW1C3D0VB4fUf8HTVY6tF9TUN8husXeOVayrNsvBZ4goCJYbJtEABwzF1e3SHS/ZOh/bSduXgvV7",
+	"+C3ZFsgdRW6WyxJPsMIZX+SkpkKfVv0wf8RHfzk5+jJ+9/Np9LTl5tQtXHtvnTveKCYUwg8lXZ819xY2",
+	"9lnLxg6Ru52Jxa5IKSWKiBVl2MCpLzGA9kFwb0klMi4HtCL66g8aGz6ExXY3+6pVsFcn+8I0iLEPHxUP",
+	"gxES+dE4iwtbFjuYDBH3sqFyKhtLl+gAV1d3GCrzGatPOvVHMyK9wmyLtISSADMPVl0EsVuUkoSucGZq",
+	"zSxk/YajdYYTItHB1ez05Pjp1QwteS7k4TliEETGaJ5xXG+T83koUhI9+XBwdXXs/nX24fB//MPsl6LS",
+	"RimQVt0xmbZoSIk2Yf5D2Xl+THwC2vSTtJQhTd52XdKLqjZ4BwrZDsCPhLhA0DPaPaq1gDw07OE3vUeY",
+	"yQ0RsuIrmVBWtSuFs5Oxbnl/rLY9b+ZLuiRJmd+sqKr1y9B/dklkYZ+bliDMHN4LTDOyZ1+z5njDAaCt",
+	"N+NoReUKvNiD8J+9D762mzndEtyIwxdB50cw+aPiZAeuYo1p+hyL9CUbbRuJNHYdN4uqmhaliUVaQDI9",
+	"kkWr1Arggl8m9LS9VvNf/3h59C/GbnpX/ufxZ0fvfj6JHgdd4g1ZFpx5kPbN9jZX9frFc/Tlk6efF2dq",
+	"WkZ2ttQcci8WgovhDrAXlGTpN1D0EHKvMmmwhMJVCabRDVpjk81SIZYnX7Q3D7Nqe0TrsLKm68svPa3z",
+	"JJzwq6jKyIibc6gBqr6Poh9ff48YXhlDrOC+CMk8WWoD4TooDXBGU7DkrqutHbsfnkUDEPB9IrThfLPY",
+	"YrNaaLBA2a+3Glf0joRzuxLOFE5UvHsuixthn/QNaEikB2nghs8FXpENF7d68WserszfJfQyNEdmaM7N",
+	"oDCaPSIXSPsUnP02sm7prHYQdfqon3bkaGtnZ7/dkTKoVmdS6xvF0vYVxvO5VokAmOnA+0xXBJMErj9n",
+	"ajYNrxgUTZPxyTesAIG9gqtABZndXAAc8NAWnMHH6HsObnKWUJx5pl5U7aLFhQGquWLWm27VtstFHdzW",
+	"qimBZb4qRit1I6zjEbKuImgRNp1bd0dvwMN0+Bwf52vpyf42sKOFTV8hDK8oiyq05FkqEWfZFmFWbdYx",
+	"okrLxSoCGnmqZggBPAzYl0ey2ZJgTxyr9p11OwqRtV2+tGf/gPsKw1bCVt2CuuMc7FPoQEujb97ixeGO",
+	"BeafvFu5F5qpN8ZcdlRwzfSHtlEbXuBrJ/acr1ZUtbRCm6AV3qj6tV5sgS5W1EL43Pnkjoz7JLWyzmHy",
+	"44JZp0CAnKJ7Xw9BVemnWpBV7X7X2/WuOPFdslkb1vP4jNMu83nHdMw9rek2k7cngjDeAK4daqcl2nV0",
+	"k+SIuNvTA2eH2M8Oy/Hszcocc9HbP0myj3QnyAf8GKT8oeOc6mmDCRYkxgvrtKZyXja7A8T32Eb6grN7",
+	"ffnm0vh/209+dPpooDcNfMNW20H+CQRAXl++QeCooRbW1P0D3RK/l1K5Ca8v33yF2VgkhPtRlyv8Pl5z",
+	"aotS65017B3F9fEG2BmG+JqwI1OoB+mKN5iloerk3m9T5n173Nv13rDlUDXV9S58AF/zFaZjfbC3pJ5U",
+	"sUOA2ZHHcJn6+vLNP9mXqnWzT7uh5jp8e2MCFnrVpeesnH7Lzn7HU5KNTLO/Nmd3fe7u4f8vMn9Bf/t3",
+	"dA0HGa+JMEd8HSGBqTQ9tq8tkVS69V6DryLBgDCH1RW7tsRVewouopKoY3StaVh/34IJpHA5LVyZZi4L",
+	"emdBZewsbTbfFYO3bSEyVugkQnOeZXyjGcYZhwu8htYE/I6IDK+tQ0WYICqUJ5qNZZgK8kgiO+WQwwM+",
+	"N4Z8QNzUS66b5HJbg9AvOMp88F0wl6u5sdM1Fg4d7oSNj6p0NT6O2+8ahB1tYZQfinjiQ4ugDN+QrDFM",
+	"v05sE9ajRLURJ2YKxZAtW1SIvY+wSbZ7/xg28/JnPMSlPhlN3qvxmUZhGa2HKmfes6kgaMa2QQa1OWpT",
+	"rKatbMrjURip7qMt62kPlhdOdUGUC9KGrMd/Ll1MgYtAnwOrH1a1cHYP64lRPP4VGOv3G5jpMgC11bvi",
+	"UjkF2FBTgMW6sF7s0eafMxR6CMgYFGNiSG1IlQYZ/3GJjW+8OaZzQpl8osfb0Xv45zpvDbTrzPMfCkrd",
+	"i96GuWpLzvlEImh1NvEQFa1Lo/BsVrfZkVKFmKMq81Z2dtcoWykqdqvZ3lsOTMYyPYp+TzKuY+Y0D9ac",
+	"Z/gYu3d+CieVJ/If1k1VfngaR9Uvhx6aW4EVeWvEWKMCFK+pRS/s+s5z89i3dEWVtJ2dSIxVvOQrEnuD",
+	"DKusrg13b/AogsTzDKt4Cvd+fzeegVaA3824qjMh5wY6dwByFE/xFoHrCzqcmAuzyf+hEtHVKod/hPF6",
+	"VnTRm4z+8neaMqR/+3ORqCUWi8n7WA42Koo8cPJ+TZgkMsb6io/1HfJhzlLwHJqp9jIGbNRr9zT0sIFb",
+	"LhEJacbFeiEEsaDzeSwVWU/eRNQM7W8f3Mf1t6b7yk7GTUH2g1LI7ymbyJuFx6NRISFbZF7ozHo22zBn",
+	"m3jq5sU6fXmUOoJtdjbKnCLZLfL4ieiaWqEFXSyhfdQKkquKiwp0CyDQ+AcS4xFWSM/gAuXStu9hnB0J",
+	"AEFkiuLMPAaOzrUgkjB13KmFuipw9AsopRLf0Iyq7ZEgmT4YBCebUpXrCbnDnS6JalqtUc+LM7+jG5Lx",
+	"DTLwiIwrtMLphEvY0ewao3Ka1Uhw8po6Jkxom1AFBRL0XHtufIdpZmwKBuUd5pAaQaadNFf1u//1H2dP",
+	"T87R2dOTk5Odtul0F71Wn8Mpwkg/fI5Od5xGcP2jlFg4i6CigSbQL2P0SKe0n+QeWNxBHvga6L47zS3w",
+	"F3NfeuC7zy/pujGhJvj18jGNkP44MrgpLAhOt01JZ/Y77syOZWRDpEJ4vc4oSdGKLgRUz3RrmHEtYauR",
+	"FwGTfdcnGssU1eoq3oXXLzn7iptNGNU6JFxW/r1rXjh5z8IO/N7XJKFrSpj62hSuBbxenM2pWBk05WEi",
+	"+Dssb0nqRhwkgsFSN1y86zcCFjRbEIQ3mEJrHYwklFbqO4l4JJFdGFDeRdmyBaxTkqVoRTDbLKlxGvUs",
+	"oF5aWOxZubIhu//cvDcyS+XrHGfolmwpW5xbIAoYRi9arxWqk+EHW51oGxuD86zowy3cXNAC3wHq9OqK",
+	"UZYSaPvAVLZFBxglOMugkyfkXNmOaghnwGCwbxHCpu1FRjSNHhYFOlu0yqW+wajEVOFcsQ2WJs/lm/c4",
+	"0V/gppeoft+VZsLra1OhGidYpJErFrI7W65KkJaslGKw3joBzG4vzaMAuGUxC4tv96eZ+pW0LXKzeuZv",
+	"iBp53mM263iq7XjJ9tyL9kauPwHeuk+f0C9Wk+eDtHTtFI8ZyAe5pOtpICHvC9pRj7sXUJSFRBV2xe19",
+	"HwA7g/B1RkBWOm/LzdaCgERVABGLRgt/04fp8FL8Una55rkEByK9o1m8xkIx27LO+y/jwzMIntFM0pvM",
+	"uPIWArO0+B3+5R6Cmj27Jsi4YFzFdsazSE/s3c51bDsVrvkEtRtMpZ19PCW45S8CPN0vMGpuQlFmVKfj",
+	"9nojj2V2dvJ6x7mTnzfAdZ2V/vC4++o+RHcfZNSTC2bOp/nhvo39ZnRO+ihcwVapuZ9W8QhtoIIJt/sv",
+	"WpZYGCaIdlqLzUhe88M5ugZMmpjPr9GBLVOQxttqXlgdRlfsGudqyQWV5RHMubhGB4IkBBKJUypIokqD",
+	"2CJarjyxnmkDMMFrnFC1hVEZX1FGSN9YpncYFeiGLHE2P4zQtcQrEi+1/F/yLI0NgtT1FTvIYAQLhKmf",
+	"QsVTF0huVyuiBE0OjcnnF2zoLZhFs+BCQQUUU9XCIfT5cEKed1STePl82+KBHX3kjpJNKK9wScld0Uas",
+	"SojPv/36kUQyX62wKDDvHFaSr821EM6zbBuviLI6nOLy31oF6/96t3eT8CdhFNKEOr3jZsR4bG6DwIx3",
+	"VJJ4nWFmWVOa3hmaYW05TzinHDq5mYEfpiM2YFTZmafhsi8gkjQfUjrdq+RDiL1tCDXu3CvUXiUmPVwQ",
+	"laptsK7C2HDUByvrMyhg3g0Bp5bssm3s/UUTXvHPXl+Qm1TxGbNBQX7qaxk3VcH/2FdL1VaUTmSYMWL0",
+	"MGRPQd9nCS7zGKcrKp0VBIL0RhB8m/INmFF4ThY5FjaAjvMUIN9YonXiu5avFxl2bTAC/kMIEqTtTdBw",
+	"MRR11RCNd6xbdhePlrbqPThH+39di9xG04e2T9/B6uNOsAeArnCP3s+u9Rb6FyX7Tjh6Ky3or7KXnuyI",
+	"KgqnLu88Ue7JOSemmuQV2LbqoVfUS7tavJSSLpjTgXtFwNYCJwpeD6V9f5VhdmvbtBzPBuC0KYJXo4Y5",
+	"DQNQtSx8pwvMJ6luRyrOmueYuSxCpB9Chp5Nr2XTlDYj8hE6cDCh2ggXiDNyjp6cndnHj/SrR2lOjvBc",
+	"EXEEKTOHu/Qy3Fsrd9ugerIWStNAIw9QZx9brfhyuR3RjioHvxkhOkeYbdEBgT4nWjoWj61wSqoNFy3h",
+	"6ZuWGYCkh7sA2/giP4SfU8oGtFlyE3Sg6gKlZI7zzOjBBGeZge0Yhyvni2Mrgz2x2ypo26XiNDceuHZ8",
+	"1M7/luJvMrooPC7VNQGr7iJ1hG3M3L8Fr3OT2yFzmFenho9K9KmoIFouSrFkJBIykLUQ0zkAjysk4y2p",
+	"JiqG9IkfToL+QlnKNzE4gsZvUt3znhvUw3Ibah+I7Gl0nKQvu8aprp0uKM1Doiwl72v3Yee2cOhbn/C1",
+	"pn1rX1vbqckiovAfDGN36bUtHxbeNe8W7c6b8V2TR1CoZz/KYHxjwB0GDcKZGeMDuXah3gq6tstovgCg",
+	"lFEi8c02NgNOdKeYwFuyo2NiMOfsdfMt7YwuUvmRWevDHQO2nRytsBx94yO7mZ39MYvqZYhYBQ2bWZtt",
+	"1EI0A68wlhR3MuiHn+1kxxOKNn7tjCCe4u3e7fE7PfDejnWJvIK7B+h3+/BHEX02TrDEEjHeBIIcKwCd",
+	"OT9EAtp1FhhOVEhlLuOFIK3+yzxhogSxjRKUv7b9HayamDIA8YdWA/79wxjdsTQu5j4BWNvtpvDO6IKN",
+	"vlCV5mU/ukmak46W+fp2KVXROd/qtRXeohtzU9nlTqkvQLE92rFr82i7757I74jQq4OW89sQmlI/FMrH",
+	"cZzWHTeju42Pvws4507dfTPaIm8k15RuC9OVRhKLmaCpBWF5K33SUtxRFlwm9ha9vgosSL1h5tubQJ1i",
+	"fA+j5cTa4diNq9N0u5D6iYvbLHiZxTLm852iOzvcgkv5fv+3YbOwqONW/MZYyM+9Rle1VKes8NYNAgl4",
+	"/u3XdkwHhp6uTW54m0OuCY4T7jI4uDB2CAu6BRsmDILX2IKTxgZUVmS/NmBrd6sGnHj3qyICPgnuAkgG",
+	"xbWoPSgbSMPLt+hgSXCmlgkWJIJ4PGWLqNb9jG9YceWK0AKvIFEL/f2v/3kYrr+eBBdpxwqGT5NKpvC2",
+	"1Xn6Qw+cUa90+JEVBXD79bhpjje8w01evjSot021fe64RNu3JVC8KNqd6cUAOJ6kCwbdV6Fj7QWyvmVG",
+	"TJ7zkmeABGgHQAeCqFyUbiHTT2BDJTlsJulCNCfGLI1NSmyb0Ew4U5QBPqkJsQSfMjy7jSWek3hDsiz8",
+	"WEYWuOWnRluu2MCNtjwNXfqarbaaTzrjgMWABMtbPi+ovJWxBbcOPyLXJKFzmsCmubKk8KMbqpaUxTdF",
+	"T4r6I/WqkODQUeiQ3CaGVtayL/XV1ecXOr6OAwnQRJCl8/WaC/XK0sywm6n30issoFjv5916Xuh5QQmG",
+	"VLbz8gUooLLlh8LzuVMs0rXb8Ht8TFeO6q7I+4GpuUHCvqbe981pD83DTAjVOrUBQNnRicC+4vkJoCUK",
+	"1nINp9aJ0DyDXbe5v3LvHsHjuhqCGMqDJy5qa0ULokzfj4LWJun34THriqekGiqHNjtVTwcwMVhTnlSg",
+	"cg51yu9b8AKHgstZfYpwmTpCJcKIkY0t59kRY05rydipy7iIorUL/aH57lptkj2rG0wagty1d7XW9TGf",
+	"z+OyZ/9AkVnt3j+kFG4YTJ7XjvGD135xP4C+YpSbbZh7rmV+c+3MOagt2yw5Kt4r5cqB9UnSjFj0Cmyy",
+	"u0w5GMiZDDPpvWuj79BEU4ulW7JWh6HId+86FF/H+TogAEz6PFJ8fZSv5bm572jTXc+cihS69lMi9dUH",
+	"8VxJmhK/g/+BvgZ5oT2nwrhAiiucycMLRFZrtW0RpIMkyVu+/nE9wC1gV9mjA2z6eH1xRulGgUVOp1fN",
+	"ljSn9IoIVIpEZOyXsP5vqn2Qz1GBXu334DLo2mUTbn3bkIYSh/dtMli5b/XUQ6L8oQthWhr/3FcTn9IK",
+	"qcauCsTLokLaE6jj+/XUFWJBKy2WTVi51MReTX41NUfV0quabE0RP6QkqBQ1LezYNL3fVY3vge6gem2z",
+	"VtYgTi+AA+aUZKkpXVb6GqD5pm6sNy+ZmqjZQm+2NM8OzDKjzJCfvnXo2w9OoQXGsJfh6Md/c3Rmm98i",
+	"utGcoM7VUkGj9to9dMC0tAKJqYzpSq8FMzXmPVWkSQ556UP3LW4Sj5F3KXzYgpTGzTIMxETuCAM1Bi4l",
+	"bE2Nr3/47vLl98erFEmSQIeTp4cX8Bh6GqGlLVu1KpxKJNeQS0VN2KO4TH6izFFX59z2J1QAgs3I9sJ1",
+	"7hfOiUYBCI2SQDrwJ8Nc9Wi/SUAs23kiz42BDsiKCPjPQz+l6pfDnRP1f/pVYP/CBbax7QNwf3P/ZnLu",
+	"RJuWTZG+XWAjzkxj3MiEcXHj5rLVpr30bforVtrD1rxHLw2YIGSvA7QDSd2dpmY8R57g9DxIph70irn4",
+	"kMhZV//bieGRKjvXbBUyUYbbGm+NM6XIcAdr2Aci8FAFwJUf9MrAOPFwMN8Msxj6HbalBOsf9Y1a8bVE",
+	"+drz22HzG0A01EmCMjTPs+wX0v6xLC1yW1E9dnc8le0d3xoSmHGXxOEHIeyWKvDG0c65aINGeTq6hv2+",
+	"CL9pxOi5Q1s6/UgHtsv4BXSy0KVhEvArUGmkrCr2FqQvwqk2r/gF4iuqJmStbuN4LIGHKPpHpln3dSvO",
+	"DjS0dinqCWYQ1SfIZY+jA0EW6Ozg8eHhObo2RSJYSioVhr5kB/aVoq9s8RtgAOgbNJ3TBDN9TaAsTqlU",
+	"gkh9J35PidpeR+iasFRrUCFjE9aKuYDAltpeo4OKN8e1XJePYHSFb4mMvW9k2zjjeqhrdIDTPFPGN3QO",
+	"kAdCoqWFsUKQZIjUUhASIb3Cx3qFVdyA+mKtQ6BzOaaIrWU1gBraNuMgx/zILGLBX/5/9t51uY1bWxd9",
+	"FRTrnDI5VzdFyZJjS7WqjuLYieeKEy/Lmdlrb85Dgt0giagJMABaNFcqVfstzhvsV9gPsN5kP8kpjAH0",
+	"hezmRaIujnv+mLHYN1wHvnH7Bovv5l8vvml3zzokaYlJiMpdUHkPF8Ab6O7Zxf9eHf5bouY7cMLYtojP",
+	"X4RDsix+z2JO7SDfdbzX37hPREP2dDizj4fQ5J0Gd45JHK8zVLrC9VV0Ktb5BlH+TaRxTiBn9qoSaFvB",
+	"QczHY6YcZWWlPfontiAzLlJN5ordcJnezpEbln/f7m1kSklVLRPxJMCo6QXVnqWKJlGKBCtt6qMngbvS",
+	"1ZWANakDotNoSqgmlLgdRN6/+54oalinWk/dTsTAFoO11Pm958K+5YCcsduHeD+/np/+7T2tf3QnLnWI",
+	"4nExFwSfyNnVx1Kxe6qKXy6IX9nZqqne0r36ea3YfWWDPm6BStxQkiOHMCWuSKaHtSb6j/9djioiWfOs",
+	"8PI6+Vjc8vmcaLIAk3p55bi3dG9HUJsJo9vw9HHB9fSOnt6dN5qMYN9s913VZTKyAUjL3b39PiloHw/b",
+	"3pleEHZ+93J2yuhBHcmx7TueFM80ydmWu+SS/CZHJGty7vdmgmhjVYrfU5aymKTC8ARP55guA6IlEbK8",
+	"AHXhaTia7Fc1MCsvL8qHWHFFW2RK2HjMIoMZw3AEQjpAG6073uUK3AZ4J7/BjIFKFoMNxf489sFeQRCs",
+	"EIjdrOBIGHAxtsYYQffPSn++Y4Bf0eWKPZLF3p5nhq0s2smOOc5YgENN499SjQNTGpusTTkBMPlN8vwt",
+	"UpGEWd2CG4sMBFswVSzTqFMr+VkMvmrWuSDs95QmtoXZdiIWrWYvnNLCV28lUarsJ+W9V/Dc5uvWj2xx",
+	"owetnBZgJSWxtDdLe6gslTadNL+y0VTK60tj2GxelYOBF+6W1BolVJeWnk6jCFlHJhhvZaZKGpNkCy9V",
+	"1SX84xSZyQczfUsRWCXqz3YS9FNj5oN8G5XXvn36HPL7sPp/W7FxqlkcEDtGsVXy0XBsF3pstVZYbqA3",
+	"EbxXd0pr7ezVq6KFajdUDYe4m7M9Zmw7dq0JZgMsh597pj37NBeEG000U7nLq4rIvzpqLU/tz8r0soTf",
+	"MOW2gFFLgFYaGhy0JvyGDdJ55XLBJlTG4IHMgeBwK67n4KybJ5jaWp8Ut50a1X2yEKJR2kLlJVxeVH6j",
+	"BAVSAFyu6xO7YS9/h8O1rN3Met/iCgdhAXRzeMhVyW7qlZRtDgV8dpfkHTesb+wDPn3ndt9MqDYFCXK3",
+	"rZ7Iyc7of0XKr6WK1iW53YMkwaSNW05avp/32qK7xnCubKBSOGcmPm7Z9AW+u9b2466HPCZTRmOmIK8F",
+	"UljcLIAnviSkNuy4KgSy2ovCBiq1r7Q5ijNWBC1ezGUyZX3JlBf8igxYCeKyq3kHmXYIVXhVTD4q/VH1",
+	"kltbIa60wjkZMSid4Y+UC5IN6jmh5OTz5wuCwB0rT3iSANI+7vmnNJFAlDaSqSHPrSqjO0ShI+KCRFRE",
+	"LMlewEQMhbLBEOcO3Rgt+EU7qi+qEZQO67FPwsleumZFrdgpa/K2cr/YxzDoyK1cAov2nAxxvXYphB4N",
+	"g5yuWNj/c7UqwEpNjKLgXcd7yViqvgC/O0DuLnnt6ikWd46G/EvQ2KhYFlMWSjdJkSz7YuhMyZD40/UB",
+	"jsOADLkeDzIiqa7bC/ZCxq6Qiu6ccvgNU8G7ccqGQV/4P11ytn+b3Wf4NhpFzK6OIYiMlYu/p3br2tei",
+	"PAFmaCSUxjY7fmlfU8CHV7tuQt4djaZeMXVZeNrFQDjVN7+70+2L4QpxBAx+N5IiStKYuR5GtjvLrpCG",
+	"j3k+RjW96ouabkETtNX7Rst8pjEW+d3VW5I9AV4DrnXKyPFJ2fmElkI/KVnobddFmpZq0HeLOnNWfsvF",
+	"dsDrqy6AUxSmHwVzYZFkQbOrF/zqWf3dh9WuE3SsrS9MW6n8vbjsCl9aXY0VHylPpjswSnOZ0YB0kTG0",
+	"vH5do9Yneu2Cm2MrRNhnaofdCo6aMSqImRcbxMwHukwkrXPIyHhZFjJOvC1J+8pQEVvtzb1Id6zE5CJw",
+	"oTx+yklMDe2SfzDFx0sM1Bn6w17ziaAmVWzoD/32D+8vX4dXP1yenL2wXx7muKDr/2mRlzZ0Nu/a9g3B",
+	"/YsvLoqgZ5oMF1PNosGQaBYpZi6Ic3V1sTGu4X6Hfy9JlHAmTCcgsZJzizUYNZqMloUmg0AC5en7N5/I",
+	"EDqXcHGtu5olY9eYpUzRXhUp5grMuoikbN7+sCiSYkErELIWV7KZbCG4bvWO6cn4xeg0/CY6jsNv2Itx",
+	"+Ioej8KT6Hl8ys7GL+g3I4x0x/Qf+/XWOehT+vzoyPfUfa87kTfd9Pro5vjIrZcQ0l2OdvqMVUvxxC4v",
+	"N7CF+clonbdOeicvwuOTsHfyqffq/HnvvNfrHp88Pz178d8LJrnK9frnGo+rG53V4l9urDZX4I0kVqVd",
+	"yeCvMTtXUXZCZjWI9IJlfW99x0/OSkk6mKr67z7TsLZ++fhjt7hi7mduy3jkdDuTJ7S+Csr5JbKxY9dc",
+	"eGRl4QrAmGfahUTMqTLlLpdW2zaZVoX5XaOyBMZsy1T1oLCWa2lrXBW3KZ0DpTVpAxjIbUD2HT6Ue01g",
+	"OSm3brHe1YxwO319ZWCcXpP3NsDdtgGfXxUE663qTm01kbpX7Ogv2Tfo0iP3Q2ry2TsrE0F3s6nmiube",
+	"+lvJHrM5Ovm2nFOIYevZYD3yR4dk8fDFHMtCMOgaI8tBGPSlAb/qADxT6438BRxWeYK582M7OEBooiWw",
+	"ZmjSBlZsQgm+Uoqdt+gubrkVxxONXLSiX0GVttsdMvu2bapUJWu76fTlQ5TGKiwdbMZqwGxx4RfMKqt7",
+	"qrxz12a8JDdWLCp5ttyWmlkVIu6WzPP7yaT72fszLrxhsyJbVNVAJ2/mOCcAMgJXGInM01HCI2InWwlm",
+	"qvFIRDXTq2gEVAIPVVajaO0i3MiDtLKocAUVB2zHiTygvax0BD4Fm1mxQb9yM70CqbY7FUB1v9bBqn9r",
+	"Rf4bnwguJl6etlHd+j//8391AqKnVv8B8grQrzLy+vIawkfej//t31+pl9//23/8rj4tfvvlw3cv3/34",
+	"4b+/kyc/0h/p1WKnKhJlkAqtrk53/RUiZ+zkHWyH78LsdYtEhb287GUBuzXbAEfhI/M5VAfiHqQ6kuPB",
+	"8wrG2rLdRA9GVHM9ALFTYfG1evQKESv5r/8N6rUzIgV2YU1TESsWm6nPwGSKREyYdTfm1iLdLBm7D7LY",
+	"J5ft0sgsbRuC9/doI2m/PD45s8rCy+Puydn/3dm30RWa2ZYeBJtnoWqdoP0QmJhXoM7K9KaswjG1w8B7",
+	"M9gtHl7dAWmBs3NDZwYuMPYuyB3nV1exq98mGWeXgfIcPPf7BXO7WXTRpffXtlT4oNmKkkM4GXkiCBlz",
+	"QUXEaVKMhGoLSfQ84YYsmanYbXsvOByvtUyvyomqHqJSv6pW7IQJpu6qCMxkzHStNa1IZLf/xK+8BBJ6",
+	"uR7f7mUrvFO3esetPy4k5GnpAYfSnNEt5dkcStLeuSOrsm2VkavqM/U8XXWzVNXrqmXoz4ttx/odd364",
+	"fm19gMdKzqoBab7rl4yqzK54K8Z+dL48QHcycriKN+61RGBcguoJKfbGf7JynsHpuT7L60jndpujgI2q",
+	"iJjA4wouFIpFA3M3Us4Gdcuvrm/J1VRMvCP0cBNTm8EtHjGvEceVIXL7TlVxGIKqwa1uc9WMOW+jr5ax",
+	"EaPd6Xw/8Ilec5TWKyx5Rw+B39AHWyXPUmZF4cnLuhoB9wtp/RYcwPyDn9yhmkGxdMcd11/uel7p7i6f",
+	"/+e2Ih2e372EXTLZUtARPTLJ4XThpMnnKFNC6gB8aRdsWimVTdcsShU3y6toyhxDyIhRxdRlaqb5X2/9",
+	"wv/7r59a6xRYf//1ExhEWOwEGLlmGIHhCLiJUak2mrTfxN9dXRKpyMerk7MXAYFwezHmkxQq+5HXCeUz",
+	"fY7khkFfDN3hPSRt9y9wcHYCMlQyYXpI2mB2sj94y+uQtH/55d13wSqjqBQJ3gdiddgX7jbvQ8+uEPtq",
+	"QhOoI2kvTGWC4S9y4aWyc+t1IFRFDwMypGkMLWaf51B2HdcE3EDNEF3gYH8CCk4Y1twzPDVm3vrzT0cQ",
+	"g/JKGIo+RczcbzmDIplRLgzlgintLMy5PXLCzTQddSM58/bHzA656joqvM/iIk20tPAhhCr1K0ePJkwA",
+	"gzZzhJFvxCTheur9GrrbF33xWoobJjAGqu1y8X2EgWJzqbmRavlMk1hG+ojOeXcWX+AfsbS96s5iMoFS",
+	"81lxTzJiU440RH1hZRXWae+c2w/+jbyBgAyIlMYakeTj29fk1enZN1macHtI5/OER/Dgkfv1X36zE93p",
+	"kn/QhMdwyT8AdfrVklDRF4QM4d16SGCZQVjGH0DxFhAuAliMAZkxremE/Tm8IEO4OESWzb9f/fwT+SDB",
+	"hEy4wNL/EFkSZMwthMypojNmYIFBnJod4N9TppYBmVPAA1lgaHavHfG/kfdSsKX9lhN2BI4QOLiRhg5j",
+	"88gQ4c/wArKGkJ3u3dXP5OWL3jH+dEG40IYKgxftKD5//vwV+eXTa/jSj9zu31QzEqVKS9uSCRcwcOdk",
+	"CMZezf+TDUn72K6Tk14vyIpnnvU6GI2W24SHF25VYF72Mw1jvWI4xlEcQUSXgyAJBV/5hHXJJfyXwJ32",
+	"RsjrQqtrtqPHPLFjRTgEMdpvYFiWHWIcwBQTiBXTMlURyyafDJ0TZXgBEQkYaQVvgvxibZS0A/vmE50M",
+	"L8iHy0+vf4BOYjyhJk4AQL/ejcP31ETTIWmfnrxEr5yTzgE5PT7BX7ShCet082X94eerTwFBz44uvZwm",
+	"/JoFBKOlYNkP38VsNpeGiWgZ/htbDpFVeJ7QwnBAKKRdfrZVvkc5LYOfDdKGJ/JXmvAjvAkiQ1XKhh2k",
+	"4jAkYXZCTk7JVKZKXxAqgCci+wju5tOTkwtoDlbM1IajYBgnfDI1/qbeKzupC8UNVNCcccz3TBhp239i",
+	"9EHgwjfBIaIxHJAQbaRicdaBjt1dQhrbQpokAbo7M2cohjqRibSjuqBLMuNx6BoHqX3U3wJRMInUxn4E",
+	"IgoxxUcxY4/YlZG1h56dpYkv6lMeVr/nXRddsduIFWY8mwG7Cu0Hhv8tdEWewnexY+XAOrTPdIA94gZj",
+	"Hmm2A9wiuixUSfDz4uQ1NMVzU9G1AM8Axddp7/TCDgfXQebIzk9PAsdkAPOaf2YpHTkLnpkktoMMUxEh",
+	"fwsUkSPt4dHN8dGMHXW73SE2d/g5dCdS6I52KZwqhEKfJCCDQG7YG3B2ZnQJIwLlepGkBLjDT3vP4bVu",
+	"+CAt0UpT91gsoVXsM9cG7ofu+jMAA2SvBZz38JBXzFIRsygBrokZM1MZE2qH4rR3lh04/tbhZZLIRRbe",
+	"Z1tvZTGQBcKj2Bcn4qE6skU53llFhj9J81amwke9EjJ8D8/9JM0lljEZWiHrmiMFyUoqK+fIJ8Mf3lx+",
+	"52KBf/7w6d3PP11hmCxMiatrCCBnaUfBdyV7FzSubcX+928+XZDXP3+8InPFcOPq7E0W5ln8lq9kPxhD",
+	"AwQcpXmMqLBLNrarzI5KTno2ZCKdAam1e447SqDsYTwp/D7RAXgU0IcOXwcOKQcd4Emo/WEX3srgnPvz",
+	"GQI9OSSIkl8+vQ1f4s83NEmdPm73DoTejw1TcIiYi3KPcuOrl3HwVpfcB69un/Z6ZGh/HkCVWDeBnS75",
+	"SRLUzcBjAssJg08d1xwe+AGudAnQjzimPchAphGcce1f/sXqQnad238dv4VZt//85q3/8dXbzgWIMjoK",
+	"UMcfMxYjWbOVOPZAdbVR7NS6RmauzLFijBj2GZJtsc0uAGaYKaH20LafsMqZ7cJMKtbpkr/97ZN9rsiO",
+	"izRTf/ubnQnosH8jjjkZorqNTEWwLJSFEMA5BfKnjTINqsEP+/2rYcfKaqYhBTFhFKAPcFgq6gsuWMmr",
+	"5zRipP2L4Ba+kV/tj4Mr+NERos8obIXC6HpmkV/+5aTX+7bjc71vMviIIsPOtFOBhplPdIhVaBzD0yih",
+	"4hqajyvC/mmXwXfZKZ8hsYQzMmJmwZggx696vbB3HPaO4Z6T41evwuOT8Plxl7yh0RTXGk285O6BvMib",
+	"N8zFE06Yx7WAODPiYjuxRdSanVnZOux4VlDYh5BfMrTDODwnQ7cqB9m42blLzfil/S92NCBDPxuDmBpq",
+	"f8jnubCKoESV3dEIrUYy5g64QvuAhNSKp2jKNGlbvPrN81cvOoE7DDUpwX64PYTbEfoTCTu5dBNcQEUt",
+	"4RETmhW0r/fvPq1pW3LOBOLGrlSTI/eQPrL3QkylSQqKWyEw57x13O11e77+I53z1nnrebfXfQ5WADMF",
+	"TfzIqkb2H5UWw0vykcUyQhSsmIiZwuOFaxQPNDIXFh0kksa4J/DxAs2AV89hg7eFJK+/+6kTwCGnEOTy",
+	"yMDbIJveGQvIXCY8AltgJgLfxa3z1vfMfGebHLQyAW3bfdLreY3WWR+tDDmamhmE5GBQRqE+RRbYsKay",
+	"Xgryw6f3P0KfL4pdcn1hMaZ+FLrme9XF6j2x1ZrP/2i9xsaEV65P4QfoU11AjHvyyD3mn3IP/Rm0ijht",
+	"20v+m7v1XYx9PMXxqXokG8ejb2lcKPd52jvb/sgqWrAPnu3yrXcQ80STN5CBXLQTtc7/xz+Dlk5nM6qW",
+	"zvNw+eGdlT7IdhO4pcjiwjLzyxFKztGJBjNcpsu3/mm/AIv9SNkl3dWQX5FIwbq/1W8A+23cAqNUxAkU",
+	"wYD5H8K7hgGJaDRFZY9Qb72uXLFX8Nod1+1v9IZiO/ZcvX+nNxS/tLoYbTvD1zl77sYlaG/2937dK89t",
+	"fkcBV1qHKBbbsD4C8v7dJwLSOWKdgLDZiMVxjjpHXFC13Lg4kVLwP+uFscPvJ72eq7TiUuEipjWw8hbq",
+	"ZMg0mnpNwJ6BI2p1bkoSfsOEvd8e1cjtsrZaf4CGbF+pq+daealuio1zX6hYv58KXeKapPOVZfwVr8S1",
+	"YaldSe687y4pnn6Vy+nKnmV63XA6LD49JKOlQWuh/QdYLpA/VcoES4kR9plGBotoZVI4M8wzRZgAD5+u",
+	"XGs/z5m4/PBuv8Xm+5UvtvVF5F5MAPGQWEbpDMoAlPqzrfdrifC9aurvymXsW+C/3axkXMm7HtZ2cS13",
+	"FYdMlEWdN3ZkaifTTjuf8YnTqAE3oGAGO4wOCEs0I2e958ABCdrdFln50TbyPkUlfqBiicEFq3TDNvuK",
+	"Fpd96vn2p9arzm6VsNnq4c5ICXZ70NfTJPFLB5MVa5ftzfERBfqp0KWu165gtGI5sqpxmqA4hRhWZ+5E",
+	"EgXq/YHAQwamePyCuw0diN+/+QTP9gXejVbTBNs25fMAnsui9YKaKD77uw+upWSconPHW677wpUqcFxT",
+	"PtMbLRO4wbhhM2fLANNb5gVou7/RY4I4+qcfrjyvk9WWwVLgU/6lYL6j8yzjmfh89IJT1T6VsfR6fwzS",
+	"Y0GyNLAucIX2Nt3pksuVEXRvAOt7ZKRCVodsaoMCE0FWsASb0xeu3N0I6C24ceVahMz9m/jZLgFeCUU5",
+	"GlDmcybi0GrF4Nj86DpNFRrvDRMWO46c9UFPpbKHLCZSYXNojF4ULtxCOeuRme449wJcn9FlXwCZhHMz",
+	"WEgIRYoZVWTKFOuStzBgoNRkHKbgbLYjgRYxJgw3S/u7S8jMFGHbf/RZcxGzzx1cCKMloZiqqYDpAuwd",
+	"Zdn5I9fmEubA9Rxj7pznsTa7Ir/l6AOdsCv+nwyyKna49xMkitibKyAnrq0i4QSMH1go7dhCQTl7NzhN",
+	"fQXw8xLray7Qt/BeVrehVGwRXY4wabYhdZ+HOSp9eq+sieqGuIW+6bvZgrhbt9+JKEk1v2HEngiKjGQq",
+	"ar8poyhViiGvZvV3dw/aXW/Lm8++Lel8vnNbjLxzS/55j+ihuMMgWavK4IV6rD07ijJRPzakON7+SJH5",
+	"Hh/aARi8lWrE4xhkQeu0d7r9Ce8kexQcnSGUX6cShRJa17PjxU1XQGQSMzheHXuShyjgzW79M2iteD+z",
+	"a1IVsEvOjbrRKpZnGxfZVCFuYSHVNZz0QemoRw9a4KiVFJlbDQByw8AHsNL4itOi0LKHOyuqdn9OU7bb",
+	"Jswa7infag6hwoCQNp4AcCh0EJnkmRYcRh2j4YysPZsK77vbGVH1dkdzsO8QOMqEexV62cd2EHn5omrk",
+	"3dOSd/VSpl2QMZ0Ncq8gMKql38oO8QVnQbwIliDRsasPs0lSHv1RIvX/s1Zy/ixK+xg0GAugUYazmIxp",
+	"ZHQAv7GET7C04xIJpDMqMADZgTMCZ4W2obo1xj2NEhldoz/OPcSlACeq/2MAtzClh9V2jXwPtR5kp9YZ",
+	"0QpMaOXt+eYTnWzblnDPY7gvmq1c3srlZf8Qe3RfgJCvRDvx/wQPOZbwXD05ClEBaKuB7Vfo3rmPJ3WB",
+	"KNrQ5QXG9qI9cqioHjgDJUZKQRBlBPz1MmFd8hNjsSY+pPOC0AJNvVQ5ieYKJjjtvVrfzL8APUdpP+83",
+	"NO/G0IoWntmwyr+V8XIHIVBgYxPS2Ol0OQc+iB+sLFGUzilSBNgfFJ1zqA9VGCX7ht+PW+etRAL4+/3E",
+	"AhQoHfrn/hAEq7PaJzeFb9xGivk3lxI2jErZn48qRB3HWiNMn4IwPe292jD1xdyB8hLYjXXEVTarYBrx",
+	"3GabapPlCyQU0oQg2XaoTPZnBQ9I9Ur0oYuRFOOER6YQ3uzD459pJFHFQGSI/uLa1b7lwgVtdg4J1o9P",
+	"ts/kB4vQBFKZvEXeYXh0h3XmKEA/SfkjVVgc6fT4bJdFvV5mDh4+OXmyCyiiisXhWKoQzROhqyBYU18Q",
+	"qv2FmDwGK85Fg9bcHqfYTxbmFQyq7oODF95nW1JY1E5nrXrGvdE1RoczrmcgzQ+1/H9lSWLbM7P4fZQa",
+	"V1DO1VzW6GmE5b6y1g+51E9e7rfUP/pT7BAoEIuDVSAm0i6AqhJUKmCACqDUuQOS3EWNO0KgBUmsd0ST",
+	"Uldog6/h9bpqRFyAL67Gi6L/CWpGrULEddiH7z4E7NtuMSvkBf0bW94NKPqc41amEtMJ5UIbl9YixcSZ",
+	"Pls7Qz+sQgpteXrYrALL3wGdVeRTbXs0fyR7ooF5Xx/Mq6kAXEj5u2bLkIsQE3MaWNjAwp0X3OoqUizV",
+	"FdU6HhxaQeoJNAaialbyW32WXZ5u+teBYnDqVACPoIw87h1gObPWvUGsNwUjOkdreGryxAG2Ynl3RUsw",
+	"wqhongel4Jwspjya+pL6ui983Un7GF7L5kuTKUvAXId1aiCbvOjhm9EllMpRPGYueNY1TjGdJqYv8kTz",
+	"HAmOpP1TMXLNXM0mMHra92ck6i6ahXsfggtiW3EiTqnui4+XVz5WMlhhkUYeZWLvcDlFWYZu/pZnGv25",
+	"WZ73DEkIqOgLLmIQPzdrXA92LJCQwwV+QH5d3vRnmkB8hTC+aDkU7HfD4L/dF9B9MkT7liMhGVZFG712",
+	"6+zLw8OlvrXOWzgQXET2F7vyHLP2mCZJ6xbG0NeZS6gKof48R8PsBSbTCsgylYoM//hz2CFGZnZpT56w",
+	"soa75Ed+zXyhsQiD6bifzlx7eWQMnhnXGwzeYPAnh8HdMSvnTDQovUHpD7EkuciQ2cY1qVicglQPQaKH",
+	"GWHYns8UTuWqJ4UMEY2EiuqwUHqgypDrIFUIwek6tGs09MdSzTP2rQ4FbbFY2ztjNuYCFtOWm5+q2vPX",
+	"UWM8+iilNpyTmEUWVBcjaFzEDBM5JgbpVQLAWK+PQjC7h645MeadFSEL1ENkFdoYW1nIDShWkvSx4RnB",
+	"TjG6EiOyA5+/4EpOWrzOZ2wlRoq8QWYj5C0BTgZMgKCI8cK8uBwzlCd6reicS2mojtO0LcYvPHKcpotS",
+	"X4tUXKlb5vg+Wuet//d/0PA/B//84zg46/35f7V2joU8UDj8piwAoHIqFA+9v4SAmteixN13EPv97g5j",
+	"+nBZAY+YBvCgcf/ZHtwhBLZAdtbEwD69GNhNJ8BdQv4LRPrxjIv8nIqSOGSfLXjdfEy5ezY3qib16/WP",
+	"371xn3igM+I+t1vWm+27zQ3a4Tfak1QpcnKoupAOamio2G9QVKUORiPIDn9PqTIWUB0IP7+nCaLnTLNt",
+	"j2gM3E+B8zTbtwQkFUjT50hZHa2mBVeuaQ5EyQJ56kGV3EYurgJ/4M4ME3bDsAJycV95IRit3lQjEMti",
+	"cCWKuNKrYKWfW43PNLkseE9c1jkg6Y8Q6+ppRB0RzOsfv3Psb1Zn44lxF/piRKPriQK4QS7F0n8A/AQj",
+	"L219PARpUyLsy+HXVXeGdnXol449cXGBhed1Mb164gqzO8rWpYHU6GE+F0Myo/Oc5Sqihk0kMCkYCf1w",
+	"V/qiwCg5YkvpfA2Om1dXGuSBcTaTm/tb4w9pYs++gJWRlwPXMdQwZ6mwCuSVt+eQH/mNr0BMB5GM7X1v",
+	"ei96vV7v+UkraHk55So2//vJ7nb5bEBcicSdwlVODn+OVZ5hrm76BZnLJMEiw7j6qCE/SvwguIi4Ac6M",
+	"iWJaPwU7um/ctqez+w5je/96TuSa6M4kDhMa2h2SGcqas7txqjxcnMkT94MEjkaFUZVwoPzGF5cpv1ej",
+	"UrheZTc/qD+lcYo0oUub18id0fsHJePUguQCiF4D654k2gKKn364gnIgFlW3T3onAUIQf153Dov6180g",
+	"R3/gPzbm9r4zOuc4gFAWKLcVS8Fye66hiWMTkgsNdvsbKAIAZ5X9HVwQcAWIo33czpgnVqhc/XAZnpy9",
+	"qELU3zNThNP3b+uoi6bAoWoMHI2BozFw3CljGjdSkIchFnWqgxo59lK9cfdD1OVmSXlkhdZGC7K9wRGm",
+	"5URw6IbEIkJyTEZcmem5CyGL5UJY6IH1iDAWMTePd8lp7xUZ5s3B0Bop2NCT6Re01inVZMwF11MWbxOo",
+	"bzlUVtuFujnSN2UxVC6t3tuLQxTPwBpe8e+4BubSHTRb90jxiUbHbYRyo7k+mcTZdZn1l4/dO4h31GsJ",
+	"9iRpv776RycATtx0NOPmSzknc3kVKgbQehN/kJIL5EN1S8fR/MSMtL2MyA/TXG5kZnzfWCh/gkoHKCGV",
+	"LKeRTNKZuHDxP6UIfRcbVH905nUPP7LdtJLDH6D50BIc2uYsbc7S5ixtztLmLK06S9EzbCQZ889eZcKz",
+	"FOoKwgH75E5VfPeRZtDIXWlL/e3Inu5pxfQzErOETahhMUn4jJvsKFwpX68NXeIdukv+4RLkjguVWbz7",
+	"2747qa4L9Bpbc+Vbfp9mu5VP1axtPyoNQdRfhTgzX+crC9vZWcqrGqpalnY4vuiA5HzrcYe7s+2Zyq5d",
+	"ECClx8horE4o2MJnrQZ5huw20hTkylvflY9AmOeHcgBzNaBCpDTBEtut8zPEwLuHlZR7dGgCvJrXPyjT",
+	"yo7yzVPhNXLu8SFkk7p3MMg7opEOaQR0BKGFmVsy05y4D6mIplKFXISpZg0fx2NTo1Ufb7sfxzUB/eUz",
+	"Psyq9tRD5e/KqCB/opx05ogmpCKpQDr6XYj88eUf8N2XeWMeqwDMz5Bnl7UDiigvmSHYo7rcH9/jUuKP",
+	"2xwjKRNGRVV+0erHsJjDh0vChU6VhUqEfZ5zxTRshu++vSLRlEXXUD4cyt07rgzFGFkyqnSQ+7a4Br9Z",
+	"bUEAOmA3PLYYYgAf4WIywIfr05d2z4K7XS2c+8zLqF5pO6REZfPTJEQ9Ld2mVjCRdlYSQJdMFDMq6ATu",
+	"OTTBeGVqgK/jVWExyBrrNRlsSYHsxn07hhpr50SxiM85llfDsz0gghkrFyZKah0Q/+ox6BkiWnbJz4Kh",
+	"eyCholsTd1+9Lx41CN91cODFA7PfMWwwouJ64C7aqfAdbZ23xjJVgwVj18kSmg69GYyo5hqIcqBDCQWJ",
+	"dN7qHb/qjV7Qk/A0OmbhN/FzGr4aH/fCs9FJ9JJ9Q4/j3ikYYNyYZwLNSjNDlRmANISg/rOw903YO949",
+	"rr96wPcJ8j++Z6FYJRCxffFXHMLf0Oc8UYWnDtKG7LM9AfbmyalRkxLqeKmdYG7iyJs48oMs2OyYuR2F",
+	"zIblOqU6FDJc+V5ile5tq3wMIqMJbb8DPkX4txX9UVHGencBrB6dblf3j/7I/r21SlVt67NoVDRJEzqz",
+	"0AyZKPGfgD7xuUqvVy36fGA9sLbmlL+hMQ5/2QHUdWv4YdTD/ehsfds2l58qapeaTwQ1qYK65S57xClK",
+	"WY3NPGCLJiHVmmtDhSHeClQqvNDZ1T92KO3xEG4ytMGVVbMX4UnvrqrZoV1km7/yoJ6y/YRhVjuqEYqN",
+	"x2xvPP6YPpUCFMtF5XaZ+ChQ7IiJ+BYc6KuHRi1ZSUKtnrmMUH+cK6kgDsRIDP91+TakzTz7WadL3kvB",
+	"loQmitF4SeaUx5CLGUNtnrFhCjlF7MNcExr/lmqDMN7+LNhnQ1QqCsSLFrJzMbF3J2xs7NfleKyZIdz4",
+	"Ki9BRsjeFxTgvz1s/QluJFy+Yaoq6viNiO/JsBk8zGHGRPEkexH2XoXHaJN05N8zUBiMJJREVDEyhRKI",
+	"O5N++/F4I+I9Dp2tMqNs08TzotWI7KdPQZ0ZzdwmD5mIWdxwTDcc0/e25piIQyDFBKuqPUVCcK58YQzK",
+	"X22gyhuouFFv2hL2KqijtXVk3FN13Mm5Nl3NorwzpPJ3uDylDdauZElmVF9jiUFIdNJTuRAoYAA6xXzC",
+	"je5cuMBueCHcrY1ULCZMRGo5d76yzQav71xz7lHD++iNy/5bNcLWZ3A1MQ4HPfKfsPidK2nVHAXil+tx",
+	"Y+w/QM4M7rVnmoyouIYUMsWsuhRGVMU5hboVMSw+d0F+YswhcU0Kx7tOxdJHsNMF5ZBv426DlXMrEXpA",
+	"g2Rao1oKtihJxDkTMRcTl1bj3/JMo0bojwzuymOlwvCEUJJqpgjOsplSgaqlFIwsppJYFRFKS7nxcIWm",
+	"2pmE51mBKkXTuNMll34oXcFYXRjevkC3p2tol3xrp813waq4tDyDWScCbz5Q9pDQLHA1accWlFRppFcb",
+	"ZP8tdcRSPEwhbsbF4P2dXL1/9+kHO/X+AuQBQwDMyfPTsxfftIKWlsp45srnvVcvnp9iBaasxtQisyTL",
+	"ORMszip/4enrp3GfEqzlI+mKmYe2e+55Kga55uHWkl8wzXH5tWjIKxAydMbwcMaogES/r0D3bRTYjUvi",
+	"mos4LxYfHCY7o0FpB0RpV4ge1pGaP+LaPtg0A3Bo94/9HZ0CqCMWElyUwYsGZRsxjIcot4Brd1Zxj9zH",
+	"79OT4D5h0Sn095otdVkrBnpyICRfTOnK0JMJRdLxGeEiZvZEZcIky75oxylN7Nu4mHQuCCV+T1kB5yBW",
+	"AEBZS/uTfS00oAgQq0t/QoNrcNjjBTzXArkd8dqtoZcbkCcPvzIdaUWYNOU1G+S29zFtT1KH3xv/RoPx",
+	"Do/xVp/RLBmHRfvNrlhvt9dvaU3jNzk8jnTnposfAVHiLQNynMGf9poti1SZsjoPgg8VmyuoY3I/ePAt",
+	"2MoUu+E6y1krWf3IWNrjQkO88OZsN8R2Fjb2xZCNxwzqvUJVvyGZUwCZ1MCtz/SaAwoDj9uCmfPVJOop",
+	"VewC8+XOsdDOYioT1umS18soseuwGOFClX1YKWAzI6Oli2uBr0AM/Wp8S5f8AloAN4TrvnAjDlC1GDQN",
+	"Wb628WRBNdHpnCnNYgahM0Ia+Hhutozt+WAUH6XAXNemfYGLgNOkWMI/K1wO+yqdQ1RPh7hGIA9K0T03",
+	"WtqZYMk4yCoG9UWpmH828s6L53oLCSRGUaGxEmQV0P6IX/3CQ3BKKy8LxPkm7L0oBuIU13y2js+JWUgy",
+	"kxCYkyo7/AvGrm8RoOOGsgnSaYDsepCOTvV8U6COX45hlg5ERX5GbMEXVsaFhl7XlpqXgoVyPMYbfZPc",
+	"dmtih5rYofskuUFc5BLcSsv8sAlxCCfC7CzAiKUtNtvCp7jG/eGKz3uI32D1LyPG6b28YZuDnIwsI9oS",
+	"ki2kwmmHs2hGy/IAkF+ns3tD/A5IgBRVpmjrHeKHIX552CXAJekPKhczrhhibKhrDxHhwxGNrgdzuhwC",
+	"eLb4hrRzxL0GtjvVuNN++MuGnX4cWudjmmhWQJpTOWM4wlOp59zQBCPH/FhnEPVFeHx2K6gJ66VBmg3S",
+	"zJCmkGYrymwgXQPp7r7mUJCtRYTD2tP1RtMGMj0xyISnCKHFM78GPrm4Kqngv9KOLo2uyZwuHyNI3C7j",
+	"ON1QpuoN1J3C1DkX0h7TJXCmSBUxtEoCGtIEqRAdG9/QTJVMJ9MhaTsm8HNipH12nqQaTW+5mTJhFGFS",
+	"Bw2hrPBZCnl0U6oJKOaEgiXSfr9L3gDxMdwmF0z75MYQfuoLbxh1XA3/9b/J8fOAnLyw7Tw+CYhgVFn5",
+	"OmdCLDsBmStJFDU0j/ezyC3rrG2ZkCaf5b5YncTz/PPkv/4/fN6efvbb/mVgobV3BATqnUMYbMQCMqXJ",
+	"DdMkndcUFSmBvCs/dftiPP/gJ5yg1r1SEK42to533V1vggu/Ohc17IRw9nTppQ56Sj19r29GMejNOTBB",
+	"unGe3rkmgfO3bbCsLJiPu4bYMaD1h3PNnjzwk0qFJlN6g7aEAKpHAv2Zyz/fA0TUJO8fLmtibzCCx+p9",
+	"GW9+kgUKAJ/Ob9YNNalI7BJ0giKdwfMEEuTsExlcI5fEw4xVkoCVN27iB2hjaTF41Cx4xCD6z17R13xu",
+	"Z74v8hWSv1gKrIlKl2hcq0q/wJu/bNPQWMnZqqWnd1x0RnKR2YbQUnRM/p6K2xADuAFrrEENOtnf73i/",
+	"LsRbeTUbI1VjpLr7VsjNUaG8YSqhc93Ypb4Mu5Q70DZhzoKD7v5IC7LorTCPttJHf2Q/D/KftzJzVkaC",
+	"2YYHYEUpBoXZhQHRbiSiSZQmWAi1Db66xAw7WW07yH4xdJRAUgVEolV+xgotgGv2e1xApiw6t59pO2rR",
+	"9CL7xUq88ZhMmCGnvdNKYoS3/huX2Sfukxeh6nM1Mr2q9w3z3ZdNB1o3p1ltnSlVEyuO99rjlZSgea27",
+	"LPhjf2WyYrluZgddK5dHSazo2FT2/AJrZbgUdsiSj1FY7MoDWr17H4EEdCrt4TcZRFIb7SpC+FJ5J9+c",
+	"9YKWkMZOYgvijpXUzJ6Nl3PFk921pIruHpoldMMnHjRXaw9B6QOWYaE1ErLRJStgcRX6CV0WwOaCDZVP",
+	"QlFnu9waLa7R4nZehFxEcsbCmGvFJlTF2+I5ncZHJwy0PsXjPAS0UegeuVDiJmBD2nXApnMLtHdbFe7I",
+	"q2H7W/M34L7atHwkNH6msxowmRa4or7lqUeB1/64ApYfpJSFDHvc3C6+tS8mzKzUVCZ6nria8NxoYoEX",
+	"4cLRCedRDV69zFrnwmK7ffEti2iqXfzElM7tfiPUuEAAKlaanXcHgywgUAi+Xc5YOu8LShJqL5YvFGgE",
+	"SPv05IQM18K7w3FqUmUlOPmJfTaID61eSw1z2m1fzJmcQ4F3iB2wDYW0KzsSv8lRQBZTHk3JgtqmjSU2",
+	"ERTrZxprYpKYLjE+9v27759p4gRNX0SKxUCEzIiSiyx1rjR+0BM5JiOuzNQOBTAwlzvadl4dL7UCDNKA",
+	"lqBhw/EYGjqHQp6wE3CAXDQG1atWAU2XmrSHcAMXEztGnyB5zCo6hN0Ari4UJxjzSaqYK67//t33AaE3",
+	"lCfwLpTEgfsvySQyWCxsm+y66Qv/LVfZAJZD1trAeQQZiDg3hqQwhAvqpszO92jpgllg9PoChg9fQTVY",
+	"PDoFuic/cM/8eFXTSuCCPKgSFNyOgeIJaAEV0uYplI1rtIq/rlbhTmx7dO2jPRxC72i8TYfTU55yzTbF",
+	"wnFCXUA8q5v3OiCxz9qicZoYHUoBtUx3fgyOUISZ1U/N+CS0x3g441rXk58IiXfBYQ89kCpiX5iX66+j",
+	"5Lg5Jdycw9GaGqwNj6bNEjlAQLRhczJawn8LKKYA3rL43UrAeCelCCGa997Xk2y/xRu99NJZnXgvzgAb",
+	"X5ChFVyp/ldHsDH0VF9gWH+mye8pS1l1WXn3iY++KQ9XTr6qGDr2o7WzcRkbf4VPfUEl1sujvr20+nhl",
+	"ITQBz0/LUbbbRiXt8j6t3KYlc4ufd/SQPUQl9kvtDo3Sp5HgWaxWrxxJ5CUssNQwnoD2WY4JcPXVS4ME",
+	"FS/xwbqK6+Vt8rjEg9DQnYuiPy+GGpqFBDORQvOaYMBhA3Gkigo9tt3JmsbiAY5y5ovrwf/+DG4lWx6n",
+	"WvrKxNVXSSdttyo6Tb30Rll+osrypvjNFSz316JLbEqkfzH8Lnkl8gOURPeLGZKL7SEfunO9See5C0q8",
+	"1Nc10ArozzLaQy5iWFs3HlhtCLHcGyHWaqFHf7hfBu6X7TGVZdSbFzmPWcQ1qNl8TKhYZk4zl9hiwNVT",
+	"U/dpDfQ9kBZWG9RY7mUTrfOFxzOuT+eDaFv7ObNLK7OYFrfTrj2yGzC+jRN9/bu1imJO4ej1wRGL5Izp",
+	"So0QxNw8oULYP9roF8ebvHu80yW/Tjm4iUtZ/pqhz3zoB3swS7UZxHw8ZgoYJwc6Hc24MUwNIbVRI6xx",
+	"DAKdoMx7DxWl+iKiQkhDcKicdxv/UCHXWWqNGlbyJ30Hd95VQb2jC/OWuqwXz61zv35L2uoUVVRNfku1",
+	"4eMlyfXX1r5a6Hf+Uw8di7mTaMfpjg8g2hvfa6NO7grVfT0kzUXEvJypK4KzXQPdwaO7oqO6Zf81arRN",
+	"mOnTzJv1eaqORBQUT7epg52eyI6WLbfnKm2uZR1CZa5CDo1z92DO3U8FN4mHL6TtZjXwSBQyFi0qzOnt",
+	"wV4QsyjhgnXuqkfjNa9Acz0u0FLUasrvrt7miZO5Z8i5blfy/jRjyPTpIkwXotpt++7q7WX+6Qdy2t6n",
+	"R7TYoe3+0Hw8G0/o01Kxy6u9cn2Xlrbff1g8DqIlD6d4ryYSViqyHwsBuO9EzG84FFW7YuqGR4xYTaJI",
+	"tjPGaO2qahyOo0/AEuVGEzsYvgXaO0FVznfsr9X5P4ub4lG9ny6Re5CxPLXOW2OZKpc2aNuWULGzd/S0",
+	"MDM7P3TWClpAGVjgdTmDIhPHeMWwtTb+nlJlmEqWuyuuxTF/HOdpadbrXaeNw7TRcJ9culitNlgDsYsQ",
+	"anNwMTDYAHp3IrdxmTYu08Os0o2KnV2iWbm5LVrm7ctZZKsbfbiNm/VOtMoW0O2O5wrFqAowzva6AN/u",
+	"glXXAoDLmuMKoeFGl2sJXucO15W4vKyUBsJNBG+VztYVhPkg6l2dNT7rV+Ni/bJdrKVF+uBK3t04QKs5",
+	"Yj6mAkkzwTaj+USweMUIUcX1cjf97RAkL9jUMhPmqdWYbqUPPQqtyi6iw/OpNCLkCegnX5xf5HFrQGRg",
+	"pUAKZ7ctNaliDp8cTKLuB0WO7pFX+RIz/ZFh0GOUCkn6RsQHNYM9VElUsSJ1X4XHp6thFpiYRCKoc+vh",
+	"dHaa7c9E/KZhIW6sMFUsxE1NqsaDf79rjol4rSCVoco0nL9fhoP9jYjXgAaR4t45fjfjj3suxf9pvei9",
+	"d/CVLELP0JWHpewzuZU19ZnODu2gphj/BZZq8MU8FKst7bChSPwXiYN2Kw0/otF1DAmBVeRkTTH4Bg4d",
+	"ILjsXkq771/yoSkG36C0L7IY/C1cWg9TRr5Bk0+yGPw6nHz4EvDb8OV91n3f1cSFdWC/RHSXV2C3wGrV",
+	"uuVD/67Z3LiSaUiRygUBhtmmKHuD+Jqi7A20aoqyN9DlCRdlL6GYB6nEvhm1bC2/Xg08zkv10dM5MbJQ",
+	"bz2LJbICPnB1Yl3uX0CmLImRYDqzW3lWcvKhsnSVowwr+7Qs5MvcmNXVyt9dvW1qlDdRBk2N8qZGeVOj",
+	"/AurUb6m8C/YlhSwQhDds0xU6kOWIz9geOBuh/P9liPf1abganh+iUaFpnZ3c2p/EbW7b+VYupX3Z2dv",
+	"VGPLaGwZTe3upnb3OhZ7kIrdeTiyYznaXuPg5xIdhq9kIOdMDJEiG4NjF5QDCRy4ifSiKmf+R67N+6wB",
+	"ePI+3boGfv853ibIn1fshmMmomMsgZ20tnPuUuWgsC2fv3jYogc1c7Od7eNrrHrwJM+Fwyeo/iSJTqNp",
+	"BhusBF/KVPmwPKjLJ6TJfofqdAfFDY+WKvcBiiJCvTxc38RIl8lEpnLhlGTHkck1QeEan7tkkVz+6mdk",
+	"IdU1lCYvCnPvbrWyRR+Uz3SruD/6YxcS4QKWDFweqxXtZDFlgnBDplQTKVzZQnvdF9Jsv/lEJx1nYraP",
+	"YE3NyhTXGrHTenhJ19oMp5uctS877dVrReVdTNd38MPs0X0RTwXZ8I77+wj34P4mr114hodFZDQEnO/q",
+	"rNqfrDBwEduuQc80BhNBidwZvXZ3uxlpU7wqx32RsXG4CYIn8EOacONUCPzTl8f1H+1cAFkwYLQh1nld",
+	"TJf2pAoIF32xyCilXI6X1fN1l1x6+JqzzhJHRDxi+SU6oVx0yU9Aw/tuHIJVrcphdglP1Iu4R0g5lqmJ",
+	"JCDSDMQWTHeXK6ZL3/s5XYI4T6SYhIapmYUEPGbCcJoA+/Du1r3V4cBBeui85T0PgdVl0ZwGjZWyqjRl",
+	"nUgO/QJqLH2NpW+PqCU8z9CEvTnKGhdYiKI8p0JqbH2PZevDcw3seDsiz8zyByAoR1Cq0hi4NzbNFUO2",
+	"UeebyiRmCrgNyBAB0pAYec0EChH45zOdX4sSymfnBbdxhqqAPQFT6LKaEZ2s3MwcVGz7zyWhkUGDoozp",
+	"Et410yy5YTqovl35QhSe6hPPL81i/3UwTcy4YIzIMaxCrOaoHLFUm5JoypO40yU/i2RJFEtgz+spn+v8",
+	"xdAgMHiYC1R9pWCEiVijUuy+xjWZ2AtgyJ0yxaDZGNI1xEEfEiVTw/oCt6rO4rBw4HC0dJe8gYfcexOO",
+	"aYiweWgUwTaDO2sitN6ze9WdayOp3KrZMLdNjNXT0op/ncqCDgRCw21zaqGEm7HM94Dr8YazRZ2wgTuK",
+	"YuboDlGSn1ZyeF0US7s2ADLIknYDIlOjDcXSlbhNc6eZthswo2BDiZwDJ9iIVtQ6wYM72KtDVmFC+mDU",
+	"RylRqQBD2IzGrC/a0ErfEgxIdS7lwKpJirP4AsM1M6RmNw6YGe1XA6KYSZVg+Q19MaLiOrujYxXPG1cs",
+	"J+Yx4aZLvN7mc7istFsJ9hkTLWfMiiiT7da+iCXTYMEtyV8QN1Y81cmY5ZcRBFpoZxP/2ehoTfxnE//5",
+	"tRW1FGUiDHc8eLF3Thb2GOMaCTAsvMVjD35eUI1nldVAsrO1sJrX4hN2xwgHifWcsaOV3GUaAVK3cAP/",
+	"tdHDdQmQGnBA5flIth2P1YfjJb7zXnF49pE6gyVebs61p+eJWoFqfgV6L+qIJlREDJfaoXYXhKTMqZnm",
+	"ESn5BmmtGt7vEqKy39Y8cr3dqAbIOYO6lH5k5kmKYhtpCOzeRZjOhFFLgkw1aAEYsbFUjAypGZK2qziJ",
+	"I9up2bzfugZVD+FKVA811eE8EB9dGqvj3gOH82QdqREQbjAbAfG0BMRljXh4lgsGiun6TMRoo/saxAS7",
+	"4TETlVxjD9fmbTWKqCC+nYQbNnN1bmWUwkxyo1kytuABKBdYotliyhQLyGiJhhipDE3O7Y19oRhUSovQ",
+	"kHj1w2V4cvYC7J5o/mNxBx3R2hBKsgI7mYnC5CDAFb2A4IO+APNFQKjzvOcEa5D/42y2vh9d8sb3aFx4",
+	"i+0EQET4iv3lme6LrPNeBaL6GhNi2t+/+US8TcjebqfX/tdObucif41UZEaVQ+VVL44Yv2GVts/LOH6/",
+	"9K191HpMfsbLaTJn4fFJK2hdc2FbCz2ZI0Z0E22XMayAMJ0nksZH9rmj3tmRuzfs9U5PuvN4bM+cKT05",
+	"e9E6b70av3wR914ev3x5Gn0Tvzh7RU/GjNJedHZG497xGX0+Gp+Oj0cno97o5clJFB+fxS+i47NRb9zr",
+	"0d7LUnEmu3Z2rvj0ag+XfzYv78Q8NQ9dsqmwLGoOw9K2XTkSm3JMXzTd+SO4lO+eJsBELoJR8JJxQicT",
+	"Fjv5novic3AOgoCwqjvh4kbyiAWEEsNnTE8ZM+T//M//dVdT/k7HtG1kfTLBGxpNs36UTywMm43pEqvB",
+	"++qgWCc+e4cF9RAX5p8NIK7LnmoLqrNXt4fsc5SkMYsHETVsItVyaIfJil5Q9KdyXjz8Cmq+XTkXZCik",
+	"GXAxmCdUDM/7QjtHA57SCRX5E1zAly7IMBXs8zyhEHN2bq9N7RMu+Iza4x8MKmOpsOR9X+AoP9MEHhTo",
+	"fcz9nfnRnNVUlXY9zGjMSJtGEZuDQWbGNTQwyJZM3BcQENfJeSOcsYasJHRY1epfrfwtpnN46gyafbjq",
+	"vIWEjuVbmPHHzd9wSRr5YeCQ20jKhFFx75qWHYPteRKwNxp162mpWwVTmYXAxX3uhcOUagIjyKWwwqVa",
+	"gOlOwTKabWzn6f/Lq2ewto/+sP8phBzrx9TWgspvuRY+qFpYWhEFUY/ae/FcD1ysjAujgTDlwIeIeAWp",
+	"L8DzCxXNtT1V2qiPOaZq1M+Mojwp+5iZsjofjYxUnS65hA+vLvS+wPfGxEBstpBkJpUPf9Wkfdp7hVmA",
+	"GORo3xEqpmVyw+JhZ0VbtC+33eqLdiVG6dhme22WUEO63W6m6W+IpwaB+6gaXmEWUYjYU5NhTBIxPLpm",
+	"GEBBZj6QBxmzuTZUYCSYnOFBS2bM/m0fHEtpRjRJQDm3T1qkYQFEdx9Vyw4ODtQjKVswOzWKFiy6QmG8",
+	"TDw2ClejcD2ewpXFatr1eU4ckM9NXDMp2BLgu4UIhtza7bnnuZqweIKpO/UxUhl6YcIoznRAZAHjn2fi",
+	"3SePkzZEMdLMGaxSge5fM2WzTtAXVg4oPkpBHyFxiiZIb3sLcpjUZlajKwOhIgyy8gv0VdR9+mJGTTS1",
+	"p4vsBESxcQphlPYIuGG27UgynAVPVYVldUnBe2EPEFClKl1EBaeQHR5wFnXJW54Ypshoifqg/eIInUak",
+	"Ddqc5jesGGXVF/Z8Z5C1Dy+rjYr6EafrcbUhMDDuflxgm/+NA81OsKay45oq+dSAO5OYKdfe9VDVDCgo",
+	"cQfn2E5Nce69bW0x8um66dya2ag6up3dKI9fjK8OBbcLr4noDFLnIbAGjo/U+DCbv77rLjse9JN03n0q",
+	"amftLBp/LZ/gme6AUlawPXKBwN2T5Xlvm0iW54UEVj6DPA2qyYefr9ANtufAWXVtRMV1X+RnbXuII/Cv",
+	"9sLw3FHHFPoW+BBnqfB4dysQ/g0rUMJ9NEmWfZE5l+Gkdx6pTmBhgmJYHYmq2A6R/679O/vujKloSu2g",
+	"+H8Rb3q1eCJmvjW+BL8Ll8PIZvYZRijTCyKZpDPhIyKzL87ofI5q5mWSEKsJOyvrOaFkRJ1tHIdbZxbY",
+	"LCMB4w1djjJig+whvxnJGxpN+wJfpAmNYzhrIhaQqVwAIpBjw1bM0LBuqCCOjmluPysF6rfoy2PxRV/g",
+	"NzP05D+SgyKf+uNt/N424JXpjHbDOFUKilX1hVOd4ZeAgFO5mN0cWeDiIC1gPLueoPExiRKpi8CJaxJN",
+	"WXTN4r7w7mXQ40GgdckvQEx8TN7zb4ljJ8bjF3JbSJuOZGrI8VnQ6/WcYeyi2Pa+8POTWOivyJgnTHfX",
+	"oioxKyqmRlbjrXfwlvfLKz8Hd7QHFFK/qmGVkzebRJKPcrWruhW07AYBwWRX7R5UQXZHDXALlGBLCab0",
+	"gtaMi+zv3V+eC4h7+wbu9Ht7vZVGAy7u9/0yvb8OuL12b+/P5Pe9fcEL+cy/dpAvlQ/mt1IRZ3Ij3313",
+	"9P790X/8x3/8Rx7FZ/8K378Pv/uuU4f7YSdlG7eyZSe3HYJUcFNJGTa3wBRcYhBxsPu+13wiqknIUjMQ",
+	"bEINv7Hqiv1zLjWHP/cQKyzhM25AP62epFuOhL7m84GSC736Yj6z7T/DEcY/cvWKC8NQ8dloiDXsszmK",
+	"9E1ZpcrA34gLCm0pLbbTl2ffVGDAB7aD5kdTXfJRhh+4drAF6WcaY2hjDH08Y+gvgFhLQYUr8YTt11f/",
+	"6GDIxoqGUxVSmGp2cGtpbV5pZPuHe/c+CL4hU3y1vKxiEZ9z0ANonnNeoUOeF5xxz3QxVZ7Hnb6wOH3C",
+	"b5gvXxIr6nnmXLdWuUHJr1OeMH8VojLdcyIo2nd1X8zpSsMzBaltVa7hKJEW9Q/wzTlrUmc1HoXMUo3c",
+	"TV6N6wuqFBVIfHJhu2Bf6xsFWgRJmNHQEuAS4qA9R0kKipBL7Z1xbYdqxqhY2G51+6JMsYR6T3HkHeNc",
+	"p0pDuGLm/fK1Ww6PwrXkRsBK7DFNdLEC2ztQyoQERiWmHANEaZM59+FIwRjv7gF0XUZaowenVVrmhPZ1",
+	"mUlZiZmvgkPpSeZcjrPzMKilEjVTFmaS7aAZsp5ABAQ+iWUeeoemhGwfH9Tg/XCH/pdGgPSYLDnfr553",
+	"2bGBYGLTcQoUCM4tqQld4a67M+bYTJddgw/mTOic8ydwwbvu+8VQHEexERAjvfSnxeQNrsr1V/vCGadt",
+	"rxN0rgZZqCbyMLr4/WEnM7Au6PIc3JuloQn8WR565qG+gJejPY8K8k7E/IbHKU3IFVM3PGLkbSriLrks",
+	"cdtmgUHcrPp9PX1RX1RzPbo5z7AMjJQVBDN67fhiyc8Ck/+yhJI5UzhGbakgfha+1SFAxWH4rDJq6LVi",
+	"1LD3y4PxMB4wkAimbfeMC8dEvleeBm2VcMdCpklMEn4NYUdsNk/k0uKMHIwWQ5VaWd9YPJB+leNqGrjV",
+	"dHvqRy+jHyVO6aFZgBtNvmFj/1rZ2J8yH0x9UZ4NlfOhhqw7nmvuq+cChXyFvz4PaEPmWb1uUCrsVbFn",
+	"w0qEolP2tRxpQrevRjzGw1RErvxZw7BzlyAgfb3G7DmnKrOZrrF8kvYK+EbH/ypC146i4k4qDLIwHv2R",
+	"VZ/5s0DJV5+nB3EKuaEwFTFEQvJoJb0l79ucclf6YoVAvF3U0foC9IQpg5ncbCuFvJvMghaUTGN20QRE",
+	"MIhtmSipddAXdugxNoOKGCZilkZTNF9CnGqNToMSsVAD2S7OLP4Tw25iZihPIA5nXZW7BYce5s5d5lPx",
+	"MCa5uiS1klmuCTN8gjlqq4GGYqXuucZkono7wwPRdH2AB1c4uiqkUE0AXH0dMpHvfqv2r45HJqvalGhm",
+	"G2QY7F3/1GokG8icvvAi2N3lk/iKPExluhVkZSoIB1IpG6w4uqNw8EPyECxiGwWDa0gjFp6+WHBTtU0Y",
+	"BHggri31g1KOHUhS3LFo4e2O7Jo9+dj1C5v6f4182Es+1Neuq6o+sFVqFLKxDpzZfiBh4Q3YIX55m4qT",
+	"2bvdYDiVzXWkzUUMe+mGBYgw4sAOBr9x5P4iZnHH52wTqYBRGxjvIRd4RmOGAeVET+ViNTgmZ8pHbaqc",
+	"d5dddmlvqFx9vLwic8mFyR+PaBKlWLmAaMPmBQIRrDvGadIXVGumtYuacLe5dmMxLNf1wtt2k5x9sSug",
+	"+dZNyV9BVrrObBeObh02svHpycaVza93FH+L6RLR05hPUsUyJjwgYXhi4lAx+/Wy2/q2H9qL5cIbpB1n",
+	"YCrmCRUCyqfZFpG28/kO3Y1D8FFjYPeFU82mUs+5oQmh8YxrjRlNUGtOPdNoWozlAn7UdMwmKVUQTVak",
+	"KYykiJgSncLJ1RcFag1I/lVcTFywAftsfBPHUi2snkg1aI65z7vQPSsMuwSTx3VfrPO/4Lu0fcmEmffL",
+	"j+7v7DyYbXJY491PwU0tJBAZvl8SARF5U3rjHfkx0RxYqZZ53E7R46xyObSrcC33+8Hjtt0kbfEEF7lL",
+	"LrKSl26ysxpFQi7+YgHdT9K3AoXR/NKruiGmhoaK/cYiU+tOKUtLV0ntYM6R9zRB10i2gNojGpO/X/38",
+	"U0AWSoqJM2un4hpE1JhDURuQfSjWXAE4vIJpnW63H9bJ2xQjeQLO58Y//JX5h2tcv41z9o7O2bGrnwio",
+	"jhpCxRJCBVdzKe7B1+oQwUb+ngLmfIZkO5hRn21DCJ/UDDQMr9kvuIjlghgJSgroHgIfMYzOXMilvYQE",
+	"cZB57pLgS0AWXJ1BGbMWAy51afQAL/s0djsXCTMZpj931WMW06UzL2Mpb6w3bbEwNVCrzbt/EUk6EOkY",
+	"UTOiU99RGB07IN7lkgMt7IA0TMPZCMWozbLeagFsAfvWOfNY8F6NCVsBJ1xubAhPjf1lVc3DLZCvW56T",
+	"Z8GuMEWLrDY8SWCzBQVbH2oQU5bEj2tKKJtRj/7Af2wspvQpMyo/047sQ5dtqBHjCYiAMRc0udhiD4Uo",
+	"Gh30BSULxq6RGowsGVUdP6S5UdQlgtmn0Dw6WpJYzqjjPKkwkrqStLnF1RtG182npMp6moWV5J92FnZ7",
+	"rPRFkXQZRRdmQzpBxZ3YcgsMBRnwvGSm6Jp6VLeSY2ivbD2ATbS23gxcbYTY06tHtWIIDVZJw3VWLMTJ",
+	"Ic2AePaBJBQuqz0k1FHCDDz5B/5jcM3FFrkFWcx4N6FZPLVmItZ57ZL9v9kJ+mJbAtC5kzWTVDG96vUp",
+	"BxE+y0o/k09WeqFPyjXHN5995vZ4AaZ4RydkpQPc6vh73dRADDP8PnREep0t8uNH+MR+UmQej/fibsD/",
+	"VZI3rM8b9nlFqLzGhoTfcY00GdttZO6R4hONtWyztQyHPnQ2qcZM1pjJ7nHF+ohpxQx4AaqX5Jpc+8sb",
+	"0Q6gxGRHC25oCAtAqrg3YpJwPYXT/8N3b/GgyvF8Bhc8PT0eMe40ysZmG8B/cBSxPYoAjzmkxN0Vczh7",
+	"I6RgbA07AcNIKT2gHSs6NjogOh3NuIGI9yz91w6cTu3nGdIRQrWJUghfX2h2w4TTmRyJIpAWAwcf/mKk",
+	"oYmG+Nk8qs6xQG6YsEKhGj2lijnlx75xTGc8WRIj52E618XK9Fk/wB/re8INGbGl9CBHJqw+XuQDjORf",
+	"IlrEdmV7rAgsnUZBenqRIhFVzG9CIDqCmcJ4kZLOhKFxsOMeUzkqyaKjP1yO+WYNCGQShSoiSb79wJrq",
+	"pNXBymN/wCy1e95vdSqD7U6zyZ6eFaJykxVsEbCr8Ehyp80DGUgTWjKPSsFCOR77mPv6sz6vM2AxYQrm",
+	"vhL30fqh97NgP4/HH/ybH7eOALZ650oC2PYrfKieGrZA1ta6G533vcmP0ixsP7bdgsjqazTC5ckJl9L8",
+	"lOujkPZCqms4884JXVBugDMcACtNyhm4fl9WSxh0F0Dl4YKTtRW0XN0ulD2VMZSXOe33M50tqDYlQyki",
+	"NizXdC7Q3+GhLWKH4YOsRrO/py8g4W0oBRvI8XgIjOQZGvdlpxMK2J5PBHw3I4l319FDnYouuRSExmQq",
+	"I+ff6Qs7YM5J7IbMPkVJqpkiGBNgptQFyAvgLiJUXztOc27qwx9Lu/Bg5N53CYIsyS6k3qHHo5Mweh6f",
+	"ht+ws3H4kr4ahb3oOD5hz8en9GxkZx/JsJEM+PzkDIybhejIeUIjVMQWU8aSaEq5IiNqNdDl7kGTpdHC",
+	"AXzowMnyhFWITGxW3FDofKVkuE/YvuhBHZBp0EQxGi/DjPiqxtzo5SjoWeGU6pCKnJm27iF/PfuMTqEi",
+	"RD3Lh8uRhrYZel1L2tjEEjaxhGur7KCEM6VtYt88p0s6SlgTpHiYIMUVVeK8WA+mAAwjqU3g81yKeGxD",
+	"ROOtsGsW3riq9B794RDlRrvSr153dwqwdwAU4axKBUY4YokiExBuEeiy0na0igkfRgWssyStzNbXQWf8",
+	"1zVAVUznQTW/vfQXXICb7E6lLXjksMj+GX6FD22qkOZ1QKvAaUZgXUiBDIMQDJSHLtsB9OFBK+WbsZH3",
+	"o9kFe3K6P6bkyDTww4mQg6lGjSz666s5Frpt026+Zm3i9gTuT1gn8JOvWTIOvbVuP63ga4b5j0uT747O",
+	"AuJfOTpIe3ej622s2pkqsF6Cpxb/fyvNFIpso6/cP1A2wHfJr94Ar8/JELKLBlYZGJI2B1Z4T0wVECGx",
+	"VgwoC30xWkIyl0pFJyBDx8M2SIUVJtwuriFpA0WbVMj55m4p2PmJhgmDoXsGfJP2SdiuroRr0d4OdAMw",
+	"hBro93LSSNuAzJAzJO3s39j0Tl2YiwMKJSbIh3L6VVQ2KvAJlscedTQhAQNOKRJ+EuqmQ47rKvDl01ny",
+	"9jkZMZIyYeCq39ocxJ1ZPZJnujyZpZmrLQe4vkLu2KqVaa77cNHEt/lzm32m8MSuLoFsTaHB6l5R7+oy",
+	"3u41behGn6ou/N1WqlHY/ku3AxhEBM0KflS9z/myojHnqnSuO68cPFAweIeoC5WKAE4fCAF3krq7SQq/",
+	"hTc/btSFSsUdQyNqXmxHYmfZURgQDIOtrZXrxvUJh3MU+rJdLGE16kYiPbkYTJgYLCAI5HpYMp7FhOqL",
+	"bHe7FEsnk1xZfsVm3BgrVfStbHpeEAXZYq+RSUd/2P9sjbT89vL1FXTHqrFQ3hbD7dtj/pnF4YLHZury",
+	"vHRAXn8kP751JdRfX/3DjYOvitslH8pdnzBT3XUiRVJtVC/sj+0m9epyvBUJXDW6YdbdW72g0oRgR+QJ",
+	"Z4A1W/9u+Sl2ep9pMloapgPCPtPIWAyuXfiWlwOH29r7nv924xQN9UV//W4cxRe2kw61TFmCCR9bQkWz",
+	"8ETBHllnxMBcaDcXKKGFNGTJ0KdXpxPZB+6oDj15zGFnZzvmyPIFGszxdATPjxhuHimpHewoBoraxfuv",
+	"RqWOp2fLFujcSTitgQ15w9TW6PMyBzqSdHIxceDAwgtIRePa2drd37aP40QunumNYufnYhMeV2H6IiLK",
+	"8+HaIZ68MLaNVHhicQKFucnYP8Gq7nfQOZlJwZZoH7UXYrrUhULftimZMTWh9tT3lhY5HmtmDisrrCza",
+	"PUMFI7+XSLi1af9/TMUXlp6SN3xbisqcLgd2AKqFibtSUlgeBVt8THdIKbXT38iQpyVD3PzB3GzIRcH1",
+	"/a+QF44+Dn3HtJTteSifoEgz8vulmDqCDh5tqAKHmRREKscWk4kK8i8kYTRGUSfH7gV5TSYugAYncmiJ",
+	"xr+l2mRVq+ALzqHkXuxKTGBMY5EhcC1yBsKOgr7woYWedyyiSnEUzQuq4u6aqxjrXsTUSLUk7dNeLyul",
+	"zU3nHGIojVo6Li/jKYKu2RI5w2W8tHekSmjH32Pnzy8A4OexQ0NHVDNX+zrzNebynkBZ74JjFMaiQ/hs",
+	"LrXmo4QFREtiFhJB5SjliSHUILsPsjqOpJkSQ699+fD6jJpccDyJdJpMzp63TnonL8LeWdg73T3jJe/N",
+	"PukuJ/cghitFcBSxucmYwVMgYbLTZ0F4l3yQSQJ8nob4FJMmLaaJF2vYqZuMki+LnXpzypJKRTiny9CK",
+	"+VCmJpTjUNnTvEkYuQuCxAMP6gxnUNJlkHhIdoH1aBxicJWeRjS6nigJNW9PeicBmdtjyAvzg0SFWZhy",
+	"9Ac6sTckhkx5wsgQIe7QtnPoz8ZhQIZzJSeKaT0k2iJKKOVLRSnwBgqQjBgTJJHymsWEmk3OLcQ8D6CS",
+	"1XI4p6LJD/miuZ4LWy3jJPELNfDUWlY3yEII7qag7YXPP6aiygVV2o23zxHxb69TG6/YRLEJsivLMYlT",
+	"e7AgXVxkRRWEXyJrsQtjbZ+enJBh8ZgoRSUPO47hdK5kxJDY0RELAWGB1zvbjnrOqs3+HqdCukLjwslB",
+	"+3EpWAcPCdCc+oJRlfBisGxOfVb+sCZtV5yKPO8Uv6YJHQNnrGt4QPQ1n8+5mPTFgrFrIJC1i+KNmCTg",
+	"1RMx+ZVafRcCU6cy4fY1XXKZZ8It7DrThibMvR1KtFr5iDWHxvbk7Qvkci2NoX1mGNijzrYPCOJyLdxx",
+	"ZlvlVhSVc4MJOwtaCGcM+kIxncKpij8QxeaKR8jnplio+UT42k8BjrA3cbpLLk4WEhjzi8AnV9Tis4Da",
+	"qthOIRcuvnNTpC6sg8jq5/aE64uxkjN34InrTpf8IJOYGAggzY+QZ54ZD1dnxJJMVQPGcDxj7ZcnlIsq",
+	"rdrFZN+DWn33XKatwNXrzmhcaTUHxZNXxoo7XUgTgmVw7+Sd7YAdpEiT5PNlJvnUHql1lLk00mF+2IUx",
+	"XWaUznVPiOvQn1uhY2Fu0oi+sDQign4Fe9pVJA4BfSwit47DtJ/hR4hdLGOjg2uNR3gaHx6mIsTCuite",
+	"3QyyoXB0Ch6Z2FtnACcdOkgwxmzFsA6XDoYA9j/5b2l7z/inEOagpxqQNDCse4C9uzX+I7wQGrKTHb4B",
+	"KV8HSHF7B0himjzjw0GQxjzdII0njTTwZCQUDlJnk8FY7ZW6i+dFdl/FSCqA4wxgB8ZHgesbPNxQMPvg",
+	"eAObdXi8kaet2H5ds7khbSYitZwbFncu3HBAGrLI81nAADGhXJTiCyD6AF4WQCg81hWy/0IyfhrHYOSa",
+	"gnu5nGYSKRbbMQZ7EJidMlMLacOPMaT8ZTZOIwntC585jaUCYkKjSKbCFCqfFVOgISTB11lXVGgagWkm",
+	"kjEjr15dYAECZSWY6gs0lwaFogNUxS7UPyDs95Rm1phnrm5B4bt5Wou/iCUQ8nRs1+ddzWptzbLQkk7B",
+	"yIbtO+296otKQ1s0ZdG1u02mhiQyunZBtgVLE8Rw4Ba3C+8ZflSTiSSy0rD0BtZCY1dqINtjQDavAjWm",
+	"pca0VDWRI5bIRfifTMldvP9l09Kc6vqoAbBF2TNgiwWq+H48NkMjZcioSpZbHnF+hbDMAFHbGKn4hAtq",
+	"pEJlxj4zSesLULnW7NCHBq8+MbyKZ+6qCeicUARSV4aK2GKU45cAUwJCyVyxOeVxCNjFaloIt7BObY5R",
+	"oN5SESodHsFuTjV8W0ouhBkeLXfML4Qoc/HorAhNsmCTLPikw0NQUYHJOXcR7UEx0D3IAtaDLDbdx6pD",
+	"AYeVpK+nFjsCPTv6w10c2D/h96lM4ltrzrtIhmxr7GDahziGlagHUJ7Tmd06mZ0BFDIKRawIZG1pQpOk",
+	"qsAG3N4XLn4Oa2BgnidwGHOdFcqgubECo/MVSxjVLL7I70dDgL9AxkrOILeAK0etmoWrzKiyeiXkT5PL",
+	"rR4KqBdfoUj+IJO4MIRfnHcChHkR0XuzBR1ZdRtmC60SjaeiUXvvpvbKeW1hhVIFBntvwm/YLvf6Eg8O",
+	"vjTuj8b90bg/vgp1EkIOMSFvzd9RCTJIjjEAJQBoMHLC7Njck8ZYgeccOHkCkA64Zbgoh6pg88BlEsea",
+	"GEkWU2qKmaFZsWHdAaxm52EsFSlYfHLXRokU1oUojwoILRWGJ+XQUx94qtEZVQG6PuLTXzLuKoOtbOAa",
+	"wNUAroeJX7014rL3NmirQVsPspJ39yY0+OyJ4TN3SBNasOa0MxKJIuU79H0VonWCO5fa2gLQZlRdh8Cb",
+	"fh9xsBBZwly/fZwJMIwUur6YSqDaXzoSD9/5YsTOiEVyxhxZSF9g4Eq7aAwzQH5hwVInKFtxihzuinmb",
+	"V9a2dokdSfdFBosRlgm2KD2vGeY4ZXuxE2QVx3CWrIi9ZnPTJT+UTHJ9UbLJ5ba+At1TyYBXwftUhQTf",
+	"U3WdQ5UPSIL/OJEct0aEOBnQ1BVlYfcSuBmuvPz4y+sr0jv3IJJEidTMGZ/3TbXF0eVxgyobVJmjSh9H",
+	"1wDABgDe/6ID8RjGKTZsm4bibsfCqU1oyJeCFe1BsxaiayewEL+K6MDnHBdAjJmyZRklYXTv4dk2jhyO",
+	"uwfAqLP8oBJyBPq2DKh2KyxhFij5Y9W1rkFAV+TknIyYYGMecaqWJGYRoM/b4CA3qg0GajBQhoH2OFwa",
+	"/NPgnzvjny1rbk+01OCfJ2crs8d4XvJLjoFojMd5bs068AHjzZ0wDpPuCK4Mav2wXvJHimSJ/EDwqCsZ",
+	"+O7qLUROEc3UDY9c9XlXI0dNqOAaSWSmMonrWO+xLY9VZuM11SzkQjOhueE3jMwVG/PPPmBtTGc8WcJy",
+	"rSu2gbcM7F8DfLgUDFsuvxO0Zlxkf+9cYExM9UCksxHUcdsNxPz0w9VP+ETtW2Nq2ECOByOuzHQjJfeO",
+	"zZwzpaXYr5TiB3jmIeoowoe2RwHjCm/CgJ9azRBt3NRkxN5oLHZ1OIriEEXKTkURfWgDCCDBkso6ias1",
+	"jCo1ORTluiANkfoDQiHsP8ZFHjRMJP3phyuC+9oiNJ/y2J7JOE1STY6PkSIkFfz3lHk3gXvDhZPHdlUT",
+	"u+XILAW2cxezMWFdcmk7AIXcyBDv7DpWimG3jskabrtzWMVd9EIax4pp2Hf2QDlunbeOT8gHqq7JlVGM",
+	"mRbOQSRjK3V+/OWYnHz773YByIWdiR9Tg/zJZQF33jp+9eI47J2EJy9bQYvNKE+sUKOzrrymY6n+H9eG",
+	"rlQTuw5ywd46b/0Mt7SC1oTfMOF/vaIzK/5y8XzeenX6nJx+84KcvTp+ZRtakInnLRqnCTR/KgUDHffs",
+	"5Qk5Pnl+evZiD35ueOc+3NzHBxajVSIU2xM3ZNuNFv/lkG1X60liqkPc0CEwJjxNDT5waQuea9O/OHsd",
+	"MBtUVGdAniYuCA5Cw+39VLi9QbaG9r0hbZi8D6JaUw+R2uvAjCI069wOPK6o00d/uKN+Ezv3g6nW3zOT",
+	"Ibl7VqnqeLkd4Gyoub/ckmyiOIsPpl7tZwiC9nkfGzilKqKy/n71809kxtSEEbiHtD++fU2+ef7qRccr",
+	"ZtjRc0JHmgmrR7EkhmN4GRCRJgmJEkYVyEEJL6YJcixj3SVQWSC/0H4l7pKfGIs1eTcOwVOW62LZ6Wxl",
+	"rc4MTfg5V5BpfT//Mo/voJwdwlu3opWdtM5bbxNqyHO71Jw+Y8fJziYbM6VYXNCSZst91ZsP2OQ/g1LD",
+	"YHRDmMN/uY2w8m/d1aX3AHLSzXkjLxsNph5HfhkaSeNTfJo+xaemV/x1qBhBdmdKRiHsur0KOS5qUQSc",
+	"/YdXQo6o1kzrzbWsP025zhsvLGYJnMEaAr6nPIlJ4UXlqpoBGS1JlCotVZ13z775stCQB3L03acnKe/O",
+	"dm9SYegal9LT0m7KS792jRf3ZXFHHU7/uavSU+mOGsJeHrp+of0GvA9+m5P2a6qQUusKTzTSfpPwCR/x",
+	"hJslea24YYrTDvnIJmkCG0WTk97xWUAUm5CTTtAXQxAVQ29JeaZJ21573gnIEGQHXLL/sJde238oJshl",
+	"ZMjxq5eviD7+xqWSDBXLR3dIFIMITKwPm19wB8lomd/P9IDHwxWjpz10dH251nwHP6qji8/mlCsIe5Rq",
+	"wJNEgIJl1ZGgJaSxS8qtOSjDRqZyxrCnUygGpCGLRzGNPZGpieSMYT/cH63zlkiNgiWZRUvCUoVVMKDa",
+	"vgbjQ4JWKoBO3GlExZfgRqHJYLqccAaJ1/7mMU30yt1G8oSZAXxi850jxsVkECXSTNEuWn+r7f1A0zEz",
+	"yy030hE39urAPnKXXivmFv6Uz7d0ZCHV9cAoyoXtEItTnPfBjUxSYRgDYLXxDZGczVLBzXIwppHdhJxt",
+	"+WZE7VsHY6kGsMnW7rbioSiRzluXXfKBGpBEiuoBFXrhDqTfj1vnrUTCGf27Ve+1/YgVmXwi+JhHVJjB",
+	"giUJTpldvJHxq9WhRZzwnTX9fB8+jjOzIAcah2YDMJrqwY2n8qs1EuQgCw0FY6nCubc3Vz1gEV9cuG0L",
+	"LS8AxBBPYiTDdlut+vYslDn0x131faA8w/tsS1Y6sV8YdPXN7vOu5TqccT0DI3L17RksjYuN2Tw0OZQN",
+	"pUiW0JMiHG4cwXfR864MdezDuRoBXpdM/SNtx4TUuYOyt8kSgzofp0m4v00me3Y3Mwy5rHwCpDK7YQrm",
+	"CrifCiUdFKPR9CIvOIHe6Qkz5LR3usmy89Z/6i9m4qno13ZbT+VMNVafp2z12WFzFUVCNKVqYuXtNsrg",
+	"7Wage3B+VxeQttJPZ1RvlbKhPU6TxEp4AFnEyDSagl/c24zybFyuCBf2PAxIROcci8fY6bEdR77lqUw1",
+	"m8okrgsxrthcj2qGcR2Bz/pjld5wMbGi7IYmKRvMmZ3X8+MXx71er2e/FnNN0VI2mCs24xZYoSocKwav",
+	"Ks8D+2wUJQlNRayWOE6MGrQJLBi7Tpb+Iyf+C4oNZrAFWuctLmJ+w+MUqo2y8ZhFht+wAeRnnLdOeidn",
+	"Ye9F2Du2V8XUTkY8qG9iNkW2q1xMIAHH/gi2GKmNHqy06cxiDpz54jjBiT/AhFuz1pNT35VrLuyn7DLb",
+	"3ThQsUwex0pQtV4bc0FzMn055oIq/BlGqVL2v+wz14DaGkNDY2h4aiHReOSEMdeKTaiKt9UvYkJzKUI6",
+	"YaEFXIrHebmgRou+uxZdDSB3Uad3xM6b1Gjvgwrx4XoN+s0NU0tyw5RdDLZ1DH7Ax1Zau6pKQ5GLgvhB",
+	"djuThel53ruPl1f5FxTB6lWa2LW8SWP+FtrwD3zwL6Erl3q0XUt2k+CGrtGPn5h+XLN1/NY7yB4qhzqV",
+	"Xvxk4irqpVDZJ7xZBBXvtefAYsqjaUlWck0YN+jOj1lAmIhZTCRyokZJGttDZq+Yq48rPuvHIVZ4h40v",
+	"jYBGRospvWHYzzpOBdfzAdxUohKI2ZimiXH+7WC9WNl9SrriyG4XdKWeN2LuaYm50ibZbWfWGQUPng9z",
+	"L3ZAT0/gOGVK3RxecxEPfSoKrNssH4G0PX1BQNz60PnFsVQBEXLGBWP4ByhYmX2JzNhsxBRyFSRUgx9C",
+	"L2czZhSPOl3yrTRTn/kG/AUjtsqUUGNFLM7go5oPHU+A3+5gUhslaNlzhi8YwoEcQygSjO4gO1Ac093o",
+	"BT0JT6NjFn4TP6fhq/FxLzwbnUQv2Tf0OO6dWCloIXjB5Hca9o7D47N9ykXkQ/Y4prTSpDU2tEas/3U5",
+	"BIrHv7exNTazxmZ2/zYzd8T4sByMjbFbs/p2zZJxWFytjaHsALwDU7kowSycFKir5Vve3gOG3UN6UEk/",
+	"Ofqj+OdGDoOfBbuFXgtzxo0m9qCu5CtYAXQPosW1aoVrfk+TkftlMxiU1mrZbvVk1bjttpfiKt7HYLW+",
+	"0Y+YuEUlnDu1tU5JfSOAQK88Y1Cn0KKYUlmgC1/wxgpbbegSUo+KSj1VzIW8xSxhhsWdNVKGNTH0RsR3",
+	"0ys900LwoCooE/FqKMjzXpEbHfRp0ONnUOCaLujydnrjGxE/NH3CLgIbzaYHEtsH0yEb+f/X1QfL+p0z",
+	"VO+qCDYM8g3bw30tTCbicMTGUrEQLIZfGBf8X4Yb4o2IV7HMdoRyD1reDWeL0G16fRegt6HqoVP6ZnRJ",
+	"qL6Gkja26/bThBpCxZIYPmOk/d3P7y/f/dSdxUSzCAjsjo875074QBMDQslUagjJ7Qsaz7jWXIrA55jj",
+	"QorlQgRE0zGbpFTFXEycFQvQt5VtEVMCWZYF+2x8YzisQEHilPWFS4U4PiWxxY+Z4o3yMRUJUHoZsqDa",
+	"PkC0tMN94Qi7lM7eCqUTMQ6Ejg2Dej594V/kcmwJN/UZ6R/hRf4sf0x3hpCAIy/jGTfAHQ0domRME/DF",
+	"ZJjST9Igm6NW9lkWD+Cek97Ji/D42KLRPdBmYSgey01RaMLH/5+9b11u48b+fBUUv5iq7dYttiehaqpW",
+	"f9uTSTbJeC0n+fDXFAV2H5KImgCngRbDcqVqn2YfbJ9kC+cAfaGaN5mUKBvzZWKxG43rwe/cfsfVpGyD",
+	"nv63Wrmqxm4zTMO9HJBDgpcHeYNhuB53jAWtyYHc8DgHe/usgF11wefS93Z2vf3MM7rcSnHRHfAUeQYj",
+	"NsuVHCEne8QKeSvVTBLJT8TwpJCwcmGJ9Iv9Q3mgd4qsgk4Q0rKD5+dL8/wEF81nIPNLD1ElK+Q041Ki",
+	"HLf3xYri4/SA3hEgt7sjLVZUYfqIETPGnseUz+9BCwu1B1S029X+touE0T0WcljowWXqojfVIBMj4otG",
+	"ZEocSdRQKjSGZoNmXTsXEUtFDomJfXVunudcjrByeeQI4YREDqnISwx9FLEUcnEH6bUs63zDHda0asX8",
+	"EV5/ueDSsG+PjtnL05dsZoF5rajJmGsmVdnPAlhXqmvpjO8po97WVQ2yAjrKbH3UBrfR0WQfvvILsFfL",
+	"ZeNLS+R5bVlDmOBh+Y8u69yIjVV6gFTYmA7bRb6hYiX3F8bckEMnXGsxknuxD1xZgTQbKyKrd0AFDywJ",
+	"JDZT+S3LhDb6gnE2yLi8ZZh46+kyhTlmvwszVoVnchAjSRIJBUZtmr0a72Sn7TTaVur5KtSPdn38Etum",
+	"k/ukivgCcZeexacvz+3OAz7p9Dq/qNyM2U8q4Zkw823V68tyBh/fm/N5MjE4Z4IiFhSxoIgFRexLUMTs",
+	"LVSnz66rOEYhS1HtasfcS+CTvally/O53pQ4wj3ZrBuykB7SgiuqFNAP7lNfQO4nDWWTXCgcclBvDla9",
+	"8Z4soY3K589Iw1kaS8aTMZoImGPwYznG0/JkLODOStkpz002L/9g5ahUpvz3BZuNAcUm8WW75NULMqGk",
+	"kAhMke1K5X6KcBI1kFhA44Rn8cO8zsowYQVZVBYAyOZR/fK3IvBaYsSbGXNZGnf0i+OK9fqGqSlI7QxV",
+	"pWJDJE/rNaBr2bVvpgXZY2iASkKvZpZ5dXRhv2dH1LejqX/yTvj0YD/WytV6LStfaw7264WhC6tEMibn",
+	"UnP8dpuoJK/aAahgfpE7vY5UfVplFGHZgn/z/LQTOWppt03KDNV2Uu7TqJMT/VOv4zec66tzrzq75LaK",
+	"3dM6TB/qKQ06XtDx9p2QZQ8UEc86A/Kq5/wz8QS4nI1FBqueFjKe5mqE9dGCgrlVyN9hBiAQ/UXF9bvL",
+	"RfXR54xmhqUKNAIP/NTi4jqWrjJtJqj3B5Fhh7ZzqRqE06okbd4hV7X/FPxp4rSAGMOx4kxMxDI5tzWR",
+	"96ZU2wsRNS6yZf0UeVFqReWGo5yNQcYeLscg0x2ybW9JRP5Q/u9lXN5bkqkH+9IuakAnC9abuuaCt5vK",
+	"E/h8q9KG9GQfK3aLF3qRWklHbCgyAznVObKXe7FASXyPqbtRR9o149h6XSHpzC4w8XyvYifj2X+5vj8e",
+	"b1AbAVDFjlHXfuz25abT6xQF/nLvILQ3RlPYibbiM7uil/ZLKNSc9PVmtMWtEuxph0YuvvpgL6cQ2iMJ",
+	"2hLpdPKJ/mNlrrcd0GysMi9Vatp7aTm0JyEXgwItSVymmOWd8CxxReN6fkqcsLKC6vhaLpTCz4Gn7Ob7",
+	"dx/Zus6eeOEXWxF9w4TUBni6JNinecQ6j3aYlzm2aRwhp/xLqIpf0SHiqYBF6kRhDpbpkDZpM0RoxZFL",
+	"1GQizOqyJW/olMcTLvkIUgc5MMdJGTblImVmnKtiNGY+tDAvpO7Vyb7sL9qF9NAh1y+upZB3yioCxwyr",
+	"NwjNZsRiBqwRDMiom85KgiSUvpmIcTYHTi5EzmYAt0sEBs3Mm9qA986dWv/YsiLx1SPh0j/YS7/c+3oK",
+	"jiaYDtEL3b5TIytJKjTfNcpZgfyWb2YE0rHRW5cfeSwxkYHB1z7Rf/RvhVwBLm6ETPHY3MENSYFiOsyV",
+	"NI5MmZWRxN4ehqVG6KAxPdcGJhES7bgcvZnKbyFlqjDXsjtVQhptVahUTbiQFClYwyVoOYWpdgVoMXRa",
+	"IEHhqBCpncmI/IGSgTTCZBgCfXwtb/goB0hdn+kfJT4yDQjoyaJLsDR11VisAHKyCMWSh1XXsg6nfBdp",
+	"lCTQeG6a2qtmbtdFjKgImVHTuJhqkrmqMFqkQI37Xtovz8bz+gDcnKdiOIRcV3NfLRJTEsjNh9Zid/UR",
+	"Bce1HIk70JUteTA3oMkoTZvBdjRFD+xgXuPuwNjv79iN28xoj6HpZZTEzPi19AOlX1YK7p/wY9vJ7Gk6",
+	"bIrsUtEcCMlRlazZYLAEzGmbIaZVctPoF4T2G+pI/FboqdJiE55B90r9jZACuDoFkKZ+56a0kPsX3JEt",
+	"FlwHAXIw6HNv35L3xNwXT+2xgyClEkO5m8SoRuSdkPYmFJK9k6NM6HHEuGbv3/7jGShf622ldJ/9LyE3",
+	"xWAN68hS7PW+xYA8ZLyk95fZvFSyFq3IEiDtNcFtityGXKbX0husHfQRObMikN5EnXgRCtdKyyVKm2P2",
+	"C1JiEMmCKzZyLSsPSrTc/BQ1e0VOCT5RhUWCVuwaXUa4Mb+vruVsrPSiKlnBmRKdS4XzgOeWyp7QjLAu",
+	"hl0R2tOF7Rmkrh1NwMgCybGQI3LEOxZ8TflqESIbrLS5xITlOuAKbVBQ1P7MWI2vLUM1teKhdX9KsG49",
+	"d232d7s3G8VhWyXEg2Trg+tcbqmGuugDdDiv9sLhEyUppNeOyJAni8nAxZy3OeHa3WjOeUQdeI/f/wLC",
+	"vGvj2cBJZUcdjFSHZ6Rq3+zLfFLuENFbOw3+3o0g2LDgbcJz8BdzOR7M/q/uqxo7sbPPyNRHjetjhgZ/",
+	"FyhgX5rwW6vGTSGvCcM2UqfasXnSMOZGCLIPmOljuHJdfvfH85EAiZRjzTmdcT3GSUlz0NrJx4nKJeon",
+	"/8bSFHMhR30h+4jHVNbpdSZzpoV2ph8kBJhAPrIjQtDGE6wYO+amL3RfTOxUcTse3xqzKElNHPHrZM4S",
+	"bjYPh65N/tPERNdXP5S6CBL9+ZgynJhfRWr6oODrEFQdsnZD1u4XUwp2FbQqAWZ7MditwWUVxuTjAjaN",
+	"rvTPN8Mq7SLg8cU6+ptodu/LDz9taKSLFd/OmENHdb+xjO5TGyiIfiaDknjQ4Yv1ZSptPeUp2HM68Moi",
+	"hrwWMkFSCNWKCO2zVchPyuc+5/Zow6qCfhc/qb7mtKM+TLiwipQaDkUC/zMXGFuWwrF/NiofnY6VBCwl",
+	"+Orbc/b61ctvzs/cz3ZF+gOuhe70OkPb4ZnKbyuB8sE3y97YqfzJ1EKrhR72S3X9r22lztPoXeUSBqUr",
+	"SMhAWRSUn6D8BOVn9yllWyOQbWDUIiBaVH5OPvn/XFuqr+zn+gp8NfCzdzVhnWM5+JCfeYZEbR0fXXnY",
+	"Tj13vfJeJUzubalxgs4Lhj+TJ7ySAFa+RcyDbYZgO/JOjsgZGTYoP/frNP0sHcRXn9uF8tHUKE5PT8/O",
+	"zrZXAd5Th/6KGp/FqYxxKv/Hw8SHb/dRqUvXyS5H/RNk2AEg/WdXUOwpS1W9wY1bE2n7wyonAy5v4xQM",
+	"F9lqGy5PbMuGEJXLfCkd97X4JCJzxESzJIdUGEiZURHTYzWTbML1LSn8y+PquLx96zq0V67EREwFSOO/",
+	"tUSKuLkJxtHdCoQD1tPKkF2pTCz0MGhonxUvLhtK2AvNrMjxxyqqSYSt8+o+o7TzAsgs2sroaVc4b6EA",
+	"R+4Fx0UddAqX3zWY0/gwrf6emLtaLuYeiA/tx/pONuPj9J99Z01+/+Ffv/3w9t0H9tPHt3bG/K8YTNnp",
+	"db45++789bdn33Wijla56Scqta+9Pj17ffZN5686AWK1gDlMhDF2EXwKgBqyc/bzdkWMm+L3Cp6A+n6r",
+	"G6BGtkDIkk1BpkKOwtXw1ViFnQzwgCl2KkYtgubLLw0crLrN6Cye6NjJ1dhO/Bq+s8UtdCtkuo7FLCCS",
+	"nQbMAGaRt6ESt44XaJhFQtxS1bEKDRaWLaQRGeNMo/bHCg05nlCRT/QDYMxWGtqJ+9AD6gItIJ72ysHr",
+	"IE+Ln5461I5qns5nvxQWbQh8Hoxj3HwcPJZxG+me8z1wPQcYtDUMsteSA8NbBygHwPSVAaadAKDNsNW6",
+	"Vhce15ANYycYV5FdBEf+7kGZuzddMjmKEq9mN7x7C/Yj1m0AsaPPAWA517Gji9s0nPnD5ZVnmFuIaK5V",
+	"AfHBzZunrX64vPrNd+Rpw5urYfS3inS+LN/7Lwx13BUb7IfLq0ehgq1WYH0AdX0TBFvQIcdQN4/rslTb",
+	"FnqzjXxt0cP5Slq1sbeOxqLOYbmafo11cSsIJSUXLhvEEa+p3MrNVLOJSiE7Qj1PSViUU8fssszUlWxQ",
+	"OdFJ6yVCNgyg8IG7bWHb1el5UiVwUXj1qCZQJ+rgJNhHLPjo9Do0SbazIBPoTyHv4586vb+df3t6+lcp",
+	"ri7TIjO0kc5Pz191ok5jxnERkd+OBnsLdhMmPIfak/Wf/nOGU7j4Z6mkfSPjA9vNzi+KjSGb2v5RR3un",
+	"Vp7Ss5pKBPhnr9QEFp8+qz2eKRyof/ySZQoZ7BZeOT+1U2/gT2MRCddjzAD2Occ+0Rh5+Dq9jifbxSSk",
+	"TvWxMfWtdeTnjzHyV7VR/AzcKsa1bv/TNvDXv7fQ9suN/USFnaqDtTycvpnjFQLrg+0gBNaHwPpQLMhV",
+	"hOE6TmEoJOK0UNhlFygbkSrjTMJsEaxW4HsFbF0GRncAylu1+5NPOdd996+1Ifs1raGK2m/AvohQdckv",
+	"PFHaeOAtCEqPxB20hr01sPIj6LPLPAO1UYZA2ecd7L+wlE+o126l+lV7dOvYf1JZ3ZgvrPykIH+SqcgA",
+	"Wx5hoZmYTArDBxmw7svT7zbOBPgctXYXuQBLtdaJkGJSTPpcyoJnfVRiPTN2m077zekKnZZ1qcpwetR5",
+	"gF606wyD+y0/rl91rdz0BhLcgkFyBp1nCeb0RUxJMMXwp9BGr8Co/nmpTIx76yvwlD63JJHzg95xh6jl",
+	"7HK7HEaODkGPuo7Q3Rh+RAzhx6OpOSfecr99/Nh9cNbqs3hf1Mg+yyG7ip6o5yHjeFPPu8B9Uz5tKtZu",
+	"rC7lZjDyhJ9ocTE5l9oOR8n18O3SDXsXAC56mAvjyfCJ24mfr9qFyLCAdB4J6YQYst0ho0CI8pxMsU8L",
+	"at4XZunlvdkl/YhYhr64NyTzkd/S8jcvUKYKdJcToLFbQeGk6SJJQGuVX/jq5rbXZAXn5l44mBmDZCMw",
+	"7OX5uc8ocDvKB1jAelzzAafga0Q1C6g6wJoAaw4Z1tA7AdcEXBNwzRPgGnuXP+Aq3zGYMRCj1WfT4HIY",
+	"DoFkDRVqTcY8Hwk5YrYpRk1FbDBnN2jc6w9zNblZElDODXykbz9ePPmiJz2jQrPkeCttQkoSP7kdo+18",
+	"W5C4kH18uI8Qp6UwrH25c/847RWj+CldHyBeW68QH37I8eGLB6s6V3VR4M/hWn6S7d3o64PCLxfPT7fq",
+	"pD1LKveFmo1K+fyoYW/uMc4SleeAdlMqdChhRk0es0tZL+zI8J5oP7HC1MQTHl2qQKkkVLAi48YCjqp/",
+	"1xILeA+xBpE5Zn4smeIppPh8Yzg8y4Gnczbl2mAV0ZnVmi6neblYmvE8t10Q8lr+7IbLkwSmBtJeTevS",
+	"ZWNOO4OU3QJMa+MzY5jbMadULJNLVkytGJUj9ocaXMtyXOWMsRx8AXOaqQnV6bazU9s6WKMbV5bBnUun",
+	"Rt70mwFPblG237TVmnSx9F7OPC0HOp8KwzH4wB6+vIwxeHn+CoMMium0+uv5N/jXv6LORIwoHVsDlbsa",
+	"QX/AMXrB/ufZt/3zl1YkqkLDWGX271rIEY52BnCbzX2b33539sreKgstnL/qG2WfQbsAMY71+Qg2a/Ts",
+	"7PwVBrqnQvOByISZ96c5TEQx6TeffPnd61dRB+TYnu20v/b585fnr/6qIjPcjyg6wD9zWl5w7+Qos5vu",
+	"/PT81cn5axQ2NJ95ggt0hmiR52I47GsD0/IzNPvul3oXMODDPuperjZkp9ex34lPX8anr7eI8fAb8YlC",
+	"38tzEIjkAwz4EuLdl5kOvJ6AsD823OLp9mf9BRX/oQaxmoIMMfQhhv5RYujLPRri53fBkZimFpnf1++j",
+	"WuyERZY7VUjaTBMnn+w/+viPtYHxVT97zAFElomJMDpihEiYkImaQMR+/uF7AuwRe/vhnf156oo5O4RE",
+	"o18SIl+DwPvX55e6HMrRhijP5x0f31zJx1brt3NW+l25dUg8aaizsdLQMBA27lUrVYeFKXK4KF8pJc5n",
+	"BMo/XGfdSZz8KqULlaF2tYt1nXFku9h3P9idh74vNvy4ke/r5KEPfA8iMSg/y/2mmyszDVAZowh63mpP",
+	"CI0/9D0ZwuL3FhbvbeocGWOkMmwOpua1eHn6HVPSogz7wNEjqTMnKDoeEjS2iMPanTNSzyDXFk9UQuMP",
+	"NWBGsanKsmP2jidjxtFzAmnNF0GDEjyrR4qNwDgPTcMv41oW2uuIlSemxf1AcXsqS9E5IzS7hamJ2ITn",
+	"t5BeyzKKz7k9iH8t10q+KGtGV/0o463Qp/GHGrzQDgdolgltHN4k4HUtCXmVSMG2P5izsZqxSZGM23we",
+	"v+L67Njn0UBI5ztDSL+6a+hHNWj1/zo31AUufbkVuGHe9Lsv6tVggg4oLJigD94EHSLYvrZSpT5YIGq5",
+	"w+8gn7OkyHN7xddu+wlPgRUyRXMpchYSV0qX2+vkIcCpAkpgobs+oet6qan3PVX0osl14IBnHhwM5mzC",
+	"JR8B9ValwLqXV2/+9Q/2zdueLw5mv0Px8JIhyy4RzDsAYn9FcKCkY54vafePIvcd/YIZZXimmZ5mwvig",
+	"nRPqTlTx9BPvzLWsENUceG67SWRzEcvhTsBMM3UHeVrABcVmaJYWcOL+hr2xGPkOcgGaqcJow4mVludw",
+	"LWWRZaxbE0ZcK3nkIvmNj/fA3gitC2Bn5wwjhh0EHIpRkaOksmt59b9/Ynw0ymHEDbTBou/B/I6L9AGX",
+	"7D4samF653PXNZxeQdT+3RSGvMiMiw5aFnDHdV8NV4ba1eTAWZsYaGd7da3UG3Yd6vQ6KOqiUi65fyb6",
+	"zu7nxwzta0w1ijT405zYjjSaaEyB/9/9ni652GzjC+LpDXU+fiv0VGmxCYRzr9TfCGDu0MIKSb76k9j9",
+	"8epfv+BF9ubqN5KqdCz+nui7hWRwlM8bkvS0UfCUgt5KvHim8lurpS2V9L/An6YUj4O5lYguuM/+l+2q",
+	"kOwXK1o0696kBfTpb337FweynAS9lt0b959/N3lhr24cKip/XM6xkSOMsqz7T0gHBT5ZIgU/YOd+9wN5",
+	"WnLshQloiLUJ/1NMrCD75vXr0zIODGO+nIAQ0sAIq9cuad5NX6NZ9+5AqQy4XP7ugk+qVWghfpsIWQqx",
+	"jcW4XaBlrZ6tb3WvYdnNDbIyLlvWtnsIzD48CWrlFZmVWharEpL4p73WMG+I0eXpG29Kc14JMRskiCXl",
+	"OAUAo9kv1waFIL3hBaDDb2PI0jZBiCkdrjNPKwJ9t3cvY+zYKVx19zAU2zbqc1revwzbIK8kiK5DFF33",
+	"xMDTiquTT/QfK8O5Ll1fK4JTVZhETUBHLIVEYL6cFU2zMTckn/xf1RQkpCvxWmfvh2W5nmV/DSfk8IKw",
+	"koVT8tiHZOtILOwTuv/c+dKQ34kE4oQbGKlcrEnsnI1VBsy9xBJueKZGhUucclYQXV7/lfaoZpJVn8CC",
+	"R2OrR1pgFKFn1d4H6VF75ucVfe9N1cc9nsXmx+brb7BqXOGIHrQFY+O9i1fHFju2tF3Tt/Z95Nvd9mmq",
+	"GfddnjOjFo7gvYHXa4FnAqSJM7iDLE654eXTSPQijLP7aMa1u0EB/RN8wdbNJnzOBsWcCbOsrs7C+Xra",
+	"jMAs7buR+uo6mZKjvoF80k/UZFJIYWwX02mfu42JQYuRq94y4nkKUshR39VsceD8n5BNq+mlp6zQKrBk",
+	"C9aH2Tg2c2HCniZzbXHVQv5akNZfbvDAAiqae6KcEBYQMtNCLMJBJZzVYM0S4FMCns2h2hJjhNt38TTj",
+	"K6qr3lA50L/rYjARxkCK6Sp4EMVIxmo4ZP8poIALml70MPU9Guxj7tnfhzzTcONKFaIr3v2uXxD+wjfR",
+	"J0XhCRZBvtDHzH8c+Q9vmJBJVqSA1IZFLiFl2HfWvfF/6JPb/4ZpMEfL7LRXNPD3OO6nNdZuWWvVdrks",
+	"tnqPz8dOYM9NifLcPjiXCGTtejE1HF4wXA+rKShNJExuOexjy+IPWtZ1tRtsn+bY2gqu12hxQoIye8jK",
+	"rDvGpXdJHy2vBeujk0hs7U45bZeLJ5/s/6001L53dbAtuhkOmQYoT5/IUfPO7JVFUd8uYornyG7jtHj7",
+	"iRd6ib22ttc7j3OklllubTdDVtnztvHaNaw8CrgxycCJ+/IxzlnU8YXjH2DytdvzgaWo6JCxKc+Nvih9",
+	"KXgSc6tsJ5DScdw0pbZ5MJ8gqXY25qZvVJ+SOTq9zkh5vJjyOUtAmhy5wT4WoDEcZnMrTTW2XefQtjT9",
+	"qFm0Gwg6nx0TBF6wwSxRge3WiJ28S+MJcDkbi2xZeiw+LWQ8zdUoB61XPRaqSx1uCu0BlTeqX2efdW2v",
+	"w70nbpdvn6FZv6yXJGdWqqfVTrVVT50yMHPKqSx4xhKl0Xbg4l2bFpEUMozST4np5oLxgbpDN8+CEtx9",
+	"efoNGSji8p0Y37k5OmaX2BNudeVb8MYmzKfgoxwg7SFisngmY3yiCllaM9xS2E5GLhdiAGYGIH0vEWL5",
+	"vAiksmSpGA4hB+l5hGxDQqYo3e7Af0EiErmpHvYGjuNr+bsVOPfcYgbpMW9KTX1SaNOn9zF2q+8NOfkN",
+	"G6ss1XTcncfwKMIGCw25XQFWWn3KgbKEI2coWhPsHA+HSARaLqTK7T/9jJ+fV32JhY6rr7eaZ2gRdgOt",
+	"osd1vo0hudXkhgOe97lM+ykYkljOy2ZbE3Jkv9e3c+n/PgaemfG8r/kQ+jPIMv+D3aTlP6qcnj7lzfQT",
+	"e0bKViYARvcpTwnSPm4d/xvtvb6QfduHXJWN5kLf6j41XfZTTyERQ5HgIHx2kf/RhVfT2Sjh2r0d2ul1",
+	"qi2jtL1wfJwStciw95tDUrsZ/Bk9QMz4mVjxa6x5cZDAblhi3XaM1nZ97BSpGXUL9jrB25qlCqMz0F1P",
+	"2YmlwCRPGQE1NURxPeFz+4YwrLuI21gOQ3SMiJ26xoIyAJOew1cg06X8jO4RTMeOnkCjKC/yUPEkEPns",
+	"7SAkY5GlMYaWxei0jaeQC5XGRqk4U3K0ZPfde0/HKGfPzk9jl8fV9loFOmICHXEJCZa9kENiYhfeFSc8",
+	"h3isJhBrw+frOrnwMvyJzsi0DKtY8tqQT0Q2jz2MirnWQhsuDZ5LCQlozZe+LfQw9vbSdaPLhIRYFUaL",
+	"FGIncGj+l0mH+30SOjZjcL3d/DU7lCHK+BVyCJfU4cYlj/mRehqoJWwYYIcojeAZrVzKDehNHy6kWBop",
+	"41zaMaH5eEhHfQnPhryVaibjxfCaDSXsSjrfVpUpkGLtzJhyZbXXUj9BHZYywKzyDDwZM9wB2xpW7jlA",
+	"1hpX0AOzD9OKC6BVmgwjEljXbdSI2RPgzBX/Kbg0wswjNsTLWSbzCBOMdVQnkSCF84gZ1TBAkU/Ttv6C",
+	"Ngz5U3DuHLtUzelpZ3gyLQykG9SHTlPy7kt4NhYAf/57HXun9O3t0lk8ej+rXNo9die0MHY6xxhby/UY",
+	"Zyt1WA5k2sesNywM8To+/Vt8etaJOuUidXpWp0c+1U6LaaDTK6N+vG7vDQTOLvDfHS/G++P5SIAEu6f9",
+	"duj0Oq86UUcbnptaR16VHUEhagda5O5ffbuh6kUwttLs7UL/IKeFefRQ4M1U+1oNHSEhRAUHj9QzVEIf",
+	"w2kV1MugXn4x6mXQFoO2uFxb3I0CGJS6XSl1rmZLTeVZUFdI6Dt37T115Wi/bnTU9E4+2f/z4aQpZEDU",
+	"x82l/AATdWc7R6Ogyov1cXguPNSmdE3H2qRAvW3783Wrf4dY1ACEAxAO0VtfWKX4gDEDxnwOGDPAxl3B",
+	"RkJES8HWZ6LCaHmxvjpSdbR0tuEak4WDqha1HLON84xciusLTeXEX56+bK3hV8OAe0Ny5TeWXGyfaUwN",
+	"MO4AUor8/uU1HcsbnfHvkvE0dRv96NmkGK13HqHPwjnhCtOmxmFaUanHLSQjYdQspRyRH22nDjT38R0p",
+	"esElZpt/fcgusaB+B/U7qN9B/Q5+paDzB50/6PxB51+p8yM6XoLM9+sIIq6iPcT8fcCGrVJRpe2homEU",
+	"5i4SviG1AwcbsYVySZuoFfYbzzA/r5GVVkvEoxkSmk2E1niGNq4yji1iT0I62heQjhaQ/kFxIISMpQD9",
+	"nz2V5YcnIaN8amxlIcI6FOJqV9K1zLoDntzaJxCXHO0/7yKHO6H3wWlxZTgyi2MNBV0zgTs5iePoudrd",
+	"BDlLiYIFlWQxGdSKDiHdbY1ArtGOFTxzXdVwr4pdll8XJTVDesw+IrWFVLThNgB7dpKeEuw9XdB/uTwh",
+	"1j8gr68LefmGA/D6OkKeAgbafX6pRQEPAwHVhb9fMxShs30gIGxYN33dQ5WXhOEXrrQ6/uCPrXd5E9/v",
+	"tkiFvnkwSCWYegLgCE7dkFwYAEnwxwZ/7Gp/7JjrWKqYiDBCPmBw8u4OhCMoLHFoHYKyLkHQBfS55xRA",
+	"o6ZxMdV7cf0mKk/t4nI7YFpRMxZ5igzBc5f56Blo7R9BmqhUvnLIkHc2YlpNQElgkGk4upZTPtc4c+Qp",
+	"d5yDtk2r0ij8C8mWBSZat9nLb7Epnws5wrbgT5PzazlWRa4jpvn8mF0ymhys5DVWM8lUjaAHy1jKGnno",
+	"C83uBMyITFfatcRPG9zH1/IeK+8CS+6Y5+D+CCKz3cINYAfnSz/mhdTH7AbXzuVs3lxLO7G6pAFhGK86",
+	"1ayYsi6vBfILKmlyREWRVGGYcJ2oRlk9L4y+toKDVg+fqq3c1Ft4iyyz81SqlLcA0wYBsdteFyyHibqz",
+	"o+LXEj+Su4RSq5a5p+7pVG1svETC81FNf50+Fz8/MUb7oNuzV69PrQRdgHMzxSYqB4Y7kHE2A7itZV24",
+	"m4yVNxkOfg55p9eh3ez/0HfVkd4CsI98nlHweW3PdHqd07PvTgev+Xn8MjmD+G/pNzz+bnh2Gr8anCff",
+	"wt/4WXrKN486wMV4Hkw5tNOC/Tyos8+9guYutdVlenLQVUPUwqb7lyTrGj3HPYT6n92Udv+SZTTU9HwW",
+	"YRQW0jPOyFTgkaOSDcN6bwUwX6oMWEj5KJrOySejpv1iujnhiRvl/SzcLYhNPhOvBmaTAFu+GLf/Rmik",
+	"jmwCDFlhMj8ImoLmfbB7voJ9pUuT5pra7UKXRzG14luO4j/UQJ98+kMNVtZZvZTMv8H+UAOqx4SbJ2Jj",
+	"NWMTLueMyt9M7LeZMGzMMWuaZ0mRYYkoLtPqYVfnr5Ud4Vf3qR/VYJ8ECfXPLDlFf6hBqF58WLQHC1uR",
+	"7JNGMy9FG7XZxzwfWcHZfvwq9oJmmfZ6YeJtz+SParD+nJ3Q7l9e+Z0kOMoPil6pDzlinOVqxqZoPK4f",
+	"sPIAsu40hzuhCu2stDO0s2V47vIRQdbZeG7P6YxrrHNTb+ooYoM5S4pcq/y4tZC7Pzxv3Eger5b7IpmL",
+	"rzMHapqBq13XGGxd1rSVV3c/95XM5o266q4wW6eHRdujx62z3pzg9aXW3ZYK4urwiq1/zkk+LHE2g8FY",
+	"qdtYF4NyF66WYpXnR80ka7zHur5EI7IqHVmZhCfZ+ZJfaCvG6sRLi6XpW/wm9qD8Tr28anTykQTUPkVC",
+	"y7jWy4XGlAfpcHjSIeFZhpvdHa77K+bPv3tgmTaxeOqbREytvus39QPIujeNJm6OfFcGix5mkOlUCYmU",
+	"QRbNw50FHfZ+1Bfl+b2Wji2t3ojI6+e73k796NcbjDzlLog7bGKC3GvXcujlBd385KQWVpLyZHzM7Nz+",
+	"+uEnNim0YQNgY2OmunRtF4NMJEzg2oDBaqnX8sbLtyLPKByf1voGXeeZUtMBT24jNs3FHeo+mZC3caYS",
+	"nlnhJdxKow6tj6gLXOqZnYuE57lwDmwtRki7pCHJ7cdvZmMNSf///Z//e3PkKg3KBHroZiZHN7uDXAzn",
+	"LIVM2P8EfS27bgcc/4a/OenQWtv1TQ7cQIv82N5Ut0N/8cJe5BpqdW86UQc3QR83QU2jxvKtx7VECYt0",
+	"YXas7iBPC3TmFHnW6XVwwXsnJwnXoI/dd49H6u64uD3Bg3TiZnBzF3DLFNLcPrZHuKUjvwszvsId1XYj",
+	"UDdTymRzG68W8JHNmVSzr9hhfJBWR/QxcXdQW0MgueFxDn9Asjxb2ws1PE4xHqfSfbUrk+PPPCMPU2l4",
+	"7A54yn68+tcvEZvlSo5QmEfMBeqxoYAsjTzzA0lP7BL9QuFATurs1AYZjOaH4Os/SFM3OfIkA55nAlUy",
+	"ariZH7ToBrVC1Igsw0AxHN1OTebB/f7wUo5L4NxX7Vl/iM5i3zrcsuF+lW9hrnGZrSAQoyLf4Up/RNCE",
+	"seUs4RLrgiOwt6jpguVg8jnLuIF8Z0u1GE/tdCgrn2pak1ca8XLXrIuOmXvoLmmS/z5ckVxlBzr5VP/n",
+	"an9SQ8ml/W57bsEk61JQcTWSVpXmezDt+sxjml+W+Y3qowsBBc+bY7vNLLMzq8xWund95621yt4/jSeV",
+	"8WDpwXzHk7EzvrinIWVdlbMBWJhe/u3IW2y8LGpaZh27HSV6cGNgMjU9NhuDpFB8kp0OlRWa/qgKk6gJ",
+	"lPQrSMniXl5j6n1bjezxHFFtviQaT2dLc4Lr/vyK3v7rMazI/pvrLcjVtgnm48MzH7vVmbNMjYhM80sS",
+	"VCef/PgcddQ04/Ptk7gWO7T+qPvjsbrSdyUQI0YF6y2wT7hMILP/KBfHYjErVPmIC7mgUPpZESnrvjz9",
+	"jpVWaP92PAWZCjm6YRhzxoSplE6Sy05KQtoKlci6tnDud2P5bcio833JqFb5lCQwLQ2aeOv4abCz858C",
+	"CnL51wRW4FsIRqudJ6gsO61rHq8LvTgVmg+yHeurX7Rd7OvldPpajE5N+wfIlPHqPsV7NKIIXNyBxmVf",
+	"4D+SMaRFBk9h8jhxR/nzMcpS1PGe5EsNl1PhIo86LhjBJO8rTzxiAIlChibvmF3WLUmYr4JamWYvz07Z",
+	"90qiLPCSiQ3mznNIRjBhNGTDNrTxlt7Yh7M5epzSSSVfOYVnaGB6rg1M7HwQ3sqJwz49fg6U5VvYrcrV",
+	"3pEBKwCuALiCl/ARvIQhvzegty+Wz1NN61gHQw5rducGm/mTQD7CVXtEfO/IuYdoV6oZJiLnUBmf6oiv",
+	"Zn1SkqZLA1nUJ21w7Z08FLT29PDHA+SAfgL6Cejna0A/AYgEILIdsfgCEqlU5tKWQuaVpwAiubIHOKao",
+	"mT3ikX+onJ2/dBRutQlJeJ7PmZkpzHDgpshBRxaG1OuszHx8Epdp8zefsxoxrZxowqQP9KgxPRMmGZes",
+	"fpyN+LTV24WT4G99moovF8qsDvpfjEWqIq2qdQgAJwCcAHACwAkA5ysEOCGy+6kju78Xd82gbqpMs5gi",
+	"uvtIbtsLSIpcmDku4wB4DvllYafzv/9tcYydFg+Y7k/aWGlDMydHlLSaqqQg9hHgydinCyOdM2IOOwIh",
+	"teEygQt2M+G3VgzLG2wFMDcXc2lty71vT789xaFSMucJIis37MXu/BN4ZsYRy4GndK59DKnd1jlPjPNX",
+	"su4ETC4S8pjiZ1Oi9dNgwZwBlgltQEIesff/1f/53ccPP7y56l++ffsBO+PCPEvEqVsoSa7cbio05NST",
+	"xM6sS2SmGymjt8diqtkAzAxAkoWu+galNbe0j2x8ETVKzY9FVueMcF96Y8d4mRgGmRiJgciEmdfarz3f",
+	"8pHfINdCSUzoo+uT8SxzKZfOH6pZ98Pl1ZHjzsbCk9gmpEwiY6CQRjEhU5Qmd+CIyXWtEy2Nt3TmvWeF",
+	"dg3g8Ci4+I766Vz/zflrvtTSrjuVxLKOrNRmzClB/F6vq9XDMpcvrOKTIBt4fTzDgnzzVAqz5Yt2ixmr",
+	"MOqIEWGHILbrkjqrO/NU5DQC2sNiUBjQR9gJTyFy3OCwIWqQ+59ssnBoMPZVmsJK7hmeqVEB9RbplZYG",
+	"cV/xEchE2FH8cPWPMm+fmk353Dddn5vyoaVt2i7VadMil9GfKG0gpcpcfhlEVVGg9o0m69r977xtlAzB",
+	"tn6QqbgTacEz5k/uPwqZMj7KATPR62Oo5ae3zzSfTkGmMSZUI+0KMzkXWf3c2b+2vP07UYb6QgFEbiBy",
+	"V7RV2FPlf5NqIiSAS5LFagIa3NSkCkkGclWMxgusDXZmeFavR8DsTXF079AgwX/rebE/aHvYcILpgwtT",
+	"mudc0hTpHsOLoKwbgBH9lK4feWBtJZmaTDMwKGvoA/6ozVR+ixK5KTPwoTbJ+M8r9k6OMi7TF5r9p+C5",
+	"gTybs8u0yAy7UnjWcKu9yYTt7E9wBxl7yw23Fz1KMEcnVmVeO/qe+tHAl+MMX0654W2XgBhZ4envZ9a9",
+	"MlymPE+ZU+L1EUqdYa6ksZc/Dbo8I70mDQhlSDRivYkVw+rQ9ckpAUH79nTEWI6RqPvj1b9+obvi6rej",
+	"xhTb39saee+WOZknmdtxPtxKR40KDnQtTPmcwZ88Mdkc0UvEdKGnIDWNSkmwJ1jb7ZCIqZ1X/YKlYLjI",
+	"nJj/E7s6FFlTmNCXtAV1/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
