@@ -4135,6 +4135,72 @@ func (e GetMySchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool
 	}
 }
 
+// Defines values for AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddMyEvidence409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddMyEvidence409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AddMyEvidence422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget       AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:evidence-target"
+	AddMyEvidence422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AddMyEvidence422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget:
+		return true
+	case AddMyEvidence422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved  AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-flag-resolved"
+)
+
+// Valid indicates whether the value is a known member of the AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ImportMyStatementParamsFormat.
 const (
 	ImportMyStatementParamsFormatBank   ImportMyStatementParamsFormat = "bank"
@@ -4186,6 +4252,39 @@ func (e ImportMyStatementParamsSign) Valid() bool {
 	case OutNegative:
 		return true
 	case OutPositive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportMyStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportMyStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportMyStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ImportMyStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid     ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-invalid"
+)
+
+// Valid indicates whether the value is a known member of the ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportMyStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ImportMyStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid:
 		return true
 	default:
 		return false
@@ -10718,6 +10817,12 @@ type AddMyEvidenceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType defines parameters for AddMyEvidence.
+type AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType string
+
+// AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType defines parameters for AddMyEvidence.
+type AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType string
+
 // ListMyFlagsParams defines parameters for ListMyFlags.
 type ListMyFlagsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -10732,6 +10837,12 @@ type AnswerMyFlagParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType defines parameters for AnswerMyFlag.
+type AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType string
+
+// AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType defines parameters for AnswerMyFlag.
+type AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType string
 
 // GetMyLedgerParams defines parameters for GetMyLedger.
 type GetMyLedgerParams struct {
@@ -10779,6 +10890,12 @@ type ImportMyStatementParamsUnit string
 
 // ImportMyStatementParamsSign defines parameters for ImportMyStatement.
 type ImportMyStatementParamsSign string
+
+// ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportMyStatement.
+type ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportMyStatement.
+type ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType string
 
 // SetMyConsentParams defines parameters for SetMyConsent.
 type SetMyConsentParams struct {
@@ -30242,6 +30359,40 @@ func (response AddMyEvidence405ApplicationProblemPlusJSONResponse) VisitAddMyEvi
 	return err
 }
 
+type AddMyEvidence409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AddMyEvidence409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AddMyEvidence409ResponseHeaders
+}
+
+func (response AddMyEvidence409ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddMyEvidence413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -30276,6 +30427,40 @@ func (response AddMyEvidence415ApplicationProblemPlusJSONResponse) VisitAddMyEvi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddMyEvidence422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AddMyEvidence422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      AddMyEvidence422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AddMyEvidence422ResponseHeaders
+}
+
+func (response AddMyEvidence422ApplicationProblemPlusJSONResponse) VisitAddMyEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -30596,6 +30781,40 @@ func (response AnswerMyFlag405ApplicationProblemPlusJSONResponse) VisitAnswerMyF
 	return err
 }
 
+type AnswerMyFlag409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AnswerMyFlag409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AnswerMyFlag409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AnswerMyFlag409ResponseHeaders
+}
+
+func (response AnswerMyFlag409ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AnswerMyFlag413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -30630,6 +30849,40 @@ func (response AnswerMyFlag415ApplicationProblemPlusJSONResponse) VisitAnswerMyF
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerMyFlag422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AnswerMyFlag422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                   `json:"instance,omitempty"`
+		RequestId *string                                                   `json:"request_id,omitempty"`
+		Status    int                                                       `json:"status"`
+		Title     string                                                    `json:"title"`
+		Type      AnswerMyFlag422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AnswerMyFlag422ResponseHeaders
+}
+
+func (response AnswerMyFlag422ApplicationProblemPlusJSONResponse) VisitAnswerMyFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -30949,6 +31202,40 @@ func (response ImportMyStatement405ApplicationProblemPlusJSONResponse) VisitImpo
 	return err
 }
 
+type ImportMyStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportMyStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ImportMyStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportMyStatement409ResponseHeaders
+}
+
+func (response ImportMyStatement409ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ImportMyStatement413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -30983,6 +31270,40 @@ func (response ImportMyStatement415ApplicationProblemPlusJSONResponse) VisitImpo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportMyStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportMyStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      ImportMyStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportMyStatement422ResponseHeaders
+}
+
+func (response ImportMyStatement422ApplicationProblemPlusJSONResponse) VisitImportMyStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -60255,608 +60576,609 @@ var swaggerSpec = []string{
 	"DjS0dinqCWYQ1SfIZY+jA0EW6Ozg8eHhObo2RSJYSioVhr5kB/aVoq9s8RtgAOgbNJ3TBDN9TaAsTqlU",
 	"gkh9J35PidpeR+iasFRrUCFjE9aKuYDAltpeo4OKN8e1XJePYHSFb4mMvW9k2zjjeqhrdIDTPFPGN3QO",
 	"kAdCoqWFsUKQZIjUUhASIb3Cx3qFVdyA+mKtQ6BzOaaIrWU1gBraNuMgx/zILGLBX/5/9t51uY1bWxd9",
-	"FRTrnDI5VzdFyZJjS7WqjuLYieeKEy/Lmdlrb85Dgt0giagJMABaNFcqVfstzhvsV9gPsN5kP8kpjAH0",
-	"hezmRaIujnv+mLHYN1wHvnH7Bovv5l8vvml3zzokaYlJiMpdUHkPF8Ab6O7Zxf9eHf5bouY7cMLYtojP",
-	"X4RDsix+z2JO7SDfdbzX37hPREP2dDizj4fQ5J0Gd45JHK8zVLrC9VV0Ktb5BlH+TaRxTiBn9qoSaFvB",
-	"QczHY6YcZWWlPfontiAzLlJN5ordcJnezpEbln/f7m1kSklVLRPxJMCo6QXVnqWKJlGKBCtt6qMngbvS",
-	"1ZWANakDotNoSqgmlLgdRN6/+54oalinWk/dTsTAFoO11Pm958K+5YCcsduHeD+/np/+7T2tf3QnLnWI",
-	"4nExFwSfyNnVx1Kxe6qKXy6IX9nZqqne0r36ea3YfWWDPm6BStxQkiOHMCWuSKaHtSb6j/9djioiWfOs",
-	"8PI6+Vjc8vmcaLIAk3p55bi3dG9HUJsJo9vw9HHB9fSOnt6dN5qMYN9s913VZTKyAUjL3b39PiloHw/b",
-	"3pleEHZ+93J2yuhBHcmx7TueFM80ydmWu+SS/CZHJGty7vdmgmhjVYrfU5aymKTC8ARP55guA6IlEbK8",
-	"AHXhaTia7Fc1MCsvL8qHWHFFW2RK2HjMIoMZw3AEQjpAG6073uUK3AZ4J7/BjIFKFoMNxf489sFeQRCs",
-	"EIjdrOBIGHAxtsYYQffPSn++Y4Bf0eWKPZLF3p5nhq0s2smOOc5YgENN499SjQNTGpusTTkBMPlN8vwt",
-	"UpGEWd2CG4sMBFswVSzTqFMr+VkMvmrWuSDs95QmtoXZdiIWrWYvnNLCV28lUarsJ+W9V/Dc5uvWj2xx",
-	"owetnBZgJSWxtDdLe6gslTadNL+y0VTK60tj2GxelYOBF+6W1BolVJeWnk6jCFlHJhhvZaZKGpNkCy9V",
-	"1SX84xSZyQczfUsRWCXqz3YS9FNj5oN8G5XXvn36HPL7sPp/W7FxqlkcEDtGsVXy0XBsF3pstVZYbqA3",
-	"EbxXd0pr7ezVq6KFajdUDYe4m7M9Zmw7dq0JZgMsh597pj37NBeEG000U7nLq4rIvzpqLU/tz8r0soTf",
-	"MOW2gFFLgFYaGhy0JvyGDdJ55XLBJlTG4IHMgeBwK67n4KybJ5jaWp8Ut50a1X2yEKJR2kLlJVxeVH6j",
-	"BAVSAFyu6xO7YS9/h8O1rN3Met/iCgdhAXRzeMhVyW7qlZRtDgV8dpfkHTesb+wDPn3ndt9MqDYFCXK3",
-	"rZ7Iyc7of0XKr6WK1iW53YMkwaSNW05avp/32qK7xnCubKBSOGcmPm7Z9AW+u9b2466HPCZTRmOmIK8F",
-	"UljcLIAnviSkNuy4KgSy2ovCBiq1r7Q5ijNWBC1ezGUyZX3JlBf8igxYCeKyq3kHmXYIVXhVTD4q/VH1",
-	"kltbIa60wjkZMSid4Y+UC5IN6jmh5OTz5wuCwB0rT3iSANI+7vmnNJFAlDaSqSHPrSqjO0ShI+KCRFRE",
-	"LMlewEQMhbLBEOcO3Rgt+EU7qi+qEZQO67FPwsleumZFrdgpa/K2cr/YxzDoyK1cAov2nAxxvXYphB4N",
-	"g5yuWNj/c7UqwEpNjKLgXcd7yViqvgC/O0DuLnnt6ikWd46G/EvQ2KhYFlMWSjdJkSz7YuhMyZD40/UB",
-	"jsOADLkeDzIiqa7bC/ZCxq6Qiu6ccvgNU8G7ccqGQV/4P11ytn+b3Wf4NhpFzK6OIYiMlYu/p3br2tei",
-	"PAFmaCSUxjY7fmlfU8CHV7tuQt4djaZeMXVZeNrFQDjVN7+70+2L4QpxBAx+N5IiStKYuR5GtjvLrpCG",
-	"j3k+RjW96ouabkETtNX7Rst8pjEW+d3VW5I9AV4DrnXKyPFJ2fmElkI/KVnobddFmpZq0HeLOnNWfsvF",
-	"dsDrqy6AUxSmHwVzYZFkQbOrF/zqWf3dh9WuE3SsrS9MW6n8vbjsCl9aXY0VHylPpjswSnOZ0YB0kTG0",
-	"vH5do9Yneu2Cm2MrRNhnaofdCo6aMSqImRcbxMwHukwkrXPIyHhZFjJOvC1J+8pQEVvtzb1Id6zE5CJw",
-	"oTx+yklMDe2SfzDFx0sM1Bn6w17ziaAmVWzoD/32D+8vX4dXP1yenL2wXx7muKDr/2mRlzZ0Nu/a9g3B",
-	"/YsvLoqgZ5oMF1PNosGQaBYpZi6Ic3V1sTGu4X6Hfy9JlHAmTCcgsZJzizUYNZqMloUmg0AC5en7N5/I",
-	"EDqXcHGtu5olY9eYpUzRXhUp5grMuoikbN7+sCiSYkErELIWV7KZbCG4bvWO6cn4xeg0/CY6jsNv2Itx",
-	"+Ioej8KT6Hl8ys7GL+g3I4x0x/Qf+/XWOehT+vzoyPfUfa87kTfd9Pro5vjIrZcQ0l2OdvqMVUvxxC4v",
-	"N7CF+clonbdOeicvwuOTsHfyqffq/HnvvNfrHp88Pz178d8LJrnK9frnGo+rG53V4l9urDZX4I0kVqVd",
-	"yeCvMTtXUXZCZjWI9IJlfW99x0/OSkk6mKr67z7TsLZ++fhjt7hi7mduy3jkdDuTJ7S+Csr5JbKxY9dc",
-	"eGRl4QrAmGfahUTMqTLlLpdW2zaZVoX5XaOyBMZsy1T1oLCWa2lrXBW3KZ0DpTVpAxjIbUD2HT6Ue01g",
-	"OSm3brHe1YxwO319ZWCcXpP3NsDdtgGfXxUE663qTm01kbpX7Ogv2Tfo0iP3Q2ry2TsrE0F3s6nmiube",
-	"+lvJHrM5Ovm2nFOIYevZYD3yR4dk8fDFHMtCMOgaI8tBGPSlAb/qADxT6438BRxWeYK582M7OEBooiWw",
-	"ZmjSBlZsQgm+Uoqdt+gubrkVxxONXLSiX0GVttsdMvu2bapUJWu76fTlQ5TGKiwdbMZqwGxx4RfMKqt7",
-	"qrxz12a8JDdWLCp5ttyWmlkVIu6WzPP7yaT72fszLrxhsyJbVNVAJ2/mOCcAMgJXGInM01HCI2InWwlm",
-	"qvFIRDXTq2gEVAIPVVajaO0i3MiDtLKocAUVB2zHiTygvax0BD4Fm1mxQb9yM70CqbY7FUB1v9bBqn9r",
-	"Rf4bnwguJl6etlHd+j//8391AqKnVv8B8grQrzLy+vIawkfej//t31+pl9//23/8rj4tfvvlw3cv3/34",
-	"4b+/kyc/0h/p1WKnKhJlkAqtrk53/RUiZ+zkHWyH78LsdYtEhb287GUBuzXbAEfhI/M5VAfiHqQ6kuPB",
-	"8wrG2rLdRA9GVHM9ALFTYfG1evQKESv5r/8N6rUzIgV2YU1TESsWm6nPwGSKREyYdTfm1iLdLBm7D7LY",
-	"J5ft0sgsbRuC9/doI2m/PD45s8rCy+Puydn/3dm30RWa2ZYeBJtnoWqdoP0QmJhXoM7K9KaswjG1w8B7",
-	"M9gtHl7dAWmBs3NDZwYuMPYuyB3nV1exq98mGWeXgfIcPPf7BXO7WXTRpffXtlT4oNmKkkM4GXkiCBlz",
-	"QUXEaVKMhGoLSfQ84YYsmanYbXsvOByvtUyvyomqHqJSv6pW7IQJpu6qCMxkzHStNa1IZLf/xK+8BBJ6",
-	"uR7f7mUrvFO3esetPy4k5GnpAYfSnNEt5dkcStLeuSOrsm2VkavqM/U8XXWzVNXrqmXoz4ttx/odd364",
-	"fm19gMdKzqoBab7rl4yqzK54K8Z+dL48QHcycriKN+61RGBcguoJKfbGf7JynsHpuT7L60jndpujgI2q",
-	"iJjA4wouFIpFA3M3Us4Gdcuvrm/J1VRMvCP0cBNTm8EtHjGvEceVIXL7TlVxGIKqwa1uc9WMOW+jr5ax",
-	"EaPd6Xw/8Ilec5TWKyx5Rw+B39AHWyXPUmZF4cnLuhoB9wtp/RYcwPyDn9yhmkGxdMcd11/uel7p7i6f",
-	"/+e2Ih2e372EXTLZUtARPTLJ4XThpMnnKFNC6gB8aRdsWimVTdcsShU3y6toyhxDyIhRxdRlaqb5X2/9",
-	"wv/7r59a6xRYf//1ExhEWOwEGLlmGIHhCLiJUak2mrTfxN9dXRKpyMerk7MXAYFwezHmkxQq+5HXCeUz",
-	"fY7khkFfDN3hPSRt9y9wcHYCMlQyYXpI2mB2sj94y+uQtH/55d13wSqjqBQJ3gdiddgX7jbvQ8+uEPtq",
-	"QhOoI2kvTGWC4S9y4aWyc+t1IFRFDwMypGkMLWaf51B2HdcE3EDNEF3gYH8CCk4Y1twzPDVm3vrzT0cQ",
-	"g/JKGIo+RczcbzmDIplRLgzlgintLMy5PXLCzTQddSM58/bHzA656joqvM/iIk20tPAhhCr1K0ePJkwA",
-	"gzZzhJFvxCTheur9GrrbF33xWoobJjAGqu1y8X2EgWJzqbmRavlMk1hG+ojOeXcWX+AfsbS96s5iMoFS",
-	"81lxTzJiU440RH1hZRXWae+c2w/+jbyBgAyIlMYakeTj29fk1enZN1macHtI5/OER/Dgkfv1X36zE93p",
-	"kn/QhMdwyT8AdfrVklDRF4QM4d16SGCZQVjGH0DxFhAuAliMAZkxremE/Tm8IEO4OESWzb9f/fwT+SDB",
-	"hEy4wNL/EFkSZMwthMypojNmYIFBnJod4N9TppYBmVPAA1lgaHavHfG/kfdSsKX9lhN2BI4QOLiRhg5j",
-	"88gQ4c/wArKGkJ3u3dXP5OWL3jH+dEG40IYKgxftKD5//vwV+eXTa/jSj9zu31QzEqVKS9uSCRcwcOdk",
-	"CMZezf+TDUn72K6Tk14vyIpnnvU6GI2W24SHF25VYF72Mw1jvWI4xlEcQUSXgyAJBV/5hHXJJfyXwJ32",
-	"RsjrQqtrtqPHPLFjRTgEMdpvYFiWHWIcwBQTiBXTMlURyyafDJ0TZXgBEQkYaQVvgvxibZS0A/vmE50M",
-	"L8iHy0+vf4BOYjyhJk4AQL/ejcP31ETTIWmfnrxEr5yTzgE5PT7BX7ShCet082X94eerTwFBz44uvZwm",
-	"/JoFBKOlYNkP38VsNpeGiWgZ/htbDpFVeJ7QwnBAKKRdfrZVvkc5LYOfDdKGJ/JXmvAjvAkiQ1XKhh2k",
-	"4jAkYXZCTk7JVKZKXxAqgCci+wju5tOTkwtoDlbM1IajYBgnfDI1/qbeKzupC8UNVNCcccz3TBhp239i",
-	"9EHgwjfBIaIxHJAQbaRicdaBjt1dQhrbQpokAbo7M2cohjqRibSjuqBLMuNx6BoHqX3U3wJRMInUxn4E",
-	"IgoxxUcxY4/YlZG1h56dpYkv6lMeVr/nXRddsduIFWY8mwG7Cu0Hhv8tdEWewnexY+XAOrTPdIA94gZj",
-	"Hmm2A9wiuixUSfDz4uQ1NMVzU9G1AM8Axddp7/TCDgfXQebIzk9PAsdkAPOaf2YpHTkLnpkktoMMUxEh",
-	"fwsUkSPt4dHN8dGMHXW73SE2d/g5dCdS6I52KZwqhEKfJCCDQG7YG3B2ZnQJIwLlepGkBLjDT3vP4bVu",
-	"+CAt0UpT91gsoVXsM9cG7ofu+jMAA2SvBZz38JBXzFIRsygBrokZM1MZE2qH4rR3lh04/tbhZZLIRRbe",
-	"Z1tvZTGQBcKj2Bcn4qE6skU53llFhj9J81amwke9EjJ8D8/9JM0lljEZWiHrmiMFyUoqK+fIJ8Mf3lx+",
-	"52KBf/7w6d3PP11hmCxMiatrCCBnaUfBdyV7FzSubcX+928+XZDXP3+8InPFcOPq7E0W5ln8lq9kPxhD",
-	"AwQcpXmMqLBLNrarzI5KTno2ZCKdAam1e447SqDsYTwp/D7RAXgU0IcOXwcOKQcd4Emo/WEX3srgnPvz",
-	"GQI9OSSIkl8+vQ1f4s83NEmdPm73DoTejw1TcIiYi3KPcuOrl3HwVpfcB69un/Z6ZGh/HkCVWDeBnS75",
-	"SRLUzcBjAssJg08d1xwe+AGudAnQjzimPchAphGcce1f/sXqQnad238dv4VZt//85q3/8dXbzgWIMjoK",
-	"UMcfMxYjWbOVOPZAdbVR7NS6RmauzLFijBj2GZJtsc0uAGaYKaH20LafsMqZ7cJMKtbpkr/97ZN9rsiO",
-	"izRTf/ubnQnosH8jjjkZorqNTEWwLJSFEMA5BfKnjTINqsEP+/2rYcfKaqYhBTFhFKAPcFgq6gsuWMmr",
-	"5zRipP2L4Ba+kV/tj4Mr+NERos8obIXC6HpmkV/+5aTX+7bjc71vMviIIsPOtFOBhplPdIhVaBzD0yih",
-	"4hqajyvC/mmXwXfZKZ8hsYQzMmJmwZggx696vbB3HPaO4Z6T41evwuOT8Plxl7yh0RTXGk285O6BvMib",
-	"N8zFE06Yx7WAODPiYjuxRdSanVnZOux4VlDYh5BfMrTDODwnQ7cqB9m42blLzfil/S92NCBDPxuDmBpq",
-	"f8jnubCKoESV3dEIrUYy5g64QvuAhNSKp2jKNGlbvPrN81cvOoE7DDUpwX64PYTbEfoTCTu5dBNcQEUt",
-	"4RETmhW0r/fvPq1pW3LOBOLGrlSTI/eQPrL3QkylSQqKWyEw57x13O11e77+I53z1nnrebfXfQ5WADMF",
-	"TfzIqkb2H5UWw0vykcUyQhSsmIiZwuOFaxQPNDIXFh0kksa4J/DxAs2AV89hg7eFJK+/+6kTwCGnEOTy",
-	"yMDbIJveGQvIXCY8AltgJgLfxa3z1vfMfGebHLQyAW3bfdLreY3WWR+tDDmamhmE5GBQRqE+RRbYsKay",
-	"Xgryw6f3P0KfL4pdcn1hMaZ+FLrme9XF6j2x1ZrP/2i9xsaEV65P4QfoU11AjHvyyD3mn3IP/Rm0ijht",
-	"20v+m7v1XYx9PMXxqXokG8ejb2lcKPd52jvb/sgqWrAPnu3yrXcQ80STN5CBXLQTtc7/xz+Dlk5nM6qW",
-	"zvNw+eGdlT7IdhO4pcjiwjLzyxFKztGJBjNcpsu3/mm/AIv9SNkl3dWQX5FIwbq/1W8A+23cAqNUxAkU",
-	"wYD5H8K7hgGJaDRFZY9Qb72uXLFX8Nod1+1v9IZiO/ZcvX+nNxS/tLoYbTvD1zl77sYlaG/2937dK89t",
-	"fkcBV1qHKBbbsD4C8v7dJwLSOWKdgLDZiMVxjjpHXFC13Lg4kVLwP+uFscPvJ72eq7TiUuEipjWw8hbq",
-	"ZMg0mnpNwJ6BI2p1bkoSfsOEvd8e1cjtsrZaf4CGbF+pq+daealuio1zX6hYv58KXeKapPOVZfwVr8S1",
-	"YaldSe687y4pnn6Vy+nKnmV63XA6LD49JKOlQWuh/QdYLpA/VcoES4kR9plGBotoZVI4M8wzRZgAD5+u",
-	"XGs/z5m4/PBuv8Xm+5UvtvVF5F5MAPGQWEbpDMoAlPqzrfdrifC9aurvymXsW+C/3axkXMm7HtZ2cS13",
-	"FYdMlEWdN3ZkaifTTjuf8YnTqAE3oGAGO4wOCEs0I2e958ABCdrdFln50TbyPkUlfqBiicEFq3TDNvuK",
-	"Fpd96vn2p9arzm6VsNnq4c5ICXZ70NfTJPFLB5MVa5ftzfERBfqp0KWu165gtGI5sqpxmqA4hRhWZ+5E",
-	"EgXq/YHAQwamePyCuw0diN+/+QTP9gXejVbTBNs25fMAnsui9YKaKD77uw+upWSconPHW677wpUqcFxT",
-	"PtMbLRO4wbhhM2fLANNb5gVou7/RY4I4+qcfrjyvk9WWwVLgU/6lYL6j8yzjmfh89IJT1T6VsfR6fwzS",
-	"Y0GyNLAucIX2Nt3pksuVEXRvAOt7ZKRCVodsaoMCE0FWsASb0xeu3N0I6C24ceVahMz9m/jZLgFeCUU5",
-	"GlDmcybi0GrF4Nj86DpNFRrvDRMWO46c9UFPpbKHLCZSYXNojF4ULtxCOeuRme449wJcn9FlXwCZhHMz",
-	"WEgIRYoZVWTKFOuStzBgoNRkHKbgbLYjgRYxJgw3S/u7S8jMFGHbf/RZcxGzzx1cCKMloZiqqYDpAuwd",
-	"Zdn5I9fmEubA9Rxj7pznsTa7Ir/l6AOdsCv+nwyyKna49xMkitibKyAnrq0i4QSMH1go7dhCQTl7NzhN",
-	"fQXw8xLray7Qt/BeVrehVGwRXY4wabYhdZ+HOSp9eq+sieqGuIW+6bvZgrhbt9+JKEk1v2HEngiKjGQq",
-	"ar8poyhViiGvZvV3dw/aXW/Lm8++Lel8vnNbjLxzS/55j+ihuMMgWavK4IV6rD07ijJRPzakON7+SJH5",
-	"Hh/aARi8lWrE4xhkQeu0d7r9Ce8kexQcnSGUX6cShRJa17PjxU1XQGQSMzheHXuShyjgzW79M2iteD+z",
-	"a1IVsEvOjbrRKpZnGxfZVCFuYSHVNZz0QemoRw9a4KiVFJlbDQByw8AHsNL4itOi0LKHOyuqdn9OU7bb",
-	"Jswa7infag6hwoCQNp4AcCh0EJnkmRYcRh2j4YysPZsK77vbGVH1dkdzsO8QOMqEexV62cd2EHn5omrk",
-	"3dOSd/VSpl2QMZ0Ncq8gMKql38oO8QVnQbwIliDRsasPs0lSHv1RIvX/s1Zy/ixK+xg0GAugUYazmIxp",
-	"ZHQAv7GET7C04xIJpDMqMADZgTMCZ4W2obo1xj2NEhldoz/OPcSlACeq/2MAtzClh9V2jXwPtR5kp9YZ",
-	"0QpMaOXt+eYTnWzblnDPY7gvmq1c3srlZf8Qe3RfgJCvRDvx/wQPOZbwXD05ClEBaKuB7Vfo3rmPJ3WB",
-	"KNrQ5QXG9qI9cqioHjgDJUZKQRBlBPz1MmFd8hNjsSY+pPOC0AJNvVQ5ieYKJjjtvVrfzL8APUdpP+83",
-	"NO/G0IoWntmwyr+V8XIHIVBgYxPS2Ol0OQc+iB+sLFGUzilSBNgfFJ1zqA9VGCX7ht+PW+etRAL4+/3E",
-	"AhQoHfrn/hAEq7PaJzeFb9xGivk3lxI2jErZn48qRB3HWiNMn4IwPe292jD1xdyB8hLYjXXEVTarYBrx",
-	"3GabapPlCyQU0oQg2XaoTPZnBQ9I9Ur0oYuRFOOER6YQ3uzD459pJFHFQGSI/uLa1b7lwgVtdg4J1o9P",
-	"ts/kB4vQBFKZvEXeYXh0h3XmKEA/SfkjVVgc6fT4bJdFvV5mDh4+OXmyCyiiisXhWKoQzROhqyBYU18Q",
-	"qv2FmDwGK85Fg9bcHqfYTxbmFQyq7oODF95nW1JY1E5nrXrGvdE1RoczrmcgzQ+1/H9lSWLbM7P4fZQa",
-	"V1DO1VzW6GmE5b6y1g+51E9e7rfUP/pT7BAoEIuDVSAm0i6AqhJUKmCACqDUuQOS3EWNO0KgBUmsd0ST",
-	"Uldog6/h9bpqRFyAL67Gi6L/CWpGrULEddiH7z4E7NtuMSvkBf0bW94NKPqc41amEtMJ5UIbl9YixcSZ",
-	"Pls7Qz+sQgpteXrYrALL3wGdVeRTbXs0fyR7ooF5Xx/Mq6kAXEj5u2bLkIsQE3MaWNjAwp0X3OoqUizV",
-	"FdU6HhxaQeoJNAaialbyW32WXZ5u+teBYnDqVACPoIw87h1gObPWvUGsNwUjOkdreGryxAG2Ynl3RUsw",
-	"wqhongel4Jwspjya+pL6ui983Un7GF7L5kuTKUvAXId1aiCbvOjhm9EllMpRPGYueNY1TjGdJqYv8kTz",
-	"HAmOpP1TMXLNXM0mMHra92ck6i6ahXsfggtiW3EiTqnui4+XVz5WMlhhkUYeZWLvcDlFWYZu/pZnGv25",
-	"WZ73DEkIqOgLLmIQPzdrXA92LJCQwwV+QH5d3vRnmkB8hTC+aDkU7HfD4L/dF9B9MkT7liMhGVZFG712",
-	"6+zLw8OlvrXOWzgQXET2F7vyHLP2mCZJ6xbG0NeZS6gKof48R8PsBSbTCsgylYoM//hz2CFGZnZpT56w",
-	"soa75Ed+zXyhsQiD6bifzlx7eWQMnhnXGwzeYPAnh8HdMSvnTDQovUHpD7EkuciQ2cY1qVicglQPQaKH",
-	"GWHYns8UTuWqJ4UMEY2EiuqwUHqgypDrIFUIwek6tGs09MdSzTP2rQ4FbbFY2ztjNuYCFtOWm5+q2vPX",
-	"UWM8+iilNpyTmEUWVBcjaFzEDBM5JgbpVQLAWK+PQjC7h645MeadFSEL1ENkFdoYW1nIDShWkvSx4RnB",
-	"TjG6EiOyA5+/4EpOWrzOZ2wlRoq8QWYj5C0BTgZMgKCI8cK8uBwzlCd6reicS2mojtO0LcYvPHKcpotS",
-	"X4tUXKlb5vg+Wuet//d/0PA/B//84zg46/35f7V2joU8UDj8piwAoHIqFA+9v4SAmteixN13EPv97g5j",
-	"+nBZAY+YBvCgcf/ZHtwhBLZAdtbEwD69GNhNJ8BdQv4LRPrxjIv8nIqSOGSfLXjdfEy5ezY3qib16/WP",
-	"371xn3igM+I+t1vWm+27zQ3a4Tfak1QpcnKoupAOamio2G9QVKUORiPIDn9PqTIWUB0IP7+nCaLnTLNt",
-	"j2gM3E+B8zTbtwQkFUjT50hZHa2mBVeuaQ5EyQJ56kGV3EYurgJ/4M4ME3bDsAJycV95IRit3lQjEMti",
-	"cCWKuNKrYKWfW43PNLkseE9c1jkg6Y8Q6+ppRB0RzOsfv3Psb1Zn44lxF/piRKPriQK4QS7F0n8A/AQj",
-	"L219PARpUyLsy+HXVXeGdnXol449cXGBhed1Mb164gqzO8rWpYHU6GE+F0Myo/Oc5Sqihk0kMCkYCf1w",
-	"V/qiwCg5YkvpfA2Om1dXGuSBcTaTm/tb4w9pYs++gJWRlwPXMdQwZ6mwCuSVt+eQH/mNr0BMB5GM7X1v",
-	"ei96vV7v+UkraHk55So2//vJ7nb5bEBcicSdwlVODn+OVZ5hrm76BZnLJMEiw7j6qCE/SvwguIi4Ac6M",
-	"iWJaPwU7um/ctqez+w5je/96TuSa6M4kDhMa2h2SGcqas7txqjxcnMkT94MEjkaFUZVwoPzGF5cpv1ej",
-	"UrheZTc/qD+lcYo0oUub18id0fsHJePUguQCiF4D654k2gKKn364gnIgFlW3T3onAUIQf153Dov6180g",
-	"R3/gPzbm9r4zOuc4gFAWKLcVS8Fye66hiWMTkgsNdvsbKAIAZ5X9HVwQcAWIo33czpgnVqhc/XAZnpy9",
-	"qELU3zNThNP3b+uoi6bAoWoMHI2BozFw3CljGjdSkIchFnWqgxo59lK9cfdD1OVmSXlkhdZGC7K9wRGm",
-	"5URw6IbEIkJyTEZcmem5CyGL5UJY6IH1iDAWMTePd8lp7xUZ5s3B0Bop2NCT6Re01inVZMwF11MWbxOo",
-	"bzlUVtuFujnSN2UxVC6t3tuLQxTPwBpe8e+4BubSHTRb90jxiUbHbYRyo7k+mcTZdZn1l4/dO4h31GsJ",
-	"9iRpv776RycATtx0NOPmSzknc3kVKgbQehN/kJIL5EN1S8fR/MSMtL2MyA/TXG5kZnzfWCh/gkoHKCGV",
-	"LKeRTNKZuHDxP6UIfRcbVH905nUPP7LdtJLDH6D50BIc2uYsbc7S5ixtztLmLK06S9EzbCQZ889eZcKz",
-	"FOoKwgH75E5VfPeRZtDIXWlL/e3Inu5pxfQzErOETahhMUn4jJvsKFwpX68NXeIdukv+4RLkjguVWbz7",
-	"2747qa4L9Bpbc+Vbfp9mu5VP1axtPyoNQdRfhTgzX+crC9vZWcqrGqpalnY4vuiA5HzrcYe7s+2Zyq5d",
-	"ECClx8horE4o2MJnrQZ5huw20hTkylvflY9AmOeHcgBzNaBCpDTBEtut8zPEwLuHlZR7dGgCvJrXPyjT",
-	"yo7yzVPhNXLu8SFkk7p3MMg7opEOaQR0BKGFmVsy05y4D6mIplKFXISpZg0fx2NTo1Ufb7sfxzUB/eUz",
-	"Psyq9tRD5e/KqCB/opx05ogmpCKpQDr6XYj88eUf8N2XeWMeqwDMz5Bnl7UDiigvmSHYo7rcH9/jUuKP",
-	"2xwjKRNGRVV+0erHsJjDh0vChU6VhUqEfZ5zxTRshu++vSLRlEXXUD4cyt07rgzFGFkyqnSQ+7a4Br9Z",
-	"bUEAOmA3PLYYYgAf4WIywIfr05d2z4K7XS2c+8zLqF5pO6REZfPTJEQ9Ld2mVjCRdlYSQJdMFDMq6ATu",
-	"OTTBeGVqgK/jVWExyBrrNRlsSYHsxn07hhpr50SxiM85llfDsz0gghkrFyZKah0Q/+ox6BkiWnbJz4Kh",
-	"eyCholsTd1+9Lx41CN91cODFA7PfMWwwouJ64C7aqfAdbZ23xjJVgwVj18kSmg69GYyo5hqIcqBDCQWJ",
-	"dN7qHb/qjV7Qk/A0OmbhN/FzGr4aH/fCs9FJ9JJ9Q4/j3ikYYNyYZwLNSjNDlRmANISg/rOw903YO949",
-	"rr96wPcJ8j++Z6FYJRCxffFXHMLf0Oc8UYWnDtKG7LM9AfbmyalRkxLqeKmdYG7iyJs48oMs2OyYuR2F",
-	"zIblOqU6FDJc+V5ile5tq3wMIqMJbb8DPkX4txX9UVHGencBrB6dblf3j/7I/r21SlVt67NoVDRJEzqz",
-	"0AyZKPGfgD7xuUqvVy36fGA9sLbmlL+hMQ5/2QHUdWv4YdTD/ehsfds2l58qapeaTwQ1qYK65S57xClK",
-	"WY3NPGCLJiHVmmtDhSHeClQqvNDZ1T92KO3xEG4ytMGVVbMX4UnvrqrZoV1km7/yoJ6y/YRhVjuqEYqN",
-	"x2xvPP6YPpUCFMtF5XaZ+ChQ7IiJ+BYc6KuHRi1ZSUKtnrmMUH+cK6kgDsRIDP91+TakzTz7WadL3kvB",
-	"loQmitF4SeaUx5CLGUNtnrFhCjlF7MNcExr/lmqDMN7+LNhnQ1QqCsSLFrJzMbF3J2xs7NfleKyZIdz4",
-	"Ki9BRsjeFxTgvz1s/QluJFy+Yaoq6viNiO/JsBk8zGHGRPEkexH2XoXHaJN05N8zUBiMJJREVDEyhRKI",
-	"O5N++/F4I+I9Dp2tMqNs08TzotWI7KdPQZ0ZzdwmD5mIWdxwTDcc0/e25piIQyDFBKuqPUVCcK58YQzK",
-	"X22gyhuouFFv2hL2KqijtXVk3FN13Mm5Nl3NorwzpPJ3uDylDdauZElmVF9jiUFIdNJTuRAoYAA6xXzC",
-	"je5cuMBueCHcrY1ULCZMRGo5d76yzQav71xz7lHD++iNy/5bNcLWZ3A1MQ4HPfKfsPidK2nVHAXil+tx",
-	"Y+w/QM4M7rVnmoyouIYUMsWsuhRGVMU5hboVMSw+d0F+YswhcU0Kx7tOxdJHsNMF5ZBv426DlXMrEXpA",
-	"g2Rao1oKtihJxDkTMRcTl1bj3/JMo0bojwzuymOlwvCEUJJqpgjOsplSgaqlFIwsppJYFRFKS7nxcIWm",
-	"2pmE51mBKkXTuNMll34oXcFYXRjevkC3p2tol3xrp813waq4tDyDWScCbz5Q9pDQLHA1accWlFRppFcb",
-	"ZP8tdcRSPEwhbsbF4P2dXL1/9+kHO/X+AuQBQwDMyfPTsxfftIKWlsp45srnvVcvnp9iBaasxtQisyTL",
-	"ORMszip/4enrp3GfEqzlI+mKmYe2e+55Kga55uHWkl8wzXH5tWjIKxAydMbwcMaogES/r0D3bRTYjUvi",
-	"mos4LxYfHCY7o0FpB0RpV4ge1pGaP+LaPtg0A3Bo94/9HZ0CqCMWElyUwYsGZRsxjIcot4Brd1Zxj9zH",
-	"79OT4D5h0Sn095otdVkrBnpyICRfTOnK0JMJRdLxGeEiZvZEZcIky75oxylN7Nu4mHQuCCV+T1kB5yBW",
-	"AEBZS/uTfS00oAgQq0t/QoNrcNjjBTzXArkd8dqtoZcbkCcPvzIdaUWYNOU1G+S29zFtT1KH3xv/RoPx",
-	"Do/xVp/RLBmHRfvNrlhvt9dvaU3jNzk8jnTnposfAVHiLQNynMGf9poti1SZsjoPgg8VmyuoY3I/ePAt",
-	"2MoUu+E6y1krWf3IWNrjQkO88OZsN8R2Fjb2xZCNxwzqvUJVvyGZUwCZ1MCtz/SaAwoDj9uCmfPVJOop",
-	"VewC8+XOsdDOYioT1umS18soseuwGOFClX1YKWAzI6Oli2uBr0AM/Wp8S5f8AloAN4TrvnAjDlC1GDQN",
-	"Wb628WRBNdHpnCnNYgahM0Ia+Hhutozt+WAUH6XAXNemfYGLgNOkWMI/K1wO+yqdQ1RPh7hGIA9K0T03",
-	"WtqZYMk4yCoG9UWpmH828s6L53oLCSRGUaGxEmQV0P6IX/3CQ3BKKy8LxPkm7L0oBuIU13y2js+JWUgy",
-	"kxCYkyo7/AvGrm8RoOOGsgnSaYDsepCOTvV8U6COX45hlg5ERX5GbMEXVsaFhl7XlpqXgoVyPMYbfZPc",
-	"dmtih5rYofskuUFc5BLcSsv8sAlxCCfC7CzAiKUtNtvCp7jG/eGKz3uI32D1LyPG6b28YZuDnIwsI9oS",
-	"ki2kwmmHs2hGy/IAkF+ns3tD/A5IgBRVpmjrHeKHIX552CXAJekPKhczrhhibKhrDxHhwxGNrgdzuhwC",
-	"eLb4hrRzxL0GtjvVuNN++MuGnX4cWudjmmhWQJpTOWM4wlOp59zQBCPH/FhnEPVFeHx2K6gJ66VBmg3S",
-	"zJCmkGYrymwgXQPp7r7mUJCtRYTD2tP1RtMGMj0xyISnCKHFM78GPrm4Kqngv9KOLo2uyZwuHyNI3C7j",
-	"ON1QpuoN1J3C1DkX0h7TJXCmSBUxtEoCGtIEqRAdG9/QTJVMJ9MhaTsm8HNipH12nqQaTW+5mTJhFGFS",
-	"Bw2hrPBZCnl0U6oJKOaEgiXSfr9L3gDxMdwmF0z75MYQfuoLbxh1XA3/9b/J8fOAnLyw7Tw+CYhgVFn5",
-	"OmdCLDsBmStJFDU0j/ezyC3rrG2ZkCaf5b5YncTz/PPkv/4/fN6efvbb/mVgobV3BATqnUMYbMQCMqXJ",
-	"DdMkndcUFSmBvCs/dftiPP/gJ5yg1r1SEK42to533V1vggu/Ohc17IRw9nTppQ56Sj19r29GMejNOTBB",
-	"unGe3rkmgfO3bbCsLJiPu4bYMaD1h3PNnjzwk0qFJlN6g7aEAKpHAv2Zyz/fA0TUJO8fLmtibzCCx+p9",
-	"GW9+kgUKAJ/Ob9YNNalI7BJ0giKdwfMEEuTsExlcI5fEw4xVkoCVN27iB2hjaTF41Cx4xCD6z17R13xu",
-	"Z74v8hWSv1gKrIlKl2hcq0q/wJu/bNPQWMnZqqWnd1x0RnKR2YbQUnRM/p6K2xADuAFrrEENOtnf73i/",
-	"LsRbeTUbI1VjpLr7VsjNUaG8YSqhc93Ypb4Mu5Q70DZhzoKD7v5IC7LorTCPttJHf2Q/D/KftzJzVkaC",
-	"2YYHYEUpBoXZhQHRbiSiSZQmWAi1Db66xAw7WW07yH4xdJRAUgVEolV+xgotgGv2e1xApiw6t59pO2rR",
-	"9CL7xUq88ZhMmCGnvdNKYoS3/huX2Sfukxeh6nM1Mr2q9w3z3ZdNB1o3p1ltnSlVEyuO99rjlZSgea27",
-	"LPhjf2WyYrluZgddK5dHSazo2FT2/AJrZbgUdsiSj1FY7MoDWr17H4EEdCrt4TcZRFIb7SpC+FJ5J9+c",
-	"9YKWkMZOYgvijpXUzJ6Nl3PFk921pIruHpoldMMnHjRXaw9B6QOWYaE1ErLRJStgcRX6CV0WwOaCDZVP",
-	"QlFnu9waLa7R4nZehFxEcsbCmGvFJlTF2+I5ncZHJwy0PsXjPAS0UegeuVDiJmBD2nXApnMLtHdbFe7I",
-	"q2H7W/M34L7atHwkNH6msxowmRa4or7lqUeB1/64ApYfpJSFDHvc3C6+tS8mzKzUVCZ6nria8NxoYoEX",
-	"4cLRCedRDV69zFrnwmK7ffEti2iqXfzElM7tfiPUuEAAKlaanXcHgywgUAi+Xc5YOu8LShJqL5YvFGgE",
-	"SPv05IQM18K7w3FqUmUlOPmJfTaID61eSw1z2m1fzJmcQ4F3iB2wDYW0KzsSv8lRQBZTHk3JgtqmjSU2",
-	"ERTrZxprYpKYLjE+9v27759p4gRNX0SKxUCEzIiSiyx1rjR+0BM5JiOuzNQOBTAwlzvadl4dL7UCDNKA",
-	"lqBhw/EYGjqHQp6wE3CAXDQG1atWAU2XmrSHcAMXEztGnyB5zCo6hN0Ari4UJxjzSaqYK67//t33AaE3",
-	"lCfwLpTEgfsvySQyWCxsm+y66Qv/LVfZAJZD1trAeQQZiDg3hqQwhAvqpszO92jpgllg9PoChg9fQTVY",
-	"PDoFuic/cM/8eFXTSuCCPKgSFNyOgeIJaAEV0uYplI1rtIq/rlbhTmx7dO2jPRxC72i8TYfTU55yzTbF",
-	"wnFCXUA8q5v3OiCxz9qicZoYHUoBtUx3fgyOUISZ1U/N+CS0x3g441rXk58IiXfBYQ89kCpiX5iX66+j",
-	"5Lg5Jdycw9GaGqwNj6bNEjlAQLRhczJawn8LKKYA3rL43UrAeCelCCGa997Xk2y/xRu99NJZnXgvzgAb",
-	"X5ChFVyp/ldHsDH0VF9gWH+mye8pS1l1WXn3iY++KQ9XTr6qGDr2o7WzcRkbf4VPfUEl1sujvr20+nhl",
-	"ITQBz0/LUbbbRiXt8j6t3KYlc4ufd/SQPUQl9kvtDo3Sp5HgWaxWrxxJ5CUssNQwnoD2WY4JcPXVS4ME",
-	"FS/xwbqK6+Vt8rjEg9DQnYuiPy+GGpqFBDORQvOaYMBhA3Gkigo9tt3JmsbiAY5y5ovrwf/+DG4lWx6n",
-	"WvrKxNVXSSdttyo6Tb30Rll+osrypvjNFSz316JLbEqkfzH8Lnkl8gOURPeLGZKL7SEfunO9See5C0q8",
-	"1Nc10ArozzLaQy5iWFs3HlhtCLHcGyHWaqFHf7hfBu6X7TGVZdSbFzmPWcQ1qNl8TKhYZk4zl9hiwNVT",
-	"U/dpDfQ9kBZWG9RY7mUTrfOFxzOuT+eDaFv7ObNLK7OYFrfTrj2yGzC+jRN9/bu1imJO4ej1wRGL5Izp",
-	"So0QxNw8oULYP9roF8ebvHu80yW/Tjm4iUtZ/pqhz3zoB3swS7UZxHw8ZgoYJwc6Hc24MUwNIbVRI6xx",
-	"DAKdoMx7DxWl+iKiQkhDcKicdxv/UCHXWWqNGlbyJ30Hd95VQb2jC/OWuqwXz61zv35L2uoUVVRNfku1",
-	"4eMlyfXX1r5a6Hf+Uw8di7mTaMfpjg8g2hvfa6NO7grVfT0kzUXEvJypK4KzXQPdwaO7oqO6Zf81arRN",
-	"mOnTzJv1eaqORBQUT7epg52eyI6WLbfnKm2uZR1CZa5CDo1z92DO3U8FN4mHL6TtZjXwSBQyFi0qzOnt",
-	"wV4QsyjhgnXuqkfjNa9Acz0u0FLUasrvrt7miZO5Z8i5blfy/jRjyPTpIkwXotpt++7q7WX+6Qdy2t6n",
-	"R7TYoe3+0Hw8G0/o01Kxy6u9cn2Xlrbff1g8DqIlD6d4ryYSViqyHwsBuO9EzG84FFW7YuqGR4xYTaJI",
-	"tjPGaO2qahyOo0/AEuVGEzsYvgXaO0FVznfsr9X5P4ub4lG9ny6Re5CxPLXOW2OZKpc2aNuWULGzd/S0",
-	"MDM7P3TWClpAGVjgdTmDIhPHeMWwtTb+nlJlmEqWuyuuxTF/HOdpadbrXaeNw7TRcJ9culitNlgDsYsQ",
-	"anNwMTDYAHp3IrdxmTYu08Os0o2KnV2iWbm5LVrm7ctZZKsbfbiNm/VOtMoW0O2O5wrFqAowzva6AN/u",
-	"glXXAoDLmuMKoeFGl2sJXucO15W4vKyUBsJNBG+VztYVhPkg6l2dNT7rV+Ni/bJdrKVF+uBK3t04QKs5",
-	"Yj6mAkkzwTaj+USweMUIUcX1cjf97RAkL9jUMhPmqdWYbqUPPQqtyi6iw/OpNCLkCegnX5xf5HFrQGRg",
-	"pUAKZ7ctNaliDp8cTKLuB0WO7pFX+RIz/ZFh0GOUCkn6RsQHNYM9VElUsSJ1X4XHp6thFpiYRCKoc+vh",
-	"dHaa7c9E/KZhIW6sMFUsxE1NqsaDf79rjol4rSCVoco0nL9fhoP9jYjXgAaR4t45fjfjj3suxf9pvei9",
-	"d/CVLELP0JWHpewzuZU19ZnODu2gphj/BZZq8MU8FKst7bChSPwXiYN2Kw0/otF1DAmBVeRkTTH4Bg4d",
-	"ILjsXkq771/yoSkG36C0L7IY/C1cWg9TRr5Bk0+yGPw6nHz4EvDb8OV91n3f1cSFdWC/RHSXV2C3wGrV",
-	"uuVD/67Z3LiSaUiRygUBhtmmKHuD+Jqi7A20aoqyN9DlCRdlL6GYB6nEvhm1bC2/Xg08zkv10dM5MbJQ",
-	"bz2LJbICPnB1Yl3uX0CmLImRYDqzW3lWcvKhsnSVowwr+7Qs5MvcmNXVyt9dvW1qlDdRBk2N8qZGeVOj",
-	"/AurUb6m8C/YlhSwQhDds0xU6kOWIz9geOBuh/P9liPf1abganh+iUaFpnZ3c2p/EbW7b+VYupX3Z2dv",
-	"VGPLaGwZTe3upnb3OhZ7kIrdeTiyYznaXuPg5xIdhq9kIOdMDJEiG4NjF5QDCRy4ifSiKmf+R67N+6wB",
-	"ePI+3boGfv853ibIn1fshmMmomMsgZ20tnPuUuWgsC2fv3jYogc1c7Od7eNrrHrwJM+Fwyeo/iSJTqNp",
-	"BhusBF/KVPmwPKjLJ6TJfofqdAfFDY+WKvcBiiJCvTxc38RIl8lEpnLhlGTHkck1QeEan7tkkVz+6mdk",
-	"IdU1lCYvCnPvbrWyRR+Uz3SruD/6YxcS4QKWDFweqxXtZDFlgnBDplQTKVzZQnvdF9Jsv/lEJx1nYraP",
-	"YE3NyhTXGrHTenhJ19oMp5uctS877dVrReVdTNd38MPs0X0RTwXZ8I77+wj34P4mr114hodFZDQEnO/q",
-	"rNqfrDBwEduuQc80BhNBidwZvXZ3uxlpU7wqx32RsXG4CYIn8EOacONUCPzTl8f1H+1cAFkwYLQh1nld",
-	"TJf2pAoIF32xyCilXI6X1fN1l1x6+JqzzhJHRDxi+SU6oVx0yU9Aw/tuHIJVrcphdglP1Iu4R0g5lqmJ",
-	"JCDSDMQWTHeXK6ZL3/s5XYI4T6SYhIapmYUEPGbCcJoA+/Du1r3V4cBBeui85T0PgdVl0ZwGjZWyqjRl",
-	"nUgO/QJqLH2NpW+PqCU8z9CEvTnKGhdYiKI8p0JqbH2PZevDcw3seDsiz8zyByAoR1Cq0hi4NzbNFUO2",
-	"UeebyiRmCrgNyBAB0pAYec0EChH45zOdX4sSymfnBbdxhqqAPQFT6LKaEZ2s3MwcVGz7zyWhkUGDoozp",
-	"Et410yy5YTqovl35QhSe6hPPL81i/3UwTcy4YIzIMaxCrOaoHLFUm5JoypO40yU/i2RJFEtgz+spn+v8",
-	"xdAgMHiYC1R9pWCEiVijUuy+xjWZ2AtgyJ0yxaDZGNI1xEEfEiVTw/oCt6rO4rBw4HC0dJe8gYfcexOO",
-	"aYiweWgUwTaDO2sitN6ze9WdayOp3KrZMLdNjNXT0op/ncqCDgRCw21zaqGEm7HM94Dr8YazRZ2wgTuK",
-	"YuboDlGSn1ZyeF0US7s2ADLIknYDIlOjDcXSlbhNc6eZthswo2BDiZwDJ9iIVtQ6wYM72KtDVmFC+mDU",
-	"RylRqQBD2IzGrC/a0ErfEgxIdS7lwKpJirP4AsM1M6RmNw6YGe1XA6KYSZVg+Q19MaLiOrujYxXPG1cs",
-	"J+Yx4aZLvN7mc7istFsJ9hkTLWfMiiiT7da+iCXTYMEtyV8QN1Y81cmY5ZcRBFpoZxP/2ehoTfxnE//5",
-	"tRW1FGUiDHc8eLF3Thb2GOMaCTAsvMVjD35eUI1nldVAsrO1sJrX4hN2xwgHifWcsaOV3GUaAVK3cAP/",
-	"tdHDdQmQGnBA5flIth2P1YfjJb7zXnF49pE6gyVebs61p+eJWoFqfgV6L+qIJlREDJfaoXYXhKTMqZnm",
-	"ESn5BmmtGt7vEqKy39Y8cr3dqAbIOYO6lH5k5kmKYhtpCOzeRZjOhFFLgkw1aAEYsbFUjAypGZK2qziJ",
-	"I9up2bzfugZVD+FKVA811eE8EB9dGqvj3gOH82QdqREQbjAbAfG0BMRljXh4lgsGiun6TMRoo/saxAS7",
-	"4TETlVxjD9fmbTWKqCC+nYQbNnN1bmWUwkxyo1kytuABKBdYotliyhQLyGiJhhipDE3O7Y19oRhUSovQ",
-	"kHj1w2V4cvYC7J5o/mNxBx3R2hBKsgI7mYnC5CDAFb2A4IO+APNFQKjzvOcEa5D/42y2vh9d8sb3aFx4",
-	"i+0EQET4iv3lme6LrPNeBaL6GhNi2t+/+US8TcjebqfX/tdObucif41UZEaVQ+VVL44Yv2GVts/LOH6/",
-	"9K191HpMfsbLaTJn4fFJK2hdc2FbCz2ZI0Z0E22XMayAMJ0nksZH9rmj3tmRuzfs9U5PuvN4bM+cKT05",
-	"e9E6b70av3wR914ev3x5Gn0Tvzh7RU/GjNJedHZG497xGX0+Gp+Oj0cno97o5clJFB+fxS+i47NRb9zr",
-	"0d7LUnEmu3Z2rvj0ag+XfzYv78Q8NQ9dsqmwLGoOw9K2XTkSm3JMXzTd+SO4lO+eJsBELoJR8JJxQicT",
-	"Fjv5novic3AOgoCwqjvh4kbyiAWEEsNnTE8ZM+T//M//dVdT/k7HtG1kfTLBGxpNs36UTywMm43pEqvB",
-	"++qgWCc+e4cF9RAX5p8NIK7LnmoLqrNXt4fsc5SkMYsHETVsItVyaIfJil5Q9KdyXjz8Cmq+XTkXZCik",
-	"GXAxmCdUDM/7QjtHA57SCRX5E1zAly7IMBXs8zyhEHN2bq9N7RMu+Iza4x8MKmOpsOR9X+AoP9MEHhTo",
-	"fcz9nfnRnNVUlXY9zGjMSJtGEZuDQWbGNTQwyJZM3BcQENfJeSOcsYasJHRY1epfrfwtpnN46gyafbjq",
-	"vIWEjuVbmPHHzd9wSRr5YeCQ20jKhFFx75qWHYPteRKwNxp162mpWwVTmYXAxX3uhcOUagIjyKWwwqVa",
-	"gOlOwTKabWzn6f/Lq2ewto/+sP8phBzrx9TWgspvuRY+qFpYWhEFUY/ae/FcD1ysjAujgTDlwIeIeAWp",
-	"L8DzCxXNtT1V2qiPOaZq1M+Mojwp+5iZsjofjYxUnS65hA+vLvS+wPfGxEBstpBkJpUPf9Wkfdp7hVmA",
-	"GORo3xEqpmVyw+JhZ0VbtC+33eqLdiVG6dhme22WUEO63W6m6W+IpwaB+6gaXmEWUYjYU5NhTBIxPLpm",
-	"GEBBZj6QBxmzuTZUYCSYnOFBS2bM/m0fHEtpRjRJQDm3T1qkYQFEdx9Vyw4ODtQjKVswOzWKFiy6QmG8",
-	"TDw2ClejcD2ewpXFatr1eU4ckM9NXDMp2BLgu4UIhtza7bnnuZqweIKpO/UxUhl6YcIoznRAZAHjn2fi",
-	"3SePkzZEMdLMGaxSge5fM2WzTtAXVg4oPkpBHyFxiiZIb3sLcpjUZlajKwOhIgyy8gv0VdR9+mJGTTS1",
-	"p4vsBESxcQphlPYIuGG27UgynAVPVYVldUnBe2EPEFClKl1EBaeQHR5wFnXJW54Ypshoifqg/eIInUak",
-	"Ddqc5jesGGXVF/Z8Z5C1Dy+rjYr6EafrcbUhMDDuflxgm/+NA81OsKay45oq+dSAO5OYKdfe9VDVDCgo",
-	"cQfn2E5Nce69bW0x8um66dya2ag6up3dKI9fjK8OBbcLr4noDFLnIbAGjo/U+DCbv77rLjse9JN03n0q",
-	"amftLBp/LZ/gme6AUlawPXKBwN2T5Xlvm0iW54UEVj6DPA2qyYefr9ANtufAWXVtRMV1X+RnbXuII/Cv",
-	"9sLw3FHHFPoW+BBnqfB4dysQ/g0rUMJ9NEmWfZE5l+Gkdx6pTmBhgmJYHYmq2A6R/679O/vujKloSu2g",
-	"+H8Rb3q1eCJmvjW+BL8Ll8PIZvYZRijTCyKZpDPhIyKzL87ofI5q5mWSEKsJOyvrOaFkRJ1tHIdbZxbY",
-	"LCMB4w1djjJig+whvxnJGxpN+wJfpAmNYzhrIhaQqVwAIpBjw1bM0LBuqCCOjmluPysF6rfoy2PxRV/g",
-	"NzP05D+SgyKf+uNt/N424JXpjHbDOFUKilX1hVOd4ZeAgFO5mN0cWeDiIC1gPLueoPExiRKpi8CJaxJN",
-	"WXTN4r7w7mXQ40GgdckvQEx8TN7zb4ljJ8bjF3JbSJuOZGrI8VnQ6/WcYeyi2Pa+8POTWOivyJgnTHfX",
-	"oioxKyqmRlbjrXfwlvfLKz8Hd7QHFFK/qmGVkzebRJKPcrWruhW07AYBwWRX7R5UQXZHDXALlGBLCab0",
-	"gtaMi+zv3V+eC4h7+wbu9Ht7vZVGAy7u9/0yvb8OuL12b+/P5Pe9fcEL+cy/dpAvlQ/mt1IRZ3Ij3313",
-	"9P790X/8x3/8Rx7FZ/8K378Pv/uuU4f7YSdlG7eyZSe3HYJUcFNJGTa3wBRcYhBxsPu+13wiqknIUjMQ",
-	"bEINv7Hqiv1zLjWHP/cQKyzhM25AP62epFuOhL7m84GSC736Yj6z7T/DEcY/cvWKC8NQ8dloiDXsszmK",
-	"9E1ZpcrA34gLCm0pLbbTl2ffVGDAB7aD5kdTXfJRhh+4drAF6WcaY2hjDH08Y+gvgFhLQYUr8YTt11f/",
-	"6GDIxoqGUxVSmGp2cGtpbV5pZPuHe/c+CL4hU3y1vKxiEZ9z0ANonnNeoUOeF5xxz3QxVZ7Hnb6wOH3C",
-	"b5gvXxIr6nnmXLdWuUHJr1OeMH8VojLdcyIo2nd1X8zpSsMzBaltVa7hKJEW9Q/wzTlrUmc1HoXMUo3c",
-	"TV6N6wuqFBVIfHJhu2Bf6xsFWgRJmNHQEuAS4qA9R0kKipBL7Z1xbYdqxqhY2G51+6JMsYR6T3HkHeNc",
-	"p0pDuGLm/fK1Ww6PwrXkRsBK7DFNdLEC2ztQyoQERiWmHANEaZM59+FIwRjv7gF0XUZaowenVVrmhPZ1",
-	"mUlZiZmvgkPpSeZcjrPzMKilEjVTFmaS7aAZsp5ABAQ+iWUeeoemhGwfH9Tg/XCH/pdGgPSYLDnfr553",
-	"2bGBYGLTcQoUCM4tqQld4a67M+bYTJddgw/mTOic8ydwwbvu+8VQHEexERAjvfSnxeQNrsr1V/vCGadt",
-	"rxN0rgZZqCbyMLr4/WEnM7Au6PIc3JuloQn8WR565qG+gJejPY8K8k7E/IbHKU3IFVM3PGLkbSriLrks",
-	"cdtmgUHcrPp9PX1RX1RzPbo5z7AMjJQVBDN67fhiyc8Ck/+yhJI5UzhGbakgfha+1SFAxWH4rDJq6LVi",
-	"1LD3y4PxMB4wkAimbfeMC8dEvleeBm2VcMdCpklMEn4NYUdsNk/k0uKMHIwWQ5VaWd9YPJB+leNqGrjV",
-	"dHvqRy+jHyVO6aFZgBtNvmFj/1rZ2J8yH0x9UZ4NlfOhhqw7nmvuq+cChXyFvz4PaEPmWb1uUCrsVbFn",
-	"w0qEolP2tRxpQrevRjzGw1RErvxZw7BzlyAgfb3G7DmnKrOZrrF8kvYK+EbH/ypC146i4k4qDLIwHv2R",
-	"VZ/5s0DJV5+nB3EKuaEwFTFEQvJoJb0l79ucclf6YoVAvF3U0foC9IQpg5ncbCuFvJvMghaUTGN20QRE",
-	"MIhtmSipddAXdugxNoOKGCZilkZTNF9CnGqNToMSsVAD2S7OLP4Tw25iZihPIA5nXZW7BYce5s5d5lPx",
-	"MCa5uiS1klmuCTN8gjlqq4GGYqXuucZkono7wwPRdH2AB1c4uiqkUE0AXH0dMpHvfqv2r45HJqvalGhm",
-	"G2QY7F3/1GokG8icvvAi2N3lk/iKPExluhVkZSoIB1IpG6w4uqNw8EPyECxiGwWDa0gjFp6+WHBTtU0Y",
-	"BHggri31g1KOHUhS3LFo4e2O7Jo9+dj1C5v6f4182Es+1Neuq6o+sFVqFLKxDpzZfiBh4Q3YIX55m4qT",
-	"2bvdYDiVzXWkzUUMe+mGBYgw4sAOBr9x5P4iZnHH52wTqYBRGxjvIRd4RmOGAeVET+ViNTgmZ8pHbaqc",
-	"d5dddmlvqFx9vLwic8mFyR+PaBKlWLmAaMPmBQIRrDvGadIXVGumtYuacLe5dmMxLNf1wtt2k5x9sSug",
-	"+dZNyV9BVrrObBeObh02svHpycaVza93FH+L6RLR05hPUsUyJjwgYXhi4lAx+/Wy2/q2H9qL5cIbpB1n",
-	"YCrmCRUCyqfZFpG28/kO3Y1D8FFjYPeFU82mUs+5oQmh8YxrjRlNUGtOPdNoWozlAn7UdMwmKVUQTVak",
-	"KYykiJgSncLJ1RcFag1I/lVcTFywAftsfBPHUi2snkg1aI65z7vQPSsMuwSTx3VfrPO/4Lu0fcmEmffL",
-	"j+7v7DyYbXJY491PwU0tJBAZvl8SARF5U3rjHfkx0RxYqZZ53E7R46xyObSrcC33+8Hjtt0kbfEEF7lL",
-	"LrKSl26ysxpFQi7+YgHdT9K3AoXR/NKruiGmhoaK/cYiU+tOKUtLV0ntYM6R9zRB10i2gNojGpO/X/38",
-	"U0AWSoqJM2un4hpE1JhDURuQfSjWXAE4vIJpnW63H9bJ2xQjeQLO58Y//JX5h2tcv41z9o7O2bGrnwio",
-	"jhpCxRJCBVdzKe7B1+oQwUb+ngLmfIZkO5hRn21DCJ/UDDQMr9kvuIjlghgJSgroHgIfMYzOXMilvYQE",
-	"cZB57pLgS0AWXJ1BGbMWAy51afQAL/s0djsXCTMZpj931WMW06UzL2Mpb6w3bbEwNVCrzbt/EUk6EOkY",
-	"UTOiU99RGB07IN7lkgMt7IA0TMPZCMWozbLeagFsAfvWOfNY8F6NCVsBJ1xubAhPjf1lVc3DLZCvW56T",
-	"Z8GuMEWLrDY8SWCzBQVbH2oQU5bEj2tKKJtRj/7Af2wspvQpMyo/047sQ5dtqBHjCYiAMRc0udhiD4Uo",
-	"Gh30BSULxq6RGowsGVUdP6S5UdQlgtmn0Dw6WpJYzqjjPKkwkrqStLnF1RtG182npMp6moWV5J92FnZ7",
-	"rPRFkXQZRRdmQzpBxZ3YcgsMBRnwvGSm6Jp6VLeSY2ivbD2ATbS23gxcbYTY06tHtWIIDVZJw3VWLMTJ",
-	"Ic2AePaBJBQuqz0k1FHCDDz5B/5jcM3FFrkFWcx4N6FZPLVmItZ57ZL9v9kJ+mJbAtC5kzWTVDG96vUp",
-	"BxE+y0o/k09WeqFPyjXHN5995vZ4AaZ4RydkpQPc6vh73dRADDP8PnREep0t8uNH+MR+UmQej/fibsD/",
-	"VZI3rM8b9nlFqLzGhoTfcY00GdttZO6R4hONtWyztQyHPnQ2qcZM1pjJ7nHF+ohpxQx4AaqX5Jpc+8sb",
-	"0Q6gxGRHC25oCAtAqrg3YpJwPYXT/8N3b/GgyvF8Bhc8PT0eMe40ysZmG8B/cBSxPYoAjzmkxN0Vczh7",
-	"I6RgbA07AcNIKT2gHSs6NjogOh3NuIGI9yz91w6cTu3nGdIRQrWJUghfX2h2w4TTmRyJIpAWAwcf/mKk",
-	"oYmG+Nk8qs6xQG6YsEKhGj2lijnlx75xTGc8WRIj52E618XK9Fk/wB/re8INGbGl9CBHJqw+XuQDjORf",
-	"IlrEdmV7rAgsnUZBenqRIhFVzG9CIDqCmcJ4kZLOhKFxsOMeUzkqyaKjP1yO+WYNCGQShSoiSb79wJrq",
-	"pNXBymN/wCy1e95vdSqD7U6zyZ6eFaJykxVsEbCr8Ehyp80DGUgTWjKPSsFCOR77mPv6sz6vM2AxYQrm",
-	"vhL30fqh97NgP4/HH/ybH7eOALZ650oC2PYrfKieGrZA1ta6G533vcmP0ixsP7bdgsjqazTC5ckJl9L8",
-	"lOujkPZCqms4884JXVBugDMcACtNyhm4fl9WSxh0F0Dl4YKTtRW0XN0ulD2VMZSXOe33M50tqDYlQyki",
-	"NizXdC7Q3+GhLWKH4YOsRrO/py8g4W0oBRvI8XgIjOQZGvdlpxMK2J5PBHw3I4l319FDnYouuRSExmQq",
-	"I+ff6Qs7YM5J7IbMPkVJqpkiGBNgptQFyAvgLiJUXztOc27qwx9Lu/Bg5N53CYIsyS6k3qHHo5Mweh6f",
-	"ht+ws3H4kr4ahb3oOD5hz8en9GxkZx/JsJEM+PzkDIybhejIeUIjVMQWU8aSaEq5IiNqNdDl7kGTpdHC",
-	"AXzowMnyhFWITGxW3FDofKVkuE/YvuhBHZBp0EQxGi/DjPiqxtzo5SjoWeGU6pCKnJm27iF/PfuMTqEi",
-	"RD3Lh8uRhrYZel1L2tjEEjaxhGur7KCEM6VtYt88p0s6SlgTpHiYIMUVVeK8WA+mAAwjqU3g81yKeGxD",
-	"ROOtsGsW3riq9B794RDlRrvSr153dwqwdwAU4axKBUY4YokiExBuEeiy0na0igkfRgWssyStzNbXQWf8",
-	"1zVAVUznQTW/vfQXXICb7E6lLXjksMj+GX6FD22qkOZ1QKvAaUZgXUiBDIMQDJSHLtsB9OFBK+WbsZH3",
-	"o9kFe3K6P6bkyDTww4mQg6lGjSz666s5Frpt026+Zm3i9gTuT1gn8JOvWTIOvbVuP63ga4b5j0uT747O",
-	"AuJfOTpIe3ej622s2pkqsF6Cpxb/fyvNFIpso6/cP1A2wHfJr94Ar8/JELKLBlYZGJI2B1Z4T0wVECGx",
-	"VgwoC30xWkIyl0pFJyBDx8M2SIUVJtwuriFpA0WbVMj55m4p2PmJhgmDoXsGfJP2SdiuroRr0d4OdAMw",
-	"hBro93LSSNuAzJAzJO3s39j0Tl2YiwMKJSbIh3L6VVQ2KvAJlscedTQhAQNOKRJ+EuqmQ47rKvDl01ny",
-	"9jkZMZIyYeCq39ocxJ1ZPZJnujyZpZmrLQe4vkLu2KqVaa77cNHEt/lzm32m8MSuLoFsTaHB6l5R7+oy",
-	"3u41behGn6ou/N1WqlHY/ku3AxhEBM0KflS9z/myojHnqnSuO68cPFAweIeoC5WKAE4fCAF3krq7SQq/",
-	"hTc/btSFSsUdQyNqXmxHYmfZURgQDIOtrZXrxvUJh3MU+rJdLGE16kYiPbkYTJgYLCAI5HpYMp7FhOqL",
-	"bHe7FEsnk1xZfsVm3BgrVfStbHpeEAXZYq+RSUd/2P9sjbT89vL1FXTHqrFQ3hbD7dtj/pnF4YLHZury",
-	"vHRAXn8kP751JdRfX/3DjYOvitslH8pdnzBT3XUiRVJtVC/sj+0m9epyvBUJXDW6YdbdW72g0oRgR+QJ",
-	"Z4A1W/9u+Sl2ep9pMloapgPCPtPIWAyuXfiWlwOH29r7nv924xQN9UV//W4cxRe2kw61TFmCCR9bQkWz",
-	"8ETBHllnxMBcaDcXKKGFNGTJ0KdXpxPZB+6oDj15zGFnZzvmyPIFGszxdATPjxhuHimpHewoBoraxfuv",
-	"RqWOp2fLFujcSTitgQ15w9TW6PMyBzqSdHIxceDAwgtIRePa2drd37aP40QunumNYufnYhMeV2H6IiLK",
-	"8+HaIZ68MLaNVHhicQKFucnYP8Gq7nfQOZlJwZZoH7UXYrrUhULftimZMTWh9tT3lhY5HmtmDisrrCza",
-	"PUMFI7+XSLi1af9/TMUXlp6SN3xbisqcLgd2AKqFibtSUlgeBVt8THdIKbXT38iQpyVD3PzB3GzIRcH1",
-	"/a+QF44+Dn3HtJTteSifoEgz8vulmDqCDh5tqAKHmRREKscWk4kK8i8kYTRGUSfH7gV5TSYugAYncmiJ",
-	"xr+l2mRVq+ALzqHkXuxKTGBMY5EhcC1yBsKOgr7woYWedyyiSnEUzQuq4u6aqxjrXsTUSLUk7dNeLyul",
-	"zU3nHGIojVo6Li/jKYKu2RI5w2W8tHekSmjH32Pnzy8A4OexQ0NHVDNX+zrzNebynkBZ74JjFMaiQ/hs",
-	"LrXmo4QFREtiFhJB5SjliSHUILsPsjqOpJkSQ699+fD6jJpccDyJdJpMzp63TnonL8LeWdg73T3jJe/N",
-	"PukuJ/cghitFcBSxucmYwVMgYbLTZ0F4l3yQSQJ8nob4FJMmLaaJF2vYqZuMki+LnXpzypJKRTiny9CK",
-	"+VCmJpTjUNnTvEkYuQuCxAMP6gxnUNJlkHhIdoH1aBxicJWeRjS6nigJNW9PeicBmdtjyAvzg0SFWZhy",
-	"9Ac6sTckhkx5wsgQIe7QtnPoz8ZhQIZzJSeKaT0k2iJKKOVLRSnwBgqQjBgTJJHymsWEmk3OLcQ8D6CS",
-	"1XI4p6LJD/miuZ4LWy3jJPELNfDUWlY3yEII7qag7YXPP6aiygVV2o23zxHxb69TG6/YRLEJsivLMYlT",
-	"e7AgXVxkRRWEXyJrsQtjbZ+enJBh8ZgoRSUPO47hdK5kxJDY0RELAWGB1zvbjnrOqs3+HqdCukLjwslB",
-	"+3EpWAcPCdCc+oJRlfBisGxOfVb+sCZtV5yKPO8Uv6YJHQNnrGt4QPQ1n8+5mPTFgrFrIJC1i+KNmCTg",
-	"1RMx+ZVafRcCU6cy4fY1XXKZZ8It7DrThibMvR1KtFr5iDWHxvbk7Qvkci2NoX1mGNijzrYPCOJyLdxx",
-	"ZlvlVhSVc4MJOwtaCGcM+kIxncKpij8QxeaKR8jnplio+UT42k8BjrA3cbpLLk4WEhjzi8AnV9Tis4Da",
-	"qthOIRcuvnNTpC6sg8jq5/aE64uxkjN34InrTpf8IJOYGAggzY+QZ54ZD1dnxJJMVQPGcDxj7ZcnlIsq",
-	"rdrFZN+DWn33XKatwNXrzmhcaTUHxZNXxoo7XUgTgmVw7+Sd7YAdpEiT5PNlJvnUHql1lLk00mF+2IUx",
-	"XWaUznVPiOvQn1uhY2Fu0oi+sDQign4Fe9pVJA4BfSwit47DtJ/hR4hdLGOjg2uNR3gaHx6mIsTCuite",
-	"3QyyoXB0Ch6Z2FtnACcdOkgwxmzFsA6XDoYA9j/5b2l7z/inEOagpxqQNDCse4C9uzX+I7wQGrKTHb4B",
-	"KV8HSHF7B0himjzjw0GQxjzdII0njTTwZCQUDlJnk8FY7ZW6i+dFdl/FSCqA4wxgB8ZHgesbPNxQMPvg",
-	"eAObdXi8kaet2H5ds7khbSYitZwbFncu3HBAGrLI81nAADGhXJTiCyD6AF4WQCg81hWy/0IyfhrHYOSa",
-	"gnu5nGYSKRbbMQZ7EJidMlMLacOPMaT8ZTZOIwntC585jaUCYkKjSKbCFCqfFVOgISTB11lXVGgagWkm",
-	"kjEjr15dYAECZSWY6gs0lwaFogNUxS7UPyDs95Rm1phnrm5B4bt5Wou/iCUQ8nRs1+ddzWptzbLQkk7B",
-	"yIbtO+296otKQ1s0ZdG1u02mhiQyunZBtgVLE8Rw4Ba3C+8ZflSTiSSy0rD0BtZCY1dqINtjQDavAjWm",
-	"pca0VDWRI5bIRfifTMldvP9l09Kc6vqoAbBF2TNgiwWq+H48NkMjZcioSpZbHnF+hbDMAFHbGKn4hAtq",
-	"pEJlxj4zSesLULnW7NCHBq8+MbyKZ+6qCeicUARSV4aK2GKU45cAUwJCyVyxOeVxCNjFaloIt7BObY5R",
-	"oN5SESodHsFuTjV8W0ouhBkeLXfML4Qoc/HorAhNsmCTLPikw0NQUYHJOXcR7UEx0D3IAtaDLDbdx6pD",
-	"AYeVpK+nFjsCPTv6w10c2D/h96lM4ltrzrtIhmxr7GDahziGlagHUJ7Tmd06mZ0BFDIKRawIZG1pQpOk",
-	"qsAG3N4XLn4Oa2BgnidwGHOdFcqgubECo/MVSxjVLL7I70dDgL9AxkrOILeAK0etmoWrzKiyeiXkT5PL",
-	"rR4KqBdfoUj+IJO4MIRfnHcChHkR0XuzBR1ZdRtmC60SjaeiUXvvpvbKeW1hhVIFBntvwm/YLvf6Eg8O",
-	"vjTuj8b90bg/vgp1EkIOMSFvzd9RCTJIjjEAJQBoMHLC7Njck8ZYgeccOHkCkA64Zbgoh6pg88BlEsea",
-	"GEkWU2qKmaFZsWHdAaxm52EsFSlYfHLXRokU1oUojwoILRWGJ+XQUx94qtEZVQG6PuLTXzLuKoOtbOAa",
-	"wNUAroeJX7014rL3NmirQVsPspJ39yY0+OyJ4TN3SBNasOa0MxKJIuU79H0VonWCO5fa2gLQZlRdh8Cb",
-	"fh9xsBBZwly/fZwJMIwUur6YSqDaXzoSD9/5YsTOiEVyxhxZSF9g4Eq7aAwzQH5hwVInKFtxihzuinmb",
-	"V9a2dokdSfdFBosRlgm2KD2vGeY4ZXuxE2QVx3CWrIi9ZnPTJT+UTHJ9UbLJ5ba+At1TyYBXwftUhQTf",
-	"U3WdQ5UPSIL/OJEct0aEOBnQ1BVlYfcSuBmuvPz4y+sr0jv3IJJEidTMGZ/3TbXF0eVxgyobVJmjSh9H",
-	"1wDABgDe/6ID8RjGKTZsm4bibsfCqU1oyJeCFe1BsxaiayewEL+K6MDnHBdAjJmyZRklYXTv4dk2jhyO",
-	"uwfAqLP8oBJyBPq2DKh2KyxhFij5Y9W1rkFAV+TknIyYYGMecaqWJGYRoM/b4CA3qg0GajBQhoH2OFwa",
-	"/NPgnzvjny1rbk+01OCfJ2crs8d4XvJLjoFojMd5bs068AHjzZ0wDpPuCK4Mav2wXvJHimSJ/EDwqCsZ",
-	"+O7qLUROEc3UDY9c9XlXI0dNqOAaSWSmMonrWO+xLY9VZuM11SzkQjOhueE3jMwVG/PPPmBtTGc8WcJy",
-	"rSu2gbcM7F8DfLgUDFsuvxO0Zlxkf+9cYExM9UCksxHUcdsNxPz0w9VP+ETtW2Nq2ECOByOuzHQjJfeO",
-	"zZwzpaXYr5TiB3jmIeoowoe2RwHjCm/CgJ9azRBt3NRkxN5oLHZ1OIriEEXKTkURfWgDCCDBkso6ias1",
-	"jCo1ORTluiANkfoDQiHsP8ZFHjRMJP3phyuC+9oiNJ/y2J7JOE1STY6PkSIkFfz3lHk3gXvDhZPHdlUT",
-	"u+XILAW2cxezMWFdcmk7AIXcyBDv7DpWimG3jskabrtzWMVd9EIax4pp2Hf2QDlunbeOT8gHqq7JlVGM",
-	"mRbOQSRjK3V+/OWYnHz773YByIWdiR9Tg/zJZQF33jp+9eI47J2EJy9bQYvNKE+sUKOzrrymY6n+H9eG",
-	"rlQTuw5ywd46b/0Mt7SC1oTfMOF/vaIzK/5y8XzeenX6nJx+84KcvTp+ZRtakInnLRqnCTR/KgUDHffs",
-	"5Qk5Pnl+evZiD35ueOc+3NzHBxajVSIU2xM3ZNuNFv/lkG1X60liqkPc0CEwJjxNDT5waQuea9O/OHsd",
-	"MBtUVGdAniYuCA5Cw+39VLi9QbaG9r0hbZi8D6JaUw+R2uvAjCI069wOPK6o00d/uKN+Ezv3g6nW3zOT",
-	"Ibl7VqnqeLkd4Gyoub/ckmyiOIsPpl7tZwiC9nkfGzilKqKy/n71809kxtSEEbiHtD++fU2+ef7qRccr",
-	"ZtjRc0JHmgmrR7EkhmN4GRCRJgmJEkYVyEEJL6YJcixj3SVQWSC/0H4l7pKfGIs1eTcOwVOW62LZ6Wxl",
-	"rc4MTfg5V5BpfT//Mo/voJwdwlu3opWdtM5bbxNqyHO71Jw+Y8fJziYbM6VYXNCSZst91ZsP2OQ/g1LD",
-	"YHRDmMN/uY2w8m/d1aX3AHLSzXkjLxsNph5HfhkaSeNTfJo+xaemV/x1qBhBdmdKRiHsur0KOS5qUQSc",
-	"/YdXQo6o1kzrzbWsP025zhsvLGYJnMEaAr6nPIlJ4UXlqpoBGS1JlCotVZ13z775stCQB3L03acnKe/O",
-	"dm9SYegal9LT0m7KS792jRf3ZXFHHU7/uavSU+mOGsJeHrp+of0GvA9+m5P2a6qQUusKTzTSfpPwCR/x",
-	"hJslea24YYrTDvnIJmkCG0WTk97xWUAUm5CTTtAXQxAVQ29JeaZJ21573gnIEGQHXLL/sJde238oJshl",
-	"ZMjxq5eviD7+xqWSDBXLR3dIFIMITKwPm19wB8lomd/P9IDHwxWjpz10dH251nwHP6qji8/mlCsIe5Rq",
-	"wJNEgIJl1ZGgJaSxS8qtOSjDRqZyxrCnUygGpCGLRzGNPZGpieSMYT/cH63zlkiNgiWZRUvCUoVVMKDa",
-	"vgbjQ4JWKoBO3GlExZfgRqHJYLqccAaJ1/7mMU30yt1G8oSZAXxi850jxsVkECXSTNEuWn+r7f1A0zEz",
-	"yy030hE39urAPnKXXivmFv6Uz7d0ZCHV9cAoyoXtEItTnPfBjUxSYRgDYLXxDZGczVLBzXIwppHdhJxt",
-	"+WZE7VsHY6kGsMnW7rbioSiRzluXXfKBGpBEiuoBFXrhDqTfj1vnrUTCGf27Ve+1/YgVmXwi+JhHVJjB",
-	"giUJTpldvJHxq9WhRZzwnTX9fB8+jjOzIAcah2YDMJrqwY2n8qs1EuQgCw0FY6nCubc3Vz1gEV9cuG0L",
-	"LS8AxBBPYiTDdlut+vYslDn0x131faA8w/tsS1Y6sV8YdPXN7vOu5TqccT0DI3L17RksjYuN2Tw0OZQN",
-	"pUiW0JMiHG4cwXfR864MdezDuRoBXpdM/SNtx4TUuYOyt8kSgzofp0m4v00me3Y3Mwy5rHwCpDK7YQrm",
-	"CrifCiUdFKPR9CIvOIHe6Qkz5LR3usmy89Z/6i9m4qno13ZbT+VMNVafp2z12WFzFUVCNKVqYuXtNsrg",
-	"7Wage3B+VxeQttJPZ1RvlbKhPU6TxEp4AFnEyDSagl/c24zybFyuCBf2PAxIROcci8fY6bEdR77lqUw1",
-	"m8okrgsxrthcj2qGcR2Bz/pjld5wMbGi7IYmKRvMmZ3X8+MXx71er2e/FnNN0VI2mCs24xZYoSocKwav",
-	"Ks8D+2wUJQlNRayWOE6MGrQJLBi7Tpb+Iyf+C4oNZrAFWuctLmJ+w+MUqo2y8ZhFht+wAeRnnLdOeidn",
-	"Ye9F2Du2V8XUTkY8qG9iNkW2q1xMIAHH/gi2GKmNHqy06cxiDpz54jjBiT/AhFuz1pNT35VrLuyn7DLb",
-	"3ThQsUwex0pQtV4bc0FzMn055oIq/BlGqVL2v+wz14DaGkNDY2h4aiHReOSEMdeKTaiKt9UvYkJzKUI6",
-	"YaEFXIrHebmgRou+uxZdDSB3Uad3xM6b1Gjvgwrx4XoN+s0NU0tyw5RdDLZ1DH7Ax1Zau6pKQ5GLgvhB",
-	"djuThel53ruPl1f5FxTB6lWa2LW8SWP+FtrwD3zwL6Erl3q0XUt2k+CGrtGPn5h+XLN1/NY7yB4qhzqV",
-	"Xvxk4irqpVDZJ7xZBBXvtefAYsqjaUlWck0YN+jOj1lAmIhZTCRyokZJGttDZq+Yq48rPuvHIVZ4h40v",
-	"jYBGRospvWHYzzpOBdfzAdxUohKI2ZimiXH+7WC9WNl9SrriyG4XdKWeN2LuaYm50ibZbWfWGQUPng9z",
-	"L3ZAT0/gOGVK3RxecxEPfSoKrNssH4G0PX1BQNz60PnFsVQBEXLGBWP4ByhYmX2JzNhsxBRyFSRUgx9C",
-	"L2czZhSPOl3yrTRTn/kG/AUjtsqUUGNFLM7go5oPHU+A3+5gUhslaNlzhi8YwoEcQygSjO4gO1Ac093o",
-	"BT0JT6NjFn4TP6fhq/FxLzwbnUQv2Tf0OO6dWCloIXjB5Hca9o7D47N9ykXkQ/Y4prTSpDU2tEas/3U5",
-	"BIrHv7exNTazxmZ2/zYzd8T4sByMjbFbs/p2zZJxWFytjaHsALwDU7kowSycFKir5Vve3gOG3UN6UEk/",
-	"Ofqj+OdGDoOfBbuFXgtzxo0m9qCu5CtYAXQPosW1aoVrfk+TkftlMxiU1mrZbvVk1bjttpfiKt7HYLW+",
-	"0Y+YuEUlnDu1tU5JfSOAQK88Y1Cn0KKYUlmgC1/wxgpbbegSUo+KSj1VzIW8xSxhhsWdNVKGNTH0RsR3",
-	"0ys900LwoCooE/FqKMjzXpEbHfRp0ONnUOCaLujydnrjGxE/NH3CLgIbzaYHEtsH0yEb+f/X1QfL+p0z",
-	"VO+qCDYM8g3bw30tTCbicMTGUrEQLIZfGBf8X4Yb4o2IV7HMdoRyD1reDWeL0G16fRegt6HqoVP6ZnRJ",
-	"qL6Gkja26/bThBpCxZIYPmOk/d3P7y/f/dSdxUSzCAjsjo875074QBMDQslUagjJ7Qsaz7jWXIrA55jj",
-	"QorlQgRE0zGbpFTFXEycFQvQt5VtEVMCWZYF+2x8YzisQEHilPWFS4U4PiWxxY+Z4o3yMRUJUHoZsqDa",
-	"PkC0tMN94Qi7lM7eCqUTMQ6Ejg2Dej594V/kcmwJN/UZ6R/hRf4sf0x3hpCAIy/jGTfAHQ0domRME/DF",
-	"ZJjST9Igm6NW9lkWD+Cek97Ji/D42KLRPdBmYSgey01RaMLH/5+9b11u48b+fBUUv5iq7dYttiehaqpW",
-	"f9uTSTbJeC0n+fDXFAV2H5KImgCngRbDcqVqn2YfbJ9kC+cAfaGaN5mUKBvzZWKxG43rwe/cfsfVpGyD",
-	"nv63Wrmqxm4zTMO9HJBDgpcHeYNhuB53jAWtyYHc8DgHe/usgF11wefS93Z2vf3MM7rcSnHRHfAUeQYj",
-	"NsuVHCEne8QKeSvVTBLJT8TwpJCwcmGJ9Iv9Q3mgd4qsgk4Q0rKD5+dL8/wEF81nIPNLD1ElK+Q041Ki",
-	"HLf3xYri4/SA3hEgt7sjLVZUYfqIETPGnseUz+9BCwu1B1S029X+touE0T0WcljowWXqojfVIBMj4otG",
-	"ZEocSdRQKjSGZoNmXTsXEUtFDomJfXVunudcjrByeeQI4YREDqnISwx9FLEUcnEH6bUs63zDHda0asX8",
-	"EV5/ueDSsG+PjtnL05dsZoF5rajJmGsmVdnPAlhXqmvpjO8po97WVQ2yAjrKbH3UBrfR0WQfvvILsFfL",
-	"ZeNLS+R5bVlDmOBh+Y8u69yIjVV6gFTYmA7bRb6hYiX3F8bckEMnXGsxknuxD1xZgTQbKyKrd0AFDywJ",
-	"JDZT+S3LhDb6gnE2yLi8ZZh46+kyhTlmvwszVoVnchAjSRIJBUZtmr0a72Sn7TTaVur5KtSPdn38Etum",
-	"k/ukivgCcZeexacvz+3OAz7p9Dq/qNyM2U8q4Zkw823V68tyBh/fm/N5MjE4Z4IiFhSxoIgFRexLUMTs",
-	"LVSnz66rOEYhS1HtasfcS+CTvally/O53pQ4wj3ZrBuykB7SgiuqFNAP7lNfQO4nDWWTXCgcclBvDla9",
-	"8Z4soY3K589Iw1kaS8aTMZoImGPwYznG0/JkLODOStkpz002L/9g5ahUpvz3BZuNAcUm8WW75NULMqGk",
-	"kAhMke1K5X6KcBI1kFhA44Rn8cO8zsowYQVZVBYAyOZR/fK3IvBaYsSbGXNZGnf0i+OK9fqGqSlI7QxV",
-	"pWJDJE/rNaBr2bVvpgXZY2iASkKvZpZ5dXRhv2dH1LejqX/yTvj0YD/WytV6LStfaw7264WhC6tEMibn",
-	"UnP8dpuoJK/aAahgfpE7vY5UfVplFGHZgn/z/LQTOWppt03KDNV2Uu7TqJMT/VOv4zec66tzrzq75LaK",
-	"3dM6TB/qKQ06XtDx9p2QZQ8UEc86A/Kq5/wz8QS4nI1FBqueFjKe5mqE9dGCgrlVyN9hBiAQ/UXF9bvL",
-	"RfXR54xmhqUKNAIP/NTi4jqWrjJtJqj3B5Fhh7ZzqRqE06okbd4hV7X/FPxp4rSAGMOx4kxMxDI5tzWR",
-	"96ZU2wsRNS6yZf0UeVFqReWGo5yNQcYeLscg0x2ybW9JRP5Q/u9lXN5bkqkH+9IuakAnC9abuuaCt5vK",
-	"E/h8q9KG9GQfK3aLF3qRWklHbCgyAznVObKXe7FASXyPqbtRR9o149h6XSHpzC4w8XyvYifj2X+5vj8e",
-	"b1AbAVDFjlHXfuz25abT6xQF/nLvILQ3RlPYibbiM7uil/ZLKNSc9PVmtMWtEuxph0YuvvpgL6cQ2iMJ",
-	"2hLpdPKJ/mNlrrcd0GysMi9Vatp7aTm0JyEXgwItSVymmOWd8CxxReN6fkqcsLKC6vhaLpTCz4Gn7Ob7",
-	"dx/Zus6eeOEXWxF9w4TUBni6JNinecQ6j3aYlzm2aRwhp/xLqIpf0SHiqYBF6kRhDpbpkDZpM0RoxZFL",
-	"1GQizOqyJW/olMcTLvkIUgc5MMdJGTblImVmnKtiNGY+tDAvpO7Vyb7sL9qF9NAh1y+upZB3yioCxwyr",
-	"NwjNZsRiBqwRDMiom85KgiSUvpmIcTYHTi5EzmYAt0sEBs3Mm9qA986dWv/YsiLx1SPh0j/YS7/c+3oK",
-	"jiaYDtEL3b5TIytJKjTfNcpZgfyWb2YE0rHRW5cfeSwxkYHB1z7Rf/RvhVwBLm6ETPHY3MENSYFiOsyV",
-	"NI5MmZWRxN4ehqVG6KAxPdcGJhES7bgcvZnKbyFlqjDXsjtVQhptVahUTbiQFClYwyVoOYWpdgVoMXRa",
-	"IEHhqBCpncmI/IGSgTTCZBgCfXwtb/goB0hdn+kfJT4yDQjoyaJLsDR11VisAHKyCMWSh1XXsg6nfBdp",
-	"lCTQeG6a2qtmbtdFjKgImVHTuJhqkrmqMFqkQI37Xtovz8bz+gDcnKdiOIRcV3NfLRJTEsjNh9Zid/UR",
-	"Bce1HIk70JUteTA3oMkoTZvBdjRFD+xgXuPuwNjv79iN28xoj6HpZZTEzPi19AOlX1YK7p/wY9vJ7Gk6",
-	"bIrsUtEcCMlRlazZYLAEzGmbIaZVctPoF4T2G+pI/FboqdJiE55B90r9jZACuDoFkKZ+56a0kPsX3JEt",
-	"FlwHAXIw6HNv35L3xNwXT+2xgyClEkO5m8SoRuSdkPYmFJK9k6NM6HHEuGbv3/7jGShf622ldJ/9LyE3",
-	"xWAN68hS7PW+xYA8ZLyk95fZvFSyFq3IEiDtNcFtityGXKbX0husHfQRObMikN5EnXgRCtdKyyVKm2P2",
-	"C1JiEMmCKzZyLSsPSrTc/BQ1e0VOCT5RhUWCVuwaXUa4Mb+vruVsrPSiKlnBmRKdS4XzgOeWyp7QjLAu",
-	"hl0R2tOF7Rmkrh1NwMgCybGQI3LEOxZ8TflqESIbrLS5xITlOuAKbVBQ1P7MWI2vLUM1teKhdX9KsG49",
-	"d232d7s3G8VhWyXEg2Trg+tcbqmGuugDdDiv9sLhEyUppNeOyJAni8nAxZy3OeHa3WjOeUQdeI/f/wLC",
-	"vGvj2cBJZUcdjFSHZ6Rq3+zLfFLuENFbOw3+3o0g2LDgbcJz8BdzOR7M/q/uqxo7sbPPyNRHjetjhgZ/",
-	"FyhgX5rwW6vGTSGvCcM2UqfasXnSMOZGCLIPmOljuHJdfvfH85EAiZRjzTmdcT3GSUlz0NrJx4nKJeon",
-	"/8bSFHMhR30h+4jHVNbpdSZzpoV2ph8kBJhAPrIjQtDGE6wYO+amL3RfTOxUcTse3xqzKElNHPHrZM4S",
-	"bjYPh65N/tPERNdXP5S6CBL9+ZgynJhfRWr6oODrEFQdsnZD1u4XUwp2FbQqAWZ7MditwWUVxuTjAjaN",
-	"rvTPN8Mq7SLg8cU6+ptodu/LDz9taKSLFd/OmENHdb+xjO5TGyiIfiaDknjQ4Yv1ZSptPeUp2HM68Moi",
-	"hrwWMkFSCNWKCO2zVchPyuc+5/Zow6qCfhc/qb7mtKM+TLiwipQaDkUC/zMXGFuWwrF/NiofnY6VBCwl",
-	"+Orbc/b61ctvzs/cz3ZF+gOuhe70OkPb4ZnKbyuB8sE3y97YqfzJ1EKrhR72S3X9r22lztPoXeUSBqUr",
-	"SMhAWRSUn6D8BOVn9yllWyOQbWDUIiBaVH5OPvn/XFuqr+zn+gp8NfCzdzVhnWM5+JCfeYZEbR0fXXnY",
-	"Tj13vfJeJUzubalxgs4Lhj+TJ7ySAFa+RcyDbYZgO/JOjsgZGTYoP/frNP0sHcRXn9uF8tHUKE5PT8/O",
-	"zrZXAd5Th/6KGp/FqYxxKv/Hw8SHb/dRqUvXyS5H/RNk2AEg/WdXUOwpS1W9wY1bE2n7wyonAy5v4xQM",
-	"F9lqGy5PbMuGEJXLfCkd97X4JCJzxESzJIdUGEiZURHTYzWTbML1LSn8y+PquLx96zq0V67EREwFSOO/",
-	"tUSKuLkJxtHdCoQD1tPKkF2pTCz0MGhonxUvLhtK2AvNrMjxxyqqSYSt8+o+o7TzAsgs2sroaVc4b6EA",
-	"R+4Fx0UddAqX3zWY0/gwrf6emLtaLuYeiA/tx/pONuPj9J99Z01+/+Ffv/3w9t0H9tPHt3bG/K8YTNnp",
-	"db45++789bdn33Wijla56Scqta+9Pj17ffZN5686AWK1gDlMhDF2EXwKgBqyc/bzdkWMm+L3Cp6A+n6r",
-	"G6BGtkDIkk1BpkKOwtXw1ViFnQzwgCl2KkYtgubLLw0crLrN6Cye6NjJ1dhO/Bq+s8UtdCtkuo7FLCCS",
-	"nQbMAGaRt6ESt44XaJhFQtxS1bEKDRaWLaQRGeNMo/bHCg05nlCRT/QDYMxWGtqJ+9AD6gItIJ72ysHr",
-	"IE+Ln5461I5qns5nvxQWbQh8Hoxj3HwcPJZxG+me8z1wPQcYtDUMsteSA8NbBygHwPSVAaadAKDNsNW6",
-	"Vhce15ANYycYV5FdBEf+7kGZuzddMjmKEq9mN7x7C/Yj1m0AsaPPAWA517Gji9s0nPnD5ZVnmFuIaK5V",
-	"AfHBzZunrX64vPrNd+Rpw5urYfS3inS+LN/7Lwx13BUb7IfLq0ehgq1WYH0AdX0TBFvQIcdQN4/rslTb",
-	"FnqzjXxt0cP5Slq1sbeOxqLOYbmafo11cSsIJSUXLhvEEa+p3MrNVLOJSiE7Qj1PSViUU8fssszUlWxQ",
-	"OdFJ6yVCNgyg8IG7bWHb1el5UiVwUXj1qCZQJ+rgJNhHLPjo9Do0SbazIBPoTyHv4586vb+df3t6+lcp",
-	"ri7TIjO0kc5Pz191ok5jxnERkd+OBnsLdhMmPIfak/Wf/nOGU7j4Z6mkfSPjA9vNzi+KjSGb2v5RR3un",
-	"Vp7Ss5pKBPhnr9QEFp8+qz2eKRyof/ySZQoZ7BZeOT+1U2/gT2MRCddjzAD2Occ+0Rh5+Dq9jifbxSSk",
-	"TvWxMfWtdeTnjzHyV7VR/AzcKsa1bv/TNvDXv7fQ9suN/USFnaqDtTycvpnjFQLrg+0gBNaHwPpQLMhV",
-	"hOE6TmEoJOK0UNhlFygbkSrjTMJsEaxW4HsFbF0GRncAylu1+5NPOdd996+1Ifs1raGK2m/AvohQdckv",
-	"PFHaeOAtCEqPxB20hr01sPIj6LPLPAO1UYZA2ecd7L+wlE+o126l+lV7dOvYf1JZ3ZgvrPykIH+SqcgA",
-	"Wx5hoZmYTArDBxmw7svT7zbOBPgctXYXuQBLtdaJkGJSTPpcyoJnfVRiPTN2m077zekKnZZ1qcpwetR5",
-	"gF606wyD+y0/rl91rdz0BhLcgkFyBp1nCeb0RUxJMMXwp9BGr8Co/nmpTIx76yvwlD63JJHzg95xh6jl",
-	"7HK7HEaODkGPuo7Q3Rh+RAzhx6OpOSfecr99/Nh9cNbqs3hf1Mg+yyG7ip6o5yHjeFPPu8B9Uz5tKtZu",
-	"rC7lZjDyhJ9ocTE5l9oOR8n18O3SDXsXAC56mAvjyfCJ24mfr9qFyLCAdB4J6YQYst0ho0CI8pxMsU8L",
-	"at4XZunlvdkl/YhYhr64NyTzkd/S8jcvUKYKdJcToLFbQeGk6SJJQGuVX/jq5rbXZAXn5l44mBmDZCMw",
-	"7OX5uc8ocDvKB1jAelzzAafga0Q1C6g6wJoAaw4Z1tA7AdcEXBNwzRPgGnuXP+Aq3zGYMRCj1WfT4HIY",
-	"DoFkDRVqTcY8Hwk5YrYpRk1FbDBnN2jc6w9zNblZElDODXykbz9ePPmiJz2jQrPkeCttQkoSP7kdo+18",
-	"W5C4kH18uI8Qp6UwrH25c/847RWj+CldHyBeW68QH37I8eGLB6s6V3VR4M/hWn6S7d3o64PCLxfPT7fq",
-	"pD1LKveFmo1K+fyoYW/uMc4SleeAdlMqdChhRk0es0tZL+zI8J5oP7HC1MQTHl2qQKkkVLAi48YCjqp/",
-	"1xILeA+xBpE5Zn4smeIppPh8Yzg8y4Gnczbl2mAV0ZnVmi6neblYmvE8t10Q8lr+7IbLkwSmBtJeTevS",
-	"ZWNOO4OU3QJMa+MzY5jbMadULJNLVkytGJUj9ocaXMtyXOWMsRx8AXOaqQnV6bazU9s6WKMbV5bBnUun",
-	"Rt70mwFPblG237TVmnSx9F7OPC0HOp8KwzH4wB6+vIwxeHn+CoMMium0+uv5N/jXv6LORIwoHVsDlbsa",
-	"QX/AMXrB/ufZt/3zl1YkqkLDWGX271rIEY52BnCbzX2b33539sreKgstnL/qG2WfQbsAMY71+Qg2a/Ts",
-	"7PwVBrqnQvOByISZ96c5TEQx6TeffPnd61dRB+TYnu20v/b585fnr/6qIjPcjyg6wD9zWl5w7+Qos5vu",
-	"/PT81cn5axQ2NJ95ggt0hmiR52I47GsD0/IzNPvul3oXMODDPuperjZkp9ex34lPX8anr7eI8fAb8YlC",
-	"38tzEIjkAwz4EuLdl5kOvJ6AsD823OLp9mf9BRX/oQaxmoIMMfQhhv5RYujLPRri53fBkZimFpnf1++j",
-	"WuyERZY7VUjaTBMnn+w/+viPtYHxVT97zAFElomJMDpihEiYkImaQMR+/uF7AuwRe/vhnf156oo5O4RE",
-	"o18SIl+DwPvX55e6HMrRhijP5x0f31zJx1brt3NW+l25dUg8aaizsdLQMBA27lUrVYeFKXK4KF8pJc5n",
-	"BMo/XGfdSZz8KqULlaF2tYt1nXFku9h3P9idh74vNvy4ke/r5KEPfA8iMSg/y/2mmyszDVAZowh63mpP",
-	"CI0/9D0ZwuL3FhbvbeocGWOkMmwOpua1eHn6HVPSogz7wNEjqTMnKDoeEjS2iMPanTNSzyDXFk9UQuMP",
-	"NWBGsanKsmP2jidjxtFzAmnNF0GDEjyrR4qNwDgPTcMv41oW2uuIlSemxf1AcXsqS9E5IzS7hamJ2ITn",
-	"t5BeyzKKz7k9iH8t10q+KGtGV/0o463Qp/GHGrzQDgdolgltHN4k4HUtCXmVSMG2P5izsZqxSZGM23we",
-	"v+L67Njn0UBI5ztDSL+6a+hHNWj1/zo31AUufbkVuGHe9Lsv6tVggg4oLJigD94EHSLYvrZSpT5YIGq5",
-	"w+8gn7OkyHN7xddu+wlPgRUyRXMpchYSV0qX2+vkIcCpAkpgobs+oet6qan3PVX0osl14IBnHhwM5mzC",
-	"JR8B9ValwLqXV2/+9Q/2zdueLw5mv0Px8JIhyy4RzDsAYn9FcKCkY54vafePIvcd/YIZZXimmZ5mwvig",
-	"nRPqTlTx9BPvzLWsENUceG67SWRzEcvhTsBMM3UHeVrABcVmaJYWcOL+hr2xGPkOcgGaqcJow4mVludw",
-	"LWWRZaxbE0ZcK3nkIvmNj/fA3gitC2Bn5wwjhh0EHIpRkaOksmt59b9/Ynw0ymHEDbTBou/B/I6L9AGX",
-	"7D4samF653PXNZxeQdT+3RSGvMiMiw5aFnDHdV8NV4ba1eTAWZsYaGd7da3UG3Yd6vQ6KOqiUi65fyb6",
-	"zu7nxwzta0w1ijT405zYjjSaaEyB/9/9ni652GzjC+LpDXU+fiv0VGmxCYRzr9TfCGDu0MIKSb76k9j9",
-	"8epfv+BF9ubqN5KqdCz+nui7hWRwlM8bkvS0UfCUgt5KvHim8lurpS2V9L/An6YUj4O5lYguuM/+l+2q",
-	"kOwXK1o0696kBfTpb337FweynAS9lt0b959/N3lhr24cKip/XM6xkSOMsqz7T0gHBT5ZIgU/YOd+9wN5",
-	"WnLshQloiLUJ/1NMrCD75vXr0zIODGO+nIAQ0sAIq9cuad5NX6NZ9+5AqQy4XP7ugk+qVWghfpsIWQqx",
-	"jcW4XaBlrZ6tb3WvYdnNDbIyLlvWtnsIzD48CWrlFZmVWharEpL4p73WMG+I0eXpG29Kc14JMRskiCXl",
-	"OAUAo9kv1waFIL3hBaDDb2PI0jZBiCkdrjNPKwJ9t3cvY+zYKVx19zAU2zbqc1revwzbIK8kiK5DFF33",
-	"xMDTiquTT/QfK8O5Ll1fK4JTVZhETUBHLIVEYL6cFU2zMTckn/xf1RQkpCvxWmfvh2W5nmV/DSfk8IKw",
-	"koVT8tiHZOtILOwTuv/c+dKQ34kE4oQbGKlcrEnsnI1VBsy9xBJueKZGhUucclYQXV7/lfaoZpJVn8CC",
-	"R2OrR1pgFKFn1d4H6VF75ucVfe9N1cc9nsXmx+brb7BqXOGIHrQFY+O9i1fHFju2tF3Tt/Z95Nvd9mmq",
-	"GfddnjOjFo7gvYHXa4FnAqSJM7iDLE654eXTSPQijLP7aMa1u0EB/RN8wdbNJnzOBsWcCbOsrs7C+Xra",
-	"jMAs7buR+uo6mZKjvoF80k/UZFJIYWwX02mfu42JQYuRq94y4nkKUshR39VsceD8n5BNq+mlp6zQKrBk",
-	"C9aH2Tg2c2HCniZzbXHVQv5akNZfbvDAAiqae6KcEBYQMtNCLMJBJZzVYM0S4FMCns2h2hJjhNt38TTj",
-	"K6qr3lA50L/rYjARxkCK6Sp4EMVIxmo4ZP8poIALml70MPU9Guxj7tnfhzzTcONKFaIr3v2uXxD+wjfR",
-	"J0XhCRZBvtDHzH8c+Q9vmJBJVqSA1IZFLiFl2HfWvfF/6JPb/4ZpMEfL7LRXNPD3OO6nNdZuWWvVdrks",
-	"tnqPz8dOYM9NifLcPjiXCGTtejE1HF4wXA+rKShNJExuOexjy+IPWtZ1tRtsn+bY2gqu12hxQoIye8jK",
-	"rDvGpXdJHy2vBeujk0hs7U45bZeLJ5/s/6001L53dbAtuhkOmQYoT5/IUfPO7JVFUd8uYornyG7jtHj7",
-	"iRd6ib22ttc7j3OklllubTdDVtnztvHaNaw8CrgxycCJ+/IxzlnU8YXjH2DytdvzgaWo6JCxKc+Nvih9",
-	"KXgSc6tsJ5DScdw0pbZ5MJ8gqXY25qZvVJ+SOTq9zkh5vJjyOUtAmhy5wT4WoDEcZnMrTTW2XefQtjT9",
-	"qFm0Gwg6nx0TBF6wwSxRge3WiJ28S+MJcDkbi2xZeiw+LWQ8zdUoB61XPRaqSx1uCu0BlTeqX2efdW2v",
-	"w70nbpdvn6FZv6yXJGdWqqfVTrVVT50yMHPKqSx4xhKl0Xbg4l2bFpEUMozST4np5oLxgbpDN8+CEtx9",
-	"efoNGSji8p0Y37k5OmaX2BNudeVb8MYmzKfgoxwg7SFisngmY3yiCllaM9xS2E5GLhdiAGYGIH0vEWL5",
-	"vAiksmSpGA4hB+l5hGxDQqYo3e7Af0EiErmpHvYGjuNr+bsVOPfcYgbpMW9KTX1SaNOn9zF2q+8NOfkN",
-	"G6ss1XTcncfwKMIGCw25XQFWWn3KgbKEI2coWhPsHA+HSARaLqTK7T/9jJ+fV32JhY6rr7eaZ2gRdgOt",
-	"osd1vo0hudXkhgOe97lM+ykYkljOy2ZbE3Jkv9e3c+n/PgaemfG8r/kQ+jPIMv+D3aTlP6qcnj7lzfQT",
-	"e0bKViYARvcpTwnSPm4d/xvtvb6QfduHXJWN5kLf6j41XfZTTyERQ5HgIHx2kf/RhVfT2Sjh2r0d2ul1",
-	"qi2jtL1wfJwStciw95tDUrsZ/Bk9QMz4mVjxa6x5cZDAblhi3XaM1nZ97BSpGXUL9jrB25qlCqMz0F1P",
-	"2YmlwCRPGQE1NURxPeFz+4YwrLuI21gOQ3SMiJ26xoIyAJOew1cg06X8jO4RTMeOnkCjKC/yUPEkEPns",
-	"7SAkY5GlMYaWxei0jaeQC5XGRqk4U3K0ZPfde0/HKGfPzk9jl8fV9loFOmICHXEJCZa9kENiYhfeFSc8",
-	"h3isJhBrw+frOrnwMvyJzsi0DKtY8tqQT0Q2jz2MirnWQhsuDZ5LCQlozZe+LfQw9vbSdaPLhIRYFUaL",
-	"FGIncGj+l0mH+30SOjZjcL3d/DU7lCHK+BVyCJfU4cYlj/mRehqoJWwYYIcojeAZrVzKDehNHy6kWBop",
-	"41zaMaH5eEhHfQnPhryVaibjxfCaDSXsSjrfVpUpkGLtzJhyZbXXUj9BHZYywKzyDDwZM9wB2xpW7jlA",
-	"1hpX0AOzD9OKC6BVmgwjEljXbdSI2RPgzBX/Kbg0wswjNsTLWSbzCBOMdVQnkSCF84gZ1TBAkU/Ttv6C",
-	"Ngz5U3DuHLtUzelpZ3gyLQykG9SHTlPy7kt4NhYAf/57HXun9O3t0lk8ej+rXNo9die0MHY6xxhby/UY",
-	"Zyt1WA5k2sesNywM8To+/Vt8etaJOuUidXpWp0c+1U6LaaDTK6N+vG7vDQTOLvDfHS/G++P5SIAEu6f9",
-	"duj0Oq86UUcbnptaR16VHUEhagda5O5ffbuh6kUwttLs7UL/IKeFefRQ4M1U+1oNHSEhRAUHj9QzVEIf",
-	"w2kV1MugXn4x6mXQFoO2uFxb3I0CGJS6XSl1rmZLTeVZUFdI6Dt37T115Wi/bnTU9E4+2f/z4aQpZEDU",
-	"x82l/AATdWc7R6Ogyov1cXguPNSmdE3H2qRAvW3783Wrf4dY1ACEAxAO0VtfWKX4gDEDxnwOGDPAxl3B",
-	"RkJES8HWZ6LCaHmxvjpSdbR0tuEak4WDqha1HLON84xciusLTeXEX56+bK3hV8OAe0Ny5TeWXGyfaUwN",
-	"MO4AUor8/uU1HcsbnfHvkvE0dRv96NmkGK13HqHPwjnhCtOmxmFaUanHLSQjYdQspRyRH22nDjT38R0p",
-	"esElZpt/fcgusaB+B/U7qN9B/Q5+paDzB50/6PxB51+p8yM6XoLM9+sIIq6iPcT8fcCGrVJRpe2homEU",
-	"5i4SviG1AwcbsYVySZuoFfYbzzA/r5GVVkvEoxkSmk2E1niGNq4yji1iT0I62heQjhaQ/kFxIISMpQD9",
-	"nz2V5YcnIaN8amxlIcI6FOJqV9K1zLoDntzaJxCXHO0/7yKHO6H3wWlxZTgyi2MNBV0zgTs5iePoudrd",
-	"BDlLiYIFlWQxGdSKDiHdbY1ArtGOFTxzXdVwr4pdll8XJTVDesw+IrWFVLThNgB7dpKeEuw9XdB/uTwh",
-	"1j8gr68LefmGA/D6OkKeAgbafX6pRQEPAwHVhb9fMxShs30gIGxYN33dQ5WXhOEXrrQ6/uCPrXd5E9/v",
-	"tkiFvnkwSCWYegLgCE7dkFwYAEnwxwZ/7Gp/7JjrWKqYiDBCPmBw8u4OhCMoLHFoHYKyLkHQBfS55xRA",
-	"o6ZxMdV7cf0mKk/t4nI7YFpRMxZ5igzBc5f56Blo7R9BmqhUvnLIkHc2YlpNQElgkGk4upZTPtc4c+Qp",
-	"d5yDtk2r0ij8C8mWBSZat9nLb7Epnws5wrbgT5PzazlWRa4jpvn8mF0ymhys5DVWM8lUjaAHy1jKGnno",
-	"C83uBMyITFfatcRPG9zH1/IeK+8CS+6Y5+D+CCKz3cINYAfnSz/mhdTH7AbXzuVs3lxLO7G6pAFhGK86",
-	"1ayYsi6vBfILKmlyREWRVGGYcJ2oRlk9L4y+toKDVg+fqq3c1Ft4iyyz81SqlLcA0wYBsdteFyyHibqz",
-	"o+LXEj+Su4RSq5a5p+7pVG1svETC81FNf50+Fz8/MUb7oNuzV69PrQRdgHMzxSYqB4Y7kHE2A7itZV24",
-	"m4yVNxkOfg55p9eh3ez/0HfVkd4CsI98nlHweW3PdHqd07PvTgev+Xn8MjmD+G/pNzz+bnh2Gr8anCff",
-	"wt/4WXrKN486wMV4Hkw5tNOC/Tyos8+9guYutdVlenLQVUPUwqb7lyTrGj3HPYT6n92Udv+SZTTU9HwW",
-	"YRQW0jPOyFTgkaOSDcN6bwUwX6oMWEj5KJrOySejpv1iujnhiRvl/SzcLYhNPhOvBmaTAFu+GLf/Rmik",
-	"jmwCDFlhMj8ImoLmfbB7voJ9pUuT5pra7UKXRzG14luO4j/UQJ98+kMNVtZZvZTMv8H+UAOqx4SbJ2Jj",
-	"NWMTLueMyt9M7LeZMGzMMWuaZ0mRYYkoLtPqYVfnr5Ud4Vf3qR/VYJ8ECfXPLDlFf6hBqF58WLQHC1uR",
-	"7JNGMy9FG7XZxzwfWcHZfvwq9oJmmfZ6YeJtz+SParD+nJ3Q7l9e+Z0kOMoPil6pDzlinOVqxqZoPK4f",
-	"sPIAsu40hzuhCu2stDO0s2V47vIRQdbZeG7P6YxrrHNTb+ooYoM5S4pcq/y4tZC7Pzxv3Eger5b7IpmL",
-	"rzMHapqBq13XGGxd1rSVV3c/95XM5o266q4wW6eHRdujx62z3pzg9aXW3ZYK4urwiq1/zkk+LHE2g8FY",
-	"qdtYF4NyF66WYpXnR80ka7zHur5EI7IqHVmZhCfZ+ZJfaCvG6sRLi6XpW/wm9qD8Tr28anTykQTUPkVC",
-	"y7jWy4XGlAfpcHjSIeFZhpvdHa77K+bPv3tgmTaxeOqbREytvus39QPIujeNJm6OfFcGix5mkOlUCYmU",
-	"QRbNw50FHfZ+1Bfl+b2Wji2t3ojI6+e73k796NcbjDzlLog7bGKC3GvXcujlBd385KQWVpLyZHzM7Nz+",
-	"+uEnNim0YQNgY2OmunRtF4NMJEzg2oDBaqnX8sbLtyLPKByf1voGXeeZUtMBT24jNs3FHeo+mZC3caYS",
-	"nlnhJdxKow6tj6gLXOqZnYuE57lwDmwtRki7pCHJ7cdvZmMNSf///Z//e3PkKg3KBHroZiZHN7uDXAzn",
-	"LIVM2P8EfS27bgcc/4a/OenQWtv1TQ7cQIv82N5Ut0N/8cJe5BpqdW86UQc3QR83QU2jxvKtx7VECYt0",
-	"YXas7iBPC3TmFHnW6XVwwXsnJwnXoI/dd49H6u64uD3Bg3TiZnBzF3DLFNLcPrZHuKUjvwszvsId1XYj",
-	"UDdTymRzG68W8JHNmVSzr9hhfJBWR/QxcXdQW0MgueFxDn9Asjxb2ws1PE4xHqfSfbUrk+PPPCMPU2l4",
-	"7A54yn68+tcvEZvlSo5QmEfMBeqxoYAsjTzzA0lP7BL9QuFATurs1AYZjOaH4Os/SFM3OfIkA55nAlUy",
-	"ariZH7ToBrVC1Igsw0AxHN1OTebB/f7wUo5L4NxX7Vl/iM5i3zrcsuF+lW9hrnGZrSAQoyLf4Up/RNCE",
-	"seUs4RLrgiOwt6jpguVg8jnLuIF8Z0u1GE/tdCgrn2pak1ca8XLXrIuOmXvoLmmS/z5ckVxlBzr5VP/n",
-	"an9SQ8ml/W57bsEk61JQcTWSVpXmezDt+sxjml+W+Y3qowsBBc+bY7vNLLMzq8xWund95621yt4/jSeV",
-	"8WDpwXzHk7EzvrinIWVdlbMBWJhe/u3IW2y8LGpaZh27HSV6cGNgMjU9NhuDpFB8kp0OlRWa/qgKk6gJ",
-	"lPQrSMniXl5j6n1bjezxHFFtviQaT2dLc4Lr/vyK3v7rMazI/pvrLcjVtgnm48MzH7vVmbNMjYhM80sS",
-	"VCef/PgcddQ04/Ptk7gWO7T+qPvjsbrSdyUQI0YF6y2wT7hMILP/KBfHYjErVPmIC7mgUPpZESnrvjz9",
-	"jpVWaP92PAWZCjm6YRhzxoSplE6Sy05KQtoKlci6tnDud2P5bcio833JqFb5lCQwLQ2aeOv4abCz858C",
-	"CnL51wRW4FsIRqudJ6gsO61rHq8LvTgVmg+yHeurX7Rd7OvldPpajE5N+wfIlPHqPsV7NKIIXNyBxmVf",
-	"4D+SMaRFBk9h8jhxR/nzMcpS1PGe5EsNl1PhIo86LhjBJO8rTzxiAIlChibvmF3WLUmYr4JamWYvz07Z",
-	"90qiLPCSiQ3mznNIRjBhNGTDNrTxlt7Yh7M5epzSSSVfOYVnaGB6rg1M7HwQ3sqJwz49fg6U5VvYrcrV",
-	"3pEBKwCuALiCl/ARvIQhvzegty+Wz1NN61gHQw5rducGm/mTQD7CVXtEfO/IuYdoV6oZJiLnUBmf6oiv",
-	"Zn1SkqZLA1nUJ21w7Z08FLT29PDHA+SAfgL6Cejna0A/AYgEILIdsfgCEqlU5tKWQuaVpwAiubIHOKao",
-	"mT3ikX+onJ2/dBRutQlJeJ7PmZkpzHDgpshBRxaG1OuszHx8Epdp8zefsxoxrZxowqQP9KgxPRMmGZes",
-	"fpyN+LTV24WT4G99moovF8qsDvpfjEWqIq2qdQgAJwCcAHACwAkA5ysEOCGy+6kju78Xd82gbqpMs5gi",
-	"uvtIbtsLSIpcmDku4wB4DvllYafzv/9tcYydFg+Y7k/aWGlDMydHlLSaqqQg9hHgydinCyOdM2IOOwIh",
-	"teEygQt2M+G3VgzLG2wFMDcXc2lty71vT789xaFSMucJIis37MXu/BN4ZsYRy4GndK59DKnd1jlPjPNX",
-	"su4ETC4S8pjiZ1Oi9dNgwZwBlgltQEIesff/1f/53ccPP7y56l++ffsBO+PCPEvEqVsoSa7cbio05NST",
-	"xM6sS2SmGymjt8diqtkAzAxAkoWu+galNbe0j2x8ETVKzY9FVueMcF96Y8d4mRgGmRiJgciEmdfarz3f",
-	"8pHfINdCSUzoo+uT8SxzKZfOH6pZ98Pl1ZHjzsbCk9gmpEwiY6CQRjEhU5Qmd+CIyXWtEy2Nt3TmvWeF",
-	"dg3g8Ci4+I766Vz/zflrvtTSrjuVxLKOrNRmzClB/F6vq9XDMpcvrOKTIBt4fTzDgnzzVAqz5Yt2ixmr",
-	"MOqIEWGHILbrkjqrO/NU5DQC2sNiUBjQR9gJTyFy3OCwIWqQ+59ssnBoMPZVmsJK7hmeqVEB9RbplZYG",
-	"cV/xEchE2FH8cPWPMm+fmk353Dddn5vyoaVt2i7VadMil9GfKG0gpcpcfhlEVVGg9o0m69r977xtlAzB",
-	"tn6QqbgTacEz5k/uPwqZMj7KATPR62Oo5ae3zzSfTkGmMSZUI+0KMzkXWf3c2b+2vP07UYb6QgFEbiBy",
-	"V7RV2FPlf5NqIiSAS5LFagIa3NSkCkkGclWMxgusDXZmeFavR8DsTXF079AgwX/rebE/aHvYcILpgwtT",
-	"mudc0hTpHsOLoKwbgBH9lK4feWBtJZmaTDMwKGvoA/6ozVR+ixK5KTPwoTbJ+M8r9k6OMi7TF5r9p+C5",
-	"gTybs8u0yAy7UnjWcKu9yYTt7E9wBxl7yw23Fz1KMEcnVmVeO/qe+tHAl+MMX0654W2XgBhZ4envZ9a9",
-	"MlymPE+ZU+L1EUqdYa6ksZc/Dbo8I70mDQhlSDRivYkVw+rQ9ckpAUH79nTEWI6RqPvj1b9+obvi6rej",
-	"xhTb39saee+WOZknmdtxPtxKR40KDnQtTPmcwZ88Mdkc0UvEdKGnIDWNSkmwJ1jb7ZCIqZ1X/YKlYLjI",
-	"nJj/E7s6FFlTmNCXtAV1/z8AAP//",
+	"FRTrnBI5VzdFyZJjS7WqjuJL4rnixMtyZvbam/OIYDdIImoCDIAWzZVK1X6L8wb7FfYDrDfZT3IKYwB9",
+	"Ibt5kaiL7Z4/Ziz2DdeBb9y+weK7+deLb9resw5JWmIconIXVN7DBfAGunu28b9Xh/+WqPn2nDC2KeLz",
+	"V+GQLIvfs5hTO8h3He/VN+4S0ZA9HU7t4yE0eavBnWESx6sMlS5xfRWdinW+QZR/Y2mcE8iZvaoE2kZw",
+	"EPPRiClHWVlpj/6ZzcmUi1STmWI3XKa3c+SG5d83exuZUlJVy0Q8CTBqek61Z6miSZQiwUqb+uhJ4K50",
+	"dSVgTeqA6DSaEKoJJW4HkffvfiCKGtap1lM3EzGw+dVK6vzOc2HfskfO2M1DvJtfz0//5p7WP7oVlzpE",
+	"8biYC4JP5OzqI6nYPVXFLxfEr+xs1VRv6F79vFbsvrJBH7dAJW4oyZF9mBKXJNPDWhP9x/8uhxWRrHlW",
+	"eHmdfCxu+XxONJmDSb28ctxburcjqM2E0W14+rjgenJHT+/WG01GsG82+67qMhnZFUjL7b39PiloFw/b",
+	"zpleEHZ+93J2yuirOpJj23c8KQ40ydmWu+SC/C6HJGty7vdmgmhjVYo/UpaymKTC8ARP55guAqIlEbK8",
+	"AHXhaTia7Fc1MCsvzsuHWHFFW2RK2GjEIoMZw3AEQjpAG6073uUK3AZ4J7/BjIFKFoM1xf489sFeQRCs",
+	"EIjdrOBIGHAxtkYYQffPSn++Y4Bf0uWKPZLF3p5lhq0s2smOOc5YgENN499TjQNTGpusTTkBMPld8vwt",
+	"UpGEWd2CG4sMBJszVSzTqFMr+VkMvmrWOSfsj5QmtoXZdiIWrWYvnNDCV28lUarsJ+W9V/Dc5uvWj2xx",
+	"owetnBZgKSWxtDdLe6gsldadNL+x4UTK6wtj2HRWlYOBF+6W1BolVJeWnk6jCFlHxhhvZSZKGpNkCy9V",
+	"1SX84xSZya+m+pYisErUn24l6CfGzK7ybVRe+/bpM8jvw+r/bcVGqWZxQOwYxVbJR8OxXeix1VphuYHe",
+	"RPBe3SmttdOXL4sWqu1QNRzibs52mLHN2LUmmA2wHH7uQHv2aS4IN5popnKXVxWRf3XUWp7an5XpZQm/",
+	"YcptAaMWAK00NDhojfkNu0pnlcsFm1AZgwcyB4LDrbiegbNulmBqa31S3GZqVPfJQohGaQuVl3B5UfmN",
+	"EhRIAXC5rk7smr38GodrUbuZ9a7FFfbCAujmcJ+rkt3UKymbHAr47DbJO25Y39gHfPrO7b6ZUG0KEuRu",
+	"Wz2R463R/5KUX0kVrUtyuwdJgkkbt5y0fD/vtEW3jeFc2kClcM5MfNyy6XN8d63tx10PeUwmjMZMQV4L",
+	"pLC4WQBPfElIrdlxVQhkuReFDVRqX2lzFGesCFq8mMtkyuqSKS/4JRmwFMRlV/MWMm0fqvCymHxU+qPq",
+	"JbeyQlxphTMyZFA6wx8p5yQb1DNCyfHnz+cEgTtWnvAkAaR91PNPaSKBKG0oU0OeWVVGd4hCR8Q5iaiI",
+	"WJK9gIkYCmWDIc4dujFa8It2VF9UIygd1iOfhJO9dMWKWrFTVuRt5X6xj2HQkVu5BBbtGRngeu1SCD0a",
+	"BDldsbD/52pVgJWaGEXBu473kpFUfQF+d4DcXfLK1VMs7hwN+ZegsVGxKKYslG6SIln0xcCZkiHxp+sD",
+	"HAcBGXA9usqIpLpuL9gLGbtCKrozyuE3TAXvxikbBH3h/3TJ2f5tdp/h22gUMbs6BiAyli7+kdqta1+L",
+	"8gSYoZFQGtvs+KV9TQEfXu26CXl3NJp4xdRl4WkXA+FU3/zuTrcvBkvEETD43UiKKElj5noY2e4sukIa",
+	"PuL5GNX0qi9qugVN0FbvGy7ymcZY5HeXb0n2BHgNuNYpI0fHZecTWgr9pGSht10XaVqqQd8t6sxZ+S0X",
+	"2wGvr7oATlGYfhTMhUWSBc0uX/CrZ/l3H1a7StCxsr4wbaXy9+KyK3xpeTVWfKQ8me7AKM1lRgPSRcbQ",
+	"8vp1jVqd6JULbo6tEGGfqR12KzhqxqggZp6vETMf6CKRtM4hI+NFWcg48bYg7UtDRWy1N/ci3bESk4vA",
+	"hfL4KScxNbRL/sEUHy0wUGfgD3vNx4KaVLGBP/TbP76/eBVe/nhxfPrcfnmQ44Ku/6dFXtrQ6axr2zcA",
+	"9y++uCiCDjQZzCeaRVcDolmkmDknztXVxca4hvsd/oMkUcKZMJ2AxErOLNZg1GgyXBSaDAIJlKcf3nwi",
+	"A+hcwsW17mqWjFxjFjJFe1WkmCsw6yKSsnn706JIigWtQMhaXMmmsoXgutU7osej58OT8LvoKA6/Y89H",
+	"4Ut6NAyPo2fxCTsdPaffDTHSHdN/7NdbZ6BP6bPDQ99T973uWN500+vDm6NDt15CSHc53OozVi3FE7u8",
+	"3MAW5iejddY67h0/D4+Ow97xp97Ls2e9s16ve3T87OT0+X8vmOQq1+tfKzyubnSWi3+5sVpfgTeSWJV2",
+	"KYO/xuxcRdkJmdUg0guW9Z31HT85SyXpYKrqv3ugYW39+vGnbnHF3M/clvHIyWYmT2h9FZTzS2Rtx665",
+	"8MjKwhWAMQfahUTMqDLlLpdW2yaZVoX5XaOyBMZsy1T1oLCWa2lrXBW3CZ0BpTVpAxjIbUD2HT6Ue0Vg",
+	"OSm3arHe1oxwO319aWCcXpP3NsDdtgafXxYE663qTm00kbpXbOkv2TXo0iP3fWry2TsrE0G3s6nmiubO",
+	"+lvJHrM+Ovm2nFOIYevZYD3yR4dk8fDFHMtCMOgKI8teGPSlAb/qFXimVhv5Kzis8gRz58d2cIDQREtg",
+	"zdCkDazYhBJ8pRRbb9Ft3HJLjicauWhFv4IqbbdbZPZt2lSpSlZ208mLhyiNVVg62IzlgNniwi+YVZb3",
+	"VHnnrsx4SW4sWVTybLkNNbMqRNwtmed3k0n3s/enXHjDZkW2qKqBTt7McUYAZASuMBKZpcOER8ROthLM",
+	"VOORiGqml9EIqAQeqixH0dpFuJYHaWlR4QoqDtiWE7lHe1npCHwKNrNig37jZnIJUm17KoDqfq2CVf/W",
+	"ivw3PhZcjL08baO69X/+5//qBERPrP4D5BWgX2Xk9eU1hI+8H/3bv79UL374t//4Q32a//7rh9cv3v30",
+	"4b+/k8c/0Z/o5XyrKhJlkAqtrk53/Q0iZ+zk7W2Hb8PsdYtEhZ287GUBuzHbAEfhI/M5VHviHqQ6kqOr",
+	"ZxWMtWW7ib4aUs31FYidCouv1aOXiFjJf/1vUK+dESmwC2uSilix2Ex8BiZTJGLCrLoxNxbpZsnIfZDF",
+	"Prlsm0ZmadsQvL9DG0n7xdHxqVUWXhx1j0//786uja7QzDb0IFg/C1XrBO2HwMS8BHWWpjdlFY6pLQbe",
+	"m8Fu8fDyDkgLnJ1rOnPlAmPvgtxxfnUVu/ptknG2GSjPwXO/XzC3m0UXXXp/bUuFD5qtKDmEk5EngpAR",
+	"F1REnCbFSKi2kETPEm7IgpmK3bbzgsPxWsn0qpyo6iEq9atqxY6ZYOquisBUxkzXWtOKRHa7T/zSSyCh",
+	"l+vR7V62xDt1q3fc+uNCQp6WvuJQmjO6pTybQUnaO3dkWbYtM3JVfaaep6tulqp6XbUM/Xmx6Vi/484P",
+	"V6+tDvBIyWk1IM13/YJRldkVb8XYj86XB+hORg5X8cadlgiMS1A9IcXe+E9WzjM4PVdneRXp3G5zFLBR",
+	"FRETeFzBhUKxaGDuRsrZoG751dUtuZyKiXeEHm5iajO4xSPmNeK4MkRu16kqDkNQNbjVba6aMedt9NUy",
+	"1mK0O53vez7Ra47SeoUl7+g+8Bv6YKvkWcqsKDx+UVcj4H4hrd+CVzD/4Cd3qOaqWLrjjusvdz0vdXeb",
+	"z/9zU5EOz+9ewi6ZbCnoiB6Z5HC6cNLkc5QpIXUAvrQL1q2UyqZrFqWKm8VlNGGOIWTIqGLqIjWT/K+3",
+	"fuH//bdPrVUKrL//9gkMIix2AoxcM4zAcATcxKhUG03ab+LXlxdEKvLx8vj0eUAg3F6M+DiFyn7kVUL5",
+	"VJ8huWHQFwN3eA9I2/0LHJydgAyUTJgekDaYnewP3vI6IO1ff333OlhmFJUiwftArA76wt3mfejZFWJf",
+	"TWgCdSTthYlMMPxFzr1Udm69DoSq6EFABjSNocXs8wzKruOagBuoGaALHOxPQMEJw5p7hifGzFp//eUI",
+	"YlBeCUPRp4iZ+y1nUCRTyoWhXDClnYU5t0eOuZmkw24kp97+mNkhl11HhfdZXKSJlhY+hFClfuno0YQJ",
+	"YNBmjjDyjRgnXE+8X0N3+6IvXklxwwTGQLVdLr6PMFBsJjU3Ui0ONIllpA/pjHen8Tn+EUvbq+40JmMo",
+	"NZ8V9yRDNuFIQ9QXVlZhnfbOmf3g38gbCMiASGmsEUk+vn1FXp6cfpelCbcHdDZLeAQPHrpf/+V3O9Gd",
+	"LvkHTXgMl/wDUKdfLQgVfUHIAN6tBwSWGYRl/AkUbwHhIoDFGJAp05qO2V+DczKAiwNk2fz75S8/kw8S",
+	"TMiECyz9D5ElQcbcQsiMKjplBhYYxKnZAf4jZWoRkBkFPJAFhmb32hH/G3kvBVvYbzlhR+AIgYMbaegw",
+	"No8MEP4MziFrCNnp3l3+Ql487x3hT+eEC22oMHjRjuKzZ89ekl8/vYIv/cTt/k01I1GqtLQtGXMBA3dG",
+	"BmDs1fw/2YC0j+w6Oe71gqx45mmvg9FouU14cO5WBeZlH2gY6yXDMY7iECK6HARJKPjKx6xLLuC/BO60",
+	"N0JeF1pdsx094okdK8IhiNF+A8Oy7BDjAKaYQKyYlqmKWDb5ZOCcKINziEjASCt4E+QXa6OkHdg3n+h4",
+	"cE4+XHx69SN0EuMJNXECAPr1bhS+pyaaDEj75PgFeuWcdA7IydEx/qINTVinmy/rD79cfgoIenZ06eU0",
+	"4dcsIBgtBct+8C5m05k0TESL8N/YYoCswrOEFoYDQiHt8rOt8j3KaRn8bJA2PJG/0oQf4U0QGapSNugg",
+	"FYchCbMTcnxCJjJV+pxQATwR2UdwN58cH59Dc7BipjYcBcMo4eOJ8Tf1XtpJnStuoILmlGO+Z8JI2/4T",
+	"ow8CF74JDhGN4YCEaCMVi7MOdOzuEtLYFtIkCdDdmTlDMdSJjKUd1TldkCmPQ9c4SO2j/haIgkmkNvYj",
+	"EFGIKT6KGXvELo2sPfTsLI19UZ/ysPo977roit1GrDDj2QzYVWg/MPhvoSvyFL6LHSsH1qE90AH2iBuM",
+	"eaTZDnCL6KJQJcHPi5PX0BTPTUVXAjwDFF8nvZNzOxxcB5kjOz89CRyTAcxr/pmFdOQseGaS2A4yTEWE",
+	"/C1QRI60B4c3R4dTdtjtdgfY3MHn0J1IoTvapXCqEAp9koAMArlhb8DZmdIFjAiU60WSEuAOP+k9g9e6",
+	"4YO0RCtN3WOxhFaxz1wbuB+6688ADJC9FnDew0NeMUtFzKIEuCamzExkTKgdipPeaXbg+FsHF0ki51l4",
+	"n229lcVAFgiPYl+ciIfqyBbleGcVGfwszVuZCh/1SsjgPTz3szQXWMZkYIWsa44UJCuprJwjnwx+fHPx",
+	"2sUC//Lh07tffr7EMFmYElfXEEDOwo6C70r2Lmhc24r9H958Oievfvl4SWaK4cbV2ZsszLP4LV/JfjAG",
+	"Bgg4SvMYUWGXbGxXmR2VnPRswEQ6BVJr9xx3lEDZw3hS+H2iA/AooA8dvg4cUg46wJNQ+8MuvKXBOfPn",
+	"MwR6ckgQJb9+ehu+wJ9vaJI6fdzuHQi9Hxmm4BAx5+Ue5cZXL+PgrS65D17dPun1yMD+fAVVYt0Edrrk",
+	"Z0lQNwOPCSwnDD51XHN44Ae40iVAP+KY9iADmUZwxrV//RerC9l1bv919BZm3f7zu7f+x5dvO+cgyugw",
+	"QB1/xFiMZM1W4tgD1dVGsVPrGpm5MkeKMWLYZ0i2xTa7AJhBpoTaQ9t+wipntgtTqVinS/72t0/2uSI7",
+	"LtJM/e1vdiagw/6NOOZkgOo2MhXBslAWQgDnFMifNso0qAY/6PcvBx0rq5mGFMSEUYA+wGGpqC+4YCWv",
+	"ntGIkfavglv4Rn6zP15dwo+OEH1KYSsURtczi/z6L8e93vcdn+t9k8FHFBl2pp0KNMh8ogOsQuMYnoYJ",
+	"FdfQfFwR9k+7DF5np3yGxBLOyJCZOWOCHL3s9cLeUdg7gnuOj16+DI+Ow2dHXfKGRhNcazTxkrsH8iJv",
+	"3iAXTzhhHtcC4syIi+3EFlFrdmZl67DjWUFhH0J+ycAO4+CMDNyqvMrGzc5dakYv7H+xowEZ+Nm4iqmh",
+	"9od8ngurCEpU2R2N0GooY+6AK7QPSEiteIomTJO2xavfPXv5vBO4w1CTEuyH20O4HaE/kbCTSzfBBVTU",
+	"Eh4xoVlB+3r/7tOKtiVnTCBu7Eo1PnQP6UN7L8RUmqSguBUCc85aR91et+frP9IZb521nnV73WdgBTAT",
+	"0MQPrWpk/1FpMbwgH1ksI0TBiomYKTxeuEbxQCNzbtFBImmMewIfL9AMePUcNnhbSPLq9c+dAA45hSCX",
+	"RwbeBtn0zlhAZjLhEdgCMxH4Lm6dtX5g5rVtctDKBLRt93Gv5zVaZ320MuRwYqYQkoNBGYX6FFlgw4rK",
+	"eiHIj5/e/wR9Pi92yfWFxZj6Ueia71UXq/fEVms++7P1ChsTXro+hR+gT3UBMe7JQ/eYf8o99FfQKuK0",
+	"TS/5b+7WdzH28QTHp+qRbBwPv6dxodznSe908yPLaME+eLrNt95BzBNN3kAGctFO1Dr7H/8MWjqdTqla",
+	"OM/DxYd3Vvog203gliKLC8vML0coOUfHGsxwmS7f+qf9Aiz2Q2WXdFdDfkUiBev+Xr8B7LdxCwxTESdQ",
+	"BAPmfwDvGgQkotEElT1CvfW6csVewmu3XLe/0xuK7dhx9f6d3lD80vJitO0MX+XsuWuXoL3Z3/ttrzy3",
+	"+R0FXGkdolhsw/oIyPt3nwhI54h1AsKmQxbHOeocckHVYu3iRErB/6wXxg6/H/d6rtKKS4WLmNbAyluo",
+	"kyHTaOI1AXsGDqnVuSlJ+A0T9n57VCO3y8pq/REasnmlLp9r5aW6LjbOfaFi/X4qdIlrks6WlvE3vBJX",
+	"hqV2JbnzvrugePpVLqdLe5bpVcPpoPj0gAwXBq2F9h9guUD+VCkTLCVG2GcaGSyilUnhzDDPFGECPHy6",
+	"cq39MmPi4sO73Rab71e+2FYXkXsxAcRDYhmlUygDUOrPpt6vJML3qqm/K5exb4H/drOScSVve1jbxbXY",
+	"VhwyURZ13tiRqZ1MO+18ysdOowbcgIIZ7DA6ICzRjJz2ngEHJGh3G2TlR9vI+xSV+IGKJQYXrNIN2+wb",
+	"Wlz2qWebn1qtOrtRwmarhzsjJdjtQV9Pk8QvHUxWrF22N0eHFOinQpe6XruC0YrlyKpGaYLiFGJYnbkT",
+	"SRSo9wcCDxmY4vEL7jZ0IP7w5hM82xd4N1pNE2zbhM8CeC6L1gtqovjs7z64lpJRis4db7nuC1eqwHFN",
+	"+UxvtEzgBuOGTZ0tA0xvmReg7f5Gjwni6J9/vPS8TlZbBkuBT/mXgvmOzrKMZ+Lz0QtOVftUxtLr/TFI",
+	"jwXJ0sC6wBXa23SnSy6WRtC9AazvkZEKWR2yqQ0KTARZwRJsTl+4cndDoLfgxpVrETL3b+JnuwR4JRTl",
+	"aECZzZiIQ6sVg2Pzo+s0VWi8N0xY7Dh01gc9kcoesphIhc2hMXpRuHAL5bRHprrj3AtwfUoXfQFkEs7N",
+	"YCEhFClmVJEJU6xL3sKAgVKTcZiCs9mOBFrEmDDcLOzvLiEzU4Rt/9FnzUXMPndwIQwXhGKqpgKmC7B3",
+	"lGXnT1ybC5gD13OMuXOex9rsivyWww90zC75fzLIqtji3k+QKGJvroCcuLaKhBMwfmChtGMLBeXs3eA0",
+	"9RXAz0qsr7lA38B7Wd2GUrFFdDnCpNmG1H0e5qj06Z2yJqob4hb6uu9mC+Ju3X4noiTV/IYReyIoMpSp",
+	"qP2mjKJUKYa8mtXf3T5od7Utbz77tqSz2dZtMfLOLfnnPaKH4g6DZK0qgxfqsfbsKMpE/diQ4mjzI0Xm",
+	"e3xoC2DwVqohj2OQBa2T3snmJ7yT7FFwdIZQfptIFEpoXc+OFzddAZFJzOB4dexJHqKAN7v1z6C15P3M",
+	"rklVwC45N+paq1iebVxkU4W4hblU13DSB6WjHj1ogaNWUmRmNQDIDQMfwFLjK06LQsse7qyo2v05Tdl2",
+	"mzBruKd8qzmECgNC2ngCwKHQQWSSZ1pwGHWMhjOy9mwqvO9uZ0TV2x3Nwa5D4CgT7lXoZR/bQuTli6qR",
+	"d09L3tVLmXZBxnTWyL2CwKiWfks7xBecBfEiWIJEx64+zDpJefhnidT/r1rJ+Yso7WPQYCyARhnOYjKi",
+	"kdEB/MYSPsbSjgskkM6owABkB84InBXahurWGPc0TGR0jf449xCXApyo/o8ruIUpPai2a+R7qPUgO7XO",
+	"iFZgQitvzzef6HjTtoR7HsN90Wzl8lYuL/uH2KO7AoR8JdqJ/yd4yLGE5/LJUYgKQFsNbL9C9858PKkL",
+	"RNGGLs4xthftkQNF9ZUzUGKkFARRRsBfLxPWJT8zFmviQzrPCS3Q1EuVk2guYYKT3svVzfwr0HOU9vNu",
+	"Q/NuBK1o4ZkNq/x7GS+2EAIFNjYhjZ1Ol3Pgg/jByhJF6YwiRYD9QdEZh/pQhVGyb/jjqHXWSiSAvz+O",
+	"LUCB0qF/7Q5BsDqrfXJd+MZtpJh/cylhw6iU/fWoQtRxrDXC9CkI05PeyzVTX8wdKC+B7VhHXGWzCqYR",
+	"z222rjZZvkBCIU0Ikm2LymR/VfCAVK9EH7oYSTFKeGQK4c0+PP5AI4kqBiJD9BfXrvYtFy5os7NPsH50",
+	"vHkmP1iEJpDK5C3yDsOjW6wzRwH6ScqfqMLiSCdHp9ss6tUyc/Dw8fGTXUARVSwOR1KFaJ4IXQXBmvqC",
+	"UO0vxOQxWHEuGrTm9jjFfrIwr2BQdR8cvPA+25LConY6a9Uz7o2uMTqccj0Fab6v5f8bSxLbnqnF78PU",
+	"uIJyruayRk8jLPeltb7PpX78Yrel/tGfYvtAgVgcrAIxkXYBVJWgUgEDVAClzh2Q5DZq3CECLUhivSOa",
+	"lLpCG3wFr9dVI+ICfHE1nhf9T1AzahkirsI+fPc+YN9mi1khL+jf2OJuQNHnHLcylZiOKRfauLQWKcbO",
+	"9NnaGvphFVJoy9PDZhVY/g7orCKfatOj+SPZEw3M+/ZgXk0F4ELK3zVbhFyEmJjTwMIGFm694JZXkWKp",
+	"rqjW8eDQClJPoDEQVbOU3+qz7PJ0068HisGpUwE8gjLyuHeA5cxa9wax3hSM6Byt4anJEwfYkuXdFS3B",
+	"CKOieR6UgjMyn/Bo4kvq677wdSftY3gtmy9NJiwBcx3WqYFs8qKHb0oXUCpH8Zi54FnXOMV0mpi+yBPN",
+	"cyQ4lPZPxcg1czWbwOhp35+RqLtoFu59CC6IbcmJOKG6Lz5eXPpYyWCJRRp5lIm9w+UUZRm6+VsONPpz",
+	"szzvKZIQUNEXXMQgfm5WuB7sWCAhhwv8gPy6vOkHmkB8hTC+aDkU7HfD4L/dF9B9MkD7liMhGVRFG71y",
+	"6+zLw8OlvrXOWjgQXET2F7vyHLP2iCZJ6xbG0FeZS6gKof4yQ8PsOSbTCsgylYoM/vxr0CFGZnZpT56w",
+	"tIa75Cd+zXyhsQiD6bifzlx7eWQMnhnXGwzeYPAnh8HdMStnTDQovUHpD7EkuciQ2do1qVicglQPQaKH",
+	"GWHYjs8UTuWqJ4UMEY2EiuqwUHqgypDrIFUIwek6tGs09MdSzTP2rQ4FbbBY2ztjNuICFtOGm5+q2vP1",
+	"qDEefZRSG85IzCILqosRNC5ihokcE4P0KgFgrNdHIZjdQ9ecGPPOipAF6iGyCq2NrSzkBhQrSfrY8Ixg",
+	"pxhdiRHZgc9fcCUnLV7nU7YUI0XeILMR8pYAJwMmQFDEeGFeXI4ZyhO9UnTOpTRUx2naFuMXHjlO00Wp",
+	"r0QqLtUtc3wfrbPW//s/aPifV//88yg47f31f7W2joXcUzj8uiwAoHIqFA+9v4SAmteixN11EPv97hZj",
+	"+nBZAY+YBvCgcf/ZHtwiBLZAdtbEwD69GNh1J8BdQv4LRPrxlIv8nIqSOGSfLXhdf0y5e9Y3qib169VP",
+	"r9+4TzzQGXGf2y3rzebd5gZt/xvtSaoUOTlUXUgHNTRU7HcoqlIHoxFkh3+kVBkLqPaEn9/TBNFzptm2",
+	"hzQG7qfAeZrtWwKSCqTpc6SsjlbTgivXNAeiZIE8da9KbiMXl4E/cGeGCbthWAG5uK+8EIyWb6oRiGUx",
+	"uBRFXOlVsNLPrcYDTS4K3hOXdQ5I+iPEunoaUUcE8+qn1479zepsPDHuQl8MaXQ9VgA3yIVY+A+An2Do",
+	"pa2PhyBtSoR9Ofy67M7Qrg79wrEnzs+x8LwuplePXWF2R9m6MJAaPcjnYkCmdJazXEXUsLEEJgUjoR/u",
+	"Sl8UGCWHbCGdr8Fx8+pKgzwwzmZyc3dr/D5N7NkXsDLy4sp1DDXMaSqsAnnp7TnkJ37jKxDTq0jG9r43",
+	"vee9Xq/37LgVtLycchWb//14e7t8NiCuROJW4SrH+z/HKs8wVzf9nMxkkmCRYVx91JCfJH4QXETcAGfG",
+	"WDGtn4Id3Tdu09PZffuxvX87J3JNdGcShwkN7Q7JDGXN2d04VR4uzuSJ+0ECR6PCqEo4UH7ji8uU38tR",
+	"KVwvs5vv1Z/SOEWa0KX1a+TO6P2DknFqQXIBRK+AdU8SbQHFzz9eQjkQi6rbx73jACGIP687+0X9q2aQ",
+	"wz/xH2tze98ZnXMcQCgLlNuKpWC5PdfQxLEJybkGu/0NFAGAs8r+Di4IuALE0T5uZ8QTK1Quf7wIj0+f",
+	"VyHqH5gpwun7t3XURVPgUDUGjsbA0Rg47pQxjRspyMMQizrVXo0cO6neuPsh6nK9pDy0QmutBdne4AjT",
+	"ciI4dENiESE5IkOuzOTMhZDFci4s9MB6RBiLmJvHu+Sk95IM8uZgaI0UbODJ9Ata64RqMuKC6wmLNwnU",
+	"txwqq21D3Rzpm7IYKpdW7+3EIYpnYA2v+Guugbl0C83WPVJ8otFxG6HcaK5PJnF2VWZ99bF7e/GOei3B",
+	"niTtV5f/6ATAiZsOp9x8KedkLq9CxQBar+MPUnKOfKhu6Tian5iRtpcR+WGay43MjO8bC+VPUOkAJaSS",
+	"5TSSSToV5y7+pxSh72KD6o/OvO7hR7adVrL/AzQfWoJD25ylzVnanKXNWdqcpVVnKXqGjSQj/tmrTHiW",
+	"Ql1BOGCf3KmK7z7UDBq5LW2pvx3Z0z2tmD4gMUvYmBoWk4RPucmOwqXy9drQBd6hu+QfLkHuqFCZxbu/",
+	"7buT6rpAr7A1l77l92m2W/pUzdr2o9IQRH0txJn5Ol9a2M7OUl7VUNWytMPxRXsk51uNO9yebc9Udu2c",
+	"ACk9RkZjdULB5j5rNcgzZDeRpiBX3uqufATCPD+UVzBXV1SIlCZYYrt1dooYePuwknKP9k2AV/P6B2Va",
+	"2VK+eSq8Rs49PoRsUvf2BnmHNNIhjYCOILQwc0NmmhP3IRXRRKqQizDVrOHjeGxqtOrjbfvjuCagv3zG",
+	"h1nVnnqo/LqMCvInyklnjmhCKpIKpKPfhsgfX/4B332RN+axCsD8Anl2WTugiPKCGYI9qsv98T0uJf64",
+	"zTGUMmFUVOUXLX8Mizl8uCBc6FRZqETY5xlXTMNmeP39JYkmLLqG8uFQ7t5xZSjGyIJRpYPct8U1+M1q",
+	"CwLQK3bDY4shruAjXIyv8OH69KXts+BuVwvnPvMyqlfaFilR2fw0CVFPS7epFUyknZUE0CUTxZQKOoZ7",
+	"9k0wXpka4Ot4VVgMssZ6TQZbUiC7cd+OocbaGVEs4jOO5dXwbA+IYMbKhbGSWgfEv3oEeoaIFl3yi2Do",
+	"Hkio6NbE3Vfvi0cNwncdvPLigdnvGHY1pOL6yl20U+E72jprjWSqruaMXScLaDr05mpINddAlAMdSihI",
+	"pLNW7+hlb/icHocn0RELv4uf0fDl6KgXng6PoxfsO3oU907AAOPGPBNoVpoZqswVSEMI6j8Ne9+FvaPt",
+	"4/qrB3yXIP+jexaKVQIR2xd/wyH8DX3OE1V46iBtyD7bE2BnnpwaNSmhjpfaCeYmjryJI9/Lgs2OmdtR",
+	"yKxZrhOqQyHDpe8lVunetMpHIDKa0PY74FOEfxvRHxVlrHcXwOrR6WZ1//DP7N8bq1TVtj6LRkWTNKFT",
+	"C82QiRL/CegTn6v0etWizwfWA2trTvkbGuPwlx1AXbeGH0Y93I3O1rdtffmponap+VhQkyqoW+6yR5yi",
+	"lNXYzAO2aBJSrbk2VBjirUClwgudbf1j+9Ie9+EmQxtcWTV7Hh737qqa7dtFtv4rD+op200YZrWjGqHY",
+	"eMx2xuOP6VMpQLFcVG6WiY8CxQ6ZiG/Bgb58aNSSlSTU6pmLCPXHmZIK4kCMxPBfl29D2syzn3W65L0U",
+	"bEFoohiNF2RGeQy5mDHU5hkZppBTxD7MNaHx76k2COPtz4J9NkSlokC8aCE7F2N7d8JGxn5djkaaGcKN",
+	"r/ISZITsfUEB/tvD1p/gRsLlG6aqoo7fiPieDJvBwxxmTBRPsudh72V4hDZJR/49BYXBSEJJRBUjEyiB",
+	"uDXptx+PNyLe4dDZKDPKNk08L1qNyH76FNSZ0cxt8pCJmMUNx3TDMX1va46JOARSTLCq2lMkBOfKF8ag",
+	"/M0GqryBihv1pi1hr4I6WltHxj1Vx52ca9PVLMpbQyp/h8tTWmPtShZkSvU1lhiERCc9kXOBAgagU8zH",
+	"3OjOuQvshhfC3dpIxWLCRKQWM+crW2/weu2ac48a3kdvXPbfqhG2PoOriXHY65H/hMXvTEmr5igQv1yP",
+	"GmP/HnJmcK8daDKk4hpSyBSz6lIYURXnFOpWxLD4zAX5iRGHxDUpHO86FQsfwU7nlEO+jbsNVs6tROge",
+	"DZJpjWop2LwkEWdMxFyMXVqNf8uBRo3QHxnclcdKheEJoSTVTBGcZTOhAlVLKRiZTySxKiKUlnLj4QpN",
+	"tTMJz7MCVYqmcadLLvxQuoKxujC8fYFuT9fQLvneTpvvglVxaXkGs04E3nyg7CGhWeBq0o4sKKnSSC/X",
+	"yP5b6oileJhC3IyLwfs7uXz/7tOPdur9BcgDhgCY42cnp8+/awUtLZXxzJXPei+fPzvBCkxZjal5ZkmW",
+	"MyZYnFX+wtPXT+MuJVjLR9IlMw9t99zxVAxyzcOtJb9gmuPyW9GQlyBk6Izh4ZRRAYl+34Du2yiwa5fE",
+	"NRdxXiw+2E92RoPS9ojSLhE9rCI1f8S1fbBpBuDQ7h/7OzoFUEcsJDgvgxcNyjZiGA9RbgHX7qziHrqP",
+	"36cnwX3ColPo7zVb6LJWDPTkQEg+n9CloSdjiqTjU8JFzOyJyoRJFn3RjlOa2LdxMe6cE0r8nrICzkGs",
+	"AICylvYn+1poQBEgVpf+hAbX4LDHC3iuBXJb4rVbQy83IE8efmU60pIwacprNsht52PanqQOvzf+jQbj",
+	"7R/jLT+jWTIKi/abbbHedq/f0JrGb7J/HOnOTRc/AqLEWwbkKIM/7RVbFqkyZXUeBB8qNlNQx+R+8OBb",
+	"sJUpdsN1lrNWsvqRkbTHhYZ44fXZbojtLGzsiwEbjRjUe4WqfgMyowAyqYFbD/SKAwoDj9uCmbPlJOoJ",
+	"Vewc8+XOsNDOfCIT1umSV4soseuwGOFClX1YKWAzI8OFi2uBr0AM/XJ8S5f8CloAN4TrvnAjDlC1GDQN",
+	"Wb628WRONdHpjCnNYgahM0Ia+Hhutozt+WAUH6bAXNemfYGLgNOkWMI/K1wO+yqdQVRPh7hGIA9K0T03",
+	"XNiZYMkoyCoG9UWpmH828s6L53oLCSRGUaGxEmQV0P6IX/3CQ3BKKy8LxPku7D0vBuIU13y2js+ImUsy",
+	"lRCYkyo7/HPGrm8RoOOGsgnSaYDsapCOTvVsXaCOX45hlg5ERX5GbMAXVsaFhl7XlpqXgoVyNMIbfZPc",
+	"dmtih5rYofskuUFc5BLcSst8vwlxCCfC7CzAiKUNNtvCp7jG/eGKz3uI32D1LyPG6b28YeuDnIwsI9oS",
+	"ki2kwmmHs2hGy/IAkF+n03tD/A5IgBRVpmjrHeCHIX550CXAJekPKhczrhhibKhrDxHhgyGNrq9mdDEA",
+	"8GzxDWnniHsFbHeqcaf98JcNO/04tM5GNNGsgDQncspwhCdSz7ihCUaO+bHOIOrz8Oj0VlAT1kuDNBuk",
+	"mSFNIc1GlNlAugbS3X3NoSBbiQiHtafrjaYNZHpikAlPEUKLZ34NfHJxVVLBf6UdXRpdkxldPEaQuF3G",
+	"cbqmTNUbqDuFqXMupD2mC+BMkSpiaJUENKQJUiE6Nr6BmSiZjicD0nZM4GfESPvsLEk1mt5yM2XCKMKk",
+	"DhpCWeGzFPLoJlQTUMwJBUuk/X6XvAHiY7hNzpn2yY0h/NQX3jDquBr+63+To2cBOX5u23l0HBDBqLLy",
+	"dcaEWHQCMlOSKGpoHu9nkVvWWdsyIU0+y32xPIln+efJf/1/+Lw9/ey3/cvAQmvvCAjUO4cw2IgFZEKT",
+	"G6ZJOqspKlICeZd+6nbFeP7BTzhBrXulIFxubB3vurveBBd+cy5q2Anh9OnSS+31lHr6Xt+MYtCbc2CC",
+	"dOM8vXNNAudvW2NZmTMfdw2xY0DrD+eaPXngJ5UKTSb0Bm0JAVSPBPozl3++A4ioSd7fX9bEzmAEj9X7",
+	"Mt78LAsUAD6d36waalKR2CXoBEU6hecJJMjZJzK4Ri6IhxnLJAFLb1zHD9DG0mLwqJnziEH0n72ir/nM",
+	"znxf5Cskf7EUWBOVLtC4VpV+gTd/2aahkZLTZUtP76jojOQisw2hpeiI/D0VtyEGcAPWWIMadLK73/F+",
+	"XYi38mo2RqrGSHX3rZCbo0J5w1RCZ7qxS30Zdil3oK3DnAUH3f2RFmTRW2EebaUP/8x+vsp/3sjMWRkJ",
+	"ZhsegBWlGBRmFwZEu5GIJlGaYCHUNvjqEjPoZLXtIPvF0GECSRUQiVb5GSu0AK7Z73EBmbLo3D7QdtSi",
+	"yXn2i5V4oxEZM0NOeieVxAhv/Tcusk/cJy9C1edqZHpV7xvmuy+bDrRuTrPaOhOqxlYc77THKylB81p3",
+	"WfDH7spkxXJdzw66Ui6PkljRkans+TnWynAp7JAlH6Ow2JYHtHr3PgIJ6ETaw298FUlttKsI4UvlHX93",
+	"2gtaQho7iS2IO1ZSM3s2XswUT7bXkiq6u2+W0DWfeNBcrR0EpQ9YhoXWSMhGl6yAxVXoJ3RZAOsLNlQ+",
+	"CUWd7XJrtLhGi9t6EXIRySkLY64VG1MVb4rndBofHTPQ+hSP8xDQRqF75EKJ64ANadcBm84t0N5tVbhD",
+	"r4btbs1fg/tq0/KR0PhAZzVgMi1wSX3LU48Cr/1xBSw/SCkLGfa4uV18a1+MmVmqqUz0LHE14bnRxAIv",
+	"woWjE86jGrx6mbXOhcV2++J7FtFUu/iJCZ3Z/UaocYEAVCw1O+8OBllAoBB8u5yxdNYXlCTUXixfKNAI",
+	"kPbJ8TEZrIR3h6PUpMpKcPIz+2wQH1q9lhrmtNu+mDE5gwLvEDtgGwppV3YkfpfDgMwnPJqQObVNG0ls",
+	"IijWBxprYpKYLjA+9v27Hw40cYKmLyLFYiBCZkTJeZY6Vxo/6IkckSFXZmKHAhiYyx1tO6+Ol1oBBmlA",
+	"S9Cw4XgMDZ1BIU/YCThALhqD6mWrgKYLTdoDuIGLsR2jT5A8ZhUdwm4AVxeKE4z4OFXMFdd//+6HgNAb",
+	"yhN4F0riwP2XZBIZLBa2TXbd9IX/lqtsAMsha23gPIIMRJwbQ1IYwjl1U2bne7hwwSwwen0Bw4evoBos",
+	"Hp0C3ZMfuAM/XtW0Ergg96oEBbdjoHgCWkCFtHkKZeMareLr1SrciW2Prl20h33oHY23aX96ylOu2aZY",
+	"OEqoC4hndfNeByR2WVs0ThOjQymglunWj8ERijCz+qkpH4f2GA+nXOt68hMh8S447KEHUkXsC/NyfT1K",
+	"jptTws0ZHK2pwdrwaNoskQMERBs2I8MF/LeAYgrgLYvfrQSMd1KKEKJ57309yfZbvNFLL53ViffiDLDx",
+	"ORlYwZXqf3UEGwNP9QWG9QNN/khZyqrLyrtPfPRNebhy8lXF0LEfra2Ny9j4S3zqCyqxXh71zaXVR0sL",
+	"oQl4flqOsu02KmmX92nlNi2ZW/y8o4fsISqxX2h3aJQ+jQTPYrl65VAiL2GBpYbxBLTPckyAq69eGiSo",
+	"eIkP1lVcL2+TxyUehIZuXRT9WTHU0MwlmIkUmtcEAw4biCNVVOiR7U7WNBZf4Shnvrge/O+v4Fay5XGq",
+	"pS9NXH2VdNJ2q6LT1EtvlOUnqiyvi99cwnJfF11iUyL9i+F3ySuR76Ekul/MkFxsD/nQnetNOs9dUOKF",
+	"vq6BVkB/ltEechHD2rrxwGpNiOXOCLFWCz380/1y5X7ZHFNZRr15kfOYRVyDms1HhIpF5jRziS0GXD01",
+	"dZ9WQN8DaWG1QY3lXjbROl94POPqdD6ItrWbM7u0MotpcVvt2kO7AePbONFXv1urKOYUjl4fHLJITpmu",
+	"1AhBzM0SKoT9o41+cbzJu8c7XfLbhIObuJTlrxn6zAd+sK+mqTZXMR+NmALGySudDqfcGKYGkNqoEdY4",
+	"BoFOUOa9h4pSfRFRIaQhOFTOu41/qJDrLLVGDSr5k17DnXdVUO/owrylLuvFc+vMr9+StjpBFVWT31Nt",
+	"+GhBcv21tasW+tp/6qFjMbcS7Tjd8R5Ee+N7bdTJbaG6r4ekuYiYlzN1RXA2a6BbeHSXdFS37L9FjbYJ",
+	"M32aebM+T9WRiILi6TZ1sNUT2dGy4fZcpc21rH2ozFXIoXHu7s25+6ngJvHwhbTdrAYeiULGokWFOb09",
+	"2AtiFiVcsM5d9Wi85hVorkcFWopaTfnd5ds8cTL3DDnX7VLen2YMmT5dhOlcVLtt312+vcg//UBO2/v0",
+	"iBY7tNkfmo9n4wl9Wip2ebVXru/S0vb7D4vHQbTk/hTv5UTCSkX2YyEA952I+Q2HomqXTN3wiBGrSRTJ",
+	"dkYYrV1VjcNx9AlYotxoYgfDt0B7J6jK+Y79tTr/Z3FTPKr30yVyX2UsT62z1kimyqUN2rYlVGztHT0p",
+	"zMzWD522ghZQBhZ4XU6hyMQRXjFspY1/pFQZppLF9oprccwfx3lamvV612njMG003CeXLlarDdZA7CKE",
+	"Wh9cDAw2gN6dyG1cpo3LdD+rdK1iZ5doVm5ug5Z5+3IW2epGH27jZr0TrbIFdNvjuUIxqgKMs70uwLe7",
+	"YNWVAOCy5rhEaLjW5VqC17nDdSkuLyulgXATwVuls3UJYT6Ieldnjc/61bhYv2wXa2mRPriSdzcO0GqO",
+	"mI+pQNJMsM1oPhYsXjJCVHG93E1/2wfJCza1zIR5YjWmW+lDj0Krso3o8HwqjQh5AvrJF+cXedwaEBlY",
+	"KZDC2W1LTaqYwyd7k6i7QZHDe+RVvsBMf2QY9BilQpK+EfFezWAPVRJVLEndl+HRyXKYBSYmkQjq3Ho4",
+	"nZ1muzMRv2lYiBsrTBULcVOTqvHg3++aYyJeKUhlqDIN5++X4WB/I+IVoEGkuHeO3/X4455L8X9aLXrv",
+	"HXwli9ABuvKwlH0mt7KmHujs0A5qivGfY6kGX8xDsdrSDmuKxH+ROGi70vBDGl3HkBBYRU7WFINv4NAe",
+	"gsvupbT77iUfmmLwDUr7IovB38Kl9TBl5Bs0+SSLwa/CyYcvAb8JX95n3fdtTVxYB/ZLRHd5BXYLrJat",
+	"Wz7075rNjCuZhhSpXBBgmG2KsjeIrynK3kCrpih7A12ecFH2Eop5kErs61HLxvLr1cDjrFQfPZ0RIwv1",
+	"1rNYIivgA1cn1uX+BWTCkhgJpjO7lWclJx8qS1c5yrCyT8tCvsyNWV2t/N3l26ZGeRNl0NQob2qUNzXK",
+	"v7Aa5SsK/5xtSAErBNEdZKJS77Mc+R7DA7c7nO+3HPm2NgVXw/NLNCo0tbubU/uLqN19K8fSrbw/W3uj",
+	"GltGY8toanc3tbtXsdiDVOzOw5Edy9HmGge/lOgwfCUDOWNigBTZGBw7pxxI4MBNpOdVOfM/cW3eZw3A",
+	"k/fp1jXw+8/xNkH+vGI3HDMRHWMJ7KSVnXOXKgeFbfns+cMWPaiZm81sH99i1YMneS7sP0H1Z0l0Gk0y",
+	"2GAl+EKmyoflQV0+IU32O1Sn2ytueLRUuQ9QFBHq5eH6Jka6TCYykXOnJDuOTK4JCtf4zCWL5PJXH5C5",
+	"VNdQmrwozL271coWvVc+043i/vDPbUiEC1gycHmsVrST+YQJwg2ZUE2kcGUL7XVfSLP95hMdd5yJ2T6C",
+	"NTUrU1xrxE7r4SVdaz2cbnLWvuy0V68VlXcxXd3BD7NHd0U8FWTDW+7vQ9yDu5u8tuEZHhSR0QBwvquz",
+	"an+ywsBFbLsGHWgMJoISuVN67e52M9KmeFWO+iJj43ATBE/ghzThxqkQ+Kcvj+s/2jkHsmDAaAOs8zqf",
+	"LOxJFRAu+mKeUUq5HC+r5+suufDwNWedJY6IeMjyS3RMueiSn4GG990oBKtalcPsAp6oF3GPkHIsUxNJ",
+	"QKQZiC2Y7i6WTJe+9zO6AHGeSDEODVNTCwl4zIThNAH24e2te8vDgYP00HnLOx4Cy8uiOQ0aK2VVaco6",
+	"kRz6BdRY+hpL3w5RS3ieoQl7fZQ1LrAQRXlOhdTY+h7L1ofnGtjxtkSemeUPQFCOoFSlMXBnbJorhmyt",
+	"zjeRScwUcBuQAQKkATHymgkUIvDPA51fixLKp2cFt3GGqoA9AVPospoRnazczAxUbPvPBaGRQYOijOkC",
+	"3jXVLLlhOqi+XflCFJ7qE88vzWL/dTBNTLlgjMgRrEKs5qgcsVSbkmjCk7jTJb+IZEEUS2DP6wmf6fzF",
+	"0CAweJhzVH2lYISJWKNS7L7GNRnbC2DInTDFoNkY0jXAQR8QJVPD+gK3qs7isHDgcLR0l7yBh9x7E45p",
+	"iLB5aBTBNoM7ayK03rN71Z1rI6ncqlkzt02M1dPSin+byIIOBELDbXNqoYSbscz3gOvxhrN5nbCBO4pi",
+	"5vAOUZKflnJ4XRRLuzYAMsiSdgMiU6MNxdKVuE1zp5m2GzCjYEOJnAMn2IhW1DrBgzvYq0NWYUL6YNRH",
+	"KVGpAEPYlMasL9rQSt8SDEh1LuXAqkmKs/gcwzUzpGY3DpgZ7VcDophJlWD5DX0xpOI6u6NjFc8bVywn",
+	"5jHhpku83uZzuKy0Wwr2GREtp8yKKJPt1r6IJdNgwS3JXxA3VjzVyZjFlxEEWmhnE//Z6GhN/GcT//mt",
+	"FbUUZSIMdzx4sXdG5vYY4xoJMCy8xWMPfp5TjWeV1UCys7WwmlfiE7bHCHuJ9Zyyw6XcZRoBUrdwA/+1",
+	"1sN1AZAacEDl+Ug2HY/Vh+MFvvNecXj2kTqDJV5uzrWn54lagmp+BXov6pAmVEQMl9q+dheEpMyomeQR",
+	"KfkGaS0b3u8SorLb1jx0vV2rBsgZg7qUfmRmSYpiG2kI7N5FmM6EUQuCTDVoARiykVSMDKgZkLarOIkj",
+	"26nZvN+7BlUP4VJUDzXV4TwQH10aq6PeA4fzZB2pERBuMBsB8bQExEWNeDjIBQPFdH0mYrTRfQtigt3w",
+	"mIlKrrGHa/OmGkVUEN9Owg2bujq3MkphJrnRLBlZ8ACUCyzRbD5higVkuEBDjFSGJmf2xr5QDCqlRWhI",
+	"vPzxIjw+fQ52TzT/sbiDjmhtCCVZgZ3MRGFyEOCKXkDwQV+A+SIg1Hnec4I1yP9xNlvfjy5543s0KrzF",
+	"dgIgInzF/nKg+yLrvFeBqL7GhJj2D28+EW8Tsrfb6bX/tZPbOc9fIxWZUuVQedWLI8ZvWKXt8yKO3y98",
+	"ax+1HpOf8XKazGl4dNwKWtdc2NZCT2aIEd1E22UMKyBMZ4mk8aF97rB3eujuDXu9k+PuLB7ZM2dCj0+f",
+	"t85aL0cvnse9F0cvXpxE38XPT1/S4xGjtBedntK4d3RKnw1HJ6Oj4fGwN3xxfBzFR6fx8+jodNgb9Xq0",
+	"96JUnMmuna0rPr3cweWfzcs7MUvNQ5dsKiyLmsOwtG2XjsSmHFNjiHrgckxff4xA4+gv8/M6+RMa29WG",
+	"lvfhDGSXTORoBzEOGSV0PGaxg1I56jkDPzycxYH9kYsbySMWEEoMnzI9YcyQ//M//9ddvWZbIWLbyPq8",
+	"nTc0mmT9KINDjFCP6SJAkOUK8cKP+Tus/gwhmP7ZAEIoLYCcU529uj1gn6MkjVl8FVHDxlItBnaYLMoB",
+	"m9pEzoo4s2BRs0L6nAyENFdcXM0SKgZnfaGdTw8BcUJF/gQX8KVzMkgF+zxLKIR3ntlrE/uEi/OkFmmD",
+	"7XIkVSdAFxqO8oEm8KBAR38eWpCj4Kx8sbTrYUpjRto0itgMbJ9TrqGBQbZk4r6A2NNOTtHi7KJkKXdK",
+	"zpj4Vwt1iplTnqWGZh+ugraQO7V4CzP+uKlSLh8ql45OrgylTBgV927UsGOwOSUJ9kZj2Xhalo2CVdoC",
+	"juI+98JhQjWBEeRSWOFSLcB0p+CEyDa2C6r56i0hsLYP/7T/KUT368c0jASV33ItfFALTGlFFEQ9GsqK",
+	"53rgwtJcxBpkBAQ+GsvbIvoCgixYxGNIOiBtNH04Ung0hRhFeVIO52CKUE1oZKTqdMkFfHh5ofcFvjcm",
+	"BtIghCRTqXykuSbtk95LTLjFeGL7jtAi9uSGxYPOkmHGvtx2qy/alRilY5vtDUeEGtLtdjOj2prUBRC4",
+	"j2pMKcwiChF7ajIM/yOGR9cMY5XI1MfMITk914YKDLqUUzxoyZTZv+2DIynNkCYJ2MHskxZpWADR3cWq",
+	"YQcHB+qR7BowOzWKHyy6Qg3KTDw2to3GtvHUSk3XyLnGEtJUf25sHHvLRLB764w43Tl34EylsF2giMoN",
+	"uXVQz45QNmHxGBNT6yOAM4WBCaM40wGRBbX6LENUnhqFtCFGn2ahTioVGNxkJmzaCfrCLnvFhymYAEic",
+	"ooPNe5aCXDNpMxpNlnSPouZhIQOYiNDc0BdTaqKJBXSyExDFRikkCVjUdcNs25FCPwsNrgo67pKCb97K",
+	"HrBeVAZAFEIe7PBAKESXvOWJsUtwgSYY+8UhhkSQNhhQNL9hxRjivrCQmgEnDbysNub3J5yuxzVAgPts",
+	"e4SGbf43DiRywYqVDNdUKWIEmKGJmXDtHetVzYBySXcI/diqKS54ZVNbjHy6QShuzay11rid3dhrvphI",
+	"FBTcLng0olMghoGwUTg+UuODSL/+wJTseNBPMjTlU9Eg0s5yzVay5Q50B+wgBXM/F6greypYH0siksVZ",
+	"gZ6BTyELkWry4ZdLDPLYceC65IIMqbjui/ysbQ9wBP7VXhicOWK0Qt8Cn8AjFR7vbgXCv2EFSriPJsmi",
+	"L7LQKTjpXbxFJ7AwQTGs/UdVbIfIf9f+nX13ylQ0oXZQ/L+I93ZYPBEz35pOQAq86i5vh32GEcpU8Ugm",
+	"6VR4tSL74pTOZmjZuUgSIlVfOMfGGaFkSJ07CodbZ06PLN8O8bNj4EBskD3kNyN5Q6NJX+CLNKFxDGdN",
+	"xAIykXNABHJk2JLnB9YNFcSRDc7sZ6VAkxJGqrD4vC/wmxl68h/JQZFPbPVuNW+O8/arjFTKOOsFlGLs",
+	"C2etgl8CAiFTRe6OyAIXB2kB49n1BI2PSZRIXQROXJNowqJrFveFD54C0xkItC75FWj3j8h7/j1x3Pt4",
+	"/ELmJmnToUwNOToNer2es0WfF9veF35+EqupKTLiCdPdFXUBc35jamQ13noHb3m/uPRzcEcTXCGxuRpW",
+	"OXmzTiR5rc2u6lbQshsEBJNdtTsQ4dkddYVboARbSjClF7SmXGR/b//yXEDc2zdwp9/b6600uuLift8v",
+	"0/vrgNtr9/b+TH7f2xe8kM9c2nv5UvlgfisVcVZu8vr14fv3h//xH//xH3mMuv0rfP8+fP26U4f7YSdl",
+	"G7eyZce3HYJUcFNJiDmzwBS80BBPt/2+13wsqik2U3Ml2JgafmPVFfvnTGoOf+4gVljCp9yAflo9Sbcc",
+	"CX3NZ1dKzvXyi/nUtv8URxj/yNUrLgxDxWet78Owz+Yw0jdllSoDf0MuKLSltNhOXpx+V4EBH9j1kB9N",
+	"dam1GX7g2sEWJFdr/A+N/6GJrWw8Co/rUdjkh/JsS43n4Q42pF9BPSzlpyylprRfXf6jgyGJS+aEquyU",
+	"VLO9uyZqKUoi2z9czfdRKwZIh8wSy4liEZ9xULppTl9UYbA5KwSbHOgi6xKPO31hleIxv2G+El6sqKcs",
+	"dt1appknv014wvxVSPBxz4mg6EzRfTGjSw3PrBFtbjQZDBNpVewrfHNOwNlZjrck01QjDahfwX1BlaIC",
+	"OfTObRfsa32jQGUnCTMaWgK0lBxMVVGSgtXBscRMubZDNWVUzG23un1RZutEcVwceUde3KlSxy+Zeb94",
+	"5ZbDo9B2uhGw8GhEE10s5vsOLCBCAjknU45MrLTJXHjMUMEYbx/h4rqMDJkPztC5yGsj1SW5Z9UKvwk6",
+	"zid5vI4y8BnUstKbCQszybZXBOa56EDgk1jmoeVot8v28V69Sw+GsL84Ls3HJFz8Yfm8y44NBBPrjlNg",
+	"03IxAJrQJRrkO2OO9ZVXavDBjAmd00cGLjnFfb8YaurY2gJipJf+tJgHzFW5lH9fOE+Q7XWCkQxBloqA",
+	"lN4uFXTQybDlnC7OIJagNDSBP8tDT2LZF/ByNJ5bwCpifsPjlCbkkqkbHjHyNhVxl1yUyiRkga/cLAdZ",
+	"eCbMvqimDXdznmEZGCkrCKb02pUeIL8I5JHIdLYZUzhGbakgPwS+1SHA6mb4tDIq9pVi1LD3i71Reu8x",
+	"UBambfvkXVfUZqeUX9oq4Y65TJOYJPwawmrZdJbIhcUZORgthuK2sr6x+Er6VY6r6cqtptuziHsZ/Shx",
+	"uA9dUKIxmzWFfb7Vwj5fU9Qz0Hrb2fXHc8199bTykI/XmDS/MZNmtm5QKgR3t3vCG6F+qX0tR8b5zasR",
+	"j/EwFZGrpNtYS+8ScaevV0jiZ1RlNtMVwnjSXgLfGGWzjNC1Yzu7kwqDhN6Hf2aFDP8qsDvX56FDUFBu",
+	"KExFDGHHPFpK38z7NqPcVVFbqkXTLupofQF6woTBTK63lUJeaWZBC0qmMbtoAiIYBJKNldQ66As79BgI",
+	"RUUMEzFNowmaLyEovEanQYnoK5ofoFDMgq0xxi1mhvIEgt5WVblb0DFjbvhFPhUPY5KrS8IumeWamN4n",
+	"mIO9HNUr4jJVuMZk2Xo7wwMxvn6AB5foXiukUE20aX1JW5Hvfqv2L49HJqvalGhmG2QY7F3/1HLYKMic",
+	"vvAi2N3lk9SLlJ5l5j4k+CwIB1IpG6w4uqNw8EPyEIS0awWDa0gjFp6+WHBTtUkYBHggriz1vbLX7klS",
+	"3LH+9e2O7Jo9+dilsJtS0o182Ek+1JdBripktVFqFFIf98zcsidh4Q3YIX55k4qT2bvdYDiVzXWkzUUM",
+	"e+mGBYgw4sAOBr9xdaJEzOKO5yQhUkFxFiieBFwXUxozzN4geiLny8ExedEl1KbKSa7ZZZdjisrVx4tL",
+	"MpNcmPzxiCZRikWwiDZsViDIwhK2nCZ9QbVmWruoCXebazfWVXVdL7xtO8nZF9sCmu/dlHwNstJ1ZrNw",
+	"dOuwkY1PTzYubX69pfibTxaInkZ8nCqWkSoDydATE4eK2a+X3da3/dBOLE7eIO3op1MxS6gQUInXtoi0",
+	"nc934G4cgI8asyjOnWo2kXrGDU0Ijadca0wfhLLF6kCjaTGWc/hR0xEbp1RBNFmR8TqSImJKdAonV18U",
+	"qKMg015xMXbBBuyz8U0cSTW3eiLVoDnmPu9C96ww7BJkatB9scpvhu/S9iVjZt4vPrq/s/Ngus5hjXc/",
+	"BTe1kMCJ/X5BBETkTeiNd+THRHNgXVzkcTtFj7PK5dC2wrXc7wdPknCTtMETXOTmOs+qp7vJzspdCjn/",
+	"yrInnqRvBaK+/dKruiGmhoaK/c4iU+tOKUtLV5R3b86R9zRB10i2gNpDGpO/X/7yc0DmSoqxM2un4hpE",
+	"1IhDfUSQfSjWXHQ7XsEcarfb9+vkbVJempSXxj/ckGh9Hc7ZkSvFDaiOGkLFAkIFl3Mp7sHX6hDBWrKs",
+	"AuY8QGYrpK/ItiGET2oGGobX7OdcxHJOjAQlBXQPgY8YRqcu5NJeQgJUoHlwjBMlIAuuzqCMWYsBl7o0",
+	"eoCXPWeEnYuEmQzTn7lChPPJwpmXIQxUpiaSUyteLDQU49z9i0jSgUjH+J0RefuOwujYAfEulxxoYQek",
+	"YRrOxpgJw82i3moB1By7lsz1WPBejQkbASdcbmwIT41qaVnNwy2Qr1ueM9XBrjBFi6w2PElgswUFWx9q",
+	"EBOWxI9rSiibUQ//xH+srcv5KTMqH2jHrKPLNtSI8QREwIgLmpxvsIdCFI0O+oKSOWPXyMNHFoyqjh/S",
+	"3CjqEsHsU2geHS5ILKfUEQxVGElB3hQtrt4wumo+JVXW0yysJP+0s7DbY6UvikUFUHRhNqQTVNyJLbfA",
+	"UJABqVJmiq4pbXorOYb2ytYD2ERrSxfC1UaIPb3SpkuG0GC5KIbO6s45OaQZEKs/kITCZbWDhDpMmIEn",
+	"/8R/XF1zsUFuQRYz3k1oFk+tmYh1XgZv9292gr7YlAB05mTNOFVML3t9ykGEB97iBISjfYE+Kdcc33z2",
+	"mdvjBSqhOO4uKx3gVsdP76YGYpjh94FjrexskB8/wSd2kyKzeLQTUQr+r5IpZXXesM9LQuUVNiR8zTVy",
+	"0my2kblHik801rL11jIc+r0zLjRmssZMtrrYfMS0Yga8ANVLckWuffVGtD0oMdnRghsawgKQl/GNGCdc",
+	"T+D0//D6LR5UOZ7P4IIvv4JHjDuNsrHZBPAfHEVsjiLAYw75p7fFHM7eCCkYG8NOwDBSSg9ox4qOjA6I",
+	"TodTbiDiPUv/tQOnU/t5htyfUE2pFMLXF5rdMOF0JsdYCgzhQHiJvxhpaKIhfjaPqnOUq2smrFCITU+o",
+	"Yk75sW8c0SlPFsTIWZjOdIGgPO8H+GN9T7ghQ7aQHuTIhNXHi3yAkfwqokVsVzbHisDSaRSkpxcpElHF",
+	"/CYEoiOYKYwXKelMGBoHO+4xlaOSLDr80+WYr9eAQCZRqJKV5NsPrKlOWtWYI3YKowVd4gNmqd3zfqtT",
+	"GWx3mk329KwQlZusYIuAXYVHkjttHshAmtCSeVQKFsrRyMfc15/1eVEPiwlTMPeVuI9WD71fBPtlNPrg",
+	"3/y4RTuw1VuX7cC2X+JD9TzMBbK21t248+9NfpRmYfOx7RZEVsymES5PTriU5qdcjIi051Jdw5l3Ruic",
+	"cgME/QBYaVLOwPX7slrCoLuA2V1bcLK2gparS4mypzKG8iLn2D/Q2YJqUzKQImKDIi1Qif4OD20ROwwf",
+	"+HjL7J6+gIS3gRTsSo5GA6D/z9D4cJHR9Vhsz8cCvptVZHDX0UOdii65EITGZCIj59/pCztgzknshsw+",
+	"RUmqmSIYE2Am1AXIC+AuIlRfuwIC3NSHP5Z24d6Y9O8SBFmSXUi9Q4+Gx2H0LD4Jv2Ono/AFfTkMe9FR",
+	"fMyejU7o6dDOPjLPI/P22fEpGDcL0ZGzhEaoiM0njCXRhHJFhtRqoIvtgyZLo4UD+NCBk+UJqxCZ2Ky4",
+	"odBpmKefmn3Rgzog06CJYjRehBnxVY250ctR0LPCCdUhFTkzbd1D/nr2GZ1C+ZV6lg+XIw1tM/S6lrSx",
+	"iSVsYglXVtleCWdK28S+eUYXdJiwJkhxP0GKS6rEWbH4UgEYRlKbwOe5FPHYmojGW2HXLLxxWek9/NMh",
+	"yrV2pd+87u4UYO8AKMJZlQqMcMR6YCYg3CLQRaXtaBkTPowKWGdJWpqtb4PO+Os1QFVM5141v530F1yA",
+	"6+xOpS146LDI7hl+hQ+tK0fodUCrwGlGYF1IgQyDEAyUhy7bAfThQeUdfIGNvB/NLtiR0/0xJUemge9P",
+	"hOxNNWpk0dev5ljotkm7+Za1idsTuD9hncBPvmbJKPTWut20gm8Z5j8uTb47OguIf+noIO3tja63sWpn",
+	"qsBqCZ5a/P+9NBOoaI++cv9A2QDfJb95A7w+IwPILrqyysCAtDmwwntiqoAIibViQFnoi+ECkrlUKjoB",
+	"GTgetqtUWGHC7eIakDZQtEmFnG/uloKdn2iYMBi6A+CbtE/CdnX1kov2dqAbgCHUQL+Xk0baBmSGnAFp",
+	"Z//GpnfqwlwcUCgxQT6U06+islGBT7A89qijCQkYcEKR8JNQNx1yVFfuMp/OkrfPyYihlAkDV/3G5iDu",
+	"zOqRHOjyZJZmrrb25uoKuWOrlqa57sNFE9/6z633mcIT27oEsjWFBqt7Rb3Ly3iz17ShG32quvDrjVSj",
+	"sP0XbgcwiAiaFvyoepfzZUljzlXpXHdeOnigOvcWURcqFQGcPhAC7iR1d50UfgtvftyoC5WKO4ZG1LzY",
+	"jsTWsqMwIBgGW1uY2o3rEw7nKPRls1jC0u+NRHpyMZgwMVhAEMj12Gd0yRCqz7Pd7VIsnUziCoraKDbl",
+	"xlipom9l0/OCKMgWe41MOvzT/mdjpOX3F68uoTtWjYVa0hhu3x7xzywO5zw2E5fnpQPy6iP56W0Hc2Vf",
+	"Xf7DjYMvQd0lH8pdHzNT3XUiRVJtVC/sj80m9era1xUJXDW6YdbdW72g0oRgR+QJZ4A1W/9u+Sl2eg80",
+	"GS4M0wFhn2lkLAbXLnzLy4H9be1dz3+7cYqG+qK/fjuO4nPbSYdaJizBhI8NoaJZeKJgj6wzYmAutJsL",
+	"lNBCGrJg6NOr04nsA3dUh5485rCzsxlzZPkCDeZ4OoLnJww3j5TUDnYUA0Xt4v1Xo1LH07NhC3TuJJxW",
+	"wIa8YWpj9HmZAx1JOrkYO3Bg4QWkonHtbO3ub9vHUSLnB3qt2Pml2ITHVZi+iIjyfLi2iCcvjG0jFZ5Y",
+	"nEBhbjL2T7Cq+x10RqZSsAXaR+2FmC50odC3bUpmTE2oPfW9pUWORpqZ/coKK4u2z1DByO8FEm6t2/8f",
+	"U/GFpafkDd+UojKjiys7ANXCxF0pKSyPgi0+pluklNrpb2TI05Ihbv5gbtbkouD6/lfIC0cfh75jWsrm",
+	"PJRPUKQZ+f1STB1BB482VIHDTAoilWOLyUQF+ReSMBqjqJMj94K8JhMXQIMTObRE499TbbKqVfAF51By",
+	"L3YlJjCmscgQuBI5A2FHQV/40ELPOxZRpTiK5jlVcXfFVYx1L2JqpFqQ9kmvl5XS5qZzBjGURi0cl5fx",
+	"FEHXbIGc4TJe2DtSJbTj77Hz5xcA8PPYoaFDqpmrfZ35GnN5T6Csd8ExCmPRIXw6k1rzYcICoiUxc4mg",
+	"cpjyxBBqkN0HWR2H0kyIode+fHh9Rk0uOJ5EOk0mZ89ax73j52HvNOydbJ/xkvdml3SX43sQw5UiOIrY",
+	"zGTM4CmQMNnpsyC8Sz7IJAE+T0N8ikmTFtPEizXs1E1GyZfFTr0+ZUmlIpzRRWjFfChTE8pRqOxp3iSM",
+	"3AVB4oEHdYYzKOkySDwkO8d6NA4xuEpPQxpdj5WEmrfHveOAzOwx5IX5XqLCLEw5/BOd2GsSQyY8YWSA",
+	"EHdg2znwZ+MgIIOZkmPFtB4QbREllPKlohR4AwVIhowJkkh5zWJCzTrnFmKeB1DJajmcU9Hkh3zRXM+F",
+	"rZZxkviFGnhqLasbZCEEd1PQdsLnH1NR5YIq7cbb54j4t9epjZdsrNgY2ZXliMSpPViQLi6yogrCL5G1",
+	"2IWxtk+Oj8mgeEyUopIHHcdwOlMyYkjs6IiFgLDA651tRz1n1WZ/j1MhXaFx4eSg/bgUrIOHBGhOfcGo",
+	"SngxWDanPit/WJO2K05FnnWKX9OEjoAz1jU8IPqaz2ZcjPtiztg1EMjaRfFGjBPw6omY/EatvguBqROZ",
+	"cPuaLrnIM+Hmdp1pQxPm3g4lWq18xJpDI3vy9gVyuZbG0D4zCOxRZ9sHBHG5Fu44s61yK4rKucGEnTkt",
+	"hDMGfaGYTuFUxR+IYjPFI+RzUyzUfCx87acAR9ibON0lFycLCYz5ReCTK2rxWUBtVWynkHMX37kuUhfW",
+	"QWT1c3vC9cVIyak78MR1p0t+lElMDASQ5kfIgWfGw9UZsSRT1YAxHM9Y++Ux5aJKq3Yx2fegVt89l2kj",
+	"cPW6MxpXWs1B8eSVseJOF9KEYBncOXlnM2AHKdIk+XyZST61R2odZS6NdJgfdmFMFxmlc90T4jr051bo",
+	"WJibNKIvLI2IoF/BnnYViUNAH4vIreMw7Wf4EWIXy9ho71rjIZ7G+4epCLGw7opXN4NsKBydgkcm9tYp",
+	"wEmHDhKMMVsyrMOlvSGA3U/+W9reM/4phDnoqQYkDQzrHmBvb43/CC+Ehmxlh29AyrcBUtzeAZKYJs94",
+	"fxCkMU83SONJIw08GQmFg9TZZDBWe6nu4lmR3VcxkgrgOAPYgfFR4PoGDzcUzN473sBm7R9v5Gkrtl/X",
+	"bGZIm4lILWaGxZ1zNxyQhizyfBYwQIwpF6X4Aog+gJcFEAqPdYXsv5CMn8YxGLkm4F4up5lEisV2jMEe",
+	"BGanzNRC2vBjDCl/mY3TSEL7wmdOY6mAmNAokqkwhcpnxRRoCEnwddYVFZpGYJqJZMzIy5fnWIBAWQmm",
+	"+gLNpUGh6ABVsQv1Dwj7I6WZNebA1S0ofDdPa/EXsQRCno7t+rytWa2tWRZa0ikY2bB9J72XfVFpaIsm",
+	"LLp2t8nUkERG1y7ItmBpghgO3OJ24R3gRzUZSyIrDUtvYC00dqUGsj0GZPMqUGNaakxLVRM5ZImch//J",
+	"lNzG+182Lc2oro8aAFuUPQM2WKCK78djMzRShoyqZLHhEedXCMsMELWNkYqPuaBGKlRm7DPjtL4AlWvN",
+	"Fn1o8OoTw6t45i6bgM4IRSB1aaiILUY5egEwJSCUzBSbUR6HgF2spoVwC+vU5hgF6i0VodL+Eez6VMO3",
+	"peRCmOHhYsv8QogyF4/OitAkCzbJgk86PAQVFZicMxfRHhQD3YMsYD3IYtN9rDoUcFhK+npqsSPQs8M/",
+	"3cUr+yf8PpFJfGvNeRvJkG2NLUz7EMewFPUAynM6tVsnszOAQkahiBWBrC1NaJJUFdiA2/vCxc9hDQzM",
+	"8wQOY66zQhk0N1ZgdL5iCaOaxef5/WgI8BfISMkp5BZw5ahVs3CVKVVWr4T8aXKx0UMB9eIrFMkfZRIX",
+	"hvCL806AMC8iem+2oEOrbsNsoVWi8VQ0au/d1F45qy2sUKrAYO9N+A3b5l5f4sHBl8b90bg/GvfHN6FO",
+	"QsghJuSt+DsqQQbJMQagBAANRo6ZHZt70hgr8JwDJ08A0gG3DBflUBVsHrhM4lgTI8l8Qk0xMzQrNqw7",
+	"gNXsPIykIgWLT+7aKJHCuhDlYQGhpcLwpBx66gNPNTqjKkDXR3z6S8ZdZbCVDVwDuBrA9TDxq7dGXPbe",
+	"Bm01aOtBVvL23oQGnz0xfOYOaUIL1px2RiJRpHyHvi9DtE5w51JbGwDalKrrEHjT7yMOFiJLmOu3jzMB",
+	"hpFC1+cTCVT7C0fi4TtfjNgZskhOmSML6QsMXGkXjWEGyC8sWOoEZStOkcNdMW/zytrWLrEj6b7IYDHC",
+	"MsHmpec1wxynbC92gqziGM6SFbHXbGa65MeSSa4vSja53NZXoHsqGfAqeJ+qkOB7qq5zqPIBSfAfJ5Lj",
+	"1ogQJwOauqQsbF8CN8OVFx9/fXVJemceRJIokZo54/OuqbY4ujxuUGWDKnNU6ePoGgDYAMD7X3QgHsM4",
+	"xYZt0lDc7Vg4tQkN+VKwoj1oVkJ07QQW4lcRHfic4wKIMRO2KKMkjO7dP9vGocNx9wAYdZYfVEKOQN+W",
+	"AdVuhSXMAiV/rLrWNQjokhyfkSETbMQjTtWCxCwC9HkbHORGtcFADQbKMNAOh0uDfxr8c2f8s2HN7YiW",
+	"Gvzz5Gxl9hjPS37JERCN8TjPrVkFPmC8uRPGYdIdwZVBrR9WS/5IkSyQHwgedSUD312+hcgpopm64ZGr",
+	"Pu9q5KgxFVwjicxEJnEd6z225bHKbLyimoVcaCY0N/yGkZliI/7ZB6yN6JQnC1iudcU28JYr+9cVPlwK",
+	"hi2X3wlaUy6yv7cuMCYm+kqk0yHUcdsOxPz84+XP+ETtW2Nq2JUcXQ25MpO1lNxbNnPGlJZit1KKH+CZ",
+	"h6ijCB/aHAWMK7wJA35qNUO0cVOTEXujsdjV4SiKQxQpWxVF9KENIIAESyrrJC7XMKrU5FCU64I0ROoP",
+	"CIWw/xgVedAwkfTnHy8J7muL0HzKY3sq4zRJNTk6QoqQVPA/UubdBO4N504e21VN7JYj0xTYzl3Mxph1",
+	"yYXtABRyIwO8s+tYKQbdOiZruO3OYRV30QtpHCumYd/ZA+WoddY6OiYfqLoml0YxZlo4B5GMrdT56dcj",
+	"cvz9v9sFIOd2Jn5KDfInlwXcWevo5fOjsHccHr9oBS02pTyxQo1Ou/KajqT6f1wbulKN7TrIBXvrrPUL",
+	"3NIKWmN+w4T/9ZJOrfjLxfNZ6+XJM3Ly3XNy+vLopW1oQSaetWicJtD8iRQMdNzTF8fk6PjZyenzHfi5",
+	"4Z27cHMf7VmMVolQbE/ckG03WvyXQ7ZdrSeJiQ5xQ4fAmPA0NfjApS14rk3/4ux1wGxQUZ0BeZq4IDgI",
+	"Dbf3U+H2Btka2veGtGHy3otqTT1Eaq8CM4rQrHM78LikTh/+6Y76dezcD6Za/8BMhuTuWaWq4+V2gLOh",
+	"5v5yS7KJ4iw+mHq1myEI2ud9bOCUqojK+vvlLz+TKVNjRuAe0v749hX57tnL5x2vmGFHzwgdaiasHsWS",
+	"GI7hRUBEmiQkShhVIAclvJgmyLGMdZdAZYH8QvuVuEt+ZizW5N0oBE9Zrotlp7OVtTozNOHnXEGm1f38",
+	"6yy+g3K2D2/dklZ23DprvU2oIc/sUnP6jB0nO5tsxJRicUFLmi52VW8+YJP/CkoNg9ENYQ7/5TbCyr91",
+	"W5feA8hJN+eNvGw0mHoc+WVoJI1P8Wn6FJ+aXvH1UDGC7M6UjELYdXsZcpzXogg4+/evhBxSrZnW62tZ",
+	"f5pwnTdeWMwSOIM1BHxPeBKTwovKVTUDMlyQKFVaqjrvnn3zRaEhD+Tou09PUt6dzd6kwtA1LqWnpd2U",
+	"l37tGi/uy+KO2p/+c1elp9IdNYC9PHD9QvsNeB/8NiftV1QhpdYlnmik/SbhYz7kCTcL8kpxwxSnHfKR",
+	"jdMENoomx72j04AoNibHnaAvBiAqBt6ScqBJ21571gnIAGQHXLL/sJde2X8oJshFZMjRyxcviT76zqWS",
+	"DBTLR3dAFIMITKwPm19wB8lwkd/P9BWPB0tGT3vo6PpyrfkOflRHF5/OKFcQ9ijVFU8SAQqWVUeClpDG",
+	"Lim35qAMG5nIKcOeTqAYkIYsHsU09kSmJpJThv1wf7TOWiI1CpZkFi0JSxVWwRXV9jUYHxK0UgF04k4j",
+	"Kr4ENwpNriaLMWeQeO1vHtFEL91tJE+YuYJPrL9zyLgYX0WJNBO0i9bfant/pemImcWGG+mQG3v1yj5y",
+	"l14r5hb+hM82dGQu1fWVUZQL2yEWpzjvVzcySYVhDIDV2jdEcjpNBTeLqxGN7CbkbMM3I2rfejWS6go2",
+	"2crdVjwUJdJZ66JLPlADkkhRfUWFnrsD6Y+j1lkrkXBG/2HVe20/YkUmHws+4hEV5mrOkgSnzC7eyPjV",
+	"6tAiTvjWmn6+Dx/HmVmQA41DswEYTfXgxlP5zRoJcpCFhoKRVOHM25urHrCILy7ctoGWFwBiiCcxkmG7",
+	"rVZ9exbKHPrjrvo+UJ7hfbYlS53YLQy6+mb3eddyHU65noIRufr2DJbGxcasH5ocyoZSJAvoSREON47g",
+	"u+h5l4Y69uFcjQCvS6b+kbZjQurcQdlbZ4lBnY/TJNzdJpM9u50ZhlxUPgFSmd0wBXMF3E+Fkg6K0Why",
+	"nhecQO/0mBly0jtZZ9l56z/1lZl4Kvq12dZTOVON1ecpW3222FxFkRBNqBpbebuJMnizGegenN/VBaSt",
+	"9NMZ1VulbGiP0iSxEh5AFjEyjSbgF/c2ozwblyvChT0PAxLRGcfiMXZ6bMeRb3kiU80mMonrQowrNtej",
+	"mmFcR+Cz/lilN1yMrSi7oUnKrmbMzuvZ0fOjXq/Xs1+LuaZoKbuaKTblFlihKhwrBq8qzwP7bBQlCU1F",
+	"rBY4TowatAnMGbtOFv4jx/4Lil1NYQu0zlpcxPyGxylUG2WjEYsMv2FXkJ9x1jruHZ+Gvedh78heFRM7",
+	"GfFVfROzKbJd5WIMCTj2R7DFSG301VKbTi3mwJkvjhOc+FeYcGtWenLiu3LNhf2UXWbbGwcqlsnjWAmq",
+	"1mtjLmhOpi/HXFCFP8MoVcr+l33mGlBbY2hoDA1PLSQaj5ww5lqxMVXxpvpFTGguRUjHLLSAS/E4LxfU",
+	"aNF316KrAeQ26vSW2HmdGu19UCE+XK9Bv7lhakFumLKLwbaOwQ/42FJrl1VpKHJRED/IbmeyMD3Pe/fx",
+	"4jL/giJYvUoTu5bXaczfQxv+gQ9+FbpyqUebtWQ3CW7oGv34ienHNVvHb7297KFyqFPpxU8mrqJeCpV9",
+	"wutFUPFeew7MJzyalGQl14Rxg+78mAWEiZjFRCInapSksT1kdoq5+rjks34cYoV32PjSCGhktJjQG4b9",
+	"rONUcD2/gptKVAIxG9E0Mc6/HawWK7tPSVcc2c2CrtTzRsw9LTFX2iTb7cw6o+De82HuxQ7o6Qkcp0yp",
+	"m4NrLuKBT0WBdZvlI5C2py8IiFsfOr84kiogQk65YAz/AAUrsy+RKZsOmUKugoRq8EPoxXTKjOJRp0u+",
+	"l2biM9+Av2DIlpkSaqyIxRl8VPOh4wnw2x1MasMELXvO8AVDeCVHEIoEo3uVHSiO6W74nB6HJ9ERC7+L",
+	"n9Hw5eioF54Oj6MX7Dt6FPeOrRS0ELxg8jsJe0fh0eku5SLyIXscU1pp0hobWiPWv14OgeLx721sjc2s",
+	"sZndv83MHTE+LAdjY+zWrL5ds2QUFldrYyjbA+/ARM5LMAsnBepq+Za3d4Bh95AeVNJPDv8s/rmWw+AX",
+	"wW6h18KccaOJPagr+QqWAN2DaHGtWuGa39Nk5H7ZDAaltVq2Wz1ZNW6z7aW4incxWK1u9EMmblEJ505t",
+	"rVNS3wgg0CvPGNQptCimVBbo3Be8scJWG7qA1KOiUk8VcyFvMUuYYXFnhZRhRQy9EfHd9ErPtBA8qArK",
+	"RLwcCvKsV+RGB30a9PgpFLimc7q4nd74RsQPTZ+wjcBGs+mexPbedMhG/n+9+mBZv3OG6m0VwYZBvmF7",
+	"uK+FyUQcDtlIKhaCxfAL44L/argh3oh4GctsRij3oOXdcDYP3abXdwF6a6oeOqVvSheE6msoaWO7bj9N",
+	"qCFULIjhU0bar395f/Hu5+40JppFQGB3dNQ5c8IHmhgQSiZSQ0huX9B4yrXmUgQ+xxwXUiznIiCajtg4",
+	"pSrmYuysWIC+rWyLmBLIsizYZ+Mbw2EFChKnrC9cKsTRCYktfswUb5SPqUiA0suQOdX2AaKlHe5zR9il",
+	"dPZWKJ2IcSB0ZBjU8+kL/6L/n71vXW7jxv58FRS/mKrt1i22J6FqqlZ/25NJNsl4LSf58NcUBXYfkoia",
+	"AKeBFsNypWqfZh9sn2QL5wB9oZo3mZQoG/NlYrEbjevB79x+x+XYMmGWZ6R/wIb8Xf6U7gypEEdephNh",
+	"kDsaB8TZkGfoiykxpV+kfrlGnfKzkPbxmfPT89fx2ZlFo1ugzdpUPJWbotaFD64mZRv09L/VylU1dpth",
+	"Gu7lgBwSvDzIGwzD9bhjLGhNDuSGxznY22cF7KoLPpe+t7Pr7Wee0eVWiovugKfIMxixWa7kCDnZI1bI",
+	"W6lmkkh+IoYnhYSVC0ukX+wfygO9U2QVdIKQlh08P1+a5ye4aD4DmV96iCpZIacZlxLluL0vVhQfpwf0",
+	"jgC53R1psaIK00eMmDH2PKZ8fg9aWKg9oKLdrva3XSSM7rGQw0IPLlMXvakGmRgRXzQiU+JIooZSoTE0",
+	"GzTr2rmIWCpySEzsq3PzPOdyhJXLI0cIJyRySEVeYuijiKWQiztIr2VZ5xvusKZVK+aP8PrLBZeGfXt0",
+	"zF6evmQzC8xrRU3GXDOpyn4WwLpSXUtnfE8Z9bauapAV0FFm66M2uI2OJvvwlV+AvVouG19aIs9ryxrC",
+	"BA/Lf3RZ50ZsrNIDpMLGdNgu8g0VK7m/MOaGHDrhWouR3It94MoKpNlYEVm9Ayp4YEkgsZnKb1kmtNEX",
+	"jLNBxuUtw8RbT5cpzDH7XZixKjyTgxhJkkgoMGrT7NV4Jzttp9G2Us9XoX606+OX2Dad3CdVxBeIu/Qs",
+	"Pn15bnce8Emn1/lF5WbMflIJz4SZb6teX5Yz+PjenM+TicE5ExSxoIgFRSwoYl+CImZvoTp9dl3FMQpZ",
+	"impXO+ZeAp/sTS1bns/1psQR7slm3ZCF9JAWXFGlgH5wn/oCcj9pKJvkQuGQg3pzsOqN92QJbVQ+f0Ya",
+	"ztJYMp6M0UTAHIMfyzGelidjAXdWyk55brJ5+QcrR6Uy5b8v2GwMKDaJL9slr16QCSWFRGCKbFcq91OE",
+	"k6iBxAIaJzyLH+Z1VoYJK8iisgBANo/ql78VgdcSI97MmMvSuKNfHFes1zdMTUFqZ6gqFRsieVqvAV3L",
+	"rn0zLcgeQwNUEno1s8yrowv7PTuivh1N/ZN3wqcH+7FWrtZrWflac7BfLwxdWCWSMTmXmuO320QledUO",
+	"QAXzi9zpdaTq0yqjCMsW/Jvnp53IUUu7bVJmqLaTcp9GnZzon3odv+FcX5171dklt1XsntZh+lBPadDx",
+	"go6374Qse6CIeNYZkFc955+JJ8DlbCwyWPW0kPE0VyOsjxYUzK1C/g4zAIHoLyqu310uqo8+ZzQzLFWg",
+	"EXjgpxYX17F0lWkzQb0/iAw7tJ1L1SCcViVp8w65qv2n4E8TpwXEGI4VZ2Iilsm5rYm8N6XaXoiocZEt",
+	"66fIi1IrKjcc5WwMMvZwOQaZ7pBte0si8ofyfy/j8t6STD3Yl3ZRAzpZsN7UNRe83VSewOdblTakJ/tY",
+	"sVu80IvUSjpiQ5EZyKnOkb3ciwVK4ntM3Y060q4Zx9brCklndoGJ53sVOxnP/sv1/fF4g9oIgCp2jLr2",
+	"Y7cvN51epyjwl3sHob0xmsJOtBWf2RW9tF9CoeakrzejLW6VYE87NHLx1Qd7OYXQHknQlkink0/0Hytz",
+	"ve2AZmOVealS095Ly6E9CbkYFGhJ4jLFLO+EZ4krGtfzU+KElRVUx9dyoRR+DjxlN9+/+8jWdfbEC7/Y",
+	"iugbJqQ2wNMlwT7NI9Z5tMO8zLFN4wg55V9CVfyKDhFPBSxSJwpzsEyHtEmbIUIrjlyiJhNhVpcteUOn",
+	"PJ5wyUeQOsiBOU7KsCkXKTPjXBWjMfOhhXkhda9O9mV/0S6khw65fnEthbxTVhE4Zli9QWg2IxYzYI1g",
+	"QEbddFYSJKH0zUSMszlwciFyNgO4XSIwaGbe1Aa8d+7U+seWFYmvHgmX/sFe+uXe11NwNMF0iF7o9p0a",
+	"WUlSofmuUc4K5Ld8MyOQjo3euvzIY4mJDAy+9on+o38r5ApwcSNkisfmDm5IChTTYa6kcWTKrIwk9vYw",
+	"LDVCB43puTYwiZBox+XozVR+CylThbmW3akS0mirQqVqwoWkSMEaLkHLKUy1K0CLodMCCQpHhUjtTEbk",
+	"D5QMpBEmwxDo42t5w0c5QOr6TP8o8ZFpQEBPFl2CpamrxmIFkJNFKJY8rLqWdTjlu0ijJIHGc9PUXjVz",
+	"uy5iREXIjJrGxVSTzFWF0SIFatz30n55Np7XB+DmPBXDIeS6mvtqkZiSQG4+tBa7q48oOK7lSNyBrmzJ",
+	"g7kBTUZp2gy2oyl6YAfzGncHxn5/x27cZkZ7DE0voyRmxq+lHyj9slJw/4Qf205mT9NhU2SXiuZASI6q",
+	"ZM0GgyVgTtsMMa2Sm0a/ILTfUEfit0JPlRab8Ay6V+pvhBTA1SmANPU7N6WF3L/gjmyx4DoIkINBn3v7",
+	"lrwn5r54ao8dBCmVGMrdJEY1Iu+EtDehkOydHGVCjyPGNXv/9h/PQPlabyul++x/CbkpBmtYR5Zir/ct",
+	"BuQh4yW9v8zmpZK1aEWWAGmvCW5T5DbkMr2W3mDtoI/ImRWB9CbqxItQuFZaLlHaHLNfkBKDSBZcsZFr",
+	"WXlQouXmp6jZK3JK8IkqLBK0YtfoMsKN+X11LWdjpRdVyQrOlOhcKpwHPLdU9oRmhHUx7IrQni5szyB1",
+	"7WgCRhZIjoUckSPeseBryleLENlgpc0lJizXAVdog4Ki9mfGanxtGaqpFQ+t+1OCdeu5a7O/273ZKA7b",
+	"KiEeJFsfXOdySzXURR+gw3m1Fw6fKEkhvXZEhjxZTAYu5rzNCdfuRnPOI+rAe/z+FxDmXRvPBk4qO+pg",
+	"pDo8I1X7Zl/mk3KHiN7aafD3bgTBhgVvE56Dv5jL8WD2f3Vf1diJnX1Gpj5qXB8zNPi7QAH70oTfWjVu",
+	"CnlNGLaROtWOzZOGMTdCkH3ATB/Dlevyuz+ejwRIpBxrzumM6zFOSpqD1k4+TlQuUT/5N5ammAs56gvZ",
+	"Rzymsk6vM5kzLbQz/SAhwATykR0RgjaeYMXYMTd9oftiYqeK2/H41phFSWriiF8nc5Zws3k4dG3ynyYm",
+	"ur76odRFkOjPx5ThxPwqUtMHBV+HoOqQtRuydr+YUrCroFUJMNuLwW4NLqswJh8XsGl0pX++GVZpFwGP",
+	"L9bR30Sze19++GlDI12s+HbGHDqq+41ldJ/aQEH0MxmUxIMOX6wvU2nrKU/BntOBVxYx5LWQCZJCqFZE",
+	"aJ+tQn5SPvc5t0cbVhX0u/hJ9TWnHfVhwoVVpNRwKBL4n7nA2LIUjv2zUfnodKwkYCnBV9+es9evXn5z",
+	"fuZ+tivSH3AtdKfXGdoOz1R+WwmUD75Z9sZO5U+mFlot9LBfqut/bSt1nkbvKpcwKF1BQgbKoqD8BOUn",
+	"KD+7TynbGoFsA6MWAdGi8nPyyf/n2lJ9ZT/XV+CrgZ+9qwnrHMvBh/zMMyRq6/joysN26rnrlfcqYXJv",
+	"S40TdF4w/Jk84ZUEsPItYh5sMwTbkXdyRM7IsEH5uV+n6WfpIL763C6Uj6ZGcXp6enZ2tr0K8J469FfU",
+	"+CxOZYxT+T8eJj58u49KXbpOdjnqnyDDDgDpP7uCYk9ZquoNbtyaSNsfVjkZcHkbp2C4yFbbcHliWzaE",
+	"qFzmS+m4r8UnEZkjJpolOaTCQMqMipgeq5lkE65vSeFfHlfH5e1b16G9ciUmYipAGv+tJVLEzU0wju5W",
+	"IBywnlaG7EplYqGHQUP7rHhx2VDCXmhmRY4/VlFNImydV/cZpZ0XQGbRVkZPu8J5CwU4ci84LuqgU7j8",
+	"rsGcxodp9ffE3NVyMfdAfGg/1neyGR+n/+w7a/L7D//67Ye37z6wnz6+tTPmf8Vgyk6v883Zd+evvz37",
+	"rhN1tMpNP1Gpfe316dnrs286f9UJEKsFzGEijLGL4FMA1JCds5+3K2LcFL9X8ATU91vdADWyBUKWbAoy",
+	"FXIUroavxirsZIAHTLFTMWoRNF9+aeBg1W1GZ/FEx06uxnbi1/CdLW6hWyHTdSxmAZHsNGAGMIu8DZW4",
+	"dbxAwywS4paqjlVosLBsIY3IGGcatT9WaMjxhIp8oh8AY7bS0E7chx5QF2gB8bRXDl4HeVr89NShdlTz",
+	"dD77pbBoQ+DzYBzj5uPgsYzbSPec74HrOcCgrWGQvZYcGN46QDkApq8MMO0EAG2Grda1uvC4hmwYO8G4",
+	"iuwiOPJ3D8rcvemSyVGUeDW74d1bsB+xbgOIHX0OAMu5jh1d3KbhzB8urzzD3EJEc60KiA9u3jxt9cPl",
+	"1W++I08b3lwNo79VpPNl+d5/YajjrthgP1xePQoVbLUC6wOo65sg2IIOOYa6eVyXpdq20Jtt5GuLHs5X",
+	"0qqNvXU0FnUOy9X0a6yLW0EoKblw2SCOeE3lVm6mmk1UCtkR6nlKwqKcOmaXZaauZIPKiU5aLxGyYQCF",
+	"D9xtC9uuTs+TKoGLwqtHNYE6UQcnwT5iwUen16FJsp0FmUB/Cnkf/9Tp/e3829PTv0pxdZkWmaGNdH56",
+	"/qoTdRozjouI/HY02FuwmzDhOdSerP/0nzOcwsU/SyXtGxkf2G52flFsDNnU9o862ju18pSe1VQiwD97",
+	"pSaw+PRZ7fFM4UD945csU8hgt/DK+amdegN/GotIuB5jBrDPOfaJxsjD1+l1PNkuJiF1qo+NqW+tIz9/",
+	"jJG/qo3iZ+BWMa51+5+2gb/+vYW2X27sJyrsVB2s5eH0zRyvEFgfbAchsD4E1odiQa4iDNdxCkMhEaeF",
+	"wi67QNmIVBlnEmaLYLUC3ytg6zIwugNQ3qrdn3zKue67f60N2a9pDVXUfgP2RYSqS37hidLGA29BUHok",
+	"7qA17K2BlR9Bn13mGaiNMgTKPu9g/4WlfEK9divVr9qjW8f+k8rqxnxh5ScF+ZNMRQbY8ggLzcRkUhg+",
+	"yIB1X55+t3EmwOeotbvIBViqtU6EFJNi0udSFjzroxLrmbHbdNpvTlfotKxLVYbTo84D9KJdZxjcb/lx",
+	"/apr5aY3kOAWDJIz6DxLMKcvYkqCKYY/hTZ6BUb1z0tlYtxbX4Gn9LkliZwf9I47RC1nl9vlMHJ0CHrU",
+	"dYTuxvAjYgg/Hk3NOfGW++3jx+6Ds1afxfuiRvZZDtlV9EQ9DxnHm3reBe6b8mlTsXZjdSk3g5En/ESL",
+	"i8m51HY4Sq6Hb5du2LsAcNHDXBhPhk/cTvx81S5EhgWk80hIJ8SQ7Q4ZBUKU52SKfVpQ874wSy/vzS7p",
+	"R8Qy9MW9IZmP/JaWv3mBMlWgu5wAjd0KCidNF0kCWqv8wlc3t70mKzg398LBzBgkG4FhL8/PfUaB21E+",
+	"wALW45oPOAVfI6pZQNUB1gRYc8iwht4JuCbgmoBrngDX2Lv8AVf5jsGMgRitPpsGl8NwCCRrqFBrMub5",
+	"SMgRs00xaipigzm7QeNef5iryc2SgHJu4CN9+/HiyRc96RkVmiXHW2kTUpL4ye0YbefbgsSF7OPDfYQ4",
+	"LYVh7cud+8dprxjFT+n6APHaeoX48EOOD188WNW5qosCfw7X8pNs70ZfHxR+uXh+ulUn7VlSuS/UbFTK",
+	"50cNe3OPcZaoPAe0m1KhQwkzavKYXcp6YUeG90T7iRWmJp7w6FIFSiWhghUZNxZwVP27lljAe4g1iMwx",
+	"82PJFE8hxecbw+FZDjydsynXBquIzqzWdDnNy8XSjOe57YKQ1/JnN1yeJDA1kPZqWpcuG3PaGaTsFmBa",
+	"G58Zw9yOOaVimVyyYmrFqByxP9TgWpbjKmeM5eALmNNMTahOt52d2tbBGt24sgzuXDo18qbfDHhyi7L9",
+	"pq3WpIul93LmaTnQ+VQYjsEH9vDlZYzBy/NXGGRQTKfVX8+/wb/+FXUmYkTp2Bqo3NUI+gOO0Qv2P8++",
+	"7Z+/tCJRFRrGKrN/10KOcLQzgNts7tv89ruzV/ZWWWjh/FXfKPsM2gWIcazPR7BZo2dn568w0D0Vmg9E",
+	"Jsy8P81hIopJv/nky+9ev4o6IMf2bKf9tc+fvzx/9VcVmeF+RNEB/pnT8oJ7J0eZ3XTnp+evTs5fo7Ch",
+	"+cwTXKAzRIs8F8NhXxuYlp+h2Xe/1LuAAR/2UfdytSE7vY79Tnz6Mj59vUWMh9+ITxT6Xp6DQCQfYMCX",
+	"EO++zHTg9QSE/bHhFk+3P+svqPgPNYjVFGSIoQ8x9I8SQ1/u0RA/vwuOxDS1yPy+fh/VYicsstypQtJm",
+	"mjj5ZP/Rx3+sDYyv+tljDiCyTEyE0REjRMKETNQEIvbzD98TYI/Y2w/v7M9TV8zZISQa/ZIQ+RoE3r8+",
+	"v9TlUI42RHk+7/j45ko+tlq/nbPS78qtQ+JJQ52NlYaGgbBxr1qpOixMkcNF+UopcT4jUP7hOutO4uRX",
+	"KV2oDLWrXazrjCPbxb77we489H2x4ceNfF8nD33gexCJQflZ7jfdXJlpgMoYRdDzVntCaPyh78kQFr+3",
+	"sHhvU+fIGCOVYXMwNa/Fy9PvmJIWZdgHjh5JnTlB0fGQoLFFHNbunJF6Brm2eKISGn+oATOKTVWWHbN3",
+	"PBkzjp4TSGu+CBqU4Fk9UmwExnloGn4Z17LQXkesPDEt7geK21NZis4ZodktTE3EJjy/hfRallF8zu1B",
+	"/Gu5VvJFWTO66kcZb4U+jT/U4IV2OECzTGjj8CYBr2tJyKtECrb9wZyN1YxNimTc5vP4Fddnxz6PBkI6",
+	"3xlC+tVdQz+qQav/17mhLnDpy63ADfOm331RrwYTdEBhwQR98CboEMH2tZUq9cECUcsdfgf5nCVFntsr",
+	"vnbbT3gKrJApmkuRs5C4UrrcXicPAU4VUAIL3fUJXddLTb3vqaIXTa4DBzzz4GAwZxMu+QiotyoF1r28",
+	"evOvf7Bv3vZ8cTD7HYqHlwxZdolg3gEQ+yuCAyUd83xJu38Uue/oF8wowzPN9DQTxgftnFB3ooqnn3hn",
+	"rmWFqObAc9tNIpuLWA53AmaaqTvI0wIuKDZDs7SAE/c37I3FyHeQC9BMFUYbTqy0PIdrKYssY92aMOJa",
+	"ySMXyW98vAf2RmhdADs7Zxgx7CDgUIyKHCWVXcur//0T46NRDiNuoA0WfQ/md1ykD7hk92FRC9M7n7uu",
+	"4fQKovbvpjDkRWZcdNCygDuu+2q4MtSuJgfO2sRAO9ura6XesOtQp9dBUReVcsn9M9F3dj8/ZmhfY6pR",
+	"pMGf5sR2pNFEYwr8/+73dMnFZhtfEE9vqPPxW6GnSotNIJx7pf5GAHOHFlZI8tWfxO6PV//6BS+yN1e/",
+	"kVSlY/H3RN8tJIOjfN6QpKeNgqcU9FbixTOV31otbamk/wX+NKV4HMytRHTBffa/bFeFZL9Y0aJZ9yYt",
+	"oE9/69u/OJDlJOi17N64//y7yQt7deNQUfnjco6NHGGUZd1/Qjoo8MkSKfgBO/e7H8jTkmMvTEBDrE34",
+	"n2JiBdk3r1+flnFgGPPlBISQBkZYvXZJ8276Gs26dwdKZcDl8ncXfFKtQgvx20TIUohtLMbtAi1r9Wx9",
+	"q3sNy25ukJVx2bK23UNg9uFJUCuvyKzUsliVkMQ/7bWGeUOMLk/feFOa80qI2SBBLCnHKQAYzX65NigE",
+	"6Q0vAB1+G0OWtglCTOlwnXlaEei7vXsZY8dO4aq7h6HYtlGf0/L+ZdgGeSVBdB2i6LonBp5WXJ18ov9Y",
+	"Gc516fpaEZyqwiRqAjpiKSQC8+WsaJqNuSH55P+qpiAhXYnXOns/LMv1LPtrOCGHF4SVLJySxz4kW0di",
+	"YZ/Q/efOl4b8TiQQJ9zASOViTWLnbKwyYO4llnDDMzUqXOKUs4Lo8vqvtEc1k6z6BBY8Gls90gKjCD2r",
+	"9j5Ij9ozP6/oe2+qPu7xLDY/Nl9/g1XjCkf0oC0YG+9dvDq22LGl7Zq+te8j3+62T1PNuO/ynBm1cATv",
+	"DbxeCzwTIE2cwR1kccoNL59GohdhnN1HM67dDQron+ALtm424XM2KOZMmGV1dRbO19NmBGZp343UV9fJ",
+	"lBz1DeSTfqImk0IKY7uYTvvcbUwMWoxc9ZYRz1OQQo76rmaLA+f/hGxaTS89ZYVWgSVbsD7MxrGZCxP2",
+	"NJlri6sW8teCtP5ygwcWUNHcE+WEsICQmRZiEQ4q4awGa5YAnxLwbA7Vlhgj3L6LpxlfUV31hsqB/l0X",
+	"g4kwBlJMV8GDKEYyVsMh+08BBVzQ9KKHqe/RYB9zz/4+5JmGG1eqEF3x7nf9gvAXvok+KQpPsAjyhT5m",
+	"/uPIf3jDhEyyIgWkNixyCSnDvrPujf9Dn9z+N0yDOVpmp72igb/HcT+tsXbLWqu2y2Wx1Xt8PnYCe25K",
+	"lOf2wblEIGvXi6nh8ILhelhNQWkiYXLLYR9bFn/Qsq6r3WD7NMfWVnC9RosTEpTZQ1Zm3TEuvUv6aHkt",
+	"WB+dRGJrd8ppu1w8+WT/b6Wh9r2rg23RzXDINEB5+kSOmndmryyK+nYRUzxHdhunxdtPvNBL7LW1vd55",
+	"nCO1zHJruxmyyp63jdeuYeVRwI1JBk7cl49xzqKOLxz/AJOv3Z4PLEVFh4xNeW70RelLwZOYW2U7gZSO",
+	"46Yptc2D+QRJtbMxN32j+pTM0el1RsrjxZTPWQLS5MgN9rEAjeEwm1tpqrHtOoe2pelHzaLdQND57Jgg",
+	"8IINZokKbLdG7ORdGk+Ay9lYZMvSY/FpIeNprkY5aL3qsVBd6nBTaA+ovFH9Ovusa3sd7j1xu3z7DM36",
+	"Zb0kObNSPa12qq166pSBmVNOZcEzliiNtgMX79q0iKSQYZR+Skw3F4wP1B26eRaU4O7L02/IQBGX78T4",
+	"zs3RMbvEnnCrK9+CNzZhPgUf5QBpDxGTxTMZ4xNVyNKa4ZbCdjJyuRADMDMA6XuJEMvnRSCVJUvFcAg5",
+	"SM8jZBsSMkXpdgf+CxKRyE31sDdwHF/L363AuecWM0iPeVNq6pNCmz69j7FbfW/IyW/YWGWppuPuPIZH",
+	"ETZYaMjtCrDS6lMOlCUcOUPRmmDneDhEItByIVVu/+ln/Py86kssdFx9vdU8Q4uwG2gVPa7zbQzJrSY3",
+	"HPC8z2XaT8GQxHJeNtuakCP7vb6dS//3MfDMjOd9zYfQn0GW+R/sJi3/UeX09Clvpp/YM1K2MgEwuk95",
+	"SpD2cev432jv9YXs2z7kqmw0F/pW96npsp96CokYigQH4bOL/I8uvJrORgnX7u3QTq9TbRml7YXj45So",
+	"RYa93xyS2s3gz+gBYsbPxIpfY82LgwR2wxLrtmO0tutjp0jNqFuw1wne1ixVGJ2B7nrKTiwFJnnKCKip",
+	"IYrrCZ/bN4Rh3UXcxnIYomNE7NQ1FpQBmPQcvgKZLuVndI9gOnb0BBpFeZGHiieByGdvByEZiyyNMbQs",
+	"RqdtPIVcqDQ2SsWZkqMlu+/eezpGOXt2fhq7PK621yrQERPoiEtIsOyFHBITu/CuOOE5xGM1gVgbPl/X",
+	"yYWX4U90RqZlWMWS14Z8IrJ57GFUzLUW2nBp8FxKSEBrvvRtoYext5euG10mJMSqMFqkEDuBQ/O/TDrc",
+	"75PQsRmD6+3mr9mhDFHGr5BDuKQONy55zI/U00AtYcMAO0RpBM9o5VJuQG/6cCHF0kgZ59KOCc3HQzrq",
+	"S3g25K1UMxkvhtdsKGFX0vm2qkyBFGtnxpQrq72W+gnqsJQBZpVn4MmY4Q7Y1rByzwGy1riCHph9mFZc",
+	"AK3SZBiRwLpuo0bMngBnrvhPwaURZh6xIV7OMplHmGCsozqJBCmcR8yohgGKfJq29Re0YcifgnPn2KVq",
+	"Tk87w5NpYSDdoD50mpJ3X8KzsQD489/r2Dulb2+XzuLR+1nl0u6xO6GFsdM5xtharsc4W6nDciDTPma9",
+	"YWGI1/Hp3+LTs07UKRep07M6PfKpdlpMA51eGfXjdXtvIHB2gf/ueDHeH89HAiTYPe23Q6fXedWJOtrw",
+	"3NQ68qrsCApRO9Aid//q2w1VL4KxlWZvF/oHOS3Mo4cCb6ba12roCAkhKjh4pJ6hEvoYTqugXgb18otR",
+	"L4O2GLTF5dribhTAoNTtSqlzNVtqKs+CukJC37lr76krR/t1o6Omd/LJ/p8PJ00hA6I+bi7lB5ioO9s5",
+	"GgVVXqyPw3PhoTalazrWJgXqbdufr1v9O8SiBiAcgHCI3vrCKsUHjBkw5nPAmAE27go2EiJaCrY+ExVG",
+	"y4v11ZGqo6WzDdeYLBxUtajlmG2cZ+RSXF9oKif+8vRlaw2/GgbcG5Irv7HkYvtMY2qAcQeQUuT3L6/p",
+	"WN7ojH+XjKep2+hHzybFaL3zCH0WzglXmDY1DtOKSj1uIRkJo2Yp5Yj8aDt1oLmP70jRCy4x2/zrQ3aJ",
+	"BfU7qN9B/Q7qd/ArBZ0/6PxB5w86/0qdH9HxEmS+X0cQcRXtIebvAzZslYoqbQ8VDaMwd5HwDakdONiI",
+	"LZRL2kStsN94hvl5jay0WiIezZDQbCK0xjO0cZVxbBF7EtLRvoB0tID0D4oDIWQsBej/7KksPzwJGeVT",
+	"YysLEdahEFe7kq5l1h3w5NY+gbjkaP95FzncCb0PTosrw5FZHGso6JoJ3MlJHEfP1e4myFlKFCyoJIvJ",
+	"oFZ0COluawRyjXas4JnrqoZ7Veyy/LooqRnSY/YRqS2kog23Adizk/SUYO/pgv7L5Qmx/gF5fV3Iyzcc",
+	"gNfXEfIUMNDu80stCngYCKgu/P2aoQid7QMBYcO66eseqrwkDL9wpdXxB39svcub+H63RSr0zYNBKsHU",
+	"EwBHcOqG5MIASII/NvhjV/tjx1zHUsVEhBHyAYOTd3cgHEFhiUPrEJR1CYIuoM89pwAaNY2Lqd6L6zdR",
+	"eWoXl9sB04qaschTZAieu8xHz0Br/wjSRKXylUOGvLMR02oCSgKDTMPRtZzyucaZI0+54xy0bVqVRuFf",
+	"SLYsMNG6zV5+i035XMgRtgV/mpxfy7Eqch0xzefH7JLR5GAlr7GaSaZqBD1YxlLWyENfaHYnYEZkutKu",
+	"JX7a4D6+lvdYeRdYcsc8B/dHEJntFm4AOzhf+jEvpD5mN7h2Lmfz5lraidUlDQjDeNWpZsWUdXktkF9Q",
+	"SZMjKoqkCsOE60Q1yup5YfS1FRy0evhUbeWm3sJbZJmdp1KlvAWYNgiI3fa6YDlM1J0dFb+W+JHcJZRa",
+	"tcw9dU+namPjJRKej2r66/S5+PmJMdoH3Z69en1qJegCnJspNlE5MNyBjLMZwG0t68LdZKy8yXDwc8g7",
+	"vQ7tZv+HvquO9BaAfeTzjILPa3um0+ucnn13OnjNz+OXyRnEf0u/4fF3w7PT+NXgPPkW/sbP0lO+edQB",
+	"LsbzYMqhnRbs50Gdfe4VNHeprS7Tk4OuGqIWNt2/JFnX6DnuIdT/7Ka0+5cso6Gm57MIo7CQnnFGpgKP",
+	"HJVsGNZ7K4D5UmXAQspH0XROPhk17RfTzQlP3CjvZ+FuQWzymXg1MJsE2PLFuP03QiN1ZBNgyAqT+UHQ",
+	"FDTvg93zFewrXZo019RuF7o8iqkV33IU/6EG+uTTH2qwss7qpWT+DfaHGlA9Jtw8ERurGZtwOWdU/mZi",
+	"v82EYWOOWdM8S4oMS0RxmVYPuzp/rewIv7pP/agG+yRIqH9mySn6Qw1C9eLDoj1Y2IpknzSaeSnaqM0+",
+	"5vnICs7241exFzTLtNcLE297Jn9Ug/Xn7IR2//LK7yTBUX5Q9Ep9yBHjLFczNkXjcf2AlQeQdac53AlV",
+	"aGelnaGdLcNzl48Iss7Gc3tOZ1xjnZt6U0cRG8xZUuRa5cethdz94XnjRvJ4tdwXyVx8nTlQ0wxc7brG",
+	"YOuypq28uvu5r2Q2b9RVd4XZOj0s2h49bp315gSvL7XutlQQV4dXbP1zTvJhibMZDMZK3ca6GJS7cLUU",
+	"qzw/aiZZ4z3W9SUakVXpyMokPMnOl/xCWzFWJ15aLE3f4jexB+V36uVVo5OPJKD2KRJaxrVeLjSmPEiH",
+	"w5MOCc8y3OzucN1fMX/+3QPLtInFU98kYmr1Xb+pH0DWvWk0cXPkuzJY9DCDTKdKSKQMsmge7izosPej",
+	"vijP77V0bGn1RkReP9/1dupHv95g5Cl3QdxhExPkXruWQy8v6OYnJ7WwkpQn42Nm5/bXDz+xSaENGwAb",
+	"GzPVpWu7GGQiYQLXBgxWS72WN16+FXlG4fi01jfoOs+Umg54chuxaS7uUPfJhLyNM5XwzAov4VYadWh9",
+	"RF3gUs/sXCQ8z4VzYGsxQtolDUluP34zG2tI+v/v//zfmyNXaVAm0EM3Mzm62R3kYjhnKWTC/ifoa9l1",
+	"O+D4N/zNSYfW2q5vcuAGWuTH9qa6HfqLF/Yi11Cre9OJOrgJ+rgJaho1lm89riVKWKQLs2N1B3laoDOn",
+	"yLNOr4ML3js5SbgGfey+ezxSd8fF7QkepBM3g5u7gFumkOb2sT3CLR35XZjxFe6othuBuplSJpvbeLWA",
+	"j2zOpJp9xQ7jg7Q6oo+Ju4PaGgLJDY9z+AOS5dnaXqjhcYrxOJXuq12ZHH/mGXmYSsNjd8BT9uPVv36J",
+	"2CxXcoTCPGIuUI8NBWRp5JkfSHpil+gXCgdyUmenNshgND8EX/9BmrrJkScZ8DwTqJJRw838oEU3qBWi",
+	"RmQZBorh6HZqMg/u94eXclwC575qz/pDdBb71uGWDferfAtzjctsBYEYFfkOV/ojgiaMLWcJl1gXHIG9",
+	"RU0XLAeTz1nGDeQ7W6rFeGqnQ1n5VNOavNKIl7tmXXTM3EN3SZP89+GK5Co70Mmn+j9X+5MaSi7td9tz",
+	"CyZZl4KKq5G0qjTfg2nXZx7T/LLMb1QfXQgoeN4c221mmZ1ZZbbSves7b61V9v5pPKmMB0sP5juejJ3x",
+	"xT0NKeuqnA3AwvTyb0feYuNlUdMy69jtKNGDGwOTqemx2RgkheKT7HSorND0R1WYRE2gpF9BShb38hpT",
+	"79tqZI/niGrzJdF4OluaE1z351f09l+PYUX231xvQa62TTAfH5752K3OnGVqRGSaX5KgOvnkx+eoo6YZ",
+	"n2+fxLXYofVH3R+P1ZW+K4EYMSpYb4F9wmUCmf1HuTgWi1mhykdcyAWF0s+KSFn35el3rLRC+7fjKchU",
+	"yNENw5gzJkyldJJcdlIS0laoRNa1hXO/G8tvQ0ad70tGtcqnJIFpadDEW8dPg52d/xRQkMu/JrAC30Iw",
+	"Wu08QWXZaV3zeF3oxanQfJDtWF/9ou1iXy+n09didGraP0CmjFf3Kd6jEUXg4g40LvsC/5GMIS0yeAqT",
+	"x4k7yp+PUZaijvckX2q4nAoXedRxwQgmeV954hEDSBQyNHnH7LJuScJ8FdTKNHt5dsq+VxJlgZdMbDB3",
+	"nkMyggmjIRu2oY239MY+nM3R45ROKvnKKTxDA9NzbWBi54PwVk4c9unxc6As38JuVa72jgxYAXAFwBW8",
+	"hI/gJQz5vQG9fbF8nmpaxzoYclizOzfYzJ8E8hGu2iPie0fOPUS7Us0wETmHyvhUR3w165OSNF0ayKI+",
+	"aYNr7+ShoLWnhz8eIAf0E9BPQD9fA/oJQCQAke2IxReQSKUyl7YUMq88BRDJlT3AMUXN7BGP/EPl7Pyl",
+	"o3CrTUjC83zOzExhhgM3RQ46sjCkXmdl5uOTuEybv/mc1Yhp5UQTJn2gR43pmTDJuGT142zEp63eLpwE",
+	"f+vTVHy5UGZ10P9iLFIVaVWtQwA4AeAEgBMATgA4XyHACZHdTx3Z/b24awZ1U2WaxRTR3Udy215AUuTC",
+	"zHEZB8BzyC8LO53//W+LY+y0eMB0f9LGShuaOTmipNVUJQWxjwBPxj5dGOmcEXPYEQipDZcJXLCbCb+1",
+	"YljeYCuAubmYS2tb7n17+u0pDpWSOU8QWblhL3bnn8AzM45YDjylc+1jSO22znlinL+SdSdgcpGQxxQ/",
+	"mxKtnwYL5gywTGgDEvKIvf+v/s/vPn744c1V//Lt2w/YGRfmWSJO3UJJcuV2U6Ehp54kdmZdIjPdSBm9",
+	"PRZTzQZgZgCSLHTVNyituaV9ZOOLqFFqfiyyOmeE+9IbO8bLxDDIxEgMRCbMvNZ+7fmWj/wGuRZKYkIf",
+	"XZ+MZ5lLuXT+UM26Hy6vjhx3NhaexDYhZRIZA4U0igmZojS5A0dMrmudaGm8pTPvPSu0awCHR8HFd9RP",
+	"5/pvzl/zpZZ23akklnVkpTZjTgni93pdrR6WuXxhFZ8E2cDr4xkW5JunUpgtX7RbzFiFUUeMCDsEsV2X",
+	"1FndmacipxHQHhaDwoA+wk54CpHjBocNUYPc/2SThUODsa/SFFZyz/BMjQqot0ivtDSI+4qPQCbCjuKH",
+	"q3+UefvUbMrnvun63JQPLW3TdqlOmxa5jP5EaQMpVebyyyCqigK1bzRZ1+5/522jZAi29YNMxZ1IC54x",
+	"f3L/UciU8VEOmIleH0MtP719pvl0CjKNMaEaaVeYybnI6ufO/rXl7d+JMtQXCiByA5G7oq3Cnir/m1QT",
+	"IQFckixWE9DgpiZVSDKQq2I0XmBtsDPDs3o9AmZviqN7hwYJ/lvPi/1B28OGE0wfXJjSPOeSpkj3GF4E",
+	"Zd0AjOindP3IA2srydRkmoFBWUMf8EdtpvJblMhNmYEPtUnGf16xd3KUcZm+0Ow/Bc8N5NmcXaZFZtiV",
+	"wrOGW+1NJmxnf4I7yNhbbri96FGCOTqxKvPa0ffUjwa+HGf4csoNb7sExMgKT38/s+6V4TLlecqcEq+P",
+	"UOoMcyWNvfxp0OUZ6TVpQChDohHrTawYVoeuT04JCNq3pyPGcoxE3R+v/vUL3RVXvx01ptj+3tbIe7fM",
+	"yTzJ3I7z4VY6alRwoGthyucM/uSJyeaIXiKmCz0FqWlUSoI9wdpuh0RM7bzqFywFw0XmxPyf2NWhyJrC",
+	"hL6kLaj7/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

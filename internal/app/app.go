@@ -17,7 +17,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pbudget/pbudget/internal/access"
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -192,6 +194,8 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	cb.payments = payments
 	settings.Guard(payments)
 	assessments := assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now)
+	// Until the statement-import job is wired, a file too large to import at once is refused.
+	accountsService := accounts.NewService(postgres.NewAccountStore(db), noBackgroundImport{}, auditStore, db, now)
 	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
 		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
 	return Services{
@@ -212,7 +216,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Settings:    settings,
 		Payments:    payments,
 		Portal: portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now).
-			WithReviews(reviewService),
+			WithReviews(reviewService).WithAccounts(accountsService, postgres.NewPortalAccountStore(db)),
 		Webhooks: webhooks,
 	}
 }
@@ -317,4 +321,11 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
 	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
 		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD}
+}
+
+// noBackgroundImport refuses background statement imports (until the job is wired).
+type noBackgroundImport struct{}
+
+func (noBackgroundImport) EnqueueStatementImport(context.Context, uuid.UUID, uuid.UUID) error {
+	return apperr.New(apperr.TooLarge, "payload-too-large", "a statement is at most 1 MiB")
 }

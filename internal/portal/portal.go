@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -73,10 +74,13 @@ type Service struct {
 	plans    *plan.Service
 	payments *payment.Service
 	reviews  *reviews.Service
+	accounts *accounts.Service
 	store    Store
-	audit    audit.Recorder
-	tx       txn.Transactor
-	now      func() time.Time
+	// accountStore keeps the answers to flags.
+	accountStore AccountStore
+	audit        audit.Recorder
+	tx           txn.Transactor
+	now          func() time.Time
 }
 
 // NewService returns a Service.

@@ -23,6 +23,7 @@ var AppendOnlyTables = []string{
 	"personal_budget_versions", // issued budget versions (00002), append-only by trigger too
 	"ledger_entries",           // direct-payment accounts' ledgers (00017), append-only by trigger too
 	"statement_lines",          // imported statement lines (00017): a line never changes
+	"statement_flag_answers",   // people's answers to flags (00021), append-only by trigger too
 }
 
 // readOnlyTables the runtime role may only read: goose's version table, which readiness checks.
