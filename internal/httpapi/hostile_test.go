@@ -133,6 +133,12 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 
 	pay := b.paidFixture()
 
+	// The person's account, with a statement they uploaded and a flag on it.
+	myAccount := b.accountOf(dp.Id)
+	r = b.myImport(b.personToken(p.Id), myAccount, "card", cardStatement(start, "Lucky Bets", "7995", "-20.00"))
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	_, myFlag := b.flagOf(myAccount)
+
 	r = b.do(http.MethodPost, "/v1/people/"+pid+"/reviews", b.token("practitioner"), map[string]any{"held_on": b.today(), "reason": "planned",
 		"outcomes": []any{map[string]any{"outcome": 0, "rating": "achieved"}}, "needs_changed": false, "decision": "no_change"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
@@ -156,7 +162,9 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"/v1/isf-agreements:agreement_id":               isfAg.Id.String(),
 			"/v1/me/agreements:agreement_id":                dp.Id.String(),
 			"/v1/me/direct-payment-agreements:agreement_id": dp.Id.String(),
-			"top_up_id": revision.TopUps[0].Id.String(), "request_id": change.Id.String(), "letter_kind": "agreed",
+			"/v1/me/direct-payment-accounts:account_id":     myAccount.String(),
+			"/v1/me/direct-payment-accounts:flag_id":        myFlag.String(),
+			"top_up_id":                                     revision.TopUps[0].Id.String(), "request_id": change.Id.String(), "letter_kind": "agreed",
 			"subscription_id": sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
 			"export_id": export.Id.String(),
 		},
@@ -358,6 +366,9 @@ func hostileCases(method, path, filled string, op *openapi3.Operation, params op
 	var base any
 	var schema *openapi3.Schema
 	ctype := "application/json"
+	if op.RequestBody != nil && op.RequestBody.Value.Content.Get("application/json") == nil {
+		return append(out, csvCases(where, method, filled, headers)...)
+	}
 	if op.RequestBody != nil {
 		mt := op.RequestBody.Value.Content.Get("application/json")
 		schema = mt.Schema.Value
@@ -427,6 +438,36 @@ func hostileCases(method, path, filled string, op *openapi3.Operation, params op
 	// Every field, walking the schema from the example.
 	for _, m := range mutations(schema, base, "") {
 		add("field "+m.ptr+" "+m.label, filled, encode(m.body), headers)
+	}
+	return out
+}
+
+// csvCases are the requests for an operation that takes a CSV file (a statement): its query
+// parameters and headers are walked as any operation's; the file itself is sent whole, broken,
+// and as what it is not.
+func csvCases(where, method, filled string, headers [][2]string) []hostileCase {
+	valid := cardStatement("2026-04-06", "Corner Shop", "5411", "-3.00")
+	key := func() [][2]string {
+		return append(append([][2]string{}, headers...), [2]string{"Idempotency-Key", uuid.NewString()})
+	}
+	target := filled + "?format=card"
+	var out []hostileCase
+	for label, raw := range map[string]string{
+		"the example": valid, "invalid UTF-8": valid + "2026-04-06,\xff\xfe,5411,-1.00\n", "truncated": valid[:len(valid)/2],
+		"header only": "date,merchant,merchant_category_code,amount\n", "empty line": "\n", "no header": "2026-04-06,Shop,5411,-1.00\n",
+		"control characters": valid + "2026-04-06,Sh\x00op,5411,-1.00\n", "a huge amount": valid + "2026-04-06,Shop,5411,-99999999999999999999.00\n",
+		"a quoted newline": valid + "2026-04-06,\"Sh\nop\",5411,-1.00\n", "JSON": `{"date":"2026-04-06"}`,
+		"too many columns": valid + "2026-04-06,Shop,5411,-1.00,x,y\n", "a long field": valid + "2026-04-06," + strings.Repeat("x", 5000) + ",5411,-1.00\n",
+	} {
+		out = append(out, hostileCase{name: where + " body " + label, method: method, path: target, body: []byte(raw), ctype: "text/csv", header: key()})
+	}
+	out = append(out, hostileCase{name: where + " no body", method: method, path: target, ctype: "text/csv", header: key()})
+	for _, mt := range []string{"text/plain", "application/json", "application/xml"} {
+		out = append(out, hostileCase{name: where + " content type " + mt, method: method, path: target, body: []byte(valid), ctype: mt, header: key()})
+	}
+	for _, q := range []string{"format=mapped", "format=mapped&date_column=date", "format=mapped&date_column=date&description_column=merchant&amount_column=nope",
+		"format=mapped&date_column=date&description_column=merchant&amount_column=amount&date_format=QQ", "format=bank", "format=card&skip_rows=50"} {
+		out = append(out, hostileCase{name: where + " query " + q, method: method, path: filled + "?" + q, body: []byte(valid), ctype: "text/csv", header: key()})
 	}
 	return out
 }
