@@ -487,6 +487,45 @@ func (e ChargeRounding) Valid() bool {
 	}
 }
 
+// Defines values for DirectPaymentAccountAccountType.
+const (
+	DirectPaymentAccountAccountTypeManagedAccount      DirectPaymentAccountAccountType = "managed_account"
+	DirectPaymentAccountAccountTypePrepaidCard         DirectPaymentAccountAccountType = "prepaid_card"
+	DirectPaymentAccountAccountTypeSeparateBankAccount DirectPaymentAccountAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAccountAccountType enum.
+func (e DirectPaymentAccountAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAccountAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAccountAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAccountAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAccountPaymentBasis.
+const (
+	DirectPaymentAccountPaymentBasisGross DirectPaymentAccountPaymentBasis = "gross"
+	DirectPaymentAccountPaymentBasisNet   DirectPaymentAccountPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAccountPaymentBasis enum.
+func (e DirectPaymentAccountPaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAccountPaymentBasisGross:
+		return true
+	case DirectPaymentAccountPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DirectPaymentAgreementAccountType.
 const (
 	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
@@ -670,6 +709,36 @@ func (e DirectPaymentAgreementPatchAccountType) Valid() bool {
 	case DirectPaymentAgreementPatchAccountTypePrepaidCard:
 		return true
 	case DirectPaymentAgreementPatchAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EvidenceKind.
+const (
+	DbsCheck             EvidenceKind = "dbs_check"
+	InsuranceCertificate EvidenceKind = "insurance_certificate"
+	Invoice              EvidenceKind = "invoice"
+	PayrollRecord        EvidenceKind = "payroll_record"
+	Receipt              EvidenceKind = "receipt"
+	Timesheet            EvidenceKind = "timesheet"
+)
+
+// Valid indicates whether the value is a known member of the EvidenceKind enum.
+func (e EvidenceKind) Valid() bool {
+	switch e {
+	case DbsCheck:
+		return true
+	case InsuranceCertificate:
+		return true
+	case Invoice:
+		return true
+	case PayrollRecord:
+		return true
+	case Receipt:
+		return true
+	case Timesheet:
 		return true
 	default:
 		return false
@@ -1111,6 +1180,39 @@ const (
 func (e InternalErrorProblemType) Valid() bool {
 	switch e {
 	case UrnPbudgetProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LedgerEntryKind.
+const (
+	LedgerEntryKindAdjustment           LedgerEntryKind = "adjustment"
+	LedgerEntryKindContributionDue      LedgerEntryKind = "contribution_due"
+	LedgerEntryKindContributionReceived LedgerEntryKind = "contribution_received"
+	LedgerEntryKindCouncilPayment       LedgerEntryKind = "council_payment"
+	LedgerEntryKindRecovery             LedgerEntryKind = "recovery"
+	LedgerEntryKindRefund               LedgerEntryKind = "refund"
+	LedgerEntryKindSpend                LedgerEntryKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the LedgerEntryKind enum.
+func (e LedgerEntryKind) Valid() bool {
+	switch e {
+	case LedgerEntryKindAdjustment:
+		return true
+	case LedgerEntryKindContributionDue:
+		return true
+	case LedgerEntryKindContributionReceived:
+		return true
+	case LedgerEntryKindCouncilPayment:
+		return true
+	case LedgerEntryKindRecovery:
+		return true
+	case LedgerEntryKindRefund:
+		return true
+	case LedgerEntryKindSpend:
 		return true
 	default:
 		return false
@@ -1704,13 +1806,13 @@ func (e OverpaymentStatus) Valid() bool {
 
 // Defines values for PayloadTooLargeProblemType.
 const (
-	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+	PayloadTooLargeProblemTypeUrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
 )
 
 // Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
 func (e PayloadTooLargeProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPayloadTooLarge:
+	case PayloadTooLargeProblemTypeUrnPbudgetProblemPayloadTooLarge:
 		return true
 	default:
 		return false
@@ -2365,6 +2467,216 @@ const (
 func (e ServiceUnavailableProblemType) Valid() bool {
 	switch e {
 	case UrnPbudgetProblemUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFormat.
+const (
+	StatementFormatBank   StatementFormat = "bank"
+	StatementFormatCard   StatementFormat = "card"
+	StatementFormatMapped StatementFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the StatementFormat enum.
+func (e StatementFormat) Valid() bool {
+	switch e {
+	case StatementFormatBank:
+		return true
+	case StatementFormatCard:
+		return true
+	case StatementFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagFlag.
+const (
+	StatementFlagFlagExcludedCategory StatementFlagFlag = "excluded_category"
+	StatementFlagFlagNotInPlan        StatementFlagFlag = "not_in_plan"
+	StatementFlagFlagUnexplained      StatementFlagFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagFlag enum.
+func (e StatementFlagFlag) Valid() bool {
+	switch e {
+	case StatementFlagFlagExcludedCategory:
+		return true
+	case StatementFlagFlagNotInPlan:
+		return true
+	case StatementFlagFlagUnexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagResolution.
+const (
+	StatementFlagResolutionAccepted       StatementFlagResolution = "accepted"
+	StatementFlagResolutionEvidencedLater StatementFlagResolution = "evidenced_later"
+	StatementFlagResolutionLessThannil    StatementFlagResolution = "<nil>"
+	StatementFlagResolutionMisspend       StatementFlagResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagResolution enum.
+func (e StatementFlagResolution) Valid() bool {
+	switch e {
+	case StatementFlagResolutionAccepted:
+		return true
+	case StatementFlagResolutionEvidencedLater:
+		return true
+	case StatementFlagResolutionLessThannil:
+		return true
+	case StatementFlagResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagResolveResolution.
+const (
+	StatementFlagResolveResolutionAccepted       StatementFlagResolveResolution = "accepted"
+	StatementFlagResolveResolutionEvidencedLater StatementFlagResolveResolution = "evidenced_later"
+	StatementFlagResolveResolutionMisspend       StatementFlagResolveResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagResolveResolution enum.
+func (e StatementFlagResolveResolution) Valid() bool {
+	switch e {
+	case StatementFlagResolveResolutionAccepted:
+		return true
+	case StatementFlagResolveResolutionEvidencedLater:
+		return true
+	case StatementFlagResolveResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineFlag.
+const (
+	StatementLineFlagExcludedCategory StatementLineFlag = "excluded_category"
+	StatementLineFlagLessThannil      StatementLineFlag = "<nil>"
+	StatementLineFlagNotInPlan        StatementLineFlag = "not_in_plan"
+	StatementLineFlagUnexplained      StatementLineFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineFlag enum.
+func (e StatementLineFlag) Valid() bool {
+	switch e {
+	case StatementLineFlagExcludedCategory:
+		return true
+	case StatementLineFlagLessThannil:
+		return true
+	case StatementLineFlagNotInPlan:
+		return true
+	case StatementLineFlagUnexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineKind.
+const (
+	StatementLineKindContributionReceived StatementLineKind = "contribution_received"
+	StatementLineKindCouncilPayment       StatementLineKind = "council_payment"
+	StatementLineKindRefund               StatementLineKind = "refund"
+	StatementLineKindSpend                StatementLineKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineKind enum.
+func (e StatementLineKind) Valid() bool {
+	switch e {
+	case StatementLineKindContributionReceived:
+		return true
+	case StatementLineKindCouncilPayment:
+		return true
+	case StatementLineKindRefund:
+		return true
+	case StatementLineKindSpend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineMatchedBy.
+const (
+	StatementLineMatchedByCategory          StatementLineMatchedBy = "category"
+	StatementLineMatchedByLessThannil       StatementLineMatchedBy = "<nil>"
+	StatementLineMatchedByPayee             StatementLineMatchedBy = "payee"
+	StatementLineMatchedByPersonalAssistant StatementLineMatchedBy = "personal_assistant"
+	StatementLineMatchedByProvider          StatementLineMatchedBy = "provider"
+	StatementLineMatchedByProviderReference StatementLineMatchedBy = "provider_reference"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineMatchedBy enum.
+func (e StatementLineMatchedBy) Valid() bool {
+	switch e {
+	case StatementLineMatchedByCategory:
+		return true
+	case StatementLineMatchedByLessThannil:
+		return true
+	case StatementLineMatchedByPayee:
+		return true
+	case StatementLineMatchedByPersonalAssistant:
+		return true
+	case StatementLineMatchedByProvider:
+		return true
+	case StatementLineMatchedByProviderReference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementUploadFormat.
+const (
+	StatementUploadFormatBank   StatementUploadFormat = "bank"
+	StatementUploadFormatCard   StatementUploadFormat = "card"
+	StatementUploadFormatMapped StatementUploadFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the StatementUploadFormat enum.
+func (e StatementUploadFormat) Valid() bool {
+	switch e {
+	case StatementUploadFormatBank:
+		return true
+	case StatementUploadFormatCard:
+		return true
+	case StatementUploadFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementUploadStatus.
+const (
+	StatementUploadStatusFailed   StatementUploadStatus = "failed"
+	StatementUploadStatusImported StatementUploadStatus = "imported"
+	StatementUploadStatusQueued   StatementUploadStatus = "queued"
+	StatementUploadStatusRunning  StatementUploadStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the StatementUploadStatus enum.
+func (e StatementUploadStatus) Valid() bool {
+	switch e {
+	case StatementUploadStatusFailed:
+		return true
+	case StatementUploadStatusImported:
+		return true
+	case StatementUploadStatusQueued:
+		return true
+	case StatementUploadStatusRunning:
 		return true
 	default:
 		return false
@@ -3058,6 +3370,195 @@ func (e UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType) Vali
 	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid:
 		return true
 	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentAnchorInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget       CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:evidence-target"
+	CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget:
+		return true
+	case CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListStatementFlagsParamsStatus.
+const (
+	ListStatementFlagsParamsStatusAll  ListStatementFlagsParamsStatus = "all"
+	ListStatementFlagsParamsStatusOpen ListStatementFlagsParamsStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ListStatementFlagsParamsStatus enum.
+func (e ListStatementFlagsParamsStatus) Valid() bool {
+	switch e {
+	case ListStatementFlagsParamsStatusAll:
+		return true
+	case ListStatementFlagsParamsStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved  ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-flag-resolved"
+)
+
+// Valid indicates whether the value is a known member of the ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsFormat.
+const (
+	ImportStatementParamsFormatBank   ImportStatementParamsFormat = "bank"
+	ImportStatementParamsFormatCard   ImportStatementParamsFormat = "card"
+	ImportStatementParamsFormatMapped ImportStatementParamsFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsFormat enum.
+func (e ImportStatementParamsFormat) Valid() bool {
+	switch e {
+	case ImportStatementParamsFormatBank:
+		return true
+	case ImportStatementParamsFormatCard:
+		return true
+	case ImportStatementParamsFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsUnit.
+const (
+	Pence  ImportStatementParamsUnit = "pence"
+	Pounds ImportStatementParamsUnit = "pounds"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsUnit enum.
+func (e ImportStatementParamsUnit) Valid() bool {
+	switch e {
+	case Pence:
+		return true
+	case Pounds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsSign.
+const (
+	OutNegative ImportStatementParamsSign = "out_negative"
+	OutPositive ImportStatementParamsSign = "out_positive"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsSign enum.
+func (e ImportStatementParamsSign) Valid() bool {
+	switch e {
+	case OutNegative:
+		return true
+	case OutPositive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ImportStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement413ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement413ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPayloadTooLarge ImportStatement413ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement413ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement413ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement413ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ImportStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid     ImportStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-invalid"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid:
 		return true
 	default:
 		return false
@@ -6286,6 +6787,17 @@ type AccessRecordList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// AccountBalance defines model for AccountBalance.
+type AccountBalance struct {
+	AccountId    openapi_types.UUID `json:"account_id"`
+	At           openapi_types.Date `json:"at"`
+	BalancePence int64              `json:"balance_pence"`
+
+	// Entries The entries dated on or before at.
+	Entries             int   `json:"entries"`
+	OpeningBalancePence int64 `json:"opening_balance_pence"`
+}
+
 // ActingFor defines model for ActingFor.
 type ActingFor struct {
 	// Basis Why the holder acts for them: themselves; their authorised person or nominee; the parent of a child.
@@ -6956,6 +7468,12 @@ type CouncilSettings struct {
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
 	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
 
+	// ExcludedMerchantCategories Merchant category codes a direct payment may never be spent on: a card statement line with one is flagged excluded_category (default 7995 betting, 7800-7802 government lotteries and racing).
+	ExcludedMerchantCategories []string `json:"excluded_merchant_categories"`
+
+	// MerchantCategoryMap Merchant category code → service category code: a card line with a mapped code is matched to the plan's line of that category, or flagged not_in_plan.
+	MerchantCategoryMap map[string]string `json:"merchant_category_map"`
+
 	// PaymentFourWeeklyAnchor Four-weekly cycles are [anchor + 28k, anchor + 28(k+1)). Cannot move once a four-weekly cycle has been paid (default 2026-04-06).
 	PaymentFourWeeklyAnchor openapi_types.Date `json:"payment_four_weekly_anchor"`
 
@@ -6985,12 +7503,36 @@ type CouncilSettingsPatch struct {
 	ChildShortBreakMaxDaysPerPeriod   *int                `json:"child_short_break_max_days_per_period,omitempty"`
 	DpCareHomeJoinGapDays             *int                `json:"dp_care_home_join_gap_days,omitempty"`
 	DpCareHomeMaxDays                 *int                `json:"dp_care_home_max_days,omitempty"`
+	ExcludedMerchantCategories        *[]string           `json:"excluded_merchant_categories,omitempty"`
+	MerchantCategoryMap               *map[string]string  `json:"merchant_category_map,omitempty"`
 	PaymentFourWeeklyAnchor           *openapi_types.Date `json:"payment_four_weekly_anchor,omitempty"`
 	PaymentLeadDays                   *int                `json:"payment_lead_days,omitempty"`
 	PaymentMonthlyAnchor              *openapi_types.Date `json:"payment_monthly_anchor,omitempty"`
 	PaymentProcessingDays             *int                `json:"payment_processing_days,omitempty"`
 	PaymentTwoWeeklyAnchor            *openapi_types.Date `json:"payment_two_weekly_anchor,omitempty"`
 }
+
+// DirectPaymentAccount defines model for DirectPaymentAccount.
+type DirectPaymentAccount struct {
+	AccountType DirectPaymentAccountAccountType `json:"account_type"`
+	AgreementId openapi_types.UUID              `json:"agreement_id"`
+	BalanceAt   openapi_types.Date              `json:"balance_at"`
+
+	// BalancePence The balance at the end of balance_at (today).
+	BalancePence        int64                            `json:"balance_pence"`
+	CreatedAt           time.Time                        `json:"created_at"`
+	Id                  openapi_types.UUID               `json:"id"`
+	OpenedOn            openapi_types.Date               `json:"opened_on"`
+	OpeningBalancePence int64                            `json:"opening_balance_pence"`
+	PaymentBasis        DirectPaymentAccountPaymentBasis `json:"payment_basis"`
+	PersonId            openapi_types.UUID               `json:"person_id"`
+}
+
+// DirectPaymentAccountAccountType defines model for DirectPaymentAccount.AccountType.
+type DirectPaymentAccountAccountType string
+
+// DirectPaymentAccountPaymentBasis defines model for DirectPaymentAccount.PaymentBasis.
+type DirectPaymentAccountPaymentBasis string
 
 // DirectPaymentAgreement defines model for DirectPaymentAgreement.
 type DirectPaymentAgreement struct {
@@ -7110,6 +7652,51 @@ type EligibilityCondition struct {
 	Detail    string `json:"detail"`
 	Held      bool   `json:"held"`
 }
+
+// EvidenceItem defines model for EvidenceItem.
+type EvidenceItem struct {
+	AccountId       openapi_types.UUID                    `json:"account_id"`
+	AuditId         nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	DocumentDate    openapi_types.Date                    `json:"document_date"`
+	Id              openapi_types.UUID                    `json:"id"`
+	Kind            EvidenceKind                          `json:"kind"`
+	Note            string                                `json:"note"`
+	ReceivedOn      openapi_types.Date                    `json:"received_on"`
+	RecordedAt      time.Time                             `json:"recorded_at"`
+	RecordedBy      string                                `json:"recorded_by"`
+	Reference       string                                `json:"reference"`
+	Sha256          string                                `json:"sha256"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+	ValidUntil      nullable.Nullable[openapi_types.Date] `json:"valid_until"`
+}
+
+// EvidenceItemCreate defines model for EvidenceItemCreate.
+type EvidenceItemCreate struct {
+	AuditId      *openapi_types.UUID `json:"audit_id,omitempty"`
+	DocumentDate openapi_types.Date  `json:"document_date"`
+	Kind         EvidenceKind        `json:"kind"`
+	Note         *string             `json:"note,omitempty"`
+
+	// ReceivedOn Default today.
+	ReceivedOn *openapi_types.Date `json:"received_on,omitempty"`
+
+	// Reference Where the document is kept (a document store's reference).
+	Reference       string              `json:"reference"`
+	Sha256          string              `json:"sha256"`
+	StatementLineId *openapi_types.UUID `json:"statement_line_id,omitempty"`
+
+	// ValidUntil Insurance certificates and DBS checks: when it stops being valid.
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// EvidenceItemList defines model for EvidenceItemList.
+type EvidenceItemList struct {
+	Items         []EvidenceItem `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
+// EvidenceKind defines model for EvidenceKind.
+type EvidenceKind string
 
 // FamilyRelation How the two people are related by family, when they are.
 type FamilyRelation string
@@ -7455,6 +8042,38 @@ type IncomeType string
 
 // InternalErrorProblemType The problem types of the shared `InternalError` response.
 type InternalErrorProblemType string
+
+// LedgerEntry defines model for LedgerEntry.
+type LedgerEntry struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// AmountPence Signed: money in positive, money out negative; a contribution due (a memo) positive.
+	AmountPence int64 `json:"amount_pence"`
+
+	// BalanceEffectPence What the entry does to the balance (0 for a contribution due).
+	BalanceEffectPence int64                                 `json:"balance_effect_pence"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	CreatedBy          string                                `json:"created_by"`
+	EntryDate          openapi_types.Date                    `json:"entry_date"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	Kind               LedgerEntryKind                       `json:"kind"`
+	PlanLineId         nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason             string                                `json:"reason"`
+	SourceId           openapi_types.UUID                    `json:"source_id"`
+
+	// SourceKind What posted it: payment_run, payment_return, contribution_cycle, statement_line, recovery …
+	SourceKind      string                                `json:"source_kind"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+}
+
+// LedgerEntryKind defines model for LedgerEntryKind.
+type LedgerEntryKind string
+
+// LedgerEntryList defines model for LedgerEntryList.
+type LedgerEntryList struct {
+	Items         []LedgerEntry `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
 
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
@@ -9076,6 +9695,165 @@ type SignOffChecks struct {
 	WithinBudget           bool `json:"within_budget"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// ClosingCheck null when the file states no balance.
+	ClosingCheck nullable.Nullable[StatementClosingCheck] `json:"closing_check"`
+
+	// ExistingLines Lines already held (the same file again, or an overlapping statement).
+	ExistingLines int             `json:"existing_lines"`
+	FileSha256    string          `json:"file_sha256"`
+	FlaggedLines  int             `json:"flagged_lines"`
+	Format        StatementFormat `json:"format"`
+
+	// From The first date of its lines; null for a file with none.
+	From       nullable.Nullable[openapi_types.Date] `json:"from"`
+	Id         openapi_types.UUID                    `json:"id"`
+	ImportedAt time.Time                             `json:"imported_at"`
+	ImportedBy string                                `json:"imported_by"`
+	InPence    int64                                 `json:"in_pence"`
+	Lines      int                                   `json:"lines"`
+
+	// NewLines Lines not held before: the ones this import added.
+	NewLines int                                   `json:"new_lines"`
+	OutPence int64                                 `json:"out_pence"`
+	To       nullable.Nullable[openapi_types.Date] `json:"to"`
+	UploadId nullable.Nullable[openapi_types.UUID] `json:"upload_id"`
+}
+
+// StatementFormat defines model for Statement.Format.
+type StatementFormat string
+
+// StatementClosingCheck defines model for StatementClosingCheck.
+type StatementClosingCheck struct {
+	Agrees          bool               `json:"agrees"`
+	Detail          string             `json:"detail"`
+	DifferencePence int64              `json:"difference_pence"`
+	LedgerPence     int64              `json:"ledger_pence"`
+	On              openapi_types.Date `json:"on"`
+	StatedPence     int64              `json:"stated_pence"`
+}
+
+// StatementFlag defines model for StatementFlag.
+type StatementFlag struct {
+	AccountId       openapi_types.UUID                         `json:"account_id"`
+	AmountPence     int64                                      `json:"amount_pence"`
+	CreatedAt       time.Time                                  `json:"created_at"`
+	Flag            StatementFlagFlag                          `json:"flag"`
+	Id              openapi_types.UUID                         `json:"id"`
+	LineDate        openapi_types.Date                         `json:"line_date"`
+	Note            nullable.Nullable[string]                  `json:"note"`
+	Reason          string                                     `json:"reason"`
+	Resolution      nullable.Nullable[StatementFlagResolution] `json:"resolution"`
+	ResolvedAt      nullable.Nullable[time.Time]               `json:"resolved_at"`
+	ResolvedBy      nullable.Nullable[string]                  `json:"resolved_by"`
+	StatementLineId openapi_types.UUID                         `json:"statement_line_id"`
+}
+
+// StatementFlagFlag defines model for StatementFlag.Flag.
+type StatementFlagFlag string
+
+// StatementFlagResolution defines model for StatementFlag.Resolution.
+type StatementFlagResolution string
+
+// StatementFlagList defines model for StatementFlagList.
+type StatementFlagList struct {
+	Items         []StatementFlag `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// StatementFlagResolve defines model for StatementFlagResolve.
+type StatementFlagResolve struct {
+	Note       string                         `json:"note"`
+	Resolution StatementFlagResolveResolution `json:"resolution"`
+}
+
+// StatementFlagResolveResolution defines model for StatementFlagResolve.Resolution.
+type StatementFlagResolveResolution string
+
+// StatementLine defines model for StatementLine.
+type StatementLine struct {
+	AmountPence  int64                                `json:"amount_pence"`
+	BalancePence nullable.Nullable[int64]             `json:"balance_pence"`
+	Date         openapi_types.Date                   `json:"date"`
+	Description  string                               `json:"description"`
+	Flag         nullable.Nullable[StatementLineFlag] `json:"flag"`
+	Id           openapi_types.UUID                   `json:"id"`
+	Kind         StatementLineKind                    `json:"kind"`
+
+	// LineKey The line's identity (SHA-256).
+	LineKey          string                                    `json:"line_key"`
+	LineNumber       int                                       `json:"line_number"`
+	MatchReason      string                                    `json:"match_reason"`
+	MatchedBy        nullable.Nullable[StatementLineMatchedBy] `json:"matched_by"`
+	MerchantCategory nullable.Nullable[string]                 `json:"merchant_category"`
+
+	// Occurrence Its position among identical lines that day in the file.
+	Occurrence int                                   `json:"occurrence"`
+	PlanLineId nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+
+	// Posted false for a council payment: the paid run posted it.
+	Posted      bool               `json:"posted"`
+	Reference   string             `json:"reference"`
+	StatementId openapi_types.UUID `json:"statement_id"`
+}
+
+// StatementLineFlag defines model for StatementLine.Flag.
+type StatementLineFlag string
+
+// StatementLineKind defines model for StatementLine.Kind.
+type StatementLineKind string
+
+// StatementLineMatchedBy defines model for StatementLine.MatchedBy.
+type StatementLineMatchedBy string
+
+// StatementLineList defines model for StatementLineList.
+type StatementLineList struct {
+	Items         []StatementLine `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// StatementList defines model for StatementList.
+type StatementList struct {
+	Items         []Statement `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
+}
+
+// StatementUpload defines model for StatementUpload.
+type StatementUpload struct {
+	AccountId      openapi_types.UUID           `json:"account_id"`
+	BytesProcessed int64                        `json:"bytes_processed"`
+	CompletedAt    nullable.Nullable[time.Time] `json:"completed_at"`
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	FileSha256     string                       `json:"file_sha256"`
+	Format         StatementUploadFormat        `json:"format"`
+	Id             openapi_types.UUID           `json:"id"`
+	LinesProcessed int                          `json:"lines_processed"`
+
+	// Problem Why the file was refused (failed): the problem a synchronous import would have answered.
+	Problem     nullable.Nullable[StatementUploadProblem] `json:"problem"`
+	SizeBytes   int64                                     `json:"size_bytes"`
+	StatementId nullable.Nullable[openapi_types.UUID]     `json:"statement_id"`
+	Status      StatementUploadStatus                     `json:"status"`
+	UpdatedAt   time.Time                                 `json:"updated_at"`
+}
+
+// StatementUploadFormat defines model for StatementUpload.Format.
+type StatementUploadFormat string
+
+// StatementUploadStatus defines model for StatementUpload.Status.
+type StatementUploadStatus string
+
+// StatementUploadProblem defines model for StatementUploadProblem.
+type StatementUploadProblem struct {
+	Detail string       `json:"detail"`
+	Errors []FieldError `json:"errors"`
+	Type   string       `json:"type"`
+}
+
 // SupportPlan defines model for SupportPlan.
 type SupportPlan struct {
 	// AnnualCostPence The plan's cost a year; for provider staff, the cost of their own lines.
@@ -9533,6 +10311,9 @@ type WeeklyReport struct {
 	} `json:"reviews"`
 }
 
+// AccountId defines model for AccountId.
+type AccountId = openapi_types.UUID
+
 // AgreementId defines model for AgreementId.
 type AgreementId = openapi_types.UUID
 
@@ -9553,6 +10334,9 @@ type FileId = openapi_types.UUID
 
 // FinancialAssessmentId defines model for FinancialAssessmentId.
 type FinancialAssessmentId = openapi_types.UUID
+
+// FlagId defines model for FlagId.
+type FlagId = openapi_types.UUID
 
 // FundingRequestId defines model for FundingRequestId.
 type FundingRequestId = openapi_types.UUID
@@ -9617,11 +10401,17 @@ type RunId = openapi_types.UUID
 // ScheduleThrough defines model for ScheduleThrough.
 type ScheduleThrough = openapi_types.Date
 
+// StatementId defines model for StatementId.
+type StatementId = openapi_types.UUID
+
 // SubscriptionId defines model for SubscriptionId.
 type SubscriptionId = openapi_types.UUID
 
 // TopUpId defines model for TopUpId.
 type TopUpId = openapi_types.UUID
+
+// UploadId defines model for UploadId.
+type UploadId = openapi_types.UUID
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
@@ -9941,6 +10731,127 @@ type UpdateCouncilSettingsParams struct {
 
 // UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateCouncilSettings.
 type UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAccountBalanceParams defines parameters for GetAccountBalance.
+type GetAccountBalanceParams struct {
+	At *openapi_types.Date `form:"at,omitempty" json:"at,omitempty"`
+}
+
+// ListEvidenceItemsParams defines parameters for ListEvidenceItems.
+type ListEvidenceItemsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken       *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	StatementLineId *openapi_types.UUID `form:"statement_line_id,omitempty" json:"statement_line_id,omitempty"`
+	AuditId         *openapi_types.UUID `form:"audit_id,omitempty" json:"audit_id,omitempty"`
+}
+
+// CreateEvidenceItemParams defines parameters for CreateEvidenceItem.
+type CreateEvidenceItemParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvidenceItem.
+type CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvidenceItem.
+type CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListStatementFlagsParams defines parameters for ListStatementFlags.
+type ListStatementFlagsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken                      `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *ListStatementFlagsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListStatementFlagsParamsStatus defines parameters for ListStatementFlags.
+type ListStatementFlagsParamsStatus string
+
+// ResolveStatementFlagParams defines parameters for ResolveStatementFlag.
+type ResolveStatementFlagParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType defines parameters for ResolveStatementFlag.
+type ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType string
+
+// ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType defines parameters for ResolveStatementFlag.
+type ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListLedgerEntriesParams defines parameters for ListLedgerEntries.
+type ListLedgerEntriesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken       `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Kind      *LedgerEntryKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// From Entries dated on or after.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Entries dated on or before.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ListStatementsParams defines parameters for ListStatements.
+type ListStatementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ImportStatementParams defines parameters for ImportStatement.
+type ImportStatementParams struct {
+	Format                 ImportStatementParamsFormat `form:"format" json:"format"`
+	DateColumn             *string                     `form:"date_column,omitempty" json:"date_column,omitempty"`
+	DescriptionColumn      *string                     `form:"description_column,omitempty" json:"description_column,omitempty"`
+	AmountColumn           *string                     `form:"amount_column,omitempty" json:"amount_column,omitempty"`
+	PaidInColumn           *string                     `form:"paid_in_column,omitempty" json:"paid_in_column,omitempty"`
+	PaidOutColumn          *string                     `form:"paid_out_column,omitempty" json:"paid_out_column,omitempty"`
+	BalanceColumn          *string                     `form:"balance_column,omitempty" json:"balance_column,omitempty"`
+	ReferenceColumn        *string                     `form:"reference_column,omitempty" json:"reference_column,omitempty"`
+	MerchantCategoryColumn *string                     `form:"merchant_category_column,omitempty" json:"merchant_category_column,omitempty"`
+	DateFormat             *string                     `form:"date_format,omitempty" json:"date_format,omitempty"`
+	Unit                   *ImportStatementParamsUnit  `form:"unit,omitempty" json:"unit,omitempty"`
+	Sign                   *ImportStatementParamsSign  `form:"sign,omitempty" json:"sign,omitempty"`
+	Delimiter              *string                     `form:"delimiter,omitempty" json:"delimiter,omitempty"`
+	SkipRows               *int                        `form:"skip_rows,omitempty" json:"skip_rows,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ImportStatementParamsFormat defines parameters for ImportStatement.
+type ImportStatementParamsFormat string
+
+// ImportStatementParamsUnit defines parameters for ImportStatement.
+type ImportStatementParamsUnit string
+
+// ImportStatementParamsSign defines parameters for ImportStatement.
+type ImportStatementParamsSign string
+
+// ImportStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportStatement413ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement413ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListStatementLinesParams defines parameters for ListStatementLines.
+type ListStatementLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
 
 // ListDirectPaymentAgreementsParams defines parameters for ListDirectPaymentAgreements.
 type ListDirectPaymentAgreementsParams struct {
@@ -11251,6 +12162,12 @@ type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 // UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
 type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
 
+// CreateEvidenceItemJSONRequestBody defines body for CreateEvidenceItem for application/json ContentType.
+type CreateEvidenceItemJSONRequestBody = EvidenceItemCreate
+
+// ResolveStatementFlagJSONRequestBody defines body for ResolveStatementFlag for application/json ContentType.
+type ResolveStatementFlagJSONRequestBody = StatementFlagResolve
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
@@ -11496,6 +12413,42 @@ type ServerInterface interface {
 	// UpdateCouncilSettings Change the council's settings.
 	// (PATCH /v1/council/settings)
 	UpdateCouncilSettings(ctx echo.Context, params UpdateCouncilSettingsParams) error
+	// GetDirectPaymentAccount A direct-payment account with its balance today.
+	// (GET /v1/direct-payment-accounts/{account_id})
+	GetDirectPaymentAccount(ctx echo.Context, accountId AccountId) error
+	// GetAccountBalance An account's balance at the end of a day.
+	// (GET /v1/direct-payment-accounts/{account_id}/balance)
+	GetAccountBalance(ctx echo.Context, accountId AccountId, params GetAccountBalanceParams) error
+	// ListEvidenceItems An account's evidence items (of one statement line or audit when asked).
+	// (GET /v1/direct-payment-accounts/{account_id}/evidence)
+	ListEvidenceItems(ctx echo.Context, accountId AccountId, params ListEvidenceItemsParams) error
+	// CreateEvidenceItem Record an evidence item against a statement line or an audit.
+	// (POST /v1/direct-payment-accounts/{account_id}/evidence)
+	CreateEvidenceItem(ctx echo.Context, accountId AccountId, params CreateEvidenceItemParams) error
+	// ListStatementFlags An account's flagged statement lines, by date (open ones only with status=open).
+	// (GET /v1/direct-payment-accounts/{account_id}/flags)
+	ListStatementFlags(ctx echo.Context, accountId AccountId, params ListStatementFlagsParams) error
+	// ResolveStatementFlag Resolve a flag with a note: accepted, misspend or evidenced later.
+	// (POST /v1/direct-payment-accounts/{account_id}/flags/{flag_id}/resolve)
+	ResolveStatementFlag(ctx echo.Context, accountId AccountId, flagId FlagId, params ResolveStatementFlagParams) error
+	// ListLedgerEntries An account's ledger, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/ledger)
+	ListLedgerEntries(ctx echo.Context, accountId AccountId, params ListLedgerEntriesParams) error
+	// GetStatementUpload A statement imported in the background: its progress and result.
+	// (GET /v1/direct-payment-accounts/{account_id}/statement-uploads/{upload_id})
+	GetStatementUpload(ctx echo.Context, accountId AccountId, uploadId UploadId) error
+	// ListStatements An account's imported statements, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements)
+	ListStatements(ctx echo.Context, accountId AccountId, params ListStatementsParams) error
+	// ImportStatement Import a statement of the account (CSV; 201, or 202 for a file over 1 MiB).
+	// (POST /v1/direct-payment-accounts/{account_id}/statements)
+	ImportStatement(ctx echo.Context, accountId AccountId, params ImportStatementParams) error
+	// GetStatement One imported statement.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id})
+	GetStatement(ctx echo.Context, accountId AccountId, statementId StatementId) error
+	// ListStatementLines The lines a statement added, in file order, with their matches.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id}/lines)
+	ListStatementLines(ctx echo.Context, accountId AccountId, statementId StatementId, params ListStatementLinesParams) error
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
 	// (GET /v1/direct-payment-agreements)
 	ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error
@@ -11508,6 +12461,9 @@ type ServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error
+	// GetDirectPaymentAccountOfAgreement The account of a direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/account)
+	GetDirectPaymentAccountOfAgreement(ctx echo.Context, agreementId AgreementId) error
 	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
 	EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error
@@ -12423,6 +13379,520 @@ func (w *ServerInterfaceWrapper) UpdateCouncilSettings(ctx echo.Context) error {
 	return err
 }
 
+// GetDirectPaymentAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAccount(ctx, accountId)
+	return err
+}
+
+// GetAccountBalance converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAccountBalance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAccountBalanceParams
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAccountBalance(ctx, accountId, params)
+	return err
+}
+
+// ListEvidenceItems converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvidenceItems(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEvidenceItemsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "statement_line_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "statement_line_id", ctx.QueryParams(), &params.StatementLineId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_line_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "audit_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "audit_id", ctx.QueryParams(), &params.AuditId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvidenceItems(ctx, accountId, params)
+	return err
+}
+
+// CreateEvidenceItem converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEvidenceItem(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEvidenceItemParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEvidenceItem(ctx, accountId, params)
+	return err
+}
+
+// ListStatementFlags converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatementFlags(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementFlagsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatementFlags(ctx, accountId, params)
+	return err
+}
+
+// ResolveStatementFlag converts echo context to params.
+func (w *ServerInterfaceWrapper) ResolveStatementFlag(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "flag_id" -------------
+	var flagId FlagId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flag_id", ctx.Param("flag_id"), &flagId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flag_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResolveStatementFlagParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResolveStatementFlag(ctx, accountId, flagId, params)
+	return err
+}
+
+// ListLedgerEntries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLedgerEntries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLedgerEntriesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLedgerEntries(ctx, accountId, params)
+	return err
+}
+
+// GetStatementUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatementUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "upload_id" -------------
+	var uploadId UploadId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "upload_id", ctx.Param("upload_id"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter upload_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatementUpload(ctx, accountId, uploadId)
+	return err
+}
+
+// ListStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatements(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatements(ctx, accountId, params)
+	return err
+}
+
+// ImportStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportStatementParams
+	// ------------- Required query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_column", ctx.QueryParams(), &params.DateColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "description_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description_column", ctx.QueryParams(), &params.DescriptionColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount_column", ctx.QueryParams(), &params.AmountColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_in_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_in_column", ctx.QueryParams(), &params.PaidInColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_in_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_out_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_out_column", ctx.QueryParams(), &params.PaidOutColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_out_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "balance_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "balance_column", ctx.QueryParams(), &params.BalanceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter balance_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "reference_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reference_column", ctx.QueryParams(), &params.ReferenceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reference_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "merchant_category_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_category_column", ctx.QueryParams(), &params.MerchantCategoryColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_category_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_format", ctx.QueryParams(), &params.DateFormat, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_format: %s", err))
+	}
+
+	// ------------- Optional query parameter "unit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unit", ctx.QueryParams(), &params.Unit, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unit: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "delimiter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "delimiter", ctx.QueryParams(), &params.Delimiter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delimiter: %s", err))
+	}
+
+	// ------------- Optional query parameter "skip_rows" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_rows", ctx.QueryParams(), &params.SkipRows, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter skip_rows: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportStatement(ctx, accountId, params)
+	return err
+}
+
+// GetStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatement(ctx, accountId, statementId)
+	return err
+}
+
+// ListStatementLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatementLines(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatementLines(ctx, accountId, statementId, params)
+	return err
+}
+
 // ListDirectPaymentAgreements converts echo context to params.
 func (w *ServerInterfaceWrapper) ListDirectPaymentAgreements(ctx echo.Context) error {
 	var err error
@@ -12547,6 +14017,22 @@ func (w *ServerInterfaceWrapper) UpdateDirectPaymentAgreement(ctx echo.Context) 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentAccountOfAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAccountOfAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAccountOfAgreement(ctx, agreementId)
 	return err
 }
 
@@ -17309,6 +18795,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/reviews", wrapper.GetMyReviews, options.OperationMiddlewares["getMyReviews"]...)
 	router.POST(options.BaseURL+"/v1/me/people/:person_id/review-requests", wrapper.CreateMyReviewRequest, options.OperationMiddlewares["createMyReviewRequest"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id", wrapper.GetDirectPaymentAccount, options.OperationMiddlewares["getDirectPaymentAccount"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/account", wrapper.GetDirectPaymentAccountOfAgreement, options.OperationMiddlewares["getDirectPaymentAccountOfAgreement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/ledger", wrapper.ListLedgerEntries, options.OperationMiddlewares["listLedgerEntries"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/balance", wrapper.GetAccountBalance, options.OperationMiddlewares["getAccountBalance"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements", wrapper.ListStatements, options.OperationMiddlewares["listStatements"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements", wrapper.ImportStatement, options.OperationMiddlewares["importStatement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements/:statement_id", wrapper.GetStatement, options.OperationMiddlewares["getStatement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements/:statement_id/lines", wrapper.ListStatementLines, options.OperationMiddlewares["listStatementLines"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statement-uploads/:upload_id", wrapper.GetStatementUpload, options.OperationMiddlewares["getStatementUpload"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags", wrapper.ListStatementFlags, options.OperationMiddlewares["listStatementFlags"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags/:flag_id/resolve", wrapper.ResolveStatementFlag, options.OperationMiddlewares["resolveStatementFlag"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.ListEvidenceItems, options.OperationMiddlewares["listEvidenceItems"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.CreateEvidenceItem, options.OperationMiddlewares["createEvidenceItem"]...)
 
 }
 
@@ -21062,6 +22561,2227 @@ func (response UpdateCouncilSettings500ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type GetDirectPaymentAccountRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+}
+
+type GetDirectPaymentAccountResponseObject interface {
+	VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAccount200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAccount200JSONResponse struct {
+	Body    DirectPaymentAccount
+	Headers GetDirectPaymentAccount200ResponseHeaders
+}
+
+func (response GetDirectPaymentAccount200JSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalanceRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    GetAccountBalanceParams
+}
+
+type GetAccountBalanceResponseObject interface {
+	VisitGetAccountBalanceResponse(w http.ResponseWriter) error
+}
+
+type GetAccountBalance200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAccountBalance200JSONResponse struct {
+	Body    AccountBalance
+	Headers GetAccountBalance200ResponseHeaders
+}
+
+func (response GetAccountBalance200JSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance400ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance401ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance403ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance404ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance405ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance500ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItemsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListEvidenceItemsParams
+}
+
+type ListEvidenceItemsResponseObject interface {
+	VisitListEvidenceItemsResponse(w http.ResponseWriter) error
+}
+
+type ListEvidenceItems200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListEvidenceItems200JSONResponse struct {
+	Body    EvidenceItemList
+	Headers ListEvidenceItems200ResponseHeaders
+}
+
+func (response ListEvidenceItems200JSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems400ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems401ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems403ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems404ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems405ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems500ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItemRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    CreateEvidenceItemParams
+	Body      *CreateEvidenceItemJSONRequestBody
+}
+
+type CreateEvidenceItemResponseObject interface {
+	VisitCreateEvidenceItemResponse(w http.ResponseWriter) error
+}
+
+type CreateEvidenceItem201ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type CreateEvidenceItem201JSONResponse struct {
+	Body    EvidenceItem
+	Headers CreateEvidenceItem201ResponseHeaders
+}
+
+func (response CreateEvidenceItem201JSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem400ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem401ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem403ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem404ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem405ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateEvidenceItem409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateEvidenceItem409ResponseHeaders
+}
+
+func (response CreateEvidenceItem409ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem413ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem415ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateEvidenceItem422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateEvidenceItem422ResponseHeaders
+}
+
+func (response CreateEvidenceItem422ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem500ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlagsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListStatementFlagsParams
+}
+
+type ListStatementFlagsResponseObject interface {
+	VisitListStatementFlagsResponse(w http.ResponseWriter) error
+}
+
+type ListStatementFlags200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatementFlags200JSONResponse struct {
+	Body    StatementFlagList
+	Headers ListStatementFlags200ResponseHeaders
+}
+
+func (response ListStatementFlags200JSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags400ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags401ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags403ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags404ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags405ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags500ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlagRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	FlagId    FlagId    `json:"flag_id"`
+	Params    ResolveStatementFlagParams
+	Body      *ResolveStatementFlagJSONRequestBody
+}
+
+type ResolveStatementFlagResponseObject interface {
+	VisitResolveStatementFlagResponse(w http.ResponseWriter) error
+}
+
+type ResolveStatementFlag200ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type ResolveStatementFlag200JSONResponse struct {
+	Body    StatementFlag
+	Headers ResolveStatementFlag200ResponseHeaders
+}
+
+func (response ResolveStatementFlag200JSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag400ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag401ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag403ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag404ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag405ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResolveStatementFlag409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResolveStatementFlag409ResponseHeaders
+}
+
+func (response ResolveStatementFlag409ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag413ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag415ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResolveStatementFlag422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResolveStatementFlag422ResponseHeaders
+}
+
+func (response ResolveStatementFlag422ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag500ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntriesRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListLedgerEntriesParams
+}
+
+type ListLedgerEntriesResponseObject interface {
+	VisitListLedgerEntriesResponse(w http.ResponseWriter) error
+}
+
+type ListLedgerEntries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListLedgerEntries200JSONResponse struct {
+	Body    LedgerEntryList
+	Headers ListLedgerEntries200ResponseHeaders
+}
+
+func (response ListLedgerEntries200JSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries400ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries401ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries403ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries404ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries405ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries500ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUploadRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	UploadId  UploadId  `json:"upload_id"`
+}
+
+type GetStatementUploadResponseObject interface {
+	VisitGetStatementUploadResponse(w http.ResponseWriter) error
+}
+
+type GetStatementUpload200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetStatementUpload200JSONResponse struct {
+	Body    StatementUpload
+	Headers GetStatementUpload200ResponseHeaders
+}
+
+func (response GetStatementUpload200JSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload400ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload401ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload403ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload404ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload405ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload500ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListStatementsParams
+}
+
+type ListStatementsResponseObject interface {
+	VisitListStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatements200JSONResponse struct {
+	Body    StatementList
+	Headers ListStatements200ResponseHeaders
+}
+
+func (response ListStatements200JSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements400ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements401ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements403ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements404ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements405ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements500ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatementRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ImportStatementParams
+	Body      io.Reader
+}
+
+type ImportStatementResponseObject interface {
+	VisitImportStatementResponse(w http.ResponseWriter) error
+}
+
+type ImportStatement201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportStatement201JSONResponse struct {
+	Body    Statement
+	Headers ImportStatement201ResponseHeaders
+}
+
+func (response ImportStatement201JSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement202ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportStatement202JSONResponse struct {
+	Body    StatementUpload
+	Headers ImportStatement202ResponseHeaders
+}
+
+func (response ImportStatement202JSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement400ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement401ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement403ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement404ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement405ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement409ResponseHeaders
+}
+
+func (response ImportStatement409ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement413ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement413ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement413ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement413ResponseHeaders
+}
+
+func (response ImportStatement413ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement415ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement422ResponseHeaders
+}
+
+func (response ImportStatement422ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement500ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementRequestObject struct {
+	AccountId   AccountId   `json:"account_id"`
+	StatementId StatementId `json:"statement_id"`
+}
+
+type GetStatementResponseObject interface {
+	VisitGetStatementResponse(w http.ResponseWriter) error
+}
+
+type GetStatement200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetStatement200JSONResponse struct {
+	Body    Statement
+	Headers GetStatement200ResponseHeaders
+}
+
+func (response GetStatement200JSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement400ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement401ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement403ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement404ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement405ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement500ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLinesRequestObject struct {
+	AccountId   AccountId   `json:"account_id"`
+	StatementId StatementId `json:"statement_id"`
+	Params      ListStatementLinesParams
+}
+
+type ListStatementLinesResponseObject interface {
+	VisitListStatementLinesResponse(w http.ResponseWriter) error
+}
+
+type ListStatementLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatementLines200JSONResponse struct {
+	Body    StatementLineList
+	Headers ListStatementLines200ResponseHeaders
+}
+
+func (response ListStatementLines200JSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines400ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines401ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines403ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines404ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines405ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines500ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDirectPaymentAgreementsRequestObject struct {
 	Params ListDirectPaymentAgreementsParams
 }
@@ -21865,6 +25585,158 @@ type UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetDirectPaymentAccountOfAgreementResponseObject interface {
+	VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAccountOfAgreement200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAccountOfAgreement200JSONResponse struct {
+	Body    DirectPaymentAccount
+	Headers GetDirectPaymentAccountOfAgreement200ResponseHeaders
+}
+
+func (response GetDirectPaymentAccountOfAgreement200JSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -51276,6 +55148,42 @@ type StrictServerInterface interface {
 	// UpdateCouncilSettings Change the council's settings.
 	// (PATCH /v1/council/settings)
 	UpdateCouncilSettings(ctx context.Context, request UpdateCouncilSettingsRequestObject) (UpdateCouncilSettingsResponseObject, error)
+	// GetDirectPaymentAccount A direct-payment account with its balance today.
+	// (GET /v1/direct-payment-accounts/{account_id})
+	GetDirectPaymentAccount(ctx context.Context, request GetDirectPaymentAccountRequestObject) (GetDirectPaymentAccountResponseObject, error)
+	// GetAccountBalance An account's balance at the end of a day.
+	// (GET /v1/direct-payment-accounts/{account_id}/balance)
+	GetAccountBalance(ctx context.Context, request GetAccountBalanceRequestObject) (GetAccountBalanceResponseObject, error)
+	// ListEvidenceItems An account's evidence items (of one statement line or audit when asked).
+	// (GET /v1/direct-payment-accounts/{account_id}/evidence)
+	ListEvidenceItems(ctx context.Context, request ListEvidenceItemsRequestObject) (ListEvidenceItemsResponseObject, error)
+	// CreateEvidenceItem Record an evidence item against a statement line or an audit.
+	// (POST /v1/direct-payment-accounts/{account_id}/evidence)
+	CreateEvidenceItem(ctx context.Context, request CreateEvidenceItemRequestObject) (CreateEvidenceItemResponseObject, error)
+	// ListStatementFlags An account's flagged statement lines, by date (open ones only with status=open).
+	// (GET /v1/direct-payment-accounts/{account_id}/flags)
+	ListStatementFlags(ctx context.Context, request ListStatementFlagsRequestObject) (ListStatementFlagsResponseObject, error)
+	// ResolveStatementFlag Resolve a flag with a note: accepted, misspend or evidenced later.
+	// (POST /v1/direct-payment-accounts/{account_id}/flags/{flag_id}/resolve)
+	ResolveStatementFlag(ctx context.Context, request ResolveStatementFlagRequestObject) (ResolveStatementFlagResponseObject, error)
+	// ListLedgerEntries An account's ledger, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/ledger)
+	ListLedgerEntries(ctx context.Context, request ListLedgerEntriesRequestObject) (ListLedgerEntriesResponseObject, error)
+	// GetStatementUpload A statement imported in the background: its progress and result.
+	// (GET /v1/direct-payment-accounts/{account_id}/statement-uploads/{upload_id})
+	GetStatementUpload(ctx context.Context, request GetStatementUploadRequestObject) (GetStatementUploadResponseObject, error)
+	// ListStatements An account's imported statements, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements)
+	ListStatements(ctx context.Context, request ListStatementsRequestObject) (ListStatementsResponseObject, error)
+	// ImportStatement Import a statement of the account (CSV; 201, or 202 for a file over 1 MiB).
+	// (POST /v1/direct-payment-accounts/{account_id}/statements)
+	ImportStatement(ctx context.Context, request ImportStatementRequestObject) (ImportStatementResponseObject, error)
+	// GetStatement One imported statement.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id})
+	GetStatement(ctx context.Context, request GetStatementRequestObject) (GetStatementResponseObject, error)
+	// ListStatementLines The lines a statement added, in file order, with their matches.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id}/lines)
+	ListStatementLines(ctx context.Context, request ListStatementLinesRequestObject) (ListStatementLinesResponseObject, error)
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
 	// (GET /v1/direct-payment-agreements)
 	ListDirectPaymentAgreements(ctx context.Context, request ListDirectPaymentAgreementsRequestObject) (ListDirectPaymentAgreementsResponseObject, error)
@@ -51288,6 +55196,9 @@ type StrictServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx context.Context, request UpdateDirectPaymentAgreementRequestObject) (UpdateDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentAccountOfAgreement The account of a direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/account)
+	GetDirectPaymentAccountOfAgreement(ctx context.Context, request GetDirectPaymentAccountOfAgreementRequestObject) (GetDirectPaymentAccountOfAgreementResponseObject, error)
 	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
 	EndDirectPaymentAgreement(ctx context.Context, request EndDirectPaymentAgreementRequestObject) (EndDirectPaymentAgreementResponseObject, error)
@@ -52336,6 +56247,367 @@ func (sh *strictHandler) UpdateCouncilSettings(ctx echo.Context, params UpdateCo
 	return nil
 }
 
+// GetDirectPaymentAccount operation middleware
+func (sh *strictHandler) GetDirectPaymentAccount(ctx echo.Context, accountId AccountId) error {
+	var request GetDirectPaymentAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAccount(ctx.Request().Context(), request.(GetDirectPaymentAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAccountResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAccountBalance operation middleware
+func (sh *strictHandler) GetAccountBalance(ctx echo.Context, accountId AccountId, params GetAccountBalanceParams) error {
+	var request GetAccountBalanceRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAccountBalance(ctx.Request().Context(), request.(GetAccountBalanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAccountBalance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAccountBalanceResponseObject); ok {
+		return validResponse.VisitGetAccountBalanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvidenceItems operation middleware
+func (sh *strictHandler) ListEvidenceItems(ctx echo.Context, accountId AccountId, params ListEvidenceItemsParams) error {
+	var request ListEvidenceItemsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvidenceItems(ctx.Request().Context(), request.(ListEvidenceItemsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvidenceItems")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEvidenceItemsResponseObject); ok {
+		return validResponse.VisitListEvidenceItemsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEvidenceItem operation middleware
+func (sh *strictHandler) CreateEvidenceItem(ctx echo.Context, accountId AccountId, params CreateEvidenceItemParams) error {
+	var request CreateEvidenceItemRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	var body CreateEvidenceItemJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEvidenceItem(ctx.Request().Context(), request.(CreateEvidenceItemRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEvidenceItem")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEvidenceItemResponseObject); ok {
+		return validResponse.VisitCreateEvidenceItemResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatementFlags operation middleware
+func (sh *strictHandler) ListStatementFlags(ctx echo.Context, accountId AccountId, params ListStatementFlagsParams) error {
+	var request ListStatementFlagsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatementFlags(ctx.Request().Context(), request.(ListStatementFlagsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatementFlags")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementFlagsResponseObject); ok {
+		return validResponse.VisitListStatementFlagsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResolveStatementFlag operation middleware
+func (sh *strictHandler) ResolveStatementFlag(ctx echo.Context, accountId AccountId, flagId FlagId, params ResolveStatementFlagParams) error {
+	var request ResolveStatementFlagRequestObject
+
+	request.AccountId = accountId
+	request.FlagId = flagId
+	request.Params = params
+
+	var body ResolveStatementFlagJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveStatementFlag(ctx.Request().Context(), request.(ResolveStatementFlagRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveStatementFlag")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResolveStatementFlagResponseObject); ok {
+		return validResponse.VisitResolveStatementFlagResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLedgerEntries operation middleware
+func (sh *strictHandler) ListLedgerEntries(ctx echo.Context, accountId AccountId, params ListLedgerEntriesParams) error {
+	var request ListLedgerEntriesRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLedgerEntries(ctx.Request().Context(), request.(ListLedgerEntriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLedgerEntries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLedgerEntriesResponseObject); ok {
+		return validResponse.VisitListLedgerEntriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStatementUpload operation middleware
+func (sh *strictHandler) GetStatementUpload(ctx echo.Context, accountId AccountId, uploadId UploadId) error {
+	var request GetStatementUploadRequestObject
+
+	request.AccountId = accountId
+	request.UploadId = uploadId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatementUpload(ctx.Request().Context(), request.(GetStatementUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatementUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatementUploadResponseObject); ok {
+		return validResponse.VisitGetStatementUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatements operation middleware
+func (sh *strictHandler) ListStatements(ctx echo.Context, accountId AccountId, params ListStatementsParams) error {
+	var request ListStatementsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatements(ctx.Request().Context(), request.(ListStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementsResponseObject); ok {
+		return validResponse.VisitListStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportStatement operation middleware
+func (sh *strictHandler) ImportStatement(ctx echo.Context, accountId AccountId, params ImportStatementParams) error {
+	var request ImportStatementRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportStatement(ctx.Request().Context(), request.(ImportStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportStatementResponseObject); ok {
+		return validResponse.VisitImportStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStatement operation middleware
+func (sh *strictHandler) GetStatement(ctx echo.Context, accountId AccountId, statementId StatementId) error {
+	var request GetStatementRequestObject
+
+	request.AccountId = accountId
+	request.StatementId = statementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatement(ctx.Request().Context(), request.(GetStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatementResponseObject); ok {
+		return validResponse.VisitGetStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatementLines operation middleware
+func (sh *strictHandler) ListStatementLines(ctx echo.Context, accountId AccountId, statementId StatementId, params ListStatementLinesParams) error {
+	var request ListStatementLinesRequestObject
+
+	request.AccountId = accountId
+	request.StatementId = statementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatementLines(ctx.Request().Context(), request.(ListStatementLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatementLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementLinesResponseObject); ok {
+		return validResponse.VisitListStatementLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListDirectPaymentAgreements operation middleware
 func (sh *strictHandler) ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error {
 	var request ListDirectPaymentAgreementsRequestObject
@@ -52504,6 +56776,31 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 		return err
 	} else if validResponse, ok := response.(UpdateDirectPaymentAgreementResponseObject); ok {
 		return validResponse.VisitUpdateDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentAccountOfAgreement operation middleware
+func (sh *strictHandler) GetDirectPaymentAccountOfAgreement(ctx echo.Context, agreementId AgreementId) error {
+	var request GetDirectPaymentAccountOfAgreementRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAccountOfAgreement(ctx.Request().Context(), request.(GetDirectPaymentAccountOfAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAccountOfAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAccountOfAgreementResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAccountOfAgreementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -57272,978 +61569,1064 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbuQ4lij6K4TPAGl3yy7beakqGwcbrqzK7uypS05m1tTGtHNkhsSIYFtBRpOUI6MLCfTTwX4ebGA+",
-	"YID5hf0+/Sf9JQdcJCVKom4RsjNrds3DdKVDosjFdb/+fJDw1ZozwpQ8uPj5YElwSgT851WW8Y3+j5TI",
-	"RNC1opwdXBy8XRK0ImrJU4nUkqA1VkuEmdwQIdEhI3dEoB9evX35w/dvIrRZ0mSJ1JJKJIm4owlBKScS",
-	"Ma7sO0cnB9GBTJZkhfW3yHu8Wmfk4OLgd9+8jdCrq7fPf38QHazw+28JW6jlwcXZ6Wl0oLZr/YxUgrLF",
-	"wYcP0cFznCzJc86U4Flz07/nG5RxtoAdCyLXnEmCVniLZgQl+tW0ug/vg+ctH+RMEaa+pnLNJTXfqX8W",
-	"K4WT5YowFaENVUv4/Jxm5JFEDK9I6zcfd37zDUlyQdX2Fc9osg1f0Rov9FcS8waS9hW0hnfQoXleIs6y",
-	"LZoLvqrc0lHrzs5Ow1v75i1ehHdyR4SknCE+d9DnuUhIhOZcoJuX8+PvsEqWN214cH3w+PqgigLnT6KD",
-	"NVaKCP2Nf70++OPp8Zfvfj6Lzr78cH3wDweh/b1MyWrNNSxek3WGtyRt7vZGiZzcoM2SMAMNalBcKi5I",
-	"WuINnyPMEMEio0QgQf6cE6nKC5Z4RVDxvWR7/I9kWzsdy1cHF3880N87eBfa7rc8wWGc0iBNBMHK7Ahg",
-	"2YG7T74ILf/TTz9d5WpJmKIJViT8lRnBggiULHGWEbYg6PD1i+fo2edPT4/GEsv/fG2A9DINf8rC8JFE",
-	"NI0QziRHlBlgGoR8JFHGF7IdLc+/qODEH6+O/wUf/+X0+MuT+OIYcOP8iw8h1Pig3xN4RZTjewtBiKZZ",
-	"s1mq19NM7iA60DSrydo9EdP0IDrQm6dCI5S+T3+Dcy5WWB1cHOQ5PNkEzJWURMrurxWP7P+5r/J0Qdo/",
-	"NYOf9//M1ySjd0RsWz+U2gf2/9Q379dctJ+IwM/7f+YFzUjrRzRHH/sJn9k/C3+RYZZQnA1Akbl7Np4S",
-	"WV7kLKVsUSHd0MfNY7Gl4f2/67HOfyQB8XaFckb/nBN0S7boUEsRKy0QRj/++PLrI6SWWKEVviUSCaLE",
-	"loLkp7Lg1RLPgWnCcYzOUx6oxro7Wd2KMvfvGgO6vn5/fnZ8ff3+82/e/fYfBhz0dQGyCQ+84oxsj1f8",
-	"Tv+lcnr0HWYpVlxsL9CT01MQXzxXiKoRgGm/5mkBNQcdISw7brTqcePUC6dtzIg+cbLEbEHSE+SAiw6f",
-	"nH9hJPyKSknZ4hI9OTs3f5EKZ0b1CR/fqiodqlFo83/gs1ba+ROf7U8v3xINzH+kLIA6lKVawtM7cgHg",
-	"yddzwZlCc7rIBblEIMpS85v5b2SEQKnOJDxnCc0eSYRZalR+IiRnjyRaY6FkAa/q0TLYVXyrt9V1PqcL",
-	"lTs9iIyETVtUI8raWXFGGdkfoj8w8sN83voRzkjM5/PJWf4rvCBv6F9I8dk/50Rsy+9qnT6W+gH/MymZ",
-	"4zxTBxdPT+EbdKUB6ojO/Ous+BxliiyIKL73lt+SFi3zhpH3KoaPKv1UQWNrQe4ozyUYGcX1hzYL77XR",
-	"y9Oz8wpfOAvDZKulWeelr80z8S6X338pgOzt34af90e5Vxnu+EiGp/iE4Hc0JaL9M/aB/T/1+urNPxtG",
-	"3PoxgWVsmfUE38OKvMWzDh1NYEVipR+Z4GskA+NMLum6/YPeQ1N8slsJ21H56sX+1+SOkk3HZ/XPExwv",
-	"70CUnE1+rDfJkqR5Rt4uBc8XAcXizZJvULJNMiK1WiCU1ibyNVLc6FUpVgQdWtZ7gRRP8Rats1zWRGZG",
-	"cIpSvJWXSGtoXCqkNhxtCRYS4bkiwrx71MZGld1h8Lh6F3XvWPC4+aw4XCucpffQ/jf6lq9/bCcOxddx",
-	"vp74Wj/otYyLBgz5r3BqyUb/y3rC9H/i9Tqjxr/y2VrwWUZWv/2TNM6W8us4y36YH1z88eeDfxBkfnBx",
-	"8P98VvpKPzPPyc9emfcPPkQ/a/65JkJR83mzve63yy3add7ql/RJ7OH47E8kUQcf3sHxqjj6Hc40hMAP",
-	"ZBT7wxlO0R/e/PB9hDYC3J3bNYlQzm4Z3zA0pyRLI6f4Ii4QZXc4o6n5Rf+hcIUAQnre4P95bDd6bC41",
-	"dCr7+Geetwe2/YKLGU1To2d8kvdQ7HCHa9CqEug5jyQSXDOMlBsHd5bxjWEXej9wzgmh+pJpEwpn3wjB",
-	"xScL2coud4DuFUM5I+/XJFEkRUSvcgk8NiUK00wiLIjzFWZ8IVHOUs1US6cioumEUP8OQh/fcwXhEWOt",
-	"f5KAr290R8yG8A55T6WSaJYrQGxrGlJpA0E18BaBoy64moc+RHtdxvdcveA5+3QvwW1wB+B/z5HMk2Xh",
-	"4zdITqVTLtAhF3ATFvmd8q65EMHJ8ijS/JzZVfQ1TkgFr/A24zh9y/m3WCzIJwv/2j53pIEZT7eISpTp",
-	"NTRvwZXYBMJJQtZKosMz9B396mhaOGvLtghJPDf+rA54N+HcA5/K+gctECgiHlHhUqse0oX/ug4Hz1RC",
-	"ccd+LK7r1UD0bk/WYU/+Omf3BNPXOWuDpsjZfx84CpJwlkIA/AWm2ScsEZtb3ZEfOEdw4Wym0viO97jM",
-	"qe7AjyJ88rfgNrvDPRR3YKM64Nyfc3F/+vYbw+1/ZPgO0wzPsk9X7DW3upMCorQmkW7RYYoVnmFJUM5A",
-	"t9Arau1iRRcGzBKtCUQBpxR+PzKcqyUX9C+fMDr7m9zFhm/a4jbtAkxK0OGw+W/AbswKa97qgTWA//TT",
-	"T8f11I4uoNczQfZkRT8yma/XXCiSfkdSit9aEH6id9fc7B4q4iOJbILWsX5dcyZtLXFGQFsseJLTFycj",
-	"lQ/OaWbMryQhUn7DFFVbB/7mhm8pSxGfI82NRQqErvfjonEmrAHeudKNfRB5ySgHUTDt4CCy7+IsNpFE",
-	"/WA1ReAgOrCAj9cZ1l9JqSCJil0gp1A3D6IDKufev5sRwcge+DUcpHnYHxiB00HWljsunvFcIWwjmRdo",
-	"s+TmIaoiZF2uNnmxuLYIgsSRtsPgl2tmj3OCXipI55PW7WA+UQmWRshkRqolocL5LiJ4yPyAkSRYJEuk",
-	"iFidXGugVBEaJ8q4ebow+ipPqbqCJz/oy9Q4ENN0vDO1eHkIHTUw7oPGjcwlVFXv4wVwtIxKgDSxgLOR",
-	"RfsWogptsERY3pLUuBsOb9hSxixfzYi4idDNHK9oto312/FakDl9fxOhv//1P4+qkL7DWU5MiFqRlaxH",
-	"IE+rqQj4+C/xu5/PoqenoVQxgNlLs8x56WfHQuCt/nU3OPMkyYUgaYxVw7d/rOiq5uB/chpaw+FomNaL",
-	"n1+mZRampfciz3JB1CtH9N73njVBdHX8LxpIz1qAVEZEw4mp8LNPKVQaetT7GQs9L+4VSDpheWYVNRNa",
-	"aIYpyuDDHw/gg/51RJbofABXCcOnsagSC3b4X9niu4Y8qXKvb6mJVVQpv8Dc4j/6idFywxrOBpC2FuMP",
-	"heh7oAaLh0+mKFu8MFyreqQZljTAG35abgExljxLNU9MlLQ6PVlBjspKkuyOyEtL3Vb1kiR1aAUurxVl",
-	"hFza7HRBmDK8P1nSrCLkJMnm+pKLVeJC7NlFDiA5tE3weDxoQCpQdLCgd4QNf7xCSGMJw77s2Lc7Mk7z",
-	"TCM2wCJ4KM1MCVBA20bHUZVPFB4AqtBrfLZ6gMgiTBDL0lQQaURkasxKnL3ysG2OM0nq0lQrz2o76Boy",
-	"yshZT0rbWct75wPSo6ODNZcq4SkJZf79+I/I/XzpEtHz9ZoIlGiDDGSj1jDlGicEzcicC6NuUrbBIkX6",
-	"xSqj//bHM3T+1T8148beeZ4Gdqn4hoUA1pfB4yODgaVdyzt4x8W+cpl/nbdbBZtx6UkTrScIm5UitCJi",
-	"QVJEmf0BWD0zKjokt3/++MtnRxcIzySBJDmSpeDa2UZIYz1KMoKFvGZwt5rZGDw6QT/Z7ElcrFl8FM4c",
-	"IX1k0PfcoSFy5YAT0vjacbSHAu8BZ3u/6OPww+BVAGHyTP2Qq4SvWoweRRji5gFpjJ8FOj88P3Ja0XN9",
-	"JfqO3hjzBB1+k9EFndGMqi16LqgiguIj9JoscmsWofPTs6e+UGG5EtSqCoUltNwuKGEEMJ9mRMWMkFQr",
-	"B5CmGicZV0uiOeSSr0gs8Zyorf4XnlGTs6T/XrPG9OsbLm5jJTBlehmS5sauju94ljNFCAArOkj4apUz",
-	"rafMcaIPozEsOkiw/j2ecxG3ywMfqqWNNYLVMq5IXfF+chpkhLy8vE4Vx79o4DBYchbQJ4qsX0jvzZkG",
-	"5SUiq7XaIg1xsaGSVIyDHlfPLCOv4WMHH2qqVHRgcrStrqWp5IP+m/MTBmIq+hRa+TUPaWaFkyUld8T6",
-	"MM0BT0ode8Z5RjBrcFUHtuJ7QXbqbOirleYrTZ0MM5bjLF4TlgR2/D1RF7XcJrkEcoFkpku0EFxK88hm",
-	"yTP9oKyq9JSpZ08OvBzVs9Py/7xk1dNmsmp0QOZzkih6R+K54KvxWVBAjDFkdLUd0QAA/e3/oLPHETp/",
-	"pvn72bm2J7EgUqE1YWyLDk9BJeWMHPP5vIyMyaPpDuvyPXfQ+wwtNFn4afBZTc6DTc9nT7rWmG2HlYL5",
-	"iFu71KiKg80riyqZsNh5qModVM/USQbfsLGMjLA0Tlur5eZUSIVSvEWMQ60pEYiC0zYh6JC8T7Jc0juC",
-	"CEuPIpf6B8WFWFTpZCA+lzfd9NvPMsxuL5ESdLUyMcYGNlTFa2niX1+/Oei9NweJYhedoH5N1oIaihsD",
-	"7gbF1xxJRdGqBjroeeu14HfaGMwweyQRBk6HwOGsjUZjH5agL2j3kfxlXkOdfIZdhsxXY+9ihpPbeI23",
-	"lXqDoOr9yt6FzOWasJSY7FcLdJxlIXH2sECELNF8RTpoGZJ5jS/aYgbCC0zZhU+3cEBJoRCmIP7xGFS7",
-	"U39vwy70jYH0yBvVGDOQmym0xjS9dOXyLt8IS4UObYq0fgDEIlVg1uD0T7lUJD36hVFUCZUxsJfW89pF",
-	"M1U3F9HKZ5BOBDHA7CGYyvWNBfBDaBY7UtilsbM3S5p5sBmARb0Gqt1SxykGLjFGXRq8ZFh76n29gNA+",
-	"Kly5yC46nPF2V+jG52AFFVQ0Nv8qahuoHaoCosoVdBJmOPB5U40z3mh14IbK+Q06xAy9ZCm9o6m2AWwC",
-	"BXqRsxQtSZai2RbhIsfyyDf4q2uaiGXYki6DpIMD3OU7L3CiZCDQXbjShy3zFTz+IfJq/cPNH0wVqM04",
-	"Xa0zokymk8wJVAp4+Wt1TtKLtvbbXvlXgB/1rpJglpAsTNFnp8NI2qyRdRNQ/yoGQJOtsiM3KO8pnmU8",
-	"uQ3GX38C1opRKvDcmvRzCLRIRbOsKA6xnmSqUIIZdMlxu0OHBCdLv58NVJVgifA1+8ObH75Hr7i2ZYUJ",
-	"b4Or88ZxjFjx2K10c+R8MeCeCXzKrMBZQq5Z+X2NfO7aTtDzEjlhS+7kiEr05Pwc3ZS5Cce0WOXGOFwH",
-	"+X1e6AOaKotKPO0sFE+zrVm6EKEZai+djMM5g+eZPPjwrhU7St4YprLGZhi3eRtxmx7203IbYAmMW55x",
-	"0ujXND66FVQ+9DUSOfQNqbDKRzDGN+b5wq839D2X8JCv09EXbxmgJXZbuH325PMnXzx+9uTz3vrthhj2",
-	"Y22VwFkBjjCT0MYBThTYDtDxwMfIqNIWpsm6a+yvxsdqLLbOtUsYVEinAs53gSwsX5p+1RZM5pIgkWv7",
-	"BK/X2Rb9/a//G2FmHK+PJAIffIQwSrAg4pG0yXbgCn8kKz59662HBzujp+WuSr40NjQJgrWT+lQpoM3T",
-	"8rJMggVmipGjGL0XlPGNSauZwnzmd0QImpKRQTlI/vDQ7JFEKUkoJFCD7i+VdTCv1rntbpVnfuc0A5KT",
-	"RqDMYKvxs3f5FqZ1vriPdliKwShViSGA7yOheIUY2aDyai9LGWysRwVoz+eopjp6cNR7akJRI3cKwaBx",
-	"rBmIIl4SnKlljFUsqLxtaVtm6Aytl1tJE5xBCjFhCmfIvI6oIUIqEVZIL4T4PEIpUURQLrCibBG2h80m",
-	"XGxvcLLMc/1aNbhVEfFfBAS8pv04JXck42vIVpR0weicJpipbBvT1RqH2/jIs88Pz06PDmdHwInskblA",
-	"3mIoo7ck2yLFtSJUWRm5lYtWPbb+SLaAxGyUSq0VdGwnOep6P2dmR1pxs+Epy5ogLikVZikWHctjc1q3",
-	"jh/m0tePKVOYOoZlVkVuVY3GYTANA4GBGFwSFzHNMmYzRZq4CSweYUElMe0QcQhNywUBTc2C4W+Hwp5t",
-	"utBovA0EZWuqaRNxKyI+HJGUGuFIWmfTNzKf3TQlR282gTWXZcxIQqTEYhtrOh14AeZtbYsUrwMHAQyy",
-	"UrzFm4xlbDuS9gHy9dWbK/tkSMsMpa76gjUqJJYxTTyRCykFVJb5jlhpE0eQY5EzGTKbmypsSf7xhmSZ",
-	"SRbQOJioIBC1wVZwUJ+TaC3HWw2ZNZC2mdy6YVDuogvXBCUs8a5TEhrfRkDVwcrWtpb4iFyE7wTp+7gB",
-	"vLm5QDdBYr+J0E0XGG+umUvUVoShG0eJN3Z1kCt69YB01Gu3oPhNdM1uQoKxdz9F3jihi6WyG4ir29Jr",
-	"a+Z8Y8x3tRSEoOf6L4IwdJUoJM8+R4pIJU/QlW3uAAhYNN+dEdMO1yZIFTfxSF4zMBlMXdU8l6Zn2jm6",
-	"gWWOGVfHcy6OPataX+zNUTCD6VeV4leV4leV4leV4v9eleKjy/BuG3SSioMyrvHhYQsMig/vmSRsveGD",
-	"bWlAXMr8T5z9Kvt+lX2/yr5fZd+vsu+XIvveFBGiIpSvpYAfwfDDFz3+/re1SqtwzKD0MbSXM5c1vA3B",
-	"3FFb+cLUyaEb88wN9KKLvHK6RxLxDXP+CJqiQ+V1riteSzJMV0eD/BN+v9hBQTye1YiytzSqTnUyNxcZ",
-	"Lu9wZ2kjsG5Fw63tNhpUOfTlfHNHggn0iYv2lMVWBqonNrTVP8km2qXO26ZixEZzaeEH1TJrU9hElJfJ",
-	"4Yb3+IXTR22V08Nuy9a5tytmJlRdT/Njx65wxqYm2G27cFFkepphW2+PFUHKtSR5ffWmaMuTS5Of0rjF",
-	"zsL4vkr4+uUOudSBXxpSCz4sL29o/ssD1U9b0ugqnq50MK5htJc75lCqmzgnMWtKUn9Ys+arq+dvfhB0",
-	"QRm2rGBE9BgnUDZYFO8GPKqCJHRNTeYlIY6M1nhLBHS30N/XTEFrLUTIItsWXJNQe3qcYNnIvj37oj2g",
-	"+q/oN95Enuv89PT82WfH78q/ofKPvwl2FSjOBR0gauD+omu+BMyG+iLcq8Dqu3EuifCWDthaRdUTQMd1",
-	"/tPvIfMeOnzz4/dHNZg8q2zsWWBjz1o2xoWKA/WUOy5Yl3SBY/vfbIA7quJVEGuDrYzDLSDMAxCHLpg7",
-	"VJOl6KZc56aYuOXnYuSCXaxN8sOFXegCGie5/gyhB1Ks8LEgf4Iusnr7vaLsK8xur8yZny9JcrsrGU6L",
-	"rveLFe33H77wAkIv2aRc6spwpBlmt6C7SmjL0+RM6NAMGZERSumCKhnZMvgTZLgJ+gwdH/235l8fCyGG",
-	"MAQgQeNla5FEK5zaYlersvmEbvIKPYvJmGOEZtBKClPzB8gUB5uNKUFnOWS2eS9AxWDrPJlim3y1omrl",
-	"xmCOqYz1xMPxCjOsVemMMiJtaex0ZaGVlO2x5Rt2i/HgwxQVvnyOqEKHUJhh04IxKnp/ecHDnStgW/RM",
-	"vyLWGL79my9mE/n4gDCU81POSIoUt3lw97TTsnY34BLyKxSLWhfC/Iy+JZaIQUcKxtWSsgUyKfgrqhoV",
-	"VeG772/WYA334cqwmx1T0kkjFzrgI9sQcptty+uaggxqPMrPTS2Lg2t1xJV9tJBCGMd8WLUzufDsLYjd",
-	"x5ilse12Z8pMKumnR5HLMQC3l43r+2ywvsigNFSzraaDKzRky1hnd6Tgpe0L/nOZr9zo0k9Xq9xY4ZLh",
-	"tVxy23XJJoWjn+AObE2uC68QZIvubakuFOAQqLZ5eh4hwXO9o2vXr6VWib/E2R2RKF8Hkw/sPSZcqm5u",
-	"J2GnK0IUtROC4WoubBsdBzG3x5wpmiEMJAyhFQAjeNqY9a6w4kTTMf/qZMdd6mU6xUcgDpUltsnJiPhP",
-	"8c4bRdYhu9nJ735O3oA8UIgxVRmBeXSOm9qbAU66pIslmVDoug3fBy9zjo7eMTG+KjVYllvSAgT/+//6",
-	"N+f5NX++PwHoNlcHWHVz5tf65u5xVzvU5bh3BpVFRgcpnc+J0MftTd73WQQy70k3hTuA+eGSml6Ch68M",
-	"UvikKsxwCFlBaxPN4C687ZblPfdzRW1TbHfhdYGhtLssM5BXlhfWgPY0bML7wP3woYpZOq4QaaBybrmP",
-	"pfu//TsI+ASv15p/K18X2Kdx0GBLYuDN2qe7eVmZp2rOuIZKfjjqhZdfSVLwXSxI7dg+K4SY3Bxazel/",
-	"4hm/I3Zwq+n5t6YKZyijK6qOIuQshBkxo6YIssCwX7ImhlNZQkYbKgt8a9W892UWjabCNafWLq9vZfQu",
-	"YKV4to1TvsK0w23V963m2g3boDbhcpeT+0sMJdFBgKiOw9xpax1hpx2LMStWS2k+VjX4e7Ah/cLGRh1l",
-	"6R4vKiiNHuYFpRpT1xuzTZv3GIUHp7eJknYZ0KJTt2iuQa3AN52bWkwUMKVClxPmli0KYZu53WKbd0y4",
-	"rw12tcwiQOtVm6ZWb+rpeu12vrV/p4guVg3qhw0wPv/262/egy+hcYhBnQxq7ch7WUWat7WC+cnZzIKo",
-	"XIA5nebkAhqyrjhTS6/h0p9zLPR/E5bKXdoKETcnsdIA/nRnLbDP4Qr+6zhxzRYDbKpX69MrAAY7F/9Q",
-	"WTVg8RV+X8lf9fh2iSkZjluaugY0Jb7OSJxyRsI76m16aBZQXOFstxUshtR2+3l72sN+XffLRQYaiIJv",
-	"QtGFSluYHW7SDGHe8WUbCt7p7RrDqQwBcesW2wsxIrnE50+f1WNXQ/omyYZr8885seGinDHT9hZwMTqY",
-	"m7Fk7wblrzgcKnHfk/wVFK2ivL3dKtk3SLg4smNHNSyqYWajtULBSTvZ+sDC8ibnNzKqh9EMb9Jcz+yy",
-	"XZXi5+5TaLYtUikSrMiCiy26JdsIzYikKbFZX9BvUFoniL+f8z6m1RXcyniiDSHT/F9tTaMaytDzb78+",
-	"aYoTP4B6dfwvEEN9HJ21zMDwOFGot56zwrYEi6J7YIIzwlIs4K9FGaBd6QKdn54/O/6nMy0ir9aCZkhx",
-	"9IecEfih2uHdPHpePcTngSDwkw/H//THs+Mn7/pjwU266ETBKVSkUk35qGMsnn/7tUXc9oyW73//Bn3D",
-	"Fhk0PMooYeo4I3ckQylWuETxAu9xie6C6CNKhCsdRzLOFrEiYhUXvbs16Iu/CqAPpigwovLvLBfSMD+5",
-	"5ELBH13EyIsg6YOvLaeGRtjBoE/dnR+crSQVWdv5GuXjZkoSF6nUiAyTk0wzqSWWWrmLEFXS5Jg2G1GY",
-	"FL/BlmVoY1dImlgUwytSpoveWJsAGLjp/jbDLL05GZLDCbttfuqVtlCg9+WKM7IFeMgImS/B3+1/wg87",
-	"OViOq3/vEcMAEZcoGcZo40XS9DRSSFSOPjghuC9oBLtxfZQAzGPN/ZGaik0/9T/VAadv6YqqsQNGoOPO",
-	"1F5acALeqyvE33b1ex0AaueL2u5GS74qhuGBXmQndUL1CVbwe2UsD76jbAG6FLsj0mblWEYVWzBv4biU",
-	"uckIXVysLEoL79KU2tcHQzw+PD86nB3VYvHVgQmVGQqwBRka2+DPhJh2hIMg4LgAnIwhjm9+6QPEJzLJ",
-	"oXI31UkO9z+SYYqpCs+tGH+dZ0H3Bk2WyDQIPbYNQqEjmWkbYt/Vuijki815lvHNhavFMc4uKhVm6gYd",
-	"mnlJrv3ykueSLHmWugyS2IwOUXh7E9k8El9LiI0+MBME397Y0fCsQnbMmDHNb1v9ofyASz1pWz+MfRCQ",
-	"eA09vcJkWMRB/MQtlqIl37iBgDB9lqQXRSDE8ROIm5TcJiNzIGjNZ66Zz2iOIqSwoPM5gmaQBB3+13+c",
-	"2WANcCVyR8QW/dd/nD891VBaQ2viIgwD/LEIvxSBmmtWj9TAI6b86ruXv4NzaJVHLycjVMzltbswDyq8",
-	"dl0z//7X/10khl2zIqnNpogt6B2kF7rALRxQv2LQam0iS1jZIJI1JaqhoWDKjI1TOVetebIrdLzisi30",
-	"FfnTqIpNkeqmD7VQWBGsmd88t8lwGqzgWJ5wpEYB8Z5Y3nemyTkjC3C134e+pskJsDe22Du1mpCK+woT",
-	"FzfTBJzVBVCQENChnfq5WKpjxbU6rpc6NvhZTSBtFqBqXgdjkrhU8p5OZuiwuJF7/UhKpSALDGNKurHx",
-	"Gyw0ZUjDH1bcTqIqJWFUUDfIy0fAYCjOUPENOR0NregiBgY2ZUKYXvR+oG1/bWNm03zEKKVYC27MEnJf",
-	"6GmnDMSJIClVMTY5YwOHZJt3n8OrVwsC7YKrePZ7mz3w3cvfPZIILwgSfAMSN1lySdhlMRJP8JVtzCkL",
-	"g5+kXrto/VJKBL3TWr7LaEqxgjzyGRVqeTIoAB2IhRdvBCZTnrd6BybFVhDR8ZqIJOCv780QgJchqVXv",
-	"r283RmFyT8P7WnG5JwwbLPILZSSkr0GirlU8zMBsBNPqp2NCwaSA9pw20DIsWhZpN/exs/ocl1pYuo69",
-	"bUqAL2PDN94tq/qFTIDl+qy9U9wGdIs+FtiqetWJqUEfUbc+2s3gHe0HjbYqZfkzjQ5SM5k0zB5hg2Ua",
-	"12FdjUd/+3dUOdQRtNEzWeym0ZCZjQcJ7BfX7EZ/7iby4xxRMWDH0dkc3/FcXCLT7RAy4PUrgZT4CBUp",
-	"8dfs8L/+48svTh6fPkV////+DZl/nB2doG8oDJ/Z2EFN9iym9p+8T6BvCCSt1Q53gl66FP9rxllCLEjg",
-	"CVnMOougcUf52yNpRi3apgPG7Cgabhho20PoyyqjGPa3rkhudPD+WC91fIcFNDjQa1Zv92uzSvWP37vv",
-	"aWTgTEu2sk5tVMwM3g21A1IiJxdgqCH71CWCNS6g2U4q8MaWIQ2fhvX2nqYelcfonHr03ITO3hClwD/X",
-	"jGSbfHwRg87fkw96xVz+voCkY4lczrEE5k3ZAuVrg+ZUFmMmjXnhTGuoBECHlnTQf/3Hky+j09PTKe1G",
-	"d6ZVLlVskqNg3Fos8xmUZAWifG/IQoAByZmWQWmuIVRuU+PGkckMhQLyzZIjt1rqKksSzLRtrEGj5Ref",
-	"z6/ZYQEx8Ewwkh2VBkCxFJa3xPzJZphZMNkVU5K40KoNNhuabOLhDCcy5tVOBIM0zloHg6a+WY3E2lJS",
-	"U947pxnRGuSMqkr2asLZnC5yzX4PMRK5G/eB2S0yWrF0J5wRRCBw6DX3osa47J2SYRxbnjMrXuH3cYq3",
-	"UvP0+Ow8hrykQJeVv//1P8HLwxBmW3R2bhKYvGs/Oz91/QEMwj1+9qy/PqRzO2siKE9D8S87xQB5LjoE",
-	"yyBYBs221i/pxnBFWuAgs2C55/MvRm85Xcelu/BPnLJ4gdew5QChKLyVKCNSixzMDKmvNPzMNDTwvhnk",
-	"MIFDf2eXBifEquxsX+KUIBhQ35Y1iHJi834HcuAPa50w9xNi+YIcgydSKrxFuAZrGKWniROEPRzVO9cF",
-	"mvNcGLGR5FAGojUcELEFWo0+hf10rNd2GhNmyZKLUC+pXBw79d5M+NNq9B/N8+i36PyLW814in8d3v72",
-	"7OjoBD03BLjSPBpUBAxnqawFMeAZIcwMuisPfnr+7Pj0yfHps52mBrrzZQSnLTd0BWxD4Vsi3bFg9FxN",
-	"1Hj4B8mHxm+7NUZssd3PqzfwdPAFwP11AP8783tlh4gzWyGh33lkRp5a1Ib1ito4+NcjiTJs5zeCpQOU",
-	"T8TkwF4LnhAYGNVBFMDWyydhV6YlZUawVB7QN1zc2ieKkaH6zopaP+wJ+8fVCzj3RfnjrgtQG95HAG83",
-	"vIr/ETp7YrZV+DQs+k8F0ur8oOp2vJmIHpfTkJEOM1yWFDq0WRZGoXe9vSg0+zGKW3N7g0eUTTiwqEtZ",
-	"bOO5ncJlqLAcIeOHqX/+DCPvFjtZbhc2trKKEJNrp8Wm/jZAqR/WSLev922PIfCgmvkgtXaMMjtOR7wX",
-	"ZW86dWwSPWg6NWQSoT+JTJ5QIk4lokbPlW4Q+9eghb4yHylmpYY6WZrePqrW01SSNQZHpra6YvsURJGJ",
-	"1uU0epjKCOiCUzwQSgcwhc0Grx3owo4CT4G8cCWif/s/6OzxJVKFmL7Qfzp/donsTcK/z87RYchNdnSp",
-	"TYljPp9fNHtQTOg6MGyvOGmrr7qWIGJb1ViXx0XNsDE9eUCrY8S6QYxTEVze8MNCcCkfqO9Qa9X8qAmY",
-	"LO2rECqG9SMzLvuQvE+yXNI7cmTSWfIsm2JOtN7KPkOi5+BUYcnWJxyP2+ktGRzVgCjo/CA64IzEfB6e",
-	"HTy0XBnH5E7b+0lv6tWrq2/ckx7jKaYJl22MNYEDQgU3NrKcur0KOFBeY9tU+tspWq7avH0JgRP7N8ZX",
-	"lBES3GexWlxx2oacr+7BzqP1V6hAI4XWGe1DKlyEan29x3z4SONHiyLStmLa8k7DgA7fU1QVSHVs9Wmu",
-	"ArfqJVSpI8yeO+TSbpNK22TuTiU6DyCW74d7TceWanYxsROs/ewz07+6EpWmroGUPfqlkZAV0Wpepgrh",
-	"LLODq7OMJErah8rlqpNhe9hjWze4MvxhmsEZH2ZNE4C00EGt2B+EWTZPUKzrbgDySmFhpM0yF/tqi3MF",
-	"WW2gbV7Hdy5g1kWZU+3cYkX41MyLk0jq+5V88OS9Dua9H7Ousc6Sa/rccTeON5wBTVGg1WJOPGwxe3gT",
-	"E/kx7p/h7swax6FoyBr8pjp2vlkOmmux5g9Xbml7Y2ZsQ6y78I66KY2mg3/LSBzOzOUMRzlvz8/d2yGE",
-	"a9/1W2+QQJG0YPLH3WDrIvMa5pFoW7ElMdWVjLhUnPDXisISmxllMtaxRDkzo3u0HhghgpMlZKAXjnHO",
-	"CILW1t7k692HMdjTpYb8Aoexp49HdXYRtvChzNt48xKdn549/ezx2WOoozkfUlwn89UKi+2gj7YP4m4i",
-	"rd1gBdcC91ZuoAKnd91UU2JggHy8nzpqEy9QcKhSVCBNXEWSrpE6EWqZEBTZqU/6A3bdyASIY8piRpqt",
-	"sMP97cbUZS5Jlg4osinhZF/pLFx8ASUwr0nZlrIlT2vDkSnOh7glqAemq6gpookKCt/qByrFZ2ueS0AY",
-	"ekczyIljxLjevf8yMtrVgEk6y0w60kJglha/w7/cQyZLzmgq0GyVcRXbnQUlwwtKsvQb17Skjl6h+vYC",
-	"s/TPXtWrA/hNhG5yBlmPZrKG/gNMb43QjREg+r/YUtomRXGyJMltDM3VhxXJwrKhnf3hzQ/fo1dc24+i",
-	"1MdnPN2iw5vPcJoKIuVnay6V3vyN8elgpOXsiiiYXqTppZH79OSLYD8+X1rrj0BnBwL0vcZqCdiG05aK",
-	"wZWmnQXZhRmZ88MOogPb8sEtF8Ro1wvgqtIFZFiaTeBlM0n5Q9RAGIgDxnvNihnUG2jEKuGuKf0L7OBf",
-	"HOhyurV9nEcCHdo/33+S/tcmqz6C3JZjzrLthSm8h7FlUal7FaZPJe1eswKqTCHu5tKW7LvLuGb+UPON",
-	"GVYu/ZJ+M03JZGTpbxtVpXjJayLoigEsOK6ZgQeUFQyoDoBktN48rXF+R1GUHQ67jUqxor6J3v3IQcPk",
-	"ZK73Tdq6bBc/y129jp+EG9Bz5wFFeR10yHxOoNt44ZNr0kxxXXWARDU21miPU+Etuzns3oWZ8kB/XV3q",
-	"MbIJNt1snzTbxtOjMslNw/TkmlmOgTzqskX2kjB1YWm9QWxh5hCe3g4FCiPKZ8q2EpWOLU8DDVtMR5K1",
-	"ICuar8IGSUrWhKXghbKz7dujqeGANZXYaOo9HzJDNAcd0rSxH3bGVJB4RdTSBO39Hvx3NM2hc8s8w2G/",
-	"QI1QhjihCFtilhA7pHbAuYsa8r5D/754cIpqzGFVkoNv5CU8PuxG9hTwUL8aQ/1qV4ywcTOjhtfWqmnu",
-	"BTObXDd25n8wBAsFHJ6jfYklwkphCuNtq4zozznO6HxL2cLxpDoPogKYzzUrVRObw15gvU22lKRQI7y9",
-	"Hl3C6Eq1pJYtXrOOA9mbiozWonjp5lFLrIxGc4FY+fdODcQjn/5vtjeAdyBZB5l46YK4RE68Gv6PWbFN",
-	"rQfOtVJ2zVySOyRIPzk/Rzd23WO8IMfuhWPKwJt0c3SCXjv3nC028hU9KJzSV3LNIGaS650pgWl2gmwJ",
-	"ipYbMheuVAttllQRmL1lgDc2bF5TI6zWUOOBA+0nYwI1TeZfpdmU0qxmmhR7O3bOFvJen5eqXJCLskC9",
-	"yFMuE1q0CEQFv6tMAPtVUn40SfmrqPtV1P0q6u5H1A2RYi0jxeZ5lt1cohufPIuC8RsTxrKIm5LEjSGE",
-	"PkXeyAeNgy5XomxidHR5zSoLM5rdoMMZYWQONTAZphqv5JJvEEbMFOUVaRFHJ+iq8SUodIK2VkhzebZF",
-	"iq5ItQhYv3NQ5Th+DXxtRy2+8gYApwhwh7yzDxvdDuxgWGi71pwH/CbSlKCDY2q8B+IEdXCBawaOQUFW",
-	"/I4YvCp4j+t9ZYOYhmp6Iu+/amu/+h5+1ah+1ah+1ah+1ah20qi4mAEM9htGXywzfBb93L0yaMz8C9ul",
-	"xCYkjU0IthmkPa02XjssgJCdeSd2c37UJcQMgGfou9HUuqFyt86HwfFwqXc4Bzm7i7LCstwPpICA6tqS",
-	"mxpgnU/27oFSbLKzBYq9rtemb0ZrB5R0kpLH/ile91+YA8WHisf+Hdb7PtqxBVAdTVnRB9+2igNIac7p",
-	"ljhpnn7suWFXG0xV0b6pfUdt2zCeKI4UN1Xy1LRl0tfbu8Mwjqd7Zka4NXbMi9idzCK99rsRn9gvj2T/",
-	"oZpNLm4o4ZEMzGuGVC/oiTNdRdzY7IMxCZXlAJh7KZseNPpo/1lHwyb+WX5ajvz71PIX/EKmIomh5Yq6",
-	"hveFBYM3QrB7DJAnneo0WOEbFUYU4N411rlrTVNVDO5UyzROdE0l9Cclr3508rGnFWkGqxuTeLSqCswD",
-	"O7Mq1F4pVCo6Plo6KaVTOFPq95DQ3IRGMw2L3/ZP/rJvhfb8e99PUSQJU7awWeX5Gv4j44zENvE3tN+X",
-	"b1501dt3FMM/cC16vdDcVVNlmD2S6OWbF3ZWgc1GotIlnYvIFqz/Wnf+UerOB1eI2/4bOxZ6PmwNuMOt",
-	"oc/XiqJartStaofdX5pGSmu8NV4e89fy4uUU1zuynFtzJNJ+UeXV2LlsLTfz8BXe/o3tUGPdRM8wLGp1",
-	"3kE1JsTOfT68k95yL/RznxTxEfCutcC1ihw73XXfpU6hJFWE9cOqSP6np6lh3YklViXfxQQMcoDP1gum",
-	"jM2ztr36XKPqV9AycY6oCUDPCPK6odtMamzjkSZmzmAyCTSLX5uXr5k2JViKoY2li6iAyOdz9OrlK5Ri",
-	"mm1RRu8oW9iKMsbNSrbtfKEcpRGSeAs9f7G6ZvAJKiGSzhCW/vZcK/GAb/0QZi3eNBu83xxFxokrrxlm",
-	"XjIVuiqXtq2T/aBZ5LXHdfHZqISM+xFfs2IVW5dVrsqLSUo4EwSn29phTErAIQlOMrlmJfmZXukmKnGB",
-	"IBBhFj4uFiyCEBFieEXZogxihxLYx04rLL7TGYGx+FHktEGQqjxyPeji9+EHoNt7OB0SD6mMdW3iKAqh",
-	"6EU7FoaCK+1Q8AcTtU7rcjvx0aoKDqzMlCj/iRN0ZeaJcIFOHemw6nkfP/vyNJoipjtkCKXhPW4G5eSB",
-	"5fD8ycpn3rVyxHDsyo0GKsd7NacD6Yv5+tsreERzLI0O3t1U6l614I1t5O8gOuBJkq/dYMHyz9WwpRmx",
-	"p5UvnJV/Iqt1xo1otxNny4i01v4KnK38eU3XMXDU2HBU+yd3qoPoIM0wlDPb//R+ccylKLO1OUudcyFf",
-	"MkUEwxmU2O4XJqwsNTxUSO1rgyKF31JGXoR0Mq1Ga0wyinj8BP4h7b9AYbP/rY1zaNSThCNr+gs/Mlpp",
-	"IbPkuTBew4PIMCCLtzDiXTpk6ej9893L310tyFc4mM6mdaizL+LzJzcRgn+cP40Vj5vBcTOy8CbwAyA3",
-	"vyPCh3axrsa3jmXDBWgtx/gKS/J6h65NC+gT0pvo4gFq5/yY+xgNVONd5cai8mgDeNl3L3+ngSdH6naa",
-	"9r6zgwsNO0S/y7HATBGtvsBXL7XKgpU39tEWwlHbUd5UxUNyg22cSFKSHjVHT8+wHJ7846PEh54ss3sa",
-	"2lRLU7uvrzRyuu7pQx1ZZPEDoDbcfhB3oZHPqhgTc8XkxnQXHsEHvJG4BevWlrEgd1T2e7zbVFL30gXa",
-	"LLfe3HUv4Uqr5RIduqMeXSL/wxeQF7Q2p9BkQ/YfMKO3e2fCVK0d0Kp7MD2DzDumUc4K+vTbEUVsQUKN",
-	"u7xdPn7WZ3W7Cxhyw16GR2OGQJlLYDaGTD60bxfYOa2mrz1ekPQEvVF4PgcNzHRmZ3hl7COqjAnqpUrB",
-	"j3D2VYBJYcC+vZzFZoluZ7m36rMnA9bs9NZ3X1R0kORCQAucdbizCwzXoIw8chAFj7x52ovw24kxc1tk",
-	"ZIdtZbjSs8802XOuRxPFYQnNYntXB9EBlfPhWRG7nbjTad77crvHcNCrGpTD3u89/ZhU1kG5BzW860xF",
-	"aGsM+ZMbgxSh2dZmjSpK3NA0A/uK+UOyeU+jxKLxz7vOTZUY3Kk7FEj8w9r1MAuxzH1vJxAPXRPmPPkD",
-	"Rc9DJVh4jmIfSRvcIQDuYCYFVgdBdPFSOaq8NHAHVV5ZwmKEEHnJ1rkaG2Zok5qVCZyVDqLj5WOTGdRl",
-	"nf7JyDSs4COXiK8oyD4sbxGeaWW7yWnHbqPD3dYchwjqzSVSUw3Dm4J4O1p6tiHqCASaIqbRpuBUsv19",
-	"z8NDRDsagPTb5wyT0kFbHVj/19BHTrZPNzA9zkIj4PXrRiWFMUpmHNcSC5woIgrvjxtbZ9ZBXKAEixQJ",
-	"AgmWde/tb37zm988ffb5F1V8/SLYIQummk2rnZWL7pheupu24RpuFL3YOhqmhuWqygXbS9c1S7RMVioC",
-	"YDBH0D0K2rxpwWw0BkmQaUsoL1CGFRHud1M7tyRZ2jpUaexNSaL2UY/060NzNLlQcbiVoKOB3/zm+De/",
-	"OX76zFOsMaB5HbnNYw3k3kFBKZPBCpztjzFXmk0Vx4rqtO5JfgunAt41EqmRYRWN6ngZ5G0kxHkUZYt4",
-	"Hhw5ttSGZJbCpFwhzWQPJ/qglaVpV5koY97wFG8rDWG7uP8VfPiFGV/Uw+97enGbPRruCALhkUQ35p0b",
-	"lGSYrvY21H390ANZGMpqydPvuboy9Sv7+fHrqw135ZtSy2PG1bGtpBnk1P9u+3BTeAbbs0VcPx4SOSsO",
-	"4IJnLamGD5AS2OtkMM3oO6O79hloVAjCf0HvCPSbd2ObNU0Kni+WVbX0jpLNyQ7Va1HXFOkr1+X+kYS4",
-	"e70P/iNZTpe2QwIJq7r+EkLviISJyVwYBs7QyzcvTgaVKfoJkv83TdbpNZweejBFaWSZIcN3nCZkz9kU",
-	"95du/NGcWy7BjOEV2UnNrQzSaDqVCnqys1bJ9qLMnaoS16gpHOXWewZyjIHsvjOKps1x7ZugJ3MJwayW",
-	"uUxTO6FqUm6IV8pPSawP5KikoxZcs8L06uOIwsmxoazYEjRDRij5g5NqIq85V6RCMD3ure2kWZa+7lPR",
-	"Ss9Om2rpcJfC9grgGVCn7qWcruyVMRd8tdPkSCJiGDI8faXfUM98faJC9UzRQa1iqb7jbp/W9isgptYL",
-	"SbicXP4khGbabOguHIUBJtiMX1rhrR2g6JIe0Rozkj2SRcWwbWNXFpjO6SIXpGhp554HHWxJF0syYS2M",
-	"L+TbBx/4WmGpZWhddsPFLUkRz1UgoAiNfkL6p+vegYNdjKGTh2mm0dRCmhy8fDGGLhFhAy30Ia39bmxv",
-	"iQubbhqVmWwyKrMfbYJpAg28B9vH323fKLKutz4JGMctG3fwdzPD4etoRtzcF99nb9P1ykKrNRYmhXrn",
-	"rZ73Msziit0RAtcRol7ndO2vwK6eBx2COWI7wauWez3alT76WwS4jU+RNjKgIYGtqk/6m7doOGSWdSDz",
-	"njdU3uMuNh92vJ00pc0Gux1w+0azOebzuSsVBGZqsCBnimaO0VJpCgfSe7z8JZWKm2lCtaTZOyK2yCo5",
-	"EeJZSqRy/raiwbpNf6fKjc8fQZxG2P2zVaN69Zpd7c9RzRHy9VxwpiI0w1l2vMbi1uFfgXcl9QoieS5s",
-	"Qnlim/pspSKrC7TIaWqqIKDagCHCFFUZ6HDTiTrvbPeTZjakC7i5x3KyB6jX/aAu2LyWV3WReD/Ivp+t",
-	"bV5+GC4pcIfobMc7ZIMy4CexcgxSOGXpP2loZU0tZ80pU7LffhwGdFgsnm3jlK8w7WjcNOBzbSULlfEi",
-	"Vu+YUkcozD0vFNprW/fBpqZ41L7gIHcQAKE75bvweJV9XAuDmpEYki97kViimN4+GTs0pc230N5upI2F",
-	"tlhGQTkf0mqigNEWAlSL4tiiloX5a5g5GS5Ss4dKid9lgU7jtLDW7MfNm6ipGZ+CaT3R6qBwDaNUk8jS",
-	"ZaU8oLK/QzgjqFrfz5Y71MVp7m2FUxIbSIxlziNkT6vy8zBQ7DPtbNa3ZzQM6Pe1i2yqMYpmcoMlIy8r",
-	"0l1Ql9QYIxtCcqCF54eZe5OKwpzuVYbZ8MFtb0zBoX7pFRbBUYhB3tgy2djeKETgTHebC6T4+jhfm8Qf",
-	"W2REJ7R+yk5he7QSLBaZbWPBw8ObuV/rD6Y5n88hX1q/gcx8QRmsWmhNo7bfNVNSGcmGJx3sFdjf7S1o",
-	"ZDRY8muU+pYyMsSmL0sU4pVNryqCspwZ7B9Wg3Cwou9bsrKn4Ju7Aa5IhdqrDaRJPpeTJ7r3XWKp4Mt8",
-	"tqJq34Gmiq/jfIRx9pavfxxim9l1h8Qw1JKKFPyulJg+HYZZwRhpabpVO2Y2HadSXOFs+LlNiu9b/VKd",
-	"hpqHf1Dbq62XUVOuejjr+Mdwk6jOFQoI1jCxKgMCzLxJgSUWtuBNeNClka7T2EUgpz+yVfSa3FGy8Wr3",
-	"RlRcMK76fHrOL8xsKs+ASoTOUoc5hqG0rkjAk6PlX5ZcwmSLGKcr6urtTWnxTBB8m/INeE7wnCxyLFwb",
-	"xTylKk44S4hg4ezZVvAFMuY9f3qBDfVWK83mw4zHnh6qCQeqaqxWKomU1p0hibijCQlnKS1Jlu5qWRCS",
-	"SruHlqwSQMc0nyRW4kb2d4DJqwEO4BnoYOaJRxKtuaSm7c+piVAcNfpS92YAYNchu1DQkiUlpr+mFhfZ",
-	"Nvb+wrgq//luaDlt8ZkQTVY0pSY3KKnBL4lmxCuduU8aqPQ1sHjm2UzFhdZRqdKQt0Ch7vO3csMwMuhf",
-	"oCCabPzUTq0+QsOhnKBDxqsVYJCJ4IjJtKs8CqV51kg3Jy3dwaDoFisiFUrxtijRJhvXVStY9zCAMEWe",
-	"VZRiQO+4KEkkG79AEf5lnqhqzeWvbX83TREoi/X1QbMaH730Q0TEkoRLOhXBq51SCDeUpXwTg9d2PNuq",
-	"zyXIi1HZlXUtEO02Q6jH10QDEIioiyc1afC+Ka9SFsf2BlGg8rPFmzCm8mGyCgag8fp19Hms3yRLkloq",
-	"qbeT8QoGRuTXmTTDUel5JpFugL0LyWAjTGlDp8/1W0OWd7VWbfF8qFLFSORmttAKp6RoAVCAqxrtR4eu",
-	"LZkqmdxZdHp6ejQ42G+PMdQpYJI4NQ2NCuQVbw35hq1M2JukSiQr1yyuuXqUErO8i2pBakXWoRoHaGvI",
-	"51BZVnQ7jIxjzY4dNLr2SaDFn8I06/DgwdopTcvOKMP0dGn32lvCc4ezfJ/UzePq30eGV2GbkQNDdTct",
-	"l1AiVIO3zHByq6VoWFeeC77aOQQ7rk2EzFdkshwmu9zusZoazEs4VLcalfCrtCPwvx66k+9//+b7llLk",
-	"t4ShlC6oklHRoifbooXg+Zqk6PHx4+MnaLZF0C1SFp1NoUkmWvE0z3J5fHaGkiVJbs1K1cLNL588Rk8+",
-	"f4aefnn2ZQ20537l/L/+8fT4y3c/P/6A/kf9v558+IdQUf33XL3gOduzIs+tMrwSj3F1PNevDCrA+4GR",
-	"H+Zzy8k7hO2OntJ9S+n2raE72zXCMLZo2fNRBaqhytJhsHFtIx/OyDGfzy/8AQOSLhhkERaGjcHY8dOQ",
-	"8ukYyK4lYhRsD5G3F9NqlWUDg1czemc6HCEFfa9qIaUdveL/rZr9TDh3yJB9GQm4v+Killqjan+bWglQ",
-	"OdmnNP4Cw4dCg4J8Oqz7kWsI2V3sU2GMAzvl13RzCqUD/lHRIUY32iy88TrLeDr6I9D22BHUunowQYc4",
-	"RUuehJqh7cuh74XFtvtUXmGa2p5U1hIpecCSC/oX068vWQIPuEQY+iQbHml8QjnbxeUykhMMbtHzPVdo",
-	"lmF2O2FHnjZjxLXUadWkKkg7RVijqh581OhGhWU1nTXg0yqmJ4V8Ln78rXGNPzDSbKznhgCdIPMu5PSb",
-	"xAeZr5yuRoUZCRQhyW2PijRF+brIEsgwu2bkPU5Utj1Bb1vLlCg0tOJC/8MkGZhtwFRJfYvmJ7sulFJL",
-	"dc0OMywW2nwXZIUpg0lE0n4aC73f6nYIY9ujy3CFtdDr8DnSBBjqKH+feXUPmsP2sOUxXuRz9/Z4D5rq",
-	"9aB58Q8V7G5ew/Dg9ZgM3TG5v0FWd0fE+v8qk2z3BKa9xfkQRd6M+95Lj893TTZqNohSPNZbugv2SthF",
-	"Gy8U4n6N3FPDS6D04PAkiohHEh9VDXl19c0dTR32j8ivSGcyBjfU8GFUZpAEETLOqGsHTpnMBQyPIO/X",
-	"1OQk9C60xlvBsywuemz0W5KhDIlXeJtxnL7l/Futcuzn2aotNtzBtTYvHivOj0H1GeTosjpspd1U3Q9v",
-	"wqjHrvUdFzDvsRyAiGXZ9k4SYn0Ubez5E2welfHklnRP9ykmXVGFGFdLyhaI8Q06ZFzZhNnIeLFkrqUf",
-	"DBKoDIIc7araK/X1F9agqdKWqezW9AANmkZ0Rfp4fbmpjAsbroGewFa9Dl8aCTdYeoh4gQRZC5qQ2uRS",
-	"XrSZqjcMbkZ5agMGm1xN8wT3UKUtpGEfjkVM4b78dPsTVcHyxv1UtmX8JBsYVecvTtzOqIHAbR2O/G5G",
-	"NZbc7ZOsy7ApFKuGXPy42pWfGdE0fdI/5eDq7ShAN88A1ZtBzXjFYU4el2Sn1O9afDrg68Tbapnz47Ne",
-	"9yjeypiyeM5FQtrfbf1cDA02G+f/Gm/BVwTLooxI49TRb6AC6YoGPzOc3GpmVcmq7P9++8job9xgaM9b",
-	"CykTjyQCetrFbwtpiS33/XuSwQQR0Fm0frKFWiWa3s9F81xJhaE5b9uOftiQ1ACe3BGxNeqTwreEXaCN",
-	"S8lwbmxwu5l5koC00g1nWkB12j0dYuPTz0TdDjFtvSMgZWj606BMPjc3t8LQmun+Ls52VG7b4ssHw6A1",
-	"JcmOeWKv9KtV5vzsPNSfaXcR30itCYtA4Hd1HubzpQqSVbCjfhUV8o7q/D1EcQUM+6SHgVdofFHONOYB",
-	"UzQ5V4ChessIa1UR3PPH5q9Gckem56iy4QBnyTreZh4KmIL3YsTtIG72Sly6t/Z8ivfJkZ3GKrdlKrnP",
-	"FQjc7OJXubAOBHtBQ9qJN3l9Vy/hfjMGBrASvXPX02dFUoobzbUVea8+g5RDyK1+rz5L5F24/rLZYvYs",
-	"6HoZZVHB9OUVVQqG+lKplZkpTCnjr4wT1xuzJqVg+KWMUMZxCq2mTc/5kxBy95HbHr7eJT5/+qwGVI0p",
-	"tUQ0fDx/9/OzlsQzSf9C4tlWDWm+c9Za1ziW2nepOyz8zrbhS9U8sx1ZPTQtAFQ5ZO1uq/uPfLLsIel/",
-	"bMzqSGQM8geL9OwLk/mfxoAipj45LlE1SCLe4hPaasB+PgUzDTK//9sFqHq1uAQLQUkKzWFbs9uem4eK",
-	"6bzOqQyqrx33mNtJj3ZB46EqlIl9Od4E8siIRxIaXTxGSPdvFb4ztGCodzmtVIZTuJc828/Fe+8SWtOU",
-	"k9DWKzxR7mLV8htqpXl2a6Eoa1Np80AN/drKkU2jDn/U1M698j9Gauj+U512VzLInwN2UXHt8gKdReg8",
-	"Qn//639qWJtrv0SnCEbJb6isakXDm/rBiP3mpzPjMcK3hOk71WaWyNklEiQjGGbjano2vhH7I7j9tV0Z",
-	"2ffwAlN4G9vxVLBCogVzlukl/BeLP18WA68uAjOwbKmAVQb0LkHVMJsCZcAu4/UjCBdS6i22Ud5VmN4I",
-	"FhklNrMMKc5vi4ouuI8p/BMjS22qKltvhq/njK/qdVbZ83m+L2kMglaYX1jkNpIUKl4HH+he/gKIhqoc",
-	"cIhZJ8uhqmPBsRt3C4e6KFwMlCGc3mmsufTY7IVxPfz9f/2bxWU7YwxeWUO2rGkirVHYnNh12LpEFkiX",
-	"ToXQH3P+Q8RIqVrMudhgkaLD30Jy8QxK2lT557//r387uvQVlcZKUFrjIsIwaF5xxOdzSVSEXDYIbN4m",
-	"p2z1x3wSgiMVbh5bXecin8Ud6795yR4darUG/IRqdbOO8SOp1a8BDccOTLUBrEHDTP3YqEm9duppglcE",
-	"IgNTjjF9a3lr0ULkEnyt95w2XYdIZ+Z0BfRyJOwL7j8S4+xFN+pazcHdH3o62wdET/NYeahH5v2XQe2Q",
-	"CkKzNCZChCYElm0GaZYiqfh6TVJ0SGHOvCAKGF2RHmD7QEBKMxZK2pRnrQQkmKEZKfWAHceWwet7KXHF",
-	"DiaddFosuuMlTGE42iUGFi2R92su1LRgKNbcEQpzukNJf9M1U217WUgRW+rSRPI13oKfGv0WZQSncYq3",
-	"0hvFm0JvM6McGHVhhbe7R1d3zLt1G6s4GJ8+6zMA2gYOV8dnaAo1T0LNemHjmdEh+lqgC6Pst0LOWoOV",
-	"E+IZrLcjjrnL3ikuI3hCpKRsoa8iDNSvrp6/QeWDGnsiNKfvSYo4s8lQOJvCg7MWfCGIHCz5cvbKvTG8",
-	"eWHxblm4WPbgG/bmW/P8h+ggX6f7crmpM5rKHvEOL7yE65LoSu7RwIIK561w8u7SSJ9ZVtlxieAl6dRk",
-	"TE2O1SWjhxxexz9f0jtmW0K0cj3dis3A2syGttzR8wkcs1CFrPluzsAKM80/DKvVtMRhKGox4IdKBGx7",
-	"neWyNlFE3xzEm/eOZxbb7gbJhEaR1hw/CZsoZ99hcfsKG4m1o3IecCa6fO6m/+cQeo2BPomzDG2IMPb4",
-	"6AY5HWp+Q7PvOP8rj8W2RFxkbPmBOW7TH9TbfLlcSblCybGrtFWvuiWj8H67L79Z9wkMxPTbSgWe+xzO",
-	"Y2GWa1XcdR0uhVJCdIS1WmLIRSRKFoYG1FWuDIPAzHlPgkHl3quBTBmwZYvv77jIPpHd4/ovzW/su8ei",
-	"t+tkC7W4Xl+10v5w72r/LuQt1XbqAKwBMeM8bDOS4Fy6ofeCIJsp3F2IAQ0Qi0xPbhPl8RZk0254V8sG",
-	"aGkz5bDdeNqN11pvtNEhccokAg9BogZ91iFfzwuo01MtFy2EhQ2U6uBZEzSwC6Vmj+1iV7z8yTSz26UN",
-	"XHGKnbvBhRp7SpuebHQ6JJd8w9DhjEiaEun0vbKtHpjbR3vrcDu1lgsimnnMpC5dLUj7aLHvXv7ukUR2",
-	"WZTACwgvCBJ8YyJiSy4JM70J/pzjjM63mgfpR+aQC1V5kwLHvGYbviLskURaNhNkt1O8VBn6Caoxn6MZ",
-	"FWoZQYgLximYPgaSvEeHlVWu7bHQVaLQ+enpOZJnh8+OLt3vEn44+/LLp8gRGnqCsER4ZVif7TDiPy71",
-	"Qp9H1+z89OwMfAnnp2dPji7Qs1O7YS4JmnHBnFb/DF2tBc3Q2ZdPTyMkKNjQiqNnX9RfmAu+umbl859/",
-	"cYKu3PB7rBSmTCKqDEfG4MYJtVfgd0QImqZGhW6mL9jf95u7U15whwnk+t3WjlDDhCqu7NQJF1q9pB2S",
-	"5buXv0O5dDkzDgKFn1dAkiBnJEIkk8T2joFe8XoLMZ/HgHThmqS2p8NA8Y4LCA0frliBBBWzowuRW/9q",
-	"jR/Ur6NjUyW4Ih9VmngRZhdCBkdlpamzKoaNmLmyL3xoH2vizc/t9yU3W5fVb2JAobRtgulTw9Mh3rs5",
-	"XtFsGwdyWcOe6gW9I2z442H/ajOVdimrIwj9JoSN7tX1poRnp+FEUBuCH5JFZ5DDpdCtl5yRHaearMFf",
-	"K0jaCqTeJQZ45u7dFefdcxVJGies42sV7pW7jQpiczB2qOt7vipOuz43GHxqJxeYR/eDqH0vuiyedMet",
-	"E+oIwjxrBoaHk+mQl6vU2AWcsnPp1OR2floh9Ovr30K3UXR4dPzu58+j8zaS76K+/rPXKKGDCLpwvh1R",
-	"J3FMGjn24WG9kPDRV1gly5FdAK/QH9788D1aEbHQlrhKlujw9Yvn6PPHX2p9FsrHk4xgIRFmRY9bNKfW",
-	"cF5R5n/jLJpIfJuzDJLh90n3ewjoB+YDY6XyiFbBk3OOjs3dFyfpbyHdQlRvawVIOM0z5WZXhH218B7O",
-	"7CTaXQqxmgkLuRADXDKN6fYDqqFDZlF/CvsOE/zRYZEmQCW6sUe6GR6vaJxu2Kz+ndLdg/PlB67fXeQ6",
-	"0fTrT0EL3WUotsPkEof2Uy4dnU0nuwvKfWAZnmF2ZVMeRurK0Ler93Rv6IL9MJ8/Nw+3DUoO57TBjFmX",
-	"3mvek+BVqk/3N49cIndmlxePUk7Cox16siZh7FVRK+hefXJ62uvJtFBpg3VLdVj/9NmcUQW9TdHf/h39",
-	"OcdMUbXV/63Jzs2hRYdPzyN09jhCZ/p/LxFnCblAZ0eRa3TKCIZ2ptDwFB0ucXZHJMrX+omlzbN2TVJd",
-	"WqyddwsfAGZKGTHNAQ7/9u+mZlzkjFG2QH/7P+bfZhqeHTcZ+vTRJcKu17tmzIwrtBZcaNKbbhhlghVZ",
-	"WInRW5FbgffPQ6Y0d7XZ6u6D1UUxGkVeFA8PFzCT9FNdEaIkTMaqMrBep06TZ0EKjtruNw92bZljjKWk",
-	"UuHWAsohyVhdlU1DPMRAcwNxY6Q41uQ9BDF+1M/Z5++l43Cw7WyVFRlupWldc5sQdU9FwSHxX9B0lWLr",
-	"BTV1AFkQe/dY7XXVpjn4BBEFm+WGUTRAAUP76nbJjpdsnY8dYupzwbodfku2ReeOIjfLZYknWOGML3JS",
-	"E6FPq36YP+Ljv5wefxm/+/ksetpiOXUz116rc0eLYkIm/FDc9VkTtgDYZy2AHcJ3OxOLXZFSShQRK8qw",
-	"aae+xNC0D4J7SyqRcTmgFdGmP0hs+BAW2930q1bGXt3sCzMgxj58XDwMSkjkR+NsX9iy2MFkiLiXDZZT",
-	"2Ti6RIe4erqjUJnPWHnSKT+aEekVZlukOZSENvOg1UUQu0UpSegKZ6bWzLas33C0znBCJDq8Pjg7PXl6",
-	"fYCWPBfy6MLO5MdonnFcH5PzeShSEj35cHh9feL+df7h6H/8w8EvRaSNEiCtsmMyadHgEm3M/Idy6O+Y",
-	"+ARMSCZpyUOatO0G1BZVbfAOFLIdgh8JcYFgXKd7VEsBeWTIw583jDCTGyJkxVcyIa9qFwrnp2Pd8v5a",
-	"bTBv5ku6JMli1Ho1YbJMIgv73DQHYebyXmCakT3nmjXXG94A2nozjldUrsCLPaj/s/fB1xaY0x3BrTj8",
-	"EHR+DJs/Lm524CnWmKbPsUhfstG6kUhjnEAqW1xU1bQITSzSoiXTI4nsa9WGC36Z0NP2Ws1//ePV8b8Y",
-	"veld+Z8nnx2/+/k0ehx0iTd4WXDnQdw34G2e6vWL5+jLJ08/L+7UjIzsHKk5xC4WgovhDrAXlGTpN1D0",
-	"EHKvMml6CYWrEsygG7TGJpulgixPvmgfHmbF9ojRYWVN15dfelLnSTjhV1GVkRGWc2gAqrZH0Y+vv0cM",
-	"r4wiVlBfhGSeLLWCcBPkBjijKWhyN9XRjt0PH0QDOuD7SGjD+eawBbBacLDosl+TaZAZFM7tSjhTOFHx",
-	"7rksboV90jdgIJFepNE3fC7wimy4uNWHX/NwZf4uoZehOTJDc24GhdHsFblA2qfg7LeRdYtntYuo40f9",
-	"tiOHWzs7+y1EyqBanUitbxRLO1cYz+daJELDTNe8z0xFMEng+nOmZtPQiumiaTI++YYVTWCvwRSodGY3",
-	"BoBrPLQFZ/AJ+p6Dm5wlFGeeqhdVp2hxYRrVXDPrTbdi2+WiDh5r1eTAMl8Vq5WyEc7xCFlXEYwIm86t",
-	"u6M34GEmfI6P8wGsWnWtCkQLnb6CGF5RFlVoybNUIs6yLcKsOqxjRJWWi1V8mHQifmUYQqAfBsDlkWyO",
-	"JNizj1U7ZB1EIbK2y5f2nB9wX2HYStiqm1F33IN9Ch1qbvTNW7w42rHA/JN3K/e2ZuqNMZcTFQxBDx+j",
-	"NrzA127sOV+tqGoZhTbBKLxR9Wu9vQW6SFEz4Qvnkzs27pPU8jrXkx8XxDpFB8gppvf1IFQVf6oFWdXp",
-	"d71T74ob3yWbtaE9j8847VKfd0zH3FObblN5eyII4xXg2qV2aqJdVzdJjoiznh44O8R+dliOZ29W5hhD",
-	"b/8kyT7UnSAf8GOg8oeOe6qnDSZYkBgvrNOaynk57A46vsc20hfc3eurN1fG/9t+86PTRwOzaeAbttoO",
-	"8k8gAPL66g0CRw21bU3dP9At8WcplUB4ffXmK8zGdkK4H3G5wu/jNae2KLU+WcPaKG6ON7SdYYivCTs2",
-	"hXqQrjjDLA1VJ/d+mzLv2+Pers+GLZeqia534Qv4mq8wHeuDvSX1pIodAswOPYbz1NdXb/7JvlStm33a",
-	"3Wquw7c3JmChT116zsrtt0D2O56SbGSa/Y25u5sLZ4f/v8j8Bf3t39ENXGS8JsJc8U2EBKbSzNi+sUhS",
-	"mdZ7A76KBEOHOayu2Y1FrtpTYIhKok7QjcZh/X3bTCAF47RwZZq9LOidbSpjd2mz+a4ZvG0LkbFCpxGa",
-	"8yzjG00wTjlc4DWMJuB3RGR4bR0qwgRRoTzRAJZhKsgjieyWQw4P+NwY9AF2Uy+5bqLLba2FfkFR5oPv",
-	"grlcTcBON1g4dLkTDj6q4tX4OG6/axAg2kIoPxTxxIdmQRmekayxTL9MbGPWo1i1YSdmC8WSLSAq2N5H",
-	"AJKd3j+GzLz8Ga/jUh+PJu/V+EyjMI/WS5U77wEqMJqxY5BBbI4CipW0FaA8HtUj1X205TztwfLCqS6I",
-	"ckHakPb4z6WLKWAI9Dmw+tuqFs7uYTMxise/AmX9fgMzXQqg1npXXConABtiCnqxLqwXe7T65xSFHgQy",
-	"CsWYGFJbp0rTGf9x2RvfeHPM5IQy+USvt6P38M912hqo15nnPxSYuhe+DXPVlpTziUTQ6mTidVS0Lo3C",
-	"s1kFs0OlCjJHVeKtQHbXKFvJKnar2d6bD0xGMj2Cfk80rvfMaV6suc/wNXZDfgonlcfyH9ZNVX54GkfV",
-	"LwcfmqDAirw1bKxRAYrX1HYv7PrOc/PYt3RFlbSTnUiMVbzkKxJ7iwyrrK4td2/tUQSJ5xlW8RTu/f5p",
-	"PAO1AH+acVVmQs4NTO6AzlE8xVsEri+YcGIMZpP/QyWiq1UO/wj361nRRW8y+svfacyQvvXnIlFLLBaT",
-	"z7EcrFQUeeDk/ZowSWSMtYmPtQ35MHcpeA7DVHsJAwD12j0NM2zAyiUiIc24WG8LQSzofB5LRdaTDxE1",
-	"S/vgA3tcf2u6r+yk3BRoPyiF/J6yibxdeDQaFRyyheeF7qwH2IY429hTNy3W8cvD1BFks7NS5gTJbpHH",
-	"T0TW1Aot6GIJ46NWkFxVGCowLYDA4B9IjEdYIb2DS5RLO76HcXYsoAkiUxRn5jFwdK4FkYSpk04p1FWB",
-	"o19AKZV4RjOqtseCZPpiENxsSlWuN+Qud7okqmmlRj0vzvyOZiTjG2TaIzKu0AqnEx5hR7VrjMhpViPB",
-	"zWvsmDChbUIRFEjQc+O58R2mmdEpGJR3mEtqBJl2klzV7/7Xf5w/Pb1A509PT093AtPZLnKtvoczhJF+",
-	"+AKd7biN4PlHCbFwFkFFAk0gX8bIkU5uP4kdWNggD2wGuu9OYwX+YuylB7Z9fknmxoSS4FfjYxom/XF4",
-	"cJNZEJxum5zOwDvuzI5lZEOkQni9zihJ0YouBFTPdEuYcSNhq5EXAZt918cayxTV6inehc8vOfuKGyCM",
-	"Gh0SLiv/3g0vnHxmYUf/3tckoWtKmPraFK4FvF6czalYmW7Kw1jwd1jektStOIgFg6ZuqHjXbwQ0aLYg",
-	"CG8whdE6GEkordQ2iXgkkT0YYN5lObIFtFOSpWhFMNssqXEa9RygXlpYwKw82RDoPzfvjcxS+TrHGbol",
-	"W8oWF7YRBSyjD63PCtXJ8IOtTrSDjcF5VszhFm4vaIHvoOv06ppRlhIY+8BUtkWHGCU4y2CSJ+Rc2Ylq",
-	"CGdAYAC3CGEz9iIjGkePigKdLVrlUlswKjFVONdsg6XJc/nmPU70F7iZJarfd6WZ8PraVKjGCRZp5IqF",
-	"LGTLUwnSkpVSLNZbJ4DZ7ZV5FBpu2Z6Fxbf700z9StoWvlm98zdEjbzvMcA6mQocL9mesGgf5PoT9Fv3",
-	"8RPmxWr0fJCRrp3sMQP+IJd0PU1LyPtq7ajX3atRlG2JKuyJ2+c+QO8MwtcZAV7pvC2zrW0CElUbiNhu",
-	"tPA3fZmuX4pfyi7XPJfgQKR3NIvXWChmR9Z5/2V8eKaDZ3Qg6SwzrryFwCwtfod/uYegZs+eCTIuGFex",
-	"3fFBpDf2buc6tp0K13yE2q1Npd19PGVzy19E83S/wKgJhKLMqI7H7fVGHsns7OT1rnMnP2+A6jor/eFx",
-	"99V9kO4+0KgnF8zcT/PDfYD9ZnRO+qi+gq1ccz+p4iHaQAETHvdfjCyxbZgg2mk1NsN5zQ8X6AZ60sR8",
-	"foMObZmCNN5W88LqKLpmNzhXSy6oLK9gzsUNOhQkIZBInFJBElUqxLaj5cpj65lWABO8xglVW1iV8RVl",
-	"hPStZWaHUYFmZImz+VGEbiRekXip+f+SZ2lsOkjdXLPDDFawjTD1U6h46hLJ7WpFlKDJkVH5/IINDYKD",
-	"6CB4UBABxVY1cwh9PpyQ513VJF4+X7d4YEcfuaNkE8orXFJyV4wRqyLi82+/fiSRzFcrLIqed65Xki/N",
-	"NRPOs2wbr4iyMpzi8t9aBOv/erf3kPAn4S6kCXVyx+2I8dhYg0CMd1SSeJ1hZklTmtkZmmBtOU84pxwm",
-	"uZmFH2YiNvSosjtPw2VfgCRpPqR0ulfIhzr2tnWocfdewfYqMunlgl2p2hbrKowNR32wsj6Dos27QeDU",
-	"ol22jb2/aMQr/tnrC3KbKj5jABSkp76RcVMV/I99tRRtRelEhhkjRg5D9hTMfZbgMo9xuqLSaUHASGeC",
-	"4NuUb0CNwnOyyLGwAXScp9DyjSVaJr5r+XqRYdfWRsB/CEGCtLUEDRVDUVeto/GOdcvO8GgZq97T52j/",
-	"r2uW2xj60PbpOzh93NnsAVpXuEfvB2q9hf5Fyb5jjt5JC/yrwNLjHVFF4NT5ncfKPT7n2FQTvQJgq156",
-	"Rby0i8UrKemCORm4VwRsLXCi4PVQ2vdXGWa3dkzLycGAPm2K4NWoZc7CDahaDr6TAfNJituRgrPmOWYu",
-	"ixDph5DBZzNr2QylzYh8hA5dm1CthAvEGblAT87P7ePH+tXjNCfHeK6IOIaUmaNdZhnuLZW7dVC9WdtK",
-	"07RGHiDOPrZY8flye0c7qlz7zQjROcJsiw4JzDnR3LF4bIVTUh24aBFPW1pmAZIe7dLYxmf5of45JW9A",
-	"myU3QQeqLlFK5jjPjBxMcJaZth3j+sr57NjyYI/ttjLadq44jcUDZsdHnfxvMX6W0UXhcameCUh1F64j",
-	"7GDmfhC8zk1uh8xhX50SPiq7T0UF0nJRsiXDkZBpWQsxnUPwuEIy3pJqpGJI3/jRJN1fKEv5JgZH0Hgg",
-	"1T3vuel6WIKh9oHI3kbHTfq8a5zo2slAaV4SZSl5X7OHndvCdd/6hM2adtC+trpTk0RE4T8YRu7SG1s+",
-	"LLxr3i3GnTfjuyaPoBDPfpTB+MaAOkw3CKdmjA/k2oN6J+gCl5F8gYZSRojEs21sFpzIppjAW7KjY2Iw",
-	"5exl+ZZ6Rheq/Mis9uGuAdtJjpZZjrb4yG5qZ3/MomoMESugAZi13UYtSDPQhLGouJNCP/xuJ7ueULTx",
-	"a6cE8RRv9x6P3+mB9yDWxfIK6h4g3+3DH4X12TjBEkvEeLMR5FgG6NT5IRzQnrPo4USFVMYYLxhp9V/m",
-	"CRMliG2UoPy17e+g1cSUQRN/GDXg2x9G6Y6lcTH3McAatJvMO6MLNtqgKtXL/u4maU46RuZr61KqYnK+",
-	"lWsrvEUzY6nsYlNqAyi2Vzv2bB5u99mJ/I4IfToYOb8NdVPqb4XycRyndcfN6Gnj420B59ypu29Ga+SN",
-	"5JrSbWGm0khieyZobEFY3koftRR3mAXGxN6s1xeBBao31HxrCdQxxvcwWkqsXY4FXB2n25nUT1zcZkFj",
-	"FsuYz3eK7uxgBZf8/f6tYXOwqMMqfmM05OfeoKtaqlNWeOsGNQl4/u3Xdk3XDD1dm9zwNodcszlOeMrg",
-	"4MLYISToDmyIMNi8xhacNABQOZH92gDQ7lYNODH0qywCPgnuAkgGxbWoPQgbSMPLt+hwSXCmlgkWJIJ4",
-	"PGWLqDb9jG9YYXJFaIFXkKiF/v7X/zwK119P0hdpxwqGTxNLpvC21Wn6Q087o17u8CMrCuD2m3HTXG/4",
-	"hJu8fGnQbJvq+NxxibZvy0bxohh3pg8DzfEkXTCYvgoTay+R9S0zYvKclzyDToB2AXQoiMpF6RYy8wQ2",
-	"VJKjZpIuRHNizNLYpMS2Mc2EM0UZ9Cc1IZbgU4Zmt7HEcxJvSJaFH8vIArf81BjLFZt2oy1Pw5S+5qit",
-	"5pNOOWAxdILlLZ8XVN7K2Da3Dj8i1yShc5oA0FxZUvjRDVVLyuJZMZOi/ki9KiS4dBS6JAfE0Mla4FI/",
-	"XX1/oevruJAATgRJOl+vuVCvLM4Ms0y9l15hAcV6P+8280LvC0owpLKTly9BAJUjPxSez51gkW7chj/j",
-	"Y7pyVGci79dMzS0S9jX1vm9ue2geZkKolqmNBpQdkwjsK56fAEaiYM3XcGqdCM072BXM/ZV799g8rmsg",
-	"iME8eOKydla0IMrM/ShwbZJ5Hx6xrnhKqqFyGLNT9XQAEYM25XEFKudQp/y+pV/g0OZyVp4iXKaOUIkw",
-	"YmRjy3l27DGnpWTsxGVcRNHamf7QfHctNsme1Q0mDUHuOrtay/qYz+dxObN/IMusTu8fUgo3rE2eN47x",
-	"gzd+cb8GfcUqs22Yem5kPrtx6hzUlm2WHBXvlXzl0PokaUZs9wpssrtMORjwmQwz6b1ro+8wRFOzpVuy",
-	"VkehyHfvORRfx/k6wABM+jxSfH2cr+WFsXe06q53TkUKU/spkdr0QTxXkqbEn+B/qM0gL7TnRBgXSHGF",
-	"M3l0ichqrbYtjHQQJ3nL1z+uB7gF7Cl7ZIBNH68fzgjdKHDI6eSqAUlzS6+IQCVLREZ/Ccv/ptgH/hwV",
-	"3av9GVymu3Y5hFtbG9Jg4vC5TaZX7lu99RArf+hCmJbBP/c1xKfUQqqxq6LjZVEh7THU8fN66gKxwJUW",
-	"zSYsXGpsr8a/mpKjqulVVbYmix9SElSymhZybKre76rK90B3UL22WQtrYKeXQAFzSrLUlC4rbQZouqkr",
-	"600jUyM1W2hgS/PswCwzygz6aatDWz84hREYw16Gqx//zdGZbf6I6MZwgjpVSwWD2mt26IBtaQESUxnT",
-	"lT4LZmrMe6pIkxzy0oduK24Sj5FnFD5sQUrDsgw3YiJ3hIEYA5cStqrG1z98d/Xy+5NViiRJYMLJ06NL",
-	"eAw9jdDSlq1aEU4lkmvIpaIm7FEYk58ocdTFObfzCRU0wWZke+km9wvnRKPQCI2SQDrwJ0Nc9Wi/SUAs",
-	"x3kiz42BDsmKCPjPIz+l6pdDnRPNf/qVYf/CGbbR7QPt/ua+ZXLhWJvmTZG2LrBhZ2YwbmTCuLhhuWy1",
-	"ai99nf6alfqwVe/RS9NMELLXobUDSZ1NU1OeI49xeh4kUw96zVx8SOSsa/7txO2RKpBrjgqZKMNtjbfG",
-	"mVJkuIM27Dci8LoKgCs/6JWBdeLhzXwzzGKYd9iWEqx/1Ba14muJ8rXnt8PmN2jRUEcJytA8z7JfyPjH",
-	"srTIgaJ67e56KuAdPxoSiHGXxOEHQeyWKvDG1c65aGuN8nR0Dft9IX5TidF7h7F0+pGO3i7jD9BJQleG",
-	"SMCvQKXhsqqALXBfhFOtXvFLxFdUTUha3crxWAQPYfSPTJPu69Y+OzDQ2qWoJ5hBVJ8glz2ODgVZoPPD",
-	"x0dHF+jGFIlgKalUGOaSHdpXirmyxW/QA0Bb0HROE8y0mUBZnFKpBJHaJn5PidreROiGsFRLUCFjE9aK",
-	"uYDAltreoMOKN8eNXJePYHWFb4mMvW9k2zjjeqkbdIjTPFPGN3QBLQ+EREvbxgpBkiFSS0FIhPQJH+sT",
-	"VvsG1A9rHQKdxzFFbC2nga6hbTsOUsyPzHYs+AtJ94uv+ysNj6xDkRZbHBvjLgo+Qxn0DbTPDIm/h9N/",
-	"K635Ji4Y68v4/JFZTZak35GUYg3kfeHdXHFMRkPx9vFKv34MWx4E3LUp4nheaKW1Xl9+ULEtNmj434Ir",
-	"GwSybq8QQ+tVDlI6nxNhW1YG/dHfkw1aUZZLtBbkjvJ8t0DucfXv/dFGIgQXYZ5oJIHJmt5g6bpU4SzJ",
-	"TYOVQ+yyJ6F3pZ0rATgpIyTzZImwRBhZCkLfvfwdEliRo7Cd2t+IgWziRun86LvQq0zYM7YfxOPieu76",
-	"+0/a/uqgXuqQxWNzLpB5o+yuPueC3NNU/OpA/OBhQ1fdc7z2ew1QX9Whb0ggqDdU+MgUrsQaZ3pYb6L7",
-	"+B/4LJDJWlaFV/HktU/y5Z1ItAGXehVz7ConuzWoLZjRLn36KKNyuWekdzCh8QTopj921VbJSGLglsOj",
-	"/a4oaEyEbXSlF6Sd7z/OTigZtzU51mc3kuKRRGW35RN0hf7EZ6jYchn3JgxJpU2KP+ckJynKmaKZkc4p",
-	"3kZIcsR4FQGl9zaIJv1VCZ2Vt5dVIeZjtNZMEZnPSaJMxTCIQCgHODTeHRdyhd4G5kl6ZyoGgl0MOob9",
-	"Od3HnAqSYBkzuptmHBmBXowHc5NB9y4Yz7cd4Gu2nH8i7p/2onBsFdlOGubmxiIDapz+KZcGMBXYFHsq",
-	"GwCjP3FarsIFyoi2LajSmgEjGyL8MY0y15yfpBCrJkeXiPw5x5neYUFOSGurxYJL7H11J44S8p9Uac+L",
-	"3JZ46yDrE3p0ULYFqJUkVmizQkNVrtQlaX4isyXnt1dKkdU6VINhftivqDXJsKygnsyTxHQdWZh8K7UU",
-	"XKmsQLxchEf4p7npTB6v5I4sMMTqnw5i9Eul1nFJRlXc129fQH2fmf5/KMg8lySNkIZRqo184zjWiJ5q",
-	"qxXQDewmZJ6VRxVce/rll76HaphWDULc3tmIG+vXXVuS2UCXM597JF33acoQVRJJIsqQV6iRfzhrrSzt",
-	"L8b0kozeEWFJQIktqFYSNhwdLOgdifN1EF3MFoI5eMBzIDlcs+s1BOvWmSltbS+K62+Naj/ppWhUSKiK",
-	"wlWkcoQSeU0BDLo2L7aDlr824Nq2ErMcO1xhki6A9g6nxEpy126k9AUUzLtDincsWL/RL7jynd2+mWGp",
-	"PA6yH6lnfDFY+69x+UapaFuR2z1wElO0seOllfQ8ikSH5nDWCKiSzlmwjx23vjFrt/p+7O/HNEVLglMi",
-	"oK4FSljsLUAkvsKkOigupIHUT+ERUGV/FeLwb8xXWhybK3hKE2WqCF/jAbUkLo3NA3jaFKZwnU1+1PZH",
-	"YZRrYIgdrXCBZgRGZziRcokKoF4gjM7fv79ERnE3kydckwB0eHbq3pKIQ6O0Gc8VeqxNGXmEhAlEXKIE",
-	"s4RkxQKEpTAoGxxxVuimxoPv+1HdUI2oIqznrginWLThRQ1QSoPfBulFv2aSjizmIkDaC3Rj8PUEQ+rR",
-	"TVS2K2b6/9lZFeClRkpgiK6bZ9Gci2sGcXdQuU/QcztP0accCfWXYLFhtvVLFv5/9v59uY1b+xPFXwXF",
-	"+v3K5Hd3U5QsO7FUUzWKL4n3zsVjOTtzZrgPCXaDJLaaAAOgRfObStV5i/MG5xXmAeZNzpOcwlpAX8hu",
-	"XiRKop3OP5HZN1wXPuv2WaWbpEiWfTF0pmRI/On6AMdhQIZcjwcZkVTX7QV7IWNXSEV3Tjn8hqng3Thl",
-	"w6Av/D9dcrZ/m91n+DYaRcyujiGIjJWLv6d269rXojwBZmgklMY2O35pX1PAh1e7bkLeHY2mXjF1WXja",
-	"xUA41Te/u9Pti+EKcQQMfjeSIkrSmLkeRrY7y66Qho95PkY1veqLmm5BE7TV+0bLfKYxFvn99TuSPQFe",
-	"A651ysjpWdn5hJZCPylZ6G3XRZqWatB3izpzVn7LxXbA66sugFMUph8Fc2GRZEGzqxf86ln93YfVrhN0",
-	"rK0vTFup/L247ApfWl2NFR8pT6Y7MEpzmdGAdJExtLx+XaPWJ3rtgptjK0TYZ2qH3QqOmjEqiJmXG8TM",
-	"B7pMJK1zyMh4WRYyTrwtSfvaUBFb7c29SHesxOQicKE8fspJTA3tkn8yxcdLDNQZ+sNe84mgJlVs6A/9",
-	"9g8/Xb0Or3+4Onvx0n55mOOCrv/TIi9t6Gzete0bgvsXX1wUQc80GS6mmkWDIdEsUsxcEufq6mJjXMP9",
-	"Dv9ekijhTJhOQGIl5xZrMGo0GS0LTQaBBMrT928/kSF0LuHiRnc1S8auMUuZor0qUswVmHURSdm8/WFR",
-	"JMWCViBkLa5kM9lCcN3qndKz8cvRefhNdBqH37CX4/AVPR2FZ9Hz+Jy9GL+k34ww0h3Tf+zXWxegT+mL",
-	"kxPfU/e97kTedtObk9vTE7deQkh3OdnpM1YtxRO7vNzAFuYno3XROuudvQxPz8Le2afeq4vnvYter3t6",
-	"9vz8xcv/UTDJVa7XP9d4XN3orBb/cmO1uQJvJLEq7UoGf43ZuYqyEzKrQaQXLOt76zt+clZK0sFU1X/3",
-	"mYa19evHH7vFFfMwc1vGI+fbmTyh9VVQzi+RjR274cIjKwtXAMY80y4kYk6VKXe5tNq2ybQqzO8alSUw",
-	"ZlumqgeFtVxLW+OquE3pHCitSRvAQG4Dsu/wodxrAstJuXWL9a5mhLvp6ysD4/SavLcB7rYN+Py6IFjv",
-	"VHdqq4nUvWJHf8m+QZceuR9Sk8/eWZkIuptNNVc099bfSvaYzdHJd+WcQgxbzwbrkT86JIuHL+ZYFoJB",
-	"1xhZDsKgLw34VQfgmVpv5K/gsMoTzJ0f28EBQhMtgTVDkzawYhNK8JVS7LxFd3HLrTieaOSiFf0KqrTd",
-	"7pDZt21TpSpZ203n3z5GaazC0sFmrAbMFhd+wayyuqfKO3dtxktyY8WikmfLbamZVSHi7sg8v59Mepi9",
-	"P+PCGzYrskVVDXTyZo4LAiAjcIWRyDwdJTwidrKVYKYaj0RUM72KRkAl8FBlNYrWLsKNPEgriwpXUHHA",
-	"dpzIA9rLSkfgMdjMig36jZvpNUi13akAqvu1Dlb9Wyvy3/hEcDHx8rSN6tb/+3/9P52A6KnVf4C8AvSr",
-	"jLy+vIbwkZ/G//hvr9S33//j//hdfVr8+9cPb759/+OH//Fenv1If6TXi52qSJRBKrS6Ot31N4icsZN3",
-	"sB2+C7PXHRIV9vKylwXs1mwDHIWPzOdQHYh7kOpIjgfPKxhry3YTPRhRzfUAxE6Fxdfq0StErOR//y9Q",
-	"r50RKbALa5qKWLHYTH0GJlMkYsKsuzG3Fulmydh9kMU+uWyXRmZp2xC8v0cbSfvb07MXVln49rR79uL/",
-	"39m30RWa2ZYeBJtnoWqdoP0QmJhXoM7K9KaswjG1w8B7M9gdHl7dAWmBs3NDZwYuMPY+yB3nV1exq98l",
-	"GWeXgfIcPA/7BXO3WXTRpQ/XtlT4oNmKkkM4GXkiCBlzQUXEaVKMhGoLSfQ84YYsmanYbXsvOByvtUyv",
-	"yomqHqJSv6pW7IQJpu6rCMxkzHStNa1IZLf/xK+8BBJ6uR7f7WUrvFN3esedPy4k5GnpAYfSnNEd5dkc",
-	"StLeuyOrsm2VkavqM/U8XXWzVNXrqmXoz4ttx/o9d364fm19gMdKzqoBab7rl4yqzK54J8Z+dL48Qncy",
-	"criKN+61RGBcguoJKfbGf7JynsHpuT7L60jnbpujgI2qiJjA4wouFIpFA3M3Us4Gdcevrm/J1VRMvCP0",
-	"cBNTm8EtHjGvEceVIXL7TlVxGIKqwa1uc9WMOW+jr5axEaPd63w/8Ilec5TWKyx5Rw+B39AHWyXPUmZF",
-	"4dm3dTUCHhbS+i04gPkHP7lDNYNi6Y57rr/c9bzS3V0+/69tRTo8v3sJu2SypaAjemSSw+nCSZPPUaaE",
-	"1AH40i7YtFIqm65ZlCpultfRlDmGkBGjiqmr1Ezzf73zC//vv31qrVNg/f23T2AQYbETYOSGYQSGI+Am",
-	"RqXaaNJ+G7+5viJSkY/XZy9eBgTC7cWYT1Ko7EdeJ5TP9AWSGwZ9MXSH95C03V/g4OwEZKhkwvSQtMHs",
-	"ZH/wltchaf/66/s3wSqjqBQJ3gdiddgX7jbvQ8+uEPtqQhOoI2kvTGWC4S9y4aWyc+t1IFRFDwMypGkM",
-	"LWaf51B2HdcE3EDNEF3gYH8CCk4Y1twzPDVm3vrzT0cQg/JKGIo+RczcbzmDIplRLgzlgintLMy5PXLC",
-	"zTQddSM58/bHzA656joqvM/iIk20tPAhhCr1K0ePJkwAgzZzhJFvxSTheur9GrrbF33xWopbJjAGqu1y",
-	"8X2EgWJzqbmRavlMk1hG+oTOeXcWX+I/Yml71Z3FZAKl5rPinmTEphxpiPrCyiqs0965sB/8D/IWAjIg",
-	"UhprRJKP716TV+cvvsnShNtDOp8nPIIHT9yvf/u3nehOl/yTJjyGS/4BqNOvloSKviBkCO/WQwLLDMIy",
-	"/gCKt4BwEcBiDMiMaU0n7M/hJRnCxSGybP79+pefyQcJJmTCBZb+h8iSIGNuIWROFZ0xAwsM4tTsAP+e",
-	"MrUMyJwCHsgCQ7N77Yj/B/lJCra033LCjsARAgc30tBhbB4ZIvwZXkLWELLTvb/+hXz7sneKP10SLrSh",
-	"wuBFO4rPnz9/RX799Bq+9CO3+zfVjESp0tK2ZMIFDNwFGYKxV/P/ZEPSPrXr5KzXC7LimS96HYxGy23C",
-	"w0u3KjAv+5mGsV4xHOMojiCiy0GQhIKvfMK65Ar+T+BOeyPkdaHVNdvRY57YsSIcghjtNzAsyw4xDmCK",
-	"CcSKaZmqiGWTT4bOiTK8hIgEjLSCN0F+sTZK2oF9+4lOhpfkw9Wn1z9AJzGeUBMnAKBf78fhT9RE0yFp",
-	"n599i145J50Dcn56hr9oQxPW6ebL+sMv158Cgp4dXXo5TfgNCwhGS8GyH76P2WwuDRPRMvwHWw6RVXie",
-	"0MJwQCikXX62Vb5HOS2Dnw3ShifyV5rwI7wJIkNVyoYdpOIwJGF2Qs7OyVSmSl8SKoAnIvsI7ubzs7NL",
-	"aA5WzNSGo2AYJ3wyNf6m3is7qQvFDVTQnHHM90wYads/MfogcOGb4BDRGA5IiDZSsTjrQMfuLiGNbSFN",
-	"kgDdnZkzFEOdyETaUV3QJZnxOHSNg9Q+6m+BKJhEamM/AhGFmOKjmLFH7MrI2kPPztLEF/UpD6vf866L",
-	"rthtxAozns2AXYX2A8P/HroiT+H72LFyYB3aZzrAHnGDMY802wFuEV0VqiT4eXHyGpriuanoWoBngOLr",
-	"vHd+aYeD6yBzZOenJ4FjMoB5zT+zlI6cBc9MEttBhqmIkL8FisiR9vDk9vRkxk663e4Qmzv8HLoTKXRH",
-	"uxROFUKhTxKQQSA37A04OzO6hBGBcr1IUgLc4ee95/BaN3yQlmilqXssltAq9plrA/dDd/0ZgAGyNwLO",
-	"e3jIK2apiFmUANfEjJmpjAm1Q3Hee5EdOP7W4VWSyEUW3mdbb2UxkAXCo9gXJ+KhOrJFOd5ZRYY/S/NO",
-	"psJHvRIy/Ame+1maKyxjMrRC1jVHCpKVVFbOkU+GP7y9euNigX/58On9Lz9fY5gsTImrawggZ2lHwXcl",
-	"exc0rm3F/vdvP12S1798vCZzxXDj6uxNFuZZ/JavZD8YQwMEHKV5jKiwSza2q8yOSk56NmQinQGptXuO",
-	"O0qg7GE8Kfw+0QF4FNCHDl8HDikHHeBJqP1hF97K4Fz48xkCPTkkiJJfP70Lv8Wfb2mSOn3c7h0IvR8b",
-	"puAQMZflHuXGVy/j4K0uuQ9e3T7v9cjQ/jyAKrFuAjtd8rMkqJuBxwSWEwafOq45PPADXOkSoB9xTHuQ",
-	"gUwjOOPav/7N6kJ2ndu/Tt/BrNs/v3nnf3z1rnMJooyOAtTxx4zFSNZsJY49UF1tFDu1rpGZK3OsGCOG",
-	"fYZkW2yzC4AZZkqoPbTtJ6xyZrswk4p1uuQ//uOTfa7Ijos0U//xH3YmoMP+jTjmZIjqNjIVwbJQFkIA",
-	"5xTInzbKNKgGP+z3r4cdK6uZhhTEhFGAPsBhqagvuGAlr57TiJH2r4Jb+EZ+sz8OruFHR4g+o7AVCqPr",
-	"mUV+/dtZr/ddx+d632bwEUWGnWmnAg0zn+gQq9A4hqdRQsUNNB9XhP2nXQZvslM+Q2IJZ2TEzIIxQU5f",
-	"9Xph7zTsncI9Z6evXoWnZ+Hz0y55S6MprjWaeMndA3mRN2+YiyecMI9rAXFmxMV2YouoNTuzsnXY8ayg",
-	"sA8hv2Roh3F4QYZuVQ6ycbNzl5rxt/b/2NGADP1sDGJqqP0hn+fCKoISVXZHI7QayZg74ArtAxJSK56i",
-	"KdOkbfHqN89fvewE7jDUpAT74fYQbkfoTyTs5NJNcAEVtYRHTGhW0L5+ev9pTduScyYQN3almpy4h/SJ",
-	"vRdiKk1SUNwKgTkXrdNur9vz9R/pnLcuWs+7ve5zsAKYKWjiJ1Y1sn9UWgyvyEcWywhRsGIiZgqPF65R",
-	"PNDIXFp0kEga457Axws0A149hw3eFpK8fvNzJ4BDTiHI5ZGBt0E2vTMWkLlMeAS2wEwEvo9bF63vmXlj",
-	"mxy0MgFt233W63mN1lkfrQw5mZoZhORgUEahPkUW2LCmsl4J8sOnn36EPl8Wu+T6wmJM/Sh0zfeqi9V7",
-	"Yqs1X/zReo2NCa9dn8IP0Ke6gBj35Il7zD/lHvozaBVx2raX/Hd36/sY+3iO41P1SDaOJ9/RuFDu87z3",
-	"Yvsjq2jBPvhil2+9h5gnmryFDOSinah18T//FbR0OptRtXSeh6sP7630QbabwC1FFheWmV+OUHKOTjSY",
-	"4TJdvvUv+wVY7CfKLumuhvyKRArW/Xf9BrDfxi0wSkWcQBEMmP8hvGsYkIhGU1T2CPXW68oVew2v3XHd",
-	"/pveUmzHnqv37/SW4pdWF6NtZ/g6Z8/duATtzf7ev/bKc5vfUcCV1iGKxTasj4D89P4TAekcsU5A2GzE",
-	"4jhHnSMuqFpuXJxIKfif9cLY4fezXs9VWnGpcBHTGlh5C3UyZBpNvSZgz8ARtTo3JQm/ZcLeb49q5HZZ",
-	"W60/QEO2r9TVc628VDfFxrkvVKzfT4UucU3S+coy/guvxLVhqV1J7rzvLimefpXL6dqeZXrdcDosPj0k",
-	"o6VBa6H9AywXyJ8qZYKlxAj7TCODRbQyKZwZ5pkiTICHT1eutV/mTFx9eL/fYvP9yhfb+iJyLyaAeEgs",
-	"o3QGZQBK/dnW+7VE+F419XflMvYt8N9uVjKu5F0Pa7u4lruKQybKos4bOzK1k2mnnc/4xGnUgBtQMIMd",
-	"RgeEJZqRF73nwAEJ2t0WWfnRNvIhRSV+oGKJwQWrdMM2+wstLvvU8+1PrVed3Sphs9XDnZES7Pagr6dJ",
-	"4pcOJivWLtvb0xMK9FOhS12vXcFoxXJkVeM0QXEKMazO3IkkCtT7A4GHDEzx+AV3GzoQv3/7CZ7tC7wb",
-	"raYJtm3K5wE8l0XrBTVRfPZ3H1xLyThF5463XPeFK1XguKZ8pjdaJnCDccNmzpYBprfMC9B2/0aPCeLo",
-	"n3+49rxOVlsGS4FP+ZeC+Y7Os4xn4vPRC05V+1TG0uv9MUiPBcnSwLrAFdrbdKdLrlZG0L0BrO+RkQpZ",
-	"HbKpDQpMBFnBEmxOX7hydyOgt+DGlWsRMvdv4me7BHglFOVoQJnPmYhDqxWDY/Oj6zRVaLw3TFjsOHLW",
-	"Bz2Vyh6ymEiFzaExelG4cAvlRY/MdMe5F+D6jC77AsgknJvBQkIoUsyoIlOmWJe8gwEDpSbjMAVnsx0J",
-	"tIgxYbhZ2t9dQmamCNv+o8+ai5h97uBCGC0JxVRNBUwXYO8oy84fuTZXMAeu5xhz5zyPtdkV+S0nH+iE",
-	"XfP/ZJBVscO9nyBRxN5cATlxbRUJJ2D8wEJpxxYKytm7wWnqK4BflFhfc4G+hfeyug2lYovocoRJsw2p",
-	"+zzMUenTe2VNVDfELfRN380WxP26/V5ESar5LSP2RFBkJFNR+00ZRalSDHk1q7+7e9DuelvefvZtSefz",
-	"ndti5L1b8q8HRA/FHQbJWlUGL9Rj7dlRlIn6qSHF6fZHisz3+NAOwOCdVCMexyALWue98+1PeCfZk+Do",
-	"DKH8NpUolNC6nh0vbroCIpOYwfHq2JM8RAFvdutfQWvF+5ldk6qAXXJu1I1WsTzbuMimCnELC6lu4KQP",
-	"Skc9etACR62kyNxqAJAbBj6AlcZXnBaFlj3eWVG1+3Oast02YdZwT/lWcwgVBoS08QSAQ6GDyCTPtOAw",
-	"6hgNZ2Tt2VR43/3OiKq3O5qDfYfAUSY8qNDLPraDyMsXVSPvjkve1UuZdkHGdDbIvYLAqJZ+KzvEF5wF",
-	"8SJYgkTHrj7MJkl58keJ1P/PWsn5iyjtY9BgLIBGGc5iMqaR0QH8xhI+wdKOSySQzqjAAGQHzgicFdqG",
-	"6tYY9zRKZHSD/jj3EJcCnKj+HwO4hSk9rLZr5Huo9Sg7tc6IVmBCK2/Pt5/oZNu2hHuewn3RbOXyVi4v",
-	"+8fYo/sChHwl2on/F3jIsYTn6slRiApAWw1sv0L3Lnw8qQtE0YYuLzG2F+2RQ0X1wBkoMVIKgigj4K+X",
-	"CeuSnxmLNfEhnZeEFmjqpcpJNFcwwXnv1fpm/hXoOUr7eb+heT+GVrTwzIZV/p2MlzsIgQIbm5DGTqfL",
-	"OfBB/GBliaJ0TpEiwP6g6JxDfajCKNk3/H7aumglEsDf72cWoEDp0D/3hyBYndU+uSl84y5SzL+5lLBh",
-	"VMr+fFIh6jjWGmF6DML0vPdqw9QXcwfKS2A31hFX2ayCacRzm22qTZYvkFBIE4Jk26Ey2Z8VPCDVK9GH",
-	"LkZSjBMemUJ4sw+Pf6aRRBUDkSH6i2tX+5YLF7TZOSRYPz3bPpMfLEITSGXyDnmH4dEd1pmjAP0k5Y9U",
-	"YXGk89MXuyzq9TJz8PDZ2dEuoIgqFodjqUI0T4SugmBNfUGo9hdi8hisOBcNWnN7nGI/WZhXMKi6Dw5e",
-	"eJ9tSWFRO5216hn3RtcYHc64noE0P9Ty/40liW3PzOL3UWpcQTlXc1mjpxGW+8paP+RSP/t2v6X+0Z9i",
-	"h0CBWBysAjGRdgFUlaBSAQNUAKXOPZDkLmrcCQItSGK9J5qUukIbfA2v11Uj4gJ8cTVeFv1PUDNqFSKu",
-	"wz589yFg33aLWSEv6B9seT+g6HOOW5lKTCeUC21cWosUE2f6bO0M/bAKKbTl+LBZBZa/BzqryKfa9mj+",
-	"SPZEA/P+ejCvpgJwIeXvhi1DLkJMzGlgYQMLd15wq6tIsVRXVOt4dGgFqSfQGIiqWclv9Vl2ebrp1wPF",
-	"4NSpAB5BGXk8OMByZq0Hg1hvC0Z0jtbw1OSJA2zF8u6KlmCEUdE8D0rBBVlMeTT1JfV1X/i6k/YxvJbN",
-	"lyZTloC5DuvUQDZ50cM3o0solaN4zFzwrGucYjpNTF/kieY5EhxJ+0/FyA1zNZvA6Gnfn5Gou2gW7n0I",
-	"LohtxYk4pbovPl5d+1jJYIVFGnmUib3D5RRlGbr5W55p9Odmed4zJCGgoi+4iEH83K5xPdixQEIOF/gB",
-	"+XV5059pAvEVwvii5VCw3w2D/3ZfQPfJEO1bjoRkWBVt9Nqtsy8PD5f61rpo4UBwEdlf7MpzzNpjmiSt",
-	"OxhDX2cuoSqE+sscDbOXmEwrIMtUKjL8489hhxiZ2aU9ecLKGu6SH/kN84XGIgym4346c+3liTF4Zlxv",
-	"MHiDwY8Og7tjVs6ZaFB6g9IfY0lykSGzjWtSsTgFqR6CRA8zwrA9nymcylVPChkiGgkV1WGh9ECVIddB",
-	"qhCC03Vo12joj6WaZ+xbHQraYrG2d8ZszAUspi03H6va8/WoMR59lFIbLkjMIguqixE0LmKGiRwTg/Qq",
-	"AWCs10chmN1D15wY896KkAXqIbIKbYytLOQGFCtJ+tjwjGCnGF2JEdmBz19wJSctXuczthIjRd4isxHy",
-	"lgAnAyZAUMR4YV5cjhnKE71WdM6lNFTHadoW4xeeOE7TRamvRSqu1C1zfB+ti9b/+T9p+J+Df/1xGrzo",
-	"/fn/a+0cC3mgcPhNWQBA5VQoHvpwCQE1r0WJu+8g9vvdHcb08bICnjAN4FHj/rM9uEMIbIHsrImBPb4Y",
-	"2E0nwH1C/gtE+vGMi/ycipI4ZJ8teN18TLl7NjeqJvXr9Y9v3rpPPNIZ8ZDbLevN9t3mBu3wG+0oVYqc",
-	"HKoupIMaGir2byiqUgejEWSHv6dUGQuoDoSff6IJoudMs22PaAzcT4HzNNu3BCQVSNPnSFkdraYFV65p",
-	"DkTJAnnqQZXcRi6uAn/gzgwTdsuwAnJxX3khGK3eVCMQy2JwJYq40qtgpZ9bjc80uSp4T1zWOSDpjxDr",
-	"6mlEHRHM6x/fOPY3q7PxxLgLfTGi0c1EAdwgV2LpPwB+gpGXtj4egrQpEfbl8OuqO0O7OvRLx564uMTC",
-	"87qYXj1xhdkdZevSQGr0MJ+LIZnRec5yFVHDJhKYFIyEfrgrfVFglByxpXS+BsfNqysN8sA4m8nN/a3x",
-	"hzSxZ1/AysjLgesYapizVFgF8trbc8iP/NZXIKaDSMb2vre9l71er/f8rBW0vJxyFZv/29nudvlsQFyJ",
-	"xJ3CVc4Of45VnmGubvolmcskwSLDuPqoIT9K/CC4iLgBzoyJYlofgx3dN27b09l9h7G9/3VO5JroziQO",
-	"ExraHZIZypqzu3GqPF6cyZH7QQJHo8KoSjhQfuOLy5Tfq1EpXK+ymx/Un9I4RZrQpc1r5N7o/YOScWpB",
-	"cgFEr4F1TxJtAcXPP1xDORCLqttnvbMAIYg/rzuHRf3rZpCTP/CPjbm9743OOQ4glAXKbcVSsNyea2ji",
-	"2ITkQoPd/haKAMBZZX8HFwRcAeJoH7cz5okVKtc/XIVnL15WIervmSnC6Ye3ddRFU+BQNQaOxsDRGDju",
-	"lTGNGynIwxCLOtVBjRx7qd64+yHqcrOkPLFCa6MF2d7gCNNyIjh0Q2IRITkmI67M9MKFkMVyISz0wHpE",
-	"GIuYm8e75Lz3igzz5mBojRRs6Mn0C1rrlGoy5oLrKYu3CdR3HCqr7ULdHOnbshgql1bv7cUhimdgDa/4",
-	"G66BuXQHzdY9Unyi0XEbodxorkeTOLsus7762L2DeEe9lmBPkvbr6392AuDETUczbr6UczKXV6FiAK03",
-	"8QcpuUA+VLd0HM1PzEjby4j8MM3lRmbG942F8ieodIASUslyGskknYlLF/9TitB3sUH1R2de9/Aj200r",
-	"OfwBmg8twaFtztLmLG3O0uYsbc7SqrMUPcNGkjH/7FUmPEuhriAcsEd3quK7TzSDRu5KW+pvR/Z0Tyum",
-	"n5GYJWxCDYtJwmfcZEfhSvl6begS79Bd8k+XIHdaqMzi3d/23Ul1XaDX2Jpr3/KHNNutfKpmbftRaQii",
-	"vhbizHydryxsZ2cpr2qoalna4fiiA5Lzrccd7s62Zyq7dkmAlB4jo7E6oWALn7Ua5Bmy20hTkCtvfVc+",
-	"AWGeH8oBzNWACpHSBEtsty5eIAbePayk3KNDE+DVvP5RmVZ2lG+eCq+Rc08PIZvUvYNB3hGNdEgjoCMI",
-	"LczckpnmxH1IRTSVKuQiTDVr+Diemhqt+njb/TiuCegvn/FhVrWnHiq/KaOC/Ily0pkjmpCKpALp6Hch",
-	"8seXf8B3X+WNeaoCML9Anl3WDiiivGSGYI/qcn98j0uJP25zjKRMGBVV+UWrH8NiDh+uCBc6VRYqEfZ5",
-	"zhXTsBnefHdNoimLbqB8OJS7d1wZijGyZFTpIPdtcQ1+s9qCAHTAbnlsMcQAPsLFZIAP16cv7Z4Fd7da",
-	"OA+Zl1G90nZIicrmp0mIOi7dplYwkXZWEkCXTBQzKugE7jk0wXhlaoCv41VhMcga6zUZbEmB7MZ9O4Ya",
-	"axdEsYjPOZZXw7M9IIIZKxcmSmodEP/qMegZIlp2yS+CoXsgoaJbE3dfvS+eNAjfdXDgxQOz3zFsMKLi",
-	"ZuAu2qnwHW1dtMYyVYMFYzfJEpoOvRmMqOYaiHKgQwkFiXTR6p2+6o1e0rPwPDpl4Tfxcxq+Gp/2whej",
-	"s+hb9g09jXvnYIBxY54JNCvNDFVmANIQgvpfhL1vwt7p7nH91QO+T5D/6QMLxSqBiO2L/8Ih/A19zpEq",
-	"PHWQNmSf7QmwN09OjZqUUMdL7QRzE0fexJEfZMFmx8zdKGQ2LNcp1aGQ4cr3Eqt0b1vlYxAZTWj7PfAp",
-	"wr+t6I+KMta7D2D16HS7un/yR/b31ipVta3PolHRJE3ozEIzZKLEPwF94nOVXq9a9PnIemBtzSl/Q2Mc",
-	"/rIDqOvW8OOoh/vR2fq2bS4/VdQuNZ8IalIFdctd9ohTlLIam3nAFk1CqjXXhgpDvBWoVHihs6t/7FDa",
-	"4yHcZGiDK6tmL8Oz3n1Vs0O7yDZ/5VE9ZfsJw6x2VCMUG4/Z3nj8KX0qBSiWi8rtMvFJoNgJE/EdONBX",
-	"D41aspKEWj1zGaH+OFdSQRyIkRj+6/JtSJt59rNOl/wkBVsSmihG4yWZUx5DLmYMtXnGhinkFLEPc01o",
-	"/O9UG4Tx9mfBPhuiUlEgXrSQnYuJvTthY2O/LsdjzQzhxld5CTJC9r6gAP/tYetPcCPh8i1TVVHHb0X8",
-	"QIbN4HEOMyaKJ9nLsPcqPEWbpCP/noHCYCShJKKKkSmUQNyZ9NuPx1sR73HobJUZZZsmnhetRmQfPwV1",
-	"ZjRzmzxkImZxwzHdcEw/2JpjIg6BFBOsqvYUCcG58oUxKP9lA1XeQsWNetOWsFdBHa2tI+OequNOzrXp",
-	"ahblnSGVv8PlKW2wdiVLMqP6BksMQqKTnsqFQAED0CnmE25059IFdsML4W5tpGIxYSJSy7nzlW02eL1x",
-	"zXlADe+jNy77b9UIW5/B1cQ4HPTIP2LxO1fSqjkKxC/X48bYf4CcGdxrzzQZUXEDKWSKWXUpjKiKcwp1",
-	"K2JYfOGC/MSYQ+KaFI53nYqlj2CnC8oh38bdBivnTiL0gAbJtEa1FGxRkohzJmIuJi6txr/lmUaN0B8Z",
-	"3JXHSoXhCaEk1UwRnGUzpQJVSykYWUwlsSoilJZy4+EKTbUzCc+zAlWKpnGnS678ULqCsbowvH2Bbk/X",
-	"0C75zk6b74JVcWl5BrNOBN58oOwhoVngatKOLSip0kivN8j+O+qIpXiYQtyMi8H7O7n+6f2nH+zU+wuQ",
-	"BwwBMGfPz1+8/KYVtLRUxjNXPu+9evn8HCswZTWmFpklWc6ZYHFW+QtPXz+N+5RgLR9J18w8tt1zz1Mx",
-	"yDUPt5b8gmmOy7+KhrwCIUNnDA9njApI9PsL6L6NArtxSdxwEefF4oPDZGc0KO2AKO0a0cM6UvNHXNsH",
-	"m2YADu3+sb+jUwB1xEKCyzJ40aBsI4bxEOUOcO3eKu6J+/hDehLcJyw6hf7esKUua8VATw6E5IspXRl6",
-	"MqFIOj4jXMTMnqhMmGTZF+04pYl9GxeTziWhxO8pK+AcxAoAKGtpf7KvhQYUAWJ16U9ocA0Oe7qA51og",
-	"tyNeuzP0cgNy9PAr05FWhElTXrNBbnsf0/Ykdfi98W80GO/wGG/1Gc2ScVi03+yK9XZ7/ZbWNH6Tw+NI",
-	"d266+BEQJd4yIMcZ/Gmv2bJIlSmr8yj4ULG5gjomD4MH34GtTLFbrrOctZLVj4ylPS40xAtvznZDbGdh",
-	"Y18M2XjMoN4rVPUbkjkFkEkN3PpMrzmgMPC4LZi5WE2inlLFLjFf7gIL7SymMmGdLnm9jBK7DosRLlTZ",
-	"h5UCNjMyWrq4FvgKxNCvxrd0ya+gBXBDuO4LN+IAVYtB05DlaxtPFlQTnc6Z0ixmEDojpIGP52bL2J4P",
-	"RvFRCsx1bdoXuAg4TYol/LPC5bCv0jlE9XSIawTyoBTdc6OlnQmWjIOsYlBflIr5ZyPvvHiut5BAYhQV",
-	"GitBVgHtj/jVLzwEp7TyskCcb8Ley2IgTnHNZ+v4gpiFJDMJgTmpssO/YOzmDgE6biibIJ0GyK4H6ehU",
-	"zzcF6vjlGGbpQFTkZ8QWfGFlXGjoTW2peSlYKMdjvNE3yW23JnaoiR16SJIbxEUuwa20zA+bEIdwIszO",
-	"AoxY2mKzLXyKa9wfrvi8h/gNVv8yYpx+krdsc5CTkWVEW0KyhVQ47XAWzWhZHgHy63T2YIjfAQmQosoU",
-	"bb1D/DDELw+7BLgk/UHlYsYVQ4wNde0hInw4otHNYE6XQwDPFt+Qdo6418B2pxp32g9/2bDTj0PrYkwT",
-	"zQpIcypnDEd4KvWcG5pg5Jgf6wyivgxPX9wJasJ6aZBmgzQzpCmk2YoyG0jXQLr7rzkUZGsR4bD2dL3R",
-	"tIFMRwaZ8BQhtHjm18AnF1clFfxf2tGl0Q2Z0+VTBInbZRynG8pUvYW6U5g650LaY7oEzhSpIoZWSUBD",
-	"miAVomPjG5qpkulkOiRtxwR+QYy0z86TVKPpLTdTJowiTOqgIZQVPkshj25KNQHFnFCwRNrvd8lbID6G",
-	"2+SCaZ/cGMJPfeENo46r4X//L3L6PCBnL207T88CIhhVVr7OmRDLTkDmShJFDc3j/SxyyzprWyakyWe5",
-	"L1Yn8SL/PPnf/zc+b08/+23/MrDQ2jsCAvXOIQw2YgGZ0uSWaZLOa4qKlEDetZ+6fTGef/ATTlDrQSkI",
-	"Vxtbx7vurjfBhX85FzXshHB2vPRSBz2ljt/rm1EMenMOTJBunKf3rkng/G0bLCsL5uOuIXYMaP3hXLMn",
-	"D/ykUqHJlN6iLSGA6pFAf+byz/cAETXJ+4fLmtgbjOCx+lDGm59lgQLAp/ObdUNNKhK7BJ2gSGfwPIEE",
-	"OftEBtfIFfEwY5UkYOWNm/gB2lhaDB41Cx4xiP6zV/QNn9uZ74t8heQvlgJrotIlGteq0i/w5i/bNDRW",
-	"crZq6emdFp2RXGS2IbQUnZK/p+IuxABuwBprUINO9vc7PqwL8U5ezcZI1Rip7r8VcnNUKG+ZSuhcN3ap",
-	"L8Mu5Q60TZiz4KB7ONKCLHorzKOt9Mkf2c+D/OetzJyVkWC24QFYUYpBYXZhQLQbiWgSpQkWQm2Dry4x",
-	"w05W2w6yXwwdJZBUAZFolZ+xQgvgmv0eF5Api87tZ9qOWjS9zH6xEm88JhNmyHnvvJIY4Z3/xlX2iYfk",
-	"Raj6XI1Mr+p9w3z3ZdOB1s1pVltnStXEiuO99nglJWhe6y4L/thfmaxYrpvZQdfK5VESKzo2lT2/xFoZ",
-	"LoUdsuRjFBa78oBW794nIAGdSnv4TQaR1Ea7ihC+VN7ZNy96QUtIYyexBXHHSmpmz8arueLJ7lpSRXcP",
-	"zRK64ROPmqu1h6D0Acuw0BoJ2eiSFbC4Cv2ELgtgc8GGyiehqLNdbo0W12hxOy9CLiI5Y2HMtWITquJt",
-	"8ZxO46MTBlqf4nEeAtoodE9cKHETsCHtOmDTuQPau6sKd+LVsP2t+RtwX21aPhIaP9NZDZhMC1xR3/LU",
-	"o8Brf1wByw9SykKGPW5uF9/aFxNmVmoqEz1PXE14bjSxwItw4eiE86gGr15mrXNhsd2++I5FNNUufmJK",
-	"53a/EWpcIAAVK83Ou4NBFhAoBN8uZyxd9AUlCbUXyxcKNAKkfX52RoZr4d3hODWpshKc/Mw+G8SHVq+l",
-	"hjntti/mTM6hwDvEDtiGQtqVHYl/y1FAFlMeTcmC2qaNJTYRFOtnGmtikpguMT72p/ffP9PECZq+iBSL",
-	"gQiZESUXWepcafygJ3JMRlyZqR0KYGAud7TtvDpeagUYpAEtQcOG4zE0dA6FPGEn4AC5aAyqV60Cmi41",
-	"aQ/hBi4mdow+QfKYVXQIuwVcXShOMOaTVDFXXP+n998HhN5SnsC7UBIH7v8kk8hgsbBtsuumL/y3XGUD",
-	"WA5ZawPnEWQg4twYksIQLqibMjvfo6ULZoHR6wsYPnwF1WDx6BTonvzAPfPjVU0rgQvyoEpQcDcGiiPQ",
-	"AiqkzTGUjWu0iq9Xq3Antj269tEeDqF3NN6mw+kpx1yzTbFwnFAXEM/q5r0OSOyztmicJkaHUkAt050f",
-	"gyMUYWb1UzM+Ce0xHs641vXkJ0LiXXDYQw+kitgX5uX6epQcN6eEmws4WlODteHRtFkiBwiINmxORkv4",
-	"fwHFFMBbFr9bCRjvpRQhRPPe+3qS7Xd4o5deOqsT78UZYONLMrSCK9X/xRFsDD3VFxjWn2nye8pSVl1W",
-	"3n3io2/K45WTryqGjv1o7WxcxsZf41NfUIn18qhvL60+XlkITcDzcTnKdtuopF3ep5XbtGRu8fOOHrLH",
-	"qMR+pd2hUfo0EjyL1eqVI4m8hAWWGsYT0D7LMQGuvnppkKDiJT5YV3G9vE2elngQGrpzUfTnxVBDs5Bg",
-	"JlJoXhMMOGwgjlRRoce2O1nTWDzAUc58cT3478/gTrLlaaqlr0xcfZV00narotPUS2+U5SNVljfFb65g",
-	"ua+LLrEpkf7F8LvklcgPUBLdL2ZILraHfOjO9Sad5z4o8Urf1EAroD/LaA+5iGFt3XpgtSHEcm+EWKuF",
-	"nvzhfhm4X7bHVJZRb17kPGYR16Bm8zGhYpk5zVxiiwFXT03dpzXQ90haWG1QY7mXTbTOFx7PuD6dj6Jt",
-	"7efMLq3MYlrcTrv2xG7A+C5O9PXv1iqKOYWj1wdHLJIzpis1QhBz84QKYf/RRr843uTd450u+W3KwU1c",
-	"yvLXDH3mQz/Yg1mqzSDm4zFTwDg50Oloxo1hagipjRphjWMQ6ARl3nuoKNUXERVCGoJD5bzb+A8Vcp2l",
-	"1qhhJX/SG7jzvgrqPV2Yd9RlvXhuXfj1W9JWp6iiavLvVBs+XpJcf23tq4W+8Z967FjMnUQ7Tnd8ANHe",
-	"+F4bdXJXqO7rIWkuIublTF0RnO0a6A4e3RUd1S37v6JG24SZHmferM9TdSSioHi6TR3s9ER2tGy5PVdp",
-	"cy3rECpzFXJonLsHc+5+KrhJPHwhbTergUeikLFoUWFObw/2gphFCResc189Gq95BZrrcYGWolZTfn/9",
-	"Lk+czD1DznW7kvenGUOmTxdhuhDVbtv31++u8k8/ktP2IT2ixQ5t94fm49l4Qo9LxS6v9sr1XVrafv9h",
-	"8TiIljyc4r2aSFipyH4sBOC+FzG/5VBU7ZqpWx4xYjWJItnOGKO1q6pxOI4+AUuUG03sYPgWaO8EVTnf",
-	"sb9W5/8sboon9X66RO5BxvLUumiNZapc2qBtW0LFzt7R88LM7PzQi1bQAsrAAq/LCygycYpXDFtr4+8p",
-	"VYapZLm74loc86dxnpZmvd512jhMGw336NLFarXBGohdhFCbg4uBwQbQuxO5jcu0cZkeZpVuVOzsEs3K",
-	"zW3RMu9eziJb3ejDbdys96JVtoBudzxXKEZVgHG21wX4dh+suhYAXNYcVwgNN7pcS/A6d7iuxOVlpTQQ",
-	"biJ4q3S2riDMR1Hv6qzxWb8aF+uX7WItLdJHV/LuxwFazRHzMRVImgm2Gc0ngsUrRogqrpf76W+HIHnB",
-	"ppaZMM+txnQnfehJaFV2ER2eT6URIUegn3xxfpGnrQGRgZUCKZzdttSkijl8cjCJuh8UOXlAXuUrzPRH",
-	"hkGPUSok6VsRH9QM9lglUcWK1H0Vnp6vhllgYhKJoM6th9PZabY/E/HbhoW4scJUsRA3NakaD/7Drjkm",
-	"4rWCVIYq03D+fhkO9rciXgMaRIoH5/jdjD8euBT/p/Wi997BV7IIPUNXHpayz+RW1tRnOju0g5pi/JdY",
-	"qsEX81CstrTDhiLxXyQO2q00/IhGNzEkBFaRkzXF4Bs4dIDgsgcp7b5/yYemGHyD0r7IYvB3cGk9Thn5",
-	"Bk0eZTH4dTj5+CXgt+HLh6z7vquJC+vAfonoLq/AboHVqnXLh/7dsLlxJdOQIpULAgyzTVH2BvE1Rdkb",
-	"aNUUZW+gyxEXZS+hmEepxL4ZtWwtv14NPC5K9dHTOTGyUG89iyWyAj5wdWJd7l9ApiyJkWA6s1t5VnLy",
-	"obJ0laMMK/u0LOTL3JjV1crfX79rapQ3UQZNjfKmRnlTo/wLq1G+pvAv2JYUsEIQ3bNMVOpDliM/YHjg",
-	"bofzw5Yj39Wm4Gp4folGhaZ2d3NqfxG1u+/kWLqT92dnb1Rjy2hsGU3t7qZ29zoWe5SK3Xk4smM52l7j",
-	"4JcSHYavZCDnTAyRIhuDYxeUAwkcuIn0oipn/keuzU9ZA/DkPd66Bn7/Od4myJ9X7JZjJqJjLIGdtLZz",
-	"7lPloLAtn7983KIHNXOzne3jr1j14CjPhcMnqP4siU6jaQYbrARfylT5sDyoyyekyX6H6nQHxQ1Plir3",
-	"AYoiQr08XN/ESJfJRKZy4ZRkx5HJNUHhGl+4ZJFc/upnZCHVDZQmLwpz7261skUflM90q7g/+WMXEuEC",
-	"lgxcHqsV7WQxZYJwQ6ZUEylc2UJ73RfSbL/9RCcdZ2K2j2BNzcoU1xqx03p8SdfaDKebnLUvO+3Va0Xl",
-	"XUzXd/Dj7NF9EU8F2fCO+/sE9+D+Jq9deIaHRWQ0BJzv6qzan6wwcBHbrkHPNAYTQYncGb1xd7sZaVO8",
-	"Ksd9kbFxuAmCJ/BDmnDjVAj8py+P6z/auQSyYMBoQ6zzupgu7UkVEC76YpFRSrkcL6vn6y658vA1Z50l",
-	"joh4xPJLdEK56JKfgYb3/TgEq1qVw+wKnqgXcU+QcixTE0lApBmILZjurlZMl773c7oEcZ5IMQkNUzML",
-	"CXjMhOE0Afbh3a17q8OBg/TYect7HgKry6I5DRorZVVpyjqRHPoF1Fj6GkvfHlFLeJ6hCXtzlDUusBBF",
-	"eU6F1Nj6nsrWh+ca2PF2RJ6Z5Q9AUI6gVKUxcG9smiuGbKPON5VJzBRwG5AhAqQhMfKGCRQi8OcznV+L",
-	"EspnFwW3cYaqgD0BU+iymhGdrNzMHFRs++eS0MigQVHGdAnvmmmW3DIdVN+ufCEKT/WJ55dmsf86mCZm",
-	"XDBG5BhWIVZzVI5Yqk1JNOVJ3OmSX0SyJIolsOf1lM91/mJoEBg8zCWqvlIwwkSsUSl2X+OaTOwFMORO",
-	"mWLQbAzpGuKgD4mSqWF9gVtVZ3FYOHA4WrpL3sJD7r0JxzRE2Dw0imCbwZ01EVo/sQfVnWsjqdyq2TC3",
-	"TYzVcWnFv01lQQcCoeG2ObVQws1Y5nvA9XjL2aJO2MAdRTFzco8oyU8rObwuiqVdGwAZZEm7AZGp0YZi",
-	"6UrcprnTTNsNmFGwoUTOgRNsRCtqneDBHezVIaswIX0w6qOUqFSAIWxGY9YXbWilbwkGpDqXcmDVJMVZ",
-	"fInhmhlSsxsHzIz2qwFRzKRKsPyGvhhRcZPd0bGK560rlhPzmHDTJV5v8zlcVtqtBPuMiZYzZkWUyXZr",
-	"X8SSabDgluQviBsrnupkzPLLCAIttLOJ/2x0tCb+s4n//KsVtRRlIgx3PHixd0EW9hjjGgkwLLzFYw9+",
-	"XlCNZ5XVQLKztbCa1+ITdscIB4n1nLGTldzlesAR2cHCtf8QkZ+/uLIgpeFWLOJzbge8TXNlRK0rKxeF",
-	"Q/mZLupQPO5AMTwy4bfM57XEinoHpOvWWkl3rNXnrtoJ9s+JIFsFKrVgaE5XGm7xwBTqAFrgNBwlMrph",
-	"8QDfnJvTcz3Oe4NnqUajvt8OfUGVsvjKvvbSdsG+1jcKzOgkYUZDS8DIzMFCHyUplHtxmG/GtR2qGaNi",
-	"YbvV7Yuy7R3laHHks6KFFQDm2gKY1245PIkR3o0Ai1sXY5roYmrue2InW0gwtTPlTAM4QRFooViSdklG",
-	"CsZ4d8O76zLaux/d3r5sGIbLwO0oD+NxhheD2hgTM2VhJtkOCp28ZQmOCxJL1EwsrCRmyjXJ9vFB4XpD",
-	"vXqM1Kvfr5532bGBkG3TcQq6sWIR47fgHS47Ne9t1dgcR1mDD+ZM6NwYHGB0jG+vKRjQnO0lIEZ66U8z",
-	"wwMe+iVijr5oO9vmYioTBr8FWforOujt4wMeDzsZUF3Q5QUZLVeGJvBneehN0n0BLwdlHdBvNWd/l1yV",
-	"gp6It3FyU0CMJbt2X1QHAbg5z7AMjJQVBDN64wKJoFaTnDORKVtzpnCM2lL1hS/j1CFgozF8xqqAAJbq",
-	"+Wl5MAf9IWs67VOx6ZUPUXXzvNtTtFXCHQuZJjFJ+I2Vw4TN5olcWpyRg1FkfePaUFeOwKVFDKRf5bia",
-	"Bm413T0mwMtoMU/NYxd4evTwsKbeUxOm+1cN0/2aymWt18AK9gwSgWyDrz9ApIny2FRd6gDljuGNkI1o",
-	"X8vFJgrBwmrEYzxMhSvY0Zhe72V61TdrIR9zqrIipWvhH6S9Ar7t43QNoWu67NxbhUH3/MkfWVrSnyc7",
-	"FEvGyITcUJiKGByRPJoWPMnPdKFvc8pdTsRKZGm7qKP1BegJUwYzudlWCu7WzIIWlExjdtEERDBwgE6U",
-	"1DroCzv0cmwYUhjaf83SaIrmS3sQ1tYha6/U/bCLM3O/jqi46YuYGcoTDerPmip3B+cqZMktS8WjH8Mk",
-	"V5flVTLLNdWcjyyA41O2qzK/v13T5SLPGMdVb2d4JP/NB3hwxXlTIYXumaN6t41Ysw2fOl21SfdshMFe",
-	"wqA+VbEq2HSLYAiKMVHOnHdkwsKbpUL88jbgklmx3GA4IOY60uYihr10ywKUn3FgB4PfulhOEbO4E/iK",
-	"EFJBABUEOC6YYhAB1iVvLaDQU7nQRdfoM10IjESM1Bd2Hys+Sm0bs8su+Awh08erazKXXJj88YgmUYqB",
-	"qkQbNi/Ex2a1GfoiL84A6h3c5tqNuU++UH7+tt0kZ1/simG+c1PyNchK15ntwtGtw0Y2Hp9sXNn8ekfx",
-	"t5guUUkY80mqwDaCITNWlh6ZOFTMfr3sjLrrh+riXLAioi6re97MhBnfJBXzhAoB2XK2RaTtPDlDd+MQ",
-	"PE9sTNPEXIKSZ7U0RxlG4xnXmksREAqphVb1AoNBLBfwo6ZjNkmpghgR/CQk1lqtMGJKdAonV1/IhUCh",
-	"h5JypLiY6EJRH2ziWKoFVTGhVrAVPVmF7llh2CWY16H7Indr5eNg36XtSybM/LT86P6dnQezTW4ovPsY",
-	"nE9CAr3bT0siIM5mSm/zKq6ai4iBY8j3ouhHUrkc2lW4lvv92N4eP0lb/Dt242PeBYsvswxnN9lZSoqQ",
-	"ixXZ/6U7d47SYgp5cH7pVd0QU0NDxf7NonrWtrK0dIlzBzN5/kQTNHhmC6g9ojH5+/UvPwdkoaSYOGNV",
-	"Km5ARI055DCA7EOx5vL98Ir9Idvth3XdNLHnR+BSarw+fzGvT8PN9zAul7FLlwVURw2hYgkBQJto9Q7k",
-	"QXGIYGNKWwFzPtMkTpnj/Mu2IQRFaQYahtfsF1zEckGMBCUFdA+BjxhGZy6Qyl7S9lpbgINilYfKOzCC",
-	"MmYthlHp0ugFWFLAlSWQFhyaDNNfuGSBxXQZoIKEzC1IL2KxMDWQmuedOogkHYgMMLEtZhGmOPuOwuhA",
-	"USnnZcmBFnZAGqbhbATuEbOst1r0xR3S2jwWfFBjwlbACZcbG8Jx2RCu1tQ83AL5uuW4nzF9ZhkUaY/s",
-	"acuTBDZbULD1oQYxZUn8tKaEshn15A/8Yys7XF4pDquNlG2oEeMJiIAxFzS53GIPBd+4DvqCkgVjN1hu",
-	"jiwZVR0/pLlR1KV32KfQPDpakljOKEdRUmEkdQwEucXVG0bXzaekynqaOYvzTzsLuz1W+oIbneXeoOhC",
-	"Pn0nqLgTW26BoSCzwis3Ra+n595djqG9svUINtE6KYb9aoTY8RHhrRhCg7y2UJ74XiJH0wwY1x5JQuGy",
-	"2kNCnSTMwJN/4B+DGy62yC3glcO7Cc2iJDUTsSbt799+Ivaz+3+zE/TFtrD+CydrJqlietXrUw4NepYx",
-	"fZBPVnqhT8o1xzeffeb2eJEiYp44hrsyTjFpn/dekaGbGohMhN+HZMTGUrHOFvnxI3xiPykyj8dlIZJR",
-	"HI+4oMCIXNBvTnv437qSUylUsM8rQuU1NiR8w/Vcar6Ljcw9UnyisZZttpbh0GccVI2ZrDGTPdyK9XGQ",
-	"ihnwAgSbymXncu2rN6IdQInJjhbc0IGr9ssFeSsmCddTOP0/vHmHB1WO5zO44JLN3BHjTqNsbLYB/EdH",
-	"EdujCPCY+wcXe2AOZ28MkXxtS9gJUtoWw3DasaJjowOi09GMG4hjzZL67MDp1H6exSwmUjDdcTYWD9X6",
-	"QrNbJpzOBOAtkkAUBsXb8RcjDU2AoIzkUXUEg7w3TBikz+GM6SlVnoHNvnFMZzxZEiPnYTrXRSKirB/g",
-	"j/U94YaM2FJ6kCMTVh8v8gFG8quIFrFd2R4rAkunUZCOL1Ikoo69r8SwiPEiJZ0JQ+Ngxz2lclSSRSd/",
-	"uMzRzRoQVvTXVvon+fYDa6qTVjXmiL3CaEGX+IC5Jw+83+pUBtudZpMdnxWicpMVbBGwq/BIcqfNIxlI",
-	"E1oyj/qCcFnppbpd9Y4nVh8fLQmWE4KDsMhosn7o/SLYL+PxB//moyuCtGnXYduv8aHaqkdFCqZjLXxU",
-	"moXtx7ZbEKXino1wOSrhUpqfgMhCfghpZ7V4LgplywCw0qRz/2JrKzU+qqvE4iFrRdwznS2oNiVDKSI2",
-	"LJJ9lNnb4NAWscPwgY+3zO7pC6BxG0rBBnI8HnbgbPZofLTMSDgstucTAd+1L4TH3HX0UKcCy2HEZCoj",
-	"59/pCztgzknshsw+RUmqmSIYE2Cm1AXIC2AkIVTfsBie4aY+/LG0C+8Z/Jjz0NwnCLIku5BQg56OzsLo",
-	"eXwefsNejMNv6atR2ItO4zP2fHxOX4zs7MNIDebMro2Lsxdg3CxER84TGqEitpgylkRTyhUZUauBLncP",
-	"miyNFg7gYwdOliesQmRis+KGGKOhgD02++KdqvzeqZ7w/mWLm2LCTSzh3YtjH5RGorRN7JvndElHCWuC",
-	"FA8TpLiiSlx4B+4KMIykRrM7XcFjD1YoeFXpPfnDIcqNdqXfvO7uFGDvACjCWZW62m+AOIHt1SLQZaXt",
-	"aBUTPo4KWGdJWpmtpgLYl22AqpjOg2p+e+kvuAA32Z1KW/DEYZH9M/wKH6rTTj8VdECrwGlGYF1gmcRo",
-	"CsFAeeiyHUBdWd31Chv5MJpdsCdT81NKjkwDP5wIOZhq1Miir1/NsdBtm3bzV9Ym7k7LfMQ6gZ98zZJx",
-	"6K11+2kFTe3AJ6sdiCdGAfGvHB2kvbvR9S5W7UwVWC+sUYv/v5NmSm64QHqR7IGyAb5LfvMGeH1BhpBd",
-	"NLDKwJC0OXA9Rwz9ygEREitAgLLQF6MlJHOpVHQCMnTMa4NUWGHC7eIakvaIihu7aCKqYuJuKdj5iYYJ",
-	"g6F7Bixy9knYrhdYcrpobwe6ARhCDaRaORWcbUBmyBmSdvY3Nr1TF+bigEKJ3+2xnH4V9UoKLGHlsUcd",
-	"TcisvBmoa9RNhxzbFVXl78uns+TtczJiJGXCwFW/tTmIO7MqA890eTJLM1fXmIoVcs9WrUxz3YeLJr7N",
-	"n9vsM4UndnUJZGsKDVYPinpXl/F2r2lDInisuvCbrQSCNKsbpYlmEBE0K/hR9T7ny4rGnKvSue68cvCM",
-	"ecJ2ibpQqQjg9IEQcCepu5uk8Dt489NGXahU3DM0oubFdiR2lh2FAcEw2Lq3+nE94nCOQl+2iyVYXI1E",
-	"Or4YTJgYLAsG5HrsM7pkCNWX2e52KZZOJrna04rNuDFWqug72fS8IAqyxV4jk07+sP/bGmn53dXra+iO",
-	"VWMN+2xOMNy+PeafWRwueGymvvZzQF5/JD++62Cu7Ovrf7pxgMcifdslH8pdnzBT3XUiRVJtVC/sj+0m",
-	"df/h8varSOCq0Q2z7t7pBZUmBDsiR5wB1mz9++Wn2Ol9psloaZgOCPtMI2MxuHbhW14OHG5r73v+241T",
-	"NNQX/fW7cRRf2k461ALlNSHVfXOoaBaeKNgT64wYmAvt5gIltJCGLBn69Op0IvvAPdWho8ccdna2Y44s",
-	"X6DBHMcjeH7EcPNISe1gRzFQ1C7e/2JU6nh6tmyBzr2E0xrYkLdMbY0+L3OgI0knF5Oson0kIRWNa2dr",
-	"d/+2fRwncvFMbxQ7vxSb8LQK0xcRUZ4P1w7x5IWxbaTCkcUJFOYmY/8Eq7rfQRdkJgVbon3UXojpUhfK",
-	"99qmZMbUhNpT31ta5HismTmsrLCyaPcMFYz8XiLh1qb9/zEVX1h6St7wbSkqc7oc2AGoFibuSklheRJs",
-	"8THdIaXUTn8jQ45LhnwoFFvfkIuC6/u/QF44+jj0PdNStuehfILSq8jvl2LqCDp4tKEKHGZSEKkcW0wm",
-	"KsjfSMJojKJOjt0L8qpQXAANTuTQEo3/nWqT1aJxNd0x4wRf7EpMYExjkSFwLXIGwo6CvvChhZ53LKJK",
-	"cRTNC6ri7pqrGOtexNRItSTt814vK5DLTecCYiiNWjouL+Mpgm7YEjnDZby0d6RKaMffY+fPLwDg57FD",
-	"Q0dUM1fRNvM15vKeQLHegmMUxqJD+GwuteajhAVES2IWEkHlKOWJIdQguw+yOo6kmRIDNfYBh9Zn1OSC",
-	"4yjSaTI5e9E66529DHsvwt757hkveW/2SXc5ewAxXCmCo4jNTcYMngIJk50+C8K75INMEuDzNMSnmDRp",
-	"MU28WMNO3WSUfFns1JtTllQqwjldhlbMhzI1oRyHyp7mTcLIfRAkHnhQPTSDki6DxEOyS6xH4xCDq/Q0",
-	"otHNREmoZHnWOwvI3B5DXpgfJCrMwpSTP9CJvSExZMoTRoYIcYe2nUN/Ng4DMpwrOVFM6yHRFlFCgU4q",
-	"SoE3UIBkxJggiZQ3LCbUbHJuIeZ5BJWslsM5FU1+yBfN9VzYahkniV+ogafWsrpBFkJwPwVtL3z+MRVV",
-	"LqjSbrx7joh/e53aeM0mik2QXVmOSZzagwXp4iIrqiD8ElmLXRhr+/zsjAyLx0QpKnnYcQyncyUjhsSO",
-	"jlgICAu83tl21HNWbfb3OBXSlQ8WTg7aj0vBOnhIgObUF4yqhBeDZXPqs/KHNWm74lTkeaf4NU3oGDhj",
-	"XcMDom/4fM7FpC8WjN0AgaxdFG/FJAGvnojJb9TquxCYOpUJt6/pkqs8E25h15k2NGHu7XapgXzEmkNj",
-	"e/L2BXK5lsbQPjMM7FFn2wcEcbkW7jizrXIrisq5wYSdBS2EMwZ9oZhO4VTFH4hic8Uj5HNTLNR8Inzt",
-	"pwBH2Js43SUXJwsJjPlF4JMravFZQG1VbKeQCxffuSlSF9ZBZPVze8L1xVjJmTvwxE2nS36QSUwMBJDm",
-	"R8gzz4yHqzNiSaaqAWM4nrH2yxPKRZVW7WKyH0Ctvn8u01bg6nVnV9i9OSiOXhkr7nQhTQiWwb2Td7YD",
-	"dpAiTZLPl5nkU3uk1lHm0kiH+WEXxnSZUTrXPSFuQn9uhY6FuUkj+sLSiAj6FexpV5E4BPSxiNw6DtN+",
-	"hh8hdrGMjQ6uNZ7gaXx4mIoQC+uueHUzyIbC0Sl4ZGJvnQGcdOggwRizFcM6XDoYAtj/5L+j7T3jn0KY",
-	"g55qQNLAsO4B9u7W+I/wQmjITnb4BqT8NUCK2ztAEtPkGR8OgjTm6QZpHDXSwJORUDhInU0GY7VX6i5e",
-	"FNl9FSOpAI4zgB0YHwWub/BwQ8Hsg+MNbNbh8UaetmL7dcPmhrSZiNRybljcuXTDAWnIIs9nAQPEhHJR",
-	"ii+A6AN4WQCh8FhXyP6FZPw0jsHINQX3cjnNJFIstmMM9iAwO2WmFtKGH2NI+ctsnEYS2hc+cxpLBcSE",
-	"RpFMhSlUPiumQENIgq+zrqjQNALTTCRjRl69usQCBMpKMNUXaC4NCkUHqIpdqH9A2O8pzawxz1zdgsJ3",
-	"87QWfxFLIOTp2K7Pu5rV2pploSWdgpEN23fee9UXlYa2aMqiG3ebTA1JZHTjgmwLliaI4cAtbhfeM/yo",
-	"JhNJZKVh6S2shcau1EC2p4BsXgVqTEuNaalqIkcskYvwP5mSu3j/y6alOdX1UQNgi7JnwBYLVPH9eGyG",
-	"RsqQUZUstzzi/AphmQGitjFS8QkX1EiFyox9ZpLWF6ByrdmhDw1ePTK8imfuqgnoglAEUteGithilNNv",
-	"AaYEhJK5YnPK4xCwi9W0EG5hndoco0C9pSJUOjyC3Zxq+K6UXAgzPFrumF8IUebiyVkRmmTBJlnwqMND",
-	"UFGByblwEe1BMdA9yALWgyw23ceqQwGHlaSvY4sdgZ6d/OEuDuw/4fepTOI7a867SIZsa+xg2oc4hpWo",
-	"B1Ce05ndOpmdARQyCkWsCGRtaUKTpKrABtzeFy5+DmtgYJ4ncBhznRXKoLmxAqPzFUsY1Sy+zO9HQ4C/",
-	"QMZKziC3gCtHrZqFq8yosnol5E+Tq60eCqgXX6FI/iCTuDCEX5x3AoR5EdF7swUdWXUbZgutEo2nolF7",
-	"76f2ynltYYVSBQZ7b8Jv2S73+hIPDr407o/G/dG4P/4S6iSEHGJC3pq/oxJkkBxjAEoA0GDkhNmxeSCN",
-	"sQLPOXByBJAOuGW4KIeqYPPAZRLHmhhJFlNqipmhWbFh3QGsZudhLBUpWHxy10aJFNaFKI8KCC0Vhifl",
-	"0FMfeKrRGVUBuj7i018y7iqDrWzgGsDVAK7HiV+9M+Ky9zZoq0Fbj7KSd/cmNPjsyPCZO6QJLVhz2hmJ",
-	"RJHyHfq+CtE6wb1LbW0BaDOqbkLgTX+IOFiILGGu3z7OBBhGCl1fTCVQ7S8diYfvfDFiZ8QiOWOOLKQv",
-	"MHClXTSGGSC/sGCpE5StOEUOd8W8zStrW7vEjqT7IoPFCMsEW5Se1wxznLK92AmyimM4S1bE3rC56ZIf",
-	"Sia5vijZ5HJbX4HuqWTAq+B9qkKCP1F1k0OVD0iC/zSRHHdGhDgZ0NQVZWH3ErgZrrz6+Ovra9K78CCS",
-	"RInUzBmf9021xdHlcYMqG1SZo0ofR9cAwAYAPvyiA/EYxik2bJuG4m7HwqlNaMiXghXtQbMWomsnsBC/",
-	"iujA5xwXQIyZsmUZJWF07+HZNk4cjnsAwKiz/KAScgT6tgyodissYRYo+WPVta5BQNfk7IKMmGBjHnGq",
-	"liRmEaDPu+AgN6oNBmowUIaB9jhcGvzT4J97458ta25PtNTgn6OzldljPC/5JcdANMbjPLdmHfiA8eZe",
-	"GIdJdwRXBrV+WC/5I0WyRH4geNSVDHx//Q4ip4hm6pZHrvq8q5GjJlRwjSQyU5nEdaz32JanKrPxmmoW",
-	"cqGZ0NzwW0bmio35Zx+wNqYznixhudYV28BbBvZfA3y4FAxbLr8TtGZcZP/eucCYmOqBSGcjqOO2G4j5",
-	"+Yfrn/GJ2rfG1LCBHA9GXJnpRkruHZs5Z0pLsV8pxQ/wzGPUUYQPbY8CxhXehAEfW80QbdzUZMTeaCx2",
-	"dTiK4hBFyk5FEX1oAwggwZLKOomrNYwqNTkU5bogDZH6A0Ih7B/jIg8aJpL+/MM1wX1tEZpPeWzPZJwm",
-	"qSanp0gRkgr+e8q8m8C94dLJY7uqid1yZJYC27mL2ZiwLrmyHYBCbmSId3YdK8WwW8dkDbfdO6ziPnoh",
-	"jWPFNOw7e6Ccti5ap2fkA1U35NooxkwL5yCSsZU6P/56Ss6++292AciFnYkfU4P8yWUBd9E6ffXyNOyd",
-	"hWfftoIWm1GeWKFGZ115Q8dS/VfXhq5UE7sOcsHeumj9Are0gtaE3zLhf72mMyv+cvF80Xp1/pycf/OS",
-	"vHh1+so2tCATL1o0ThNo/lQKBjrui2/PyOnZ8/MXL/fg54Z37sPNfXpgMVolQrE9cUO23WjxXw7ZdrWe",
-	"JKY6xA0dAmPCcWrwgUtb8Fyb/sXZ64DZoKI6A/I0cUFwEBpu72Ph9gbZGtr3hrRh8j6Iak09RGqvAzOK",
-	"0KxzN/C4ok6f/OGO+k3s3I+mWn/PTIbkHlilquPldoCzoeb+ckuyieIsPpp6tZ8hCNrnfWzglKqIyvr7",
-	"9S8/kxlTE0bgHtL++O41+eb5q5cdr5hhRy8IHWkmrB7FkhiO4WVARJokJEoYVSAHJbyYJsixjHWXQGWB",
-	"/EL7lbhLfmYs1uT9OARPWa6LZaezlbU6MzTh51xBpvX9/Os8vodydghv3YpWdta6aL1LqCHP7VJz+owd",
-	"JzubbMyUYnFBS5ot91VvPmCT/wxKDYPRDWEO/3YXYeXfuqtL7xHkpJvzRl42Gkw9jvwyNJLGp3icPsVj",
-	"0yu+HipGkN2ZklEIu26vQo7LWhQBZ//hlZATqjXTenMt609TrvPGC4tZAmewhoDvKU9iUnhRuapmQEZL",
-	"EqVKS1Xn3bNvvio05JEcfQ/pScq7s92bVBi6xqV0XNpNeenXrvHivizuqMPpP/dVeirdUUPYy0PXL7Tf",
-	"gPfBb3PSfk0VUmpd44lG2m8TPuEjnnCzJK8VN0xx2iEf2SRNYKNoctY7fREQxSbkrBP0xRBExdBbUp5p",
-	"0rbXnncCMgTZAZfsH/bSa/uHYoJcRYacvvr2FdGn37hUkqFi+egOiWIQgYn1YfML7iAZLfP7mR7weLhi",
-	"9LSHjq4v15rv4Cd1dPHZnHIFYY9SDXiSCFCwrDoStIQ0dkm5NQdl2MhUzhj2dArFgDRk8SimsScyNZGc",
-	"MeyH+0froiVSo2BJZtGSsFRhFQyotq/B+JCglQqgE3caUfEluFFoMpguJ5xB4rW/eUwTvXK3kTxhZgCf",
-	"2HzniHExGUSJNFO0i9bfans/0HTMzHLLjXTEjb06sI/cp9eKuYU/5fMtHVlIdTMwinJhO8TiFOd9cCuT",
-	"VBjGAFhtfEMkZ7NUcLMcjGlkNyFnW74ZUfvWwViqAWyytbuteChKpIvWVZd8oAYkkaJ6QIVeuAPp99PW",
-	"RSuRcEb/btV7bT9iRSafCD7mERVmsGBJglNmF29k/Gp1aBEnfGdNP9+HT+PMLMiBxqHZAIymenDjqfzL",
-	"GglykIWGgrFU4dzbm6sesIgvLty2hZYXAGKIJzGSYbutVn17Fsoc+uOu+j5QnuF9tiUrndgvDLr6Zvd5",
-	"13IdzriegRG5+vYMlsbFxmwemhzKhlIkS+hJEQ43juD76HnXhjr24VyNAK9Lpv6RtmNC6txD2dtkiUGd",
-	"j9Mk3N8mkz27mxmGXFU+AVKZ3TIFcwXcT4WSDorRaHqZF5xA7/SEGXLeO99k2XnnP/WVmXgq+rXd1lM5",
-	"U43V55itPjtsrqJIiKZUTay83UYZvN0M9ADO7+oC0lb66YzqrVI2tMdpklgJDyCLGJlGU/CLe5tRno3L",
-	"FeHCnocBieicY/EYOz2248i3PJWpZlOZxHUhxhWb60nNMK4j8Fl/rNJbLiZWlN3SJGWDObPzenH68rTX",
-	"6/Xs12KuKVrKBnPFZtwCK1SFY8XgVeV5YJ+NoiShqYjVEseJUYM2gQVjN8nSf+TMf0GxwQy2QOuixUXM",
-	"b3mcQrVRNh6zyPBbNoD8jIvWWe/sRdh7GfZO7VUxtZMRD+qbmE2R7SoXE0jAsT+CLUZqowcrbXphMQfO",
-	"fHGc4MQfYMKtWevJue/KDRf2U3aZ7W4cqFgmT2MlqFqvjbmgOZm+HHNBFf4Mo1Qp+3/2mWtAbY2hoTE0",
-	"HFtINB45Ycy1YhOq4m31i5jQXIqQTlhoAZficV4uqNGi769FVwPIXdTpHbHzJjXa+6BCfLheg357y9SS",
-	"3DJlF4NtHYMf8LGV1q6q0lDkoiB+kN3OZGF6nvfu49V1/gVFsHqVJnYtb9KYv4M2/BMf/Cp05VKPtmvJ",
-	"bhLc0DX68ZHpxzVbx2+9g+yhcqhT6cVHE1dRL4XKPuHNIqh4rz0HFlMeTUuykmvCuEF3fswCwkTMYiKR",
-	"EzVK0tgeMnvFXH1c8Vk/DbHCe2x8aQQ0MlpM6S3DftZxKrieD+CmEpVAzMY0TYzzbwfrxcoeUtIVR3a7",
-	"oCv1vBFzxyXmSptkt51ZZxQ8eD7Mg9gBPT2B45QpdXN4w0U89KkosG6zfATS9vQFAXHrQ+cXx1IFRMgZ",
-	"F4zhP0DByuxLZMZmI6aQqyChGvwQejmbMaN41OmS76SZ+sw34C8YsVWmhBorYnEGn9R86HgC/HYHk9oo",
-	"QcueM3zBEA7kGEKRYHQH2YHimO5GL+lZeB6dsvCb+DkNX41Pe+GL0Vn0LfuGnsa9MysFLQQvmPzOw95p",
-	"ePpin3IR+ZA9jSmtNGmNDa0R618vh0Dx+Pc2tsZm1tjMHt5m5o4YH5aDsTF2a1bfrlkyDourtTGUHYB3",
-	"YCoXJZiFkwJ1tXzL23vAsAdIDyrpJyd/FP+5kcPgF8HuoNfCnHGjiT2oK/kKVgDdo2hxrVrhmt/TZOR+",
-	"2QwGpbVatlsdrRq33fZSXMX7GKzWN/oJE3eohHOvttYpqW8FEOiVZwzqFFoUUyoLdOkL3lhhqw1dQupR",
-	"UamnirmQt5glzLC4s0bKsCaG3or4fnqlZ1oIHlUFZSJeDQV53ityo4M+DXr8DApc0wVd3k1vfCvix6ZP",
-	"2EVgo9n0QGL7YDpkI/+/Xn2wrN85Q/WuimDDIN+wPTzUwmQiDkdsLBULwWL4hXHBfzXcEG9FvIpltiOU",
-	"B9DybjlbhG7T6/sAvQ1VD53SN6NLQvUNlLSxXbefJtQQKpbE8Bkj7Te//HT1/ufuLCaaRUBgd3rauXDC",
-	"B5oYEEqmUkNIbl/QeMa15lIEPsccF1IsFyIgmo7ZJKUq5mLirFiAvq1si5gSyLIs2GfjG8NhBQoSp6wv",
-	"XCrE6TmJLX7MFG+Uj6lIgNLLkAXV9gGipR3uS0fYpXT2ViidiHEgdGwY1PPpC/8il2NLuKnPSP8IL/Jn",
-	"+VO6M4QEHHkVz7gB7mjoECVjmoAvJsOUfpIG2Ry1ss+yeAD3nPXOXoanpxaN7oE2C0PxVG6KQhM+upqU",
-	"VdDTXyuUqyqtNkM0W8sBOSZ4eZQnGITrUcdYUJkcSA0NFbOnzwbYVRR8Ln3vYMfbTzTBwy0TF+0RjYFn",
-	"MCALJcUEONkDkoobIRcCSX4CAjsFhZULS8Qr9odsQx8UWTU6QZOW3Xh+vjbPT+OiuQcyv/IQVZBUzBMq",
-	"BMhxe15sKD6ON+gDAXK7OuJ0QxWmTxAxY+x+jOlyDVpYqD3Cot2u9redJIjusZDDQg8qYhe9KUcJnyBf",
-	"NCBT5EjCF8VcQ2g206RtxyIgMVcsMqGvzk2VomIClcsDRwjHBXBIBV5i6E5AYqb4LYv7IqvzzW6hplUl",
-	"5g/g+FOcCkO+7XTJee+cLCwwLxQ1mVJNhMzamTLSFrIvnPE9JtjaoqqBVkBHma07VXAbHE325ms/AQ9q",
-	"uSx9qUaeF6a1CRM8Lv/RVZEbsTRLd5AKO9Nhu8g3UKzEw4Uxl+TQCdWaT8SD2AeurUBaTCWS1TugAhsW",
-	"BRJZSHVDEq6NviSUjBIqbggk3nq6TG665DdupjL1TA58IlAigcAoDLNX453stI0G20oxXwXbUa2PX8G7",
-	"cec+qSK+QtylF2Hv/MyuPEZnrYvWz1KZKflRRjThZrmven2VjeDje3PuJxMb50yjiDWKWKOINYrY16CI",
-	"2VOoSJ9dVHGMBJaiwtEOuZeMzh5MLavP53qd4Qh3Z7luyEp6SAWuyFNAP7pPfQW5n9iVXXKhoMuNenO0",
-	"6o33ZHFtpFp+QRpObSwZjaZgIiCOwY8oiKel0ZSzWytl51SZZJn9YOWokCb79yVZTBmITeTLdsmrl2hC",
-	"iVnEIUW2LaS7FMAgaoZiAYwTnsUP8jpzw4QVZEFWACBZBsXD34rAvoCINzOlIjPu6GfdnPV6SOScCe0M",
-	"VZligyRP2zWgvmjbJ+MU7THYQSnYRcEs86Jzab9nezSwvSl+8pb79GDf19zV2he5r1Ux+/XU4IGVIRmj",
-	"qNAUvl0lKtGrdgQqmJ/k1kVLyAHOMoiwZMW/edZrBY5a2i2TLEO1mpS7F7QU0j9dtPyCc2117lVnl9xX",
-	"sXtah+ldPaWNjtfoeA+dkGU3FBLPOgPypvv8PeGMUbGY8oRtupuLcK7kBOqjNQrmXiF/xxmAgPQXOdfv",
-	"ISfVR58THBkSS6YBeMCnVifXsXRlaTONen8UGXZgOxeyRDgtM9LmA3JV+0+xzyaMUxZCOFaY8Bmvk3N7",
-	"E3nvSrW9ElHjIlu2D5EXpVZU7tjLxZSJ0MPlkIn4gGzbexKR35X/u47Le08y9ca+dIga0NGK9aaoucDp",
-	"JlXE7m9V2pGe7FPObvFMr1Ir6YCMeWKYwjpH9nBPVyiJ15i6S3Wk3WscW68rJJ3YCUae703sZDT5zrX9",
-	"8XiDqgiAcnaMovZjly81rYtWmsKVtY1Q/TIcwlawF5/ZNT70sIRC5UHfbkZbXSqNPe3YyMU3b+x6CqEH",
-	"JEGrkU4nf+AfG3O9bYcWU5l4qVLQ3jPLod0Jio9SsCRREUOWd0STyBWNu/BD4oSVFVTdvlgpha8Yjcnw",
-	"+7efyLbGnnjhF1oRPSRcaMNoXBPsU95irUfbzHWObexHk1P+NVTFz+kQYVewVepEbo6W6RAXaTlEaMOW",
-	"i+Rsxs3msiWvcZeHMyrohMUOckCOkzRkTnlMzFTJdDIlPrRQpUJfFMm+7BXtQnpwk+tnfcHFrbSKQJdA",
-	"9QauyQJZzBgpBQMSbKazkgAJpX9NQChZMoouREoWjN3UCAwcmdeFDj84d2rxY3VF4vNbmkP/aA/9bO3r",
-	"OXM0wbiJnunqlRpYSZKj+baRzgrkl3w5IxC3jd67/MhjiYmEGXjsD/xjcMPFBnAx5CKGbXPLhigF0vlY",
-	"SWEcmTLJIom9PQxKjeBGI3qpDZsFQLTjcvQWUt2wmMjU9EV7Lrkw2qpQsZxRLjBSsIBLwHLK5toVoIXQ",
-	"aQ4EhZOUx3YkA/QHCsKE4SaBEOhuXwzpRDEWuzbjPzJ8ZEoQ0JNFZ2Bp7qqxWAHkZBGIJQ+r+qIIp3wT",
-	"sZco0KgyZe1VE7fqAoJUhMTIeZjONcpcmRrNY4Yv9620X15Ml8UOuDGP+XjMlM7HPp8kIgVDNx9Yi93R",
-	"hxQcfTHht0zntuTR0jCNRmlcDLahMXhgR8sCdwfEfr8iQ7eYwR6Dw0swiZnQvvAdxSsbBfeP8LH9ZPY8",
-	"HpdFdqZojrigoEoWbDBQAqZXZYiplNzY+xWh/RobEr7hei4134Vn0D1SfKJJAdycAohDf3BTWpP717gj",
-	"Kyy4DgIoZsDnXr0k18TcV0/tcYAgpQxDuZPEyFLkHRf2JOSCvBWThOtpQKgmH968+wKUr+22UjzP/sHF",
-	"rhisZB2pxV4fKgzIY0Izen+RLDMla9WKLBiLL8rgNgZuQyrivvAGawd9uCJWBOKToBOvQuFCablIatMl",
-	"PwMlBpIsuGIjfZF7UIJ681NQbhU6JehMphYJWrFrdBbhRvy66ovFVOpVVTKHMxk6FxLGAfYtlj3BESFt",
-	"CLtCtKdT2zIWu/doBEYWSE65mKAj3rHga8xXCwDZQKXNGhOWa4ArtIFBUQ9nxip9rQ7VFIqHFv0pjXXr",
-	"S9dmf7Nrs1QctlJC3Em23rnO5Z5qqIs+AIfzZi8c3JGRQnrtCA15Ip2NXMx5lROu2o3mnEfYgA/w/a8g",
-	"zLvQnx2cVLbXjZHq+IxU1Yu9ziflNhE+ddDg78MIgh0L3kZUMX8wZ/2B7P/8vCqwEzv7jIh91LjuEjD4",
-	"u0AB+9CM3lg1bs5UQRhWkToVts2ThjGXQpB9wMwAwpWL8nswXU44E0A5Vh7TBdVTGJRYMa2dfJxJJUA/",
-	"+ReUplhyMRlwMQA8JpPWRWu2JJprZ/oBQoAZUxPbIwBtNIKKsVNqBlwP+MwOFbX98W8jFiXJmSN+nS1J",
-	"RM3u4dCFwX+amOji7DelLhqJ/uWYMpyY30Rqeqfg6yaousnabbJ2v5pSsJugVQYwq4vB7g0u8zAmHxew",
-	"a3Slv78cVmknAbYv1NHfRbP7kH34aUMjXaz4fsYc3KoPG8voPrWDguhHslESjzp8sThNma0n2wUPnA68",
-	"sYghLYRMoBQCtSIA+2we8hPTpc+57exYVdCv4ifV15x2NGAzyq0iJcdjHrH/qjjElsWs6+8NslvnUykY",
-	"lBJ88e0Zefni/PnZqbtsZ2Qwoprr1kVrbBu8kOomFygf/WvJazuUP5pCaDXX40Gmrv+5r9R5Gr0rm8JG",
-	"6WokZENZ1Cg/jfLTKD+HTynbG4HsA6NWAdGq8nPyh/9za6m+rJ3bK/AVwM+DqwnbHMuND/kLz5AozOOj",
-	"Kw/7qeeuVd6rBMm9FTVOwHlB4DJ6wnMJYOVbQDzYJgC2A+/kCJyRYYfyc7/O43vpIL763CGUj7JG0ev1",
-	"Tk9P91cBPmCD/gxKn4WhDGEo/3Y38eHf+6jUpdtkl6P+aWTYESD9L66g2FOWqnoNC7cg0h4Oq5yMqLgJ",
-	"Y2YoTzbbcGlk32wQUbnMl8xxX4hPQjJHSDSLFIu5YTExMiB6KheCzKi+QYW/Pq6Oips3rkEPypUY8Tln",
-	"wvhv1UgRNzaNcfSwAuGI9bQsZFdIE3I9bjS0e8WLi5IS9kwTK3L8tgoKEmHvvLp7lHZeAZlpVRk97Qrn",
-	"rRTgUF5wXBZBJ3f5XaMl9g/S6tfE3HW9mLsjPrQfGzjZDLfjnwNnTf7w8Zd/vn/z9iP58dMbO2L+KgRT",
-	"ti5az09fnb389vRVK2hpqcwgkrF97GXv9OXp89afRQLEfAIVm3Fj7CT4FAA5Jmfkp/2KGJfF7zV7Aur7",
-	"vU6AAtkCIksyZyLmYtIcDX8Zq7CTAR4whU7FKETQfP2lgRurbjk6i0Y6dHI1tAO/he9sdQndcBFvYzFr",
-	"EMlBA2YYZJFXoRI3j5dgmAVC3EzVsQoNFJZNheEJoUSD9kdSzRTsUK5m+g4wZi8N7cR96A51gVYQT3Xl",
-	"4G2Qp8JPjw2qRjVP57OvhUU7Ap874xg3HkePZdxCWnO+N1zPDQzaGwbZY8mB4b0DlBvA9BcDTAcBQLth",
-	"q21vXblds2QcOsG4ieyiceQfHpS5c9Mlk4Mo8Wp2ybu3Yj8i7RIQ69wHgCmqQ0cXt2s488era88wtxLR",
-	"XKgC4oObd09b/Xh1/U/fkKcNb867Mdgr0vkqe+47CHU8FBvsx6vrR6GCzWdgewB1cRE0tqBjjqEub9e6",
-	"VNsKerOdfG3B3flKKrWxN47GoshhuZl+jbRhKXApBOUuG8QRr0ll5WasyUzGLOmAnicFW5VTXXKVZeoK",
-	"Msqd6Kj1IiEbBFD4wN2qsO189zypErgqvC6wJlAraMEg2Fss+GhdtHCQbGOZiNhgztQAfmpdfHP2ba/3",
-	"ZyauruI0MbiQznpnL1pBqzTiMInAb4edvWF2EUZUscKdxUu/n8IQrv4spLBPJHRkm9n6WZIpS+a2fdjQ",
-	"i56Vp3ivxhIB/t5rOWOrd58Wbk8kdNTffkUSCQx2K4+c9ezQG/bZWERC9RQygH3OsU80Bh6+/4+9b1tu",
-	"41bafRUUb0xVcXSK7ZVIlQtv2znVSuJtOcnF0ioKnGmSsIYAA2BEs1yp2k+zH+x/kr/QDcyBmpEom5Qo",
-	"G7mJNZzBuRtfn3snvZBsF4OQelVnUxpb68yP72Pmz2qz+BW4E4xrw/7JNfDPf+8g7ZcH+4EKO1WE1e1O",
-	"34zxio71UXcQHeujY30sFuQrwnCTZDAWEnFaLOyyCZSNSJVxJmGxClYr8H0DbO0CoxsA5a3S/cFHzc3Q",
-	"/3Wry35Naqi89huwb0CouswvPFPGBuAtCEpPxBW0ur01sPI9yLNdloHaLKOj7ON29l/ZygeUa+8k+lVn",
-	"9M6+/ySy+jmfOv5JTv7EUzEDbEnCwjAxmxWWj3Jg/aeH360dCfA5Yu0mYgE6pdaZkGJWzIZcyoLnQxRi",
-	"Q2bsNpn2m8MbZFrWpyrD2V7vE+SiTUcYXG/5fu2qt/LNoCDBIxg5Z5R5OjBnKGJKjCmBD8JYcwNGDe9L",
-	"ZRM8W1+BpfSxBYkc7/SJ20UpZ5PHZTdidAh61GWE/trwY8AQftybmHMQNPd39x+7Ds5abRZvilqyz3LK",
-	"vqInynmYcbwp553iuSnftlXWbqwu5VdwEBJ+osbFai6Nm46St8O3F37amwBwg08zYTwYPvEn8fNFu+gZ",
-	"FpHOPSGd6EO2OWQUE6I8JlXsw4KaN4XtvLzXu6TvEctQj1tDMu/4JW1/8wJlqkBzOQEadxQULpop0hSM",
-	"Ufo0VDd3oyYtOLfX3MHsFCSbgGVPj49DRIE/UcHBAm7HNW9xCb5GVLOCqiOsibBml2ENfRNxTcQ1Edc8",
-	"AK5xd/knXOUbBjMWEtT6rOtcDuMxEK+hQq3plOuJkBPmmmLU1ICNluwClXvDsVaziw6Hcm7hHfV9f/7k",
-	"q5b0nArNkuGt1AkpSfnJ3Rzd4NucxIUc4stDhDgthWHdx73r5LRVjBKW9HYH8dp+Rf/wXfYPXyWsiq7q",
-	"rCDQ4a35Se5uRr/dKfzFKv30q0E6WlI6FGq2KuPLvYa++YRxliqtAfWmVOhQwoKa3GcvZL2wI8N7op1i",
-	"ha2xJyRdqkCpJFSwIufWAY5qfOcSC3iPsQaR3WdhLrniGWT4fmM6PNfAsyWbc2OxiujCSU0v5rrcLMO4",
-	"1m4IQp7LX/10eZrC3EJ2UpO6TNmYl84gY5cA89r87BSWbs4ZFcvkkhVzx0blhL1Xo3NZzqtcMaYhFDCn",
-	"lZpRnW63OrWjgzW6cWcZXPlwasybfjHi6SXy9ou2WpPelz7wmYfNgc7nwnJ0PnDEp0sfg6fHz9DJoJjP",
-	"q6fH3+DTfwa9mZhQOLYBKnc1geGIo/eC++fRt8Pjp44lqsLAVOXuuRFygrNdAFzmy9Dmt98dPXO3ykoL",
-	"x8+GVrl3UC9AGceGfALrNXp0dPwMHd0zYfhI5MIuh3MNM1HMhs03n373/NmgB3LqaDsb3vr+8dPjZ/9U",
-	"nhn+R2QdEN45LC+413KSu0N3fHj87OD4OTIbWk+d4gYdIVrkWozHQ2NhXnZDq+9/qQ8BHT7cq/7j6kD2",
-	"Tnqun+TwaXL4/A4+HuEgPpDre0kHMZF8hAFfgr97l+ogyAkI+xPLHZ5ufzdcUMl7NUrUHGT0oY8+9Pfi",
-	"Q1+e0eg/v4kciVnmkPl1+X5Q851wyHKjAkmbauLgo/tjiH/c6hhfjfOEeYDIcjET1gwYIRImZKpmMGC/",
-	"/vwjAfYBe/X2tft57os5e4REs+9wka9B4O3L850mh3K20cvzcfvHN3fyvsX6uxkrw6m8s0s8SaiLqTLQ",
-	"UBA27lXHVceFLTSclp+UHOczHOU/XWbdiJ/8TUIXCkPtYhfre+XI3Xzfw2Q37vq+2vD9er7fxg+D43tk",
-	"iVH46babri/MNEBlgizocYs90TV+189kdIvfmlt80KlzzBgjlWVLsDWrxdPD75iSDmW4F/buSZw5QNbx",
-	"KU5jqzis3TgjzQK0cXiiYhrv1YhZxeYqz/fZa55OGUfLCWQ1WwRNSvC87ik2AestNA27jG9ZmCAjVpaY",
-	"FvMD+e2pPEPjjDDsEuZ2wGZcX0J2LksvPm/2oPxr2ij5pKwZXY2j9LdCm8Z7NXpiPA4wLBfGerxJwOtc",
-	"EvIqkYJrf7RkU7VgsyKdttk8/sD92bDNo4GQjjeGkP7w19AvatRq//VmqFPc+vIocMuC6ndbqVejCjqi",
-	"sKiC3nkVdPRg+9pKlQZngUHLHX4FesnSQmt3xddu+xnPgBUyQ3Up5iykXCl97q6TTwFOFVACB93NAV3X",
-	"nareN1TRixbXgwOeB3AwWrIZl3wCNFqVAeu/OHv5+w/sm1cnoTiY64f84SXDLLuUYN4DEPcrggMlfeb5",
-	"Mu3+3sD3Y54wqyzPDTPzXNjgtHNAwxlUefop78y5rBDVErh2w6RkcwOm4UrAwjB1BTor4JR8MwzLCjjw",
-	"z3A0DiNfgRZgmCqssZyy0nIN51IWec76NWbEjZJ73pPfBn8PHI0wpgB2dMzQY9hDwLGYFBo5ldvLs//7",
-	"b8YnEw0TbqENFv0I9i/cpLe4ZddhUUumd770Q8PlFZTav5/BmBe59d5BXQ533AzV+EZXuxofOGpjA+3Z",
-	"Xn0r9Yb9gHonPWR1g5Iv+T9Tc+XO83269jWWGlkafLAHbiCNJhpLEP67PtKOi801vsKeXtLgk1fCzJUR",
-	"60A4/0n9iwjmds2tkPhroMT+L2e//4YX2cuzP4mrEll8n5qrlWBw5M9rJulpS8FTMnrH8ZKF0pdOSuvk",
-	"9L/BB1uyx9HScUTv3Of+5YYqJPvNsRbD+hdZAUN6NnRPPMjyHPRc9i/8P7+3unBXN04VhT8ul9jIHnpZ",
-	"1u0nJIMCn3Vwwbc4uL/CRB42OfbKAjTY2ox/EDPHyL55/vyw9ANDny/PIIS0MMHqtR3N++VrNOu/HSmV",
-	"A5fd367YpFqZFuK3mZAlE1ubjbsN6mr16PZWt+qW3TwgN/ply9pxj47Zu8dBHb8itVLLZlVMEh9ttYZ5",
-	"g412h2+8LNV5JcRsJEEsU46TAzCq/bSxyATpi8AAPX6bQp61MUIM6fCDeVgWGIa9eR7j5k7uqpuHodi2",
-	"VZ/T8vZ52BpxJZF17SLrusYGHpZdHXykf9zozvXCj7VKcKoKm6oZmAHLIBUYL+dY02LKLfGn8FTNQUJ2",
-	"I17rbZ1YuuUs92ukkN1zwkpXqOS+ieTOnlg4JjT/efoyoK9ECknKLUyUFrcEdi6mKgfmP2IptzxXk8IH",
-	"TnktiCmv/0p6VAvJqi6w4NHUyZEOGA3Qsurug2yvPfLzjPp7WY1xi7TY7Gx5+w1WzSuS6E5rMNY+u3h1",
-	"3OHElrpr6mvbJN9uts8yw3gY8pJZtUKC1yZerwWeC5A2yeEK8iTjlpdvY6IXYb3exzBu/A0KaJ/gK7pu",
-	"NuNLNiqWTNiuujor9PWwEYF5NvQzDdV1ciUnQwt6NkzVbFZIYd0Qs/mQ+4OJTosDX71lwnUGUsjJ0Nds",
-	"8eD8J8jn1fLSW45pFViyBevDrO2bubJgDxO5trprMX4tcusv13lgBRUtQ6Kc6BYQI9OiL8JOBZzVYE0H",
-	"8CkBz/pQrUMZ4c9dMs/5DdVVL6gc6PemGM2EtZBhuAoSopjIRI3H7O8CCjil5UUL0zCgwSHGnn0/5rmB",
-	"C1+qEE3x/nfzhPAXfok2KXJPcAjyidlnoXPMf3jBhEzzIgNMbVhoCRnDsbP+RXgwJLP/BTNg97r0tGc0",
-	"8Tc474dV1t6x1qobclls9Vo+H7eAJ35JVMjtg2uJQNbtF1Pj8SnD/XCSgjKUhMlvh3uty/+gZV9vNoNt",
-	"Ux1b28HbJVpckCjM7rIw68m4tC6Zve5asME7idjW5oTTdr548NH970ZF7RtfB9uhm/GYGYCS+oRGyTt3",
-	"VxZ5fXuPKa4xu42X4l0XT0yHvrZ21nv3Q1Jdmls3zBhV9rh1vG4PK4sCHkxScOK5vA86G/RC4fhPUPm6",
-	"4/mJpaiIyNica2tOS1sKUqJ2wnYKGZHjuiG1TcJ8gKDaxZTboVVDCubonfQmKuDFjC9ZCtJqzA32rgCD",
-	"7jDra2mquW06hral6XuNol2D0YXomMjwog6mQwR2RyPx/C5LZsDlYiryrvBYfFvIZK7VRIMxN70Wq0vt",
-	"bgjtDpU3ql9nn3Vt34Z7D/wpv3uEZv2y7gjOrERPJ50aJ556YWDhhVNZ8JylyqDuwPu7NjUiGeTopZ9R",
-	"pptTxkfqCs08K0Jw/+nhN6SgSMpvEvzmYm+fvcCRcCcrX0JQNmE8BZ9ogOwEEZPDMznjM1XIUpvht8IN",
-	"cuBjIUZgFwAyjBIhVoiLwFSWLBPjMWiQIY+Qa0jIDLnbFYQeJCKRi+rloODYP5d/OYZzzSxmMT3mRSmp",
-	"zwpjh/Q9+m4NgyJHX7CpyjND5O4thnsDbLAwoN0OsFLrU06UpRxzhqI2wa3xeIyJQMuNVNr9GVb8+Lga",
-	"SyJMUvXeqp6hTdgMtBrcr/FtCumlITMccD3kMhtmYIljeSuba03Iietv6NYyPJ8Cz+10OTR8DMMF5Hn4",
-	"wR3S8o8qpmdIcTPD1NFI2coMwJohxSlBNsSjE36jszcUcujGoFXZqBbm0gyp6XKcZg6pGIsUJxGii8KP",
-	"3r2aaKOEa9dOaO+kVx0ZZdyFE/yUqEWGo18fkrrDEGh0BzHjZ2LFr7HmxU4Cu3GJddsxWtv1sVGkZtUl",
-	"uOsEb2uWKfTOQHM9RSeWDJMsZQTU1BjZ9Ywv3RfCsv4qbmMaxmgYERs1jUVhAGYnHl+BzDrzM/pXMBx7",
-	"8AASRXmRx4onMZHP1gghnYo8S9C1LEGjbTIHLVSWWKWSXMlJx+m79p1JkM8eHR8mPo6r7bMKdCQEOpIS",
-	"EnR9oCG1iXfvSlKuIZmqGSTG8uVtg1z5GD6gMTIr3So6PhvzmciXSYBRCTdGGMulRbqUkIIxvPNrYcZJ",
-	"0JfeNrtcSEhUYY3IIPEMh9a/iztcH5MwiZ2CH+36n7mpjJHH38CHcEs9bux4Lcw0pIHqyIYBborSCp7T",
-	"zmXcgln35UKKTk8Zb9JOCM0nYyL1jjwb8lKqhUxW3WvW5LA3pvNtFZliUqyNKVPOnPRayicow1IEmBOe",
-	"gadThifgroqVawaQW5UraIHZhmrFO9AqQ4oRCazvD+qAOQrw6oq/Cy6tsMsBG+PlLNPlAAOMzaCeRIIE",
-	"zj1mVUMBRTZN1/oTOjBkT8G189mlakZPt8KzeWEhW6M+dJaRdV/Co9EABPo/6bk7Zehul94q6f2qtHRn",
-	"7EoYYd1yTtG3lpsprlbmsRzIbIhRb1gY4nly+K/k8Kg36JWb1DtxMj3mU+21qAZ6J6XXT5Dtg4LA6wX+",
-	"0wtsfDhdTgRIcGc6HIfeSe9Zb9AzlmtbG8izciDIRN1EC+3/GroDVS+CcSfJ3m30z3Je2Ht3BV5PtK/V",
-	"0BESoldwtEg9QiH0PoxWUbyM4uUXI15GaTFKi93S4mYEwCjUbUqo8zVbaiLPirhCTN+ba6+JK3vbNaOj",
-	"pHfw0f0vuJNmkAOlPm5u5VuYqSs3OJoFVV6szyPkwkNpytRkrHUK1Lu2P1+2+m/0RY1AOALh6L31hVWK",
-	"jxgzYszHgDEjbNwUbCRE1Am2PhMVDrqL9dWRqk9L5xquZbLwUNWhln22dpyRD3F9Yqic+NPDp601/GoY",
-	"cGtIruyj42L7TGVqhHE7EFIUzi+vyVhB6YzPJeNZ5g/63qMJMbrdeIQ2C2+EK2ybGIdhRaUctxKMhF6z",
-	"FHJEdrSNGtB85xsS9KJJzDX/fJdNYlH8juJ3FL+j+B3tSlHmjzJ/lPmjzH+jzI/ouAOZb9cQRLmKtuDz",
-	"9xYbdkJFFbaHgoZVGLtI+IbEDpzsgK2US1pHrHB9PML4vEZUWi0Qj1ZIGDYTxiANrV1lHFvEkcRwtC8g",
-	"HC0i/Z3KgRAjliL0f/SpLN8+SDLKh8ZWDiLchkJ87Uq6lll/xNNL9wbikr3tx11ouBJmGzktzizHzOJY",
-	"Q8HUVOCeT+I8TnztboKcJUfBgkqymI1qRYcw3W0tgVyjHcd4lqaq4V4Vuyx7F2VqhmyfvcPUFlLRgVsD",
-	"7LlFekiw93BO/+X2RF//iLy+LuQVGo7A6+tweYoYaPPxpQ4FfBoIqC787aqhCJ1tAwFhw6Zp6x4rXSYM",
-	"P/Wl1fGHQLbB5E35fu+KVKjPnUEqUdUTAUc06sbgwghIoj022mNvtsdOuUmkSigRRowHjEbezYFwBIUl",
-	"Dq1DUNYnCLqCPrccAmjVPCnmZium31TpzG0udxOmHbVToTPMELz0kY8hA617CNIOSuFLQ455ZwfMqBko",
-	"CQxyA3vncs6XBleOLOU+56Br04k0Cp8Qb1nJROsPe9kXm/OlkBNsCz5Yzc/lVBXaDJjhy332gtHiYCWv",
-	"qVpIpmoJerCMpawlD31i2JWABSXTlW4vsWuL5/hcXsvKu5Ild8o1+IcgcjcsPABucqH0oy6k2WcXuHc+",
-	"ZvPiXLqFNWUaEIb+qnPDijnr85ojv6CSJntUFEkVlgk/iGqW1fvCmnPHOGj38K3azs2DhrfIc7dOpUh5",
-	"CTBvJCD2x+uUaZipKzcrfi6xE+0DSp1Y5t+6JlO1ZeOlJDzv1PyP+WOx81PG6OB0e/Ts+aHjoCtwbqHY",
-	"TGlgeAIZZwuAy1rUhb/JWHmT4eSXoHsnPTrN4cHQV0d6BcDe8WVOzue1M9M76R0efXc4es6Pk6fpEST/",
-	"yr7hyXfjo8Pk2eg4/Rb+xY+yQ76+1wFuxuPIlEMnLerPozj72CtoblJa7ZKTo6wavRbWPb/EWW+Rc/xL",
-	"KP+5Q+nOL2lGY03PR+FG4SA944xUBQE5KtlQrJ/cAMw7hQEHKe9F0jn4aNV8WMzXT3jiZ3k9CvcOiU0+",
-	"E6/GzCYRtnwxZv+10Egd2UQYcoPKfCfSFDTvg83nK9hWuDRJrpk7LnR5FHPHvuUkea9G5uDjezW6sc7q",
-	"C8nCF+y9GlE9Jjw8AzZVCzbjcsmo/M3M9c2EZVOOUdM8T4scS0RxmVUv+zp/rdkR/vBd/aJG20yQUO+m",
-	"g4req1GsXrxbaQ9WjiLpJ61hgYs2arNPuZ44xtlOflX2gmaZ9nph4rvS5C9qdDudHdDp7678Thwc+Qd5",
-	"r9SnPGCcabVgc1Qe1wmsJEDWn2u4EqowXku7QD1bjnSnJwRZF9Olo9MFN1jnpt7U3oCNliwttFF6v7WQ",
-	"eyCel34m91fLfTWZS6gzB2qeg69d15hsnde0lVf3Pw+VzJeNuuq+MFvvBIu2D+63znpzgW8vte6PVGRX",
-	"u1ds/XMoebfY2QJGU6UuE1OMylN4MxerLD9qIVnjO9YPJRoxq9Ke40lIyd6W/MQ4NlZPvLRamr7FbuII",
-	"5S8a5VljkPfEoLbJElrmdTtfaCx55A67xx1Snud42D1xXd+xQP/+hS5pYpXqm4mYWm3XL+sEyPoXjSYu",
-	"9sJQRqsWZpDZXAmJKYMcmocrBzrc/WhOS/o9lz5bWr0Roev0XW+nTvr1Bgch5S6IK2xihrnXzuU48Au6",
-	"+clILRwn5el0n7m1/ePtv9msMJaNgE2tnZvStF2McpEygXsDFqulnsuLwN8KnZM7Pu31BZrOc6XmI55e",
-	"DthciyuUfXIhL5NcpTx3zEv4nUYZ2uzRELg0C7cWKddaeAO2ERNMu2Qg1a7zi8XUQDr8n//3/y/2fKVB",
-	"mcIJmpnJ0M2uQIvxkmWQC/dPMOey70/A/p/4m+cOrbVdX2rgFlr4x91VdRu0F6+cRW6gVvemN+jhIRji",
-	"IahJ1Fi+db8WKOGQLiz21RXorEBjTqHz3kkPN/zk4CDlBsy+73d/oq72i8sDJKQDv4Lrm4BblpDW9r4t",
-	"wi0D+UvY6RmeqLYbgYaZUSSbP3g1h498yaRafMUG453UOqKNiXtCbXWB5JYnGt5D2h2tHZgaklOC5FSa",
-	"rzalcvyV52RhKhWP/RHP2C9nv/82YAut5ASZ+YB5Rz02FpBng5D5gbgnDol+IXcgz3U2qoOMSvNdsPXv",
-	"pKqbDHmSAde5QJGMGm7GB62aQR0TtSLP0VEMZ7dRlXk0v396KccOOPdVW9Y/RWZxX+1u2fCwy5ewNLjN",
-	"jhGISaE3uNPvEDShbzlLucS64AjsHWo6ZRqsXrKcW9Ab26pVf2ovQzn+VJOagtCIl7thfTTMXEN3aTP5",
-	"76cLkjfpgQ4+1v+82Z7UEHLpvLuROzDJ+uRUXM2kVaT5EWy7PHOf6pcuu1F9dtGh4HHn2G5Ty2xMK3Mn",
-	"2bt+8m7Vyl6nxoNKedBJmK95OvXKF/82ZKyvNBuBg+nls72gsQm8qKmZ9dntKNCDWwuzuT1hiylIcsUn",
-	"3ulRWWHooSpsqmZQpl/BlCz+41tUva+qmd2fIarNlkTz6d1RneCHvzyjr/+5Dy1y6PN2DXJ1bKL6ePfU",
-	"x353lixXE0qm+SUxqoOPYX4+ddQ858u7B3GtDuh2Ug/kcXOl74ohDhgVrHfAPuUyhdz9UW6Ow2KOqfIJ",
-	"F3JFoAyrIjLWf3r4HSu10OHrZA4yE3JywdDnjAlbCZ3Elz2XhKwVKpF2bYXuN6P5bfCo423xqFb+lKYw",
-	"LxWaeOuEZXCr83cBBZn8awwr5luISquNB6h0Uestr9eZXpIJw0f5huXVL1ov9vXmdPpalE5N/QfIjPHq",
-	"PsV7dEAeuHgCrY++wD/SKWRFDg+h8jjwpPz5GKUTdbwh/lLD5VS4KKCOU0YwKdjK04AYQCKTocXbZy/q",
-	"miSMV0GpzLCnR4fsRyWRFwTOxEZLbzkkJZiwBvJxG9p4RV9sw9g8uJ/SSWW+cnLPMMDM0liYufUgvKUp",
-	"h322/xhSlt9Bb1Xu9oYUWBFwRcAVrYT3YCWM8b0RvX2x+TzVvI510OWwpnduZDN/EMhHuGqLiO81GfcQ",
-	"7Uq1wEBkDZXyqY74atonJWm5DJBGfdYG117LXUFrDw9/AkCO6Cein4h+vgb0E4FIBCJ3Syy+gkQqkbnU",
-	"pZB65SGAiFaOgBPymtkiHvlBaXb81Kdwqy1IyrVeMrtQGOHAbaHBDBwMqddZWQT/JC6z5m8hZnXAjPKs",
-	"CYM+0KLGzELYdFpm9eNswuet1i5chHDr01J8uVDmZqf/VV+kytOq2ocIcCLAiQAnApwIcL5CgBM9ux/a",
-	"s/tHcdV06qbKNKshopv35HajgLTQwi5xG0fANegXhVvO//zX4Ri3LAEwXV+0qTKWVk5OKGg1U2lB2UeA",
-	"p9MQLozpnBFzuBkIaSyXKZyyixm/dGxYXmArgLG5GEvrWj759vDbQ5wqBXMeILLy014dzk/AczsdMA08",
-	"I7oOPqTuWGueWm+vZP0ZWC1Ssphitxml9TPgwJwFlgtjQYIesDf/Z/jr63dvf355Nnzx6tVbHIx38ywR",
-	"p2lJSXLmT1NhQNNIUreyPpCZbqScvp6KuWEjsAsASRq6qg8Ka25pH7PxDahRan4q8nrOCN/TSzfHF6ll",
-	"kIuJGIlc2GWt/dr7LZ38CdoIJTGgj65PxvPch1x6e6hh/bcvzvZ87mwsPIltQsYkZgwU0iomZIbc5Ap8",
-	"YnJTG0RL4y2DeROyQvsGcHrkXHxF4/Sm/+b6NT9qaddTJWVZx6zUdsopQPzaqKvdwzKXT5zgk2I28Pp8",
-	"xgXZ5qkUZkuP7ohZJzCaAaOEHYKyXZeps/qLkIqcZkBnWIwKC2YPBxFSiOw3cthQapDrXTazcBiw7lNa",
-	"worvWZ6rSQH1FumTlgbxXPEJyFS4Wfx89kMZt0/NZnwZmq6vTflSZ5tuSPW0aQMf0Z8qYyGjylxhG0RV",
-	"UaDWRzPr2vV+XjVKhmBbP8tMXIms4DkLlPtDITPGJxowEr0+h1p8evtK8/kcZJZgQDWmXWFWc5HX6c49",
-	"bfn6L0oZGgoFUHIDoX3RVuGoKvwm1UxIAB8ki9UEDPilyRQmGdCqmExXsja4leF5vR4BczfF3jWiwQT/",
-	"rfTifjCO2HCBqcOVJdWaS1oic8LwIijrBqBHP4XrDwKwdpxMzeY5WOQ11EEgtYXSl8iRmzwDX2rjjD+d",
-	"sddyknOZPTHs74JrCzpfshdZkVt2ppDW8Ki9zIUb7L/hCnL2ilvuLnrkYD6dWBV57dP31EkDP05y/Djj",
-	"lrddAmLimGe4n1n/zHKZcZ0xL8SbPeQ6Y62kdZc/TbqkkZNmGhCKkGj4elNWDCdD1xenBATtx9MnxvIZ",
-	"ifq/nP3+G90VZ3/uNZbY/d7WyBu/zekyzf2JC+5WZtCo4EDXwpwvGXzgqc2XiF4GzBRmDtLQrJQER8HG",
-	"HYdUzN26micsA8tF7tn8BxzqWORNZkI9GQfq/jcAAP//",
+	"7L3bctw4li78Kgj9E2Gpm+mS5EPZUvyxQ+Uqd7unDh7bNbVjWh4KSSIz0WICbACUnF3hiL76Y19P7Ih5",
+	"gImYV9j3029ST/IHFgASJMFDZlKye3b1TZeVJIjDwjqvb/18kPB1zhlhSh6c/XywIjglAv7zIsv4rf6P",
+	"lMhE0FxRzg7ODt6tCFoTteKpRGpFUI7VCmEmb4mQ6JCRGyLQD6/fvfrh+7cRul3RZIXUikokibihCUEp",
+	"JxIxruw7Rw8PogOZrMga62+RD3idZ+Tg7OB337yL0OuLdy9+fxAdrPGHbwlbqtXB2cnxcXSgNrl+RipB",
+	"2fLg48fo4AVOVuQFZ0rwrD3p3/NblHG2hBkLInPOJEFrvEFzghL9alqfh/fB044PcqYIU19TmXNJzXea",
+	"n8VK4WS1JkxF6JaqFXx+QTPyQCKG16Tzm496v/mWJIWgavOaZzTZhI8ox0v9lcS8gaR9BeXwDjo0z0vE",
+	"WbZBC8HXtVM66pzZyXF4at+8w8vwTG6IkJQzxBdu93khEhKhBRfo6tVi9h1Wyeqqiw4uDx5dHtRJ4PRx",
+	"dJBjpYjQ3/jXy4M/Hs+ev//5JDp5/vHy4B8OQvN7lZJ1zvVevCF5hjckbc/2SomCXKHbFWFmN6ghcam4",
+	"IGlFN3yBMEMEi4wSgQT5c0Gkqg5Y4jVB5feSzewfyaaxOlasD87+eKC/d/A+NN1veYLDNKW3NBEEKzMj",
+	"2Mse2n38LDT8Tz/9dFGoFWGKJliR8FfmBAsiULLCWUbYkqDDNy9foKdfPjk+2vay/M83ZpNepeFP2T18",
+	"IBFNI4QzyRFlZjMNQT6QKONL2U2Wp89qNPHHi9m/4NlfjmfPH8ZnM6CN02cfQ6TxUb8n8Joox/eShBfM",
+	"TpXq0TSLO4gO9I3Vl9r8HtP0IDrQE6dCE5M+S39yCy7WWB2cHRQFPOnf7qehPbpYCkI0r+j+snti228H",
+	"PiYlkbL/a+Uj+3/uqyJdku5PzeHn/T/zNcnoDRGbzg+l9oH9P/XNh5yL7hUR+Hn/z7ykGen8iJYkk5Ph",
+	"S8owSyjORpDIwj0bT0ksLzO87P5khpfTr7lgKWXLGpMKfds8Fltutf9KPSHxjyQgyC9QweifC4KuyQYd",
+	"anlp5SLC6McfX319hNQKK7TG10QiQZTYUNBxqCylksQLEA+wHKPdVQtqCKlepr6mzP27wWovLz+cnswu",
+	"Lz98+c373/7DiIW+KbdswgWvOSOb2Zrf6L/UVo++wyzFiovNGXp8fAyCmhcKUbXFxnQf87QbtQBtKCwl",
+	"r7SSdeUUKadXzYlecbLCbEnSh8htLjp8fPrM6DJrKiVly3P0+OTU/EUqnBklL7x8q5T1KIGhyf+Bzzvv",
+	"zp/4fP/78i3Rm/mPlAVIh7JU6zL0hpzB9hT5QnCm0IIuC0HOEQjP1Pxm/hsZsVMpblquJzR7IBFmqTFu",
+	"iJCcPZAox0LJcr/qS8tgVvG1nlbf+pzWV830IDIyPe1QAinrZv4ZZWT/Hf2BkR8Wi86PcEZivlhMznBf",
+	"4yV5S/9Cys/+uSBiU31XWy+x1A/4n0nJAheZOjh7cgzfoGu9oe7SmX+dlJ+jTJElEeX33vFr0qFPXzHy",
+	"QcXwUaWfKu9YLsgN5YUEc6o8/tBk4b2u+/Lk5LTGF07Ce7LR8rP30HPzTLzL4Q8fChB797fh5/1J7nWG",
+	"ez6S4Sk+IfgNTYno/ox9YP9Pvbl4+8+GEXd+TGAZW2Y9wfewIu/wvEcrFFiRWOlHJvgaycAMlSuad3/Q",
+	"e2iKT/YrYTsqX4PU/4bcUHLb81n98wTLK3oIpWCTL+ttsiJpkZF3K8GLZUCxeLvityjZJBmRWi0QSmsT",
+	"RY4UN3pVihVBh5b1niHFU7xBeVbIhsjMCE5RijfyHGkNjUuF1C1HG4KFRHihiDDvHnWxUWVnGFyunkXT",
+	"DxhcrsKq34iW7onpt7qYlxvb/Xnvof2p6R3Pf+y+mIrncZFPvs4f84zjtPOrBfw88Vc/6rGM+w2cNF/h",
+	"1DIK/S/r5dT/ifM8o8Z39kUu+Dwj69/+SRpHWvV1nGU/LA7O/vjzwT8Isjg4O/h/vqj84F+Y5+QXr837",
+	"Bx+jn7XEyIlQ1HzeTK//7WqKdpx3+iW9Ers4Pv8TSdTBx/ewvPqt/A5neofAx2dMmcM5TtEf3v7wfYRu",
+	"BbiyNzmJUMGuGb9laEFJlkZO1UdcIMpucEZT84v+Q+nmgivoefr/58xOdGYONbQq+/gXnicPpv2SizlN",
+	"U6NZfZbnUM5wh2PQyiFodg8kElyzyJSb4EWW8VvDIPV8YJ0T7uorpo1GnH0jBBef7c7WZrnD7l4wVDDy",
+	"ISeJIikiepRzkCopUZhmEmFBnB8440uJCpZqMVI5jBFNJ9z17yCs9T1XEPoy/onPcuObE92RsiF0Rz5Q",
+	"qSSaFwoI2xrDVNogX2N7y6Bg376ahz5Gex3G91y95AX7fA/BTXCHzf+eI1kkqzJ+Y4icSqdOoUMu4CQs",
+	"8TtzRXMhgpPVUaT5ObOj6GOc8Ba8xhstwN9x/i0WS/LZ7n9jnjvegTlPN4hKlOkxNG/BtbgTwklCciXR",
+	"4Qn6jn51NO0+azW0DPu8MB68nv1u7/PA/tTGP+jYgTKqFJVOxPoiXWi3b3HwTC3MOvPjrH2vBiKze7IO",
+	"u/I3BbujPX1TsK7dFAX777OPgiScpZDc8BLT7DOWiO2p7sgPnOu7dK9TabzlexzmVGfgx00++1Nwk93h",
+	"HMozsHEsCGcsuLg7ffut4fY/MnyDaYbn2ecr9tpT3UkBUVqTSDfoMMUKz7EkqGCgW+gRtXaxpkuzzRLl",
+	"BOKeUwq/Hxku1IoL+pfPmJz9Se5iw7dtcZtSAyYl6HDY/DdQN2alNW/1wMaG//TTT7Nm2k7fpjezfPZk",
+	"RT8yWeQ5F4qk35GU4nd2Cz/Ts2tPdg8V8YFENvlupl/XnElbS5wR0BZLnuT0xcmuykfnNHO5SUTKb5ii",
+	"auO2vz3ha8pSxBdIc2ORwkXX83HxRxPIAe9c5bg/iLyEn4MomNpxENl3cRab2Kl+sJ4UcRAd2I2P8wzr",
+	"r6RUkETFLnRVqpsH0QGVC+/f7RhoZBf8BhbSXuwPjMDqICPPLRfPeaEQtrHbM3S74uYhqiJkncw2MbU8",
+	"tgjC4pG2w+CXS2aX8xC9UpCqKa3bwXyiFh6OkMl6VStChfNdRPCQ+QEjSbBIVkgRsX54qTelTtA4UcbN",
+	"00fRF0VK1QU8+VEfpqaBmKbbO1PLl8fcoxbFfdS0kblkufp5vASOllEJO03sxtlYqn0LUYVusURYXpPU",
+	"uBsOr9hKxqxYz4m4itDVAq9pton123EuyIJ+uIrQL3/9z6P6Tt/grCAmKK/IWjZjrsf15As8+0v8/ueT",
+	"6MlxKA0Q9uyVGea0iixgIfBG/7rbPvMkKYQgaYxVK5oxU3TdCGk8Pg6N4Wg0fNfLn1+lVYatve9lDu2S",
+	"qNfu0nvfe9reoovZv+hNetqxSVUMOJx0DD/7N4VKcx/1fLbdPS/SF0izYUVmFTUTWmjHKargwx8P4IP+",
+	"cUT20vkbXL8Y/h2LatFvR/+1Kb5vyZM69/qWmlhF/eaXlFv+x/BltNywQbMBom1kNYSSEgZ2DQbvWBkv",
+	"mPoKZ5glpL0uL0l2h3sTuC6Dwb/oYG4mE+fETqkcgDL19PGBlzPy/Lj1Py+HZBb8uZlWAvQh7Hrbd8H+",
+	"CPHTFHGmtb05WXBBEIbrUCWwnDz+8vGzR08ff+nNIfhBnhOmZe0WKz3pWOJJ79oadFBLeYbLE55J8wyq",
+	"LQrTkKJs+dJIvjr5zLGkgX39abUB5rLiWarlaqKktQvJGjK71pJkN0SeWwlh1XdJUseawG26poyQc1u9",
+	"IghTRn9IVjSrKUqSZAu94HKUuFSd7CAHkDzepbx4cmxEAl10sKQ3hI1/vMaMt71i9mWnArgl47TI9PnC",
+	"XgQXpQUyAS7aNdHtOLPPWL0NqO9e67P1BUSWYIJUlqaCSMOUUuOawNlrj9oWOJOkqZEBvW9GHUNGGTkZ",
+	"SAQ96XjvdET5RHSQc6kSnpJQvuyP/4jcz+euUKXIcyJQoo160K+0lSJznBDHgDTlU3aLRYr0i3Vl4dsf",
+	"T9DpV//UZrjeep4EZqn4LQtt2FDem08MZi/tWN7Cew72tcuX7T3d+rYZt7A0OS4EYTNShNZELEmKKLM/",
+	"gLrAjJkHxS9fPnr+9OgM4bkkkFpKshTcg5sIaapHSUawkJcMzlYzG0NHD9FPNucYl2OWH4U1R0gvGWwG",
+	"t2iIfrrNCVkN3TQ6cAPvgGYHv+jT8P3QVYBgikz9UKiErzsMZ0UY4uYBaQzoJTo9PD1ymvULfST6jN4a",
+	"ExcdfpPRJZ3TjKoNeiGoIoLiI/SGLAtrWqPT45MnvlBhhRLUqpulNb3aLClhBCifZkTFjJBUK5iQ3B0n",
+	"GVcrojnkiq9JLPGCqI3+F55Tk+mn/96w6PXrt1xcx0pgCsKapIXxzcQ3PCuYIgQ2KzpI+HpdMK3rLnCi",
+	"F6MpLDpIsP49XnARd8sDf1crO30LVsu4Ik3j7fFxkBHy6vB61WT/oIHDYMlZQJ8oc+UhKb5geivPEVnn",
+	"aoP0jotbKknNwBxwF84z8gY+dvCxoY5HB6aywerr+pZ81H9zvuZAXE6vQhtQ5iHNrHCyouSGWD+4WeDD",
+	"yk6bc54RzFpc1W1b+b0gO3V+mIu15isBlZ6xAmeVztnwKBN11sgIlCu4LpACeI6WgktpHrld8Uw/KOtm",
+	"4VjdNayLLxYkUfSGxAvB17uYDzkRMeRBdi3RbAD62/9BJ48idPpU8/eT0wgxggWRCuWEsQ06PAaVlDMy",
+	"44tFFV2VR9Mt1mVJ76D3mbvQZuHHwWf1dR7tvnj6uG+M+WZcqahPuI1Djeo02D6yqJY/jp2Xs5pBfU29",
+	"1+Abti0jIyyN085q2gUVUqEUbxDjUItOBKLg+E8IOiQfkqyQ9EbbjelR5BJmofgYi/o9GUnP1Um3Yz/z",
+	"DLPrc6QEXa9NnLpFDXXxWrmJLi/fHgyem9uJcha9W/2G5IKaG7fNdrdufMMZWRa1600HPS/PBb/RxmCG",
+	"2QOJMHA6BEELbTQa+7Da+vLuPpB/n8fQvD7jDkMW623PYo6T6zjHm1qVTlD1fm3PQhYyJywlJmfcbjrO",
+	"spA4u99NhEzjYk167jKkwJt4hqUMhJeYsjP/3sICJYXysfLyb09BjTP15zbuQN+and7yRDXFjORmCuWY",
+	"pucOTsPlrGGp0KEtLNAPgFikCswanP6pkIqkR39nN6ralW32Xlrvfd+dqbu5iFY+g/dEELOZAxemdnzb",
+	"bvB9aBY73rBzY2ffrmjm7c0IKho0UO2UelYxcoht1KXRQ4a1p8HXyx3aR4WrBtlFhzMRk9q98TlYeQtq",
+	"Gpt/FI0JNBZV26LaEfRezHDw/Koeq77S6sAVlYsrdIgZesVSekNTbQPYJBz0smApWpEsRfMNwmWe7pFv",
+	"8NfHNFHvsCVdBdpHJ0lU77zEiZKBZInSlT5umK/g8Y+Rh8kRBocxtdM2a3mdZ0SZbDlZEKg28XIgm5xk",
+	"kGztt72iyQA/GhwlwSwhWfhGnxyPu9JmjKz/Ag2PYjZoslF25AbVOcXzjCfXwRj+T8BaMUoFXliTfgGB",
+	"FqlolpUFRtaTTBVKMAMULTc7dEhwsvLxrqAyCUuEL9kf3v7wPXrNtS0rTIoEuDqvHMeIFY/dSFdHzhcD",
+	"7pnAp8wInCXkklXf18Tnju0helERJ0zJrRxRiR6fnqKrKr9lRstRrozDdZTf56VeoKnUqcVkT0IxWQvd",
+	"1EcI7XSNysk4njN4nsmDj+87qaPijeFb1poM4zb3J+7Sw35abQIsgXHLMx628Ny2j24FlQ99jESOfUMq",
+	"rIotGONb83zp1xv7nkuaKfJ064O3DNBe9p5o8clgCLeVxFALnJXbEWYS2jjAiQLbAXBCfIqMavBNbdbd",
+	"YH8NPtZgsU2uXe1B7erUtvN9IJPPl6ZfdQWTuSRIFNo+wXmebdAvf/3fCDPjeH0gEfjgI4RRggURD6RN",
+	"2ARX+ANZ8+lbbz082Bs9rWZV8aVtQ5MgWHtvn6oEtHlanleJ1MBMMXI3Rs8FZfzWpGZNYT7zGyIETcmW",
+	"QTlIIPLI7IFEKUkoJOGD7i+VdTCv88Ki3xWZj6xotuRhK1BmqNX42ft8C9M6X9xHeyzFYJSqohCg9y13",
+	"8QIxcouqoz2vZLCxHhWQPV+ghuro7aOeU3sXNXGnEAzajjXDpYhXBGdqFWMVCyqvO2ANzT1D+WojaYIz",
+	"SEMnTOEMmdcRNZeQSoQV0gMhvohQShQRlAusKFuG7WEzCRfbG51w9UK/Vg9u1UT8s4CA13c/TskNyXgO",
+	"Ga+SLhld0AQzlW1ius5xGPxKnnx5eHJ8dDg/Ak5kl8wF8gZDGb0m2QYprhWh2sjIjVwCXNkaNtmxJWai",
+	"VGqtoGc6yVHf+wUzM9KKmw1PWdYEcUmpMEux6Bkem9W6cfwwlz5+TJnC1DEsMypyo2oyDm/TuC0wOwaH",
+	"xEVMs4zZTJE2bQKLR1hQSQxcKg6RaTUgkKkZMPztUNizSxfamm4DQdmGatom3JqID0ckpSY4kjbZ9JUs",
+	"5ldtyTGYTWDNZRkzkhApsdjE+p6OPADztrZFyteBgwAFWSne4U3GMraIxUMb+ebi7YV9MqRlhtKffcEa",
+	"lRLLmCaeyIWUAiqrnFmstIkjyEwUTIbM5rYKW13/+JZkmUkW0DSYqOAmaoOt5KA+J9FajjcaMmMgbTO5",
+	"ccNbuYsu3BCUMMT7XklofBsBVQcrWx9d0SNyEb6HSJ/HFdDN1Rm6Cl72qwhd9W3j1SVzyf6KMHTlbuKV",
+	"HR3kih49IB312B0kfhVdsquQYBycT1l7QOhypewE4vq09NiaOV8Z812tBCHohf6LIAxdJArJky+RIlLJ",
+	"h+jCAoQAAZbg3HNi4LJtglR5Eg/kJQOTwdTmLQppkAZP0RUMM2NczRZczDyrWh/s1VEwg+lXleJXleJX",
+	"leJXleL/XpXik8vwfht0kqqVKq7x8X6LVMoP75kkbL3ho21pIFzK/E+c/Cr7fpV9v8q+X2Xfr7Lv70X2",
+	"vS0jRGUoX0sBP4Lhhy8G/P3vGpVW4ZhB5WPoLomv6sBbgrmnPvelqZNDV+aZK8AzjLxyugcS8Vvm/BE0",
+	"RYfKQz8sX0syTNdHo/wTPsryqCAezxqXcrA0qnnrZGEOMlze4dbSdcH6FQ03tptoUOXQh/PNDQkm0Ccu",
+	"2lMVW5ldfWhDW8OdrqJdsAJsKkZsNJcOflAv1TeFTUR5mRyuuZdffH/UVX0/7rQsVkK3YmZC1c00PzZz",
+	"hTM2NcFO24WLIoOLhy1mA1YEKQdr8+bibQntVEiTn9I6xV5whSE0hebhjjnUkV8agycwLi9vbP7LPdXg",
+	"26vRV4Bfw/1uULSXO+ZIqv9yTmLWVFf9fs2ary5evP1B0CVl2LKCLaLHrpTbFe8GPKqCJDSnJvOSEHeN",
+	"crwhAhBS9Pc1U9BaCxGyzLYF1yTUns4SLFvZtyfPugOq/4p+43XsuiyOj0+ffjF7X/0NVX/8TRCZolwX",
+	"oIg0tvtZX1cW6B33LIx3YfXduJBEeEMHbK2y6gl2x6FH6veQeQ8dvv3x+6PGnjytTexpYGJPOybGhYoD",
+	"9ZQ7DtiUdIFl+99sbXdUp6sg1QbhsMMwIuYBiEOXzB2qyVJ0VY1zVXbk83MxCsHOcpP8cGYHOgPwLYfx",
+	"EXogxQrPBPkTIBHr6Q+Ksq8wu7YgGC9WJLne9RpOS653SxXd5x8+8HKHXrFJudSF4UhzzK5Bd5UA7dTm",
+	"TOjQtOaREUrpkioZ2TL4h8hwE/QFmh39t+Zfn4ogxjAEuILGy9YhidY4tcWuVmXzL7rJK/QsJmOOEZoB",
+	"HBmm5g+QKQ42G1OCzgvIbPNegIrBzi5M5TT5ek3V2rXJ3aYy1hMPszVmWKvSGWVE2tLY6cpCaynb25Zv",
+	"2CnGoxdTVvjyBaIKHUJhhkO4QSV+nBc83LkCtkPP9CtijeE7PPmyo5dPDwhDOT/ljKRIcZsHd0czrWp3",
+	"Ay4hv0KxrHUhzM/oW2GJGCBSMK5WlC2RScFfU9WqqAqf/TBYgzXcxyvDruNSdU9audABH9ktIdfZZg8Y",
+	"o2HoIj83tSoObtQR1+bRcRXCNObvVTeTC3esg9h9jFkaW8REU2ZSSz89ilyOAbi9bFzfZ4PNQUaloZpp",
+	"tR1codZ0xjq7ISUv7R7wn6t85VanB7peF8YKlwzncsUt6pJNCkc/wRnYmlwXXiHIFt3bUl0owCFQbfPk",
+	"NEKCF3pGlw6vpVGJv8LZDZGoyIPJB/YcEy5VP7eTMNM1IYraDuJwNGcWRsftmJtjwRTNEIYrDKEV2Ebw",
+	"tDHrXWHliqZj/vUOrLvUy/SKj0AcKkssyMkW8Z/ynbeK5CG72cnvYU7e2nm4IcZUZQS6ODpuak8GOOmK",
+	"LldkQqHrJnwXvMw5OgZbDfmq1GhZbq8WEPgv/+vfnOfX/PnuBKCbXHPD6pMzvzYnd4ez2qEux70zqiwy",
+	"OkjpYkGEXu5g8r7PIpB5T7ou/QHKD5fUDF54+MoohU+q0gyHkBVAm2gGd+ZNtyrvuZsj6uo2vQuvC7Ry",
+	"3mWYkbyyOrDWbk/DJrwP3A0fqpml2xUijVTOLfex9/5v/w4CPsF5rvm38nWBfYCDRlsSI0/WPt3Py6o8",
+	"VbPGHCr5YalnXn4lScF3sSSNZfusEGJyC4Ca0//Ec35DbLtjg/mXU4UzlNE1VUcRchbCnJh2ZQTZzbBf",
+	"siaGU1lCRhuqCnwb1bx3ZRZtfQtzTq1d3pzK1rOAkeL5Jk75GtMet9XQt9pjt2yDRl/YXVbuDzH2io7a",
+	"iHoT2Z2m1hN22rEYs2a1VOZjXYO/AxvSL2xs1VFW7vGygtLoYV5Qqi6vokBH4PY5BmVUtyjplgEdOnWH",
+	"5hrUCnzTua3FRAFTKnQ4YW7ZoRB2mdsdtnmXbhC12iFbZhG463WbplFv6ul63Xa+tX+niC7WDer7DTC+",
+	"+Pbrbz6AL6G1iFFIBg1I+0FWkRZdUDA/OZtZEFUIMKfTgpwBIOuaM7XyAJf+XGCh/5uwVO4CK0Rcr81a",
+	"E4HjnbXAIYcr+K/jxIEtBtjUoNanRwAKdi7+sbJqxOBr/KGWv+rx7YpSMhx3gLoGNCWeZyROOSPhGQ2C",
+	"HpoBFFc4220ESyGN2X7ZnfawX+eGapCRBqLgt6HoQg0WZoeTNK3Ld3zZhoJ3eruJIu83knHjltMLMSK5",
+	"wqdPnjZjV2Nwk2TLtfnngthwUcGYgb0FWowOFqa13ftR+SuOhira9yR/jUTrJG9Pt37tW1e4XLJjRw0q",
+	"alBmC1qh5KS9bH1kYXmb8xsZNcBoxoM0NzO7LKpS/MJ9Cs03ZSpFghVZcrFB12QToTmRNCU26wvwBqV1",
+	"gvjzOR1iWn3BrYwn2hAy4P9qY4BqKEMvvv36YVuc+AHUi9m/QAz1UXTS0UfF40QhbD1nhW0IFiV6YIIz",
+	"wlIs4K9lGaAd6QydHp8+nf3TiRaRF7mgGVIc/aFgBH6oI7ybR0/ri/gyEAR+/HH2T388mT1+PxwLbt+L",
+	"XhKcQkWq1JRP2grlxbdfW8Ltzmj5/vdv0TdsmQHgUUYJU7OM3JAMpVjhisRLuscVuQuilygRriGOZJwt",
+	"Y0XEOi6xu/XWl38VcD+YosCIqr+zQkjD/OSKCwV/dBEjL4KkF55bTg1A2MGgT9OdH+zPJRXJbX+N6nHT",
+	"aYuLVGpChu5bBkxqhaVW7iJElTQ5pm0gCpPiN9qyDE3sAkkTi2J4Tap00StrEwADN+hvc8zSq4djcjhh",
+	"tu1PvdYWCmBfrjkjG9gPGSHzJfi7/U/4YScHy3bNXGBHXKJkmKKNF0nfpy2FRG3poxOCh4JGMBuHowTb",
+	"vK25v6WmYtNP/U/17NO3dE3Vtg1GAHFnai8tOAHv1BXiT7v+vZ4N6uaL2u5GK74uGyqCXmS7vUL1CVbw",
+	"e60tD76hbAm6FLsh0mblWEYV223ewHIpc50R+rhYVZTW0coJSu2bjSEeHZ4eHc6PGrH4esOEWg8FmIIM",
+	"tW3we0JM28JBEHBcAE3GEMc3vwxtxGfSyaF2NvVODnffkmGKrgovrBh/U2RB9wZNVsgAhM4sQCggkhnY",
+	"EPuu1kUhX2zBs4zfnrlaHOPsolJhpq7QoemX5OCXV7yQZMWz1GWQxKZ1iMKbq8jmkfhaQmz0gbkg+Nrk",
+	"mjDOateOGTOm/W2rP1QfcKknXeOHqQ8CEm8A0yt8Dcs4iJ+4xVK04reuqSR0MCbpWRkIcfwE4iYVt8nI",
+	"Ai605jOXzGc0RxFSWNDFAgEYJEGH//UfJzZYA1yJ3BCxQf/1H6dPjvUu5QBNXIZhgD+W4ZcyUHPJmpEa",
+	"eMSUX3336newDq3y6OFkhMreznYW5kGFc4ea+ctf/3eZGHbJyqQ2myK2pDeQXugCt7BA/Yohq9xElrCy",
+	"QSRrStRDQ8GUGRuncq5a82Rf6HjNZVfoK/K7UZWTIvVJH2qhsCZYM79FYZPh9LaCY3nClhrljg/E8r4z",
+	"IOeMLMHVfhf6mr5OQL2xpd6p1YRU3FWYuDyZ9sZZXQAFLwI6tJ1jlys1U1yr43qomaHPegJpuwBV8zpo",
+	"k8Slkne0MnMPyxO504+kVAqyxNCmpJ8av8FC3wxp+MOa205UlSSMytsN8vIBMBiKM1R+Q053h9Z0GQMD",
+	"mzIhTA96N7ttf+1iZtN8xCilWAtuzBJyV+RpuwzEiSApVTE2OWMjG62bd1/AqxdLAnDBdTr7vc0e+O7V",
+	"7x5IhJcECX4LEjdZcUnYedkST/C1BeaUpcFPUg8uWr+UEkFvtJbvMppSrCCPfE6FWj0cFYAOxMLLNwKd",
+	"KU87vQOTUiuI6DgnIgn46wczBOBlSGrV8xuajVGY3NPwvlZc7ojCRov8UhkJ6WuQqGsVD9N0HV0zfsum",
+	"Y0LBpIDunDbQMixZlmk3dzGzZh+XRli6Sb1dSoAvY8Mn3i+rhoVMgOX6rL1X3AZ0iyEW2Kl6NS9T635E",
+	"/fpoP4N3dz9otNVvlt/T6CA1nUnD7BEmWKVxHTbVePS3f0e1RR0BjJ7JYjdAQ6Y3HiSwn12yK/25q8iP",
+	"c0Rlgx13zxb4hhfiHBm0Q8iA168EUuIjVKbEX7LD//qP588ePjp+gn75//4NmX+cHD1E31BoPnNrGzXZ",
+	"tZjaf/IhAdwQSFprLO4heuVS/C8ZZwmxWwJPyLLXWQTAHdVvD6RptWhBB4zZUQJumN22i9CHVUUx7G99",
+	"kdzo4MNMDzW7wQIADvSY9dP92oxS/+P37nuaGDjTkq2qU9sqZgbvhuCAlCjIGRhqyD51jmCMMwDbSQW+",
+	"tWVI47thvbujrkfVMnq7Hr0wobO3RCnwz7Uj2SYfX8Sg8w/kg14wl78vIOlYIpdzLIF5U7ZERW7InMqy",
+	"zaQxL5xpDZUA6NBeHfRf//H4eXR8fDyl3ejWtC6kik1yFLRbi2Uxh5KsQJTvLVkKMCA50zIoLfQOVdPU",
+	"tHFkMkOhgPx2xZEbLXWVJQlm2jbWW6PlF18sLtlhuWPgmWAkO6oMgHIoLK+J+ZPNMLPbZEdMSeJCqzbY",
+	"bO5kmw7nOJExryMRjNI4GwgGbX2zHom1paSmvHdBM6I1yDlVtezVhLMFXRaa/R5iJArX7gOza2S0YulW",
+	"OCeIQODQA/eixrgc7JJhHFueMyte4w9xijdS8/T45DSGvKQAysovf/1P8PIwhNkGnZyaBCbv2E9Ojx0+",
+	"gCG4R0+fDteH9E4nJ4LyNBT/sl0MkOeiQzAMgmHQfGP9kq4NV6QFDjIDVnM+fbb1lNM8rtyFf+KUxUuc",
+	"w5QDF0XhjUQZkVrkYGau+lrvn+mGBt43QxwmcOjP7NzQhFhXyPYVTQmCgfRtWYOoOjbvtyC3/WGtE/p+",
+	"QixfkBl4IqXCG4Qbew2t9PTlBGEPS/XWdYYWvBBGbCQFlIFoDQdEbElWW68COpBqZXBNRLLCTMXW/xwK",
+	"7R18Zx+q4tQJT8HnGFiJ0R3mBMncdFM/M001Ur16RSwQH/O61VOJFhleLkmKynmVXyq34svnz5+guRE3",
+	"Efry2fHx7Mtnx6doqVkgs40tNAfW3FXfPYETypadoEWPgykQwQSOKt3gSSjdoLmHm3iN8zvLmwkfBqh1",
+	"rewZ/Uu5/dWmY7Q2xo/JctGXTCUro5SCIDUdU+EFuDK4+hpEC9xxMa5iymL9fCAhp1YGXDFVSyyxpmun",
+	"rWOWrLgI4ZgVYuZMS9NdUptwfzTPo9+i02fXWuiV/zq8/u3J0dFD9MIw/7XWD0A9xXCPamNB/sGcEGaa",
+	"LFaX7vj06ez48ez46U4dK936MoLTDu5wASJL4Wsi3bKg7WFDzfF4HyS+mpjBxjhQqotRv/1PBi+/myDw",
+	"jp7N/878Xpsh4sxW5+h3Hph2u5atwnhlXSb8S1MRtr1DwcoGqUPE5JudC54QaFbWw5BBpaiehFkZONSM",
+	"YKm8Tb/l4to+Ubar1WdW1pliT9F8VD+AU1+NfNR3AOqWD12Ad7e8Tv8ROnlsplX60yz5T7Wl9d5V9el4",
+	"/Tg9Cat3RjrKcBl66NBm+BiB4HDlKABNGaOhPb3R7fEmbJbVZ6h0yftexWasoraFfjnO9PD7Z3mn2Mty",
+	"+6ixk1WEmFz3XWzbDgMKSJdIHWGHjsN+HoJrHrBd79WYHGWJbWN/bWfW3Il9Mp0FMYnqPqXmfIeqZjiF",
+	"5a61zymUuklUqEk0nAn1i6kE/tYd4lub/zVYYa/NRywKWwiR1mB0qQY2sSQ5hoDEHLPr2D4F2SBE68X6",
+	"zpgKJ0CzKh8IpfVg13F5R1iqOc4wS0ioDmfEWbm3ewJB9hGXfUIYwKBXn0WHiqd4M+AyfH7c+p+f8BH8",
+	"eRoQit22leeEkTQ26tK2u6pf1mTf2t3pM2HcNSm7WFfw2Zogl4LLcDJjbxl//+6Eyn5qZFwvAK5douaM",
+	"/Z3u2rgmmdaIvkYU7wdvupvmp7nrAEZiBLtjkuGL5xneZw7W4W//B508OkeqNG/O9J9On54jy7Ph3yen",
+	"+kK2Q1tH54gzMuOLxVkbN2pCd7/R+8qVdrKVRlKnhZezYYqzhjPS4OiBNcyIDV2YQCCEqeEHIPV7wgrs",
+	"RLrZqms1S4eqestbhQBZDB2CKiXpDTkyKahFlo2wVwdNQz2Vnjavw2gxEAhhyca/OJ5eo6dkaFRvRCnR",
+	"9Y1nJOaLcL//sRAjOCY3NHWk1pvJc/GNe/LOeGf76W7kjkBJrIWW9qdTwqTbWjsJyQ72b4yvKSMkOM9y",
+	"tLgWaA0FTN2DvUsbrioF8KOSqptkOaYqVajO1wfcLp+oZXgJ/NAFgFGdaXijw+c0KDerO1fbt/oh1G9H",
+	"mD33yKXduot3ydydymrvQSzfDfeaji01/IlEnbUyxk3PiVomGXWgj3bp50ZC1kSreZkqhLMMAkAJzzKS",
+	"KGkfqoard3MfYI9dCK5VyoIBcDWhlYYmAKUco9qn3AuzbK+gHNedANSCwMBoXUjl8lW6clOCrDYAddvz",
+	"nTPoT1XVQblwQpnyZHq8SiT1+Uo+ultuD/Pej1k3WGfFNX3uuBvHG8+Apiiq7jAn7heAJjyJiRy5d89w",
+	"d2aN25FoyO/zTUaX1FQBhMF7Ci3WCDyV9UHViSIj0uSnlVEl11nZdN3paGPHmTmc8STnzfmFeztEcN2z",
+	"fuc1/ykTDU3NF78hQtCUlNVS0ENM24odxSSuzNOlz4a/VhaD2mxmU2WGJSqYaben9cAIEZysoGqsDChy",
+	"RhC0o7AN+PZroGRXl5rrF1iMXX28FRqbsMWKVa7l21fo9PjkyRePTh5B7evpmIJ4WazXWGxGfbTBGsqj",
+	"jgJEaydYo7XAuVUTqO3T+/5bU1Fg4Pp4P/XgCZyhYCPEqCSauE4kfW3wItTR1S+ynRr1B+y4kUnqiimL",
+	"GWm3rwhj0m6DpbAiWTqiMLbaJ/tKL9iA438ObSDMrXfzcuIipSPfHQYp40kBJ9rFnYe8prst4dpCx/cy",
+	"ULuFADNve2EGHR0hpZDQm50dwU4gbNmPzL40FhWLWLzBEDZbm+l0QUY1wm14tnj/89OOkFuZlhZrbX0i",
+	"AgKuH0Oy6oi93qG1mndXQkvwroMlK39vPeSpOqXXJ14nGUtq9TOtk8XQld/NaB5/r6e/x/d6I+ti5muX",
+	"IM5TvNklkad2l1pOWVuL7XZI60nXJFfoEFd/k4oLAhaYHanZ0uzJiABy5yX1mxIF7+zF7OW013bomtY3",
+	"6RWThYBwYaKpUQttZXNLv/7qLUpWJLmWZ0bXpLBZuUQgz43St/2ZNS76+Hs7dPGmMBZrsvuTgnDVLpxn",
+	"1cF1ypXBiuEGcFALJrkixKZBCZ5lsWFZ8Jg94dg7Yb25cxnD8QYtvpeAvfGGVP0wOgrEbjkyqICQtAo+",
+	"DtPOxKB3RKWZstEP1FBvcl5I0HrpDc2gGI8Rk3fl/ZdxNDjwGUnnmamDWgrM0vJ3+Jd7yJTnGXcLdHlh",
+	"XMV2ZuHFUpKl3zi01KaOHALWK9Vj/bMHt+XO9ipCVwWDckvT0lP/QX9X/7+5L/q/2EpadGRzFDF0dRuH",
+	"zgXDhmb2h7c/fI9ec8ogndY5Fec83aDDqy9wmgoi5Rc5l0pP/soEpjDKscBroqBtslb6W0VXj58FGwH4",
+	"xKk/ApCSBIyUHKsVqMw47YAqWmsDYEl2sajM+mEG0YHFmnTDhS7USwdCeFGDHx1X3xN4+SVOlDz4GLUI",
+	"BpJA472a1I4CJd5ilLBiOjzAZNkbO+kcgU136scdowN8bcr5IyiqmXGWbc4M4h/0S48qB1Lpv63V+2tW",
+	"QJVBALs9t1iB7jAuWQX/obkjVoh60AJlG2dTCqa/bfwt5Ute9wKHQmC345KZ/QA8gxGwBFAFN1ggtl3w",
+	"VJR4R+NOo4aSpE9icD5yVBd7Weh5k672XuXPctfQ6WcRy/RiklaRKqF7yWJBoM1ZGVhs35nyuJobEjXY",
+	"WAuXt8Zbdos6vg8z5ZH2U1PqMXIb7PZx7vd/Nz3YuIQ70MXTo6q6Tu/pw0tmOQbybpdF95OEqTN711uX",
+	"LcwcQjBUFhlhC9yOCs+ykVAbaEAGUKi5IGtarMNe1ZTkhKUQStM6lCCsO/kznHZMJTbuxoEPCTJ6kaZ/",
+	"3rg1poLEa6JWPG02/7uhaQGQsYsMh4MbjYsyJpJG2Epr1Gk8dt0leN3Qon9fPjgFDNQ4eKbRJ/IKHh93",
+	"InsKeADOigE4qy/RqXUyIcTGLu9vE8bjTiizzXVjF8MIuiwAOcLLFlhhibBSmDKIK9cY0Z8LnNHFRhvj",
+	"lic1eRAVwHwuWaWa2OL5kuptpZ0kpRrhzfXoHEliisYMW7xkPQuyJxUZrUXxKlalVlgZjeYMservvRqI",
+	"d32Gv9ndec5tSR5k4lUc5Rw58WoLSFk5Ta0HLrRSdslcdT1UZj8+PUVXdtwZXpKZe2FGGXhHro4eojcu",
+	"xmhRTnxFDxBb9JFcMkj8KPTMlMA0e4gs9oWWG7IQDiMG3a6oItD022zetrl/YfdLgweOtJ+MCdQ2mX+V",
+	"ZlNKs4ZpUs5t5pwt5INeL1WFIGcVMl5ZpFpl5WoRiEp+V2s9/quk/GSS8ldR96uo+1XU3Y2oGyPFOnqZ",
+	"L4osuzpHV/71LJHqrkwujiXclCQGzxobgGSv16SmQZfwWaEnH51fstrAjGZX6HBOGFkAAEKGqaYrueK3",
+	"CCNm0IDK3M6jh+ii9SVAWAE8baS5PNsgRdekjj6m3zmocxwffK8xow5feWsDpwi8hLyz95uiF5jBuPy8",
+	"Biow+E2kwb4Dx9T2HoiHqIcLXDJwDAqy5jfE0FXJexzots3EMrdmIH3wV23tV9/DrxrVrxrVrxrVrxrV",
+	"ThoVF3PYg9eCzzOy7u6Nk5sHkB5Clu33V1jv2lU5zBUSROacyZqBWgh2lpuCrTM7ztnCvaJZ62DW3UsL",
+	"j2qzqrdN0LJlMAMYn28cFUDIzrwTuwbD6hxiBsAz9Nno23pL5W4tF4J96VNvcW7n7CwqeJ1qPpDHCqpr",
+	"R4FNgHU+3ht8tZxkL/aqPa43BrCzE3o1nQS4Zrh9+N1XFwOEjOKxf4bNhhO2XyJAY1FWNuCzGPWwU5pz",
+	"uiEetle/7bphVreYqhI3untGXdMwnihukvwsshZ4rNhycIZhGk/3zIxwY+yYF7H7NYv02O+3+MR+eSQj",
+	"ybWrBXsYXgRuwgNNgO4tC0pgUr0AjHe6sv5tsw+2qQqpOs/eCfjVqJ7L+zdZrvIheg1sw0/fmoc/w/wF",
+	"vxq7TGLoOKJuko06BENJGkP9hz3p1LyDNb5RY0QB7t1gnbsWZtfF4E655duJrqmE/qTXa5icfOrpJJrR",
+	"6sYkHq26AnPPzqzaba9VW5etJuw9qaRTOFPq91CV1d6NdhoWvx5uOW7fCs35976fokwSpmxpS+OKHP4j",
+	"44zENvE3NN9Xb1/2gQb1IPrcM6BOEy3HlYQbYOJXb1/aJok2G4lKVzknIou68yt4zicBzxkNc2PhAndE",
+	"q7hfIBtHW2Ofb1R2dxypGxWZx88Nim6ON8bLY/5aHbyc4ni3xKSpamyCB1UdjW0I33Ey9w9T45/YDkAx",
+	"bfIM70UDrCaoxoTYuc+Hd9Jb7uT+3OWN+AR014nSUSeOnc566FCnUJJqwvp+VST/09MAcezEEuuS72wC",
+	"BjnCZ+sFU7bNs7ZA7a5D1mvAy18gagLQc4K8NmyRa8VgpK2JmTNoiQpd6nLz8iXTpgRLDWqpi6iAyOcL",
+	"9PrVa5Rimm1QRm+gL4aBFeRmJNvvrlSO0ghJvIFmQ1hdMvgElRBJZwhLf3quh1nAt34oFcnRVbuz3NVR",
+	"ZJy48pJh5iVToYtqaNuzyQ+aRV5fHhefjaqdcT/iS1aOYuuyqlF52cIZZ4LgdNNYjEkJOCTBFqqXrLp+",
+	"pkmbiUqcIQhEmIFn5YBlECJCDK8pW1ZB7FACe41KRvgsyu/0RmAsfZQ5bRCkqpbcDLr4DQBh0+05HI+J",
+	"hxz4ndjaNIpCJHrWTYWh4Er3LvgdkTvbhLuZ+GRV3w6sTHtq/4mH6MI0MuUCHburw+rrffT0+XE0RUzX",
+	"QRANB3IhSlQ1t5wusNzg/xaZqvaZ950cMRy7cj2Jq77i7bbE+mC+/vYCHtEcS5ODdza1ulcteGMb+TuI",
+	"DniSFDk2DNj7cz1saYDRtfKFs+pPZJ1n3Ih2WeQ5F6qKSGvtr6TZ2p9zmsfAUWPDUe2f3KoOooM0w4DJ",
+	"Yv/T+8Uxl7LM1uYsuX+HTXKmiGA4gxLb/cKEtaHGhwqpfW1UpPBbki6J+IYpsZkcv6XXK/AWpP0ZWnNG",
+	"tIhFOZdU0RsS2T9pEeEatZ9DUaGHH5gWBB1itCZrflS+eTft3B2cs8kD6FpOCb1F9FailJu0KOVhlB8e",
+	"m0hpayVHd9SHfgfPhXtnpDseFvsZYup4VF1W0WpzYUJAmG1ybSQvRLIrpIV9+TqYuQlkl3OpoBPPmWvc",
+	"FouCRdU/iCoEi2p0F0P3oQjVUTciQIm7IWKDfvnrf9Yn9/j4frB2BsFxPKIrK0EbroDgna1vpX8qDeoI",
+	"4+9U1aHVHRl0DDQJ0TN6rUvU+SoMIlp1PmlBmn9y6DJ6gjlxUCKF/Q9zbnov0j8VUq27fMbelKawan0B",
+	"8klBRL6ljLwMeRdyYrwnxqUUP4Z/SPsvcD3Y/94QLAA3NwnniOgv/MhoDdF1xQth4l8HkVGlrQamD4lI",
+	"p/b0QPF+9+p3F0vyFQ4mZuudOnkWnz6+ihD84/RJrHjcTvO6AgvqKvADqGmaNny9oRwXuiN0Dxsupe5Y",
+	"xldYkjc74EEtAbZzkKl7G7VzpudddNdvUGg1saha2git/LtXv9ObJ7f0Umgt8jszO2QUe/S7AgvMFNGG",
+	"OHxVq08CK4IyslCgWNmSbmqbshp8F0jTs30MSEpS0Esa8VUsx6ex+iTxcSBfOr6Lk2klXN/VV1rZyXf0",
+	"oZ586PgeSBtOP0i7gKu7LjutXzB5a7qdbcEHLBBmjXVrsSzIDZXDsdsu54p76QzdrjbQkvcW0Ke91GFB",
+	"cCrRoVvq0TnyP3wGGa65WYW+NmT/Hu16ujcm4aITkLw+BwPha94xuLVraDdqu/yzJQnhaG/VK8cdwJgT",
+	"9nIVW61Qq6w4MzFkKnt8D5cxWU2rWoBkfojeKrxYgC/BNJhkeG08fVQZZ6qX9As/wtrXASaFgfr2Cnua",
+	"IfqNpwb63eCYvXHnISsgKYQARNo8jFEG/akpIw/cjkJs2Tzt5arZpusLWy5r2tS4dr8lxAwAeNcUU6Oq",
+	"2rM6iA6oXIzP79ttxXv0gOqNfY169RMZiqOy6Bp015tU19Wn4acVNwQRofnG1j8oSsqG0bD3NUceyRYD",
+	"fQtKCLv3vZOqKLhXdyiJ+IfcQYqHWOa+pxPI7MkJcxbhSNFzX6mCXsizbq82uENgu4M5gVgdBMnFS0qs",
+	"89LAGdR5ZbUXWwiRVywv1LYB8y6p+c4HI6o19NhePraZQVPW1Vqq64fPEV9TkH1YXiM818p2m9NuO42e",
+	"wFHkQnrlokG9OUfKhIGm0VX2vbw9HTa6CHULAprCj9Gl4HxSn0ZrI30guHFSOmirA+v/GmDdZbfb36B1",
+	"BvrIw+tGJYVu8AteQENwgRNFRBnHsOMgMw7iAiVYpBX4cD0O+Zvf/OY3T55++axOr8+CWI9sQcV6Wu2s",
+	"GnTHQon9vNklqmhP/5KwXFWFYHvpumaIjgbxZSqHnhhyj4I2bzoiGY1BEmS6BMgzlGFFhPvdVIGvSJZ2",
+	"9obf9qQkUfuoR/r1sdUGXKg4DIrr7sBvfjP7zW9mT556ijUGMm8St3msRdw7KChVWnNJs8PZUjXYxHJZ",
+	"UfOue5Lf7lO5340r0riGdTJq0mWQt5EQ51GULeMFF2HBvuJZSgRaUCFNo00n+gCU2QAvJ8qYNw5lfRT3",
+	"v4APvzTt1Af4/UBrLDNHwx1BIDyQ6Mq8c4WSDNP13oZ6vYFtuWXhXVYrnn7P1YWpxNwvIt0cbXxQ2oAG",
+	"zBhXM1sTOio8/d3m/prijrZnq3bCY3JAygW4NJCOpPl7SG4fdDKY3nC9eUr2GYDcBeG/pDcE2r/dUrVK",
+	"Bb7Vd1LwYrmqq6U3lNw+3KEOu5xWsOWdazr3QEIGWbMt3QPpJmwZ9G3FM6zrD2JqElEFERRg4Ay9evvy",
+	"4aiCez/V//+mRreDhtN994msjCwAhjH9AvZsFXl3hTOfzLnlUqUZXpOd1NxaX8u2U6m8TyZ3jJHNWZUF",
+	"XL9cWzXFrKY+0B9zm53dt2XwtNUaQ+kysoCof1eb5KmdUA0pN8Yr5SfXN/tj1gorSq5ZY3rN7sDhMo9Q",
+	"fUe1NWM6Gvt9jBsir93ms3ZhBtxbm0nrBXzdp6aVnhy31dLxLoXNBexnQJ26k8LwCvVpIfh6F7rXBw7Z",
+	"StPXrI/1zDcbHNbXFB00am+bM+73aW2+gsvUeSAJl5PLn4TQTJsN/RAIkF2GTTfkNd4AnF+Vvo9yzEj2",
+	"QJbYFxaQtYJKWNBlIUgJzuqeBx1sRZcrMmFVpy/ku1v4+FphpWVoXfaWi2uSIl6oQEARIOtI2o1DhYN4",
+	"/IBJZWCh2lpIm4NXL8aAdxQ20EIf0trvrUVJOrOFE1GVky2jKo/flkok0IpitH383eatInkTxCtgHHdM",
+	"3O2/Te83X0dz4tqw+j57m3helQznWJhioJ2nejrIMMsjdksIHEfo9jqn6zCWSH096BDMEdvTRHWc69Gu",
+	"92MY7MZNfIq0kRHQOhYfJhmGIdP7kFnWgcx7suoz4XEXW9mxvZ00pc0Gsx1x+kazmfHFwhW9AzM1VAD9",
+	"6hyjpdKUwKV3ePgrKhU3Gf+N8g/I/bVKToR4lhKpnL+tbBViC7mosgke6RaX0wi7f7Zq1KBes6v9uRXM",
+	"T5EvBGcqQnOcZbMci2tHfyXdVbdXEJM4DCw1sfB0G6nI+gwtC5qaej6om2OIMEVVBjrcdKLOW9vdpJmN",
+	"SbE351j1qAL1enirSzav5VVTJN4Nse9na5uX74dLCtwjOrvpDtmgDPhJrByDFE5Z+U9aWllby8k5ZUoO",
+	"24/jNh0Gi+ebOOVrTHsgCEd8rqv4rtYoy+odU+oIpbnnhUIHbeuhvWkoHo0vuJ07CGyhW+X7cKOwfVwL",
+	"o2C1zJWvULXspZjePtm2/VeXb6EbOKuLhXZYRkE5H9JqooDRFtqoDsWxQy0L89cwczJcpGEPVRK/zwKd",
+	"xmlhrdlPmzfRUDM+B9N6otFB4Rp3U00iS5+Vco/K/g7hjKBqfTdT7lEXpzm3NU7Jjn36t5A9ncrP/ezi",
+	"kGlns749o2EEcuUusqnBKNrJDfYaeVmR7oD6pMY2siEkBzp4fpi5t29RmNO9zjAb34L0rSmd1y+9xiLY",
+	"1DfIGzuqne2JQgTO4LSdIcXzWZGbxB9bZEQntH4qzMs9QHHLQeabWPCMhINZHmoNmOZ8sYB8af0GMp1y",
+	"ZbBqoTON2n7X9PtmJBufdLBXYH+3twCSb7Tk1yT1LWVkjE1flSjEa5teVQZlOTPUP64G4WBNP3RkZU/B",
+	"N3fbuDIVai9AY5N8LidPdB86xErBl8V8TdW+rbkVz+NiC+PsHc9/HGOb2XHHxDDUiooU/K6UGMQpw6wi",
+	"xAslTd8Fx8ym41SKK5yNX7dJ8X2nX2reofbi79X26kLla8tVj2Yd/xhvEjW5QrmDDUqsy4AAM2/fwIoK",
+	"O+gm3LLZSNdp7CKQ05/YKnpDbii59Wr3tqi4YFwN+fScX5jZVJ4RlQi9pQ4LDO3VXZGAJ0erv6y4hB5N",
+	"MU7X1NXbm9LiuSD4OuW34DnBC7IssHCAwEVKVZxwlhDBwtmzndsXyJj3/OklNTRBw9ow+ozHnh6qLw5U",
+	"1VitVBIprTtDEnFDExLOUlqRLN3VsiAklXYOHVklQI5pMUmsxNaXyp5t8mqAA3QGOph54oG0sD+cAbAO",
+	"FdJEy2osbzADALteD6WClqwoMRgbWlxkm9j7C+Oq+uf7seW05WdCd7KmKbW5QXUb/JJoRrzSmbu8AzVc",
+	"A0tnns1UHmiTlGrQ8iUJ9a+/kxuGiUH/AgXR5NZP7dTqI0DnFQQdMl6vAINMBHeZDPDyUSjNs3F1C9KB",
+	"cwlFt1gRqVCKN2WJNrl1+JDBuocRF1MUWU0pBvKOy5JEcusXKMK/zBN1rbn6tevvBhSBslgfH8Cu+eSl",
+	"HyIiliRc0qkIXu+UQnhLWcpvY/Dabs+2mh123Ok0xrWbaKcZIj2eE72BcIn6eFL7Dt71zauVxbG9tyhQ",
+	"+dnhTdim8mGyCga4483jGPJYv01WJLW3pAkn4xUMbJFfZ9IMt0rPM4l0I+xdSAbbwpQ29/SFfmvM8K7W",
+	"qiueD1WqGInCdMlb45SUEADldtWj/ejQAWyqismdRMfHx0ejg/12GWOdAiaJU9+hrQJ55VtjvmErE/a+",
+	"UhWRVWOWx1xfSkVZ3kF1ELUieajGAQB6+QIqy0rc3sg41mwDXaNrPwyA1SpMsx4PHoyd0rRCRhmnp0s7",
+	"18ESnhucFfukbjZwDrcMr8I0I7cN9dl0HEJFUC3eMsfJtZaiYV15Ifh65xDsdjARsliTyXKY7HC7x2oa",
+	"e17tQ32qUbV/NTgC/+uhM/n+92+/7yhFfkcYSumSKhmVED3ZBi0FL3KSokezR7PHaL5BgHssS4xugHtG",
+	"a54WWSFnJycoWZHk2oxUL9x8/vgRevzlU/Tk+cnzxtae+pXz//rH49nz9z8/+oj+R/O/Hn/8h1BR/fdc",
+	"veQF27Miz40yvhKPcTVb6FdGFeD9wMgPi4Xl5D3CdleM2D1L6fatoTvZNcKwbdGy56MKVENVpcNg41og",
+	"H87IjC8WZ36rHEmXDLIIS8PGUOz2ff2K6RjIriViFGwPUXQX02qV5RZaiGf0xiAcIQW4V42Q0o5e8f9W",
+	"YD8TdtAz176KBNxdcVFHrVEd36ZRAlT1qKuMv0AbvVDLO/8eNv3IDYLsL/apMcaRPV8aujmF0gF/qegQ",
+	"oyttFl55yDKejv4AtD12BLWu3p6gQ5yiFU9CYGj7cug7YbHdPpXXmKYWk8paIhUPWHFB/2Lw+pIV8IBz",
+	"hAHx3/BI4xMq2C4uly05wWiInu+5QvMMs+sJEXm6jJEaUPEg0U4R1qirB580ulFjWW1nDfi0yj6AIZ+L",
+	"H39rHeMPjLSB9Vw7u4fIvAs5/SbxQRZrp6tRYZrbRUhyi1GRpqjIyyyBDLNLRj7gRGWbh+hdZ5kSBUAr",
+	"LvQ/TJKBmQb0R9anaH6y40IptVSX7DDDYqnNd0HWmDLoqSftp7HQ861PhzC2OToPV1gLPQ5fIH0BQ71R",
+	"7jKv7l5z2O63PMaLfO4Oj3evqV73mhd/X8Hu9jGMD15vk6G7Te5vkNXdEJH/X2WS7Z7AtLc4H6PIJ1yk",
+	"e+rxxa7JRm2AKMVj2w5gJC7UkDZeKsTDGrmnhlebMkDDkygi3pX4pGrI64tvbmjqqH+L/Ip0LmNwQ41v",
+	"q2haIhEh44w6OHDKZCFM84sPOTU5CYMD5XgjeJbFJcbGsCUZypB4jTcZx+k7zr/VKsd+nq3GYOMdXLl5",
+	"caY4n4HqM8rRZXXYGtxU0w9vwqgzB33HBXQurlr5YlnB3klCrI+iiz1/huBRGU+uSX+furJnI1WIcbWi",
+	"bIkYv0WHjCubMBsZL5YstPSDRgK1lsZbu6r2Sn39OwNoqsEyVWhN9wDQtAUq0qfD5aYyLm24FnkCW/UQ",
+	"vjQR3mLpEeIZEiQXNCGNHty8hJlqAga3ozyNVrltrqZ5gnuoBgtp2IdjEVO4Lz9ffKJGszf3UwXL+FkC",
+	"GNU7CU8MZ9Qi4C6EIx/NqMGS+32STRk2hWLVkoufVrvyMyPapg90vupvMFp1xzJeGYTXHDq+cnlHDQRT",
+	"vKmXOT86GXSP4o2MKYsXXCSk+93Oz8UAsNla/9d4A74iGBZlRBqnjn4DlURXAvzMcXKtmVUtq3L4+77A",
+	"bTi8PyRZIekN8by1kDLxQCK4T7v4bSEtseO8f08y6CACOovWTzZQq0TTuzloXiipMIDzds3oh1uSmo0n",
+	"N0RsjPqk8DVhZ+jWpWQ4Nza43UxnZCBa6ZozmaaYd7SIW//+TIR2iGnnGcFVBtCf1s3kC3NyawzQTHd3",
+	"cBZRuWuKr+6NgnJKkh3zxF7rV+vM+elpCJ9pdxHfSq0Ji0Dgd00e5vOlGpHVqKN5FLXrHTX5e+jGlXs4",
+	"JD3MfoXaFxVMUx4wRZNzBRSqp4ywVhXBPT8zfzWSOzKYo8qGA5wl63ibeShgCt6JEbeDuNkrcenO4PkU",
+	"H5Ij28uLnkwl97mSgNsofrUD6yGwlzSknYzoxzvkJby7jrnezB2mz5qkFLfAtRX5oL6AlEPIrf6gvkjk",
+	"Tbj+sg0xexJ0vWxlUSGMBFlTpaCnMpVamZnClDL+yjhx2JgNKQXNL2WEMo5TgJo2mPMPQ8Q9dN328PWu",
+	"8OmTp41N1ZTSSETDs8X7n592JJ5J+hcSzzdqDPjOSWdd47a3fZe6w9LvbAFf6uaZRWT1yLTcoNoiG2db",
+	"n/9gB9/mxaj16khkDPIHi/Tkmcn8T2MgEVOfHFekGrwi3uAT2mrAfj4HMw0yv//bBaiGG69jIShJARy2",
+	"M7vthXmo7M7rnMqg+tp2j4Xt9GgHNB6qUpnYl+NNII+MeCSh1sXbCOnhqcJ3xhYMDQ6nlcpwCveKZ/u5",
+	"eO9cQus75SS09QpPlLtYt/zGWmme3VoqytpUur0nQL+ucmQD1OG3mtoZK/9TpIbu39VpdyWD/DlgF5XH",
+	"Ls/QSYROI/TLX/9T77U59nN0jLhaEXFLZV0rGg/qB13325/OjMcIXxOmz1SbWaJg50iQjGDojavvs/GN",
+	"2B/B7a/tysi+h5eYwtvYtqeCERItmLNMD+G/WP75vGx4dRbogWVLBawyoGcJqoaZFCgDdhgPjyBcSKmn",
+	"2HXzLsL3jWCRUWIzy5Di/Lqs6ILzmMI/sWWpTV1lG8zw9Zzxdb3OKns+z/cljSHQGvMLi9xWkkLN6+Bv",
+	"upe/AKKhLgccYTav5VjVseTYrbOFRZ2VLgbKEE5vNNWce2z2zLgefvlf/2Zp2fYYg1dyyJY1INKahM2K",
+	"HcLWObKbdO5UCP0x5z9EjFSqxYKLWyxSdPhbSC6eQ0mbqv78y//6t6NzX1FpjQSlNS4iDI3mFUd8sZBE",
+	"Rchlg8DkbXLKRn/Mv0KwpNLNY6vrXOSzPGP9Ny/Zo0et1hs/oVrdrmP8RGr1GyDDbRum2gDWqGamfmzU",
+	"pF479TTBawKRgSnbmL6zvLWEEDkHX+sdp003d6Q3c7q29XLLvS+5/5YUZw+6VddqFu7+MIBsHxA97WUV",
+	"IYzMuy+D2iEVhGZpTIQIdQisYAZpliKpeJ6TFB1S6DMviAJGV6YHWBwISGnGQkmb8qyVgAQzNCeVHrBj",
+	"2zJ4fS8lrpzBpJ1Oy0F3PIQpDEc7xMiiJfIh50JNuw3lmDvuwoLuUNLfds3UYS9LKWJLXdpEnuMN+KnR",
+	"b1FGcBqneCO9VrwpYJsZ5cCoC2u82T26umPerZtYzcH45OmQAdDVcLjePkPfUPMk1KyXNp5pHaKPBVAY",
+	"5bAVctIZrJyQzmC8HWnMHfZOcRnBEyIlZUt9FOFN/erixVtUPaipJ0IL+oGkiDObDIWzKTw4ueBLQeRo",
+	"yVew1+6N8eCF5btV4WKFwTfuzXfm+Y/RQZGn+3K5qTOaKox4RxdewnV16Sru0aKCGuetcfL+0kifWdbZ",
+	"cUXg1dVpyJiGHGtKRo84PMQ/X9I7ZlvtaO14+hWbkbWZLW25B/MJHLNQhaz5bsHACjPgH4bV6rvEoSlq",
+	"2eCHSgRsO88K2egook8O4s17xzPLafdvyYRGkdYcPwubqGDfYXH9GhuJtaNyHnAmunzutv/nELDGQJ/E",
+	"WYZuiTD2+NYAOT1qfkuz71n/a4/FdkRcZGz5gVlu2x80CL5cjaRcoeS2o3RVr7oho/B8+w+/XfcJDMTg",
+	"baUCL3wO57Ewy7Vq7roel0IlIXrCWh0x5DISJUtDA+oq14ZBYOa8J8Gg8uDRQKYM2LLl93ccZJ/I7qz5",
+	"S/sb+86xxHadbKAO1+vrzrs/3rs6PAt5TbWdOoJqQMw4D9ucJLiQrum9IMhmCvcXYgAAYpnpyW2iPN6A",
+	"bNqN7hrZAB0wU47ajafdeK31RFsIiVMmEXgEErXuZ3Pnm3kBzfvUyEULUWGLpHp41gQAdqHU7G1R7MqX",
+	"Pxswu11g4MpV7IwGFwL2lDY92eh0SK74LUOHcyJpSqTT9ypYPTC3j/bW4XaClgsSmnnMpC5dLEl3a7Hv",
+	"Xv3ugUR2WJTACwgvCRL81kTEVlwSZrAJ/lzgjC42mgfpRxaQC1V7kwLHvGS3fE3YA4m0bCbITqd8qdb0",
+	"E1RjvkBzKtQqghAXtFMwOAaSfECHtVEu7bLQRaLQ6fHxKZInh0+Pzt3vEn44ef78CXIXDT1GWCK8NqzP",
+	"Ioz4j0s90JfRJTs9PjkBX8Lp8cnjozP09NhOmEuC5lwwp9U/RRe5oBk6ef7kOEKCgg2tOHr6rPnCQvD1",
+	"Jaue//LZQ3Thmt9jpTBlElFlODIGN04IXoHfECFomhoVup2+YH/fr+9OdcA9JpDDu20soUEJdVrZCQkX",
+	"oF7SHsny3avfoUK6nBm3A6WfV0CSIGckQiSTxGLHAFa8nkLMFzEQXbgmqevp8KZ4ywWChg/XrECCyt7R",
+	"pchtfrXBD5rH0TOparsin1TadBFmF0IGW2WlqbMqxrWYubAvfOxua+L1zx32Jbehy5onMaJQ2oJg+rfh",
+	"yRjv3QKvabaJA7msYU/1kt4QNv7xsH+1nUq7kvUWhD4IYQu9uglKeHIcTgS1IfgxWXSGOFwKXb7ijOzY",
+	"1SQHf60gaecmDQ4xwjN3564475zrRNJaYZNe6/teO9uovGxujx3p+p6vmtNuyA0Gn9rJBebd+1G3fa97",
+	"WT7pltu8qFtczJN2YHj8NR3zcv029m1OhVw69XU7Pa5d9MvL3wLaKDo8mr3/+cvotOvK992+4bU3bkLP",
+	"Jeij+W5CncQxaeTYx/v1QsJHX2OVrLZEAbxAf3j7w/doTcRSW+IqWaHDNy9foC8fPdf6LJSPJxnBQiLM",
+	"SoxbtKDWcF5T5n/jJJpIfJu1jJLhd3nv9xDQ98wHtpXKW0AFT845eiZ3V5xkGEK641K9axQg4bTIlOtd",
+	"EfbVwns4s51odynEaicsFEKMcMm0utuPqIYOmUXDKew7dPBHh2WaAJXoyi7pany8orW6cb36d0p3D/aX",
+	"Hzl+f5HrRN2vPwctdJem2I6SKxraT7l092w62V3e3HuW4RlmFzblYUtdGXC7Blf3li7ZD4vFC/NwV6Pk",
+	"cE4b9Jh16b3mPQlepWZ3f/PIOXJrdnnxKOUk3NphIGsS2l6VtYLu1cfHx4OeTLsrXXvdUR023H22YFQB",
+	"tin627+jPxeYKao2+r/1tXN9aNHhk9MInTyK0In+/3PEWULO0MlR5IBOGcEAZwqAp+hwhbMbIlGR6ydW",
+	"Ns/agaS6tFjb7xY+AMyUMmLAAQ7/9u+mZlwUjFG2RH/7P+bfphuebTcZ+vTROcIO610zZsYVygUX+upN",
+	"14wywYosrcQYrMit7ffPY7o098Fs9eNg9d0YTSIvy4fHC5hJ8FTXhCgJnbHqDGzQqdPmWZCCozb79YPN",
+	"LXOMsZRUKtxZQDkmGauvsmmMhxju3Eja2FIc6+s9hjB+1M/Z5+8EcTgIO1tnRYZb6buuuU3odk91g0Pi",
+	"v7zT9RvbLKhpbpDdYu8c61hXXZqDfyGiIFhumEQDN2Asrm6f7HjF8mLbJqY+F2za4ddkUyJ3lLlZLks8",
+	"wQpnfFmQhgh9UvfD/BHP/nI8ex6///kketJhOfUz10Grc0eLYkImfF/c9Wl7b2Fjn3Zs7Bi+25tY7IqU",
+	"UqKIWFOGDZz6CgNoHwT3VlQi43JAa6JNf5DY8CEsNrvpV52MvT7Zl6ZBjH14Vj4MSkjkR+MsLmxV7GAy",
+	"RNzLhsqpbC1dokNcX91RqMxnW3nSKz/aEek1ZhukOZQEmHnQ6iKI3aKUJHSNM1NrZiHrbznKM5wQiQ4v",
+	"D06OHz65PEArXgh5dGZ78mO0yDhutsn5MhQpiR5/PLy8fOj+dfrx6H/8w8Hfi0jbSoB0yo7JpEWLS3Qx",
+	"8x+qpr/bxCegQzJJKx7SvtuuQW1Z1QbvQCHbIfiREBcI2nW6R7UUkEfmevj9hhFm8pYIWfOVTMiruoXC",
+	"6fG2bnl/rK49b+dLuiTJstV6PWGySiIL+9w0B2Hm8F5impE9+5q1xxsPAG29GbM1lWvwYo/Cf/Y++MZu",
+	"5nRLcCOOXwRdzGDys/JkR64ixzR9gUX6im2tG4k0xgmkssVlVU2H0MQiLSGZHkhkX6sDLvhlQk+6azX/",
+	"9Y8Xs38xetP76j8ffjF7//Nx9CjoEm/xsuDMg7Rvtre9qjcvX6Dnj598WZ6paRnZ21JzjF0sBBfjHWAv",
+	"KcnSb6DoIeReZdJgCYWrEkyjG5Rjk81SI5bHz7qbh1mxvUXrsKqm6/lzT+o8Dif8KqoysoXlHGqAqu1R",
+	"9OOb7xHDa6OIlbcvQrJIVlpBuApyA5zRFDS5q3prx/6HD6IRCPg+EdpwvllsuVkdNFii7DdkGmQGhXO7",
+	"Es4UTlS8ey6LG2Gf9A1oSKQHaeGGLwRek1survXicx6uzN8l9DI2R2Zszs2oMJo9IhdI+xyc/Taybums",
+	"cRBN+mieduRoa2dnv92RKqjWvKTWN4ql7SuMFwstEgEw04H3ma4IJglcf87UbJq7YlA0TcYnv2UlCOwl",
+	"mAI1ZHZjADjgoQ04gx+i7zm4yVlCceapelG9ixYXBqjmkllvuhXbLhd1dFurNgeWxbocrZKNsI4HyLqK",
+	"oEXYdG7dHb0B99Phc/s4H+xVp65V29FSp68RhleURRVa8SyViLNsgzCrN+vYokrLxSo+TtoRv9YMIYCH",
+	"AfvyQLZbEuyJY9W9s25HIbK2y5f27B9wV2HYWtiqn1H3nIN9Ch1qbvTNO7w82rHA/LN3Kw9CMw3GmKuO",
+	"CuZCj2+jNr7A107sBV+vqepohTZBK7yt6tcGsQX6rqJmwmfOJzcz7pPU8jqHyY/LyzoFAuQU3fsGCKpO",
+	"P/WCrHr3u8Gud+WJ75LN2tKet8847VOfd0zH3FOb7lJ5ByII2yvAjUPt1UT7jm6SHBFnPd1zdoj97Lgc",
+	"z8GszG0Mvf2TJIdId4J8wE9Byh97zqmZNphgQWK8tE5rKhdVsztAfI9tpC84uzcXby+M/7f75LdOHw30",
+	"poFv2Go7yD+BAMibi7cIHDXUwpq6f6Br4vdSqjbhzcXbrzDbFgnhbsTlGn+Ic05tUWqzs4a1UVwfb4Cd",
+	"YYjnhM1MoR6kK84xS0PVyYPfpsz79nZvN3vDVkM1RNf78AF8zdeYbuuDvSbNpIodAsyOPMbz1DcXb//J",
+	"vlSvm33SDzXX49vbJmChV115zqrpd+zsdzwl2ZZp9lfm7K7OnB3+/yLzF/S3f0dXcJBxToQ54qsICUyl",
+	"6bF9ZYmk1q33CnwVCQaEOawu2ZUlrsZTYIhKoh6iK03D+vsWTCAF47R0ZZq5LOmNBZWxs7TZfJcM3raF",
+	"yFih4wgteJbxW31hnHK4xDm0JuA3RGQ4tw4VYYKoUJ5oNpZhKsgDieyUQw4P+Nw25APsplly3SaX6waE",
+	"fnmjzAffB3O52hs7XWPh0OFO2PioTlfbx3GHXYOwox0X5YcynnjfLCjDc5K1hhmWiV3MeitWbdiJmUI5",
+	"ZMcWlWzvE2yS7d6/zTXz8mc8xKUhHk0+qO0zjcI8Wg9VzXxgU4HRbNsGGcTmVptiJW1tUx5thZHqPtqx",
+	"nu5geelUF0S5IG1Ie/znysUUMASGHFjDsKqls3tcT4zy8a9AWb/bwEyfAqi13jWXygnAlpgCLNal9WJv",
+	"rf45RWGAgIxCsU0MqQup0iDjP6qw8Y03x3ROqJJP9Hg7eg//3LxbI/U68/zHklL3ordxrtrq5nwmEbTm",
+	"NfEQFa1Lo/Rs1rfZkVKNmKP65a3t7K5RtopV7FazvTcfmOzKDAj6Pcm4iZnTPlhznuFj7N/5KZxUHsu/",
+	"XzdV9eFpHFV/P/TQ3gqsyDvDxloVoDinFr2w7zsvzGPf0jVV0nZ2IjFW8YqvSewNMq6yujHcncGjCBIv",
+	"MqziKdz7w914RmoBfjfjusyEnBvo3AHIUTzFGwSuL+hwYgxmk/9DJaLrdQH/COP1rOlyMBn91e80ZUjf",
+	"+nORqBUWy8n7WI5WKso8cPIhJ0wSGWNt4mNtQ97PWQpeQDPVwYsBG/XGPQ09bMDKJSIh7bjYIIQgFnSx",
+	"iKUi+eRNRM3Q/vaBPa6/Nd1XdlJuSrIflUJ+R9lE3iy8OxqVHLKD54XObGCzzeXsYk/9d7FJXx6lbnFt",
+	"dlbKnCDZLfL4mciaRqEFXa6gfdQakqtKQwW6BRBo/AOJ8QgrpGdwjgpp2/cwzmYCQBCZojgzj4GjMxdE",
+	"EqYe9kqhvgoc/QJKqcRzmlG1mQmS6YNBcLIpVYWekDvc6ZKoppUazbw48zuak4zfIgOPyLhCa5xOuIQd",
+	"1a5tRE67GglOXlPHhAltE4qgQIKea8+NbzDNjE7BoLzDHFIryLST5Kp/97/+4/TJ8Rk6fXJ8fLzTNp3s",
+	"IteaczhBGOmHz9DJjtMIrn8rIRbOIqhJoAnkyzZypJfbT2IHljbIPZuB7rvTWIF/N/bSPds+f0/mxoSS",
+	"4FfjYxom/Wl4cJtZEJxu2pzO7Hfcmx3LyC2RCuE8zyhJ0ZouBVTP9EuY7VrC1iMvAib7fog1Vimq9VW8",
+	"D69fcvYVN5uwVeuQcFn596554eQ9C3vwe9+QhOaUMPW1KVwLeL04W1CxNmjK41jwd1hek9SNOIoFg6Zu",
+	"bvGu3who0GxJEL7FFFrrYCShtFLbJOKBRHZhQHnnVcsW0E5JlqI1wex2RY3TaGABzdLCcs+qlY3Z/Rfm",
+	"vS2zVL4ucIauyYay5ZkFooBh9KL1WqE6GX6w1Ym2sTE4z8o+3MLNBS3xDaBOry8ZZSmBtg9MZRt0iFGC",
+	"sww6eULOle2ohnAGFwz2LULYtL3IiKbRo7JAZ4PWhdQWjEpMFc4lu8XS5Ll88wEn+gvc9BLV77vSTHg9",
+	"NxWqcYJFGrliIbuz1aoE6chKKQcbrBPA7PrCPAqAWxazsPz2cJqpX0nbwTfrZ/6WqC3Pe5vNejjVdrxi",
+	"e+5FdyPXnwBv3adP6BeryfNeWrr2sscM+INc0XwaSMi7gnbU4+4FFGUhUYVdcXffB8DOIDzPCPBK522Z",
+	"bywISFQHELFotPA3fZgOL8UvZZc5LyQ4EOkNzeIcC8Vsyzrvv4wPzyB4RgeSzjPjylsKzNLyd/iXewhq",
+	"9uyaIOOCcRXbGR9EemLvd65j26lwzSeo3WAq7ezjKcEt/y7A0/0Co/YmlGVGTTrurjfyrszOTl7vOHfy",
+	"8wZuXW+lPzzuvroP0d0FGQ3kgpnzaX94aGO/2TonfStcwU6uuZ9U8QhtpIAJt/svW5ZYGCaIdlqNzXBe",
+	"88MZugJMmpgvrtChLVOQxttqXlgfRZfsChdqxQWV1REsuLhCh4IkBBKJUypIoiqF2CJarj22nmkFMME5",
+	"TqjawKiMrykjZGgs0zuMCjQnK5wtjiJ0JfGaxCvN/1c8S2ODIHV1yQ4zGMECYeqnUPnUOZKb9ZooQZMj",
+	"o/L5BRt6Cw6ig+BCQQSUU9XMIfT5cEKed1STePl83eKeHX3khpLbUF7hipKbso1YnRBffPv1A4lksV5j",
+	"UWLeOawkX5prJlxk2SZeE2VlOMXVv7UI1v/1fu8m4Y/DKKQJdXLHzYjx2FiDcBlvqCRxnmFmr6Y0vTP0",
+	"hbXlPOGccujkZga+n47YgFFlZ56Gy76ASNJiTOn0oJAPIfZ2IdS4c69Re52Y9HBBVKquwfoKY8NRH6ys",
+	"z6CEeTcEnFqyyzax9xdNeOU/B31BblLlZ8wGBe/TUMu4qQr+t321Em1l6USGGSNGDkP2FPR9luAyj3G6",
+	"ptJpQcBI54Lg65TfghqFF2RZYGED6LhIAfKNJVomvu/4eplh1wUj4D+EIEHaWoLmFkNRVwPReMe6ZWd4",
+	"dLRVH8A52v/rmuW2mj50ffoGVh/3gj0AdIV79G52bbDQvyzZd8zRW2lJf7W99HhHVBM4TX7nsXKPzzk2",
+	"1SavwLbVD70mXrrF4oWUdMmcDNwrApYLnCh4PZT2/VWG2bVt0/LwYAROmyJ4vdUwJ2EAqo6F72TAfJbi",
+	"dkvB2fAcM5dFiPRDyNCz6bVsmtJmRD5Ahw4mVCvhAnFGztDj01P7+Ey/OksLMsMLRcQMUmaOdulluLdU",
+	"7tdB9WQtlKaBRh4hzj61WPH5cjeiHVUOfjNCdIEw26BDAn1ONHcsH1vjlNQbLlrC05aWGYCkR7sA2/gs",
+	"P4SfU/EGdLviJuhA1TlKyQIXmZGDCc4yA9uxHa6cz44tD/bYbiej7eaK01g8YHZ80s7/luLnGV2WHpf6",
+	"muCq7sJ1hG3MPLwFbwqT2yELmFevhI8q9KmoJFouKrZkOBIykLUQ0zkEjysk462oJiqG9IkfTYL+QlnK",
+	"b2NwBG2/SU3Pe2FQD6ttaHwgsqfRc5I+79pOdO1koLQPibKUfGjYw85t4dC3PmOzpntr31jdqX1FROk/",
+	"GHfdpde2fFx417xbtjtvx3dNHkEpnv0og/GNwe0waBBOzdg+kGsX6q2gb7uM5AsAShkhEs83sRlwIpti",
+	"Am/Jjo6J0TdnL8u30jP6SOVHZrUPdwzYdnK0zHJri4/spnYOxyzqxhCxAho2szHbqINoRpowlhR3UujH",
+	"n+1kxxOKNn7tlCCe4s3e7fF7PfDejvWxvPJ2j5Dv9uFPwvpsnGCFJWK8DQS5LQN06vwYDmjXWWI4USGV",
+	"McZLRlr/l3nCRAliGyWofu36O2g1MWUA4g+tBnz7wyjdsTQu5iEG2NjtNvPO6JJtbVBV6uUwuklakJ6W",
+	"+dq6lKrsnG/l2hpv0NxYKrvYlNoAiu3Rbrs2j7aH7ER+Q4ReHbSc34TQlIahUD6N47TpuNm62/j2toBz",
+	"7jTdN1tr5K3kmsptYbrSSGIxEzS1ICyvpU9aijvKAmNib9bri8CS1FtqvrUEmhTjexjtTWwcjt24Jk13",
+	"M6mfuLjOgsYsljFf7BTd2cEKrvj73VvDZmFRj1X81mjIL7xGV41Up6z01o0CCXjx7dd2TAeGnuYmN7zL",
+	"IdcGxwl3GRxdGDvmCroFm0sYBK+xBSetDaityH5txNbuVg048e7XWQR8EtwFkAyKG1F7EDaQhlds0OGK",
+	"4EytEixIBPF4ypZRo/sZv2WlyRWhJV5Dohb65a//eRSuv54EF2nHCobPk0qm8LY17/THATijQe7wIysL",
+	"4PbrcdMeb3yHm6J6aVRvm3r73O0Sbd9VQPGibHemFwPgeJIuGXRfhY6158j6lhkxec4rngESoB0AHQqi",
+	"ClG5hUw/gVsqyVE7SReiOTFmaWxSYruYZsKZogzwSU2IJfiUubObWOIFiW9JloUfy8gSd/zUassVG7jR",
+	"jqehS1+71Vb7SaccsBiQYHnH5wWV1zK24NbhR2ROErqgCWyaK0sKP3pL1YqyeF72pGg+0qwKCQ4dhQ7J",
+	"bWJoZR370lxdc36h4+s5kABNBK+0wop04J/blki7ac5JxrVMiOFSjDd6y/m8MO/b7PuW7Vs3dRc0g54h",
+	"ioCtO8eZK/Gua80fowPygUq9LXFHs4hvATHdL2Qwje8h8Qy+A0UTEeICsGYNWmauBZt0cx+B7R+0cvTw",
+	"sVzh0ydPmw3iHrf6DeLZ4v3PTx+HheAiw8slSatF7jIbe+KVHT/H7NrE7gwF5HkHZp0rJ2uzUTD0jcHB",
+	"F9DIBaZofRcLaFIJuww9Whhnn7ABCV3nXGwNa+deGulrpGxM3eDz49b/xjQa2PXoGbntvx9aDYS7YUKl",
+	"ptyIM4CfBZwdvQkIp2mjKH78FHih7mhjFJ8iSa7IM47TSRz4QbC5ivn63yqvQp1Z2BsHa6u6ZlSn2GJ7",
+	"Ht35W91kHE02Xifv+g3plS41bt6WNEtBSIdmEOyX9yTcd54ubPO+/SlnFvw5cMtIuoTq4Xv63m55MCCZ",
+	"0vuaZTPSaGsvqhk0ti1wcpGjiZIAesnrZYaXUyswBjx7j6Lu2cnAWe5SNrawK3UimXxIsiIlaex15GVc",
+	"aX3TploVjHzIM0xZh6zebXegF8uuvZo6Q0sjsicDNRpPOqJSkmeFaqSk4SQhuWlPu6ZS5gRqUcgNTfU5",
+	"pzEkcY2vCIOP3OyJh1oOElYZRuGpGhMATmWXAx0UQe1vWFr04pkVTTRuT+0wvEBntez6Tg5GN2sXfxIf",
+	"SY2TfNLEpNpU3phdmSp0O+QD2+PKvB8OvTZJoHf10DOvzdLvnClb23G6TwxDl+zKRru7foc54n6yY88q",
+	"2bHdHssCLuNGdkFf1ynK9uGMbWUZsCZLkYIsChaWccCZrHc5EFqljDyQyEDSqQ06fPv7i9npk6dHjXTL",
+	"bY1w+GqF9b0DXDdgJMRbCD14oZQkZVYu3hDiYx1iKalUGLa17LFWtb6u/gjWviOOsQSwJiJZYaYquqpP",
+	"/XFvyyi9re9/7thSniSF6Ogs/kpJlHMJTBLhNWdLe6QJzmwjPAh7pnjj0vIWFtVjB/sU4pHj5e3gpuVc",
+	"qv6gTAWzaO+EsbpzTFMkCobMCIiqcHCl1pN9VLdu4hXs7K9O1EasX47auUaO/fn70FIo6mzaX12I/sqi",
+	"cLvLjeOr3ZtSr6ldPo+HDIqtSRUS1zv2M1BIJl3XZ7KmH8G1MrXtON8oIuNc8AQ8/P1qxNMvT46fPdPC",
+	"pZ/j6N3MyL7NPnYxOt07I12aE7qxd3dB727WNg5uF9lgYpQ7RD0MOdqoaiDs8dNqUwU8brFEWumRJEWH",
+	"Cwg8HZ25/uEQdcVIbliyEpzxovTK3vIiS9EK35CyrCUYKZH0LyQGSt6afk+60Ni2EClbtBFxxPHnghQ2",
+	"vM6YKSNyHkoABIHQ3PtJYE0GDeYOP623qV6/kCa/aBNiS346Gqvdzm7Qkgb7GMETX1dE3Kz0C3hkuyrR",
+	"iBBcjBcPLynJ0m/0O2PyCl0KzHYlUS4fwyyjnGJwS4pck89rG1EfeZmrl15jAVCmHa2l+5p4u7IfAKiT",
+	"CmG0IVicgyZYtlyXCi8WLu1GKptfQQWk3gAJTQfW6xKI92s15QbZ0dVlYuFjUWoSQjPKlq32fD192u0r",
+	"XhZ1hpnltDj1wpT1M9h1m4edA3fYWqsjwudRno3N1teKlkQhzrJNRWsPD6KR7ZczzJxG27zNXirDmqek",
+	"XkjMSCsPHHiacRJUORNULsBP9aGD049tvWWzjRCuCuupRP8/e++63MaxrQm+SgZiJgicUwBBipQlME7E",
+	"0LrY2key1aK83acbe4hEVQJIs5AJZ2YRwlY4on/NA8yfeYN+hX6AfpPzJBO5VmZdgCpcSJCE7No/tkXU",
+	"La8rv3X7FiWCzR3Z4R0rcMlbpq59MNF1mmNYHRKzLRuYSZRg9+R+wyRtXfHRzScyH4trORqht1DvIDIL",
+	"wVlbEYVuV0TMrresiphOhlNu7ougs7cMKwxKA50MBz7YDZg35xNJ0ucyudJ0YSwWzSG3P0XuCyTLBDkT",
+	"U6Fzz7rcZHCzW7F0w2amVZYXvLEfRs6uk1mJAEByMWLkrJ3MdA+jQQWdQsu5iggw+TBNZnRBZGI0j5C2",
+	"ETcNaQpp8omP/giTihhpaKxbF4RNZ2ZRIUi3kiSf5eyX2RZKpOvlhjPAkWstdw4P3aCkk/s7V3FIVpv0",
+	"kSmSiUSC0V3l5//qsQ/yOUhr+2bpQEcaaw+nQboQi6lxJba2Hn2sJPrZNr1MlD82TWDQ8KToBUS1jwkq",
+	"A/oZCilm9qXmrBTY5wRqFpexiv7K2r96IKZrpQLZlB8uS2JvSX6tnhxFpFeEbKsifhvCxEzUVGzHVej9",
+	"jyL43jJYfpn52R7WIE4vnNLM4giJnc1EaohAWwbrqyG4dlGLsR1sjfduqflwgcuPSwGxoTS65SvG16qH",
+	"Yep3/+bOvB+23y5zfrV0+/Ku1oYubJuKUbpbNMseINdcX6MyToXZ5TmTkshs89Af67W4vZgwc0rh49L1",
+	"rWiW5WVq2C0TcIxBwD11UOP1zx8u3/3UmUZEsxB8JOetC7iNnAdk4kh93RHONdEzYJrgmBSWKpMHujmW",
+	"j3MJcffY9qkUbAGQI5YLpnyKAYcyUZyVkCUdzOZazoVGehadcqmTXJA3abIpU/DPVp5w4tvZnfspN1ML",
+	"7G9dYCO2LymGNsprJj0v2qxswnh8FGdyRKT9xWAW27LmsrDQXucxfV9keNjBe/IOS60BtxeYdVnkdZol",
+	"8BzkBGfOgoRsuX3hs+dUInRZWYJlxWQ/xWN2jQ25Y3o0XaAxJY00ADScp2nPca5DolOpVQbec719qdMl",
+	"33t5SIfVqI2caZLMCukFcA0I7JeXBBdklMTxXuiR9lD0aCsy9KIfu+gzx+kpDG/QWFIZCg39R9VmvAut",
+	"0qMs7AqO7JWpHUlVVTjifGeG74da+KsgxrY9IMMFCLE1lS9278DaLXSJmwTsClyjlDXp2IL0JTSy8Epe",
+	"EDnlZo9baz043nWBl63oX4Tdup8qq5AsILHLEXiFVEDOMyOeW4s0FRuT0+azVqtHBkih5wOqQjYgTfeI",
+	"N75k14Ah3WrQfMRDKqyawMV1xLVRTFud+AtnZjEIyICJyJ6gSl9j0t+1VJD2ZxYDTEdLrTlSYQKpPoK3",
+	"G3rD9HXuG/HiOpb2VQPSpFESG7QN9YAQXmn0A5s0M8tMFGMBsT18ZntYZFVf7qwzCKztDlJ8VvQGaipW",
+	"tbh0x/wiHJ/7P1l0v+zj/Ju2zzsGCksxbqNyF5TewwVUVXP3bJOdXE6OVChctmc6zU18OL8Ih2RZ9IFF",
+	"nNpBvu94r75xl3zv9On21D7ehiZvNbgzpLh7laLSpUpIeadilW8Q5d9YGucEcmavMoG2ERyUJSot1YBj",
+	"czLlItFkptgtl8ndHLk7hyKDL7xcJuJJgJxSc6p9DR8ahwmWn2hSzy0Dlf1c1X1YkzogOgknhGpCidtB",
+	"5MO7H4iihrXK9dTNNPVsfr1CLL7zXNi37LGi5uYh3s2v56d/c0+rH92q0jRwHLiMdIJPZLWnR1Ltrdr0",
+	"Glqgis6WTfWG7lXPa2myWd6gj1ugFDcU5Mg+TIlLkulxrYn+43+TwxKen4wzu7hOPuW3fDYnmszBpF5c",
+	"Oe4tdwyxToXRXaqYccH15J6e3q032v3CBa0QvAZpub2331Mm7uJh25kHE0i57ustt+/Q11UlYG3f8aQ4",
+	"0iSrRdshl+Q3OSRpkzO/NxNEG6tSYLQfSYThcRrZHxAtiZDFBahzT8PRpIApgs5m8eKieIjlV7RFpoSN",
+	"Riw0yKcMRyBwFzTRuuNdrsD8jnfyW+RTK+V4v1sMYxq5tz6IEZyDJbpcvkcy39teathKo53smOOMBTjU",
+	"NPot0TgwhbFJ25SVRyW/SZ69RSoSM6tbcGORgWBzpnJvIDqxkp9F4KtmrQvCfk9obFuYbidi0Wr6wgnN",
+	"ffVOEqXMflLceznPbbZu/cjmN3rQyEjTlwhbC3uzsIeKUmndSfMrG06kvLk0hk1nZdQseOF+lL9hTHVh",
+	"6ekkDLEmwxjjrcxESWPidOElipWuvCjBus3X07sSTpSJ+vOtBP3EmNl1to1WWWJ6wH4Kgc5Wc4dw6YDY",
+	"MYqsku+JXGgUWa0VlhvoTS60WhfJXM5fvsxbqLZD1XCIuznbYcY2Y9eKYDbAcvi5I+1r83IBdCuaqczl",
+	"VVbm/KSCjcMTn/vVErGY3zLltoCBLJuIa2hw0BjzW3adzEqXCzahNAYPZA5QZ1lxPQNn3SxG4t9qytDN",
+	"hSPdJ3MhGoUtVFzCxUXlN0qQo0zH5bo6sWv28mscrkXlZta7lp7fS400N4f7XJXslt05cQaf3Yba0A3r",
+	"G/uAJze8Y84H1SYnQe631WM53hr9L0n5lYD3qpSoB5AkSGl3x0nL9vNOW3TbGM6lDVQI50zFxx2bPsd3",
+	"V9p+3PU2j8iE0YgpYP0Dgj83C+CJLwipNTuuNC9yqRe5DVRoX2Fz5GcsD1q8mEtlyuqSKS74JRmwFMRl",
+	"V/MWMm0fqvCymHzS9MDyJbeyQlzh+R4ZMi7GJD1SLkg6qD1CyemXLxcEgTumZ3kKddI86fqnNFDJETqU",
+	"iSHPrCqjW0ShI+KChFSELE5fwEQ0k1wYMMS5QzdCC37ejural5/kTIUIGulLV6yoJTtlRd6W7hf7GAYd",
+	"uZVLYNH2yADXa4dC6NEgyIq5Cvt/rpI/WKmJURS863gvGUnVF+B3B8jdIa9cGnR+52hgpwWNjYpFPmWh",
+	"cJMU8aIvBs6UDDQHHR/gOAjIgOvRdVpmp+P2gr2Qcs8nojOjHH5DouxOlLBB0Bf+T0dd7d+Wpm11PI/G",
+	"AETG0sXfE7t17WtRngC7AZbbxTa76ru+4roPr3bdBFZSGk68Yuo4Sl3GO3Wqb3Z3q9MXgyVafRj8TigF",
+	"skJgD0PbnUVHSMNHPBujil71RUW3oAna6n3DRTbTGIv87uptRp0IXgOudcLIyWnR+YSWQj8paehtx0Wa",
+	"WqmXqpedvM6c0h642A54fdkFcIrC9KNgzi2SNGh2+YJfPcu/+7Da1fIFK+sL01ZKf88vu9yXlldjyUeK",
+	"k+kOjMJcpkUSOlhPsbh+XaNWJ3rlgptjK0TYF2qH3QqOijHKJwOvETMf6cLnZZc4ZGS0KAoZJ94WpHll",
+	"qIis9uZepCEjlovAhfL4KScRNbRD/s4UHy0wUGfgD3vNx4KaRLGBP/SbP364fNW++vHy9Py5/fIgwwUd",
+	"/0+LvLSh01nHtm+ABJbw4rwIOtJkMJ9oFl4PiGahYuaCOFdXBxvjGu53+A+ShDFnwrQCEik5s1iDUaPJ",
+	"cJFrMggkUJ5+ePOZDKBzMRc3uqNZPHKNWcgE7VWhYkCMQWMXkZTO21eLIikYgFHIWlzJprKB4LrRPaGn",
+	"o+fDs/Z34UnU/o49H7Vf0pNh+zR8Fp2x89Fz+t0QI90x/cd+vdEDfUr3jo99T933OmN520lujm9Pjt16",
+	"aUO6y/FWn7FqKZ7YxeUGtjA/GY1e47R7+rx9ctrunn7uvuw96/a63c7J6bOz8+f/LWeSK12vf6xUuXSj",
+	"s2Qs92NVtlqzaLFQRmwl9qTS7FxW0BB4p0Gk5yzrd8hxvykp04xTVf3dIw1r65dP7zv5FfMwc1vEI2eb",
+	"k3qh9WVQzi+RtR274cIjKwtXAMYcaRcSMaPKFLtcWG2bZFoZ5neNShMY0y1T1oPcWq4s6oHLgUzoDAr+",
+	"kiaAgcwGZN/hQ7lXBJaTcqsW623NCHfT18vTsrPeBrjb1uDzq5xgLdmV97eP7Eh8sWvQpUfu+9Tk03dW",
+	"s0ZtacGBII5d9beCPWZ9dPJdK/I4uqrKWpke+aNDMn/4Yo5lLhh0pV7FXuqLSwN+1WvwTK028hdwWGUJ",
+	"5s6P7eAAobGWUFNAkybUDCaU4Cul2HqL3oE8g4YuWtGvoLsyZWzaVImKV3bT2Ys9ZwSWxsrmlg42Yzlg",
+	"Nr/wc2aV5T1V3LkrM76OkiPLlsuN5JYi7o51uXeTSQ+z96dceMNmSbaoqoBO3szRIwAyAuLK28+SYcxD",
+	"YidbCWbK8UhINdPLaARUAg9VlqNo7SJcy5C5tKhwBeUHbMuJ3KO9rHAEHoLNLN+gX7mZXIFU254KoLxf",
+	"q2DVv7Uk/42PBZRjQHnaRHXrP//H/2wFRE+s/gPkFaBfpaW9i2sIH/kw+vf/8lK9+OHf/+N39Xn+2y8f",
+	"X7949/7jf3snT9/T9/RqvlWN/SJIhVaXp7v+CpEzdvL2tsO3qXt0h0SFnbzsRQG7MdsAR+ET8zlUe6rM",
+	"RnUoR9fPSojeinYTfT2kmutrEDslFl+rRy+VqST/+3+Beu2MSIFdWJNERIpFZuIzMJkiIRNm1Y25ycln",
+	"9Rr3QRb55LJtGpmmbUPw/g5tJM0XJ6fnVll4cdI5Pf8/W7s2ukQz29CDYP0slK0TtB8C2fEylWhxehNW",
+	"4pjaYuC9GewODy/vgCRX0XBNZ65dYOx9kDvOry6rPX2XZJxtBspz8DzsF8zdZtFFlz5c2xLhg2ZX9+H3",
+	"OBlZIggZcUFFyGmcj4RqCkn0LOaGLJgp2W07Lzgcr5VMr9KJKh+iQr/KVuyYCabuqwhMZcR0pTUtX+Zr",
+	"94lfegkk9HI9utvLlnin7vSOO39cSCzGcs3F9Uiq8I7ybEbVcoHlfci2ZUauss9U83RVzVJZr8uWoT8v",
+	"Nh3r99z57ZMtKrOsq3nld/2CUZXaFe9UzxydL4/QndXyUSd3C/B3lYlKJyTfG//J0nkGp+fqLK8inbtt",
+	"jhw2KiNiAo8ruFCoIHLGROZGytig7vjV1S25nIqJd7Q93MTUZnCLh8xrxFFpiNyuU5UfhqBscMvbXDZj",
+	"ztvoC1KsxWj3Ot/3fKJXHKXVCkvW0X3gN/TBlsmzhFlRePqiqoL6w0JavwWvYf7BT+5QzbXOlcy/5/rL",
+	"XM9L3d3m86uTU1H9uoBdUtmS0xE9MsngdO6kyeYoVUKqAHxhF6xbKaVN1yxMFDeLq3DCHEPIkFHF1GVi",
+	"Jtlfb/3C/9uvnxurFFh/+/UzGERY5AQYuWEYgeHKExOjEm00ab6JXl9dEqnIp6vT8+cBgXB7MeLjRLGo",
+	"1SGvYsqnuofkhkFfDNzhPSBNX5cglBFrBWSgZMz0gDTB7GR/8JbXAWn+8su718Eyo6gUMd4HYnXQF+42",
+	"70NPrxD7akJjKVzNwYmMMfxFzr1Udm69FoSq6EFABjSJoMXsy2xAmn5NwA3UDNAFDvYnoOCEYc08wxNj",
+	"Zo0//nAEMSivhKHoU8TM/YYzKJIp5cJQLpjSzsKc2SPH3EySYSeUU29/TO2Qy66j3PssLtJESwsf2iFV",
+	"bPno0YQJqC/MHGHkGzGOuZ54v4bu9EVfvJLilgmMgWq6XHwfYaAYVM2QanGkSSRDfUxnvDONLvCPSNpe",
+	"daYRGfNbhi5ElcSQVDPhSEPUF1ZWgYtCt3r2g/9C3kBABkRKA7GlIJ/eviIvz86/S9OEmwM6m8U8hAeP",
+	"3a//+pud6FaH/J3GPIJL/gFNQqrUglDRF4QMkLh5QGCZQVjGV6B4CwgXASzGgEyZ1nTM/hhckAFcHCDL",
+	"5t+ufv6JfJRgQiZcGIkkLjJaBClzCyEzquiUGVhgEKdmB/j3hKlFQGYU8EAaGJrea0f8X8gHKdjCfssJ",
+	"OwJHCBzcSEOHsXlkgPBncAFZQ8hO9+7qZ/LiefcEf7ogXECxFrxoR/HZs2cvyS+fX8GX3nO7fxPNSJgo",
+	"LW1LxlzAwPXIAIy9mv+TDUjzxK6T0243IBEb0SQ25Lzbwmi0zCY8uHCrAvOyjzSM9ZLhGEdxCBFdDoLE",
+	"FHzlY9Yhl/BfAnfaGyGvC62u6Y4e8diOFeEQxGi/gWFZdohxABNMIFZMy0SFLJ18MnBOlMEFRCRgpBW8",
+	"CfKLtVHSDuybz3Q8uCAfLz+/+hE6ifGEmjgBAP16N2p/oCacDEjz7PQFeuWcdA7I2ckp/qINjVmrky3r",
+	"jz9ffQ4IenZ04eU05jcsIBgtBct+8C5i05k0TISL9r+zxQBZhWcxzQ0HhELa5Wdb5XuU0TL42SBNeCJ7",
+	"pWl/gjdBZKhK2KCFVByGxMxOyOkZmchE6QtCBfBEpB/B3Xx2enoBzYGkJaINR8Ewivl4YvxN3Zd2UueK",
+	"G0ZCOZ1yzPeMGWnaf2L0QeDCN8EhojEckBBtpGJR2oGW3V1CGttCGscBujtTZyiGOpGxtKM6pwsy5VHb",
+	"NQ5S+6i/BaJgYqmN/QhEFGKKj2LGHrFLI2sPPTtLIDBXh9XvedfFKY0YJJ/lZjydAbsK7QcG/7X9CRvW",
+	"fhc5Vo6QxrEVFgH2iBuMeaTpDnCL6DJXQ97Pi5PX0BTPTUVXAjwDFF9n3bMLOxxcB6kjOzs9CRyTAcxr",
+	"9pmFdOQseGaSSLpCvjRE/hYjI7ogzcHx7cnxlB13Op0BNnfwpe1OpLY72qVwqhAKfRKDDAK5YW/A2ZnS",
+	"BYwI4ebCkZQAd/hZ9xm81g0fpCVaaerrM0loFVSshfuhu/4MwADZGwHnPTzkFbNERCyMgWtiysxERoTa",
+	"oTjrnqcHjr91cBnHcp6G98VYGxfJAuFR7Uorwe12XWmLcryzigx+kuatTISPeiVk8AGe+0kaeDVEyqbN",
+	"kcLlDKQD1uqQwY9vLl+7WOCfP35+9/NPVxgmC1PiCnMAyFnYUfBdSd8FjWtasf/Dm88X5NXPn67ITDHc",
+	"uDp9k4V5Fr9lK9kPxsAAAUdhHkMq7JKN7Cqzo5KRng2YSKZAau2e444SKH0YTwq/T3QAHgX0ocPXgUPK",
+	"QQd40q5DWHhLg9Pz5zMEenJIECW/fH7bfoE/39I4SQuEmwmE3o8MU3CImItijzLjq5dx8FaX3Aevbp51",
+	"u2Rgf74W0lxTN4GtDvlJEtTNwGMCywmDTx3XHB74Aa50CdCPOKY9yECmIZxxzV/+1epCdp3bf528hVm3",
+	"//zurf/x5dvWBYgyOgxQxx8xFiFZs5U49kDFcwGm1jUydWWOFGPEsC+QbIttdgEwg1QJtYe2/YRVzmwX",
+	"plKxVof8y798ts/l2XGRZupf/sXOBHTYvxHHnAxQ3UamIlgWykII4JwC+dNEmWYmdrP1+1eDlpXVTGPF",
+	"d0YB+gCHpaK+4IKVvHpGQ0aavwhu4Rv51f54fQU/OkL0KYWtkBtdzyzyy7+edrvft3yu920KH1Fk2Jl2",
+	"KtAg9YkOyDTRhjiGp2FMxQ00H1eE/dMug9fpKZ8isZgzMmRmzpggJy+73Xb3pN09gXtOT16+bJ+ctp+d",
+	"dMgbGk5wrdHYS+4uyIuseYNMPOGEeVwLiDMlLrYTm0et6ZmVrsOWZwWFfQj5JQM7jIMeGbhVeZ2Om527",
+	"xIxe2P9iRwMy8LNxHVFD7Q/ZPOdW0X/+j/+J8gSh1VBG3AFXaB+QkFrxFE6YJk2LV7979vJ5K3CHoSYF",
+	"2A+3t+F2hP5Ewk4u3AQXUFGLeciEZjnt68O7zyvalpwxgbixI9X42D2kj+29EFNp4pzilgvM6TVOOt1O",
+	"F+wlMybojDd6jWedbucZWAHMBDTxY6sa2X+UWgwvyScWyRBRsGIiYgqPF65RPNDQXFh0EEsa4Z7Ax3M0",
+	"A149hw3eFJK8ev1TK4BDTiHI5aGBt0E2vTMWkJmMeQi2wFQEvosavcYPzLy2TYYiryigbbtPu12v0Trr",
+	"o5UhxxMzhZAcDMrI1adIAxtWVNZLQX78/OE99Pki3yXXFxZh6keua75XtrV4EkObXmFj2leuT+2P0Keq",
+	"gBj35LF7zD/lHvojaORx2qaX/Fd367sI+3iG41P2SDqOx9/TyD3WgEfONz+yjBbsg+fbfOsdxDzR2NVI",
+	"ytmJGr3//o+goZPplKqF8zxcfnxH0sqIgVuKVsdKl5lfjlAzko41mOFSXb7xD/sFWOzHyi7pjob8ilgK",
+	"1vmtegPYb+MWGCYiiqEIBsz/AN41CEhIwwkqe4R663Xpir2C1265bn+jtxTbsePq/Ru9pfil5cVo29l+",
+	"lbHnrl2C9mZ/71975bnN7yjgCusQxWIT1kdAPrz7TEA6h6wVEDYdsijKUOeQC6oWaxcnUgr+s1oYO/x+",
+	"2u26SisuFS5kWgMrb65OhkzCidcE7Bk4pFbnpiTmt0zY++1RjdwuK6v1R2jI5pW6fK4Vl+q62Dj3hZL1",
+	"+znXJa5JMltaxn/hlbgyLJUryZ33nQXF0690OV3Zs0yvGk4H+acHZLgwaC20/wDLBfKnShljKTHCvtDQ",
+	"YBGtVAqnhnmmCBPg4dOla+3nGROXH9/ttth8v7LFtrqI3IsJIB4SyTCZQhmAQn829X4lEb5bTv1duox9",
+	"C/y365WMK3nbw9oursW24pCJoqjzxo5U7WTaaedTPnYaNeAGFMxgh9EBYbFm5Lz7DDggQbvbICs/2UY+",
+	"pKjED5QsMbhglW7YZn+hxWWferb5qSsE578Ieks5Oqs3Sdh09XBnpAS7PejrSRz7pYPJipXL9vbkmAL9",
+	"VNulrleuYLRiObKqURKjOIUYVmfuRBIF6v2BwEMGpnj8grsNHYg/vPkMz/YF3o1W0xjbNuGzAJ5Lo/WC",
+	"iig++7sPrqVklKBzx1uu+8KVKnBcUz7TGy0TuMG4YVNnywDTW+oFaLq/0WOCOPqnH688r5PVlsFS4FP+",
+	"pWC+o7M045n4fPScU9U+lbL0en8M0mNBsjSwLnCF9jbd6pDLpRF0bwDre2ikQlaHdGqDHBNBWrAEm9MX",
+	"rtzdEOgtuHHlWoTM/Jv42Q4BXglFORpQZjMmorbVisGx+cl1mio03hsmLHYcOuuDnkhlD1lMpMLm0Ai9",
+	"KFy4hXLeJVPdcu4FuD6li74AMgnnZrCQUMLHqSITpliHvIUBA6Um5TAFZ7MdCbSIMWG4WdjfXUJmqgjb",
+	"/qPPmouIfWnhQhguCMVUTQVMF2DvKMrO91ybS5gD13OMuXOex8rsiuyW4490zK74PxlkVWxx72dIFLE3",
+	"l0BOXFt5wgkYP7BQ2rGFgnL2bnCaNoLUYZ5jfc0E+gbey/I2FIotossRJs02pOrzMEeFT++UNVHeELfQ",
+	"1303XRD36/Y7EcaJ5reM2BNBkaFMROU3ZRgmSjHk1Sz/7vZBu6ttefPFtyWZzbZui5H3bsk/HhA95HcY",
+	"JGuVGbxQj7VnR14m6qeGFCebH8kz3+NDWwCDt1INeRSBLGicdc82P+GdZE+Co1OE8utEolBC63p6vLjp",
+	"CoiMIwbHq2NP8hAFvNmNfwSNJe9nek2qHHbJuFHXWsWybOM8myrELcyluoGTPigc9ehBCxy1kiIzqwFA",
+	"bhj4AJYaX3Ja5Fr2eGdF2e7PaMq224Rpwz3lW8UhlBsQ0sQTAA6FFiKTLNOCw6hjNJyRlWdT7n33OyPK",
+	"3u5oDnYdAkeZ8KBCL/3YFiIvW1S1vDsseVctZZo5GdNaI/dyAqNc+i3tEF9wFsSLYDESHbv6MOsk5fHX",
+	"Aqn/H5WS82dR2MegwVgAjTKcRWREQ6MD+I3FfIylHRdIIJ1SgQHIDpwROC20DdWtMe5pGMvwBv1x7iEu",
+	"BThR/R/XcAtTelBu18j2UONRdmqVES3HhFbcnm8+0/GmbQn3PIX7ot7Kxa1cXPaPsUd3BQjZSrQT/w/w",
+	"kGMJz+WTIxcVgLYa2H657vV8PKkLRNGGLi4wthftkQNF9bUzUGKkFARRhsBfL2PWIT8xFmniQzovCM3R",
+	"1EuVkWguYYKz7svVzfwL0HMU9vNuQ/NuBK1o4JkNq/x7GS22EAI5NjYhjZ1Ol3Pgg/jByhKGyYwiRYD9",
+	"QdEZh/pQuVGyb/j9pNFrxBLA3++nFqBA6dA/docgWJ3VPrkufOMuUsy/uZCwYVTC/nhSIeo41mphegjC",
+	"9Kz7cs3U53MHiktgO9YRV9mshGnEc5utq02WLZC2kKYNkm2LymR/lPCAlK9EH7oYSjGKeWhy4c0+PP5I",
+	"I4kqBiJD9BfXrvYtFy5os7VPsH5yunkmP1qEJpDK5C3yDsOjW6wzRwH6Wcr3VGFxpLOT820W9WqZOXj4",
+	"9PRgF1BIFYvaI6naaJ5ouwqCFfUFodpfG5PHYMW5aNCK26ME+8naWQWDsvvg4IX32ZbkFrXTWcuecW90",
+	"jdHtKddTkOb7Wv6/sji27Zla/D5MjCso52oua/Q0wnJfWuv7XOqnL3Zb6p/8KbYPFIjFwUoQE2nmQFUB",
+	"KuUwQAlQat0DSW6jxh0j0IIk1nuiSalLtMFX8HpdNiIuwBdX40Xe/wQ1o5Yh4irsw3fvA/Zttpjl8oL+",
+	"nS3uBxR9znEjVYnpmHKhjUtrkWLsTJ+NraEfViGFthweNivB8vdAZyX5VJsezR5Jn6hh3l8P5lVUAM6l",
+	"/N2wRZuLNibm1LCwhoVbL7jlVaRYokuqdTw6tILUE2gMRNUs5bf6LLss3fTPA8Xg1CkBHkEReTw4wHJm",
+	"rQeDWG9yRnSO1vDEZIkDbMny7oqWYIRR3jwPSkGPzCc8nPiS+rovfN1J+xheS+dLkwmLwVyHdWogmzzv",
+	"4ZvSBZTKUTxiLnjWNU4xncSmL7JE8wwJDqX9UzFyw1zNJjB62venJOoumoV7H4ILYltyIk6o7otPl1c+",
+	"VjJYYpFGHmVi73A5RWmGbvaWI43+3DTPe4okBFT0BRcRiJ/bFa4HOxZIyOECPyC/Lmv6kSYQXyGML1oO",
+	"BfvdMPhv9wV0nwzQvuVISAZl0Uav3Dr79vBwoW+NXgMHgovQ/mJXnmPWHtE4btzBGPoqdQmVIdSfZ2iY",
+	"vcBkWgFZplKRwdc/Bi1iZGqX9uQJS2u4Q97zG+YLjYUYTMf9dGbayxNj8NS4XmPwGoMfHAZ3x6ycMVGj",
+	"9BqlP8aS5CJFZmvXpGJRAlK9DRK9nRKG7fhM7lQue1LINqKRtqK6nSs9UGbIdZCqDcHpum3XaNsfSxXP",
+	"2Lc6FLTBYm3vjNiIC1hMG24+VLXnz6PGePRRSG3okYiFFlTnI2hcxAwTGSYG6VUAwFivj0Iwu4euGTHm",
+	"vRUhC9TbyCq0NrYylxuQryTpY8NTgp18dCVGZAc+f8GVnLR4nU/ZUowUeYPMRshbApwMmABBEeO1s+Jy",
+	"zFAe65Wicy6loTxO07YYv/DEcZouSn0lUnGpbpnj+2j0Gv/3f6ftf17/4+tJcN794/9obB0Luadw+HVZ",
+	"AEDllCse+nAJARWvRYm76yD2+50txvTxsgKeMA3gUeP+0z24RQhsjuysjoE9vBjYdSfAfUL+c0T60ZSL",
+	"7JwK46jNvljwuv6Ycvesb1RF6ter96/fuE880hnxkNst7c3m3eYGbf8b7SBViowcqiqkgxraVuw3KKpS",
+	"BaMRZLd/T6gyFlDtCT9/oDGi51SzbQ5pBNxPgfM027cEJBFI0+dIWR2tpgVXrmkORMkceepeldxaLi4D",
+	"f+DObMfslmEF5Py+8kIwXL6pQiAWxeBSFHGpV8FKP7cajzS5zHlPXNY5IOlPEOvqaUQdEcyr968d+5vV",
+	"2Xhs3IW+GNLwZqwAbpBLsfAfAD/B0EtbHw9BmpQI+3L4ddmdoV0d+oVjT5xfYOF5nU+vHrvC7I6ydWEg",
+	"NXqQzcWATOksY7kKqWFjCUwKRkI/3JW+yDFKDtlCOl+D4+bVpQZ5YJxN5ebu1vh9mtjTL2Bl5MW16xhq",
+	"mNNEWAXyyttzyHt+6ysQ0+tQRva+N93n3W63++y0ETS8nHIVm//L6fZ2+XRAXInErcJVTvd/jpWeYa5u",
+	"+gWZyTjGIsO4+qgh7yV+EFxE3ABnxlgxrQ/Bju4bt+np9L792N7/OidyRXRnHLVj2rY7JDWU1Wd37VR5",
+	"vDiTA/eDBI5GhVEVc6D8xhcXKb+Xo1K4XmY336s/pXaK1KFL69fIvdH7RyWjxILkHIheAeueJNoCip9+",
+	"vIJyIBZVN0+7pwFCEH9et/aL+lfNIMdf8R9rc3vfGZ1xHEAoC5TbiqRgmT3X0NixCcm5Brv9LRQBgLPK",
+	"/g4uCLgCxNE+bmfEYytUrn68bJ+ePy9D1D8wk4fTD2/rqIqmwKGqDRy1gaM2cNwrYxo3UpCFIeZ1qr0a",
+	"OXZSvXH3Q9Tlekl5bIXWWguyvcERpmVEcOiGxCJCckSGXJlJz4WQRXIuLPTAekQYi5iZxzvkrPuSDLLm",
+	"YGiNFGzgyfRzWuuEajLigusJizYJ1LccKqttQ90c6tuiGCqWVu/uxCGKZ2AFr/hrroG5dAvN1j2Sf6LW",
+	"cWuhXGuuB5M4uyqz/vSxe3vxjnotwZ4kzVdXf28FwImbDKfcfCvnZCav2ooBtF7HH6TkHPlQ3dJxND8R",
+	"I00vI7LDNJMbqRnfNxbKn6DSAUpIKctpKONkKi5c/E8hQt/FBlUfnVndw09sO61k/wdoNrQEh7Y+S+uz",
+	"tD5L67O0PkvLzlL0DBtJRvyLV5nwLIW6gnDAHtypiu8+1gwauS1tqb8d2dM9rZg+IhGL2ZgaFpGYT7lJ",
+	"j8Kl8vXa0AXeoTvk7y5B7iRXmcW7v+274/K6QK+wNVe+5Q9ptlv6VMXa9qNSE0T9WYgzs3W+tLCdnaW4",
+	"qqGqZWGH44v2SM63Gne4PdueKe3aBQFSeoyMxuqEgs191mqQZchuIk1BrrzVXfkEhHl+KK9hrq6pEAmN",
+	"scR2o3eOGHj7sJJij/ZNgFfx+kdlWtlSvnkqvFrOPT2ErFP39gZ5hzTUbRoCHUHbwswNmWlO3LepCCdS",
+	"tbloJ5rVfBxPTY1WfrxtfxxXBPQXz3i/TvTxV/evtW5tqPy7hBLSuj/gRHF1euybSFPOmMjTu6a3tjrk",
+	"ndFkSGOLB6CCM43ndKF9rR1hNQx/eRYneEEnU3vwY7nlaAz15LAwfpNiHTE+TMC+EyXu7J+yqURuiKm8",
+	"xdLwEy7GrQpL1Wvo20fs2iX24yGReOn3quiv8XKdlnNYCPtyZUO45Z+6av06NtLVhE0zc9zm2w5Qb4ue",
+	"d2LOwRbkVehtBMSx69Ja9XrTNgZjs9u/EagimKTqTA0Dagak6RRnHLtWkHGKDBeFIn/lxPXY4u9dY1cG",
+	"pzS70VRn7xXr95w8fv2efG8qpIQb7VpKHJiUEF4uHGUCgRq3CVylvz+NeGC3PGJF+bCa9vfG3fTOsOkh",
+	"VPEBZHIdc8E2JW/nhMCz59vnTdtpueerH1K+5Odji9xFdzeUeKxzhQ9Z3BSnijTlCGB6uuaJXfMQfg7h",
+	"U0CMQfUNi1qHK42qsvEuiWIh4zMTEC5uJQ9ZAKwXesKYCciMLpSMfZ00e49OFMji0CrZI2AUt0Px+vsr",
+	"Ek5YeJOF3PUFxKFh7U5fyNleYPHIKhtAwsdizeYTpliPDNLi8AOirW4DvwdkoCf09Pz5AOLW7GvhOzqZ",
+	"VufG5bfmk6bH+W5fAxxySW3d83b3pBE0briwTXbjDmqTGwCLn6a6d3zsrulj++Dxu5/+3rYP4oA0eo2X",
+	"oxfPo+6LkxcvzsLvoufnL+npiFHaDc/PadQ9OafPhqOz0cnwdNgdvjg9DaOT8+h5eHI+7I66Xdp9Yd+1",
+	"Isl7je7Jyy49GZ62w2fRWfs7dj5qv6Avh+1ueBKdsmejM3o+3D4vLz8Zu6TmnTyIpC4vB408lktSueai",
+	"qx3mB5A2dVknOR2y+dijhbaxXTVPQ2cG7uciPuFgvMNC/Sm2ASOxXTgr5mGKVb8PO/npkw+wK2K0tMwB",
+	"LQNpAnHaDtgsg2AVKG0n6/DxKKaFyIpV1e7Kt/ot3HpwFVqdVckqZXHcCNL94Gg17Y//eFzlqzBim7Uv",
+	"mIJa6TpgpcvOEDiXCxtYB2S4AGsnekesIqZJxu2Na/Xf7KXWn8MUBCv1+Kv9D/ytmJbx7V1I3rMGbJYK",
+	"dhdt0BNti+yh4hoUQV1VrK6D5w0qdhjsjKECukMuMXwkQyxCmhLj8yd8aWFXP6niZpvZ6DW+Rzci0RM5",
+	"68F56jKnZjEVF0RRrvOdc+TxUpBn5G+JgI7CeCVuGKdc6xnDjXcHQeeG6bHjQ4rTUhnZ6daFXSi1JlVr",
+	"UrsC6VTyt+0Kavv19KS03V7o0VgxGi3SRV6zT/zl2Sc+fZv8Ee4IIRTXtquQYo+7nkVjwFKFSR4z8LOp",
+	"VNWKSEwNU/fXo3bTnjByZa3nHG850ql73GHGng8IIu4TmjQtvIEaiEwQSrLQXSj5MqXqhkVkRnkU9IWy",
+	"UEaj79xqkdFviTZYYdBXixlScePS6CCWBzzuWVyNhsCaJobVXBDBTF9gp9MWBRgCRMJFGDP4cssV0gkZ",
+	"B0kDE2FBCP48SkSkSXMJJ7egvaG8ZTAAUNwlba/ukAGdwojO0L5uJREfCxaR5lQKtiAyMUSwMdB2ty76",
+	"YuB8rtdsNGJh/jkole9jERYkkshpZ3K+9Are0vcwTW9wjp5YyQXb+7YYLGv44t/tc2XUxyWBGVBepor+",
+	"eD3l8ubIia1agKEhVU1YR7z8tKEbuQHfwrOKHa+1+wPW7lFCr+Fc/mb19Qy1JjMLrfTxV/zH2sDQ3xOW",
+	"sIj85//z/9qjB8K+msAiCpIbJDqZKRkybc8fLcmIqhbczqeOSbOZYU3fhFZWMS132eEhZEiCp8lcJnFE",
+	"JtTiAKjfAOdMEk4c9ykZUteKVmmgWKoQ/gJdbTyG7uk+VQHUccxrGXBosZ4ZTEkXLvfQyVP29goEPQ7m",
+	"QAW07SXEA4uEzZADl+fdxceWDoI/BeV72pvNh3s2PvXePuDzPd3c2Xx9K4f9Op5yq7xbnQfIx6/+jkwp",
+	"VGd84k1qyFRqQ56fkQ/8+4BooxiF3B00hEMdU1dwvy8GiLH/zaqNg54jCNFkYBH3ICCDXAvsn6izDbBq",
+	"pFUNr7kYgHzEv2RiBlbxk67SZLwgXm9zt2UhVR3iPx5SFQ2sUjpTzL6G2B+s+LV6vmr1fHP6YjBlKpxQ",
+	"YWxj/L+vHZf5Aui7B6Q5kokiER9zo1tZozvkNbCQ/cd//Md/tD98aL9+HRC8pAkXfTGToMcCSllVQbPW",
+	"TulsxqIBUYxGOrOqUHFz5OehB6lQLjbMDSm8FzpyjT8tDW/2K4yT047djyQ33v43TIpJxz29tVky+LlP",
+	"phOQ/pYb1vxQwsUWNkfTBZnIOeGGzBW3owjFYXN9wsEZkKYDbX3x+vXxhw/HdrTtJCSC26tukKUioL/b",
+	"K1btt61OzLUfbHvd/o2ULLfMLqlBxCB5lim3kvQNn10rOdeDDvkR5KqrezWF/GI+FtIqhiSkmgVEz2jI",
+	"dEAmi9mECTjT+yIRVhqHUjHd6Yu+gOwoH6vAIyYMH/EsVcGJiQDQge21X0AByU0ktA7wgyOU6Qs6lWLs",
+	"XhjS2MFpqAQV0YXHH3Yv95zgsg1Prba4yceUC7TyZjKtL+QtUzGdzdAck5p/pbCNiyLnmvQ+MYzA8Lbj",
+	"CdCnQHOXmmYbLQWD1lHFCI1jiI7EWgYei4PtR+NiQJHimJvOTk/txKaKiEtftEst5ho6Bzne/kVH2hEc",
+	"OahFtRQBSWbESHISdLtdl20ybXUIzJFgc7RC+dnqC5h1FtlHKDjD8FJzRheMBVmxM6o114baSfMSJiB+",
+	"/fuyCAuruPSFdwEP2JcwTiIWpftjgFwgWXqf7ZddzUIau0dtA3DXJoJ9mcWUCxYNsqrOfQEjBUOkCSVh",
+	"LHU+1YYbKHA9YeGNLxKh0ciVmhbTpCS3jDp98ZbHdvKsmD+x0h/mbh3MPe2eZh4C1FjsHi2w8fZFiddg",
+	"SkVEjVSLMtPaO/hiiqnu6TbNpWaWW86cmWjZ/5i3JHmrvJXS9rSmCkP1rSQvCxSp+FJOeldVTzu5c1W2",
+	"1bNg/98onCr7f33xhHqg92dn3f4/UDwu9//+5cN3/1+oOskfYL1mx37Vy5/d9d0WLTTKNjDiBytRICp9",
+	"+61rUUbpG/O4w0qyHOzYRTJ4cFI1FGd3HIkU5Sy/mE9t+89xhPGPzCbOhWFjprxRvCrkJM/Ql4aawMQG",
+	"OWkUOJDjNkeQLuK+yLIHgleXn96Qyx/e/PTqP8j7z6+D9slpt9PtBi9ewH8gU6Avyu37Qy4odLqEBfDx",
+	"gvKzA6vEAPDOnaIXRQNnliOMGiQAGHeYt/0JDcf4QwWgPHY5nH1WKNrClJrVKfIQGbB5JaZx8CWHZ3L1",
+	"jFp/lkmo7UV1DsYBhvoc5FzMMMKobaRsxxBjtNd4LCeR4M3KKmPCmd72Orx/0oioFRPB0yWrYPUCqjNP",
+	"I2kytAdpd9IMmFJS6UF26IOJYcV00XKl14GoBhJZ/Hm1Y7aLbdMhhWohCCoktTgakJQx6NXV3y/IafcE",
+	"enraPYWKPxRHNzNMtO7lSNstXCtzABx/zXJLi77wan/yo3iSG5sSqGpX0+EVdFn1MB2sS2mznzVdivfw",
+	"Fy9tr2MQots5kd/DrX8uR7Jgm53JMET15j48xl0EAPmDjkYRA74Jd5YpcBx4zM0Vup2KdLt/RiHgGQCr",
+	"mblfV9AL6sAOnWEKPWo+NUmRRGDo76qDflVkFPn2ssY8XvDucg2PeJHrIvjXFsy4YOaqQFff44I5zAHV",
+	"oZQxo6Isonb5Y/OJ1Ix8vMyxoLAvM64YplWnFChWQbFD6/QTM1GMkQWjSgdZKS2OPs2qJs/otY+7v4aP",
+	"cDG+xofXBu1ua9qH1bCJXOkxQ37LV9pmmZ7NTy3YD0uwVwom0pxLdQOani6oJlMq6Bgh+v4o00GKl0b4",
+	"fPIlG1YLFGQkrU7jwpYcaRImSsEd+O0InN89oljIZxwqAaVxC4IZKxfGSmodpKkmIzAgiXDRIRbXQjWi",
+	"mIpOBZVR+b540txYj0e9eGD2O4ZdD6m4uaYpCWzaUXAaJ+p6zthNvICmQ2+uh1Rz3eg1BNBm2FHI+IeG",
+	"z+lp+yw8Ye3vome0/XJ00m2fD0/DF+w7ehJ1z0BTdGOeCjTkM1J5uqXzdve7dvdk+4Tb8gF/GuKiiskv",
+	"EYjYvugelOy1db62zj+I1bEK0rbZF3sC7JzfW8HKHlMBJYu8YK7L1teJw3tZsOkxczer+ZrlOqG6LWR7",
+	"6Xuxs86sXeUjEBl1Jf37k0ltQn9UFLHefQDrRv6oFCMff03/vTaRzELIytanjhOsgOPCZzE5GP8J6BOf",
+	"62zm98+hz0fWAys5/v0NdS2ab9u8X7WGH0c93M3I59vm00fK62/ltUvNx4KaRDEXx5734Vk56v2UPmy6",
+	"nYZNZ0R3zVw5r9a25bj2pT3uoyoX2uCKqtnz9mn3vqrZvityrf/KoxIv7SYMfX2uWijWBbp2x+NPWcIp",
+	"B8UyUblZJj4JFDv2Fq51jDTpE0c6swdSTQbbOnoHRE/kXBO+DS7Dx34ePQFAq0swfaMuVw8/sJDKFujr",
+	"ALyrBeC167ZlIroDieYy1qtMFY6pNo7EiQOZgQIeHseMxETkWEwht03zW9bqkA+Q9+rzAyEXdyQViehC",
+	"I3lQX/iHuXZ8TlkUtmBfkLiKiihASiofBMc1idnI2K/L0UgzQ7jxaW2BK+bAor6goLVbjOyn3kjiaKTK",
+	"Us3eiOiB/BHB42BQJqJiKYaX7RN0JVCNBJ2g50NWY0gVIxM5ZdsD1HQ83ohoB6y48agvuiIQ5jVqaXjw",
+	"pu/M1u02eZuJ6IkpLQ+xAn9dznaP9QhE1LYiDp0h9hRpg0/0aWK963K2u4KzNyJag8iIFFD4zrDAc3fi",
+	"2ZWHap5bcmOI93a0nJWQyt8RMUN5rNcYqeMFmVJ9oyFFHohRrHojUMAAdHIEIph45l4Id2sjFYsIE6Fa",
+	"zJyLe70+9No15wGVoE/eJ+S/VSFsXUdqBWi/R/4Bi1/PcgHil+tR7aO7r6aa+l+BhUPcAJ0NUhe1gbrI",
+	"bbIARAyLeq4UuBhxO1hYMgJ8XmLhbKSEzikHYhR3G6ycO4nQPfoRkgrVUrB5QSI6PuBesUb4kUaN0B8Z",
+	"XCP5VCIMjwkliWaK4CybCRWoWkoBVDLEqojAMeTGwzEONVMJz2+Z0lwKMlI0iVodcumHUrFZTEMYYj+8",
+	"fYHRCq6hHfK9nTbfBUxRKsxg2ok0Y8txLwfQYSS+ico00qs1sv+OOmIhjC0X7uZCZ/9Grj68+/yjnXp/",
+	"ATLSIG7t9NnZ+fPvGkFDS2WAIKvRazzrvnz+7KzxR07NtFOaWmCw6vvI9bzID7297rl8JF0x89juih1P",
+	"xSye368lv2Dq4/KvoiEvQci282G1p4yK+YTH7C+g+9YK7NolccNF1J5yDRk/FVrskIbaO1LadrI2xGrV",
+	"KG2fKO0K0cMqUkvzlH2MeArg0F0X+TtaOVAHfJQXRfCiQdlGDOMhyh3g2r1V3GP38Yf0JLhPWHQK/b1h",
+	"C13UiseUWyAmp1kxhnToyZjeMkRvXETMnqhMmHjRF80oobF9Gxfj1gWhxO8prOoFEMvxT0pPegoNyAPE",
+	"0prL2OAKHPZ0eQqVQG5LvHZn6OUG5ODhV6oj1eW6auR232PanqQOv9f+jRrj7R/jLT+jWTxq5+0322K9",
+	"7V6/oTW132T/ONKdmy7sC4teOcuAHKXwp7liyyJlpqzWo+BDxWaKh+yh8OBbsJUpdgt1RjHVtGD1IyNp",
+	"jwsNYf7rk1QR21nY2BcDLOvFb9m1/WFAZnThKLLtrUd6xQGF+QJNwYy3r3ouZj2hil1gmmsP2ZYd4T15",
+	"tQhjposRLlTZh5V9uyutltVVQx6IpfiWDvkFtAAgae4LN+IAVfO5DpCcD0zUc6qJTmZQu41FvhC6/Xhm",
+	"towKddpIk/YFLgKOpNVMa3itnbyYeS6pZAZRPS3iGqEJhSzfrBnDhSuEGyBAh+HI3nekSTryzovnegt5",
+	"X0ZRoWkIxugSoP0Jv/qNh+AUVl4aiPNdu/s8H4iTX/PpOu4RM5dkKiEwJ1F2+OeM3dwhQMcNZR2kUwPZ",
+	"1SAdnQDbfWWgjl+O7TSLj4rsjNiAL6yMaxt6w6rwihSsLUcjvNE3yW23Onaojh16wK3gcJHLSy0s8/3m",
+	"sSKcaKdnAUYsbbDZ5j7FNe4P3bYLsO0hfo3Vv40Ypw8SKhCvCXIysohoC0g2l8GqHc6iKZvSI0B+nUwf",
+	"DPF/9JWKIWgvb+sd4IchfnnQIcBY6Q8qFzOusIIwVqGBiPDBkIY31zO6GAB4tviGNHOVgZfBdqscd9oP",
+	"f9uw049DozeisWY5pDmRU4YjPJF6xg2NMXLMj3UKUZ+3T87vBDVhvdRIs0aaKdIU0mxEmTWkqyHd/dcc",
+	"CrKViHBYe7raaFpDpgODTHiKEJo/8yvgk4urkgr+K+3o0vCGzOjiKYLE7TKOEjyES6PD39wytXCpcy6k",
+	"3ZXpG0nlK64BGtKFsvZkYCZKJuPJgDQjNqJJbHrESPvsLE40mt5yJeMYRZjkiiyy3Gcp5NFNqCagmBOK",
+	"VPMjqVwFPLxNzl31vRlTbfgJig2CYdRRrPzv/0VOngXk9Llt58lpQASjysrXGRNi0YIqeERRQ7N4P4vc",
+	"0s46KvtslvtieRJ72efJ//7/8Hl7+tlv+5eBhdbeERCo0wJhsCELyITGt0yTZFaG85YD6a/81O2K8fyD",
+	"n3GCHpYEermxVezu7nodXPiXc1HDTmhPD5cVbq+n1OF7fVNmUG/OgQnStfP0vqkSofO3rbGszJmPu4bY",
+	"Mai5AueaPXngJ5UITSb0Fm0JAZnIOALWQpd/vgOI2EgK8NgkAO5YfSjjzU8yRwHg0/nNqqEmEbFdgk5Q",
+	"JFNXyVjfYHZECtfIJfEwY5kkYOmN6/gBmliKHB41cx4yiP6zV/QNn9mZ74tshWQvlgILK9MFGtfK0i/w",
+	"5m/bNDRScrps6eme5J2RXKS2IbQUnZC/JeIuxABuwGprUI1Odvc7PqwL8U5ezdpIVRup9lCYLjVHtV2F",
+	"fV3bpb4Nu5Q70NZhzpyD7uFIC9LorXYWbaWPv6Y/X2c/byTULY0Esw0PwIqSDwqzCwOi3UhI4zCJKYaT",
+	"ga8uNgOsTQgSycomQ4cxJFVAJFrpZ6zQArhmv8cFZMqic/tI21ELJxfpL1bijUZkzAw5656VEiO89d+4",
+	"TD/xkLwIZZ+rrAC52vuasPLbZvGtmlO/x8MJVWMrjnfa46VMvhmtXBr8sbsyWbJc15P6XpIcC6/jzlN0",
+	"ZEp7foElblwKO2TJRygstqXvLd+9T8DdO5H28Btfh1Ib7Qq5XM+Ynaze6Xfn3aAhpLGT2IC4YyU1s2fj",
+	"5UzxeHstqaS7+yb3XfOJR83V2kFQ+oBlWGi1hKx1yRJYXIZ+2i4LYH2dldInhTRtWG61FldrcduX4Reh",
+	"nLJ2xLViY6qiTfGcTuOjYwZan+JRFgJaK3RPpdC9cgxJa4ANaVYBm9Yd0N5dVbhjr4btbs1fg/sq0/KR",
+	"h/xIp6WbUi1wSX3LUo8Cr/1xBSw/SCkLGfa4uV18a1+MmcFcojnxREt6FnMDHFXcaGKBF+HC0QlnUQ1e",
+	"vUxb58JiO33xPQtpol38xITO7H4j1LhAACqWmp11B4MsIFAIvl3MWOr1BSUxtReLF3I0AqR5dnpKBivh",
+	"3e1RYhJlJTj5iX0xiA+tXksNc9ptX8yYnMW22RA7YBsKaVd2JH6Tw4DMJzyckDm1TRtJbCIo1kcaS9mS",
+	"iC4wPvbDux+ONHGCpi9CxSIgQmZEyXmaOlcYP+iJHJEhV2ZihwIYmIsdbTqvjpdaAQZpQEvQsOF4DA2d",
+	"Qf1d2Ak4QC4ag+plq4CmC02aA7iBi7Edo8+QPGYVHcJuAVfnaoqM+DhRDDPubEcDQm8pj+FdKIkD91+S",
+	"SmSwWNg22XXTF/5briAJLIe0tYHzCDIQcW4MSW4I59RNmZ3v4cIFs8Do9QUMH76CarB4tHJ0T37gjvx4",
+	"ldNK4ILcqxIU3I2B4gC0gBJpcwjVHmut4s+rVbgT2x5du2gP+9A7am/T/vSUQy61qFh7FFMXEM+q5r0K",
+	"SOyytmiUxEa3pYASxFs/Bkcowszyp6Z83LbHeHvKta4mPxES74LDHnogVci+MS/Xn0fJcXNKuOnB0ZoY",
+	"hr4cMG0WyAECog2bkeEC/ptDMTnwlsbvlgLGeylFCNG8976aZPst3uillw6IjCMrxrw4A2x8QQZWcCX6",
+	"3xzBxsBTfYFh/UiT3xOWsFWD9HuujfvEJ9+UXVHYRzpmV/yfbBsYZu/9LG/gOP7a4LaHvydM2b3riFix",
+	"H42tjcvY+Ct86o+qt6IicA1Wi+zFdrNQ0+g1kgSuLG+7BwWJhVG381CGES/JjCJPymhpIdQBz4flKNtu",
+	"o5JmcZ+WbtOCucXPO3rI9lwhs9QscqndoVH4NBI8i+Wis0OJvIQ5lhrGY9A+izEB5GeR0f/4MbE6Kz64",
+	"Kpqw9n1xmzwt8SA01MqQXqN78rI7fE5P22fhCWt/Fz2j7Zejk277fHgavmDf0ZOo+ywfamjmEsxECs1r",
+	"ggGHDcSRKir0yHYnbRqLrnGUU19cF/73R3An2YIDuZ0r7OSB5FuZbMN2RaTpVkXrEBTf9xJ7u+np9L5a",
+	"Wf4rKMvr4jeXsNyfiy4RHCZUpOZx/+L0dcBwtexH4fbdPI4BQUPvatrFB1+jVtkewWbcSf0MKhKMcXog",
+	"udge8m13rtfpPPdBiZf6pgJaAf1ZSnvIRQRr69YDqzUhljsjxEot9Pir++Xa/bI5prKIeknqMIlYyDWo",
+	"2XxEqFikTjOX2GLA1VNR92kF9D2SFlYZ1FjsZR2t843HM65O56NoW7s5swsrM58Wt9WuPbYbMLqLE331",
+	"u5WKYkbh6PXBIQvllOlSjRDE3CymQtg/mugXx5u8e7zVIb9OOLiJC1n+mqHPfOAH+3qaaHMd8dGIKWCc",
+	"vNbJcMqNYWoAqY0aYY1jEGgFRd57qCjVFyEVQhqCQ+W82/iHanOdptaoQSl/0mu4874K6j1dmHfUZb14",
+	"bvT8+i1oqxNUUTX5LdGGjxYk018bu2qhr/2nHjsWcyvRjtMd7UG0177XWp3cFqr7ekiai5B5OVNVBGez",
+	"BrqFR3dJR3XL/q+o0dZhpoeZN+vzVB2JKCieblMHWz2RHi0bbs9U2kzL2ofKXIYcaufu3py7n3NuEg9f",
+	"SNPNauCRKGQsWlSY0duDvSBiYcwFa91Xj8ZrXoHmepSjpajUlN9dvc0SJzPPkHPdLuX9acaQ6dNFmM5F",
+	"udv23dXby+zTj+S0fUiPaL5Dm/2h2XjWntDDUrGLq710fReWtt9/WDwOoiX3p3gvJxKWKrKfcgG470TE",
+	"bzkUVbti6paHjFhNIk+2M8Jo7bJqHI6jT8AS5UYTOxi+Bdo7QVXGd+yvVfk/85viSb2fLpH7OmV5avQa",
+	"I5kolzZo2xZTsbV39Cw3M1s/dN4IGkAZmON1OYciEyd4xbCVNv6eUGWYihfbK675MX8a52lh1qtdp7XD",
+	"tNZwDy5drFIbrIDYeQi1PrgYGGwAvTuRW7tMa5fpflbpWsXOLtG03NwGLfPu5SzS1Y0+3NrNei9aZQvo",
+	"tsdzuWJUORhne52Db/fBqisBwEXNcYnQcK3LtQCvM4frUlxeWkoD4SaCt1Jn6xLCfBT1rsoan/ardrF+",
+	"2y7WwiJ9dCXvfhyg5RwxnxKBpJlgm9F8LFi0ZIQo43q5n/62D5IXbGqRCfPMakx30oeehFZlG9Hh+VRq",
+	"EXIA+sk35xd52hoQKVjJkcLZbUtNopjDJ3uTqLtBkeMH5FW+xEx/ZBj0GKVEkr4R0V7NYI9VElUsSd2X",
+	"7ZOz5TALTEwiIdS59XA6Pc12ZyJ+U7MQ11aYMhbiuiZV7cF/2DXHRLRSkMpQZWrO32/Dwf5GRCtAg0jx",
+	"4By/6/HHA5fi/7xa9N47+AoWoSN05WEp+1RupU090umhHVQU47/AUg2+mIdilaUd1hSJ/yZx0Hal4Yc0",
+	"vIkgIbCMnKwuBl/DoT0Elz1IaffdSz7UxeBrlPZNFoO/g0vrccrI12jyIIvBr8LJxy8BvwlfPmTd921N",
+	"XFgH9ltEd1kFdguslq1bPvTvhs2MK5mGFKlcEGCYrYuy14ivLspeQ6u6KHsNXQ64KHsBxTxKJfb1qGVj",
+	"+fVy4NEr1EdPZsTIXL31NJbICvjA1Yl1uX8BmbA4QoLp1G7lWcnJx9LSVY4yrOjTspAvdWOWVyt/d/W2",
+	"rlFeRxnUNcrrGuV1jfJvrEb5isI/ZxtSwHJBdEepqNT7LEe+x/DA7Q7nhy1Hvq1NwdXw/BaNCnXt7vrU",
+	"/iZqd9/JsXQn78/W3qjallHbMura3XXt7lUs9igVu7NwZMdytLnGwc8FOgxfyUDOmBggRTYGx84pBxI4",
+	"cBPpeVnO/HuuzYe0AXjyHm5dA7//HG8T5M8rdssxE9ExlsBOWtk596lykNuWz54/btGDirnZzPbxV6x6",
+	"cJDnwv4TVH+SRCfhJIUNVoIvZKJ8WB7U5RPSpL9Ddbq94oYnS5X7CEURoV4erm9ipMtkIhM5d0qy48jk",
+	"mqBwjXouWSSTv/qIzKW6gdLkeWHu3a1Wtui98pluFPfHX7chEc5hycDlsVrRTuYTJgg3ZEI1kcKVLbTX",
+	"fSHN5pvPdNxyJmb7CNbULE1xrRA7jceXdI31cLrOWfu20169VlTcxXR1Bz/OHt0V8ZSQDW+5v49xD+5u",
+	"8tqGZ3iQR0YDwPmuzqr9yQoDF7HtGnSkMZgISuRO6Y27281Ik+JVOeqLlI3DTRA8gR/ShBunQuCfvjyu",
+	"/2jrAsiCAaMNsM7rfLKwJ1VAuOiLeUop5XK8rJ6vO+TSw9eMdZY4IuIhyy7RMeWiQ34CGt53ozZY1coc",
+	"ZpfwRLWIe4KUY5mYUAIiTUFsznR3uWS69L2f0QWI81iKcdswNbWQgEdMGE5jYB/e3rq3PBw4SI+dt7zj",
+	"IbC8LOrToLZSlpWmrBLJbb+AaktfbenbIWoJzzM0Ya+PssYF1kZRnlEh1ba+p7L14bkGdrwtkWdq+QMQ",
+	"lCEoVWoM3BmbZoohW6vzTWQcMQXcBmSAAGlAjLxhAoUI/PNIZ9fCmPJpL+c2TlEVsCdgCl1aM6KVlpuZ",
+	"gYpt/7kgNDRoUJQRXcC7pprFt0wH5bcrX4jCU33i+aVZ5L8OpokpF4wROYJViNUclSOWalISTngctTrk",
+	"ZxEviGIx7Hk94TOdvRgaBAYPc4GqrxSMMBFpVIrd17gmY3sBDLkTphg0G0O6BjjoA6JkYlhf4FbVaRwW",
+	"DhyOlu6QN/CQe2/MMQ0RNg8NQ9hmcGdFhNYH9qC6c2UklVs1a+a2jrE6LK3414nM6UAgNNw2pxZKuBlL",
+	"fQ+4Hm85m1cJG7gjL2aO7xEl+Xkph9dFsTQrAyCDNGk3IDIx2lAsXYnbNHOaabsBUwo2lMgZcIKNaEWt",
+	"Ezy4g706ZBUmpA9GfZQSlQgwhE1pxPqiCa30LcGAVOdSDqyapDiLLjBcM0VqduOAmdF+NSCKmUQJlt3Q",
+	"F0MqbtI7WlbxvHXFciIeEW46xOttPofLSrulYJ8R0XLKrIgy6W7ti0gyDRbcgvwFcWPFU5WMWXwbQaC5",
+	"dtbxn7WOVsd/1vGff7WilqJIhOGOBy/2emRujzGukQDDwls89uDnOdV4VlkNJD1bc6t5JT5he4ywl1jP",
+	"KTteyl2uBhyhHSxc+w8R+fmzKwtSGG7FQj7jdsCbNFNG1Kqy0ssdykc6r0PxqAXF8MiY3zKf1xIp6h2Q",
+	"rlsrJd2xVp+7aifYPyeCdBWoxIKhGV1quMUDE6gDaIHTYBjL8IZF1/jmzJye6XHeGzxNNBr1/XboC6qU",
+	"xVf2tRe2C/a1vlFgRicxMxpaAkZmDhb6ME6g3IvDfFOu7VBNGRVz261OXxRt7yhH8yOfFi0sATBXFsC8",
+	"csvhSYzwbgRY1OiNaKzzqbnviJ1sIcHUzpQzDeAEhaCFYknaBRkqGOPtDe+uy2jvfnR7+6JmGC4Ct4M8",
+	"jEcpXgwqY0zMhLVTybZX6OQtS3BckEiiZmJhJTETrkm6j/cK12vq1UOkXv1h+bxLjw2EbOuOU9CNFQsZ",
+	"vwXvcNGpeW+rxvo4ygp8MGNCZ8bgAKNjfHtNzoDmbC8BMdJLf5oaHvDQLxBz9EXT2TbnExkz+C1I01/R",
+	"QW8fv+bRoJUC1Tld9MhwsTQ0gT/L294k3RfwclDWAf2Wc/Z3yGUh6Il4Gyc3OcRYsGv3RXkQgJvzFMvA",
+	"SFlBMKU3LpAIajXJGROpsjVjCseoKVVf+DJOLQI2GsOnrAwIYKmeD4u9Oej3WdNpl4pNL32Iqpvn7Z6i",
+	"jQLumMskjkjMb6wcJmw6i+XC4owMjCLrG9eGunIELi3iWvpVjqvp2q2mu8cEeBktZol57AJPjx4eVtd7",
+	"qsN0/6phun+mclmrNbCCHYNEINvgzx8gUkd5rKsutYdyx/BGyEa0r+ViHYVgbjXiMd5OhCvYUZte72V6",
+	"1TcrIR8zqtIipSvhH6S5BL7t43QFoWu6aN1bhUH3/PHXNC3pj+MtiiVjZEJmKExEBI5IHk5ynuQjnevb",
+	"jHKXE7EUWdrM62h9AXrChMFMrreVgrs1taAFBdOYXTQBEQwcoGMltQ76wg69HBmGFIb2r2kSTtB8aQ/C",
+	"yjpkzaW6H3Zxpu7XIRU3fRExQ3msQf1ZUeXu4FyFLLlFoXj0Y5jkqrK8Cma5uprzgQVwfE53Ver3t2u6",
+	"WOQZ47iq7QyP5L/5CA8uOW9KpNA9c1TvthErtuFTp6vW6Z61MNhJGFSnKpYFm24QDEE+JsqZ8w5MWHiz",
+	"VBu/vAm4pFYsNxgOiLmONLmIYC/dsgDlZxTYweC3LpZTRCxqBb4ihFQQQAUBjnOmGESAdcgbCyj0RM51",
+	"3jV6pHOBkYiR+sLuY8WHiW1jetkFnyFk+nR5RWaSC5M9HtI4TDBQlWjDZrn42LQ2Q19kxRlAvYPbXLsx",
+	"98kXys/etp3k7IttMcz3bkr+DLLSdWazcHTrsJaNhycblza/3lL8zScLVBJGfJwosI1gyIyVpQcmDhWz",
+	"Xy86o+76oao4F6yIqIvqnjczYcY3ScQspkJAtpxtEWk6T87A3TgAzxMb0SQ2F6DkWS3NUYbRaMq15lIE",
+	"hEJqoVW9wGAQyTn8qOmIjROqIEYEPwmJtVYrDJkSrdzJ1RdyLlDooaQcKi7GOlfUB5s4kmpOVUSoFWx5",
+	"T1aue1YYdgjmdei+yNxa2TjYd2n7kjEzHxaf3N/peTBd54bCuw/B+SQk0Lt9WBABcTYTeptVcdVchAwc",
+	"Q74XeT+SyuTQtsK12O/H9vb4Sdrg37EbH/MuWHSRZji7yU5TUoScL8n+b925c5AWU8iD80uv7IaIGtpW",
+	"7DcWVrO2FaWlS5zbm8nzA43R4JkuoOaQRuRvVz//FJC5kmLsjFWJuAERNeKQwwCyD8Way/fDK/aHdLfv",
+	"13VTx54fgEup9vr8xbw+NTffw7hcRi5dFlAdNYSKBQQAraPV25MHxSGCtSltOcx5pEmUMMf5l25DCIrS",
+	"DDQMr9nPuYjknBgJSgroHgIfMYxOXSCVvaTttaYAB8UyD5V3YARFzJoPo9KF0QuwpIArSyAtODQppu+5",
+	"ZIH5ZBGggoTMLUgvYrEwNZCa5506iCQdiAwwsS1iIaY4+47C6EBRKedlyYAWdkAapuFsBO4Rs6i2WvTF",
+	"HdLaPBZ8UGPCRsAJl2sbwmHZEC5X1DzcAtm65bifMX1mEeRpj+xpy+MYNluQs/WhBjFhcfS0poSiGfX4",
+	"K/5jIztcVikOq40Ubagh4zGIgBEXNL7YYA8F37gO+oKSOWM3WG6OLBhVLT+kmVHUpXfYp9A8OlyQSE4p",
+	"R1FSYiR1DASZxdUbRlfNp6TMepo6i7NPOwu7PVb6ghud5t6g6EI+fSeouBNbboGhILPCKzNFr6bn3l2O",
+	"ob2y8Qg20Sophv2qhdjhEeEtGUKDrLZQlvheIEfTDBjXHklC4bLaQUIdx8zAk1/xH9c3XGyQW8Arh3cT",
+	"mkZJaiYiTZo/vPlM7Gd3/2Yr6ItNYf09J2vGiWJ62etTDA06Spk+yGcrvdAn5Zrjm8++cHu8SBEyTxzD",
+	"XRmniDTPui/JwE0NRCbC7wMyZCOpWGuD/HgPn9hNisyiUVGIpBTHQy4oMCLn9JuTLv5vVckpFSrY5yWh",
+	"8gob0n7N9Uxqvo2NzD2Sf6K2lq23luHQpxxUtZmsNpM93Ir1cZCKGfACBOvKZWdy7U9vRNuDEpMeLbih",
+	"A1ftlwvyRoxjridw+n98/RYPqgzPp3DBJZu5I8adRunYbAL4j44iNkcR4DH371zsgDmcvbGN5Gsbwk6Q",
+	"0jYfhtOMFB0ZHRCdDKfcQBxrmtRnB04n9vMsYhGRgumWs7F4qNYXmt0y4XQmAG+hBKIwKN6OvxhpaAwE",
+	"ZSSLqiMY5L1mwiB9DmdMT6jyDGz2jSM65fGCGDlrJzOdJyJK+wH+WN8TbsiQLaQHOTJm1fEiH2Ek/xTR",
+	"IrYrm2NFYOnUCtLhRYqE1LH3FRgWMV6koDNhaBzsuKdUjgqy6PiryxxdrwFhRX9tpX+cbT+wpjppVWGO",
+	"2CmMFnSJj5h78sD7rUplsN2pN9nhWSFKN1nOFgG7Co8kd9o8koE0pgXzqC8Il5ZeqtpVb3ls9fHhgmA5",
+	"ITgI84wmq4fez4L9PBp99G8+uCJI63Ydtv0KH6qsepSnYDrUwkeFWdh8bLsFUSjuWQuXgxIuhfkJiMzl",
+	"h5BmWounlytbBoCVxq37F1tbqvFRXiUWD1kr4o50uqCalAykCNkgT/ZRZG+DQ1tEDsMHPt4yvacvgMZt",
+	"IAW7lqPRoAVns0fjw0VKwmGxPR8L+K59ITzmrqOHOhFYDiMiExk6/05f2AFzTmI3ZPYpShLNFMGYADOh",
+	"LkBeACMJofqGRfAMN9Xhj4VdeM/gx4yH5j5BkAXZhYQa9GR42g6fRWft79j5qP2Cvhy2u+FJdMqejc7o",
+	"+dDOPozU9YzZtdE7PQfjZi46chbTEBWx+YSxOJxQrsiQWg10sX3QZGG0cAAfO3CyOGElIhObFdXEGDUF",
+	"7KHZF+9U5fdO9YR3L1tcFxOuYwnvXhx7rzQShW1i3zyjCzqMWR2kuJ8gxSVVoucduEvAMJQaze50CY89",
+	"WKHgZaX3+KtDlGvtSr963d0pwN4BkIezKnG13wBxAturRaCLUtvRMiZ8HBWwypK0NFt1BbBv2wBVMp17",
+	"1fx20l9wAa6zOxW24LHDIrtn+OU+VKWdfs7pgFaB04zAusAyieEEgoGy0GU7gLq0uuslNvJhNLtgR6bm",
+	"p5QcqQa+PxGyN9WolkV/fjXHQrdN2s1fWZu4Oy3zAesEfvI1i0dtb63bTSuoawc+We1APDFyiH/p6CDN",
+	"7Y2ud7Fqp6rAamGNSvz/vTQTcsMF0oukDxQN8B3yqzfA6x4ZQHbRtVUGBqTJges5ZOhXDoiQWAEClIW+",
+	"GC4gmUslohWQgWNeu06EFSbcLq4BaQ6puLGLJqQqIu6WnJ2faJgwGLojYJGzT8J27WHJ6by9HegGYAg1",
+	"kGplVHC2AakhZ0Ca6b+x6a2qMBcHFAr8bo/l9CupV5JjCSuOPepoQqblzUBdo2465MiuqDJ/XzadBW+f",
+	"kxFDKWMGrvqNzUHcmVYZONLFySzMXFVjSlbIPVu1NM1VH86b+NZ/br3PFJ7Y1iWQrik0WD0o6l1expu9",
+	"pjWJ4KHqwq83EgjStG6UJppBRNA050fVu5wvSxpzpkpnuvPSwTPiMdsm6kIlIoDTB0LAnaTurJPCb+HN",
+	"Txt1oRJxz9CIihfbkdhaduQGBMNgq97qx/WAwzlyfdkslmBx1RLp8GIwYWKwLBiQ67Ev6JIhVF+ku9ul",
+	"WDqZ5GpPKzblxlipou9k0/OCKEgXe4VMOv5q/7Mx0vL7y1dX0B2rxhr2xRxjuH1zxL+wqD3nkZn42s8B",
+	"efWJvH/bwlzZV1d/d+MAj4X6tkM+Frs+Zqa860SKuNyontsfm03q/sPF7VeSwFWhG6bdvdMLSk0IdkQO",
+	"OAOs3vr3y0+x03ukyXBhmA4I+0JDYzG4duFbXg7sb2vvev7bjZM31Of99dtxFF/YTjrUAuU1IdV9faho",
+	"Gp4o2BPrjBiYC+3mAiW0kIYsGPr0qnQi+8A91aGDxxx2djZjjjRfoMYchyN43mO4eaikdrAjHyhqF++/",
+	"GZU4np4NW6B1L+G0AjbkLVMbo8+LHOhI0snFOK1oH0pIRePa2drd37aPo1jOj/RasfNzvglPqzB9ExHl",
+	"2XBtEU+eG9taKhxYnEBublL2T7Cq+x3UI1Mp2ALto/ZCRBc6V77XNiU1psbUnvre0iJHI83MfmWFlUXb",
+	"Z6hg5PcCCbfW7f9PifjG0lOyhm9KUZnRxbUdgHJh4q4UFJYnwRafki1SSu301zLksGTIx1yx9TW5KLi+",
+	"/w3ywtHHoe+ZlrI5D+UzlF5Ffr8EU0fQwaMNVeAwk4JI5dhiUlFB/pXEjEYo6uTIvSCrCsUF0OCEDi3R",
+	"6LdEm7QWjavpjhkn+GJXYgJjGvMMgSuRMxB2FPSFDy30vGMhVYqjaJ5TFXVWXMVY9yKiRqoFaZ51u2mB",
+	"XG5aPYihNGrhuLyMpwi6YQvkDJfRwt6RKKEdf4+dP78AgJ/HDg0dUs1cRdvU15jJewLFenOOURiLFuHT",
+	"mdSaD2MWEC2JmUsElcOEx4ZQg+w+yOo4lGZCDNTYBxxanVGTCY6DSKdJ5Wyvcdo9fd7unre7Z9tnvGS9",
+	"2SXd5fQBxHCpCA5DNjMpM3gCJEx2+iwI75CPMo6Bz9MQn2JSp8XU8WI1O3WdUfJtsVOvT1lSiWjP6KJt",
+	"xXxbJqYtR21lT/M6YeQ+CBIPPKgemkJJl0HiIdkF1qNxiMFVehrS8GasJFSyPO2eBmRmjyEvzPcSFWZh",
+	"yvFXdGKvSQyZ8JiRAULcgW3nwJ+Ng4AMZkqOFdN6QLRFlFCgk4pC4A0UIBkyJkgs5Q2LCDXrnFuIeR5B",
+	"JavkcE5EnR/yTXM957ZaykniF2rgqbWsbpCGENxPQdsJn39KRJkLqrAb754j4t9epTZesbFiY2RXliMS",
+	"JfZgQbq40IoqCL9E1mIXxto8Oz0lg/wxUYhKHrQcw+lMyZAhsaMjFgLCAq93Nh31nFWb/T1OhXTlg4WT",
+	"g/bjUrAWHhKgOfUFoyrm+WDZjPqs+GFNmq44FXnWyn9NEzoCzljX8IDoGz6bcTHuizljN0AgaxfFGzGO",
+	"wasnIvIrtfouBKZOZMztazrkMsuEm9t1pg2NmXu7XWogH7Hm0MievH2BXK6FMbTPDAJ71Nn2AUFcpoU7",
+	"zmyr3Iq8cm4wYWdOc+GMQV8ophM4VfEHothM8RD53BRraz4WvvZTgCPsTZzukouThQTG7CLwyeW1+DSg",
+	"tiy2U8i5i+9cF6kL6yC0+rk94fpipOTUHXjiptUhP8o4IgYCSLMj5Mgz4+HqDFmcqmrAGI5nrP3ymHJR",
+	"plW7mOwHUKvvn8u0Ebh63dkVdq8PioNXxvI7XUjTBsvgzsk7mwE7SJE6yefbTPKpPFKrKHNpqNvZYdeO",
+	"6CKldK56Qty0/bnVdizMdRrRN5ZGRNCvYE+7ksQhoI9F5NZymPYL/Aixi0VstHet8RhP4/3DVIRYWHfF",
+	"q5tBOhSOTsEjE3vrFOCkQwcxxpgtGdbh0t4QwO4n/x1t7yn/FMIc9FQDkgaGdQ+wt7fGf4IXQkO2ssPX",
+	"IOWvAVLc3gGSmDrPeH8QpDZP10jjoJEGnoyEwkHqbDIYq71Ud7GXZ/dVjCQCOM4AdmB8FLi+wcMNBbP3",
+	"jjewWfvHG1naiu3XDZsZ0mQiVIuZYVHrwg0HpCGLLJ8FDBBjykUhvgCiD+BlAYTCY10h+y8k46dRBEau",
+	"CbiXi2kmoWKRHWOwB4HZKTW1kCb8GEHKX2rjNJLQvvCZ01gqICI0DGUiTK7yWT4FGkISfJ11RYWmIZhm",
+	"Qhkx8vLlBRYgUFaCqb5Ac2mQKzpAVeRC/QPCfk9oao05cnULct/N0lr8RSyBkKVjuz5va1ZrapaGlrRy",
+	"RjZs31n3ZV+UGtrCCQtv3G0yMSSW4Y0Lss1ZmiCGA7e4XXhH+FFNxpLIUsPSG1gLtV2phmxPAdm8ClSb",
+	"lmrTUtlEDlks5+1/MiW38f4XTUszqqujBsAWZc+ADRao/Pvx2GwbKduMqnix4RHnV2gXGSAqGyMVH3NB",
+	"jVSozNhnxkl1ASrXmi36UOPVA8OreOYum4B6hCKQujJURBajnLwAmBIQSmaKzSiP2oBdrKaFcAvr1GYY",
+	"Beot5aHS/hHs+lTDt4XkQpjh4WLL/EKIMhdPzopQJwvWyYIHHR6CigpMTs9FtAf5QPcgDVgP0th0H6sO",
+	"BRyWkr4OLXYEenb81V28tn/C7xMZR3fWnLeRDOnW2MK0D3EMS1EPoDwnU7t1UjsDKGQUilgRyNrShMZx",
+	"WYENuL0vXPwc1sDAPE/gMOY6LZRBM2MFRucrFjOqWXSR3Y+GAH+BjJScQm4BV45aNQ1XmVJl9UrInyaX",
+	"Gz0UUC++RJH8UcZRbgi/Oe8ECPM8ovdmCzq06jbMFlolak9FrfbeT+2Vs8rCCoUKDPbemN+ybe71JR4c",
+	"fKndH7X7o3Z//CXUSQg5xIS8FX9HKcggGcYAlACgwcgxs2PzQBpjCZ5z4OQAIB1wy3BRDFXB5oHLJIo0",
+	"MZLMJ9TkM0PTYsO6BVjNzsNIKpKz+GSujQIprAtRHuYQWiIMj4uhpz7wVKMzqgR0fcKnv2XcVQRb6cDV",
+	"gKsGXI8Tv3pnxGXvrdFWjbYeZSVv702o8dmB4TN3SBOas+Y0UxKJPOU79H0ZorWCe5fa2gDQplTdtIE3",
+	"/SHiYCGyhLl++zgTYBjJdX0+kUC1v3AkHr7z+YidIQvllDmykL7AwJVm3hhmgPzCgqVWULTi5DncFfM2",
+	"r7RtzQI7ku6LFBYjLBNsXnheM8xxSvdiK0grjuEsWRF7w2amQ34smOT6omCTy2x9ObqnggGvhPepDAl+",
+	"oOomgyofkQT/aSI57owIcTKgqUvKwvYlcFNcefnpl1dXpNvzIJKEsdTMGZ93TbXF0eVRjSprVJmhSh9H",
+	"VwPAGgA+/KID8diOEmzYJg3F3Y6FU+vQkG8FK9qDZiVE105gLn4V0YHPOc6BGDNhiyJKwuje/bNtHDsc",
+	"9wCAUaf5QQXkCPRtKVDtlFjCLFDyx6prXY2ArshpjwyZYCMecqoWJGIhoM+74CA3qjUGqjFQioF2OFxq",
+	"/FPjn3vjnw1rbke0VOOfg7OV2WM8K/klR0A0xqMst2YV+IDx5l4Yh0l3BJcGtX5cLfkjRbxAfiB41JUM",
+	"fHf1FiKniGbqloeu+ryrkaPGVHCNJDITGUdVrPfYlqcqs/GKatbmQjOhueG3jMwUG/EvPmBtRKc8XsBy",
+	"rSq2gbdc27+u8eFCMGyx/E7QmHKR/r11gTEx0dcimQ6hjtt2IOanH69+wicq3xpRw67l6HrIlZmspeTe",
+	"spkzprQUu5VS/AjPPEYdRfjQ5ihgXOF1GPCh1QzRxk1NSuyNxmJXhyMvDlGkbFUU0Yc2gAASLC6tk7hc",
+	"w6hUk0NRrnPSEKk/IBTC/mOU50HDRNKffrwiuK8tQvMpj82pjJI40eTkBClCEsF/T5h3E7g3XDh5bFc1",
+	"sVuOTBNgO3cxG2PWIZe2A1DIjQzwzo5jpRh0qpis4bZ7h1XcRy+kUaSYhn1nD5STRq9xcko+UnVDroxi",
+	"zDRwDkIZWanz/pcTcvr9f7ELQM7tTLxPDPInFwVcr3Hy8vlJu3vaPn3RCBpsSnlshRqdduQNHUn1f7k2",
+	"dKQa23WQCfZGr/Ez3NIIGmN+y4T/9YpOrfjLxHOv8fLsGTn77jk5f3ny0jY0JxN7DRolMTR/IgUDHff8",
+	"xSk5OX12dv58B35ueOcu3NwnexajZSIU2xPVZNu1Fv/tkG2X60liotu4odvAmHCYGnzg0hY816Z/cfo6",
+	"YDYoqc6APE1cEByEmtv7ULi9Qba27XvbtGby3otqTT1Eaq4CM4rQrHU38LikTh9/dUf9OnbuR1Otf2Am",
+	"RXIPrFJV8XI7wFlTc3+7JdlEfhYfTb3azRAE7fM+NnBKlURl/e3q55/IlKkxI3APaX56+4p89+zl85ZX",
+	"zLCjPUKHmgmrR7E4gmN4ERCRxDEJY0YVyEEJL6Yxcixj3SVQWSC/0H4l6pCfGIs0eTdqg6cs08XS09nK",
+	"Wp0amvBzriDT6n7+ZRbdQznbh7duSSs7bfQab2NqyDO71Jw+Y8fJziYbMaVYlNOSpotd1ZuP2OQ/gkLD",
+	"YHTbMIf/ehdh5d+6rUvvEeSkm/NaXtYaTDWO/DY0ktqneJg+xUPTK/48VIwgu1MlIxd23VyGHBeVKALO",
+	"/v0rIcdUa6b1+lrWnydcZ40XFrMEzmANAd8THkck96JiVc2ADBckTJSWqsq7Z998mWvIIzn6HtKTlHVn",
+	"szcpN3S1S+mwtJvi0q9c4/l9md9R+9N/7qv0lLqjBrCXB65faL8B74Pf5qT5iiqk1LrCE40038R8zIc8",
+	"5mZBXilumOK0RT6xcRLDRtHktHtyHhDFxuS0FfTFAETFwFtSjjRp2mvPWgEZgOyAS/Yf9tIr+w/FBLkM",
+	"DTl5+eIl0SffuVSSgWLZ6A6IYhCBifVhswvuIBkusvuZvubRYMnoaQ8dXV2uNdvBT+ro4tMZ5QrCHqW6",
+	"5nEsQMGy6kjQENLYJeXWHJRhIxM5ZdjTCRQD0pDFo5jGnsjEhHLKsB/uj0avIRKjYEmm0ZKwVGEVXFNt",
+	"X4PxIUEjEUAn7jSi/Etwo9D/n713XW4bx/5FXwWlL5HrkLbsdjLdck3V8SSZmZ7Tl5y4Lx/+npIhcklC",
+	"mwTUAGhFleqq/TT7wfaT7MICwItM3WzJlhPMl+lYJIjrwm/dfisbTOZjBph47R8e0UwtPK0Fy0AP8BOr",
+	"nxwC4+NBkgk9sXbR5Y+a0Q8UHYGer3mQDpk2vw7MK48ZtQS38SdsumYgMyFvB1pSxs2AIC3sug/uRFZw",
+	"DYDAamULicjzgjM9H4xoYg4hgzXfTKhpdTAScoCH7N7TRjzUJVK/c3lMPlCNkkhSNaBczdyF9Odpp9/J",
+	"BN7Rfxr1XpmPGJHJxpyNWEK5Hswgy+ySmc2baL9bHVq0C76xpl+dw+dxZtbkQHBoBoARqgcHT+VXaySo",
+	"QJY1FIyEjKfe3tz2gkF8ae2xNbS8CBBjexNbMmx31NofL0OZY3/dtT+HyjO2Z3qyMIjtwqDbH3afdz1X",
+	"cc5Ujkbk9sdLWJrWO7N6aiooGwuezXEkdTgcHMGP0fOuNHXsw5UagV6XUv0jXceEdPQIZW+VJcbqfIxm",
+	"8fY2mfLdzcww5LL1DZTKcAcS1wq5n2olHSTQZHJRFZyw3ukxaHLeO19l2fmn/9QXZuJpGdd6W0/rSgWr",
+	"zyFbfTY4XHWRkEyoHBt5u44yeL0ZaA/O7/YC0kb6qZLqrVU2dEdFlhkJjyCLaFEkE/SLe5tRlY3LJGHc",
+	"3IcRSeiU2eIxZnnMwC3f8kQUCiYiS5eFGLccrmc1w7iB4Gf9tUrvGB8bUXZHswIGUzDr2j99c9rr9Xrm",
+	"aylT1FrKBlMJOTPAyqrCqQRsqrkO8ElLSjJa8FTO7TwB1dYmMAO4zeb+I2f+CxIGOR6BTr/DeMruWFpg",
+	"tVEYjSDR7A4GmJ/R75z1zl7HvTdx79T8yidmMdLB8i6WS2SGyvgYE3DMH9EWI5RWg4U+vTaYw658fZ7w",
+	"xh/YhFt9byTnfii3jJtPmW22uXGgZZs8j5Wgbb8Gc0G4mV6OuaANf8ZJIaX5f/jEFKK2YGgIhoZDC4m2",
+	"V06cMiVhTGW6rn4RcMUEj+kYYgO4JEurckFBi368Ft0OIDdRpzfEzqvUaO+Diu3LyzXo93cg5+QOpNkM",
+	"pneAf7CvLfR2UZXGIhc18WPZ7XQZpud57z5eXlVfkMRWr1LE7OVVGvM/sA+/2Re/CF25MaL1WrJbBDd1",
+	"QT8+MP14ydHxR28nZ6gZ6tRo+GDiKpZLoaZPeLUIqj9r7oHZhCWThqxkigDT1p2fQkSAp5ASYTlRk6xI",
+	"zSWzVczVxwWf9fMQK3xvO9+YAWUZLSb0Duw4l3EquJEP8KEGlUAKI1pk2vm3o/vFyvYp6eozu17QNUYe",
+	"xNxhibnGIdnsZC4zCu48H2YvdkBPT+A4ZRrDvLllPL3xqSi4b8t8BNL19AURcftDVT+OhIwIFznjAPYf",
+	"qGCV9iWSQz4EabkKMqrQD6HmeQ5asuTomPxD6InPfEP+giEsMiUssSLWV/BZzYeOJ8AfdzSpDTNr2XOG",
+	"L5zCgRhhKBLO7qC8UBzT3fANPYvPk1OI/5Z+Q+PvRqe9+PXwLPkW/kZP096ZkYIGgtdMfudx7zQ+fb1N",
+	"uYhqyp7HlNZYtGBDC2L9y+UQqF//3sYWbGbBZrZ/m5m7YnxYjo2NMUez/XEF2Siu79ZgKNsB78BEzBow",
+	"yy4K1tXyPe9uAcP2kB7U0E9OPtf/uZLD4GcOD9Brcc2YVsRc1K18BQuA7km0uM5S4Vo9EzJyXzaDQWOv",
+	"Nu1WB6vGrbe91HfxNgar+wf9BPgDKuE8qq/LlNT3HAn0miuGdQoNimmUBbrwBW+MsFWazjH1qK7UUwku",
+	"5C2FDDSkR/dIGe6Jofc8fZxe6ZkWoidVQYGni6Eg3/Tq3OioT6Men2OBazqj84fpje95+tT0CZsIbGs2",
+	"3ZHY3pkOGeT/l6sPNvU7Z6jeVBEMDPKB7WFfGxN4Gg9hJCTEaDF8YVzwXww3xHueLmKZ9QhlD1reHYNZ",
+	"7A69egzQW1H10Cl9OZ0Tqm6xpI0Zuvk0oZpQPiea5UC6737+8fL7n47zlChIkMDu9PSo74QPdjEilEyE",
+	"wpDca07TnCnFBI98jrndSKmY8YgoOoJxQWXK+NhZsRB9G9mWgOSWZZnDJ+07w3AHcpIWcM1dKsTpOUkN",
+	"fiwVbysfC54hpZcmM6rMC0QJM90XjrBLqrJVLJ1o40DoSAPW87nmviGXY0uYXp6R/hEb8nf5c7ozuEAc",
+	"eZnmTCN3NA6IkhHN0BdTYkq/SINyjTrlZyEd4DNnvbM38empQaNboM3aVDyXm6LWhY+uJmUb9PS/1cpV",
+	"NXabJgru5YAcErw8yBsMw/WoYyxoTQ6kmsYSzO2zAnbVBZ9L39vZ9fYjzezlVoqL7pCmyDMYkZkUfIyc",
+	"7BEp+C0XM25JfiKCJ8UKKxeWaH8xfygP9E6RVdAJQlp28Px8aZ6f4KJ5BDK/9BCVk4JPM8o5ynFzX6wo",
+	"Pm4fUDsC5GZ3pMWKKky/YMSMNucxpfN70MJA7aEt2u1qf5tFwugeAzkM9KA8ddGbYpixseWLRmRqOZJs",
+	"QylTGJoNinTNXEQkZRISHfvq3FRKysdYuTxyhHCMI4dU5CWGOopICpLdQXrNyzrfcIc1rVoxf4TXn2SU",
+	"a/Lt0TE5752TmQHmtaImE6oIF2U/CyBdLq65M76nxPa2rmpYK6CjzFZHbXAbHU3m4Su/AHu1XDa+tESe",
+	"15Y1hAkelv/oss6N2FilB0iFjemwXeQbKlZ8f2HMDTl0QpViY74X+8CVEUizibBk9Q6o4IG1AonMhLwl",
+	"GVNaXRBKhhnltwQTbz1dJtPH5HemJ6LwTA5szK1EQoFRm2avxjvZaTqNtpV6vortR7s+folt25P7rIr4",
+	"AnGXmsW98zOz84DmnX7nJyH1hPwgEpoxPd9Wvb4sZ/DpvTmPk4nBORMUsaCIBUUsKGJfgiJmbqE6fXZd",
+	"xdECWYpqVzvmXgLN96aWLc/nelviCPdks27IQnpIC66oUkA/uk99Abmfdiib5ELhkIN6c7DqjfdkMaWF",
+	"nL8gDWdpLBlNJmgiII7Bj0iMp6XJhMGdkbJTKnU2L/9g5CgXuvz3BZlNAMWm5ct2yasX1oSSQsIwRbbL",
+	"hfspwklUYMUCGic8ix/mdVaGCSPIorIAQDaP6pe/EYHXHCPe9ITy0rijXh1XrNc3REyBK2eoKhUbS/K0",
+	"XgO65l3zZlpYe4wdoODQr5llXh9dmO+ZEQ3MaOqfvGM+PdiPtXK1XvPK1yrBfL3Q9sIqkYyWlCuK324T",
+	"ldardgAqmF/kTr/DxcCuMoqwbMG/edbrRI5a2m2TMkO1nZS7F3WkpX/qd/yGc3117lVnl9xWsXteh+lD",
+	"PaVBxws63r4TssyBssSzzoC86jn/TJwD5bMJy2DV04zHUynGWB8tKJhbhfwdZgCCpb+ouH53uag++pzY",
+	"mSGpAIXAAz+1uLiOpatMmwnq/UFk2KHtnIsG4bQoSZt3yFXtPwWfdJwWEGM4VpyxnC2Tc1sTeW9Ktb0Q",
+	"UeMiW9ZPkRelRlRuOMrZBHjs4XIMPN0h2/aWROQP5f9exuW9JZl6sC/togZ0smC9qWsueLsJmcDjrUob",
+	"0pP9UrFbvFKL1EoqIiOWaZC2zpG53IsFSuJ7TN2NOtKuGcfW6wpJZ2aBLc/3KnYymv3D9f3peIPaCIAq",
+	"doy69mO2L9Wdfqco8Jd7B6G9MTuFnWgrPrMr+9J+CYWak77ejLa4VYI97dDIxVcf7OUUQnskQVsinU4+",
+	"2/9YmettBjSbiMxLlZr2XloOzUmQbFigJYnyFLO8E5olrmhc30+JE1ZGUB1f84VS+BJoSm7+9f4Xsq6z",
+	"J174xUZE3xDGlQaaLgn2aR6xzpMd5mWObTuOkFP+JVTFr+gQ8VTAInUi0wfLdGg3aTNEaMWRS0SeM726",
+	"bMlbe8rjnHI6htRBDsxxEppMKUuJnkhRjCfEhxbKgqt+nezL/KJcSI895OrVNWf8ThhF4Jhg9QamyMyy",
+	"mAFpBAMS201nJUESSt9MRCiZA7UuREpmALdLBIadmbe1Ae+dO7X+sWVF4qtHwqV/sJd+uffVFBxNsD1E",
+	"r1T7To2MJKnQfFcLZwXyW76ZEWiPjdq6/MhTiYkMNL722f7H4JbxFeDihvEUj80d3FgpUExHUnDtyJRJ",
+	"GUns7WFYasQeNKLmSkMeIdGOy9GbCXkLKRGFvubdqWBcK6NCpSKnjNtIwRouQcspTJUrQIuh0wwJCscF",
+	"S81MRtYfyAlwzXSGIdDH1/yGjiVA6vps/1HiI92AgJ4sugRLU1eNxQggJ4tQLHlYdc3rcMp30Y7SCjQq",
+	"dVN7VcTtuohYKkKixTQupsrKXFFoxVKwjftemi/PJvP6ANycp2w0Aqmqua8WiQgO1s2H1mJ39VkKjms+",
+	"ZnegKlvycK5BWaO03Qymoyl6YIfzGncHxn5/R27cZkZ7jJ1eYpOYCb3mfqD2l5WC+wf82HYye5qOmiK7",
+	"VDSHjFNUJWs2GCwB02szxLRKbjv6BaH91nYkfsfUVCi2Cc+ge6X+RkgBXJ0CaKd+56a0kPsX3JEtFlwH",
+	"ASRo9Lm3b8l7Yu6Lp/bYQZBSiaHcTaJFI/KOcXMTMk7e83HG1CQiVJEP7/75ApSv9bZSe5/9f4xvisEa",
+	"1pGl2OtDiwF5RGhJ78+zealkLVqROUDab4LbFLkNKU+vuTdYO+jDJDEi0L6JOvEiFK6VlkuE0sfkJ6TE",
+	"sCQLrtjINa88KNFy81PU7JV1StBcFAYJGrGrVRnhRvy+uuaziVCLqmQFZ0p0zgXOA55bW/bEzgjpYtiV",
+	"RXuqMD2D1LWjLDAyQHLC+Ng64h0LvrL5ahEiG6y0ucSE5TrgCm3YoKj9mbEaX1uGamrFQ+v+lGDdeuna",
+	"7O9mbzaKw7ZKiAfJ1gfXudxSDXXRB+hwXu2FwydKUkivHVlDHi/yoYs5b3PCtbvRnPPIduADfv8LCPOu",
+	"jWcDJ5UZdTBSHZ6Rqn2zL/NJuUNk39pp8PduBMGGBW8TKsFfzOV4MPu/uq9q7MTOPsNTHzWujgka/F2g",
+	"gHkpp7dGjZuCrAnDNlKn2rF51jDmRgiyD5gZYLhyXX4PJvMxA46UY805nVE1wUlJJSjl5GMuJEf95L9Y",
+	"mmLO+HjA+ADxmMg6/U4+J4opZ/pBQoAc5NiMCEEbTbBi7ITqAVMDlpupomY8vjViUJLIHfFrPicJ1ZuH",
+	"Q9cm/3liouurH0pdBIn+ckwZTsyvIjV9UPB1CKoOWbsha/eLKQW7ClqVALO9GOzW4LIKY/JxAZtGV/rn",
+	"m2GVZhHw+GId/U00uw/lh583NNLFim9nzLFHdb+xjO5TGyiIfiaDknjQ4Yv1ZSptPeUp2HM68MoihrQW",
+	"MmGlEKoVEdpnq5CflM59zu3RhlUF/S5+Vn3NaUcDyCkzipQYjVgC/69kGFuWwrF/NiofnU4EBywl+Prb",
+	"M/Lm9fk3Z6fuZ7MigyFVTHX6nZHp8EzI20qgfPTNkrdmKn/QtdBqpkaDUl3/a1up8zx6V7mEQekKEjJQ",
+	"FgXlJyg/QfnZfUrZ1ghkGxi1CIgWlZ+Tz/4/15bqK/u5vgJfDfzsXU1Y51gOPuQXniFRW8cnVx62U89d",
+	"r7xXCZN7W2qcoPOC4M/WE15JACPfIuLBNkGwHXknR+SMDBuUn/t1mj5KB/HV53ahfDQ1il6vd3p6ur0K",
+	"8MF26K+o8Vmcyhin8v95mPjw7T4pdek62eWof4IMOwCk/+IKij1nqaq3uHFrIm1/WOVkSPltnIKmLFtt",
+	"w6WJaVlbROUyX0rHfS0+yZI5YqJZIiFlGlKiRUTURMw4yam6tQr/8rg6ym/fuQ7tlSsxYVMGXPtvLZEi",
+	"bm6CcXS3AuGA9bQyZJcLHTM1Chrao+LFeUMJe6WIETn+WEU1ibB1Xt0jSjsvgMyirYyecoXzFgpwSC84",
+	"Luqgk7n8ruHcjg/T6u+JuavlYu6B+NB8bOBkMz5u/3PgrMkfPv782/fv3n8kP/zyzsyY/xWDKTv9zjen",
+	"3529+fb0u07UUULqQSJS89qb3umb0286f9UJEKsFlJAzrc0i+BQAMSJn5Mftihg3xe8VPAP1/VY3QI1s",
+	"wSJLMgWeMj4OV8NXYxV2MsADptipGLUImi+/NHCw6jajs2iiYidXYzPxa/jOFrfQLePpOhazgEh2GjAD",
+	"mEXehkrcOl6gYRYJcUtVxyg0WFi24JplhBKF2h8pFEg8oUzm6gEwZisN7cR96AF1gRYQT3vl4HWQp8VP",
+	"bzvUjmqez2e/FBZtCHwejGPcfBw8lnEb6Z7zPXA9Bxi0NQwy15IDw1sHKAfA9JUBpp0AoM2w1bpWFx5X",
+	"kI1iJxhXkV0ER/7uQZm7N10yOYoSr2Y3vHsL9iPSbQCxo8cAMElV7OjiNg1n/nh55RnmFiKaa1VAfHDz",
+	"5mmrHy+vfvMded7w5moYg60inS/L9/6BoY67YoP9eHn1JFSw1QqsD6Cub4JgCzrkGOrmcV2WattCb7aR",
+	"ry16OF9Jqzb2ztFY1DksV9OvkS5uBSY4p8xlgzjiNSGN3EwVyUUK2RHqeYLDopw6Jpdlpi4nw8qJbrVe",
+	"S8iGARQ+cLctbLs6Pc+qBC4Kr76tCdSJOjgJ5hEDPjr9jp0k01ngCQymIAf4p07/b2ff9np/leLqMi0y",
+	"bTfSWe/sdSfqNGYcFxH57exgb8FswoRKqD1Z/+nPU5zCxT9zwc0bGR2abnZ+EmQC2dT0z3a03zPy1D6r",
+	"bIkA/+yVyGHx6dPa45nAgfrHL0kmkMFu4ZWznpl6DZ+0QSRUTTAD2Occ+0Rj5OHr9DuebBeTkDrVxya2",
+	"b60jP3uKkb+ujeJHoEYxrnX736aBv/67hbZfbuxnKuxUHazl4fTNHK8QWB9sByGwPgTWh2JBriIMVXEK",
+	"I8YRp4XCLrtA2YhUCSUcZotgtQLfK2DrMjC6A1Deqt2ffJZUDdy/1obs17SGKmq/Afsii6pLfuFcKO2B",
+	"N7NQeszuoDXsrYGVn0CfXeYZqI0yBMq+7GD/haV8Rr12K9Wv2qNbx/5bldWN+cLITxvkb2UqMsCWR5gp",
+	"wvK80HSYAeme977bOBPgMWrtLnIBlmqtOeMsL/IB5byg2QCVWM+M3abTftNbodOSrq0ynB51HqAX7TrD",
+	"4H7LT+tXXSs3vYEEt2CQnEHnWYI5fRFTK5hi+MSUViswqn+eCx3j3voKPKUvLUnk7KB33CFqObvcLoeR",
+	"o2OhR11H6G4MPyKC8OPJ1JwTb7nfPn7sPjhr9Vl8KGpkn+WQXUVP1POQcbyp513gvimf1hVrN1aXcjMY",
+	"ecJPtLhoSbkywxF8PXy7dMPeBYCLHubCeDZ84nbi41W7EBkWkM4TIZ0QQ7Y7ZBQIUV6SKfZ5Qc2HQi+9",
+	"vDe7pJ8Qy9gv7g3J/EJv7fI3L1AiCnSXW0BjtoLASVNFkoBSQl746uam19YKTvW9cDA9AU7GoMn52ZnP",
+	"KHA7ygdYwHpc8xGn4GtENQuoOsCaAGsOGdbYdwKuCbgm4JpnwDXmLn/AVb5jMKMhRqvPpsHlMBqBlTW2",
+	"UGsyoXLM+JiYpohtKiLDOblB495gJEV+sySgnGr4xX776eLJFz3pmS00ax1vpU1IcMtPbsZoOt8WJM74",
+	"AB8eIMRpKQxrXu7cP057xSh+StcHiNfWK8SHH3J8+OLBqs5VXRT4c7iWn2R7N/r6oPDLxfPTrTppzpKQ",
+	"vlCzFimdHzXszX1CSSKkBLSb2kKHHGa2yWNyyeuFHQneE+0nlumaeMKjaytQCg4VrMioNoCj6t81xwLe",
+	"I6xBpI+JH0smaAopPt8YDs0k0HROplRprCI6M1rT5VSWi6UIldJ0gfFr/qMbLk0SmGpI+zWtS5WNOe0M",
+	"UnILMK2NT09gbsac2mKZlJNiasQoH5M/xPCal+MqZ4xI8AXM7Uzltk63mZ3a1sEa3biyBO5cOjXypt8M",
+	"aXKLsv2mrdaki6X3cuZ5OdDplGmKwQfm8MkyxuD87DUGGRTTafXXs2/wr39FnZyNbTq2AlvuagyDIcXo",
+	"BfOfp98Ozs6NSBSFgonIzN8V42Mc7QzgNpv7Nr/97vS1uVUWWjh7PdDCPIN2Acs4NqBj2KzR09Oz1xjo",
+	"njJFhyxjej6YSshZkQ+aT55/9+Z11AE+MWc7Hax9/uz87PVfVWSG+xFFB/hneuUF956PM7Ppznpnr0/O",
+	"3qCwsfMpE1ygU0SLVLLRaKA0TMvP2Nl3v9S7gAEf5lH3crUhO/2O+U7cO497b7aI8fAb8ZlC38tzEIjk",
+	"Awz4EuLdl5kOvJ6AsD/W1ODp9mf9BRX/IYaxmAIPMfQhhv5JYujLPRri53fBkZimBpnf1++jWuyEQZY7",
+	"VUjaTBMnn80/BviPtYHxVT/7xAFEkrGcaRURi0gI44nIISI/fv8vC9gj8u7je/Pz1BVzdgjJjn5JiHwN",
+	"Au9fn1/qcihHG6I8X3Z8fHMln1qt385Z6Xfl1iHxVkOdTYSChoGwca8aqToqdCHhonyllDiPCJR/uM66",
+	"kzj5VUoXKkPtahfpOuPIdrHvfrA7D31fbPhpI9/XyUMf+B5EYlB+lvtNN1dmGqAyRhH0stWeEBp/6Hsy",
+	"hMXvLSze29QpMsZwockcdM1rcd77jghuUIZ54OiJ1JkTFB0PCRpbxGHtzhmuZiCVwROV0PhDDIkWZCqy",
+	"7Ji8p8mEUPScQFrzRdhBMZrVI8XGoJ2HpuGXcS0z5XXEyhPT4n6wcXsiS9E5wxS5hamOSE7lLaTXvIzi",
+	"c24Py78mleCvyprRVT/KeCv0afwhhq+UwwGKZExphzct8LrmFnmVSMG0P5yTiZiRvEgmbT6PX3F9duzz",
+	"aCCks50hpF/dNfQfMWz1/zo31AUufbkVqCbe9Lsv6tVggg4oLJigD94EHSLYvrZSpT5YIGq5w+9AzklS",
+	"SGmu+Nptn9MUSMFTNJciZ6HlSulSc508BDhVQAkMdFcn9rpeaur9YCt62cl14IBmHhwM5ySnnI7B9lak",
+	"QLqXV29//if55l3fFwcz37Hx8Jwgy64lmHcAxPyK4EBwxzxf0u4fRe476hXRQtNMETXNmPZBOye2O1HF",
+	"0295Z655hajmQKXppiWbi4iEOwYzRcQdyLSACxuboUhawIn7G/bGYOQ7kAwUEYVWmlpWWirhmvMiy0i3",
+	"JoyoEvzIRfJrH++BvWFKFUBOzwhGDDsIOGLjQqKkMmt59f//QOh4LGFMNbTBon+B/h0X6SMu2X1Y1ML0",
+	"Tueuazi9zFL7d1MY0SLTLjpoWcAdVQMxWhlqV5MDp21ioJ3t1bVSb9h1qNPvoKiLSrnk/pmoO7OfnzK0",
+	"rzHVKNLgkz4xHWk00ZgC/7/7PV1ysZnGF8TTW9v5+B1TU6HYJhDOvVJ/I4C5QwsrtPLVn8Tuf65+/gkv",
+	"srdXv1mpao/F3xN1t5AMjvJ5Q5KeNgqeUtAbiRfPhLw1WtpSSf8TfNKleBzOjUR0wX3mv0xXGSc/GdGi",
+	"SPcmLWBg/zYwf3Egy0nQa969cf/5dy0Lc3XjUFH5o3yOjRxhlGXdf2J1UKD5Ein4ETv3ux/I85JjL0xA",
+	"Q6zl9BPLjSD75s2bXhkHhjFfTkAwrmGM1WuXNO+mr9Gse3coRAaUL393wSfVKrQQv+WMl0JsYzFuFmhZ",
+	"q6frW91rWHZzg6yMy+a17R4Csw9Pghp5Zc1KLYtVCUn8015rmDfE6PL0jbelOa+EmA0SxJJy3AYAo9lP",
+	"Ko1C0L7hBaDDbxPI0jZBiCkdrjPPKwJ9t3cvY8zYbbjq7mEotq3FY1revwzbIK8kiK5DFF33xMDziquT",
+	"z/Y/VoZzXbq+VgSnotCJyEFFJIWEYb6cEU2zCdVWPvm/iilwSFfitc7eD8tyPcv8Gk7I4QVhJQun5KkP",
+	"ydaRWNgndP+586VA3rEE4oRqGAvJ1iR2ziYiA+JeIgnVNBPjwiVOOSuIKq//SnsUM06qT2DBo4nRIw0w",
+	"itCzau6D9Kg98/PKfu9t1cc9nsXmx+brb7BqXOGIHrQFY+O9i1fHFju2tF3bb+37yLe77dNUEeq7PCda",
+	"LBzBewOv1wLPGHAdZ3AHWZxSTcunkeiFaWf3UYQqd4MC+ifogq2b5HROhsWcML2srs7C+XrejMAsHbiR",
+	"+uo6meDjgQaZDxKR5wVn2nQxnQ6o25gYtBi56i1jKlPgjI8HrmaLA+f/hmxaTa99ygitAku2YH2YjWMz",
+	"FybseTLXFlct5K8Faf3lBg8soKK5J8oJYQEhMy3EIhxUwlkN1iwBPiXg2RyqLTFGuH0XTzO6orrqjS0H",
+	"+ndVDHOmNaSYroIHkY15LEYj8mcBBVzY6UUP08CjwQHmnv19RDMFN65UIbri3e/qlcVf+Cb6pGx4gkGQ",
+	"r9Qx8R9H/sMbwniSFSkgtWEhOaQE+066N/4PA+v2vyEK9NEyO+2VHfgHHPfzGmu3rLVqulwWW73H52Mm",
+	"sO+mRHhuH5xLBLJmvYgYjS4IrofRFISyJExuOcxjy+IPWtZ1tRtsn+bY2gqu12hxQoIye8jKrDvGpXdJ",
+	"HS2vBeujk6zY2p1y2i4XTz6b/1tpqP3g6mAbdDMaEQVQnj4mUfPOzJVlo75dxBSVyG7jtHjziVdqib22",
+	"ttc7T3OkllluTTdDVtnLtvGaNaw8CrgxrYET9+VTnLOo4wvHP8Dka7bnA0tR2UNGplRqdVH6UvAkSqNs",
+	"J5Da47hpSm3zYD5DUu1sQvVAi4FN5uj0O2Ph8WJK5yQBriVyg/1SgMJwmM2tNNXYdp1D29L0k2bRbiDo",
+	"fHZMEHjBBrNEBTZbI3byLo1zoHw2Ydmy9Fh8mvF4KsVYglKrHgvVpQ43hfaAyhvVr7NHXdvrcO+J2+Xb",
+	"Z2jWL+slyZmV6mm0U2XUU6cMzJxyyguakUQotB24eNemRSSFDKP0U8t0c0HoUNyhm2dBCe6e976xBoq4",
+	"fCfGd26Ojskl9oQaXfkWvLEJ8ynoWAKkfURMBs9khOai4KU1wy2F6WTkciGGoGcA3PcSIZbPi0AqS5Ky",
+	"0QgkcM8jZBpiPEXpdgf+CxyRyE31sDdwHF/z343AuecW00iPeVNq6nmh9MC+j7FbA2/IkTdkIrJU2ePu",
+	"PIZHETZYKJBmBUhp9SkHShKKnKFoTTBzPBohEWi5kEKaf/oZPzur+hIzFVdfbzXP2EXYDbSKntb5NoHk",
+	"Vlk3HFA5oDwdpKCtxHJeNtMa42PzvYGZS//3CdBMT+YDRUcwmEGW+R/MJi3/UeX0DGzezCAxZ6RsJQfQ",
+	"amDzlCAd4Nbxv9m9N2B8YPogRdmoZOpWDWzTZT/VFBI2YgkOwmcX+R9deLU9GyVcu7dDO/1OtWWEMheO",
+	"j1OyLRLs/eaQ1GwGf0YPEDM+Eit+jTUvDhLYjUqs247R2q6PnSI1LW7BXCd4W5NUYHQGuuttdmIpMK2n",
+	"zAI1MUJxndO5eYNp0l3EbUTCCB0jbKeusaAMQN53+Ap4upSf0T2C6djRM2gU5UUeKp4EIp+9HYRkwrI0",
+	"xtCyGJ228RQkE2mshYgzwcdLdt+991SMcvb0rBe7PK621yrQEVvQEZeQYNkLEhIdu/CuOKES4onIIVaa",
+	"ztd1cuFl+ITOyLQMq1jy2ojmLJvHHkbFVCmmNOUazyWHBJSiS99mahR7e+m60WWMQywKrVgKsRM4dv6X",
+	"SYf7fWIq1hNwvd38NTOUEcr4FXIIl9ThxiWP+ZF6GqglbBhghsg1o5lduZRqUJs+XHC2NFLGubRji+bj",
+	"kT3qS3g2+C0XMx4vhtdsKGFX0vm2qkyBFGtnxpQro72W+gnqsDYDzCjPQJMJwR2wrWHlngNkrXEFPTD7",
+	"MK24AFqhrGGEA+m6jRoRcwKcueLPgnLN9DwiI7yceTKPMMFYRXUSCatwHhEtGgYo69M0rb+yG8b6U3Du",
+	"HLtUzelpZjifFhrSDepDp6n17nN4MRYAf/77HXOnDMzt0lk8ej8Kyc0eu2OKaTOdE4ytpWqCs5U6LAc8",
+	"HWDWGxaGeBP3/hb3TjtRp1ykTt/o9Min2mkxDXT6ZdSP1+29gcDZBf6n48X4YDIfM+Bg9rTfDp1+53Un",
+	"6ihNpa515HXZERSiZqCFdP8amA1VL4KxlWZvFvp7Pi30k4cCb6ba12roMA4hKjh4pF6gEvoUTqugXgb1",
+	"8otRL4O2GLTF5dribhTAoNTtSqlzNVtqKs+CumKFvnPX3lNXjvbrRkdN7+Sz+T8fTppCBpb6uLmUHyEX",
+	"d6ZzdhS28mJ9HJ4LD7UpVdOxNilQb9p+vG713xCLGoBwAMIheusLqxQfMGbAmC8BYwbYuCvYaBHRUrD1",
+	"SFQYLS/WV0eqjpbONFxjsnBQ1aCWY7JxnpFLcX2lbDnx8955aw2/GgbcG5Irv7HkYnukMTXAuANIKfL7",
+	"l9Z0LG90xr9zQtPUbfSjF5NitN55hD4L54QrdJsah2lFpR63kIyEUbM25cj60XbqQHMf35GiF1xipvk3",
+	"h+wSC+p3UL+D+h3U7+BXCjp/0PmDzh90/pU6P6LjJch8v44gy1W0h5i/j9iwUSqqtD1UNLTA3EWLb6za",
+	"gYONyEK5pE3UCvONF5if18hKqyXi2RliiuRMKTxDG1cZxxaxJyEd7QtIRwtI/6A4EELGUoD+L57K8uOz",
+	"kFE+N7YyEGEdCnG1K+21TLpDmtyaJxCXHO0/70LCHVP74LS40hSZxbGGgqqZwJ2cxHH0Xe1uCzlLiYIF",
+	"lXiRD2tFh5DutkYg12jHCJ65qmq4V8Uuy6+zkpohPSa/ILUFF3bDbQD2zCQ9J9h7vqD/cnlCrH9AXl8X",
+	"8vINB+D1dYQ8BQy0+/xSgwIeBgKqC3+/ZiiLzvaBgLBh1fR1j4QsCcMvXGl1/MEfW+/ytny/2yIV+82D",
+	"QSrB1BMAR3DqhuTCAEiCPzb4Y1f7YydUxVzElggj5AMGJ+/uQDiCwhKH1iEo6VoIuoA+95wCqMU0LqZq",
+	"L67fRMjULC41A7YrqidMpsgQPHeZj56B1vwRuI5K5UtChryzEVEiB8GBQKbg6JpP6VzhzFlPueMcNG0a",
+	"lUbgX6xsWWCidZu9/BaZ0jnjY2wLPmlJr/lEFFJFRNH5MbkkdnKwktdEzDgRNYIeLGPJa+ShrxS5YzCz",
+	"ZLrcrCV+WuM+vub3WHkXWHInVIL7I7DMdAs3gBmcL/0oC66OyQ2uncvZvLnmZmJVSQNCMF51qkgxJV1a",
+	"C+RntqTJkS2KJApNmOtENcrqeabVtREcdvXwqdrKTb2Ft8gyM0+lSnkLMG0QELvtdUEk5OLOjIpec/yI",
+	"dAmlRi1zT93TqdrYeC0Jzy9i+uv0pfj5LWO0D7o9ff2mZyToApybCZILCQR3IKFkBnBby7pwNxkpbzIc",
+	"/Bxkp9+xu9n/YeCqI70DIL/QeWaDz2t7ptPv9E6/6w3f0LP4PDmF+G/pNzT+bnTai18Pz5Jv4W/0NO3R",
+	"zaMOcDFeBlOO3WnBfh7U2ZdeQXOX2uoyPTnoqiFqYdP9ayXrGj3HPYT6n9mUZv9ay2io6fkiwigMpCeU",
+	"WFOBR46CNwzr/RXAfKkyYCDlk2g6J5+1mA6K6eaEJ26U97NwtyA2eSReDcwmAbZ8MW7/jdBIHdkEGLLC",
+	"ZH4QNAXN+2D3fAX7Spe2mmtqtou9PIqpEd98HP8hhurk8x9iuLLO6iUn/g3yhxjaeky4eSIyETOSUz4n",
+	"tvxNbr5NmCYTilnTNEuKDEtEUZ5WD7s6f63sCL+6T/1HDPdJkFD/zJJT9IcYhurFh0V7sLAVrX1SK+Kl",
+	"aKM2+4TKsRGc7cevYi9olmmvFybe9kz+RwzXn7MTu/uXV363Ehzlh41eqQ85IpRIMSNTNB7XD1h5AEl3",
+	"KuGOiUI5K+0M7WwZnjs5tpB1NpmbczqjCuvc1Js6ishwTpJCKiGPWwu5+8Pz1o3k6Wq5L5K5+DpzIKYZ",
+	"uNp1jcHWZU1beXX380DwbN6oq+4Ks3X6WLQ9eto6680JXl9q3W2pIK4Or9j6Y07yYYmzGQwnQtzGqhiW",
+	"u3C1FKs8P2LGSeM90vUlGpFV6cjIJDzJzpf8ShkxVideWixN3+I3MQfld9vLq0Ynn0hA7VMktIxrvVxo",
+	"THmQDocnHRKaZbjZ3eG6v2L+/LsHlmkTi6e+ScTU6rt+Wz+ApHvTaOLmyHdluOhhBp5OBeNIGWTQPNwZ",
+	"0GHuR3VRnt9r7tjS6o0wWT/f9XbqR7/eYOQpd4HdYRM5cq9d85GXF/bmt05qZiQpTSbHxMztrx9/IHmh",
+	"NBkCmWg9VaVruxhmLCEM1wY0Vku95jdevhUys+H4dq1v0HWeCTEd0uQ2IlPJ7lD3yRi/jTOR0MwIL+ZW",
+	"GnVodWS7QLmamblIqJTMObAVGyPtkoJEmo/fzCYKksH/+V//++bIVRrkCfTRzWwd3eQOJBvNSQoZM/8J",
+	"6pp33Q44/g1/c9KhtbbrWwlUQ4v82N5Ut0N/8cJepApqdW86UQc3wQA3QU2jxvKtx7VECYN0YXYs7kCm",
+	"BTpzCpl1+h1c8P7JSUIVqGP33eOxuDsubk/wIJ24GdzcBdwyhXZun9oj3NKR35meXOGOarsRbDdTm8nm",
+	"Nl4t4CObEy5mX7HD+CCtjuhjou6gtoZAUk1jCX9Asjxb2ws1PE4xHqfSfbUrk+OPNLMeptLw2B3SlPzn",
+	"6uefIjKTgo9RmEfEBeqREYMsjTzzg5We2CX7iw0HclJnpzbIYDQ/BF//QZq6rSOPE6AyY6iS2Yab+UGL",
+	"blAjRDXLMgwUw9Ht1GQe3O8PL+W4BM591Z71h+gs5q3DLRvuV/kW5gqX2QgCNi7kDlf6FwRNGFtOEsqx",
+	"LjgCe4OaLogELeckoxrkzpZqMZ7a6VBGPtW0Jq804uWuSBcdM/fQXdIk/324IrnKDnTyuf7P1f6khpJr",
+	"97vpuQGTpGuDiquRtKo0/wLdrs88pfllmd+oProQUPCyObbbzDI7s8pspXvXd95aq+z903hSGQ+WHsz3",
+	"NJk444t7GlLSFZIMwcD08m9H3mLjZVHTMuvY7WyiB9Ua8qnuk9kEuA3Ft7LTobJC2T+KQicih5J+BSlZ",
+	"3MtrTL3vqpE9nSOqzZdkx9PZ0pzguj+/sm//9RRWZP/N9RbkatsE8/HhmY/d6sxJJsaWTPNLElQnn/34",
+	"HHXUNKPz7ZO4Fju0/qj747G60nclECNiC9YbYJ9QnkBm/lEujsFiRqjSMWV8QaH0s8JS0j3vfUdKK7R/",
+	"O54CTxkf3xCMOSNMV0qnlctOSkLaCpWsdW3h3O/G8tuQUWf7klGt8ilJYFoaNPHW8dNgZufPAgrr8q8J",
+	"rMC3EIxWO09QWXZa1zxeF3pxyhQdZjvWV79ou9jXy+n0tRidmvYP4Cmh1X2K92hkI3BxB2qXfYH/SCaQ",
+	"Fhk8h8njxB3lx2OUpajjg5UvNVxuCxd51HFBLEzyvvLEIwbgKGTs5B2Ty7olCfNVUCtT5Py0R/4lOMoC",
+	"L5nIcO48h9YIxrSCbNSGNt7ZN/bhbI6epnRSyVduwzMUEDVXGnIzHxZvScthnx6/BMryLexW5WrvyIAV",
+	"AFcAXMFL+ARewpDfG9DbF8vnKaZ1rIMhhzW7c4PN/Fkgn8VVe0R8761zD9EuFzNMRJZQGZ/qiK9mfRLc",
+	"TpcCa1HP2+Dae34oaO354Y8HyAH9BPQT0M/XgH4CEAlAZDti8QUkUqnMpS3FmleeA4hIYQ5wbKNm9ohH",
+	"/ikkOTt3FG61CUmolHOiZwIzHKguJKjIwJB6nZWZj0+iPG3+5nNWI6KEE02Y9IEeNaJmTCeTktWPkjGd",
+	"tnq7cBL8rW+n4suFMquD/hdjkapIq2odAsAJACcAnABwAsD5CgFOiOx+7sjuf7G7ZlC3rUyzmCK6+0hu",
+	"0wtICsn0HJdxCFSCvCzMdP7Pfw2OMdPiAdP9SZsIpe3M8bFNWk1FUlj2EaDJxKcLI50zYg4zAsaVpjyB",
+	"C3KT01sjhvkNtgKYm4u5tKbl/re9b3s4VJvMeYLIyg17sTv/BprpSUQk0NSeax9Dara1pIl2/krSzUFL",
+	"lliPKX42tbR+CgyY00AypjRwkBH58I/Bj+9/+fj926vB5bt3H7EzLsyzRJyqhZLkyu2mQoG0PUnMzLpE",
+	"ZnsjZfbtCZsqMgQ9A+DWQld9w6Y1t7SPbHyRbdQ2P2FZnTPCfemtGeNloglkbMyGLGN6Xmu/9nzLR34D",
+	"qZjgmNBnr09Cs8ylXDp/qCLdj5dXR447GwtPYpuQEo6MgYxrQRhPUZrcgSMmV7VOtDTe0pkPnhXaNYDD",
+	"s8HFd7afzvXfnL/mSy3tulNpWdaRlVpPqE0Qv9fravWwzOUro/gkyAZeH8+osL55Wwqz5Ytmi2mjMKqI",
+	"WMIOZtmuS+qs7sxTkdsR2D3MhoUGdYSd8BQixw0OG0sNcv+TTRYOBdq8aqewknuaZmJcQL1F+0pLg7iv",
+	"6Bh4wswovr/6Z5m3b5tN6dw3XZ+b8qGlbZou1WnTIpfRnwilIbWVufwysKqiQO0bTda1+9951ygZgm19",
+	"z1N2x9KCZsSf3H8WPCV0LAEz0etjqOWnt880nU6BpzEmVCPtCtGSsqx+7sxfW97+3VKG+kIBltyASVe0",
+	"lZlT5X/jImccwCXJYjUBBW5qUoEkA1IU48kCa4OZGZrV6xEQc1Mc3Ts0SPDfel7MD8ocNpxg+8GFKZWS",
+	"cjtFqk/wIijrBmBEv03XjzywNpJM5NMMNMoa+wF/1GZC3qJEbsoMfKhNMv77irzn44zy9JUifxZUapDZ",
+	"nFymRabJlcCzhlvtbcZMZ3+AO8jIO6qpuehRgjk6sSrz2tH31I8Gvhxn+HJKNW27BNjYCE9/P5PulaY8",
+	"pTIlTolXRyh1RlJwbS5/O+jyjPSbNCA2Q6IR621ZMYwOXZ+cEhC0b09HjOUYibr/ufr5J3tXXP121Jhi",
+	"8/smByjB2g/lSc0gHeNVh5qWu4xGGR17mc1S4EldzvgW2sS++0gyTzK3u31ol4oa1SLsFTSlcwKfaKKz",
+	"OSKliKhCTYErO4OCg5EWymy9hE3NGqpXJAVNWea69wmnZcSypuCyX1IGQP7fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

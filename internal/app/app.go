@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pbudget/pbudget/internal/access"
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -153,6 +154,8 @@ type Services struct {
 	Reviews *reviews.Service
 	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
 	Webhooks *outbox.Service
+	// Accounts keeps direct-payment accounts: ledgers, statements, flags and evidence.
+	Accounts *accounts.Service
 }
 
 // Build wires the stores and services of db; q queues their background work; pay, when given,
@@ -195,6 +198,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
 		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
 	return Services{
+		Accounts:    accounts.NewService(postgres.NewAccountStore(db), q, auditStore, db, now),
 		Reviews:     reviewService,
 		Reports:     report.NewService(postgres.NewReportStore(db), now),
 		CLD:         cldexport.NewService(postgres.NewCLDStore(db), q, auditStore, db, now),
@@ -259,7 +263,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments, Portal: svc.Portal,
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports,
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports, Accounts: svc.Accounts,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})
@@ -316,5 +320,5 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
 	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD}
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Statements: svc.Accounts}
 }
