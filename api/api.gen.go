@@ -493,6 +493,45 @@ func (e ChargeRounding) Valid() bool {
 	}
 }
 
+// Defines values for DirectPaymentAccountAccountType.
+const (
+	DirectPaymentAccountAccountTypeManagedAccount      DirectPaymentAccountAccountType = "managed_account"
+	DirectPaymentAccountAccountTypePrepaidCard         DirectPaymentAccountAccountType = "prepaid_card"
+	DirectPaymentAccountAccountTypeSeparateBankAccount DirectPaymentAccountAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAccountAccountType enum.
+func (e DirectPaymentAccountAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAccountAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAccountAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAccountAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAccountPaymentBasis.
+const (
+	DirectPaymentAccountPaymentBasisGross DirectPaymentAccountPaymentBasis = "gross"
+	DirectPaymentAccountPaymentBasisNet   DirectPaymentAccountPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAccountPaymentBasis enum.
+func (e DirectPaymentAccountPaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAccountPaymentBasisGross:
+		return true
+	case DirectPaymentAccountPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DirectPaymentAgreementAccountType.
 const (
 	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
@@ -676,6 +715,36 @@ func (e DirectPaymentAgreementPatchAccountType) Valid() bool {
 	case DirectPaymentAgreementPatchAccountTypePrepaidCard:
 		return true
 	case DirectPaymentAgreementPatchAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EvidenceKind.
+const (
+	EvidenceKindDbsCheck             EvidenceKind = "dbs_check"
+	EvidenceKindInsuranceCertificate EvidenceKind = "insurance_certificate"
+	EvidenceKindInvoice              EvidenceKind = "invoice"
+	EvidenceKindPayrollRecord        EvidenceKind = "payroll_record"
+	EvidenceKindReceipt              EvidenceKind = "receipt"
+	EvidenceKindTimesheet            EvidenceKind = "timesheet"
+)
+
+// Valid indicates whether the value is a known member of the EvidenceKind enum.
+func (e EvidenceKind) Valid() bool {
+	switch e {
+	case EvidenceKindDbsCheck:
+		return true
+	case EvidenceKindInsuranceCertificate:
+		return true
+	case EvidenceKindInvoice:
+		return true
+	case EvidenceKindPayrollRecord:
+		return true
+	case EvidenceKindReceipt:
+		return true
+	case EvidenceKindTimesheet:
 		return true
 	default:
 		return false
@@ -1123,6 +1192,39 @@ func (e InternalErrorProblemType) Valid() bool {
 	}
 }
 
+// Defines values for LedgerEntryKind.
+const (
+	LedgerEntryKindAdjustment           LedgerEntryKind = "adjustment"
+	LedgerEntryKindContributionDue      LedgerEntryKind = "contribution_due"
+	LedgerEntryKindContributionReceived LedgerEntryKind = "contribution_received"
+	LedgerEntryKindCouncilPayment       LedgerEntryKind = "council_payment"
+	LedgerEntryKindRecovery             LedgerEntryKind = "recovery"
+	LedgerEntryKindRefund               LedgerEntryKind = "refund"
+	LedgerEntryKindSpend                LedgerEntryKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the LedgerEntryKind enum.
+func (e LedgerEntryKind) Valid() bool {
+	switch e {
+	case LedgerEntryKindAdjustment:
+		return true
+	case LedgerEntryKindContributionDue:
+		return true
+	case LedgerEntryKindContributionReceived:
+		return true
+	case LedgerEntryKindCouncilPayment:
+		return true
+	case LedgerEntryKindRecovery:
+		return true
+	case LedgerEntryKindRefund:
+		return true
+	case LedgerEntryKindSpend:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LineFrequency.
 const (
 	Once      LineFrequency = "once"
@@ -1491,28 +1593,28 @@ func (e MyAgreementRecipient) Valid() bool {
 
 // Defines values for MyEvidenceKind.
 const (
-	DbsCheck             MyEvidenceKind = "dbs_check"
-	InsuranceCertificate MyEvidenceKind = "insurance_certificate"
-	Invoice              MyEvidenceKind = "invoice"
-	PayrollRecord        MyEvidenceKind = "payroll_record"
-	Receipt              MyEvidenceKind = "receipt"
-	Timesheet            MyEvidenceKind = "timesheet"
+	MyEvidenceKindDbsCheck             MyEvidenceKind = "dbs_check"
+	MyEvidenceKindInsuranceCertificate MyEvidenceKind = "insurance_certificate"
+	MyEvidenceKindInvoice              MyEvidenceKind = "invoice"
+	MyEvidenceKindPayrollRecord        MyEvidenceKind = "payroll_record"
+	MyEvidenceKindReceipt              MyEvidenceKind = "receipt"
+	MyEvidenceKindTimesheet            MyEvidenceKind = "timesheet"
 )
 
 // Valid indicates whether the value is a known member of the MyEvidenceKind enum.
 func (e MyEvidenceKind) Valid() bool {
 	switch e {
-	case DbsCheck:
+	case MyEvidenceKindDbsCheck:
 		return true
-	case InsuranceCertificate:
+	case MyEvidenceKindInsuranceCertificate:
 		return true
-	case Invoice:
+	case MyEvidenceKindInvoice:
 		return true
-	case PayrollRecord:
+	case MyEvidenceKindPayrollRecord:
 		return true
-	case Receipt:
+	case MyEvidenceKindReceipt:
 		return true
-	case Timesheet:
+	case MyEvidenceKindTimesheet:
 		return true
 	default:
 		return false
@@ -1521,19 +1623,19 @@ func (e MyEvidenceKind) Valid() bool {
 
 // Defines values for MyFlagFlag.
 const (
-	ExcludedCategory MyFlagFlag = "excluded_category"
-	NotInPlan        MyFlagFlag = "not_in_plan"
-	Unexplained      MyFlagFlag = "unexplained"
+	MyFlagFlagExcludedCategory MyFlagFlag = "excluded_category"
+	MyFlagFlagNotInPlan        MyFlagFlag = "not_in_plan"
+	MyFlagFlagUnexplained      MyFlagFlag = "unexplained"
 )
 
 // Valid indicates whether the value is a known member of the MyFlagFlag enum.
 func (e MyFlagFlag) Valid() bool {
 	switch e {
-	case ExcludedCategory:
+	case MyFlagFlagExcludedCategory:
 		return true
-	case NotInPlan:
+	case MyFlagFlagNotInPlan:
 		return true
-	case Unexplained:
+	case MyFlagFlagUnexplained:
 		return true
 	default:
 		return false
@@ -1902,13 +2004,13 @@ func (e OverpaymentStatus) Valid() bool {
 
 // Defines values for PayloadTooLargeProblemType.
 const (
-	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+	PayloadTooLargeProblemTypeUrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
 )
 
 // Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
 func (e PayloadTooLargeProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPayloadTooLarge:
+	case PayloadTooLargeProblemTypeUrnPbudgetProblemPayloadTooLarge:
 		return true
 	default:
 		return false
@@ -2563,6 +2665,216 @@ const (
 func (e ServiceUnavailableProblemType) Valid() bool {
 	switch e {
 	case UrnPbudgetProblemUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFormat.
+const (
+	StatementFormatBank   StatementFormat = "bank"
+	StatementFormatCard   StatementFormat = "card"
+	StatementFormatMapped StatementFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the StatementFormat enum.
+func (e StatementFormat) Valid() bool {
+	switch e {
+	case StatementFormatBank:
+		return true
+	case StatementFormatCard:
+		return true
+	case StatementFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagFlag.
+const (
+	StatementFlagFlagExcludedCategory StatementFlagFlag = "excluded_category"
+	StatementFlagFlagNotInPlan        StatementFlagFlag = "not_in_plan"
+	StatementFlagFlagUnexplained      StatementFlagFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagFlag enum.
+func (e StatementFlagFlag) Valid() bool {
+	switch e {
+	case StatementFlagFlagExcludedCategory:
+		return true
+	case StatementFlagFlagNotInPlan:
+		return true
+	case StatementFlagFlagUnexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagResolution.
+const (
+	StatementFlagResolutionAccepted       StatementFlagResolution = "accepted"
+	StatementFlagResolutionEvidencedLater StatementFlagResolution = "evidenced_later"
+	StatementFlagResolutionLessThannil    StatementFlagResolution = "<nil>"
+	StatementFlagResolutionMisspend       StatementFlagResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagResolution enum.
+func (e StatementFlagResolution) Valid() bool {
+	switch e {
+	case StatementFlagResolutionAccepted:
+		return true
+	case StatementFlagResolutionEvidencedLater:
+		return true
+	case StatementFlagResolutionLessThannil:
+		return true
+	case StatementFlagResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagResolveResolution.
+const (
+	StatementFlagResolveResolutionAccepted       StatementFlagResolveResolution = "accepted"
+	StatementFlagResolveResolutionEvidencedLater StatementFlagResolveResolution = "evidenced_later"
+	StatementFlagResolveResolutionMisspend       StatementFlagResolveResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagResolveResolution enum.
+func (e StatementFlagResolveResolution) Valid() bool {
+	switch e {
+	case StatementFlagResolveResolutionAccepted:
+		return true
+	case StatementFlagResolveResolutionEvidencedLater:
+		return true
+	case StatementFlagResolveResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineFlag.
+const (
+	StatementLineFlagExcludedCategory StatementLineFlag = "excluded_category"
+	StatementLineFlagLessThannil      StatementLineFlag = "<nil>"
+	StatementLineFlagNotInPlan        StatementLineFlag = "not_in_plan"
+	StatementLineFlagUnexplained      StatementLineFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineFlag enum.
+func (e StatementLineFlag) Valid() bool {
+	switch e {
+	case StatementLineFlagExcludedCategory:
+		return true
+	case StatementLineFlagLessThannil:
+		return true
+	case StatementLineFlagNotInPlan:
+		return true
+	case StatementLineFlagUnexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineKind.
+const (
+	StatementLineKindContributionReceived StatementLineKind = "contribution_received"
+	StatementLineKindCouncilPayment       StatementLineKind = "council_payment"
+	StatementLineKindRefund               StatementLineKind = "refund"
+	StatementLineKindSpend                StatementLineKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineKind enum.
+func (e StatementLineKind) Valid() bool {
+	switch e {
+	case StatementLineKindContributionReceived:
+		return true
+	case StatementLineKindCouncilPayment:
+		return true
+	case StatementLineKindRefund:
+		return true
+	case StatementLineKindSpend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineMatchedBy.
+const (
+	StatementLineMatchedByCategory          StatementLineMatchedBy = "category"
+	StatementLineMatchedByLessThannil       StatementLineMatchedBy = "<nil>"
+	StatementLineMatchedByPayee             StatementLineMatchedBy = "payee"
+	StatementLineMatchedByPersonalAssistant StatementLineMatchedBy = "personal_assistant"
+	StatementLineMatchedByProvider          StatementLineMatchedBy = "provider"
+	StatementLineMatchedByProviderReference StatementLineMatchedBy = "provider_reference"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineMatchedBy enum.
+func (e StatementLineMatchedBy) Valid() bool {
+	switch e {
+	case StatementLineMatchedByCategory:
+		return true
+	case StatementLineMatchedByLessThannil:
+		return true
+	case StatementLineMatchedByPayee:
+		return true
+	case StatementLineMatchedByPersonalAssistant:
+		return true
+	case StatementLineMatchedByProvider:
+		return true
+	case StatementLineMatchedByProviderReference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementUploadFormat.
+const (
+	StatementUploadFormatBank   StatementUploadFormat = "bank"
+	StatementUploadFormatCard   StatementUploadFormat = "card"
+	StatementUploadFormatMapped StatementUploadFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the StatementUploadFormat enum.
+func (e StatementUploadFormat) Valid() bool {
+	switch e {
+	case StatementUploadFormatBank:
+		return true
+	case StatementUploadFormatCard:
+		return true
+	case StatementUploadFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementUploadStatus.
+const (
+	StatementUploadStatusFailed   StatementUploadStatus = "failed"
+	StatementUploadStatusImported StatementUploadStatus = "imported"
+	StatementUploadStatusQueued   StatementUploadStatus = "queued"
+	StatementUploadStatusRunning  StatementUploadStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the StatementUploadStatus enum.
+func (e StatementUploadStatus) Valid() bool {
+	switch e {
+	case StatementUploadStatusFailed:
+		return true
+	case StatementUploadStatusImported:
+		return true
+	case StatementUploadStatusQueued:
+		return true
+	case StatementUploadStatusRunning:
 		return true
 	default:
 		return false
@@ -3256,6 +3568,195 @@ func (e UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType) Vali
 	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid:
 		return true
 	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentAnchorInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget       CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:evidence-target"
+	CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget:
+		return true
+	case CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListStatementFlagsParamsStatus.
+const (
+	ListStatementFlagsParamsStatusAll  ListStatementFlagsParamsStatus = "all"
+	ListStatementFlagsParamsStatusOpen ListStatementFlagsParamsStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ListStatementFlagsParamsStatus enum.
+func (e ListStatementFlagsParamsStatus) Valid() bool {
+	switch e {
+	case ListStatementFlagsParamsStatusAll:
+		return true
+	case ListStatementFlagsParamsStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved  ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-flag-resolved"
+)
+
+// Valid indicates whether the value is a known member of the ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsFormat.
+const (
+	ImportStatementParamsFormatBank   ImportStatementParamsFormat = "bank"
+	ImportStatementParamsFormatCard   ImportStatementParamsFormat = "card"
+	ImportStatementParamsFormatMapped ImportStatementParamsFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsFormat enum.
+func (e ImportStatementParamsFormat) Valid() bool {
+	switch e {
+	case ImportStatementParamsFormatBank:
+		return true
+	case ImportStatementParamsFormatCard:
+		return true
+	case ImportStatementParamsFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsUnit.
+const (
+	ImportStatementParamsUnitPence  ImportStatementParamsUnit = "pence"
+	ImportStatementParamsUnitPounds ImportStatementParamsUnit = "pounds"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsUnit enum.
+func (e ImportStatementParamsUnit) Valid() bool {
+	switch e {
+	case ImportStatementParamsUnitPence:
+		return true
+	case ImportStatementParamsUnitPounds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsSign.
+const (
+	ImportStatementParamsSignOutNegative ImportStatementParamsSign = "out_negative"
+	ImportStatementParamsSignOutPositive ImportStatementParamsSign = "out_positive"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsSign enum.
+func (e ImportStatementParamsSign) Valid() bool {
+	switch e {
+	case ImportStatementParamsSignOutNegative:
+		return true
+	case ImportStatementParamsSignOutPositive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ImportStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement413ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement413ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPayloadTooLarge ImportStatement413ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement413ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement413ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement413ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ImportStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid     ImportStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-invalid"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid:
 		return true
 	default:
 		return false
@@ -4230,16 +4731,16 @@ func (e ImportMyStatementParamsFormat) Valid() bool {
 
 // Defines values for ImportMyStatementParamsUnit.
 const (
-	Pence  ImportMyStatementParamsUnit = "pence"
-	Pounds ImportMyStatementParamsUnit = "pounds"
+	ImportMyStatementParamsUnitPence  ImportMyStatementParamsUnit = "pence"
+	ImportMyStatementParamsUnitPounds ImportMyStatementParamsUnit = "pounds"
 )
 
 // Valid indicates whether the value is a known member of the ImportMyStatementParamsUnit enum.
 func (e ImportMyStatementParamsUnit) Valid() bool {
 	switch e {
-	case Pence:
+	case ImportMyStatementParamsUnitPence:
 		return true
-	case Pounds:
+	case ImportMyStatementParamsUnitPounds:
 		return true
 	default:
 		return false
@@ -4248,16 +4749,16 @@ func (e ImportMyStatementParamsUnit) Valid() bool {
 
 // Defines values for ImportMyStatementParamsSign.
 const (
-	OutNegative ImportMyStatementParamsSign = "out_negative"
-	OutPositive ImportMyStatementParamsSign = "out_positive"
+	ImportMyStatementParamsSignOutNegative ImportMyStatementParamsSign = "out_negative"
+	ImportMyStatementParamsSignOutPositive ImportMyStatementParamsSign = "out_positive"
 )
 
 // Valid indicates whether the value is a known member of the ImportMyStatementParamsSign enum.
 func (e ImportMyStatementParamsSign) Valid() bool {
 	switch e {
-	case OutNegative:
+	case ImportMyStatementParamsSignOutNegative:
 		return true
-	case OutPositive:
+	case ImportMyStatementParamsSignOutPositive:
 		return true
 	default:
 		return false
@@ -6640,6 +7141,17 @@ type AccessRecordList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// AccountBalance defines model for AccountBalance.
+type AccountBalance struct {
+	AccountId    openapi_types.UUID `json:"account_id"`
+	At           openapi_types.Date `json:"at"`
+	BalancePence int64              `json:"balance_pence"`
+
+	// Entries The entries dated on or before at.
+	Entries             int   `json:"entries"`
+	OpeningBalancePence int64 `json:"opening_balance_pence"`
+}
+
 // ActingFor defines model for ActingFor.
 type ActingFor struct {
 	// Basis Why the holder acts for them: themselves; their authorised person or nominee; the parent of a child.
@@ -7310,6 +7822,12 @@ type CouncilSettings struct {
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
 	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
 
+	// ExcludedMerchantCategories Merchant category codes a direct payment may never be spent on: a card statement line with one is flagged excluded_category (default 7995 betting, 7800-7802 government lotteries and racing).
+	ExcludedMerchantCategories []string `json:"excluded_merchant_categories"`
+
+	// MerchantCategoryMap Merchant category code → service category code: a card line with a mapped code is matched to the plan's line of that category, or flagged not_in_plan.
+	MerchantCategoryMap map[string]string `json:"merchant_category_map"`
+
 	// PaymentFourWeeklyAnchor Four-weekly cycles are [anchor + 28k, anchor + 28(k+1)). Cannot move once a four-weekly cycle has been paid (default 2026-04-06).
 	PaymentFourWeeklyAnchor openapi_types.Date `json:"payment_four_weekly_anchor"`
 
@@ -7339,12 +7857,36 @@ type CouncilSettingsPatch struct {
 	ChildShortBreakMaxDaysPerPeriod   *int                `json:"child_short_break_max_days_per_period,omitempty"`
 	DpCareHomeJoinGapDays             *int                `json:"dp_care_home_join_gap_days,omitempty"`
 	DpCareHomeMaxDays                 *int                `json:"dp_care_home_max_days,omitempty"`
+	ExcludedMerchantCategories        *[]string           `json:"excluded_merchant_categories,omitempty"`
+	MerchantCategoryMap               *map[string]string  `json:"merchant_category_map,omitempty"`
 	PaymentFourWeeklyAnchor           *openapi_types.Date `json:"payment_four_weekly_anchor,omitempty"`
 	PaymentLeadDays                   *int                `json:"payment_lead_days,omitempty"`
 	PaymentMonthlyAnchor              *openapi_types.Date `json:"payment_monthly_anchor,omitempty"`
 	PaymentProcessingDays             *int                `json:"payment_processing_days,omitempty"`
 	PaymentTwoWeeklyAnchor            *openapi_types.Date `json:"payment_two_weekly_anchor,omitempty"`
 }
+
+// DirectPaymentAccount defines model for DirectPaymentAccount.
+type DirectPaymentAccount struct {
+	AccountType DirectPaymentAccountAccountType `json:"account_type"`
+	AgreementId openapi_types.UUID              `json:"agreement_id"`
+	BalanceAt   openapi_types.Date              `json:"balance_at"`
+
+	// BalancePence The balance at the end of balance_at (today).
+	BalancePence        int64                            `json:"balance_pence"`
+	CreatedAt           time.Time                        `json:"created_at"`
+	Id                  openapi_types.UUID               `json:"id"`
+	OpenedOn            openapi_types.Date               `json:"opened_on"`
+	OpeningBalancePence int64                            `json:"opening_balance_pence"`
+	PaymentBasis        DirectPaymentAccountPaymentBasis `json:"payment_basis"`
+	PersonId            openapi_types.UUID               `json:"person_id"`
+}
+
+// DirectPaymentAccountAccountType defines model for DirectPaymentAccount.AccountType.
+type DirectPaymentAccountAccountType string
+
+// DirectPaymentAccountPaymentBasis defines model for DirectPaymentAccount.PaymentBasis.
+type DirectPaymentAccountPaymentBasis string
 
 // DirectPaymentAgreement defines model for DirectPaymentAgreement.
 type DirectPaymentAgreement struct {
@@ -7464,6 +8006,51 @@ type EligibilityCondition struct {
 	Detail    string `json:"detail"`
 	Held      bool   `json:"held"`
 }
+
+// EvidenceItem defines model for EvidenceItem.
+type EvidenceItem struct {
+	AccountId       openapi_types.UUID                    `json:"account_id"`
+	AuditId         nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	DocumentDate    openapi_types.Date                    `json:"document_date"`
+	Id              openapi_types.UUID                    `json:"id"`
+	Kind            EvidenceKind                          `json:"kind"`
+	Note            string                                `json:"note"`
+	ReceivedOn      openapi_types.Date                    `json:"received_on"`
+	RecordedAt      time.Time                             `json:"recorded_at"`
+	RecordedBy      string                                `json:"recorded_by"`
+	Reference       string                                `json:"reference"`
+	Sha256          string                                `json:"sha256"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+	ValidUntil      nullable.Nullable[openapi_types.Date] `json:"valid_until"`
+}
+
+// EvidenceItemCreate defines model for EvidenceItemCreate.
+type EvidenceItemCreate struct {
+	AuditId      *openapi_types.UUID `json:"audit_id,omitempty"`
+	DocumentDate openapi_types.Date  `json:"document_date"`
+	Kind         EvidenceKind        `json:"kind"`
+	Note         *string             `json:"note,omitempty"`
+
+	// ReceivedOn Default today.
+	ReceivedOn *openapi_types.Date `json:"received_on,omitempty"`
+
+	// Reference Where the document is kept (a document store's reference).
+	Reference       string              `json:"reference"`
+	Sha256          string              `json:"sha256"`
+	StatementLineId *openapi_types.UUID `json:"statement_line_id,omitempty"`
+
+	// ValidUntil Insurance certificates and DBS checks: when it stops being valid.
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// EvidenceItemList defines model for EvidenceItemList.
+type EvidenceItemList struct {
+	Items         []EvidenceItem `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
+// EvidenceKind defines model for EvidenceKind.
+type EvidenceKind string
 
 // FamilyRelation How the two people are related by family, when they are.
 type FamilyRelation string
@@ -7809,6 +8396,38 @@ type IncomeType string
 
 // InternalErrorProblemType The problem types of the shared `InternalError` response.
 type InternalErrorProblemType string
+
+// LedgerEntry defines model for LedgerEntry.
+type LedgerEntry struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// AmountPence Signed: money in positive, money out negative; a contribution due (a memo) positive.
+	AmountPence int64 `json:"amount_pence"`
+
+	// BalanceEffectPence What the entry does to the balance (0 for a contribution due).
+	BalanceEffectPence int64                                 `json:"balance_effect_pence"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	CreatedBy          string                                `json:"created_by"`
+	EntryDate          openapi_types.Date                    `json:"entry_date"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	Kind               LedgerEntryKind                       `json:"kind"`
+	PlanLineId         nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason             string                                `json:"reason"`
+	SourceId           openapi_types.UUID                    `json:"source_id"`
+
+	// SourceKind What posted it: payment_run, payment_return, contribution_cycle, statement_line, recovery …
+	SourceKind      string                                `json:"source_kind"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+}
+
+// LedgerEntryKind defines model for LedgerEntryKind.
+type LedgerEntryKind string
+
+// LedgerEntryList defines model for LedgerEntryList.
+type LedgerEntryList struct {
+	Items         []LedgerEntry `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
 
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
@@ -9618,6 +10237,165 @@ type SignOffChecks struct {
 	WithinBudget           bool `json:"within_budget"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// ClosingCheck null when the file states no balance.
+	ClosingCheck nullable.Nullable[StatementClosingCheck] `json:"closing_check"`
+
+	// ExistingLines Lines already held (the same file again, or an overlapping statement).
+	ExistingLines int             `json:"existing_lines"`
+	FileSha256    string          `json:"file_sha256"`
+	FlaggedLines  int             `json:"flagged_lines"`
+	Format        StatementFormat `json:"format"`
+
+	// From The first date of its lines; null for a file with none.
+	From       nullable.Nullable[openapi_types.Date] `json:"from"`
+	Id         openapi_types.UUID                    `json:"id"`
+	ImportedAt time.Time                             `json:"imported_at"`
+	ImportedBy string                                `json:"imported_by"`
+	InPence    int64                                 `json:"in_pence"`
+	Lines      int                                   `json:"lines"`
+
+	// NewLines Lines not held before: the ones this import added.
+	NewLines int                                   `json:"new_lines"`
+	OutPence int64                                 `json:"out_pence"`
+	To       nullable.Nullable[openapi_types.Date] `json:"to"`
+	UploadId nullable.Nullable[openapi_types.UUID] `json:"upload_id"`
+}
+
+// StatementFormat defines model for Statement.Format.
+type StatementFormat string
+
+// StatementClosingCheck defines model for StatementClosingCheck.
+type StatementClosingCheck struct {
+	Agrees          bool               `json:"agrees"`
+	Detail          string             `json:"detail"`
+	DifferencePence int64              `json:"difference_pence"`
+	LedgerPence     int64              `json:"ledger_pence"`
+	On              openapi_types.Date `json:"on"`
+	StatedPence     int64              `json:"stated_pence"`
+}
+
+// StatementFlag defines model for StatementFlag.
+type StatementFlag struct {
+	AccountId       openapi_types.UUID                         `json:"account_id"`
+	AmountPence     int64                                      `json:"amount_pence"`
+	CreatedAt       time.Time                                  `json:"created_at"`
+	Flag            StatementFlagFlag                          `json:"flag"`
+	Id              openapi_types.UUID                         `json:"id"`
+	LineDate        openapi_types.Date                         `json:"line_date"`
+	Note            nullable.Nullable[string]                  `json:"note"`
+	Reason          string                                     `json:"reason"`
+	Resolution      nullable.Nullable[StatementFlagResolution] `json:"resolution"`
+	ResolvedAt      nullable.Nullable[time.Time]               `json:"resolved_at"`
+	ResolvedBy      nullable.Nullable[string]                  `json:"resolved_by"`
+	StatementLineId openapi_types.UUID                         `json:"statement_line_id"`
+}
+
+// StatementFlagFlag defines model for StatementFlag.Flag.
+type StatementFlagFlag string
+
+// StatementFlagResolution defines model for StatementFlag.Resolution.
+type StatementFlagResolution string
+
+// StatementFlagList defines model for StatementFlagList.
+type StatementFlagList struct {
+	Items         []StatementFlag `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// StatementFlagResolve defines model for StatementFlagResolve.
+type StatementFlagResolve struct {
+	Note       string                         `json:"note"`
+	Resolution StatementFlagResolveResolution `json:"resolution"`
+}
+
+// StatementFlagResolveResolution defines model for StatementFlagResolve.Resolution.
+type StatementFlagResolveResolution string
+
+// StatementLine defines model for StatementLine.
+type StatementLine struct {
+	AmountPence  int64                                `json:"amount_pence"`
+	BalancePence nullable.Nullable[int64]             `json:"balance_pence"`
+	Date         openapi_types.Date                   `json:"date"`
+	Description  string                               `json:"description"`
+	Flag         nullable.Nullable[StatementLineFlag] `json:"flag"`
+	Id           openapi_types.UUID                   `json:"id"`
+	Kind         StatementLineKind                    `json:"kind"`
+
+	// LineKey The line's identity (SHA-256).
+	LineKey          string                                    `json:"line_key"`
+	LineNumber       int                                       `json:"line_number"`
+	MatchReason      string                                    `json:"match_reason"`
+	MatchedBy        nullable.Nullable[StatementLineMatchedBy] `json:"matched_by"`
+	MerchantCategory nullable.Nullable[string]                 `json:"merchant_category"`
+
+	// Occurrence Its position among identical lines that day in the file.
+	Occurrence int                                   `json:"occurrence"`
+	PlanLineId nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+
+	// Posted false for a council payment: the paid run posted it.
+	Posted      bool               `json:"posted"`
+	Reference   string             `json:"reference"`
+	StatementId openapi_types.UUID `json:"statement_id"`
+}
+
+// StatementLineFlag defines model for StatementLine.Flag.
+type StatementLineFlag string
+
+// StatementLineKind defines model for StatementLine.Kind.
+type StatementLineKind string
+
+// StatementLineMatchedBy defines model for StatementLine.MatchedBy.
+type StatementLineMatchedBy string
+
+// StatementLineList defines model for StatementLineList.
+type StatementLineList struct {
+	Items         []StatementLine `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// StatementList defines model for StatementList.
+type StatementList struct {
+	Items         []Statement `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
+}
+
+// StatementUpload defines model for StatementUpload.
+type StatementUpload struct {
+	AccountId      openapi_types.UUID           `json:"account_id"`
+	BytesProcessed int64                        `json:"bytes_processed"`
+	CompletedAt    nullable.Nullable[time.Time] `json:"completed_at"`
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	FileSha256     string                       `json:"file_sha256"`
+	Format         StatementUploadFormat        `json:"format"`
+	Id             openapi_types.UUID           `json:"id"`
+	LinesProcessed int                          `json:"lines_processed"`
+
+	// Problem Why the file was refused (failed): the problem a synchronous import would have answered.
+	Problem     nullable.Nullable[StatementUploadProblem] `json:"problem"`
+	SizeBytes   int64                                     `json:"size_bytes"`
+	StatementId nullable.Nullable[openapi_types.UUID]     `json:"statement_id"`
+	Status      StatementUploadStatus                     `json:"status"`
+	UpdatedAt   time.Time                                 `json:"updated_at"`
+}
+
+// StatementUploadFormat defines model for StatementUpload.Format.
+type StatementUploadFormat string
+
+// StatementUploadStatus defines model for StatementUpload.Status.
+type StatementUploadStatus string
+
+// StatementUploadProblem defines model for StatementUploadProblem.
+type StatementUploadProblem struct {
+	Detail string       `json:"detail"`
+	Errors []FieldError `json:"errors"`
+	Type   string       `json:"type"`
+}
+
 // SupportPlan defines model for SupportPlan.
 type SupportPlan struct {
 	// AnnualCostPence The plan's cost a year; for provider staff, the cost of their own lines.
@@ -10075,6 +10853,9 @@ type WeeklyReport struct {
 	} `json:"reviews"`
 }
 
+// AccountId defines model for AccountId.
+type AccountId = openapi_types.UUID
+
 // AgreementId defines model for AgreementId.
 type AgreementId = openapi_types.UUID
 
@@ -10095,6 +10876,9 @@ type FileId = openapi_types.UUID
 
 // FinancialAssessmentId defines model for FinancialAssessmentId.
 type FinancialAssessmentId = openapi_types.UUID
+
+// FlagId defines model for FlagId.
+type FlagId = openapi_types.UUID
 
 // FundingRequestId defines model for FundingRequestId.
 type FundingRequestId = openapi_types.UUID
@@ -10159,11 +10943,17 @@ type RunId = openapi_types.UUID
 // ScheduleThrough defines model for ScheduleThrough.
 type ScheduleThrough = openapi_types.Date
 
+// StatementId defines model for StatementId.
+type StatementId = openapi_types.UUID
+
 // SubscriptionId defines model for SubscriptionId.
 type SubscriptionId = openapi_types.UUID
 
 // TopUpId defines model for TopUpId.
 type TopUpId = openapi_types.UUID
+
+// UploadId defines model for UploadId.
+type UploadId = openapi_types.UUID
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
@@ -10483,6 +11273,127 @@ type UpdateCouncilSettingsParams struct {
 
 // UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateCouncilSettings.
 type UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAccountBalanceParams defines parameters for GetAccountBalance.
+type GetAccountBalanceParams struct {
+	At *openapi_types.Date `form:"at,omitempty" json:"at,omitempty"`
+}
+
+// ListEvidenceItemsParams defines parameters for ListEvidenceItems.
+type ListEvidenceItemsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken       *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	StatementLineId *openapi_types.UUID `form:"statement_line_id,omitempty" json:"statement_line_id,omitempty"`
+	AuditId         *openapi_types.UUID `form:"audit_id,omitempty" json:"audit_id,omitempty"`
+}
+
+// CreateEvidenceItemParams defines parameters for CreateEvidenceItem.
+type CreateEvidenceItemParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvidenceItem.
+type CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvidenceItem.
+type CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListStatementFlagsParams defines parameters for ListStatementFlags.
+type ListStatementFlagsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken                      `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *ListStatementFlagsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListStatementFlagsParamsStatus defines parameters for ListStatementFlags.
+type ListStatementFlagsParamsStatus string
+
+// ResolveStatementFlagParams defines parameters for ResolveStatementFlag.
+type ResolveStatementFlagParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType defines parameters for ResolveStatementFlag.
+type ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType string
+
+// ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType defines parameters for ResolveStatementFlag.
+type ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListLedgerEntriesParams defines parameters for ListLedgerEntries.
+type ListLedgerEntriesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken       `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Kind      *LedgerEntryKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// From Entries dated on or after.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Entries dated on or before.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ListStatementsParams defines parameters for ListStatements.
+type ListStatementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ImportStatementParams defines parameters for ImportStatement.
+type ImportStatementParams struct {
+	Format                 ImportStatementParamsFormat `form:"format" json:"format"`
+	DateColumn             *string                     `form:"date_column,omitempty" json:"date_column,omitempty"`
+	DescriptionColumn      *string                     `form:"description_column,omitempty" json:"description_column,omitempty"`
+	AmountColumn           *string                     `form:"amount_column,omitempty" json:"amount_column,omitempty"`
+	PaidInColumn           *string                     `form:"paid_in_column,omitempty" json:"paid_in_column,omitempty"`
+	PaidOutColumn          *string                     `form:"paid_out_column,omitempty" json:"paid_out_column,omitempty"`
+	BalanceColumn          *string                     `form:"balance_column,omitempty" json:"balance_column,omitempty"`
+	ReferenceColumn        *string                     `form:"reference_column,omitempty" json:"reference_column,omitempty"`
+	MerchantCategoryColumn *string                     `form:"merchant_category_column,omitempty" json:"merchant_category_column,omitempty"`
+	DateFormat             *string                     `form:"date_format,omitempty" json:"date_format,omitempty"`
+	Unit                   *ImportStatementParamsUnit  `form:"unit,omitempty" json:"unit,omitempty"`
+	Sign                   *ImportStatementParamsSign  `form:"sign,omitempty" json:"sign,omitempty"`
+	Delimiter              *string                     `form:"delimiter,omitempty" json:"delimiter,omitempty"`
+	SkipRows               *int                        `form:"skip_rows,omitempty" json:"skip_rows,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ImportStatementParamsFormat defines parameters for ImportStatement.
+type ImportStatementParamsFormat string
+
+// ImportStatementParamsUnit defines parameters for ImportStatement.
+type ImportStatementParamsUnit string
+
+// ImportStatementParamsSign defines parameters for ImportStatement.
+type ImportStatementParamsSign string
+
+// ImportStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportStatement413ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement413ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListStatementLinesParams defines parameters for ListStatementLines.
+type ListStatementLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
 
 // ListDirectPaymentAgreementsParams defines parameters for ListDirectPaymentAgreements.
 type ListDirectPaymentAgreementsParams struct {
@@ -11884,6 +12795,12 @@ type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 // UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
 type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
 
+// CreateEvidenceItemJSONRequestBody defines body for CreateEvidenceItem for application/json ContentType.
+type CreateEvidenceItemJSONRequestBody = EvidenceItemCreate
+
+// ResolveStatementFlagJSONRequestBody defines body for ResolveStatementFlag for application/json ContentType.
+type ResolveStatementFlagJSONRequestBody = StatementFlagResolve
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
@@ -12135,6 +13052,42 @@ type ServerInterface interface {
 	// UpdateCouncilSettings Change the council's settings.
 	// (PATCH /v1/council/settings)
 	UpdateCouncilSettings(ctx echo.Context, params UpdateCouncilSettingsParams) error
+	// GetDirectPaymentAccount A direct-payment account with its balance today.
+	// (GET /v1/direct-payment-accounts/{account_id})
+	GetDirectPaymentAccount(ctx echo.Context, accountId AccountId) error
+	// GetAccountBalance An account's balance at the end of a day.
+	// (GET /v1/direct-payment-accounts/{account_id}/balance)
+	GetAccountBalance(ctx echo.Context, accountId AccountId, params GetAccountBalanceParams) error
+	// ListEvidenceItems An account's evidence items (of one statement line or audit when asked).
+	// (GET /v1/direct-payment-accounts/{account_id}/evidence)
+	ListEvidenceItems(ctx echo.Context, accountId AccountId, params ListEvidenceItemsParams) error
+	// CreateEvidenceItem Record an evidence item against a statement line or an audit.
+	// (POST /v1/direct-payment-accounts/{account_id}/evidence)
+	CreateEvidenceItem(ctx echo.Context, accountId AccountId, params CreateEvidenceItemParams) error
+	// ListStatementFlags An account's flagged statement lines, by date (open ones only with status=open).
+	// (GET /v1/direct-payment-accounts/{account_id}/flags)
+	ListStatementFlags(ctx echo.Context, accountId AccountId, params ListStatementFlagsParams) error
+	// ResolveStatementFlag Resolve a flag with a note: accepted, misspend or evidenced later.
+	// (POST /v1/direct-payment-accounts/{account_id}/flags/{flag_id}/resolve)
+	ResolveStatementFlag(ctx echo.Context, accountId AccountId, flagId FlagId, params ResolveStatementFlagParams) error
+	// ListLedgerEntries An account's ledger, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/ledger)
+	ListLedgerEntries(ctx echo.Context, accountId AccountId, params ListLedgerEntriesParams) error
+	// GetStatementUpload A statement imported in the background: its progress and result.
+	// (GET /v1/direct-payment-accounts/{account_id}/statement-uploads/{upload_id})
+	GetStatementUpload(ctx echo.Context, accountId AccountId, uploadId UploadId) error
+	// ListStatements An account's imported statements, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements)
+	ListStatements(ctx echo.Context, accountId AccountId, params ListStatementsParams) error
+	// ImportStatement Import a statement of the account (CSV; 201, or 202 for a file over 1 MiB).
+	// (POST /v1/direct-payment-accounts/{account_id}/statements)
+	ImportStatement(ctx echo.Context, accountId AccountId, params ImportStatementParams) error
+	// GetStatement One imported statement.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id})
+	GetStatement(ctx echo.Context, accountId AccountId, statementId StatementId) error
+	// ListStatementLines The lines a statement added, in file order, with their matches.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id}/lines)
+	ListStatementLines(ctx echo.Context, accountId AccountId, statementId StatementId, params ListStatementLinesParams) error
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
 	// (GET /v1/direct-payment-agreements)
 	ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error
@@ -12147,6 +13100,9 @@ type ServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error
+	// GetDirectPaymentAccountOfAgreement The account of a direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/account)
+	GetDirectPaymentAccountOfAgreement(ctx echo.Context, agreementId AgreementId) error
 	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
 	EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error
@@ -13086,6 +14042,520 @@ func (w *ServerInterfaceWrapper) UpdateCouncilSettings(ctx echo.Context) error {
 	return err
 }
 
+// GetDirectPaymentAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAccount(ctx, accountId)
+	return err
+}
+
+// GetAccountBalance converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAccountBalance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAccountBalanceParams
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAccountBalance(ctx, accountId, params)
+	return err
+}
+
+// ListEvidenceItems converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvidenceItems(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEvidenceItemsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "statement_line_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "statement_line_id", ctx.QueryParams(), &params.StatementLineId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_line_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "audit_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "audit_id", ctx.QueryParams(), &params.AuditId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvidenceItems(ctx, accountId, params)
+	return err
+}
+
+// CreateEvidenceItem converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEvidenceItem(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEvidenceItemParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEvidenceItem(ctx, accountId, params)
+	return err
+}
+
+// ListStatementFlags converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatementFlags(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementFlagsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatementFlags(ctx, accountId, params)
+	return err
+}
+
+// ResolveStatementFlag converts echo context to params.
+func (w *ServerInterfaceWrapper) ResolveStatementFlag(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "flag_id" -------------
+	var flagId FlagId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flag_id", ctx.Param("flag_id"), &flagId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flag_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResolveStatementFlagParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResolveStatementFlag(ctx, accountId, flagId, params)
+	return err
+}
+
+// ListLedgerEntries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLedgerEntries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLedgerEntriesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLedgerEntries(ctx, accountId, params)
+	return err
+}
+
+// GetStatementUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatementUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "upload_id" -------------
+	var uploadId UploadId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "upload_id", ctx.Param("upload_id"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter upload_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatementUpload(ctx, accountId, uploadId)
+	return err
+}
+
+// ListStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatements(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatements(ctx, accountId, params)
+	return err
+}
+
+// ImportStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportStatementParams
+	// ------------- Required query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_column", ctx.QueryParams(), &params.DateColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "description_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description_column", ctx.QueryParams(), &params.DescriptionColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount_column", ctx.QueryParams(), &params.AmountColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_in_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_in_column", ctx.QueryParams(), &params.PaidInColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_in_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_out_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_out_column", ctx.QueryParams(), &params.PaidOutColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_out_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "balance_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "balance_column", ctx.QueryParams(), &params.BalanceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter balance_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "reference_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reference_column", ctx.QueryParams(), &params.ReferenceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reference_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "merchant_category_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_category_column", ctx.QueryParams(), &params.MerchantCategoryColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_category_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_format", ctx.QueryParams(), &params.DateFormat, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_format: %s", err))
+	}
+
+	// ------------- Optional query parameter "unit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unit", ctx.QueryParams(), &params.Unit, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unit: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "delimiter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "delimiter", ctx.QueryParams(), &params.Delimiter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delimiter: %s", err))
+	}
+
+	// ------------- Optional query parameter "skip_rows" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_rows", ctx.QueryParams(), &params.SkipRows, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter skip_rows: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportStatement(ctx, accountId, params)
+	return err
+}
+
+// GetStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatement(ctx, accountId, statementId)
+	return err
+}
+
+// ListStatementLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatementLines(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatementLines(ctx, accountId, statementId, params)
+	return err
+}
+
 // ListDirectPaymentAgreements converts echo context to params.
 func (w *ServerInterfaceWrapper) ListDirectPaymentAgreements(ctx echo.Context) error {
 	var err error
@@ -13210,6 +14680,22 @@ func (w *ServerInterfaceWrapper) UpdateDirectPaymentAgreement(ctx echo.Context) 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentAccountOfAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAccountOfAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAccountOfAgreement(ctx, agreementId)
 	return err
 }
 
@@ -18336,6 +19822,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/reviews", wrapper.GetMyReviews, options.OperationMiddlewares["getMyReviews"]...)
 	router.POST(options.BaseURL+"/v1/me/people/:person_id/review-requests", wrapper.CreateMyReviewRequest, options.OperationMiddlewares["createMyReviewRequest"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id", wrapper.GetDirectPaymentAccount, options.OperationMiddlewares["getDirectPaymentAccount"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/account", wrapper.GetDirectPaymentAccountOfAgreement, options.OperationMiddlewares["getDirectPaymentAccountOfAgreement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/ledger", wrapper.ListLedgerEntries, options.OperationMiddlewares["listLedgerEntries"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/balance", wrapper.GetAccountBalance, options.OperationMiddlewares["getAccountBalance"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements", wrapper.ListStatements, options.OperationMiddlewares["listStatements"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements", wrapper.ImportStatement, options.OperationMiddlewares["importStatement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements/:statement_id", wrapper.GetStatement, options.OperationMiddlewares["getStatement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements/:statement_id/lines", wrapper.ListStatementLines, options.OperationMiddlewares["listStatementLines"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statement-uploads/:upload_id", wrapper.GetStatementUpload, options.OperationMiddlewares["getStatementUpload"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags", wrapper.ListStatementFlags, options.OperationMiddlewares["listStatementFlags"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags/:flag_id/resolve", wrapper.ResolveStatementFlag, options.OperationMiddlewares["resolveStatementFlag"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.ListEvidenceItems, options.OperationMiddlewares["listEvidenceItems"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.CreateEvidenceItem, options.OperationMiddlewares["createEvidenceItem"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/direct-payment-accounts", wrapper.ListMyAccounts, options.OperationMiddlewares["listMyAccounts"]...)
 	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id", wrapper.GetMyAccount, options.OperationMiddlewares["getMyAccount"]...)
 	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/ledger", wrapper.GetMyLedger, options.OperationMiddlewares["getMyLedger"]...)
@@ -22097,6 +23596,2227 @@ func (response UpdateCouncilSettings500ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type GetDirectPaymentAccountRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+}
+
+type GetDirectPaymentAccountResponseObject interface {
+	VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAccount200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAccount200JSONResponse struct {
+	Body    DirectPaymentAccount
+	Headers GetDirectPaymentAccount200ResponseHeaders
+}
+
+func (response GetDirectPaymentAccount200JSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalanceRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    GetAccountBalanceParams
+}
+
+type GetAccountBalanceResponseObject interface {
+	VisitGetAccountBalanceResponse(w http.ResponseWriter) error
+}
+
+type GetAccountBalance200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAccountBalance200JSONResponse struct {
+	Body    AccountBalance
+	Headers GetAccountBalance200ResponseHeaders
+}
+
+func (response GetAccountBalance200JSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance400ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance401ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance403ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance404ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance405ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance500ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItemsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListEvidenceItemsParams
+}
+
+type ListEvidenceItemsResponseObject interface {
+	VisitListEvidenceItemsResponse(w http.ResponseWriter) error
+}
+
+type ListEvidenceItems200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListEvidenceItems200JSONResponse struct {
+	Body    EvidenceItemList
+	Headers ListEvidenceItems200ResponseHeaders
+}
+
+func (response ListEvidenceItems200JSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems400ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems401ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems403ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems404ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems405ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems500ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItemRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    CreateEvidenceItemParams
+	Body      *CreateEvidenceItemJSONRequestBody
+}
+
+type CreateEvidenceItemResponseObject interface {
+	VisitCreateEvidenceItemResponse(w http.ResponseWriter) error
+}
+
+type CreateEvidenceItem201ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type CreateEvidenceItem201JSONResponse struct {
+	Body    EvidenceItem
+	Headers CreateEvidenceItem201ResponseHeaders
+}
+
+func (response CreateEvidenceItem201JSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem400ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem401ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem403ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem404ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem405ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateEvidenceItem409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateEvidenceItem409ResponseHeaders
+}
+
+func (response CreateEvidenceItem409ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem413ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem415ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateEvidenceItem422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateEvidenceItem422ResponseHeaders
+}
+
+func (response CreateEvidenceItem422ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem500ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlagsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListStatementFlagsParams
+}
+
+type ListStatementFlagsResponseObject interface {
+	VisitListStatementFlagsResponse(w http.ResponseWriter) error
+}
+
+type ListStatementFlags200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatementFlags200JSONResponse struct {
+	Body    StatementFlagList
+	Headers ListStatementFlags200ResponseHeaders
+}
+
+func (response ListStatementFlags200JSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags400ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags401ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags403ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags404ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags405ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags500ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlagRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	FlagId    FlagId    `json:"flag_id"`
+	Params    ResolveStatementFlagParams
+	Body      *ResolveStatementFlagJSONRequestBody
+}
+
+type ResolveStatementFlagResponseObject interface {
+	VisitResolveStatementFlagResponse(w http.ResponseWriter) error
+}
+
+type ResolveStatementFlag200ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type ResolveStatementFlag200JSONResponse struct {
+	Body    StatementFlag
+	Headers ResolveStatementFlag200ResponseHeaders
+}
+
+func (response ResolveStatementFlag200JSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag400ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag401ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag403ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag404ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag405ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResolveStatementFlag409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResolveStatementFlag409ResponseHeaders
+}
+
+func (response ResolveStatementFlag409ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag413ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag415ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResolveStatementFlag422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResolveStatementFlag422ResponseHeaders
+}
+
+func (response ResolveStatementFlag422ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag500ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntriesRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListLedgerEntriesParams
+}
+
+type ListLedgerEntriesResponseObject interface {
+	VisitListLedgerEntriesResponse(w http.ResponseWriter) error
+}
+
+type ListLedgerEntries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListLedgerEntries200JSONResponse struct {
+	Body    LedgerEntryList
+	Headers ListLedgerEntries200ResponseHeaders
+}
+
+func (response ListLedgerEntries200JSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries400ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries401ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries403ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries404ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries405ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries500ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUploadRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	UploadId  UploadId  `json:"upload_id"`
+}
+
+type GetStatementUploadResponseObject interface {
+	VisitGetStatementUploadResponse(w http.ResponseWriter) error
+}
+
+type GetStatementUpload200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetStatementUpload200JSONResponse struct {
+	Body    StatementUpload
+	Headers GetStatementUpload200ResponseHeaders
+}
+
+func (response GetStatementUpload200JSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload400ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload401ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload403ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload404ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload405ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload500ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListStatementsParams
+}
+
+type ListStatementsResponseObject interface {
+	VisitListStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatements200JSONResponse struct {
+	Body    StatementList
+	Headers ListStatements200ResponseHeaders
+}
+
+func (response ListStatements200JSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements400ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements401ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements403ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements404ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements405ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements500ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatementRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ImportStatementParams
+	Body      io.Reader
+}
+
+type ImportStatementResponseObject interface {
+	VisitImportStatementResponse(w http.ResponseWriter) error
+}
+
+type ImportStatement201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportStatement201JSONResponse struct {
+	Body    Statement
+	Headers ImportStatement201ResponseHeaders
+}
+
+func (response ImportStatement201JSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement202ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportStatement202JSONResponse struct {
+	Body    StatementUpload
+	Headers ImportStatement202ResponseHeaders
+}
+
+func (response ImportStatement202JSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement400ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement401ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement403ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement404ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement405ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement409ResponseHeaders
+}
+
+func (response ImportStatement409ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement413ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement413ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement413ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement413ResponseHeaders
+}
+
+func (response ImportStatement413ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement415ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement422ResponseHeaders
+}
+
+func (response ImportStatement422ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement500ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementRequestObject struct {
+	AccountId   AccountId   `json:"account_id"`
+	StatementId StatementId `json:"statement_id"`
+}
+
+type GetStatementResponseObject interface {
+	VisitGetStatementResponse(w http.ResponseWriter) error
+}
+
+type GetStatement200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetStatement200JSONResponse struct {
+	Body    Statement
+	Headers GetStatement200ResponseHeaders
+}
+
+func (response GetStatement200JSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement400ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement401ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement403ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement404ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement405ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement500ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLinesRequestObject struct {
+	AccountId   AccountId   `json:"account_id"`
+	StatementId StatementId `json:"statement_id"`
+	Params      ListStatementLinesParams
+}
+
+type ListStatementLinesResponseObject interface {
+	VisitListStatementLinesResponse(w http.ResponseWriter) error
+}
+
+type ListStatementLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatementLines200JSONResponse struct {
+	Body    StatementLineList
+	Headers ListStatementLines200ResponseHeaders
+}
+
+func (response ListStatementLines200JSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines400ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines401ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines403ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines404ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines405ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines500ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDirectPaymentAgreementsRequestObject struct {
 	Params ListDirectPaymentAgreementsParams
 }
@@ -22900,6 +26620,158 @@ type UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetDirectPaymentAccountOfAgreementResponseObject interface {
+	VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAccountOfAgreement200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAccountOfAgreement200JSONResponse struct {
+	Body    DirectPaymentAccount
+	Headers GetDirectPaymentAccountOfAgreement200ResponseHeaders
+}
+
+func (response GetDirectPaymentAccountOfAgreement200JSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -53879,6 +57751,42 @@ type StrictServerInterface interface {
 	// UpdateCouncilSettings Change the council's settings.
 	// (PATCH /v1/council/settings)
 	UpdateCouncilSettings(ctx context.Context, request UpdateCouncilSettingsRequestObject) (UpdateCouncilSettingsResponseObject, error)
+	// GetDirectPaymentAccount A direct-payment account with its balance today.
+	// (GET /v1/direct-payment-accounts/{account_id})
+	GetDirectPaymentAccount(ctx context.Context, request GetDirectPaymentAccountRequestObject) (GetDirectPaymentAccountResponseObject, error)
+	// GetAccountBalance An account's balance at the end of a day.
+	// (GET /v1/direct-payment-accounts/{account_id}/balance)
+	GetAccountBalance(ctx context.Context, request GetAccountBalanceRequestObject) (GetAccountBalanceResponseObject, error)
+	// ListEvidenceItems An account's evidence items (of one statement line or audit when asked).
+	// (GET /v1/direct-payment-accounts/{account_id}/evidence)
+	ListEvidenceItems(ctx context.Context, request ListEvidenceItemsRequestObject) (ListEvidenceItemsResponseObject, error)
+	// CreateEvidenceItem Record an evidence item against a statement line or an audit.
+	// (POST /v1/direct-payment-accounts/{account_id}/evidence)
+	CreateEvidenceItem(ctx context.Context, request CreateEvidenceItemRequestObject) (CreateEvidenceItemResponseObject, error)
+	// ListStatementFlags An account's flagged statement lines, by date (open ones only with status=open).
+	// (GET /v1/direct-payment-accounts/{account_id}/flags)
+	ListStatementFlags(ctx context.Context, request ListStatementFlagsRequestObject) (ListStatementFlagsResponseObject, error)
+	// ResolveStatementFlag Resolve a flag with a note: accepted, misspend or evidenced later.
+	// (POST /v1/direct-payment-accounts/{account_id}/flags/{flag_id}/resolve)
+	ResolveStatementFlag(ctx context.Context, request ResolveStatementFlagRequestObject) (ResolveStatementFlagResponseObject, error)
+	// ListLedgerEntries An account's ledger, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/ledger)
+	ListLedgerEntries(ctx context.Context, request ListLedgerEntriesRequestObject) (ListLedgerEntriesResponseObject, error)
+	// GetStatementUpload A statement imported in the background: its progress and result.
+	// (GET /v1/direct-payment-accounts/{account_id}/statement-uploads/{upload_id})
+	GetStatementUpload(ctx context.Context, request GetStatementUploadRequestObject) (GetStatementUploadResponseObject, error)
+	// ListStatements An account's imported statements, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements)
+	ListStatements(ctx context.Context, request ListStatementsRequestObject) (ListStatementsResponseObject, error)
+	// ImportStatement Import a statement of the account (CSV; 201, or 202 for a file over 1 MiB).
+	// (POST /v1/direct-payment-accounts/{account_id}/statements)
+	ImportStatement(ctx context.Context, request ImportStatementRequestObject) (ImportStatementResponseObject, error)
+	// GetStatement One imported statement.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id})
+	GetStatement(ctx context.Context, request GetStatementRequestObject) (GetStatementResponseObject, error)
+	// ListStatementLines The lines a statement added, in file order, with their matches.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id}/lines)
+	ListStatementLines(ctx context.Context, request ListStatementLinesRequestObject) (ListStatementLinesResponseObject, error)
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
 	// (GET /v1/direct-payment-agreements)
 	ListDirectPaymentAgreements(ctx context.Context, request ListDirectPaymentAgreementsRequestObject) (ListDirectPaymentAgreementsResponseObject, error)
@@ -53891,6 +57799,9 @@ type StrictServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx context.Context, request UpdateDirectPaymentAgreementRequestObject) (UpdateDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentAccountOfAgreement The account of a direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/account)
+	GetDirectPaymentAccountOfAgreement(ctx context.Context, request GetDirectPaymentAccountOfAgreementRequestObject) (GetDirectPaymentAccountOfAgreementResponseObject, error)
 	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
 	EndDirectPaymentAgreement(ctx context.Context, request EndDirectPaymentAgreementRequestObject) (EndDirectPaymentAgreementResponseObject, error)
@@ -54963,6 +58874,367 @@ func (sh *strictHandler) UpdateCouncilSettings(ctx echo.Context, params UpdateCo
 	return nil
 }
 
+// GetDirectPaymentAccount operation middleware
+func (sh *strictHandler) GetDirectPaymentAccount(ctx echo.Context, accountId AccountId) error {
+	var request GetDirectPaymentAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAccount(ctx.Request().Context(), request.(GetDirectPaymentAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAccountResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAccountBalance operation middleware
+func (sh *strictHandler) GetAccountBalance(ctx echo.Context, accountId AccountId, params GetAccountBalanceParams) error {
+	var request GetAccountBalanceRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAccountBalance(ctx.Request().Context(), request.(GetAccountBalanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAccountBalance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAccountBalanceResponseObject); ok {
+		return validResponse.VisitGetAccountBalanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvidenceItems operation middleware
+func (sh *strictHandler) ListEvidenceItems(ctx echo.Context, accountId AccountId, params ListEvidenceItemsParams) error {
+	var request ListEvidenceItemsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvidenceItems(ctx.Request().Context(), request.(ListEvidenceItemsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvidenceItems")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEvidenceItemsResponseObject); ok {
+		return validResponse.VisitListEvidenceItemsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEvidenceItem operation middleware
+func (sh *strictHandler) CreateEvidenceItem(ctx echo.Context, accountId AccountId, params CreateEvidenceItemParams) error {
+	var request CreateEvidenceItemRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	var body CreateEvidenceItemJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEvidenceItem(ctx.Request().Context(), request.(CreateEvidenceItemRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEvidenceItem")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEvidenceItemResponseObject); ok {
+		return validResponse.VisitCreateEvidenceItemResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatementFlags operation middleware
+func (sh *strictHandler) ListStatementFlags(ctx echo.Context, accountId AccountId, params ListStatementFlagsParams) error {
+	var request ListStatementFlagsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatementFlags(ctx.Request().Context(), request.(ListStatementFlagsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatementFlags")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementFlagsResponseObject); ok {
+		return validResponse.VisitListStatementFlagsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResolveStatementFlag operation middleware
+func (sh *strictHandler) ResolveStatementFlag(ctx echo.Context, accountId AccountId, flagId FlagId, params ResolveStatementFlagParams) error {
+	var request ResolveStatementFlagRequestObject
+
+	request.AccountId = accountId
+	request.FlagId = flagId
+	request.Params = params
+
+	var body ResolveStatementFlagJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveStatementFlag(ctx.Request().Context(), request.(ResolveStatementFlagRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveStatementFlag")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResolveStatementFlagResponseObject); ok {
+		return validResponse.VisitResolveStatementFlagResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLedgerEntries operation middleware
+func (sh *strictHandler) ListLedgerEntries(ctx echo.Context, accountId AccountId, params ListLedgerEntriesParams) error {
+	var request ListLedgerEntriesRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLedgerEntries(ctx.Request().Context(), request.(ListLedgerEntriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLedgerEntries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLedgerEntriesResponseObject); ok {
+		return validResponse.VisitListLedgerEntriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStatementUpload operation middleware
+func (sh *strictHandler) GetStatementUpload(ctx echo.Context, accountId AccountId, uploadId UploadId) error {
+	var request GetStatementUploadRequestObject
+
+	request.AccountId = accountId
+	request.UploadId = uploadId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatementUpload(ctx.Request().Context(), request.(GetStatementUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatementUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatementUploadResponseObject); ok {
+		return validResponse.VisitGetStatementUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatements operation middleware
+func (sh *strictHandler) ListStatements(ctx echo.Context, accountId AccountId, params ListStatementsParams) error {
+	var request ListStatementsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatements(ctx.Request().Context(), request.(ListStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementsResponseObject); ok {
+		return validResponse.VisitListStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportStatement operation middleware
+func (sh *strictHandler) ImportStatement(ctx echo.Context, accountId AccountId, params ImportStatementParams) error {
+	var request ImportStatementRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportStatement(ctx.Request().Context(), request.(ImportStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportStatementResponseObject); ok {
+		return validResponse.VisitImportStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStatement operation middleware
+func (sh *strictHandler) GetStatement(ctx echo.Context, accountId AccountId, statementId StatementId) error {
+	var request GetStatementRequestObject
+
+	request.AccountId = accountId
+	request.StatementId = statementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatement(ctx.Request().Context(), request.(GetStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatementResponseObject); ok {
+		return validResponse.VisitGetStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatementLines operation middleware
+func (sh *strictHandler) ListStatementLines(ctx echo.Context, accountId AccountId, statementId StatementId, params ListStatementLinesParams) error {
+	var request ListStatementLinesRequestObject
+
+	request.AccountId = accountId
+	request.StatementId = statementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatementLines(ctx.Request().Context(), request.(ListStatementLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatementLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementLinesResponseObject); ok {
+		return validResponse.VisitListStatementLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListDirectPaymentAgreements operation middleware
 func (sh *strictHandler) ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error {
 	var request ListDirectPaymentAgreementsRequestObject
@@ -55131,6 +59403,31 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 		return err
 	} else if validResponse, ok := response.(UpdateDirectPaymentAgreementResponseObject); ok {
 		return validResponse.VisitUpdateDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentAccountOfAgreement operation middleware
+func (sh *strictHandler) GetDirectPaymentAccountOfAgreement(ctx echo.Context, agreementId AgreementId) error {
+	var request GetDirectPaymentAccountOfAgreementRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAccountOfAgreement(ctx.Request().Context(), request.(GetDirectPaymentAccountOfAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAccountOfAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAccountOfAgreementResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAccountOfAgreementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -60154,1037 +64451,1120 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbuQ4mi76KkTsAdLull2281BVNjYWXFmV3dlTh5zMrKmFaefItMSIYFtBRpOUI6MLCfTVxroeLGAe",
-	"YIB5hXU//Sb9JBv8SUqURJ0iZGfWrOqbrnRIFA//if/h+3+eJXy15owwJWfnP8+WBKdEwH9eZhnf6P9I",
-	"iUwEXSvK2ex89nZJ0IqoJU8lUkuC1lgtEWZyQ4REB4zcEYF+ePX25Q/fv4nQZkmTJVJLKpEk4o4mBKWc",
-	"SMS4su8cHs+imUyWZIX1t8h7vFpnZHY++903byP06vLt89/PotkKv/+WsIVazs5PT06imdqu9TNSCcoW",
-	"sw8fotlznCzJc86U4Flz0r/nG5RxtoAZCyLXnEmCVniLbghK9KtpdR7eB89aPsiZIkx9TeWaS2q+U/8s",
-	"VgonyxVhKkIbqpbw+TnNyCOJGF6R1m8+7vzmG5LkgqrtK57RZBs+ojVe6K8k5g0k7StoDe+gA/O8RJxl",
-	"WzQXfFU5pcPWmZ2ehKf2zVu8CM/kjghJOUN87naf5yIhEZpzga5fzo++wypZXrfRwdXs8dWsSgJnT6LZ",
-	"GitFhP7Gv17N/nhy9OW7n0+j0y8/XM3+YRaa38uUrNZc78Vrss7wlqTN2V4rkZNrtFkSZnaDGhKXiguS",
-	"lnTD5wgzRLDIKBFIkD/nRKrygCVeEVR8L9ke/SPZ1lbH8tXs/I8z/b3Zu9B0v+UJDtOU3tJEEKzMjGAv",
-	"O2j3yReh4X/66afLXC0JUzTBioS/ckOwIAIlS5xlhC0IOnj94jl69vnTk8OxzPI/X5tNepmGP2X38JFE",
-	"NI0QziRHlJnNNAT5SKKML2Q7WZ59UaGJP14e/Qs++svJ0ZfH8fkR0MbZFx9CpPFBvyfwiign9xaCEM2z",
-	"ZrJUj6eF3CyaaZ7VbO2eiGk6i2Z68lRogtLn6U9wzsUKq9n5LM/hyebGXEpJpOz+WvHI/p/7Kk8XpP1T",
-	"N/Dz/p/5mmT0joht64dS+8D+n/rm/ZqL9hUR+Hn/z7ygGWn9iJboYz/hC/tn4S8yzBKKswEkMnfPxlMS",
-	"y4ucpZQtKqwb+rh5LLY8vP93PdH5jySg3i5Rzuifc4JuyRYdaC1itQXC6McfX359iNQSK7TCt0QiQZTY",
-	"UtD8VBayWuI5CE1YjrF5ygXVRHenqFtR5v5dE0BXV+/PTo+urt5//s273/7DgIW+LrZswgWvOCPboxW/",
-	"03+prB59h1mKFRfbc/Tk5ATUF88VomrExrQf87QbNQcbIaw7rrXpce3MC2dt3BC94mSJ2YKkx8htLjp4",
-	"cvaF0fArKiVliwv05PTM/EUqnBnTJ7x8a6p0mEahyf+B37Tyzp/4zf788i3Rm/mPlAVIh7JUa3h6R85h",
-	"e/L1XHCm0JwuckEuEKiy1Pxm/hsZJVCaMwnPWUKzRxJhlhqTnwjJ2SOJ1lgoWexXdWkZzCq+1dPqWp+z",
-	"hcqZziKjYdMW04iydlGcUUb239EfGPlhPm/9CGck5vP55CL/FV6QN/QvpPjsn3MituV3tU0fS/2A/5mU",
-	"zHGeqdn50xP4Bl3pDXVMZ/51WnyOMkUWRBTfe8tvSYuVec3IexXDR5V+quCxtSB3lOcSLhnF8YcmC++1",
-	"8cvT07OKXDgN78lWa7POQ1+bZ+JdDr//UIDY278NP+9Pcq8y3PGRDE/xCcHvaEpE+2fsA/t/6vXlm382",
-	"grj1YwLL2ArrCb6HFXmLbzpsNIEViZV+ZIKvkQwuZ3JJ1+0f9B6a4pPdRtiOxlcv9b8md5RsOj6rf55g",
-	"eXkHoeRs8mW9SZYkzTPydil4vggYFm+WfIOSbZIRqc0CobQ1ka+R4sauSrEi6MCK3nOkeIq3aJ3lsqYy",
-	"M4JTlOKtvEDaQuNSIbXhaEuwkAjPFRHm3cM2MarsDIPL1bOoe8eCy81visW17rP0Htr/RN/y9Y/tzKH4",
-	"Os7XEx/rBz2WcdHARf4rnFq20f+ynjD9n3i9zqjxr3y2FvwmI6vf/kkaZ0v5dZxlP8xn53/8efYPgsxn",
-	"57P/57PSV/qZeU5+9sq8P/sQ/azl55oIRc3nzfS63y6naMd5q1/SK7GL4zd/IomafXgHy6vS6Hc40zsE",
-	"fiBj2B/c4BT94c0P30doI8DduV2TCOXslvENQ3NKsjRyhi/iAlF2hzOaml/0HwpXCBCk5w3+n0d2okfm",
-	"UEOrso9/5nl7YNovuLihaWrsjE/yHIoZ7nAM2lQCO+eRRIJrgZFy4+DOMr4x4kLPB9Y54a6+ZPoKhbNv",
-	"hODik93Zyix32N1LhnJG3q9JokiKiB7lAmRsShSmmURYEOcrzPhCopylWqiWTkVE0wl3/TsIfXzPFYRH",
-	"zG39k9z4+kR3pGwI75D3VCqJbnIFhG2vhlTaQFBte4vAUde+moc+RHsdxvdcveA5+3QPwU1wh83/niOZ",
-	"J8vCx2+InEpnXKADLuAkLPE7411LIYKT5WGk5Tmzo+hjnJALXuFtxnH6lvNvsViQT3b/a/PckQdueLpF",
-	"VKJMj6FlC67EJhBOErJWEh2cou/oV4fT7rO+2RYhiefGn9Wx38197tmfyvizlh0oIh5R4VKrLtKF/7oW",
-	"B89UQnFHfiyu69VA9G5P0WFX/jpn97Snr3PWtpsiZ/999lGQhLMUAuAvMM0+YY3YnOqO8sA5ggtnM5XG",
-	"d7zHYU51Bn4U4ZM/BTfZHc6hOAMb1QHn/pyL+7O33xhp/yPDd5hm+Cb7dNVec6o7GSBKWxLpFh2kWOEb",
-	"LAnKGdgWekRtXazowmyzRGsCUcApld+PDOdqyQX9yydMzv4kd7nDN+/iNu0CrpRgw2Hz30DdmBW3eWsH",
-	"1jb8p59+OqqndnRtej0TZE9R9COT+XrNhSLpdySl+K3dwk/07JqT3cNEfCSRTdA60q9ryaRvS5wRsBYL",
-	"meTsxclY5YNzmpnrV5IQKb9hiqqt2/7mhG8pSxGfIy2NRQqMrufjonEmrAHeudKNPYu8ZJRZFEw7mEX2",
-	"XZzFJpKoH6ymCMyimd34eJ1h/ZWUCpKo2AVyCnNzFs2onFf+bVzOgXcSzRAqEDOM7Ja8hqU2t+MHRmD9",
-	"kNflNgTf8FwhbGOd52iz5OYhqiJknbI2vbE42AjCyJG+qcEvV8wu+Bi9VJDwJ61jwnyiEk6NkMmdVEtC",
-	"hfNuRPCQ+QEjSbBIlkgRsTq+0ttWJXmcKOMI6qL5yzyl6hKe/KCPW1NJTNPx7tbi5SGc1qDJD5p6Mpdy",
-	"VT2PFyDzMiphp4ndOBt7tG8hqtAGS4TlLUmNQ+Lgmi1lzPLVDRHXEbqe4xXNtrF+O14LMqfvryP097/+",
-	"52F1p+9wlhMTxFZkJesxypNqsgI++kv87ufT6OlJKJkM9uylGeas9MRjIfBW/7rbPvMkyYUgaYxVw/t/",
-	"pOiqFgJ4chIaw9FoWBoUP79MyzxNKxGKTMwFUa+cWPC+96y5RZdH/6I36VnLJpUx03DqKvzscwqVhh/1",
-	"fMbunhcZC6SlsDyzppwJPjQDGWV44o8z+KB/HJFlOn+Dq4zh81hUiRY7+q9M8V1D41Sl17fURDOqnF9Q",
-	"bvEf/cxopWGNZgNEW8sCCAXxe3YNBg+vTFG2eGGkVnVJN1jSgGz4abkFwljyLNUyMVHSWv1kBVksK0my",
-	"OyIvLHdb40yS1JEVOMVWlBFyYfPXBWHKyP5kSbOKGpQkm+tDLkaJC8VoB5lB+ihpUTyeDBqQLBTNFvSO",
-	"sOGPVxhpLGPYl534dkvGaZ5pwoa9CC5KC1MCHNA20XFc5TOFtwHV3Wt8trqAyBJMkMrSVBBpVGRqLp44",
-	"e+VR2xxnktS1KVgT20HHkFFGTnuS3k5b3jsbkEAdzdZcqoSnJJQb+OM/IvfzhUtVz9drIlCir2ygG7UN",
-	"Ktc4IeiGzLkwBillGyxSpF+sCvpvfzxFZ1/9UzOy7K3naWCWim9YaMP6cnx8YjB7acfyFt5xsK9cbmDn",
-	"6Va3zTj9pInnE4TNSBFaEbEgKaLM/gCinhkjHtLfP3/85bPDc4RvJIE0OpKl4PzZRkhTPUoygoW8YnC2",
-	"WtgYOjpGP9n8SlyMWXwU1hwhvWSw99yiIbblNidk8bXTaA8H3gPN9n7Rp+GHoasAweSZ+iFXCV+1XIsU",
-	"YYibB6S5Hi3Q2cHZobOKnusj0Wf0xlxg0ME3GV3QG5pRtUXPBVVEUHyIXpNFbi9O6Ozk9KmvVFiuBLWm",
-	"QnFXWm4XlDAClE8zomJGSKqNA0hkjZOMqyXREnLJVySWeE7UVv8L31CT1aT/Xruv6dc3XNzGSmDK9DAk",
-	"zc3NO77jWc4UIbBZ0Szhq1XOtJ0yx4lejKawaJZg/Xs85yJu1wf+rpZ3rBGilnFF6ob3k5OgIOTl4XWa",
-	"OP5Bg4TBkrOAPVHkBUMCcM70Vl4gslqrLdI7LjZUksrloMcZdJOR1/Cx2YeaKRXNTBa3tbU0l3zQf3Oe",
-	"xEDURa9CG7/mIS2scLKk5I5YL6dZ4HFpY99wnhHMGlLVbVvxvaA4dbfsyxXcpBs2GWYsx1m8JiwJzPh7",
-	"os5r2U9yCewC6U4XaCG4lOaRzZJn+kFZNekpU8+ezLws1tOT8n9eOutJM501mpH5nCSK3pF4LvhqfJ4U",
-	"MGMMOV9tSzQbgP72f9Dp4widPdPy/fRM3yexIFKhNWFsiw5OwCTljBzx+byMncnD6RbrMkJ3sPsMLzRF",
-	"+EnwWc3Og6+ez550jXGzHVYs5hNu7VCjKg02jyyq5Mpi58MqZ1BdUycbfMPGCjLC0jhtraebUyEVSvEW",
-	"MQ7VqEQgCm7dhKAD8j7JcknvCCIsPYxcciCUH2JR5ZOB9FyedNOzf5NhdnuBlKCrlYlCNqihql7LK/7V",
-	"1ZtZ77m5nShm0bnVr8laUMNxY7a7wfE1R1JR1qo3Hey89VrwO30ZzDB7JBEGSYfAJa0vjeZ+WG59wbuP",
-	"5C/zGOrsM+wwZL4aexY3OLmN13hbqUgImt6v7FnIXK4JS4nJj7WbjrMspM4edhMhjzRfkQ5ehnRf43m2",
-	"lIHwAlN27vMtLFBSKJUpmH88BdXO1J/bsAN9Y3Z65IlqihkozRRaY5peuIJ6l5GEpUIHNolaPwBqkSq4",
-	"1uD0T7lUJD38hXFUuStj9l5az2sXz1TdXEQbn0E+EcRsZg/DVI5v7AY/hGWxI4ddmHv2Zkkzb28GUFHv",
-	"BdVOqWMVA4cYYy4NHjJsPfW+XuzQPiZcOcguNpzxdlf4xpdgBRdULDb/KGoTqC2qskWVI+hkzHBo9Loa",
-	"VbzW5sA1lfNrdIAZeslSekdTfQewKRboRc5StCRZim62CBdZmIf+hb86polphm/SZRh1cAi8fOcFTpQM",
-	"hMILV/qwYb6Cxz9EHhpAGB7C1InanNTVOiPK5ELJnEAtgZfhVpckvWRrv+0ViAXkUe8oCWYJycIcfXoy",
-	"jKXNGFk3A/WPYjZoslF2lAblOcU3GU9ug/HXn0C0YpQKPLdX+jkEWqSiWVaUj1hPMlUowQxwdNzs0AHB",
-	"ydJHvIG6EywRvmJ/ePPD9+gV13dZYcLb4Oq8dhIjVjx2I10fOl8MuGcCnzIjcJaQK1Z+XxOfO7Zj9Lwk",
-	"TpiSWzmiEj05O0PXZfbCES1GuTYO10F+nxd6gaYOoxJPOw3F0yx4SxchNEPtpZNxuGTwPJOzD+9aqaOU",
-	"jWEua0yGcZvZEbfZYT8ttwGRwLiVGccNRKfx0a2g8aGPkcihb0iFVT5CML4xzxd+vaHvuYSHfJ2OPngr",
-	"AC2z29Lu0yefP/ni8bMnn/dWeDfUsB9rqwTOiu0ICwl9OcCJgrsDYCL4FBlVgGOaorsm/mpyrCZi61K7",
-	"3IMK61S2810gT8vXpl+1BZO5JEjk+n6C1+tsi/7+1/+NMDOO10cSgQ8+QhglWBDxSNp0PHCFP5IVn771",
-	"1sODndHTclalXBobmgTF2sl9qlTQ5ml5UabJgjDFyHGMngvK+Mak1UxxfeZ3RAiakpFBOUj+8MjskUQp",
-	"SSikWIPtL5V1MK/WucW/yjMfW81syXEjUGao1fjZu3wL0zpf3Ec7borBKFVJIUDvI3fxEjGyQeXRXpQ6",
-	"2NweFZA9n6Oa6ejto55Tcxc1cacQDBonmoEp4iXBmVrGWMWCytsWYDPDZ2i93Eqa4AySjAlTOEPmdUQN",
-	"E1KJsEJ6IMTnEUqJIoJygRVli/B92EzCxfYGJ8s8169Vg1sVFf9FQMFr3o9TckcyvobcREkXjM5pgpnK",
-	"tjFdrXEY6Eeefn5wenJ4cHMIksgumQvkDYYyekuyLVJcG0KVkZEbuQDzsRVKsmVLzESp1FZBx3SSw673",
-	"c2ZmpA03G56yogniklJhlmLRMTw2q3Xj+GEuffyYMoWpE1hmVORG1WQc3qZhW2B2DA6Ji5hmGbOZIk3a",
-	"BBGPsKCSGMBEHCLTckAgUzNg+NuhsGebLTSabgNB2Zpp2iTciooPRySlJjiS1sX0tcxvrpuaozebwF6X",
-	"ZcxIQqTEYhtrPh14AOZtfRcpXgcJAhRktXiLNxnL2GKW9m3k68s3l/bJkJUZSl31FWtUaCxzNfFULqQU",
-	"UFnmO2KlrziCHImcydC1uWnCluwfb0iWmWQBTYOJCm6ivrAVEtSXJNrK8UZDZgyk70xu3PBW7mIL1xQl",
-	"DPGuUxMa30bA1MHKVr+W9IhchO8Y6fO4Brq5PkfXQWa/jtB11zZeXzGXqK0IQ9eOE6/t6KBX9OgB7ajH",
-	"biHx6+iKXYcUY+98irxxQhdLZScQV6elx9bC+dpc39VSEIKe678IwtBlopA8/RwpIpU8RpcW/gEIsIDn",
-	"vSEGMNcmSBUn8UheMbgymMqreS4NqtoZuoZhjhhXR3MujrxbtT7Y68NgBtOvJsWvJsWvJsWvJsX/vSbF",
-	"R9fh3XfQSSoOyrjGh4ctMCg+vGeSsPWGD75LA+FS5n/i9Ffd96vu+1X3/ar7ftV9vxTd96aIEBWhfK0F",
-	"/AiGH77o8fe/rVVahWMGpY9h1VZV5tXwNhRzR23lC1Mnh67NM9eAVhd55XSPJOIb5vwRNEUHysO2K15L",
-	"MkxXh4P8Ez6i7KAgHs9qTNlbGlXnOpmbgwyXd7i1tDFYt6HhxnYTDZoc+nC+uSPBBPrERXvKYiuzq8c2",
-	"tNXf6ybapc7bpmLExnJpkQfVMmtT2ESUl8nh2vv4hdOHbZXTw07L1rm3G2YmVF1P82NHrnDGpibYabtw",
-	"UWRQz7Ctt8eKIOVAS15fvimAe3Jp8lMap9hZGN9XCV8/3CGHOvBLQ2rBh+XlDc1/eaD6acsaXcXTFYzj",
-	"GkV7uWOOpLqZc5JrTcnqD3ut+ery+ZsfBF1Qhq0oGBE9tkAZRfFuwKMqSELX1GReEuLYaI23RAC6hf6+",
-	"FgraaiFCFtm24JqE2tOjBMtG9u3pF+0B1X9Fv/F69lzlJydnzz47elf+DZV//E0QVaBYFyBA1Lb7i64O",
-	"FNA96oswVoG1d+NcEuENHbhrFVVPsDsOG1C/h8x76ODNj98f1vbkWWVizwITe9YyMS5UHKin3HHAuqYL",
-	"LNv/ZmO7oypdBak2CHYchoAwD0AcuhDuUE2WoutynOuiJ5efi5ELdr42yQ/ndqBzgFZy+AyhB1Ks8JEg",
-	"fwKcWT39XlX2FWa3l2bNz5ckud2VDacl1/ulivbzDx94sUMv2aRS6tJIpBvMbsF2lQDL05RM6MC0IZER",
-	"SumCKhnZMvhjZKQJ+gwdHf63ll8fiyCGCARgQeNla9FEK5zaYldrsvmMbvIKvRuTuY4RmgHYFKbmD5Ap",
-	"Dnc2pgS9ySGzzXsBKgZbO84U0+SrFVUr1yhzTGWspx6OVphhbUpnlBFpS2OnKwutpGyPLd+wU4wHL6ao",
-	"8OVzRBU6gMIMmxaMUYEO5gUPd66AbbEz/YpYc/Htn3zRvcinB4ShnJ9yRlKkuM2Du6eZlrW7AZeQX6FY",
-	"1LoQ5mf0LbFEDBApGFdLyhbIpOCvqGpUVIXPvh+swV7chxvDrrtMySeNXOiAj2xDyG22LY9rCjaoySg/",
-	"N7UsDq7VEVfm0cIKYRrz96pdyIW7c0HsPsYsjS0enikzqaSfHkYuxwDcXjau74vB+iCD0lDNtJoOrlAb",
-	"LnM7uyOFLG0f8J/LfOUGjj9drXJzC5cMr+WSW9QlmxSOfoIzsDW5LrxCkC26t6W6UIBDoNrm6VmEBM/1",
-	"jK4cXkutEn+JszsiUb4OJh/Yc0y4VN3STsJMV4QoansIw9GcWxgdt2NujjlTNEMYWBhCK7CN4Glj1rvC",
-	"ihVNJ/yrvR93qZfpVB+BOFSWWJCTEfGf4p03iqxD92anv/sleWPngUPMVZUR6FjnpKk9GZCkS7pYkgmV",
-	"rpvwfcgy5+jobSTjm1KDdbllLSDwv/+vf3OeX/Pn+1OAbnL1DatOzvxan9w9zmqHuhz3zqCyyGiW0vmc",
-	"CL3c3uR9X0Qg8550fboDlB8uqellePjKIINPquIaDiErgDbRAu7cm25Z3nM/R9TW53YXWRdoW7vLMANl",
-	"ZXlgjd2eRkx4H7gfOVS5lo4rRBponFvpY/n+b/8OCj7B67WW38q3BfYBDhp8kxh4svbpbllW5qmaNa6h",
-	"kh+Weu7lV5IUfBcLUlu2LwohJjcHqDn9T3zD74ht7Wow/9ZU4QxldEXVYYTcDeGGmGZUBNnNsF+yVwxn",
-	"soQubags8K1V897XtWg0F645tffy+lRGzwJGim+2ccpXmHa4rfq+1Ry7cTeo9cDcZeX+EENZdNBGVBtm",
-	"7jS1jrDTjsWYlVtLeX2sWvD3cIf0CxsbdZSle7yooDR2mBeUavRlb3Q/bZ5jFG6t3qZK2nVAi03dYrkG",
-	"rQL/6ty0YqLAVSp0OGFp2WIQtl23W+7mHT3wa61frbAI8Hr1TlOrN/VsvfZ7vr3/ThFdrF6oHzbA+Pzb",
-	"r795D76ExiIGIRnU4Mh7RUWat0HB/OTuzIKoXMB1Os3JOQCyrjhTSw9w6c85Fvq/CUvlLrBCxHVSrADA",
-	"n+xsBfY5XMF/HScObDEgpnqtPj0CULBz8Q/VVQMGX+H3lfxVT26XlJLhuAXUNWAp8XVG4pQzEp5RL+ih",
-	"GUBxhbPdRrAUUpvt5+1pD/uh7peDDLwgCr4JRRcqsDA7nKTtmbHbyzYUvNPbNYFTaRPixi2mFxJEconP",
-	"nj6rx66G4CbJhmvzzzmx4aKcMQN7C7QYzeamcdm7QfkrjoZK2vc0f4VEqyRvT7fK9g0WLpbsxFGNimqU",
-	"2YBWKCRpp1gfWFjelPxGR/UImuEgzfXMLouqFD93n0I32yKVIsGKLLjYoluyjdANkTQlNusL8AaldYL4",
-	"8znrE1pdwa2MJ/oiZMD/1dYA1VCGnn/79XFTnfgB1Mujf4EY6uPotKUHhieJQth67ha2JVgU6IEJzghL",
-	"sYC/FmWAdqRzdHZy9uzon061irxcC5ohxdEfckbghyrCu3n0rLqIzwNB4Ccfjv7pj6dHT971x4KbfNFJ",
-	"glOYSKWZ8lHbWDz/9mtLuO0ZLd///g36hi0yADzKKGHqKCN3JEMpVrgk8YLucUnuguglSoQriCMZZ4tY",
-	"EbGKC+xuvfXFXwXwB1MUBFH5d5YLaYSfXHKh4I8uYuRFkPTC11ZSAxB2MOhTd+cHeytJRda2v0b5uOmS",
-	"xEUqNSFD5yQDJrXEUht3EaJKmhzTJhCFSfEbfLMMTewSSROLYnhFynTRa3snAAFu0N9uMEuvj4fkcMJs",
-	"m596pW8ogH254oxsYT9khMyX4O/2P+GHnRwsR9W/96hh2BGXKBmmaONF0vw0UklUlj44IbgvaASzcThK",
-	"sM1jr/sjLRWbfup/qmOfvqUrqsY2GAHEnam9tOAEvFdXiD/t6vc6NqhdLup7N1ryVdEuD+wi28sTqk+w",
-	"gt8rbXnwHWULsKXYHZE2K8cKqthu8xaWS5nrjNAlxcqitPAsTal9vTHE44Ozw4Obw1osvtowodJDAaYg",
-	"Q20b/J4Q07ZwEAQcF0CTMcTxzS99G/GJdHKonE21k8P9t2SYoqvCc6vGX+dZ0L1BkyUyAKFHFiAUEMkM",
-	"bIh9V9uikC8251nGN+euFsc4u6hUmKlrdGD6JTn45SXPJVnyLHUZJLFpHaLw9jqyeSS+lRAbe+BGEHx7",
-	"bZvHswrbMXONaX7b2g/lB1zqSdv4YeqDgMRrwPQKs2ERB/ETt1iKlnzjGgJCf1qSnheBECdPIG5SSpuM",
-	"zIGhtZy5Yr6gOYyQwoLO5wjAIAk6+K//OLXBGpBK5I6ILfqv/zh7eqJ3aQ3QxEUYBuRjEX4pAjVXrB6p",
-	"gUdM+dV3L38H69Amjx5ORqjo3GtnYR5UeO1QM//+1/9dJIZdsSKpzaaILegdpBe6wC0sUL9iyGptIktY",
-	"2SCSvUpUQ0PBlBkbp3KuWvNkV+h4xWVb6Cvyu1EVkyLVSR9opbAiWAu/eW6T4fS2gmN5wpYaxY73xPK+",
-	"MyDnjCzA1X4f9ppmJ6De2FLv1GZCKu4rTFycTHPjrC2AgoyADmzXz8VSHSmuzXE91JGhz2oCabMAVcs6",
-	"aJPEpZL3tDLDh8WJ3OtHUioFWWBoU9JNjd9goTlDGvmw4rYTVakJo4K7QV8+AgFDcYaKb8jpeGhFFzEI",
-	"sCkTwvSg97Pb9tc2YTbNR4xRirXixiwh90WetstAnAiSUhVjkzM2sI22efc5vHq5IAAXXKWz39vsge9e",
-	"/u6RRHhBkOAb0LjJkkvCLoqWeIKvLDCnLC78JPXgovVLKRH0Tlv5LqMpxQryyG+oUMvjQQHoQCy8eCPQ",
-	"mfKs1TswKbWCio7XRCQBf31vhgC8DEmten59szEGk3sa3teGyz1R2GCVXxgjIXsNEnWt4WEaZiPoZz+d",
-	"EAomBbTntIGVYcmySLu5j5nV+7jUwtJ16m0zAnwdGz7xbl3Vr2QCItcX7Z3qNmBb9InAVtOrzkwN/oi6",
-	"7dFuAe94P3hpq3KW39NolprOpGHxCBMs07gO6mY8+tu/o8qiDgFGz2SxG6Ah0xsPEtjPr9i1/tx15Mc5",
-	"oqLBjuOzOb7jubhABu0QMuD1K4GU+AgVKfFX7OC//uPLL44fnzxFf////g2Zf5weHqNvKDSf2dhGTXYt",
-	"pvafvE8ANwSS1mqLO0YvXYr/FeMsIXZL4AlZ9DqLALij/O2RNK0WLeiAuXYUgBtmt+0i9GGVUQz7W1ck",
-	"N5q9P9JDHd1hAQAHeszq6X5tRqn+8Xv3PU0MnGnNVtapjYqZwbshOCAlcnIOFzVkn7pAMMY5gO2kAm9s",
-	"GdLwblhv76nrUbmMzq5Hz03o7A1RCvxzzUi2yccXMdj8Pfmgl8zl7wtIOpbI5RxLEN6ULVC+NmROZdFm",
-	"0lwv3NUaKgHQgWUd9F//8eTL6OTkZMp7o1vTKpcqNslR0G4tlvkNlGQFonxvyELABZIzrYPSXO9QOU1N",
-	"G4cmMxQKyDdLjtxoqassSTDTd2O9NVp/8fn8ih0UOwaeCUayw/ICUAyF5S0xf7IZZnab7IgpSVxo1Qab",
-	"DU826fAGJzLmVSSCQRZnDcGgaW9WI7G2lNSU985pRrQFeUNVJXs14WxOF7kWvwcYidy1+8DsFhmrWLoV",
-	"3hBEIHDogXtRc7ns7ZJhHFueMyte4fdxirdSy/T49CyGvKQAysrf//qf4OVhCLMtOj0zCUzesZ+enTh8",
-	"AENwj589668P6ZzOmgjK01D8y3YxQJ6LDsEwCIZBN1vrl3RtuCKtcJAZsJzz2Rejp5yu49Jd+CdOWbzA",
-	"a5hygFEU3kqUEalVDmaG1Vd6/0w3NPC+GeIwgUN/ZheGJsSqRLYvaUoQDKRvyxpE2bF5vwW57Q9bndD3",
-	"E2L5ghyBJ1IqvEW4ttfQSk8zJyh7WKq3rnM057kwaiPJoQxEWzigYguyGr0K++lYj+0sJsySJRchLKlc",
-	"HDnz3nT402b0H83z6Lfo7ItbLXiKfx3c/vb08PAYPTcMuNIyGkwEDGupjAUx4BtCmGl0Vy785OzZ0cmT",
-	"o5NnO3UNdOvLCE5bTugSxIbCt0S6ZUHruZqq8egPkg+N33ZrLrHFdD+vnsDTwQcA59ex+d+Z3yszRJzZ",
-	"Cgn9ziPT8tSSNoxX1MbBvx5JlGHbvxFuOsD5REy+2WvBEwINozqYAsR6+STMykBSZgRL5W36hotb+0TR",
-	"MlSfWVHrhz1l/7h6AGe+Kn/cdQBqw/sY4O2GV+k/QqdPzLQKn4Yl/6m2tNo/qDodryeiJ+X0zkhHGS5L",
-	"Ch3YLAtj0DtsLwpgP8Zwa05vcIuyCRsWdRmLbTK3U7kMVZYjdPww88/vYeSdYqfI7aLGVlEREnLtvNi0",
-	"3wYY9cOAdPuwb3suAg9qmQ8ya8cYs+NsxHsx9qYzxyaxg6YzQyZR+pPo5Ak14lQqanRf6Qazfw1W6Cvz",
-	"kaJXagjJ0mD7qBqmqSRrDI5MfeuK7VMQRSbaltPkYSojAAWneCCUDmAKmw1du60LOwo8A/LclYj+7f+g",
-	"08cXSBVq+lz/6ezZBbInCf8+PUMHITfZ4YW+Shzx+fy8iUExoevAiL1ipa2+6lqCiIWqsS6P89rFxmDy",
-	"gFXHiHWDGKciuLzhh4XgUj4Q7lBr1fyoDpgs7asQKpr1I9Mu+4C8T7Jc0jtyaNJZ8iybok+0nso+TaLn",
-	"4FRhydZnHE/a6SkZGtUbUfD5LJpxRmI+D/cOHlqujGNyp+/7SW/q1avLb9yTnuApugmXMMaawYGgghMb",
-	"WU7dXgUcKK+xMJX+dArIVZu3LyFwYv/G+IoyQoLzLEaLK07bkPPVPdi5tP4KFQBSaO3RPqTCRajW13uu",
-	"Dx+p/WhRRNpWTFueaXijw+cUVRVSnVp9nqvsW/UQqtwRFs8demm3TqVtOnenEp0HUMv3I72mE0u1ezGx",
-	"Haz97DODX12JSlMHIGWXfmE0ZEW1mpepQjjLbOPqLCOJkvahcrhqZ9ge8diGBleGPwwYnPFh1iwBSAsd",
-	"BMX+IMKyuYJiXHcCkFcKAyN9LXOxr7Y4V1DUBmDzOr5zDr0uypxq5xYrwqemX5xEUp+v5IM773UI7/2E",
-	"dU10llLTl467SbzhAmiKAq2W68TDFrOHJzGRH+P+Be7OonEciYZug99U2843y0Fzrdb85sotsDemxzbE",
-	"ugvvqOvSaBD8W1ricGYOZzjJeXN+7t4OEVz7rN96jQSKpAWTP+4aWxeZ19CPRN8VWxJTXcmIS8UJf60o",
-	"LLGZUSZjHUuUM9O6R9uBESI4WUIGeuEY54wggLb2Ol/v3ozBri417BdYjF19PArZRdjChzJv481LdHZy",
-	"+vSzx6ePoY7mbEhxncxXKyy2gz7a3oi7SbR2ghVaC5xbOYHKPr3r5pqSAgPs4/3UUZt4joJNlaKCaOIq",
-	"kXS11IlQS4egyHZ90h+w40YmQBxTFjPShMIO49uNqctckiwdUGRT7pN9pbNw8QWUwLwmJSxlS57WhiNT",
-	"nA9xSzAPDKqoKaKJCg7f6gcqxWdrnksgGHpHM8iJY8S43r3/Mjra1YBJepOZdKSFwCwtfod/uYdMlpyx",
-	"VABslXEV25kFNcMLSrL0GwdaUievUH17QVn6Z6/q1W34dYSucwZZj6azhv4DdG+N0LVRIPq/2FJakKI4",
-	"WZLkNgZw9WFFsjBsaGZ/ePPD9+gV1/dHUdrjNzzdooPrz3CaCiLlZ2sulZ78tfHpYKT17Ioo6F6k+aWR",
-	"+/TkiyAen6+t9UcA2YEAf6+xWgK14bSlYnCleWdBdhFGZv0wg2hmIR/ccEGKdlgAlxUUkGFpNoGXTSfl",
-	"D1GDYCAOGO/VK2YQNtCIUcKoKf0D7OBfHOhyurU4ziM3HeCf7z9J/2uTVR9BbssRZ9n23BTeQ9uyqLS9",
-	"iqtPJe1eiwKqTCHu5sKW7LvDuGJ+U/ONaVYu/ZJ+003JZGTpbxtTpXjJAxF0xQB2O66Y2Q8oKxhQHQDJ",
-	"aL15WuP8jqIoOxx2GpViRX0SvfORg5rJyVzPm7ShbBc/y129jp+EG9Bz5wFHeQg6ZD4ngDZe+OSaPFMc",
-	"V31DopoYa8DjVGTLbg67d2GhPNBfV9d6jGyCoJvtnWbbZHpUJrnpPT2+YlZiII+7bJG9JEydW15vMFtY",
-	"OIS7t0OBwojymRJWooLY8jQA2GIQSdaCrGi+Cl9IUrImLAUvlO1t3x5NDQesqcTGUu/5kGmiOWiRBsZ+",
-	"2BpTQeIVUUsTtPcx+O9omgNyyzzDYb9AjVGGOKEIW2KWENukdsC6ixryvkX/vnhwimrMYVWSg0/kJTw+",
-	"7ET2VPBQvxpD/WpXjLBxMqOa19aqae6FMptSN3bX/2AIFgo4PEf7EkuElcIU2ttWBdGfc5zR+ZayhZNJ",
-	"dRlEBQifK1aaJjaHvaB6m2wpSWFGeHM9vIDWlWpJrVi8Yh0LsicVGatF8dLNo5ZYGYvmHLHy750WiMc+",
-	"/d9sB4B3W7IOCvHSBXGBnHo18h+zYpraDpxro+yKuSR3SJB+cnaGru24R3hBjtwLR5SBN+n68Bi9du45",
-	"W2zkG3pQOKWP5IpBzCTXM1MC0+wY2RIUrTdkLlypFtosqSLQe8ts3tiwec2MsFZDTQYOvD+ZK1Dzyvyr",
-	"NptSm9WuJsXcjpyzhbzX66UqF+S8LFAv8pTLhBatAlEh7yodwH7VlB9NU/6q6n5Vdb+quvtRdUO0WEtL",
-	"sXmeZdcX6Npnz6Jg/NqEsSzhpiRxbQgBp8hr+aBp0OVKlCBGhxdXrDIwo9k1OrghjMyhBibDVNOVXPIN",
-	"woiZorwiLeLwGF02vgSFTgBrhbSUZ1uk6IpUi4D1O7OqxPFr4GszavGVNzZwigB3yDv7sNHtwAyGhbZr",
-	"4DzgN5GmBB0cU+M9EMeoQwpcMXAMCrLid8TQVSF7HPaVDWIarumJvP9qrf3qe/jVovrVovrVovrVotrJ",
-	"ouLiBvZgv2b0xTDDe9HP3SuD2sy/sCglNiFpbEKwzSDtgdp47agAQnbmndj1+VEXEDMAmaHPRnPrhsrd",
-	"kA+D7eFSb3Fu5+wsygrLcj6QAgKma0tuakB0PtkbA6WYZCcEij2u1wY3oxUBJZ2k5LG/i9f9F+ZA8aHi",
-	"sX+GddxH27YAqqMpK3DwLVQc7JSWnG6I4+bqx64bZrXBVBXwTe0zapuG8URxpLipkqcGlkkfb+8MwzSe",
-	"7pkZ4cbYMS9idzaL9NjvRnxivzyS/ZtqNqW44YRHMtCvGVK9ABNnuoq4sdkHYxIqywYw91I2Paj10f69",
-	"joZ1/LPytGz596nlL/iFTEUSQ8sRdTXvCysGr4VgdxsgTzvVebAiNyqCKCC9a6Jz15qmqhrcqZZpnOqa",
-	"SulPyl795ORTTyvRDDY3JvFoVQ2YB3ZmVbi9UqhUID5aPim1UzhT6veQ0NzcjWYaFr/t7/xl3wrN+fe+",
-	"n6JIEqZsYbPK8zX8R8YZiW3ib2i+L9+86Kq37yiGf+Ba9HqhuaumyjB7JNHLNy9srwKbjUSlSzoXkS1Y",
-	"/7Xu/KPUnQ+uELf4GzsWej5sDbijraHP14qiWo7UjWqb3V8YIKU13hovj/lrefByiuMdWc6tJRJpP6jy",
-	"aGxftpaTefgKb//EdqixbpJneC9qdd5BMyYkzn05vJPdci/8c58c8RHorrXAtUocO51136FOYSRVlPXD",
-	"mkj+p6epYd1JJFY13/kEAnKAz9YLpozNs7ZYfQ6o+hVAJs4RNQHoG4I8NHSbSY1tPNLEzBl0JgGw+LV5",
-	"+YrpqwRLMcBYuogKqHw+R69evkIpptkWZfSOsoWtKGPcjGRh5wvjKI2QxFvA/MXqisEnqIRIOkNY+tNz",
-	"UOIB3/oB9Fq8bgK8Xx9GxokrrxhmXjIVuiyHttDJftAs8uBxXXw2KnfG/YivWDGKrcsqR+VFJyWcCYLT",
-	"bW0xJiXggAQ7mVyxkv0MVrqJSpwjCESYgY+KAYsgRIQYXlG2KIPYoQT2sd0Ki+90RmAsfRQ5bRCkKpdc",
-	"D7r4OPyw6fYcTobEQyptXZs0ikIket5OhaHgSvsu+I2JWrt1uZn4ZFXdDqxMlyj/iWN0afqJcIFOHOuw",
-	"6nofP/vyJJoipjukCaWRPa4H5eSB5XD/ycpn3rVKxHDsyrUGKtt7NbsD6YP5+ttLeERLLE0O3tlU6l61",
-	"4o1t5G8WzXiS5GvXWLD8czVsaVrsaeMLZ+WfyGqdcaPabcfZMiKtrb+CZit/XtN1DBI1NhLV/smtahbN",
-	"0gxDObP9T+8XJ1yKMlubs9TZF/IlU0QwnEGJ7X5hwspQw0OF1L42KFL4LWXkRcgm02a0piRjiMdP4B/S",
-	"/gsMNvvf+nIOQD1JOLKmv/AjoxUImSXPhfEaziIjgCzdQot36YilA/vnu5e/u1yQr3AwnU3bUKdfxGdP",
-	"riME/zh7GiseN4PjpmXhdeAHIG5+R4S/28W4mt46hg0XoLUs4yssyesdUJsWgBPSm+jibdTO+TH30Rqo",
-	"JrvKiUXl0gbIsu9e/k5vnhxp22ne+842LjTiEP0uxwIzRbT5Al+90CYLVl7bR1sIRy2ivKmKh+QGC5xI",
-	"UpIeNltP32A5PPnHJ4kPPVlm99S0qZamdl9faeR03dOHOrLI4gcgbTj9IO0CkM+qaBNzyeTGoAuPkANe",
-	"S9xCdOubsSB3VPZ7vNtMUvfSOdost17fdS/hSpvlEh24pR5eIP/D55AXtDar0GxD9m8wo6d7Z8JUrQho",
-	"1TkYzCDzjgHKWQFOv21RxBYkBNzlzfLxs75btzuAISfsZXg0egiUuQRmYsjkQ/v3Atun1eDa4wVJj9Eb",
-	"hedzsMAMMjvDK3M/ospcQb1UKfgR1r4KCCkM1LeXs9gM0e0s90Z99mTAmJ3e+u6DimZJLgRA4KzDyC7Q",
-	"XIMy8sjtKHjkzdNehN92jJnbIiPbbCvDFcw+A7LnXI8misMSmsX2rGbRjMr58KyI3Vbc6TTvfbndYzjo",
-	"Vb2Vw97vXf2YVNZBuQc1uutMRWgDhvzJtUGK0M3WZo0qSlzTNLP3lesPyeY9QIkF8M+7zkmVFNxpOxRE",
-	"/MPaYZiFROa+pxOIh64Jc578garnoRIsPEexT6QN6RDY7mAmBVazILl4qRxVWRo4g6qsLPdihBJ5yda5",
-	"GhtmaNOalQ6cFQTR8fqxKQzquk7/ZHQaVvCRC8RXFHQflrcI32hjuylpx06jw93WbIcI5s0FUlM1w5uC",
-	"eTsgPdsIdQQBTRHTaDNwKtn+vufhIaIdjY304XOGaengXR1E/9eAIyfbuxsYjLNQC3j9ujFJoY2Sace1",
-	"xAIniojC++Pa1plxEBcowSJFgkCCZd17+5vf/OY3T599/kWVXr8IImRBV7NprbNy0B3TS3ezNhzgRoHF",
-	"1gGYGtarKhdsL1vXDNHSWakIgEEfQfcoWPMGgtlYDJIgA0soz1GGFRHud1M7tyRZ2tpUaexJSaL2MY/0",
-	"60NzNLlQcRhK0PHAb35z9JvfHD195hnWGMi8TtzmsQZx72CglMlgBc32x5grYFPFsqI6r3ua3+5Tsd81",
-	"FqmxYZWM6nQZlG0kJHkUZYt4Hmw5ttQXySyFTrlCms4eTvUBlKWBq0yUud7wFG8rgLBd0v8SPvzCtC/q",
-	"kfc9WNxmjkY6gkJ4JNG1eecaJRmmq70v6r596G1ZeJfVkqffc3Vp6lf28+PXRxvuyjellkeMqyNbSTPI",
-	"qf/d9tLKwo/Sg8cF8FsPu4ZHX+bCGYPQVHwobjsZj1UONziDMJCR7GM7Lrm32/oLG8OUMIivlp8anp5Y",
-	"dR8eNX4KVI/upCP1jUwbiDvtgn5ZM0hjN0b7R49Oe1Z3Pz1iRkkGIxJ8so1q0qITNb/c6baNq5NVhUiD",
-	"Ashx8CRGeiEOKmL69KQpp4fb2NuHa/Q12GVWHuGQ4HyxABefb8lmfoCs414/pul30ZlAYp8BLFS4Xyzo",
-	"HYGWFq4zvFb7gueLZfXme0fJ5niHAtmoq1H9pWuk8UhCak+91cYjWTawt31ICatGFxJC74iEpuxcGBuR",
-	"oZdvXhwPqoT2c7D/b2re1eubeejeN6Ufx/Qxv+M0IXu2v7m/ioaP5j93OawMr8hON+lKr56m37rgJ9vO",
-	"mWzPy/TMKnONavRTTr2n58+Ynd23Ddq0afR9xpLMJcTLW1q/Te3nrmm5IY5vP+u5br1UMt4LqVkRevWO",
-	"Z+H8+1Difbk1Q7q0+b3ZaiqvaYRVGKbHg76dNJHbt30mtahWLXe2e6nYLeF45oKvdmpOS0QMfcynLyYe",
-	"GvyrN22prima1Yoi6zPudptvvzJGeruBu5usD7jhdrmY3td1k2ilTFq67tsfXb+haq/8kFALfuLBrpf1",
-	"7vDlucExNO9lbfc3tykthAJSt5VzEy4nN1QSQjM90W4QA2imhU0rwBXe2ma+LgEfrTEj2SNZoFdYSNUS",
-	"7GBOF7kgBbyqex6M9SVdLMmEdZm+NdjehMe/PpTmqL70bLi4JSniuQoktwDoXOii4pCkcBBRH1ClDLBT",
-	"01xtqvryxRgQi8I8FPqQviZtLM7RuS19iMqsahmVmfi22CGBZhKDfbXfbd8osq7DcAUctS0Td/tvE/TN",
-	"19ENcT3I/PixTR0vi37XWJhynp2netarWYsjdksIHEeIe10AsB8NpLoedAD3VtuVRLWc6+Gu/NEPV+Mm",
-	"PkUK4wBwHIvwkvQDiel9yKzoQOY9WXaK8KSLrc0Yf6Ge8nIPsx1w+sYEPuLzuStbB2FqqCBnimZO0FJp",
-	"XNrpPR7+kkrFTWe7WgHHHRFbZK3hCPEsJVK52E/R7MOWYlFlkw3TEcxplN0/W3u71wDe1VExCqgnX88F",
-	"ZypCNzjLjtZY3Dr6K+iu5F5BJM+FLW5KLMDcViqyOkeLnKamIg8q35g2eKjKwNifTtV5a7uflOchHSnM",
-	"OZZdpuAe1r/VhZjX+qquEu+H2PdzypiXH0ZKCtyhOtvpDtkEAXCoWT0G5QSydLQ1rLKmlbPmlCnZ72gY",
-	"tukwWHyzjVO+wrQDRPDnXa4AgVZX1u6Y0kYo/AJeWk6vE6Zvb2qGR+0LbudmgS10q3wXbvW1jw9qEDCW",
-	"YfkSF8syxfT3k7ENvNqcUO3QV20itOVmFNTzIasmClzaQhvVYji2mGVh+RoWTkaK1O5DpcbvuoFO492y",
-	"t9mPm8NXMzM+hav1RKODwTWMU01SZdct5QGN/R3iXkHT+n6m3GEuTnNuK5zumlMyQve0Gj8Ps4t9Vztb",
-	"geRdGgZgT+6im2qCoploZ9nIy9B3B9SlNcbohpAeaJH5YeHe5KKwpPvG69Q/qZ85T6maKOCW8iQHR8qu",
-	"Bsp+ib7dCsttoLvLMK7I0NIhiIrumiZVJGXXVV+YD5b47Omz2qPhbNsCr2jCkirAOInBU7G/3yQYmPS9",
-	"680leARZGIDlBhbbU6e16sSrR2aPuputdimU8VmnltjCbEllNV1/l0TFvXnq/rnDI++G29x6Pd0qEJXo",
-	"lqxVTSk8bVbODGcM7z39z7Lk5l//eHL0JT6aXx69ePfzsycf/mE2lIsCve3NQ15VUlmEcYDRPMOLBUnh",
-	"Z4O3tMtZ15ivQVOUyVwA4k6iqXCu9ZfLnUJff/UGQc/8RxIRlu6EixVohDiA+bo56x9rZRjAmmsFGhjS",
-	"fPSp0BWRSwIZPWu8FTzLYgGdHuAxu+rYW7WexI2MYcHhQpztiwwvJteW+6b99Wa6mpK/MTcxvU6LClD3",
-	"swZ681RxqVornb0fEDc5dwUThJi3adbb3XfHDtClKUljfXoLfUcFIRNTU+8IcD7kPfT5aikF3e3EgKt3",
-	"lZ19li5Igw2Wjv+PB6FcCSJ5lteLznCSkLVJa1lRCRkxs2hGLBelMdT+DE9zLT+yZwWT5Nlg22dQyc1Y",
-	"m2UKowKo0bsGlFRR4+kqh1TOKrSn1Q0quTcsEj1ODbgqRsEiPDnpglboqU63j/k5nEX0njPIxEQ4UdKB",
-	"GaymLFcHJmc4jIzXn7zjvV2vj24uv+8YdrH6+ubfacZ0rKZ9rtM47EAdfmR33bckXYSIf+xazDjfMCW2",
-	"n8aSzFTawdWD5vF3nJEtogytuaSK3pHI5NwCjBQjC3BO7BQw67UyXOaSyYXrTAyiCqXc9G80xarwJjo4",
-	"cRWZfopNmpPD+5kx0Tv8SToWDAUUIdJOWIO3Fs/eWA7S1puCCbHCKlmSFCk+4OowKTTKPTgSQkraO8Hi",
-	"al/TvUGybEByhBR8p+/MO6HGiThnnU1Krtcm0LRawOBTe5zm5BxtNJN4xRB8Q0BxXjGMII1U3w8FWVEG",
-	"tatUIdOnlHHD7Ye1QZ3r4rw9k+2KwcQouzAkdG7lhv4HXEer99XDC8C2LZ+Dt29wctus0Lhi+t51R8TW",
-	"Pezvh+L8Fl68QDj9Uy6V2TItBIQgiYJsEsgfqTddddZDbbtrESy9o/U/uf3QB2+NYrMa4+aBuWpKKubT",
-	"ch18pW8ZWiZn2Q/z2fkfu9n6jUEP1S+9wkLJ2YdoUHApIEA9lzjUuphWFedI8fVRvjZV/BYxkE6YPlK2",
-	"/dmjL1gxyM02FjwjYYPSA+4G4cbncwA/0m8AbPe5psgABFkrJpL9LgTKMSPZ8HvPXiV0u18xh1svmqS+",
-	"pYwMSYoq8cbilcVKKMqfODPhg2GAYrMVfd9yr54i8LTbxhW4Bnv1dDNIUnJy1Kq+QywzJGR+s6JK7clr",
-	"iq/jfER2y1u+/nFIcosdd0gSuFpSkULiKiUGdN8Iq0ibpNK0nnXCbDpJpbjC2fB1G7yet/qlOg81F/+g",
-	"ySttjUmagUmPZp38GJ5TUpcKxQ7WKLGqAwLCvMmBJRW20E3TwHpXaNdp7qmgpz/ype41uaNk4wFxjvAP",
-	"uMhJR1KkS6xltmh2AKxYp2tyjvNMk7NF/PL0aPmXJZfQpj7G6Yo68GyDE3wjCL5N+QZSz/CcLHIsXE80",
-	"CHElnCVEsDAUTuv2BeCvvITkghrqfROanUQZj71AvmYc5zLWmyCJlDYfTBJxRxMSrgdekmzXCC4kWdo5",
-	"tNRvAjlq63UCJ6kFi5Ud2+QB+rZcMO0Tj6T1LnAGV3YqpCk3qIi83lo77Nrdlt7qJSXGKtfqItvG3l8Y",
-	"V+U/3w3Fxi0+E+LJnrBGyQ0+vjEjHg7effJABaTc0pnnbS4OtE5Kle6aBQl1r79VGoaJQf8C6MZk44Mo",
-	"aPMRuofkBB0wXoVzBGewYybTe+4wBKhQY92ctLT6gbgSVkQqlOJtgbdMNq5FThDEbEh8Js8qRjGQd1zg",
-	"i5KNjzYK/zJPVK3m8te2vxuEc8pifXwQqvLJSz9ERCxJ+OqpCF7tVKy/oSzlmxjSXseLrXqT8bwIeFTG",
-	"tZtopxkiPb4megOBibpkUpMH75vzKhiXbO8tCsC4triUxsCYTQZHBjxeP46+lN83yZKklkvqvSE8aJ4R",
-	"lezGZTeqEH41DFcomoG/bMRV2vDpc/3WkOEdcGJbQRQ4ZTESOYOSzhVOSYHnXWxXtVwKHbgeQ6oUcqfR",
-	"ycnJ4eBqKbuMoU4BA5egeWhUJUTx1pBvWAygvVmqJLJyzOKYq0spKcs7qBaidu7NqdM7koxLyPzU0zbW",
-	"fC+GkHvHgHTuFmUn76kErMHClVQlz2+h7y1miGCRUSI8B+8Sp0X3M5ymO1fb2wyGthl8TzZluMK04fUd",
-	"wxuaZSUs865TsKdVhWw1isKc3nrd4sOaC76arNhzR9/has2F2i+AT9l+yA3Bbc0g+hE7Op0YGqI/XRyC",
-	"NAXS5A50wcimmzH8ZLyUpuBNX+I7grZkV1rkubqHowC2TT/eUSg+EZP0JuHY4X3OLD9foQn/fBuS0GMJ",
-	"/0zq4qplZ1tovyHnG0K8ys1tSoisw7miZA39Ef3+mZGJ7kgECW7G4XMcaBrpVEhLGAnGTmla9toZ5iyS",
-	"dq69oLB3OMsnRFoZWSQJ04xmxSH4s2k5hNKqaZgCNzi51Ve5sMNmjMbYs/GIzFdkMuVkh9s9p6+25z5/",
-	"+lONyv2rNLjwvx46k+9//+b7FnD7t4ShlC6oklHR9CnbooXg+Zqk6PHR46Mn6GaLoP+oLHrlQlY0WvE0",
-	"z3J5dHpqspzNSFUo8C+fPEZPPn+Gnn55+mVta88aieHvfn78Af2P+n+1ZIl/z9ULnrM9MZ7dKMOxnRlX",
-	"R3P9yiBI5x8Y+WE+t9eJjhvfrsnPeyKn7ps7fbprmHssDL4XKAmAX5Zg9EUmzyOJOCNHfD4/L6LgjyTE",
-	"xQELpPCuUdUU2EMKq3Lyka1bgN6lLBZ5Ozy7vjdvllwSlNE7mxytoJPaIIzu3pn/t2ofNaxLwqBgtGH7",
-	"Mhx9f1iSLdCS1fSsWk5XoTs8D6QXB/V2pNE/yefDejCzRpDd2I4VwfhckCGdVGsOIgoAYP5S0QFG15wl",
-	"5LpaFeS25xFYe+wQynO8PUEHOEVLnoTa6+0roe9FxLY79l9BIpkDdBJSeTJgyQX9i+kAmSxBBlwgDJ23",
-	"jYw0gYmc7eL3HykJBtd1fM8Vuskwu52wx1ObR6w3b7FCtFPE1qvmwUcNsVdEVjNiAIEVx+9Bh4+fBNI4",
-	"xh8YabZq1PpY22HHyLwLyFwm+07mK2erUWG8WxGS3HY9SVOUr4tUtQyzK0be40Rl22P0thVskEKLNC70",
-	"P0ymm5mGhIRvwe1PdlxAzpbqih1kWCyIZiSywpAy6mZi8PHq0yGMbQ8vwoDaQo/D50gzoMnCfDh0jAdF",
-	"onhYkDsv/Wb3hosPCtjwoOhWD5Vx1TyG4RlUY3B2xiD4BEXdHRHr/6uuZHsUau6rzgeBOXCR7mnH57tm",
-	"vDZbjike2yz2gZ3G+qzxwiDut8g9M7zclB4ansQQ8Vjio5ohry59WJURSX5F7XnrtbwZ41utM74lQsYZ",
-	"dQ3my9J28n5NTWJc70CuQL5oqdB/kwyl6b3C24zj9C3n32qTYz/PVm2w4Q6utXnxSHF+BKbPIEeXtWEr",
-	"3YXqfvha/zAu0Ms3L7w2YliWjRQlIdZH0SaeP8FeQRlPbiu5880adZEzk8ZNFWJcLSlbIMY36IBxZas2",
-	"IuPFkrnWfiQl6SFkf2k9v5Oraq/6i19YP55KF56yOc8D9ON5gPZn+3d6pzIu7nAN8gSx6jV00kS4wdIj",
-	"xHMkyFrQhFTdKogXNWv1FtTNKE/RAKTNZ6llgnuo0mjUiA8nIqZwX3667Wiq2/LG/VQ2+vwk+9X4Zzt5",
-	"95oGAbc1tPGb19REcrdPsq7DpjCsGnrx41pXfnpe8+oDBZsAH9EKI10WddqcI7zibIHUkst7KoxP8bYK",
-	"Vvz4tNc9ircypiyec1FgvAXebf1cDC1bG+v/2nQ4RTAsyog0Th39BiqIrmjTAdW8a8OtI77vK9yaw/t9",
-	"kuWS3hHPWwt5e48kAn7axW8LufEt5/17kqV6vWCzaPtkCwWzNL2fg+a5kgpDPlvbjH7YkNRsPLkjYmvM",
-	"J4VvCfOqvp0bG9xuYDoZorX9T+4XxkFTzuTN7TBtPSNgZWjd0eBMPjcnt8LQYOX+Ds4mIbZN8eWDUdCa",
-	"kmTHZOVX+tWqcH52FuqysruKb6TWhFUgyLu6DPPlUoXIKtRRP4oKe0d1+R7iuGIP+7SH2a/AJU8zHp8b",
-	"oWhyroBC9ZQRVgBmtCbiyPzVaO7ItJhUNhzgbrJOtpmHAlfBe7nE7aBu9kpcurdubF5mYYse2RuQMJxJ",
-	"aAm42bStcmAdBPaChqyTBILEe3kJ7w9zxpu5g51ZkZTiRi9lRd6rzyDlEAp83qvPEnkXBgFodhQ9Dbpe",
-	"Rt2okEE+UQoggyjgokyDbpNwkZZJxTUtJUgKSWYZxymgY64JX2fkOETcfey2h6+3DbC0iVDaAU9K/0Li",
-	"m60a0kLjtLW4fnym8fji98LvbKF9qtcz24DTI1MPTtRbZO1sq/OPfLbsYek67OgNTmQM+geL9PQLW1UQ",
-	"A4kYkIy4JNUgi3iDT3hXA/HzKVzToPzov12AqteKS7AQlKTQC7Q1u+25eQgsB14GL4zpay5I2hJR+lJg",
-	"BzQeqtVA2Of+Lur76yOjHkkIBGuMku6fKnxnaNVq73DaqAyncC95tp+L9941tOYpp6GtV3ii3MXqzW/o",
-	"Lc27txaGsr4qbR6oLVcbJoZBi3JI07tAZ9fMkodNDVW52BNld3cjg/w5cC8qjl2eo9MInUXo73/9T73X",
-	"5tgv0AniaknEhkqyY4EUFNw0P50ZjxG+JUyfKcDA5ewCCZIRLEl6DrX+xjdifwS3v75XRvY9vMAU3sZQ",
-	"UCvMCIlWzFmmh/BfLP6sv2HAbM4tUCW7Lf5ko3vOGNCzBFPDTAqMATuMB4oTrubXU2zjvMswv7mqTVs3",
-	"yfltUVYM5zGFf2JkqU3VZOvN8PWc8VW7zhp7vsz3NY0h0IrwC6vcRpJCxevgb7qXvwCqoaoHHGHW2XKo",
-	"6VhI7CZQpF7UeeFioAzh9E5TTRULEVwPf/9f/2Zp2WKkwisGdtG0gtUkbFbs+uRcILtJF86E0B9z/kPE",
-	"SGlazLnYYJGig99CcvEN1FWr8s9//1//dnjhGyqNkaC0xkWEMzJXkKA4n0uiIuSyQWDyDmJRf8xnIVhS",
-	"FXexjHwWZ6z/5iV7dJjVeuMnNKubxfQfyax+DWQ4Mr3EBbA6WlIEU85t6rUzTxO8IhAZ2EWjtuUVvLWy",
-	"tcCxugBf6z2nTdd3pDNzurL1cuTeF9J/JMXZg26AK5iFuz/09KcOqJ7msvJQp7v7L4PaIRWEZmlMhOCi",
-	"q1kYzVIkFV+vSYoOKLSIEUSBoCvSAywYEaQ0Y6GkTXnWRkCCGbohpR2wW7No8/peRlwxgynPoBx0x0OY",
-	"4uJohxhYtETejwJCGLQNxZg77sKc7oAr03TNVJvXFVrElro0iXyNDeA1+i3KCE7jFG+tuyDDFgzLGQfG",
-	"XFjh7e7R1R3zbt3EKg7Gp896URnaqnyrbbRzhsyTULNe3PEk3E/1sQAUsOy/hZy2BisnpDMYb0cac4e9",
-	"U1xG8IRIA0GAt+FN/ery+RtUPqipJ0Jz+p6kiDObDIWzKTw4a8EXgsjBmi9nr9wbwxF0i3fLwsUSCHbY",
-	"m2/N8x+iWb5O95VyU2c0lZ2e8bZR91gyXSk9GlRQkbwVSd5dGukLy6o4Lgm8ZJ2ajqnpsbpm9IjDg531",
-	"Nb0TtuWOVo6n27AZWJvZsJY7gAfBMQtVyFru5gY63yBQGVGreYkzuEiZu5laUolAbK+zvIJz9EiCHId4",
-	"897xzGLa3Vsy4aVIW46fxJ0oZ99hcfsKG421o3EecCa6fO6m/+eAmcZGhCGcZWhDhLmPj0Zp6zDzG5Z9",
-	"x/pfeSK2JeIiYysPzHKb/qDeDgDlSMoVSo4dpa161Q0ZhefbffjNuk8QIAb0MRV47ks4T4RZqVVx13W4",
-	"FEoN0RHWaokhF5EoWVw0oK5yZQQEZs57Egwq9x4NZMq0AGONG2SfyO5R/ZfB4F2D51gAjE82UIvr9VUr",
-	"7w/3rg4A8Lql+p46gGpAzTgP2w1JcC6JLSgWBNlM4e5CDEDhLTI9bRfGNd6CbtqN7mrZAC0wU47ajafd",
-	"eK0BU60O0ztlEkEFEqzOn/Wdr+cF1PmplosWosIGSXXIrAlQVEOp2WOhVIuXPxlE1V2wSItV7AxJGkKX",
-	"ljY92dh0SC75hqGDGyJpSqSz90psV7huH+5tw+2EbxokNPOYSV26XITyo/kGmPO7l797JJEdFiXwAsIL",
-	"ggTfmIjYkkvCDDbBn3Oc0flWyyD9yBxyoSpvUpCYV2zDV4Q9kgiwVZGdTvFSpRUVmMZ8jm6oUMsIQlzQ",
-	"08fgGEjyHh1URrmyy0KXiUJnJydnSJ4ePDu8cL9L+OH0yy+fIsdo6AnCEuGVEX0WYcR/XOqBPo+u2NnJ",
-	"6Sn4Es5OTp8cnqNnJ3bCXBJ0wwVzVv0zdLkWNEOnXz49iZCgcIdWHD37ov7CXPDVFSuf//yLY3Tp2nth",
-	"pTBlElFlJDIGN04IXoHfESFomhoTupm+YH8nezkdywPuuAI50PXaEmqUUKWVneDYAeol7dAs3738Hcql",
-	"y5lxO1D4eQUkCXJGIkQySSx2DDQs0VOI+TwGogvXJLU9Hd4Ub7lA0PDhyi2QINOHjt6RQuXWv1qTB/Xj",
-	"6JhUuV2RTypNugiLCyFDmIc4Td2tYlifs0v7wof23lrlVwf4kpvQZfWTGFAoHcBRfjrEezfHK5pt40Au",
-	"a9hTvaB3hA1/POxfbabSLmVc6anlgxA2WijUQQlPT8KJoDYEPySLzhCHS6FbLzkjO7bWWoO/VpC0dZN6",
-	"hxjgmbt3V5x3zlUiaaywTq/Vfa+cbVQwm9tjR7q+56vitOtzg8GndnKBeXw/iNv34sviSbfcOqOOYMzT",
-	"3pbJHWw65OUqN3ZtTolcOjW7nZ1UGP3q6reANooODo/e/fx5dNbG8l3cdzq213QHE3TRfDuhTuKYNHrs",
-	"w8N6IeGjr7BKliNRAC/RH9788D1aEbHQN3GVLNHB6xfP0eePv9T2LJSPJxnBAsD6HcYtmlN7cV5R5n/j",
-	"NJpIfZu1DNLh98n3eyjoB5YDY7XyCKjgySVHx+TuS5L0Q0i3MNXbWgESTvNMuQZKYV8tvIezr6DGf6dC",
-	"rGbCQi7EAJeM+eQ/W109rBo6dC3qT2Ev296F2s5Ya6HeWKZIE6ASXdslXQ+PVzRWV5ewA83ZIenu5ltF",
-	"C/Qu0JGROBY7QuKaCZWR5U/BCvWTaG3abBEPbivPdZRc0tB+xqXjs+l0d8G5D6zDM8wubcrDSFsZcLt6",
-	"V/eGLtgP8/lz87BWnHRuc1c6IZcMFK7W+ja917wnwasEv1KW0sSk4ppHLpBbs8uLRykn4dYOPVmT0Hux",
-	"qBUse82c9Hoy7a607XVLdVh/C/ScUQXYpuhv/47+nGOmqNrq/9Zs55qho4OnZxE6fRyhU/3/F4izhJyj",
-	"08PIAZ0yggHOFABP0cESZ3dEonytn1jaPGsHkurSYm3TdfgACFPKiAEHOPjbv5uacZEzRtkC/e3/mH+b",
-	"lqy253Ho04cXCDusdy2YGVdoLbjQrDddR+QEK7KwGqO3Irey36Fr/iiYrW4crC6O0STyonh4uIKZBE91",
-	"RYiS0J6xKsB6nTpNmQUpOGq7X1PytRWOMZaSSoVbCyiHJGN1VTYN8RADzw2kjZHqWLP3EML4UT9nn78X",
-	"xOEg7GxVFBlppXldS5sQd0/FwSH1X/B0lWPrBTX1DbJb7J1jFeuqzXLwGSIKguWGSTTAAUNxdbt0x0u2",
-	"zsd20valYP0efku2BXJHkZvlssQTrHDGFzmpqdCnVT/MH/HRX06Ovozf/XwaPW25OXUL195b5443igmF",
-	"8ENJ12fNvYWNfdaysUPkbmdisStSSokiYkUZNnDqSwygfRDcW1KJjMsBrYi++oPGhg9hsd3NvmoV7NXJ",
-	"vjANYuzDR8XDYIREfjTO4sKWxQ4mQ8S9bKicysbSJTrA1dUdhsp8xuqTTv3RjEivMNsiLaEkwMyDVRdB",
-	"7BalJKErnJlaMwtZv+FoneGESHRwNTs9OX56NUNLngt5eI4YBJExmmcc19vkfB6KlERPPhxcXR27f519",
-	"OPwf/zD7pai0UQqkVXdMpi0aUqJNmP9Qdp4fE5+ANv0kLWVIk7ddl/Siqg3egUK2A/AjIS4Q9Ix2j2ot",
-	"IA8Ne/hN7xFmckOErPhKJpRV7Urh7GSsW94fq23Pm/mSLklS5jcrqmr9MvSfXRJZ2OemJQgzh/cC04zs",
-	"2desOd5wAGjrzThaUbkCL/Yg/Gfvg6/tZk63BDfi8EXQ+RFM/qg42YGrWGOaPscifclG20YijV3HzaKq",
-	"pkVpYpEWkEyPZNEqtQK44JcJPW2v1fzXP14e/Yuxm96V/3n82dG7n0+ix0GXeEOWBWcepH2zvc1VvX7x",
-	"HH355OnnxZmalpGdLTWH3IuF4GK4A+wFJVn6DRQ9hNyrTBosoXBVgml0g9bYZLNUiOXJF+3Nw6zaHtE6",
-	"rKzp+vJLT+s8CSf8KqoyMuLmHGqAqu+j6MfX3yOGV8YQK7gvQjJPltpAuA5KA5zRFCy562prx+6HZ9EA",
-	"BHyfCG043yy22KwWGixQ9uutxhW9I+HcroQzhRMV757L4kbYJ30DGhLpQRq44XOBV2TDxa1e/JqHK/N3",
-	"Cb0MzZEZmnMzKIxmj8gF0j4FZ7+NrFs6qx1EnT7qpx052trZ2W93pAyq1ZnU+kaxtH2F8XyuVSIAZjrw",
-	"PtMVwSSB68+Zmk3DKwZF02R88g0rQGCv4CpQQWY3FwAHPLQFZ/Ax+p6Dm5wlFGeeqRdVu2hxYYBqrpj1",
-	"plu17XJRB7e1akpgma+K0UrdCOt4hKyrCFqETefW3dEb8DAdPsfH+Vp6sr8N7Ghh01cIwyvKogoteZZK",
-	"xFm2RZhVm3WMqNJysYqARp6qGUIADwP25ZFstiTYE8eqfWfdjkJkbZcv7dk/4L7CsJWwVbeg7jgH+xQ6",
-	"0NLom7d4cbhjgfkn71buhWbqjTGXHRVcM/2hbdSGF/jaiT3nqxVVLa3QJmiFN6p+rRdboIsVtRA+dz65",
-	"I+M+Sa2sc5j8uGDWKRAgp+je10NQVfqpFmRVu9/1dr0rTnyXbNaG9Tw+47TLfN4xHXNPa7rN5O2JIIw3",
-	"gGuH2mmJdh3dJDki7vb0wNkh9rPDcjx7szLHXPT2T5LsI90J8gE/Bil/6DinetpgggWJ8cI6ramcl83u",
-	"APE9tpG+4OxeX765NP7f9pMfnT4a6E0D37DVdpB/AgGQ15dvEDhqqIU1df9At8TvpVRuwuvLN19hNhYJ",
-	"4X7U5Qq/j9ec2qLUemcNe0dxfbwBdoYhvibsyBTqQbriDWZpqDq599uUed8e93a9N2w5VE11vQsfwNd8",
-	"helYH+wtqSdV7BBgduQxXKa+vnzzT/alat3s026ouQ7f3piAhV516Tkrp9+ys9/xlGQj0+yvzdldn7t7",
-	"+P+LzF/Q3/4dXcNBxmsizBFfR0hgKk2P7WtLJJVuvdfgq0gwIMxhdcWuLXHVnoKLqCTqGF1rGtbft2AC",
-	"KVxOC1emmcuC3llQGTtLm813xeBtW4iMFTqJ0JxnGd9ohnHG4QKvoTUBvyMiw2vrUBEmiArliWZjGaaC",
-	"PJLITjnk8IDPjSEfEDf1kusmudzWIPQLjjIffBfM5Wpu7HSNhUOHO2HjoypdjY/j9rsGYUdbGOWHIp74",
-	"0CIowzckawzTrxPbhPUoUW3EiZlCMWTLFhVi7yNsku3eP4bNvPwZD3GpT0aT92p8plFYRuuhypn3bCoI",
-	"mrFtkEFtjtoUq2krm/J4FEaq+2jLetqD5YVTXRDlgrQh6/GfSxdT4CLQ58Dqh1UtnN3DemIUj38Fxvr9",
-	"Bma6DEBt9a64VE4BNtQUYLEurBd7tPnnDIUeAjIGxZgYUhtSpUHGf1xi4xtvjumcUCaf6PF29B7+uc5b",
-	"A+068/yHglL3ordhrtqScz6RCFqdTTxERevSKDyb1W12pFQh5qjKvJWd3TXKVoqK3Wq295YDk7FMj6Lf",
-	"k4zrmDnNgzXnGT7G7p2fwknlifyHdVOVH57GUfXLoYfmVmBF3hox1qgAxWtq0Qu7vvPcPPYtXVElbWcn",
-	"EmMVL/mKxN4gwyqra8PdGzyKIPE8wyqewr3f341noBXgdzOu6kzIuYHOHYAcxVO8ReD6gg4n5sJs8n+o",
-	"RHS1yuEfYbyeFV30JqO//J2mDOnf/lwkaonFYvI+loONiiIPnLxfEyaJjLG+4mN9h3yYsxQ8h2aqvYwB",
-	"G/XaPQ09bOCWS0RCmnGxXghBLOh8HktF1pM3ETVD+9sH93H9rem+spNxU5D9oBTye8om8mbh8WhUSMgW",
-	"mRc6s57NNszZJp66ebFOXx6ljmCbnY0yp0h2izx+IrqmVmhBF0toH7WC5KriogLdAgg0/oHEeIQV0jO4",
-	"QLm07XsYZ0cCQBCZojgzj4Gjcy2IJEwdd2qhrgoc/QJKqcQ3NKNqeyRIpg8GwcmmVOV6Qu5wp0uimlZr",
-	"1PPizO/ohmR8gww8IuMKrXA64RJ2NLvGqJxmNRKcvKaOCRPaJlRBgQQ9154b32GaGZuCQXmHOaRGkGkn",
-	"zVX97n/9x9nTk3N09vTk5GSnbTrdRa/V53CKMNIPn6PTHacRXP8oJRbOIqhooAn0yxg90intJ7kHFneQ",
-	"B74Guu9Ocwv8xdyXHvju80u6bkyoCX69fEwjpD+ODG4KC4LTbVPSmf2OO7NjGdkQqRBerzNKUrSiCwHV",
-	"M90aZlxL2GrkRcBk3/WJxjJFtbqKd+H1S86+4mYTRrUOCZeVf++aF07es7ADv/c1SeiaEqa+NoVrAa8X",
-	"Z3MqVgZNeZgI/g7LW5K6EQeJYLDUDRfv+o2ABc0WBOENptBaByMJpZX6TiIeSWQXBpR3UbZsAeuUZCla",
-	"Ecw2S2qcRj0LqJcWFntWrmzI7j83743MUvk6xxm6JVvKFucWiAKG0YvWa4XqZPjBVifaxsbgPCv6cAs3",
-	"F7TAd4A6vbpilKUE2j4wlW3RAUYJzjLo5Ak5V7ajGsIZMBjsW4SwaXuREU2jh0WBzhatcqlvMCoxVThX",
-	"bIOlyXP55j1O9Be46SWq33elmfD62lSoxgkWaeSKhezOlqsSpCUrpRist04As9tL8ygAblnMwuLb/Wmm",
-	"fiVti9ysnvkbokae95jNOp5qO16yPfeivZHrT4C37tMn9IvV5PkgLV07xWMG8kEu6XoaSMj7gnbU4+4F",
-	"FGUhUYVdcXvfB8DOIHydEZCVzttys7UgIFEVQMSi0cLf9GE6vBS/lF2ueS7BgUjvaBavsVDMtqzz/sv4",
-	"8AyCZzST9CYzrryFwCwtfod/uYegZs+uCTIuGFexnfEs0hN7t3Md206Faz5B7QZTaWcfTwlu+YsAT/cL",
-	"jJqbUJQZ1em4vd7IY5mdnbzece7k5w1wXWelPzzuvroP0d0HGfXkgpnzaX64b2O/GZ2TPgpXsFVq7qdV",
-	"PEIbqGDC7f6LliUWhgmindZiM5LX/HCOrgGTJubza3RgyxSk8baaF1aH0RW7xrlackFleQRzLq7RgSAJ",
-	"gUTilAqSqNIgtoiWK0+sZ9oATPAaJ1RtYVTGV5QR0jeW6R1GBbohS5zNDyN0LfGKxEst/5c8S2ODIHV9",
-	"xQ4yGMECYeqnUPHUBZLb1YooQZNDY/L5BRt6C2bRLLhQUAHFVLVwCH0+nJDnHdUkXj7ftnhgRx+5o2QT",
-	"yitcUnJXtBGrEuLzb79+JJHMVyssCsw7h5Xka3MthPMs28YroqwOp7j8t1bB+r/e7d0k/EkYhTShTu+4",
-	"GTEem9sgMOMdlSReZ5hZ1pSmd4ZmWFvOE84ph05uZuCH6YgNGFV25mm47AuIJM2HlE73KvkQYm8bQo07",
-	"9wq1V4lJDxdEpWobrKswNhz1wcr6DAqYd0PAqSW7bBt7f9GEV/yz1xfkJlV8xmxQkJ/6WsZNVfA/9tVS",
-	"tRWlExlmjBg9DNlT0PdZgss8xumKSmcFgSC9EQTfpnwDZhSek0WOhQ2g4zwFyDeWaJ34ruXrRYZdG4yA",
-	"/xCCBGl7EzRcDEVdNUTjHeuW3cWjpa16D87R/l/XIrfR9KHt03ew+rgT7AGgK9yj97NrvYX+Rcm+E47e",
-	"Sgv6q+ylJzuiisKpyztPlHtyzompJnkFtq166BX10q4WL6WkC+Z04F4RsLXAiYLXQ2nfX2WY3do2Lcez",
-	"AThtiuDVqGFOwwBULQvf6QLzSarbkYqz5jlmLosQ6YeQoWfTa9k0pc2IfIQOHEyoNsIF4oycoydnZ/bx",
-	"I/3qUZqTIzxXRBxByszhLr0M99bK3TaonqyF0jTQyAPU2cdWK75cbke0o8rBb0aIzhFmW3RAoM+Jlo7F",
-	"YyuckmrDRUt4+qZlBiDp4S7ANr7ID+HnlLIBbZbcBB2oukApmeM8M3owwVlmYDvG4cr54tjKYE/stgra",
-	"dqk4zY0Hrh0ftfO/pfibjC4Kj0t1TcCqu0gdYRsz92/B69zkdsgc5tWp4aMSfSoqiJaLUiwZiYQMZC3E",
-	"dA7A4wrJeEuqiYohfeKHk6C/UJbyTQyOoPGbVPe85wb1sNyG2gciexodJ+nLrnGqa6cLSvOQKEvJ+9p9",
-	"2LktHPrWJ3ytad/a19Z2arKIKPwHw9hdem3Lh4V3zbtFu/NmfNfkERTq2Y8yGN8YcIdBg3BmxvhArl2o",
-	"t4Ku7TKaLwAoZZRIfLONzYAT3Skm8Jbs6JgYzDl73XxLO6OLVH5k1vpwx4BtJ0crLEff+MhuZmd/zKJ6",
-	"GSJWQcNm1mYbtRDNwCuMJcWdDPrhZzvZ8YSijV87I4ineLt3e/xOD7y3Y10ir+DuAfrdPvxRRJ+NEyyx",
-	"RIw3gSDHCkBnzg+RgHadBYYTFVKZy3ghSKv/Mk+YKEFsowTlr21/B6smpgxA/KHVgH//MEZ3LI2LuU8A",
-	"1na7KbwzumCjL1SledmPbpLmpKNlvr5dSlV0zrd6bYW36MbcVHa5U+oLUGyPduzaPNruuyfyOyL06qDl",
-	"/DaEptQPhfJxHKd1x83obuPj7wLOuVN334y2yBvJNaXbwnSlkcRiJmhqQVjeSp+0FHeUBZeJvUWvrwIL",
-	"Um+Y+fYmUKcY38NoObF2OHbj6jTdLqR+4uI2C15msYz5fKfozg634FK+3/9t2Cws6rgVvzEW8nOv0VUt",
-	"1SkrvHWDQAKef/u1HdOBoadrkxve5pBrguOEuwwOLowdwoJuwYYJg+A1tuCksQGVFdmvDdja3aoBJ979",
-	"qoiAT4K7AJJBcS1qD8oG0vDyLTpYEpypZYIFiSAeT9kiqnU/4xtWXLkitMArSNRCf//rfx6G668nwUXa",
-	"sYLh06SSKbxtdZ7+0ANn1CsdfmRFAdx+PW6a4w3vcJOXLw3qbVNtnzsu0fZtCRQvinZnejEAjifpgkH3",
-	"VehYe4Gsb5kRk+e85BkgAdoB0IEgKhelW8j0E9hQSQ6bSboQzYkxS2OTEtsmNBPOFGWAT2pCLMGnDM9u",
-	"Y4nnJN6QLAs/lpEFbvmp0ZYrNnCjLU9Dl75mq63mk844YDEgwfKWzwsqb2Vswa3Dj8g1SeicJrBpriwp",
-	"/OiGqiVl8U3Rk6L+SL0qJDh0FDokt4mhlbXsS3119fmFjq/jQAI0EWTpfL3mQr2yNDPsZuq99AoLKNb7",
-	"ebeeF3peUIIhle28fAEKqGz5ofB87hSLdO02/B4f05WjuivyfmBqbpCwr6n3fXPaQ/MwE0K1Tm0AUHZ0",
-	"IrCveH4CaImCtVzDqXUiNM9g123ur9y7R/C4roYghvLgiYvaWtGCKNP3o6C1Sfp9eMy64imphsqhzU7V",
-	"0wFMDNaUJxWonEOd8vsWvMCh4HJWnyJcpo5QiTBiZGPLeXbEmNNaMnbqMi6iaO1Cf2i+u1abZM/qBpOG",
-	"IHftXa11fczn87js2T9QZFa79w8phRsGk+e1Y/zgtV/cD6CvGOVmG+aea5nfXDtzDmrLNkuOivdKuXJg",
-	"fZI0Ixa9ApvsLlMOBnImw0x679roOzTR1GLplqzVYSjy3bsOxddxvg4IAJM+jxRfH+VreW7uO9p01zOn",
-	"IoWu/ZRIffVBPFeSpsTv4H+gr0FeaM+pMC6Q4gpn8vACkdVabVsE6SBJ8pavf1wPcAvYVfboAJs+Xl+c",
-	"UbpRYJHT6VWzJc0pvSIClSIRGfslrP+bah/kc1SgV/s9uAy6dtmEW982pKHE4X2bDFbuWz31kCh/6EKY",
-	"lsY/99XEp7RCqrGrAvGyqJD2BOr4fj11hVjQSotlE1YuNbFXk19NzVG19KomW1PEDykJKkVNCzs2Te93",
-	"VeN7oDuoXtuslTWI0wvggDklWWpKl5W+Bmi+qRvrzUumJmq20JstzbMDs8woM+Snbx369oNTaIEx7GU4",
-	"+vHfHJ3Z5reIbjQnqHO1VNCovXYPHTAtrUBiKmO60mvBTI15TxVpkkNe+tB9i5vEY+RdCh+2IKVxswwD",
-	"MZE7wkCNgUsJW1Pj6x++u3z5/fEqRZIk0OHk6eEFPIaeRmhpy1atCqcSyTXkUlET9iguk58oc9TVObf9",
-	"CRWAYDOyvXCd+4VzolEAQqMkkA78yTBXPdpvEhDLdp7Ic2OgA7IiAv7z0E+p+uVw50T9n34V2L9wgW1s",
-	"+wDc39y/mZw70aZlU6RvF9iIM9MYNzJhXNy4uWy1aS99m/6KlfawNe/RSwMmCNnrAO1AUnenqRnPkSc4",
-	"PQ+SqQe9Yi4+JHLW1f92Ynikys41W4VMlOG2xlvjTCky3MEa9oEIPFQBcOUHvTIwTjwczDfDLIZ+h20p",
-	"wfpHfaNWfC1Rvvb8dtj8BhANdZKgDM3zLPuFtH8sS4vcVlSP3R1PZXvHt4YEZtwlcfhBCLulCrxxtHMu",
-	"2qBRno6uYb8vwm8aMXru0JZOP9KB7TJ+AZ0sdGmYBPwKVBopq4q9BemLcKrNK36B+IqqCVmr2zgeS+Ah",
-	"iv6RadZ93YqzAw2tXYp6ghlE9Qly2ePoQJAFOjt4fHh4jq5NkQiWkkqFoS/ZgX2l6Ctb/AYYAPoGTec0",
-	"wUxfEyiLUyqVIFLfid9TorbXEbomLNUaVMjYhLViLiCwpbbX6KDizXEt1+UjGF3hWyJj7xvZNs64Huoa",
-	"HeA0z5TxDZ0D5IGQaGlhrBAkGSK1FIRESK/wsV5hFTegvljrEOhcjilia1kNoIa2zTjIMf8/e+++3Mat",
-	"9Ym+Cop1ToncXzdFyZJjS/VVHcWXxPuLE4/l7Mw3w31EsBskETUBBkCL5k6lat7ivMG8wjzAvMk8ySms",
-	"BfSF7OZFoi62e/+xY7FvuC781u23fhWOseBfLL6bf734pu0965CkJcYhKndB5T1cAG+gu2cb/3t1+G+J",
-	"mm/PCWObIj5/FQ7Jsvg9izm1g3zX8V594y4RDdnT4dQ+HkKTtxrcGSZxvMpQ6RLXV9GpWOcbRPk3lsY5",
-	"gZzZq0qgbQQHMR+NmHKUlZX26J/ZnEy5SDWZKXbDZXo7R25Y/n2zt5EpJVW1TMSTAKOm51R7liqaRCkS",
-	"rLSpj54E7kpXVwLWpA6ITqMJoZpQ4nYQef/uB6KoYZ1qPXUzEQObX62kzu88F/Yte+SM3TzEu/n1/PRv",
-	"7mn9o1txqUMUj4u5IPhEzq4+kordU1X8ckH8ys5WTfWG7tXPa8XuKxv0cQtU4oaSHNmHKXFJMj2sNdF/",
-	"/O9yWBHJmmeFl9fJx+KWz+dEkzmY1Msrx72lezuC2kwY3YanjwuuJ3f09G690WQE+2az76ouk5FdgbTc",
-	"3tvvk4J28bDtnOkFYed3L2enjL6qIzm2fceT4kCTnG25Sy7I73JIsibnfm8miDZWpfgjZSmLSSoMT/B0",
-	"jukiIFoSIcsLUBeehqPJflUDs/LivHyIFVe0RaaEjUYsMpgxDEcgpAO00brjXa7AbYB38hvMGKhkMVhT",
-	"7M9jH+wVBMEKgdjNCo6EARdja4QRdP+s9Oc7BvglXa7YI1ns7Vlm2MqineyY44wFONQ0/j3VODClscna",
-	"lBMAk98lz98iFUmY1S24schAsDlTxTKNOrWSn8Xgq2adc8L+SGliW5htJ2LRavbCCS189VYSpcp+Ut57",
-	"Bc9tvm79yBY3etDKaQGWUhJLe7O0h8pSad1J8xsbTqS8vjCGTWdVORh44W5JrVFCdWnp6TSKkHVkjPFW",
-	"ZqKkMUm28FJVXcI/TpGZ/GqqbykCq0T96VaCfmLM7CrfRuW1b58+g/w+rP7fVmyUahYHxI5RbJV8NBzb",
-	"hR5brRWWG+hNBO/VndJaO335smih2g5VwyHu5myHGduMXWuC2QDL4ecOtGef5oJwo4lmKnd5VRH5V0et",
-	"5an9WZlelvAbptwWMGoB0EpDg4PWmN+wq3RWuVywCZUxeCBzIDjciusZOOtmCaa21ifFbaZGdZ8shGiU",
-	"tlB5CZcXld8oQYEUAJfr6sSu2cuvcbgWtZtZ71pcYS8sgG4O97kq2U29krLJoYDPbpO844b1jX3Ap+/c",
-	"7psJ1aYgQe621RM53hr9L0n5lVTRuiS3e5AkmLRxy0nL9/NOW3TbGM6lDVQK58zExy2bPsd319p+3PWQ",
-	"x2TCaMwU5LVACoubBfDEl4TUmh1XhUCWe1HYQKX2lTZHccaKoMWLuUymrC6Z8oJfkgFLQVx2NW8h0/ah",
-	"Ci+LyUelP6pecisrxJVWOCNDBqUz/JFyTrJBPSOUHH/+fE4QuGPlCU8SQNpHPf+UJhKI0oYyNeSZVWV0",
-	"hyh0RJyTiIqIJdkLmIihUDYY4tyhG6MFv2hH9UU1gtJhPfJJONlLV6yoFTtlRd5W7hf7GAYduZVLYNGe",
-	"kQGu1y6F0KNBkNMVC/t/rlYFWKmJURS863gvGUnVF+B3B8jdJa9cPcXiztGQfwkaGxWLYspC6SYpkkVf",
-	"DJwpGRJ/uj7AcRCQAdejq4xIquv2gr2QsSukojujHH7DVPBunLJB0Bf+T5ec7d9m9xm+jUYRs6tjACJj",
-	"6eIfqd269rUoT4AZGgmlsc2OX9rXFPDh1a6bkHdHo4lXTF0WnnYxEE71ze/udPtisEQcAYPfjaSIkjRm",
-	"roeR7c6iK6ThI56PUU2v+qKmW9AEbfW+4SKfaYxFfnf5lmRPgNeAa50ycnRcdj6hpdBPShZ623WRpqUa",
-	"9N2izpyV33KxHfD6qgvgFIXpR8FcWCRZ0OzyBb96ln/3YbWrBB0r6wvTVip/Ly67wpeWV2PFR8qT6Q6M",
-	"0lxmNCBdZAwtr1/XqNWJXrng5tgKEfaZ2mG3gqNmjApi5vkaMfOBLhJJ6xwyMl6UhYwTbwvSvjRUxFZ7",
-	"cy/SHSsxuQhcKI+fchJTQ7vkH0zx0QIDdQb+sNd8LKhJFRv4Q7/94/uLV+HljxfHp8/tlwc5Luj6f1rk",
-	"pQ2dzrq2fQNw/+KLiyLoQJPBfKJZdDUgmkWKmXPiXF1dbIxruN/hP0gSJZwJ0wlIrOTMYg1GjSbDRaHJ",
-	"IJBAefrhzScygM4lXFzrrmbJyDVmIVO0V0WKuQKzLiIpm7c/LYqkWNAKhKzFlWwqWwiuW70jejx6PjwJ",
-	"v4uO4vA79nwUvqRHw/A4ehafsNPRc/rdECPdMf3Hfr11BvqUPjs89D113+uO5U03vT68OTp06yWEdJfD",
-	"rT5j1VI8scvLDWxhfjJaZ63j3vHz8Og47B1/6r08e9Y76/W6R8fPTk6f/7eCSa5yvf61wuPqRme5+Jcb",
-	"q/UVeCOJVWmXMvhrzM5VlJ2QWQ0ivWBZ31nf8ZOzVJIOpqr+uwca1tavH3/qFlfM/cxtGY+cbGbyhNZX",
-	"QTm/RNZ27JoLj6wsXAEYc6BdSMSMKlPucmm1bZJpVZjfNSpLYMy2TFUPCmu5lrbGVXGb0BlQWpM2gIHc",
-	"BmTf4UO5VwSWk3KrFuttzQi309eXBsbpNXlvA9xta/D5ZUGw3qru1EYTqXvFlv6SXYMuPXLfpyafvbMy",
-	"EXQ7m2quaO6sv5XsMeujk2/LOYUYtp4N1iN/dEgWD1/MsSwEg64wsuyFQV8a8KtegWdqtZG/gsMqTzB3",
-	"fmwHBwhNtATWDE3awIpNKMFXSrH1Ft3GLbfkeKKRi1b0K6jSdrtFZt+mTZWqZGU3nbx4iNJYhaWDzVgO",
-	"mC0u/IJZZXlPlXfuyoyX5MaSRSXPlttQM6tCxN2SeX43mXQ/e3/KhTdsVmSLqhro5M0cZwRARuAKI5FZ",
-	"Okx4ROxkK8FMNR6JqGZ6GY2ASuChynIUrV2Ea3mQlhYVrqDigG05kXu0l5WOwKdgMys26DduJpcg1ban",
-	"Aqju1ypY9W+tyH/jY8HF2MvTNqpb/+d//M9OQPTE6j9AXgH6VUZeX15D+Mj70X/8l5fqxQ//8Z9/qE/z",
-	"33/98PrFu58+/Ld38vgn+hO9nG9VRaIMUqHV1emuv0HkjJ28ve3wbZi9bpGosJOXvSxgN2Yb4Ch8ZD6H",
-	"ak/cg1RHcnT1rIKxtmw30VdDqrm+ArFTYfG1evQSESv53/8L1GtnRArswpqkIlYsNhOfgckUiZgwq27M",
-	"jUW6WTJyH2SxTy7bppFZ2jYE7+/QRtJ+cXR8apWFF0fd49P/u7Nroys0sw09CNbPQtU6QfshMDEvQZ2l",
-	"6U1ZhWNqi4H3ZrBbPLy8A9ICZ+eazly5wNi7IHecX13Frn6bZJxtBspz8NzvF8ztZtFFl95f21Lhg2Yr",
-	"Sg7hZOSJIGTEBRURp0kxEqotJNGzhBuyYKZit+284HC8VjK9KieqeohK/apasWMmmLqrIjCVMdO11rQi",
-	"kd3uE7/0Ekjo5Xp0u5ct8U7d6h23/riQkKelrziU5oxuKc9mUJL2zh1Zlm3LjFxVn6nn6aqbpapeVy1D",
-	"f15sOtbvuPPD1WurAzxScloNSPNdv2BUZXbFWzH2o/PlAbqTkcNVvHGnJQLjElRPSLE3/pOV8wxOz9VZ",
-	"XkU6t9scBWxURcQEHldwoVAsGpi7kXI2qFt+dXVLLqdi4h2hh5uY2gxu8Yh5jTiuDJHbdaqKwxBUDW51",
-	"m6tmzHkbfbWMtRjtTuf7nk/0mqO0XmHJO7oP/IY+2Cp5ljIrCo9f1NUIuF9I67fgFcw/+Mkdqrkqlu64",
-	"4/rLXc9L3d3m8//cVKTD87uXsEsmWwo6okcmOZwunDT5HGVKSB2AL+2CdSulsumaRaniZnEZTZhjCBky",
-	"qpi6SM0k/+utX/h//+1Ta5UC6++/fQKDCIudACPXDCMwHAE3MSrVRpP2m/j15QWRiny8PD59HhAItxcj",
-	"Pk6hsh95lVA+1WdIbhj0xcAd3gPSdv8CB2cnIAMlE6YHpA1mJ/uDt7wOSPvXX9+9DpYZRaVI8D4Qq4O+",
-	"cLd5H3p2hdhXE5pAHUl7YSITDH+Rcy+VnVuvA6EqehCQAU1jaDH7PIOy67gm4AZqBugCB/sTUHDCsOae",
-	"4Ykxs9ZffzmCGJRXwlD0KWLmfssZFMmUcmEoF0xpZ2HO7ZFjbibpsBvJqbc/ZnbIZddR4X0WF2mipYUP",
-	"IVSpXzp6NGECGLSZI4x8I8YJ1xPv19DdvuiLV1LcMIExUG2Xi+8jDBSbSc2NVIsDTWIZ6UM6491pfI5/",
-	"xNL2qjuNyRhKzWfFPcmQTTjSEPWFlVVYp71zZj/4N/IGAjIgUhprRJKPb1+Rlyen32Vpwu0Bnc0SHsGD",
-	"h+7Xf/vdTnSnS/5BEx7DJf8A1OlXC0JFXxAygHfrAYFlBmEZfwLFW0C4CGAxBmTKtKZj9tfgnAzg4gBZ",
-	"Nv9++cvP5IMEEzLhAkv/Q2RJkDG3EDKjik6ZgQUGcWp2gP9ImVoEZEYBD2SBodm9dsT/Rt5LwRb2W07Y",
-	"EThC4OBGGjqMzSMDhD+Dc8gaQna6d5e/kBfPe0f40znhQhsqDF60o/js2bOX5NdPr+BLP3G7f1PNSJQq",
-	"LW1LxlzAwJ2RARh7Nf8XG5D2kV0nx71ekBXPPO11MBottwkPzt2qwLzsAw1jvWQ4xlEcQkSXgyAJBV/5",
-	"mHXJBfyXwJ32RsjrQqtrtqNHPLFjRTgEMdpvYFiWHWIcwBQTiBXTMlURyyafDJwTZXAOEQkYaQVvgvxi",
-	"bZS0A/vmEx0PzsmHi0+vfoROYjyhJk4AQL/ejcL31ESTAWmfHL9Ar5yTzgE5OTrGX7ShCet082X94ZfL",
-	"TwFBz44uvZwm/JoFBKOlYNkP3sVsOpOGiWgR/gdbDJBVeJbQwnBAKKRdfrZVvkc5LYOfDdKGJ/JXmvAj",
-	"vAkiQ1XKBh2k4jAkYXZCjk/IRKZKnxMqgCci+wju5pPj43NoDlbM1IajYBglfDwx/qbeSzupc8UNVNCc",
-	"csz3TBhp239i9EHgwjfBIaIxHJAQbaRicdaBjt1dQhrbQpokAbo7M2cohjqRsbSjOqcLMuVx6BoHqX3U",
-	"3wJRMInUxn4EIgoxxUcxY4/YpZG1h56dpbEv6lMeVr/nXRddsduIFWY8mwG7Cu0HBv81dEWewnexY+XA",
-	"OrQHOsAecYMxjzTbAW4RXRSqJPh5cfIamuK5qehKgGeA4uukd3Juh4PrIHNk56cngWMygHnNP7OQjpwF",
-	"z0wS20GGqYiQvwWKyJH24PDm6HDKDrvd7gCbO/gcuhMpdEe7FE4VQqFPEpBBIDfsDTg7U7qAEYFyvUhS",
-	"AtzhJ71n8Fo3fJCWaKWpeyyW0Cr2mWsD90N3/RmAAbLXAs57eMgrZqmIWZQA18SUmYmMCbVDcdI7zQ4c",
-	"f+vgIknkPAvvs623shjIAuFR7IsT8VAd2aIc76wig5+leStT4aNeCRm8h+d+luYCy5gMrJB1zZGCZCWV",
-	"lXPkk8GPby5eu1jgXz58evfLz5cYJgtT4uoaAshZ2FHwXcneBY1rW7H/w5tP5+TVLx8vyUwx3Lg6e5OF",
-	"eRa/5SvZD8bAAAFHaR4jKuySje0qs6OSk54NmEinQGrtnuOOEih7GE8Kv090AB4F9KHD14FDykEHeBJq",
-	"f9iFtzQ4Z/58hkBPDgmi5NdPb8MX+PMNTVKnj9u9A6H3I8MUHCLmvNyj3PjqZRy81SX3wavbJ70eGdif",
-	"r6BKrJvATpf8LAnqZuAxgeWEwaeOaw4P/ABXugToRxzTHmQg0wjOuPav/2Z1IbvO7b+O3sKs239+99b/",
-	"+PJt5xxEGR0GqOOPGIuRrNlKHHugutoodmpdIzNX5kgxRgz7DMm22GYXADPIlFB7aNtPWOXMdmEqFet0",
-	"yd/+9sk+V2THRZqpv/3NzgR02L8Rx5wMUN1GpiJYFspCCOCcAvnTRpkG1eAH/f7loGNlNdOQgpgwCtAH",
-	"OCwV9QUXrOTVMxox0v5VcAvfyG/2x6tL+NERok8pbIXC6HpmkV//7bjX+77jc71vMviIIsPOtFOBBplP",
-	"dIBVaBzD0zCh4hqajyvC/mmXwevslM+QWMIZGTIzZ0yQo5e9Xtg7CntHcM/x0cuX4dFx+OyoS97QaIJr",
-	"jSZecvdAXuTNG+TiCSfM41pAnBlxsZ3YImrNzqxsHXY8KyjsQ8gvGdhhHJyRgVuVV9m42blLzeiF/S92",
-	"NCADPxtXMTXU/pDPc2EVQYkqu6MRWg1lzB1whfYBCakVT9GEadK2ePW7Zy+fdwJ3GGpSgv1wewi3I/Qn",
-	"EnZy6Sa4gIpawiMmNCtoX+/ffVrRtuSMCcSNXanGh+4hfWjvhZhKkxQUt0JgzlnrqNvr9nz9RzrjrbPW",
-	"s26v+wysAGYCmvihVY3sPyothhfkI4tlhChYMREzhccL1ygeaGTOLTpIJI1xT+DjBZoBr57DBm8LSV69",
-	"/rkTwCGnEOTyyMDbIJveGQvITCY8AltgJgLfxa2z1g/MvLZNDlqZgLbtPu71vEbrrI9WhhxOzBRCcjAo",
-	"o1CfIgtsWFFZLwT58dP7n6DP58Uuub6wGFM/Cl3zvepi9Z7Yas1nf7ZeYWPCS9en8AP0qS4gxj156B7z",
-	"T7mH/gpaRZy26SX/1d36LsY+nuD4VD2SjePh9zQulPs86Z1ufmQZLdgHT7f51juIeaLJG8hALtqJWmf/",
-	"/Z9BS6fTKVUL53m4+PDOSh9kuwncUmRxYZn55Qgl5+hYgxku0+Vb/7RfgMV+qOyS7mrIr0ikYN3f6zeA",
-	"/TZugWEq4gSKYMD8D+Bdg4BENJqgskeot15XrthLeO2W6/Z3ekOxHTuu3r/TG4pfWl6Mtp3hq5w9d+0S",
-	"tDf7e7/tlec2v6OAK61DFIttWB8Bef/uEwHpHLFOQNh0yOI4R51DLqharF2cSCn4r3ph7PD7ca/nKq24",
-	"VLiIaQ2svIU6GTKNJl4TsGfgkFqdm5KE3zBh77dHNXK7rKzWH6Ehm1fq8rlWXqrrYuPcFyrW76dCl7gm",
-	"6WxpGX/DK3FlWGpXkjvvuwuKp1/lcrq0Z5leNZwOik8PyHBh0Fpo/wGWC+RPlTLBUmKEfaaRwSJamRTO",
-	"DPNMESbAw6cr19ovMyYuPrzbbbH5fuWLbXURuRcTQDwkllE6hTIApf5s6v1KInyvmvq7chn7FvhvNysZ",
-	"V/K2h7VdXIttxSETZVHnjR2Z2sm0086nfOw0asANKJjBDqMDwhLNyGnvGXBAgna3QVZ+tI28T1GJH6hY",
-	"YnDBKt2wzb6hxWWferb5qdWqsxslbLZ6uDNSgt0e9PU0SfzSwWTF2mV7c3RIgX4qdKnrtSsYrViOrGqU",
-	"JihOIYbVmTuRRIF6fyDwkIEpHr/gbkMH4g9vPsGzfYF3o9U0wbZN+CyA57JovaAmis/+7oNrKRml6Nzx",
-	"luu+cKUKHNeUz/RGywRuMG7Y1NkywPSWeQHa7m/0mCCO/vnHS8/rZLVlsBT4lH8pmO/oLMt4Jj4fveBU",
-	"tU9lLL3eH4P0WJAsDawLXKG9TXe65GJpBN0bwPoeGamQ1SGb2qDARJAVLMHm9IUrdzcEegtuXLkWIXP/",
-	"Jn62S4BXQlGOBpTZjIk4tFoxODY/uk5ThcZ7w4TFjkNnfdATqewhi4lU2BwaoxeFC7dQTntkqjvOvQDX",
-	"p3TRF0Am4dwMFhJCkWJGFZkwxbrkLQwYKDUZhyk4m+1IoEWMCcPNwv7uEjIzRdj2H33WXMTscwcXwnBB",
-	"KKZqKmC6AHtHWXb+xLW5gDlwPceYO+d5rM2uyG85/EDH7JL/i0FWxRb3foJEEXtzBeTEtVUknIDxAwul",
-	"HVsoKGfvBqeprwB+VmJ9zQX6Bt7L6jaUii2iyxEmzTak7vMwR6VP75Q1Ud0Qt9DXfTdbEHfr9jsRJanm",
-	"N4zYE0GRoUxF7TdlFKVKMeTVrP7u9kG7q21589m3JZ3Ntm6LkXduyT/vET0Udxgka1UZvFCPtWdHUSbq",
-	"x4YUR5sfKTLf40NbAIO3Ug15HIMsaJ30TjY/4Z1kj4KjM4Ty20SiUELrena8uOkKiExiBserY0/yEAW8",
-	"2a1/Bq0l72d2TaoCdsm5UddaxfJs4yKbKsQtzKW6hpM+KB316EELHLWSIjOrAUBuGPgAlhpfcVoUWvZw",
-	"Z0XV7s9pyrbbhFnDPeVbzSFUGBDSxhMADoUOIpM804LDqGM0nJG1Z1PhfXc7I6re7mgOdh0CR5lwr0Iv",
-	"+9gWIi9fVI28e1ryrl7KtAsyprNG7hUERrX0W9ohvuAsiBfBEiQ6dvVh1knKwz9LpP5/1UrOX0RpH4MG",
-	"YwE0ynAWkxGNjA7gN5bwMZZ2XCCBdEYFBiA7cEbgrNA2VLfGuKdhIqNr9Me5h7gU4ET1f1zBLUzpQbVd",
-	"I99DrQfZqXVGtAITWnl7vvlEx5u2JdzzGO6LZiuXt3J52T/EHt0VIOQr0U78P8FDjiU8l0+OQlQA2mpg",
-	"+xW6d+bjSV0gijZ0cY6xvWiPHCiqr5yBEiOlIIgyAv56mbAu+ZmxWBMf0nlOaIGmXqqcRHMJE5z0Xq5u",
-	"5l+BnqO0n3cbmncjaEULz2xY5d/LeLGFECiwsQlp7HS6nAMfxA9WlihKZxQpAuwPis441IcqjJJ9wx9H",
-	"rbNWIgH8/XFsAQqUDv1rdwiC1Vntk+vCN24jxfybSwkbRqXsr0cVoo5jrRGmT0GYnvRerpn6Yu5AeQls",
-	"xzriKptVMI14brN1tcnyBRIKaUKQbFtUJvurggekeiX60MVIilHCI1MIb/bh8QcaSVQxEBmiv7h2tW+5",
-	"cEGbnX2C9aPjzTP5wSI0gVQmb5F3GB7dYp05CtBPUv5EFRZHOjk63WZRr5aZg4ePj5/sAoqoYnE4kipE",
-	"80ToKgjW1BeEan8hJo/BinPRoDW3xyn2k4V5BYOq++DghffZlhQWtdNZq55xb3SN0eGU6ylI830t/99Y",
-	"ktj2TC1+H6bGFZRzNZc1ehphuS+t9X0u9eMXuy31j/4U2wcKxOJgFYiJtAugqgSVChigAih17oAkt1Hj",
-	"DhFoQRLrHdGk1BXa4Ct4va4aERfgi6vxvOh/gppRyxBxFfbhu/cB+zZbzAp5Qf/BFncDij7nuJWpxHRM",
-	"udDGpbVIMXamz9bW0A+rkEJbnh42q8Dyd0BnFflUmx7NH8meaGDetwfzaioAF1L+rtki5CLExJwGFjaw",
-	"cOsFt7yKFEt1RbWOB4dWkHoCjYGomqX8Vp9ll6ebfj1QDE6dCuARlJHHvQMsZ9a6N4j1pmBE52gNT02e",
-	"OMCWLO+uaAlGGBXN86AUnJH5hEcTX1Jf94WvO2kfw2vZfGkyYQmY67BODWSTFz18U7qAUjmKx8wFz7rG",
-	"KabTxPRFnmieI8GhtH8qRq6Zq9kERk/7/oxE3UWzcO9DcEFsS07ECdV98fHi0sdKBkss0sijTOwdLqco",
-	"y9DN33Kg0Z+b5XlPkYSAir7gIgbxc7PC9WDHAgk5XOAH5NflTT/QBOIrhPFFy6FgvxsG/+2+gO6TAdq3",
-	"HAnJoCra6JVbZ18eHi71rXXWwoHgIrK/2JXnmLVHNElatzCGvspcQlUI9ZcZGmbPMZlWQJapVGTw51+D",
-	"DjEys0t78oSlNdwlP/Fr5guNRRhMx/105trLI2PwzLjeYPAGgz85DO6OWTljokHpDUp/iCXJRYbM1q5J",
-	"xeIUpHoIEj3MCMN2fKZwKlc9KWSIaCRUVIeF0gNVhlwHqUIITtehXaOhP5ZqnrFvdShog8Xa3hmzERew",
-	"mDbc/FTVnq9HjfHoo5TacEZiFllQXYygcREzTOSYGKRXCQBjvT4KweweuubEmHdWhCxQD5FVaG1sZSE3",
-	"oFhJ0seGZwQ7xehKjMgOfP6CKzlp8TqfsqUYKfIGmY2QtwQ4GTABgiLGC/PicsxQnuiVonMupaE6TtO2",
-	"GL/wyHGaLkp9JVJxqW6Z4/tonbX+3/9Ow39d/fPPo+C099f/1do6FnJP4fDrsgCAyqlQPPT+EgJqXosS",
-	"d9dB7Pe7W4zpw2UFPGIawIPG/Wd7cIsQ2ALZWRMD+/RiYNedAHcJ+S8Q6cdTLvJzKkrikH224HX9MeXu",
-	"Wd+omtSvVz+9fuM+8UBnxH1ut6w3m3ebG7T9b7QnqVLk5FB1IR3U0FCx36GoSh2MRpAd/pFSZSyg2hN+",
-	"fk8TRM+ZZtse0hi4nwLnabZvCUgqkKbPkbI6Wk0LrlzTHIiSBfLUvSq5jVxcBv7AnRkm7IZhBeTivvJC",
-	"MFq+qUYglsXgUhRxpVfBSj+3Gg80uSh4T1zWOSDpjxDr6mlEHRHMq59eO/Y3q7PxxLgLfTGk0fVYAdwg",
-	"F2LhPwB+gqGXtj4egrQpEfbl8OuyO0O7OvQLx544P8fC87qYXj12hdkdZevCQGr0IJ+LAZnSWc5yFVHD",
-	"xhKYFIyEfrgrfVFglByyhXS+BsfNqysN8sA4m8nN3a3x+zSxZ1/AysiLK9cx1DCnqbAK5KW355Cf+I2v",
-	"QEyvIhnb+970nvd6vd6z41bQ8nLKVWz+L8fb2+WzAXElErcKVzne/zlWeYa5uunnZCaTBIsM4+qjhvwk",
-	"8YPgIuIGODPGimn9FOzovnGbns7u24/t/ds5kWuiO5M4TGhod0hmKGvO7sap8nBxJk/cDxI4GhVGVcKB",
-	"8htfXKb8Xo5K4XqZ3Xyv/pTGKdKELq1fI3dG7x+UjFMLkgsgegWse5JoCyh+/vESyoFYVN0+7h0HCEH8",
-	"ed3ZL+pfNYMc/on/WJvb+87onOMAQlmg3FYsBcvtuYYmjk1IzjXY7W+gCACcVfZ3cEHAFSCO9nE7I55Y",
-	"oXL540V4fPq8ClH/wEwRTt+/raMumgKHqjFwNAaOxsBxp4xp3EhBHoZY1Kn2auTYSfXG3Q9Rl+sl5aEV",
-	"WmstyPYGR5iWE8GhGxKLCMkRGXJlJmcuhCyWc2GhB9YjwljE3DzeJSe9l2SQNwdDa6RgA0+mX9BaJ1ST",
-	"ERdcT1i8SaC+5VBZbRvq5kjflMVQubR6bycOUTwDa3jFX3MNzKVbaLbukeITjY7bCOVGc30yibOrMuur",
-	"j93bi3fUawn2JGm/uvxHJwBO3HQ45eZLOSdzeRUqBtB6HX+QknPkQ3VLx9H8xIy0vYzID9NcbmRmfN9Y",
-	"KH+CSgcoIZUsp5FM0qk4d/E/pQh9FxtUf3TmdQ8/su20kv0foPnQEhza5ixtztLmLG3O0uYsrTpL0TNs",
-	"JBnxz15lwrMU6grCAfvkTlV896Fm0MhtaUv97cie7mnF9AGJWcLG1LCYJHzKTXYULpWv14Yu8A7dJf9w",
-	"CXJHhcos3v1t351U1wV6ha259C2/T7Pd0qdq1rYflYYg6mshzszX+dLCdnaW8qqGqpalHY4v2iM532rc",
-	"4fZse6aya+cESOkxMhqrEwo291mrQZ4hu4k0BbnyVnflIxDm+aG8grm6okKkNMES262zU8TA24eVlHu0",
-	"bwK8mtc/KNPKlvLNU+E1cu7xIWSTurc3yDukkQ5pBHQEoYWZGzLTnLgPqYgmUoVchKlmDR/HY1OjVR9v",
-	"2x/HNQH95TM+zKr21EPl12VUkD9RTjpzRBNSkVQgHf02RP748g/47ou8MY9VAOYXyLPL2gFFlBfMEOxR",
-	"Xe6P73Ep8cdtjqGUCaOiKr9o+WNYzOHDBeFCp8pCJcI+z7hiGjbD6+8vSTRh0TWUD4dy944rQzFGFowq",
-	"HeS+La7Bb1ZbEIBesRseWwxxBR/hYnyFD9enL22fBXe7Wjj3mZdRvdK2SInK5qdJiHpauk2tYCLtrCSA",
-	"LpkoplTQMdyzb4LxytQAX8erwmKQNdZrMtiSAtmN+3YMNdbOiGIRn3Esr4Zne0AEM1YujJXUOiD+1SPQ",
-	"M0S06JJfBEP3QEJFtybuvnpfPGoQvuvglRcPzH7HsKshFddX7qKdCt/R1llrJFN1NWfsOllA06E3V0Oq",
-	"uQaiHOhQQkEinbV6Ry97w+f0ODyJjlj4XfyMhi9HR73wdHgcvWDf0aO4dwIGGDfmmUCz0sxQZa5AGkJQ",
-	"/2nY+y7sHW0f11894LsE+R/ds1CsEojYvvgbDuFv6HOeqMJTB2lD9tmeADvz5NSoSQl1vNROMDdx5E0c",
-	"+V4WbHbM3I5CZs1ynVAdChkufS+xSvemVT4CkdGEtt8BnyL824j+qChjvbsAVo9ON6v7h39m/95Ypaq2",
-	"9Vk0KpqkCZ1aaIZMlPhPQJ/4XKXXqxZ9PrAeWFtzyt/QGIe/7ADqujX8MOrhbnS2vm3ry08VtUvNx4Ka",
-	"VEHdcpc94hSlrMZmHrBFk5BqzbWhwhBvBSoVXuhs6x/bl/a4DzcZ2uDKqtnz8Lh3V9Vs3y6y9V95UE/Z",
-	"bsIwqx3VCMXGY7YzHn9Mn0oBiuWicrNMfBQodshEfAsO9OVDo5asJKFWz1xEqD/OlFQQB2Ikhv+6fBvS",
-	"Zp79rNMl76VgC0ITxWi8IDPKY8jFjKE2z8gwhZwi9mGuCY1/T7VBGG9/FuyzISoVBeJFC9m5GNu7EzYy",
-	"9utyNNLMEG58lZcgI2TvCwrw3x62/gQ3Ei7fMFUVdfxGxPdk2Awe5jBjoniSPQ97L8MjtEk68u8pKAxG",
-	"EkoiqhiZQAnErUm//Xi8EfEOh85GmVG2aeJ50WpE9tOnoM6MZm6Th0zELG44phuO6Xtbc0zEIZBiglXV",
-	"niIhOFe+MAblbzZQ5Q1U3Kg3bQl7FdTR2joy7qk67uRcm65mUd4aUvk7XJ7SGmtXsiBTqq+xxCAkOumJ",
-	"nAsUMACdYj7mRnfOXWA3vBDu1kYqFhMmIrWYOV/ZeoPXa9ece9TwPnrjsv9WjbD1GVxNjMNej/wnLH5n",
-	"Slo1R4H45XrUGPv3kDODe+1AkyEV15BCpphVl8KIqjinULcihsVnLshPjDgkrknheNepWPgIdjqnHPJt",
-	"3G2wcm4lQvdokExrVEvB5iWJOGMi5mLs0mr8Ww40aoT+yOCuPFYqDE8IJalmiuAsmwkVqFpKwch8IolV",
-	"EaG0lBsPV2iqnUl4nhWoUjSNO11y4YfSFYzVheHtC3R7uoZ2yfd22nwXrIpLyzOYdSLw5gNlDwnNAleT",
-	"dmRBSZVGerlG9t9SRyzFwxTiZlwM3t/J5ft3n360U+8vQB4wBMAcPzs5ff5dK2hpqYxnrnzWe/n82QlW",
-	"YMpqTM0zS7KcMcHirPIXnr5+GncpwVo+ki6ZeWi7546nYpBrHm4t+QXTHJffioa8BCFDZwwPp4wKSPT7",
-	"BnTfRoFduySuuYjzYvHBfrIzGpS2R5R2iehhFan5I67tg00zAId2/9jf0SmAOmIhwXkZvGhQthHDeIhy",
-	"C7h2ZxX30H38Pj0J7hMWnUJ/r9lCl7VioCcHQvL5hC4NPRlTJB2fEi5iZk9UJkyy6It2nNLEvo2Lceec",
-	"UOL3lBVwDmIFAJS1tD/Z10IDigCxuvQnNLgGhz1ewHMtkNsSr90aerkBefLwK9ORloRJU16zQW47H9P2",
-	"JHX4vfFvNBhv/xhv+RnNklFYtN9si/W2e/2G1jR+k/3jSHduuvgRECXeMiBHGfxpr9iySJUpq/Mg+FCx",
-	"mYI6JveDB9+CrUyxG66znLWS1Y+MpD0uNMQLr892Q2xnYWNfDNhoxKDeK1T1G5AZBZBJDdx6oFccUBh4",
-	"3BbMnC0nUU+oYueYL3eGhXbmE5mwTpe8WkSJXYfFCBeq7MNKAZsZGS5cXAt8BWLol+NbuuRX0AK4IVz3",
-	"hRtxgKrFoGnI8rWNJ3OqiU5nTGkWMwidEdLAx3OzZWzPB6P4MAXmujbtC1wEnCbFEv5Z4XLYV+kMono6",
-	"xDUCeVCK7rnhws4ES0ZBVjGoL0rF/LORd14811tIIDGKCo2VIKuA9kf86hceglNaeVkgzndh73kxEKe4",
-	"5rN1fEbMXJKphMCcVNnhnzN2fYsAHTeUTZBOA2RXg3R0qmfrAnX8cgyzdCAq8jNiA76wMi409Lq21LwU",
-	"LJSjEd7om+S2WxM71MQO3SfJDeIil+BWWub7TYhDOBFmZwFGLG2w2RY+xTXuD1d83kP8Bqt/GTFO7+UN",
-	"Wx/kZGQZ0ZaQbCEVTjucRTNalgeA/Dqd3hvid0ACpKgyRVvvAD8M8cuDLgEuSX9QuZhxxRBjQ117iAgf",
-	"DGl0fTWjiwGAZ4tvSDtH3Ctgu1ONO+2Hv2zY6cehdTaiiWYFpDmRU4YjPJF6xg1NMHLMj3UGUZ+HR6e3",
-	"gpqwXhqk2SDNDGkKaTaizAbSNZDu7msOBdlKRDisPV1vNG0g0xODTHiKEFo882vgk4urkgr+K+3o0uia",
-	"zOjiMYLE7TKO0zVlqt5A3SlMnXMh7TFdAGeKVBFDqySgIU2QCtGx8Q3MRMl0PBmQtmMCPyNG2mdnSarR",
-	"9JabKRNGESZ10BDKCp+lkEc3oZqAYk4oWCLt97vkDRAfw21yzrRPbgzhp77whlHH1fC//xc5ehaQ4+e2",
-	"nUfHARGMKitfZ0yIRScgMyWJoobm8X4WuWWdtS0T0uSz3BfLk3iWf5787/8Pn7enn/22fxlYaO0dAYF6",
-	"5xAGG7GATGhywzRJZzVFRUog79JP3a4Yzz/4CSeoda8UhMuNreNdd9eb4MJvzkUNOyGcPl16qb2eUk/f",
-	"65tRDHpzDkyQbpynd65J4Pxtaywrc+bjriF2DGj94VyzJw/8pFKhyYTeoC0hgOqRQH/m8s93ABE1yfv7",
-	"y5rYGYzgsXpfxpufZYECwKfzm1VDTSoSuwSdoEin8DyBBDn7RAbXyAXxMGOZJGDpjev4AdpYWgweNXMe",
-	"MYj+s1f0NZ/Zme+LfIXkL5YCa6LSBRrXqtIv8OYv2zQ0UnK6bOnpHRWdkVxktiG0FB2Rv6fiNsQAbsAa",
-	"a1CDTnb3O96vC/FWXs3GSNUYqe6+FXJzVChvmEroTDd2qS/DLuUOtHWYs+Cguz/Sgix6K8yjrfThn9nP",
-	"V/nPG5k5KyPBbMMDsKIUg8LswoBoNxLRJEoTLITaBl9dYgadrLYdZL8YOkwgqQIi0So/Y4UWwDX7PS4g",
-	"Uxad2wfajlo0Oc9+sRJvNCJjZshJ76SSGOGt/8ZF9on75EWo+lyNTK/qfcN892XTgdbNaVZbZ0LV2Irj",
-	"nfZ4JSVoXusuC/7YXZmsWK7r2UFXyuVREis6MpU9P8daGS6FHbLkYxQW2/KAVu/eRyABnUh7+I2vIqmN",
-	"dhUhfKm84+9Oe0FLSGMnsQVxx0pqZs/Gi5niyfZaUkV3980SuuYTD5qrtYOg9AHLsNAaCdnokhWwuAr9",
-	"hC4LYH3BhsonoaizXW6NFtdocVsvQi4iOWVhzLViY6riTfGcTuOjYwZan+JxHgLaKHSPXChxHbAh7Tpg",
-	"07kF2rutCnfo1bDdrflrcF9tWj4SGh/orAZMpgUuqW956lHgtT+ugOUHKWUhwx43t4tv7YsxM0s1lYme",
-	"Ja4mPDeaWOBFuHB0wnlUg1cvs9a5sNhuX3zPIppqFz8xoTO73wg1LhCAiqVm593BIAsIFIJvlzOWzvqC",
-	"koTai+ULBRoB0j45PiaDlfDucJSaVFkJTn5mnw3iQ6vXUsOcdtsXMyZnUOAdYgdsQyHtyo7E73IYkPmE",
-	"RxMyp7ZpI4lNBMX6QGNNTBLTBcbHvn/3w4EmTtD0RaRYDETIjCg5z1LnSuMHPZEjMuTKTOxQAANzuaNt",
-	"59XxUivAIA1oCRo2HI+hoTMo5Ak7AQfIRWNQvWwV0HShSXsAN3AxtmP0CZLHrKJD2A3g6kJxghEfp4q5",
-	"4vrv3/0QEHpDeQLvQkkcuP+STCKDxcK2ya6bvvDfcpUNYDlkrQ2cR5CBiHNjSApDOKduyux8DxcumAVG",
-	"ry9g+PAVVIPFo1Oge/IDd+DHq5pWAhfkXpWg4HYMFE9AC6iQNk+hbFyjVXy9WoU7se3RtYv2sA+9o/E2",
-	"7U9Peco12xQLRwl1AfGsbt7rgMQua4vGaWJ0KAXUMt36MThCEWZWPzXl49Ae4+GUa11PfiIk3gWHPfRA",
-	"qoh9YV6ur0fJcXNKuDmDozU1WBseTZslcoCAaMNmZLiA/xZQTAG8ZfG7lYDxTkoRQjTvva8n2X6LN3rp",
-	"pbM68V6cATY+JwMruFL9745gY+CpvsCwfqDJHylLWXVZefeJj74pD1dOvqoYOvajtbVxGRt/iU99QSXW",
-	"y6O+ubT6aGkhNAHPT8tRtt1GJe3yPq3cpiVzi5939JA9RCX2C+0OjdKnkeBZLFevHErkJSyw1DCegPZZ",
-	"jglw9dVLgwQVL/HBuorr5W3yuMSD0NCti6I/K4YamrkEM5FC85pgwGEDcaSKCj2y3cmaxuIrHOXMF9eD",
-	"//0V3Eq2PE619KWJq6+STtpuVXSaeumNsvxEleV18ZtLWO7roktsSqR/MfwueSXyPZRE94sZkovtIR+6",
-	"c71J57kLSrzQ1zXQCujPMtpDLmJYWzceWK0JsdwZIdZqoYd/ul+u3C+bYyrLqDcvch6ziGtQs/mIULHI",
-	"nGYuscWAq6em7tMK6HsgLaw2qLHcyyZa5wuPZ1ydzgfRtnZzZpdWZjEtbqtde2g3YHwbJ/rqd2sVxZzC",
-	"0euDQxbJKdOVGiGIuVlChbB/tNEvjjd593inS36bcHATl7L8NUOf+cAP9tU01eYq5qMRU8A4eaXT4ZQb",
-	"w9QAUhs1whrHINAJyrz3UFGqLyIqhDQEh8p5t/EPFXKdpdaoQSV/0mu4864K6h1dmLfUZb14bp359VvS",
-	"Vieoomrye6oNHy1Irr+2dtVCX/tPPXQs5laiHac73oNob3yvjTq5LVT39ZA0FxHzcqauCM5mDXQLj+6S",
-	"juqW/beo0TZhpk8zb9bnqToSUVA83aYOtnoiO1o23J6rtLmWtQ+VuQo5NM7dvTl3PxXcJB6+kLab1cAj",
-	"UchYtKgwp7cHe0HMooQL1rmrHo3XvALN9ahAS1GrKb+7fJsnTuaeIee6Xcr704wh06eLMJ2Larftu8u3",
-	"F/mnH8hpe58e0WKHNvtD8/FsPKFPS8Uur/bK9V1a2n7/YfE4iJbcn+K9nEhYqch+LATgvhMxv+FQVO2S",
-	"qRseMWI1iSLZzgijtauqcTiOPgFLlBtN7GD4FmjvBFU537G/Vuf/LG6KR/V+ukTuq4zlqXXWGslUubRB",
-	"27aEiq29oyeFmdn6odNW0ALKwAKvyykUmTjCK4attPGPlCrDVLLYXnEtjvnjOE9Ls17vOm0cpo2G++TS",
-	"xWq1wRqIXYRQ64OLgcEG0LsTuY3LtHGZ7meVrlXs7BLNys1t0DJvX84iW93ow23crHeiVbaAbns8VyhG",
-	"VYBxttcF+HYXrLoSAFzWHJcIDde6XEvwOne4LsXlZaU0EG4ieKt0ti4hzAdR7+qs8Vm/Ghfrl+1iLS3S",
-	"B1fy7sYBWs0R8zEVSJoJthnNx4LFS0aIKq6Xu+lv+yB5waaWmTBPrMZ0K33oUWhVthEdnk+lESFPQD/5",
-	"4vwij1sDIgMrBVI4u22pSRVz+GRvEnU3KHJ4j7zKF5jpjwyDHqNUSNI3It6rGeyhSqKKJan7Mjw6WQ6z",
-	"wMQkEkGdWw+ns9NsdybiNw0LcWOFqWIhbmpSNR78+11zTMQrBakMVabh/P0yHOxvRLwCNIgU987xux5/",
-	"3HMp/k+rRe+9g69kETpAVx6Wss/kVtbUA50d2kFNMf5zLNXgi3koVlvaYU2R+C8SB21XGn5Io+sYEgKr",
-	"yMmaYvANHNpDcNm9lHbfveRDUwy+QWlfZDH4W7i0HqaMfIMmn2Qx+FU4+fAl4Dfhy/us+76tiQvrwH6J",
-	"6C6vwG6B1bJ1y4f+XbOZcSXTkCKVCwIMs01R9gbxNUXZG2jVFGVvoMsTLspeQjEPUol9PWrZWH69Gnic",
-	"leqjpzNiZKHeehZLZAV84OrEuty/gExYEiPBdGa38qzk5ENl6SpHGVb2aVnIl7kxq6uVv7t829Qob6IM",
-	"mhrlTY3ypkb5F1ajfEXhn7MNKWCFILqDTFTqfZYj32N44HaH8/2WI9/WpuBqeH6JRoWmdndzan8Rtbtv",
-	"5Vi6lfdna29UY8tobBlN7e6mdvcqFnuQit15OLJjOdpc4+CXEh2Gr2QgZ0wMkCIbg2PnlAMJHLiJ9Lwq",
-	"Z/4nrs37rAF48j7dugZ+/zneJsifV+yGYyaiYyyBnbSyc+5S5aCwLZ89f9iiBzVzs5nt41usevAkz4X9",
-	"J6j+LIlOo0kGG6wEX8hU+bA8qMsnpMl+h+p0e8UNj5Yq9wGKIkK9PFzfxEiXyUQmcu6UZMeRyTVB4Rqf",
-	"uWSRXP7qAzKX6hpKkxeFuXe3Wtmi98pnulHcH/65DYlwAUsGLo/VinYynzBBuCETqokUrmyhve4Labbf",
-	"fKLjjjMx20ewpmZlimuN2Gk9vKRrrYfTTc7al5326rWi8i6mqzv4Yfboroingmx4y/19iHtwd5PXNjzD",
-	"gyIyGgDOd3VW7U9WGLiIbdegA43BRFAid0qv3d1uRtoUr8pRX2RsHG6C4An8kCbcOBUC//Tlcf1HO+dA",
-	"FgwYbYB1XueThT2pAsJFX8wzSimX42X1fN0lFx6+5qyzxBERD1l+iY4pF13yM9DwvhuFYFWrcphdwBP1",
-	"Iu4RUo5laiIJiDQDsQXT3cWS6dL3fkYXIM4TKcahYWpqIQGPmTCcJsA+vL11b3k4cJAeOm95x0NgeVk0",
-	"p0FjpawqTVknkkO/gBpLX2Pp2yFqCc8zNGGvj7LGBRaiKM+pkBpb32PZ+vBcAzvelsgzs/wBCMoRlKo0",
-	"Bu6MTXPFkK3V+SYyiZkCbgMyQIA0IEZeM4FCBP55oPNrUUL59KzgNs5QFbAnYApdVjOik5WbmYGKbf+5",
-	"IDQyaFCUMV3Au6aaJTdMB9W3K1+IwlN94vmlWey/DqaJKReMETmCVYjVHJUjlmpTEk14Ene65BeRLIhi",
-	"Cex5PeEznb8YGgQGD3OOqq8UjDARa1SK3de4JmN7AQy5E6YYNBtDugY46AOiZGpYX+BW1VkcFg4cjpbu",
-	"kjfwkHtvwjENETYPjSLYZnBnTYTWe3avunNtJJVbNWvmtomxelpa8W8TWdCBQGi4bU4tlHAzlvkecD3e",
-	"cDavEzZwR1HMHN4hSvLTUg6vi2Jp1wZABlnSbkBkarShWLoSt2nuNNN2A2YUbCiRc+AEG9GKWid4cAd7",
-	"dcgqTEgfjPooJSoVYAib0pj1RRta6VuCAanOpRxYNUlxFp9juGaG1OzGATOj/WpAFDOpEiy/oS+GVFxn",
-	"d3Ss4nnjiuXEPCbcdInX23wOl5V2S8E+I6LllFkRZbLd2hexZBosuCX5C+LGiqc6GbP4MoJAC+1s4j8b",
-	"Ha2J/2ziP7+1opaiTIThjgcv9s7I3B5jXCMBhoW3eOzBz3Oq8ayyGkh2thZW80p8wvYYYS+xnlN2uJS7",
-	"TCNA6hZu4L/WerguAFIDDqg8H8mm47H6cLzAd94rDs8+UmewxMvNufb0PFFLUM2vQO9FHdKEiojhUtvX",
-	"7oKQlBk1kzwiJd8grWXD+11CVHbbmoeut2vVADljUJfSj8wsSVFsIw2B3bsI05kwakGQqQYtAEM2koqR",
-	"ATUD0nYVJ3FkOzWb93vXoOohXIrqoaY6nAfio0tjddR74HCerCM1AsINZiMgnpaAuKgRDwe5YKCYrs9E",
-	"jDa6b0FMsBseM1HJNfZwbd5Uo4gK4ttJuGFTV+dWRinMJDeaJSMLHoBygSWazSdMsYAMF2iIkcrQ5Mze",
-	"2BeKQaW0CA2Jlz9ehMenz8HuieY/FnfQEa0NoSQrsJOZKEwOAlzRCwg+6AswXwSEOs97TrAG+T/OZuv7",
-	"0SVvfI9GhbfYTgBEhK/YXw50X2Sd9yoQ1deYENP+4c0n4m1C9nY7vfa/dnI75/lrpCJTqhwqr3pxxPgN",
-	"q7R9XsTx+4Vv7aPWY/IzXk6TOQ2PjltB65oL21royQwxoptou4xhBYTpLJE0PrTPHfZOD929Ya93ctyd",
-	"xSN75kzo8enz1lnr5ejF87j34ujFi5Pou/j56Ut6PGKU9qLTUxr3jk7ps+HoZHQ0PB72hi+Oj6P46DR+",
-	"Hh2dDnujXo/2XpSKM9m1s3XFp5c7uPyzeXknZql56JJNhWVRcxiWtu3SkdiUY2oMUQ9cjunrjxFoHP1l",
-	"fl4nf0Jju9rQ8j6cgeySiRztIMYho4SOxyx2UCpHPWfgh4ezOLA/cnEjecQCQonhU6YnjBnyf/7H/7yr",
-	"12wrRGwbWZ+384ZGk6wfZXCIEeoxXQQIslwhXvgxf4fVnyEE0z8bQAilBZBzqrNXtwfsc5SkMYuvImrY",
-	"WKrFwA6TRTlgU5vIWRFnFixqVkifk4GQ5oqLq1lCxeCsL7Tz6SEgTqjIn+ACvnROBqlgn2cJhfDOM3tt",
-	"Yp9wcZ7UIm2wXY6k6gToQsNRPtAEHhTo6M9DC3IUnJUvlnY9TGnMSJtGEZuB7XPKNTQwyJZM3BcQe9rJ",
-	"KVqcXZQs5U7JGRP/bqFOMXPKs9TQ7MNV0BZypxZvYcYfN1XK5UPl0tHJlaGUCaPi3o0adgw2pyTB3mgs",
-	"G0/LslGwSlvAUdznXjhMqCYwglwKK1yqBZjuFJwQ2cZ2QTVfvSUE1vbhn/Y/heh+/ZiGkaDyW66FD2qB",
-	"Ka2IgqhHQ1nxXA9cWJqLWIOMgMBHY3lbRF9AkAWLeAxJB6SNpg9HCo+mEKMoT8rhHEwRqgmNjFSdLrmA",
-	"Dy8v9L7A98bEQBqEkGQqlY8016R90nuJCbcYT2zfEVrEntyweNBZMszYl9tu9UW7EqN0bLO94YhQQ7rd",
-	"bmZUW5O6AAL3UY0phVlEIWJPTYbhf8Tw6JphrBKZ+pg5JKfn2lCBQZdyigctmTL7t31wJKUZ0iQBO5h9",
-	"0iINCyC6u1g17ODgQD2SXQNmp0bxg0VXqEGZicfGttHYNp5aqekaOddYQprqz42NY2+ZCHZvnRGnO+cO",
-	"nKkUtgsUUbkhtw7q2RHKJiweY2JqfQRwpjAwYRRnOiCyoFafZYjKU6OQNsTo0yzUSaUCg5vMhE07QV/Y",
-	"Za/4MAUTAIlTdLB5z1KQayZtRqPJku5R1DwsZAATEZob+mJKTTSxgE52AqLYKIUkAYu6bphtO1LoZ6HB",
-	"VUHHXVLwzVvZA9aLygCIQsiDHR4IheiStzwxdgku0ARjvzjEkAjSBgOK5jesGEPcFxZSM+CkgZfVxvz+",
-	"hNP1uAYIcJ9tj9Cwzf/BgUQuWLGS4ZoqRYwAMzQxE669Y72qGVAu6Q6hH1s1xQWvbGqLkU83CMWtmbXW",
-	"GrezG3vNFxOJgoLbBY9GdArEMBA2CsdHanwQ6dcfmJIdD/pJhqZ8KhpE2lmu2Uq23IHugB2kYO7nAnVl",
-	"TwXrY0lEsjgr0DPwKWQhUk0+/HKJQR47DlyXXJAhFdd9kZ+17QGOwL/bC4MzR4xW6FvgE3ikwuPdrUD4",
-	"N6xACffRJFn0RRY6BSe9i7foBBYmKIa1/6iK7RD579q/s+9OmYom1A6K/xfx3g6LJ2LmW9MJSIFX3eXt",
-	"sM8wQpkqHskknQqvVmRfnNLZDC07F0lCpOoL59g4I5QMqXNH4XDrzOmR5dshfnYMHIgNsof8ZiRvaDTp",
-	"C3yRJjSO4ayJWEAmcg6IQI4MW/L8wLqhgjiywZn9rBRoUsJIFRaf9wV+M0NP/iM5KPKJrd6t5s1x3n6V",
-	"kUoZZ72AUox94axV8EtAIGSqyN0RWeDiIC1gPLueoPExiRKpi8CJaxJNWHTN4r7wwVNgOgOB1iW/Au3+",
-	"EXnPvyeOex+PX8jcJG06lKkhR6dBr9dztujzYtv7ws9PYjU1RUY8Ybq7oi5gzm9MjazGW+/gLe8Xl34O",
-	"7miCKyQ2V8MqJ2/WiSSvtdlV3QpadoOAYLKrdgciPLujrnALlGBLCab0gtaUi+zv7V+eC4h7+wbu9Ht7",
-	"vZVGV1zc7/tlen8dcHvt3t6fye97+4IX8plLey9fKh/Mb6UizspNXr8+fP/+8D//8z//M49Rt3+F79+H",
-	"r1936nA/7KRs41a27Pi2Q5AKbioJMWcWmIIXGuLptt/3mo9FNcVmaq4EG1PDb6y6Yv+cSc3hzx3ECkv4",
-	"lBvQT6sn6ZYjoa/57ErJuV5+MZ/a9p/iCOMfuXrFhWGo+Kz1fRj22RxG+qasUmXgb8gFhbaUFtvJi9Pv",
-	"KjDgA7se8qOpLrU2ww9cO9iC5GqN/6HxPzSxlY1H4XE9Cpv8UJ5tqfE83MGG9Cuoh6X8lKXUlPary390",
-	"MCRxyZxQlZ2SarZ310QtRUlk+4er+T5qxQDpkFliOVEs4jMOSjfN6YsqDDZnhWCTA11kXeJxpy+sUjzm",
-	"N8xXwosV9ZTFrlvLNPPktwlPmL8KCT7uOREUnSm6L2Z0qeGZNaLNjSaDYSKtin2Fb84JODvL8ZZkmmqk",
-	"AfUruC+oUlQgh9657YJ9rW8UqOwkYUZDS4CWkoOpKkpSsDo4lpgp13aopoyKue1Wty/KbJ0ojosj78iL",
-	"O1Xq+CUz7xev3HJ4FNpONwIWHo1ooovFfN+BBURIIOdkypGJlTaZC48ZKhjj7SNcXJeRIfPBGToXeW2k",
-	"uiT3rFrhN0HH+SSP11EGPoNaVnozYWEm2faKwDwXHQh8Ess8tBztdtk+3qt36cEQ9hfHpfmYhIs/LJ93",
-	"2bGBYGLdcQpsWi4GQBO6RIN8Z8yxvvJKDT6YMaFz+sjAJae47xdDTR1bW0CM9NKfFvOAuSqX8u8L5wmy",
-	"vU4wkiHIUhGQ0tulgg46Gbac08UZxBKUhibwZ3noSSz7Al6OxnMLWEXMb3ic0oRcMnXDI0bepiLukotS",
-	"mYQs8JWb5SALz4TZF9W04W7OMywDI2UFwZReu9ID5BeBPBKZzjZjCseoLRXkh8C3OgRY3QyfVkbFvlKM",
-	"GvZ+sTdK7z0GysK0bZ+864ra7JTyS1sl3DGXaRKThF9DWC2bzhK5sDgjB6PFUNxW1jcWX0m/ynE1XbnV",
-	"dHsWcS+jHyUO96ELSjRms6awz7da2OdrinoGWm87u/54rrmvnlYe8vEak+Y3ZtLM1g1KheDudk94I9Qv",
-	"ta/lyDi/eTXiMR6mInKVdBtr6V0i7vT1Ckn8jKrMZrpCGE/aS+Abo2yWEbp2bGd3UmGQ0Pvwz6yQ4V8F",
-	"duf6PHQICsoNhamIIeyYR0vpm3nfZpS7KmpLtWjaRR2tL0BPmDCYyfW2UsgrzSxoQck0ZhdNQASDQLKx",
-	"kloHfWGHHgOhqIhhIqZpNEHzJQSF1+g0KBF9RfMDFIpZsDXGuMXMUJ5A0NuqKncLOmbMDb/Ip+JhTHJ1",
-	"Sdgls1wT0/sEc7CXo3pFXKYK15gsW29neCDG1w/w4BLda4UUqok2rS9pK/Ldb9X+5fHIZFWbEs1sgwyD",
-	"veufWg4bBZnTF14Eu7t8knqR0rPM3IcEnwXhQCplgxVHdxQOfkgegpB2rWBwDWnEwtMXC26qNgmDAA/E",
-	"laW+V/baPUmKO9a/vt2RXbMnH7sUdlNKupEPO8mH+jLIVYWsNkqNQurjnplb9iQsvAE7xC9vUnEye7cb",
-	"DKeyuY60uYhhL92wABFGHNjB4DeuTpSIWdzxnCREKijOAsWTgOtiSmOG2RtET+R8OTgmL7qE2lQ5yTW7",
-	"7HJMUbn6eHFJZpILkz8e0SRKsQgW0YbNCgRZWMKW06QvqNZMaxc14W5z7ca6qq7rhbdtJzn7YltA872b",
-	"kq9BVrrObBaObh02svHpycalza+3FH/zyQLR04iPU8UyUmUgGXpi4lAx+/Wy2/q2H9qJxckbpB39dCpm",
-	"CRUCKvHaFpG28/kO3I0D8FFjFsW5U80mUs+4oQmh8ZRrjemDULZYHWg0LcZyDj9qOmLjlCqIJisyXkdS",
-	"REyJTuHk6osCdRRk2isuxi7YgH02vokjqeZWT6QaNMfc513onhWGXYJMDbovVvnN8F3avmTMzPvFR/d3",
-	"dh5M1zms8e6n4KYWEjix3y+IgIi8Cb3xjvyYaA6si4s8bqfocVa5HNpWuJb7/eBJEm6SNniCi9xc51n1",
-	"dDfZWblLIedfWfbEk/StQNS3X3pVN8TU0FCx31lkat0pZWnpivLuzTnyniboGskWUHtIY/L3y19+Dshc",
-	"STF2Zu1UXIOIGnGojwiyD8Wai27HK5hD7Xb7fp28TcpLk/LS+IcbEq2vwzk7cqW4AdVRQ6hYQKjgci7F",
-	"PfhaHSJYS5ZVwJwHyGyF9BXZNoTwSc1Aw/Ca/ZyLWM6JkaCkgO4h8BHD6NSFXNpLSIAKNA+OcaIEZMHV",
-	"GZQxazHgUpdGD/Cy54ywc5Ewk2H6M1eIcD5ZOPMyhIHK1ERyasWLhYZinLt/EUk6EOkYvzMib99RGB07",
-	"IN7lkgMt7IA0TMPZGDNhuFnUWy2AmmPXkrkeC96rMWEj4ITLjQ3hqVEtLat5uAXydctzpjrYFaZokdWG",
-	"JwlstqBg60MNYsKS+HFNCWUz6uGf+I+1dTk/ZUblA+2YdXTZhhoxnoAIGHFBk/MN9lCIotFBX1AyZ+wa",
-	"efjIglHV8UOaG0VdIph9Cs2jwwWJ5ZQ6gqEKIynIm6LF1RtGV82npMp6moWV5J92FnZ7rPRFsagAii7M",
-	"hnSCijux5RYYCjIgVcpM0TWlTW8lx9Be2XoAm2ht6UK42gixp1fadMkQGiwXxdBZ3TknhzQDYvUHklC4",
-	"rHaQUIcJM/Dkn/iPq2suNsgtyGLGuwnN4qk1E7HOy+Dt/s1O0BebEoDOnKwZp4rpZa9POYjwwFucgHC0",
-	"L9An5Zrjm88+c3u8QCUUx91lpQPc6vjp3dRADDP8PnCslZ0N8uMn+MRuUmQWj3YiSsH/VTKlrM4b9nlJ",
-	"qLzChoSvuUZOms02MvdI8YnGWrbeWoZDv3fGhcZM1pjJVhebj5hWzIAXoHpJrsi1r96ItgclJjtacEND",
-	"WADyMr4R44TrCZz+H16/xYMqx/MZXPDlV/CIcadRNjabAP6Do4jNUQR4zCH/9LaYw9kbIQVjY9gJGEZK",
-	"6QHtWNGR0QHR6XDKDUS8Z+m/duB0aj/PkPsTqimVQvj6QrMbJpzO5BhLgSEcCC/xFyMNTTTEz+ZRdY5y",
-	"dc2EFQqx6QlVzCk/9o0jOuXJghg5C9OZLhCU5/0Af6zvCTdkyBbSgxyZsPp4kQ8wkl9FtIjtyuZYEVg6",
-	"jYL09CJFIqqY34RAdAQzhfEiJZ0JQ+Ngxz2mclSSRYd/uhzz9RoQyCQKVbKSfPuBNdVJqxpzxE5htKBL",
-	"fMAstXveb3Uqg+1Os8menhWicpMVbBGwq/BIcqfNAxlIE1oyj0rBQjka+Zj7+rM+L+phMWEK5r4S99Hq",
-	"ofeLYL+MRh/8mx+3aAe2euuyHdj2S3yonoe5QNbWuht3/r3Jj9IsbD623YLIitk0wuXJCZfS/JSLEZH2",
-	"XKprOPPOCJ1TboCgHwArTcoZuH5fVksYdBcwu2sLTtZW0HJ1KVH2VMZQXuQc+wc6W1BtSgZSRGxQpAUq",
-	"0d/hoS1ih+EDH2+Z3dMXkPA2kIJdydFoAPT/GRofLjK6Hovt+VjAd7OKDO46eqhT0SUXgtCYTGTk/Dt9",
-	"YQfMOYndkNmnKEk1UwRjAsyEugB5AdxFhOprV0CAm/rwx9Iu3BuT/l2CIEuyC6l36NHwOIyexSfhd+x0",
-	"FL6gL4dhLzqKj9mz0Qk9HdrZR+Z5ZN4+Oz4F42YhOnKW0AgVsfmEsSSaUK7IkFoNdLF90GRptHAAHzpw",
-	"sjxhFSITmxU3FDoN8/RTsy96UAdkGjRRjMaLMCO+qjE3ejkKelY4oTqkImemrXvIX88+o1Mov1LP8uFy",
-	"pKFthl7XkjY2sYRNLOHKKtsr4Uxpm9g3z+iCDhPWBCnuJ0hxSZU4KxZfKgDDSGoT+DyXIh5bE9F4K+ya",
-	"hTcuK72HfzpEudau9JvX3Z0C7B0ARTirUoERjlgPzASEWwS6qLQdLWPCh1EB6yxJS7P1bdAZf70GqIrp",
-	"3Kvmt5P+ggtwnd2ptAUPHRbZPcOv8KF15Qi9DmgVOM0IrAspkGEQgoHy0GU7gD48qLyDL7CR96PZBTty",
-	"uj+m5Mg08P2JkL2pRo0s+vrVHAvdNmk337I2cXsC9yesE/jJ1ywZhd5at5tW8C3D/MelyXdHZwHxLx0d",
-	"pL290fU2Vu1MFVgtwVOL/7+XZgIV7dFX7h8oG+C75DdvgNdnZADZRVdWGRiQNgdWeE9MFRAhsVYMKAt9",
-	"MVxAMpdKRScgA8fDdpUKK0y4XVwD0gaKNqmQ883dUrDzEw0TBkN3AHyT9knYrq5ectHeDnQDMIQa6Pdy",
-	"0kjbgMyQMyDt7N/Y9E5dmIsDCiUmyIdy+lVUNirwCZbHHnU0IQEDTigSfhLqpkOO6spd5tNZ8vY5GTGU",
-	"MmHgqt/YHMSdWT2SA12ezNLM1dbeXF0hd2zV0jTXfbho4lv/ufU+U3hiW5dAtqbQYHWvqHd5GW/2mjZ0",
-	"o09VF369kWoUtv/C7QAGEUHTgh9V73K+LGnMuSqd685LBw9U594i6kKlIoDTB0LAnaTurpPCb+HNjxt1",
-	"oVJxx9CImhfbkdhadhQGBMNgawtTu3F9wuEchb5sFktY+r2RSE8uBhMmBgsIArke+4wuGUL1eba7XYql",
-	"k0lcQVEbxabcGCtV9K1sel4QBdlir5FJh3/a/2yMtPz+4tUldMeqsVBLGsPt2yP+mcXhnMdm4vK8dEBe",
-	"fSQ/ve1gruyry3+4cfAlqLvkQ7nrY2aqu06kSKqN6oX9sdmkXl37uiKBq0Y3zLp7qxdUmhDsiDzhDLBm",
-	"698tP8VO74Emw4VhOiDsM42MxeDahW95ObC/rb3r+W83TtFQX/TXb8dRfG476VDLhCWY8LEhVDQLTxTs",
-	"kXVGDMyFdnOBElpIQxYMfXp1OpF94I7q0JPHHHZ2NmOOLF+gwRxPR/D8hOHmkZLawY5ioKhdvP9uVOp4",
-	"ejZsgc6dhNMK2JA3TG2MPi9zoCNJJxdjBw4svIBUNK6drd39bfs4SuT8QK8VO78Um/C4CtMXEVGeD9cW",
-	"8eSFsW2kwhOLEyjMTcb+CVZ1v4POyFQKtkD7qL0Q04UuFPq2TcmMqQm1p763tMjRSDOzX1lhZdH2GSoY",
-	"+b1Awq11+/9jKr6w9JS84ZtSVGZ0cWUHoFqYuCslheVRsMXHdIuUUjv9jQx5WjLEzR/MzZpcFFzf/w55",
-	"4ejj0HdMS9mch/IJijQjv1+KqSPo4NGGKnCYSUGkcmwxmagg/0YSRmMUdXLkXpDXZOICaHAih5Zo/Huq",
-	"TVa1Cr7gHEruxa7EBMY0FhkCVyJnIOwo6AsfWuh5xyKqFEfRPKcq7q64irHuRUyNVAvSPun1slLa3HTO",
-	"IIbSqIXj8jKeIuiaLZAzXMYLe0eqhHb8PXb+/AIAfh47NHRINXO1rzNfYy7vCZT1LjhGYSw6hE9nUms+",
-	"TFhAtCRmLhFUDlOeGEINsvsgq+NQmgkx9NqXD6/PqMkFx5NIp8nk7FnruHf8POydhr2T7TNe8t7sku5y",
-	"fA9iuFIERxGbmYwZPAUSJjt9FoR3yQeZJMDnaYhPMWnSYpp4sYadusko+bLYqdenLKlUhDO6CK2YD2Vq",
-	"QjkKlT3Nm4SRuyBIPPCgznAGJV0GiYdk51iPxiEGV+lpSKPrsZJQ8/a4dxyQmT2GvDDfS1SYhSmHf6IT",
-	"e01iyIQnjAwQ4g5sOwf+bBwEZDBTcqyY1gOiLaKEUr5UlAJvoADJkDFBEimvWUyoWefcQszzACpZLYdz",
-	"Kpr8kC+a67mw1TJOEr9QA0+tZXWDLITgbgraTvj8YyqqXFCl3Xj7HBH/9jq18ZKNFRsju7IckTi1BwvS",
-	"xUVWVEH4JbIWuzDW9snxMRkUj4lSVPKg4xhOZ0pGDIkdHbEQEBZ4vbPtqOes2uzvcSqkKzQunBy0H5eC",
-	"dfCQAM2pLxhVCS8Gy+bUZ+UPa9J2xanIs07xa5rQEXDGuoYHRF/z2YyLcV/MGbsGAlm7KN6IcQJePRGT",
-	"36jVdyEwdSITbl/TJRd5JtzcrjNtaMLc26FEq5WPWHNoZE/evkAu19IY2mcGgT3qbPuAIC7Xwh1ntlVu",
-	"RVE5N5iwM6eFcMagLxTTKZyq+ANRbKZ4hHxuioWaj4Wv/RTgCHsTp7vk4mQhgTG/CHxyRS0+C6itiu0U",
-	"cu7iO9dF6sI6iKx+bk+4vhgpOXUHnrjudMmPMomJgQDS/Ag58Mx4uDojlmSqGjCG4xlrvzymXFRp1S4m",
-	"+x7U6rvnMm0Erl53RuNKqzkonrwyVtzpQpoQLIM7J+9sBuwgRZokny8zyaf2SK2jzKWRDvPDLozpIqN0",
-	"rntCXIf+3AodC3OTRvSFpRER9CvY064icQjoYxG5dRym/Qw/QuxiGRvtXWs8xNN4/zAVIRbWXfHqZpAN",
-	"haNT8MjE3joFOOnQQYIxZkuGdbi0NwSw+8l/S9t7xj+FMAc91YCkgWHdA+ztrfEf4YXQkK3s8A1I+TZA",
-	"its7QBLT5BnvD4I05ukGaTxppIEnI6FwkDqbDMZqL9VdPCuy+ypGUgEcZwA7MD4KXN/g4YaC2XvHG9is",
-	"/eONPG3F9uuazQxpMxGpxcywuHPuhgPSkEWezwIGiDHlohRfANEH8LIAQuGxrpD9F5Lx0zgGI9cE3Mvl",
-	"NJNIsdiOMdiDwOyUmVpIG36MIeUvs3EaSWhf+MxpLBUQExpFMhWmUPmsmAINIQm+zrqiQtMITDORjBl5",
-	"+fIcCxAoK8FUX6C5NCgUHaAqdqH+AWF/pDSzxhy4ugWF7+ZpLf4ilkDI07Fdn7c1q7U1y0JLOgUjG7bv",
-	"pPeyLyoNbdGERdfuNpkaksjo2gXZFixNEMOBW9wuvAP8qCZjSWSlYekNrIXGrtRAtseAbF4FakxLjWmp",
-	"aiKHLJHz8F9MyW28/2XT0ozq+qgBsEXZM2CDBar4fjw2QyNlyKhKFhsecX6FsMwAUdsYqfiYC2qkQmXG",
-	"PjNO6wtQudZs0YcGrz4xvIpn7rIJ6IxQBFKXhorYYpSjFwBTAkLJTLEZ5XEI2MVqWgi3sE5tjlGg3lIR",
-	"Ku0fwa5PNXxbSi6EGR4utswvhChz8eisCE2yYJMs+KTDQ1BRgck5cxHtQTHQPcgC1oMsNt3HqkMBh6Wk",
-	"r6cWOwI9O/zTXbyyf8LvE5nEt9act5EM2dbYwrQPcQxLUQ+gPKdTu3UyOwMoZBSKWBHI2tKEJklVgQ24",
-	"vS9c/BzWwMA8T+Aw5jorlEFzYwVG5yuWMKpZfJ7fj4YAf4GMlJxCbgFXjlo1C1eZUmX1SsifJhcbPRRQ",
-	"L75CkfxRJnFhCL847wQI8yKi92YLOrTqNswWWiUaT0Wj9t5N7ZWz2sIKpQoM9t6E37Bt7vUlHhx8adwf",
-	"jfujcX98E+okhBxiQt6Kv6MSZJAcYwBKANBg5JjZsbknjbECzzlw8gQgHXDLcFEOVcHmgcskjjUxkswn",
-	"1BQzQ7Niw7oDWM3Ow0gqUrD45K6NEimsC1EeFhBaKgxPyqGnPvBUozOqAnR9xKe/ZNxVBlvZwDWAqwFc",
-	"DxO/emvEZe9t0FaDth5kJW/vTWjw2RPDZ+6QJrRgzWlnJBJFynfo+zJE6wR3LrW1AaBNqboOgTf9PuJg",
-	"IbKEuX77OBNgGCl0fT6RQLW/cCQevvPFiJ0hi+SUObKQvsDAlXbRGGaA/MKCpU5QtuIUOdwV8zavrG3t",
-	"EjuS7osMFiMsE2xeel4zzHHK9mInyCqO4SxZEXvNZqZLfiyZ5PqiZJPLbX0FuqeSAa+C96kKCb6n6jqH",
-	"Kh+QBP9xIjlujQhxMqCpS8rC9iVwM1x58fHXV5ekd+ZBJIkSqZkzPu+aaoujy+MGVTaoMkeVPo6uAYAN",
-	"ALz/RQfiMYxTbNgmDcXdjoVTm9CQLwUr2oNmJUTXTmAhfhXRgc85LoAYM2GLMkrC6N79s20cOhx3D4BR",
-	"Z/lBJeQI9G0ZUO1WWMIsUPLHqmtdg4AuyfEZGTLBRjziVC1IzCJAn7fBQW5UGwzUYKAMA+1wuDT4p8E/",
-	"d8Y/G9bcjmipwT9PzlZmj/G85JccAdEYj/PcmlXgA8abO2EcJt0RXBnU+mG15I8UyQL5geBRVzLw3eVb",
-	"iJwimqkbHrnq865GjhpTwTWSyExkEtex3mNbHqvMxiuqWciFZkJzw28YmSk24p99wNqITnmygOVaV2wD",
-	"b7myf13hw6Vg2HL5naA15SL7e+sCY2Kir0Q6HUIdt+1AzM8/Xv6MT9S+NaaGXcnR1ZArM1lLyb1lM2dM",
-	"aSl2K6X4AZ55iDqK8KHNUcC4wpsw4KdWM0QbNzUZsTcai10djqI4RJGyVVFEH9oAAkiwpLJO4nINo0pN",
-	"DkW5LkhDpP6AUAj7j1GRBw0TSX/+8ZLgvrYIzac8tqcyTpNUk6MjpAhJBf8jZd5N4N5w7uSxXdXEbjky",
-	"TYHt3MVsjFmXXNgOQCE3MsA7u46VYtCtY7KG2+4cVnEXvZDGsWIa9p09UI5aZ62jY/KBqmtyaRRjpoVz",
-	"EMnYSp2ffj0ix9//F7sA5NzOxE+pQf7ksoA7ax29fH4U9o7D4xetoMWmlCdWqNFpV17TkVT/j2tDV6qx",
-	"XQe5YG+dtX6BW1pBa8xvmPC/XtKpFX+5eD5rvTx5Rk6+e05OXx69tA0tyMSzFo3TBJo/kYKBjnv64pgc",
-	"HT87OX2+Az83vHMXbu6jPYvRKhGK7Ykbsu1Gi/9yyLar9SQx0SFu6BAYE56mBh+4tAXPtelfnL0OmA0q",
-	"qjMgTxMXBAeh4fZ+KtzeIFtD+96QNkzee1GtqYdI7VVgRhGadW4HHpfU6cM/3VG/jp37wVTrH5jJkNw9",
-	"q1R1vNwOcDbU3F9uSTZRnMUHU692MwRB+7yPDZxSFVFZf7/85WcyZWrMCNxD2h/fviLfPXv5vOMVM+zo",
-	"GaFDzYTVo1gSwzG8CIhIk4RECaMK5KCEF9MEOZax7hKoLJBfaL8Sd8nPjMWavBuF4CnLdbHsdLayVmeG",
-	"JvycK8i0up9/ncV3UM724a1b0sqOW2ettwk15Jldak6fseNkZ5ONmFIsLmhJ08Wu6s0HbPJfQalhMLoh",
-	"zOG/3UZY+bdu69J7ADnp5ryRl40GU48jvwyNpPEpPk2f4lPTK74eKkaQ3ZmSUQi7bi9DjvNaFAFn//6V",
-	"kEOqNdN6fS3rTxOu88YLi1kCZ7CGgO8JT2JSeFG5qmZAhgsSpUpLVefds2++KDTkgRx99+lJyruz2ZtU",
-	"GLrGpfS0tJvy0q9d48V9WdxR+9N/7qr0VLqjBrCXB65faL8B74Pf5qT9iiqk1LrEE4203yR8zIc84WZB",
-	"XilumOK0Qz6ycZrARtHkuHd0GhDFxuS4E/TFAETFwFtSDjRp22vPOgEZgOyAS/Yf9tIr+w/FBLmIDDl6",
-	"+eIl0UffuVSSgWL56A6IYhCBifVh8wvuIBku8vuZvuLxYMnoaQ8dXV+uNd/Bj+ro4tMZ5QrCHqW64kki",
-	"QMGy6kjQEtLYJeXWHJRhIxM5ZdjTCRQD0pDFo5jGnsjURHLKsB/uj9ZZS6RGwZLMoiVhqcIquKLavgbj",
-	"Q4JWKoBO3GlExZfgRqHJ1WQx5gwSr/3NI5ropbuN5AkzV/CJ9XcOGRfjqyiRZoJ20fpbbe+vNB0xs9hw",
-	"Ix1yY69e2Ufu0mvF3MKf8NmGjsylur4yinJhO8TiFOf96kYmqTCMAbBa+4ZITqep4GZxNaKR3YScbfhm",
-	"RO1br0ZSXcEmW7nbioeiRDprXXTJB2pAEimqr6jQc3cg/XHUOmslEs7oP6x6r+1HrMjkY8FHPKLCXM1Z",
-	"kuCU2cUbGb9aHVrECd9a08/34eM4MwtyoHFoNgCjqR7ceCq/WSNBDrLQUDCSKpx5e3PVAxbxxYXbNtDy",
-	"AkAM8SRGMmy31apvz0KZQ3/cVd8HyjO8z7ZkqRO7hUFX3+w+71quwynXUzAiV9+ewdK42Jj1Q5ND2VCK",
-	"ZAE9KcLhxhF8Fz3v0lDHPpyrEeB1ydQ/0nZMSJ07KHvrLDGo83GahLvbZLJntzPDkIvKJ0AqsxumYK6A",
-	"+6lQ0kExGk3O84IT6J0eM0NOeifrLDtv/ae+MhNPRb8223oqZ6qx+jxlq88Wm6soEqIJVWMrbzdRBm82",
-	"A92D87u6gLSVfjqjequUDe1RmiRWwgPIIkam0QT84t5mlGfjckW4sOdhQCI641g8xk6P7TjyLU9kqtlE",
-	"JnFdiHHF5npUM4zrCHzWH6v0houxFWU3NEnZ1YzZeT07en7U6/V69msx1xQtZVczxabcAitUhWPF4FXl",
-	"eWCfjaIkoamI1QLHiVGDNoE5Y9fJwn/k2H9BsaspbIHWWYuLmN/wOIVqo2w0YpHhN+wK8jPOWse949Ow",
-	"9zzsHdmrYmInI76qb2I2RbarXIwhAcf+CLYYqY2+WmrTqcUcOPPFcYIT/woTbs1KT058V665sJ+yy2x7",
-	"40DFMnkcK0HVem3MBc3J9OWYC6rwZxilStn/ss9cA2prDA2NoeGphUTjkRPGXCs2pireVL+ICc2lCOmY",
-	"hRZwKR7n5YIaLfruWnQ1gNxGnd4SO69To70PKsSH6zXoNzdMLcgNU3Yx2NYx+AEfW2rtsioNRS4K4gfZ",
-	"7UwWpud57z5eXOZfUASrV2li1/I6jfl7aMM/8MGvQlcu9WizluwmwQ1dox8/Mf24Zuv4rbeXPVQOdSq9",
-	"+MnEVdRLobJPeL0IKt5rz4H5hEeTkqzkmjBu0J0fs4AwEbOYSOREjZI0tofMTjFXH5d81o9DrPAOG18a",
-	"AY2MFhN6w7CfdZwKrudXcFOJSiBmI5omxvm3g9ViZfcp6Yoju1nQlXreiLmnJeZKm2S7nVlnFNx7Psy9",
-	"2AE9PYHjlCl1c3DNRTzwqSiwbrN8BNL29AUBcetD5xdHUgVEyCkXjOEfoGBl9iUyZdMhU8hVkFANfgi9",
-	"mE6ZUTzqdMn30kx85hvwFwzZMlNCjRWxOIOPaj50PAF+u4NJbZigZc8ZvmAIr+QIQpFgdK+yA8Ux3Q2f",
-	"0+PwJDpi4XfxMxq+HB31wtPhcfSCfUeP4t6xlYIWghdMfidh7yg8Ot2lXEQ+ZI9jSitNWmNDa8T618sh",
-	"UDz+vY2tsZk1NrP7t5m5I8aH5WBsjN2a1bdrlozC4mptDGV74B2YyHkJZuGkQF0t3/L2DjDsHtKDSvrJ",
-	"4Z/FP9dyGPwi2C30WpgzbjSxB3UlX8ESoHsQLa5VK1zze5qM3C+bwaC0Vst2qyerxm22vRRX8S4Gq9WN",
-	"fsjELSrh3KmtdUrqGwEEeuUZgzqFFsWUygKd+4I3VthqQxeQelRU6qliLuQtZgkzLO6skDKsiKE3Ir6b",
-	"XumZFoIHVUGZiJdDQZ71itzooE+DHj+FAtd0The30xvfiPih6RO2EdhoNt2T2N6bDtnI/69XHyzrd85Q",
-	"va0i2DDIN2wP97UwmYjDIRtJxUKwGH5hXPBfDTfEGxEvY5nNCOUetLwbzuah2/T6LkBvTdVDp/RN6YJQ",
-	"fQ0lbWzX7acJNYSKBTF8ykj79S/vL9793J3GRLMICOyOjjpnTvhAEwNCyURqCMntCxpPudZcisDnmONC",
-	"iuVcBETTERunVMVcjJ0VC9C3lW0RUwJZlgX7bHxjOKxAQeKU9YVLhTg6IbHFj5nijfIxFQlQehkyp9o+",
-	"QLS0w33uCLuUzt4KpRMxDoSODPv/2fvW5TZu7M9XQfGLqdpu3WJ7EqqmavW3PZlkk4zXcpIPf01RYPch",
-	"iagJcBpoMSxXqvZp9sH2SbZwDtAXqnmTSYmyMV8mFrvRuB78zu13sJ7PtfQNuRxbJszyjPQP2JC/y5/S",
-	"nSEV4sjLdCIMckfjgDgb8gx9MSWm9IvUL9eoU34W0j4+c356/jo+O7NodAu0WZuKp3JT1LrwwdWkbIOe",
-	"/rdauarGbjNMw70ckEOClwd5g2G4HneMBa3JgdzwOAd7+6yAXXXB59L3dna9/cwzutxKcdEd8BR5BiM2",
-	"y5UcISd7xAp5K9VMEslPxPCkkLByYYn0i/1DeaB3iqyCThDSsoPn50vz/AQXzWcg80sPUSUr5DTjUqIc",
-	"t/fFiuLj9IDeESC3uyMtVlRh+ogRM8aex5TP70ELC7UHVLTb1f62i4TRPRZyWOjBZeqiN9UgEyPii0Zk",
-	"ShxJ1FAqNIZmg2ZdOxcRS0UOiYl9dW6e51yOsHJ55AjhhEQOqchLDH0UsRRycQfptSzrfMMd1rRqxfwR",
-	"Xn+54NKwb4+O2cvTl2xmgXmtqMmYayZV2c8CWFeqa+mM7ymj3tZVDbICOspsfdQGt9HRZB++8guwV8tl",
-	"40tL5HltWUOY4GH5jy7r3IiNVXqAVNiYDttFvqFiJfcXxtyQQydcazGSe7EPXFmBNBsrIqt3QAUPLAkk",
-	"NlP5LcuENvqCcTbIuLxlmHjr6TKFOWa/CzNWhWdyECNJEgkFRm2avRrvZKftNNpW6vkq1I92ffwS26aT",
-	"+6SK+AJxl57Fpy/P7c4DPun0Or+o3IzZTyrhmTDzbdXry3IGH9+b83kyMThngiIWFLGgiAVF7EtQxOwt",
-	"VKfPrqs4RiFLUe1qx9xL4JO9qWXL87nelDjCPdmsG7KQHtKCK6oU0A/uU19A7icNZZNcKBxyUG8OVr3x",
-	"niyhjcrnz0jDWRpLxpMxmgiYY/BjOcbT8mQs4M5K2SnPTTYv/2DlqFSm/PcFm40BxSbxZbvk1QsyoaSQ",
-	"CEyR7UrlfopwEjWQWEDjhGfxw7zOyjBhBVlUFgDI5lH98rci8FpixJsZc1kad/SL44r1+oapKUjtDFWl",
-	"YkMkT+s1oGvZtW+mBdljaIBKQq9mlnl1dGG/Z0fUt6Opf/JO+PRgP9bK1XotK19rDvbrhaELq0QyJudS",
-	"c/x2m6gkr9oBqGB+kTu9jlR9WmUUYdmCf/P8tBM5amm3TcoM1XZS7tOokxP9U6/jN5zrq3OvOrvktord",
-	"0zpMH+opDTpe0PH2nZBlDxQRzzoD8qrn/DPxBLicjUUGq54WMp7maoT10YKCuVXI32EGIBD9RcX1u8tF",
-	"9dHnjGaGpQo0Ag/81OLiOpauMm0mqPcHkWGHtnOpGoTTqiRt3iFXtf8U/GnitIAYw7HiTEzEMjm3NZH3",
-	"plTbCxE1LrJl/RR5UWpF5YajnI1Bxh4uxyDTHbJtb0lE/lD+72Vc3luSqQf70i5qQCcL1pu65oK3m8oT",
-	"+Hyr0ob0ZB8rdosXepFaSUdsKDIDOdU5spd7sUBJfI+pu1FH2jXj2HpdIenMLjDxfK9iJ+PZf7m+Px5v",
-	"UBsBUMWOUdd+7PblptPrFAX+cu8gtDdGU9iJtuIzu6KX9kso1Jz09Wa0xa0S7GmHRi6++mAvpxDaIwna",
-	"Eul08on+Y2Wutx3QbKwyL1Vq2ntpObQnIReDAi1JXKaY5Z3wLHFF43p+SpywsoLq+FoulMLPgafs5vt3",
-	"H9m6zp544RdbEX3DhNQGeLok2Kd5xDqPdpiXObZpHCGn/Euoil/RIeKpgEXqRGEOlumQNmkzRGjFkUvU",
-	"ZCLM6rIlb+iUxxMu+QhSBzkwx0kZNuUiZWacq2I0Zj60MC+k7tXJvuwv2oX00CHXL66lkHfKKgLHDKs3",
-	"CM1mxGIGrBEMyKibzkqCJJS+mYhxNgdOLkTOZgC3SwQGzcyb2oD3zp1a/9iyIvHVI+HSP9hLv9z7egqO",
-	"JpgO0QvdvlMjK0kqNN81ylmB/JZvZgTSsdFblx95LDGRgcHXPtF/9G+FXAEuboRM8djcwQ1JgWI6zJU0",
-	"jkyZlZHE3h6GpUbooDE91wYmERLtuBy9mcpvIWWqMNeyO1VCGm1VqFRNuJAUKVjDJWg5hal2BWgxdFog",
-	"QeGoEKmdyYj8gZKBNMJkGAJ9fC1v+CgHSF2f6R8lPjINCOjJokuwNHXVWKwAcrIIxZKHVdeyDqd8F2mU",
-	"JNB4bpraq2Zu10WMqAiZUdO4mGqSuaowWqRAjfte2i/PxvP6ANycp2I4hFxXc18tElMSyM2H1mJ39REF",
-	"x7UciTvQlS15MDegyShNm8F2NEUP7GBe4+7A2O/v2I3bzGiPoelllMTM+LX0A6VfVgrun/Bj28nsaTps",
-	"iuxS0RwIyVGVrNlgsATMaZshplVy0+gXhPYb6kj8Vuip0mITnkH3Sv2NkAK4OgWQpn7nprSQ+xfckS0W",
-	"XAcBcjDoc2/fkvfE3BdP7bGDIKUSQ7mbxKhG5J2Q9iYUkr2To0zoccS4Zu/f/uMZKF/rbaV0n/0vITfF",
-	"YA3ryFLs9b7FgDxkvKT3l9m8VLIWrcgSIO01wW2K3IZcptfSG6wd9BE5syKQ3kSdeBEK10rLJUqbY/YL",
-	"UmIQyYIrNnItKw9KtNz8FDV7RU4JPlGFRYJW7BpdRrgxv6+u5Wys9KIqWcGZEp1LhfOA55bKntCMsC6G",
-	"XRHa04XtGaSuHU3AyALJsZAjcsQ7FnxN+WoRIhustLnEhOU64AptUFDU/sxYja8tQzW14qF1f0qwbj13",
-	"bfZ3uzcbxWFbJcSDZOuD61xuqYa66AN0OK/2wuETJSmk147IkCeLycDFnLc54drdaM55RB14j9//AsK8",
-	"a+PZwEllRx2MVIdnpGrf7Mt8Uu4Q0Vs7Df7ejSDYsOBtwnPwF3M5Hsz+r+6rGjuxs8/I1EeN62OGBn8X",
-	"KGBfmvBbq8ZNIa8JwzZSp9qxedIw5kYIsg+Y6WO4cl1+98fzkQCJlGPNOZ1xPcZJSXPQ2snHicol6if/",
-	"xtIUcyFHfSH7iMdU1ul1JnOmhXamHyQEmEA+siNC0MYTrBg75qYvdF9M7FRxOx7fGrMoSU0c8etkzhJu",
-	"Ng+Hrk3+08RE11c/lLoIEv35mDKcmF9Favqg4OsQVB2ydkPW7hdTCnYVtCoBZnsx2K3BZRXG5OMCNo2u",
-	"9M83wyrtIuDxxTr6m2h278sPP21opIsV386YQ0d1v7GM7lMbKIh+JoOSeNDhi/VlKm095SnYczrwyiKG",
-	"vBYyQVII1YoI7bNVyE/K5z7n9mjDqoJ+Fz+pvua0oz5MuLCKlBoORQL/MxcYW5bCsX82Kh+djpUELCX4",
-	"6ttz9vrVy2/Oz9zPdkX6A66F7vQ6Q9vhmcpvK4HywTfL3tip/MnUQquFHvZLdf2vbaXO0+hd5RIGpStI",
-	"yEBZFJSfoPwE5Wf3KWVbI5BtYNQiIFpUfk4++f9cW6qv7Of6Cnw18LN3NWGdYzn4kJ95hkRtHR9dedhO",
-	"PXe98l4lTO5tqXGCzguGP5MnvJIAVr5FzINthmA78k6OyBkZNig/9+s0/SwdxFef24Xy0dQoTk9Pz87O",
-	"tlcB3lOH/ooan8WpjHEq/8fDxIdv91GpS9fJLkf9E2TYASD9Z1dQ7ClLVb3BjVsTafvDKicDLm/jFAwX",
-	"2WobLk9sy4YQlct8KR33tfgkInPERLMkh1QYSJlREdNjNZNswvUtKfzL4+q4vH3rOrRXrsRETAVI47+1",
-	"RIq4uQnG0d0KhAPW08qQXalMLPQwaGifFS8uG0rYC82syPHHKqpJhK3z6j6jtPMCyCzayuhpVzhvoQBH",
-	"7gXHRR10CpffNZjT+DCt/p6Yu1ou5h6ID+3H+k424+P0n31nTX7/4V+//fD23Qf208e3dsb8rxhM2el1",
-	"vjn77vz1t2ffdaKOVrnpJyq1r70+PXt99k3nrzoBYrWAOUyEMXYRfAqAGrJz9vN2RYyb4vcKnoD6fqsb",
-	"oEa2QMiSTUGmQo7C1fDVWIWdDPCAKXYqRi2C5ssvDRysus3oLJ7o2MnV2E78Gr6zxS10K2S6jsUsIJKd",
-	"BswAZpG3oRK3jhdomEVC3FLVsQoNFpYtpBEZ40yj9scKDTmeUJFP9ANgzFYa2on70APqAi0gnvbKwesg",
-	"T4ufnjrUjmqezme/FBZtCHwejGPcfBw8lnEb6Z7zPXA9Bxi0NQyy15IDw1sHKAfA9JUBpp0AoM2w1bpW",
-	"Fx7XkA1jJxhXkV0ER/7uQZm7N10yOYoSr2Y3vHsL9iPWbQCxo88BYDnXsaOL2zSc+cPllWeYW4horlUB",
-	"8cHNm6etfri8+s135GnDm6th9LeKdL4s3/svDHXcFRvsh8urR6GCrVZgfQB1fRMEW9Ahx1A3j+uyVNsW",
-	"erONfG3Rw/lKWrWxt47Gos5huZp+jXVxKwglJRcuG8QRr6ncys1Us4lKITtCPU9JWJRTx+yyzNSVbFA5",
-	"0UnrJUI2DKDwgbttYdvV6XlSJXBRePWoJlAn6uAk2Ecs+Oj0OjRJtrMgE+hPIe/jnzq9v51/e3r6Vymu",
-	"LtMiM7SRzk/PX3WiTmPGcRGR344Gewt2EyY8h9qT9Z/+c4ZTuPhnqaR9I+MD283OL4qNIZva/lFHe6dW",
-	"ntKzmkoE+Gev1AQWnz6rPZ4pHKh//JJlChnsFl45P7VTb+BPYxEJ12PMAPY5xz7RGHn4Or2OJ9vFJKRO",
-	"9bEx9a115OePMfJXtVH8DNwqxrVu/9M28Ne/t9D2y439RIWdqoO1PJy+meMVAuuD7SAE1ofA+lAsyFWE",
-	"4TpOYSgk4rRQ2GUXKBuRKuNMwmwRrFbgewVsXQZGdwDKW7X7k0851333r7Uh+zWtoYrab8C+iFB1yS88",
-	"Udp44C0ISo/EHbSGvTWw8iPos8s8A7VRhkDZ5x3sv7CUT6jXbqX6VXt069h/UlndmC+s/KQgf5KpyABb",
-	"HmGhmZhMCsMHGbDuy9PvNs4E+By1dhe5AEu11omQYlJM+lzKgmd9VGI9M3abTvvN6QqdlnWpynB61HmA",
-	"XrTrDIP7LT+uX3Wt3PQGEtyCQXIGnWcJ5vRFTEkwxfCn0EavwKj+ealMjHvrK/CUPrckkfOD3nGHqOXs",
-	"crscRo4OQY+6jtDdGH5EDOHHo6k5J95yv3382H1w1uqzeF/UyD7LIbuKnqjnIeN4U8+7wH1TPm0q1m6s",
-	"LuVmMPKEn2hxMTmX2g5HyfXw7dINexcALnqYC+PJ8InbiZ+v2oXIsIB0HgnphBiy3SGjQIjynEyxTwtq",
-	"3hdm6eW92SX9iFiGvrg3JPOR39LyNy9Qpgp0lxOgsVtB4aTpIklAa5Vf+OrmttdkBefmXjiYGYNkIzDs",
-	"5fm5zyhwO8oHWMB6XPMBp+BrRDULqDrAmgBrDhnW0DsB1wRcE3DNE+Aae5c/4CrfMZgxEKPVZ9PgchgO",
-	"gWQNFWpNxjwfCTlitilGTUVsMGc3aNzrD3M1uVkSUM4NfKRvP148+aInPaNCs+R4K21CShI/uR2j7Xxb",
-	"kLiQfXy4jxCnpTCsfblz/zjtFaP4KV0fIF5brxAffsjx4YsHqzpXdVHgz+FafpLt3ejrg8IvF89Pt+qk",
-	"PUsq94WajUr5/Khhb+4xzhKV54B2Uyp0KGFGTR6zS1kv7Mjwnmg/scLUxBMeXapAqSRUsCLjxgKOqn/X",
-	"Egt4D7EGkTlmfiyZ4imk+HxjODzLgadzNuXaYBXRmdWaLqd5uVia8Ty3XRDyWv7shsuTBKYG0l5N69Jl",
-	"Y047g5TdAkxr4zNjmNsxp1Qsk0tWTK0YlSP2hxpcy3Jc5YyxHHwBc5qpCdXptrNT2zpYoxtXlsGdS6dG",
-	"3vSbAU9uUbbftNWadLH0Xs48LQc6nwrDMfjAHr68jDF4ef4KgwyK6bT66/k3+Ne/os5EjCgdWwOVuxpB",
-	"f8AxesH+59m3/fOXViSqQsNYZfbvWsgRjnYGcJvNfZvffnf2yt4qCy2cv+obZZ9BuwAxjvX5CDZr9Ozs",
-	"/BUGuqdC84HIhJn3pzlMRDHpN598+d3rV1EH5Nie7bS/9vnzl+ev/qoiM9yPKDrAP3NaXnDv5Cizm+78",
-	"9PzVyflrFDY0n3mCC3SGaJHnYjjsawPT8jM0++6Xehcw4MM+6l6uNmSn17HfiU9fxqevt4jx8BvxiULf",
-	"y3MQiOQDDPgS4t2XmQ68noCwPzbc4un2Z/0FFf+hBrGaggwx9CGG/lFi6Ms9GuLnd8GRmKYWmd/X76Na",
-	"7IRFljtVSNpMEyef7D/6+I+1gfFVP3vMAUSWiYkwOmKESJiQiZpAxH7+4XsC7BF7++Gd/Xnqijk7hESj",
-	"XxIiX4PA+9fnl7ocytGGKM/nHR/fXMnHVuu3c1b6Xbl1SDxpqLOx0tAwEDbuVStVh4UpcrgoXyklzmcE",
-	"yj9cZ91JnPwqpQuVoXa1i3WdcWS72Hc/2J2Hvi82/LiR7+vkoQ98DyIxKD/L/aabKzMNUBmjCHreak8I",
-	"jT/0PRnC4vcWFu9t6hwZY6QybA6m5rV4efodU9KiDPvA0SOpMycoOh4SNLaIw9qdM1LPINcWT1RC4w81",
-	"YEaxqcqyY/aOJ2PG0XMCac0XQYMSPKtHio3AOA9Nwy/jWhba64iVJ6bF/UBxeypL0TkjNLuFqYnYhOe3",
-	"kF7LMorPuT2Ify3XSr4oa0ZX/SjjrdCn8YcavNAOB2iWCW0c3iTgdS0JeZVIwbY/mLOxmrFJkYzbfB6/",
-	"4vrs2OfRQEjnO0NIv7pr6Ec1aPX/OjfUBS59uRW4Yd70uy/q1WCCDigsmKAP3gQdIti+tlKlPlggarnD",
-	"7yCfs6TIc3vF1277CU+BFTJFcylyFhJXSpfb6+QhwKkCSmChuz6h63qpqfc9VfSiyXXggGceHAzmbMIl",
-	"HwH1VqXAupdXb/71D/bN254vDma/Q/HwkiHLLhHMOwBif0VwoKRjni9p948i9x39ghlleKaZnmbC+KCd",
-	"E+pOVPH0E+/MtawQ1Rx4brtJZHMRy+FOwEwzdQd5WsAFxWZolhZw4v6GvbEY+Q5yAZqpwmjDiZWW53At",
-	"ZZFlrFsTRlwreeQi+Y2P98DeCK0LYGfnDCOGHQQcilGRo6Sya3n1v39ifDTKYcQNtMGi78H8jov0AZfs",
-	"PixqYXrnc9c1nF5B1P7dFIa8yIyLDloWcMd1Xw1XhtrV5MBZmxhoZ3t1rdQbdh3q9Doo6qJSLrl/JvrO",
-	"7ufHDO1rTDWKNPjTnNiONJpoTIH/3/2eLrnYbOML4ukNdT5+K/RUabEJhHOv1N8IYO7QwgpJvvqT2P3x",
-	"6l+/4EX25uo3kqp0LP6e6LuFZHCUzxuS9LRR8JSC3kq8eKbyW6ulLZX0v8CfphSPg7mViC64z/6X7aqQ",
-	"7BcrWjTr3qQF9OlvffsXB7KcBL2W3Rv3n383eWGvbhwqKn9czrGRI4yyrPtPSAcFPlkiBT9g5373A3la",
-	"cuyFCWiItQn/U0ysIPvm9evTMg4MY76cgBDSwAir1y5p3k1fo1n37kCpDLhc/u6CT6pVaCF+mwhZCrGN",
-	"xbhdoGWtnq1vda9h2c0NsjIuW9a2ewjMPjwJauUVmZVaFqsSkvinvdYwb4jR5ekbb0pzXgkxGySIJeU4",
-	"BQCj2S/XBoUgveEFoMNvY8jSNkGIKR2uM08rAn23dy9j7NgpXHX3MBTbNupzWt6/DNsgrySIrkMUXffE",
-	"wNOKq5NP9B8rw7kuXV8rglNVmERNQEcshURgvpwVTbMxNySf/F/VFCSkK/FaZ++HZbmeZX8NJ+TwgrCS",
-	"hVPy2Idk60gs7BO6/9z50pDfiQTihBsYqVysSeycjVUGzL3EEm54pkaFS5xyVhBdXv+V9qhmklWfwIJH",
-	"Y6tHWmAUoWfV3gfpUXvm5xV9703Vxz2exebH5utvsGpc4YgetAVj472LV8cWO7a0XdO39n3k2932aaoZ",
-	"912eM6MWjuC9gddrgWcCpIkzuIMsTrnh5dNI9CKMs/toxrW7QQH9E3zB1s0mfM4GxZwJs6yuzsL5etqM",
-	"wCztu5H66jqZkqO+gXzST9RkUkhhbBfTaZ+7jYlBi5Gr3jLieQpSyFHf1Wxx4PyfkE2r6aWnrNAqsGQL",
-	"1ofZODZzYcKeJnNtcdVC/lqQ1l9u8MACKpp7opwQFhAy00IswkElnNVgzRLgUwKezaHaEmOE23fxNOMr",
-	"qqveUDnQv+tiMBHGQIrpKngQxUjGajhk/ymggAuaXvQw9T0a7GPu2d+HPNNw40oVoive/a5fEP7CN9En",
-	"ReEJFkG+0MfMfxz5D2+YkElWpIDUhkUuIWXYd9a98X/ok9v/hmkwR8vstFc08Pc47qc11m5Za9V2uSy2",
-	"eo/Px05gz02J8tw+OJcIZO16MTUcXjBcD6spKE0kTG457GPL4g9a1nW1G2yf5tjaCq7XaHFCgjJ7yMqs",
-	"O8ald0kfLa8F66OTSGztTjltl4snn+z/rTTUvnd1sC26GQ6ZBihPn8hR887slUVR3y5iiufIbuO0ePuJ",
-	"F3qJvba21zuPc6SWWW5tN0NW2fO28do1rDwKuDHJwIn78jHOWdTxheMfYPK12/OBpajokLEpz42+KH0p",
-	"eBJzq2wnkNJx3DSltnkwnyCpdjbmpm9Un5I5Or3OSHm8mPI5S0CaHLnBPhagMRxmcytNNbZd59C2NP2o",
-	"WbQbCDqfHRMEXrDBLFGB7daInbxL4wlwORuLbFl6LD4tZDzN1SgHrVc9FqpLHW4K7QGVN6pfZ591ba/D",
-	"vSdul2+foVm/rJckZ1aqp9VOtVVPnTIwc8qpLHjGEqXRduDiXZsWkRQyjNJPienmgvGBukM3z4IS3H15",
-	"+g0ZKOLynRjfuTk6ZpfYE2515VvwxibMp+CjHCDtIWKyeCZjfKIKWVoz3FLYTkYuF2IAZgYgfS8RYvm8",
-	"CKSyZKkYDiEH6XmEbENCpijd7sB/QSISuake9gaO42v5uxU499xiBukxb0pNfVJo06f3MXar7w05+Q0b",
-	"qyzVdNydx/AowgYLDbldAVZafcqBsoQjZyhaE+wcD4dIBFoupMrtP/2Mn59XfYmFjquvt5pnaBF2A62i",
-	"x3W+jSG51eSGA573uUz7KRiSWM7LZlsTcmS/17dz6f8+Bp6Z8byv+RD6M8gy/4PdpOU/qpyePuXN9BN7",
-	"RspWJgBG9ylPCdI+bh3/G+29vpB924dclY3mQt/qPjVd9lNPIRFDkeAgfHaR/9GFV9PZKOHavR3a6XWq",
-	"LaO0vXB8nBK1yLD3m0NSuxn8GT1AzPiZWPFrrHlxkMBuWGLddozWdn3sFKkZdQv2OsHbmqUKozPQXU/Z",
-	"iaXAJE8ZATU1RHE94XP7hjCsu4jbWA5DdIyInbrGgjIAk57DVyDTpfyM7hFMx46eQKMoL/JQ8SQQ+ezt",
-	"ICRjkaUxhpbF6LSNp5ALlcZGqThTcrRk9917T8coZ8/OT2OXx9X2WgU6YgIdcQkJlr2QQ2JiF94VJzyH",
-	"eKwmEGvD5+s6ufAy/InOyLQMq1jy2pBPRDaPPYyKudZCGy4NnksJCWjNl74t9DD29tJ1o8uEhFgVRosU",
-	"YidwaP6XSYf7fRI6NmNwvd38NTuUIcr4FXIIl9ThxiWP+ZF6GqglbBhghyiN4BmtXMoN6E0fLqRYGinj",
-	"XNoxofl4SEd9Cc+GvJVqJuPF8JoNJexKOt9WlSmQYu3MmHJltddSP0EdljLArPIMPBkz3AHbGlbuOUDW",
-	"GlfQA7MP04oLoFWaDCMSWNdt1IjZE+DMFf8puDTCzCM2xMtZJvMIE4x1VCeRIIXziBnVMECRT9O2/oI2",
-	"DPlTcO4cu1TN6WlneDItDKQb1IdOU/LuS3g2FgB//nsde6f07e3SWTx6P6tc2j12J7QwdjrHGFvL9Rhn",
-	"K3VYDmTax6w3LAzxOj79W3x61ok65SJ1elanRz7VTotpoNMro368bu8NBM4u8N8dL8b74/lIgAS7p/12",
-	"6PQ6rzpRRxuem1pHXpUdQSFqB1rk7l99u6HqRTC20uztQv8gp4V59FDgzVT7Wg0dISFEBQeP1DNUQh/D",
-	"aRXUy6BefjHqZdAWg7a4XFvcjQIYlLpdKXWuZktN5VlQV0joO3ftPXXlaL9udNT0Tj7Z//PhpClkQNTH",
-	"zaX8ABN1ZztHo6DKi/VxeC481KZ0TcfapEC9bfvzdat/h1jUAIQDEA7RW19YpfiAMQPGfA4YM8DGXcFG",
-	"QkRLwdZnosJoebG+OlJ1tHS24RqThYOqFrUcs43zjFyK6wtN5cRfnr5sreFXw4B7Q3LlN5ZcbJ9pTA0w",
-	"7gBSivz+5TUdyxud8e+S8TR1G/3o2aQYrXceoc/COeEK06bGYVpRqcctJCNh1CylHJEfbacONPfxHSl6",
-	"wSVmm399yC6xoH4H9Tuo30H9Dn6loPMHnT/o/EHnX6nzIzpegsz36wgirqI9xPx9wIatUlGl7aGiYRTm",
-	"LhK+IbUDBxuxhXJJm6gV9hvPMD+vkZVWS8SjGRKaTYTWeIY2rjKOLWJPQjraF5COFpD+QXEghIylAP2f",
-	"PZXlhycho3xqbGUhwjoU4mpX0rXMugOe3NonEJcc7T/vIoc7offBaXFlODKLYw0FXTOBOzmJ4+i52t0E",
-	"OUuJggWVZDEZ1IoOId1tjUCu0Y4VPHNd1XCvil2WXxclNUN6zD4itYVUtOE2AHt2kp4S7D1d0H+5PCHW",
-	"PyCvrwt5+YYD8Po6Qp4CBtp9fqlFAQ8DAdWFv18zFKGzfSAgbFg3fd1DlZeE4ReutDr+4I+td3kT3++2",
-	"SIW+eTBIJZh6AuAITt2QXBgASfDHBn/san/smOtYqpiIMEI+YHDy7g6EIygscWgdgrIuQdAF9LnnFECj",
-	"pnEx1Xtx/SYqT+3icjtgWlEzFnmKDMFzl/noGWjtH0GaqFS+csiQdzZiWk1ASWCQaTi6llM+1zhz5Cl3",
-	"nIO2TavSKPwLyZYFJlq32ctvsSmfCznCtuBPk/NrOVZFriOm+fyYXTKaHKzkNVYzyVSNoAfLWMoaeegL",
-	"ze4EzIhMV9q1xE8b3MfX8h4r7wJL7pjn4P4IIrPdwg1gB+dLP+aF1MfsBtfO5WzeXEs7sbqkAWEYrzrV",
-	"rJiyLq8F8gsqaXJERZFUYZhwnahGWT0vjL62goNWD5+qrdzUW3iLLLPzVKqUtwDTBgGx214XLIeJurOj",
-	"4tcSP5K7hFKrlrmn7ulUbWy8RMLzUU1/nT4XPz8xRvug27NXr0+tBF2AczPFJioHhjuQcTYDuK1lXbib",
-	"jJU3GQ5+Dnmn16Hd7P/Qd9WR3gKwj3yeUfB5bc90ep3Ts+9OB6/5efwyOYP4b+k3PP5ueHYavxqcJ9/C",
-	"3/hZeso3jzrAxXgeTDm004L9PKizz72C5i611WV6ctBVQ9TCpvuXJOsaPcc9hPqf3ZR2/5JlNNT0fBZh",
-	"FBbSM87IVOCRo5INw3pvBTBfqgxYSPkoms7JJ6Om/WK6OeGJG+X9LNwtiE0+E68GZpMAW74Yt/9GaKSO",
-	"bAIMWWEyPwiaguZ9sHu+gn2lS5PmmtrtQpdHMbXiW47iP9RAn3z6Qw1W1lm9lMy/wf5QA6rHhJsnYmM1",
-	"YxMu54zK30zst5kwbMwxa5pnSZFhiSgu0+phV+evlR3hV/epH9VgnwQJ9c8sOUV/qEGoXnxYtAcLW5Hs",
-	"k0YzL0UbtdnHPB9Zwdl+/Cr2gmaZ9nph4m3P5I9qsP6cndDuX175nSQ4yg+KXqkPOWKc5WrGpmg8rh+w",
-	"8gCy7jSHO6EK7ay0M7SzZXju8hFB1tl4bs/pjGusc1Nv6ihigzlLilyr/Li1kLs/PG/cSB6vlvsimYuv",
-	"MwdqmoGrXdcYbF3WtJVXdz/3lczmjbrqrjBbp4dF26PHrbPenOD1pdbdlgri6vCKrX/OST4scTaDwVip",
-	"21gXg3IXrpZiledHzSRrvMe6vkQjsiodWZmEJ9n5kl9oK8bqxEuLpelb/Cb2oPxOvbxqdPKRBNQ+RULL",
-	"uNbLhcaUB+lweNIh4VmGm90drvsr5s+/e2CZNrF46ptETK2+6zf1A8i6N40mbo58VwaLHmaQ6VQJiZRB",
-	"Fs3DnQUd9n7UF+X5vZaOLa3eiMjr57veTv3o1xuMPOUuiDtsYoLca9dy6OUF3fzkpBZWkvJkfMzs3P76",
-	"4Sc2KbRhA2BjY6a6dG0Xg0wkTODagMFqqdfyxsu3Is8oHJ/W+gZd55lS0wFPbiM2zcUd6j6ZkLdxphKe",
-	"WeEl3EqjDq2PqAtc6pmdi4TnuXAObC1GSLukIcntx29mYw1J///9n/97c+QqDcoEeuhmJkc3u4NcDOcs",
-	"hUzY/wR9LbtuBxz/hr856dBa2/VNDtxAi/zY3lS3Q3/xwl7kGmp1bzpRBzdBHzdBTaPG8q3HtUQJi3Rh",
-	"dqzuIE8LdOYUedbpdXDBeycnCdegj913j0fq7ri4PcGDdOJmcHMXcMsU0tw+tke4pSO/CzO+wh3VdiNQ",
-	"N1PKZHMbrxbwkc2ZVLOv2GF8kFZH9DFxd1BbQyC54XEOf0CyPFvbCzU8TjEep9J9tSuT4888Iw9TaXjs",
-	"DnjKfrz61y8Rm+VKjlCYR8wF6rGhgCyNPPMDSU/sEv1C4UBO6uzUBhmM5ofg6z9IUzc58iQDnmcCVTJq",
-	"uJkftOgGtULUiCzDQDEc3U5N5sH9/vBSjkvg3FftWX+IzmLfOtyy4X6Vb2GucZmtIBCjIt/hSn9E0ISx",
-	"5SzhEuuCI7C3qOmC5WDyOcu4gXxnS7UYT+10KCufalqTVxrxctesi46Ze+guaZL/PlyRXGUHOvlU/+dq",
-	"f1JDyaX9bntuwSTrUlBxNZJWleZ7MO36zGOaX5b5jeqjCwEFz5tju80sszOrzFa6d33nrbXK3j+NJ5Xx",
-	"YOnBfMeTsTO+uKchZV2VswFYmF7+7chbbLwsalpmHbsdJXpwY2AyNT02G4OkUHySnQ6VFZr+qAqTqAmU",
-	"9CtIyeJeXmPqfVuN7PEcUW2+JBpPZ0tzguv+/Ire/usxrMj+m+styNW2CebjwzMfu9WZs0yNiEzzSxJU",
-	"J5/8+Bx11DTj8+2TuBY7tP6o++OxutJ3JRAjRgXrLbBPuEwgs/8oF8diMStU+YgLuaBQ+lkRKeu+PP2O",
-	"lVZo/3Y8BZkKObphGHPGhKmUTpLLTkpC2gqVyLq2cO53Y/ltyKjzfcmoVvmUJDAtDZp46/hpsLPznwIK",
-	"cvnXBFbgWwhGq50nqCw7rWserwu9OBWaD7Id66tftF3s6+V0+lqMTk37B8iU8eo+xXs0oghc3IHGZV/g",
-	"P5IxpEUGT2HyOHFH+fMxylLU8Z7kSw2XU+EijzouGMEk7ytPPGIAiUKGJu+YXdYtSZivglqZZi/PTtn3",
-	"SqIs8JKJDebOc0hGMGE0ZMM2tPGW3tiHszl6nNJJJV85hWdoYHquDUzsfBDeyonDPj1+DpTlW9itytXe",
-	"kQErAK4AuIKX8BG8hCG/N6C3L5bPU03rWAdDDmt25wab+ZNAPsJVe0R878i5h2hXqhkmIudQGZ/qiK9m",
-	"fVKSpksDWdQnbXDtnTwUtPb08McD5IB+AvoJ6OdrQD8BiAQgsh2x+AISqVTm0pZC5pWnACK5sgc4pqiZ",
-	"PeKRf6icnb90FG61CUl4ns+ZmSnMcOCmyEFHFobU66zMfHwSl2nzN5+zGjGtnGjCpA/0qDE9EyYZl6x+",
-	"nI34tNXbhZPgb32aii8XyqwO+l+MRaoirap1CAAnAJwAcALACQDnKwQ4IbL7qSO7vxd3zaBuqkyzmCK6",
-	"+0hu2wtIilyYOS7jAHgO+WVhp/O//21xjJ0WD5juT9pYaUMzJ0eUtJqqpCD2EeDJ2KcLI50zYg47AiG1",
-	"4TKBC3Yz4bdWDMsbbAUwNxdzaW3LvW9Pvz3FoVIy5wkiKzfsxe78E3hmxhHLgad0rn0Mqd3WOU+M81ey",
-	"7gRMLhLymOJnU6L102DBnAGWCW1AQh6x9//V//ndxw8/vLnqX759+wE748I8S8SpWyhJrtxuKjTk1JPE",
-	"zqxLZKYbKaO3x2Kq2QDMDECSha76BqU1t7SPbHwRNUrNj0VW54xwX3pjx3iZGAaZGImByISZ19qvPd/y",
-	"kd8g10JJTOij65PxLHMpl84fqln3w+XVkePOxsKT2CakTCJjoJBGMSFTlCZ34IjJda0TLY23dOa9Z4V2",
-	"DeDwKLj4jvrpXP/N+Wu+1NKuO5XEso6s1GbMKUH8Xq+r1cMyly+s4pMgG3h9PMOCfPNUCrPli3aLGasw",
-	"6ogRYYcgtuuSOqs781TkNALaw2JQGNBH2AlPIXLc4LAhapD7n2yycGgw9lWawkruGZ6pUQH1FumVlgZx",
-	"X/ERyETYUfxw9Y8yb5+aTfncN12fm/KhpW3aLtVp0yKX0Z8obSClylx+GURVUaD2jSbr2v3vvG2UDMG2",
-	"fpCpuBNpwTPmT+4/CpkyPsoBM9HrY6jlp7fPNJ9OQaYxJlQj7QozORdZ/dzZv7a8/TtRhvpCAURuIHJX",
-	"tFXYU+V/k2oiJIBLksVqAhrc1KQKSQZyVYzGC6wNdmZ4Vq9HwOxNcXTv0CDBf+t5sT9oe9hwgumDC1Oa",
-	"51zSFOkew4ugrBuAEf2Urh95YG0lmZpMMzAoa+gD/qjNVH6LErkpM/ChNsn4zyv2To4yLtMXmv2n4LmB",
-	"PJuzy7TIDLtSeNZwq73JhO3sT3AHGXvLDbcXPUowRydWZV47+p760cCX4wxfTrnhbZeAGFnh6e9n1r0y",
-	"XKY8T5lT4vURSp1hrqSxlz8NujwjvSYNCGVINGK9iRXD6tD1ySkBQfv2dMRYjpGo++PVv36hu+Lqt6PG",
-	"FNvf2xp575Y5mSeZ23E+3EpHjQoOdC1M+ZzBnzwx2RzRS8R0oacgNY1KSbAnWNvtkIipnVf9gqVguMic",
-	"mP8TuzoUWVOY0Je0BXX/PwAA//8=",
+	"7L3bbuQ4li78KoT/AdLukbNs56EqbfzYcGVVdudMHXLSWVMb086RGRIjgm0FqSYpR0YXEuirH/t6sIF5",
+	"gAHmFfb99Jv0k/zgIilREnWICNmZPbv6pisdEsXDWovr+K1fDhK+yjkjTMmD818OlgSnRMB/XmYZX+v/",
+	"SIlMBM0V5ezg/ODdkqAVUUueSqSWBOVYLRFmck2ERIeM3BGBfnzz7vWPP1xFaL2kyRKpJZVIEnFHE4JS",
+	"TiRiXNl3jh4fRAcyWZIV1t8iH/Aqz8jB+cFvv30XoTeX717+7iA6WOEP3xG2UMuD89OTk+hAbXL9jFSC",
+	"ssXBx4/RwUucLMlLzpTgWXvSv+NrlHG2gBkLInPOJEErvEEzghL9alqfh/fBs44PcqYIU99QmXNJzXea",
+	"n8VK4WS5IkxFaE3VEj4/pxl5JBHDK9L5zSe937wiSSGo2rzhGU024SPK8UJ/JTFvIGlfQTm8gw7N8xJx",
+	"lm3QXPBV7ZSOOmd2ehKe2rfv8CI8kzsiJOUM8bnbfV6IhERozgW6eT0//h6rZHnTRQfXB0+uD+okcPY0",
+	"OsixUkTob/zr9cHvT45fvP/lNDp98fH64O8OQvN7nZJVzvVevCV5hjckbc/2RomC3KD1kjCzG9SQuFRc",
+	"kLSiGz5HmCGCRUaJQIL8sSBSVQcs8Yqg8nvJ5vgfyaaxOlasDs5/f6C/d/A+NN3veILDNKW3NBEEKzMj",
+	"2Mse2n36VWj4n3/++bJQS8IUTbAi4a/MCBZEoGSJs4ywBUGHb1+9RM+/fHZytC2z/M+3ZpNep+FP2T18",
+	"JBFNI4QzyRFlZjMNQT6SKOML2U2WZ1/VaOL3l8f/go//dHL84nF8fgy0cfbVxxBpfNTvCbwiysm9JOEF",
+	"s1OlejQt4g6iA82xmqnN7zFND6IDPXEqNDHps/QnN+dihdXB+UFRwJM+dz8P7dHlQhCiZUX3l90T2347",
+	"8DEpiZT9Xysf2f9zXxfpgnR/agY/7/+Zb0hG74jYdH4otQ/s/6lvP+RcdK+IwM/7f+YVzUjnR/RNMjkZ",
+	"vqIMs4TibASJzN2z8ZTE8irDi+5PZngx/ZoLllK2qAmp0LfNY7GVVvuv1Lsk/pEELvJLVDD6x4KgW7JB",
+	"h/q+tPciwuinn15/c4TUEiu0wrdEIkGU2FDQcagsbyWJ53A9wHKMdlctqHFJ9Qr1FWXu3w1Re3394ez0",
+	"+Pr6w5ffvv/7vxux0Lfllk244BVnZHO84nf6L7XVo+8xS7HiYnOOnp6cwEXNC4Wo2mJjuo952o2agzYU",
+	"viVvtJJ14xQpp1fNiF5xssRsQdLHyG0uOnx69pXRZVZUSsoWF+jp6Zn5i1Q4M0peePlWKetRAkOT/wc+",
+	"6+SdP/DZ/vzyHdGb+Y+UBUiHslTrMvSOnMP2FPlccKbQnC4KQS4QXJ6p+c38NzLXTqW46Xs9odkjiTBL",
+	"jXFDhOTskUQ5FkqW+1VfWgazim/1tPrW57S+aqYHkbnT0w4lkLJu4Z9RRvbf0R8Z+XE+7/wIZyTm8/nk",
+	"AvcNXpAr+idSfvaPBRGb6rvaeomlfsD/TErmuMjUwfmzE/gGXekNdUxn/nVafo4yRRZElN97x29Jhz59",
+	"w8gHFcNHlX6q5LFckDvKCwnmVHn8ocnCe1388uz0rCYXTsN7stH3Z++h5+aZeJfDHz4UIPbub8PP+5Pc",
+	"mwz3fCTDU3xC8DuaEtH9GfvA/p96e3n1z0YQd35MYBlbYT3B97Ai7/CsRysUWJFY6Ucm+BrJwAyVS5p3",
+	"f9B7aIpP9ithOypfg9T/ltxRsu75rP55guUVPYRSsMmXdZUsSVpk5N1S8GIRUCyulnyNkk2SEanVAqG0",
+	"NlHkSHGjV6VYEXRoRe85UjzFG5RnhWxcmRnBKUrxRl4graFxqZBac7QhWEiE54oI8+5RlxhVdobB5epZ",
+	"NP2AweUqrPqNaOmemH6ri1m5sd2f9x7an5re8fynbsZUPI+LfPJ1/pRnHKedXy3g54m/+lGPZdxv4KT5",
+	"GqdWUOh/WS+n/k+c5xk1vrMvcsFnGVn9/R+kcaRVX8dZ9uP84Pz3vxz8nSDzg/OD/+eLyg/+hXlOfvHG",
+	"vH/wMfpF3xg5EYqaz5vp9b9dTdGO806/pFdiF8dnfyCJOvj4HpZX58rvcaZ3CHx8xpQ5nOEU/cPVjz9E",
+	"aC3Alb3JSYQKdsv4mqE5JVkaOVUfcYEou8MZTc0v+g+lmwtY0PP0/89jO9Fjc6ihVdnHv/A8eTDtV1zM",
+	"aJoazeqzPIdyhjscg1YOQbN7JJHgWkSm3AQvsoyvjYDU84F1Trirr5k2GnH2rRBcfLY7W5vlDrt7yVDB",
+	"yIecJIqkiOhRLuBWSYnCNJMIC+L8wBlfSFSwVF8jlcMY0XTCXf8ewlo/cAWhL+Of+Cw3vjnRHSkbQnfk",
+	"A5VKolmhgLCtMUylDfI1trcMCvbtq3noY7TXYfzA1StesM/3ENwEd9j8HziSRbIs4zeGyKl06hQ65AJO",
+	"whK/M1e0FCI4WR5FWp4zO4o+xgm54A3e6Av8HeffYbEgn+3+N+a5Iw/MeLpBVKJMj6FlC67FnRBOEpIr",
+	"iQ5P0ff066Np91mroWXY56Xx4PXsd3ufB/anNv5Bxw6UUaWodCLWF+lCu32Lg2dqYdZjP87a92ogMrun",
+	"6LArf1uwe9rTtwXr2k1RsP8++yhIwlkKyQ2vMM0+4xuxPdUd5YFzfZfudSqNt3yPw5zqDPy4yWd/Cm6y",
+	"O5xDeQY2jgXhjDkX96dvXxlp/xPDd5hmeJZ9vtdee6o7KSBKaxLpBh2mWOEZlgQVDHQLPaLWLlZ0YbZZ",
+	"opxA3HPKy+8nhgu15IL+6TMmZ3+Su9jwbVvcptSASQk6HDb/DdSNWWnNWz2wseE///zzcTNtp2/Tm1k+",
+	"e4qin5gs8pwLRdLvSUrxO7uFn+nZtSe7h4r4SCKbfHesX9eSSVtLnBHQFkuZ5PTFyVjlo3OaudwkIuW3",
+	"TFG1cdvfnvAtZSnic6SlsUiB0fV8XPzRBHLAO1c57g8iL+HnIAqmdhxE9l2cxSZ2qh+sJ0UcRAd24+M8",
+	"w/orKRUkUbELXZXq5kF0QOW89m/jZA+8Y1KuAlHSyG7JW1hqezt+ZATWDzl7bkPwjBcKYRvdPUfrJTcP",
+	"URUh64a2qavlwUYQOI+0pQa/XDO74MfotYJkTmkdE+YTtQByhExerFoSKpx3I4KHzA8YSYJFskSKiNXj",
+	"a71tdZLHiTKOoD6avyxSqi7hyY/6uDWVxDTd3t1avjyG01o0+VFTT+bS6ern8QpkXkYl7DSxG2ejrfYt",
+	"RBVaY4mwvCWpcUgc3rCljFmxmhFxE6GbOV7RbBPrt+NckDn9cBOhv/75P4/qO32Hs4KYsL0iK9mMyp7U",
+	"0zPw8Z/i97+cRs9OQomCsGevzTBnVewBC4E3+tfd9pknSSEESWOsWvGOY0VXjaDH05PQGI5Gw9Kg/Pl1",
+	"WuXgWolQZtkuiHrjxIL3veftLbo8/he9Sc87NqmKEofTkuFnn1OoNPyo57Pt7nmxwEAiDisyq8qZ4EM7",
+	"klGFJ35/AB/0jyOyTOdvcJ0xfB6LavFxR/+1Kb5v3Th16fUdNdGMOueXlFv+xzAzWmnYoNkA0TbyHkJp",
+	"CwO7BoN3rEzL7K9xhllC2uvy0mh34JsAuwyGB6ODmZlMnBM7pXIAytTzpwdeVsmLk9b/vCyT4+DPzcQT",
+	"oA9h19vmBfsjRFhTxJnWB2dkzgVBGNihSnE5ffrl06+ePH/6pTeH4Ad5Tpi+jbdY6WnHEk9719agg1pS",
+	"NDBPeCbNM6i2KExDirLFK3Pz1clnhiUN7OvPyw0IlyXPUn2vJkpay5GsIPdrJUl2R+SFvSGsgi9J6kQT",
+	"OFZXlBFyYetbBGHK6A/JkmY1VUqSbK4XXI4Sl8qVHeQA0stJh/Li3WMjUuyigwW9I2z84zVhvC2L2Zed",
+	"CuCWjNMi0+cLexFclL6QCUjRroluJ5l9weptQH33Wp+tLyCyBBOksjQVRBqhlBrnBc7eeNQ2x5kkTY0M",
+	"6H0z6hgyysjpQKroacd7ZyMKLKKDnEuV8JSEMmp/+kfkfr5wpSxFnhOBEm32g36l7RiZ44Q4AaQpn7I1",
+	"FinSL9aVhe9+OkVnX/9TW+B663kWmKXiaxbasKHMOJ8YzF7asbyF9xzsG5dR23u69W0zjmNpsmAIwmak",
+	"CK2IWJAUUWZ/AHWBGUMQymO+fPLi+dE5wjNJIPmUZCk4EDcR0lSPkoxgIa8ZnK0WNoaOHqOfbVYyLscs",
+	"PwprjpBeMtgMbtEQH3WbE7Iauml0gAPvgWYHv+jT8MPQVYBgikz9WKiErzpMa0UY4uYBaUzsBTo7PDty",
+	"mvVLfST6jK6MEYwOv83ogs5oRtUGvRRUEUHxEXpLFoU1vtHZyekz/1JhhRLUqpulvb3cLChhBCifZkTF",
+	"jJBUK5iQ/h0nGVdLoiXkkq9ILPGcqI3+F55Rkwuo/96w+fXray5uYyUwhcuapIXx3sR3PCuYIgQ2KzpI",
+	"+GpVMK3rznGiF6MpLDpIsP49nnMRd98H/q5WdvoWopZxRZrG29OToCDk1eH1qsn+QYOEwZKzgD5RZtND",
+	"2nzB9FZeILLK1QbpHRdrKknNwBxwKM4y8hY+dvCxoY5HB6b2werrmks+6r85b3QgcqdXoQ0o85AWVjhZ",
+	"UnJHrKfcLPBxZafNOM8IZi2p6rat/F5QnDpPzeUKvDFtlZ6xAmeVztnwORN13sgZlEtgF0gSvEALwaU0",
+	"j6yXPNMPyrpZOFZ3Devi8zlJFL0j8Vzw1S7mQ05EDJmSXUs0G4D+8n/Q6ZMInT3X8v30LEKMYEGkQjlh",
+	"bIMOT0Al5Ywc8/m8ir/Ko+kW6/Kod9D7DC+0RfhJ8FnNzqPdF8+f9o0x24wrJvUJt3GoUZ0G20cW1TLM",
+	"sfODVjOor6mXDb5l2woywtI47ay3nVMhFUrxBjEO1epEIAqhgYSgQ/IhyQpJ77TdmB5FLqUWypOxqPPJ",
+	"SHquTrodHZplmN1eICXoamUi2S1qqF+vlZvo+vrqYPDc3E6Us+jd6rckF9Rw3Dbb3eL4hjOyLHvXmw56",
+	"Xp4LfqeNwQyzRxJhkHQIwhraaDT2YbX1Je8+kn+bx9Bkn3GHIYvVtmcxw8ltnONNrY4nqHq/sWchC5kT",
+	"lhKTVW43HWdZ6Dp72E2EXORiRXp4GZLkTfTCUgbCC0zZuc+3sEBJocCsZP7tKahxpv7cxh3oldnpLU9U",
+	"U8xIaaZQjml64QA3XFYblgod2tID/QBci1SBWYPTPxRSkfTob4yjql3ZZu+l9d738UzdzUW08hnkE0HM",
+	"Zg4wTO34tt3gh9AsduSwC2Nnr5c08/ZmBBUNGqh2Sj2rGDnENurS6CHD2tPg6+UO7aPCVYPsosOZiEmN",
+	"b3wJVnJBTWPzj6IxgcaialtUO4JexgyH12/qkekbrQ7cUDm/QYeYodcspXc01TaATdNBrwqWoiXJUjTb",
+	"IFxm8h75Bn99TBMXD1vSVSh+dBpF9c4rnCgZSKcoXenjhvkaHv8YeagdYfgYU11t85pXeUaUyaeTBYF6",
+	"FC9LsilJBsnWftsrqwzIo8FREswSkoU5+vRkHEubMbJ+BhoexWzQZKPsKA2qc4pnGU9ugzH8n0G0YpQK",
+	"PLcm/RwCLVLRLCtLkKwnmSqUYAY4W2526JDgZOkjYkHtEpYIX7N/uPrxB/SGa1tWmBQJcHXeOIkRKx67",
+	"kW6OnC8G3DOBT5kROEvINau+r4nPHdtj9LIiTpiSWzmiEj09O0M3VQbMMS1HuTEO11F+n1d6gaaWpxaT",
+	"PQ3FZC24Ux8htNM1KifjeMngeSYPPr7vpI5KNoa5rDUZxm12UNylh/283AREAuNWZjxuIb5tH90KKh/6",
+	"GIkc+4ZUWBVbCMYr83zp1xv7nkuaKfJ064O3AtAye0+0+HQwhNtKYqgFzsrtCAsJbRzgRIHtAEgiPkVG",
+	"NYCntuhuiL+GHGuI2KbUrvagxjq17XwfyPXzb9Ovu4LJXBIkCm2f4DzPNuivf/7fCDPjeH0kEfjgI4RR",
+	"ggURj6RN6QRX+CNZ8+lbbz082Bs9rWZVyaVtQ5NwsfZyn6ouaPO0vKhSrUGYYuQ4Rs8FZXxtUrOmMJ/5",
+	"HRGCpmTLoBwkEHlk9kiilCQU0vRB95fKOphXeWHx8YrMx140W/K4FSgz1Gr87H2+hWmdL+6jPZZiMEpV",
+	"UQjQ+5a7eIkYWaPqaC+qO9hYjwrIns9RQ3X09lHPqb2LmrhTCAZtJ5qBKeIlwZlaxljFgsrbDuBDw2co",
+	"X24kTXAGieqEKZwh8zqihgmpRFghPRDi8wilRBFBucCKskXYHjaTcLG90QlXL/Vr9eBW7Yr/KnDBa96P",
+	"U3JHMp5DfqukC0bnNMFMZZuYrnIchseSp18enp4cHc6OQBLZJXOBvMFQRm9JtkGKa0WoNjJyI5cQWLbK",
+	"TXZsiZkolVor6JlOctT3fsHMjLTiZsNTVjRBXFIqzFIseobHZrVuHD/MpY8fU6YwdQLLjIrcqJqMw9s0",
+	"bgvMjsEhcRHTLGM2U6RNmyDiERZUEgOoikNkWg0IZGoGDH87FPbs0oW2pttAULahmrYJt3bFhyOSUhMc",
+	"SZti+kYWs5v2zTGYTWDNZRkzkhApsdjEmk9HHoB5W9si5esgQYCC7C3e4U3GMraYxkMb+fby6tI+GdIy",
+	"Q+nP/sUalTeWMU28KxdSCqiscmax0iaOIMeiYDJkNrdV2Ir94zXJMpMsoGkwUcFN1AZbKUF9SaK1HG80",
+	"ZMZA2mZy44a3chdduHFRwhDve29C49sIqDpY2Qrqih6Ri/A9Rvo8boBubs7RTZDZbyJ007eNN9fMJfsr",
+	"wtCN48QbOzrcK3r0wO2ox+4g8Zvomt2ELsbB+ZS1B4QulspOIK5PS4+thfONMd/VUhCCXuq/CMLQZaKQ",
+	"PP0SKSKVfIwuLYQIEGAJ3z0jBlDbJkiVJ/FIXjMwGUz13ryQBovwDN3AMMeMq+M5F8eeVa0P9uYomMH0",
+	"q0rxq0rxq0rxq0rxf69K8cnv8H4bdJKqlSqu8fFhi1TKD++ZJGy94aNtaSBcyvxPnP569/169/169/16",
+	"9/169/2t3H1XZYSoDOXrW8CPYPjhiwF//7tGpVU4ZlD5GFZdVWVeHXjrYu6pz31l6uTQjXnmBhAPI6+c",
+	"7pFEfM2cP4Km6FB5+Ijla0mG6epolH/Cx2EeFcTjWYMpB0ujmlwnC3OQ4fIOt5YuButXNNzYbqJBlUMf",
+	"zrd3JJhAn7hoT1VsZXb1sQ1tDffCinbBCrCpGLHRXDrkQb1U3xQ2EeVlcrj2X37x/VFX9f2407JYCd2K",
+	"mQlVN9P82LErnLGpCXbaLlwUGeQ8bDEbsCJIOeCbt5dXJfhTIU1+SusUe8EVhtAUmoc75lBHfmkMnsC4",
+	"vLyx+S8PVINvWaOvAL+GDN6gaC93zJFUP3NOYtZUrP6wZs3Xly+vfhR0QRm2omCL6LEr5XbFuwGPqiAJ",
+	"zanJvCTEsVGON0QAQor+vhYKWmshQpbZtuCahNrT4wTLVvbt6VfdAdV/Rb/xenpdFycnZ8+/OH5f/Q1V",
+	"f/xNEJmiXBegiDS2+6u+vi3QXe6rMN6F1XfjQhLhDR2wtcqqJ9gdhy+p30PmPXR49dMPR409eV6b2PPA",
+	"xJ53TIwLFQfqKXccsHnTBZbtf7O13VGdroJUGwTMDsOImAcgDl0Kd6gmS9FNNc5N2bPPz8UoBDvPTfLD",
+	"uR3oHOC5HMZH6IEUK3wsyB8Aq1hPf/Aq+xqzWwuC8XJJkttd2XBacr1fqug+//CBlzv0mk0qpS6NRJph",
+	"dgu6qwRop7ZkQoemeY+MUEoXVMnIlsE/RkaaoC/Q8dF/a/n1qQhijEAAFjReto6baIVTW+xqVTaf0U1e",
+	"oWcxGXOM0AwAyzA1f4BMcbDZmBJ0VkBmm/cCVAx29mkqp8lXK6pWrpHuNpWx3vVwvMIMa1U6o4xIWxo7",
+	"XVloLWV72/INO8V49GLKCl8+R1ShQyjMcAg3qESY84KHO1fAduiZfkWsMXyHJ1/2/PLpAWEo56eckRQp",
+	"bvPg7mmmVe1uwCXkVyiWtS6E+Rl9SywRA0QKxtWSsgUyKfgrqloVVeGzHwZrsIb7eGXY9WSq+KSVCx3w",
+	"ka0Juc02e8AYDUMX+bmpVXFwo464No8OVgjTmL9X3UIu3NMOYvcxZmlsMRVNmUkt/fQocjkG4PaycX1f",
+	"DDYHGZWGaqbVdnCFmtcZ6+yOlLK0e8B/rvKVW70g6GpVGCtcMpzLJbeoSzYpHP0MZ2Brcl14hSBbdG9L",
+	"daEAh0C1zbOzCAle6BldO7yWRiX+Emd3RKIiDyYf2HNMuFT90k7CTFeEKGp7jMPRnFsYHbdjbo4FUzRD",
+	"GFgYQiuwjeBpY9a7wsoVTSf86z1ad6mX6b0+AnGoLLEgJ1vEf8p3rhTJQ3azu7+HJXlr54FDjKnKCPR5",
+	"dNLUngxI0iVdLMmEl66b8H3IMufoGGxG5KtSo+9yy1pA4H/9X//mPL/mz/d3AbrJNTesPjnza3Ny9zir",
+	"Hepy3DujyiKjg5TO50To5Q4m7/siApn3pOvjH6D8cEnNIMPDV0YpfFKVZjiErADaRAu4c2+6VXnP/RxR",
+	"Vz/qXWRdoNnzLsOMlJXVgbV2exox4X3gfuRQzSzdrhBppHJupY/l+7/8O1zwCc5zLb+VrwvsAxw02pIY",
+	"ebL26X5ZVuWpmjXmUMkPSz338itJCr6LBWks2xeFEJObA9Sc/iee8TtiGyIbzL+cKpyhjK6oOoqQsxBm",
+	"xDQ0I8huhv2SNTGcyhIy2lBV4Nuo5r0vs2hrLsw5tXZ5cypbzwJGimebOOUrTHvcVkPfao/dsg0anWN3",
+	"Wbk/xFgWHbUR9TazO02tJ+y0YzFmzWqpzMe6Bn8PNqRf2Niqo6zc42UFpdHDvKBU/b6KAj2D2+cYvKO6",
+	"r5LuO6BDp+7QXINagW86t7WYKGBKhQ4nLC07FMIuc7vDNu/SDaJWw2QrLAK8XrdpGvWmnq7Xbedb+3eK",
+	"6GLdoH7YAOPL77759gP4ElqLGIVk0IC0HxQVadEFBfOzs5kFUYUAczotyDkAsq44U0sPcOmPBRb6vwlL",
+	"5S6wQsR146w1ETjZWQsccriC/zpOHNhiQEwNan16BKBg5+Ife1eNGHyFP9TyVz25XVFKhuMOUNeApsTz",
+	"jMQpZyQ8o0HQQzOA4gpnu41gKaQx2y+70x7269xQDTLSQBR8HYou1GBhdjhJ23dlt5dtKHint5so8n6r",
+	"GTduOb2QIJJLfPbseTN2NQY3SbZcm38siA0XFYwZ2FugxehgbprfvR+Vv+JoqKJ97+avkWid5O3p1tm+",
+	"xcLlkp04alBRgzJb0AqlJO0V6yMLy9uS39xRA4JmPEhzM7PLoirFL92n0GxTplIkWJEFFxt0SzYRmhFJ",
+	"U2KzvgBvUFoniD+fsyGh1RfcyniiDSED/q82BqiGMvTyu28et68TP4B6efwvEEN9Ep129FHxJFEIW89Z",
+	"YRuCRYkemOCMsBQL+GtZBmhHOkdnJ2fPj//pVF+Rl7mgGVIc/UPBCPxQR3g3j57VF/FlIAj89OPxP/3+",
+	"9Pjp++FYcJsveklwChWpUlM+aSuUl999Ywm3O6Plh99doW/ZIgPAo4wSpo4zckcylGKFKxIv6R5X5C6I",
+	"XqJEuIY4knG2iBURq7jE7tZbX/5VAH8wRUEQVX9nhZBG+MklFwr+6CJGXgRJLzy3khqAsINBn6Y7P9if",
+	"SyqS2/4a1eOm0xYXqdSEDN23DJjUEkut3EWIKmlyTNtAFCbFb7RlGZrYJZImFsXwilTpojfWJgABbtDf",
+	"ZpilN4/H5HDCbNufeqMtFMC+XHFGNrAfMkLmS/B3+5/ww04Olu2aucCOuETJMEUbL5Lmpy0vidrSRycE",
+	"DwWNYDYORwm2eVtzf0tNxaaf+p/q2afv6IqqbRuMAOLO1F5acALeqyvEn3b9ez0b1C0Xtd2NlnxVtlwE",
+	"vcj2g4XqE6zg91pbHnxH2QJ0KXZHpM3KsYIqttu8geVS5joj9Emxqiito5UTlNo3G0M8OTw7OpwdNWLx",
+	"9YYJtR4KMAUZatvg94SYtoWDIOC4AJqMIY5vfhnaiM+kk0PtbOqdHO6/JcMUXRVe2mv8bZEF3Rs0WSID",
+	"EHpsAUIBkczAhth3tS4K+WJznmV8fe5qcYyzi0qFmbpBh6ZfkoNfXvJCkiXPUpdBEpvWIQpvbiKbR+Jr",
+	"CbHRB2aC4FuTa8I4q7EdM2ZM+9tWf6g+4FJPusYPUx8EJN4CpleYDcs4iJ+4xVK05GvXVBJ6HJP0vAyE",
+	"OHkCcZNK2mRkDgyt5cw18wXNUYQUFnQ+RwAGSdDhf/3HqQ3WgFQid0Rs0H/9x9mzE71LOUATl2EYkI9l",
+	"+KUM1FyzZqQGHjHlV9+//i2sQ6s8ejgZobL7s52FeVDh3KFm/vXP/7tMDLtmZVKbTRFb0DtIL3SBW1ig",
+	"fsWQVW4iS1jZIJI1JeqhoWDKjI1TOVetebIvdLzisiv0FfndqMpJkfqkD/WlsCJYC795YZPh9LaCY3nC",
+	"lhrljg/E8r43IOeMLMDVfh/6mmYnoN7YUu/UakIq7itMXJ5Me+OsLoCCjIAObefYxVIdK67VcT3UsaHP",
+	"egJpuwBVyzpok8Slkve0MsOH5Ync60dSKgVZYGhT0k+N32KhOUMa+bDithNVdRNGJXfDffkIBAzFGSq/",
+	"IafjoRVdxCDApkwI04Pez27bX7uE2TQfMUop1hc3Zgm5L/K0XQbiRJCUqhibnLGRrdjNuy/h1csFAbjg",
+	"Op39zmYPfP/6t48kwguCBF/DjZssuSTsomyJJ/jKAnPK0uAnqQcXrV9KiaB3Wst3GU0pVpBHPqNCLR+P",
+	"CkAHYuHlG4HOlGed3oFJqRWu6DgnIgn46wczBOBlSGrV8xuajVGY3NPwvlZc7onCRl/5pTIS0tcgUdcq",
+	"HqbpOrplfM2mE0LBpIDunDbQMixZlmk39zGzZh+XRli6Sb1dSoB/x4ZPvP+uGr5kAiLXF+29121AtxgS",
+	"gZ2qV5OZWvwR9euj/QLe8X7QaKtzlt/T6CA1nUnD4hEmWKVxHTbVePSXf0e1RR0BjJ7JYjdAQ6Y3HiSw",
+	"n1+zG/25m8iPc0Rlgx3HZ3N8xwtxgQzaIWTA61cCKfERKlPir9nhf/3Hi68ePzl5hv76//0bMv84PXqM",
+	"vqXQfGZtGzXZtZjaf/IhAdwQSFprLO4xeu1S/K8ZZwmxWwJPyLLXWQTAHdVvj6RptWhBB4zZUQJumN22",
+	"i9CHVUUx7G99kdzo4MOxHur4DgsAONBj1k/3GzNK/Y8/uO9pYuBM32xVndpWMTN4NwQHpERBzsFQQ/ap",
+	"CwRjnAPYTirw2pYhje+G9e6euh5Vy+jtevTShM6uiFLgn2tHsk0+vohB5x/IB71kLn9fQNKxRC7nWILw",
+	"pmyBityQOZVlm0ljXjjTGioB0KFlHfRf//H0RXRycjKl3ejWtCqkik1yFLRbi2Uxg5KsQJTviiwEGJCc",
+	"6TsoLfQOVdPUtHFkMkOhgHy95MiNlrrKkgQzbRvrrdH3F5/Pr9lhuWPgmWAkO6oMgHIoLG+J+ZPNMLPb",
+	"ZEdMSeJCqzbYbHiyTYcznMiY15EIRmmcDQSDtr5Zj8TaUlJT3junGdEa5IyqWvZqwtmcLgotfg8xEoVr",
+	"94HZLTJasXQrnBFEIHDogXtRY1wOdskwji3PmRWv8Ic4xRupZXp8ehZDXlIAZeWvf/5P8PIwhNkGnZ6Z",
+	"BCbv2E/PThw+gCG4J8+fD9eH9E4nJ4LyNBT/sl0MkOeiQzAMgmHQbGP9kq4NV6QvHGQGrOZ89tXWU07z",
+	"uHIX/oFTFi9wDlMOMIrCG4kyIvWVg5lh9ZXeP9MNDbxvhjhM4NCf2YWhCbGqkO0rmhIEA+nbsgZRdWze",
+	"b0Fu+8NaJ/T9hFi+IMfgiZQKbxBu7DW00tPMCZc9LNVb1zma80KYayMpoAxEazhwxZZktfUqoAOpVgZX",
+	"RCRLzFRs/c+h0N7B9/ahKk6d8BR8joGVGN1hRpDMTTf1c9NUI9WrV8QC8TGvWz2VaJ7hxYKkqJxX+aVy",
+	"K7588eIZmpnrJkJffnVycvzlVydnaKFFILONLbQE1tJV857ACWWLTtCip8EUiGACR5Vu8CyUbtDcw028",
+	"wvm95c2EDwPUulb2jP6l3P5q0zFaGePHZLloJlPJ0iilcJGajqnwArAMrr4G0QJ3XIyrmLJYPx9IyKmV",
+	"AVdC1RJLrOnaaeuYJUsuQjhmhTh2pqXpLqlNuN+b59Hfo7OvbvWlV/7r8PbvT4+OHqOXRvivtH4A6ikG",
+	"PqqNBfkHM0KYabJYMd3J2fPjk6fHJ8936ljp1pcRnHZIh0u4shS+JdItC9oeNtQcT/ZB4quJGWyMA6Vi",
+	"jDr3PxtkfjdBkB09m/+9+b02Q8SZrc7R7zwy7XatWIXxyrpM+JemImx7h4KVDbcOEZNvdi54QqBZWY9A",
+	"BpWiehJmZeBQM4Kl8jZ9zcWtfaJsV6vPrKwzxZ6i+aR+AGe+Gvmk7wDUmg8xwLs1r9N/hE6fmmmV/jRL",
+	"/lNtab13VX06Xj9O74bVOyMdZbgMPXRoM3zMheBw5SgATRmjoT290e3xJmyW1WeodN33vYrNWEVtC/1y",
+	"nOnh98/yTrFX5PZRY6eoCAm5bl5s2w4DCkjXlTrCDh2H/TwE1zxguz6oMTnKEtvG/trOrLkX+2Q6C2IS",
+	"1X1KzfkeVc1wCst9a59TKHWTqFCTaDgT6hdTXfhbd4hvbf43YIW9MR+xKGwhRFqD0aUa2MSS5BgCEjPM",
+	"bmP7FGSDEK0Xa54xFU6AZlU+EErrwa7j8o6wVDOcYZaQUB3OiLNyb/cEguwjLvuEMIBBrz6LDhVP8WbA",
+	"ZfjipPU/P+Ej+PM0IBS7bSvPCSNpbNSlbXdVv6zJvrW702fCODYpu1hX8NmaIBeCy3AyY28Zf//uhMp+",
+	"amRcLwCuMVFzxv5Od21ck0xrRF8jiveDnO6m+Wl4HcBIzMXuhGSY8TzD+9zBOvzl/6DTJxdIlebNuf7T",
+	"2fMLZGU2/Pv0TDNkO7R1dIE4I8d8Pj9v40ZN6O43el+50k6x0kjqtPByNkxx3nBGGhw9sIYZsaELEwiE",
+	"MDX8AKT+QFiBnUg3W3WtZulQVW/JVQiQxdAhqFKS3pEjk4JaZNkIe3XQNNRT6WnzOowWA4EQlmx8xvH0",
+	"Gj0lQ6N6I8obXXM8IzGfh/v9j4UYwTG5o6kjtd5Mnstv3ZP3JjvbT3cjdwRKYi20tD+dEibd1tpJSHaw",
+	"f2N8RRkhwXmWo8W1QGsoYOoe7F3acFUpgB+VVN0kyzFVqUJ1vj7gdvlELcNL4IcuAIzqTMMbHT6nwXuz",
+	"4rnavtUPoc4dYfHccy/t1l28687dqaz2Aa7l+5Fe04mlhj+RqPNWxrjpOVHLJKMO9NEu/cLckLWr1bxM",
+	"FcJZBgGghGcZSZS0D1XD1bu5D4jHLgTXKmXBALia0EpDE4BSjlHtUx5EWLZXUI7rTgBqQWBgtCqkcvkq",
+	"XbkpQVEbgLrt+c459Keq6qBcOKFMeTI9XiWS+nwlH90tt0d47yesG6Kzkpq+dNxN4o0XQFMUVXeYEw8L",
+	"QBOexESO3PsXuDuLxu1INOT3+TajC2qqAMLgPYW+1gg8lfVB1YkiI9Lkp5VRJddZ2XTd6Whjx5k5nPEk",
+	"5835pXs7RHDds37nNf8pEw1NzRe/I0LQlJTVUtBDTNuKHcUkrszTpc+Gv1YWg9psZlNlhiUqmGm3p/XA",
+	"CBGcLKFqrAwockYQtKOwDfj2a6BkV5ca9gssxq4+3gqNTdhixSrX8uo1Ojs5ffbFk9MnUPt6NqYgXhar",
+	"FRabUR9tiIbyqKMA0doJ1mgtcG7VBGr79L6fayoKDLCP91MPnsA5CjZCjEqiietE0tcGL0IdXf0i26lR",
+	"f8COG5mkrpiymJF2+4owJu02WApLkqUjCmOrfbKv9IINOPnn0AbC0no3LycuUjry3WGQMp4UcKJd0nnI",
+	"a7rbEm4tdHyvALVbCDDzthdm0NERUgoJvdvZEewuhC37kdmXxqJiEYs3GMJmawudLsioRrgNH8/f//K8",
+	"I+RWpqXFWlufiIBA6seQrDpir3dorebxSmgJHjtYsvL31kOeqlN6feJ1krGkVj/TOlkMsfxuRvN4vp6e",
+	"jx+UI+vXzDcuQZyneLNLIk+Nl1pOWVuL7XZI60m3JFfoEFd/k4oLAhaYHanZ0uzZiAByJ5P6TYmCPHt5",
+	"/Gpath1i0/omvWayEBAuTDQ16ktb2dzSb76+QsmSJLfy3OiaFDYrlwjuc6P0bX9mDUYfz7dDjDeFsVi7",
+	"uz8pCFeN4TyrDtgpVwYrhhvAQX0xySUhNg1K8CyLjciCx+wJx94J682dyRiON2jxvQLsjbek6ofRUSC2",
+	"5sigAkLSKvg4TDsTg94RlWbKRj9QQ73JeSFB66V3NINiPEZM3pX3X8bR4MBnJJ1lpg5qITBLy9/hX+4h",
+	"U55n3C3Q5YVxFduZhRdLSZZ+69BSmzpyCFivVI/1zx7cljvbmwjdFAzKLU1LT/0H/V39/4Zf9H+xpbTo",
+	"yOYoYujqNg6dC4YNzewfrn78Ab3hlEE6rXMqzni6QYc3X+A0FUTKL3IulZ78jQlMYZRjgVdEQdtkrfS3",
+	"iq6efhVsBOATp/4IQEoSMFJyrJagMuO0A6popQ2ABdnFojLrhxlEBxZr0g0XYqhXDoTwsgY/Oq6+J/Dy",
+	"K5woefAxahEMJIHGezWpHQVKvMUoYcV0eIDJsjd20jkCm+7Uj3tGB/jGlPNHUFRzzFm2OTeIf9AvPaoc",
+	"SKX/tlbvr0UBVQYBbH1hsQLdYVyzCv5DS0esEPWgBco2zqYUTH/b+FvKl7zuBQ6FwG7HNTP7AXgGI2AJ",
+	"oApusEBsu+CpKPGOxp1GDSVJn8TgfOSoLvay0PMmXe29yp/lrqHTzyKW6cUkrSJVQveS+ZxAm7MysNjm",
+	"mfK4mhsSNcRYC5e3Jlt2izq+DwvlkfZT89ZjZB3s9nHh9383Pdi4BB7okulRVV2n9/TxNbMSA3ncZdH9",
+	"JGHq3PJ6i9nCwiEEQ2WREbbA7ajwLBsJtYEGZACFmguyosUq7FVNSU5YCqE0rUMJwrqTP8Npx1Ri424c",
+	"+JAgoxdp+ueNW2MqSLwiasnTZvO/O5oWABk7z3A4uNFglDGRNMKWWqNO47HrLsHrhhb9u/LBKWCgxsEz",
+	"jT6R1/D4uBPZ84IH4KwYgLP6Ep1aJxNCbOzy/jZhPO6FMttSN3YxjKDLApAjvGyBJZYIK4Upg7hyTRD9",
+	"scAZnW+0MW5lUlMGUQHC55pVqoktni+p3lbaSVKqEd5cjy6QJKZozIjFa9azIHtSkdFaFK9iVWqJldFo",
+	"zhGr/t6rgXjsM/zN7s5zbkvyoBCv4igXyF2vtoCUldPUeuBcK2XXzFXXQ2X207MzdGPHPcYLcuxeOKYM",
+	"vCM3R4/RWxdjtCgnvqIHiC36SK4ZJH4UemZKYJo9Rhb7Qt8bshAOIwatl1QRaPptNm/b3L+w+6UhA0fa",
+	"T8YEapvMv95mU95mDdOknNuxc7aQD3q9VBWCnFfIeGWRapWVq69AVMq7WuvxX2/KT3ZT/nrV/XrV/XrV",
+	"3c9VN+YW6+hlPi+y7OYC3fjsWSLV3ZhcHEu4KUkMnjU2AMler0lNgy7hs0JPPrq4ZrWBGc1u0OGMMDIH",
+	"AIQMU01XcsnXCCNm0IDK3M6jx+iy9SVAWAE8baSlPNsgRVekjj6m3zmoSxwffK8xow5feWsDpwi8hLyz",
+	"D5uiF5jBuPy8Biow+E2kwb4Dx9T2HojHqEcKXDNwDAqy4nfE0FUpexzots3EMlwzkD74q7b2q+/hV43q",
+	"V43qV43qV41qJ42KixnswRvBZxlZdffGyc0DSA8hy/b7S6x37aYc5gYJInPOZM1ALQQ7z03B1rkd53zu",
+	"XtGidTDr7pWFR7VZ1dsmaNkymAGMz7eOCiBkZ96JXYNhdQExA5AZ+mw0t66p3K3lQrAvfeotzu2cnUUF",
+	"r1PNB/JYQXXtKLAJiM6ne4OvlpPsxV61x/XWAHZ2Qq+mkwDXDLcPv//qYoCQUTz2z7DZcML2SwRoLMrK",
+	"BnwWox52SktON8Tj9uq3XTfMao2pKnGju2fUNQ3jieImyc8ia4HHii0GZxim8XTPzAg3xo55EbuzWaTH",
+	"fr/FJ/bLIxlJrl0t2MPwIsAJjzQBurcsKIFJ9QIw3unK+rfNPtimKqTqPHsv4Fejei7v32S5yofoNbCN",
+	"PL0yD3+G+Qt+NXaZxNBxRN0kG3VcDCVpDPUf9m6nJg/W5EZNEAWkd0N07lqYXb8Gd8ot3+7qmurSn5S9",
+	"hsnJp55Oohmtbkzi0aorMA/szKpxe63aumw1Yfmkup3CmVK/g6qs9m6007D47XDLcftWaM6/8/0UZZIw",
+	"ZQtbGlfk8B8ZZyS2ib+h+b6+etUHGtSD6PPAgDpNtBxXEm6AiV9fvbJNEm02EpWuck5EFnXnV/CcTwKe",
+	"MxrmxsIF7ohW8bBANo62xj7fqOzuOFI3KjKPXxgU3RxvjJfH/LU6eDnF8W6JSVPV2AQPqjoa2xC+42Qe",
+	"HqbGP7EdgGLa5BneiwZYTVCNCYlzXw7vpLfcC//cJ0d8ArrrROmoE8dOZz10qFMoSbXL+mFVJP/T0wBx",
+	"7CQS6zff+QQCcoTP1gumbJtnbYHaXYesN4CXP0fUBKBnBHlt2CLXisHctiZmzqAlKnSpy83L10ybEiw1",
+	"qKUuogJXPp+jN6/foBTTbIMyegd9MQysIDcj2X53pXKURkjiDTQbwuqawSeohEg6Q1j603M9zAK+9UOp",
+	"SI5u2p3lbo4i48SV1wwzL5kKXVZD255NftAs8vryuPhsVO2M+xFfs3IUW5dVjcrLFs44EwSnm8ZiTErA",
+	"IQm2UL1mFfuZJm0mKnGOIBBhBj4uByyDEBFieEXZogpihxLYa1QywmdRfqc3AmPpo8xpgyBVteRm0MVv",
+	"AAibbs/hZEw85MDvxNamURQi0fNuKgwFV7p3we+I3Nkm3M3EJ6v6dmBl2lP7TzxGl6aRKRfoxLEOq6/3",
+	"yfMXJ9EUMV0HQTQcyIUoUdXccrrAckP+W2Sq2mfed0rEcOzK9SSu+oq32xLrg/nmu0t4REssTQ7e2dTq",
+	"XvXFG9vI30F0wJOkyLERwN6f62FLA4yulS+cVX8iqzzj5mqXRZ5zoaqItNb+Spqt/TmneQwSNTYS1f7J",
+	"reogOkgzDJgs9j+9X5xwKctsbc6S+3fYJGeKCIYzKLHdL0xYG2p8qJDa10ZFCr8j6YKIb5kSm8nxW3q9",
+	"Aldw25+jFWdEX7Eo55Iqekci+yd9RbhG7RdQVOjhB6YFQYcYrciKH5Vv3k87dwfnbPIAupZTQm8RvZUo",
+	"5SYtSnkY5YcnJlLaWsnRPfWh38Fz4d4Z6Y6HxX6GmDoeVZdVtNpcmBAQZptcG8kLkewKaWFfvg1mbgLZ",
+	"5Vwq6MRz7hq3xaJgUfUPogrBohrdxdB9KEJ11I0IUOLuiNigv/75P+uTe3ryMFg7g+A4HtGVlaANV0CQ",
+	"Z+tb6Z9KgzrC+DtVdWjFI4OOgSYhekavdYk6X4VBRKvOJy1I808OXUZPMCcOSqSw/2HOTe9F+odCqlWX",
+	"z9ib0hRWrX+BfFIQke8oI69C3oWcGO+JcSnFT+Ef0v4LXA/2vzcEC8DNTcI5IvoLPzFaQ3Rd8kKY+NdB",
+	"ZFRpq4HpQyLSqT09ULzfv/7t5YJ8jYOJ2XqnTr+Kz57eRAj+cfYsVjxup3ndgAV1E/gB1DRNG77eUI4L",
+	"3RG6hw2XUncs42ssydsd8KAWANs5KNS9jdo50/M+uus3KLSaWFQtbYRW/v3r3+rNk1t6KbQW+b2ZHTKK",
+	"PfptgQVmimhDHL6q1SeBFUEZmStQrGxJN7VNWQ2+C6Tp2T4GJCUp6CWN+CqW49NYfZL4OJAvHd/HybQS",
+	"ru/rK63s5Hv6UE8+dPwApA2nH6RdwNVdlZ3WL5lcm25nW8gBC4RZE936Whbkjsrh2G2Xc8W9dI7Wyw20",
+	"5F0D+rSXOiwITiU6dEs9ukD+h88hwzU3q9BsQ/bv0a6ne2cSLjoByetzMBC+5h2DW7uCdqO2yz9bkBCO",
+	"9la9ctwBjDlhL1ex1Qq1yoozE0Omssf3cBmT1bSqBUjmx+hK4fkcfAmmwSTDK+Ppo8o4U72kX/gR1r4K",
+	"CCkM1LdX2NMM0W88NdDvBsfsjTsPWQFJIQQg0uZhjDLoT00ZeeR2FGLL5mkvV802XZ/bclnTpsa1+y0h",
+	"ZgDAu6aYGlXVntVBdEDlfHx+324r3qMHVG/sa9Srn8hQHJVF16C73qS6rj4NPy+5IYgIzTa2/kFRUjaM",
+	"hr2vOfJINh/oW1BC2L3vnVRFwb26Q0nEP+YOUjwkMvc9nUBmT06YswhHXj0PlSrohTzr9mpDOgS2O5gT",
+	"iNVBkFy8pMS6LA2cQV1WVnuxxSXymuWF2jZg3nVrvvPBiGoNPba/H9vCoHnX1Vqq64cvEF9RuPuwvEV4",
+	"ppXttqTddho9gaPIhfTKRYN6c4GUCQNNo6vsy7w9HTa6CHULAprCj9Gl4HxSn0ZrI30guHG3dNBWB9H/",
+	"DcC6y263v0HrDPSRh9eNSgrd4Oe8gIbgAieKiDKOYcdBZhzEBUqwSCvw4Xoc8je/+c1vnj3/8qs6vX4V",
+	"xHpkcypW02pn1aA7Fkrs580uUUV7+peE71VVCLaXrmuG6GgQX6Zy6Ikh9yho86YjktEYJEGmS4A8RxlW",
+	"RLjfTRX4kmRpZ2/4bU9KErWPeqRfH1ttwIWKw6C4jgd+85vj3/zm+NlzT7HGQOZN4jaPtYh7BwWlSmsu",
+	"aXY4W6oGm1guK2ryunfz230q97vBIg02rJNRky6Dso2EJI+ibBHPuQhf7EuepUSgORXSNNp0Vx+AMhvg",
+	"5UQZ88ahrI+S/pfw4VemnfqAvB9ojWXmaKQjXAiPJLox79ygJMN0tbehXm9gW25ZeJfVkqc/cHVpKjH3",
+	"i0g3RxsflDagAceMq2NbEzoqPP395nNqfz3YKLbK6jYKoaldVBxRtYva58JYu/X3GGiffRlsmc3Z+GB0",
+	"Tzy6IyT9a7vr/77trrvEvOPgSZT0UhzUxPTpSVtOj9exNw/Xd3u0y6w6wjFpZuUCXKZZR13OA9TPDPox",
+	"TfvJ3lRI+wygeoN9saB3BDpMrqlapgKv9bUveLFY1i3fO0rWj3eAeiinFeyq6fpaPpKQpNrsfPlIuglb",
+	"HXBdqSU2ugBhe4mogiAt6IgMvb569XgUpodfTfR/Uy/tQd/MQ7eirfw4gD1lWpLs2Y32/mrzPpn/3FVj",
+	"MLwiO1nStda5bb91yU8mPZWRzXlVaFBnrq367lZTH2jBu83O7tuVfNqCsCFlSRaQWNTViX1qP3fjlhvj",
+	"+Pbrd5raS612q5SaNaHXbEAeriQLlZBVWzOmabrfKr1x5bWVsBrDDHjQN5OWJPm6z6Qa1arDZrsX7IkK",
+	"WG4u+GoXutcHDgmR08NijA3+NXuo1tcUHTTK+5sz7nebb742SvrkKd5qEsP0vsxNoi/lQNEOmO72R9f+",
+	"t4bOExRqwU88mHnZoI9aRix43Jp2WZf95jalg1BA6nZybsLl5IpKQmimJ9oPxwOZzth05l/hDUDLVqVk",
+	"KMeMZI9kicNkwcEr2J45XRSClEDh7nlQ1pd0sSQTIgz42mB3OznffKjUUW30rLm4JSnihQoktwB8Kkm7",
+	"MRFxsDcM4CMaiMK2utq+6qsXY8DeC/NQ6EPaTFpbxL5zW8QXVfVBMqpqymzZXgJtkUb7ar/fXCmSNwEl",
+	"A47ajom7/belZubraEZcS3A/fmyLoCr4ihwLU5i681TPBm/W8ojdEgLHEeJeFwAcxrWqrwcdgt1q+2up",
+	"jnM92pU/hoHX3MSnSGEcAfNmscqSYUhMvQ+ZFR3IvCernkeedLFVhtsb1FMa9zDbEadvVOBjPp87ABYQ",
+	"poYKoHeqE7RUGpd2eo+Hv6RScVN91ihFhDoUqw1HiGcpkcrFfsq2VbaomCqbbJhuwZzmsvtnq28PKsC7",
+	"Oiq2gpwr8rngTEVohrPsOMfi1tFfSXcV9wpiilhApCYWKnUjFVmdo0VBU1NbDjXcTCs8VGWg7E931Xlr",
+	"u5+U5zHlXuYcq36JYIcNb3Up5vV91bwS74fY93PKmJcfRkoK3HN1dtMdsgkC4FCz9xiUE8jK0dbSytpa",
+	"Ts4pU3LY0TBu02GweLaJU77CtAcO95ddTIBA00ard0ypI5R+AS8tZ9AJM7Q3DcWj8QW3cweBLXSrfB9u",
+	"WrmPD2oUxKNh+Qrh0TLF9PbJtq0ou5xQ3SCOXSK0wzIK3vMhrSYKGG2hjepQHDvUsrB8DQsnI0Ua9lB1",
+	"4/dZoNN4t6w1+2lz+BpqxudgWk80Oihc4zjVJFX2WSkPqOzvEPcKqtb3M+UedXGac1vhdNecki3unk7l",
+	"52F2cci0sxVIntEwAkV5l7upISjaiXaWjbwMfXdAfbfGNndD6B7okPlh4d7morCk+/aOpuQ+/MxFStVE",
+	"AbeUJwU4Uj4/2IpqA50tw7giY0uHDDjAjoxdJmU3r74wHyzx2bPnjUfD2bbTA0REB4DWFYOnYn+/ySDe",
+	"RAgMoiTIUgGsNrDcniat1SdePzJ71P1stUuhjM86jcQWZksq6+n6uyQq7s1T988dHnm33ObW6+lWgahE",
+	"tyRXjUvhWbtyZjxjeO/pf1YlN//6+5PjF/h4fnn86v0vz59+/LuDsVzUTFMqH/KqkqoijEOM5hleLEiK",
+	"DNKLxJujXc66wXwtmqJMFgIAjxJNhXN9f7ncKfTN11coWZLk9pFEhKU7ITwGWvqOYL5+zmqCswBr5gpu",
+	"YEjz0adCV0QuCWT05HgjeJbFAnoWwWN21bG3aj2JmYxhweFCnM2rDC/uG3hr+kxXU/K3jSWm12lRAZp+",
+	"1kCXuTrCYmels/cD4ibnrmSCEPO21Xq7++7YAYQ7JWmsT2/BAU6HcRVTU+8IwHTkA3Ss7CgF3e3EgKt3",
+	"lZ1Dmi5IgzWWjv8fj8JrFETyrGgWneEkIblJa1lR6VCIiOWiNIban/FprtVH9qxgkjwbrfuMKrnZVmeZ",
+	"QqkAavTMgIoqWgBX/knXziq0p/UNqrg3LBI9Tg24KraCRQhChpVjDFSn28f8HM4yes8ZZGIinCjpwAxW",
+	"U5arA5MzHMZ4HU7e8d5u1ke3lz90DLtofUPz71VjelbTPddpHHZwHX5id51BNNt/LZ8NMlp9Kt1tQoLq",
+	"8fdj8Dk/OfImVZ8F5ObniofpKKALDDMQG80wM5qDtPWmoEKssEqWJEWKjzAdpsXQfBikyd3BJcdDSPbx",
+	"aLhBewMrslmbQNN6AUMTSPIcrR08rS2G4GsCF+c1wwjSSLV9KMiKMqhdpQqZjtuMG24/agzqXBfn3Zls",
+	"1wwmRtmFISEH9av/AeZo3V49ukAGzNI9B2/PcHLbrtC4Zg7u0j3s74fi/BZevEAVFOY5CAEhSKIgmwTy",
+	"R5rtwz81NOf3mzfaytAyOct+nB+c/76fra8MDrZ+6Q0WSh58jEYFlzqgi61LHGpdTNOlc6R4flzkporf",
+	"IgbSCdNHqgZ2e3S4LAeZbWLBMxJWKL0WFCDc+HwO4Ef6DWhAca4pMgBB1omJZL8LgXLMSDbe7tmrhG53",
+	"E3O89qJJ6jvKyJikqApvLF5ZrISy/IkzEz4YByh2sKIfOuzqKQJPu21ciWuwV3dSgyQlJ0etGjrEKkNC",
+	"FrMVVWpPXlM8j4stslve8fynMcktdtwxSeBqSUUKiauUmPYxRlhFWiWVpom6E2bTSSrFFc7Gr9vg9bzT",
+	"LzV5qL34B01e6Wqx1Q5MejTr5Mf4nJKmVCh3sEGJ9TsgIMzbHFhRYQfdtBWs9+XtOo2dCvf0Jzbq3pI7",
+	"StYeEOcW/gEXOelJinSJtcwWzY6AFet1Tc5xkWlytohf3j1a/WXJZU4VzmKcrqgDzzY4wTNB8G3K15B6",
+	"hudkUWDhuntCiCvhLCGChaFwOrcvAH/lJSSX1NDsANTuic147AXyNeM4l7HeBEmktPlgkog7mpBwPfCS",
+	"ZLtGcCHJ0s6ho34TyFFrrxM4SS1YrOzZJg/Qt8PAtE88kta7wBmY7FRIU25QE3mDtXbYNW6vvNVLSoxW",
+	"rq+LbBN7f2FcVf98PxYbt/xMiCcHwhoVN/j4xox4OHj3yQM1kHJLZ563uTzQJinV+kSXJNS//k5pGCYG",
+	"/QugG5O1D6Kg1Ufog1UQdMh4Hc4RnMGOmUwX1aMQoEKDdQvS0bQO4kpYEalQijcl3jJZu2ZvQRCzMfGZ",
+	"IqspxUDecYkvStY+2ij8yzxR15qrX7v+bhDOKYv18UGoyicv/RARsSRh01MRvNqpWH9NWcrXMaS9bi+2",
+	"GmRZnk5jXLuJdpoh0uM50RsITNQnk9o8eN+cV8O4ZHtvUQDGtcOltA2M2WRwZMDjzeMYSvm9SpYktVzS",
+	"7A3hQfNsUcluXHZbFcKvxuEKRQfgL9vClDZ8+lK/NWZ4B5zYVRAFTlmMRMGgpHOFU1LieZfbVS+XQoeu",
+	"W56qhNxpdHJycjS6WsouY6xTwMAlaB7aqhKifGvMNywG0N4sVRFZNWZ5zPWlVJTlHVQHUTv35tTpHUnG",
+	"JWR+6mkbbX4QQ8i9Y0A6d4uykw9UAtZg6Uqqk+d30MEdM0SwyCgRnoN3idOyjydO052r7W0GQ9cMfiDr",
+	"KlxhGsr7juE1zbIKlnnXKdjTqkO2movCnF6ed/iw5oKvJiv23NF3uMq5UPsF8CnbD7khuK0ZRD9iR6cT",
+	"Q0MMp4tDkKZEmtyBLhhZ9zOGn4yX0hS86Ut8R9CG7EqLvFD3cBTAtumnOwrFJ2KSwSQcO7zPmdXnazTh",
+	"n29LEnos4Z9JU1x17GwH7bfkfEuI17m56xIieThXlOTQ6dfvBB2Z6I5EkOBmHD6PA+2P3RXSEUaCsVOa",
+	"Vr12xjmLpJ3rICjsHc6KCZFWtiyShGlGB+Uh+LPpOIRKq2mpAjOc3GpTLuyw2ebG2LPxiCxWZLLLyQ63",
+	"e05fY899/vSnGlX7V2tw4X89dCY//O7qhw5w+3eEoZQuqJJR2fQp26CF4EVOUvTk+MnxUzTbIOikLcuu",
+	"75AVjVY8LbJCHp+emixnM1IdCvzF0yfo6ZfP0bMXpy8aW3vWSgx//8uTj+h/NP+rI0v8B65e8YLtifHs",
+	"RhmP7cy4Op7rV0ZBOv/IyI/zuTUneiy+XZOf90RO3Td3+nTXMPe2MPheoCQAflmB0ZeZPI8k4owc8/n8",
+	"vIyCP5IQFwcskNK7RlVbYI8prCrIJ9ZuAXqXslgU3fDs2m5eL7kkKKN3NjlaQSe1URjdgzP/b9U+alyX",
+	"hFHBaMP2VTj6/rAkO6Al6+lZjZyu8u7wPJBeHNTbkVb/JJ8Pm8HMBkH2YzvWBONL6Cu8ZS/QbykAgPlL",
+	"RYcY3XCWkJt6VZDbnkeg7bEjKM/x9gQd4hQteRJqr7evhL4XEdvt2H8DiWQO0ElI5cmAJRf0T6YDZLIE",
+	"GXCB8EyWOXYmMFGwXfz+W0qC0XUdP3CFZhlmtxP2eOryiA3mLdaIdorYel09+KQh9prIakcMILDi+D3o",
+	"8PGTQFrH+CMj7VaN+j7WethjZN4FZC6TfSeLldPVqDDerQhJbruepCkq8jJVLcPsmpEPOFHZ5jF61wk2",
+	"SKFFGhf6HybTzUxDQsK34PYnOy4gZ0t1zQ4zLBZEMxJZYUgZdTMx+HjN6RDGNkcXYUBtocfhc6QZ0GRh",
+	"Phw6xoMiUTwsyJ2XfrN7w8UHBWx4UHSrh8q4ah/D+AyqbXB2tkHwCYq6OyLy/6tMsj0KNfe9zkeBOXCR",
+	"7qnHF7tmvLZbjike2yz2kZ3GhrTxUiEe1sg9NbzalAEankQR8Vjik6ohby59WJUtkvzK2vNOs7wd41vl",
+	"Gd8QIeOMugbzVWk7+ZBTkxg3OJArkC9bKgxbkqE0vTd4k3GcvuP8O61y7OfZagw23sGVmxePFefHoPqM",
+	"cnRZHbbWXajph2/0D+MCvb565bURw7JqpCgJsT6KLvH8GfYKynhyW8udb9eoi4KZNG6qEONqSdkCMb5G",
+	"h4wrW7URGS+WLPTtR1KSHkH2l77nd3JV7VV/8TfWj6fWhadqzvMA/XgeoP3Z/p3eqYxLG65FniBWvYZO",
+	"mgjXWHqEeI4EyQVNSN2tgnhZs9ZsQd2O8pQNQLp8llomuIdqjUaN+HAiYgr35efbjqa+LVfup6rR52fZ",
+	"r8Y/28m717QIuKuhjd+8piGS+32SzTtsCsWqdS9+Wu3KT89rmz5QsAnwEZ0w0lVRp805wivOFkgtubyn",
+	"wvgUb+pgxU9OB92jeCNjyuI5FyXGW+Ddzs/F0LK1tf5vTIdTBMOijEjj1NFvoJLoyjYdUM2bG27d4vv+",
+	"hdtweH9IskLSO+J5ayFv75FEwE+7+G0hN77jvH9HslSvF3QWrZ9soGCWpvdz0LxQUmHIZ+ua0Y9rkpqN",
+	"J3dEbIz6pPAtYV7Vt3Njg9sNVCdDtLb/yf3COGjKmby5HaadZwSsDK07WpzJ5+bkVhgarNzfwdkkxK4p",
+	"vn4wCsopSXZMVn6jX60L5+dnoS4ru1/xrdSa8BUI8q4pw3y5VCOyGnU0j6LG3lFTvoc4rtzDodvD7FfA",
+	"yNOMx+dGKJqcK6BQPWWEFYAZ5UQcm7+amzsyLSaVDQc4S9bJNvNQwBS8FyNuh+tmr8Sle+vG5mUWdtwj",
+	"ewMShjMJLQG3m7bVDqyHwF7RkHaSQJB4Ly/h/WHOeDN3sDMrklLc6qWsyAf1BaQcQoHPB/VFIu/CIADt",
+	"jqKnQdfLVhYVMsgnSgFkEAVclGnQbRIu0iqpuHFLCZJCklnGcQromDnheUYeh4h7iN328PV2AZa2EUp7",
+	"4Enpn0g826gxLTROO4vrt8803r74vfQ7W2ifunlmG3B6ZOrBiXqLbJxtff6Rz5YDLN2EHZ3hRMZw/2CR",
+	"nn5lqwpiIBEDkhFXpBpkEW/wCW01ED+fg5kG5Uf/7QJUg1pcgoWgJIVeoJ3ZbS/NQ6A58Cp4YVRfYyBp",
+	"TURpo8AOaDxUq5Gwz8Nd1Pe/j8z1SEIgWNtc0sNThe+MrVodHE4rleEU7iXP9nPx3vsNrXnK3dDWKzxR",
+	"7mLd8htrpXl2a6koa1Np/UBtubowMQxalEOa3gU6u6GWPGxqqCrEnii7uysZ5I8Bu6g8dnmOTiN0FqG/",
+	"/vk/9V6bY79AJ4irJRFrKsmOBVJQcNP+dGY8RviWMH2mAANXsAskSEawJOk51Pob34j9Edz+2q6M7Ht4",
+	"gSm8jaGgVpgREn0xZ5kewn+x/LP+hgGzObdAley2/JON7jllQM8SVA0zKVAG7DAeKE64ml9PsYvzLsP8",
+	"5qo2bd0k57dlWTGcxxT+iS1Lbeoq22CGr+eMr+t1VtnzZb5/0xgCrQm/8JXbSlKoeR38TffyF+BqqN8D",
+	"jjCbbDlWdSwldhsoUi/qvHQxUIZweqeppo6FCK6Hv/6vf7O0bDFS4RUDu2hawWoSNit2fXIukN2kC6dC",
+	"6I85/yFipFIt5lyssUjR4d9DcvEM6qpV9ee//q9/O7rwFZXWSFBa4yLCGZkrSFCczyVREXLZIDB5B7Go",
+	"P+azECypjrtYRT7LM9Z/85I9etRqvfETqtXtYvpPpFa/BTLcMr3EBbB6WlIEU85t6rVTTxO8IhAZ2OVG",
+	"7coreGdla4ljdQG+1ntOm27uSG/mdG3r5ZZ7X0r/LSnOHnQLXMEs3P1hoD914OppL6sIdbq7/zKoHVJB",
+	"aJbGRAgu+pqF0SxFUvE8Jyk6pNAiRhAFgq5MD7BgRJDSjIWSNuVZKwEJZmhGKj1gt2bR5vW9lLhyBlOe",
+	"QTXojocwheFohxhZtEQ+bAWEMGobyjF33IU53QFXpu2aqTevK28RW+rSJvIcG8Br9PcoIziNU7yx7oIM",
+	"WzAspxwYdWGFN7tHV3fMu3UTqzkYnz0fRGXoqvKtt9EuGDJPQs16aeNJsE/1sQAUsBy2Qk47g5UT0hmM",
+	"tyONucPeKS4jeEKkgSDAm/Cmfn358gpVD2rqidCcfiAp4swmQ+FsCg9OLvhCEDn65ivYG/fGeATd8t2q",
+	"cLECgh335jvz/MfooMjTfaXc1BlNVadnvGnVPVZMV0mPFhXUJG9NkveXRvrCsi6OKwKvWKdxxzTusebN",
+	"6BGHBzvr3/RO2FY7WjuefsVmZG1mS1vuAR4ExyxUIWu5WxjofINAZUSt5iXOwJAytplaUolAbOdZUcM5",
+	"eiRBjkO8ee94Zjnt/i2Z0CjSmuNnYRMV7Hssbt9gc2PtqJwHnIkun7vt/zlkprERYQhnGVoTYezxrVHa",
+	"etT8lmbfs/43nojtiLjI2MoDs9y2P2iwA0A1knKFktuO0lW96oaMwvPtP/x23ScIEAP6mAo89yWcJ8Ks",
+	"1Kq563pcCtUN0RPW6oghl5EoWRoaUFe5MgICM+c9CQaVB48GMmU6gLG2G2SfyO5x85fR4F2j51gCjE82",
+	"UIfr9U0n74/3ro4A8Lql2k4dQTVwzTgP24wkuJDEFhQLgmymcH8hBqDwlpmetgtjjjdwN+1Gd41sgA6Y",
+	"KUftxtNuvNaAqdaE6Z0yiaAGCdbkz+bON/MCmvzUyEULUWGLpHpk1gQoqqHU7G2hVMuXPxtE1V2wSMtV",
+	"7AxJGkKXljY92eh0SC75mqHDGZE0JdLpexW2K5jbR3vrcDvhmwYJzTxmUpcuF6H8aL4G5vz+9W8fSWSH",
+	"RQm8gPCCIMHXJiK25JIwg03wxwJndL7RMkg/ModcqNqbFCTmNVvzFWGPJAJsVWSnU75Ua0UFqjGfoxkV",
+	"ahlBiAt6+hgcA0k+oMPaKNd2WegyUejs5OQMydPD50cX7ncJP5y+ePEMOUZDTxGWCK+M6LMII/7jUg/0",
+	"ZXTNzk5OT8GXcHZy+vToHD0/sRPmkqAZF8xp9c/RZS5ohk5fPDuJkKBgQyuOnn/VfGEu+OqaVc9/+dVj",
+	"dOnae2GlMGUSUWUkMgY3Tghegd8RIWiaGhW6nb5gfyd7OR2rA+4xgRzoemMJDUqo08pOcOwA9ZL23Czf",
+	"v/4tKqTLmXE7UPp5BSQJckYiRDJJLHYMNCzRU4j5PAaiC9ckdT0d3hRvuUDQ8OGaFUiQ6UNH70h55Ta/",
+	"2pAHzePomVS1XZFPKm26CIsLIUOYhzhNnVUxrs/ZpX3hY3dvreqrI3zJbeiy5kmMKJQO4Cg/G+O9m+MV",
+	"zTZxIJc17Kle0DvCxj8e9q+2U2mXMq711PJBCFstFJqghKcn4URQG4Ifk0VniMOl0OVLzsiOrbVy8NcK",
+	"knZu0uAQIzxz9+6K8865TiStFTbptb7vtbONSmZze+xI1/d81Zx2Q24w+NROLjCP70dx+158WT7plttk",
+	"1C0Y83SwZXIPm455uc6NfZtTIZdOzW5nJzVGv77+e0AbRYdHx+9/+TI662L5Pu473bbXdA8T9NF8N6FO",
+	"4pg099jHh/VCwkffYJUst0QBvET/cPXjD2hFxEJb4ipZosO3r16iL5+80PoslI8nGcECwPodxi2aU2s4",
+	"ryjzv3EaTXR9m7WMusPvk+/3uKAfWA5seytvARU8ueTomdx9SZJhCOkOpnrXKEDCaZEp10Ap7KuF93D2",
+	"NdT471SI1U5YKIQY4ZIxn/xne1ePq4YOmUXDKexV27tQ2xmrLTQby5RpAlSiG7ukm/HxitbqmhJ2pDo7",
+	"Jt3dfKtsgd4HOrIljsWOkLhmQlVk+XPQQv0kWps2W8aDu8pzHSVXNLSfcun4bLq7u+TcB77DM8wubcrD",
+	"lroy4HYNru6KLtiP8/lL87C+OOnc5q70Qi4ZKFx969v0XvOeBK8S/EpZShOTimseuUBuzS4vHqWchFs7",
+	"DGRNQu/Fslaw6jVzMujJtLvStdcd1WHDLdALRhVgm6K//Dv6Y4GZomqj/1uznWuGjg6fnUXo9EmETvX/",
+	"XyDOEnKOTo8iB3TKCAY4UwA8RYdLnN0RiYpcP7G0edYOJNWlxdqm6/ABEKaUEQMOcPiXfzc146JgjLIF",
+	"+sv/Mf82LVltz+PQp48uEHZY71owM65QLrjQrDddR+QEK7KwN8ZgRW5tv0Nm/lYwW/04WH0co0nkVfnw",
+	"+AtmEjzVFSFKQnvGugAbdOq0ZRak4KjNfk3JcyscYywllQp3FlCOScbqq2wa4yEGnhtJG1tex5q9xxDG",
+	"T/o5+/y9IA4HYWfroshIK83rWtqEuHsqDg5d/yVP1zm2WVDT3CC7xd451rGuujQHnyGiIFhumEQDHDAW",
+	"V7fv7njN8mLbTtq+FGza4bdkUyJ3lLlZLks8wQpnfFGQxhX6rO6H+T0+/tPJ8Yv4/S+n0bMOy6lfuA5a",
+	"nTtaFBMK4YeSrs/bewsb+7xjY8fI3d7EYleklBJFxIoybODUlxhA+yC4t6QSGZcDWhFt+sONDR/CYrOb",
+	"ftUp2OuTfWUaxNiHj8uHQQmJ/GicxYWtih1Mhoh72VA5la2lS3SI66s7CpX5bHuf9N4f7Yj0CrMN0hJK",
+	"Asw8aHURxG5RShK6wpmpNbOQ9WuO8gwnRKLD64PTk8fPrg/QkhdCHp0jBkFkjOYZx802OV+GIiXR04+H",
+	"19eP3b/OPh79j787+Fu50ra6QDrvjslui5aU6BLmP1ad57eJT0CbfpJWMqTN265LelnVBu9AIdsh+JEQ",
+	"Fwh6RrtH9S0gjwx7+E3vEWZyTYSs+UomlFXdl8LZybZueX+srj1v50u6JElZzFZUNfpl6D+7JLKwz01L",
+	"EGYO7xWmGdmzr1l7vPEA0NabcbyicgVe7FH4z94H39rNnG4JbsTxi6DzY5j8cXmyI1eRY5q+xCJ9zbbW",
+	"jUQau46bZVVNx6WJRVpCMj2SZavUGuCCXyb0rLtW819/f3n8L0Zvel/95+Mvjt//chI9CbrEW7IsOPMg",
+	"7Zvtba/q7auX6MXTZ1+WZ2paRva21BxjFwvBxXgH2CtKsvRbKHoIuVeZNFhC4aoE0+gG5dhks9SI5elX",
+	"3c3D7LW9ReuwqqbrxQvv1nkaTvhVVGVkC8s51ABV26Pop7c/IIZXRhEruS9CskiWWkG4CUoDnNEUNLmb",
+	"emvH/ocPohEI+D4R2nC+WWy5WR00WKLsN1uNK3pHwrldCWcKJyrePZfFjbBP+gY0JNKDtHDD5wKvyJqL",
+	"W734nIcr83cJvYzNkRmbczMqjGaPyAXSPgdnv42sWzprHESTPpqnHTna2tnZb3ekCqo1mdT6RrG0fYXx",
+	"fK6vRADMdOB9piuCSQLXnzM1m4ZXDIqmyfjka1aCwF6DKVBDZjcGgAMe2oAz+DH6gYObnCUUZ56qF9W7",
+	"aHFhgGqumfWm22vb5aKObmvVlsCyWJWjVXcjrOMRsq4iaBE2nVt3R2/Aw3T43D7O19GT/V1gR0udvkYY",
+	"XlEWVWjJs1QizrINwqzerGOLKi0XqwjcyFM1QwjgYcC+PJLtlgR74lh176zbUYis7fKlPfsH3FcYtha2",
+	"6hfUPedgn0KHWhp9+w4vjnYsMP/s3cqD0EyDMeaqo4Jrpj+2jdr4Al87sZd8taKqoxXaBK3wtqpfG8QW",
+	"6GNFLYTPnU/u2LhPUivrHCY/Lpl1CgTIKbr3DRBUnX7qBVn17neDXe/KE98lm7WlPW+fcdqnPu+Yjrmn",
+	"Nt2l8g5EELZXgBuH2quJ9h3dJDkiznp64OwQ+9lxOZ6DWZnbGHr7J0kOke4E+YCfgpQ/9pxTM20wwYLE",
+	"eGGd1lTOq2Z3gPge20hfcHZvL68ujf+3++S3Th8N9KaBb9hqO8g/gQDI28srBI4aamFN3T/QLfF7KVWb",
+	"8Pby6mvMtkVCuJ/rcoU/xDmntii12VnD2iiujzfAzjDEc8KOTaEepCvOMEtD1cmD36bM+/Z2bzd7w1ZD",
+	"Na6u9+ED+IavMN3WB3tLmkkVOwSYHXmMl6lvL6/+yb5Ur5t91g811+Pb2yZgoVddec6q6Xfs7Pc8JdmW",
+	"afY35uxuzp0d/v8i8xf0l39HN3CQcU6EOeKbCAlMpemxfWOJpNat9wZ8FQkGhDmsrtmNJa7GU2CISqIe",
+	"oxtNw/r7FkwgBeO0dGWauSzonQWVsbO02XzXDN62hchYoZMIzXmW8bVmGKccLnAOrQn4HREZzq1DRZgg",
+	"KpQnmo1lmArySCI75ZDDAz63DfmAuGmWXLfJ5bYBoV9ylPng+2AuV3tjp2ssHDrcCRsf1elq+zjusGsQ",
+	"drSDUX4s44kPLYIyPCNZa5jhO7FLWG8lqo04MVMoh+zYolLsfYJNst37t2EzL3/GQ1waktHkg9o+0ygs",
+	"o/VQ1cwHNhUEzbZtkOHa3GpT7E1b25QnW2Gkuo92rKc7WF461QVRLkgb0h7/uXIxBQyBIQfWMKxq6ewe",
+	"1xOjfPxrUNbvNzDTpwBqrXfFpXIXYOuaAizWhfVib63+OUVhgICMQrFNDKkLqdIg4z+psPGNN8d0TqiS",
+	"T/R4O3oP/9jkrZF6nXn+Y0mpe9HbOFdtxTmfSQStySYeoqJ1aZSezfo2O1KqEXNUZ97azu4aZatExW41",
+	"23vLgclYZuCi35OMm5g57YM15xk+xv6dn8JJ5Yn8h3VTVR+exlH1t0MP7a3AirwzYqxVAYpzatEL+77z",
+	"0jz2HV1RJW1nJxJjFS/5isTeIOMqqxvD3Rs8iiDxPMMqnsK9P9yNZ6QW4Hczrt+ZkHMDnTsAOYqneIPA",
+	"9QUdTozBbPJ/qER0tSrgH2G8nhVdDCajv/6tpgzpW38uErXEYjF5H8vRSkWZB04+5IRJImOsTXysbciH",
+	"OUvBC2imOsgYsFFv3dPQwwasXCIS0o6LDUIIYkHn81gqkk/eRNQM7W8f2OP6W9N9ZSflpiT7USnk95RN",
+	"5M3C49GolJAdMi90ZgObbZizSzz182KTvjxK3YJtdlbK3EWyW+TxM7lrGoUWdLGE9lErSK4qDRXoFkCg",
+	"8Q8kxiOskJ7BBSqkbd/DODsWAILIFMWZeQwcnbkgkjD1uPcW6qvA0S+glEo8oxlVm2NBMn0wCE42parQ",
+	"E3KHO10S1bS3RjMvzvyOZiTja2TgERlXaIXTCZewo9q1zZXTrkaCk9fUMWFC24RXUCBBz7XnxneYZkan",
+	"YFDeYQ6pFWTa6eaqf/e//uPs2ck5Ont2cnKy0zad7nKvNedwijDSD5+j0x2nEVz/VpdYOIugdgNNcL9s",
+	"c4/0SvtJ7MDSBnlgM9B9dxor8G/GXnpg2+dvydyY8Cb41fiYRkh/GhncFhYEp5u2pDP7HfdmxzKyJlIh",
+	"nOcZJSla0YWA6pn+G2a7lrD1yIuAyb4fEo1Vimp9Fe/D65ecfc3NJmzVOiRcVv6Da144ec/CHvzetySh",
+	"OSVMfWMK1wJeL87mVKwMmvI4Efw9lrckdSOOEsGgqRsu3vUbAQ2aLQjCa0yhtQ5GEkortU0iHklkFwaU",
+	"d1G1bAHtlGQpWhHM1ktqnEYDC2iWFpZ7Vq1szO6/NO9tmaXyTYEzdEs2lC3OLRAFDKMXrdcK1cnwg61O",
+	"tI2NwXlW9uEWbi5oge8AdXp1zShLCbR9YCrboEOMEpxl0MkTcq5sRzWEM2Aw2LcIYdP2IiOaRo/KAp0N",
+	"WhVSWzAqMVU412yNpclz+fYDTvQXuOklqt93pZnwem4qVOMEizRyxUJ2Z6tVCdKRlVIONlgngNntpXkU",
+	"ALcsZmH57eE0U7+StkNu1s/8iqgtz3ubzXo81Xa8ZnvuRXcj158Bb92nT+gXq8nzQVq69orHDOSDXNJ8",
+	"GkjI+4J21OPuBRRlIVGFXXF33wfAziA8zwjISudtmW0sCEhUBxCxaLTwN32YDi/FL2WXOS8kOBDpHc3i",
+	"HAvFbMs677+MD88geEYHks4y48pbCMzS8nf4l3sIavbsmiDjgnEV2xkfRHpi73euY9upcM0nqN1gKu3s",
+	"4ynBLf8mwNP9AqP2JpRlRk067q438lhmZyevd5w7+XkDXNdb6Q+Pu6/uQ3T3QUYDuWDmfNofHtrYb7fO",
+	"Sd8KV7BTau53q3iENvKCCbf7L1uWWBgmiHZajc1IXvPDOboBTJqYz2/QoS1TkMbbal5YHUXX7AYXaskF",
+	"ldURzLm4QYeCJAQSiVMqSKIqhdgiWq48sZ5pBTDBOU6o2sCojK8oI2RoLNM7jAo0I0uczY8idCPxisRL",
+	"Lf+XPEtjgyB1c80OMxjBAmHqp1D51AWSm9WKKEGTI6Py+QUbegsOooPgQuEKKKeqhUPo8+GEPO+oJvHy",
+	"+brFAzv6yB0l61Be4ZKSu7KNWJ0QX373zSOJZLFaYVFi3jmsJP8210K4yLJNvCLK3uEUV//WV7D+r/d7",
+	"Nwl/GkYhTai7d9yMGI+NNQjMeEclifMMM8ua0vTO0Axry3nCOeXQyc0M/DAdsQGjys48DZd9AZGkxZjS",
+	"6cFLPoTY24VQ4869Ru11YtLDBVGpugbrK4wNR32wsj6DEubdEHBqyS7bxN5fNOGV/xz0BblJlZ8xGxTk",
+	"p6GWcVMV/G/7anW1laUTGWaMmHsYsqeg77MEl3mM0xWVTgsCQToTBN+mfA1qFJ6TRYGFDaDjIgXIN5bo",
+	"O/F9x9fLDLsuGAH/IQQJ0tYSNFwMRV0NROMd65ad4dHRVn0A52j/r2uR22r60PXpO1h93Av2ANAV7tH7",
+	"2bXBQv+yZN8JR2+lJf3V9tKTHVHtwmnKO0+Ue3LOiak2eQW2rX7oteul+1q8lJIumLsD94qA5QInCl4P",
+	"pX1/nWF2a9u0PD4YgdOmCF5tNcxpGICqY+E7GTCf5XW75cXZ8Bwzl0WI9EPI0LPptWya0mZEPkKHDiZU",
+	"K+ECcUbO0dOzM/v4sX71OC3IMZ4rIo4hZeZol16Ge9/K/TqonqyF0jTQyCOus099rfhyuRvRjioHvxkh",
+	"OkeYbdAhgT4nWjqWj61wSuoNFy3haUvLDEDSo12AbXyRH8LPqWQDWi+5CTpQdYFSMsdFZu7BBGeZge3Y",
+	"DlfOF8dWBntit1PQdkvFaSweMDs+aed/S/GzjC5Kj0t9TcCqu0gdYRszD2/B28LkdsgC5tV7w0cV+lRU",
+	"Ei0XlVgyEgkZyFqI6RyCxxWS8ZZUExVD+sSPJkF/oSzl6xgcQdtvUtPzXhjUw2obGh+I7Gn0nKQvu7a7",
+	"unYyUNqHRFlKPjTsYee2cOhbn7FZ0721b63u1GYRUfoPxrG79NqWjwvvmnfLduft+K7JIyivZz/KYHxj",
+	"wB0GDcKpGdsHcu1CvRX0bZe5+QKAUuYSiWeb2Aw4kU0xgbdkR8fEaM7Zy/Kt9Iw+UvmJWe3DHQO2nRyt",
+	"sNza4iO7qZ3DMYu6MUTsBQ2b2Zht1EE0I00YS4o7KfTjz3ay4wlFG79xShBP8Wbv9vi9Hnhvx/pEXsnd",
+	"I+53+/AnEX02TrDEEjHeBoLcVgA6dX6MBLTrLDGcqJDKGOOlIK3/yzxhogSxjRJUv3b9HbSamDIA8YdW",
+	"A779YZTuWBoX85AAbOx2W3hndMG2Nqgq9XIY3SQtSE/LfG1dSlV2zrf32gpv0MxYKrvYlNoAiu3Rbrs2",
+	"j7aH7ER+R4ReHbSc34TQlIahUD6N47TpuNm62/j2toBz7jTdN1tr5K3kmsptYbrSSGIxEzS1ICxvpU9a",
+	"ijvKAmNib9HrX4ElqbfUfGsJNCnG9zBaTmwcjt24Jk13C6mfubjNgsYsljGf7xTd2cEKruT7/VvDZmFR",
+	"j1V8ZTTkl16jq0aqU1Z660aBBLz87hs7pgNDT3OTG97lkGuD44S7DI4ujB3Dgm7BhgmD4DW24KS1AbUV",
+	"2a+N2NrdqgEn3v26iIBPgrsAkkFxI2oPlw2k4RUbdLgkOFPLBAsSQTyeskXU6H7G16w0uSK0wCtI1EJ/",
+	"/fN/HoXrryfBRdqxguHzpJIpvG1Nnv44AGc0KB1+YmUB3H49btrjje9wU1QvjeptU2+fu12i7bsKKF6U",
+	"7c70YgAcT9IFg+6r0LH2AlnfMiMmz3nJM0ACtAOgQ0FUISq3kOknsKaSHLWTdCGaE2OWxiYltktoJpwp",
+	"ygCf1IRYgk8Znt3EEs9JvCZZFn4sIwvc8VOrLVds4EY7noYufe1WW+0nnXLAYkCC5R2fF1TeytiCW4cf",
+	"kTlJ6JwmsGmuLCn86JqqJWXxrOxJ0XykWRUSHDoKHZLbxNDKOvalubrm/ELH13MgAZoIsrTCinTgn9uW",
+	"SLtpzknG9Z0QA1OMN3rL+bw079vs+5btWzd15zSDniGKgK07w5kr8a5rzR+jA/KBSr0tcUeziO8AMd0v",
+	"ZDCN7yHxDL4DRRMR4gKwZg1aZq4vNunmPgLbP2jl6OFjucRnz543G8Q9bfUbxMfz9788fxq+BOcZXixI",
+	"Wi1yl9nYE6/s+BlmtyZ2Zyggzzsw61w5WVuMgqFvDA4+h0YuMEXru5hDk0rYZejRwjj7hA1I6CrnYmtY",
+	"O/fSSF8jZWPqBl+ctP43ptHArkfPyP/P3rsmt5Fj66JTQTDuDZG9kxQlSy5biv6h8qPK3XaVj2V3nT6H",
+	"dUUwEyRRSgKsBFIy21ER+9cdwP1zZ7CnsAewZ7JHcgJrAcgHM/mQqIdd2T+6LOYLz4Vvvb51vXp/GBgI",
+	"ewNdpZhuJAXQzwLPjhkEQqOolBS/eRNkqu9oYLTcRZBcOo8ljXZiwK8km8uEb/5bfisUhYXdcdC3rGpG",
+	"NotLYi+37vJDXRYcZTFeXN7FHbLydClI8+WTZpIwVoMMKuvlHVfXnedjW7zv9iunW3m5YpexaALZw/f0",
+	"vZvFwcDJFN1XK8ueRpt7kbWgNGwVMxe4NeEXwMrl9Tqmk10DGCTPvkVSd/dgzVzeJG1sbHvqjmT2OYzT",
+	"iEUXuYq8QmqDN22oVSrY53lMuag5q282OlCL5aa1mmpdSxtET1bkaBzXeKWUjFNdCkmjYcjmWJ52xpWa",
+	"M8hFYVc8MvMcXUAQ1+YZYfCRq1vyofqXVEOGjfhUUQWAWbnJhK49gpa/Yddizp+ZrYnS7ilMRs7RmXW7",
+	"OJJrvZuFjb8TG0lBkjxoYFKhKR9wVHblul1nA7vFlvl1veu1vARW9h5q5i2L9DsXylZ33N0n1lOX3FSM",
+	"1lf9rpaItzs7bpklu2m1R5/AhWZk5/R1laJsHc4Lm1kGosmuyISNU1F9xoFkstblCtcqF2xPEaSk0wvS",
+	"Pv/xrHt4/LRTCrfcVgmHr2Zc3zeg6waOhIstDj14wJ8kPiqXLhjLcx1SpbjSFIbV11jLSl9nP4K27xbH",
+	"pgtgxpJwSoXO1lWx6UcrS0aZYf31S82QyjBMk5rK4m+0InOpQEgSOpNiYqc0pLEthAduz4guXFje2LJ6",
+	"3EA/BX/k5uft2kGbS6VXO2UymkW7J1DrnlMekSQVBN9AuK52rhRqsm9UrZvlEnZuDycKbyxujsK8Bk78",
+	"5cdhCVAUxXS+d1XrzyeF21EuTV9h33hcU9h8ORmy9tjaKSBxtWMfASDZab8eSZ8+gWll17rjaKGZupgn",
+	"MgQL/2oY8fS7g/6zZ+ZwWS1xzGjG7LbFPm6idLpnNjRp7tCMfXMT9M3V2tLE3eRsQB/lDbweuBytV7XC",
+	"7fHLdJE5PK6pIgb0KBaR9hgcT50TVz8cvK6UqIUIp4kUMvVW2WuZxhGZ0ivm01oqPSWK/4tdwEreev0e",
+	"1LGxbXGkbFFGxC2O31OWWve6EJhG5CyUQAgCrrlfd0JrslZhrrHT5gY1Vy+kLC+WF+LS+enWWGF31pOW",
+	"lMTHBjLxfbaIy5l+FRbZukw0liQy2fx4eM1ZHL0yz2wSV+hCYLZLiXLxGNgN38TKIUnnZvm8tx71DTdz",
+	"9tB7mgCVaU1p6VVFvF3aDxDUKU0oWTCanAIS9CXXlabjsQu7UdrGV/AEQm9gCe2OrNcFEN+u1JR7yQ1N",
+	"XegL35SlJmQ85mKyVJ5vRZ12+0guijqmwkpaGuXclMU5uOkwrzcO3GFprRoPX27lWd9ssa9kwjSRIl5k",
+	"a63XCjYsvxxT4RBteTfnQhlmMmLFRGLBluLAQaahkSCLmeBqDHaqzzWSftPSWzbaiNAssZ4rQolg15bs",
+	"8IYVuOQVSy5cMNGFzzGsD4nZlA1Mp4lgt+R+wyRtVfPR9Scyn4gLOR6jt1BtITILwVkbEYVuVkTMrLes",
+	"iphKRzOub4ugs7eMagxKQ5WOhi7YDZg3r6eS+OcyudK2YSwGzSG3P0XuCyTLBDkTU6Fyz9rcZHCzG7F0",
+	"yea6U5UXvLYfWs4v0nmFAEByMaLlvJvO1QlGgwo6g5bzJCLA5MMUmdMFkalWPELaRtw0pC2kzic+uiNM",
+	"JkRLTWPVOSVsNteLGkG6kST5KOef5hsokbaXa84AS65V7hweukFFJ3d3ruKQLDfpPUtIJhIJRndVn//L",
+	"xz7I58DX9s3SgfYU1h72QboQi6lwJXY2Hn2sJPrRNL1KlN83TWDQcqToBUS1iwmqAvoZCilm9nlzlgf2",
+	"OYGaxWUso7+q9i8fiH6t1CCb6sOlJPZK8mv55CgivSJkWxbxmxAmZqKmZjsuQ+9fi+B7w2D5MvOzOaxB",
+	"nJ5apZnFERI766lUEIFWBuvLIbhmUYuJGWyF926o+XCBy49LAbGhNLriS8bXuodh6rf/5ta8H6bfNnN+",
+	"uXR7eVcrTRemTcUo3Q2aZQ6QC64uUBmnQm/znPYkMps89MdqLW4nJsycUni/dH1LmmV1mRp2xQQcYxBw",
+	"Ty3UePnzu7M3P/VmEVEsBB/JcecUbiPHAZlaUl97hHNF1ByYJjgmhXll8pFujvJxLiHuHts+k4ItAHLE",
+	"csESl2LAoUwUZxVkSY9mc5VzoZGeRXkudZIL8iZtNmMJ/LOTJ5z4enbnbsrNNAL7axfYiO0riqGN85rJ",
+	"iRNtRjZhPD6KMzkm0vyiMYutrLksDLRXeUw/EBketvCevMFSa8DtBWZdFjmdpgSeg5zgzFmQkC13IFz2",
+	"XJIKVVWWoKyY7KZ4zLaxITdMj6YLNKb4SANAw3ma9hznOiQ6VVpl4D0Xm5c6Lfneq0M6jEat5VyRdF5I",
+	"L4BrQGBfXhJckHEaxzuhR9pB0aONyNCLfuyizxynpzC8QaukMhQa+mvdZrwJrdK9LOwajuylqR3LpK5w",
+	"xPHWDN93tfCXQYxpe0BGCxBiKypfbN+BlVvoDDcJ2BW4Qimr/diC9CU0MvBKnhI543qHW2s1ON52gVet",
+	"6E/CbN0PtVVIFpDYZQm8Qiog55kRx61F2gmbkMP2k07nhAyRQs8FVIVsSNr2EWd8ya4BQ7rRoPmYh1QY",
+	"NYGLi4grnTBldOLPnOnFMCBDJiJzgibqApP+LmQCaX96McR0NG/NkQkmkKo9eLuml0xd5L4RLy5iaV41",
+	"JG0apbFG29AJEMInCv3A2mdm6WnCWEBMD5+YHhZZ1cudtQaBld1Bis+a3kBNxboWV+6YT8Lyuf+LRbfL",
+	"Ps6/afO8Y6CwFJMuKndB5T1cQFU1e88m2cnV5EiFwmU7ptNcx4fzSVgky6J3LOLUDPJtx3v5jdvke/un",
+	"uzPzeBeavNHgzpHi7oVHpaVKSHmnYp1vEOXfRGrrBLJmryqBthYcVCUqlWrAsWsy4yJVZJ6wKy7Tmzly",
+	"tw5FBl94tUzEkwA5pa6pcjV8aBymWH6iTR23DFT2s1X3YU2qgKg0nBKqCCV2B5F3b34gCdWsU62nrqep",
+	"Z9cXS8TiW8+FecsOK2quH+Lt/Hpu+tf3tP7RjSpNA8eBzUgn+ERWe3osk51Vm15BC1TT2aqpXtO9+nmt",
+	"TDbLG/RxC1TihoIc2YUpsSSZ7tea6D7+Nzmq4PnJOLOL6+RDfstnc6LINZjUiyvHvuWGIdZeGN2kihkX",
+	"XE1v6endeKPdLlzQCMELkJabe/sdZeI2HrateTCBlOu23nLzDnVRVwLW9B1Pij1Fslq0PXJGfpMj4puc",
+	"+b2ZIEoblQKj/UgqNI99ZH9AlCRCFhegyj0NR1MCTBF0Po8Xp8VDLL+iDTIlbDxmoUY+ZTgCgbugjdYd",
+	"53IF5ne8k18hn1olx/vNYhh95N7qIEZwDlbocvkeyXxvT7xhy0c7mTHHGQtwqGn0W6pwYApj49uUlUcl",
+	"v0mevUUmJGZGt+DaIAPBrlmSewNRqZH8LAJfNeucEvZ7SmPTQr+diEGr/oVTmvvqjSRKlf2kuPdyntts",
+	"3bqRzW/0oJWRppcIWwt7s7CHilJp1UnzCxtNpbw805rN5lXULHjhdpS/YUxVYempNAyxJsME4630NJFa",
+	"x37hpQmrXHlRinWbL2Y3JZyoEvXHGwn6qdbzi2wbLbPEnAD7KQQ6G80dwqUDYsYoMkq+I3KhUWS0Vlhu",
+	"oDfZ0GpVJHM5fv48b6HaDFXDIW7nbIsZW49da4LZAMvh5/aUq83LBdCtKJZkLq+qMucHNWwcjvjcrZaI",
+	"xfyKJXYLaMiyibiCBgetCb9iF+m8crlgEypj8EDmAHWWEddzcNbNYyT+racMXV840n4yF6JR2ELFJVxc",
+	"VG6jBDnKdFyuyxO7Yi+/xOFa1G5mtW3p+Z3USLNzuMtVya7YjRNn8NlNqA3tsL4yDzhywxvmfFClcxLk",
+	"dls9lpON0X9Jyi8FvNelRN2BJEFKuxtOWraft9qim8ZwljZQIZzTi48bNv0a311r+7HXuzwiU0YjlgDr",
+	"HxD82VkAT3xBSK3YcZV5kaVe5DZQoX2FzZGfsTxocWLOy5TlJVNc8CUZUAriMqt5A5m2C1W4LCYfND2w",
+	"esktrRBbeP6EjBgXE+KPlFPiB/WEUHL4+fMpQeCO6VmOQp20D/ruKQVUcoSOZKrJE6PKqA5J0BFxSkIq",
+	"Qhb7FzARzSUXGgxx9tCN0IKft6Pa9uUnOVMhgpZ/6ZIVtWKnLMnbyv1iHsOgI7tyCSzaEzLE9dqjEHo0",
+	"DLJirsL8n63kD1ZqohMK3nW8l4xlMhDgdwfI3SMvbBp0fucoYKcFjY2KRT5loXCTFPFiIIbWlAw0Bz0X",
+	"4DgMyJCr8YUvs9Oze8Fc8NzzqejNKYffkCi7F6VsGAyE+9NSV7u3+bStnuPRGILIKF38PTVb17wW5Qmw",
+	"G2C5XWyzrb7rKq678GrbTWAlpeHUKaaWo9RmvFOr+mZ3d3oDMSzR6sPg90IpkBUCexia7ix6Qmo+5tkY",
+	"1fRqIGq6BU1QRu8bLbKZxljkN+evM+pE8BpwpVJGDg6Lzie0FLpJ8aG3PRtpaqSeVy97eZ3Z0x7Y2A54",
+	"fdUFcIrC9KNgzi0SHzRbvuBWT/l3F1a7XL5gaX1h2krl7/lll/tSeTVWfKQ4mfbAKMylL5LQw3qKxfVr",
+	"G7U80UsX7BwbIcI+UzPsRnDUjFE+GXiFmHlPFy4vu8IhI6NFUchY8bYg7XNNRWS0N/siBRmxXAQ2lMdN",
+	"OYmopj3yD5bw8QIDdYbusFd8IqhOEzZ0h377x3dnL7rnP54dHj81Xx5muKDn/mmQl9J0Nu+Z9g2RwBJe",
+	"nBdBe4oMr6eKhRdDoliYMH1KrKurh42xDXc7/AdJwpgzoTsBiRI5N1iDUa3IaJFrMggkUJ5+ePWRDKFz",
+	"MReXqqdYPLaNWcgU7VVhwoAYg8Y2IsnP2xeDIikYgFHIGlzJZrKF4LrVP6CH46ejo+534UHU/Y49HXef",
+	"04NR9zB8Eh2x4/FT+t0II90x/cd8vXUC+pQ62d93PbXf603kVS+93L862LfrpQvpLvsbfcaopXhiF5cb",
+	"2MLcZLROWof9w6fdg8Nu//Bj//nJk/5Jv987OHxydPz0f+VMcpXr9Y+lKpd2dErGcjdWVas1ixYLZcSW",
+	"Yk9qzc5VBQ2BdxpEes6yfoMc98uKMs04VfXf3VOwtj59eNvLr5i7mdsiHjlan9QLra+Ccm6JrOzYJRcO",
+	"WRm4AjBmT9mQiDlNdLHLhdW2TqZVYX7bKJ/A6LdMVQ9ya7m2qAcuBzKlcyj4S9oABjIbkHmHC+VeElhW",
+	"yi1brDc1I9xMX69Oy856G+BuW4HPz3OCtWJX3t4+siXxxbZBlw6571KT9++sZ43a0IIDQRzb6m8Fe8zq",
+	"6OSbVuSxdFW1tTId8keHZP7wxRzLXDDoUr2KndQXlxr8qhfgmVpu5CdwWGUJ5taPbeEAobGSUFNAkTbU",
+	"DCaU4Cul2HiL3oA8g4Y2WtGtoJsyZazbVGkSL+2mo2c7zgisjJXNLR1sRjlgNr/wc2aV8p4q7tylGV9F",
+	"yZFly+VGckMRd8O63NvJpLvZ+zMunGGzIls0qYFOzsxxQgBkBMSWt5+no5iHxEx2IpiuxiMhVUyV0Qio",
+	"BA6qlKNozSJcyZBZWlS4gvIDtuFE7tBeVjgCH4PNLN+gX7ienoNU25wKoLpfy2DVvbUi/41PBJRjQHna",
+	"RnXrv//9PzoBUVOj/wB5BehXvrR3cQ3hI+/Gf/8fz5NnP/z9n78nH69/+/T+5bM3b9//rzfy8C19S8+v",
+	"N6qxXwSp0OrqdNdfIHLGTN7OdvgmdY9ukKiwlZe9KGDXZhvgKHxgLodqR5XZqArl+OJJBdFb0W6iLkZU",
+	"cXUBYqfC4mv06FKZSvJf/wnqtTUiBWZhTVMRJSzSU5eByRISMqGX3ZjrnHxGr7EfZJFLLtukkT5tG4L3",
+	"t2gjaT87ODw2ysKzg97h8f/d2bbRFZrZmh4Eq2ehap2g/RDIjstUosXpTVmFY2qDgXdmsBs8XN4Baa6i",
+	"4YrOXNjA2Nsgd5xfVVV7+ibJOJsMlOPgudsv6JvNoo0uvbu2pcIFzS7vw+9xMrJEEDLmgoqQ0zgfCdUW",
+	"kqh5zDVZMF2x27ZecDheS5lelRNVPUSFflWt2AkTLLmtIjCTEVO11rR8ma/tJ770Ekjo5Wp8s5eVeKdu",
+	"9I4bf1xILMZywcXFWCbhDeXZnCblAsu7kG1lRq6qz9TzdNXNUlWvq5ahOy/WHeu33Pndgw0qs6yqeeV2",
+	"/YLRxNsVb1TPHJ0v99Cd5fJRBzcL8LeViSonJN8b98nKeQan5/IsLyOdm22OHDaqImICjyu4UKggcs5E",
+	"5kbK2KBu+NXlLVlOxcQ7ug5uYmozuMVD5jTiqDJEbtupyg9DUDW41W2umjHrbXQFKVZitFud7zs+0WuO",
+	"0nqFJevoLvAb+mCr5FnKjCg8fFZXQf1uIa3bghcw/+Ant6jmQuVK5t9y/WWu51J3N/n88uTUVL8uYBcv",
+	"W3I6okMmGZzOnTTZHHklpA7AF3bBqpVS2XTFwjThenEeTpllCBkxmrDkLNXT7K/XbuH/7ZePrWUKrL/9",
+	"8hEMIiyyAoxcMozAsOWJiU5SpRVpv4penp8RmZAP54fHTwMC4fZizCdpwqJOj7yIKZ+pEyQ3DAZiaA/v",
+	"IWm7ugShjFgnIMNExkwNSRvMTuYHZ3kdkvanT29eBmVGUSlivA/E6nAg7G3Oh+6vEPNqQmMpbM3BqYwx",
+	"/EVeO6ls3XodCFVRw4AMaRpBi9nn+ZC03ZqAG6geogsc7E9AwQnDmnmGp1rPW3/8YQliUF4JTdGniJn7",
+	"LWtQJDPKhaZcsERZC3Nmj5xwPU1HvVDOnP3R2yHLrqPc+wwuUkRJAx+6IU1Y+ehRhAmoL8wsYeQrMYm5",
+	"mjq/huoNxEC8kOKKCYyBattcfBdhkDComiGTxZ4ikQzVPp3z3iw6xT8iaXrVm0Vkwq8YuhCTNIakmilH",
+	"GqKBMLIKXBSqc2I++BfyCgIyIFIaiC0F+fD6BXl+dPydTxNuD+l8HvMQHty3v/7bb2aiOz3yDxrzCC65",
+	"BxQJaZIsCBUDQcgQiZuHBJYZhGV8AYq3gHARwGIMyIwpRSfsj+EpGcLFIbJs/u3855/IewkmZMKFlkji",
+	"IqNF4JlbCJnThM6YhgUGcWpmgH9PWbIIyJwCHvCBof5eM+J/Ie+kYAvzLSvsCBwhcHAjDR3G5pEhwp/h",
+	"KWQNITvdm/OfybOn/QP86ZRwAcVa8KIZxSdPnjwnnz6+gC+95Wb/poqRME2UNC2ZcAEDd0KGYOxV/F9s",
+	"SNoHZp0c9vsBidiYprEmx/0ORqNlNuHhqV0VmJe9p2CsS4ZjHMURRHRZCBJT8JVPWI+cwX8J3GluhLwu",
+	"tLr6HT3msRkrwiGI0XwDw7LMEOMApphAnDAl0yRkfvLJ0DpRhqcQkYCRVvAmyC9WOpFmYF99pJPhKXl/",
+	"9vHFj9BJjCdUxAoA6Nebcfcd1eF0SNpHh8/QK2elc0CODg7xF6VpzDq9bFm///n8Y0DQs6MKL6cxv2QB",
+	"wWgpWPbDNxGbzaVmIlx0/84WQ2QVnsc0NxwQCmmWn2mV61FGy+Bmg7ThieyVuvsB3gSRoUnKhh2k4tAk",
+	"ZmZCDo/IVKaJOiVUAE+E/wju5qPDw1NoDiQtEaU5CoZxzCdT7W7qPzeTep1wzUgoZzOO+Z4xI23zT4w+",
+	"CGz4JjhEFIYDEqK0TFjkO9Axu0tIbVpI4zhAd6d3hmKoE5lIM6rXdEFmPOraxkFqH3W3QBRMLJU2H4GI",
+	"QkzxSZg2R2xpZM2hZ2YJBObysLo9b7s4oxGD5LPcjPsZMKvQfGD4P7sfsGHdN5Fl5QhpHBthEWCPuMaY",
+	"R+p3gF1EZ7ka8m5erLyGpjhuKroU4Bmg+DrqH52a4eAq8I7s7PQkcEwGMK/ZZxbSkrPgmUkiaQv50hD5",
+	"W7SM6IK0h/tXB/sztt/r9YbY3OHnrj2RuvZol8KqQij0SQwyCOSGuQFnZ0YXMCKE61NLUgLc4Uf9J/Ba",
+	"O3yQlmikqavPJKFVULEW7ofuujMAA2QvBZz38JBTzFIRsTAGrokZ01MZEWqG4qh/7A8cd+vwLI7ltQ/v",
+	"i7E2LpIFwqPKllaC2826UgblOGcVGf4k9WuZChf1SsjwHTz3k9TwaoiU9c2RwuYM+AHr9Mjwx1dnL20s",
+	"8M/vP775+adzDJOFKbGFOQDkLMwouK74d0Hj2kbs//Dq4yl58fOHczJPGG5c5d9kYJ7Bb9lKdoMx1EDA",
+	"UZjHkAqzZCOzysyoZKRnQybSGZBa2+e4pQTyD+NJ4faJCsCjgD50+DpwSFnoAE+adQgLrzQ4J+58hkBP",
+	"Dgmi5NPH191n+PMVjVNfIFxPIfR+rFkCh4g+LfYoM746GQdvtcl98Or2Ub9PhubnCyH1BbUT2OmRnyRB",
+	"3Qw8JrCcMPjUcs3hgR/gSpcA/Yhl2oMMZBrCGdf+9G9GFzLr3Pzr4DXMuvnnd6/dj89fd05BlNFRgDr+",
+	"mLEIyZqNxDEHKp4LMLW2kd6VOU4YI5p9hmRbbLMNgBl6JdQc2uYTRjkzXZjJhHV65C9/+Wiey7PjIs3U",
+	"X/5iZgI67N6IY06GqG4jUxEsi8RACOCcAvnTRpmmp2azDQbnw46R1UxhxXdGAfoAh2VCXcEFI3nVnIaM",
+	"tD8JbuAb+cX8eHEOP1pC9BmFrZAbXccs8unfDvv97zsu1/vKw0cUGWamrQo09D7RIZmlShPL8DSKqbiE",
+	"5uOKMH+aZfDSn/IeicWckRHT14wJcvC83+/2D7r9A7jn8OD58+7BYffJQY+8ouEU1xqNneTug7zImjfM",
+	"xBNOmMO1gDg9cbGZ2Dxq9WeWX4cdxwoK+xDyS4ZmGIcnZGhX5YUfNzN3qR4/M//FjgZk6GbjIqKamh+y",
+	"ec6tov/+9/9AeYLQaiQjboErtA9ISI14CqdMkbbBq989ef60E9jDUJEC7Ifbu3A7Qn8iYScXboILqKjF",
+	"PGRCsZz29e7NxyVtS86ZQNzYk8lk3z6k9s29EFOp45zilgvMOWkd9Pq9PthL5kzQOW+dtJ70+r0nYAXQ",
+	"U9DE941qZP5RaTE8Ix9YJENEwQkTEUvweOEKxQMN9alBB7GkEe4JfDxHM+DUc9jgbSHJi5c/dQI45BIE",
+	"uTzU8DbIprfGAjKXMQ/BFuhF4JuoddL6gemXpslQ5BUFtGn3Yb/vNFprfTQyZH+qZxCSg0EZufoUPrBh",
+	"SWU9E+THj+/eQp9P812yfWERpn7kuuZ6ZVqLJzG06QU2pntu+9R9D32qC4ixT+7bx9xT9qE/glYep617",
+	"yf+0t76JsI9HOD5Vj/hx3P+eRvaxFjxyvP6RMlowDx5v8q03EPNEY1sjKWcnap3871+DlkpnM5osrOfh",
+	"7P0b4isjBnYpGh3LLzO3HKFmJJ0oMMN5Xb71q/kCLPb9xCzpnoL8ilgK1vutfgOYb+MWGKUiiqEIBsz/",
+	"EN41DEhIwykqe4Q663Xlij2H1264bn+jVxTbseXq/Ru9ovil8mI07ey+yNhzVy5Bc7O798+98uzmtxRw",
+	"hXWIYrEN6yMg7958JCCdQ9YJCJuNWBRlqHPEBU0WKxcnUgr+q14YW/x+2O/bSis2FS5kSgErb65OhkzD",
+	"qdMEzBk4okbnpiTmV0yY+81RjdwuS6v1R2jI+pVaPteKS3VVbJz9QsX6/ZjrElcknZeW8Z94JS4NS+1K",
+	"sud9b0Hx9KtcTufmLFPLhtNh/ukhGS00WgvNP8BygfypUsZYSoywzzTUWETLS2FvmGcJYQI8fKpyrf08",
+	"Z+Ls/ZvtFpvrV7bYlheRfTEBxEMiGaYzKANQ6M+63i8lwverqb8rl7Frgft2s5JxJW96WJvFtdhUHDJR",
+	"FHXO2OHVTqasdj7jE6tRA25AwQx2GBUQFitGjvtPgAMStLs1svKDaeRdikr8QMUSgwtG6YZt9idaXOap",
+	"J+ufOkdw/knQK8rRWb1OwvrVw62REuz2oK+nceyWDiYr1i7bq4N9CvRTXZu6XruC0YplyarGaYziFGJY",
+	"rbkTSRSo8wcCDxmY4vEL9jZ0IP7w6iM8OxB4N1pNY2zblM8DeM5H6wU1UXzmdxdcS8k4ReeOs1wPhC1V",
+	"YLmmXKY3WiZwg3HNZtaWAaY37wVo27/RY4I4+qcfzx2vk9GWwVLgUv6lYK6jc5/xTFw+es6pap7yLL3O",
+	"H4P0WJAsDawLPEF7m+r0yFlpBO0bwPoeapkgq4Of2iDHROALlmBzBsKWuxsBvQXXtlyLkJl/Ez/bI8Ar",
+	"kVCOBpT5nImoa7RicGx+sJ2mCRrvNRMGO46s9UFNZWIOWUykwubQCL0oXNiFctwnM9Wx7gW4PqOLgQAy",
+	"CetmMJBQwsdpQqYsYT3yGgYMlBrPYQrOZjMSaBFjQnO9ML/bhEyvCJv+o8+ai4h97uBCGC0IxVTNBJgu",
+	"wN5RlJ1vudJnMAe25xhzZz2PtdkV2S377+mEnfN/Mciq2ODej5AoYm6ugJy4tvKEEzB+YKE0YwsF5czd",
+	"4DRtBd5hnmN9zQT6Gt7L6jYUii2iyxEmzTSk7vMwR4VPb5U1Ud0Qu9BXfdcviNt1+40I41TxK0bMiZCQ",
+	"kUxF7TdlGKZJwpBXs/q7mwftLrfl1WfXlnQ+37gtWt66Jb/eIXrI7zBI1qoyeKEea86OvExUDw0pDtY/",
+	"kme+x4c2AAavZTLiUQSyoHXUP1r/hHOSPQiO9gjll6lEoYTWdX+82OkKiIwjBserZU9yEAW82a1fg1bJ",
+	"++mvySSHXTJu1JVWsSzbOM+mCnEL1zK5hJM+KBz16EELLLVSQuZGA4DcMPABlBpfcVrkWnZ/Z0XV7s9o",
+	"yjbbhL7hjvKt5hDKDQhp4wkAh0IHkUmWacFh1DEaTsvasyn3vtudEVVvtzQH2w6BpUy4U6HnP7aByMsW",
+	"VSPvHpe8q5cy7ZyM6ayQezmBUS39SjvEFZwF8SJYjETHtj7MKkm5/6VA6v9HreT8WRT2MWgwBkCjDGcR",
+	"GdNQqwB+YzGfYGnHBRJIeyowANmBNQL7QttQ3RrjnkaxDC/RH2cf4lKAE9X9cQG3sEQNq+0a2R5q3ctO",
+	"rTOi5ZjQitvz1Uc6Wbct4Z6HcF80W7m4lYvL/j726LYAIVuJZuJ/BQ85lvAsnxy5qAC01cD2y3XvxMWT",
+	"2kAUpeniFGN70R45TKi6sAZKjJSCIMoQ+OtlzHrkJ8YiRVxI5ymhOZp6mWQkmiVMcNR/vryZPwE9R2E/",
+	"bzc0b8bQihae2bDKv5fRYgMhkGNjE1Kb6bQ5By6IH6wsYZjOKVIEmB8SOudQHyo3SuYNvx+0TlqxBPD3",
+	"+6EBKFA69I/tIQhWZzVPrgrfuIkUc28uJGzoJGV/PKgQtRxrjTB9DML0qP98xdTncweKS2Az1hFb2ayC",
+	"acRxm62qTZYtkK6QuguSbYPKZH9U8IBUr0QXuhhKMY55qHPhzS48fk8hiSoGIkP0F1e29i0XNmizs0uw",
+	"fnC4fibfG4QmkMrkNfIOw6MbrDNLAfpRyrc0weJIRwfHmyzq5TJz8PDh4aNdQCFNWNQdy6SL5omurSBY",
+	"U18Qqv11MXkMVpyNBq25PUqxn6ybVTCoug8OXnifaUluUVudteoZ+0bbGNWdcTUDab6r5f8Li2PTnpnB",
+	"76NU24JytuayQk8jLPfSWt/lUj98tt1S/+BOsV2gQCwOVoGYSDsHqgpQKYcBKoBS5xZIchM1bh+BFiSx",
+	"3hJNSlWhDb6A16uqEbEBvrgaT/P+J6gZVYaIy7AP370L2LfeYpbLC/o7W9wOKLqc45ZXiemEcqG0TWuR",
+	"YmJNn62NoR9WIYW2PD5sVoHlb4HOKvKp1j2aPeKfaGDenw/m1VQAzqX8XbJFl4suJuY0sLCBhRsvuPIq",
+	"SliqKqp13Du0gtQTaAxE1ZTyW12WXZZu+u1AMTh1KoBHUEQedw6wrFnrziDWq5wRnaM1PNVZ4gArWd5t",
+	"0RKMMMqb50EpOCHXUx5OXUl9NRCu7qR5DK/5+VJkymIw12GdGsgmz3v4ZnQBpXISHjEbPGsblzCVxnog",
+	"skTzDAmOpPkzYeSS2ZpNYPQ07/ck6jaahTsfgg1iKzkRp1QNxIezcxcrGZRYpJFHmZg7bE6Rz9DN3rKn",
+	"0J/r87xnSEJAxUBwEYH4uVriejBjgYQcNvAD8uuypu8pAvEVQrui5VCw3w6D+/ZAQPfJEO1bloRkWBVt",
+	"9MKus68PDxf61jpp4UBwEZpfzMqzzNpjGsetGxhDX3iXUBVC/XmOhtlTTKYVkGUqEzL88sewQ7T0dmlH",
+	"nlBawz3yll8yV2gsxGA67qYz014eGIN743qDwRsM/ugwuD1m5ZyJBqU3KP0+liQXHpmtXJMJi1KQ6l2Q",
+	"6F1PGLblM7lTuepJIbuIRroJVd1c6YEqQ66FVF0ITldds0a77liqeca81aKgNRZrc2fExlzAYlpz82NV",
+	"e74dNcahj0JqwwmJWGhAdT6CxkbMMJFhYpBeBQCM9fooBLM76JoRY95aETJAvYusQitjK3O5AflKki42",
+	"3BPs5KMrMSI7cPkLtuSkwet8xkoxUuQVMhshbwlwMmACBEWM182KyzFNeayWis7ZlIbqOE3TYvzCA8dp",
+	"2ij1pUjFUt0yy/fROmn9P/+bdv918euXg+C4/8f/1do4FnJH4fCrsgCAyilXPPTuEgJqXosSd9tBHAx6",
+	"G4zp/WUFPGAawL3G/fs9uEEIbI7srImBfXwxsKtOgNuE/OeI9KMZF9k5FcZRl3024HX1MWXvWd2omtSv",
+	"F29fvrKfuKcz4i63m+/N+t1mB233G+1RqhQZOVRdSAfVtJuw36CoSh2MRpDd/T2liTaAakf4+R2NET17",
+	"zbY9ohFwPwXW02zeEpBUIE2fJWW1tJoGXNmmWRAlc+SpO1VyG7lYBv7AndmN2RXDCsj5feWEYFi+qUYg",
+	"FsVgKYq40qtgpJ9djXuKnOW8JzbrHJD0B4h1dTSilgjmxduXlv3N6Gw81vbCQIxoeDlJAG6QM7FwHwA/",
+	"wchJWxcPQdqUCPNy+LXszlC2Dv3Csiden2LheZVPr57YwuyWsnWhITV6mM3FkMzoPGO5CqlmEwlMClpC",
+	"P+yVgcgxSo7YQlpfg+XmVZUGeWCc9XJze2v8Lk3s/gtYGXlxYTuGGuYsFUaBPHf2HPKWX7kKxPQilJG5",
+	"71X/ab/f7z85bAUtJ6dsxeb/cbi5Xd4PiC2RuFG4yuHuz7HKM8zWTT8lcxnHWGQYVx/V5K3ED4KLiGvg",
+	"zJgkTKnHYEd3jVv3tL9vN7b3P8+JXBPdGUfdmHbNDvGGsubsbpwq9xdn8sj9IIGlUWE0iTlQfuOLi5Tf",
+	"5agUrsrs5jv1pzROkSZ0afUauTV6f5/IKDUgOQeil8C6I4k2gOKnH8+hHIhB1e3D/mGAEMSd153dov5l",
+	"M8j+F/zHytzeN1plHAcQygLltiIpWGbP1TS2bELyWoHd/gqKAMBZZX4HFwRcAeJoF7cz5rERKuc/nnUP",
+	"j59WIeofmM7D6bu3ddRFU+BQNQaOxsDRGDhulTGNGynIwhDzOtVOjRxbqd64+yHqcrWk3DdCa6UF2dxg",
+	"CdMyIjh0Q2IRITkmI57o6YkNIYvktTDQA+sRYSxiZh7vkaP+czLMmoOhNVKwoSPTz2mtU6rImAuupixa",
+	"J1Bfc6istgl1c6iuimKoWFq9vxWHKJ6BNbziL7kC5tINNFv7SP6JRsdthHKjuT6axNllmfXNx+7txDvq",
+	"tARzkrRfnP+jEwAnbjqacf21nJOZvOomDKD1Kv6gRF4jH6pdOpbmJ2Kk7WREdphmcsOb8V1jofwJKh2g",
+	"hFSynIYyTmfi1Mb/FCL0bWxQ/dGZ1T38wDbTSnZ/gGZDS3Bom7O0OUubs7Q5S5uztOosRc+wlmTMPzuV",
+	"Cc9SqCsIB+yjO1Xx3fuKQSM3pS11tyN7uqMVU3skYjGbUM0iEvMZ1/4oLJWvV5ou8A7VI/+wCXIHucos",
+	"zv1t3h1X1wV6ga05dy2/S7Nd6VM1a9uNSkMQ9a0QZ2brvLSwrZ2luKqhqmVhh+OLdkjOtxx3uDnbnq7s",
+	"2ikBUnqMjMbqhIJdu6zVIMuQXUeaglx5y7vyAQjz3FBewFxdUCFSGmOJ7dbJMWLgzcNKij3aNQFezevv",
+	"lWllQ/nmqPAaOffwELJJ3dsZ5B3RUHVpCHQEXQMz12SmWXHfpSKcyqTLRTdVrOHjeGhqtOrjbfPjuCag",
+	"v3jGu3Wi9r/Yf610a0Pl3xJK8HV/wIli6/SYN5G2nDORp3f1t3Z65I1WZERjgweggjONr+lCuVo7wmgY",
+	"7vI8TvGCSmfm4Mdyy9EE6slhYfw2xTpifJSCfSdK7dk/YzOJ3BAzeYWl4adcTDo1lqqX0Lf32LUz7Mdd",
+	"IvHK79XRX+PlJi3ncSHss6UNYZe/d9W6daylrQnrM3Ps5tsMUG+KnrdizsEW5FXoTQTEvu3SSvV63TYG",
+	"Y7PdvxGoIpikak0NQ6qHpG0VZxy7TpBxiowWhSJ/1cT12OLvbWOXBqcyu1HXZ+8V6/cc3H/9nnxvaqSE",
+	"He1GSjwyKSGcXNjLBALVdhPYSn/fjHhgVzxiRfmwnPb3yt70RrPZY6jiA8jkIuaCrUvezgmBJ083z5s2",
+	"03LLV9+lfMnPxwa5i/ZuKPHY5Ao/ZnFTnCrSlmOA6X7NE7PmIfwcwqeAGIOqSxZ1Hq80qsvGOyMJCxmf",
+	"64BwcSV5yAJgvVBTxnRA5nSRyNjVSTP3qDQBWRwaJXsMjOJmKF5+f07CKQsvs5C7gYA4NKzd6Qo5mwss",
+	"HhtlA0j4WKzY9ZQl7IQMfXH4IVFGt4HfAzJUU3p4/HQIcWvmtfAdlc7qc+PyW/NB0+Ncty8ADtmktv5x",
+	"t3/QClqXXJgm23EHtckOgMFPM3Wyv2+vqX3z4P6bn/7RNQ/igLROWs/Hz55G/WcHz54dhd9FT4+f08Mx",
+	"o7QfHh/TqH9wTJ+Mxkfjg9HhqD96dngYRgfH0dPw4HjUH/f7tP/MvGtJkp+0+gfP+/RgdNgNn0RH3e/Y",
+	"8bj7jD4fdfvhQXTInoyP6PFo87y8/GRsk5p3cCeSurocNPJYlqRyw0XXOMwfQdrUWZPk9JjNxw4tdLXp",
+	"qn4YOjNwPxfxCQfjHRbq99gGjMRm4SyZhylW/X7cyU8fXIBdEaP5Mge0CqQJxGlbYLMMgtWgtK2sw/vj",
+	"mBYiK5ZVu3PX6tdw66Or0GqtSkYpi+NW4PeDpdU0P/56v8pXYcTWa18wBY3S9YiVLjND4FwubGAVkNEC",
+	"rJ3oHTGKmCIZtzeu1b+aS51vwxQEK3X/i/kP/J0wJeOrm5C8Zw1YLxXMLlqjJ5oWmUPFNiiCuqpYXQfP",
+	"G1TsMNgZQwVUj5xh+EiGWITUFcbnD/jSwq5+UMXNNLN10voe3YhETeX8BM5Tmzk1j6k4JQnlKt85Sx4v",
+	"BXlC/pYK6CiMV2qHccaVmjPceDcQdHaY7js+pDgttZGddl2YhdJoUo0mtS2Q9pK/a1ZQ162nB6XtdkKP",
+	"xgmj0cIv8oZ94k/PPvHh6+SPsEcIobi2bYUUc9ydGDQGLFWY5DEHP1viVa2IxFSz5PZ61HbaE0aurPSc",
+	"4y17yrvHLWY8cQFBxH5CkbaBN1ADkQlCSRa6CyVfZjS5ZBGZUx4FA5EYKKPQd260yOi3VGmsMOiqxYyo",
+	"uLRpdBDLAx73LK5GQWBNG8NqTolgeiCw075FAYYAkXARxgy+3LGFdELGQdLARBgQgj+PUxEp0i7h5A60",
+	"N5RXDAYAirv49qoeGdIZjOgc7etGEvGJYBFpz6RgCyJTTQSbAG1353QghtbnesHGYxbmn4NS+S4WYUEi",
+	"iZx2OudLr+EtfQvT9Arn6IGVXLC9b4rBsoYv/m6eq6I+rgjMgPIydfTHqymX10dObNQCDA2pa8Iq4uWH",
+	"Dd3IDfgGnlXseKPdP2LtHiX0Cs7lr1Zfz1BrOjfQSu1/wX+sDAz9PWUpi8h//7//nzl6IOyrDSyiILlB",
+	"opN5IkOmzPmjJBnTpAO385ll0mxnWNM1oZNVTMtdtngIGZLgaXIt0zgiU2pwANRvgHMmDaeW+5SMqG1F",
+	"pzJQzCuEn6CrrfvQPe2naoA6jnkjAx5brGcGU/zC5Q46OcrekwJBj4U5UAFtcwlxxyJhPeTA5Xlz8bGh",
+	"g+CboHz3vVl/uGfj0+ztR3y++82dzdfXctiv4ik3yrvReYB8/PwfyJRCVcYn3qaazKTS5OkRece/D4jS",
+	"CaOQu4OGcKhjagvuD8QQMfZfjdo4PLEEIYoMDeIeBmSYa4H5E3W2IVaNNKrhBRdDkI/4l0z10Ch+0laa",
+	"jBfE6W32tiykqkfcx0OaREOjlM4TZl5DzA9G/Bo9P+mcuOYMxHDGknBKhTaNcf++sFzmC6DvHpL2WKYJ",
+	"ifiEa9XJGt0jL4GF7J///Oc/u+/edV++DAheUoSLgZhL0GMBpSyroFlrZ3Q+Z9GQJIxGKrOqUHG55+bh",
+	"BFKhbGyYHVJ4L3TkAn8qDW/2K4yT1Y7tjyQ33u43TIrx4+5vbVcMfu6TfgL8b7lhzQ8lXOxgcxRdkKm8",
+	"JlyT64SbUYTisLk+4eAMSduCtoF4+XL/3bt9M9pmElLBzVU7yDIhoL+bK0btN61O9YUbbHPd/I2ULFfM",
+	"LKlhxCB5liV2JalLPr9I5LUa9siPIFdt3asZ5BfziZBGMSQhVSwgak5DpgIyXcynTMCZPhCpMNI4lAlT",
+	"vYEYCMiOcrEKPGJC8zHPUhWsmAgAHZheuwUUkNxEQusAP1hCmYGgMykm9oUhjS2chkpQEV04/GH28okV",
+	"XKbh3mqLm3xCuUArbybTBkJesSSm8zmaY7z5VwrTuCiyrknnE8MIDGc7ngJ9CjS31DTTaCkYtI4mjNA4",
+	"huhIrGXgsDjYfhQuBhQplrnp6PDQTKxXRGz6ollqMVfQOcjxdi/aU5bgyEItqqQISDonWpKDoN/v22yT",
+	"WadHYI4Eu0YrlJutgYBZZ5F5hIIzDC+153TBWJAVO6NKcaWpmTQnYQLi1r8ri7AwistAOBfwkH0O4zRi",
+	"kd8fQ+QCydL7TL/MahZSmz1qGoC7NhXs8zymXLBomFV1HggYKRgiRSgJY6nyqTZcQ4HrKQsvXZEIhUYu",
+	"b1r0SUl2GfUG4jWPzeQZMX9gpD/M3SqYe9g/zDwEqLGYPVpg4x2ICq/BjIqIapksqkxrb+CLHlPd0m2a",
+	"S82stpxZM1HZ/5i3JDmrvJHS5rSmCYbqG0leFShS86Wc9K6rnnZw46psy2fB7r9ROFV2//riCXVH78/O",
+	"ut1/oHhc7v795cN391+oO8nvYL1mx37dy5/c9N0GLbSqNjDiByNRICp9861rUEblG/O4w0iyHOzYRjI4",
+	"cFI3FEc3HAmPcsov5jPT/mMcYfwjs4lzodmEJc4oXhdykmfo86EmMLFBThoFFuTYzRH4RTwQWfZA8OLs",
+	"wyty9sOrn178k7z9+DLoHhz2e/1+8OwZ/AcyBQai2r4/4oJCpytYAO8vKD87sCoMAG/sKXpaNHBmOcKo",
+	"QQKAsYd5153QcIzfVQDKfZfD2WWFog1MqVmdIgeRAZvXYhoLX3J4JlfPqPOtTEJjL2pyMB5hqM+jnIs5",
+	"Rhh1tZTdGGKMdhqPZSUSvDkxypiwpredDu83GhG1ZCJ4uGQVrF5AVeZpJG2G9iBlT5ohSxKZqGF26IOJ",
+	"Ycl00bGl14GoBhJZ3Hm1ZbaLadNjCtVCEFRIarE0IJ4x6MX5P07JYf8AenrYP4SKPxRHNzNMdG7lSNsu",
+	"XCtzAOx/yXJLi77wen/yvXiSW+sSqBpX0+Mr6LLsYXq0LqX1fla/FG/hLy5tr30Qops5kd/Crd+WI1mw",
+	"9c5kGKJmcz8+xl0EAPmDjkYRA74Je5Yl4DhwmJsn6HYq0u1+i0LAMQDWM3O/rKEXVIEZOs0S9Ki51KSE",
+	"pAJDf5cd9Msio8i3lzXm/oJ3yzU84kWui+BfWzBtg5nrAl1djwvmMAtUR1LGjIqqiNryx66nUjHy/izH",
+	"gsI+z3nCMK3aU6AYBcUMrdVP9DRhjCwYTVSQldLi6NOsa/KcXri4+wv4CBeTC3x4ZdDupqZ9WA3ryJXu",
+	"M+S3eqWtl+nZ/DSC/XEJ9lrBRNrXMrkETU8VVJMZFXSCEH13lOkgxSsjfD64kg3LBQoyklarcWFL9hQJ",
+	"0ySBO/DbETi/T0jCQj7nUAnIxy0Ipo1cmCRSqcCnmozBgCTCRY8YXAvViGIqejVURtX74kFzYx0edeKB",
+	"me9odjGi4vKCehJY31FwGqfJxTVjl/ECmg69uRhRxVXrpCWANsOMQsY/NHpKD7tH4QHrfhc9od3n44N+",
+	"93h0GD5j39GDqH8EmqIdcy/QkM8oydMtHXf733X7B5sn3FYP+MMQF9VMfoVAxPZFt6Bkb6zzjXX+TqyO",
+	"dZC2yz6bE2Dr/N4aVvaYCihZ5ARzU7a+SRzeyYL1x8zNrOYrluuUqq6Q3dL3YmudWbnKxyAymkr6tyeT",
+	"Wof+qChivdsA1rX8UR4j73/x/16ZSGYgZG3rveMEK+DY8FlMDsZ/AvrE53rr+f1z6POe9cBajn93Q1OL",
+	"5us279et4ftRD7cz8rm2ufSR6vpbee1S8YmgOk2YjWPP+/CMHHV+Shc23fVh0xnRXTtXzquzaTmuXWmP",
+	"u6jKhTa4omr2tHvYv61qtuuKXKu/cq/ES9sJQ1efqxGKTYGu7fH4Q5ZwykGxTFSul4kPAsX2nYVrFSON",
+	"f2JPZfZAqshwU0fvkKipvFaEb4LL8LGfxw8A0JoSTF+py9XBDyyksgH6egTe1QLw2nbbMhHdgESzjPVq",
+	"U4VjqrQlceJAZpAAD49lRmIisiymkNum+BXr9Mg7yHt1+YGQizuWCYnoQiF50EC4h7myfE5ZFLZgn5G4",
+	"ioooQEoqFwTHFYnZWJuvy/FYMU24dmltgS3mwKKBoKC1G4zspl5LYmmkqlLNXonojvwRwf1gUCaiYimG",
+	"590DdCVQhQSdoOdDVmNIE0amcsY2B6h+PF6JaAusuPaoL7oiEOa1Gmn46E3fma3bbvIuE9EDU1o+xgr8",
+	"TTnbHdYjEFHXiDh0hphTpAs+0YeJ9W7K2W4Lzl6JaAUiI1JA4TvNAsfdiWdXHqo5bsm1Id6b0XLWQip3",
+	"R8Q05bFaYaSOF2RG1aWCFHkgRjHqjUABA9DJEohg4pl9IdyttExYRJgIk8XcurhX60MvbXPuUAn64HxC",
+	"7ls1wtZ2pFGAdnvkP2Lx61guQPxyNW58dLfVVL3/FVg4xCXQ2SB1UReoi+wmC0DEsOjElgIXY24GC0tG",
+	"gM9LLKyNlNBryoEYxd4GK+dGInSHfoS0RrUU7LogES0f8EmxRvieQo3QHRlcIflUKjSPCSWpYgnBWdZT",
+	"KlC1lAKoZIhREYFjyI6HZRxqewnPr1iiuBRknNA06vTImRvKhM1jGsIQu+EdCIxWsA3tke/NtLkuYIpS",
+	"YQZ9J3zGluVeDqDDSHwTVWmk5ytk/w11xEIYWy7czYbO/o2cv3vz8Ucz9e4CZKRB3Nrhk6Pjp9+1gpaS",
+	"iQaCrNZJ60n/+dMnR60/cmqmmVJvgcGq72Pb8yI/9Oa6Z/lIOmf6vt0VW56KWTy/W0tuwTTH5Z9FQy5B",
+	"yK71YXVnjIrrKY/Zn0D3bRTYlUvikouoO+MKMn5qtNgRDZVzpHTNZK2J1WpQ2i5R2jmih2Wk5vOUXYy4",
+	"B3DorovcHZ0cqAM+ytMieFGgbCOGcRDlBnDt1iruvv34XXoS7CcMOoX+XrKFKmrFE8oNEJOzrBiDH3oy",
+	"oVcM0RsXETMnKhM6XgxEO0ppbN7GxaRzSihxewqregHEsvyT0pGeQgPyALGy5jI2uAaHPVyeQi2Q2xCv",
+	"3Rh62QF59PDL60hNua4Gud32mDYnqcXvjX+jwXi7x3jlZxSLx928/WZTrLfZ69e0pvGb7B5H2nPThn1h",
+	"0StrGZBjD3/aS7YsUmXK6twLPkzYPOEhuys8+BpsZQm7gjqjmGpasPqRsTTHhYIw/9VJqojtDGwciCGW",
+	"9eJX7ML8MCRzurAU2ebWPbXkgMJ8gbZg2tlXHRezmtKEnWKa6wmyLVvCe/JiEcZMFSNcaGIeTszbbWm1",
+	"rK4a8kCU4lt65BNoAUDSPBB2xAGq5nMdIDkfmKivqSIqnUPtNha5Qujm45nZMirUaSNtOhC4CDiSVjOl",
+	"4LVm8mLmuKTSOUT1dIhthCIUsnyzZowWthBugAAdhiN7354ifuStF8/2FvK+dEKFoiEYoyuA9gf86lce",
+	"glNYeT4Q57tu/2k+ECe/5v06PiH6WpKZhMCcNDHDf83Y5Q0CdOxQNkE6DZBdDtJRKbDd1wbquOXY9Vl8",
+	"VGRnxBp8YWRcV9NLVodXpGBdOR7jja5Jdrs1sUNN7NAdbgWLi2xeamGZ7zaPFeFE158FGLG0xmab+xRX",
+	"uD9U1yzAroP4DVb/OmKc3kmoQLwiyEnLIqItINlcBquyOIt6NqV7gPwqnd0Z4n/vKhVD0F7e1jvED0P8",
+	"8rBHgLHSHVQ2ZjzBCsJYhQYiwocjGl5ezOliCODZ4BvSzlUGLoPtTjXuNB/+umGnG4fWyZjGiuWQ5lTO",
+	"GI7wVKo51zTGyDE31h6iPu0eHN8IasJ6aZBmgzQ90hRSr0WZDaRrIN3t1xwKsqWIcFh7qt5o2kCmRwaZ",
+	"8BQhNH/m18AnG1clE/ivNKNLw0syp4uHCBI3yzhK8RCujA5/dcWShU2dsyHttkzfWCau4hqgIVUoa0+G",
+	"eprIdDIdknbExjSN9QnR0jw7j1OFprdcyThGESbZIoss91kKeXRTqggo5oQi1fxYJrYCHt4mr231vTlL",
+	"uvATFBsEw6ilWPmv/yQHTwJy+NS08+AwIILRxMjXORNi0YEqeCShmmbxfga5+c5aKvtslgeiPIkn2efJ",
+	"f/3/+Lw5/cy33cvAQmvuCAjUaYEw2JAFZErjK6ZIOq/CeeVA+nM3ddtiPPfgR5yguyWBLje2jt3dXm+C",
+	"C/90LmrYCd3Z42WF2+kp9fi9vp4Z1JlzYIJU4zy9bapEaP1tKywr18zFXUPsGNRcgXPNnDzwU5IKRab0",
+	"Cm0JAZnKOALWQpt/vgWIWEsKcN8kAPZYvSvjzU8yRwHg0vn1sqEmFbFZglZQpDNbyVhdYnaEh2vkjDiY",
+	"USYJKL1xFT9AG0uRw6P6mocMov/MFXXJ52bmByJbIdmLpcDCynSBxrWq9Au8+es2DY0TOStbevoHeWck",
+	"F942hJaiA/K3VNyEGMAOWGMNatDJ9n7Hu3Uh3sir2RipGiPVDgrTeXNU11bYV41d6uuwS9kDbRXmzDno",
+	"7o60wEdvdbNoK7X/xf98kf28llC3MhLMNDwAK0o+KMwsDIh2IyGNwzSmGE4GvrpYD7E2IUgkI5s0HcWQ",
+	"VAGRaJWfMUIL4Jr5HheQKYvO7T1lRi2cnvpfjMQbj8mEaXLUP6okRnjtvnHmP3GXvAhVn6utALnc+4aw",
+	"8utm8a2bU7fHwylNJkYcb7XHK5l8M1o5H/yxvTJZsVxXk/qekRwLr+XOS+hYV/b8FEvc2BR2yJKPUFhs",
+	"St9bvXsfgLt3Ks3hN7kIpdLKFnK5mDMzWSeH3x33g5aQ2kxiC+KOE6mYORvP5gmPN9eSKrq7a3LfFZ+4",
+	"11ytLQSlC1iGhdZIyEaXrIDFVeina7MAVtdZqXxSSN2F5dZocY0Wt3kZfhHKGetGXCVsQpNoXTyn1fjo",
+	"hIHWl/AoCwFtFLqHUuheWIakFcCGtOuATecGaO+mKty+U8O2t+avwH21afnIQ76nfOkmrwWW1Lcs9Shw",
+	"2h9PgOUHKWUhwx43t41vHYgJ05hLdE0c0ZKax1wDRxXXihjgRbiwdMJZVINTL33rbFhsbyC+ZyFNlY2f",
+	"mNK52W+EahsIQEWp2Vl3MMgCAoXg28WMpZOBoCSm5mLxQo5GgLSPDg/JcCm8uztOdZoYCU5+Yp814kOj",
+	"11LNrHY7EHMm57FpNsQOmIZC2pUZid/kKCDXUx5OyTU1TRtLbCIo1nsKS9mSiC4wPvbdmx/2FLGCZiDC",
+	"hEVAhMxIIq996lxh/KAnckxGPNFTMxTAwFzsaNt6dZzUCjBIA1qChg3LY6jpHOrvwk7AAbLRGFSVrQKK",
+	"LhRpD+EGLiZmjD5C8phRdAi7Alydqyky5pM0YZhxZzoaEHpFeQzvQkkc2P8SL5HBYmHaZNbNQLhv2YIk",
+	"sBx8awPrEWQg4uwYktwQXlM7ZWa+RwsbzAKjNxAwfPgKqsDi0cnRPbmB23PjVU0rgQtyp0pQcDMGikeg",
+	"BVRIm8dQ7bHRKr5drcKe2Obo2kZ72IXe0XibdqenPOZSiwnrjmNqA+JZ3bzXAYlt1haN0lirrhRQgnjj",
+	"x+AIRZhZ/dSMT7rmGO/OuFL15CdC4l1w2EMPZBKyr8zL9e0oOXZOCdcncLSmmqEvB0ybBXKAgCjN5mS0",
+	"gP/mUEwOvPn43UrAeCulCCGa897Xk2y/xhud9FIBkXFkxJgTZ4CNT8nQCK5U/dUSbAwd1RcY1vcU+T1l",
+	"KVs2SL/lSttPfHBN2RaFvacTds7/xTaBYebej/ISjuMvLW56+HvKErN3LREr9qO1sXEZG3+OT/1R91ZU",
+	"BC7AapG92GwWqlsnrTSFK+Vtd6cgsTDqZh6qMOIZmVPkSRmXFkIT8Py4HGWbbVTSLu7Tym1aMLe4eUcP",
+	"2Y4rZFaaRc6UPTQKn0aCZ1EuOjuSyEuYY6lhPAbtsxgTQH4WGf2PGxOjs+KDy6IJa98Xt8nDEg9CQ40M",
+	"OWn1D573R0/pYfcoPGDd76IntPt8fNDvHo8Ow2fsO3oQ9Z/kQw31tQQzUYLmNcGAwwbiSBMq1Nh0xzeN",
+	"RRc4yt4X14f//RHcSLbgQG7mCju4I/lWJduwXRFp21XReQyK71uJvV33tL+vUZb/DMryqvjNEpb7tugS",
+	"wWFChTePuxf71wHDVdmPws27eRwDgobeNbSLd75GjbI9hs24lfoZ1CQY4/RAcrE55Lv2XG/SeW6DEs/U",
+	"ZQ20AvozT3vIRQRr68oBqxUhllsjxFotdP+L/eXC/rI+prKIeol3mEQs5ArUbD4mVCy808wmtmhw9dTU",
+	"fVoCffekhdUGNRZ72UTrfOXxjMvTeS/a1nbO7MLKzKfFbbRr980GjG7iRF/+bq2imFE4On1wxEI5Y6pS",
+	"IwQxN4+pEOaPNvrF8SbnHu/0yC9TDm7iQpa/YugzH7rBvpilSl9EfDxmCTBOXqh0NONas2QIqY0KYY1l",
+	"EOgERd57qCg1ECEVQmqCQ2W92/hH0uXKp9Ykw0r+pJdw520V1Fu6MG+oyzrx3Dpx67egrU5RRVXkt1Rp",
+	"Pl6QTH9tbauFvnSfuu9YzI1EO053tAPR3vheG3VyU6ju6iEpLkLm5ExdEZz1GugGHt2SjmqX/Z9Ro23C",
+	"TB9n3qzLU7UkoqB42k0dbPSEP1rW3J6ptJmWtQuVuQo5NM7dnTl3P+bcJA6+kLad1cAhUchYNKgwo7cH",
+	"e0HEwpgL1rmtHo3XnALN1ThHS1GrKb85f50lTmaeIeu6LeX9KcaQ6dNGmF6Larftm/PXZ9mn78lpe5ce",
+	"0XyH1vtDs/FsPKGPS8UurvbK9V1Y2m7/YfE4iJbcneJdTiSsVGQ/5AJw34iIX3EoqnbOkiseMmI0iTzZ",
+	"zhijtauqcViOPgFLlGtFzGC4FijnBE0yvmN3rc7/md8UD+r9tIncF57lqXXSGss0sWmDpm0xFRt7R49y",
+	"M7PxQ8etoAWUgTlel2MoMnGAVzRbauPvKU00S+LF5oprfswfxnlamPV612njMG003EeXLlarDdZA7DyE",
+	"Wh1cDAw2gN6tyG1cpo3LdDerdKViZ5aoLze3Rsu8eTkLv7rRh9u4WW9Fq2wA3eZ4LleMKgfjTK9z8O02",
+	"WHUpALioOZYIDVe6XAvwOnO4luLyfCkNhJsI3iqdrSWEeS/qXZ013vercbF+3S7WwiK9dyXvdhyg1Rwx",
+	"H1KBpJlgm1F8IlhUMkJUcb3cTn/bBckLNrXIhHlkNKYb6UMPQquyiehwfCqNCHkE+slX5xd52BoQHqzk",
+	"SOHMtqU6TZjFJzuTqNtBkf075FU+w0x/ZBh0GKVCkr4S0U7NYPdVElWUpO7z7sFROcwCE5NICHVuHZz2",
+	"p9n2TMSvGhbixgpTxULc1KRqPPh3u+aYiJYKUmma6Ibz9+twsL8S0RLQIFLcOcfvavxxx6X4Py4XvXcO",
+	"voJFaA9deVjK3sst39Q95Q/toKYY/ymWanDFPBJWW9phRZH4rxIHbVYafkTDywgSAqvIyZpi8A0c2kFw",
+	"2Z2Udt++5ENTDL5BaV9lMfgbuLTup4x8gyYfZTH4ZTh5/yXg1+HLu6z7vqmJC+vAfo3oLqvAboBV2brl",
+	"Qv8u2VzbkmlIkcoFAYbZpih7g/iaouwNtGqKsjfQ5REXZS+gmHupxL4atawtv14NPE4K9dHTOdEyV2/d",
+	"xxIZAR/YOrE29y8gUxZHSDDt7VaOlZy8ryxdZSnDij4tA/m8G7O6Wvmb89dNjfImyqCpUd7UKG9qlH9l",
+	"NcqXFP5rtiYFLBdEt+dFpdplOfIdhgdudjjfbTnyTW0Ktobn12hUaGp3N6f2V1G7+0aOpRt5fzb2RjW2",
+	"jMaW0dTubmp3L2Oxe6nYnYUjW5aj9TUOfi7QYbhKBnLOxBApsjE49ppyIIEDN5G6rsqZf8uVfucbgCfv",
+	"461r4Paf5W2C/PmEXXHMRLSMJbCTlnbObaoc5Lblk6f3W/SgZm7Ws338GasePMpzYfcJqj9JotJw6mGD",
+	"keALmSYuLA/q8gmp/e9QnW6nuOHBUuXeQ1FEqJeH65toaTOZyFReWyXZcmRyRVC4Ric2WSSTv2qPXMvk",
+	"EkqT54W5c7ca2aJ2yme6Vtzvf9mERDiHJQObx2pEO7meMkG4JlOqiBS2bKG57gpptl99pJOONTGbR7Cm",
+	"ZmWKa43Yad2/pGuthtNNztrXnfbqtKLiLqbLO/h+9ui2iKeCbHjD/b2Pe3B7k9cmPMPDPDIaAs63dVbN",
+	"T0YY2Iht26A9hcFEUCJ3Ri/t3XZG2hSvyvFAeDYOO0HwBH5IEa6tCoF/uvK47qOdUyALBow2xDqv19OF",
+	"OakCwsVAXHtKKZvjZfR81SNnDr5mrLPEEhGPWHaJTigXPfIT0PC+GXfBqlblMDuDJ+pF3AOkHMtUhxIQ",
+	"qQexOdPdWcl06Xo/pwsQ57EUk65mycxAAh4xoTmNgX14c+teeThwkO47b3nLQ6C8LJrToLFSVpWmrBPJ",
+	"XbeAGktfY+nbImoJzzM0Ya+OssYF1kVRnlEhNba+h7L14bkGdrwNkae3/AEIyhBUUmkM3BqbZoohW6nz",
+	"TWUcsQS4DcgQAdKQaHnJBAoR+Oeeyq6FMeWzk5zb2KMqYE/AFDpfM6Ljy83MQcU2/1wQGmo0KMqILuBd",
+	"M8XiK6aC6tsTV4jCUX3i+aVY5L4OpokZF4wROYZViNUcE0ss1aYknPI46vTIzyJekITFsOfVlM9V9mJo",
+	"EBg89CmqvlIwwkSkUCm2X+OKTMwFMOROWcKg2RjSNcRBH5JEppoNBG5V5eOwcOBwtFSPvIKH7HtjjmmI",
+	"sHloGMI2gztrIrTesTvVnWsjqeyqWTG3TYzV49KKf5nKnA4EQsNuc2qghJ0x73vA9XjF2XWdsIE78mJm",
+	"/xZRkh9LObw2iqVdGwAZ+KTdgMhUK02xdCVu08xppswG9BRsKJEz4AQb0YhaK3hwBzt1yChMSB+M+igl",
+	"SSrAEDajERuINrTStQQDUq1LOTBqUsJZdIrhmh6pmY0DZkbz1YAkTKeJYNkNAzGi4tLf0TGK55UtlhPx",
+	"iHDdI05vczlcRtqVgn3GRMkZMyJK+906EJFkCiy4BfkL4saIpzoZs/g6gkBz7WziPxsdrYn/bOI//2xF",
+	"LUWRCMMeD07snZBrc4xxhQQYBt7isQc/X1OFZ5XRQPzZmlvNS/EJm2OEncR6zth+KXeZhoDUDdzAf630",
+	"cJ0BpAYcUHk+knXHY/XheIbvvFMc7j9SZ7DEy8259vg8USWo5lag86KOaExFyHCp7Wp3QUjKnOppFpGS",
+	"bZBW2fB+mxCV7bbmvu3tSjVAzhnUpXQjM49TFNtIQ2D2LsJ0JnSyIMhUgxaAERvLhJEh1UPSthUncWQ7",
+	"NZv3e9ug6iEsRfVQXR3OA/HRhbE66N9zOI/vSI2AsIPZCIjHJSDOasTDXiYYKKbrMxGhje7PICbYFY+Y",
+	"qOQau782r6tRRAVx7SRcs5mtcyvDFGaSa8XisQEPQLnAYsWupyxhARkt0BAjE03jE3PjQCQMKqWFaEg8",
+	"//Gse3j8FOyeaP5jUQcd0UoTSnyBHW+i0BkIsEUvIPhgIMB8ERBqPe8ZwRrk/1ibretHj7xyPRrn3mI6",
+	"ARARvmJ+2VMD4TvvVCCqLjEhpv3Dq4/E2YTM7WZ6zX/N5HZOs9fIhMxoYlF51YtDxq9Ype3zLIreLVxr",
+	"H7Qek5vxYprMcffgsBW0LrkwrYWezBEj2ok2yxhWQDedx5JG++a5/f7xvr232+8fHfbm0dicOVN6ePy0",
+	"ddJ6Pn72NOo/O3j27Cj8Lnp6/Jwejhml/fD4mEb9g2P6ZDQ+Gh+MDkf90bPDwzA6OI6ehgfHo/6436f9",
+	"Z4XiTGbtbFzx6fkWLn8/L2/EPNX3XbIptyxqDsPCti0diU05psYQdc/lmL79GIHG0V/k57Xyp6tNVxta",
+	"3vszkJ0zkaEdxDhkHNPJhEUWSmWo5wT88HAWB+ZHLq4kD1lAKNF8xtSUMU3++9//47Zes40QsWlkfd7O",
+	"KxpOfT+K4BAj1CO6CBBk2UK88GP2DqM/QwimezaAEEoDIK+p8q9uD9nnME4jFl2EVLOJTBZDM0wG5YBN",
+	"bSrneZyZs6gZIX1KhkLqCy4u5jEVw5OBUNanh4A4piJ7ggv40ikZpoJ9nscUwjtPzLWpecLGeVKDtMF2",
+	"OZZJJ0AXGo7yniLwoEBHfxZakKFgX75YmvUwoxEjbRqGbA62zxlX0MDAL5loICD2tJNRtFi7KCnlTsk5",
+	"E381UCefOeVYaqj/cBW0hdypxWuY8YdNlbL5UJl0tHJlJGXMqLhzo4YZg/UpSbA3GsvG47Js5KzSBnDk",
+	"97kTDlOqCIwgl8IIl2oBpjo5J4Tf2Dao5pu3hMDa3v9i/pOL7lcPaRgJKr9lW3ivFpjCisiJejSU5c/1",
+	"wIal2Yg1yAgIXDSWs0UMBARZsJBHkHRA2mj6sKTwaArRCeVxMZyDJYQqQkMtk06PnMGHywt9IPC9EdGQ",
+	"BiEkmcnERZor0j7qP8eEW4wnNu/oGsQeX7Fo2CkZZszLTbcGol2JUTqm2c5wRKgmvV7PG9VWpC6AwH1Q",
+	"Y0puFlGImFOTYfgf0Ty8ZBirRGYuZg7J6bnSVGDQpZzhQUtmzPxtHhxLqUc0jsEOZp40SMMAiN42Vg0z",
+	"ODhQD2TXgNmpUfxg0eVqUHrx2Ng2GtvGYys1XSPnGktIU/25sXHsLBPB7K0TYnXnzIEzk8J0gSIq1+TG",
+	"QT1bQtmYRRNMTK2PAPYKAxM64UwFRObU6hOPqBw1CmlDjD71oU5JKjC4SU/ZrBMMhFn2CR+lYAIgUYoO",
+	"NudZCjLNpM1oOC3pHnnNw0AGMBGhuWEgZlSHUwPoZCcgCRunkCRgUNcVM21HCn0fGlwVdNwjOd+8kT1g",
+	"vagMgMiFPJjhgVCIHnnNY22W4AJNMOaLIwyJIG0woCh+xfIxxANhIDUDThp4WW3M71ucroc1QID7bHOE",
+	"hm3+OwcSuWDJSoZrqhAxAszQRE+5co71qmZAuaRbhH5s1BQbvLKuLVo+3iAUu2ZWWmvszm7sNV9NJAoK",
+	"bhs8GtIZEMNA2CgcH6l2QaTffmCKPx7UowxN+Zg3iLR9rtlSttye6oAdJGfu5wJ1ZUcF62JJRLw4ydEz",
+	"8BlkIVJF3v98jkEeWw5cj5yRERWXA5Gdte0hjsBfzYXhiSVGy/UtcAk8MsHj3a5A+DesQAn30TheDIQP",
+	"nYKT3sZbdAIDExKGtf9oEpkhct81f/vvzlgSTqkZFPcv4rwdBk9EzLWmE5Acr7rN22GfYYS8Kh7KOJ0J",
+	"p1b4L87ofI6WnbM4JjIZCOvYOCGUjKh1R+FwK+/08Pl2iJ8tAwdiA/+Q24zkFQ2nA4EvUoRGEZw1IQvI",
+	"VF4DIpBjzUqeH1g3VBBLNjg3n5UCTUoYqcKi04HAb3r05D6SgSKX2Orcas4c5+xXnlRKW+sFlGIcCGut",
+	"gl8CAiFTee6O0AAXC2kB45n1BI2PSBhLlQdOXJFwysJLFg2EC54C0xkItB75BLT7B+Qd/55Y7n08fiFz",
+	"k7TpSKaaHBwH/X7f2qJP820fCDc/sdHUEjLmMVO9JXUBc34jqmU13noDb3m3OHdzcEsTXC6xuRpWWXmz",
+	"SiQ5rc2s6lbQMhsEBJNZtVsQ4ZkddYFboABbCjClH7RmXPi/N395JiDu7Bu40+/s9UYaXXBxt++X6d11",
+	"wO61O3u/l9939gUn5L1LeydfKh7Mr2VCrJWbvHy5/+7d/j//+c9/ZjHq5q/uu3fdly87dbgfdpLfuJUt",
+	"e3LTIUgF15WEmHMDTMELDfF0m+97xSeimmIz1ReCTajmV0ZdMX/OpeLw5xZihcV8xjXop5VDcXTDkVCX",
+	"fH6RyGtVfjGfmfYf4wjjH5l6xYVmqPis9H1o9lnvh+qqqFJ58DfigkJbCovt6NnxdxUY8J5dD9nRVJda",
+	"6/EDVxa2ILla439o/A9NbGXjUXhYj8I6P5RjW2o8D7ewIX0C9bCQn1JKTWm/OP9HB0MSS+aEquyUVLGd",
+	"uyZqKUpC0z9czXdRKwZIh3SJ5SRhIZ9zULppRl9UYbA5yQWb7Kk86xKPOgNhlOIJv2KuEl6UUEdZbLtV",
+	"ppknv0x5zNxVSPCxz4kg70xRAzGnpYZ7a0Sba0WGo1gaFfsC35wRcHbK8ZZkliqkAXUreCBoklCBHHqn",
+	"pgvmta5RoLKTmGkFLQFaSg6mqjBOwepgWWJmXJmhmjEqrk23egNRZOtEcZwfeUte3KlSx8+Zfrd4YZfD",
+	"g9B22hEw8GhMY5Uv5vsGLCBCAjknSyyZWGGT2fCYUQJjvHmEi+0yMmTeO0PnIquNVJfk7qsV/inoOB/l",
+	"8Tr24DOoZaXXU9b1km2nCMxx0YHAJ5HMQsvRbuf38U69S/eGsL86Ls2HJFz8oXze+WMDwcSq4xTYtGwM",
+	"gCK0RIN8a8yxuvJKDT6YM6Ey+sjAJqfY7+dDTS1bW0C0dNKf5vOAeVIs5T8Q1hNkeh1jJEPgUxGQ0tum",
+	"gg47Hlte08UJxBIUhiZwZ3nXkVgOBLwcjecGsIqIX/EopTE5Z8kVDxl5nYqoR84KZRJ84CvX5SALx4Q5",
+	"ENW04XbOPZaBkTKCYEYvbekB8rNAHgmvs81ZgmPUlgnkh8C3OgRY3TSfVUbFvkgY1ezdYmeU3jsMlIVp",
+	"2zx51xa12Srll7YKuONapnFEYn4JYbVsNo/lwuCMDIzmQ3Fbvm8supBuleNqurCr6eYs4k5GP0gc7n0X",
+	"lGjMZk1hnz9rYZ9vKeoZaL3N7Lrjuea+elp5yMdrTJp/MpOmXzcoFYLb2z3hjVC/1LyWI+P8+tWIx3g3",
+	"FaGtpNtYS28Tcacul0ji5zTxNtMlwnjSLoFvjLIpI3Rl2c5upcIgoff+F1/I8I8cu3N9HjoEBWWGwlRE",
+	"EHbMw1L6Zta3OeW2ilqpFk07r6MNBOgJUwYzudpWCnml3oIWFExjZtEERDAIJJskUqlgIMzQYyAUFRFM",
+	"xCwNp2i+hKDwGp0GJaKraL6HQtEHW2OMW8Q05TEEvS2rcjegY8bc8LNsKu7HJFeXhF0wyzUxvY8wB7sc",
+	"1SuiIlW4wmTZejvDPTG+vocHS3SvFVKoJtq0vqStyHa/UfvL4+FlVZsSxUyDNIO9654qh42CzBkIJ4Lt",
+	"XS5JPU/pWWTuQ4LPnHAglbLBiKNbCgc3JPdBSLtSMNiGNGLh8YsFO1XrhEGAB+LSUt8pe+2OJMUt61/f",
+	"7Miu2ZMPXQq7KSXdyIet5EN9GeSqQlZrpUYu9XHHzC07EhbOgN3FL69Tcby92w6GVdlsR9pcRLCXrliA",
+	"CCMKzGDwK1snSkQs6jhOEiITKM4CxZOA62JGI4bZG0RN5XU5OCYruoTaVDHJ1V+2OaaoXH04OydzyYXO",
+	"Hg9pHKZYBIsozeY5giwsYctpPBBUKaaUjZqwt9l2Y11V2/Xc2zaTnAOxKaD53k7JtyArbWfWC0e7DhvZ",
+	"+PhkY2nzqw3F3/V0gehpzCdpwjypMpAMPTJxmDDz9aLb+qYf2orFyRmkLf10KuYxFQIq8ZoWkbb1+Q7t",
+	"jUPwUWMWxalVzaZSzbmmMaHRjCuF6YNQtjjZU2hajOQ1/KjomE1SmkA0WZ7xOpQiZIno5E6ugchRR0Gm",
+	"fcLFxAYbsM/aNXEsk2ujJ1IFmmPm8851zwjDHkGmBjUQy/xm+C5lXjJh+t3ig/3bnwezVQ5rvPsxuKmF",
+	"BE7sdwsiICJvSq+cIz8iigPr4iKL28l7nJNMDm0qXIv9vvckCTtJazzBeW6uU1893U62L3cp5PU3lj3x",
+	"KH0rEPXtll7VDRHVtJuw31ioa90pRWlpi/LuzDnyjsboGvELqD2iEfnb+c8/BeQ6kWJizdqpuAQRNeZQ",
+	"HxFkH4o1G92OVzCH2u723Tp5m5SXJuWl8Q83JFrfhnN2bEtxA6qjmlCxgFDBci7FHfhaLSJYSZaVw5x7",
+	"yGyF9BV+G0L4pGKgYTjN/pqLSF4TLUFJAd1D4COa0ZkNuTSXkAAVaB4s40QByIKrMyhi1nzApSqMHuBl",
+	"xxlh5iJm2mP6E1uI8Hq6sOZlCAOVqQ7lzIgXAw3FJHP/IpK0INIyfnsib9dRGB0zIM7lkgEt7IDUTMHZ",
+	"GDGhuV7UWy2AmmPbkrkOC96pMWEt4ITLjQ3hsVEtldU83ALZuuUZUx3sCp23yCrN4xg2W5Cz9aEGMWVx",
+	"9LCmhKIZdf8L/mNlXc6P3qi8pyyzjiraUEPGYxABYy5ofLrGHgpRNCoYCEquGbtEHj6yYDTpuCHNjKI2",
+	"Ecw8hebR0YJEckYtwVCFkRTkTd7i6gyjy+ZTUmU99WEl2aethd0cKwORLyqAoguzIa2g4lZs2QWGggxI",
+	"lbwpuqa06Y3kGNorW/dgE60tXQhXGyH2+EqblgyhQbkohvJ156wcUgyI1e9JQuGy2kJC7cdMw5Nf8B8X",
+	"l1yskVuQxYx3E+rjqRUTkcrK4G3/zU4wEOsSgE6srJmkCVNlr08xiHDPWZyAcHQg0Cdlm+Oazz5zc7xA",
+	"JRTL3WWkA9xq+ent1EAMM/w+tKyVnTXy4y18YjspMo/GWxGl4P8qmVKW5w37XBIqL7Ah3ZdcISfNehuZ",
+	"fST/RGMtW20tw6HfOeNCYyZrzGTLi81FTCdMgxegekkuybVv3oi2AyXGHy24oSEsAHkZX4lJzNUUTv/3",
+	"L1/jQZXheQ8XXPkVPGLsaeTHZh3Av3cUsT6KAI855J/eFHNYeyOkYKwNOwHDSCE9oB0ldKxVQFQ6mnEN",
+	"Ee8+/dcMnErN5xlyf0I1pUII30AodsWE1ZksYykwhAPhJf6ipaaxgvjZLKrOUq6umLBcITY1pQmzyo95",
+	"45jOeLwgWs676VzlCMqzfoA/1vWEazJiC+lAjoxZfbzIexjJbyJaxHRlfawILJ1GQXp8kSIhTZjbhEB0",
+	"BDOF8SIFnQlD42DHPaRyVJBF+19sjvlqDQhkEoUqWXG2/cCaaqVVjTliqzBa0CXeY5baHe+3OpXBdKfZ",
+	"ZI/PClG5yXK2CNhVeCTZ0+aeDKQxLZhHpWBdOR67mPv6sz4r6mEwYQrmvgL30fKh97NgP4/H792bH7Zo",
+	"B7Z647Id2PZzfKiehzlH1ta6HXf+ncmPwiysP7btgvDFbBrh8uiES2F+isWISPtaJpdw5p0Qek25BoJ+",
+	"AKw0Lmbgun1ZLWHQXcDMrs05WVtBy9alRNlTGUN5lnHs7ym/oNqUDKUI2TBPC1Sgv8NDW0QWwwcu3tLf",
+	"MxCQ8DaUgl3I8XgI9P8ejY8Wnq7HYHs+EfBdX5HBXkcPdSp65EwQGpGpDK1/ZyDMgFknsR0y8xQlqWIJ",
+	"wZgAPaU2QF4AdxGh6tIWEOC6PvyxsAt3xqR/myDIguxC6h16MDrshk+io+537HjcfUafj7r98CA6ZE/G",
+	"R/R4ZGYfmeeRefvk8BiMm7noyHlMQ1TErqeMxeGU8oSMqNFAF5sHTRZGCwfwvgMnixNWITKxWVFDodMw",
+	"Tz82+6IDdUCmQeOE0WjR9cRXNeZGJ0dBz+pOqepSkTHT1j3krvvPqBTKr9SzfNgcaWibppe1pI1NLGET",
+	"S7i0ynZKOFPYJubNc7qgo5g1QYq7CVIsqRIn+eJLOWAYSqUDl+eSx2MrIhpvhF19eGNZ6d3/YhHlSrvS",
+	"L053twqwcwDk4WySCoxwxHpgOiDcINBFpe2ojAnvRwWssySVZuvPQWf87RqgKqZzp5rfVvoLLsBVdqfC",
+	"Fty3WGT7DL/ch1aVI3Q6oFHgFCOwLqRAhkEIBspCl80AuvCg4g4+w0bejWYXbMnp/pCSw2vguxMhO1ON",
+	"Gln07as5Brqt027+zNrEzQncH7FO4CZfsXjcdda67bSCPzPMf1iafHt05hB/6egg7c2NrjexantVYLkE",
+	"Ty3+/17qKVS0R1+5e6BogO+RX5wBXp2QIWQXXRhlYEjaHFjhHTFVQITEWjGgLAzEaAHJXEkqOgEZWh62",
+	"i1QYYcLN4hqSNlC0yQQ53+wtOTs/UTBhMHR7wDdpnoTtausl5+3tQDcAQ6iAfi8jjTQN8IacIWn7f2PT",
+	"O3VhLhYoFJgg78vpV1HZKMcnWBx71NGEBAw4pUj4SaidDjmuK3eZTWfB22dlxEjKmIGrfm1zEHf6eiR7",
+	"qjiZhZmrrb25vEJu2arSNNd9OG/iW/251T5TeGJTl4BfU2iwulPUW17G672mDd3oY9WFX66lGoXtv7A7",
+	"gEFE0CznR1XbnC8ljTlTpTPduXTwQHXuDaIuklQEcPpACLiV1L1VUvg1vPlhoy6SVNwyNKLmxWYkNpYd",
+	"uQHBMNjawtR2XB9xOEeuL+vFEpZ+byTSo4vBhInBAoJArsc+o0uGUHXqd7dNsbQyiSdQ1CZhM661kSrq",
+	"RjY9J4gCv9hrZNL+F/OftZGW35+9OIfuGDUWakljuH17zD+zqHvNIz21eV4qIC8+kLevO5gr++L8H3Yc",
+	"XAnqHnlf7PqE6equEyniaqN6bn+sN6lX176uSOCq0Q19d2/0gkoTghmRR5wB1mz92+WnmOndU2S00EwF",
+	"hH2moTYYXNnwLScHdre1tz3/zcbJG+rz/vrNOIpPTSctapmyGBM+1oSK+vBEwR5YZ8TAXGg3FyihhdRk",
+	"wdCnV6cTmQduqQ49esxhZmc95vD5Ag3meDyC5y2Gm4eJVBZ25ANFzeL9q05Sy9OzZgt0biWclsCGvGLJ",
+	"2ujzIgc6knRyMbHgwMALSEXjytra7d+mj+NYXu+plWLn53wTHlZh+ioiyrPh2iCePDe2jVR4ZHECubnx",
+	"7J9gVXc76ITMpGALtI+aCxFdqFyhb9MUb0yNqTn1naVFjseK6d3KCiOLNs9QwcjvBRJurdr/H1LxlaWn",
+	"ZA1fl6Iyp4sLMwDVwsReKSgsD4ItPqQbpJSa6W9kyOOSIXb+YG5W5KLg+v4r5IWjj0PdMi1lfR7KRyjS",
+	"jPx+KaaOoINHaZqAw0wKIhPLFuNFBfk3EjMaoaiTY/uCrCYTF0CDE1q0RKPfUqV91Sr4gnUo2RfbEhMY",
+	"05hnCFyKnIGwo2AgXGih4x0LaZL8H/bebbmNG/sbfRUUb0zV162TZSema6o+je1MMjsHf1YyufhrigK7",
+	"F0lETYAB0GK4XanaT7MfbD/JLqwF9IFqniRKouyem4nFbjSOC791+i1BonnGdXp4y1VMdS9SbpWes+7Z",
+	"8XFRSlvYgx7GUFo991xeNlAEXcOcOMNVOndP5Foaz9/j1i9sAOTncVPDB9yAr31d+BpLec+wrHfFMYpz",
+	"ccDEZKqMEYMMImYUszNFoHKQi8wybondh1gdB8qOmeXXoXz48oyaUnDsRTpNIWd7ndPj09fx8av4+Gzz",
+	"jJdyNNuku5w+gBhuFMFJAlNbMIPnSMLkls+B8EP2UWUZ8nlaFlJM2rSYNl6sZaduM0qeFzv16pQlnct4",
+	"yuexE/Oxym2shrF2t3mbMHIfBEkXHtYZLqCkzyAJkOwt1aPxiMFXehrw5HqkFda8PT0+jdjUXUNBmO8k",
+	"KszBlKPP5MRekRgyFhmwK4K4V66fV+FuvIrY1VSrkQZjrphxiBJL+XJZC7zBAiQDAMkypa4hZdyucm4R",
+	"5nkElWwph3Mu2/yQZ831XDlqBSdJ2KhRoNZyukERQnA/BW0rfP4pl00uqNppvHuOSGh9mdp4ASMNI2JX",
+	"VkOW5u5iIbq4xIkqDL8k1mIfxto9Oz1lV9VrohaVfHXgGU6nWiVAxI6eWAgJC4Le2fXUc05tDs94FdIX",
+	"GpdeDrqPKwkHdEmg5nQpgetMVINlS+qz+ocN6/riVOzlQfVrhvEhcsb6jkfMXIvpVMjRpZwBXCOBrNsU",
+	"H+QoQ6+eTNnv3Om7GJg6VplwzRyy8zITbub2mbE8A986lmh18pFqDg3dzXspicu1NofunavIXXWuf0gQ",
+	"V2rhnjPbKbeyqpxbStiZ8Uo4Y3QpNZgcb1X6A9Mw1SIhPjcNsREjGWo/RTTDwcTpf/JxspjAWP6IfHJV",
+	"Lb4IqG2K7ZRq5uM7V0Xq4j5InH7ubrhLOdRq4i88eX1wyL5XWcosBpCWV8iLwIxHuzOBrFDVkDGc7lj3",
+	"5REXskmr9jHZD6BW3z+XaS1wDbozGVc67UWx98pY9aRLZWO0DG6dvLMesKMUaZN8nmeSz9IrdRllLk9M",
+	"XF52ccrnBaXzsjfkdRzurdizMLdpRM8sjYiRX8Hddg2JQ0gfS8jtwGPav/CPGLtYx0Y71xqP6DbePUwl",
+	"iEV1V4K6GRVT4ekUAjJxj04QTnp0kFGM2YJhHX/aGQLY/ua/o+294J8imEOeakTSyLAeAPbm1vhP2CB2",
+	"ZCM7fAtSvg6Q4s8OksS0eca7gyCtebpFGnuNNOhmZBwvUm+ToVjthbqLvSq7rwaWS+Q4Q9hB8VHo+kYP",
+	"NxbM3jneoG7tHm+UaStuXNcwtawLMtHzqYX04K2fDkxDlmU+CxogRlzIWnwBRh9gYxGGwlNdIfdfRMbP",
+	"0xSNXGN0L9fTTBINqZtjtAeh2akwtbAu/jHFlL/CxmkV45cyZE5TqYCU8SRRubSVymfVFGgMSQh11jWX",
+	"hidomklUCuzNm7dUgEA7CaYvJZlLo0rRAa5TH+ofMfgz54U15oWvW1D5bpnWEn6kEghlOrYf86Zmta6B",
+	"IrTkoGJko/6dHb+5lI2GtmQMybV/TOWWZSq59kG2FUsTxnDQEXcb7wV91LCRYqrRsPQB90JrV2oh21NA",
+	"tqACtaal1rTUtJADyNQs/r9Bq028/3XT0pSb5VEDaItyd8AaC1S1fbo2Y6tUDFxn8zWveL9CXGeAWNoZ",
+	"pcVISG6VJmXGvTPKlxeg8r3ZYAwtXt0zvEp37qIJqMc4AakLy2XqMMrJtwhTIsbZVMOUizRG7OI0LYJb",
+	"VKe2xChYb6kKlXaPYFenGn5XSy7EFR7MN8wvxChz+eSsCG2yYJssuNfhIaSo4OL0fER7VA10j4qA9aiI",
+	"TQ+x6ljAYSHpa99iR3BkR5/9j333T/z7WGXpnTXnTSRDcTQ2MO1jHMNC1AMqz/nEHZ3CzoAKGcciVgyz",
+	"tgzjWdZUYAMfv5Q+fo5qYFCeJ3IYC1MUyuClsYKi8zVkwA2kb8vnyRAQfmBDrSaYWyC0p1YtwlUmXDu9",
+	"EvOn2flaDwXWi29QJL9XWVqZwmfnnUBhXkX0wWzBB07dxtUiq0TrqWjV3vupvWq6tLBCrQKDezYTN7DJ",
+	"s6HEg4cvrfujdX+07o+vQp3EkENKyLvl72gEGazEGIgSEDRYNQI3Nw+kMTbgOQ9O9gDSIbeMkPVQFeoe",
+	"ukzS1DCr2GzMbTUztCg2bA4Qq7l1GCrNKhaf0rVRI4X1IcqDCkLLpRVZPfQ0BJ4ackY1gK5P9PZzxl11",
+	"sFVMXAu4WsD1OPGrd0Zc7tkWbbVo61F28ubehBaf7Rk+85c04xVrTrcgkahSvuPYFyHaQXTvUltrANqE",
+	"6+sYedMfIg4WI0vAjzvEmSDDSGXos7FCqv25J/EIg69G7AwgURPwZCGXkgJXulVjmEXyCweWDqK6FafK",
+	"4a4h2LyKvnVr7EjmUhawmGCZhFntfQOU41ScxYOoqDhGq+RE7DVM7SH7vmaSu5Q1m1xp66vQPdUMeA28",
+	"T01I8Ceur0uo8pFI8J8mkuPOiJAWA7u6oCxsXgK3wJXnn357d8GOewFEsiRTBrzxedtUW5pdkbaoskWV",
+	"JaoMcXQtAGwB4MNvOhSPcZpTx9ZpKP5xKpzahoY8F6zoLppbIbpuASvxq4QOQs5xBcTYMczrKImie3fP",
+	"tnHkcdwDAEZT5AfVkCPStxVA9bDBEuaAUrhWfe9aBHTBTntsABKGIhFcz1kKCaLPu+AgP6stBmoxUIGB",
+	"trhcWvzT4p974581e25LtNTin72zlblrvCz5pYZINCbSMrfmNvBB4829MA4ofwU3BrV+vF3yR8lsTvxA",
+	"+KovGfjDxXcYOcUM6BuR+OrzvkaOHnEpDJHIjFWWLmO9p748VZmNd9xALKQBaYQVN8CmGobirxCwNuQT",
+	"kc1xuy4rtkGP9N2/+vRyLRi2Xn4n6kyELP69cYExOTZ9mU8GWMdtMxDz8/cXP9MbS1tNuYW+GvYHQtvx",
+	"SkruDbs5BW2U3K6U4kd85zHqKOKH1kcB0w5vw4D3rWaIsX5pCmJvMhb7OhxVcUgiZaOiiCG0AQWQhKyx",
+	"TuJiDaNGTY5EualIQ6L+wFAI9x/DKg8aJZL+/P0Fo3PtEFpIeexOVJpnuWEnJ0QRkkvxZw7BTeBbeOvl",
+	"sdvVzB05NsmR7dzHbIzgkJ27AWAhN3ZFTx56Voqrw2VM1vjYvcMq7qMX8jTVYPDcuQvlpNPrnJyyj1xf",
+	"swurAWyH1iBRqZM6P/52wk7/+X/cBlAztxI/5pb4k+sCrtc5efP6JD4+jU+/7UQdmHCROaHGJ4fqmg+V",
+	"/t++D4dKj9w+KAV7p9f5BR/pRJ2RuAEZ/nrBJ078leK513lz9pKdffOavXpz8sZ1tCITex2e5hl2f6wk",
+	"oI776ttTdnL68uzV6y34ubHNbbi5T3YsRptEKPUnbcm2Wy3++ZBtN+tJcmxiOtAxMibspwYf+bSFwLUZ",
+	"Gi6aQ2aDhuoMxNMkJKNJaLm994XbG2Vr7NqNecvkvRPVmgeI1L0NzDhBs4O7gccFdfros7/qV7FzP5pq",
+	"/S+wBZJ7YJVqGS+3B5wtNffzLckmq6v4aOrVdoYg7F/wsaFTqiEq698Xv/zMJqBHwPAZ1v303Tv2zcs3",
+	"rw+CYkYD7TE+MCCdHgVZitfwPGIyzzKWZMA1ykGFDfOMOJap7hKqLJhf6L6SHrKfAVLDfhjG6CkrdbHi",
+	"dnay1hSGJvqcL8h0+zz/Nk3voZztwlu3oJWddnqd7zJu2Uu31bw+4+bJrSYMQWtIK1rSZL6tevORuvx3",
+	"VOsYzm6Ma/i/7iKsQqubuvQeQU76NW/lZavBLMeRz0MjaX2K++lT3De94suhYkTZXSgZlbDr7iLkeLsU",
+	"ReDdv3sl5IgbA8asrmX961iYsvPSYZbIG6wx4HssspRVGqpX1YzYYM6SXBull3n3XMvnlY48kqPvIT1J",
+	"5XDWe5MqU9e6lPZLu6lv/aV7vHouqydqd/rPfZWeRnfUFZ7lKz8ust+g9yEcc9Z9xzVRal3Qjca6HzIx",
+	"EgORCTtn77SwoAU/YJ9glGd4UAw7PT55FTENI3Z6EF3KKxQVV8GS8sKwrvvt5UHErlB24E/uP9xP79x/",
+	"aJDsPLHs5M23b5g5+canklxpKGf3imnACEyqD1v+4C+Swbx8HkxfpFcLRk936Zjl5VrLE/ykji4xmXKh",
+	"MexR6b7IMokKllNHoo5U1m0pv+ewDBsbqwnQSMdYDMhgFo8GQyNRuU3UBGgc/h+dXkfmVuOWLKIlcavi",
+	"Luhz45qh+JCok0ukE/caUbUROig864/nIwGYeB0eHvLMLDxtlcjA9vETq58cgJCjfpIpOya76PJH3ej7",
+	"hg/Bztc8yAfCul/77pX7jFqD3/hjMV0zkJnS132ruZBuQJDmtO79G5Xl0gIgsFrZQqImk1wKO+8PeeIO",
+	"oYA130y4a7U/VLqPh+zW0048VCVSr3N+yD5yi5JIc9Pn0sz8hfTnSafXyRTe0X869d64jziRKUZSDEXC",
+	"pe3PIMtoydzmTWzYrR4t0oJvrOmX5/BpnJkVOdA6NFuA0VYPbj2VX62RoARZZCgYKh1Pg7256QWH+NLK",
+	"Y2toeREgxnQTExm2P2rNjxehzHG47pqfQ+UZ23M9WRjEdmHQzQ/7z/uem3gizASNyM2PF7A0rXZm9dSU",
+	"UDZWMpvjSKpwuHUE30fPu7Dcsw+XagR6XQr1j3U9E9LBPZS9VZYY0vkEz+LtbTLFu5uZYdh54xsoleEG",
+	"NK4Vcj9VSjpo4Mn4bVlwgrzTI7Ds7PhslWXnu/CpL8zE0zCu9baexpVqrT77bPXZ4HBVRUIy5nrk5O06",
+	"yuD1ZqAHcH43F5B20s8UVG+NsqE7zLPMSXgEWcyqPBmjXzzYjMpsXKGZkO4+jFjCp4KKx7jlcQMnvuWx",
+	"yg2MVZYuCzFuOFxPaobxA8HPhmuV3wg5cqLshmc59Kfg1rV38vrk+Pj42H0tFYaTpaw/1TARDliRKpxq",
+	"wKbq6wB/Wc1ZxnOZ6jnNE3BLNoEZwHU2Dx85DV/Q0J/gEej0OkKm4kakOVYbheEQEituoI/5Gb3O6fHp",
+	"q/j4dXx84n6VY7cYaX95F4slckMVcoQJOO6PaItRxpr+Qp9eOcxBK1+dJ7zx+5Rwa2+N5CwM5VpI9ym3",
+	"zTY3DjRsk6exEjTt19Zc0N5Mz8dc0IQ/4yTX2v0//CUMorbW0NAaGvYtJJqunDgVRsOI63Rd/SKQRigZ",
+	"8xHEDnBpkZblglot+v5adDOA3ESd3hA7r1Kjgw8qppeXa9AfbkDP2Q1otxlc7wD/QK8t9HZRlcYiFxXx",
+	"Q+x2tgjTC7x3n84vyi9oRtWrDHN7eZXG/E/sw3/oxS9CV66NaL2W7BfBT12rH++Zfrzk6ISjt5MzVA91",
+	"qjW8N3EVy6VQ3Se8WgRVn3X3wGwsknFNVgrDQFhy56cQMZAppEwRJ2qS5am7ZLaKufq04LN+GmKFH6jz",
+	"tRkwxGgx5jdA41zGqeBH3seHalQCKQx5nlnv345uFyt7SElXndn1gq428lbM7ZeYqx2SzU7mMqPgzvNh",
+	"HsQOGOgJPKdMbZhX10KmVyEVBfdtkY/AuoG+IGJ+f5jyx6HSEZNqIiQA/QMVrMK+xCYwGYAmroKMG/RD",
+	"mPlkAlaL5OCQ/VPZcch8Q/6CASwyJSyxIlZX8EnNh54nIBx3NKkNMrLsecMXTmFfDTEUCWe3X1wonulu",
+	"8JqfxmfJCcTfpC95/GZ4chy/Gpwm38I3/CQ9PnVS0EHwisnvLD4+iU9ebVMuopyypzGl1RattaG1Yv3L",
+	"5RCoXv/BxtbazFqb2cPbzPwVE8JyKDbGHc3mxw1kw7i6W1tD2Q54B8ZqVoNZtChYVyv0vLsFDHuA9KCa",
+	"fnL0ufrPlRwGv0i4g16LayasYe6ibuQrWAB0j6LFdZYK1/KZNiP3eTMY1PZq3W61t2rcettLdRdvY7C6",
+	"fdCPQN6hEs69+rpMSf0gkUCvvmJYp9ChmFpZoLeh4I0TtsbyOaYeVZV6rsGHvKWQgYX04BYpwy0x9EGm",
+	"99MrA9NC9KgqKMh0MRTk5XGVGx31adTjJ1jgms/4/G564weZPjZ9wiYCm8ymOxLbO9MhW/n/5eqDdf3O",
+	"G6o3VQRbBvmW7eGhNibINB7AUGmI0WL4zLjgvxhuiA8yXcQy6xHKA2h5NwJmsT/05j5Ab0XVQ6/0Tfic",
+	"cXONJW3c0N2nGbeMyzmzYgKs+/6Xn85/+PlwkjIDCRLYnZwc9LzwwS5GjLOxMhiSeyl5OhHGCCWjkGNO",
+	"GylVMxkxw4cwyrlOhRx5KxaibyfbEtCSWJYl/GVDZwTuQMnSHC6lT4U4OWOpw4+F4k3yMZcZUnpZNuPG",
+	"vcCMctP91hN2aVO0iqUTKQ6EDy1gPZ9LGRryObZM2OUZ6Z+woXCXP6U7QyrEkefpRFjkjsYBcTbkGfpi",
+	"CkwZFqlfrFGn+CykfXzm9Pj0dXxy4tDoFmizMhVP5aaodOGTr0nZBD3Db5VyVbXdZpmBWzkg+wQv9/IG",
+	"w3A97hkLGpMDueWxBnf7rIBdVcHn0/d2dr39xDO63Apx0R3wFHkGIzbTSo6Qkz1iubyWaiaJ5CdieFJI",
+	"WPmwRPrF/aE40DtFVq1O0KZlt56fL83z07po7oHMzwNElSyX04xLiXLc3Rcrio/TA2ZHgNztjjRfUYXp",
+	"V4yYse48pnx+C1o4qD2got2+9rdbJIzucZDDQQ8uUx+9qQaZGBFfNCJT4kiihlJhMDQbDOu6uYhYKjQk",
+	"Ng7VubnWXI6wcnnkCeGERA6pKEgMcxCxFLS4gfRSFnW+4QZrWjVi/givPy24tOzbg0N2dnzGZg6YV4qa",
+	"jLlhUhX9zIF1pbqU3vieMuptVdUgK6CnzDYHTXAbHU3u4YuwAA9quax9aYk8ryxrGya4X/6j8yo3Ym2V",
+	"7iAVNqbD9pFvqFjJhwtjrsmhI26MGMkHsQ9cOIE0Gysiq/dABQ8sCSQ2U/qaZcJY85ZxNsi4vGaYeBvo",
+	"MoU9ZL8LO1Z5YHIQI0kSCQVGZZqDGu9lp+s02laq+SrUj2Z9/BzbppP7pIr4AnGXmcXHZ6du5wGfdHqd",
+	"n5W2Y/ajSngm7Hxb9fq8mMHH9+bcTya2zplWEWsVsVYRaxWxL0ERc7dQlT67quJYhSxFlasdcy+BTx5M",
+	"LVuez/WuwBH+yXrdkIX0kAZcUaaAfvKf+gJyP2kom+RC4ZBb9WZv1ZvgyRLGKj1/RhrO0lgynozRRMA8",
+	"gx/TGE/Lk7GAGydlp1zbbF78wclRqWzx77dsNgYUm8SX7ZNX35IJJYVEYIpsVyr/U4STaIDEAhonAosf",
+	"5nWWhgknyKKiAEA2j6qXvxOBlxIj3uyYy8K4Y14clqzXV0xNQRpvqCoUGyJ5Wq8BXcquezPNyR5DA1QS",
+	"ehWzzKuDt+57bkR9N5rqJ29ESA8OYy1drZey9LVqcF/PLV1YBZKxmkvD8dtNopK8anuggoVF7vQ6UvVp",
+	"lVGEZQv+zdPjTuSppf02KTJUm0m5j6OOJvqnXidsON9X7171dsltFbundZje1VPa6nitjvfQCVnuQBHx",
+	"rDcgr3ouPBNPgMvZWGSw6mkh46lWI6yP1iqYW4X87WcAAtFflFy/u1zUEH3OaGZYqsAg8MBPLS6uZ+kq",
+	"0mZa9X4vMuzQdi5VjXBaFaTNO+SqDp+Cv2yc5hBjOFaciYlYJue2JvLelGp7IaLGR7asn6IgSp2o3HCU",
+	"szHIOMDlGGS6Q7btLYnI78r/vYzLe0sy9da+tIsa0MmC9aaqueDtpnQC97cqbUhP9mvJbvHCLFIrmYgN",
+	"RWZBU50jd7nnC5TEt5i6a3WkfTOerdcXks7cAhPP9yp2Mp790/f98XiDmgiASnaMqvbjti+3nV4nz/GX",
+	"WwehuTGawk60FZ/ZBb30sIRC9Ulfb0Zb3CqtPW3fyMVXH+zlFEIPSIK2RDodfab/WJnr7QY0G6ssSJWK",
+	"9l5YDt1J0GKQoyWJyxSzvBOeJb5oXC9MiRdWTlAdXsqFUvgaeMqu/vXhV7aus0dB+MVORF8xIY0Fni4J",
+	"9qkfsc6jHeZljm0aR5tT/iVUxS/pEPFUwCJ1orB7y3RIm7QeIrTiyCVqMhF2ddmSd3TK4wmXfASphxyY",
+	"46Qsm3KRMjvWKh+NWQgt1Lk0vSrZl/vF+JAeOuTmxaUU8kY5ReCQYfUGYdiMWMyA1YIBGXXTW0mQhDI0",
+	"EzHO5sDJhcjZDOB6icCgmXlXGfCDc6dWP7asSHz5SHvp7+2lX+x9MwVPE0yH6IVp3qmRkyQlmu9a5a1A",
+	"YcvXMwLp2Jity488lpjIwOJrn+k/+tdCrgAXV0KmeGxu4IqkQD4daiWtJ1NmRSRxsIdhqRE6aMzMjYVJ",
+	"hEQ7PkdvpvQ1pEzl9lJ2p0pIa5wKlaoJF5IiBSu4BC2nMDW+AC2GTgskKBzlInUzGZE/UDKQVtgMQ6AP",
+	"L+UVH2mA1PeZ/lHgI1uDgIEsugBLU1+NxQkgL4tQLAVYdSmrcCp0kUZJAo1rW9deDfO7LmJERcismsb5",
+	"1JDMVbk1IgVqPPTSfXk2nlcH4Oc8FcMhaFPOfblITEkgNx9ai/3VRxQcl3IkbsCUtuTB3IIhozRtBtfR",
+	"FD2wg3mFuwNjv9+wK7+Z0R5D08soiZnxSxkGSr+sFNw/4se2k9nTdFgX2YWiORCSoypZscFgCZjjJkNM",
+	"o+Sm0S8I7XfUkfi9MFNlxCY8g/6V6httCuDqFECa+p2b0trcv9Yd2WDB9RBAg0Wfe/OWvCXmvnhqjx0E",
+	"KRUYyt8kVtUi74R0N6GQ7IMcZcKMI8YN+/j+u2egfK23ldJ99n8JuSkGq1lHlmKvjw0G5CHjBb2/zOaF",
+	"krVoRZYAaa8OblPkNuQyvZTBYO2hj9DMiUB6E3XiRShcKS2XKGMP2c9IiUEkC77YyKUsPSjRcvNTVO8V",
+	"OSX4ROUOCTqxa00R4cbCvrqUs7Eyi6pkCWcKdC4VzgOeWyp7QjPCuhh2RWjP5K5nkPp2DAEjByTHQo7I",
+	"Ee9Z8A3lq0WIbLDS5hITlu+AL7RBQVEPZ8aqfW0ZqqkUD636U1rr1nPXZn93e7NWHLZRQtxJtt65zuWW",
+	"aqiPPkCH82ovHD5RkEIG7YgMeTKfDHzMeZMTrtmN5p1H1IGP+P0vIMy7Mp4NnFRu1K2Rav+MVM2bfZlP",
+	"yh8iemunwd+7EQQbFrxNuIZwMRfjwez/8r6qsBN7+4xMQ9S4OWRo8PeBAu6lCb92atwUdEUYNpE6VY7N",
+	"k4Yx10KQQ8BMH8OVq/K7P56PBEikHKvP6YybMU5KqsEYLx8nSkvUT/6LpSnmQo76QvYRj6ms0+tM5swI",
+	"400/SAgwAT1yI0LQxhOsGDvmti9MX0zcVHE3ntAacyhJTTzx62TOEm43D4euTP7TxERXV78tddFK9Odj",
+	"yvBifhWp6Z2Cr9ug6jZrt83a/WJKwa6CVgXAbC4GuzW4LMOYQlzAptGV4fl6WKVbBDy+WEd/E83uY/Hh",
+	"pw2N9LHi2xlz6Kg+bCyj/9QGCmKYyVZJ3OvwxeoyFbae4hQ8cDrwyiKGvBIyQVII1YoI7bNlyE/K5yHn",
+	"9mDDqoJhFz+pvua1oz5MuHCKlBoORQL/WwuMLUvhMDwbFY9Ox0oClhJ89e0pe/3q7OXpif/ZrUh/wI0w",
+	"nV5n6Do8U/q6FCifQrPsnZvKH20ltFqYYb9Q1//eVuo8jd5VLGGrdLUSsqUsapWfVvlplZ/dp5RtjUC2",
+	"gVGLgGhR+Tn6HP5zbam+op/rK/BVwM+DqwnrHMutD/mZZ0hU1vHRlYft1HPfq+BVwuTehhon6Lxg+DN5",
+	"wksJ4ORbxALYZgi2o+DkiLyRYYPyc79N03vpIKH63C6Uj7pGcXx8fHJysr0K8JE69HdU+yxOZYxT+b/u",
+	"Jj5Cu49KXbpOdnnqn1aG7QHSf3YFxZ6yVNU73LgVkfZwWOVowOV1nILlIlttw+WJa9kSovKZL4XjvhKf",
+	"RGSOmGiWaEiFhZRZFTEzVjPJJtxck8K/PK6Oy+v3vkMPypWYiKkAacO3lkgRPzetcXS3AmGP9bQiZFcq",
+	"GwszbDW0e8WLy5oS9sIwJ3LCsYoqEmHrvLp7lHZeAJl5Uxk94wvnLRTg0EFwvK2CTuHzuwZzGh+m1d8S",
+	"cxfLxdwd8aH7WN/LZnyc/rPvrckfP/3ynx/ef/jEfvz1vZux8CsGU3Z6nZcnb05ff3vyphN1jNK2n6jU",
+	"vfb6+OT1ycvO31UCxHIBNUyEtW4RQgqAGrJT9tN2RYzr4vcCnoD6fqsboEK2QMiSTUGmQo7aq+GrsQp7",
+	"GRAAU+xVjEoEzZdfGri16tajs3hiYi9XYzfxa/jOFrfQtZDpOhazFpHsNGAGMIu8CZX4dXyLhlkkxC1U",
+	"HafQYGHZXFqRMc4Man8sN6DxhAo9MXeAMVtpaEf+Q3eoC7SAeJorB6+DPA1+eupQM6p5Op/9Uli0IfC5",
+	"M47x87H3WMZvpFvO95bruYVBW8Mgdy15MLx1gHILmL4ywLQTALQZtlrX6sLjBrJh7AXjKrKL1pG/e1Dm",
+	"702fTI6iJKjZNe/egv2IdWtA7OA+AExzE3u6uE3DmT+dXwSGuYWI5koVkBDcvHna6qfzi/+EjjxteHM5",
+	"jP5Wkc7nxXv/xFDHXbHBfjq/eBQq2HIF1gdQVzdBawva5xjq+nFdlmrbQG+2ka8tujtfSaM29t7TWFQ5",
+	"LFfTr7EubgWhpOTCZ4N44jWlndxMDZuoFLID1POUhEU5dcjOi0xdyQalE520XiJkwwCKELjbFLZdnp4n",
+	"VQIXhVePagJ1og5OgnvEgY9Or0OT5DoLMoH+FHQf/9TpfXP67fHx34W4Ok/zzNJGOj0+fdWJOrUZx0VE",
+	"fjsa7DW4TZhwDZUnqz/9eYJTuPhnqaR7I+MD183Oz4qNIZu6/lFHe8dOntKzhkoEhGcv1AQWnz6pPJ4p",
+	"HGh4/JxlChnsFl45PXZTb+Ev6xAJN2PMAA45xyHRGHn4Or1OINvFJKRO+bEx9a1x5KePMfJXlVH8BNwp",
+	"xpVuf+8a+Pu/W2j7xcZ+osJO5cFaHk5fz/FqA+tb20EbWN8G1rfFgnxFGG7iFIZCIk5rC7vsAmUjUmWc",
+	"SZgtgtUSfK+ArcvA6A5AeaN2f/RZc9P3/1obsl/RGsqo/RrsiwhVF/zCE2VsAN6CoPRI3EBj2FsNKz+C",
+	"PrvMM1AZZRso+7yD/ReW8gn12q1Uv3KPbh37TyqrH/NbJz8pyJ9kKjLAFkdYGCYmk9zyQQase3b8ZuNM",
+	"gPuotbvIBViqtU6EFJN80udS5jzroxIbmLGbdNqXxyt0WtalKsPpQecOetGuMwxut/y4ftW1cjMYSHAL",
+	"tpKz1XmWYM5QxJQEUwx/CWPNCowanpfKxri3vgJP6XNLEjnd6x23j1rOLrfLfuToEPSo6gjdjeFHxBB+",
+	"PJqacxQs99vHj90GZ40+i495heyzGLKv6Il6HjKO1/W8t7hviqdtydqN1aX8DEaB8BMtLlZzadxwlFwP",
+	"3879sHcB4KK7uTCeDJ/4nXh/1a6NDGuRziMhnTaGbHfIqCVEeU6m2KcFNR9zu/Ty3uySfkQsQ198MCTz",
+	"K7+m5a9foEzl6C4nQOO2gsJJM3mSgDFKvw3VzV2vyQrO7a1wMDsGyUZg2dnpacgo8DsqBFjAelzzCafg",
+	"a0Q1C6i6hTUtrNlnWEPvtLimxTUtrnkCXOPu8jtc5TsGMxZitPpsGlwOwyGQrKFCrcmY65GQI+aaYtRU",
+	"xAZzdoXGvf5Qq8nVkoBybuFX+vbjxZMvetIzKjRLjrfCJqQk8ZO7MbrONwWJC9nHh/sIcRoKw7qXO7eP",
+	"04NilDCl6wPEK+vVxofvc3z44sEqz1VVFIRzuJafZHs3+vqg8PPF89MtO+nOktKhULNVKZ8f1OzNPcZZ",
+	"orQGtJtSoUMJM2rykJ3LamFHhvdE84kVtiKe8OhSBUoloYQVGbcOcJT9u5RYwHuINYjsIQtjyRRPIcXn",
+	"a8PhmQaeztmUG4tVRGdOazqf6mKxDONauy4IeSl/8sPlSQJTC2mvonWZojGvnUHKrgGmlfHZMczdmFMq",
+	"lskly6dOjMoR+0MNLmUxrmLGmIZQwJxmakJ1ut3sVLYO1ujGlWVw49OpkTf9asCTa5TtV021Jn0sfZAz",
+	"T8uBzqfCcgw+cIdPFzEGZ6evMMggn07Lv56+xL/+HXUmYkTp2Aao3NUI+gOO0QvuP0++7Z+eOZGocgNj",
+	"lbm/GyFHONoZwHU2D21+++bklbtVFlo4fdW3yj2DdgFiHOvzEWzW6MnJ6SsMdE+F4QORCTvvTzVMRD7p",
+	"1588e/P6VdQBOXZnO+2vff707PTV32Vkhv8RRQeEZ46LC+6DHGVu050en746On2NwobmUye4QCeIFrkW",
+	"w2HfWJgWn6HZ979Uu4ABH+5R/3K5ITu9jvtOfHwWH7/eIsYjbMQnCn0vzkFLJN/CgC8h3n2Z6SDoCQj7",
+	"Y8sdnm5+NlxQ8R9qEKspyDaGvo2hf5QY+mKPtvHzu+BITFOHzG/r91EldsIhy50qJE2miaPP7h99/Mfa",
+	"wPiynz3mASLLxERYEzFCJEzIRE0gYj/98C8C7BF7/+mD+3nqizl7hESjXxIiX4HAD6/PL3U5FKNtozyf",
+	"d3x8fSUfW63fzlkZduXWIfGkoc7GykDNQFi7V51UHeY21/C2eKWQOPcIlL+7zrqTOPlVShcqQ81qF+t6",
+	"48h2se9hsDsPfV9s+HEj39fJwxD43orEVvlZ7jfdXJmpgcoYRdDzVnva0Ph935NtWPyDhcUHmzpHxhip",
+	"LJuDrXgtzo7fMCUdynAPHDySOnOEouMuQWOLOKzZOSPNDLRxeKIUGn+oAbOKTVWWHbIPPBkzjp4TSCu+",
+	"CBqU4Fk1UmwE1ntoan4Z37IwQUcsPTEN7geK21NZis4ZYdg1TG3EJlxfQ3opiyg+7/Yg/jVtlHxR1Iwu",
+	"+1HEW6FP4w81eGE8DjAsE8Z6vEnA61IS8iqQgmt/MGdjNWOTPBk3+Tx+w/XZsc+jhpBOd4aQfvPX0L/V",
+	"oNH/691Qb3Hpi63ALQum34eiXm1N0C0Ka03Qe2+CbiPYvrZSpSFYIGq4w29Az1mSa+2u+MptP+EpsFym",
+	"aC5FzkLiSulyd53cBTiVQAkcdDdHdF0vNfV+pIpeNLkeHPAsgIPBnE245COg3qoUWPf84t0v37GX73uh",
+	"OJj7DsXDS4Ysu0Qw7wGI+xXBgZKeeb6g3T+I/HfMC2aV5ZlhZpoJG4J2jqg7UcnTT7wzl7JEVHPg2nWT",
+	"yOYipuFGwMwwdQM6zeEtxWYYluZw5P+GvXEY+Qa0AMNUbo3lxErLNVxKmWcZ61aEETdKHvhIfhviPbA3",
+	"wpgc2Mkpw4hhDwGHYpRrlFRuLS/+z4+Mj0YaRtxCEyz6F9jfcZE+4ZLdhkUNTO987ruG0yuI2r+bwpDn",
+	"mfXRQcsC7rjpq+HKULuKHDhpEgPNbK++lWrDvkOdXgdFXVTIJf/PxNy4/fyYoX21qUaRBn/ZI9eRWhO1",
+	"KQj/u93TJReba3xBPL2jzsfvhZkqIzaBcP6V6hstmNu3sEKSr+Ekdv998cvPeJG9u/gPSVU6Fv9IzM1C",
+	"MjjK5w1JepooeApB7yRePFP62mlpSyX9z/CXLcTjYO4kog/uc//luiok+9mJFsO6V2kOffpb3/3Fgywv",
+	"QS9l98r/5z+szt3VjUNF5Y/LOTZygFGWVf8J6aDAJ0uk4Cfs3O9hIE9Ljr0wATWxNuF/iYkTZC9fvz4u",
+	"4sAw5ssLCCEtjLB67ZLm/fTVmvXvDpTKgMvl7y74pBqFFuK3iZCFENtYjLsFWtbqyfpWHzQsu75BVsZl",
+	"y8p2bwOz90+COnlFZqWGxSqFJP7pQWuY18To8vSNd4U5r4CYNRLEgnKcAoDR7KeNRSFIbwQB6PHbGLK0",
+	"SRBiSofvzNOKwNDt3csYN3YKV909DMW2rbpPyw8vwzbIK2lF1z6Krlti4GnF1dFn+o+V4Vznvq8lwanK",
+	"baImYCKWQiIwX86JptmYW5JP4a9qChLSlXit8+CHZbme5X5tT8j+BWElC6fksQ/J1pFY2Cd0//nzZUDf",
+	"iATihFsYKS3WJHbOxioD5l9iCbc8U6PcJ055K4gprv9Se1QzycpPYMGjsdMjHTCK0LPq7oP0oDnz84K+",
+	"967s4wOexfrH5utvsHJc7RHdawvGxnsXr44tdmxhu6ZvPfSRb3bbp6lhPHR5zqxaOIK3Bl6tBZ4JkDbO",
+	"4AayOOWWF08j0Yuw3u5jGDf+BgX0T/AFWzeb8Dkb5HMm7LK6Ogvn62kzArO070caqutkSo76FvSkn6jJ",
+	"JJfCui6m0z73GxODFiNfvWXEdQpSyFHf12zx4Px7yKbl9NJTTmjlWLIF68NsHJu5MGFPk7m2uGpt/lor",
+	"rb/c4IEFVDQPRDltWECbmdbGIuxVwlkF1iwBPgXg2RyqLTFG+H0XTzO+orrqFZUD/YfJBxNhLaSYroIH",
+	"UYxkrIZD9mcOObyl6UUPUz+gwT7mnv1jyDMDV75UIbri/e/mBeEvfBN9UhSe4BDkC3PIwseR//CKCZlk",
+	"eQpIbZhrCSnDvrPuVfhDn9z+V8yAPVhmp72ggX/EcT+tsXbLWquuy0Wx1Vt8Pm4Ce35KVOD2wblEIOvW",
+	"i6nh8C3D9XCagjJEwuSXwz22LP6gYV1Xu8Ee0hxbWcH1Gi1OSKvM7rMy649x4V0yB8trwYboJBJbu1NO",
+	"m+Xi0Wf3fysNtR99HWyHboZDZgCK0yc0at6Zu7Io6ttHTHGN7DZei3efeGGW2Gsre73zOEdqmeXWdbPN",
+	"KnveNl63hqVHATcmGThxXz7GOYs6oXD8HUy+bnvesRQVHTI25dqat4UvBU+idsp2Aikdx01TausH8wmS",
+	"amdjbvtW9SmZo9PrjFTAiymfswSk1cgN9msOBsNhNrfSlGPbdQ5tQ9OPmkW7gaAL2TGtwGttMEtUYLc1",
+	"Yi/v0ngCXM7GIluWHotPCxlPtRppMGbVY211qf1Nod2j8kbV6+xe1/Y63Hvkd/n2GZrVy3pJcmapejrt",
+	"1Dj11CsDM6+cypxnLFEGbQc+3rVuEUkhwyj9lJhu3jI+UDfo5llQgrtnxy/JQBEX78T4ztXBITvHnnCn",
+	"K19DMDZhPgUfaYC0h4jJ4ZmM8YnKZWHN8EvhOhn5XIgB2BmADL1EiBXyIpDKkqViOAQNMvAIuYaETFG6",
+	"3UD4gkQkclU+HAwch5fydydwbrnFLNJjXhWa+iQ3tk/vY+xWPxhy9BUbqyw1dNy9x/AgwgZzA9qtACus",
+	"PsVAWcKRMxStCW6Oh0MkAi0WUmn3zzDjp6dlX2Jh4vLrjeYZWoTdQKvocZ1vY0iuDbnhgOs+l2k/BUsS",
+	"y3vZXGtCjtz3+m4uw9/HwDM7nvcNH0J/BlkWfnCbtPhHmdPTp7yZfuLOSNHKBMCaPuUpQdrHrRN+o73X",
+	"F7Lv+qBV0agW5tr0qemin2YKiRiKBAcRsovCjz68ms5GAddu7dBOr1NuGWXchRPilKhFhr3fHJK6zRDO",
+	"6B5ixntixa+x5sVeArthgXWbMVrT9bFTpGbVNbjrBG9rliqMzkB3PWUnFgKTPGUE1NQQxfWEz90bwrLu",
+	"Im5jGoboGBE7dY21ygBMeh5fgUyX8jP6RzAdO3oCjaK4yNuKJy2Rz4MdhGQssjTG0LIYnbbxFLRQaWyV",
+	"ijMlR0t23633TIxy9uT0OPZ5XE2vlaAjJtARF5Bg2QsaEhv78K444RrisZpAbCyfr+vkwsvwFzoj0yKs",
+	"YslrQz4R2TwOMCrmxghjubR4LiUkYAxf+rYwwzjYS9eNLhMSYpVbI1KIvcCh+V8mHW73SZjYjsH3dvPX",
+	"3FCGKONXyCFcUo8blzwWRhpooJawYYAborSCZ7RyKbdgNn04l2JppIx3aceE5uMhHfUlPBvyWqqZjBfD",
+	"azaUsCvpfBtVppYUa2fGlAunvRb6CeqwlAHmlGfgyZjhDtjWsHLLAbLWuIIemIcwrfgAWmXIMCKBdf1G",
+	"jZg7Ad5c8WfOpRV2HrEhXs4ymUeYYGyiKokEKZwHzKqaAYp8mq71F7RhyJ+Cc+fZpSpOTzfDk2luId2g",
+	"PnSakndfwrOxAITz3+u4O6XvbpfO4tH7SWnp9tiNMMK66RxjbC03Y5yt1GM5kGkfs96wMMTr+Pib+Pik",
+	"E3WKRer0nE6PfKqdBtNAp1dE/QTdPhgIvF3gfzpBjPfH85EACW5Ph+3Q6XVedaKOsVzbSkdeFR1BIeoG",
+	"mmv/r77bUNUiGFtp9m6hf5DT3D56KPBmqn2lho6Q0EYFtx6pZ6iEPobTqlUvW/Xyi1EvW22x1RaXa4u7",
+	"UQBbpW5XSp2v2VJReRbUFRL63l17S105eFg3Omp6R5/d/4Vw0hQyIOrj+lJ+gom6cZ2jUVDlxeo4Ahce",
+	"alOmomNtUqDetX1/3eq/bSxqC4RbINxGb31hleJbjNlizOeAMVvYuCvYSIhoKdi6JyqMlhfrqyJVT0vn",
+	"Gq4wWXio6lDLIds4z8inuL4wVE787PissYZfBQM+GJIrvrHkYrunMbWFcXuQUhT2L6/oWMHojH+XjKep",
+	"3+gHzybFaL3zCH0W3gmX2yY1DtOKCj1uIRkJo2Yp5Yj8aDt1oPmP70jRa11irvnX++wSa9XvVv1u1e9W",
+	"/W79Sq3O3+r8rc7f6vwrdX5Ex0uQ+cM6goir6AFi/j5hw06pKNP2UNGwCnMXCd+Q2oGDjdhCuaRN1Ar3",
+	"jWeYn1fLSqsk4tEMCcMmwhg8QxtXGccWsSdtOtoXkI7WIv294kBoM5Za6P/sqSw/PQkZ5VNjKwcR1qEQ",
+	"X7uSrmXWHfDk2j2BuOTg4fMuNNwI8xCcFheWI7M41lAwFRO4l5M4jp6v3U2Qs5AoWFBJ5pNBpegQ0t1W",
+	"CORq7TjBMzdlDfey2GXxdVFQM6SH7FektpCKNtwGYM9N0lOCvacL+i+Wp431b5HX14W8QsMt8Po6Qp5a",
+	"DLT7/FKHAu4GAsoL/2HNUITOHgIBYcOm7useKl0Qhr/1pdXxh3Bsg8ub+H63RSr0zb1BKq2ppwUcrVO3",
+	"TS5sAUnrj239sav9sWNuYqliIsJo8wFbJ+/uQDiCwgKHViEo6xIEXUCfD5wCaNU0zqfmQVy/idKpW1zu",
+	"BkwrasdCp8gQPPeZj4GB1v0RpI0K5UtDhryzETNqAkoCg8zAwaWc8rnBmSNPueccdG06lUbhX0i2LDDR",
+	"+s1efItN+VzIEbYFf1nNL+VY5dpEzPD5ITtnNDlYyWusZpKpCkEPlrGUFfLQF4bdCJgRma50a4mftriP",
+	"L+UtVt4Fltwx1+D/CCJz3cIN4AYXSj/qXJpDdoVr53M2ry6lm1hT0IAwjFedGpZPWZdXAvkFlTQ5oKJI",
+	"KrdM+E6UoyyfF9ZcOsFBq4dPVVZuGiy8eZa5eSpUymuAaY2A2G+vt0zDRN24UfFLiR/RPqHUqWX+qVs6",
+	"VRMbL5Hw/Kqmv02fi5+fGKND0O3Jq9fHToIuwLmZYhOlgeEOZJzNAK4rWRf+JmPFTYaDn4Pu9Dq0m8Mf",
+	"+r460nsA9iufZxR8XtkznV7n+OTN8eA1P43PkhOIv0lf8vjN8OQ4fjU4Tb6Fb/hJesw3jzrAxXgeTDm0",
+	"01r7eavOPvcKmrvUVpfpya2u2kYtbLp/SbKu0XP8Q6j/uU3p9i9ZRtuans8ijMJBesYZmQoCclSyZljv",
+	"rQDmS5UBBykfRdM5+mzVtJ9PNyc88aO8nYW7BbHJPfFqy2zSwpYvxu2/ERqpIpsWhqwwme8FTUH9Ptg9",
+	"X8FDpUuT5pq67UKXRz514luO4j/UwBx9/kMNVtZZPZcsvMH+UAOqx4SbJ2JjNWMTLueMyt9M3LeZsGzM",
+	"MWuaZ0meYYkoLtPyYV/nr5Ed4Tf/qX+rwUMSJFQ/s+QU/aEGbfXi/aI9WNiKZJ+0hgUpWqvNPuZ65ARn",
+	"8/Er2QvqZdqrhYm3PZP/VoP15+yIdv/yyu8kwVF+UPRKdcgR40yrGZui8bh6wIoDyLpTDTdC5cZbaWdo",
+	"Z8vw3OkRQdbZeO7O6YwbrHNTbeogYoM5S3JtlD5sLOQeDs87P5LHq+W+SOYS6syBmmbga9fVBluVNU3l",
+	"1f3PfSWzea2uui/M1ulh0fboceus1yd4fal1v6VacbV/xdbvc5L3S5zNYDBW6jo2+aDYhaulWOn5UTPJ",
+	"au+xbijRiKxKB04m4Un2vuQXxomxKvHSYmn6Br+JOyi/Uy8vap18JAH1kCKhYVzr5UJtylvpsH/SIeFZ",
+	"hpvdH67bKxbOv39gmTaxeOrrREyNvut31QPIule1Jq4OQlcGix5mkOlUCYmUQQ7Nw40DHe5+NG+L83sp",
+	"PVtatRGhq+e72k716FcbjALlLogbbGKC3GuXchjkBd385KQWTpLyZHzI3Nz+9ulHNsmNZQNgY2unpnBt",
+	"54NMJEzg2oDFaqmX8irIt1xnFI5Pa32FrvNMqemAJ9cRm2pxg7pPJuR1nKmEZ054Cb/SqEObA+oCl2bm",
+	"5iLhWgvvwDZihLRLBhLtPn41GxtI+v/f//P/Xh34SoMygR66mcnRzW5Ai+GcpZAJ959gLmXX74DD/+Bv",
+	"Xjo01nZ9p4FbaJAf25vqdugvXtiL3ECl7k0n6uAm6OMmqGjUWL71sJIo4ZAuzA7VDeg0R2dOrrNOr4ML",
+	"3js6SrgBc+i/ezhSN4f59REepCM/g5u7gBumkOb2sT3CDR35XdjxBe6ophuBuplSJpvfeJWAj2zOpJp9",
+	"xQ7jvbQ6oo+J+4PaGALJLY81/AHJ8mztINTwOMV4nAr31a5Mjj/xjDxMheGxO+Ap+/fFLz9HbKaVHKEw",
+	"j5gP1GNDAVkaBeYHkp7YJfqFwoG81NmpDbI1mu+Dr38vTd3kyJMMuM4EqmTUcD0/aNEN6oSoFVmGgWI4",
+	"up2azFv3+91LOS6Bc1+1Z/0uOot7a3/LhodVvoa5wWV2gkCMcr3Dlf4VQRPGlrOES6wLjsDeoaa3TIPV",
+	"c5ZxC3pnS7UYT+11KCefKlpTUBrxcjesi46ZW+guqZP/3l2RXGUHOvpc/edqf1JNyaX97nruwCTrUlBx",
+	"OZJGleZfYJv1mcc0vyzzG1VH1wYUPG+O7SazzM6sMlvp3tWdt9Yqe/s0HpXGg6UH8wNPxt744p+GlHWV",
+	"ZgNwML3420Gw2ARZVLfMenY7SvTg1sJkantsNgZJofgkOz0qyw39UeU2URMo6FeQksW/vMbU+74c2eM5",
+	"opp8STSezpbmBN/9+QW9/fdjWJHDN9dbkMtt05qP98987FdnzjI1IjLNL0lQHX0O4/PUUdOMz7dP4lrs",
+	"0PqjHo7H6krfpUCMGBWsd8A+4TKBzP2jWByHxZxQ5SMu5IJCGWZFpKx7dvyGFVbo8HY8BZkKObpiGHPG",
+	"hC2VTpLLXkpC2giVyLq2cO53Y/mtyajTh5JRjfIpSWBaGDTx1gnT4GbnzxxycvlXBFbLt9AarXaeoLLs",
+	"tK55vCr04lQYPsh2rK9+0Xaxr5fT6WsxOtXtHyBTxsv7FO/RiCJwcQdan32B/0jGkOYZPIXJ48gf5ftj",
+	"lKWo4yPJlwoup8JFAXW8ZQSTgq88CYgBJAoZmrxDdl61JGG+Cmplhp2dHLN/KYmyIEgmNph7zyEZwYQ1",
+	"kA2b0MZ7euMhnM3R45ROKvjKKTzDADNzY2Hi5oPwliYO+/TwOVCWb2G3KlZ7RwasFnC1gKv1Ej6Cl7DN",
+	"723R2xfL56mmVayDIYcVu3ONzfxJIB/hqgdEfB/IuYdoV6oZJiJrKI1PVcRXsT4pSdNlgCzqkya49kHu",
+	"C1p7evgTAHKLflr006KfrwH9tECkBSLbEYsvIJFSZS5sKWReeQogopU7wDFFzTwgHvlOaXZ65incKhOS",
+	"cK3nzM4UZjhwm2swkYMh1TorsxCfxGVa/y3krEbMKC+aMOkDPWrMzIRNxgWrH2cjPm30duEkhFufpuLL",
+	"hTKrg/4XY5HKSKtyHVqA0wKcFuC0AKcFOF8hwGkju586svtf4qYe1E2VaRZTRHcfye16AUmuhZ3jMg6A",
+	"a9DnuZvO//mvwzFuWgJguj1pY2UszZwcUdJqqpKc2EeAJ+OQLox0zog53AiENJbLBN6yqwm/dmJYXmEr",
+	"gLm5mEvrWu59e/ztMQ6VkjmPEFn5YS9253vgmR1HTANP6VyHGFK3rTVPrPdXsu4ErBYJeUzxsynR+hlw",
+	"YM4Cy4SxIEFH7OM/+z99+PXTD+8u+ufv33/CzvgwzwJxmgZKkgu/m3IDmnqSuJn1icx0I2X09lhMDRuA",
+	"nQFIstCV36C05ob2kY0vokap+bHIqpwR/kvv3BjPE8sgEyMxEJmw80r7lecbPvIf0EYoiQl9dH0ynmU+",
+	"5dL7Qw3rfjq/OPDc2Vh4EtuElElkDBTSKiZkitLkBjwxual0oqHxhs58DKzQvgEcHgUX31A/veu/Pn/1",
+	"lxra9aeSWNaRldqOOSWI3+p1uXpY5vKFU3wSZAOvjmeYk2+eSmE2fNFtMesURhMxIuwQxHZdUGd1Z4GK",
+	"nEZAe1gMcgvmADsRKEQOaxw2RA1y+5N1Fg4D1r1KU1jKPcszNcqh2iK90tAg7is+ApkIN4ofLr4r8vap",
+	"2ZTPQ9PVuSkeWtqm61KVNi3yGf2JMhZSqswVlkGUFQUq36izrt3+zvtayRBs6weZihuR5jxj4eR+l8uU",
+	"8ZEGzESvjqGSn94803w6BZnGmFCNtCvMai6y6rlzf214+3eiDA2FAojcQGhftFW4UxV+k2oiJIBPksVq",
+	"Agb81KQKSQa0ykfjBdYGNzM8q9YjYO6mOLh1aJDgv/G8uB+MO2w4wfTBhSnVmkuaItNjeBEUdQMwop/S",
+	"9aMArJ0kU5NpBhZlDX0gHLWZ0tcokesyAx9qkozfX7APcpRxmb4w7M+caws6m7PzNM8su1B41nCrvcuE",
+	"6+yPcAMZe88tdxc9SjBPJ1ZmXnv6nurRwJfjDF9OueVNl4AYOeEZ7mfWvbBcplynzCvx5gClzlArad3l",
+	"T4MuzkivTgNCGRK1WG9ixXA6dHVyCkDQvD09MZZnJOr+++KXn+muuPjPQW2K3e+bHKAEaz8UJzWDdIRX",
+	"HWpa/jIaZnwUZLZIQSZVORNaaBL7/iPJPMn87g6hXSaqVYugK2jK5wz+4onN5oiUImZyMwVpaAaVBCct",
+	"jNt6iZi6NTQvWAqWi8x37y+clqHI6oKLvmQcgPz/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

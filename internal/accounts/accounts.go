@@ -137,7 +137,9 @@ type Line struct {
 }
 
 // Cursor is a line's page position within its statement: its line number.
-func (l Line) Cursor() page.Cursor { return page.Cursor{Time: time.UnixMicro(int64(l.Number)).UTC(), ID: l.ID} }
+func (l Line) Cursor() page.Cursor {
+	return page.Cursor{Time: time.UnixMicro(int64(l.Number)).UTC(), ID: l.ID}
+}
 
 // Resolution is how a flag was resolved.
 type Resolution string

@@ -19,7 +19,6 @@ import (
 	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/actor"
-	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -155,6 +154,8 @@ type Services struct {
 	Reviews *reviews.Service
 	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
 	Webhooks *outbox.Service
+	// Accounts keeps direct-payment accounts: ledgers, statements, flags and evidence.
+	Accounts *accounts.Service
 }
 
 // Build wires the stores and services of db; q queues their background work; pay, when given,
@@ -194,11 +195,11 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	cb.payments = payments
 	settings.Guard(payments)
 	assessments := assessment.NewService(postgres.NewAssessmentStore(db), personStore, rasService, budgets, auditStore, db, now)
-	// Until the statement-import job is wired, a file too large to import at once is refused.
-	accountsService := accounts.NewService(postgres.NewAccountStore(db), noBackgroundImport{}, auditStore, db, now)
+	accountsService := accounts.NewService(postgres.NewAccountStore(db), q, auditStore, db, now)
 	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
 		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
 	return Services{
+		Accounts:    accountsService,
 		Reviews:     reviewService,
 		Reports:     report.NewService(postgres.NewReportStore(db), now),
 		CLD:         cldexport.NewService(postgres.NewCLDStore(db), q, auditStore, db, now),
@@ -263,7 +264,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments, Portal: svc.Portal,
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports,
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports, Accounts: svc.Accounts,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})
@@ -320,12 +321,5 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
 	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD}
-}
-
-// noBackgroundImport refuses background statement imports (until the job is wired).
-type noBackgroundImport struct{}
-
-func (noBackgroundImport) EnqueueStatementImport(context.Context, uuid.UUID, uuid.UUID) error {
-	return apperr.New(apperr.TooLarge, "payload-too-large", "a statement is at most 1 MiB")
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Statements: svc.Accounts}
 }

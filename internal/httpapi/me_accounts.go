@@ -1,11 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -150,14 +146,13 @@ func (s *Server) ImportMyStatement(ctx context.Context, req api.ImportMyStatemen
 	if err != nil {
 		return nil, err
 	}
-	// The contract has read the body already (at most 1 MiB): hash it, then import it.
-	raw, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
+	// The contract has spooled the file and hashed it.
+	f, ok := req.Body.(*spooledBody)
+	if !ok {
+		return nil, errBodyRequired
 	}
-	sum := sha256.Sum256(raw)
 	_, st, err := s.portal.ImportStatement(ctx, a, req.AccountId, accounts.ImportInput{Format: string(req.Params.Format), Mapping: m,
-		File: accounts.File{Body: bytes.NewReader(raw), Size: int64(len(raw)), SHA256: hex.EncodeToString(sum[:])}})
+		File: accounts.File{Body: f, Size: f.size, SHA256: f.sha256}})
 	if err != nil {
 		return nil, err
 	}

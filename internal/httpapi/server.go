@@ -18,6 +18,7 @@ import (
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/docs"
 	"github.com/pbudget/pbudget/internal/access"
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -68,6 +69,7 @@ type Deps struct {
 	Reviews      *reviews.Service
 	CLD          *cldexport.Service
 	Reports      *report.Service
+	Accounts     *accounts.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -103,6 +105,7 @@ type Server struct {
 	reviews      *reviews.Service
 	cld          *cldexport.Service
 	reports      *report.Service
+	accounts     *accounts.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -163,7 +166,7 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
-		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports,
+		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports, accounts: d.Accounts,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
