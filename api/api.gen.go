@@ -232,6 +232,231 @@ func (e AssessmentType) Valid() bool {
 	}
 }
 
+// Defines values for AuditKind.
+const (
+	AdHoc     AuditKind = "ad_hoc"
+	Scheduled AuditKind = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the AuditKind enum.
+func (e AuditKind) Valid() bool {
+	switch e {
+	case AdHoc:
+		return true
+	case Scheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditState.
+const (
+	AuditStateCancelled         AuditState = "cancelled"
+	AuditStateClosed            AuditState = "closed"
+	AuditStateConcluded         AuditState = "concluded"
+	AuditStateEvidenceReceived  AuditState = "evidence_received"
+	AuditStateEvidenceRequested AuditState = "evidence_requested"
+	AuditStatePlanned           AuditState = "planned"
+	AuditStateReconciled        AuditState = "reconciled"
+)
+
+// Valid indicates whether the value is a known member of the AuditState enum.
+func (e AuditState) Valid() bool {
+	switch e {
+	case AuditStateCancelled:
+		return true
+	case AuditStateClosed:
+		return true
+	case AuditStateConcluded:
+		return true
+	case AuditStateEvidenceReceived:
+		return true
+	case AuditStateEvidenceRequested:
+		return true
+	case AuditStatePlanned:
+		return true
+	case AuditStateReconciled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditWorklists.
+const (
+	AuditWorklistsActionPlanDue   AuditWorklists = "action_plan_due"
+	AuditWorklistsAuditDue        AuditWorklists = "audit_due"
+	AuditWorklistsAuditOverdue    AuditWorklists = "audit_overdue"
+	AuditWorklistsEvidenceOverdue AuditWorklists = "evidence_overdue"
+)
+
+// Valid indicates whether the value is a known member of the AuditWorklists enum.
+func (e AuditWorklists) Valid() bool {
+	switch e {
+	case AuditWorklistsActionPlanDue:
+		return true
+	case AuditWorklistsAuditDue:
+		return true
+	case AuditWorklistsAuditOverdue:
+		return true
+	case AuditWorklistsEvidenceOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditActionAction.
+const (
+	Cancel          AuditActionAction = "cancel"
+	Close           AuditActionAction = "close"
+	Conclude        AuditActionAction = "conclude"
+	ReceiveEvidence AuditActionAction = "receive_evidence"
+	Reconcile       AuditActionAction = "reconcile"
+	RequestEvidence AuditActionAction = "request_evidence"
+)
+
+// Valid indicates whether the value is a known member of the AuditActionAction enum.
+func (e AuditActionAction) Valid() bool {
+	switch e {
+	case Cancel:
+		return true
+	case Close:
+		return true
+	case Conclude:
+		return true
+	case ReceiveEvidence:
+		return true
+	case Reconcile:
+		return true
+	case RequestEvidence:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEvidenceItemInKind.
+const (
+	AuditEvidenceItemInKindBankStatement        AuditEvidenceItemInKind = "bank_statement"
+	AuditEvidenceItemInKindDbsCheck             AuditEvidenceItemInKind = "dbs_check"
+	AuditEvidenceItemInKindInsuranceCertificate AuditEvidenceItemInKind = "insurance_certificate"
+	AuditEvidenceItemInKindInvoice              AuditEvidenceItemInKind = "invoice"
+	AuditEvidenceItemInKindPayrollRecord        AuditEvidenceItemInKind = "payroll_record"
+	AuditEvidenceItemInKindReceipt              AuditEvidenceItemInKind = "receipt"
+	AuditEvidenceItemInKindTimesheet            AuditEvidenceItemInKind = "timesheet"
+)
+
+// Valid indicates whether the value is a known member of the AuditEvidenceItemInKind enum.
+func (e AuditEvidenceItemInKind) Valid() bool {
+	switch e {
+	case AuditEvidenceItemInKindBankStatement:
+		return true
+	case AuditEvidenceItemInKindDbsCheck:
+		return true
+	case AuditEvidenceItemInKindInsuranceCertificate:
+		return true
+	case AuditEvidenceItemInKindInvoice:
+		return true
+	case AuditEvidenceItemInKindPayrollRecord:
+		return true
+	case AuditEvidenceItemInKindReceipt:
+		return true
+	case AuditEvidenceItemInKindTimesheet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditFindingType.
+const (
+	ContributionShortfall AuditFindingType = "contribution_shortfall"
+	ExcludedCategory      AuditFindingType = "excluded_category"
+	PaEvidenceExpired     AuditFindingType = "pa_evidence_expired"
+	PaEvidenceMissing     AuditFindingType = "pa_evidence_missing"
+	SpendOutsidePlan      AuditFindingType = "spend_outside_plan"
+	UnevidencedSpend      AuditFindingType = "unevidenced_spend"
+	UnexplainedDifference AuditFindingType = "unexplained_difference"
+)
+
+// Valid indicates whether the value is a known member of the AuditFindingType enum.
+func (e AuditFindingType) Valid() bool {
+	switch e {
+	case ContributionShortfall:
+		return true
+	case ExcludedCategory:
+		return true
+	case PaEvidenceExpired:
+		return true
+	case PaEvidenceMissing:
+		return true
+	case SpendOutsidePlan:
+		return true
+	case UnevidencedSpend:
+		return true
+	case UnexplainedDifference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditOutcomeKind.
+const (
+	AuditOutcomeKindActionPlan      AuditOutcomeKind = "action_plan"
+	AuditOutcomeKindRecovery        AuditOutcomeKind = "recovery"
+	AuditOutcomeKindSatisfactory    AuditOutcomeKind = "satisfactory"
+	AuditOutcomeKindSuspendPayments AuditOutcomeKind = "suspend_payments"
+	AuditOutcomeKindTerminate       AuditOutcomeKind = "terminate"
+)
+
+// Valid indicates whether the value is a known member of the AuditOutcomeKind enum.
+func (e AuditOutcomeKind) Valid() bool {
+	switch e {
+	case AuditOutcomeKindActionPlan:
+		return true
+	case AuditOutcomeKindRecovery:
+		return true
+	case AuditOutcomeKindSatisfactory:
+		return true
+	case AuditOutcomeKindSuspendPayments:
+		return true
+	case AuditOutcomeKindTerminate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditOutcomeInKind.
+const (
+	AuditOutcomeInKindActionPlan      AuditOutcomeInKind = "action_plan"
+	AuditOutcomeInKindRecovery        AuditOutcomeInKind = "recovery"
+	AuditOutcomeInKindSatisfactory    AuditOutcomeInKind = "satisfactory"
+	AuditOutcomeInKindSuspendPayments AuditOutcomeInKind = "suspend_payments"
+	AuditOutcomeInKindTerminate       AuditOutcomeInKind = "terminate"
+)
+
+// Valid indicates whether the value is a known member of the AuditOutcomeInKind enum.
+func (e AuditOutcomeInKind) Valid() bool {
+	switch e {
+	case AuditOutcomeInKindActionPlan:
+		return true
+	case AuditOutcomeInKindRecovery:
+		return true
+	case AuditOutcomeInKindSatisfactory:
+		return true
+	case AuditOutcomeInKindSuspendPayments:
+		return true
+	case AuditOutcomeInKindTerminate:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BadRequestProblemType.
 const (
 	BadRequestProblemTypeUrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
@@ -1051,6 +1276,27 @@ func (e ISFAgreementCreateStatementFrequency) Valid() bool {
 	}
 }
 
+// Defines values for ISFStatementStatus.
+const (
+	ISFStatementStatusAccepted  ISFStatementStatus = "accepted"
+	ISFStatementStatusQueried   ISFStatementStatus = "queried"
+	ISFStatementStatusSubmitted ISFStatementStatus = "submitted"
+)
+
+// Valid indicates whether the value is a known member of the ISFStatementStatus enum.
+func (e ISFStatementStatus) Valid() bool {
+	switch e {
+	case ISFStatementStatusAccepted:
+		return true
+	case ISFStatementStatusQueried:
+		return true
+	case ISFStatementStatusSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for IncomeType.
 const (
 	IncomeTypeAttendanceAllowance        IncomeType = "attendance_allowance"
@@ -1829,6 +2075,7 @@ const (
 	PaymentLineKindCycle       PaymentLineKind = "cycle"
 	PaymentLineKindOneOff      PaymentLineKind = "one_off"
 	PaymentLineKindOverpayment PaymentLineKind = "overpayment"
+	PaymentLineKindRecovery    PaymentLineKind = "recovery"
 )
 
 // Valid indicates whether the value is a known member of the PaymentLineKind enum.
@@ -1843,6 +2090,8 @@ func (e PaymentLineKind) Valid() bool {
 	case PaymentLineKindOneOff:
 		return true
 	case PaymentLineKindOverpayment:
+		return true
+	case PaymentLineKindRecovery:
 		return true
 	default:
 		return false
@@ -2074,6 +2323,183 @@ const (
 func (e ReadyStatus) Valid() bool {
 	switch e {
 	case ReadyStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryBasis.
+const (
+	RecoveryBasisMisspend            RecoveryBasis = "misspend"
+	RecoveryBasisOverpaymentAfterEnd RecoveryBasis = "overpayment_after_end"
+	RecoveryBasisSurplus             RecoveryBasis = "surplus"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryBasis enum.
+func (e RecoveryBasis) Valid() bool {
+	switch e {
+	case RecoveryBasisMisspend:
+		return true
+	case RecoveryBasisOverpaymentAfterEnd:
+		return true
+	case RecoveryBasisSurplus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryExcess.
+const (
+	RecoveryExcessKeepAsContribution RecoveryExcess = "keep_as_contribution"
+	RecoveryExcessRefund             RecoveryExcess = "refund"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryExcess enum.
+func (e RecoveryExcess) Valid() bool {
+	switch e {
+	case RecoveryExcessKeepAsContribution:
+		return true
+	case RecoveryExcessRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryMethod.
+const (
+	RecoveryMethodCardRecoup RecoveryMethod = "card_recoup"
+	RecoveryMethodInvoice    RecoveryMethod = "invoice"
+	RecoveryMethodOffset     RecoveryMethod = "offset"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryMethod enum.
+func (e RecoveryMethod) Valid() bool {
+	switch e {
+	case RecoveryMethodCardRecoup:
+		return true
+	case RecoveryMethodInvoice:
+		return true
+	case RecoveryMethodOffset:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryActionAction.
+const (
+	Dispute  RecoveryActionAction = "dispute"
+	Notify   RecoveryActionAction = "notify"
+	Record   RecoveryActionAction = "record"
+	Resume   RecoveryActionAction = "resume"
+	WriteOff RecoveryActionAction = "write_off"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryActionAction enum.
+func (e RecoveryActionAction) Valid() bool {
+	switch e {
+	case Dispute:
+		return true
+	case Notify:
+		return true
+	case Record:
+		return true
+	case Resume:
+		return true
+	case WriteOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryCreateBasis.
+const (
+	RecoveryCreateBasisMisspend            RecoveryCreateBasis = "misspend"
+	RecoveryCreateBasisOverpaymentAfterEnd RecoveryCreateBasis = "overpayment_after_end"
+	RecoveryCreateBasisSurplus             RecoveryCreateBasis = "surplus"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryCreateBasis enum.
+func (e RecoveryCreateBasis) Valid() bool {
+	switch e {
+	case RecoveryCreateBasisMisspend:
+		return true
+	case RecoveryCreateBasisOverpaymentAfterEnd:
+		return true
+	case RecoveryCreateBasisSurplus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryCreateExcess.
+const (
+	RecoveryCreateExcessKeepAsContribution RecoveryCreateExcess = "keep_as_contribution"
+	RecoveryCreateExcessRefund             RecoveryCreateExcess = "refund"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryCreateExcess enum.
+func (e RecoveryCreateExcess) Valid() bool {
+	switch e {
+	case RecoveryCreateExcessKeepAsContribution:
+		return true
+	case RecoveryCreateExcessRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryCreateMethod.
+const (
+	RecoveryCreateMethodCardRecoup RecoveryCreateMethod = "card_recoup"
+	RecoveryCreateMethodInvoice    RecoveryCreateMethod = "invoice"
+	RecoveryCreateMethodOffset     RecoveryCreateMethod = "offset"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryCreateMethod enum.
+func (e RecoveryCreateMethod) Valid() bool {
+	switch e {
+	case RecoveryCreateMethodCardRecoup:
+		return true
+	case RecoveryCreateMethodInvoice:
+		return true
+	case RecoveryCreateMethodOffset:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryStatus.
+const (
+	Disputed      RecoveryStatus = "disputed"
+	Notified      RecoveryStatus = "notified"
+	PartRecovered RecoveryStatus = "part_recovered"
+	Proposed      RecoveryStatus = "proposed"
+	Recovered     RecoveryStatus = "recovered"
+	WrittenOff    RecoveryStatus = "written_off"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryStatus enum.
+func (e RecoveryStatus) Valid() bool {
+	switch e {
+	case Disputed:
+		return true
+	case Notified:
+		return true
+	case PartRecovered:
+		return true
+	case Proposed:
+		return true
+	case Recovered:
+		return true
+	case WrittenOff:
 		return true
 	default:
 		return false
@@ -2872,6 +3298,132 @@ func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid()
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
 		return true
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAuditsParamsWorklist.
+const (
+	ListAuditsParamsWorklistActionPlansDue  ListAuditsParamsWorklist = "action_plans_due"
+	ListAuditsParamsWorklistDue             ListAuditsParamsWorklist = "due"
+	ListAuditsParamsWorklistEvidenceOverdue ListAuditsParamsWorklist = "evidence_overdue"
+	ListAuditsParamsWorklistOverdue         ListAuditsParamsWorklist = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditsParamsWorklist enum.
+func (e ListAuditsParamsWorklist) Valid() bool {
+	switch e {
+	case ListAuditsParamsWorklistActionPlansDue:
+		return true
+	case ListAuditsParamsWorklistDue:
+		return true
+	case ListAuditsParamsWorklistEvidenceOverdue:
+		return true
+	case ListAuditsParamsWorklistOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAudit409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemAuditNoFirstPayment CreateAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-no-first-payment"
+)
+
+// Valid indicates whether the value is a known member of the CreateAudit409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAudit409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemAuditNoFirstPayment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAudit422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditBeforeFirstPayment CreateAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-before-first-payment"
+	CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired          CreateAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the CreateAudit422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAudit422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditBeforeFirstPayment:
+		return true
+	case CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnAudit409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditState                ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-state"
+)
+
+// Valid indicates whether the value is a known member of the ActOnAudit409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnAudit409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditState:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnAudit422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired ActOnAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the ActOnAudit422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnAudit422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected  GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:letter-invalid"
+	GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation    GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid:
+		return true
+	case GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemAuditNotConcluded GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-not-concluded"
+)
+
+// Valid indicates whether the value is a known member of the GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemAuditNotConcluded:
 		return true
 	default:
 		return false
@@ -3799,6 +4351,51 @@ func (e GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() boo
 	}
 }
 
+// Defines values for CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight  CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriodFiled CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-period-filed"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriodFiled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementArithmetic CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-arithmetic"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementChain      CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-chain"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementLine       CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-line"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriod     CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-period"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementArithmetic:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementChain:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementLine:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriod:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
@@ -3838,6 +4435,66 @@ func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-decided"
+)
+
+// Valid indicates whether the value is a known member of the AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	QueryISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-decided"
+)
+
+// Valid indicates whether the value is a known member of the QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case QueryISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	QueryISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case QueryISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
 		return true
 	default:
 		return false
@@ -5386,6 +6043,90 @@ func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for CreateRecovery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySourceState    CreateRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-source-state"
+)
+
+// Valid indicates whether the value is a known member of the CreateRecovery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRecovery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySourceState:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRecovery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused        CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired              CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCardRecoupNeedsCard CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-card-recoup-needs-card"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCouncilShareOnly    CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-council-share-only"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySource              CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-source"
+)
+
+// Valid indicates whether the value is a known member of the CreateRecovery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRecovery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCardRecoupNeedsCard:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCouncilShareOnly:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySource:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryState          ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-state"
+)
+
+// Valid indicates whether the value is a known member of the ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryState:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused        ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired              ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+	ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryMoreThanOutstanding ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-more-than-outstanding"
+)
+
+// Valid indicates whether the value is a known member of the ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	case ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryMoreThanOutstanding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetWeeklyReportParamsFormat.
 const (
 	Csv  GetWeeklyReportParamsFormat = "csv"
@@ -6618,6 +7359,68 @@ type AssessmentStatus string
 // AssessmentType defines model for AssessmentType.
 type AssessmentType string
 
+// Audit defines model for Audit.
+type Audit struct {
+	AgreementId               openapi_types.UUID                    `json:"agreement_id"`
+	CancelReason              nullable.Nullable[string]             `json:"cancel_reason"`
+	ConcernReason             nullable.Nullable[string]             `json:"concern_reason"`
+	CreatedAt                 time.Time                             `json:"created_at"`
+	CreatedBy                 string                                `json:"created_by"`
+	Due                       openapi_types.Date                    `json:"due"`
+	Evidence                  []AuditEvidenceItem                   `json:"evidence"`
+	EvidenceDue               nullable.Nullable[openapi_types.Date] `json:"evidence_due"`
+	Findings                  []AuditFinding                        `json:"findings"`
+	Id                        openapi_types.UUID                    `json:"id"`
+	Kind                      AuditKind                             `json:"kind"`
+	Liabilities               []AuditLiability                      `json:"liabilities"`
+	MisspendCouncilSharePence int64                                 `json:"misspend_council_share_pence"`
+	MisspendPence             int64                                 `json:"misspend_pence"`
+	Outcome                   nullable.Nullable[AuditOutcome]       `json:"outcome"`
+
+	// PeriodEnd Exclusive.
+	PeriodEnd   openapi_types.Date `json:"period_end"`
+	PeriodStart openapi_types.Date `json:"period_start"`
+	PersonId    openapi_types.UUID `json:"person_id"`
+
+	// Reconciliation The reconciliation's steps, as recorded at the latest reconcile.
+	Reconciliation nullable.Nullable[[]AuditStep] `json:"reconciliation"`
+	State          AuditState                     `json:"state"`
+
+	// Surplus The surplus's steps: closing, liabilities, contingency, surplus, person's share, council's share.
+	Surplus   nullable.Nullable[[]AuditStep] `json:"surplus"`
+	Version   int                            `json:"version"`
+	Worklists []AuditWorklists               `json:"worklists"`
+}
+
+// AuditKind defines model for Audit.Kind.
+type AuditKind string
+
+// AuditState defines model for Audit.State.
+type AuditState string
+
+// AuditWorklists defines model for Audit.Worklists.
+type AuditWorklists string
+
+// AuditAction defines model for AuditAction.
+type AuditAction struct {
+	Action      AuditActionAction      `json:"action"`
+	Items       *[]AuditEvidenceItemIn `json:"items,omitempty"`
+	Liabilities *[]AuditLiability      `json:"liabilities,omitempty"`
+
+	// On The day it happened (default today; never in the future).
+	On      *openapi_types.Date `json:"on,omitempty"`
+	Outcome *AuditOutcomeIn     `json:"outcome,omitempty"`
+
+	// Reason cancel: why (required).
+	Reason *string `json:"reason,omitempty"`
+
+	// StatementClosingPence reconcile: the statement's balance at the period's end.
+	StatementClosingPence *int64 `json:"statement_closing_pence,omitempty"`
+}
+
+// AuditActionAction defines model for AuditAction.Action.
+type AuditActionAction string
+
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
 	// PersonId For the `person` role, the holder's own person id (the token's `person` claim).
@@ -6627,6 +7430,18 @@ type AuditActor struct {
 
 	// Subject The token's `sub`.
 	Subject string `json:"subject"`
+}
+
+// AuditCreate defines model for AuditCreate.
+type AuditCreate struct {
+	// AgreementId The direct-payment agreement.
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// ConcernOn The day the concern was raised (default today).
+	ConcernOn *openapi_types.Date `json:"concern_on,omitempty"`
+
+	// Reason The concern; required, not blank.
+	Reason string `json:"reason"`
 }
 
 // AuditEvent defines model for AuditEvent.
@@ -6654,6 +7469,84 @@ type AuditEvent struct {
 type AuditEventList struct {
 	Items         []AuditEvent `json:"items"`
 	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// AuditEvidenceItem defines model for AuditEvidenceItem.
+type AuditEvidenceItem struct {
+	Description string                                `json:"description"`
+	Due         openapi_types.Date                    `json:"due"`
+	Id          openapi_types.UUID                    `json:"id"`
+	Kind        string                                `json:"kind"`
+	ReceivedOn  nullable.Nullable[openapi_types.Date] `json:"received_on"`
+	RequestedOn openapi_types.Date                    `json:"requested_on"`
+}
+
+// AuditEvidenceItemIn defines model for AuditEvidenceItemIn.
+type AuditEvidenceItemIn struct {
+	Description string                  `json:"description"`
+	Kind        AuditEvidenceItemInKind `json:"kind"`
+}
+
+// AuditEvidenceItemInKind defines model for AuditEvidenceItemIn.Kind.
+type AuditEvidenceItemInKind string
+
+// AuditFinding defines model for AuditFinding.
+type AuditFinding struct {
+	AmountPence int64            `json:"amount_pence"`
+	Count       int              `json:"count"`
+	Detail      string           `json:"detail"`
+	Type        AuditFindingType `json:"type"`
+}
+
+// AuditFindingType defines model for AuditFinding.Type.
+type AuditFindingType string
+
+// AuditLiability defines model for AuditLiability.
+type AuditLiability struct {
+	AmountPence int64 `json:"amount_pence"`
+
+	// Description An unpaid invoice or wages; never personal data.
+	Description string `json:"description"`
+
+	// Evidenced Only evidenced liabilities reduce the surplus.
+	Evidenced bool `json:"evidenced"`
+}
+
+// AuditList defines model for AuditList.
+type AuditList struct {
+	Items []Audit `json:"items"`
+}
+
+// AuditOutcome defines model for AuditOutcome.
+type AuditOutcome struct {
+	ActionPlanDue nullable.Nullable[openapi_types.Date] `json:"action_plan_due"`
+	Ends          nullable.Nullable[openapi_types.Date] `json:"ends"`
+	Kind          AuditOutcomeKind                      `json:"kind"`
+	NoticeWeeks   nullable.Nullable[int]                `json:"notice_weeks"`
+	Reason        string                                `json:"reason"`
+	SuspendFrom   nullable.Nullable[openapi_types.Date] `json:"suspend_from"`
+}
+
+// AuditOutcomeKind defines model for AuditOutcome.Kind.
+type AuditOutcomeKind string
+
+// AuditOutcomeIn defines model for AuditOutcomeIn.
+type AuditOutcomeIn struct {
+	ActionPlanDue *openapi_types.Date `json:"action_plan_due,omitempty"`
+	Kind          AuditOutcomeInKind  `json:"kind"`
+	NoticeWeeks   *int                `json:"notice_weeks,omitempty"`
+	Reason        string              `json:"reason"`
+	SuspendFrom   *openapi_types.Date `json:"suspend_from,omitempty"`
+}
+
+// AuditOutcomeInKind defines model for AuditOutcomeIn.Kind.
+type AuditOutcomeInKind string
+
+// AuditStep defines model for AuditStep.
+type AuditStep struct {
+	Detail     string                   `json:"detail"`
+	Step       string                   `json:"step"`
+	ValuePence nullable.Nullable[int64] `json:"value_pence"`
 }
 
 // BACSOriginator defines model for BACSOriginator.
@@ -7426,6 +8319,109 @@ type ISFAgreementPatch struct {
 	SignedDate *openapi_types.Date `json:"signed_date,omitempty"`
 }
 
+// ISFStatement defines model for ISFStatement.
+type ISFStatement struct {
+	AgreementId         openapi_types.UUID           `json:"agreement_id"`
+	ClosingBalancePence int64                        `json:"closing_balance_pence"`
+	CreatedAt           time.Time                    `json:"created_at"`
+	DecidedAt           nullable.Nullable[time.Time] `json:"decided_at"`
+	DecidedBy           nullable.Nullable[string]    `json:"decided_by"`
+	DecisionReason      nullable.Nullable[string]    `json:"decision_reason"`
+	Id                  openapi_types.UUID           `json:"id"`
+	Lines               []ISFStatementLine           `json:"lines"`
+	OpeningBalancePence int64                        `json:"opening_balance_pence"`
+
+	// PeriodEnd Exclusive.
+	PeriodEnd   openapi_types.Date `json:"period_end"`
+	PeriodStart openapi_types.Date `json:"period_start"`
+
+	// PersonId The person, by reference.
+	PersonId                 openapi_types.UUID `json:"person_id"`
+	ProviderId               openapi_types.UUID `json:"provider_id"`
+	ReceivedFromCouncilPence int64              `json:"received_from_council_pence"`
+	ReceivedFromPersonPence  int64              `json:"received_from_person_pence"`
+	SpentPence               int64              `json:"spent_pence"`
+	Status                   ISFStatementStatus `json:"status"`
+	SubmittedBy              string             `json:"submitted_by"`
+	Version                  int                `json:"version"`
+}
+
+// ISFStatementStatus defines model for ISFStatement.Status.
+type ISFStatementStatus string
+
+// ISFStatementCreate defines model for ISFStatementCreate.
+type ISFStatementCreate struct {
+	ClosingBalancePence int64                `json:"closing_balance_pence"`
+	Lines               []ISFStatementLineIn `json:"lines"`
+	OpeningBalancePence int64                `json:"opening_balance_pence"`
+
+	// PeriodEnd Exclusive: the day after the period's last day.
+	PeriodEnd                openapi_types.Date `json:"period_end"`
+	PeriodStart              openapi_types.Date `json:"period_start"`
+	ReceivedFromCouncilPence int64              `json:"received_from_council_pence"`
+	ReceivedFromPersonPence  int64              `json:"received_from_person_pence"`
+}
+
+// ISFStatementDecision defines model for ISFStatementDecision.
+type ISFStatementDecision struct {
+	// Reason Why; not blank.
+	Reason string `json:"reason"`
+}
+
+// ISFStatementLine defines model for ISFStatementLine.
+type ISFStatementLine struct {
+	AmountPence int64              `json:"amount_pence"`
+	PlanLineId  openapi_types.UUID `json:"plan_line_id"`
+	RatePence   int64              `json:"rate_pence"`
+	Units       string             `json:"units"`
+}
+
+// ISFStatementLineIn defines model for ISFStatementLineIn.
+type ISFStatementLineIn struct {
+	// AmountPence units × rate, to the nearest penny.
+	AmountPence int64 `json:"amount_pence"`
+
+	// PlanLineId One of this ISF's plan lines.
+	PlanLineId openapi_types.UUID `json:"plan_line_id"`
+	RatePence  int64              `json:"rate_pence"`
+
+	// Units Units delivered, to two decimal places ("7.5" hours).
+	Units string `json:"units"`
+}
+
+// ISFStatementList defines model for ISFStatementList.
+type ISFStatementList struct {
+	Items []ISFStatement `json:"items"`
+}
+
+// ISFWorklist defines model for ISFWorklist.
+type ISFWorklist struct {
+	Items []ISFWorklistItem `json:"items"`
+}
+
+// ISFWorklistItem defines model for ISFWorklistItem.
+type ISFWorklistItem struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// Due Overdue: the last day to file.
+	Due nullable.Nullable[openapi_types.Date] `json:"due"`
+
+	// Flag flagged=true: the balance held above the threshold.
+	Flag nullable.Nullable[struct {
+		ExcessPence    int64              `json:"excess_pence"`
+		HeldDays       int                `json:"held_days"`
+		Since          openapi_types.Date `json:"since"`
+		ThresholdPence int64              `json:"threshold_pence"`
+		Through        openapi_types.Date `json:"through"`
+	}] `json:"flag"`
+	PeriodEnd nullable.Nullable[openapi_types.Date] `json:"period_end"`
+
+	// PeriodStart Overdue: the period owed.
+	PeriodStart nullable.Nullable[openapi_types.Date] `json:"period_start"`
+	PersonId    openapi_types.UUID                    `json:"person_id"`
+	ProviderId  openapi_types.UUID                    `json:"provider_id"`
+}
+
 // IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
 // attendance allowance, or of PIP daily living, when no night care is provided, say): that
 // part is shown as disregarded income in the calculation (step `income_disregarded`), not as
@@ -8110,9 +9106,12 @@ type PaymentLine struct {
 	OwedPence nullable.Nullable[int64] `json:"owed_pence"`
 
 	// PersonId The person, by reference.
-	PersonId     openapi_types.UUID                    `json:"person_id"`
-	ProviderId   nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
-	Reason       string                                `json:"reason"`
+	PersonId   openapi_types.UUID                    `json:"person_id"`
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Reason     string                                `json:"reason"`
+
+	// RecoveryId Recovery lines: the recovery whose offset this is (the cycle's payment reduced, never below zero).
+	RecoveryId   nullable.Nullable[openapi_types.UUID] `json:"recovery_id,omitempty"`
 	ReturnReason nullable.Nullable[string]             `json:"return_reason"`
 	RunId        openapi_types.UUID                    `json:"run_id"`
 
@@ -8799,6 +9798,120 @@ type RecipientDetailsSet struct {
 	// Reason Where the details came from; not blank; trimmed.
 	Reason string `json:"reason"`
 }
+
+// Recovery defines model for Recovery.
+type Recovery struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType     AgreementType                         `json:"agreement_type"`
+	AmountPence       int64                                 `json:"amount_pence"`
+	AuditId           nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	Basis             RecoveryBasis                         `json:"basis"`
+	CouncilSharePence int64                                 `json:"council_share_pence"`
+	CreatedAt         time.Time                             `json:"created_at"`
+	CreatedBy         string                                `json:"created_by"`
+	Cycles            int                                   `json:"cycles"`
+	Excess            nullable.Nullable[RecoveryExcess]     `json:"excess"`
+	Grounds           nullable.Nullable[string]             `json:"grounds"`
+	Id                openapi_types.UUID                    `json:"id"`
+	InvoiceDue        nullable.Nullable[openapi_types.Date] `json:"invoice_due"`
+	Method            RecoveryMethod                        `json:"method"`
+	NoticeDate        nullable.Nullable[openapi_types.Date] `json:"notice_date"`
+	Offsets           []RecoveryOffsetTaken                 `json:"offsets"`
+	OutstandingPence  int64                                 `json:"outstanding_pence"`
+	OverpaymentId     nullable.Nullable[openapi_types.UUID] `json:"overpayment_id"`
+	PersonExcessPence int64                                 `json:"person_excess_pence"`
+	PersonId          openapi_types.UUID                    `json:"person_id"`
+
+	// PlannedOffsets offset: the instalments still to come if each cycle can take them (recovery.PlanOffsets).
+	PlannedOffsets  []int64                   `json:"planned_offsets"`
+	Reason          string                    `json:"reason"`
+	RecoveredPence  int64                     `json:"recovered_pence"`
+	Status          RecoveryStatus            `json:"status"`
+	Version         int                       `json:"version"`
+	WriteOffReason  nullable.Nullable[string] `json:"write_off_reason"`
+	WrittenOffPence int64                     `json:"written_off_pence"`
+}
+
+// RecoveryBasis defines model for Recovery.Basis.
+type RecoveryBasis string
+
+// RecoveryExcess defines model for Recovery.Excess.
+type RecoveryExcess string
+
+// RecoveryMethod defines model for Recovery.Method.
+type RecoveryMethod string
+
+// RecoveryAction defines model for RecoveryAction.
+type RecoveryAction struct {
+	Action RecoveryActionAction `json:"action"`
+
+	// AmountPence record: the money received.
+	AmountPence *int64 `json:"amount_pence,omitempty"`
+
+	// Grounds dispute: the person's grounds.
+	Grounds *string `json:"grounds,omitempty"`
+
+	// On notify: the notice date; record: the day received (default today).
+	On *openapi_types.Date `json:"on,omitempty"`
+
+	// Reason resume and write_off: why.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// RecoveryActionAction defines model for RecoveryAction.Action.
+type RecoveryActionAction string
+
+// RecoveryCreate defines model for RecoveryCreate.
+type RecoveryCreate struct {
+	AmountPence int64 `json:"amount_pence"`
+
+	// AuditId surplus and misspend: the concluded audit.
+	AuditId *openapi_types.UUID `json:"audit_id,omitempty"`
+	Basis   RecoveryCreateBasis `json:"basis"`
+
+	// Cycles offset: over how many cycles (1 to 26).
+	Cycles *int `json:"cycles,omitempty"`
+
+	// Excess surplus with a person's share: what happens to it.
+	Excess *RecoveryCreateExcess `json:"excess,omitempty"`
+	Method RecoveryCreateMethod  `json:"method"`
+
+	// OverpaymentId overpayment_after_end: the overpayment a paid run recorded.
+	OverpaymentId *openapi_types.UUID `json:"overpayment_id,omitempty"`
+
+	// Reason Why the money is recovered; required, not blank.
+	Reason string `json:"reason"`
+}
+
+// RecoveryCreateBasis defines model for RecoveryCreate.Basis.
+type RecoveryCreateBasis string
+
+// RecoveryCreateExcess surplus with a person's share: what happens to it.
+type RecoveryCreateExcess string
+
+// RecoveryCreateMethod defines model for RecoveryCreate.Method.
+type RecoveryCreateMethod string
+
+// RecoveryList defines model for RecoveryList.
+type RecoveryList struct {
+	Items []Recovery `json:"items"`
+}
+
+// RecoveryOffsetTaken defines model for RecoveryOffsetTaken.
+type RecoveryOffsetTaken struct {
+	// AmountPence Taken off the cycle's payment.
+	AmountPence   int64              `json:"amount_pence"`
+	CycleStart    openapi_types.Date `json:"cycle_start"`
+	PaymentLineId openapi_types.UUID `json:"payment_line_id"`
+	RunId         openapi_types.UUID `json:"run_id"`
+	RunStatus     string             `json:"run_status"`
+	State         string             `json:"state"`
+}
+
+// RecoveryStatus defines model for RecoveryStatus.
+type RecoveryStatus string
 
 // Relationship defines model for Relationship.
 type Relationship struct {
@@ -9539,6 +10652,9 @@ type AgreementId = openapi_types.UUID
 // AssessmentId defines model for AssessmentId.
 type AssessmentId = openapi_types.UUID
 
+// AuditId defines model for AuditId.
+type AuditId = openapi_types.UUID
+
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
 
@@ -9602,6 +10718,9 @@ type RASVersionId = openapi_types.UUID
 // RateTableId defines model for RateTableId.
 type RateTableId = openapi_types.UUID
 
+// RecoveryId defines model for RecoveryId.
+type RecoveryId = openapi_types.UUID
+
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
 
@@ -9616,6 +10735,9 @@ type RunId = openapi_types.UUID
 
 // ScheduleThrough defines model for ScheduleThrough.
 type ScheduleThrough = openapi_types.Date
+
+// StatementId defines model for StatementId.
+type StatementId = openapi_types.UUID
 
 // SubscriptionId defines model for SubscriptionId.
 type SubscriptionId = openapi_types.UUID
@@ -9891,6 +11013,39 @@ type ListAuditEventsParams struct {
 	// OccurredTo Exclusive upper bound.
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
+
+// ListAuditsParams defines parameters for ListAudits.
+type ListAuditsParams struct {
+	Worklist    *ListAuditsParamsWorklist `form:"worklist,omitempty" json:"worklist,omitempty"`
+	AgreementId *openapi_types.UUID       `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListAuditsParamsWorklist defines parameters for ListAudits.
+type ListAuditsParamsWorklist string
+
+// CreateAudit409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAudit.
+type CreateAudit409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateAudit422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAudit.
+type CreateAudit422ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnAuditParams defines parameters for ActOnAudit.
+type ActOnAuditParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ActOnAudit409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnAudit.
+type ActOnAudit409ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnAudit422ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnAudit.
+type ActOnAudit422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetAuditLetter.
+type GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetAuditLetter.
+type GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListCLDExportsParams defines parameters for ListCLDExports.
 type ListCLDExportsParams struct {
@@ -10215,6 +11370,18 @@ type GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType string
 // GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetISFSchedule.
 type GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType string
 
+// CreateISFStatementParams defines parameters for CreateISFStatement.
+type CreateISFStatementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFStatement.
+type CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFStatement.
+type CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType string
+
 // SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
 type SuspendISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
@@ -10229,6 +11396,23 @@ type SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
 
 // SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendISFAgreement.
 type SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListOverdueISFStatementsParams defines parameters for ListOverdueISFStatements.
+type ListOverdueISFStatementsParams struct {
+	Flagged *bool `form:"flagged,omitempty" json:"flagged,omitempty"`
+}
+
+// AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for AcceptISFStatement.
+type AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for AcceptISFStatement.
+type AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType string
+
+// QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for QueryISFStatement.
+type QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for QueryISFStatement.
+type QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListManagementChangeRequestsParams defines parameters for ListManagementChangeRequests.
 type ListManagementChangeRequestsParams struct {
@@ -10932,6 +12116,36 @@ type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
 // UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
 type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
+// ListRecoveriesParams defines parameters for ListRecoveries.
+type ListRecoveriesParams struct {
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+	Status      *RecoveryStatus     `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateRecoveryParams defines parameters for CreateRecovery.
+type CreateRecoveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// CreateRecovery409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRecovery.
+type CreateRecovery409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRecovery422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRecovery.
+type CreateRecovery422ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnRecoveryParams defines parameters for ActOnRecovery.
+type ActOnRecoveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnRecovery.
+type ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnRecovery.
+type ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType string
+
 // GetWeeklyReportParams defines parameters for GetWeeklyReport.
 type GetWeeklyReportParams struct {
 	// AsOf The day the report is for (default today).
@@ -11242,6 +12456,12 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 
+// CreateAuditJSONRequestBody defines body for CreateAudit for application/json ContentType.
+type CreateAuditJSONRequestBody = AuditCreate
+
+// ActOnAuditJSONRequestBody defines body for ActOnAudit for application/json ContentType.
+type ActOnAuditJSONRequestBody = AuditAction
+
 // CreateCLDExportJSONRequestBody defines body for CreateCLDExport for application/json ContentType.
 type CreateCLDExportJSONRequestBody = CLDExportCreate
 
@@ -11305,8 +12525,17 @@ type RepriceISFAgreementJSONRequestBody = AgreementReprice
 // ResumeISFAgreementJSONRequestBody defines body for ResumeISFAgreement for application/json ContentType.
 type ResumeISFAgreementJSONRequestBody = AgreementResume
 
+// CreateISFStatementJSONRequestBody defines body for CreateISFStatement for application/json ContentType.
+type CreateISFStatementJSONRequestBody = ISFStatementCreate
+
 // SuspendISFAgreementJSONRequestBody defines body for SuspendISFAgreement for application/json ContentType.
 type SuspendISFAgreementJSONRequestBody = AgreementSuspend
+
+// AcceptISFStatementJSONRequestBody defines body for AcceptISFStatement for application/json ContentType.
+type AcceptISFStatementJSONRequestBody = ISFStatementDecision
+
+// QueryISFStatementJSONRequestBody defines body for QueryISFStatement for application/json ContentType.
+type QueryISFStatementJSONRequestBody = ISFStatementDecision
 
 // AnswerManagementChangeRequestJSONRequestBody defines body for AnswerManagementChangeRequest for application/json ContentType.
 type AnswerManagementChangeRequestJSONRequestBody = ManagementChangeAnswer
@@ -11407,6 +12636,12 @@ type UpdateRateTableJSONRequestBody = RateTablePatch
 // UpdateRateTableApplicationMergePatchPlusJSONRequestBody defines body for UpdateRateTable for application/merge-patch+json ContentType.
 type UpdateRateTableApplicationMergePatchPlusJSONRequestBody = RateTablePatch
 
+// CreateRecoveryJSONRequestBody defines body for CreateRecovery for application/json ContentType.
+type CreateRecoveryJSONRequestBody = RecoveryCreate
+
+// ActOnRecoveryJSONRequestBody defines body for ActOnRecovery for application/json ContentType.
+type ActOnRecoveryJSONRequestBody = RecoveryAction
+
 // CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
 type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
 
@@ -11475,6 +12710,21 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListAudits Audits, or a work list of them.
+	// (GET /v1/audits)
+	ListAudits(ctx echo.Context, params ListAuditsParams) error
+	// CreateAudit Open an ad hoc audit of a direct payment on a concern, with a reason.
+	// (POST /v1/audits)
+	CreateAudit(ctx echo.Context) error
+	// GetAudit One audit: its period, state, evidence, reconciliation step by step, findings, surplus and outcome.
+	// (GET /v1/audits/{audit_id})
+	GetAudit(ctx echo.Context, auditId AuditId) error
+	// ActOnAudit A step in an audit's life.
+	// (POST /v1/audits/{audit_id}/actions)
+	ActOnAudit(ctx echo.Context, auditId AuditId, params ActOnAuditParams) error
+	// GetAuditLetter The audit's outcome letter to the person, in plain English, as PDF.
+	// (GET /v1/audits/{audit_id}/letter)
+	GetAuditLetter(ctx echo.Context, auditId AuditId) error
 	// ListCLDExports Client-level data exports.
 	// (GET /v1/cld-exports)
 	ListCLDExports(ctx echo.Context, params ListCLDExportsParams) error
@@ -11577,9 +12827,27 @@ type ServerInterface interface {
 	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
 	// (GET /v1/isf-agreements/{agreement_id}/schedule)
 	GetISFSchedule(ctx echo.Context, agreementId AgreementId, params GetISFScheduleParams) error
+	// ListISFStatements An ISF's statements, in period order.
+	// (GET /v1/isf-agreements/{agreement_id}/statements)
+	ListISFStatements(ctx echo.Context, agreementId AgreementId) error
+	// CreateISFStatement File the provider's statement for a period of an ISF (provider staff).
+	// (POST /v1/isf-agreements/{agreement_id}/statements)
+	CreateISFStatement(ctx echo.Context, agreementId AgreementId, params CreateISFStatementParams) error
 	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
 	// (POST /v1/isf-agreements/{agreement_id}/suspend)
 	SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error
+	// ListOverdueISFStatements Work list: ISF statements overdue, and ISF balances flagged for recovery.
+	// (GET /v1/isf-overdue-statements)
+	ListOverdueISFStatements(ctx echo.Context, params ListOverdueISFStatementsParams) error
+	// GetISFStatement One ISF statement with its lines.
+	// (GET /v1/isf-statements/{statement_id})
+	GetISFStatement(ctx echo.Context, statementId StatementId) error
+	// AcceptISFStatement Accept a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/accept)
+	AcceptISFStatement(ctx echo.Context, statementId StatementId) error
+	// QueryISFStatement Query a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/query)
+	QueryISFStatement(ctx echo.Context, statementId StatementId) error
 	// ListManagementChangeRequests People's requests to change how their budget is managed: the practitioners' work list.
 	// (GET /v1/management-change-requests)
 	ListManagementChangeRequests(ctx echo.Context, params ListManagementChangeRequestsParams) error
@@ -11817,6 +13085,18 @@ type ServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx echo.Context, rateTableId RateTableId, params UprateRateTableParams) error
+	// ListRecoveries Recoveries, newest first.
+	// (GET /v1/recoveries)
+	ListRecoveries(ctx echo.Context, params ListRecoveriesParams) error
+	// CreateRecovery Propose a recovery of the council's share, with a written reason.
+	// (POST /v1/recoveries)
+	CreateRecovery(ctx echo.Context, params CreateRecoveryParams) error
+	// GetRecovery One recovery, with its offsets taken by payment runs.
+	// (GET /v1/recoveries/{recovery_id})
+	GetRecovery(ctx echo.Context, recoveryId RecoveryId) error
+	// ActOnRecovery A step in a recovery's life: notify, dispute, resume, record, write_off.
+	// (POST /v1/recoveries/{recovery_id}/actions)
+	ActOnRecovery(ctx echo.Context, recoveryId RecoveryId, params ActOnRecoveryParams) error
 	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
 	// (GET /v1/reports/weekly)
 	GetWeeklyReport(ctx echo.Context, params GetWeeklyReportParams) error
@@ -12280,6 +13560,108 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListAudits converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudits(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditsParams
+	// ------------- Optional query parameter "worklist" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "worklist", ctx.QueryParams(), &params.Worklist, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter worklist: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudits(ctx, params)
+	return err
+}
+
+// CreateAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAudit(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAudit(ctx)
+	return err
+}
+
+// GetAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAudit(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId AuditId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAudit(ctx, auditId)
+	return err
+}
+
+// ActOnAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ActOnAudit(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId AuditId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ActOnAuditParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ActOnAudit(ctx, auditId, params)
+	return err
+}
+
+// GetAuditLetter converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAuditLetter(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId AuditId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAuditLetter(ctx, auditId)
 	return err
 }
 
@@ -13369,6 +14751,58 @@ func (w *ServerInterfaceWrapper) GetISFSchedule(ctx echo.Context) error {
 	return err
 }
 
+// ListISFStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListISFStatements(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListISFStatements(ctx, agreementId)
+	return err
+}
+
+// CreateISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateISFStatementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateISFStatement(ctx, agreementId, params)
+	return err
+}
+
 // SuspendISFAgreement converts echo context to params.
 func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 	var err error
@@ -13417,6 +14851,72 @@ func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SuspendISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ListOverdueISFStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOverdueISFStatements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOverdueISFStatementsParams
+	// ------------- Optional query parameter "flagged" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "flagged", ctx.QueryParams(), &params.Flagged, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flagged: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOverdueISFStatements(ctx, params)
+	return err
+}
+
+// GetISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetISFStatement(ctx, statementId)
+	return err
+}
+
+// AcceptISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) AcceptISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcceptISFStatement(ctx, statementId)
+	return err
+}
+
+// QueryISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) QueryISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QueryISFStatement(ctx, statementId)
 	return err
 }
 
@@ -16015,6 +17515,116 @@ func (w *ServerInterfaceWrapper) UprateRateTable(ctx echo.Context) error {
 	return err
 }
 
+// ListRecoveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRecoveries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRecoveriesParams
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRecoveries(ctx, params)
+	return err
+}
+
+// CreateRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRecovery(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRecoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRecovery(ctx, params)
+	return err
+}
+
+// GetRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recovery_id" -------------
+	var recoveryId RecoveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recovery_id", ctx.Param("recovery_id"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recovery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRecovery(ctx, recoveryId)
+	return err
+}
+
+// ActOnRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) ActOnRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recovery_id" -------------
+	var recoveryId RecoveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recovery_id", ctx.Param("recovery_id"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recovery_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ActOnRecoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ActOnRecovery(ctx, recoveryId, params)
+	return err
+}
+
 // GetWeeklyReport converts echo context to params.
 func (w *ServerInterfaceWrapper) GetWeeklyReport(ctx echo.Context) error {
 	var err error
@@ -17309,6 +18919,21 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/reviews", wrapper.GetMyReviews, options.OperationMiddlewares["getMyReviews"]...)
 	router.POST(options.BaseURL+"/v1/me/people/:person_id/review-requests", wrapper.CreateMyReviewRequest, options.OperationMiddlewares["createMyReviewRequest"]...)
+	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id/statements", wrapper.ListISFStatements, options.OperationMiddlewares["listISFStatements"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/statements", wrapper.CreateISFStatement, options.OperationMiddlewares["createISFStatement"]...)
+	router.GET(options.BaseURL+"/v1/isf-statements/:statement_id", wrapper.GetISFStatement, options.OperationMiddlewares["getISFStatement"]...)
+	router.POST(options.BaseURL+"/v1/isf-statements/:statement_id/accept", wrapper.AcceptISFStatement, options.OperationMiddlewares["acceptISFStatement"]...)
+	router.POST(options.BaseURL+"/v1/isf-statements/:statement_id/query", wrapper.QueryISFStatement, options.OperationMiddlewares["queryISFStatement"]...)
+	router.GET(options.BaseURL+"/v1/isf-overdue-statements", wrapper.ListOverdueISFStatements, options.OperationMiddlewares["listOverdueISFStatements"]...)
+	router.GET(options.BaseURL+"/v1/recoveries", wrapper.ListRecoveries, options.OperationMiddlewares["listRecoveries"]...)
+	router.POST(options.BaseURL+"/v1/recoveries", wrapper.CreateRecovery, options.OperationMiddlewares["createRecovery"]...)
+	router.GET(options.BaseURL+"/v1/recoveries/:recovery_id", wrapper.GetRecovery, options.OperationMiddlewares["getRecovery"]...)
+	router.POST(options.BaseURL+"/v1/recoveries/:recovery_id/actions", wrapper.ActOnRecovery, options.OperationMiddlewares["actOnRecovery"]...)
+	router.GET(options.BaseURL+"/v1/audits", wrapper.ListAudits, options.OperationMiddlewares["listAudits"]...)
+	router.POST(options.BaseURL+"/v1/audits", wrapper.CreateAudit, options.OperationMiddlewares["createAudit"]...)
+	router.GET(options.BaseURL+"/v1/audits/:audit_id", wrapper.GetAudit, options.OperationMiddlewares["getAudit"]...)
+	router.POST(options.BaseURL+"/v1/audits/:audit_id/actions", wrapper.ActOnAudit, options.OperationMiddlewares["actOnAudit"]...)
+	router.GET(options.BaseURL+"/v1/audits/:audit_id/letter", wrapper.GetAuditLetter, options.OperationMiddlewares["getAuditLetter"]...)
 
 }
 
@@ -19584,6 +21209,1053 @@ type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAuditEvents500ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditsRequestObject struct {
+	Params ListAuditsParams
+}
+
+type ListAuditsResponseObject interface {
+	VisitListAuditsResponse(w http.ResponseWriter) error
+}
+
+type ListAudits200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListAudits200JSONResponse struct {
+	Body    AuditList
+	Headers ListAudits200ResponseHeaders
+}
+
+func (response ListAudits200JSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits400ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits401ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits403ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits404ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits405ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits500ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditRequestObject struct {
+	Body *CreateAuditJSONRequestBody
+}
+
+type CreateAuditResponseObject interface {
+	VisitCreateAuditResponse(w http.ResponseWriter) error
+}
+
+type CreateAudit201ResponseHeaders struct {
+	ETag       *string
+	Location   *string
+	XRequestId *string
+}
+
+type CreateAudit201JSONResponse struct {
+	Body    Audit
+	Headers CreateAudit201ResponseHeaders
+}
+
+func (response CreateAudit201JSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit400ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit401ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit403ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit404ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit405ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateAudit409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      CreateAudit409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAudit409ResponseHeaders
+}
+
+func (response CreateAudit409ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit413ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit415ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateAudit422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      CreateAudit422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAudit422ResponseHeaders
+}
+
+func (response CreateAudit422ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit500ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditRequestObject struct {
+	AuditId AuditId `json:"audit_id"`
+}
+
+type GetAuditResponseObject interface {
+	VisitGetAuditResponse(w http.ResponseWriter) error
+}
+
+type GetAudit200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetAudit200JSONResponse struct {
+	Body    Audit
+	Headers GetAudit200ResponseHeaders
+}
+
+func (response GetAudit200JSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit400ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit401ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit403ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit404ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit405ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit500ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAuditRequestObject struct {
+	AuditId AuditId `json:"audit_id"`
+	Params  ActOnAuditParams
+	Body    *ActOnAuditJSONRequestBody
+}
+
+type ActOnAuditResponseObject interface {
+	VisitActOnAuditResponse(w http.ResponseWriter) error
+}
+
+type ActOnAudit200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ActOnAudit200JSONResponse struct {
+	Body    Audit
+	Headers ActOnAudit200ResponseHeaders
+}
+
+func (response ActOnAudit200JSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit400ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit401ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit403ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit404ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit405ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnAudit409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                 `json:"instance,omitempty"`
+		RequestId *string                                                 `json:"request_id,omitempty"`
+		Status    int                                                     `json:"status"`
+		Title     string                                                  `json:"title"`
+		Type      ActOnAudit409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnAudit409ResponseHeaders
+}
+
+func (response ActOnAudit409ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit413ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit415ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnAudit422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                 `json:"instance,omitempty"`
+		RequestId *string                                                 `json:"request_id,omitempty"`
+		Status    int                                                     `json:"status"`
+		Title     string                                                  `json:"title"`
+		Type      ActOnAudit422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnAudit422ResponseHeaders
+}
+
+func (response ActOnAudit422ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit500ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetterRequestObject struct {
+	AuditId AuditId `json:"audit_id"`
+}
+
+type GetAuditLetterResponseObject interface {
+	VisitGetAuditLetterResponse(w http.ResponseWriter) error
+}
+
+type GetAuditLetter200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetAuditLetter200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetAuditLetter200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetAuditLetter200ApplicationpdfResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAuditLetter400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAuditLetter400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetAuditLetter400ResponseHeaders
+}
+
+func (response GetAuditLetter400ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter401ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter403ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter404ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter405ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAuditLetter409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetAuditLetter409ResponseHeaders
+}
+
+func (response GetAuditLetter409ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter500ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -27580,6 +30252,430 @@ func (response GetISFSchedule500ApplicationProblemPlusJSONResponse) VisitGetISFS
 	return err
 }
 
+type ListISFStatementsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type ListISFStatementsResponseObject interface {
+	VisitListISFStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListISFStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListISFStatements200JSONResponse struct {
+	Body    ISFStatementList
+	Headers ListISFStatements200ResponseHeaders
+}
+
+func (response ListISFStatements200JSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements400ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements401ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements403ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements404ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements405ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements500ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      CreateISFStatementParams
+	Body        *CreateISFStatementJSONRequestBody
+}
+
+type CreateISFStatementResponseObject interface {
+	VisitCreateISFStatementResponse(w http.ResponseWriter) error
+}
+
+type CreateISFStatement201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateISFStatement201JSONResponse struct {
+	Body    ISFStatement
+	Headers CreateISFStatement201ResponseHeaders
+}
+
+func (response CreateISFStatement201JSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement400ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement401ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement403ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement404ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement405ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateISFStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFStatement409ResponseHeaders
+}
+
+func (response CreateISFStatement409ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement413ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement415ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateISFStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFStatement422ResponseHeaders
+}
+
+func (response CreateISFStatement422ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement500ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SuspendISFAgreementRequestObject struct {
 	AgreementId AgreementId `json:"agreement_id"`
 	Params      SuspendISFAgreementParams
@@ -27868,6 +30964,840 @@ type SuspendISFAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SuspendISFAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatementsRequestObject struct {
+	Params ListOverdueISFStatementsParams
+}
+
+type ListOverdueISFStatementsResponseObject interface {
+	VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListOverdueISFStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListOverdueISFStatements200JSONResponse struct {
+	Body    ISFWorklist
+	Headers ListOverdueISFStatements200ResponseHeaders
+}
+
+func (response ListOverdueISFStatements200JSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements400ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements401ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements403ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements404ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements405ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements500ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatementRequestObject struct {
+	StatementId StatementId `json:"statement_id"`
+}
+
+type GetISFStatementResponseObject interface {
+	VisitGetISFStatementResponse(w http.ResponseWriter) error
+}
+
+type GetISFStatement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetISFStatement200JSONResponse struct {
+	Body    ISFStatement
+	Headers GetISFStatement200ResponseHeaders
+}
+
+func (response GetISFStatement200JSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement400ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement401ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement403ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement404ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement405ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement500ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatementRequestObject struct {
+	StatementId StatementId `json:"statement_id"`
+	Body        *AcceptISFStatementJSONRequestBody
+}
+
+type AcceptISFStatementResponseObject interface {
+	VisitAcceptISFStatementResponse(w http.ResponseWriter) error
+}
+
+type AcceptISFStatement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type AcceptISFStatement200JSONResponse struct {
+	Body    ISFStatement
+	Headers AcceptISFStatement200ResponseHeaders
+}
+
+func (response AcceptISFStatement200JSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement400ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement401ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement403ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement404ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement405ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AcceptISFStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AcceptISFStatement409ResponseHeaders
+}
+
+func (response AcceptISFStatement409ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement413ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement415ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AcceptISFStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AcceptISFStatement422ResponseHeaders
+}
+
+func (response AcceptISFStatement422ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement500ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatementRequestObject struct {
+	StatementId StatementId `json:"statement_id"`
+	Body        *QueryISFStatementJSONRequestBody
+}
+
+type QueryISFStatementResponseObject interface {
+	VisitQueryISFStatementResponse(w http.ResponseWriter) error
+}
+
+type QueryISFStatement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type QueryISFStatement200JSONResponse struct {
+	Body    ISFStatement
+	Headers QueryISFStatement200ResponseHeaders
+}
+
+func (response QueryISFStatement200JSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement400ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement401ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement403ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement404ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement405ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type QueryISFStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers QueryISFStatement409ResponseHeaders
+}
+
+func (response QueryISFStatement409ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement413ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement415ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type QueryISFStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers QueryISFStatement422ResponseHeaders
+}
+
+func (response QueryISFStatement422ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement500ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -44615,6 +48545,853 @@ func (response UprateRateTable500ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type ListRecoveriesRequestObject struct {
+	Params ListRecoveriesParams
+}
+
+type ListRecoveriesResponseObject interface {
+	VisitListRecoveriesResponse(w http.ResponseWriter) error
+}
+
+type ListRecoveries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListRecoveries200JSONResponse struct {
+	Body    RecoveryList
+	Headers ListRecoveries200ResponseHeaders
+}
+
+func (response ListRecoveries200JSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries400ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries401ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries403ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries404ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries405ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries500ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecoveryRequestObject struct {
+	Params CreateRecoveryParams
+	Body   *CreateRecoveryJSONRequestBody
+}
+
+type CreateRecoveryResponseObject interface {
+	VisitCreateRecoveryResponse(w http.ResponseWriter) error
+}
+
+type CreateRecovery201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateRecovery201JSONResponse struct {
+	Body    Recovery
+	Headers CreateRecovery201ResponseHeaders
+}
+
+func (response CreateRecovery201JSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery400ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery401ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery403ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery404ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery405ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateRecovery409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateRecovery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRecovery409ResponseHeaders
+}
+
+func (response CreateRecovery409ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery413ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery415ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateRecovery422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateRecovery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRecovery422ResponseHeaders
+}
+
+func (response CreateRecovery422ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery500ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecoveryRequestObject struct {
+	RecoveryId RecoveryId `json:"recovery_id"`
+}
+
+type GetRecoveryResponseObject interface {
+	VisitGetRecoveryResponse(w http.ResponseWriter) error
+}
+
+type GetRecovery200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetRecovery200JSONResponse struct {
+	Body    Recovery
+	Headers GetRecovery200ResponseHeaders
+}
+
+func (response GetRecovery200JSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery400ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery401ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery403ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery404ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery405ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery500ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecoveryRequestObject struct {
+	RecoveryId RecoveryId `json:"recovery_id"`
+	Params     ActOnRecoveryParams
+	Body       *ActOnRecoveryJSONRequestBody
+}
+
+type ActOnRecoveryResponseObject interface {
+	VisitActOnRecoveryResponse(w http.ResponseWriter) error
+}
+
+type ActOnRecovery200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type ActOnRecovery200JSONResponse struct {
+	Body    Recovery
+	Headers ActOnRecovery200ResponseHeaders
+}
+
+func (response ActOnRecovery200JSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery400ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery401ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery403ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery404ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery405ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnRecovery409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnRecovery409ResponseHeaders
+}
+
+func (response ActOnRecovery409ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery413ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery415ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnRecovery422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnRecovery422ResponseHeaders
+}
+
+func (response ActOnRecovery422ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery500ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWeeklyReportRequestObject struct {
 	Params GetWeeklyReportParams
 }
@@ -51255,6 +56032,21 @@ type StrictServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListAudits Audits, or a work list of them.
+	// (GET /v1/audits)
+	ListAudits(ctx context.Context, request ListAuditsRequestObject) (ListAuditsResponseObject, error)
+	// CreateAudit Open an ad hoc audit of a direct payment on a concern, with a reason.
+	// (POST /v1/audits)
+	CreateAudit(ctx context.Context, request CreateAuditRequestObject) (CreateAuditResponseObject, error)
+	// GetAudit One audit: its period, state, evidence, reconciliation step by step, findings, surplus and outcome.
+	// (GET /v1/audits/{audit_id})
+	GetAudit(ctx context.Context, request GetAuditRequestObject) (GetAuditResponseObject, error)
+	// ActOnAudit A step in an audit's life.
+	// (POST /v1/audits/{audit_id}/actions)
+	ActOnAudit(ctx context.Context, request ActOnAuditRequestObject) (ActOnAuditResponseObject, error)
+	// GetAuditLetter The audit's outcome letter to the person, in plain English, as PDF.
+	// (GET /v1/audits/{audit_id}/letter)
+	GetAuditLetter(ctx context.Context, request GetAuditLetterRequestObject) (GetAuditLetterResponseObject, error)
 	// ListCLDExports Client-level data exports.
 	// (GET /v1/cld-exports)
 	ListCLDExports(ctx context.Context, request ListCLDExportsRequestObject) (ListCLDExportsResponseObject, error)
@@ -51357,9 +56149,27 @@ type StrictServerInterface interface {
 	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
 	// (GET /v1/isf-agreements/{agreement_id}/schedule)
 	GetISFSchedule(ctx context.Context, request GetISFScheduleRequestObject) (GetISFScheduleResponseObject, error)
+	// ListISFStatements An ISF's statements, in period order.
+	// (GET /v1/isf-agreements/{agreement_id}/statements)
+	ListISFStatements(ctx context.Context, request ListISFStatementsRequestObject) (ListISFStatementsResponseObject, error)
+	// CreateISFStatement File the provider's statement for a period of an ISF (provider staff).
+	// (POST /v1/isf-agreements/{agreement_id}/statements)
+	CreateISFStatement(ctx context.Context, request CreateISFStatementRequestObject) (CreateISFStatementResponseObject, error)
 	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
 	// (POST /v1/isf-agreements/{agreement_id}/suspend)
 	SuspendISFAgreement(ctx context.Context, request SuspendISFAgreementRequestObject) (SuspendISFAgreementResponseObject, error)
+	// ListOverdueISFStatements Work list: ISF statements overdue, and ISF balances flagged for recovery.
+	// (GET /v1/isf-overdue-statements)
+	ListOverdueISFStatements(ctx context.Context, request ListOverdueISFStatementsRequestObject) (ListOverdueISFStatementsResponseObject, error)
+	// GetISFStatement One ISF statement with its lines.
+	// (GET /v1/isf-statements/{statement_id})
+	GetISFStatement(ctx context.Context, request GetISFStatementRequestObject) (GetISFStatementResponseObject, error)
+	// AcceptISFStatement Accept a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/accept)
+	AcceptISFStatement(ctx context.Context, request AcceptISFStatementRequestObject) (AcceptISFStatementResponseObject, error)
+	// QueryISFStatement Query a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/query)
+	QueryISFStatement(ctx context.Context, request QueryISFStatementRequestObject) (QueryISFStatementResponseObject, error)
 	// ListManagementChangeRequests People's requests to change how their budget is managed: the practitioners' work list.
 	// (GET /v1/management-change-requests)
 	ListManagementChangeRequests(ctx context.Context, request ListManagementChangeRequestsRequestObject) (ListManagementChangeRequestsResponseObject, error)
@@ -51597,6 +56407,18 @@ type StrictServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx context.Context, request UprateRateTableRequestObject) (UprateRateTableResponseObject, error)
+	// ListRecoveries Recoveries, newest first.
+	// (GET /v1/recoveries)
+	ListRecoveries(ctx context.Context, request ListRecoveriesRequestObject) (ListRecoveriesResponseObject, error)
+	// CreateRecovery Propose a recovery of the council's share, with a written reason.
+	// (POST /v1/recoveries)
+	CreateRecovery(ctx context.Context, request CreateRecoveryRequestObject) (CreateRecoveryResponseObject, error)
+	// GetRecovery One recovery, with its offsets taken by payment runs.
+	// (GET /v1/recoveries/{recovery_id})
+	GetRecovery(ctx context.Context, request GetRecoveryRequestObject) (GetRecoveryResponseObject, error)
+	// ActOnRecovery A step in a recovery's life: notify, dispute, resume, record, write_off.
+	// (POST /v1/recoveries/{recovery_id}/actions)
+	ActOnRecovery(ctx context.Context, request ActOnRecoveryRequestObject) (ActOnRecoveryResponseObject, error)
 	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
 	// (GET /v1/reports/weekly)
 	GetWeeklyReport(ctx context.Context, request GetWeeklyReportRequestObject) (GetWeeklyReportResponseObject, error)
@@ -52084,6 +56906,176 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 		return err
 	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
 		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudits operation middleware
+func (sh *strictHandler) ListAudits(ctx echo.Context, params ListAuditsParams) error {
+	var request ListAuditsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudits(ctx.Request().Context(), request.(ListAuditsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudits")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditsResponseObject); ok {
+		return validResponse.VisitListAuditsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAudit operation middleware
+func (sh *strictHandler) CreateAudit(ctx echo.Context) error {
+	var request CreateAuditRequestObject
+
+	var body CreateAuditJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAudit(ctx.Request().Context(), request.(CreateAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAuditResponseObject); ok {
+		return validResponse.VisitCreateAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAudit operation middleware
+func (sh *strictHandler) GetAudit(ctx echo.Context, auditId AuditId) error {
+	var request GetAuditRequestObject
+
+	request.AuditId = auditId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAudit(ctx.Request().Context(), request.(GetAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAuditResponseObject); ok {
+		return validResponse.VisitGetAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ActOnAudit operation middleware
+func (sh *strictHandler) ActOnAudit(ctx echo.Context, auditId AuditId, params ActOnAuditParams) error {
+	var request ActOnAuditRequestObject
+
+	request.AuditId = auditId
+	request.Params = params
+
+	var body ActOnAuditJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ActOnAudit(ctx.Request().Context(), request.(ActOnAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActOnAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ActOnAuditResponseObject); ok {
+		return validResponse.VisitActOnAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAuditLetter operation middleware
+func (sh *strictHandler) GetAuditLetter(ctx echo.Context, auditId AuditId) error {
+	var request GetAuditLetterRequestObject
+
+	request.AuditId = auditId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAuditLetter(ctx.Request().Context(), request.(GetAuditLetterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAuditLetter")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAuditLetterResponseObject); ok {
+		return validResponse.VisitGetAuditLetterResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -53448,6 +58440,80 @@ func (sh *strictHandler) GetISFSchedule(ctx echo.Context, agreementId AgreementI
 	return nil
 }
 
+// ListISFStatements operation middleware
+func (sh *strictHandler) ListISFStatements(ctx echo.Context, agreementId AgreementId) error {
+	var request ListISFStatementsRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListISFStatements(ctx.Request().Context(), request.(ListISFStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListISFStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListISFStatementsResponseObject); ok {
+		return validResponse.VisitListISFStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateISFStatement operation middleware
+func (sh *strictHandler) CreateISFStatement(ctx echo.Context, agreementId AgreementId, params CreateISFStatementParams) error {
+	var request CreateISFStatementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body CreateISFStatementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateISFStatement(ctx.Request().Context(), request.(CreateISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateISFStatementResponseObject); ok {
+		return validResponse.VisitCreateISFStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SuspendISFAgreement operation middleware
 func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error {
 	var request SuspendISFAgreementRequestObject
@@ -53491,6 +58557,152 @@ func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId Agree
 		return err
 	} else if validResponse, ok := response.(SuspendISFAgreementResponseObject); ok {
 		return validResponse.VisitSuspendISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOverdueISFStatements operation middleware
+func (sh *strictHandler) ListOverdueISFStatements(ctx echo.Context, params ListOverdueISFStatementsParams) error {
+	var request ListOverdueISFStatementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOverdueISFStatements(ctx.Request().Context(), request.(ListOverdueISFStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOverdueISFStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOverdueISFStatementsResponseObject); ok {
+		return validResponse.VisitListOverdueISFStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetISFStatement operation middleware
+func (sh *strictHandler) GetISFStatement(ctx echo.Context, statementId StatementId) error {
+	var request GetISFStatementRequestObject
+
+	request.StatementId = statementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetISFStatement(ctx.Request().Context(), request.(GetISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetISFStatementResponseObject); ok {
+		return validResponse.VisitGetISFStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcceptISFStatement operation middleware
+func (sh *strictHandler) AcceptISFStatement(ctx echo.Context, statementId StatementId) error {
+	var request AcceptISFStatementRequestObject
+
+	request.StatementId = statementId
+
+	var body AcceptISFStatementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptISFStatement(ctx.Request().Context(), request.(AcceptISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcceptISFStatementResponseObject); ok {
+		return validResponse.VisitAcceptISFStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// QueryISFStatement operation middleware
+func (sh *strictHandler) QueryISFStatement(ctx echo.Context, statementId StatementId) error {
+	var request QueryISFStatementRequestObject
+
+	request.StatementId = statementId
+
+	var body QueryISFStatementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QueryISFStatement(ctx.Request().Context(), request.(QueryISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QueryISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QueryISFStatementResponseObject); ok {
+		return validResponse.VisitQueryISFStatementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -56289,6 +61501,153 @@ func (sh *strictHandler) UprateRateTable(ctx echo.Context, rateTableId RateTable
 	return nil
 }
 
+// ListRecoveries operation middleware
+func (sh *strictHandler) ListRecoveries(ctx echo.Context, params ListRecoveriesParams) error {
+	var request ListRecoveriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRecoveries(ctx.Request().Context(), request.(ListRecoveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRecoveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRecoveriesResponseObject); ok {
+		return validResponse.VisitListRecoveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRecovery operation middleware
+func (sh *strictHandler) CreateRecovery(ctx echo.Context, params CreateRecoveryParams) error {
+	var request CreateRecoveryRequestObject
+
+	request.Params = params
+
+	var body CreateRecoveryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRecovery(ctx.Request().Context(), request.(CreateRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRecoveryResponseObject); ok {
+		return validResponse.VisitCreateRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRecovery operation middleware
+func (sh *strictHandler) GetRecovery(ctx echo.Context, recoveryId RecoveryId) error {
+	var request GetRecoveryRequestObject
+
+	request.RecoveryId = recoveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRecovery(ctx.Request().Context(), request.(GetRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRecoveryResponseObject); ok {
+		return validResponse.VisitGetRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ActOnRecovery operation middleware
+func (sh *strictHandler) ActOnRecovery(ctx echo.Context, recoveryId RecoveryId, params ActOnRecoveryParams) error {
+	var request ActOnRecoveryRequestObject
+
+	request.RecoveryId = recoveryId
+	request.Params = params
+
+	var body ActOnRecoveryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ActOnRecovery(ctx.Request().Context(), request.(ActOnRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActOnRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ActOnRecoveryResponseObject); ok {
+		return validResponse.VisitActOnRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetWeeklyReport operation middleware
 func (sh *strictHandler) GetWeeklyReport(ctx echo.Context, params GetWeeklyReportParams) error {
 	var request GetWeeklyReportRequestObject
@@ -57272,978 +62631,1074 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbuQ4lij6K4TPAGl3yy7beakqGwcbrqzK7uypS05m1tTGtHNkhsSIYFtBRpOUI6MLCfTTwX4ebGA+",
-	"YID5hf0+/Sf9JQdcJCVKom4RsjNrds3DdKVDosjFdb/+fJDw1ZozwpQ8uPj5YElwSgT851WW8Y3+j5TI",
-	"RNC1opwdXBy8XRK0ImrJU4nUkqA1VkuEmdwQIdEhI3dEoB9evX35w/dvIrRZ0mSJ1JJKJIm4owlBKScS",
-	"Ma7sO0cnB9GBTJZkhfW3yHu8Wmfk4OLgd9+8jdCrq7fPf38QHazw+28JW6jlwcXZ6Wl0oLZr/YxUgrLF",
-	"wYcP0cFznCzJc86U4Flz07/nG5RxtoAdCyLXnEmCVniLZgQl+tW0ug/vg+ctH+RMEaa+pnLNJTXfqX8W",
-	"K4WT5YowFaENVUv4/Jxm5JFEDK9I6zcfd37zDUlyQdX2Fc9osg1f0Rov9FcS8waS9hW0hnfQoXleIs6y",
-	"LZoLvqrc0lHrzs5Ow1v75i1ehHdyR4SknCE+d9DnuUhIhOZcoJuX8+PvsEqWN214cH3w+PqgigLnT6KD",
-	"NVaKCP2Nf70++OPp8Zfvfj6Lzr78cH3wDweh/b1MyWrNNSxek3WGtyRt7vZGiZzcoM2SMAMNalBcKi5I",
-	"WuINnyPMEMEio0QgQf6cE6nKC5Z4RVDxvWR7/I9kWzsdy1cHF3880N87eBfa7rc8wWGc0iBNBMHK7Ahg",
-	"2YG7T74ILf/TTz9d5WpJmKIJViT8lRnBggiULHGWEbYg6PD1i+fo2edPT4/GEsv/fG2A9DINf8rC8JFE",
-	"NI0QziRHlBlgGoR8JFHGF7IdLc+/qODEH6+O/wUf/+X0+MuT+OIYcOP8iw8h1Pig3xN4RZTjewtBiKZZ",
-	"s1mq19NM7iA60DSrydo9EdP0IDrQm6dCI5S+T3+Dcy5WWB1cHOQ5PNkEzJWURMrurxWP7P+5r/J0Qdo/",
-	"NYOf9//M1ySjd0RsWz+U2gf2/9Q379dctJ+IwM/7f+YFzUjrRzRHH/sJn9k/C3+RYZZQnA1Akbl7Np4S",
-	"WV7kLKVsUSHd0MfNY7Gl4f2/67HOfyQB8XaFckb/nBN0S7boUEsRKy0QRj/++PLrI6SWWKEVviUSCaLE",
-	"loLkp7Lg1RLPgWnCcYzOUx6oxro7Wd2KMvfvGgO6vn5/fnZ8ff3+82/e/fYfBhz0dQGyCQ+84oxsj1f8",
-	"Tv+lcnr0HWYpVlxsL9CT01MQXzxXiKoRgGm/5mkBNQcdISw7brTqcePUC6dtzIg+cbLEbEHSE+SAiw6f",
-	"nH9hJPyKSknZ4hI9OTs3f5EKZ0b1CR/fqiodqlFo83/gs1ba+ROf7U8v3xINzH+kLIA6lKVawtM7cgHg",
-	"yddzwZlCc7rIBblEIMpS85v5b2SEQKnOJDxnCc0eSYRZalR+IiRnjyRaY6FkAa/q0TLYVXyrt9V1PqcL",
-	"lTs9iIyETVtUI8raWXFGGdkfoj8w8sN83voRzkjM5/PJWf4rvCBv6F9I8dk/50Rsy+9qnT6W+gH/MymZ",
-	"4zxTBxdPT+EbdKUB6ojO/Ous+BxliiyIKL73lt+SFi3zhpH3KoaPKv1UQWNrQe4ozyUYGcX1hzYL77XR",
-	"y9Oz8wpfOAvDZKulWeelr80z8S6X338pgOzt34af90e5Vxnu+EiGp/iE4Hc0JaL9M/aB/T/1+urNPxtG",
-	"3PoxgWVsmfUE38OKvMWzDh1NYEVipR+Z4GskA+NMLum6/YPeQ1N8slsJ21H56sX+1+SOkk3HZ/XPExwv",
-	"70CUnE1+rDfJkqR5Rt4uBc8XAcXizZJvULJNMiK1WiCU1ibyNVLc6FUpVgQdWtZ7gRRP8Rats1zWRGZG",
-	"cIpSvJWXSGtoXCqkNhxtCRYS4bkiwrx71MZGld1h8Lh6F3XvWPC4+aw4XCucpffQ/jf6lq9/bCcOxddx",
-	"vp74Wj/otYyLBgz5r3BqyUb/y3rC9H/i9Tqjxr/y2VrwWUZWv/2TNM6W8us4y36YH1z88eeDfxBkfnBx",
-	"8P98VvpKPzPPyc9emfcPPkQ/a/65JkJR83mzve63yy3add7ql/RJ7OH47E8kUQcf3sHxqjj6Hc40hMAP",
-	"ZBT7wxlO0R/e/PB9hDYC3J3bNYlQzm4Z3zA0pyRLI6f4Ii4QZXc4o6n5Rf+hcIUAQnre4P95bDd6bC41",
-	"dCr7+Geetwe2/YKLGU1To2d8kvdQ7HCHa9CqEug5jyQSXDOMlBsHd5bxjWEXej9wzgmh+pJpEwpn3wjB",
-	"xScL2coud4DuFUM5I+/XJFEkRUSvcgk8NiUK00wiLIjzFWZ8IVHOUs1US6cioumEUP8OQh/fcwXhEWOt",
-	"f5KAr290R8yG8A55T6WSaJYrQGxrGlJpA0E18BaBoy64moc+RHtdxvdcveA5+3QvwW1wB+B/z5HMk2Xh",
-	"4zdITqVTLtAhF3ATFvmd8q65EMHJ8ijS/JzZVfQ1TkgFr/A24zh9y/m3WCzIJwv/2j53pIEZT7eISpTp",
-	"NTRvwZXYBMJJQtZKosMz9B396mhaOGvLtghJPDf+rA54N+HcA5/K+gctECgiHlHhUqse0oX/ug4Hz1RC",
-	"ccd+LK7r1UD0bk/WYU/+Omf3BNPXOWuDpsjZfx84CpJwlkIA/AWm2ScsEZtb3ZEfOEdw4Wym0viO97jM",
-	"qe7AjyJ88rfgNrvDPRR3YKM64Nyfc3F/+vYbw+1/ZPgO0wzPsk9X7DW3upMCorQmkW7RYYoVnmFJUM5A",
-	"t9Arau1iRRcGzBKtCUQBpxR+PzKcqyUX9C+fMDr7m9zFhm/a4jbtAkxK0OGw+W/AbswKa97qgTWA//TT",
-	"T8f11I4uoNczQfZkRT8yma/XXCiSfkdSit9aEH6id9fc7B4q4iOJbILWsX5dcyZtLXFGQFsseJLTFycj",
-	"lQ/OaWbMryQhUn7DFFVbB/7mhm8pSxGfI82NRQqErvfjonEmrAHeudKNfRB5ySgHUTDt4CCy7+IsNpFE",
-	"/WA1ReAgOrCAj9cZ1l9JqSCJil0gp1A3D6IDKufev5sRwcge+DUcpHnYHxiB00HWljsunvFcIWwjmRdo",
-	"s+TmIaoiZF2uNnmxuLYIgsSRtsPgl2tmj3OCXipI55PW7WA+UQmWRshkRqolocL5LiJ4yPyAkSRYJEuk",
-	"iFidXGugVBEaJ8q4ebow+ipPqbqCJz/oy9Q4ENN0vDO1eHkIHTUw7oPGjcwlVFXv4wVwtIxKgDSxgLOR",
-	"RfsWogptsERY3pLUuBsOb9hSxixfzYi4idDNHK9oto312/FakDl9fxOhv//1P4+qkL7DWU5MiFqRlaxH",
-	"IE+rqQj4+C/xu5/PoqenoVQxgNlLs8x56WfHQuCt/nU3OPMkyYUgaYxVw7d/rOiq5uB/chpaw+FomNaL",
-	"n1+mZRampfciz3JB1CtH9N73njVBdHX8LxpIz1qAVEZEw4mp8LNPKVQaetT7GQs9L+4VSDpheWYVNRNa",
-	"aIYpyuDDHw/gg/51RJbofABXCcOnsagSC3b4X9niu4Y8qXKvb6mJVVQpv8Dc4j/6idFywxrOBpC2FuMP",
-	"heh7oAaLh0+mKFu8MFyreqQZljTAG35abgExljxLNU9MlLQ6PVlBjspKkuyOyEtL3Vb1kiR1aAUurxVl",
-	"hFza7HRBmDK8P1nSrCLkJMnm+pKLVeJC7NlFDiA5tE3weDxoQCpQdLCgd4QNf7xCSGMJw77s2Lc7Mk7z",
-	"TCM2wCJ4KM1MCVBA20bHUZVPFB4AqtBrfLZ6gMgiTBDL0lQQaURkasxKnL3ysG2OM0nq0lQrz2o76Boy",
-	"yshZT0rbWct75wPSo6ODNZcq4SkJZf79+I/I/XzpEtHz9ZoIlGiDDGSj1jDlGicEzcicC6NuUrbBIkX6",
-	"xSqj//bHM3T+1T8148beeZ4Gdqn4hoUA1pfB4yODgaVdyzt4x8W+cpl/nbdbBZtx6UkTrScIm5UitCJi",
-	"QVJEmf0BWD0zKjokt3/++MtnRxcIzySBJDmSpeDa2UZIYz1KMoKFvGZwt5rZGDw6QT/Z7ElcrFl8FM4c",
-	"IX1k0PfcoSFy5YAT0vjacbSHAu8BZ3u/6OPww+BVAGHyTP2Qq4SvWoweRRji5gFpjJ8FOj88P3Ja0XN9",
-	"JfqO3hjzBB1+k9EFndGMqi16LqgiguIj9JoscmsWofPTs6e+UGG5EtSqCoUltNwuKGEEMJ9mRMWMkFQr",
-	"B5CmGicZV0uiOeSSr0gs8Zyorf4XnlGTs6T/XrPG9OsbLm5jJTBlehmS5sauju94ljNFCAArOkj4apUz",
-	"rafMcaIPozEsOkiw/j2ecxG3ywMfqqWNNYLVMq5IXfF+chpkhLy8vE4Vx79o4DBYchbQJ4qsX0jvzZkG",
-	"5SUiq7XaIg1xsaGSVIyDHlfPLCOv4WMHH2qqVHRgcrStrqWp5IP+m/MTBmIq+hRa+TUPaWaFkyUld8T6",
-	"MM0BT0ode8Z5RjBrcFUHtuJ7QXbqbOirleYrTZ0MM5bjLF4TlgR2/D1RF7XcJrkEcoFkpku0EFxK88hm",
-	"yTP9oKyq9JSpZ08OvBzVs9Py/7xk1dNmsmp0QOZzkih6R+K54KvxWVBAjDFkdLUd0QAA/e3/oLPHETp/",
-	"pvn72bm2J7EgUqE1YWyLDk9BJeWMHPP5vIyMyaPpDuvyPXfQ+wwtNFn4afBZTc6DTc9nT7rWmG2HlYL5",
-	"iFu71KiKg80riyqZsNh5qModVM/USQbfsLGMjLA0Tlur5eZUSIVSvEWMQ60pEYiC0zYh6JC8T7Jc0juC",
-	"CEuPIpf6B8WFWFTpZCA+lzfd9NvPMsxuL5ESdLUyMcYGNlTFa2niX1+/Oei9NweJYhedoH5N1oIaihsD",
-	"7gbF1xxJRdGqBjroeeu14HfaGMwweyQRBk6HwOGsjUZjH5agL2j3kfxlXkOdfIZdhsxXY+9ihpPbeI23",
-	"lXqDoOr9yt6FzOWasJSY7FcLdJxlIXH2sECELNF8RTpoGZJ5jS/aYgbCC0zZhU+3cEBJoRCmIP7xGFS7",
-	"U39vwy70jYH0yBvVGDOQmym0xjS9dOXyLt8IS4UObYq0fgDEIlVg1uD0T7lUJD36hVFUCZUxsJfW89pF",
-	"M1U3F9HKZ5BOBDHA7CGYyvWNBfBDaBY7UtilsbM3S5p5sBmARb0Gqt1SxykGLjFGXRq8ZFh76n29gNA+",
-	"Kly5yC46nPF2V+jG52AFFVQ0Nv8qahuoHaoCosoVdBJmOPB5U40z3mh14IbK+Q06xAy9ZCm9o6m2AWwC",
-	"BXqRsxQtSZai2RbhIsfyyDf4q2uaiGXYki6DpIMD3OU7L3CiZCDQXbjShy3zFTz+IfJq/cPNH0wVqM04",
-	"Xa0zokymk8wJVAp4+Wt1TtKLtvbbXvlXgB/1rpJglpAsTNFnp8NI2qyRdRNQ/yoGQJOtsiM3KO8pnmU8",
-	"uQ3GX38C1opRKvDcmvRzCLRIRbOsKA6xnmSqUIIZdMlxu0OHBCdLv58NVJVgifA1+8ObH75Hr7i2ZYUJ",
-	"b4Or88ZxjFjx2K10c+R8MeCeCXzKrMBZQq5Z+X2NfO7aTtDzEjlhS+7kiEr05Pwc3ZS5Cce0WOXGOFwH",
-	"+X1e6AOaKotKPO0sFE+zrVm6EKEZai+djMM5g+eZPPjwrhU7St4YprLGZhi3eRtxmx7203IbYAmMW55x",
-	"0ujXND66FVQ+9DUSOfQNqbDKRzDGN+b5wq839D2X8JCv09EXbxmgJXZbuH325PMnXzx+9uTz3vrthhj2",
-	"Y22VwFkBjjCT0MYBThTYDtDxwMfIqNIWpsm6a+yvxsdqLLbOtUsYVEinAs53gSwsX5p+1RZM5pIgkWv7",
-	"BK/X2Rb9/a//G2FmHK+PJAIffIQwSrAg4pG0yXbgCn8kKz59662HBzujp+WuSr40NjQJgrWT+lQpoM3T",
-	"8rJMggVmipGjGL0XlPGNSauZwnzmd0QImpKRQTlI/vDQ7JFEKUkoJFCD7i+VdTCv1rntbpVnfuc0A5KT",
-	"RqDMYKvxs3f5FqZ1vriPdliKwShViSGA7yOheIUY2aDyai9LGWysRwVoz+eopjp6cNR7akJRI3cKwaBx",
-	"rBmIIl4SnKlljFUsqLxtaVtm6Aytl1tJE5xBCjFhCmfIvI6oIUIqEVZIL4T4PEIpUURQLrCibBG2h80m",
-	"XGxvcLLMc/1aNbhVEfFfBAS8pv04JXck42vIVpR0weicJpipbBvT1RqH2/jIs88Pz06PDmdHwInskblA",
-	"3mIoo7ck2yLFtSJUWRm5lYtWPbb+SLaAxGyUSq0VdGwnOep6P2dmR1pxs+Epy5ogLikVZikWHctjc1q3",
-	"jh/m0tePKVOYOoZlVkVuVY3GYTANA4GBGFwSFzHNMmYzRZq4CSweYUElMe0QcQhNywUBTc2C4W+Hwp5t",
-	"utBovA0EZWuqaRNxKyI+HJGUGuFIWmfTNzKf3TQlR282gTWXZcxIQqTEYhtrOh14AeZtbYsUrwMHAQyy",
-	"UrzFm4xlbDuS9gHy9dWbK/tkSMsMpa76gjUqJJYxTTyRCykFVJb5jlhpE0eQY5EzGTKbmypsSf7xhmSZ",
-	"SRbQOJioIBC1wVZwUJ+TaC3HWw2ZNZC2mdy6YVDuogvXBCUs8a5TEhrfRkDVwcrWtpb4iFyE7wTp+7gB",
-	"vLm5QDdBYr+J0E0XGG+umUvUVoShG0eJN3Z1kCt69YB01Gu3oPhNdM1uQoKxdz9F3jihi6WyG4ir29Jr",
-	"a+Z8Y8x3tRSEoOf6L4IwdJUoJM8+R4pIJU/QlW3uAAhYNN+dEdMO1yZIFTfxSF4zMBlMXdU8l6Zn2jm6",
-	"gWWOGVfHcy6OPataX+zNUTCD6VeV4leV4leV4leV4v9eleKjy/BuG3SSioMyrvHhYQsMig/vmSRsveGD",
-	"bWlAXMr8T5z9Kvt+lX2/yr5fZd+vsu+XIvveFBGiIpSvpYAfwfDDFz3+/re1SqtwzKD0MbSXM5c1vA3B",
-	"3FFb+cLUyaEb88wN9KKLvHK6RxLxDXP+CJqiQ+V1riteSzJMV0eD/BN+v9hBQTye1YiytzSqTnUyNxcZ",
-	"Lu9wZ2kjsG5Fw63tNhpUOfTlfHNHggn0iYv2lMVWBqonNrTVP8km2qXO26ZixEZzaeEH1TJrU9hElJfJ",
-	"4Yb3+IXTR22V08Nuy9a5tytmJlRdT/Njx65wxqYm2G27cFFkepphW2+PFUHKtSR5ffWmaMuTS5Of0rjF",
-	"zsL4vkr4+uUOudSBXxpSCz4sL29o/ssD1U9b0ugqnq50MK5htJc75lCqmzgnMWtKUn9Ys+arq+dvfhB0",
-	"QRm2rGBE9BgnUDZYFO8GPKqCJHRNTeYlIY6M1nhLBHS30N/XTEFrLUTIItsWXJNQe3qcYNnIvj37oj2g",
-	"+q/oN95Enuv89PT82WfH78q/ofKPvwl2FSjOBR0gauD+omu+BMyG+iLcq8Dqu3EuifCWDthaRdUTQMd1",
-	"/tPvIfMeOnzz4/dHNZg8q2zsWWBjz1o2xoWKA/WUOy5Yl3SBY/vfbIA7quJVEGuDrYzDLSDMAxCHLpg7",
-	"VJOl6KZc56aYuOXnYuSCXaxN8sOFXegCGie5/gyhB1Ks8LEgf4Iusnr7vaLsK8xur8yZny9JcrsrGU6L",
-	"rveLFe33H77wAkIv2aRc6spwpBlmt6C7SmjL0+RM6NAMGZERSumCKhnZMvgTZLgJ+gwdH/235l8fCyGG",
-	"MAQgQeNla5FEK5zaYlersvmEbvIKPYvJmGOEZtBKClPzB8gUB5uNKUFnOWS2eS9AxWDrPJlim3y1omrl",
-	"xmCOqYz1xMPxCjOsVemMMiJtaex0ZaGVlO2x5Rt2i/HgwxQVvnyOqEKHUJhh04IxKnp/ecHDnStgW/RM",
-	"vyLWGL79my9mE/n4gDCU81POSIoUt3lw97TTsnY34BLyKxSLWhfC/Iy+JZaIQUcKxtWSsgUyKfgrqhoV",
-	"VeG772/WYA334cqwmx1T0kkjFzrgI9sQcptty+uaggxqPMrPTS2Lg2t1xJV9tJBCGMd8WLUzufDsLYjd",
-	"x5ilse12Z8pMKumnR5HLMQC3l43r+2ywvsigNFSzraaDKzRky1hnd6Tgpe0L/nOZr9zo0k9Xq9xY4ZLh",
-	"tVxy23XJJoWjn+AObE2uC68QZIvubakuFOAQqLZ5eh4hwXO9o2vXr6VWib/E2R2RKF8Hkw/sPSZcqm5u",
-	"J2GnK0IUtROC4WoubBsdBzG3x5wpmiEMJAyhFQAjeNqY9a6w4kTTMf/qZMdd6mU6xUcgDpUltsnJiPhP",
-	"8c4bRdYhu9nJ735O3oA8UIgxVRmBeXSOm9qbAU66pIslmVDoug3fBy9zjo7eMTG+KjVYllvSAgT/+//6",
-	"N+f5NX++PwHoNlcHWHVz5tf65u5xVzvU5bh3BpVFRgcpnc+J0MftTd73WQQy70k3hTuA+eGSml6Ch68M",
-	"UvikKsxwCFlBaxPN4C687ZblPfdzRW1TbHfhdYGhtLssM5BXlhfWgPY0bML7wP3woYpZOq4QaaBybrmP",
-	"pfu//TsI+ASv15p/K18X2Kdx0GBLYuDN2qe7eVmZp2rOuIZKfjjqhZdfSVLwXSxI7dg+K4SY3Bxazel/",
-	"4hm/I3Zwq+n5t6YKZyijK6qOIuQshBkxo6YIssCwX7ImhlNZQkYbKgt8a9W892UWjabCNafWLq9vZfQu",
-	"YKV4to1TvsK0w23V963m2g3boDbhcpeT+0sMJdFBgKiOw9xpax1hpx2LMStWS2k+VjX4e7Ah/cLGRh1l",
-	"6R4vKiiNHuYFpRpT1xuzTZv3GIUHp7eJknYZ0KJTt2iuQa3AN52bWkwUMKVClxPmli0KYZu53WKbd0y4",
-	"rw12tcwiQOtVm6ZWb+rpeu12vrV/p4guVg3qhw0wPv/262/egy+hcYhBnQxq7ch7WUWat7WC+cnZzIKo",
-	"XIA5nebkAhqyrjhTS6/h0p9zLPR/E5bKXdoKETcnsdIA/nRnLbDP4Qr+6zhxzRYDbKpX69MrAAY7F/9Q",
-	"WTVg8RV+X8lf9fh2iSkZjluaugY0Jb7OSJxyRsI76m16aBZQXOFstxUshtR2+3l72sN+XffLRQYaiIJv",
-	"QtGFSluYHW7SDGHe8WUbCt7p7RrDqQwBcesW2wsxIrnE50+f1WNXQ/omyYZr8885seGinDHT9hZwMTqY",
-	"m7Fk7wblrzgcKnHfk/wVFK2ivL3dKtk3SLg4smNHNSyqYWajtULBSTvZ+sDC8ibnNzKqh9EMb9Jcz+yy",
-	"XZXi5+5TaLYtUikSrMiCiy26JdsIzYikKbFZX9BvUFoniL+f8z6m1RXcyniiDSHT/F9tTaMaytDzb78+",
-	"aYoTP4B6dfwvEEN9HJ21zMDwOFGot56zwrYEi6J7YIIzwlIs4K9FGaBd6QKdn54/O/6nMy0ir9aCZkhx",
-	"9IecEfih2uHdPHpePcTngSDwkw/H//THs+Mn7/pjwU266ETBKVSkUk35qGMsnn/7tUXc9oyW73//Bn3D",
-	"Fhk0PMooYeo4I3ckQylWuETxAu9xie6C6CNKhCsdRzLOFrEiYhUXvbs16Iu/CqAPpigwovLvLBfSMD+5",
-	"5ELBH13EyIsg6YOvLaeGRtjBoE/dnR+crSQVWdv5GuXjZkoSF6nUiAyTk0wzqSWWWrmLEFXS5Jg2G1GY",
-	"FL/BlmVoY1dImlgUwytSpoveWJsAGLjp/jbDLL05GZLDCbttfuqVtlCg9+WKM7IFeMgImS/B3+1/wg87",
-	"OViOq3/vEcMAEZcoGcZo40XS9DRSSFSOPjghuC9oBLtxfZQAzGPN/ZGaik0/9T/VAadv6YqqsQNGoOPO",
-	"1F5acALeqyvE33b1ex0AaueL2u5GS74qhuGBXmQndUL1CVbwe2UsD76jbAG6FLsj0mblWEYVWzBv4biU",
-	"uckIXVysLEoL79KU2tcHQzw+PD86nB3VYvHVgQmVGQqwBRka2+DPhJh2hIMg4LgAnIwhjm9+6QPEJzLJ",
-	"oXI31UkO9z+SYYqpCs+tGH+dZ0H3Bk2WyDQIPbYNQqEjmWkbYt/Vuijki815lvHNhavFMc4uKhVm6gYd",
-	"mnlJrv3ykueSLHmWugyS2IwOUXh7E9k8El9LiI0+MBME397Y0fCsQnbMmDHNb1v9ofyASz1pWz+MfRCQ",
-	"eA09vcJkWMRB/MQtlqIl37iBgDB9lqQXRSDE8ROIm5TcJiNzIGjNZ66Zz2iOIqSwoPM5gmaQBB3+13+c",
-	"2WANcCVyR8QW/dd/nD891VBaQ2viIgwD/LEIvxSBmmtWj9TAI6b86ruXv4NzaJVHLycjVMzltbswDyq8",
-	"dl0z//7X/10khl2zIqnNpogt6B2kF7rALRxQv2LQam0iS1jZIJI1JaqhoWDKjI1TOVetebIrdLzisi30",
-	"FfnTqIpNkeqmD7VQWBGsmd88t8lwGqzgWJ5wpEYB8Z5Y3nemyTkjC3C134e+pskJsDe22Du1mpCK+woT",
-	"FzfTBJzVBVCQENChnfq5WKpjxbU6rpc6NvhZTSBtFqBqXgdjkrhU8p5OZuiwuJF7/UhKpSALDGNKurHx",
-	"Gyw0ZUjDH1bcTqIqJWFUUDfIy0fAYCjOUPENOR0NregiBgY2ZUKYXvR+oG1/bWNm03zEKKVYC27MEnJf",
-	"6GmnDMSJIClVMTY5YwOHZJt3n8OrVwsC7YKrePZ7mz3w3cvfPZIILwgSfAMSN1lySdhlMRJP8JVtzCkL",
-	"g5+kXrto/VJKBL3TWr7LaEqxgjzyGRVqeTIoAB2IhRdvBCZTnrd6BybFVhDR8ZqIJOCv780QgJchqVXv",
-	"r283RmFyT8P7WnG5JwwbLPILZSSkr0GirlU8zMBsBNPqp2NCwaSA9pw20DIsWhZpN/exs/ocl1pYuo69",
-	"bUqAL2PDN94tq/qFTIDl+qy9U9wGdIs+FtiqetWJqUEfUbc+2s3gHe0HjbYqZfkzjQ5SM5k0zB5hg2Ua",
-	"12FdjUd/+3dUOdQRtNEzWeym0ZCZjQcJ7BfX7EZ/7iby4xxRMWDH0dkc3/FcXCLT7RAy4PUrgZT4CBUp",
-	"8dfs8L/+48svTh6fPkV////+DZl/nB2doG8oDJ/Z2EFN9iym9p+8T6BvCCSt1Q53gl66FP9rxllCLEjg",
-	"CVnMOougcUf52yNpRi3apgPG7Cgabhho20PoyyqjGPa3rkhudPD+WC91fIcFNDjQa1Zv92uzSvWP37vv",
-	"aWTgTEu2sk5tVMwM3g21A1IiJxdgqCH71CWCNS6g2U4q8MaWIQ2fhvX2nqYelcfonHr03ITO3hClwD/X",
-	"jGSbfHwRg87fkw96xVz+voCkY4lczrEE5k3ZAuVrg+ZUFmMmjXnhTGuoBECHlnTQf/3Hky+j09PTKe1G",
-	"d6ZVLlVskqNg3Fos8xmUZAWifG/IQoAByZmWQWmuIVRuU+PGkckMhQLyzZIjt1rqKksSzLRtrEGj5Ref",
-	"z6/ZYQEx8Ewwkh2VBkCxFJa3xPzJZphZMNkVU5K40KoNNhuabOLhDCcy5tVOBIM0zloHg6a+WY3E2lJS",
-	"U947pxnRGuSMqkr2asLZnC5yzX4PMRK5G/eB2S0yWrF0J5wRRCBw6DX3osa47J2SYRxbnjMrXuH3cYq3",
-	"UvP0+Ow8hrykQJeVv//1P8HLwxBmW3R2bhKYvGs/Oz91/QEMwj1+9qy/PqRzO2siKE9D8S87xQB5LjoE",
-	"yyBYBs221i/pxnBFWuAgs2C55/MvRm85Xcelu/BPnLJ4gdew5QChKLyVKCNSixzMDKmvNPzMNDTwvhnk",
-	"MIFDf2eXBifEquxsX+KUIBhQ35Y1iHJi834HcuAPa50w9xNi+YIcgydSKrxFuAZrGKWniROEPRzVO9cF",
-	"mvNcGLGR5FAGojUcELEFWo0+hf10rNd2GhNmyZKLUC+pXBw79d5M+NNq9B/N8+i36PyLW814in8d3v72",
-	"7OjoBD03BLjSPBpUBAxnqawFMeAZIcwMuisPfnr+7Pj0yfHps52mBrrzZQSnLTd0BWxD4Vsi3bFg9FxN",
-	"1Hj4B8mHxm+7NUZssd3PqzfwdPAFwP11AP8783tlh4gzWyGh33lkRp5a1Ib1ito4+NcjiTJs5zeCpQOU",
-	"T8TkwF4LnhAYGNVBFMDWyydhV6YlZUawVB7QN1zc2ieKkaH6zopaP+wJ+8fVCzj3RfnjrgtQG95HAG83",
-	"vIr/ETp7YrZV+DQs+k8F0ur8oOp2vJmIHpfTkJEOM1yWFDq0WRZGoXe9vSg0+zGKW3N7g0eUTTiwqEtZ",
-	"bOO5ncJlqLAcIeOHqX/+DCPvFjtZbhc2trKKEJNrp8Wm/jZAqR/WSLev922PIfCgmvkgtXaMMjtOR7wX",
-	"ZW86dWwSPWg6NWQSoT+JTJ5QIk4lokbPlW4Q+9eghb4yHylmpYY6WZrePqrW01SSNQZHpra6YvsURJGJ",
-	"1uU0epjKCOiCUzwQSgcwhc0Grx3owo4CT4G8cCWif/s/6OzxJVKFmL7Qfzp/donsTcK/z87RYchNdnSp",
-	"TYljPp9fNHtQTOg6MGyvOGmrr7qWIGJb1ViXx0XNsDE9eUCrY8S6QYxTEVze8MNCcCkfqO9Qa9X8qAmY",
-	"LO2rECqG9SMzLvuQvE+yXNI7cmTSWfIsm2JOtN7KPkOi5+BUYcnWJxyP2+ktGRzVgCjo/CA64IzEfB6e",
-	"HTy0XBnH5E7b+0lv6tWrq2/ckx7jKaYJl22MNYEDQgU3NrKcur0KOFBeY9tU+tspWq7avH0JgRP7N8ZX",
-	"lBES3GexWlxx2oacr+7BzqP1V6hAI4XWGe1DKlyEan29x3z4SONHiyLStmLa8k7DgA7fU1QVSHVs9Wmu",
-	"ArfqJVSpI8yeO+TSbpNK22TuTiU6DyCW74d7TceWanYxsROs/ewz07+6EpWmroGUPfqlkZAV0Wpepgrh",
-	"LLODq7OMJErah8rlqpNhe9hjWze4MvxhmsEZH2ZNE4C00EGt2B+EWTZPUKzrbgDySmFhpM0yF/tqi3MF",
-	"WW2gbV7Hdy5g1kWZU+3cYkX41MyLk0jq+5V88OS9Dua9H7Ousc6Sa/rccTeON5wBTVGg1WJOPGwxe3gT",
-	"E/kx7p/h7swax6FoyBr8pjp2vlkOmmux5g9Xbml7Y2ZsQ6y78I66KY2mg3/LSBzOzOUMRzlvz8/d2yGE",
-	"a9/1W2+QQJG0YPLH3WDrIvMa5pFoW7ElMdWVjLhUnPDXisISmxllMtaxRDkzo3u0HhghgpMlZKAXjnHO",
-	"CILW1t7k692HMdjTpYb8Aoexp49HdXYRtvChzNt48xKdn549/ezx2WOoozkfUlwn89UKi+2gj7YP4m4i",
-	"rd1gBdcC91ZuoAKnd91UU2JggHy8nzpqEy9QcKhSVCBNXEWSrpE6EWqZEBTZqU/6A3bdyASIY8piRpqt",
-	"sMP97cbUZS5Jlg4osinhZF/pLFx8ASUwr0nZlrIlT2vDkSnOh7glqAemq6gpookKCt/qByrFZ2ueS0AY",
-	"ekczyIljxLjevf8yMtrVgEk6y0w60kJglha/w7/cQyZLzmgq0GyVcRXbnQUlwwtKsvQb17Skjl6h+vYC",
-	"s/TPXtWrA/hNhG5yBlmPZrKG/gNMb43QjREg+r/YUtomRXGyJMltDM3VhxXJwrKhnf3hzQ/fo1dc24+i",
-	"1MdnPN2iw5vPcJoKIuVnay6V3vyN8elgpOXsiiiYXqTppZH79OSLYD8+X1rrj0BnBwL0vcZqCdiG05aK",
-	"wZWmnQXZhRmZ88MOogPb8sEtF8Ro1wvgqtIFZFiaTeBlM0n5Q9RAGIgDxnvNihnUG2jEKuGuKf0L7OBf",
-	"HOhyurV9nEcCHdo/33+S/tcmqz6C3JZjzrLthSm8h7FlUal7FaZPJe1eswKqTCHu5tKW7LvLuGb+UPON",
-	"GVYu/ZJ+M03JZGTpbxtVpXjJayLoigEsOK6ZgQeUFQyoDoBktN48rXF+R1GUHQ67jUqxor6J3v3IQcPk",
-	"ZK73Tdq6bBc/y129jp+EG9Bz5wFFeR10yHxOoNt44ZNr0kxxXXWARDU21miPU+Etuzns3oWZ8kB/XV3q",
-	"MbIJNt1snzTbxtOjMslNw/TkmlmOgTzqskX2kjB1YWm9QWxh5hCe3g4FCiPKZ8q2EpWOLU8DDVtMR5K1",
-	"ICuar8IGSUrWhKXghbKz7dujqeGANZXYaOo9HzJDNAcd0rSxH3bGVJB4RdTSBO39Hvx3NM2hc8s8w2G/",
-	"QI1QhjihCFtilhA7pHbAuYsa8r5D/754cIpqzGFVkoNv5CU8PuxG9hTwUL8aQ/1qV4ywcTOjhtfWqmnu",
-	"BTObXDd25n8wBAsFHJ6jfYklwkphCuNtq4zozznO6HxL2cLxpDoPogKYzzUrVRObw15gvU22lKRQI7y9",
-	"Hl3C6Eq1pJYtXrOOA9mbiozWonjp5lFLrIxGc4FY+fdODcQjn/5vtjeAdyBZB5l46YK4RE68Gv6PWbFN",
-	"rQfOtVJ2zVySOyRIPzk/Rzd23WO8IMfuhWPKwJt0c3SCXjv3nC028hU9KJzSV3LNIGaS650pgWl2gmwJ",
-	"ipYbMheuVAttllQRmL1lgDc2bF5TI6zWUOOBA+0nYwI1TeZfpdmU0qxmmhR7O3bOFvJen5eqXJCLskC9",
-	"yFMuE1q0CEQFv6tMAPtVUn40SfmrqPtV1P0q6u5H1A2RYi0jxeZ5lt1cohufPIuC8RsTxrKIm5LEjSGE",
-	"PkXeyAeNgy5XomxidHR5zSoLM5rdoMMZYWQONTAZphqv5JJvEEbMFOUVaRFHJ+iq8SUodIK2VkhzebZF",
-	"iq5ItQhYv3NQ5Th+DXxtRy2+8gYApwhwh7yzDxvdDuxgWGi71pwH/CbSlKCDY2q8B+IEdXCBawaOQUFW",
-	"/I4YvCp4j+t9ZYOYhmp6Iu+/amu/+h5+1ah+1ah+1ah+1ah20qi4mAEM9htGXywzfBb93L0yaMz8C9ul",
-	"xCYkjU0IthmkPa02XjssgJCdeSd2c37UJcQMgGfou9HUuqFyt86HwfFwqXc4Bzm7i7LCstwPpICA6tqS",
-	"mxpgnU/27oFSbLKzBYq9rtemb0ZrB5R0kpLH/ile91+YA8WHisf+Hdb7PtqxBVAdTVnRB9+2igNIac7p",
-	"ljhpnn7suWFXG0xV0b6pfUdt2zCeKI4UN1Xy1LRl0tfbu8Mwjqd7Zka4NXbMi9idzCK99rsRn9gvj2T/",
-	"oZpNLm4o4ZEMzGuGVC/oiTNdRdzY7IMxCZXlAJh7KZseNPpo/1lHwyb+WX5ajvz71PIX/EKmIomh5Yq6",
-	"hveFBYM3QrB7DJAnneo0WOEbFUYU4N411rlrTVNVDO5UyzROdE0l9Cclr3508rGnFWkGqxuTeLSqCswD",
-	"O7Mq1F4pVCo6Plo6KaVTOFPq95DQ3IRGMw2L3/ZP/rJvhfb8e99PUSQJU7awWeX5Gv4j44zENvE3tN+X",
-	"b1501dt3FMM/cC16vdDcVVNlmD2S6OWbF3ZWgc1GotIlnYvIFqz/Wnf+UerOB1eI2/4bOxZ6PmwNuMOt",
-	"oc/XiqJartStaofdX5pGSmu8NV4e89fy4uUU1zuynFtzJNJ+UeXV2LlsLTfz8BXe/o3tUGPdRM8wLGp1",
-	"3kE1JsTOfT68k95yL/RznxTxEfCutcC1ihw73XXfpU6hJFWE9cOqSP6np6lh3YklViXfxQQMcoDP1gum",
-	"jM2ztr36XKPqV9AycY6oCUDPCPK6odtMamzjkSZmzmAyCTSLX5uXr5k2JViKoY2li6iAyOdz9OrlK5Ri",
-	"mm1RRu8oW9iKMsbNSrbtfKEcpRGSeAs9f7G6ZvAJKiGSzhCW/vZcK/GAb/0QZi3eNBu83xxFxokrrxlm",
-	"XjIVuiqXtq2T/aBZ5LXHdfHZqISM+xFfs2IVW5dVrsqLSUo4EwSn29phTErAIQlOMrlmJfmZXukmKnGB",
-	"IBBhFj4uFiyCEBFieEXZogxihxLYx04rLL7TGYGx+FHktEGQqjxyPeji9+EHoNt7OB0SD6mMdW3iKAqh",
-	"6EU7FoaCK+1Q8AcTtU7rcjvx0aoKDqzMlCj/iRN0ZeaJcIFOHemw6nkfP/vyNJoipjtkCKXhPW4G5eSB",
-	"5fD8ycpn3rVyxHDsyo0GKsd7NacD6Yv5+tsreERzLI0O3t1U6l614I1t5O8gOuBJkq/dYMHyz9WwpRmx",
-	"p5UvnJV/Iqt1xo1otxNny4i01v4KnK38eU3XMXDU2HBU+yd3qoPoIM0wlDPb//R+ccylKLO1OUudcyFf",
-	"MkUEwxmU2O4XJqwsNTxUSO1rgyKF31JGXoR0Mq1Ga0wyinj8BP4h7b9AYbP/rY1zaNSThCNr+gs/Mlpp",
-	"IbPkuTBew4PIMCCLtzDiXTpk6ej9893L310tyFc4mM6mdaizL+LzJzcRgn+cP40Vj5vBcTOy8CbwAyA3",
-	"vyPCh3axrsa3jmXDBWgtx/gKS/J6h65NC+gT0pvo4gFq5/yY+xgNVONd5cai8mgDeNl3L3+ngSdH6naa",
-	"9r6zgwsNO0S/y7HATBGtvsBXL7XKgpU39tEWwlHbUd5UxUNyg22cSFKSHjVHT8+wHJ7846PEh54ss3sa",
-	"2lRLU7uvrzRyuu7pQx1ZZPEDoDbcfhB3oZHPqhgTc8XkxnQXHsEHvJG4BevWlrEgd1T2e7zbVFL30gXa",
-	"LLfe3HUv4Uqr5RIduqMeXSL/wxeQF7Q2p9BkQ/YfMKO3e2fCVK0d0Kp7MD2DzDumUc4K+vTbEUVsQUKN",
-	"u7xdPn7WZ3W7Cxhyw16GR2OGQJlLYDaGTD60bxfYOa2mrz1ekPQEvVF4PgcNzHRmZ3hl7COqjAnqpUrB",
-	"j3D2VYBJYcC+vZzFZoluZ7m36rMnA9bs9NZ3X1R0kORCQAucdbizCwzXoIw8chAFj7x52ovw24kxc1tk",
-	"ZIdtZbjSs8802XOuRxPFYQnNYntXB9EBlfPhWRG7nbjTad77crvHcNCrGpTD3u89/ZhU1kG5BzW860xF",
-	"aGsM+ZMbgxSh2dZmjSpK3NA0A/uK+UOyeU+jxKLxz7vOTZUY3Kk7FEj8w9r1MAuxzH1vJxAPXRPmPPkD",
-	"Rc9DJVh4jmIfSRvcIQDuYCYFVgdBdPFSOaq8NHAHVV5ZwmKEEHnJ1rkaG2Zok5qVCZyVDqLj5WOTGdRl",
-	"nf7JyDSs4COXiK8oyD4sbxGeaWW7yWnHbqPD3dYchwjqzSVSUw3Dm4J4O1p6tiHqCASaIqbRpuBUsv19",
-	"z8NDRDsagPTb5wyT0kFbHVj/19BHTrZPNzA9zkIj4PXrRiWFMUpmHNcSC5woIgrvjxtbZ9ZBXKAEixQJ",
-	"AgmWde/tb37zm988ffb5F1V8/SLYIQummk2rnZWL7pheupu24RpuFL3YOhqmhuWqygXbS9c1S7RMVioC",
-	"YDBH0D0K2rxpwWw0BkmQaUsoL1CGFRHud1M7tyRZ2jpUaexNSaL2UY/060NzNLlQcbiVoKOB3/zm+De/",
-	"OX76zFOsMaB5HbnNYw3k3kFBKZPBCpztjzFXmk0Vx4rqtO5JfgunAt41EqmRYRWN6ngZ5G0kxHkUZYt4",
-	"Hhw5ttSGZJbCpFwhzWQPJ/qglaVpV5koY97wFG8rDWG7uP8VfPiFGV/Uw+97enGbPRruCALhkUQ35p0b",
-	"lGSYrvY21H390ANZGMpqydPvuboy9Sv7+fHrqw135ZtSy2PG1bGtpBnk1P9u+3BTeAbbs0VcPx4SOSsO",
-	"4IJnLamGD5AS2OtkMM3oO6O79hloVAjCf0HvCPSbd2ObNU0Kni+WVbX0jpLNyQ7Va1HXFOkr1+X+kYS4",
-	"e70P/iNZTpe2QwIJq7r+EkLviISJyVwYBs7QyzcvTgaVKfoJkv83TdbpNZweejBFaWSZIcN3nCZkz9kU",
-	"95du/NGcWy7BjOEV2UnNrQzSaDqVCnqys1bJ9qLMnaoS16gpHOXWewZyjIHsvjOKps1x7ZugJ3MJwayW",
-	"uUxTO6FqUm6IV8pPSawP5KikoxZcs8L06uOIwsmxoazYEjRDRij5g5NqIq85V6RCMD3ure2kWZa+7lPR",
-	"Ss9Om2rpcJfC9grgGVCn7qWcruyVMRd8tdPkSCJiGDI8faXfUM98faJC9UzRQa1iqb7jbp/W9isgptYL",
-	"SbicXP4khGbabOguHIUBJtiMX1rhrR2g6JIe0Rozkj2SRcWwbWNXFpjO6SIXpGhp554HHWxJF0syYS2M",
-	"L+TbBx/4WmGpZWhddsPFLUkRz1UgoAiNfkL6p+vegYNdjKGTh2mm0dRCmhy8fDGGLhFhAy30Ia39bmxv",
-	"iQubbhqVmWwyKrMfbYJpAg28B9vH323fKLKutz4JGMctG3fwdzPD4etoRtzcF99nb9P1ykKrNRYmhXrn",
-	"rZ73Msziit0RAtcRol7ndO2vwK6eBx2COWI7wauWez3alT76WwS4jU+RNjKgIYGtqk/6m7doOGSWdSDz",
-	"njdU3uMuNh92vJ00pc0Gux1w+0azOebzuSsVBGZqsCBnimaO0VJpCgfSe7z8JZWKm2lCtaTZOyK2yCo5",
-	"EeJZSqRy/raiwbpNf6fKjc8fQZxG2P2zVaN69Zpd7c9RzRHy9VxwpiI0w1l2vMbi1uFfgXcl9QoieS5s",
-	"Qnlim/pspSKrC7TIaWqqIKDagCHCFFUZ6HDTiTrvbPeTZjakC7i5x3KyB6jX/aAu2LyWV3WReD/Ivp+t",
-	"bV5+GC4pcIfobMc7ZIMy4CexcgxSOGXpP2loZU0tZ80pU7LffhwGdFgsnm3jlK8w7WjcNOBzbSULlfEi",
-	"Vu+YUkcozD0vFNprW/fBpqZ41L7gIHcQAKE75bvweJV9XAuDmpEYki97kViimN4+GTs0pc230N5upI2F",
-	"tlhGQTkf0mqigNEWAlSL4tiiloX5a5g5GS5Ss4dKid9lgU7jtLDW7MfNm6ipGZ+CaT3R6qBwDaNUk8jS",
-	"ZaU8oLK/QzgjqFrfz5Y71MVp7m2FUxIbSIxlziNkT6vy8zBQ7DPtbNa3ZzQM6Pe1i2yqMYpmcoMlIy8r",
-	"0l1Ql9QYIxtCcqCF54eZe5OKwpzuVYbZ8MFtb0zBoX7pFRbBUYhB3tgy2djeKETgTHebC6T4+jhfm8Qf",
-	"W2REJ7R+yk5he7QSLBaZbWPBw8ObuV/rD6Y5n88hX1q/gcx8QRmsWmhNo7bfNVNSGcmGJx3sFdjf7S1o",
-	"ZDRY8muU+pYyMsSmL0sU4pVNryqCspwZ7B9Wg3Cwou9bsrKn4Ju7Aa5IhdqrDaRJPpeTJ7r3XWKp4Mt8",
-	"tqJq34Gmiq/jfIRx9pavfxxim9l1h8Qw1JKKFPyulJg+HYZZwRhpabpVO2Y2HadSXOFs+LlNiu9b/VKd",
-	"hpqHf1Dbq62XUVOuejjr+Mdwk6jOFQoI1jCxKgMCzLxJgSUWtuBNeNClka7T2EUgpz+yVfSa3FGy8Wr3",
-	"RlRcMK76fHrOL8xsKs+ASoTOUoc5hqG0rkjAk6PlX5ZcwmSLGKcr6urtTWnxTBB8m/INeE7wnCxyLFwb",
-	"xTylKk44S4hg4ezZVvAFMuY9f3qBDfVWK83mw4zHnh6qCQeqaqxWKomU1p0hibijCQlnKS1Jlu5qWRCS",
-	"SruHlqwSQMc0nyRW4kb2d4DJqwEO4BnoYOaJRxKtuaSm7c+piVAcNfpS92YAYNchu1DQkiUlpr+mFhfZ",
-	"Nvb+wrgq//luaDlt8ZkQTVY0pSY3KKnBL4lmxCuduU8aqPQ1sHjm2UzFhdZRqdKQt0Ch7vO3csMwMuhf",
-	"oCCabPzUTq0+QsOhnKBDxqsVYJCJ4IjJtKs8CqV51kg3Jy3dwaDoFisiFUrxtijRJhvXVStY9zCAMEWe",
-	"VZRiQO+4KEkkG79AEf5lnqhqzeWvbX83TREoi/X1QbMaH730Q0TEkoRLOhXBq51SCDeUpXwTg9d2PNuq",
-	"zyXIi1HZlXUtEO02Q6jH10QDEIioiyc1afC+Ka9SFsf2BlGg8rPFmzCm8mGyCgag8fp19Hms3yRLkloq",
-	"qbeT8QoGRuTXmTTDUel5JpFugL0LyWAjTGlDp8/1W0OWd7VWbfF8qFLFSORmttAKp6RoAVCAqxrtR4eu",
-	"LZkqmdxZdHp6ejQ42G+PMdQpYJI4NQ2NCuQVbw35hq1M2JukSiQr1yyuuXqUErO8i2pBakXWoRoHaGvI",
-	"51BZVnQ7jIxjzY4dNLr2SaDFn8I06/DgwdopTcvOKMP0dGn32lvCc4ezfJ/UzePq30eGV2GbkQNDdTct",
-	"l1AiVIO3zHByq6VoWFeeC77aOQQ7rk2EzFdkshwmu9zusZoazEs4VLcalfCrtCPwvx66k+9//+b7llLk",
-	"t4ShlC6oklHRoifbooXg+Zqk6PHx4+MnaLZF0C1SFp1NoUkmWvE0z3J5fHaGkiVJbs1K1cLNL588Rk8+",
-	"f4aefnn2ZQ20537l/L/+8fT4y3c/P/6A/kf9v558+IdQUf33XL3gOduzIs+tMrwSj3F1PNevDCrA+4GR",
-	"H+Zzy8k7hO2OntJ9S+n2raE72zXCMLZo2fNRBaqhytJhsHFtIx/OyDGfzy/8AQOSLhhkERaGjcHY8dOQ",
-	"8ukYyK4lYhRsD5G3F9NqlWUDg1czemc6HCEFfa9qIaUdveL/rZr9TDh3yJB9GQm4v+Killqjan+bWglQ",
-	"OdmnNP4Cw4dCg4J8Oqz7kWsI2V3sU2GMAzvl13RzCqUD/lHRIUY32iy88TrLeDr6I9D22BHUunowQYc4",
-	"RUuehJqh7cuh74XFtvtUXmGa2p5U1hIpecCSC/oX068vWQIPuEQY+iQbHml8QjnbxeUykhMMbtHzPVdo",
-	"lmF2O2FHnjZjxLXUadWkKkg7RVijqh581OhGhWU1nTXg0yqmJ4V8Ln78rXGNPzDSbKznhgCdIPMu5PSb",
-	"xAeZr5yuRoUZCRQhyW2PijRF+brIEsgwu2bkPU5Utj1Bb1vLlCg0tOJC/8MkGZhtwFRJfYvmJ7sulFJL",
-	"dc0OMywW2nwXZIUpg0lE0n4aC73f6nYIY9ujy3CFtdDr8DnSBBjqKH+feXUPmsP2sOUxXuRz9/Z4D5rq",
-	"9aB58Q8V7G5ew/Dg9ZgM3TG5v0FWd0fE+v8qk2z3BKa9xfkQRd6M+95Lj893TTZqNohSPNZbugv2SthF",
-	"Gy8U4n6N3FPDS6D04PAkiohHEh9VDXl19c0dTR32j8ivSGcyBjfU8GFUZpAEETLOqGsHTpnMBQyPIO/X",
-	"1OQk9C60xlvBsywuemz0W5KhDIlXeJtxnL7l/Futcuzn2aotNtzBtTYvHivOj0H1GeTosjpspd1U3Q9v",
-	"wqjHrvUdFzDvsRyAiGXZ9k4SYn0Ubez5E2welfHklnRP9ykmXVGFGFdLyhaI8Q06ZFzZhNnIeLFkrqUf",
-	"DBKoDIIc7araK/X1F9agqdKWqezW9AANmkZ0Rfp4fbmpjAsbroGewFa9Dl8aCTdYeoh4gQRZC5qQ2uRS",
-	"XrSZqjcMbkZ5agMGm1xN8wT3UKUtpGEfjkVM4b78dPsTVcHyxv1UtmX8JBsYVecvTtzOqIHAbR2O/G5G",
-	"NZbc7ZOsy7ApFKuGXPy42pWfGdE0fdI/5eDq7ShAN88A1ZtBzXjFYU4el2Sn1O9afDrg68Tbapnz47Ne",
-	"9yjeypiyeM5FQtrfbf1cDA02G+f/Gm/BVwTLooxI49TRb6AC6YoGPzOc3GpmVcmq7P9++8job9xgaM9b",
-	"CykTjyQCetrFbwtpiS33/XuSwQQR0Fm0frKFWiWa3s9F81xJhaE5b9uOftiQ1ACe3BGxNeqTwreEXaCN",
-	"S8lwbmxwu5l5koC00g1nWkB12j0dYuPTz0TdDjFtvSMgZWj606BMPjc3t8LQmun+Ls52VG7b4ssHw6A1",
-	"JcmOeWKv9KtV5vzsPNSfaXcR30itCYtA4Hd1HubzpQqSVbCjfhUV8o7q/D1EcQUM+6SHgVdofFHONOYB",
-	"UzQ5V4ChessIa1UR3PPH5q9Gckem56iy4QBnyTreZh4KmIL3YsTtIG72Sly6t/Z8ivfJkZ3GKrdlKrnP",
-	"FQjc7OJXubAOBHtBQ9qJN3l9Vy/hfjMGBrASvXPX02dFUoobzbUVea8+g5RDyK1+rz5L5F24/rLZYvYs",
-	"6HoZZVHB9OUVVQqG+lKplZkpTCnjr4wT1xuzJqVg+KWMUMZxCq2mTc/5kxBy95HbHr7eJT5/+qwGVI0p",
-	"tUQ0fDx/9/OzlsQzSf9C4tlWDWm+c9Za1ziW2nepOyz8zrbhS9U8sx1ZPTQtAFQ5ZO1uq/uPfLLsIel/",
-	"bMzqSGQM8geL9OwLk/mfxoAipj45LlE1SCLe4hPaasB+PgUzDTK//9sFqHq1uAQLQUkKzWFbs9uem4eK",
-	"6bzOqQyqrx33mNtJj3ZB46EqlIl9Od4E8siIRxIaXTxGSPdvFb4ztGCodzmtVIZTuJc828/Fe+8SWtOU",
-	"k9DWKzxR7mLV8htqpXl2a6Eoa1Np80AN/drKkU2jDn/U1M698j9Gauj+U512VzLInwN2UXHt8gKdReg8",
-	"Qn//639qWJtrv0SnCEbJb6isakXDm/rBiP3mpzPjMcK3hOk71WaWyNklEiQjGGbjano2vhH7I7j9tV0Z",
-	"2ffwAlN4G9vxVLBCogVzlukl/BeLP18WA68uAjOwbKmAVQb0LkHVMJsCZcAu4/UjCBdS6i22Ud5VmN4I",
-	"FhklNrMMKc5vi4ouuI8p/BMjS22qKltvhq/njK/qdVbZ83m+L2kMglaYX1jkNpIUKl4HH+he/gKIhqoc",
-	"cIhZJ8uhqmPBsRt3C4e6KFwMlCGc3mmsufTY7IVxPfz9f/2bxWU7YwxeWUO2rGkirVHYnNh12LpEFkiX",
-	"ToXQH3P+Q8RIqVrMudhgkaLD30Jy8QxK2lT557//r387uvQVlcZKUFrjIsIwaF5xxOdzSVSEXDYIbN4m",
-	"p2z1x3wSgiMVbh5bXecin8Ud6795yR4darUG/IRqdbOO8SOp1a8BDccOTLUBrEHDTP3YqEm9duppglcE",
-	"IgNTjjF9a3lr0ULkEnyt95w2XYdIZ+Z0BfRyJOwL7j8S4+xFN+pazcHdH3o62wdET/NYeahH5v2XQe2Q",
-	"CkKzNCZChCYElm0GaZYiqfh6TVJ0SGHOvCAKGF2RHmD7QEBKMxZK2pRnrQQkmKEZKfWAHceWwet7KXHF",
-	"DiaddFosuuMlTGE42iUGFi2R92su1LRgKNbcEQpzukNJf9M1U217WUgRW+rSRPI13oKfGv0WZQSncYq3",
-	"0hvFm0JvM6McGHVhhbe7R1d3zLt1G6s4GJ8+6zMA2gYOV8dnaAo1T0LNemHjmdEh+lqgC6Pst0LOWoOV",
-	"E+IZrLcjjrnL3ikuI3hCpKRsoa8iDNSvrp6/QeWDGnsiNKfvSYo4s8lQOJvCg7MWfCGIHCz5cvbKvTG8",
-	"eWHxblm4WPbgG/bmW/P8h+ggX6f7crmpM5rKHvEOL7yE65LoSu7RwIIK561w8u7SSJ9ZVtlxieAl6dRk",
-	"TE2O1SWjhxxexz9f0jtmW0K0cj3dis3A2syGttzR8wkcs1CFrPluzsAKM80/DKvVtMRhKGox4IdKBGx7",
-	"neWyNlFE3xzEm/eOZxbb7gbJhEaR1hw/CZsoZ99hcfsKG4m1o3IecCa6fO6m/+cQeo2BPomzDG2IMPb4",
-	"6AY5HWp+Q7PvOP8rj8W2RFxkbPmBOW7TH9TbfLlcSblCybGrtFWvuiWj8H67L79Z9wkMxPTbSgWe+xzO",
-	"Y2GWa1XcdR0uhVJCdIS1WmLIRSRKFoYG1FWuDIPAzHlPgkHl3quBTBmwZYvv77jIPpHd4/ovzW/su8ei",
-	"t+tkC7W4Xl+10v5w72r/LuQt1XbqAKwBMeM8bDOS4Fy6ofeCIJsp3F2IAQ0Qi0xPbhPl8RZk0254V8sG",
-	"aGkz5bDdeNqN11pvtNEhccokAg9BogZ91iFfzwuo01MtFy2EhQ2U6uBZEzSwC6Vmj+1iV7z8yTSz26UN",
-	"XHGKnbvBhRp7SpuebHQ6JJd8w9DhjEiaEun0vbKtHpjbR3vrcDu1lgsimnnMpC5dLUj7aLHvXv7ukUR2",
-	"WZTACwgvCBJ8YyJiSy4JM70J/pzjjM63mgfpR+aQC1V5kwLHvGYbviLskURaNhNkt1O8VBn6Caoxn6MZ",
-	"FWoZQYgLximYPgaSvEeHlVWu7bHQVaLQ+enpOZJnh8+OLt3vEn44+/LLp8gRGnqCsER4ZVif7TDiPy71",
-	"Qp9H1+z89OwMfAnnp2dPji7Qs1O7YS4JmnHBnFb/DF2tBc3Q2ZdPTyMkKNjQiqNnX9RfmAu+umbl859/",
-	"cYKu3PB7rBSmTCKqDEfG4MYJtVfgd0QImqZGhW6mL9jf95u7U15whwnk+t3WjlDDhCqu7NQJF1q9pB2S",
-	"5buXv0O5dDkzDgKFn1dAkiBnJEIkk8T2joFe8XoLMZ/HgHThmqS2p8NA8Y4LCA0frliBBBWzowuRW/9q",
-	"jR/Ur6NjUyW4Ih9VmngRZhdCBkdlpamzKoaNmLmyL3xoH2vizc/t9yU3W5fVb2JAobRtgulTw9Mh3rs5",
-	"XtFsGwdyWcOe6gW9I2z442H/ajOVdimrIwj9JoSN7tX1poRnp+FEUBuCH5JFZ5DDpdCtl5yRHaearMFf",
-	"K0jaCqTeJQZ45u7dFefdcxVJGies42sV7pW7jQpiczB2qOt7vipOuz43GHxqJxeYR/eDqH0vuiyedMet",
-	"E+oIwjxrBoaHk+mQl6vU2AWcsnPp1OR2floh9Ovr30K3UXR4dPzu58+j8zaS76K+/rPXKKGDCLpwvh1R",
-	"J3FMGjn24WG9kPDRV1gly5FdAK/QH9788D1aEbHQlrhKlujw9Yvn6PPHX2p9FsrHk4xgIRFmRY9bNKfW",
-	"cF5R5n/jLJpIfJuzDJLh90n3ewjoB+YDY6XyiFbBk3OOjs3dFyfpbyHdQlRvawVIOM0z5WZXhH218B7O",
-	"7CTaXQqxmgkLuRADXDKN6fYDqqFDZlF/CvsOE/zRYZEmQCW6sUe6GR6vaJxu2Kz+ndLdg/PlB67fXeQ6",
-	"0fTrT0EL3WUotsPkEof2Uy4dnU0nuwvKfWAZnmF2ZVMeRurK0Ler93Rv6IL9MJ8/Nw+3DUoO57TBjFmX",
-	"3mvek+BVqk/3N49cIndmlxePUk7Cox16siZh7FVRK+hefXJ62uvJtFBpg3VLdVj/9NmcUQW9TdHf/h39",
-	"OcdMUbXV/63Jzs2hRYdPzyN09jhCZ/p/LxFnCblAZ0eRa3TKCIZ2ptDwFB0ucXZHJMrX+omlzbN2TVJd",
-	"WqyddwsfAGZKGTHNAQ7/9u+mZlzkjFG2QH/7P+bfZhqeHTcZ+vTRJcKu17tmzIwrtBZcaNKbbhhlghVZ",
-	"WInRW5FbgffPQ6Y0d7XZ6u6D1UUxGkVeFA8PFzCT9FNdEaIkTMaqMrBep06TZ0EKjtruNw92bZljjKWk",
-	"UuHWAsohyVhdlU1DPMRAcwNxY6Q41uQ9BDF+1M/Z5++l43Cw7WyVFRlupWldc5sQdU9FwSHxX9B0lWLr",
-	"BTV1AFkQe/dY7XXVpjn4BBEFm+WGUTRAAUP76nbJjpdsnY8dYupzwbodfku2ReeOIjfLZYknWOGML3JS",
-	"E6FPq36YP+Ljv5wefxm/+/ksetpiOXUz116rc0eLYkIm/FDc9VkTtgDYZy2AHcJ3OxOLXZFSShQRK8qw",
-	"aae+xNC0D4J7SyqRcTmgFdGmP0hs+BAW2930q1bGXt3sCzMgxj58XDwMSkjkR+NsX9iy2MFkiLiXDZZT",
-	"2Ti6RIe4erqjUJnPWHnSKT+aEekVZlukOZSENvOg1UUQu0UpSegKZ6bWzLas33C0znBCJDq8Pjg7PXl6",
-	"fYCWPBfy6MLO5MdonnFcH5PzeShSEj35cHh9feL+df7h6H/8w8EvRaSNEiCtsmMyadHgEm3M/Idy6O+Y",
-	"+ARMSCZpyUOatO0G1BZVbfAOFLIdgh8JcYFgXKd7VEsBeWTIw583jDCTGyJkxVcyIa9qFwrnp2Pd8v5a",
-	"bTBv5ku6JMli1Ho1YbJMIgv73DQHYebyXmCakT3nmjXXG94A2nozjldUrsCLPaj/s/fB1xaY0x3BrTj8",
-	"EHR+DJs/Lm524CnWmKbPsUhfstG6kUhjnEAqW1xU1bQITSzSoiXTI4nsa9WGC36Z0NP2Ws1//ePV8b8Y",
-	"veld+Z8nnx2/+/k0ehx0iTd4WXDnQdw34G2e6vWL5+jLJ08/L+7UjIzsHKk5xC4WgovhDrAXlGTpN1D0",
-	"EHKvMml6CYWrEsygG7TGJpulgixPvmgfHmbF9ojRYWVN15dfelLnSTjhV1GVkRGWc2gAqrZH0Y+vv0cM",
-	"r4wiVlBfhGSeLLWCcBPkBjijKWhyN9XRjt0PH0QDOuD7SGjD+eawBbBacLDosl+TaZAZFM7tSjhTOFHx",
-	"7rksboV90jdgIJFepNE3fC7wimy4uNWHX/NwZf4uoZehOTJDc24GhdHsFblA2qfg7LeRdYtntYuo40f9",
-	"tiOHWzs7+y1EyqBanUitbxRLO1cYz+daJELDTNe8z0xFMEng+nOmZtPQiumiaTI++YYVTWCvwRSodGY3",
-	"BoBrPLQFZ/AJ+p6Dm5wlFGeeqhdVp2hxYRrVXDPrTbdi2+WiDh5r1eTAMl8Vq5WyEc7xCFlXEYwIm86t",
-	"u6M34GEmfI6P8wGsWnWtCkQLnb6CGF5RFlVoybNUIs6yLcKsOqxjRJWWi1V8mHQifmUYQqAfBsDlkWyO",
-	"JNizj1U7ZB1EIbK2y5f2nB9wX2HYStiqm1F33IN9Ch1qbvTNW7w42rHA/JN3K/e2ZuqNMZcTFQxBDx+j",
-	"NrzA127sOV+tqGoZhTbBKLxR9Wu9vQW6SFEz4Qvnkzs27pPU8jrXkx8XxDpFB8gppvf1IFQVf6oFWdXp",
-	"d71T74ob3yWbtaE9j8847VKfd0zH3FObblN5eyII4xXg2qV2aqJdVzdJjoiznh44O8R+dliOZ29W5hhD",
-	"b/8kyT7UnSAf8GOg8oeOe6qnDSZYkBgvrNOaynk57A46vsc20hfc3eurN1fG/9t+86PTRwOzaeAbttoO",
-	"8k8gAPL66g0CRw21bU3dP9At8WcplUB4ffXmK8zGdkK4H3G5wu/jNae2KLU+WcPaKG6ON7SdYYivCTs2",
-	"hXqQrjjDLA1VJ/d+mzLv2+Pers+GLZeqia534Qv4mq8wHeuDvSX1pIodAswOPYbz1NdXb/7JvlStm33a",
-	"3Wquw7c3JmChT116zsrtt0D2O56SbGSa/Y25u5sLZ4f/v8j8Bf3t39ENXGS8JsJc8U2EBKbSzNi+sUhS",
-	"mdZ7A76KBEOHOayu2Y1FrtpTYIhKok7QjcZh/X3bTCAF47RwZZq9LOidbSpjd2mz+a4ZvG0LkbFCpxGa",
-	"8yzjG00wTjlc4DWMJuB3RGR4bR0qwgRRoTzRAJZhKsgjieyWQw4P+NwY9AF2Uy+5bqLLba2FfkFR5oPv",
-	"grlcTcBON1g4dLkTDj6q4tX4OG6/axAg2kIoPxTxxIdmQRmekayxTL9MbGPWo1i1YSdmC8WSLSAq2N5H",
-	"AJKd3j+GzLz8Ga/jUh+PJu/V+EyjMI/WS5U77wEqMJqxY5BBbI4CipW0FaA8HtUj1X205TztwfLCqS6I",
-	"ckHakPb4z6WLKWAI9Dmw+tuqFs7uYTMxise/AmX9fgMzXQqg1npXXConABtiCnqxLqwXe7T65xSFHgQy",
-	"CsWYGFJbp0rTGf9x2RvfeHPM5IQy+USvt6P38M912hqo15nnPxSYuhe+DXPVlpTziUTQ6mTidVS0Lo3C",
-	"s1kFs0OlCjJHVeKtQHbXKFvJKnar2d6bD0xGMj2Cfk80rvfMaV6suc/wNXZDfgonlcfyH9ZNVX54GkfV",
-	"LwcfmqDAirw1bKxRAYrX1HYv7PrOc/PYt3RFlbSTnUiMVbzkKxJ7iwyrrK4td2/tUQSJ5xlW8RTu/f5p",
-	"PAO1AH+acVVmQs4NTO6AzlE8xVsEri+YcGIMZpP/QyWiq1UO/wj361nRRW8y+svfacyQvvXnIlFLLBaT",
-	"z7EcrFQUeeDk/ZowSWSMtYmPtQ35MHcpeA7DVHsJAwD12j0NM2zAyiUiIc24WG8LQSzofB5LRdaTDxE1",
-	"S/vgA3tcf2u6r+yk3BRoPyiF/J6yibxdeDQaFRyyheeF7qwH2IY429hTNy3W8cvD1BFks7NS5gTJbpHH",
-	"T0TW1Aot6GIJ46NWkFxVGCowLYDA4B9IjEdYIb2DS5RLO76HcXYsoAkiUxRn5jFwdK4FkYSpk04p1FWB",
-	"o19AKZV4RjOqtseCZPpiENxsSlWuN+Qud7okqmmlRj0vzvyOZiTjG2TaIzKu0AqnEx5hR7VrjMhpViPB",
-	"zWvsmDChbUIRFEjQc+O58R2mmdEpGJR3mEtqBJl2klzV7/7Xf5w/Pb1A509PT093AtPZLnKtvoczhJF+",
-	"+AKd7biN4PlHCbFwFkFFAk0gX8bIkU5uP4kdWNggD2wGuu9OYwX+YuylB7Z9fknmxoSS4FfjYxom/XF4",
-	"cJNZEJxum5zOwDvuzI5lZEOkQni9zihJ0YouBFTPdEuYcSNhq5EXAZt918cayxTV6inehc8vOfuKGyCM",
-	"Gh0SLiv/3g0vnHxmYUf/3tckoWtKmPraFK4FvF6czalYmW7Kw1jwd1jektStOIgFg6ZuqHjXbwQ0aLYg",
-	"CG8whdE6GEkordQ2iXgkkT0YYN5lObIFtFOSpWhFMNssqXEa9RygXlpYwKw82RDoPzfvjcxS+TrHGbol",
-	"W8oWF7YRBSyjD63PCtXJ8IOtTrSDjcF5VszhFm4vaIHvoOv06ppRlhIY+8BUtkWHGCU4y2CSJ+Rc2Ylq",
-	"CGdAYAC3CGEz9iIjGkePigKdLVrlUlswKjFVONdsg6XJc/nmPU70F7iZJarfd6WZ8PraVKjGCRZp5IqF",
-	"LGTLUwnSkpVSLNZbJ4DZ7ZV5FBpu2Z6Fxbf700z9StoWvlm98zdEjbzvMcA6mQocL9mesGgf5PoT9Fv3",
-	"8RPmxWr0fJCRrp3sMQP+IJd0PU1LyPtq7ajX3atRlG2JKuyJ2+c+QO8MwtcZAV7pvC2zrW0CElUbiNhu",
-	"tPA3fZmuX4pfyi7XPJfgQKR3NIvXWChmR9Z5/2V8eKaDZ3Qg6SwzrryFwCwtfod/uYegZs+eCTIuGFex",
-	"3fFBpDf2buc6tp0K13yE2q1Npd19PGVzy19E83S/wKgJhKLMqI7H7fVGHsns7OT1rnMnP2+A6jor/eFx",
-	"99V9kO4+0KgnF8zcT/PDfYD9ZnRO+qi+gq1ccz+p4iHaQAETHvdfjCyxbZgg2mk1NsN5zQ8X6AZ60sR8",
-	"foMObZmCNN5W88LqKLpmNzhXSy6oLK9gzsUNOhQkIZBInFJBElUqxLaj5cpj65lWABO8xglVW1iV8RVl",
-	"hPStZWaHUYFmZImz+VGEbiRekXip+f+SZ2lsOkjdXLPDDFawjTD1U6h46hLJ7WpFlKDJkVH5/IINDYKD",
-	"6CB4UBABxVY1cwh9PpyQ513VJF4+X7d4YEcfuaNkE8orXFJyV4wRqyLi82+/fiSRzFcrLIqed65Xki/N",
-	"NRPOs2wbr4iyMpzi8t9aBOv/erf3kPAn4S6kCXVyx+2I8dhYg0CMd1SSeJ1hZklTmtkZmmBtOU84pxwm",
-	"uZmFH2YiNvSosjtPw2VfgCRpPqR0ulfIhzr2tnWocfdewfYqMunlgl2p2hbrKowNR32wsj6Dos27QeDU",
-	"ol22jb2/aMQr/tnrC3KbKj5jABSkp76RcVMV/I99tRRtRelEhhkjRg5D9hTMfZbgMo9xuqLSaUHASGeC",
-	"4NuUb0CNwnOyyLGwAXScp9DyjSVaJr5r+XqRYdfWRsB/CEGCtLUEDRVDUVeto/GOdcvO8GgZq97T52j/",
-	"r2uW2xj60PbpOzh93NnsAVpXuEfvB2q9hf5Fyb5jjt5JC/yrwNLjHVFF4NT5ncfKPT7n2FQTvQJgq156",
-	"Rby0i8UrKemCORm4VwRsLXCi4PVQ2vdXGWa3dkzLycGAPm2K4NWoZc7CDahaDr6TAfNJituRgrPmOWYu",
-	"ixDph5DBZzNr2QylzYh8hA5dm1CthAvEGblAT87P7ePH+tXjNCfHeK6IOIaUmaNdZhnuLZW7dVC9WdtK",
-	"07RGHiDOPrZY8flye0c7qlz7zQjROcJsiw4JzDnR3LF4bIVTUh24aBFPW1pmAZIe7dLYxmf5of45JW9A",
-	"myU3QQeqLlFK5jjPjBxMcJaZth3j+sr57NjyYI/ttjLadq44jcUDZsdHnfxvMX6W0UXhcameCUh1F64j",
-	"7GDmfhC8zk1uh8xhX50SPiq7T0UF0nJRsiXDkZBpWQsxnUPwuEIy3pJqpGJI3/jRJN1fKEv5JgZH0Hgg",
-	"1T3vuel6WIKh9oHI3kbHTfq8a5zo2slAaV4SZSl5X7OHndvCdd/6hM2adtC+trpTk0RE4T8YRu7SG1s+",
-	"LLxr3i3GnTfjuyaPoBDPfpTB+MaAOkw3CKdmjA/k2oN6J+gCl5F8gYZSRojEs21sFpzIppjAW7KjY2Iw",
-	"5exl+ZZ6Rheq/Mis9uGuAdtJjpZZjrb4yG5qZ3/MomoMESugAZi13UYtSDPQhLGouJNCP/xuJ7ueULTx",
-	"a6cE8RRv9x6P3+mB9yDWxfIK6h4g3+3DH4X12TjBEkvEeLMR5FgG6NT5IRzQnrPo4USFVMYYLxhp9V/m",
-	"CRMliG2UoPy17e+g1cSUQRN/GDXg2x9G6Y6lcTH3McAatJvMO6MLNtqgKtXL/u4maU46RuZr61KqYnK+",
-	"lWsrvEUzY6nsYlNqAyi2Vzv2bB5u99mJ/I4IfToYOb8NdVPqb4XycRyndcfN6Gnj420B59ypu29Ga+SN",
-	"5JrSbWGm0khieyZobEFY3koftRR3mAXGxN6s1xeBBao31HxrCdQxxvcwWkqsXY4FXB2n25nUT1zcZkFj",
-	"FsuYz3eK7uxgBZf8/f6tYXOwqMMqfmM05OfeoKtaqlNWeOsGNQl4/u3Xdk3XDD1dm9zwNodcszlOeMrg",
-	"4MLYISToDmyIMNi8xhacNABQOZH92gDQ7lYNODH0qywCPgnuAkgGxbWoPQgbSMPLt+hwSXCmlgkWJIJ4",
-	"PGWLqDb9jG9YYXJFaIFXkKiF/v7X/zwK119P0hdpxwqGTxNLpvC21Wn6Q087o17u8CMrCuD2m3HTXG/4",
-	"hJu8fGnQbJvq+NxxibZvy0bxohh3pg8DzfEkXTCYvgoTay+R9S0zYvKclzyDToB2AXQoiMpF6RYy8wQ2",
-	"VJKjZpIuRHNizNLYpMS2Mc2EM0UZ9Cc1IZbgU4Zmt7HEcxJvSJaFH8vIArf81BjLFZt2oy1Pw5S+5qit",
-	"5pNOOWAxdILlLZ8XVN7K2Da3Dj8i1yShc5oA0FxZUvjRDVVLyuJZMZOi/ki9KiS4dBS6JAfE0Mla4FI/",
-	"XX1/oevruJAATgRJOl+vuVCvLM4Ms0y9l15hAcV6P+8280LvC0owpLKTly9BAJUjPxSez51gkW7chj/j",
-	"Y7pyVGci79dMzS0S9jX1vm9ue2geZkKolqmNBpQdkwjsK56fAEaiYM3XcGqdCM072BXM/ZV799g8rmsg",
-	"iME8eOKydla0IMrM/ShwbZJ5Hx6xrnhKqqFyGLNT9XQAEYM25XEFKudQp/y+pV/g0OZyVp4iXKaOUIkw",
-	"YmRjy3l27DGnpWTsxGVcRNHamf7QfHctNsme1Q0mDUHuOrtay/qYz+dxObN/IMusTu8fUgo3rE2eN47x",
-	"gzd+cb8GfcUqs22Yem5kPrtx6hzUlm2WHBXvlXzl0PokaUZs9wpssrtMORjwmQwz6b1ro+8wRFOzpVuy",
-	"VkehyHfvORRfx/k6wABM+jxSfH2cr+WFsXe06q53TkUKU/spkdr0QTxXkqbEn+B/qM0gL7TnRBgXSHGF",
-	"M3l0ichqrbYtjHQQJ3nL1z+uB7gF7Cl7ZIBNH68fzgjdKHDI6eSqAUlzS6+IQCVLREZ/Ccv/ptgH/hwV",
-	"3av9GVymu3Y5hFtbG9Jg4vC5TaZX7lu99RArf+hCmJbBP/c1xKfUQqqxq6LjZVEh7THU8fN66gKxwJUW",
-	"zSYsXGpsr8a/mpKjqulVVbYmix9SElSymhZybKre76rK90B3UL22WQtrYKeXQAFzSrLUlC4rbQZouqkr",
-	"600jUyM1W2hgS/PswCwzygz6aatDWz84hREYw16Gqx//zdGZbf6I6MZwgjpVSwWD2mt26IBtaQESUxnT",
-	"lT4LZmrMe6pIkxzy0oduK24Sj5FnFD5sQUrDsgw3YiJ3hIEYA5cStqrG1z98d/Xy+5NViiRJYMLJ06NL",
-	"eAw9jdDSlq1aEU4lkmvIpaIm7FEYk58ocdTFObfzCRU0wWZke+km9wvnRKPQCI2SQDrwJ0Nc9Wi/SUAs",
-	"x3kiz42BDsmKCPjPIz+l6pdDnRPNf/qVYf/CGbbR7QPt/ua+ZXLhWJvmTZG2LrBhZ2YwbmTCuLhhuWy1",
-	"ai99nf6alfqwVe/RS9NMELLXobUDSZ1NU1OeI49xeh4kUw96zVx8SOSsa/7txO2RKpBrjgqZKMNtjbfG",
-	"mVJkuIM27Dci8LoKgCs/6JWBdeLhzXwzzGKYd9iWEqx/1Ba14muJ8rXnt8PmN2jRUEcJytA8z7JfyPjH",
-	"srTIgaJ67e56KuAdPxoSiHGXxOEHQeyWKvDG1c65aGuN8nR0Dft9IX5TidF7h7F0+pGO3i7jD9BJQleG",
-	"SMCvQKXhsqqALXBfhFOtXvFLxFdUTUha3crxWAQPYfSPTJPu69Y+OzDQ2qWoJ5hBVJ8glz2ODgVZoPPD",
-	"x0dHF+jGFIlgKalUGOaSHdpXirmyxW/QA0Bb0HROE8y0mUBZnFKpBJHaJn5PidreROiGsFRLUCFjE9aK",
-	"uYDAltreoMOKN8eNXJePYHWFb4mMvW9k2zjjeqkbdIjTPFPGN3QBLQ+EREvbxgpBkiFSS0FIhPQJH+sT",
-	"VvsG1A9rHQKdxzFFbC2nga6hbTsOUsyPzHYs+AtJ94uv+ysNj6xDkRZbHBvjLgo+Qxn0DbTPDIm/h9N/",
-	"K635Ji4Y68v4/JFZTZak35GUYg3kfeHdXHFMRkPx9vFKv34MWx4E3LUp4nheaKW1Xl9+ULEtNmj434Ir",
-	"GwSybq8QQ+tVDlI6nxNhW1YG/dHfkw1aUZZLtBbkjvJ8t0DucfXv/dFGIgQXYZ5oJIHJmt5g6bpU4SzJ",
-	"TYOVQ+yyJ6F3pZ0rATgpIyTzZImwRBhZCkLfvfwdEliRo7Cd2t+IgWziRun86LvQq0zYM7YfxOPieu76",
-	"+0/a/uqgXuqQxWNzLpB5o+yuPueC3NNU/OpA/OBhQ1fdc7z2ew1QX9Whb0ggqDdU+MgUrsQaZ3pYb6L7",
-	"+B/4LJDJWlaFV/HktU/y5Z1ItAGXehVz7ConuzWoLZjRLn36KKNyuWekdzCh8QTopj921VbJSGLglsOj",
-	"/a4oaEyEbXSlF6Sd7z/OTigZtzU51mc3kuKRRGW35RN0hf7EZ6jYchn3JgxJpU2KP+ckJynKmaKZkc4p",
-	"3kZIcsR4FQGl9zaIJv1VCZ2Vt5dVIeZjtNZMEZnPSaJMxTCIQCgHODTeHRdyhd4G5kl6ZyoGgl0MOob9",
-	"Od3HnAqSYBkzuptmHBmBXowHc5NB9y4Yz7cd4Gu2nH8i7p/2onBsFdlOGubmxiIDapz+KZcGMBXYFHsq",
-	"GwCjP3FarsIFyoi2LajSmgEjGyL8MY0y15yfpBCrJkeXiPw5x5neYUFOSGurxYJL7H11J44S8p9Uac+L",
-	"3JZ46yDrE3p0ULYFqJUkVmizQkNVrtQlaX4isyXnt1dKkdU6VINhftivqDXJsKygnsyTxHQdWZh8K7UU",
-	"XKmsQLxchEf4p7npTB6v5I4sMMTqnw5i9Eul1nFJRlXc129fQH2fmf5/KMg8lySNkIZRqo184zjWiJ5q",
-	"qxXQDewmZJ6VRxVce/rll76HaphWDULc3tmIG+vXXVuS2UCXM597JF33acoQVRJJIsqQV6iRfzhrrSzt",
-	"L8b0kozeEWFJQIktqFYSNhwdLOgdifN1EF3MFoI5eMBzIDlcs+s1BOvWmSltbS+K62+Naj/ppWhUSKiK",
-	"wlWkcoQSeU0BDLo2L7aDlr824Nq2ErMcO1xhki6A9g6nxEpy126k9AUUzLtDincsWL/RL7jynd2+mWGp",
-	"PA6yH6lnfDFY+69x+UapaFuR2z1wElO0seOllfQ8ikSH5nDWCKiSzlmwjx23vjFrt/p+7O/HNEVLglMi",
-	"oK4FSljsLUAkvsKkOigupIHUT+ERUGV/FeLwb8xXWhybK3hKE2WqCF/jAbUkLo3NA3jaFKZwnU1+1PZH",
-	"YZRrYIgdrXCBZgRGZziRcokKoF4gjM7fv79ERnE3kydckwB0eHbq3pKIQ6O0Gc8VeqxNGXmEhAlEXKIE",
-	"s4RkxQKEpTAoGxxxVuimxoPv+1HdUI2oIqznrginWLThRQ1QSoPfBulFv2aSjizmIkDaC3Rj8PUEQ+rR",
-	"TVS2K2b6/9lZFeClRkpgiK6bZ9Gci2sGcXdQuU/QcztP0accCfWXYLFhtvVLFv5/9v59uY1b+xPFXwXF",
-	"+v3K5Hd3U5QsO7FUUzWKL4n3zsVjOTtzZrgPCXaDJLaaAAOgRfObStV5i/MG5xXmAeZNzpOcwlpAX8hu",
-	"XiRKop3OP5HZN1wXPuv2WaWbpEiWfTF0pmRI/On6AMdhQIZcjwcZkVTX7QV7IWNXSEV3Tjn8hqng3Thl",
-	"w6Av/D9dcrZ/m91n+DYaRcyujiGIjJWLv6d269rXojwBZmgklMY2O35pX1PAh1e7bkLeHY2mXjF1WXja",
-	"xUA41Te/u9Pti+EKcQQMfjeSIkrSmLkeRrY7y66Qho95PkY1veqLmm5BE7TV+0bLfKYxFvn99TuSPQFe",
-	"A651ysjpWdn5hJZCPylZ6G3XRZqWatB3izpzVn7LxXbA66sugFMUph8Fc2GRZEGzqxf86ln93YfVrhN0",
-	"rK0vTFup/L247ApfWl2NFR8pT6Y7MEpzmdGAdJExtLx+XaPWJ3rtgptjK0TYZ2qH3QqOmjEqiJmXG8TM",
-	"B7pMJK1zyMh4WRYyTrwtSfvaUBFb7c29SHesxOQicKE8fspJTA3tkn8yxcdLDNQZ+sNe84mgJlVs6A/9",
-	"9g8/Xb0Or3+4Onvx0n55mOOCrv/TIi9t6Gzete0bgvsXX1wUQc80GS6mmkWDIdEsUsxcEufq6mJjXMP9",
-	"Dv9ekijhTJhOQGIl5xZrMGo0GS0LTQaBBMrT928/kSF0LuHiRnc1S8auMUuZor0qUswVmHURSdm8/WFR",
-	"JMWCViBkLa5kM9lCcN3qndKz8cvRefhNdBqH37CX4/AVPR2FZ9Hz+Jy9GL+k34ww0h3Tf+zXWxegT+mL",
-	"kxPfU/e97kTedtObk9vTE7deQkh3OdnpM1YtxRO7vNzAFuYno3XROuudvQxPz8Le2afeq4vnvYter3t6",
-	"9vz8xcv/UTDJVa7XP9d4XN3orBb/cmO1uQJvJLEq7UoGf43ZuYqyEzKrQaQXLOt76zt+clZK0sFU1X/3",
-	"mYa19evHH7vFFfMwc1vGI+fbmTyh9VVQzi+RjR274cIjKwtXAMY80y4kYk6VKXe5tNq2ybQqzO8alSUw",
-	"ZlumqgeFtVxLW+OquE3pHCitSRvAQG4Dsu/wodxrAstJuXWL9a5mhLvp6ysD4/SavLcB7rYN+Py6IFjv",
-	"VHdqq4nUvWJHf8m+QZceuR9Sk8/eWZkIuptNNVc099bfSvaYzdHJd+WcQgxbzwbrkT86JIuHL+ZYFoJB",
-	"1xhZDsKgLw34VQfgmVpv5K/gsMoTzJ0f28EBQhMtgTVDkzawYhNK8JVS7LxFd3HLrTieaOSiFf0KqrTd",
-	"7pDZt21TpSpZ203n3z5GaazC0sFmrAbMFhd+wayyuqfKO3dtxktyY8WikmfLbamZVSHi7sg8v59Mepi9",
-	"P+PCGzYrskVVDXTyZo4LAiAjcIWRyDwdJTwidrKVYKYaj0RUM72KRkAl8FBlNYrWLsKNPEgriwpXUHHA",
-	"dpzIA9rLSkfgMdjMig36jZvpNUi13akAqvu1Dlb9Wyvy3/hEcDHx8rSN6tb/+3/9P52A6KnVf4C8AvSr",
-	"jLy+vIbwkZ/G//hvr9S33//j//hdfVr8+9cPb759/+OH//Fenv1If6TXi52qSJRBKrS6Ot31N4icsZN3",
-	"sB2+C7PXHRIV9vKylwXs1mwDHIWPzOdQHYh7kOpIjgfPKxhry3YTPRhRzfUAxE6Fxdfq0StErOR//y9Q",
-	"r50RKbALa5qKWLHYTH0GJlMkYsKsuzG3Fulmydh9kMU+uWyXRmZp2xC8v0cbSfvb07MXVln49rR79uL/",
-	"39m30RWa2ZYeBJtnoWqdoP0QmJhXoM7K9KaswjG1w8B7M9gdHl7dAWmBs3NDZwYuMPY+yB3nV1exq98l",
-	"GWeXgfIcPA/7BXO3WXTRpQ/XtlT4oNmKkkM4GXkiCBlzQUXEaVKMhGoLSfQ84YYsmanYbXsvOByvtUyv",
-	"yomqHqJSv6pW7IQJpu6rCMxkzHStNa1IZLf/xK+8BBJ6uR7f7WUrvFN3esedPy4k5GnpAYfSnNEd5dkc",
-	"StLeuyOrsm2VkavqM/U8XXWzVNXrqmXoz4ttx/o9d364fm19gMdKzqoBab7rl4yqzK54J8Z+dL48Qncy",
-	"criKN+61RGBcguoJKfbGf7JynsHpuT7L60jnbpujgI2qiJjA4wouFIpFA3M3Us4Gdcevrm/J1VRMvCP0",
-	"cBNTm8EtHjGvEceVIXL7TlVxGIKqwa1uc9WMOW+jr5axEaPd63w/8Ilec5TWKyx5Rw+B39AHWyXPUmZF",
-	"4dm3dTUCHhbS+i04gPkHP7lDNYNi6Y57rr/c9bzS3V0+/69tRTo8v3sJu2SypaAjemSSw+nCSZPPUaaE",
-	"1AH40i7YtFIqm65ZlCpultfRlDmGkBGjiqmr1Ezzf73zC//vv31qrVNg/f23T2AQYbETYOSGYQSGI+Am",
-	"RqXaaNJ+G7+5viJSkY/XZy9eBgTC7cWYT1Ko7EdeJ5TP9AWSGwZ9MXSH95C03V/g4OwEZKhkwvSQtMHs",
-	"ZH/wltchaf/66/s3wSqjqBQJ3gdiddgX7jbvQ8+uEPtqQhOoI2kvTGWC4S9y4aWyc+t1IFRFDwMypGkM",
-	"LWaf51B2HdcE3EDNEF3gYH8CCk4Y1twzPDVm3vrzT0cQg/JKGIo+RczcbzmDIplRLgzlgintLMy5PXLC",
-	"zTQddSM58/bHzA656joqvM/iIk20tPAhhCr1K0ePJkwAgzZzhJFvxSTheur9GrrbF33xWopbJjAGqu1y",
-	"8X2EgWJzqbmRavlMk1hG+oTOeXcWX+I/Yml71Z3FZAKl5rPinmTEphxpiPrCyiqs0965sB/8D/IWAjIg",
-	"UhprRJKP716TV+cvvsnShNtDOp8nPIIHT9yvf/u3nehOl/yTJjyGS/4BqNOvloSKviBkCO/WQwLLDMIy",
-	"/gCKt4BwEcBiDMiMaU0n7M/hJRnCxSGybP79+pefyQcJJmTCBZb+h8iSIGNuIWROFZ0xAwsM4tTsAP+e",
-	"MrUMyJwCHsgCQ7N77Yj/B/lJCra033LCjsARAgc30tBhbB4ZIvwZXkLWELLTvb/+hXz7sneKP10SLrSh",
-	"wuBFO4rPnz9/RX799Bq+9CO3+zfVjESp0tK2ZMIFDNwFGYKxV/P/ZEPSPrXr5KzXC7LimS96HYxGy23C",
-	"w0u3KjAv+5mGsV4xHOMojiCiy0GQhIKvfMK65Ar+T+BOeyPkdaHVNdvRY57YsSIcghjtNzAsyw4xDmCK",
-	"CcSKaZmqiGWTT4bOiTK8hIgEjLSCN0F+sTZK2oF9+4lOhpfkw9Wn1z9AJzGeUBMnAKBf78fhT9RE0yFp",
-	"n599i145J50Dcn56hr9oQxPW6ebL+sMv158Cgp4dXXo5TfgNCwhGS8GyH76P2WwuDRPRMvwHWw6RVXie",
-	"0MJwQCikXX62Vb5HOS2Dnw3ShifyV5rwI7wJIkNVyoYdpOIwJGF2Qs7OyVSmSl8SKoAnIvsI7ubzs7NL",
-	"aA5WzNSGo2AYJ3wyNf6m3is7qQvFDVTQnHHM90wYads/MfogcOGb4BDRGA5IiDZSsTjrQMfuLiGNbSFN",
-	"kgDdnZkzFEOdyETaUV3QJZnxOHSNg9Q+6m+BKJhEamM/AhGFmOKjmLFH7MrI2kPPztLEF/UpD6vf866L",
-	"rthtxAozns2AXYX2A8P/HroiT+H72LFyYB3aZzrAHnGDMY802wFuEV0VqiT4eXHyGpriuanoWoBngOLr",
-	"vHd+aYeD6yBzZOenJ4FjMoB5zT+zlI6cBc9MEttBhqmIkL8FisiR9vDk9vRkxk663e4Qmzv8HLoTKXRH",
-	"uxROFUKhTxKQQSA37A04OzO6hBGBcr1IUgLc4ee95/BaN3yQlmilqXssltAq9plrA/dDd/0ZgAGyNwLO",
-	"e3jIK2apiFmUANfEjJmpjAm1Q3Hee5EdOP7W4VWSyEUW3mdbb2UxkAXCo9gXJ+KhOrJFOd5ZRYY/S/NO",
-	"psJHvRIy/Ame+1maKyxjMrRC1jVHCpKVVFbOkU+GP7y9euNigX/58On9Lz9fY5gsTImrawggZ2lHwXcl",
-	"exc0rm3F/vdvP12S1798vCZzxXDj6uxNFuZZ/JavZD8YQwMEHKV5jKiwSza2q8yOSk56NmQinQGptXuO",
-	"O0qg7GE8Kfw+0QF4FNCHDl8HDikHHeBJqP1hF97K4Fz48xkCPTkkiJJfP70Lv8Wfb2mSOn3c7h0IvR8b",
-	"puAQMZflHuXGVy/j4K0uuQ9e3T7v9cjQ/jyAKrFuAjtd8rMkqJuBxwSWEwafOq45PPADXOkSoB9xTHuQ",
-	"gUwjOOPav/7N6kJ2ndu/Tt/BrNs/v3nnf3z1rnMJooyOAtTxx4zFSNZsJY49UF1tFDu1rpGZK3OsGCOG",
-	"fYZkW2yzC4AZZkqoPbTtJ6xyZrswk4p1uuQ//uOTfa7Ijos0U//xH3YmoMP+jTjmZIjqNjIVwbJQFkIA",
-	"5xTInzbKNKgGP+z3r4cdK6uZhhTEhFGAPsBhqagvuGAlr57TiJH2r4Jb+EZ+sz8OruFHR4g+o7AVCqPr",
-	"mUV+/dtZr/ddx+d632bwEUWGnWmnAg0zn+gQq9A4hqdRQsUNNB9XhP2nXQZvslM+Q2IJZ2TEzIIxQU5f",
-	"9Xph7zTsncI9Z6evXoWnZ+Hz0y55S6MprjWaeMndA3mRN2+YiyecMI9rAXFmxMV2YouoNTuzsnXY8ayg",
-	"sA8hv2Roh3F4QYZuVQ6ycbNzl5rxt/b/2NGADP1sDGJqqP0hn+fCKoISVXZHI7QayZg74ArtAxJSK56i",
-	"KdOkbfHqN89fvewE7jDUpAT74fYQbkfoTyTs5NJNcAEVtYRHTGhW0L5+ev9pTduScyYQN3almpy4h/SJ",
-	"vRdiKk1SUNwKgTkXrdNur9vz9R/pnLcuWs+7ve5zsAKYKWjiJ1Y1sn9UWgyvyEcWywhRsGIiZgqPF65R",
-	"PNDIXFp0kEga457Axws0A149hw3eFpK8fvNzJ4BDTiHI5ZGBt0E2vTMWkLlMeAS2wEwEvo9bF63vmXlj",
-	"mxy0MgFt233W63mN1lkfrQw5mZoZhORgUEahPkUW2LCmsl4J8sOnn36EPl8Wu+T6wmJM/Sh0zfeqi9V7",
-	"Yqs1X/zReo2NCa9dn8IP0Ke6gBj35Il7zD/lHvozaBVx2raX/Hd36/sY+3iO41P1SDaOJ9/RuFDu87z3",
-	"Yvsjq2jBPvhil2+9h5gnmryFDOSinah18T//FbR0OptRtXSeh6sP7630QbabwC1FFheWmV+OUHKOTjSY",
-	"4TJdvvUv+wVY7CfKLumuhvyKRArW/Xf9BrDfxi0wSkWcQBEMmP8hvGsYkIhGU1T2CPXW68oVew2v3XHd",
-	"/pveUmzHnqv37/SW4pdWF6NtZ/g6Z8/duATtzf7ev/bKc5vfUcCV1iGKxTasj4D89P4TAekcsU5A2GzE",
-	"4jhHnSMuqFpuXJxIKfif9cLY4fezXs9VWnGpcBHTGlh5C3UyZBpNvSZgz8ARtTo3JQm/ZcLeb49q5HZZ",
-	"W60/QEO2r9TVc628VDfFxrkvVKzfT4UucU3S+coy/guvxLVhqV1J7rzvLimefpXL6dqeZXrdcDosPj0k",
-	"o6VBa6H9AywXyJ8qZYKlxAj7TCODRbQyKZwZ5pkiTICHT1eutV/mTFx9eL/fYvP9yhfb+iJyLyaAeEgs",
-	"o3QGZQBK/dnW+7VE+F419XflMvYt8N9uVjKu5F0Pa7u4lruKQybKos4bOzK1k2mnnc/4xGnUgBtQMIMd",
-	"RgeEJZqRF73nwAEJ2t0WWfnRNvIhRSV+oGKJwQWrdMM2+wstLvvU8+1PrVed3Sphs9XDnZES7Pagr6dJ",
-	"4pcOJivWLtvb0xMK9FOhS12vXcFoxXJkVeM0QXEKMazO3IkkCtT7A4GHDEzx+AV3GzoQv3/7CZ7tC7wb",
-	"raYJtm3K5wE8l0XrBTVRfPZ3H1xLyThF5463XPeFK1XguKZ8pjdaJnCDccNmzpYBprfMC9B2/0aPCeLo",
-	"n3+49rxOVlsGS4FP+ZeC+Y7Os4xn4vPRC05V+1TG0uv9MUiPBcnSwLrAFdrbdKdLrlZG0L0BrO+RkQpZ",
-	"HbKpDQpMBFnBEmxOX7hydyOgt+DGlWsRMvdv4me7BHglFOVoQJnPmYhDqxWDY/Oj6zRVaLw3TFjsOHLW",
-	"Bz2Vyh6ymEiFzaExelG4cAvlRY/MdMe5F+D6jC77AsgknJvBQkIoUsyoIlOmWJe8gwEDpSbjMAVnsx0J",
-	"tIgxYbhZ2t9dQmamCNv+o8+ai5h97uBCGC0JxVRNBUwXYO8oy84fuTZXMAeu5xhz5zyPtdkV+S0nH+iE",
-	"XfP/ZJBVscO9nyBRxN5cATlxbRUJJ2D8wEJpxxYKytm7wWnqK4BflFhfc4G+hfeyug2lYovocoRJsw2p",
-	"+zzMUenTe2VNVDfELfRN380WxP26/V5ESar5LSP2RFBkJFNR+00ZRalSDHk1q7+7e9DuelvefvZtSefz",
-	"ndti5L1b8q8HRA/FHQbJWlUGL9Rj7dlRlIn6qSHF6fZHisz3+NAOwOCdVCMexyALWue98+1PeCfZk+Do",
-	"DKH8NpUolNC6nh0vbroCIpOYwfHq2JM8RAFvdutfQWvF+5ldk6qAXXJu1I1WsTzbuMimCnELC6lu4KQP",
-	"Skc9etACR62kyNxqAJAbBj6AlcZXnBaFlj3eWVG1+3Oast02YdZwT/lWcwgVBoS08QSAQ6GDyCTPtOAw",
-	"6hgNZ2Tt2VR43/3OiKq3O5qDfYfAUSY8qNDLPraDyMsXVSPvjkve1UuZdkHGdDbIvYLAqJZ+KzvEF5wF",
-	"8SJYgkTHrj7MJkl58keJ1P/PWsn5iyjtY9BgLIBGGc5iMqaR0QH8xhI+wdKOSySQzqjAAGQHzgicFdqG",
-	"6tYY9zRKZHSD/jj3EJcCnKj+HwO4hSk9rLZr5Huo9Sg7tc6IVmBCK2/Pt5/oZNu2hHuewn3RbOXyVi4v",
-	"+8fYo/sChHwl2on/F3jIsYTn6slRiApAWw1sv0L3Lnw8qQtE0YYuLzG2F+2RQ0X1wBkoMVIKgigj4K+X",
-	"CeuSnxmLNfEhnZeEFmjqpcpJNFcwwXnv1fpm/hXoOUr7eb+heT+GVrTwzIZV/p2MlzsIgQIbm5DGTqfL",
-	"OfBB/GBliaJ0TpEiwP6g6JxDfajCKNk3/H7aumglEsDf72cWoEDp0D/3hyBYndU+uSl84y5SzL+5lLBh",
-	"VMr+fFIh6jjWGmF6DML0vPdqw9QXcwfKS2A31hFX2ayCacRzm22qTZYvkFBIE4Jk26Ey2Z8VPCDVK9GH",
-	"LkZSjBMemUJ4sw+Pf6aRRBUDkSH6i2tX+5YLF7TZOSRYPz3bPpMfLEITSGXyDnmH4dEd1pmjAP0k5Y9U",
-	"YXGk89MXuyzq9TJz8PDZ2dEuoIgqFodjqUI0T4SugmBNfUGo9hdi8hisOBcNWnN7nGI/WZhXMKi6Dw5e",
-	"eJ9tSWFRO5216hn3RtcYHc64noE0P9Ty/40liW3PzOL3UWpcQTlXc1mjpxGW+8paP+RSP/t2v6X+0Z9i",
-	"h0CBWBysAjGRdgFUlaBSAQNUAKXOPZDkLmrcCQItSGK9J5qUukIbfA2v11Uj4gJ8cTVeFv1PUDNqFSKu",
-	"wz589yFg33aLWSEv6B9seT+g6HOOW5lKTCeUC21cWosUE2f6bO0M/bAKKbTl+LBZBZa/BzqryKfa9mj+",
-	"SPZEA/P+ejCvpgJwIeXvhi1DLkJMzGlgYQMLd15wq6tIsVRXVOt4dGgFqSfQGIiqWclv9Vl2ebrp1wPF",
-	"4NSpAB5BGXk8OMByZq0Hg1hvC0Z0jtbw1OSJA2zF8u6KlmCEUdE8D0rBBVlMeTT1JfV1X/i6k/YxvJbN",
-	"lyZTloC5DuvUQDZ50cM3o0solaN4zFzwrGucYjpNTF/kieY5EhxJ+0/FyA1zNZvA6Gnfn5Gou2gW7n0I",
-	"LohtxYk4pbovPl5d+1jJYIVFGnmUib3D5RRlGbr5W55p9Odmed4zJCGgoi+4iEH83K5xPdixQEIOF/gB",
-	"+XV5059pAvEVwvii5VCw3w2D/3ZfQPfJEO1bjoRkWBVt9Nqtsy8PD5f61rpo4UBwEdlf7MpzzNpjmiSt",
-	"OxhDX2cuoSqE+sscDbOXmEwrIMtUKjL8489hhxiZ2aU9ecLKGu6SH/kN84XGIgym4346c+3liTF4Zlxv",
-	"MHiDwY8Og7tjVs6ZaFB6g9IfY0lykSGzjWtSsTgFqR6CRA8zwrA9nymcylVPChkiGgkV1WGh9ECVIddB",
-	"qhCC03Vo12joj6WaZ+xbHQraYrG2d8ZszAUspi03H6va8/WoMR59lFIbLkjMIguqixE0LmKGiRwTg/Qq",
-	"AWCs10chmN1D15wY896KkAXqIbIKbYytLOQGFCtJ+tjwjGCnGF2JEdmBz19wJSctXuczthIjRd4isxHy",
-	"lgAnAyZAUMR4YV5cjhnKE71WdM6lNFTHadoW4xeeOE7TRamvRSqu1C1zfB+ti9b/+T9p+J+Df/1xGrzo",
-	"/fn/a+0cC3mgcPhNWQBA5VQoHvpwCQE1r0WJu+8g9vvdHcb08bICnjAN4FHj/rM9uEMIbIHsrImBPb4Y",
-	"2E0nwH1C/gtE+vGMi/ycipI4ZJ8teN18TLl7NjeqJvXr9Y9v3rpPPNIZ8ZDbLevN9t3mBu3wG+0oVYqc",
-	"HKoupIMaGir2byiqUgejEWSHv6dUGQuoDoSff6IJoudMs22PaAzcT4HzNNu3BCQVSNPnSFkdraYFV65p",
-	"DkTJAnnqQZXcRi6uAn/gzgwTdsuwAnJxX3khGK3eVCMQy2JwJYq40qtgpZ9bjc80uSp4T1zWOSDpjxDr",
-	"6mlEHRHM6x/fOPY3q7PxxLgLfTGi0c1EAdwgV2LpPwB+gpGXtj4egrQpEfbl8OuqO0O7OvRLx564uMTC",
-	"87qYXj1xhdkdZevSQGr0MJ+LIZnRec5yFVHDJhKYFIyEfrgrfVFglByxpXS+BsfNqysN8sA4m8nN/a3x",
-	"hzSxZ1/AysjLgesYapizVFgF8trbc8iP/NZXIKaDSMb2vre9l71er/f8rBW0vJxyFZv/29nudvlsQFyJ",
-	"xJ3CVc4Of45VnmGubvolmcskwSLDuPqoIT9K/CC4iLgBzoyJYlofgx3dN27b09l9h7G9/3VO5JroziQO",
-	"ExraHZIZypqzu3GqPF6cyZH7QQJHo8KoSjhQfuOLy5Tfq1EpXK+ymx/Un9I4RZrQpc1r5N7o/YOScWpB",
-	"cgFEr4F1TxJtAcXPP1xDORCLqttnvbMAIYg/rzuHRf3rZpCTP/CPjbm9743OOQ4glAXKbcVSsNyea2ji",
-	"2ITkQoPd/haKAMBZZX8HFwRcAeJoH7cz5okVKtc/XIVnL15WIervmSnC6Ye3ddRFU+BQNQaOxsDRGDju",
-	"lTGNGynIwxCLOtVBjRx7qd64+yHqcrOkPLFCa6MF2d7gCNNyIjh0Q2IRITkmI67M9MKFkMVyISz0wHpE",
-	"GIuYm8e75Lz3igzz5mBojRRs6Mn0C1rrlGoy5oLrKYu3CdR3HCqr7ULdHOnbshgql1bv7cUhimdgDa/4",
-	"G66BuXQHzdY9Unyi0XEbodxorkeTOLsus7762L2DeEe9lmBPkvbr6392AuDETUczbr6UczKXV6FiAK03",
-	"8QcpuUA+VLd0HM1PzEjby4j8MM3lRmbG942F8ieodIASUslyGskknYlLF/9TitB3sUH1R2de9/Aj200r",
-	"OfwBmg8twaFtztLmLG3O0uYsbc7SqrMUPcNGkjH/7FUmPEuhriAcsEd3quK7TzSDRu5KW+pvR/Z0Tyum",
-	"n5GYJWxCDYtJwmfcZEfhSvl6begS79Bd8k+XIHdaqMzi3d/23Ul1XaDX2Jpr3/KHNNutfKpmbftRaQii",
-	"vhbizHydryxsZ2cpr2qoalna4fiiA5Lzrccd7s62Zyq7dkmAlB4jo7E6oWALn7Ua5Bmy20hTkCtvfVc+",
-	"AWGeH8oBzNWACpHSBEtsty5eIAbePayk3KNDE+DVvP5RmVZ2lG+eCq+Rc08PIZvUvYNB3hGNdEgjoCMI",
-	"LczckpnmxH1IRTSVKuQiTDVr+Diemhqt+njb/TiuCegvn/FhVrWnHiq/KaOC/Ily0pkjmpCKpALp6Hch",
-	"8seXf8B3X+WNeaoCML9Anl3WDiiivGSGYI/qcn98j0uJP25zjKRMGBVV+UWrH8NiDh+uCBc6VRYqEfZ5",
-	"zhXTsBnefHdNoimLbqB8OJS7d1wZijGyZFTpIPdtcQ1+s9qCAHTAbnlsMcQAPsLFZIAP16cv7Z4Fd7da",
-	"OA+Zl1G90nZIicrmp0mIOi7dplYwkXZWEkCXTBQzKugE7jk0wXhlaoCv41VhMcga6zUZbEmB7MZ9O4Ya",
-	"axdEsYjPOZZXw7M9IIIZKxcmSmodEP/qMegZIlp2yS+CoXsgoaJbE3dfvS+eNAjfdXDgxQOz3zFsMKLi",
-	"ZuAu2qnwHW1dtMYyVYMFYzfJEpoOvRmMqOYaiHKgQwkFiXTR6p2+6o1e0rPwPDpl4Tfxcxq+Gp/2whej",
-	"s+hb9g09jXvnYIBxY54JNCvNDFVmANIQgvpfhL1vwt7p7nH91QO+T5D/6QMLxSqBiO2L/8Ih/A19zpEq",
-	"PHWQNmSf7QmwN09OjZqUUMdL7QRzE0fexJEfZMFmx8zdKGQ2LNcp1aGQ4cr3Eqt0b1vlYxAZTWj7PfAp",
-	"wr+t6I+KMta7D2D16HS7un/yR/b31ipVta3PolHRJE3ozEIzZKLEPwF94nOVXq9a9PnIemBtzSl/Q2Mc",
-	"/rIDqOvW8OOoh/vR2fq2bS4/VdQuNZ8IalIFdctd9ohTlLIam3nAFk1CqjXXhgpDvBWoVHihs6t/7FDa",
-	"4yHcZGiDK6tmL8Oz3n1Vs0O7yDZ/5VE9ZfsJw6x2VCMUG4/Z3nj8KX0qBSiWi8rtMvFJoNgJE/EdONBX",
-	"D41aspKEWj1zGaH+OFdSQRyIkRj+6/JtSJt59rNOl/wkBVsSmihG4yWZUx5DLmYMtXnGhinkFLEPc01o",
-	"/O9UG4Tx9mfBPhuiUlEgXrSQnYuJvTthY2O/LsdjzQzhxld5CTJC9r6gAP/tYetPcCPh8i1TVVHHb0X8",
-	"QIbN4HEOMyaKJ9nLsPcqPEWbpCP/noHCYCShJKKKkSmUQNyZ9NuPx1sR73HobJUZZZsmnhetRmQfPwV1",
-	"ZjRzmzxkImZxwzHdcEw/2JpjIg6BFBOsqvYUCcG58oUxKP9lA1XeQsWNetOWsFdBHa2tI+OequNOzrXp",
-	"ahblnSGVv8PlKW2wdiVLMqP6BksMQqKTnsqFQAED0CnmE25059IFdsML4W5tpGIxYSJSy7nzlW02eL1x",
-	"zXlADe+jNy77b9UIW5/B1cQ4HPTIP2LxO1fSqjkKxC/X48bYf4CcGdxrzzQZUXEDKWSKWXUpjKiKcwp1",
-	"K2JYfOGC/MSYQ+KaFI53nYqlj2CnC8oh38bdBivnTiL0gAbJtEa1FGxRkohzJmIuJi6txr/lmUaN0B8Z",
-	"3JXHSoXhCaEk1UwRnGUzpQJVSykYWUwlsSoilJZy4+EKTbUzCc+zAlWKpnGnS678ULqCsbowvH2Bbk/X",
-	"0C75zk6b74JVcWl5BrNOBN58oOwhoVngatKOLSip0kivN8j+O+qIpXiYQtyMi8H7O7n+6f2nH+zU+wuQ",
-	"BwwBMGfPz1+8/KYVtLRUxjNXPu+9evn8HCswZTWmFpklWc6ZYHFW+QtPXz+N+5RgLR9J18w8tt1zz1Mx",
-	"yDUPt5b8gmmOy7+KhrwCIUNnDA9njApI9PsL6L6NArtxSdxwEefF4oPDZGc0KO2AKO0a0cM6UvNHXNsH",
-	"m2YADu3+sb+jUwB1xEKCyzJ40aBsI4bxEOUOcO3eKu6J+/hDehLcJyw6hf7esKUua8VATw6E5IspXRl6",
-	"MqFIOj4jXMTMnqhMmGTZF+04pYl9GxeTziWhxO8pK+AcxAoAKGtpf7KvhQYUAWJ16U9ocA0Oe7qA51og",
-	"tyNeuzP0cgNy9PAr05FWhElTXrNBbnsf0/Ykdfi98W80GO/wGG/1Gc2ScVi03+yK9XZ7/ZbWNH6Tw+NI",
-	"d266+BEQJd4yIMcZ/Gmv2bJIlSmr8yj4ULG5gjomD4MH34GtTLFbrrOctZLVj4ylPS40xAtvznZDbGdh",
-	"Y18M2XjMoN4rVPUbkjkFkEkN3PpMrzmgMPC4LZi5WE2inlLFLjFf7gIL7SymMmGdLnm9jBK7DosRLlTZ",
-	"h5UCNjMyWrq4FvgKxNCvxrd0ya+gBXBDuO4LN+IAVYtB05DlaxtPFlQTnc6Z0ixmEDojpIGP52bL2J4P",
-	"RvFRCsx1bdoXuAg4TYol/LPC5bCv0jlE9XSIawTyoBTdc6OlnQmWjIOsYlBflIr5ZyPvvHiut5BAYhQV",
-	"GitBVgHtj/jVLzwEp7TyskCcb8Ley2IgTnHNZ+v4gpiFJDMJgTmpssO/YOzmDgE6biibIJ0GyK4H6ehU",
-	"zzcF6vjlGGbpQFTkZ8QWfGFlXGjoTW2peSlYKMdjvNE3yW23JnaoiR16SJIbxEUuwa20zA+bEIdwIszO",
-	"AoxY2mKzLXyKa9wfrvi8h/gNVv8yYpx+krdsc5CTkWVEW0KyhVQ47XAWzWhZHgHy63T2YIjfAQmQosoU",
-	"bb1D/DDELw+7BLgk/UHlYsYVQ4wNde0hInw4otHNYE6XQwDPFt+Qdo6418B2pxp32g9/2bDTj0PrYkwT",
-	"zQpIcypnDEd4KvWcG5pg5Jgf6wyivgxPX9wJasJ6aZBmgzQzpCmk2YoyG0jXQLr7rzkUZGsR4bD2dL3R",
-	"tIFMRwaZ8BQhtHjm18AnF1clFfxf2tGl0Q2Z0+VTBInbZRynG8pUvYW6U5g650LaY7oEzhSpIoZWSUBD",
-	"miAVomPjG5qpkulkOiRtxwR+QYy0z86TVKPpLTdTJowiTOqgIZQVPkshj25KNQHFnFCwRNrvd8lbID6G",
-	"2+SCaZ/cGMJPfeENo46r4X//L3L6PCBnL207T88CIhhVVr7OmRDLTkDmShJFDc3j/SxyyzprWyakyWe5",
-	"L1Yn8SL/PPnf/zc+b08/+23/MrDQ2jsCAvXOIQw2YgGZ0uSWaZLOa4qKlEDetZ+6fTGef/ATTlDrQSkI",
-	"Vxtbx7vurjfBhX85FzXshHB2vPRSBz2ljt/rm1EMenMOTJBunKf3rkng/G0bLCsL5uOuIXYMaP3hXLMn",
-	"D/ykUqHJlN6iLSGA6pFAf+byz/cAETXJ+4fLmtgbjOCx+lDGm59lgQLAp/ObdUNNKhK7BJ2gSGfwPIEE",
-	"OftEBtfIFfEwY5UkYOWNm/gB2lhaDB41Cx4xiP6zV/QNn9uZ74t8heQvlgJrotIlGteq0i/w5i/bNDRW",
-	"crZq6emdFp2RXGS2IbQUnZK/p+IuxABuwBprUINO9vc7PqwL8U5ezcZI1Rip7r8VcnNUKG+ZSuhcN3ap",
-	"L8Mu5Q60TZiz4KB7ONKCLHorzKOt9Mkf2c+D/OetzJyVkWC24QFYUYpBYXZhQLQbiWgSpQkWQm2Dry4x",
-	"w05W2w6yXwwdJZBUAZFolZ+xQgvgmv0eF5Api87tZ9qOWjS9zH6xEm88JhNmyHnvvJIY4Z3/xlX2iYfk",
-	"Raj6XI1Mr+p9w3z3ZdOB1s1pVltnStXEiuO99nglJWhe6y4L/thfmaxYrpvZQdfK5VESKzo2lT2/xFoZ",
-	"LoUdsuRjFBa78oBW794nIAGdSnv4TQaR1Ea7ihC+VN7ZNy96QUtIYyexBXHHSmpmz8arueLJ7lpSRXcP",
-	"zRK64ROPmqu1h6D0Acuw0BoJ2eiSFbC4Cv2ELgtgc8GGyiehqLNdbo0W12hxOy9CLiI5Y2HMtWITquJt",
-	"8ZxO46MTBlqf4nEeAtoodE9cKHETsCHtOmDTuQPau6sKd+LVsP2t+RtwX21aPhIaP9NZDZhMC1xR3/LU",
-	"o8Brf1wByw9SykKGPW5uF9/aFxNmVmoqEz1PXE14bjSxwItw4eiE86gGr15mrXNhsd2++I5FNNUufmJK",
-	"53a/EWpcIAAVK83Ou4NBFhAoBN8uZyxd9AUlCbUXyxcKNAKkfX52RoZr4d3hODWpshKc/Mw+G8SHVq+l",
-	"hjntti/mTM6hwDvEDtiGQtqVHYl/y1FAFlMeTcmC2qaNJTYRFOtnGmtikpguMT72p/ffP9PECZq+iBSL",
-	"gQiZESUXWepcafygJ3JMRlyZqR0KYGAud7TtvDpeagUYpAEtQcOG4zE0dA6FPGEn4AC5aAyqV60Cmi41",
-	"aQ/hBi4mdow+QfKYVXQIuwVcXShOMOaTVDFXXP+n998HhN5SnsC7UBIH7v8kk8hgsbBtsuumL/y3XGUD",
-	"WA5ZawPnEWQg4twYksIQLqibMjvfo6ULZoHR6wsYPnwF1WDx6BTonvzAPfPjVU0rgQvyoEpQcDcGiiPQ",
-	"AiqkzTGUjWu0iq9Xq3Antj269tEeDqF3NN6mw+kpx1yzTbFwnFAXEM/q5r0OSOyztmicJkaHUkAt050f",
-	"gyMUYWb1UzM+Ce0xHs641vXkJ0LiXXDYQw+kitgX5uX6epQcN6eEmws4WlODteHRtFkiBwiINmxORkv4",
-	"fwHFFMBbFr9bCRjvpRQhRPPe+3qS7Xd4o5deOqsT78UZYONLMrSCK9X/xRFsDD3VFxjWn2nye8pSVl1W",
-	"3n3io2/K45WTryqGjv1o7WxcxsZf41NfUIn18qhvL60+XlkITcDzcTnKdtuopF3ep5XbtGRu8fOOHrLH",
-	"qMR+pd2hUfo0EjyL1eqVI4m8hAWWGsYT0D7LMQGuvnppkKDiJT5YV3G9vE2elngQGrpzUfTnxVBDs5Bg",
-	"JlJoXhMMOGwgjlRRoce2O1nTWDzAUc58cT3478/gTrLlaaqlr0xcfZV00narotPUS2+U5SNVljfFb65g",
-	"ua+LLrEpkf7F8LvklcgPUBLdL2ZILraHfOjO9Sad5z4o8Urf1EAroD/LaA+5iGFt3XpgtSHEcm+EWKuF",
-	"nvzhfhm4X7bHVJZRb17kPGYR16Bm8zGhYpk5zVxiiwFXT03dpzXQ90haWG1QY7mXTbTOFx7PuD6dj6Jt",
-	"7efMLq3MYlrcTrv2xG7A+C5O9PXv1iqKOYWj1wdHLJIzpis1QhBz84QKYf/RRr843uTd450u+W3KwU1c",
-	"yvLXDH3mQz/Yg1mqzSDm4zFTwDg50Oloxo1hagipjRphjWMQ6ARl3nuoKNUXERVCGoJD5bzb+A8Vcp2l",
-	"1qhhJX/SG7jzvgrqPV2Yd9RlvXhuXfj1W9JWp6iiavLvVBs+XpJcf23tq4W+8Z967FjMnUQ7Tnd8ANHe",
-	"+F4bdXJXqO7rIWkuIublTF0RnO0a6A4e3RUd1S37v6JG24SZHmferM9TdSSioHi6TR3s9ER2tGy5PVdp",
-	"cy3rECpzFXJonLsHc+5+KrhJPHwhbTergUeikLFoUWFObw/2gphFCResc189Gq95BZrrcYGWolZTfn/9",
-	"Lk+czD1DznW7kvenGUOmTxdhuhDVbtv31++u8k8/ktP2IT2ixQ5t94fm49l4Qo9LxS6v9sr1XVrafv9h",
-	"8TiIljyc4r2aSFipyH4sBOC+FzG/5VBU7ZqpWx4xYjWJItnOGKO1q6pxOI4+AUuUG03sYPgWaO8EVTnf",
-	"sb9W5/8sboon9X66RO5BxvLUumiNZapc2qBtW0LFzt7R88LM7PzQi1bQAsrAAq/LCygycYpXDFtr4+8p",
-	"VYapZLm74loc86dxnpZmvd512jhMGw336NLFarXBGohdhFCbg4uBwQbQuxO5jcu0cZkeZpVuVOzsEs3K",
-	"zW3RMu9eziJb3ejDbdys96JVtoBudzxXKEZVgHG21wX4dh+suhYAXNYcVwgNN7pcS/A6d7iuxOVlpTQQ",
-	"biJ4q3S2riDMR1Hv6qzxWb8aF+uX7WItLdJHV/LuxwFazRHzMRVImgm2Gc0ngsUrRogqrpf76W+HIHnB",
-	"ppaZMM+txnQnfehJaFV2ER2eT6URIUegn3xxfpGnrQGRgZUCKZzdttSkijl8cjCJuh8UOXlAXuUrzPRH",
-	"hkGPUSok6VsRH9QM9lglUcWK1H0Vnp6vhllgYhKJoM6th9PZabY/E/HbhoW4scJUsRA3NakaD/7Drjkm",
-	"4rWCVIYq03D+fhkO9rciXgMaRIoH5/jdjD8euBT/p/Wi997BV7IIPUNXHpayz+RW1tRnOju0g5pi/JdY",
-	"qsEX81CstrTDhiLxXyQO2q00/IhGNzEkBFaRkzXF4Bs4dIDgsgcp7b5/yYemGHyD0r7IYvB3cGk9Thn5",
-	"Bk0eZTH4dTj5+CXgt+HLh6z7vquJC+vAfonoLq/AboHVqnXLh/7dsLlxJdOQIpULAgyzTVH2BvE1Rdkb",
-	"aNUUZW+gyxEXZS+hmEepxL4ZtWwtv14NPC5K9dHTOTGyUG89iyWyAj5wdWJd7l9ApiyJkWA6s1t5VnLy",
-	"obJ0laMMK/u0LOTL3JjV1crfX79rapQ3UQZNjfKmRnlTo/wLq1G+pvAv2JYUsEIQ3bNMVOpDliM/YHjg",
-	"bofzw5Yj39Wm4Gp4folGhaZ2d3NqfxG1u+/kWLqT92dnb1Rjy2hsGU3t7qZ29zoWe5SK3Xk4smM52l7j",
-	"4JcSHYavZCDnTAyRIhuDYxeUAwkcuIn0oipn/keuzU9ZA/DkPd66Bn7/Od4myJ9X7JZjJqJjLIGdtLZz",
-	"7lPloLAtn7983KIHNXOzne3jr1j14CjPhcMnqP4siU6jaQYbrARfylT5sDyoyyekyX6H6nQHxQ1Plir3",
-	"AYoiQr08XN/ESJfJRKZy4ZRkx5HJNUHhGl+4ZJFc/upnZCHVDZQmLwpz7261skUflM90q7g/+WMXEuEC",
-	"lgxcHqsV7WQxZYJwQ6ZUEylc2UJ73RfSbL/9RCcdZ2K2j2BNzcoU1xqx03p8SdfaDKebnLUvO+3Va0Xl",
-	"XUzXd/Dj7NF9EU8F2fCO+/sE9+D+Jq9deIaHRWQ0BJzv6qzan6wwcBHbrkHPNAYTQYncGb1xd7sZaVO8",
-	"Ksd9kbFxuAmCJ/BDmnDjVAj8py+P6z/auQSyYMBoQ6zzupgu7UkVEC76YpFRSrkcL6vn6y658vA1Z50l",
-	"joh4xPJLdEK56JKfgYb3/TgEq1qVw+wKnqgXcU+QcixTE0lApBmILZjurlZMl773c7oEcZ5IMQkNUzML",
-	"CXjMhOE0Afbh3a17q8OBg/TYect7HgKry6I5DRorZVVpyjqRHPoF1Fj6GkvfHlFLeJ6hCXtzlDUusBBF",
-	"eU6F1Nj6nsrWh+ca2PF2RJ6Z5Q9AUI6gVKUxcG9smiuGbKPON5VJzBRwG5AhAqQhMfKGCRQi8OcznV+L",
-	"EspnFwW3cYaqgD0BU+iymhGdrNzMHFRs++eS0MigQVHGdAnvmmmW3DIdVN+ufCEKT/WJ55dmsf86mCZm",
-	"XDBG5BhWIVZzVI5Yqk1JNOVJ3OmSX0SyJIolsOf1lM91/mJoEBg8zCWqvlIwwkSsUSl2X+OaTOwFMORO",
-	"mWLQbAzpGuKgD4mSqWF9gVtVZ3FYOHA4WrpL3sJD7r0JxzRE2Dw0imCbwZ01EVo/sQfVnWsjqdyq2TC3",
-	"TYzVcWnFv01lQQcCoeG2ObVQws1Y5nvA9XjL2aJO2MAdRTFzco8oyU8rObwuiqVdGwAZZEm7AZGp0YZi",
-	"6UrcprnTTNsNmFGwoUTOgRNsRCtqneDBHezVIaswIX0w6qOUqFSAIWxGY9YXbWilbwkGpDqXcmDVJMVZ",
-	"fInhmhlSsxsHzIz2qwFRzKRKsPyGvhhRcZPd0bGK560rlhPzmHDTJV5v8zlcVtqtBPuMiZYzZkWUyXZr",
-	"X8SSabDgluQviBsrnupkzPLLCAIttLOJ/2x0tCb+s4n//KsVtRRlIgx3PHixd0EW9hjjGgkwLLzFYw9+",
-	"XlCNZ5XVQLKztbCa1+ITdscIB4n1nLGTldzlesAR2cHCtf8QkZ+/uLIgpeFWLOJzbge8TXNlRK0rKxeF",
-	"Q/mZLupQPO5AMTwy4bfM57XEinoHpOvWWkl3rNXnrtoJ9s+JIFsFKrVgaE5XGm7xwBTqAFrgNBwlMrph",
-	"8QDfnJvTcz3Oe4NnqUajvt8OfUGVsvjKvvbSdsG+1jcKzOgkYUZDS8DIzMFCHyUplHtxmG/GtR2qGaNi",
-	"YbvV7Yuy7R3laHHks6KFFQDm2gKY1245PIkR3o0Ai1sXY5roYmrue2InW0gwtTPlTAM4QRFooViSdklG",
-	"CsZ4d8O76zLaux/d3r5sGIbLwO0oD+NxhheD2hgTM2VhJtkOCp28ZQmOCxJL1EwsrCRmyjXJ9vFB4XpD",
-	"vXqM1Kvfr5532bGBkG3TcQq6sWIR47fgHS47Ne9t1dgcR1mDD+ZM6NwYHGB0jG+vKRjQnO0lIEZ66U8z",
-	"wwMe+iVijr5oO9vmYioTBr8FWforOujt4wMeDzsZUF3Q5QUZLVeGJvBneehN0n0BLwdlHdBvNWd/l1yV",
-	"gp6It3FyU0CMJbt2X1QHAbg5z7AMjJQVBDN64wKJoFaTnDORKVtzpnCM2lL1hS/j1CFgozF8xqqAAJbq",
-	"+Wl5MAf9IWs67VOx6ZUPUXXzvNtTtFXCHQuZJjFJ+I2Vw4TN5olcWpyRg1FkfePaUFeOwKVFDKRf5bia",
-	"Bm413T0mwMtoMU/NYxd4evTwsKbeUxOm+1cN0/2aymWt18AK9gwSgWyDrz9ApIny2FRd6gDljuGNkI1o",
-	"X8vFJgrBwmrEYzxMhSvY0Zhe72V61TdrIR9zqrIipWvhH6S9Ar7t43QNoWu67NxbhUH3/MkfWVrSnyc7",
-	"FEvGyITcUJiKGByRPJoWPMnPdKFvc8pdTsRKZGm7qKP1BegJUwYzudlWCu7WzIIWlExjdtEERDBwgE6U",
-	"1DroCzv0cmwYUhjaf83SaIrmS3sQ1tYha6/U/bCLM3O/jqi46YuYGcoTDerPmip3B+cqZMktS8WjH8Mk",
-	"V5flVTLLNdWcjyyA41O2qzK/v13T5SLPGMdVb2d4JP/NB3hwxXlTIYXumaN6t41Ysw2fOl21SfdshMFe",
-	"wqA+VbEq2HSLYAiKMVHOnHdkwsKbpUL88jbgklmx3GA4IOY60uYihr10ywKUn3FgB4PfulhOEbO4E/iK",
-	"EFJBABUEOC6YYhAB1iVvLaDQU7nQRdfoM10IjESM1Bd2Hys+Sm0bs8su+Awh08erazKXXJj88YgmUYqB",
-	"qkQbNi/Ex2a1GfoiL84A6h3c5tqNuU++UH7+tt0kZ1/simG+c1PyNchK15ntwtGtw0Y2Hp9sXNn8ekfx",
-	"t5guUUkY80mqwDaCITNWlh6ZOFTMfr3sjLrrh+riXLAioi6re97MhBnfJBXzhAoB2XK2RaTtPDlDd+MQ",
-	"PE9sTNPEXIKSZ7U0RxlG4xnXmksREAqphVb1AoNBLBfwo6ZjNkmpghgR/CQk1lqtMGJKdAonV1/IhUCh",
-	"h5JypLiY6EJRH2ziWKoFVTGhVrAVPVmF7llh2CWY16H7Indr5eNg36XtSybM/LT86P6dnQezTW4ovPsY",
-	"nE9CAr3bT0siIM5mSm/zKq6ai4iBY8j3ouhHUrkc2lW4lvv92N4eP0lb/Dt242PeBYsvswxnN9lZSoqQ",
-	"ixXZ/6U7d47SYgp5cH7pVd0QU0NDxf7NonrWtrK0dIlzBzN5/kQTNHhmC6g9ojH5+/UvPwdkoaSYOGNV",
-	"Km5ARI055DCA7EOx5vL98Ir9Idvth3XdNLHnR+BSarw+fzGvT8PN9zAul7FLlwVURw2hYgkBQJto9Q7k",
-	"QXGIYGNKWwFzPtMkTpnj/Mu2IQRFaQYahtfsF1zEckGMBCUFdA+BjxhGZy6Qyl7S9lpbgINilYfKOzCC",
-	"MmYthlHp0ugFWFLAlSWQFhyaDNNfuGSBxXQZoIKEzC1IL2KxMDWQmuedOogkHYgMMLEtZhGmOPuOwuhA",
-	"USnnZcmBFnZAGqbhbATuEbOst1r0xR3S2jwWfFBjwlbACZcbG8Jx2RCu1tQ83AL5uuW4nzF9ZhkUaY/s",
-	"acuTBDZbULD1oQYxZUn8tKaEshn15A/8Yys7XF4pDquNlG2oEeMJiIAxFzS53GIPBd+4DvqCkgVjN1hu",
-	"jiwZVR0/pLlR1KV32KfQPDpakljOKEdRUmEkdQwEucXVG0bXzaekynqaOYvzTzsLuz1W+oIbneXeoOhC",
-	"Pn0nqLgTW26BoSCzwis3Ra+n595djqG9svUINtE6KYb9aoTY8RHhrRhCg7y2UJ74XiJH0wwY1x5JQuGy",
-	"2kNCnSTMwJN/4B+DGy62yC3glcO7Cc2iJDUTsSbt799+Ivaz+3+zE/TFtrD+CydrJqlietXrUw4NepYx",
-	"fZBPVnqhT8o1xzeffeb2eJEiYp44hrsyTjFpn/dekaGbGohMhN+HZMTGUrHOFvnxI3xiPykyj8dlIZJR",
-	"HI+4oMCIXNBvTnv437qSUylUsM8rQuU1NiR8w/Vcar6Ljcw9UnyisZZttpbh0GccVI2ZrDGTPdyK9XGQ",
-	"ihnwAgSbymXncu2rN6IdQInJjhbc0IGr9ssFeSsmCddTOP0/vHmHB1WO5zO44JLN3BHjTqNsbLYB/EdH",
-	"EdujCPCY+wcXe2AOZ28MkXxtS9gJUtoWw3DasaJjowOi09GMG4hjzZL67MDp1H6exSwmUjDdcTYWD9X6",
-	"QrNbJpzOBOAtkkAUBsXb8RcjDU2AoIzkUXUEg7w3TBikz+GM6SlVnoHNvnFMZzxZEiPnYTrXRSKirB/g",
-	"j/U94YaM2FJ6kCMTVh8v8gFG8quIFrFd2R4rAkunUZCOL1Ikoo69r8SwiPEiJZ0JQ+Ngxz2lclSSRSd/",
-	"uMzRzRoQVvTXVvon+fYDa6qTVjXmiL3CaEGX+IC5Jw+83+pUBtudZpMdnxWicpMVbBGwq/BIcqfNIxlI",
-	"E1oyj/qCcFnppbpd9Y4nVh8fLQmWE4KDsMhosn7o/SLYL+PxB//moyuCtGnXYduv8aHaqkdFCqZjLXxU",
-	"moXtx7ZbEKXino1wOSrhUpqfgMhCfghpZ7V4LgplywCw0qRz/2JrKzU+qqvE4iFrRdwznS2oNiVDKSI2",
-	"LJJ9lNnb4NAWscPwgY+3zO7pC6BxG0rBBnI8HnbgbPZofLTMSDgstucTAd+1L4TH3HX0UKcCy2HEZCoj",
-	"59/pCztgzknshsw+RUmqmSIYE2Cm1AXIC2AkIVTfsBie4aY+/LG0C+8Z/Jjz0NwnCLIku5BQg56OzsLo",
-	"eXwefsNejMNv6atR2ItO4zP2fHxOX4zs7MNIDebMro2Lsxdg3CxER84TGqEitpgylkRTyhUZUauBLncP",
-	"miyNFg7gYwdOliesQmRis+KGGKOhgD02++KdqvzeqZ7w/mWLm2LCTSzh3YtjH5RGorRN7JvndElHCWuC",
-	"FA8TpLiiSlx4B+4KMIykRrM7XcFjD1YoeFXpPfnDIcqNdqXfvO7uFGDvACjCWZW62m+AOIHt1SLQZaXt",
-	"aBUTPo4KWGdJWpmtpgLYl22AqpjOg2p+e+kvuAA32Z1KW/DEYZH9M/wKH6rTTj8VdECrwGlGYF1gmcRo",
-	"CsFAeeiyHUBdWd31Chv5MJpdsCdT81NKjkwDP5wIOZhq1Miir1/NsdBtm3bzV9Ym7k7LfMQ6gZ98zZJx",
-	"6K11+2kFTe3AJ6sdiCdGAfGvHB2kvbvR9S5W7UwVWC+sUYv/v5NmSm64QHqR7IGyAb5LfvMGeH1BhpBd",
-	"NLDKwJC0OXA9Rwz9ygEREitAgLLQF6MlJHOpVHQCMnTMa4NUWGHC7eIakvaIihu7aCKqYuJuKdj5iYYJ",
-	"g6F7Bixy9knYrhdYcrpobwe6ARhCDaRaORWcbUBmyBmSdvY3Nr1TF+bigEKJ3+2xnH4V9UoKLGHlsUcd",
-	"TcisvBmoa9RNhxzbFVXl78uns+TtczJiJGXCwFW/tTmIO7MqA890eTJLM1fXmIoVcs9WrUxz3YeLJr7N",
-	"n9vsM4UndnUJZGsKDVYPinpXl/F2r2lDInisuvCbrQSCNKsbpYlmEBE0K/hR9T7ny4rGnKvSue68cvCM",
-	"ecJ2ibpQqQjg9IEQcCepu5uk8Dt489NGXahU3DM0oubFdiR2lh2FAcEw2Lq3+nE94nCOQl+2iyVYXI1E",
-	"Or4YTJgYLAsG5HrsM7pkCNWX2e52KZZOJrna04rNuDFWqug72fS8IAqyxV4jk07+sP/bGmn53dXra+iO",
-	"VWMN+2xOMNy+PeafWRwueGymvvZzQF5/JD++62Cu7Ovrf7pxgMcifdslH8pdnzBT3XUiRVJtVC/sj+0m",
-	"df/h8varSOCq0Q2z7t7pBZUmBDsiR5wB1mz9++Wn2Ol9psloaZgOCPtMI2MxuHbhW14OHG5r73v+241T",
-	"NNQX/fW7cRRf2k461ALlNSHVfXOoaBaeKNgT64wYmAvt5gIltJCGLBn69Op0IvvAPdWho8ccdna2Y44s",
-	"X6DBHMcjeH7EcPNISe1gRzFQ1C7e/2JU6nh6tmyBzr2E0xrYkLdMbY0+L3OgI0knF5Oson0kIRWNa2dr",
-	"d/+2fRwncvFMbxQ7vxSb8LQK0xcRUZ4P1w7x5IWxbaTCkcUJFOYmY/8Eq7rfQRdkJgVbon3UXojpUhfK",
-	"99qmZMbUhNpT31ta5HismTmsrLCyaPcMFYz8XiLh1qb9/zEVX1h6St7wbSkqc7oc2AGoFibuSklheRJs",
-	"8THdIaXUTn8jQ45LhnwoFFvfkIuC6/u/QF44+jj0PdNStuehfILSq8jvl2LqCDp4tKEKHGZSEKkcW0wm",
-	"KsjfSMJojKJOjt0L8qpQXAANTuTQEo3/nWqT1aJxNd0x4wRf7EpMYExjkSFwLXIGwo6CvvChhZ53LKJK",
-	"cRTNC6ri7pqrGOtexNRItSTt814vK5DLTecCYiiNWjouL+Mpgm7YEjnDZby0d6RKaMffY+fPLwDg57FD",
-	"Q0dUM1fRNvM15vKeQLHegmMUxqJD+GwuteajhAVES2IWEkHlKOWJIdQguw+yOo6kmRIDNfYBh9Zn1OSC",
-	"4yjSaTI5e9E66529DHsvwt757hkveW/2SXc5ewAxXCmCo4jNTcYMngIJk50+C8K75INMEuDzNMSnmDRp",
-	"MU28WMNO3WSUfFns1JtTllQqwjldhlbMhzI1oRyHyp7mTcLIfRAkHnhQPTSDki6DxEOyS6xH4xCDq/Q0",
-	"otHNREmoZHnWOwvI3B5DXpgfJCrMwpSTP9CJvSExZMoTRoYIcYe2nUN/Ng4DMpwrOVFM6yHRFlFCgU4q",
-	"SoE3UIBkxJggiZQ3LCbUbHJuIeZ5BJWslsM5FU1+yBfN9VzYahkniV+ogafWsrpBFkJwPwVtL3z+MRVV",
-	"LqjSbrx7joh/e53aeM0mik2QXVmOSZzagwXp4iIrqiD8ElmLXRhr+/zsjAyLx0QpKnnYcQyncyUjhsSO",
-	"jlgICAu83tl21HNWbfb3OBXSlQ8WTg7aj0vBOnhIgObUF4yqhBeDZXPqs/KHNWm74lTkeaf4NU3oGDhj",
-	"XcMDom/4fM7FpC8WjN0AgaxdFG/FJAGvnojJb9TquxCYOpUJt6/pkqs8E25h15k2NGHu7XapgXzEmkNj",
-	"e/L2BXK5lsbQPjMM7FFn2wcEcbkW7jizrXIrisq5wYSdBS2EMwZ9oZhO4VTFH4hic8Uj5HNTLNR8Inzt",
-	"pwBH2Js43SUXJwsJjPlF4JMravFZQG1VbKeQCxffuSlSF9ZBZPVze8L1xVjJmTvwxE2nS36QSUwMBJDm",
-	"R8gzz4yHqzNiSaaqAWM4nrH2yxPKRZVW7WKyH0Ctvn8u01bg6nVnV9i9OSiOXhkr7nQhTQiWwb2Td7YD",
-	"dpAiTZLPl5nkU3uk1lHm0kiH+WEXxnSZUTrXPSFuQn9uhY6FuUkj+sLSiAj6FexpV5E4BPSxiNw6DtN+",
-	"hh8hdrGMjQ6uNZ7gaXx4mIoQC+uueHUzyIbC0Sl4ZGJvnQGcdOggwRizFcM6XDoYAtj/5L+j7T3jn0KY",
-	"g55qQNLAsO4B9u7W+I/wQmjITnb4BqT8NUCK2ztAEtPkGR8OgjTm6QZpHDXSwJORUDhInU0GY7VX6i5e",
-	"FNl9FSOpAI4zgB0YHwWub/BwQ8Hsg+MNbNbh8UaetmL7dcPmhrSZiNRybljcuXTDAWnIIs9nAQPEhHJR",
-	"ii+A6AN4WQCh8FhXyP6FZPw0jsHINQX3cjnNJFIstmMM9iAwO2WmFtKGH2NI+ctsnEYS2hc+cxpLBcSE",
-	"RpFMhSlUPiumQENIgq+zrqjQNALTTCRjRl69usQCBMpKMNUXaC4NCkUHqIpdqH9A2O8pzawxz1zdgsJ3",
-	"87QWfxFLIOTp2K7Pu5rV2pploSWdgpEN23fee9UXlYa2aMqiG3ebTA1JZHTjgmwLliaI4cAtbhfeM/yo",
-	"JhNJZKVh6S2shcau1EC2p4BsXgVqTEuNaalqIkcskYvwP5mSu3j/y6alOdX1UQNgi7JnwBYLVPH9eGyG",
-	"RsqQUZUstzzi/AphmQGitjFS8QkX1EiFyox9ZpLWF6ByrdmhDw1ePTK8imfuqgnoglAEUteGithilNNv",
-	"AaYEhJK5YnPK4xCwi9W0EG5hndoco0C9pSJUOjyC3Zxq+K6UXAgzPFrumF8IUebiyVkRmmTBJlnwqMND",
-	"UFGByblwEe1BMdA9yALWgyw23ceqQwGHlaSvY4sdgZ6d/OEuDuw/4fepTOI7a867SIZsa+xg2oc4hpWo",
-	"B1Ce05ndOpmdARQyCkWsCGRtaUKTpKrABtzeFy5+DmtgYJ4ncBhznRXKoLmxAqPzFUsY1Sy+zO9HQ4C/",
-	"QMZKziC3gCtHrZqFq8yosnol5E+Tq60eCqgXX6FI/iCTuDCEX5x3AoR5EdF7swUdWXUbZgutEo2nolF7",
-	"76f2ynltYYVSBQZ7b8Jv2S73+hIPDr407o/G/dG4P/4S6iSEHGJC3pq/oxJkkBxjAEoA0GDkhNmxeSCN",
-	"sQLPOXByBJAOuGW4KIeqYPPAZRLHmhhJFlNqipmhWbFh3QGsZudhLBUpWHxy10aJFNaFKI8KCC0Vhifl",
-	"0FMfeKrRGVUBuj7i018y7iqDrWzgGsDVAK7HiV+9M+Ky9zZoq0Fbj7KSd/cmNPjsyPCZO6QJLVhz2hmJ",
-	"RJHyHfq+CtE6wb1LbW0BaDOqbkLgTX+IOFiILGGu3z7OBBhGCl1fTCVQ7S8diYfvfDFiZ8QiOWOOLKQv",
-	"MHClXTSGGSC/sGCpE5StOEUOd8W8zStrW7vEjqT7IoPFCMsEW5Se1wxznLK92AmyimM4S1bE3rC56ZIf",
-	"Sia5vijZ5HJbX4HuqWTAq+B9qkKCP1F1k0OVD0iC/zSRHHdGhDgZ0NQVZWH3ErgZrrz6+Ovra9K78CCS",
-	"RInUzBmf9021xdHlcYMqG1SZo0ofR9cAwAYAPvyiA/EYxik2bJuG4m7HwqlNaMiXghXtQbMWomsnsBC/",
-	"iujA5xwXQIyZsmUZJWF07+HZNk4cjnsAwKiz/KAScgT6tgyodissYRYo+WPVta5BQNfk7IKMmGBjHnGq",
-	"liRmEaDPu+AgN6oNBmowUIaB9jhcGvzT4J97458ta25PtNTgn6OzldljPC/5JcdANMbjPLdmHfiA8eZe",
-	"GIdJdwRXBrV+WC/5I0WyRH4geNSVDHx//Q4ip4hm6pZHrvq8q5GjJlRwjSQyU5nEdaz32JanKrPxmmoW",
-	"cqGZ0NzwW0bmio35Zx+wNqYznixhudYV28BbBvZfA3y4FAxbLr8TtGZcZP/eucCYmOqBSGcjqOO2G4j5",
-	"+Yfrn/GJ2rfG1LCBHA9GXJnpRkruHZs5Z0pLsV8pxQ/wzGPUUYQPbY8CxhXehAEfW80QbdzUZMTeaCx2",
-	"dTiK4hBFyk5FEX1oAwggwZLKOomrNYwqNTkU5bogDZH6A0Ih7B/jIg8aJpL+/MM1wX1tEZpPeWzPZJwm",
-	"qSanp0gRkgr+e8q8m8C94dLJY7uqid1yZJYC27mL2ZiwLrmyHYBCbmSId3YdK8WwW8dkDbfdO6ziPnoh",
-	"jWPFNOw7e6Ccti5ap2fkA1U35NooxkwL5yCSsZU6P/56Ss6++292AciFnYkfU4P8yWUBd9E6ffXyNOyd",
-	"hWfftoIWm1GeWKFGZ115Q8dS/VfXhq5UE7sOcsHeumj9Are0gtaE3zLhf72mMyv+cvF80Xp1/pycf/OS",
-	"vHh1+so2tCATL1o0ThNo/lQKBjrui2/PyOnZ8/MXL/fg54Z37sPNfXpgMVolQrE9cUO23WjxXw7ZdrWe",
-	"JKY6xA0dAmPCcWrwgUtb8Fyb/sXZ64DZoKI6A/I0cUFwEBpu72Ph9gbZGtr3hrRh8j6Iak09RGqvAzOK",
-	"0KxzN/C4ok6f/OGO+k3s3I+mWn/PTIbkHlilquPldoCzoeb+ckuyieIsPpp6tZ8hCNrnfWzglKqIyvr7",
-	"9S8/kxlTE0bgHtL++O41+eb5q5cdr5hhRy8IHWkmrB7FkhiO4WVARJokJEoYVSAHJbyYJsixjHWXQGWB",
-	"/EL7lbhLfmYs1uT9OARPWa6LZaezlbU6MzTh51xBpvX9/Os8vodydghv3YpWdta6aL1LqCHP7VJz+owd",
-	"JzubbMyUYnFBS5ot91VvPmCT/wxKDYPRDWEO/3YXYeXfuqtL7xHkpJvzRl42Gkw9jvwyNJLGp3icPsVj",
-	"0yu+HipGkN2ZklEIu26vQo7LWhQBZ//hlZATqjXTenMt609TrvPGC4tZAmewhoDvKU9iUnhRuapmQEZL",
-	"EqVKS1Xn3bNvvio05JEcfQ/pScq7s92bVBi6xqV0XNpNeenXrvHivizuqMPpP/dVeirdUUPYy0PXL7Tf",
-	"gPfBb3PSfk0VUmpd44lG2m8TPuEjnnCzJK8VN0xx2iEf2SRNYKNoctY7fREQxSbkrBP0xRBExdBbUp5p",
-	"0rbXnncCMgTZAZfsH/bSa/uHYoJcRYacvvr2FdGn37hUkqFi+egOiWIQgYn1YfML7iAZLfP7mR7weLhi",
-	"9LSHjq4v15rv4Cd1dPHZnHIFYY9SDXiSCFCwrDoStIQ0dkm5NQdl2MhUzhj2dArFgDRk8SimsScyNZGc",
-	"MeyH+0froiVSo2BJZtGSsFRhFQyotq/B+JCglQqgE3caUfEluFFoMpguJ5xB4rW/eUwTvXK3kTxhZgCf",
-	"2HzniHExGUSJNFO0i9bfans/0HTMzHLLjXTEjb06sI/cp9eKuYU/5fMtHVlIdTMwinJhO8TiFOd9cCuT",
-	"VBjGAFhtfEMkZ7NUcLMcjGlkNyFnW74ZUfvWwViqAWyytbuteChKpIvWVZd8oAYkkaJ6QIVeuAPp99PW",
-	"RSuRcEb/btV7bT9iRSafCD7mERVmsGBJglNmF29k/Gp1aBEnfGdNP9+HT+PMLMiBxqHZAIymenDjqfzL",
-	"GglykIWGgrFU4dzbm6sesIgvLty2hZYXAGKIJzGSYbutVn17Fsoc+uOu+j5QnuF9tiUrndgvDLr6Zvd5",
-	"13IdzriegRG5+vYMlsbFxmwemhzKhlIkS+hJEQ43juD76HnXhjr24VyNAK9Lpv6RtmNC6txD2dtkiUGd",
-	"j9Mk3N8mkz27mxmGXFU+AVKZ3TIFcwXcT4WSDorRaHqZF5xA7/SEGXLeO99k2XnnP/WVmXgq+rXd1lM5",
-	"U43V55itPjtsrqJIiKZUTay83UYZvN0M9ADO7+oC0lb66YzqrVI2tMdpklgJDyCLGJlGU/CLe5tRno3L",
-	"FeHCnocBieicY/EYOz2248i3PJWpZlOZxHUhxhWb60nNMK4j8Fl/rNJbLiZWlN3SJGWDObPzenH68rTX",
-	"6/Xs12KuKVrKBnPFZtwCK1SFY8XgVeV5YJ+NoiShqYjVEseJUYM2gQVjN8nSf+TMf0GxwQy2QOuixUXM",
-	"b3mcQrVRNh6zyPBbNoD8jIvWWe/sRdh7GfZO7VUxtZMRD+qbmE2R7SoXE0jAsT+CLUZqowcrbXphMQfO",
-	"fHGc4MQfYMKtWevJue/KDRf2U3aZ7W4cqFgmT2MlqFqvjbmgOZm+HHNBFf4Mo1Qp+3/2mWtAbY2hoTE0",
-	"HFtINB45Ycy1YhOq4m31i5jQXIqQTlhoAZficV4uqNGi769FVwPIXdTpHbHzJjXa+6BCfLheg357y9SS",
-	"3DJlF4NtHYMf8LGV1q6q0lDkoiB+kN3OZGF6nvfu49V1/gVFsHqVJnYtb9KYv4M2/BMf/Cp05VKPtmvJ",
-	"bhLc0DX68ZHpxzVbx2+9g+yhcqhT6cVHE1dRL4XKPuHNIqh4rz0HFlMeTUuykmvCuEF3fswCwkTMYiKR",
-	"EzVK0tgeMnvFXH1c8Vk/DbHCe2x8aQQ0MlpM6S3DftZxKrieD+CmEpVAzMY0TYzzbwfrxcoeUtIVR3a7",
-	"oCv1vBFzxyXmSptkt51ZZxQ8eD7Mg9gBPT2B45QpdXN4w0U89KkosG6zfATS9vQFAXHrQ+cXx1IFRMgZ",
-	"F4zhP0DByuxLZMZmI6aQqyChGvwQejmbMaN41OmS76SZ+sw34C8YsVWmhBorYnEGn9R86HgC/HYHk9oo",
-	"QcueM3zBEA7kGEKRYHQH2YHimO5GL+lZeB6dsvCb+DkNX41Pe+GL0Vn0LfuGnsa9MysFLQQvmPzOw95p",
-	"ePpin3IR+ZA9jSmtNGmNDa0R618vh0Dx+Pc2tsZm1tjMHt5m5o4YH5aDsTF2a1bfrlkyDourtTGUHYB3",
-	"YCoXJZiFkwJ1tXzL23vAsAdIDyrpJyd/FP+5kcPgF8HuoNfCnHGjiT2oK/kKVgDdo2hxrVrhmt/TZOR+",
-	"2QwGpbVatlsdrRq33fZSXMX7GKzWN/oJE3eohHOvttYpqW8FEOiVZwzqFFoUUyoLdOkL3lhhqw1dQupR",
-	"UamnirmQt5glzLC4s0bKsCaG3or4fnqlZ1oIHlUFZSJeDQV53ityo4M+DXr8DApc0wVd3k1vfCvix6ZP",
-	"2EVgo9n0QGL7YDpkI/+/Xn2wrN85Q/WuimDDIN+wPTzUwmQiDkdsLBULwWL4hXHBfzXcEG9FvIpltiOU",
-	"B9DybjlbhG7T6/sAvQ1VD53SN6NLQvUNlLSxXbefJtQQKpbE8Bkj7Te//HT1/ufuLCaaRUBgd3rauXDC",
-	"B5oYEEqmUkNIbl/QeMa15lIEPsccF1IsFyIgmo7ZJKUq5mLirFiAvq1si5gSyLIs2GfjG8NhBQoSp6wv",
-	"XCrE6TmJLX7MFG+Uj6lIgNLLkAXV9gGipR3uS0fYpXT2ViidiHEgdGwY1PPpC/8il2NLuKnPSP8IL/Jn",
-	"+VO6M4QEHHkVz7gB7mjoECVjmoAvJsOUfpIG2Ry1ss+yeAD3nPXOXoanpxaN7oE2C0PxVG6KQhM+upqU",
-	"VdDTXyuUqyqtNkM0W8sBOSZ4eZQnGITrUcdYUJkcSA0NFbOnzwbYVRR8Ln3vYMfbTzTBwy0TF+0RjYFn",
-	"MCALJcUEONkDkoobIRcCSX4CAjsFhZULS8Qr9odsQx8UWTU6QZOW3Xh+vjbPT+OiuQcyv/IQVZBUzBMq",
-	"BMhxe15sKD6ON+gDAXK7OuJ0QxWmTxAxY+x+jOlyDVpYqD3Cot2u9redJIjusZDDQg8qYhe9KUcJnyBf",
-	"NCBT5EjCF8VcQ2g206RtxyIgMVcsMqGvzk2VomIClcsDRwjHBXBIBV5i6E5AYqb4LYv7IqvzzW6hplUl",
-	"5g/g+FOcCkO+7XTJee+cLCwwLxQ1mVJNhMzamTLSFrIvnPE9JtjaoqqBVkBHma07VXAbHE325ms/AQ9q",
-	"uSx9qUaeF6a1CRM8Lv/RVZEbsTRLd5AKO9Nhu8g3UKzEw4Uxl+TQCdWaT8SD2AeurUBaTCWS1TugAhsW",
-	"BRJZSHVDEq6NviSUjBIqbggk3nq6TG665DdupjL1TA58IlAigcAoDLNX453stI0G20oxXwXbUa2PX8G7",
-	"cec+qSK+QtylF2Hv/MyuPEZnrYvWz1KZKflRRjThZrmven2VjeDje3PuJxMb50yjiDWKWKOINYrY16CI",
-	"2VOoSJ9dVHGMBJaiwtEOuZeMzh5MLavP53qd4Qh3Z7luyEp6SAWuyFNAP7pPfQW5n9iVXXKhoMuNenO0",
-	"6o33ZHFtpFp+QRpObSwZjaZgIiCOwY8oiKel0ZSzWytl51SZZJn9YOWokCb79yVZTBmITeTLdsmrl2hC",
-	"iVnEIUW2LaS7FMAgaoZiAYwTnsUP8jpzw4QVZEFWACBZBsXD34rAvoCINzOlIjPu6GfdnPV6SOScCe0M",
-	"VZligyRP2zWgvmjbJ+MU7THYQSnYRcEs86Jzab9nezSwvSl+8pb79GDf19zV2he5r1Ux+/XU4IGVIRmj",
-	"qNAUvl0lKtGrdgQqmJ/k1kVLyAHOMoiwZMW/edZrBY5a2i2TLEO1mpS7F7QU0j9dtPyCc2117lVnl9xX",
-	"sXtah+ldPaWNjtfoeA+dkGU3FBLPOgPypvv8PeGMUbGY8oRtupuLcK7kBOqjNQrmXiF/xxmAgPQXOdfv",
-	"ISfVR58THBkSS6YBeMCnVifXsXRlaTONen8UGXZgOxeyRDgtM9LmA3JV+0+xzyaMUxZCOFaY8Bmvk3N7",
-	"E3nvSrW9ElHjIlu2D5EXpVZU7tjLxZSJ0MPlkIn4gGzbexKR35X/u47Le08y9ca+dIga0NGK9aaoucDp",
-	"JlXE7m9V2pGe7FPObvFMr1Ir6YCMeWKYwjpH9nBPVyiJ15i6S3Wk3WscW68rJJ3YCUae703sZDT5zrX9",
-	"8XiDqgiAcnaMovZjly81rYtWmsKVtY1Q/TIcwlawF5/ZNT70sIRC5UHfbkZbXSqNPe3YyMU3b+x6CqEH",
-	"JEGrkU4nf+AfG3O9bYcWU5l4qVLQ3jPLod0Jio9SsCRREUOWd0STyBWNu/BD4oSVFVTdvlgpha8Yjcnw",
-	"+7efyLbGnnjhF1oRPSRcaMNoXBPsU95irUfbzHWObexHk1P+NVTFz+kQYVewVepEbo6W6RAXaTlEaMOW",
-	"i+Rsxs3msiWvcZeHMyrohMUOckCOkzRkTnlMzFTJdDIlPrRQpUJfFMm+7BXtQnpwk+tnfcHFrbSKQJdA",
-	"9QauyQJZzBgpBQMSbKazkgAJpX9NQChZMoouREoWjN3UCAwcmdeFDj84d2rxY3VF4vNbmkP/aA/9bO3r",
-	"OXM0wbiJnunqlRpYSZKj+baRzgrkl3w5IxC3jd67/MhjiYmEGXjsD/xjcMPFBnAx5CKGbXPLhigF0vlY",
-	"SWEcmTLJIom9PQxKjeBGI3qpDZsFQLTjcvQWUt2wmMjU9EV7Lrkw2qpQsZxRLjBSsIBLwHLK5toVoIXQ",
-	"aQ4EhZOUx3YkA/QHCsKE4SaBEOhuXwzpRDEWuzbjPzJ8ZEoQ0JNFZ2Bp7qqxWAHkZBGIJQ+r+qIIp3wT",
-	"sZco0KgyZe1VE7fqAoJUhMTIeZjONcpcmRrNY4Yv9620X15Ml8UOuDGP+XjMlM7HPp8kIgVDNx9Yi93R",
-	"hxQcfTHht0zntuTR0jCNRmlcDLahMXhgR8sCdwfEfr8iQ7eYwR6Dw0swiZnQvvAdxSsbBfeP8LH9ZPY8",
-	"HpdFdqZojrigoEoWbDBQAqZXZYiplNzY+xWh/RobEr7hei4134Vn0D1SfKJJAdycAohDf3BTWpP717gj",
-	"Kyy4DgIoZsDnXr0k18TcV0/tcYAgpQxDuZPEyFLkHRf2JOSCvBWThOtpQKgmH968+wKUr+22UjzP/sHF",
-	"rhisZB2pxV4fKgzIY0Izen+RLDMla9WKLBiLL8rgNgZuQyrivvAGawd9uCJWBOKToBOvQuFCablIatMl",
-	"PwMlBpIsuGIjfZF7UIJ681NQbhU6JehMphYJWrFrdBbhRvy66ovFVOpVVTKHMxk6FxLGAfYtlj3BESFt",
-	"CLtCtKdT2zIWu/doBEYWSE65mKAj3rHga8xXCwDZQKXNGhOWa4ArtIFBUQ9nxip9rQ7VFIqHFv0pjXXr",
-	"S9dmf7Nrs1QctlJC3Em23rnO5Z5qqIs+AIfzZi8c3JGRQnrtCA15Ip2NXMx5lROu2o3mnEfYgA/w/a8g",
-	"zLvQnx2cVLbXjZHq+IxU1Yu9ziflNhE+ddDg78MIgh0L3kZUMX8wZ/2B7P/8vCqwEzv7jIh91LjuEjD4",
-	"u0AB+9CM3lg1bs5UQRhWkToVts2ThjGXQpB9wMwAwpWL8nswXU44E0A5Vh7TBdVTGJRYMa2dfJxJJUA/",
-	"+ReUplhyMRlwMQA8JpPWRWu2JJprZ/oBQoAZUxPbIwBtNIKKsVNqBlwP+MwOFbX98W8jFiXJmSN+nS1J",
-	"RM3u4dCFwX+amOji7DelLhqJ/uWYMpyY30Rqeqfg6yaousnabbJ2v5pSsJugVQYwq4vB7g0u8zAmHxew",
-	"a3Slv78cVmknAbYv1NHfRbP7kH34aUMjXaz4fsYc3KoPG8voPrWDguhHslESjzp8sThNma0n2wUPnA68",
-	"sYghLYRMoBQCtSIA+2we8hPTpc+57exYVdCv4ifV15x2NGAzyq0iJcdjHrH/qjjElsWs6+8NslvnUykY",
-	"lBJ88e0Zefni/PnZqbtsZ2Qwoprr1kVrbBu8kOomFygf/WvJazuUP5pCaDXX40Gmrv+5r9R5Gr0rm8JG",
-	"6WokZENZ1Cg/jfLTKD+HTynbG4HsA6NWAdGq8nPyh/9za6m+rJ3bK/AVwM+DqwnbHMuND/kLz5AozOOj",
-	"Kw/7qeeuVd6rBMm9FTVOwHlB4DJ6wnMJYOVbQDzYJgC2A+/kCJyRYYfyc7/O43vpIL763CGUj7JG0ev1",
-	"Tk9P91cBPmCD/gxKn4WhDGEo/3Y38eHf+6jUpdtkl6P+aWTYESD9L66g2FOWqnoNC7cg0h4Oq5yMqLgJ",
-	"Y2YoTzbbcGlk32wQUbnMl8xxX4hPQjJHSDSLFIu5YTExMiB6KheCzKi+QYW/Pq6Oips3rkEPypUY8Tln",
-	"wvhv1UgRNzaNcfSwAuGI9bQsZFdIE3I9bjS0e8WLi5IS9kwTK3L8tgoKEmHvvLp7lHZeAZlpVRk97Qrn",
-	"rRTgUF5wXBZBJ3f5XaMl9g/S6tfE3HW9mLsjPrQfGzjZDLfjnwNnTf7w8Zd/vn/z9iP58dMbO2L+KgRT",
-	"ti5az09fnb389vRVK2hpqcwgkrF97GXv9OXp89afRQLEfAIVm3Fj7CT4FAA5Jmfkp/2KGJfF7zV7Aur7",
-	"vU6AAtkCIksyZyLmYtIcDX8Zq7CTAR4whU7FKETQfP2lgRurbjk6i0Y6dHI1tAO/he9sdQndcBFvYzFr",
-	"EMlBA2YYZJFXoRI3j5dgmAVC3EzVsQoNFJZNheEJoUSD9kdSzRTsUK5m+g4wZi8N7cR96A51gVYQT3Xl",
-	"4G2Qp8JPjw2qRjVP57OvhUU7Ap874xg3HkePZdxCWnO+N1zPDQzaGwbZY8mB4b0DlBvA9BcDTAcBQLth",
-	"q21vXblds2QcOsG4ieyiceQfHpS5c9Mlk4Mo8Wp2ybu3Yj8i7RIQ69wHgCmqQ0cXt2s488era88wtxLR",
-	"XKgC4oObd09b/Xh1/U/fkKcNb867Mdgr0vkqe+47CHU8FBvsx6vrR6GCzWdgewB1cRE0tqBjjqEub9e6",
-	"VNsKerOdfG3B3flKKrWxN47GoshhuZl+jbRhKXApBOUuG8QRr0ll5WasyUzGLOmAnicFW5VTXXKVZeoK",
-	"Msqd6Kj1IiEbBFD4wN2qsO189zypErgqvC6wJlAraMEg2Fss+GhdtHCQbGOZiNhgztQAfmpdfHP2ba/3",
-	"ZyauruI0MbiQznpnL1pBqzTiMInAb4edvWF2EUZUscKdxUu/n8IQrv4spLBPJHRkm9n6WZIpS+a2fdjQ",
-	"i56Vp3ivxhIB/t5rOWOrd58Wbk8kdNTffkUSCQx2K4+c9ezQG/bZWERC9RQygH3OsU80Bh6+/4+9b1tu",
-	"41bafRUUb0xVcXSK7ZVIlQtv2znVSuJtOcnF0ioKnGmSsIYAA2BEs1yp2k+zH+x/kr/QDcyBmpEom5Qo",
-	"G7mJNZzBuRtfn3snvZBsF4OQelVnUxpb68yP72Pmz2qz+BW4E4xrw/7JNfDPf+8g7ZcH+4EKO1WE1e1O",
-	"34zxio71UXcQHeujY30sFuQrwnCTZDAWEnFaLOyyCZSNSJVxJmGxClYr8H0DbO0CoxsA5a3S/cFHzc3Q",
-	"/3Wry35Naqi89huwb0CouswvPFPGBuAtCEpPxBW0ur01sPI9yLNdloHaLKOj7ON29l/ZygeUa+8k+lVn",
-	"9M6+/ySy+jmfOv5JTv7EUzEDbEnCwjAxmxWWj3Jg/aeH360dCfA5Yu0mYgE6pdaZkGJWzIZcyoLnQxRi",
-	"Q2bsNpn2m8MbZFrWpyrD2V7vE+SiTUcYXG/5fu2qt/LNoCDBIxg5Z5R5OjBnKGJKjCmBD8JYcwNGDe9L",
-	"ZRM8W1+BpfSxBYkc7/SJ20UpZ5PHZTdidAh61GWE/trwY8AQftybmHMQNPd39x+7Ds5abRZvilqyz3LK",
-	"vqInynmYcbwp553iuSnftlXWbqwu5VdwEBJ+osbFai6Nm46St8O3F37amwBwg08zYTwYPvEn8fNFu+gZ",
-	"FpHOPSGd6EO2OWQUE6I8JlXsw4KaN4XtvLzXu6TvEctQj1tDMu/4JW1/8wJlqkBzOQEadxQULpop0hSM",
-	"Ufo0VDd3oyYtOLfX3MHsFCSbgGVPj49DRIE/UcHBAm7HNW9xCb5GVLOCqiOsibBml2ENfRNxTcQ1Edc8",
-	"AK5xd/knXOUbBjMWEtT6rOtcDuMxEK+hQq3plOuJkBPmmmLU1ICNluwClXvDsVaziw6Hcm7hHfV9f/7k",
-	"q5b0nArNkuGt1AkpSfnJ3Rzd4NucxIUc4stDhDgthWHdx73r5LRVjBKW9HYH8dp+Rf/wXfYPXyWsiq7q",
-	"rCDQ4a35Se5uRr/dKfzFKv30q0E6WlI6FGq2KuPLvYa++YRxliqtAfWmVOhQwoKa3GcvZL2wI8N7op1i",
-	"ha2xJyRdqkCpJFSwIufWAY5qfOcSC3iPsQaR3WdhLrniGWT4fmM6PNfAsyWbc2OxiujCSU0v5rrcLMO4",
-	"1m4IQp7LX/10eZrC3EJ2UpO6TNmYl84gY5cA89r87BSWbs4ZFcvkkhVzx0blhL1Xo3NZzqtcMaYhFDCn",
-	"lZpRnW63OrWjgzW6cWcZXPlwasybfjHi6SXy9ou2WpPelz7wmYfNgc7nwnJ0PnDEp0sfg6fHz9DJoJjP",
-	"q6fH3+DTfwa9mZhQOLYBKnc1geGIo/eC++fRt8Pjp44lqsLAVOXuuRFygrNdAFzmy9Dmt98dPXO3ykoL",
-	"x8+GVrl3UC9AGceGfALrNXp0dPwMHd0zYfhI5MIuh3MNM1HMhs03n373/NmgB3LqaDsb3vr+8dPjZ/9U",
-	"nhn+R2QdEN45LC+413KSu0N3fHj87OD4OTIbWk+d4gYdIVrkWozHQ2NhXnZDq+9/qQ8BHT7cq/7j6kD2",
-	"Tnqun+TwaXL4/A4+HuEgPpDre0kHMZF8hAFfgr97l+ogyAkI+xPLHZ5ufzdcUMl7NUrUHGT0oY8+9Pfi",
-	"Q1+e0eg/v4kciVnmkPl1+X5Q851wyHKjAkmbauLgo/tjiH/c6hhfjfOEeYDIcjET1gwYIRImZKpmMGC/",
-	"/vwjAfYBe/X2tft57os5e4REs+9wka9B4O3L850mh3K20cvzcfvHN3fyvsX6uxkrw6m8s0s8SaiLqTLQ",
-	"UBA27lXHVceFLTSclp+UHOczHOU/XWbdiJ/8TUIXCkPtYhfre+XI3Xzfw2Q37vq+2vD9er7fxg+D43tk",
-	"iVH46babri/MNEBlgizocYs90TV+189kdIvfmlt80KlzzBgjlWVLsDWrxdPD75iSDmW4F/buSZw5QNbx",
-	"KU5jqzis3TgjzQK0cXiiYhrv1YhZxeYqz/fZa55OGUfLCWQ1WwRNSvC87ik2AestNA27jG9ZmCAjVpaY",
-	"FvMD+e2pPEPjjDDsEuZ2wGZcX0J2LksvPm/2oPxr2ij5pKwZXY2j9LdCm8Z7NXpiPA4wLBfGerxJwOtc",
-	"EvIqkYJrf7RkU7VgsyKdttk8/sD92bDNo4GQjjeGkP7w19AvatRq//VmqFPc+vIocMuC6ndbqVejCjqi",
-	"sKiC3nkVdPRg+9pKlQZngUHLHX4FesnSQmt3xddu+xnPgBUyQ3Up5iykXCl97q6TTwFOFVACB93NAV3X",
-	"nareN1TRixbXgwOeB3AwWrIZl3wCNFqVAeu/OHv5+w/sm1cnoTiY64f84SXDLLuUYN4DEPcrggMlfeb5",
-	"Mu3+3sD3Y54wqyzPDTPzXNjgtHNAwxlUefop78y5rBDVErh2w6RkcwOm4UrAwjB1BTor4JR8MwzLCjjw",
-	"z3A0DiNfgRZgmCqssZyy0nIN51IWec76NWbEjZJ73pPfBn8PHI0wpgB2dMzQY9hDwLGYFBo5ldvLs//7",
-	"b8YnEw0TbqENFv0I9i/cpLe4ZddhUUumd770Q8PlFZTav5/BmBe59d5BXQ533AzV+EZXuxofOGpjA+3Z",
-	"Xn0r9Yb9gHonPWR1g5Iv+T9Tc+XO83269jWWGlkafLAHbiCNJhpLEP67PtKOi801vsKeXtLgk1fCzJUR",
-	"60A4/0n9iwjmds2tkPhroMT+L2e//4YX2cuzP4mrEll8n5qrlWBw5M9rJulpS8FTMnrH8ZKF0pdOSuvk",
-	"9L/BB1uyx9HScUTv3Of+5YYqJPvNsRbD+hdZAUN6NnRPPMjyHPRc9i/8P7+3unBXN04VhT8ul9jIHnpZ",
-	"1u0nJIMCn3Vwwbc4uL/CRB42OfbKAjTY2ox/EDPHyL55/vyw9ANDny/PIIS0MMHqtR3N++VrNOu/HSmV",
-	"A5fd367YpFqZFuK3mZAlE1ubjbsN6mr16PZWt+qW3TwgN/ply9pxj47Zu8dBHb8itVLLZlVMEh9ttYZ5",
-	"g412h2+8LNV5JcRsJEEsU46TAzCq/bSxyATpi8AAPX6bQp61MUIM6fCDeVgWGIa9eR7j5k7uqpuHodi2",
-	"VZ/T8vZ52BpxJZF17SLrusYGHpZdHXykf9zozvXCj7VKcKoKm6oZmAHLIBUYL+dY02LKLfGn8FTNQUJ2",
-	"I17rbZ1YuuUs92ukkN1zwkpXqOS+ieTOnlg4JjT/efoyoK9ECknKLUyUFrcEdi6mKgfmP2IptzxXk8IH",
-	"TnktiCmv/0p6VAvJqi6w4NHUyZEOGA3Qsurug2yvPfLzjPp7WY1xi7TY7Gx5+w1WzSuS6E5rMNY+u3h1",
-	"3OHElrpr6mvbJN9uts8yw3gY8pJZtUKC1yZerwWeC5A2yeEK8iTjlpdvY6IXYb3exzBu/A0KaJ/gK7pu",
-	"NuNLNiqWTNiuujor9PWwEYF5NvQzDdV1ciUnQwt6NkzVbFZIYd0Qs/mQ+4OJTosDX71lwnUGUsjJ0Nds",
-	"8eD8J8jn1fLSW45pFViyBevDrO2bubJgDxO5trprMX4tcusv13lgBRUtQ6Kc6BYQI9OiL8JOBZzVYE0H",
-	"8CkBz/pQrUMZ4c9dMs/5DdVVL6gc6PemGM2EtZBhuAoSopjIRI3H7O8CCjil5UUL0zCgwSHGnn0/5rmB",
-	"C1+qEE3x/nfzhPAXfok2KXJPcAjyidlnoXPMf3jBhEzzIgNMbVhoCRnDsbP+RXgwJLP/BTNg97r0tGc0",
-	"8Tc474dV1t6x1qobclls9Vo+H7eAJ35JVMjtg2uJQNbtF1Pj8SnD/XCSgjKUhMlvh3uty/+gZV9vNoNt",
-	"Ux1b28HbJVpckCjM7rIw68m4tC6Zve5asME7idjW5oTTdr548NH970ZF7RtfB9uhm/GYGYCS+oRGyTt3",
-	"VxZ5fXuPKa4xu42X4l0XT0yHvrZ21nv3Q1Jdmls3zBhV9rh1vG4PK4sCHkxScOK5vA86G/RC4fhPUPm6",
-	"4/mJpaiIyNica2tOS1sKUqJ2wnYKGZHjuiG1TcJ8gKDaxZTboVVDCubonfQmKuDFjC9ZCtJqzA32rgCD",
-	"7jDra2mquW06hral6XuNol2D0YXomMjwog6mQwR2RyPx/C5LZsDlYiryrvBYfFvIZK7VRIMxN70Wq0vt",
-	"bgjtDpU3ql9nn3Vt34Z7D/wpv3uEZv2y7gjOrERPJ50aJ556YWDhhVNZ8JylyqDuwPu7NjUiGeTopZ9R",
-	"pptTxkfqCs08K0Jw/+nhN6SgSMpvEvzmYm+fvcCRcCcrX0JQNmE8BZ9ogOwEEZPDMznjM1XIUpvht8IN",
-	"cuBjIUZgFwAyjBIhVoiLwFSWLBPjMWiQIY+Qa0jIDLnbFYQeJCKRi+rloODYP5d/OYZzzSxmMT3mRSmp",
-	"zwpjh/Q9+m4NgyJHX7CpyjND5O4thnsDbLAwoN0OsFLrU06UpRxzhqI2wa3xeIyJQMuNVNr9GVb8+Lga",
-	"SyJMUvXeqp6hTdgMtBrcr/FtCumlITMccD3kMhtmYIljeSuba03Iietv6NYyPJ8Cz+10OTR8DMMF5Hn4",
-	"wR3S8o8qpmdIcTPD1NFI2coMwJohxSlBNsSjE36jszcUcujGoFXZqBbm0gyp6XKcZg6pGIsUJxGii8KP",
-	"3r2aaKOEa9dOaO+kVx0ZZdyFE/yUqEWGo18fkrrDEGh0BzHjZ2LFr7HmxU4Cu3GJddsxWtv1sVGkZtUl",
-	"uOsEb2uWKfTOQHM9RSeWDJMsZQTU1BjZ9Ywv3RfCsv4qbmMaxmgYERs1jUVhAGYnHl+BzDrzM/pXMBx7",
-	"8AASRXmRx4onMZHP1gghnYo8S9C1LEGjbTIHLVSWWKWSXMlJx+m79p1JkM8eHR8mPo6r7bMKdCQEOpIS",
-	"EnR9oCG1iXfvSlKuIZmqGSTG8uVtg1z5GD6gMTIr3So6PhvzmciXSYBRCTdGGMulRbqUkIIxvPNrYcZJ",
-	"0JfeNrtcSEhUYY3IIPEMh9a/iztcH5MwiZ2CH+36n7mpjJHH38CHcEs9bux4Lcw0pIHqyIYBborSCp7T",
-	"zmXcgln35UKKTk8Zb9JOCM0nYyL1jjwb8lKqhUxW3WvW5LA3pvNtFZliUqyNKVPOnPRayicow1IEmBOe",
-	"gadThifgroqVawaQW5UraIHZhmrFO9AqQ4oRCazvD+qAOQrw6oq/Cy6tsMsBG+PlLNPlAAOMzaCeRIIE",
-	"zj1mVUMBRTZN1/oTOjBkT8G189mlakZPt8KzeWEhW6M+dJaRdV/Co9EABPo/6bk7Zehul94q6f2qtHRn",
-	"7EoYYd1yTtG3lpsprlbmsRzIbIhRb1gY4nly+K/k8Kg36JWb1DtxMj3mU+21qAZ6J6XXT5Dtg4LA6wX+",
-	"0wtsfDhdTgRIcGc6HIfeSe9Zb9AzlmtbG8izciDIRN1EC+3/GroDVS+CcSfJ3m30z3Je2Ht3BV5PtK/V",
-	"0BESoldwtEg9QiH0PoxWUbyM4uUXI15GaTFKi93S4mYEwCjUbUqo8zVbaiLPirhCTN+ba6+JK3vbNaOj",
-	"pHfw0f0vuJNmkAOlPm5u5VuYqSs3OJoFVV6szyPkwkNpytRkrHUK1Lu2P1+2+m/0RY1AOALh6L31hVWK",
-	"jxgzYszHgDEjbNwUbCRE1Am2PhMVDrqL9dWRqk9L5xquZbLwUNWhln22dpyRD3F9Yqic+NPDp601/GoY",
-	"cGtIruyj42L7TGVqhHE7EFIUzi+vyVhB6YzPJeNZ5g/63qMJMbrdeIQ2C2+EK2ybGIdhRaUctxKMhF6z",
-	"FHJEdrSNGtB85xsS9KJJzDX/fJdNYlH8juJ3FL+j+B3tSlHmjzJ/lPmjzH+jzI/ouAOZb9cQRLmKtuDz",
-	"9xYbdkJFFbaHgoZVGLtI+IbEDpzsgK2US1pHrHB9PML4vEZUWi0Qj1ZIGDYTxiANrV1lHFvEkcRwtC8g",
-	"HC0i/Z3KgRAjliL0f/SpLN8+SDLKh8ZWDiLchkJ87Uq6lll/xNNL9wbikr3tx11ouBJmGzktzizHzOJY",
-	"Q8HUVOCeT+I8TnztboKcJUfBgkqymI1qRYcw3W0tgVyjHcd4lqaq4V4Vuyx7F2VqhmyfvcPUFlLRgVsD",
-	"7LlFekiw93BO/+X2RF//iLy+LuQVGo7A6+tweYoYaPPxpQ4FfBoIqC787aqhCJ1tAwFhw6Zp6x4rXSYM",
-	"P/Wl1fGHQLbB5E35fu+KVKjPnUEqUdUTAUc06sbgwghIoj022mNvtsdOuUmkSigRRowHjEbezYFwBIUl",
-	"Dq1DUNYnCLqCPrccAmjVPCnmZium31TpzG0udxOmHbVToTPMELz0kY8hA617CNIOSuFLQ455ZwfMqBko",
-	"CQxyA3vncs6XBleOLOU+56Br04k0Cp8Qb1nJROsPe9kXm/OlkBNsCz5Yzc/lVBXaDJjhy332gtHiYCWv",
-	"qVpIpmoJerCMpawlD31i2JWABSXTlW4vsWuL5/hcXsvKu5Ild8o1+IcgcjcsPABucqH0oy6k2WcXuHc+",
-	"ZvPiXLqFNWUaEIb+qnPDijnr85ojv6CSJntUFEkVlgk/iGqW1fvCmnPHOGj38K3azs2DhrfIc7dOpUh5",
-	"CTBvJCD2x+uUaZipKzcrfi6xE+0DSp1Y5t+6JlO1ZeOlJDzv1PyP+WOx81PG6OB0e/Ts+aHjoCtwbqHY",
-	"TGlgeAIZZwuAy1rUhb/JWHmT4eSXoHsnPTrN4cHQV0d6BcDe8WVOzue1M9M76R0efXc4es6Pk6fpEST/",
-	"yr7hyXfjo8Pk2eg4/Rb+xY+yQ76+1wFuxuPIlEMnLerPozj72CtoblJa7ZKTo6wavRbWPb/EWW+Rc/xL",
-	"KP+5Q+nOL2lGY03PR+FG4SA944xUBQE5KtlQrJ/cAMw7hQEHKe9F0jn4aNV8WMzXT3jiZ3k9CvcOiU0+",
-	"E6/GzCYRtnwxZv+10Egd2UQYcoPKfCfSFDTvg83nK9hWuDRJrpk7LnR5FHPHvuUkea9G5uDjezW6sc7q",
-	"C8nCF+y9GlE9Jjw8AzZVCzbjcsmo/M3M9c2EZVOOUdM8T4scS0RxmVUv+zp/rdkR/vBd/aJG20yQUO+m",
-	"g4req1GsXrxbaQ9WjiLpJ61hgYs2arNPuZ44xtlOflX2gmaZ9nph4rvS5C9qdDudHdDp7678Thwc+Qd5",
-	"r9SnPGCcabVgc1Qe1wmsJEDWn2u4EqowXku7QD1bjnSnJwRZF9Olo9MFN1jnpt7U3oCNliwttFF6v7WQ",
-	"eyCel34m91fLfTWZS6gzB2qeg69d15hsnde0lVf3Pw+VzJeNuuq+MFvvBIu2D+63znpzgW8vte6PVGRX",
-	"u1ds/XMoebfY2QJGU6UuE1OMylN4MxerLD9qIVnjO9YPJRoxq9Ke40lIyd6W/MQ4NlZPvLRamr7FbuII",
-	"5S8a5VljkPfEoLbJElrmdTtfaCx55A67xx1Snud42D1xXd+xQP/+hS5pYpXqm4mYWm3XL+sEyPoXjSYu",
-	"9sJQRqsWZpDZXAmJKYMcmocrBzrc/WhOS/o9lz5bWr0Roev0XW+nTvr1Bgch5S6IK2xihrnXzuU48Au6",
-	"+clILRwn5el0n7m1/ePtv9msMJaNgE2tnZvStF2McpEygXsDFqulnsuLwN8KnZM7Pu31BZrOc6XmI55e",
-	"DthciyuUfXIhL5NcpTx3zEv4nUYZ2uzRELg0C7cWKddaeAO2ERNMu2Qg1a7zi8XUQDr8n//3/y/2fKVB",
-	"mcIJmpnJ0M2uQIvxkmWQC/dPMOey70/A/p/4m+cOrbVdX2rgFlr4x91VdRu0F6+cRW6gVvemN+jhIRji",
-	"IahJ1Fi+db8WKOGQLiz21RXorEBjTqHz3kkPN/zk4CDlBsy+73d/oq72i8sDJKQDv4Lrm4BblpDW9r4t",
-	"wi0D+UvY6RmeqLYbgYaZUSSbP3g1h498yaRafMUG453UOqKNiXtCbXWB5JYnGt5D2h2tHZgaklOC5FSa",
-	"rzalcvyV52RhKhWP/RHP2C9nv/82YAut5ASZ+YB5Rz02FpBng5D5gbgnDol+IXcgz3U2qoOMSvNdsPXv",
-	"pKqbDHmSAde5QJGMGm7GB62aQR0TtSLP0VEMZ7dRlXk0v396KccOOPdVW9Y/RWZxX+1u2fCwy5ewNLjN",
-	"jhGISaE3uNPvEDShbzlLucS64AjsHWo6ZRqsXrKcW9Ab26pVf2ovQzn+VJOagtCIl7thfTTMXEN3aTP5",
-	"76cLkjfpgQ4+1v+82Z7UEHLpvLuROzDJ+uRUXM2kVaT5EWy7PHOf6pcuu1F9dtGh4HHn2G5Ty2xMK3Mn",
-	"2bt+8m7Vyl6nxoNKedBJmK95OvXKF/82ZKyvNBuBg+nls72gsQm8qKmZ9dntKNCDWwuzuT1hiylIcsUn",
-	"3ulRWWHooSpsqmZQpl/BlCz+41tUva+qmd2fIarNlkTz6d1RneCHvzyjr/+5Dy1y6PN2DXJ1bKL6ePfU",
-	"x353lixXE0qm+SUxqoOPYX4+ddQ858u7B3GtDuh2Ug/kcXOl74ohDhgVrHfAPuUyhdz9UW6Ow2KOqfIJ",
-	"F3JFoAyrIjLWf3r4HSu10OHrZA4yE3JywdDnjAlbCZ3Elz2XhKwVKpF2bYXuN6P5bfCo423xqFb+lKYw",
-	"LxWaeOuEZXCr83cBBZn8awwr5luISquNB6h0Uestr9eZXpIJw0f5huXVL1ov9vXmdPpalE5N/QfIjPHq",
-	"PsV7dEAeuHgCrY++wD/SKWRFDg+h8jjwpPz5GKUTdbwh/lLD5VS4KKCOU0YwKdjK04AYQCKTocXbZy/q",
-	"miSMV0GpzLCnR4fsRyWRFwTOxEZLbzkkJZiwBvJxG9p4RV9sw9g8uJ/SSWW+cnLPMMDM0liYufUgvKUp",
-	"h322/xhSlt9Bb1Xu9oYUWBFwRcAVrYT3YCWM8b0RvX2x+TzVvI510OWwpnduZDN/EMhHuGqLiO81GfcQ",
-	"7Uq1wEBkDZXyqY74atonJWm5DJBGfdYG117LXUFrDw9/AkCO6Cein4h+vgb0E4FIBCJ3Syy+gkQqkbnU",
-	"pZB65SGAiFaOgBPymtkiHvlBaXb81Kdwqy1IyrVeMrtQGOHAbaHBDBwMqddZWQT/JC6z5m8hZnXAjPKs",
-	"CYM+0KLGzELYdFpm9eNswuet1i5chHDr01J8uVDmZqf/VV+kytOq2ocIcCLAiQAnApwIcL5CgBM9ux/a",
-	"s/tHcdV06qbKNKshopv35HajgLTQwi5xG0fANegXhVvO//zX4Ri3LAEwXV+0qTKWVk5OKGg1U2lB2UeA",
-	"p9MQLozpnBFzuBkIaSyXKZyyixm/dGxYXmArgLG5GEvrWj759vDbQ5wqBXMeILLy014dzk/AczsdMA08",
-	"I7oOPqTuWGueWm+vZP0ZWC1Ssphitxml9TPgwJwFlgtjQYIesDf/Z/jr63dvf355Nnzx6tVbHIx38ywR",
-	"p2lJSXLmT1NhQNNIUreyPpCZbqScvp6KuWEjsAsASRq6qg8Ka25pH7PxDahRan4q8nrOCN/TSzfHF6ll",
-	"kIuJGIlc2GWt/dr7LZ38CdoIJTGgj65PxvPch1x6e6hh/bcvzvZ87mwsPIltQsYkZgwU0iomZIbc5Ap8",
-	"YnJTG0RL4y2DeROyQvsGcHrkXHxF4/Sm/+b6NT9qaddTJWVZx6zUdsopQPzaqKvdwzKXT5zgk2I28Pp8",
-	"xgXZ5qkUZkuP7ohZJzCaAaOEHYKyXZeps/qLkIqcZkBnWIwKC2YPBxFSiOw3cthQapDrXTazcBiw7lNa",
-	"worvWZ6rSQH1FumTlgbxXPEJyFS4Wfx89kMZt0/NZnwZmq6vTflSZ5tuSPW0aQMf0Z8qYyGjylxhG0RV",
-	"UaDWRzPr2vV+XjVKhmBbP8tMXIms4DkLlPtDITPGJxowEr0+h1p8evtK8/kcZJZgQDWmXWFWc5HX6c49",
-	"bfn6L0oZGgoFUHIDoX3RVuGoKvwm1UxIAB8ki9UEDPilyRQmGdCqmExXsja4leF5vR4BczfF3jWiwQT/",
-	"rfTifjCO2HCBqcOVJdWaS1oic8LwIijrBqBHP4XrDwKwdpxMzeY5WOQ11EEgtYXSl8iRmzwDX2rjjD+d",
-	"sddyknOZPTHs74JrCzpfshdZkVt2ppDW8Ki9zIUb7L/hCnL2ilvuLnrkYD6dWBV57dP31EkDP05y/Djj",
-	"lrddAmLimGe4n1n/zHKZcZ0xL8SbPeQ6Y62kdZc/TbqkkZNmGhCKkGj4elNWDCdD1xenBATtx9MnxvIZ",
-	"ifq/nP3+G90VZ3/uNZbY/d7WyBu/zekyzf2JC+5WZtCo4EDXwpwvGXzgqc2XiF4GzBRmDtLQrJQER8HG",
-	"HYdUzN26micsA8tF7tn8BxzqWORNZkI9GQfq/jcAAP//",
+	"7P3bbuQ4li8OvwoR3wBpd8su23moKhsbG66syu6cqUNOOmtqY9o5Mi0xIthWkNEk5cjoQgJz9WFfDzYw",
+	"DzDAvMK+n36TfpI/uEhKlEQdQiG7smdX33SlQ6J4WFzn9Vs/zxK+WnNGmJKz859nS4JTIuA/L7OMb/R/",
+	"pEQmgq4V5Wx2Pnu3JGhF1JKnEqklQWuslggzuSFCogNG7olAP7x59/qH768itFnSZInUkkokibinCUEp",
+	"JxIxruw7h8ezaCaTJVlh/S3yAa/WGZmdz373zbsIvbl89/L3s2i2wh++JWyhlrPz05OTaKa2a/2MVIKy",
+	"xezjx2j2EidL8pIzJXjWnPTv+QZlnC1gxoLINWeSoBXeoluCEv1qWp2H98Gzlg9ypghTX1O55pKa79Q/",
+	"i5XCyXJFmIrQhqolfH5OM/JEIoZXpPWbTzu/eUWSXFC1fcMzmmzDR7TGC/2VxLyBpH0FreEddGCel4iz",
+	"bIvmgq8qp3TYOrPTk/DUvnmHF+GZ3BMhKWeIz93u81wkJEJzLtDN6/nRd1gly5s2OriePb2eVUng7Fk0",
+	"W2OliNDf+Jfr2R9Ojr58//NpdPrlx+vZ381C83udktWa6714S9YZ3pK0OdsbJXJygzZLwsxuUEPiUnFB",
+	"0pJu+BxhhggWGSUCCfKnnEhVHrDEK4KK7yXbo38g29rqWL6anf9hpr83ex+a7rc8wWGa0luaCIKVmRHs",
+	"ZQftPvsiNPxPP/10maslYYomWJHwV24JFkSgZImzjLAFQQdvX71ELz5/fnK462X5X2/NJr1Ow5+ye/hE",
+	"IppGCGeSI8rMZhqCfCJRxheynSzPvqjQxB8uj/4ZH/355OjL4/j8CGjj7IuPIdL4qN8TeEWU43sLQYi+",
+	"s2ayVI+nmdwsmuk7q6+1eyKm6Sya6clToQlKn6c/wTkXK6xm57M8hyebG3MpJZGy+2vFIxN8Lk9px5f0",
+	"r/t/5Ks8XZD2r9zCz/t/5muS0Xsitq0fSu0D+3/qmw9rLtpXRODn/T/zimak9SNabOz6CV+ivAh/kWGW",
+	"UJwNoMO5ezaekiJf5SylbFHhD6GPm8diyyj2/67Hn/+BBGToJcoZ/VNO0B3ZogMtqqxIQhj9+OPrrw+R",
+	"WmKFVviOSCSIElsK6gWVhUCQeA6cGZZjFKtyQTX50MlPV5S5f9e43PX1h7PTo+vrD59/8/63fzdgoW+L",
+	"LZtwwSvOyPZoxe/1XyqrR99hlmLFxfYcPTs5ARnJc4Wo2mFj2o952o2agyISFlA3Wr+5cTqMU2luiV5x",
+	"ssRsQdJj5DYXHTw7+8KoESsqJWWLC/Ts9Mz8RSqcGf0qvHyrD3XoX6HJ/z2/bb07f+S3+9+Xb4nezH+g",
+	"LEA6lKVajaD35By2J1/PBWcKzekiF+QCgbxMzW/mv5ERAqXOlPCcJTR7IhFmqbEriJCcPZFojYWSxX5V",
+	"l5bBrOI7Pa2u9TmFq5zpLDJiPG3RvyhrZ8UZZWT/Hf2BkR/m89aPcEZiPp9PzvLf4AW5on8mxWf/lBOx",
+	"Lb+rDYdY6gf8z6RkjvNMzc6fn8A36EpvqLt05l+nxecoU2RBRPG9d/yOtKiyN4x8UDF8VOmniju2FuSe",
+	"8lyCJVMcf2iy8F7bfXl+elbhC6fhPdlqadZ56GvzTDzm8PsPBYi9/dvw8/4k9ybDHR/J8BSfEPyepkS0",
+	"f8Y+sP+n3l5e/ZNhxK0fE1jGlllP8D2syDt826GjCaxIrPQjE3yNJLxTvRX2gSk+lYGxKZd03fG58qEp",
+	"Ptmt743U83ov2ltyT8mm47P65wmWl3fQZM4mX9ZVsiRpnpF3S8HzRUCHuVryDUq2SUak1kCE0opLvkaK",
+	"GxUuxYqgA8vlz5HiKd6idZbLmnTOCE5RirfyAmllkEuF1IajLcFCIjxXRJh3D9s4trIzDC5Xz6Lu7Qsu",
+	"V2HVbaJL98T+Z3mV3xY72f4976H9P/mOr39sv4mKr+N8PTENfdRjGf8WeEG+wqm9o/pf1o2o/xOv1xk1",
+	"zqnP1oLfZmT12z9K46kqv46z7If57PwPP8/+TpD57Hz2//usdDR/Zp6Tn70x788+Rj9rubAmQlHzeTO9",
+	"7rfLKdpx3umX9Ers4vjtH0miZh/fw/KqF+I7nOkdAieaMVgObnGK/v7qh+8jtBHgK96uSYRydsf4hqE5",
+	"JVkaOYUecYEou8cZTc0v+g+FHwmo33Ol/68jO9Ejc6ihVdnHP/NcZTDtV1zc0jQ1+tMneQ7FDEccg1YB",
+	"QX97IpHgmjul3EQHsoxvDG/S84F1Trirr5k2DXH2jRBcfLI7W5nliN29ZChn5MOaJIqkiOhRLoChp0Rh",
+	"mkmEBXGO1owvJMpZqjl46ZFFNJ1w17+DuNH3XEFsyXghPsmNr090JGVDbIx8oFJJdJsrIGxr8lJpo2i1",
+	"7S2ibl37ah76GO11GN9z9Yrn7NM9BDfBEZv/PUcyT5ZFgMQQOZVOk0EHXMBJWOJ3RonmQgQny8NI83Nm",
+	"R9HHOOEteIO3GcfpO86/xWJBPtn9r81z5B245ekWUYkyPYbmLbgS2EE4SchaSXRwir6jXx1Ou89aAyzi",
+	"OS+Nn65jv5v73LM/lfFnLTtQhIuiwlVYXaSLnXYtDp6pxDGP/EBm16uB0OeerMOu/G3OHmhP3+asbTdF",
+	"zv777KO24VkK2QOvMM0+YYnYnOpIfuAc3IUTnUrjE9/jMKc6Az868smfgpvsiHMozsBGqyBoMefi4fTt",
+	"K8Ptf2T4HtMM32afrthrTnWUAqK0JpFu0UGKFb7FkqCcgW6hR9TaxYouzDZLtCYQ3ZxS+P3IcK6WXNA/",
+	"f8Lk7E9yjA3ftMVtzgqYlKDDYfPfQN2YFda81QNrG/7TTz8d1fNiuja9nkazJyv6kcl8veZCkfQ7klL8",
+	"zm7hJ3p2zcnuoSI+kchmtx3p1zVn0tYSZwS0xYInOX1xsqvy0TnNjPmVJETKb5iiauu2vznhO8pSxOdI",
+	"c2ORwkXX83FRRhOuAe9c6TOfRV4mzywKplPMIvsuzmITIdUPVlMfZtHMbny8zrD+SkoFSVTsAlSFujmL",
+	"ZlTOvX83I52RXfBbWEhzsT8wAquDlDe3XHzLc4WwjdCeo82Sm4eoipD179rMz+LYIgh+R9oOg1+umV3O",
+	"MXqtIBdSWreD+UQlCBwhk1aqloQK57uI4CHzA0aSYJEskSJidXytN6VK0DhRxs3TRdGQHHUJT37Uh6lp",
+	"IKbp7s7U4uUh96hBcR81bWQuG616Hq+Ao2VUwk4Tu3E2YmrfQlShDZYIyzuSGnfDwQ1bypjlq1sibiJ0",
+	"M8crmm1j/Xa8FmROP9xE6K//+p+H1Z2+x1lOTOhdkZWsR1ZPqikW+OjP8fufT6PnJ6E8O9iz12aYs9Kp",
+	"j4XAW/3ruH3mSZILQdIYq0Yg4UjRVS2a8OwkNIaj0fBdL35+nZYprPa+F0mqC6LeuEvvfe9Fc4suj/5Z",
+	"b9KLlk0qI73hrF742b8pVJr7qOez6+55QbZAMg3LM6uomdBCM0xRBh/+MIMP+scR2Uvnb3D1Yvh3LKrE",
+	"uB39V6b4viFPqtzrW2piFdWbX1Bu8R/9l9FywxrNBoi2lrsQSj3o2TUYPLwyRdnileFa1SXdYkkDvOGn",
+	"5RYIY8mzVPPEREmr05MV5N6sJMnuibywt9uqXpKkjqzA5bWijJALm9ovCFOG9ydLmlWEnCTZXB9yMUpc",
+	"iD07yAwya9sEj8eDBqQ4RbMFvSds+OOVi7TrxbAvO/btlozTPNOEDXsRXJRmpgRuQNtEd7tV/qXwNqC6",
+	"e43PVhcQWYIJUlmaCiKNiEyNWYmzNx61zXEmSV2aauVZbQcdQ0YZOe1J1Tttee9sQG55NFtzqRKeklBG",
+	"44//gNzPFy6LP1+viUCJNshANmoNU65xQtAtmXNh1E3KNlikSL9YZfTf/niKzr76x2aQ2lvP88AsFd+w",
+	"0Ib1ZSb5xGD20o7lLbzjYN+4jMbO061um3HpSZMaQBA2I0VoRcSCpIgy+wOwemZUdKgM+Pzply8OzxG+",
+	"lQSS/0iWgmtnGyFN9SjJCBbymsHZamZj6OgY/WSzQnExZvFRWHOE9JJB33OLhsiV25yQxtdOoz038AFo",
+	"tveLPg0/Dl0FCCbP1A+5SviqxehRhCFuHpDG+Fmgs4OzQ6cVvdRHos/oypgn6OCbjC7oLc2o2qKXgioi",
+	"KD5Eb8kit2YROjs5fe4LFZYrQa2qUFhCy+2CEkaA8mlGVMwISbVyAOm3cZJxtSSaQy75isQSz4na6n/h",
+	"W2pysfTfa9aYfn3DxV2sBKZMD0PS3NjV8T3PcqYIgc2KZglfrXKm9ZQ5TvRiNIVFswTr3+M5F3G7PPB3",
+	"tbSxdmC1jCtSV7yfnQQZIS8Pr1PF8Q8aOAyWnAX0iSKbGdKWc6a38gKR1Vptkd5xsaGSVIyDHlfPbUbe",
+	"wsdmH2uqVDQzuedW19K35KP+m/MTBmIqehVa+TUPaWaFkyUl98T6MM0Cj0sd+5bzjGDW4Kpu24rvBdmp",
+	"s6EvV5qvNHUyzFiOs3hNWBKY8fdEndcSqeQSrgtkTl2gheBSmkc2S57pB2VVpadMvXg283JvT0/K/3lJ",
+	"uCfNJNxoRuZzkih6T+K54KvdU67gMsaQPta2RLMB6C//F50+jdDZC83fT8+0PYkFkQqtCWNbdHACKiln",
+	"5IjP52VkTB5Ot1iXxzpC7zN3ocnCT4LP6us82PR88axrjNvtsDo6n3BrhxpVabB5ZFElwxc7D1U5g+qa",
+	"Oq/BN2xXRkZYGqetpYZzKqRCKd4ixqFQlwhEwWmbEHRAPiRZLuk9QYSlh5HLM4TKTCyq92QgPZcn3fTb",
+	"32aY3V0gJehqZWKMDWqoitfSxL++vpr1npvbiWIWnVv9lqwFNTdul+1u3PiaI6mo+NWbDnreei34vTYG",
+	"M8yeSISB0yFwOGuj0diH5dYXd/eJ/Ns8hvr1GXYYMl/teha3OLmL13hbqaMIqt5v7FnIXK4JS4lJtbWb",
+	"jrMsJM4edxMhSzRfkY67DJnDxhdtKQPhBabs3L+3sEBJocCnuPy7U1DtTP25DTvQK7PTO56oppiB3Eyh",
+	"NabphcMacPlGWCp0YPOx9QMgFqkCswanf8ylIunh39iNKndll72X1vPadWeqbi6ilc/gPRHEbGbPhakc",
+	"364b/BiaxcgbdmHs7M2SZt7eDKCiXgPVTqljFQOH2EVdGjxkWHvqfb3YoX1UuHKQMTqc8XZX7o3PwYpb",
+	"UNHY/KOoTaC2qMoWVY6g82KGA5831TjjjVYHbqic36ADzNBrltJ7mmobwCZQoFc5S9GSZCm63SJc5Fge",
+	"+gZ/dUwTsQxb0mWQdHCAu3znFU6UDAS6C1f6sGG+gsc/Rh6GQRg5w1S32ozT1TojymQ6yZxApYCXv1bn",
+	"JL1ka7/tlbUF+FHvKAlmCcnCN/r0ZNiVNmNk3ReofxSzQZONMpIblOcU32Y8uQvGX38C1opRKvDcmvRz",
+	"CLRIRbOsKA6xnmSqUIIZQAy52aEDgpOlDwYEVSVYInzN/v7qh+/RG65tWWHC2+DqvHEcI1Y8diPdHDpf",
+	"DLhnAp8yI3CWkGtWfl8Tnzu2Y/SyJE6Ykls5ohI9OztDN2VuwhEtRrkxDtdBfp9XeoGmyqISTzsNxdMs",
+	"rk0XITRD7aWTcThn8DyTs4/vW6mj5I3hW9aYDOM2byNu08N+Wm4DLIFxyzOOG2BXu0e3gsqHPkYih74h",
+	"FVb5Dozxyjxf+PWGvucSHvJ1uvPBWwZoL7stSD999vmzL56+ePZ5b116Qwz7sbZK4KzYjjCT0MYBThTY",
+	"DoDk4FNkVIG7abLuGvur8bEai61z7XIPKlensp3vA1lYvjT9qi2YzCVBItf2CV6vsy3667/+H4SZcbw+",
+	"kQh88BHCKMGCiCfSJtuBK/yJrPj0rbceHuyMnpazKvnSrqFJEKydt0+VAto8LS/KJFhgphi5G6PngjK+",
+	"MWk1U5jP/J4IQVOyY1AOkj88MnsiUUoSCgnUoPtLZR3Mq3VuocHyzIedM1ty3AiUGWo1fvYu38K0zhf3",
+	"0Q5LMRilKikE6H3HXbxEjGxQebQXpQw21qMCsudzVFMdvX3Uc2ruoibuFIJBu7FmuBTxkuBMLWOsYkHl",
+	"XQvmm7lnaL3cSprgDFKICVM4Q+Z1RM0lpBJhhfRAiM8jlBJFBOUCK8oWYXvYTMLF9gYny7zUr1WDWxUR",
+	"/0VAwOu7H6fknmR8DdmKki4YndMEM5VtY7pa4zA8kTz9/OD05PDg9hA4kV0yF8gbDGX0jmRbpLhWhCoj",
+	"IzdyAUFk649ky5aYiVKptYKO6SSHXe/nzMxIK242PGVZE8QlpcIsxaJjeGxW68bxw1z6+DFlClPHsMyo",
+	"yI2qyTi8TcO2wOwYHBIXMc0yZjNFmrQJLB5hQSUxWJI4RKblgECmZsDwt0NhzzZdaGe6DQRla6ppk3Ar",
+	"Ij4ckZSa4EhaZ9M3Mr+9aUqO3mwCay7LmJGESInFNtb3dOABmLe1LVK8DhwEKMhK8RZvMpaxhXPt28i3",
+	"l1eX9smQlhlKXfUFa1RILGOaeCIXUgqoLPMdsdImjiBHImcyZDY3Vdjy+scbkmUmWUDTYKKCm6gNtoKD",
+	"+pxEazneaMiMgbTN5MYNb+UYXbgmKGGI952S0Pg2AqoOVra2taRH5CJ8x0ifxw3Qzc05ugle9psI3XRt",
+	"4801c4naijB0427ijR0d5IoePSAd9dgtJH4TXbObkGDsnU+RN07oYqnsBOLqtPTYmjnfGPNdLQUh6KX+",
+	"iyAMXSYKydPPkSJSyWN0acEdgAAL5OJbYrCEbYJUcRJP5DUDk8HUVc1zabDgztANDHPEuDqac3HkWdX6",
+	"YG8OgxlMv6oUv6oUv6oUv6oU/++qFL+4DO+2QSepOCjjGh8ft8Cg+PCeScLWGz7YlgbCpcz/xOmvsu9X",
+	"2fer7PtV9v0q+/5WZN9VESEqQvlaCvgRDD980ePvf1ertArHDEofQ3s5c57SUHq237FhRPpOV7R8YP5L",
+	"wllCBNtvjP74aF++ihtiULZKNEvzUUlSRN81myc+jInoc/vGvqUZRyNaHOAi7ivxsFn2bu+cQqW93G3W",
+	"r8xbD1XifGch14u6Swv1qt/FabzkSfAiZBTfumKVnZbzrX1xOyBev6ISso1iW9cQQ1VDWSIwLKF/QE5/",
+	"8aHph/bKZgZmFeldKgpoGskDJjpPeRqTEFb+Ny6XfUxypx0YUv5GVnGML4oF6KGEZrSjWL76DGSGk7WE",
+	"/BbneUTWLZlhRaQq3hheSQT7f6XIunnjWm54Qa+ACuxfpnWGGYOrVPASW3Fe/2NC6D1JZ+U2GPnGWZLl",
+	"qfnvjMsBQk/mYp3lLZqf/dFt3DnSg1K2iJB3nyPo6kXZgrBkG7l3orJjAtzCqF5s9BgbvE9OhinIy6hU",
+	"VY5VVF9DdyLN6iP73/yeCPPv4qDKP2mtkTPASIGX3ndCUjyrryWUIVLr++QnjNgOFJULWmEERpQ6Emyo",
+	"AzVh5knQxsXz5FRJTQ0W2cOcqwIi8qrg6ikm5aFUlIdaxok7+KCnweKq7J7NgYuXHBE4PIjq9ui7GQd2",
+	"jHhX1N3QYolBitjReVPXWl6zKlk9DwjNR5HMbQw6xVtEFVri9Zpo68pBvhvU9gsL/2KrFOa5ygUZVYYw",
+	"tBjVk6WvO4tZzJmdo81yiw7czTwMZuQEs9nMvbXstK2IsaCbc1ddplyJ0y3O9Ayc9DI3+4lEhKWjSheP",
+	"qn/vSVCzF6HrdoWQQjrQZF4ZZBB0Y565AfTtyAMQeSIR3zAXgaUpOlAeVnfxWpJhujocFJH1O38MSlvk",
+	"We2K9JorDYGfm30KF7S7tbS5FLpdq25sN9HWwxmYqtRtsQauMqTOH9nU+bIebwwSkJNGXWzDBOvhOcCX",
+	"EhiwY6ocZNKapXflF8sUvciEYDPM7obc/vpFqrdubC9TMrydBKu9S7lUIIOYC3FspWJ/z9poDCiZrRuI",
+	"jZu9xXlVxQQzKBxEeWUHrk2vj/J12AbzNeyiWVC2diI3+mK9Jo0dOZQHm0dvp+1yGyMDwI0tOBxWBCmH",
+	"n/n28qrAkM2lKaZonGInilsfbFv9cIcc6sAvDQEuG1ZENrRY45HAvuzV6EL6qvT2qVG0V+jkSKr7ck4S",
+	"gyuv+iPH4Bper8ZKKjemhr83ocNuP99UH8SeM5+tfNm/GtGa6MPGG0DL1nzzN7v2GWe/+UsZdKSvdzV6",
+	"ek68J85RdxfCfNdQWcfuOQXzSPMXuSSALrrGW8Ezbe9B5EY/JnOhVd040XOaG2TbaJbeyjhZkuQO6iLY",
+	"XVxox+EOiv4eB7a3de+cO7UpdAGQ4AE8gImDdBnhsjBMalhdbx1OLmfOZE1jU4UezYzFznMlaUocwCvg",
+	"X6QkjfVRLDi000o4U4Le5uDkkEsu1BxnGRxoYQnHth6t9lfyYQ0HE82gOUyGKSNpnNL5nAjY3N7ztEzd",
+	"bFxUPZliT1pPuLRjd1SJRxFA/wlWrluggQ6UlNvboxWPDYaaEaNDFfpLihWuKaRPB9zXggRC4LvZFhW/",
+	"+x5AJEiaJ8TWwIMHaADSUZW71Q6tnEfHuU0kavtjO7tJUA+2LKSnlz7ACWQPYUbv3necRlgHKyrnoEVt",
+	"q95L68+6N230bH23q5jWGpMiYkWZnsb7YEmiogmJN4TcySqTe1FljC1T9q7KLiAGbp4DAad20z+Lfr9W",
+	"Vayfc+3ztU2wh9hHTq/HeSt3oba/Aap4VCrY5dRbjw8iFwE9eriglnaEGpJzswJVW877KSRHjZ/6rmHd",
+	"C6XnWp1KpwT+6vLl1Q+CLjRpGO/DThQOIr8Atw1UHAiS0DU1yCSEOMt9jbdEAPq7/j5KlljgRBEhCzQa",
+	"SN0HbNajBMsGOs3pF+0Fh/+CfvOHy6N/xkd/Pjn68vg6Pzk5e/HZ0fvyb6j842+CqNvFugAhvXb0X3T1",
+	"lT85+vL9z1+EsbxtPlicSyK8oUM+Lheog91xnbH0e8i8hw6ufvy+7u1+UZnYi8DEXrRMjAsVB/BGRw5Y",
+	"p8jAsv1vNrY7qtJVkGqDrT7DEOnmAajTLPxJEPpK0U05zg1y7U79WuVcsPO1KQ4+twOdQ2MRF3oLPaA1",
+	"vyNB/ghdFvX0e71nX2F2d2nW/BJMqpHXcFpyfViqaD//8IEXOzRCDndxqUvDkbQJC5EOCW0rmpwJHWRE",
+	"r1NGKKULqmRkYaKPkeEm6DN0dPjfmn/9UgQxhCHAFTRZ6C2SaIVTCwZrvcT+RTe4G15GocncIDSDVisQ",
+	"2jCKosvzKK1t7wXQ9SCmEE72sNPkqxVVRjHbETnWEw9HK8zwAgxBRqSFjp0ONrUCabR7/MikGAxeTIGA",
+	"y+eIKnQAwGUWNgejojeOV1w3GiG2366xYdL+yRcZNj49IAxw15QzkiLFLU7EA820xLYNpEz7CJ4FFhxh",
+	"PuLFEkvEALGdcbWkbIEMRNWKqgbiYPjs+8HMbZh3uFPgjX2jvCdDsj+17ZJt93AH9YfdfeyWEjy3hrNb",
+	"mUfLVQjTmL9X7UzuH2gojxBqW2PM0th2gzIwbBV4lsPI1eBCWrite/XZYH2QQTAtZlrNBHDKUmhNdk9c",
+	"rlRqbdZ7UvDS9gH/qcwdazjh6GqVm8CfZHgtl9x2JbGgSegnOAOLWevKjwiyoNQWyhYA6gig0T0/i5Dg",
+	"uZ7RtetnUEOqXuLsnkiUr4PFufYcEy5VN7eTMNMVIUpfNuWKC85tmwm3Y26OOVM0QxiuMJQewTZCXobN",
+	"yaGsWNF0zL9ks2Px5DrFRyCfPktsE4Ad6qOKd1xyYqMeysrvfk7e2Hm4IcZUZUSLp4Kb2pMBTrqkiyWZ",
+	"UOi6CT8EL3Ox1b59rahSg2W5vVpA4H/93//m8oTMnx9OALrJ1TesOjnza31yDzirEbh1uxZiFOGZXnAr",
+	"n0Ug8540ZUxBnhOGnBtSLIGHKXxSFWY4lHQB9L9mcOfedEv4u4c5olC7xbG8rtaRcewwA3lleWCN3Z6G",
+	"TXgfeBg+VDFLd42wDlLOLfex9/4v/w4CPsHrdVlv4DGsB7ckBp6sfbqbl5U4LmaNa0C6hqWee/gjJAXf",
+	"xYLUlu2zwgOT1JtZto1v+b3Rk1xPrDVVOEMZXVF1CHl2S4NmmvENPGc3w37JmhhOZQkZbagEwCXpo5hF",
+	"O9/CNafWLq9PZedZwEjx7TZO+QrTDrdV37eaYzdsA4HlvhDA/hBDr+iwOCFWJDatl8ZOrSPTbSRYacVq",
+	"Kc3Hqgb/ADakD/zZKBsp3eMFwqjRw/zgZkVeNU4+eI5BGdUuStplQItO3aK5BrUC33RuajFRwJQKHU6Y",
+	"W7YohG3mdott3qYb1Cm5YBaBu161aWrVMZ6u127nW/t3iiyLqkH9uDmNL7/9+psP4EtoLGIQ0nctl7CX",
+	"VaR5W6uEn5zNLIjKBZjTaU7OoWHhijO19BqS/CnHQv83Yakck8JOAOE6kK43Ugvsc7iC/zpuZq6dDtf6",
+	"9AhAwc7FP1RWDanXxR8q+C4e3y4pJcNxS9PDgKbE1xmJU85IeEa9TcHMAIornI0bwVJIbbafd6an7tGV",
+	"uhxkoIEo+CYUXai0TRhxkoLcU7IZ+bINBY96u1644TfJd+MW0wsxIrnEZ89f1GNXQ/qKyIZr8085seGi",
+	"nDGTUQm0GM3mmIYrfUNqgKOhkvY9yV8h0SrJ29OtXvvGFS6W7NhRjYpqlNmAHi84aSdbH1XNVMqoHkYz",
+	"vIlpvZjEdh2JX7pPodttkUrhEmfRHdlG6JZImhJbaALFS9I6Qfz5nPUxra7gVsYTbQiZ5thqaxo5UIZe",
+	"fvv1cVOc+AHUy6N/hhjq0+i0pUe8x4lCvaecFbYlWBTdtRKcEZZiAX8tYDLtSOfo7OTsxdE/nmoRebkW",
+	"NEOKo7/PGYEfqh2QzaNn1UV8HggCP/t49I9/OD169r4/Fty8F50kOIWKVKopv2ib95fffm0Jtz2j5fvf",
+	"X6Fv2CKDhiAZJUwdZeSemJTjksQLuscluQuilygRriDyZ5wtYkXEKi562+qtL/4q4H4wRYERlX9nubDp",
+	"5JBwDn90ESMvgqQXvracGhrFBoM+dXd+IP2ZAAqC7T9fPg7ZGhsuUqkJOUIbg31kgpuckQhRJU1ZWxOo",
+	"PZgH2G5ZhiZ2iaSJRTG8ImWF2o21CYCBm+5It5ilN8dDysZgts1PvdEWCvSGW3FGtg5Ow3wJ/m7/E354",
+	"hEJkm27YkWD40niRXDXTJIUvZ531FN1BI5iN6zMyMmNzJ03FFkf4n+rYp2/piqpdG/BDR4qpvbTgBHxQ",
+	"V4g/7er3OjaonS9quxst+YposcW4Mv3kiemlCOhsWMHvPu+T+N5CZ1B2T6Ry6dLAqGK7zVtYLmWuc3gX",
+	"FytBG8OzNFDU9cbpTw/ODg9uD2ux+GpD8UqPcZiCDLU193umT9viXBBwXABNxhDHN7/0bcQn0um8cjbV",
+	"TucP37J8iq7jL60Yf5tnQfcGTZZ1FACRZ0axdSqA1kUhX2zOs4xvzh1yg3F2UakwUzfoYI5XNNs64I8l",
+	"zyVZ8ix1GSSxaa2v8PYmsnkkvpZgCtDiW0Hwnck1YZxVrh0zZkzz21Z/KD/gUk/axg9THwQk3kLPm/A1",
+	"LOIgfuIWS9GSb7TqAIAGBCdLkp4XgRDHTyBuUnKbjMzhQms+c818RnMYIYUFnc8RNEsj6OC//uPUBmuA",
+	"K5F7Irbov/7j7PmJ3qU1tO4swjDAH4vwSxGouWb1SA08YsA6vnv9O1iHVnn0cDJC+B5TMHDtLMyDCq9d",
+	"V7m//uv/KRLDrlmR1GZTxBb0HtILXeAWFqhfMWS1NpElrGwQyZoS1dBQMGXGxqmcq9Y82RU6XnHZFvqK",
+	"XLJgZVKkOukDLRRWBGvmN89tMpzeVnAsT9hyvtjxnljed6YJMCMLcLU/hL6mrxNQb2ypd2o1IRUPFSYu",
+	"Tqa5cVYXQMGLgA6gtUimBe2R4lod10MdGfqsJpA2AVo1r9PCUT8tH2hl5h4WJ/KgH0mpFGSBoY1/NzV+",
+	"g4W+GdLwhxU3RbmlISmj4naDvHwCDIbiDBXfkNPdoRVdxMDApkwI04M+zG7bX9uY2TQfMUop1oIbs4Q8",
+	"FHnaLtxxIkhKVYwXO6BhvjHvvoRXLxcGEbNKZ7+32QPfvf7dE4nwgiDBNyBxkyWXhF0gfCu18gI5SqZx",
+	"nSwMfpJ67VT1SykR9F5r+S6jKcUK8shvqVDL40EB6EAsvHjDlY302p9gc09JrSCi4zURScBf35shAC9D",
+	"UquFT+icjVGY3NPwvlZcHojCBov8QhkJ6WuQqGsVj8hI8zvGN2w6JhRMCmjPaQMtw5JlkXbzEDOrWQ/1",
+	"sHSdetuUAF/Ghk+8W1b1C5kAy/VZe6e4DegWfSywVfWqX6bG/Yi69dFuBu/uftBoq94soB+IMczOZynf",
+	"sFkbe4QJlmlcB3U1Hv3l31FlUYfQZspksZtGHJslz4hJYD+/Zjf6czeRH+eInIVX3LM5vue5uECmGxhk",
+	"wOtXAinxESpS4q/ZwX/9x5dfHD89eY7++v//N2T+cXp4jL6h+rzQxuHFmbUYqAzyIQFcfUhaqy3uGL12",
+	"Kf7XjDOLbWHcrFTqWc+5SEgEwPblb08kAgKxOGfG7CgA6c1u20XowyqjGPa3rkhuNPtwpIc6uscCMNX0",
+	"mNXT/dqMUv3j9+57mhg405KtrFPbKWYG74aQQZTIyTkYasg+dYFgjHNoRpEKvLFlSF0dXWt8zdQx7t/j",
+	"tsarymV0lu6/NKGzK6KUg2CvmY8mH1/EoPP35INeMpe/LyDpWCKXcyyBeVO2QPnakDl1tXQX1rxwpjVU",
+	"ApT4hv/1H8++jE5OTqa0G92aVrlUFoEHsBJimd9CSVYgyndFFgIMSM60DEpzQIQpYRhFTg5NZigUkG+W",
+	"HLnRUldZkmCmbWO9NVp+8fn8mh0UOwaeCUayw9IAKIbC8o6kFh0WyN1ukx0xJYkLrdpgs7mTTTq8xYmM",
+	"eRWJYJDGWUMwaOqb1UisLSU15b1zmhGtQd5SVcleTTib00Wu2e8BRiJ37fAxu0NGK5ZuhbcEEQgces1v",
+	"qDEue7vIG8eW58yKV/hDnOKt1Dw9Pj2LIS8pAOz413/9T/DyMITZFp2emQQm79hPz04cPoAhuKcvXvTX",
+	"h3ROx2DchuJftss38lx0CIZBMAy63Vq/JLJ+SQAnt6C55ZzPvth5yuk6Lt2Ff+SUxQu8hikHLorCW4ky",
+	"IrXIwcxc9ZXevxQcSeB9M8RhAof+zC4MTYhV2fm5pClBMJC+LWsQZGE1e7nfgtz2h7XOjLMFgVi+IEfg",
+	"iZQKbxGu7TVa4S1cThD2sFRvXedoznNhxEaSQxkIgMDoZwuy2nkV9tOxHttpTJglSy5CyMO5OHLq/TaB",
+	"DvOCoD+Y59Fv0dkXd5rxFP86uPvt6eHhMXppLuBK82hQETCspTIWxIBvCWEIULvKhZ+cvTg6eXZ08mIU",
+	"Qq1bX0Zw2nJCl8A2FL4j0i0LYOBrosajP0g+NH7brTFii+l+Xj2B54MPAM6vY/O/M79XZog4sxUS+p0n",
+	"EtB+LWnDeEVtHPzriUQZlgqeAksHbj4Rk2/2WvCEAIBdx6UAtl4+aQDOoWVbRjC4j92mb7i4s0+4zQdW",
+	"X9T6YU/YP60ewJkvyp92HYDa8L4L8G7Dq/QfodNnZlqFT8OS/1Rbmq9Tr0CtOh1bJ05d4MhwOb0z0lGG",
+	"y5JCBzbLwij0Dk6YAtiPUdya03MZj71pd/s0j6hnC3Yoi208t1O4DBWWO8j4YepfuS2VU+xkuV3U2Moq",
+	"Qkyu/S429bcBSv2wRpN9vSF7DIFH1cwHqbW7KLO76YgPouxNp45NogdNp4ZMIvQnkckTSsSpRNTOyHyN",
+	"y/41aKFvzEcuHc5+CJTTYPvU4XAlWWNwZAK6sH0KoshE63KaPExlBKDgFA+E0gEKbFMRF1sXdhR4CuS5",
+	"KxH9y/9Fp08vkCrE9Ln+09mLC2RPEv59eoYOQm6ywwttShzx+fy8iUExoevAsL06Jm5vmwgLVWNdHuc1",
+	"w8Zg8oBWx4h1gxinIri84YeF4FI+Eu7QmA6IIcjWvgqhoi0EApQSdEBcm7ZDk86SZ9kAvWsIeuxeDSDn",
+	"4FRhyda/OB6301MyNKo3orjns2jGGYn5fB5uejSwXLnEkO5F9Ll0EOg+47nFkspqm099wYGgghPbsZy6",
+	"vQo4hEhvYCor3eBclwebty8hcGL/xviKMhJGUy1GiytO25Dz1T3YubT+ChUAUiiouk6WQypchGp9vcd8",
+	"GHbrJtTma/hLbcW05ZmGNzp8TlFVINWp1b9zlX2rHkL1doTZc4dc8rX8SuWot/PvB8vccQ2HHl4sPwz3",
+	"mo4t1exios4b2WemZU4lKk0dgJRd+oWRkBXRal6mCuEsA596wrOMJEq6rkrFcJWkyT722IYGV4Y/DBic",
+	"8WHWNAFICx3UuOtRmGVzBcW47gQgrxQGRtosc7GvtjhXkNUGYPM6vnMOveDLnGrnFivCp6ZthkRSn6/k",
+	"g7azh3nvx6xrrLPkmj53HMfxhjOgKQq0WsyJxy1mD09iIj/GwzPc0axxNxINWYPfZHRByzYfzXLQXIs1",
+	"Ak9lXbA3Is+INLHuwjta9BKGpmHh+59wZg5nOMl5c37p3g4RXPus33m9y4qkBZM/zu+JEDQlReY19OvX",
+	"tmJLYqorGXGpOOGvFYUlNjPKZKxjiXKGkyUl91oPjBDByRIy0AvHOGcEAbQ1MgbJfv3f7OpSc/0Ci7Gr",
+	"j3dCdhG28KHM27h6jc5OTp9/9vT0KdTRnA0prpP5aoXFdtBHa6yhOOooQLR2ghVaC5xbOYHKPr3vvjUl",
+	"BQauj/dTR23iOaKrNaYCmDsXMc0yRqSMCqKJq0Sibz00fGIq3pAsuyWULWI9RqIiZLFKZcxIQqTEYgse",
+	"uwgtCc7UUn/AjhuZAHFMWcxIEwo7jG+3S13mkmTpgCKbcp/sK52Fi6+gBOYtyVr6mxd5WhuOTHE+xC1B",
+	"PTCooqaIJipu+BbZttsFa1/z3HQgpvc0g5w4Rozr3fsvI6NdDZikt5lJR1oIzNLid/iXe8hkyRlNBcBW",
+	"GVexnVlQMryiJEu/caAldfIK1bcXlKV/9qpe3YbfROgmZ5D1aJr56T/o7+r/NwJE/xdbSgtSZLqJxQCu",
+	"PqxIFoYNzezvr374Hr3h2n4UpT5+y9MtOrj5DKepIFJ+tuZS6cnfGJ8ORlrOroiCXrf6vjRyn559EcTj",
+	"86W1/gggO5hGLGuslkBtOG2pGFzpu7MgY5iRWT/MIJpZyAc3XJCiHRbAZQUFZFiaTeDlV1razj5GDYKB",
+	"OGC8V3vKQdhAO4wSRk3pH2CEf3Ggy8n19tlx0wH++eGT9L82WfUR5LYccZZtz03hfSrwXEWl7lWYPpW0",
+	"e80KqDKFuJsLW7LvDuOalVU4mjtihaiX4V80cDUZWfrbRlUpXvJABF0xgN2Oa2b2A8oKBlQHQDJab57W",
+	"bn5HUZQdDjuNSrGiPone+TQBaeBUfAgX0DL0vEkbynbxsxzrdfwk3ICeO882hCoQdMh8TgBtvPDJNe9M",
+	"cVz1DYlqbKwBj1PhLeMcdu/DTHmgv64u9RjZBEE3L/zOzwYKnUu4A208PSqT3PSeHl8zyzGQd7tskb0k",
+	"TJ3bu964bGHmEKoGtQUKO5TPlLASFcSW5wHAFoNIshZkRfNV2CBJyZqwFLxQWocShLVHU8MBayptG8ue",
+	"DwkyeJEGxn7YGlNB4hVRS57WMfjvaZoDcss8w2G/QO2iDHFCEbbE0Kl06LqLGvK+Rf++eHCKasxhVZKD",
+	"T+Q1PD7sRPYU8FC/GkP9arxLj70QcEKb4VSvpnkQymxy3diZ/8EQLBRweI72JZYIKwVtaZ2cd4zoTznO",
+	"6HxL2cLxpDoPogKYzzUrVRObw15QvU22lKRQI7y5Hl5At3y1pJYtXrOOBdmTiozWonjp5lFLrIxGc45Y",
+	"+fdODcS7Pv3fbAeAd1uyDjLx0gVxgZx4Nfwfs2KaWg+ca6Xsmrkkd0iQfnZ2hm7suEd4QY7cC0eUgTfp",
+	"5vAYvXXuOVts5Ct6UDilj+SaQcwk1zNTAtPsGNkSFC03ZC5cqRbaLKki0HvLbN6uYfNwG8kaDxxoPxkT",
+	"qGky/yrNppRmNdOkmNuRc7aQD3q9VOWCnJcF6kWecpnQokUgKvhdpQPYr5LyF5OUv4q6X0Xdr6LuYUTd",
+	"ECnW0lJsnmfZzQW68a9nUTB+Y8JYlnBTkrg2hIBT5LV80DTociVKEKPDi2tWGZjR7AYd3BJG5lADk2Gq",
+	"6Uou+QZhxExRXpEWcXiMLhtfgkIngLVCmsuzLVJ0RapFwPqdWZXj+DXwtRm1+MobGzhFgDvknX3c6HZg",
+	"BsNC2zVwHvCbSFOCDo6p3T0Qx6iDC1wzcAwKsuL3xNBVwXsc9pUNYppb0xN5/1Vb+9X38KtG9atG9atG",
+	"9atGNUqj4uIW9mC/ZvTFMMN70c/dK4PazL+yKCU2IWnXhGCbQdoDtfHWUQGE7Mw7sevzoy4gZgA8Q5+N",
+	"vq0bKschHwbbw6Xe4tzO2VmUFZblfCAFBFTXltzUAOt8tjcGSjHJTggUe1xvDW5GKwJKOknJY38Xr4cv",
+	"zIHiQ8Vj/wzruI+2bQFUR1NW4OBbqDjYKc053RDHzdXvum6Y1QZTVcA3tc+obRrGE8WR4qZKnhpYJn28",
+	"vTMM03i6Z2aEG2NkXsT4axbpsd/v8In98kj2b6rZ5OLmJjyRgX7NkOoFmDjTVcTtmn2wS0Jl2QDmQcqm",
+	"B7U+2r/X0bCOf5afli3/PrX8Bb+QqUhiaDmiruZ9YcHgtRDsbgPkSaf6HazwjQojCnDvGuscW9NUFYOj",
+	"apl2E11TCf1Jr1c/OfnU00o0g9WNSTxaVQXmkZ1ZldteKVQqEB/tPSmlUzhT6veQ0NzcjWYaFr/r7/xl",
+	"3wrN+fe+n6JIEqZsYbPK8zX8R8YZiW3ib2i+r69eddXbdxTDP3Iter3Q3FVTZZg9kej11Svbq8BmI1Hp",
+	"ks5FZAvWf607/0XqzgdXiFv8jZGFno9bA+5oa+jztaKoliN1o9pm9xcGSGmNt8bLY/5aHryc4nh3LOfW",
+	"HIm0H1R5NLYvW8vJPH6Ft39iI2qsm+QZ3otanXdQjQmxc58Pj9JbHuT+POSN+AXorrXAtUoco86671Cn",
+	"UJIqwvpxVST/09PUsI5iiVXJdz4Bgxzgs3199erKHX9AR3Jfi8e1Y04yDqGjW5xhluzTB6K/vUu/JlLr",
+	"d9vqCxo+xGO5lx5ASek7OtA4d7m9BRl9SxmpBrROT0LtQ/masEciDoPiFpNQesc3TrUchclpBgZeOQrB",
+	"rBuDwfwcodstEgRciAkJYSn0HWaPAOt7XZCE0HuSGqQ/a61M7yPzP2I3ZuJvyPUIM2/IuA0LuIAWN7AS",
+	"ZG3+8085EbS1EMm+MtTdN7WiWeH2DcXB1zd9qq/crrZb3U1DnYdfPbU2meIYlucx3MVpV9n7ml/ObfP7",
+	"HvE5rgP440nI/Tj6a/a3yNPPba3j1iIb24wIylMPrvmXYPz/TVhq3ep4XMbgrnz4EvXd15Hx/45EERPV",
+	"v80wuwv2C+k2UDp80g31qt2bOW0HNG1F6l0eqzhgtRMP6O3FzGxTaP96nQ2yhd0q3CCVyUXV/RtyBK93",
+	"zhvpdAPDpNBf/h3pWYUbDU0YSa0da7PBPHigKfien0iDldaKi/aLEUF12j/CDqYko/dEkNTs4cbkHqxw",
+	"pheREIkOrmefHz+/nqElz0XR0cEnpjKc9S9/ODn68v3Pp9HnHw+ur4/dv84+Hv7Pv5v9AlQ3iZelNPcb",
+	"8rwh0HdxofzExV02zRTdUM3UyNOTqabpGvFP6/BI88Dd/uGeiDS3ukjRI0JxaLszhZ97nuFASo7+64Kk",
+	"/8N0xQLkFyMf0ZJkqdczVi0FkUuepaFmPdX9IR8SIuUDWFB6Sk3w7mF5QJLWZzNQCSsW/gALUkvB88Vy",
+	"FIZ4JUxKbd8+O56/Vc0VRNUTeh8G8fD05n1Jr64Hd1C+bXPEN7WkoPFfbg+APahDpN5UYwqzWTMOe5GD",
+	"jKvMed8VDsO2VHH9BN9AZ5s5oqZO6JYgr2mlBbzAtmzElDYxaCANPT3X5uVrpkUkS4GZFInvEJnlc/Tm",
+	"9RuUYpptUUbvKVtY4C/GzUi2O2gRw04jJPEWWrNhdc3gE1RCwRNDWPrTcx0fAynQB1KRNbpp9uG8OYxM",
+	"rq28Zph5Na/oshzaMkO/tiHyupi5Mpqo3Bn3I75mxSgWPqsclRcN73EmCE63tcWYyq0DEmw4fc1K4Wha",
+	"Wprk8XME+eJm4KNiwCJXPEIMryhblLVGIZyRCpUM8DUV3+lMlLf0UZQeQy1BueR6brzfLhU23Z7DyZC0",
+	"9Znft7JJoyhEouftVDjAXvN2we8f33Tb2ivnZuKTVXU7sDLN/P0njtGlafvMBTpxV4dV1/v0xZcn0RSl",
+	"Nw5ktb/eBpL5y1bA09X/1Lipxd6tfKadI4ZLDFwH96JKJdDEXR/M199ewiOaY2ly8M6mAk+orM5uw908",
+	"SfI1NgzY+3O1usSo/PdESJyVfyKrdcZNBFbm6zUXqiwc0vZAQbOVP6/pOgaOGhuOav/kVqXFR4YBddL+",
+	"p/eLYy4FGqItLXX/DmdOMW0B4QyQEPer5qgMNbyig9rXBhV0aHv8VSh0viYmNcBI2/gZ/EPaf0Fc3f73",
+	"lmABeOpJuABCf0EbmP7g2oA0yZ1abdZMxdLtLJpJIh2xdEC0f/f6d5cL8hUOVh3jBYlPv4jPnt1ECP5x",
+	"9jxWPG7WMN2A3LkJ/ADEze+J8He7GBc8/u3DhnHCWpbxFZbk7Qhw/QXAOffWI3obNbqM8SE6uNd4Vzmx",
+	"qFzaAF723evf6c2TO+p2+u59Z2aHDDtEv8uxwEwRrb7AVy+0yoIVQRmZKwTqjMEro7bxpwEvhRo029+G",
+	"pCQFv0gteRjL4TWaPkl87CkGfqDe+rVq4of6SqP09oE+1FHsGz8CacPpB2kX8NZXRTfvSyY3pgncDnzA",
+	"AiRXWHeGWSzIPZX9icltKql76Rxtllto+7qBrgReXaxWyyU6cEs9vED+h8+hfHNtVqGvDdm/D7ie7r0J",
+	"TLY2qqjOwUC7m3cMnvkK2qnaTvJsMSInoHa87gCGnLBXiNdo9VqWfJmJIQNb4dsFRtAj034UL0h6jK4U",
+	"ns9BAzMNNBleGfuIKmOCehWt8COsfRVgUhiob690GTPEtGlAnUnVvUlUuRCAVL4OA3BDD2TKyBO3o5A4",
+	"bZ72CrFsY++5xYIy7cs0ofnKgemF4jJETbI9xOPsWc2iGZXz4cVrI70ze7l22hM7B706PNzVu/pdEAcG",
+	"lYj1ZbD5BU1t/Xt+ct3qIa3IFPcrSlzIyex9xfwh2bynn02Bz/6+c1IlBXfqDgUR/7B2rSZCLHPf0wmU",
+	"rawJcwnXA0XPY9XBefm81bhSjTsEtjtY8IbVLEguXv5MlZcGzqDKK7sTZVqEyGu2ztWu2eBtUvOdj7Rb",
+	"afQ0KmeuM0h6CSzXyDSs4CMXiK8oyD4s7xC+1cp2k9PunnvX6m6LnCO0WDSoNxdIGefZNLrKvpe3o/NS",
+	"G6HuQEBTBEXbFJxK5PEslO70gEnpjY30Uc6HSemgrQ6s/2to9yHbm9CaVhSBPvnwuhfJnPMcGp4LnCgi",
+	"Cu+PHQeZcRAXKMEirSaxlt7b3/zmN795/uLzL6r0+kWwkQGbU7GaVjsrBx2Zpj1O23C4yEXLjI6+VmG5",
+	"qnKxX2q4GaKlAX5Rp6AnhtyjoM2bTnlGY5AEme4x8hxlWBHhfjcQZ0uSpa2973c9KUnUPuqRfn1oKT0X",
+	"Kg53fHF34De/OfrNb46ev/AUawxkXidu81iDuEcoKGXNbkGz/aVAlZ4AxbKi+l33JL/dp2K/a1ekdg2r",
+	"ZFSnyyBvCyWwJYqyRTznIizYlzxLiUBzKqRpwOxEH3QcMl2FEmXMG26TOgdx/0v48CvTZb6H3/ek65s5",
+	"Gu4IAuGJRDfmnRuUZJiu9jbUff3Q27LwLqslT7/n6tLADO3nx6+PNtyVbxDxjhhXRxbwaJBT/7vt4zVL",
+	"H2zPlrH+IZGzYgEueNZSEf4Ildu9TgbTM7QzumufgX4yIPwX9J5AW9ANVctU4I2+k5CmUlVL7ynZHI8A",
+	"GSumFWyF6pqRPpEQd6+3K30i3YQtg96UPMO6/iC1WCKqIIICDJyh11evjgehyfl17P8vNUDvNZweu39w",
+	"aWQB6im75zQhe7YQfjhUiF/MueXykhhekVFqbqXfcdOpVNwnE3FnZHtelrhWL9dOzZLLqff0Td5lZ/dt",
+	"JT8tFEFfoqLMJQSzWtrnP1whmOuE3OuV8ivH632TK6gBBdesML161/gwhkEIvKDcmiGd7v3+9jWR12z/",
+	"XLkwPe6t7aTF8L7u01t1NdylsL2E/QyoUw+CelZCGs8FX40sj42TbZKR6Sujhnrm641vq2uKZjVgqfqM",
+	"u31a26/gMrUeSMLl5PInITTTZkM3vh/0mcam8mOFt4BVXyY9ojVmJHsiC2BH222kxAGc00UuSNF5xD0P",
+	"OtiSLpZkQsgiX8i396f1tcJSy9C67IaLO5IinqtAQBHw2EP6pwNZxsFmcwC4bDCPm1pIk4OXL8YA5hs2",
+	"0EIf0trvxkIAn9t006jMZJNRmf1oE0wT6LM42D7+bnulyLqOUB0wjlsm7vbfJkWar6Nb4tpz+z57m65X",
+	"4mGtsTBIF6OnetbLMIsjdksIHEfo9jqnaz9QZnU96ADMEduwU7Wc6+HY+9GP5OomPkXayADcWAt+mvRj",
+	"bOt9yCzrQOY9WTZR9LiLzYfd3U6a0maD2Q44faPZHPH53CG6ATM1VJAzRTPHaKk0+C7pAx7+kkrFTdP3",
+	"WtLsPRFbZJWcCPEsJVI5f1vRB9Omv1NlEzzSHS6nEXb/ZNWoAdXk4wydnTBs8/VccKYidIuz7GiNxZ2j",
+	"v4LuytsriOS5sAnlicVe30pFVudokdPUVEFAtQFDhCmqMtDhphN13toeJs1sSLNGc45lA2ZQr/u3umDz",
+	"Wl7VReLDEPt+trZ5+XG4pMAdorOd7pANyoCfxMoxSOGUpf+koZU1tZw1p0zJfvtx2KbDYPHtNk75CtOO",
+	"OukBn2srWah0gbZ6x5Q6QmHueaHQXtu6b29qikftC27nZoEtdKt8H+6CvY9rYRBmtLnyJWS0vRTT2ye7",
+	"9rZu8y20o0K3sdAWyygo50NaTRQw2kIb1aI4tqhlYf4aZk6Gi9TsoVLid1mg0zgtrDX7y+ZN1NSMT8G0",
+	"nmh0ULiG3VSTyNJlpTyisj8inBFUrR9myh3q4jTntsIpic1O7Mqcd5A9rcrP4+xin2lns749o2FAW4Yx",
+	"sqnGKJrJDfYaeVmR7oC6pMYusiEkB1p4fpi5N29RmNO9ybDRrrLsh/ns/A/d+3RlCg71S2+wUFqOD+KN",
+	"Acegd6IQgTMg5OdI8fVRvjaJP7bIiE5o/ZQNHfbo+FIMcruNBc9IOJjlQbKCac7ncwPDyDMCgKznSAar",
+	"FlrTqO13Qc/DjGTDkw72Cuw/BvqnJqmhqJ9liUK8sulVRVCWM0P9w2oQZiv6oSUrewq+ORYq06ZC7dWt",
+	"xySfy8kT3fsOsVTwS0DEfe6a4us438E4e8fXPw6xzey4Q2IYaklFCn5XSgycsmFWEeK5kqapoGNm03Eq",
+	"xRXOhq/bpPi+0y/V71Bz8Y9qe7VBzjflqkezJTLfUJOozhWKHaxRYlUGBJh58waWVNhCN03Z+r6QrtPY",
+	"RSCnf2Gr6C25p2Tj1e7tUHHBuOrz6Tm/MLOpPAMqETpLHeY4zzQ52yIBT46Wf1lyCQ2IY5yuqKu3N6XF",
+	"t4Lgu5RvwHOC52SRY+G63eQpVXHCWUIEC2fPtm5fIGPe86cX1FCHWmn2iGM89vRQfXGgqsZqpZJIad0Z",
+	"koh7mpBwlhIgQY20LAhJpZ1DS1YJkKMFNNs3VmLrS2XHNnk1wAE6Ax3MPPFEojWX1MD+nJgIxWGjfWBv",
+	"BgB2jQwLBS1ZUmLaIGlxkW1j7y+Mq/Kf74eW0xafCd3JiqbU5AblbfBLohnxSmce8g5UcA0snXk2U3Gg",
+	"dVKq9E0rSKh7/a3cMEwM+hcoiCYbP7VTq48AOJQTdMB4tQIMMhHcZTJdhQ774e7SnLQ0cYCiW6yIA/Oz",
+	"Jdpk41C1gnUPQ4CB86yiFAN5x0VJItn4BYrwL/NEVWsuf237uwFFoCzWxwdgNT556YeIiCUJl3Qqglej",
+	"Ugg3lKV8MxY2ud4+1p1ObVy7iXaaIdLja6I3EC5RF09q3sGHvnmVsji29xYFKj9bvAm7VD5MVsEAd7x+",
+	"HH0e66tkSVJ7S1rQO3fMrzNphjul55lEugH2LiSD7WBKm3v6Ur81ZHhXa9UWz4cqVYxEblrAr3BKCgiA",
+	"Yruq0X504GDJVMnkTqOTk5PDwcF+u4yhTgGTxKnv0E6BvOKtId+YCpCzJDIflNMec3UpJWV5B9VC1Iqs",
+	"QzUOAGvI51BZVqAdRsaxBsDMDtTkOADxpzDNOjx4MHZK0xIZZZieLu1c+xtU4CyfsAfAjuFVmGbktqE6",
+	"m5ZDKAmqwVtucXKnpWhYVwZ0+rEh2N1gImS+IpPlMNnhxsdqante7kN1qlG5fxU4Av/roTP5/vdX37eU",
+	"Ir8jDKV0QZWMCoiebIsWgudrkqKnR0+PnqHbLQK0SFkgmwJIJlrxNM9yeXR6ipIlSe7MSNXCzS+fPUXP",
+	"Pn+Bnn95+uUAlPCnH9H/rP/Xs49/Fyqq/56rVzxne1bkuVGGV+Ixro7m+pVBBXg/MPLDfG45+fRQ2fuW",
+	"0u1bQ3c6NsKwa9Gy56MKVEOVpcMFyv4TiTgjR3w+P/f7wEq6YJBFWBg2hmJ37yqWT8dAxpaIUbA9RN5e",
+	"TKtVls2SS4Iyem8QjpAC3KtaSGmkV/y/FdjPhO3hzbUvIwEP3GWqWWtUxbeplQCVvZxK4y/QIz7Uz92/",
+	"h3U/co0gu4t9KoxxYNenmm5OoXTAXyo6wOhGm4U3HrKMp6PbNhyHUOvq7Qk6wCla8iQEhrYvh34QFtvu",
+	"U3mDaWoxqawlUvKAJRf0zwavL1kCD7hAGHCSz22nlA/w+KheTvt2uWnJffjeNQOaEJGnG3u+Q5OqEO0U",
+	"YY2qevCLRjcqLKvprDFN+FyT+5DPxY+/BfvhNID1XK/2Y2TehZx+k/gg85XT1agwbXMiJLnFqEhTlK+L",
+	"LIEMs2tGPuBEZdtj9K61TIkCoBUX+h8mycBMQ2rTTZ+i+cmOC6XUUl2zgwyLhTbfBVlhyqBhvLSfxkLP",
+	"tzodwtj28CJcYQ2NiPgc6QsYQpR/yLy6R81he9zyGC/yOR4e71FTvR41L/6xgt3NYxgevN4lQ3eX3N8g",
+	"q7snYv3/lEk2PoFpb3E+RJFPuEj31OPzsclGTYAoxWM9pfsgVsIYbbxQiPs1ck8NLzelh4YnUUS8K/GL",
+	"qiFvLr+5p6mj/h3yK9JbGYMbqtUsbxYyQiMJImScUQcHTpnMBTSPIB/W1OQk9A60xlvBsywuMDb6LclQ",
+	"hsQbvM04Tt9x/q1WOfbzbNUGG+7gWpsXjxTnR6D6DHJ0WR22AjdV98ObMOqRg77jAr2+elVaZwjLEvZO",
+	"EmJ9FG3s+RMEj8p4cke6u/uInJkMOqoQ42pJ2QIxvkEHjCubMBsZL5bMtfSDRgIQeNdyfpSraq/U178x",
+	"gKYKLFOJ1vQIAE07oCL9crjcVMaFDdfsdajZqofwpYlwg6VHiOdIkLWgCam6VRAvYKbqgMHNKE+ta1yT",
+	"q2me4B6qwEIa9uFYxBTuy08Xn6i6LVfupxKW8ZMEMKq27ZsYzqhBwG0IRz6aUY0ld/sk6zJsCsWqIRd/",
+	"We3Kz4xomj7pH3Nw9XYUoJtn4NaDVwbhFYc+eVySUanfvT3qGw1Nn572ukfxVsaUxXMuEtL+buvnYgDY",
+	"bKz/a7wFXxEMizIipeuMr5mku6IO4OcWJ3eaWVWyKvu/7wvczob84K2FlIknEsF9GuO3hbTElvP+Pcmg",
+	"gwjoLFo/2UKtEk0f5qB5rqTCAM7bNqMfNiQ1G0/uidga9UnhO8LO0calZDg3NrjdTD9JIFrpmjMtoDrt",
+	"gRaxIenkaIeYtp4RXGUA/WncTD43J7fCAM30cAdnEZXbpvj60ShoTUkyMk/sjX61ypxfnIXwmcaL+EZq",
+	"TVgE2q7EVR7m86UKkVWoo34Ulesd1fl76MYVe9gnPcx+hdoX5UxTHjBFk3MFFKqnjLBWFcE9f2T+aiR3",
+	"ZDBHlQ0HOEvW8TbzUMAUfBAjboS42Stx6cHg+RTvkyO7y4uOTCX3uYKAmyh+vZ36LYG9oiHtJIEg8V5e",
+	"wv16DAxgJXrmDtNnRVKKG+DainxQn0HKIeRWf1CfJfI+XH/ZhJg9DbpedrKooPvyiioFTX2p1MrMFKaU",
+	"8VfGicPGrEkpaH4pI5RxnALUtMGcPw4Rd99128PXu8Rnz1/UNlVTSi0RDR/N3//8oiXxTNI/k/h2q4aA",
+	"75y21jXu3i1/97rDwu9sAV+q5plFZPXItNigyiJrZ1udf+Rfy54r/Q+NXh2JjEH+YJGefmEy/9MYSMTU",
+	"J8clqQaviDf4hLYasJ9PwUyDzO//dgGqXi0uwUJQkgI4bGt220vzUNGd1zmVQfW17R5z2+nRDmg8VIUy",
+	"sS/Hm0AeGfFIQq2LdxHS/VOF7wwtGOodTiuV4RTuJc/2c/E+uITWd8pJaOsVnih3sWr5DbXSPLu1UJS1",
+	"qbR5JEC/tnJkA9Tht5oajZX/S6SGQvh2G1zjW/tjhVW4v5lEOT6fG9hhKrWKdOBbI47RCJLmCUkjC1xy",
+	"SzK+QX8mgh9Oo07t35dqvJpE/hSw7ArClefoNEJnEfrrv/6nphazNRfoBEEz/A2VVb1uOCyhVEGDJTM+",
+	"L3xHmKZKbSiKnF0gQTKCobuv5kjGu2N/hMCFtowj+x5eYApvY9tgC0ZItGqRZXoI/8XizxdFy67zQBcv",
+	"W+xg1Rk9S1CWzKRAnbHDeIgK4VJQPcU23nEZ5hgEi4wSmxuHFOd3RU0anMcUHpYdi4WqSmdvjrIXTqhq",
+	"plZd9aWWLysNgVbYd1hpaKRZVPwm/qZ7GRgg3KqSzBFm/VoOVX4LmdM4W1jUeeEkoQzh9F5TzYUnKM6N",
+	"8+Sv//vfLC3bLmnwyhryfQ0MtiZhs2KHEXaB7CZdOCVIf8x5QBEjpXI052KDRYoOfgvp0bdQlKfKP//1",
+	"f//b4YWvajVGguIgF9OGVvmKW1YaIZfPApMv2O3Bbw/9KwRLKhxVtj7QxW6LM9Z/89JVSnbfZSPoM5jQ",
+	"RmgWZf5CNsJboMhdu7/aaNygzqx+oNeIRycCE7wiEOaYsifrO8tmCzyUC3AcP3AOeH1HOtPAK1svd9z7",
+	"QhDsSHH2oBtFumbh7g89MP0BKdRcVh4C/Hz4mq4ReS00S2MiRKjdYYmZSLMUScXXa5KiAwpN8wVRwPOK",
+	"XAcLagH52VgoafO3tT6QYIZuSakSjOzBBq/vpc8VM5i0bWsx6MhDmMIKtkMMrMAiH9ZcqGm3oRhz5C7M",
+	"6Qh8gqafqYrhWUgRW7fTJPI13oLTHf0WZQSncYq30usrnAJQm9ETjOawwtvxoeKRScRuYhVv6fMXfbZA",
+	"W/fkai8QfUPNk1CAXxispg+KPhaAlJT9Bslpa+R1QjqD8UbSmDvsUUEmwRMiJWULfRThTf3q8uUVKh/U",
+	"1BOhOf1AUsSZzezC2RTuqLXgC0HkYMmXszfujeFIjMW7ZRVmCSg47M135vmP0Sxfp/tyuanTs0rAe0cX",
+	"XvZ4eelK7tGgggrnrXDy7jpPn1lW2XFJ4OXVqcmYmhyrS0aPODz4Ql/SO2Zb7mjleLoVm4GFpg1tuQPA",
+	"CrzMUFKt+W7OwCAzSCaG1eq7xKHDa9GtiEoEbHud5bLWHkWfHATP9w7OFtPu3pIJjSKtOX4SNlHOvsPi",
+	"7g02Emukch7wjLrk9KYr6ACA00CfxFmGNkQY03xntJ8ONb+h2Xes/43HYlvCRzK2/MAst+ka6kWSLkdS",
+	"rupz11HaSnHdkFF4vt2H3yxiBQZiwMNSgec+h/NYmOVaFc9dh0uhlBAdMbqWgHgRVpOFoQFFoivDIDBz",
+	"jpRghLz3aCDtB2zZ4vsjB9knTH1U/6X5jX3nWADVTjZQixf2TevdH+5o7Z+FvKPaTh1ANSBmnLPtliQ4",
+	"l66DvyDIpj13V5UAmmORtspt1j/egmwaR3e11IYWzCxH7cbpbhzYeqINuMcpMyI8Aoka97O+8/Ukh/p9",
+	"qiXWhaiwQVIdPGsCNL5QnvmukHzFy58MMt8YTLtiFaOh7UIopdLmWhudDskl3zB0cEskTYl0+l6JEQjm",
+	"9uHeOtwonLwgoZnHTB7W5YK090n77vXvnkhkh0UJvIDwgiDBNyY4tuSSMAO08KccZ3S+1TxIPzKHxK7K",
+	"mxQ45jXb8BVhTyTSspkgO53ipUoHU1CN+RzdUqGWEUS7IMRqQBkk+YAOKqNc22Why0Shs5OTMyRPD14c",
+	"XrjfJfxw+uWXz5G7aOgZwhLhlWF9Fi7Ff1zqgT6PrtnZyekp+BLOTk6fHZ6jFyd2wlwSdMsFc1r9C3S5",
+	"FjRDp18+P4mQoGBDK45efFF/YS746pqVz3/+xTG6dJ38sVKYMomoMhwZgxsnhBXB74kQNE2NCt3MxbC/",
+	"79dEqDzgDhPIgffWllCjhCqtjIL1BdyatEOyfPf6dyiXLqrvdqDw8wrIeOSMRIhkklggHAC+11OI+TwG",
+	"ogsXWLU9Hd4Ub7lA0PDhihVIUNEIuxC59a/W+EH9ODomVW5X5JNKky7C7ELIYN+vNHVWxbB+OZf2hY/t",
+	"PVq8ZsD9vuQmDlv9JAZUfVtET/82PB/ivZvjFc22cSAxN+ypXtB7woY/HvavNvOCl7LaT9FHVGxAcdcR",
+	"Fk9PwlmtNho/JCXQEIfLB1wvOSMjW7SswV8rSNq6Sb1DDPDMPbgrzjvnKpE0Vlin1+q+V842Ki6b22NH",
+	"ur7nq+K063ODwadGucC8ez/otu91L4sn3XLrF3WHi3naDAwPv6ZDXq7exq7NKWFYp75uZyeVi359/VuA",
+	"TkUHh0fvf/48Omu78l23r3/ttZvQcQm6aL6dUCdxTBo59vFxvZDw0TdYJcsdIQ0v0d9f/fA9WhGx0Ja4",
+	"Spbo4O2rl+jzp19qfRZq4ZOMYCERZgVgL5pTazivKPO/cRpNJL7NWgbJ8Ie893sI6EfmA7tK5R1wjyfn",
+	"HB2TeyhO0o+H3XKp3tWqqXCaZ8o14gj7auE9nNm2umOqypoJC7kQA1wyjVb9A0q7Q2ZRfz5+2T4p1L7A",
+	"agv1BgVFmgCV6MYu6WZ4vKKxujqHHajOjm6WP3D87ordiVp5fwpa6JgO346SSxraT7l092w62V3c3EeW",
+	"4RlmlzblYUddGUDIeld3RRfsh/n8pXm4retzOKcNGua6TF/zngSvEvxa9t+1j1wgt2aXIo9STsJ9Knqy",
+	"JqGHV1H46F59dnLS68m0u9K21y2lbv2tdHNGFQC1or/8O/pTjpmiaqv/W18711QXHTw/i9Dp0wid6v+/",
+	"QJwl5BydHkYOtZURDNisgN6KDpY4uycS5Wv9xNKmXDvEV5cWa5v3wgeAmVJGDNLBwV/+3RTAi5wxyhbo",
+	"L//X/Nu09rO9M0OfPrxA2AHXa8bMuEJrwYW+etN11kywIgsrMXrLiyv7/fOQltNdmGHdoF5dN0aTyKvi",
+	"4eECZhJw2BUhSkKbryoD63XqNHkWpOCo7X7NbdeWOcZYSioVbq0GHZKM1VWmNcRDDHduIG3sKI719R5C",
+	"GD/q5+zzDwKfHMTQrbIiw630XdfcJnS7p7rBIfFf3Onqja3X1tQ3yG6xd45V4K42zcG/EFEQ+TdMooEb",
+	"MBQkuEt2vGbrfNeOrD4XrNvhd2RbwJAUuVkuSzzBCmd8kZOaCH1e9cP8AR/9+eToy/j9z6fR8xbLqZu5",
+	"9lqdIy2KCZnwY3HXF829hY190bKxQ/huZ2Kxq1dKiSJiRRk22PBLDAiEENxbUomMywGtiDb9QWLDh7DY",
+	"jtOvWhl7dbKvTLcb+/BR8TAoIZEfjbMgt2Wxg8kQcS8bKqeysXSJDnB1dcHC1l3lSaf8aEakV5htkeZQ",
+	"EjDzQauLIHaLUpLQFc5M2ZnF399wtM5wQiQ6uJ6dnhw/v56hJc+FPDy3dboYzTOO6z1/Pg9FSqJnHw+u",
+	"r4/dv84+Hv7Pv5v9rYi0nQRIq+yYTFo0uEQbM/+h7GC8S3wC2j2TtOQhzbvtuu0WVW3wDhSyHYAfCXGB",
+	"oPeoe1RLAXloroffPBlhJjdEyIqvZEJe1S4Uzk52dcv7Y7XteTNf0iVJFn3jqwmTZRJZ2OemOQgzh/cK",
+	"04zs2aStOd5wNGvrzThaUbkCL/YgMGvvg2/tZk63BDfi8EXQ+RFM/qg42YGrWGOavsQifc121o1EGuME",
+	"UtnioqqmRWhikRb4Uk8ksq9V0SP8MqHn7bWa//KHy6N/NnrT+/I/jz87ev/zSfQ06BJv8LLgzIO0b7Y3",
+	"ABHx6iX68tnzz4szNf0vO/uDDrGLheBiuAPsFSVZ+g0UPYTcq0waYKRwVYLp2oPW2GSzVIjl2RftndCs",
+	"2N6hD1pZ0/Xll57UeRZO+FVUZWQHyznUzVXbo+jHt98jhldGEStuX4Rkniy1gnAT5AY4oylocjfVPpXd",
+	"D8+iAXD+PhHacL5ZbLFZLTRYtAyoyTTIDArndiWcKZyoeHwuixthn/QN6K6kB2mAoM8FXpENF3d68Wse",
+	"boA+JvQyNEdmaM7NoDCaPSIXSPsUnP02sm7prHYQdfqon3bkaGu0s9/uSBlUq19S6xvF0jZJxvO5FomA",
+	"/umQCE2LB5MErj9najbNXTGQoCbjk29YgWh7DaZABWbeGAAORWkLzuBj9D0HNzlLKM48VS+qtgTjwmDW",
+	"XDPrTbdi2+WiDu7R1eTAMl8Vo5WyEdbxBFlXEfQ7m86tO9Ib8DjtSneP88FetepalR0tdPoKYXhFWVSh",
+	"Jc9SiTjLtgizaueRHaq0XKzi46Tt/SudHQJ4GLAvT2Szv8KeoFztO+t2FCJrY760ZzOEhwrDVsJW3Yy6",
+	"4xzsU+hAc6Nv3uHF4cgC80/erdyL0tQbYy7bQ5gLPbwn3PACXzuxl3y1oqqlr9sEff12ql/rxRbouoqa",
+	"CZ87n9yRcZ+klte5BgO4uKxTIM5N0Yqwh6Cq9FMtyKq28utt4Vec+Jhs1ob2vHvGaZf6PDIdc09tuk3l",
+	"7Ykg7K4A1w61UxPtOrpJckSc9fTI2SH2s8NyPHuzMncx9PZPkuwj3QnyAX8JUv7YcU71tMEECxLjhXVa",
+	"UzkvO/cBfH1sI33B2b29vLo0/t/2k985fTTQaAe+YavtIP8EAiBvL68QOGqoxWh1/0B3xG8MVW7C28ur",
+	"rzDbFQnhYcTlCn+I15zaotR6mxBro7im5AA7wxBfE3ZkCvUgXfEWszRUndz7bcq8b+/2dr3RbTlUTXS9",
+	"Dx/A13yF6a4+2DtST6oYEWB25DGcp769vPpH+1K1bvZ5N9Rch29vl4CFXnXpOSun37Kz3/GUZDum2d+Y",
+	"s7s5d3b4/0DmL+gv/45u4CDjNRHmiG8iJDCVpmH4jSWSSuvhG/BVJBgQ5rC6ZjeWuGpPgSEqiTpGN5qG",
+	"9fctmEAKxmnhyjRzWdB7CypjZ2mz+a4ZvG0LkbFCJxGa8yzjG31hnHK4wGvos8Dvicjw2jpUhAmiQnmi",
+	"2ViGqSBPJLJTDjk84HO7kA+wm3rJdZNc7mr9AIobZT74PpjL1dzY6bokhw53wi5OVbraPY7b7xqEHW25",
+	"KD8U8cTHZkEZviVZY5h+mdjGrHdi1YadmCkUQ7ZsUcH2foFNMmHxna6Zlz/jIS718WjyQe2eaRTm0Xqo",
+	"cuY9mwqMZteeziA2d9oUK2krm/J0J4xU99GW9bQHywunuiDKBWlD2uM/lS6mgCHQ58Dqh1UtnN3DGnwU",
+	"j38FyvrDBma6FECt9a64VE4ANsQUYLEurBd7Z/XPKQo9BGQUil1iSG1IlQYk/2kJk2+8OaYNRJl8oscb",
+	"6T38U/1uDdTrzPMfC0rdi96GuWrLm/OJRNDq18RDVLQujcKzWd1mR0oVYo6ql7eys2OjbCWrGFezvTcf",
+	"mOzK9Aj6Pcm4jpnTPFhznuFj7N75KZxUHst/XDdV+eFpHFV/O/TQ3AqsyDvDxhoVoHhNLXph13demse+",
+	"pSuqpG1TRWKs4iVfkdgbZFhldW24B4NHESSeZ1jFU7j3+1sLDdQC/NbMVZkJOTfQxAOQo3iKtwhcX9Ds",
+	"xBjMJv+HSkRXqxz+EcbrWdFFbzL6699pypC+9eciUUssFpM35RysVBR54OTDmjBJZIy1iY+1Dfk4Zyl4",
+	"Dp1hey8GbNRb9zS0swErl4iENONivRCCWND5PJaKrCfviGqG9rcP7HH9rem+Mkq5Kch+UAr5A2UTebPw",
+	"7mhUcMgWnhc6s57NNpezjT1138U6fXmUusO1Ga2UOUEyLvL4iciaWqEFXSyhk9QKkqsKQwW6BRDoAQSJ",
+	"8QgrpGdwgXJpO/kwzo4EgCAyRXFmHgNH51oQSZg67pRCXRU4+gWUUolvaUbV9kiQTB8MgpNNqcr1hNzh",
+	"TpdENa3UqOfFmd9ttzgDj8i4QiucTriEkWrXLiKnWY0EJ6+pY8KEtglFUCBBz/Uax/eYZkanYFDeYQ6p",
+	"EWQaJbmq3/2v/zh7fnKOzp6fnJyM2qbTMXKtPodThJF++BydjpxGcP07CbFwFkFFAk0gX3aRI53cfhI7",
+	"sLBBHtkMdN+dxgr8m7GXHtn2+VsyNyaUBL8aH9Mw6V+GBzeZBcHptsnpzH7HndmxjGyIVAiv1xklKVrR",
+	"hYDqmW4Js1t32GrkRcBk3/exxjJFtbqK9+H1S86+4mYTdmodEi4r/941L5y8Z2EHfu9bktA1JUx9bQrX",
+	"Al4vzuZUrAya8jAW/B2WdyR1Iw5iwaCpm1s89hsBDZotCMIbTKG1DkYSSiu1TSKeSGQXBpR3UbZsAe2U",
+	"ZClaEcw2S2qcRj0LqJcWFntWrmzI7r807+2YpfJ1jjN0R7aULc4tEAUMoxet1wrVyfCDrU60PY7BeVY0",
+	"FRduLmiB7wF1enXNKEsJtH1gKtuiA4wSnGXQyRNyrmxHNYQzuGCwbxHCpu1FRjSNHhYFOlu0yqW2YFRi",
+	"qnCu2QZLk+fyzQec6C9w00tUv+9KM+H1talQjRMs0sgVC9mdLVclSEtWSjFYb50AZneX5lEA3LKYhcW3",
+	"+9NM/UraFr5ZPfMronY8710263iq7XjN9tyL9kauPwHeuk+f0C9Wk+ejtHTtZo+mYXBH455xZTy1LtdD",
+	"W1W40sJKv+rJVA+cp1RN1Ia/kdErc7HOQLquqIRmMtX+zDGeKyKgcXewCNT4e2KwxqdWfx+/OWnZD6VU",
+	"cHpbXZIPiUXlLRWbeQ4beUfIOsYy9qsWZ+8HnNMCNGg5ruvDONqn7J7ThMRpPqTkq3cSK6KWvJIgaD+g",
+	"6Qu6ihuHdBoLkvB8HU4l5wqmNKwMrXdO5rs7mPyW0fwA773D2rIf0IuG50oqDGJw6ivh38xpOIKtEDNE",
+	"PH3S5J41lYyksXdqVRFlfji3sJlS4cwoi1LRLEOKI3AH0rlJvTf9fxJs+j2CKoUOXO/5YwCvMR+qlpNO",
+	"ljnvUvxeNAmmo8VLAOgBZkzSqc9qYCKQ3bAyG2ifaFY02wgKiOPzvfrc6FEUYTDOQ5bAmdQjX8lo6AzV",
+	"mstCdjeurpPFNa0hLFLD17QQPQUFFWzX7zLlzGefmVbZfSlvmvQV2twQiwscZclwm5e5q3ttt4Fv6O8y",
+	"GZHqi4uXnEzSezIH4Cwq17ltySPzFbE7IVJ/YUEZVVf6qjzKDGJ41IozstUmHaH3I/Fgg3fIUxaqH7eL",
+	"Oq826LKPBzX2psgMmAZm08yohqgAAOIC+YtNcblUdJCSOc4zZVJCDkd2jwraKea4wMQqzukcbZbbIeur",
+	"554lqo/uxuXyPbhdUN0Tq9TDpji1vnBCJFmekhTB22OQASY3IQqdOyzd9Uho6cAEbau+g1Mt389e1Ar3",
+	"d9DVwzsGYCS4vCvAhM+NP2aJ12vCpP6w2bnB6v7DKMdNXbC2gaEjKFur2Z/0ajFNofWhQ80cQxZ9qOeG",
+	"+VGDTwkCpgQ2j0qHwohb2yJH6yKx61ZPEh90Xola1d1JT8FCR+QvYH40XR6d4gdeQnxusXD15XkinVt1",
+	"QkRyPXAMJW1j4EIclQKmwDhjQeRsjzcrcGh+NXUwXZ70P9hs5l5ZYDHf6tY1aNh8rTLHLkJpFrdoWuES",
+	"XN4gtSn8p9ULTMdsoeLiSvr6X1XzC1fDkAwc9XJJ19P0ZnmoHit63L0Q221vImFX3N6AFUBsCV9nBIIW",
+	"Lu3pdmvReKMqkq9tCwV/00zQZ8GFgF3zXIJpQO9pFusjY1DpUPkvk0xnWulEM0lvM5NTtxCYpcXv8C/3",
+	"EIBn2TVB6RPjKrYznkV6Yu9Hu5tGIUj5BDWuX4ydfTxll5m/iS6GvtXZ3IQC76dOx+3AP96VGZ1t6R3n",
+	"KMU5cOs6ITfhcffVfYjuIciopyjTnE/zw30b+83O4BA7Nfho5Zr7hXc8QuuM9NSOpr13sMVDh7IDGzo1",
+	"nNf8cI5uABw65vMbdGDxQqRJezQvrA6ja3aDc7XkgsryCOZc3ICjkEBFf0oFSVQZmbatZVYeW89wcocS",
+	"vMYJVVsYlfEVZYT0jWWa+FOBbskSZ/PDCN1IvCLxUvP/Jc/S2EC531yzgwxGsB1p9FOoeOoCye1qRZSg",
+	"yaGJvfrIKXoLwDMVWCiIgGKqmjmEPt+rC0yjTnu6xSNn3JF7SjahAt8lJfdFP/8qIb789mttL+arFRZF",
+	"8wkHWu5Lc82E8yzbxiuw8rQMp7j8txbB+r9GQq72AeSlJKGy4QSLTVoGXMZ7Kkm8zjCzV1MaD6O+sBZX",
+	"JwzusCRZGpuBd9X/xynuABZvZ56G8ZeASCYKaIVaZ7VBRbtzr1B7lZj0cMM8/rzE1G9DqAunX2Nlk3eK",
+	"fouGgJ3en21j7y+a8Ip/9iZluUkVnzEbFLxPffGyqZA3x7ssCnPJeKlnBZ72LJotuYTc1RinKyqdFgSM",
+	"9FYQfJfyDahReE4WORa2ksU45xLOEi0T37d8vSh1bcPz9B9CgFRgUzLMLQZ0pUH+ml7ydobH0FB5FXB8",
+	"/69rltvovtr26XtYfdyJugoYsu7Rh9m1XsTNAjvTMUdvpZ6HyttLj3dEFYFT53ceK/f4nGNTTfIKbFv1",
+	"0CvipV0sXkpJF8zJwL1S0dcCJwpeD+EvfJVhdmf7JR/PBjRMUASvdhrmNOxbbFn4KAPmkxS3OwrOWgon",
+	"c+W8SD+EDD0jtcTmkok8I/IJOnD9erQSLhBn5Bw9Ozuzjx/pV4/SnByBY/oIatdGhYX2lsrdOqierO1p",
+	"Y3qUDRBnv7RY8flye2sJqlwfnAjROcJsiw4INBzW3LF4bIVTggzU+i2Zc5uGGxtLywxA0sNxAYOS5YeA",
+	"rEvegDZLbrJ/qbpARSgRepdkmcHP3a3Bg8+OXai6ZLutjLadK05j8YDZUQOEOvkFTJ8fbjO6KDwu1TXB",
+	"VR3DdTRjGLYFb3NTZCVzmFenhI9KGPioIFouSrZkOBIyvaMgufoAPK5QFbukmqgY0id+OAkMM2Up34yN",
+	"hNRTYHPTfqTchtoHInsaHSfp867dRNcoA6V5SJSl5EPNHnZuCweD/wmbNe1b+9bqTs0rIgr/wbDrrv+S",
+	"2tsxrM7CvHvl3msWWpiCnkI8+1EG4xuD22FgWZ2asXtFhV2ot4Ku7TKSL4DsboRIfLuNzYAT2RQTeEtG",
+	"OiYG35y9LN9Sz+gilR+Z1T7cMcBLpaKws8VHxqmd/TGLqjFErICGzazNNmohmoEmjCXFUQr98LOd7HhC",
+	"0cav/Xyq3fXmXWotvB3rYnnF7R4g3+3Dvwjrs3GCJZaI8WZHll0ZoFPnh3BAu84CTJ0KqYwxXjDS6r/M",
+	"EyZKELscguLXtr+DVhNTBt00oeenb38YpTuWxsXcxwBru91k3hldsJ0NqlK97IcZTnPSkhGgD1pbl1JB",
+	"sqEn11Z4i26NpTLGptQGUGyPdte1ebTdWyZwT4Re3e02TvE2BGv+4On1Y1+tOW7qoqPf3bezLeCcO3X3",
+	"zc4aeaPKrXRbmPbQkljwUk0tCMs76ZOW4o6ywJjYm/X6IrAg9Yaaby2BOsX4HkZ7E2uHYzeuTtPtTOon",
+	"Lu6yoDGLZczno6I7I6zgkr8/vDVsFhZ1WMVXRkN+6XWcr6U6ZYW3blDl4Mtvv7ZjutLBdG1AGtocck2U",
+	"6tMwmu1QhLohV9At2FzCIIq0RX5pbEBlRfZrA7Z2HCzXxLtfZRHwSXAXQBYwrkXtQdhA+mq+RQdLgjO1",
+	"TLAgEcTjKVtENvHaAWPxDStMrggt8AoStdBf//U/D8NAiJMAlI+EEvk0qWQKb1v9Tn8cnaZrR/qRFUhU",
+	"+zWbbo43vNV0Xr40qMn0FV2wH/4/9t51uY0jWxd8lQzGTBDoLvAmSrbI6Ihhy5KtbsvSFuX2mXPQAySq",
+	"EkCahUw4M4sU2uGI/XN+T0zEfoPzCucB9pvsJzmRa2VmXVCFCwleZFf/aFOoW15Xruv3jcdQVq+3rHj/",
+	"lDM2qn3tMhdtZ6DcTvOJ6MnxmMT23efE+ZYFQ8CBqUyBksO9gHQUM5nK3UJI7HnDNesuV8tDNGdARTLA",
+	"2vQmoRlLYbgAoiAMsdTehXt2MdB0zAY3LE3rb0vZhDZcWuLHHyDvT8PdjBk9WOa8X77TKwcCKwpkw+cV",
+	"11d64Fjm6m/RcxbzMY9h0Dw+UP2tN9xMuRiMAjls9ZYqPEvtq6O6SfKDWNezhnGp9q7avrrpWzEhNWui",
+	"dktn87lU5oNbM5tZpoWHPlAFqFm/3o581rYLsFC0PW8WjKpzOIBy7l1Dx2N/sGjPe1sk291dbr83ke/G",
+	"auBfUu9rWo9bALO9aR5mzLg9U5eYYFZQgrpHCn4C4CamVq7RxDkRlufgtsO8HkLrHlkcVjHz4sqDO84r",
+	"fSUTZpCAN6y1nRDvFjbrTCasHCoHvuuyp6NQI5tLBa7HUID2uYG4Y1OWB3eeEpqnjnBNKBHsxuHq3JLs",
+	"wZ6SA39cDkIUrVnob5rvbo9NdsfqBkxD0A0fXc8hwSdYHhznesRmIrOkfmyESbVZmbpdb3mJus5GM27u",
+	"ysySvwWF2PLuGepsNPTqHIA83UwlCc/lcqXjfJI8ZQ5GlmJ2F+IygZxJqdCFZ1303Uy5BrF0xeamWxf5",
+	"XtsPI+eDbF4jADB9nhg572Vz7aoerepuW85VQiBXlUH9GJGZ0TxBhCBHF9+xZlAhtOePMKmIkYamuntO",
+	"2GxuFg2CdCNJ8knOf5xv4BZwvVxzBrj08Wrn8NCNajq5u3MVh2S5SR+YIrlIJKi/1J//y8c+yOco0MiV",
+	"6r6B5i6YoWBtaFyJmxOoI2nVJ9v0OlH+0IUwDQzc94X8kGsh5dhVoJ4JWAsFgbo9cXb1QAxrpUGzqT9c",
+	"KmKvIr+WT46ypldW2ZZF/CYlQbmoadiOy6r3P8vK94buoCrIoD2sQZyeww4Yc5YmiCForBlg901VWV82",
+	"Mu2iFhM72Brv3TDLjAtcftbqsNYPTYCLdrOHYeq3/+bWmW0Ad+NyHZZYQqu7Whu6sG0q26EbNMseIAOu",
+	"B3xm+0KF2eY5E9IkN3not9VW3E48RgWj8GELUpYsy3pEdHbNBBxj4FKiTtX45v27i7c/HMwSohngW5Dn",
+	"3XO4jTyPAFihcIRzTfQccqk4hj2CMflEN0f1OJfgWdI55ACoHKlcMOWdaBwYCTirSQd+MpurGu3HBEQd",
+	"YDtJwY1BOmzGFPzZLaZUfTm7c0dE7K3A/sIFNur2Nbwb46JlcuZFm5VNkbUuKIozOSbS/mIwTlO1XBZW",
+	"tddFnb4vcn3YqffkLbJ6QPY6YKyyxNs0FeU5KgjOggcJ60H7wseHVCZ0HQLu/ZAgl0ZumbN3Rxluc7pA",
+	"Z0rIcAdtuAhEUEAVAFd+rVcG3jPYnFUrpaIIElKTD8IFWNRGzjXJ5gW/HcVrANFQXRJckHGWpjtJAN4B",
+	"vv5G5f7FoShPu5+e0vBWiO4rDf1n02a8TeLwgyzshirwpakdS9WEUfx86xr2+1r4y0qMbXtERgsQYitA",
+	"lrfvwMotdIGbBPwKXKOUNWFsQfoSmlj1Sp4TOeNmh1trtXK87QKvW9E/Crt1P64AqqIipKjHVEBUnxGf",
+	"PU46ik3ISedZt3tGhlgkQrXm2lARsyHpuEe88yW/BhgA1oLmYx5TYc0ELgYJ10YxbW3iz5yZxTAiQyYS",
+	"e4IqPcCw1kAqCGyZxZB0St4cqTBEqvfh7YZeMT0ofCNdDFJpXzUkHZpkqUHf0BlAHihNpg5PnkCSITFT",
+	"xVhEbA+f2R6WcQOqnXUOgZXdwSK2ht4AfU9Ti2t3zI/CIRb8iyV3i68X37R5ZB2KtMSkh8ZdVHsPF0Dg",
+	"4e7ZJP5en/5bgpLeccHYuozPH4XTZFnyjiWc2kG+63gvv3GbjIbwdG9mH+9Bkzca3DkWcbwKWmkFdL8Y",
+	"VGyKDaL8m0jjgkDO7VUn0NYqBwkfj5ly3DG1/ugf2A2ZcZFpMlfsmsvsdoHcXvn39dFGppRUTeB99iTA",
+	"rOkbqj1KFU3jDAFWOtRnTwKJjCN4hTWpI6KzeEqoJpS4HUTevf2WKGpYt95OXQ/EwG4GS6XzW8+FfcsO",
+	"yZvWD/F2cT0//et72vzoRqSGkMXjci4IPpHTHI6l2hmx4YrE14bO1k31mu41z2vN7is79HEL1OoNJTmy",
+	"C1diRTI9rDfRf/xvclSTyZpXhZfXycfils/nRJMbcKmXV457y8HtmKKCMLoNTh8XXE/vGOndeKPJGPbN",
+	"+thVUyUjG4C03Dza74uCtomwbV3pBWnnd42W23foQRPbmO07nhT7muS0ZwfkgvwsRyQ0OY97M0G0sSbF",
+	"LxnLWEIyYXiKp3NCFxHRkghZXoC68DQcTfarGijOFuflQ6y4ooEfgI3HLDZYMQxHIJQDdNC740OugG2A",
+	"d/JrrBioRTGohREtI3VirxDrU6DuZgVHyhCnc4wZdP+sjec7KsaKLVfskSz29iw4tkK2kx1znLEIh5om",
+	"P2caB6Y0NqFNORMX+Vny/C1SkZRZ24IbqxkIdsNU4Q1EZ1byswRi1ax7TtgvGQW2hrCdiNVWwwuntPDV",
+	"W0mUOv9Jee8VIrf5uvUjW9zo0V4OC1ApSSztzdIeKkulVSfNT2w0lfLqwhg2m9fVYOCFuxW1xinVFQDv",
+	"2NEITDDfykyVNCYNCy9TrHblJRlSBA5m+pYisE7UP99I0E+NmRdweysI9VmankF9H9SJWst9nGmWRMSO",
+	"UWKNfHQc24WeWKsVlhvYTQTv1WVo8ecvXxY9VJtp1XCIuznbYsbW664NyWygy+Hn9rWngeOCcKOJZioP",
+	"edUxatZnreWl/X61JCzlOViwUY49ARoc7U34NRs0AJZjE2pz8EDmQHK4FddzCNbNU7o4WNY1t4JGdZ8s",
+	"pGiUtlB5CZcXld8oUQEUAJfr8sSu2Mvf4HAtGjez3pbldCcogG4Od7kq2fXtidfw2U2Kd9ywvr4u8K7d",
+	"7psp1aaM/H2HrZ7Kycbaf0XKL5WKNhW53YMkwaKNW05avp+32qKb5nBWNlApnTOIj1s2/Qbf3ej7cdd7",
+	"PCFTRhOmoK4FSljcLEAkviSkVuy4Og2k2ovCBiq1r7Q5ijNWVFq8mAsyZXnJlBd8RQZUkrjsat5Apu3C",
+	"FK6KyUeFP6pfcksrxHGcnpERAw5bf6SckzCoZ4SSk8+fzwkq7ki74UECSOf4yD+lkeCEjmRmyDNryugu",
+	"URiIOCcxFTFLwwuYSOaSCwOOOHfoJujBL/pRPbttVDqsx74IJ7x0yYtas1OW5G3tfrGPYdKRW7kEFu0Z",
+	"GeJ6PUBqnWGUwxUL+3+ONBa81MQoCtF1vJeMpeoLiLuDyn1AXmH8nRR3job6S7DYqFgUSxZKN0mRLvpi",
+	"6FzJUPhz4BMchxEZcj0eBCCpA7cX7IWArpCJgznl8BuWgh8kGRtGfeH/6Yqz/duAugHeRuOY2dUxBJFR",
+	"ufhLZreufS3KE0CGRkBpbLPDl/acAj692nUT6u5oPPWGqavC0y4Hwpm++d3dg74YVoAjkAkoMANhDx0t",
+	"nieNWNOrvmjoFjRBW7tvtMhnGnOR316+IeEJiBpwrTNGjk/KwSf0FPpJCam3By7T1Eq9YF4eFG3mwIPv",
+	"cjvg9XUXICgK04+CubBIQtJs9YJfPdXffVrtMkDH0vrCspXa34vLrvCl6mqs+Uh5MnNCj3wuAwzIASKG",
+	"lteva9TyRC9dcHNshQj7TO2wA5FS/RgViVpXiJkPdJFK2hSQkcmiLGSceFuQzqWhIrHWm3uR7lqJyUXk",
+	"Unn8lJOEGnpA/sEUHy8wUWfoD3vNJ4KaTLGhP/Q73727eNW7/O7i5PkL++Vhrhcc+D+t5qUNnc0PbPuG",
+	"SCEFLy6KoH1NhjdTzeLBkGgWK2bOiQt1HWBjXMP9Dv9WkjjlTJhuRBIl51bXYNRoMloUmgwCCYynb19/",
+	"IkPoXMrFlT7QLB27xixkhv6qWLGECcNp6jKSwrz9arVIiszyIGStXslmcg+V672jY3oyfjE67X0VHye9",
+	"r9iLce8lPR71TuJnySl7Pn5BvxphpjuW/9iv752BPaXPDg99T933Diby+iC7Orw+PnTrpQflLocbfcaa",
+	"pXhil5cb+ML8ZOyd7Z0cnbzoHZ/0jk4+Hb08e3Z0dnR0cHzy7PT5i/9ecMnVrtfflnBc3ehUWfjdWNWt",
+	"1jxbLJYJW8o9aXQ710F2QmU1iPSCZ31re8dPTrkTOFXN393XsLZ+/Pj9QXHF3M/clvWR0/VIntD6OlXO",
+	"L5GVHbvinhEN1BVQY/a1S4mYU2XKXS6ttnUyrU7nd40KBYxhy9T1oLCWG2FrcDk4ajqWkA4oA7kPyL7D",
+	"p3IvCSwn5ZY91pu6EW5nr1cGxtk1eW8j3G0r9PPLgmC9Fe/UWhfpdrTh2yZdes19l5Z8eGdtIehmPtXc",
+	"0Nzafiv5Y1ZnJ98Wcwp12GY0WK/5Y0CyePhijWUhGXQJkWUnCPrSQFx1AJGp5Ub+CAGrvMDcxbGdOkBo",
+	"qiWgZmjSAVRsQgm+UoqNt+gmYblK4InGLlvRr6Ba3+0GlX3rNlWm0qXddPr1Q1BjFZYONqOaMFtc+AW3",
+	"SnVPlXfu0oxvwmm8ljOrRsTdEnl+O5l0P3t/xoV3bNZUi6oG1cm7Oc4IKBmRI0Yi82yU8pjYyVaCmXp9",
+	"JKaa6ao2AiaBV1WqWbR2Ea7EQaosKlxBxQHbcCJ36C8rHYFPwWdWbNBP3EwvQaptDgVQ369lZdW/tab+",
+	"jU8EFxMvTztobv3Xv//PbkT01No/AF4B9lUAry+vIXzk3fjv//ZSff3t3//vX9Snm59//PDN12+///Df",
+	"38qT7+n39PJmIxaJspIKra4vd/0JMmfs5O1sh2+C7HWLQoWtouxlAbu22gBH4SPzNVQ7wh6kOpbjwbMa",
+	"xNqy30QPgEV4AGKnxuNr7egKECv5z/8F5rVzIkV2YU0zkSiWmKmvwGSKxI5ptzye64J81q5xH2SJLy7b",
+	"pJGhbBuS97doI+l8fXzy3BoLXx8fnDz/P7vbNrrGMlvTg2j1LNStE/QfAhJzRdWpTG/GagJTGwy8d4Pd",
+	"4uHqDsgKmJ0rOjNwibF30dxxfnUduvptinE24nx2GDz3+wVzu1l02aX317ZM+KTZGsohnIy8EISMuaAi",
+	"5jQtZkJ1hCR6nnJDFszU7LatFxyO11KlV+1E1Q9RqV91K3bCBFN3NQRmMmG60ZtWBLLbfuIrL4GCXq7H",
+	"t3tZBXfqVu+49ceFhDotPeBAzRnfUp4BwffdO1KVbVVErrrPNON0Nc1SXa/rlqE/L9Yd63fc+b3la8sD",
+	"PFZyVq+Q5rt+wagKfsVbIfZj8OUBuhPA4WreuNUSgXGJ6iek2Bv/ydp5hqDn8iwvazq32xwF3agOiAki",
+	"rhBCoUgamIeRcjSoW351eUtWSzHxjp5XN7G0GcLiMfMWcVKbIrftVBWHIaob3Po2182YizZ6toyVOtqd",
+	"zvcdn+gNR2mzwZJ3dBf6G8Zg6+RZxqwoPPm6iSPgflVavwUHMP8QJ3dazaBI3XHH9ZeHnivd3eTz/1xH",
+	"0uHx3Uu6S5AtBRvRaya5Ol04afI5CkZIkwJf2gWrVkpt0zWLM8XN4jKeMocQMmJUMXWRmWn+rzd+4f/t",
+	"p097yxBYf/vpEzhEWOIEGLlimIHhALiJUZk2mnReJ99cXhCpyMfLk+cvIgLp9mLMJxkw+5FXKeUzfYbg",
+	"hlFfDN3hPSQd9xcEOLsRGSqZMj0kHXA72R+853VIOj/++PabqIooKkWK94FYHfaFu83H0MMVYl9NaAo8",
+	"kvbCVKaY/iJvvFR2Yb0upKroYUSGNEugxezzHGjXcU3ADdQMMQQO/ieA4IRhzSPDU2Pme7/95gBiUF4J",
+	"QzGmiJX7e86hSGaUC0O5YEo7D3Puj5xwM81GB7Gcef9j8ENWQ0eF91m9SBMtrfrQA5b6ytGjCROAoM0c",
+	"YORrMUm5nvq4hj7oi754JcU1E5gD1XG1+D7DQLG51NxItdjXJJGxPqRzfjBLzvEfibS9OpglZAJU84Hc",
+	"k4zYlCMMUV9YWYU87d0z+8E/kdeQkAGZ0sgRST6+eUVenj7/KpQJd4Z0Pk95DA8eul///LOd6O4B+QdN",
+	"eQKX/APA068WhIq+IGQI79ZDAssM0jJ+BYi3iHARwWKMyIxpTSfst+E5GcLFIaJs/u3y/Q/kgwQXMuEC",
+	"qf8hsyQKyC2EzKmiM2ZggUGemh3gXzKmFhGZU9AHQmJouNeO+J/IOynYwn7LCTsCRwgc3AhDh7l5ZIjq",
+	"z/AcqoYQne7t5Xvy9YujY/zpnHChDRUGL9pRfPbs2Uvy46dX8KXvud2/mWYkzpSWtiUTLmDgzsgQnL2a",
+	"/4sNSefYrpOTo6MokGc+P+piNlruEx6eu1WBddn7Gsa64jjGURxBRpdTQVIKsfIJOyAX8F8Cd9oboa4L",
+	"va5hR495aseKcEhitN/AtCw7xDiAGRYQK6ZlpmIWJp8MXRBleA4ZCZhpBW+C+mJtlLQD+/oTnQzPyYeL",
+	"T6++g05iPqEmTgBAv96Oe++oiadD0jk9+Rqjck46R+T0+AR/0YamrHuQL+sP7y8/RQQjO7r0cpryKxYR",
+	"zJaCZT98m7DZXBom4kXv72wxRFTheUoLwwGpkHb52Vb5HuWwDH42SAeeyF9peh/hTZAZqjI27CIUhyEp",
+	"sxNyckqmMlP6nFABOBHhI7ibT09OzqE5yJipDUfBME75ZGr8TUcv7aTeKG6AQXPGsd4zZaRj/8Tsg8il",
+	"b0JARGM6ICHaSMWS0IGu3V1CGttCmqYRhjtDMBRTnchE2lG9oQsy40nPNQ5K+6i/BbJgUqmN/QhkFGKJ",
+	"j2LGHrGVkbWHnp2liSf1KQ+r3/Oui47sNmaFGQ8zYFeh/cDwv/UcyVPvbeJQOZCHdl9H2CNuMOeRhh3g",
+	"FtFFgSXBz4uT19AUj01FlxI8IxRfp0en53Y4uI5CIDs/PQkckxHMa/6ZhXTgLHhmksQOMkxFjPgtQCJH",
+	"OsPD6+PDGTs8ODgYYnOHn3vuROq5o10KZwqh0CcpyCCQG/YGnJ0ZXcCIAF0vgpQAdvjp0TN4rRs+KEu0",
+	"0tQ9lkhoFfvMtYH7obv+DMAE2SsB5z085A2zTCQsTgFrYsbMVCaE2qE4PXoeDhx/6/AiTeVNSO+zrbey",
+	"GMAC4VHsixPxwI5stRwfrCLDH6R5IzPhs14JGb6D536Q5gJpTIZWyLrmSEECpbJygXwy/O71xTcuF/j9",
+	"h09v3/9wiWmyMCWO1xCUnIUdBd+V8C5oXMeK/W9ffzonr95/vCRzxXDj6vAmq+ZZ/S1fyX4whgYAOErz",
+	"GFNhl2xiV5kdlRz0bMhENgNQa/ccd5BA4WE8Kfw+0RFEFDCGDl8HDCmnOsCTwP1hF15lcM78+QyJnhwK",
+	"RMmPn970vsafr2maOXvc7h1IvR8bpuAQMeflHuXOVy/j4K2uuA9e3Tk9OiJD+/MAWGLdBHYPyA+SoG0G",
+	"ERNYTph86rDm8MCPcKVLUP2IQ9qDCmQawxnX+fHP1hay69z+dfwGZt3++dUb/+PLN91zEGV0FKGNP2Ys",
+	"QbBmK3Hsgeq4UezUukaGUOZYMUYM+wzFtthmlwAzDEaoPbTtJ6xxZrswk4p1D8if/vTJPldEx0WYqT/9",
+	"yc4EdNi/EcecDNHcRqQiWBbKqhCAOQXyp4MyDdjgh/3+5bBrZTXTUIKYMgqqD2BYKuoJF6zk1XMaM9L5",
+	"UXCrvpGf7I+DS/jRAaLPKGyFwuh6ZJEf/3xydPTXrq/1vg7qI4oMO9POBBqGmOgQWWgcwtMopeIKmo8r",
+	"wv7TLoNvwikfNLGUMzJi5oYxQY5fHh31jo57R8dwz8nxy5e945Pes+MD8prGU1xrNPWS+wjkRd68YS6e",
+	"cMK8XgsaZwAuthNb1FrDmRXWYdejgsI+hPqSoR3G4RkZulU5CONm5y4z46/tf7GjERn62Rgk1FD7Qz7P",
+	"hVUEFFV2R6NqNZIJd4ortA9ASK14iqdMk47VV7969vJFN3KHoSYltR9u78HtqPoTCTu5dBNcQEMt5TET",
+	"mhWsr3dvPy1ZW3LOBOqNB1JNDt1D+tDeCzmVJi0YboXEnLO944OjgyPP/0jnfO9s79nB0cEz8AKYKVji",
+	"h9Y0sn/UegwvyEeWyBi1YMVEwhQeL1yjeKCxObfaQSppgnsCHy/ADHjzHDZ4R0jy6psfuhEccgqVXB4b",
+	"eBtU0ztnAZnLlMfgCwwi8G2yd7b3LTPf2CZHe0FA23afHB15i9Z5H60MOZyaGaTkYFJGgZ8iJDYsmawX",
+	"gnz36d330OfzYpdcX1iCpR+FrvleHSB7T2Kt5rNf915hY3qXrk+9D9CnpoQY9+She8w/5R76Ldor6mnr",
+	"XvLf3K1vE+zjKY5P3SNhHA//SpMC3efp0fP1j1S1Bfvg802+9RZynmj6GiqQi36ivbP/8c9oT2ezGVUL",
+	"F3m4+PDWSh9Eu4ncUmRJYZn55QiUc3SiwQ0XbPm9f9ovwGI/VHZJH2ior0ilYAc/N28A+23cAqNMJCmQ",
+	"YMD8D+Fdw4jENJ6isUeo917XrthLeO2G6/Znek2xHVuu3r/Ra4pfqi5G287eqxw9d+UStDf7e//YK89t",
+	"fgcBV1qHKBY7sD4i8u7tJwLSOWbdiLDZiCVJrnWOuKBqsXJxIqTgv5qFsdPfT46OHNOKK4WLmdaAylvg",
+	"yZBZPPWWgD0DR9Ta3JSk/JoJe789qhHbZWm1fgcNWb9Sq+daeamuyo1zX6hZv58KXeKaZPPKMv4Dr8Sl",
+	"YWlcSe68P1hQPP1ql9OlPcv0suN0WHx6SEYLg95C+wd4LhA/VcoUqcQI+0xjgyRaQQoHxzxThAmI8Ona",
+	"tfZ+zsTFh7fbLTbfr3yxLS8i92ICGg9JZJzNgAag1J91vV8qhD+qh/6uXca+Bf7b7UrGlbzpYW0X12JT",
+	"cchEWdR5Z0cwO5l21vmMT5xFDXoDCmbww+iIsFQz8vzoGWBAgnW3RlZ+tI28T1GJH6hZYnDBGt2wzf5A",
+	"i8s+9Wz9U8uss2slbFg93DkpwW8P9nqWpn7pYLFi47K9Pj6kAD/Vc6XrjSsYvVgOrGqcpShOIYfVuTsR",
+	"RIH6eCDgkIErHr/gbsMA4revP8GzfYF3o9c0xbZN+TyC50K2XtSQxWd/98m1lIwzDO54z3VfOKoChzXl",
+	"K73RM4EbjBs2c74McL2FKEDH/RsjJqhH//Ddpcd1stYyeAp8yb8UzHd0Hiqeia9HLwRV7VMBpdfHYxAe",
+	"C4qlAXWBK/S36e4BuaiMoHsDeN9jIxWiOoSpjQpIBIGwBJvTF47ubgTwFtw4uhYh8/gmfvaAAK6Eohwd",
+	"KPM5E0nPWsUQ2PzoOk0VOu8NE1Z3HDnvg55KZQ9ZLKTC5tAEoyhcuIXy/IjMdNeFF+D6jC76AsAkXJjB",
+	"qoRAUsyoIlOm2AF5AwMGRk3AMIVgsx0J9IgxYbhZ2N9dQWYwhG3/MWbNRcI+d3EhjBaEYqmmAqQL8HeU",
+	"Zef3XJsLmAPXc8y5c5HHxuqK/JbDD3TCLvm/GFRVbHDvJygUsTfXqJy4toqAEzB+4KG0YwuEcvZuCJp6",
+	"BvCzEuprLtDX4F7Wt6FEtoghR5g025Cmz8MclT69VdVEfUPcQl/13bAg7tbttyJOM82vGbEngiIjmYnG",
+	"b8o4zpRiiKtZ/93Nk3aX2/L6s29LNp9v3BYj79ySf96j9lDcYVCsVefwQjvWnh1FmagfW6U4Xv9IEfke",
+	"H9pAMXgj1YgnCciCvdOj0/VP+CDZo+jRQUP5aSpRKKF3PRwvbroiItOEwfHq0JO8igLR7L1/RnuV6Ge4",
+	"JlVBd8mxUVd6xfJq4yKaKuQt3Eh1BSd9VDrqMYIWOWglRebWAoDaMIgBVBpfc1oUWvZwZ0Xd7s9hyjbb",
+	"hKHhHvKt4RAqDAjp4AkAh0IXNZO80oLDqGM2nJGNZ1PhfXc7I+re7mAOth0CB5lwr0IvfGwDkZcvqlbe",
+	"PS151yxlOgUZ010h9woCo176VXaIJ5wF8SJYikDHjh9mlaQ8/LUE6v9bo+R8L0r7GCwYq0CjDGcJGdPY",
+	"6Ah+YymfILXjAgGkAxQYKNmRcwIHom1gt8a8p1Eq4yuMx7mHuBQQRPX/GMAtTOlhvV8j30N7D7JTm5xo",
+	"BSS08vZ8/YlO1m1LuOcxwhftVi5v5fKyf4g9uq2CkK9EO/H/hAg5UnhWT45CVgD6amD7Fbp35vNJXSKK",
+	"NnRxjrm96I8cKqoHzkGJmVKQRBkDfr1M2QH5gbFEE5/SeU5oAaZeqhxEs6ITnB69XN7MPwI8R2k/bzc0",
+	"b8fQij08s2GV/1Umiw2EQAGNTUhjp9PVHPgkfvCyxHE2pwgRYH9QdM6BH6owSvYNvxzvne2lEpS/X06s",
+	"ggLUob9tr4IgO6t9clX6xm2kmH9zqWDDqIz99qhC1GGstcL0KQjT06OXK6a+WDtQXgKboY44ZrMapBGP",
+	"bbaKmyxfID0hTQ8k2wbMZL/V4IDUr0SfuhhLMU55bArpzT49fl8jiComIkP2F9eO+5YLl7TZ3aWyfnyy",
+	"fiY/WA1NIJTJG8Qdhkc3WGcOAvSTlN9TheRIp8fPN1nUyzRz8PDJyZNdQDFVLOmNpeqhe6LnGAQb+AWB",
+	"7a+HxWOw4lw2aMPtSYb9ZL2cwaDuPjh44X22JYVF7WzWumfcG11jdG/G9Qyk+a6W/08sTW17ZlZ/H2XG",
+	"Eco5zmWNkUZY7pW1vsulfvL1dkv9oz/FdqEFIjlYjcZEOgWlqqQqFXSAGkWpewdNchMz7hAVLShivaM2",
+	"KXWNNfgKXq/rRsQl+OJqPC/Gn4AzqqoiLqt9+O5dqH3rPWaFuqC/s8XdFEVfc7wXTGI6oVxo48papJg4",
+	"1+fexqofspBCW56eblajy99BO6upp1r3aP5IeKJV8/54al4DA3Ch5O+KLXpc9LAwp1ULW7Vw4wVXXUWK",
+	"ZbqGrePBVSsoPYHGQFZNpb7VV9nl5aa/H1UMTp0axSMqax73rmA5t9a9qVivC050jt7wzOSFA6zieXek",
+	"JZhhVHTPg1FwRm6mPJ56Sn3dF5530j6G18J8aTJlKbjrkKcGqsmLEb4ZXQBVjuIJc8mzrnGK6Sw1fZEX",
+	"muea4EjafypGrpjjbAKnp31/AFF32SzcxxBcElsliDilui8+Xlz6XMmogiKNOMrE3uFqikKFbv6WfY3x",
+	"3FDnPUMQAir6gosExM/1EtaDHQsE5HCJH1Bflzd9XxPIrxDGk5YDYb8bBv/tvoDukyH6txwIybAu2+iV",
+	"W2dfnj5c6tve2R4OBBex/cWuPIesPaZpuncLZ+irEBKq01Dfz9Exe47FtAKqTKUiw19/G3aJkcEv7cET",
+	"Kmv4gHzPr5gnGosxmY776cytl0fWwYNzvdXBWx38yeng7piVcyZaLb3V0h9iSXIRNLOVa1KxJAOp3gOJ",
+	"3guAYVs+UziV654UsofaSE9R3StQD9Q5cp1K1YPkdN2za7Tnj6WGZ+xbnRa0xmNt70zYmAtYTGtufqpm",
+	"z+/HjPHaR6m04YwkLLZKdTGDxmXMMJHrxCC9Sgow8vVRSGb3qmsOjHlnQ8gq6j1EFVqZW1moDSgySfrc",
+	"8ACwU8yuxIzsyNcvOMpJq6/zGavkSJHXiGyEuCWAyYAFEBR1vF5OLscM5aleIp1zJQ31eZq2xfiFR87T",
+	"dFnqS5mKFd4yh/exd7b3//wP2vvX4J+/HkfPj377P/Y2zoXcUTr8qioAgHIqkIfeX0FAw2tR4m47iP3+",
+	"wQZj+nBVAY9YBvCgef9hD26QAlsAO2tzYJ9eDuyqE+AuKf8FIP1kxkXlnGo+oYY3Ul2lXJvhGRkmGRuS",
+	"zjylAkryuIFaPS4TwkSC0KSeR5h0hATjAZlcAcoH/hxgERsg5A77Aj0aSQYIrOyaJ0zEbJC/xf/k7RH/",
+	"3SSDCk5G5vaAhk+j2AKcXT2wT/dFJ2+AB1FzZyXUNWJtRXjVFMBjZ4B213zY1ZxzddLCj1tJVHiFvEyu",
+	"Ee1VO74X7VV7U8Nr1ii/faHmujNqNWvd/cusJnH1/u+taHpaoglXfoQQciEd30moWVEYBcjpdfLIJ/JC",
+	"+m6tO//SgWQngXdbMYdemnhG7qnMVLoocNMPQTwik/TghrErPSzU0XpuVGhjBKXCHpnw+ITMpDBTXzKc",
+	"kKmMnTwGCGy0tbyrWofGORGYzYnD47VChylAFkwoIni6Yu4SjT7iEdX5r6GLMOR72zqTt9h9jphvoySJ",
+	"491+eqNNv40X9nuJjVl3f7ivdbj+vh2uYH0L2YMN3ytwPvzOHaStl7PswcNs0yDeohWrBRE472nFfIlZ",
+	"C3evBJozQFwunaVYRgNcLP4gBmBmf2yuSErYULeo2DaHv6IysKpUzyMhWAuJI2AQkm469nEpCskD1Djo",
+	"eGP3/9A/xxycNsa68bmExVxzKfoiQysFcMQFc3Cvdaf/t8zkR/99at87P4TbA/UpVN7ZqT0r2OYRnkER",
+	"8UZmtLTSDZtjzT6bR2TMAQVIR0Rnap5m6Ch2WTB31/S3y/ux74CUn6YdfegYDG6RUxTe3WR/DN0RP/Aj",
+	"NyQdYBI+B5+BFdHBcE8yhi4NYJJhMePXLH8uKksJn4/UFylLJkyFVJt8xvIZOQPuLkDz9ow1fuQjxFbj",
+	"o8xTRMB37QvmSNQR9QX7PAcSUxKnEgkiYD2A3A0/Zfa2lHLBEpLwccBeLb4fYYnGNE3PnS2FC+UczKiw",
+	"WoIWFIDkhymnEJjhTA9DcpJ9NRcTe5IhjhAWMIeEJJGE/KC+0FOqmLZj6z06Q9Khwi9Lf2R4LCU8Os6I",
+	"pobrMbjJFz5MgtSy7gHv+4n6whEdLey6h+ELvK7kv/79/3cJX+6SQ4/yfpZ9TYr3RsQwNePCan4e753H",
+	"rAv0Q6nUsB4wFXzosOc0gOv/CDDJIVGm5nC4iM174Y+Hh6rs3OJMuYjz5KIHTLxvj7PWPryFfQiCsMkm",
+	"8Ju7R1MAp+y5vb/DmH5rRn6hZmRrFd7Fl4zqDUfT0G7EfU1SPmY7NfUOU2YMUystPq89eO0Dp9mBq9xQ",
+	"TcZWCOaAkLnODHS4YObhVaf8oCJDxSJXJ6p55Ui+Jm8IQknOKU/IiMZXB+T06CWQ/nFMEgyhq6HnBjF5",
+	"k1cZjt9jx7c6b+fJuLyrQqgIIXOrDL8bYyMvncCeJ+EbrgGJeQOnrXuk+MRujucnKWtyipWmwmhqaE+x",
+	"n0Grb7gHF3/IWNuVvHpHU5RW4djqjGgCBCqRK9e0b7H2BHJdOWZDx01nhZZrkstEkgUGwp2eYK0y9fDO",
+	"9oLM+t2rSLtL9tjX4RzCXevDiB7ZmUO2AheeIxVIbj988+axfTFxmvTYZ6vJrU5wdPesTmdpyLh49f03",
+	"r90nHii78D6THkJv1udpuUHbfR7E7/fMcydL75eMKqsAtYfeH94h/gpYV3spu2YpAP4X95WXnXH1pgYh",
+	"Wk6gq+DP1TqQrfRzq3Ffk4tC3a3jKwBj4COgpHkCWkch9Or7bxxvoDUMeWrchb6wxsJEQaIquRAL/wGo",
+	"MB15aeuRNEiHEmFfDr9WC2EBwheoOpF388a7covA/BN+zQpkvwsDoPrDfC6GZEbnOT9aTA2bSODgMBL6",
+	"4a70RYGLdMQW0jmCHauzbk6FCXJze6fnLoszwxdgpuli4DqGtQmzTHCzIJfeuUG+59cgZaK9lA5imdj7",
+	"Xh+9sIbTs5O9aM/LqbO9k6OTF71/O9m8ojMMyDY5PCe7P8dqzzDgkGbJOZnLFED+/Oqjhvj8G4h4QIxK",
+	"yYliWj+FCsxHSiL645zIDbhgadJLac/ukNZgbQ3WR0AoeeIVtJEj4GFUpRzI4vHFZbL4qg+Y6yovfhsh",
+	"aEFvvqRAwQclk8wqyQUleklZ9/TiVqH44btLcJJYrbpzcnQSoQriz+vubrX+ZTfI4a/4x8pUs7dG5+wY",
+	"4OaR85SRRAqWVwIamrqwg7zRUPFprQN3VtnfoXgVrgDluE+qGPPUCpXL7y56J89fNEQJiur0/fs6mnA4",
+	"cKhaB0fr4GgdHHfK+MONFOWBxqJNtVMnx1amN+7+BodxUVIeWqG10oNsb3BUezmFIKaIJdQgG+CIKzM9",
+	"c7U8ibwRVvWwSpBzqBQKK12oNW8OgrJIwUqhVme1TqkmYy64nrJknUB9Y3uyGel3rK/LYqgmvrox+yye",
+	"gW2ktRXKrVD+XVuuNTKrDbVuEmr1VoI9STqvLv/RjYBNORvNuPlSzslcXvUUA9V6FfOUkjfIpOuWjsuv",
+	"ThjpeBmRH6a53AhufN9Y8l///j+7aHSAEVLLjxvLNJuJc4ccU8J2dKgyzUfnP0K3PrLNrJLdH6D50BIc",
+	"2vYsbc/S9ixtz9L2LK07SzEybCQZ88/eZMKz1Nj9AgfskztV8d2HmkEjNyW89bcj774npNP7JGEpmwAU",
+	"Rcpn3ISjEEtbfQExMHjgHfqA/MNBKx87Osdi+Nu+O13U8jO+wtZc+pbfp9uu8qmGte1HpS2v+b1Qrubr",
+	"vLKwnZ+lvKqtqCr7l/BFO6R1XEas2pyn0dR27ZwwGk8dph7QKkNujEMYjXJs9XV0O8iyuLwrH4Fq0Q/l",
+	"AOZqQIXIaDqYMzuWZ89RB948raTco11TJza8/kFLBTeUb55EsZVzj69CtqDPO1N5RzTWPRoDkUXPqplr",
+	"MI2duO9REU+l6nHRyzRrmVwem1Sv/njb/DhugIIsn/G9UAHbrCp/U9YK8ifKcMWOokQqkgnNJwAeWQWz",
+	"XM79x5d/wHdf5I15OJjhqlMtXRS6SIQ0ZMEMwR41ocb6HpeAGN3mGEmZMirqkGmrH0Ooyg8XhAudKasq",
+	"EfZ5zqEAUSryzV8vSTxl8ZVVa+zQBpYVxRhZMKp0lMe2uIa4WVOT5zQgVwzgI1xMBvhwM/Dt5vjJuBq2",
+	"xU++z7qM+pW2AZhumJ8Wr/Jp2TaNgol0AnqlLrkoZlTQCfOYX7ukpq8tDfjofSjLHoPQWG/JYEsKNEnu",
+	"2wmg2J4RxWI+5+Cad2d7RAQzVi5MlNQ6CjhbY7AzRLw4IO8Fw/BASsVBQ959/b541CR818GBFw/Mfsew",
+	"wYiKq4G7aKfCd3TvbG8sMwVIoOkCmg69GYyo5hoolqBDKQWJdLZ3dPzyaPSCnvRO42PW+yp5Rnsvx8dH",
+	"veejk/hr9hU9To5OwQHjxjwINCvNDFVmANIQkvqf946+6h0db57XXz/gjwPU2TD5NQIR25f8gVP4W5yX",
+	"J2rwNKm0PfbZngBbMyw1mEkpdYzmTjC3eeRtHvlOFmw4Zm5HPrRiuU6p7gnZq3wvtUb3ulUOqChtavtd",
+	"9FNU/9Zqf1SUdb27KKx55f86c//w1yKDwG8rs0waWx+yUdElTejMqmaIj4N/gvaJz9VGvRq1zwe2A5t8",
+	"xKGvrXP4y06gblrDD2MebgfC4dvmgUvrA2JF61LziaAmUw7oEsPYaCghm68sJmzRtEe15tpQYQJiLOkU",
+	"4mvdTeNju7IedxEmQx9c2TR70Ts5uqtptusQ2eqvPGikbDth6ANmrVBsI2bb6+OPGVMpqGK5qFwvEx9F",
+	"FTtkIrkF0nX10GgEK0mptTMXMdqPcyUV5IE4QCrm6m1Ih3nevO4BeScFWxAHkop4hmOpSEIXGol3EFPE",
+	"Psw1ocnPmTaoxtufBftsiMpEgbLTquxcTOzdKRsb+3U5HmtmCDeIaqJNFND4+4KC+m8PW3+CG0kc/GJd",
+	"1vFrkdyTYzN6mMOMieJJ9qJ39LJ3jD5JRxs/A4PBSEJJTBUjUzljW9DF+/F4LZItDp21MqPs08TzYq8V",
+	"2U8f3m8JCRlRkFt28pad/L7WHBNJD+hUwatqT5EeBFe+MO7tP2yiymuRBJafOteWsFfBHL0t2U9uTdfz",
+	"b2+sUvk7XJ3SCm9XuiAzqq+QhxAKnZAjqGO86pTwCTe6e+4Su+GFcLc2UrGEMBGrxdzFylY7vL5xzblH",
+	"C++jdy77bzUIW1/B1eY47PTIf8Lid66kNXMUiF+ux62zfwc1M7jX9jUZUXEFJWSKWXOpF1OV5OT7VsSw",
+	"5Mxz5Iw5FK5J4Rj7qVj4DHZ6QznU27jbYOXcSoTu0CGZNZiWgt2UJKIjKDpbYtIBi9AfGVyTKUsTkgnD",
+	"U0JJppkiOMtmSgWallIwcjOVxJqIZspmfjw0/qsTJDx3qf5krGiWdA/IhR9KxeYpjWGI/fD2BYY9XUMP",
+	"yF/ttPkujIEJtzSDoRORdx8oe0hoFkGHFRtbpaTOIr1cIftvaSOW8mEKeTMuB+9v5PLd20/fAc+0uwB1",
+	"wJAAc/Ls9PmLr/aiPS2V8ciVz45evnh2uvdbwcy0U+o9yXLOBEsCkVWZ329z27N6JF0y89B+zy1PxSi3",
+	"PNxa8gumPS7/KBZyRYXsOWd4b8aogEK/ljHoj2bAVpfEFRdJb8b1DNx/0W6qM1otbYda2iVqD8uamj/i",
+	"Oj7ZNChw6PdP/B3dglJHrEpwXlZeNBjbqMN4FeUW6tqdTdxD9/H7jCS4T1jtFPp7xRa6bBUDPDkAkgPd",
+	"UmnoyYQi6PiMcJEwoF0TJl30RSfJaGrfxsWke04o8XvKCjinYiELk5aevBcaUFQQa5HGscENetjjJTw3",
+	"KnIb6mu3Vr3cgDx59SvYSBVhsrOc4lZz++NobvYkdfp7G99odbzd63jVZzRLx72i/2ZTXW+z169pTRs3",
+	"2b0e6c5Nlz8CosR7BuQ4qD+dJV8WqXNldR9EP1RsroDH5H70wTfgK1PsmutQs1by+pGxtMeFhnzh1dVu",
+	"qNtZtbEvhmw8ZrHh12xgfxiSOQUlkxq4dV8vBaAw8bgjmDmrFlFPqWLnWC93hkQ7N1OZsu4BebWIU7sO",
+	"ixkuVNmHlUJm9dHC5bXAVyCHvprfckB+BCsAWD/7wo04qKrFpGmo8kWCcqqJzuZMaZYwSJ0R0sDHc7dl",
+	"UuZn79C+wEXAaUpooBsCLL+UGSi7ViSbQ1ZPl7hGIA5KMTw3WtiZYOk4IjlVff6+fU3CyLsonustFJAY",
+	"RYVGrvU6RfsjfvULT8EprbyQiPNV7+hFMRGnuObDOj4j5kaSmYTEnEzZ4b9h7OoWCTpuKNsknVaRXUVX",
+	"3kBw7pZjL5QDUZGfEWv0CyvjeoZesSZ9RQrWk+Mx3uib5LZbmzvU5g7dJ8gN6kWuwK20zHdbEIfqRC+c",
+	"BZixtMZnW/gU17g/dM8uwJ5X8Vtd/cvIcXonr9nqJCcjyxptSZMtlMJpp2fRAMvyACq/zmb3pvE7RQKk",
+	"qDJFX+8QPwz5y8MDAliS/qByOeOKoY4tRbrAjPDhiMZXgzldDEF5tvoN6eQa95Ky3a3XO+2Hv2y104/D",
+	"3tmYppoVNM2pnDEc4anUc25oipljfqyDivqid/z8VqomrJdW02w1zaBpCmnWapmtSteqdHdfcyjIljLC",
+	"Ye3pZqdpqzI9MZUJTxFCi2d+g/rk8qqkgv9KO7o0viJzuniMJHG7jJNsBU3Va+CdwtI5l9Ke0AVgpkgV",
+	"M/RKgjakCUIhOjS+oZkqmU2mQ9JxSOBnxEj77DzNNLrecjdlyiiqSV10hLLCZynU0U2pJmCYEwqeSPv9",
+	"A/IagI/hNnnDtC9u7MFPfeEdow6r4T//Fzl+FpGTF7adxycREYwqK1/nTIhFNyJzJYmihub5flZzC521",
+	"LRPS5LPcF9VJPMs/T/7zP/B5e/rZb/uXgYfW3hER4DuHNNiYRWRK02umSTZvIBUpKXmXfuq21fH8g59w",
+	"gvbuFYKw2tgm3HV3vU0u/MOFqGEn9GZPF15qp6fU04/6BohB786BCdJt8PTOnAQu3rbCs3LDfN415I4B",
+	"rD+ca/bkgZ9UJjSZ0mv0JUTAHgnwZ67+fAsloqF4f3dVE1srI3is3pfz5gdZgADw5fxm2VGTidQuQSco",
+	"shk8T6BAzj4R1DVyQbyaUQUJqLxxFT5AB6nF4FFzw2MG2X/2ir7iczvzfZGvkPzFUiAnKl2gc62u/AJv",
+	"/rJdQ2MlZ1VPz9FxMRjJRfANoafomPwtE7cBBnAD1nqDWu1k+7jj/YYQbxXVbJ1UrZPq7lshd0f15DVT",
+	"KZ3r1i/1Zfil3IG2SucsBOjuD7QgZG/18mwrffhr+HmQ/7wWmbM2E8w2PAIvSjEpzC4MyHYjMU3jLEUi",
+	"1A7E6lIz7AZuO6h+MXSUQlEFZKLVfsYKLVDX7Pe4gEpZDG7vaztq8fQ8/GIl3nhMJsyQ06PTWmCEN/4b",
+	"F+ET94mLUPe5Bple1/sW+e7LhgNtmtPArTOlamLF8VZ7vBYSNOe6C8kf2xuTNct1NTroEl0eJYmiY1Pb",
+	"83PkynAl7FAln6Cw2BQHtH73PgII6FTaw28yiKU22jFCeKq8k6+eH0V7Qho7iXuQd6ykZvZsvJgrnm5u",
+	"JdV0d9cooSs+8aC1WlsISp+wDAutlZCtLVmjFtdpPz1XBbCasKH2SSB1tsutteJaK27jRchFLGesl3Ct",
+	"2ISqZF0+p7P46ISB1ad4kqeAtgbdIxMlrlJsSKdJseneQtu7rQl36M2w7b35K/S+xrJ8BDTe14EDJliB",
+	"FfMtLz2KvPXHFaD8IKQsVNjj5nb5rX0xYabCqUz0PHWc8NxoYhUvwoWDE86zGrx5GVrn0mIP+uKvLKaZ",
+	"dvkTUzq3+41Q4xIBqKg0O+8OJllAohB8u1yxdNYXlKTUXixfKMAIkM7pyQkZLqV398aZyZSV4OQH9tmg",
+	"fmjtWmqYs277Ys7kHAjeIXfANhTKruxI/CxHEbmZ8nhKbqht2lhiE8Gw3tfIiUkSusD82Hdvv93XxAma",
+	"vogVSwAImRElb0LpXGn8oCdyTEZcmakdCkBgLne046I6XmpFmKQBLUHHhsMxNHQORJ6wE3CAXDYG1VWv",
+	"gKYLTTpDuIGLiR2jT1A8Zg0dwq5Bry6QE4z5JFPMkeu/e/ttROg15Sm8CyVx5P5LgkQGj4Vtk103feG/",
+	"5ZgNYDmE1kYuIshAxLkxJIUhvKFuyux8jxYumQVGry9g+PAVVIPHo1uAe/IDt+/Hqx5WAhfkTo2g6HYI",
+	"FE/ACqiRNk+BNq61Kn6/VoU7se3RtY31sAu7o4027c5OecqcbYr1xil1CfGsad6bFIlt1hZNstTonhTA",
+	"ZbrxY3CEoppZ/9SMT3r2GO/NuNbN4CdC4l1w2EMPpIrZFxbl+v0YOW5OCTdncLRmBrnh0bVZAgeIiDZs",
+	"TkYL+G9BiykobyF/t1ZhvJNRhCqaj943g2y/wRu99NKBJ96LM9CNz8nQCq5M/8UBbAw91Bc41vc1+SVj",
+	"GaunlXef+Oib8nB08nVk6NiPvY2dy9j4S3zqC6JYL4/6emr1cWUhtAnPTytQttlGJZ3yPq3dpiV3i593",
+	"jJA9BBP7hXaHRunTCPAsquyVI4m4hAWUGsZTsD7LOQGOX700SMB4iQ82Ma6Xt8njAg9CQzcmRX9WTDU0",
+	"NxLcRArda4IBhg3kkSoq9Nh2JzSNJQMc5RCLO4L//RbdSrY8Dlt6ZeKaWdJJx62KbsuX3hrLT9RYXpW/",
+	"WdHlfl9wiS1F+heD75Izke+AEt0vZigutod8z53rbTnPXbTEC33VoFoB/FmAPeQigbV17RWrFSmWW2uI",
+	"jVbo4a/ul4H7ZX1OZVnrzUnOExZzDWY2HxMqFiFo5gpbDIR6GniflpS+B7LCGpMay71ss3W+8HzG5el8",
+	"EGtru2B2aWUWy+I22rWHdgMmtwmiL3+30VDMIRy9PThisZwxXWsRgpibp1QI+48OxsXxJh8e7x6Qn6Yc",
+	"wsSlKn/NMGY+9IM9mGXaDBI+HjMFiJMDnY1m3BimhlDaqFGtcQgC3aiMew+MUn0RUyGkIThULrqN/1A9",
+	"rkNpjRrW4id9A3fe1UC9YwjzlrasF897Z379lqzVKZqomvycacPHC5Lbr3vbWqHf+E89dC7mRqIdpzvZ",
+	"gWhvY6+tObmpqu75kDQXMfNypokEZ70FukFEt2KjumX/R7Ro2zTTp1k36+tUHYgoGJ5uU0cbPRGOljW3",
+	"5yZtbmXtwmSu0xza4O7OgrufCmESr76QjpvVyGuiULFotcIc3h78BQmLUy5Y9652NF7zBjTX4wIsRaOl",
+	"/PbyTV44mUeGXOi2UvenGUOkT5dheiPqw7ZvL99c5J9+oKDtfUZEix1aHw/Nx7ONhD4tE7u82mvXd2lp",
+	"+/2H5HGQLbk7w7taSFhryH4sJOC+FQm/5kCqdsnUNY8ZsZZEEWxnjNnadWwcDqNPwBLlRhM7GL4F2gdB",
+	"VY537K81xT+Lm+JRo5+ukHsQUJ72zvbGMlOubNC2LaVi4+joaWFmNn7o+V60B5CBBVyX50AycYxXDFtq",
+	"4y8ZVYapdLG54Voc88cJnpZmvTl02gZMWwv3yZWLNVqDDSp2UYVanVwMCDagvTuR24ZM25DpblbpSsPO",
+	"LtFAN7fGyrw9nUVY3RjDbcOsd4JVtgrd5vpcgYyqoMbZXhfUt7voqksJwGXLsQJouDLkWlKv84BrJS8v",
+	"UGmguonKW22wtaJhPoh51+SND/1qQ6xfdoi1tEgf3Mi7GwZoPUbMx0wgaCb4ZjSfCJZUnBB1WC93s992",
+	"AfKCTS0jYZ5ai+lW9tCjwKpsIjo8nkorQp6AffLFxUUelwMiKCsFUDi7banJFHP6yc4k6naqyOE94ipf",
+	"YKU/Igx6HaVGkr4WyU7dYA9FiSoqUvdl7/i0mmaBhUkkBp5br06H02x7JOLXLQpx64WpQyFuOanaCP79",
+	"rjkmkiVCKkOVaTF/v4wA+2uRLCkaRIp7x/hdrX/cMxX/p2XSex/gK3mE9jGUh1T2QW6Fpu7rcGhHDWT8",
+	"50jV4Mk8FGukdlhBEv9F6kGbUcOPaHyVQEFgHThZSwbfqkM7SC67F2r37SkfWjL4Vkv7IsngbxHSehga",
+	"+VabfJJk8Mvq5MNTwK/TL++T931TFxfywH6J2l3OwG4Vq6p3y6f+XbG5cZRpCJHKBQGE2ZaUvdX4WlL2",
+	"VrVqSdlb1eUJk7KXtJgHYWJfrbWspV+vVzzOSvzo2ZwYWeBbD7lEVsBHjifW1f5FZMrSBAGmg9/Ko5KT",
+	"D7XUVQ4yrBzTsipfCGPWs5W/vXzTcpS3WQYtR3nLUd5ylH9hHOVLBv8NW1MCVkii2w+iUu+SjnyH6YGb",
+	"Hc6+EKm5IvQ1HMPhRjK2SnVEfsmY4sDVwTThIk6zBEkl8wFkTGMKIh7UMN524MI3+6Jjz15YKjdcs1rs",
+	"EldAepm39H7T98KHmgo73/+9PR2fVhrvBSwtf4q4ymUuyJwpLhMi1fYp8cFZXL9HS2pwdG/hXuwAIgLJ",
+	"OQM0ohFNKRDo3EypcRwoMePXLEEvZIGeB3yU4UfM34r6Qnts21DemXLBSCcT3A6cghA6Ksw5fWycSl34",
+	"/AF5NWXxFUtI55v37y7e/nAwS/pCsxjoZ4+P7fhfU8WpMOT46+5ZXRcCorBi11xmhenb19XvoTpvwpgE",
+	"7hwgu7VCLjzci6eUi6EDUnK3c+1LXaHSorxa3E1WHlVehRfsu3x7/hJ68ed84P/r//3/iB1Vs9QWqriZ",
+	"zpjh8bAb9QWj8RRHu9ggrl2LwmQgrxJMCPnP/0Cg97/4MonqN+wDgPuEohrO7JGSV0zYr6TcB+6HzO4d",
+	"PSxJaSTQqRHUZAPZHAp/g9B8+MLf7QX7oxXK5qO0ybHS1si21uHjVx/WiMMeqICtf7qtXN1m7cCpvKJs",
+	"tbrKNro1P143ut2elK1r+8Gs7TcOH7NULJIbklIRGnT0UDnSKVvg3dsp7ps6p9Ft/tgx9UtsxpcYVAdE",
+	"00pAHDBOQnSdCzKVes4NTdEYOSZ/ywS7RczcDVMbNG/1ku0TGW+VWHmr7MeNszHbWH4by7/7Vsij9sBi",
+	"ntK5bnWcLyN87w605VhEIZ/wfqtZ7IpJMtbbIBCQe+CJkC4OQIZcjwc5nFmSsUFCF3ro2LsxdOJ0PMxP",
+	"6NAQO8h1Qa77AjGF7OHTPSA/2T4PxymdTFjyF3vCDyPChTaMOn8o+KhuoBjV+winVJMRYwK5vvoCG5ep",
+	"eZppAH/TQ/Kf/1GkWXQeNaukpVJMoMVUkNKDM/rZP9z5RioNuaB2GXc97TYQLn6O7fI20spZDfrrGFZ1",
+	"bId40RTZeI/jXw1wVFS/Op5ANzYllkC3SUdSpoyKe6YFfHv55ieprtI2TPKFhEnsbIE7+AykTb7liZMC",
+	"yHxir7kdpYlbZeW1vI1FVkcwUZA/eSMOf83FyCpgoa0ijJs4sV0aT8GD/SDhxZ37gNv99UTQhPJjLaSp",
+	"QUznCYUgwyqspgo07sdDGsdsbrb3lJQ/1egpIZ4VpawWEPwsS6yKmOccxLladKPsUyKQd14sqxd9IaQ/",
+	"32PIAwR5ZicGVZOzkpcKVBtNKImlUiw2mOVQJzouoHFL0uN+w1ePxVLSCq/WV7ODOIDn82jDQX+4mgMr",
+	"oHNU0ja0cpeUJzh5CK0PrXQKSUAV/0H3QbT3QzRWW2WhoCz8mx2SVldodYVWV2h1hVZXaHWFh9IV4OB5",
+	"TFUhf9bRCQZC2Gb48BLv1NC2N9N/kXMmhnAcG0ShvKEc2FYBj0Hf1JHTfM+1eRcagCH+j/7zD8RFFdW7",
+	"8LFXJQ++3xSOIBGIahS75gj576jBYD8srf/6b2DW94CXAwV2C1Czd7aXZXClsLmevVh+932GERrmZj2t",
+	"ll9Df6Qww5MU1rtngvhBEp3F03AgWzm8kJkKhQ0dqSAI6X+HLPadnsiP5kX+wOQ8tSqIX98QU4StQaby",
+	"xoVUHRk11wSFa7BKcrew3ic3PuJTlOQe18TKFr1T4vC14v7w103Y+gtaWuQII6xoJzdTJgg3EOaVwkWr",
+	"7HVHyU061kLoulpu+4g9Gng9l0SD2Nl7eEm3t1pRbQ2lLzsi5O2N8i6myzv4YfbothpPDav/hvv7EPfg",
+	"9k6gTQj9h0XNaAjaunY23DXyrbpSL9cgX1xlptSQGb1yd7sZ6VC8KsdYYwa0V26C4An8kCbcOEMA/0lJ",
+	"Sg1T4aPdc2DlBx1tSDRdaHIzXdiTKiJc9MVN4G50YOqK0UQfkAuvvub07sQx/o9YfolOKBcH5Afgu387",
+	"7kH6bm1cCp5oFnGPwO0hMxNL0EiDElvIEb6o5Ej73s/pIiTn9AxTM6sS8IQJw2kKNP+bpxFXhwMH6aE9",
+	"Y1seAtVl0Z4GrdusRgVvFMk9v4DalOI2pXgL9xueZ5grvxrOFBdYr/XYPZWkYjzXwIu3oeYZ/H6gBOUa",
+	"lKrNOt5aN80NQ7bS5pvKNGEKSsHIEBWkITFQxw5CBP7c1/m1OKV8dlbAZwlaFdAUIVZ9XzinQY5lMAcT",
+	"2/65IDTG9F8jE7qAd800S6+ZjupvV8y91HNq4/mlWeK/Dq6JGReMETmGVQgvocoxOHYoiac8TboH5L1I",
+	"F0SxFPa8nvK5zl8MDcII5DmavlIwwkSiIx+MtF/jmkzsBcgYnzIFSAkOO22Igz4kSmaG9QVuVR0Az3Dg",
+	"cLT0AUH4APdeDxsAm4fGkNyMdzbkUL5j92o7N0KWuVWzYm7bPOQnloc8lQUbCISG2+Y0xmh7qcgB1+M1",
+	"ZzdNwgbuKIqZwzvAEX6qkGU4uKhOI9JgFNgxIiIzow2Fi13cpnl1jrYbMHCdokTOFSfYiFbUOsGDO9ib",
+	"QwAZAjz9aI9SojIBjrAZTVhfdKCVviWI/Ohq1yJrJinOknPERQyamt044Ga0X42IYiZTguU39MWIiqtw",
+	"R9cantfghpMk4Qnh5oB4u82DpVtpV0HVGhMtZ8yKKBN2a18kkmEZSUn+grix4qlJxiy+DLTFQjtboMXW",
+	"RmuBFlugxT9afqIoM06548GLvTNEL+MamaaseovHXgA1g7PKWiDhbC2s5qVCyM11hJ2AKs7YYYUkpFnh",
+	"iO1gCXNfEBNgQlQJvhSL+ZxDegfNjRG1bKycFQ7lfV20oXjS7YuYCjLh18wDSCeK+gCk61a1OpX8NOUp",
+	"81ftBPvnRBRWgcqsMjSnlYZbfWDKxYR0rOI0HKUyvmLJAN+cu9MLmHQuGjzLNDr1/XboC6qU1a/sa89t",
+	"F+xrfaPAjU5SZjS0BJzMHDz0cZoBMJ7T+WZc26GaMSpubLcO+qLse0c5Whx5F4qsLTS7tArMK7ccHsUJ",
+	"70aAJXtnY5rqIgfGW2InO099RdcATlAchyrZ2YKMFIzx5o5312X0dz+4v33RUvmXFbcneRiPg74YNeaY",
+	"mCnrBcm2U9XJe5bguCCJRMvEqpWIzhj28U7V9Zbj/ClynH9bPe/CsYEq26rjFGxjhwpqLdlyUPPOXo3V",
+	"eZQN+sGcCZ07g6Mcdst+3xQcaM73EhEjvfSnwfGAh36JAasvOs63eTOVKYPfosAzgQF6+/iAJ8NuUFRv",
+	"6OKMjBaVoYn8Wd7zLum+gJeDsQ7ar0j4NU8ympJLpq55zMibTDjE6dzZTLyPk5uCxljya/dFfRKAm/Og",
+	"y8BIWUEwo1cukYi8F4hiG4ytOVMOPVeqvvCAul0CPhrDZ6wZNvXdYmcB+rtiqBZUBJg2blt5dPzyaPSC",
+	"nvRO42PW+yp5Rnsvx8dHveejk/hr9hU9To5e+hRVN8+bPUX3SnrHjczShKT8ysphwmbzVC6snpEro0iv",
+	"yrWhxaIZlgykX+W4mgZuNd0+J8DLaDHPzEMDxD54elgLGtum6f5R03SfdA1UIyzcCu5SYPFyx3PDfc1J",
+	"IlBt0BZZ/cGyPMK6QamwFWbcipUIsIf2tVys4uotrEY8xnuZiB0AZ+t6vYvrVV8tpXzMqTI+I3Yp/YN0",
+	"Ksq3fZwuaeiaLrp3NmEwPH/4ayhL+q0Qq13DQZM7CjORQCCSx9NCJHlfF/o2p9zVRFQySztFG60vwE6Y",
+	"MpjJ1b5SCLcGD1pUco3ZRRMRwSAAOlFS66gv7NDLsWHIFWz/NcviKbovgQiiwaZBiVio1rOLM4RfR1Rc",
+	"9UXCDOWpBvNnyZS7RXAVquRyV9m9kuwUvtNU5VVyy+k2SPq0Ejg+hV0V4v4eOC6fNMzjavYzPFD85gM8",
+	"WAne1EihO9ao3m4jNmzDxy5Xbcs9W2GwlTBoLlWsSzZdIxiiYk6Uc+c9MWHh3VI9/PI6xSV4sdxgOEXM",
+	"daTDRQJ76ZpFKD+TyA4Gv3a5nCJhSTdy6azIZgZlSgtywxSDDLAD8toqFHoqb3QxNLqvC4mRqCP1hd3H",
+	"io8yoOryl13yGapMHy8uyVxyYfLHY5rGGSaqEm3YvJAfi2VmnKZ9QbVmWrtYqLvNtRtrn1zXC2/bTHL2",
+	"xaY6zF/dlPweZKXrzHrh6NZhKxufnmysbH69ofi7mS7QSBjzSabAN4IpM1aWPjFxqJj9ejkYddsPNeW5",
+	"fMQs9bK5591MWPFNMjFPqRBQLWdbRDoukjN0Nw4h8sTGNEvNORh51kpz3CQ0mXGtuRQRoVBaaE0vcBgk",
+	"8gZ+1HTMJhlVkCOCn4TCWmsVxkyJbuHk6gt5I1DooaQcKS4mLoTIPhvfxLFUN1QlhGpAaMkjWYXuWWF4",
+	"QLCuQxcwxwvjYN+l7UsmzLxbfHT/DufBbFUYCu9+CsEnIYFH5t2CCMizmdJrH55LiOYiZhAY8r0oxpFU",
+	"Loc2Fa7lfj90tMdP0pr4jt34WHfBkvNQ4ewmO5SkCHlTkf1fenDnSXpMoQ7OL726GxJqaE+xnwEIsOGe",
+	"srR0hXM7c3m+oyk6PMMC6oxoQv52+f6HiNwoKSbOWZWJKxBRYw41DCD7UKy5ej+8Yn8Iu323oZs29/wJ",
+	"hJTaqM8fjZWxJQG6l5DL2JXLglZHDaFiAQlAq/h7dhRBcRrBypK2gs65r0mSMUcuFLYhJEVpBhaGt+xv",
+	"uEjkDTESjBSwPQQ+YhiduUQqe0nbax0BAYoqDpUPYERlnbWYRqVLoxch2TdWwNm5SJkJOv2ZKxa4mS4i",
+	"NJAQuQXhRawuTA2U5vmgDmqSTomMsLAtcbC4oaMwOnZAfJQlV7SwA9IwDWcjYI+YRbPXoi9uUdbmdcF7",
+	"dSasVTjhcutDeFo+hIslMw+3QL5uOe5nLJ9ZREXYI3vaAqvW3BfYFC2IKUuTx3UllN2oh7/iH2vR4fC2",
+	"fe2KaXXZhxoznoIIGHNB0/M1/lCIjeuoLyiQgsF1ShaMqq4f0twp6so77FPoHh0tSCJnlKMoqXGSOgSC",
+	"3OPqHaPL7lNS5z0NweL8087Dbo+VvuBGh9obFF1Am+sFFXdiyy0wFGRWeOWu6OXy3NvLMfRX7j2AT7RJ",
+	"imG/WiH29IDwKo7QKGdHygvfS+BoQO/FzQNJKFxWW0iow5QZePJX/GNwxcUauQW4cng3MAZglqRmItGk",
+	"8+3rT8R+dvtvdqO+WJfWf+ZkzSRTTFejPuXUoP2A9EE+WemFMSnXHN989pnb40WKmHngGCsd4FbSOT16",
+	"SYZuaiAzEX4fkhEbS9VIwxbiHfCJ7aTIPBmXhUiAOB5xQQERuWDfHB/h/5aNnFqhgn2uCJVX2JDeN1zP",
+	"peab+MjcI8UnWm/Zam8ZDn3AoGrdZK2b7P5WrM+DVMxAFKB+SS7Jtd+9E20HRkw4WnBDQ1rAPLWK82sx",
+	"Sbmewun/4Zs3eFDl+nxQF1yxmTti3GkUxmadgv/gWsT6LAI85v7OxRY6h/M39hB8bU3aCULaFtNwOomi",
+	"Y6OjnEApyov67MDpzH6eJUhjpLvOx+JVtb7Q7JoJZzOB8hZLAAoDhkv8xUhDUwAoI3lWHcEk7xUTBuVz",
+	"OGN6SpVHYLNvHNMZTxfEyHkvm+siEFFOBCUL5YnckBFbSK/kyJQ154t8gJH8XWSL2K6szxWBpdMaSE8v",
+	"UySmDr2vhLCI+SIlmwlT45Y4ZR/aOCrJosNfXeXoagsIZBLVVvqn+fYDb6qTVg3uiK3SaMGW+IC1J/e8",
+	"35pMBtuddpM9PS9E7SaLKkzNeCS50+aBHKQpLblHHXqfT7BvPuvf8NTa46MFQTohOAiLiCbLh957wd6P",
+	"xx/8m58cCdKqXYdtv8SHGlmPihBMT5X4qDQL649ttyB8HVN7gj894VKan4jIQn0I6QQunrMCbRkorDQt",
+	"19X5fbmOZ61KAFLk+GjgTYVD1oq4fR0WVIeSoRQxGxbBPsrobXBoi8Tp8JHPtwz39AXAuA2lYAM5Hg+7",
+	"cDZ7bXy0CCAcVrfnEwHftS+Ex9x1jFBnAukwEjKVsYvv9IUdMBckdkNmn6Ik00wRzAkwU+oS5AUgkhCq",
+	"r1jiuFub0x9Lu/COyY85Ds1dkiBLsgsBNejx6KQXP0tOe1+x5+Pe1/TlqHcUHycn7Nn4lD4f2dmHkRrM",
+	"mV0bZyfPwblZyI6cpzRGQ+xmylgaTylXZEStBbrYPGmyNFo4gA+dOFmesBqRic1KWmCMFgL2qfkXvVIH",
+	"JfI0VYwmi16As2kiWHByFMkYplT3qMjxJpse8tfDZxCIOmmu3XdIltA2Q68aodjaXMI2l3Bple0URqK0",
+	"Teyb53RBRylrkxR3k6RYMSXOfAC3ohjGUqPbnVb0sRUZjbfSXUN6Y9XoPfzVaZQr/Uo/edvdGcA+AFBU",
+	"Z1XmuN9A4wS0V6uBLmp9R1Wd8GFMwCZPUmW2WgawL9sBVTOdO7X8trJfcAGu8juVtuCh00W2r/ArfKjJ",
+	"Ov1UsAGtAacZgXWBNInxFJKB8tRlO4C6lt31Aht5P5ZdtCVS82NKjmCB706E7Mw0amXR79/MsarbOuvm",
+	"j2xN3B6W+QnbBH7yNUvHPe+t284qaLkDH407EE+MgsZfOTpIZ3On62282sEUWCbWaNT//yrNlFxxgfAi",
+	"4YGyA/6A/OQd8PqMDKG6aGCNgSHpcMB6jhnGlSMiJDJAgLHQF6MFFHOpTHQjMnTIa4NMWGHC7eIaks6I",
+	"iiu7aGKqEuJuKfj5iYYJg6HbBxQ5+yRs1zOknC762wFuAIZQA6hWDgVnGxAcOUPSCX9j07tNaS5OUSjh",
+	"uz1U0K+Gr6SAElYee7TRhAz0ZmCuUTcdcmxXVF28L5/OUrTPyYiRlCmDUP3a5qDeGVgG9nV5Mksz19SY",
+	"mhVyx1ZVprnpw0UX3+rPrY6ZwhObhgTCmkKH1b1qvdVlvD5q2oIIPlVb+Ju1AII08EZpohlkBM0KcVS9",
+	"zflSsZhzUzq3nSsHz5inbJOsC5WJCE4fSAF3kvpglRR+A29+3KwLlYk7pkY0vNiOxMayozAgmAbb9FY/",
+	"rk84naPQl/ViCRZXK5GeXg4mTAzSggG4HvuMIRlC9XnY3a7E0skkxz2t2IwbY6WKvpVPzwuiKCz2Bpl0",
+	"+Kv9z9pMy79evLqE7lgz1rDP5hDT7Ttj/pklvRuemKnnfo7Iq4/k+zddrJV9dfkPNw7wWKyvD8iHctcn",
+	"zNR3nUiR1jvVC/tjvUvdf7i8/WoKuBpsw9DdW72g1oVgR+QJV4C1W/9u9Sl2evc1GS0M0xFhn2lsrA6u",
+	"XfqWlwO729rbnv924xQd9cV4/WYYxee2k05rAXpNKHVfnSoa0hMFe2SbERNzod1coIQW0pAFw5hek01k",
+	"H7ijOfTkdQ47O+t1jlAv0OocT0fwfI/p5rGS2qkdxURRu3j/YlTmcHrWbIHunYTTkrIhr5lam31exkBH",
+	"kE4uJoHRPpZQisa187W7f9s+jlN5s69Xip33xSY8rsH0RWSU58O1QT55YWxbqfDE8gQKcxPQP8Gr7nfQ",
+	"GZlJwRboH7UXErrQBfpe25TgTE2pPfW9p0WOx5qZ3coKK4s2r1DBzO8FAm6t2v8fM/GFlafkDV9XojKn",
+	"i4EdgHph4q6UDJZH0S0+ZhuUlNrpb2XI05IhHwpk6ytqUXB9/wXqwjHGoe9YlrK+DuUTUK8ivl+GpSMY",
+	"4NGGKgiYSUGkcmgxQVSQP5OU0QRFnRy7F+SsUFwADE7stCWa/JxpE7hoHKc7Vpzgix3FBOY0FhEClzJn",
+	"IO0o6gufWuhxx2KqFEfRfENVcrAUKkbei4QaqRakc3p0FAhyuemeQQ6lUQuH5WU8RNAVWyBmuEwW9o5M",
+	"Ce3we+z8+QUA+Dx2aOiIauYYbUOsMZf3BMh6C4FRGIsu4bO51JqPUhYRLYm5kahUjjKeGkINovsgquNI",
+	"mikxwLEPemhzRU0uOJ5EOU2Qs2d7J0cnL3pHz3tHp5tXvOS92abc5eQexHCtCI5jNjcBGTwDECY7fVYJ",
+	"PyAfZJoCnqchvsSkLYtp88VadOq2ouTLQqdeXbKkMtGb00XPivmezExPjnvKnuZtwchdNEg88IA9NKiS",
+	"roLEq2TnyEfjNAbH9DSi8dVESWCyPDk6icjcHkNemO8kK8yqKYe/YhB7RWHIlKeMDFHFHdp2Dv3ZOIzI",
+	"cK7kRDGth0RbjRIIOqkoJd4AAcmIMUFSKa9YQqhZFdxCnecBTLJGDOdMtPUhXzTWc2GrBUwSv1AjD61l",
+	"bYOQQnA3A20r/fxjJupCUKXdePsaEf/2JrPxkk0UmyC6shyTJLMHC8LFxVZUQfoloha7NNbO6ckJGRaP",
+	"iVJW8rDrEE7nSsYMgR0dsBAAFni7s+Og56zZ7O9xJqSjDxZODtqPS8G6eEiA5dQXjKqUF5Nlc+iz8oc1",
+	"6ThyKvKsW/yaJnQMmLGu4RHRV3w+52LSFzeMXQGArF0Ur8UkhaieSMhP1Nq7kJg6lSm3rzkgF3kl3I1d",
+	"Z9rQlLm326UG8hE5h8b25O0LxHItjaF9ZhjZo862DwDicivcYWZb41YUjXODBTs3tJDOGPWFYjqDUxV/",
+	"IIrNFY8Rz02xnuYT4bmfIhxh7+J0l1yeLBQw5hcBT65oxYeE2rrcTiFvXH7nqkxdWAextc/tCdcXYyVn",
+	"7sATV90D8p1ME2IggTQ/QvY9Mh6uzpilwVQDxHA8Y+2XJ5SLOqva5WTfg1l991qmtYqrt50dsXt7UDx5",
+	"Y6y404U0PfAMbl28s15hBynSFvl8mUU+jUdqE2QujXUvP+x6CV0ESOemJ8RVz59bPYfC3JYRfWFlRATj",
+	"Cva0qykcAvhY1Ny6Tqf9DD9C7mJZN9q51XiIp/Hu1VRUsZB3xZubURgKB6fgNRN76wzUSacdpJhjVnGs",
+	"w6WdaQDbn/y39L0H/ClUczBSDZo0IKx7BXtzb/xHeCE0ZCM/fKuk/DGUFLd3ACSmrTPenQrSuqdbTeNJ",
+	"axp4MhIKB6nzyWCudoV38ayI7qsYyQRgnIHagflREPqGCDcQZu9c38Bm7V7fyMtWbL+u2NyQDhOxWswN",
+	"S7rnbjigDFnk9SzggJhQLkr5BZB9AC+LIBUeeYXsXwjGT5MEnFxTCC+Xy0xixRI7xuAPArdTcLWQDvyY",
+	"QMlf8HEaSWhf+MpppApICI1jmQlTYD4rlkBDSoLnWVdUaBqDayaWCSMvX54jAYGyEkz1BbpLowLpAFWJ",
+	"S/WPCPslo8Ebs+94Cwrfzcta/EWkQMjLsV2fN3WrdTQLqSXdgpMN23d69LIvah1t8ZTFV+42mRmSyvjK",
+	"JdkWPE2Qw4Fb3C68ffyoJhNJZK1j6TWshdav1Kpsj6GyeROodS21rqW6iRyxVN70/sWU3CT6X3Ytzalu",
+	"zhoAX5Q9A9Z4oIrvx2OzZ6TsMarSxZpHXFyhV0aAaGyMVHzCBTVSoTFjn5lkzQRUrjUb9KHVV5+Yvopn",
+	"btUFdEYoKlKXhorE6ijHX4OaEhFK5orNKU96oLtYSwvVLeSpzXUU4Fsqqkq712BXlxq+KRUXwgyPFhvW",
+	"F0KWuXh0VIS2WLAtFnzS6SFoqMDknLmM9qiY6B6FhPUo5Kb7XHUgcKgUfT213BHo2eGv7uLA/hN+n8o0",
+	"ubXlvIlkCFtjA9c+5DFUsh7AeM5mdusEPwMYZBRIrAhUbWlC07SOYANu7wuXP4ccGFjnCRjGXAeiDJo7",
+	"KzA7X7GUUc2S8/x+dAT4C2Ss5AxqC7hy0KohXWVGlbUroX6aXKyNUABffI0h+Z1Mk8IQfnHRCRDmRY3e",
+	"uy3oyJrbMFvolWgjFa3ZezezV84biRVKDAz23pRfs03u9RQPTn1pwx9t+KMNf/whzElIOcSCvKV4R62S",
+	"QXIdA7QEUBqMnDA7NvdkMdboc045eQIqHWDLcFFOVcHmQcgkSTQxktxMqSlWhgayYd0FXc3Ow1gqUvD4",
+	"5KGNEiisS1EeFTS0TBiellNPfeKpxmBUjdL1EZ/+kvWusrIVBq5VuFqF62HyV2+tcdl7W22r1bYeZCVv",
+	"Hk1o9bMnpp+5Q5rQgjenE0AkipDv0PeqitaN7ky1tUZBm1F11QPc9PvIg4XMEub67fNMAGGk0PWbqQSo",
+	"/YUD8fCdL2bsjFgsZ8yBhfQFJq50is4wA+AXVlnqRmUvThHDXTHv8wpt65TQkXRfBLUY1TLBbkrPa4Y1",
+	"TmEvdqPAOIazZEXsFZubA/JdySXXFyWfXO7rK8A9lRx4NbhPdZrgO6quclXlA4LgP04mx601QpwMaGrF",
+	"WNicAjfolRcff3x1SY7OvBJJ4lRq5pzP25ba4ujypNUqW60y1yp9Hl2rALYK4P0vOhCPvSTDhq2zUNzt",
+	"SJzapoZ8KbqiPWiWUnTtBBbyV1E78DXHBSXGTNmirCVhdu/u0TYOnR53DwqjDvVBJc0R4NuConpQ4wmz",
+	"ipI/Vl3rWg3okpyckRETbMxjTtWCJCwG7fM2epAb1VYHanWgoANtcbi0+k+r/9xZ/1mz5rbUllr958n5",
+	"yuwxnlN+yTEAjfEkr61ZVnzAeXMnHYdJdwTXJrV+WKb8kSJdID4QPOooA99evoHMKaKZuuaxY593HDlq",
+	"QgXXCCIzlWnShHqPbXksmo1XVLMeF5oJzQ2/ZmSu2Jh/9glrYzrj6QKWaxPZBt4ysP8a4MOlZNgy/U60",
+	"N+Mi/HtjgjEx1QORzUbA47aZEvPDd5c/4BONb02oYQM5Hoy4MtOVkNwbNnPOlJZiOyrFD/DMQ/AowofW",
+	"ZwHjCm/TgJ8aZ4g2bmoCsDc6ix0PR1EcokjZiBTRpzaAABIsreVJrHIY1VpyKMp1QRoi9AekQtg/xkUc",
+	"NCwk/eG7S4L72mpovuSxM5NJlmaaHB8jREgm+C8Z82EC94ZzJ4/tqiZ2y5FZBmjnLmdjwg7Ihe0AELmR",
+	"Id554FAphgdNSNZw253TKu5iF9IkUUzDvrMHyvHe2d7xCflA1RW5NIoxs4dzEMvESp3vfzwmJ3/9N7sA",
+	"5I2die8zg/jJZQF3tnf88sVx7+ikd/L1XrTHZpSnVqjR2YG8omOp/i/XhgOpJnYd5IJ972zvPdyyF+1N",
+	"+DUT/tdLOrPiLxfPZ3svT5+R069ekOcvj1/ahhZk4tkeTbIUmj+VgoGN+/zrE3J88uz0+Yst8Lnhndtg",
+	"cx/vWIzWiVBsT9KCbbdW/JcDtl1vJ4mp7uGG7gFiwtO04CNXtuCxNv2Lw+sA2aCGnQFxmrggOAgttvdT",
+	"wfYG2dqz7+3RFsl7J6Y19SpSZ1kxo6iadW+nPFbM6cNf3VG/Cp37wUzrb5kJmtw9m1RNuNxO4Wyhub9c",
+	"SjZRnMUHM6+2cwRB+3yMDYJSNVlZf7t8/wOZMTVhBO4hnY9vXpGvnr180fWGGXb0jNCRZsLaUSxN4Bhe",
+	"RERkaUrilFEFclDCi2mKGMvIuwQmC9QX2q8kB+QHxhJN3o57ECnLbbFwOltZq4OjCT/nCJmW9/OP8+QO",
+	"xtkuonUVq+xk72zvTUoNeWaXmrNn7DjZ2WRjphRLClbSbLGtefMBm/xbVGoYjG4P5vDPtxFW/q2bhvQe",
+	"QE66OW/lZWvBNOuRX4ZF0sYUn2ZM8anZFb8fKEaQ3cHIKKRdd6oqx3mjFgFn/+6NkEOqNdN6NZf1pynX",
+	"eeOF1Vki57CGhO8pTxNSeFGZVTMiowWJM6Wlaoru2TdfFBryQIG++4wk5d1ZH00qDF0bUnpa1k156Teu",
+	"8eK+LO6o3dk/dzV6asNRQ9jLQ9cv9N9A9MFvc9J5RRVCal3iiUY6r1M+4SOecrMgrxQ3THHaJR/ZJEth",
+	"o2hycnT8PCKKTchJN+qLIYiKofek7GvSsdeedSMyBNkBl+wf9tIr+4diglzEhhy//Pol0cdfuVKSoWL5",
+	"6A6JYpCBifyw+QV3kIwW+f1MD3gyrDg97aGjm+la8x38qIEuPptTriDtUaoBT1MBBpY1R6I9IY1dUm7N",
+	"AQ0bmcoZw55OgQxIQxWPYhp7IjMTyxnDfrh/7J3ticwoWJIhWxKWKqyCAdX2NZgfEu1lAuDEnUVUfAlu",
+	"FJoOposJZ1B47W8e01RX7jaSp8wM4BOr7xwxLiaDOJVmin7R5ltt7weajplZrLmRjrixVwf2kbv0WjG3",
+	"8Kd8vqYjN1JdDYyiXNgOsSTDeR9cyzQThjFQrFa+IZazWSa4WQzGNLabkLM134ypfetgLNUANtnS3VY8",
+	"FCXS2d7FAflADUgiRfWACn3jDqRfjvfO9lIJZ/Qv1rzX9iNWZPKJ4GMeU2EGNyxNccrs4o2NX61OW8QJ",
+	"39jSz/fh4wQzC3KgDWi2CkbLHtxGKv+wToJcyUJHwViq3tz7m+sesBpfUrhtDSwvKIg9PIkRDNtttfrb",
+	"Qypzzx939feB8Qzvsy2pdGK7NOj6m93nXct1b8b1DJzI9bcHtTQpNmb10OSqbE+KdAE9KarDbSD4Lnbe",
+	"paEOfTg3IyDqEsw/0nFISN07GHurPDFo83Ga9rb3yYRnN3PDkIvaJ0Aqs2umYK4A+6lA6aAYjafnOeEE",
+	"RqcnzJDTo9NVnp03/lO/MxdPTb/W+3pqZ6r1+jxlr88Gm6soEuIpVRMrb9dBBq93A91D8LueQNpKPx2g",
+	"3mplQ2ecpamV8KBkESOzeApxce8zyqtxuSJc2PMwIjGdcySPsdNjO454y1OZaTaVadKUYlyzuR7VDeM6",
+	"Ap/1xyq95mJiRdn/Zu/bltu4sXZfBcUbU7W7dYrtSeSaqq2xnZnMn4O3lUkufk2RYPciiagJcAC0aJYr",
+	"Vftp9oPtJ/kLawF9oJoniZQou3MTi2yicVz41ulbtzzLoTcFt64XZ6/PTk9PT93bUmE4Wcp6Uw0T4YAV",
+	"qcKpBmyqvg7wyWrOMp7LVM9pnoBbsgnMAG6yeXjJeXiDht4Ej0DnoiNkKm5FmmO1URgOIbHiFnqYn3HR",
+	"OT89fxWfvo5Pz9y3cuwWI+0t72KxRG6oQo4wAcd9iLYYZazpLfTplcMctPLVecIbv0cJt/bOSF6GodwI",
+	"6V7lttnmxoGGbfI0VoKm/dqaC9qb6fmYC5rwZ5zkWrv/wydhELW1hobW0HBoIdF05cSpMBpGXKfr6heB",
+	"NELJmI8gdoBLi7QsF9Rq0Q/XopsB5Cbq9IbYeZUaHXxQMf14uQb9/hb0nN2CdpvB9Q7wA/rZQm8XVWks",
+	"clERP8RuZ4swvcB79/HyqnyDZlS9yjC3l1dpzH/DPvxGP/widOXaiNZryX4R/NS1+vGB6cdLjk44ejs5",
+	"Q/VQp1rDBxNXsVwK1X3Cq0VQ9Vl3D8zGIhnXZKUwDIQld34KEQOZQsoUcaImWZ66S2armKuPCz7rpyFW",
+	"+IE6X5sBQ4wWY34LNM5lnAp+5D18qEYlkMKQ55n1/u3obrGyfUq66syuF3S1kbdi7rDEXO2QbHYylxkF",
+	"d54Psxc7YKAn8JwytWH2b4RM+yEVBfdtkY/AuoG+IGJ+f5jyy6HSEZNqIiQA/YEKVmFfYhOYDEATV0HG",
+	"DfohzHwyAatFcnTM/qbsOGS+IX/BABaZEpZYEasr+KTmQ88TEI47mtQGGVn2vOELp7CnhhiKhLPbKy4U",
+	"z3Q3eM3P45fJGcR/Sb/h8XfDs9P41eA8+Rb+ws/S03MnBR0Er5j8XsanZ/HZq23KRZRT9jSmtNqitTa0",
+	"Vqx/uRwC1es/2Nham1lrM9u/zcxfMSEsh2Jj3NFsftxANoyru7U1lO2Ad2CsZjWYRYuCdbVCz7tbwLA9",
+	"pAfV9JOTz9U/V3IY/CLhHnotrpmwhrmLupGvYAHQPYoW11kqXMtn2ozc581gUNurdbvVwapx620v1V28",
+	"jcHq7kE/AXmPSjgP6usyJfW9RAK9+ophnUKHYmplgd6EgjdO2BrL55h6VFXquQYf8pZCBhbSozukDHfE",
+	"0HuZPkyvDEwL0aOqoCDTxVCQb06r3OioT6MeP8EC13zG5/fTG9/L9LHpEzYR2GQ23ZHY3pkO2cr/L1cf",
+	"rOt33lC9qSLYMsi3bA/72pgg03gAQ6UhRovhM+OC/2K4Id7LdBHLrEcoe9DybgXMYn/ozUOA3oqqh17p",
+	"m/A54+YGS9q4obtXM24Zl3NmxQRY990vP13+8PPxJGUGEiSwOzs7uvDCB7sYMc7GymBI7rXk6UQYI5SM",
+	"Qo45baRUzWTEDB/CKOc6FXLkrViIvp1sS0BLYlmW8MmGzgjcgZKlOVxLnwpx9pKlDj8WijfJx1xmSOll",
+	"2Ywb9wNmlJvuN56wS5uiVSydSHEgfGgB6/lcy9CQz7Flwi7PSP+IDYW7/CndGVIhjrxMJ8IidzQOiLMh",
+	"z9AXU2DKsEi9Yo06xWsh7eEz56fnr+OzM4dGt0Cblal4KjdFpQsffU3KJugZvquUq6rtNssM3MkBOSR4",
+	"eZA3GIbrcc9Y0JgcyC2PNbjbZwXsqgo+n763s+vtJ57R5VaIi+6Ap8gzGLGZVnKEnOwRy+WNVDNJJD8R",
+	"w5NCwsqHJdI37oPiQO8UWbU6QZuW3Xp+vjTPT+uieQAyvwwQVbJcTjMuJcpxd1+sKD5OD5gdAXK3O9J8",
+	"RRWmXzFixrrzmPL5HWjhoPaAinb72t9ukTC6x0EOBz24TH30phpkYkR80YhMiSOJGkqFwdBsMKzr5iJi",
+	"qdCQ2DhU5+ZacznCyuWRJ4QTEjmkoiAxzFHEUtDiFtJrWdT5hlusadWI+SO8/rTg0rJvj47Zy9OXbOaA",
+	"eaWoyZgbJlXRzxxYV6pr6Y3vKaPeVlUNsgJ6ymxz1AS30dHkHr4KC7BXy2XtTUvkeWVZ2zDBw/IfXVa5",
+	"EWurdA+psDEdto98Q8VK7i+MuSaHTrgxYiT3Yh+4cgJpNlZEVu+BCh5YEkhspvQNy4Sx5g3jbJBxecMw",
+	"8TbQZQp7zH4XdqzywOQgRpIkEgqMyjQHNd7LTtdptK1U81WoH836+CW2TSf3SRXxBeIuM4tPX567nQd8",
+	"0rno/Ky0HbMfVcIzYefbqteXxQw+vjfnYTKxdc60iliriLWKWKuIfQmKmLuFqvTZVRXHKmQpqlztmHsJ",
+	"fLI3tWx5PtfbAkf4J+t1QxbSQxpwRZkC+tG/6gvI/aShbJILhUNu1ZuDVW+CJ0sYq/T8GWk4S2PJeDJG",
+	"EwHzDH5MYzwtT8YCbp2UnXJts3nxgZOjUtni7zdsNgYUm8SX7ZNX35AJJYVEYIpsVyr/VYSTaIDEAhon",
+	"Aosf5nWWhgknyKKiAEA2j6qXvxOB1xIj3uyYy8K4Y14cl6zXfaamII03VBWKDZE8rdeArmXX/TLNyR5D",
+	"A1QSLipmmVdHb9z73Ih6bjTVV96KkB4cxlq6Wq9l6WvV4N6eW7qwCiRjNZeG47ubRCV51Q5ABQuL3Lno",
+	"SNWjVUYRli34N89PO5GnlvbbpMhQbSblPo06muifLjphw/m+eveqt0tuq9g9rcP0vp7SVsdrdbx9J2S5",
+	"A0XEs96AvOq58Ew8AS5nY5HBqqeFjKdajbA+WqtgbhXyd5gBCER/UXL97nJRQ/Q5o5lhqQKDwANftbi4",
+	"nqWrSJtp1fuDyLBD27lUNcJpVZA275CrOrwKPtk4zSHGcKw4ExOxTM5tTeS9KdX2QkSNj2xZP0VBlDpR",
+	"ueEoZ2OQcYDLMch0h2zbWxKR35f/exmX95Zk6q19aRc1oJMF601Vc8HbTekEHm5V2pCe7NeS3eKFWaRW",
+	"MhEbisyCpjpH7nLPFyiJ7zB11+pI+2Y8W68vJJ25BSae71XsZDz7m+/74/EGNREAlewYVe3HbV9uOxed",
+	"PMdv7hyE5sZoCjvRVnxmV/Sj/RIK1Sd9vRltcau09rRDIxdffbCXUwjtkQRtiXQ6+Uz/WJnr7QY0G6ss",
+	"SJWK9l5YDt1J0GKQoyWJyxSzvBOeJb5o3EWYEi+snKA6vpYLpfA18JT1//7+V7ausydB+MVORPeZkMYC",
+	"T5cE+9SPWOfRDvMyxzaNo80p/xKq4pd0iHgqYJE6UdiDZTqkTVoPEVpx5BI1mQi7umzJWzrl8YRLPoLU",
+	"Qw7McVKWTblImR1rlY/GLIQW6lyaiyrZl/vG+JAeOuTmxbUU8lY5ReCYYfUGYdiMWMyA1YIBGXXTW0mQ",
+	"hDI0EzHO5sDJhcjZDOBmicCgmXlbGfDeuVOrL1tWJL58pL30D/bSL/a+mYKnCaZD9MI079TISZISzXet",
+	"8lagsOXrGYF0bMzW5UceS0xkYPFnn+kfvRshV4CLvpApHptb6JMUyKdDraT1ZMqsiCQO9jAsNUIHjZm5",
+	"sTCJkGjH5+jNlL6BlKncXsvuVAlpjVOhUjXhQlKkYAWXoOUUpsYXoMXQaYEEhaNcpG4mI/IHSgbSCpth",
+	"CPTxtezzkQZIfZ/pjwIf2RoEDGTRBVia+mosTgB5WYRiKcCqa1mFU6GLNEoSaFzbuvZqmN91ESMqQmbV",
+	"NM6nhmSuyq0RKVDjoZfuzbPxvDoAP+epGA5Bm3Luy0ViSgK5+dBa7K8+ouC4liNxC6a0JQ/mFgwZpWkz",
+	"uI6m6IEdzCvcHRj7/R3r+82M9hiaXkZJzIxfyzBQ+mal4P4RX7adzJ6mw7rILhTNgZAcVcmKDQZLwJw2",
+	"GWIaJTeNfkFov6WOxO+EmSojNuEZ9D+p/qJNAVydAkhTv3NTWpv717ojGyy4HgJosOhzb96Sd8TcF0/t",
+	"sYMgpQJD+ZvEqlrknZDuJhSSvZejTJhxxLhhH959/wyUr/W2UrrP/kvITTFYzTqyFHt9aDAgDxkv6P1l",
+	"Ni+UrEUrsgRIL+rgNkVuQy7TaxkM1h76CM2cCKRfok68CIUrpeUSZewx+xkpMYhkwRcbuZalByVabn6K",
+	"6r0ipwSfqNwhQSd2rSki3FjYV9dyNlZmUZUs4UyBzqXCecBzS2VPaEZYF8OuCO2Z3PUMUt+OIWDkgORY",
+	"yBE54j0LvqF8tQiRDVbaXGLC8h3whTYoKGp/Zqza25ahmkrx0Ko/pbVuPXdt9ne3N2vFYRslxL1k673r",
+	"XG6phvroA3Q4r/bC4RMFKWTQjsiQJ/PJwMecNznhmt1o3nlEHfiA7/8Cwrwr49nASeVG3RqpDs9I1bzZ",
+	"l/mk/CGiX+00+Hs3gmDDgrcJ1xAu5mI8mP1f3lcVdmJvn5FpiBo3xwwN/j5QwP1owm+cGjcFXRGGTaRO",
+	"lWPzpGHMtRDkEDDTw3DlqvzujecjARIpx+pzOuNmjJOSajDGy8eJ0hL1k39jaYq5kKOekD3EYyrrXHQm",
+	"c2aE8aYfJASYgB65ESFo4wlWjB1z2xOmJyZuqrgbT2iNOZSkJp74dTJnCbebh0NXJv9pYqKrq9+Wumgl",
+	"+vMxZXgxv4rU9F7B121QdZu122btfjGlYFdBqwJgNheD3RpclmFMIS5g0+jK8Hw9rNItAh5frKO/iWb3",
+	"oXjx04ZG+ljx7Yw5dFT3G8voX7WBghhmslUSDzp8sbpMha2nOAV7TgdeWcSQV0ImSAqhWhGhfbYM+Un5",
+	"POTcHm1YVTDs4ifV17x21IMJF06RUsOhSOB/a4GxZSkch2ej4tHpWEnAUoKvvj1nr1+9/Ob8zH/tVqQ3",
+	"4EaYzkVn6Do8U/qmFCgfQ7PsrZvKH20ltFqYYa9Q1//cVuo8jd5VLGGrdLUSsqUsapWfVvlplZ/dp5Rt",
+	"jUC2gVGLgGhR+Tn5HP65tlRf0c/1Ffgq4GfvasI6x3LrQ37mGRKVdXx05WE79dz3KniVMLm3ocYJOi8Y",
+	"fk2e8FICOPkWsQC2GYLtKDg5Im9k2KD83L+m6YN0kFB9bhfKR12jOD09PTs7214F+EAd+jOqvRanMsap",
+	"/F/3Ex+h3UelLl0nuzz1TyvDDgDpP7uCYk9ZquotbtyKSNsfVjkZcHkTp2C5yFbbcHniWraEqHzmS+G4",
+	"r8QnEZkjJpolGlJhIWVWRcyM1UyyCTc3pPAvj6vj8uad79BeuRITMRUgbXjXEini56Y1ju5WIBywnlaE",
+	"7EplY2GGrYb2oHhxWVPCXhjmRE44VlFFImydV/eA0s4LIDNvKqNnfOG8hQIcOgiON1XQKXx+12BO48O0",
+	"+jti7mq5mLsnPnQv63nZjI/TP3vemvzh4y+//fDu/Uf246/v3IyFbzGYsnPR+ebsu/PX355914k6Rmnb",
+	"S1Tqfvb69Oz12TedP6sEiOUCapgIa90ihBQANWTn7KftihjXxe8VPAH1/VY3QIVsgZAlm4JMhRy1V8NX",
+	"YxX2MiAAptirGJUImi+/NHBr1a1HZ/HExF6uxm7i1/CdLW6hGyHTdSxmLSLZacAMYBZ5Eyrx6/gGDbNI",
+	"iFuoOk6hwcKyubQiY5wZ1P5YbkDjCRV6Yu4BY7bS0E78i+5RF2gB8TRXDl4HeRr89NShZlTzdD77pbBo",
+	"Q+Bzbxzj5+PgsYzfSHec7y3XcwuDtoZB7lryYHjrAOUWMH1lgGknAGgzbLWu1YXHDWTD2AvGVWQXrSN/",
+	"96DM35s+mRxFSVCza969BfsR69aA2NFDAJjmJvZ0cZuGM3+8vAoMcwsRzZUqICG4efO01Y+XV7+Fjjxt",
+	"eHM5jN5Wkc6Xxe/+hqGOu2KD/Xh59ShUsOUKrA+grm6C1hZ0yDHU9eO6LNW2gd5sI19bdH++kkZt7J2n",
+	"sahyWK6mX2Nd3ApCScmFzwbxxGtKO7mZGjZRKWRHqOcpCYty6phdFpm6kg1KJzppvUTIhgEUIXC3KWy7",
+	"PD1PqgQuCq8LqgnUiTo4Ce4RBz46Fx2aJNdZkAn0pqB7+FHn4i/n356e/lmIq8s0zyxtpPPT81edqFOb",
+	"cVxE5Lejwd6A24QJ11B5svrVf85wChc/lkq6X2R84LrZ+VmxMWRT1z/q6MWpk6f0rKESAeHZKzWBxafP",
+	"Ko9nCgcaHr9kmUIGu4WfnJ+6qbfwyTpEws0YM4BDznFINEYevs5FJ5DtYhJSp3zZmPrWOPLzxxj5q8oo",
+	"fgLuFONKt//hGvjz31to+8XGfqLCTuXBWh5OX8/xagPrW9tBG1jfBta3xYJ8RRhu4hSGQiJOawu77AJl",
+	"I1JlnEmYLYLVEnyvgK3LwOgOQHmjdn/yWXPT83+tDdmvaA1l1H4N9kWEqgt+4YkyNgBvQVB6JG6hMeyt",
+	"hpUfQZ9d5hmojLINlH3ewf4LS/mEeu1Wql+5R7eO/SeV1Y/5jZOfFORPMhUZYIsjLAwTk0lu+SAD1n15",
+	"+t3GmQAPUWt3kQuwVGudCCkm+aTHpcx51kMlNjBjN+m035yu0GlZl6oMp0ede+hFu84wuNvy4/pV18rN",
+	"YCDBLdhKzlbnWYI5QxFTEkwxfBLGmhUYNTwvlY1xb30FntLnliRyftA77hC1nF1ul8PI0SHoUdURuhvD",
+	"j4gh/Hg0NeckWO63jx+7C84afRYf8grZZzFkX9ET9TxkHK/reW9w3xRP25K1G6tL+RmMAuEnWlys5tK4",
+	"4Si5Hr5d+mHvAsBF93NhPBk+8Tvx4apdGxnWIp1HQjptDNnukFFLiPKcTLFPC2o+5Hbp5b3ZJf2IWIbe",
+	"uDck8yu/oeWvX6BM5eguJ0DjtoLCSTN5koAxSr8J1c1dr8kKzu2dcDA7BslGYNnL8/OQUeB3VAiwgPW4",
+	"5iNOwdeIahZQdQtrWlhzyLCGftPimhbXtLjmCXCNu8vvcZXvGMxYiNHqs2lwOQyHQLKGCrUmY65HQo6Y",
+	"a4pRUxEbzFkfjXu9oVaT/pKAcm7hV3r348WTL3rSMyo0S463wiakJPGTuzG6zjcFiQvZw4d7CHEaCsO6",
+	"H3fuHqe9YpQwpesDxCvr1caHH3J8+OLBKs9VVRSEc7iWn2R7N/r6oPDLxfPTLTvpzpLSoVCzVSmfH9Xs",
+	"zReMs0RpDWg3pUKHEmbU5DG7lNXCjgzvieYTK2xFPOHRpQqUSkIJKzJuHeAo+3ctsYD3EGsQ2WMWxpIp",
+	"nkKKz9eGwzMNPJ2zKTcWq4jOnNZ0OdXFYhnGtXZdEPJa/uSHy5MEphbSi4rWZYrGvHYGKbsBmFbGZ8cw",
+	"d2NOqVgmlyyfOjEqR+wPNbiWxbiKGWMaQgFzmqkJ1el2s1PZOlijG1eWwa1Pp0be9P6AJzco2/tNtSZ9",
+	"LH2QM0/Lgc6nwnIMPnCHTxcxBi/PX2GQQT6dlp+ef4Of/hl1JmJE6dgGqNzVCHoDjtEL7p9n3/bOXzqR",
+	"qHIDY5W5z42QIxztDOAmm4c2v/3u7JW7VRZaOH/Vs8o9g3YBYhzr8RFs1ujZ2fkrDHRPheEDkQk77001",
+	"TEQ+6dWffPnd61dRB+TYne20t/b585fnr/4sIzP8lyg6IDxzWlxw7+Uoc5vu/PT81cn5axQ2NJ86wQU6",
+	"Q7TItRgOe8bCtHgNzb7/ptoFDPhwj/oflxuyc9Fx74lPX8anr7eI8Qgb8YlC34tz0BLJtzDgS4h3X2Y6",
+	"CHoCwv7Ycoenm58NF1T8hxrEagqyjaFvY+gfJYa+2KNt/PwuOBLT1CHzu/p9VImdcMhypwpJk2ni5LP7",
+	"o4d/rA2ML/t5wTxAZJmYCGsiRoiECZmoCUTspx/+ToA9Yu8+vndfT30xZ4+QaPRLQuQrEHj/+vxSl0Mx",
+	"2jbK83nHx9dX8rHV+u2clWFXbh0STxrqbKwM1AyEtXvVSdVhbnMNb4qfFBLnAYHy99dZdxInv0rpQmWo",
+	"We1iXW8c2S72PQx256Hviw0/buT7OnkYAt9bkdgqP8v9ppsrMzVQGaMIet5qTxsaf+h7sg2L31tYfLCp",
+	"c2SMkcqyOdiK1+Ll6XdMSYcy3ANHj6TOnKDouE/Q2CIOa3bOSDMDbRyeKIXGH2rArGJTlWXH7D1Pxoyj",
+	"5wTSii+CBiV4Vo0UG4H1HpqaX8a3LEzQEUtPTIP7geL2VJaic0YYdgNTG7EJ1zeQXssiis+7PYh/TRsl",
+	"XxQ1o8t+FPFW6NP4Qw1eGI8DDMuEsR5vEvC6loS8CqTg2h/M2VjN2CRPxk0+j3/h+uzY51FDSOc7Q0j/",
+	"8tfQP9Wg0f/r3VBvcOmLrcAtC6bffVGvtiboFoW1JuiDN0G3EWxfW6nSECwQNdzht6DnLMm1dld85baf",
+	"8BRYLlM0lyJnIXGldLm7Tu4DnEqgBIm6BS1WRKR9j5SmSGg60gDYo4LKtOkCx2izst0793cjyWhouodV",
+	"Exriu/Icv6lsvm9eN+y93VCMUu/nj8Mz6l+2LIjsl/9qI8YOy4Bcbu7IIeJGBtH7VbBqVCm+x0AoSfFD",
+	"7q7L9TTLkc9zIoyZgkxZt4/f9kTaR2L/JMtTSN0jSaYMpEfun0PfkOu879+1pFgsdy8S43K3X/natXd0",
+	"zIrAzTJOzoy5Bsr6wcmAlMK/DOhb0Gym9A0SH6ncXku8lxe779uilqLG5j2BVBglin5UZcoeHjmV4lpq",
+	"GOKNMFEaWLfvOzWPfYsxthcrmc37R2/qGk7xKl50DYc1dBLXTeG1dPoS44bqyYpBjqFz3T58SsAYN0G0",
+	"zS5YX8hbJRLos26aAzt7yVI+Nz7eTSorEjiKWF8NhwZsn/ERF9LYa0kxZZ8s6yfzJAPTL4uO2LFW+YgQ",
+	"SlGMI5eGdQEVSUtUU6hm449fmPCc251uMfi1lDDiqB6GacO57Cdcpz03Wfm0766TqQYsYeY+L8o9ulk7",
+	"OmaXbJBxecOoHFiYI+M0SDfh7sM42Kb7Ryui2fzaPFCxK20WW/sJtpPLTxTrFGZpkxuhjXJqVcznp2IG",
+	"GU1KXIwqXFsLpI06WhV1VL9m1u2su7f/2l9wncZ0IcbIFI6fbLaDW934QYnnWk2VAcYDopzf5Q/1UJHG",
+	"wWZaWAvSA5IHgu87+vDJ59CPlUFQvyLXp4R5CYSjomdqOESLt8qtsZwqhTbgor+DrYCivSuaO4cU7a1+",
+	"CBFNfnWjkqCW1AzD0HjLBvOa/vDI5ZbD5kPn2ZrDdkKkTuYePrrqW5bp032niA3nfbrzSSvDBCZkDfUa",
+	"HBvyLDOsqsVl3ILGZ2hiHXLQVVDhNLhrqXPpdLxUmGluwb+l0DZH2m0Xc8GmnBKNUJdzK8SkCivmfq/B",
+	"5BNArcxrXBxdi0KOSF/0LdGzidJpn3ULSQTiFrOfyvE4vS5inFQ7uuEgfVPsEacDUzNYvIheoXNJiqVV",
+	"6oaymzD/imqAuBbd2520g54aDvus67dKIaOp60fH7L1bFoslJITBXK3CJsCs5iIrp3EoRrkGg4lYTeLy",
+	"MrG/yOemRV4mtuCyeNSakAeuRbZ3xxcc+lXgY0vJ2S31RasKPpEqOFEaYjvmMq6A8VZje1DKCjMWpm4s",
+	"pc72wrBMDOGCEcaKmIdBESM8E3mQQToSooZdKW5us5sTijtaqq59ADXNIKCTaahZ5aOcBnM24ZKPyMk5",
+	"USmw7uXV21++Z9+8I/eG29RKe2IvybBcKFXK9pFU7lvS+aQvoV2Y8o8i/x7zgllleWaYmWbCBgX3hLoT",
+	"lbZ/UoCvZRkaNgeOrliqmuVm81bAzKBHJM0dgnUTg7j1xH+GvSmhdlUZdajvWso8y1i3Ig8RsnlKsgKl",
+	"YW+EMQ4QnzOkPvKxbITXnLBUEtjV//mR8dFIw4hbWKLt/o6L9BGX7C6AayhZzee+azi9gmqUd1MY8jyz",
+	"nuZgGXMINz01XMkZUhEBZ6cb+5R9K9WGfYc6Fx0UoFEh7fyfibl1O/sxOUpqU43SDD7ZE9eRWhO1KQj/",
+	"3e3pkrvVNb4gmd5S5+N3wkyVEZs4CvxPqr9oAeKh8aOQfA0nsfvPq19+xjvs7dVvJFXpWPw1MbcLrNYo",
+	"nzesNrJS0DuJF8+UvskEqfeNkv5n+GQL8TiYoyZPLCXuX66rQrKfSbPv9tMcevRZz33io8W8BL2W5BRP",
+	"c/ir09j6Xr3FKFYu59jIEdLFVBPBKJgW+GSpzc917vcwkKet8rswATWxNuGfxMQJsm9evz4tCC2QvMIL",
+	"CCEtjEAvF5Z++mrN+t8OlMqAy+W/XUiuaxRaCN0mQhZCbGMx7hZoWatn61vdb2RQbYOsJJiSle3exgsd",
+	"ngR18ori4xsWqxSS+NESIXmfEkzLMyT8q5aJz7dFXkIBMWvemKJ2cmE0xBAoFIL0iyAAPX4bQ5Yujxak",
+	"zjytCAzd3r2McWMn3p3dw1Bs26qHtLx/GbYBQV4rug5RdN0RA08rrk4+0z9WumQvfV8rjrDcJmoCJmIp",
+	"JAKJP51omqFrw8mn8Kmagmx2OhR4rbP3w7Jcz3Lftifk8HyvycIpeexDsr0z1vWp6oo1oG9FAnHCLYzU",
+	"ynwARDNjlVGsr0iAJdzyTI1yzwDprSCmuP5L7VHNJCtfwbqcmbHTIx0wijBF1N0H6VEzhe0Vve9t2cc9",
+	"nsX6y+brb7ByXO0RPWgLxsZ7F6+OLXZskYRD79r3kW/OP05Tg15+2rbMqsUYqsWBR6UrLMkESBtncAtZ",
+	"nHLLi6exYoWw3u5jGDf+BgV0TfAFWzeb8Dkb5HMm7PGSMPCF8/W01KZZ2vMj7XlwnCk56lnQk16iJpNc",
+	"Cuu6mE573G9M9N1HnRtwO2zEdQpSyFFvDNm0BOf/gGxaTi895YRW7t7bkUrC5iQzCxP2NGHpi6vWEnG2",
+	"0vrLDVFfQEXzUPGjzW9uIxzapOqDYs6swJolwKcAPJtDtSXGCL/v4mnG5XI9qU9Jx381+WAirIUUeffw",
+	"IIqRjNVwyP6TQw5vaHrRw9QLaLCHJJp/HfLMQN/HW6Ir3n9vXhD+wl+iT8onCErIXphjFl6Ohdz6TFBC",
+	"KNZoy7WElGHfMVOSPuiR27/PDNijZXbaKxr4Bxz30xprt8zodl0usrnvFCZxE3jhp0SFXFecSwSybr2Y",
+	"Gg7fMFwPpylgpoIslsM9tiz+oGFdV7vB9mmOrazgeo0WJ6RVZg9ZmfXHuPAumaPCMXMnJT1EJ5HY2p1y",
+	"2iwXTz67/6001H7Q6lakgFwSwyEzAMXpExo178xdWZSv7SOmuMYyHV6Ld694YZbYayt7vfM4R2qZ5dZ1",
+	"s82ved42XreGpUcBNyYZOHFfPsY5ixzgxANzD5Ov255bEwhTGVg6ZGzKtTVvCl+KzxiZZjyBlI7jptzA",
+	"9YP5BOzAszG3Pat6xErXueiMVMCLKZ+zBKTVWOTo1xwMhsNsbqUpx7ZrMuCGph81mWQDQRdo/lqB19pg",
+	"lqjAbmvEXt6l8QS4nI1Ftiw7BJ8WMp5qNdJgzKrHyuLxLRfwoXEBHwQh7d3r7EHX9jrce+J3+fZprNXL",
+	"egnLbKl6Ou0Uc329MjDzyqnMecYSZdB24ONd6xaRFDKM0k+pZMcbxgfqFt08C0pw9+XpN2SgiIvfxPib",
+	"/tExu8SecKcr30AwNmE+BbK6pReImByeyRifIKWQt2b4pXCdjHwuxADsDEAW7FAOYoW8CKzJx1IxHIIG",
+	"GQqiuIaETFG63UJ4A5I3sH75cDBwHF/L353AueMWs1jnr19o6pPc2B79HmO3esGQo/tsrLLU0HH3HsMj",
+	"YrDKDWi3Aqyw+hQDZQnH4odoTXBzPBxiRcNiIZV2f4YZPz8v+xILE5dvbzTP0CLsBlpFj+t8G0NyY8gN",
+	"B1z3uEx7KViSWN7L5loTcuTe13NzGT4fA8/seN4zfAi9GWRZ+MJt0uKPMqenR3kzvcSdkaKVCYA1PSJc",
+	"hLSHWyd8R3uvJ2QPyb9U0agW5sb0qOmin2YKiRiKBAcRsovClz68ms5GAdfu7NDORafcMsq4CyfEKVGL",
+	"DHu/OSR1myGc0QPEjA/Eil9jJvJBArthgXWbMVrT9bFTpGbVDbjrBG9rliqMzkB3PdGsFgKTPGUE1NQQ",
+	"xfWEz90vhGXdRdzGAreg2KlrrFUGYHLh8RXIdGkGr38EeaWjJ9Aoiou8zV9vK5Ls7SAkY5GlMYaWxei0",
+	"jaeghUpjq1ScKTlasvvu/M7EKGfPzk9jn8fV9LMSdMSb5dFTeFfsw7vihGuIx2qCrH3zdZ1c+DF8Inba",
+	"Iqxiyc+GfCKyeRxgVMyNEcZyafFcSkjAGL7018IM42AvXTe6TEhAXgCRQuwFDs3/Mulwt0/CxHYMvreb",
+	"/8wNZYgyfoUcwiX1uHHJY2GkoZ7NMjoEN0RpBc9o5VJuwWz6cC7F0kgZ79KOCc3HQzrqSwoGyBupZjJe",
+	"DK/ZUMKupIVoVJna6j47M6ZcOe210E9Qh6UMMKc8IyMx7oBtDSt3HCBrjSvogdmHacUH0CpDhhEJrOs3",
+	"asTcCfDmiv/kXFph5xEb4uUsk3mECcYmqpJIkMJ5xKyqGaDIp+laf0EbhvwpOHe+TE7F6elmeDLNLaTr",
+	"XSyXaUrefQnPxgIQzv9Fx90pPXe7dBaP3k9KS7fHboUR1k3nGGNruRnjbKUey4FMe5j1hhXuX8enf4lP",
+	"zzpRp1ikzoXT6bEwZKfBNNC5KKJ+gm4fDATeLvDfnSDGe+P5SIBE4s+wHToXnVedqIPUcJWOvCo6gkLU",
+	"DTTX/q+e21DVav5bafZuoX+Q09w+eijwZqp9CVTdbm+jgluP1DNUQh/DadWql616+cWol6222GqLy7XF",
+	"3SiArVK3K6WOQuirKs+CuuJJjMlde0ddOdqvGx01vZPP7n8hnDSFDKiGa30pP8JE3brO0Sio4FF1HIEL",
+	"D7UpU9Gx1itW1PbDdat/t7GoLRBugXAbvXUfYNtizBZjthjzQRizhY16Z3UwHSJaCrYeiAqj5qQh4tsp",
+	"kaqnpXMNV5gsPFR1qOWYbZxn5FNcX2AFSM5enr48bkosqmDAvSG54h1LLrYHGlNbGHcAKUVh//KKjhWM",
+	"zvi5ZDxN/UY/ejYpRuudR+iz8E643DapcZhWVOhxC8lIGDVLKUfkR9upA82/fEeKXusSc82/PmSXWKt+",
+	"t+p3q3636nfrV2p1/lbnb3X+VudfqfMjOl6CzPfrCCKuoj3E/H3Ehp1SUabtoaJhFeYuEr4htQMHG7GF",
+	"ckmbqBXuHc8wP6+WlVZJxKMZEoZNhDF4hqKNaa5di9iTNh2tLYzZciC0GUst9G+pLBeu5Kcgo3xqbOUg",
+	"wjoUUquszboDnty4JxCXHO0/70LDrTD74LS4omrqHGsomIoJ3MtJHMcF40zCzEPOWuV1JvPJoFJ0COlu",
+	"KwRytXac4JkbJL1VOoFKscvi7aKgZkiP2a9IbSEVbbgNwJ6bpKcEe08X9F8sTxvr3yKvrwt5hYZb4PV1",
+	"hDy1GGj3+aUOBdwPBJQX/n7NUITO9oGAsGFT93UPlS4Iw98wuAXtLS/h2AaXN/H9botU6J0Hg1RaU08L",
+	"OFqnbptc2AKS1h/b+mNX+2PH3MRSxUSE0eYDtk7e3YFwBIUFDq1CUNYlCLqAPvecAmjVNM6nZi+u30Tp",
+	"1C0udwOmFbVjoVNkCJ77zMfAQOs+BGmjQvnSkCHvbMSMmoCSwCAzcHQtp3xucObIU+45B12bTqVR+AnJ",
+	"lgUmWr/Zi3exKZ8LOcK24JPV/FqOVa5NxAyfH7NLRpODlbzGaiaZqhD0YBlLWSEPfWHYrYAZkelKt5b4",
+	"aov7+FreYeVdYMkdcw3+QxCZ6xZuADe4UPpR59Icsz6unc/Z7F9LN7GmoAFhGK86NSyfsi6vBPILKmly",
+	"REWRVG6Z8J0oR1k+L6y5doKDVg+fqqzcNFh48yxz81SolDcA0xoBsd9eb5iGibp1o+LXEl+ifUKpU8v8",
+	"U3d0qiY2XiLh+VVN/zV9Ln5+YowOQbdnr16fOgm6AOdmik2UBoY7kHE2A7ipZF34m4wVNxkOfg66c9Gh",
+	"3Rw+6PnqSO8A2K98nlHweWXPdC46p2ffnQ5e8/P4ZXIG8V/Sb3j83fDsNH41OE++hb/ws/SUbx51gIvx",
+	"PJhyaKe19vNWnX3uFTR3qa0u05NbXbWNWth0/5JkXaPn+IdQ/3Ob0u1fsoy2NT2fRRiFg/SMMzIVBOSo",
+	"ZM2wfrECmC9VBhykfBRN5+SzVdNePt2c8MSP8m4W7hbEJg/Eqy2zSQtbvhi3/0ZopIpsWhiywmR+EDQF",
+	"9ftg93wF+0qXJs01dduFLo986sS3HMV/qIE5+fyHGqyss3opWfgF+0MNqB4Tbp6IjdWMTbicMyp/M3Hv",
+	"ZsKyMcesaZ4leYYlorhMy4d9nb9GdoR/+Vf9Uw32SZBQfc2SU/SHGrTViw+L9mBhK5J90hoWpGitNvuY",
+	"65ETnM3Hr2QvqJdprxYm3vZM/lMN1p+zE9r9yyu/kwRH+UHRK9UhR4wzrWZsisbj6gErDiDrTjXcCpUb",
+	"b6WdoZ0tw3OnRwRZZ+O5O6czbrDOTbWpo4gN5izJtVH6uLGQezg8b/1IHq+W+yKZS6gzB2qaga9dVxts",
+	"VdY0lVf3X/eUzOa1uuq+MFvnAou2R49bZ70+wetLrfst1Yqrwyu2/pCTfFjibAaDsVI3sckHxS5cLcVK",
+	"z4+aSVb7HeuGEo3IqnTkZBKeZO9LfmGcGKsSLy2Wpm/wm7iD8jv18qrWyUcSUPsUCQ3jWi8XalPeSofD",
+	"kw4JzzLc7P5w3V2xcP79A8u0icVTXydiavRdv60eQNbt15roH4WuDBY9zCDTqRISKYMcmodbBzrc/Wje",
+	"FOf3Wnq2tGojQlfPd7Wd6tGvNhgFyl0Qt9jEBLnXruUwyAu6+clJLZwk5cn4mLm5/dfHH9kkN5YNgI2t",
+	"nZrCtZ0PMpEwgWsDFqulXst+kG+5zigcn9a6j67zTKnpgCc3EZtqcYu6TybkTZyphGdOeAm/0qhDmyPq",
+	"Apdm5uYi4VoL78A2YoS0SwYS7V7en40NJL3//3//X//IVxqUCVygm5kc3ewWtBjOWQqZcP8Ecy27fgcc",
+	"/4bfeenQWNv1rQZuoUF+bG+q26G/eGEvcgOVujedqIOboIeboKJRY/nW40qihEO6MDtWt6DTHJ05uc46",
+	"Fx1c8IuTk4QbMMf+vccjdXuc35zgQTrxM7i5C7hhCmluH9sj3NCR34UdX+GOaroRqJspZbL5jVcJ+Mjm",
+	"TKrZV+wwPkirI/qYuD+ojSGQ3PJYwx+QLM/WDkINj1OMx6lwX+3K5PgTz8jDVBgeuwOesn9e/fJzxGZa",
+	"yREK84j5QD02FJClUWB+IOmJXaJvKBzIS52d2iBbo/kh+PoP0tRNjjzJgOtMoEpGDdfzgxbdoE6IWpFl",
+	"GCiGo9upybx1v9+/lOMSOPdVe9bvo7O4Xx1u2fCwyjcwN7jMThCIUa53uNK/ImjC2HKWcIl1wRHYO9T0",
+	"hmmwes4ybkHvbKkW46m9DuXkU0VrCkojXu6GddExcwfdJXXy3/srkqvsQCefq3+u9ifVlFza767nDkyy",
+	"LgUVlyNpVGn+DrZZn3lM88syv1F1dG1AwfPm2G4yy+zMKrOV7l3deWutsndP40lpPFh6MN/zZOyNL/5p",
+	"SFlXaTYAB9OLz46CxSbIorpl1rPbUaIHtxYmU3vBZmOQFIpPstOjstzQhyq3iZpAQb+ClCz+x2tMve/K",
+	"kT2eI6rJl0Tj6WxpTvDdn1/Rr/98DCtyeOd6C3K5bVrz8eGZj/3qzFmmRkSm+SUJqpPPYXyeOmqa8fn2",
+	"SVyLHVp/1MPxWF3puxSIEaOC9Q7YJ1wmkLk/isVxWMwJVT7iQi4olGFWRMq6L0+/Y4UVOvw6noJMhRz1",
+	"GcacMWFLpZPkspeSkDZCJbKuLZz73Vh+azLqfF8yqlE+JQlMC4Mm3jphGtzs/CeHnFz+FYHV8i20Rqud",
+	"J6gsO61rHq8KvTgVhg+yHeurX7Rd7OvldPpajE51+wfIlPHyPsV7NKIIXNyB1mdf4B/JGNI8g6cweZz4",
+	"o/xwjLIUdXwg+VLB5VS4KKCON4xgUvCVJwExgEQhQ5N3zC6rliTMV0GtzLCXZ6fs70qiLAiSiQ3m3nNI",
+	"RjBhDWTDJrTxjn6xD2dz9Dilkwq+cgrPMMDM3FiYuPkgvKWJwz49fg6U5VvYrYrV3pEBqwVcLeBqvYSP",
+	"4CVs83tb9PbF8nmqaRXrYMhhxe5cYzN/EshHuGqPiO89OfcQ7Uo1w0RkDaXxqYr4KtYnJWm6DJBFfdIE",
+	"197LQ0FrTw9/AkBu0U+Lflr08zWgnxaItEBkO2LxBSRSqsyFLYXMK08BRLRyBzimqJk94pHvlWbnLz2F",
+	"W2VCEq71nNmZwgwHbnMNJnIwpFpnZRbik7hM69+FnNWIGeVFEyZ9oEeNmZmwybhg9eNsxKeN3i6chHDr",
+	"01R8uVBmddD/YixSGWlVrkMLcFqA0wKcFuC0AOcrBDhtZPdTR3b/XdzWg7qpMs1iiujuI7ldLyDJtbBz",
+	"XMYBcA36MnfT+d//djjGTUsATHcnbayMpZmTI0paTVWSE/sI8GQc0oWRzhkxhxuBkMZymcAb1p/wGyeG",
+	"ZR9bAczNxVxa1/LFt6ffnuJQKZnzBJGVH/Zid/4BPLPjiGngKZ3rEEPqtrXmifX+StadgNUiIY8pvjYl",
+	"Wj8DDsxZYJkwFiToiH34W++n979+/OHtVe/y3buP2Bkf5lkgTtNASXLld1NuQFNPEjezPpGZbqSMfj0W",
+	"U8MGYGcAkix05TsorbmhfWTji6hRan4ssipnhH/TWzfGy8QyyMRIDEQm7LzSfuX5hpf8BtoIJTGhj65P",
+	"xrPMp1x6f6hh3Y+XV0eeOxsLT2KbkDKJjIFCWsWETFGa3IInJjeVTjQ03tCZD4EV2jeAw6Pg4lvqp3f9",
+	"1+ev/qOGdv2pJJZ1ZKW2Y04J4nd6Xa4elrl84RSfBNnAq+MZ5uSbp1KYDW90W8w6hdFEjAg7BLFdF9RZ",
+	"3VmgIqcR0B4Wg9yCOcJOBAqR4xqHDVGD3H1lnYXDgHU/pSks5Z7lmRrlUG2RftLQIO4rPgKZCDeKH66+",
+	"L/L2qdmUz0PT1bkpHlraputSlTYt8hn9iTIWUqrMFZZBlBUFKu+os67dfc+7WskQbOsHmYpbkeY8Y+Hk",
+	"fp/LlPGRBsxEr46hkp/ePNN8OgWZxphQjbQrzGousuq5c582/Pp3ogwNhQKI3EBoX7RVuFMVvpNqIiSA",
+	"T5LFagIG/NSkCkkGtMpH4wXWBjczPKvWI2Dupji6c2iQ4L/xvLgvjDtsOMH0woUp1ZpLmiJzwfAiKOoG",
+	"YEQ/petHAVg7SaYm0wwsyhp6QThqM6VvUCLXZQY+1CQZ/3HF3stRxmX6wrD/5Fxb0NmcXaZ5ZtmVwrOG",
+	"W+1tJlxnf4RbyNg7brm76FGCeTqxMvPa0/dUjwb+OM7wxym3vOkSECMnPMP9zLpXlsuU65R5Jd4codQZ",
+	"aiWtu/xp0MUZuajTgFCGRC3Wm1gxnA5dnZwCEDRvT0+M5RmJuv+8+uVnuiuufjuqTbH7vqmRD36Zk3mS",
+	"+R0Xwq1MVKvgQNfClM8ZfOKJzeaIXiJmcjMFaWhUSoI7wcZth0RM3byaFywFy0Xmxfwn7OpQZHVhQm8y",
+	"DtT9TwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
