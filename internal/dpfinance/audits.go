@@ -322,11 +322,9 @@ func (s *Service) Letter(ctx context.Context, a actor.Actor, id uuid.UUID) ([]by
 	if au.Outcome == nil || au.Reconciliation == nil {
 		return nil, "", ErrNotConcluded
 	}
-	name := "the council"
-	if s.d.Council != nil {
-		if name, err = s.d.Council(ctx, a.CouncilID); err != nil {
-			return nil, "", err
-		}
+	name, err := s.d.Store.CouncilName(ctx, a.CouncilID)
+	if err != nil {
+		return nil, "", err
 	}
 	in := letter.AuditInput{Council: name, Date: *au.ConcludedOn, Reference: "DP audit " + au.ID.String()[:8], Period: au.Period,
 		Outcome: *au.Outcome, Reconciliation: *au.Reconciliation, Surplus: au.Surplus, Findings: au.Findings,

@@ -169,6 +169,7 @@ type Ledger struct {
 type Store interface {
 	Settings(ctx context.Context, councilID uuid.UUID) (Settings, error)
 	Councils(ctx context.Context) ([]uuid.UUID, error)
+	CouncilName(ctx context.Context, councilID uuid.UUID) (string, error)
 
 	ISFAgreement(ctx context.Context, councilID, id uuid.UUID, lock bool) (ISFAgreement, error)
 	ISFAgreements(ctx context.Context, councilID uuid.UUID) ([]ISFAgreement, error)
@@ -211,7 +212,6 @@ type Deps struct {
 	Audit    audit.Recorder
 	Tx       txn.Transactor
 	Now      func() time.Time
-	Council  func(ctx context.Context, councilID uuid.UUID) (string, error) // the council's name, for letters
 }
 
 // Service is the use cases.

@@ -236,12 +236,16 @@ func (s *Service) RunPaid(ctx context.Context, a actor.Actor, councilID, runID u
 		if amount <= 0 {
 			continue
 		}
+		// Recorded whatever the recovery's state now: the run kept the money back when it was
+		// built (a dispute since pauses the offsets to come, not the ones taken).
 		before := r.State
-		next, err := recovery.Apply(r.State, recovery.Event{Kind: recovery.Record, On: paidOn, Amount: amount})
-		if err != nil {
-			// Taken by a run before a dispute paused it: the money was kept back all the same.
-			next = r.State
-			next.Recovered += amount
+		next := r.State
+		next.Recovered += amount
+		switch {
+		case next.Outstanding() == 0:
+			next.State = recovery.Recovered
+		case next.State == recovery.Notified:
+			next.State = recovery.PartRecovered
 		}
 		r.State, r.UpdatedAt, r.Version = next, s.stamp(), r.Version+1
 		if err := s.d.Store.UpdateRecovery(ctx, r); err != nil {
