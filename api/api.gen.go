@@ -372,31 +372,31 @@ func (e AuditEvidenceItemInKind) Valid() bool {
 
 // Defines values for AuditFindingType.
 const (
-	ContributionShortfall AuditFindingType = "contribution_shortfall"
-	ExcludedCategory      AuditFindingType = "excluded_category"
-	PaEvidenceExpired     AuditFindingType = "pa_evidence_expired"
-	PaEvidenceMissing     AuditFindingType = "pa_evidence_missing"
-	SpendOutsidePlan      AuditFindingType = "spend_outside_plan"
-	UnevidencedSpend      AuditFindingType = "unevidenced_spend"
-	UnexplainedDifference AuditFindingType = "unexplained_difference"
+	AuditFindingTypeContributionShortfall AuditFindingType = "contribution_shortfall"
+	AuditFindingTypeExcludedCategory      AuditFindingType = "excluded_category"
+	AuditFindingTypePaEvidenceExpired     AuditFindingType = "pa_evidence_expired"
+	AuditFindingTypePaEvidenceMissing     AuditFindingType = "pa_evidence_missing"
+	AuditFindingTypeSpendOutsidePlan      AuditFindingType = "spend_outside_plan"
+	AuditFindingTypeUnevidencedSpend      AuditFindingType = "unevidenced_spend"
+	AuditFindingTypeUnexplainedDifference AuditFindingType = "unexplained_difference"
 )
 
 // Valid indicates whether the value is a known member of the AuditFindingType enum.
 func (e AuditFindingType) Valid() bool {
 	switch e {
-	case ContributionShortfall:
+	case AuditFindingTypeContributionShortfall:
 		return true
-	case ExcludedCategory:
+	case AuditFindingTypeExcludedCategory:
 		return true
-	case PaEvidenceExpired:
+	case AuditFindingTypePaEvidenceExpired:
 		return true
-	case PaEvidenceMissing:
+	case AuditFindingTypePaEvidenceMissing:
 		return true
-	case SpendOutsidePlan:
+	case AuditFindingTypeSpendOutsidePlan:
 		return true
-	case UnevidencedSpend:
+	case AuditFindingTypeUnevidencedSpend:
 		return true
-	case UnexplainedDifference:
+	case AuditFindingTypeUnexplainedDifference:
 		return true
 	default:
 		return false
@@ -712,6 +712,45 @@ func (e ChargeRounding) Valid() bool {
 	}
 }
 
+// Defines values for DirectPaymentAccountAccountType.
+const (
+	DirectPaymentAccountAccountTypeManagedAccount      DirectPaymentAccountAccountType = "managed_account"
+	DirectPaymentAccountAccountTypePrepaidCard         DirectPaymentAccountAccountType = "prepaid_card"
+	DirectPaymentAccountAccountTypeSeparateBankAccount DirectPaymentAccountAccountType = "separate_bank_account"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAccountAccountType enum.
+func (e DirectPaymentAccountAccountType) Valid() bool {
+	switch e {
+	case DirectPaymentAccountAccountTypeManagedAccount:
+		return true
+	case DirectPaymentAccountAccountTypePrepaidCard:
+		return true
+	case DirectPaymentAccountAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DirectPaymentAccountPaymentBasis.
+const (
+	DirectPaymentAccountPaymentBasisGross DirectPaymentAccountPaymentBasis = "gross"
+	DirectPaymentAccountPaymentBasisNet   DirectPaymentAccountPaymentBasis = "net"
+)
+
+// Valid indicates whether the value is a known member of the DirectPaymentAccountPaymentBasis enum.
+func (e DirectPaymentAccountPaymentBasis) Valid() bool {
+	switch e {
+	case DirectPaymentAccountPaymentBasisGross:
+		return true
+	case DirectPaymentAccountPaymentBasisNet:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DirectPaymentAgreementAccountType.
 const (
 	DirectPaymentAgreementAccountTypeManagedAccount      DirectPaymentAgreementAccountType = "managed_account"
@@ -895,6 +934,36 @@ func (e DirectPaymentAgreementPatchAccountType) Valid() bool {
 	case DirectPaymentAgreementPatchAccountTypePrepaidCard:
 		return true
 	case DirectPaymentAgreementPatchAccountTypeSeparateBankAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EvidenceKind.
+const (
+	EvidenceKindDbsCheck             EvidenceKind = "dbs_check"
+	EvidenceKindInsuranceCertificate EvidenceKind = "insurance_certificate"
+	EvidenceKindInvoice              EvidenceKind = "invoice"
+	EvidenceKindPayrollRecord        EvidenceKind = "payroll_record"
+	EvidenceKindReceipt              EvidenceKind = "receipt"
+	EvidenceKindTimesheet            EvidenceKind = "timesheet"
+)
+
+// Valid indicates whether the value is a known member of the EvidenceKind enum.
+func (e EvidenceKind) Valid() bool {
+	switch e {
+	case EvidenceKindDbsCheck:
+		return true
+	case EvidenceKindInsuranceCertificate:
+		return true
+	case EvidenceKindInvoice:
+		return true
+	case EvidenceKindPayrollRecord:
+		return true
+	case EvidenceKindReceipt:
+		return true
+	case EvidenceKindTimesheet:
 		return true
 	default:
 		return false
@@ -1357,6 +1426,39 @@ const (
 func (e InternalErrorProblemType) Valid() bool {
 	switch e {
 	case UrnPbudgetProblemInternal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LedgerEntryKind.
+const (
+	LedgerEntryKindAdjustment           LedgerEntryKind = "adjustment"
+	LedgerEntryKindContributionDue      LedgerEntryKind = "contribution_due"
+	LedgerEntryKindContributionReceived LedgerEntryKind = "contribution_received"
+	LedgerEntryKindCouncilPayment       LedgerEntryKind = "council_payment"
+	LedgerEntryKindRecovery             LedgerEntryKind = "recovery"
+	LedgerEntryKindRefund               LedgerEntryKind = "refund"
+	LedgerEntryKindSpend                LedgerEntryKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the LedgerEntryKind enum.
+func (e LedgerEntryKind) Valid() bool {
+	switch e {
+	case LedgerEntryKindAdjustment:
+		return true
+	case LedgerEntryKindContributionDue:
+		return true
+	case LedgerEntryKindContributionReceived:
+		return true
+	case LedgerEntryKindCouncilPayment:
+		return true
+	case LedgerEntryKindRecovery:
+		return true
+	case LedgerEntryKindRefund:
+		return true
+	case LedgerEntryKindSpend:
 		return true
 	default:
 		return false
@@ -1950,13 +2052,13 @@ func (e OverpaymentStatus) Valid() bool {
 
 // Defines values for PayloadTooLargeProblemType.
 const (
-	UrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
+	PayloadTooLargeProblemTypeUrnPbudgetProblemPayloadTooLarge PayloadTooLargeProblemType = "urn:pbudget:problem:payload-too-large"
 )
 
 // Valid indicates whether the value is a known member of the PayloadTooLargeProblemType enum.
 func (e PayloadTooLargeProblemType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemPayloadTooLarge:
+	case PayloadTooLargeProblemTypeUrnPbudgetProblemPayloadTooLarge:
 		return true
 	default:
 		return false
@@ -2800,6 +2902,216 @@ func (e ServiceUnavailableProblemType) Valid() bool {
 	}
 }
 
+// Defines values for StatementFormat.
+const (
+	StatementFormatBank   StatementFormat = "bank"
+	StatementFormatCard   StatementFormat = "card"
+	StatementFormatMapped StatementFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the StatementFormat enum.
+func (e StatementFormat) Valid() bool {
+	switch e {
+	case StatementFormatBank:
+		return true
+	case StatementFormatCard:
+		return true
+	case StatementFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagFlag.
+const (
+	StatementFlagFlagExcludedCategory StatementFlagFlag = "excluded_category"
+	StatementFlagFlagNotInPlan        StatementFlagFlag = "not_in_plan"
+	StatementFlagFlagUnexplained      StatementFlagFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagFlag enum.
+func (e StatementFlagFlag) Valid() bool {
+	switch e {
+	case StatementFlagFlagExcludedCategory:
+		return true
+	case StatementFlagFlagNotInPlan:
+		return true
+	case StatementFlagFlagUnexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagResolution.
+const (
+	StatementFlagResolutionAccepted       StatementFlagResolution = "accepted"
+	StatementFlagResolutionEvidencedLater StatementFlagResolution = "evidenced_later"
+	StatementFlagResolutionLessThannil    StatementFlagResolution = "<nil>"
+	StatementFlagResolutionMisspend       StatementFlagResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagResolution enum.
+func (e StatementFlagResolution) Valid() bool {
+	switch e {
+	case StatementFlagResolutionAccepted:
+		return true
+	case StatementFlagResolutionEvidencedLater:
+		return true
+	case StatementFlagResolutionLessThannil:
+		return true
+	case StatementFlagResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementFlagResolveResolution.
+const (
+	StatementFlagResolveResolutionAccepted       StatementFlagResolveResolution = "accepted"
+	StatementFlagResolveResolutionEvidencedLater StatementFlagResolveResolution = "evidenced_later"
+	StatementFlagResolveResolutionMisspend       StatementFlagResolveResolution = "misspend"
+)
+
+// Valid indicates whether the value is a known member of the StatementFlagResolveResolution enum.
+func (e StatementFlagResolveResolution) Valid() bool {
+	switch e {
+	case StatementFlagResolveResolutionAccepted:
+		return true
+	case StatementFlagResolveResolutionEvidencedLater:
+		return true
+	case StatementFlagResolveResolutionMisspend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineFlag.
+const (
+	StatementLineFlagExcludedCategory StatementLineFlag = "excluded_category"
+	StatementLineFlagLessThannil      StatementLineFlag = "<nil>"
+	StatementLineFlagNotInPlan        StatementLineFlag = "not_in_plan"
+	StatementLineFlagUnexplained      StatementLineFlag = "unexplained"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineFlag enum.
+func (e StatementLineFlag) Valid() bool {
+	switch e {
+	case StatementLineFlagExcludedCategory:
+		return true
+	case StatementLineFlagLessThannil:
+		return true
+	case StatementLineFlagNotInPlan:
+		return true
+	case StatementLineFlagUnexplained:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineKind.
+const (
+	StatementLineKindContributionReceived StatementLineKind = "contribution_received"
+	StatementLineKindCouncilPayment       StatementLineKind = "council_payment"
+	StatementLineKindRefund               StatementLineKind = "refund"
+	StatementLineKindSpend                StatementLineKind = "spend"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineKind enum.
+func (e StatementLineKind) Valid() bool {
+	switch e {
+	case StatementLineKindContributionReceived:
+		return true
+	case StatementLineKindCouncilPayment:
+		return true
+	case StatementLineKindRefund:
+		return true
+	case StatementLineKindSpend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementLineMatchedBy.
+const (
+	StatementLineMatchedByCategory          StatementLineMatchedBy = "category"
+	StatementLineMatchedByLessThannil       StatementLineMatchedBy = "<nil>"
+	StatementLineMatchedByPayee             StatementLineMatchedBy = "payee"
+	StatementLineMatchedByPersonalAssistant StatementLineMatchedBy = "personal_assistant"
+	StatementLineMatchedByProvider          StatementLineMatchedBy = "provider"
+	StatementLineMatchedByProviderReference StatementLineMatchedBy = "provider_reference"
+)
+
+// Valid indicates whether the value is a known member of the StatementLineMatchedBy enum.
+func (e StatementLineMatchedBy) Valid() bool {
+	switch e {
+	case StatementLineMatchedByCategory:
+		return true
+	case StatementLineMatchedByLessThannil:
+		return true
+	case StatementLineMatchedByPayee:
+		return true
+	case StatementLineMatchedByPersonalAssistant:
+		return true
+	case StatementLineMatchedByProvider:
+		return true
+	case StatementLineMatchedByProviderReference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementUploadFormat.
+const (
+	StatementUploadFormatBank   StatementUploadFormat = "bank"
+	StatementUploadFormatCard   StatementUploadFormat = "card"
+	StatementUploadFormatMapped StatementUploadFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the StatementUploadFormat enum.
+func (e StatementUploadFormat) Valid() bool {
+	switch e {
+	case StatementUploadFormatBank:
+		return true
+	case StatementUploadFormatCard:
+		return true
+	case StatementUploadFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StatementUploadStatus.
+const (
+	StatementUploadStatusFailed   StatementUploadStatus = "failed"
+	StatementUploadStatusImported StatementUploadStatus = "imported"
+	StatementUploadStatusQueued   StatementUploadStatus = "queued"
+	StatementUploadStatusRunning  StatementUploadStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the StatementUploadStatus enum.
+func (e StatementUploadStatus) Valid() bool {
+	switch e {
+	case StatementUploadStatusFailed:
+		return true
+	case StatementUploadStatusImported:
+		return true
+	case StatementUploadStatusQueued:
+		return true
+	case StatementUploadStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SupportPlanManagementMode.
 const (
 	SupportPlanManagementModeCouncilManaged SupportPlanManagementMode = "council_managed"
@@ -3634,6 +3946,195 @@ func (e UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType) Vali
 	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBacsAccountNameInvalid:
 		return true
 	case UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentAnchorInUse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget       CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:evidence-target"
+	CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEvidenceTarget:
+		return true
+	case CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListStatementFlagsParamsStatus.
+const (
+	ListStatementFlagsParamsStatusAll  ListStatementFlagsParamsStatus = "all"
+	ListStatementFlagsParamsStatusOpen ListStatementFlagsParamsStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ListStatementFlagsParamsStatus enum.
+func (e ListStatementFlagsParamsStatus) Valid() bool {
+	switch e {
+	case ListStatementFlagsParamsStatusAll:
+		return true
+	case ListStatementFlagsParamsStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved  ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-flag-resolved"
+)
+
+// Valid indicates whether the value is a known member of the ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementFlagResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+)
+
+// Valid indicates whether the value is a known member of the ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsFormat.
+const (
+	ImportStatementParamsFormatBank   ImportStatementParamsFormat = "bank"
+	ImportStatementParamsFormatCard   ImportStatementParamsFormat = "card"
+	ImportStatementParamsFormatMapped ImportStatementParamsFormat = "mapped"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsFormat enum.
+func (e ImportStatementParamsFormat) Valid() bool {
+	switch e {
+	case ImportStatementParamsFormatBank:
+		return true
+	case ImportStatementParamsFormatCard:
+		return true
+	case ImportStatementParamsFormatMapped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsUnit.
+const (
+	Pence  ImportStatementParamsUnit = "pence"
+	Pounds ImportStatementParamsUnit = "pounds"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsUnit enum.
+func (e ImportStatementParamsUnit) Valid() bool {
+	switch e {
+	case Pence:
+		return true
+	case Pounds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatementParamsSign.
+const (
+	OutNegative ImportStatementParamsSign = "out_negative"
+	OutPositive ImportStatementParamsSign = "out_positive"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatementParamsSign enum.
+func (e ImportStatementParamsSign) Valid() bool {
+	switch e {
+	case OutNegative:
+		return true
+	case OutPositive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ImportStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement413ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement413ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPayloadTooLarge ImportStatement413ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payload-too-large"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement413ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement413ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement413ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused ImportStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid     ImportStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:statement-invalid"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ImportStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ImportStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemStatementInvalid:
 		return true
 	default:
 		return false
@@ -7069,6 +7570,17 @@ type AccessRecordList struct {
 	NextPageToken *string        `json:"next_page_token,omitempty"`
 }
 
+// AccountBalance defines model for AccountBalance.
+type AccountBalance struct {
+	AccountId    openapi_types.UUID `json:"account_id"`
+	At           openapi_types.Date `json:"at"`
+	BalancePence int64              `json:"balance_pence"`
+
+	// Entries The entries dated on or before at.
+	Entries             int   `json:"entries"`
+	OpeningBalancePence int64 `json:"opening_balance_pence"`
+}
+
 // ActingFor defines model for ActingFor.
 type ActingFor struct {
 	// Basis Why the holder acts for them: themselves; their authorised person or nominee; the parent of a child.
@@ -7891,6 +8403,12 @@ type CouncilSettings struct {
 	// DpCareHomeMaxDays The longest care-home stay a direct payment may fund, in days (default 28: four consecutive weeks in 12 months).
 	DpCareHomeMaxDays int `json:"dp_care_home_max_days"`
 
+	// ExcludedMerchantCategories Merchant category codes a direct payment may never be spent on: a card statement line with one is flagged excluded_category (default 7995 betting, 7800-7802 government lotteries and racing).
+	ExcludedMerchantCategories []string `json:"excluded_merchant_categories"`
+
+	// MerchantCategoryMap Merchant category code → service category code: a card line with a mapped code is matched to the plan's line of that category, or flagged not_in_plan.
+	MerchantCategoryMap map[string]string `json:"merchant_category_map"`
+
 	// PaymentFourWeeklyAnchor Four-weekly cycles are [anchor + 28k, anchor + 28(k+1)). Cannot move once a four-weekly cycle has been paid (default 2026-04-06).
 	PaymentFourWeeklyAnchor openapi_types.Date `json:"payment_four_weekly_anchor"`
 
@@ -7920,12 +8438,36 @@ type CouncilSettingsPatch struct {
 	ChildShortBreakMaxDaysPerPeriod   *int                `json:"child_short_break_max_days_per_period,omitempty"`
 	DpCareHomeJoinGapDays             *int                `json:"dp_care_home_join_gap_days,omitempty"`
 	DpCareHomeMaxDays                 *int                `json:"dp_care_home_max_days,omitempty"`
+	ExcludedMerchantCategories        *[]string           `json:"excluded_merchant_categories,omitempty"`
+	MerchantCategoryMap               *map[string]string  `json:"merchant_category_map,omitempty"`
 	PaymentFourWeeklyAnchor           *openapi_types.Date `json:"payment_four_weekly_anchor,omitempty"`
 	PaymentLeadDays                   *int                `json:"payment_lead_days,omitempty"`
 	PaymentMonthlyAnchor              *openapi_types.Date `json:"payment_monthly_anchor,omitempty"`
 	PaymentProcessingDays             *int                `json:"payment_processing_days,omitempty"`
 	PaymentTwoWeeklyAnchor            *openapi_types.Date `json:"payment_two_weekly_anchor,omitempty"`
 }
+
+// DirectPaymentAccount defines model for DirectPaymentAccount.
+type DirectPaymentAccount struct {
+	AccountType DirectPaymentAccountAccountType `json:"account_type"`
+	AgreementId openapi_types.UUID              `json:"agreement_id"`
+	BalanceAt   openapi_types.Date              `json:"balance_at"`
+
+	// BalancePence The balance at the end of balance_at (today).
+	BalancePence        int64                            `json:"balance_pence"`
+	CreatedAt           time.Time                        `json:"created_at"`
+	Id                  openapi_types.UUID               `json:"id"`
+	OpenedOn            openapi_types.Date               `json:"opened_on"`
+	OpeningBalancePence int64                            `json:"opening_balance_pence"`
+	PaymentBasis        DirectPaymentAccountPaymentBasis `json:"payment_basis"`
+	PersonId            openapi_types.UUID               `json:"person_id"`
+}
+
+// DirectPaymentAccountAccountType defines model for DirectPaymentAccount.AccountType.
+type DirectPaymentAccountAccountType string
+
+// DirectPaymentAccountPaymentBasis defines model for DirectPaymentAccount.PaymentBasis.
+type DirectPaymentAccountPaymentBasis string
 
 // DirectPaymentAgreement defines model for DirectPaymentAgreement.
 type DirectPaymentAgreement struct {
@@ -8045,6 +8587,51 @@ type EligibilityCondition struct {
 	Detail    string `json:"detail"`
 	Held      bool   `json:"held"`
 }
+
+// EvidenceItem defines model for EvidenceItem.
+type EvidenceItem struct {
+	AccountId       openapi_types.UUID                    `json:"account_id"`
+	AuditId         nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	DocumentDate    openapi_types.Date                    `json:"document_date"`
+	Id              openapi_types.UUID                    `json:"id"`
+	Kind            EvidenceKind                          `json:"kind"`
+	Note            string                                `json:"note"`
+	ReceivedOn      openapi_types.Date                    `json:"received_on"`
+	RecordedAt      time.Time                             `json:"recorded_at"`
+	RecordedBy      string                                `json:"recorded_by"`
+	Reference       string                                `json:"reference"`
+	Sha256          string                                `json:"sha256"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+	ValidUntil      nullable.Nullable[openapi_types.Date] `json:"valid_until"`
+}
+
+// EvidenceItemCreate defines model for EvidenceItemCreate.
+type EvidenceItemCreate struct {
+	AuditId      *openapi_types.UUID `json:"audit_id,omitempty"`
+	DocumentDate openapi_types.Date  `json:"document_date"`
+	Kind         EvidenceKind        `json:"kind"`
+	Note         *string             `json:"note,omitempty"`
+
+	// ReceivedOn Default today.
+	ReceivedOn *openapi_types.Date `json:"received_on,omitempty"`
+
+	// Reference Where the document is kept (a document store's reference).
+	Reference       string              `json:"reference"`
+	Sha256          string              `json:"sha256"`
+	StatementLineId *openapi_types.UUID `json:"statement_line_id,omitempty"`
+
+	// ValidUntil Insurance certificates and DBS checks: when it stops being valid.
+	ValidUntil *openapi_types.Date `json:"valid_until,omitempty"`
+}
+
+// EvidenceItemList defines model for EvidenceItemList.
+type EvidenceItemList struct {
+	Items         []EvidenceItem `json:"items"`
+	NextPageToken *string        `json:"next_page_token,omitempty"`
+}
+
+// EvidenceKind defines model for EvidenceKind.
+type EvidenceKind string
 
 // FamilyRelation How the two people are related by family, when they are.
 type FamilyRelation string
@@ -8493,6 +9080,38 @@ type IncomeType string
 
 // InternalErrorProblemType The problem types of the shared `InternalError` response.
 type InternalErrorProblemType string
+
+// LedgerEntry defines model for LedgerEntry.
+type LedgerEntry struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// AmountPence Signed: money in positive, money out negative; a contribution due (a memo) positive.
+	AmountPence int64 `json:"amount_pence"`
+
+	// BalanceEffectPence What the entry does to the balance (0 for a contribution due).
+	BalanceEffectPence int64                                 `json:"balance_effect_pence"`
+	CreatedAt          time.Time                             `json:"created_at"`
+	CreatedBy          string                                `json:"created_by"`
+	EntryDate          openapi_types.Date                    `json:"entry_date"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	Kind               LedgerEntryKind                       `json:"kind"`
+	PlanLineId         nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+	Reason             string                                `json:"reason"`
+	SourceId           openapi_types.UUID                    `json:"source_id"`
+
+	// SourceKind What posted it: payment_run, payment_return, contribution_cycle, statement_line, recovery …
+	SourceKind      string                                `json:"source_kind"`
+	StatementLineId nullable.Nullable[openapi_types.UUID] `json:"statement_line_id"`
+}
+
+// LedgerEntryKind defines model for LedgerEntryKind.
+type LedgerEntryKind string
+
+// LedgerEntryList defines model for LedgerEntryList.
+type LedgerEntryList struct {
+	Items         []LedgerEntry `json:"items"`
+	NextPageToken *string       `json:"next_page_token,omitempty"`
+}
 
 // LineFrequency defines model for LineFrequency.
 type LineFrequency string
@@ -10231,6 +10850,165 @@ type SignOffChecks struct {
 	WithinBudget           bool `json:"within_budget"`
 }
 
+// Statement defines model for Statement.
+type Statement struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// ClosingCheck null when the file states no balance.
+	ClosingCheck nullable.Nullable[StatementClosingCheck] `json:"closing_check"`
+
+	// ExistingLines Lines already held (the same file again, or an overlapping statement).
+	ExistingLines int             `json:"existing_lines"`
+	FileSha256    string          `json:"file_sha256"`
+	FlaggedLines  int             `json:"flagged_lines"`
+	Format        StatementFormat `json:"format"`
+
+	// From The first date of its lines; null for a file with none.
+	From       nullable.Nullable[openapi_types.Date] `json:"from"`
+	Id         openapi_types.UUID                    `json:"id"`
+	ImportedAt time.Time                             `json:"imported_at"`
+	ImportedBy string                                `json:"imported_by"`
+	InPence    int64                                 `json:"in_pence"`
+	Lines      int                                   `json:"lines"`
+
+	// NewLines Lines not held before: the ones this import added.
+	NewLines int                                   `json:"new_lines"`
+	OutPence int64                                 `json:"out_pence"`
+	To       nullable.Nullable[openapi_types.Date] `json:"to"`
+	UploadId nullable.Nullable[openapi_types.UUID] `json:"upload_id"`
+}
+
+// StatementFormat defines model for Statement.Format.
+type StatementFormat string
+
+// StatementClosingCheck defines model for StatementClosingCheck.
+type StatementClosingCheck struct {
+	Agrees          bool               `json:"agrees"`
+	Detail          string             `json:"detail"`
+	DifferencePence int64              `json:"difference_pence"`
+	LedgerPence     int64              `json:"ledger_pence"`
+	On              openapi_types.Date `json:"on"`
+	StatedPence     int64              `json:"stated_pence"`
+}
+
+// StatementFlag defines model for StatementFlag.
+type StatementFlag struct {
+	AccountId       openapi_types.UUID                         `json:"account_id"`
+	AmountPence     int64                                      `json:"amount_pence"`
+	CreatedAt       time.Time                                  `json:"created_at"`
+	Flag            StatementFlagFlag                          `json:"flag"`
+	Id              openapi_types.UUID                         `json:"id"`
+	LineDate        openapi_types.Date                         `json:"line_date"`
+	Note            nullable.Nullable[string]                  `json:"note"`
+	Reason          string                                     `json:"reason"`
+	Resolution      nullable.Nullable[StatementFlagResolution] `json:"resolution"`
+	ResolvedAt      nullable.Nullable[time.Time]               `json:"resolved_at"`
+	ResolvedBy      nullable.Nullable[string]                  `json:"resolved_by"`
+	StatementLineId openapi_types.UUID                         `json:"statement_line_id"`
+}
+
+// StatementFlagFlag defines model for StatementFlag.Flag.
+type StatementFlagFlag string
+
+// StatementFlagResolution defines model for StatementFlag.Resolution.
+type StatementFlagResolution string
+
+// StatementFlagList defines model for StatementFlagList.
+type StatementFlagList struct {
+	Items         []StatementFlag `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// StatementFlagResolve defines model for StatementFlagResolve.
+type StatementFlagResolve struct {
+	Note       string                         `json:"note"`
+	Resolution StatementFlagResolveResolution `json:"resolution"`
+}
+
+// StatementFlagResolveResolution defines model for StatementFlagResolve.Resolution.
+type StatementFlagResolveResolution string
+
+// StatementLine defines model for StatementLine.
+type StatementLine struct {
+	AmountPence  int64                                `json:"amount_pence"`
+	BalancePence nullable.Nullable[int64]             `json:"balance_pence"`
+	Date         openapi_types.Date                   `json:"date"`
+	Description  string                               `json:"description"`
+	Flag         nullable.Nullable[StatementLineFlag] `json:"flag"`
+	Id           openapi_types.UUID                   `json:"id"`
+	Kind         StatementLineKind                    `json:"kind"`
+
+	// LineKey The line's identity (SHA-256).
+	LineKey          string                                    `json:"line_key"`
+	LineNumber       int                                       `json:"line_number"`
+	MatchReason      string                                    `json:"match_reason"`
+	MatchedBy        nullable.Nullable[StatementLineMatchedBy] `json:"matched_by"`
+	MerchantCategory nullable.Nullable[string]                 `json:"merchant_category"`
+
+	// Occurrence Its position among identical lines that day in the file.
+	Occurrence int                                   `json:"occurrence"`
+	PlanLineId nullable.Nullable[openapi_types.UUID] `json:"plan_line_id"`
+
+	// Posted false for a council payment: the paid run posted it.
+	Posted      bool               `json:"posted"`
+	Reference   string             `json:"reference"`
+	StatementId openapi_types.UUID `json:"statement_id"`
+}
+
+// StatementLineFlag defines model for StatementLine.Flag.
+type StatementLineFlag string
+
+// StatementLineKind defines model for StatementLine.Kind.
+type StatementLineKind string
+
+// StatementLineMatchedBy defines model for StatementLine.MatchedBy.
+type StatementLineMatchedBy string
+
+// StatementLineList defines model for StatementLineList.
+type StatementLineList struct {
+	Items         []StatementLine `json:"items"`
+	NextPageToken *string         `json:"next_page_token,omitempty"`
+}
+
+// StatementList defines model for StatementList.
+type StatementList struct {
+	Items         []Statement `json:"items"`
+	NextPageToken *string     `json:"next_page_token,omitempty"`
+}
+
+// StatementUpload defines model for StatementUpload.
+type StatementUpload struct {
+	AccountId      openapi_types.UUID           `json:"account_id"`
+	BytesProcessed int64                        `json:"bytes_processed"`
+	CompletedAt    nullable.Nullable[time.Time] `json:"completed_at"`
+	CreatedAt      time.Time                    `json:"created_at"`
+	CreatedBy      string                       `json:"created_by"`
+	FileSha256     string                       `json:"file_sha256"`
+	Format         StatementUploadFormat        `json:"format"`
+	Id             openapi_types.UUID           `json:"id"`
+	LinesProcessed int                          `json:"lines_processed"`
+
+	// Problem Why the file was refused (failed): the problem a synchronous import would have answered.
+	Problem     nullable.Nullable[StatementUploadProblem] `json:"problem"`
+	SizeBytes   int64                                     `json:"size_bytes"`
+	StatementId nullable.Nullable[openapi_types.UUID]     `json:"statement_id"`
+	Status      StatementUploadStatus                     `json:"status"`
+	UpdatedAt   time.Time                                 `json:"updated_at"`
+}
+
+// StatementUploadFormat defines model for StatementUpload.Format.
+type StatementUploadFormat string
+
+// StatementUploadStatus defines model for StatementUpload.Status.
+type StatementUploadStatus string
+
+// StatementUploadProblem defines model for StatementUploadProblem.
+type StatementUploadProblem struct {
+	Detail string       `json:"detail"`
+	Errors []FieldError `json:"errors"`
+	Type   string       `json:"type"`
+}
+
 // SupportPlan defines model for SupportPlan.
 type SupportPlan struct {
 	// AnnualCostPence The plan's cost a year; for provider staff, the cost of their own lines.
@@ -10688,6 +11466,9 @@ type WeeklyReport struct {
 	} `json:"reviews"`
 }
 
+// AccountId defines model for AccountId.
+type AccountId = openapi_types.UUID
+
 // AgreementId defines model for AgreementId.
 type AgreementId = openapi_types.UUID
 
@@ -10711,6 +11492,9 @@ type FileId = openapi_types.UUID
 
 // FinancialAssessmentId defines model for FinancialAssessmentId.
 type FinancialAssessmentId = openapi_types.UUID
+
+// FlagId defines model for FlagId.
+type FlagId = openapi_types.UUID
 
 // FundingRequestId defines model for FundingRequestId.
 type FundingRequestId = openapi_types.UUID
@@ -10786,6 +11570,9 @@ type SubscriptionId = openapi_types.UUID
 
 // TopUpId defines model for TopUpId.
 type TopUpId = openapi_types.UUID
+
+// UploadId defines model for UploadId.
+type UploadId = openapi_types.UUID
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
@@ -11138,6 +11925,127 @@ type UpdateCouncilSettingsParams struct {
 
 // UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType defines parameters for UpdateCouncilSettings.
 type UpdateCouncilSettings422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAccountBalanceParams defines parameters for GetAccountBalance.
+type GetAccountBalanceParams struct {
+	At *openapi_types.Date `form:"at,omitempty" json:"at,omitempty"`
+}
+
+// ListEvidenceItemsParams defines parameters for ListEvidenceItems.
+type ListEvidenceItemsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken       *PageToken          `form:"page_token,omitempty" json:"page_token,omitempty"`
+	StatementLineId *openapi_types.UUID `form:"statement_line_id,omitempty" json:"statement_line_id,omitempty"`
+	AuditId         *openapi_types.UUID `form:"audit_id,omitempty" json:"audit_id,omitempty"`
+}
+
+// CreateEvidenceItemParams defines parameters for CreateEvidenceItem.
+type CreateEvidenceItemParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvidenceItem.
+type CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateEvidenceItem.
+type CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListStatementFlagsParams defines parameters for ListStatementFlags.
+type ListStatementFlagsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken                      `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Status    *ListStatementFlagsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListStatementFlagsParamsStatus defines parameters for ListStatementFlags.
+type ListStatementFlagsParamsStatus string
+
+// ResolveStatementFlagParams defines parameters for ResolveStatementFlag.
+type ResolveStatementFlagParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType defines parameters for ResolveStatementFlag.
+type ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType string
+
+// ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType defines parameters for ResolveStatementFlag.
+type ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListLedgerEntriesParams defines parameters for ListLedgerEntries.
+type ListLedgerEntriesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken       `form:"page_token,omitempty" json:"page_token,omitempty"`
+	Kind      *LedgerEntryKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// From Entries dated on or after.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Entries dated on or before.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ListStatementsParams defines parameters for ListStatements.
+type ListStatementsParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ImportStatementParams defines parameters for ImportStatement.
+type ImportStatementParams struct {
+	Format                 ImportStatementParamsFormat `form:"format" json:"format"`
+	DateColumn             *string                     `form:"date_column,omitempty" json:"date_column,omitempty"`
+	DescriptionColumn      *string                     `form:"description_column,omitempty" json:"description_column,omitempty"`
+	AmountColumn           *string                     `form:"amount_column,omitempty" json:"amount_column,omitempty"`
+	PaidInColumn           *string                     `form:"paid_in_column,omitempty" json:"paid_in_column,omitempty"`
+	PaidOutColumn          *string                     `form:"paid_out_column,omitempty" json:"paid_out_column,omitempty"`
+	BalanceColumn          *string                     `form:"balance_column,omitempty" json:"balance_column,omitempty"`
+	ReferenceColumn        *string                     `form:"reference_column,omitempty" json:"reference_column,omitempty"`
+	MerchantCategoryColumn *string                     `form:"merchant_category_column,omitempty" json:"merchant_category_column,omitempty"`
+	DateFormat             *string                     `form:"date_format,omitempty" json:"date_format,omitempty"`
+	Unit                   *ImportStatementParamsUnit  `form:"unit,omitempty" json:"unit,omitempty"`
+	Sign                   *ImportStatementParamsSign  `form:"sign,omitempty" json:"sign,omitempty"`
+	Delimiter              *string                     `form:"delimiter,omitempty" json:"delimiter,omitempty"`
+	SkipRows               *int                        `form:"skip_rows,omitempty" json:"skip_rows,omitempty"`
+
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ImportStatementParamsFormat defines parameters for ImportStatement.
+type ImportStatementParamsFormat string
+
+// ImportStatementParamsUnit defines parameters for ImportStatement.
+type ImportStatementParamsUnit string
+
+// ImportStatementParamsSign defines parameters for ImportStatement.
+type ImportStatementParamsSign string
+
+// ImportStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportStatement413ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement413ApplicationProblemPlusJSONResponseBodyType string
+
+// ImportStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for ImportStatement.
+type ImportStatement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListStatementLinesParams defines parameters for ListStatementLines.
+type ListStatementLinesParams struct {
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The `next_page_token` of the previous page.
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
 
 // ListDirectPaymentAgreementsParams defines parameters for ListDirectPaymentAgreements.
 type ListDirectPaymentAgreementsParams struct {
@@ -12516,6 +13424,12 @@ type UpdateCouncilSettingsJSONRequestBody = CouncilSettingsPatch
 // UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody defines body for UpdateCouncilSettings for application/merge-patch+json ContentType.
 type UpdateCouncilSettingsApplicationMergePatchPlusJSONRequestBody = CouncilSettingsPatch
 
+// CreateEvidenceItemJSONRequestBody defines body for CreateEvidenceItem for application/json ContentType.
+type CreateEvidenceItemJSONRequestBody = EvidenceItemCreate
+
+// ResolveStatementFlagJSONRequestBody defines body for ResolveStatementFlag for application/json ContentType.
+type ResolveStatementFlagJSONRequestBody = StatementFlagResolve
+
 // CreateDirectPaymentAgreementJSONRequestBody defines body for CreateDirectPaymentAgreement for application/json ContentType.
 type CreateDirectPaymentAgreementJSONRequestBody = DirectPaymentAgreementCreate
 
@@ -12791,6 +13705,42 @@ type ServerInterface interface {
 	// UpdateCouncilSettings Change the council's settings.
 	// (PATCH /v1/council/settings)
 	UpdateCouncilSettings(ctx echo.Context, params UpdateCouncilSettingsParams) error
+	// GetDirectPaymentAccount A direct-payment account with its balance today.
+	// (GET /v1/direct-payment-accounts/{account_id})
+	GetDirectPaymentAccount(ctx echo.Context, accountId AccountId) error
+	// GetAccountBalance An account's balance at the end of a day.
+	// (GET /v1/direct-payment-accounts/{account_id}/balance)
+	GetAccountBalance(ctx echo.Context, accountId AccountId, params GetAccountBalanceParams) error
+	// ListEvidenceItems An account's evidence items (of one statement line or audit when asked).
+	// (GET /v1/direct-payment-accounts/{account_id}/evidence)
+	ListEvidenceItems(ctx echo.Context, accountId AccountId, params ListEvidenceItemsParams) error
+	// CreateEvidenceItem Record an evidence item against a statement line or an audit.
+	// (POST /v1/direct-payment-accounts/{account_id}/evidence)
+	CreateEvidenceItem(ctx echo.Context, accountId AccountId, params CreateEvidenceItemParams) error
+	// ListStatementFlags An account's flagged statement lines, by date (open ones only with status=open).
+	// (GET /v1/direct-payment-accounts/{account_id}/flags)
+	ListStatementFlags(ctx echo.Context, accountId AccountId, params ListStatementFlagsParams) error
+	// ResolveStatementFlag Resolve a flag with a note: accepted, misspend or evidenced later.
+	// (POST /v1/direct-payment-accounts/{account_id}/flags/{flag_id}/resolve)
+	ResolveStatementFlag(ctx echo.Context, accountId AccountId, flagId FlagId, params ResolveStatementFlagParams) error
+	// ListLedgerEntries An account's ledger, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/ledger)
+	ListLedgerEntries(ctx echo.Context, accountId AccountId, params ListLedgerEntriesParams) error
+	// GetStatementUpload A statement imported in the background: its progress and result.
+	// (GET /v1/direct-payment-accounts/{account_id}/statement-uploads/{upload_id})
+	GetStatementUpload(ctx echo.Context, accountId AccountId, uploadId UploadId) error
+	// ListStatements An account's imported statements, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements)
+	ListStatements(ctx echo.Context, accountId AccountId, params ListStatementsParams) error
+	// ImportStatement Import a statement of the account (CSV; 201, or 202 for a file over 1 MiB).
+	// (POST /v1/direct-payment-accounts/{account_id}/statements)
+	ImportStatement(ctx echo.Context, accountId AccountId, params ImportStatementParams) error
+	// GetStatement One imported statement.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id})
+	GetStatement(ctx echo.Context, accountId AccountId, statementId StatementId) error
+	// ListStatementLines The lines a statement added, in file order, with their matches.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id}/lines)
+	ListStatementLines(ctx echo.Context, accountId AccountId, statementId StatementId, params ListStatementLinesParams) error
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
 	// (GET /v1/direct-payment-agreements)
 	ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error
@@ -12803,6 +13753,9 @@ type ServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params UpdateDirectPaymentAgreementParams) error
+	// GetDirectPaymentAccountOfAgreement The account of a direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/account)
+	GetDirectPaymentAccountOfAgreement(ctx echo.Context, agreementId AgreementId) error
 	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
 	EndDirectPaymentAgreement(ctx echo.Context, agreementId AgreementId, params EndDirectPaymentAgreementParams) error
@@ -13850,6 +14803,520 @@ func (w *ServerInterfaceWrapper) UpdateCouncilSettings(ctx echo.Context) error {
 	return err
 }
 
+// GetDirectPaymentAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAccount(ctx, accountId)
+	return err
+}
+
+// GetAccountBalance converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAccountBalance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAccountBalanceParams
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAccountBalance(ctx, accountId, params)
+	return err
+}
+
+// ListEvidenceItems converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvidenceItems(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEvidenceItemsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "statement_line_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "statement_line_id", ctx.QueryParams(), &params.StatementLineId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_line_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "audit_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "audit_id", ctx.QueryParams(), &params.AuditId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvidenceItems(ctx, accountId, params)
+	return err
+}
+
+// CreateEvidenceItem converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEvidenceItem(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEvidenceItemParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEvidenceItem(ctx, accountId, params)
+	return err
+}
+
+// ListStatementFlags converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatementFlags(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementFlagsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatementFlags(ctx, accountId, params)
+	return err
+}
+
+// ResolveStatementFlag converts echo context to params.
+func (w *ServerInterfaceWrapper) ResolveStatementFlag(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "flag_id" -------------
+	var flagId FlagId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flag_id", ctx.Param("flag_id"), &flagId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flag_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResolveStatementFlagParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResolveStatementFlag(ctx, accountId, flagId, params)
+	return err
+}
+
+// ListLedgerEntries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLedgerEntries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLedgerEntriesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLedgerEntries(ctx, accountId, params)
+	return err
+}
+
+// GetStatementUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatementUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "upload_id" -------------
+	var uploadId UploadId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "upload_id", ctx.Param("upload_id"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter upload_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatementUpload(ctx, accountId, uploadId)
+	return err
+}
+
+// ListStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatements(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatements(ctx, accountId, params)
+	return err
+}
+
+// ImportStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportStatementParams
+	// ------------- Required query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_column", ctx.QueryParams(), &params.DateColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "description_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "description_column", ctx.QueryParams(), &params.DescriptionColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter description_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount_column", ctx.QueryParams(), &params.AmountColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_in_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_in_column", ctx.QueryParams(), &params.PaidInColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_in_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "paid_out_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "paid_out_column", ctx.QueryParams(), &params.PaidOutColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter paid_out_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "balance_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "balance_column", ctx.QueryParams(), &params.BalanceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter balance_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "reference_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reference_column", ctx.QueryParams(), &params.ReferenceColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reference_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "merchant_category_column" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_category_column", ctx.QueryParams(), &params.MerchantCategoryColumn, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_category_column: %s", err))
+	}
+
+	// ------------- Optional query parameter "date_format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "date_format", ctx.QueryParams(), &params.DateFormat, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter date_format: %s", err))
+	}
+
+	// ------------- Optional query parameter "unit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unit", ctx.QueryParams(), &params.Unit, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unit: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "delimiter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "delimiter", ctx.QueryParams(), &params.Delimiter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delimiter: %s", err))
+	}
+
+	// ------------- Optional query parameter "skip_rows" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_rows", ctx.QueryParams(), &params.SkipRows, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter skip_rows: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportStatement(ctx, accountId, params)
+	return err
+}
+
+// GetStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatement(ctx, accountId, statementId)
+	return err
+}
+
+// ListStatementLines converts echo context to params.
+func (w *ServerInterfaceWrapper) ListStatementLines(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStatementLinesParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListStatementLines(ctx, accountId, statementId, params)
+	return err
+}
+
 // ListDirectPaymentAgreements converts echo context to params.
 func (w *ServerInterfaceWrapper) ListDirectPaymentAgreements(ctx echo.Context) error {
 	var err error
@@ -13974,6 +15441,22 @@ func (w *ServerInterfaceWrapper) UpdateDirectPaymentAgreement(ctx echo.Context) 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateDirectPaymentAgreement(ctx, agreementId, params)
+	return err
+}
+
+// GetDirectPaymentAccountOfAgreement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDirectPaymentAccountOfAgreement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDirectPaymentAccountOfAgreement(ctx, agreementId)
 	return err
 }
 
@@ -18964,6 +20447,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/weekly", wrapper.GetWeeklyReport, options.OperationMiddlewares["getWeeklyReport"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/reviews", wrapper.GetMyReviews, options.OperationMiddlewares["getMyReviews"]...)
 	router.POST(options.BaseURL+"/v1/me/people/:person_id/review-requests", wrapper.CreateMyReviewRequest, options.OperationMiddlewares["createMyReviewRequest"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id", wrapper.GetDirectPaymentAccount, options.OperationMiddlewares["getDirectPaymentAccount"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-agreements/:agreement_id/account", wrapper.GetDirectPaymentAccountOfAgreement, options.OperationMiddlewares["getDirectPaymentAccountOfAgreement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/ledger", wrapper.ListLedgerEntries, options.OperationMiddlewares["listLedgerEntries"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/balance", wrapper.GetAccountBalance, options.OperationMiddlewares["getAccountBalance"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements", wrapper.ListStatements, options.OperationMiddlewares["listStatements"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements", wrapper.ImportStatement, options.OperationMiddlewares["importStatement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements/:statement_id", wrapper.GetStatement, options.OperationMiddlewares["getStatement"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statements/:statement_id/lines", wrapper.ListStatementLines, options.OperationMiddlewares["listStatementLines"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/statement-uploads/:upload_id", wrapper.GetStatementUpload, options.OperationMiddlewares["getStatementUpload"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags", wrapper.ListStatementFlags, options.OperationMiddlewares["listStatementFlags"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags/:flag_id/resolve", wrapper.ResolveStatementFlag, options.OperationMiddlewares["resolveStatementFlag"]...)
+	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.ListEvidenceItems, options.OperationMiddlewares["listEvidenceItems"]...)
+	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.CreateEvidenceItem, options.OperationMiddlewares["createEvidenceItem"]...)
 	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id/statements", wrapper.ListISFStatements, options.OperationMiddlewares["listISFStatements"]...)
 	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/statements", wrapper.CreateISFStatement, options.OperationMiddlewares["createISFStatement"]...)
 	router.GET(options.BaseURL+"/v1/isf-statements/:statement_id", wrapper.GetISFStatement, options.OperationMiddlewares["getISFStatement"]...)
@@ -23820,6 +25316,2227 @@ func (response UpdateCouncilSettings500ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type GetDirectPaymentAccountRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+}
+
+type GetDirectPaymentAccountResponseObject interface {
+	VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAccount200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAccount200JSONResponse struct {
+	Body    DirectPaymentAccount
+	Headers GetDirectPaymentAccount200ResponseHeaders
+}
+
+func (response GetDirectPaymentAccount200JSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccount500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalanceRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    GetAccountBalanceParams
+}
+
+type GetAccountBalanceResponseObject interface {
+	VisitGetAccountBalanceResponse(w http.ResponseWriter) error
+}
+
+type GetAccountBalance200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAccountBalance200JSONResponse struct {
+	Body    AccountBalance
+	Headers GetAccountBalance200ResponseHeaders
+}
+
+func (response GetAccountBalance200JSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance400ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance401ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance403ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance404ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance405ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAccountBalance500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAccountBalance500ApplicationProblemPlusJSONResponse) VisitGetAccountBalanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItemsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListEvidenceItemsParams
+}
+
+type ListEvidenceItemsResponseObject interface {
+	VisitListEvidenceItemsResponse(w http.ResponseWriter) error
+}
+
+type ListEvidenceItems200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListEvidenceItems200JSONResponse struct {
+	Body    EvidenceItemList
+	Headers ListEvidenceItems200ResponseHeaders
+}
+
+func (response ListEvidenceItems200JSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems400ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems401ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems403ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems404ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems405ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidenceItems500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvidenceItems500ApplicationProblemPlusJSONResponse) VisitListEvidenceItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItemRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    CreateEvidenceItemParams
+	Body      *CreateEvidenceItemJSONRequestBody
+}
+
+type CreateEvidenceItemResponseObject interface {
+	VisitCreateEvidenceItemResponse(w http.ResponseWriter) error
+}
+
+type CreateEvidenceItem201ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type CreateEvidenceItem201JSONResponse struct {
+	Body    EvidenceItem
+	Headers CreateEvidenceItem201ResponseHeaders
+}
+
+func (response CreateEvidenceItem201JSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem400ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem401ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem403ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem404ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem405ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateEvidenceItem409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateEvidenceItem409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateEvidenceItem409ResponseHeaders
+}
+
+func (response CreateEvidenceItem409ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem413ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem415ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateEvidenceItem422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateEvidenceItem422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateEvidenceItem422ResponseHeaders
+}
+
+func (response CreateEvidenceItem422ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEvidenceItem500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEvidenceItem500ApplicationProblemPlusJSONResponse) VisitCreateEvidenceItemResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlagsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListStatementFlagsParams
+}
+
+type ListStatementFlagsResponseObject interface {
+	VisitListStatementFlagsResponse(w http.ResponseWriter) error
+}
+
+type ListStatementFlags200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatementFlags200JSONResponse struct {
+	Body    StatementFlagList
+	Headers ListStatementFlags200ResponseHeaders
+}
+
+func (response ListStatementFlags200JSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags400ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags401ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags403ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags404ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags405ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementFlags500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementFlags500ApplicationProblemPlusJSONResponse) VisitListStatementFlagsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlagRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	FlagId    FlagId    `json:"flag_id"`
+	Params    ResolveStatementFlagParams
+	Body      *ResolveStatementFlagJSONRequestBody
+}
+
+type ResolveStatementFlagResponseObject interface {
+	VisitResolveStatementFlagResponse(w http.ResponseWriter) error
+}
+
+type ResolveStatementFlag200ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type ResolveStatementFlag200JSONResponse struct {
+	Body    StatementFlag
+	Headers ResolveStatementFlag200ResponseHeaders
+}
+
+func (response ResolveStatementFlag200JSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag400ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag401ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag403ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag404ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag405ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResolveStatementFlag409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ResolveStatementFlag409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResolveStatementFlag409ResponseHeaders
+}
+
+func (response ResolveStatementFlag409ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag413ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag415ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ResolveStatementFlag422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                           `json:"instance,omitempty"`
+		RequestId *string                                                           `json:"request_id,omitempty"`
+		Status    int                                                               `json:"status"`
+		Title     string                                                            `json:"title"`
+		Type      ResolveStatementFlag422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ResolveStatementFlag422ResponseHeaders
+}
+
+func (response ResolveStatementFlag422ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveStatementFlag500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResolveStatementFlag500ApplicationProblemPlusJSONResponse) VisitResolveStatementFlagResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntriesRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListLedgerEntriesParams
+}
+
+type ListLedgerEntriesResponseObject interface {
+	VisitListLedgerEntriesResponse(w http.ResponseWriter) error
+}
+
+type ListLedgerEntries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListLedgerEntries200JSONResponse struct {
+	Body    LedgerEntryList
+	Headers ListLedgerEntries200ResponseHeaders
+}
+
+func (response ListLedgerEntries200JSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries400ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries401ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries403ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries404ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries405ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLedgerEntries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLedgerEntries500ApplicationProblemPlusJSONResponse) VisitListLedgerEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUploadRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	UploadId  UploadId  `json:"upload_id"`
+}
+
+type GetStatementUploadResponseObject interface {
+	VisitGetStatementUploadResponse(w http.ResponseWriter) error
+}
+
+type GetStatementUpload200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetStatementUpload200JSONResponse struct {
+	Body    StatementUpload
+	Headers GetStatementUpload200ResponseHeaders
+}
+
+func (response GetStatementUpload200JSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload400ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload401ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload403ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload404ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload405ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementUpload500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatementUpload500ApplicationProblemPlusJSONResponse) VisitGetStatementUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementsRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ListStatementsParams
+}
+
+type ListStatementsResponseObject interface {
+	VisitListStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatements200JSONResponse struct {
+	Body    StatementList
+	Headers ListStatements200ResponseHeaders
+}
+
+func (response ListStatements200JSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements400ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements401ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements403ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements404ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements405ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatements500ApplicationProblemPlusJSONResponse) VisitListStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatementRequestObject struct {
+	AccountId AccountId `json:"account_id"`
+	Params    ImportStatementParams
+	Body      io.Reader
+}
+
+type ImportStatementResponseObject interface {
+	VisitImportStatementResponse(w http.ResponseWriter) error
+}
+
+type ImportStatement201ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportStatement201JSONResponse struct {
+	Body    Statement
+	Headers ImportStatement201ResponseHeaders
+}
+
+func (response ImportStatement201JSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement202ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type ImportStatement202JSONResponse struct {
+	Body    StatementUpload
+	Headers ImportStatement202ResponseHeaders
+}
+
+func (response ImportStatement202JSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement400ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement401ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement403ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement404ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement405ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement409ResponseHeaders
+}
+
+func (response ImportStatement409ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement413ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement413ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement413ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement413ResponseHeaders
+}
+
+func (response ImportStatement413ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement415ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ImportStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                      `json:"instance,omitempty"`
+		RequestId *string                                                      `json:"request_id,omitempty"`
+		Status    int                                                          `json:"status"`
+		Title     string                                                       `json:"title"`
+		Type      ImportStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ImportStatement422ResponseHeaders
+}
+
+func (response ImportStatement422ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ImportStatement500ApplicationProblemPlusJSONResponse) VisitImportStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatementRequestObject struct {
+	AccountId   AccountId   `json:"account_id"`
+	StatementId StatementId `json:"statement_id"`
+}
+
+type GetStatementResponseObject interface {
+	VisitGetStatementResponse(w http.ResponseWriter) error
+}
+
+type GetStatement200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetStatement200JSONResponse struct {
+	Body    Statement
+	Headers GetStatement200ResponseHeaders
+}
+
+func (response GetStatement200JSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement400ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement401ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement403ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement404ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement405ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetStatement500ApplicationProblemPlusJSONResponse) VisitGetStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLinesRequestObject struct {
+	AccountId   AccountId   `json:"account_id"`
+	StatementId StatementId `json:"statement_id"`
+	Params      ListStatementLinesParams
+}
+
+type ListStatementLinesResponseObject interface {
+	VisitListStatementLinesResponse(w http.ResponseWriter) error
+}
+
+type ListStatementLines200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListStatementLines200JSONResponse struct {
+	Body    StatementLineList
+	Headers ListStatementLines200ResponseHeaders
+}
+
+func (response ListStatementLines200JSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines400ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines401ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines403ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines404ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines405ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStatementLines500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStatementLines500ApplicationProblemPlusJSONResponse) VisitListStatementLinesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDirectPaymentAgreementsRequestObject struct {
 	Params ListDirectPaymentAgreementsParams
 }
@@ -24623,6 +28340,158 @@ type UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateDirectPaymentAgreement500ApplicationProblemPlusJSONResponse) VisitUpdateDirectPaymentAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type GetDirectPaymentAccountOfAgreementResponseObject interface {
+	VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error
+}
+
+type GetDirectPaymentAccountOfAgreement200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetDirectPaymentAccountOfAgreement200JSONResponse struct {
+	Body    DirectPaymentAccount
+	Headers GetDirectPaymentAccountOfAgreement200ResponseHeaders
+}
+
+func (response GetDirectPaymentAccountOfAgreement200JSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement400ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement401ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement403ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement404ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement405ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDirectPaymentAccountOfAgreement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDirectPaymentAccountOfAgreement500ApplicationProblemPlusJSONResponse) VisitGetDirectPaymentAccountOfAgreementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -56169,6 +60038,42 @@ type StrictServerInterface interface {
 	// UpdateCouncilSettings Change the council's settings.
 	// (PATCH /v1/council/settings)
 	UpdateCouncilSettings(ctx context.Context, request UpdateCouncilSettingsRequestObject) (UpdateCouncilSettingsResponseObject, error)
+	// GetDirectPaymentAccount A direct-payment account with its balance today.
+	// (GET /v1/direct-payment-accounts/{account_id})
+	GetDirectPaymentAccount(ctx context.Context, request GetDirectPaymentAccountRequestObject) (GetDirectPaymentAccountResponseObject, error)
+	// GetAccountBalance An account's balance at the end of a day.
+	// (GET /v1/direct-payment-accounts/{account_id}/balance)
+	GetAccountBalance(ctx context.Context, request GetAccountBalanceRequestObject) (GetAccountBalanceResponseObject, error)
+	// ListEvidenceItems An account's evidence items (of one statement line or audit when asked).
+	// (GET /v1/direct-payment-accounts/{account_id}/evidence)
+	ListEvidenceItems(ctx context.Context, request ListEvidenceItemsRequestObject) (ListEvidenceItemsResponseObject, error)
+	// CreateEvidenceItem Record an evidence item against a statement line or an audit.
+	// (POST /v1/direct-payment-accounts/{account_id}/evidence)
+	CreateEvidenceItem(ctx context.Context, request CreateEvidenceItemRequestObject) (CreateEvidenceItemResponseObject, error)
+	// ListStatementFlags An account's flagged statement lines, by date (open ones only with status=open).
+	// (GET /v1/direct-payment-accounts/{account_id}/flags)
+	ListStatementFlags(ctx context.Context, request ListStatementFlagsRequestObject) (ListStatementFlagsResponseObject, error)
+	// ResolveStatementFlag Resolve a flag with a note: accepted, misspend or evidenced later.
+	// (POST /v1/direct-payment-accounts/{account_id}/flags/{flag_id}/resolve)
+	ResolveStatementFlag(ctx context.Context, request ResolveStatementFlagRequestObject) (ResolveStatementFlagResponseObject, error)
+	// ListLedgerEntries An account's ledger, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/ledger)
+	ListLedgerEntries(ctx context.Context, request ListLedgerEntriesRequestObject) (ListLedgerEntriesResponseObject, error)
+	// GetStatementUpload A statement imported in the background: its progress and result.
+	// (GET /v1/direct-payment-accounts/{account_id}/statement-uploads/{upload_id})
+	GetStatementUpload(ctx context.Context, request GetStatementUploadRequestObject) (GetStatementUploadResponseObject, error)
+	// ListStatements An account's imported statements, oldest first.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements)
+	ListStatements(ctx context.Context, request ListStatementsRequestObject) (ListStatementsResponseObject, error)
+	// ImportStatement Import a statement of the account (CSV; 201, or 202 for a file over 1 MiB).
+	// (POST /v1/direct-payment-accounts/{account_id}/statements)
+	ImportStatement(ctx context.Context, request ImportStatementRequestObject) (ImportStatementResponseObject, error)
+	// GetStatement One imported statement.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id})
+	GetStatement(ctx context.Context, request GetStatementRequestObject) (GetStatementResponseObject, error)
+	// ListStatementLines The lines a statement added, in file order, with their matches.
+	// (GET /v1/direct-payment-accounts/{account_id}/statements/{statement_id}/lines)
+	ListStatementLines(ctx context.Context, request ListStatementLinesRequestObject) (ListStatementLinesResponseObject, error)
 	// ListDirectPaymentAgreements Direct-payment agreements (work lists).
 	// (GET /v1/direct-payment-agreements)
 	ListDirectPaymentAgreements(ctx context.Context, request ListDirectPaymentAgreementsRequestObject) (ListDirectPaymentAgreementsResponseObject, error)
@@ -56181,6 +60086,9 @@ type StrictServerInterface interface {
 	// UpdateDirectPaymentAgreement Record the signature or the personal-assistant evidence.
 	// (PATCH /v1/direct-payment-agreements/{agreement_id})
 	UpdateDirectPaymentAgreement(ctx context.Context, request UpdateDirectPaymentAgreementRequestObject) (UpdateDirectPaymentAgreementResponseObject, error)
+	// GetDirectPaymentAccountOfAgreement The account of a direct-payment agreement.
+	// (GET /v1/direct-payment-agreements/{agreement_id}/account)
+	GetDirectPaymentAccountOfAgreement(ctx context.Context, request GetDirectPaymentAccountOfAgreementRequestObject) (GetDirectPaymentAccountOfAgreementResponseObject, error)
 	// EndDirectPaymentAgreement End a direct-payment agreement on a date, with a reason.
 	// (POST /v1/direct-payment-agreements/{agreement_id}/end)
 	EndDirectPaymentAgreement(ctx context.Context, request EndDirectPaymentAgreementRequestObject) (EndDirectPaymentAgreementResponseObject, error)
@@ -57429,6 +61337,367 @@ func (sh *strictHandler) UpdateCouncilSettings(ctx echo.Context, params UpdateCo
 	return nil
 }
 
+// GetDirectPaymentAccount operation middleware
+func (sh *strictHandler) GetDirectPaymentAccount(ctx echo.Context, accountId AccountId) error {
+	var request GetDirectPaymentAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAccount(ctx.Request().Context(), request.(GetDirectPaymentAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAccountResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAccountBalance operation middleware
+func (sh *strictHandler) GetAccountBalance(ctx echo.Context, accountId AccountId, params GetAccountBalanceParams) error {
+	var request GetAccountBalanceRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAccountBalance(ctx.Request().Context(), request.(GetAccountBalanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAccountBalance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAccountBalanceResponseObject); ok {
+		return validResponse.VisitGetAccountBalanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvidenceItems operation middleware
+func (sh *strictHandler) ListEvidenceItems(ctx echo.Context, accountId AccountId, params ListEvidenceItemsParams) error {
+	var request ListEvidenceItemsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvidenceItems(ctx.Request().Context(), request.(ListEvidenceItemsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvidenceItems")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEvidenceItemsResponseObject); ok {
+		return validResponse.VisitListEvidenceItemsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEvidenceItem operation middleware
+func (sh *strictHandler) CreateEvidenceItem(ctx echo.Context, accountId AccountId, params CreateEvidenceItemParams) error {
+	var request CreateEvidenceItemRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	var body CreateEvidenceItemJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEvidenceItem(ctx.Request().Context(), request.(CreateEvidenceItemRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEvidenceItem")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEvidenceItemResponseObject); ok {
+		return validResponse.VisitCreateEvidenceItemResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatementFlags operation middleware
+func (sh *strictHandler) ListStatementFlags(ctx echo.Context, accountId AccountId, params ListStatementFlagsParams) error {
+	var request ListStatementFlagsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatementFlags(ctx.Request().Context(), request.(ListStatementFlagsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatementFlags")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementFlagsResponseObject); ok {
+		return validResponse.VisitListStatementFlagsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResolveStatementFlag operation middleware
+func (sh *strictHandler) ResolveStatementFlag(ctx echo.Context, accountId AccountId, flagId FlagId, params ResolveStatementFlagParams) error {
+	var request ResolveStatementFlagRequestObject
+
+	request.AccountId = accountId
+	request.FlagId = flagId
+	request.Params = params
+
+	var body ResolveStatementFlagJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveStatementFlag(ctx.Request().Context(), request.(ResolveStatementFlagRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveStatementFlag")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResolveStatementFlagResponseObject); ok {
+		return validResponse.VisitResolveStatementFlagResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLedgerEntries operation middleware
+func (sh *strictHandler) ListLedgerEntries(ctx echo.Context, accountId AccountId, params ListLedgerEntriesParams) error {
+	var request ListLedgerEntriesRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLedgerEntries(ctx.Request().Context(), request.(ListLedgerEntriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLedgerEntries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLedgerEntriesResponseObject); ok {
+		return validResponse.VisitListLedgerEntriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStatementUpload operation middleware
+func (sh *strictHandler) GetStatementUpload(ctx echo.Context, accountId AccountId, uploadId UploadId) error {
+	var request GetStatementUploadRequestObject
+
+	request.AccountId = accountId
+	request.UploadId = uploadId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatementUpload(ctx.Request().Context(), request.(GetStatementUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatementUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatementUploadResponseObject); ok {
+		return validResponse.VisitGetStatementUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatements operation middleware
+func (sh *strictHandler) ListStatements(ctx echo.Context, accountId AccountId, params ListStatementsParams) error {
+	var request ListStatementsRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatements(ctx.Request().Context(), request.(ListStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementsResponseObject); ok {
+		return validResponse.VisitListStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportStatement operation middleware
+func (sh *strictHandler) ImportStatement(ctx echo.Context, accountId AccountId, params ImportStatementParams) error {
+	var request ImportStatementRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportStatement(ctx.Request().Context(), request.(ImportStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportStatementResponseObject); ok {
+		return validResponse.VisitImportStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetStatement operation middleware
+func (sh *strictHandler) GetStatement(ctx echo.Context, accountId AccountId, statementId StatementId) error {
+	var request GetStatementRequestObject
+
+	request.AccountId = accountId
+	request.StatementId = statementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatement(ctx.Request().Context(), request.(GetStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatementResponseObject); ok {
+		return validResponse.VisitGetStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStatementLines operation middleware
+func (sh *strictHandler) ListStatementLines(ctx echo.Context, accountId AccountId, statementId StatementId, params ListStatementLinesParams) error {
+	var request ListStatementLinesRequestObject
+
+	request.AccountId = accountId
+	request.StatementId = statementId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStatementLines(ctx.Request().Context(), request.(ListStatementLinesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStatementLines")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStatementLinesResponseObject); ok {
+		return validResponse.VisitListStatementLinesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListDirectPaymentAgreements operation middleware
 func (sh *strictHandler) ListDirectPaymentAgreements(ctx echo.Context, params ListDirectPaymentAgreementsParams) error {
 	var request ListDirectPaymentAgreementsRequestObject
@@ -57597,6 +61866,31 @@ func (sh *strictHandler) UpdateDirectPaymentAgreement(ctx echo.Context, agreemen
 		return err
 	} else if validResponse, ok := response.(UpdateDirectPaymentAgreementResponseObject); ok {
 		return validResponse.VisitUpdateDirectPaymentAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDirectPaymentAccountOfAgreement operation middleware
+func (sh *strictHandler) GetDirectPaymentAccountOfAgreement(ctx echo.Context, agreementId AgreementId) error {
+	var request GetDirectPaymentAccountOfAgreementRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDirectPaymentAccountOfAgreement(ctx.Request().Context(), request.(GetDirectPaymentAccountOfAgreementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDirectPaymentAccountOfAgreement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDirectPaymentAccountOfAgreementResponseObject); ok {
+		return validResponse.VisitGetDirectPaymentAccountOfAgreementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -62732,1082 +67026,1167 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bbuQ4li8OvwoR3wBpd8su23moKhsbG66syu6cqUNOOmtqY9o5Mi0xIthWkNEk5cjoQgJz9WFfDzYw",
-	"DzDAvMK+n36TfpI/uEhKlEQdQiG7smdX33SlQ6J4WFzn9Vs/zxK+WnNGmJKz859nS4JTIuA/L7OMb/R/",
-	"pEQmgq4V5Wx2Pnu3JGhF1JKnEqklQWuslggzuSFCogNG7olAP7x59/qH768itFnSZInUkkokibinCUEp",
-	"JxIxruw7h8ezaCaTJVlh/S3yAa/WGZmdz373zbsIvbl89/L3s2i2wh++JWyhlrPz05OTaKa2a/2MVIKy",
-	"xezjx2j2EidL8pIzJXjWnPTv+QZlnC1gxoLINWeSoBXeoluCEv1qWp2H98Gzlg9ypghTX1O55pKa79Q/",
-	"i5XCyXJFmIrQhqolfH5OM/JEIoZXpPWbTzu/eUWSXFC1fcMzmmzDR7TGC/2VxLyBpH0FreEddGCel4iz",
-	"bIvmgq8qp3TYOrPTk/DUvnmHF+GZ3BMhKWeIz93u81wkJEJzLtDN6/nRd1gly5s2OriePb2eVUng7Fk0",
-	"W2OliNDf+Jfr2R9Ojr58//NpdPrlx+vZ381C83udktWa6714S9YZ3pK0OdsbJXJygzZLwsxuUEPiUnFB",
-	"0pJu+BxhhggWGSUCCfKnnEhVHrDEK4KK7yXbo38g29rqWL6anf9hpr83ex+a7rc8wWGa0luaCIKVmRHs",
-	"ZQftPvsiNPxPP/10maslYYomWJHwV24JFkSgZImzjLAFQQdvX71ELz5/fnK462X5X2/NJr1Ow5+ye/hE",
-	"IppGCGeSI8rMZhqCfCJRxheynSzPvqjQxB8uj/4ZH/355OjL4/j8CGjj7IuPIdL4qN8TeEWU43sLQYi+",
-	"s2ayVI+nmdwsmuk7q6+1eyKm6Sya6clToQlKn6c/wTkXK6xm57M8hyebG3MpJZGy+2vFIxN8Lk9px5f0",
-	"r/t/5Ks8XZD2r9zCz/t/5muS0Xsitq0fSu0D+3/qmw9rLtpXRODn/T/zimak9SNabOz6CV+ivAh/kWGW",
-	"UJwNoMO5ezaekiJf5SylbFHhD6GPm8diyyj2/67Hn/+BBGToJcoZ/VNO0B3ZogMtqqxIQhj9+OPrrw+R",
-	"WmKFVviOSCSIElsK6gWVhUCQeA6cGZZjFKtyQTX50MlPV5S5f9e43PX1h7PTo+vrD59/8/63fzdgoW+L",
-	"LZtwwSvOyPZoxe/1XyqrR99hlmLFxfYcPTs5ARnJc4Wo2mFj2o952o2agyISFlA3Wr+5cTqMU2luiV5x",
-	"ssRsQdJj5DYXHTw7+8KoESsqJWWLC/Ts9Mz8RSqcGf0qvHyrD3XoX6HJ/z2/bb07f+S3+9+Xb4nezH+g",
-	"LEA6lKVajaD35By2J1/PBWcKzekiF+QCgbxMzW/mv5ERAqXOlPCcJTR7IhFmqbEriJCcPZFojYWSxX5V",
-	"l5bBrOI7Pa2u9TmFq5zpLDJiPG3RvyhrZ8UZZWT/Hf2BkR/m89aPcEZiPp9PzvLf4AW5on8mxWf/lBOx",
-	"Lb+rDYdY6gf8z6RkjvNMzc6fn8A36EpvqLt05l+nxecoU2RBRPG9d/yOtKiyN4x8UDF8VOmniju2FuSe",
-	"8lyCJVMcf2iy8F7bfXl+elbhC6fhPdlqadZ56GvzTDzm8PsPBYi9/dvw8/4k9ybDHR/J8BSfEPyepkS0",
-	"f8Y+sP+n3l5e/ZNhxK0fE1jGlllP8D2syDt826GjCaxIrPQjE3yNJLxTvRX2gSk+lYGxKZd03fG58qEp",
-	"Ptmt743U83ov2ltyT8mm47P65wmWl3fQZM4mX9ZVsiRpnpF3S8HzRUCHuVryDUq2SUak1kCE0opLvkaK",
-	"GxUuxYqgA8vlz5HiKd6idZbLmnTOCE5RirfyAmllkEuF1IajLcFCIjxXRJh3D9s4trIzDC5Xz6Lu7Qsu",
-	"V2HVbaJL98T+Z3mV3xY72f4976H9P/mOr39sv4mKr+N8PTENfdRjGf8WeEG+wqm9o/pf1o2o/xOv1xk1",
-	"zqnP1oLfZmT12z9K46kqv46z7If57PwPP8/+TpD57Hz2//usdDR/Zp6Tn70x788+Rj9rubAmQlHzeTO9",
-	"7rfLKdpx3umX9Ers4vjtH0miZh/fw/KqF+I7nOkdAieaMVgObnGK/v7qh+8jtBHgK96uSYRydsf4hqE5",
-	"JVkaOYUecYEou8cZTc0v+g+FHwmo33Ol/68jO9Ejc6ihVdnHP/NcZTDtV1zc0jQ1+tMneQ7FDEccg1YB",
-	"QX97IpHgmjul3EQHsoxvDG/S84F1Trirr5k2DXH2jRBcfLI7W5nliN29ZChn5MOaJIqkiOhRLoChp0Rh",
-	"mkmEBXGO1owvJMpZqjl46ZFFNJ1w17+DuNH3XEFsyXghPsmNr090JGVDbIx8oFJJdJsrIGxr8lJpo2i1",
-	"7S2ibl37ah76GO11GN9z9Yrn7NM9BDfBEZv/PUcyT5ZFgMQQOZVOk0EHXMBJWOJ3RonmQgQny8NI83Nm",
-	"R9HHOOEteIO3GcfpO86/xWJBPtn9r81z5B245ekWUYkyPYbmLbgS2EE4SchaSXRwir6jXx1Ou89aAyzi",
-	"OS+Nn65jv5v73LM/lfFnLTtQhIuiwlVYXaSLnXYtDp6pxDGP/EBm16uB0OeerMOu/G3OHmhP3+asbTdF",
-	"zv777KO24VkK2QOvMM0+YYnYnOpIfuAc3IUTnUrjE9/jMKc6Az868smfgpvsiHMozsBGqyBoMefi4fTt",
-	"K8Ptf2T4HtMM32afrthrTnWUAqK0JpFu0UGKFb7FkqCcgW6hR9TaxYouzDZLtCYQ3ZxS+P3IcK6WXNA/",
-	"f8Lk7E9yjA3ftMVtzgqYlKDDYfPfQN2YFda81QNrG/7TTz8d1fNiuja9nkazJyv6kcl8veZCkfQ7klL8",
-	"zm7hJ3p2zcnuoSI+kchmtx3p1zVn0tYSZwS0xYInOX1xsqvy0TnNjPmVJETKb5iiauu2vznhO8pSxOdI",
-	"c2ORwkXX83FRRhOuAe9c6TOfRV4mzywKplPMIvsuzmITIdUPVlMfZtHMbny8zrD+SkoFSVTsAlSFujmL",
-	"ZlTOvX83I52RXfBbWEhzsT8wAquDlDe3XHzLc4WwjdCeo82Sm4eoipD179rMz+LYIgh+R9oOg1+umV3O",
-	"MXqtIBdSWreD+UQlCBwhk1aqloQK57uI4CHzA0aSYJEskSJidXytN6VK0DhRxs3TRdGQHHUJT37Uh6lp",
-	"IKbp7s7U4uUh96hBcR81bWQuG616Hq+Ao2VUwk4Tu3E2YmrfQlShDZYIyzuSGnfDwQ1bypjlq1sibiJ0",
-	"M8crmm1j/Xa8FmROP9xE6K//+p+H1Z2+x1lOTOhdkZWsR1ZPqikW+OjP8fufT6PnJ6E8O9iz12aYs9Kp",
-	"j4XAW/3ruH3mSZILQdIYq0Yg4UjRVS2a8OwkNIaj0fBdL35+nZYprPa+F0mqC6LeuEvvfe9Fc4suj/5Z",
-	"b9KLlk0qI73hrF742b8pVJr7qOez6+55QbZAMg3LM6uomdBCM0xRBh/+MIMP+scR2Uvnb3D1Yvh3LKrE",
-	"uB39V6b4viFPqtzrW2piFdWbX1Bu8R/9l9FywxrNBoi2lrsQSj3o2TUYPLwyRdnileFa1SXdYkkDvOGn",
-	"5RYIY8mzVPPEREmr05MV5N6sJMnuibywt9uqXpKkjqzA5bWijJALm9ovCFOG9ydLmlWEnCTZXB9yMUpc",
-	"iD07yAwya9sEj8eDBqQ4RbMFvSds+OOVi7TrxbAvO/btlozTPNOEDXsRXJRmpgRuQNtEd7tV/qXwNqC6",
-	"e43PVhcQWYIJUlmaCiKNiEyNWYmzNx61zXEmSV2aauVZbQcdQ0YZOe1J1Tttee9sQG55NFtzqRKeklBG",
-	"44//gNzPFy6LP1+viUCJNshANmoNU65xQtAtmXNh1E3KNlikSL9YZfTf/niKzr76x2aQ2lvP88AsFd+w",
-	"0Ib1ZSb5xGD20o7lLbzjYN+4jMbO061um3HpSZMaQBA2I0VoRcSCpIgy+wOwemZUdKgM+Pzply8OzxG+",
-	"lQSS/0iWgmtnGyFN9SjJCBbymsHZamZj6OgY/WSzQnExZvFRWHOE9JJB33OLhsiV25yQxtdOoz038AFo",
-	"tveLPg0/Dl0FCCbP1A+5SviqxehRhCFuHpDG+Fmgs4OzQ6cVvdRHos/oypgn6OCbjC7oLc2o2qKXgioi",
-	"KD5Eb8kit2YROjs5fe4LFZYrQa2qUFhCy+2CEkaA8mlGVMwISbVyAOm3cZJxtSSaQy75isQSz4na6n/h",
-	"W2pysfTfa9aYfn3DxV2sBKZMD0PS3NjV8T3PcqYIgc2KZglfrXKm9ZQ5TvRiNIVFswTr3+M5F3G7PPB3",
-	"tbSxdmC1jCtSV7yfnQQZIS8Pr1PF8Q8aOAyWnAX0iSKbGdKWc6a38gKR1Vptkd5xsaGSVIyDHlfPbUbe",
-	"wsdmH2uqVDQzuedW19K35KP+m/MTBmIqehVa+TUPaWaFkyUl98T6MM0Cj0sd+5bzjGDW4Kpu24rvBdmp",
-	"s6EvV5qvNHUyzFiOs3hNWBKY8fdEndcSqeQSrgtkTl2gheBSmkc2S57pB2VVpadMvXg283JvT0/K/3lJ",
-	"uCfNJNxoRuZzkih6T+K54KvdU67gMsaQPta2RLMB6C//F50+jdDZC83fT8+0PYkFkQqtCWNbdHACKiln",
-	"5IjP52VkTB5Ot1iXxzpC7zN3ocnCT4LP6us82PR88axrjNvtsDo6n3BrhxpVabB5ZFElwxc7D1U5g+qa",
-	"Oq/BN2xXRkZYGqetpYZzKqRCKd4ixqFQlwhEwWmbEHRAPiRZLuk9QYSlh5HLM4TKTCyq92QgPZcn3fTb",
-	"32aY3V0gJehqZWKMDWqoitfSxL++vpr1npvbiWIWnVv9lqwFNTdul+1u3PiaI6mo+NWbDnreei34vTYG",
-	"M8yeSISB0yFwOGuj0diH5dYXd/eJ/Ns8hvr1GXYYMl/teha3OLmL13hbqaMIqt5v7FnIXK4JS4lJtbWb",
-	"jrMsJM4edxMhSzRfkY67DJnDxhdtKQPhBabs3L+3sEBJocCnuPy7U1DtTP25DTvQK7PTO56oppiB3Eyh",
-	"NabphcMacPlGWCp0YPOx9QMgFqkCswanf8ylIunh39iNKndll72X1vPadWeqbi6ilc/gPRHEbGbPhakc",
-	"364b/BiaxcgbdmHs7M2SZt7eDKCiXgPVTqljFQOH2EVdGjxkWHvqfb3YoX1UuHKQMTqc8XZX7o3PwYpb",
-	"UNHY/KOoTaC2qMoWVY6g82KGA5831TjjjVYHbqic36ADzNBrltJ7mmobwCZQoFc5S9GSZCm63SJc5Fge",
-	"+gZ/dUwTsQxb0mWQdHCAu3znFU6UDAS6C1f6sGG+gsc/Rh6GQRg5w1S32ozT1TojymQ6yZxApYCXv1bn",
-	"JL1ka7/tlbUF+FHvKAlmCcnCN/r0ZNiVNmNk3ReofxSzQZONMpIblOcU32Y8uQvGX38C1opRKvDcmvRz",
-	"CLRIRbOsKA6xnmSqUIIZQAy52aEDgpOlDwYEVSVYInzN/v7qh+/RG65tWWHC2+DqvHEcI1Y8diPdHDpf",
-	"DLhnAp8yI3CWkGtWfl8Tnzu2Y/SyJE6Ykls5ohI9OztDN2VuwhEtRrkxDtdBfp9XeoGmyqISTzsNxdMs",
-	"rk0XITRD7aWTcThn8DyTs4/vW6mj5I3hW9aYDOM2byNu08N+Wm4DLIFxyzOOG2BXu0e3gsqHPkYih74h",
-	"FVb5Dozxyjxf+PWGvucSHvJ1uvPBWwZoL7stSD999vmzL56+ePZ5b116Qwz7sbZK4KzYjjCT0MYBThTY",
-	"DoDk4FNkVIG7abLuGvur8bEai61z7XIPKlensp3vA1lYvjT9qi2YzCVBItf2CV6vsy3667/+H4SZcbw+",
-	"kQh88BHCKMGCiCfSJtuBK/yJrPj0rbceHuyMnpazKvnSrqFJEKydt0+VAto8LS/KJFhgphi5G6PngjK+",
-	"MWk1U5jP/J4IQVOyY1AOkj88MnsiUUoSCgnUoPtLZR3Mq3VuocHyzIedM1ty3AiUGWo1fvYu38K0zhf3",
-	"0Q5LMRilKikE6H3HXbxEjGxQebQXpQw21qMCsudzVFMdvX3Uc2ruoibuFIJBu7FmuBTxkuBMLWOsYkHl",
-	"XQvmm7lnaL3cSprgDFKICVM4Q+Z1RM0lpBJhhfRAiM8jlBJFBOUCK8oWYXvYTMLF9gYny7zUr1WDWxUR",
-	"/0VAwOu7H6fknmR8DdmKki4YndMEM5VtY7pa4zA8kTz9/OD05PDg9hA4kV0yF8gbDGX0jmRbpLhWhCoj",
-	"IzdyAUFk649ky5aYiVKptYKO6SSHXe/nzMxIK242PGVZE8QlpcIsxaJjeGxW68bxw1z6+DFlClPHsMyo",
-	"yI2qyTi8TcO2wOwYHBIXMc0yZjNFmrQJLB5hQSUxWJI4RKblgECmZsDwt0NhzzZdaGe6DQRla6ppk3Ar",
-	"Ij4ckZSa4EhaZ9M3Mr+9aUqO3mwCay7LmJGESInFNtb3dOABmLe1LVK8DhwEKMhK8RZvMpaxhXPt28i3",
-	"l1eX9smQlhlKXfUFa1RILGOaeCIXUgqoLPMdsdImjiBHImcyZDY3Vdjy+scbkmUmWUDTYKKCm6gNtoKD",
-	"+pxEazneaMiMgbTN5MYNb+UYXbgmKGGI952S0Pg2AqoOVra2taRH5CJ8x0ifxw3Qzc05ugle9psI3XRt",
-	"4801c4naijB0427ijR0d5IoePSAd9dgtJH4TXbObkGDsnU+RN07oYqnsBOLqtPTYmjnfGPNdLQUh6KX+",
-	"iyAMXSYKydPPkSJSyWN0acEdgAAL5OJbYrCEbYJUcRJP5DUDk8HUVc1zabDgztANDHPEuDqac3HkWdX6",
-	"YG8OgxlMv6oUv6oUv6oUv6oU/++qFL+4DO+2QSepOCjjGh8ft8Cg+PCeScLWGz7YlgbCpcz/xOmvsu9X",
-	"2fer7PtV9v0q+/5WZN9VESEqQvlaCvgRDD980ePvf1ertArHDEofQ3s5c57SUHq237FhRPpOV7R8YP5L",
-	"wllCBNtvjP74aF++ihtiULZKNEvzUUlSRN81myc+jInoc/vGvqUZRyNaHOAi7ivxsFn2bu+cQqW93G3W",
-	"r8xbD1XifGch14u6Swv1qt/FabzkSfAiZBTfumKVnZbzrX1xOyBev6ISso1iW9cQQ1VDWSIwLKF/QE5/",
-	"8aHph/bKZgZmFeldKgpohiQPrLXGmMYkhJ3/jcttH5PsaQeGFMCRVR3ji2QBiiihGe0onq8+A5niZC0h",
-	"38V5IpF1U2ZYEamKN4ZXFsF5XCmybt7AlpMp6BdQgv3Ltc4wY3C1Ct5iK9Drf0wIvSfprNwGI+84S7I8",
-	"Nf+dcTlACMpcrLO8RRO0P7qNO0d6UMoWEfLudwRdvihbEJZsI/dOVHZQgFsZ1YuPHmOD98nRMAV6GZWq",
-	"ysGKamzoVqRZf2T/m98TYf5dHFT5J61FcgaYKfDS+06Iimf1tYQyRmp9oPwEEtuRonJBK4zAiFZHgg31",
-	"oCbcPInauHie3CqpqcEye5h1VWBEXlVcPeWkPJSKMlHLQHEHH/Q8WJyV3bM7cPGSIwKHD1HdHn0348CO",
-	"Ee+KuhtaLDFIETs6c+pazGtWJavnASH6KJK6jUGneIuoQku8XhNtbTkIeIPifmHhYGzVwjxXuSCjyhKG",
-	"Fqd6svV1Z3GLObNztFlu0YG7mYfBDJ1gdpu5t5adthU1FnRz7qrNlCt5usWZnoGTXuZmP5GIsHRUKeNR",
-	"9e89CWv2InTdrhBySAe6zCuDFIJuzDM3gMYdeYAiTyTiG+YisjRFB8rD7i5eSzJMV4eDIrR+J5BBaYw8",
-	"q12RXvOlIfBzs0/hAne3ljYXQ7er1Y3tJtp6OANTl7ot2MBVhlT6I5tKX9bnjUEGctKoi22Y4D08B3hT",
-	"AgOWTJWDTFrD9K78YpmyF5mQbIbZ3ZDbX79I9VaO7WVLhreTYPV3KZcKpBBzIY6tVOzvYRuNASmzdQSx",
-	"cbu3OLOqGGEGlYMorwzBte31Ub8O22C/hl00C9LWTuRGX6zXqLEjh/pg8+rttF2uY2QAubEFi8OKIOXw",
-	"NN9eXhWYsrk0xRWNU+xEdeuDcasf7pBDHfilIUBmw4rKhhZvPBL4l70aXchflV4/NYr2Cp8cSXVfzkli",
-	"cuVVf+SYXMML1lhJ5cbU8PgmdODt56vqg9xz5rOVL/tXJ1oTfdh4A2jZmm/+Ztc+4+w3fymDjvT1rkZP",
-	"z4n3xD3q7kOY7xoq7dg9p2Aeaf4ilwTQRtd4K3im7T2I5OjHZC60qhsnek5zg3QbzdJbGSdLktxBnQS7",
-	"iwvtONxR0d/jwPa27p1zrzaFLgAUPIBHMHEQLyNcFoZJDavzrcPL5cyZrGlsqtKjmbHYea4kTYkDfAU8",
-	"jJSksT6KBYf2WglnStDbHJwccsmFmuMsgwMtLOHY1qfV/ko+rOFgohk0i8kwZSSNUzqfEwGb23uelqmb",
-	"jYuqJ1PsSesJl3bsjirxKALoP8HKdQs01IESc3t7tOKxwVBDYnSoQn9JscI1hfTpgPtakEAIjDfbouJ3",
-	"3wOIBEnzhNiaePAADUA+qnK32qGV8+g4t4lEbX+sZzcJ6sGYhfT00gc4gewhzOjd+47TCPNgReUctKht",
-	"1Xtp/Vn3pq2erfd2FdRaY1JErCjT03gfLFFUNCHxhpA7WWVyL6qMsWXK3lXZBdTAzXMgANVu+mfR/9eq",
-	"ivVzrn2+tgn2EPvI6fU4b+Uu1PY3QBWPSgW7nHrr8UHkIqBHDxfU0o5QQ3ZuVqRqy3k/heSo8VPfNax7",
-	"ofRcq1PplMBfXb68+kHQhSYN433YicJB5Bdgt4EKBEESuqYGqYQQZ7mv8ZYIQIPX30fJEgucKCJkgU4D",
-	"qfyA1XqUYNlAqzn9or0A8V/Qb/5wefTP+OjPJ0dfHl/nJydnLz47el/+DZV//E0QhbtYFyCm147+i64+",
-	"8ydHX77/+YswtrfND4tzSYQ3dMjH5QJ1sDuuU5Z+D5n30MHVj9/Xvd0vKhN7EZjYi5aJcaHiAP7oyAHr",
-	"FBlYtv/NxnZHVboKUm2w9WcYMt08AHWbhT8JQl8puinHuUGu/alfu5wLdr42xcLndqBzaDTiQm+hB7Tm",
-	"dyTIH6Hrop5+r/fsK8zuLs2aX4JJNfIaTkuuD0sV7ecfPvBih0bI4S4udWk4kjZhIdIhoY1FkzOhg4zo",
-	"dcoIpXRBlYwsbPQxMtwEfYaODv9b869fiiCGMAS4giYrvUUSrXBqwWGtl9i/6AaHw8swNJkbhGbQegVC",
-	"G0ZRdHkepbXtvQC6HsQUwskedpp8taLKKGY7Isl64uFohRlegCHIiLRQstPBqFYgjnaPH5kUg8GLKRBx",
-	"+RxRhQ4AyMzC6GBU9Mrxiu1GI8b22zU2TNo/+SLDxqcHhAH+mnJGUqS4xY14oJmWWLeBFGof0bPAhiPM",
-	"R8BYYokYILgzrpaULZCBrFpR1UAgDJ99P7i5DfMOdwq8sW+U92RINqi2XbLtHu6g/rC7j+VSgunWcHcr",
-	"82i5CmEa8/eqncn9Aw3lEUKta4xZGtvuUAaWrQLXchi5mlxIE7d1sD4brA8yCLbFTKuZEE5ZCq3K7onL",
-	"lUqtzXpPCl7aPuA/lbljDSccXa1yE/iTDK/lktsuJRZECf0EZ2AxbF05EkEWpNpC2wJgHQF0uudnERI8",
-	"1zO6dv0NasjVS5zdE4nydbBY155jwqXq5nYSZroiROnLplyxwbltO+F2zM0xZ4pmCMMVhlIk2EbIy7A5",
-	"OZQVK5qO+Zdsdiy+XKf4COTXZ4ltCrBDvVTxjktObNRHWfndz8kbOw83xJiqjGjxVHBTezLASZd0sSQT",
-	"Cl034YfgZS622revFVVqsCy3VwsI/K//+99cnpD588MJQDe5+oZVJ2d+rU/uAWc1Asdu18KMIjzTC3bl",
-	"swhk3pOmrCnIc8IQdEOKJ/AwhU+qwgyHEi9oBaAZ3Lk33RIO72GOKNR+cSyvq3VoHDvMQF5ZHlhjt6dh",
-	"E94HHoYPVczSXSOsg5Rzy33svf/Lv4OAT/B6XdYbeAzrwS2JgSdrn+7mZSWui1njGpCvYannHh4JScF3",
-	"sSC1Zfus8MAk9WaWbeNbfm/0JNcja00VzlBGV1QdQp7d0qCbZnwDz9nNsF+yJoZTWUJGGyoBcUn6KGbR",
-	"zrdwzam1y+tT2XkWMFJ8u41TvsK0w23V963m2A3bQGC5LySwP8TQKzosTogViU0rprFT68h0GwleWrFa",
-	"SvOxqsE/gA3pA4E2ykZK93iBOGr0MD+4WZFXjZMPnmNQRrWLknYZ0KJTt2iuQa3AN52bWkwUMKVChxPm",
-	"li0KYZu53WKbt+kGdUoumEXgrldtmlp1jKfrtdv51v6dIsuialA/bk7jy2+//uYD+BIaixiE/F3LJexl",
-	"FWne1jrhJ2czC6JyAeZ0mpNzaGC44kwtvQYlf8qx0P9NWCrHpLATQLwOpOuN1AL7HK7gv46bmWunw7U+",
-	"PQJQsHPxD5VVQ+p38YcK3ovHt0tKyXDc0gQxoCnxdUbilDMSnlFvkzAzgOIKZ+NGsBRSm+3nnempe3Sp",
-	"LgcZaCAKvglFFyptFEacpCD3lGxGvmxDwaPerhdu+E3z3bjF9EKMSC7x2fMX9djVkD4jsuHa/FNObLgo",
-	"Z8xkVAItRrM5puFK35Aa4GiopH1P8ldItEry9nSr175xhYslO3ZUo6IaZTagyAtO2snWR1UzlTKqh9EM",
-	"b2paLyaxXUjil+5T6HZbpFK4xFl0R7YRuiWSpsQWmkDxkrROEH8+Z31Mqyu4lfFEG0KmWbbamsYOlKGX",
-	"33593BQnfgD18uifIYb6NDpt6RnvcaJQLypnhW0JFkW3rQRnhKVYwF8L2Ew70jk6Ozl7cfSPp1pEXq4F",
-	"zZDi6O9zRuCHakdk8+hZdRGfB4LAzz4e/eMfTo+eve+PBTfvRScJTqEilWrKL9r2/eW3X1vCbc9o+f73",
-	"V+gbtsigQUhGCVNHGbknJuW4JPGC7nFJ7oLoJUqEKwj9GWeLWBGxiotet3rri78KuB9MUWBE5d9ZLmw6",
-	"OSScwx9dxMiLIOmFry2nhsaxwaBP3Z0fSH8mgIJg+9GXj0O2xoaLVGpCjtDGYCGZ4CZnJEJUSVPW1gRu",
-	"D+YBtluWoYldImliUQyvSFmhdmNtAmDgplvSLWbpzfGQsjGYbfNTb7SFAr3iVpyRrYPTMF+Cv9v/hB8e",
-	"oRDZpht2JBi+NF4kV800SeHLWWc9RXfQCGbj+o6MzNjcSVOxxRH+pzr26Vu6omrXhvzQoWJqLy04AR/U",
-	"FeJPu/q9jg1q54va7kZLviJabDGuTH95YnorAlobVvC7z/skvrfQGZTdE6lcujQwqthu8xaWS5nrJN7F",
-	"xUoQx/AsDTR1vZH604Ozw4Pbw1osvtpgvNJzHKYgQ23O/R7q07Y8FwQcF0CTMcTxzS99G/GJdD6vnE21",
-	"8/nDtzCfogv5SyvG3+ZZ0L1Bk2UdBUDkmVFsnQqgdVHIF5vzLOObc4fcYJxdVCrM1A06mOMVzbYO+GPJ",
-	"c0mWPEtdBklsWu0rvL2JbB6JryWYArT4VhB8Z3JNGGeVa8eMGdP8ttUfyg+41JO28cPUBwGJt9ADJ3wN",
-	"iziIn7jFUrTkG606AKABwcmSpOdFIMTxE4iblNwmI3O40JrPXDOf0RxGSGFB53MEzdMIOviv/zi1wRrg",
-	"SuSeiC36r/84e36id2kNrTyLMAzwxyL8UgRqrlk9UgOPGLCO717/DtahVR49nIwQvscUDFw7C/OgwmvX",
-	"Ze6v//p/isSwa1YktdkUsQW9h/RCF7iFBepXDFmtTWQJKxtEsqZENTQUTJmxcSrnqjVPdoWOV1y2hb4i",
-	"lyxYmRSpTvpAC4UVwZr5zXObDKe3FRzLE7agL3a8J5b3nWkKzMgCXO0Poa/p6wTUG1vqnVpNSMVDhYmL",
-	"k2lunNUFUPAioANoNZJpQXukuFbH9VBHhj6rCaRNwFbN67Rw1E/LB1qZuYfFiTzoR1IqBVlgaOvfTY3f",
-	"YKFvhjT8YcVNUW5pSMqouN0gL58Ag6E4Q8U35HR3aEUXMTCwKRPC9KAPs9v21zZmNs1HjFKKteDGLCEP",
-	"RZ62K3ecCJJSFePFDuiYb8y7L+HVy4VByKzS2e9t9sB3r3/3RCK8IEjwDUjcZMklYRcI30qtvECOkmlk",
-	"JwuDn6Ree1X9UkoEvddavstoSrGCPPJbKtTyeFAAOhALL95wZSO99ifY3FNSK4joeE1EEvDX92YIwMuQ",
-	"1GrhEzpnYxQm9zS8rxWXB6KwwSK/UEZC+hok6lrFIzLS/I7xDZuOCQWTAtpz2kDLsGRZpN08xMxq1kM9",
-	"LF2n3jYlwJex4RPvllX9QibAcn3W3iluA7pFHwtsVb3ql6lxP6JufbSbwbu7HzTaqjcL6AdiDLPzWco3",
-	"bNbGHmGCZRrXQV2NR3/5d1RZ1CG0nTJZ7KYxx2bJM2IS2M+v2Y3+3E3kxzkiZ+EV92yO73kuLpDpDgYZ",
-	"8PqVQEp8hIqU+Gt28F//8eUXx09PnqO//v//DZl/nB4eo2+oPi+0cXhxZi0GKoN8SABnH5LWaos7Rq9d",
-	"iv8148xiWxg3K5V61nMuEhIB0H352xOJgEAszpkxOwqAerPbdhH6sMoohv2tK5IbzT4c6aGO7rEATDU9",
-	"ZvV0vzajVP/4vfueJgbOtGQr69R2ipnBuyFkECVycg6GGrJPXSAY4xyaU6QCb2wZUleH1xpfM3WM+/e8",
-	"rfGqchmdpfsvTejsiijlINlr5qPJxxcx6Pw9+aCXzOXvC0g6lsjlHEtg3pQtUL42ZE5dLd2FNS+caQ2V",
-	"ACW+4X/9x7Mvo5OTkyntRremVS6VReABrIRY5rdQkhWI8l2RhQADkjMtg9IcEGFKGEaRk0OTGQoF5Jsl",
-	"R2601FWWJJhp21hvjZZffD6/ZgfFjoFngpHssDQAiqGwvCOpRYcFcrfbZEdMSeJCqzbYbO5kkw5vcSJj",
-	"XkUiGKRx1hAMmvpmNRJrS0lNee+cZkRrkLdUVbJXE87mdJFr9nuAkchde3zM7pDRiqVb4S1BBAKHXjMc",
-	"aozLXmB449jynFnxCn+IU7yVmqfHp2cx5CUFgB3/+q//CV4ehjDbotMzk8DkHfvp2YnDBzAE9/TFi/76",
-	"kM7pGIzbUPzLdv1GnosOwTAIhkG3W+uXRNYvCeDkFjS3nPPZFztPOV3Hpbvwj5yyeIHXMOXARVF4K1FG",
-	"pBY5mJmrvtL7l4IjCbxvhjhM4NCf2YWhCbEqO0GXNCUIBtK3ZQ2CLKxmL/dbkNv+sNaZcbYgEMsX5Ag8",
-	"kVLhLcK1vUYrvIXLCcIeluqt6xzNeS6M2EhyKAMBEBj9bEFWO6/CfjrWYzuNCbNkyUUIeTgXR0693ybQ",
-	"cV4Q9AfzPPotOvviTjOe4l8Hd789PTw8Ri/NBVxpHg0qAoa1VMaCGPAtIQwBale58JOzF0cnz45OXoxC",
-	"qHXrywhOW07oEtiGwndEumUBDHxN1Hj0B8mHxm+7NUZsMd3PqyfwfPABwPl1bP535vfKDBFntkJCv/NE",
-	"AtqvJW0Yr6iNg389kSjDUsFTYOnAzSdi8s1eC54QALDruBTA1ssnDcA5tHDLCAb3sdv0DRd39gm3+cDq",
-	"i1o/7An7p9UDOPNF+dOuA1Ab3ncB3m14lf4jdPrMTKvwaVjyn2pL83XqFahVp2PrxKkLHBkup3dGOspw",
-	"WVLowGZZGIXewQlTAPsxiltzei7jsTftbp/mEfVswQ5lsY3ndgqXocJyBxk/TP0rt6Vyip0st4saW1lF",
-	"iMm138Wm/jZAqR/WeLKvV2SPIfComvkgtXYXZXY3HfFBlL3p1LFJ9KDp1JBJhP4kMnlCiTiViNoZma9x",
-	"2b8GLfSN+cilw9kPgXIabJ86HK4kawyOTEAXtk9BFJloXU6Th6mMABSc4oFQOkCBbSriYuvCjgJPgTx3",
-	"JaJ/+b/o9OkFUoWYPtd/OntxgexJwr9Pz9BByE12eKFNiSM+n583MSgmdB0YtlfHxO1tE2GhaqzL47xm",
-	"2BhMHtDqGLFuEONUBJc3/LAQXMpHwh0a0xExBNnaVyFUtIVAgFKCDohr03Zo0lnyLBugdw1Bj92rIeQc",
-	"nCos2foXx+N2ekqGRvVGFPd8Fs04IzGfz8NNjwaWK5cY0r2IPpcOAt1nPLdYUllt+6kvOBBUcGI7llO3",
-	"VwGHEOkNTGWlG5zr8mDz9iUETuzfGF9RRsJoqsVoccVpG3K+ugc7l9ZfoQJACgVV18lySIWLUK2v95gP",
-	"w27dhNp8DX+prZi2PNPwRofPKaoKpDq1+neusm/VQ6jejjB77pBLvpZfqRz1dv79YJk7ruHQw4vlh+Fe",
-	"07Glml1M1Hkj+8y0zKlEpakDkLJLvzASsiJazctUIZxl4FNPeJaRREnXVakYrpI02cce29DgyvCHAYMz",
-	"PsyaJgBpoYMadz0Ks2yuoBjXnQDklcLASJtlLvbVFucKstoAbF7Hd86hN3yZU+3cYkX41LTNkEjq85V8",
-	"0Hb2MO/9mHWNdZZc0+eO4zjecAY0RYFWiznxuMXs4UlM5Md4eIY7mjXuRqIha/CbjC5o2eajWQ6aa7FG",
-	"4KmsC/ZG5BmRJtZdeEeLXsLQNCx8/xPOzOEMJzlvzi/d2yGCa5/1O693WZG0YPLH+T0RgqakyLyG/v3a",
-	"VmxJTHUlIy4VJ/y1orDEZkaZjHUsUc5wsqTkXuuBESI4WUIGeuEY54wggLZGxiDZr/+bXV1qrl9gMXb1",
-	"8U7ILsIWPpR5G1ev0dnJ6fPPnp4+hTqasyHFdTJfrbDYDvpojTUURx0FiNZOsEJrgXMrJ1DZp/fdt6ak",
-	"wMD18X7qqE08R3S1xlQAc+ciplnGiJRRQTRxlUj0rYeGT0zFG5Jlt4SyRazHSFSELFapjBlJiJRYbMFj",
-	"F6ElwZla6g/YcSMTII4pixlpQmGH8e12qctckiwdUGRT7pN9pbNw8RWUwLwlWUt/8yJPa8ORKc6HuCWo",
-	"BwZV1BTRRMUN3yLbdrtg7Wuemw7E9J5mkBPHiHG9e/9lZLSrAZP0NjPpSAuBWVr8Dv9yD5ksOaOpANgq",
-	"4yq2MwtKhleUZOk3DrSkTl6h+vaCsvTPXtWr2/CbCN3kDLIeTTM//Qf9Xf3/RoDo/2JLaUGKTDexGMDV",
-	"hxXJwrChmf391Q/fozdc24+i1MdvebpFBzef4TQVRMrP1lwqPfkb49PBSMvZFVHQ61bfl0bu07Mvgnh8",
-	"vrTWHwFkB9OIZY3VEqgNpy0Vgyt9dxZkDDMy64cZRDML+eCGC1K0wwK4rKCADEuzCbz8Skvb2ceoQTAQ",
-	"B4z3ak85CBtoh1HCqCn9A4zwLw50ObnePjtuOsA/P3yS/tcmqz6C3JYjzrLtuSm8TwWeq6jUvQrTp5J2",
-	"r1kBVaYQd3NhS/bdYVyzsgpHc0esEPUy/IsGriYjS3/bqCrFSx6IoCsGsNtxzcx+QFnBgOoASEbrzdPa",
-	"ze8oirLDYadRKVbUJ9E7nyYgDZyKD+ECWoaeN2lD2S5+lmO9jp+EG9Bz59mGUAWCDpnPCaCNFz655p0p",
-	"jqu+IVGNjTXgcSq8ZZzD7n2YKQ/019WlHiObIOjmhd/52UChcwl3oI2nR2WSm97T42tmOQbybpctspeE",
-	"qXN71xuXLcwcQtWgtkBhh/KZElaigtjyPADYYhBJ1oKsaL4KGyQpWROWghdK61CCsPZoajhgTaVtY9nz",
-	"IUEGL9LA2A9bYypIvCJqydM6Bv89TXNAbplnOOwXqF2UIU4owpYYOpUOXXdRQ9636N8XD05RjTmsSnLw",
-	"ibyGx4edyJ4CHupXY6hfjXfpsRcCTmgznOrVNA9CmU2uGzvzPxiChQIOz9G+xBJhpaAtrZPzjhH9KccZ",
-	"nW8pWzieVOdBVADzuWalamJz2Auqt8mWkhRqhDfXwwvolq+W1LLFa9axIHtSkdFaFC/dPGqJldFozhEr",
-	"/96pgXjXp/+b7QDwbkvWQSZeuiAukBOvhv9jVkxT64FzrZRdM5fkDgnSz87O0I0d9wgvyJF74Ygy8Cbd",
-	"HB6jt849Z4uNfEUPCqf0kVwziJnkemZKYJodI1uCouWGzIUr1UKbJVUEem+Zzds1bB5uI1njgQPtJ2MC",
-	"NU3mX6XZlNKsZpoUcztyzhbyQa+XqlyQ87JAvchTLhNatAhEBb+rdAD7VVL+YpLyV1H3q6j7VdQ9jKgb",
-	"IsVaWorN8yy7uUA3/vUsCsZvTBjLEm5KEteGEHCKvJYPmgZdrkQJYnR4cc0qAzOa3aCDW8LIHGpgMkw1",
-	"Xckl3yCMmCnKK9IiDo/RZeNLUOgEsFZIc3m2RYquSLUIWL8zq3Icvwa+NqMWX3ljA6cIcIe8s48b3Q7M",
-	"YFhouwbOA34TaUrQwTG1uwfiGHVwgWsGjkFBVvyeGLoqeI/DvrJBTHNreiLvv2prv/oeftWoftWoftWo",
-	"ftWoRmlUXNzCHuzXjL4YZngv+rl7ZVCb+VcWpcQmJO2aEGwzSHugNt46KoCQnXkndn1+1AXEDIBn6LPR",
-	"t3VD5Tjkw2B7uNRbnNs5O4uywrKcD6SAgOrakpsaYJ3P9sZAKSbZCYFij+utwc1oRUBJJyl57O/i9fCF",
-	"OVB8qHjsn2Ed99G2LYDqaMoKHHwLFQc7pTmnG+K4ufpd1w2z2mCqCvim9hm1TcN4ojhS3FTJUwPLpI+3",
-	"d4ZhGk/3zIxwY4zMixh/zSI99vsdPrFfHsn+TTWbXNzchCcy0K8ZUr0AE2e6irhdsw92SagsG8A8SNn0",
-	"oNZH+/c6Gtbxz/LTsuXfp5a/4BcyFUkMLUfU1bwvLBi8FoLdbYA86VS/gxW+UWFEAe5dY51ja5qqYnBU",
-	"LdNuomsqoT/p9eonJ596WolmsLoxiUerqsA8sjOrctsrhUoF4qO9J6V0CmdK/R4Smpu70UzD4nf9nb/s",
-	"W6E5/973UxRJwpQtbFZ5vob/yDgjsU38Dc339dWrrnr7jmL4R65Frxeau2qqDLMnEr2+emV7FdhsJCpd",
-	"0rmIbMH6r3Xnv0jd+eAKcYu/MbLQ83FrwB1tDX2+VhTVcqRuVNvs/sIAKa3x1nh5zF/Lg5dTHO+O5dya",
-	"I5H2gyqPxvZlazmZx6/w9k9sRI11kzzDe1Gr8w6qMSF27vPhUXrLg9yfh7wRvwDdtRa4Volj1Fn3HeoU",
-	"SlJFWD+uiuR/epoa1lEssSr5zidgkAN8tq+vXl254w/oSO5r8bh2zEnGIXR0izPMkn36QPS3d+nXRGr9",
-	"blt9QcOHeCz30gMoKX1HBxrnLre3IKNvKSPVgNbpSah9KF8T9kjEYVDcYhJK7/jGqZajMDnNwMArRyGY",
-	"dWMwmJ8jdLtFgoALMSEhLIW+w+wRYH2vC5IQek9Sg/RnrZXpfWT+R+zGTPwNuR5h5g0Zt2EBF9DiBlaC",
-	"rM1//ikngrYWItlXhrr7plY0K9y+oTj4+qZP9ZXb1Xaru2mo8/Crp9YmUxzD8jyGuzjtKntf88u5bX7f",
-	"Iz7HdQB/PAm5H0d/zf4Wefq5rXXcWmRjmxFBeerBNf8SjP+/CUutWx2PyxjclQ9for77OjL+35EoYqL6",
-	"txlmd8F+Id0GSodPuqFetXszp+2Apq1IvctjFQesduIBvb2YmW0K7V+vs0G2sFuFG6Qyuai6f0OO4PXO",
-	"eSOdbmCYFPrLvyM9q3CjoQkjqbVjbTaYBw80Bd/zE2mw0lpx0X4xIqhO+0fYwZRk9J4Ikpo93JjcgxXO",
-	"9CISItHB9ezz4+fXM7TkuSg6OvjEVIaz/uUPJ0dfvv/5NPr848H19bH719nHw//5d7NfgOom8bKU5n5D",
-	"njcE+i4ulJ+4uMummaIbqpkaeXoy1TRdI/5pHR5pHrjbP9wTkeZWFyl6RCgObXem8HPPMxxIydF/XZD0",
-	"f5iuWID8YuQjWpIs9XrGqqUgcsmzNNSsp7o/5ENCpHwAC0pPqQnePSwPSNL6bAYqYcXCH2BBail4vliO",
-	"whCvhEmp7dtnx/O3qrmCqHpC78MgHp7evC/p1fXgDsq3bY74ppYUNP7L7QGwB3WI1JtqTGE2a8ZhL3KQ",
-	"cZU577vCYdiWKq6f4BvobDNH1NQJ3RLkNa20gBfYlo2Y0iYGDaShp+favHzNtIhkKTCTIvEdIrN8jt68",
-	"foNSTLMtyug9ZQsL/MW4Gcl2By1i2GmEJN5Cazasrhl8gkooeGIIS396ruNjIAX6QCqyRjfNPpw3h5HJ",
-	"tZXXDDOv5hVdlkNbZujXNkReFzNXRhOVO+N+xNesGMXCZ5Wj8qLhPc4Ewem2thhTuXVAgg2nr1kpHE1L",
-	"S5M8fo4gX9wMfFQMWOSKR4jhFWWLstYohDNSoZIBvqbiO52J8pY+itJjqCUol1zPjffbpcKm23M4GZK2",
-	"PvP7VjZpFIVI9LydCgfYa94u+P3jm25be+XcTHyyqm4HVqaZv//EMbo0bZ+5QCfu6rDqep+++PIkmqL0",
-	"xoGs9tfbQDJ/2Qp4uvqfGje12LuVz7RzxHCJgevgXlSpBJq464P5+ttLeERzLE0O3tlU4AmV1dltuJsn",
-	"Sb7GhgF7f65WlxiV/54IibPyT2S1zriJwMp8veZClYVD2h4oaLby5zVdx8BRY8NR7Z/cqrT4yDCgTtr/",
-	"9H5xzKVAQ7Slpe7f4cwppi0gnAES4n7VHJWhhld0UPvaoIIObY+/CoXO18SkBhhpGz+Df0j7L4ir2//e",
-	"EiwATz0JF0DoL2gD0x9cG5AmuVOrzZqpWLqdRTNJpCOWDoj2717/7nJBvsLBqmO8IPHpF/HZs5sIwT/O",
-	"nseKx80aphuQOzeBH4C4+T0R/m4X44LHv33YME5YyzK+wpK8HQGuvwA45956RG+jRpcxPkQH9xrvKicW",
-	"lUsbwMu+e/07vXlyR91O373vzOyQYYfodzkWmCmi1Rf46oVWWbAiKCNzhUCdMXhl1Db+NOClUINm+9uQ",
-	"lKTgF6klD2M5vEbTJ4mPPcXAD9Rbv1ZN/FBfaZTePtCHOop940cgbTj9IO0C3vqq6OZ9yeTGNIHbgQ9Y",
-	"gOQK684wiwW5p7I/MblNJXUvnaPNcgttXzfQlcCri9VquUQHbqmHF8j/8DmUb67NKvS1Ifv3AdfTvTeB",
-	"ydZGFdU5GGh3847BM19BO1XbSZ4tRuQE1I7XHcCQE/YK8RqtXsuSLzMxZGArfLvACHpk2o/iBUmP0ZXC",
-	"8zloYKaBJsMrYx9RZUxQr6IVfoS1rwJMCgP17ZUuY4aYNg2oM6m6N4kqFwKQytdhAG7ogUwZeeJ2FBKn",
-	"zdNeIZZt7D23WFCmfZkmNF85ML1QXIaoSbaHeJw9q1k0o3I+vHhtpHdmL9dOe2LnoFeHh7t6V78L4sCg",
-	"ErG+DDa/oKmtf89Prls9pBWZ4n5FiQs5mb2vmD8km/f0synw2d93Tqqk4E7doSDiH9au1USIZe57OoGy",
-	"lTVhLuF6oOh5rDo4L5+3GleqcYfAdgcL3rCaBcnFy5+p8tLAGVR5ZXeiTIsQec3Wudo1G7xNar7zkXYr",
-	"jZ5G5cx1BkkvgeUamYYVfOQC8RUF2YflHcK3Wtluctrdc+9a3W2Rc4QWiwb15gIp4zybRlfZ9/J2dF5q",
-	"I9QdCGiKoGibglOJPJ6F0p0eMCm9sZE+yvkwKR201YH1fw3tPmR7E1rTiiLQJx9e9yKZc55Dw3OBE0VE",
-	"4f2x4yAzDuICJVik1STW0nv7m9/85jfPX3z+RZVevwg2MmBzKlbTamfloCPTtMdpGw4XuWiZ0dHXKixX",
-	"VS72Sw03Q7Q0wC/qFPTEkHsUtHnTKc9oDJIg0z1GnqMMKyLc7wbibEmytLX3/a4nJYnaRz3Srw8tpedC",
-	"xeGOL+4O/OY3R7/5zdHzF55ijYHM68RtHmsQ9wgFpazZLWi2vxSo0hOgWFZUv+ue5Lf7VOx37YrUrmGV",
-	"jOp0GeRtoQS2RFG2iOdchAX7kmcpEWhOhTQNmJ3og45DpqtQoox5w21S5yDufwkffmW6zPfw+550fTNH",
-	"wx1BIDyR6Ma8c4OSDNPV3oa6rx96WxbeZbXk6fdcXRqYof38+PXRhrvyDSLeEePqyAIeDXLqf7d9vGbp",
-	"g+3ZMtY/JHJWLMAFz1oqwh+hcrvXyWB6hnZGd+0z0E8GhP+C3hNoC7qhapkKvNF3EtJUqmrpPSWb4xEg",
-	"Y8W0gq1QXTPSJxLi7vV2pU+km7Bl0JuSZ1jXH6QWS0QVRFCAgTP0+urV8SA0Ob+O/f+lBui9htNj9w8u",
-	"jSxAPWX3nCZkzxbCD4cK8Ys5t1xeEsMrMkrNrfQ7bjqVivtkIu6MbM/LEtfq5dqpWXI59Z6+ybvs7L6t",
-	"5KeFIuhLVJS5hGBWS/v8hysEc52Qe71SfuV4vW9yBTWg4JoVplfvGh/GMAiBF5RbM6TTvd/fvibymu2f",
-	"Kxemx721nbQY3td9equuhrsUtpewnwF16kFQz0pI47ngq5HlsXGyTTIyfWXUUM98vfFtdU3RrAYsVZ9x",
-	"t09r+xVcptYDSbicXP4khGbabOjG94M+09hUfqzwFrDqy6RHtMaMZE9kAexou42UOIBzusgFKTqPuOdB",
-	"B1vSxZJMCFnkC/n2/rS+VlhqGVqX3XBxR1LEcxUIKAIee0j/dCDLONhsDgCXDeZxUwtpcvDyxRjAfMMG",
-	"WuhDWvvdWAjgc5tuGpWZbDIqsx9tgmkCfRYH28ffba8UWdcRqgPGccvE3f7bpEjzdXRLXHtu32dv0/VK",
-	"PKw1FgbpYvRUz3oZZnHEbgmB4wjdXud07QfKrK4HHYA5Yht2qpZzPRx7P/qRXN3Ep0gbGYAba8FPk36M",
-	"bb0PmWUdyLwnyyaKHnex+bC720lT2mww2wGnbzSbIz6fO0Q3YKaGCnKmaOYYLZUG3yV9wMNfUqm4afpe",
-	"S5q9J2KLrJITIZ6lRCrnbyv6YNr0d6psgke6w+U0wu6frBo1oJp8nKGzE4Ztvp4LzlSEbnGWHa2xuHP0",
-	"V9BdeXsFkTwXNqE8sdjrW6nI6hwtcpqaKgioNmCIMEVVBjrcdKLOW9vDpJkNadZozrFswAzqdf9WF2xe",
-	"y6u6SHwYYt/P1jYvPw6XFLhDdLbTHbJBGfCTWDkGKZyy9J80tLKmlrPmlCnZbz8O23QYLL7dxilfYdpR",
-	"Jz3gc20lC5Uu0FbvmFJHKMw9LxTaa1v37U1N8ah9we3cLLCFbpXvw12w93EtDMKMNle+hIy2l2J6+2TX",
-	"3tZtvoV2VOg2FtpiGQXlfEiriQJGW2ijWhTHFrUszF/DzMlwkZo9VEr8Lgt0GqeFtWZ/2byJmprxKZjW",
-	"E40OCtewm2oSWbqslEdU9keEM4Kq9cNMuUNdnObcVjglsdmJXZnzDrKnVfl5nF3sM+1s1rdnNAxoyzBG",
-	"NtUYRTO5wV4jLyvSHVCX1NhFNoTkQAvPDzP35i0Kc7o3GTbaVZb9MJ+d/6F7n65MwaF+6Q0WSsvxQbwx",
-	"4Bj0ThQicAaE/Bwpvj7K1ybxxxYZ0Qmtn7Khwx4dX4pBbrex4BkJB7M8SFYwzfl8bmAYeUYAkPUcyWDV",
-	"Qmsatf0u6HmYkWx40sFegf3HQP/UJDUU9bMsUYhXNr2qCMpyZqh/WA3CbEU/tGRlT8E3x0Jl2lSovbr1",
-	"mORzOXmie98hlgp+CYi4z11TfB3nOxhn7/j6xyG2mR13SAxDLalIwe9KiYFTNswqQjxX0jQVdMxsOk6l",
-	"uMLZ8HWbFN93+qX6HWou/lFtrzbI+aZc9Wi2ROYbahLVuUKxgzVKrMqAADNv3sCSClvopilb3xfSdRq7",
-	"COT0L2wVvSX3lGy82r0dKi4YV30+PecXZjaVZ0AlQmepwxznmSZnWyTgydHyL0suoQFxjNMVdfX2prT4",
-	"VhB8l/INeE7wnCxyLFy3mzylKk44S4hg4ezZ1u0LZMx7/vSCGupQK80ecYzHnh6qLw5U1VitVBIprTtD",
-	"EnFPExLOUgIkqJGWBSGptHNoySoBcrSAZvvGSmx9qezYJq8GOEBnoIOZJ55ItOaSGtifExOhOGy0D+zN",
-	"AMCukWGhoCVLSkwbJC0usm3s/YVxVf7z/dBy2uIzoTtZ0ZSa3KC8DX5JNCNe6cxD3oEKroGlM89mKg60",
-	"TkqVvmkFCXWvv5UbholB/wIF0WTjp3Zq9REAh3KCDhivVoBBJoK7TKar0GE/3F2ak5YmDlB0ixVxYH62",
-	"RJtsHKpWsO5hCDBwnlWUYiDvuChJJBu/QBH+ZZ6oas3lr21/N6AIlMX6+ACsxicv/RARsSThkk5F8GpU",
-	"CuGGspRvxsIm19vHutOpjWs30U4zRHp8TfQGwiXq4knNO/jQN69SFsf23qJA5WeLN2GXyofJKhjgjteP",
-	"o89jfZUsSWpvSQt65475dSbNcKf0PJNIN8DehWSwHUxpc09f6reGDO9qrdri+VClipHITQv4FU5JAQFQ",
-	"bFc12o8OHCyZKpncaXRycnI4ONhvlzHUKWCSOPUd2imQV7w15BtTAXKWROaDctpjri6lpCzvoFqIWpF1",
-	"qMYBYA35HCrLCrTDyDjWAJjZgZocByD+FKZZhwcPxk5pWiKjDNPTpZ1rf4MKnOUT9gDYMbwK04zcNlRn",
-	"03IIJUE1eMstTu60FA3ryoBOPzYEuxtMhMxXZLIcJjvc+FhNbc/LfahONSr3rwJH4H89dCbf//7q+5ZS",
-	"5HeEoZQuqJJRAdGTbdFC8HxNUvT06OnRM3S7RYAWKQtkUwDJRCue5lkuj05PUbIkyZ0ZqVq4+eWzp+jZ",
-	"5y/Q8y9PvxyAEv70I/qf9f969vHvQkX133P1iudsz4o8N8rwSjzG1dFcvzKoAO8HRn6Yzy0nnx4qe99S",
-	"un1r6E7HRhh2LVr2fFSBaqiydLhA2X8iEWfkiM/n534fWEkXDLIIC8PGUOzuXcXy6RjI2BIxCraHyNuL",
-	"abXKsllySVBG7w3CEVKAe1ULKY30iv+3AvuZsD28ufZlJOCBu0w1a42q+Da1EqCyl1Np/AV6xIf6ufv3",
-	"sO5HrhFkd7FPhTEO7PpU080plA74S0UHGN1os/DGQ5bxdHTbhuMQal29PUEHOEVLnoTA0Pbl0A/CYtt9",
-	"Km8wTS0mlbVESh6w5IL+2eD1JUvgARcIA07yue2U8gEeH9XLad8uNy25D9+7ZkATIvJ0Y893aFIVop0i",
-	"rFFVD37R6EaFZTWdNaYJn2tyH/K5+PG3YD+cBrCe69V+jMy7kNNvEh9kvnK6GhWmbU6EJLcYFWmK8nWR",
-	"JZBhds3IB5yobHuM3rWWKVEAtOJC/8MkGZhpSG266VM0P9lxoZRaqmt2kGGx0Oa7ICtMGTSMl/bTWOj5",
-	"VqdDGNseXoQrrKEREZ8jfQFDiPIPmVf3qDlsj1se40U+x8PjPWqq16PmxT9WsLt5DMOD17tk6O6S+xtk",
-	"dfdErP+fMsnGJzDtLc6HKPIJF+meenw+NtmoCRCleKyndB/EShijjRcKcb9G7qnh5ab00PAkioh3JX5R",
-	"NeTN5Tf3NHXUv0N+RXorY3BDtZrlzUJGaCRBhIwz6uDAKZO5gOYR5MOampyE3oHWeCt4lsUFxka/JRnK",
-	"kHiDtxnH6TvOv9Uqx36erdpgwx1ca/PikeL8CFSfQY4uq8NW4KbqfngTRj1y0HdcoNdXr0rrDGFZwt5J",
-	"QqyPoo09f4LgURlP7kh3dx+RM5NBRxViXC0pWyDGN+iAcWUTZiPjxZK5ln7QSAAC71rOj3JV7ZX6+jcG",
-	"0FSBZSrRmh4BoGkHVKRfDpebyriw4Zq9DjVb9RC+NBFusPQI8RwJshY0IVW3CuIFzFQdMLgZ5al1jWty",
-	"Nc0T3EMVWEjDPhyLmMJ9+eniE1W35cr9VMIyfpIARtW2fRPDGTUIuA3hyEczqrHkbp9kXYZNoVg15OIv",
-	"q135mRFN0yf9Yw6u3o4CdPMM3HrwyiC84tAnj0syKvW7t0d9o6Hp09Ne9yjeypiyeM5FQtrfbf1cDACb",
-	"jfV/jbfgK4JhUUakdJ3xNZN0V9QB/Nzi5E4zq0pWZf/3fYHb2ZAfvLWQMvFEIrhPY/y2kJbYct6/Jxl0",
-	"EAGdResnW6hVounDHDTPlVQYwHnbZvTDhqRm48k9EVujPil8R9g52riUDOfGBreb6ScJRCtdc6YFVKc9",
-	"0CI2JJ0c7RDT1jOCqwygP42byefm5FYYoJke7uAsonLbFF8/GgWtKUlG5om90a9WmfOLsxA+03gR30it",
-	"CYtA25W4ysN8vlQhsgp11I+icr2jOn8P3bhiD/ukh9mvUPuinGnKA6Zocq6AQvWUEdaqIrjnj8xfjeSO",
-	"DOaosuEAZ8k63mYeCpiCD2LEjRA3eyUuPRg8n+J9cmR3edGRqeQ+VxBwE8Wvt1O/JbBXNKSdJBAk3stL",
-	"uF+PgQGsRM/cYfqsSEpxA1xbkQ/qM0g5hNzqD+qzRN6H6y+bELOnQdfLThYVdF9eUaWgqS+VWpmZwpQy",
-	"/so4cdiYNSkFzS9lhDKOU4CaNpjzxyHi7rtue/h6l/js+YvapmpKqSWi4aP5+59ftCSeSfpnEt9u1RDw",
-	"ndPWusbdu+XvXndY+J0t4EvVPLOIrB6ZFhtUWWTtbKvzj/xr2XOl/6HRqyORMcgfLNLTL0zmfxoDiZj6",
-	"5Lgk1eAV8Qaf0FYD9vMpmGmQ+f3fLkDVq8UlWAhKUgCHbc1ue2keKrrzOqcyqL623WNuOz3aAY2HqlAm",
-	"9uV4E8gjIx5JqHXxLkK6f6rwnaEFQ73DaaUynMK95Nl+Lt4Hl9D6TjkJbb3CE+UuVi2/oVaaZ7cWirI2",
-	"lTaPBOjXVo5sgDr8VlOjsfJ/idRQCN9ug2t8a3+ssAr3N5Mox+dzAztMpVaRDnxrxDEaQdI8IWlkgUtu",
-	"ScY36M9E8MNp1Kn9+1KNV5PInwKWXUG48hydRugsQn/91//U1GK25gKdIGiGv6GyqtcNhyWUKmiwZMbn",
-	"he8I01SpDUWRswskSEYwdPfVHMl4d+yPELjQlnFk38MLTOFtbBtswQiJVi2yTA/hv1j8+aJo2XUe6OJl",
-	"ix2sOqNnCcqSmRSoM3YYD1EhXAqqp9jGOy7DHINgkVFic+OQ4vyuqEmD85jCw7JjsVBV6ezNUfbCCVXN",
-	"1KqrvtTyZaUh0Ar7DisNjTSLit/E33QvAwOEW1WSOcKsX8uhym8hcxpnC4s6L5wklCGc3muqufAExblx",
-	"nvz1f/+bpWXbJQ1eWUO+r4HB1iRsVuwwwi6Q3aQLpwTpjzkPKGKkVI7mXGywSNHBbyE9+haK8lT557/+",
-	"7387vPBVrcZIUBzkYtrQKl9xy0oj5PJZYPIFuz347aF/hWBJhaPK1ge62G1xxvpvXrpKye67bAR9BhPa",
-	"CM2izF/IRngLFLlr91cbjRvUmdUP9Brx6ERgglcEwhxT9mR9Z9lsgYdyAY7jB84Br+9IZxp4Zevljntf",
-	"CIIdKc4edKNI1yzc/aEHpj8ghZrLykOAnw9f0zUir4VmaUyECLU7LDETaZYiqfh6TVJ0QKFpviAKeF6R",
-	"62BBLSA/Gwslbf621gcSzNAtKVWCkT3Y4PW99LliBpO2bS0GHXkIU1jBdoiBFVjkw5oLNe02FGOO3IU5",
-	"HYFP0PQzVTE8Cyli63aaRL7GW3C6o9+ijOA0TvFWen2FUwBqM3qC0RxWeDs+VDwyidhNrOItff6izxZo",
-	"655c7QWib6h5EgrwC4PV9EHRxwKQkrLfIDltjbxOSGcw3kgac4c9KsgkeEKkpGyhjyK8qV9dvrxC5YOa",
-	"eiI0px9IijizmV04m8IdtRZ8IYgcLPly9sa9MRyJsXi3rMIsAQWHvfnOPP8xmuXrdF8uN3V6Vgl47+jC",
-	"yx4vL13JPRpUUOG8FU7eXefpM8sqOy4JvLw6NRlTk2N1yegRhwdf6Et6x2zLHa0cT7diM7DQtKEtdwBY",
-	"gZcZSqo1380ZGGQGycSwWn2XOHR4LboVUYmAba+zXNbao+iTg+D53sHZYtrdWzKhUaQ1x0/CJsrZd1jc",
-	"vcFGYo1UzgOeUZec3nQFHQBwGuiTOMvQhghjmu+M9tOh5jc0+471v/FYbEv4SMaWH5jlNl1DvUjS5UjK",
-	"VX3uOkpbKa4bMgrPt/vwm0WswEAMeFgq8NzncB4Ls1yr4rnrcCmUEqIjRtcSEC/CarIwNKBIdGUYBGbO",
-	"kRKMkPceDaT9gC1bfH/kIPuEqY/qvzS/se8cC6DayQZq8cK+ab37wx2t/bOQd1TbqQOoBsSMc7bdkgTn",
-	"0nXwFwTZtOfuqhJAcyzSVrnN+sdbkE3j6K6W2tCCmeWo3TjdjQNbT7QB9zhlRoRHIFHjftZ3vp7kUL9P",
-	"tcS6EBU2SKqDZ02AxhfKM98Vkq94+ZNB5huDaVesYjS0XQilVNpca6PTIbnkG4YObomkKZFO3ysxAsHc",
-	"PtxbhxuFkxckNPOYycO6XJD2Pmnfvf7dE4nssCiBFxBeECT4xgTHllwSZoAW/pTjjM63mgfpR+aQ2FV5",
-	"kwLHvGYbviLsiURaNhNkp1O8VOlgCqoxn6NbKtQygmgXhFgNKIMkH9BBZZRruyx0mSh0dnJyhuTpwYvD",
-	"C/e7hB9Ov/zyOXIXDT1DWCK8MqzPwqX4j0s90OfRNTs7OT0FX8LZyemzw3P04sROmEuCbrlgTqt/gS7X",
-	"gmbo9MvnJxESFGxoxdGLL+ovzAVfXbPy+c+/OEaXrpM/VgpTJhFVhiNjcOOEsCL4PRGCpqlRoZu5GPb3",
-	"/ZoIlQfcYQI58N7aEmqUUKWVUbC+gFuTdkiW717/DuXSRfXdDhR+XgEZj5yRCJFMEguEA8D3egoxn8dA",
-	"dOECq7anw5viLRcIGj5csQIJKhphFyK3/tUaP6gfR8ekyu2KfFJp0kWYXQgZ7PuVps6qGNYv59K+8LG9",
-	"R4vXDLjfl9zEYaufxICqb4vo6d+G50O8d3O8otk2DiTmhj3VC3pP2PDHw/7VZl7wUlb7KfqIig0o7jrC",
-	"4ulJOKvVRuOHpAQa4nD5gOslZ2Rki5Y1+GsFSVs3qXeIAZ65B3fFeedcJZLGCuv0Wt33ytlGxWVze+xI",
-	"1/d8VZx2fW4w+NQoF5h37wfd9r3uZfGkW279ou5wMU+bgeHh13TIy9Xb2LU5JQzr1Nft7KRy0a+vfwvQ",
-	"qejg8Oj9z59HZ21Xvuv29a+9dhM6LkEXzbcT6iSOSSPHPj6uFxI++garZLkjpOEl+vurH75HKyIW2hJX",
-	"yRIdvH31En3+9Eutz0ItfJIRLCTCrADsRXNqDecVZf43TqOJxLdZyyAZ/pD3fg8B/ch8YFepvAPu8eSc",
-	"o2NyD8VJ+vGwWy7Vu1o1FU7zTLlGHGFfLbyHM9tWd0xVWTNhIRdigEum0ap/QGl3yCzqz8cv2yeF2hdY",
-	"baHeoKBIE6AS3dgl3QyPVzRWV+ewA9XZ0c3yB47fXbE7USvvT0ELHdPh21FySUP7KZfunk0nu4ub+8gy",
-	"PMPs0qY87KgrAwhZ7+qu6IL9MJ+/NA+3dX0O57RBw1yX6Wvek+BVgl/L/rv2kQvk1uxS5FHKSbhPRU/W",
-	"JPTwKgof3avPTk56PZl2V9r2uqXUrb+Vbs6oAqBW9Jd/R3/KMVNUbfV/62vnmuqig+dnETp9GqFT/f8X",
-	"iLOEnKPTw8ihtjKCAZsV0FvRwRJn90SifK2fWNqUa4f46tJibfNe+AAwU8qIQTo4+Mu/mwJ4kTNG2QL9",
-	"5f+af5vWfrZ3ZujThxcIO+B6zZgZV2gtuNBXb7rOmglWZGElRm95cWW/fx7ScroLM6wb1KvrxmgSeVU8",
-	"PFzATAIOuyJESWjzVWVgvU6dJs+CFBy13a+57doyxxhLSaXCrdWgQ5Kxusq0hniI4c4NpI0dxbG+3kMI",
-	"40f9nH3+QeCTgxi6VVZkuJW+65rbhG73VDc4JP6LO129sfXamvoG2S32zrEK3NWmOfgXIgoi/4ZJNHAD",
-	"hoIEd8mO12yd79qR1eeCdTv8jmwLGJIiN8tliSdY4YwvclIToc+rfpg/4KM/nxx9Gb//+TR63mI5dTPX",
-	"XqtzpEUxIRN+LO76orm3sLEvWjZ2CN/tTCx29UopUUSsKMMGG36JAYEQgntLKpFxOaAV0aY/SGz4EBbb",
-	"cfpVK2OvTvaV6XZjHz4qHgYlJPKjcRbktix2MBki7mVD5VQ2li7RAa6uLljYuqs86ZQfzYj0CrMt0hxK",
-	"AmY+aHURxG5RShK6wpkpO7P4+xuO1hlOiEQH17PTk+Pn1zO05LmQh+e2ThejecZxvefP56FISfTs48H1",
-	"9bH719nHw//5d7O/FZG2kwBplR2TSYsGl2hj5j+UHYx3iU9Au2eSljykebddt92iqg3egUK2A/AjIS4Q",
-	"9B51j2opIA/N9fCbJyPM5IYIWfGVTMir2oXC2cmubnl/rLY9b+ZLuiTJom98NWGyTCIL+9w0B2Hm8F5h",
-	"mpE9m7Q1xxuOZm29GUcrKlfgxR4EZu198K3dzOmW4EYcvgg6P4LJHxUnO3AVa0zTl1ikr9nOupFIY5xA",
-	"KltcVNW0CE0s0gJf6olE9rUqeoRfJvS8vVbzX/5wefTPRm96X/7n8WdH738+iZ4GXeINXhaceZD2zfYG",
-	"ICJevURfPnv+eXGmpv9lZ3/QIXaxEFwMd4C9oiRLv4Gih5B7lUkDjBSuSjBde9Aam2yWCrE8+6K9E5oV",
-	"2zv0QStrur780pM6z8IJv4qqjOxgOYe6uWp7FP349nvE8MooYsXti5DMk6VWEG6C3ABnNAVN7qbap7L7",
-	"4Vk0AM7fJ0IbzjeLLTarhQaLlgE1mQaZQeHcroQzhRMVj89lcSPsk74B3ZX0IA0Q9LnAK7Lh4k4vfs3D",
-	"DdDHhF6G5sgMzbkZFEazR+QCaZ+Cs99G1i2d1Q6iTh/1044cbY129tsdKYNq9UtqfaNY2ibJeD7XIhHQ",
-	"Px0SoWnxYJLA9edMzaa5KwYS1GR88g0rEG2vwRSowMwbA8ChKG3BGXyMvufgJmcJxZmn6kXVlmBcGMya",
-	"a2a96VZsu1zUwT26mhxY5qtitFI2wjqeIOsqgn5n07l1R3oDHqdd6e5xPtirVl2rsqOFTl8hDK8oiyq0",
-	"5FkqEWfZFmFW7TyyQ5WWi1V8nLS9f6WzQwAPA/bliWz2V9gTlKt9Z92OQmRtzJf2bIbwUGHYStiqm1F3",
-	"nIN9Ch1obvTNO7w4HFlg/sm7lXtRmnpjzGV7CHOhh/eEG17gayf2kq9WVLX0dZugr99O9Wu92AJdV1Ez",
-	"4XPnkzsy7pPU8jrXYAAXl3UKxLkpWhH2EFSVfqoFWdVWfr0t/IoTH5PN2tCed8847VKfR6Zj7qlNt6m8",
-	"PRGE3RXg2qF2aqJdRzdJjoiznh45O8R+dliOZ29W5i6G3v5Jkn2kO0E+4C9Byh87zqmeNphgQWK8sE5r",
-	"Kudl5z6Ar49tpC84u7eXV5fG/9t+8junjwYa7cA3bLUd5J9AAOTt5RUCRw21GK3uH+iO+I2hyk14e3n1",
-	"FWa7IiE8jLhc4Q/xmlNblFpvE2JtFNeUHGBnGOJrwo5MoR6kK95iloaqk3u/TZn37d3erje6LYeqia73",
-	"4QP4mq8w3dUHe0fqSRUjAsyOPIbz1LeXV/9oX6rWzT7vhprr8O3tErDQqy49Z+X0W3b2O56SbMc0+xtz",
-	"djfnzg7/H8j8Bf3l39ENHGS8JsIc8U2EBKbSNAy/sURSaT18A76KBAPCHFbX7MYSV+0pMEQlUcfoRtOw",
-	"/r4FE0jBOC1cmWYuC3pvQWXsLG023zWDt20hMlboJEJznmV8oy+MUw4XeA19Fvg9ERleW4eKMEFUKE80",
-	"G8swFeSJRHbKIYcHfG4X8gF2Uy+5bpLLXa0fQHGjzAffB3O5mhs7XZfk0OFO2MWpSle7x3H7XYOwoy0X",
-	"5YcinvjYLCjDtyRrDNMvE9uY9U6s2rATM4ViyJYtKtjeL7BJJiy+0zXz8mc8xKU+Hk0+qN0zjcI8Wg9V",
-	"zrxnU4HR7NrTGcTmTptiJW1lU57uhJHqPtqynvZgeeFUF0S5IG1Ie/yn0sUUMAT6HFj9sKqFs3tYg4/i",
-	"8a9AWX/YwEyXAqi13hWXygnAhpgCLNaF9WLvrP45RaGHgIxCsUsMqQ2p0oDkPy1h8o03x7SBKJNP9Hgj",
-	"vYd/qt+tgXqdef5jQal70dswV215cz6RCFr9mniIitalUXg2q9vsSKlCzFH18lZ2dmyUrWQV42q29+YD",
-	"k12ZHkG/JxnXMXOaB2vOM3yM3Ts/hZPKY/mP66YqPzyNo+pvhx6aW4EVeWfYWKMCFK+pRS/s+s5L89i3",
-	"dEWVtG2qSIxVvOQrEnuDDKusrg33YPAogsTzDKt4Cvd+f2uhgVqA35q5KjMh5waaeAByFE/xFoHrC5qd",
-	"GIPZ5P9QiehqlcM/wng9K7roTUZ//TtNGdK3/lwkaonFYvKmnIOViiIPnHxYEyaJjLE28bG2IR/nLAXP",
-	"oTNs78WAjXrrnoZ2NmDlEpGQZlysF0IQCzqfx1KR9eQdUc3Q/vaBPa6/Nd1XRik3BdkPSiF/oGwibxbe",
-	"HY0KDtnC80Jn1rPZ5nK2safuu1inL49Sd7g2o5UyJ0jGRR4/EVlTK7SgiyV0klpBclVhqEC3AAI9gCAx",
-	"HmGF9AwuUC5tJx/G2ZEAEESmKM7MY+DoXAsiCVPHnVKoqwJHv4BSKvEtzajaHgmS6YNBcLIpVbmekDvc",
-	"6ZKoppUa9bw487vtFmfgERlXaIXTCZcwUu3aReQ0q5Hg5DV1TJjQNqEICiTouV7j+B7TzOgUDMo7zCE1",
-	"gkyjJFf1u//1H2fPT87R2fOTk5NR23Q6Rq7V53CKMNIPn6PTkdMIrn8nIRbOIqhIoAnkyy5ypJPbT2IH",
-	"FjbII5uB7rvTWIF/M/bSI9s+f0vmxoSS4FfjYxom/cvw4CazIDjdNjmd2e+4MzuWkQ2RCuH1OqMkRSu6",
-	"EFA90y1hdusOW428CJjs+z7WWKaoVlfxPrx+ydlX3GzCTq1DwmXl37vmhZP3LOzA731LErqmhKmvTeFa",
-	"wOvF2ZyKlUFTHsaCv8PyjqRuxEEsGDR1c4vHfiOgQbMFQXiDKbTWwUhCaaW2ScQTiezCgPIuypYtoJ2S",
-	"LEUrgtlmSY3TqGcB9dLCYs/KlQ3Z/ZfmvR2zVL7OcYbuyJayxbkFooBh9KL1WqE6GX6w1Ym2xzE4z4qm",
-	"4sLNBS3wPaBOr64ZZSmBtg9MZVt0gFGCsww6eULOle2ohnAGFwz2LULYtL3IiKbRw6JAZ4tWudQWjEpM",
-	"Fc4122Bp8ly++YAT/QVueonq911pJry+NhWqcYJFGrliIbuz5aoEaclKKQbrrRPA7O7SPAqAWxazsPh2",
-	"f5qpX0nbwjerZ35F1I7nvctmHU+1Ha/ZnnvR3sj1J8Bb9+kT+sVq8nyUlq7d7NE0DO5o3DOujKfW5Xpo",
-	"qwpXWljpVz2Z6oHzlKqJ2vA3MnplLtYZSNcVldBMptqfOcZzRQQ07g4WgRp/TwzW+NTq7+M3Jy37oZQK",
-	"Tm+rS/Ihsai8pWIzz2Ej7whZx1jGftXiLNKn9H7AYS1AjZbjWj+MuwCU3XOakDjNh9R99U5iRdSSV7IE",
-	"7Qc0kUFrceOVTmNBEp6vw/nkXMGUhtWi9c7JfHcHu99ymx/gvXdYm/cDGtLwXEmFQRZOfS/86zkNW7Bl",
-	"YoaSp8+c3LOwkpE09k6tKqfMD+cWO1MqnBmNUSqaZUhxBD5BOjf596YJUIJN00fQp9CBa0B/DAg25kPV",
-	"mtLJ0uddnt+LJsF09HkJoD3AjEk69VkNzAayG1amBO0T0opmG0EBdny+V7MbPYoiDMZ5yDo4k3/kaxoN",
-	"xaFaeFkI8MbVdQK5pjqE5Wr4mhbyp6Cggu36raacDe0z0yq7L+VNk75CmxticYGjLBlu8zJ3tbDttvIN",
-	"/V0mI/J9cfGSk0l6T+aAnkXlOrd9eWS+InYnROovLCij6ppflUeZQQyPWnFGttquI/R+JChs8A55ykL1",
-	"43ZR59UuXfbxoNreFJkB+8BsmhnVEBWgQFwgf7EpLpeKDlIyx3mmTF7I4cgWUkFjxRwX2FnFOZ2jzXI7",
-	"ZH31BLRE9dHduIS+BzcOqntiNXvYFKfbF56IJMtTkiJ4eww8wOR2RKF4h6W7HgktHaKg7dd3cKrl+9mL",
-	"WvX+Dgp7eMcAkQSXdwWY8Llxyizxek2Y1B82OzdM53//UMpxUxesbWDoCMr+avYnvVpMU+h/6KAzx5BF",
-	"H/S5YX7UgFSCgCnRzaPSqzDi1rbI0bpI7LrVkwQJnWuiVnp30lO10BH+C5gfTb9Hp/iBlxCfW0BcfXme",
-	"SOdbnRCWXA8cQ13bGMwQR6UALDDOWBA52+PNCiaaX1IdzJkn/Q82O7pXFljMt7p1DRo2X6vMsYtQmhUu",
-	"mla4BL83SG0K/2n1AtM2W6i4uJK+/lfV/MIlMSQDb71c0vU0DVoeqtGKHncv2HbboEjYFbd3YQUkW8LX",
-	"GYHIhct9ut1aSN6oCudre0PB3zQT9FlwIWDXPJdgGtB7msX6yBiUO1T+y2TUmX460UzS28wk1i0EZmnx",
-	"O/zLPQQIWnZNUP/EuIrtjIf7qiZsF+MT1LimMXb28ZStZv4mWhn6VmdzEwrQnzodt6P/eFdmdMqld5yj",
-	"FOfArevE3YTH3Vf3IbqHIKOeykxzPs0P923sNzsjROzU5aOVa+4X4/EIrTPcUzua9gbCFhQdag9s/NRw",
-	"XvPDOboBhOiYz2/QgQUNkSb30bywOoyu2Q3O1ZILKssjmHNxA45CAmX9KRUkUWV42vaXWXlsPcPJHUrw",
-	"GidUbWFUxleUEdI3lunkTwW6JUuczQ8jdCPxisRLzf+XPEtjg+d+c80OMhjBtqXRT6HiqQskt6sVUYIm",
-	"hyYA68On6C0Az1RgoSACiqlq5hD6fK8uMI067ekWj5x2R+4p2YSqfJeU3BdN/auE+PLbr7W9mK9WWBQd",
-	"KBxyuS/NNRPOs2wbr8DK0zKc4vLfWgTr/xqJu9qHkpeShMqGEyw2uRlwGe+pJPE6w8xeTWk8jPrCWnCd",
-	"MMLDkmRpbAbeVf8fp7gDYrydeRoGYQIimSigFeqf1YYX7c69Qu1VYtLDDfP48xJYvw2mLpyDjZXN4Cma",
-	"LhoCdnp/to29v2jCK/7Zm5nlJlV8xmxQ8D71xcumgt8c77IozCXjpZ4VoNqzaLbkEhJYY5yuqHRaEDDS",
-	"W0HwXco3oEbhOVnkWNhyFuOcSzhLtEx83/L1ot61DdTTfwgBXIHNyzC3GCCWBvlresnbGR5D4+VV1PH9",
-	"v65ZbqMFa9un72H1cSf0KgDJukcfZtd6YTcLAE3HHL2Veh4qby893hFVBE6d33ms3ONzjk01ySuwbdVD",
-	"r4iXdrF4KSVdMCcD98pHXwucKHg9BMLwVYbZnW2afDwb0DVBEbzaaZjTsG+xZeGjDJhPUtzuKDhreZzM",
-	"1fQi/RAy9IzUEptLJvKMyCfowDXt0Uq4QJyRc/Ts7Mw+fqRfPUpzcgSO6SMoYBsVFtpbKnfroHqytrGN",
-	"aVQ2QJz90mLF58vt/SWocs1wIkTnCLMtOiDQdVhzx+KxFU4JMnjrt2TObS5ubCwtMwBJD8cFDEqWH0Kz",
-	"LnkD2iy5SQGm6gIVoURoYJJlBkR3ty4PPjt2oeqS7bYy2nauOI3FA2ZHDRXq5BcwfX64zeii8LhU1wRX",
-	"dQzX0Yxh2Ba8zU2llcxhXp0SPiqx4KOCaLko2ZLhSMg0kIIM6wPwuEJp7JJqomJIn/jhJFjMlKV8MzYS",
-	"Us+DzU0PknIbah+I7Gl0nKTPu3YTXaMMlOYhUZaSDzV72LktHBb+J2zWtG/tW6s7Na+IKPwHw667/ktq",
-	"b8ewYgvz7pV7r1ltYap6CvHsRxmMbwxuh8FmdWrG7mUVdqHeCrq2y0i+ALy7ESLx7TY2A05kU0zgLRnp",
-	"mBh8c/ayfEs9o4tUfmRW+3DHAC+VisLOFh8Zp3b2xyyqxhCxAho2szbbqIVoBpowlhRHKfTDz3ay4wlF",
-	"G7/286l215t3KbjwdqyL5RW3e4B8tw//IqzPxgmWWCLGm21ZdmWATp0fwgHtOgtEdSqkMsZ4wUir/zJP",
-	"mChB7HIIil/b/g5aTUwZtNSExp++/WGU7lgaF3MfA6ztdpN5Z3TBdjaoSvWyH2s4zUlLRoA+aG1dSgXJ",
-	"hp5cW+EtujWWyhibUhtAsT3aXdfm0XZvmcA9EXp1t9s4xdsQtvmDp9ePfbXmuKmLjn533862gHPu1N03",
-	"O2vkjVK30m1hekRLYhFMNbUgLO+kT1qKO8oCY2Jv1uuLwILUG2q+tQTqFON7GO1NrB2O3bg6TbczqZ+4",
-	"uMuCxiyWMZ+Piu6MsIJL/v7w1rBZWNRhFV8ZDfml13a+luqUFd66QeWDL7/92o7p6gfTtUFqaHPINaGq",
-	"T8OQtkNh6oZcQbdgcwmDUNIW/qWxAZUV2a8N2Npx2FwT736VRcAnwV0AWcC4FrUHYQPpq/kWHSwJztQy",
-	"wYJEEI+nbBHZxGuHjsU3rDC5IrTAK0jUQn/91/88DKMhToJSPhJP5NOkkim8bfU7/XF0mq4d6UdWwFHt",
-	"13G6Od7wftN5+dKgTtNXdMF+mM//P/b+dcmNG9sXxF8Fwfj/o8juJOuikmxVRUdMtSzZ6rYsbZXcPnM2",
-	"e0gwEyThSgI0gKwS2+GI/XE+T0zEfoPzCucB9pvsJ5nAWgAyk8zkpYp1kZ39oV1i3nBdWNffD2rr9Y5l",
-	"759y2kZ1oF3mou0MlNtpPhFdOR6T2L77nDjfsmCIOjCVKfByuBeQtmImU7lbCNk9b7hmndWSeYjmDKhI",
-	"BligXic0YykMF8AWhCGWyrtwzy4Gmo7Z4IalafVtKZvQmksrJPkDJP+puZsxowerxPerd3rlQGBFgaz5",
-	"vOL6Sg8c1Vz1LXrOYj7mMQyaBwmqvvWGmykXg1FgiF2+ZRmjpfLVUdUk+UGs6lnNuCz3brl9VdO3ZkIq",
-	"1kTlls7mc6nMB7dmtrNMCw99oAqgs369HQOtbRcAomh73iwYVedwAOUEvIaOx/5g0Z78tsi4u7/cfm8i",
-	"343awL+k2te0GbwAZnvbPMyYcXumrtDBrOEFdY8U/ARAUEytXKOJcyKszsFth3kzjtY9Ujmso+fFlQd3",
-	"nC/1lUyYQRbesNb2wr5b2KwzmbByqBxIr8uejkKNbC4VuB5DAdrnGvaObake3HlKaJ46wjWhRLAbB65z",
-	"S8YHe0oO/HE5CFG0eqG/bb67PTbZHasbMA1B13x0M5EEn2B5cJzrEduJzJL6sRUw1XZl6na95SXqOhvN",
-	"uLkrPUv+FhRiq7tnqLPR0KtzgPR0M5UkPJfLlbbzSfKUOSxZitldCM4EcialQheeddF3M+UaxNIVm5tO",
-	"VeR7Yz+MnA+yeYUAwPR5YuS8m821q3q0qrttOVcJgVxVBvVjRGZG8wRhghxnfNuaQYXQnj/CpCJGGprq",
-	"zjlhs7lZ1AjSrSTJJzn/cb6FW8D1csMZ4NLHlzuHh25U0cn9nas4JKtN+sAUyUUiQf2l+vxfPfZBPkeB",
-	"S65U9w1cd8EMBWtD40rcnkUdmas+2aZXifKHLoSpoeG+L+SHXAspx64C/0zAWigI1N3Zs5cPxLBWajSb",
-	"6sNlSewtya/Vk6Os6ZVVtlURv01JUC5qarbjqur9z7LyvaU7aBlp0B7WIE7PYQeMOUsTBBI01gyw+2ZZ",
-	"WV81Mu2iFhM72Brv3TLLjAtcftbqsNYPTYCQdruHYep3/+bOmW0Ad+NyHVaoQpd3tTZ0YdtUtkO3aJY9",
-	"QAZcD/jM9oUKs8tzJqRJbvPQb+utuL14jApG4cMWpKxYltWw6OyaCTjGwKVEnarxzft3F29/6M0Sohng",
-	"W5DnnXO4jTyPAFihcIRzTfQccqk4hj2CMflEN8fycS7Bs6RzyAFQOVK5YMo70TjQEnBWkQ78ZDbXcrQf",
-	"ExB1wO4kBTcGabMZU/Bnp5hS9eXszj2xsTcC+wsX2KjbV5BvjIuWyZkXbVY2Rda6oCjO5JhI+4vBOM2y",
-	"5bKwqr0u6vR9kevDTr0nb5HaA7LXAWiVJd6mWVKeo4LgLHiQsB60L3x8SGVCV8Hg3g8TcmnkVol795Th",
-	"NqcLdKaEDHfQhotABAVUAXDlV3pl4D2D7am1UiqKICEV+SBcgEVt5FyTbF7w21G8BhANy0uCCzLO0nQv",
-	"CcB7ANnfqty/OBTlaffTUxreJbb7pYb+s24z3iZx+EEWdk0V+MrUjqWqAyp+vnMN+30t/FUlxrY9IqMF",
-	"CLE1SMu7d2DtFrrATQJ+Ba5RypowtiB9CU2seiXPiZxxs8ettV453nWBV63oH4Xduh/XAFVREVLUYyog",
-	"qs+Izx4nbcUm5KT9rNM5I0MsEqFac22oiNmQtN0j3vmSXwMMAGtB8zGPqbBmAheDhGujmLY28WfOzGIY",
-	"kSETiT1BlR5gWGsgFQS2zGJI2iVvjlQYItUH8HZDr5geFL6RLgaptK8akjZNstSgb+gMIA+UJlMHKk8g",
-	"yZCYqWIsIraHz2wPy7gBy511DoG13cEitpreAIdPXYsrd8yPwiEW/Isld4uvF9+0fWQdirTEpIvGXVR5",
-	"DxfA4uHu2Sb+Xp3+W8KT3nPB2KaMzx+F02RZ8o4lnNpBvut4r75xl4yG8HR3Zh/vQpO3Gtw5FnG8Clrp",
-	"EvJ+MahYFxtE+TeRxgWBnNurSqBtVA4SPh4z5QhkKv3RP7AbMuMi02Su2DWX2e0Cud3y75ujjUwpqerA",
-	"++xJgFnTN1R7lCqaxhkCrLSpz54EJhnH8gprUkdEZ/GUUE0ocTuIvHv7LVHUsE61nboZiIHdDFZK53ee",
-	"C/uWPTI4bR7i3eJ6fvo397T+0a2YDSGLx+VcEHwi5zocS7U3dsM1ia81na2a6g3dq5/Xit1XdujjFqjU",
-	"G0pyZB+uxCXJ9LDeRP/xv8lRRSZrXhVeXicfi1s+nxNNbsClXl457i2929FFBWF0G5w+Lrie3jHSu/VG",
-	"kzHsm82xq7pKRjYAabl9tN8XBe0SYdu50gvSzu8aLbfv0IM6yjHbdzwpDjTJuc965IL8LEckNDmPezNB",
-	"tLEmxS8Zy1hCMmF4iqdzQhcR0ZIIWV6AuvA0HE32qxp4zhbn5UOsuKKBH4CNxyw2WDEMRyCUA7TRu+ND",
-	"roBtgHfya6wYqEQxqIQRLSN1Yq8Q61Og7mYFR8oQp3OMGXT/rIznOz7GJVuu2CNZ7O1ZcGyFbCc75jhj",
-	"EQ41TX7ONA5MaWxCm3I6LvKz5PlbpCIps7YFN1YzEOyGqcIbiM6s5GcJxKpZ55ywXzIKbA1hOxGrrYYX",
-	"Tmnhq7eSKFX+k/LeK0Ru83XrR7a40aNWDguwVJJY2pulPVSWSutOmp/YaCrl1YUxbDavqsHAC3crao1T",
-	"qpcAvGNHIzDBfCszVdKYNCy8TLHKlZdkyBM4mOlbisAqUf98K0E/NWZewO1dQqjP0vQM6vugTtRa7uNM",
-	"syQidowSa+Sj49gu9MRarbDcwG4ieK8uQ4s/f/my6KHaTquGQ9zN2Q4ztll3rUlmA10OP3egPRccF4Qb",
-	"TTRTecirilazOmstL+33qyVhKc/Bgo1y7AnQ4Kg14ddsUANYjk2ozMEDmQPJ4VZczyFYN0/poreqa+4E",
-	"jeo+WUjRKG2h8hIuLyq/UaICKAAu19WJXbOXv8HhWtRuZr0r1eleUADdHO5zVbLr27Ov4bPbFO+4YX19",
-	"XSBfu903U6pNGfn7Dls9lZOttf8lKb9SKlpX5HYPkgSLNm45afl+3mmLbpvDubSBSumcQXzcsuk3+O5a",
-	"34+73uUJmTKaMAV1LVDC4mYBIvElIbVmx1VpIMu9KGygUvtKm6M4Y0WlxYu5IFNWl0x5wS/JgKUkLrua",
-	"t5Bp+zCFl8Xko8IfVS+5lRXiiE7PyIgBka0/Us5JGNQzQsnJ58/nBBV3pN3wIAGkfXzkn9JIcEJHMjPk",
-	"mTVldIcoDESck5iKmKXhBUwkc8mFAUecO3QT9OAX/aie4jYqHdZjX4QTXrriRa3YKSvytnK/2Mcw6cit",
-	"XAKL9owMcb32kFpnGOVwxcL+n2OOBS81MYpCdB3vJWOp+gLi7qBy98grjL+T4s7RUH8JFhsVi2LJQukm",
-	"KdJFXwydKxkKf3o+wXEYkSHX40EAkuq5vWAvBHSFTPTmlMNvWAreSzI2jPrC/9MVZ/u3AXUDvI3GMbOr",
-	"YwgiY+niL5nduva1KE8AGRoBpbHNDl/acwr49GrXTai7o/HUG6auCk+7HAhn+uZ3d3p9MVwCjkAmoMAM",
-	"hD10tHieNGJDr/qiplvQBG3tvtEin2nMRX57+YaEJyBqwLXOGDk+KQef0FPoJyWk3vZcpqmVesG87BVt",
-	"5kCG73I74PVVFyAoCtOPgrmwSELS7PIFv3qWf/dptasAHSvrC8tWKn8vLrvCl5ZXY8VHypOZE3rkcxlg",
-	"QHqIGFpev65RqxO9csHNsRUi7DO1ww5EStVjVGRrXSNmPtBFKmldQEYmi7KQceJtQdqXhorEWm/uRbpj",
-	"JSYXkUvl8VNOEmpoj/yDKT5eYKLO0B/2mk8ENZliQ3/ot797d/Gqe/ndxcnzF/bLw1wv6Pk/realDZ3N",
-	"e7Z9Q6SQghcXRdCBJsObqWbxYEg0ixUz58SFunrYGNdwv8O/lSROOROmE5FEybnVNRg1mowWhSaDQALj",
-	"6dvXn8gQOpdycaV7mqVj15iFzNBfFSuWMGE4TV1GUpi3X60WSZFeHoSs1SvZTLZQuW4dHdOT8YvRafer",
-	"+DjpfsVejLsv6fGoexI/S07Z8/EL+tUIM92x/Md+vXUG9pQ+Ozz0PXXf603kdS+7Orw+PnTrpQvlLodb",
-	"fcaapXhil5cb+ML8ZLTOWidHJy+6xyfdo5NPRy/Pnh2dHR31jk+enT5/8T8LLrnK9frbCo6rG51lKn43",
-	"VlWrNc8Wi2XCVnJPat3OVZCdUFkNIr3gWd/Z3vGTU+4ETlX9dw80rK0fP37fK66Y+5nbsj5yuhnJE1pf",
-	"pcr5JbK2Y1fcM6KBugJqzIF2KRFzqky5y6XVtkmmVen8rlGhgDFsmaoeFNZyLWwNLgdHTccS0gZlIPcB",
-	"2Xf4VO4VgeWk3KrHels3wu3s9aWBcXZN3tsId9sa/fyyIFhvxTu10UW6G3f4rkmXXnPfpyUf3llZCLqd",
-	"TzU3NHe230r+mPXZybfFnEIdth4N1mv+GJAsHr5YY1lIBl1BZNkLgr40EFcdQGRqtZE/QsAqLzB3cWyn",
-	"DhCaagmoGZq0ARWbUIKvlGLrLbpNWG4p8ERjl63oV1Cl73aLyr5NmypT6cpuOv36IaixCksHm7GcMFtc",
-	"+AW3yvKeKu/clRnfhtN4I2dWhYi7JfL8bjLpfvb+jAvv2KyoFlU1qpN3c5wRUDIiR4xE5tko5TGxk60E",
-	"M9X6SEw108vaCJgEXlVZzqK1i3AtDtLSosIVVBywLSdyj/6y0hH4FHxmxQb9xM30EqTa9lAA1f1aVVb9",
-	"Wyvq3/hEcDHx8rSN5tZ//8f/6kRET639A+AVYF8F8PryGsJH3o3//m8v1dff/v3//EV9uvn5xw/ffP32",
-	"+w//8608+Z5+Ty9vtmKRKCup0OrqctefIHPGTt7edvg2yF63KFTYKcpeFrAbqw1wFD4yX0O1J+xBqmM5",
-	"HjyrQKwt+030AFiEByB2Kjy+1o5eAmIl//W/wbx2TqTILqxpJhLFEjP1FZhMkdgx7ZbHc1OQz9o17oMs",
-	"8cVl2zQylG1D8v4ObSTtr49Pnltj4evj3snz/39n10ZXWGYbehCtn4WqdYL+Q0BiXlJ1lqY3YxWBqS0G",
-	"3rvBbvHw8g7ICpidazozcImxd9HccX51Fbr6bYpxtuJ8dhg89/sFc7tZdNml99e2TPik2QrKIZyMvBCE",
-	"jLmgIuY0LWZCtYUkep5yQxbMVOy2nRccjtdKpVflRFUPUalfVSt2wgRTdzUEZjJhutabVgSy233il14C",
-	"Bb1cj2/3siXcqVu949YfFxLqtPSAAzVnfEt5BgTfd+/IsmxbRuSq+kw9TlfdLFX1umoZ+vNi07F+x53f",
-	"Xb22OsBjJWfVCmm+6xeMquBXvBViPwZfHqA7ARyu4o07LREYl6h6Qoq98Z+snGcIeq7O8qqmc7vNUdCN",
-	"qoCYIOIKIRSKpIF5GClHg7rlV1e35HIpJt7R9eomljZDWDxm3iJOKlPkdp2q4jBEVYNb3eaqGXPRRs+W",
-	"sVZHu9P5vucTveYorTdY8o7uQ3/DGGyVPMuYFYUnX9dxBNyvSuu34ADmH+LkTqsZFKk77rj+8tDzUne3",
-	"+fw/N5F0eHz3ku4SZEvBRvSaSa5OF06afI6CEVKnwJd2wbqVUtl0zeJMcbO4jKfMIYSMGFVMXWRmmv/r",
-	"jV/4f/vpU2sVAutvP30ChwhLnAAjVwwzMBwANzEq00aT9uvkm8sLIhX5eHny/EVEIN1ejPkkA2Y/8iql",
-	"fKbPENww6ouhO7yHpO3+ggBnJyJDJVOmh6QNbif7g/e8Dkn7xx/ffhMtI4pKkeJ9IFaHfeFu8zH0cIXY",
-	"VxOaAo+kvTCVKaa/yBsvlV1YrwOpKnoYkSHNEmgx+zwH2nVcE3ADNUMMgYP/CSA4YVjzyPDUmHnrt98c",
-	"QAzKK2EoxhSxcr/lHIpkRrkwlAumtPMw5/7ICTfTbNSL5cz7H4Mfcjl0VHif1Ys00dKqD11gqV86ejRh",
-	"AhC0mQOMfC0mKddTH9fQvb7oi1dSXDOBOVBtV4vvMwwUm0vNjVSLA00SGetDOue9WXKO/0ik7VVvlpAJ",
-	"UM0Hck8yYlOOMER9YWUV8rR3zuwH/0ReQ0IGZEojRyT5+OYVeXn6/KtQJtwe0vk85TE8eOh+/fPPdqI7",
-	"PfIPmvIELvkHgKdfLQgVfUHIEN6thwSWGaRl/AoQbxHhIoLFGJEZ05pO2G/DczKEi0NE2fzb5fsfyAcJ",
-	"LmTCBVL/Q2ZJFJBbCJlTRWfMwAKDPDU7wL9kTC0iMqegD4TE0HCvHfE/kXdSsIX9lhN2BI4QOLgRhg5z",
-	"88gQ1Z/hOVQNITrd28v35OsXR8f40znhQhsqDF60o/js2bOX5MdPr+BL33O7fzPNSJwpLW1LJlzAwJ2R",
-	"ITh7Nf8XG5L2sV0nJ0dHUSDPfH7UwWy03Cc8PHerAuuyDzSM9ZLjGEdxBBldTgVJKcTKJ6xHLuC/BO60",
-	"N0JdF3pdw44e89SOFeGQxGi/gWlZdohxADMsIFZMy0zFLEw+GbogyvAcMhIw0wreBPXF2ihpB/b1JzoZ",
-	"npMPF59efQedxHxCTZwAgH69HXffURNPh6R9evI1RuWcdI7I6fEJ/qINTVmnly/rD+8vP0UEIzu69HKa",
-	"8isWEcyWgmU/fJuw2VwaJuJF9+9sMURU4XlKC8MBqZB2+dlW+R7lsAx+Nkgbnshfabof4U2QGaoyNuwg",
-	"FIchKbMTcnJKpjJT+pxQATgR4SO4m09PTs6hOciYqQ1HwTBO+WRq/E1HL+2k3ihugEFzxrHeM2Wkbf/E",
-	"7IPIpW9CQERjOiAh2kjFktCBjt1dQhrbQpqmEYY7QzAUU53IRNpRvaELMuNJ1zUOSvuovwWyYFKpjf0I",
-	"ZBRiiY9ixh6xSyNrDz07SxNP6lMeVr/nXRcd2W3MCjMeZsCuQvuB4f/oOpKn7tvEoXIgD+2BjrBH3GDO",
-	"Iw07wC2iiwJLgp8XJ6+hKR6biq4keEYovk6PTs/tcHAdhUB2fnoSOCYjmNf8MwvpwFnwzCSJHWSYihjx",
-	"W4BEjrSHh9fHhzN22Ov1htjc4eeuO5G67miXwplCKPRJCjII5Ia9AWdnRhcwIkDXiyAlgB1+evQMXuuG",
-	"D8oSrTR1jyUSWsU+c23gfuiuPwMwQfZKwHkPD3nDLBMJi1PAmpgxM5UJoXYoTo+ehwPH3zq8SFN5E9L7",
-	"bOutLAawQHgU++JEPLAjWy3HB6vI8Adp3shM+KxXQobv4LkfpLlAGpOhFbKuOVKQQKmsXCCfDL97ffGN",
-	"ywV+/+HT2/c/XGKaLEyJ4zUEJWdhR8F3JbwLGte2Yv/b15/Oyav3Hy/JXDHcuDq8yap5Vn/LV7IfjKEB",
-	"AI7SPMZU2CWb2FVmRyUHPRsykc0A1No9xx0kUHgYTwq/T3QEEQWMocPXAUPKqQ7wJHB/2IW3NDhn/nyG",
-	"RE8OBaLkx09vul/jz9c0zZw9bvcOpN6PDVNwiJjzco9y56uXcfBWV9wHr26fHh2Rof15ACyxbgI7PfKD",
-	"JGibQcQElhMmnzqsOTzwI1zpElQ/4pD2oAKZxnDGtX/8s7WF7Dq3fx2/gVm3f371xv/48k3nHEQZHUVo",
-	"448ZSxCs2Uoce6A6bhQ7ta6RIZQ5VowRwz5DsS222SXADIMRag9t+wlrnNkuzKRinR75058+2eeK6LgI",
-	"M/WnP9mZgA77N+KYkyGa24hUBMtCWRUCMKdA/rRRpgEb/LDfvxx2rKxmGkoQU0ZB9QEMS0U94YKVvHpO",
-	"Y0baPwpu1Tfyk/1xcAk/OkD0GYWtUBhdjyzy459Pjo7+2vG13tdBfUSRYWfamUDDEBMdIguNQ3gapVRc",
-	"QfNxRdh/2mXwTTjlgyaWckZGzNwwJsjxy6Oj7tFx9+gY7jk5fvmye3zSfXbcI69pPMW1RlMvuY9AXuTN",
-	"G+biCSfM67WgcQbgYjuxRa01nFlhHXY8KijsQ6gvGdphHJ6RoVuVgzBudu4yM/7a/hc7GpGhn41BQg21",
-	"P+TzXFhFQFFldzSqViOZcKe4QvsAhNSKp3jKNGlbffWrZy9fdCJ3GGpSUvvh9i7cjqo/kbCTSzfBBTTU",
-	"Uh4zoVnB+nr39tOKtSXnTKDe2JNqcuge0of2XsipNGnBcCsk5py1jntHvSPP/0jnvHXWetY76j0DL4CZ",
-	"giV+aE0j+0elx/CCfGSJjFELVkwkTOHxwjWKBxqbc6sdpJImuCfw8QLMgDfPYYO3hSSvvvmhE8Ehp1DJ",
-	"5bGBt0E1vXMWkLlMeQy+wCAC3yats9a3zHxjmxy1goC27T45OvIWrfM+WhlyODUzSMnBpIwCP0VIbFgx",
-	"WS8E+e7Tu++hz+fFLrm+sARLPwpd873qIXtPYq3ms19br7Ax3UvXp+4H6FNdQox78tA95p9yD/0WtYp6",
-	"2qaX/A9369sE+3iK41P1SBjHw7/SpED3eXr0fPMjy9qCffD5Nt96CzlPNH0NFchFP1Hr7N//GbV0NptR",
-	"tXCRh4sPb630QbSbyC1FlhSWmV+OQDlHJxrccMGWb/3TfgEW+6GyS7qnob4ilYL1fq7fAPbbuAVGmUhS",
-	"IMGA+R/Cu4YRiWk8RWOPUO+9rlyxl/DaLdftz/SaYjt2XL1/o9cUv7S8GG07u69y9Ny1S9De7O/9Y688",
-	"t/kdBFxpHaJYbMP6iMi7t58ISOeYdSLCZiOWJLnWOeKCqsXaxYmQgv+qF8ZOfz85OnJMK64ULmZaAypv",
-	"gSdDZvHUWwL2DBxRa3NTkvJrJuz99qhGbJeV1fodNGTzSl0+18pLdV1unPtCxfr9VOgS1ySbLy3jP/BK",
-	"XBmW2pXkzvveguLpV7mcLu1Zplcdp8Pi00MyWhj0Fto/wHOB+KlSpkglRthnGhsk0QpSODjmmSJMQIRP",
-	"V66193MmLj683W2x+X7li211EbkXE9B4SCLjbAY0AKX+bOr9SiH8UTX0d+Uy9i3w325WMq7kbQ9ru7gW",
-	"24pDJsqizjs7gtnJtLPOZ3ziLGrQG1Awgx9GR4SlmpHnR88AAxKsuw2y8qNt5H2KSvxAxRKDC9bohm32",
-	"B1pc9qlnm59aZZ3dKGHD6uHOSQl+e7DXszT1SweLFWuX7fXxIQX4qa4rXa9dwejFcmBV4yxFcQo5rM7d",
-	"iSAK1McDAYcMXPH4BXcbBhC/ff0Jnu0LvBu9pim2bcrnETwXsvWimiw++7tPrqVknGFwx3uu+8JRFTis",
-	"KV/pjZ4J3GDcsJnzZYDrLUQB2u7fGDFBPfqH7y49rpO1lsFT4Ev+pWC+o/NQ8Ux8PXohqGqfCii9Ph6D",
-	"8FhQLA2oC1yhv013euRiaQTdG8D7HhupENUhTG1UQCIIhCXYnL5wdHcjgLfgxtG1CJnHN/GzPQK4Eopy",
-	"dKDM50wkXWsVQ2Dzo+s0Vei8N0xY3XHkvA96KpU9ZLGQCptDE4yicOEWyvMjMtMdF16A6zO66AsAk3Bh",
-	"BqsSAkkxo4pMmWI98gYGDIyagGEKwWY7EugRY8Jws7C/u4LMYAjb/mPMmouEfe7gQhgtCMVSTQVIF+Dv",
-	"KMvO77k2FzAHrueYc+cij7XVFfkthx/ohF3yfzGoqtji3k9QKGJvrlA5cW0VASdg/MBDaccWCOXs3RA0",
-	"9QzgZyXU11ygb8C9rG5DiWwRQ44wabYhdZ+HOSp9eqeqieqGuIW+7rthQdyt229FnGaaXzNiTwRFRjIT",
-	"td+UcZwpxRBXs/q72yftrrbl9Wfflmw+37otRt65Jf+8R+2huMOgWKvK4YV2rD07ijJRP7ZKcbz5kSLy",
-	"PT60hWLwRqoRTxKQBa3To9PNT/gg2aPo0UFD+WkqUSihdz0cL266IiLThMHx6tCTvIoC0ezWP6PWUvQz",
-	"XJOqoLvk2KhrvWJ5tXERTRXyFm6kuoKTPiod9RhBixy0kiJzawFAbRjEAJYaX3FaFFr2cGdF1e7PYcq2",
-	"24Sh4R7yreYQKgwIaeMJAIdCBzWTvNKCw6hjNpyRtWdT4X13OyOq3u5gDnYdAgeZcK9CL3xsC5GXL6pG",
-	"3j0teVcvZdoFGdNZI/cKAqNa+i3tEE84C+JFsBSBjh0/zDpJefhrCdT/t1rJ+V6U9jFYMFaBRhnOEjKm",
-	"sdER/MZSPkFqxwUCSAcoMFCyI+cEDkTbwG6NeU+jVMZXGI9zD3EpIIjq/zGAW5jSw2q/Rr6HWg+yU+uc",
-	"aAUktPL2fP2JTjZtS7jnMcIXzVYub+Xysn+IPbqrgpCvRDvx/4QIOVJ4Lp8chawA9NXA9it078znk7pE",
-	"FG3o4hxze9EfOVRUD5yDEjOlIIkyBvx6mbIe+YGxRBOf0nlOaAGmXqocRHNJJzg9erm6mX8EeI7Sft5t",
-	"aN6OoRUtPLNhlf9VJosthEABjU1IY6fT1Rz4JH7wssRxNqcIEWB/UHTOgR+qMEr2Db8ct85aqQTl75cT",
-	"q6AAdehvu6sgyM5qn1yXvnEbKebfXCrYMCpjvz2qEHUYa40wfQrC9PTo5ZqpL9YOlJfAdqgjjtmsAmnE",
-	"Y5ut4ybLF0hXSNMFybYFM9lvFTgg1SvRpy7GUoxTHptCerNPjz/QCKKKiciQ/cW1477lwiVtdvaprB+f",
-	"bJ7JD1ZDEwhl8gZxh+HRLdaZgwD9JOX3VCE50unx820W9SrNHDx8cvJkF1BMFUu6Y6m66J7oOgbBGn5B",
-	"YPvrYvEYrDiXDVpze5JhP1k3ZzCoug8OXnifbUlhUTubteoZ90bXGN2dcT0Dab6v5f8TS1PbnpnV30eZ",
-	"cYRyjnNZY6QRlvvSWt/nUj/5erel/tGfYvvQApEcrEJjIu2CUlVSlQo6QIWi1LmDJrmNGXeIihYUsd5R",
-	"m5S6whp8Ba/XVSPiEnxxNZ4X40/AGbWsIq6qffjufah9mz1mhbqgv7PF3RRFX3PcCiYxnVAutHFlLVJM",
-	"nOuztbXqhyyk0Janp5tV6PJ30M4q6qk2PZo/Ep5o1Lw/nppXwwBcKPm7YosuF10szGnUwkYt3HrBLa8i",
-	"xTJdwdbx4KoVlJ5AYyCrZqm+1VfZ5eWmvx9VDE6dCsUjKmse965gObfWvalYrwtOdI7e8MzkhQNsyfPu",
-	"SEsww6jongej4IzcTHk89ZT6ui8876R9DK+F+dJkylJw1yFPDVSTFyN8M7oAqhzFE+aSZ13jFNNZavoi",
-	"LzTPNcGRtP9UjFwxx9kETk/7/gCi7rJZuI8huCS2pSDilOq++Hhx6XMloyUUacRRJvYOV1MUKnTztxxo",
-	"jOeGOu8ZghBQ0RdcJCB+rlewHuxYICCHS/yA+rq86QeaQH6FMJ60HAj73TD4b/cFdJ8M0b/lQEiGVdlG",
-	"r9w6+/L04VLfWmctHAguYvuLXXkOWXtM07R1C2foqxASqtJQ38/RMXuOxbQCqkylIsNffxt2iJHBL+3B",
-	"E5bWcI98z6+YJxqLMZmO++nMrZdH1sGDc73RwRsd/Mnp4O6YlXMmGi290dIfYklyETSztWtSsSQDqd4F",
-	"id4NgGE7PlM4laueFLKL2khXUd0tUA9UOXKdStWF5HTdtWu064+lmmfsW50WtMFjbe9M2JgLWEwbbn6q",
-	"Zs/vx4zx2keptOGMJCy2SnUxg8ZlzDCR68QgvUoKMPL1UUhm96prDox5Z0PIKupdRBVam1tZqA0oMkn6",
-	"3PAAsFPMrsSM7MjXLzjKSauv8xlbypEirxHZCHFLAJMBCyAo6njdnFyOGcpTvUI650oaqvM0bYvxC4+c",
-	"p+my1FcyFZd4yxzeR+us9X/9O+3+a/DPX4+j50e//f9aW+dC7ikdfl0VAEA5FchD768goOa1KHF3HcR+",
-	"v7fFmD5cVcAjlgE8aN5/2INbpMAWwM6aHNinlwO77gS4S8p/AUg/mXGxdE7Vn1DDG6muUq7N8IwMk4wN",
-	"SXueUgEledxArR6XCWEiQWhSzyNM2kKC8YBMrgDlA38OsIgNEHKHfYEejSQDBFZ2zRMmYjbI3+J/8vaI",
-	"/26SQQUnI3N7QMOnUWwBzq4e2Kf7op03wIOoubMS6hqxtiK8agrgsTNAu6s/7CrOuSpp4cetJCq8Ql4m",
-	"14hayx1vRa3l3lTwmtXKb1+ouemMWs9ad/8yq05cvf97I5qelmjClR8hhFxIx3cSalYURgFyepM88om8",
-	"kL5b6c6/dCDZSeDdVsyhlyaekXsqM5UuCtz0QxCPyCQ9uGHsSg8LdbSeGxXaGEGpsEcmPD4hMynM1JcM",
-	"J2QqYyePAQIbbS3vqtahcU4EZnPi8Hit0GEKkAUTigierpi7RKOPeERV/mvoIgx56w7O5JIYOGsdHb88",
-	"osejk278LDntfsWej7tf05ej7lF8nJywZ+NT+nwEn3O+5wsSU5X4sYJCYjJiBiAnNTcMWPwVQ7eH77ph",
-	"dNbbwTNt++gIArdK1jjerwDaSvjs4g3+XmJjNt0f7mscv79vxy94AYTsguDpFrgnfueO2sbbWvYkYtZr",
-	"EG/RmtWCSKD3tGK+xOyJu1ckzRkgP5fOdCznAU6YcMhJAdU3cHyvSY7YUsdZsrEOf0WlZF3JoEdksJYa",
-	"R+AiJP90LOhSFJIYqHEQ9sbu/6F/jjlYb4y543MJi7nmUvRFhtYS4JkL5mBnq7SQb5nJVZD7tAL2fgg3",
-	"B+pTqAC0U3tW8BFEeAZFxBu70cpKN2yO2AFsHpExBzQiHRGdqXmaocPaZePc3eLYLf/IvgNSj+p29KFj",
-	"UrhFblN4d50dNHRH/MCP3JC0gdH4HHwXVkQHB0KSMXStAKMNixm/ZvlzUVlK+LyovkhZMmEqpPzkM5bP",
-	"yBlwiAGquGfO8SMfIcYbH2WeqgK+a18wR8KQqC/Y5zmQqZI4lUhUAesB5G74KbO3pZQLlpCEjwMGbPH9",
-	"CI80pml67mw6XCjnYM6F1RK0oABoP0w5hQARZ3oYkqTsq7mY2JMM8YywkDokRokk5Cn1hZ5SxbQdW+9Z",
-	"GpI2FX5Z+iPDYzrh0XFGNDVcj8Fdv/DhGqS4dQ94H1TUF45waWHXPQxf4Jcl//0f/69LPHOXHIqVN/QO",
-	"NCneGxHD1IwLq/l53Hkesw7QIKVSw3rAlPShw8DTAPL/I8A1h4SdisPhIjbvhT8eHqHC1IUozlrLW6MV",
-	"eSLyf1/eRrAq50aHVQ72rV+hdhu9o4tW1LriIslvxz2/w3F2Eef5VQ9Ye9CcpI1pegvTFGRwnTni5UqX",
-	"poDP2XVip96AWXli3d1SsK4cj7spFyw8EPz8dZ9w1I5dKz67U8jl6Ibv1jzkpCJ+ydArJppcqSZXas/W",
-	"O24Oa2V17QGe0rmuuZOJpAvBYqiCHRum7D5UdasXlbMuE0YtvHfA6WJNVcWjpSNdoHbM0bNghemBJikf",
-	"s716Cg5TZgxTax0GXvn0yisuV4cRdEOtwpOJJMc1zU0uYHUGLwFedboz6sFULHJtdLk8AjkE5Q1BRNQ5",
-	"5QkZ0fiqR06PXgJ3Jcdc1xCBHXqKG5M3eZ3f4Xvs+E460zwZl6VDiHgi8vMyUfXWEN8rWpSn+/iGawAU",
-	"38Ln7x4pPrEfFetJysycKaiuvp8a2lXsZzAKayWfXQMh8XJfwu4dTVHUhZO7PaIJ8ABFrurYvsWao0jZ",
-	"5gg6HcWilXiuSS6hThaINPd6iDcK8cPHagoy63evJe4vZ+lAh3MId60PCXuAcg5JN1x4ql/gav7wzZvH",
-	"duXFadJln61Guj5P192zPiurJnHo1fffvHafeKAk2fvM3Qm92Zxu6AZt/+k8v98zz50s3V8yqqwC1Bx6",
-	"f/h4yisgD+6m7JqlwFtR3FdedsbLN9UI0XIe6BKMYmX8wUo/txoPNLkolI872g0wBj4C2J/nUXZMWK++",
-	"/8bRX1qrkqfGXegLayxMFORbkwux8B+AQumRl7YeEIa0KRH25fDrcj03IFED4yzSx974SECRX2LCr1mB",
-	"s3phgBtimM/FkMzoPKf5i6lhEwlUMkZCP9yVvihQ6o7YQro4giMn1/UZXUFu7u4z32eNcfgCzDRdDFzH",
-	"sMRmlgluFuTSO2nI9/wapEzUSukglom97/XRC2s4PTtpRS0vp85aJ0cnL7r/drJ9+lcYkF1SwE72f45V",
-	"nmFAhc6SczKXKWBV+tVHDfHpWxBKgBCnkhPFtH4KhcSPlIP2xzmRa+Dt0qSb0q7dIY3B2hisjwC088QL",
-	"wSPHI8WoSjlT4cXhdXAyLzuQuXYw51wQ7F2Tp9hgN31J2YcflEwyqyQXlOgVZd2z5FuF4ofvLsFJYrXq",
-	"9snRSYQqiD+vO/vV+lfdIIe/4h9rMxXfGp2TvICbR85TRhIpWF7Qamjqwg7yRkPh8jXUEsBZZX+HGmy4",
-	"Asz5PidnzFMrVC6/u+iePH9REyUoqtP37+uog5PBoWocHI2Do3Fw3ClhFDdSlAcaizbVXp0cO5neuPtr",
-	"HMZFSXlohdZaD7K9wTFG5kyYmGGYUIOkliOuzPTMlaQl8kZY1cMqQc6hUqgPdqHWvDmILSQFK4VandU6",
-	"pZqMueB6ypJNAvWN7cl23PWxvi6LoYr46tYkyngGNpHWRig3Qvl3bblWyKwm1LpNqNVbCfYkab+6/Ecn",
-	"AlLwbDTj5ks5J3N51cXy4bUEakreICG0WzouPT9hpO1lRH6Y5nIjuPF9Y8l//8f/6qDRAUZIJc1zLNNs",
-	"Js4dAFIJotSBI9Ufnf8I3frItrNK9n+A5kPrKrObs7Q5S5uztDlLm7O06izFyLCRZMw/e5MJz1JAuYAD",
-	"9smdqvjuQ41QHNvyNvvbz9CKdLyK+oAkLGUTQFRJ+YybcBRiZbSvPwciGrxD98g/HEL4sWMlLYa/7bvT",
-	"RSXN6CtszaVv+X267ZY+VbO2/ag0JVK/F+bgfJ0vLWznZymvaiuqyv4lfNEe2UlXgde2pxs1lV07J4zG",
-	"UwcNCezgkBvjgHKjnCJgE2sUkoWu7srHqOd0QzmAuRpQITKaDuZQ0Xn2HHXg7dNKyj3aNwNozesftNxz",
-	"S/nmuUAbOff4KmRTj7c3lXdEY92lMfCxdK2auQGa25d/UhFPpepy0c00a0rnHpsbsvp42/44rkE0LZ/x",
-	"eW1wvar8TVkryJ8oo247ph2pSCY0nwAG6jIm62ruP778A777Im/Mw6FlLzvV0kWhi0RIQxbMEOxRHfix",
-	"73EJT9RtjpGUKaOiCmB5+WOIuPrhgnChM2VVJcI+zzkUIEpFvvnrJYmnLL6yao0d2kAWpBgjC0aVjvLY",
-	"FtcQN6tr8pwGVIgBfISLyQAfrsdv3h4GHFfDrjDg91mXUb3StsCEDvPTwK4+LdumVjCRdgBh1SUXxYwK",
-	"OmEeMm5PNkx9acBH70NZ9RiExnpLBltSYPvyUA4AxnxGFIv5nINr3p3tERHMWLkwUVLrKMC0jcHOEPGi",
-	"R94LhuGBlIpeTd599b541CR818GBFw/MfsewwYiKq4G7aKfCd7R11hrLTAGgbbqApkNvBiOquQamMOhQ",
-	"SkWO9jp6QU+6p/Ex636VPKPdl+Pjo+7z0Un8NfuKHidHp+CAcWMeBJqVZoYqMwBpCEn9z7tHX3WPjrfP",
-	"668e8MfBea2Z/AqBiO1L/sAp/A1WzxM1eOpU2i77bE+AnYnCasyklDpifieYmzzyJo98Lws2HDO349Ba",
-	"s1ynVHeF7C59L7VG96ZVDqgoTWr7XfRTVP82an9UlHW9uyiseeX/JnP/8NciAv5va7NMalsfslHRJU3o",
-	"zKpmiI+Df4L2ic9VRr1qtc8HtgPrfMShr41z+MtOoK5bww9jHu4GwuHb5nFvqwNiRetS84mgJlMOJxXD",
-	"2GgoISm1LCZs0bRLtebaUGEC4DBpF+JrnW3jY/uyHvcRJkMfXNk0e9E9ObqrabbvENn6rzxopGw3YegD",
-	"Zo1QbCJmu+vjjxlTKahiuajcLBMfRRU7ZCK5BVD68qFRC1aSUmtnLmK0H+dKKlrgKGKu3oa0mad/7PTI",
-	"OynYgjgUWsQzHEtFErrQyB+FmCL2Ya4JTX7OtEE13v4s2GdDVCYKzLNWZQdcaU1SNgYCJTkea2YIN4hq",
-	"ok0UyBz6goL6bw/bAuWSg1+syjp+LZJ7cmxGD3OYMVE8yV50j152j0+LDFQzMBiAeCqmipGpnLEduKX8",
-	"eLwWyQ6HzkaZUfZp4nnRakT204f32wmbuiHZbxJV7r7mdgR6btAXnliiymuRBJKoKteWsFfBHL0tV1Ru",
-	"TVfTyG+tUvk7XJ3SGm9XuiAzqq+QThMKnZBiqm286pTwCTe6c+4Su+GFcLc2UrGEMBGrxdzFytY7vL5x",
-	"zblHC++jdy77b9UIW1/B1eQ47PXIf8Lid66kNXMUiF+ux42zfw81M7jXDjQZUXEFJWSKWXOpC3Q6bpNF",
-	"IGJYcuYplsYcCtekYNqDy/sMdnpDOdTbuNtg5dxKhO7RIZnVmJaC3ZQkomMPOlshYgKL0B8ZXJMpSxOS",
-	"CcNTQkmmmSI4y2ZKBZqWUjByM5XEmohmymZ+PDT+qx0kPHep/mSsaJZ0euTCD6Vi85TGMMR+ePsCw56u",
-	"oT3yVzttvgtjIHQuzWDoROTdB8oeEppF0GHFxlYpqbJIL9fI/lvaiKV8mELejMvB+xu5fPf203dAl+4u",
-	"QB0wJMCcPDt9/uKrVtTSUhmPXPns6OWLZ6et3wpmpp1S70mWcyZYEhiiyvSQ29uey0fSJTMP7ffc8VSM",
-	"csvDrSW/YJrj8o9iIS+pkF3nDO/OGBVQ6NfwFv/RDNjlJXHFRdKdcT0D91+0n+qMRkvbo5Z2idrDqqbm",
-	"j7i2TzYNChz6/RN/R6eg1AFH4nlZedFgbKMO41WUW6hrdzZxD93H7zOS4D5htVPo7xVb6LJVDPDkAEgO",
-	"dEuloScTiqDjM8JFwoA6T5h00RftJKOpfRsXk845ocTvKSvgnIqFLExaeu5naEBRQaxEGscG1+hhj5fw",
-	"XKvIbamv3Vr1cgPy5NWvYCMtCZO95RQ3mtsfR3OzJ6nT35v4RqPj7V/HW35Gs3TcLfpvttX1tnv9htY0",
-	"cZP965Hu3HT5I0iR7TwDchzUn/aKL4tUubI6D6IfKjZXwGNyP/rgG/CVKXbNdahZK3n9yFja40JDvvD6",
-	"ajfU7aza2BdDNh6z2PBrNrA/DMmcgpJJDdx6oFcCUJh43BbMnC0XUU+pYudYL3eGRDs3U5myTo+8WsSp",
-	"XYfFDBeq7MNKITH/aOHyWuArkEO/nN/SIz+CFQCsn33hRhxU1WLSNFT5Ir891URnc6Y0Sxikzghp4OO5",
-	"2zIp0/u3aV/gIuA0JTTQDQGWX8oMlF0rks0hq6dDXCMQB6UYnhst7EywdBwFxqC+yN93oEkYeRfFc72F",
-	"AhKjqNDIM1+laH/Er37hKTillRcScb7qHr0oJuIU13xYx2fE3Egyk5CYkyk7/DeMXd0iQccNZZOk0yiy",
-	"t6Cc3xMf/B4p6pvcoSZ3aA8gN6gXuQK30jLfb0EcqhPdcBZgxtIGn23hU1zj/tBduwC7XsVvdPUvI8fp",
-	"nbxm65OcjCxrtCVNtlAKp52eRQMsywOo/Dqb3ZvG7xQJkKLKFH29Q/ww5C8PewSwJP1B5XLGFUMdW4p0",
-	"gRnhwxGNrwZzuhiC8mz1G9LONe4VZbtTrXfaD3/Zaqcfh9bZmKaaFTTNqZwxHOGp1HNuaIqZY36sg4r6",
-	"onv8/FaqJqyXRtNsNM2gaQppNmqZjUrXqHR3X3MoyFYywmHt6XqnaaMyPTGVCU8RQotnfo365PKqpIL/",
-	"Sju6NL4ic7p4jCRxu4yTbA1N1WvgncLSOZfSntAFYKZIFTP0SoI2pAlCITo0vqGZKplNpkPSdkjgZ8RI",
-	"++w8zTS63nI3ZcooqkkddISywmcp1NFNqSZgmBMKnkj7/R55DcDHcJu8YdoXN3bhp77wjlGH1fBf/5sc",
-	"P4vIyQvbzuOTiAhGlZWvcybEohORuZJEUUPzfD+ruYXO2pYJafJZ7ovlSTzLP0/+6z/xeXv62W/7l4GH",
-	"1t4REeA7hzTYmEVkStNrpkk2ryEVKSl5l37qdtXx/IOfcIJa9wpBuNzYOtx1d71JLvzDhahhJ3RnTxde",
-	"aq+n1NOP+gaIQe/OgQnSTfD0zpwELt62xrNyw3zeNeSOAaw/nGv25IGfVCY0mdJr9CVEwB4J8Geu/nwH",
-	"JaKmeH9/VRM7KyN4rN6X8+YHWYAA8OX8ZtVRk4nULkEnKLIZPE+gQM4+EdQ1ckG8mrEMErD0xnX4AG2k",
-	"FoNHzQ2PGWT/2Sv6is/tzPdFvkLyF0uBnKh0gc61qvILvPnLdg2NlZwte3qOjovBSC6Cbwg9Rcfkb5m4",
-	"DTCAG7DGG9RoJ7vHHe83hHirqGbjpGqcVHffCrk7qiuvmUrpXDd+qS/DL+UOtHU6ZyFAd3+gBSF7q5tn",
-	"W+nDX8PPg/znjciclZlgtuEReFGKSWF2YUC2G4lpGmcpEqG2IVaXmmEncNtB9YuhoxSKKiATrfIzVmiB",
-	"uma/xwVUymJw+0DbUYun5+EXK/HGYzJhhpwenVYCI7zx37gIn7hPXISqz9XI9KreN8h3XzYcaN2cBm6d",
-	"KVUTK4532uOVkKA5111I/tjdmKxYruvRQVfo8ihJFB2byp6fI1eGK2GHKvkEhcW2OKDVu/cRQECn0h5+",
-	"k0EstdGOEcJT5Z189fwoaglp7CS2IO9YSc3s2XgxVzzd3kqq6O6+UULXfOJBa7V2EJQ+YRkWWiMhG1uy",
-	"Qi2u0n66rgpgPWFD5ZNA6myXW2PFNVbc1ouQi1jOWDfhWrEJVcmmfE5n8dEJA6tP8SRPAW0MukcmSlyn",
-	"2JB2nWLTuYW2d1sT7tCbYbt789fofbVl+QhofKADB0ywApfMt7z0KPLWH1eA8oOQslBhj5vb5bf2xYSZ",
-	"JU5louep44TnRhOreBEuHJxwntXgzcvQOpcW2+uLv7KYZtrlT0zp3O43Qo1LBKBiqdl5dzDJAhKF4Nvl",
-	"iqWzvqAkpfZi+UIBRoC0T09OyHAlvbs7zkymrAQnP7DPBvVDa9dSw5x12xdzJudA8A65A7ahUHZlR+Jn",
-	"OYrIzZTHU3JDbdPGEpsIhvWBRk5MktAF5se+e/vtgSZO0PRFrFgCQMiMKHkTSudK4wc9kWMy4spM7VAA",
-	"AnO5o20X1fFSK8IkDWgJOjYcjqGhcyDyhJ2AA+SyMahe9gpoutCkPYQbuJjYMfoExWPW0CHsGvTqAjnB",
-	"mE8yxRy5/ru330aEXlOewrtQEkfuvyRIZPBY2DbZddMX/luO2QCWQ2ht5CKCDEScG0NSGMIb6qbMzvdo",
-	"4ZJZYPT6AoYPX0E1eDw6BbgnP3AHfryqYSVwQe7VCIpuh0DxBKyACmnzFGjjGqvi92tVuBPbHl27WA/7",
-	"sDuaaNP+7JSnzNmmWHecUpcQz+rmvU6R2GVt0SRLje5KAVymWz8GRyiqmdVPzfika4/x7oxrXQ9+IiTe",
-	"BYc99ECqmH1hUa7fj5Hj5pRwcwZHa2aQGx5dmyVwgIhow+ZktID/FrSYgvIW8ncrFcY7GUWoovnofT3I",
-	"9hu80UsvHXjivTgD3ficDK3gyvRfHMDG0EN9gWP9QJNfMpaxalp594mPvikPRydfRYaO/Wht7VzGxl/i",
-	"U18QxXp51DdTq4+XFkKT8Py0AmXbbVTSLu/Tym1acrf4eccI2UMwsV9od2iUPo0Az2KZvXIkEZewgFLD",
-	"eArWZzknwPGrlwYJGC/xwTrG9fI2eVzgQWjo1qToz4qphuZGgptIoXtNMMCwgTxSRYUe2+6EprFkgKMc",
-	"YnFH8L/folvJlsdhS1+auHqWdNJ2q6LT8KU3xvITNZbX5W8u6XK/L7jEhiL9i8F3yZnI90CJ7hczFBfb",
-	"Q77rzvWmnOcuWuKFvqpRrQD+LMAecpHA2rr2itWaFMudNcRaK/TwV/fLwP2yOaeyrPXmJOcJi7kGM5uP",
-	"CRWLEDRzhS0GQj01vE8rSt8DWWG1SY3lXjbZOl94PuPqdD6ItbVbMLu0MotlcVvt2kO7AZPbBNFXv1tr",
-	"KOYQjt4eHLFYzpiutAhBzM1TKoT9Rxvj4niTD493euSnKYcwcanKXzOMmQ/9YA9mmTaDhI/HTAHi5EBn",
-	"oxk3hqkhlDZqVGscgkAnKuPeA6NUX8RUCGkIDpWLbuM/VJfrUFqjhpX4Sd/AnXc1UO8YwrylLevFc+vM",
-	"r9+StTpFE1WTnzNt+HhBcvu1tasV+o3/1EPnYm4l2nG6kz2I9ib22piT26rqng9JcxEzL2fqSHA2W6Bb",
-	"RHSXbFS37P+IFm2TZvo062Z9naoDEQXD023qaKsnwtGy4fbcpM2trH2YzFWaQxPc3Vtw91MhTOLVF9J2",
-	"sxp5TRQqFq1WmMPbg78gYXHKBevc1Y7Ga96A5npcgKWotZTfXr7JCyfzyJAL3S7V/WnGEOnTZZjeiOqw",
-	"7dvLNxf5px8oaHufEdFihzbHQ/PxbCKhT8vELq/2yvVdWtp+/yF5HGRL7s/wXi4krDRkPxYScN+KhF9z",
-	"IFW7ZOqax4xYS6IItjPGbO0qNg6H0SdgiXKjiR0M3wLtg6Aqxzv21+rin8VN8ajRT1fIPQgoT62z1lhm",
-	"ypUN2ralVGwdHT0tzMzWDz1vRS2ADCzgujwHkoljvGLYSht/yagyTKWL7Q3X4pg/TvC0NOv1odMmYNpY",
-	"uE+uXKzWGqxRsYsq1PrkYkCwAe3didwmZNqETPezStcadnaJBrq5DVbm7ekswurGGG4TZr0TrLJV6LbX",
-	"5wpkVAU1zva6oL7dRVddSQAuW45LgIZrQ64l9ToPuC7l5QUqDVQ3UXmrDLYuaZgPYt7VeeNDv5oQ65cd",
-	"Yi0t0gc38u6GAVqNEfMxEwiaCb4ZzSeCJUtOiCqsl7vZb/sAecGmlpEwT63FdCt76FFgVbYRHR5PpREh",
-	"T8A++eLiIo/LARGUlQIonN221GSKOf1kbxJ1N1Xk8B5xlS+w0h8RBr2OUiFJX4tkr26wh6JEFUtS92X3",
-	"+HQ5zQILk0gMPLdenQ6n2e5IxK8bFOLGC1OFQtxwUjUR/Ptdc0wkK4RUhirTYP5+GQH21yJZUTSIFPeO",
-	"8bte/7hnKv5Pq6T3PsBX8ggdYCgPqeyD3ApNPdDh0I5qyPjPkarBk3koVkvtsIYk/ovUg7ajhh/R+CqB",
-	"gsAqcLKGDL5Rh/aQXHYv1O67Uz40ZPCNlvZFksHfIqT1MDTyjTb5JMngV9XJh6eA36Rf3ifv+7YuLuSB",
-	"/RK1u5yB3SpWy94tn/p3xebGUaYhRCoXBBBmG1L2RuNrSNkb1aohZW9UlydMyl7SYh6EiX291rKRfr1a",
-	"8Tgr8aNnc2JkgW895BJZAR85nlhX+xeRKUsTBJgOfiuPSk4+VFJXOciwckzLqnwhjFnNVv728k3DUd5k",
-	"GTQc5Q1HecNR/oVxlK8Y/DdsQwlYIYnuIIhKvU868j2mB253OPtCpPqK0NdwDIcbydgq1RH5JWOKA1cH",
-	"04SLOM0SJJXMB5AxjSmIeFDDeNuBC9/si7Y9e2Gp3HDNKrFLXAHpZd7S+03fCx+qK+x8//fmdHxaabwX",
-	"sLT8KeIql7kgc6a4TIhUu6fEB2dx9R4tqcHRvYV7sQOICCTnDNCIRjSlQKBzM6XGcaDEjF+zBL2QBXoe",
-	"8FGGHzF/K+oL7bFtQ3lnygUj7UxwO3AKQuioMOf0sXEqdeHzPfJqyuIrlpD2N+/fXbz9oTdL+kKzGOhn",
-	"j4/t+F9Txakw5PjrzllVFwKisGLXXGaF6TvQy99Ddd6EMQncOUB2a4VceLgbTykXQwek5G7n2pe6QqVF",
-	"ebW4m6w8WnoVXrDv8u35S+jFn/OB/+//+/8hdlTNSluo4mY6Y4bHw07UF4zGUxztYoO4di0Kk4G8SjAh",
-	"5L/+E4He/+LLJJa/YR8A3CcU1XBmj5S8YsJ+JeU+cD9kdu/oYUlKI4FOhaAmW8jmUPgbhOajFv66ORq4",
-	"NeMxiZ8dHVktCeM4tkk4jv7y8RFeh6Jge1Ne5EuPRyfd+Fly2v2KPR93v6YvR92j+Dg5Yc/Gp/T5yB5F",
-	"1IQPnTy374FZa521To+gN265LDfKfhAW1wDSVoMzGeqD3RXMSfLXnuM1v+gQS8zt9NCXE+xL+SYHKV/s",
-	"7y4Z9WFyH63COF9e25zHTXFxY1Y/ftlmxTnSBd25cew3Jb+7rB1QZ9bU+y6vsq1uzfWSrW63x2ITE3gw",
-	"N8UbByxaqrLJLXCpCA3GTSi5aZddF53bWTzbevUx3vDYyQiX2IwvMRsBNLOlTAKn4Lm0BC7IVOo5NzRF",
-	"K+6Y/C0T7BbJBm6YmmyDRi/ZPQP0Vhmpt0ob3TqNtUmCaJIg7r4V8nQHoH9P6Vw3Os6XkffgDrTVIE4h",
-	"EfN+y4Dsikky1t0igpKHLoiQLoBChlyPBzkOXJKxQUIXeuhozzHm5HQ8TOxo0xB0yXVBrvsCwZjs4dPp",
-	"kZ9sn4fjlE4mLPmLPeGHEeFCG0adIxmcezdQxeudq1OqyYgxgSRpfYGNy9Q8zTSg5ukh+a//LPJTOlek",
-	"VdJSKSbQYipI6cEZ/ewfbn8jlYYkWruMO56vHJgqP8d2eRtp5awG/XUMqzq2Q7yoCwm9x/FfjgwtqX5V",
-	"BItubEr0im6TjqRMGRX3zKf49vLNT1JdpU186QuJL9nZAj/6GUibfMsTJwWQMsZecztKE7fKymt5F4us",
-	"ipmjIH/yRhz+mouRdYhMO4Vmt/H+u/ynguv/QeKye/cBN/vricAw5cdayO+DoM0Tit2GVbicY1G7Hw9p",
-	"HLO52d1TUv5UraeEeDqZslpA8LMssSpinqwR52rRjbJPicB6erGqXvSFkP58jyGBEuSZnRhUTc5KXipQ",
-	"bTShJJZKsdhgekiV6LiAxq1Ij1u6UoLHxFptU5kpDJ8qaphL4SwgWrqqjlDDgxxm15LHdqHdKi72WLwx",
-	"jVRsnEB7CDB4hpUmzvSHqwKxcjPHiW1iNndJQoMjjdDqmE27kJa15JjoPIhZcIhWcKOFFLSQf7ND0igh",
-	"jRLSKCGNEtIoIY0S8sUrIXCiPaYOkj/rmCMD9289UnyJYmxo25vpv8g5E0M45w0Cjt5QDsS6cGLqmyoe",
-	"ou+5Nu9CAzAp4aP//APRjkXVQQfsVSnm4DeF48KE9GPFrjmyOzgWONgPK+u/+hsuzZeXQxt2C1DTOmtl",
-	"GVwpbK5nL1bffZ+Bj5q52cyg5tfQHykw8iSF9f5JP36QRGfxNBzIVg4vZKZCDUtbKgib+t+hYGGvJ/Kj",
-	"+b0/MDlPrQri1zdEQWFrkKm8cUFgxzvONUHhGsyd3JGtD8iNj1EVJXnRztB75YjfKO4Pfy1QvNfK/oKW",
-	"FjluECvayc2UCcINBKalcPE1e92xr5O2tRA6rmzfPmKPBl5NG1IjdloPL+la6xXVxlD6smNY3t4o72K6",
-	"uoMfZo/uqvEUlsU/d9vfh7gHd/cuFT9Z51saFjWjIWjr2tlw10it66r6XIN8HZ2ZUkNm9Mrd7WakTfGq",
-	"HGM5ITCcuQmCJ/BDmnDjDAH8JyUpNUyFj3bOydDraEOi6UKTm+nCnlQR4aIvbgJNp8PNV4wmukcuvPqa",
-	"M/mTmAp7wo1YfolOKBc98gNjiSZvx11IOK6MpMET9SLuEWhcZGZiCRppUGILWc0XS1ndvvdzugjpRF3D",
-	"1MyqBDxhwnCakpiqHRKfl4cDB+mhPWM7HgLLy6I5DRq3WYUKXiuSu34BNUnQTRL0Du43PM8wu389ci0u",
-	"sG7jsXsqadB4roEXb0vNM/j9QAnKNShVmSe9s26aG4Zsrc03lWnCFBSvkSEqSENiALIAhAj8eaDza3FK",
-	"+eysAMUTtCpgpEJagr5wToMctmIOJrb9c0FojAnLRiZ0Ae+aaZZeMx1V366Ye6mnT8fzS7PEfx1cEzMu",
-	"GCNyDKsQXkKVI+tsUxJPeZp0euS9SBdEsRT2vJ7yuc5fDA3C0OY5mr5SMMJEoiMf5bRf45pM7AXIcZ8y",
-	"BaAYDiZviIM+JEpmhvUFblUdsO1w4HC0dI8gUoR7r0eIgM1DY0jHxjtrsj7fsXu1nWvR6dyqWTO3Teb0",
-	"E8ucnsqCDQRCw21zGmMYv1SWgevxmrObOmEDdxTFzOEdkCc/LfGiOGSwdi2oZBSIUCIiM6MNhYsd3KZ5",
-	"PZG2GzDQ2qJEzhUn2IhW1DrBgzvYm0OADiPHhDt7lBKVCXCEzWjC+qINrfQtQZBPV20XWTNJcZacIwRm",
-	"0NTsxgE3o/1qRBQzmRIsv6EvRlRchTs61vC8BjecJAlPCDc94u02j4tvpd0SgNqYaDljVkSZsFv7IpEM",
-	"C19K8hfEjRVPdTJm8WUAaxba2WBqNjZag6nZYGr+0RIfRZlczB0PXuydIVAd10gqZtVbPPYCfh2cVdYC",
-	"CWdrYTWvlG5uryPsBT9zxg6X+GDqFY7YDpYw9wWKASbEMpebYjGfc0jvoLkxolaNlbPCoXygizYUTzp9",
-	"EVNBJvyaeazwRFEfgHTdWq6nJT9Necr8VTvB/jkRhVWgMqsMzelSw60+MOViQtpWcRqOUhlfsWSAb87d",
-	"6QX4QRcNnmUanfp+O/QFVcrqV/a157YL9rW+UeBGJykzGloCTmYOHvo4zQAD0el8M67tUM0YFTe2W72+",
-	"KPveUY4WR96FIitL4y6tAvPKLYdHccK7EWBJ62xMU12kO3lL7GTnObXoGsAJiuNQ1ztbkJGCMd7e8e66",
-	"jP7uB/e3LzZSr//BKNef5GE8DvpiVJtjYqasGyTbXlUn71mC44IkEi0Tq1YiEGfYx3tV1xs6+6dIZ//t",
-	"8nkXjg1U2dYdp2AbO5hNa8mWg5p39mqsz6Os0Q/mTOjcGRzlQGH2+6bgQHO+l4gY6aU/DY4HPPRLZGd9",
-	"0Xa+zZupTBn8FgVKkWEROXXYCYrqDV2ckdFiaWgif5Z3vUu6L+DlYKyD9isSfs2TjKbkkqlrHjPyJhMO",
-	"XDx3NhPv4+SmoDGW/Np9UZ0E4OY86DIwUlYQzOiVSyQi7wUCFgdja86UA0qWqi88dnKHgI/G8BmrR8h9",
-	"t9hbgH6PcLkwbQHrdvSCnnRP42PW/Sp5Rrsvx8dH3eejk/hr9hU9To5etioRcjc8RVslveNGZmlCUn5l",
-	"5TBhs3kqF1bPyJVRZNLl2tBiNQ5LBtKvclxNA7eabp8T4GW0mGfmoSFtHzw9rIG5bdJ0/6hpuk+6BqoW",
-	"yG4NTS0Qtrnjuea++iQRqDZoiqz+YFkeYd2gVNgJ5W7NSgSgRvtaLtbRMhdWIx7j3UzEDjK0cb3exfWq",
-	"r1ZSPuZUGZ8Ru5L+QdpLyrd9nK5o6JouOnc2YTA8f/hrKEv6rRCr3UA3lDsKM5FAIJLH00Ik+UAX+jan",
-	"3NVELGWWtos2Wl+AnTBlMJPrfaUQbg0etKjkGrOLJiKCQQB0oqTWUV/YoZdjw7Ca2/5rlsVTdF8C50eN",
-	"TYMSsVCtZxdnCL+OqLjqi4QZylMN5s+KKXeL4CpUyeWusnvlUyp8p67Kq+SW002Q9GklcHwKuyrE/T3U",
-	"XT5pmMdV72d4oPjNB3hwKXhTIYXuWKN6u41Ysw0fu1y1KfdshMFOwqC+VLEq2XSDYIiKOVHOnffEhIV3",
-	"S3Xxy5sUl+DFcoPhFDHXkTYXCeylaxah/EwiOxj82uVyioQlncilsyJxHZQpLcgNUwwywHrktVUo9FTe",
-	"6GJo9EAXEiNRR+oLu48VH2XAyuYvu+QzVJk+XlySueTC5I/HNI0zTFQl2rB5IT8Wy8w4TfuCas20drFQ",
-	"d5trN9Y+ua4X3rad5OyLbXWYv7op+T3ISteZzcLRrcNGNj492bi0+fWW4u9mukAjYcwnmQLfCKbMWFn6",
-	"xMShYvbr5WDUbT9Ul+fyEbPUy+aedzNhxTfJxDylQkC1nG0RabtIztDdOITIExvTLDXnYORZK82xqdBk",
-	"xrXmUkSEQmmhNb3AYZDIG/hR0zGbZFRBjgh+EgprrVUYMyU6hZOrL+SNQKGHknKkuJi4ECL7bHwTx1Ld",
-	"UJUQqgGhJY9kFbpnhWGPYF2HLqCkF8bBvkvbl0yYebf46P4dzoPZujAU3v0Ugk9CAvPNuwURkGczpdc+",
-	"PJcQzUXMIDDke1GMI6lcDm0rXMv9fuhoj5+kDfEdu/Gx7oIl56HC2U12KEkR8mZJ9n/pwZ0n6TGFOji/",
-	"9KpuSKihXcV+BoTBmnvK0tIVzu3N5fmOpujwDAuoPaIJ+dvl+x8icqOkmDhnVSauQESNOdQwgOxDsebq",
-	"/fCK/SHs9v2Gbprc8ycQUmqiPn80HsmGtuheQi5jVy4LWh01hIoFJACtYxzaUwTFaQRrS9oKOueBJknG",
-	"HB1S2IaQFKUZWBjesr/hIpE3xEgwUsD2EPiIYXTmEqnsJW2vtQUEKJZxqHwAIyrrrMU0Kl0avQh53bEC",
-	"zs5FykzQ6c9cscDNdBGhgYTILQgvYnVhaqA0zwd1UJN0SmSEhW2Jg8UNHYXRsQPioyy5ooUdkIZpOBsB",
-	"e8Qs6r0WfXGLsjavC96rM2GjwgmXGx/C0/IhXKyYebgF8nXLcT9j+cwiKsIe2dMWeMDmvsCmaEFMWZo8",
-	"riuh7EY9/BX/2IgOh7cdaFdMq8s+1JjxFETAmAuanm/wh0JsXEd9QYHGDK5TsmBUdfyQ5k5RV95hn0L3",
-	"6GhBEjmjHEVJhZPUIRDkHlfvGF11n5Iq72kIFuefdh52e6z0BTc61N6g6AKiXy+ouBNbboGhILPCK3dF",
-	"r5bn3l6Oob+y9QA+0Tophv1qhNjTA8JbcoRGOZ9TXvheAkcDQjJuHkhC4bLaQUIdpszAk7/iH4MrLjbI",
-	"LcCVw7uBigCzJDUTiSbtb19/Ivazu3+zE/XFprT+MydrJpliejnqU04NOghIH+STlV4Yk3LN8c1nn7k9",
-	"XqSImQeO4Y7SICHt06OXZOimBjIT4fchGbGxVLXEcSHeAZ/YTYrMk3FZiASI4xEXFBCRC/bN8RH+b9XI",
-	"qRQq2OclofIKG9L9huu51HwbH5l7pPhE4y1b7y3DoQ8YVI2brHGT3d+K9XmQihmIAlQvyRW59rt3ou3B",
-	"iAlHC25oSAuYp1Zxfi0mKddTOP0/fPPmzPHeeH0+qAuu2MwdMe40CmOzScF/cC1icxYBHnN/52IHncP5",
-	"G7sIvrYh7QQhbYtpOO1E0bHRUc7MFOVFfXbgdGY/zxLkR9Id52PxqlpfaHbNhLOZQHmLJQCFAScn/mKk",
-	"oSkAlJE8q45gkveaCYPyOZwxPaXKI7DZN47pjKcLYuS8m811EYgoZ5iShfJEbsiILaRXcmTK6vNFPsBI",
-	"/i6yRWxXNueKwNJpDKSnlykSU4feV0JYxHyRks2EqXErLLgPbRyVZNHhr65ydL0FhORm2kr/NN9+4E11",
-	"0qrGHbFTGi3YEh+w9uSe91udyWC702yyp+eFqNxk0RK3NB5J7rR5IAdpSkvuUYfe5xPs68/6Nzy19vho",
-	"QZBOCA7CIqLJ6qH3XrD34/EH/+YnR4K0btdh2y/xoVrWoyIE01MlPirNwuZj2y0IX8fUnOBPT7iU5ici",
-	"slAfQtqBi+esQFsGCitNy3V1fl9u4llbJgApcnzUELLCIWtF3IEOC6pNyVCKmA2LYB9l9DbPSIo6fOTz",
-	"LcM9fQEwbkMp2ECOx8MOnM1eGx8tAgiH1e35RMB37QvhMXcdI9SZQDqMhExl7OI7fWEHzAWJ3ZDZpyjJ",
-	"NFMEcwLMlLoEeQGIJITqK5Y4Utj69MfSLrxj8mOOQ3OXJMiS7EJADXo8OunGz5LT7lfs+bj7NX056h7F",
-	"x8kJezY+pc9HdvZhpAZzZtfG2clzcG4WsiPnKY3RELuZMpbGU8oVGVFrgS62T5osjRYO4EMnTpYnrEJk",
-	"YrOSBhijgYB9av5Fr9RBiTxNFaPJohvgbOoIFpwcRTKGKdVdKnK8ybqH/PXwGQSiTupr9x2SJbTN0Kta",
-	"KLYml7DJJVxZZXuFkShtE/vmOV3QUcqaJMX9JCkumRJnPoC7pBjGUqPbnS7pY2syGm+lu4b0xmWj9/BX",
-	"p1Gu9Sv95G13ZwD7AEBRnVWZ434DjRPQXq0Guqj0HS3rhA9jAtZ5kpZmq2EA+7IdUBXTuVfLbyf7BRfg",
-	"Or9TaQseOl1k9wq/wofqrNNPBRvQGnCaEVgXSJMYTyEZKE9dtgOoK9ldL7CR92PZRTsiNT+m5AgW+P5E",
-	"yN5Mo0YW/f7NHKu6bbJu/sjWxO1hmZ+wTeAnX7N03PXeut2sgoY78NG4A/HEKGj8S0cHaW/vdL2NVzuY",
-	"AqvEGrX6/1+lmZIrLhBeJDxQdsD3yE/eAa/PyBCqiwbWGBiSNges55hhXDkiQiIDBBgLfTFaQDGXykQn",
-	"IkOHvDbIhBUm3C6uIWmPqLiyiyamKiHuloKfn2iYMBi6A0CRs0/Cdj1Dyumivx3gBmAINYBq5VBwtgHB",
-	"kTMk7fA3Nr1Tl+biFIUSvttDBf0q+EoKKGHlsUcbTchAbwbmGnXTIcd2RVXF+/LpLEX7nIwYSZkyCNVv",
-	"bA7qnYFl4ECXJ7M0c3WNqVghd2zV0jTXfbjo4lv/ufUxU3hi25BAWFPosLpXrXd5GW+OmjYggk/VFv5m",
-	"I4AgDbxRmmgGGUGzQhxV73K+LFnMuSmd285LB8+Yp2ybrAuViQhOH0gBd5K6t04Kv4E3P27WhcrEHVMj",
-	"al5sR2Jr2VEYEEyDrXurH9cnnM5R6MtmsQSLq5FITy8HEyYGacEAXI99xpAMofo87G5XYulkkuOeVmzG",
-	"jbFSRd/Kp+cFURQWe41MOvzV/mdjpuVfL15dQnesGWvYZ3OI6fbtMf/Mku4NT8zUcz9H5NVH8v2bDtbK",
-	"vrr8hxsHeCzW1z3yodz1CTPVXSdSpNVO9cL+2OxS9x8ub7+KAq4a2zB091YvqHQh2BF5whVgzda/W32K",
-	"nd4DTUYLw3RE2GcaG6uDa5e+5eXA/rb2rue/3ThFR30xXr8dRvG57aTTWoBeE0rd16eKhvREwR7ZZsTE",
-	"XGg3FyihhTRkwTCmV2cT2QfuaA49eZ3Dzs5mnSPUCzQ6x9MRPN9junmspHZqRzFR1C7evxiVOZyeDVug",
-	"cyfhtKJsyGumNmaflzHQEaSTi0lgtI8llKJx7Xzt7t+2j+NU3hzotWLnfbEJj2swfREZ5flwbZFPXhjb",
-	"Rio8sTyBwtwE9E/wqvsddEZmUrAF+kfthYQudIG+1zYlOFNTak9972mR47FmZr+ywsqi7StUMPN7gYBb",
-	"6/b/x0x8YeUpecM3lajM6WJgB6BamLgrJYPlUXSLj9kWJaV2+hsZ8rRkyIcC2fqaWhRc33+BunCMceg7",
-	"lqVsrkP5BNSriO+XYekIBni0oQoCZlIQqRxaTBAV5M8kZTRBUSfH7gU5KxQXAIMTO22JJj9n2gQuGsfp",
-	"jhUn+GJHMYE5jUWEwJXMGUg7ivrCpxZ63LGYKsVRNN9QlfRWQsXIe5FQI9WCtE+PjgJBLjedM8ihNGrh",
-	"sLyMhwi6YgvEDJfJwt6RKaEdfo+dP78AAJ/HDg0dUc0co22INebyngBZbyEwCmPRIXw2l1rzUcoioiUx",
-	"NxKVylHGU0OoQXQfRHUcSTMlBjj2QQ+tr6jJBceTKKcJcvasdXJ08qJ79Lx7dLp9xUvem13KXU7uQQxX",
-	"iuA4ZnMTkMEzAGGy02eV8B75INMU8DwN8SUmTVlMky/WoFM3FSVfFjr1+pIllYnunC66Vsx3ZWa6ctxV",
-	"9jRvCkbuokHigQfsoUGVdBUkXiU7Rz4apzE4pqcRja8mSgKT5cnRSUTm9hjywnwvWWFWTTn8FYPYawpD",
-	"pjxlZIgq7tC2c+jPxmFEhnMlJ4ppPSTaapRA0ElFKfEGCEhGjAmSSnnFEkLNuuAW6jwPYJLVYjhnoqkP",
-	"+aKxngtbLWCS+IUaeWgtaxuEFIK7GWg76ecfM1EVgirtxtvXiPi315mNl2yi2ATRleWYJJk9WBAuLrai",
-	"CtIvEbXYpbG2T09OyLB4TJSykocdh3A6VzJmCOzogIUAsMDbnW0HPWfNZn+PMyEdfbBwctB+XArWwUMC",
-	"LKe+YFSlvJgsm0OflT+sSduRU5FnneLXNKFjwIx1DY+IvuLzOReTvrhh7AoAZO2ieC0mKUT1REJ+otbe",
-	"hcTUqUy5fU2PXOSVcDd2nWlDU+bebpcayEfkHBrbk7cvEMu1NIb2mWFkjzrbPgCIy61wh5ltjVtRNM4N",
-	"Fuzc0EI6Y9QXiukMTlX8gSg2VzxGPDfFuppPhOd+inCEvYvTXXJ5slDAmF8EPLmiFR8SaqtyO4W8cfmd",
-	"6zJ1YR3E1j63J1xfjJWcuQNPXHV65DuZJsRAAml+hBx4ZDxcnTFLg6kGiOF4xtovTygXVVa1y8m+B7P6",
-	"7rVMGxVXbzs7YvfmoHjyxlhxpwtpuuAZ3Ll4Z7PCDlKkKfL5Mot8ao/UOshcGutufth1E7oIkM51T4ir",
-	"rj+3ug6FuSkj+sLKiAjGFexpV1E4BPCxqLl1nE77GX6E3MWybrR3q/EQT+P9q6moYiHvijc3ozAUDk7B",
-	"ayb21hmok047SDHHbMmxDpf2pgHsfvLf0vce8KdQzcFINWjSgLDuFeztvfEf4YXQkK388I2S8sdQUtze",
-	"AZCYps54fypI455uNI0nrWngyUgoHKTOJ4O52ku8i2dFdF/FSCYA4wzUDsyPgtA3RLiBMHvv+gY2a//6",
-	"Rl62Yvt1xeaGtJmI1WJuWNI5d8MBZcgir2cBB8SEclHKL4DsA3hZBKnwyCtk/0Iwfpok4OSaQni5XGYS",
-	"K5bYMQZ/ELidgquFtOHHBEr+go/TSEL7wldOI1VAQmgcy0yYAvNZsQQaUhI8z7qiQtMYXDOxTBh5+fIc",
-	"CQiUlWCqL9BdGhVIB6hKXKp/RNgvGQ3emAPHW1D4bl7W4i8iBUJeju36vK1bra1ZSC3pFJxs2L7To5d9",
-	"Ueloi6csvnK3ycyQVMZXLsm24GmCHA7c4nbhHeBHNZlIIisdS69hLTR+pUZlewyVzZtAjWupcS1VTeSI",
-	"pfKm+y+m5DbR/7JraU51fdYA+KLsGbDBA1V8Px6bXSNll1GVLjY84uIK3TICRG1jpOITLqiRCo0Z+8wk",
-	"qyegcq3Zog+NvvrE9FU8c5ddQGeEoiJ1aahIrI5y/DWoKRGhZK7YnPKkC7qLtbRQ3UKe2lxHAb6loqq0",
-	"fw12fanhm1JxIczwaLFlfSFkmYtHR0VoigWbYsEnnR6ChgpMzpnLaI+Kie5RSFiPQm66z1UHAoeloq+n",
-	"ljsCPTv81V0c2H/C71OZJre2nLeRDGFrbOHahzyGpawHMJ6zmd06wc8ABhkFEisCVVua0DStItiA2/vC",
-	"5c8hBwbWeQKGMdeBKIPmzgrMzlcsZVSz5Dy/Hx0B/gIZKzmD2gKuHLRqSFeZUWXtSqifJhcbIxTAF19h",
-	"SH4n06QwhF9cdAKEeVGj924LOrLmNswWeiWaSEVj9t7N7JXzWmKFEgODvTfl12ybez3Fg1NfmvBHE/5o",
-	"wh9/CHMSUg6xIG8l3lGpZJBcxwAtAZQGIyfMjs09WYwV+pxTTp6ASgfYMlyUU1WweRAySRJNjCQ3U2qK",
-	"laGBbFh3QFez8zCWihQ8PnloowQK61KURwUNLROGp+XUU594qjEYVaF0fcSnv2S9q6xshYFrFK5G4XqY",
-	"/NVba1z23kbbarStB1nJ20cTGv3sieln7pAmtODNaQcQiSLkO/R9WUXrRHem2tqgoM2ouuoCbvp95MFC",
-	"Zglz/fZ5JoAwUuj6zVQC1P7CgXj4zhczdkYsljPmwEL6AhNX2kVnmAHwC6ssdaKyF6eI4a6Y93mFtrVL",
-	"6Ei6L4JajGqZYDel5zXDGqewFztRYBzDWbIi9orNTY98V3LJ9UXJJ5f7+gpwTyUHXgXuU5Um+I6qq1xV",
-	"+YAg+I+TyXFrjRAnA5q6ZCxsT4Eb9MqLjz++uiRHZ16JJHEqNXPO511LbXF0edJolY1WmWuVPo+uUQAb",
-	"BfD+Fx2Ix26SYcM2WSjudiRObVJDvhRd0R40Kym6dgIL+auoHfia44ISY6ZsUdaSMLt3/2gbh06PuweF",
-	"UYf6oJLmCPBtQVHtVXjCrKLkj1XXukYDuiQnZ2TEBBvzmFO1IAmLQfu8jR7kRrXRgRodKOhAOxwujf7T",
-	"6D931n82rLkdtaVG/3lyvjJ7jOeUX3IMQGM8yWtrVhUfcN7cScdh0h3BlUmtH1Ypf6RIF4gPBI86ysC3",
-	"l28gc4popq557NjnHUeOmlDBNYLITGWa1KHeY1sei2bjFdWsy4VmQnPDrxmZKzbmn33C2pjOeLqA5VpH",
-	"toG3DOy/BvhwKRm2TL8TtWZchH9vTTAmpnogstkIeNy2U2J++O7yB3yi9q0JNWwgx4MRV2a6FpJ7y2bO",
-	"mdJS7Eal+AGeeQgeRfjQ5ixgXOFNGvBT4wzRxk1NAPZGZ7Hj4SiKQxQpW5Ei+tQGEECCpZU8icscRpWW",
-	"HIpyXZCGCP0BqRD2j3ERBw0LSX/47pLgvrYami95bM9kkqWZJsfHCBGSCf5LxnyYwL3h3Mlju6qJ3XJk",
-	"lgHaucvZmLAeubAdACI3MsQ7ew6VYtirQ7KG2+6cVnEXu5AmiWIa9p09UI5bZ63jE/KBqityaRRjpoVz",
-	"EMvESp3vfzwmJ3/9N7sA5I2die8zg/jJZQF31jp++eK4e3TSPfm6FbXYjPLUCjU668krOpbq/3Bt6Ek1",
-	"sesgF+yts9Z7uKUVtSb8mgn/6yWdWfGXi+ez1svTZ+T0qxfk+cvjl7ahBZl41qJJlkLzp1IwsHGff31C",
-	"jk+enT5/sQM+N7xzF2zu4z2L0SoRiu1JGrDtxor/csC2q+0kMdVd3NBdQEx4mhZ85MoWPNamf3F4HSAb",
-	"VLAzIE4TFwQHocH2firY3iBbu/a9Xdogee/FtKZeRWqvKmYUVbPO7ZTHJXP68Fd31K9D534w0/pbZoIm",
-	"d88mVR0ut1M4G2juL5eSTRRn8cHMq90cQdA+H2ODoFRFVtbfLt//QGZMTRiBe0j745tX5KtnL190vGGG",
-	"HT0jdKSZsHYUSxM4hhcREVmakjhlVIEclPBimiLGMvIugckC9YX2K0mP/MBYosnbcRciZbktFk5nK2t1",
-	"cDTh5xwh0+p+/nGe3ME420e0bskqO2mdtd6k1JBndqk5e8aOk51NNmZKsaRgJc0Wu5o3H7DJv0WlhsHo",
-	"dmEO/3wbYeXfum1I7wHkpJvzRl42Fky9HvllWCRNTPFpxhSfml3x+4FiBNkdjIxC2nV7WeU4r9Ui4Ozf",
-	"vxFySLVmWq/nsv405TpvvLA6S+Qc1pDwPeVpQgovKrNqRmS0IHGmtFR10T375otCQx4o0HefkaS8O5uj",
-	"SYWha0JKT8u6KS/92jVe3JfFHbU/++euRk9lOGoIe3no+oX+G4g++G1O2q+oQkitSzzRSPt1yid8xFNu",
-	"FuSV4oYpTjvkI5tkKWwUTU6Ojp9HRLEJOelEfTEEUTH0npQDTdr22rNORIYgO+CS/cNeemX/UEyQi9iQ",
-	"45dfvyT6+CtXSjJULB/dIVEMMjCRHza/4A6S0SK/n+kBT4ZLTk976Oh6utZ8Bz9qoIvP5pQrSHuUasDT",
-	"VICBZc2RqCWksUvKrTmgYSNTOWPY0ymQAWmo4lFMY09kZmI5Y9gP94/WWUtkRsGSDNmSsFRhFQyotq/B",
-	"/JColQmAE3cWUfEluFFoOpguJpxB4bW/eUxTvXS3kTxlZgCfWH/niHExGcSpNFP0i9bfans/0HTMzGLD",
-	"jXTEjb06sI/cpdeKuYU/5fMNHbmR6mpgFOXCdoglGc774FqmmTCMgWK19g2xnM0ywc1iMKax3YScbfhm",
-	"TO1bB2OpBrDJVu624qEokc5aFz3ygRqQRIrq/4+9b1tu48bafRUUb0zV7pYoWXYSuaZqa2xnJvPn4G1l",
-	"kotfUxTYvUgiagIMgBbNcqVqP81+sP0kf2EtoA9U8yRREmX33EwsdqNxXPjW6Vt9Ls3MX0h/HnfOOpnC",
-	"O/pPp94b9xEnMsVIiqFIuLT9GWQZLZnbvIkNu9WjRVrwjTX98hw+jTOzIgdah2YLMNrqwa2n8qs1EpQg",
-	"iwwFQ6XjabA3N73gEF9aeWwNLS8CxJhuYiLD9ket+fEilDkO113zc6g8Y3uuJwuD2C4Muvlh/3nfcxNP",
-	"hJmgEbn58QKWptXOrJ6aEsrGSmZzHEkVDreO4PvoeReWe/bhUo1Ar0uh/rGuZ0I6uIeyt8oSQzqf4Fm8",
-	"vU2meHczMww7b3wDpTLcgMa1Qu6nSkkHDTwZvykLTpB3egSWnfZOV1l2vg+f+sJMPA3jWm/raVyp1uqz",
-	"z1afDQ5XVSQkY65HTt6uowxebwZ6AOd3cwFpJ/1MQfXWKBu6wzzLnIRHkMWsypMx+sWDzajMxhWaCenu",
-	"w4glfCqoeIxbHjdw4lseq9zAWGXpshDjhsP1pGYYPxD8bLhW+Y2QIyfKbniWQ38Kbl3Pjl8f93q9nvta",
-	"KgwnS1l/qmEiHLAiVTjVgE3V1wE+Wc1ZxnOZ6jnNE3BLNoEZwHU2Dx85CV/Q0J/gEeicdYRMxY1Ic6w2",
-	"CsMhJFbcQB/zM846J72TV3Hvddw7dr/KsVuMtL+8i8USuaEKOcIEHPdHtMUoY01/oU+vHOagla/OE974",
-	"fUq4tbdGchqGci2k+5TbZpsbBxq2ydNYCZr2a2suaG+m52MuaMKfcZJr7f4fPgmDqK01NLSGhn0LiaYr",
-	"J06F0TDiOl1XvwikEUrGfASxA1xapGW5oFaLvr8W3QwgN1GnN8TOq9To4IOK6eXlGvT7G9BzdgPabQbX",
-	"O8A/0GsLvV1UpbHIRUX8ELudLcL0Au/dx/OL8guaUfUqw9xeXqUx/x378Bu9+EXoyrURrdeS/SL4qWv1",
-	"4z3Tj5ccnXD0dnKG6qFOtYb3Jq5iuRSq+4RXi6Dqs+4emI1FMq7JSmEYCEvu/BQiBjKFlCniRE2yPHWX",
-	"zFYxVx8XfNZPQ6zwA3W+NgOGGC3G/AZonMs4FfzI+/hQjUoghSHPM+v929HtYmUPKemqM7te0NVG3oq5",
-	"/RJztUOy2clcZhTceT7Mg9gBAz2B55SpDfPqWsj0KqSi4L4t8hFYN9AXRMzvD1P+OFQ6YlJNhASgf6CC",
-	"VdiX2AQmA9DEVZBxg34IM59MwGqRHByyvys7DplvyF8wgEWmhCVWxOoKPqn50PMEhOOOJrVBRpY9b/jC",
-	"KeyrIYYi4ez2iwvFM90NXvOT+DQ5hvib9CWPvxse9+JXg5PkW/iGH6e9EycFHQSvmPxO495xfPxqm3IR",
-	"5ZQ9jSmttmitDa0V618uh0D1+g82ttZm1trMHt5m5q+YEJZDsTHuaDY/biAbxtXd2hrKdsA7MFazGsyi",
-	"RcG6WqHn3S1g2AOkB9X0k6PP1X+u5DD4RcId9FpcM2ENcxd1I1/BAqB7FC2us1S4ls+0GbnPm8Ggtlfr",
-	"dqu9VePW216qu3gbg9Xtg34E8g6VcO7V12VK6nuJBHr1FcM6hQ7F1MoCvQkFb5ywNZbPMfWoqtRzDT7k",
-	"LYUMLKQHt0gZbomh9zK9n14ZmBaiR1VBQaaLoSAve1VudNSnUY+fYIFrPuPzu+mN72X62PQJmwhsMpvu",
-	"SGzvTIds5f+Xqw/W9TtvqN5UEWwZ5Fu2h4famCDTeABDpSFGi+Ez44L/Yrgh3st0EcusRygPoOXdCJjF",
-	"/tCb+wC9FVUPvdI34XPGzTWWtHFDd59m3DIu58yKCbDuu19+Ov/h58NJygwkSGB3fHxw5oUPdjFinI2V",
-	"wZDcS8nTiTBGKBmFHHPaSKmayYgZPoRRznUq5MhbsRB9O9mWgJbEsizhkw2dEbgDJUtzuJQ+FeL4lKUO",
-	"PxaKN8nHXGZI6WXZjBv3AjPKTfcbT9ilTdEqlk6kOBA+tID1fC5laMjn2DJhl2ekf8SGwl3+lO4MqRBH",
-	"nqcTYZE7GgfE2ZBn6IspMGVYpH6xRp3is5D28ZmT3snr+PjYodEt0GZlKp7KTVHpwkdfk7IJeobfKuWq",
-	"arvNMgO3ckD2CV7u5Q2G4XrcMxY0Jgdyy2MN7vZZAbuqgs+n7+3sevuJZ3S5FeKiO+Ap8gxGbKaVHCEn",
-	"e8RyeS3VTBLJT8TwpJCw8mGJ9Iv7Q3Ggd4qsWp2gTctuPT9fmuenddHcA5mfB4gqWS6nGZcS5bi7L1YU",
-	"H6cHzI4Audsdab6iCtOvGDFj3XlM+fwWtHBQe0BFu33tb7dIGN3jIIeDHlymPnpTDTIxIr5oRKbEkUQN",
-	"pcJgaDYY1nVzEbFUaEhsHKpzc625HGHl8sgTwgmJHFJRkBjmIGIpaHED6aUs6nzDDda0asT8EV5/WnBp",
-	"2bcHh+y0d8pmDphXipqMuWFSFf3MgXWlupTe+J4y6m1V1SAroKfMNgdNcBsdTe7hi7AAD2q5rH1piTyv",
-	"LGsbJrhf/qPzKjdibZXuIBU2psP2kW+oWMmHC2OuyaEjbowYyQexD1w4gTQbKyKr90AFDywJJDZT+ppl",
-	"wljzhnE2yLi8Zph4G+gyhT1kvws7VnlgchAjSRIJBUZlmoMa72Wn6zTaVqr5KtSPZn38HNumk/ukivgC",
-	"cZeZxb3TE7fzgE86Z52flbZj9qNKeCbsfFv1+ryYwcf35txPJrbOmVYRaxWxVhFrFbEvQRFzt1CVPruq",
-	"4liFLEWVqx1zL4FPHkwtW57P9bbAEf7Jet2QhfSQBlxRpoB+9J/6AnI/aSib5ELhkFv1Zm/Vm+DJEsYq",
-	"PX9GGs7SWDKejNFEwDyDH9MYT8uTsYAbJ2WnXNtsXvzByVGpbPHvN2w2BhSbxJftk1ffkAklhURgimxX",
-	"Kv9ThJNogMQCGicCix/mdZaGCSfIoqIAQDaPqpe/E4GXEiPe7JjLwrhjXhyWrNdXTE1BGm+oKhQbInla",
-	"rwFdyq57M83JHkMDVBLOKmaZVwdv3PfciPpuNNVP3oiQHhzGWrpaL2Xpa9Xgvp5burAKJGM1l4bjt5tE",
-	"JXnV9kAFC4vcOetI1adVRhGWLfg3T3qdyFNL+21SZKg2k3L3oo4m+qezTthwvq/evertktsqdk/rML2r",
-	"p7TV8Vod76ETstyBIuJZb0Be9Vx4Jp4Al7OxyGDV00LGU61GWB+tVTC3CvnbzwAEor8ouX53uagh+pzR",
-	"zLBUgUHggZ9aXFzP0lWkzbTq/V5k2KHtXKoa4bQqSJt3yFUdPgWfbJzmEGM4VpyJiVgm57Ym8t6Uansh",
-	"osZHtqyfoiBKnajccJSzMcg4wOUYZLpDtu0ticjvyv+9jMt7SzL11r60ixrQyYL1pqq54O2mdAL3typt",
-	"SE/2a8lu8cIsUiuZiA1FZkFTnSN3uecLlMS3mLprdaR9M56t1xeSztwCE8/3KnYynv3d9/3xeIOaCIBK",
-	"doyq9uO2L7eds06e4y+3DkJzYzSFnWgrPrMLeulhCYXqk77ejLa4VVp72r6Ri68+2MsphB6QBG2JdDr6",
-	"TP+xMtfbDWg2VlmQKhXtvbAcupOgxSBHSxKXKWZ5JzxLfNG4szAlXlg5QXV4KRdK4WvgKbv6x/tf2brO",
-	"HgXhFzsRfcWENBZ4uiTYp37EOo92mJc5tmkcbU75l1AVv6RDxFMBi9SJwu4t0yFt0nqI0Iojl6jJRNjV",
-	"ZUve0imPJ1zyEaQecmCOk7JsykXK7FirfDRmIbRQ59KcVcm+3C/Gh/TQITcvLqWQN8opAocMqzcIw2bE",
-	"YgasFgzIqJveSoIklKGZiHE2B04uRM5mANdLBAbNzNvKgB+cO7X6sWVF4stH2kt/by/9Yu+bKXiaYDpE",
-	"L0zzTo2cJCnRfNcqbwUKW76eEUjHxmxdfuSxxEQGFl/7TP/RvxZyBbi4EjLFY3MDVyQF8ulQK2k9mTIr",
-	"IomDPQxLjdBBY2ZuLEwiJNrxOXozpa8hZSq3l7I7VUJa41SoVE24kBQpWMElaDmFqfEFaDF0WiBB4SgX",
-	"qZvJiPyBkoG0wmYYAn14Ka/4SAOkvs/0jwIf2RoEDGTRBVia+mosTgB5WYRiKcCqS1mFU6GLNEoSaFzb",
-	"uvZqmN91ESMqQmbVNM6nhmSuyq0RKVDjoZfuy7PxvDoAP+epGA5Bm3Luy0ViSgK5+dBa7K8+ouC4lCNx",
-	"A6a0JQ/mFgwZpWkzuI6m6IEdzCvcHRj7/R278psZ7TE0vYySmBm/lGGg9MtKwf0jfmw7mT1Nh3WRXSia",
-	"AyE5qpIVGwyWgOk1GWIaJTeNfkFov6WOxO+EmSojNuEZ9K9U32hTAFenANLU79yU1ub+te7IBguuhwAa",
-	"LPrcm7fkLTH3xVN77CBIqcBQ/iaxqhZ5J6S7CYVk7+UoE2YcMW7Yh3ffPwPla72tlO6z/xJyUwxWs44s",
-	"xV4fGgzIQ8YLen+ZzQsla9GKLAHSszq4TZHbkMv0UgaDtYc+QjMnAulN1IkXoXCltFyijD1kPyMlBpEs",
-	"+GIjl7L0oETLzU9RvVfklOATlTsk6MSuNUWEGwv76lLOxsosqpIlnCnQuVQ4D3huqewJzQjrYtgVoT2T",
-	"u55B6tsxBIwckBwLOSJHvGfBN5SvFiGywUqbS0xYvgO+0AYFRT2cGav2tWWoplI8tOpPaa1bz12b/d3t",
-	"zVpx2EYJcSfZeuc6l1uqoT76AB3Oq71w+ERBChm0IzLkyXwy8DHnTU64Zjeadx5RBz7g97+AMO/KeDZw",
-	"UrlRt0aq/TNSNW/2ZT4pf4jorZ0Gf+9GEGxY8DbhGsLFXIwHs//L+6rCTuztMzINUePmkKHB3wcKuJcm",
-	"/NqpcVPQFWHYROpUOTZPGsZcC0EOATN9DFeuyu/+eD4SIJFyrD6nM27GOCmpBmO8fJwoLVE/+Q+WppgL",
-	"OeoL2Uc8prLOWWcyZ0YYb/pBQoAJ6JEbEYI2nmDF2DG3fWH6YuKmirvxhNaYQ0lq4olfJ3OWcLt5OHRl",
-	"8p8mJrq6+m2pi1aiPx9Thhfzq0hN7xR83QZVt1m7bdbuF1MKdhW0KgBmczHYrcFlGcYU4gI2ja4Mz9fD",
-	"Kt0i4PHFOvqbaHYfig8/bWikjxXfzphDR/VhYxn9pzZQEMNMtkriXocvVpepsPUUp+CB04FXFjHklZAJ",
-	"kkKoVkRony1DflI+Dzm3BxtWFQy7+En1Na8d9WHChVOk1HAoEvjfWmBsWQqH4dmoeHQ6VhKwlOCrb0/Y",
-	"61enL0+O/c9uRfoDboTpnHWGrsMzpa9LgfIxNMveuqn80VZCq4UZ9gt1/a9tpc7T6F3FErZKVyshW8qi",
-	"VvlplZ9W+dl9StnWCGQbGLUIiBaVn6PP4T/Xluor+rm+Al8F/Dy4mrDOsdz6kJ95hkRlHR9dedhOPfe9",
-	"Cl4lTO5tqHGCzguGP5MnvJQATr5FLIBthmA7Ck6OyBsZNig/9+9pei8dJFSf24XyUdcoer3e8fHx9irA",
-	"B+rQX1HtsziVMU7l/7qb+AjtPip16TrZ5al/Whm2B0j/2RUUe8pSVW9x41ZE2sNhlaMBl9dxCpaLbLUN",
-	"lyeuZUuIyme+FI77SnwSkTliolmiIRUWUmZVxMxYzSSbcHNNCv/yuDour9/5Dj0oV2IipgKkDd9aIkX8",
-	"3LTG0d0KhD3W04qQXalsLMyw1dDuFS8ua0rYC8OcyAnHKqpIhK3z6u5R2nkBZOZNZfSML5y3UIBDB8Hx",
-	"pgo6hc/vGsxpfJhWf0vMXSwXc3fEh+5jfS+b8XH6z763Jn/4+MtvP7x7/5H9+Os7N2PhVwym7Jx1Xh5/",
-	"d/L62+PvOlHHKG37iUrda697x6+PX3b+qhIglguoYSKsdYsQUgDUkJ2wn7YrYlwXvxfwBNT3W90AFbIF",
-	"QpZsCjIVctReDV+NVdjLgACYYq9iVCJovvzSwK1Vtx6dxRMTe7kau4lfw3e2uIWuhUzXsZi1iGSnATOA",
-	"WeRNqMSv4xs0zCIhbqHqOIUGC8vm0oqMcWZQ+2O5AY0nVOiJuQOM2UpDO/IfukNdoAXE01w5eB3kafDT",
-	"U4eaUc3T+eyXwqINgc+dcYyfj73HMn4j3XK+t1zPLQzaGga5a8mD4a0DlFvA9JUBpp0AoM2w1bpWFx43",
-	"kA1jLxhXkV20jvzdgzJ/b/pkchQlQc2uefcW7EesWwNiB/cBYJqb2NPFbRrO/PH8IjDMLUQ0V6qAhODm",
-	"zdNWP55f/BY68rThzeUw+ltFOp8X7/0dQx13xQb78fziUahgyxVYH0Bd3QStLWifY6jrx3VZqm0DvdlG",
-	"vrbo7nwljdrYO09jUeWwXE2/xrq4FYSSkgufDeKJ15R2cjM1bKJSyA5Qz1MSFuXUITsvMnUlG5ROdNJ6",
-	"iZANAyhC4G5T2HZ5ep5UCVwUXmdUE6gTdXAS3CMOfHTOOjRJrrMgE+hPQffxT52zb06+7fX+KsTVeZpn",
-	"ljbSSe/kVSfq1GYcFxH57Wiw1+A2YcI1VJ6s/vTnMU7h4p+lku6NjA9cNzs/KzaGbOr6Rx096zl5Ss8a",
-	"KhEQnr1QE1h8+rjyeKZwoOHxc5YpZLBbeOWk56bewifrEAk3Y8wADjnHIdEYefg6Z51AtotJSJ3yY2Pq",
-	"W+PITx5j5K8qo/gJuFOMK93+p2vgr/9soe0XG/uJCjuVB2t5OH09x6sNrG9tB21gfRtY3xYL8hVhuIlT",
-	"GAqJOK0t7LILlI1IlXEmYbYIVkvwvQK2LgOjOwDljdr90WfNTd//a23IfkVrKKP2a7AvIlRd8AtPlLEB",
-	"eAuC0iNxA41hbzWs/Aj67DLPQGWUbaDs8w72X1jKJ9Rrt1L9yj26dew/qax+zG+c/KQgf5KpyABbHGFh",
-	"mJhMcssHGbDuae+7jTMB7qPW7iIXYKnWOhFSTPJJn0uZ86yPSmxgxm7SaV/2Vui0rEtVhtODzh30ol1n",
-	"GNxu+XH9qmvlZjCQ4BZsJWer8yzBnKGIKQmmGD4JY80KjBqel8rGuLe+Ak/pc0sSOdnrHbePWs4ut8t+",
-	"5OgQ9KjqCN2N4UfEEH48mppzFCz328eP3QZnjT6LD3mF7LMYsq/oiXoeMo7X9bw3uG+Kp23J2o3VpfwM",
-	"RoHwEy0uVnNp3HCUXA/fzv2wdwHgoru5MJ4Mn/ideH/Vro0Ma5HOIyGdNoZsd8ioJUR5TqbYpwU1H3K7",
-	"9PLe7JJ+RCxDX3wwJPMrv6blr1+gTOXoLidA47aCwkkzeZKAMUq/CdXNXa/JCs7trXAwOwbJRmDZ6clJ",
-	"yCjwOyoEWMB6XPMRp+BrRDULqLqFNS2s2WdYQ++0uKbFNS2ueQJc4+7yO1zlOwYzFmK0+mwaXA7DIZCs",
-	"oUKtyZjrkZAj5ppi1FTEBnN2hca9/lCrydWSgHJu4Vf69uPFky960jMqNEuOt8ImpCTxk7sxus43BYkL",
-	"2ceH+whxGgrDupc7t4/Tg2KUMKXrA8Qr69XGh+9zfPjiwSrPVVUUhHO4lp9kezf6+qDw88Xz0y076c6S",
-	"0qFQs1Upnx/U7M1njLNEaQ1oN6VChxJm1OQhO5fVwo4M74nmEytsRTzh0aUKlEpCCSsybh3gKPt3KbGA",
-	"9xBrENlDFsaSKZ5Cis/XhsMzDTydsyk3FquIzpzWdD7VxWIZxrV2XRDyUv7kh8uTBKYW0rOK1mWKxrx2",
-	"Bim7BphWxmfHMHdjTqlYJpcsnzoxKkfsDzW4lMW4ihljGkIBc5qpCdXpdrNT2TpYoxtXlsGNT6dG3vSr",
-	"AU+uUbZfNdWa9LH0Qc48LQc6nwrLMfjAHT5dxBicnrzCIIN8Oi3/evIS//pX1JmIEaVjG6ByVyPoDzhG",
-	"L7j/PP62f3LqRKLKDYxV5v5uhBzhaGcA19k8tPntd8ev3K2y0MLJq75V7hm0CxDjWJ+PYLNGj49PXmGg",
-	"eyoMH4hM2Hl/qmEi8km//uTpd69fRR2QY3e20/7a509OT179VUZm+B9RdEB4pldccO/lKHOb7qR38uro",
-	"5DUKG5pPneACHSNa5FoMh31jYVp8hmbf/1LtAgZ8uEf9y+WG7Jx13Hfi3mnce71FjEfYiE8U+l6cg5ZI",
-	"voUBX0K8+zLTQdATEPbHljs83fxsuKDiP9QgVlOQbQx9G0P/KDH0xR5t4+d3wZGYpg6Z39bvo0rshEOW",
-	"O1VImkwTR5/dP/r4j7WB8WU/z5gHiCwTE2FNxAiRMCETNYGI/fTDPwiwR+zdx/fu56kv5uwREo1+SYh8",
-	"BQI/vD6/1OVQjLaN8nze8fH1lXxstX47Z2XYlVuHxJOGOhsrAzUDYe1edVJ1mNtcw5vilULi3CNQ/u46",
-	"607i5FcpXagMNatdrOuNI9vFvofB7jz0fbHhx418XycPQ+B7KxJb5We533RzZaYGKmMUQc9b7WlD4/d9",
-	"T7Zh8Q8WFh9s6hwZY6SybA624rU47X3HlHQowz1w8EjqzBGKjrsEjS3isGbnjDQz0MbhiVJo/KEGzCo2",
-	"VVl2yN7zZMw4ek4grfgiaFCCZ9VIsRFY76Gp+WV8y8IEHbH0xDS4HyhuT2UpOmeEYdcwtRGbcH0N6aUs",
-	"ovi824P417RR8kVRM7rsRxFvhT6NP9TghfE4wLBMGOvxJgGvS0nIq0AKrv3BnI3VjE3yZNzk8/g3rs+O",
-	"fR41hHSyM4T0b38N/UsNGv2/3g31Bpe+2ArcsmD6fSjq1dYE3aKw1gS99yboNoLtaytVGoIFooY7/Ab0",
-	"nCW51u6Kr9z2E54Cy2WK5lLkLCSulC5318ldgFMJlCBRN6DFioi075HSFAlNRxoAe1RQmTZd4BhtVrZ7",
-	"6/5uJBkNTfexakJDfFee4y+VzffydcPe2w3FKPV+/jg8o/5jy4LIfvmvNmJsvwzI5eaOHCJuZBC9WwWr",
-	"RpXiewyEkhQ/5O66XE+zHPk8J8KYKciUda/w175Ir5DYP8nyFFL3SJIpA+mB+8+hb8h13vfvUlIslrsX",
-	"iXG5e1X52bV3cMiKwM0yTs6MuQbK+sHJgJTCvwzoG9BspvQ1Eh+p3F5KvJcXu+/bopaixuY9gVQYJYp+",
-	"VGXKHh44leJSahjijTBRGlj3yndqHvsWY2wvVjKbXx28qWs4xad40TUc1tBJXDeFl9LpS4wbqicrBjmG",
-	"znWv4FMCxrgJom12xq6EvFEigSvWTXNgx6cs5XPj492ksiKBg4hdqeHQgL1ifMSFNPZSUkzZJ8uuknmS",
-	"gbkqi47YsVb5iBBKUYwjl4Z1ARVJS1RTqGbjyy9MeM7tTrcY/FJKGHFUD8O04VxeJVynfTdZ+fTKXSdT",
-	"DVjCzP29KPfoZu3gkJ2zQcblNaNyYGGOjNMg3YS7P8bBNn11sCKaza/NPRW70mZxL37YCdYECRFeFEoV",
-	"jhLW2v2ux48HJ3HyMj2Nv4FXw/hb/t0g7iXH6Qm8HJ7yV4NO1MH6wu6eoQ3UiTq0jp2zl1GHtknnrEN7",
-	"yl1iuF0cQsKN0KnUWHOQd8AzrKw244bxgbrBwEQGDnyiXo05ZZUNUlbmnPA5xjQeblWFDZfjiUK6wmbY",
-	"5OJrg7laTfr5adLhKiJdNUZNtS150gZXrQquqt+m63bWbZCz9g2u05ju/RgJ0fEvm+3g1gRwr/x6rabK",
-	"AOMBOM9v06R6REzjYDMtrAXpcdc9dYxbav/R59CPlbFevyKlqYR5ifejomdqOETDvsqtsZwKojbAv3+A",
-	"rWC/B9endw4p2lt9HwK3/OpGJQ8vgWjD0EbNBvOamvTIVaXD5kMf4ZrDdkTcVeYOrsjqV5aZDa6cvjmc",
-	"X9GdT8on5mkhOapXVNmQZ5lhVWU14xY0PkMT65CDroIKp6heSp1Lp8qmwkxzC/4rhVI90m67mDM25ZRP",
-	"hSqrWyEmVVgx974Gk08AlU+vWHL0oAo5IrXYt0TPJkqnV6xbSCIQN5jkVY7Hqa8R46TB0g0H6ZtijzhV",
-	"n5rBGk30CZ1L0p+tUteUxIVpZlTqxLXovu6kHfTVcHjFun6rFDKaun5wyN67ZbFYKUMYTEkrTB/Mai6y",
-	"chqHYpRrMJhv1iQuzxP7i9wvZTnxW8sveifq+NWp3RDCMLdtuBEp+GKi7nwLS17hIg1voBSWfd9aVT2n",
-	"fjx+fc09V1Wf0QW1lxh9WNyLa4AwioJYDYdx4VDZoT5n1TU4GYoXE0sVhs5wd4+Su6gQE4U99KHjiVrF",
-	"v6YGWaIaaIlcWo3/iTT+idIQ2zGXcUXnahXzeyVgMWNh6sZSquYvDMvEEM4YQemIeeATMYKtkceSpAoj",
-	"ONyVfu42uzmiKLqlWvkHUNMMAgidhgpsPmZvMGcTLvmIXPYTlQLrnl+8/eV79vIdOevcplba09RJhsVv",
-	"qe67jwt0v5JqL31B+MLvcBD575gXzCrLM8PMNBM22DGOqDtR6aggO8elLAMd58AxsIBqwLnZvBEwM+jf",
-	"S3OnqLiJQfXkyP8Ne1NqVFWbgwP3l1LmWca6FXmIyNwT7BVgHHsjjHF6zwlDIi8fmUmw3AlLJYFd/J8f",
-	"GR+NNIy4hSVGjd9xkT7ikt3G6Q0F2Pncdw2nV1DF/W4KQ55n1pN2LOPB4aavhisZcCoi4Li3cYSEb6Xa",
-	"sO9Q56yDAjQqpJ3/Z2Ju3M5+TMad2lSjNINP9sh1pNZEbQrC/273dMnd6hpfkExvqfPxO2GmyohN/EH+",
-	"leobrQ1p39h+SL6Gk9j918UvP+Md9vbiN5KqdCz+lpibBY52lM8b1s5ZKeidxItnSl9ngqw4jZL+Z/hk",
-	"C/E4mKPBhjh33H+5rgrJfiYDTvcqzaFPf+u7v/jYRy9BLyWFeKQ5/M3pzFfeioEx2VzOsZEDJD+qpjVS",
-	"aDjwyVLTruvc72EgT1uzemECamJtwj+JiRNkL1+/7hX0LEjF4gWEkBZGoJcLSz99tWb9uwOlMuBy+bsL",
-	"qaKNQguh20TIQohtLMbdAi1r9Xh9qw8b51bbICvp0mRlu7fRb/snQZ28omyPhsUqhST+aYmQvEtBseX5",
-	"Pv5Ty8Tn2yLLpoCYNadbUQm8sA1jQB8KQXojCECP38aQpctjX6kzTysCQ7d3L2Pc2IlFavcwFNu26j4t",
-	"P7wM24DusRVd+yi6bomBpxVXR5/pP1Z63s99Xyv+ztwmagImYikkAmlsnWiaoQfLyafwVzUF2exbKvBa",
-	"58EPy3I9y/3anpD9c7EnC6fksQ/J9j5316eqx92AvhEJxAm3MFIrs1sQzYxVRpHrIgGWcMszNco9n6m3",
-	"gpji+i+1RzWTrPwE63Jmxk6PdMAoQq+Nuw/Sg2ZC5gv63tuyjw94Fusfm6+/wcpxtUd0ry0YG+9dvDq2",
-	"2LFFShl966GPfHM2fZoaDOagbcusWgyVWxx4VLrCkkyAtHEGN5DFKbe8eBrrrwjr7T6GceNvUEDXBF+w",
-	"dWNY/SCfM2EPlyQ1LJyvpyXqzdK+H2nfg+NMyVHfgp70EzWZ5FJY18V02ud+Y2L0RNS5BrfDRlynIIUc",
-	"9ceQTUtw/k/IpuX00lNOaOXuux2pJGwey7EwYU+TfbC4ai2tbCutv9xMhAVUNA/1a9ps/TbCoaUI2Cse",
-	"2AqsWQJ8CsCzOVRbYozw+y6eZlwu15OuKIX+byYfTIS1kCKLJB5EMZKxGg7Znznk8IamFz1M/YAG+0gJ",
-	"+7chzwxc+bBadMX7380Lwl/4JvqkfLqrhOyFOWTh41iW8IoJSm/GioO5lpAy7Dvm/dIf+uT2v2IG7MEy",
-	"O+0FDfwDjvtpjbVb8hO4LhfcBLfK7LgJPPNTokLmNs4lAlm3XkwNh28YrofTFDAhRRbL4R5bFn/QsK6r",
-	"3WAPaY6trOB6jRYnpFVm91mZ9ce48C6Zg8Ixc4tgIUQnkdjanXLaLBePPrv/W2mo/aDVjUgBmVGGQ2YA",
-	"itMnNGrembuyiH3AR0xxTbndpMW7T7wwS+y1lb3eeZwjtcxy67rZplE9bxuvW8PSo4AbkwycuC8f45xF",
-	"DnDigbmDyddtz63psKmoMR0yNuXamjeFL8UnBk0znkBKx3FTpuv6wXwCruvZmNu+VX3iWOycdUYq4MWU",
-	"z1kC0mos2fVrDgbDYTa30pRj2zW1dUPTj5rOs4GgC6SVrcBrbTBLVGC3NWIv79J4AlzOxiJblh2CTwsZ",
-	"T7UaaTBm1WNS2RglVstsvXfM1ntBr3z7OrvXtb0O9x75Xb59tnL1sl7CmVyqnk47xZRurwzMvHIqc56x",
-	"RBm0Hfh417pFJIUMo/RTKkDzxlMnCbuoBHdPey/JQBEX78T4ztXBITvHnnCnK19DMDZhPgVyFKZniJgc",
-	"nskYsUcFa4ZfCtfJyOdCDMDOAGTBdeYgVsiLwAqTLBXDIWiQobyPa0jIFKXbDYQvIEcHuyofDgaOw0v5",
-	"uxM4t9xiFqtWXhWa+iQ3tk/vY+xWPxhy9BUbqyw1dNy9x/CA+NhyA9qtACusPsVAWcKxlCdaE9wcD4dY",
-	"n7NYSKXdP8OMn5yUfYmFicuvN5pnaBF2A62ix3W+jSG5NuSGA677XKb9FCxJLO9lc60JOXLf67u5DH8f",
-	"A8/seN43fAj9GWRZ+MFt0uIfZU5Pn/Jm+ok7I0UrEwBr+kQfCmkft074jfZeX8g+UtmpolEtzLXpU9NF",
-	"P80UEjEUCQ4iZBeFH314NZ2NAq7d2qGds065ZZRxF06IU6IWGfZ+c0jqNkM4o3uIGe+JFdtc8GeSC950",
-	"fTxhFjgnoKaGKK4nfO7eEJZ1F3EbC0yZwrYZ4jveMx5fgUyXZvD6R5AlPXoCjaK4yNv89ba+zoMdhGQs",
-	"sjTG0LIYnbbxFLRQaWyVijMlR0t23633TIxy9vikF/s8rqbXStARb5ZHT+FdsQ/vihOuIR6rCZIzztd1",
-	"cuFl+ERcy0VYxZLXhnwisnkcYFTMjRHGcmnxXEpIwBi+9G1hhnGwl64bXSYkIC+ASCH2Aofmf5l0uN0n",
-	"YWI7Bt/bzV9zQxkqIrldKodwST1uXPJYGGmozrSMDsENUVrBM1q5lFswmz6cS7E0Usa7tGNC8/GQjvqS",
-	"8hfyWqqZjBfDazaUsCtpIRpVprZW1c6MKRdOey30E9RhKQPMKc/Ir407YFvDyi0HyFrjCnpgHsK04gNo",
-	"lSHDiATW9Rs1Yu4EeHPFnzmXVth5xIZ4OctkHmGCsYmqJBKkcB4wq2oGKPJputZf0IYhfwrOnS/6VHF6",
-	"uhmeTHML6XoXy3makndfwrOxAITzf9Zxd0rf3S6dxaP3k9LS7bEbYYR10znG2FpuxjhbqcdyINM+Zr2d",
-	"dU56J6/j3jdx77gTdYpF6pw5nR7LnHYaTAOdsyLqJ+j2wUDg7QL/3QlivD+ejwRI5LIK26Fz1nnViTrI",
-	"AFjpyKuiIyhE3UBz7f/VdxsqEKqfvOr1ttLs3UL/IKe5ffRQ4M1U+xKout3eRgW3HqlnqIQ+htOqVS9b",
-	"9fKLUS9bbbHVFpdri7tRAFulbldKHYXQV1WeBXXFc1WTu/aWunLwsG501PSOPrv/C+GkKWRAFYnrS/kR",
-	"JurGdY5GQeW7quMIXHioTZmKjrVesaK2769b/aeNRW2BcAuE2+ituwDbFmO2GLPFmPfCmC1s1Dur6uoQ",
-	"0VKwdU9UGDUnDRHfTolUPS2da7jCZOGhqkMth2zjPCOf4voC65lydto7PWxKLKpgwAdDcsU3llxs9zSm",
-	"tjBuD1KKwv7lFR0rGJ3x75LxNPUb/eDZpBitdx6hz8I74XLbpMZhWlGhxy0kI2HULKUcvSmqeezMgeY/",
-	"viNFr3WJueZf77NLrFW/W/W7Vb9b9bv1K7U6f6vztzp/q/Ov1PkRHS9B5g/rCCKuogeI+fuIDTulokzb",
-	"Q0XDKsxdJHxDagcONmIL5ZI2USvcN55hfl4tK62SiEczJAybCGPwDG1eldS1iD1p09G+gHS0FunvFQdC",
-	"m7HUQv9nT2X58UnIKJ8aWzmIsA6F1Aqos+6AJ9fuCcQlBw+fd6HhRpiH4LS4oKL5HGsomIoJ3MtJHMcZ",
-	"40zCzEPOWoF9JvPJoFJ0COluKwRytXac4JkbJL1VOoFKscvi66KgZkgP2a9IbSEVbbgNwJ6bpKcEe08X",
-	"9F8sTxvr3yKvrwt5hYZb4PV1hDy1GGj3+aUOBdwNBJQX/sOaoQidPQQCwoZN3dc9VLogDH/D4Aa0t7yE",
-	"Yxtc3sT3uy1SoW/uDVJpTT0t4Gidum1yYQtIWn9s649d7Y8dcxNLFRMRRpsP2Dp5dwfCERQWOLQKQVmX",
-	"IOgC+nzgFECrpnE+NQ/i+k2UTt3icjdgWlE7FjpFhuC5z3wMDLTujyBtVChfGjLknY2YURNQEhhkBg4u",
-	"5ZTPDc4ceco956Br06k0Cv9CsmWBidZv9uJbbMrnQo6wLfhkNb+UY5VrEzHD54fsnNHkYCWvsZpJpioE",
-	"PVjGUlbIQ18YdiNgRmS60q0lftriPr6Ut1h5F1hyx1yD/yOIzHULN4AbXCj9qHNpDtkVrp3P2by6lG5i",
-	"TUEDwjBedWpYPmVdXgnkF1TS5ICKIqncMuE7UY6yfF5Yc+kEB60ePlVZuWmw8OZZ5uapUCmvAaY1AmK/",
-	"vd4wDRN140bFLyV+RPuEUqeW+adu6VRNbLxEwvOrmv57+lz8/MQYHYJuj1+97jkJugDnZopNlAaGO5Bx",
-	"NgO4rmRd+JuMFTcZDn4OunPWod0c/tD31ZHeAbBf+Tyj4PPKnumcdXrH3/UGr/lJfJocQ/xN+pLH3w2P",
-	"e/GrwUnyLXzDj9Me3zzqABfjeTDl0E5r7eetOvvcK2juUltdpie3umobtbDp/iXJukbP8Q+h/uc2pdu/",
-	"ZBlta3o+izAKB+kZZ2QqCMhRyZph/WwFMF+qDDhI+SiaztFnq6b9fLo54Ykf5e0s3C2ITe6JV1tmkxa2",
-	"fDFu/43QSBXZtDBkhcl8L2gK6vfB7vkKHipdmjTX1G0XujzyqRPfchT/oQbm6PMfarCyzuq5ZOEN9oca",
-	"UD0m3DwRG6sZm3A5Z1T+ZuK+zYRlY45Z0zxL8gxLRHGZlg/7On+N7Aj/9p/6lxo8JEFC9TNLTtEfatBW",
-	"L94v2oOFrUj2SWtYkKK12uxjrkdOcDYfv5K9oF6mvVqYeNsz+S81WH/Ojmj3L6/8ThIc5QdFr1SHHDHO",
-	"tJqxKRqPqwesOICsO9VwI1RuvJV2hna2DM+dHhFknY3n7pzOuME6N9WmDiI2mLMk10bpw8ZC7uHwvPUj",
-	"ebxa7otkLqHOHKhpBr52XW2wVVnTVF7d/9xXMpvX6qr7wmydMyzaHj1unfX6BK8vte63VCuu9q/Y+n1O",
-	"8n6JsxkMxkpdxyYfFLtwtRQrPT9qJlntPdYNJRqRVenAySQ8yd6X/MI4MVYlXlosTd/gN3EH5Xfq5UWt",
-	"k48koB5SJDSMa71cqE15Kx32TzokPMtws/vDdXvFwvn3DyzTJhZPfZ2IqdF3/bZ6AFn3qtbE1UHoymDR",
-	"wwwynSohkTLIoXm4caDD3Y/mTXF+L6VnS6s2InT1fFfbqR79aoNRoNwFcYNNTJB77VIOg7ygm5+c1MJJ",
-	"Up6MD5mb239//JFNcmPZANjY2qkpXNv5IBMJE7g2YLFa6qW8CvIt1xmF49NaX6HrPFNqOuDJdcSmWtyg",
-	"7pMJeR1nKuGZE17CrzTq0OaAusClmbm5SLjWwjuwjRgh7ZKBRLuPX83GBpL+//+//+/qwFcalAmcoZuZ",
-	"HN3sBrQYzlkKmXD/CeZSdv0OOPwNf/PSobG261sN3EKD/NjeVLdDf/HCXuQGKnVvOlEHN0EfN0FFo8by",
-	"rYeVRAmHdGF2qG5Apzk6c3Kddc46uOBnR0cJN2AO/XcPR+rmML8+woN05GdwcxdwwxTS3D62R7ihI78L",
-	"O77AHdV0I1A3U8pk8xuvEvCRzZlUs6/YYbyXVkf0MXF/UBtDILnlsYY/IFmerR2EGh6nGI9T4b7alcnx",
-	"J56Rh6kwPHYHPGX/uvjl54jNtJIjFOYR84F6bCggS6PA/EDSE7tEv1A4kJc6O7VBtkbzffD176Wpmxx5",
-	"kgHXmUCVjBqu5wctukGdELUiyzBQDEe3U5N5636/eynHJXDuq/as30VncW/tb9nwsMrXMDe4zE4QiFGu",
-	"d7jSvyJowthylnCJdcER2DvU9IZpsHrOMm5B72ypFuOpvQ7l5FNFawpKI17uhnXRMXML3SV18t+7K5Kr",
-	"7EBHn6v/XO1Pqim5tN9dzx2YZF0KKi5H0qjS/ANssz7zmOaXZX6j6ujagILnzbHdZJbZmVVmK927uvPW",
-	"WmVvn8aj0niw9GC+58nYG1/805CyrtJsAA6mF387CBabIIvqllnPbkeJHtxamEztGZuNQVIoPslOj8py",
-	"Q39UuU3UBAr6FaRk8S+vMfW+K0f2eI6oJl8SjaezpTnBd39+QW//9RhW5PDN9Rbkctu05uP9Mx/71Zmz",
-	"TI2ITPNLElRHn8P4PHXUNOPz7ZO4Fju0/qiH47G60ncpECNGBesdsE+4TCBz/ygWx2ExJ1T5iAu5oFCG",
-	"WREp6572vmOFFTq8HU9BpkKOrhjGnDFhS6WT5LKXkpA2QiWyri2c+91Yfmsy6uShZFSjfEoSmBYGTbx1",
-	"wjS42fkzh5xc/hWB1fIttEarnSeoLDutax6vCr04FYYPsh3rq1+0Xezr5XT6WoxOdfsHyJTx8j7FezSi",
-	"CFzcgdZnX+A/kjGkeQZPYfI48kf5/hhlKer4QPKlgsupcFFAHW8YwaTgK08CYgCJQoYm75CdVy1JmK+C",
-	"Wplhp8c99g8lURYEycQGc+85JCOYsAayYRPaeEdvPISzOXqc0kkFXzmFZxhgZm4sTNx8EN7SxGGfHj4H",
-	"yvIt7FbFau/IgNUCrhZwtV7CR/AStvm9LXr7Yvk81bSKdTDksGJ3rrGZPwnkI1z1gIjvPTn3EO1KNcNE",
-	"ZA2l8amK+CrWJyVpugyQRX3SBNfey31Ba08PfwJAbtFPi35a9PM1oJ8WiLRAZDti8QUkUqrMhS2FzCtP",
-	"AUS0cgc4pqiZB8Qj3yvNTk49hVtlQhKu9ZzZmcIMB25zDSZyMKRaZ2UW4pO4TOu/hZzViBnlRRMmfaBH",
-	"jZmZsMm4YPXjbMSnjd4unIRw69NUfLlQZnXQ/2IsUhlpVa5DC3BagNMCnBbgtADnKwQ4bWT3U0d2/0Pc",
-	"1IO6qTLNYoro7iO5XS8gybWwc1zGAXAN+jx30/nf/3E4xk1LAEy3J22sjKWZkyNKWk1VkhP7CPBkHNKF",
-	"kc4ZMYcbgZDGcpnAG3Y14ddODMsrbAUwNxdzaV3LZ9/2vu3hUCmZ8wiRlR/2Ynf+CTyz44hp4Cmd6xBD",
-	"6ra15on1/krWnYDVIiGPKX42JVo/Aw7MWWCZMBYk6Ih9+Hv/p/e/fvzh7UX//N27j9gZH+ZZIE7TQEly",
-	"4XdTbkBTTxI3sz6RmW6kjN4ei6lhA7AzAEkWuvIblNbc0D6y8UXUKDU/FlmVM8J/6a0b43liGWRiJAYi",
-	"E3Zeab/yfMNHfgNthJKY0EfXJ+NZ5lMuvT/UsO7H84sDz52NhSexTUiZRMZAIa1iQqYoTW7AE5ObSica",
-	"Gm/ozIfACu0bwOFRcPEN9dO7/uvzV3+poV1/KollHVmp7ZhTgvitXperh2UuXzjFJ0E28Op4hjn55qkU",
-	"ZsMX3RazTmE0ESPCDkFs1wV1VncWqMhpBLSHxSC3YA6wE4FC5LDGYUPUILc/WWfhMGDdqzSFpdyzPFOj",
-	"HKot0isNDeK+4iOQiXCj+OHi+yJvn5pN+Tw0XZ2b4qGlbbouVWnTIp/RnyhjIaXKXGEZRFlRoPKNOuva",
-	"7e+8q5UMwbZ+kKm4EWnOMxZO7ve5TBkfacBM9OoYKvnpzTPNp1OQaYwJ1Ui7wqzmIqueO/fXhrd/J8rQ",
-	"UCiAyA2E9kVbhTtV4TepJkIC+CRZrCZgwE9NqpBkQKt8NF5gbXAzw7NqPQLmboqDW4cGCf4bz4v7wbjD",
-	"hhNMH1yYUq25pCkyZwwvgqJuAEb0U7p+FIC1k2RqMs3AoqyhD4SjNlP6GiVyXWbgQ02S8Z8X7L0cZVym",
-	"Lwz7M+fags7m7DzNM8suFJ413GpvM+E6+yPcQMbeccvdRY8SzNOJlZnXnr6nejTw5TjDl1NuedMlIEZO",
-	"eIb7mXUvLJcp1ynzSrw5QKkz1Epad/nToIszclanAaEMiVqsN7FiOB26OjkFIGjenp4YyzMSdf918cvP",
-	"dFdc/HZQm2L3e1MjH/wyJ/Mk8zsuhFuZqFbBga6FKZ8z+MQTm80RvUTM5GYK0tColAR3go3bDomYunk1",
-	"L1gKlovMi/lP2NWhyOrChL5kHKj7nwAAAP//",
+	"7P3bcuS4lS8OvwpCnyNKsim1pDp0lxQ7dqirq+zy9KGmVD29Y6zaFEQiM2ExARoAlZXuqAhffbGvJ3aE",
+	"H2Ai5hXmfvwmfpJ/YAEgQRI8ZCalKs9u37hLSYI4rLWwjr/1817ClzlnhCm5d/bz3oLglAj4z4ss4yv9",
+	"HymRiaC5opztne29WxC0JGrBU4nUgqAcqwXCTK6IkGifkTsi0A9v3r3+4fvLCK0WNFkgtaASSSLuaEJQ",
+	"yolEjCv7zsHRXrQnkwVZYv0t8gEv84zsne399uW7CL25ePfid3vR3hJ/+JawuVrsnZ0cH0d7ap3rZ6QS",
+	"lM33Pn6M9l7gZEFecKYEz9qT/h1foYyzOcxYEJlzJgla4jW6ISjRr6b1eXgfPO34IGeKMPUNlTmX1Hyn",
+	"+VmsFE4WS8JUhFZULeDzM5qRRxIxvCSd33zc+81LkhSCqvUbntFkHT6iHM/1VxLzBpL2FZTDO2jfPC8R",
+	"Z9kazQRf1k7poHNmJ8fhqb18h+fhmdwRISlniM/c7vNCJCRCMy7Q9evZ4XdYJYvrLjq42nt8tVcngdMn",
+	"0V6OlSJCf+N/X+394fjw+fufT6KT5x+v9n61F5rf65Qsc6734i3JM7wmaXu210oU5BqtFoSZ3aCGxKXi",
+	"gqQV3fAZwgwRLDJKBBLkTwWRqjpgiZcEld9L1of/RNaN1bFiuXf2hz39vb33oel+yxMcpim9pYkgWJkZ",
+	"wV720O6Tr0LD//TTTxeFWhCmaIIVCX/lhmBBBEoWOMsImxO0//bVC/Tsy6fHB5syy/96azbpdRr+lN3D",
+	"RxLRNEI4kxxRZjbTEOQjiTI+l91kefpVjSb+cHH4r/jwz8eHz4/is0OgjdOvPoZI46N+T+AlUU7uJQkv",
+	"mJ0q1aNpEbcX7WmO1Uxtfo9puhft6YlToYlJn6U/uRkXS6z2zvaKAp70uftZaI8u5oIQLSu6v+ye2PTb",
+	"gY9JSaTs/1r5yASfK1La8yX96+4f+bpI56T7Kzfw8+6f+YZk9I6IdeeHUvvA7p96+SHnontFBH7e/TOv",
+	"aEY6P6Kvq8lp/RVlmCUUZyPocOaejaekyFcZnnd/MsPz6ddcsJSyeU0Shr5tHoutSNx9pd5N9E8koC1c",
+	"oILRPxUE3ZI12teXsr18EUY//vj6mwOkFlihJb4lEgmixJqCIkVlefVJPIM7CJZjVMhqQY2bsPfmWFLm",
+	"/t2Q51dXH05PDq+uPnz58v1vfjVioW/LLZtwwUvOyPpwye/0X2qrR99hlmLFxfoMPTk+Bm2AFwpRtcHG",
+	"dB/ztBs1A5UrfBVfa03u2mlrTnm7IXrFyQKzOUmPkNtctP/k9CujMC2plJTNz9GTk1PzF6lwZjTJ8PKt",
+	"5tejaYYm/3t+08k7f+Q3u/PLt0Rv5j9RFiAdylKtMNE7cgbbU+QzwZlCMzovBDlHcEOn5jfz38hcO5V2",
+	"qJWHhGaPJMIsNRYUEZKzRxLlWChZ7ld9aRnMKr7V0+pbn1Mtq5nuRUZxSDs0Tcq6hX9GGdl9R39g5IfZ",
+	"rPMjnJGYz2aTC9w3eE4u6Z9J+dk/FUSsq+9qEymW+gH/MymZ4SJTe2dPj+EbdKk31DGd+ddJ+TnKFJkT",
+	"UX7vHb8lHUr7NSMfVAwfVfqpksdyQe4oLyTYbOXxhyYL73Xxy9OT05pcOAnvyVrfn72Hnptn4m0Of/hQ",
+	"gNi7vw0/705ybzLc85EMT/EJwe9oSkT3Z+wDu3/q7cXlvxhB3PkxgWVshfUE38OKvMM3PVqhwIrESj8y",
+	"wddIwnsVamEfmOJTGZjVckHzns9VD03xyX59b0s9b5DR3pI7SlY9n9U/T7C8oocmCzb5si6TBUmLjLxb",
+	"CF7MAzrM5YKvULJOMiK1BiKUVlyKHCluVLgUK4L2rZQ/Q4qneI3yrJCN2zkjOEUpXstzpJVBLhVSK47W",
+	"BAuJ8EwRYd496JLYys4wuFw9i6ZfM7hchVW/U0C6J6bf6uKm3Njuz3sP7U5N73j+YzdjKp7HRT75On/M",
+	"M47Tzq8W8PPEX/2oxzLuRHA6fY1TKyj0v6zXVv8nzvOMGl/gF7ngNxlZ/uaP0jgGq6/jLPthtnf2h5/3",
+	"fiXIbO9s7//3ReXX/8I8J794Y97f+xj9rC+nnAhFzefN9PrfrqZox3mnX9IrsYvjN38kidr7+B6WV+fK",
+	"73Cmdwh8lsZq2r/BKfr95Q/fR2glwDW/zkmECnbL+IqhGSVZGjmrAnGBKLvDGU3NL/oPpdsOWNCLXPyv",
+	"QzvRQ3OooVXZx7/wPJMw7Vdc3NA0NUrcZ3kO5Qy3OAath4IS+UgiwbWITLkJxmQZXxkBqecD65xwV18z",
+	"bZ/i7KUQXHy2O1ub5Ra7e8FQwciHnCSKpIjoUc7hVkmJwjSTCAvi/NoZn0tUsFRfI5UDHNF0wl3/DsJ0",
+	"33MFoTzjCvksN7450S0pG0KR5AOVSqKbQgFhW7ubShu0bGxvGeTs21fz0Mdop8P4nqtXvGCf7yG4CW6x",
+	"+d9zJItkUcajDJFT6dQptM8FnIQlfmcZaSlEcLI4iLQ8Z3YUfYwTcsEbvNYX+DvOv8ViTj7b/W/Mc0se",
+	"uOHpGlGJMj2Gli24FkdDOElIriTaP0Hf0a8Ppt1nrYaWYawXxlnYs9/tfR7Yn9r4ex07UEbJotJfWV+k",
+	"C1X3LQ6eqYWND/24cd+rgUjzjqLDrvxtwe5pT98WrGs3RcH+++yjIAlnKSRrvMI0+4xvxPZUt5QHzste",
+	"evKpNI75HQ5zqjPwQzSf/Sm4yW5xDuUZ2JAZRE5mXNyfvn1ppP2PDN9hmuGb7PO99tpT3UoBUVqTSNdo",
+	"P8UK32BJUMFAt9Ajau1iSedmmyXKCYRYp7z8fmS4UAsu6J8/Y3L2J7mNDd+2xW2KEJiUoMNh899A3ZiV",
+	"1rzVAxsb/tNPPx0205D6Nr2ZtbSjKPqRySLPuVAk/Y6kFL+zW/iZnl17sjuoiI8kssmEh/p1LZm0tcQZ",
+	"AW2xlElOX5yMVT46p5nLtSJSvmSKqrXb/vaEbylLEZ8hLY1FCoyu5+NCnSZmBN65ynG/F3kJTHtRMItk",
+	"L7Lv4iw2YVr9YD3/Yi/asxsf5xnWX0mpIImKXZSsVDf3oj0qZ96/2+HWyC74LSykvdgfGIHVQYahWy6+",
+	"4YVC2IaJz9Bqwc1DVEXIOpltom15bBFE4CNth8EvV8wu5wi9VpB6Kq3bwXyiFomOkMniVQtChfNdRPCQ",
+	"+QEjSbBIFkgRsTy60ptSJ2icKOPm6aNoyAm7gCc/6sPUNBDTdHNnavnyGD5qUdxHTRuZS/6rn8crkGgZ",
+	"lbDTxG6cDdvatxBVaIUlwvKWpMbdsH/NFjJmxfKGiOsIXc/wkmbrWL8d54LM6IfrCP39L/9xUN/pO5wV",
+	"xMT/FVnKZnj3uJ7ngQ//HL//+SR6ehxKa4Q9e22GOa0iC1gIvNa/brfPPEkKIUgaY9WKZhwqumyENJ4c",
+	"h8ZwNBrm9fLn12mVMWz5vcwJnhP1xjG9971n7S26OPxXvUnPOjapCjeHk6jhZ59TqDT8qOez6e55kb5A",
+	"Rg8rMquomdBCO05RBR/+sAcf9I8jskznb3CdMXwei2qBdkf/tSm+b90nden1LTWxijrnl5Rb/scwM1pp",
+	"2KDZANE2EihC+Q8DuwaDd6yMF0x9jTPMEtJel5f0uwXfBNhlMPgX7d2YycQ5sVMqB6BMPXuy56WnPD9u",
+	"/c9LVzkM/tzMYAH6EHa9bV6wP0L8NEWcaW3vhsy4IAgDO1S5MidPvnzy1eNnT7705hD8IM8J03ftBis9",
+	"6VjiSe/aGnRQS+EG5gnPpHkG1RaFaUhRNn9lbr46+dxgSQP7+tNiDcJlwbNU36uJktYuJEtIIltKkt0R",
+	"eW5vCKu+S5I60QRu0yVlhJzbahxBmDL6Q7KgWU1RkiSb6QWXo8Sl6mQH2YNk+C7lxbvHRuTqRXtzekfY",
+	"+MdrwnhTFrMvOxXALRmnRabPF/YiuCh9IROQol0T3Uwy+4LV24D67rU+W19AZAkmSGVpKog0Qik1rgmc",
+	"vfGobYYzSZoaGdD7etQxZJSRk4Gc05OO905HlINEezmXKuEpCaXm/vhPyP187gpvijwnAiXaqAf9Slsp",
+	"MscJcQJIUz5lKyxSpF+sKwvf/niCTr/+57bA9dbzNDBLxVcstGFDKXY+MZi9tGN5C+852DcuNbf3dOvb",
+	"ZtzC0uS4EITNSBFaEjEnKaLM/gDqAjNmHhTzfPn4+bODM4RvJIEsVpKl4B5cR0hTPUoygoW8YnC2WtgY",
+	"OjpCP9n0ZlyOWX4U1hwhvWSwGdyiIfrpNidkNXTT6AAH3gPNDn7Rp+GHoasAwRSZ+qFQCV92GM6KMMTN",
+	"A9IY0HN0un964DTrF/pI9BldGhMX7b/M6Jze0IyqNXohqCKC4gP0lswLa1qj0+OTp/6lwgolqFU3S2t6",
+	"sZ5TwghQPs2IihkhqVYwIY88TjKuFkRLyAVfkljiGVFr/S98Q01Sof57w6LXr6+4uI2VwBQua5IWxjcT",
+	"3/GsYIoQ2KxoL+HLZcG0rjvDiV6MprBoL8H693jGRdx9H/i7WtnpG4haxhVpGm9PjoOCkFeH16sm+wcN",
+	"EgZLzgL6RJmWD/n3BdNbeY7IMldrpHdcrKgkNQNzwF14k5G38LG9jw11PNozRRRWX9dc8lH/zfmaA3E5",
+	"vQptQJmHtLDCyYKSO2L94GaBR5WddsN5RjBrSVW3beX3guLU+WEullquBFR6xgqcVTpnw6NM1FkjI1Au",
+	"gF0gBfAczQWX0jyyWvBMPyjrZuFY3TWsi89mJFH0jsQzwZfbmA85ETHkQXYt0WwA+tt/opPHETp9puX7",
+	"yWmEGMGCSIVywtga7R+DSsoZOeSzWRVdlQfTLdYlZG+h9xleaIvw4+Czmp1Huy+ePekb42Y9rvTVJ9zG",
+	"oUZ1GmwfWVRLVcfOy1nNoL6mXjZ4yTYVZISlcdpZHTyjQiqU4jViHGrriUAUHP8JQfvkQ5IVkt5puzE9",
+	"iFzCLBRTY1Hnk5H0XJ10O/Zzk2F2e46UoMuliVO3qKF+vVZuoqury73Bc3M7Uc6id6vfklxQw3GbbHeL",
+	"4xvOyLJIX2866Hl5LvidNgYzzB5JhEHSIQhaaKPR2IfV1pe8+0j+Yx5Dk33GHYYslpuexQ1ObuMcr2sF",
+	"QUHV+409C1nInLCUmJxxu+k4y0LX2cNuImQaF0vSw8uQAm/iGZYyEJ5jys58voUFSgqVaiXzb05BjTP1",
+	"5zbuQC/NTm94oppiRkozhXJM03MHD+Jy1rBUaN8WFugH4FqkCswanP6xkIqkB/9gHFXtyiZ7L633vo9n",
+	"6m4uopXPIJ8IYjZzgGFqx7fpBj+EZrElh50bO3u1oJm3NyOoaNBAtVPqWcXIITZRl0YPGdaeBl8vd2gX",
+	"Fa4aZBsdzkRManzjS7CSC2oam38UjQk0FlXbotoR9DJmOHh+XY9VX2t14JrK2TXaxwy9Zim9o6m2AWwS",
+	"DnpVsBQtSJaimzXCZZ7ugW/w18c0Ue+wJV0F2kcnSVTvvMKJkoFkidKVPm6Yr+Hxj5EH/xEGuzFl2jZr",
+	"eZlnRJlsOVkQqDbxciCbkmSQbO23vfrMgDwaHCXBLCFZmKNPjsextBkj62eg4VHMBk02ypbSoDqn+Cbj",
+	"yW0whv8TiFaMUoFn1qSfQaBFKpplZYGR9SRThRLMABXMzQ7tE5wsfPwuqEzCEuEr9vvLH75Hb7i2ZYVJ",
+	"kQBX57WTGLHisRvp+sD5YsA9E/iUGYGzhFyx6vua+NyxHaEXFXHClNzKEZXoyekpuq7yWw5pOcq1cbiO",
+	"8vu80gs0lTq1mOxJKCZroaj6CKGdrlE5GcdLBs8zuffxfSd1VLIxzGWtyTBuc3/iLj3sp8U6IBIYtzLj",
+	"qIVPt3l0K6h86GMkcuwbUmFVbCAYL83zpV9v7HsuaabI040P3gpAy+w90eKTwRBuK4mhFjgrtyMsJLRx",
+	"gBMFtgNAkvgUGdWQotqiuyH+GnKsIWKbUrvagxrr1LbzfSCTz79Nv+4KJnNJkCi0fYLzPFujv//l/yLM",
+	"jOP1kUTgg48QRgkWRDySNmETXOGPZM2nb7318GBv9LSaVSWXNg1NwsXay32quqDN0/K8SqQGYYqR4xg9",
+	"F5TxlUnNmsJ85ndECJqSDYNykEDkkdkjiVKSUEjCB91fKutgXuaFRfMrMh8p0mzJUStQZqjV+Nn7fAvT",
+	"Ol/cR3ssxWCUqqIQoPcNd/ECMbJC1dGeV3ewsR4VkD2foYbq6O2jnlN7FzVxpxAM2kw0A1PEC4IztYix",
+	"igWVtx0wjYbPUL5YS5rgDNLQCVM4Q+Z1RA0TUomwQnogxGcRSokignKBFWXzsD1sJuFie6MTrl7o1+rB",
+	"rdoV/1Xggte8H6fkjmQ8h4xXSeeMzmiCmcrWMV3mOIyzJU++3D85Pti/OQBJZJfMBfIGQxm9JdkaKa4V",
+	"odrIyI1cYmnZGjbZsSVmolRqraBnOslB3/sFMzPSipsNT1nRBHFJqTBLsegZHpvVunH8MJc+fkyZwtQJ",
+	"LDMqcqNqMg5v07gtMDsGh8RFTLOM2UyRNm2CiEdYUEkM/CsOkWk1IJCpGTD87VDYs0sX2phuA0HZhmra",
+	"JtzaFR+OSEpNcCRtiulrWdxct2+OwWwCay7LmJGESInFOtZ8OvIAzNvaFilfBwkCFGRv8Q5vMpaxRWAe",
+	"2si3F5cX9smQlhlKf/Yv1qi8sYxp4l25kFJAZZUzi5U2cQQ5FAWTIbO5rcJW7B+vSJaZZAFNg4kKbqI2",
+	"2EoJ6ksSreV4oyEzBtI2kxs3vJXb6MKNixKGeN97ExrfRkDVwcrWR1f0iFyE7wjp87gGurk+Q9dBZr+O",
+	"0HXfNl5fMZfsrwhD144Tr+3ocK/o0QO3ox67g8Svoyt2HboYB+dT1h4QOl8oO4G4Pi09thbO18Z8VwtB",
+	"CHqh/yIIQxeJQvLkS6SIVPIIXViAECDAEmz8hhj4b5sgVZ7EI3nFwGQwtXmzQhpQw1N0DcMcMq4OZ1wc",
+	"ela1Ptjrg2AG0y8qxS8qxS8qxS8qxf+7KsUnv8P7bdBJqlaquMbHhy1SKT+8Y5Kw9YaPtqWBcCnzP3Hy",
+	"y933y933y933y933y933j3L3XZYRojKUr28BP4Lhhy8G/P3vGpVW4ZhB5WPoLokvUhpKz/abnWyRvtMX",
+	"LR+Z/5JwlhDBdhtjOD46lK/ihhiVrRLtpcVWSVJE85rNEx8nRPS5vbRvacHRihYHpIj7SjxuloPbO6OA",
+	"1iA3m/Ur89Z9lcnf2t4BZd2lxSyGatM0XvAkyAgZxTeuWGWj5XxrX1yPiNcvqYRso9jWNcRQ1bBp5e2I",
+	"nP7yQ9MP7ZXNjMwq0rtUFtCMSR7ItcaYxiTUBOKly23fJtnTDgwpgFtWdWxfJAtwVgnNaA8AQ/0ZyBQn",
+	"uYR8F+eJRNZNmWFFpCrfGF9ZBOdxqUje5sCOkynpF+CufebKM8wYsFYpWyyKQfOPCaF3JN2rtsHcd5wl",
+	"WZGa/864HHEJykLkWdGhCdof3cadIT0oZfMIefwdQWM+yuaEJevIvRNVrUCAK6Nm8dFDbPAuORqmQC+j",
+	"UtUlWFmNDY2+tOiP7H/zOyLMv8uDqv6ktUjOAHcHXnrfC3PypLmWUMZIo4Wan0BiW6vUGLQmCMzV6kiw",
+	"pR40LjfvRm0xnndvVdTUEpkDwrp+YUReVVwz5aQ6lJoy0chAcQcf9DxYrJ7Nsztw+ZIjAocxUt8ezZtx",
+	"YMeIx6KOQ8slBiliQ2dOU4t5zepk9TRwiT7ITd0loFO8RlShBc5zoq0t18vAtCM4t5BCtmphVqhCkK3K",
+	"EsYWp3p36+ve4hZzZmdotVijfceZB8EMnWB2m+FbK067ihpLujlz1WbKlTxZLA93exnOfiQRYelWpYyb",
+	"Yo6oIe4KIYf0IBS9Mkgh6No8cw2I7pEHKPJIIr5iLiJLU7SvPPz38rUkw3R5MCpC67e0GZXGyLMGiwya",
+	"L60LvzD7FC5wd2vpcjH0u1rd2G6inYczMnWp34INsDKk0h/aVPqqPm8bdCl3G/WJDRO8h+cAs0xgwJKp",
+	"S5BJa5jeVV+sUvYiE5LNMLsdw/1NRmp2Qe0uWzKynQSrv6t7qUQKMQxxZG/F4bbT0TZAd7aOIDZu9w5n",
+	"Vh1nzqByEOWVIbhO2z5y3EEXdNw4RrNAf91EbvTFZo0aO3SoDzav3k7b5TpGBtQdW8BBrAhSDpP17cVl",
+	"iUtcSFNc0TrFXmTAISjA5uGOOdSRXxoDhjeuqGxs8cYDAchZ1uhDj6s1rWpQtFf45EiqnzkniclVrP7A",
+	"MbmWF6y1khrHNDAdJ3Tg7earGoJtdOazvV92r060Jvq48UbQsjXf/M1ufMbZb/5SRh3p602NnoETH4h7",
+	"NN2HMN8cKu3YHadgHmn5IhcEEGtzvBY80/YeRHL0Y7IQAFuX6DnNDFpytJfeyDhZkOQW6iTYbVxqx+HW",
+	"oP4eB7a3c++ce7V96QJAwT14BBMH8bKFy8IIqXF1vk14uYI5kzWNTVV6tGcsdl4oSVPiQIMBDyMlaayP",
+	"Ys6hT1zCmRL0pgAnh1xwoWY4y+BAS0s4tvVpjb+SDzkcTLQHDYcyTBlJ45TOZkTA5g6epxXqZuOi+smU",
+	"e9J5wpUdu6FKvBUBDJ9gjd0CTZmgxNxyj1Y8VhhqSIwOVeovKVa4oZA+HsGvJQmEAJ2zNSp/9z2ASJC0",
+	"SIitiQcP0Ajko7p0axxaNY+ec5voqh2O9Wx2g3owZiE9vfIBTnD3EGb07l3HaYV5sKJyBlrUuu69tP6s",
+	"O9Mf0tZ7uwpqrTEpIpaU6Wm8D5YoKpqQeEXIrawLuWd1wdgxZY9VNgE1cPMcCUC1mf5ZNrK2qmLznBuf",
+	"b2yCPcQhcnq9nbdyE2r7B6CKB6WCTU698/ggchHQo8df1NKO0EAHb1ekast5N4XksPXTEBs2vVB6rvWp",
+	"9N7AX1+8uPxB0LkmDeN92IjCDfSxA7sNVCAIktCcGqQSQpzlnuM1EdBRQH8fJQsscKKIkCU6DaTyA1br",
+	"YYJlC63m5KvuAsT/jX79h4vDf8WHfz4+fH50VRwfnz774vB99TdU/fHXQST3cl2Aut84+vqXv6qjxB8f",
+	"Pn//81dhfHibHxYXkghv6JCPywXqYHdctzX9HjLvof3LH79veruf1Sb2LDCxZx0T40LFAfzRLQdsUmRg",
+	"2f43W9sd1ekqSLXB9rFh2H3zANRtlv4kCH2l6Loa5xq5Frp+7XIh2FluioXP7EBn0KzGhd5CD2jN71CQ",
+	"P0LnTj39Qe/Z15jdWtD4F2BSbcmG05Lr/VJF9/mHD7zcoS3u4T4pdWEkkjZhIdIhoRVKWzKh/YzodcoI",
+	"pXROlYwsbPQRMtIEfYEOD/5by69PRRBjBAKwoMlK77iJlji14LDWS+wzusHh8DIMTeYGoRm074HQhlEU",
+	"XZ5HZW17L4CuBzGFcLKHnSZfLqkyitmGSLLe9XC4xAzPwRBkRFoo2elgVGsQR5vHj0yKwejFlIi4fIao",
+	"QvsAZOY6QqCy35JXbLc1YuywXWPDpMOTLzNsfHpAGOCvKWckRYpb3Ih7mmmFdRtIofYRPUtsOMJ8BIwF",
+	"logBgjvjakHZHBnIqiVVLQTC8NkPg5vbMO94p8Ab+0bFJ2OyQbXtkq13cAcNh919LJcKTLeBu1ubRwcr",
+	"hGnM36tuIfdPNJRHCLWuMWZpbDuMGVi2GlzLQeRqciFN3NbB+mKwOcgo2BYzrXZCOGUptLu7Iy5XKrU2",
+	"6x0pZWn3gP9S5Y61nHB0uSxM4E8ynMsFt11KLIgS+gnOwGLYunIkgixItYW2BcA6Auh0T08jJHihZ3Tl",
+	"+hs0kKsXOLsjEhV5sFjXnmPCpeqXdhJmuiREaWZTrtjgzLadcDvm5lgwRTOEgYWhFAm2EfIybE4OZeWK",
+	"phP+lZjdFl+u9/oI5NdniW0KsEG9VPmOS05s1UfZ+3tYkrd2HjjEmKqM6OuplKb2ZECSLuh8QSa8dN2E",
+	"70OWudjq0L7WVKnRd7llLSDwv/+ff3N5QubP93cBusk1N6w+OfNrc3L3OKstcOw2LcwowzODYFe+iEDm",
+	"PWnKmoIyJwxBN6Z4Ao9T+KQqzXAo8YJWAFrAnXnTreDw7ueIQi08t5V1jS6f2w4zUlZWB9ba7WnEhPeB",
+	"+5FDNbN00wjrKOXcSh/L93/7K1zwCc7zqt7AE1j3bkmMPFn7dL8sq3BdzBpzQL6GpZ55eCQkBd/FnDSW",
+	"7YvCfZPUm1mxjW/4ndGTXI+snCqcoYwuqTqAPLuFQTfN+Aqes5thv2RNDKeyhIw2VAHikvRBzKKNuTDn",
+	"1NrlzalsPAsYKb5ZxylfYtrjthr6Vnvslm0gsNwVEtgfYiyLjosTYkVi04pp26n1ZLptCV5as1oq87Gu",
+	"wd+DDekDgbbKRir3eIk4avQwP7hZu69aJx88x+Ad1X2VdN8BHTp1h+Ya1Ap807mtxUQBUyp0OGFp2aEQ",
+	"dpnbHbZ5l27QpORSWAR4vW7TNKpjPF2v28639u8UWRZ1g/phcxpffPvNyw/gS2gtYhTydyOXcFBUpEVX",
+	"64SfnM0siCoEmNNpQc6ggeGSM7XwGpT8qcBC/zdhqdwmhZ0A4nUgXW9LLXDI4Qr+67iduXYyXuvTIwAF",
+	"Oxf/2LtqTP0u/lDDe/HkdkUpGY47miAGNCWeZyROOSPhGQ02CTMDKK5wtt0IlkIas/2yNz11h07n1SAj",
+	"DUTBV6HoQq2NwhYnKcgdJastX7ah4K3ebhZuVAupxi2nFxJEcoFPnz5rxq7G9BmRLdfmnwpiw0UFYyaj",
+	"Emgx2pthGq70DakBjoYq2vdu/hqJ1knenm6d7VssXC7ZiaMGFTUoswVFXkrSXrG+VTVTdUcNCJrxTU2b",
+	"xSS2C0n8wn0K3azLVAqXOItuyTpCN0TSlNhCEyhektYJ4s/ndEho9QW3Mp5oQ8g0y1Zr09iBMvTi22+O",
+	"2teJH0C9OPxXiKE+jk6Ow3FZTxKFelE5K2xNsCi7bSU4IyzFAv5awmbakc7Q6fHps8N/PtFX5EUuaIYU",
+	"R78vGIEf6h2RzaOn9UV8GQgCP/l4+M9/ODl88n44Ftzmi14SnEJFqtSURpH78UNrS5ZwuzNavv/dJXrJ",
+	"5hk0CMkoYeowI3fEpBxXJF7SPa7IXRC9RIlwDaE/42weKyKWcdnrVm99+VcB/MEUBUFU/Z0VwqaTQ8I5",
+	"/NFFjLwIkl54biU1NI4NBn2a7vxA+jMBFATbj756HLI1VlykUhNyhFYGC8kENzkjEaJKmrK2NnB7MA+w",
+	"27IMTewCSROLYnhJqgq1a2sTgAA33ZJuMEuvj8aUjcFs2596oy0U6BW35IysHZyG+RL83f4n/PAAhcg2",
+	"3bAnwfCF8SK5aqZJCl9Oe+sp+oNGMBvXd2TLjM2NNBVbHOF/qmefvqVLqjZtyA8dKqb20oIT8F5dIf60",
+	"69/r2aBuuajtbrTgS6KvLcaV6S9PTG9FQGvDCn73ZZ/EdxY6g7I7IpVLlwZBFdttXsNyKXOdxPukWAXi",
+	"GJ6lgaZuNlJ/vH96sH9z0IjF1xuM13qOwxRkqM2530N92pbngoDjAmgyhji++WVoIz6Tzue1s6l3Pr//",
+	"FuZTdCF/Ya/xt0UWdG/QZNFEARBFZhRbpwJoXRTyxWY8y/jqzCE3GGcXlQozdY32Z3hJs7UD/ljwQpIF",
+	"z1KXQRKbVvsKr68jm0fiawmmAC2+EQTfmlwTxlmN7ZgxY9rftvpD9QGXetI1fpj6ICDxFnrghNmwjIP4",
+	"iVssRQu+0qoDABoQnCxIelYGQpw8gbhJJW0yMgOG1nLmivmC5iBCCgs6myFonkbQ/n/9+4kN1oBUIndE",
+	"rNF//fvp02O9Szm08izDMCAfy/BLGai5Ys1IDTxiwDq+e/1bWIdWefRwMkL4DlMwcO0szIMK567L3N//",
+	"8n/LxLArVia12RSxOb2D9EIXuIUF6lcMWeUmsoSVDSJZU6IeGgqmzNg4lXPVmif7QsdLLrtCX5FLFqxN",
+	"itQnva8vhSXBWvjNCpsMp7cVHMsTtqAvd3wglvedaQrMyBxc7fehr2l2AuqNLfVOrSak4r7CxOXJtDfO",
+	"6gIoyAhoH1qNZPqiPVRcq+N6qENDn/UE0jZgq5Z1+nLUT8t7Wpnhw/JE7vUjKZWCzDG09e+nxpdYaM6Q",
+	"Rj4suSnKrQxJGZXcDfflIxAwFGeo/IacjoeWdB6DAJsyIUwPej+7bX/tEmbTfMQopVhf3Jgl5L7I03bl",
+	"jhNBUqpiPN8AHfONefcFvHoxNwiZdTr7nc0e+O71bx9JhOcECb6CGzdZcEnYOcI3UisvkKNkGtnJ0uAn",
+	"qddeVb+UEkHvtJbvMppSrCCP/IYKtTgaFYAOxMLLN1zZyKD9CTb3lNQKV3ScE5EE/PWDGQLwMiS1WviE",
+	"3tkYhck9De9rxeWeKGz0lV8qIyF9DRJ1reIRmdv8lvEVm04IBZMCunPaQMuwZFmm3dzHzBrWQzMs3aTe",
+	"LiXAv2PDJ95/Vw1fMgGR64v23us2oFsMicBO1avJTC3+iPr10X4B73g/aLTVOQvoB2IMe2d7KV+xvS7x",
+	"CBOs0rj2m2o8+ttfUW1RB9B2ymSxm8YcqwXPiElgP7ti1/pz15Ef54ichVfy2Qzf8UKcI9MdDDLg9SuB",
+	"lPgIlSnxV2z/v/79+VdHj4+for////8NmX+cHByhl1SfF1o5vDizFgOVQT4kgLMPSWuNxR2h1y7F/4px",
+	"ZrEtjJuVSj3rGRcJiQDovvrtkURAIBbnzJgdJUC92W27CH1YVRTD/tYXyY32PhzqoQ7vsABMNT1m/XS/",
+	"MaPU//i9+54mBs70zVbVqW0UM4N3Q8ggShTkDAw1ZJ86RzDGGTSnSAVe2TKkvg6vDblm6hh373nbkFXV",
+	"MnpL91+Y0NklUcpBsjfMR5OPL2LQ+QfyQS+Yy98XkHQskcs5liC8KZujIjdkTl0t3bk1L5xpDZUAFb7h",
+	"f/37k+fR8fHxlHajW9OykMoi8ABWQiyLGyjJCkT5LslcgAHJmb6D0gIQYSoYRlGQA5MZCgXkqwVHbrTU",
+	"VZYkmGnbWG+Nvr/4bHbF9ssdA88EI9lBZQCUQ2F5S1KLDgvkbrfJjpiSxIVWbbDZ8GSbDm9wImNeRyIY",
+	"pXE2EAza+mY9EmtLSU1574xmRGuQN1TVslcTzmZ0Xmjxu4+RKFx7fMxukdGKpVvhDUEEAodeMxxqjMtB",
+	"YHjj2PKcWfESf4hTvJZapscnpzHkJQWAHf/+l/8ALw9DmK3RyalJYPKO/eT02OEDGIJ7/OzZcH1I73QM",
+	"xm0o/mW7fiPPRYdgGATDoJu19Usi65cEcHILmlvN+fSrjaec5nHlLvwjpyye4xymHGAUhdcSZUTqKwcz",
+	"w+pLvX8pOJLA+2aIwwQO/ZmdG5oQy6oTdEVTgmAgfVvWIMjcavZytwW57Q9rnRlncwKxfEEOwRMpFV4j",
+	"3NhrtMRrYE647GGp3rrO0IwXwlwbSQFlIAACo58tyWrjVZQIZUsikgVmykGVhUJ7e9/Zh6o4dcJT8DkG",
+	"VmJ0hxuCZA6tj9iZaUKfVvDM4OE256RPkUo0y/B8TlLUQk6rtuLL58+fohtz3UToy6+Ojw+//Or4FM21",
+	"CGS2EbyWwFq6at4TOKFs3omT+iSYAhFM4PDxwUNdNhp7uI6XOL+3vJnwYYBa18qe0b+U219tOkZLY/yY",
+	"LBfNZCpZGKUULtIMMxuHMCyDq69BtMAdF+MqpgbfKJCQUysD9rptGGKJNV07bR2zZMFFCPW6EIfOtFwn",
+	"+jLQJtwfzPPoN+j0q1t96ZX/2r/9zcnBwRF6YYT/UusHoJ5i4KPaWJB/cEMIQ4AYVzHd8emzw+Mnh8fP",
+	"tkJHduvLCE47pMMFXFkK3xLplgUtCBpqjif7IPHVxAzWxoFSMUad+58OMr+bIMiOns3/zvxemyHizFbn",
+	"6HceSUCatmIVxivrMuFfmoqwVPAUWNlw6xAx+WbngicEwBN7BDKoFNWTBlwf2gdmBEPowm36iotb+4Tb",
+	"fFAzyjpT7Cmaj+sHcOqrkY/7DkCt+BADvFvxOv1H6OSJmVbpT7PkP9WWFnnqFUfWp2MxCqgLWpobVu+M",
+	"dJThMvTQvs3wMReCg7KmADRljIb29Fy27WDK5y6NS5qZqj2GStd936vYjFXUNtAvx5ke1bbUTrFX5PZR",
+	"Y6eoCAm5bl5s2w4DCkjXlTrCDh3XK3WovemA7fqgxuQoS2wT+2szs+Ze7JPpLIhJVPcpNed7VDXDKSz3",
+	"rX1OodRNokJNouFMqF9MdeFvjLHZ2vxvwAp7Yz5iUdhC4LoGo6sJay1JjiEgASjh9inIBiFaL9Y8Yyqc",
+	"AM2qfCCU1rNrG0/btCdUhzPirNzbPYGgRlcgwqBtcPVZtB/oitKS8s+PW//zEz6CP08DQrHdtnLoHbUV",
+	"+L55WZN9a3enz4RxbHKDJZX1drOaIOeCy3Ay4w59EjfsG1djouaM/Z3u2rgmmdaIvkYU7wc53U3z0/C6",
+	"wyMXcSkkw4znGd5nDtbhb/+JTh6fI1WaN2f6T6fPzpGV2fDvk1PNkO3Q1sE54owc8tnsrI0bNaG73+h9",
+	"TRz7wdZOFl7OhinOGs5Ig6MH1jAjNnRhAoEQpoYfgNQfCCtwmy7GIZj1oarekqsQIIuhfeJaqx6YFNQi",
+	"y0bYq2MQ33dq4jyDQAhL1j7jeHqNnpKhUb0R5Y2uOZ6RmM9m4UaFIyFGqr4Pgyh8F65tyf3JzvbT3cgd",
+	"oS4yBlq61sHVdWaytXYSkh3s3xhfUkbCCOjlaHEt0BoKmLoHe5c2XFUK4EclVTfJckxVqlCdrw+4XcZx",
+	"3YRekAZmYhcARnWm4Y0On9PgvVnxXG3f6odQ546weO65l3zvSA3twdv58Xfudk0C7/9avh/pNZ1YavgT",
+	"iTprZYybNne1TDLqQB/t0s/NDVm7Ws3LVCGcZRAASniWkURJ1wmxHK5W6DAkHrsQXKuUBQPgakIrDU0A",
+	"SjlGNdt8EGHZXkE5rjsBqAWBgdGykMrlq3TlpgRFbQDqtuc7Zwgjvw7KhRPKlCfT6koiqc9X8lHbOSC8",
+	"dxPWDdFZSU1fOm4n8cYLoCmKqjvMiYcFoAlPYiJH7v0L3K1F42YkGvL7vMzonFatudoQDoW+1gg8lfVB",
+	"1YkiI9Lkp5VRpbL/PzT6DPN/wpk5nPEk5835hXs7RHDds37n9RstEw1NzRe/I0LQlJTVUgLC25yRjmIS",
+	"V+bp0mfDXyuLQW02s6kywxIVDCcLSu60HhghgpMFVI2VAUXOCIJ2FMgYJLv1bLWrSw37BRZjVx9vhMYm",
+	"bLFilWt5+RqdHp88/eLxyWOofT0dUxAvi+USi/WojzZEQ3nUUYBo7QRrtBY4t2oCtX163881FQUG2Mf7",
+	"qQdP4AzRZY6pAOHORUyzjBEpo5Jo4jqRaK6HJo1MxSuSZTeEsnmsx0hUhCy+uIwZSYiUWKwhZBGhBcGZ",
+	"WugP2HEjk9QVUxYz0m5fEcak3QRLYUGydERhbLVP9pVesIH+3qlOWm/n5cRFSke+OwxSxpMCTrRLOt9v",
+	"f9ZeAWq3EGDmTWcwMq5N1mZdXUOvw4WwYQtk+9JYVCzimlqOaZ7bCRnVCLfhw9n7n591hNzKtLRYa+sT",
+	"ERBI/RiSVSfvpldzRMM/2kvw2CGqGrG5vfWQp+qUXp94nWQsqdXPtE4WQyy/ndE8nq+n5+MH5cj6NfON",
+	"36d/uzb9Hi+1nLK2FtvtkNaTbkmu0D6u/iYVFwQsMDtSs6XZmA7HnUzqNyUK8uzF4atp2XaITeub9Np1",
+	"VkZeZ2WTW/rN15cImivLM6NrUtisXCK4z43St/mZdTVQHOTbIcabwlis3d2fFISrxnD32zs7ZPG9AuyN",
+	"t6Tqh9FRILbiyKACQtIq+DhMOxOD3hGVZspaP1BDvcl5IUHrpXc0g2I8RkzelfdfxtHgwGckvclMHdRc",
+	"YJaWv8O/3EOmPM+4W6DLC+MqtjMLL5aSLH3p0FKbOnIIWK9Uj/XPHtyWO9vrCF0XDMotYygD03/Q39X/",
+	"b/hF/xdbSIuObI4ihq5u49C5YNjQzH5/+cP36A2nDNJpnVPxhqdrtH/9BU5TQaT8IudS6clfm8AURjkW",
+	"eEkUEY8kKP2toqsnXwUbAfjEqT8CkJKmA2yO1QJUZpx2QBUttQEwJ9tYVGb9MINoz2JNuuFCDPXKgRBe",
+	"1OBHx9X3BF5+hRMl9z5GLYKBJNBe+3RQsxoFSrzBKGHFdHiAybI3ttI5Apvu1I97Rgf4xpTzR1BUc8hZ",
+	"tj4ziH+pwDMVVQ6k0n9bq/fXooAqgwC2OrdYge4wrlgF/6GlI1aIetAClDNUSJIemVIw/W3jbylf8roX",
+	"OBQCux1XzOwH4BmMgCWAKrjBArHNgqeixDsadxo1lCR9EoPzaSPhwqn42LHgKtHzJl3tvcqf5bah088i",
+	"lunFJK0iVUL3ktmMQJuzMrDY5pnyuJobEjXEWAuXtyZbtos6vg8L5ZH2U/PWY2QV7PZxbvv5kCx1Pdi4",
+	"BB7okulRVV2n9/ToilmJgTzusuh+kjB1Znm9xWxh4RCCobLICBvgdlR4lo2E2kADMoBCzQVZ0mIZ9qqm",
+	"JCcshVCa1qEEYd3Jn+G0YyqxcTcOfEiQ0Ys0/fPGrTEVJF4SteBps/nfHU0LgIydZTgc3GgwyphIGmEL",
+	"rVGn8dh1l+B1Q4v+XfngFDBQ4+CZRp/Ia3h83InseMEDcFYMwFnxJs39Q4iNXd7fJozHvVBmW+rGLoYR",
+	"dFkAcoSXLbDAEmGlMGUQV64Joj8VOKOztTbGrUxqyiAqQPhcsUo1scXzJdXbSjtJSjXCm+vBOZLEFI0Z",
+	"sXjFehZkTyoyWoviVaxKLbAyGs0ZYtXfezUQj32Gv9ndec5tSR4U4lUc5Ry569UWkLJymloPnGml7Iq5",
+	"6nqozH5yeoqu7biHeE4O3QuHlIF35PrgCL11MUaLcuIreoDYoo/kikHiR6FnpgSm2RGy2Bf63pCFcBgx",
+	"aLWgikDTb7N5m+b+hd0vDRk40n4yJlDbZP7lNpvyNmuYJuXcDp2zhXzQ66WqEOSsQsYri1SrrFx9BaJS",
+	"3tVaj/9yU36ym/KXq+6Xq+6Xq+5+rroxt1hHL/NZkWXX5+jaZ88Sqe7a5OJYwk1JYvCssQFI9npNahp0",
+	"CZ8VevLB+RWrDcxodo32bwgjMwBAyDDVdCUXfIUwYgYNqMztPDhCF60vAcIK4GkjLeXZGim6JHX0Mf3O",
+	"Xl3i+OB7jRl1+MpbGzhF4CXknX3YFL3ADMbl5zVQgcFvIg32HTimNvdAHKEeKXDFwDEoyJLfEUNXpexx",
+	"oNs2E8twzUD64C/a2i++h180ql80ql80ql80qq00Ki5uYA/eCH6TkWV3b5zcPID0ELJsv7/Aeteuy2Gu",
+	"kSAy50zWDNRCsLPcFGyd2XHOZu4VLVoHs+5eWXhUm1W9aYKWLYMZwPh866gAQnbmndg1GFbnEDMAmaHP",
+	"RnPrisrtWi4E+9Kn3uLcztlZVPA61XwgjxVU144Cm4DofLIz+Go5yV7sVXtcbw1gZyf0ajoJcM1w+/D7",
+	"ry4GCBnFY/8Mmw0nbL9EgMairGzAZzHqYae05HRDHLVXv+m6YVYrTFWJG909o65pGE8UN0l+FlkLPFZs",
+	"PjjDMI2nO2ZGuDG2zIvYns0iPfb7DT6xWx7JSHLtasEehhcBTnikCdC9ZUEJTKoXgPFOV9a/afbBJlUh",
+	"VefZewG/GtVzefcmy1U+RK+BbeTppXn4M8xf8KuxyySGjiPqJtmo42IoSWOo/7B3OzV5sCY3aoIoIL0b",
+	"onPbwuz6NbhVbvlmV9dUl/6k7DVMTj71dBLNaHVjEo9WXYF5YGdWjdtr1dZlqwnLJ9XtFM6U+h1UZbV3",
+	"o52GxW+HW47bt0Jz/p3vpyiThCmb29K4Iof/yDgjsU38Dc339eWrPtCgHkSfBwbUaaLluJJwA0z8+vKV",
+	"bZJos5GodJVzIrKoO7+A53wS8JzRMDcWLnBLtIqHBbJxtDX2+UZld8eRulGRefzcoOjmeG28POav1cHL",
+	"KY53Q0yaqsYmeFDV0diG8B0n8/AwNf6JbQEU0ybP8F40wGqCakxInPtyeCu95V745z454hPQXSdKR504",
+	"tjrroUOdQkmqXdYPqyL5n54GiGMrkVi/+c4mEJAjfLavL19duuMP6Eg7IpwmGZcPhKY5QhNpFGR2+oLG",
+	"D/FQ7qV7UFKGjg40zk24tySjbykj9YBWDUW5Avh4QKhVwOKOSSi946VTLbdqyGAGBlm5FeByP5CU+TlC",
+	"N+uqKDkECDV0mAMX2NDrZeE24LVba2V6H5n/EbsxE38DmvRsOuiYcVsWcNnTzIAXkNz8558KImhnIZJ9",
+	"Zay7b2pFswkEXFccfH3Tp/oad3XjAPfRUO/h10+t605xAsvzGG7itKvtfcMv57b5/cD1uZVq+4A35G4S",
+	"/TX7R5TpZ7bWcW3b2tiMCMpTr1fPpxD8/01EatPqeFjB4Fg+zERD/Lpl/L8nUcRE9W8yzG6DjUr7DZQe",
+	"n3RLver2Zk7bel1bkTsAjgDo4AZzGppPwahqpWWdjrKFK6ggM0htclF9/8YcweuN80Z63cAwKfS3vyI9",
+	"q3CH4wkjqY1jrU/lB9cHj4Lv+ZE0gK+d4K6fjAjq0/4RdjAlGb0jgqRmD1cm92CJM72IhEi0f7X35dHT",
+	"qz204IWQTYQfTUyt5jUn0Zcf96+ujty/Tj8e/M9f7X0CqpvEy1KZ+637vHWhb+JC+YmL22yaKbqh2qmR",
+	"J8dTTbMDk29Hh0daBHj7hzsi0sLqImWDQMWh3+8Ufu5ZhgMpObZt5f8w7biV1w9mQbLUdpMG5J6FIHLB",
+	"szTUJbi+P+RDQqS8BwtKT6nda2hcHpCkzdmMVMLKhd/DgtRC8GK+2KrlUS1MSo2ocOP5W9VeQVQ/ofdh",
+	"EA9Pb96V9Jp6cA/l2/7KfEXSKYh+hy44OzpEmh0VpzCbteCwjBwUXFXO+6ZwGLafpkmyP0JvoK3pDFFT",
+	"J3RDUEqlIHMsUn1p2o65Rhc1pU2MzhfqMMGCoNy8fMX0FclS01zKJb5DZJbP0JvXb1CKabZGGb2D9sWm",
+	"+ws3I0GDaFTFsNMISbyGnvBYXTH4BJVQ8MQQlv707CJCKdD7UpEcXZsHYu+d64PI5NrKK4aZV/OKLqqh",
+	"rTD0axsir326K6OJqp1xP+IrVo5i4bOqUfU2mxnjTBCcrhuLMZVb+wQLbRnJyHaSNaUcV6y6HA/0jtjk",
+	"8TME+eJm4MNywDJXPEIMLymbV7VGIZyRGpWM8DWV3+lNlLf0UZYeQy1BteRmbrz3k9l0ew7HY9LWQdY5",
+	"EOc2jaIQiZ51U+EIe83bBZL25XNYlnMz8cmqvh1YoSV0QfKeOEIXNxJ6iQt07FiH1df7+Nnz42iK0huH",
+	"FD9cbwPJ/B+jvcnrfxrS1DYQqH2mWyKGSwxeWoYqq1QcT6Fqefpgvvn2Ah7REkuTg3c2NXhCZXV2G+7m",
+	"SVLk2Ahg78/16hKj8t8RIXFW/Yks84ybCKws8pwLVRUOaXugpNnan3OaxyBRYyNR7Z/cqvT1kWGAzrb/",
+	"6f3ihEuJhmhLS92/w5lTTFtAOAMkxN2qOWpDja/ooPa1UQUd35J0TsRLpsR6cpjtXqv9EoKyZ2jJGdFX",
+	"LMq5pIrekcj+SV8RjMwhPfUcsN+8Ni9pQdA+Rkuy5Aflm1tZ+YPOUucZM+VaXcspOyQQvZUo5aZ61Tcd",
+	"9o9NQUtrJQf3M/FtEszcOyPDKLDYzxD63KPqEuxwM3/coA69SUmk5IVItnUE2pdvgwX2QHY5lwoapp8h",
+	"l6MiChZV/yCqECyq0V0MTeIjVAdHjqCZxx0Ra/T3v/xHfXJPjh8GEn0Qw9wjuhKwr5GxFeTZ+lb6pxI1",
+	"PU4hmPQKxK/ikcH8rSYhemHO0l1vTsk0rqjOx1g1tT85h76N61nE58L+hzk3vRfpHwupll2pvd6UpnCL",
+	"+RfIJ8V6/pYy8iqUBJYTk+Rm7Mb4CfxD2n9Bhpj97zXBAtqbJeFSPv2FHxmtNd5a8EKYMoW9yKjSVgPT",
+	"h0SkU3t6OqZ99/q3F3PyNQ7iZ+idOvkqPn1yHSH4x+nTWPG4XY17DRbUdeAHUNM0bfh6QzkuxK67hw0j",
+	"XnYs42ssydstYPvn0F1pUKh7G7V1Qf4WKvimWng1saha2git/LvXv9WbJzf0Umgt8jszO2QUe/TbAgvM",
+	"FNGGOHxVq08CK4IyMlOgWFnkTfAGUIkMDDdUU9t2syQlKegljTIYLMejDfgk8XEA1iK+j5Np4WLc11da",
+	"IBL39KEe2Ir4AUgbTj9Iu9D+DDI5ALnlgskVERvKAduvqCa69bUsyB2VwyU2Xc4V99IZWi3WkSb5FTQJ",
+	"9BAeBMGpRPtuqQfnyP/wGQAR5GYVmm1IMEK9cWHXnUmx6ewbWZ+D6bRm3jHtxZb41kLXGJjhzQOMjeN1",
+	"BzDmhL2S8qbX1CteNhNDBoDJ93AZk1WLIds57whdKjybgS+BkTsiAD4fPH1UGWeqh80AP8LalwEhhYH6",
+	"dkr8NENMm9DaWx40mA5cCAGNw/JwKwl9DWgyf+R2FEqAzNNeSfG5AUSfWVRD001cE5qvHJjWpDXF1Kiq",
+	"9qz2oj0qZ+PLsLeMM+wUpOguURj16icyFEcVOw/lYvuluV3tdH9acEMQkCBrYGoUJc5lYfa+5sgj2Wyg",
+	"vWzZaeR976QqCu7VHUoi/iF3nR9DInPX0wkUYOaEOYtw5NXzUBXdXmVK3V5tSIfAdgdLt7HaC5KLlwla",
+	"l6WBM6jLyv6Uz45L5DXLC7VpXVPXrfnOx4yv9V3eKvu7N93nAkSuudOwgo+cI76kcPdheYvwjVa225J2",
+	"8yzyzsBR5EJ65aJBvTlHyoSBptFVdmXenkbIXYS6AQFN4cfoUnA+qU+jtZF+v45xt3TQVgfR/w1035Td",
+	"bn/TVKlNdeZ1LydnxguhdT2BE0VEGcew4yAzDuICJVik9XKMKg7561//+tdPn335VZ1evwq25GEzKpbT",
+	"amfVoFsWHO3mzS6bP/W0mQ7fq6oQuxU5mSHK3eyouNMTQ+5R0OZN43qjMUiCTDNXeYYyrIhwvxuwzgXJ",
+	"2okr256UJGoX9Ui/PhYUhgsVh3uXOR749a8Pf/3rw6fPPMUaA5k3ids81iLuLRSUCn2ipNnhotZad5ty",
+	"WVGT172b3+5Tud8NFmmwYZ2MmnQZlG2hVOxEUTaPZ1yEL/YFz1Ii0IwKqSDlw1190DvP9MdLlDFvXDPM",
+	"UdL/Aj78iosR8n6g8MzM0UhHuBAeSXRt3rlGSYbpcmdD3dcPvS0L77Ja8PR7ri4MYN5uEenmaOOD0gbb",
+	"9ZBxdWih+0aFp79b98GQTNuzf7Q9W2WtjckBKRfg0kA6sE0eAINk0MmgTxICht15SvYZ6IwGl/+c3hGm",
+	"L/cVVYtU4JXmSUi4rKuld5SsjraAyyynRYIauLU+H0nIICvN0+q79m0roFeVzLCuP4ipSUQVRFBAgDP0",
+	"+vLV0ShcVB+R5VNDqmyL8dAfn9rSi2Jjzx3+B0bUmX8MDt2dinp2RNl50zLpOZoLLuWZ35OjgoY3Rhbg",
+	"d5u2rtY96o3oyylGTNdTLmUXTsx94Rt9MueWy7BleEm2UnMFSWhOrTxuO5VKfjK5Y4yszyqwhjpzefFZ",
+	"41sYcC7ZUTrUYDureJOdHVa+6mAU9wuqM5QuIwuI+hsx2JZE91fSbPMKh71SPgZKXQA08G9KqVkTevX9",
+	"7kLjCcHwVFvjE2iYLPz7pHXlRXWloskwA+6t9aSwLr7uM1g/PN6lsL6A/QyoU/eC31mB888EX24J9GCy",
+	"laav8R3rmW/sbmNN0V4DIrE5436f1vprYKbOA0m4nPz+SQjNtNnQj1QL2WXY1DAu8Rq6rlTp+yjHjGSP",
+	"ZAlRbPtmVYi2MzovBCl7aLnnQQdb0PmCTAi+51/y3Z3Wfa2w0jK0Lrvi4pakiBcqEFCEziIk7W4XgINt",
+	"U6F1gEHvb2shbQlevRgDLH3YQAt9SGu/Kwtmf2YLJ6IqJ1tGVR6/LZVIoGPwaPv4u/WlInmz10LAOO6Y",
+	"uNt/m95vvo5uiJ6orJ+MSzyvkB1zLAxm09ZTPR0UmOURuyUEjiPEvc7pOgz5XF8P2gdzxLaeVh3nerAt",
+	"fwxjkruJT5E2MgIB3cJ4J8PdIvQ+ZFZ0IPOerNoBe9LFVnZsbidNabPBbEecvtFsDvls5rBJQZgaKiiY",
+	"opkTtFQapLL0Hg9/QaXiJuO/Uf4Bub9WyYkQz1IilfO3lR2dbSEXVTbBI92AOc1l9y9WjRqBi7KdobMR",
+	"GnuRzwRnKkI3OMsOcyxuHf2VdFdxryAmcRhEamK7iKylIsszNC9oaur5oG6OIcIUVRnocNNddd7a7ifN",
+	"bEyKvTnHMrveqNfDW12KeX1fNa/E+yH23Wxt8/LDSEmBe67ObrpDNigDfhJ7j0EKp6z8Jy2trK3l5Jwy",
+	"JYftx3GbDoPFN+s45UtMexA/Rnyuq/jOu4dLvWNKHaE097xQ6KBtPbQ3DcWj8QW3c3uBLXSrfB9c/06u",
+	"hVHdDwzLV80PLFNMb58M5cS4OFYZqurwLXT3N+gSoR2WUfCeD2k1UcBoC21Uh+LYoZaF5WtYOBkp0rCH",
+	"qhu/zwKdxmlhrdlPmzfRUDM+B9N6otFB4RrHqSaRpc9KeUBlf4twRlC1vp8p96iL05zbEqckNjuxqXDe",
+	"4O7pVH4eZheHTDub9e0ZDSMaDG1zNzUERTu5wbKRlxXpDqjv1tjkbgjdAx0yPyzc21wUlnRvMmy0qyz7",
+	"YbZ39of+fbo0pfP6pTdYKH2Pj5KNHdXO9kQhAmfaaZwhxfPDIjeJP7bIiE5o/VStiXboXVYOcrOOBc9I",
+	"OJjlgYuDac5nMwMozDMC0OJnSAarFjrTqO13Qc/DjGTjkw52Cuw/BI61Jqmx+NVViUK8tOlVZVCWM0P9",
+	"42oQ9pb0Q0dW9hRyc1vQZ5sKtVPfOZN8LidPdB86xErBr6B9d+E1xfO42MA4e8fzH8fYZnbcMTEMtaAi",
+	"Bb8rJaYxgBFWEeKFkqY9rhNm00kqxRXOxq/bpPi+0y81eai9+Ae1vbqap7TvVY9mK4zZsSZRUyqUO9ig",
+	"xPodEBDmbQ6sqLCDbtp36/vydp3GLoJ7+hNbRW/JHSUrr3Zvg4oLxtWQT8/5hZlN5RlRidBb6jDDRabJ",
+	"2RYJePdo9ZcFl9BKP8bpkrp6e1NafCMIvk35CjwneEbmBRaub1uRUhUnnCVEsHD2bOf2BTLmPX96SQ1N",
+	"0LB2t1PGY08P1YwDVTVWK5VESuvOkETc0YSEs5QA03BLy4KQVNo5dGSVADlaaM5dYyW2vlT2bJNXAxyg",
+	"M9DBzBOPpIX94QyAdaiQ6qDVCHcwAwC7lrylgpYsKDEYG/q6yNax9xfGVfXP92PLacvPhHiypim1pUHF",
+	"DX5JNCNe6cx98kAN18DSmWczlQfaJKVaB9CShPrX3ykNw8Sgf4GCaLLyUzu1+gjQeQVB+4zXK8AgE8Ex",
+	"k+mPdzAM3JoWpKMdERTdYkUcLK0t0SYrhw8ZrHsYA3FfZDWlGMg7LksSycovUIR/mSfqWnP1a9ffDSgC",
+	"ZbE+PoBd88lLP0RELEm4pFMRvNwqhXBFWcpX2zYAaDZCd6fTGNduop1miPR4TvQGAhP1yaQ2D94359XK",
+	"4tjOWxSo/OzwJmxS+TBZBQPwePM4hjzWl8mCpJZLOnCoN8yvM2mGG6XnmUS6EfYuJINtYEobPn2h3xoz",
+	"vKu16ornQ5UqRqJgkJG0xCkpIQDK7apH+9G+A9hUlZA7iY6Pjw9GB/vtMsY6BUwSp+ahjQJ55VtjvjEV",
+	"tHRFZD68tD3m+lIqyvIOqoOoFclDNQ4A0MtnUFlW4vZGxrEGLQYcqMlRAKxWYZr1ePBg7JSmFTLKOD1d",
+	"2rkOt1rCWTFhN5sNw6swzchtQ302HYdQEVRLttzg5FbfomFdGfqsbBuC3QwmQhZLMlkOkx1u+1hNY8+r",
+	"fahPNar2rwZH4H89dCbf/+7y+45S5HeEoZTOqZJRCdGTrdFc8CInKXp8+PjwCbpZI8A9liVGN8A9oyVP",
+	"i6yQhycnKFmQ5NaMVC/cfP7kMXry5TP09PnJ8xH9Lh5/RP+z+V9PPv4qVFT/PVeveMF2rMhzo4yvxGNc",
+	"Hc70K6MK8H5g5IfZzEry6Zs+7FpKt2sN3cm2EYZNi5Y9H1WgGqoqHS77xTySiDNyyGezM7+juaRzBlmE",
+	"pWFjKHbz/pjFdAJk2xIxCraHKLqLabXKslpwSVBG7wzCEVKAe9UIKW3pFf9vBfYzrqZ9VBzAsH0VCbjn",
+	"fontWqM6vk2jBKjqSlgZf54L2tuRFtqNz4dNP3KDIPuLfWqCcWT/woZuTqF0wF8q2sfoWpuF1x6yjKej",
+	"24ZSB1Dr6u0J2scpWvAkBIa2q4S+FxHb7VN5g2lqMamsJVLJgAUX9M8Gry9ZgAw4RxgQ/89sz68P8PhW",
+	"XQl37dfWkfvwvWtrNyEiT38XlR5Nqka0U4Q16urBJ41u1ERW21lj2slafg/6XPz4W7CzWwtYT9/HWg87",
+	"QuZdyOk3iQ+yWDpdjQrTAC5CkluMijRFRV5mCWSYXTHyAScqWx+hd51lShQArbjQ/zBJBmYaEuDzBbc/",
+	"2XGhlFqqK7afYTHX5rsgS0xZSoSbiamsaU6HMLY+OA9XWENLPT5DmgFDvVHuM6/uQXPYHrY8xot8bg+P",
+	"96CpXg+aF/9Qwe72MYwPXm+SobtJ7m9Q1N0Rkf8/ZZJtn8C083U+RpFPuEh31OOLbZON2gBRise2HcBI",
+	"XKghbbxUiIc1ck8NrzZlgIYnUUQ8lvikasibi5d3NHXUv0F+RXojY3BDdZrl7UJGaIlEhIwz6uDAKZOF",
+	"MM0vPuTU5CQMDpTjteBZFpcYG8OWZChD4g1eZxyn7zj/Vqscu3m2GoONd3Dl5sVDxfkhqD6jHF1Wh63B",
+	"TTX98CaMeuig77hAry9fVdYZwrKCvZOEWB9Fl3j+DMGjMp7ckv4+daJgJoOOKsS4WlA2R4yv0D7jyibM",
+	"RsaLJQt9+0EjAQi863t+K1fVTqmv/2AATTVYpgqt6QEAmjZARfp0uNxUxqUN1+7aq8Wqh/CliXCFpUeI",
+	"Z0iQXNCE1N0qiJcwU03A4HaUp9H/tC3VtExwD9VgIY34cCJiCvfl54tP1Gj25n6qYBk/SwCjegPaieGM",
+	"WgTchXDkoxk1RHK/T7J5h02hWLXuxU+rXfmZEW3TBzpf9TcYrbpjGa8MwksOHV+5vKcGgq3W3I9PBt2j",
+	"eC1jyuIZFwnpfrfzczEAbLbW/w1eg68IhkUZkcapo99AJdGVAD83OLnVwqqWVTn8ff/CbTi8PyRZIekd",
+	"8by1kDLxSCLgp238tpCW2HHevyMZdBABnUXrJ2uoVaLp/Rw0L5RUGMB5u2b0w4qkZuPJHRFroz4pfEvY",
+	"GVq5lAznxga3m+mMDEQrXXMm0xTznhaxIunkaIeYdp4RsDKA/rQ4k8/MyS0xQDPd38FZROWuKb5+MArK",
+	"KUm2zBN7o1+tC+dnpyF8pu2v+FZqTfgKtP316zLMl0s1IqtRR/MoauwdNeV7iOPKPRy6Pcx+hdoXFUxT",
+	"HghFk3MFFKqnjLBWFcE9f2j+am7uyGCOKhsOcJask23moYApeC9G3BbXzU6JS/cGz6f40D2y+X3Rk6nk",
+	"PlcScBvFr3ZgPQT2ioa0kxH9eIe8hPfXMdebucP0WZKU4ha4tiIf1BeQcgi51R/UF4m8C9dftiFmT4Ku",
+	"l40sKoSRIEuqFPRUplIrM1OYUsZfGScOG7NxS0HzSxmhjOMUoKYN5vxRiLiH2G0HX+8Cnz591thUTSmN",
+	"RDR8OHv/87OOxDNJ/0zim7UaA75z0lnXuCm3b1N3WPqdLeBL3TyziKwemZYbVFtk42zr8x/s4NtkjFqv",
+	"jkTGcP9gkZ58ZTL/0xhIxNQnxxWpBlnEG3xCWw3Ez+dgpkHm93+7ANVw43UsBCUpgMN2Zre9MA+V3Xmd",
+	"UxlUX9vusbCdHu2AxkNVKhO7SrwJ7iNzPZJQ6+JNLunhqcJ3xhYMDQ6nlcpwCveCZ7u5eO/9htY85W5o",
+	"6xWeKHexbvmNtdI8u7VUlLWptHogQL+ucmQD1OG3mtoaK/9TpIaabu7BNb51Lfp9UeH+ZhLl+GxmYIep",
+	"1CrSvm+NOEEjSFokJI0scMkNyfgK/ZkIfjCNOrV7X6rt1STyp4BlVxKuPEMnETqN0N//8h+aWszWnKNj",
+	"xNWCiBWVdb1uPCyhVEGDJTM+L3xLmKZKbSiKgp0jQTKCobuvlkjGu2N/hMCFtowj+x6eYwpvY9tgC0ZI",
+	"tGqRZXoI/8Xyz+dly66zQBcvW+xg1Rk9S1CWzKRAnbHDeIgK4VJQPcUu2XERlhgEi4wSmxuHFOe3ZU0a",
+	"nMcUHpYNi4XqSudgjrIXTqhrplZd9W8t/640BFoT32GloZVmUfOb+JvuZWDA5Va/yRxhNtlyrPJb3jmt",
+	"s4VFnZVOEsoQTu801Zx7F8WZcZ78/f/8m6Vl2yUNXskh39fAYGsSNit2GGHnyG7SuVOC9MecBxQxUilH",
+	"My5WWKRo/zeQHn0DRXmq+vPf/8+/HZz7qlZrJCgOcjFtaJWvuBWlEXL5LDD5Utzu/+bAZyFYUumosvWB",
+	"LnZbnrH+m5euUon7PhtBn8GENkK7KPMT2QhvgSI37f5qo3GjOrP6gV5zPborMMFLAmGOKXuyvrNitsRD",
+	"OQfH8T3ngDd3pDcNvLb1csO9Ly+CDSnOHnSrSNcs3P1hAKY/cAu1l1WEAD/vv6Zri7wWmqUxESLU7rDC",
+	"TKRZiqTieU5StE+hab4gCmRemetgQS0gPxsLJW3+ttYHEszQDalUgi17sMHrO+lz5QwmbdtaDrrlIUxh",
+	"BdshRlZgkQ85F2rabSjH3HIXZnQLfIK2n6mO4VneIrZup03kOV6D0x39BmUEp3GK19LrK5wCUJvRE4zm",
+	"sMTr7UPFWyYRu4nVvKVPnw3ZAl3dk+u9QDSHmiehAL80WE0fFH0sACkphw2Sk87I64R0BuNtSWPusLcK",
+	"MgmeECkpm+ujCG/q1xcvLlH1oKaeCM3oB5IizmxmF86mcEflgs8FkaNvvoK9cW+MR2Is362qMCtAwXFv",
+	"vjPPf4z2ijzdVcpNnZ5VAd47uvCyxyumq6RHiwpqkrcmyfvrPH1hWRfHFYFXrNO4Yxr3WPNm9IjDgy/0",
+	"b3onbKsdrR1Pv2IzstC0pS33AFiBlxlKqrXcLRgYZAbJxIhazUscOryW3YqoRCC286yQjfYo+uQgeL5z",
+	"cLacdv+WTGgUac3xs7CJCvYdFrdvsLmxtlTOA55Rl5zedgXtA3Aa6JM4y9CKCGOab4z206PmtzT7nvW/",
+	"8URsR/hIxlYemOW2XUODSNLVSMpVfW46SlcprhsyCs+3//DbRawgQAx4WCrwzJdwngizUqvmuetxKVQ3",
+	"RE+MriMgXobVZGloQJHo0ggIzJwjJRghHzwaSPsBW7b8/paD7BKmPmz+0v7GrnMsgWonG6jDC/umk/fH",
+	"O1qHZyFvqbZTR1ANXDPO2XZDElxI18FfEGTTnvurSgDNsUxb5TbrH6/hbtqO7hqpDR2YWY7ajdPdOLD1",
+	"RFtwj1NmRHgEErX4s7nzzSSHJj81EutCVNgiqR6ZNQEaXyjPfFNIvvLlzwaZbxtMu3IVW0PbhVBKpc21",
+	"Njodkgu+Ymj/hkiaEun0vQojEMztg511uK1w8oKEZh4zeVgXc9LdJ+271799JJEdFiXwAsJzggRfmeDY",
+	"gkvCDNDCnwqc0dlayyD9yAwSu2pvUpCYV2zFl4Q9kkjfzQTZ6ZQv1TqYgmrMZ+iGCrWIINoFIVYDyiDJ",
+	"B7RfG+XKLgtdJAqdHh+fInmy/+zg3P0u4YeT58+fIsdo6AnCEuGlEX0WLsV/XOqBvoyu2OnxyQn4Ek6P",
+	"T54cnKFnx3bCXBJ0wwVzWv0zdJELmqGT50+PIyQo2NCKo2dfNV+YCb68YtXzX351hC5cJ3+sFKZMIqqM",
+	"RMbgxglhRfA7IgRNU6NCt3Mx7O+7NRGqDrjHBHLgvY0lNCihTitbwfoCbk3ac7N89/q3qJAuqu92oPTz",
+	"Csh45IxEiGSSWCAcAL7XU4j5LAaiCxdYdT0d3hRvuUDQ8OGaFUhQ2Qi7vHKbX23Ig+Zx9Eyq2q7IJ5U2",
+	"XYTFhZDBvl9p6qyKcf1yLuwLH7t7tHjNgId9yW0ctuZJjKj6toiePjc8HeO9m+ElzdZxIDE37Kme0zvC",
+	"xj8e9q+284IXst5P0UdUbEFxNxEWT47DWa02Gj8mJdAQh8sHzBeckS1btOTgrxUk7dykwSFGeObu3RXn",
+	"nXOdSForbNJrfd9rZxuVzOb22JGu7/mqOe2G3GDwqa1cYB7fj+L2nfiyfNItt8moGzDmSTswPJ5Nx7xc",
+	"58a+zalgWKdmt9PjGqNfXf0GoFPR/sHh+5+/jE67WL6P+4bX3uCEHiboo/luQp3EMWnusY8P64WEj77B",
+	"KllsCGl4gX5/+cP3aEnEXFviKlmg/bevXqAvHz/X+izUwicZwUIizErAXjSj1nBeUuZ/4ySa6Po2axl1",
+	"h98n3+9wQT+wHNj0Vt4A93hyydEzufuSJMN42B1M9a5RTYXTIlOuEUfYVwvv4cy21d2mqqydsFAIMcIl",
+	"02rVP6K0O2QWDefjV+2TQu0LrLbQbFBQpglQia7tkq7Hxytaq2tK2JHq7NbN8keO31+xO1Er789BC92m",
+	"w7ej5IqGdlMuHZ9Nd3eXnPvAd3iG2YVNedhQVwYQssHVXdI5+2E2e2Ee7ur6HM5pg4a5LtPXvCfBqwS/",
+	"Vv137SPnyK3ZpcijlJNwn4qBrEno4VUWPrpXnxwfD3oy7a507XVHqdtwK92CUQVArehvf0V/KjBTVK31",
+	"f2u2c0110f7T0widPI7Qif7/c8RZQs7QyUHkUFsZwYDNCuitaH+BszsiUZHrJxY25dohvrq0WNu8Fz4A",
+	"wpQyYpAO9v/2V1MALwrGKJujv/2n+bdp7Wd7Z4Y+fXCOsAOu14KZcYVywYVmvek6ayZYkbm9MQbLi2v7",
+	"/fOYltN9mGH9oF59HKNJ5FX58PgLZhJw2CUhSkKbr7oAG3TqtGUWpOCo9W7NbXMrHGMsJZUKd1aDjknG",
+	"6ivTGuMhBp4bSRsbXseavccQxo/6Ofv8vcAnBzF066LISCvN61rahLh7Kg4OXf8lT9c5tllb09wgu8Xe",
+	"OdaBu7o0B58hoiDyb5hEAxwwFiS47+54zfJi046svhRs2uG3ZF3CkJS5WS5LPMEKZ3xekMYV+rTuh/kD",
+	"Pvzz8eHz+P3PJ9HTDsupX7gOWp1bWhQTCuGHkq7P2nsLG/usY2PHyN3exGJXr5QSRcSSMmyw4RcYEAgh",
+	"uLegEhmXA1oSbfrDjQ0fwmK9nX7VKdjrk31lut3Yhw/Lh0EJifxonAW5rYodTIaIe9lQOZWtpUu0j+ur",
+	"Cxa2bnqf9N4f7Yj0ErM10hJKAmY+aHURxG5RShK6xJkpO7P4+yuO8gwnRKL9q72T46OnV3towQshD85s",
+	"nS5Gs4zjZs+fL0ORkujJx/2rqyP3r9OPB//zV3v/KFfaRhdI590x2W3RkhJdwvyHqoPxJvEJaPdM0kqG",
+	"tHnbddstq9rgHShk2wc/EuICQe9R96i+BeSBYQ+/eTLCTK6IkDVfyYSyqvtSOD3e1C3vj9W15+18SZck",
+	"WfaNrydMVklkYZ+bliDMHN4rTDOyY5O29njj0aytN+NwSeUSvNijwKy9D761mzndEtyI4xdBZ4cw+cPy",
+	"ZEeuIsc0fYFF+pptrBuJNMYJpLLFZVVNx6WJRVriSz2SyL5WR4/wy4Sedtdq/u8/XBz+q9Gb3lf/efTF",
+	"4fufj6PHQZd4S5YFZx6kfbO9AYiIVy/Q8ydPvyzP1PS/7O0POsYuFoKL8Q6wV5Rk6Usoegi5V5k0wEjh",
+	"qgTTtQfl2GSz1IjlyVfdndDstb1BH7Sqpuv5c+/WeRJO+FVUZWQDyznUzVXbo+jHt98jhpdGESu5L0Ky",
+	"SBZaQbgOSgOc0RQ0uet6n8r+h/eiEXD+PhHacL5ZbLlZHTRYtgxo3GmQGRTO7Uo4UzhR8fa5LG6EXdI3",
+	"oLuSHqQFgj4TeElWXNzqxec83AB9m9DL2ByZsTk3o8Jo9ohcIO1zcPbbyLqls8ZBNOmjedqRo62tnf12",
+	"R6qgWpNJrW8US9skGc9m+koE9E+HRGhaPJgkcP05U7NpeMVAgpqMT75iJaLtFZgCNZh5YwA4FKU1OIOP",
+	"0Pcc3OQsoTjzVL2o3hKMC4NZc8WsN91e2y4XdXSPrrYElsWyHK26G2Edj5B1FUG/s+ncult6Ax6mXenm",
+	"cT7Yq05dq7ajpU5fIwyvKIsqtOBZKhFn2RphVu88skGVlotVfJy0vX+ts0MADwP25ZFs91fYEZSre2fd",
+	"jkJkbZsv7dgM4b7CsLWwVb+g7jkH+xTa19Lo5Ts8P9iywPyzdysPojQNxpir9hCGocf3hBtf4Gsn9oIv",
+	"l1R19HWboK/fRvVrg9gCfayohfCZ88kdGvdJamWdazCAS2adAnFuilaEAwRVp596QVa9ld9gC7/yxLfJ",
+	"Zm1pz5tnnPapz1umY+6oTXepvAMRhM0V4Mah9mqifUc3SY6Is54eODvEfnZcjudgVuYmht7uSZJDpDtB",
+	"PuCnIOWPPefUTBtMsCAxnlunNZWzqnMfwNfHNtIXnN3bi8sL4//tPvmN00cDjXbgG7baDvJPIADy9uIS",
+	"gaOGWoxW9w90S/zGUNUmvL24/BqzTZEQ7ue6XOIPcc6pLUpttgmxNoprSg6wMwzxnLBDU6gH6Yo3mKWh",
+	"6uTBb1PmfXuzt5uNbquhGlfX+/ABfMOXmG7qg70lzaSKLQLMjjzGy9S3F5f/bF+q180+7Yea6/HtbRKw",
+	"0KuuPGfV9Dt29juekmzDNPtrc3bXZ84O/x/I/AX97a/oGg4yzokwR3wdIYGpNA3Dry2R1FoPX4OvIsGA",
+	"MIfVFbu2xNV4CgxRSdQRutY0rL9vwQRSME5LV6aZy5zeWVAZO0ubzXfF4G1biIwVOo7QjGcZX2mGccrh",
+	"HOfQZ4HfEZHh3DpUhAmiQnmi2ViGqSCPJLJTDjk84HObkA+Im2bJdZtcbhv9AEqOMh98H8zlam/sdF2S",
+	"Q4c7YRenOl1tHscddg3CjnYwyg9lPPGhRVCGb0jWGmb4TuwS1huJaiNOzBTKITu2qBR7n2CTTFh8Izbz",
+	"8mc8xKUhGU0+qM0zjcIyWg9VzXxgU0HQbNrTGa7NjTbF3rS1TXm8EUaq+2jHerqD5aVTXRDlgrQh7fFf",
+	"KhdTwBAYcmANw6qWzu5xDT7Kx78GZf1+AzN9CqDWepdcKncBtq4pwGKdWy/2xuqfUxQGCMgoFJvEkLqQ",
+	"Kg1I/uMKJt94c0wbiCr5RI+3pffwT03eGqnXmec/lpS6E72Nc9VWnPOZRNCabOIhKlqXRunZrG+zI6Ua",
+	"MUd15q3t7LZRtkpUbFezvbMcmIxlBi76Hcm4iZnTPlhznuFj7N/5KZxUnsh/WDdV9eFpHFX/OPTQ3gqs",
+	"yDsjxloVoDinFr2w7zsvzGPf0iVV0rapIjFW8YIvSewNMq6yujHcvcGjCBLPMqziKdz7w62FRmoBfmvm",
+	"+p0JOTfQxAOQo3iK1whcX9DsxBjMJv+HSkSXywL+EcbrWdL5YDL6699qypC+9eciUQss5pM35RytVJR5",
+	"4ORDTpgkMsbaxMfahnyYsxS8gM6wg4wBG/XWPQ3tbMDKJSIh7bjYIIQgFnQ2i6Ui+eQdUc3Q/vaBPa6/",
+	"Nd1XtlJuSrIflUJ+T9lE3iw8Ho1KCdkh80JnNrDZhjm7xFM/Lzbpy6PUDdhma6XMXSTbRR4/k7umUWhB",
+	"5wvoJLWE5KrSUIFuAQR6AEFiPMIK6Rmco0LaTj6Ms0MBIIhMUZyZx8DRmQsiCVNHvbdQXwWOfgGlVOIb",
+	"mlG1PhQk0weD4GRTqgo9IXe40yVRTXtrNPPizO+2W5yBR2RcoSVOJ1zClmrXJldOuxoJTl5Tx4QJbRNe",
+	"QYEEPddrHN9hmhmdgkF5hzmkVpBpq5ur/t3/+vfTp8dn6PTp8fHxVtt0ss291pzDCcJIP3yGTracRnD9",
+	"G11i4SyC2g00wf2yyT3SK+0nsQNLG+SBzUD33WmswH8Ye+mBbZ9/JHNjwpvgF+NjGiH9aWRwW1gQnK7b",
+	"ks7sd9ybHcvIikiFcJ5nlKRoSecCqmf6b5jNusPWIy8CJvt+SDRWKar1VbwPr19y9jU3m7BR65BwWfn3",
+	"rnnh5D0Le/B735KE5pQw9Y0pXAt4vTibUbE0aMrjRPB3WN6S1I04SgSDpm64eNtvBDRoNicIrzCF1joY",
+	"SSit1DaJeCSRXRhQ3nnVsgW0U5KlaEkwWy2ocRoNLKBZWljuWbWyMbv/wry3YZbKNwXO0C1ZUzY/s0AU",
+	"MIxetF4rVCfDD7Y60fY4BudZ2VRcuLmgOb4D1OnlFaMsJdD2galsjfYxSnCWQSdPyLmyHdUQzoDBYN8i",
+	"hE3bi4xoGj0oC3TWaFlIbcGoxFThXLEVlibP5eUHnOgvcNNLVL/vSjPh9dxUqMYJFmnkioXszlarEqQj",
+	"K6UcbLBOALPbC/MoAG5ZzMLy28Nppn4lbYfcrJ/5JVEbnvcmm3U01Xa8ZjvuRXcj158Ab92nT+gXq8nz",
+	"QVq69otH0zC4p3HPdmU8jS7XY1tVuNLCWr/qyVQPXKRUTdSGv5XRKwuRZ3C7LqmEZjL1/swxnikioHF3",
+	"sAjU+HtisManVn8fvjlp1Q+lUnAGW12SD4lF5a0Um1kBG3lLSB5jGftVi3uRPqX3Iw5rDmq03K71w3YM",
+	"QNkdpwmJ02JM3dfgJJZELXgtS9B+QBMZtBY3Xuk0FiThRR7OJ+cKpjSuFm1wTua7G9j9Vtr8AO+9w9q8",
+	"H9GQhhdKKgx34dR84bPnNGLBlokZSp4+c3LHwkpG0tg7tfo9ZX44s9iZUuHMaIxS0SxDiiPwCdKZyb83",
+	"TYASbJo+gj6F9l0D+iNAsDEfqteUTpY+7/L8nrUJpqfPSwDtAWZM0qnPamQ2kN2wKiVol5BWtLcSFGDH",
+	"Zzs1u9GjKMJgnPusgzP5R76m0VIc6oWX5QXeYl13ITdUh/C9GmbT8v4pKagUu36rKWdD+8K0Lu6r+6ZN",
+	"X6HNDYm4wFFWArfNzH0tbPutfEN/F8kW+b64fMndSXpPZoCeRWVe2L48slgSuxMi9RcWvKOaml9dRplB",
+	"jIxackbW2q4j9G5LUNggD3nKQv3jdlFn9S5d9vGg2t6+MgP2gdk0M6ohKkCBOEf+YlNcLRXtp2SGi0yZ",
+	"vJCDLVtIBY0Vc1xgZ5XndIZWi/WY9TUT0BI1RHfbJfTdu3FQ3xOr2cOmON2+9EQkWZGSFMHb28ADTG5H",
+	"lIp3+HbXI6GFQxS0/fr2T/T9fvqsUb2/gcIe3jFAJMEVr4AQPjNOmQXOc8Kk/rDZuXE6//v7Uo7bumBj",
+	"A0NHUPVXsz/p1WKaQv9DB525DVkMQZ8b4UcNSCVcMBW6eVR5Fbbg2o57tHkl9nH1JEFC55polN4dD1Qt",
+	"9IT/AuZH2+/Re/3AS4jPLCCuZp5H0vlWJ4Ql1wPHUNe2DWaIo1IAFtjOWBAF2+HNGiaaX1IdzJknww+2",
+	"O7rXFljOt751LRo2X6vNsY9Q2hUumla4BL833NoU/tPqBaZttlBxyZK+/lfX/MIlMSQDb71c0HyaBi33",
+	"1WhFj7sTbLttUCTsiru7sAKSLeF5RiBy4XKfbtYWkjeqw/na3lDwNy0EfRFcXrA5LySYBvSOZrE+Mgbl",
+	"DrX/Mhl1pp9OtCfpTWYS6+YCs7T8Hf7lHgIELbsmqH9iXMV2xuN9VRO2i/EJarumMXb28ZStZv4hWhn6",
+	"Vmd7E0rQnyYdd6P/eCyzdcqld5xbKc4BruvF3YTH3Vd3Ibr7IKOBykxzPu0PD23sy40RIjbq8tEpNXeL",
+	"8XiE1hvuaRxNdwNhC4oOtQc2fmokr/nhDF0DQnTMZ9do34KGSJP7aF5YHkRX7BoXasEFldURzLi4Bkch",
+	"gbL+lAqSqCo8bfvLLD2xnuHkFiU4xwlVaxiV8SVlhAyNZTr5U4FuyAJns4MIXUu8JPFCy/8Fz9LY4Llf",
+	"X7H9DEawbWn0U6h86hzJ9XJJlKDJgQnA+vApegvAMxVYKFwB5VS1cAh9flAXmEad9nSLB067I3eUrEJV",
+	"vgtK7sqm/nVCfPHtN9peLJZLLMoOFA653L/NtRAusmwdL8HK03c4xdW/9RWs/2tL3NUhlLyUJFS2nGCx",
+	"yc0AZryjksR5hpllTWk8jJphLbhOGOFhQbI0NgNvqv9vp7gDYrydeRoGYQIimSigFeqf1YUX7c69Ru11",
+	"YtLDjfP48wpYvwumLpyDjZXN4Pn/2PvT5UZubF8UfxUE4/8PkXsnJUollauk6A9yDXZ1u+w6pXL79Dn0",
+	"JcFMkISVBOgEUiq2wxH70437+cSNOG+wX+E8wH6TfpIbWAtADszkJGooO/tDu8ScMCysef2Wb7qIBOz0",
+	"/ngxyP1iCM//uTYzyw3KfwYXqPI8rYuX7Qt+c3eXhTeX0Evd8qDaraA1lQoSWAc0mnHltCBgpKOE0etI",
+	"3oIaRcdsktLElrOgcy6UIjQy8eear/t61zpQz/xNBOAKbF4GnmKAWNrIX7OWvJ3hsWm8vIg6fvevG5a7",
+	"1IK17tM3MPvBSuhVAJJ1t97Pqq2F3fQAmo455maa81Dl1jLHO4KCwCnzuxwrz/E5x6aWyati2YqbXhAv",
+	"9WLxUik+EU4G3ikffZ7QUMPjVSAMX8dUXNumyYetDbomaEZnW73muNq3WDPxnQyYJylutxScpTxO4Wp6",
+	"ibmJID0TPaV4yJI0ZuqAtF3THqOEJ0QKdk5OT07s7V3zaDdKWRcc010oYNspLHRnqbxaBzWDtY1tsFHZ",
+	"BuLsscVKni/X95fg2jXDCQgfEyoWpM2g67Dhjv62GY0YQbz1ERtLm4s7QEsLX8Cizm4Bg4zlV6FZZ7yB",
+	"3E4lpgBzfUF8KBEamMQxguhu1+Uhz45dqDpju7WMtp4r7sfiAbOjhArVewTT54dRzCfe41KcExzVXbiO",
+	"YQybLcHHFCutVArjWinhgwwLPvBEK5OMLSFHIthACjKs2+BxhdLYKTdEJYjZ8c5esJi5iOTtrpGQch5s",
+	"ij1IsmUofSCwu7FiJ/O8azvRtZOBsrxJXETsc8kedm4Lh4X/hM2a+qX9aHWn5SOSeP/BZsfd/BLZ07FZ",
+	"sQU+e+WeW662wKoeL57zUQb0jcHpQGxWp2ZsX1ZhJ5qbwarlQslXAe+OQmQwWgzwhXuyKfbgLdnRMbHx",
+	"ybmT5ZvpGatI5UdhtQ+3DfBQpihsbfGx3dTO9TGLojHErICGxSyNNqghmg1NGEuKOyn0m+/t3ranKtr4",
+	"Op9Ptb3evE3BRW7FVrE8f7o3kO/25kdhfTZOMKWKCLnclmVbBujU+U04oJ2nR1TnidJojHtGWvwL78Ao",
+	"wcDlEPirdb+DVjPgAlpqQuPPvP2BSvdAoYt5HQMsrfYy8475RGxtUGXq5Xqs4ShlNRkBZqONdak0JBvm",
+	"5NqMLsgILZVdbEpjAA3s1m47txxtry0TuGGJmd1oMYjoogrb/N7T63d9tOS4KYuO9e6+rW0B59wpu2+2",
+	"1siXSt0ytwX2iFbMIpgaaiFUXas8aWnpKAuMiTuz3rwI9KS+pOZbS6BMMXkPoz2Jpc2xC1em6Xom9ZNM",
+	"ruNKY5aqgRzvFN3ZwQrO+Pv9W8M4sWCFVXyFGvKrXNv5UqpT7L11G5UPvvrutX2nqx+M5ojUUOeQW4aq",
+	"Pq6GtN0Upm6TI+gmjIewEkrawr8sLUBhRvZrGyztbthce179IouAT4K7ALKAaSlqD8IG0lfTBWlPGY31",
+	"NKQJCyAez8UksInXDh1L3gpvcgVkQmeQqEX+9R//2alGQ9wLSvmOeCJPk0r24W0rn+nfd07TtW/6UXg4",
+	"qrt1nF5+3+b9ptPsoY06TV/xifhhPIbaerVl2funrG1jcqBs5qKZDJTbKT4RXTkek9C8+4JY37JgiDow",
+	"lTH05bAvIO2E6TTJ3ELY3fOWK9ZZLpmHaM6AimiABep1TDOUQnMB3YIwxFJ5F57ZxUDRMRvcsjiuvi1m",
+	"E1pzaalJ/gCb/9TczZhWg+XG98t3OuVAYEWBrPl8wtW1GthWc9W3qDkL+ZiHsGgOJKj61luup1wMRr5D",
+	"bPmWMkZL5auDqk1yi1g1s5p1Kc+uPL6q7VuxIRU0UXmkNdWsphuhbVC+m+YcxtLIhAEcis2NXj+eV/i8",
+	"xcJYsn2Lpu6Yx9DBVzOwdUc0doCLRa0Z6mK4MssyqGnd+h30L8zDipC2TzyD7wCESUBkAp2fsHfN3Ag2",
+	"5ca+QafNSivHvH6gpvTk7HlJgj0/LcrBXvcl7Y5//u35abUQHMd0MmFRNsldRmN3PLPjR1Rc23IdmOB8",
+	"XtNBwoE7LbNRMPTR4JBjaKsMQ7S+C6N7UFxlqE8SUjxiO2A+m8tk6yYT7qENfY1cbFIt97K39L9N2n7u",
+	"uvWC3a4+H0YNhLOBoVJbayWgGRSgXptFIDSKShCVmw9BpvqeFkbLfSTJpfNY0mgvDvzK0uuM+ea/5Y9C",
+	"kVnYEwdzy3rYZru4xPZydJdf6jLjKLPxInkXT8hK6VLg5tWINjWaAYrUqtZMyxmffDxmiUWtuyPldCsv",
+	"V5wyFk0Ay++BvrdbHgxIpuihRlmONIpWaQSlZavYucDRhCeAleT1NqaTfSswdy5l7h6v2ctdysbGdqZO",
+	"JLPPWOU8CJ15h4FgLlyqVSrY53lMuaiR1butDtT37do5vTa0tEH2ZEWNxllNVErJOC3DINAwZHMsCMzV",
+	"cLMbHpl9jgaQxLV5RRh85OaO3Yn8S6pVho26G7G7lZWuFUHL37C0mItnZjRRUaLsNyMX6MymXVzJtdHN",
+	"wsHfi4+kwEkeNTGpMJSPuCr7Ct2u84Hd4cj8vD70WiaBlbM3eub6GvD9M2VrO+7vE+uBhHdlowXFfAOO",
+	"eDfZcccq2XUCpdxp1YEDWeez69tusSYGDnAFenQzW1AI4BQ/10kr612uCK1ywQ4UwQYRekHaV99edk/O",
+	"POTGrkY4fDXrvLcDZhQglg62EHrwgJckPiuXLhjLdx6hSnGlKSyrays+SJjVwXI/grXviGNTApixJJxS",
+	"oTO6Kg79dGUDd7OsP/9Ws6QyDNMkqUaAeKcVmUsFTJLQmRQTu6UhjdHLgGHPiC5cWt7YYuzuYJ9CPHJz",
+	"ebsenU4qvTookzU9sWfCoh05TBN8g0VsqfCd+u3dxC2Ryft9qROFNxYPR2FfA8f+8uuwpFAU2XR+dlX0",
+	"54vC7SqXtq9wbrxeUzh8OR6yVmztVSEBOfg0FJK9zuuJzOlHcK3s23YcLTRTg3kiQ/Dwr1Yjnn913Hvx",
+	"wgiXNdAzcjaP2V1b7+5idG4JMLtHN/buLujdzdrSxu0iGzBGuUPUA8nRRlUrwh4OYwpd5FQRo/QoFpH2",
+	"GAJPHSsTbNSVErUQ4TSRQqbeK3sr0zgiU3rDfFlLZaRE8X+yAVDy1vR7XAe7yfaI57rca+HXlKU2vC4E",
+	"lhE5DyUAgkBo7ue9wJqsNZhr/LS5Rc0BVpb5xTIhLslPR2Or4CVz0yqxjw144oeMiMuVfhUe2bpKNJYk",
+	"MtlcPLzlLI7emGc2ySt0KTDblUS5fAychh9i5ZKkc0M+H2xEfcPDnD30gSbQWGi5EkCkNB6EUulVjeaM",
+	"kgLtIpQmlCwYTS5AE3TaOVGajscu7UZpm1/BE0i9ARLaH/KZSyC+W+N395IdXV0YC98UpSZkPOZiMrDL",
+	"vWKl8b1mrfGRXBZ1TIXltDTKhSmLe7DrMq93Dtxjo/uaCF+O8mxstjhXMmGaSBEvMlor4Eiv7MwQU+E0",
+	"2vJpzqUyzGTEioXEgi3lgecQhLOcCa7G4Kf6XMPpN22Eb7ONCM0K67kilAh2a1uP7NgPX96wZOCSiQa+",
+	"xrA+JWZTNDCdJoLdEfsNi7RVzUfXS2Q+QfDkMMuy2oxlFpKzNmrbsxmIt6G3DMBbpaMZ13fVoLO3jGoc",
+	"SkOVjoYu2Q364NxOJfHPZXylbdNYjDaHnTYpYl9g6xrgMzEVKvesrU2GMLthS9dsrjtVdcFr56HlfJDO",
+	"KxgAgosRLefddK4sJqygMxg5TyICSD4M0DWJTLXiETZRwUND2kLqfOGjE2EyIVpqGqvOBWGzuV7UMNKN",
+	"OMknOf9xvoERaWe5RgZYcK3y5FDoBhWT3J9cxSVZHtIHlpCMJRLM7qqW/8tiH/hzAEk0MtVFVGxDWVmS",
+	"LuRiKqTEzsar/wOM5pMZehUrf2iYwKDlWhQWNKr7wsXPtJBiZZ93Z3nFPsdQs7yMZe2vavzLAtHTSo1m",
+	"Uy1cSmyvxL+WJUdR0yuqbMssfhPAxIzV1BzHZdX756LyvWGyfLkPmxHWwE4vrNHM4gjbrOmpVJCBVlbW",
+	"l1NwDVGLiVlshfduaPlwgeTHpYDcUBrd8CXna93DsPXbf3Nr3A9oBmIrwUtozsunWmm6MGMqZuluMCwj",
+	"QAZcDdAYp0Jv85z2IDKbPPT7aituLy7MnFH4sHB9S5ZlddNodsMEiDFIuKdW1Xj9w/vLd98fziKiGKD/",
+	"k7POBdxGzgKAnc+JcK6ImgPSBMeiMG9MPtHDURbnEvLuVQbIDipHLBcscSUGHJq2c1YBlvRkDle5Fhrh",
+	"WZTvbEhySd6kzWYsgX928oATX87p3E/z54Zhf+kMG3X7ZUAuCyxuLZNzx9oMb8J8fGRnckyk+UVjFVvZ",
+	"clkY1V7ldfq+yPRhq96Td8AEEdsL3LoscjZNSXkOcowz50FCtNy+cNVzSSpUVZPQsmGyn5Yp2+aG7Fge",
+	"TRfoTPGZBqAN52Hac5jrUOhU6ZWB9ww2rugsx96rUzqMRa3lXJF0XigvgGsAYF8mCS7IOI3jvcAj7aEF",
+	"+UZg6MU4djFmjttTWN6gVTIZCgP9ue4w7gKr9CCEXYORvbS1Y5nUtXE92xrh+74If1mJMWMPyGgBTGxF",
+	"H9rtJ7DyCF3iIQG/AlfIZbVfW+C+hEZGvZIXRM643uPRWq0cb0vgVRT9ozBH9+OKNj5UeACvkAqoeWbE",
+	"YWuRdsIm5KT9rNM5J0OE0HMJVSEbkrZ9xDlfsmuAkG4saD7mIRXGTOBiEHGlE6aMTfyZM70YBmTIRGQk",
+	"aKIGWPQ3kAmU/enFEMvRvDdHJlhAqg7g7ZpeMzXIfSNeDGJpXjUkbRqlsUbf0DkAwicK48DaV2bpacJY",
+	"QMwMn5kZFlHVy5O1DoGV00GIz5rZGNKsHXHliflRWDz3f7LobtXH+TdtXncMEJZi0kXjLqi8h4sbGvPI",
+	"3rNJdXI1OFKh2+6e4TTX4eH8KKwmy6L3LOLULPJd13v5jdvUe/unuzPzeBeGvNHizhHi7pXXSkt9yfNB",
+	"xbrYIPK/idQ2CGTdXlUMba1yUFWoVPzu9+yWzLhIFZkn7IbLdLdA7tapyBALr2ttZiQBYkrdUuV6+NA4",
+	"TLH9RJs6bBkGK6TNpwjQpAqISsMpoYpQYk8Qef/uG5JQzTrVdup6mHp2O1gCFt96L8xbnPN1SpPJHRt8",
+	"r1/i7eJ6bvvXz7T+0ZrpVWAc2Ip0gk8QfMKGnPYV8VgBC1Qz2aqtXjO9+n2tLDbLO/TxCFTqDQU+sg9X",
+	"YokzPaw30X38r3JUgfOTYWYX6eRj/shne6LILbjUi5Rj37JjirVnRrt0MeOCq+kdI70bH7S7pQsaJjgA",
+	"brl5tN9BJm4TYdsaBxNAue4aLTfvUJXQjgDSTTVDSXGgCGhNA0AbI5fkFzkifshZ3JsJorQxKTDbj6RC",
+	"89hn9gdESSJkkQBV7mkQTQkgRdD5PF5cFIVYnqKhezobj1moEU8ZRCBgF7TRu+NCroD8jnfyG8RTq8R4",
+	"3y2H0WfurU5ihOBghS2Xn5HMz/bcO7Z8tpNZc9yxAJeaRr+kChemsDZ+TGTGqMAMhl8kz94iExIzY1tw",
+	"bTQDwW5ZknsDUanh/CyCWDXrXBD2a0qhl70/TsRoq/6FU5r76k4cpcp/Ujx7uchtRrduZfMHPWhloOkl",
+	"wNbC2SycoSJXWiVpfmKjqZTXl1qz2bwKmgUv3A3yN4ypKrU3Dm2T9QnmW+lpIrWOPeGlCaukvChN0G0+",
+	"2xVwoorVn23E6Kdaz3NdTZdRYs4B/RQSnY3lDunSATFrFBkj3wG50CgyViuQG9hNNrVaFcFczl6+zHuo",
+	"NtOqQYjbPdtix9brrjXJbKDL4ecOlE1XI1wA3IpiSRbyys1iTdZaBnzuqCViMc9aqerE9paHAQetCb9h",
+	"g5p2zjiEyhw84DkAnWXY9RyCdfOYLg6Xdc2tGkfaT+ZSNApHqEjCRaJyByXIQaYjuS5v7Iqz/BqXa1F7",
+	"mJdgUdfWg+yjR5rdw31SJbthOxfO4LObQBvaZX1jHnDghjvWfFCli32R73DUYznZWPsvcfmlhPe6kqh7",
+	"4CQIabfjpmXneasjumkOZ+kAFdI5PfvYcei3+O5a34+93uURmTIasQRQ/wDgz+4CROILTGrFiausiyzN",
+	"IneACuMrHI78juWVFsfmPE9ZJpkiwZd4QCmJy1DzBjxtH6ZwmU0+anlgNcktUciciYiLyTkZMS4mxIuU",
+	"C+IX9ZxQcvL58wVBxR3LsxyEOmkf99xTCqDkCB3JVJNnxpRRHZJgIOKChFSELPYvYCKaSy40OOKs0I3Q",
+	"g5/3o9rx5Tc5MyGCln/pkhe14qQs8dvK82Iew6QjS7kEiPacDJFeDymkHg2DrJmrMP9HUfECLzXRCYXo",
+	"Ot5LxjLpC4i7g8p9SF7ZMuj8yVGATgsWGxWLfMlC4SYp4kVfDK0rGWAODl2C4zAgQ67GA99m59CeBXPB",
+	"Y8+n4nBOOfyGQNmHUcqGQV+4Py10tXubL9s6dDgaQ2AZpYu/pubomtciPwF0A2y3i2O23Xddx3WXXm2n",
+	"CaikNJw6w9RilNqKd2pN3+zuzmFfDEuw+rD4h6EUiAqBM8R2+4eupf6aWfVFzbRgCMrYfaNFttOYi/zu",
+	"6m0GnQhRA65UysjxSTH4hJ5Ctyk+9fbQZpoarufNy8O8zexhD2xuB7y+6gIERWH7kTHniMQnzZYvOOop",
+	"/+7SapfbFyzRF5atVP6eJ7vcl8rUWPGR4mZagVHYS98k4RD7KRbp1w5qeaOXLtg9NkyEfaZm2Q3jqFmj",
+	"fDHwCjbzgS5cXXZFQEZGiyKTsextQdpXmorIWG/2RQoqYrkIbCqP23ISUU0Pyd9ZwscLTNQZOmGv+ERQ",
+	"nSZs6IR++9v3l6+6V99enpw9N18eZnrBofun0byUprP5oRnfEAEs4cV5FnSgyPB2qlg4GBLFwoTpC2JD",
+	"XYc4GDtwd8K/kSSMORO6E5AokXOjazCqFRktckMGhgTG0zdvPpEhTC7m4lodKhaP7WAWMkV/VZgwAMag",
+	"sc1I8vv2m9EiKTiAkckavZLNZAuV61bvmJ6Mn49Ou1+Fx1H3K/Z83H1Jj0fdk/BZdMrOxs/pVyPMdMfy",
+	"H/P11jnYU+r86MjN1H7vcCJvDtPro5vjI0svXSh3OdroM8YsRYldJDfwhbnNaJ23Tnonz7vHJ93eyafe",
+	"y/NnvfNe7/D45Nnp2fP/kXPJVdLr70tdLu3qlJzlbq2qqDXLFgtlxJZyT2rdzlUNDQF3Glh6zrO+Q437",
+	"dUWbZtyq+u8eKKCtHz9+d5inmPvZ26I+crq+qBdGX6XKORJZObFrLpxmZdQVUGMOlE2JmNNEF6dcoLZ1",
+	"PK1K57eD8gWM/shUzSBHy7VNPZAcyJTOoeEvaYMykPmAzDtcKvcSw7JcbtljvakbYTd7vbosO5ttgKdt",
+	"hX5+lWOsFafy7v6RLYEvtk26dJr7Pi15/8561KgNPTiQxLGt/Vbwx6zOTt61I4+Fq6rtlek0fwxI5oUv",
+	"1ljmkkGX+lXspb+41BBXHUBkanmQP0LAKiswt3Fsqw4QGisJPQUUaUPPYEIJvlKKjY/oDuAZNLTZio6C",
+	"dkXKWHeo0iReOk2nL/ZcEViZK5sjHRxGOWE2T/g5t0r5TBVP7tKOr4LkyKrlciu5IYvbsS/3djzpfs7+",
+	"jAvn2KyoFk1qVCfn5jgnoGQExLa3n6ejmIfEbHYimK7WR0KqmCprI2ASOFWlnEVriHAlQmaJqJCC8gu2",
+	"4Ubu0V9WEIFPwWeWH9BPXE+vgKttDgVQPa9lZdW9taL+jU8EtGNAftpGc+tf//GfnYCoqbF/ALwC7Cvf",
+	"2rtIQ/jI+/Hf/tvL5MU3f/vHr8mn219+/PD6xbvvPvyPd/LkO/odvbrdqMd+UUmFUVeXu/4EmTNm8/Z2",
+	"wjfpe7RDocJWUfYig11bbYCr8JG5Gqo9dWajKpTjwbMKoLei30QNRlRxNQC2U+HxNXZ0qU0l+a//A+a1",
+	"dSIFhrCmqYgSFumpq8BkCQmZ0MthzHVBPmPX2A+yyBWXbTJIX7YNyftbjJG0XxyfnBlj4cXx4cnZ/7+z",
+	"7aArLLM1MwhW70IVnaD/EMCOy1Cixe1NWUVgaoOFd26wHR4un4A019FwxWQGNjH2Lpo77q+q6j29SzHO",
+	"JgvlMHju9wt6t1202aX3N7ZUuKTZ5XP4NW5GVghCxlxQEXIa5zOh2kISNY+5JgumK07b1gSH67VU6VW5",
+	"UdVLVJhXFcVOmGDJXQ2BmYyYqvWm5dt8bb/xpZdAQS9X491eVsKd2ukdO39cSGzGMuBiMJZJuCM/m9Ok",
+	"3GB5H7ytjMhV9Zl6nK66XaqadRUZOnmxTqzf8eR3jzfozLKq55U79QtGE+9X3KmfOQZfHmA6y+2jjndL",
+	"8LediSo3JD8b98nKfYag5/IuL2s6ux2OnG5UBcQEEVcIoVBB5JyJLIyUoUHt+NXlI1kuxcQ7uk7dxNJm",
+	"CIuHzFnEUWWK3LZblV+GoGpxq8dctWM22ugaUqzU0e4k3/cs0WtEab3Bkk10H/obxmCr+FnKDCs8eVHX",
+	"Qf1+VVp3BAew/xAnt1rNQOVa5t+R/rLQc2m6m3x+eXNqul8XdBfPW3I2otNMMnU6J2myPfJGSJ0CXzgF",
+	"qyilcuiKhWnC9eIqnDKLEDJiNGHJZaqn2V9vHeH/9adPrWUIrL/+9AkcIiyyDIxcM8zAsO2JiU5SpRVp",
+	"v4leX10SmZCPVydnzwMC6fZizCdpwqLOIXkVUz5T5whuGPTF0ArvIWm7vgShjFgnIMNExkwNSRvcTuYH",
+	"53kdkvaPP757HZQRRaWI8T5gq8O+sLe5GLq/QsyrCY2lsD0HpzLG9Bd567iyDet1IFVFDQMypGkEI2af",
+	"50PSdjQBN1A9xBA4+J8AghOWNYsMT7Wet37/3QLEIL8SmmJMESv3W9ahSGaUC025YImyHubMHznhepqO",
+	"DkM5c/5H74csh45y7zN6kSJKGvWhG9KElUWPIkxAf2FmASPfiEnM1dTFNdRhX/TFKylumMAcqLatxXcZ",
+	"BgmDrhkyWRwoEslQHdE5P5xFF/hHJM2sDmcRmfAbhiHEJI2hqGbKEYaoLwyvghCF6pybD/4beQMJGZAp",
+	"DcCWgnx8+4q8PD37ypcJt4d0Po95CA8e2V///Rez0Z1D8nca8wguuQcUCWmSLAgVfUHIEIGbhwTIDNIy",
+	"fgOIt4BwEQAxBmTGlKIT9vvwggzh4hBRNv969cP35IMEFzLhQksEcZHRIvDILYTMaUJnTAOBQZ6aWeBf",
+	"U5YsAjKnoA/4xFB/r1nxfyPvpWAL8y3L7AiIEBDcCEOHuXlkiOrP8AKqhhCd7t3VD+TF894x/nRBuIBm",
+	"LXjRrOKzZ89ekh8/vYIvfcfN+U0VI2GaKGlGMuECFu6cDMHZq/g/2ZC0jw2dnPR6AYnYmKaxJme9Dmaj",
+	"ZT7h4YWlCqzLPlCw1iXHMa7iCDK6rAoSU4iVT9ghuYT/ErjT3Ah1Xeh19Sd6zGOzVoRDEqP5BqZlmSXG",
+	"BUyxgDhhSqZJyPzmk6ENogwvICMBM63gTVBfrHQizcK++UQnwwvy4fLTq29hkphPqIhlADCvd+Pue6rD",
+	"6ZC0T09eYFTOcueAnB6f4C9K05h1DjOy/vDD1aeAYGRHFV5OY37NAoLZUkD2w3cRm82lZiJcdP/GFkNE",
+	"FZ7HNLcckAppyM+Mys0og2Vwu0Ha8ET2St39CG+CzNAkZcMOQnFoEjOzISenZCrTRF0QKgAnwn8ET/Pp",
+	"yckFDAeKlojSHBnDOOaTqXY39V6aTb1NuGYklLMZx3rPmJG2+SdmHwQ2fRMCIgrTAQlRWiYs8hPomNMl",
+	"pDYjpHEcYLjTB0Mx1YlMpFnVW7ogMx517eCgtI+6WyALJpZKm49ARiGW+CRMGxFbWlkj9MwuAcNcXlZ3",
+	"5u0UZzRiUHyW23G/A4YKzQeG/737EQfWfRdZVI6QxrFhFgHOiGvMeaT+BFgiusz1kHf7Yvk1DMVhU9Gl",
+	"BM8A2ddp7/TCLAdXgQ9kZ9KTgJgMYF+zzyykBWdBmUkiaRv50hDxW7SM6IK0h0c3x0czdnR4eDjE4Q4/",
+	"d61E6lrRLoU1hZDpkxh4EPANcwPuzowuYEUI1xcWpASww097z+C1dvmgLNFwU9efScKooGMt3A/TdTIA",
+	"E2SvBch7eMgZZqmIWBgD1sSM6amMCDVLcdo78wLH3Tq8jGN569P7YuyNi2CB8KiyrZXgdkNXymg5LlhF",
+	"ht9L/VamwmW9EjJ8D899LzW8GjJl/XCksDUDfsE6h2T47ZvL1zYX+IcPn9798P0VpsnCltjGHKDkLMwq",
+	"uKn4d8Hg2obtf/Pm0wV59cPHKzJPGB5c5d9k1Dyjv2WU7BZjqAGAo7CPIRWGZCNDZWZVMtCzIRPpDECt",
+	"7XPcQgL5h1FSuHOiAogoYAwdvg4YUlZ1gCcNHQLhlRbn3MlnSPTkUCBKfvz0tvsCf76hceobhOsppN6P",
+	"NUtAiOiL4owy56vjcfBWW9wHr26f9npkaH4eCKkH1G5g55B8LwnaZhAxAXLC5FOLNYcCP0BKl6D6EYu0",
+	"BxXINAQZ1/7x340tZOjc/Ov4Ley6+edXb92PL992LoCV0VGANv6YsQjBmg3HMQIV5QJsrR2kD2WOE8aI",
+	"Zp+h2BbHbBNght4INULbfMIYZ2YKM5mwziH5t3/7ZJ7Lo+MizNS//ZvZCZiweyOuORmiuY1IRUAWiVEh",
+	"AHMK+E8beZqemsPW718NO4ZXM4Ud3xkF1QcwLBPqGi4YzqvmNGSk/aPgRn0jP5kfB1fwowVEn1E4CrnV",
+	"dcgiP/77Sa/3dcfVet949RFZhtlpawINfUx0SGap0sQiPI1iKq5h+EgR5k9DBq+9lPeaWMwZGTF9y5gg",
+	"xy97vW7vuNs7hntOjl++7B6fdJ8dH5I3NJwirdHYce4e8ItseMOMPeGGOb0WNE4PXGw2Nq+1epnl6bDj",
+	"UEHhHEJ9ydAs4/CcDC1VDvy6mb1L9fiF+S9ONCBDtxuDiGpqfsj2OUdF//qP/0R+gqrVSEbcKq4wPgAh",
+	"NewpnDJF2kZf/erZy+edwApDRQpqP9zehdtR9ScSTnLhJriAhlrMQyYUy1lf7999WrK25JwJ1BsPZTI5",
+	"sg+pI3Mv5FTqOGe45RJzzlvHh73DHvhL5kzQOW+dt54d9g6fgRdAT8ESPzKmkflHpcfwknxkkQxRC06Y",
+	"iFiC4oUrZA801BdGO4gljfBM4OM5mAFnnsMBbwtJXr3+vhOAkEtQyeWhhrdBNb11FpC5jHkIvkDPAt9F",
+	"rfPWN0y/NkOGJq/IoM24T3o9Z9Fa76PhIUdTPYOUHEzKyPWn8IkNSybrpSDffnr/Hcz5Ij8lOxcWYelH",
+	"bmpuVma0KIlhTK9wMN0rO6fuB5hTXUKMffLIPuaesg/9HrTyetq6l/x3e+u7COd4iutT9Yhfx6OvaWQf",
+	"a8EjZ+sfKWsL5sGzTb71DnKeaGx7JOX8RK3z//lz0FLpbEaThY08XH54R3xnxMCSorGxPJk5coSekXSi",
+	"wA3nbfnWz+YLQOxHiSHpQwX1FbEU7PCX+gNgvo1HYJSKKIYmGLD/Q3jXMCAhDado7BHqvNeVFHsFr92Q",
+	"bn+hNxTHsSX1/pXeUPxSmRjNOLuvMvTclSRobnb3/rkpzx5+CwFXoENki22gj4C8f/eJAHcOWScgbDZi",
+	"UZRpnSMuaLJYSZwIKfjPemZs9feTXs92WrGlcCFTClB5c30yZBpOnSVgZOCIGpubkpjfMGHuN6IasV2W",
+	"qPVbGMh6Si3LtSKprsqNs1+ooN9PuSlxRdJ5iYz/xJS4tCy1lGTl/eGCovSrJKcrI8vUsuN0mH96SEYL",
+	"jd5C8w/wXCB+qpQxthIj7DMNNTbR8lzYO+ZZQpiACJ+qpLUf5kxcfni3HbG5eWXEtkxE9sUENB4SyTCd",
+	"QRuAwnzWzX6pEL5XDf1dScZuBO7bDSUjJW8qrA1xLTZlh0wUWZ1zdnizkylrnc/4xFrUoDcgYwY/jAoI",
+	"ixUjZ71ngAEJ1t0aXvnRDPI+WSV+oILE4IIxuuGY/YmIyzz1bP1TV6ic/yjoDeUYrF7HYT31cOukBL89",
+	"2OtpHDvSwWLFWrK9OT6iAD/VtaXrtRSMXiwLVjVOY2SnkMNq3Z0IokBdPBBwyMAVj1+wt2EA8Zs3n+DZ",
+	"vsC70Wsa49imfB7Acz5bL6jJ4jO/u+RaSsYpBnec57ovbKsCizXlKr3RM4EHjGs2s74McL35KEDb/o0R",
+	"E9Sjv//2yuE6GWsZPAWu5F8K5iY69xXPxNWj54Kq5imP0uviMQiPBcXSgLrAE/S3qc4huSytoH0DeN9D",
+	"LRNEdfBbG+SQCHzDEhxOX9h2dyOAt+DatmsRMotv4mcPCeBKJJSjA2U+ZyLqGqsYApsf7aRpgs57zYTR",
+	"HUfW+6CmMjFCFgupcDg0wigKF5ZQznpkpjo2vADXZ3TRFwAmYcMMRiWU8HGakClL2CF5CwsGRo3HMIVg",
+	"s1kJ9IgxoblemN9tQaY3hM38MWbNRcQ+d5AQRgtCsVQzAaQL8HcUeed3XOlL2AM7c8y5s5HH2uqK7Jaj",
+	"D3TCrvg/GVRVbHDvJygUMTdXqJxIW3nACVg/8FCatYWGcuZuCJq2Ah8wz6G+Zgx9De5l9RgKzRYx5Aib",
+	"ZgZS93nYo8Knt6qaqB6IJfRV3/UEcbdpvxNhnCp+w4iRCAkZyVTUflOGYZokDHE1q7+7edLu8ljefHZj",
+	"Sefzjcei5Z1H8vM9ag/5EwbFWlUOL7RjjezI80T12CrF8fpH8sj3+NAGisFbmYx4FAEvaJ32Ttc/4YJk",
+	"j6JHew3lp6lEpoTedS9e7HYFRMYRA/Fq0ZOcigLR7NbPQasU/fTXZJLTXTJs1JVesazaOI+mCnkLtzK5",
+	"BkkfFEQ9RtACC62UkLmxAKA2DGIApcFXSIvcyB5OVlSd/gymbLND6AfuIN9qhFBuQUgbJQAIhQ5qJlml",
+	"BYdVx2w4LWtlU+59d5MRVW+3MAfbLoGFTLhXpuc/tgHLy4iq4XdPi9/Vc5l2jsd0VvC9HMOo5n6lE+Ia",
+	"zgJ7ESxGoGPbH2YVpzz6rQDq/3st5/xBFM4xWDBGgUYeziIypqFWAfzGYj7B1o4LBJD2UGCgZAfWCewb",
+	"bUN3a8x7GsUyvMZ4nH2ISwFBVPfHAG5hiRpW+zWyM9R6kJNa50TLIaEVj+ebT3Sy7ljCPY8RvmiOcvEo",
+	"F8n+Ic7otgpCRolm43+GCDm28CxLjlxWAPpq4Pjlpnfu8kltIorSdHGBub3ojxwmVA2sgxIzpSCJMgT8",
+	"ehmzQ/I9Y5EiLqXzgtAcTL1MMhDNkk5w2nu5fJh/BHiOwnnebmnejWEULZTZQOVfy2ixARPIobEJqc12",
+	"2poDl8QPXpYwTOcUIQLMDwmdc+gPlVsl84Zfj1vnrViC8vfriVFQoHXo79urINid1Ty5Kn1jFy7m3lwo",
+	"2NBJyn5/VCZqMdYaZvoUmOlp7+WKrc/XDhRJYDPUEdvZrAJpxGGbrepNlhFIV0jdBc62QWey3ytwQKop",
+	"0aUuhlKMYx7qXHqzS48/UAiiionIkP3Fle19y4VN2uzsU1k/Plm/kx+MhiYQyuQt4g7DoxvQmYUA/STl",
+	"dzTB5kinx2ebEPVymzl4+OTkyRJQSBMWdccy6aJ7oms7CNb0F4Ruf10sHgOKs9mgNbdHKc6TdbMOBlX3",
+	"geCF95mR5Ija2qxVz9g32sGo7oyrGXDzfZH/TyyOzXhmRn8fpdo2lLM9lxVGGoHcS7S+T1I/ebEdqX90",
+	"UmwfWiA2B6vQmEg7p1QVVKWcDlChKHXuoEluYsYdoaIFRax31CalqrAGX8HrVdWK2ARfpMaLfPwJekaV",
+	"VcRltQ/fvQ+1b73HLFcX9De2uJui6GqOW94kphPKhdK2rEWKiXV9tjZW/bALKYzl6elmFbr8HbSzinqq",
+	"dY9mj/gnGjXvz6fm1XQAzpX8XbNFl4suFuY0amGjFm5McGUqSliqKrp1PLhqBaUnMBjIqinVt7oqu6zc",
+	"9I+jioHUqVA8gqLmce8KlnVr3ZuK9SbnROfoDU91VjjASp5327QEM4zy7nkwCs7J7ZSHU9dSX/WF6ztp",
+	"HsNrfr8UmbIY3HXYpwaqyfMRvhldQKuchEfMJs/awSVMpbHui6zQPNMER9L8mTByzWzPJnB6mvd7EHWb",
+	"zcJdDMEmsZWCiFOq+uLj5ZXLlQxKKNKIo0zMHbamyFfoZm85UBjP9XXeMwQhoKIvuIiA/dwsYT2YtUBA",
+	"Dpv4AfV12dAPFIH8CqFd03Jo2G+XwX27L2D6ZIj+LQtCMqzKNnpl6ezL04cLc2udt3AhuAjNL4byLLL2",
+	"mMZxawdn6CsfEqrSUH+Yo2P2AotpBVSZyoQMf/t92CFaer+0A08o0fAh+Y5fM9doLMRkOu62M7NeHlkH",
+	"9871RgdvdPAnp4NbMSvnTDRaeqOlPwRJcuE1s5U0mbAoBa7eBY7e9YBhWz6Tk8pVTwrZRW2km1DVzbUe",
+	"qHLkWpWqC8npqmtotOvEUs0z5q1WC1rjsTZ3RmzMBRDTmpufqtnzxzFjnPZRKG04JxELjVKdz6CxGTNM",
+	"ZDoxcK+CAoz9+igkszvVNQPGvLMhZBT1LqIKrcytzNUG5DtJutxwD7CTz67EjOzA1S/YlpNGX+czVsqR",
+	"Im8Q2QhxSwCTAQsgKOp43ay5HNOUx2qp6ZwtaajO0zQjxi88cp6mzVJfylQs9S2zeB+t89b/9T9p95+D",
+	"n387Ds56v///WhvnQu4pHX5VFQBAOeWah95fQUDNa5HjbruI/f7hBmv6cFUBj1gG8KB5//4MbpACmwM7",
+	"a3Jgn14O7CoJcJeU/xyQfjTjoiSn6iXU8FYm1zFXenhOhlHKhqQ9j6mAkjyuoVaPy4gwESE0qesjTNpC",
+	"gvGAnVwBygf+OcAiNkDIHfYFejSiFBBY2Q2PmAjZIHuL+8nZI+67UQoVnIzMjYCGTyPbApxdNTBP90U7",
+	"G4ADUbOyEuoasbbCv2oK4LEzQLurF3YVcq6KW7h1K7AKp5AXm2sErfLEW0GrPJuKvma1/NsVaq6TUau7",
+	"1t0/z6pjVz/8rWFNT4s1IeUHCCHn0/Eth5rlmZGHnF7Hj1wiL6TvVrrzryxIduT7bifMopdGriP3VKZJ",
+	"vMj1ph8Ce8RO0oNbxq7VMFdH63qjwhgDKBV2yITHJ2QmhZ66kuGITGVo+TFAYKOt5VzVyg/OssB0Tiwe",
+	"r2E6LAFkwYgigqct5i600Uc8oir/NUwRlrx1B2dygQ2ct3rHL3v0eHTSDZ9Fp92v2Nm4+4K+HHV74XF0",
+	"wp6NT+nZCD5nfc+XJKRJ5NYKConJiGmAnFRcM+jinzB0e7ipa0Znh1t4ps0cbYPAjZI1jvfLgDZiPtt4",
+	"g7+TOJh19/v7GsfvH9vxC14AIbvAeLq53hN/cEdt420tehIx69Wzt2AFtSAS6D1RzJeYPXH3iqQ5A+Tn",
+	"gkzHch7oCeOFnBRQfQPie0VyxIY6TsnGOvoNlZJVJYMOkcFYahyBi7D5p+2CLkUuiYFqC2GvzfkfuueY",
+	"hfXGmDs+F7GQKy5FX6RoLQGeuWAWdrZKC/mG6UwFuU8rYO9CuBGoT6EC0Gztec5HEKAMCogzdoMlStds",
+	"jtgBbB6QMQc0IhUQlSbzOEWHtc3GubvFsV3+kXkHpB7Vnegj20lhh9wm/+46O2hoRfzArdyQtKGj8QX4",
+	"LgyL9g6EKGXoWoGONixk/IZlzwVFLuHyovoiZtGEJT7lJ9uxbEfOoYcYoIq7zjlu5QPEeOOj1LWqgO+a",
+	"F8yxYUjQF+zzHJqpkjCW2KgC6AH4rv8pNbfFlAsWkYiPPQZs/v0IjzSmcXxhbToklAsw5zy1eC3IA9oP",
+	"Y04hQMSZGvokKfNqLiZGkiGeERZS+8QoEfk8pb5QU5owZdbWeZaGpE2FI0snMhymE4qOc6Ko5moM7vqF",
+	"C9dgi1v7gPNBBX1hGy4tDN3D8vn+suRf//H/2sQze8miWDlD70CR/L0B0SyZcWE0P4c7z0PWgTZIsVRA",
+	"D5iSPrQYeApA/n8EuGafsFMhHC5D/YNw4uERKkxtiOK8VT4arcA1Iv+f5WMEVDnXylM52LeOQs0xek8X",
+	"raB1zUWU3Y5nfgtxdhlm+VUPWHvQSNLGNN3BNAUeXGeOOL7SpTHgc3Yt26k3YJaeWHW3FKwrx+NuzAXz",
+	"D3g/f90nbGvHrmGf3SnkcnT9d2seslwRv6TpNRNNrlSTK7Vn6x0Ph7GyukaAx3Suau5kIupCsBiqYMea",
+	"JeYcJnXUi8pZlwmdLJx3wOpiTVXFo6UjXaJ2zNGzYJjpgSIxH7O9egqOYqY1S1Y6DJzy6ZRXJFeLEXRL",
+	"jcKTiijDNc1MLujqDF4CvGp1Z9SDqVhk2mi5PAJ7CMpbgoioc8ojMqLh9SE57b2E3pUcc119BHboWtzo",
+	"bMir/A7f4cS30pnm0bjIHXzEE5Gfy42qN4b4XtKiXLuP11wBoPgGPn/7SP6J/ahYT5JnZp2C6ur7qabd",
+	"hP0CRmEt5zM04BMv98Xs3tMYWZ2X3O0RjaAPUGCrjs1bjDmKLdtsg07bYtFwPDskm1Anc4009yrEG4X4",
+	"4WM1OZ71h9cS95ezdKC8HMJT60LCDqCcQ9INF67VL/Rq/vD67WO78sI46rLPRiNdnadr71mdlVWTOPTq",
+	"u9dv7CceKEn2PnN3/GzWpxvaRdt/Os8fV+ZZydL9NaWJUYAaofenj6e8gubB3ZjdsBj6VuTPleOdYfmm",
+	"GiZazAMtwShWxh8M97PUeKDIZa583LbdAGPgI4D9uT7KthPWq+9e2/aXxqrksbYX+sIYC5ME8q3JpVi4",
+	"D0Ch9MhxWwcIQ9qUCPNy+LVczw1I1NBxFtvH3rpIQL6/xITfsFzP6oWG3hDDbC+GZEbnWZu/kGo2kdBK",
+	"RkuYh73SF7mWuiO2kDaOYJuTq/qMLs83t/eZ77PG2H8BdpouBnZiWGIzSwXXC3LlnDTkO34DXCZoxXQQ",
+	"ysjc96b33BhOz05aQcvxqfPWSe/kefe/nWye/uUXZJsUsJP9y7FKGQat0Fl0QeYyBqxKR31UE5e+BaEE",
+	"CHEmcpIwpZ5CIfEj5aD9eSRyDbxdHHVj2jUnpDFYG4P1EYB2nngheGD7SDGaxJwl/sX+dSCZyw5krizM",
+	"ORcEZ9fkKTbYTV9S9uGHREapUZJzSvSSsu665BuF4vtvr8BJYrTq9knvJEAVxMnrzn61/mU3yNFv+I+V",
+	"mYrvtMqavICbR85jRiIpWFbQqmlsww7yVkHh8g3UEoCsMr9DDTZcgc75LidnzGPDVK6+veyenD2viRLk",
+	"1en793XUwcngUjUOjsbB0Tg47pQwigcpyAKNeZtqr06OrUxvPP01DuM8pzwyTGulB9ncYDtGZp0wMcMw",
+	"ohqbWo54oqfntiQtkrfCqB5GCbIOlVx9sA21ZsNBbCEpWCHUaq3WKVVkzAVXUxatY6hvzUw2610fqpsi",
+	"G6qIr27cRBllYBNpbZhyw5T/0JZrBc9qQq2bhFqdlWAkSfvV1d87ATQFT0czrr8UOZnxqy6WD69soJbI",
+	"W2wIbUnHpudHjLQdj8iEacY3vBvfDZb86z/+s4NGBxghlW2eQxmnM3FhAZAKEKUWHKledP7dT+sj28wq",
+	"2b8AzZbWVmY3srSRpY0sbWRpI0urZClGhrUkY/7ZmUwoSwHlAgTsk5Oq+O4jhVAcm/ZtdrefoxVp+yqq",
+	"AxKxmE0AUSXmM669KMTKaFd/Do1o8A51SP5uEcKPbVfSfPjbvDteVLYZfYWjuXIjv0+3XelTNbTtVqUp",
+	"kfqjdA7O6LxE2NbPUqRqw6qK/iV80R67ky4Dr23eblRXTu2CMBpOLTQkdAeH3BgLlBtkLQLWdY3CZqHL",
+	"p/Ix6jntUg5grwZUiJTGgzlUdJ6foQ68eVpJcUb77gBa8/oHLffckL+5XqANn3t8FbKpx9ubyjuioerS",
+	"EPqxdI2auQaa25V/UhFOZdLlopsq1pTOPXZvyGrxtrk4rkE0Lcp4Ryfq6Df7r5Vh7TdGtJa0BF9dDEEU",
+	"KRixbyJtOWci39/a39o5JO+0IiMaG32AcNUXNL6lCwvjg9Wb/jIAVmAB3swIfqOuWEgOJjQkobZpEQQD",
+	"kD+M7J+xmcTmODN5wxQxBMPFpFPjqXoNc/uAU7vEedynJl75vbr+/3i5Af98YuCfSwfCkr8P1To61jKi",
+	"iwI0sT18mynUm2rPW9X74AjyJvQmDOLITml14e2aYwzOZnt+IzBFEKXfuhqGVA9J2xrOuHadIGuqZBFO",
+	"I6rpiCpWaVLb2X1tB7sRMjHV9fDl5QLZBwYFLs6mhkvY1W64xBPjEsLxhYOMIViIOiYii7f3R2EPHm8o",
+	"4w/LZX9v7E3vAJHocdtjeLCtQcwFuyMyeB3wuEUteKqg4/n92KB20UHPA6BUw26eMLspbhVpyzGo6RnA",
+	"nKF5SD+H9CnoDETVNYs6T5cb1VXjXRKLTBYQLm4kD1kAbX/UlDEdkDldJDKObXTD3KPSBHhxaIzssTk5",
+	"sBSvv74i4ZSF11nKXV9AHtohMWI2kmEKa8e1YvHYGBvQhZTFit1OWcLOyTBhFqFvSJSxbeD3gAzVlJ6c",
+	"PR9C3pp5LXxHpbP62rj80XzU8jg37QGoQ7aorXfW7R1n0HB23cFssgtg9KeZOj86stfUkXnw6N33f++a",
+	"B3FBWuetl+MXz6Pei+MXL07Dr6LnZy/pyZhR2gvPzmjUOz6jz0bj0/Hx6GTUG704OQmj47PoeXh8NuqN",
+	"ez3ae2HetcTJNwR339iBmt+Mx0FnL5BDBZf+aDFwS1y5acbZBMyfQNnUZVPk9JTdx05b6GozVf04/Rwh",
+	"/FzUTzg474iecpXpNuAkNoSz5B6mipgRPe3ip48uwa6oo2FZv9KEVilpFk9tC90sU8FqtLStvMNH45gW",
+	"MiuWTbsrN+q3cOvj23apKlhd1qtkjLI4bgX+PNi+wubHnx/W+Cqs2HrrC7agMbqesNFldgiCy4UDrAIy",
+	"WmA/NYiOGENMEehuCowKafUv5lLnj+EKAko9+s38B/5OmJLxDdsBCT4bwHquYE7RGjvRjMgIFTugiEgR",
+	"MsRMR3mDhh0mO2OqgDokl5g+kmksQuoK5/NHfGnhVD+q4WaG2Tpvfe1aVE3l/Bzkqa2cmsdUXJCEcpWf",
+	"HOZ3EynIM/LXVMBEYb1Su4wzrgDzeHPrqbAkdpkeOj+kuC21mZ2WLgyhNJZUY0ltq0h7zt81FNR19LSh",
+	"Qn0/cBWO6Vk8cU/kDfrEnx594uOXiR9hRQihSNu2Y4gRd+dGGwOUKizymEOcLfGmVgS9oZK721HbWU+Y",
+	"ubIyco63HCgfHrc64/lSbxnSNuqNEdngtCdZ6i40xZrR5JpFgD8NvVNuWKIwdg79vn5JlYbb4WnIyKLi",
+	"2pbRQS5Pp9y8JkoZaWNazQURTPdFsUmYsciF2Y1wEcYMvtyB3OLlrjf253EqIkXaJT25k/V64bYbfzZe",
+	"dUiGdAYrOkf/uuFEfCJYRNozKdiCyFQTwSZU8xvWueiLoY25Dth4zML8c4AD7nIRFiSSiGmnc7H0GtzS",
+	"72Cb3uAePbKRC773TXWwbOCLv5nnqnq/VyRmABZ/Xf/31T3n12dObDQC24+tZgirOs8/bupGbsE3iKzi",
+	"xBvr/glb98ihVzSd/2Lt9UxrTedGtVJHv+E/ViaG/pqylEXkX//3/zKiB9K+2oAiiv2dDUcn80SGTBn5",
+	"oyQZ06QDt/OZRdJsZ7qmG0LHnPkxZHrnLlt9CBGS4GlyK9M4IlNq9AChblkCciYNpxb7lIyoHUWnMlHM",
+	"G4Q/wlRbD2F72k/VKOq45g0PeGq5npma4gmXO9XJQfaeFwB6rJqj0ngbDnHPLGG9yoHkuTv72DBA8IeA",
+	"fPezWS/cs/VpzvYTlu/+cGf79aUI+1U45cZ4d82SX139HZFSqMrwxNtUk5lUmjw/Je/51wFROmEUanfQ",
+	"ET5lsTE2Zcw6h30xRB37L8ZsHJ5bgBBFhkbjHgZkmBuB+RNttiFpy4QMjWk44AJbjeJfMtVDY/hJeILG",
+	"8YI4u83elqVUHRL38ZAmEXTonCcMOi1B58p5Io2dn3TO3XD6YjhjSTilQpvBuH8PLJb5AuC7h6Q9lmlC",
+	"Ij7hGlqZ2kEfkteAQvaPf/zjH93377uvXwcELynCRV/MJdixoKUsm6DZaGd0PmfRkCSMRirzqlBxfeD2",
+	"4RxKoWxumF1SeC9MZIA/lZY3+xXWyVrH9keSW2/3GxbF+HX3t7YrFj/3Sb8B/rfcsuaXEi52cDiKLlw3",
+	"rNuEa+y6PcvPCRdnSNpWaeuL16+P3r8/MqttNiEV3Fy1iywTAva7uWLMfjPqVA/cYpvr5m+EZLnBlq4R",
+	"g+JZllhKUtd8PkjkrRoekm+Br8KqKzKD+mI+EdIYhiSkigVEzWnIVECmi/mUCZDpfZEKw41DmTB12Bd9",
+	"AdVRLleBR0xoPuZZqYJlEwFoB9DO1hJQQHIb6fuUOUCZvqAzKSb2hSGNrTqtp1STiC6c/mHO8rllXGbg",
+	"3muLh3xCuUAvb8bT+sK24pujO8a7f6Uwg4siG5p0MTHMwHC+4ynAp8BwS0Mzg5aCwehowgiNY8iOxF4G",
+	"ThcH34+yLdiBpVjkptOTE7Ox3hCx5YuG1GKuYHJQ4+1edKAswJFVtbC/WzonWpLjoNfr2WqTWeeQwB4J",
+	"doteKLdbfQG7ziLzCIVgGF5qz+mCscAGwmhMqFJcaWo2zXGYgDj6d20RFsZw6QsXAh6yz9gwyZ8P24M+",
+	"K+8z8zLULKQ2Z9QMAE9truXz8JD8ZP10fQErBUukCHUdorOCOmg7B3mlrkmEsu3wnWvRFyVZMjrsi7c8",
+	"Nptn2Pyx4f6wd6vU3JPeSRYhQIvFnNECGm9fVEQNZlREVMtkUeVaewdf9DrVHcOmudLMas+ZdROV4495",
+	"T5LzyhsubaQ1TTBV33DyqkSRmi/luHfBUVXEtApaMy7835u/fEkW7P8bBamy/9cXJdQ9vT+Tdfv/QFFc",
+	"7v/9ZeG7/y/USfJ7oNdM7Ne9/Nmu7zbaQqvqAKP+YDgKZKVvfnSNllH5xrzeYThZTu3YhjM45aRuKU53",
+	"XAmv5ZRfzGdm/Ge4wvhH5hPnQrMJS5xTvC7lJI/Q51NNYGODHDcKrJJjD0fgibgvsuqB4NXlxzfk8ps3",
+	"37/6B/nu0+uge3zSO+z1ghcv4D9QKdAX1f593720AgXw4ZLyM4FV4QB4Z6XoRdHBmdUIowUJCowV5l0n",
+	"oUGM31cCykO3w9lnh6INXKlZnyKnIoNuXqvTWPUlp8/k+hl1/iib0PiLmhqMJ5jq8yT3Yo4ZRl0tZTeG",
+	"HKO95mNZjgRvTowxJqzrba/L+wfNiFpyETxesQp2L6AqizSSNkN/kLKSZsiSRCZqmAl9cDEsuS4wX8YC",
+	"1UAhi5NXW1a7mDE9pVQtVIIKRS0WBsQjBr26+vsFOekdw0xPeifQ8Yfi6maOic6dAmnbpWtlAYCj37La",
+	"0mIsvD6e/CCR5Na6Aqom1PT0GrosR5iebEhpfZzVk+Id4sWl43UETHSzIPJ3cOsfK5As2PpgMixRc7if",
+	"HuIuKgB5QUejiAHehJVlCQQOnM7NEww7FeF2/4hMwCEA1iNzv66BF1SBWTrNEoyoudKkhKQCU3+XA/TL",
+	"LKOIt5cN5uGSd8s9POJFbooQX1swbZOZ6xJd3YwL7jCrqI6kjBkVVRm15Y/dTqVi5MNlDgWFfZ7zhGFZ",
+	"tYdAMQaKWVprn+hpwhhZMJqoIGulxTGmWTfkOR24vPsBfISLyQAfXpm0u6lrH6hhHbjSQ6b8VlPaep6e",
+	"7U/D2J8WY69lTKR9K5NrsPRUwTSZUUEnqKLvDzIduHhlhs9H17JhuUFBBtJqLS4cyYEiYZokcAd+O4Lg",
+	"9zlJWMjnHDoB+bwFwbThC5NEKhX4UpMxOJBEuDgkRq+FbkQxFYc1UEbV5+JRa2OdPurYAzPf0WwwouJ6",
+	"QD0IrJ8oBI3TZHDL2HW8gKHDbAYjqrhqnbcEwGaYVcjwh0bP6Un3NDxm3a+iZ7T7cnzc656NTsIX7Ct6",
+	"HPVOwVK0a+4ZGuIZJXm4pbNu76tu73jzgtvqBX8c4KKaza9giDi+6A6Q7I13vvHO34vXsU6l7bLPRgJs",
+	"Xd9bg8oeUwEtixxjbtrWN4XDeyFYL2Z285qvINcpVV0hu6XvxdY7s5LKx8Aymk76dweTWqf9UVHU9e6i",
+	"sK7Fj/I68tFv/t8rC8mMClk7eh84wQ44Nn0Wi4Pxn6B94nOH6/H9c9rnA9uBtRj/7oamF82X7d6vo+GH",
+	"MQ+3c/K5sbnyker+W3nrUvGJoDpNmM1jz8fwDB91cUqXNt31adMZ0F07186rs2k7rn1Zj/voyoU+uKJp",
+	"9rx70rurabbvjlyrv/KgwEvbMUPXn6thik2Dru318cds4ZRTxTJWuZ4nPooqduQ8XKsQafwTByrzB1JF",
+	"hpsGeodETeWtInwTvQwf+2H8CApa04LpCw25OvUDG6lsoH09gehqQfHa9tgyEe0AolnW9WpLhWOqtAVx",
+	"4gBmkAAOj0VGYiKyKKZQ26b4DesckvdQ9+rqA6EWdywTEtGFQvCgvnAPc2XxnLIsbME+I3AVFVGAkFQu",
+	"CY4rErOxNl+X47FimnDtytoC28yBRX1BwWo3OrLbei2JhZGqKjV7I6J7ikcED6ODMhEVWzG87B5jKIEq",
+	"BOgEOx+qGkOaMDKVM7a5gurX442IttAV14r6YigC1bxWww2fvOs783XbQ95lInpkSMun2IG/aWe7x34E",
+	"IuoaFofBECNFuhATfZxc76ad7bbK2RsRrdDIiBTQ+E6zwGF3ouzKq2oOW3JtivdmsJy1KpW7I2Ka8lit",
+	"cFLHCzKj6lpBiTwAoxjzRiCDAdXJAohg4Zl9IdyttExYRJgIk8XchrhX20Ov7XDu0Qj66GJC7ls1zNZO",
+	"pDGA9ivynzD7dSgXwH65Gjcxurtaqj7+Cigc4hrgbBC6qAvQRfaQBcBiWHRuW4GLMTeLhS0jIOYlFtZH",
+	"Sugt5QCMYm8DytmJhe4xjpDWmJaC3RY4osUDPi/2CD9QaBE6kcEVgk+lQvOYUJIqlhDcZT2lAk1LKQBK",
+	"hhgTETCG7HpYxKG25/D8hiWKS0HGCU2jziG5dEuZsHlMQ1hit7x9gdkKdqCH5GuzbW4KWKJU2EE/CV+x",
+	"ZbGXA5gwAt9EVRbp1Qrev6ONWEhjy6W72dTZv5Kr9+8+fWu23l2AijTIWzt5dnr2/KtW0FIy0QCQ1Tpv",
+	"Peu9fP7stPV7zsw0W+o9MNj1fWxnXsSH3tz2LIukK6YfOlyxpVTM8vkdLTmCacTln8VCLqmQXRvD6s4Y",
+	"FbdTHrM/ge3bGLArSeKai6g74woqfmqs2BENlQukdM1mrcnVarS0fWppV6g9LGtqvk7Z5Yh7BQ7DdZG7",
+	"o5NT6gCP8qKovCgwtlGHcSrKDuranU3cI/vx+4wk2E8Y7RTme80WqmgVTyg3ipicZc0Y/NKTCb1hqL1x",
+	"ETEjUZnQ8aIv2lFKY/M2LiadC0KJO1PY1QtULIs/KR3oKQwgryBW9lzGAdfoYY9Xp1CryG2or+2setkF",
+	"efLql7eRmnZdjeZ2VzFtJKnV35v4RqPj7V/HKz+jWDzu5v03m+p6m71+zWiauMn+9UgrN23aFza9sp4B",
+	"OfbqT3vJl0WqXFmdB9EPEzZPeMjuSx98C76yhN1An1EsNS14/chYGnGhIM1/dZEq6nZGbeyLIbb14jds",
+	"YH4YkjldWIhsc+uBWgpAYb1AWzDt/KsOi1lNacIusMz1HNGWLeA9ebUIY6aKGS40MQ8n5u22tVrWVw1x",
+	"IEr5LYfkR7ACAKS5L+yKg6qar3WA4nxAor6liqh0Dr3bWOQaoZuPZ27LqNCnjbRpXyARcAStZkrBa83m",
+	"xcxhSaVzyOrpEDsIRShU+WbDGC1sI9wAFXRYjux9B4r4lbdRPDtbqPvSCRWKhuCMrlC0P+JXv/AUnALl",
+	"+UScr7q95/lEnDzNezo+J/pWkpmExJw0Mct/y9j1Dgk6dimbJJ1GkV1O0lEpoN3XJuo4cuz6Kj4qMhmx",
+	"Rr8wPK6r6TWr01ekYF05HuONbkj2uDW5Q03u0D0eBasX2brUApnvt44V1YmulwWYsbTGZ5v7FFd4PlTX",
+	"EGDXqfiNrv5l5Di9l9CBeEWSk5ZFjbagyeYqWJXVs6hHU3oAlV+ls3vT+D+4TsWQtJf39Q7xw5C/PDwk",
+	"gFjpBJXNGU+wgzB2oYGM8OGIhteDOV0MQXk2+g1p5zoDl5XtTrXeaT78Zaudbh1a52MaK5bTNKdyxnCF",
+	"p1LNuaYxZo65tfYq6vPu8dlOqibQS6NpNpqm1zSF1Gu1zEala1S6u9McMrKljHCgPVXvNG1UpiemMqEU",
+	"ITQv82vUJ5tXJRP4rzSrS8NrMqeLx0gSN2QcpSiEK7PD39ywZGFL52xKu23TN5aJ67gG2pAqtLUnQz1N",
+	"ZDqZDkk7YmOaxvqcaGmencepQtdbrmUco6gm2SaLLPdZCnV0U6oIGOaEItT8WCa2Ax7eJm9t9705S7rw",
+	"EzQbBMeohVj5r/9Djp8F5OS5GefxSUAEo4nhr3MmxKIDXfBIQjXN8v2M5uYna6Hss13ui/ImnmefJ//1",
+	"v/F5I/3Mt93LwENr7ggI9GmBNNiQBWRK4xumSDqv0vPKifRXbuu21fHcg59wg+4XBLo82Dp0d3u9SS78",
+	"04Wo4SR0Z08XFW6vUurpR309Mqhz58AGqSZ4etdSidDG21Z4Vm6Zy7uG3DHouQJyzUge+ClJhSJTeoO+",
+	"hIBMZRwBaqGtP99CiVgLCvDQIABWrN6X8+Z7mYMAcOX8etlRk4rYkKBlFOnMdjJW11gd4dU1ckmcmlEG",
+	"CSi9cRU+QBtbkcOj+paHDLL/zBV1zedm5/sio5DsxVJgY2W6QOdaVfkF3vxlu4bGiZyVPT2943wwkgvv",
+	"G0JP0TH5ayp2AQawC9Z4gxrtZPu44/2GEHeKajZOqsZJtYfGdN4d1bUd9lXjl/oy/FJWoK3SOXMBuvsD",
+	"LfDZW90s20od/eZ/HmQ/rwXUrcwEMwMPwIuSTwozhAHZbiSkcZjGFNPJIFYX6yH2JgSOZHiTpqMYiiog",
+	"E63yM4ZpgbpmvscFVMpicPtAmVULpxf+F8PxxmMyYZqc9k4rgRHeum9c+k/cJy5C1edqO0Auz74BrPyy",
+	"UXzr9tSd8XBKk4lhx1ud8Uok3wxWzid/bG9MVpDralDfS5JD4bXYeQkd68qZX2CLG1vCDlXyETKLTeF7",
+	"q0/vI2D3TqURfpNBKJVWtpHLYM7MZp2ffHXWC1pCarOJLcg7TqRiRjZezhMeb24lVUx33+C+Kz7xoLVa",
+	"WzBKl7AMhNZwyMaWrFCLq7Sfrq0CWN1npfJJIXUXyK2x4horbvM2/CKUM9aNuErYhCbRunxOa/HRCQOr",
+	"L+FRlgLaGHSPZdC9sghJKxQb0q5TbDo7aHu7mnBHzgzb3pu/Qu+rLctHHPID5Vs3eSuwZL5lpUeBs/54",
+	"Aig/CCkLFfZ4uG1+a19MmMZaolvigJbUPOYaMKq4VsQoXoQLCyecZTU489KPzqbFHvbF1yykqbL5E1M6",
+	"N+eNUG0TAagoDTubDiZZQKIQfLtYsXTeF5TE1FwsXsjBCJD26ckJGS6ld3fHqU4Tw8HJ9+yzRv3Q2LVU",
+	"M2vd9sWcyXlshg25A2agUHZlVuIXOQrI7ZSHU3JLzdDGEocIhvWBwla2JKILzI99/+6bA0Uso+mLMGER",
+	"ACEzkshbXzpXWD+YiRyTEU/01CwFIDAXJ9q2UR3HtQJM0oCRoGPD4hhqOof+u3AScIFsNgZVZa+AogtF",
+	"2kO4gYuJWaNPUDxmDB3CbkCvzvUUGfNJmjCsuDMTDQi9oTyGdyEnDux/iefI4LEwYzJ00xfuW7YhCZCD",
+	"H21gI4IMWJxdQ5Jbwltqt8zs92hhk1lg9foClg9fQRV4PDo5uCe3cAduvaphJZAg92oEBbshUDwBK6CC",
+	"2zyFbo+NVfHHtSqsxDaiaxvrYR92RxNt2p+d8pRbLSasO46pTYhndftep0hsQ1s0SmOtulJAC+KNHwMR",
+	"impm9VMzPukaMd6dcaXqwU+ExLtA2MMMZBKyLyzK9ccxcuyeEq7PQbSmmmEsB1ybBXCAgCjN5mS0gP/m",
+	"tJic8ubzdysVxjsZRaiiueh9Pcj2W7zRcS8VEBlHho05dga68QUZGsaVqr9YgI2hg/oCx/qBIr+mLGXL",
+	"DunvuNL2Ex/dULbVwj7QCbvi/2SbqGHm3k/yGsTxby1uZvhryhJzdi0QK86jtbFzGQd/hU/9XvdWNAQG",
+	"4LXIXmwOC9Wt81aawpXysbtXJbGw6mYfqnTESzKniJMyLhFCk/D8tAJlmx1U0i6e08pjWnC3uH3HCNme",
+	"O2RWukUulRUahU8jwLMoN50dScQlzKHUMB6D9VnMCSA/iAz+x62JsVnxwWXWhL3vi8fkcYEHYaCGh5y3",
+	"escve6Pn9KR7Gh6z7lfRM9p9OT7udc9GJ+EL9hU9jnrP8qmG+laCmyhB95pggGEDeaQJFWpspuOHxqIB",
+	"rrKPxfXgf78HO/EWXMjNQmHH98TfqngbjisibUsVnadg+H4ncbbrnvb3Ncbyn8FYXpW/WdLl/lhwiRAw",
+	"ocK7x92L/esA4aocR+Hm3TyOQYOG2TWwi/dOo8bYHsNh3Mr8DGoKjHF7oLjYCPmuletNOc9dtMRLdV2j",
+	"WgH8mYc95CIC2rpxitWKFMutNcRaK/ToN/vLwP6yPqeyqPUSHzCJWMgVmNl8TKhY+KCZLWzREOqp6fu0",
+	"pPQ9kBVWm9RYnGWTrfOF5zMub+eDWFvbBbMLlJkvi9vo1B6ZAxjtEkRf/m6toZhBODp7cMRCOWOq0iIE",
+	"NjePqRDmjzbGxfEmFx7vHJKfphzCxIUqf8UwZj50iz2YpUoPIj4eswQQJwcqHc241iwZQmmjQrXGIgh0",
+	"giLuPXSU6ouQCiE1waWy0W38I+ly5UtrkmElftJruPOuBuodQ5g72rKOPbfOHf0WrNUpmqiK/JIqzccL",
+	"ktmvrW2t0NfuUw+di7kRa8ftjvbA2pvYa2NObqqqu35IiouQOT5T1wRnvQW6QUS3ZKNasv8zWrRNmunT",
+	"rJt1daoWRBQMT3uog42e8KJlze2ZSZtZWfswmas0hya4u7fg7qdcmMSpL6RtdzVwmihULBqtMIO3B39B",
+	"xMKYC9a5qx2N15wBzdU4B0tRaym/u3qbFU5mkSEbui3V/SnGEOnTZpjeiuqw7burt5fZpx8oaHufEdH8",
+	"hNbHQ7P1bCKhT8vELlJ7JX0XSNudP2weB9mS+zO8y4WElYbsx1wC7jsR8RsOTdWuWHLDQ0aMJZEH2xlj",
+	"tnZVNw6L0SeARLlWxCyGG4FyQdAkwzt21+rin/lD8ajRT1vIPfAoT63z1limiS0bNGOLqdg4Onqa25mN",
+	"HzprBS2ADMzhupxBk4ljvKLZ0hh/TWmiWRIvNjdc82v+OMHTwq7Xh06bgGlj4T65crFaa7BGxc6rUKuT",
+	"iwHBBrR3y3KbkGkTMt0Pla407AyJ+nZza6zM3dtZeOrGGG4TZr0TrLJR6DbX53LNqHJqnJl1Tn27i666",
+	"lABctBxLgIYrQ64F9ToLuJby8nwrDVQ3UXmrDLaWNMwHMe/qvPF+Xk2I9csOsRaI9MGNvLthgFZjxHxM",
+	"BYJmgm9G8YlgUckJUYX1cjf7bR8gLzjUIhLmqbGYdrKHHgVWZRPW4fBUGhbyBOyTLy4u8rg9ILyykgOF",
+	"M8eW6jRhVj/ZG0fdThU5ukdc5Uus9EeEQaejVHDSNyLaqxvsoVqiihLXfdk9Pi2nWWBhEgmhz61Tp700",
+	"2x6J+E2DQtx4YapQiJueVE0E/35pjoloqSGVpoluMH+/jAD7GxEtKRpEinvH+F2tf9xzK/5Py03vXYCv",
+	"4BE6wFAetrL3fMsP9UB5oR3UNOO/wFYNrplHwmpbO6xoEv9F6kGbtYYf0fA6goLAKnCyphl8ow7tIbns",
+	"Xlq7b9/yoWkG32hpX2Qz+B1CWg/TRr7RJp9kM/hldfLhW8Cv0y/vs+/7pi4u7AP7JWp3WQd2o1iVvVsu",
+	"9e+azbVtmYYQqVwQQJhtmrI3Gl/TlL1RrZqm7I3q8oSbshe0mAfpxL5aa1nbfr1a8Tgv9EdP50TLXL91",
+	"n0tkGHxg+8Ta2r+ATFkcIcC091s5VHLyobJ1lYUMK8a0jMrnw5jV3crfXb1tepQ3WQZNj/KmR3nTo/wL",
+	"61G+ZPDfsjUlYLkkugPPKtU+25HvMT1wM+HsCpHqK0LfgBj2N5KxUaoD8mvKEg69OpgiXIRxGmFTyWwB",
+	"GVOYgoiCGtbbLJz/Zl+0jewFUrnlilVil9gC0qtspPebvuc/VFfY+cPfGun4tNJ4L4G0nBSxlctckDlL",
+	"uIyITLZPiffO4uozWlCDg3sL9+IEEBFIzhmgEY1oTKGBzu2UatsDJWT8hkXohcy15wEfpf8R87eCvlAO",
+	"29aXd8ZcMNJOBTcLl0AIHRXmrH1sGEuV+/wheTVl4TWLSPv1D+8v331/OIv6QrEQ2s8eH5v1v6EJp0KT",
+	"4xed86opeEThhN1wmea270CVv4fqvPZr4nvnQLNbw+T8w91wSrkYWiAleztXrtQVKi2K1GJvMvyo9Cq8",
+	"YN7lxvMXP4t/zxb+X//P/yJmVfXSWGjC9XTGNA+HnaAvGA2nuNr5AXFlR+Q3A/sqwYaQ//rfCPT+F1cm",
+	"Uf6GeQBwn5BVg8weJfKaCfOVmLvA/ZCZs6OGBS6NDXQqGDXZgDf7wl/PNB+18Nfu0cDSjMMkftbrGS0J",
+	"4zhmSLiO7vJxD69DUbC5KSvypcejk274LDrtfsXOxt0X9OWo2wuPoxP2bHxKz0ZGFFHtP3RyZt4Du9Y6",
+	"b532YDaWXMqDMh8E4hpA2qp3JkN9sL2COUnu2hlec0SHWGL2pPu5nOBcijdZSPn8fLfJqPeb+2gVxhl5",
+	"bSKPm+Lixqx+/LLNCjnSBd25cew3Jb/b0A6oMyvqfctUttGtmV6y0e1GLDYxgQdzU7y1wKKFKpvMApcJ",
+	"od648SU37aLrorObxbOpVx/jDY+djHCFw/gSsxFAMytlElgFz6YlcEGmUs25pjFaccfkr6lgOyQb2GVq",
+	"sg0avWT7DNCdMlJ3ShvdOI21SYJokiDufhSydAdo/x7TuWp0nC8j78EKtOUgTi4R837LgAzFRCnrbhBB",
+	"yUIXREgbQCFDrsaDDAcuStkgogs1tG3PMeZkdTxM7GhTH3TJdEGu+gLBmIzw6RySn8ych+OYTiYs+ouR",
+	"8MOAcKE0o9aRDM69W6jidc7VKVVkxJjAJml9gYNLk3mcKkDNU0PyX/8735/SuiKNkhZLMYERU0EKD87o",
+	"Z/dw+7VMFCTRGjLuuH7l0Knyc2jIW0vDZxXor2Og6tAs8aIuJPQDrn85MlRS/aoaLNq1KbRXtId0JGXM",
+	"qLjnforvrt7+JJPruIkvfSHxJbNb4Ec/B26THXliuQC2jDHX7IlSxFJZkZa3sciqOnPk+E82iKPfMjay",
+	"CpFpq9DsJt5/m/+Uc/0/SFx27z7g5nw9ERimTKz5/D4I2jyh2K2nwnKORe15PKJhyOZ6e09J8VO1nhLi",
+	"2skU1QKCn2WRURGzZI0wU4tuE/OU8F1PL5fVi74Q0sn3EBIogZ+ZjUHV5LzgpQLVRhFKQpkkLNSYHlLF",
+	"Oi5hcEvcY0dXiveYGKttKtMEw6cJ1cymcOYQLW1Vh6/hwR5mN5KHhtB2ios9Vt+Yhis2TqA9BBhch5Um",
+	"zvSnqwIxfDPDiW1iNndJQgORRmh1zKadS8sqOSY6D2IWHKEV3GghOS3kv5klaZSQRglplJBGCWmUkEYJ",
+	"+eKVEJBoj6mDZM/azpG+9289UnyhxdjQjDdVf5FzJoYg5zUCjt5SDo11QWKq26o+RN9xpd/7AWBSwkf3",
+	"+QdqOxZUBx1wVoWYgzsUthcmpB8n7IZjdwfbBQ7OwxL9V3/DpvnyYmjDHAGqW+etNIUrucP17Pnyu+8z",
+	"8FGzN+s7qDka+jMFRp4ks95/04/vJVFpOPUC2fDhhUwTX8PSlgmETd3vULCwV4n8aH7vD0zOY6OCOPqG",
+	"KCgcDTKVtzYIbPuOc0WQuXpzJ3NkqwNy62JUeU6etzPUXnvEr2X3R7/lWrzX8v6clhbY3iCGtZPbKROE",
+	"awhMS2Hja+a67b5O2sZC6NiyffOIEQ28um1IDdtpPTyna61WVBtD6cuOYTl7o3iK6fIJfpgzuq3GkyOL",
+	"n7c730d4Brf3LuU/WedbGuY1oyFo68racDfYWtdW9dkBuTo6PaWazOi1vdvuSJviVTnGckLocGY3CJ7A",
+	"DynCtTUE8E9KYqpZ4j/auSBDp6MNiaILRW6nCyOpAsJFX9z6Np0WNz9hNFKH5NKpr1knfxJSYSTciGWX",
+	"6IRycUi+ZyxS5N24CwnHlZE0eKKexT1CGxeZ6lCCRuqV2FxW82Upq9vNfk4XPp2oq1kyMyoBj5jQnMYk",
+	"pMkWic/l5cBFemjP2JZCoEwWjTRo3GYVKngtS+46AmqSoJsk6C3cbyjPMLt/NXItEli38dg9lTRolGvg",
+	"xdtQ8/R+P1CCMg0qqcyT3lo3zQxDttLmm8o4YgkUr5EhKkhDogGyAJgI/PNAZdfCmPLZeQ6Kx2tV0JEK",
+	"2xL0hXUaZLAVczCxzT8XhIaYsKxlRBfwrpli8Q1TQfXtCbMvde3TUX4pFrmvg2tixgVjRI6BCuElNLHN",
+	"OtuUhFMeR51D8oOIFyRhMZx5NeVzlb0YBoShzQs0faVghIlIBS7Kab7GFZmYC5DjPmUJgGJYmLwhLvqQ",
+	"JDLVrC/wqCqPbYcLh6ulDgkiRdj3OoQIODw0hHRsvLMm6/M9u1fbuRadzlLNir1tMqefWOb0VOZsIGAa",
+	"9pjTEMP4hbIMpMcbzm7rmA3ckWczR3dAnvxU6otikcHataCSgW+EEhCZaqUpXOzgMc3qiZQ5gL6tLXLk",
+	"THGCg2hYrWU8eIKdOQToMHJMuLVHKUlSAY6wGY1YX7RhlG4kCPJpq+0CYyYlnEUXCIHpNTVzcMDNaL4a",
+	"kITpNBEsu6EvRlRc+zs6xvC8ATecJBGPCNeHxNltDhffcLsSgNqYKDljhkVpf1r7IpIMC18K/BfYjWFP",
+	"dTxm8WUAa+bG2WBqNjZag6nZYGr+2RIfRbG5mBUPju2dI1AdV9hUzKi3KPY8fh3IKmOBeNmao+al0s3N",
+	"dYS94GfO2FGpH0y9whGaxRL6vkAxwIQo93JLWMjnHNI7aGaMJMvGynlOKB+ovA3Fo05fhFSQCb9hDis8",
+	"SqgLQNppletpyU9THjN31Wywe04EngqS1ChDc1oauNEHplxMSNsoTsNRLMNrFg3wzZk7PQc/aKPBs1Sh",
+	"U98dh76gSWL0K/PaCzMF81o3KHCjk5hpBSMBJzMHD30Yp4CBaHW+GVdmqWaMilszrcO+KPrekY/mV96G",
+	"IitL466MAvPKksOjOOHtCrCodT6mscq3O3lHzGZnObXoGsANCkNf1ztbkFECa7y5491OGf3dD+5vX6xt",
+	"vf4na7n+JIXx2OuLQW2OiZ6yrudse1WdnGcJxAWJJFomRq1EIE5/jveqrjft7J9iO/tvyvLOiw1U2VaJ",
+	"U7CNLcymsWSLQc07ezVW51HW6AdzJlTmDA4yoDDzfZ1zoFnfS0C0dNyfescDCv1Cs7O+aFvf5u1Uxgx+",
+	"C3xLkWEeOXXY8YrqLV2ck9GitDSBk+Vd55LuC3g5GOug/YqI3/AopTG5YskNDxl5mwoLLp45m4nzcXKd",
+	"0xgLfu2+qE4CsHvudRlYKcMIZvTaJhKRHwQCFntja84SC5Qsk75w2MkdAj4azWesHiH3/WJvAfo9wuXC",
+	"tnms29FzetI9DY9Z96voGe2+HB/3umejk/AF+4oeR72XrUqE3DVP0VZB77iVaRyRmF8bPkzYbB7LhdEz",
+	"MmUUO+lypWm+GodFA+moHKlpYKlp95wAx6PFPNUPDWn74OlhDcxtk6b7Z03TfdI1ULVAdiva1ELDNiue",
+	"a+6rTxKBaoOmyOpPluXh6Qa5wlYodysoEYAazWu5WNWWOUeNKMa7qQgtZGjjer2L61VdL6V8zGmiXUbs",
+	"UvoHaZeUb/M4XdLQFV107mzCYHj+6DdflvR7Lla7pt1Q5ihMRQSBSB5Oc5HkA5Wb25xyWxNRyixt5220",
+	"vgA7YcpgJ1f7SiHc6j1oQcE1ZogmIIJBAHSSSKWCvjBLL8eaYTW3+WuWhlN0X0LPjxqbBjlirlrPEKcP",
+	"v46ouO6LiGnKYwXmz5Ipt0NwFarkMlfZvfZTyn2nrsqr4JZTTZD0aSVwfPKnysf9HdRdtmmYx1XvZ3ig",
+	"+M0HeLAUvKngQnesUd3tINYcw8cuV23KPRtmsBUzqC9VrEo2XcMYgnxOlHXnPTFm4dxSXfzyOsXFe7Hs",
+	"YlhFzE6kzUUEZ+mGBcg/o8AsBr+xuZwiYlEnsOms2LgOypQW5JYlDDLADskbo1CoqbxV+dDogcolRqKO",
+	"1BfmHCd8lEJXNnfZJp+hyvTx8orMJRc6ezykcZhioipRms1z+bFYZsZp3BdUKaaUjYXa2+y4sfbJTj33",
+	"ts04Z19sqsN8bbfkj8Ar7WTWM0dLhw1vfHq8sXT41Ybs73a6QCNhzCdpAr4RTJkxvPSJscOEma8Xg1G7",
+	"fqguz+UjZqkXzT3nZsKKb5KKeUyFgGo5MyLStpGcob1xCJEnNqZprC/AyDNWmu2mQqMZV4pLERAKpYXG",
+	"9AKHQSRv4UdFx2yS0gRyRPCTUFhrrMKQJaKTk1x9IW8FMj3klKOEi4kNIbLP2g1xLJNbmkSEKkBoySJZ",
+	"uekZZnhIsK5D5VDSc+tg3qXMSyZMv198tH97eTBbFYbCu59C8ElI6HzzfkEE5NlM6Y0Lz0VEcREyCAy5",
+	"WeTjSEnGhzZlrsV5P3S0x23SmviOOfhYd8GiC1/hbDfbl6QIeVvi/V96cOdJekyhDs6RXtUNEdW0m7Bf",
+	"AGGw5p4it7SFc3tzeb6nMTo8PQG1RzQif7364fuA3CZSTKyzKhXXwKLGHGoYgPchW7P1fnjF/OBP+35D",
+	"N03u+RMIKTVRnz9bH8mmbdG9hFzGtlwWtDqqCRULSABa1XFoTxEUqxGsLGnL6ZwHikQps+2Q/DGEpCjF",
+	"wMJwlv0tF5G8JVqCkQK2h8BHNKMzm0hlLilzrS0gQFHGoXIBjKCos+bTqFRh9QLs644VcGYvYqa9Tn9u",
+	"iwVup4sADSREbkF4EaMLUw2leS6og5qkVSIDLGyLLCyunyisjlkQF2XJFC2cgNRMgWwE7BG9qPda9MUO",
+	"ZW1OF7xXZ8JahRMuNz6Ep+VDuFwy8/AIZHTL8Txj+cwiyMMeGWkLfcDmrsAmb0FMWRw9riuh6EY9+g3/",
+	"sRYdDm87ULaYVhV9qCHjMbCAMRc0vljjD4XYuAr6gkIbM7hOyYLRpOOWNHOK2vIO8xS6R0cLEskZ5chK",
+	"KpykFoEg87g6x+iy+5RUeU99sDj7tPWwG7HSF1wrX3uDrAsa/TpGxS3bsgSGjMwwr8wVvVyeuzsfQ39l",
+	"6wF8onVcDOfVMLGnB4RXcoQGWT+nrPC9AI4GDcm4fiAOhWS1BYc6ipmGJ3/DfwyuuVjDtwBXDu+GVgSY",
+	"JamYiBRpf/PmEzGf3f6bnaAv1qX1n1teM0kTpspRn2Jq0IFH+iCfDPfCmJQdjhs++8yNeJEiZA44htuW",
+	"BhFpn/ZekqHdGshMhN+HZMTGMqltHOfjHfCJ7bjIPBoXmYiHOB5xQQEROWffHPfwf8tGTiVTwTmXmMor",
+	"HEj3NVdzqfgmPjL7SP6Jxlu22luGS+8xqBo3WeMmuz+KdXmQCdMQBagmySW+9od3ou3BiPGiBQ80pAXM",
+	"Y6M4vxGTmKspSP8Pr9+e2743Tp/36oItNrMixkojvzbrFPwH1yLWZxGgmPsbF1voHNbf2EXwtTVpJwhp",
+	"m0/DaUcJHWsVZJ2ZgqyozyycSs3nWYT9kVTH+licqtYXit2w/4+9N1tuI8faRV8FwRtT8Wdq8lBlOjpi",
+	"q21Xd/Wuwduq7rr49QcJZi6SKCUBNoAUzePoiPM058HOk+zAWkAOVHKSKIlyZd90WcxEYlz41vQt6XUm",
+	"BG+JQqIwrMlJf7HK8gwJylgZVccoyHvNgmH6HK2YmXAdGNhciyM+FdmCWTWL85mpEhGVFaZUJT1RWDaE",
+	"hQogR2WwOl7kE87kNxEt4oayOVYEt06rIB1epEjCPXtfjWGR4kVqOhOFxt2qgvvYylFNFp189Zmj6zUg",
+	"Km5mnPTPyuOH1lQvrVaYI3YKo0Vd4hPlnjzweVulMrjhtIfs8KwQjYcsWqotTVeSv20eyUCa8Zp51LP3",
+	"hQD71Xf9DyJz+vhwwaicEF6EVUaT25ferxJ+HY0+hZYPrgjSulNHfb+kl1ZWPapSMB1q4aPaKmy+tv2G",
+	"CHlM7Q1+eMKltj4RU5X8ENYtavH0KmXLELDyrJ5XF87lpjprywVAqjU+VhRkxUvWibgXpthQXc4GSiYw",
+	"qJJ91NnbQkVSwvBRiLcsnrmSSOM2UBL6ajQaHOHdHND4cFGQcDhsL8YSv+saxNf87+ShziWVw0jZRCXe",
+	"v3Ml3YR5J7GfMvcWZ7kBzSgmwE64D5CXyEjCuLmG1BeFXR3+WDuF9wx+LHlo7hMEWZNdRKjBz4bncfIy",
+	"fRV/B69H8ff87TA+Tc7Sc3g5esVfD93q40z1Z+D2Ru/8NRo3K9GRs4wnpIjNJwBZMuFCsyF3Guhi+6DJ",
+	"2mzRBD524GR9wRpEJnUrbYkxWgrYQ7MvBlCHKfI808DTRVzQ2awqsODlKBVjmHATc1nyTa56KfxefIaI",
+	"qNPVufueyRL7Zvn1Siq2NpawjSW8tcv2SiNROyau5Rlf8GEGbZDifoIUl1SJXnDgLgHDRBkyu/MlPLYm",
+	"ovFO2LUIb1xWek++ekS51q70e9DdvQIcHABVOKtzX/sNESeyvToEumi0HS1jwsdRAVdZkpZWq60A9rwN",
+	"UA3LuVfNbyf9hTbgOrtT7QieeCyye4Zf5UOrtNPfKjqgU+AMMNwXVCYxmWAwUBm67CbQNFZ3vaBOPoxm",
+	"F+3I1PyUkqPQwPcnQvamGrWy6NtXcxx026Td/Jm1ibvTMh+wThAW30A2ioO1bjetoK0d+GS1A+nGqCD+",
+	"pauDdbc3ut7Fql2oArcLa6zE/39VdsKuhSR6keKFugH+mP0eDPCmxwaYXdR3ysCAdQVyPSdAfuWISUUV",
+	"IFBZuJLDBSZz6VweRWzgmdf6uXTCRLjNNWDdIZfXbtMkXKfMP1Kx8zODC4ZT9wJZ5NybeFx7VHK6am9H",
+	"ugGcQoOkWiUVnOtAYcgZsG7x39T1o1VhLh4o1PjdHsvp11CvpMISVp970tGkKsqbobrG/XKokdtRTf6+",
+	"cjlr3j4vI4ZKZYCu+o3dIdxZVBl4YeqLWVu5VZ1p2CH37NXSMq/6cNXEt/5z632m+Ma2LoFiT5HB6kFR",
+	"7/I23uw1bUkED1UX/rCRQJAXdaMMM4ARQdOKH9Xscr8sacylKl3qzksXz0hksE3Uhc5lhLcPhoB7SX28",
+	"Tgr/gC0/bdSFzuU9QyNWNOxmYmvZUZkQCoNd1WqY1wMO56iMZbNYws3VSqTDi8HEhaGyYEiuB1/IJcO4",
+	"eVecbp9i6WWSrz2tYSqsdVLF3MmmFwRRVGz2FTLp5Kv7v42Rln+9eH+Jw3FqrIUv9oTC7bsj8QXSeC5S",
+	"Owm1nyP2/jP76YcjypV9f/kvPw/4WmJujtmn+tDHYJuHzpTMmo3qlfOx2aQePlw/fg0JXCt0w2K4d2qg",
+	"0YTgZuSAM8Dao3+//BS3vC8MGy4smIjBF55Yh8GND98KcmB/R3vX+98dnKqhvuqv346j+J0bpEctWF4T",
+	"U93Xh4oW4YkSnlhnpMBc7LeQJKGlsmwB5NNbpRO5F+6pDh085nCrsxlzFPkCLeY4HMHzE4WbJ1oZDzuq",
+	"gaJu8/7F6tzz9Gw4Akf3Ek63wIa6Ab0x+rzOgU4knUKOi4r2icJUNGG8rd3/241xlKn5C7NW7Pxa7cLT",
+	"KkzPIqK8nK4t4skrc9tKhQOLE6isTcH+iVb1cIJ6bKokLMg+6n5I+cJUyve6rhTG1Iy7Wz9YWtRoZMDu",
+	"V1Y4WbR9hgpFfi+IcGvd+f+cy2eWnlJ2fFOKyowv+m4CmoWJ/6WmsDwJtvicb5FS6pa/lSGHJUM+VYqt",
+	"r8lFof39F8wLJx+HuWdayuY8lN+w9Crx++WUOkIOHmO5RoeZkkxpzxZTiAr2XywDnpKoUyPfQFkVSkik",
+	"wUk8WuLpH7mxRS0aX9OdMk6oYV9igmIaqwyBtyJnMOwoupIhtDDwjiVca0Giec51enzLVUx1L1JulV6w",
+	"7qvT06JArrBHPYyhtHrhubxsoAi6hgVxhqt04Z7ItTSev8etX9gAyM/jpoYPuQFf0bbwNZbynmGx3opj",
+	"FOfiiInpTBkjhhlEzChm54pA5TAXmWXcErsPsToOlZ0wizX2EYeuzqgpBcdBpNMUcrbXOT89fxOfvo5P",
+	"X22f8VKOZpd0l/MHEMONIjhJYGYLZvAcSZjc8jkQfsw+qSxDPk/LQopJmxbTxou17NRtRsnzYqden7Kk",
+	"cxnP+CJ2Yj5WuY3VKNbuNm8TRu6DIOnCw+qhBZT0GSQBkr2jejQeMfhKT0OeXI+1wkqW56fnEZu5aygI",
+	"871EhTmYcvKVnNhrEkMmIgM2IIg7cP0chLtxELHBTKuxBmMGzDhEiQU6uawF3mABkiGAZJlS15Aybtc5",
+	"twjzPIJKtpLDOZdtfsiz5nquHLWCkyRs1ChQazndoAghuJ+CthM+/5zLJhdU7TTePUcktL5KbbyEsYYx",
+	"sSurEUtzd7EQXVziRBWGXxJrsQ9j7b46P2eD6jVRi0oeHHmG05lWCRCxoycWQsKCoHd2PfWcU5vDM16F",
+	"9OWDpZeD7uNKwhFdEqg5XUngOhPVYNmS+qz+YcO6vjgVe3lU/ZphfIScsb7jETPXYjYTcnwl5wDXSCDr",
+	"NsVHOc7QqydT9jt3+i4Gpk5UJlwzx+yizISbu31mLM/At+62GspHqjk0cjfvlSQu19ocuncGkbvqXP+Q",
+	"IK7Uwj1ntlNuZVU5t5SwM+eVcMboSmowOd6q9AemYaZFQnxuGmIjxjLUfopohoOJ0//k42QxgbH8Efnk",
+	"qlp8EVDbFNsp1dzHd66L1MV9kDj93N1wV3Kk1dRfePL66Jj9XWUpsxhAWl4hLwIzHu3OBLJCVUPGcLpj",
+	"3ZfHXMgmrdrHZD+AWn3/XKaNwDXozr6we3tRHLwyVj3pUtkYLYM7J+9sBuwoRdokn+eZ5LPySl1FmcsT",
+	"E5eXXZzyRUHpvOoNeR2Heyv2LMxtGtEzSyNi5Fdwt11D4hDSxxJyO/KY9gv+EWMX69ho71rjCd3G+4ep",
+	"BLGo7kpQN6NiKjydQkAm7tEpwkmPDjKKMVsyrONPe0MAu9/8d7S9F/xTBHPIU41IGhnWA8De3hr/GRvE",
+	"jmxlh29Byp8DpPizgyQxbZ7x/iBIa55ukcZBIw26GRnHi9TbZChWe6nuYq/K7quB5RI5zhB2UHwUur7R",
+	"w40Fs/eON6hb+8cbZdqKG9c1zCzrgkz0YmYhPXrnpwPTkGWZz4IGiDEXshZfgNEH2FiEofBUV8j9F5Hx",
+	"8zRFI9cE3cv1NJNEQ+rmGO1BaHYqTC2si39MMeWvsHFaxfiVDJnTVCogZTxJVC5tpfJZNQUaQxJCnXXN",
+	"peEJmmYSlQJ7+/YdFSDQToLpK0nm0qhSdIDr1If6Rwz+nfPCGvPC1y2ofLdMawk/UgmEMh3bj3lbs1rX",
+	"QBFaclQxslH/Xp2+vZKNhrZkAsm1f0zllmUqufZBthVLE8Zw0BF3G+8FfdSwsWKq0bD0EfdCa1dqIdtT",
+	"QLagArWmpda01LSQQ8jUPP5/QKttvP9109KMm9VRA2iLcnfABgtUtX26NmOrVAxcZ4sNr3i/QlxngFjZ",
+	"GaXFWEhulSZlxr0zzlcXoPK92WIMLV49MLxKd+6yCajHOAGpS8tl6jDK2fcIUyLG2UzDjIs0RuziNC2C",
+	"W1SntsQoWG+pCpX2j2DXpxr+UEsuxBUeLrbML8Qoc/nkrAhtsmCbLHjQ4SGkqODi9HxEe1QNdI+KgPWo",
+	"iE0PsepYwGEp6evQYkdwZCdf/Y9990/8+0Rl6Z01520kQ3E0tjDtYxzDUtQDKs/51B2dws6AChnHIlYM",
+	"s7YM41nWVGADH7+SPn6OamBQnidyGAtTFMrgpbGCovM1ZMANpO/K58kQEH5gI62mmFsgtKdWLcJVplw7",
+	"vRLzp9nFRg8F1otvUCT/rrK0MoXPzjuBwryK6IPZgg+duo2rRVaJ1lPRqr33U3vVbGVhhVoFBvdsJm5g",
+	"m2dDiQcPX1r3R+v+aN0ffwp1EkMOKSHvlr+jEWSwEmMgSkDQYNUY3Nw8kMbYgOc8ODkASIfcMkLWQ1Wo",
+	"e+gySVPDrGLzCbfVzNCi2LA5Qqzm1mGkNKtYfErXRo0U1ocoDysILZdWZPXQ0xB4asgZ1QC6PtPbzxl3",
+	"1cFWMXEt4GoB1+PEr94ZcblnW7TVoq1H2cnbexNafHZg+Mxf0oxXrDndgkSiSvmOY1+GaEfRvUttbQBo",
+	"U66vY+RNf4g4WIwsAT/uEGeCDCOVoc8nCqn2F57EIwy+GrEzhERNwZOFXEkKXOlWjWEWyS8cWDqK6lac",
+	"Koe7hmDzKvrWrbEjmStZwGKCZRLmtfcNUI5TcRaPoqLiGK2SE7HXMLPH7O81k9yVrNnkSltfhe6pZsBr",
+	"4H1qQoI/c31dQpVPRIL/NJEcd0aEtBjY1SVlYfsSuAWuvPj8z/eX7LQXQCRLMmXAG593TbWl2RVpiypb",
+	"VFmiyhBH1wLAFgA+/KZD8RinOXVsk4biH6fCqW1oyHPBiu6iuRWi6xawEr9K6CDkHFdAjJ3Aoo6SKLp3",
+	"/2wbJx7HPQBgNEV+UA05In1bAVSPGyxhDiiFa9X3rkVAl+y8x4YgYSQSwfWCpZAg+rwLDvKz2mKgFgMV",
+	"GGiHy6XFPy3+uTf+2bDndkRLLf45OFuZu8bLkl9qhERjIi1za24DHzTe3AvjgPJXcGNQ66fbJX+UzBbE",
+	"D4Sv+pKBP17+gJFTzIC+EYmvPu9r5Ogxl8IQicxEZekq1nvqy1OV2XjPDcRCGpBGWHEDbKZhJL6EgLUR",
+	"n4psgdt1VbENeqTv/tWnl2vBsPXyO1FnKmTx760LjMmJ6ct8OsQ6btuBmF/+fvkLvbGy1ZRb6KtRfyi0",
+	"nayl5N6ymzPQRsndSil+wnceo44ifmhzFDDt8DYM+NBqhhjrl6Yg9iZjsa/DURWHJFK2KooYQhtQAEnI",
+	"GuskLtcwatTkSJSbijQk6g8MhXD/MaryoFEi6S9/v2R0rh1CCymP3alK8yw37OyMKEJyKf6dQ3AT+Bbe",
+	"eXnsdjVzR45Nc2Q79zEbYzhmF24AWMiNDejJY89KMThexWSNj907rOI+eiFPUw0Gz527UM46vc7ZOfvE",
+	"9TW7tBrAdmgNEpU6qfPTP8/Y+V//j9sAau5W4qfcEn9yXcD1Omdv35zFp+fx+fedqANTLjIn1Pj0WF3z",
+	"kdL/y/fhWOmx2welYO/0Or/iI52oMxY3IMNfL/nUib9SPPc6b1+9ZK++e8Nevz176zpakYm9Dk/zDLs/",
+	"URJQx339/Tk7O3/56vWbHfi5sc1duLnP9ixGm0Qo9SdtybZbLf75kG0360lyYmI60DEyJhymBh/5tIXA",
+	"tRkaLppDZoOG6gzE0yQko0loub0PhdsbZWvs2o15y+S9F9WaB4jUvQ3MOEGzo7uBxyV1+uSrv+rXsXM/",
+	"mmr9N7AFkntglWoVL7cHnC019/MtySarq/ho6tVuhiDsX/CxoVOqISrrH5e//sKmoMfA8BnW/fzDe/bd",
+	"y7dvjoJiRgPtMT40IJ0eBVmK1/AiYjLPMpZkwDXKQYUN84w4lqnuEqosmF/ovpIes18AUsN+HMXoKSt1",
+	"seJ2drLWFIYm+pwvyHT7PP9zlt5DOduHt25JKzvv9Do/ZNyyl26reX3GzZNbTRiB1pBWtKTpYlf15hN1",
+	"+T9RrWM4uzGu4X/dRViFVrd16T2CnPRr3srLVoNZjSOfh0bS+hQP06d4aHrFt0PFiLK7UDIqYdfdZcjx",
+	"biWKwLt//0rICTcGjFlfy/q3iTBl56XDLJE3WGPA90RkKas0VK+qGbHhgiW5Nkqv8u65li8qHXkkR99D",
+	"epLK4Wz2JlWmrnUpHZZ2U9/6K/d49VxWT9T+9J/7Kj2N7qgBnuWBHxfZb9D7EI45677nmii1LulGY92P",
+	"mRiLociEXbD3WljQgh+xzzDOMzwohp2fnr2OmIYxOz+KruQARcUgWFJeGNZ1v708itgAZQf+5P7D/fTe",
+	"/YcGyS4Sy87efv+WmbPvfCrJQEM5uwOmASMwqT5s+YO/SIaL8nkwfZEOloye7tIxq8u1lif4SR1dYjrj",
+	"QmPYo9J9kWUSFSynjkQdqazbUn7PYRk2NlFToJFOsBiQwSweDYZGonKbqCnQOPw/Or2OzK3GLVlES+JW",
+	"xV3Q58Y1Q/EhUSeXSCfuNaJqI3RQeNafLMYCMPE6PDzimVl62iqRge3jJ9Y/OQQhx/0kU3ZCdtHVj7rR",
+	"9w0fgV1seJAPhXW/9t0r9xm1Br/xJ2K2YSBzpa/7VnMh3YAgzWnd+zcqy6UFQGC1toVETae5FHbRH/HE",
+	"HUIBG76ZcNdqf6R0Hw/ZraedeKhKpF7n4ph94hYlkeamz6WZ+wvp32edXidTeEf/26n3xn3EiUwxlmIk",
+	"Ei5tfw5ZRkvmNm9iw271aJEWfGtNvzyHT+PMrMiB1qHZAoy2enDrqfzTGglKkEWGgpHS8SzYm5tecIgv",
+	"rTy2gZYXAWJMNzGRYfuj1vx4Ecoch+uu+TlUnrE915OlQewWBt38sP+877mJp8JM0Yjc/HgBS9NqZ9ZP",
+	"TQllYyWzBY6kCodbR/B99LxLyz37cKlGoNelUP9Y1zMhHd1D2VtniSGdT/As3t0mU7y7nRmGXTS+gVIZ",
+	"bkDjWiH3U6WkgwaeTN6VBSfIOz0Gy16dvlpn2fkhfOobM/E0jGuzradxpVqrzyFbfbY4XFWRkEy4Hjt5",
+	"u4kyeLMZ6AGc380FpJ30MwXVW6Ns6I7yLHMSHkEWsypPJugXDzajMhtXaCakuw8jlvCZoOIxbnncwIlv",
+	"eaJyAxOVpatCjBsO15OaYfxA8LPhWuU3Qo6dKLvhWQ79Gbh17Z29OTs9PT11X0uF4WQp6880TIUDVqQK",
+	"pxqwqfo6wBerOct4LlO9oHkCbskmMAe4zhbhI+fhCxr6UzwCnV5HyFTciDTHaqMwGkFixQ30MT+j1zk/",
+	"PX8dn76JT8/cr3LiFiPtr+5isURuqEKOMQHH/RFtMcpY01/q02uHOWjlq/OEN36fEm7trZG8CkO5FtJ9",
+	"ym2z7Y0DDdvkaawETfu1NRe0N9PzMRc04c84ybV2/w9fhEHU1hoaWkPDoYVE05UTp8JoGHOdbqpfBNII",
+	"JWM+htgBLi3SslxQq0XfX4tuBpDbqNNbYud1anTwQcX08moN+uMN6AW7Ae02g+sd4B/otaXeLqvSWOSi",
+	"In6I3c4WYXqB9+7zxWX5Bc2oepVhbi+v05j/in34F734TejKtRFt1pL9Ivipa/XjA9OPVxydcPT2cobq",
+	"oU61hg8mrmK1FKr7hNeLoOqz7h6YT0QyqclKYRgIS+78FCIGMoWUKeJETbI8dZfMTjFXn5d81k9DrPAj",
+	"db42A4YYLSb8BmicqzgV/Mj7+FCNSiCFEc8z6/3b0e1iZQ8p6aozu1nQ1UbeirnDEnO1Q7LdyVxlFNx7",
+	"PsyD2AEDPYHnlKkNc3AtZDoIqSi4b4t8BNYN9AUR8/vDlD+OlI6YVFMhAegfqGAV9iU2hekQNHEVZNyg",
+	"H8IsplOwWiRHx+yvyk5C5hvyFwxhmSlhhRWxuoJPaj70PAHhuKNJbZiRZc8bvnAK+2qEoUg4u/3iQvFM",
+	"d8M3/Dx+lZxB/F36ksdvR2en8evhefI9fMfP0tNzJwUdBK+Y/F7Fp2fx2etdykWUU/Y0prTaorU2tFas",
+	"f7scAtXrP9jYWptZazN7eJuZv2JCWA7Fxrij2fy4gWwUV3drayjbA+/ARM1rMIsWBetqhZ53d4BhD5Ae",
+	"VNNPTr5W/7mWw+BXCXfQa3HNhDXMXdSNfAVLgO5RtLjOSuFaPtNm5D5vBoPaXq3brQ5Wjdtse6nu4l0M",
+	"VrcP+gnIO1TCuVdfVympHyUS6NVXDOsUOhRTKwv0LhS8ccLWWL7A1KOqUs81+JC3FDKwkB7dImW4JYY+",
+	"yvR+emVgWogeVQUFmS6Hgrw8rXKjoz6NevwUC1zzOV/cTW/8KNPHpk/YRmCT2XRPYntvOmQr/79dfbCu",
+	"33lD9baKYMsg37I9PNTGBJnGQxgpDTFaDJ8ZF/w3ww3xUabLWGYzQnkALe9GwDz2h97cB+itqXrolb4p",
+	"XzBurrGkjRu6+zTjlnG5YFZMgXU//PrzxY+/HE9TZiBBAruzs6OeFz7YxYhxNlEGQ3KvJE+nwhihZBRy",
+	"zGkjpWouI2b4CMY516mQY2/FQvTtZFsCWhLLsoQvNnRG4A6ULM3hSvpUiLNXLHX4sVC8ST7mMkNKL8vm",
+	"3LgXmFFuut95wi5tilaxdCLFgfCRBazncyVDQz7Hlgm7OiP9MzYU7vKndGdIhTjyIp0Ki9zROCDORjxD",
+	"X0yBKcMi9Ys16hSfhbSPz5yfnr+Jz84cGt0BbVam4qncFJUufPY1KZugZ/itUq6qttssM3ArB+SQ4OVB",
+	"3mAYrsc9Y0FjciC3PNbgbp81sKsq+Hz63t6ut595RpdbIS66Q54iz2DE5lrJMXKyRyyX11LNJZH8RAxP",
+	"CgkrH5ZIv7g/FAd6r8iq1QnatOzW8/OteX5aF809kPlFgKiS5XKWcSlRjrv7Yk3xcXrA7AmQu92R5muq",
+	"MP2GETPWnceUL25BCwe1h1S029f+douE0T0OcjjowWXqozfVMBNj4otGZEocSdRQKgyGZoNhXTcXEUuF",
+	"hsTGoTo315rLMVYujzwhnJDIIRUFiWGOIpaCFjeQXsmizjfcYE2rRswf4fWnBZeWfX90zF6dvmJzB8wr",
+	"RU0m3DCpin7mwLpSXUlvfE8Z9baqapAV0FNmm6MmuI2OJvfwZViAB7Vc1r60Qp5XlrUNEzws/9FFlRux",
+	"tkp3kApb02H7yDdUrOTDhTHX5NAJN0aM5YPYBy6dQJpPFJHVe6CCB5YEEpsrfc0yYax5xzgbZlxeM0y8",
+	"DXSZwh6z34WdqDwwOYixJImEAqMyzUGN97LTdRptK9V8FepHsz5+gW3TyX1SRXyJuMvM49NX527nAZ92",
+	"ep1flLYT9pNKeCbsYlf1+qKYwcf35txPJrbOmVYRaxWxVhFrFbFvQRFzt1CVPruq4liFLEWVqx1zL4FP",
+	"H0wtW53P9b7AEf7Jet2QpfSQBlxRpoB+9p/6BnI/aSjb5ELhkFv15mDVm+DJEsYqvXhGGs7KWDKeTNBE",
+	"wDyDH9MYT8uTiYAbJ2VnXNtsUfzByVGpbPHvd2w+ARSbxJftk1ffkQklhURgimxXKv9ThJNogMQCGicC",
+	"ix/mdZaGCSfIoqIAQLaIqpe/E4FXEiPe7ITLwrhjXhyXrNcDpmYgjTdUFYoNkTxt1oCuZNe9meZkj6EB",
+	"Kgm9ilnm9dE79z03or4bTfWTNyKkB4exlq7WK1n6WjW4r+eWLqwCyVjNpeH47SZRSV61A1DBwiJ3eh2p",
+	"+rTKKMKyJf/m+Wkn8tTSfpsUGarNpNynUUcT/VOvEzac76t3r3q75K6K3dM6TO/qKW11vFbHe+iELHeg",
+	"iHjWG5DXPReeiafA5XwiMlj3tJDxTKsx1kdrFcydQv4OMwCB6C9Krt99LmqIPmc0MyxVYBB44KeWF9ez",
+	"dBVpM616fxAZdmg7l6pGOK0K0uY9clWHT8EXG6c5xBiOFWdiKlbJuZ2JvLel2l6KqPGRLZunKIhSJyq3",
+	"HOV8AjIOcDkGme6RbXtHIvK78n+v4vLekUy9tS/towZ0smS9qWoueLspncD9rUpb0pP9VrJbvDDL1Eom",
+	"YiORWdBU58hd7vkSJfEtpu5aHWnfjGfr9YWkM7fAxPO9jp2MZ3/1fX883qAmAqCSHaOq/bjty22n18lz",
+	"/OXWQWhujKawE+3EZ3ZJLz0soVB90jeb0Za3SmtPOzRy8fUHezWF0AOSoK2QTidf6T/W5nq7Ac0nKgtS",
+	"paK9F5ZDdxK0GOZoSeIyxSzvhGeJLxrXC1PihZUTVMdXcqkUvgaessHfPv7GNnX2JAi/2InoARPSWODp",
+	"imCf+hHrPNphXuXYpnG0OeXfQlX8kg4RTwUsUycKe7BMh7RJ6yFCa45coqZTYdeXLXlPpzyecsnHkHrI",
+	"gTlOyrIZFymzE63y8YSF0EKdS9Orkn25X4wP6aFDbl5cSSFvlFMEjhlWbxCGzYnFDFgtGJBRN72VBEko",
+	"QzMR42wBnFyInM0BrlcIDJqZ95UBPzh3avVjq4rEl4+0l/7BXvrF3jcz8DTBdIhemOadGjlJUqL5rlXe",
+	"ChS2fD0jkI6N2bn8yGOJiQwsvvaV/qN/LeQacDEQMsVjcwMDkgL5bKSVtJ5MmRWRxMEehqVG6KAxszAW",
+	"phES7fgcvbnS15Ayldsr2Z0pIa1xKlSqplxIihSs4BK0nMLM+AK0GDotkKBwnIvUzWRE/kDJQFphMwyB",
+	"Pr6SAz7WAKnvM/2jwEe2BgEDWXQBlma+GosTQF4WoVgKsOpKVuFU6CKNkgQa17auvRrmd13EiIqQWTWL",
+	"85khmatya0QK1HjopfvyfLKoDsDPeSpGI9CmnPtykZiSQG4+tBb7q48oOK7kWNyAKW3Jw4UFQ0Zp2gyu",
+	"oyl6YIeLCncHxn6/ZQO/mdEeQ9PLKImZ8SsZBkq/rBXcP+HHdpPZs3RUF9mFojkUkqMqWbHBYAmY0yZD",
+	"TKPkptEvCe331JH4gzAzZcQ2PIP+leobbQrg+hRAmvq9m9La3L/WHdlgwfUQQINFn3vzlrwl5r55ao89",
+	"BCkVGMrfJFbVIu+EdDehkOyjHGfCTCLGDfv04YdnoHxttpXSffa/hdwWg9WsIyux16cGA/KI8YLeX2aL",
+	"QslatiJLgLRXB7cpchtymV7JYLD20Edo5kQgvYk68TIUrpSWS5Sxx+wXpMQgkgVfbORKlh6UaLX5Kar3",
+	"ipwSfKpyhwSd2LWmiHBjYV9dyflEmWVVsoQzBTqXCucBzy2VPaEZYV0MuyK0Z3LXM0h9O4aAkQOSEyHH",
+	"5Ij3LPiG8tUiRDZYaXOFCct3wBfaoKCohzNj1b62CtVUiodW/Smtdeu5a7O/u71ZKw7bKCHuJFvvXOdy",
+	"RzXURx+gw3m9Fw6fKEghg3ZEhjyZT4c+5rzJCdfsRvPOI+rAJ/z+NxDmXRnPFk4qN+rWSHV4Rqrmzb7K",
+	"J+UPEb211+Dv/QiCLQveJlxDuJiL8WD2f3lfVdiJvX1GpiFq3BwzNPj7QAH30pRfOzVuBroiDJtInSrH",
+	"5knDmGshyCFgpo/hylX53Z8sxgIkUo7V53TOzQQnJdVgjJePU6Ul6if/g6UpFkKO+0L2EY+prNPrTBfM",
+	"CONNP0gIMAU9diNC0MYTrBg74bYvTF9M3VRxN57QGnMoSU098et0wRJutw+Hrkz+08REV1e/LXXRSvTn",
+	"Y8rwYn4dqemdgq/boOo2a7fN2v1mSsGug1YFwGwuBrszuCzDmEJcwLbRleH5elilWwQ8vlhHfxvN7lPx",
+	"4acNjfSx4rsZc+ioPmwso//UFgpimMlWSTzo8MXqMhW2nuIUPHA68NoihrwSMkFSCNWKCO2zZchPyhch",
+	"5/Zoy6qCYRc/qb7mtaM+TLlwipQajUQC/0sLjC1L4Tg8GxWPziZKApYSfP39OXvz+tXL8zP/s1uR/pAb",
+	"YTq9zsh1eK70dSlQPodm2Xs3lT/ZSmi1MKN+oa7/Z1ep8zR6V7GErdLVSsiWsqhVflrlp1V+9p9StjMC",
+	"2QVGLQOiZeXn5Gv4z42l+op+bq7AVwE/D64mbHIstz7kZ54hUVnHR1cedlPPfa+CVwmTextqnKDzguHP",
+	"5AkvJYCTbxELYJsh2I6CkyPyRoYtys/9c5beSwcJ1ef2oXzUNYrT09Ozs7PdVYBP1KH/RLXP4lTGOJX/",
+	"dTfxEdp9VOrSTbLLU/+0MuwAkP6zKyj2lKWq3uPGrYi0h8MqJ0Mur+MULBfZehsuT1zLlhCVz3wpHPeV",
+	"+CQic8REs0RDKiykzKqImYmaSzbl5poU/tVxdVxef/AdelCuxETMBEgbvrVCivi5aY2j+xUIB6ynFSG7",
+	"UtlYmFGrod0rXlzWlLAXhjmRE45VVJEIO+fV3aO08xLIzJvK6BlfOG+pAIcOguNdFXQKn981XND4MK3+",
+	"lpi7XC3m7ogP3cf6Xjbj4/SffW9N/vT513/9+OHjZ/bTbx/cjIVfMZiy0+u8PHt7/ub7s7edqGOUtv1E",
+	"pe61N6dnb85edv5TJUAsF1DDVFjrFiGkAKgRO2c/71bEuC5+L+EJqO93ugEqZAuELNkMZCrkuL0a/jRW",
+	"YS8DAmCKvYpRiaD59ksDt1bdenQWT0zs5WrsJn4D39nyFroWMt3EYtYikr0GzABmkTehEr+O79Awi4S4",
+	"harjFBosLJtLKzLGmUHtj+UGNJ5QoafmDjBmJw3txH/oDnWBlhBPc+XgTZCnwU9PHWpGNU/ns18Ji7YE",
+	"PnfGMX4+Dh7L+I10y/necj23MGhnGOSuJQ+Gdw5QbgHTnwww7QUAbYetNrW69LiBbBR7wbiO7KJ15O8f",
+	"lPl70yeToygJanbNu7dkP2LdGhA7ug8A09zEni5u23DmzxeXgWFuKaK5UgUkBDdvn7b6+eLyX6EjTxve",
+	"XA6jv1Ok80Xx3l8x1HFfbLCfLy4fhQq2XIHNAdTVTdDagg45hrp+XFel2jbQm23la4vuzlfSqI198DQW",
+	"VQ7L9fRrrItbQSgpufDZIJ54TWknN1PDpiqF7Aj1PCVhWU4ds4siU1eyYelEJ62XCNkwgCIE7jaFbZen",
+	"50mVwGXh1aOaQJ2og5PgHnHgo9Pr0CS5zoJMoD8D3cc/dXrfnX9/evqfQlxdpHlmaSOdn56/7kSd2ozj",
+	"IiK/HQ32GtwmTLiGypPVn/59hlO4/GeppHsj40PXzc4vik0gm7n+UUd7p06e0rOGSgSEZy/VFJafPqs8",
+	"nikcaHj8gmUKGeyWXjk/dVNv4Yt1iISbCWYAh5zjkGiMPHydXieQ7WISUqf82IT61jjy88cY+evKKH4G",
+	"7hTjSrf/7hr4z//soO0XG/uJCjuVB2t1OH09x6sNrG9tB21gfRtY3xYL8hVhuIlTGAmJOK0t7LIPlI1I",
+	"lXEmYb4MVkvwvQa2rgKjewDljdr9yVfNTd//a2PIfkVrKKP2a7AvIlRd8AtPlbEBeAuC0mNxA41hbzWs",
+	"/Aj67CrPQGWUbaDs8w72X1rKJ9Rrd1L9yj26c+w/qax+zO+c/KQgf5KpyABbHGFhmJhOc8uHGbDuq9O3",
+	"W2cC3Eet3UcuwEqtdSqkmObTPpcy51kfldjAjN2k0748XaPTsi5VGU6POnfQi/adYXC75cf1q26Um8FA",
+	"gluwlZytzrMCc4YipiSYYvgijDVrMGp4Xiob4976E3hKn1uSyPlB77hD1HL2uV0OI0eHoEdVR+huDT8i",
+	"hvDj0dSck2C53z1+7DY4a/RZfMorZJ/FkH1FT9TzkHG8rue9w31TPG1L1m6sLuVnMAqEn2hxsZpL44aj",
+	"5Gb4duGHvQ8AF93NhfFk+MTvxPurdm1kWIt0HgnptDFk+0NGLSHKczLFPi2o+ZTblZf3dpf0I2IZ+uKD",
+	"IZnf+DUtf/0CZSpHdzkBGrcVFE6ayZMEjFH6Xahu7npNVnBub4WD2QlINgbLXp2fh4wCv6NCgAVsxjWf",
+	"cQr+jKhmCVW3sKaFNYcMa+idFte0uKbFNU+Aa9xdfoerfM9gxkKMVp9tg8thNAKSNVSoNZlwPRZyzFxT",
+	"jJqK2HDBBmjc64+0mg5WBJRzC7/Rtx8vnnzZk55RoVlyvBU2ISWJn9yN0XW+KUhcyD4+3EeI01AY1r3c",
+	"uX2cHhSjhCndHCBeWa82PvyQ48OXD1Z5rqqiIJzDjfwku7vRNweFXyyfn27ZSXeWlA6Fmq1K+eKoZm/u",
+	"Mc4SpTWg3ZQKHUqYU5PH7EJWCzsyvCeaT6ywFfGER5cqUCoJJazIuHWAo+zflcQC3iOsQWSPWRhLpngK",
+	"KT5fGw7PNPB0wWbcWKwiOnda08VMF4tlGNfadUHIK/mzHy5PEphZSHsVrcsUjXntDFJ2DTCrjM9OYOHG",
+	"nFKxTC5ZPnNiVI7ZH2p4JYtxFTPGNIQC5jRTU6rT7WansnWwRjeuLIMbn06NvOmDIU+uUbYPmmpN+lj6",
+	"IGeelgOdz4TlGHzgDp8uYgxenb/GIIN8Niv/ev4S//qfqDMVY0rHNkDlrsbQH3KMXnD/efZ9//yVE4kq",
+	"NzBRmfu7EXKMo50DXGeL0Ob3b89eu1tlqYXz132r3DNoFyDGsT4fw3aNnp2dv8ZA91QYPhSZsIv+TMNU",
+	"5NN+/clXb9+8jjogJ+5sp/2Nz5+/On/9nzIyw/+IogPCM6fFBfdRjjO36c5Pz1+fnL9BYUPzqRNcoDNE",
+	"i1yL0ahvLMyKz9Ds+1+qXcCAD/eof7nckJ1ex30nPn0Vn77ZIcYjbMQnCn0vzkFLJN/CgG8h3n2V6SDo",
+	"CQj7Y8sdnm5+NlxQ8R9qGKsZyDaGvo2hf5QY+mKPtvHz++BITFOHzG/r91EldsIhy70qJE2miZOv7h99",
+	"/MfGwPiynz3mASLLxFRYEzFCJEzIRE0hYj//+DcC7BH78Pmj+3nmizl7hESjXxEiX4HAD6/Pr3Q5FKNt",
+	"ozyfd3x8fSUfW63fzVkZduXOIfGkoc4nykDNQFi7V51UHeU21/CueKWQOPcIlL+7zrqXOPl1ShcqQ81q",
+	"F+t648huse9hsHsPfV9u+HEj3zfJwxD43orEVvlZ7TfdXpmpgcoYRdDzVnva0PhD35NtWPyDhcUHmzpH",
+	"xhipLFuArXgtXp2+ZUo6lOEeOHokdeYERcddgsaWcVizc0aaOWjj8EQpNP5QQ2YVm6ksO2YfeTJhHD0n",
+	"kFZ8ETQowbNqpNgYrPfQ1PwyvmVhgo5YemIa3A8Ut6eyFJ0zwrBrmNmITbm+hvRKFlF83u1B/GvaKPmi",
+	"qBld9qOIt0Kfxh9q+MJ4HGBYJoz1eJOA15Uk5FUgBdf+cMEmas6meTJp8nn8E9dnzz6PGkI63xtC+qe/",
+	"hv6hho3+X++GeodLX2wFblkw/T4U9Wprgm5RWGuCPngTdBvB9mcrVRqCBaKGO/wG9IIludbuiq/c9lOe",
+	"AstliuZS5CwkrpQud9fJXYBTCZQgUTegxZqItB+Q0hQJTccaAHtUUJk2XeAYbVa2e+v+biQZDU33sWpC",
+	"Q3xXnuMvlc338k3D3tsPxSj1fvE4PKP+Y6uCyH79323E2GEZkMvNHTlE3MggercKVo0qxQ8YCCUpfsjd",
+	"dbmeZTnyeU6FMTOQKesO8Ne+SAdI7J9keQqpeyTJlIH0yP3nyDfkOu/7dyUpFsvdi8S43B1UfnbtHR2z",
+	"InCzjJMzE66Bsn5wMiCl8C8D+gY0myt9jcRHKrdXEu/l5e77tqilqLF5TyAVRomiH1WZsodHTqW4khpG",
+	"eCNMlQbWHfhOLWLfYoztxUpmi8HRu7qGU3yKF13DYY2cxHVTeCWdvsS4oXqyYphj6Fx3AF8SMMZNEG2z",
+	"HhsIeaNEAgPWTXNgZ69YyhfGx7tJZUUCRxEbqNHIgB0wPuZCGnslKabsi2WDZJFkYAZl0RE70SofE0Ip",
+	"inHk0rAuoCJpiWoK1Wx8+YUJz7nd6RaDX0kJY47qYZg2nMtBwnXad5OVzwbuOplpwBJm7u9FuUc3a0fH",
+	"7IINMy6vGZUDC3NknAbpJtz9MQ626cHRmmg2vzb3VOxKm8W9+GGnWBMkRHhRKFU4Slhr9+0pPxuex8nL",
+	"9FX8Hbwexd/zt8P4NDlLz+Hl6BV/PexEHawv7O4Z2kCdqEPr2Om9jDq0TTq9Du0pd4nhdnEICTdCp1Jj",
+	"zUHeIc+wstqcG8aH6gYDExk48Il6NeaUVTZIWZlzyhcY03i8UxU2XI4nCukKm2Gbi68N5mo16eenSYer",
+	"iHTVGDXVtuRJG1y1Lriqfptu2lm3Qc7GN7hOY7r3YyREx79st4NbE8C98uu1mikDjAfgvLhNk+oRMY2D",
+	"zbWwFqTHXffUMW6p/SdfQz/Wxnr9hpSmEhYl3o+KnqnRCA37KrfGciqI2gD//ga2gv0eXJ/eO6Rob/VD",
+	"CNzyqxuVPLwEog1DGzUbLmpq0iNXlQ6bD32EGw7bCXFXmTu4IqtfWWU2GDh9c7QY0J1PyifmaSE5qldU",
+	"2YhnmWFVZTXjFjQ+QxPrkIOuggqnqF5JnUunyqbCzHIL/iuFUj3WbruYHptxyqdCldWtEJMqrJh7X4PJ",
+	"p4DKp1csOXpQhRyTWuxbomcTpdMB6xaSCMQNJnmV43Hqa8Q4abB0w0H6rtgjTtWnZrBGE31C55L0Z6vU",
+	"NSVxYZoZlTpxLbqvO2kHfTUaDVjXb5VCRlPXj47ZR7csFitlCIMpaYXpg1nNRVZO40iMcw0G882axOVF",
+	"Yn+Vh6UsJ35r+UXvRB2/OrUbQhjmtg03IgVfTNSdb2HJK1yk4Q2VwrLvO6uqF9SPx6+veeCq6jO6oA4S",
+	"o4+Ke3EDEEZREKvRKC4cKnvU56y6BidD8WJiqcLQGe7uUXIXFWKisIc+dDxRq/jX1CBLVAMtkUur8T+R",
+	"xj9VGmI74TKu6FytYn6vBCxmLMzcWErV/IVhmRhBjxGUjpgHPhEj2Bp5LEmqMILDfennbrObE4qiW6mV",
+	"fwI1yyCA0FmowOZj9oYLNuWSj8llP1UpsO7F5ftff2AvP5Czzm1qpT1NnWRY/Jbqvvu4QPcrqfbSF4Qv",
+	"/A5Hkf+OecGssjwzzMwyYYMd44S6E5WOCrJzXMky0HEBHAMLqAacm80bAXOD/r00d4qKmxhUT07837A3",
+	"pUZVtTk4cH8lZZ5lrFuRh4jMPcFeAcaxN8IYp/ecMyTy8pGZBMudsFQS2OX/+Ynx8VjDmFtYYdT4HRfp",
+	"My7ZbZzeUICdL3zXcHoFVdzvpjDieWY9accqHhxu+mq0lgGnIgLOTreOkPCtVBv2Her0OihAo0La+X8m",
+	"5sbt7Mdk3KlNNUoz+GJPXEdqTdSmIPzvdk9X3K2u8SXJ9J46H38QZqaM2MYf5F+pvtHakA6N7YfkaziJ",
+	"3X9c/voL3mHvL/9FUpWOxV8Sc7PE0Y7yecvaOWsFvZN48Vzp60yQFadR0v8CX2whHocLNNgQ5477L9dV",
+	"IdkvZMDpDtIc+vS3vvuLj330EvRKUohHmsNfnM488FYMjMnmcoGNHCH5UTWtkULDgU9XmnZd534PA3na",
+	"mtVLE1ATa1P+RUydIHv55s1pQc+CVCxeQAhpYQx6tbD001dr1r87VCoDLle/u5Qq2ii0ELpNhSyE2NZi",
+	"3C3QqlbPNrf6sHFutQ2yli5NVrZ7G/12eBLUySvK9mhYrFJI4p9WCMm7FBRbne/jP7VKfL4vsmwKiFlz",
+	"uhWVwAvbMAb0oRCkN4IA9PhtAlm6OvaVOvO0IjB0e/8yxo2dWKT2D0Oxbavu0/LDy7At6B5b0XWIouuW",
+	"GHhacXXylf5jref9wve14u/MbaKmYCKWQiKQxtaJpjl6sJx8Cn9VM5DNvqUCr3Ue/LCs1rPcr+0JOTwX",
+	"e7J0Sh77kOzuc3d9qnrcDegbkUCccAtjtTa7BdHMRGUUuS4SYAm3PFPj3POZeiuIKa7/UntUc8nKT7Au",
+	"Z2bi9EgHjCL02rj7ID1qJmS+pO+9L/v4gGex/rHF5husHFd7RA/agrH13sWrY4cdW6SU0bce+sg3Z9On",
+	"qcFgDtq2zKrlULnlgUelKyzJBEgbZ3ADWZxyy4unsf6KsN7uYxg3/gYFdE3wJVs3htUP8wUT9nhFUsPS",
+	"+Xpaot4s7fuR9j04zpQc9y3oaT9R02kuhXVdTGd97jcmRk9EnWtwO2zMdQpSyHF/AtmsBOd/h2xWTi89",
+	"5YRW7r7bkUrC9rEcSxP2NNkHy6vW0sq20vrbzURYQkWLUL+mzdZvIxxaioCD4oGtwJoVwKcAPNtDtRXG",
+	"CL/v4lnG5Wo9aUAp9H8x+XAqrIUUWSTxIIqxjNVoxP6dQw7vaHrRw9QPaLCPlLB/GfHMwMCH1aIr3v9u",
+	"XhD+wjfRJ+XTXSVkL8wxCx/HsoQDJii9GSsO5lpCyrDvmPdLf+iT23/ADNijVXbaSxr4Jxz30xprd+Qn",
+	"cF0uuAluldlxE9jzU6JC5jbOJQJZt15MjUbvGK6H0xQwIUUWy+EeWxV/0LCu691gD2mOrazgZo0WJ6RV",
+	"Zg9ZmfXHuPAumaPCMXOLYCFEJ5HY2p9y2iwXT766/1trqP2k1Y1IAZlRRiNmAIrTJzRq3pm7soh9wEdM",
+	"cU253aTFu0+8MCvstZW93nmcI7XKcuu62aZRPW8br1vD0qOAG5MMnLgvH+OcRQ5w4oG5g8nXbc+d6bCp",
+	"qDEdMjbj2pp3hS/FJwbNMp5ASsdxW6br+sF8Aq7r+YTbvlV94ljs9DpjFfBiyhcsAWk1luz6LQeD4TDb",
+	"W2nKse2b2rqh6UdN59lC0AXSylbgtTaYFSqw2xqxl3dpPAUu5xORrcoOwaeFjGdajTUYs+4xqWyMEqtl",
+	"tj44ZuuDoFe+fZ3d69rehHtP/C7fPVu5elmv4EwuVU+nnWJKt1cG5l45lTnPWKIM2g58vGvdIpJChlH6",
+	"KRWgeeepk4RdVoK7r05fkoEiLt6J8Z3B0TG7wJ5wpytfQzA2YT4FchSmPURMDs9kjNijgjXDL4XrZORz",
+	"IYZg5wCy4DpzECvkRWCFSZaK0Qg0yFDexzUkZIrS7QbCF5Cjgw3Kh4OB4/hK/u4Ezi23mMWqlYNCU5/m",
+	"xvbpfYzd6gdDjh6wicpSQ8fdewyPiI8tN6DdCrDC6lMMlCUcS3miNcHN8WiE9TmLhVTa/TPM+Pl52ZdY",
+	"mLj8eqN5hhZhP9Aqelzn2wSSa0NuOOC6z2XaT8GSxPJeNteakGP3vb6by/D3CfDMThZ9w0fQn0OWhR/c",
+	"Ji3+Ueb09Clvpp+4M1K0MgWwpk/0oZD2ceuE32jv9YXsI5WdKhrVwlybPjVd9NPMIBEjkeAgQnZR+NGH",
+	"V9PZKODarR3a6XXKLaOMu3BCnBK1yLD320NStxnCGT1AzHhPrNjmgj+TXPCm6+MJs8A5ATU1QnE95Qv3",
+	"hrCsu4zbWGDKFLbNEN/znvH4CmS6MoPXP4Is6dETaBTFRd7mr7f1dR7sICQTkaUxhpbF6LSNZ6CFSmOr",
+	"VJwpOV6x+269Z2KUs2fnp7HP42p6rQQd8XZ59BTeFfvwrjjhGuKJmiI542JTJ5dehi/EtVyEVax4bcSn",
+	"IlvEAUbF3BhhLJcWz6WEBIzhK98WZhQHe+mm0WVCAvICiBRiL3Bo/ldJh9t9Eia2E/C93f41N5SRIpLb",
+	"lXIIl9TjxhWPhZGG6kyr6BDcEKUVPKOVS7kFs+3DuRQrI2W8SzsmNB+P6KivKH8hr6Way3g5vGZLCbuW",
+	"FqJRZWprVe3NmHLptNdCP0EdljLAnPKM/Nq4A3Y1rNxygGw0rqAH5iFMKz6AVhkyjEhgXb9RI+ZOgDdX",
+	"/Dvn0gq7iNgIL2eZLCJMMDZRlUSCFM4jZlXNAEU+Tdf6C9ow5E/BufNFnypOTzfD01luId3sYrlIU/Lu",
+	"S3g2FoBw/nsdd6f03e3SWT56Pyst3R67EUZYN50TjK3lZoKzlXosBzLtY9Zbr3N+ev4mPv0uPj3rRJ1i",
+	"kTo9p9NjmdNOg2mg0yuifoJuHwwE3i7w350gxvuTxViARC6rsB06vc7rTtRBBsBKR14XHUEh6gaaa/+v",
+	"vttQgVD9/PXp6U6avVvoH+Ust48eCrydal8CVbfb26jg1iP1DJXQx3Bateplq15+M+plqy222uJqbXE/",
+	"CmCr1O1LqaMQ+qrKs6SueK5qctfeUleOHtaNjpreyVf3fyGcNIUMqCJxfSk/w1TduM7RKKh8V3UcgQsP",
+	"tSlT0bE2K1bU9v11q/9pY1FbINwC4TZ66y7AtsWYLcZsMea9MGYLG/Xeqro6RLQSbN0TFUbNSUPEt1Mi",
+	"VU9L5xquMFl4qOpQyzHbOs/Ip7i+wHqmnL06fXXclFhUwYAPhuSKb6y42O5pTG1h3AGkFIX9yys6VjA6",
+	"498l42nqN/rRs0kx2uw8Qp+Fd8LltkmNw7SiQo9bSkbCqFlKOXpXVPPYmwPNf3xPil7rEnPNvzlkl1ir",
+	"frfqd6t+t+p361dqdf5W5291/lbnX6vzIzpegcwf1hFEXEUPEPP3GRt2SkWZtoeKhlWYu0j4htQOHGzE",
+	"lsolbaNWuG88w/y8WlZaJRGPZkgYNhXG4BnaviqpaxF70qajfQPpaC3SPygOhDZjqYX+z57K8vOTkFE+",
+	"NbZyEGETCqkVUGfdIU+u3ROIS44ePu9Cw40wD8FpcUlF8znWUDAVE7iXkziOHuNMwtxDzlqBfSbz6bBS",
+	"dAjpbisEcrV2nOBZGCS9VTqBSrHL4uuioGZIj9lvSG0hFW24LcCem6SnBHtPF/RfLE8b698irz8X8goN",
+	"t8DrzxHy1GKg/eeXOhRwNxBQXvgPa4YidPYQCAgbNnVf90jpgjD8HYMb0N7yEo5tcHkT3++uSIW+eTBI",
+	"pTX1tICjdeq2yYUtIGn9sa0/dr0/dsJNLFVMRBhtPmDr5N0fCEdQWODQKgRlXYKgS+jzgVMArZrF+cw8",
+	"iOs3UTp1i8vdgGlF7UToFBmCFz7zMTDQuj+CtFGhfGnIkHc2YkZNQUlgkBk4upIzvjA4c+Qp95yDrk2n",
+	"0ij8C8mWJSZav9mLb7EZXwg5xrbgi9X8Sk5Urk3EDF8cswtGk4OVvCZqLpmqEPRgGUtZIQ99YdiNgDmR",
+	"6Uq3lvhpi/v4St5i5V1iyZ1wDf6PIDLXLdwAbnCh9KPOpTlmA1w7n7M5uJJuYk1BA8IwXnVmWD5jXV4J",
+	"5BdU0uSIiiKp3DLhO1GOsnxeWHPlBAetHj5VWblZsPDmWebmqVAprwFmNQJiv73eMQ1TdeNGxa8kfkT7",
+	"hFKnlvmnbulUTWy8RMLzm5r9c/Zc/PzEGB2Cbs9evzl1EnQJzs0VmyoNDHcg42wOcF3JuvA3GStuMhz8",
+	"AnSn16HdHP7Q99WRPgCw3/gio+Dzyp7p9DqnZ29Ph2/4efwqOYP4u/Qlj9+Ozk7j18Pz5Hv4jp+lp3z7",
+	"qANcjOfBlEM7rbWft+rsc6+guU9tdZWe3OqqbdTCtvuXJOsGPcc/hPqf25Ru/5JltK3p+SzCKBykZ5yR",
+	"qSAgRyVrhvXeGmC+UhlwkPJRNJ2Tr1bN+vlse8ITP8rbWbg7EJvcE6+2zCYtbPlm3P5boZEqsmlhyBqT",
+	"+UHQFNTvg/3zFTxUujRprqnbLnR55DMnvuU4/kMNzcnXP9RwbZ3VC8nCG+wPNaR6TLh5IjZRczblcsGo",
+	"/M3UfZsJyyYcs6Z5luQZlojiMi0f9nX+GtkR/uk/9Q81fEiChOpnVpyiP9SwrV58WLQHS1uR7JPWsCBF",
+	"a7XZJ1yPneBsPn4le0G9THu1MPGuZ/Ifarj5nJ3Q7l9d+Z0kOMoPil6pDjlinGk1ZzM0HlcPWHEAWXem",
+	"4Uao3Hgr7RztbBmeOz0myDqfLNw5nXODdW6qTR1FbLhgSa6N0seNhdzD4XnvR/J4tdyXyVxCnTlQswx8",
+	"7braYKuypqm8uv+5r2S2qNVV94XZOj0s2h49bp31+gRvLrXut1Qrrg6v2Pp9TvJhibM5DCdKXccmHxa7",
+	"cL0UKz0/ai5Z7T3WDSUakVXpyMkkPMnel/zCODFWJV5aLk3f4DdxB+V36uVlrZOPJKAeUiQ0jGuzXKhN",
+	"eSsdDk86JDzLcLP7w3V7xcL59w+s0iaWT32diKnRd/2+egBZd1BrYnAUujJc9jCDTGdKSKQMcmgebhzo",
+	"cPejeVec3yvp2dKqjQhdPd/VdqpHv9pgFCh3QdxgE1PkXruSoyAv6OYnJ7VwkpQnk2Pm5vafn39i09xY",
+	"NgQ2sXZmCtd2PsxEwgSuDVislnolB0G+5TqjcHxa6wG6zjOlZkOeXEdspsUN6j6ZkNdxphKeOeEl/Eqj",
+	"Dm2OqAtcmrmbi4RrLbwD24gx0i4ZSLT7+GA+MZD0////9/8bHPlKgzKBHrqZydHNbkCL0YKlkAn3n2Cu",
+	"ZNfvgON/4W9eOjTWdn2vgVtokB+7m+r26C9e2ovcQKXuTSfq4Cbo4yaoaNRYvvW4kijhkC7Mj9UN6DRH",
+	"Z06us06vgwveOzlJuAFz7L97PFY3x/n1CR6kEz+D27uAG6aQ5vaxPcINHfld2Mkl7qimG4G6mVImm994",
+	"lYCPbMGkmv+JHcYHaXVEHxP3B7UxBJJbHmv4A5LV2dpBqOFxivE4Fe6rfZkcf+YZeZgKw2N3yFP2j8tf",
+	"f4nYXCs5RmEeMR+ox0YCsjQKzA8kPbFL9AuFA3mps1cbZGs0PwRf/0GausmRJxlwnQlUyajhen7QshvU",
+	"CVErsgwDxXB0ezWZt+73u5dyXAHn/tSe9bvoLO6twy0bHlb5GhYGl9kJAjHO9R5X+jcETRhbzhIusS44",
+	"AnuHmt4xDVYvWMYt6L0t1XI8tdehnHyqaE1BacTL3bAuOmZuobukTv57d0VynR3o5Gv1n+v9STUll/a7",
+	"67kDk6xLQcXlSBpVmr+BbdZnHtP8sspvVB1dG1DwvDm2m8wye7PK7KR7V3feRqvs7dN4UhoPVh7MjzyZ",
+	"eOOLfxpS1lWaDcHB9OJvR8FiE2RR3TLr2e0o0YNbC9OZ7bH5BCSF4pPs9KgsN/RHldtETaGgX0FKFv/y",
+	"BlPvh3Jkj+eIavIl0Xg6O5oTfPcXl/T2fx7Dihy+udmCXG6b1nx8eOZjvzoLlqkxkWl+S4Lq5GsYn6eO",
+	"mmV8sXsS13KHNh/1cDzWV/ouBWLEqGC9A/YJlwlk7h/F4jgs5oQqH3MhlxTKMCsiZd1Xp29ZYYUOb8cz",
+	"kKmQ4wHDmDMmbKl0klz2UhLSRqhE1rWlc78fy29NRp0/lIxqlE9JArPCoIm3TpgGNzv/ziEnl39FYLV8",
+	"C63Rau8JKqtO64bHq0IvToXhw2zP+uo3bRf783I6/VmMTnX7B8iU8fI+xXs0oghc3IHWZ1/gP5IJpHkG",
+	"T2HyOPFH+f4YZSXq+ETypYLLqXBRQB3vGMGk4CtPAmIAiUKGJu+YXVQtSZivglqZYa/OTtnflERZECQT",
+	"Gy6855CMYMIayEZNaOMDvfEQzubocUonFXzlFJ5hgJmFsTB180F4SxOHfXr8HCjLd7BbFau9JwNWC7ha",
+	"wNV6CR/BS9jm97bo7Zvl81SzKtbBkMOK3bnGZv4kkI9w1QMivo/k3EO0K9UcE5E1lManKuKrWJ+UpOky",
+	"QBb1aRNc+ygPBa09PfwJALlFPy36adHPnwH9tECkBSK7EYsvIZFSZS5sKWReeQogopU7wDFFzTwgHvlB",
+	"aXb+ylO4VSYk4VovmJ0rzHDgNtdgIgdDqnVW5iE+icu0/lvIWY2YUV40YdIHetSYmQubTApWP87GfNbo",
+	"7cJJCLc+TcW3C2XWB/0vxyKVkVblOrQApwU4LcBpAU4LcP6EAKeN7H7qyO6/iZt6UDdVpllOEd1/JLfr",
+	"BSS5FnaByzgErkFf5G46//t/HI5x0xIA0+1JmyhjaebkmJJWU5XkxD4CPJmEdGGkc0bM4UYgpLFcJvCO",
+	"Dab82olhOcBWAHNzMZfWtdz7/vT7UxwqJXOeILLyw17uzt+BZ3YSMQ08pXMdYkjdttY8sd5fybpTsFok",
+	"5DHFz6ZE62fAgTkLLBPGggQdsU9/7f/88bfPP76/7F98+PAZO+PDPAvEaRooSS79bsoNaOpJ4mbWJzLT",
+	"jZTR2xMxM2wIdg4gyUJXfoPSmhvaRza+iBql5iciq3JG+C+9d2O8SCyDTIzFUGTCLirtV55v+Mi/QBuh",
+	"JCb00fXJeJb5lEvvDzWs+/ni8shzZ2PhSWwTUiaRMVBIq5iQKUqTG/DE5KbSiYbGGzrzKbBC+wZweBRc",
+	"fEP99K7/+vzVX2po159KYllHVmo74ZQgfqvX5ephmcsXTvFJkA28Op5RTr55KoXZ8EW3xaxTGE3EiLBD",
+	"ENt1QZ3VnQcqchoB7WExzC2YI+xEoBA5rnHYEDXI7U/WWTgMWPcqTWEp9yzP1DiHaov0SkODuK/4GGQi",
+	"3Ch+vPyhyNunZlO+CE1X56Z4aGWbrktV2rTIZ/QnylhIqTJXWAZRVhSofKPOunb7Ox9qJUOwrR9lKm5E",
+	"mvOMhZP7Qy5TxscaMBO9OoZKfnrzTPPZDGQaY0I10q4wq7nIqufO/bXh7d+JMjQUCiByA6F90VbhTlX4",
+	"TaqpkAA+SRarCRjwU5MqJBnQKh9Pllgb3MzwrFqPgLmb4ujWoUGC/8bz4n4w7rDhBNMHl6ZUay5pikyP",
+	"4UVQ1A3AiH5K148CsHaSTE1nGViUNfSBcNTmSl+jRK7LDHyoSTL+/ZJ9lOOMy/SFYf/OubagswW7SPPM",
+	"skuFZw232vtMuM7+BDeQsQ/ccnfRowTzdGJl5rWn76keDXw5zvDllFvedAmIsROe4X5m3UvLZcp1yrwS",
+	"b45Q6oy0ktZd/jTo4oz06jQglCFRi/UmVgynQ1cnpwAEzdvTE2N5RqLuPy5//YXuist/HdWm2P2+zQFK",
+	"sPZDcVIzSMd41aGm5S+jUcbHQWaLFGRSlTOhhSax7z+SLJLM7+4Q2mWiWrUIuoJmfMHgC09stkCkFDGT",
+	"mxlIQzOoJDhpYdzWS8TMraF5wVKwXGS+e19wWkYiqwsu+pJxAPL/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

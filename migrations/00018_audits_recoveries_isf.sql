@@ -122,6 +122,9 @@ CREATE TABLE dp_audit_findings (
     FOREIGN KEY (council_id, audit_id) REFERENCES dp_audits (council_id, id)
 );
 
+-- Evidence items (00017) recorded against an audit name one of this council's audits.
+ALTER TABLE evidence_items ADD CONSTRAINT evidence_items_audit_fk FOREIGN KEY (council_id, audit_id) REFERENCES dp_audits (council_id, id);
+
 -- The evidence an audit asked for, and when it arrived.
 CREATE TABLE dp_audit_evidence_requests (
     council_id   uuid NOT NULL,
@@ -223,6 +226,7 @@ ALTER TABLE payment_lines
     ADD CONSTRAINT payment_lines_cycle_dates CHECK ((kind IN ('cycle', 'adjustment')) = (cycle_start IS NOT NULL AND cycle_end IS NOT NULL)),
     ADD CONSTRAINT payment_lines_sign CHECK (amount_pence > 0 OR kind IN ('adjustment', 'carried'));
 DROP TABLE recoveries;
+ALTER TABLE evidence_items DROP CONSTRAINT evidence_items_audit_fk;
 DROP TABLE dp_audit_evidence_requests;
 DROP TABLE dp_audit_findings;
 DROP TABLE dp_audits;

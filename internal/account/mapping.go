@@ -226,3 +226,9 @@ func (r resolved) example() string {
 	}
 	return "pounds with at most two decimal places, such as -12.34"
 }
+
+// ValidateMapping checks a mapping (its problems name /mapping/… fields) without reading a file.
+func ValidateMapping(m Mapping) error {
+	_, err := m.check()
+	return err
+}

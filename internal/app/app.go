@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pbudget/pbudget/internal/access"
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -156,6 +157,8 @@ type Services struct {
 	Finance *dpfinance.Service
 	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
 	Webhooks *outbox.Service
+	// Accounts keeps direct-payment accounts: ledgers, statements, flags and evidence.
+	Accounts *accounts.Service
 }
 
 // Build wires the stores and services of db; q queues their background work; pay, when given,
@@ -202,6 +205,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	payments.SetRecoveries(finance) // runs take recoveries' offsets as recovery lines; a paid run records them
 	return Services{
 		Finance:     finance,
+		Accounts:    accounts.NewService(postgres.NewAccountStore(db), q, auditStore, db, now),
 		Reviews:     reviewService,
 		Reports:     report.NewService(postgres.NewReportStore(db), now),
 		CLD:         cldexport.NewService(postgres.NewCLDStore(db), q, auditStore, db, now),
@@ -266,7 +270,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments, Portal: svc.Portal,
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports, Finance: svc.Finance,
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports, Finance: svc.Finance, Accounts: svc.Accounts,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})
@@ -323,5 +327,5 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
 	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Audits: svc.Finance}
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Audits: svc.Finance, Statements: svc.Accounts}
 }

@@ -28,7 +28,13 @@ type Settings struct {
 	ApproverMustDifferFromSubmitter bool
 	Payments                        PaymentCalendar
 	Originator                      *Originator // nil until the council configures it
-	Version                         int
+	// ExcludedMerchantCategories are the merchant category codes a direct payment may never be
+	// spent on (card statement lines with one are flagged excluded_category).
+	ExcludedMerchantCategories []string
+	// MerchantCategoryMap maps merchant category codes to service category codes, for matching
+	// card statement lines to plan lines.
+	MerchantCategoryMap map[string]string
+	Version             int
 	UpdatedAt                       time.Time
 }
 
@@ -64,6 +70,7 @@ func DefaultSettings(councilID uuid.UUID) Settings {
 		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, ApproverMustDifferFromSubmitter: true,
 		Payments: PaymentCalendar{FourWeeklyAnchor: DefaultAnchor, TwoWeeklyAnchor: DefaultAnchor, MonthlyAnchor: DefaultAnchor,
 			LeadDays: 7, ProcessingDays: 3},
+		ExcludedMerchantCategories: []string{"7995", "7800", "7801", "7802"}, MerchantCategoryMap: map[string]string{},
 		Version: 1}
 }
 
@@ -141,7 +148,8 @@ func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int
 				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter,
 				"payment_four_weekly_anchor":          st.Payments.FourWeeklyAnchor.String(), "payment_two_weekly_anchor": st.Payments.TwoWeeklyAnchor.String(),
 				"payment_monthly_anchor": st.Payments.MonthlyAnchor.String(), "payment_lead_days": st.Payments.LeadDays,
-				"payment_processing_days": st.Payments.ProcessingDays, "bacs_originator_configured": st.Originator != nil},
+				"payment_processing_days": st.Payments.ProcessingDays, "bacs_originator_configured": st.Originator != nil,
+				"excluded_merchant_categories": st.ExcludedMerchantCategories, "merchant_category_map": st.MerchantCategoryMap},
 		})
 	})
 	return out, err

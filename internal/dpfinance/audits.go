@@ -261,6 +261,9 @@ func (s *Service) reconcile(ctx context.Context, au *Audit, set Settings, st Aud
 	if err != nil {
 		return err
 	}
+	if st.StatementClosing == nil {
+		st.StatementClosing = led.StatementClosing // the auditor's figure wins; else the statement's
+	}
 	rec, err := dpaudit.ReconcilePeriod(dpaudit.ReconcileInput{Period: au.Period, Opening: led.Opening, Entries: led.Entries, StatementClosing: st.StatementClosing})
 	if err != nil {
 		return err

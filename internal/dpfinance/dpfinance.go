@@ -163,6 +163,8 @@ type Ledger struct {
 	Opening account.Opening
 	Entries []account.Entry
 	Flagged []dpaudit.FlaggedLine // statement lines flagged in the period
+	// StatementClosing is the balance a statement ending on the period's last day states.
+	StatementClosing *int64
 }
 
 // Store keeps statements, recoveries and audits.
@@ -189,6 +191,9 @@ type Store interface {
 	OffsetsTaken(ctx context.Context, councilID uuid.UUID, recoveries []uuid.UUID) (map[uuid.UUID][]OffsetTaken, error)
 	OffsetRecoveries(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) ([]Recovery, error)
 	RunOffsets(ctx context.Context, councilID, runID uuid.UUID) (map[uuid.UUID]int64, error)
+	// PostRecovery enters money recovered from a direct payment's account (an invoice paid from
+	// it, a card recoup) in its ledger, once per source.
+	PostRecovery(ctx context.Context, r Recovery, source uuid.UUID, on date.Date, amount int64, by string, at time.Time) error
 	Overpayment(ctx context.Context, councilID, id uuid.UUID) (Overpayment, error)
 
 	InsertAudits(ctx context.Context, as []Audit) (int, error) // ON CONFLICT DO NOTHING: how many were new

@@ -172,6 +172,13 @@ func (s *Service) ActOnRecovery(ctx context.Context, a actor.Actor, id uuid.UUID
 		if err := s.d.Store.UpdateRecovery(ctx, r); err != nil {
 			return err
 		}
+		if ev.Kind == recovery.Record && r.AgreementKind == payment.DirectPaymentKind {
+			// Money taken back from the account: the ledger shows it (offsets are smaller council
+			// payments, entered when their run is paid).
+			if err := s.d.Store.PostRecovery(ctx, r, uuid.Must(uuid.NewV7()), ev.On, ev.Amount, a.Subject, r.UpdatedAt); err != nil {
+				return err
+			}
+		}
 		out = r
 		return s.d.Audit.Record(ctx, a, audit.Event{Action: "recovery." + string(ev.Kind), EntityType: "recovery", EntityID: r.ID,
 			ChangedFields: []string{"status"}, Reason: ev.Reason,

@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/idempotency"
@@ -31,6 +32,7 @@ type operation struct {
 	roles        []actor.Role // empty: any authenticated caller
 	contentTypes []string     // of the request body; empty when it has none
 	idempotent   bool         // declares the Idempotency-Key header
+	streamed     bool         // its body is a file (text/csv), spooled to disk rather than read into memory
 }
 
 // operations indexes the spec by method and echo route path (/v1/people/:person_id).
@@ -63,6 +65,7 @@ func indexOperations(spec *openapi3.T) (operations, error) {
 			if op.RequestBody != nil && op.RequestBody.Value != nil {
 				for ct := range op.RequestBody.Value.Content {
 					o.contentTypes = append(o.contentTypes, ct)
+					o.streamed = o.streamed || ct == "text/csv"
 				}
 			}
 			for _, p := range append(item.Parameters, op.Parameters...) {
@@ -123,7 +126,23 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			req = req.WithContext(actor.With(req.Context(), a))
 			c.SetRequest(req)
 		}
-		if hasBody(req) {
+		validation := s.validation
+		if op.streamed && hasBody(req) {
+			if err := checkContentType(req, op.contentTypes); err != nil {
+				return err
+			}
+			spool, err := spoolBody(c, accounts.MaxStatementBytes)
+			if err != nil {
+				return err
+			}
+			defer spool.remove()
+			req.Body, req.GetBody = spool, nil
+			// The file is checked line by line by its import, not by the validator (which would
+			// read it whole).
+			v := *s.validation
+			v.ExcludeRequestBody = true
+			validation = &v
+		} else if hasBody(req) {
 			if len(op.contentTypes) == 0 {
 				return errBodyNotAllowed
 			}
@@ -155,7 +174,7 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			params[name] = c.ParamValues()[i]
 		}
 		err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
-			Request: req, PathParams: params, Route: op.route, Options: s.validation,
+			Request: req, PathParams: params, Route: op.route, Options: validation,
 		})
 		if err != nil {
 			return validationError(err)

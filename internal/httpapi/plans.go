@@ -50,6 +50,18 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		}
 		originator = &council.Originator{ServiceUserNumber: o.ServiceUserNumber, SortCode: o.SortCode, AccountNumber: o.AccountNumber, AccountName: name}
 	}
+	if b.MerchantCategoryMap != nil {
+		var f apperr.Fields
+		for code := range *b.MerchantCategoryMap {
+			if len(code) != 4 || strings.Trim(code, "0123456789") != "" {
+				f.Add("/merchant_category_map", "merchant_category", "the map's keys are four-digit merchant category codes")
+				break
+			}
+		}
+		if err := f.Err(); err != nil {
+			return nil, err
+		}
+	}
 	st, err := s.settings.Update(ctx, a, version, jsonFields(b), func(st *council.Settings) {
 		setIf(&st.ApproverLimitAnnual, b.ApproverLimitAnnualPence)
 		setIf(&st.CareHomeMaxDays, b.DpCareHomeMaxDays)
@@ -70,6 +82,12 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		setIf(&p.ProcessingDays, b.PaymentProcessingDays)
 		if originator != nil {
 			st.Originator = originator
+		}
+		if b.ExcludedMerchantCategories != nil {
+			st.ExcludedMerchantCategories = append([]string{}, *b.ExcludedMerchantCategories...)
+		}
+		if b.MerchantCategoryMap != nil {
+			st.MerchantCategoryMap = *b.MerchantCategoryMap
 		}
 	})
 	if err != nil {
@@ -92,7 +110,14 @@ func settingsOut(st council.Settings) api.CouncilSettings {
 		ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter, Version: st.Version, UpdatedAt: nullable.NewNullNullable[time.Time](),
 		PaymentFourWeeklyAnchor: dateOut(st.Payments.FourWeeklyAnchor), PaymentTwoWeeklyAnchor: dateOut(st.Payments.TwoWeeklyAnchor),
 		PaymentMonthlyAnchor: dateOut(st.Payments.MonthlyAnchor), PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays,
-		BacsOriginator: originatorOut(st.Originator),
+		BacsOriginator: originatorOut(st.Originator), ExcludedMerchantCategories: st.ExcludedMerchantCategories,
+		MerchantCategoryMap: st.MerchantCategoryMap,
+	}
+	if out.ExcludedMerchantCategories == nil {
+		out.ExcludedMerchantCategories = []string{}
+	}
+	if out.MerchantCategoryMap == nil {
+		out.MerchantCategoryMap = map[string]string{}
 	}
 	if !st.UpdatedAt.IsZero() {
 		out.UpdatedAt = nullable.NewNullableWithValue(st.UpdatedAt)

@@ -18,6 +18,7 @@ import (
 	"github.com/pbudget/pbudget/api"
 	"github.com/pbudget/pbudget/docs"
 	"github.com/pbudget/pbudget/internal/access"
+	"github.com/pbudget/pbudget/internal/accounts"
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/auth"
@@ -70,6 +71,7 @@ type Deps struct {
 	CLD          *cldexport.Service
 	Reports      *report.Service
 	Finance      *dpfinance.Service
+	Accounts     *accounts.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
 	Idempotency  idempotency.Store
@@ -106,6 +108,7 @@ type Server struct {
 	cld          *cldexport.Service
 	reports      *report.Service
 	finance      *dpfinance.Service
+	accounts     *accounts.Service
 	ready        Readiness
 	targetSchema int64
 	metrics      *metrics
@@ -167,6 +170,7 @@ func New(d Deps) (*echo.Echo, error) {
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
 		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports, finance: d.Finance,
+		accounts: d.Accounts,
 		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),

@@ -151,7 +151,14 @@ func Middleware(store Store, tx txn.Transactor, now func() time.Time, applies fu
 // retry is recognised.
 // readBody returns the body without consuming it: the request validator leaves a fresh copy
 // through GetBody (and the validated value on Body for the handler).
+// Digester is a request body that is a file already hashed (a spooled upload): the request hash
+// uses its digest and the query string instead of reading the file into memory.
+type Digester interface{ Digest() []byte }
+
 func readBody(req *http.Request) ([]byte, error) {
+	if d, ok := req.Body.(Digester); ok {
+		return append([]byte("file "+req.URL.RawQuery+"\n"), d.Digest()...), nil
+	}
 	if req.GetBody != nil {
 		rc, err := req.GetBody()
 		if err != nil {

@@ -17,10 +17,11 @@ type Deps struct {
 	Reviews         ReviewSweeper
 	CLD             CLDBuilder
 	Audits          AuditScheduler // nil: the audit schedule job does nothing
+	Statements      StatementImporter
 }
 
 func (d Deps) check() error {
-	if d.Uprating == nil || d.PaymentRuns == nil || d.IdempotencyKeys == nil || d.Webhooks == nil || d.Reviews == nil || d.CLD == nil {
+	if d.Uprating == nil || d.PaymentRuns == nil || d.IdempotencyKeys == nil || d.Webhooks == nil || d.Reviews == nil || d.CLD == nil || d.Statements == nil {
 		return errors.New("jobs: every dependency of the workers must be set")
 	}
 	return nil
@@ -61,4 +62,9 @@ type AuditScheduler interface {
 // CLDBuilder produces client-level data returns (cldexport.Service).
 type CLDBuilder interface {
 	Build(ctx context.Context, councilID, exportID uuid.UUID) error
+}
+
+// StatementImporter imports statement files in the background (accounts.Service).
+type StatementImporter interface {
+	RunUpload(ctx context.Context, councilID, uploadID uuid.UUID) error
 }

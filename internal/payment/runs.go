@@ -557,6 +557,9 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 		if err := s.store.RecordOverpayments(ctx, a.CouncilID, r.ID, now); err != nil {
 			return audit.Event{}, err
 		}
+		if err := s.store.PostLedgers(ctx, a.CouncilID, r.ID, a.Subject, now); err != nil {
+			return audit.Event{}, err
+		}
 		if s.recover != nil {
 			if err := s.recover.RunPaid(ctx, a, a.CouncilID, r.ID, date.Today(now)); err != nil {
 				return audit.Event{}, err
@@ -575,6 +578,10 @@ func (s *Service) RecordReturns(ctx context.Context, a actor.Actor, id uuid.UUID
 		}
 		details, err := s.applyReturns(ctx, a, r, returns)
 		if err != nil {
+			return audit.Event{}, err
+		}
+		now := s.timestamp()
+		if err := s.store.PostReturns(ctx, a.CouncilID, r.ID, date.Today(now), a.Subject, now); err != nil {
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: "payment_run.returns_recorded", ChangedFields: []string{"lines"}, Details: totalsDetails(*r, details)}, nil

@@ -385,6 +385,15 @@ type Store interface {
 	// unheld lines pay, in agreement id order.
 	RunAgreementStates(ctx context.Context, councilID, runID uuid.UUID) ([]RunAgreementState, error)
 	RecordOverpayments(ctx context.Context, councilID, runID uuid.UUID, at time.Time) error
+	// PostLedgers posts to the direct-payment accounts' ledgers what a run being marked paid paid
+	// them: a council_payment per account (the sum of its live, unheld lines, when more than zero),
+	// dated the run's pay date, and for a net direct payment the contribution due for each cycle
+	// paid (a memo: the cycle's share of the plan's direct-payment cost that the council does not
+	// pay). Each is posted once, whatever retries happen (unique source per account).
+	PostLedgers(ctx context.Context, councilID, runID uuid.UUID, by string, at time.Time) error
+	// PostReturns reverses, dated on, the council_payment of each account whose payment of the
+	// run the bank returned, once.
+	PostReturns(ctx context.Context, councilID, runID uuid.UUID, on date.Date, by string, at time.Time) error
 	ListOverpayments(ctx context.Context, councilID uuid.UUID, agreementID *uuid.UUID, p page.Request) ([]OverpaymentRecord, error)
 
 	// Files.

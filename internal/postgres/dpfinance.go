@@ -331,25 +331,70 @@ func (s *DPFinanceStore) DPAgreementsPaid(ctx context.Context, councilID uuid.UU
 	return convert(rows, dpAgreementRow.domain), nil
 }
 
-// Ledger implements dpfinance.Store: the council's payments into the account, from the paid
-// runs' lines (recovery lines reduce them), by pay date. The opening balance is what was paid
-// before the period.
+// Ledger implements dpfinance.Store: the account's ledger up to the period's end (its opening
+// balance and entries, amounts as account.Entry takes them), the flags of its statement lines in
+// the period, and the closing balance a statement ending on the period's last day states.
 func (s *DPFinanceStore) Ledger(ctx context.Context, councilID, agreementID uuid.UUID, p dpaudit.Period) (dpfinance.Ledger, error) {
-	var rows []struct {
-		PayDate date.Date
-		Amount  int64
+	var acct []struct {
+		ID                  uuid.UUID
+		OpenedOn            date.Date
+		OpeningBalancePence int64
 	}
-	err := s.db.conn(ctx).Raw(`SELECT r.pay_date, sum(l.amount_pence) AS amount FROM payment_lines l
-		JOIN payment_runs r ON r.council_id = l.council_id AND r.id = l.run_id
-		WHERE l.council_id = ? AND l.dp_agreement_id = ? AND l.state = 'live' AND NOT l.held AND r.status = 'paid' AND r.pay_date < ?
-		GROUP BY r.id, r.pay_date HAVING sum(l.amount_pence) > 0 ORDER BY r.pay_date`, uuidArg(councilID), uuidArg(agreementID), p.End).Scan(&rows).Error
-	if err != nil {
+	q := s.db.conn(ctx)
+	if err := q.Raw(`SELECT id, opened_on, opening_balance_pence FROM direct_payment_accounts WHERE council_id = ? AND dp_agreement_id = ?`,
+		uuidArg(councilID), uuidArg(agreementID)).Scan(&acct).Error; err != nil {
 		return dpfinance.Ledger{}, translate(err, nil)
 	}
-	var led dpfinance.Ledger
-	led.Opening = account.Opening{}
-	for _, r := range rows {
-		led.Entries = append(led.Entries, account.Entry{Kind: account.CouncilPayment, Date: r.PayDate, Amount: r.Amount})
+	if len(acct) == 0 {
+		return dpfinance.Ledger{}, apperr.ErrNotFound.WithMessage("the direct payment has no account")
+	}
+	a := acct[0]
+	var rows []struct {
+		EntryDate   date.Date
+		Kind        string
+		AmountPence int64
+	}
+	if err := q.Raw(`SELECT entry_date, kind, amount_pence FROM ledger_entries WHERE council_id = ? AND account_id = ? AND entry_date < ?
+		ORDER BY entry_date, seq`, uuidArg(councilID), uuidArg(a.ID), p.End).Scan(&rows).Error; err != nil {
+		return dpfinance.Ledger{}, translate(err, nil)
+	}
+	led := dpfinance.Ledger{Opening: account.Opening{Date: a.OpenedOn, Amount: a.OpeningBalancePence}, Entries: make([]account.Entry, len(rows))}
+	for i, r := range rows {
+		amt := r.AmountPence
+		if r.Kind != string(account.Adjustment) && amt < 0 {
+			amt = -amt
+		}
+		led.Entries[i] = account.Entry{Kind: account.Kind(r.Kind), Date: r.EntryDate, Amount: amt}
+		if r.EntryDate.Before(led.Opening.Date) {
+			led.Opening.Date = r.EntryDate // a ledger posted before the account's opening day: open it then
+		}
+	}
+	var flags []struct {
+		Flag        string
+		AmountPence int64
+		Resolution  *string
+	}
+	if err := q.Raw(`SELECT flag, amount_pence, resolution FROM statement_flags WHERE council_id = ? AND account_id = ? AND line_date >= ? AND line_date < ?
+		ORDER BY line_date, id`, uuidArg(councilID), uuidArg(a.ID), p.Start, p.End).Scan(&flags).Error; err != nil {
+		return dpfinance.Ledger{}, translate(err, nil)
+	}
+	for _, f := range flags {
+		fl := dpaudit.FlaggedLine{Flag: account.Flag(f.Flag), Amount: f.AmountPence}
+		if fl.Amount < 0 {
+			fl.Amount = -fl.Amount
+		}
+		if f.Resolution != nil {
+			fl.Resolution = dpaudit.Resolution(*f.Resolution)
+		}
+		led.Flagged = append(led.Flagged, fl)
+	}
+	var closing []int64
+	if err := q.Raw(`SELECT stated_closing_pence FROM statements WHERE council_id = ? AND account_id = ? AND to_date = ? AND stated_closing_pence IS NOT NULL
+		ORDER BY imported_at DESC, id DESC LIMIT 1`, uuidArg(councilID), uuidArg(a.ID), p.Last()).Scan(&closing).Error; err != nil {
+		return dpfinance.Ledger{}, translate(err, nil)
+	}
+	if len(closing) > 0 {
+		led.StatementClosing = &closing[0]
 	}
 	return led, nil
 }
@@ -533,6 +578,15 @@ func (s *DPFinanceStore) RunOffsets(ctx context.Context, councilID, runID uuid.U
 		out[r.RecoveryID] = r.Amount
 	}
 	return out, nil
+}
+
+// PostRecovery implements dpfinance.Store.
+func (s *DPFinanceStore) PostRecovery(ctx context.Context, r dpfinance.Recovery, source uuid.UUID, on date.Date, amount int64, by string, at time.Time) error {
+	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+		SELECT a.council_id, gen_random_uuid(), a.id, ?, 'recovery', ?, 'recovery', ?, 'money recovered: recovery ' || ?, ?, ?
+		  FROM direct_payment_accounts a WHERE a.council_id = ? AND a.dp_agreement_id = ?
+		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`,
+		on, -amount, uuidArg(source), r.ID.String(), by, at, uuidArg(r.CouncilID), uuidArg(r.AgreementID)).Error, nil)
 }
 
 // Overpayment implements dpfinance.Store.

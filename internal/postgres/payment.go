@@ -1265,3 +1265,47 @@ func (s *PaymentStore) ListFiles(ctx context.Context, councilID uuid.UUID, f pay
 	}
 	return s.files(paginate(q, "created_at", p))
 }
+
+// PostLedgers implements payment.Store.
+func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UUID, by string, at time.Time) error {
+	q := s.db.conn(ctx)
+	if err := q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+		SELECT l.council_id, gen_random_uuid(), a.id, r.pay_date, 'council_payment', sum(l.amount_pence), 'payment_run', r.id,
+		       'payment run ' || r.number, ?, ?
+		  FROM payment_lines l
+		  JOIN payment_runs r ON r.council_id = l.council_id AND r.id = l.run_id
+		  JOIN direct_payment_accounts a ON a.council_id = l.council_id AND a.dp_agreement_id = l.dp_agreement_id
+		 WHERE l.council_id = ? AND l.run_id = ? AND l.state = 'live' AND NOT l.held
+		 GROUP BY l.council_id, a.id, r.pay_date, r.id, r.number
+		HAVING sum(l.amount_pence) > 0
+		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArg(councilID), uuidArg(runID)).Error; err != nil {
+		return translate(err, nil)
+	}
+	// A cycle's contribution is due once, however many runs pay it (a returned cycle is paid again
+	// by a later run): its source is the (account, cycle start) pair, as a name-based UUID.
+	return translate(q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+		SELECT l.council_id, gen_random_uuid(), a.id, l.cycle_start, 'contribution_due', c.amount, 'contribution_cycle',
+		       md5(a.id::text || '/' || l.cycle_start::text)::uuid, 'contribution due for the cycle from ' || l.cycle_start, ?, ?
+		  FROM payment_lines l
+		  JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
+		  JOIN direct_payment_accounts a ON a.council_id = l.council_id AND a.dp_agreement_id = l.dp_agreement_id
+		 CROSS JOIN LATERAL (SELECT coalesce(sum(pl.annual_cost_pence), 0) AS gross FROM plan_lines pl
+		        WHERE pl.council_id = g.council_id AND pl.plan_id = g.plan_id AND pl.management_option = 'direct_payment') p
+		 CROSS JOIN LATERAL (SELECT round(l.amount_pence::numeric * (p.gross - g.annual_amount_pence) / g.annual_amount_pence)::bigint AS amount) c
+		 WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'live' AND NOT l.held
+		   AND g.payment_basis = 'net' AND g.annual_amount_pence > 0 AND c.amount > 0
+		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArg(councilID), uuidArg(runID)).Error, nil)
+}
+
+// PostReturns implements payment.Store.
+func (s *PaymentStore) PostReturns(ctx context.Context, councilID, runID uuid.UUID, on date.Date, by string, at time.Time) error {
+	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+		SELECT e.council_id, gen_random_uuid(), e.account_id, ?, 'adjustment', -e.amount_pence, 'payment_return', e.source_id,
+		       'the bank returned the payment of ' || e.reason, ?, ?
+		  FROM ledger_entries e
+		  JOIN direct_payment_accounts a ON a.council_id = e.council_id AND a.id = e.account_id
+		 WHERE e.council_id = ? AND e.source_kind = 'payment_run' AND e.source_id = ?
+		   AND EXISTS (SELECT 1 FROM payment_lines l WHERE l.council_id = e.council_id AND l.run_id = e.source_id
+		               AND l.dp_agreement_id = a.dp_agreement_id AND l.state = 'returned')
+		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, on, by, at, uuidArg(councilID), uuidArg(runID)).Error, nil)
+}

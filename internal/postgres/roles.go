@@ -21,6 +21,8 @@ var AppendOnlyTables = []string{
 	"audit_events",             // the audit trail (00001)
 	"access_records",           // reads of personal data (00007)
 	"personal_budget_versions", // issued budget versions (00002), append-only by trigger too
+	"ledger_entries",           // direct-payment accounts' ledgers (00017), append-only by trigger too
+	"statement_lines",          // imported statement lines (00017): a line never changes
 }
 
 // readOnlyTables the runtime role may only read: goose's version table, which readiness checks.

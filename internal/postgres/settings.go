@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,6 +29,8 @@ type settingsRow struct {
 	BacsSortCode                      *string
 	BacsAccountNumber                 *string
 	BacsAccountName                   *string
+	ExcludedMerchantCategories        textArray
+	MerchantCategoryMap               []byte
 	Version                           int
 	UpdatedAt                         time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -51,7 +54,16 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, ApproverMustDifferFromSubmitter: r.ApproverMustDifferFromSubmitter,
 		Version: r.Version, UpdatedAt: r.UpdatedAt.UTC(),
 		Payments: council.PaymentCalendar{FourWeeklyAnchor: r.PaymentFourWeeklyAnchor, TwoWeeklyAnchor: r.PaymentTwoWeeklyAnchor,
-			MonthlyAnchor: r.PaymentMonthlyAnchor, LeadDays: r.PaymentLeadDays, ProcessingDays: r.PaymentProcessingDays}}
+			MonthlyAnchor: r.PaymentMonthlyAnchor, LeadDays: r.PaymentLeadDays, ProcessingDays: r.PaymentProcessingDays},
+		ExcludedMerchantCategories: []string(r.ExcludedMerchantCategories), MerchantCategoryMap: map[string]string{}}
+	if st.ExcludedMerchantCategories == nil {
+		st.ExcludedMerchantCategories = []string{}
+	}
+	if len(r.MerchantCategoryMap) > 0 {
+		if err := json.Unmarshal(r.MerchantCategoryMap, &st.MerchantCategoryMap); err != nil {
+			return council.Settings{}, err
+		}
+	}
 	if r.BacsServiceUserNumber != nil {
 		st.Originator = &council.Originator{ServiceUserNumber: *r.BacsServiceUserNumber, SortCode: deref(r.BacsSortCode),
 			AccountNumber: deref(r.BacsAccountNumber), AccountName: deref(r.BacsAccountName)}
@@ -66,7 +78,18 @@ func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, f
 		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter,
 		Version: st.Version, UpdatedAt: st.UpdatedAt,
 		PaymentFourWeeklyAnchor: st.Payments.FourWeeklyAnchor, PaymentTwoWeeklyAnchor: st.Payments.TwoWeeklyAnchor,
-		PaymentMonthlyAnchor: st.Payments.MonthlyAnchor, PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays}
+		PaymentMonthlyAnchor: st.Payments.MonthlyAnchor, PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays,
+		ExcludedMerchantCategories: textArray(st.ExcludedMerchantCategories), MerchantCategoryMap: []byte("{}")}
+	if row.ExcludedMerchantCategories == nil {
+		row.ExcludedMerchantCategories = textArray{}
+	}
+	if len(st.MerchantCategoryMap) > 0 {
+		b, err := json.Marshal(st.MerchantCategoryMap)
+		if err != nil {
+			return err
+		}
+		row.MerchantCategoryMap = b
+	}
 	if o := st.Originator; o != nil {
 		row.BacsServiceUserNumber, row.BacsSortCode, row.BacsAccountNumber, row.BacsAccountName = &o.ServiceUserNumber, &o.SortCode, &o.AccountNumber, &o.AccountName
 	}
