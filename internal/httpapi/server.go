@@ -171,7 +171,7 @@ func New(d Deps) (*echo.Echo, error) {
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
 		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports, finance: d.Finance,
 		accounts: d.Accounts,
-		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
+		ready:    d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
 	}
