@@ -238,6 +238,231 @@ func (e AssessmentType) Valid() bool {
 	}
 }
 
+// Defines values for AuditKind.
+const (
+	AdHoc     AuditKind = "ad_hoc"
+	Scheduled AuditKind = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the AuditKind enum.
+func (e AuditKind) Valid() bool {
+	switch e {
+	case AdHoc:
+		return true
+	case Scheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditState.
+const (
+	AuditStateCancelled         AuditState = "cancelled"
+	AuditStateClosed            AuditState = "closed"
+	AuditStateConcluded         AuditState = "concluded"
+	AuditStateEvidenceReceived  AuditState = "evidence_received"
+	AuditStateEvidenceRequested AuditState = "evidence_requested"
+	AuditStatePlanned           AuditState = "planned"
+	AuditStateReconciled        AuditState = "reconciled"
+)
+
+// Valid indicates whether the value is a known member of the AuditState enum.
+func (e AuditState) Valid() bool {
+	switch e {
+	case AuditStateCancelled:
+		return true
+	case AuditStateClosed:
+		return true
+	case AuditStateConcluded:
+		return true
+	case AuditStateEvidenceReceived:
+		return true
+	case AuditStateEvidenceRequested:
+		return true
+	case AuditStatePlanned:
+		return true
+	case AuditStateReconciled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditWorklists.
+const (
+	AuditWorklistsActionPlanDue   AuditWorklists = "action_plan_due"
+	AuditWorklistsAuditDue        AuditWorklists = "audit_due"
+	AuditWorklistsAuditOverdue    AuditWorklists = "audit_overdue"
+	AuditWorklistsEvidenceOverdue AuditWorklists = "evidence_overdue"
+)
+
+// Valid indicates whether the value is a known member of the AuditWorklists enum.
+func (e AuditWorklists) Valid() bool {
+	switch e {
+	case AuditWorklistsActionPlanDue:
+		return true
+	case AuditWorklistsAuditDue:
+		return true
+	case AuditWorklistsAuditOverdue:
+		return true
+	case AuditWorklistsEvidenceOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditActionAction.
+const (
+	Cancel          AuditActionAction = "cancel"
+	Close           AuditActionAction = "close"
+	Conclude        AuditActionAction = "conclude"
+	ReceiveEvidence AuditActionAction = "receive_evidence"
+	Reconcile       AuditActionAction = "reconcile"
+	RequestEvidence AuditActionAction = "request_evidence"
+)
+
+// Valid indicates whether the value is a known member of the AuditActionAction enum.
+func (e AuditActionAction) Valid() bool {
+	switch e {
+	case Cancel:
+		return true
+	case Close:
+		return true
+	case Conclude:
+		return true
+	case ReceiveEvidence:
+		return true
+	case Reconcile:
+		return true
+	case RequestEvidence:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEvidenceItemInKind.
+const (
+	AuditEvidenceItemInKindBankStatement        AuditEvidenceItemInKind = "bank_statement"
+	AuditEvidenceItemInKindDbsCheck             AuditEvidenceItemInKind = "dbs_check"
+	AuditEvidenceItemInKindInsuranceCertificate AuditEvidenceItemInKind = "insurance_certificate"
+	AuditEvidenceItemInKindInvoice              AuditEvidenceItemInKind = "invoice"
+	AuditEvidenceItemInKindPayrollRecord        AuditEvidenceItemInKind = "payroll_record"
+	AuditEvidenceItemInKindReceipt              AuditEvidenceItemInKind = "receipt"
+	AuditEvidenceItemInKindTimesheet            AuditEvidenceItemInKind = "timesheet"
+)
+
+// Valid indicates whether the value is a known member of the AuditEvidenceItemInKind enum.
+func (e AuditEvidenceItemInKind) Valid() bool {
+	switch e {
+	case AuditEvidenceItemInKindBankStatement:
+		return true
+	case AuditEvidenceItemInKindDbsCheck:
+		return true
+	case AuditEvidenceItemInKindInsuranceCertificate:
+		return true
+	case AuditEvidenceItemInKindInvoice:
+		return true
+	case AuditEvidenceItemInKindPayrollRecord:
+		return true
+	case AuditEvidenceItemInKindReceipt:
+		return true
+	case AuditEvidenceItemInKindTimesheet:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditFindingType.
+const (
+	AuditFindingTypeContributionShortfall AuditFindingType = "contribution_shortfall"
+	AuditFindingTypeExcludedCategory      AuditFindingType = "excluded_category"
+	AuditFindingTypePaEvidenceExpired     AuditFindingType = "pa_evidence_expired"
+	AuditFindingTypePaEvidenceMissing     AuditFindingType = "pa_evidence_missing"
+	AuditFindingTypeSpendOutsidePlan      AuditFindingType = "spend_outside_plan"
+	AuditFindingTypeUnevidencedSpend      AuditFindingType = "unevidenced_spend"
+	AuditFindingTypeUnexplainedDifference AuditFindingType = "unexplained_difference"
+)
+
+// Valid indicates whether the value is a known member of the AuditFindingType enum.
+func (e AuditFindingType) Valid() bool {
+	switch e {
+	case AuditFindingTypeContributionShortfall:
+		return true
+	case AuditFindingTypeExcludedCategory:
+		return true
+	case AuditFindingTypePaEvidenceExpired:
+		return true
+	case AuditFindingTypePaEvidenceMissing:
+		return true
+	case AuditFindingTypeSpendOutsidePlan:
+		return true
+	case AuditFindingTypeUnevidencedSpend:
+		return true
+	case AuditFindingTypeUnexplainedDifference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditOutcomeKind.
+const (
+	AuditOutcomeKindActionPlan      AuditOutcomeKind = "action_plan"
+	AuditOutcomeKindRecovery        AuditOutcomeKind = "recovery"
+	AuditOutcomeKindSatisfactory    AuditOutcomeKind = "satisfactory"
+	AuditOutcomeKindSuspendPayments AuditOutcomeKind = "suspend_payments"
+	AuditOutcomeKindTerminate       AuditOutcomeKind = "terminate"
+)
+
+// Valid indicates whether the value is a known member of the AuditOutcomeKind enum.
+func (e AuditOutcomeKind) Valid() bool {
+	switch e {
+	case AuditOutcomeKindActionPlan:
+		return true
+	case AuditOutcomeKindRecovery:
+		return true
+	case AuditOutcomeKindSatisfactory:
+		return true
+	case AuditOutcomeKindSuspendPayments:
+		return true
+	case AuditOutcomeKindTerminate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditOutcomeInKind.
+const (
+	AuditOutcomeInKindActionPlan      AuditOutcomeInKind = "action_plan"
+	AuditOutcomeInKindRecovery        AuditOutcomeInKind = "recovery"
+	AuditOutcomeInKindSatisfactory    AuditOutcomeInKind = "satisfactory"
+	AuditOutcomeInKindSuspendPayments AuditOutcomeInKind = "suspend_payments"
+	AuditOutcomeInKindTerminate       AuditOutcomeInKind = "terminate"
+)
+
+// Valid indicates whether the value is a known member of the AuditOutcomeInKind enum.
+func (e AuditOutcomeInKind) Valid() bool {
+	switch e {
+	case AuditOutcomeInKindActionPlan:
+		return true
+	case AuditOutcomeInKindRecovery:
+		return true
+	case AuditOutcomeInKindSatisfactory:
+		return true
+	case AuditOutcomeInKindSuspendPayments:
+		return true
+	case AuditOutcomeInKindTerminate:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BadRequestProblemType.
 const (
 	BadRequestProblemTypeUrnPbudgetProblemDataRejected BadRequestProblemType = "urn:pbudget:problem:data-rejected"
@@ -1120,6 +1345,27 @@ func (e ISFAgreementCreateStatementFrequency) Valid() bool {
 	case ISFAgreementCreateStatementFrequencyMonthly:
 		return true
 	case ISFAgreementCreateStatementFrequencyQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ISFStatementStatus.
+const (
+	ISFStatementStatusAccepted  ISFStatementStatus = "accepted"
+	ISFStatementStatusQueried   ISFStatementStatus = "queried"
+	ISFStatementStatusSubmitted ISFStatementStatus = "submitted"
+)
+
+// Valid indicates whether the value is a known member of the ISFStatementStatus enum.
+func (e ISFStatementStatus) Valid() bool {
+	switch e {
+	case ISFStatementStatusAccepted:
+		return true
+	case ISFStatementStatusQueried:
+		return true
+	case ISFStatementStatusSubmitted:
 		return true
 	default:
 		return false
@@ -2129,6 +2375,7 @@ const (
 	PaymentLineKindCycle       PaymentLineKind = "cycle"
 	PaymentLineKindOneOff      PaymentLineKind = "one_off"
 	PaymentLineKindOverpayment PaymentLineKind = "overpayment"
+	PaymentLineKindRecovery    PaymentLineKind = "recovery"
 )
 
 // Valid indicates whether the value is a known member of the PaymentLineKind enum.
@@ -2143,6 +2390,8 @@ func (e PaymentLineKind) Valid() bool {
 	case PaymentLineKindOneOff:
 		return true
 	case PaymentLineKindOverpayment:
+		return true
+	case PaymentLineKindRecovery:
 		return true
 	default:
 		return false
@@ -2374,6 +2623,186 @@ const (
 func (e ReadyStatus) Valid() bool {
 	switch e {
 	case ReadyStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryBasis.
+const (
+	RecoveryBasisMisspend            RecoveryBasis = "misspend"
+	RecoveryBasisOverpaymentAfterEnd RecoveryBasis = "overpayment_after_end"
+	RecoveryBasisSurplus             RecoveryBasis = "surplus"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryBasis enum.
+func (e RecoveryBasis) Valid() bool {
+	switch e {
+	case RecoveryBasisMisspend:
+		return true
+	case RecoveryBasisOverpaymentAfterEnd:
+		return true
+	case RecoveryBasisSurplus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryExcess.
+const (
+	RecoveryExcessKeepAsContribution RecoveryExcess = "keep_as_contribution"
+	RecoveryExcessLessThannil        RecoveryExcess = "<nil>"
+	RecoveryExcessRefund             RecoveryExcess = "refund"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryExcess enum.
+func (e RecoveryExcess) Valid() bool {
+	switch e {
+	case RecoveryExcessKeepAsContribution:
+		return true
+	case RecoveryExcessLessThannil:
+		return true
+	case RecoveryExcessRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryMethod.
+const (
+	RecoveryMethodCardRecoup RecoveryMethod = "card_recoup"
+	RecoveryMethodInvoice    RecoveryMethod = "invoice"
+	RecoveryMethodOffset     RecoveryMethod = "offset"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryMethod enum.
+func (e RecoveryMethod) Valid() bool {
+	switch e {
+	case RecoveryMethodCardRecoup:
+		return true
+	case RecoveryMethodInvoice:
+		return true
+	case RecoveryMethodOffset:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryActionAction.
+const (
+	Dispute  RecoveryActionAction = "dispute"
+	Notify   RecoveryActionAction = "notify"
+	Record   RecoveryActionAction = "record"
+	Resume   RecoveryActionAction = "resume"
+	WriteOff RecoveryActionAction = "write_off"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryActionAction enum.
+func (e RecoveryActionAction) Valid() bool {
+	switch e {
+	case Dispute:
+		return true
+	case Notify:
+		return true
+	case Record:
+		return true
+	case Resume:
+		return true
+	case WriteOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryCreateBasis.
+const (
+	RecoveryCreateBasisMisspend            RecoveryCreateBasis = "misspend"
+	RecoveryCreateBasisOverpaymentAfterEnd RecoveryCreateBasis = "overpayment_after_end"
+	RecoveryCreateBasisSurplus             RecoveryCreateBasis = "surplus"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryCreateBasis enum.
+func (e RecoveryCreateBasis) Valid() bool {
+	switch e {
+	case RecoveryCreateBasisMisspend:
+		return true
+	case RecoveryCreateBasisOverpaymentAfterEnd:
+		return true
+	case RecoveryCreateBasisSurplus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryCreateExcess.
+const (
+	RecoveryCreateExcessKeepAsContribution RecoveryCreateExcess = "keep_as_contribution"
+	RecoveryCreateExcessRefund             RecoveryCreateExcess = "refund"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryCreateExcess enum.
+func (e RecoveryCreateExcess) Valid() bool {
+	switch e {
+	case RecoveryCreateExcessKeepAsContribution:
+		return true
+	case RecoveryCreateExcessRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryCreateMethod.
+const (
+	RecoveryCreateMethodCardRecoup RecoveryCreateMethod = "card_recoup"
+	RecoveryCreateMethodInvoice    RecoveryCreateMethod = "invoice"
+	RecoveryCreateMethodOffset     RecoveryCreateMethod = "offset"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryCreateMethod enum.
+func (e RecoveryCreateMethod) Valid() bool {
+	switch e {
+	case RecoveryCreateMethodCardRecoup:
+		return true
+	case RecoveryCreateMethodInvoice:
+		return true
+	case RecoveryCreateMethodOffset:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecoveryStatus.
+const (
+	Disputed      RecoveryStatus = "disputed"
+	Notified      RecoveryStatus = "notified"
+	PartRecovered RecoveryStatus = "part_recovered"
+	Proposed      RecoveryStatus = "proposed"
+	Recovered     RecoveryStatus = "recovered"
+	WrittenOff    RecoveryStatus = "written_off"
+)
+
+// Valid indicates whether the value is a known member of the RecoveryStatus enum.
+func (e RecoveryStatus) Valid() bool {
+	switch e {
+	case Disputed:
+		return true
+	case Notified:
+		return true
+	case PartRecovered:
+		return true
+	case Proposed:
+		return true
+	case Recovered:
+		return true
+	case WrittenOff:
 		return true
 	default:
 		return false
@@ -3382,6 +3811,153 @@ func (e CompleteAssessment422ApplicationProblemPlusJSONResponseBodyType) Valid()
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasAnswersInvalid:
 		return true
 	case CompleteAssessment422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRasDefinitionInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAuditsParamsWorklist.
+const (
+	ListAuditsParamsWorklistActionPlansDue  ListAuditsParamsWorklist = "action_plans_due"
+	ListAuditsParamsWorklistDue             ListAuditsParamsWorklist = "due"
+	ListAuditsParamsWorklistEvidenceOverdue ListAuditsParamsWorklist = "evidence_overdue"
+	ListAuditsParamsWorklistOverdue         ListAuditsParamsWorklist = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditsParamsWorklist enum.
+func (e ListAuditsParamsWorklist) Valid() bool {
+	switch e {
+	case ListAuditsParamsWorklistActionPlansDue:
+		return true
+	case ListAuditsParamsWorklistDue:
+		return true
+	case ListAuditsParamsWorklistEvidenceOverdue:
+		return true
+	case ListAuditsParamsWorklistOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAudit409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemAuditNoFirstPayment CreateAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-no-first-payment"
+)
+
+// Valid indicates whether the value is a known member of the CreateAudit409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAudit409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemAuditNoFirstPayment:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAudit422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditBeforeFirstPayment CreateAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-before-first-payment"
+	CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired          CreateAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the CreateAudit422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateAudit422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditBeforeFirstPayment:
+		return true
+	case CreateAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnAudit409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded      ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-ended"
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:approved-plan-has-an-agreement"
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditState                 ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-state"
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:one-off-line-already-requested"
+	ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken           ActOnAudit409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:payment-line-taken"
+)
+
+// Valid indicates whether the value is a known member of the ActOnAudit409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnAudit409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadyEnded:
+		return true
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended:
+		return true
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemApprovedPlanHasAnAgreement:
+		return true
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditState:
+		return true
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemOneOffLineAlreadyRequested:
+		return true
+	case ActOnAudit409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemPaymentLineTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnAudit422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart     ActOnAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:end-date-not-after-start"
+	ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLedgerEntryBeforeOpening ActOnAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:ledger-entry-before-opening"
+	ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired           ActOnAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+	ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps       ActOnAudit422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:suspension-overlaps"
+)
+
+// Valid indicates whether the value is a known member of the ActOnAudit422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnAudit422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemEndDateNotAfterStart:
+		return true
+	case ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLedgerEntryBeforeOpening:
+		return true
+	case ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	case ActOnAudit422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected  GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:letter-invalid"
+	GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation    GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid:
+		return true
+	case GetAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	UrnPbudgetProblemAuditNotConcluded GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-not-concluded"
+)
+
+// Valid indicates whether the value is a known member of the GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case UrnPbudgetProblemAuditNotConcluded:
 		return true
 	default:
 		return false
@@ -4498,6 +5074,51 @@ func (e GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() boo
 	}
 }
 
+// Defines values for CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight  CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriodFiled CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-period-filed"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriodFiled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused   CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementArithmetic CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-arithmetic"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementChain      CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-chain"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementLine       CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-line"
+	CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriod     CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-period"
+)
+
+// Valid indicates whether the value is a known member of the CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementArithmetic:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementChain:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementLine:
+		return true
+	case CreateISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementPeriod:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType.
 const (
 	SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAgreementAlreadySuspended  SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:agreement-already-suspended"
@@ -4537,6 +5158,66 @@ func (e SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType) Valid(
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
 		return true
 	case SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemSuspensionOverlaps:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-decided"
+)
+
+// Valid indicates whether the value is a known member of the AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	QueryISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:isf-statement-decided"
+)
+
+// Valid indicates whether the value is a known member of the QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case QueryISFStatement409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIsfStatementDecided:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	QueryISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+)
+
+// Valid indicates whether the value is a known member of the QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case QueryISFStatement422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
 		return true
 	default:
 		return false
@@ -6241,6 +6922,108 @@ func (e UprateRateTable422ApplicationProblemPlusJSONResponseBodyType) Valid() bo
 	}
 }
 
+// Defines values for CreateRecovery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight CreateRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySourceState    CreateRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-source-state"
+)
+
+// Valid indicates whether the value is a known member of the CreateRecovery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRecovery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case CreateRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySourceState:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRecovery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused        CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired              CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCardRecoupNeedsCard CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-card-recoup-needs-card"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCouncilShareOnly    CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-council-share-only"
+	CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySource              CreateRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-source"
+)
+
+// Valid indicates whether the value is a known member of the CreateRecovery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e CreateRecovery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCardRecoupNeedsCard:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryCouncilShareOnly:
+		return true
+	case CreateRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoverySource:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden               ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	ActOnRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryWriteOffFinance ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-write-off-finance"
+)
+
+// Valid indicates whether the value is a known member of the ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case ActOnRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryWriteOffFinance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryState          ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-state"
+)
+
+// Valid indicates whether the value is a known member of the ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case ActOnRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryState:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused        ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired              ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+	ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryMoreThanOutstanding ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-more-than-outstanding"
+)
+
+// Valid indicates whether the value is a known member of the ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	case ActOnRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryMoreThanOutstanding:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetWeeklyReportParamsFormat.
 const (
 	Csv  GetWeeklyReportParamsFormat = "csv"
@@ -7484,6 +8267,68 @@ type AssessmentStatus string
 // AssessmentType defines model for AssessmentType.
 type AssessmentType string
 
+// Audit defines model for Audit.
+type Audit struct {
+	AgreementId               openapi_types.UUID                    `json:"agreement_id"`
+	CancelReason              nullable.Nullable[string]             `json:"cancel_reason"`
+	ConcernReason             nullable.Nullable[string]             `json:"concern_reason"`
+	CreatedAt                 time.Time                             `json:"created_at"`
+	CreatedBy                 string                                `json:"created_by"`
+	Due                       openapi_types.Date                    `json:"due"`
+	Evidence                  []AuditEvidenceItem                   `json:"evidence"`
+	EvidenceDue               nullable.Nullable[openapi_types.Date] `json:"evidence_due"`
+	Findings                  []AuditFinding                        `json:"findings"`
+	Id                        openapi_types.UUID                    `json:"id"`
+	Kind                      AuditKind                             `json:"kind"`
+	Liabilities               []AuditLiability                      `json:"liabilities"`
+	MisspendCouncilSharePence int64                                 `json:"misspend_council_share_pence"`
+	MisspendPence             int64                                 `json:"misspend_pence"`
+	Outcome                   nullable.Nullable[AuditOutcome]       `json:"outcome"`
+
+	// PeriodEnd Exclusive.
+	PeriodEnd   openapi_types.Date `json:"period_end"`
+	PeriodStart openapi_types.Date `json:"period_start"`
+	PersonId    openapi_types.UUID `json:"person_id"`
+
+	// Reconciliation The reconciliation's steps, as recorded at the latest reconcile.
+	Reconciliation nullable.Nullable[[]AuditStep] `json:"reconciliation"`
+	State          AuditState                     `json:"state"`
+
+	// Surplus The surplus's steps: closing, liabilities, contingency, surplus, person's share, council's share.
+	Surplus   nullable.Nullable[[]AuditStep] `json:"surplus"`
+	Version   int                            `json:"version"`
+	Worklists []AuditWorklists               `json:"worklists"`
+}
+
+// AuditKind defines model for Audit.Kind.
+type AuditKind string
+
+// AuditState defines model for Audit.State.
+type AuditState string
+
+// AuditWorklists defines model for Audit.Worklists.
+type AuditWorklists string
+
+// AuditAction defines model for AuditAction.
+type AuditAction struct {
+	Action      AuditActionAction      `json:"action"`
+	Items       *[]AuditEvidenceItemIn `json:"items,omitempty"`
+	Liabilities *[]AuditLiability      `json:"liabilities,omitempty"`
+
+	// On The day it happened (default today; never in the future).
+	On      *openapi_types.Date `json:"on,omitempty"`
+	Outcome *AuditOutcomeIn     `json:"outcome,omitempty"`
+
+	// Reason cancel: why (required).
+	Reason *string `json:"reason,omitempty"`
+
+	// StatementClosingPence reconcile: the statement's balance at the period's end.
+	StatementClosingPence *int64 `json:"statement_closing_pence,omitempty"`
+}
+
+// AuditActionAction defines model for AuditAction.Action.
+type AuditActionAction string
+
 // AuditActor defines model for AuditActor.
 type AuditActor struct {
 	// PersonId For the `person` role, the holder's own person id (the token's `person` claim).
@@ -7493,6 +8338,18 @@ type AuditActor struct {
 
 	// Subject The token's `sub`.
 	Subject string `json:"subject"`
+}
+
+// AuditCreate defines model for AuditCreate.
+type AuditCreate struct {
+	// AgreementId The direct-payment agreement.
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// ConcernOn The day the concern was raised (default today).
+	ConcernOn *openapi_types.Date `json:"concern_on,omitempty"`
+
+	// Reason The concern; required, not blank.
+	Reason string `json:"reason"`
 }
 
 // AuditEvent defines model for AuditEvent.
@@ -7520,6 +8377,84 @@ type AuditEvent struct {
 type AuditEventList struct {
 	Items         []AuditEvent `json:"items"`
 	NextPageToken *string      `json:"next_page_token,omitempty"`
+}
+
+// AuditEvidenceItem defines model for AuditEvidenceItem.
+type AuditEvidenceItem struct {
+	Description string                                `json:"description"`
+	Due         openapi_types.Date                    `json:"due"`
+	Id          openapi_types.UUID                    `json:"id"`
+	Kind        string                                `json:"kind"`
+	ReceivedOn  nullable.Nullable[openapi_types.Date] `json:"received_on"`
+	RequestedOn openapi_types.Date                    `json:"requested_on"`
+}
+
+// AuditEvidenceItemIn defines model for AuditEvidenceItemIn.
+type AuditEvidenceItemIn struct {
+	Description string                  `json:"description"`
+	Kind        AuditEvidenceItemInKind `json:"kind"`
+}
+
+// AuditEvidenceItemInKind defines model for AuditEvidenceItemIn.Kind.
+type AuditEvidenceItemInKind string
+
+// AuditFinding defines model for AuditFinding.
+type AuditFinding struct {
+	AmountPence int64            `json:"amount_pence"`
+	Count       int              `json:"count"`
+	Detail      string           `json:"detail"`
+	Type        AuditFindingType `json:"type"`
+}
+
+// AuditFindingType defines model for AuditFinding.Type.
+type AuditFindingType string
+
+// AuditLiability defines model for AuditLiability.
+type AuditLiability struct {
+	AmountPence int64 `json:"amount_pence"`
+
+	// Description An unpaid invoice or wages; never personal data.
+	Description string `json:"description"`
+
+	// Evidenced Only evidenced liabilities reduce the surplus.
+	Evidenced bool `json:"evidenced"`
+}
+
+// AuditList defines model for AuditList.
+type AuditList struct {
+	Items []Audit `json:"items"`
+}
+
+// AuditOutcome defines model for AuditOutcome.
+type AuditOutcome struct {
+	ActionPlanDue nullable.Nullable[openapi_types.Date] `json:"action_plan_due"`
+	Ends          nullable.Nullable[openapi_types.Date] `json:"ends"`
+	Kind          AuditOutcomeKind                      `json:"kind"`
+	NoticeWeeks   nullable.Nullable[int]                `json:"notice_weeks"`
+	Reason        string                                `json:"reason"`
+	SuspendFrom   nullable.Nullable[openapi_types.Date] `json:"suspend_from"`
+}
+
+// AuditOutcomeKind defines model for AuditOutcome.Kind.
+type AuditOutcomeKind string
+
+// AuditOutcomeIn defines model for AuditOutcomeIn.
+type AuditOutcomeIn struct {
+	ActionPlanDue *openapi_types.Date `json:"action_plan_due,omitempty"`
+	Kind          AuditOutcomeInKind  `json:"kind"`
+	NoticeWeeks   *int                `json:"notice_weeks,omitempty"`
+	Reason        string              `json:"reason"`
+	SuspendFrom   *openapi_types.Date `json:"suspend_from,omitempty"`
+}
+
+// AuditOutcomeInKind defines model for AuditOutcomeIn.Kind.
+type AuditOutcomeInKind string
+
+// AuditStep defines model for AuditStep.
+type AuditStep struct {
+	Detail     string                   `json:"detail"`
+	Step       string                   `json:"step"`
+	ValuePence nullable.Nullable[int64] `json:"value_pence"`
 }
 
 // BACSOriginator defines model for BACSOriginator.
@@ -8365,6 +9300,109 @@ type ISFAgreementList struct {
 type ISFAgreementPatch struct {
 	// SignedDate When the provider signed the agreement: runs pay only signed agreements.
 	SignedDate *openapi_types.Date `json:"signed_date,omitempty"`
+}
+
+// ISFStatement defines model for ISFStatement.
+type ISFStatement struct {
+	AgreementId         openapi_types.UUID           `json:"agreement_id"`
+	ClosingBalancePence int64                        `json:"closing_balance_pence"`
+	CreatedAt           time.Time                    `json:"created_at"`
+	DecidedAt           nullable.Nullable[time.Time] `json:"decided_at"`
+	DecidedBy           nullable.Nullable[string]    `json:"decided_by"`
+	DecisionReason      nullable.Nullable[string]    `json:"decision_reason"`
+	Id                  openapi_types.UUID           `json:"id"`
+	Lines               []ISFStatementLine           `json:"lines"`
+	OpeningBalancePence int64                        `json:"opening_balance_pence"`
+
+	// PeriodEnd Exclusive.
+	PeriodEnd   openapi_types.Date `json:"period_end"`
+	PeriodStart openapi_types.Date `json:"period_start"`
+
+	// PersonId The person, by reference.
+	PersonId                 openapi_types.UUID `json:"person_id"`
+	ProviderId               openapi_types.UUID `json:"provider_id"`
+	ReceivedFromCouncilPence int64              `json:"received_from_council_pence"`
+	ReceivedFromPersonPence  int64              `json:"received_from_person_pence"`
+	SpentPence               int64              `json:"spent_pence"`
+	Status                   ISFStatementStatus `json:"status"`
+	SubmittedBy              string             `json:"submitted_by"`
+	Version                  int                `json:"version"`
+}
+
+// ISFStatementStatus defines model for ISFStatement.Status.
+type ISFStatementStatus string
+
+// ISFStatementCreate defines model for ISFStatementCreate.
+type ISFStatementCreate struct {
+	ClosingBalancePence int64                `json:"closing_balance_pence"`
+	Lines               []ISFStatementLineIn `json:"lines"`
+	OpeningBalancePence int64                `json:"opening_balance_pence"`
+
+	// PeriodEnd Exclusive: the day after the period's last day.
+	PeriodEnd                openapi_types.Date `json:"period_end"`
+	PeriodStart              openapi_types.Date `json:"period_start"`
+	ReceivedFromCouncilPence int64              `json:"received_from_council_pence"`
+	ReceivedFromPersonPence  int64              `json:"received_from_person_pence"`
+}
+
+// ISFStatementDecision defines model for ISFStatementDecision.
+type ISFStatementDecision struct {
+	// Reason Why; not blank.
+	Reason string `json:"reason"`
+}
+
+// ISFStatementLine defines model for ISFStatementLine.
+type ISFStatementLine struct {
+	AmountPence int64              `json:"amount_pence"`
+	PlanLineId  openapi_types.UUID `json:"plan_line_id"`
+	RatePence   int64              `json:"rate_pence"`
+	Units       string             `json:"units"`
+}
+
+// ISFStatementLineIn defines model for ISFStatementLineIn.
+type ISFStatementLineIn struct {
+	// AmountPence units × rate, to the nearest penny.
+	AmountPence int64 `json:"amount_pence"`
+
+	// PlanLineId One of this ISF's plan lines.
+	PlanLineId openapi_types.UUID `json:"plan_line_id"`
+	RatePence  int64              `json:"rate_pence"`
+
+	// Units Units delivered, to two decimal places ("7.5" hours).
+	Units string `json:"units"`
+}
+
+// ISFStatementList defines model for ISFStatementList.
+type ISFStatementList struct {
+	Items []ISFStatement `json:"items"`
+}
+
+// ISFWorklist defines model for ISFWorklist.
+type ISFWorklist struct {
+	Items []ISFWorklistItem `json:"items"`
+}
+
+// ISFWorklistItem defines model for ISFWorklistItem.
+type ISFWorklistItem struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// Due Overdue: the last day to file.
+	Due nullable.Nullable[openapi_types.Date] `json:"due"`
+
+	// Flag flagged=true: the balance held above the threshold.
+	Flag nullable.Nullable[struct {
+		ExcessPence    int64              `json:"excess_pence"`
+		HeldDays       int                `json:"held_days"`
+		Since          openapi_types.Date `json:"since"`
+		ThresholdPence int64              `json:"threshold_pence"`
+		Through        openapi_types.Date `json:"through"`
+	}] `json:"flag"`
+	PeriodEnd nullable.Nullable[openapi_types.Date] `json:"period_end"`
+
+	// PeriodStart Overdue: the period owed.
+	PeriodStart nullable.Nullable[openapi_types.Date] `json:"period_start"`
+	PersonId    openapi_types.UUID                    `json:"person_id"`
+	ProviderId  openapi_types.UUID                    `json:"provider_id"`
 }
 
 // IncomeItem A weekly income. Part of it may be disregarded, with a reason (the night-care part of
@@ -9271,9 +10309,12 @@ type PaymentLine struct {
 	OwedPence nullable.Nullable[int64] `json:"owed_pence"`
 
 	// PersonId The person, by reference.
-	PersonId     openapi_types.UUID                    `json:"person_id"`
-	ProviderId   nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
-	Reason       string                                `json:"reason"`
+	PersonId   openapi_types.UUID                    `json:"person_id"`
+	ProviderId nullable.Nullable[openapi_types.UUID] `json:"provider_id"`
+	Reason     string                                `json:"reason"`
+
+	// RecoveryId Recovery lines: the recovery whose offset this is (the cycle's payment reduced, never below zero).
+	RecoveryId   nullable.Nullable[openapi_types.UUID] `json:"recovery_id,omitempty"`
 	ReturnReason nullable.Nullable[string]             `json:"return_reason"`
 	RunId        openapi_types.UUID                    `json:"run_id"`
 
@@ -9960,6 +11001,120 @@ type RecipientDetailsSet struct {
 	// Reason Where the details came from; not blank; trimmed.
 	Reason string `json:"reason"`
 }
+
+// Recovery defines model for Recovery.
+type Recovery struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType     AgreementType                         `json:"agreement_type"`
+	AmountPence       int64                                 `json:"amount_pence"`
+	AuditId           nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	Basis             RecoveryBasis                         `json:"basis"`
+	CouncilSharePence int64                                 `json:"council_share_pence"`
+	CreatedAt         time.Time                             `json:"created_at"`
+	CreatedBy         string                                `json:"created_by"`
+	Cycles            int                                   `json:"cycles"`
+	Excess            nullable.Nullable[RecoveryExcess]     `json:"excess"`
+	Grounds           nullable.Nullable[string]             `json:"grounds"`
+	Id                openapi_types.UUID                    `json:"id"`
+	InvoiceDue        nullable.Nullable[openapi_types.Date] `json:"invoice_due"`
+	Method            RecoveryMethod                        `json:"method"`
+	NoticeDate        nullable.Nullable[openapi_types.Date] `json:"notice_date"`
+	Offsets           []RecoveryOffsetTaken                 `json:"offsets"`
+	OutstandingPence  int64                                 `json:"outstanding_pence"`
+	OverpaymentId     nullable.Nullable[openapi_types.UUID] `json:"overpayment_id"`
+	PersonExcessPence int64                                 `json:"person_excess_pence"`
+	PersonId          openapi_types.UUID                    `json:"person_id"`
+
+	// PlannedOffsets offset: the instalments still to come if each cycle can take them (recovery.PlanOffsets).
+	PlannedOffsets  []int64                   `json:"planned_offsets"`
+	Reason          string                    `json:"reason"`
+	RecoveredPence  int64                     `json:"recovered_pence"`
+	Status          RecoveryStatus            `json:"status"`
+	Version         int                       `json:"version"`
+	WriteOffReason  nullable.Nullable[string] `json:"write_off_reason"`
+	WrittenOffPence int64                     `json:"written_off_pence"`
+}
+
+// RecoveryBasis defines model for Recovery.Basis.
+type RecoveryBasis string
+
+// RecoveryExcess defines model for Recovery.Excess.
+type RecoveryExcess string
+
+// RecoveryMethod defines model for Recovery.Method.
+type RecoveryMethod string
+
+// RecoveryAction defines model for RecoveryAction.
+type RecoveryAction struct {
+	Action RecoveryActionAction `json:"action"`
+
+	// AmountPence record: the money received.
+	AmountPence *int64 `json:"amount_pence,omitempty"`
+
+	// Grounds dispute: the person's grounds.
+	Grounds *string `json:"grounds,omitempty"`
+
+	// On notify: the notice date; record: the day received (default today).
+	On *openapi_types.Date `json:"on,omitempty"`
+
+	// Reason resume and write_off: why.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// RecoveryActionAction defines model for RecoveryAction.Action.
+type RecoveryActionAction string
+
+// RecoveryCreate defines model for RecoveryCreate.
+type RecoveryCreate struct {
+	AmountPence int64 `json:"amount_pence"`
+
+	// AuditId surplus and misspend: the concluded audit.
+	AuditId *openapi_types.UUID `json:"audit_id,omitempty"`
+	Basis   RecoveryCreateBasis `json:"basis"`
+
+	// Cycles offset: over how many cycles (1 to 26).
+	Cycles *int `json:"cycles,omitempty"`
+
+	// Excess surplus with a person's share: what happens to it.
+	Excess *RecoveryCreateExcess `json:"excess,omitempty"`
+	Method RecoveryCreateMethod  `json:"method"`
+
+	// OverpaymentId overpayment_after_end: the overpayment a paid run recorded.
+	OverpaymentId *openapi_types.UUID `json:"overpayment_id,omitempty"`
+
+	// Reason Why the money is recovered; required, not blank.
+	Reason string `json:"reason"`
+}
+
+// RecoveryCreateBasis defines model for RecoveryCreate.Basis.
+type RecoveryCreateBasis string
+
+// RecoveryCreateExcess surplus with a person's share: what happens to it.
+type RecoveryCreateExcess string
+
+// RecoveryCreateMethod defines model for RecoveryCreate.Method.
+type RecoveryCreateMethod string
+
+// RecoveryList defines model for RecoveryList.
+type RecoveryList struct {
+	Items []Recovery `json:"items"`
+}
+
+// RecoveryOffsetTaken defines model for RecoveryOffsetTaken.
+type RecoveryOffsetTaken struct {
+	// AmountPence Taken off the cycle's payment.
+	AmountPence   int64              `json:"amount_pence"`
+	CycleStart    openapi_types.Date `json:"cycle_start"`
+	PaymentLineId openapi_types.UUID `json:"payment_line_id"`
+	RunId         openapi_types.UUID `json:"run_id"`
+	RunStatus     string             `json:"run_status"`
+	State         string             `json:"state"`
+}
+
+// RecoveryStatus defines model for RecoveryStatus.
+type RecoveryStatus string
 
 // Relationship defines model for Relationship.
 type Relationship struct {
@@ -10862,6 +12017,9 @@ type AgreementId = openapi_types.UUID
 // AssessmentId defines model for AssessmentId.
 type AssessmentId = openapi_types.UUID
 
+// AuditId defines model for AuditId.
+type AuditId = openapi_types.UUID
+
 // BudgetId defines model for BudgetId.
 type BudgetId = openapi_types.UUID
 
@@ -10927,6 +12085,9 @@ type RASVersionId = openapi_types.UUID
 
 // RateTableId defines model for RateTableId.
 type RateTableId = openapi_types.UUID
+
+// RecoveryId defines model for RecoveryId.
+type RecoveryId = openapi_types.UUID
 
 // RelationshipId defines model for RelationshipId.
 type RelationshipId = openapi_types.UUID
@@ -11223,6 +12384,39 @@ type ListAuditEventsParams struct {
 	// OccurredTo Exclusive upper bound.
 	OccurredTo *time.Time `form:"occurred_to,omitempty" json:"occurred_to,omitempty"`
 }
+
+// ListAuditsParams defines parameters for ListAudits.
+type ListAuditsParams struct {
+	Worklist    *ListAuditsParamsWorklist `form:"worklist,omitempty" json:"worklist,omitempty"`
+	AgreementId *openapi_types.UUID       `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+}
+
+// ListAuditsParamsWorklist defines parameters for ListAudits.
+type ListAuditsParamsWorklist string
+
+// CreateAudit409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAudit.
+type CreateAudit409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateAudit422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateAudit.
+type CreateAudit422ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnAuditParams defines parameters for ActOnAudit.
+type ActOnAuditParams struct {
+	// IfMatch The `ETag` of the version being changed. Required (428 when missing; 412 when stale).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ActOnAudit409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnAudit.
+type ActOnAudit409ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnAudit422ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnAudit.
+type ActOnAudit422ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetAuditLetter.
+type GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetAuditLetter.
+type GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType string
 
 // ListCLDExportsParams defines parameters for ListCLDExports.
 type ListCLDExportsParams struct {
@@ -11668,6 +12862,18 @@ type GetISFSchedule409ApplicationProblemPlusJSONResponseBodyType string
 // GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetISFSchedule.
 type GetISFSchedule422ApplicationProblemPlusJSONResponseBodyType string
 
+// CreateISFStatementParams defines parameters for CreateISFStatement.
+type CreateISFStatementParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFStatement.
+type CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateISFStatement.
+type CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType string
+
 // SuspendISFAgreementParams defines parameters for SuspendISFAgreement.
 type SuspendISFAgreementParams struct {
 	// IdempotencyKey A unique key (for example a UUID) that makes retrying this request safe.
@@ -11682,6 +12888,23 @@ type SuspendISFAgreement409ApplicationProblemPlusJSONResponseBodyType string
 
 // SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType defines parameters for SuspendISFAgreement.
 type SuspendISFAgreement422ApplicationProblemPlusJSONResponseBodyType string
+
+// ListOverdueISFStatementsParams defines parameters for ListOverdueISFStatements.
+type ListOverdueISFStatementsParams struct {
+	Flagged *bool `form:"flagged,omitempty" json:"flagged,omitempty"`
+}
+
+// AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for AcceptISFStatement.
+type AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for AcceptISFStatement.
+type AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType string
+
+// QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType defines parameters for QueryISFStatement.
+type QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType string
+
+// QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType defines parameters for QueryISFStatement.
+type QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListManagementChangeRequestsParams defines parameters for ListManagementChangeRequests.
 type ListManagementChangeRequestsParams struct {
@@ -12476,6 +13699,39 @@ type UprateRateTable409ApplicationProblemPlusJSONResponseBodyType string
 // UprateRateTable422ApplicationProblemPlusJSONResponseBodyType defines parameters for UprateRateTable.
 type UprateRateTable422ApplicationProblemPlusJSONResponseBodyType string
 
+// ListRecoveriesParams defines parameters for ListRecoveries.
+type ListRecoveriesParams struct {
+	AgreementId *openapi_types.UUID `form:"agreement_id,omitempty" json:"agreement_id,omitempty"`
+	Status      *RecoveryStatus     `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateRecoveryParams defines parameters for CreateRecovery.
+type CreateRecoveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// CreateRecovery409ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRecovery.
+type CreateRecovery409ApplicationProblemPlusJSONResponseBodyType string
+
+// CreateRecovery422ApplicationProblemPlusJSONResponseBodyType defines parameters for CreateRecovery.
+type CreateRecovery422ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnRecoveryParams defines parameters for ActOnRecovery.
+type ActOnRecoveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnRecovery.
+type ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnRecovery.
+type ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType string
+
+// ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType defines parameters for ActOnRecovery.
+type ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType string
+
 // GetWeeklyReportParams defines parameters for GetWeeklyReport.
 type GetWeeklyReportParams struct {
 	// AsOf The day the report is for (default today).
@@ -12786,6 +14042,12 @@ type CancelAssessmentJSONRequestBody = ReasonBody
 // CompleteAssessmentJSONRequestBody defines body for CompleteAssessment for application/json ContentType.
 type CompleteAssessmentJSONRequestBody = AssessmentCompletion
 
+// CreateAuditJSONRequestBody defines body for CreateAudit for application/json ContentType.
+type CreateAuditJSONRequestBody = AuditCreate
+
+// ActOnAuditJSONRequestBody defines body for ActOnAudit for application/json ContentType.
+type ActOnAuditJSONRequestBody = AuditAction
+
 // CreateCLDExportJSONRequestBody defines body for CreateCLDExport for application/json ContentType.
 type CreateCLDExportJSONRequestBody = CLDExportCreate
 
@@ -12855,8 +14117,17 @@ type RepriceISFAgreementJSONRequestBody = AgreementReprice
 // ResumeISFAgreementJSONRequestBody defines body for ResumeISFAgreement for application/json ContentType.
 type ResumeISFAgreementJSONRequestBody = AgreementResume
 
+// CreateISFStatementJSONRequestBody defines body for CreateISFStatement for application/json ContentType.
+type CreateISFStatementJSONRequestBody = ISFStatementCreate
+
 // SuspendISFAgreementJSONRequestBody defines body for SuspendISFAgreement for application/json ContentType.
 type SuspendISFAgreementJSONRequestBody = AgreementSuspend
+
+// AcceptISFStatementJSONRequestBody defines body for AcceptISFStatement for application/json ContentType.
+type AcceptISFStatementJSONRequestBody = ISFStatementDecision
+
+// QueryISFStatementJSONRequestBody defines body for QueryISFStatement for application/json ContentType.
+type QueryISFStatementJSONRequestBody = ISFStatementDecision
 
 // AnswerManagementChangeRequestJSONRequestBody defines body for AnswerManagementChangeRequest for application/json ContentType.
 type AnswerManagementChangeRequestJSONRequestBody = ManagementChangeAnswer
@@ -12963,6 +14234,12 @@ type UpdateRateTableJSONRequestBody = RateTablePatch
 // UpdateRateTableApplicationMergePatchPlusJSONRequestBody defines body for UpdateRateTable for application/merge-patch+json ContentType.
 type UpdateRateTableApplicationMergePatchPlusJSONRequestBody = RateTablePatch
 
+// CreateRecoveryJSONRequestBody defines body for CreateRecovery for application/json ContentType.
+type CreateRecoveryJSONRequestBody = RecoveryCreate
+
+// ActOnRecoveryJSONRequestBody defines body for ActOnRecovery for application/json ContentType.
+type ActOnRecoveryJSONRequestBody = RecoveryAction
+
 // CreateServiceCategoryJSONRequestBody defines body for CreateServiceCategory for application/json ContentType.
 type CreateServiceCategoryJSONRequestBody = ServiceCategoryCreate
 
@@ -13031,6 +14308,21 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListAudits Audits, or a work list of them.
+	// (GET /v1/audits)
+	ListAudits(ctx echo.Context, params ListAuditsParams) error
+	// CreateAudit Open an ad hoc audit of a direct payment on a concern, with a reason.
+	// (POST /v1/audits)
+	CreateAudit(ctx echo.Context) error
+	// GetAudit One audit: its period, state, evidence, reconciliation step by step, findings, surplus and outcome.
+	// (GET /v1/audits/{audit_id})
+	GetAudit(ctx echo.Context, auditId AuditId) error
+	// ActOnAudit A step in an audit's life.
+	// (POST /v1/audits/{audit_id}/actions)
+	ActOnAudit(ctx echo.Context, auditId AuditId, params ActOnAuditParams) error
+	// GetAuditLetter The audit's outcome letter to the person, in plain English, as PDF.
+	// (GET /v1/audits/{audit_id}/letter)
+	GetAuditLetter(ctx echo.Context, auditId AuditId) error
 	// ListCLDExports Client-level data exports.
 	// (GET /v1/cld-exports)
 	ListCLDExports(ctx echo.Context, params ListCLDExportsParams) error
@@ -13172,9 +14464,27 @@ type ServerInterface interface {
 	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
 	// (GET /v1/isf-agreements/{agreement_id}/schedule)
 	GetISFSchedule(ctx echo.Context, agreementId AgreementId, params GetISFScheduleParams) error
+	// ListISFStatements An ISF's statements, in period order.
+	// (GET /v1/isf-agreements/{agreement_id}/statements)
+	ListISFStatements(ctx echo.Context, agreementId AgreementId) error
+	// CreateISFStatement File the provider's statement for a period of an ISF (provider staff).
+	// (POST /v1/isf-agreements/{agreement_id}/statements)
+	CreateISFStatement(ctx echo.Context, agreementId AgreementId, params CreateISFStatementParams) error
 	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
 	// (POST /v1/isf-agreements/{agreement_id}/suspend)
 	SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error
+	// ListOverdueISFStatements Work list: ISF statements overdue, and ISF balances flagged for recovery.
+	// (GET /v1/isf-overdue-statements)
+	ListOverdueISFStatements(ctx echo.Context, params ListOverdueISFStatementsParams) error
+	// GetISFStatement One ISF statement with its lines.
+	// (GET /v1/isf-statements/{statement_id})
+	GetISFStatement(ctx echo.Context, statementId StatementId) error
+	// AcceptISFStatement Accept a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/accept)
+	AcceptISFStatement(ctx echo.Context, statementId StatementId) error
+	// QueryISFStatement Query a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/query)
+	QueryISFStatement(ctx echo.Context, statementId StatementId) error
 	// ListManagementChangeRequests People's requests to change how their budget is managed: the practitioners' work list.
 	// (GET /v1/management-change-requests)
 	ListManagementChangeRequests(ctx echo.Context, params ListManagementChangeRequestsParams) error
@@ -13436,6 +14746,18 @@ type ServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx echo.Context, rateTableId RateTableId, params UprateRateTableParams) error
+	// ListRecoveries Recoveries, newest first.
+	// (GET /v1/recoveries)
+	ListRecoveries(ctx echo.Context, params ListRecoveriesParams) error
+	// CreateRecovery Propose a recovery of the council's share, with a written reason.
+	// (POST /v1/recoveries)
+	CreateRecovery(ctx echo.Context, params CreateRecoveryParams) error
+	// GetRecovery One recovery, with its offsets taken by payment runs.
+	// (GET /v1/recoveries/{recovery_id})
+	GetRecovery(ctx echo.Context, recoveryId RecoveryId) error
+	// ActOnRecovery A step in a recovery's life: notify, dispute, resume, record, write_off.
+	// (POST /v1/recoveries/{recovery_id}/actions)
+	ActOnRecovery(ctx echo.Context, recoveryId RecoveryId, params ActOnRecoveryParams) error
 	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
 	// (GET /v1/reports/weekly)
 	GetWeeklyReport(ctx echo.Context, params GetWeeklyReportParams) error
@@ -13899,6 +15221,108 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListAudits converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudits(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditsParams
+	// ------------- Optional query parameter "worklist" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "worklist", ctx.QueryParams(), &params.Worklist, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter worklist: %s", err))
+	}
+
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudits(ctx, params)
+	return err
+}
+
+// CreateAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAudit(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAudit(ctx)
+	return err
+}
+
+// GetAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAudit(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId AuditId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAudit(ctx, auditId)
+	return err
+}
+
+// ActOnAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ActOnAudit(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId AuditId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ActOnAuditParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ActOnAudit(ctx, auditId, params)
+	return err
+}
+
+// GetAuditLetter converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAuditLetter(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId AuditId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAuditLetter(ctx, auditId)
 	return err
 }
 
@@ -15518,6 +16942,58 @@ func (w *ServerInterfaceWrapper) GetISFSchedule(ctx echo.Context) error {
 	return err
 }
 
+// ListISFStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListISFStatements(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListISFStatements(ctx, agreementId)
+	return err
+}
+
+// CreateISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "agreement_id" -------------
+	var agreementId AgreementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "agreement_id", ctx.Param("agreement_id"), &agreementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateISFStatementParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateISFStatement(ctx, agreementId, params)
+	return err
+}
+
 // SuspendISFAgreement converts echo context to params.
 func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 	var err error
@@ -15566,6 +17042,72 @@ func (w *ServerInterfaceWrapper) SuspendISFAgreement(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SuspendISFAgreement(ctx, agreementId, params)
+	return err
+}
+
+// ListOverdueISFStatements converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOverdueISFStatements(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOverdueISFStatementsParams
+	// ------------- Optional query parameter "flagged" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "flagged", ctx.QueryParams(), &params.Flagged, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flagged: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOverdueISFStatements(ctx, params)
+	return err
+}
+
+// GetISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) GetISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetISFStatement(ctx, statementId)
+	return err
+}
+
+// AcceptISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) AcceptISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcceptISFStatement(ctx, statementId)
+	return err
+}
+
+// QueryISFStatement converts echo context to params.
+func (w *ServerInterfaceWrapper) QueryISFStatement(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "statement_id" -------------
+	var statementId StatementId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "statement_id", ctx.Param("statement_id"), &statementId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter statement_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QueryISFStatement(ctx, statementId)
 	return err
 }
 
@@ -18528,6 +20070,116 @@ func (w *ServerInterfaceWrapper) UprateRateTable(ctx echo.Context) error {
 	return err
 }
 
+// ListRecoveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRecoveries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRecoveriesParams
+	// ------------- Optional query parameter "agreement_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agreement_id", ctx.QueryParams(), &params.AgreementId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agreement_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRecoveries(ctx, params)
+	return err
+}
+
+// CreateRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRecovery(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRecoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRecovery(ctx, params)
+	return err
+}
+
+// GetRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recovery_id" -------------
+	var recoveryId RecoveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recovery_id", ctx.Param("recovery_id"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recovery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRecovery(ctx, recoveryId)
+	return err
+}
+
+// ActOnRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) ActOnRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recovery_id" -------------
+	var recoveryId RecoveryId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recovery_id", ctx.Param("recovery_id"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recovery_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ActOnRecoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ActOnRecovery(ctx, recoveryId, params)
+	return err
+}
+
 // GetWeeklyReport converts echo context to params.
 func (w *ServerInterfaceWrapper) GetWeeklyReport(ctx echo.Context) error {
 	var err error
@@ -19835,6 +21487,21 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/flags/:flag_id/resolve", wrapper.ResolveStatementFlag, options.OperationMiddlewares["resolveStatementFlag"]...)
 	router.GET(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.ListEvidenceItems, options.OperationMiddlewares["listEvidenceItems"]...)
 	router.POST(options.BaseURL+"/v1/direct-payment-accounts/:account_id/evidence", wrapper.CreateEvidenceItem, options.OperationMiddlewares["createEvidenceItem"]...)
+	router.GET(options.BaseURL+"/v1/isf-agreements/:agreement_id/statements", wrapper.ListISFStatements, options.OperationMiddlewares["listISFStatements"]...)
+	router.POST(options.BaseURL+"/v1/isf-agreements/:agreement_id/statements", wrapper.CreateISFStatement, options.OperationMiddlewares["createISFStatement"]...)
+	router.GET(options.BaseURL+"/v1/isf-statements/:statement_id", wrapper.GetISFStatement, options.OperationMiddlewares["getISFStatement"]...)
+	router.POST(options.BaseURL+"/v1/isf-statements/:statement_id/accept", wrapper.AcceptISFStatement, options.OperationMiddlewares["acceptISFStatement"]...)
+	router.POST(options.BaseURL+"/v1/isf-statements/:statement_id/query", wrapper.QueryISFStatement, options.OperationMiddlewares["queryISFStatement"]...)
+	router.GET(options.BaseURL+"/v1/isf-overdue-statements", wrapper.ListOverdueISFStatements, options.OperationMiddlewares["listOverdueISFStatements"]...)
+	router.GET(options.BaseURL+"/v1/recoveries", wrapper.ListRecoveries, options.OperationMiddlewares["listRecoveries"]...)
+	router.POST(options.BaseURL+"/v1/recoveries", wrapper.CreateRecovery, options.OperationMiddlewares["createRecovery"]...)
+	router.GET(options.BaseURL+"/v1/recoveries/:recovery_id", wrapper.GetRecovery, options.OperationMiddlewares["getRecovery"]...)
+	router.POST(options.BaseURL+"/v1/recoveries/:recovery_id/actions", wrapper.ActOnRecovery, options.OperationMiddlewares["actOnRecovery"]...)
+	router.GET(options.BaseURL+"/v1/audits", wrapper.ListAudits, options.OperationMiddlewares["listAudits"]...)
+	router.POST(options.BaseURL+"/v1/audits", wrapper.CreateAudit, options.OperationMiddlewares["createAudit"]...)
+	router.GET(options.BaseURL+"/v1/audits/:audit_id", wrapper.GetAudit, options.OperationMiddlewares["getAudit"]...)
+	router.POST(options.BaseURL+"/v1/audits/:audit_id/actions", wrapper.ActOnAudit, options.OperationMiddlewares["actOnAudit"]...)
+	router.GET(options.BaseURL+"/v1/audits/:audit_id/letter", wrapper.GetAuditLetter, options.OperationMiddlewares["getAuditLetter"]...)
 	router.GET(options.BaseURL+"/v1/me/people/:person_id/direct-payment-accounts", wrapper.ListMyAccounts, options.OperationMiddlewares["listMyAccounts"]...)
 	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id", wrapper.GetMyAccount, options.OperationMiddlewares["getMyAccount"]...)
 	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/ledger", wrapper.GetMyLedger, options.OperationMiddlewares["getMyLedger"]...)
@@ -22118,6 +23785,1094 @@ type ListAuditEvents500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAuditEvents500ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditsRequestObject struct {
+	Params ListAuditsParams
+}
+
+type ListAuditsResponseObject interface {
+	VisitListAuditsResponse(w http.ResponseWriter) error
+}
+
+type ListAudits200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListAudits200JSONResponse struct {
+	Body    AuditList
+	Headers ListAudits200ResponseHeaders
+}
+
+func (response ListAudits200JSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits400ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits401ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits403ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits404ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits405ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudits500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudits500ApplicationProblemPlusJSONResponse) VisitListAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditRequestObject struct {
+	Body *CreateAuditJSONRequestBody
+}
+
+type CreateAuditResponseObject interface {
+	VisitCreateAuditResponse(w http.ResponseWriter) error
+}
+
+type CreateAudit201ResponseHeaders struct {
+	ETag       *string
+	Location   *string
+	XRequestId *string
+}
+
+type CreateAudit201JSONResponse struct {
+	Body    Audit
+	Headers CreateAudit201ResponseHeaders
+}
+
+func (response CreateAudit201JSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit400ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit401ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit403ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit404ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit405ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateAudit409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      CreateAudit409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAudit409ResponseHeaders
+}
+
+func (response CreateAudit409ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit413ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit415ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateAudit422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                  `json:"instance,omitempty"`
+		RequestId *string                                                  `json:"request_id,omitempty"`
+		Status    int                                                      `json:"status"`
+		Title     string                                                   `json:"title"`
+		Type      CreateAudit422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateAudit422ResponseHeaders
+}
+
+func (response CreateAudit422ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAudit500ApplicationProblemPlusJSONResponse) VisitCreateAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditRequestObject struct {
+	AuditId AuditId `json:"audit_id"`
+}
+
+type GetAuditResponseObject interface {
+	VisitGetAuditResponse(w http.ResponseWriter) error
+}
+
+type GetAudit200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetAudit200JSONResponse struct {
+	Body    Audit
+	Headers GetAudit200ResponseHeaders
+}
+
+func (response GetAudit200JSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit400ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit401ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit403ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit404ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit405ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAudit500ApplicationProblemPlusJSONResponse) VisitGetAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAuditRequestObject struct {
+	AuditId AuditId `json:"audit_id"`
+	Params  ActOnAuditParams
+	Body    *ActOnAuditJSONRequestBody
+}
+
+type ActOnAuditResponseObject interface {
+	VisitActOnAuditResponse(w http.ResponseWriter) error
+}
+
+type ActOnAudit200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type ActOnAudit200JSONResponse struct {
+	Body    Audit
+	Headers ActOnAudit200ResponseHeaders
+}
+
+func (response ActOnAudit200JSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit400ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit401ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit403ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit404ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit405ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnAudit409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                 `json:"instance,omitempty"`
+		RequestId *string                                                 `json:"request_id,omitempty"`
+		Status    int                                                     `json:"status"`
+		Title     string                                                  `json:"title"`
+		Type      ActOnAudit409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnAudit409ResponseHeaders
+}
+
+func (response ActOnAudit409ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit412ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit413ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit415ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnAudit422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                 `json:"instance,omitempty"`
+		RequestId *string                                                 `json:"request_id,omitempty"`
+		Status    int                                                     `json:"status"`
+		Title     string                                                  `json:"title"`
+		Type      ActOnAudit422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnAudit422ResponseHeaders
+}
+
+func (response ActOnAudit422ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit428ApplicationProblemPlusJSONResponse struct {
+	PreconditionRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit428ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(428)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnAudit500ApplicationProblemPlusJSONResponse) VisitActOnAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetterRequestObject struct {
+	AuditId AuditId `json:"audit_id"`
+}
+
+type GetAuditLetterResponseObject interface {
+	VisitGetAuditLetterResponse(w http.ResponseWriter) error
+}
+
+type GetAuditLetter200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetAuditLetter200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetAuditLetter200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetAuditLetter200ApplicationpdfResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAuditLetter400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAuditLetter400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetAuditLetter400ResponseHeaders
+}
+
+func (response GetAuditLetter400ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter401ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter403ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter404ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter405ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetAuditLetter409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetAuditLetter409ResponseHeaders
+}
+
+func (response GetAuditLetter409ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditLetter500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAuditLetter500ApplicationProblemPlusJSONResponse) VisitGetAuditLetterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -32487,6 +35242,430 @@ func (response GetISFSchedule500ApplicationProblemPlusJSONResponse) VisitGetISFS
 	return err
 }
 
+type ListISFStatementsRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+}
+
+type ListISFStatementsResponseObject interface {
+	VisitListISFStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListISFStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListISFStatements200JSONResponse struct {
+	Body    ISFStatementList
+	Headers ListISFStatements200ResponseHeaders
+}
+
+func (response ListISFStatements200JSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements400ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements401ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements403ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements404ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements405ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListISFStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListISFStatements500ApplicationProblemPlusJSONResponse) VisitListISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatementRequestObject struct {
+	AgreementId AgreementId `json:"agreement_id"`
+	Params      CreateISFStatementParams
+	Body        *CreateISFStatementJSONRequestBody
+}
+
+type CreateISFStatementResponseObject interface {
+	VisitCreateISFStatementResponse(w http.ResponseWriter) error
+}
+
+type CreateISFStatement201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateISFStatement201JSONResponse struct {
+	Body    ISFStatement
+	Headers CreateISFStatement201ResponseHeaders
+}
+
+func (response CreateISFStatement201JSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement400ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement401ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement403ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement404ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement405ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateISFStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFStatement409ResponseHeaders
+}
+
+func (response CreateISFStatement409ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement413ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement415ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateISFStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      CreateISFStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateISFStatement422ResponseHeaders
+}
+
+func (response CreateISFStatement422ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateISFStatement500ApplicationProblemPlusJSONResponse) VisitCreateISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SuspendISFAgreementRequestObject struct {
 	AgreementId AgreementId `json:"agreement_id"`
 	Params      SuspendISFAgreementParams
@@ -32775,6 +35954,840 @@ type SuspendISFAgreement500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SuspendISFAgreement500ApplicationProblemPlusJSONResponse) VisitSuspendISFAgreementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatementsRequestObject struct {
+	Params ListOverdueISFStatementsParams
+}
+
+type ListOverdueISFStatementsResponseObject interface {
+	VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error
+}
+
+type ListOverdueISFStatements200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListOverdueISFStatements200JSONResponse struct {
+	Body    ISFWorklist
+	Headers ListOverdueISFStatements200ResponseHeaders
+}
+
+func (response ListOverdueISFStatements200JSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements400ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements401ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements403ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements404ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements405ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOverdueISFStatements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOverdueISFStatements500ApplicationProblemPlusJSONResponse) VisitListOverdueISFStatementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatementRequestObject struct {
+	StatementId StatementId `json:"statement_id"`
+}
+
+type GetISFStatementResponseObject interface {
+	VisitGetISFStatementResponse(w http.ResponseWriter) error
+}
+
+type GetISFStatement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetISFStatement200JSONResponse struct {
+	Body    ISFStatement
+	Headers GetISFStatement200ResponseHeaders
+}
+
+func (response GetISFStatement200JSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement400ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement401ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement403ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement404ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement405ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetISFStatement500ApplicationProblemPlusJSONResponse) VisitGetISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatementRequestObject struct {
+	StatementId StatementId `json:"statement_id"`
+	Body        *AcceptISFStatementJSONRequestBody
+}
+
+type AcceptISFStatementResponseObject interface {
+	VisitAcceptISFStatementResponse(w http.ResponseWriter) error
+}
+
+type AcceptISFStatement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type AcceptISFStatement200JSONResponse struct {
+	Body    ISFStatement
+	Headers AcceptISFStatement200ResponseHeaders
+}
+
+func (response AcceptISFStatement200JSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement400ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement401ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement403ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement404ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement405ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AcceptISFStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      AcceptISFStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AcceptISFStatement409ResponseHeaders
+}
+
+func (response AcceptISFStatement409ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement413ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement415ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type AcceptISFStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                         `json:"instance,omitempty"`
+		RequestId *string                                                         `json:"request_id,omitempty"`
+		Status    int                                                             `json:"status"`
+		Title     string                                                          `json:"title"`
+		Type      AcceptISFStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers AcceptISFStatement422ResponseHeaders
+}
+
+func (response AcceptISFStatement422ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptISFStatement500ApplicationProblemPlusJSONResponse) VisitAcceptISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatementRequestObject struct {
+	StatementId StatementId `json:"statement_id"`
+	Body        *QueryISFStatementJSONRequestBody
+}
+
+type QueryISFStatementResponseObject interface {
+	VisitQueryISFStatementResponse(w http.ResponseWriter) error
+}
+
+type QueryISFStatement200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type QueryISFStatement200JSONResponse struct {
+	Body    ISFStatement
+	Headers QueryISFStatement200ResponseHeaders
+}
+
+func (response QueryISFStatement200JSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement400ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement401ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement403ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement404ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement405ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type QueryISFStatement409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      QueryISFStatement409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers QueryISFStatement409ResponseHeaders
+}
+
+func (response QueryISFStatement409ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement413ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement415ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type QueryISFStatement422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      QueryISFStatement422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers QueryISFStatement422ResponseHeaders
+}
+
+func (response QueryISFStatement422ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryISFStatement500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response QueryISFStatement500ApplicationProblemPlusJSONResponse) VisitQueryISFStatementResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -51090,6 +55103,868 @@ func (response UprateRateTable500ApplicationProblemPlusJSONResponse) VisitUprate
 	return err
 }
 
+type ListRecoveriesRequestObject struct {
+	Params ListRecoveriesParams
+}
+
+type ListRecoveriesResponseObject interface {
+	VisitListRecoveriesResponse(w http.ResponseWriter) error
+}
+
+type ListRecoveries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListRecoveries200JSONResponse struct {
+	Body    RecoveryList
+	Headers ListRecoveries200ResponseHeaders
+}
+
+func (response ListRecoveries200JSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries400ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries401ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries403ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries404ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries405ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRecoveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListRecoveries500ApplicationProblemPlusJSONResponse) VisitListRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecoveryRequestObject struct {
+	Params CreateRecoveryParams
+	Body   *CreateRecoveryJSONRequestBody
+}
+
+type CreateRecoveryResponseObject interface {
+	VisitCreateRecoveryResponse(w http.ResponseWriter) error
+}
+
+type CreateRecovery201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+	XRequestId         *string
+}
+
+type CreateRecovery201JSONResponse struct {
+	Body    Recovery
+	Headers CreateRecovery201ResponseHeaders
+}
+
+func (response CreateRecovery201JSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery400ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery401ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery403ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery404ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery405ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateRecovery409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateRecovery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRecovery409ResponseHeaders
+}
+
+func (response CreateRecovery409ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery413ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery415ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateRecovery422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                     `json:"instance,omitempty"`
+		RequestId *string                                                     `json:"request_id,omitempty"`
+		Status    int                                                         `json:"status"`
+		Title     string                                                      `json:"title"`
+		Type      CreateRecovery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers CreateRecovery422ResponseHeaders
+}
+
+func (response CreateRecovery422ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRecovery500ApplicationProblemPlusJSONResponse) VisitCreateRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecoveryRequestObject struct {
+	RecoveryId RecoveryId `json:"recovery_id"`
+}
+
+type GetRecoveryResponseObject interface {
+	VisitGetRecoveryResponse(w http.ResponseWriter) error
+}
+
+type GetRecovery200ResponseHeaders struct {
+	ETag       *string
+	XRequestId *string
+}
+
+type GetRecovery200JSONResponse struct {
+	Body    Recovery
+	Headers GetRecovery200ResponseHeaders
+}
+
+func (response GetRecovery200JSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery400ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery401ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery403ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery404ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery405ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetRecovery500ApplicationProblemPlusJSONResponse) VisitGetRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecoveryRequestObject struct {
+	RecoveryId RecoveryId `json:"recovery_id"`
+	Params     ActOnRecoveryParams
+	Body       *ActOnRecoveryJSONRequestBody
+}
+
+type ActOnRecoveryResponseObject interface {
+	VisitActOnRecoveryResponse(w http.ResponseWriter) error
+}
+
+type ActOnRecovery200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type ActOnRecovery200JSONResponse struct {
+	Body    Recovery
+	Headers ActOnRecovery200ResponseHeaders
+}
+
+func (response ActOnRecovery200JSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery400ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery401ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery403ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnRecovery403ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      ActOnRecovery403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnRecovery403ResponseHeaders
+}
+
+func (response ActOnRecovery403ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery404ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery405ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnRecovery409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      ActOnRecovery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnRecovery409ResponseHeaders
+}
+
+func (response ActOnRecovery409ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery413ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery415ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ActOnRecovery422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                    `json:"instance,omitempty"`
+		RequestId *string                                                    `json:"request_id,omitempty"`
+		Status    int                                                        `json:"status"`
+		Title     string                                                     `json:"title"`
+		Type      ActOnRecovery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers ActOnRecovery422ResponseHeaders
+}
+
+func (response ActOnRecovery422ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActOnRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ActOnRecovery500ApplicationProblemPlusJSONResponse) VisitActOnRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWeeklyReportRequestObject struct {
 	Params GetWeeklyReportParams
 }
@@ -57730,6 +62605,21 @@ type StrictServerInterface interface {
 	// ListAuditEvents The audit trail of the council, oldest first.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListAudits Audits, or a work list of them.
+	// (GET /v1/audits)
+	ListAudits(ctx context.Context, request ListAuditsRequestObject) (ListAuditsResponseObject, error)
+	// CreateAudit Open an ad hoc audit of a direct payment on a concern, with a reason.
+	// (POST /v1/audits)
+	CreateAudit(ctx context.Context, request CreateAuditRequestObject) (CreateAuditResponseObject, error)
+	// GetAudit One audit: its period, state, evidence, reconciliation step by step, findings, surplus and outcome.
+	// (GET /v1/audits/{audit_id})
+	GetAudit(ctx context.Context, request GetAuditRequestObject) (GetAuditResponseObject, error)
+	// ActOnAudit A step in an audit's life.
+	// (POST /v1/audits/{audit_id}/actions)
+	ActOnAudit(ctx context.Context, request ActOnAuditRequestObject) (ActOnAuditResponseObject, error)
+	// GetAuditLetter The audit's outcome letter to the person, in plain English, as PDF.
+	// (GET /v1/audits/{audit_id}/letter)
+	GetAuditLetter(ctx context.Context, request GetAuditLetterRequestObject) (GetAuditLetterResponseObject, error)
 	// ListCLDExports Client-level data exports.
 	// (GET /v1/cld-exports)
 	ListCLDExports(ctx context.Context, request ListCLDExportsRequestObject) (ListCLDExportsResponseObject, error)
@@ -57871,9 +62761,27 @@ type StrictServerInterface interface {
 	// GetISFSchedule The cycles an ISF agreement owes; provider staff see their own agreements' schedules.
 	// (GET /v1/isf-agreements/{agreement_id}/schedule)
 	GetISFSchedule(ctx context.Context, request GetISFScheduleRequestObject) (GetISFScheduleResponseObject, error)
+	// ListISFStatements An ISF's statements, in period order.
+	// (GET /v1/isf-agreements/{agreement_id}/statements)
+	ListISFStatements(ctx context.Context, request ListISFStatementsRequestObject) (ListISFStatementsResponseObject, error)
+	// CreateISFStatement File the provider's statement for a period of an ISF (provider staff).
+	// (POST /v1/isf-agreements/{agreement_id}/statements)
+	CreateISFStatement(ctx context.Context, request CreateISFStatementRequestObject) (CreateISFStatementResponseObject, error)
 	// SuspendISFAgreement Suspend an ISF agreement from a date, with a reason.
 	// (POST /v1/isf-agreements/{agreement_id}/suspend)
 	SuspendISFAgreement(ctx context.Context, request SuspendISFAgreementRequestObject) (SuspendISFAgreementResponseObject, error)
+	// ListOverdueISFStatements Work list: ISF statements overdue, and ISF balances flagged for recovery.
+	// (GET /v1/isf-overdue-statements)
+	ListOverdueISFStatements(ctx context.Context, request ListOverdueISFStatementsRequestObject) (ListOverdueISFStatementsResponseObject, error)
+	// GetISFStatement One ISF statement with its lines.
+	// (GET /v1/isf-statements/{statement_id})
+	GetISFStatement(ctx context.Context, request GetISFStatementRequestObject) (GetISFStatementResponseObject, error)
+	// AcceptISFStatement Accept a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/accept)
+	AcceptISFStatement(ctx context.Context, request AcceptISFStatementRequestObject) (AcceptISFStatementResponseObject, error)
+	// QueryISFStatement Query a provider's statement (the council, with a reason).
+	// (POST /v1/isf-statements/{statement_id}/query)
+	QueryISFStatement(ctx context.Context, request QueryISFStatementRequestObject) (QueryISFStatementResponseObject, error)
 	// ListManagementChangeRequests People's requests to change how their budget is managed: the practitioners' work list.
 	// (GET /v1/management-change-requests)
 	ListManagementChangeRequests(ctx context.Context, request ListManagementChangeRequestsRequestObject) (ListManagementChangeRequestsResponseObject, error)
@@ -58135,6 +63043,18 @@ type StrictServerInterface interface {
 	// UprateRateTable Recalculate, with this table, every current assessment made under an older one (a job).
 	// (POST /v1/rate-tables/{rate_table_id}/uprate)
 	UprateRateTable(ctx context.Context, request UprateRateTableRequestObject) (UprateRateTableResponseObject, error)
+	// ListRecoveries Recoveries, newest first.
+	// (GET /v1/recoveries)
+	ListRecoveries(ctx context.Context, request ListRecoveriesRequestObject) (ListRecoveriesResponseObject, error)
+	// CreateRecovery Propose a recovery of the council's share, with a written reason.
+	// (POST /v1/recoveries)
+	CreateRecovery(ctx context.Context, request CreateRecoveryRequestObject) (CreateRecoveryResponseObject, error)
+	// GetRecovery One recovery, with its offsets taken by payment runs.
+	// (GET /v1/recoveries/{recovery_id})
+	GetRecovery(ctx context.Context, request GetRecoveryRequestObject) (GetRecoveryResponseObject, error)
+	// ActOnRecovery A step in a recovery's life: notify, dispute, resume, record, write_off.
+	// (POST /v1/recoveries/{recovery_id}/actions)
+	ActOnRecovery(ctx context.Context, request ActOnRecoveryRequestObject) (ActOnRecoveryResponseObject, error)
 	// GetWeeklyReport The council's weekly report (JSON, or CSV with format=csv).
 	// (GET /v1/reports/weekly)
 	GetWeeklyReport(ctx context.Context, request GetWeeklyReportRequestObject) (GetWeeklyReportResponseObject, error)
@@ -58622,6 +63542,176 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 		return err
 	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
 		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudits operation middleware
+func (sh *strictHandler) ListAudits(ctx echo.Context, params ListAuditsParams) error {
+	var request ListAuditsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudits(ctx.Request().Context(), request.(ListAuditsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudits")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditsResponseObject); ok {
+		return validResponse.VisitListAuditsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAudit operation middleware
+func (sh *strictHandler) CreateAudit(ctx echo.Context) error {
+	var request CreateAuditRequestObject
+
+	var body CreateAuditJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAudit(ctx.Request().Context(), request.(CreateAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAuditResponseObject); ok {
+		return validResponse.VisitCreateAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAudit operation middleware
+func (sh *strictHandler) GetAudit(ctx echo.Context, auditId AuditId) error {
+	var request GetAuditRequestObject
+
+	request.AuditId = auditId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAudit(ctx.Request().Context(), request.(GetAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAuditResponseObject); ok {
+		return validResponse.VisitGetAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ActOnAudit operation middleware
+func (sh *strictHandler) ActOnAudit(ctx echo.Context, auditId AuditId, params ActOnAuditParams) error {
+	var request ActOnAuditRequestObject
+
+	request.AuditId = auditId
+	request.Params = params
+
+	var body ActOnAuditJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ActOnAudit(ctx.Request().Context(), request.(ActOnAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActOnAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ActOnAuditResponseObject); ok {
+		return validResponse.VisitActOnAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAuditLetter operation middleware
+func (sh *strictHandler) GetAuditLetter(ctx echo.Context, auditId AuditId) error {
+	var request GetAuditLetterRequestObject
+
+	request.AuditId = auditId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAuditLetter(ctx.Request().Context(), request.(GetAuditLetterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAuditLetter")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAuditLetterResponseObject); ok {
+		return validResponse.VisitGetAuditLetterResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -60372,6 +65462,80 @@ func (sh *strictHandler) GetISFSchedule(ctx echo.Context, agreementId AgreementI
 	return nil
 }
 
+// ListISFStatements operation middleware
+func (sh *strictHandler) ListISFStatements(ctx echo.Context, agreementId AgreementId) error {
+	var request ListISFStatementsRequestObject
+
+	request.AgreementId = agreementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListISFStatements(ctx.Request().Context(), request.(ListISFStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListISFStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListISFStatementsResponseObject); ok {
+		return validResponse.VisitListISFStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateISFStatement operation middleware
+func (sh *strictHandler) CreateISFStatement(ctx echo.Context, agreementId AgreementId, params CreateISFStatementParams) error {
+	var request CreateISFStatementRequestObject
+
+	request.AgreementId = agreementId
+	request.Params = params
+
+	var body CreateISFStatementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateISFStatement(ctx.Request().Context(), request.(CreateISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateISFStatementResponseObject); ok {
+		return validResponse.VisitCreateISFStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SuspendISFAgreement operation middleware
 func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId AgreementId, params SuspendISFAgreementParams) error {
 	var request SuspendISFAgreementRequestObject
@@ -60415,6 +65579,152 @@ func (sh *strictHandler) SuspendISFAgreement(ctx echo.Context, agreementId Agree
 		return err
 	} else if validResponse, ok := response.(SuspendISFAgreementResponseObject); ok {
 		return validResponse.VisitSuspendISFAgreementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOverdueISFStatements operation middleware
+func (sh *strictHandler) ListOverdueISFStatements(ctx echo.Context, params ListOverdueISFStatementsParams) error {
+	var request ListOverdueISFStatementsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOverdueISFStatements(ctx.Request().Context(), request.(ListOverdueISFStatementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOverdueISFStatements")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOverdueISFStatementsResponseObject); ok {
+		return validResponse.VisitListOverdueISFStatementsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetISFStatement operation middleware
+func (sh *strictHandler) GetISFStatement(ctx echo.Context, statementId StatementId) error {
+	var request GetISFStatementRequestObject
+
+	request.StatementId = statementId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetISFStatement(ctx.Request().Context(), request.(GetISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetISFStatementResponseObject); ok {
+		return validResponse.VisitGetISFStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcceptISFStatement operation middleware
+func (sh *strictHandler) AcceptISFStatement(ctx echo.Context, statementId StatementId) error {
+	var request AcceptISFStatementRequestObject
+
+	request.StatementId = statementId
+
+	var body AcceptISFStatementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptISFStatement(ctx.Request().Context(), request.(AcceptISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcceptISFStatementResponseObject); ok {
+		return validResponse.VisitAcceptISFStatementResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// QueryISFStatement operation middleware
+func (sh *strictHandler) QueryISFStatement(ctx echo.Context, statementId StatementId) error {
+	var request QueryISFStatementRequestObject
+
+	request.StatementId = statementId
+
+	var body QueryISFStatementJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QueryISFStatement(ctx.Request().Context(), request.(QueryISFStatementRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QueryISFStatement")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QueryISFStatementResponseObject); ok {
+		return validResponse.VisitQueryISFStatementResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -63468,6 +68778,153 @@ func (sh *strictHandler) UprateRateTable(ctx echo.Context, rateTableId RateTable
 	return nil
 }
 
+// ListRecoveries operation middleware
+func (sh *strictHandler) ListRecoveries(ctx echo.Context, params ListRecoveriesParams) error {
+	var request ListRecoveriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRecoveries(ctx.Request().Context(), request.(ListRecoveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRecoveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRecoveriesResponseObject); ok {
+		return validResponse.VisitListRecoveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRecovery operation middleware
+func (sh *strictHandler) CreateRecovery(ctx echo.Context, params CreateRecoveryParams) error {
+	var request CreateRecoveryRequestObject
+
+	request.Params = params
+
+	var body CreateRecoveryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRecovery(ctx.Request().Context(), request.(CreateRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRecoveryResponseObject); ok {
+		return validResponse.VisitCreateRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRecovery operation middleware
+func (sh *strictHandler) GetRecovery(ctx echo.Context, recoveryId RecoveryId) error {
+	var request GetRecoveryRequestObject
+
+	request.RecoveryId = recoveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRecovery(ctx.Request().Context(), request.(GetRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRecoveryResponseObject); ok {
+		return validResponse.VisitGetRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ActOnRecovery operation middleware
+func (sh *strictHandler) ActOnRecovery(ctx echo.Context, recoveryId RecoveryId, params ActOnRecoveryParams) error {
+	var request ActOnRecoveryRequestObject
+
+	request.RecoveryId = recoveryId
+	request.Params = params
+
+	var body ActOnRecoveryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ActOnRecovery(ctx.Request().Context(), request.(ActOnRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActOnRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ActOnRecoveryResponseObject); ok {
+		return validResponse.VisitActOnRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetWeeklyReport operation middleware
 func (sh *strictHandler) GetWeeklyReport(ctx echo.Context, params GetWeeklyReportParams) error {
 	var request GetWeeklyReportRequestObject
@@ -64451,1120 +69908,1222 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbuQ4li78KoT/AdLukbNs56EqbfzYcGVVdudMHXLSWVMb086RGRIjgm0FqSYpR0YXEuirH/t6sIF5",
-	"gAHmFfb99Jv0k/zgIilREnWICNmZPbv6pisdEsXDWovr+K1fDhK+yjkjTMmD818OlgSnRMB/XmYZX+v/",
-	"SIlMBM0V5ezg/ODdkqAVUUueSqSWBOVYLRFmck2ERIeM3BGBfnzz7vWPP1xFaL2kyRKpJZVIEnFHE4JS",
-	"TiRiXNl3jh4fRAcyWZIV1t8iH/Aqz8jB+cFvv30XoTeX717+7iA6WOEP3xG2UMuD89OTk+hAbXL9jFSC",
-	"ssXBx4/RwUucLMlLzpTgWXvSv+NrlHG2gBkLInPOJEErvEEzghL9alqfh/fBs44PcqYIU99QmXNJzXea",
-	"n8VK4WS5IkxFaE3VEj4/pxl5JBHDK9L5zSe937wiSSGo2rzhGU024SPK8UJ/JTFvIGlfQTm8gw7N8xJx",
-	"lm3QXPBV7ZSOOmd2ehKe2rfv8CI8kzsiJOUM8bnbfV6IhERozgW6eT0//h6rZHnTRQfXB0+uD+okcPY0",
-	"OsixUkTob/zr9cHvT45fvP/lNDp98fH64O8OQvN7nZJVzvVevCV5hjckbc/2RomC3KD1kjCzG9SQuFRc",
-	"kLSiGz5HmCGCRUaJQIL8sSBSVQcs8Yqg8nvJ5vgfyaaxOlasDs5/f6C/d/A+NN3veILDNKW3NBEEKzMj",
-	"2Mse2n36VWj4n3/++bJQS8IUTbAi4a/MCBZEoGSJs4ywBUGHb1+9RM+/fHZytC2z/M+3ZpNep+FP2T18",
-	"JBFNI4QzyRFlZjMNQT6SKOML2U2WZ1/VaOL3l8f/go//dHL84nF8fgy0cfbVxxBpfNTvCbwiysm9JOEF",
-	"s1OlejQt4g6iA82xmqnN7zFND6IDPXEqNDHps/QnN+dihdXB+UFRwJM+dz8P7dHlQhCiZUX3l90T2347",
-	"8DEpiZT9Xysf2f9zXxfpgnR/agY/7/+Zb0hG74jYdH4otQ/s/6lvP+RcdK+IwM/7f+YVzUjnR/RNMjkZ",
-	"vqIMs4TibASJzN2z8ZTE8irDi+5PZngx/ZoLllK2qAmp0LfNY7GVVvuv1Lsk/pEELvJLVDD6x4KgW7JB",
-	"h/q+tPciwuinn15/c4TUEiu0wrdEIkGU2FDQcagsbyWJ53A9wHKMdlctqHFJ9Qr1FWXu3w1Re3394ez0",
-	"+Pr6w5ffvv/7vxux0Lfllk244BVnZHO84nf6L7XVo+8xS7HiYnOOnp6cwEXNC4Wo2mJjuo952o2agzYU",
-	"viVvtJJ14xQpp1fNiF5xssRsQdLHyG0uOnx69pXRZVZUSsoWF+jp6Zn5i1Q4M0peePlWKetRAkOT/wc+",
-	"6+SdP/DZ/vzyHdGb+Y+UBUiHslTrMvSOnMP2FPlccKbQnC4KQS4QXJ6p+c38NzLXTqW46Xs9odkjiTBL",
-	"jXFDhOTskUQ5FkqW+1VfWgazim/1tPrW57S+aqYHkbnT0w4lkLJu4Z9RRvbf0R8Z+XE+7/wIZyTm8/nk",
-	"AvcNXpAr+idSfvaPBRGb6rvaeomlfsD/TErmuMjUwfmzE/gGXekNdUxn/nVafo4yRRZElN97x29Jhz59",
-	"w8gHFcNHlX6q5LFckDvKCwnmVHn8ocnCe1388uz0rCYXTsN7stH3Z++h5+aZeJfDHz4UIPbub8PP+5Pc",
-	"mwz3fCTDU3xC8DuaEtH9GfvA/p96e3n1z0YQd35MYBlbYT3B97Ai7/CsRysUWJFY6Ucm+BrJwAyVS5p3",
-	"f9B7aIpP9ithOypfg9T/ltxRsu75rP55guUVPYRSsMmXdZUsSVpk5N1S8GIRUCyulnyNkk2SEanVAqG0",
-	"NlHkSHGjV6VYEXRoRe85UjzFG5RnhWxcmRnBKUrxRl4graFxqZBac7QhWEiE54oI8+5RlxhVdobB5epZ",
-	"NP2AweUqrPqNaOmemH6ri1m5sd2f9x7an5re8fynbsZUPI+LfPJ1/pRnHKedXy3g54m/+lGPZdxv4KT5",
-	"GqdWUOh/WS+n/k+c5xk1vrMvcsFnGVn9/R+kcaRVX8dZ9uP84Pz3vxz8nSDzg/OD/+eLyg/+hXlOfvHG",
-	"vH/wMfpF3xg5EYqaz5vp9b9dTdGO806/pFdiF8dnfyCJOvj4HpZX58rvcaZ3CHx8xpQ5nOEU/cPVjz9E",
-	"aC3Alb3JSYQKdsv4mqE5JVkaOVUfcYEou8MZTc0v+g+lmwtY0PP0/89jO9Fjc6ihVdnHv/A8eTDtV1zM",
-	"aJoazeqzPIdyhjscg1YOQbN7JJHgWkSm3AQvsoyvjYDU84F1Trirr5k2GnH2rRBcfLY7W5vlDrt7yVDB",
-	"yIecJIqkiOhRLuBWSYnCNJMIC+L8wBlfSFSwVF8jlcMY0XTCXf8ewlo/cAWhL+Of+Cw3vjnRHSkbQnfk",
-	"A5VKolmhgLCtMUylDfI1trcMCvbtq3noY7TXYfzA1StesM/3ENwEd9j8HziSRbIs4zeGyKl06hQ65AJO",
-	"whK/M1e0FCI4WR5FWp4zO4o+xgm54A3e6Av8HeffYbEgn+3+N+a5Iw/MeLpBVKJMj6FlC67FnRBOEpIr",
-	"iQ5P0ff066Np91mroWXY56Xx4PXsd3ufB/anNv5Bxw6UUaWodCLWF+lCu32Lg2dqYdZjP87a92ogMrun",
-	"6LArf1uwe9rTtwXr2k1RsP8++yhIwlkKyQ2vMM0+4xuxPdUd5YFzfZfudSqNt3yPw5zqDPy4yWd/Cm6y",
-	"O5xDeQY2jgXhjDkX96dvXxlp/xPDd5hmeJZ9vtdee6o7KSBKaxLpBh2mWOEZlgQVDHQLPaLWLlZ0YbZZ",
-	"opxA3HPKy+8nhgu15IL+6TMmZ3+Su9jwbVvcptSASQk6HDb/DdSNWWnNWz2wseE///zzcTNtp2/Tm1k+",
-	"e4qin5gs8pwLRdLvSUrxO7uFn+nZtSe7h4r4SCKbfHesX9eSSVtLnBHQFkuZ5PTFyVjlo3OaudwkIuW3",
-	"TFG1cdvfnvAtZSnic6SlsUiB0fV8XPzRBHLAO1c57g8iL+HnIAqmdhxE9l2cxSZ2qh+sJ0UcRAd24+M8",
-	"w/orKRUkUbELXZXq5kF0QOW89m/jZA+8Y1KuAlHSyG7JW1hqezt+ZATWDzl7bkPwjBcKYRvdPUfrJTcP",
-	"URUh64a2qavlwUYQOI+0pQa/XDO74MfotYJkTmkdE+YTtQByhExerFoSKpx3I4KHzA8YSYJFskSKiNXj",
-	"a71tdZLHiTKOoD6avyxSqi7hyY/6uDWVxDTd3t1avjyG01o0+VFTT+bS6ern8QpkXkYl7DSxG2ejrfYt",
-	"RBVaY4mwvCWpcUgc3rCljFmxmhFxE6GbOV7RbBPrt+NckDn9cBOhv/75P4/qO32Hs4KYsL0iK9mMyp7U",
-	"0zPw8Z/i97+cRs9OQomCsGevzTBnVewBC4E3+tfd9pknSSEESWOsWvGOY0VXjaDH05PQGI5Gw9Kg/Pl1",
-	"WuXgWolQZtkuiHrjxIL3veftLbo8/he9Sc87NqmKEofTkuFnn1OoNPyo57Pt7nmxwEAiDisyq8qZ4EM7",
-	"klGFJ35/AB/0jyOyTOdvcJ0xfB6LavFxR/+1Kb5v3Th16fUdNdGMOueXlFv+xzAzWmnYoNkA0TbyHkJp",
-	"CwO7BoN3rEzL7K9xhllC2uvy0mh34JsAuwyGB6ODmZlMnBM7pXIAytTzpwdeVsmLk9b/vCyT4+DPzcQT",
-	"oA9h19vmBfsjRFhTxJnWB2dkzgVBGNihSnE5ffrl06+ePH/6pTeH4Ad5Tpi+jbdY6WnHEk9719agg1pS",
-	"NDBPeCbNM6i2KExDirLFK3Pz1clnhiUN7OvPyw0IlyXPUn2vJkpay5GsIPdrJUl2R+SFvSGsgi9J6kQT",
-	"OFZXlBFyYetbBGHK6A/JkmY1VUqSbK4XXI4Sl8qVHeQA0stJh/Li3WMjUuyigwW9I2z84zVhvC2L2Zed",
-	"CuCWjNMi0+cLexFclL6QCUjRroluJ5l9weptQH33Wp+tLyCyBBOksjQVRBqhlBrnBc7eeNQ2x5kkTY0M",
-	"6H0z6hgyysjpQKroacd7ZyMKLKKDnEuV8JSEMmp/+kfkfr5wpSxFnhOBEm32g36l7RiZ44Q4AaQpn7I1",
-	"FinSL9aVhe9+OkVnX/9TW+B663kWmKXiaxbasKHMOJ8YzF7asbyF9xzsG5dR23u69W0zjmNpsmAIwmak",
-	"CK2IWJAUUWZ/AHWBGUMQymO+fPLi+dE5wjNJIPmUZCk4EDcR0lSPkoxgIa8ZnK0WNoaOHqOfbVYyLscs",
-	"PwprjpBeMtgMbtEQH3WbE7Iauml0gAPvgWYHv+jT8MPQVYBgikz9WKiErzpMa0UY4uYBaUzsBTo7PDty",
-	"mvVLfST6jK6MEYwOv83ogs5oRtUGvRRUEUHxEXpLFoU1vtHZyekz/1JhhRLUqpulvb3cLChhBCifZkTF",
-	"jJBUK5iQ/h0nGVdLoiXkkq9ILPGcqI3+F55Rkwuo/96w+fXray5uYyUwhcuapIXx3sR3PCuYIgQ2KzpI",
-	"+GpVMK3rznGiF6MpLDpIsP49nnMRd98H/q5WdvoWopZxRZrG29OToCDk1eH1qsn+QYOEwZKzgD5RZtND",
-	"2nzB9FZeILLK1QbpHRdrKknNwBxwKM4y8hY+dvCxoY5HB6b2werrmks+6r85b3QgcqdXoQ0o85AWVjhZ",
-	"UnJHrKfcLPBxZafNOM8IZi2p6rat/F5QnDpPzeUKvDFtlZ6xAmeVztnwORN13sgZlEtgF0gSvEALwaU0",
-	"j6yXPNMPyrpZOFZ3Devi8zlJFL0j8Vzw1S7mQ05EDJmSXUs0G4D+8n/Q6ZMInT3X8v30LEKMYEGkQjlh",
-	"bIMOT0Al5Ywc8/m8ir/Ko+kW6/Kod9D7DC+0RfhJ8FnNzqPdF8+f9o0x24wrJvUJt3GoUZ0G20cW1TLM",
-	"sfODVjOor6mXDb5l2woywtI47ay3nVMhFUrxBjEO1epEIAqhgYSgQ/IhyQpJ77TdmB5FLqUWypOxqPPJ",
-	"SHquTrodHZplmN1eICXoamUi2S1qqF+vlZvo+vrqYPDc3E6Us+jd6rckF9Rw3Dbb3eL4hjOyLHvXmw56",
-	"Xp4LfqeNwQyzRxJhkHQIwhraaDT2YbX1Je8+kn+bx9Bkn3GHIYvVtmcxw8ltnONNrY4nqHq/sWchC5kT",
-	"lhKTVW43HWdZ6Dp72E2EXORiRXp4GZLkTfTCUgbCC0zZuc+3sEBJocCsZP7tKahxpv7cxh3oldnpLU9U",
-	"U8xIaaZQjml64QA3XFYblgod2tID/QBci1SBWYPTPxRSkfTob4yjql3ZZu+l9d738UzdzUW08hnkE0HM",
-	"Zg4wTO34tt3gh9AsduSwC2Nnr5c08/ZmBBUNGqh2Sj2rGDnENurS6CHD2tPg6+UO7aPCVYPsosOZiEmN",
-	"b3wJVnJBTWPzj6IxgcaialtUO4JexgyH12/qkekbrQ7cUDm/QYeYodcspXc01TaATdNBrwqWoiXJUjTb",
-	"IFxm8h75Bn99TBMXD1vSVSh+dBpF9c4rnCgZSKcoXenjhvkaHv8YeagdYfgYU11t85pXeUaUyaeTBYF6",
-	"FC9LsilJBsnWftsrqwzIo8FREswSkoU5+vRkHEubMbJ+BhoexWzQZKPsKA2qc4pnGU9ugzH8n0G0YpQK",
-	"PLcm/RwCLVLRLCtLkKwnmSqUYAY4W2526JDgZOkjYkHtEpYIX7N/uPrxB/SGa1tWmBQJcHXeOIkRKx67",
-	"kW6OnC8G3DOBT5kROEvINau+r4nPHdtj9LIiTpiSWzmiEj09O0M3VQbMMS1HuTEO11F+n1d6gaaWpxaT",
-	"PQ3FZC24Ux8htNM1KifjeMngeSYPPr7vpI5KNoa5rDUZxm12UNylh/283AREAuNWZjxuIb5tH90KKh/6",
-	"GIkc+4ZUWBVbCMYr83zp1xv7nkuaKfJ064O3AtAye0+0+HQwhNtKYqgFzsrtCAsJbRzgRIHtAEgiPkVG",
-	"NYCntuhuiL+GHGuI2KbUrvagxjq17XwfyPXzb9Ovu4LJXBIkCm2f4DzPNuivf/7fCDPjeH0kEfjgI4RR",
-	"ggURj6RN6QRX+CNZ8+lbbz082Bs9rWZVyaVtQ5NwsfZyn6ouaPO0vKhSrUGYYuQ4Rs8FZXxtUrOmMJ/5",
-	"HRGCpmTLoBwkEHlk9kiilCQU0vRB95fKOphXeWHx8YrMx140W/K4FSgz1Gr87H2+hWmdL+6jPZZiMEpV",
-	"UQjQ+5a7eIkYWaPqaC+qO9hYjwrIns9RQ3X09lHPqb2LmrhTCAZtJ5qBKeIlwZlaxljFgsrbDuBDw2co",
-	"X24kTXAGieqEKZwh8zqihgmpRFghPRDi8wilRBFBucCKskXYHjaTcLG90QlXL/Vr9eBW7Yr/KnDBa96P",
-	"U3JHMp5DfqukC0bnNMFMZZuYrnIchseSp18enp4cHc6OQBLZJXOBvMFQRm9JtkGKa0WoNjJyI5cQWLbK",
-	"TXZsiZkolVor6JlOctT3fsHMjLTiZsNTVjRBXFIqzFIseobHZrVuHD/MpY8fU6YwdQLLjIrcqJqMw9s0",
-	"bgvMjsEhcRHTLGM2U6RNmyDiERZUEgOoikNkWg0IZGoGDH87FPbs0oW2pttAULahmrYJt3bFhyOSUhMc",
-	"SZti+kYWs5v2zTGYTWDNZRkzkhApsdjEmk9HHoB5W9si5esgQYCC7C3e4U3GMraYxkMb+fby6tI+GdIy",
-	"Q+nP/sUalTeWMU28KxdSCqiscmax0iaOIMeiYDJkNrdV2Ir94zXJMpMsoGkwUcFN1AZbKUF9SaK1HG80",
-	"ZMZA2mZy44a3chdduHFRwhDve29C49sIqDpY2Qrqih6Ri/A9Rvo8boBubs7RTZDZbyJ007eNN9fMJfsr",
-	"wtCN48QbOzrcK3r0wO2ox+4g8Zvomt2ELsbB+ZS1B4QulspOIK5PS4+thfONMd/VUhCCXuq/CMLQZaKQ",
-	"PP0SKSKVfIwuLYQIEGAJ3z0jBlDbJkiVJ/FIXjMwGUz13ryQBovwDN3AMMeMq+M5F8eeVa0P9uYomMH0",
-	"q0rxq0rxq0rxq0rxf69K8cnv8H4bdJKqlSqu8fFhi1TKD++ZJGy94aNtaSBcyvxPnP569/169/169/16",
-	"9/169/2t3H1XZYSoDOXrW8CPYPjhiwF//7tGpVU4ZlD5GFZdVWVeHXjrYu6pz31l6uTQjXnmBhAPI6+c",
-	"7pFEfM2cP4Km6FB5+Ijla0mG6epolH/Cx2EeFcTjWYMpB0ujmlwnC3OQ4fIOt5YuButXNNzYbqJBlUMf",
-	"zrd3JJhAn7hoT1VsZXb1sQ1tDffCinbBCrCpGLHRXDrkQb1U3xQ2EeVlcrj2X37x/VFX9f2407JYCd2K",
-	"mQlVN9P82LErnLGpCXbaLlwUGeQ8bDEbsCJIOeCbt5dXJfhTIU1+SusUe8EVhtAUmoc75lBHfmkMnsC4",
-	"vLyx+S8PVINvWaOvAL+GDN6gaC93zJFUP3NOYtZUrP6wZs3Xly+vfhR0QRm2omCL6LEr5XbFuwGPqiAJ",
-	"zanJvCTEsVGON0QAQor+vhYKWmshQpbZtuCahNrT4wTLVvbt6VfdAdV/Rb/xenpdFycnZ8+/OH5f/Q1V",
-	"f/xNEJmiXBegiDS2+6u+vi3QXe6rMN6F1XfjQhLhDR2wtcqqJ9gdhy+p30PmPXR49dMPR409eV6b2PPA",
-	"xJ53TIwLFQfqKXccsHnTBZbtf7O13VGdroJUGwTMDsOImAcgDl0Kd6gmS9FNNc5N2bPPz8UoBDvPTfLD",
-	"uR3oHOC5HMZH6IEUK3wsyB8Aq1hPf/Aq+xqzWwuC8XJJkttd2XBacr1fqug+//CBlzv0mk0qpS6NRJph",
-	"dgu6qwRop7ZkQoemeY+MUEoXVMnIlsE/RkaaoC/Q8dF/a/n1qQhijEAAFjReto6baIVTW+xqVTaf0U1e",
-	"oWcxGXOM0AwAyzA1f4BMcbDZmBJ0VkBmm/cCVAx29mkqp8lXK6pWrpHuNpWx3vVwvMIMa1U6o4xIWxo7",
-	"XVloLWV72/INO8V49GLKCl8+R1ShQyjMcAg3qESY84KHO1fAduiZfkWsMXyHJ1/2/PLpAWEo56eckRQp",
-	"bvPg7mmmVe1uwCXkVyiWtS6E+Rl9SywRA0QKxtWSsgUyKfgrqloVVeGzHwZrsIb7eGXY9WSq+KSVCx3w",
-	"ka0Juc02e8AYDUMX+bmpVXFwo464No8OVgjTmL9X3UIu3NMOYvcxZmlsMRVNmUkt/fQocjkG4PaycX1f",
-	"DDYHGZWGaqbVdnCFmtcZ6+yOlLK0e8B/rvKVW70g6GpVGCtcMpzLJbeoSzYpHP0MZ2Brcl14hSBbdG9L",
-	"daEAh0C1zbOzCAle6BldO7yWRiX+Emd3RKIiDyYf2HNMuFT90k7CTFeEKGp7jMPRnFsYHbdjbo4FUzRD",
-	"GFgYQiuwjeBpY9a7wsoVTSf86z1ad6mX6b0+AnGoLLEgJ1vEf8p3rhTJQ3azu7+HJXlr54FDjKnKCPR5",
-	"dNLUngxI0iVdLMmEl66b8H3IMufoGGxG5KtSo+9yy1pA4H/9X//mPL/mz/d3AbrJNTesPjnza3Ny9zir",
-	"Hepy3DujyiKjg5TO50To5Q4m7/siApn3pOvjH6D8cEnNIMPDV0YpfFKVZjiErADaRAu4c2+6VXnP/RxR",
-	"Vz/qXWRdoNnzLsOMlJXVgbV2exox4X3gfuRQzSzdrhBppHJupY/l+7/8O1zwCc5zLb+VrwvsAxw02pIY",
-	"ebL26X5ZVuWpmjXmUMkPSz338itJCr6LBWks2xeFEJObA9Sc/iee8TtiGyIbzL+cKpyhjK6oOoqQsxBm",
-	"xDQ0I8huhv2SNTGcyhIy2lBV4Nuo5r0vs2hrLsw5tXZ5cypbzwJGimebOOUrTHvcVkPfao/dsg0anWN3",
-	"Wbk/xFgWHbUR9TazO02tJ+y0YzFmzWqpzMe6Bn8PNqRf2Niqo6zc42UFpdHDvKBU/b6KAj2D2+cYvKO6",
-	"r5LuO6BDp+7QXINagW86t7WYKGBKhQ4nLC07FMIuc7vDNu/SDaJWw2QrLAK8XrdpGvWmnq7Xbedb+3eK",
-	"6GLdoH7YAOPL77759gP4ElqLGIVk0IC0HxQVadEFBfOzs5kFUYUAczotyDkAsq44U0sPcOmPBRb6vwlL",
-	"5S6wQsR146w1ETjZWQsccriC/zpOHNhiQEwNan16BKBg5+Ife1eNGHyFP9TyVz25XVFKhuMOUNeApsTz",
-	"jMQpZyQ8o0HQQzOA4gpnu41gKaQx2y+70x7269xQDTLSQBR8HYou1GBhdjhJ23dlt5dtKHint5so8n6r",
-	"GTduOb2QIJJLfPbseTN2NQY3SbZcm38siA0XFYwZ2FugxehgbprfvR+Vv+JoqKJ97+avkWid5O3p1tm+",
-	"xcLlkp04alBRgzJb0AqlJO0V6yMLy9uS39xRA4JmPEhzM7PLoirFL92n0GxTplIkWJEFFxt0SzYRmhFJ",
-	"U2KzvgBvUFoniD+fsyGh1RfcyniiDSED/q82BqiGMvTyu28et68TP4B6efwvEEN9Ep129FHxJFEIW89Z",
-	"YRuCRYkemOCMsBQL+GtZBmhHOkdnJ2fPj//pVF+Rl7mgGVIc/UPBCPxQR3g3j57VF/FlIAj89OPxP/3+",
-	"9Pjp++FYcJsveklwChWpUlM+aSuUl999Ywm3O6Plh99doW/ZIgPAo4wSpo4zckcylGKFKxIv6R5X5C6I",
-	"XqJEuIY4knG2iBURq7jE7tZbX/5VAH8wRUEQVX9nhZBG+MklFwr+6CJGXgRJLzy3khqAsINBn6Y7P9if",
-	"SyqS2/4a1eOm0xYXqdSEDN23DJjUEkut3EWIKmlyTNtAFCbFb7RlGZrYJZImFsXwilTpojfWJgABbtDf",
-	"ZpilN4/H5HDCbNufeqMtFMC+XHFGNrAfMkLmS/B3+5/ww04Olu2aucCOuETJMEUbL5Lmpy0vidrSRycE",
-	"DwWNYDYORwm2eVtzf0tNxaaf+p/q2afv6IqqbRuMAOLO1F5acALeqyvEn3b9ez0b1C0Xtd2NlnxVtlwE",
-	"vcj2g4XqE6zg91pbHnxH2QJ0KXZHpM3KsYIqttu8geVS5joj9Emxqiito5UTlNo3G0M8OTw7OpwdNWLx",
-	"9YYJtR4KMAUZatvg94SYtoWDIOC4AJqMIY5vfhnaiM+kk0PtbOqdHO6/JcMUXRVe2mv8bZEF3Rs0WSID",
-	"EHpsAUIBkczAhth3tS4K+WJznmV8fe5qcYyzi0qFmbpBh6ZfkoNfXvJCkiXPUpdBEpvWIQpvbiKbR+Jr",
-	"CbHRB2aC4FuTa8I4q7EdM2ZM+9tWf6g+4FJPusYPUx8EJN4CpleYDcs4iJ+4xVK05GvXVBJ6HJP0vAyE",
-	"OHkCcZNK2mRkDgyt5cw18wXNUYQUFnQ+RwAGSdDhf/3HqQ3WgFQid0Rs0H/9x9mzE71LOUATl2EYkI9l",
-	"+KUM1FyzZqQGHjHlV9+//i2sQ6s8ejgZobL7s52FeVDh3KFm/vXP/7tMDLtmZVKbTRFb0DtIL3SBW1ig",
-	"fsWQVW4iS1jZIJI1JeqhoWDKjI1TOVetebIvdLzisiv0FfndqMpJkfqkD/WlsCJYC795YZPh9LaCY3nC",
-	"lhrljg/E8r43IOeMLMDVfh/6mmYnoN7YUu/UakIq7itMXJ5Me+OsLoCCjIAObefYxVIdK67VcT3UsaHP",
-	"egJpuwBVyzpok8Slkve0MsOH5Ync60dSKgVZYGhT0k+N32KhOUMa+bDithNVdRNGJXfDffkIBAzFGSq/",
-	"IafjoRVdxCDApkwI04Pez27bX7uE2TQfMUop1hc3Zgm5L/K0XQbiRJCUqhibnLGRrdjNuy/h1csFAbjg",
-	"Op39zmYPfP/6t48kwguCBF/DjZssuSTsomyJJ/jKAnPK0uAnqQcXrV9KiaB3Wst3GU0pVpBHPqNCLR+P",
-	"CkAHYuHlG4HOlGed3oFJqRWu6DgnIgn46wczBOBlSGrV8xuajVGY3NPwvlZc7onCRl/5pTIS0tcgUdcq",
-	"HqbpOrplfM2mE0LBpIDunDbQMixZlmk39zGzZh+XRli6Sb1dSoB/x4ZPvP+uGr5kAiLXF+29121AtxgS",
-	"gZ2qV5OZWvwR9euj/QLe8X7QaKtzlt/T6CA1nUnD4hEmWKVxHTbVePSXf0e1RR0BjJ7JYjdAQ6Y3HiSw",
-	"n1+zG/25m8iPc0Rlgx3HZ3N8xwtxgQzaIWTA61cCKfERKlPir9nhf/3Hi68ePzl5hv76//0bMv84PXqM",
-	"vqXQfGZtGzXZtZjaf/IhAdwQSFprLO4xeu1S/K8ZZwmxWwJPyLLXWQTAHdVvj6RptWhBB4zZUQJumN22",
-	"i9CHVUUx7G99kdzo4MOxHur4DgsAONBj1k/3GzNK/Y8/uO9pYuBM32xVndpWMTN4NwQHpERBzsFQQ/ap",
-	"CwRjnAPYTirw2pYhje+G9e6euh5Vy+jtevTShM6uiFLgn2tHsk0+vohB5x/IB71kLn9fQNKxRC7nWILw",
-	"pmyBityQOZVlm0ljXjjTGioB0KFlHfRf//H0RXRycjKl3ejWtCqkik1yFLRbi2Uxg5KsQJTviiwEGJCc",
-	"6TsoLfQOVdPUtHFkMkOhgHy95MiNlrrKkgQzbRvrrdH3F5/Pr9lhuWPgmWAkO6oMgHIoLG+J+ZPNMLPb",
-	"ZEdMSeJCqzbYbHiyTYcznMiY15EIRmmcDQSDtr5Zj8TaUlJT3junGdEa5IyqWvZqwtmcLgotfg8xEoVr",
-	"94HZLTJasXQrnBFEIHDogXtRY1wOdskwji3PmRWv8Ic4xRupZXp8ehZDXlIAZeWvf/5P8PIwhNkGnZ6Z",
-	"BCbv2E/PThw+gCG4J8+fD9eH9E4nJ4LyNBT/sl0MkOeiQzAMgmHQbGP9kq4NV6QvHGQGrOZ89tXWU07z",
-	"uHIX/oFTFi9wDlMOMIrCG4kyIvWVg5lh9ZXeP9MNDbxvhjhM4NCf2YWhCbGqkO0rmhIEA+nbsgZRdWze",
-	"b0Fu+8NaJ/T9hFi+IMfgiZQKbxBu7DW00tPMCZc9LNVb1zma80KYayMpoAxEazhwxZZktfUqoAOpVgZX",
-	"RCRLzFRs/c+h0N7B9/ahKk6d8BR8joGVGN1hRpDMTTf1c9NUI9WrV8QC8TGvWz2VaJ7hxYKkqJxX+aVy",
-	"K7588eIZmpnrJkJffnVycvzlVydnaKFFILONLbQE1tJV857ACWWLTtCip8EUiGACR5Vu8CyUbtDcw028",
-	"wvm95c2EDwPUulb2jP6l3P5q0zFaGePHZLloJlPJ0iilcJGajqnwArAMrr4G0QJ3XIyrmLJYPx9IyKmV",
-	"AVdC1RJLrOnaaeuYJUsuQjhmhTh2pqXpLqlNuN+b59Hfo7OvbvWlV/7r8PbvT4+OHqOXRvivtH4A6ikG",
-	"PqqNBfkHM0KYabJYMd3J2fPjk6fHJ8936ljp1pcRnHZIh0u4shS+JdItC9oeNtQcT/ZB4quJGWyMA6Vi",
-	"jDr3PxtkfjdBkB09m/+9+b02Q8SZrc7R7zwy7XatWIXxyrpM+JemImx7h4KVDbcOEZNvdi54QqBZWY9A",
-	"BpWiehJmZeBQM4Kl8jZ9zcWtfaJsV6vPrKwzxZ6i+aR+AGe+Gvmk7wDUmg8xwLs1r9N/hE6fmmmV/jRL",
-	"/lNtab13VX06Xj9O74bVOyMdZbgMPXRoM3zMheBw5SgATRmjoT290e3xJmyW1WeodN33vYrNWEVtC/1y",
-	"nOnh98/yTrFX5PZRY6eoCAm5bl5s2w4DCkjXlTrCDh2H/TwE1zxguz6oMTnKEtvG/trOrLkX+2Q6C2IS",
-	"1X1KzfkeVc1wCst9a59TKHWTqFCTaDgT6hdTXfhbd4hvbf43YIW9MR+xKGwhRFqD0aUa2MSS5BgCEjPM",
-	"bmP7FGSDEK0Xa54xFU6AZlU+EErrwa7j8o6wVDOcYZaQUB3OiLNyb/cEguwjLvuEMIBBrz6LDhVP8WbA",
-	"ZfjipPU/P+Ej+PM0IBS7bSvPCSNpbNSlbXdVv6zJvrW702fCODYpu1hX8NmaIBeCy3AyY28Zf//uhMp+",
-	"amRcLwCuMVFzxv5Od21ck0xrRF8jiveDnO6m+Wl4HcBIzMXuhGSY8TzD+9zBOvzl/6DTJxdIlebNuf7T",
-	"2fMLZGU2/Pv0TDNkO7R1dIE4I8d8Pj9v40ZN6O43el+50k6x0kjqtPByNkxx3nBGGhw9sIYZsaELEwiE",
-	"MDX8AKT+QFiBnUg3W3WtZulQVW/JVQiQxdAhqFKS3pEjk4JaZNkIe3XQNNRT6WnzOowWA4EQlmx8xvH0",
-	"Gj0lQ6N6I8obXXM8IzGfh/v9j4UYwTG5o6kjtd5Mnstv3ZP3JjvbT3cjdwRKYi20tD+dEibd1tpJSHaw",
-	"f2N8RRkhwXmWo8W1QGsoYOoe7F3acFUpgB+VVN0kyzFVqUJ1vj7gdvlELcNL4IcuAIzqTMMbHT6nwXuz",
-	"4rnavtUPoc4dYfHccy/t1l28687dqaz2Aa7l+5Fe04mlhj+RqPNWxrjpOVHLJKMO9NEu/cLckLWr1bxM",
-	"FcJZBgGghGcZSZS0D1XD1bu5D4jHLgTXKmXBALia0EpDE4BSjlHtUx5EWLZXUI7rTgBqQWBgtCqkcvkq",
-	"XbkpQVEbgLrt+c459Keq6qBcOKFMeTI9XiWS+nwlH90tt0d47yesG6Kzkpq+dNxN4o0XQFMUVXeYEw8L",
-	"QBOexESO3PsXuDuLxu1INOT3+TajC2qqAMLgPYW+1gg8lfVB1YkiI9Lkp5VRJddZ2XTd6Whjx5k5nPEk",
-	"5835pXs7RHDds37nNf8pEw1NzRe/I0LQlJTVUtBDTNuKHcUkrszTpc+Gv1YWg9psZlNlhiUqmGm3p/XA",
-	"CBGcLKFqrAwockYQtKOwDfj2a6BkV5ca9gssxq4+3gqNTdhixSrX8uo1Ojs5ffbFk9MnUPt6NqYgXhar",
-	"FRabUR9tiIbyqKMA0doJ1mgtcG7VBGr79L6fayoKDLCP91MPnsA5CjZCjEqiietE0tcGL0IdXf0i26lR",
-	"f8COG5mkrpiymJF2+4owJu02WApLkqUjCmOrfbKv9IINOPnn0AbC0no3LycuUjry3WGQMp4UcKJd0nnI",
-	"a7rbEm4tdHyvALVbCDDzthdm0NERUgoJvdvZEewuhC37kdmXxqJiEYs3GMJmawudLsioRrgNH8/f//K8",
-	"I+RWpqXFWlufiIBA6seQrDpir3dorebxSmgJHjtYsvL31kOeqlN6feJ1krGkVj/TOlkMsfxuRvN4vp6e",
-	"jx+UI+vXzDcuQZyneLNLIk+Nl1pOWVuL7XZI60m3JFfoEFd/k4oLAhaYHanZ0uzZiAByJ5P6TYmCPHt5",
-	"/Gpath1i0/omvWayEBAuTDQ16ktb2dzSb76+QsmSJLfy3OiaFDYrlwjuc6P0bX9mDUYfz7dDjDeFsVi7",
-	"uz8pCFeN4TyrDtgpVwYrhhvAQX0xySUhNg1K8CyLjciCx+wJx94J682dyRiON2jxvQLsjbek6ofRUSC2",
-	"5sigAkLSKvg4TDsTg94RlWbKRj9QQ73JeSFB66V3NINiPEZM3pX3X8bR4MBnJJ1lpg5qITBLy9/hX+4h",
-	"U55n3C3Q5YVxFduZhRdLSZZ+69BSmzpyCFivVI/1zx7cljvbmwjdFAzKLU1LT/0H/V39/4Zf9H+xpbTo",
-	"yOYoYujqNg6dC4YNzewfrn78Ab3hlEE6rXMqzni6QYc3X+A0FUTKL3IulZ78jQlMYZRjgVdEQdtkrfS3",
-	"iq6efhVsBOATp/4IQEoSMFJyrJagMuO0A6popQ2ABdnFojLrhxlEBxZr0g0XYqhXDoTwsgY/Oq6+J/Dy",
-	"K5woefAxahEMJIHGezWpHQVKvMUoYcV0eIDJsjd20jkCm+7Uj3tGB/jGlPNHUFRzzFm2OTeIf9AvPaoc",
-	"SKX/tlbvr0UBVQYBbH1hsQLdYVyzCv5DS0esEPWgBco2zqYUTH/b+FvKl7zuBQ6FwG7HNTP7AXgGI2AJ",
-	"oApusEBsu+CpKPGOxp1GDSVJn8TgfOSoLvay0PMmXe29yp/lrqHTzyKW6cUkrSJVQveS+ZxAm7MysNjm",
-	"mfK4mhsSNcRYC5e3Jlt2izq+DwvlkfZT89ZjZB3s9nHh9383Pdi4BB7okulRVV2n9/TxNbMSA3ncZdH9",
-	"JGHq3PJ6i9nCwiEEQ2WREbbA7ajwLBsJtYEGZACFmguyosUq7FVNSU5YCqE0rUMJwrqTP8Npx1Ri424c",
-	"+JAgoxdp+ueNW2MqSLwiasnTZvO/O5oWABk7z3A4uNFglDGRNMKWWqNO47HrLsHrhhb9u/LBKWCgxsEz",
-	"jT6R1/D4uBPZ84IH4KwYgLP6Ep1aJxNCbOzy/jZhPO6FMttSN3YxjKDLApAjvGyBJZYIK4Upg7hyTRD9",
-	"scAZnW+0MW5lUlMGUQHC55pVqoktni+p3lbaSVKqEd5cjy6QJKZozIjFa9azIHtSkdFaFK9iVWqJldFo",
-	"zhGr/t6rgXjsM/zN7s5zbkvyoBCv4igXyF2vtoCUldPUeuBcK2XXzFXXQ2X207MzdGPHPcYLcuxeOKYM",
-	"vCM3R4/RWxdjtCgnvqIHiC36SK4ZJH4UemZKYJo9Rhb7Qt8bshAOIwatl1QRaPptNm/b3L+w+6UhA0fa",
-	"T8YEapvMv95mU95mDdOknNuxc7aQD3q9VBWCnFfIeGWRapWVq69AVMq7WuvxX2/KT3ZT/nrV/XrV/XrV",
-	"3c9VN+YW6+hlPi+y7OYC3fjsWSLV3ZhcHEu4KUkMnjU2AMler0lNgy7hs0JPPrq4ZrWBGc1u0OGMMDIH",
-	"AIQMU01XcsnXCCNm0IDK3M6jx+iy9SVAWAE8baSlPNsgRVekjj6m3zmoSxwffK8xow5feWsDpwi8hLyz",
-	"D5uiF5jBuPy8Biow+E2kwb4Dx9T2HojHqEcKXDNwDAqy4nfE0FUpexzots3EMlwzkD74q7b2q+/hV43q",
-	"V43qV43qV41qJ42KixnswRvBZxlZdffGyc0DSA8hy/b7S6x37aYc5gYJInPOZM1ALQQ7z03B1rkd53zu",
-	"XtGidTDr7pWFR7VZ1dsmaNkymAGMz7eOCiBkZ96JXYNhdQExA5AZ+mw0t66p3K3lQrAvfeotzu2cnUUF",
-	"r1PNB/JYQXXtKLAJiM6ne4OvlpPsxV61x/XWAHZ2Qq+mkwDXDLcPv//qYoCQUTz2z7DZcML2SwRoLMrK",
-	"BnwWox52SktON8Tj9uq3XTfMao2pKnGju2fUNQ3jieImyc8ia4HHii0GZxim8XTPzAg3xo55EbuzWaTH",
-	"fr/FJ/bLIxlJrl0t2MPwIsAJjzQBurcsKIFJ9QIw3unK+rfNPtimKqTqPHsv4Fejei7v32S5yofoNbCN",
-	"PL0yD3+G+Qt+NXaZxNBxRN0kG3VcDCVpDPUf9m6nJg/W5EZNEAWkd0N07lqYXb8Gd8ot3+7qmurSn5S9",
-	"hsnJp55Oohmtbkzi0aorMA/szKpxe63aumw1Yfmkup3CmVK/g6qs9m6007D47XDLcftWaM6/8/0UZZIw",
-	"ZQtbGlfk8B8ZZyS2ib+h+b6+etUHGtSD6PPAgDpNtBxXEm6AiV9fvbJNEm02EpWuck5EFnXnV/CcTwKe",
-	"MxrmxsIF7ohW8bBANo62xj7fqOzuOFI3KjKPXxgU3RxvjJfH/LU6eDnF8W6JSVPV2AQPqjoa2xC+42Qe",
-	"HqbGP7EdgGLa5BneiwZYTVCNCYlzXw7vpLfcC//cJ0d8ArrrROmoE8dOZz10qFMoSbXL+mFVJP/T0wBx",
-	"7CQS6zff+QQCcoTP1gumbJtnbYHaXYesN4CXP0fUBKBnBHlt2CLXisHctiZmzqAlKnSpy83L10ybEiw1",
-	"qKUuogJXPp+jN6/foBTTbIMyegd9MQysIDcj2X53pXKURkjiDTQbwuqawSeohEg6Q1j603M9zAK+9UOp",
-	"SI5u2p3lbo4i48SV1wwzL5kKXVZD255NftAs8vryuPhsVO2M+xFfs3IUW5dVjcrLFs44EwSnm8ZiTErA",
-	"IQm2UL1mFfuZJm0mKnGOIBBhBj4uByyDEBFieEXZogpihxLYa1QywmdRfqc3AmPpo8xpgyBVteRm0MVv",
-	"AAibbs/hZEw85MDvxNamURQi0fNuKgwFV7p3we+I3Nkm3M3EJ6v6dmBl2lP7TzxGl6aRKRfoxLEOq6/3",
-	"yfMXJ9EUMV0HQTQcyIUoUdXccrrAckP+W2Sq2mfed0rEcOzK9SSu+oq32xLrg/nmu0t4REssTQ7e2dTq",
-	"XvXFG9vI30F0wJOkyLERwN6f62FLA4yulS+cVX8iqzzj5mqXRZ5zoaqItNb+Spqt/TmneQwSNTYS1f7J",
-	"reogOkgzDJgs9j+9X5xwKctsbc6S+3fYJGeKCIYzKLHdL0xYG2p8qJDa10ZFCr8j6YKIb5kSm8nxW3q9",
-	"Aldw25+jFWdEX7Eo55Iqekci+yd9RbhG7RdQVOjhB6YFQYcYrciKH5Vv3k87dwfnbPIAupZTQm8RvZUo",
-	"5SYtSnkY5YcnJlLaWsnRPfWh38Fz4d4Z6Y6HxX6GmDoeVZdVtNpcmBAQZptcG8kLkewKaWFfvg1mbgLZ",
-	"5Vwq6MRz7hq3xaJgUfUPogrBohrdxdB9KEJ11I0IUOLuiNigv/75P+uTe3ryMFg7g+A4HtGVlaANV0CQ",
-	"Z+tb6Z9KgzrC+DtVdWjFI4OOgSYhekavdYk6X4VBRKvOJy1I808OXUZPMCcOSqSw/2HOTe9F+odCqlWX",
-	"z9ib0hRWrX+BfFIQke8oI69C3oWcGO+JcSnFT+Ef0v4LXA/2vzcEC8DNTcI5IvoLPzFaQ3Rd8kKY+NdB",
-	"ZFRpq4HpQyLSqT09ULzfv/7t5YJ8jYOJ2XqnTr+Kz57eRAj+cfYsVjxup3ndgAV1E/gB1DRNG77eUI4L",
-	"3RG6hw2XUncs42ssydsd8KAWANs5KNS9jdo50/M+uus3KLSaWFQtbYRW/v3r3+rNk1t6KbQW+b2ZHTKK",
-	"PfptgQVmimhDHL6q1SeBFUEZmStQrGxJN7VNWQ2+C6Tp2T4GJCUp6CWN+CqW49NYfZL4OJAvHd/HybQS",
-	"ru/rK63s5Hv6UE8+dPwApA2nH6RdwNVdlZ3WL5lcm25nW8gBC4RZE936Whbkjsrh2G2Xc8W9dI7Wyw20",
-	"5F0D+rSXOiwITiU6dEs9ukD+h88hwzU3q9BsQ/bv0a6ne2cSLjoByetzMBC+5h2DW7uCdqO2yz9bkBCO",
-	"9la9ctwBjDlhL1ex1Qq1yoozE0Omssf3cBmT1bSqBUjmx+hK4fkcfAmmwSTDK+Ppo8o4U72kX/gR1r4K",
-	"CCkM1LdX2NMM0W88NdDvBsfsjTsPWQFJIQQg0uZhjDLoT00ZeeR2FGLL5mkvV802XZ/bclnTpsa1+y0h",
-	"ZgDAu6aYGlXVntVBdEDlfHx+324r3qMHVG/sa9Srn8hQHJVF16C73qS6rj4NPy+5IYgIzTa2/kFRUjaM",
-	"hr2vOfJINh/oW1BC2L3vnVRFwb26Q0nEP+YOUjwkMvc9nUBmT06YswhHXj0PlSrohTzr9mpDOgS2O5gT",
-	"iNVBkFy8pMS6LA2cQV1WVnuxxSXymuWF2jZg3nVrvvPBiGoNPba/H9vCoHnX1Vqq64cvEF9RuPuwvEV4",
-	"ppXttqTddho9gaPIhfTKRYN6c4GUCQNNo6vsy7w9HTa6CHULAprCj9Gl4HxSn0ZrI30guHG3dNBWB9H/",
-	"DcC6y263v0HrDPSRh9eNSgrd4Oe8gIbgAieKiDKOYcdBZhzEBUqwSCvw4Xoc8je/+c1vnj3/8qs6vX4V",
-	"xHpkcypW02pn1aA7Fkrs580uUUV7+peE71VVCLaXrmuG6GgQX6Zy6Ikh9yho86YjktEYJEGmS4A8RxlW",
-	"RLjfTRX4kmRpZ2/4bU9KErWPeqRfH1ttwIWKw6C4jgd+85vj3/zm+NlzT7HGQOZN4jaPtYh7BwWlSmsu",
-	"aXY4W6oGm1guK2ryunfz230q97vBIg02rJNRky6Dso2EJI+ibBHPuQhf7EuepUSgORXSNNp0Vx+AMhvg",
-	"5UQZ88ahrI+S/pfw4VemnfqAvB9ojWXmaKQjXAiPJLox79ygJMN0tbehXm9gW25ZeJfVkqc/cHVpKjH3",
-	"i0g3RxsflDagAceMq2NbEzoqPP395nNqfz3YKLbK6jYKoaldVBxRtYva58JYu/X3GGiffRlsmc3Z+GB0",
-	"Tzy6IyT9a7vr/77trrvEvOPgSZT0UhzUxPTpSVtOj9exNw/Xd3u0y6w6wjFpZuUCXKZZR13OA9TPDPox",
-	"TfvJ3lRI+wygeoN9saB3BDpMrqlapgKv9bUveLFY1i3fO0rWj3eAeiinFeyq6fpaPpKQpNrsfPlIuglb",
-	"HXBdqSU2ugBhe4mogiAt6IgMvb569XgUpodfTfR/Uy/tQd/MQ7eirfw4gD1lWpLs2Y32/mrzPpn/3FVj",
-	"MLwiO1nStda5bb91yU8mPZWRzXlVaFBnrq367lZTH2jBu83O7tuVfNqCsCFlSRaQWNTViX1qP3fjlhvj",
-	"+Pbrd5raS612q5SaNaHXbEAeriQLlZBVWzOmabrfKr1x5bWVsBrDDHjQN5OWJPm6z6Qa1arDZrsX7IkK",
-	"WG4u+GoXutcHDgmR08NijA3+NXuo1tcUHTTK+5sz7nebb742SvrkKd5qEsP0vsxNoi/lQNEOmO72R9f+",
-	"t4bOExRqwU88mHnZoI9aRix43Jp2WZf95jalg1BA6nZybsLl5IpKQmimJ9oPxwOZzth05l/hDUDLVqVk",
-	"KMeMZI9kicNkwcEr2J45XRSClEDh7nlQ1pd0sSQTIgz42mB3OznffKjUUW30rLm4JSnihQoktwB8Kkm7",
-	"MRFxsDcM4CMaiMK2utq+6qsXY8DeC/NQ6EPaTFpbxL5zW8QXVfVBMqpqymzZXgJtkUb7ar/fXCmSNwEl",
-	"A47ajom7/belZubraEZcS3A/fmyLoCr4ihwLU5i681TPBm/W8ojdEgLHEeJeFwAcxrWqrwcdgt1q+2up",
-	"jnM92pU/hoHX3MSnSGEcAfNmscqSYUhMvQ+ZFR3IvCernkeedLFVhtsb1FMa9zDbEadvVOBjPp87ABYQ",
-	"poYKoHeqE7RUGpd2eo+Hv6RScVN91ihFhDoUqw1HiGcpkcrFfsq2VbaomCqbbJhuwZzmsvtnq28PKsC7",
-	"Oiq2gpwr8rngTEVohrPsOMfi1tFfSXcV9wpiilhApCYWKnUjFVmdo0VBU1NbDjXcTCs8VGWg7E931Xlr",
-	"u5+U5zHlXuYcq36JYIcNb3Up5vV91bwS74fY93PKmJcfRkoK3HN1dtMdsgkC4FCz9xiUE8jK0dbSytpa",
-	"Ts4pU3LY0TBu02GweLaJU77CtAcO95ddTIBA00ard0ypI5R+AS8tZ9AJM7Q3DcWj8QW3cweBLXSrfB9u",
-	"WrmPD2oUxKNh+Qrh0TLF9PbJtq0ou5xQ3SCOXSK0wzIK3vMhrSYKGG2hjepQHDvUsrB8DQsnI0Ua9lB1",
-	"4/dZoNN4t6w1+2lz+BpqxudgWk80Oihc4zjVJFX2WSkPqOzvEPcKqtb3M+UedXGac1vhdNecki3unk7l",
-	"52F2cci0sxVIntEwAkV5l7upISjaiXaWjbwMfXdAfbfGNndD6B7okPlh4d7morCk+/aOpuQ+/MxFStVE",
-	"AbeUJwU4Uj4/2IpqA50tw7giY0uHDDjAjoxdJmU3r74wHyzx2bPnjUfD2bbTA0REB4DWFYOnYn+/ySDe",
-	"RAgMoiTIUgGsNrDcniat1SdePzJ71P1stUuhjM86jcQWZksq6+n6uyQq7s1T988dHnm33ObW6+lWgahE",
-	"tyRXjUvhWbtyZjxjeO/pf1YlN//6+5PjF/h4fnn86v0vz59+/LuDsVzUTFMqH/KqkqoijEOM5hleLEiK",
-	"DNKLxJujXc66wXwtmqJMFgIAjxJNhXN9f7ncKfTN11coWZLk9pFEhKU7ITwGWvqOYL5+zmqCswBr5gpu",
-	"YEjz0adCV0QuCWT05HgjeJbFAnoWwWN21bG3aj2JmYxhweFCnM2rDC/uG3hr+kxXU/K3jSWm12lRAZp+",
-	"1kCXuTrCYmels/cD4ibnrmSCEPO21Xq7++7YAYQ7JWmsT2/BAU6HcRVTU+8IwHTkA3Ss7CgF3e3EgKt3",
-	"lZ1Dmi5IgzWWjv8fj8JrFETyrGgWneEkIblJa1lR6VCIiOWiNIban/FprtVH9qxgkjwbrfuMKrnZVmeZ",
-	"QqkAavTMgIoqWgBX/knXziq0p/UNqrg3LBI9Tg24KraCRQhChpVjDFSn28f8HM4yes8ZZGIinCjpwAxW",
-	"U5arA5MzHMZ4HU7e8d5u1ke3lz90DLtofUPz71VjelbTPddpHHZwHX5id51BNNt/LZ8NMlp9Kt1tQoLq",
-	"8fdj8Dk/OfImVZ8F5ObniofpKKALDDMQG80wM5qDtPWmoEKssEqWJEWKjzAdpsXQfBikyd3BJcdDSPbx",
-	"aLhBewMrslmbQNN6AUMTSPIcrR08rS2G4GsCF+c1wwjSSLV9KMiKMqhdpQqZjtuMG24/agzqXBfn3Zls",
-	"1wwmRtmFISEH9av/AeZo3V49ukAGzNI9B2/PcHLbrtC4Zg7u0j3s74fi/BZevEAVFOY5CAEhSKIgmwTy",
-	"R5rtwz81NOf3mzfaytAyOct+nB+c/76fra8MDrZ+6Q0WSh58jEYFlzqgi61LHGpdTNOlc6R4flzkporf",
-	"IgbSCdNHqgZ2e3S4LAeZbWLBMxJWKL0WFCDc+HwO4Ef6DWhAca4pMgBB1omJZL8LgXLMSDbe7tmrhG53",
-	"E3O89qJJ6jvKyJikqApvLF5ZrISy/IkzEz4YByh2sKIfOuzqKQJPu21ciWuwV3dSgyQlJ0etGjrEKkNC",
-	"FrMVVWpPXlM8j4stslve8fynMcktdtwxSeBqSUUKiauUmPYxRlhFWiWVpom6E2bTSSrFFc7Gr9vg9bzT",
-	"LzV5qL34B01e6Wqx1Q5MejTr5Mf4nJKmVCh3sEGJ9TsgIMzbHFhRYQfdtBWs9+XtOo2dCvf0Jzbq3pI7",
-	"StYeEOcW/gEXOelJinSJtcwWzY6AFet1Tc5xkWlytohf3j1a/WXJZU4VzmKcrqgDzzY4wTNB8G3K15B6",
-	"hudkUWDhuntCiCvhLCGChaFwOrcvAH/lJSSX1NDsANTuic147AXyNeM4l7HeBEmktPlgkog7mpBwPfCS",
-	"ZLtGcCHJ0s6ho34TyFFrrxM4SS1YrOzZJg/Qt8PAtE88kta7wBmY7FRIU25QE3mDtXbYNW6vvNVLSoxW",
-	"rq+LbBN7f2FcVf98PxYbt/xMiCcHwhoVN/j4xox4OHj3yQM1kHJLZ563uTzQJinV+kSXJNS//k5pGCYG",
-	"/QugG5O1D6Kg1Ufog1UQdMh4Hc4RnMGOmUwX1aMQoEKDdQvS0bQO4kpYEalQijcl3jJZu2ZvQRCzMfGZ",
-	"IqspxUDecYkvStY+2ij8yzxR15qrX7v+bhDOKYv18UGoyicv/RARsSRh01MRvNqpWH9NWcrXMaS9bi+2",
-	"GmRZnk5jXLuJdpoh0uM50RsITNQnk9o8eN+cV8O4ZHtvUQDGtcOltA2M2WRwZMDjzeMYSvm9SpYktVzS",
-	"7A3hQfNsUcluXHZbFcKvxuEKRQfgL9vClDZ8+lK/NWZ4B5zYVRAFTlmMRMGgpHOFU1LieZfbVS+XQoeu",
-	"W56qhNxpdHJycjS6WsouY6xTwMAlaB7aqhKifGvMNywG0N4sVRFZNWZ5zPWlVJTlHVQHUTv35tTpHUnG",
-	"JWR+6mkbbX4QQ8i9Y0A6d4uykw9UAtZg6Uqqk+d30MEdM0SwyCgRnoN3idOyjydO052r7W0GQ9cMfiDr",
-	"KlxhGsr7juE1zbIKlnnXKdjTqkO2movCnF6ed/iw5oKvJiv23NF3uMq5UPsF8CnbD7khuK0ZRD9iR6cT",
-	"Q0MMp4tDkKZEmtyBLhhZ9zOGn4yX0hS86Ut8R9CG7EqLvFD3cBTAtumnOwrFJ2KSwSQcO7zPmdXnazTh",
-	"n29LEnos4Z9JU1x17GwH7bfkfEuI17m56xIieThXlOTQ6dfvBB2Z6I5EkOBmHD6PA+2P3RXSEUaCsVOa",
-	"Vr12xjmLpJ3rICjsHc6KCZFWtiyShGlGB+Uh+LPpOIRKq2mpAjOc3GpTLuyw2ebG2LPxiCxWZLLLyQ63",
-	"e05fY899/vSnGlX7V2tw4X89dCY//O7qhw5w+3eEoZQuqJJR2fQp26CF4EVOUvTk+MnxUzTbIOikLcuu",
-	"75AVjVY8LbJCHp+emixnM1IdCvzF0yfo6ZfP0bMXpy8aW3vWSgx//8uTj+h/NP+rI0v8B65e8YLtifHs",
-	"RhmP7cy4Op7rV0ZBOv/IyI/zuTUneiy+XZOf90RO3Td3+nTXMPe2MPheoCQAflmB0ZeZPI8k4owc8/n8",
-	"vIyCP5IQFwcskNK7RlVbYI8prCrIJ9ZuAXqXslgU3fDs2m5eL7kkKKN3NjlaQSe1URjdgzP/b9U+alyX",
-	"hFHBaMP2VTj6/rAkO6Al6+lZjZyu8u7wPJBeHNTbkVb/JJ8Pm8HMBkH2YzvWBONL6Cu8ZS/QbykAgPlL",
-	"RYcY3XCWkJt6VZDbnkeg7bEjKM/x9gQd4hQteRJqr7evhL4XEdvt2H8DiWQO0ElI5cmAJRf0T6YDZLIE",
-	"GXCB8EyWOXYmMFGwXfz+W0qC0XUdP3CFZhlmtxP2eOryiA3mLdaIdorYel09+KQh9prIakcMILDi+D3o",
-	"8PGTQFrH+CMj7VaN+j7WethjZN4FZC6TfSeLldPVqDDerQhJbruepCkq8jJVLcPsmpEPOFHZ5jF61wk2",
-	"SKFFGhf6HybTzUxDQsK34PYnOy4gZ0t1zQ4zLBZEMxJZYUgZdTMx+HjN6RDGNkcXYUBtocfhc6QZ0GRh",
-	"Phw6xoMiUTwsyJ2XfrN7w8UHBWx4UHSrh8q4ah/D+AyqbXB2tkHwCYq6OyLy/6tMsj0KNfe9zkeBOXCR",
-	"7qnHF7tmvLZbjike2yz2kZ3GhrTxUiEe1sg9NbzalAEankQR8Vjik6ohby59WJUtkvzK2vNOs7wd41vl",
-	"Gd8QIeOMugbzVWk7+ZBTkxg3OJArkC9bKgxbkqE0vTd4k3GcvuP8O61y7OfZagw23sGVmxePFefHoPqM",
-	"cnRZHbbWXajph2/0D+MCvb565bURw7JqpCgJsT6KLvH8GfYKynhyW8udb9eoi4KZNG6qEONqSdkCMb5G",
-	"h4wrW7URGS+WLPTtR1KSHkH2l77nd3JV7VV/8TfWj6fWhadqzvMA/XgeoP3Z/p3eqYxLG65FniBWvYZO",
-	"mgjXWHqEeI4EyQVNSN2tgnhZs9ZsQd2O8pQNQLp8llomuIdqjUaN+HAiYgr35efbjqa+LVfup6rR52fZ",
-	"r8Y/28m717QIuKuhjd+8piGS+32SzTtsCsWqdS9+Wu3KT89rmz5QsAnwEZ0w0lVRp805wivOFkgtubyn",
-	"wvgUb+pgxU9OB92jeCNjyuI5FyXGW+Ddzs/F0LK1tf5vTIdTBMOijEjj1NFvoJLoyjYdUM2bG27d4vv+",
-	"hdtweH9IskLSO+J5ayFv75FEwE+7+G0hN77jvH9HslSvF3QWrZ9soGCWpvdz0LxQUmHIZ+ua0Y9rkpqN",
-	"J3dEbIz6pPAtYV7Vt3Njg9sNVCdDtLb/yf3COGjKmby5HaadZwSsDK07WpzJ5+bkVhgarNzfwdkkxK4p",
-	"vn4wCsopSXZMVn6jX60L5+dnoS4ru1/xrdSa8BUI8q4pw3y5VCOyGnU0j6LG3lFTvoc4rtzDodvD7FfA",
-	"yNOMx+dGKJqcK6BQPWWEFYAZ5UQcm7+amzsyLSaVDQc4S9bJNvNQwBS8FyNuh+tmr8Sle+vG5mUWdtwj",
-	"ewMShjMJLQG3m7bVDqyHwF7RkHaSQJB4Ly/h/WHOeDN3sDMrklLc6qWsyAf1BaQcQoHPB/VFIu/CIADt",
-	"jqKnQdfLVhYVMsgnSgFkEAVclGnQbRIu0iqpuHFLCZJCklnGcQromDnheUYeh4h7iN328PV2AZa2EUp7",
-	"4Enpn0g826gxLTROO4vrt8803r74vfQ7W2ifunlmG3B6ZOrBiXqLbJxtff6Rz5YDLN2EHZ3hRMZw/2CR",
-	"nn5lqwpiIBEDkhFXpBpkEW/wCW01ED+fg5kG5Uf/7QJUg1pcgoWgJIVeoJ3ZbS/NQ6A58Cp4YVRfYyBp",
-	"TURpo8AOaDxUq5Gwz8Nd1Pe/j8z1SEIgWNtc0sNThe+MrVodHE4rleEU7iXP9nPx3vsNrXnK3dDWKzxR",
-	"7mLd8htrpXl2a6koa1Np/UBtubowMQxalEOa3gU6u6GWPGxqqCrEnii7uysZ5I8Bu6g8dnmOTiN0FqG/",
-	"/vk/9V6bY79AJ4irJRFrKsmOBVJQcNP+dGY8RviWMH2mAANXsAskSEawJOk51Pob34j9Edz+2q6M7Ht4",
-	"gSm8jaGgVpgREn0xZ5kewn+x/LP+hgGzObdAley2/JON7jllQM8SVA0zKVAG7DAeKE64ml9PsYvzLsP8",
-	"5qo2bd0k57dlWTGcxxT+iS1Lbeoq22CGr+eMr+t1VtnzZb5/0xgCrQm/8JXbSlKoeR38TffyF+BqqN8D",
-	"jjCbbDlWdSwldhsoUi/qvHQxUIZweqeppo6FCK6Hv/6vf7O0bDFS4RUDu2hawWoSNit2fXIukN2kC6dC",
-	"6I85/yFipFIt5lyssUjR4d9DcvEM6qpV9ee//q9/O7rwFZXWSFBa4yLCGZkrSFCczyVREXLZIDB5B7Go",
-	"P+azECypjrtYRT7LM9Z/85I9etRqvfETqtXtYvpPpFa/BTLcMr3EBbB6WlIEU85t6rVTTxO8IhAZ2OVG",
-	"7coreGdla4ljdQG+1ntOm27uSG/mdG3r5ZZ7X0r/LSnOHnQLXMEs3P1hoD914OppL6sIdbq7/zKoHVJB",
-	"aJbGRAgu+pqF0SxFUvE8Jyk6pNAiRhAFgq5MD7BgRJDSjIWSNuVZKwEJZmhGKj1gt2bR5vW9lLhyBlOe",
-	"QTXojocwheFohxhZtEQ+bAWEMGobyjF33IU53QFXpu2aqTevK28RW+rSJvIcG8Br9PcoIziNU7yx7oIM",
-	"WzAspxwYdWGFN7tHV3fMu3UTqzkYnz0fRGXoqvKtt9EuGDJPQs16aeNJsE/1sQAUsBy2Qk47g5UT0hmM",
-	"tyONucPeKS4jeEKkgSDAm/Cmfn358gpVD2rqidCcfiAp4swmQ+FsCg9OLvhCEDn65ivYG/fGeATd8t2q",
-	"cLECgh335jvz/MfooMjTfaXc1BlNVadnvGnVPVZMV0mPFhXUJG9NkveXRvrCsi6OKwKvWKdxxzTusebN",
-	"6BGHBzvr3/RO2FY7WjuefsVmZG1mS1vuAR4ExyxUIWu5WxjofINAZUSt5iXOwJAytplaUolAbOdZUcM5",
-	"eiRBjkO8ee94Zjnt/i2Z0CjSmuNnYRMV7Hssbt9gc2PtqJwHnIkun7vt/zlkprERYQhnGVoTYezxrVHa",
-	"etT8lmbfs/43nojtiLjI2MoDs9y2P2iwA0A1knKFktuO0lW96oaMwvPtP/x23ScIEAP6mAo89yWcJ8Ks",
-	"1Kq563pcCtUN0RPW6oghl5EoWRoaUFe5MgICM+c9CQaVB48GMmU6gLG2G2SfyO5x85fR4F2j51gCjE82",
-	"UIfr9U0n74/3ro4A8Lql2k4dQTVwzTgP24wkuJDEFhQLgmymcH8hBqDwlpmetgtjjjdwN+1Gd41sgA6Y",
-	"KUftxtNuvNaAqdaE6Z0yiaAGCdbkz+bON/MCmvzUyEULUWGLpHpk1gQoqqHU7G2hVMuXPxtE1V2wSMtV",
-	"7AxJGkKXljY92eh0SC75mqHDGZE0JdLpexW2K5jbR3vrcDvhmwYJzTxmUpcuF6H8aL4G5vz+9W8fSWSH",
-	"RQm8gPCCIMHXJiK25JIwg03wxwJndL7RMkg/ModcqNqbFCTmNVvzFWGPJAJsVWSnU75Ua0UFqjGfoxkV",
-	"ahlBiAt6+hgcA0k+oMPaKNd2WegyUejs5OQMydPD50cX7ncJP5y+ePEMOUZDTxGWCK+M6LMII/7jUg/0",
-	"ZXTNzk5OT8GXcHZy+vToHD0/sRPmkqAZF8xp9c/RZS5ohk5fPDuJkKBgQyuOnn/VfGEu+OqaVc9/+dVj",
-	"dOnae2GlMGUSUWUkMgY3Tghegd8RIWiaGhW6nb5gfyd7OR2rA+4xgRzoemMJDUqo08pOcOwA9ZL23Czf",
-	"v/4tKqTLmXE7UPp5BSQJckYiRDJJLHYMNCzRU4j5PAaiC9ckdT0d3hRvuUDQ8OGaFUiQ6UNH70h55Ta/",
-	"2pAHzePomVS1XZFPKm26CIsLIUOYhzhNnVUxrs/ZpX3hY3dvreqrI3zJbeiy5kmMKJQO4Cg/G+O9m+MV",
-	"zTZxIJc17Kle0DvCxj8e9q+2U2mXMq711PJBCFstFJqghKcn4URQG4Ifk0VniMOl0OVLzsiOrbVy8NcK",
-	"knZu0uAQIzxz9+6K8865TiStFTbptb7vtbONSmZze+xI1/d81Zx2Q24w+NROLjCP70dx+158WT7plttk",
-	"1C0Y83SwZXIPm455uc6NfZtTIZdOzW5nJzVGv77+e0AbRYdHx+9/+TI662L5Pu473bbXdA8T9NF8N6FO",
-	"4pg099jHh/VCwkffYJUst0QBvET/cPXjD2hFxEJb4ipZosO3r16iL5+80PoslI8nGcECwPodxi2aU2s4",
-	"ryjzv3EaTXR9m7WMusPvk+/3uKAfWA5seytvARU8ueTomdx9SZJhCOkOpnrXKEDCaZEp10Ap7KuF93D2",
-	"NdT471SI1U5YKIQY4ZIxn/xne1ePq4YOmUXDKexV27tQ2xmrLTQby5RpAlSiG7ukm/HxitbqmhJ2pDo7",
-	"Jt3dfKtsgd4HOrIljsWOkLhmQlVk+XPQQv0kWps2W8aDu8pzHSVXNLSfcun4bLq7u+TcB77DM8wubcrD",
-	"lroy4HYNru6KLtiP8/lL87C+OOnc5q70Qi4ZKFx969v0XvOeBK8S/EpZShOTimseuUBuzS4vHqWchFs7",
-	"DGRNQu/Fslaw6jVzMujJtLvStdcd1WHDLdALRhVgm6K//Dv6Y4GZomqj/1uznWuGjg6fnUXo9EmETvX/",
-	"XyDOEnKOTo8iB3TKCAY4UwA8RYdLnN0RiYpcP7G0edYOJNWlxdqm6/ABEKaUEQMOcPiXfzc146JgjLIF",
-	"+sv/Mf82LVltz+PQp48uEHZY71owM65QLrjQrDddR+QEK7KwN8ZgRW5tv0Nm/lYwW/04WH0co0nkVfnw",
-	"+AtmEjzVFSFKQnvGugAbdOq0ZRak4KjNfk3JcyscYywllQp3FlCOScbqq2wa4yEGnhtJG1tex5q9xxDG",
-	"T/o5+/y9IA4HYWfroshIK83rWtqEuHsqDg5d/yVP1zm2WVDT3CC7xd451rGuujQHnyGiIFhumEQDHDAW",
-	"V7fv7njN8mLbTtq+FGza4bdkUyJ3lLlZLks8wQpnfFGQxhX6rO6H+T0+/tPJ8Yv4/S+n0bMOy6lfuA5a",
-	"nTtaFBMK4YeSrs/bewsb+7xjY8fI3d7EYleklBJFxIoybODUlxhA+yC4t6QSGZcDWhFt+sONDR/CYrOb",
-	"ftUp2OuTfWUaxNiHj8uHQQmJ/GicxYWtih1Mhoh72VA5la2lS3SI66s7CpX5bHuf9N4f7Yj0CrMN0hJK",
-	"Asw8aHURxG5RShK6wpmpNbOQ9WuO8gwnRKLD64PTk8fPrg/QkhdCHp0jBkFkjOYZx802OV+GIiXR04+H",
-	"19eP3b/OPh79j787+Fu50ra6QDrvjslui5aU6BLmP1ad57eJT0CbfpJWMqTN265LelnVBu9AIdsh+JEQ",
-	"Fwh6RrtH9S0gjwx7+E3vEWZyTYSs+UomlFXdl8LZybZueX+srj1v50u6JElZzFZUNfpl6D+7JLKwz01L",
-	"EGYO7xWmGdmzr1l7vPEA0NabcbyicgVe7FH4z94H39rNnG4JbsTxi6DzY5j8cXmyI1eRY5q+xCJ9zbbW",
-	"jUQau46bZVVNx6WJRVpCMj2SZavUGuCCXyb0rLtW819/f3n8L0Zvel/95+Mvjt//chI9CbrEW7IsOPMg",
-	"7Zvtba/q7auX6MXTZ1+WZ2paRva21BxjFwvBxXgH2CtKsvRbKHoIuVeZNFhC4aoE0+gG5dhks9SI5elX",
-	"3c3D7LW9ReuwqqbrxQvv1nkaTvhVVGVkC8s51ABV26Pop7c/IIZXRhEruS9CskiWWkG4CUoDnNEUNLmb",
-	"emvH/ocPohEI+D4R2nC+WWy5WR00WKLsN1uNK3pHwrldCWcKJyrePZfFjbBP+gY0JNKDtHDD5wKvyJqL",
-	"W734nIcr83cJvYzNkRmbczMqjGaPyAXSPgdnv42sWzprHESTPpqnHTna2tnZb3ekCqo1mdT6RrG0fYXx",
-	"fK6vRADMdOB9piuCSQLXnzM1m4ZXDIqmyfjka1aCwF6DKVBDZjcGgAMe2oAz+DH6gYObnCUUZ56qF9W7",
-	"aHFhgGqumfWm22vb5aKObmvVlsCyWJWjVXcjrOMRsq4iaBE2nVt3R2/Aw3T43D7O19GT/V1gR0udvkYY",
-	"XlEWVWjJs1QizrINwqzerGOLKi0XqwjcyFM1QwjgYcC+PJLtlgR74lh176zbUYis7fKlPfsH3FcYtha2",
-	"6hfUPedgn0KHWhp9+w4vjnYsMP/s3cqD0EyDMeaqo4Jrpj+2jdr4Al87sZd8taKqoxXaBK3wtqpfG8QW",
-	"6GNFLYTPnU/u2LhPUivrHCY/Lpl1CgTIKbr3DRBUnX7qBVn17neDXe/KE98lm7WlPW+fcdqnPu+Yjrmn",
-	"Nt2l8g5EELZXgBuH2quJ9h3dJDkiznp64OwQ+9lxOZ6DWZnbGHr7J0kOke4E+YCfgpQ/9pxTM20wwYLE",
-	"eGGd1lTOq2Z3gPge20hfcHZvL68ujf+3++S3Th8N9KaBb9hqO8g/gQDI28srBI4aamFN3T/QLfF7KVWb",
-	"8Pby6mvMtkVCuJ/rcoU/xDmntii12VnD2iiujzfAzjDEc8KOTaEepCvOMEtD1cmD36bM+/Z2bzd7w1ZD",
-	"Na6u9+ED+IavMN3WB3tLmkkVOwSYHXmMl6lvL6/+yb5Ur5t91g811+Pb2yZgoVddec6q6Xfs7Pc8JdmW",
-	"afY35uxuzp0d/v8i8xf0l39HN3CQcU6EOeKbCAlMpemxfWOJpNat9wZ8FQkGhDmsrtmNJa7GU2CISqIe",
-	"oxtNw/r7FkwgBeO0dGWauSzonQWVsbO02XzXDN62hchYoZMIzXmW8bVmGKccLnAOrQn4HREZzq1DRZgg",
-	"KpQnmo1lmArySCI75ZDDAz63DfmAuGmWXLfJ5bYBoV9ylPng+2AuV3tjp2ssHDrcCRsf1elq+zjusGsQ",
-	"drSDUX4s44kPLYIyPCNZa5jhO7FLWG8lqo04MVMoh+zYolLsfYJNst37t2EzL3/GQ1waktHkg9o+0ygs",
-	"o/VQ1cwHNhUEzbZtkOHa3GpT7E1b25QnW2Gkuo92rKc7WF461QVRLkgb0h7/uXIxBQyBIQfWMKxq6ewe",
-	"1xOjfPxrUNbvNzDTpwBqrXfFpXIXYOuaAizWhfVib63+OUVhgICMQrFNDKkLqdIg4z+psPGNN8d0TqiS",
-	"T/R4O3oP/9jkrZF6nXn+Y0mpe9HbOFdtxTmfSQStySYeoqJ1aZSezfo2O1KqEXNUZ97azu4aZatExW41",
-	"23vLgclYZuCi35OMm5g57YM15xk+xv6dn8JJ5Yn8h3VTVR+exlH1t0MP7a3AirwzYqxVAYpzatEL+77z",
-	"0jz2HV1RJW1nJxJjFS/5isTeIOMqqxvD3Rs8iiDxPMMqnsK9P9yNZ6QW4Hczrt+ZkHMDnTsAOYqneIPA",
-	"9QUdTozBbPJ/qER0tSrgH2G8nhVdDCajv/6tpgzpW38uErXEYjF5H8vRSkWZB04+5IRJImOsTXysbciH",
-	"OUvBC2imOsgYsFFv3dPQwwasXCIS0o6LDUIIYkHn81gqkk/eRNQM7W8f2OP6W9N9ZSflpiT7USnk95RN",
-	"5M3C49GolJAdMi90ZgObbZizSzz182KTvjxK3YJtdlbK3EWyW+TxM7lrGoUWdLGE9lErSK4qDRXoFkCg",
-	"8Q8kxiOskJ7BBSqkbd/DODsWAILIFMWZeQwcnbkgkjD1uPcW6qvA0S+glEo8oxlVm2NBMn0wCE42parQ",
-	"E3KHO10S1bS3RjMvzvyOZiTja2TgERlXaIXTCZewo9q1zZXTrkaCk9fUMWFC24RXUCBBz7XnxneYZkan",
-	"YFDeYQ6pFWTa6eaqf/e//uPs2ck5Ont2cnKy0zad7nKvNedwijDSD5+j0x2nEVz/VpdYOIugdgNNcL9s",
-	"c4/0SvtJ7MDSBnlgM9B9dxor8G/GXnpg2+dvydyY8Cb41fiYRkh/GhncFhYEp5u2pDP7HfdmxzKyJlIh",
-	"nOcZJSla0YWA6pn+G2a7lrD1yIuAyb4fEo1Vimp9Fe/D65ecfc3NJmzVOiRcVv6Da144ec/CHvzetySh",
-	"OSVMfWMK1wJeL87mVKwMmvI4Efw9lrckdSOOEsGgqRsu3vUbAQ2aLQjCa0yhtQ5GEkortU0iHklkFwaU",
-	"d1G1bAHtlGQpWhHM1ktqnEYDC2iWFpZ7Vq1szO6/NO9tmaXyTYEzdEs2lC3OLRAFDKMXrdcK1cnwg61O",
-	"tI2NwXlW9uEWbi5oge8AdXp1zShLCbR9YCrboEOMEpxl0MkTcq5sRzWEM2Aw2LcIYdP2IiOaRo/KAp0N",
-	"WhVSWzAqMVU412yNpclz+fYDTvQXuOklqt93pZnwem4qVOMEizRyxUJ2Z6tVCdKRlVIONlgngNntpXkU",
-	"ALcsZmH57eE0U7+StkNu1s/8iqgtz3ubzXo81Xa8ZnvuRXcj158Bb92nT+gXq8nzQVq69orHDOSDXNJ8",
-	"GkjI+4J21OPuBRRlIVGFXXF33wfAziA8zwjISudtmW0sCEhUBxCxaLTwN32YDi/FL2WXOS8kOBDpHc3i",
-	"HAvFbMs677+MD88geEYHks4y48pbCMzS8nf4l3sIavbsmiDjgnEV2xkfRHpi73euY9upcM0nqN1gKu3s",
-	"4ynBLf8mwNP9AqP2JpRlRk067q438lhmZyevd5w7+XkDXNdb6Q+Pu6/uQ3T3QUYDuWDmfNofHtrYb7fO",
-	"Sd8KV7BTau53q3iENvKCCbf7L1uWWBgmiHZajc1IXvPDOboBTJqYz2/QoS1TkMbbal5YHUXX7AYXaskF",
-	"ldURzLm4QYeCJAQSiVMqSKIqhdgiWq48sZ5pBTDBOU6o2sCojK8oI2RoLNM7jAo0I0uczY8idCPxisRL",
-	"Lf+XPEtjgyB1c80OMxjBAmHqp1D51AWSm9WKKEGTI6Py+QUbegsOooPgQuEKKKeqhUPo8+GEPO+oJvHy",
-	"+brFAzv6yB0l61Be4ZKSu7KNWJ0QX373zSOJZLFaYVFi3jmsJP8210K4yLJNvCLK3uEUV//WV7D+r/d7",
-	"Nwl/GkYhTai7d9yMGI+NNQjMeEclifMMM8ua0vTO0Axry3nCOeXQyc0M/DAdsQGjys48DZd9AZGkxZjS",
-	"6cFLPoTY24VQ4869Ru11YtLDBVGpugbrK4wNR32wsj6DEubdEHBqyS7bxN5fNOGV/xz0BblJlZ8xGxTk",
-	"p6GWcVMV/G/7anW1laUTGWaMmHsYsqeg77MEl3mM0xWVTgsCQToTBN+mfA1qFJ6TRYGFDaDjIgXIN5bo",
-	"O/F9x9fLDLsuGAH/IQQJ0tYSNFwMRV0NROMd65ad4dHRVn0A52j/r2uR22r60PXpO1h93Av2ANAV7tH7",
-	"2bXBQv+yZN8JR2+lJf3V9tKTHVHtwmnKO0+Ue3LOiak2eQW2rX7oteul+1q8lJIumLsD94qA5QInCl4P",
-	"pX1/nWF2a9u0PD4YgdOmCF5tNcxpGICqY+E7GTCf5XW75cXZ8Bwzl0WI9EPI0LPptWya0mZEPkKHDiZU",
-	"K+ECcUbO0dOzM/v4sX71OC3IMZ4rIo4hZeZol16Ge9/K/TqonqyF0jTQyCOus099rfhyuRvRjioHvxkh",
-	"OkeYbdAhgT4nWjqWj61wSuoNFy3haUvLDEDSo12AbXyRH8LPqWQDWi+5CTpQdYFSMsdFZu7BBGeZge3Y",
-	"DlfOF8dWBntit1PQdkvFaSweMDs+aed/S/GzjC5Kj0t9TcCqu0gdYRszD2/B28LkdsgC5tV7w0cV+lRU",
-	"Ei0XlVgyEgkZyFqI6RyCxxWS8ZZUExVD+sSPJkF/oSzl6xgcQdtvUtPzXhjUw2obGh+I7Gn0nKQvu7a7",
-	"unYyUNqHRFlKPjTsYee2cOhbn7FZ0721b63u1GYRUfoPxrG79NqWjwvvmnfLduft+K7JIyivZz/KYHxj",
-	"wB0GDcKpGdsHcu1CvRX0bZe5+QKAUuYSiWeb2Aw4kU0xgbdkR8fEaM7Zy/Kt9Iw+UvmJWe3DHQO2nRyt",
-	"sNza4iO7qZ3DMYu6MUTsBQ2b2Zht1EE0I00YS4o7KfTjz3ay4wlFG79xShBP8Wbv9vi9Hnhvx/pEXsnd",
-	"I+53+/AnEX02TrDEEjHeBoLcVgA6dX6MBLTrLDGcqJDKGOOlIK3/yzxhogSxjRJUv3b9HbSamDIA8YdW",
-	"A779YZTuWBoX85AAbOx2W3hndMG2Nqgq9XIY3SQtSE/LfG1dSlV2zrf32gpv0MxYKrvYlNoAiu3Rbrs2",
-	"j7aH7ER+R4ReHbSc34TQlIahUD6N47TpuNm62/j2toBz7jTdN1tr5K3kmsptYbrSSGIxEzS1ICxvpU9a",
-	"ijvKAmNib9HrX4ElqbfUfGsJNCnG9zBaTmwcjt24Jk13C6mfubjNgsYsljGf7xTd2cEKruT7/VvDZmFR",
-	"j1V8ZTTkl16jq0aqU1Z660aBBLz87hs7pgNDT3OTG97lkGuD44S7DI4ujB3Dgm7BhgmD4DW24KS1AbUV",
-	"2a+N2NrdqgEn3v26iIBPgrsAkkFxI2oPlw2k4RUbdLgkOFPLBAsSQTyeskXU6H7G16w0uSK0wCtI1EJ/",
-	"/fN/HoXrryfBRdqxguHzpJIpvG1Nnv44AGc0KB1+YmUB3H49btrjje9wU1QvjeptU2+fu12i7bsKKF6U",
-	"7c70YgAcT9IFg+6r0LH2AlnfMiMmz3nJM0ACtAOgQ0FUISq3kOknsKaSHLWTdCGaE2OWxiYltktoJpwp",
-	"ygCf1IRYgk8Znt3EEs9JvCZZFn4sIwvc8VOrLVds4EY7noYufe1WW+0nnXLAYkCC5R2fF1TeytiCW4cf",
-	"kTlJ6JwmsGmuLCn86JqqJWXxrOxJ0XykWRUSHDoKHZLbxNDKOvalubrm/ELH13MgAZoIsrTCinTgn9uW",
-	"SLtpzknG9Z0QA1OMN3rL+bw079vs+5btWzd15zSDniGKgK07w5kr8a5rzR+jA/KBSr0tcUeziO8AMd0v",
-	"ZDCN7yHxDL4DRRMR4gKwZg1aZq4vNunmPgLbP2jl6OFjucRnz543G8Q9bfUbxMfz9788fxq+BOcZXixI",
-	"Wi1yl9nYE6/s+BlmtyZ2Zyggzzsw61w5WVuMgqFvDA4+h0YuMEXru5hDk0rYZejRwjj7hA1I6CrnYmtY",
-	"O/fSSF8jZWPqBl+ctP43ptHArkfPyP/P3rsmt5Fj66JTQTDuDZG9kxQlSy5biv6h8qPK3XaVj2V3nT6H",
-	"dUUwEyRRSgKsBFIy21ER+9cdwP1zZ7CnsAewZ7JHcgJrAcgHM/mQqIdd2T+6LOYLz4Vvvb51vXp/GBgI",
-	"ewNdpZhuJAXQzwLPjhkEQqOolBS/eRNkqu9oYLTcRZBcOo8ljXZiwK8km8uEb/5bfisUhYXdcdC3rGpG",
-	"NotLYi+37vJDXRYcZTFeXN7FHbLydClI8+WTZpIwVoMMKuvlHVfXnedjW7zv9iunW3m5YpexaALZw/f0",
-	"vZvFwcDJFN1XK8ueRpt7kbWgNGwVMxe4NeEXwMrl9Tqmk10DGCTPvkVSd/dgzVzeJG1sbHvqjmT2OYzT",
-	"iEUXuYq8QmqDN22oVSrY53lMuag5q282OlCL5aa1mmpdSxtET1bkaBzXeKWUjFNdCkmjYcjmWJ52xpWa",
-	"M8hFYVc8MvMcXUAQ1+YZYfCRq1vyofqXVEOGjfhUUQWAWbnJhK49gpa/Yddizp+ZrYnS7ilMRs7RmXW7",
-	"OJJrvZuFjb8TG0lBkjxoYFKhKR9wVHblul1nA7vFlvl1veu1vARW9h5q5i2L9DsXylZ33N0n1lOX3FSM",
-	"1lf9rpaItzs7bpklu2m1R5/AhWZk5/R1laJsHc4Lm1kGosmuyISNU1F9xoFkstblCtcqF2xPEaSk0wvS",
-	"Pv/xrHt4/LRTCrfcVgmHr2Zc3zeg6waOhIstDj14wJ8kPiqXLhjLcx1SpbjSFIbV11jLSl9nP4K27xbH",
-	"pgtgxpJwSoXO1lWx6UcrS0aZYf31S82QyjBMk5rK4m+0InOpQEgSOpNiYqc0pLEthAduz4guXFje2LJ6",
-	"3EA/BX/k5uft2kGbS6VXO2UymkW7J1DrnlMekSQVBN9AuK52rhRqsm9UrZvlEnZuDycKbyxujsK8Bk78",
-	"5cdhCVAUxXS+d1XrzyeF21EuTV9h33hcU9h8ORmy9tjaKSBxtWMfASDZab8eSZ8+gWll17rjaKGZupgn",
-	"MgQL/2oY8fS7g/6zZ+ZwWS1xzGjG7LbFPm6idLpnNjRp7tCMfXMT9M3V2tLE3eRsQB/lDbweuBytV7XC",
-	"7fHLdJE5PK6pIgb0KBaR9hgcT50TVz8cvK6UqIUIp4kUMvVW2WuZxhGZ0ivm01oqPSWK/4tdwEreev0e",
-	"1LGxbXGkbFFGxC2O31OWWve6EJhG5CyUQAgCrrlfd0JrslZhrrHT5gY1Vy+kLC+WF+LS+enWWGF31pOW",
-	"lMTHBjLxfbaIy5l+FRbZukw0liQy2fx4eM1ZHL0yz2wSV+hCYLZLiXLxGNgN38TKIUnnZvm8tx71DTdz",
-	"9tB7mgCVaU1p6VVFvF3aDxDUKU0oWTCanAIS9CXXlabjsQu7UdrGV/AEQm9gCe2OrNcFEN+u1JR7yQ1N",
-	"XegL35SlJmQ85mKyVJ5vRZ12+0guijqmwkpaGuXclMU5uOkwrzcO3GFprRoPX27lWd9ssa9kwjSRIl5k",
-	"a63XCjYsvxxT4RBteTfnQhlmMmLFRGLBluLAQaahkSCLmeBqDHaqzzWSftPSWzbaiNAssZ4rQolg15bs",
-	"8IYVuOQVSy5cMNGFzzGsD4nZlA1Mp4lgt+R+wyRtVfPR9Scyn4gLOR6jt1BtITILwVkbEYVuVkTMrLes",
-	"iphKRzOub4ugs7eMagxKQ5WOhi7YDZg3r6eS+OcyudK2YSwGzSG3P0XuCyTLBDkTU6Fyz9rcZHCzG7F0",
-	"yea6U5UXvLYfWs4v0nmFAEByMaLlvJvO1QlGgwo6g5bzJCLA5MMUmdMFkalWPELaRtw0pC2kzic+uiNM",
-	"JkRLTWPVOSVsNteLGkG6kST5KOef5hsokbaXa84AS65V7hweukFFJ3d3ruKQLDfpPUtIJhIJRndVn//L",
-	"xz7I58DX9s3SgfYU1h72QboQi6lwJXY2Hn2sJPrRNL1KlN83TWDQcqToBUS1iwmqAvoZCilm9nlzlgf2",
-	"OYGaxWUso7+q9i8fiH6t1CCb6sOlJPZK8mv55CgivSJkWxbxmxAmZqKmZjsuQ+9fi+B7w2D5MvOzOaxB",
-	"nJ5apZnFERI766lUEIFWBuvLIbhmUYuJGWyF926o+XCBy49LAbGhNLriS8bXuodh6rf/5ta8H6bfNnN+",
-	"uXR7eVcrTRemTcUo3Q2aZQ6QC64uUBmnQm/znPYkMps89MdqLW4nJsycUni/dH1LmmV1mRp2xQQcYxBw",
-	"Ty3UePnzu7M3P/VmEVEsBB/JcecUbiPHAZlaUl97hHNF1ByYJjgmhXll8pFujvJxLiHuHts+k4ItAHLE",
-	"csESl2LAoUwUZxVkSY9mc5VzoZGeRXkudZIL8iZtNmMJ/LOTJ5z4enbnbsrNNAL7axfYiO0riqGN85rJ",
-	"iRNtRjZhPD6KMzkm0vyiMYutrLksDLRXeUw/EBketvCevMFSa8DtBWZdFjmdpgSeg5zgzFmQkC13IFz2",
-	"XJIKVVWWoKyY7KZ4zLaxITdMj6YLNKb4SANAw3ma9hznOiQ6VVpl4D0Xm5c6Lfneq0M6jEat5VyRdF5I",
-	"L4BrQGBfXhJckHEaxzuhR9pB0aONyNCLfuyizxynpzC8QaukMhQa+mvdZrwJrdK9LOwajuylqR3LpK5w",
-	"xPHWDN93tfCXQYxpe0BGCxBiKypfbN+BlVvoDDcJ2BW4Qimr/diC9CU0MvBKnhI543qHW2s1ON52gVet",
-	"6E/CbN0PtVVIFpDYZQm8Qiog55kRx61F2gmbkMP2k07nhAyRQs8FVIVsSNr2EWd8ya4BQ7rRoPmYh1QY",
-	"NYGLi4grnTBldOLPnOnFMCBDJiJzgibqApP+LmQCaX96McR0NG/NkQkmkKo9eLuml0xd5L4RLy5iaV41",
-	"JG0apbFG29AJEMInCv3A2mdm6WnCWEBMD5+YHhZZ1cudtQaBld1Bis+a3kBNxboWV+6YT8Lyuf+LRbfL",
-	"Ps6/afO8Y6CwFJMuKndB5T1cQFU1e88m2cnV5EiFwmU7ptNcx4fzSVgky6J3LOLUDPJtx3v5jdvke/un",
-	"uzPzeBeavNHgzpHi7oVHpaVKSHmnYp1vEOXfRGrrBLJmryqBthYcVCUqlWrAsWsy4yJVZJ6wKy7Tmzly",
-	"tw5FBl94tUzEkwA5pa6pcjV8aBymWH6iTR23DFT2s1X3YU2qgKg0nBKqCCV2B5F3b34gCdWsU62nrqep",
-	"Z9cXS8TiW8+FecsOK2quH+Lt/Hpu+tf3tP7RjSpNA8eBzUgn+ERWe3osk51Vm15BC1TT2aqpXtO9+nmt",
-	"TDbLG/RxC1TihoIc2YUpsSSZ7tea6D7+Nzmq4PnJOLOL6+RDfstnc6LINZjUiyvHvuWGIdZeGN2kihkX",
-	"XE1v6endeKPdLlzQCMELkJabe/sdZeI2HrateTCBlOu23nLzDnVRVwLW9B1Pij1Fslq0PXJGfpMj4puc",
-	"+b2ZIEoblQKj/UgqNI99ZH9AlCRCFhegyj0NR1MCTBF0Po8Xp8VDLL+iDTIlbDxmoUY+ZTgCgbugjdYd",
-	"53IF5ne8k18hn1olx/vNYhh95N7qIEZwDlbocvkeyXxvT7xhy0c7mTHHGQtwqGn0W6pwYApj49uUlUcl",
-	"v0mevUUmJGZGt+DaIAPBrlmSewNRqZH8LAJfNeucEvZ7SmPTQr+diEGr/oVTmvvqjSRKlf2kuPdyntts",
-	"3bqRzW/0oJWRppcIWwt7s7CHilJp1UnzCxtNpbw805rN5lXULHjhdpS/YUxVYempNAyxJsME4630NJFa",
-	"x37hpQmrXHlRinWbL2Y3JZyoEvXHGwn6qdbzi2wbLbPEnAD7KQQ6G80dwqUDYsYoMkq+I3KhUWS0Vlhu",
-	"oDfZ0GpVJHM5fv48b6HaDFXDIW7nbIsZW49da4LZAMvh5/aUq83LBdCtKJZkLq+qMucHNWwcjvjcrZaI",
-	"xfyKJXYLaMiyibiCBgetCb9iF+m8crlgEypj8EDmAHWWEddzcNbNYyT+racMXV840n4yF6JR2ELFJVxc",
-	"VG6jBDnKdFyuyxO7Yi+/xOFa1G5mtW3p+Z3USLNzuMtVya7YjRNn8NlNqA3tsL4yDzhywxvmfFClcxLk",
-	"dls9lpON0X9Jyi8FvNelRN2BJEFKuxtOWraft9qim8ZwljZQIZzTi48bNv0a311r+7HXuzwiU0YjlgDr",
-	"HxD82VkAT3xBSK3YcZV5kaVe5DZQoX2FzZGfsTxocWLOy5TlJVNc8CUZUAriMqt5A5m2C1W4LCYfND2w",
-	"esktrRBbeP6EjBgXE+KPlFPiB/WEUHL4+fMpQeCO6VmOQp20D/ruKQVUcoSOZKrJE6PKqA5J0BFxSkIq",
-	"Qhb7FzARzSUXGgxx9tCN0IKft6Pa9uUnOVMhgpZ/6ZIVtWKnLMnbyv1iHsOgI7tyCSzaEzLE9dqjEHo0",
-	"DLJirsL8n63kD1ZqohMK3nW8l4xlMhDgdwfI3SMvbBp0fucoYKcFjY2KRT5loXCTFPFiIIbWlAw0Bz0X",
-	"4DgMyJCr8YUvs9Oze8Fc8NzzqejNKYffkCi7F6VsGAyE+9NSV7u3+bStnuPRGILIKF38PTVb17wW5Qmw",
-	"G2C5XWyzrb7rKq678GrbTWAlpeHUKaaWo9RmvFOr+mZ3d3oDMSzR6sPg90IpkBUCexia7ix6Qmo+5tkY",
-	"1fRqIGq6BU1QRu8bLbKZxljkN+evM+pE8BpwpVJGDg6Lzie0FLpJ8aG3PRtpaqSeVy97eZ3Z0x7Y2A54",
-	"fdUFcIrC9KNgzi0SHzRbvuBWT/l3F1a7XL5gaX1h2krl7/lll/tSeTVWfKQ4mfbAKMylL5LQw3qKxfVr",
-	"G7U80UsX7BwbIcI+UzPsRnDUjFE+GXiFmHlPFy4vu8IhI6NFUchY8bYg7XNNRWS0N/siBRmxXAQ2lMdN",
-	"OYmopj3yD5bw8QIDdYbusFd8IqhOEzZ0h377x3dnL7rnP54dHj81Xx5muKDn/mmQl9J0Nu+Z9g2RwBJe",
-	"nBdBe4oMr6eKhRdDoliYMH1KrKurh42xDXc7/AdJwpgzoTsBiRI5N1iDUa3IaJFrMggkUJ5+ePWRDKFz",
-	"MReXqqdYPLaNWcgU7VVhwoAYg8Y2IsnP2xeDIikYgFHIGlzJZrKF4LrVP6CH46ejo+534UHU/Y49HXef",
-	"04NR9zB8Eh2x4/FT+t0II90x/cd8vXUC+pQ62d93PbXf603kVS+93L862LfrpQvpLvsbfcaopXhiF5cb",
-	"2MLcZLROWof9w6fdg8Nu//Bj//nJk/5Jv987OHxydPz0f+VMcpXr9Y+lKpd2dErGcjdWVas1ixYLZcSW",
-	"Yk9qzc5VBQ2BdxpEes6yfoMc98uKMs04VfXf3VOwtj59eNvLr5i7mdsiHjlan9QLra+Ccm6JrOzYJRcO",
-	"WRm4AjBmT9mQiDlNdLHLhdW2TqZVYX7bKJ/A6LdMVQ9ya7m2qAcuBzKlcyj4S9oABjIbkHmHC+VeElhW",
-	"yi1brDc1I9xMX69Oy856G+BuW4HPz3OCtWJX3t4+siXxxbZBlw6571KT9++sZ43a0IIDQRzb6m8Fe8zq",
-	"6OSbVuSxdFW1tTId8keHZP7wxRzLXDDoUr2KndQXlxr8qhfgmVpu5CdwWGUJ5taPbeEAobGSUFNAkTbU",
-	"DCaU4Cul2HiL3oA8g4Y2WtGtoJsyZazbVGkSL+2mo2c7zgisjJXNLR1sRjlgNr/wc2aV8p4q7tylGV9F",
-	"yZFly+VGckMRd8O63NvJpLvZ+zMunGGzIls0qYFOzsxxQgBkBMSWt5+no5iHxEx2IpiuxiMhVUyV0Qio",
-	"BA6qlKNozSJcyZBZWlS4gvIDtuFE7tBeVjgCH4PNLN+gX7ienoNU25wKoLpfy2DVvbUi/41PBJRjQHna",
-	"RnXrv//9PzoBUVOj/wB5BehXvrR3cQ3hI+/Gf/8fz5NnP/z9n78nH69/+/T+5bM3b9//rzfy8C19S8+v",
-	"N6qxXwSp0OrqdNdfIHLGTN7OdvgmdY9ukKiwlZe9KGDXZhvgKHxgLodqR5XZqArl+OJJBdFb0W6iLkZU",
-	"cXUBYqfC4mv06FKZSvJf/wnqtTUiBWZhTVMRJSzSU5eByRISMqGX3ZjrnHxGr7EfZJFLLtukkT5tG4L3",
-	"t2gjaT87ODw2ysKzg97h8f/d2bbRFZrZmh4Eq2ehap2g/RDIjstUosXpTVmFY2qDgXdmsBs8XN4Baa6i",
-	"4YrOXNjA2Nsgd5xfVVV7+ibJOJsMlOPgudsv6JvNoo0uvbu2pcIFzS7vw+9xMrJEEDLmgoqQ0zgfCdUW",
-	"kqh5zDVZMF2x27ZecDheS5lelRNVPUSFflWt2AkTLLmtIjCTEVO11rR8ma/tJ770Ekjo5Wp8s5eVeKdu",
-	"9I4bf1xILMZywcXFWCbhDeXZnCblAsu7kG1lRq6qz9TzdNXNUlWvq5ahOy/WHeu33Pndgw0qs6yqeeV2",
-	"/YLRxNsVb1TPHJ0v99Cd5fJRBzcL8LeViSonJN8b98nKeQan5/IsLyOdm22OHDaqImICjyu4UKggcs5E",
-	"5kbK2KBu+NXlLVlOxcQ7ug5uYmozuMVD5jTiqDJEbtupyg9DUDW41W2umjHrbXQFKVZitFud7zs+0WuO",
-	"0nqFJevoLvAb+mCr5FnKjCg8fFZXQf1uIa3bghcw/+Ant6jmQuVK5t9y/WWu51J3N/n88uTUVL8uYBcv",
-	"W3I6okMmGZzOnTTZHHklpA7AF3bBqpVS2XTFwjThenEeTpllCBkxmrDkLNXT7K/XbuH/7ZePrWUKrL/9",
-	"8hEMIiyyAoxcMozAsOWJiU5SpRVpv4penp8RmZAP54fHTwMC4fZizCdpwqJOj7yIKZ+pEyQ3DAZiaA/v",
-	"IWm7ugShjFgnIMNExkwNSRvMTuYHZ3kdkvanT29eBmVGUSlivA/E6nAg7G3Oh+6vEPNqQmMpbM3BqYwx",
-	"/EVeO6ls3XodCFVRw4AMaRpBi9nn+ZC03ZqAG6geogsc7E9AwQnDmnmGp1rPW3/8YQliUF4JTdGniJn7",
-	"LWtQJDPKhaZcsERZC3Nmj5xwPU1HvVDOnP3R2yHLrqPc+wwuUkRJAx+6IU1Y+ehRhAmoL8wsYeQrMYm5",
-	"mjq/huoNxEC8kOKKCYyBattcfBdhkDComiGTxZ4ikQzVPp3z3iw6xT8iaXrVm0Vkwq8YuhCTNIakmilH",
-	"GqKBMLIKXBSqc2I++BfyCgIyIFIaiC0F+fD6BXl+dPydTxNuD+l8HvMQHty3v/7bb2aiOz3yDxrzCC65",
-	"BxQJaZIsCBUDQcgQiZuHBJYZhGV8AYq3gHARwGIMyIwpRSfsj+EpGcLFIbJs/u3855/IewkmZMKFlkji",
-	"IqNF4JlbCJnThM6YhgUGcWpmgH9PWbIIyJwCHvCBof5eM+J/Ie+kYAvzLSvsCBwhcHAjDR3G5pEhwp/h",
-	"KWQNITvdm/OfybOn/QP86ZRwAcVa8KIZxSdPnjwnnz6+gC+95Wb/poqRME2UNC2ZcAEDd0KGYOxV/F9s",
-	"SNoHZp0c9vsBidiYprEmx/0ORqNlNuHhqV0VmJe9p2CsS4ZjHMURRHRZCBJT8JVPWI+cwX8J3GluhLwu",
-	"tLr6HT3msRkrwiGI0XwDw7LMEOMApphAnDAl0yRkfvLJ0DpRhqcQkYCRVvAmyC9WOpFmYF99pJPhKXl/",
-	"9vHFj9BJjCdUxAoA6Nebcfcd1eF0SNpHh8/QK2elc0CODg7xF6VpzDq9bFm///n8Y0DQs6MKL6cxv2QB",
-	"wWgpWPbDNxGbzaVmIlx0/84WQ2QVnsc0NxwQCmmWn2mV61FGy+Bmg7ThieyVuvsB3gSRoUnKhh2k4tAk",
-	"ZmZCDo/IVKaJOiVUAE+E/wju5qPDw1NoDiQtEaU5CoZxzCdT7W7qPzeTep1wzUgoZzOO+Z4xI23zT4w+",
-	"CGz4JjhEFIYDEqK0TFjkO9Axu0tIbVpI4zhAd6d3hmKoE5lIM6rXdEFmPOraxkFqH3W3QBRMLJU2H4GI",
-	"QkzxSZg2R2xpZM2hZ2YJBObysLo9b7s4oxGD5LPcjPsZMKvQfGD4P7sfsGHdN5Fl5QhpHBthEWCPuMaY",
-	"R+p3gF1EZ7ka8m5erLyGpjhuKroU4Bmg+DrqH52a4eAq8I7s7PQkcEwGMK/ZZxbSkrPgmUkiaQv50hD5",
-	"W7SM6IK0h/tXB/sztt/r9YbY3OHnrj2RuvZol8KqQij0SQwyCOSGuQFnZ0YXMCKE61NLUgLc4Uf9J/Ba",
-	"O3yQlmikqavPJKFVULEW7ofuujMAA2QvBZz38JBTzFIRsTAGrokZ01MZEWqG4qh/7A8cd+vwLI7ltQ/v",
-	"i7E2LpIFwqPKllaC2826UgblOGcVGf4k9WuZChf1SsjwHTz3k9TwaoiU9c2RwuYM+AHr9Mjwx1dnL20s",
-	"8M/vP775+adzDJOFKbGFOQDkLMwouK74d0Hj2kbs//Dq4yl58fOHczJPGG5c5d9kYJ7Bb9lKdoMx1EDA",
-	"UZjHkAqzZCOzysyoZKRnQybSGZBa2+e4pQTyD+NJ4faJCsCjgD50+DpwSFnoAE+adQgLrzQ4J+58hkBP",
-	"Dgmi5NPH191n+PMVjVNfIFxPIfR+rFkCh4g+LfYoM746GQdvtcl98Or2Ub9PhubnCyH1BbUT2OmRnyRB",
-	"3Qw8JrCcMPjUcs3hgR/gSpcA/Yhl2oMMZBrCGdf+9G9GFzLr3Pzr4DXMuvnnd6/dj89fd05BlNFRgDr+",
-	"mLEIyZqNxDEHKp4LMLW2kd6VOU4YI5p9hmRbbLMNgBl6JdQc2uYTRjkzXZjJhHV65C9/+Wiey7PjIs3U",
-	"X/5iZgI67N6IY06GqG4jUxEsi8RACOCcAvnTRpmmp2azDQbnw46R1UxhxXdGAfoAh2VCXcEFI3nVnIaM",
-	"tD8JbuAb+cX8eHEOP1pC9BmFrZAbXccs8unfDvv97zsu1/vKw0cUGWamrQo09D7RIZmlShPL8DSKqbiE",
-	"5uOKMH+aZfDSn/IeicWckRHT14wJcvC83+/2D7r9A7jn8OD58+7BYffJQY+8ouEU1xqNneTug7zImjfM",
-	"xBNOmMO1gDg9cbGZ2Dxq9WeWX4cdxwoK+xDyS4ZmGIcnZGhX5YUfNzN3qR4/M//FjgZk6GbjIqKamh+y",
-	"ec6tov/+9/9AeYLQaiQjboErtA9ISI14CqdMkbbBq989ef60E9jDUJEC7Ifbu3A7Qn8iYScXboILqKjF",
-	"PGRCsZz29e7NxyVtS86ZQNzYk8lk3z6k9s29EFOp45zilgvMOWkd9Pq9PthL5kzQOW+dtJ70+r0nYAXQ",
-	"U9DE941qZP5RaTE8Ix9YJENEwQkTEUvweOEKxQMN9alBB7GkEe4JfDxHM+DUc9jgbSHJi5c/dQI45BIE",
-	"uTzU8DbIprfGAjKXMQ/BFuhF4JuoddL6gemXpslQ5BUFtGn3Yb/vNFprfTQyZH+qZxCSg0EZufoUPrBh",
-	"SWU9E+THj+/eQp9P812yfWERpn7kuuZ6ZVqLJzG06QU2pntu+9R9D32qC4ixT+7bx9xT9qE/glYep617",
-	"yf+0t76JsI9HOD5Vj/hx3P+eRvaxFjxyvP6RMlowDx5v8q03EPNEY1sjKWcnap3871+DlkpnM5osrOfh",
-	"7P0b4isjBnYpGh3LLzO3HKFmJJ0oMMN5Xb71q/kCLPb9xCzpnoL8ilgK1vutfgOYb+MWGKUiiqEIBsz/",
-	"EN41DEhIwykqe4Q663Xlij2H1264bn+jVxTbseXq/Ru9ovil8mI07ey+yNhzVy5Bc7O798+98uzmtxRw",
-	"hXWIYrEN6yMg7958JCCdQ9YJCJuNWBRlqHPEBU0WKxcnUgr+q14YW/x+2O/bSis2FS5kSgErb65OhkzD",
-	"qdMEzBk4okbnpiTmV0yY+81RjdwuS6v1R2jI+pVaPteKS3VVbJz9QsX6/ZjrElcknZeW8Z94JS4NS+1K",
-	"sud9b0Hx9KtcTufmLFPLhtNh/ukhGS00WgvNP8BygfypUsZYSoywzzTUWETLS2FvmGcJYQI8fKpyrf08",
-	"Z+Ls/ZvtFpvrV7bYlheRfTEBxEMiGaYzKANQ6M+63i8lwverqb8rl7Frgft2s5JxJW96WJvFtdhUHDJR",
-	"FHXO2OHVTqasdj7jE6tRA25AwQx2GBUQFitGjvtPgAMStLs1svKDaeRdikr8QMUSgwtG6YZt9idaXOap",
-	"J+ufOkdw/knQK8rRWb1OwvrVw62REuz2oK+nceyWDiYr1i7bq4N9CvRTXZu6XruC0YplyarGaYziFGJY",
-	"rbkTSRSo8wcCDxmY4vEL9jZ0IP7w6iM8OxB4N1pNY2zblM8DeM5H6wU1UXzmdxdcS8k4ReeOs1wPhC1V",
-	"YLmmXKY3WiZwg3HNZtaWAaY37wVo27/RY4I4+qcfzx2vk9GWwVLgUv6lYK6jc5/xTFw+es6pap7yLL3O",
-	"H4P0WJAsDawLPEF7m+r0yFlpBO0bwPoeapkgq4Of2iDHROALlmBzBsKWuxsBvQXXtlyLkJl/Ez/bI8Ar",
-	"kVCOBpT5nImoa7RicGx+sJ2mCRrvNRMGO46s9UFNZWIOWUykwubQCL0oXNiFctwnM9Wx7gW4PqOLgQAy",
-	"CetmMJBQwsdpQqYsYT3yGgYMlBrPYQrOZjMSaBFjQnO9ML/bhEyvCJv+o8+ai4h97uBCGC0IxVTNBJgu",
-	"wN5RlJ1vudJnMAe25xhzZz2PtdkV2S377+mEnfN/Mciq2ODej5AoYm6ugJy4tvKEEzB+YKE0YwsF5czd",
-	"4DRtBd5hnmN9zQT6Gt7L6jYUii2iyxEmzTSk7vMwR4VPb5U1Ud0Qu9BXfdcviNt1+40I41TxK0bMiZCQ",
-	"kUxF7TdlGKZJwpBXs/q7mwftLrfl1WfXlnQ+37gtWt66Jb/eIXrI7zBI1qoyeKEea86OvExUDw0pDtY/",
-	"kme+x4c2AAavZTLiUQSyoHXUP1r/hHOSPQiO9gjll6lEoYTWdX+82OkKiIwjBserZU9yEAW82a1fg1bJ",
-	"++mvySSHXTJu1JVWsSzbOM+mCnEL1zK5hJM+KBz16EELLLVSQuZGA4DcMPABlBpfcVrkWnZ/Z0XV7s9o",
-	"yjbbhL7hjvKt5hDKDQhp4wkAh0IHkUmWacFh1DEaTsvasyn3vtudEVVvtzQH2w6BpUy4U6HnP7aByMsW",
-	"VSPvHpe8q5cy7ZyM6ayQezmBUS39SjvEFZwF8SJYjETHtj7MKkm5/6VA6v9HreT8WRT2MWgwBkCjDGcR",
-	"GdNQqwB+YzGfYGnHBRJIeyowANmBNQL7QttQ3RrjnkaxDC/RH2cf4lKAE9X9cQG3sEQNq+0a2R5q3ctO",
-	"rTOi5ZjQitvz1Uc6Wbct4Z6HcF80W7m4lYvL/j726LYAIVuJZuJ/BQ85lvAsnxy5qAC01cD2y3XvxMWT",
-	"2kAUpeniFGN70R45TKi6sAZKjJSCIMoQ+OtlzHrkJ8YiRVxI5ymhOZp6mWQkmiVMcNR/vryZPwE9R2E/",
-	"bzc0b8bQihae2bDKv5fRYgMhkGNjE1Kb6bQ5By6IH6wsYZjOKVIEmB8SOudQHyo3SuYNvx+0TlqxBPD3",
-	"+6EBKFA69I/tIQhWZzVPrgrfuIkUc28uJGzoJGV/PKgQtRxrjTB9DML0qP98xdTncweKS2Az1hFb2ayC",
-	"acRxm62qTZYtkK6QuguSbYPKZH9U8IBUr0QXuhhKMY55qHPhzS48fk8hiSoGIkP0F1e29i0XNmizs0uw",
-	"fnC4fibfG4QmkMrkNfIOw6MbrDNLAfpRyrc0weJIRwfHmyzq5TJz8PDh4aNdQCFNWNQdy6SL5omurSBY",
-	"U18Qqv11MXkMVpyNBq25PUqxn6ybVTCoug8OXnifaUluUVudteoZ+0bbGNWdcTUDab6r5f8Li2PTnpnB",
-	"76NU24JytuayQk8jLPfSWt/lUj98tt1S/+BOsV2gQCwOVoGYSDsHqgpQKYcBKoBS5xZIchM1bh+BFiSx",
-	"3hJNSlWhDb6A16uqEbEBvrgaT/P+J6gZVYaIy7AP370L2LfeYpbLC/o7W9wOKLqc45ZXiemEcqG0TWuR",
-	"YmJNn62NoR9WIYW2PD5sVoHlb4HOKvKp1j2aPeKfaGDenw/m1VQAzqX8XbJFl4suJuY0sLCBhRsvuPIq",
-	"SliqKqp13Du0gtQTaAxE1ZTyW12WXZZu+u1AMTh1KoBHUEQedw6wrFnrziDWq5wRnaM1PNVZ4gArWd5t",
-	"0RKMMMqb50EpOCHXUx5OXUl9NRCu7qR5DK/5+VJkymIw12GdGsgmz3v4ZnQBpXISHjEbPGsblzCVxnog",
-	"skTzDAmOpPkzYeSS2ZpNYPQ07/ck6jaahTsfgg1iKzkRp1QNxIezcxcrGZRYpJFHmZg7bE6Rz9DN3rKn",
-	"0J/r87xnSEJAxUBwEYH4uVriejBjgYQcNvAD8uuypu8pAvEVQrui5VCw3w6D+/ZAQPfJEO1bloRkWBVt",
-	"9MKus68PDxf61jpp4UBwEZpfzMqzzNpjGsetGxhDX3iXUBVC/XmOhtlTTKYVkGUqEzL88sewQ7T0dmlH",
-	"nlBawz3yll8yV2gsxGA67qYz014eGIN743qDwRsM/ugwuD1m5ZyJBqU3KP0+liQXHpmtXJMJi1KQ6l2Q",
-	"6F1PGLblM7lTuepJIbuIRroJVd1c6YEqQ66FVF0ITldds0a77liqeca81aKgNRZrc2fExlzAYlpz82NV",
-	"e74dNcahj0JqwwmJWGhAdT6CxkbMMJFhYpBeBQCM9fooBLM76JoRY95aETJAvYusQitjK3O5AflKki42",
-	"3BPs5KMrMSI7cPkLtuSkwet8xkoxUuQVMhshbwlwMmACBEWM182KyzFNeayWis7ZlIbqOE3TYvzCA8dp",
-	"2ij1pUjFUt0yy/fROmn9P/+bdv918euXg+C4/8f/1do4FnJH4fCrsgCAyilXPPTuEgJqXosSd9tBHAx6",
-	"G4zp/WUFPGAawL3G/fs9uEEIbI7srImBfXwxsKtOgNuE/OeI9KMZF9k5FcZRl3024HX1MWXvWd2omtSv",
-	"F29fvrKfuKcz4i63m+/N+t1mB233G+1RqhQZOVRdSAfVtJuw36CoSh2MRpDd/T2liTaAakf4+R2NET17",
-	"zbY9ohFwPwXW02zeEpBUIE2fJWW1tJoGXNmmWRAlc+SpO1VyG7lYBv7AndmN2RXDCsj5feWEYFi+qUYg",
-	"FsVgKYq40qtgpJ9djXuKnOW8JzbrHJD0B4h1dTSilgjmxduXlv3N6Gw81vbCQIxoeDlJAG6QM7FwHwA/",
-	"wchJWxcPQdqUCPNy+LXszlC2Dv3Csiden2LheZVPr57YwuyWsnWhITV6mM3FkMzoPGO5CqlmEwlMClpC",
-	"P+yVgcgxSo7YQlpfg+XmVZUGeWCc9XJze2v8Lk3s/gtYGXlxYTuGGuYsFUaBPHf2HPKWX7kKxPQilJG5",
-	"71X/ab/f7z85bAUtJ6dsxeb/cbi5Xd4PiC2RuFG4yuHuz7HKM8zWTT8lcxnHWGQYVx/V5K3ED4KLiGvg",
-	"zJgkTKnHYEd3jVv3tL9vN7b3P8+JXBPdGUfdmHbNDvGGsubsbpwq9xdn8sj9IIGlUWE0iTlQfuOLi5Tf",
-	"5agUrsrs5jv1pzROkSZ0afUauTV6f5/IKDUgOQeil8C6I4k2gOKnH8+hHIhB1e3D/mGAEMSd153dov5l",
-	"M8j+F/zHytzeN1plHAcQygLltiIpWGbP1TS2bELyWoHd/gqKAMBZZX4HFwRcAeJoF7cz5rERKuc/nnUP",
-	"j59WIeofmM7D6bu3ddRFU+BQNQaOxsDRGDhulTGNGynIwhDzOtVOjRxbqd64+yHqcrWk3DdCa6UF2dxg",
-	"CdMyIjh0Q2IRITkmI57o6YkNIYvktTDQA+sRYSxiZh7vkaP+czLMmoOhNVKwoSPTz2mtU6rImAuupixa",
-	"J1Bfc6istgl1c6iuimKoWFq9vxWHKJ6BNbziL7kC5tINNFv7SP6JRsdthHKjuT6axNllmfXNx+7txDvq",
-	"tARzkrRfnP+jEwAnbjqacf21nJOZvOomDKD1Kv6gRF4jH6pdOpbmJ2Kk7WREdphmcsOb8V1jofwJKh2g",
-	"hFSynIYyTmfi1Mb/FCL0bWxQ/dGZ1T38wDbTSnZ/gGZDS3Bom7O0OUubs7Q5S5uztOosRc+wlmTMPzuV",
-	"Cc9SqCsIB+yjO1Xx3fuKQSM3pS11tyN7uqMVU3skYjGbUM0iEvMZ1/4oLJWvV5ou8A7VI/+wCXIHucos",
-	"zv1t3h1X1wV6ga05dy2/S7Nd6VM1a9uNSkMQ9a0QZ2brvLSwrZ2luKqhqmVhh+OLdkjOtxx3uDnbnq7s",
-	"2ikBUnqMjMbqhIJdu6zVIMuQXUeaglx5y7vyAQjz3FBewFxdUCFSGmOJ7dbJMWLgzcNKij3aNQFezevv",
-	"lWllQ/nmqPAaOffwELJJ3dsZ5B3RUHVpCHQEXQMz12SmWXHfpSKcyqTLRTdVrOHjeGhqtOrjbfPjuCag",
-	"v3jGu3Wi9r/Yf610a0Pl3xJK8HV/wIli6/SYN5G2nDORp3f1t3Z65I1WZERjgweggjONr+lCuVo7wmgY",
-	"7vI8TvGCSmfm4Mdyy9EE6slhYfw2xTpifJSCfSdK7dk/YzOJ3BAzeYWl4adcTDo1lqqX0Lf32LUz7Mdd",
-	"IvHK79XRX+PlJi3ncSHss6UNYZe/d9W6daylrQnrM3Ps5tsMUG+KnrdizsEW5FXoTQTEvu3SSvV63TYG",
-	"Y7PdvxGoIpikak0NQ6qHpG0VZxy7TpBxiowWhSJ/1cT12OLvbWOXBqcyu1HXZ+8V6/cc3H/9nnxvaqSE",
-	"He1GSjwyKSGcXNjLBALVdhPYSn/fjHhgVzxiRfmwnPb3yt70RrPZY6jiA8jkIuaCrUvezgmBJ083z5s2",
-	"03LLV9+lfMnPxwa5i/ZuKPHY5Ao/ZnFTnCrSlmOA6X7NE7PmIfwcwqeAGIOqSxZ1Hq80qsvGOyMJCxmf",
-	"64BwcSV5yAJgvVBTxnRA5nSRyNjVSTP3qDQBWRwaJXsMjOJmKF5+f07CKQsvs5C7gYA4NKzd6Qo5mwss",
-	"HhtlA0j4WKzY9ZQl7IQMfXH4IVFGt4HfAzJUU3p4/HQIcWvmtfAdlc7qc+PyW/NB0+Ncty8ADtmktv5x",
-	"t3/QClqXXJgm23EHtckOgMFPM3Wyv2+vqX3z4P6bn/7RNQ/igLROWs/Hz55G/WcHz54dhd9FT4+f08Mx",
-	"o7QfHh/TqH9wTJ+Mxkfjg9HhqD96dngYRgfH0dPw4HjUH/f7tP/MvGtJkp+0+gfP+/RgdNgNn0RH3e/Y",
-	"8bj7jD4fdfvhQXTInoyP6PFo87y8/GRsk5p3cCeSurocNPJYlqRyw0XXOMwfQdrUWZPk9JjNxw4tdLXp",
-	"qn4YOjNwPxfxCQfjHRbq99gGjMRm4SyZhylW/X7cyU8fXIBdEaP5Mge0CqQJxGlbYLMMgtWgtK2sw/vj",
-	"mBYiK5ZVu3PX6tdw66Or0GqtSkYpi+NW4PeDpdU0P/56v8pXYcTWa18wBY3S9YiVLjND4FwubGAVkNEC",
-	"rJ3oHTGKmCIZtzeu1b+aS51vwxQEK3X/i/kP/J0wJeOrm5C8Zw1YLxXMLlqjJ5oWmUPFNiiCuqpYXQfP",
-	"G1TsMNgZQwVUj5xh+EiGWITUFcbnD/jSwq5+UMXNNLN10voe3YhETeX8BM5Tmzk1j6k4JQnlKt85Sx4v",
-	"BXlC/pYK6CiMV2qHccaVmjPceDcQdHaY7js+pDgttZGddl2YhdJoUo0mtS2Q9pK/a1ZQ162nB6XtdkKP",
-	"xgmj0cIv8oZ94k/PPvHh6+SPsEcIobi2bYUUc9ydGDQGLFWY5DEHP1viVa2IxFSz5PZ61HbaE0aurPSc",
-	"4y17yrvHLWY8cQFBxH5CkbaBN1ADkQlCSRa6CyVfZjS5ZBGZUx4FA5EYKKPQd260yOi3VGmsMOiqxYyo",
-	"uLRpdBDLAx73LK5GQWBNG8NqTolgeiCw075FAYYAkXARxgy+3LGFdELGQdLARBgQgj+PUxEp0i7h5A60",
-	"N5RXDAYAirv49qoeGdIZjOgc7etGEvGJYBFpz6RgCyJTTQSbAG1353QghtbnesHGYxbmn4NS+S4WYUEi",
-	"iZx2OudLr+EtfQvT9Arn6IGVXLC9b4rBsoYv/m6eq6I+rgjMgPIydfTHqymX10dObNQCDA2pa8Iq4uWH",
-	"Dd3IDfgGnlXseKPdP2LtHiX0Cs7lr1Zfz1BrOjfQSu1/wX+sDAz9PWUpi8h//7//nzl6IOyrDSyiILlB",
-	"opN5IkOmzPmjJBnTpAO385ll0mxnWNM1oZNVTMtdtngIGZLgaXIt0zgiU2pwANRvgHMmDaeW+5SMqG1F",
-	"pzJQzCuEn6CrrfvQPe2naoA6jnkjAx5brGcGU/zC5Q46OcrekwJBj4U5UAFtcwlxxyJhPeTA5Xlz8bGh",
-	"g+CboHz3vVl/uGfj0+ztR3y++82dzdfXctiv4ik3yrvReYB8/PwfyJRCVcYn3qaazKTS5OkRece/D4jS",
-	"CaOQu4OGcKhjagvuD8QQMfZfjdo4PLEEIYoMDeIeBmSYa4H5E3W2IVaNNKrhBRdDkI/4l0z10Ch+0laa",
-	"jBfE6W32tiykqkfcx0OaREOjlM4TZl5DzA9G/Bo9P+mcuOYMxHDGknBKhTaNcf++sFzmC6DvHpL2WKYJ",
-	"ifiEa9XJGt0jL4GF7J///Oc/u+/edV++DAheUoSLgZhL0GMBpSyroFlrZ3Q+Z9GQJIxGKrOqUHG55+bh",
-	"BFKhbGyYHVJ4L3TkAn8qDW/2K4yT1Y7tjyQ33u43TIrx4+5vbVcMfu6TfgL8b7lhzQ8lXOxgcxRdkKm8",
-	"JlyT64SbUYTisLk+4eAMSduCtoF4+XL/3bt9M9pmElLBzVU7yDIhoL+bK0btN61O9YUbbHPd/I2ULFfM",
-	"LKlhxCB5liV2JalLPr9I5LUa9siPIFdt3asZ5BfziZBGMSQhVSwgak5DpgIyXcynTMCZPhCpMNI4lAlT",
-	"vYEYCMiOcrEKPGJC8zHPUhWsmAgAHZheuwUUkNxEQusAP1hCmYGgMykm9oUhjS2chkpQEV04/GH28okV",
-	"XKbh3mqLm3xCuUArbybTBkJesSSm8zmaY7z5VwrTuCiyrknnE8MIDGc7ngJ9CjS31DTTaCkYtI4mjNA4",
-	"huhIrGXgsDjYfhQuBhQplrnp6PDQTKxXRGz6ollqMVfQOcjxdi/aU5bgyEItqqQISDonWpKDoN/v22yT",
-	"WadHYI4Eu0YrlJutgYBZZ5F5hIIzDC+153TBWJAVO6NKcaWpmTQnYQLi1r8ri7AwistAOBfwkH0O4zRi",
-	"kd8fQ+QCydL7TL/MahZSmz1qGoC7NhXs8zymXLBomFV1HggYKRgiRSgJY6nyqTZcQ4HrKQsvXZEIhUYu",
-	"b1r0SUl2GfUG4jWPzeQZMX9gpD/M3SqYe9g/zDwEqLGYPVpg4x2ICq/BjIqIapksqkxrb+CLHlPd0m2a",
-	"S82stpxZM1HZ/5i3JDmrvJHS5rSmCYbqG0leFShS86Wc9K6rnnZw46psy2fB7r9ROFV2//riCXVH78/O",
-	"ut1/oHhc7v795cN391+oO8nvYL1mx37dy5/c9N0GLbSqNjDiByNRICp9861rUEblG/O4w0iyHOzYRjI4",
-	"cFI3FEc3HAmPcsov5jPT/mMcYfwjs4lzodmEJc4oXhdykmfo86EmMLFBThoFFuTYzRH4RTwQWfZA8OLs",
-	"wyty9sOrn178k7z9+DLoHhz2e/1+8OwZ/AcyBQai2r4/4oJCpytYAO8vKD87sCoMAG/sKXpaNHBmOcKo",
-	"QQKAsYd5153QcIzfVQDKfZfD2WWFog1MqVmdIgeRAZvXYhoLX3J4JlfPqPOtTEJjL2pyMB5hqM+jnIs5",
-	"Rhh1tZTdGGKMdhqPZSUSvDkxypiwpredDu83GhG1ZCJ4uGQVrF5AVeZpJG2G9iBlT5ohSxKZqGF26IOJ",
-	"Ycl00bGl14GoBhJZ3Hm1ZbaLadNjCtVCEFRIarE0IJ4x6MX5P07JYf8AenrYP4SKPxRHNzNMdG7lSNsu",
-	"XCtzAOx/yXJLi77wen/yvXiSW+sSqBpX0+Mr6LLsYXq0LqX1fla/FG/hLy5tr30Qops5kd/Crd+WI1mw",
-	"9c5kGKJmcz8+xl0EAPmDjkYRA74Je5Yl4DhwmJsn6HYq0u1+i0LAMQDWM3O/rKEXVIEZOs0S9Ki51KSE",
-	"pAJDf5cd9Msio8i3lzXm/oJ3yzU84kWui+BfWzBtg5nrAl1djwvmMAtUR1LGjIqqiNryx66nUjHy/izH",
-	"gsI+z3nCMK3aU6AYBcUMrdVP9DRhjCwYTVSQldLi6NOsa/KcXri4+wv4CBeTC3x4ZdDupqZ9WA3ryJXu",
-	"M+S3eqWtl+nZ/DSC/XEJ9lrBRNrXMrkETU8VVJMZFXSCEH13lOkgxSsjfD64kg3LBQoyklarcWFL9hQJ",
-	"0ySBO/DbETi/T0jCQj7nUAnIxy0Ipo1cmCRSqcCnmozBgCTCRY8YXAvViGIqejVURtX74kFzYx0edeKB",
-	"me9odjGi4vKCehJY31FwGqfJxTVjl/ECmg69uRhRxVXrpCWANsOMQsY/NHpKD7tH4QHrfhc9od3n44N+",
-	"93h0GD5j39GDqH8EmqIdcy/QkM8oydMtHXf733X7B5sn3FYP+MMQF9VMfoVAxPZFt6Bkb6zzjXX+TqyO",
-	"dZC2yz6bE2Dr/N4aVvaYCihZ5ARzU7a+SRzeyYL1x8zNrOYrluuUqq6Q3dL3YmudWbnKxyAymkr6tyeT",
-	"Wof+qChivdsA1rX8UR4j73/x/16ZSGYgZG3rveMEK+DY8FlMDsZ/AvrE53rr+f1z6POe9cBajn93Q1OL",
-	"5us279et4ftRD7cz8rm2ufSR6vpbee1S8YmgOk2YjWPP+/CMHHV+Shc23fVh0xnRXTtXzquzaTmuXWmP",
-	"u6jKhTa4omr2tHvYv61qtuuKXKu/cq/ES9sJQ1efqxGKTYGu7fH4Q5ZwykGxTFSul4kPAsX2nYVrFSON",
-	"f2JPZfZAqshwU0fvkKipvFaEb4LL8LGfxw8A0JoSTF+py9XBDyyksgH6egTe1QLw2nbbMhHdgESzjPVq",
-	"U4VjqrQlceJAZpAAD49lRmIisiymkNum+BXr9Mg7yHt1+YGQizuWCYnoQiF50EC4h7myfE5ZFLZgn5G4",
-	"ioooQEoqFwTHFYnZWJuvy/FYMU24dmltgS3mwKKBoKC1G4zspl5LYmmkqlLNXonojvwRwf1gUCaiYimG",
-	"590DdCVQhQSdoOdDVmNIE0amcsY2B6h+PF6JaAusuPaoL7oiEOa1Gmn46E3fma3bbvIuE9EDU1o+xgr8",
-	"TTnbHdYjEFHXiDh0hphTpAs+0YeJ9W7K2W4Lzl6JaAUiI1JA4TvNAsfdiWdXHqo5bsm1Id6b0XLWQip3",
-	"R8Q05bFaYaSOF2RG1aWCFHkgRjHqjUABA9DJEohg4pl9IdyttExYRJgIk8XcurhX60MvbXPuUAn64HxC",
-	"7ls1wtZ2pFGAdnvkP2Lx61guQPxyNW58dLfVVL3/FVg4xCXQ2SB1UReoi+wmC0DEsOjElgIXY24GC0tG",
-	"gM9LLKyNlNBryoEYxd4GK+dGInSHfoS0RrUU7LogES0f8EmxRvieQo3QHRlcIflUKjSPCSWpYgnBWdZT",
-	"KlC1lAKoZIhREYFjyI6HZRxqewnPr1iiuBRknNA06vTImRvKhM1jGsIQu+EdCIxWsA3tke/NtLkuYIpS",
-	"YQZ9J3zGluVeDqDDSHwTVWmk5ytk/w11xEIYWy7czYbO/o2cv3vz8Ucz9e4CZKRB3Nrhk6Pjp9+1gpaS",
-	"iQaCrNZJ60n/+dMnR60/cmqmmVJvgcGq72Pb8yI/9Oa6Z/lIOmf6vt0VW56KWTy/W0tuwTTH5Z9FQy5B",
-	"yK71YXVnjIrrKY/Zn0D3bRTYlUvikouoO+MKMn5qtNgRDZVzpHTNZK2J1WpQ2i5R2jmih2Wk5vOUXYy4",
-	"B3DorovcHZ0cqAM+ytMieFGgbCOGcRDlBnDt1iruvv34XXoS7CcMOoX+XrKFKmrFE8oNEJOzrBiDH3oy",
-	"oVcM0RsXETMnKhM6XgxEO0ppbN7GxaRzSihxewqregHEsvyT0pGeQgPyALGy5jI2uAaHPVyeQi2Q2xCv",
-	"3Rh62QF59PDL60hNua4Gud32mDYnqcXvjX+jwXi7x3jlZxSLx928/WZTrLfZ69e0pvGb7B5H2nPThn1h",
-	"0StrGZBjD3/aS7YsUmXK6twLPkzYPOEhuys8+BpsZQm7gjqjmGpasPqRsTTHhYIw/9VJqojtDGwciCGW",
-	"9eJX7ML8MCRzurAU2ebWPbXkgMJ8gbZg2tlXHRezmtKEnWKa6wmyLVvCe/JiEcZMFSNcaGIeTszbbWm1",
-	"rK4a8kCU4lt65BNoAUDSPBB2xAGq5nMdIDkfmKivqSIqnUPtNha5Qujm45nZMirUaSNtOhC4CDiSVjOl",
-	"4LVm8mLmuKTSOUT1dIhthCIUsnyzZowWthBugAAdhiN7354ifuStF8/2FvK+dEKFoiEYoyuA9gf86lce",
-	"glNYeT4Q57tu/2k+ECe/5v06PiH6WpKZhMCcNDHDf83Y5Q0CdOxQNkE6DZBdDtJRKbDd1wbquOXY9Vl8",
-	"VGRnxBp8YWRcV9NLVodXpGBdOR7jja5Jdrs1sUNN7NAdbgWLi2xeamGZ7zaPFeFE158FGLG0xmab+xRX",
-	"uD9U1yzAroP4DVb/OmKc3kmoQLwiyEnLIqItINlcBquyOIt6NqV7gPwqnd0Z4n/vKhVD0F7e1jvED0P8",
-	"8rBHgLHSHVQ2ZjzBCsJYhQYiwocjGl5ezOliCODZ4BvSzlUGLoPtTjXuNB/+umGnG4fWyZjGiuWQ5lTO",
-	"GI7wVKo51zTGyDE31h6iPu0eHN8IasJ6aZBmgzQ90hRSr0WZDaRrIN3t1xwKsqWIcFh7qt5o2kCmRwaZ",
-	"8BQhNH/m18AnG1clE/ivNKNLw0syp4uHCBI3yzhK8RCujA5/dcWShU2dsyHttkzfWCau4hqgIVUoa0+G",
-	"eprIdDIdknbExjSN9QnR0jw7j1OFprdcyThGESbZIoss91kKeXRTqggo5oQi1fxYJrYCHt4mr231vTlL",
-	"uvATFBsEw6ilWPmv/yQHTwJy+NS08+AwIILRxMjXORNi0YEqeCShmmbxfga5+c5aKvtslgeiPIkn2efJ",
-	"f/3/+Lw5/cy33cvAQmvuCAjUaYEw2JAFZErjK6ZIOq/CeeVA+nM3ddtiPPfgR5yguyWBLje2jt3dXm+C",
-	"C/90LmrYCd3Z42WF2+kp9fi9vp4Z1JlzYIJU4zy9bapEaP1tKywr18zFXUPsGNRcgXPNnDzwU5IKRab0",
-	"Cm0JAZnKOALWQpt/vgWIWEsKcN8kAPZYvSvjzU8yRwHg0vn1sqEmFbFZglZQpDNbyVhdYnaEh2vkjDiY",
-	"USYJKL1xFT9AG0uRw6P6mocMov/MFXXJ52bmByJbIdmLpcDCynSBxrWq9Au8+es2DY0TOStbevoHeWck",
-	"F942hJaiA/K3VNyEGMAOWGMNatDJ9n7Hu3Uh3sir2RipGiPVDgrTeXNU11bYV41d6uuwS9kDbRXmzDno",
-	"7o60wEdvdbNoK7X/xf98kf28llC3MhLMNDwAK0o+KMwsDIh2IyGNwzSmGE4GvrpYD7E2IUgkI5s0HcWQ",
-	"VAGRaJWfMUIL4Jr5HheQKYvO7T1lRi2cnvpfjMQbj8mEaXLUP6okRnjtvnHmP3GXvAhVn6utALnc+4aw",
-	"8utm8a2bU7fHwylNJkYcb7XHK5l8M1o5H/yxvTJZsVxXk/qekRwLr+XOS+hYV/b8FEvc2BR2yJKPUFhs",
-	"St9bvXsfgLt3Ks3hN7kIpdLKFnK5mDMzWSeH3x33g5aQ2kxiC+KOE6mYORvP5gmPN9eSKrq7a3LfFZ+4",
-	"11ytLQSlC1iGhdZIyEaXrIDFVeina7MAVtdZqXxSSN2F5dZocY0Wt3kZfhHKGetGXCVsQpNoXTyn1fjo",
-	"hIHWl/AoCwFtFLqHUuheWIakFcCGtOuATecGaO+mKty+U8O2t+avwH21afnIQ76nfOkmrwWW1Lcs9Shw",
-	"2h9PgOUHKWUhwx43t41vHYgJ05hLdE0c0ZKax1wDRxXXihjgRbiwdMJZVINTL33rbFhsbyC+ZyFNlY2f",
-	"mNK52W+EahsIQEWp2Vl3MMgCAoXg28WMpZOBoCSm5mLxQo5GgLSPDg/JcCm8uztOdZoYCU5+Yp814kOj",
-	"11LNrHY7EHMm57FpNsQOmIZC2pUZid/kKCDXUx5OyTU1TRtLbCIo1nsKS9mSiC4wPvbdmx/2FLGCZiDC",
-	"hEVAhMxIIq996lxh/KAnckxGPNFTMxTAwFzsaNt6dZzUCjBIA1qChg3LY6jpHOrvwk7AAbLRGFSVrQKK",
-	"LhRpD+EGLiZmjD5C8phRdAi7Alydqyky5pM0YZhxZzoaEHpFeQzvQkkc2P8SL5HBYmHaZNbNQLhv2YIk",
-	"sBx8awPrEWQg4uwYktwQXlM7ZWa+RwsbzAKjNxAwfPgKqsDi0cnRPbmB23PjVU0rgQtyp0pQcDMGikeg",
-	"BVRIm8dQ7bHRKr5drcKe2Obo2kZ72IXe0XibdqenPOZSiwnrjmNqA+JZ3bzXAYlt1haN0lirrhRQgnjj",
-	"x+AIRZhZ/dSMT7rmGO/OuFL15CdC4l1w2EMPZBKyr8zL9e0oOXZOCdcncLSmmqEvB0ybBXKAgCjN5mS0",
-	"gP/mUEwOvPn43UrAeCulCCGa897Xk2y/xhud9FIBkXFkxJgTZ4CNT8nQCK5U/dUSbAwd1RcY1vcU+T1l",
-	"KVs2SL/lSttPfHBN2RaFvacTds7/xTaBYebej/ISjuMvLW56+HvKErN3LREr9qO1sXEZG3+OT/1R91ZU",
-	"BC7AapG92GwWqlsnrTSFK+Vtd6cgsTDqZh6qMOIZmVPkSRmXFkIT8Py4HGWbbVTSLu7Tym1aMLe4eUcP",
-	"2Y4rZFaaRc6UPTQKn0aCZ1EuOjuSyEuYY6lhPAbtsxgTQH4WGf2PGxOjs+KDy6IJa98Xt8nDEg9CQ40M",
-	"OWn1D573R0/pYfcoPGDd76IntPt8fNDvHo8Ow2fsO3oQ9Z/kQw31tQQzUYLmNcGAwwbiSBMq1Nh0xzeN",
-	"RRc4yt4X14f//RHcSLbgQG7mCju4I/lWJduwXRFp21XReQyK71uJvV33tL+vUZb/DMryqvjNEpb7tugS",
-	"wWFChTePuxf71wHDVdmPws27eRwDgobeNbSLd75GjbI9hs24lfoZ1CQY4/RAcrE55Lv2XG/SeW6DEs/U",
-	"ZQ20AvozT3vIRQRr68oBqxUhllsjxFotdP+L/eXC/rI+prKIeol3mEQs5ArUbD4mVCy808wmtmhw9dTU",
-	"fVoCffekhdUGNRZ72UTrfOXxjMvTeS/a1nbO7MLKzKfFbbRr980GjG7iRF/+bq2imFE4On1wxEI5Y6pS",
-	"IwQxN4+pEOaPNvrF8SbnHu/0yC9TDm7iQpa/YugzH7rBvpilSl9EfDxmCTBOXqh0NONas2QIqY0KYY1l",
-	"EOgERd57qCg1ECEVQmqCQ2W92/hH0uXKp9Ykw0r+pJdw520V1Fu6MG+oyzrx3Dpx67egrU5RRVXkt1Rp",
-	"Pl6QTH9tbauFvnSfuu9YzI1EO053tAPR3vheG3VyU6ju6iEpLkLm5ExdEZz1GugGHt2SjmqX/Z9Ro23C",
-	"TB9n3qzLU7UkoqB42k0dbPSEP1rW3J6ptJmWtQuVuQo5NM7dnTl3P+bcJA6+kLad1cAhUchYNKgwo7cH",
-	"e0HEwpgL1rmtHo3XnALN1ThHS1GrKb85f50lTmaeIeu6LeX9KcaQ6dNGmF6Larftm/PXZ9mn78lpe5ce",
-	"0XyH1vtDs/FsPKGPS8UurvbK9V1Y2m7/YfE4iJbcneJdTiSsVGQ/5AJw34iIX3EoqnbOkiseMmI0iTzZ",
-	"zhijtauqcViOPgFLlGtFzGC4FijnBE0yvmN3rc7/md8UD+r9tIncF57lqXXSGss0sWmDpm0xFRt7R49y",
-	"M7PxQ8etoAWUgTlel2MoMnGAVzRbauPvKU00S+LF5oprfswfxnlamPV612njMG003EeXLlarDdZA7DyE",
-	"Wh1cDAw2gN6tyG1cpo3LdDerdKViZ5aoLze3Rsu8eTkLv7rRh9u4WW9Fq2wA3eZ4LleMKgfjTK9z8O02",
-	"WHUpALioOZYIDVe6XAvwOnO4luLyfCkNhJsI3iqdrSWEeS/qXZ013vercbF+3S7WwiK9dyXvdhyg1Rwx",
-	"H1KBpJlgm1F8IlhUMkJUcb3cTn/bBckLNrXIhHlkNKYb6UMPQquyiehwfCqNCHkE+slX5xd52BoQHqzk",
-	"SOHMtqU6TZjFJzuTqNtBkf075FU+w0x/ZBh0GKVCkr4S0U7NYPdVElWUpO7z7sFROcwCE5NICHVuHZz2",
-	"p9n2TMSvGhbixgpTxULc1KRqPPh3u+aYiJYKUmma6Ibz9+twsL8S0RLQIFLcOcfvavxxx6X4Py4XvXcO",
-	"voJFaA9deVjK3sst39Q95Q/toKYY/ymWanDFPBJWW9phRZH4rxIHbVYafkTDywgSAqvIyZpi8A0c2kFw",
-	"2Z2Udt++5ENTDL5BaV9lMfgbuLTup4x8gyYfZTH4ZTh5/yXg1+HLu6z7vqmJC+vAfo3oLqvAboBV2brl",
-	"Qv8u2VzbkmlIkcoFAYbZpih7g/iaouwNtGqKsjfQ5REXZS+gmHupxL4atawtv14NPE4K9dHTOdEyV2/d",
-	"xxIZAR/YOrE29y8gUxZHSDDt7VaOlZy8ryxdZSnDij4tA/m8G7O6Wvmb89dNjfImyqCpUd7UKG9qlH9l",
-	"NcqXFP5rtiYFLBdEt+dFpdplOfIdhgdudjjfbTnyTW0Ktobn12hUaGp3N6f2V1G7+0aOpRt5fzb2RjW2",
-	"jMaW0dTubmp3L2Oxe6nYnYUjW5aj9TUOfi7QYbhKBnLOxBApsjE49ppyIIEDN5G6rsqZf8uVfucbgCfv",
-	"461r4Paf5W2C/PmEXXHMRLSMJbCTlnbObaoc5Lblk6f3W/SgZm7Ws338GasePMpzYfcJqj9JotJw6mGD",
-	"keALmSYuLA/q8gmp/e9QnW6nuOHBUuXeQ1FEqJeH65toaTOZyFReWyXZcmRyRVC4Ric2WSSTv2qPXMvk",
-	"EkqT54W5c7ca2aJ2yme6Vtzvf9mERDiHJQObx2pEO7meMkG4JlOqiBS2bKG57gpptl99pJOONTGbR7Cm",
-	"ZmWKa43Yad2/pGuthtNNztrXnfbqtKLiLqbLO/h+9ui2iKeCbHjD/b2Pe3B7k9cmPMPDPDIaAs63dVbN",
-	"T0YY2Iht26A9hcFEUCJ3Ri/t3XZG2hSvyvFAeDYOO0HwBH5IEa6tCoF/uvK47qOdUyALBow2xDqv19OF",
-	"OakCwsVAXHtKKZvjZfR81SNnDr5mrLPEEhGPWHaJTigXPfIT0PC+GXfBqlblMDuDJ+pF3AOkHMtUhxIQ",
-	"qQexOdPdWcl06Xo/pwsQ57EUk65mycxAAh4xoTmNgX14c+teeThwkO47b3nLQ6C8LJrToLFSVpWmrBPJ",
-	"XbeAGktfY+nbImoJzzM0Ya+OssYF1kVRnlEhNba+h7L14bkGdrwNkae3/AEIyhBUUmkM3BqbZoohW6nz",
-	"TWUcsQS4DcgQAdKQaHnJBAoR+Oeeyq6FMeWzk5zb2KMqYE/AFDpfM6Ljy83MQcU2/1wQGmo0KMqILuBd",
-	"M8XiK6aC6tsTV4jCUX3i+aVY5L4OpokZF4wROYZViNUcE0ss1aYknPI46vTIzyJekITFsOfVlM9V9mJo",
-	"EBg89CmqvlIwwkSkUCm2X+OKTMwFMOROWcKg2RjSNcRBH5JEppoNBG5V5eOwcOBwtFSPvIKH7HtjjmmI",
-	"sHloGMI2gztrIrTesTvVnWsjqeyqWTG3TYzV49KKf5nKnA4EQsNuc2qghJ0x73vA9XjF2XWdsIE78mJm",
-	"/xZRkh9LObw2iqVdGwAZ+KTdgMhUK02xdCVu08xppswG9BRsKJEz4AQb0YhaK3hwBzt1yChMSB+M+igl",
-	"SSrAEDajERuINrTStQQDUq1LOTBqUsJZdIrhmh6pmY0DZkbz1YAkTKeJYNkNAzGi4tLf0TGK55UtlhPx",
-	"iHDdI05vczlcRtqVgn3GRMkZMyJK+906EJFkCiy4BfkL4saIpzoZs/g6gkBz7WziPxsdrYn/bOI//2xF",
-	"LUWRCMMeD07snZBrc4xxhQQYBt7isQc/X1OFZ5XRQPzZmlvNS/EJm2OEncR6zth+KXeZhoDUDdzAf630",
-	"cJ0BpAYcUHk+knXHY/XheIbvvFMc7j9SZ7DEy8259vg8USWo5lag86KOaExFyHCp7Wp3QUjKnOppFpGS",
-	"bZBW2fB+mxCV7bbmvu3tSjVAzhnUpXQjM49TFNtIQ2D2LsJ0JnSyIMhUgxaAERvLhJEh1UPSthUncWQ7",
-	"NZv3e9ug6iEsRfVQXR3OA/HRhbE66N9zOI/vSI2AsIPZCIjHJSDOasTDXiYYKKbrMxGhje7PICbYFY+Y",
-	"qOQau782r6tRRAVx7SRcs5mtcyvDFGaSa8XisQEPQLnAYsWupyxhARkt0BAjE03jE3PjQCQMKqWFaEg8",
-	"//Gse3j8FOyeaP5jUQcd0UoTSnyBHW+i0BkIsEUvIPhgIMB8ERBqPe8ZwRrk/1ibretHj7xyPRrn3mI6",
-	"ARARvmJ+2VMD4TvvVCCqLjEhpv3Dq4/E2YTM7WZ6zX/N5HZOs9fIhMxoYlF51YtDxq9Ype3zLIreLVxr",
-	"H7Qek5vxYprMcffgsBW0LrkwrYWezBEj2ok2yxhWQDedx5JG++a5/f7xvr232+8fHfbm0dicOVN6ePy0",
-	"ddJ6Pn72NOo/O3j27Cj8Lnp6/Jwejhml/fD4mEb9g2P6ZDQ+Gh+MDkf90bPDwzA6OI6ehgfHo/6436f9",
-	"Z4XiTGbtbFzx6fkWLn8/L2/EPNX3XbIptyxqDsPCti0diU05psYQdc/lmL79GIHG0V/k57Xyp6tNVxta",
-	"3vszkJ0zkaEdxDhkHNPJhEUWSmWo5wT88HAWB+ZHLq4kD1lAKNF8xtSUMU3++9//47Zes40QsWlkfd7O",
-	"KxpOfT+K4BAj1CO6CBBk2UK88GP2DqM/QwimezaAEEoDIK+p8q9uD9nnME4jFl2EVLOJTBZDM0wG5YBN",
-	"bSrneZyZs6gZIX1KhkLqCy4u5jEVw5OBUNanh4A4piJ7ggv40ikZpoJ9nscUwjtPzLWpecLGeVKDtMF2",
-	"OZZJJ0AXGo7yniLwoEBHfxZakKFgX75YmvUwoxEjbRqGbA62zxlX0MDAL5loICD2tJNRtFi7KCnlTsk5",
-	"E381UCefOeVYaqj/cBW0hdypxWuY8YdNlbL5UJl0tHJlJGXMqLhzo4YZg/UpSbA3GsvG47Js5KzSBnDk",
-	"97kTDlOqCIwgl8IIl2oBpjo5J4Tf2Dao5pu3hMDa3v9i/pOL7lcPaRgJKr9lW3ivFpjCisiJejSU5c/1",
-	"wIal2Yg1yAgIXDSWs0UMBARZsJBHkHRA2mj6sKTwaArRCeVxMZyDJYQqQkMtk06PnMGHywt9IPC9EdGQ",
-	"BiEkmcnERZor0j7qP8eEW4wnNu/oGsQeX7Fo2CkZZszLTbcGol2JUTqm2c5wRKgmvV7PG9VWpC6AwH1Q",
-	"Y0puFlGImFOTYfgf0Ty8ZBirRGYuZg7J6bnSVGDQpZzhQUtmzPxtHhxLqUc0jsEOZp40SMMAiN42Vg0z",
-	"ODhQD2TXgNmpUfxg0eVqUHrx2Ng2GtvGYys1XSPnGktIU/25sXHsLBPB7K0TYnXnzIEzk8J0gSIq1+TG",
-	"QT1bQtmYRRNMTK2PAPYKAxM64UwFRObU6hOPqBw1CmlDjD71oU5JKjC4SU/ZrBMMhFn2CR+lYAIgUYoO",
-	"NudZCjLNpM1oOC3pHnnNw0AGMBGhuWEgZlSHUwPoZCcgCRunkCRgUNcVM21HCn0fGlwVdNwjOd+8kT1g",
-	"vagMgMiFPJjhgVCIHnnNY22W4AJNMOaLIwyJIG0woCh+xfIxxANhIDUDThp4WW3M71ucroc1QID7bHOE",
-	"hm3+OwcSuWDJSoZrqhAxAszQRE+5co71qmZAuaRbhH5s1BQbvLKuLVo+3iAUu2ZWWmvszm7sNV9NJAoK",
-	"bhs8GtIZEMNA2CgcH6l2QaTffmCKPx7UowxN+Zg3iLR9rtlSttye6oAdJGfu5wJ1ZUcF62JJRLw4ydEz",
-	"8BlkIVJF3v98jkEeWw5cj5yRERWXA5Gdte0hjsBfzYXhiSVGy/UtcAk8MsHj3a5A+DesQAn30TheDIQP",
-	"nYKT3sZbdAIDExKGtf9oEpkhct81f/vvzlgSTqkZFPcv4rwdBk9EzLWmE5Acr7rN22GfYYS8Kh7KOJ0J",
-	"p1b4L87ofI6WnbM4JjIZCOvYOCGUjKh1R+FwK+/08Pl2iJ8tAwdiA/+Q24zkFQ2nA4EvUoRGEZw1IQvI",
-	"VF4DIpBjzUqeH1g3VBBLNjg3n5UCTUoYqcKi04HAb3r05D6SgSKX2Orcas4c5+xXnlRKW+sFlGIcCGut",
-	"gl8CAiFTee6O0AAXC2kB45n1BI2PSBhLlQdOXJFwysJLFg2EC54C0xkItB75BLT7B+Qd/55Y7n08fiFz",
-	"k7TpSKaaHBwH/X7f2qJP820fCDc/sdHUEjLmMVO9JXUBc34jqmU13noDb3m3OHdzcEsTXC6xuRpWWXmz",
-	"SiQ5rc2s6lbQMhsEBJNZtVsQ4ZkddYFboABbCjClH7RmXPi/N395JiDu7Bu40+/s9UYaXXBxt++X6d11",
-	"wO61O3u/l9939gUn5L1LeydfKh7Mr2VCrJWbvHy5/+7d/j//+c9/ZjHq5q/uu3fdly87dbgfdpLfuJUt",
-	"e3LTIUgF15WEmHMDTMELDfF0m+97xSeimmIz1ReCTajmV0ZdMX/OpeLw5xZihcV8xjXop5VDcXTDkVCX",
-	"fH6RyGtVfjGfmfYf4wjjH5l6xYVmqPis9H1o9lnvh+qqqFJ58DfigkJbCovt6NnxdxUY8J5dD9nRVJda",
-	"6/EDVxa2ILla439o/A9NbGXjUXhYj8I6P5RjW2o8D7ewIX0C9bCQn1JKTWm/OP9HB0MSS+aEquyUVLGd",
-	"uyZqKUpC0z9czXdRKwZIh3SJ5SRhIZ9zULppRl9UYbA5yQWb7Kk86xKPOgNhlOIJv2KuEl6UUEdZbLtV",
-	"ppknv0x5zNxVSPCxz4kg70xRAzGnpYZ7a0Sba0WGo1gaFfsC35wRcHbK8ZZkliqkAXUreCBoklCBHHqn",
-	"pgvmta5RoLKTmGkFLQFaSg6mqjBOwepgWWJmXJmhmjEqrk23egNRZOtEcZwfeUte3KlSx8+Zfrd4YZfD",
-	"g9B22hEw8GhMY5Uv5vsGLCBCAjknSyyZWGGT2fCYUQJjvHmEi+0yMmTeO0PnIquNVJfk7qsV/inoOB/l",
-	"8Tr24DOoZaXXU9b1km2nCMxx0YHAJ5HMQsvRbuf38U69S/eGsL86Ls2HJFz8oXze+WMDwcSq4xTYtGwM",
-	"gCK0RIN8a8yxuvJKDT6YM6Ey+sjAJqfY7+dDTS1bW0C0dNKf5vOAeVIs5T8Q1hNkeh1jJEPgUxGQ0tum",
-	"gg47Hlte08UJxBIUhiZwZ3nXkVgOBLwcjecGsIqIX/EopTE5Z8kVDxl5nYqoR84KZRJ84CvX5SALx4Q5",
-	"ENW04XbOPZaBkTKCYEYvbekB8rNAHgmvs81ZgmPUlgnkh8C3OgRY3TSfVUbFvkgY1ezdYmeU3jsMlIVp",
-	"2zx51xa12Srll7YKuONapnFEYn4JYbVsNo/lwuCMDIzmQ3Fbvm8supBuleNqurCr6eYs4k5GP0gc7n0X",
-	"lGjMZk1hnz9rYZ9vKeoZaL3N7Lrjuea+elp5yMdrTJp/MpOmXzcoFYLb2z3hjVC/1LyWI+P8+tWIx3g3",
-	"FaGtpNtYS28Tcacul0ji5zTxNtMlwnjSLoFvjLIpI3Rl2c5upcIgoff+F1/I8I8cu3N9HjoEBWWGwlRE",
-	"EHbMw1L6Zta3OeW2ilqpFk07r6MNBOgJUwYzudpWCnml3oIWFExjZtEERDAIJJskUqlgIMzQYyAUFRFM",
-	"xCwNp2i+hKDwGp0GJaKraL6HQtEHW2OMW8Q05TEEvS2rcjegY8bc8LNsKu7HJFeXhF0wyzUxvY8wB7sc",
-	"1SuiIlW4wmTZejvDPTG+vocHS3SvFVKoJtq0vqStyHa/UfvL4+FlVZsSxUyDNIO9654qh42CzBkIJ4Lt",
-	"XS5JPU/pWWTuQ4LPnHAglbLBiKNbCgc3JPdBSLtSMNiGNGLh8YsFO1XrhEGAB+LSUt8pe+2OJMUt61/f",
-	"7Miu2ZMPXQq7KSXdyIet5EN9GeSqQlZrpUYu9XHHzC07EhbOgN3FL69Tcby92w6GVdlsR9pcRLCXrliA",
-	"CCMKzGDwK1snSkQs6jhOEiITKM4CxZOA62JGI4bZG0RN5XU5OCYruoTaVDHJ1V+2OaaoXH04OydzyYXO",
-	"Hg9pHKZYBIsozeY5giwsYctpPBBUKaaUjZqwt9l2Y11V2/Xc2zaTnAOxKaD53k7JtyArbWfWC0e7DhvZ",
-	"+PhkY2nzqw3F3/V0gehpzCdpwjypMpAMPTJxmDDz9aLb+qYf2orFyRmkLf10KuYxFQIq8ZoWkbb1+Q7t",
-	"jUPwUWMWxalVzaZSzbmmMaHRjCuF6YNQtjjZU2hajOQ1/KjomE1SmkA0WZ7xOpQiZIno5E6ugchRR0Gm",
-	"fcLFxAYbsM/aNXEsk2ujJ1IFmmPm8851zwjDHkGmBjUQy/xm+C5lXjJh+t3ig/3bnwezVQ5rvPsxuKmF",
-	"BE7sdwsiICJvSq+cIz8iigPr4iKL28l7nJNMDm0qXIv9vvckCTtJazzBeW6uU1893U62L3cp5PU3lj3x",
-	"KH0rEPXtll7VDRHVtJuw31ioa90pRWlpi/LuzDnyjsboGvELqD2iEfnb+c8/BeQ6kWJizdqpuAQRNeZQ",
-	"HxFkH4o1G92OVzCH2u723Tp5m5SXJuWl8Q83JFrfhnN2bEtxA6qjmlCxgFDBci7FHfhaLSJYSZaVw5x7",
-	"yGyF9BV+G0L4pGKgYTjN/pqLSF4TLUFJAd1D4COa0ZkNuTSXkAAVaB4s40QByIKrMyhi1nzApSqMHuBl",
-	"xxlh5iJm2mP6E1uI8Hq6sOZlCAOVqQ7lzIgXAw3FJHP/IpK0INIyfnsib9dRGB0zIM7lkgEt7IDUTMHZ",
-	"GDGhuV7UWy2AmmPbkrkOC96pMWEt4ITLjQ3hsVEtldU83ALZuuUZUx3sCp23yCrN4xg2W5Cz9aEGMWVx",
-	"9LCmhKIZdf8L/mNlXc6P3qi8pyyzjiraUEPGYxABYy5ofLrGHgpRNCoYCEquGbtEHj6yYDTpuCHNjKI2",
-	"Ecw8hebR0YJEckYtwVCFkRTkTd7i6gyjy+ZTUmU99WEl2aethd0cKwORLyqAoguzIa2g4lZs2QWGggxI",
-	"lbwpuqa06Y3kGNorW/dgE60tXQhXGyH2+EqblgyhQbkohvJ156wcUgyI1e9JQuGy2kJC7cdMw5Nf8B8X",
-	"l1yskVuQxYx3E+rjqRUTkcrK4G3/zU4wEOsSgE6srJmkCVNlr08xiHDPWZyAcHQg0Cdlm+Oazz5zc7xA",
-	"JRTL3WWkA9xq+ent1EAMM/w+tKyVnTXy4y18YjspMo/GWxGl4P8qmVKW5w37XBIqL7Ah3ZdcISfNehuZ",
-	"fST/RGMtW20tw6HfOeNCYyZrzGTLi81FTCdMgxegekkuybVv3oi2AyXGHy24oSEsAHkZX4lJzNUUTv/3",
-	"L1/jQZXheQ8XXPkVPGLsaeTHZh3Av3cUsT6KAI855J/eFHNYeyOkYKwNOwHDSCE9oB0ldKxVQFQ6mnEN",
-	"Ee8+/dcMnErN5xlyf0I1pUII30AodsWE1ZksYykwhAPhJf6ipaaxgvjZLKrOUq6umLBcITY1pQmzyo95",
-	"45jOeLwgWs676VzlCMqzfoA/1vWEazJiC+lAjoxZfbzIexjJbyJaxHRlfawILJ1GQXp8kSIhTZjbhEB0",
-	"BDOF8SIFnQlD42DHPaRyVJBF+19sjvlqDQhkEoUqWXG2/cCaaqVVjTliqzBa0CXeY5baHe+3OpXBdKfZ",
-	"ZI/PClG5yXK2CNhVeCTZ0+aeDKQxLZhHpWBdOR67mPv6sz4r6mEwYQrmvgL30fKh97NgP4/H792bH7Zo",
-	"B7Z647Id2PZzfKiehzlH1ta6HXf+ncmPwiysP7btgvDFbBrh8uiES2F+isWISPtaJpdw5p0Qek25BoJ+",
-	"AKw0Lmbgun1ZLWHQXcDMrs05WVtBy9alRNlTGUN5lnHs7ym/oNqUDKUI2TBPC1Sgv8NDW0QWwwcu3tLf",
-	"MxCQ8DaUgl3I8XgI9P8ejY8Wnq7HYHs+EfBdX5HBXkcPdSp65EwQGpGpDK1/ZyDMgFknsR0y8xQlqWIJ",
-	"wZgAPaU2QF4AdxGh6tIWEOC6PvyxsAt3xqR/myDIguxC6h16MDrshk+io+537HjcfUafj7r98CA6ZE/G",
-	"R/R4ZGYfmeeRefvk8BiMm7noyHlMQ1TErqeMxeGU8oSMqNFAF5sHTRZGCwfwvgMnixNWITKxWVFDodMw",
-	"Tz82+6IDdUCmQeOE0WjR9cRXNeZGJ0dBz+pOqepSkTHT1j3krvvPqBTKr9SzfNgcaWibppe1pI1NLGET",
-	"S7i0ynZKOFPYJubNc7qgo5g1QYq7CVIsqRIn+eJLOWAYSqUDl+eSx2MrIhpvhF19eGNZ6d3/YhHlSrvS",
-	"L053twqwcwDk4WySCoxwxHpgOiDcINBFpe2ojAnvRwWssySVZuvPQWf87RqgKqZzp5rfVvoLLsBVdqfC",
-	"Fty3WGT7DL/ch1aVI3Q6oFHgFCOwLqRAhkEIBspCl80AuvCg4g4+w0bejWYXbMnp/pCSw2vguxMhO1ON",
-	"Gln07as5Brqt027+zNrEzQncH7FO4CZfsXjcdda67bSCPzPMf1iafHt05hB/6egg7c2NrjexantVYLkE",
-	"Ty3+/17qKVS0R1+5e6BogO+RX5wBXp2QIWQXXRhlYEjaHFjhHTFVQITEWjGgLAzEaAHJXEkqOgEZWh62",
-	"i1QYYcLN4hqSNlC0yQQ53+wtOTs/UTBhMHR7wDdpnoTtausl5+3tQDcAQ6iAfi8jjTQN8IacIWn7f2PT",
-	"O3VhLhYoFJgg78vpV1HZKMcnWBx71NGEBAw4pUj4SaidDjmuK3eZTWfB22dlxEjKmIGrfm1zEHf6eiR7",
-	"qjiZhZmrrb25vEJu2arSNNd9OG/iW/251T5TeGJTl4BfU2iwulPUW17G672mDd3oY9WFX66lGoXtv7A7",
-	"gEFE0CznR1XbnC8ljTlTpTPduXTwQHXuDaIuklQEcPpACLiV1L1VUvg1vPlhoy6SVNwyNKLmxWYkNpYd",
-	"uQHBMNjawtR2XB9xOEeuL+vFEpZ+byTSo4vBhInBAoJArsc+o0uGUHXqd7dNsbQyiSdQ1CZhM661kSrq",
-	"RjY9J4gCv9hrZNL+F/OftZGW35+9OIfuGDUWakljuH17zD+zqHvNIz21eV4qIC8+kLevO5gr++L8H3Yc",
-	"XAnqHnlf7PqE6equEyniaqN6bn+sN6lX176uSOCq0Q19d2/0gkoTghmRR5wB1mz92+WnmOndU2S00EwF",
-	"hH2moTYYXNnwLScHdre1tz3/zcbJG+rz/vrNOIpPTSctapmyGBM+1oSK+vBEwR5YZ8TAXGg3FyihhdRk",
-	"wdCnV6cTmQduqQ49esxhZmc95vD5Ag3meDyC5y2Gm4eJVBZ25ANFzeL9q05Sy9OzZgt0biWclsCGvGLJ",
-	"2ujzIgc6knRyMbHgwMALSEXjytra7d+mj+NYXu+plWLn53wTHlZh+ioiyrPh2iCePDe2jVR4ZHECubnx",
-	"7J9gVXc76ITMpGALtI+aCxFdqFyhb9MUb0yNqTn1naVFjseK6d3KCiOLNs9QwcjvBRJurdr/H1LxlaWn",
-	"ZA1fl6Iyp4sLMwDVwsReKSgsD4ItPqQbpJSa6W9kyOOSIXb+YG5W5KLg+v4r5IWjj0PdMi1lfR7KRyjS",
-	"jPx+KaaOoINHaZqAw0wKIhPLFuNFBfk3EjMaoaiTY/uCrCYTF0CDE1q0RKPfUqV91Sr4gnUo2RfbEhMY",
-	"05hnCFyKnIGwo2AgXGih4x0LaZL8H/bebbmNG/sbfRUUb0zV162TZSema6o+je1MMjsHf1YyufhrigK7",
-	"F0lETYAB0GK4XanaT7MfbD/JLqwF9IFqniRKouyem4nFbjSOC791+i1BonnGdXp4y1VMdS9SbpWes+7Z",
-	"8XFRSlvYgx7GUFo991xeNlAEXcOcOMNVOndP5Foaz9/j1i9sAOTncVPDB9yAr31d+BpLec+wrHfFMYpz",
-	"ccDEZKqMEYMMImYUszNFoHKQi8wybondh1gdB8qOmeXXoXz48oyaUnDsRTpNIWd7ndPj09fx8av4+Gzz",
-	"jJdyNNuku5w+gBhuFMFJAlNbMIPnSMLkls+B8EP2UWUZ8nlaFlJM2rSYNl6sZaduM0qeFzv16pQlnct4",
-	"yuexE/Oxym2shrF2t3mbMHIfBEkXHtYZLqCkzyAJkOwt1aPxiMFXehrw5HqkFda8PT0+jdjUXUNBmO8k",
-	"KszBlKPP5MRekRgyFhmwK4K4V66fV+FuvIrY1VSrkQZjrphxiBJL+XJZC7zBAiQDAMkypa4hZdyucm4R",
-	"5nkElWwph3Mu2/yQZ831XDlqBSdJ2KhRoNZyukERQnA/BW0rfP4pl00uqNppvHuOSGh9mdp4ASMNI2JX",
-	"VkOW5u5iIbq4xIkqDL8k1mIfxto9Oz1lV9VrohaVfHXgGU6nWiVAxI6eWAgJC4Le2fXUc05tDs94FdIX",
-	"GpdeDrqPKwkHdEmg5nQpgetMVINlS+qz+ocN6/riVOzlQfVrhvEhcsb6jkfMXIvpVMjRpZwBXCOBrNsU",
-	"H+QoQ6+eTNnv3Om7GJg6VplwzRyy8zITbub2mbE8A986lmh18pFqDg3dzXspicu1NofunavIXXWuf0gQ",
-	"V2rhnjPbKbeyqpxbStiZ8Uo4Y3QpNZgcb1X6A9Mw1SIhPjcNsREjGWo/RTTDwcTpf/JxspjAWP6IfHJV",
-	"Lb4IqG2K7ZRq5uM7V0Xq4j5InH7ubrhLOdRq4i88eX1wyL5XWcosBpCWV8iLwIxHuzOBrFDVkDGc7lj3",
-	"5REXskmr9jHZD6BW3z+XaS1wDbozGVc67UWx98pY9aRLZWO0DG6dvLMesKMUaZN8nmeSz9IrdRllLk9M",
-	"XF52ccrnBaXzsjfkdRzurdizMLdpRM8sjYiRX8Hddg2JQ0gfS8jtwGPav/CPGLtYx0Y71xqP6DbePUwl",
-	"iEV1V4K6GRVT4ekUAjJxj04QTnp0kFGM2YJhHX/aGQLY/ua/o+294J8imEOeakTSyLAeAPbm1vhP2CB2",
-	"ZCM7fAtSvg6Q4s8OksS0eca7gyCtebpFGnuNNOhmZBwvUm+ToVjthbqLvSq7rwaWS+Q4Q9hB8VHo+kYP",
-	"NxbM3jneoG7tHm+UaStuXNcwtawLMtHzqYX04K2fDkxDlmU+CxogRlzIWnwBRh9gYxGGwlNdIfdfRMbP",
-	"0xSNXGN0L9fTTBINqZtjtAeh2akwtbAu/jHFlL/CxmkV45cyZE5TqYCU8SRRubSVymfVFGgMSQh11jWX",
-	"hidomklUCuzNm7dUgEA7CaYvJZlLo0rRAa5TH+ofMfgz54U15oWvW1D5bpnWEn6kEghlOrYf86Zmta6B",
-	"IrTkoGJko/6dHb+5lI2GtmQMybV/TOWWZSq59kG2FUsTxnDQEXcb7wV91LCRYqrRsPQB90JrV2oh21NA",
-	"tqACtaal1rTUtJADyNQs/r9Bq028/3XT0pSb5VEDaItyd8AaC1S1fbo2Y6tUDFxn8zWveL9CXGeAWNoZ",
-	"pcVISG6VJmXGvTPKlxeg8r3ZYAwtXt0zvEp37qIJqMc4AakLy2XqMMrJtwhTIsbZVMOUizRG7OI0LYJb",
-	"VKe2xChYb6kKlXaPYFenGn5XSy7EFR7MN8wvxChz+eSsCG2yYJssuNfhIaSo4OL0fER7VA10j4qA9aiI",
-	"TQ+x6ljAYSHpa99iR3BkR5/9j333T/z7WGXpnTXnTSRDcTQ2MO1jHMNC1AMqz/nEHZ3CzoAKGcciVgyz",
-	"tgzjWdZUYAMfv5Q+fo5qYFCeJ3IYC1MUyuClsYKi8zVkwA2kb8vnyRAQfmBDrSaYWyC0p1YtwlUmXDu9",
-	"EvOn2flaDwXWi29QJL9XWVqZwmfnnUBhXkX0wWzBB07dxtUiq0TrqWjV3vupvWq6tLBCrQKDezYTN7DJ",
-	"s6HEg4cvrfujdX+07o+vQp3EkENKyLvl72gEGazEGIgSEDRYNQI3Nw+kMTbgOQ9O9gDSIbeMkPVQFeoe",
-	"ukzS1DCr2GzMbTUztCg2bA4Qq7l1GCrNKhaf0rVRI4X1IcqDCkLLpRVZPfQ0BJ4ackY1gK5P9PZzxl11",
-	"sFVMXAu4WsD1OPGrd0Zc7tkWbbVo61F28ubehBaf7Rk+85c04xVrTrcgkahSvuPYFyHaQXTvUltrANqE",
-	"6+sYedMfIg4WI0vAjzvEmSDDSGXos7FCqv25J/EIg69G7AwgURPwZCGXkgJXulVjmEXyCweWDqK6FafK",
-	"4a4h2LyKvnVr7EjmUhawmGCZhFntfQOU41ScxYOoqDhGq+RE7DVM7SH7vmaSu5Q1m1xp66vQPdUMeA28",
-	"T01I8Ceur0uo8pFI8J8mkuPOiJAWA7u6oCxsXgK3wJXnn357d8GOewFEsiRTBrzxedtUW5pdkbaoskWV",
-	"JaoMcXQtAGwB4MNvOhSPcZpTx9ZpKP5xKpzahoY8F6zoLppbIbpuASvxq4QOQs5xBcTYMczrKImie3fP",
-	"tnHkcdwDAEZT5AfVkCPStxVA9bDBEuaAUrhWfe9aBHTBTntsABKGIhFcz1kKCaLPu+AgP6stBmoxUIGB",
-	"trhcWvzT4p974581e25LtNTin72zlblrvCz5pYZINCbSMrfmNvBB4829MA4ofwU3BrV+vF3yR8lsTvxA",
-	"+KovGfjDxXcYOcUM6BuR+OrzvkaOHnEpDJHIjFWWLmO9p748VZmNd9xALKQBaYQVN8CmGobirxCwNuQT",
-	"kc1xuy4rtkGP9N2/+vRyLRi2Xn4n6kyELP69cYExOTZ9mU8GWMdtMxDz8/cXP9MbS1tNuYW+GvYHQtvx",
-	"SkruDbs5BW2U3K6U4kd85zHqKOKH1kcB0w5vw4D3rWaIsX5pCmJvMhb7OhxVcUgiZaOiiCG0AQWQhKyx",
-	"TuJiDaNGTY5EualIQ6L+wFAI9x/DKg8aJZL+/P0Fo3PtEFpIeexOVJpnuWEnJ0QRkkvxZw7BTeBbeOvl",
-	"sdvVzB05NsmR7dzHbIzgkJ27AWAhN3ZFTx56Voqrw2VM1vjYvcMq7qMX8jTVYPDcuQvlpNPrnJyyj1xf",
-	"swurAWyH1iBRqZM6P/52wk7/+X/cBlAztxI/5pb4k+sCrtc5efP6JD4+jU+/7UQdmHCROaHGJ4fqmg+V",
-	"/t++D4dKj9w+KAV7p9f5BR/pRJ2RuAEZ/nrBJ078leK513lz9pKdffOavXpz8sZ1tCITex2e5hl2f6wk",
-	"oI776ttTdnL68uzV6y34ubHNbbi5T3YsRptEKPUnbcm2Wy3++ZBtN+tJcmxiOtAxMibspwYf+bSFwLUZ",
-	"Gi6aQ2aDhuoMxNMkJKNJaLm994XbG2Vr7NqNecvkvRPVmgeI1L0NzDhBs4O7gccFdfros7/qV7FzP5pq",
-	"/S+wBZJ7YJVqGS+3B5wtNffzLckmq6v4aOrVdoYg7F/wsaFTqiEq698Xv/zMJqBHwPAZ1v303Tv2zcs3",
-	"rw+CYkYD7TE+MCCdHgVZitfwPGIyzzKWZMA1ykGFDfOMOJap7hKqLJhf6L6SHrKfAVLDfhjG6CkrdbHi",
-	"dnay1hSGJvqcL8h0+zz/Nk3voZztwlu3oJWddnqd7zJu2Uu31bw+4+bJrSYMQWtIK1rSZL6tevORuvx3",
-	"VOsYzm6Ma/i/7iKsQqubuvQeQU76NW/lZavBLMeRz0MjaX2K++lT3De94suhYkTZXSgZlbDr7iLkeLsU",
-	"ReDdv3sl5IgbA8asrmX961iYsvPSYZbIG6wx4HssspRVGqpX1YzYYM6SXBull3n3XMvnlY48kqPvIT1J",
-	"5XDWe5MqU9e6lPZLu6lv/aV7vHouqydqd/rPfZWeRnfUFZ7lKz8ust+g9yEcc9Z9xzVRal3Qjca6HzIx",
-	"EgORCTtn77SwoAU/YJ9glGd4UAw7PT55FTENI3Z6EF3KKxQVV8GS8sKwrvvt5UHErlB24E/uP9xP79x/",
-	"aJDsPLHs5M23b5g5+canklxpKGf3imnACEyqD1v+4C+Swbx8HkxfpFcLRk936Zjl5VrLE/ykji4xmXKh",
-	"MexR6b7IMokKllNHoo5U1m0pv+ewDBsbqwnQSMdYDMhgFo8GQyNRuU3UBGgc/h+dXkfmVuOWLKIlcavi",
-	"Luhz45qh+JCok0ukE/caUbUROig864/nIwGYeB0eHvLMLDxtlcjA9vETq58cgJCjfpIpOya76PJH3ej7",
-	"hg/Bztc8yAfCul/77pX7jFqD3/hjMV0zkJnS132ruZBuQJDmtO79G5Xl0gIgsFrZQqImk1wKO+8PeeIO",
-	"oYA130y4a7U/VLqPh+zW0048VCVSr3N+yD5yi5JIc9Pn0sz8hfTnSafXyRTe0X869d64jziRKUZSDEXC",
-	"pe3PIMtoydzmTWzYrR4t0oJvrOmX5/BpnJkVOdA6NFuA0VYPbj2VX62RoARZZCgYKh1Pg7256QWH+NLK",
-	"Y2toeREgxnQTExm2P2rNjxehzHG47pqfQ+UZ23M9WRjEdmHQzQ/7z/uem3gizASNyM2PF7A0rXZm9dSU",
-	"UDZWMpvjSKpwuHUE30fPu7Dcsw+XagR6XQr1j3U9E9LBPZS9VZYY0vkEz+LtbTLFu5uZYdh54xsoleEG",
-	"NK4Vcj9VSjpo4Mn4bVlwgrzTI7Ds7PhslWXnu/CpL8zE0zCu9baexpVqrT77bPXZ4HBVRUIy5nrk5O06",
-	"yuD1ZqAHcH43F5B20s8UVG+NsqE7zLPMSXgEWcyqPBmjXzzYjMpsXKGZkO4+jFjCp4KKx7jlcQMnvuWx",
-	"yg2MVZYuCzFuOFxPaobxA8HPhmuV3wg5cqLshmc59Kfg1rV38vrk+Pj42H0tFYaTpaw/1TARDliRKpxq",
-	"wKbq6wB/Wc1ZxnOZ6jnNE3BLNoEZwHU2Dx85DV/Q0J/gEej0OkKm4kakOVYbheEQEituoI/5Gb3O6fHp",
-	"q/j4dXx84n6VY7cYaX95F4slckMVcoQJOO6PaItRxpr+Qp9eOcxBK1+dJ7zx+5Rwa2+N5CwM5VpI9ym3",
-	"zTY3DjRsk6exEjTt19Zc0N5Mz8dc0IQ/4yTX2v0//CUMorbW0NAaGvYtJJqunDgVRsOI63Rd/SKQRigZ",
-	"8xHEDnBpkZblglot+v5adDOA3ESd3hA7r1Kjgw8qppeXa9AfbkDP2Q1otxlc7wD/QK8t9HZRlcYiFxXx",
-	"Q+x2tgjTC7x3n84vyi9oRtWrDHN7eZXG/E/sw3/oxS9CV66NaL2W7BfBT12rH++Zfrzk6ISjt5MzVA91",
-	"qjW8N3EVy6VQ3Se8WgRVn3X3wGwsknFNVgrDQFhy56cQMZAppEwRJ2qS5am7ZLaKufq04LN+GmKFH6jz",
-	"tRkwxGgx5jdA41zGqeBH3seHalQCKQx5nlnv345uFyt7SElXndn1gq428lbM7ZeYqx2SzU7mMqPgzvNh",
-	"HsQOGOgJPKdMbZhX10KmVyEVBfdtkY/AuoG+IGJ+f5jyx6HSEZNqIiQA/QMVrMK+xCYwGYAmroKMG/RD",
-	"mPlkAlaL5OCQ/VPZcch8Q/6CASwyJSyxIlZX8EnNh54nIBx3NKkNMrLsecMXTmFfDTEUCWe3X1wonulu",
-	"8JqfxmfJCcTfpC95/GZ4chy/Gpwm38I3/CQ9PnVS0EHwisnvLD4+iU9ebVMuopyypzGl1RattaG1Yv3L",
-	"5RCoXv/BxtbazFqb2cPbzPwVE8JyKDbGHc3mxw1kw7i6W1tD2Q54B8ZqVoNZtChYVyv0vLsFDHuA9KCa",
-	"fnL0ufrPlRwGv0i4g16LayasYe6ibuQrWAB0j6LFdZYK1/KZNiP3eTMY1PZq3W61t2rcettLdRdvY7C6",
-	"fdCPQN6hEs69+rpMSf0gkUCvvmJYp9ChmFpZoLeh4I0TtsbyOaYeVZV6rsGHvKWQgYX04BYpwy0x9EGm",
-	"99MrA9NC9KgqKMh0MRTk5XGVGx31adTjJ1jgms/4/G564weZPjZ9wiYCm8ymOxLbO9MhW/n/5eqDdf3O",
-	"G6o3VQRbBvmW7eGhNibINB7AUGmI0WL4zLjgvxhuiA8yXcQy6xHKA2h5NwJmsT/05j5Ab0XVQ6/0Tfic",
-	"cXONJW3c0N2nGbeMyzmzYgKs+/6Xn85/+PlwkjIDCRLYnZwc9LzwwS5GjLOxMhiSeyl5OhHGCCWjkGNO",
-	"GylVMxkxw4cwyrlOhRx5KxaibyfbEtCSWJYl/GVDZwTuQMnSHC6lT4U4OWOpw4+F4k3yMZcZUnpZNuPG",
-	"vcCMctP91hN2aVO0iqUTKQ6EDy1gPZ9LGRryObZM2OUZ6Z+woXCXP6U7QyrEkefpRFjkjsYBcTbkGfpi",
-	"CkwZFqlfrFGn+CykfXzm9Pj0dXxy4tDoFmizMhVP5aaodOGTr0nZBD3Db5VyVbXdZpmBWzkg+wQv9/IG",
-	"w3A97hkLGpMDueWxBnf7rIBdVcHn0/d2dr39xDO63Apx0R3wFHkGIzbTSo6Qkz1iubyWaiaJ5CdieFJI",
-	"WPmwRPrF/aE40DtFVq1O0KZlt56fL83z07po7oHMzwNElSyX04xLiXLc3Rcrio/TA2ZHgNztjjRfUYXp",
-	"V4yYse48pnx+C1o4qD2got2+9rdbJIzucZDDQQ8uUx+9qQaZGBFfNCJT4kiihlJhMDQbDOu6uYhYKjQk",
-	"Ng7VubnWXI6wcnnkCeGERA6pKEgMcxCxFLS4gfRSFnW+4QZrWjVi/givPy24tOzbg0N2dnzGZg6YV4qa",
-	"jLlhUhX9zIF1pbqU3vieMuptVdUgK6CnzDYHTXAbHU3u4YuwAA9quax9aYk8ryxrGya4X/6j8yo3Ym2V",
-	"7iAVNqbD9pFvqFjJhwtjrsmhI26MGMkHsQ9cOIE0Gysiq/dABQ8sCSQ2U/qaZcJY85ZxNsi4vGaYeBvo",
-	"MoU9ZL8LO1Z5YHIQI0kSCQVGZZqDGu9lp+s02laq+SrUj2Z9/BzbppP7pIr4AnGXmcXHZ6du5wGfdHqd",
-	"n5W2Y/ajSngm7Hxb9fq8mMHH9+bcTya2zplWEWsVsVYRaxWxL0ERc7dQlT67quJYhSxFlasdcy+BTx5M",
-	"LVuez/WuwBH+yXrdkIX0kAZcUaaAfvKf+gJyP2kom+RC4ZBb9WZv1ZvgyRLGKj1/RhrO0lgynozRRMA8",
-	"gx/TGE/Lk7GAGydlp1zbbF78wclRqWzx77dsNgYUm8SX7ZNX35IJJYVEYIpsVyr/U4STaIDEAhonAosf",
-	"5nWWhgknyKKiAEA2j6qXvxOBlxIj3uyYy8K4Y14clqzXV0xNQRpvqCoUGyJ5Wq8BXcquezPNyR5DA1QS",
-	"ehWzzKuDt+57bkR9N5rqJ29ESA8OYy1drZey9LVqcF/PLV1YBZKxmkvD8dtNopK8anuggoVF7vQ6UvVp",
-	"lVGEZQv+zdPjTuSppf02KTJUm0m5j6OOJvqnXidsON9X7171dsltFbundZje1VPa6nitjvfQCVnuQBHx",
-	"rDcgr3ouPBNPgMvZWGSw6mkh46lWI6yP1iqYW4X87WcAAtFflFy/u1zUEH3OaGZYqsAg8MBPLS6uZ+kq",
-	"0mZa9X4vMuzQdi5VjXBaFaTNO+SqDp+Cv2yc5hBjOFaciYlYJue2JvLelGp7IaLGR7asn6IgSp2o3HCU",
-	"szHIOMDlGGS6Q7btLYnI78r/vYzLe0sy9da+tIsa0MmC9aaqueDtpnQC97cqbUhP9mvJbvHCLFIrmYgN",
-	"RWZBU50jd7nnC5TEt5i6a3WkfTOerdcXks7cAhPP9yp2Mp790/f98XiDmgiASnaMqvbjti+3nV4nz/GX",
-	"WwehuTGawk60FZ/ZBb30sIRC9Ulfb0Zb3CqtPW3fyMVXH+zlFEIPSIK2RDodfab/WJnr7QY0G6ssSJWK",
-	"9l5YDt1J0GKQoyWJyxSzvBOeJb5oXC9MiRdWTlAdXsqFUvgaeMqu/vXhV7aus0dB+MVORF8xIY0Fni4J",
-	"9qkfsc6jHeZljm0aR5tT/iVUxS/pEPFUwCJ1orB7y3RIm7QeIrTiyCVqMhF2ddmSd3TK4wmXfASphxyY",
-	"46Qsm3KRMjvWKh+NWQgt1Lk0vSrZl/vF+JAeOuTmxaUU8kY5ReCQYfUGYdiMWMyA1YIBGXXTW0mQhDI0",
-	"EzHO5sDJhcjZDOB6icCgmXlXGfCDc6dWP7asSHz5SHvp7+2lX+x9MwVPE0yH6IVp3qmRkyQlmu9a5a1A",
-	"YcvXMwLp2Jity488lpjIwOJrn+k/+tdCrgAXV0KmeGxu4IqkQD4daiWtJ1NmRSRxsIdhqRE6aMzMjYVJ",
-	"hEQ7PkdvpvQ1pEzl9lJ2p0pIa5wKlaoJF5IiBSu4BC2nMDW+AC2GTgskKBzlInUzGZE/UDKQVtgMQ6AP",
-	"L+UVH2mA1PeZ/lHgI1uDgIEsugBLU1+NxQkgL4tQLAVYdSmrcCp0kUZJAo1rW9deDfO7LmJERcismsb5",
-	"1JDMVbk1IgVqPPTSfXk2nlcH4Oc8FcMhaFPOfblITEkgNx9ai/3VRxQcl3IkbsCUtuTB3IIhozRtBtfR",
-	"FD2wg3mFuwNjv9+wK7+Z0R5D08soiZnxSxkGSr+sFNw/4se2k9nTdFgX2YWiORCSoypZscFgCZjjJkNM",
-	"o+Sm0S8I7XfUkfi9MFNlxCY8g/6V6httCuDqFECa+p2b0trcv9Yd2WDB9RBAg0Wfe/OWvCXmvnhqjx0E",
-	"KRUYyt8kVtUi74R0N6GQ7IMcZcKMI8YN+/j+u2egfK23ldJ99n8JuSkGq1lHlmKvjw0G5CHjBb2/zOaF",
-	"krVoRZYAaa8OblPkNuQyvZTBYO2hj9DMiUB6E3XiRShcKS2XKGMP2c9IiUEkC77YyKUsPSjRcvNTVO8V",
-	"OSX4ROUOCTqxa00R4cbCvrqUs7Eyi6pkCWcKdC4VzgOeWyp7QjPCuhh2RWjP5K5nkPp2DAEjByTHQo7I",
-	"Ee9Z8A3lq0WIbLDS5hITlu+AL7RBQVEPZ8aqfW0ZqqkUD636U1rr1nPXZn93e7NWHLZRQtxJtt65zuWW",
-	"aqiPPkCH82ovHD5RkEIG7YgMeTKfDHzMeZMTrtmN5p1H1IGP+P0vIMy7Mp4NnFRu1K2Rav+MVM2bfZlP",
-	"yh8iemunwd+7EQQbFrxNuIZwMRfjwez/8r6qsBN7+4xMQ9S4OWRo8PeBAu6lCb92atwUdEUYNpE6VY7N",
-	"k4Yx10KQQ8BMH8OVq/K7P56PBEikHKvP6YybMU5KqsEYLx8nSkvUT/6LpSnmQo76QvYRj6ms0+tM5swI",
-	"400/SAgwAT1yI0LQxhOsGDvmti9MX0zcVHE3ntAacyhJTTzx62TOEm43D4euTP7TxERXV78tddFK9Odj",
-	"yvBifhWp6Z2Cr9ug6jZrt83a/WJKwa6CVgXAbC4GuzW4LMOYQlzAptGV4fl6WKVbBDy+WEd/E83uY/Hh",
-	"pw2N9LHi2xlz6Kg+bCyj/9QGCmKYyVZJ3OvwxeoyFbae4hQ8cDrwyiKGvBIyQVII1YoI7bNlyE/K5yHn",
-	"9mDDqoJhFz+pvua1oz5MuHCKlBoORQL/WwuMLUvhMDwbFY9Ox0oClhJ89e0pe/3q7OXpif/ZrUh/wI0w",
-	"nV5n6Do8U/q6FCifQrPsnZvKH20ltFqYYb9Q1//eVuo8jd5VLGGrdLUSsqUsapWfVvlplZ/dp5RtjUC2",
-	"gVGLgGhR+Tn6HP5zbam+op/rK/BVwM+DqwnrHMutD/mZZ0hU1vHRlYft1HPfq+BVwuTehhon6Lxg+DN5",
-	"wksJ4ORbxALYZgi2o+DkiLyRYYPyc79N03vpIKH63C6Uj7pGcXx8fHJysr0K8JE69HdU+yxOZYxT+b/u",
-	"Jj5Cu49KXbpOdnnqn1aG7QHSf3YFxZ6yVNU73LgVkfZwWOVowOV1nILlIlttw+WJa9kSovKZL4XjvhKf",
-	"RGSOmGiWaEiFhZRZFTEzVjPJJtxck8K/PK6Oy+v3vkMPypWYiKkAacO3lkgRPzetcXS3AmGP9bQiZFcq",
-	"GwszbDW0e8WLy5oS9sIwJ3LCsYoqEmHrvLp7lHZeAJl5Uxk94wvnLRTg0EFwvK2CTuHzuwZzGh+m1d8S",
-	"cxfLxdwd8aH7WN/LZnyc/rPvrckfP/3ynx/ef/jEfvz1vZux8CsGU3Z6nZcnb05ff3vyphN1jNK2n6jU",
-	"vfb6+OT1ycvO31UCxHIBNUyEtW4RQgqAGrJT9tN2RYzr4vcCnoD6fqsboEK2QMiSTUGmQo7aq+GrsQp7",
-	"GRAAU+xVjEoEzZdfGri16tajs3hiYi9XYzfxa/jOFrfQtZDpOhazFpHsNGAGMIu8CZX4dXyLhlkkxC1U",
-	"HafQYGHZXFqRMc4Man8sN6DxhAo9MXeAMVtpaEf+Q3eoC7SAeJorB6+DPA1+eupQM6p5Op/9Uli0IfC5",
-	"M47x87H3WMZvpFvO95bruYVBW8Mgdy15MLx1gHILmL4ywLQTALQZtlrX6sLjBrJh7AXjKrKL1pG/e1Dm",
-	"702fTI6iJKjZNe/egv2IdWtA7OA+AExzE3u6uE3DmT+dXwSGuYWI5koVkBDcvHna6qfzi/+EjjxteHM5",
-	"jP5Wkc7nxXv/xFDHXbHBfjq/eBQq2HIF1gdQVzdBawva5xjq+nFdlmrbQG+2ka8tujtfSaM29t7TWFQ5",
-	"LFfTr7EubgWhpOTCZ4N44jWlndxMDZuoFLID1POUhEU5dcjOi0xdyQalE520XiJkwwCKELjbFLZdnp4n",
-	"VQIXhVePagJ1og5OgnvEgY9Or0OT5DoLMoH+FHQf/9TpfXP67fHx34W4Ok/zzNJGOj0+fdWJOrUZx0VE",
-	"fjsa7DW4TZhwDZUnqz/9eYJTuPhnqaR7I+MD183Oz4qNIZu6/lFHe8dOntKzhkoEhGcv1AQWnz6pPJ4p",
-	"HGh4/JxlChnsFl45PXZTb+Ev6xAJN2PMAA45xyHRGHn4Or1OINvFJKRO+bEx9a1x5KePMfJXlVH8BNwp",
-	"xpVuf+8a+Pu/W2j7xcZ+osJO5cFaHk5fz/FqA+tb20EbWN8G1rfFgnxFGG7iFIZCIk5rC7vsAmUjUmWc",
-	"SZgtgtUSfK+ArcvA6A5AeaN2f/RZc9P3/1obsl/RGsqo/RrsiwhVF/zCE2VsAN6CoPRI3EBj2FsNKz+C",
-	"PrvMM1AZZRso+7yD/ReW8gn12q1Uv3KPbh37TyqrH/NbJz8pyJ9kKjLAFkdYGCYmk9zyQQase3b8ZuNM",
-	"gPuotbvIBViqtU6EFJN80udS5jzroxIbmLGbdNqXxyt0WtalKsPpQecOetGuMwxut/y4ftW1cjMYSHAL",
-	"tpKz1XmWYM5QxJQEUwx/CWPNCowanpfKxri3vgJP6XNLEjnd6x23j1rOLrfLfuToEPSo6gjdjeFHxBB+",
-	"PJqacxQs99vHj90GZ40+i495heyzGLKv6Il6HjKO1/W8t7hviqdtydqN1aX8DEaB8BMtLlZzadxwlFwP",
-	"3879sHcB4KK7uTCeDJ/4nXh/1a6NDGuRziMhnTaGbHfIqCVEeU6m2KcFNR9zu/Ty3uySfkQsQ198MCTz",
-	"K7+m5a9foEzl6C4nQOO2gsJJM3mSgDFKvw3VzV2vyQrO7a1wMDsGyUZg2dnpacgo8DsqBFjAelzzCafg",
-	"a0Q1C6i6hTUtrNlnWEPvtLimxTUtrnkCXOPu8jtc5TsGMxZitPpsGlwOwyGQrKFCrcmY65GQI+aaYtRU",
-	"xAZzdoXGvf5Qq8nVkoBybuFX+vbjxZMvetIzKjRLjrfCJqQk8ZO7MbrONwWJC9nHh/sIcRoKw7qXO7eP",
-	"04NilDCl6wPEK+vVxofvc3z44sEqz1VVFIRzuJafZHs3+vqg8PPF89MtO+nOktKhULNVKZ8f1OzNPcZZ",
-	"orQGtJtSoUMJM2rykJ3LamFHhvdE84kVtiKe8OhSBUoloYQVGbcOcJT9u5RYwHuINYjsIQtjyRRPIcXn",
-	"a8PhmQaeztmUG4tVRGdOazqf6mKxDONauy4IeSl/8sPlSQJTC2mvonWZojGvnUHKrgGmlfHZMczdmFMq",
-	"lskly6dOjMoR+0MNLmUxrmLGmIZQwJxmakJ1ut3sVLYO1ujGlWVw49OpkTf9asCTa5TtV021Jn0sfZAz",
-	"T8uBzqfCcgw+cIdPFzEGZ6evMMggn07Lv56+xL/+HXUmYkTp2Aao3NUI+gOO0QvuP0++7Z+eOZGocgNj",
-	"lbm/GyFHONoZwHU2D21+++bklbtVFlo4fdW3yj2DdgFiHOvzEWzW6MnJ6SsMdE+F4QORCTvvTzVMRD7p",
-	"1588e/P6VdQBOXZnO+2vff707PTV32Vkhv8RRQeEZ46LC+6DHGVu050en746On2NwobmUye4QCeIFrkW",
-	"w2HfWJgWn6HZ979Uu4ABH+5R/3K5ITu9jvtOfHwWH7/eIsYjbMQnCn0vzkFLJN/CgC8h3n2Z6SDoCQj7",
-	"Y8sdnm5+NlxQ8R9qEKspyDaGvo2hf5QY+mKPtvHzu+BITFOHzG/r91EldsIhy50qJE2miaPP7h99/Mfa",
-	"wPiynz3mASLLxERYEzFCJEzIRE0gYj/98C8C7BF7/+mD+3nqizl7hESjXxIiX4HAD6/PL3U5FKNtozyf",
-	"d3x8fSUfW63fzlkZduXWIfGkoc7GykDNQFi7V51UHeY21/C2eKWQOPcIlL+7zrqTOPlVShcqQ81qF+t6",
-	"48h2se9hsDsPfV9s+HEj39fJwxD43orEVvlZ7jfdXJmpgcoYRdDzVnva0Ph935NtWPyDhcUHmzpHxhip",
-	"LJuDrXgtzo7fMCUdynAPHDySOnOEouMuQWOLOKzZOSPNDLRxeKIUGn+oAbOKTVWWHbIPPBkzjp4TSCu+",
-	"CBqU4Fk1UmwE1ntoan4Z37IwQUcsPTEN7geK21NZis4ZYdg1TG3EJlxfQ3opiyg+7/Yg/jVtlHxR1Iwu",
-	"+1HEW6FP4w81eGE8DjAsE8Z6vEnA61IS8iqQgmt/MGdjNWOTPBk3+Tx+w/XZsc+jhpBOd4aQfvPX0L/V",
-	"oNH/691Qb3Hpi63ALQum34eiXm1N0C0Ka03Qe2+CbiPYvrZSpSFYIGq4w29Az1mSa+2u+MptP+EpsFym",
-	"aC5FzkLiSulyd53cBTiVQAkcdDdHdF0vNfV+pIpeNLkeHPAsgIPBnE245COg3qoUWPf84t0v37GX73uh",
-	"OJj7DsXDS4Ysu0Qw7wGI+xXBgZKeeb6g3T+I/HfMC2aV5ZlhZpoJG4J2jqg7UcnTT7wzl7JEVHPg2nWT",
-	"yOYipuFGwMwwdQM6zeEtxWYYluZw5P+GvXEY+Qa0AMNUbo3lxErLNVxKmWcZ61aEETdKHvhIfhviPbA3",
-	"wpgc2Mkpw4hhDwGHYpRrlFRuLS/+z4+Mj0YaRtxCEyz6F9jfcZE+4ZLdhkUNTO987ruG0yuI2r+bwpDn",
-	"mfXRQcsC7rjpq+HKULuKHDhpEgPNbK++lWrDvkOdXgdFXVTIJf/PxNy4/fyYoX21qUaRBn/ZI9eRWhO1",
-	"KQj/u93TJReba3xBPL2jzsfvhZkqIzaBcP6V6hstmNu3sEKSr+Ekdv998cvPeJG9u/gPSVU6Fv9IzM1C",
-	"MjjK5w1JepooeApB7yRePFP62mlpSyX9z/CXLcTjYO4kog/uc//luiok+9mJFsO6V2kOffpb3/3Fgywv",
-	"QS9l98r/5z+szt3VjUNF5Y/LOTZygFGWVf8J6aDAJ0uk4Cfs3O9hIE9Ljr0wATWxNuF/iYkTZC9fvz4u",
-	"4sAw5ssLCCEtjLB67ZLm/fTVmvXvDpTKgMvl7y74pBqFFuK3iZCFENtYjLsFWtbqyfpWHzQsu75BVsZl",
-	"y8p2bwOz90+COnlFZqWGxSqFJP7pQWuY18To8vSNd4U5r4CYNRLEgnKcAoDR7KeNRSFIbwQB6PHbGLK0",
-	"SRBiSofvzNOKwNDt3csYN3YKV909DMW2rbpPyw8vwzbIK2lF1z6Krlti4GnF1dFn+o+V4Vznvq8lwanK",
-	"baImYCKWQiIwX86JptmYW5JP4a9qChLSlXit8+CHZbme5X5tT8j+BWElC6fksQ/J1pFY2Cd0//nzZUDf",
-	"iATihFsYKS3WJHbOxioD5l9iCbc8U6PcJ055K4gprv9Se1QzycpPYMGjsdMjHTCK0LPq7oP0oDnz84K+",
-	"967s4wOexfrH5utvsHJc7RHdawvGxnsXr44tdmxhu6ZvPfSRb3bbp6lhPHR5zqxaOIK3Bl6tBZ4JkDbO",
-	"4AayOOWWF08j0Yuw3u5jGDf+BgX0T/AFWzeb8Dkb5HMm7LK6Ogvn62kzArO070caqutkSo76FvSkn6jJ",
-	"JJfCui6m0z73GxODFiNfvWXEdQpSyFHf12zx4Px7yKbl9NJTTmjlWLIF68NsHJu5MGFPk7m2uGpt/lor",
-	"rb/c4IEFVDQPRDltWECbmdbGIuxVwlkF1iwBPgXg2RyqLTFG+H0XTzO+orrqFZUD/YfJBxNhLaSYroIH",
-	"UYxkrIZD9mcOObyl6UUPUz+gwT7mnv1jyDMDV75UIbri/e/mBeEvfBN9UhSe4BDkC3PIwseR//CKCZlk",
-	"eQpIbZhrCSnDvrPuVfhDn9z+V8yAPVhmp72ggX/EcT+tsXbLWquuy0Wx1Vt8Pm4Ce35KVOD2wblEIOvW",
-	"i6nh8C3D9XCagjJEwuSXwz22LP6gYV1Xu8Ee0hxbWcH1Gi1OSKvM7rMy649x4V0yB8trwYboJBJbu1NO",
-	"m+Xi0Wf3fysNtR99HWyHboZDZgCK0yc0at6Zu7Io6ttHTHGN7DZei3efeGGW2Gsre73zOEdqmeXWdbPN",
-	"KnveNl63hqVHATcmGThxXz7GOYs6oXD8HUy+bnvesRQVHTI25dqat4UvBU+idsp2Aikdx01TausH8wmS",
-	"amdjbvtW9SmZo9PrjFTAiymfswSk1cgN9msOBsNhNrfSlGPbdQ5tQ9OPmkW7gaAL2TGtwGttMEtUYLc1",
-	"Yi/v0ngCXM7GIluWHotPCxlPtRppMGbVY211qf1Nod2j8kbV6+xe1/Y63Hvkd/n2GZrVy3pJcmapejrt",
-	"1Dj11CsDM6+cypxnLFEGbQc+3rVuEUkhwyj9lJhu3jI+UDfo5llQgrtnxy/JQBEX78T4ztXBITvHnnCn",
-	"K19DMDZhPgUfaYC0h4jJ4ZmM8YnKZWHN8EvhOhn5XIgB2BmADL1EiBXyIpDKkqViOAQNMvAIuYaETFG6",
-	"3UD4gkQkclU+HAwch5fydydwbrnFLNJjXhWa+iQ3tk/vY+xWPxhy9BUbqyw1dNy9x/AgwgZzA9qtACus",
-	"PsVAWcKRMxStCW6Oh0MkAi0WUmn3zzDjp6dlX2Jh4vLrjeYZWoTdQKvocZ1vY0iuDbnhgOs+l2k/BUsS",
-	"y3vZXGtCjtz3+m4uw9/HwDM7nvcNH0J/BlkWfnCbtPhHmdPTp7yZfuLOSNHKBMCaPuUpQdrHrRN+o73X",
-	"F7Lv+qBV0agW5tr0qemin2YKiRiKBAcRsovCjz68ms5GAddu7dBOr1NuGWXchRPilKhFhr3fHJK6zRDO",
-	"6B5ixntixa+x5sVeArthgXWbMVrT9bFTpGbVNbjrBG9rliqMzkB3PWUnFgKTPGUE1NQQxfWEz90bwrLu",
-	"Im5jGoboGBE7dY21ygBMeh5fgUyX8jP6RzAdO3oCjaK4yNuKJy2Rz4MdhGQssjTG0LIYnbbxFLRQaWyV",
-	"ijMlR0t23633TIxy9uT0OPZ5XE2vlaAjJtARF5Bg2QsaEhv78K444RrisZpAbCyfr+vkwsvwFzoj0yKs",
-	"YslrQz4R2TwOMCrmxghjubR4LiUkYAxf+rYwwzjYS9eNLhMSYpVbI1KIvcCh+V8mHW73SZjYjsH3dvPX",
-	"3FCGKONXyCFcUo8blzwWRhpooJawYYAborSCZ7RyKbdgNn04l2JppIx3aceE5uMhHfUlPBvyWqqZjBfD",
-	"azaUsCvpfBtVppYUa2fGlAunvRb6CeqwlAHmlGfgyZjhDtjWsHLLAbLWuIIemIcwrfgAWmXIMCKBdf1G",
-	"jZg7Ad5c8WfOpRV2HrEhXs4ymUeYYGyiKokEKZwHzKqaAYp8mq71F7RhyJ+Cc+fZpSpOTzfDk2luId2g",
-	"PnSakndfwrOxAITz3+u4O6XvbpfO4tH7SWnp9tiNMMK66RxjbC03Y5yt1GM5kGkfs96wMMTr+Pib+Pik",
-	"E3WKRer0nE6PfKqdBtNAp1dE/QTdPhgIvF3gfzpBjPfH85EACW5Ph+3Q6XVedaKOsVzbSkdeFR1BIeoG",
-	"mmv/r77bUNUiGFtp9m6hf5DT3D56KPBmqn2lho6Q0EYFtx6pZ6iEPobTqlUvW/Xyi1EvW22x1RaXa4u7",
-	"UQBbpW5XSp2v2VJReRbUFRL63l17S105eFg3Omp6R5/d/4Vw0hQyIOrj+lJ+gom6cZ2jUVDlxeo4Ahce",
-	"alOmomNtUqDetX1/3eq/bSxqC4RbINxGb31hleJbjNlizOeAMVvYuCvYSIhoKdi6JyqMlhfrqyJVT0vn",
-	"Gq4wWXio6lDLIds4z8inuL4wVE787PissYZfBQM+GJIrvrHkYrunMbWFcXuQUhT2L6/oWMHojH+XjKep",
-	"3+gHzybFaL3zCH0W3gmX2yY1DtOKCj1uIRkJo2Yp5Yj8aDt1oPmP70jRa11irvnX++wSa9XvVv1u1e9W",
-	"/W79Sq3O3+r8rc7f6vwrdX5Ex0uQ+cM6goir6AFi/j5hw06pKNP2UNGwCnMXCd+Q2oGDjdhCuaRN1Ar3",
-	"jWeYn1fLSqsk4tEMCcMmwhg8QxtXGccWsSdtOtoXkI7WIv294kBoM5Za6P/sqSw/PQkZ5VNjKwcR1qEQ",
-	"X7uSrmXWHfDk2j2BuOTg4fMuNNwI8xCcFheWI7M41lAwFRO4l5M4jp6v3U2Qs5AoWFBJ5pNBpegQ0t1W",
-	"CORq7TjBMzdlDfey2GXxdVFQM6SH7FektpCKNtwGYM9N0lOCvacL+i+Wp431b5HX14W8QsMt8Po6Qp5a",
-	"DLT7/FKHAu4GAsoL/2HNUITOHgIBYcOm7useKl0Qhr/1pdXxh3Bsg8ub+H63RSr0zb1BKq2ppwUcrVO3",
-	"TS5sAUnrj239sav9sWNuYqliIsJo8wFbJ+/uQDiCwgKHViEo6xIEXUCfD5wCaNU0zqfmQVy/idKpW1zu",
-	"BkwrasdCp8gQPPeZj4GB1v0RpI0K5UtDhryzETNqAkoCg8zAwaWc8rnBmSNPueccdG06lUbhX0i2LDDR",
-	"+s1efItN+VzIEbYFf1nNL+VY5dpEzPD5ITtnNDlYyWusZpKpCkEPlrGUFfLQF4bdCJgRma50a4mftriP",
-	"L+UtVt4Fltwx1+D/CCJz3cIN4AYXSj/qXJpDdoVr53M2ry6lm1hT0IAwjFedGpZPWZdXAvkFlTQ5oKJI",
-	"KrdM+E6UoyyfF9ZcOsFBq4dPVVZuGiy8eZa5eSpUymuAaY2A2G+vt0zDRN24UfFLiR/RPqHUqWX+qVs6",
-	"VRMbL5Hw/Kqmv02fi5+fGKND0O3Jq9fHToIuwLmZYhOlgeEOZJzNAK4rWRf+JmPFTYaDn4Pu9Dq0m8Mf",
-	"+r460nsA9iufZxR8XtkznV7n+OTN8eA1P43PkhOIv0lf8vjN8OQ4fjU4Tb6Fb/hJesw3jzrAxXgeTDm0",
-	"01r7eavOPvcKmrvUVpfpya2u2kYtbLp/SbKu0XP8Q6j/uU3p9i9ZRtuans8ijMJBesYZmQoCclSyZljv",
-	"rQDmS5UBBykfRdM5+mzVtJ9PNyc88aO8nYW7BbHJPfFqy2zSwpYvxu2/ERqpIpsWhqwwme8FTUH9Ptg9",
-	"X8FDpUuT5pq67UKXRz514luO4j/UwBx9/kMNVtZZPZcsvMH+UAOqx4SbJ2JjNWMTLueMyt9M3LeZsGzM",
-	"MWuaZ0meYYkoLtPyYV/nr5Ed4Tf/qX+rwUMSJFQ/s+QU/aEGbfXi/aI9WNiKZJ+0hgUpWqvNPuZ65ARn",
-	"8/Er2QvqZdqrhYm3PZP/VoP15+yIdv/yyu8kwVF+UPRKdcgR40yrGZui8bh6wIoDyLpTDTdC5cZbaWdo",
-	"Z8vw3OkRQdbZeO7O6YwbrHNTbeogYoM5S3JtlD5sLOQeDs87P5LHq+W+SOYS6syBmmbga9fVBluVNU3l",
-	"1f3PfSWzea2uui/M1ulh0fboceus1yd4fal1v6VacbV/xdbvc5L3S5zNYDBW6jo2+aDYhaulWOn5UTPJ",
-	"au+xbijRiKxKB04m4Un2vuQXxomxKvHSYmn6Br+JOyi/Uy8vap18JAH1kCKhYVzr5UJtylvpsH/SIeFZ",
-	"hpvdH67bKxbOv39gmTaxeOrrREyNvut31QPIule1Jq4OQlcGix5mkOlUCYmUQQ7Nw40DHe5+NG+L83sp",
-	"PVtatRGhq+e72k716FcbjALlLogbbGKC3GuXchjkBd385KQWTpLyZHzI3Nz+9ulHNsmNZQNgY2unpnBt",
-	"54NMJEzg2oDFaqmX8irIt1xnFI5Pa32FrvNMqemAJ9cRm2pxg7pPJuR1nKmEZ054Cb/SqEObA+oCl2bm",
-	"5iLhWgvvwDZihLRLBhLtPn41GxtI+v/f//P/Xh34SoMygR66mcnRzW5Ai+GcpZAJ959gLmXX74DD/+Bv",
-	"Xjo01nZ9p4FbaJAf25vqdugvXtiL3ECl7k0n6uAm6OMmqGjUWL71sJIo4ZAuzA7VDeg0R2dOrrNOr4ML",
-	"3js6SrgBc+i/ezhSN4f59REepCM/g5u7gBumkOb2sT3CDR35XdjxBe6ophuBuplSJpvfeJWAj2zOpJp9",
-	"xQ7jvbQ6oo+J+4PaGALJLY81/AHJ8mztINTwOMV4nAr31a5Mjj/xjDxMheGxO+Ap+/fFLz9HbKaVHKEw",
-	"j5gP1GNDAVkaBeYHkp7YJfqFwoG81NmpDbI1mu+Dr38vTd3kyJMMuM4EqmTUcD0/aNEN6oSoFVmGgWI4",
-	"up2azFv3+91LOS6Bc1+1Z/0uOot7a3/LhodVvoa5wWV2gkCMcr3Dlf4VQRPGlrOES6wLjsDeoaa3TIPV",
-	"c5ZxC3pnS7UYT+11KCefKlpTUBrxcjesi46ZW+guqZP/3l2RXGUHOvpc/edqf1JNyaX97nruwCTrUlBx",
-	"OZJGleZfYJv1mcc0vyzzG1VH1wYUPG+O7SazzM6sMlvp3tWdt9Yqe/s0HpXGg6UH8wNPxt744p+GlHWV",
-	"ZgNwML3420Gw2ARZVLfMenY7SvTg1sJkantsNgZJofgkOz0qyw39UeU2URMo6FeQksW/vMbU+74c2eM5",
-	"opp8STSezpbmBN/9+QW9/fdjWJHDN9dbkMtt05qP98987FdnzjI1IjLNL0lQHX0O4/PUUdOMz7dP4lrs",
-	"0PqjHo7H6krfpUCMGBWsd8A+4TKBzP2jWByHxZxQ5SMu5IJCGWZFpKx7dvyGFVbo8HY8BZkKObpiGHPG",
-	"hC2VTpLLXkpC2giVyLq2cO53Y/mtyajTh5JRjfIpSWBaGDTx1gnT4GbnzxxycvlXBFbLt9AarXaeoLLs",
-	"tK55vCr04lQYPsh2rK9+0Xaxr5fT6WsxOtXtHyBTxsv7FO/RiCJwcQdan32B/0jGkOYZPIXJ48gf5ftj",
-	"lKWo4yPJlwoup8JFAXW8ZQSTgq88CYgBJAoZmrxDdl61JGG+Cmplhp2dHLN/KYmyIEgmNph7zyEZwYQ1",
-	"kA2b0MZ7euMhnM3R45ROKvjKKTzDADNzY2Hi5oPwliYO+/TwOVCWb2G3KlZ7RwasFnC1gKv1Ej6Cl7DN",
-	"723R2xfL56mmVayDIYcVu3ONzfxJIB/hqgdEfB/IuYdoV6oZJiJrKI1PVcRXsT4pSdNlgCzqkya49kHu",
-	"C1p7evgTAHKLflr006KfrwH9tECkBSLbEYsvIJFSZS5sKWReeQogopU7wDFFzTwgHvlOaXZ65incKhOS",
-	"cK3nzM4UZjhwm2swkYMh1TorsxCfxGVa/y3krEbMKC+aMOkDPWrMzIRNxgWrH2cjPm30duEkhFufpuLL",
-	"hTKrg/4XY5HKSKtyHVqA0wKcFuC0AKcFOF8hwGkju586svtf4qYe1E2VaRZTRHcfye16AUmuhZ3jMg6A",
-	"a9DnuZvO//mvwzFuWgJguj1pY2UszZwcUdJqqpKc2EeAJ+OQLox0zog53AiENJbLBN6yqwm/dmJYXmEr",
-	"gLm5mEvrWu59e/ztMQ6VkjmPEFn5YS9253vgmR1HTANP6VyHGFK3rTVPrPdXsu4ErBYJeUzxsynR+hlw",
-	"YM4Cy4SxIEFH7OM/+z99+PXTD+8u+ufv33/CzvgwzwJxmgZKkgu/m3IDmnqSuJn1icx0I2X09lhMDRuA",
-	"nQFIstCV36C05ob2kY0vokap+bHIqpwR/kvv3BjPE8sgEyMxEJmw80r7lecbPvIf0EYoiQl9dH0ynmU+",
-	"5dL7Qw3rfjq/OPDc2Vh4EtuElElkDBTSKiZkitLkBjwxual0oqHxhs58DKzQvgEcHgUX31A/veu/Pn/1",
-	"lxra9aeSWNaRldqOOSWI3+p1uXpY5vKFU3wSZAOvjmeYk2+eSmE2fNFtMesURhMxIuwQxHZdUGd1Z4GK",
-	"nEZAe1gMcgvmADsRKEQOaxw2RA1y+5N1Fg4D1r1KU1jKPcszNcqh2iK90tAg7is+ApkIN4ofLr4r8vap",
-	"2ZTPQ9PVuSkeWtqm61KVNi3yGf2JMhZSqswVlkGUFQUq36izrt3+zvtayRBs6weZihuR5jxj4eR+l8uU",
-	"8ZEGzESvjqGSn94803w6BZnGmFCNtCvMai6y6rlzf214+3eiDA2FAojcQGhftFW4UxV+k2oiJIBPksVq",
-	"Agb81KQKSQa0ykfjBdYGNzM8q9YjYO6mOLh1aJDgv/G8uB+MO2w4wfTBhSnVmkuaItNjeBEUdQMwop/S",
-	"9aMArJ0kU5NpBhZlDX0gHLWZ0tcokesyAx9qkozfX7APcpRxmb4w7M+caws6m7PzNM8su1B41nCrvcuE",
-	"6+yPcAMZe88tdxc9SjBPJ1ZmXnv6nurRwJfjDF9OueVNl4AYOeEZ7mfWvbBcplynzCvx5gClzlArad3l",
-	"T4MuzkivTgNCGRK1WG9ixXA6dHVyCkDQvD09MZZnJOr+++KXn+muuPjPQW2K3e+bHKAEaz8UJzWDdIRX",
-	"HWpa/jIaZnwUZLZIQSZVORNaaBL7/iPJPMn87g6hXSaqVYugK2jK5wz+4onN5oiUImZyMwVpaAaVBCct",
-	"jNt6iZi6NTQvWAqWi8x37y+clqHI6oKLvmQcgPz/AwAA//8=",
+	"7P3bbuQ4li8OvwoR3wBpd8su23moKhsbG66syu6cqarMycya2ph2bpmWGBFsK0g1STkyupDAXH3Y14MN",
+	"zAMMMK8w99Nv0k/yBxdJiZKoQ0TIzuzZ1Tdd6ZAoHtZaXMff+mWW8FXOGWFKzs5/mS0JTomA/7zMMr7W",
+	"/5ESmQiaK8rZ7Hz2bknQiqglTyVSS4JyrJYIM7kmQqIDRu6IQK9ev3v56se3EVovabJEakklkkTc0YSg",
+	"lBOJGFf2ncPjWTSTyZKssP4W+YBXeUZm57PfffcuQq8v3z3//SyarfCH7wlbqOXs/PTkJJqpTa6fkUpQ",
+	"tph9/BjNnuNkSZ5zpgTP2pP+PV+jjLMFzFgQmXMmCVrhDbohKNGvpvV5eB886/ggZ4ow9S2VOZfUfKf5",
+	"WawUTpYrwlSE1lQt4fNzmpFHEjG8Ip3ffNz7zbckKQRVm9c8o8kmfEQ5XuivJOYNJO0rKId30IF5XiLO",
+	"sg2aC76qndJh58xOT8JT++4dXoRnckeEpJwhPne7zwuRkAjNuUDXL+dHP2CVLK+76OBq9vhqVieBsyfR",
+	"LMdKEaG/8b+vZn84Ofr6/S+n0enXH69mfzcLze9lSlY513vxhuQZ3pC0PdtrJQpyjdZLwsxuUEPiUnFB",
+	"0opu+BxhhggWGSUCCfKngkhVHbDEK4LK7yWbo38gm8bqWLGanf9hpr83ex+a7vc8wWGa0luaCIKVmRHs",
+	"ZQ/tPvkqNPzPP/98WaglYYomWJHwV24IFkSgZImzjLAFQQdvXjxHz758enK4LbP8rzdmk16m4U/ZPXwk",
+	"EU0jhDPJEWVmMw1BPpIo4wvZTZZnX9Vo4g+XR/+Mj/58cvT1cXx+BLRx9tXHEGl81O8JvCLKyb0k4QWz",
+	"U6V6NC3iZtFMc6xmavN7TNNZNNMTp0ITkz5Lf3JzLlZYzc5nRQFP+tz9LLRHlwtBiJYV3V92T2z77cDH",
+	"pCRS9n+tfGSCzxUp7fmS/nX/j3xTpAvS/ZUb+Hn/z3xLMnpHxKbzQ6l9YP9Pffch56J7RQR+3v8zL2hG",
+	"Oj+ir6vJaf0FZZglFGcj6HDuno2npMgXGV50fzLDi+nXXLCUskVNEoa+bR6LrUjcf6XeTfQPJKAtXKKC",
+	"0T8VBN2SDTrQl7K9fBFGP/308ttDpJZYoRW+JRIJosSGgiJFZXn1STyHOwiWY1TIakGNm7D35lhR5v7d",
+	"kOdXVx/OTo+urj58+d373/7diIW+KbdswgWvOCOboxW/03+prR79gFmKFRebc/Tk5AS0AV4oRNUWG9N9",
+	"zNNu1BxUrvBVfK01uWunrTnl7YboFSdLzBYkPUZuc9HBk7OvjMK0olJStrhAT07PzF+kwpnRJMPLt5pf",
+	"j6YZmvzf85tO3vkjv9mfX74nejP/gbIA6VCWaoWJ3pFz2J4inwvOFJrTRSHIBYIbOjW/mf9G5tqptEOt",
+	"PCQ0eyQRZqmxoIiQnD2SKMdCyXK/6kvLYFbxrZ5W3/qcalnNdBYZxSHt0DQp6xb+GWVk/x19xcir+bzz",
+	"I5yRmM/nkwvc13hB3tI/k/KzfyqI2FTf1SZSLPUD/mdSMsdFpmbnT0/gG3SlN9QxnfnXafk5yhRZEFF+",
+	"7x2/JR1K+zUjH1QMH1X6qZLHckHuKC8k2Gzl8YcmC+918cvT07OaXDgN78lG35+9h56bZ+JdDn/4UIDY",
+	"u78NP+9Pcq8z3PORDE/xCcHvaEpE92fsA/t/6s3l238ygrjzYwLL2ArrCb6HFXmHb3q0QoEViZV+ZIKv",
+	"kYT3KtTCPjDFpzIwq+WS5j2fqx6a4pP9+t6Oet4go70hd5Ssez6rf55geUUPTRZs8mW9TZYkLTLybil4",
+	"sQjoMG+XfI2STZIRqTUQobTiUuRIcaPCpVgRdGCl/DlSPMUblGeFbNzOGcEpSvFGXiCtDHKpkFpztCFY",
+	"SITnigjz7mGXxFZ2hsHl6lk0/ZrB5Sqs+p0C0j0x/VYXN+XGdn/ee2h/anrH85+6GVPxPC7yydf5U55x",
+	"nHZ+tYCfJ/7qRz2WcSeC0+kbnFpBof9lvbb6P3GeZ9T4Ar/IBb/JyOq3f5TGMVh9HWfZq/ns/A+/zP5O",
+	"kPnsfPb/+6Ly639hnpNfvDbvzz5Gv+jLKSdCUfN5M73+t6sp2nHe6Zf0Suzi+M0fSaJmH9/D8upc+QPO",
+	"9A6Bz9JYTQc3OEV///bVjxFaC3DNb3ISoYLdMr5maE5JlkbOqkBcIMrucEZT84v+Q+m2Axb0Ihf/68hO",
+	"9MgcamhV9vEvPM8kTPsFFzc0TY0S91meQznDHY5B66GgRD6SSHAtIlNugjFZxtdGQOr5wDon3NWXTNun",
+	"OPtOCC4+252tzXKH3b1kqGDkQ04SRVJE9CgXcKukRGGaSYQFcX7tjC8kKliqr5HKAY5oOuGu/wBhuh+5",
+	"glCecYV8lhvfnOiOlA2hSPKBSiXRTaGAsK3dTaUNWja2twxy9u2reehjtNdh/MjVC16wz/cQ3AR32Pwf",
+	"OZJFsizjUYbIqXTqFDrgAk7CEr+zjLQUIjhZHkZanjM7ij7GCbngNd7oC/wd599jsSCf7f435rkjD9zw",
+	"dIOoRJkeQ8sWXIujIZwkJFcSHZyiH+g3h9Pus1ZDyzDWc+Ms7Nnv9j4P7E9t/FnHDpRRsqj0V9YX6ULV",
+	"fYuDZ2ph4yM/btz3aiDSvKfosCt/U7B72tM3BevaTVGw/z77KEjCWQrJGi8wzT7jG7E91R3lgfOyl558",
+	"Ko1jfo/DnOoM/BDNZ38KbrI7nEN5BjZkBpGTORf3p2+/NdL+J4bvMM3wTfb5Xnvtqe6kgCitSaQbdJBi",
+	"hW+wJKhgoFvoEbV2saILs80S5QRCrFNefj8xXKglF/TPnzE5+5PcxYZv2+I2RQhMStDhsPlvoG7MSmve",
+	"6oGNDf/555+PmmlIfZvezFraUxT9xGSR51wokv5AUorf2S38TM+uPdk9VMRHEtlkwiP9upZM2lrijIC2",
+	"WMokpy9OxiofndPM5VoRKb9jiqqN2/72hG8pSxGfIy2NRQqMrufjQp0mZgTeucpxP4u8BKZZFMwimUX2",
+	"XZzFJkyrH6znX8yimd34OM+w/kpKBUlU7KJkpbo5i2ZUzmv/Nk72wDsmhSwQkI3slryBpba34xUjsH7I",
+	"QXQbgm94oRC2geRztF5y8xBVEbJuaJuKWx5sBDH6SFtq8MsVsws+Ri8VJKdK65gwn6jFqiNk8nzVklDh",
+	"vBsRPGR+wEgSLJIlUkSsjq/0ttVJHifKOIL6aB6yxi7hyY/6uDWVxDTd3t1avjyG01o0+VFTT+bSA+vn",
+	"8QJkXkYl7DSxG2cDu/YtRBVaY4mwvCWpcUgcXLOljFmxuiHiOkLXc7yi2SbWb8e5IHP64TpCf/2X/zis",
+	"7/QdzgpiMgQUWclmAPikngmCj/4cv//lNHp6Ekp8hD17aYY5q2IPWAi80b/uts88SQohSBpj1Yp3HCm6",
+	"agQ9npyExnA0GpYG5c8v0yqn2EqEMmt4QdRrJxa87z1rb9Hl0T/rTXrWsUlVQDqcZg0/+5xCpeFHPZ9t",
+	"d8+LBQZyfliRWVXOBB/akYwqPPGHGXzQP47IMp2/wXXG8HksqoXiHf3Xpvi+dePUpdf31EQz6pxfUm75",
+	"H8PMaKVhg2YDRNtIsQhlSAzsGgzesTIts7/BGWYJaa/LSwvegW8C7DIYHoxmN2YycU7slMoBKFPPnsy8",
+	"BJavT1r/8xJajoI/N3NcgD6EXW+bF+yPEGFNEWdaH7whcy4IwsAOVTbN6ZMvn3z1+NmTL705BD/Ic8L0",
+	"bbzFSk87lnjau7YGHdSSvIF5wjNpnkG1RWEaUpQtXpibr04+N1jSwL7+vNyAcFnyLNX3aqKktRzJCtLM",
+	"VpJkd0Re2BvCKviSpE40gWN1RRkhF7ZeRxCmjP6QLGlWU6UkyeZ6weUocalc2UFmkC5POpQX7x4bkc0X",
+	"zRb0jrDxj9eE8bYsZl92KoBbMk6LTJ8v7EVwUfpCJiBFuya6nWT2Bau3AfXda322voDIEkyQytJUEGmE",
+	"UmqcFzh77VHbHGeSNDUyoPfNqGPIKCOnA1mppx3vnY0oGIlmOZcq4SkJJe/+9A/I/XzhSnOKPCcCJdrs",
+	"B/1K2zEyxwlxAkhTPmVrLFKkX6wrC9//dIrOvvnHtsD11vM0MEvF1yy0YUNJeD4xmL20Y3kL7znY1y55",
+	"t/d069tmHMfSZMEQhM1IEVoRsSAposz+AOoCM4YglPt8+fjrZ4fnCN9IAnmuJEvBgbiJkKZ6lGQEC3nF",
+	"4Gy1sDF0dIx+tgnQuByz/CisOUJ6yWAzuEVDfNRtTshq6KbRAQ68B5od/KJPww9DVwGCKTL1qlAJX3WY",
+	"1oowxM0D0pjYC3R2cHboNOvn+kj0Gb01RjA6+C6jC3pDM6o26LmgigiKD9Ebsiis8Y3OTk6f+pcKK5Sg",
+	"Vt0s7e3lZkEJI0D5NCMqZoSkWsGETPM4ybhaEi0hl3xFYonnRG30v/ANNWmH+u8Nm1+/vubiNlYCU7is",
+	"SVoY7018x7OCKUJgs6JZwlergmldd44TvRhNYdEswfr3eM5F3H0f+Lta2elbiFrGFWkab09OgoKQV4fX",
+	"qyb7Bw0SBkvOAvpEmbgPGfoF01t5gcgqVxukd1ysqSQ1A3PAoXiTkTfwsdnHhjoezUyZhdXXNZd81H9z",
+	"3uhA5E6vQhtQ5iEtrHCypOSOWE+5WeBxZafdcJ4RzFpS1W1b+b2gOHWemssVeGPaKj1jBc4qnbPhcybq",
+	"vJEzKJfALpAkeIEWgktpHlkveaYflHWzcKzuGtbF53OSKHpH4rngq13Mh5yIGDIlu5ZoNgD95T/R6eMI",
+	"nT3T8v30LEKMYEGkQjlhbIMOTkAl5Ywc8fm8ir/Kw+kW61K2d9D7DC+0RfhJ8FnNzqPdF8+e9I1xsxlX",
+	"HOsTbuNQozoNto8sqiWzY+cHrWZQX1MvG3zHthVkhKVx2lk/PKdCKpTiDWIcqu+JQBRCAwlBB+RDkhWS",
+	"3mm7MT2MXEotlFtjUeeTkfRcnXQ7OnSTYXZ7gZSgq5WJZLeooX69Vm6iq6u3s8FzcztRzqJ3q9+QXFDD",
+	"cdtsd4vjG87IsoxfbzroeXku+J02BjPMHkmEQdIhCGtoo9HYh9XWl7z7SP5tHkOTfcYdhixW257FDU5u",
+	"4xxvaiVDQdX7tT0LWcicsJSYrHK76TjLQtfZw24i5CIXK9LDy5Akb6IXljIQXmDKzn2+hQVKCrVsJfNv",
+	"T0GNM/XnNu5A35qd3vJENcWMlGYK5ZimFw5AxGW1YanQgS090A/AtUgVmDU4/WMhFUkP/8Y4qtqVbfZe",
+	"Wu99H8/U3VxEK59BPhHEbOYAw9SOb9sNfgjNYkcOuzB29npJM29vRlDRoIFqp9SzipFDbKMujR4yrD0N",
+	"vl7u0D4qXDXILjqciZjU+MaXYCUX1DQ2/ygaE2gsqrZFtSPoZcxweP26Hpm+1urANZXza3SAGXrJUnpH",
+	"U20D2DQd9KJgKVqSLEU3G4TLTN5D3+Cvj2ni4mFLugrFj06jqN55gRMlA+kUpSt93DDfwOMfIw8gJAyH",
+	"Ywq5bV7zKs+IMvl0siBQj+JlSTYlySDZ2m97FZwBeTQ4SoJZQrIwR5+ejGNpM0bWz0DDo5gNmmyUHaVB",
+	"dU7xTcaT22AM/2cQrRilAs+tST+HQItUNMvKEiTrSaYKJZgBbpibHTogOFn6CF9Qu4Qlwlfs79+++hG9",
+	"5tqWFSZFAlyd105ixIrHbqTrQ+eLAfdM4FNmBM4ScsWq72vic8d2jJ5XxAlTcitHVKInZ2fousqAOaLl",
+	"KNfG4TrK7/NCL9DU8tRisqehmKwFq+ojhHa6RuVkHC8ZPM/k7OP7TuqoZGOYy1qTYdxmB8VdetjPy01A",
+	"JDBuZcZxC8Fu++hWUPnQx0jk2DekwqrYQjC+Nc+Xfr2x77mkmSJPtz54KwAts/dEi08HQ7itJIZa4Kzc",
+	"jrCQ0MYBThTYDgBa4lNkVMOSaovuhvhryLGGiG1K7WoPaqxT2873gVw//zb9piuYzCVBotD2Cc7zbIP+",
+	"+i//F2FmHK+PJAIffIQwSrAg4pG0KZ3gCn8kaz59662HB3ujp9WsKrm0bWgSLtZe7lPVBW2elhdVqjUI",
+	"U4wcx+i5oIyvTWrWFOYzvyNC0JRsGZSDBCKPzB5JlJKEQpo+6P5SWQfzKi8s3l+R+ViSZkuOW4EyQ63G",
+	"z97nW5jW+eI+2mMpBqNUFYUAvW+5i5eIkTWqjvaiuoON9aiA7PkcNVRHbx/1nNq7qIk7hWDQdqIZmCJe",
+	"EpypZYxVLKi87QByNHyG8uVG0gRnkKhOmMIZMq8japiQSoQV0gMhPo9QShQRlAusKFuE7WEzCRfbG51w",
+	"9Vy/Vg9u1a74rwIXvOb9OCV3JOM55LdKumB0ThPMVLaJ6SrHYSQuefrlwenJ4cHNIUgiu2QukDcYyugt",
+	"yTZIca0I1UZGbuQSbctWucmOLTETpVJrBT3TSQ773i+YmZFW3Gx4yoomiEtKhVmKRc/w2KzWjeOHufTx",
+	"Y8oUpk5gmVGRG1WTcXibxm2B2TE4JC5immXMZoq0aRNEPMKCSmIAYnGITKsBgUzNgOFvh8KeXbrQ1nQb",
+	"CMo2VNM24dau+HBEUmqCI2lTTF/L4ua6fXMMZhNYc1nGjCRESiw2sebTkQdg3ta2SPk6SBCgIHuLd3iT",
+	"sYwtRvPQRr65fHtpnwxpmaH0Z/9ijcoby5gm3pULKQVUVjmzWGkTR5AjUTAZMpvbKmzF/vGaZJlJFtA0",
+	"mKjgJmqDrZSgviTRWo43GjJjIG0zuXHDW7mLLty4KGGI9703ofFtBFQdrGwFdUWPyEX4jpE+j2ugm+tz",
+	"dB1k9usIXfdt4/UVc8n+ijB07Tjx2o4O94oePXA76rE7SPw6umLXoYtxcD5l7QGhi6WyE4jr09Jja+F8",
+	"bcx3tRSEoOf6L4IwdJkoJE+/RIpIJY/RpYUQAQIs4chviAEItwlS5Uk8klcMTAZTvTcvpIE9PEPXMMwR",
+	"4+pozsWRZ1Xrg70+DGYw/apS/KpS/KpS/KpS/L+rUnzyO7zfBp2kaqWKa3x82CKV8sN7Jglbb/hoWxoI",
+	"lzL/E6e/3n2/3n2/3n2/3n2/3n1/K3ff2zJCVIby9S3gRzD88MWAv/9do9IqHDOofAyrrqoyqAMPpGf7",
+	"7VB2SN/pi5aPzH9JOEuIYPuNMRwfHcpXcUOMylaJZmmxU5IU0bxm88THCRF9bt/Zt7TgaEWLA1LEfSUe",
+	"N8vB7Z1TwHOQ2836hXnrvsrkb213gbLu0qIaQ7VpGi95EmSEjOIbV6yy1XK+ty9uRsTrV1RCtlFs6xpi",
+	"qGrYtvJ2RE5/+aHph/bKZkZmFeldKgtoxiQP5FpjTGMSahPxnctt3yXZ0w4MKYA7VnXsXiQLgFcJzWgP",
+	"AEP9GcgUJ7mEfBfniUTWTZlhRaQq3xhfWQTn8VaRvM2BHSdT0i8AYvvMlWeYMWCtUrZYFIPmHxNC70g6",
+	"q7bB3HecJVmRmv/OuBxxCcpC5FnRoQnaH93GnSM9KGWLCHn8HUHrPsoWhCWbyL0TVc1CgCujZvHRQ2zw",
+	"PjkapkAvo1LVJVhZjQ2twLToj+x/8zsizL/Lg6r+pLVIzgCZB1563wtz8qS5llDGSKPJmp9AYpuv1Bi0",
+	"JgjM1epIsKUeNC4370ZtMZ53b1XU1BKZA8K6fmFEXlVcM+WkOpSaMtHIQHEHH/Q8WKye7bM7cPmSIwKH",
+	"MVLfHs2bcWDHiMeijkPLJQYpYktnTlOLecnqZPU0cIk+yE3dJaBTvEFUoSXOc6KtLdftwDQsuLCQQrZq",
+	"YV6oQpCdyhLGFqd6d+vL3uIWc2bnaL3coAPHmYfBDJ1gdpvhWytOu4oaS7o5d9VmypU8WSwPd3sZzn4k",
+	"EWHpTqWM22KOqCHuCiGH9CAUvTBIIejaPHMNmO+RByjySCK+Zi4iS1N0oDyE+PK1JMN0dTgqQus3vRmV",
+	"xsizBosMmi+tC78w+xQucHdr6XIx9Lta3dhuop2HMzJ1qd+CDbAypNIf2VT6qj5vF3Qpdxv1iQ0TvIfn",
+	"ALNMYMCSqUuQSWuY3lVfrFL2IhOSzTC7HcP9TUZq9kntLlsysp0Eq7+re6lECjEMcWxvxeHG1NEuQHe2",
+	"jiA2bvcOZ1YdZ86gchDllSG4Xtw+ctxhF3TcOEazQH/dRG70xWaNGjtyqA82r95O2+U6Rgb2HVvAQawI",
+	"Ug619c3l2xK5uJCmuKJ1ir3IgENQgM3DHXOoI780BgxvXFHZ2OKNBwKQs6zRhx5Xa2vVoGiv8MmRVD9z",
+	"ThKTq1j9gWNyLS9YayU1jmlgOk7owNvPVzUE2+jMZ3u/7F+daE30ceONoGVrvvmb3fiMs9/8pYw60pfb",
+	"Gj0DJz4Q92i6D2G+OVTasTtOwTzS8kUuCWDa5ngjeKbtPYjk6MdkIQC2LtFzmhs85WiW3sg4WZLkFuok",
+	"2G1casfh5qH+Hge2t3PvnHu1fekCQME9eAQTB/Gyg8vCCKlxdb5NeLmCOZM1jU1VejQzFjsvlKQpcbDC",
+	"gIeRkjTWR7Hg0Eku4UwJelOAk0MuuVBznGVwoKUlHNv6tMZfyYccDiaaQUuiDFNG0jil8zkRsLmD52mF",
+	"utm4qH4y5Z50nnBlx26pEu9EAMMnWGO3QNsmKDG33KMVjzWGGhKjQ5X6S4oVbiikj0fwa0kCIUDnbIPK",
+	"330PIBIkLRJia+LBAzQC+agu3RqHVs2j59wmumqHYz3b3aAejFlIT698gBPcPYQZvXvfcVphHqyonIMW",
+	"tal7L60/6850kLT13q6CWmtMiogVZXoa74MlioomJF4TcivrQu5ZXTB2TNljlW1ADdw8RwJQbad/lq2u",
+	"rarYPOfG5xubYA9xiJxe7uat3Iba/gao4kGpYJtT7zw+iFwE9OjxF7W0IzTQwdsVqdpy3k8hOWr9NMSG",
+	"TS+Unmt9Kr038DeXz9++EnShScN4H7aicAN97MBuAxUIgiQ0pwaphBBnued4QwR0FNDfR8kSC5woImSJ",
+	"TgOp/IDVepRg2UKrOf2quwDxf6Pf/OHy6J/x0Z9Pjr4+vipOTs6efXH0vvobqv74myCSe7kuQN1vHH39",
+	"y1/VUeJPjr5+/8tXYXx4mx8WF5IIb+iQj8sF6mB3XD82/R4y76GDtz/92PR2P6tN7FlgYs86JsaFigP4",
+	"ozsO2KTIwLL9b7a2O6rTVZBqgw1mw7D75gGo2yz9SRD6StF1Nc41ck12/drlQrDz3BQLn9uBzqGdjQu9",
+	"hR7Qmt+RIH+E3p56+oPes28wu7Wg8c/BpNqRDacl1/uliu7zDx94uUM73MN9UurSSCRtwkKkQ0IrlLZk",
+	"QgcZ0euUEUrpgioZWdjoY2SkCfoCHR3+t5Zfn4ogxggEYEGTld5xE61wasFhrZfYZ3SDw+FlGJrMDUIz",
+	"aPADoQ2jKLo8j8ra9l4AXQ9iCuFkDztNvlpRZRSzLZFkvevhaIUZXoAhyIi0ULLTwajWII62jx+ZFIPR",
+	"iykRcfkcUYUOAMjMdYRAZUcmr9huZ8TYYbvGhkmHJ19m2Pj0gDDAX1POSIoUt7gR9zTTCus2kELtI3qW",
+	"2HCE+QgYSywRAwR3xtWSsgUykFUrqloIhOGzHwY3t2He8U6B1/aNik/GZINq2yXb7OEOGg67+1guFZhu",
+	"A3e3No8OVgjTmL9X3ULuH2gojxBqXWPM0tj2IDOwbDW4lsPI1eRCmritg/XFYHOQUbAtZlrthHDKUmiI",
+	"d0dcrlRqbdY7UsrS7gH/qcodaznh6GpVmMCfZDiXS267lFgQJfQznIHFsHXlSARZkGoLbQuAdQTQ6Z6e",
+	"RUjwQs/oyvU3aCBXL3F2RyQq8mCxrj3HhEvVL+0kzHRFiNLMplyxwbltO+F2zM2xYIpmCAMLQykSbCPk",
+	"ZdicHMrKFU0n/Csxuyu+XO/1EcivzxLbFGCLeqnyHZec2KqPsvf3sCRv7TxwiDFVGdHXUylN7cmAJF3S",
+	"xZJMeOm6Cd+HLHOx1aF9ralSo+9yy1pA4H/9P//q8oTMn+/vAnSTa25YfXLm1+bk7nFWO+DYbVuYUYZn",
+	"BsGufBGBzHvSlDUFZU4Ygm5M8QQep/BJVZrhUOIFrQC0gDv3plvB4d3PEYWafO4q6xp9QHcdZqSsrA6s",
+	"tdvTiAnvA/cjh2pm6bYR1lHKuZU+lu//8m9wwSc4z6t6A09g3bslMfJk7dP9sqzCdTFrzAH5GpZ67uGR",
+	"kBR8FwvSWLYvCg9MUm9mxTa+4XdGT3I9snKqcIYyuqLqEPLslgbdNONreM5uhv2SNTGcyhIy2lAFiEvS",
+	"BzGLtubCnFNrlzensvUsYKT4ZhOnfIVpj9tq6FvtsVu2gcByX0hgf4ixLDouTogViU0rpl2n1pPptiN4",
+	"ac1qqczHugZ/DzakDwTaKhup3OMl4qjRw/zgZu2+ap188ByDd1T3VdJ9B3To1B2aa1Ar8E3nthYTBUyp",
+	"0OGEpWWHQthlbnfY5l26QZOSS2ER4PW6TdOojvF0vW4739q/U2RZ1A3qh81pfP79t999AF9CaxGjkL8b",
+	"uYSDoiItulon/OxsZkFUIcCcTgtyDg0MV5yppdeg5E8FFvq/CUvlLinsBBCvA+l6O2qBQw5X8F/H7cy1",
+	"0/Fanx4BKNi5+MfeVWPqd/GHGt6LJ7crSslw3NEEMaAp8TwjccoZCc9osEmYGUBxhbPdRrAU0pjtl73p",
+	"qXt0Oq8GGWkgCr4ORRdqbRR2OElB7ihZ7/iyDQXv9HazcKNaSDVuOb2QIJJLfPb0WTN2NabPiGy5Nv9U",
+	"EBsuKhgzGZVAi9Fsjmm40jekBjgaqmjfu/lrJFoneXu6dbZvsXC5ZCeOGlTUoMwWFHkpSXvF+k7VTNUd",
+	"NSBoxjc1bRaT2C4k8XP3KXSzKVMpXOIsuiWbCN0QSVNiC02geElaJ4g/n7MhodUX3Mp4og0h0yxbbUxj",
+	"B8rQ8++/PW5fJ34A9fLonyGG+jg6PQnHZT1JFOpF5aywDcGi7LaV4IywFAv4awmbaUc6R2cnZ8+O/vFU",
+	"X5GXuaAZUhz9fcEI/FDviGwePasv4stAEPjJx6N//MPp0ZP3w7HgNl/0kuAUKlKlpjSK3E8eWluyhNud",
+	"0fLj79+i79gigwYhGSVMHWXkjpiU44rES7rHFbkLopcoEa4h9GecLWJFxCoue93qrS//KoA/mKIgiKq/",
+	"s0LYdHJIOIc/uoiRF0HSC8+tpIbGscGgT9OdH0h/JoCCYPvRV49Dtsaai1RqQo7Q2mAhmeAmZyRCVElT",
+	"1tYGbg/mAXZblqGJXSJpYlEMr0hVoXZtbQIQ4KZb0g1m6fXxmLIxmG37U6+1hQK94lackY2D0zBfgr/b",
+	"/4QfHqAQ2aYb9iQYPjdeJFfNNEnhy1lvPUV/0Ahm4/qO7JixuZWmYosj/E/17NP3dEXVtg35oUPF1F5a",
+	"cALeqyvEn3b9ez0b1C0Xtd2NlnxF9LXFuDL95YnprQhobVjB777sk/jOQmdQdkekcunSIKhiu80bWC5l",
+	"rpN4nxSrQBzDszTQ1M1G6o8Pzg4Pbg4bsfh6g/Faz3GYggy1Ofd7qE/b8lwQcFwATcYQxze/DG3EZ9L5",
+	"vHY29c7n99/CfIou5M/tNf6myILuDZosmygAosiMYutUAK2LQr7YnGcZX5875Abj7KJSYaau0cEcr2i2",
+	"ccAfS15IsuRZ6jJIYtNqX+HNdWTzSHwtwRSgxTeC4FuTa8I4q7EdM2ZM+9tWf6g+4FJPusYPUx8EJN5A",
+	"D5wwG5ZxED9xi6VoyddadQBAA4KTJUnPy0CIkycQN6mkTUbmwNBazlwxX9AcRkhhQedzBM3TCDr4r38/",
+	"tcEakErkjogN+q9/P3t6oncph1aeZRgG5GMZfikDNVesGamBRwxYxw8vfwfr0CqPHk5GCN9hCgaunYV5",
+	"UOHcdZn767/83zIx7IqVSW02RWxB7yC90AVuYYH6FUNWuYksYWWDSNaUqIeGgikzNk7lXLXmyb7Q8YrL",
+	"rtBX5JIFa5Mi9Ukf6EthRbAWfvPCJsPpbQXH8oQt6MsdH4jl/WCaAjOyAFf7fehrmp2AemNLvVOrCam4",
+	"rzBxeTLtjbO6AAoyAjqAViOZvmiPFNfquB7qyNBnPYG0DdiqZZ2+HPXT8p5WZviwPJF7/UhKpSALDG39",
+	"+6nxOyw0Z0gjH1bcFOVWhqSMSu6G+/IRCBiKM1R+Q07HQyu6iEGATZkQpge9n922v3YJs2k+YpRSrC9u",
+	"zBJyX+Rpu3LHiSApVTFebIGO+dq8+xxevVwYhMw6nf3eZg/88PJ3jyTCC4IEX8ONmyy5JOwC4RuplRfI",
+	"UTKN7GRp8JPUa6+qX0qJoHday3cZTSlWkEd+Q4VaHo8KQAdi4eUbrmxk0P4Em3tKaoUrOs6JSAL++sEM",
+	"AXgZklotfELvbIzC5J6G97Xick8UNvrKL5WRkL4GibpW8YjMbX7L+JpNJ4SCSQHdOW2gZViyLNNu7mNm",
+	"DeuhGZZuUm+XEuDfseET77+rhi+ZgMj1RXvvdRvQLYZEYKfq1WSmFn9E/fpov4B3vB802uqcBfQDMYbZ",
+	"+SzlazbrEo8wwSqN66CpxqO//BuqLeoQ2k6ZLHbTmGO95BkxCeznV+xaf+468uMckbPwSj6b4zteiAtk",
+	"uoNBBrx+JZASH6EyJf6KHfzXv3/91fHjk6for///f0XmH6eHx+g7qs8LrR1enFmLgcogHxLA2Yektcbi",
+	"jtFLl+J/xTiz2BbGzUqlnvWci4REAHRf/fZIIiAQi3NmzI4SoN7stl2EPqwqimF/64vkRrMPR3qoozss",
+	"AFNNj1k/3W/NKPU//ui+p4mBM32zVXVqW8XM4N0QMogSBTkHQw3Zpy4QjHEOzSlSgde2DKmvw2tDrpk6",
+	"xv173jZkVbWM3tL95yZ09pYo5SDZG+ajyccXMej8A/mgl8zl7wtIOpbI5RxLEN6ULVCRGzKnrpbuwpoX",
+	"zrSGSoAK3/C//v3J19HJycmUdqNb06qQyiLwAFZCLIsbKMkKRPnekoUAA5IzfQelBSDCVDCMoiCHJjMU",
+	"CsjXS47caKmrLEkw07ax3hp9f/H5/IodlDsGnglGssPKACiHwvKWpBYdFsjdbpMdMSWJC63aYLPhyTYd",
+	"3uBExryORDBK42wgGLT1zXok1paSmvLeOc2I1iBvqKplryaczemi0OL3ACNRuPb4mN0ioxVLt8IbgggE",
+	"Dr1mONQYl4PA8Max5Tmz4hX+EKd4I7VMj0/PYshLCgA7/vVf/gO8PAxhtkGnZyaByTv207MThw9gCO7x",
+	"s2fD9SG90zEYt6H4l+36jTwXHYJhEAyDbjbWL4msXxLAyS1objXns6+2nnKax5W78I+csniBc5hygFEU",
+	"3kiUEamvHMwMq6/0/qXgSALvmyEOEzj0Z3ZhaEKsqk7QFU0JgoH0bVmDIAur2cv9FuS2P6x1ZpwtCMTy",
+	"BTkCT6RUeINwY6/RCm+AOeGyh6V66zpHc14Ic20kBZSBAAiMfrYkq61XUSKUrYhIlpgpB1UWCu3NfrAP",
+	"VXHqhKfgcwysxOgONwTJHFofsXPThD6t4JnBw23OSZ8ilWie4cWCpKiFnFZtxZdff/0U3ZjrJkJffnVy",
+	"cvTlVydnaKFFILON4LUE1tJV857ACWWLTpzUJ8EUiGACh48PHuqy0djDTbzC+b3lzYQPA9S6VvaM/qXc",
+	"/mrTMVoZ48dkuWgmU8nSKKVwkWaY2TiEYRlcfQ2iBe64GFcxNfhGgYScWhmw123DEEus6dpp65glSy5C",
+	"qNeFOHKm5SbRl4E24f5gnke/RWdf3epLr/zXwe1vTw8Pj9FzI/xXWj8A9RQDH9XGgvyDG0IYAsS4iulO",
+	"zp4dnTw5Onm2EzqyW19GcNohHS7hylL4lki3LGhB0FBzPNkHia8mZrAxDpSKMerc/3SQ+d0EQXb0bP4P",
+	"5vfaDBFntjpHv/NIAtK0FaswXlmXCf/SVISlgqfAyoZbh4jJNzsXPCEAntgjkEGlqJ404PrQPjAjGEIX",
+	"btPXXNzaJ9zmg5pR1pliT9F8XD+AM1+NfNx3AGrNhxjg3ZrX6T9Cp0/MtEp/miX/qba0yFOvOLI+HYtR",
+	"QF3Q0tywemekowyXoYcObIaPuRAclDUFoCljNLSn57JtB1M+92lc0sxU7TFUuu77XsVmrKK2hX45zvSo",
+	"tqV2ir0it48aO0VFSMh182LbdhhQQLqu1BF26LheqUPtTQds1wc1JkdZYtvYX9uZNfdin0xnQUyiuk+p",
+	"Od+jqhlOYblv7XMKpW4SFWoSDWdC/WKqC39rjM3W5n8LVthr8xGLwhYC1zUYXU1Ya0lyDAEJQAm3T0E2",
+	"CNF6seYZU+EEaFblA6G0nn3beNqmPaE6nBFn5d7uCQQ1ugIRBm2Dq8+ig0BXlJaU//qk9T8/4SP48zQg",
+	"FLttK4feUTuB75uXNdm3dnf6TBjHJjdYUllvN6sJciG4DCcz7tEnccu+cTUmas7Y3+mujWuSaY3oa0Tx",
+	"fpDT3TQ/Da87PHIRl0IyzHie4X3uYB3+8p/o9PEFUqV5c67/dPbsAlmZDf8+PdMM2Q5tHV4gzsgRn8/P",
+	"27hRE7r7jd7XxLEfbO1k4eVsmOK84Yw0OHpgDTNiQxcmEAhhavgBSP2BsAJ36WIcglkfquotuQoBshg6",
+	"IK616qFJQS2ybIS9Ogbxfa8mznMIhLBk4zOOp9foKRka1RtR3uia4xmJ+XweblQ4EmKk6vswiMJ36dqW",
+	"3J/sbD/djdwR6iJjoKVrHVxdZyZbaych2cH+jfEVZSSMgF6OFtcCraGAqXuwd2nDVaUAflRSdZMsx1Sl",
+	"CtX5+oDbZRzXTegFaWAmdgFgVGca3ujwOQ3emxXP1fatfgh17giL5557yfeO1NAevJ0ff+fu1iTw/q/l",
+	"+5Fe04mlhj+RqPNWxrhpc1fLJKMO9NEu/cLckLWr1bxMFcJZBgGghGcZSZR0nRDL4WqFDkPisQvBtUpZ",
+	"MACuJrTS0ASglGNUs80HEZbtFZTjuhOAWhAYGK0KqVy+SlduSlDUBqBue75zjjDy66BcOKFMeTKtriSS",
+	"+nwlH7WdA8J7P2HdEJ2V1PSl424Sb7wAmqKousOceFgAmvAkJnLk3r/A3Vk0bkeiIb/Pdxld0Ko1VxvC",
+	"odDXGoGnsj6oOlFkRJr8tDKqVPb/h0afYf5PODOHM57kvDk/d2+HCK571u+8fqNloqGp+eJ3RAiakrJa",
+	"SkB4mzPSUUziyjxd+mz4a2UxqM1mNlVmWKKC4WRJyZ3WAyNEcLKEqrEyoMgZQdCOAhmDZL+erXZ1qWG/",
+	"wGLs6uOt0NiELVasci3fvkRnJ6dPv3h8+hhqX8/GFMTLYrXCYjPqow3RUB51FCBaO8EarQXOrZpAbZ/e",
+	"93NNRYEB9vF+6sETOEd0lWMqQLhzEdMsY0TKqCSauE4kmuuhSSNT8Zpk2Q2hbBHrMRIVIYsvLmNGEiIl",
+	"FhsIWURoSXCmlvoDdtzIJHXFlMWMtNtXhDFpt8FSWJIsHVEYW+2TfaUXbKC/d6qT1rt5OXGR0pHvDoOU",
+	"8aSAE+2Szvfbn7VXgNotBJh50xmMjGuTtV1X19DrcCFs2QLZvjQWFYu4ppZjmud2QkY1wm34aP7+l2cd",
+	"IbcyLS3W2vpEBARSP4Zk1cm76dUc0fCP9hI8doiqRmxubz3kqTql1ydeJxlLavUzrZPFEMvvZjSP5+vp",
+	"+fhBObJ+zXzr9+nfrU2/x0stp6ytxXY7pPWkW5IrdICrv0nFBQELzI7UbGk2psNxJ5P6TYmCPHt59GJa",
+	"th1i0/omvXSdlZHXWdnkln77zVsEzZXludE1KWxWLhHc50bp2/7MuhooDvLtEONNYSzW7u5PCsJVY7j7",
+	"7Z0dsvheAPbGG1L1w+goEFtzZFABIWkVfBymnYlB74hKM2WjH6ih3uS8kKD10juaQTEeIybvyvsv42hw",
+	"4DOS3mSmDmohMEvL3+Ff7iFTnmfcLdDlhXEV25mFF0tJln7n0FKbOnIIWK9Uj/XPHtyWO9vrCF0XDMot",
+	"YygD03/Q39X/b/hF/xdbSouObI4ihq5u49C5YNjQzP7+7asf0WtOGaTTOqfiDU836OD6C5ymgkj5Rc6l",
+	"0pO/NoEpjHIs8IooIh5JUPpbRVdPvgo2AvCJU38EICVNB9gcqyWozDjtgCpaaQNgQXaxqMz6YQbRzGJN",
+	"uuFCDPXCgRBe1uBHx9X3BF5+gRMlZx+jFsFAEmivfTqoWY0CJd5ilLBiOjzAZNkbO+kcgU136sc9owN8",
+	"a8r5IyiqOeIs25wbxL9U4LmKKgdS6b+t1ftrUUCVQQBbX1isQHcYV6yC/9DSEStEPWgByhkqJEmPTSmY",
+	"/rbxt5Qved0LHAqB3Y4rZvYD8AxGwBJAFdxggdh2wVNR4h2NO40aSpI+icH5tJFw4VR87Fhwleh5k672",
+	"XuXPctfQ6WcRy/RiklaRKqF7yXxOoM1ZGVhs80x5XM0NiRpirIXLW5Mtu0Ud34eF8kj7qXnrMbIOdvu4",
+	"sP18SJa6HmxcAg90yfSoqq7Te3p8xazEQB53WXQ/SZg6t7zeYrawcAjBUFlkhC1wOyo8y0ZCbaABGUCh",
+	"5oKsaLEKe1VTkhOWQihN61CCsO7kz3DaMZXYuBsHPiTI6EWa/nnj1pgKEq+IWvK02fzvjqYFQMbOMxwO",
+	"bjQYZUwkjbCl1qjTeOy6S/C6oUX/vnxwChiocfBMo0/kJTw+7kT2vOABOCsG4Kx4m+b+IcTGLu9vE8bj",
+	"XiizLXVjF8MIuiwAOcLLFlhiibBSmDKIK9cE0Z8KnNH5RhvjViY1ZRAVIHyuWKWa2OL5kuptpZ0kpRrh",
+	"zfXwAkliisaMWLxiPQuyJxUZrUXxKlalllgZjeYcservvRqIxz7D3+zuPOe2JA8K8SqOcoHc9WoLSFk5",
+	"Ta0HzrVSdsVcdT1UZj85O0PXdtwjvCBH7oUjysA7cn14jN64GKNFOfEVPUBs0UdyxSDxo9AzUwLT7BhZ",
+	"7At9b8hCOIwYtF5SRaDpt9m8bXP/wu6XhgwcaT8ZE6htMv96m015mzVMk3JuR87ZQj7o9VJVCHJeIeOV",
+	"RapVVq6+AlEp72qtx3+9KT/ZTfnrVffrVffrVXc/V92YW6yjl/m8yLLrC3Tts2eJVHdtcnEs4aYkMXjW",
+	"2AAke70mNQ26hM8KPfnw4orVBmY0u0YHN4SROQAgZJhqupJLvkYYMYMGVOZ2Hh6jy9aXAGEF8LSRlvJs",
+	"gxRdkTr6mH5nVpc4PvheY0YdvvLWBk4ReAl5Zx82RS8wg3H5eQ1UYPCbSIN9B46p7T0Qx6hHClwxcAwK",
+	"suJ3xNBVKXsc6LbNxDJcM5A++Ku29qvv4VeN6leN6leN6leNaieNiosb2IPXgt9kZNXdGyc3DyA9hCzb",
+	"7y+x3rXrcphrJIjMOZM1A7UQ7Dw3BVvndpzzuXtFi9bBrLsXFh7VZlVvm6Bly2AGMD7fOCqAkJ15J3YN",
+	"htUFxAxAZuiz0dy6pnK3lgvBvvSptzi3c3YWFbxONR/IYwXVtaPAJiA6n+wNvlpOshd71R7XGwPY2Qm9",
+	"mk4CXDPcPvz+q4sBQkbx2D/DZsMJ2y8RoLEoKxvwWYx62CktOd0Qx+3Vb7tumNUaU1XiRnfPqGsaxhPF",
+	"TZKfRdYCjxVbDM4wTOPpnpkRbowd8yJ2Z7NIj/1+i0/sl0cykly7WrCH4UWAEx5pAnRvWVACk+oFYLzT",
+	"lfVvm32wTVVI1Xn2XsCvRvVc3r/JcpUP0WtgG3n61jz8GeYv+NXYZRJDxxF1k2zUcTGUpDHUf9i7nZo8",
+	"WJMbNUEUkN4N0blrYXb9Gtwpt3y7q2uqS39S9homJ596OolmtLoxiUerrsA8sDOrxu21auuy1YTlk+p2",
+	"CmdK/R6qstq70U7D4rfDLcftW6E5/973U5RJwpQtbGlckcN/ZJyR2Cb+hub78u2LPtCgHkSfBwbUaaLl",
+	"uJJwA0z88u0L2yTRZiNR6SrnRGRRd34Fz/kk4DmjYW4sXOCOaBUPC2TjaGvs843K7o4jdaMi8/iFQdHN",
+	"8cZ4ecxfq4OXUxzvlpg0VY1N8KCqo7EN4TtO5uFhavwT2wEopk2e4b1ogNUE1ZiQOPfl8E56y73wz31y",
+	"xCegu06Ujjpx7HTWQ4c6hZJUu6wfVkXyPz0NEMdOIrF+851PICBH+Gxfvn3x1h1/QEfaE+E0ybh8IDTN",
+	"EZpIoyCz0xc0foiHci/dg5IydHSgcW7DvSUZfU8ZqQe0aijKFcDHA0KtAhZ3TELpHd851XKnhgxmYJCV",
+	"OwEu9wNJmZ8jdLOpipJDgFBDhzlwgQ29XhZuA167tVam95H5H7EbM/E3oEnPtoOOGbdlAZc9zQx4AcnN",
+	"f/6pIIJ2FiLZV8a6+6ZWNJtAwHXFwdc3faqvcVc3DnAfDfUefv3Uuu4UJ7A8j+E2Trva3jf8cm6b3w9c",
+	"nzuptg94Q+4n0V+yv0WZfm5rHTe2rY3NiKA89Xr1fArB/99EpDatjocVDI7lw0w0xK87xv97EkVMVP8m",
+	"w+w22Ki030Dp8Um31Ktub+a0rde1FbkH4AiADm4xp6H5FIyqVlrW2ShbuIIKMoPUJhfV92/MEbzcOm+k",
+	"1w0Mk0J/+TekZxXucDxhJLVxrPWpvHJ98Cj4nh9JA/jaCe76yYigPu2fYAdTktE7Ikhq9nBtcg9WONOL",
+	"SIhEB1ezL4+fXs3QkhdCNhF+NDG1mtecRl9+PLi6Onb/Ovt4+D//bvYJqG4SL0tl7rfu89aFvo0L5Wcu",
+	"brNppuiGaqdGnp5MNc0OTL49HR5pEeDtV3dEpIXVRcoGgYpDv98p/NzzDAdScmzbyv9h2nErrx/MkmSp",
+	"7SYNyD1LQeSSZ2moS3B9f8iHhEh5DxaUnlK719C4PCBJm7MZqYSVC7+HBaml4MViuVPLo1qYlBpR4cbz",
+	"t6q9gqh+Qu/DIB6e3rwv6TX14B7Kt/2V+ZqkUxD9Hl1w9nSINDsqTmE2a8FhGTkouKqc923hMGw/TZNk",
+	"f4xeQ1vTOaKmTuiGoJRKQRZYpPrStB1zjS5qSpsYXSzVUYIFQbl5+YrpK5KlprmUS3yHyCyfo9cvX6MU",
+	"02yDMnoH7YtN9xduRoIG0aiKYacRkngDPeGxumLwCSqh4IkhLP3p2UWEUqAPpCI5ujYPxN4714eRybWV",
+	"Vwwzr+YVXVZDW2Ho1zZEXvt0V0YTVTvjfsRXrBzFwmdVo+ptNjPGmSA43TQWYyq3DggW2jKSke0ka0o5",
+	"rlh1OR7qHbHJ4+cI8sXNwEflgGWueIQYXlG2qGqNQjgjNSoZ4Wsqv9ObKG/poyw9hlqCasnN3HjvJ7Pp",
+	"9hxOxqStg6xzIM5tGkUhEj3vpsIR9pq3CyTty+ewLOdm4pNVfTuwQivoguQ9cYwubyT0EhfoxLEOq6/3",
+	"8bOvT6IpSm8cUvxwvQ0k83+MZpPX/zSkqW0gUPtMt0QMlxh8ZxmqrFJxPIWq5emD+fb7S3hESyxNDt7Z",
+	"1OAJldXZbbibJ0mRYyOAvT/Xq0uMyn9HhMRZ9SeyyjNuIrCyyHMuVFU4pO2BkmZrf85pHoNEjY1EtX9y",
+	"q9LXR4YBOtv+p/eLEy4lGqItLXX/DmdOMW0B4QyQEPer5qgNNb6ig9rXRhV0fE/SBRHfMSU2k8Ns91rt",
+	"byEoe45WnBF9xaKcS6roHYnsn/QVwcgC0lMvAPvNa/OSFgQdYLQiK35YvrmTlT/oLHWeMVOu1bWcskMC",
+	"0VuJUm6qV33T4eDEFLS0VnJ4PxPfJcHMvTMyjAKL/Qyhzz2qLsEOt/PHDerQ25RESl6IZFdHoH35Nlhg",
+	"D2SXc6mgYfo5cjkqomBR9Q+iCsGiGt3F0CQ+QnVw5AiaedwRsUF//Zf/qE/uycnDQKIPYph7RFcC9jUy",
+	"toI8W99K/1SipscpBJNegfhVPDKYv9UkRC/MWbrrzSmZxhXV+RirpvYn59C3cT2L+FzY/zDnpvci/WMh",
+	"1aortdeb0hRuMf8C+aRYz99TRl6EksByYpLcjN0YP4F/SPsvyBCz/70hWEB7syRcyqe/8BOjtcZbS14I",
+	"U6Ywi4wqbTUwfUhEOrWnp2PaDy9/d7kg3+AgfobeqdOv4rMn1xGCf5w9jRWP29W412BBXQd+ADVN04av",
+	"N5TjQuy6e9gw4mXHMr7BkrzZAbZ/Ad2VBoW6t1E7F+TvoIJvq4VXE4uqpY3Qyn94+Tu9eXJLL4XWIn8w",
+	"s0NGsUe/K7DATBFtiMNXtfoksCIoI3MFipVF3gRvAJXIwHBDNbVtN0tSkoJe0iiDwXI82oBPEh8HYC3i",
+	"+ziZFi7GfX2lBSJxTx/qga2IH4C04fSDtAvtzyCTA5BbLplcE7GlHLD9imqiW1/LgtxROVxi0+VccS+d",
+	"o/VyE2mSX0OTQA/hQRCcSnTglnp4gfwPnwMQQW5WodmGBCPUWxd23ZkUm86+kfU5mE5r5h3TXmyFby10",
+	"jYEZ3j7A2DhedwBjTtgrKW96Tb3iZTMxZACYfA+XMVm1GLKd847RW4Xnc/AlMHJHBMDng6ePKuNM9bAZ",
+	"4EdY+yogpDBQ316Jn2aIaRNae8uDBtOBCyGgcVgebiWhrwFN5o/cjkIJkHnaKym+MIDoc4tqaLqJa0Lz",
+	"lQPTmrSmmBpV1Z7VLJpROR9fhr1jnGGvIEV3icKoVz+RoTiq2HkoF9svze1qp/vzkhuCgARZA1OjKHEu",
+	"C7P3NUceyeYD7WXLTiPveydVUXCv7lAS8avcdX4Micx9TydQgJkT5izCkVfPQ1V0e5UpdXu1IR0C2x0s",
+	"3cZqFiQXLxO0LksDZ1CXlf0pnx2XyEuWF2rbuqauW/Odjxlf67u8U/Z3b7rPJYhcc6dhBR+5QHxF4e7D",
+	"8hbhG61styXt9lnknYGjyIX0ykWDenOBlAkDTaOr7Mu8PY2Quwh1CwKawo/RpeB8Up9GayP9fh3jbumg",
+	"rQ6i/1vovim73f6mqVKb6szrXk7OnBdC63oCJ4qIMo5hx0FmHMQFSrBI6+UYVRzyN7/5zW+ePvvyqzq9",
+	"fhVsycPmVKym1c6qQXcsONrPm102f+ppMx2+V1Uh9ityMkOUu9lRcacnhtyjoM2bxvVGY5AEmWau8hxl",
+	"WBHhfjdgnUuStRNXdj0pSdQ+6pF+fSwoDBcqDvcuczzwm98c/eY3R0+feYo1BjJvErd5rEXcOygoFfpE",
+	"SbPDRa217jblsqImr3s3v92ncr8bLNJgwzoZNekyKNtCqdiJomwRz7kIX+xLnqVEoDkVUkHKh7v6oHee",
+	"6Y+XKGPeuGaYo6T/JXz4BRcj5P1A4ZmZo5GOcCE8kujavHONkgzT1d6Guq8felsW3mW15OmPXF0awLz9",
+	"ItLN0cYHpQ226xHj6shC940KT/+wubSysPOWuseO/c2U1kB7ebiEj5wwrMA3jEJoIOYUR1Ttova5MNZu",
+	"bZhbhUQN5dXFqyFTqPrU+GB0Tzy6IyS92x2pLbKdm1E/ZFmVjbeWNrcjSUZMe00u5faAJFtJhmAxYk1a",
+	"eEzTnLG/091FR13/7hLzjoMnUdJLcTBYUDdex970IR1NK2RGu8yqIxyTZlYuwGWadcAnPQDM0aAfU18W",
+	"kJPQnQppn4Hmi2BfLOgdYdp+WFO1TAVe62sfcrrrlu8dJevjHRB5y2mRoJFvHVyPJCSplh6w6rv2basD",
+	"riu1xEYXIGwvEVUQpAUdkaGXb18cj4Je9kGfPjVq064wMv0h8B0dtU1xWz83RtS5fwyugQQV9QSssrmv",
+	"ZdILBIL63G/7U3WfMH4caBFgOkfbCIw3oq8KjZD89wWh9sn85y6Jn+EV2cmSFiShObXyuO23LvnJpKcy",
+	"sjmv8GDqzOWlgBj35YD/2o7SYWnbWcXb7OywfVfHu7lf3K4hZUkWkFhkxGBbEt0faoLTRwYd3z7MUlN7",
+	"qUFslVKzJvTq+90F+BVC+qq2xifQMFn490nrymsrYTWGGfCgbyZFjvJ1n0k1qlWHzXYvEMFV/4+54Ksd",
+	"sWRMQuT0MAJjg3+N3W2sKZo1UFibM+53m2++MUr65CneahLD9L7MTaIv5UDRDpju9ke44lUZJ+kRasFP",
+	"PJh52ayc8zNiwePWtMu67De3KR2EAlK3k3MTLidXVBJCMz3RftR0yHTGpp5+hTfQAawqJUM5ZiR7JEu4",
+	"fNvDsUJXn9NFIUjZz9E9D8r6ki6WZEIgWF8bbK/k93xdN1tq6qg2etZc3JIU8UIFklugyxVJu1vX4GAL",
+	"b2hjYzrJtNXV9lVfvRhDi5QwD4U+pM2ktW2scm6L+KKqPkhGVU2ZLdtLoHv9aF/tD5u3iuTNvj8BR23H",
+	"xN3+21Iz83V0Q/REZf1kXBFUhTKcY2HwA3ee6tngzVoesVtC4DhC3OsCgMPtB+rrQQdgt96QORfE1j62",
+	"z/VwV/4Y7o/hJj5FCuOIbhy2pUQy3LlI70NmRQcy78mqNb0nXWyV4fYG9ZTGPcx2xOkbFfiIz+cOJxuE",
+	"qaGCgimaOUFLpXFpp/d4+EsqFTfVZ41SRKhDsdpwhHiWEqlc7MfieRNXVEyVTTZMt2BOc9n9k9W3R2B0",
+	"7aYlbdUZpMjngjMVoRucZUc5FreO/kq6q7hXEFPEAiI1sR2tNlKR1TlaFDQ1teVQw820wkNVBsr+dFed",
+	"t7b7SXkeU+5lzrGs9DJ22PBWl2Je31fNK/F+iH0/p4x5+WGkpMA9V2c33SGbIAAONXuPQTmBrBxtLa2s",
+	"reXknDIlhx0N4zYdBotvNnHKV5j2oE/9sosJ0LqHS71jSh2h9At4aTmDTpihvWkoHo0vuJ2bBbbQrfJ9",
+	"cP17+aBGdeIxLF814rFMMb19MpSf6XIqyrSJDidUd6+dLhHaYRkF7/mQVhMFjLbQRnUojh1qWVi+hoWT",
+	"kSINe6i68fss0Gm8W9aa/bQ5fA0143MwrScaHRSucZxqkir7rJQHVPZ3iHsFVev7mXKPujjNua1wumtO",
+	"yRZ3T6fy8zC7OGTa2Qokz2gY0exul7upISjaiXaWjbwMfXdAfbfGNndD6B7okPlh4d7morCk++6OpuQ+",
+	"/MxFStVEAbeUJwU4Uj4/2IpqA50tw7giY0uHLNrvboxdJmU3r74wHyzx2dNnjUfD2bbTA0REM0DrisFT",
+	"sb/fZBBvIgQGURJkqQBWG1huT5PW6hOvH5k96n622qVQxmedRmILsyWV9XT9XRIV9+ap++cOj7xbbnPr",
+	"9XSrQFSiW5KrxqXwtF05M54xvPf0PxtAufhofnn04v0vz558/LvZWC5qpimVD3lVSVURxgFGFtUUGaQX",
+	"iTeHu5x1g/laNEWZLAQAHiWaCuf6/nK5U+jbb96iZEmS20cSEZbu1IjH59bxzNfPWU1wFmDNXMENDGk+",
+	"+lToisglgYyeHG8Ez7JYQGt5eMyuOvZWrSdxI2NYcLgQZ/PC4s/eJ/DW9JmupuRvG0tMr9OiAjT9rG1r",
+	"rIGw2Fnp7P2AuMm5K5kgxLyd6L/u2KFXYkrSWJ/eggOcDuMqpqbeEYDpyIc8w52loLt3DNpZdg5puiAN",
+	"1lg6/j8ehdcoiORZ0Sw68/qxrKh0KETEclEaQ+3P+DTX6iN7VjBJno3WfUaV3Gyrs0yhVAA1emZARRUt",
+	"gCv/pGtnFdrT+gZV3BsWiR6nBlwVW8EiBCHDyjEGqtPtY34OZxm95wwyMRFOlHRgBqspy9WByRkOY7wO",
+	"J+94bzfro9vLHzqGXbS+ofn3qjE9q+me6zQOO7gOP7G7ziCa7b+WzwYZrT6Vwf4njULHMficnxx5k6rP",
+	"AnLzc8XDdBTQBYYZiI26viVI2npTUCFWWCVLkiLFR5gO02JoPgzS5O7gkuMhJPt49B+CMJ8NrMhmbQJN",
+	"6wUMTSDJc7R28LS2GIKvCVycVwwjSCPV9qEgK8qgdpUqtOJ3RCLGDbcfNgZ1rovz7ky2KwYTo+zCkJCD",
+	"+oWWdPpzdXv18AIZMEv3HLx9g5PbdoXGFXNwl+5hfz8U57fw4gWqoDDPQQgIQRIF2SSQP1LB0xuc908N",
+	"zfnD5rW2MrRMzrJX89n5H/rZ+q3BwdYvvcZCydnHaFRwqQO62LrEodbF9MY/R4rnR0VuqvgtYiCdMH3E",
+	"AbT0KZTDxXJukJtNLHhGwgql1ykYhBufz013UJ4R6BN8rikyAEHWiYlkvwuBcsxINt7u2auE7iGa0mqS",
+	"GtuMtsIbi1cWK6Esf+LMhA/GAYrNVvRDh109ReBp1w6uFtcgeFvZSNGIq+6OSiInR60aOsQqQ6Lq07kP",
+	"rymex8UW2S3veP7TmOQWO+6YJHC1pCKFxFVKTJdvI6wirZJKmhJPmE0nqRRXOBu/boPX806/1OSh9uIf",
+	"NHmlVlflJbK0A5MezVYNI8fmlDSlQrmDDUqs3wEBYd7mwIoKO+imrWC9L2/XaexUuKc/sVH3htxRsvaA",
+	"OLfwD7jISU9SpEusZbZodgSsWK9rco6LTJOzRfzy7tHqL0suc6pwFuN0RR14tsEJvhEE36Z8DalneE4W",
+	"BRYWBseEuBLOEiJYGAqnc/sC8FdeQnJJDc0OQFX70+qqi71AvmYc5zLWmyCJlDYfTBJxRxMSrgeGBmU7",
+	"pmYQkko7h476TSBH22dvXyepBYuVPdvkAfp2GJj2iUfSehc4A5OdCqkOj5sib7DWDis9t5q3ekmJ0cr1",
+	"dZFtYu8vjKvqn+/HYuOWnwnx5EBYo+IGH9+YEQ8H7z55oAZSbunM8zaXB9okpaod+Mwjof71d0rDMDHo",
+	"XwDdmKx9EAWtPkIfrIKgA8brcI7gDHbMhKA093C4C2NaVIGWQFwJK+J6TFq8ZbJ2zd6CIGZj4jNFVlOK",
+	"gbzjEl+UrH20UfiXeaKuNVe/dv3dIJxTFuvjg1CVT176ISJiScKmpyJ4tVOx/pqylK937ebdIMvydBrj",
+	"2k200wyRHs+J3kBgoj6Z1ObB++a8GsYl23uLAjCuHS6lbWDMJoMjAx5vHsdQyu/bZElSyyUdTWW3rGQ3",
+	"LrutCuFX43CFohn4y7YwpQ2fPtdvjRneASd2FUSBUxYjUTAo6VzhlJR43uV21cul0IHrlqcqIXcanZyc",
+	"HI6ulrLLGOsUMHAJmoe2qoQo3xrzjan6xFZE5veKtcdcX0pFWd5BdRB12Sx64vQO17Ifpm20+UEMIfeO",
+	"AencLcpOPlAJWIOlK6lOnpo0JBSaYZFRIjwH7xKnZR9PnKY7V9vbDIauGfxI1lW4Ap6pOYbXNMsqWOZd",
+	"p2BPqw7Zai4Kc3p53uHDmgu+mqzYc0ff4SrnQu0XwKfsHno+ZxD9iB2dTgwNMZwuDkGaEmlyB7pgZN3P",
+	"GH4yXkpT8KYv8R1BG7IrLfJC3cNRANumn+4oFJ+ISQaTcOzwPmdWn6/RhH++LUnosYR/Jk1x1bGzHbTf",
+	"kvMtIV7n5q5LiOThXFGSQ6dfvxN0ZKI7EkGCm3H4HAfaH7srpCOMBGOnNK167YxzFkk710FQ2DucFRMi",
+	"rWxZJAnTjGblIfiz6TiESqtpqQI3OLnVplzYYbPNjbFn4xFZrMhkl5Mdbvecvsae+/zpTzWq9q/W4ML/",
+	"euhMfvz92x87wO3fEYZSuqBKRmXTp2yDFoIXOUnR46PHR0/QzQZBJ21Zdn2HrGi04mmRFfLo9NRkOZuR",
+	"6lDgXz95jJ58+Qw9/fr068bWnrUSw9//8vgj+p/N/+rIEv+Rqxe8YHtiPLtRxmM7M66O5vqVUZDOrxh5",
+	"NZ9bc6LH4ts1+XlP5NR9c6dPdw1zbwuD7wVKAuCXFRh9mcnzSCLOyBGfz8/LKPgjCXFxwAIpvWtUtQX2",
+	"mMKqgnxi7RagdymLRdENz67t5vWSS4IyemeToxV0UhuF0T048/9W7aPGdUkYFYw2bF+Fo+8PS7IDWrKe",
+	"ntXI6SrvDs8D6cVBvR1p9U/y+bAZzGwQZD+2Y00wPoe+wlv2Av2OAgCYv1R0gNE1Zwm5rlcFue15BNoe",
+	"O4TyHG9P0AFO0ZInofZ6+0roexGx3Y7915BI5gCdhFSeDFhyQf9sOkAmS5ABFwjfyDLHzgQmCraL339L",
+	"STC6ruNHrtBNhtnthD2eujxig3mLNaKdIrZeVw8+aYi9JrLaEQMIrDh+Dzp8/CSQ1jG+YqTdqlHfx1oP",
+	"O0bmXUDmMtl3slg5XY0K492KkOS260maoiIvU9UyzK4Y+YATlW2O0btOsEEKLdK40P8wmW5mGhISvgW3",
+	"P9lxATlbqit2kGGxIJqRyApDyqibicHHa06HMLY5vAgDags9Dp8jzYAmC/Ph0DEeFIniYUHuvPSb3Rsu",
+	"Pihgw4OiWz1UxlX7GMZnUG2Ds7MNgk9Q1N0Rkf8/ZZLtUai573U+CsyBi3RPPb7YNeO13XJM8dhmsY/s",
+	"NDakjZcK8bBG7qnh1aYM0PAkiojHEp9UDXl96cOqbJHkV9aed5rl7RjfKs/4hggZZ9Q1mK9K28mHnJrE",
+	"uMGBXIF82VJh2JIMpem9xpuM4/Qd599rlWM/z1ZjsPEOrty8eKQ4PwLVZ5Sjy+qwte5CTT98o38YF+jl",
+	"2xdeGzEsq0aKkhDro+gSz59hr6CMJ7e13Pl2jboomEnjpgoxrpaULRDja3TAuLJVG5HxYslC334kJekh",
+	"ZH/pe34nV9Ve9Rd/Y/14al14quY8D9CP5wHan+3f6Z3KuLThWuQJYtVr6KSJcI2lR4jnSJBc0ITU3SqI",
+	"lzVrzRbU7ShP2QCky2epZYJ7qNZo1IgPJyKmcF9+vu1o6tvy1v1UNfr8LPvV+Gc7efeaFgF3NbTxm9c0",
+	"RHK/T7J5h02hWLXuxU+rXfnpeW3TBwo2AT6iE0a6Kuq0OUd4xdkCqSWX91QYn+JNHaz48emgexRvZExZ",
+	"POeixHgLvNv5uRhatrbW/63pcIpgWJQRaZw6+g1UEl3ZpgOqeXPDrVt8379wGw7vD0lWSHpHPG8t5O09",
+	"kgj4aRe/LeTGd5z370mW6vWCzqL1kw0UzNL0fg6aF0oqDPlsXTN6tSap2XhyR8TGqE8K3xLmVX07Nza4",
+	"3UB1MkRr+5/cL4yDppzJm9th2nlGwMrQuqPFmXxuTm6FocHK/R2cTULsmuLLB6OgnJJkx2Tl1/rVunB+",
+	"dhbqsrL7Fd9KrQlfgSDvmjLMl0s1IqtRR/MoauwdNeV7iOPKPRy6Pcx+BYw8zXh8boSiybkCCtVTRlgB",
+	"mFFOxJH5q7m5I9NiUtlwgLNknWwzDwVMwXsx4na4bvZKXLq3bmxeZmHHPbI3IGE4k9AScLtpW+3Aegjs",
+	"BQ1pJwkEiffyEt4f5ow3cwc7syIpxa1eyop8UF9AyiEU+HxQXyTyLgwC0O4oehp0vWxlUSGDfKIUQAZR",
+	"wEWZBt0m4SKtkoobt5QgKSSZZRyngI6ZE55n5DhE3EPstoevtwuwtI1Q2gNPSv9M4puNGtNC47SzuH77",
+	"TOPti99Lv7OF9qmbZ7YBp0emHpyot8jG2dbnH/lsOcDSTdjRG5zIGO4fLNLTr2xVQQwkYkAy4opUgyzi",
+	"DT6hrQbi53Mw06D86L9dgGpQi0uwEJSk0Au0M7vtuXkINAdeBS+M6msMJK2JKG0U2AGNh2o1EvZ5uIv6",
+	"/veRuR5JCARrm0t6eKrwnbFVq4PDaaUynMK95Nl+Lt57v6E1T7kb2nqFJ8pdrFt+Y600z24tFWVtKq0f",
+	"qC1XFyaGQYtySNO7QGc31JKHTQ01IGTBNb6xP9ZEhfubSZTj87lpHkqlVpEOfGvECRpB0iIhaWTRs25I",
+	"xtfoz0Tww2nUKVWIPXGCd1eTyJ8Cll1JuPIcnUboLEJ//Zf/0NRituYCnSCulkSsqSQ7lnhByVD705nx",
+	"eeFbwjRVApBdwS6QIBnBkqTngFZgvDv2RwhcaMs4su/hBabwNoaSYGFGSLRqkWV6CP/F8s/6GwaO59xC",
+	"bbLb8k82PunUGT1LUJbMpECdscN4sD5hPAI9xS7ZcRmWGK7u1FZ+cn5bFkbDeUzhYdmyWKiudA7mKHvh",
+	"hLpmatVV/9by70pDoDXxHVYaWmkWNb+Jv+leBgZcbvWbzBFmky3HKr/lndOGutSLOi+dJJQhnN5pqqmj",
+	"OYLz5K//518tLVuUV3jFAEeaZraahM2KXaefC2Q36cIpQfpjzgOKGKmUozkXayxSdPBbSI++gcpwVf35",
+	"r//nXw8vfFWrNRIUB7mYdkbmClIsQZRGyOWzwORLcXvw20OfhWBJdeTIKnZbnrH+m5eu4mFO9tgI+gwm",
+	"tBHayACfyEZ4AxS5Za6Mi8b19NcI5s/b69FdgQleEQhz7KIedCVJvLNitgTlugDH8T3ngDd3pDcNvLb1",
+	"csu9Ly+CLSnOHnQLKcIs3P1hoNl24BZqL6sIte27/5quHfJaaJbGRAgu+jqf0SxFUvE8Jyk6oNDvRhAF",
+	"Mq/MdbDISpCfjYWSNn9b6wMJZuiGVCrBbp2vzet76XPlDKY8g2rQHQ9hCivYDjGyAot82ArVYdQ2lGPu",
+	"uAtzugNITtvPVO/EV94itm6nTeQ5Nujd6LcoIziNU7yxBk2GLbKX0xOM5rDCm91DxTsmEbuJ1bylT58N",
+	"Qkx0lSzXe4IXDJknoQC/NFglGNv6WADXWA4bJKedkdcJ6QzG25HG3GHvFGQSPCHS4CngTXhTv7l8/hZV",
+	"D2rqidCcfiAp4sxmduFsCndULvhCEDn65ivYa/fGeDjg8t2qCrNCtR335jvz/MdoVuTpvlJu6vSsqm01",
+	"3rSKOCumq6RHiwpqkrcmyfvrPH1hWRfHFYFXrNO4Yxr3WPNm9IjDw9D1b3onbKsdrR1Pv2IzstC0pS33",
+	"oCiClxlKqrXcLUwfAAOnZUSt5iXOwKYyZhq4lUBs51lRA216JEGOQ/B87+BsOe3+LZnQKNKa42dhExXs",
+	"ByxuX2NzY+2onAc8oy45ve0KOmCmSxNhCGcZWhNhTPOtIed61PyWZt+z/teeiO0IH8nYygOz3LZraLCd",
+	"QTWSclWf247SVYrrhozC8+0//HYRKwgQg2CZCjz3JZwnwqzUqnnuelwK1Q3RE6PrCIiXYTVZGhpQJLoy",
+	"AgIz50gJRsgHjwbSfjpQvrYbZJ8w9VHzl9FIZKPnWKKlTzZQhxf2dSfvj3e0jkAju6XaTh1BNXDNOGfb",
+	"DUlwIYmtjhYE2bTn/qoSgBQu01ZtS8kcb+Bu2o3uGqkNHZhZjtqN0904sAEgrok5PGVGRA3frMmfzZ1v",
+	"Jjk0+amRWBeiwhZJ9cisCSBhQ3nm2+LCli9/NvCwuwCrlqvYGV81BJUtba610emQXPI1Qwc3RNKUSKfv",
+	"VUC1YG4f7q3D7QTWGiQ085jJw7pchJK9+RqY84eXv3skkR0WJfACwguCBF+b4NiSS8IM0MKfCpzR+UbL",
+	"IP3IHBK7am9SkJhXbM1XhD2SCIBikZ1O+VKtrxaoxnyObqhQywiiXRBiNaAMknxAB7VRruyy0GWi0NnJ",
+	"yRmSpwfPDi/c7xJ+OP3666fIMRp6grBEeGVEn4VL8R+XeqAvoyt2dnJ6Cr6Es5PTJ4fn6NmJnTCXBN1w",
+	"wZxW/wxd5oJm6PTrpycREhRsaMXRs6+aL8wFX12x6vkvvzpGl65XGVYKUyYRVUYiY3DjhLAi+B0Rgqap",
+	"UaHbuRj2d7KX07E64B4TyCHIN5bQoIQ6reyELQ+4NWnPzfLDy9+hQrqovtuB0s8rIOORMxIhkkligXCg",
+	"+4qeQsznMRBduMCq6+nwpnjLBYKGD9esQIJMUz16R8ort/nVhjxoHkfPpKrtinxSadNFWFwIGQJwxGnq",
+	"rIpxTdsu7QsfuxuFVV8d4Utu47A1T2JE1XcAFPrpGO/dHK9otokDiblhT/WC3hE2/vGwf7WdF7yUca1B",
+	"mI+o2OoH0URYPD0JZ7XaaPyYlEBDHC4fMF9yRnbsE5aDv1aQtHOTBocY4Zm7d1ecd851ImmtsEmv9X2v",
+	"nW1UMpvbY0e6vuer5rQbcoPBp3ZygXl8P4rb9+LL8km33CajbsGYp4P9n3vYdMzLdW7s25wKhnVqdjs7",
+	"qTH61dVvAToVHRwevf/ly+isi+X7uO9028bZPUzQR/PdhDqJY9LcYx8f1gsJH32NVbLcEtLwEv3921c/",
+	"ohURC22Jq2SJDt68eI6+fPy11mehFj7JCBbQecAB9qI5tYbzijL/G6fRRNe3WcuoO/w++X6PC/qB5cC2",
+	"t/IWuMeTS46eyd2XJBnGw+5gqneNaiqcFply3aDCvlp4D2ffAGDBTlVl7YSFQogRLhnzyX+yd/W40u6Q",
+	"WTScj1/18Av10LHaQrNLTpkmQCW6tku6Hh+vaK2uKWFHqrNjcvfNt8p+7n0IKluCcuyI72smVEWWPwct",
+	"1M+ntRm0ZTy4q9bYUXJFQ/spl47Ppru7S8594Ds8w+zSpjxsqSsDCNng6t7SBXs1nz83D+uLk85t7kov",
+	"fpTB9dW3vs30Ne9J8CrBr5SlNDFZueaRC+TW7FLkUcpJuE/FQNYkNJIsCx+rxjkng55Muytde91R6jbc",
+	"z71gVAFQK/rLv6E/FZgpqjb6vzXbuc7u6ODpWYROH0foVP//BeIsIefo9DByqK2MYMBmBfRWdLDE2R2R",
+	"qMj1E0ubcu0QX11arO0gDx8AYUoZMUgHB3/5N1MALwrGKFugv/yn+bfpL2sbOIc+fXiBsAOu14KZcYVy",
+	"wYVmvenaOydYkYW9MQbLi2v7HTLzt8IM6wf16uMYTSIvyofHXzCTgMOuCFESek3WBdigU6ctsyAFR232",
+	"67CeW+EYYympVLizGnRMMlZfmdYYDzHw3Eja2PI61uw9hjB+0s/Z5+8FPjmIoVsXRUZaaV7X0ibE3VNx",
+	"cOj6L3m6zrHN2prmBtkt9s6xDtzVpTn4DBEFkX/DJBrggLEgwX13x0uWF9u2BfelYNMOvyWbEoakzM1y",
+	"WeIJVjjji4I0rtCndT/MH/DRn0+Ovo7f/3IaPe2wnPqF66DVuaNFMaEQfijp+qy9t7Cxzzo2dozc7U0s",
+	"dvVKKVFErCjDBht+iQGBEIJ7SyqRcTmgFdGmP9zY8CEsNrvpV52CvT7ZF6bbjX34qHwYlJDIj8ZZkNuq",
+	"2MFkiLiXDZVT2Vq6RAe4vrpgYeu290nv/dGOSK8w2yAtoSRg5oNWF0HsFqUkoSucmbIzi7+/5ijPcEIk",
+	"OrianZ4cP72aoSUvhDw8t3W6GM0zjps9f74MRUqiJx8Prq6O3b/OPh7+z7+b/a1caVtdIJ13x2S3RUtK",
+	"dAnzV1Ub/W3iE1JCYmAlQ9q87Vq+l1Vt8A4Ush2AHwlxgaABtntU3wLy0LCH38EfYSbXRMiar2RCWdV9",
+	"KZydbOuW98fq2vN2vqRLkpTFzYqqRvMP/WeXRBb2uWkJwszhvcA0I3s2aWuPNx7N2nozjlZUrsCLPQrM",
+	"2vvgG7uZ0y3BjTh+EXR+BJM/Kk925CpyTNPnWKQv2da6kUhj1z60rKrpuDSxSEt8qUey7PtaQ4/wy4Se",
+	"dtdq/u8/XB79s9Gb3lf/efzF0ftfTqLHQZd4S5YFZx6kfbO9AYiIF8/R10+eflmeqel/2dsfdIxdLAQX",
+	"4x1gLyjJ0u+g6CHkXmXSACOFqxJM1x6UY5PNUiOWJ191d0Kz1/YWfdCqmq6vv/ZunSfhhF9FVUa2sJxD",
+	"3Vy1PYp+evMjYnhlFLGS+yIki2SpFYTroDTAGU1Bk7uu96nsf3gWjYDz94nQhvPNYsvN6qDBsmVAs2+6",
+	"oncknNuVcKZwouLdc1ncCPukb0B3JT1ICwR9LvCKrLm41YvPuQpeE7uEXsbmyIzNuRkVRrNH5AJpn4Oz",
+	"30bWLZ01DqJJH83Tjhxt7ezstztSBdWaTGp9o1jaJsl4PtdXIqB/OiRC0+LBJIHrz5maTcMrBhLUZHzy",
+	"NSsRba/AFKjBzBsDwKEobcAZfIx+5OAmZwnFmafqRfWWYFwYzJorZr3p9tp2uaije3S1JbAsVuVo1d0I",
+	"63iErKsI+p1N59bd0RvwMO1Kt4/zdTSYfxfY0VKnrxGGV5RFFVryLJWIs2yDMKt3HtmiSsvFKgI38lSd",
+	"HQJ4GLAvj2S7v8KeoFzdO+t2FCJru3xpz2YI9xWGrYWt+gV1zznYp9CBlkbfvcOLwx0LzD97t/IgStNg",
+	"jLlqD2EYenxPuPEFvnZiz/lqRVVHX7cJ+vptVb82iC3Qx4paCJ87n9yRcZ+kVta5BgO4ZNYpEOemaEU4",
+	"QFB1+qkXZNVb+Q228CtPfJds1pb2vH3GaZ/6vGM65p7adJfKOxBB2F4Bbhxqrybad3ST5Ig46+mBs0Ps",
+	"Z8fleA5mZW5j6O2fJDlEuhPkA34KUv7Yc07NtMEECxLjhXVaUzmvOvcBfH1sI33B2b25fHtp/L/dJ791",
+	"+mig0Q58w1bbQf4JBEDeXL5F4KihFqPV/QPdEr8xVLUJby7ffoPZtkgI93NdrvCHOOfUFqU224RYG8U1",
+	"JQfYGYZ4TtiRKdSDdMUbzNJQdfLgtynzvr3d281Gt9VQjavrffgAvuUrTLf1wd6SZlLFDgFmRx7jZeqb",
+	"y7f/aF+q180+7Yea6/HtbROw0KuuPGfV9Dt29geekmzLNPtrc3bX584O/x/I/AX95d/QNRxknBNhjvg6",
+	"QgJTaRqGX1siqbUevgZfRYIBYQ6rK3ZtiavxFBiikqhjdK1pWH/fggmkYJyWrkwzlwW9s6AydpY2m++K",
+	"wdu2EBkrdBKhOc8yvtYM45TDBc6hzwK/IyLDuXWoCBNEhfJEs7EMU0EeSWSnHHJ4wOe2IR8QN82S6za5",
+	"3Db6AZQcZT74PpjL1d7Y6bokhw53wi5OdbraPo477BqEHe1glFdlPPGhRVCGb0jWGmb4TuwS1luJaiNO",
+	"zBTKITu2qBR7n2CTTFh8Kzbz8mc8xKUhGU0+qO0zjcIyWg9VzXxgU0HQbNvTGa7NrTbF3rS1TXm8FUaq",
+	"+2jHerqD5aVTXRDlgrQh7fGfKhdTwBAYcmANw6qWzu5xDT7Kx78BZf1+AzN9CqDWeldcKncBtq4pwGJd",
+	"WC/21uqfUxQGCMgoFNvEkLqQKg1I/uMKJt94c0wbiCr5RI+3o/fwT03eGqnXmec/lpS6F72Nc9VWnPOZ",
+	"RNCabOIhKlqXRunZrG+zI6UaMUd15q3t7K5RtkpU7FazvbccmIxlBi76Pcm4iZnTPlhznuFj7N/5KZxU",
+	"nsh/WDdV9eFpHFV/O/TQ3gqsyDsjxloVoDinFr2w7zvPzWPf0xVV0rapIjFW8ZKvSOwNMq6yujHcvcGj",
+	"CBLPM6ziKdz7w62FRmoBfmvm+p0JOTfQxAOQo3iKNwhcX9DsxBjMJv+HSkRXqwL+EcbrWdHFYDL6y99p",
+	"ypC+9eciUUssFpM35RytVJR54ORDTpgkMsbaxMfahnyYsxS8gM6wg4wBG/XGPQ3tbMDKJSIh7bjYIIQg",
+	"FnQ+j6Ui+eQdUc3Q/vaBPa6/Nd1XdlJuSrIflUJ+T9lE3iw8Ho1KCdkh80JnNrDZhjm7xFM/Lzbpy6PU",
+	"LdhmZ6XMXSS7RR4/k7umUWhBF0voJLWC5KrSUIFuAQR6AEFiPMIK6RlcoELaTj6MsyMBIIhMUZyZx8DR",
+	"mQsiCVPHvbdQXwWOfgGlVOIbmlG1ORIk0weD4GRTqgo9IXe40yVRTXtrNPPizO+2W5yBR2RcoRVOJ1zC",
+	"jmrXNldOuxoJTl5Tx4QJbRNeQYEEPddrHN9hmhmdgkF5hzmkVpBpp5ur/t3/+vezpyfn6OzpycnJTtt0",
+	"usu91pzDKcJIP3yOTnecRnD9W11i4SyC2g00wf2yzT3SK+0nsQNLG+SBzUD33WmswL8Ze+mBbZ+/JXNj",
+	"wpvgV+NjGiH9aWRwW1gQnG7aks7sd9ybHcvImkiFcJ5nlKRoRRcCqmf6b5jtusPWIy8CJvt+SDRWKar1",
+	"VbwPr19y9g03m7BV65BwWfmPrnnh5D0Le/B735CE5pQw9a0pXAt4vTibU7EyaMrjRPAPWN6S1I04SgSD",
+	"pm64eNdvBDRotiAIrzGF1joYSSit1DaJeCSRXRhQ3kXVsgW0U5KlaEUwWy+pcRoNLKBZWljuWbWyMbv/",
+	"3Ly3ZZbKtwXO0C3ZULY4t0AUMIxetF4rVCfDD7Y60fY4BudZ2VRcuLmgBb4D1OnVFaMsJdD2galsgw4w",
+	"SnCWQSdPyLmyHdUQzoDBYN8ihE3bi4xoGj0sC3Q2aFVIbcGoxFThXLE1libP5bsPONFf4KaXqH7flWbC",
+	"67mpUI0TLNLIFQvZna1WJUhHVko52GCdAGa3l+ZRANyymIXlt4fTTP1K2g65WT/zt0Rted7bbNbxVNvx",
+	"ku25F92NXH8GvHWfPqFfrCbPB2np2i8eTcPgnsY9u5XxNLpcj21V4UoLa/2qJ1M9cJFSNVEb/lZGryxE",
+	"nsHtuqISmsnU+zPHeK6IgMbdwSJQ4++JwRqfWv19+OakVT+USsEZbHVJPiQWlbdSbOYFbOQtIXmMZexX",
+	"Lc4ifUrvRxzWAtRouVvrh90YgLI7ThMSp8WYuq/BSayIWvJalqD9gCYyaC1uvNJpLEjCizycT84VTGlc",
+	"LdrgnMx3t7D7rbR5Be+9w9q8H9GQhhdKKgx34dR84bPnNGLBlokZSp4+c3LPwsr/j703XW4jx9ZFXwXB",
+	"uDdM9k5SlCy5bCn6h8pDl7vtKm/L7jp9NuuSYCYoopUEWAmkZHZFRfSvG/f3iRux32C/wnmA/Sb9JCew",
+	"FoAcmMlJ1OCq7B9dMnPCsLDm9S3BomFu14pyCi+cWuxMpWmMGqPSPI6JlgR8gnyC+ffYBCik2PQR9CnS",
+	"dg3oe4Bggx8q1pTuLX3e5fk9WyaYFX1eKtAeYMQs2vdebZgNZBcsSwm6TUgraN0kHGDHJ7dqdmPeopmA",
+	"99xlHRzmH+U1jSXFoVh46QX40tF1ArmkOlTL1epj6uWPpyDPdvOtppwNnWemRXafyZtl+qpa3CoWV7GV",
+	"GcNdPsyrWtiutvKR/s7DHfJ9qX/IySSzJhNAz+Jqntq+PCqdMbsSSZSfWKWMKmt+RR6FL0EeNZOCLYxd",
+	"x/j1jqCwlWcopywUP24ndVrs0mVvr1Tbl0VmhX2Ai4ZvRaICFIgzkp9sRLOpknbEJjSNNeaFdHZsIVVp",
+	"rOB2gZ3l9+mU3EwXm8yvnIAW6nV0t1tC350bB8U1sZo9LIrT7b0nIozTiEUEnt4FHmDvdoRXvKulu3kT",
+	"mTpEQduvr31o5PvRs1L1/hYKe/WKASIJzc4KMOFTdMpM6XzOhDIfxpXbTOf/6a6U42VdsLSAVVuQ9Vez",
+	"l8xsKY+g/6GDztyFLNZBnyPz4whSCQImQzcPMq/CDqe2Ro6WReKqU72XIKFzTZRK7/prqhZWhP8qzI9l",
+	"v8dK8QMPETmxgLjm8DxRzre6R1hy8+Ih1LXtghniqBSABXYzFpJU3OLJAiZavqS6Mmeerb9xuaN7YYJ+",
+	"vMWlW6Jh/FphjKsIZbnCxdCKVOD3BqnN4U+rF2Db7EQP/ZHM639Fza+6JIbF4K1XUz7fT4OWu2q0Yt57",
+	"K9h226AosTOu78IKSLZMzmMGkQuX+zReWEjeoAjna3tDwW+GCeZZsBewc5kqMA34NY+HZssElDsU/sKM",
+	"OuynE7QUH8eYWHeZUBH56/AvdxMgaNk5Qf2TkHpoR7y5r2qP7WLyBLVb0xg7+uE+W818Fa0M81bn8iJ4",
+	"0J8yHdej/+SOzM4pl7nt3Elxrjh1K3E34Xb31dsQ3V2Q0ZrKTNyf5Q+vW9jXWyNEbNXlo5Zr3i7GkyO0",
+	"leGe0tbUNxC2oOhQe2Djp8h58cIpGQFC9FBORqRtQUMU5j7iA7NOMBAjmuqpTLjKtmAikxE4ChmU9Uc8",
+	"YaHOwtO2v8wsx9ZjGl6RkM5pyPUC3irkjAvG1r0LO/nzhIzZlMaTTkBGis7YcGr4/1TG0RDx3EcD0Y7h",
+	"DbYtjbmL+LvOiFrMZkwnPOxgADYPn2KWADxTFRMFEeCHaphD1efX6gL7UadzusU9p92xa85uqqp8p5xd",
+	"+6b+RUJ8+e6VsRfT2YwmvgOFQy7PS3PDhNM4XgxnYOUZGc5p9m8jgs1fO+KurkPJi1jI1ZITbIi5GXAY",
+	"r7liw3lMhT2aCj2M5sBacJ1qhIcpi6Mhvnhb/X83xR0Q4+3Io2oQJiCSPQW0qvpn1eFFu30vUHuRmMzr",
+	"NvP4ywxYvw6mrjoHm2qbweObLiIBO70/XgxzvxjC8/9cm5nlBuU/gwtUeZ7Wxcv2Bb+5u8vCm0vopW55",
+	"UO1W0JpKBQmsQxrNuHJaEDDSccLoVSRvQI2iE3aZ0sSWs6BzLpQiNDLxp5qv+3rXOlDP/E0E4ApsXgae",
+	"YoBY2shfs5a8neGxaby8iDp++68blrvUgrXu09cw++FK6FUAknW33s2qrYXd9ACajjnmZprzUOXWMsc7",
+	"goLAKfO7HCvP8TnHppbJq2LZipteEC/1YvFcKX4pnAy8VT76PKGhhserQBi+jam4sk2Te60NuiZoRmdb",
+	"veaw2rdYM/GdDJhHKW63FJylPE7hanqJuYkgPRM9pXjIkjRm6glpu6Y9RglPiBTslBwfHdnbu+bRbpSy",
+	"Ljimu1DAtlNY6NZSebUOagZrG9tgo7INxNlDi5U8X67vL8G1a4YTED4hVCxIm0HXYcMd/W0zGjGCeOtj",
+	"NpE2F3eIlha+gEWd3QIGGcuvQrPOeAO5mUpMAeb6jPhQIjQwiWME0d2uy0OeHbtQdcZ2axltPVfcj8UD",
+	"ZkcJFar/AKbPD+OYX3qPS3FOcFR34TqGMWy2BB9TrLRSKYxrpYQPMiz4wBOtTDK2hByJYAMpyLBug8cV",
+	"SmOn3BCVIGbHO3vBYuYikje7RkLKebAp9iDJlqH0gcDuxoqdzPOu7UTXTgbK8iZxEbEvJXvYuS0cFv4j",
+	"Nmvql/aj1Z2Wj0ji/QebHXfzS2RPx2bFFvjshXtuudoCq3q8eM5HGdA3BqcDsVmdmrF9WYWdaG4Gq5YL",
+	"JV8FvDsKkeF4McQX7smm2IO3ZEfHxMYn51aWb6ZnrCKVz8JqH24b4KFMUdja4mO7qZ3rYxZFY4hZAQ2L",
+	"WRptUEM0G5owlhR3Uug339u9bU9VtPFVPp9qe715m4KL3IqtYnn+dG8g3+3ND8L6bJxgShURcrkty7YM",
+	"0Knzm3BAO0+PqM4TpdEY94y0+C+8A6MEQ5dD4K/W/Q5azZALaKkJjT/z9gcq3UOFLuZ1DLC02svMO+aX",
+	"YmuDKlMv12MNRymryQgwG22sS6Uh2TAn12Z0QcZoqexiUxoDaGi3dtu55Wh7bZnANUvM7MaLYUQXVdjm",
+	"d55ev+ujJcdNWXSsd/dtbQs4507ZfbO1Rr5U6pa5LbBHtGIWwdRQC6HqSuVJS0tHWWBM3Jr15kWgJ/Ul",
+	"Nd9aAmWKyXsY7UksbY5duDJN1zOpH2VyFVcas1QN5WSn6M4OVnDG3+/eGsaJBSus4gvUkF/m2s6XUp1i",
+	"763bqHzw5btX9p2ufjCaI1JDnUNuGar6sBrSdlOYuk2OoJswHsJKKGkL/7K0AIUZ2a9tsLS7YXPtefWL",
+	"LAI+Ce4CyAKmpag9CBtIX00XpD1lNNbTkCYsgHg8F5eBTbx26FjyRniTKyCXdAaJWuRf//yvTjUa4l5Q",
+	"ynfEE3mcVLIPb1v5TP+6c5qufdNn4eGobtdxevl9m/ebTrOHNuo0fcEvxQ+TCdTWqy3L3j9lbRuTJ8pm",
+	"LprJQLmd4peiKycTEpp3nxHrWxYMUQemMoa+HPYFpJ0wnSaZWwi7e95wxTrLJfMQzRlSEQ2xQL2OaYZS",
+	"aC6gWxCGWCrvwjO7GCo6YcMbFsfVt8XsktZcWmqSP8TmPzV3M6bVcLnx/fKdTjkQWFEgaz6fcHWlhrbV",
+	"XPUtas5CPuEhLJoDCaq+9YbrKRfDse8QW76ljNFS+eqgapPcIlbNrGZdyrMrj69q+1ZsSAVNVB5pTTWr",
+	"6UZoG5TvpjmHsTQyYQiHYnOj14/nJT5vsTCWbN+iqTvhMXTw1Qxs3TGNHeBiUWuGuhiuzLIMa1q3voP+",
+	"hXlYEdL2iWfwHYAwCYhMoPMT9q6ZG8Gm3Ng36LRZaeWY1w/VlB6dPCtJsGfHRTnY776g3clPvzw7rhaC",
+	"k5heXrIom+Quo7E7ntnxYyqubLkOTHA+r+kg4cCdltkoGPpocMgJtFWGIVrfhdE9KK4y1CcJKR6wHTCf",
+	"zWWydZMJ99CGvkYuNqmWe9Ff+t8mbT933XrBblafD6MGwtnAUKmttRLQDApQr80iEBpFJYjKzYcgU31H",
+	"C6PlPpLk0nksabQXB35l6XXGfPPf8kehyCzsiYO5ZT1ss11cYns5ussvdZlxlNl4kbyLJ2SldClw82pE",
+	"mxrNAEVqVWum5YxPPpmwxKLW3ZJyupWXK04Ziy4By++evrdbHgxIpui+RlmONIpWaQSlZavYucDRhCeA",
+	"leT1JqaX+1Zgbl3K3D1cs5e7lI1N7EydSGZfsMp5GDrzDgPBXLhUq1SwL/OYclEjq3dbHajv27Vzem1o",
+	"aYPsyYoajZOaqJSScVqGQaBhyOZYEJir4WbXPDL7HA0hiWvzijD4yPUtuxP5l1SrDBt1N2K3KytdK4KW",
+	"v2FpMRfPzGiiokTZb0Yu0JlNu7iSa6ObhYO/Fx9JgZM8aGJSYSgfcVX2Fbpd5wO7xZH5aX3otUwCK2dv",
+	"9Mz1NeD7Z8rWdtzfJ9YDCe/KRguK+QYc8Xay45ZVsusESrnTqgMHss5n17fdYk0MHeAK9OhmtqAQwCl+",
+	"qpNW1rtcEVrlgj1RBBtE6AVpX3x33j068ZAbuxrh8NWs894OmFGAWDrcQujBA16S+KxcumAs33mEKsWV",
+	"prCsrq34MGFWB8v9CNa+I45NCWDGknBKhc7oqjj045UN3M2y/vRLzZLKMEyTpBoB4q1WZC4VMElCZ1Jc",
+	"2i0NaYxeBgx7RnTh0vImFmN3B/sU4pGby9v16HRS6dVBmazpiT0TFu3IYZrgGyxiS4Xv1G/vJm6JTN7v",
+	"S50ovLF4OAr7Gjj2l1+HJYWiyKbzs6uiP18Uble5tH2Fc+P1msLhy/GQtWJrrwoJyMHHoZDsdV6PZE6f",
+	"wbWyb9txvNBMDeeJDMHDv1qNePbNYf/5cyNc1kDPyNk8ZrdtvbuL0bklwOwe3di7u6B3N2tLG7eLbMAY",
+	"5Q5RDyRHG1WtCHs4jCl0kVNFjNKjWETaEwg8daxMsFFXStRChNNECpl6r+yNTOOITOk182UtlZESxf/B",
+	"hkDJW9PvYR3sJtsjnutyr4WfU5ba8LoQWEbkPJQACAKhuZ/2Amuy1mCu8dPmFjUHWFnmF8uEuCQ/HY2t",
+	"gpfMTavEPjbgiR8yIi5X+lV4ZOsq0ViSyGRz8fCGszh6bZ7ZJK/QpcBsVxLl8jFwGn6IlUuSzg35fLAR",
+	"9Q0Pc/bQB5pAY6HlSgCR0ngYSqVXNZozSgq0i1CaULJgNDkDTdBp50RpOpm4tBulbX4FTyD1Bkhof8hn",
+	"LoH4do3f3Ut2dHVhLHxTlJqQ8ZiLy6Fd7hUrje81a42P5LKoYyosp6VRLkxZ3INdl3m9c+AOG93XRPhy",
+	"lGdjs8W5kkumiRTxIqO1Ao70ys4MMRVOoy2f5lwqw0xGrFhILNhSHngOQTjLmeBqAn6qLzWcftNG+Dbb",
+	"iNCssJ4rQolgN7b1yI798OU1S4YumWjoawzrU2I2RQPTaSLYLbHfsEhb1Xx0vUTmlwieHGZZVpuxzEJy",
+	"1kZtezYD8Tb0lgF4q3Q84/q2GnT2lnGNQ2mk0vHIJbtBH5ybqST+uYyvtG0ai9HmsNMmRewLbF0DfCam",
+	"QuWetbXJEGY3bOmKzXWnqi547Ty0nA/TeQUDQHAxouW8m86VxYQVdAYj50lEAMmHAbomkalWPMImKnho",
+	"SFtInS98dCJMJkRLTWPVOSNsNteLGka6ESf5JOef5xsYkXaWa2SABdcqTw6FblAxyf3JVVyS5SF9YAnJ",
+	"WCLB7K5q+b8s9oE/B5BEI1NdRMU2lJUl6UIupkJK7Gy8+j/AaD6ZoVex8vuGCQxarkVhQaO6K1z8TAsp",
+	"VvZ5d5ZX7HMMNcvLWNb+qsa/LBA9rdRoNtXCpcT2SvxrWXIUNb2iyrbM4jcBTMxYTc1xXFa9fyoq3xsm",
+	"y5f7sBlhDez0zBrNLI6wzZqeSgUZaGVlfTkF1xC1uDSLrfDeDS0fLpD8uBSQG0qja77kfK17GLZ++29u",
+	"jfsBzUBsJXgJzXn5VCtNF2ZMxSzdDYZlBMiQqyEa41TobZ7THkRmk4d+XW3F7cWFmTMK7xeub8myrG4a",
+	"za6ZADEGCffUqhqvfnh//vb73iwiigH6PznpnMFt5CQA2PmcCOeKqDkgTXAsCvPG5CM9HGVxLiHvXmWA",
+	"7KByxHLBEldiwKFpO2cVYEmP5nCVa6ERnkX5zoYkl+RN2mzGEvizkwec+HpO536aPzcM+2tn2KjbLwNy",
+	"WWBxa5mcOtZmeBPm4yM7kxMizS8aq9jKlsvCqPYqr9MPRKYPW/WevAUmiNhe4NZlkbNpSspzkGOcOQ8S",
+	"ouUOhKueS1KhqpqElg2T/bRM2TY3ZMfyaLpAZ4rPNABtOA/TnsNch0KnSq8MvGe4cUVnOfZendJhLGot",
+	"54qk80J5AVwDAPsySXBBJmkc7wUeaQ8tyDcCQy/GsYsxc9yewvIGrZLJUBjoT3WHcRdYpXsh7BqM7KWt",
+	"ncikro3rydYI33dF+MtKjBl7QMYLYGIr+tBuP4GVR+gcDwn4FbhCLqv92gL3JTQy6pU8I3LG9R6P1mrl",
+	"eFsCr6Loz8Ic3Y8r2vhQ4QG8Qiqg5pkRh61F2gm7JEftp53OKRkhhJ5LqArZiLTtI875kl0DhHRjQfMJ",
+	"D6kwZgIXw4grnTBlbOIvnOnFKCAjJiIjQRM1xKK/oUyg7E8vRliO5r05MsECUvUE3q7pFVPD3DfixTCW",
+	"5lUj0qZRGmv0DZ0CIHyiMA6sfWWWniaMBcTM8KmZYRFVvTxZ6xBYOR2E+KyZjSHN2hFXnpjPwuK5/4NF",
+	"t6s+zr9p87pjgLAUl1007oLKe7i4pjGP7D2bVCdXgyMVuu3uGU5zHR7OZ2E1WRa9ZxGnZpFvu97Lb9ym",
+	"3ts/3Z2Zx7sw5I0Wd44Qdy+9VlrqS54PKtbFBpH/XUptg0DW7VXF0NYqB1WFSsXvfs9uyIyLVJF5wq65",
+	"THcL5G6digyx8LrWZkYSIKbUDVWuhw+NwxTbT7Spw5ZhsELafIoATaqAqDScEqoIJfYEkfdv/0QSqlmn",
+	"2k5dD1PPboZLwOJb74V5i3O+TmlyecsG3+uXeLu4ntv+9TOtf7RmehUYB7YineATBJ+wIad9RTxWwALV",
+	"TLZqq9dMr35fK4vN8g59PAKVekOBj+zDlVjiTPfrTXQf/7McV+D8ZJjZRTr5mD/y2Z4ocgMu9SLl2Lfs",
+	"mGLtmdEuXcy44Gp6y0jvxgftdumChgkOgVtuHu13kInbRNi2xsEEUK7bRsvNO1QltCOAdFPNUFI8UQS0",
+	"piGgjZFz8nc5Jn7IWdybCaK0MSkw24+kQvPYZ/YHREkiZJEAVe5pEE0JIEXQ+TxenBWFWJ6ioXs6m0xY",
+	"qBFPGUQgYBe00bvjQq6A/I538mvEU6vEeN8th9Fn7q1OYoTgYIUtl5+RzM/21Du2fLaTWXPcsQCXmkZ/",
+	"TxUuTGFt/JjIjFGBGQx/lzx7i0xIzIxtwbXRDAS7YUnuDUSlhvOzCGLVrHNG2M8phV72/jgRo636F05p",
+	"7qs7cZQq/0nx7OUitxndupXNH/SglYGmlwBbC2ezcIaKXGmVpPmRjadSXp1rzWbzKmgWvHA7yN8wpqrU",
+	"3ji0TdYvMd9KTxOpdewJL01YJeVFaYJu89mugBNVrP5kI0Y/1Xqe62q6jBJzCuinkOhsLHdIlw6IWaPI",
+	"GPkOyIVGkbFagdzAbrKp1aoI5nLy4kXeQ7WZVg1C3O7ZFju2XnetSWYDXQ4/90TZdDXCBcCtKJZkIa/c",
+	"LNZkrWXA545aIhbzrJWqTmxveRhw0Lrk12xY084Zh1CZgwc8B6CzDLueQ7BuHtNFb1nX3KpxpP1kLkWj",
+	"cISKJFwkKndQghxkOpLr8sauOMuvcLkWtYd5CRZ1bT3IPnqk2T3cJ1Wya7Zz4Qw+uwm0oV3W1+YBB264",
+	"Y80HVbrYF/kWRz2Wlxtr/yUuv5TwXlcSdQecBCHtdty07DxvdUQ3zeEsHaBCOqdnHzsO/QbfXev7sde7",
+	"PCJTRiOWAOofAPzZXYBIfIFJrThxlXWRpVnkDlBhfIXDkd+xvNLi2JznKcskUyT4Eg8oJXEZat6Ap+3D",
+	"FC6zyQctD6wmuSUKmTMRcXF5SsaMi0viRcoZ8Yt6Sig5+vLljKDijuVZDkKdtA/77ikFUHKEjmWqyVNj",
+	"yqgOSTAQcUZCKkIW+xcwEc0lFxoccVboRujBz/tR7fjym5yZEEHLv3TJi1pxUpb4beV5MY9h0pGlXAJE",
+	"e0pGSK89CqlHoyBr5irM/1FUvMBLTXRCIbqO95KJTAYC4u6gcvfIS1sGnT85CtBpwWKjYpEvWSjcJEW8",
+	"GIiRdSUDzEHPJTiOAjLiajL0bXZ69iyYCx57PhW9OeXwGwJl96KUjYKBcP+00NXubb5sq+dwNEbAMkoX",
+	"f07N0TWvRX4C6AbYbhfHbLvvuo7rLr3aThNQSWk4dYapxSi1Fe/Umr7Z3Z3eQIxKsPqw+L1QCkSFwBli",
+	"u/2ea6m/ZlYDUTMtGIIydt94ke005iK/vXiTQSdC1IArlTJyeFQMPqGn0G2KT73t2UxTw/W8ednL28we",
+	"9sDmdsDrqy5AUBS2Hxlzjkh80mz5gqOe8u8urXa5fcESfWHZSuXvebLLfalMjRUfKW6mFRiFvfRNEnrY",
+	"T7FIv3ZQyxu9dMHusWEi7As1y24YR80a5YuBV7CZD3Th6rIrAjIyWhSZjGVvC9K+0FRExnqzL1JQEctF",
+	"YFN53JaTiGraI39lCZ8sMFFn5IS94peC6jRhIyf029+9P3/Zvfju/OjkmfnyKNMLeu5Po3kpTWfznhnf",
+	"CAEs4cV5FvREkdHNVLFwOCKKhQnTZ8SGuno4GDtwd8L/JEkYcyZ0JyBRIudG12BUKzJe5IYMDAmMpz+9",
+	"/kRGMLmYiyvVUyye2MEsZIr+qjBhAIxBY5uR5PftF6NFUnAAI5M1eiWbyRYq163+IT2aPBsfd78JD6Pu",
+	"N+zZpPuCHo67R+HT6JidTJ7Rb8aY6Y7lP+brrVOwp9TpwYGbqf1e71Je99Krg+vDA0svXSh3OdjoM8Ys",
+	"RYldJDfwhbnNaJ22jvpHz7qHR93+0af+i9On/dN+v3d49PT45Nn/zLnkKun116Uul3Z1Ss5yt1ZV1Jpl",
+	"i4UyYku5J7Vu56qGhoA7DSw951nfocb9qqJNM25V/XefKKCtzx/f9fIUczd7W9RHjtcX9cLoq1Q5RyIr",
+	"J3bFhdOsjLoCaswTZVMi5jTRxSkXqG0dT6vS+e2gfAGjPzJVM8jRcm1TDyQHMqVzaPhL2qAMZD4g8w6X",
+	"yr3EsCyXW/ZYb+pG2M1ery7LzmYb4GlboZ9f5Bhrxam8vX9kS+CLbZMunea+T0vev7MeNWpDDw4kcWxr",
+	"vxX8Mauzk3ftyGPhqmp7ZTrNHwOSeeGLNZa5ZNClfhV76S8uNcRVhxCZWh7kZwhYZQXmNo5t1QFCYyWh",
+	"p4AibegZTCjBV0qx8RHdATyDhjZb0VHQrkgZ6w5VmsRLp+n4+Z4rAitzZXOkg8MoJ8zmCT/nVimfqeLJ",
+	"XdrxVZAcWbVcbiU3ZHE79uXejifdzdmfceEcmxXVokmN6uTcHKcElIyA2Pb283Qc85CYzU4E09X6SEgV",
+	"U2VtBEwCp6qUs2gNEa5EyCwRFVJQfsE23Mg9+ssKIvAx+MzyA/qR6+kFcLXNoQCq57WsrLq3VtS/8UsB",
+	"7RiQn7bR3PrXP/+rExA1NfYPgFeAfeVbexdpCB95P/nLv79Inv/pL3/7Ofl08/fPH149f/vuw/98K4/e",
+	"0Xf04majHvtFJRVGXV3u+iNkzpjN29sJ36Tv0Q6FCltF2YsMdm21Aa7CR+ZqqPbUmY2qUE6GTyuA3op+",
+	"EzUcU8XVENhOhcfX2NGlNpXkv/83mNfWiRQYwpqmIkpYpKeuApMlJGRCL4cx1wX5jF1jP8giV1y2ySB9",
+	"2TYk728xRtJ+fnh0YoyF54e9o5P/u7PtoCssszUzCFbvQhWdoP8QwI7LUKLF7U1ZRWBqg4V3brAdHi6f",
+	"gDTX0XDFZIY2MfY2mjvur6rqPb1LMc4mC+UweO72C3q3XbTZpXc3tlS4pNnlc/gtbkZWCEImXFARchrn",
+	"M6HaQhI1j7kmC6YrTtvWBIfrtVTpVblR1UtUmFcVxV4ywZLbGgIzGTFV603Lt/nafuNLL4GCXq4mu72s",
+	"hDu10zt2/riQ2IxlyMVwIpNwR342p0m5wfI+eFsZkavqM/U4XXW7VDXrKjJ08mKdWL/lye8ebtCZZVXP",
+	"K3fqF4wm3q+4Uz9zDL7cw3SW20cd7pbgbzsTVW5Ifjbuk5X7DEHP5V1e1nR2Oxw53agKiAkirhBCoYLI",
+	"ORNZGClDg9rxq8tHslyKiXd0nbqJpc0QFg+Zs4ijyhS5bbcqvwxB1eJWj7lqx2y00TWkWKmj3Uq+71mi",
+	"14jSeoMlm+g+9DeMwVbxs5QZVnj0vK6D+t2qtO4IDmH/IU5utZqhyrXMvyX9ZaHn0nQ3+fzy5tR0vy7o",
+	"Lp635GxEp5lk6nRO0mR75I2QOgW+cApWUUrl0BUL04TrxUU4ZRYhZMxowpLzVE+zf71xhP/nHz+1liGw",
+	"/vzjJ3CIsMgyMHLFMAPDticmOkmVVqT9Onp1cU5kQj5eHJ08Cwik24sJv0wTFnV65GVM+UydIrhhMBAj",
+	"K7xHpO36EoQyYp2AjBIZMzUibXA7mR+c53VE2p8/v30VlBFFpYjxPmCro4Gwt7kYur9CzKsJjaWwPQen",
+	"Msb0F3njuLIN63UgVUWNAjKiaQQjZl/mI9J2NAE3UD3CEDj4nwCCE5Y1iwxPtZ63fv3VAsQgvxKaYkwR",
+	"K/db1qFIZpQLTblgibIe5swfecn1NB33Qjlz/kfvhyyHjnLvM3qRIkoa9aEb0oSVRY8iTEB/YWYBI1+L",
+	"y5irqYtrqN5ADMRLKa6ZwByotq3FdxkGCYOuGTJZPFEkkqE6oHPem0Vn+I9Imln1ZhG55NcMQ4hJGkNR",
+	"zZQjDNFAGF4FIQrVOTUf/AN5DQkZkCkNwJaCfHzzkrw4PvnGlwm3R3Q+j3kIDx7YX//t72ajOz3yVxrz",
+	"CC65BxQJaZIsCBUDQcgIgZtHBMgM0jJ+AYi3gHARADEGZMaUopfs19EZGcHFEaJs/vnih+/JBwkuZMKF",
+	"lgjiIqNF4JFbCJnThM6YBgKDPDWzwD+nLFkEZE5BH/CJof5es+J/IO+lYAvzLcvsCIgQENwIQ4e5eWSE",
+	"6s/oDKqGEJ3u7cUP5Pmz/iH+dEa4gGYteNGs4tOnT1+Qz59ewpfecXN+U8VImCZKmpFccgELd0pG4OxV",
+	"/B9sRNqHhk6O+v2ARGxC01iTk34Hs9Eyn/DozFIF1mU/UbDWJccxruIYMrqsChJTiJVfsh45h/8SuNPc",
+	"CHVd6HX1J3rCY7NWhEMSo/kGpmWZJcYFTLGAOGFKpknI/OaTkQ2ijM4gIwEzreBNUF+sdCLNwr7+RC9H",
+	"Z+TD+aeX38EkMZ9QEcsAYF5vJ933VIfTEWkfHz3HqJzlzgE5PjzCX5SmMev0MrL+8MPFp4BgZEcVXk5j",
+	"fsUCgtlSQPajtxGbzaVmIlx0/8IWI0QVnsc0txyQCmnIz4zKzSiDZXC7QdrwRPZK3f0Ib4LM0CRlow5C",
+	"cWgSM7MhR8dkKtNEnREqACfCfwRP8/HR0RkMB4qWiNIcGcMk5pdT7W7qvzCbepNwzUgoZzOO9Z4xI23z",
+	"J2YfBDZ9EwIiCtMBCVFaJizyE+iY0yWkNiOkcRxguNMHQzHViVxKs6o3dEFmPOrawUFpH3W3QBZMLJU2",
+	"H4GMQizxSZg2Ira0skbomV0Chrm8rO7M2ynOaMSg+Cy3434HDBWaD4z+R/cjDqz7NrKoHCGNY8MsApwR",
+	"15jzSP0JsER0nush7/bF8msYisOmoksJngGyr+P+8ZlZDq4CH8jOpCcBMRnAvmafWUgLzoIyk0TSNvKl",
+	"IeK3aBnRBWmPDq4PD2bsoNfrjXC4oy9dK5G6VrRLYU0hZPokBh4EfMPcgLszowtYEcL1mQUpAezw4/5T",
+	"eK1dPihLNNzU9WeSMCroWAv3w3SdDMAE2SsB8h4ecoZZKiIWxoA1MWN6KiNCzVIc90+8wHG3js7jWN74",
+	"9L4Ye+MiWCA8qmxrJbjd0JUyWo4LVpHR91K/kalwWa+EjN7Dc99LDa+GTFk/HClszYBfsE6PjL57ff7K",
+	"5gL/8OHT2x++v8A0WdgS25gDlJyFWQU3Ff8uGFzbsP0/vf50Rl7+8PGCzBOGB1f5Nxk1z+hvGSW7xRhp",
+	"AOAo7GNIhSHZyFCZWZUM9GzERDoDUGv7HLeQQP5hlBTunKgAIgoYQ4evA4aUVR3gSUOHQHilxTl18hkS",
+	"PTkUiJLPn950n+PP1zROfYNwPYXU+4lmCQgRfVacUeZ8dTwO3mqL++DV7eN+n4zMz0Mh9ZDaDez0yPeS",
+	"oG0GERMgJ0w+tVhzKPADpHQJqh+xSHtQgUxDkHHtz/9mbCFD5+avwzew6+bPb964H1+86ZwBK6PjAG38",
+	"CWMRgjUbjmMEKsoF2Fo7SB/KnCSMEc2+QLEtjtkmwIy8EWqEtvmEMc7MFGYyYZ0e+cMfPpnn8ui4CDP1",
+	"hz+YnYAJuzfimpMRmtuIVARkkRgVAjCngP+0kafpqTlsg8HFqGN4NVPY8Z1RUH0AwzKhruGC4bxqTkNG",
+	"2p8FN+ob+dH8OLyAHy0g+ozCUcitrkMW+fxvR/3+tx1X633t1UdkGWanrQk08jHREZmlShOL8DSOqbiC",
+	"4SNFmH8aMnjlpbzXxGLOyJjpG8YEOXzR73f7h93+IdxzdPjiRffwqPv0sEde03CKtEZjx7n7wC+y4Y0y",
+	"9oQb5vRa0Dg9cLHZ2LzW6mWWp8OOQwWFcwj1JSOzjKNTMrJUOfTrZvYu1ZPn5r840YCM3G4MI6qp+SHb",
+	"5xwV/euf/4X8BFWrsYy4VVxhfABCathTOGWKtI2++s3TF886gRWGihTUfri9C7ej6k8knOTCTXABDbWY",
+	"h0wolrO+3r/9tGRtyTkTqDf2ZHJ5YB9SB+ZeyKnUcc5wyyXmnLYOe/1eH/wlcybonLdOW097/d5T8ALo",
+	"KVjiB8Y0Mn9UegzPyUcWyRC14ISJiCUoXrhC9kBDfWa0g1jSCM8EPp6DGXDmORzwtpDk5avvOwEIuQSV",
+	"XB5qeBtU01tnAZnLmIfgC/Qs8G3UOm39ielXZsjQ5BUZtBn3Ub/vLFrrfTQ85GCqZ5CSg0kZuf4UPrFh",
+	"yWQ9F+S7T+/fwZzP8lOyc2ERln7kpuZmZUaLkhjG9BIH072wc+p+gDnVJcTYJw/sY+4p+9CvQSuvp617",
+	"yf+wt76NcI7HuD5Vj/h1PPiWRvaxFjxysv6RsrZgHjzZ5FtvIeeJxrZHUs5P1Dr9j5+ClkpnM5osbOTh",
+	"/MNb4jsjBpYUjY3lycyRI/SMpJcK3HDelm/9ZL4AxH6QGJLuKaiviKVgvb/XHwDzbTwC41REMTTBgP0f",
+	"wbtGAQlpOEVjj1Dnva6k2At47YZ0+3d6TXEcW1Lvn+k1xS+VidGMs/syQ89dSYLmZnfv75vy7OG3EHAF",
+	"OkS22Ab6CMj7t58IcOeQdQLCZmMWRZnWOeaCJouVxImQgv+oZ8ZWfz/q922nFVsKFzKlAJU31ydDpuHU",
+	"WQJGBo6psbkpifk1E+Z+I6oR22WJWr+Dgayn1LJcK5Lqqtw4+4UK+v2UmxJXJJ2XyPh3TIlLy1JLSVbe",
+	"9xYUpV8lOV0YWaaWHaej/NMjMl5o9BaaP8BzgfipUsbYSoywLzTU2ETLc2HvmGcJYQIifKqS1n6YM3H+",
+	"4e12xObmlRHbMhHZFxPQeEgkw3QGbQAK81k3+6VC+H419HclGbsRuG83lIyUvKmwNsS12JQdMlFkdc7Z",
+	"4c1Opqx1PuOX1qIGvQEZM/hhVEBYrBg56T8FDEiw7tbwyo9mkHfJKvEDFSQGF4zRDcfsd0Rc5qmn65+6",
+	"QOX8s6DXlGOweh2H9dTDrZMS/PZgr6dx7EgHixVryfb68IAC/FTXlq7XUjB6sSxY1SSNkZ1CDqt1dyKI",
+	"AnXxQMAhA1c8fsHehgHEP73+BM8OBN6NXtMYxzbl8wCe89l6QU0Wn/ndJddSMkkxuOM81wNhWxVYrClX",
+	"6Y2eCTxgXLOZ9WWA681HAdr23xgxQT36++8uHK6TsZbBU+BK/qVgbqJzX/FMXD16LqhqnvIovS4eg/BY",
+	"UCwNqAs8QX+b6vTIeWkF7RvA+x5qmSCqg9/aIIdE4BuW4HAGwra7GwO8Bde2XYuQWXwTP9sjgCuRUI4O",
+	"lPmciahrrGIIbH60k6YJOu81E0Z3HFvvg5rKxAhZLKTC4dAIoyhcWEI56ZOZ6tjwAlyf0cVAAJiEDTMY",
+	"lVDCx2lCpixhPfIGFgyMGo9hCsFmsxLoEWNCc70wv9uCTG8Im/ljzJqLiH3pICGMF4RiqWYCSBfg7yjy",
+	"zndc6XPYAztzzLmzkcfa6orsloMP9JJd8H8wqKrY4N5PUChibq5QOZG28oATsH7goTRrCw3lzN0QNG0F",
+	"PmCeQ33NGPoa3MvqMRSaLWLIETbNDKTu87BHhU9vVTVRPRBL6Ku+6wnidtN+K8I4VfyaESMREjKWqaj9",
+	"pgzDNEkY4mpWf3fzpN3lsbz+4saSzucbj0XLW4/kpzvUHvInDIq1qhxeaMca2ZHnieqhVYrD9Y/kke/x",
+	"oQ0UgzcyGfMoAl7QOu4fr3/CBckeRI/2GsqPU4lMCb3rXrzY7QqIjCMG4tWiJzkVBaLZrZ+CVin66a/J",
+	"JKe7ZNioK71iWbVxHk0V8hZuZHIFkj4oiHqMoAUWWikhc2MBQG0YxABKg6+QFrmR3Z+sqDr9GUzZZofQ",
+	"D9xBvtUIodyCkDZKABAKHdRMskoLDquO2XBa1sqm3PtuJyOq3m5hDrZdAguZcKdMz39sA5aXEVXD7x4X",
+	"v6vnMu0cj+ms4Hs5hlHN/UonxDWcBfYiWIxAx7Y/zCpOefBLAdT/11rO+YMonGOwYIwCjTycRWRCQ60C",
+	"+I3F/BJbOy4QQNpDgYGSHVgnsG+0Dd2tMe9pHMvwCuNx9iEuBQRR3T+GcAtL1Kjar5Gdoda9nNQ6J1oO",
+	"Ca14PF9/opfrjiXc8xDhi+YoF49ykezv44xuqyBklGg2/ieIkGMLz7LkyGUFoK8Gjl9ueqcun9QmoihN",
+	"F2eY24v+yFFC1dA6KDFTCpIoQ8CvlzHrke8ZixRxKZ1nhOZg6mWSgWiWdILj/ovlw/wZ4DkK53m7pXk7",
+	"gVG0UGYDlX8ro8UGTCCHxiakNttpaw5cEj94WcIwnVOECDA/JHTOoT9UbpXMG34+bJ22YgnK389HRkGB",
+	"1qG/bq+CYHdW8+Sq9I1duJh7c6FgQycp+/VBmajFWGuY6WNgpsf9Fyu2Pl87UCSBzVBHbGezCqQRh222",
+	"qjdZRiBdIXUXONsGncl+rcABqaZEl7oYSjGJeahz6c0uPf6JQhBVTESG7C+ubO9bLmzSZmefyvrh0fqd",
+	"/GA0NIFQJm8Qdxge3YDOLAToJynf0QSbIx0fnmxC1Mtt5uDho6NHS0AhTVjUnciki+6Jru0gWNNfELr9",
+	"dbF4DCjOZoPW3B6lOE/WzToYVN0HghfeZ0aSI2prs1Y9Y99oB6O6M65mwM33Rf4/sjg245kZ/X2cattQ",
+	"zvZcVhhpBHIv0fo+Sf3o+Xak/tFJsX1ogdgcrEJjIu2cUlVQlXI6QIWi1LmFJrmJGXeAihYUsd5Sm5Sq",
+	"whp8Ca9XVStiE3yRGs/y8SfoGVVWEZfVPnz3PtS+9R6zXF3QX9jidoqiqzlueZOYXlIulLZlLVJcWtdn",
+	"a2PVD7uQwlgen25WocvfQjurqKda92j2iH+iUfN+f2peTQfgXMnfFVt0uehiYU6jFjZq4cYEV6aihKWq",
+	"olvHvatWUHoCg4GsmlJ9q6uyy8pNfzuqGEidCsUjKGoed65gWbfWnalYr3NOdI7e8FRnhQOs5Hm3TUsw",
+	"wyjvngej4JTcTHk4dS311UC4vpPmMbzm90uRKYvBXYd9aqCaPB/hm9EFtMpJeMRs8qwdXMJUGuuByArN",
+	"M01wLM0/E0aumO3ZBE5P834Pom6zWbiLIdgktlIQcUrVQHw8v3C5kkEJRRpxlIm5w9YU+Qrd7C1PFMZz",
+	"fZ33DEEIqBgILiJgP9dLWA9mLRCQwyZ+QH1dNvQnikB+hdCuaTk07LfL4L49EDB9MkL/lgUhGVVlG720",
+	"dPb16cOFubVOW7gQXITmF0N5Fll7QuO4tYMz9KUPCVVpqD/M0TF7hsW0AqpMZUJGv/w66hAtvV/agSeU",
+	"aLhH3vEr5hqNhZhMx912ZtbLA+vg3rne6OCNDv7odHArZuWciUZLb7T0+yBJLrxmtpImExalwNW7wNG7",
+	"HjBsy2dyUrnqSSG7qI10E6q6udYDVY5cq1J1ITlddQ2Ndp1YqnnGvNVqQWs81ubOiE24AGJac/NjNXt+",
+	"O2aM0z4KpQ2nJGKhUarzGTQ2Y4aJTCcG7lVQgLFfH4Vkdqe6ZsCYtzaEjKLeRVShlbmVudqAfCdJlxvu",
+	"AXby2ZWYkR24+gXbctLo63zGSjlS5DUiGyFuCWAyYAEERR2vmzWXY5ryWC01nbMlDdV5mmbE+IUHztO0",
+	"WepLmYqlvmUW76N12vp//oN2/zH86ZfD4KT/6//V2jgXck/p8KuqAADKKdc89O4KAmpeixx320UcDHob",
+	"rOn9VQU8YBnAveb9+zO4QQpsDuysyYF9fDmwqyTAbVL+c0D60YyLkpyql1CjG5lcxVzp0SkZRSkbkfY8",
+	"pgJK8riGWj0uI8JEhNCkro8waQsJxgN2cgUoH/hziEVsgJA7Ggj0aEQpILCyax4xEbJh9hb3k7NH3Hej",
+	"FCo4GZkbAQ2fRrYFOLtqaJ4eiHY2AAeiZmUl1DVibYV/1RTAY2eAdlcv7CrkXBW3cOtWYBVOIS821wha",
+	"5Ym3glZ5NhV9zWr5tyvUXCejVnetu3ueVceufvhLw5oeF2tCyg8QQs6n41sONcszIw85vY4fuUReSN+t",
+	"dOdfWJDsyPfdTphFL41cR+6pTJN4ketNPwL2iJ2khzeMXalRro7W9UaFMQZQKuyQCQ+PyEwKPXUlwxGZ",
+	"ytDyY4DARlvLuaqVH5xlgemcWDxew3RYAsiCEUUET1vMXWijj3hEVf5rmCIseesWzuQCGzht9Q9f9Onh",
+	"+KgbPo2Ou9+wk0n3OX0x7vbDw+iIPZ0c05MxfM76ns9JSJPIrRUUEpMx0wA5qbhm0MU/Yej2cFPXjM56",
+	"W3imzRxtg8CNkjUO98uANmI+23iD30kczLr7/X2N4/e37fgFL4CQXWA83Vzvid+4o7bxthY9iZj16tlb",
+	"sIJaEAn0jijma8yeuH1F0pwB8nNBpmM5D/SE8UJOCqi+AfG9IjliQx2nZGMd/IJKyaqSQYfIYCw1jsBF",
+	"2PzTdkGXIpfEQLWFsNfm/I/cc8zCemPMHZ+LWMgVl2IgUrSWAM9cMAs7W6WF/InpTAW5Sytg70K4EaiP",
+	"oQLQbO1pzkcQoAwKiDN2gyVK12yO2AFsHpAJBzQiFRCVJvM4RYe1zca5vcWxXf6ReQekHtWd6APbSWGH",
+	"3Cb/7jo7aGRF/NCt3Ii0oaPxGfguDIv2DoQoZehagY42LGT8mmXPBUUu4fKiBiJm0SVLfMpPtmPZjpxC",
+	"DzFAFXedc9zKB4jxxsepa1UB3zUvmGPDkGAg2Jc5NFMlYSyxUQXQA/Bd/1NqbospFywiEZ94DNj8+xEe",
+	"aULj+MzadEgoZ2DOeWrxWpAHtB/FnEKAiDM18klS5tVcXBpJhnhGWEjtE6NE5POUBkJNacKUWVvnWRqR",
+	"NhWOLJ3IcJhOKDpOiaKaqwm46xcuXIMtbu0DzgcVDIRtuLQwdA/L5/vLkn/98/+3iWf2kkWxcobeE0Xy",
+	"9wZEs2TGhdH8HO48D1kH2iDFUgE9YEr6yGLgKQD5/wxwzT5hp0I4nIf6B+HEwwNUmNoQxWmrfDRagWtE",
+	"/h/lYwRUOdfKUznYt45CzTF6TxetoHXFRZTdjmd+C3F2Hmb5VfdYe9BI0sY03cE0BR5cZ444vtKlMeBz",
+	"di3bqTdglp5YdbcUrCsnk27MBfMPeD9/3Sdsa8euYZ/dKeRydP13ax6yXBG/pOkVE02uVJMrtWfrHQ+H",
+	"sbK6RoDHdK5q7mQi6kKwGKpgJ5ol5hwmddSLylmXCZ0snHfA6mJNVcWDpSOdo3bM0bNgmOkTRWI+YXv1",
+	"FBzETGuWrHQYOOXTKa9IrhYj6IYahScVUYZrmplc0NUZvAR41erOqAdTsci00XJ5BPYQlDcEEVHnlEdk",
+	"TMOrHjnuv4DelRxzXX0EduRa3OhsyKv8Du9w4lvpTPNoUuQOPuKJyM/lRtUbQ3wvaVGu3ccrrgBQfAOf",
+	"v30k/8R+VKxHyTOzTkF19f1U027C/g5GYS3nMzTgEy/3xeze0xhZnZfc7TGNoA9QYKuOzVuMOYot22yD",
+	"Ttti0XA8OySbUCdzjTT3KsQbhfj+YzU5nvWb1xL3l7P0RHk5hKfWhYQdQDmHpBsuXKtf6NX84dWbh3bl",
+	"hXHUZV+MRro6T9feszorqyZx6OW7V6/tJ+4pSfYuc3f8bNanG9pF2386z29X5lnJ0v05pYlRgBqh97uP",
+	"p7yE5sHdmF2zGPpW5M+V451h+aYaJlrMAy3BKFbGHwz3s9T4RJHzXPm4bbsBxsBHAPtzfZRtJ6yX717Z",
+	"9pfGquSxthcGwhgLlwnkW5NzsXAfgELpseO2DhCGtCkR5uXwa7meG5CooeMsto+9cZGAfH+JS37Ncj2r",
+	"Fxp6Q4yyvRiRGZ1nbf5CqtmlhFYyWsI87JWByLXUHbOFtHEE25xc1Wd0eb65vc98nzXG/guw03QxtBPD",
+	"EptZKrhekAvnpCHv+DVwmaAV02EoI3Pf6/4zYzg9PWoFLcenTltH/aNn3X8/2jz9yy/INilgR/uXY5Uy",
+	"DFqhs+iMzGUMWJWO+qgmLn0LQgkQ4kzkZcKUegyFxA+Ug/b7kcg18HZx1I1p15yQxmBtDNYHANp55IXg",
+	"ge0jxWgSc5b4F/vXgWQuO5C5sjDnXBCcXZOn2GA3fU3Zhx8SGaVGSc4p0UvKuuuSbxSK77+7ACeJ0arb",
+	"R/2jAFUQJ687+9X6l90gB7/gHyszFd9qlTV5ATePnMeMRFKwrKBV09iGHeSNgsLla6glAFllfocabLgC",
+	"nfNdTs6Ex4apXHx33j06eVYTJcir03fv66iDk8GlahwcjYOjcXDcKmEUD1KQBRrzNtVenRxbmd54+msc",
+	"xnlOeWCY1koPsrnBdozMOmFihmFENTa1HPNET09tSVokb4RRPYwSZB0qufpgG2rNhoPYQlKwQqjVWq1T",
+	"qsiEC66mLFrHUN+YmWzWuz5U10U2VBFf3biJMsrAJtLaMOWGKf+mLdcKntWEWjcJtTorwUiS9suLv3YC",
+	"aAqejmdcfy1yMuNXXSwfXtlALZE32BDako5Nz48YaTsekQnTjG94N74bLPnXP/+rg0YHGCGVbZ5DGacz",
+	"cWYBkAoQpRYcqV50/tVP6yPbzCrZvwDNltZWZjeytJGljSxtZGkjS6tkKUaGtSQT/sWZTChLAeUCBOyj",
+	"k6r47gOFUByb9m12t5+iFWn7KqonJGIxuwRElZjPuPaiECujXf05NKLBO1SP/NUihB/arqT58Ld5d7yo",
+	"bDP6Ekdz4UZ+l2670qdqaNutSlMi9VvpHJzReYmwrZ+lSNWGVRX9S/iiPXYnXQZe27zdqK6c2hlhNJxa",
+	"aEjoDg65MRYoN8haBKzrGoXNQpdP5UPUc9qlHMJeDakQKY2Hc6joPD1BHXjztJLijPbdAbTm9fda7rkh",
+	"f3O9QBs+9/AqZFOPtzeVd0xD1aUh9GPpGjVzDTS3K/+kIpzKpMtFN1WsKZ176N6Q1eJtc3Fcg2halPGO",
+	"TtTBL/avlWHt10a0lrQEX10MQRQpGLFvIm05ZyLf39rf2umRt1qRMY2NPkC4Ggga39CFhfHB6k1/GQAr",
+	"sABvZgS/UVcsJAcTGpJQ27QIggHIH0b2z9hMYnOcmbxmihiC4eKyU+OpegVz+4BTO8d53KUmXvm9uv7/",
+	"eLkB/3xk4J9LB8KSvw/VOjrWMqKLAjSxPXybKdSbas9b1fvgCPIm9CYM4sBOaXXh7ZpjDM5me34jMEUQ",
+	"pd+6GkZUj0jbGs64dp0ga6pkEU4jqumYKlZpUtvZfWsHuxEyMdX18OXlAtl7BgUuzqaGS9jVbrjEI+MS",
+	"wvGFJxlDsBB1TEQWb++3wh483lDGH5bL/l7bm94CItHDtsfwYFvDmAt2S2TwOuBxi1rwWEHH8/uxQe2i",
+	"g54HQKmG3TxidlPcKtKWE1DTM4A5Q/OQfg7pU9AZiKorFnUeLzeqq8Y7JxaZLCBcXEsesgDa/qgpYzog",
+	"c7pIZBzb6Ia5R6UJ8OLQGNkTc3JgKV59e0HCKQuvspS7gYA8tB4xYjaSYQprx7Vi8cQYG9CFlMWK3UxZ",
+	"wk7JKGEWoW9ElLFt4PeAjNSUHp08G0HemnktfEels/rauPzRfNDyODftIahDtqitf9LtH2bQcHbdwWyy",
+	"C2D0p5k6PTiw19SBefDg7fd/7ZoHcUFap60Xk+fPov7zw+fPj8NvomcnL+jRhFHaD09OaNQ/PKFPx5Pj",
+	"yeH4aNwfPz86CqPDk+hZeHgy7k/6fdp/bt61xMk3BHff2IGa34yHQWcvkEMFl/5oMXBLXLlpxtkEzB9B",
+	"2dR5U+T0mN3HTlvoajNV/TD9HCH8XNRPODjviJ5ylek24CQ2hLPkHqaKmBE97uKnjy7BrqijYVm/0oRW",
+	"KWkWT20L3SxTwWq0tK28wweTmBYyK5ZNuws36jdw68PbdqkqWF3Wq2SMsjhuBf482L7C5sef7tf4KqzY",
+	"eusLtqAxuh6x0WV2CILLhQOsAjJeYD81iI4YQ0wR6G4KjApp9Y/mUue34QoCSj34xfwH/p0wJeNrtgMS",
+	"fDaA9VzBnKI1dqIZkREqdkARkSJkiJmO8gYNO0x2xlQB1SPnmD6SaSxC6grn80d8aeFUP6jhZobZOm19",
+	"61pUTeX8FOSprZyax1SckYRylZ8c5ncTKchT8udUwERhvVK7jDOuAPN4c+upsCR2me47P6S4LbWZnZYu",
+	"DKE0llRjSW2rSHvO3zUU1HX0tKFCfTdwFY7pWTxxT+QN+sTvHn3i49eJH2FFCKFI27ZjiBF3p0YbA5Qq",
+	"LPKYQ5wt8aZWBL2hktvbUdtZT5i5sjJyjrc8UT48bnXG06XeMqRt1BsjssFpT7LUXWiKNaPJFYsAfxp6",
+	"p1yzRGHsHPp9/T1VGm6HpyEji4orW0YHuTydcvOaKGWkjWk1Z0QwPRDFJmHGIhdmN8JFGDP4cgdyi5e7",
+	"3tifJ6mIFGmX9ORO1uuF22782XhVj4zoDFZ0jv51w4n4pWARac+kYAsiU00Eu6SaX7PO2UCMbMx1yCYT",
+	"FuafAxxwl4uwIJFETDudi6XX4Ja+g216jXv0wEYu+N431cGygS/+Yp6r6v1ekZgBWPx1/d9X95xfnzmx",
+	"0QhsP7aaIazqPP+wqRu5Bd8gsooTb6z7R2zdI4de0XT+q7XXM601nRvVSh38gn+sTAz9OWUpi8i//t//",
+	"ZUQPpH21AUUU+zsbjk7miQyZMvJHSTKhSQdu5zOLpNnOdE03hI458xPI9M5dtvoQIiTB0+RGpnFEptTo",
+	"AULdsATkTBpOLfYpGVM7ik5lopg3CD/DVFv3YXvaT9Uo6rjmDQ94bLmemZriCZc71clB9p4WAHqsmqPS",
+	"eBsOcccsYb3KgeS5O/vYMEDwm4B897NZL9yz9WnO9iOW7/5wZ/v1tQj7VTjlxnh3zZJfXvwVkVKoyvDE",
+	"21STmVSaPDsm7/m3AVE6YRRqd9ARPmWxMTZlzDq9gRihjv1HYzaOTi1AiCIjo3GPAjLKjcD8E222EWnL",
+	"hIyMaTjkAluN4r9kqkfG8JPwBI3jBXF2m70tS6nqEffxkCYRdOicJww6LUHnynkijZ2fdE7dcAZiNGNJ",
+	"OKVCm8G4v4cWy3wB8N0j0p7INCERv+QaWpnaQffIK0Ah+9vf/va37vv33VevAoKXFOFiIOYS7FjQUpZN",
+	"0Gy0Mzqfs2hEEkYjlXlVqLh64vbhFEqhbG6YXVJ4L0xkiD+Vljf7FdbJWsf2R5Jbb/cbFsX4dfe3tisW",
+	"P/dJvwH+t9yy5pcSLnZwOIouXDesm4Rr7Lo9y88JF2dE2lZpG4hXrw7evz8wq202IRXcXLWLLBMC9ru5",
+	"Ysx+M+pUD91im+vm3wjJco0tXSMGxbMssZSkrvh8mMgbNeqR74CvwqorMoP6Yn4ppDEMSUgVC4ia05Cp",
+	"gEwX8ykTINMHIhWGG4cyYao3EAMB1VEuV4FHTGg+4VmpgmUTAWgH0M7WElBAchvp+5Q5QJmBoDMpLu0L",
+	"QxpbdVpPqSYRXTj9w5zlU8u4zMC91xYP+SXlAr28GU8bCNuKb47uGO/+lcIMLopsaNLFxDADw/mOpwCf",
+	"AsMtDc0MWgoGo6MJIzSOITsSexk4XRx8P8q2YAeWYpGbjo+OzMZ6Q8SWLxpSi7mCyUGNt3vRE2UBjqyq",
+	"hf3d0jnRkhwG/X7fVpvMOj0CeyTYDXqh3G4NBOw6i8wjFIJheKk9pwvGAhsIozGhSnGlqdk0x2EC4ujf",
+	"tUVYGMNlIFwIeMS+YMMkfz5sD/qsvM/My1CzkNqcUTMAPLW5ls+jHvnR+ukGAlYKlkgR6jpEZwV10HYO",
+	"8kpdkwhl2+E716IvSrJk1BuINzw2m2fY/KHh/rB3q9Tco/5RFiFAi8Wc0QIa70BURA1mVERUy2RR5Vp7",
+	"C1/0OtUtw6a50sxqz5l1E5Xjj3lPkvPKGy5tpDVNMFXfcPKqRJGaL+W4d8FRVcS0ClozLvy/N3/5kizY",
+	"/zcKUmX/ry9KqDt6fybr9v+Borjc//vLwnf/X6iT5HdAr5nYr3v5013fbbSFVtUBRv3BcBTISt/86Bot",
+	"o/KNeb3DcLKc2rENZ3DKSd1SHO+4El7LKb+Yz8z4T3CF8R+ZT5wLzS5Z4pzidSkneYQ+n2oCGxvkuFFg",
+	"lRx7OAJPxAORVQ8EL88/vibnf3r9/cu/kXefXgXdw6N+r98Pnj+H/0ClwEBU+/d999IKFMD7S8rPBFaF",
+	"A+CtlaJnRQdnViOMFiQoMFaYd52EBjF+Vwko990OZ58dijZwpWZ9ipyKDLp5rU5j1ZecPpPrZ9T5rWxC",
+	"4y9qajAeYarPo9yLOWYYdbWU3RhyjPaaj2U5Erw5McaYsK63vS7vbzQjaslF8HDFKti9gKos0kjaDP1B",
+	"ykqaEUsSmahRJvTBxbDkusB8GQtUA4UsTl5tWe1ixvSYUrVQCSoUtVgYEI8Y9PLir2fkqH8IMz3qH0HH",
+	"H4qrmzkmOrcKpG2XrpUFAA5+yWpLi7Hw+njyvUSSW+sKqJpQ0+Nr6LIcYXq0IaX1cVZPireIF5eO1wEw",
+	"0c2CyO/g1t9WIFmw9cFkWKLmcD8+xF1UAPKCjkYRA7wJK8sSCBw4nZsnGHYqwu3+FpmAQwCsR+Z+VQMv",
+	"qAKzdJolGFFzpUkJSQWm/i4H6JdZRhFvLxvM/SXvlnt4xIvcFCG+tmDaJjPXJbq6GRfcYVZRHUsZMyqq",
+	"MmrLH7uZSsXIh/McCgr7MucJw7JqD4FiDBSztNY+0dOEMbJgNFFB1kqLY0yzbshzOnR590P4CBeXQ3x4",
+	"ZdLupq59oIZ14Er3mfJbTWnreXq2Pw1jf1yMvZYxkfaNTK7A0lMF02RGBb1EFX1/kOnAxSszfD66lg3L",
+	"DQoykFZrceFInigSpkkCd+C3Iwh+n5KEhXzOoROQz1sQTBu+cJlIpQJfajIBB5IIFz1i9FroRhRT0auB",
+	"Mqo+Fw9aG+v0UccemPmOZsMxFVdD6kFg/UQhaJwmwxvGruIFDB1mMxxTxVXrtCUANsOsQoY/NH5Gj7rH",
+	"4SHrfhM9pd0Xk8N+92R8FD5n39DDqH8MlqJdc8/QEM8oycMtnXT733T7h5sX3FYv+MMAF9VsfgVDxPFF",
+	"t4Bkb7zzjXf+TryOdSptl30xEmDr+t4aVPaYCmhZ5Bhz07a+KRzeC8F6MbOb13wFuU6p6grZLX0vtt6Z",
+	"lVQ+AZbRdNK/PZjUOu2PiqKudxuFdS1+lNeRD37xf68sJDMqZO3ofeAEO+DY9FksDsY/QfvE53rr8f1z",
+	"2uc924G1GP/uhqYXzdft3q+j4fsxD7dz8rmxufKR6v5beetS8UtBdZowm8eej+EZPurilC5tuuvTpjOg",
+	"u3aunVdn03Zc+7Ie99GVC31wRdPsWfeof1vTbN8duVZ/5V6Bl7Zjhq4/V8MUmwZd2+vjD9nCKaeKZaxy",
+	"PU98EFXswHm4ViHS+CeeqMwfSBUZbRroHRE1lTeK8E30Mnzsh8kDKGhNC6avNOTq1A9spLKB9vUIoqsF",
+	"xWvbY8tEtAOIZlnXqy0VjqnSFsSJA5hBAjg8FhmJiciimEJtm+LXrNMj76Hu1dUHQi3uRCYkoguF4EED",
+	"4R7myuI5ZVnYgn1B4CoqogAhqVwSHFckZhNtvi4nE8U04dqVtQW2mQOLBoKC1W50ZLf1WhILI1VVavZa",
+	"RHcUjwjuRwdlIiq2YnjRPcRQAlUI0Al2PlQ1hjRhZCpnbHMF1a/HaxFtoSuuFfXFUASqea2GGz5613fm",
+	"67aHvMtE9MCQlo+xA3/TznaP/QhE1DUsDoMhRop0ISb6MLneTTvbbZWz1yJaoZERKaDxnWaBw+5E2ZVX",
+	"1Ry25NoU781gOWtVKndHxDTlsVrhpI4XZEbVlYISeQBGMeaNQAYDqpMFEMHCM/tCuFtpmbCIMBEmi7kN",
+	"ca+2h17Z4dyhEfTRxYTct2qYrZ1IYwDtV+Q/YvbrUC6A/XI1aWJ0t7VUffwVUDjEFcDZIHRRF6CL7CEL",
+	"gMWw6NS2AhcTbhYLW0ZAzEssrI+U0BvKARjF3gaUsxML3WMcIa0xLQW7KXBEiwd8WuwR/kShRehEBlcI",
+	"PpUKzWNCSapYQnCX9ZQKNC2lACgZYkxEwBiy62ERh9qew/NrliguBZkkNI06PXLuljJh85iGsMRueQcC",
+	"sxXsQHvkW7NtbgpYolTYQT8JX7FlsZcDmDAC30RVFunFCt6/o41YSGPLpbvZ1Nk/k4v3bz99Z7beXYCK",
+	"NMhbO3p6fPLsm1bQUjLRAJDVOm097b949vS49WvOzDRb6j0w2PV9YmdexIfe3PYsi6QLpu87XLGlVMzy",
+	"+R0tOYJpxOXvxUIuqZBdG8PqzhgVN1Mes9+B7dsYsCtJ4oqLqDvjCip+aqzYMQ2VC6R0zWatydVqtLR9",
+	"amkXqD0sa2q+TtnliHsFDsN1kbujk1PqAI/yrKi8KDC2UYdxKsoO6tqtTdwD+/G7jCTYTxjtFOZ7xRaq",
+	"aBVfUm4UMTnLmjH4pSeX9Jqh9sZFxIxEZULHi4FoRymNzdu4uOycEUrcmcKuXqBiWfxJ6UBPYQB5BbGy",
+	"5zIOuEYPe7g6hVpFbkN9bWfVyy7Io1e/vI3UtOtqNLfbimkjSa3+3sQ3Gh1v/zpe+RnF4kk377/ZVNfb",
+	"7PVrRtPETfavR1q5adO+sOmV9QzIiVd/2ku+LFLlyurci36YsHnCQ3ZX+uAb8JUl7Br6jGKpacHrRybS",
+	"iAsFaf6ri1RRtzNq40CMsK0Xv2ZD88OIzOnCQmSbW5+opQAU1gu0BdPOv+qwmNWUJuwMy1xPEW3ZAt6T",
+	"l4swZqqY4UIT83Bi3m5bq2V91RAHopTf0iOfwQoAkOaBsCsOqmq+1gGK8wGJ+oYqotI59G5jkWuEbj6e",
+	"uS2jQp820qYDgUTAEbSaKQWvNZsXM4cllc4hq6dD7CAUoVDlmw1jvLCNcANU0GE5svc9UcSvvI3i2dlC",
+	"3ZdOqFA0BGd0haL9Eb/6lafgFCjPJ+J80+0/yyfi5Gne0/Ep0TeSzCQk5qSJWf4bxq52SNCxS9kk6TSK",
+	"7HKSjkoB7b42UceRY9dX8VGRyYg1+oXhcV1Nr1idviIF68rJBG90Q7LHrckdanKH7vAoWL3I1qUWyHy/",
+	"dayoTnS9LMCMpTU+29ynuMLzobqGALtOxW909a8jx+m9hA7EK5KctCxqtAVNNlfBqqyeRT2a0j2o/Cqd",
+	"3ZnG/8F1Koakvbyvd4QfhvzlUY8AYqUTVDZnPMEOwtiFBjLCR2MaXg3ndDEC5dnoN6Sd6wxcVrY71Xqn",
+	"+fDXrXa6dWidTmisWE7TnMoZwxWeSjXnmsaYOebW2quoz7qHJzupmkAvjabZaJpe0xRSr9UyG5WuUelu",
+	"T3PIyJYywoH2VL3TtFGZHpnKhFKE0LzMr1GfbF6VTOC/0qwuDa/InC4eIknckHGUohCuzA5/fc2ShS2d",
+	"synttk3fRCau4xpoQ6rQ1p6M9DSR6eV0RNoRm9A01qdES/PsPE4Vut5yLeMYRTXJNllkuc9SqKObUkXA",
+	"MCcUoeYnMrEd8PA2eWO7781Z0oWfoNkgOEYtxMp//29y+DQgR8/MOA+PAiIYTQx/nTMhFh3ogkcSqmmW",
+	"72c0Nz9ZC2Wf7fJAlDfxNPs8+e//xOeN9DPfdi8DD625IyDQpwXSYEMWkCmNr5ki6bxKzysn0l+4rdtW",
+	"x3MPfsINulsQ6PJg69Dd7fUmufB3F6KGk9CdPV5UuL1Kqccf9fXIoM6dAxukmuDpbUslQhtvW+FZuWEu",
+	"7xpyx6DnCsg1I3ngpyQVikzpNfoSAjKVcQSohbb+fAslYi0owH2DAFixelfOm+9lDgLAlfPrZUdNKmJD",
+	"gpZRpDPbyVhdYXWEV9fIOXFqRhkkoPTGVfgAbWxFDo/qGx4yyP4zV9QVn5udH4iMQrIXS4GNlekCnWtV",
+	"5Rd489ftGpokclb29PQP88FILrxvCD1Fh+TPqdgFGMAuWOMNarST7eOOdxtC3Cmq2TipGifVHhrTeXdU",
+	"13bYV41f6uvwS1mBtkrnzAXo7g60wGdvdbNsK3Xwi/95mP28FlC3MhPMDDwAL0o+KcwQBmS7kZDGYRpT",
+	"TCeDWF2sR9ibEDiS4U2ajmMoqoBMtMrPGKYF6pr5HhdQKYvB7SfKrFo4PfO/GI43mZBLpslx/7gSGOGN",
+	"+8a5/8Rd4iJUfa62A+Ty7BvAyq8bxbduT90ZD6c0uTTseKszXonkm8HK+eSP7Y3JCnJdDep7TnIovBY7",
+	"L6ETXTnzM2xxY0vYoUo+QmaxKXxv9el9AOzeqTTC73IYSqWVbeQynDOzWadH35z0g5aQ2mxiC/KOE6mY",
+	"kY3n84THm1tJFdPdN7jvik/ca63WFozSJSwDoTUcsrElK9TiKu2na6sAVvdZqXxSSN0FcmusuMaK27wN",
+	"vwjljHUjrhJ2SZNoXT6ntfjoJQOrL+FRlgLaGHQPZdC9tAhJKxQb0q5TbDo7aHu7mnAHzgzb3pu/Qu+r",
+	"LctHHPInyrdu8lZgyXzLSo8CZ/3xBFB+EFIWKuzxcNv81oG4ZBpriW6IA1pS85hrwKjiWhGjeBEuLJxw",
+	"ltXgzEs/OpsW2xuIb1lIU2XzJ6Z0bs4bodomAlBRGnY2HUyygEQh+HaxYul0ICiJqblYvJCDESDt46Mj",
+	"MlpK7+5OUp0mhoOT79kXjfqhsWupZta6HYg5k/PYDBtyB8xAoezKrMTf5TggN1MeTskNNUObSBwiGNZP",
+	"FLayJRFdYH7s+7d/eqKIZTQDESYsAiBkRhJ540vnCusHM5ETMuaJnpqlAATm4kTbNqrjuFaASRowEnRs",
+	"WBxDTefQfxdOAi6QzcagquwVUHShSHsEN3BxadboExSPGUOHsGvQq3M9RSb8Mk0YVtyZiQaEXlMew7uQ",
+	"Ewf2v8RzZPBYmDEZuhkI9y3bkATIwY82sBFBBizOriHJLeENtVtm9nu8sMkssHoDAcuHr6AKPB6dHNyT",
+	"W7gnbr2qYSWQIPdqBAW7IVA8Aiuggts8hm6PjVXx27UqrMQ2omsb62EfdkcTbdqfnfKYWy0mrDuJqU2I",
+	"Z3X7XqdIbENbNEpjrbpSQAvijR8DEYpqZvVTM37ZNWK8O+NK1YOfCIl3gbCHGcgkZF9ZlOu3Y+TYPSVc",
+	"n4JoTTXDWA64NgvgAAFRms3JeAH/zWkxOeXN5+9WKoy3MopQRXPR+3qQ7Td4o+NeKiAyjgwbc+wMdOMz",
+	"MjKMK1V/tAAbIwf1BY71J4r8nLKULTuk33Gl7Sc+uqFsq4V9oJfsgv+DbaKGmXs/ySsQx7+0uJnhzylL",
+	"zNm1QKw4j9bGzmUc/AU+9WvdW9EQGILXInuxOSxUt05baQpXysfuTpXEwqqbfajSEc/JnCJOyqRECE3C",
+	"8+MKlG12UEm7eE4rj2nB3eL2HSNke+6QWekWOVdWaBQ+jQDPotx0diwRlzCHUsN4DNZnMSeA/CAy+B+3",
+	"JsZmxQeXWRP2vi8ek4cFHoSBGh5y2uofvuiPn9Gj7nF4yLrfRE9p98XksN89GR+Fz9k39DDqP82nGuob",
+	"CW6iBN1rggGGDeSRJlSoiZmOHxqLhrjKPhbXh//9GuzEW3AhNwuFHd4Rf6vibTiuiLQtVXQeg+H7TuJs",
+	"1z3t72uM5d+Dsbwqf7Oky/224BIhYEKFd4+7F/vXAcJVOY7Czbt5HIMGDbNrYBfvnEaNsT2Bw7iV+RnU",
+	"FBjj9kBxsRHyXSvXm3Ke22iJ5+qqRrUC+DMPe8hFBLR17RSrFSmWW2uItVbowS/2l6H9ZX1OZVHrJT5g",
+	"ErGQKzCz+YRQsfBBM1vYoiHUU9P3aUnpuycrrDapsTjLJlvnK89nXN7Oe7G2tgtmFygzXxa30ak9MAcw",
+	"2iWIvvzdWkMxg3B09uCYhXLGVKVFCGxuHlMhzD/aGBfHm1x4vNMjP045hIkLVf6KYcx85BZ7OEuVHkZ8",
+	"MmEJIE4OVTqeca1ZMoLSRoVqjUUQ6ARF3HvoKDUQIRVCaoJLZaPb+I+ky5UvrUlGlfhJr+DO2xqotwxh",
+	"7mjLOvbcOnX0W7BWp2iiKvL3VGk+WZDMfm1ta4W+cp+671zMjVg7bne0B9bexF4bc3JTVd31Q1JchMzx",
+	"mbomOOst0A0iuiUb1ZL979GibdJMH2fdrKtTtSCiYHjaQx1s9IQXLWtuz0zazMrah8lcpTk0wd29BXc/",
+	"5cIkTn0hbburgdNEoWLRaIUZvD34CyIWxlywzm3taLzmDGiuJjlYilpL+e3Fm6xwMosM2dBtqe5PMYZI",
+	"nzbD9EZUh23fXrw5zz59T0Hbu4yI5ie0Ph6arWcTCX1cJnaR2ivpu0Da7vxh8zjIltyf4V0uJKw0ZD/m",
+	"EnDfiohfc2iqdsGSax4yYiyJPNjOBLO1q7pxWIw+ASTKtSJmMdwIlAuCJhnesbtWF//MH4oHjX7aQu6h",
+	"R3lqnbYmMk1s2aAZW0zFxtHR49zObPzQSStoAWRgDtflBJpMHOIVzZbG+HNKE82SeLG54Zpf84cJnhZ2",
+	"vT502gRMGwv30ZWL1VqDNSp2XoVanVwMCDagvVuW24RMm5Dpfqh0pWFnSNS3m1tjZe7ezsJTN8ZwmzDr",
+	"rWCVjUK3uT6Xa0aVU+PMrHPq22101aUE4KLlWAI0XBlyLajXWcC1lJfnW2mguonKW2WwtaRh3ot5V+eN",
+	"9/NqQqxfd4i1QKT3buTdDgO0GiPmYyoQNBN8M4pfChaVnBBVWC+3s9/2AfKCQy0iYR4bi2kne+hBYFU2",
+	"YR0OT6VhIY/APvnq4iIP2wPCKys5UDhzbKlOE2b1k71x1O1UkYM7xFU+x0p/RBh0OkoFJ30tor26we6r",
+	"Jaoocd0X3cPjcpoFFiaREPrcOnXaS7PtkYhfNyjEjRemCoW46UnVRPDvluaYiJYaUmma6Abz9+sIsL8W",
+	"0ZKiQaS4c4zf1frHHbfi/7Tc9N4F+AoeoScYysNW9p5v+aE+UV5oBzXN+M+wVYNr5pGw2tYOK5rEf5V6",
+	"0Gat4cc0vIqgILAKnKxpBt+oQ3tILruT1u7bt3xomsE3WtpX2Qx+h5DW/bSRb7TJR9kMflmdvP8W8Ov0",
+	"y7vs+76piwv7wH6N2l3Wgd0oVmXvlkv9u2JzbVumIUQqFwQQZpum7I3G1zRlb1Srpil7o7o84qbsBS3m",
+	"Xjqxr9Za1rZfr1Y8Tgv90dM50TLXb93nEhkGH9g+sbb2LyBTFkcIMO39Vg6VnHyobF1lIcOKMS2j8vkw",
+	"ZnW38rcXb5oe5U2WQdOjvOlR3vQo/8p6lC8Z/DdsTQlYLonuiWeVap/tyPeYHriZcHaFSPUVoa9BDPsb",
+	"ycQo1QH5OWUJh14dTBEuwjiNsKlktoCMKUxBREEN620Wzn9zINpG9gKp3HDFKrFLbAHpRTbSu03f8x+q",
+	"K+z84S+NdHxcabznQFpOitjKZS7InCVcRkQm26fEe2dx9RktqMHBnYV7cQKICCTnDNCIxjSm0EDnZkq1",
+	"7YESMn7NIvRC5trzgI/S/4j5W8FAKIdt68s7Yy4YaaeCm4VLIISOCnPWPjaMpcp9vkdeTll4xSLSfvXD",
+	"+/O33/dm0UAoFkL72cNDs/7XNOFUaHL4vHNaNQWPKJyway7T3PY9UeXvoTqv/Zr43jnQ7NYwOf9wN5xS",
+	"LkYWSMnezpUrdYVKiyK12JsMPyq9Ci+Yd7nx/NHP4t+yhf/X//e/iFlVvTQWmnA9nTHNw1EnGAhGwymu",
+	"dn5AXNkR+c3AvkqwIeS//xOB3v/oyiTK3zAPAO4TsmqQ2eNEXjFhvhJzF7gfMXN21KjApbGBTgWjJhvw",
+	"Zl/465nmgxb+2j0aWppxmMRP+32jJWEcxwwJ19FdPuzjdSgKNjdlRb70cHzUDZ9Gx91v2Mmk+5y+GHf7",
+	"4WF0xJ5OjunJ2Igiqv2Hjk7Me2DXWqet4z7MxpJLeVDmg0BcQ0hb9c5kqA+2VzAnyV07wWuO6BBLzJ50",
+	"P5cjnEvxJgspn5/vNhn1fnMfrMI4I69N5HFTXNyY1Q9ftlkhR7qgOzeO/abkdxvaAXVmRb1vmco2ujXT",
+	"Sza63YjFJiZwb26KNxZYtFBlk1ngMiHUGze+5KZddF10drN4NvXqY7zhoZMRLnAYX2M2AmhmpUwCq+DZ",
+	"tAQuyFSqOdc0RivukPw5FWyHZAO7TE22QaOXbJ8BulNG6k5poxunsTZJEE0SxO2PQpbuAO3fYzpXjY7z",
+	"deQ9WIG2HMTJJWLebRmQoZgoZd0NIihZ6IIIaQMoZMTVZJjhwEUpG0Z0oUa27TnGnKyOh4kdbeqDLpku",
+	"yNVAIBiTET6dHvnRzHk0ienlJYv+aCT8KCBcKM2odSSDc+8Gqnidc3VKFRkzJrBJ2kDg4NJkHqcKUPPU",
+	"iPz3f+b7U1pXpFHSYikuYcRUkMKDM/rFPdx+JRMFSbSGjDuuXzl0qvwSGvLW0vBZBfrrBKg6NEu8qAsJ",
+	"/YDrX44MlVS/qgaLdm0K7RXtIR1LGTMq7rif4tuLNz/K5Cpu4ktfSXzJ7Bb40U+B22RHnlgugC1jzDV7",
+	"ohSxVFak5W0ssqrOHDn+kw3i4JeMjaxCZNoqNLuJ99/mP+Vc//cSl927D7g5X48EhikTaz6/D4I2jyh2",
+	"66mwnGNRex4PaBiyud7eU1L8VK2nhLh2MkW1gOBnWWRUxCxZI8zUopvEPCV819PzZfViIIR08j2EBErg",
+	"Z2ZjUDU5LXipQLVRhJJQJgkLNaaHVLGOcxjcEvfY0ZXiPSbGapvKNMHwaUI1symcOURLW9Xha3iwh9m1",
+	"5KEhtJ3iYg/VN6bhio0TaA8BBtdhpYkz/e6qQAzfzHBim5jNbZLQQKQRWh2zaefSskqOic69mAUHaAU3",
+	"WkhOC/l3sySNEtIoIY0S0ighjRLSKCFfvRICEu0hdZDsWds50vf+rUeKL7QYG5nxpuqPcs7ECOS8RsDR",
+	"G8qhsS5ITHVT1YfoHVf6vR8AJiV8dJ+/p7ZjQXXQAWdViDm4Q2F7YUL6ccKuOXZ3sF3g4Dws0X/1N2ya",
+	"Ly+GNswRoLp12kpTuJI7XE+fLb/7LgMfNXuzvoOao6HfU2DkUTLr/Tf9+F4SlYZTL5ANH17INPE1LG2Z",
+	"QNjU/Q4FC3uVyA/m9/7A5Dw2Koijb4iCwtEgU3ljg8C27zhXBJmrN3cyR7Z6Qm5cjCrPyfN2htprj/i1",
+	"7P7gl1yL91ren9PSAtsbxLB2cjNlgnANgWkpbHzNXLfd10nbWAgdW7ZvHjGigVe3DalhO63753St1Ypq",
+	"Yyh93TEsZ28UTzFdPsH3c0a31XhyZPHTduf7AM/g9t6l/CfrfEujvGY0Am1dWRvuGlvr2qo+OyBXR6en",
+	"VJMZvbJ32x1pU7wqJ1hOCB3O7AbBE/ghRbi2hgD+k5KYapb4j3bOyMjpaCOi6EKRm+nCSKqAcDEQN75N",
+	"p8XNTxiNVI+cO/U16+RPQiqMhBuz7BK9pFz0yPeMRYq8nXQh4bgykgZP1LO4B2jjIlMdStBIvRKby2o+",
+	"L2V1u9nP6cKnE3U1S2ZGJeARE5rTmIQ02SLxubwcuEj37RnbUgiUyaKRBo3brEIFr2XJXUdATRJ0kwS9",
+	"hfsN5Rlm969GrkUC6zYeu8eSBo1yDbx4G2qe3u8HSlCmQSWVedJb66aZYchW2nxTGUcsgeI1MkIFaUQ0",
+	"QBYAE4E/n6jsWhhTPjvNQfF4rQo6UmFbgoGwToMMtmIOJrb5c0FoiAnLWkZ0Ae+aKRZfMxVU354w+1LX",
+	"Ph3ll2KR+zq4JmZcMEbkBKgQXkIT26yzTUk45XHU6ZEfRLwgCYvhzKspn6vsxTAgDG2eoekrBSNMRCpw",
+	"UU7zNa7IpbkAOe5TlgAohoXJG+Gij0giU80GAo+q8th2uHC4WqpHECnCvtchRMDhoSGkY+OdNVmf79md",
+	"2s616HSWalbsbZM5/cgyp6cyZwMB07DHnIYYxi+UZSA9XnN2U8ds4I48mzm4BfLkp1JfFIsM1q4FlQx8",
+	"I5SAyFQrTeFiB49pVk+kzAH0bW2RI2eKExxEw2ot48ET7MwhQIeRE8KtPUpJkgpwhM1oxAaiDaN0I0GQ",
+	"T1ttFxgzKeEsOkMITK+pmYMDbkbz1YAkTKeJYNkNAzGm4srf0TGG5zW44SSJeES47hFntzlcfMPtSgBq",
+	"E6LkjBkWpf1pHYhIMix8KfBfYDeGPdXxmMXXAayZG2eDqdnYaA2mZoOp+XtLfBTF5mJWPDi2d4pAdVxh",
+	"UzGj3qLY8/h1IKuMBeJla46al0o3N9cR9oKfOWMHpX4wNMQkxINf7F+rq65ApQY9oFI+knXisVo4nuM7",
+	"71QP9x+pc1ji5UauPb5IVElVcxTooqiu7hdIbV+nC1JS5lRPs4yU7IC0yo7326SobHc0D+xsV5oBZWjK",
+	"eZwi28bWTubsoprOhE4WBLv/oQdgzCYyYWRE9Yi0IzahaWxN+k7N4f3WDmijcmWqq9N5ADqmsFaH/XtO",
+	"5/ETqWEQDiu0YRCPCy63hj08yRgDxRZITCDAFPk9sAl2zSMmKvu33t+Y64Lg2HkflEM3TsI1m6F6H8kw",
+	"xYoLrVg8McoDtLFisWI3U5awgIwX6IiRiabxqblxIBI2YQmz6Lrk4rvz7tHJM/B7ovuPRR0MRCtNaC6R",
+	"1LkodKYEgP4mCCQfDAS4LwJCVR6NGC2SycT5bN08euS1m9Ek9xYzCVAR4SvmlydqIPzknQlE1RWWg7T/",
+	"9PoTcT4hc7vZXvNfs7mds+w1MiEzmlitvOrFCJ1aGWyPovcLN9oHhbp1O15EEDvpHh61gtYVB0hZmMkc",
+	"dUS70YaMgQK66TyWNDowzx30Tw7svd1+//ioN48mRuZM6dHJs9Zp68Xk+bOo//zw+fPj8Jvo2ckLejRh",
+	"lPbDkxMa9Q9P6NPx5HhyOD4a98fPj47C6PAkehYenoz7k36f9p+bd/lSpCLA7vgZPeoeh4es+030lHZf",
+	"TA773ZPxUficfUMPo/6LLUL+fl/einmq7xukNkcWNcKwcGxLIrFBoW0cUXdTY9OAyjaBfiQFx3+62kxV",
+	"N0hn9+Ygu2Ai03YsequDB0JVKtN6TiEOD7I4MD/aotCAUKL5jKkpY5r865//dduo2UYasRnkisYwNJz6",
+	"eRSVQ8xQj+gCEccwDoZ/595h7GdIwXTPBpBCaRTIG5ohKLVH7Au2lxmGVLNLmSxGZpmMlgM+tamcF7pe",
+	"ZB41w6TPyEhIPeRiOI+pGJ3m+l+AQhxTkT1hG9mckVEq2Jd5TCG989Rcm5onbJ4nNZo2+C4nMsFGEwOB",
+	"q/xEEXhQYKA/Sy3ItODIVupCITRE9Ujb1UkHZMYVDDDwJBMNBOSedjJYHFctXaqdknMmEPMtVznlOv9R",
+	"/+E6TLX3izew4w9bKmXroR4InA3XYH1JEpyNxrPxuDwbOa+0UTjy59wxhylVBFaQS2GYSzUDU51cEMIf",
+	"bJtU85v3hABtH/xi/pPL7lcP6RgJKr9lR3ivHpgCReRYPTrK8nI9sGlpNmMNKgICl43lfBEDAUkWUP2u",
+	"jFRpo+sDH7WuEJ1QHhfTOVhCqCI01DLp9Mg5fLhM6ANhq+qJhjIIIclMJi7THDD+XmDBLeYTm3d0jcYe",
+	"X7No1Ck5ZszLzbQGov1/2Hv35TZurF/0VVD8x2R93bpZdmKqpmortjOT+eLE20om9dXmFAl2gySiboAD",
+	"oEXzuFJ1nuY82HmSXVgL6AvVzYtESZTd+ScW+4brwm/dfqsWo/Rss73hiFBDjo6OcqPamtQFELhPakwp",
+	"zSIKEXtqMgz/I4ZH18xRjqQ+Zo4mhGrNtaECgy5l6ug9Umb/tg9OpDRjmiRgB7NPWqRhAcTRLlYNOzg4",
+	"UE9k14DZaVD8YNHloKQkHlvbRmvbeDrbRr1q2yDnWkvIN1dep7VxPEAQkMtEsHurT5zuXDhwUilsF6h2",
+	"dRLvHNSzI5RNWDzFxNTmCOBcYWDCKM50QGRJre7niMqzxpMuxOjTPNRJZQKDm8yMpb1gIOyyV3ycgQmA",
+	"xBk62LxnKSg0ky4UhKzqHmXNIy/OieaGgUipiWYW0MleQBSbZJAk4AimuasbWYQG1wUdH5GSb97V4ByI",
+	"2gCIUsiDHR4IhTgiP/LE2CW4RBOM/eIYQyJIFwwomt+wcgzxQFhIzYCuH17WGPP7M07X0xogwH22PULD",
+	"Nv83h/o6wS0rGa6pSsSIp/jn2jvWa3nqlUzvE/qxVVNc8Mqmthh5uEEobs2stda4nd3aa55NJAoKbhc8",
+	"GtEUiGEgbBSOj8z4INKvPzClWmLk4EJTfisbRLp5rtmtbLkXugd2kJK5nwvUlX15fR9LIpJlv0TPwFPI",
+	"QqSafPz1CoM8dhy4I3JJxlRcD0SJDm2EI/A3e2HUdzVjSn3zRbCtnITj3a1A+DesQAn30SRZDkSpUDXJ",
+	"4y16AZCxMXgkoiq2Q+S/a//Ov5syFc2oHRT/L+K9HRZPxEVJ7gD9RQ4HYt4O+wwjlKvikUyyVHi1Iv9i",
+	"SudztOxcJgmRaiCcY6NPKBlT547C4da50yPPt0P87Bg4EBvkD/nNSN7TaDYQvsY1jeOc8XUmF4AI5MSw",
+	"Fc8PrBsqiKvDNLeflQJNShipwuKLgcBv5ujJf6QART6x1bvVylU4ysYx0L3AzEmoYgPhrFXwS0AgZKrM",
+	"3RFZ4OIgLWA8u56g8fGtQuVckwhLow+ED54C0xkItCPy+9y285R84D8QgxlKePxC5ibp0rHMDDl9FZyc",
+	"nDhb9EW57QPh5yexmpqjuz26pS5gzm9MjazHWz/BWz4s91W6u5TY3FB3B+XNOpHktTa7qjtBx24QEEx2",
+	"1e5AhGd31BC3QAW2VGDKSdBJucj/3v7lhYB4sG+4AuUP9XorjYZcPOz7ZfZwHfC11B/q/bn8frAveCGf",
+	"u7T38qXqwfyjVMRZucm7d8cfPhz/z//8z/8UMer2r/DDh/Ddu14T7oedlG/c2pa9vOsQZIKbWkLMuQWm",
+	"4IWGeLrt973mU1FPsZmZoWBTaviNVVfsn3OpOfy5g1hhCU+5Af20dijO7zgS+prPh0ou9OqLeWrb/wpH",
+	"GP8o1CsuDEPFZ63vw7DP5jjSN1WVKgd/Yy4otKWy2M6/f/VdDQZ8ZNfDWl7x3yr4gWsHW5BcrfU/tP6H",
+	"Nray9Sg8rUdhkx/Ksy21nod72JB+B/Wwkp+ykprSfXv1rx6GJK6YE+qyUzLN9u6aaKQoiWz/hHmoMvpA",
+	"OmRWWE4Ui/icg9JNC/qiGoNNvxRs8kKXWZd43BsIqxRP+Q08a1dIrKinLHbdWq3AS/6Y8YT5q5Dg454T",
+	"QdmZogdiTlcanlsjutxoMhon0qrYQ3xzQcDZW423JGmmkQbUr+CBoEpRgRx6F7YL9rW+UaCyk4QZDS0B",
+	"WkoOpqooycDq4FhiUq7tUKWMioXt1tFAVNk6URyXR96RF9cW07xi5sPyrVsOT0Lb6UbAwqMJTTQrcXb+",
+	"BBaQogoPkolVNpkLjxkrGOPtI1xcl5Eh89EZOpf5PmpMcvc3fBt0nAd5vE5y8Bk0stKbGQtzybZXBOa5",
+	"6EDgk1gWoeVot8v38V69S4+GsJ8dl+ZTEi7+ffW8y48NBBPrjlNg03IxAJrQFRrke2OO9ZVXGvDBnAld",
+	"0EcGLjnFfb8caurY2gJipJf+tJwHzBVxrOQxWOAHwnmCbK8TjGQI8lQEpPR2qaCjXo4tF3TZh1iCytAE",
+	"/iwPPYnlQMDL0XhuAauI+Q2PM5qQK6ZueMTIj5mIj8hlpUxCHvjKzWqQhWfCHIh62nA35zmWgZGygiCl",
+	"1670APlVII9ErrPNmcIx6koF+SHwrR4BVjfD09qo2LeKUcM+LPdG6b3HQFmYtu2Td11Rm51SfmmngjsW",
+	"MktikvBrCKtl6TyRS4szCjBaDsUt6vexeCj9KsfVNHSr6e4s4l5GP0kc7mMXlGjNZm1hn2+1sM/XFPUM",
+	"tN52dv3x3HBfM6085OO1Js1vzKSZrxuUCsH97Z7wRosF4LUcGec3r0Y8xsNM4LJsraX3i7jT17dI4udU",
+	"5TbTW4TxpLsCvjHKZhWha8d2di8VBgm9j7/khQz/KrE7N+ehQ1BQYSjMRAxhxzxaSd8s+jan3FVRW6lF",
+	"0y3raAMBesKMwUyut5VCXmluQQsqpjG7aAIiGASSTZXUOhgIO/QYCEVFDBORZtEMzZcQFN6g06BELNX3",
+	"tIszD7bGGLeYGcoTCHq7rcrdgY4Zc8Mvi6l4HJNcUxJ2xSzXxvQeYA72alSviKtU4RqTZZvtDI/E+PoR",
+	"Hlyhe62RQg3Rps0lbUWx+63avzoeuazqUqKZbZBhsHf9U6thoyBzBsKLYHeXT1IvU3pWmfuQ4LMkHEit",
+	"bLDi6J7CwQ/JYxDSrhUMriGtWDh8seCmapMwCPBAvLXU98peuydJcc/613c7shv25FOXwm5LSbfyYSf5",
+	"0FwGua6Q1UapUUp93DNzy56EhTdgh/jlTSpObu92g+FUNteRLhcx7KUbFiDCiAM7GPzG1YkSMYt7npOE",
+	"SAXFWaB4EnBdpDRmmL1B9EwuVoNjiqJLqE1Vk1zzyy7HFJWrT5dXZC65MMXjEU2iDItgEW3YvESQhSVs",
+	"OU0GgmrNtHZRE+42126sq+q6XnrbdpJzILYFND+4KfkaZKXrzGbh6NZhKxsPTzaubH69pfhbzJaIniZ8",
+	"mimWkyoDydCBiUPF7Nerbuu7fmgnFidvkHb005mYJ1QIqMRrW0S6zuc7cjeOwEeNWRQXTjWbST3nhiaE",
+	"xinXGtMHoWyxeqHRtBjLBfyo6YRNM6ogmqzMeB1JETEleqWTayBK1FGQaa+4mLpgA/bZ+CZOpFpYPZFq",
+	"0BwLn3epe1YYHhFkatADcZvfDN+l7UumzHxYfnJ/5+dBus5hjXcfgptaSODE/rAkAiLyZvTGO/Jjojmw",
+	"Li6LuJ2yx1kVcmhb4Vrt96MnSbhJ2uAJLnNzXeTV091k5+UuhVx8ZdkTB+lbgahvv/TqboipoaFif7LI",
+	"NLpTqtLSFeXdm3PkA03QNZIvoO6YxuSfV7/+EpCFkmLqzNqZuAYRNeFQHxFkH4o1F92OVzCH2u32/Tp5",
+	"25SXNuWl9Q+3JFpfh3N24kpxA6qjhlCxhFDB1VyKB/C1OkSwliyrhDlfILMV0lfk2xDCJzUDDcNr9gsu",
+	"YrkgRoKSArqHwEcMo6kLubSXkAAVaB4c40QFyIKrM6hi1nLApa6MHuBlzxlh5yJhJsf0fVeIcDFbOvMy",
+	"hIHKzEQyteLFQkMxLdy/iCQdiHSM3zmRt+8ojI4dEO9yKYAWdkAapuFsjJkw3CybrRZAzbFryVyPBR/U",
+	"mLARcMLl1oZwaFRLq2oeboFi3fKCqQ52hSlbZLXhSQKbLSjZ+lCDmLEkflpTQtWMevwF/7G2LudvuVH5",
+	"hXbMOrpqQ40YT0AETLigycUGeyhE0ehgIChZMHaNPHxkyajq+SEtjKIuEcw+hebR8ZLEMqWOYKjGSAry",
+	"pmxx9YbR2+ZTUmc9zcNKik87C7s9VgaiXFQARRdmQzpBxZ3YcgsMBRmQKuWm6IbSpneSY2iv7DyCTbSx",
+	"dCFcbYXY4ZU2XTGEBqtFMXRed87JIc2AWP2RJBQuqx0k1HHCDDz5Bf8xvOZig9yCLGa8m9A8nlozEeui",
+	"DN7u3+wFA7EpAajvZM00U0yven2qQYQvvMUJCEcHAn1Srjm++ewzt8cLVEJx3F1WOsCtjp/eTQ3EMMPv",
+	"I8da2dsgP36GT+wmRebxZCeiFPyvlinl9rxhn1eEyltsSPiOa+Sk2Wwjc4+Un2itZeutZTj0e2dcaM1k",
+	"rZns9mLzEdOKGfAC1C/JW3Ltqzei7UGJyY8W3NAQFoC8jO/FNOF6Bqf/x3c/4kFV4PkcLvjyK3jEuNMo",
+	"H5tNAP/RUcTmKAI85pB/elvM4eyNkIKxMewEDCOV9IBurOjE6IDobJxyAxHvefqvHTid2c8z5P6EakqV",
+	"EL6B0OyGCaczOcZSYAgHwkv8xUhDEw3xs0VUnaNcXTNhpUJsekYVc8qPfeOEpjxZEiPnYTbXJYLyoh/g",
+	"j/U94YaM2VJ6kCMT1hwv8hFG8quIFrFd2RwrAkunVZAOL1Ikoor5TQhERzBTGC9S0ZkwNA523FMqRxVZ",
+	"dPzF5Ziv14BAJlGokpUU2w+sqU5aNZgjdgqjBV3iI2apPfB+a1IZbHfaTXZ4VojaTVayRcCuwiPJnTaP",
+	"ZCBNaMU8KgUL5WTiY+6bz/qiqIfFhBmY+yrcR7cPvV8F+3Uy+ejf/LRFO7DVW5ftwLZf4UPNPMwlsrbO",
+	"/bjzH0x+VGZh87HtFkRezKYVLgcnXCrzUy1GRLoLqa7hzOsTuqDcAEE/AFaaVDNw/b6slzDoLmB215ac",
+	"rJ2g4+pSouypjaG8LDj2X+h8QXUpGUkRsVGZFqhCf4eHtogdhg98vGV+z0BAwttICjaUk8kI6P9zND5e",
+	"5nQ9FtvzqYDv5hUZ3HX0UGfiiFwKQmMyk5Hz7wyEHTDnJHZDZp+iJNNMEYwJMDPqAuQFcBcRqq9dAQFu",
+	"msMfK7twb0z69wmCrMgupN6hp+OzMHoZn4ffsVeT8Hv6ZhyeRKfxGXs5Oaevxnb2kXkembf7Z6/AuFmK",
+	"jpwnNEJFbDFjLIlmlCsyplYDXW4fNFkZLRzAxw6crE5YjcjEZsUthU7LPH1o9kUP6oBMgyaK0XgZ5sRX",
+	"DeZGL0dBzwpnVIdUFMy0TQ/56/lndAblV5pZPlyONLTN0OtG0sY2lrCNJby1yvZKOFPZJvbNc7qk44S1",
+	"QYr7CVJcUSX65eJLJWAYSW0Cn+dSxmNrIhrvhF3z8MZVpff4i0OUa+1Kf3jd3SnA3gFQhrMqExjhiPXA",
+	"TEC4RaDLWtvRKiZ8HBWwyZK0MlvfBp3x12uAqpnOvWp+O+kvuADX2Z0qW/DYYZHdM/xKH1pXjtDrgFaB",
+	"04zAupACGQYhGKgIXbYD6MODqjv4Ehv5MJpdsCOn+1NKjlwD358I2Ztq1Mqir1/NsdBtk3bzLWsTdydw",
+	"P2CdwE++Zskk9Na63bSCbxnmPy1Nvjs6S4h/5egg3e2NrnexaueqwO0SPI34/wdpZlDRHn3l/oGqAf6I",
+	"/OEN8LpPRpBdNLTKwIh0ObDCe2KqgAiJtWJAWRiI8RKSuVQmegEZOR62YSasMOF2cY1IFyjapELON3dL",
+	"yc5PNEwYDN0L4Ju0T8J2dfWSy/Z2oBuAIdRAv1eQRtoG5IacEenm/8am95rCXBxQqDBBPpbTr6ayUYlP",
+	"sDr2qKMJCRhwRpHwk1A3HXLSVO6ymM6Kt8/JiLGUCQNX/cbmIO7M65G80NXJrMxcY+3N2yvknq1ameam",
+	"D5dNfOs/t95nCk9s6xLI1xQarB4U9a4u481e05Zu9FB14XcbqUZh+y/dDmAQEZSW/Kh6l/NlRWMuVOlC",
+	"d145eKA69xZRFyoTAZw+EALuJPXROin8I7z5aaMuVCbuGRrR8GI7ElvLjtKAYBhsY2FqN64HHM5R6stm",
+	"sYSl31uJdHAxmDAxWEAQyPXYZ3TJEKov8t3tUiydTOIKitoolnJjrFTRd7LpeUEU5Iu9QSYdf7H/2xhp",
+	"+cPl2yvojlVjoZY0htt3J/wzi8MFj83M5XnpgLz9RH7+sYe5sm+v/uXGwZegPiIfq12fMlPfdSJFUm9U",
+	"L+2PzSb1+trXNQlcDbph3t07vaDWhGBH5IAzwNqtf7/8FDu9LzQZLw3TAWGfaWQsBtcufMvLgf1t7V3P",
+	"f7txyob6sr9+O47iC9tJh1pmLMGEjw2honl4omBPrDNiYC60mwuU0EIasmTo02vSiewD91SHDh5z2NnZ",
+	"jDnyfIEWcxyO4PkZw80jJbWDHeVAUbt4/2ZU5nh6NmyB3r2E0y2wIW+Y2hh9XuVAR5JOLqYOHFh4Aalo",
+	"XDtbu/vb9nGSyMULvVbs/FpuwtMqTM8iorwYri3iyUtj20qFA4sTKM1Nzv4JVnW/g/oklYIt0T5qL8R0",
+	"qUuFvm1TcmNqQu2p7y0tcjLRzOxXVlhZtH2GCkZ+L5Fwa93+/5SJZ5aeUjR8U4rKnC6HdgDqhYm7UlFY",
+	"ngRbfMq2SCm109/KkMOSIW7+YG7W5KLg+v4b5IWjj0PfMy1lcx7Kb1CkGfn9MkwdQQePNlSBw0wKIpVj",
+	"i8lFBfkvkjAao6iTE/eCoiYTF0CDEzm0ROM/M23yqlXwBedQci92JSYwprHMEHgrcgbCjoKB8KGFnncs",
+	"okpxFM0LquKjW65irHsRUyPVknTPT07yUtrc9PoQQ2nU0nF5GU8RdM2WyBku46W9I1NCO/4eO39+AQA/",
+	"jx0aOqaaudrXua+xkPcEynqXHKMwFj3C07nUmo8TFhAtiVlIBJXjjCeGUIPsPsjqOJZmRgy99uXDmzNq",
+	"CsFxEOk0uZztd85Ozl6HJ6/Ck/PtM16K3uyS7nL2AGK4VgRHEZubnBk8AxImO30WhB+RjzJJgM/TEJ9i",
+	"0qbFtPFiLTt1m1HyvNip16csqUyEc7oMrZgPZWZCOQmVPc3bhJH7IEg88KDOcA4lXQaJh2QXWI/GIQZX",
+	"6WlMo+upklDz9uzkLCBzewx5Yb6XqDALU46/oBN7TWLIjCeMjBDijmw7R/5sHAVkNFdyqpjWI6ItooRS",
+	"vlRUAm+gAMmYMUESKa9ZTKhZ59xCzPMIKlkjh3Mm2vyQZ831XNpqOSeJX6iBp9ayukEeQnA/BW0nfP4p",
+	"E3UuqMpuvHuOiH97k9p4xaaKTZFdWU5InNmDBeniIiuqIPwSWYtdGGv3/OyMjMrHRCUqedRzDKdzJSOG",
+	"xI6OWAgIC7ze2XXUc1Zt9vc4FdIVGhdODtqPS8F6eEiA5jQQjKqEl4NlC+qz6oc16briVORlr/w1TegE",
+	"OGNdwwOir/l8zsV0IBaMXQOBrF0U78U0Aa+eiMkf1Oq7EJg6kwm3rzkil0Um3MKuM21owtzboUSrlY9Y",
+	"c2hiT96BQC7XyhjaZ0aBPeps+4AgrtDCHWe2VW5FWTk3mLCzoKVwxmAgFNMZnKr4A1FsrniEfG6KhZpP",
+	"ha/9FOAIexOnu+TiZCGBsbgIfHJlLT4PqK2L7RRy4eI710XqwjqIrH5uT7iBmCiZugNPXPeOyD9kEhMD",
+	"AaTFEfLCM+Ph6oxYkqtqwBiOZ6z98pRyUadVu5jsB1Cr75/LtBG4et0ZjSud9qA4eGWsvNOFNCFYBndO",
+	"3tkM2EGKtEk+zzPJp/FIbaLMpZEOi8MujOkyp3RuekJch/7cCh0Lc5tG9MzSiAj6FexpV5M4BPSxiNx6",
+	"DtN+hh8hdrGKjfauNR7jabx/mIoQC+uueHUzyIfC0Sl4ZGJvTQFOOnSQYIzZimEdLu0NAex+8t/R9p7z",
+	"TyHMQU81IGlgWPcAe3tr/Cd4ITRkKzt8C1K+DZDi9g6QxLR5xvuDIK15ukUaB4008GQkFA5SZ5PBWO2V",
+	"uov9MruvYiQTwHEGsAPjo8D1DR5uKJi9d7yBzdo/3ijSVmy/rtnckC4TkVrODYt7F244IA1ZFPksYICY",
+	"Ui4q8QUQfQAvCyAUHusK2X8hGT+NYzByzcC9XE0ziRSL7RiDPQjMTrmphXThxxhS/nIbp5GEDoTPnMZS",
+	"ATGhUSQzYUqVz8op0BCS4OusKyo0jcA0E8mYkTdvLrAAgbISTA0EmkuDUtEBqmIX6h8Q9p+M5taYF65u",
+	"Qem7RVqLv4glEIp0bNfnbc1qXc3y0JJeyciG7Ts/eTMQtYa2aMaia3ebzAxJZHTtgmxLliaI4cAtbhfe",
+	"C/yoJlNJZK1h6T2shdau1EK2p4BsXgVqTUutaaluIscskYvw/2FKbuP9r5qW5lQ3Rw2ALcqeARssUOX3",
+	"47EZGilDRlWy3PCI8yuEVQaIxsZIxadcUCMVKjP2mWnWXIDKtWaLPrR49cDwKp65qyagPqEIpK4MFbHF",
+	"KKffA0wJCCVzxeaUxyFgF6tpIdzCOrUFRoF6S2WotH8Euz7V8MdKciHM8Hi5ZX4hRJmLJ2dFaJMF22TB",
+	"gw4PQUUFJqfvItqDcqB7kAesB3lsuo9VhwIOK0lfhxY7Aj07/uIuDu2f8PtMJvGdNedtJEO+NbYw7UMc",
+	"w0rUAyjPWWq3Tm5nAIWMQhErAllbmtAkqSuwAbcPhIufwxoYmOcJHMZc54UyaGGswOh8xRJGNYsvivvR",
+	"EOAvkImSKeQWcOWoVfNwlZQqq1dC/jS53OihgHrxNYrkP2QSl4bw2XknQJiXEb03W9CxVbdhttAq0Xoq",
+	"WrX3fmqvnDcWVqhUYLD3JvyGbXOvL/Hg4Evr/mjdH63745tQJyHkEBPybvk7akEGKTAGoAQADUZOmR2b",
+	"B9IYa/CcAycHAOmAW4aLaqgKNg9cJnGsiZFkMaOmnBmaFxvWPcBqdh4mUpGSxadwbVRIYV2I8riE0DJh",
+	"eFINPfWBpxqdUTWg6xM+/ZxxVxVs5QPXAq4WcD1O/OqdEZe9t0VbLdp6lJW8vTehxWcHhs/cIU1oyZrT",
+	"zUkkypTv0PdViNYL7l1qawNAS6m6DoE3/SHiYCGyhLl++zgTYBgpdX0xk0C1v3QkHr7z5YidMYtkyhxZ",
+	"yEBg4Eq3bAwzQH5hwVIvqFpxyhzuinmbV962boUdSQ9EDosRlgm2qDyvGeY45XuxF+QVx3CWrIi9ZnNz",
+	"RP5RMckNRMUmV9j6SnRPFQNeDe9THRL8QNV1AVU+Ign+00Ry3BkR4mRAU1eUhe1L4Oa48vLT72+vyEnf",
+	"g0gSJVIzZ3zeNdUWR5fHLapsUWWBKn0cXQsAWwD48IsOxGMYZ9iwTRqKux0Lp7ahIc8FK9qD5laIrp3A",
+	"UvwqogOfc1wCMWbGllWUhNG9+2fbOHY47gEAo87zgyrIEejbcqB6VGMJs0DJH6uudS0CuiJnfTJmgk14",
+	"xKlakphFgD7vgoPcqLYYqMVAOQba4XBp8U+Lf+6NfzasuR3RUot/Ds5WZo/xouSXnADRGI+L3JrbwAeM",
+	"N/fCOEy6I7g2qPXj7ZI/UiRL5AeCR13JwJ+ufoTIKaKZuuGRqz7vauSoKRVcI4nMTCZxE+s9tuWpymy8",
+	"pZqFXGgmNDf8hpG5YhP+2QesTWjKkyUs16ZiG3jL0P41xIcrwbDV8jtBJ+Ui/3vrAmNipociS8dQx207",
+	"EPPLP65+wSca3xpTw4ZyMhxzZWZrKbm3bOacKS3FbqUUP8Izj1FHET60OQoYV3gbBnxoNUO0cVOTE3uj",
+	"sdjV4SiLQxQpWxVF9KENIIAES2rrJK7WMKrV5FCU65I0ROoPCIWw/5iUedAwkfSXf1wR3NcWofmUx24q",
+	"4yzJNDk9RYqQTPD/ZMy7CdwbLpw8tqua2C1H0gzYzl3MxpQdkUvbASjkRkZ455FjpRgdNTFZw233Dqu4",
+	"j15I41gxDfvOHiinnX7n9Ix8pOqaXBnFmOngHEQytlLn599PydkP/9suALmwM/FzZpA/uSrg+p3TN69P",
+	"w5Oz8Oz7TtBhKeWJFWo0PZLXdCLV/3JtOJJqatdBIdg7/c6vcEsn6Ez5DRP+1yuaWvFXiOd+5835S3L+",
+	"3Wvy6s3pG9vQkkzsd2icJdD8mRQMdNxX35+R07OX569e78DPDe/chZv7dM9itE6EYnvilmy71eKfD9l2",
+	"vZ4kZjrEDR0CY8JhavCBS1vwXJv+xfnrgNmgpjoD8jRxQXAQWm7vQ+H2Btka2veGtGXy3otqTT1E6t4G",
+	"ZhShWe9u4HFFnT7+4o76dezcj6Za/52ZHMk9sErVxMvtAGdLzf18S7KJ8iw+mnq1myEI2ud9bOCUqonK",
+	"+ufVr7+QlKkpI3AP6X768S357uWb1z2vmGFH+4SONRNWj2JJDMfwMiAiSxISJYwqkIMSXkwT5FjGukug",
+	"skB+of1KfER+YSzW5KdJCJ6yQhfLT2cra3VuaMLPuYJMt/fz7/P4HsrZPrx1K1rZWaff+TGhhry0S83p",
+	"M3ac7GyyCVOKxSUtKV3uqt58xCb/FVQaBqMbwhz+112ElX/rti69R5CTbs5bedlqMM048nloJK1P8TB9",
+	"ioemV3w9VIwgu3MloxR23V2FHBeNKALO/v0rIcdUa6b1+lrWv824LhovLGYJnMEaAr5nPIlJ6UXVqpoB",
+	"GS9JlCktVZN3z775stSQR3L0PaQnqejOZm9Saehal9JhaTfVpd+4xsv7sryj9qf/3FfpqXVHjWAvj1y/",
+	"0H4D3ge/zUn3LVVIqXWFJxrpvk/4lI95ws2SvFXcMMVpj3xi0yyBjaLJ2cnpq4AoNiVnvWAgRiAqRt6S",
+	"8kKTrr32sheQEcgOuGT/YS+9tf9QTJDLyJDTN9+/Ifr0O5dKMlKsGN0RUQwiMLE+bHHBHSTjZXE/00Me",
+	"j1aMnvbQ0c3lWosd/KSOLp7OKVcQ9ijVkCeJAAXLqiNBR0hjl5Rbc1CGjcxkyrCnMygGpCGLRzGNPZGZ",
+	"iWTKsB/uj06/IzKjYEnm0ZKwVGEVDKm2r8H4kKCTCaATdxpR+SW4UWgynC2nnEHitb95QhO9creRPGFm",
+	"CJ9Yf+eYcTEdRok0M7SLNt9qez/UdMLMcsONdMyNvTq0j9yn14q5hT/j8w0dWUh1PTSKcmE7xOIM5314",
+	"I5NMGMYAWK19QyTTNBPcLIcTGtlNyNmGb0bUvnU4kWoIm+zW3VY8lCVSv3N5RD5SA5JIUT2kQi/cgfSf",
+	"006/k0g4o/9j1XttP2JFJp8KPuERFWa4YEmCU2YXb2T8anVoESd8a02/2IdP48wsyYHWodkCjLZ6cOup",
+	"/GaNBAXIQkPBRKpw7u3NdQ9YxBeXbttAywsAMcSTGMmw3Varvz0PZQ79cVd/HyjP8D7bkpVO7BYGXX+z",
+	"+7xruQ5TrlMwItffnsPSuNyY9UNTQNlQimQJPSnD4dYRfB8978pQxz5cqBHgdcnVP9J1TEi9eyh76ywx",
+	"qPNxmoS722TyZ7czw5DL2idAKrMbpmCugPupVNJBMRrNLoqCE+idnjJDzk/O11l2fvSf+spMPDX92mzr",
+	"qZ2p1upzyFafLTZXWSREM6qmVt5uogzebAZ6AOd3fQFpK/10TvVWKxu6kyxJrIQHkEWMzKIZ+MW9zajI",
+	"xuWKcGHPw4BEdM6xeIydHttx5FueyUyzmUziphDjms31pGYY1xH4rD9W6Q0XUyvKbmiSseGc2Xntn74+",
+	"PTk5ObFfi7mmaCkbzhVLuQVWqArHisGrqvPAPhtFSUIzEasljhOjBm0CC8auk6X/yJn/gmLDFLZAp9/h",
+	"IuY3PM6g2iibTFhk+A0bQn5Gv3N2cvYqPHkdnpzaq2JmJyMeNjcxnyLbVS6mkIBjfwRbjNRGD1fa9Mpi",
+	"Dpz58jjBiT/EhFtzqyfnvivXXNhP2WW2vXGgZpk8jZWgbr225oL2ZHo+5oI6/BlGmVL2/+wz14DaWkND",
+	"a2g4tJBoPHLCmGvFplTFm+oXMaG5FCGdstACLsXjolxQq0XfX4uuB5DbqNNbYud1arT3QYX4cLMG/f6G",
+	"qSW5YcouBts6Bj/gYyutXVWlochFSfwgu53Jw/Q8792ny6viC4pg9SpN7FpepzH/AG34Fz74VejKlR5t",
+	"1pLdJLiha/XjA9OPG7aO33p72UPVUKfKiw8mrqJZClV9wutFUPleew4sZjyaVWQl14Rxg+78mAWEiZjF",
+	"RCInapRksT1kdoq5+rTis34aYoWfsPGVEdDIaDGjNwz72cSp4Ho+hJsqVAIxm9AsMc6/HdwuVvaQkq48",
+	"spsFXaXnrZg7LDFX2STb7cwmo+De82EexA7o6Qkcp0ylm6NrLuKRT0WBdZvnI5Cupy8IiFsfurg4kSog",
+	"QqZcMIZ/gIKV25dIytIxU8hVkFANfgi9TFNmFI96R+QHaWY+8w34C8ZslSmhwYpYnsEnNR86ngC/3cGk",
+	"Nk7QsucMXzCEQzmBUCQY3WF+oDimu/FrehaeR6cs/C5+ScM3k9OT8NX4LPqefUdP45MzKwUtBC+Z/M7D",
+	"k9Pw9NUu5SKKIXsaU1pl0lobWivWv14OgfLx721src2stZk9vM3MHTE+LAdjY+zWrL9ds2QSlldrayjb",
+	"A+/ATC4qMAsnBepq+ZZ3d4BhD5AeVNFPjr+U/1zLYfCrYHfQa2HOuNHEHtS1fAUrgO5RtLhOo3At7mkz",
+	"cp83g0FlrVbtVgerxm22vZRX8S4Gq9sb/ZiJO1TCuVdbm5TU9wII9KozBnUKLYqplAW68AVvrLDVhi4h",
+	"9ais1FPFXMhbzBJmWNy7RcpwSwy9F/H99ErPtBA8qgrKRLwaCvLypMyNDvo06PEpFLimC7q8m974XsSP",
+	"TZ+wjcBGs+mexPbedMhW/n+9+mBVv3OG6m0VwZZBvmV7eKiFyUQcjtlEKhaCxfCZccF/NdwQ70W8imU2",
+	"I5QH0PJuOFuEbtPr+wC9NVUPndKX0iWh+hpK2tiu208TaggVS2J4ykj33a8fLn/65SiNiWYRENidnvb6",
+	"TvhAEwNCyUxqCMkdCBqnXGsuReBzzHEhxXIhAqLphE0zqmIups6KBejbyraIKYEsy4J9Nr4xHFagIHHG",
+	"BsKlQpyek9jix1zxRvmYiQQovQxZUG0fIFra4b5whF1K52+F0okYB0InhkE9n4HwL3I5toSb5oz0T/Ai",
+	"f5Y/pTtDSMCRl3HKDXBHQ4comdAEfDE5pvSTNMznqJN/lsVDuOfs5Ox1eHpq0egOaLM0FE/lpig14ZOr",
+	"SVkHPf21UrmqymozRLNbOSCHBC8P8gSDcD3qGAtqkwOpoaFi9vRZA7vKgs+l7+3tePtAEzzccnHRHdMY",
+	"eAYDslBSTIGTPSCZuBZyIZDkJyCwU1BYubBEvGJ/yDf0XpFVqxO0admt5+dr8/y0Lpp7IPNLD1EFycQ8",
+	"oUKAHLfnxZri43iD3hMgt6sjztZUYfoNImaM3Y8xXd6CFhZqj7Fot6v9bScJonss5LDQg4rYRW/KccKn",
+	"yBcNyBQ5kvBFMdcQms006dqxCEjMFYtM6KtzU6WomELl8sARwnEBHFKBlxi6F5CYKX7D4oHI63yzG6hp",
+	"VYv5Azj+FKfCkO97R+T85JwsLDAvFTWZUU2EzNuZMdIVciCc8T0m2NqyqoFWQEeZrXt1cBscTfbmKz8B",
+	"D2q5rHypQZ6XprUNEzws/9FlmRuxMkt3kApb02G7yDdQrMTDhTFX5NAx1ZpPxYPYB66sQFrMJJLVO6AC",
+	"GxYFEllIdU0Sro2+IJSMEyquCSTeerpMbo7IH9zMZOaZHPhUoEQCgVEaZq/GO9lpGw22lXK+CrajXh+/",
+	"hHfjzn1SRXyFuEsvwpPzM7vyGE07/c4vUpkZ+VlGNOFmuat6fZmP4ON7c+4nE1vnTKuItYpYq4i1itjX",
+	"oIjZU6hMn11WcYwElqLS0Q65l4ymD6aWNedzvc1xhLuzWjdkJT2kBlcUKaCf3Ke+gtxP7Mo2uVDQ5Va9",
+	"OVj1xnuyuDZSLZ+RhtMYS0ajGZgIiGPwIwriaWk04+zGStk5VSZZ5j9YOSqkyf++IIsZA7GJfNkuefUC",
+	"TSgxizikyHaFdJcCGETNUCyAccKz+EFeZ2GYsIIsyAsAJMugfPhbETgQEPFmZlTkxh394qhgvR4ROWdC",
+	"O0NVrtggydNmDWgguvbJOEN7DHZQCtYvmWVe9S7s92yPhrY35U/ecJ8e7PtauFoHovC1Kma/nhk8sHIk",
+	"YxQVmsK360QletUOQAXzk9zpd4Qc4iyDCEtW/JtnJ53AUUu7ZZJnqNaTcp8EHYX0T/2OX3Curc696uyS",
+	"uyp2T+swvauntNXxWh3voROy7IZC4llnQF53n78nTBkVixlP2Lq7uQjnSk6hPlqrYO4U8neYAQhIf1Fw",
+	"/e5zUn30OcGRIbFkGoAHfGp1ch1LV54206r3B5FhB7ZzISuE0zInbd4jV7X/FPtswjhjIYRjhQlPeZOc",
+	"25nIe1uq7ZWIGhfZsnmIvCi1onLLXi5mTIQeLodMxHtk296RiPyu/N9NXN47kqm39qV91ICOVqw3Zc0F",
+	"TjepInZ/q9KW9GS/FewWL/QqtZIOyIQnhimsc2QP92yFkvgWU3eljrR7jWPrdYWkEzvByPO9jp2MJj+4",
+	"tj8eb1AdAVDBjlHWfuzypabT72QZXLm1EepfhkPYCXbiM7vChx6WUKg66JvNaKtLpbWnHRq5+PqN3Uwh",
+	"9IAkaA3S6fgL/mNtrrft0GImEy9VStp7bjm0O0HxcQaWJCpiyPKOaBK5onF9PyROWFlBdTQQK6XwFaMx",
+	"Gf39/W9kU2OPvfALrYgeES60YTRuCPapbrHOo23mJsc29qPNKf8aquIXdIiwK9gqdSI3B8t0iIu0GiK0",
+	"ZstFMk25WV+25C3u8jClgk5Z7CAH5DhJQ+aUx8TMlMymM+JDC1UmdL9M9mWvaBfSg5tcvxgILm6kVQSO",
+	"CFRv4JoskMWMkUowIMFmOisJkFD61wSEkiWj6EKkZMHYdYPAwJF5W+rwg3Onlj/WVCS+uKU99A/20M/X",
+	"vp4zRxOMm+iFrl+pgZUkBZrvGumsQH7JVzMCcdvoncuPPJaYSJiBx77gP4bXXKwBFyMuYtg2N2yEUiCb",
+	"T5QUxpEpkzyS2NvDoNQIbjSil9qwNACiHZejt5DqmsVEZmYgunPJhdFWhYplSrnASMESLgHLKZtrV4AW",
+	"Qqc5EBROMx7bkQzQHygIE4abBEKgjwZiRKeKsdi1Gf/I8ZGpQEBPFp2DpbmrxmIFkJNFIJY8rBqIMpzy",
+	"TcReokCjylS1V03cqgsIUhESI+dhNtcoc2VmNI8Zvty30n55MVuWO+DGPOaTCVO6GPtikogUDN18YC12",
+	"Rx9ScAzElN8wXdiSx0vDNBqlcTHYhsbggR0vS9wdEPv9hozcYgZ7DA4vwSRmQgfCdxSvrBXcP8PHdpPZ",
+	"83hSFdm5ojnmgoIqWbLBQAmYkzpDTK3kxt6vCO232JDwHddzqfk2PIPukfITbQrg+hRAHPq9m9La3L/W",
+	"HVljwXUQQDEDPvf6JXlLzH311B57CFLKMZQ7SYysRN5xYU9CLsh7MU24ngWEavLx3Y/PQPnabCvF8+y/",
+	"udgWg1WsI43Y62ONAXlCaE7vL5JlrmStWpEFY3G/Cm5j4DakIh4Ib7B20IcrYkUgPgk68SoULpWWi6Q2",
+	"R+QXoMRAkgVXbGQgCg9K0Gx+CqqtQqcETWVmkaAVu0bnEW7Er6uBWMykXlUlCziTo3MhYRxg32LZExwR",
+	"0oWwK0R7OrMtY7F7j0ZgZIHkjIspOuIdC77GfLUAkA1U2mwwYbkGuEIbGBT1cGasyteaUE2peGjZn9Ja",
+	"t567NvuHXZuV4rC1EuJOsvXOdS53VENd9AE4nNd74eCOnBTSa0doyBNZOnYx53VOuHo3mnMeYQM+wve/",
+	"gjDvUn+2cFLZXrdGqsMzUtUv9iaflNtE+NReg7/3Iwi2LHgbUcX8wZz3B7L/i/OqxE7s7DMi9lHj+oiA",
+	"wd8FCtiHUnpt1bg5UyVhWEfqVNo2TxrGXAlB9gEzQwhXLsvv4Ww55UwA5Vh1TBdUz2BQYsW0dvIxlUqA",
+	"fvJvKE2x5GI65GIIeEwmnX4nXRLNtTP9ACFAytTU9ghAG42gYuyMmiHXQ57aoaK2P/5txKIkmTri13RJ",
+	"Imq2D4cuDf7TxESXZ78tddFK9OdjynBifh2p6Z2Cr9ug6jZrt83a/WpKwa6DVjnArC8GuzO4LMKYfFzA",
+	"ttGV/v5qWKWdBNi+UEd/G83uY/7hpw2NdLHiuxlzcKs+bCyj+9QWCqIfyVZJPOjwxfI05baefBc8cDrw",
+	"2iKGtBQygVII1IoA7LNFyE9Mlz7ntrdlVUG/ip9UX3Pa0ZCllFtFSk4mPGL/S3GILYvZkb83yG+dz6Rg",
+	"UErw1fdn5PWr85dnp+6ynZHhmGquO/3OxDZ4IdV1IVA++deSt3Yofzal0GquJ8NcXf9rV6nzNHpXPoWt",
+	"0tVKyJayqFV+WuWnVX72n1K2MwLZBUatAqJV5ef4i//nxlJ9eTs3V+ArgZ8HVxM2OZZbH/Izz5AozeOj",
+	"Kw+7qeeuVd6rBMm9NTVOwHlB4DJ6wgsJYOVbQDzYJgC2A+/kCJyRYYvyc7/P43vpIL763D6Uj6pGcXJy",
+	"cnp6ursK8BEb9FdQ+SwMZQhD+V93Ex/+vY9KXbpJdjnqn1aGHQDSf3YFxZ6yVNVbWLglkfZwWOV4TMV1",
+	"GDNDebLehksj+2aDiMplvuSO+1J8EpI5QqJZpFjMDYuJkQHRM7kQJKX6GhX+5rg6Kq7fuQY9KFdixOec",
+	"CeO/1SBF3Ni0xtH9CoQD1tPykF0hTcj1pNXQ7hUvLipK2AtNrMjx2yooSYSd8+ruUdp5BWRmdWX0tCuc",
+	"t1KAQ3nBcVEGndzld42X2D9Iq78l5q6axdwd8aH92NDJZrgd/zl01uSPn37910/v3n8iP//2zo6YvwrB",
+	"lJ1+5+Xpm7PX35++6QQdLZUZRjK2j70+OX19+rLzV5kAsZhAxVJujJ0EnwIgJ+SMfNitiHFV/F6xJ6C+",
+	"3+kEKJEtILIkcyZiLqbt0fDNWIWdDPCAKXQqRimC5usvDdxadavRWTTSoZOroR34DXxnq0vomot4E4tZ",
+	"i0j2GjDDIIu8DpW4ebwAwywQ4uaqjlVooLBsJgxPCCUatD+SaaZgh3KV6jvAmJ00tGP3oTvUBVpBPPWV",
+	"gzdBnho/PTaoHtU8nc++ERZtCXzujGPceBw8lnEL6ZbzveV6bmHQzjDIHksODO8coNwCpm8MMO0FAG2H",
+	"rTa9deV2zZJJ6ATjOrKL1pG/f1Dmzk2XTA6ixKvZFe/eiv2IdCtArHcfAKaoDh1d3LbhzJ8urzzD3EpE",
+	"c6kKiA9u3j5t9dPl1b98Q542vLnoxnCnSOfL/LkfINRxX2ywny6vHoUKtpiBzQHU5UXQ2oIOOYa6ul2b",
+	"Um1r6M228rUFd+crqdXG3jkaizKH5Xr6NdKFpcClEJS7bBBHvCaVlZuxJqmMWdIDPU8Ktiqnjshlnqkr",
+	"yLhwoqPWi4RsEEDhA3frwraL3fOkSuCq8OpjTaBO0IFBsLdY8NHpd3CQbGOZiNhwztQQfur0vzv7/uTk",
+	"r1xcXcZZYnAhnZ2cveoEncqIwyQCvx129prZRRhRxUp3li/95xSGcPVnIYV9IqFj28zOL5LMWDK37cOG",
+	"9k+sPMV7NZYI8PdeyZSt3n1auj2R0FF/+yVJJDDYrTxydmKH3rDPxiISqmeQAexzjn2iMfDwdfodT7YL",
+	"SUid4mMzbFttz88eo+evSr34wKhVjEvN/od9wV//3kHbzxf2ExV2KjZWczh9NcerDaxvbQdtYH0bWN8W",
+	"C3IVYagOYzbhAnBaW9hlHygbkCqhRLDFKlgtwPca2NoERvcAymu1++Mviuqh+2tjyH5Jayii9iuwL0BU",
+	"nfMLp1IbD7w5Qukpv2G1YW8VrPwI+myTZ6DUyzZQ9nkH+69M5RPqtTupfsUa3Tn2H1VW1+cLKz8xyB9l",
+	"KjDA5luYa8LTNDN0nDDSPT95s3UmwH3U2n3kAjRqrSkXPM3SIRUio8kQlFjPjF2n0748WaPTki5WGY57",
+	"nTvoRfvOMLj95sf1q26Um95AAkuwlZytztOAOX0RUxRMIfvMtdFrMKq/X0gTwtr6Bjylzy1J5OygV9wh",
+	"ajn7XC6HkaOD0KOsI3S3hh8BAfjxaGrOsbfc7x4/dhuc1fosPmYlss+8y66iJ+h5wDhe1fMuYN3kd5uC",
+	"tRuqS7kRDDzhJ1hcjKJC2+5IsRm+Xbpu7wPABXdzYTwZPnEr8f6qXRsZ1iKdR0I6bQzZ/pBRS4jynEyx",
+	"TwtqPmam8fDe7pB+RCyDX3wwJPMbvcbprx6gRGbgLkdAY5eChEHTWRQxraW68NXNbavRCk7NrXAwM2OC",
+	"TJkh52dnPqPArSgfYME245pPMATfIqpZQdUtrGlhzSHDGnymxTUtrmlxzRPgGnuW3+Eo3zOYMSwEq8+2",
+	"weVsMmEoa7BQazSjasrFlNhXEXxVQMZLMgLj3nCiZDpqCCinhv2G3368ePJVT3qChWbR8ZbbhKRAfnLb",
+	"R9v4uiBxLoZw8xAgTk1hWPtw5/Z2elCM4od0c4B4ab7a+PBDjg9f3VjFviqLAr8PN/KT7O5G3xwUfrm6",
+	"f7pFI+1eksoXajYypstexd7cJ5REUikGdlMsdCjYAl95RC5FubAjgXOifsdyUxJPsHWxAqUUrIAVCTUW",
+	"cBTtGwgo4D2BGkTmiPi+JJLGLIb7K92hiWI0XpI51QaqiC6s1nQ5V/lkaUKVsk3gYiA+uO7SKGJzw+J+",
+	"SevS+cucdsZics3YvNQ/M2NL2+cYi2VSQbK5FaNiSv6U44HI+5WPGFHMFzDHkUqxTrcdndLSgRrdMLOE",
+	"3bh0auBNH41pdA2yfVRXa9LF0ns587Qc6HTODYXgA7v5VB5jcH72CoIMsvm8+PXsJfz6V9BJ+RTTsTXD",
+	"cldTNhxTiF6w/zz9fnh2bkWizDSbycT+rrmYQm8XjF0nS//O79+cvrKnysobzl4NjbT3gF0AGceGdMq2",
+	"e+np6dkrCHSPuaZjnnCzHM4VS3mWDqt3nr95/SroMDGzezsebrz/7Pzs1V9FZIa7CKKD+XtO8gPuvZgm",
+	"dtGdnZy9Oj57DcIGx1NFMEGngBap4pPJUBs2zz+Do++ulJsAAR/2VvdwsSA7/Y79TnhyHp683iHGwy/E",
+	"Jwp9z/dBSyTfwoCvId69yXTg9QSA/aGhFk/X3+sPqPBPOQ7lnIk2hr6NoX+UGPp8jbbx8/vgSIxji8xv",
+	"6/dBKXbCIsu9KiR1ponjL/aPIfyxMTC+aGefOIBIEp5yowOCiIRwEcmUBeTDT39HwB6Qd5/e28tzV8zZ",
+	"ISTsfUOIfAkCP7w+3+hyyHvbRnk+7/j46kw+tlq/m7PSr8qdQ+JRQ13MpGYVA2HlXLVSdZKZTLGL/JFc",
+	"4twjUP7uOute4uTXKV2gDNWrXaTrjCO7xb77zu499H31xY8b+b5JHvrA91YktspPs990e2WmAipDEEHP",
+	"W+1pQ+MPfU22YfEPFhbvbeoUGGOENGTJTMlrcX7yhkhhUYa9ofdI6swxiI67BI2t4rB654zQC6a0xROF",
+	"0PhTjomRZC6T5Ii8p9GMUPCcsLjki8BOcZqUI8WmzDgPTcUv497MtdcRC09MjfsB4/ZkEoNzhmtyzeYm",
+	"IClV1yweiDyKz7k9kH9NaSle5DWji3bk8Vbg0/hTjl9ohwM0Sbg2Dm8i8BoIRF45UrDvHy/JTC5ImkWz",
+	"Op/H7zA/e/Z5VBDS2d4Q0u/uGPqnHNf6f50b6gKmPl8K1BBv+n0o6tXWBN2isNYEffAm6DaC7VsrVeqD",
+	"BYKaM/yGqSWJMqXsEV867VMaM5KJGMylwFmIXCldao+TuwCnAiixSN4wxddEpP0IlKZAaDpVjEGLcirT",
+	"ugMcos2K9946v2tJRv2rh1A1oSa+K8vgSmnxvXxds/b2QzGKrV8+Ds+o+1hTENmv/91GjB2WAblY3IFF",
+	"xLUMonerYFWrUvwIgVAC44fsWZepeZIBn2fKtZ4zEZPuCK4OeTwCYv8oyWIW21uiRGoW9+w/J+5FtvGu",
+	"fQOBsVj2XETG5e6odNm+r3dE8sDNIk5Oz6himPUDg8FiDP/STN0wRRZSXQPxkczMQMC5vNp89y58U1D7",
+	"ekcg5XsJoh9UmaKFPatSDIRiEzgRUqkY6Y5co5ahe2MI7wulSJaj3kVVw8k/RfOmQbcmVuLaIRwIqy8R",
+	"qrGeLB9nEDrXHbHPEdPaDhAusz4ZcXEjecRGpBtnjJyek5gutYt3E9LwiPUCMpKTiWZmROiUcqHNQGBM",
+	"2WdDRtEySpgeFUVHzEzJbIoIJS/GkQlNugwUSYNUU6Bmw8MvtL/Prk47GXQgBJtSUA/9sMFYjiKq4qEd",
+	"rGw+ssfJXDEoYWZ/z8s92lHrHZFLMk6ouCZYDsyPkbYapB1w+2PobdOj3ppoNjc391TsCpvFvfhhU6gJ",
+	"4iO8MJTKbyWotfvmhJ6Oz8LoZXwefsdeTcLv6ZtxeBKdxmfs5eScvhp3gg7UF7bnDC6gTtDBeez0XwYd",
+	"XCadfgfXlD3EYLlYhAQLoVOqsWYh75gmUFltQTWhY3kDgYmEWfAJejXklJUWSFGZM6VLiGk82qkKG0zH",
+	"E4V0+cWwzcHXBnO1mvTz06T9UYS6agiaalvypA2uWhdcVT1NN62s2yBn4xNUxSGe+yEQosMv263g1gRw",
+	"r/x6JedSM0I9cF7epkl1iBj7QRaKG8OEw1331DFuqf3HX3w71sZ6/QaUpoItC7wf5C2TkwkY9mVmtKFY",
+	"ELUG/v2dmRL2e3B9eu+Qoj3VDyFwy81uUPDwIojWBGzUZLysqEmPXFXaLz7wEW7YbMfIXaXv4Iosf6XJ",
+	"bDCy+uZkOcIzH5VPyNMCclSnqJIJTRJNyspqQg1TcA8OrEUOqgwqrKI6ECoTVpWNuZ5nhrmv5Er1VNnl",
+	"ovtkTjGfClRWO0NESD9j9nnFdJYyUD6dYknBg8rFFNVi9ya8N5IqHpFuLokYv4Ekr6I/Vn0NCEUNFk84",
+	"Fl/ka8Sq+vgaqNGEn1CZQP3ZSHmNSVyQZoalTuwb7dettGNDOZmMSNctlVxGY9N7R+S9nRYDlTK4hpS0",
+	"3PRBjKI8KYZxwqeZYhryzerE5WVkfhWHpSxHbmm5Se8EHTc7lROCa2KXDdU8Zq6YqN3f3KBXOE/DG0sJ",
+	"Zd93VlUvsR2PX1/zwFXVZ3RAHSRGn+Tn4gYgDKIglJNJmDtU9qjPGXnNrAyFg4nEEkJnqD1H0V2Ui4nc",
+	"HvrQ8USt4l9RgwxSDbRELq3G/0QafyoVC82MirCkc7WK+b0SsIg2bG77UqjmLzRJ+IT1CULpgDjgExCE",
+	"rYHDkqgKAzjcl35uF7s+xii6Rq38I5PzhHkQOvcV2FzM3nhJUiroFF32qYwZ6V5evf31R/LyHTrr7KKW",
+	"ytHUCQLFb7Huu4sLtFdRtReuIHzud+gF7jv6BTHS0EQTPU+48XaMY2xOUDgq0M4xEEWg45JRCCzAGnB2",
+	"NG84W2jw78WZVVTswIB6cux+g9YUGlXZ5mDB/UCILElItyQPAZk7gr0cjENruNZW7zkjQOTlIjMRllth",
+	"KQUjV//7Z0KnU8Wm1LAGo8YfMEmfYMpu4/SaAux06ZoGw8ux4n43ZhOaJcaRdjTx4FA9lJO1DDglEXB6",
+	"snWEhHtL+cWuQZ1+BwRokEs792ekb+zKfkzGncpQgzRjn82xbUjlFZUh8P/dbmnD2WpfviKZ3mLjw3dc",
+	"z6Xm2/iD3CPlJ1ob0qGx/aB89Tux+8+rX3+BM+zt1b9QquK2+Fukb1Y42kE+b1k7Z62gtxIvXEh1nXC0",
+	"4tRK+l/YZ5OLx/ESDDbIuWP/ZZvKBfkFDTjdUZyxIf42tL+42EcnQQcCQzzijP3N6swjZ8WAmGwqlvCS",
+	"HpAfldMaMTSc0bTRtGsb94fvyNPWrF4ZgIpYS+lnnlpB9vL165OcngWoWJyA4MKwKVPNwtINX+W17tmx",
+	"lAmjovnZlVTRWqEF0C3lIhdiW4txO0FNbz3d/NaHjXOrLJC1dGmitNzb6LfDk6BWXmG2R81kFUISfmoQ",
+	"kncpKNac7+M+1SQ+3+ZZNjnErDjd8krguW0YAvpACOITXgA6/DZjSdwc+4qNeVoR6Ju9fxlj+44sUvuH",
+	"ofBuI+/z5oeXYVvQPbai6xBF1y0x8LTi6vgL/mOt5/3StbXk78xMJFOmAxKziAONrRVNC/BgWfnkf5Vz",
+	"Jup9Szle6zz4ZmnWs+zVdoccnos9Wtklj71Jdve52zaVPe6aqRsesTCihk3l2uwWQDMzmWDkOo8Yiaih",
+	"iZxmjs/UWUF0fvwX2qNcCFJ8gnQp0TOrR1pgFIDXxp4Hca+ekPkKv/e2aOMD7sXqx5abT7CiX+0WPWgL",
+	"xtZrF46OHVZsnlKG33roLV+fTR/HGoI5cNkSI1dD5VY7HhSusCjhTJgwYTcsCWNqaH431F/hxtl9NKHa",
+	"naAMXBN0xdYNYfXjbEm4OWpIaljZX09L1JvEQ9fToQPHiRTToWEqHUYyTTPBjW1iPB9StzAheiLoXDO7",
+	"wqZUxUxwMR3OWDIvwPk/WDIvhhfvskIrs9/tCCnY9rEcKwP2NNkHq7PW0sq20vrrzURYQUVLX7+mzdZv",
+	"IxxaioCD4oEtwZoG4JMDnu2hWoMxwq27cJ5Q0awnjTCF/m86G6fcGBYDiyRsRD4VoZxMyH8ylrELHF7w",
+	"MA09GhwCJezfJjTRbOTCasEV767rF4i/4EnwSbl0V8GSF/qI+I9DWcIR4ZjeDBUHMyVYTKDtkPeLPwzR",
+	"7T8implek532Cjv+Efr9tMbaHfkJbJNzboJbZXbsAPbdkEifuQ1jCUDWzheRk8kFgfmwmgIkpIh8Ouxt",
+	"TfEHNfO63g32kObY0gxu1mhhQFpl9pCVWbeNc++S7uWOmVsECz46CcXW/pTTerl4/MX+b62h9qOSNzxm",
+	"wIwymRDNWL77uALNO7FHFrIPuIgpqjC3G7V4+4kXusFeW1rrncfZUk2WW9vMNo3qedt47RwWHgVYmGjg",
+	"hHX5GPsssIATNswdTL52ee5Mh41FjXGTkTlVRl/kvhSXGDRPaMRi3I7bMl1XN+YTcF0vZtQMjRwix2Kn",
+	"35lKjxdjuiQRE0ZBya7fMqYhHGZ7K03Rt31TW9e8+lHTebYQdJ60shV4rQ2mQQW2SyN08i4OU0bFYsaT",
+	"puwQuJuLcK7kVDGt190mpAlBYrXM1gfHbH0Q9Mq3j7N7HdubcO+xW+W7ZyuXD+sGzuRC9bTaKaR0O2Vg",
+	"4ZRTkdGERFKD7cDFu1YtIjFLIEo/xgI0F446iZtVJbh7fvISDRRh/kwIz4x6R+QSWkKtrnzNvLEJ8imA",
+	"ozDuA2KyeCYhyB7lrRluKmwjA5cLMWZmwZjIuc4sxPJ5EVBhksR8MmGKCV/ex76Iixik2w3zXwCODjIq",
+	"bvYGjqOB+MMKnFtuMQNVK0e5pp5m2gzxeYjdGnpDjhqRmUxijdvdeQx7yMeWaabsDJDc6pN3lEQUSnmC",
+	"NcGO8WQC9TnziZTK/ulH/OysaEvIdVh8vdY8g5OwH2gVPK7zbcaia41uOEbVkIp4GDODEst52ezbuJja",
+	"7w3tWPrfZ4wmZrYcajphwwVLEn/BLtL8jyKnZ4h5M8PI7pH8LSljRg+RPpTFQ1g6/hquvSEXQ6Cyk/lL",
+	"FdfXeoivztup5yziEx5BJ3x2kb/owqtxb+Rw7dYK7fQ7xZKR2h44Pk4J30ig9dtDUrsY/B49QMx4T6zY",
+	"5oI/k1zwuuPjCbPAKQI1OQFxndKlfYIb0l3FbcQzZXLTZojvec04fMVE3JjB624BlvTgCTSK/CBv89fb",
+	"+joPthGiGU/iEELLQnDahnOmuIxDI2WYSDFtWH23ntMhyNnTs5PQ5XHVPVaAjnC7PHoM7wpdeFcYUcXC",
+	"mUyBnHG5qZErD7PPyLWch1U0PDahKU+WoYdRIdWaa0OFgX0pWMS0po1Pcz0Jvb10U+8SLhjwAvCYhU7g",
+	"4Pg3SYfbbeI6NDPmWrv9Y7YrE4kkt41yCKbU4caG23xPfXWmJjoE20VhOE1w5mJqmN725kzwxkgZ59IO",
+	"Ec2HE9zqDeUvxLWQCxGuhtdsKWHX0kLUqkxtraq9GVOurPaa6yegw2IGmFWegV8bVsCuhpVbDpCNxhXw",
+	"wDyEacUF0EqNhhHBSNct1IDYHeDMFf/JqDDcLAMygcNZRMsAEox1UCaRQIWzR4ysGKDQp2nf/gIXDPpT",
+	"YOxc0aeS09OOcDrPDIs3u1gu4xi9+4I9GwuA3//9jj1ThvZ06axuvQ9SCbvGbrjmxg7nDGJrqZ7BaMUO",
+	"yzERDyHrrd85Ozl7HZ58F56cdoJOPkmdvtXpocxpp8Y00OnnUT9et/cGAmcX+D8dL8aHs+WUMwFcVn45",
+	"dPqdV52gAwyApYa8yhsCQtR2NFPur6FdUJ5Q/ezVyclOmr2d6J/EPDOPHgq8nWpfAFW72tuo4NYj9QyV",
+	"0MdwWrXqZatefjXqZastttpis7a4HwWwVer2pdRhCH1Z5VlRVxxXNbprb6krvYd1o4Omd/zF/s+Hk8Ys",
+	"YViRuDqVn1gqb2zjsBdYvqvcD8+FB9qULulYmxUrfPf9dat/t7GoLRBugXAbvXUXYNtizBZjthjzXhiz",
+	"hY1qb1VdLSJqBFv3RIVBfdIQ8u0USNXR0tkXl5gsHFS1qOWIbJ1n5FJcX0A9U0rOT86P6hKLShjwwZBc",
+	"/o2Gg+2extQWxh1ASpFfv7SkY3mjM/wuCI1jt9B7zybFaLPzCHwWzgmXmTo1DtKKcj1uJRkJomYx5egi",
+	"r+axNwea+/ieFL3WJWZf//qQXWKt+t2q36363arfrV+p1flbnb/V+Vudf63OD+i4AZk/rCMIuYoeIObv",
+	"E7zYKhVF2h4oGkZC7iLiG1Q7oLMBWSmXtI1aYb/xDPPzKllppUQ8HCGuScq1hj20fVVS+0ZoSZuO9hWk",
+	"o7VI/6A4ENqMpRb6P3sqy09PQkb51NjKQoRNKKRSQJ10xzS6tncALuk9fN6FYjdcPwSnxRUWzadQQ0GX",
+	"TOBOTkI/+oQSwRYOclYK7BORpeNS0SGguy0RyFXeYwXPUgPprVQRKxW7zL/Oc2qG+Ij8BtQWQuKC2wLs",
+	"2UF6SrD3dEH/+fS0sf4t8vq2kJd/cQu8vo2QpxYD7T+/1KKAu4GA4sB/WDMUorOHQEDwYl31dU+kygnD",
+	"Lwi7YcpZXvy29S5v5PvdFangNw8GqbSmnhZwtE7dNrmwBSStP7b1x673x86oDoUMkQijzQdsnbz7A+EA",
+	"CnMcWoagpIsQdAV9PnAKoJHzMJvrB3H9RlLFdnKp7TDOqJlxFQND8NJlPnoGWvsjEybIlS/FEuCdDYiW",
+	"KZOCEZZo1huIOV1qGDn0lDvOQftOq9JI+AVlywoTrVvs+bfInC65mMK72Gej6EDMZKZ0QDRdHpFLgoMD",
+	"lbxmciGILBH0QBlLUSIPfaHJDWcLJNMVdi7h0wbW8UDcYuVdYcmdUcXcj4wntlmwAGznfOlHlQl9REYw",
+	"dy5nczQQdmB1TgNCIF51rkk2J11aCuTnWNKkh0WRZGYId40oelncz40eWMGBswd3lWZu7i28WZLYccpV",
+	"ymvG5hUCYre8LohiqbyxvaIDAR9RLqHUqmXurls6VR0bL5Lw/Cbnv8+fi58fGaN90O3pq9cnVoKuwLmF",
+	"JKlUjMAKJJQsGLsuZV24k4zkJxl0fslUp9/B1ex/GLrqSO8YI7/RZYLB56U10+l3Tk7fnIxf07PwPDpl",
+	"4XfxSxq+mZyehK/GZ9H37Dt6Gp/Q7aMOYDKeB1MOrrTWft6qs8+9guY+tdUmPbnVVduohW3XL0rWDXqO",
+	"uwn0P7so7fpFy2hb0/NZhFFYSE8oQVOBR45SVAzr/TXAvFEZsJDyUTSd4y9GzofZfHvCE9fL21m4OxCb",
+	"3BOvtswmLWz5atz+W6GRMrJpYcgak/lB0BRUz4P98xU8VLo0aq6xXS54eGRzK77FNPxTjvXxlz/leG2d",
+	"1UtB/BPkTznGekyweAIykwuSUrEkWP4mtd8m3JAZhaxpmkRZAiWiqIiLm12dv1p2hN/dp/4pxw9JkFD+",
+	"TMMu+lOO2+rFh0V7sLIU0T5pNPFStFKbfUbV1ArO+u1XsBdUy7SXCxPvuif/Kceb99kxrv7myu8owUF+",
+	"YPRKucsBoUTJBZmD8bi8wfINSLpzxW64zLSz0i7AzpbAvlNThKyL2dLu0wXVUOem/KpeQMZLEmVKS3VU",
+	"W8jdb563riePV8t9lczF15ljcp4wV7uu0tmyrKkrr+4uD6VIlpW66q4wW6cPRduDx62zXh3gzaXW3ZJq",
+	"xdXhFVu/z04+LHG2YOOZlNehzsb5KlwvxQrPj1wIUnmOdH2JRmBV6lmZBDvZ+ZJfaCvGysRLq6Xpa/wm",
+	"dqP8ga28qjTykQTUQ4qEmn5tlguVIW+lw+FJh4gmCSx2t7luz5jf/+6GJm1idddXiZhqfddvyxuQdEeV",
+	"V4x6vinjVQ8zE/FccgGUQRbNsxsLOuz5qC/y/TsQji2t/BKuyvu7/J7y1i+/MPCUu4zfwCtS4F4biImX",
+	"F3jyo5OaW0lKo9kRsWP7+6efSZppQ8aMzIyZ69y1nY0THhEOc8MMVEsdiJGXb5lKMBwf53oErvNEyvmY",
+	"RtcBmSt+A7pPwsV1mMiIJlZ4cTfToEPrHjaBCr2wYxFRpbhzYGs+BdolzSJlPz5azDSLhv////v/jXqu",
+	"0qCIWB/czOjoJjdM8cmSxCzh9p9MD0TXrYCjf8E1Jx1qa7u+VYwaViM/djfV7dFfvLIWqWalujedoAOL",
+	"YAiLoKRRQ/nWo1KihEW6bHEkb5iKM3DmZCrp9Dsw4f3j44hqpo/cd4+m8uYouz6GjXTsRnB7F3DNEOLY",
+	"PrZHuKYhf3Azu4IVVXciYDNjzGRzC68U8JEsiZCLb9hhfJBWR/AxUbdRa0MgqaGhYn+yqDlb2ws12E4h",
+	"bKfcfbUvk+MHmqCHKTc8dsc0Jv+8+vWXgCyUFFMQ5gFxgXpkwlkSB575AaUnNAmvYDiQkzp7tUG2RvND",
+	"8PUfpKkbHXmCMKoSDioZvriaH7TqBrVC1PAkgUAx6N1eTeat+/3upRwb4Nw37Vm/i85inzrcsuF+lq/Z",
+	"UsM0W0HAp5na40z/BqAJYstJRAXUBQdgb1HTBVHMqCVJqGFqb1O1Gk/tdCgrn0pak1ca4XDXpAuOmVvo",
+	"LqqS/95dkVxnBzr+Uv5zvT+pouTierctt2CSdDGouOhJrUrzd2bq9ZnHNL80+Y3KvWsDCp43x3adWWZv",
+	"VpmddO/yyttolb29G48L40HjxnxPo5kzvri7WUy6UpExszA9/63nLTZeFlUts47dDhM9qDEsnZs+WcyY",
+	"wFB8lJ0OlWUaf5SZiWTKcvoVoGRxD28w9b4revZ4jqg6XxL2p7OjOcE1f3mFT//1GFZk/83NFuRi2bTm",
+	"48MzH7vZWZJETpFM82sSVMdffP8cddQ8ocvdk7hWG7R5q/vtsb7SdyEQA4IF6y2wj6iIWGL/yCfHYjEr",
+	"VOmUcrGiUPpR4THpnp+8IbkV2j8dzpmIuZiOCMScEW4KpRPlspOSLK6FSmhdW9n3+7H8VmTU2UPJqFr5",
+	"FEVsnhs04dTxw2BH5z8Zy9DlXxJYLd9Ca7Tae4JK027dcHtZ6IUx13Sc7Flf/artYt8up9O3YnSq2j+Y",
+	"iAktzlM4RwOMwIUVaFz2BfwRzVicJewpTB7HbivfH6M0oo6PKF9KuBwLF3nUcUEQJnlfeeQRAxMgZHDw",
+	"jshl2ZIE+SqglWlyfnpC/i4FyAIvmch46TyHaATjRrNkUoc23uETD+FsDh6ndFLOV47hGZoRvdSGpXY8",
+	"EG8p5LCPj54DZfkOdqt8tvdkwGoBVwu4Wi/hI3gJ2/zeFr19tXyecl7GOhByWLI7V9jMnwTyIa56QMT3",
+	"Hp17gHaFXEAismKF8amM+ErWJylwuDRDi3paB9fei0NBa08PfzxAbtFPi35a9PMtoJ8WiLRAZDdi8RUk",
+	"UqjMuS0FzStPAUSUtBs4xKiZB8QjP0pFzs4dhVtpQCKq1JKYhYQMB2oyxXRgYUi5zsrCxydREVev+ZzV",
+	"gGjpRBMkfYBHjegFN9EsZ/WjZErntd4uGAR/6uNQfL1QZn3Q/2osUhFpVcxDC3BagNMCnBbgtADnGwQ4",
+	"bWT3U0d2/53fVIO6sTLNaoro/iO5bStYlCluljCNY0YVU5eZHc7/82+LY+yweMB0e9BmUhscOTHFpNVY",
+	"RhmyjzAazXy6MNA5A+awPeBCGyoidkFGKb22YliM4C0McnMhl9a+uf/9yfcn0FVM5jwGZOW6vdqcfzCa",
+	"mFlAFKMx7msfQ2qXtaKRcf5K0k2ZUTxCjyl8NkZaP80smDOMJFwbJpgKyMcfhh/e//bpp7dXw8t37z5B",
+	"Y1yYZ444dQ0lyZVbTZlmClsS2ZF1icx4IiX49IzPNRkzs2BMoIWu+AamNde8H9j4Anwpvn7GkzJnhPvS",
+	"W9vHy8gQlvApH/OEm2Xp/aX7az7yL6Y0lwIS+vD4JDRJXMql84dq0v10edVz3NlQeBLeyWIigDGQCyMJ",
+	"FzFIkxvmiMl1qRE1L69pzEfPCu1eAN3D4OIbbKdz/VfHr/pQzXvdrkSWdWClNjOKCeK3Wl3MHpS5fGEV",
+	"nwjYwMv9mWTom8dSmDVftEvMWIVRBwQJOziyXefUWd2FpyLHHuAa5uPMMN2DRngKkaMKhw1Sg9z+ZJWF",
+	"QzNjH8UhLOSeoYmcZqz8Rnyk5oWwruiUiYjbXvx09WOet4+vjenSv7o8NvlNje+0TSrTpgUuoz+S2rAY",
+	"K3P5aeBFRYHSN6qsa7e/865SMgTe9ZOI+Q2PM5oQv3N/zERM6FQxyEQv96GUn14/0nQ+ZyIOIaEaaFeI",
+	"UZQn5X1nf615+g+kDPWFApDcgCtXtJXbXeWvCZlywZhLkoVqApq5oYklkAwomU1nK6wNdmRoUq5HQOxJ",
+	"0bu1aYDgv3a/2AvabjYYYPzgypAqRQUOke4TOAjyugEQ0Y/p+oEH1laSyXSeMAOyBj/gt9pCqmuQyFWZ",
+	"ATfVScZ/XJH3YppQEb/Q5D8ZVYapZEku4ywx5ErCXoOl9jbhtrE/sxuWkHfUUHvQgwRzdGJF5rWj7ylv",
+	"DXg4TODhmBpadwjwqRWe/nwm3StDRUxVTJwSr3sgdSZKCmMPf+x0vkf6VRoQzJCoxHojK4bVocuDkwOC",
+	"+uXpiLEcI1H3n1e//oJnxdW/epUhtte32UAR1H7Id2rC4ikcdaBpucNoktCpl9k8ZiIqyxn/hjqx7z4S",
+	"LaPErW4f2qWDSrUIPILmdEnYZxqZZAlIKSA603MmNI6gFMxKC22XXsTndg71CxIzQ3nimvcZhmXCk6rg",
+	"wi9pCyD/bwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

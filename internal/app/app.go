@@ -27,6 +27,7 @@ import (
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/cldexport"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/dpfinance"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/httpapi"
 	"github.com/pbudget/pbudget/internal/jobs"
@@ -152,6 +153,8 @@ type Services struct {
 	Reports *report.Service
 	// Reviews keeps each person's next review and records reviews.
 	Reviews *reviews.Service
+	// Finance keeps ISF statements, recoveries and direct-payment audits.
+	Finance *dpfinance.Service
 	// Webhooks is the outbox (a webhook.Emitter for every service) and the webhooks around it.
 	Webhooks *outbox.Service
 	// Accounts keeps direct-payment accounts: ledgers, statements, flags and evidence.
@@ -198,12 +201,16 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	accountsService := accounts.NewService(postgres.NewAccountStore(db), q, auditStore, db, now)
 	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
 		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
+	councilService := council.NewServiceAt(postgres.NewCouncilStore(db), now)
+	finance := dpfinance.NewService(dpfinance.Deps{Store: postgres.NewDPFinanceStore(db), Payments: payments, Audit: auditStore, Tx: db, Now: now})
+	payments.SetRecoveries(finance) // runs take recoveries' offsets as recovery lines; a paid run records them
 	return Services{
+		Finance:     finance,
 		Accounts:    accountsService,
 		Reviews:     reviewService,
 		Reports:     report.NewService(postgres.NewReportStore(db), now),
 		CLD:         cldexport.NewService(postgres.NewCLDStore(db), q, auditStore, db, now),
-		Councils:    council.NewServiceAt(postgres.NewCouncilStore(db), now),
+		Councils:    councilService,
 		People:      people,
 		Assessments: assessments,
 		RAS:         rasService,
@@ -264,7 +271,7 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 		RAS: svc.RAS, Budgets: svc.Budgets, Funding: svc.Funding, Charging: svc.Charging, Audit: svc.Audit,
 		Access: svc.Access, AccessLog: accessLog,
 		Plans: svc.Plans, Providers: svc.Providers, Settings: svc.Settings, Payments: svc.Payments, Portal: svc.Portal,
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports, Accounts: svc.Accounts,
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Reports: svc.Reports, Finance: svc.Finance, Accounts: svc.Accounts,
 		Ready: o.DB, TargetSchema: target, Idempotency: postgres.NewIdempotencyStore(o.DB), Tx: o.DB,
 		Registry: reg, Now: now,
 	})
@@ -321,5 +328,5 @@ func BuildOffline(db *postgres.DB, pay ...PaymentOptions) (Services, error) {
 // WorkerDeps are the services the background workers of db call.
 func WorkerDeps(db *postgres.DB, svc Services) jobs.Deps {
 	return jobs.Deps{Uprating: svc.Charging, PaymentRuns: svc.Payments, IdempotencyKeys: postgres.NewIdempotencyStore(db),
-		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Statements: svc.Accounts}
+		Webhooks: svc.Webhooks, Reviews: svc.Reviews, CLD: svc.CLD, Audits: svc.Finance, Statements: svc.Accounts}
 }

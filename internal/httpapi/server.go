@@ -26,6 +26,7 @@ import (
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/cldexport"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/dpfinance"
 	"github.com/pbudget/pbudget/internal/funding"
 	"github.com/pbudget/pbudget/internal/idempotency"
 	"github.com/pbudget/pbudget/internal/payment"
@@ -69,6 +70,7 @@ type Deps struct {
 	Reviews      *reviews.Service
 	CLD          *cldexport.Service
 	Reports      *report.Service
+	Finance      *dpfinance.Service
 	Accounts     *accounts.Service
 	Ready        Readiness
 	TargetSchema int64 // the newest migration the binary knows
@@ -105,6 +107,7 @@ type Server struct {
 	reviews      *reviews.Service
 	cld          *cldexport.Service
 	reports      *report.Service
+	finance      *dpfinance.Service
 	accounts     *accounts.Service
 	ready        Readiness
 	targetSchema int64
@@ -166,8 +169,9 @@ func New(d Deps) (*echo.Echo, error) {
 		log: d.Log, ops: ops, verifier: d.Verifier, councils: d.Councils, people: d.People, audit: d.Audit,
 		assessments: d.Assessments, ras: d.RAS, budgets: d.Budgets, funding: d.Funding, charging: d.Charging,
 		plans: d.Plans, providers: d.Providers, settings: d.Settings, access: d.Access, accessLog: d.AccessLog, now: now,
-		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports, accounts: d.Accounts,
-		ready: d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
+		payments: d.Payments, portal: d.Portal, webhooks: d.Webhooks, reviews: d.Reviews, cld: d.CLD, reports: d.Reports, finance: d.Finance,
+		accounts: d.Accounts,
+		ready:    d.Ready, targetSchema: d.TargetSchema, metrics: newMetrics(d.Registry),
 		specYAML: specYAML, docsPage: docsHTML, docsCSP: docsCSP,
 		validation: validationOptions(),
 	}

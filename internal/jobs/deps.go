@@ -16,6 +16,7 @@ type Deps struct {
 	Webhooks        Webhooks
 	Reviews         ReviewSweeper
 	CLD             CLDBuilder
+	Audits          AuditScheduler // nil: the audit schedule job does nothing
 	Statements      StatementImporter
 }
 
@@ -51,6 +52,11 @@ type Webhooks interface {
 // ReviewSweeper keeps review due dates current (reviews.Service).
 type ReviewSweeper interface {
 	Sweep(ctx context.Context) (int, error)
+}
+
+// AuditScheduler creates the scheduled direct-payment audits that have fallen due (dpfinance.Service).
+type AuditScheduler interface {
+	Schedule(ctx context.Context) (int, error)
 }
 
 // CLDBuilder produces client-level data returns (cldexport.Service).

@@ -88,6 +88,7 @@ func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers
 	river.AddWorker(workers, &webhookDeliveryWorker{q: q})
 	river.AddWorker(workers, &sweepWebhookEventsWorker{q: q})
 	river.AddWorker(workers, &reviewSweepWorker{q: q})
+	river.AddWorker(workers, &auditScheduleWorker{q: q})
 	river.AddWorker(workers, &cldExportWorker{q: q})
 	river.AddWorker(workers, &statementImportWorker{q: q})
 	if more != nil {

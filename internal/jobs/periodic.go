@@ -21,7 +21,39 @@ func periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(15*time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return ReviewSweepArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "review_sweep", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return AuditScheduleArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "audit_schedule", RunOnStart: true}),
 	}
+}
+
+// AuditScheduleArgs creates the scheduled direct-payment audits that have fallen due: the first
+// first_audit_weeks after the first payment, then every 12 months (internal/dpaudit), each once.
+type AuditScheduleArgs struct{}
+
+// Kind implements river.JobArgs.
+func (AuditScheduleArgs) Kind() string { return "audit_schedule" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: on the bulk queue, once an hour.
+func (AuditScheduleArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueBulk, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+}
+
+type auditScheduleWorker struct {
+	river.WorkerDefaults[AuditScheduleArgs]
+	q *Queue
+}
+
+// Work schedules; the unique key per (agreement, period start) makes a repeat harmless.
+func (w *auditScheduleWorker) Work(ctx context.Context, _ *river.Job[AuditScheduleArgs]) error {
+	if w.q.deps.Audits == nil {
+		return nil
+	}
+	n, err := w.q.deps.Audits.Schedule(ctx)
+	if err == nil {
+		w.q.log.Debug("scheduled direct-payment audits", slog.Int("created", n))
+	}
+	return err
 }
 
 // SweepIdempotencyKeysArgs deletes the idempotency keys past their 24 hours (they hold response

@@ -13,6 +13,7 @@ import (
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/money"
+	"github.com/pbudget/pbudget/internal/recovery"
 )
 
 // Kind is what a line of a run pays.
@@ -25,9 +26,10 @@ const (
 	KindOneOff      Kind = "one_off"     // an approved one-off payment
 	KindCarried     Kind = "carried"     // a negative net carried forward (+) or brought forward (−)
 	KindOverpayment Kind = "overpayment" // a negative net with nothing left to offset, moved to recovery (+)
+	KindRecovery    Kind = "recovery"    // a recovery's offset against the cycle's payment (−): once per (recovery, cycle)
 )
 
-var kindOrder = map[Kind]int{KindCycle: 0, KindAdjustment: 1, KindOneOff: 2, KindCarried: 3, KindOverpayment: 4}
+var kindOrder = map[Kind]int{KindCycle: 0, KindAdjustment: 1, KindOneOff: 2, KindCarried: 3, KindOverpayment: 4, KindRecovery: 5}
 
 // The reasons of the lines a run adds to balance an agreement (the others say what they pay).
 const (
@@ -48,6 +50,7 @@ const (
 //	carried −    (agreement, carried from: the run that carried it forward)
 //	carried +    (agreement, run)  — Carry is this run's id
 //	overpayment  (agreement, run)
+//	recovery     (recovery, cycle start) — the cycle of the run's cycle line it offsets
 type Line struct {
 	AgreementID uuid.UUID
 	Kind        Kind
@@ -56,6 +59,7 @@ type Line struct {
 	Seq         int       // adjustment lines: 1 + the highest seq taken for the cycle
 	OneOffID    uuid.UUID // one_off lines
 	Carry       uuid.UUID // carried lines: the run that carried the amount forward
+	RecoveryID  uuid.UUID // recovery lines: the recovery whose offset it is
 	Amount      int64     // pence; negative only for adjustments and amounts brought forward
 	Owed        int64     // cycle and adjustment lines: what the cycle owes now
 	Taken       int64     // adjustment lines: what earlier lines took for the cycle (Amount = Owed − Taken)
@@ -103,6 +107,18 @@ type RunAgreement struct {
 	OneOffs []OneOff // its approved one-offs not yet taken
 	Block   string   // when set, the run takes nothing for it (not signed, plan no longer approved …): the reason
 	Hold    string   // when set, its lines are built held (bank details awaiting confirmation …): the reason
+	// Offsets are the recoveries by offset taking from its payments now (notified, not disputed),
+	// in the order they are taken.
+	Offsets []RecoveryOffset
+}
+
+// RecoveryOffset is a recovery by offset as a run sees it: what is left to take, over how many
+// cycles still to come (internal/recovery.PlanOffsets spreads it; each cycle's offset is at most
+// what the run pays the agreement, so a payment never goes below zero).
+type RecoveryOffset struct {
+	RecoveryID uuid.UUID
+	Left       int64 // the amount − recovered − written off − offsets already taken by unpaid runs
+	CyclesLeft int   // the recovery's cycles − the cycles already offset
 }
 
 // RunInput is what a run is built from.
@@ -253,6 +269,16 @@ func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra *RunAgr
 	for _, l := range out[first:] {
 		net += l.Amount
 	}
+	if net > 0 && len(ra.Offsets) > 0 {
+		var lines []Line
+		if lines, err = offsetLines(ra, out[first:], net); err != nil {
+			return nil, nil, nil, err
+		}
+		for _, l := range lines {
+			net += l.Amount
+		}
+		out = append(out, lines...)
+	}
 	var carry *Carry
 	var over *Overpayment
 	switch {
@@ -271,6 +297,43 @@ func agreementLines(cal Calendar, runID uuid.UUID, horizon date.Date, ra *RunAgr
 	return out, carry, over, nil
 }
 
+// offsetLines are the recovery lines of an agreement whose other lines net to net (> 0): for each
+// recovery, this cycle's instalment (recovery.PlanOffsets over the cycles left), at most what is
+// still to pay, against the latest cycle the run pays. A run without a cycle line for the
+// agreement (adjustments or one-offs alone) takes no offset: offsets follow cycles.
+func offsetLines(ra *RunAgreement, lines []Line, net int64) ([]Line, error) {
+	var cycle *Line
+	for i := range lines {
+		if lines[i].Kind == KindCycle && (cycle == nil || lines[i].CycleStart.After(cycle.CycleStart)) {
+			cycle = &lines[i]
+		}
+	}
+	if cycle == nil {
+		return nil, nil
+	}
+	var out []Line
+	for _, o := range ra.Offsets {
+		if o.Left <= 0 || o.CyclesLeft <= 0 || net <= 0 {
+			continue
+		}
+		plan, err := recovery.PlanOffsets(o.Left, o.CyclesLeft, []int64{net})
+		if err != nil {
+			return nil, err
+		}
+		take := plan.PerCycle[0]
+		if take <= 0 {
+			continue
+		}
+		net -= take
+		out = append(out, Line{AgreementID: ra.ID, Kind: KindRecovery, CycleStart: cycle.CycleStart, CycleEnd: cycle.CycleEnd,
+			RecoveryID: o.RecoveryID, Amount: -take, Reason: ReasonRecoveryOffset})
+	}
+	return out, nil
+}
+
+// ReasonRecoveryOffset is the reason of a recovery line.
+const ReasonRecoveryOffset = "recovery by offset: this cycle's instalment, never more than the payment"
+
 // lineCompare orders an agreement's lines: by kind, then cycle, then seq, then the run carried
 // from, then the one-off, then amount (brought forward before carried forward).
 func lineCompare(a, b Line) int {
@@ -287,6 +350,9 @@ func lineCompare(a, b Line) int {
 		return c
 	}
 	if c := bytes.Compare(a.OneOffID[:], b.OneOffID[:]); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.RecoveryID[:], b.RecoveryID[:]); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.Amount, b.Amount)

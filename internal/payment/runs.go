@@ -252,6 +252,16 @@ func (s *Service) batchLines(ctx context.Context, r RunRecord, cal Calendar, bat
 	if err != nil {
 		return nil, 0, err
 	}
+	var offsets map[uuid.UUID][]RecoveryOffset
+	if s.recover != nil {
+		ids := make([]uuid.UUID, len(batch))
+		for i := range batch {
+			ids[i] = batch[i].ID
+		}
+		if offsets, err = s.recover.Offsets(ctx, r.CouncilID, ids); err != nil {
+			return nil, 0, err
+		}
+	}
 	byID := make(map[uuid.UUID]*AgreementRecord, len(batch))
 	ras := make([]RunAgreement, len(batch))
 	for i := range batch {
@@ -259,7 +269,7 @@ func (s *Service) batchLines(ctx context.Context, r RunRecord, cal Calendar, bat
 		byID[ag.ID] = ag
 		ras[i] = RunAgreement{Agreement: agreementOf(*ag, in.Amounts[ag.ID], in.Suspensions[ag.ID]), Taken: in.Taken[ag.ID],
 			Carries: in.Carries[ag.ID], OneOffs: in.OneOffs[ag.ID], Block: ag.BlockReason(),
-			Hold: holdFor(detailsKindFor(*ag), in.Details[ag.Owner()])}
+			Hold: holdFor(detailsKindFor(*ag), in.Details[ag.Owner()]), Offsets: offsets[ag.ID]}
 	}
 	built, err := BuildRun(RunInput{RunID: r.ID, PayDate: r.PayDate, Calendar: cal, Agreements: ras})
 	if err != nil {
@@ -549,6 +559,11 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 		}
 		if err := s.store.PostLedgers(ctx, a.CouncilID, r.ID, a.Subject, now); err != nil {
 			return audit.Event{}, err
+		}
+		if s.recover != nil {
+			if err := s.recover.RunPaid(ctx, a, a.CouncilID, r.ID, date.Today(now)); err != nil {
+				return audit.Event{}, err
+			}
 		}
 		r.Status, r.PaidBy, r.PaidAt = PaidRun, &a.Subject, &now
 		return audit.Event{Action: "payment_run.paid", ChangedFields: []string{"status"}, Details: totalsDetails(*r, details)}, nil

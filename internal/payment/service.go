@@ -217,7 +217,19 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	batch     int
+	recover   Recoveries
 }
+
+// Recoveries is what payment runs need of recoveries by offset (internal/recoveries): the offsets
+// each agreement owes now, read while a run is built, and the recording of a paid run's offsets
+// as money recovered, in the transaction that marks the run paid.
+type Recoveries interface {
+	Offsets(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) (map[uuid.UUID][]RecoveryOffset, error)
+	RunPaid(ctx context.Context, a actor.Actor, councilID, runID uuid.UUID, paidOn date.Date) error
+}
+
+// SetRecoveries sets the recoveries whose offsets runs take (the app wires it after building both).
+func (s *Service) SetRecoveries(r Recoveries) { s.recover = r }
 
 // NewService returns a Service.
 func NewService(d Deps) *Service {

@@ -108,6 +108,7 @@ var errLineTaken = map[string]error{
 	"payment_lines_brought_forward_key":                 payment.ErrLineTaken,
 	"payment_lines_carried_forward_key":                 payment.ErrLineTaken,
 	"payment_lines_overpayment_key":                     payment.ErrLineTaken,
+	"payment_lines_recovery_key":                        payment.ErrLineTaken,
 	"payment_one_offs_line_key":                         payment.ErrOneOffTaken,
 	"direct_payment_agreements_plan_key":                payment.ErrPlanTaken,
 	"isf_agreements_council_id_plan_id_provider_id_key": payment.ErrPlanTaken,
@@ -873,14 +874,17 @@ func (s *PaymentStore) InsertLines(ctx context.Context, lines []payment.StoredLi
 		return nil
 	}
 	n := len(lines)
-	cols := make([]sqlArray, 19)
+	cols := make([]sqlArray, 20)
 	for i := range cols {
 		cols[i] = make(sqlArray, n)
 	}
 	for i, l := range lines {
 		dp, isf := kindIDs(l.AgreementKind, l.AgreementID)
-		var start, end, oneOff, carry, owed, taken, holdReason *string
+		var start, end, oneOff, carry, owed, taken, holdReason, recoveryID *string
 		switch l.Kind {
+		case payment.KindRecovery:
+			start, end = strp(l.CycleStart.String()), strp(l.CycleEnd.String())
+			recoveryID = strp(l.RecoveryID.String())
 		case payment.KindCycle, payment.KindAdjustment:
 			start, end = strp(l.CycleStart.String()), strp(l.CycleEnd.String())
 			owed = strp(strconv.FormatInt(l.Owed, 10))
@@ -901,7 +905,7 @@ func (s *PaymentStore) InsertLines(ctx context.Context, lines []payment.StoredLi
 		}
 		row := []*string{strp(l.ID.String()), optUUID(dp), optUUID(isf), strp(l.PersonID.String()), optUUID(l.ProviderID), strp(string(l.Kind)),
 			start, end, strp(strconv.Itoa(l.Seq)), oneOff, carry, strp(strconv.FormatInt(l.Amount, 10)), owed, taken, strp(l.Reason),
-			strp(strconv.FormatBool(l.Held)), holdReason, l.HeldBy, version}
+			strp(strconv.FormatBool(l.Held)), holdReason, l.HeldBy, version, recoveryID}
 		for c, v := range row {
 			cols[c][i] = v
 		}
@@ -912,11 +916,11 @@ func (s *PaymentStore) InsertLines(ctx context.Context, lines []payment.StoredLi
 	}
 	err := s.db.conn(ctx).Exec(`INSERT INTO payment_lines (council_id, run_id, created_at, id, dp_agreement_id, isf_agreement_id, person_id,
 		provider_id, kind, cycle_start, cycle_end, seq, one_off_id, carry_run_id, amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by,
-		agreement_version)
+		agreement_version, recovery_id)
 		SELECT ?, ?, ?, u.* FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::date[], ?::date[], ?::int[],
-			?::uuid[], ?::uuid[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::bool[], ?::text[], ?::text[], ?::int[])
+			?::uuid[], ?::uuid[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::bool[], ?::text[], ?::text[], ?::int[], ?::uuid[])
 		AS u (id, dp_agreement_id, isf_agreement_id, person_id, provider_id, kind, cycle_start, cycle_end, seq, one_off_id, carry_run_id,
-			amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by, agreement_version)`, args...).Error
+			amount_pence, owed_pence, taken_pence, reason, held, hold_reason, held_by, agreement_version, recovery_id)`, args...).Error
 	return translate(err, errLineTaken)
 }
 
@@ -962,6 +966,7 @@ type paymentLineRow struct {
 	ReturnReason   *string
 	CreatedAt      time.Time
 	AccountType    string
+	RecoveryID     *uuid.UUID
 }
 
 func (r paymentLineRow) domain() payment.StoredLine {
@@ -978,6 +983,9 @@ func (r paymentLineRow) domain() payment.StoredLine {
 	}
 	if r.OneOffID != nil {
 		l.OneOffID = *r.OneOffID
+	}
+	if r.RecoveryID != nil {
+		l.RecoveryID = *r.RecoveryID
 	}
 	if r.CarryRunID != nil {
 		l.Carry = *r.CarryRunID
@@ -996,7 +1004,7 @@ func (r paymentLineRow) domain() payment.StoredLine {
 
 const lineColumns = `l.council_id, l.id, l.run_id, l.dp_agreement_id, l.isf_agreement_id, l.person_id, l.provider_id, l.kind, l.cycle_start,
 	l.cycle_end, l.seq, l.one_off_id, l.carry_run_id, l.amount_pence, l.owed_pence, l.taken_pence, l.reason, l.held, l.hold_reason, l.held_by,
-	l.state, l.return_reason, l.created_at`
+	l.state, l.return_reason, l.created_at, l.recovery_id`
 
 func (s *PaymentStore) lines(q *gorm.DB) ([]payment.StoredLine, error) {
 	var rows []paymentLineRow
