@@ -240,16 +240,16 @@ func (e AssessmentType) Valid() bool {
 
 // Defines values for AuditKind.
 const (
-	AdHoc     AuditKind = "ad_hoc"
-	Scheduled AuditKind = "scheduled"
+	AuditKindAdHoc     AuditKind = "ad_hoc"
+	AuditKindScheduled AuditKind = "scheduled"
 )
 
 // Valid indicates whether the value is a known member of the AuditKind enum.
 func (e AuditKind) Valid() bool {
 	switch e {
-	case AdHoc:
+	case AuditKindAdHoc:
 		return true
-	case Scheduled:
+	case AuditKindScheduled:
 		return true
 	default:
 		return false
@@ -1837,6 +1837,57 @@ func (e MyAgreementRecipient) Valid() bool {
 	}
 }
 
+// Defines values for MyAuditKind.
+const (
+	MyAuditKindAdHoc     MyAuditKind = "ad_hoc"
+	MyAuditKindScheduled MyAuditKind = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the MyAuditKind enum.
+func (e MyAuditKind) Valid() bool {
+	switch e {
+	case MyAuditKindAdHoc:
+		return true
+	case MyAuditKindScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyAuditState.
+const (
+	MyAuditStateCancelled         MyAuditState = "cancelled"
+	MyAuditStateClosed            MyAuditState = "closed"
+	MyAuditStateConcluded         MyAuditState = "concluded"
+	MyAuditStateEvidenceReceived  MyAuditState = "evidence_received"
+	MyAuditStateEvidenceRequested MyAuditState = "evidence_requested"
+	MyAuditStatePlanned           MyAuditState = "planned"
+	MyAuditStateReconciled        MyAuditState = "reconciled"
+)
+
+// Valid indicates whether the value is a known member of the MyAuditState enum.
+func (e MyAuditState) Valid() bool {
+	switch e {
+	case MyAuditStateCancelled:
+		return true
+	case MyAuditStateClosed:
+		return true
+	case MyAuditStateConcluded:
+		return true
+	case MyAuditStateEvidenceReceived:
+		return true
+	case MyAuditStateEvidenceRequested:
+		return true
+	case MyAuditStatePlanned:
+		return true
+	case MyAuditStateReconciled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MyEvidenceKind.
 const (
 	MyEvidenceKindDbsCheck             MyEvidenceKind = "dbs_check"
@@ -2011,6 +2062,99 @@ func (e MyPlanManagementMode) Valid() bool {
 	case MyPlanManagementModeMixed:
 		return true
 	case MyPlanManagementModeNone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyRecoveryBasis.
+const (
+	MyRecoveryBasisMisspend            MyRecoveryBasis = "misspend"
+	MyRecoveryBasisOverpaymentAfterEnd MyRecoveryBasis = "overpayment_after_end"
+	MyRecoveryBasisSurplus             MyRecoveryBasis = "surplus"
+)
+
+// Valid indicates whether the value is a known member of the MyRecoveryBasis enum.
+func (e MyRecoveryBasis) Valid() bool {
+	switch e {
+	case MyRecoveryBasisMisspend:
+		return true
+	case MyRecoveryBasisOverpaymentAfterEnd:
+		return true
+	case MyRecoveryBasisSurplus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyRecoveryExcess.
+const (
+	MyRecoveryExcessKeepAsContribution MyRecoveryExcess = "keep_as_contribution"
+	MyRecoveryExcessLessThannil        MyRecoveryExcess = "<nil>"
+	MyRecoveryExcessRefund             MyRecoveryExcess = "refund"
+)
+
+// Valid indicates whether the value is a known member of the MyRecoveryExcess enum.
+func (e MyRecoveryExcess) Valid() bool {
+	switch e {
+	case MyRecoveryExcessKeepAsContribution:
+		return true
+	case MyRecoveryExcessLessThannil:
+		return true
+	case MyRecoveryExcessRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyRecoveryMethod.
+const (
+	MyRecoveryMethodCardRecoup MyRecoveryMethod = "card_recoup"
+	MyRecoveryMethodInvoice    MyRecoveryMethod = "invoice"
+	MyRecoveryMethodOffset     MyRecoveryMethod = "offset"
+)
+
+// Valid indicates whether the value is a known member of the MyRecoveryMethod enum.
+func (e MyRecoveryMethod) Valid() bool {
+	switch e {
+	case MyRecoveryMethodCardRecoup:
+		return true
+	case MyRecoveryMethodInvoice:
+		return true
+	case MyRecoveryMethodOffset:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyRecoveryStatus.
+const (
+	MyRecoveryStatusDisputed      MyRecoveryStatus = "disputed"
+	MyRecoveryStatusNotified      MyRecoveryStatus = "notified"
+	MyRecoveryStatusPartRecovered MyRecoveryStatus = "part_recovered"
+	MyRecoveryStatusProposed      MyRecoveryStatus = "proposed"
+	MyRecoveryStatusRecovered     MyRecoveryStatus = "recovered"
+	MyRecoveryStatusWrittenOff    MyRecoveryStatus = "written_off"
+)
+
+// Valid indicates whether the value is a known member of the MyRecoveryStatus enum.
+func (e MyRecoveryStatus) Valid() bool {
+	switch e {
+	case MyRecoveryStatusDisputed:
+		return true
+	case MyRecoveryStatusNotified:
+		return true
+	case MyRecoveryStatusPartRecovered:
+		return true
+	case MyRecoveryStatusProposed:
+		return true
+	case MyRecoveryStatusRecovered:
+		return true
+	case MyRecoveryStatusWrittenOff:
 		return true
 	default:
 		return false
@@ -2781,28 +2925,28 @@ func (e RecoveryCreateMethod) Valid() bool {
 
 // Defines values for RecoveryStatus.
 const (
-	Disputed      RecoveryStatus = "disputed"
-	Notified      RecoveryStatus = "notified"
-	PartRecovered RecoveryStatus = "part_recovered"
-	Proposed      RecoveryStatus = "proposed"
-	Recovered     RecoveryStatus = "recovered"
-	WrittenOff    RecoveryStatus = "written_off"
+	RecoveryStatusDisputed      RecoveryStatus = "disputed"
+	RecoveryStatusNotified      RecoveryStatus = "notified"
+	RecoveryStatusPartRecovered RecoveryStatus = "part_recovered"
+	RecoveryStatusProposed      RecoveryStatus = "proposed"
+	RecoveryStatusRecovered     RecoveryStatus = "recovered"
+	RecoveryStatusWrittenOff    RecoveryStatus = "written_off"
 )
 
 // Valid indicates whether the value is a known member of the RecoveryStatus enum.
 func (e RecoveryStatus) Valid() bool {
 	switch e {
-	case Disputed:
+	case RecoveryStatusDisputed:
 		return true
-	case Notified:
+	case RecoveryStatusNotified:
 		return true
-	case PartRecovered:
+	case RecoveryStatusPartRecovered:
 		return true
-	case Proposed:
+	case RecoveryStatusProposed:
 		return true
-	case Recovered:
+	case RecoveryStatusRecovered:
 		return true
-	case WrittenOff:
+	case RecoveryStatusWrittenOff:
 		return true
 	default:
 		return false
@@ -3951,13 +4095,13 @@ func (e GetAuditLetter400ApplicationProblemPlusJSONResponseBodyType) Valid() boo
 
 // Defines values for GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType.
 const (
-	UrnPbudgetProblemAuditNotConcluded GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-not-concluded"
+	GetAuditLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditNotConcluded GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-not-concluded"
 )
 
 // Valid indicates whether the value is a known member of the GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType enum.
 func (e GetAuditLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
 	switch e {
-	case UrnPbudgetProblemAuditNotConcluded:
+	case GetAuditLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditNotConcluded:
 		return true
 	default:
 		return false
@@ -5323,6 +5467,42 @@ func (e GetMySchedule422ApplicationProblemPlusJSONResponseBodyType) Valid() bool
 	}
 }
 
+// Defines values for GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected  GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:data-rejected"
+	GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:letter-invalid"
+	GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation    GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:validation"
+)
+
+// Valid indicates whether the value is a known member of the GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemDataRejected:
+		return true
+	case GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemLetterInvalid:
+		return true
+	case GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditNotConcluded GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:audit-not-concluded"
+)
+
+// Valid indicates whether the value is a known member of the GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemAuditNotConcluded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType.
 const (
 	AddMyEvidence409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight AddMyEvidence409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
@@ -5641,6 +5821,63 @@ func (e GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyType) Valid() 
 	case GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemBudgetNotAgreed:
 		return true
 	case GetMyBudgetLetter409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemCouncilRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden               DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:forbidden"
+	DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryWriteOffFinance DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-write-off-finance"
+)
+
+// Valid indicates whether the value is a known member of the DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemForbidden:
+		return true
+	case DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryWriteOffFinance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-in-flight"
+	DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryState          DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-state"
+)
+
+// Valid indicates whether the value is a known member of the DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyInFlight:
+		return true
+	case DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryState:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType.
+const (
+	DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused        DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:idempotency-key-reused"
+	DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired              DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:reason-required"
+	DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryMoreThanOutstanding DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType = "urn:pbudget:problem:recovery-more-than-outstanding"
+)
+
+// Valid indicates whether the value is a known member of the DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType enum.
+func (e DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType) Valid() bool {
+	switch e {
+	case DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemIdempotencyKeyReused:
+		return true
+	case DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemReasonRequired:
+		return true
+	case DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyTypeUrnPbudgetProblemRecoveryMoreThanOutstanding:
 		return true
 	default:
 		return false
@@ -9691,6 +9928,61 @@ type MyAmount struct {
 	Reason        string             `json:"reason"`
 }
 
+// MyAudit defines model for MyAudit.
+type MyAudit struct {
+	// AccountId The account to send evidence to (POST /v1/me/direct-payment-accounts/{account_id}/evidence with this audit_id).
+	AccountId    openapi_types.UUID        `json:"account_id"`
+	AgreementId  openapi_types.UUID        `json:"agreement_id"`
+	CancelReason nullable.Nullable[string] `json:"cancel_reason"`
+	Due          openapi_types.Date        `json:"due"`
+
+	// EvidenceDue When the evidence asked for is due.
+	EvidenceDue       nullable.Nullable[openapi_types.Date] `json:"evidence_due"`
+	EvidenceRequested []MyAuditEvidenceItem                 `json:"evidence_requested"`
+	EvidenceSent      []MyEvidence                          `json:"evidence_sent"`
+	Findings          []AuditFinding                        `json:"findings"`
+	Id                openapi_types.UUID                    `json:"id"`
+	Kind              MyAuditKind                           `json:"kind"`
+
+	// LetterAvailable The outcome letter exists (GET /v1/me/audits/{audit_id}/letter).
+	LetterAvailable           bool                            `json:"letter_available"`
+	MisspendCouncilSharePence int64                           `json:"misspend_council_share_pence"`
+	MisspendPence             int64                           `json:"misspend_pence"`
+	Outcome                   nullable.Nullable[AuditOutcome] `json:"outcome"`
+
+	// PeriodEnd Exclusive.
+	PeriodEnd   openapi_types.Date `json:"period_end"`
+	PeriodStart openapi_types.Date `json:"period_start"`
+	PersonId    openapi_types.UUID `json:"person_id"`
+
+	// Reconciliation The reconciliation's steps (empty until reconciled): opening balance, council payments, contributions, spending, expected and stated closing, the difference, the shortfall.
+	Reconciliation []MyStep     `json:"reconciliation"`
+	State          MyAuditState `json:"state"`
+
+	// Surplus The surplus's steps: closing, liabilities, contingency, surplus, the person's share, the council's share.
+	Surplus []MyStep `json:"surplus"`
+}
+
+// MyAuditKind defines model for MyAudit.Kind.
+type MyAuditKind string
+
+// MyAuditState defines model for MyAudit.State.
+type MyAuditState string
+
+// MyAuditEvidenceItem defines model for MyAuditEvidenceItem.
+type MyAuditEvidenceItem struct {
+	Description string                                `json:"description"`
+	Due         openapi_types.Date                    `json:"due"`
+	Kind        string                                `json:"kind"`
+	ReceivedOn  nullable.Nullable[openapi_types.Date] `json:"received_on"`
+	RequestedOn openapi_types.Date                    `json:"requested_on"`
+}
+
+// MyAuditList defines model for MyAuditList.
+type MyAuditList struct {
+	Items []MyAudit `json:"items"`
+}
+
 // MyBalance defines model for MyBalance.
 type MyBalance struct {
 	AccountId    openapi_types.UUID `json:"account_id"`
@@ -9784,6 +10076,12 @@ type MyBudgetVersion struct {
 	// Reason Why the budget changed.
 	Reason string       `json:"reason"`
 	Status BudgetStatus `json:"status"`
+}
+
+// MyDispute defines model for MyDispute.
+type MyDispute struct {
+	// Grounds Why the person disputes it, in their own words.
+	Grounds string `json:"grounds"`
 }
 
 // MyEvidence defines model for MyEvidence.
@@ -9906,6 +10204,13 @@ type MyLedgerEntry struct {
 // recovery: money the council took back; adjustment: a correction, with its reason.
 type MyLedgerKind string
 
+// MyOffset defines model for MyOffset.
+type MyOffset struct {
+	// AmountPence Taken off that cycle's payment.
+	AmountPence int64              `json:"amount_pence"`
+	CycleStart  openapi_types.Date `json:"cycle_start"`
+}
+
 // MyPlan defines model for MyPlan.
 type MyPlan struct {
 	// AnnualCostPence What the budget pays a year: top-ups are not in it.
@@ -9953,6 +10258,65 @@ type MyPlanManagementMode string
 type MyPlanList struct {
 	Items         []MyPlan `json:"items"`
 	NextPageToken *string  `json:"next_page_token,omitempty"`
+}
+
+// MyRecovery defines model for MyRecovery.
+type MyRecovery struct {
+	AgreementId openapi_types.UUID `json:"agreement_id"`
+
+	// AgreementType `direct_payment` or `isf` (an Individual Service Fund held by a provider).
+	AgreementType AgreementType `json:"agreement_type"`
+
+	// AmountPence The council's share only.
+	AmountPence int64                                 `json:"amount_pence"`
+	AuditId     nullable.Nullable[openapi_types.UUID] `json:"audit_id"`
+	Basis       MyRecoveryBasis                       `json:"basis"`
+
+	// CanDispute It can be disputed now (POST /v1/me/recoveries/{recovery_id}/dispute).
+	CanDispute bool `json:"can_dispute"`
+	Cycles     int  `json:"cycles"`
+
+	// Excess What happens to the person's share.
+	Excess nullable.Nullable[MyRecoveryExcess] `json:"excess"`
+
+	// Grounds The person's grounds while it is disputed.
+	Grounds          nullable.Nullable[string]             `json:"grounds"`
+	HowToDispute     string                                `json:"how_to_dispute"`
+	Id               openapi_types.UUID                    `json:"id"`
+	InvoiceDue       nullable.Nullable[openapi_types.Date] `json:"invoice_due"`
+	Method           MyRecoveryMethod                      `json:"method"`
+	NoticeDate       nullable.Nullable[openapi_types.Date] `json:"notice_date"`
+	OffsetsTaken     []MyOffset                            `json:"offsets_taken"`
+	OutstandingPence int64                                 `json:"outstanding_pence"`
+
+	// PersonExcessPence The person's own share of a surplus: never recovered.
+	PersonExcessPence int64              `json:"person_excess_pence"`
+	PersonId          openapi_types.UUID `json:"person_id"`
+
+	// PlannedOffsets By offset: what each cycle still to come will take.
+	PlannedOffsets  []int64                   `json:"planned_offsets"`
+	Reason          string                    `json:"reason"`
+	RecoveredPence  int64                     `json:"recovered_pence"`
+	Status          MyRecoveryStatus          `json:"status"`
+	WriteOffReason  nullable.Nullable[string] `json:"write_off_reason"`
+	WrittenOffPence int64                     `json:"written_off_pence"`
+}
+
+// MyRecoveryBasis defines model for MyRecovery.Basis.
+type MyRecoveryBasis string
+
+// MyRecoveryExcess What happens to the person's share.
+type MyRecoveryExcess string
+
+// MyRecoveryMethod defines model for MyRecovery.Method.
+type MyRecoveryMethod string
+
+// MyRecoveryStatus defines model for MyRecovery.Status.
+type MyRecoveryStatus string
+
+// MyRecoveryList defines model for MyRecoveryList.
+type MyRecoveryList struct {
+	Items []MyRecovery `json:"items"`
 }
 
 // MyReviewRequest defines model for MyReviewRequest.
@@ -12946,6 +13310,12 @@ type GetMySchedule409ApplicationProblemPlusJSONResponseBodyType string
 // GetMySchedule422ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMySchedule.
 type GetMySchedule422ApplicationProblemPlusJSONResponseBodyType string
 
+// GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMyAuditLetter.
+type GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType string
+
+// GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType defines parameters for GetMyAuditLetter.
+type GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType string
+
 // GetMyBalanceParams defines parameters for GetMyBalance.
 type GetMyBalanceParams struct {
 	At *openapi_types.Date `form:"at,omitempty" json:"at,omitempty"`
@@ -13105,6 +13475,21 @@ type ListMyPlansParams struct {
 	// PageToken The `next_page_token` of the previous page.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
+
+// DisputeMyRecoveryParams defines parameters for DisputeMyRecovery.
+type DisputeMyRecoveryParams struct {
+	// IdempotencyKey A unique key (for example a UUID) that makes retrying this money-moving request safe. Mandatory: 400 without it.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType defines parameters for DisputeMyRecovery.
+type DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType string
+
+// DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType defines parameters for DisputeMyRecovery.
+type DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType string
+
+// DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType defines parameters for DisputeMyRecovery.
+type DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType string
 
 // ListOneOffPaymentsParams defines parameters for ListOneOffPayments.
 type ListOneOffPaymentsParams struct {
@@ -14147,6 +14532,9 @@ type CreateMyManagementChangeRequestJSONRequestBody = ManagementChangeRequestInp
 // CreateMyReviewRequestJSONRequestBody defines body for CreateMyReviewRequest for application/json ContentType.
 type CreateMyReviewRequestJSONRequestBody = MyReviewRequest
 
+// DisputeMyRecoveryJSONRequestBody defines body for DisputeMyRecovery for application/json ContentType.
+type DisputeMyRecoveryJSONRequestBody = MyDispute
+
 // CreateOneOffPaymentJSONRequestBody defines body for CreateOneOffPayment for application/json ContentType.
 type CreateOneOffPaymentJSONRequestBody = OneOffPaymentCreate
 
@@ -14500,6 +14888,12 @@ type ServerInterface interface {
 	// GetMySchedule An agreement's payment schedule: what is paid when, and what was held or adjusted, with the reason.
 	// (GET /v1/me/agreements/{agreement_id}/schedule)
 	GetMySchedule(ctx echo.Context, agreementId AgreementId, params GetMyScheduleParams) error
+	// GetMyAudit One audit of a direct payment, as the person sees it.
+	// (GET /v1/me/audits/{audit_id})
+	GetMyAudit(ctx echo.Context, auditId openapi_types.UUID) error
+	// GetMyAuditLetter The audit's outcome letter, in plain English, as PDF.
+	// (GET /v1/me/audits/{audit_id}/letter)
+	GetMyAuditLetter(ctx echo.Context, auditId openapi_types.UUID) error
 	// GetMyAccount One direct-payment account and its balance today.
 	// (GET /v1/me/direct-payment-accounts/{account_id})
 	GetMyAccount(ctx echo.Context, accountId openapi_types.UUID) error
@@ -14530,6 +14924,9 @@ type ServerInterface interface {
 	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
 	// (GET /v1/me/people/{person_id}/agreements)
 	ListMyAgreements(ctx echo.Context, personId PersonId) error
+	// ListMyAudits The financial audits of a person's direct payments: what evidence is asked for and by when, and the outcome with its reason.
+	// (GET /v1/me/people/{person_id}/audits)
+	ListMyAudits(ctx echo.Context, personId PersonId) error
 	// ListMyAccounts The direct-payment accounts of a person the holder acts for, each with its balance today.
 	// (GET /v1/me/people/{person_id}/direct-payment-accounts)
 	ListMyAccounts(ctx echo.Context, personId PersonId) error
@@ -14539,6 +14936,9 @@ type ServerInterface interface {
 	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
 	// (GET /v1/me/people/{person_id}/personal-budgets)
 	ListMyBudgets(ctx echo.Context, personId PersonId, params ListMyBudgetsParams) error
+	// ListMyRecoveries Money the council is recovering from a person's direct payment or ISF: how much, why, and how to dispute it.
+	// (GET /v1/me/people/{person_id}/recoveries)
+	ListMyRecoveries(ctx echo.Context, personId PersonId) error
 	// CreateMyReviewRequest Ask for a review at any time, with a reason.
 	// (POST /v1/me/people/{person_id}/review-requests)
 	CreateMyReviewRequest(ctx echo.Context, personId PersonId, params CreateMyReviewRequestParams) error
@@ -14554,6 +14954,12 @@ type ServerInterface interface {
 	// ListMyPlans The care and support plans of a budget, with their lines.
 	// (GET /v1/me/personal-budgets/{budget_id}/support-plans)
 	ListMyPlans(ctx echo.Context, budgetId BudgetId, params ListMyPlansParams) error
+	// GetMyRecovery One recovery, as the person sees it.
+	// (GET /v1/me/recoveries/{recovery_id})
+	GetMyRecovery(ctx echo.Context, recoveryId openapi_types.UUID) error
+	// DisputeMyRecovery Dispute a recovery, with the person's grounds: it pauses.
+	// (POST /v1/me/recoveries/{recovery_id}/dispute)
+	DisputeMyRecovery(ctx echo.Context, recoveryId openapi_types.UUID, params DisputeMyRecoveryParams) error
 	// GetMyPlan One care and support plan, with its lines and top-ups.
 	// (GET /v1/me/support-plans/{plan_id})
 	GetMyPlan(ctx echo.Context, planId PlanId) error
@@ -17236,6 +17642,38 @@ func (w *ServerInterfaceWrapper) GetMySchedule(ctx echo.Context) error {
 	return err
 }
 
+// GetMyAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyAudit(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyAudit(ctx, auditId)
+	return err
+}
+
+// GetMyAuditLetter converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyAuditLetter(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "audit_id" -------------
+	var auditId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "audit_id", ctx.Param("audit_id"), &auditId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter audit_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyAuditLetter(ctx, auditId)
+	return err
+}
+
 // GetMyAccount converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMyAccount(ctx echo.Context) error {
 	var err error
@@ -17665,6 +18103,22 @@ func (w *ServerInterfaceWrapper) ListMyAgreements(ctx echo.Context) error {
 	return err
 }
 
+// ListMyAudits converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyAudits(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyAudits(ctx, personId)
+	return err
+}
+
 // ListMyAccounts converts echo context to params.
 func (w *ServerInterfaceWrapper) ListMyAccounts(ctx echo.Context) error {
 	var err error
@@ -17742,6 +18196,22 @@ func (w *ServerInterfaceWrapper) ListMyBudgets(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListMyBudgets(ctx, personId, params)
+	return err
+}
+
+// ListMyRecoveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMyRecoveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "person_id" -------------
+	var personId PersonId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "person_id", ctx.Param("person_id"), &personId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter person_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMyRecoveries(ctx, personId)
 	return err
 }
 
@@ -17866,6 +18336,60 @@ func (w *ServerInterfaceWrapper) ListMyPlans(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListMyPlans(ctx, budgetId, params)
+	return err
+}
+
+// GetMyRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recovery_id" -------------
+	var recoveryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recovery_id", ctx.Param("recovery_id"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recovery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyRecovery(ctx, recoveryId)
+	return err
+}
+
+// DisputeMyRecovery converts echo context to params.
+func (w *ServerInterfaceWrapper) DisputeMyRecovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "recovery_id" -------------
+	var recoveryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "recovery_id", ctx.Param("recovery_id"), &recoveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recovery_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DisputeMyRecoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisputeMyRecovery(ctx, recoveryId, params)
 	return err
 }
 
@@ -21510,6 +22034,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/flags", wrapper.ListMyFlags, options.OperationMiddlewares["listMyFlags"]...)
 	router.POST(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/flags/:flag_id/answers", wrapper.AnswerMyFlag, options.OperationMiddlewares["answerMyFlag"]...)
 	router.POST(options.BaseURL+"/v1/me/direct-payment-accounts/:account_id/evidence", wrapper.AddMyEvidence, options.OperationMiddlewares["addMyEvidence"]...)
+	router.GET(options.BaseURL+"/v1/me/people/:person_id/audits", wrapper.ListMyAudits, options.OperationMiddlewares["listMyAudits"]...)
+	router.GET(options.BaseURL+"/v1/me/audits/:audit_id", wrapper.GetMyAudit, options.OperationMiddlewares["getMyAudit"]...)
+	router.GET(options.BaseURL+"/v1/me/audits/:audit_id/letter", wrapper.GetMyAuditLetter, options.OperationMiddlewares["getMyAuditLetter"]...)
+	router.GET(options.BaseURL+"/v1/me/people/:person_id/recoveries", wrapper.ListMyRecoveries, options.OperationMiddlewares["listMyRecoveries"]...)
+	router.GET(options.BaseURL+"/v1/me/recoveries/:recovery_id", wrapper.GetMyRecovery, options.OperationMiddlewares["getMyRecovery"]...)
+	router.POST(options.BaseURL+"/v1/me/recoveries/:recovery_id/dispute", wrapper.DisputeMyRecovery, options.OperationMiddlewares["disputeMyRecovery"]...)
 
 }
 
@@ -37802,6 +38332,367 @@ func (response GetMySchedule500ApplicationProblemPlusJSONResponse) VisitGetMySch
 	return err
 }
 
+type GetMyAuditRequestObject struct {
+	AuditId openapi_types.UUID `json:"audit_id"`
+}
+
+type GetMyAuditResponseObject interface {
+	VisitGetMyAuditResponse(w http.ResponseWriter) error
+}
+
+type GetMyAudit200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyAudit200JSONResponse struct {
+	Body    MyAudit
+	Headers GetMyAudit200ResponseHeaders
+}
+
+func (response GetMyAudit200JSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAudit400ApplicationProblemPlusJSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAudit401ApplicationProblemPlusJSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAudit403ApplicationProblemPlusJSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAudit404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAudit404ApplicationProblemPlusJSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAudit405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAudit405ApplicationProblemPlusJSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAudit500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAudit500ApplicationProblemPlusJSONResponse) VisitGetMyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetterRequestObject struct {
+	AuditId openapi_types.UUID `json:"audit_id"`
+}
+
+type GetMyAuditLetterResponseObject interface {
+	VisitGetMyAuditLetterResponse(w http.ResponseWriter) error
+}
+
+type GetMyAuditLetter200ResponseHeaders struct {
+	ContentDisposition *string
+	XRequestId         *string
+}
+
+type GetMyAuditLetter200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       GetMyAuditLetter200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetMyAuditLetter200ApplicationpdfResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetMyAuditLetter400ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyAuditLetter400ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      GetMyAuditLetter400ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetMyAuditLetter400ResponseHeaders
+}
+
+func (response GetMyAuditLetter400ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetter401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAuditLetter401ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetter403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAuditLetter403ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetter404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAuditLetter404ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetter405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAuditLetter405ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetter409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyAuditLetter409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    int                                                           `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      GetMyAuditLetter409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers GetMyAuditLetter409ResponseHeaders
+}
+
+func (response GetMyAuditLetter409ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyAuditLetter500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyAuditLetter500ApplicationProblemPlusJSONResponse) VisitGetMyAuditLetterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMyAccountRequestObject struct {
 	AccountId openapi_types.UUID `json:"account_id"`
 }
@@ -39908,6 +40799,158 @@ func (response ListMyAgreements500ApplicationProblemPlusJSONResponse) VisitListM
 	return err
 }
 
+type ListMyAuditsRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+}
+
+type ListMyAuditsResponseObject interface {
+	VisitListMyAuditsResponse(w http.ResponseWriter) error
+}
+
+type ListMyAudits200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyAudits200JSONResponse struct {
+	Body    MyAuditList
+	Headers ListMyAudits200ResponseHeaders
+}
+
+func (response ListMyAudits200JSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAudits400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAudits400ApplicationProblemPlusJSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAudits401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAudits401ApplicationProblemPlusJSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAudits403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAudits403ApplicationProblemPlusJSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAudits404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAudits404ApplicationProblemPlusJSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAudits405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAudits405ApplicationProblemPlusJSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyAudits500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyAudits500ApplicationProblemPlusJSONResponse) VisitListMyAuditsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMyAccountsRequestObject struct {
 	PersonId PersonId `json:"person_id"`
 }
@@ -40352,6 +41395,158 @@ type ListMyBudgets500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListMyBudgets500ApplicationProblemPlusJSONResponse) VisitListMyBudgetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveriesRequestObject struct {
+	PersonId PersonId `json:"person_id"`
+}
+
+type ListMyRecoveriesResponseObject interface {
+	VisitListMyRecoveriesResponse(w http.ResponseWriter) error
+}
+
+type ListMyRecoveries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListMyRecoveries200JSONResponse struct {
+	Body    MyRecoveryList
+	Headers ListMyRecoveries200ResponseHeaders
+}
+
+func (response ListMyRecoveries200JSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyRecoveries400ApplicationProblemPlusJSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyRecoveries401ApplicationProblemPlusJSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyRecoveries403ApplicationProblemPlusJSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyRecoveries404ApplicationProblemPlusJSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveries405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyRecoveries405ApplicationProblemPlusJSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMyRecoveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMyRecoveries500ApplicationProblemPlusJSONResponse) VisitListMyRecoveriesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -41302,6 +42497,437 @@ type ListMyPlans500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListMyPlans500ApplicationProblemPlusJSONResponse) VisitListMyPlansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecoveryRequestObject struct {
+	RecoveryId openapi_types.UUID `json:"recovery_id"`
+}
+
+type GetMyRecoveryResponseObject interface {
+	VisitGetMyRecoveryResponse(w http.ResponseWriter) error
+}
+
+type GetMyRecovery200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetMyRecovery200JSONResponse struct {
+	Body    MyRecovery
+	Headers GetMyRecovery200ResponseHeaders
+}
+
+func (response GetMyRecovery200JSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyRecovery400ApplicationProblemPlusJSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyRecovery401ApplicationProblemPlusJSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecovery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyRecovery403ApplicationProblemPlusJSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyRecovery404ApplicationProblemPlusJSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyRecovery405ApplicationProblemPlusJSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyRecovery500ApplicationProblemPlusJSONResponse) VisitGetMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecoveryRequestObject struct {
+	RecoveryId openapi_types.UUID `json:"recovery_id"`
+	Params     DisputeMyRecoveryParams
+	Body       *DisputeMyRecoveryJSONRequestBody
+}
+
+type DisputeMyRecoveryResponseObject interface {
+	VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error
+}
+
+type DisputeMyRecovery200ResponseHeaders struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
+type DisputeMyRecovery200JSONResponse struct {
+	Body    MyRecovery
+	Headers DisputeMyRecovery200ResponseHeaders
+}
+
+func (response DisputeMyRecovery200JSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery400ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery401ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery403ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DisputeMyRecovery403ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      DisputeMyRecovery403ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DisputeMyRecovery403ResponseHeaders
+}
+
+func (response DisputeMyRecovery403ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery404ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery405ApplicationProblemPlusJSONResponse struct {
+	MethodNotAllowedApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery405ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery409ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DisputeMyRecovery409ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      DisputeMyRecovery409ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DisputeMyRecovery409ResponseHeaders
+}
+
+func (response DisputeMyRecovery409ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery413ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery415ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DisputeMyRecovery422ApplicationProblemPlusJSONResponse struct {
+	Body struct {
+		Detail *string       `json:"detail,omitempty"`
+		Errors *[]FieldError `json:"errors,omitempty"`
+
+		// Instance The request path.
+		Instance  *string                                                        `json:"instance,omitempty"`
+		RequestId *string                                                        `json:"request_id,omitempty"`
+		Status    int                                                            `json:"status"`
+		Title     string                                                         `json:"title"`
+		Type      DisputeMyRecovery422ApplicationProblemPlusJSONResponseBodyType `json:"type"`
+	}
+	Headers DisputeMyRecovery422ResponseHeaders
+}
+
+func (response DisputeMyRecovery422ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisputeMyRecovery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DisputeMyRecovery500ApplicationProblemPlusJSONResponse) VisitDisputeMyRecoveryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -62797,6 +64423,12 @@ type StrictServerInterface interface {
 	// GetMySchedule An agreement's payment schedule: what is paid when, and what was held or adjusted, with the reason.
 	// (GET /v1/me/agreements/{agreement_id}/schedule)
 	GetMySchedule(ctx context.Context, request GetMyScheduleRequestObject) (GetMyScheduleResponseObject, error)
+	// GetMyAudit One audit of a direct payment, as the person sees it.
+	// (GET /v1/me/audits/{audit_id})
+	GetMyAudit(ctx context.Context, request GetMyAuditRequestObject) (GetMyAuditResponseObject, error)
+	// GetMyAuditLetter The audit's outcome letter, in plain English, as PDF.
+	// (GET /v1/me/audits/{audit_id}/letter)
+	GetMyAuditLetter(ctx context.Context, request GetMyAuditLetterRequestObject) (GetMyAuditLetterResponseObject, error)
 	// GetMyAccount One direct-payment account and its balance today.
 	// (GET /v1/me/direct-payment-accounts/{account_id})
 	GetMyAccount(ctx context.Context, request GetMyAccountRequestObject) (GetMyAccountResponseObject, error)
@@ -62827,6 +64459,9 @@ type StrictServerInterface interface {
 	// ListMyAgreements The direct-payment and ISF agreements of a person the holder acts for.
 	// (GET /v1/me/people/{person_id}/agreements)
 	ListMyAgreements(ctx context.Context, request ListMyAgreementsRequestObject) (ListMyAgreementsResponseObject, error)
+	// ListMyAudits The financial audits of a person's direct payments: what evidence is asked for and by when, and the outcome with its reason.
+	// (GET /v1/me/people/{person_id}/audits)
+	ListMyAudits(ctx context.Context, request ListMyAuditsRequestObject) (ListMyAuditsResponseObject, error)
 	// ListMyAccounts The direct-payment accounts of a person the holder acts for, each with its balance today.
 	// (GET /v1/me/people/{person_id}/direct-payment-accounts)
 	ListMyAccounts(ctx context.Context, request ListMyAccountsRequestObject) (ListMyAccountsResponseObject, error)
@@ -62836,6 +64471,9 @@ type StrictServerInterface interface {
 	// ListMyBudgets The personal budgets of a person the holder acts for, with why each figure is what it is.
 	// (GET /v1/me/people/{person_id}/personal-budgets)
 	ListMyBudgets(ctx context.Context, request ListMyBudgetsRequestObject) (ListMyBudgetsResponseObject, error)
+	// ListMyRecoveries Money the council is recovering from a person's direct payment or ISF: how much, why, and how to dispute it.
+	// (GET /v1/me/people/{person_id}/recoveries)
+	ListMyRecoveries(ctx context.Context, request ListMyRecoveriesRequestObject) (ListMyRecoveriesResponseObject, error)
 	// CreateMyReviewRequest Ask for a review at any time, with a reason.
 	// (POST /v1/me/people/{person_id}/review-requests)
 	CreateMyReviewRequest(ctx context.Context, request CreateMyReviewRequestRequestObject) (CreateMyReviewRequestResponseObject, error)
@@ -62851,6 +64489,12 @@ type StrictServerInterface interface {
 	// ListMyPlans The care and support plans of a budget, with their lines.
 	// (GET /v1/me/personal-budgets/{budget_id}/support-plans)
 	ListMyPlans(ctx context.Context, request ListMyPlansRequestObject) (ListMyPlansResponseObject, error)
+	// GetMyRecovery One recovery, as the person sees it.
+	// (GET /v1/me/recoveries/{recovery_id})
+	GetMyRecovery(ctx context.Context, request GetMyRecoveryRequestObject) (GetMyRecoveryResponseObject, error)
+	// DisputeMyRecovery Dispute a recovery, with the person's grounds: it pauses.
+	// (POST /v1/me/recoveries/{recovery_id}/dispute)
+	DisputeMyRecovery(ctx context.Context, request DisputeMyRecoveryRequestObject) (DisputeMyRecoveryResponseObject, error)
 	// GetMyPlan One care and support plan, with its lines and top-ups.
 	// (GET /v1/me/support-plans/{plan_id})
 	GetMyPlan(ctx context.Context, request GetMyPlanRequestObject) (GetMyPlanResponseObject, error)
@@ -65879,6 +67523,56 @@ func (sh *strictHandler) GetMySchedule(ctx echo.Context, agreementId AgreementId
 	return nil
 }
 
+// GetMyAudit operation middleware
+func (sh *strictHandler) GetMyAudit(ctx echo.Context, auditId openapi_types.UUID) error {
+	var request GetMyAuditRequestObject
+
+	request.AuditId = auditId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyAudit(ctx.Request().Context(), request.(GetMyAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyAuditResponseObject); ok {
+		return validResponse.VisitGetMyAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyAuditLetter operation middleware
+func (sh *strictHandler) GetMyAuditLetter(ctx echo.Context, auditId openapi_types.UUID) error {
+	var request GetMyAuditLetterRequestObject
+
+	request.AuditId = auditId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyAuditLetter(ctx.Request().Context(), request.(GetMyAuditLetterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyAuditLetter")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyAuditLetterResponseObject); ok {
+		return validResponse.VisitGetMyAuditLetterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMyAccount operation middleware
 func (sh *strictHandler) GetMyAccount(ctx echo.Context, accountId openapi_types.UUID) error {
 	var request GetMyAccountRequestObject
@@ -66231,6 +67925,31 @@ func (sh *strictHandler) ListMyAgreements(ctx echo.Context, personId PersonId) e
 	return nil
 }
 
+// ListMyAudits operation middleware
+func (sh *strictHandler) ListMyAudits(ctx echo.Context, personId PersonId) error {
+	var request ListMyAuditsRequestObject
+
+	request.PersonId = personId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyAudits(ctx.Request().Context(), request.(ListMyAuditsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyAudits")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyAuditsResponseObject); ok {
+		return validResponse.VisitListMyAuditsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListMyAccounts operation middleware
 func (sh *strictHandler) ListMyAccounts(ctx echo.Context, personId PersonId) error {
 	var request ListMyAccountsRequestObject
@@ -66302,6 +68021,31 @@ func (sh *strictHandler) ListMyBudgets(ctx echo.Context, personId PersonId, para
 		return err
 	} else if validResponse, ok := response.(ListMyBudgetsResponseObject); ok {
 		return validResponse.VisitListMyBudgetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMyRecoveries operation middleware
+func (sh *strictHandler) ListMyRecoveries(ctx echo.Context, personId PersonId) error {
+	var request ListMyRecoveriesRequestObject
+
+	request.PersonId = personId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMyRecoveries(ctx.Request().Context(), request.(ListMyRecoveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMyRecoveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMyRecoveriesResponseObject); ok {
+		return validResponse.VisitListMyRecoveriesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -66453,6 +68197,80 @@ func (sh *strictHandler) ListMyPlans(ctx echo.Context, budgetId BudgetId, params
 		return err
 	} else if validResponse, ok := response.(ListMyPlansResponseObject); ok {
 		return validResponse.VisitListMyPlansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyRecovery operation middleware
+func (sh *strictHandler) GetMyRecovery(ctx echo.Context, recoveryId openapi_types.UUID) error {
+	var request GetMyRecoveryRequestObject
+
+	request.RecoveryId = recoveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyRecovery(ctx.Request().Context(), request.(GetMyRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyRecoveryResponseObject); ok {
+		return validResponse.VisitGetMyRecoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisputeMyRecovery operation middleware
+func (sh *strictHandler) DisputeMyRecovery(ctx echo.Context, recoveryId openapi_types.UUID, params DisputeMyRecoveryParams) error {
+	var request DisputeMyRecoveryRequestObject
+
+	request.RecoveryId = recoveryId
+	request.Params = params
+
+	var body DisputeMyRecoveryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisputeMyRecovery(ctx.Request().Context(), request.(DisputeMyRecoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisputeMyRecovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisputeMyRecoveryResponseObject); ok {
+		return validResponse.VisitDisputeMyRecoveryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -69908,1222 +71726,1258 @@ func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, subscriptionId Su
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bbuQ4li8OvwoR3wBpd8su23moKhsbG66syu6cqarMycya2ph2bpmWGBFsK0g1STkyupDAXH3Y14MN",
-	"zAMMMK8w99Nv0k/yBxdJiZKoQ0TIzuzZ1Tdd6ZAoHtZaXMff+mWW8FXOGWFKzs5/mS0JTomA/7zMMr7W",
-	"/5ESmQiaK8rZ7Hz2bknQiqglTyVSS4JyrJYIM7kmQqIDRu6IQK9ev3v56se3EVovabJEakklkkTc0YSg",
-	"lBOJGFf2ncPjWTSTyZKssP4W+YBXeUZm57PfffcuQq8v3z3//SyarfCH7wlbqOXs/PTkJJqpTa6fkUpQ",
-	"tph9/BjNnuNkSZ5zpgTP2pP+PV+jjLMFzFgQmXMmCVrhDbohKNGvpvV5eB886/ggZ4ow9S2VOZfUfKf5",
-	"WawUTpYrwlSE1lQt4fNzmpFHEjG8Ip3ffNz7zbckKQRVm9c8o8kmfEQ5XuivJOYNJO0rKId30IF5XiLO",
-	"sg2aC76qndJh58xOT8JT++4dXoRnckeEpJwhPne7zwuRkAjNuUDXL+dHP2CVLK+76OBq9vhqVieBsyfR",
-	"LMdKEaG/8b+vZn84Ofr6/S+n0enXH69mfzcLze9lSlY513vxhuQZ3pC0PdtrJQpyjdZLwsxuUEPiUnFB",
-	"0opu+BxhhggWGSUCCfKngkhVHbDEK4LK7yWbo38gm8bqWLGanf9hpr83ex+a7vc8wWGa0luaCIKVmRHs",
-	"ZQ/tPvkqNPzPP/98WaglYYomWJHwV24IFkSgZImzjLAFQQdvXjxHz758enK4LbP8rzdmk16m4U/ZPXwk",
-	"EU0jhDPJEWVmMw1BPpIo4wvZTZZnX9Vo4g+XR/+Mj/58cvT1cXx+BLRx9tXHEGl81O8JvCLKyb0k4QWz",
-	"U6V6NC3iZtFMc6xmavN7TNNZNNMTp0ITkz5Lf3JzLlZYzc5nRQFP+tz9LLRHlwtBiJYV3V92T2z77cDH",
-	"pCRS9n+tfGSCzxUp7fmS/nX/j3xTpAvS/ZUb+Hn/z3xLMnpHxKbzQ6l9YP9Pffch56J7RQR+3v8zL2hG",
-	"Oj+ir6vJaf0FZZglFGcj6HDuno2npMgXGV50fzLDi+nXXLCUskVNEoa+bR6LrUjcf6XeTfQPJKAtXKKC",
-	"0T8VBN2SDTrQl7K9fBFGP/308ttDpJZYoRW+JRIJosSGgiJFZXn1STyHOwiWY1TIakGNm7D35lhR5v7d",
-	"kOdXVx/OTo+urj58+d373/7diIW+KbdswgWvOCOboxW/03+prR79gFmKFRebc/Tk5AS0AV4oRNUWG9N9",
-	"zNNu1BxUrvBVfK01uWunrTnl7YboFSdLzBYkPUZuc9HBk7OvjMK0olJStrhAT07PzF+kwpnRJMPLt5pf",
-	"j6YZmvzf85tO3vkjv9mfX74nejP/gbIA6VCWaoWJ3pFz2J4inwvOFJrTRSHIBYIbOjW/mf9G5tqptEOt",
-	"PCQ0eyQRZqmxoIiQnD2SKMdCyXK/6kvLYFbxrZ5W3/qcalnNdBYZxSHt0DQp6xb+GWVk/x19xcir+bzz",
-	"I5yRmM/nkwvc13hB3tI/k/KzfyqI2FTf1SZSLPUD/mdSMsdFpmbnT0/gG3SlN9QxnfnXafk5yhRZEFF+",
-	"7x2/JR1K+zUjH1QMH1X6qZLHckHuKC8k2Gzl8YcmC+918cvT07OaXDgN78lG35+9h56bZ+JdDn/4UIDY",
-	"u78NP+9Pcq8z3PORDE/xCcHvaEpE92fsA/t/6s3l238ygrjzYwLL2ArrCb6HFXmHb3q0QoEViZV+ZIKv",
-	"kYT3KtTCPjDFpzIwq+WS5j2fqx6a4pP9+t6Oet4go70hd5Ssez6rf55geUUPTRZs8mW9TZYkLTLybil4",
-	"sQjoMG+XfI2STZIRqTUQobTiUuRIcaPCpVgRdGCl/DlSPMUblGeFbNzOGcEpSvFGXiCtDHKpkFpztCFY",
-	"SITnigjz7mGXxFZ2hsHl6lk0/ZrB5Sqs+p0C0j0x/VYXN+XGdn/ee2h/anrH85+6GVPxPC7yydf5U55x",
-	"nHZ+tYCfJ/7qRz2WcSeC0+kbnFpBof9lvbb6P3GeZ9T4Ar/IBb/JyOq3f5TGMVh9HWfZq/ns/A+/zP5O",
-	"kPnsfPb/+6Ly639hnpNfvDbvzz5Gv+jLKSdCUfN5M73+t6sp2nHe6Zf0Suzi+M0fSaJmH9/D8upc+QPO",
-	"9A6Bz9JYTQc3OEV///bVjxFaC3DNb3ISoYLdMr5maE5JlkbOqkBcIMrucEZT84v+Q+m2Axb0Ihf/68hO",
-	"9MgcamhV9vEvPM8kTPsFFzc0TY0S91meQznDHY5B66GgRD6SSHAtIlNugjFZxtdGQOr5wDon3NWXTNun",
-	"OPtOCC4+252tzXKH3b1kqGDkQ04SRVJE9CgXcKukRGGaSYQFcX7tjC8kKliqr5HKAY5oOuGu/wBhuh+5",
-	"glCecYV8lhvfnOiOlA2hSPKBSiXRTaGAsK3dTaUNWja2twxy9u2reehjtNdh/MjVC16wz/cQ3AR32Pwf",
-	"OZJFsizjUYbIqXTqFDrgAk7CEr+zjLQUIjhZHkZanjM7ij7GCbngNd7oC/wd599jsSCf7f435rkjD9zw",
-	"dIOoRJkeQ8sWXIujIZwkJFcSHZyiH+g3h9Pus1ZDyzDWc+Ms7Nnv9j4P7E9t/FnHDpRRsqj0V9YX6ULV",
-	"fYuDZ2ph4yM/btz3aiDSvKfosCt/U7B72tM3BevaTVGw/z77KEjCWQrJGi8wzT7jG7E91R3lgfOyl558",
-	"Ko1jfo/DnOoM/BDNZ38KbrI7nEN5BjZkBpGTORf3p2+/NdL+J4bvMM3wTfb5Xnvtqe6kgCitSaQbdJBi",
-	"hW+wJKhgoFvoEbV2saILs80S5QRCrFNefj8xXKglF/TPnzE5+5PcxYZv2+I2RQhMStDhsPlvoG7MSmve",
-	"6oGNDf/555+PmmlIfZvezFraUxT9xGSR51wokv5AUorf2S38TM+uPdk9VMRHEtlkwiP9upZM2lrijIC2",
-	"WMokpy9OxiofndPM5VoRKb9jiqqN2/72hG8pSxGfIy2NRQqMrufjQp0mZgTeucpxP4u8BKZZFMwimUX2",
-	"XZzFJkyrH6znX8yimd34OM+w/kpKBUlU7KJkpbo5i2ZUzmv/Nk72wDsmhSwQkI3slryBpba34xUjsH7I",
-	"QXQbgm94oRC2geRztF5y8xBVEbJuaJuKWx5sBDH6SFtq8MsVsws+Ri8VJKdK65gwn6jFqiNk8nzVklDh",
-	"vBsRPGR+wEgSLJIlUkSsjq/0ttVJHifKOIL6aB6yxi7hyY/6uDWVxDTd3t1avjyG01o0+VFTT+bSA+vn",
-	"8QJkXkYl7DSxG2cDu/YtRBVaY4mwvCWpcUgcXLOljFmxuiHiOkLXc7yi2SbWb8e5IHP64TpCf/2X/zis",
-	"7/QdzgpiMgQUWclmAPikngmCj/4cv//lNHp6Ekp8hD17aYY5q2IPWAi80b/uts88SQohSBpj1Yp3HCm6",
-	"agQ9npyExnA0GpYG5c8v0yqn2EqEMmt4QdRrJxa87z1rb9Hl0T/rTXrWsUlVQDqcZg0/+5xCpeFHPZ9t",
-	"d8+LBQZyfliRWVXOBB/akYwqPPGHGXzQP47IMp2/wXXG8HksqoXiHf3Xpvi+dePUpdf31EQz6pxfUm75",
-	"H8PMaKVhg2YDRNtIsQhlSAzsGgzesTIts7/BGWYJaa/LSwvegW8C7DIYHoxmN2YycU7slMoBKFPPnsy8",
-	"BJavT1r/8xJajoI/N3NcgD6EXW+bF+yPEGFNEWdaH7whcy4IwsAOVTbN6ZMvn3z1+NmTL705BD/Ic8L0",
-	"bbzFSk87lnjau7YGHdSSvIF5wjNpnkG1RWEaUpQtXpibr04+N1jSwL7+vNyAcFnyLNX3aqKktRzJCtLM",
-	"VpJkd0Re2BvCKviSpE40gWN1RRkhF7ZeRxCmjP6QLGlWU6UkyeZ6weUocalc2UFmkC5POpQX7x4bkc0X",
-	"zRb0jrDxj9eE8bYsZl92KoBbMk6LTJ8v7EVwUfpCJiBFuya6nWT2Bau3AfXda322voDIEkyQytJUEGmE",
-	"UmqcFzh77VHbHGeSNDUyoPfNqGPIKCOnA1mppx3vnY0oGIlmOZcq4SkJJe/+9A/I/XzhSnOKPCcCJdrs",
-	"B/1K2zEyxwlxAkhTPmVrLFKkX6wrC9//dIrOvvnHtsD11vM0MEvF1yy0YUNJeD4xmL20Y3kL7znY1y55",
-	"t/d069tmHMfSZMEQhM1IEVoRsSAposz+AOoCM4YglPt8+fjrZ4fnCN9IAnmuJEvBgbiJkKZ6lGQEC3nF",
-	"4Gy1sDF0dIx+tgnQuByz/CisOUJ6yWAzuEVDfNRtTshq6KbRAQ68B5od/KJPww9DVwGCKTL1qlAJX3WY",
-	"1oowxM0D0pjYC3R2cHboNOvn+kj0Gb01RjA6+C6jC3pDM6o26LmgigiKD9Ebsiis8Y3OTk6f+pcKK5Sg",
-	"Vt0s7e3lZkEJI0D5NCMqZoSkWsGETPM4ybhaEi0hl3xFYonnRG30v/ANNWmH+u8Nm1+/vubiNlYCU7is",
-	"SVoY7018x7OCKUJgs6JZwlergmldd44TvRhNYdEswfr3eM5F3H0f+Lta2elbiFrGFWkab09OgoKQV4fX",
-	"qyb7Bw0SBkvOAvpEmbgPGfoF01t5gcgqVxukd1ysqSQ1A3PAoXiTkTfwsdnHhjoezUyZhdXXNZd81H9z",
-	"3uhA5E6vQhtQ5iEtrHCypOSOWE+5WeBxZafdcJ4RzFpS1W1b+b2gOHWemssVeGPaKj1jBc4qnbPhcybq",
-	"vJEzKJfALpAkeIEWgktpHlkveaYflHWzcKzuGtbF53OSKHpH4rngq13Mh5yIGDIlu5ZoNgD95T/R6eMI",
-	"nT3T8v30LEKMYEGkQjlhbIMOTkAl5Ywc8fm8ir/Kw+kW61K2d9D7DC+0RfhJ8FnNzqPdF8+e9I1xsxlX",
-	"HOsTbuNQozoNto8sqiWzY+cHrWZQX1MvG3zHthVkhKVx2lk/PKdCKpTiDWIcqu+JQBRCAwlBB+RDkhWS",
-	"3mm7MT2MXEotlFtjUeeTkfRcnXQ7OnSTYXZ7gZSgq5WJZLeooX69Vm6iq6u3s8FzcztRzqJ3q9+QXFDD",
-	"cdtsd4vjG87IsoxfbzroeXku+J02BjPMHkmEQdIhCGtoo9HYh9XWl7z7SP5tHkOTfcYdhixW257FDU5u",
-	"4xxvaiVDQdX7tT0LWcicsJSYrHK76TjLQtfZw24i5CIXK9LDy5Akb6IXljIQXmDKzn2+hQVKCrVsJfNv",
-	"T0GNM/XnNu5A35qd3vJENcWMlGYK5ZimFw5AxGW1YanQgS090A/AtUgVmDU4/WMhFUkP/8Y4qtqVbfZe",
-	"Wu99H8/U3VxEK59BPhHEbOYAw9SOb9sNfgjNYkcOuzB29npJM29vRlDRoIFqp9SzipFDbKMujR4yrD0N",
-	"vl7u0D4qXDXILjqciZjU+MaXYCUX1DQ2/ygaE2gsqrZFtSPoZcxweP26Hpm+1urANZXza3SAGXrJUnpH",
-	"U20D2DQd9KJgKVqSLEU3G4TLTN5D3+Cvj2ni4mFLugrFj06jqN55gRMlA+kUpSt93DDfwOMfIw8gJAyH",
-	"Ywq5bV7zKs+IMvl0siBQj+JlSTYlySDZ2m97FZwBeTQ4SoJZQrIwR5+ejGNpM0bWz0DDo5gNmmyUHaVB",
-	"dU7xTcaT22AM/2cQrRilAs+tST+HQItUNMvKEiTrSaYKJZgBbpibHTogOFn6CF9Qu4Qlwlfs79+++hG9",
-	"5tqWFSZFAlyd105ixIrHbqTrQ+eLAfdM4FNmBM4ScsWq72vic8d2jJ5XxAlTcitHVKInZ2fousqAOaLl",
-	"KNfG4TrK7/NCL9DU8tRisqehmKwFq+ojhHa6RuVkHC8ZPM/k7OP7TuqoZGOYy1qTYdxmB8VdetjPy01A",
-	"JDBuZcZxC8Fu++hWUPnQx0jk2DekwqrYQjC+Nc+Xfr2x77mkmSJPtz54KwAts/dEi08HQ7itJIZa4Kzc",
-	"jrCQ0MYBThTYDgBa4lNkVMOSaovuhvhryLGGiG1K7WoPaqxT2873gVw//zb9piuYzCVBotD2Cc7zbIP+",
-	"+i//F2FmHK+PJAIffIQwSrAg4pG0KZ3gCn8kaz59662HB3ujp9WsKrm0bWgSLtZe7lPVBW2elhdVqjUI",
-	"U4wcx+i5oIyvTWrWFOYzvyNC0JRsGZSDBCKPzB5JlJKEQpo+6P5SWQfzKi8s3l+R+ViSZkuOW4EyQ63G",
-	"z97nW5jW+eI+2mMpBqNUFYUAvW+5i5eIkTWqjvaiuoON9aiA7PkcNVRHbx/1nNq7qIk7hWDQdqIZmCJe",
-	"EpypZYxVLKi87QByNHyG8uVG0gRnkKhOmMIZMq8japiQSoQV0gMhPo9QShQRlAusKFuE7WEzCRfbG51w",
-	"9Vy/Vg9u1a74rwIXvOb9OCV3JOM55LdKumB0ThPMVLaJ6SrHYSQuefrlwenJ4cHNIUgiu2QukDcYyugt",
-	"yTZIca0I1UZGbuQSbctWucmOLTETpVJrBT3TSQ773i+YmZFW3Gx4yoomiEtKhVmKRc/w2KzWjeOHufTx",
-	"Y8oUpk5gmVGRG1WTcXibxm2B2TE4JC5immXMZoq0aRNEPMKCSmIAYnGITKsBgUzNgOFvh8KeXbrQ1nQb",
-	"CMo2VNM24dau+HBEUmqCI2lTTF/L4ua6fXMMZhNYc1nGjCRESiw2sebTkQdg3ta2SPk6SBCgIHuLd3iT",
-	"sYwtRvPQRr65fHtpnwxpmaH0Z/9ijcoby5gm3pULKQVUVjmzWGkTR5AjUTAZMpvbKmzF/vGaZJlJFtA0",
-	"mKjgJmqDrZSgviTRWo43GjJjIG0zuXHDW7mLLty4KGGI9703ofFtBFQdrGwFdUWPyEX4jpE+j2ugm+tz",
-	"dB1k9usIXfdt4/UVc8n+ijB07Tjx2o4O94oePXA76rE7SPw6umLXoYtxcD5l7QGhi6WyE4jr09Jja+F8",
-	"bcx3tRSEoOf6L4IwdJkoJE+/RIpIJY/RpYUQAQIs4chviAEItwlS5Uk8klcMTAZTvTcvpIE9PEPXMMwR",
-	"4+pozsWRZ1Xrg70+DGYw/apS/KpS/KpS/KpS/L+rUnzyO7zfBp2kaqWKa3x82CKV8sN7Jglbb/hoWxoI",
-	"lzL/E6e/3n2/3n2/3n2/3n2/3n1/K3ff2zJCVIby9S3gRzD88MWAv/9do9IqHDOofAyrrqoyqAMPpGf7",
-	"7VB2SN/pi5aPzH9JOEuIYPuNMRwfHcpXcUOMylaJZmmxU5IU0bxm88THCRF9bt/Zt7TgaEWLA1LEfSUe",
-	"N8vB7Z1TwHOQ2836hXnrvsrkb213gbLu0qIaQ7VpGi95EmSEjOIbV6yy1XK+ty9uRsTrV1RCtlFs6xpi",
-	"qGrYtvJ2RE5/+aHph/bKZkZmFeldKgtoxiQP5FpjTGMSahPxnctt3yXZ0w4MKYA7VnXsXiQLgFcJzWgP",
-	"AEP9GcgUJ7mEfBfniUTWTZlhRaQq3xhfWQTn8VaRvM2BHSdT0i8AYvvMlWeYMWCtUrZYFIPmHxNC70g6",
-	"q7bB3HecJVmRmv/OuBxxCcpC5FnRoQnaH93GnSM9KGWLCHn8HUHrPsoWhCWbyL0TVc1CgCujZvHRQ2zw",
-	"PjkapkAvo1LVJVhZjQ2twLToj+x/8zsizL/Lg6r+pLVIzgCZB1563wtz8qS5llDGSKPJmp9AYpuv1Bi0",
-	"JgjM1epIsKUeNC4370ZtMZ53b1XU1BKZA8K6fmFEXlVcM+WkOpSaMtHIQHEHH/Q8WKye7bM7cPmSIwKH",
-	"MVLfHs2bcWDHiMeijkPLJQYpYktnTlOLecnqZPU0cIk+yE3dJaBTvEFUoSXOc6KtLdftwDQsuLCQQrZq",
-	"YV6oQpCdyhLGFqd6d+vL3uIWc2bnaL3coAPHmYfBDJ1gdpvhWytOu4oaS7o5d9VmypU8WSwPd3sZzn4k",
-	"EWHpTqWM22KOqCHuCiGH9CAUvTBIIejaPHMNmO+RByjySCK+Zi4iS1N0oDyE+PK1JMN0dTgqQus3vRmV",
-	"xsizBosMmi+tC78w+xQucHdr6XIx9Lta3dhuop2HMzJ1qd+CDbAypNIf2VT6qj5vF3Qpdxv1iQ0TvIfn",
-	"ALNMYMCSqUuQSWuY3lVfrFL2IhOSzTC7HcP9TUZq9kntLlsysp0Eq7+re6lECjEMcWxvxeHG1NEuQHe2",
-	"jiA2bvcOZ1YdZ86gchDllSG4Xtw+ctxhF3TcOEazQH/dRG70xWaNGjtyqA82r95O2+U6Rgb2HVvAQawI",
-	"Ug619c3l2xK5uJCmuKJ1ir3IgENQgM3DHXOoI780BgxvXFHZ2OKNBwKQs6zRhx5Xa2vVoGiv8MmRVD9z",
-	"ThKTq1j9gWNyLS9YayU1jmlgOk7owNvPVzUE2+jMZ3u/7F+daE30ceONoGVrvvmb3fiMs9/8pYw60pfb",
-	"Gj0DJz4Q92i6D2G+OVTasTtOwTzS8kUuCWDa5ngjeKbtPYjk6MdkIQC2LtFzmhs85WiW3sg4WZLkFuok",
-	"2G1casfh5qH+Hge2t3PvnHu1fekCQME9eAQTB/Gyg8vCCKlxdb5NeLmCOZM1jU1VejQzFjsvlKQpcbDC",
-	"gIeRkjTWR7Hg0Eku4UwJelOAk0MuuVBznGVwoKUlHNv6tMZfyYccDiaaQUuiDFNG0jil8zkRsLmD52mF",
-	"utm4qH4y5Z50nnBlx26pEu9EAMMnWGO3QNsmKDG33KMVjzWGGhKjQ5X6S4oVbiikj0fwa0kCIUDnbIPK",
-	"330PIBIkLRJia+LBAzQC+agu3RqHVs2j59wmumqHYz3b3aAejFlIT698gBPcPYQZvXvfcVphHqyonIMW",
-	"tal7L60/6850kLT13q6CWmtMiogVZXoa74MlioomJF4TcivrQu5ZXTB2TNljlW1ADdw8RwJQbad/lq2u",
-	"rarYPOfG5xubYA9xiJxe7uat3Iba/gao4kGpYJtT7zw+iFwE9OjxF7W0IzTQwdsVqdpy3k8hOWr9NMSG",
-	"TS+Unmt9Kr038DeXz9++EnShScN4H7aicAN97MBuAxUIgiQ0pwaphBBnued4QwR0FNDfR8kSC5woImSJ",
-	"TgOp/IDVepRg2UKrOf2quwDxf6Pf/OHy6J/x0Z9Pjr4+vipOTs6efXH0vvobqv74myCSe7kuQN1vHH39",
-	"y1/VUeJPjr5+/8tXYXx4mx8WF5IIb+iQj8sF6mB3XD82/R4y76GDtz/92PR2P6tN7FlgYs86JsaFigP4",
-	"ozsO2KTIwLL9b7a2O6rTVZBqgw1mw7D75gGo2yz9SRD6StF1Nc41ck12/drlQrDz3BQLn9uBzqGdjQu9",
-	"hR7Qmt+RIH+E3p56+oPes28wu7Wg8c/BpNqRDacl1/uliu7zDx94uUM73MN9UurSSCRtwkKkQ0IrlLZk",
-	"QgcZ0euUEUrpgioZWdjoY2SkCfoCHR3+t5Zfn4ogxggEYEGTld5xE61wasFhrZfYZ3SDw+FlGJrMDUIz",
-	"aPADoQ2jKLo8j8ra9l4AXQ9iCuFkDztNvlpRZRSzLZFkvevhaIUZXoAhyIi0ULLTwajWII62jx+ZFIPR",
-	"iykRcfkcUYUOAMjMdYRAZUcmr9huZ8TYYbvGhkmHJ19m2Pj0gDDAX1POSIoUt7gR9zTTCus2kELtI3qW",
-	"2HCE+QgYSywRAwR3xtWSsgUykFUrqloIhOGzHwY3t2He8U6B1/aNik/GZINq2yXb7OEOGg67+1guFZhu",
-	"A3e3No8OVgjTmL9X3ULuH2gojxBqXWPM0tj2IDOwbDW4lsPI1eRCmritg/XFYHOQUbAtZlrthHDKUmiI",
-	"d0dcrlRqbdY7UsrS7gH/qcodaznh6GpVmMCfZDiXS267lFgQJfQznIHFsHXlSARZkGoLbQuAdQTQ6Z6e",
-	"RUjwQs/oyvU3aCBXL3F2RyQq8mCxrj3HhEvVL+0kzHRFiNLMplyxwbltO+F2zM2xYIpmCAMLQykSbCPk",
-	"ZdicHMrKFU0n/Csxuyu+XO/1EcivzxLbFGCLeqnyHZec2KqPsvf3sCRv7TxwiDFVGdHXUylN7cmAJF3S",
-	"xZJMeOm6Cd+HLHOx1aF9ralSo+9yy1pA4H/9P//q8oTMn+/vAnSTa25YfXLm1+bk7nFWO+DYbVuYUYZn",
-	"BsGufBGBzHvSlDUFZU4Ygm5M8QQep/BJVZrhUOIFrQC0gDv3plvB4d3PEYWafO4q6xp9QHcdZqSsrA6s",
-	"tdvTiAnvA/cjh2pm6bYR1lHKuZU+lu//8m9wwSc4z6t6A09g3bslMfJk7dP9sqzCdTFrzAH5GpZ67uGR",
-	"kBR8FwvSWLYvCg9MUm9mxTa+4XdGT3I9snKqcIYyuqLqEPLslgbdNONreM5uhv2SNTGcyhIy2lAFiEvS",
-	"BzGLtubCnFNrlzensvUsYKT4ZhOnfIVpj9tq6FvtsVu2gcByX0hgf4ixLDouTogViU0rpl2n1pPptiN4",
-	"ac1qqczHugZ/DzakDwTaKhup3OMl4qjRw/zgZu2+ap188ByDd1T3VdJ9B3To1B2aa1Ar8E3nthYTBUyp",
-	"0OGEpWWHQthlbnfY5l26QZOSS2ER4PW6TdOojvF0vW4739q/U2RZ1A3qh81pfP79t999AF9CaxGjkL8b",
-	"uYSDoiItulon/OxsZkFUIcCcTgtyDg0MV5yppdeg5E8FFvq/CUvlLinsBBCvA+l6O2qBQw5X8F/H7cy1",
-	"0/Fanx4BKNi5+MfeVWPqd/GHGt6LJ7crSslw3NEEMaAp8TwjccoZCc9osEmYGUBxhbPdRrAU0pjtl73p",
-	"qXt0Oq8GGWkgCr4ORRdqbRR2OElB7ihZ7/iyDQXv9HazcKNaSDVuOb2QIJJLfPb0WTN2NabPiGy5Nv9U",
-	"EBsuKhgzGZVAi9Fsjmm40jekBjgaqmjfu/lrJFoneXu6dbZvsXC5ZCeOGlTUoMwWFHkpSXvF+k7VTNUd",
-	"NSBoxjc1bRaT2C4k8XP3KXSzKVMpXOIsuiWbCN0QSVNiC02geElaJ4g/n7MhodUX3Mp4og0h0yxbbUxj",
-	"B8rQ8++/PW5fJ34A9fLonyGG+jg6PQnHZT1JFOpF5aywDcGi7LaV4IywFAv4awmbaUc6R2cnZ8+O/vFU",
-	"X5GXuaAZUhz9fcEI/FDviGwePasv4stAEPjJx6N//MPp0ZP3w7HgNl/0kuAUKlKlpjSK3E8eWluyhNud",
-	"0fLj79+i79gigwYhGSVMHWXkjpiU44rES7rHFbkLopcoEa4h9GecLWJFxCoue93qrS//KoA/mKIgiKq/",
-	"s0LYdHJIOIc/uoiRF0HSC8+tpIbGscGgT9OdH0h/JoCCYPvRV49Dtsaai1RqQo7Q2mAhmeAmZyRCVElT",
-	"1tYGbg/mAXZblqGJXSJpYlEMr0hVoXZtbQIQ4KZb0g1m6fXxmLIxmG37U6+1hQK94lackY2D0zBfgr/b",
-	"/4QfHqAQ2aYb9iQYPjdeJFfNNEnhy1lvPUV/0Ahm4/qO7JixuZWmYosj/E/17NP3dEXVtg35oUPF1F5a",
-	"cALeqyvEn3b9ez0b1C0Xtd2NlnxF9LXFuDL95YnprQhobVjB777sk/jOQmdQdkekcunSIKhiu80bWC5l",
-	"rpN4nxSrQBzDszTQ1M1G6o8Pzg4Pbg4bsfh6g/Faz3GYggy1Ofd7qE/b8lwQcFwATcYQxze/DG3EZ9L5",
-	"vHY29c7n99/CfIou5M/tNf6myILuDZosmygAosiMYutUAK2LQr7YnGcZX5875Abj7KJSYaau0cEcr2i2",
-	"ccAfS15IsuRZ6jJIYtNqX+HNdWTzSHwtwRSgxTeC4FuTa8I4q7EdM2ZM+9tWf6g+4FJPusYPUx8EJN5A",
-	"D5wwG5ZxED9xi6VoyddadQBAA4KTJUnPy0CIkycQN6mkTUbmwNBazlwxX9AcRkhhQedzBM3TCDr4r38/",
-	"tcEakErkjogN+q9/P3t6oncph1aeZRgG5GMZfikDNVesGamBRwxYxw8vfwfr0CqPHk5GCN9hCgaunYV5",
-	"UOHcdZn767/83zIx7IqVSW02RWxB7yC90AVuYYH6FUNWuYksYWWDSNaUqIeGgikzNk7lXLXmyb7Q8YrL",
-	"rtBX5JIFa5Mi9Ukf6EthRbAWfvPCJsPpbQXH8oQt6MsdH4jl/WCaAjOyAFf7fehrmp2AemNLvVOrCam4",
-	"rzBxeTLtjbO6AAoyAjqAViOZvmiPFNfquB7qyNBnPYG0DdiqZZ2+HPXT8p5WZviwPJF7/UhKpSALDG39",
-	"+6nxOyw0Z0gjH1bcFOVWhqSMSu6G+/IRCBiKM1R+Q07HQyu6iEGATZkQpge9n922v3YJs2k+YpRSrC9u",
-	"zBJyX+Rpu3LHiSApVTFebIGO+dq8+xxevVwYhMw6nf3eZg/88PJ3jyTCC4IEX8ONmyy5JOwC4RuplRfI",
-	"UTKN7GRp8JPUa6+qX0qJoHday3cZTSlWkEd+Q4VaHo8KQAdi4eUbrmxk0P4Em3tKaoUrOs6JSAL++sEM",
-	"AXgZklotfELvbIzC5J6G97Xick8UNvrKL5WRkL4GibpW8YjMbX7L+JpNJ4SCSQHdOW2gZViyLNNu7mNm",
-	"DeuhGZZuUm+XEuDfseET77+rhi+ZgMj1RXvvdRvQLYZEYKfq1WSmFn9E/fpov4B3vB802uqcBfQDMYbZ",
-	"+SzlazbrEo8wwSqN66CpxqO//BuqLeoQ2k6ZLHbTmGO95BkxCeznV+xaf+468uMckbPwSj6b4zteiAtk",
-	"uoNBBrx+JZASH6EyJf6KHfzXv3/91fHjk6for///f0XmH6eHx+g7qs8LrR1enFmLgcogHxLA2Yektcbi",
-	"jtFLl+J/xTiz2BbGzUqlnvWci4REAHRf/fZIIiAQi3NmzI4SoN7stl2EPqwqimF/64vkRrMPR3qoozss",
-	"AFNNj1k/3W/NKPU//ui+p4mBM32zVXVqW8XM4N0QMogSBTkHQw3Zpy4QjHEOzSlSgde2DKmvw2tDrpk6",
-	"xv173jZkVbWM3tL95yZ09pYo5SDZG+ajyccXMej8A/mgl8zl7wtIOpbI5RxLEN6ULVCRGzKnrpbuwpoX",
-	"zrSGSoAK3/C//v3J19HJycmUdqNb06qQyiLwAFZCLIsbKMkKRPnekoUAA5IzfQelBSDCVDCMoiCHJjMU",
-	"CsjXS47caKmrLEkw07ax3hp9f/H5/IodlDsGnglGssPKACiHwvKWpBYdFsjdbpMdMSWJC63aYLPhyTYd",
-	"3uBExryORDBK42wgGLT1zXok1paSmvLeOc2I1iBvqKplryaczemi0OL3ACNRuPb4mN0ioxVLt8IbgggE",
-	"Dr1mONQYl4PA8Max5Tmz4hX+EKd4I7VMj0/PYshLCgA7/vVf/gO8PAxhtkGnZyaByTv207MThw9gCO7x",
-	"s2fD9SG90zEYt6H4l+36jTwXHYJhEAyDbjbWL4msXxLAyS1objXns6+2nnKax5W78I+csniBc5hygFEU",
-	"3kiUEamvHMwMq6/0/qXgSALvmyEOEzj0Z3ZhaEKsqk7QFU0JgoH0bVmDIAur2cv9FuS2P6x1ZpwtCMTy",
-	"BTkCT6RUeINwY6/RCm+AOeGyh6V66zpHc14Ic20kBZSBAAiMfrYkq61XUSKUrYhIlpgpB1UWCu3NfrAP",
-	"VXHqhKfgcwysxOgONwTJHFofsXPThD6t4JnBw23OSZ8ilWie4cWCpKiFnFZtxZdff/0U3ZjrJkJffnVy",
-	"cvTlVydnaKFFILON4LUE1tJV857ACWWLTpzUJ8EUiGACh48PHuqy0djDTbzC+b3lzYQPA9S6VvaM/qXc",
-	"/mrTMVoZ48dkuWgmU8nSKKVwkWaY2TiEYRlcfQ2iBe64GFcxNfhGgYScWhmw123DEEus6dpp65glSy5C",
-	"qNeFOHKm5SbRl4E24f5gnke/RWdf3epLr/zXwe1vTw8Pj9FzI/xXWj8A9RQDH9XGgvyDG0IYAsS4iulO",
-	"zp4dnTw5Onm2EzqyW19GcNohHS7hylL4lki3LGhB0FBzPNkHia8mZrAxDpSKMerc/3SQ+d0EQXb0bP4P",
+	"7P3bbuQ4li8OvwoR3wBpd8tZtvNQVTY2NlxZld05U1WZk86a2ph2bpmWGBFsK0g1STkyupDAXH3Y14MN",
+	"zAMMMK8w99Nv0k/yBxdJiZKoQ0TIzuzZ1Tdd6ZAoHtZaXMff+mWW8FXOGWFKzs5+mS0JTomA/7zIMr7W",
+	"/5ESmQiaK8rZ7Gz2bknQiqglTyVSS4JyrJYIM7kmQqIDRu6IQK/fvHv1+sfLCK2XNFkitaQSSSLuaEJQ",
+	"yolEjCv7zuHjWTSTyZKssP4W+YBXeUZmZ7PfffcuQm8u3r34/SyarfCH7wlbqOXs7OT4OJqpTa6fkUpQ",
+	"tph9/BjNXuBkSV5wpgTP2pP+PV+jjLMFzFgQmXMmCVrhDbohKNGvpvV5eB887fggZ4ow9S2VOZfUfKf5",
+	"WawUTpYrwlSE1lQt4fNzmpFHEjG8Ip3ffNL7zUuSFIKqzRue0WQTPqIcL/RXEvMGkvYVlMM76MA8LxFn",
+	"2QbNBV/VTumwc2Ynx+GpffcOL8IzuSNCUs4Qn7vd54VISITmXKDrV/OjH7BKltdddHA1e3I1q5PA6dNo",
+	"lmOliNDf+N9Xsz8cH339/peT6OTrj1ezv5uF5vcqJauc6714S/IMb0janu21EgW5RuslYWY3qCFxqbgg",
+	"aUU3fI4wQwSLjBKBBPlTQaSqDljiFUHl95LN0T+QTWN1rFjNzv4w09+bvQ9N93ue4DBN6S1NBMHKzAj2",
+	"sod2n34VGv7nn3++KNSSMEUTrEj4KzcECyJQssRZRtiCoIO3L1+g518+Oz7clln+11uzSa/S8KfsHj6S",
+	"iKYRwpnkiDKzmYYgH0mU8YXsJsvTr2o08YeLo3/GR38+Pvr6cXx2BLRx+tXHEGl81O8JvCLKyb0k4QWz",
+	"U6V6NC3iZtFMc6xmavN7TNNZNNMTp0ITkz5Lf3JzLlZYzc5mRQFP+tz9PLRHFwtBiJYV3V92T2z77cDH",
+	"pCRS9n+tfGSCzxUp7fmS/nX/j3xTpAvS/ZUb+Hn/z3xLMnpHxKbzQ6l9YP9Pffch56J7RQR+3v8zL2lG",
+	"Oj+ir6vJaf0lZZglFGcj6HDuno2npMiXGV50fzLDi+nXXLCUskVNEoa+bR6LrUjcf6XeTfQPJKAtXKCC",
+	"0T8VBN2SDTrQl7K9fBFGP/306ttDpJZYoRW+JRIJosSGgiJFZXn1STyHOwiWY1TIakGNm7D35lhR5v7d",
+	"kOdXVx9OT46urj58+d373/7diIW+LbdswgWvOCOboxW/03+prR79gFmKFRebM/T0+Bi0AV4oRNUWG9N9",
+	"zNNu1BxUrvBVfK01uWunrTnl7YboFSdLzBYkfYzc5qKDp6dfGYVpRaWkbHGOnp6cmr9IhTOjSYaXbzW/",
+	"Hk0zNPm/5zedvPNHfrM/v3xP9Gb+A2UB0qEs1QoTvSNnsD1FPhecKTSni0KQcwQ3dGp+M/+NzLVTaYda",
+	"eUho9kgizFJjQREhOXskUY6FkuV+1ZeWwaziWz2tvvU51bKa6SwyikPaoWlS1i38M8rI/jv6mpHX83nn",
+	"RzgjMZ/PJxe4b/CCXNI/k/KzfyqI2FTf1SZSLPUD/mdSMsdFpmZnz47hG3SlN9QxnfnXSfk5yhRZEFF+",
+	"7x2/JR1K+zUjH1QMH1X6qZLHckHuKC8k2Gzl8YcmC+918cuzk9OaXDgJ78lG35+9h56bZ+JdDn/4UIDY",
+	"u78NP+9Pcm8y3PORDE/xCcHvaEpE92fsA/t/6u3F5T8ZQdz5MYFlbIX1BN/DirzDNz1aocCKxEo/MsHX",
+	"SMJ7FWphH5jiUxmY1XJJ857PVQ9N8cl+fW9HPW+Q0d6SO0rWPZ/VP0+wvKKHJgs2+bIukyVJi4y8Wwpe",
+	"LAI6zOWSr1GySTIitQYilFZcihwpblS4FCuCDqyUP0OKp3iD8qyQjds5IzhFKd7Ic6SVQS4VUmuONgQL",
+	"ifBcEWHePeyS2MrOMLhcPYumXzO4XIVVv1NAuiem3+riptzY7s97D+1PTe94/lM3Yyqex0U++Tp/yjOO",
+	"086vFvDzxF/9qMcy7kRwOn2DUyso9L+s11b/J87zjBpf4Be54DcZWf32j9I4Bquv4yx7PZ+d/eGX2d8J",
+	"Mp+dzf5/X1R+/S/Mc/KLN+b92cfoF3055UQoaj5vptf/djVFO847/ZJeiV0cv/kjSdTs43tYXp0rf8CZ",
+	"3iHwWRqr6eAGp+jvL1//GKG1ANf8JicRKtgt42uG5pRkaeSsCsQFouwOZzQ1v+g/lG47YEEvcvG/juxE",
+	"j8yhhlZlH//C80zCtF9ycUPT1Chxn+U5lDPc4Ri0HgpK5COJBNciMuUmGJNlfG0EpJ4PrHPCXX3FtH2K",
+	"s++E4OKz3dnaLHfY3QuGCkY+5CRRJEVEj3IOt0pKFKaZRFgQ59fO+EKigqX6Gqkc4IimE+76DxCm+5Er",
+	"COUZV8hnufHNie5I2RCKJB+oVBLdFAoI29rdVNqgZWN7yyBn376ahz5Gex3Gj1y95AX7fA/BTXCHzf+R",
+	"I1kkyzIeZYicSqdOoQMu4CQs8TvLSEshgpPlYaTlObOj6GOckAve4I2+wN9x/j0WC/LZ7n9jnjvywA1P",
+	"N4hKlOkxtGzBtTgawklCciXRwQn6gX5zOO0+azW0DGO9MM7Cnv1u7/PA/tTGn3XsQBkli0p/ZX2RLlTd",
+	"tzh4phY2PvLjxn2vBiLNe4oOu/K3BbunPX1bsK7dFAX777OPgiScpZCs8RLT7DO+EdtT3VEeOC976cmn",
+	"0jjm9zjMqc7AD9F89qfgJrvDOZRnYENmEDmZc3F/+valkfY/MXyHaYZvss/32mtPdScFRGlNIt2ggxQr",
+	"fIMlQQUD3UKPqLWLFV2YbZYoJxBinfLy+4nhQi25oH/+jMnZn+QuNnzbFrcpQmBSgg6HzX8DdWNWWvNW",
+	"D2xs+M8//3zUTEPq2/Rm1tKeougnJos850KR9AeSUvzObuFnenbtye6hIj6SyCYTHunXtWTS1hJnBLTF",
+	"UiY5fXEyVvnonGYu14pI+R1TVG3c9rcnfEtZivgcaWksUmB0PR8X6jQxI/DOVY77WeQlMM2iYBbJLLLv",
+	"4iw2YVr9YD3/YhbN7MbHeYb1V1IqSKJiFyUr1c1ZNKNyXvu3cbIH3jEpZIGAbGS35C0stb0drxmB9UMO",
+	"otsQfMMLhbANJJ+h9ZKbh6iKkHVD21Tc8mAjiNFH2lKDX66YXfBj9EpBcqq0jgnziVqsOkImz1ctCRXO",
+	"uxHBQ+YHjCTBIlkiRcTq8ZXetjrJ40QZR1AfzUPW2AU8+VEft6aSmKbbu1vLl8dwWosmP2rqyVx6YP08",
+	"XoLMy6iEnSZ242xg176FqEJrLBGWtyQ1DomDa7aUMStWN0RcR+h6jlc028T67TgXZE4/XEfor//yH4f1",
+	"nb7DWUFMhoAiK9kMAB/XM0Hw0Z/j97+cRM+OQ4mPsGevzDCnVewBC4E3+tfd9pknSSEESWOsWvGOI0VX",
+	"jaDH0+PQGI5Gw9Kg/PlVWuUUW4lQZg0viHrjxIL3veftLbo4+me9Sc87NqkKSIfTrOFnn1OoNPyo57Pt",
+	"7nmxwEDODysyq8qZ4EM7klGFJ/4wgw/6xxFZpvM3uM4YPo9FtVC8o//aFN+3bpy69PqemmhGnfNLyi3/",
+	"Y5gZrTRs0GyAaBspFqEMiYFdg8E7VqZl9jc4wywh7XV5acE78E2AXQbDg9HsxkwmzomdUjkAZer505mX",
+	"wPL1cet/XkLLUfDnZo4L0Iew623zgv0RIqwp4kzrgzdkzgVBGNihyqY5efrl06+ePH/6pTeH4Ad5Tpi+",
+	"jbdY6UnHEk9619agg1qSNzBPeCbNM6i2KExDirLFS3Pz1cnnBksa2NeflxsQLkuepfpeTZS0liNZQZrZ",
+	"SpLsjshze0NYBV+S1IkmcKyuKCPk3NbrCMKU0R+SJc1qqpQk2VwvuBwlLpUrO8gM0uVJh/Li3WMjsvmi",
+	"2YLeETb+8Zow3pbF7MtOBXBLxmmR6fOFvQguSl/IBKRo10S3k8y+YPU2oL57rc/WFxBZgglSWZoKIo1Q",
+	"So3zAmdvPGqb40ySpkYG9L4ZdQwZZeRkICv1pOO90xEFI9Es51IlPCWh5N2f/gG5n89daU6R50SgRJv9",
+	"oF9pO0bmOCFOAGnKp2yNRYr0i3Vl4fufTtDpN//YFrjeep4FZqn4moU2bCgJzycGs5d2LG/hPQf7xiXv",
+	"9p5ufduM41iaLBiCsBkpQisiFiRFlNkfQF1gxhCEcp8vn3z9/PAM4RtJIM+VZCk4EDcR0lSPkoxgIa8Y",
+	"nK0WNoaOHqOfbQI0LscsPwprjpBeMtgMbtEQH3WbE7Iauml0gAPvgWYHv+jT8MPQVYBgiky9LlTCVx2m",
+	"tSIMcfOANCb2Ap0enB46zfqFPhJ9RpfGCEYH32V0QW9oRtUGvRBUEUHxIXpLFoU1vtHp8ckz/1JhhRLU",
+	"qpulvb3cLChhBCifZkTFjJBUK5iQaR4nGVdLoiXkkq9ILPGcqI3+F76hJu1Q/71h8+vX11zcxkpgCpc1",
+	"SQvjvYnveFYwRQhsVjRL+GpVMK3rznGiF6MpLJolWP8ez7mIu+8Df1crO30LUcu4Ik3j7elxUBDy6vB6",
+	"1WT/oEHCYMlZQJ8oE/chQ79geivPEVnlaoP0jos1laRmYA44FG8y8hY+NvvYUMejmSmzsPq65pKP+m/O",
+	"Gx2I3OlVaAPKPKSFFU6WlNwR6yk3C3xc2Wk3nGcEs5ZUddtWfi8oTp2n5mIF3pi2Ss9YgbNK52z4nIk6",
+	"a+QMyiWwCyQJnqOF4FKaR9ZLnukHZd0sHKu7hnXx+Zwkit6ReC74ahfzIScihkzJriWaDUB/+U908iRC",
+	"p8+1fD85jRAjWBCpUE4Y26CDY1BJOSNHfD6v4q/ycLrFupTtHfQ+wwttEX4cfFaz82j3xfOnfWPcbMYV",
+	"x/qE2zjUqE6D7SOLasns2PlBqxnU19TLBt+xbQUZYWmcdtYPz6mQCqV4gxiH6nsiEIXQQELQAfmQZIWk",
+	"d9puTA8jl1IL5dZY1PlkJD1XJ92ODt1kmN2eIyXoamUi2S1qqF+vlZvo6upyNnhubifKWfRu9VuSC2o4",
+	"bpvtbnF8wxlZlvHrTQc9L88Fv9PGYIbZI4kwSDoEYQ1tNBr7sNr6kncfyb/NY2iyz7jDkMVq27O4wclt",
+	"nONNrWQoqHq/sWchC5kTlhKTVW43HWdZ6Dp72E2EXORiRXp4GZLkTfTCUgbCC0zZmc+3sEBJoZatZP7t",
+	"Kahxpv7cxh3opdnpLU9UU8xIaaZQjml67gBEXFYblgod2NID/QBci1SBWYPTPxZSkfTwb4yjql3ZZu+l",
+	"9d738UzdzUW08hnkE0HMZg4wTO34tt3gh9AsduSwc2Nnr5c08/ZmBBUNGqh2Sj2rGDnENurS6CHD2tPg",
+	"6+UO7aPCVYPsosOZiEmNb3wJVnJBTWPzj6IxgcaialtUO4JexgyH16/rkelrrQ5cUzm/RgeYoVcspXc0",
+	"1TaATdNBLwuWoiXJUnSzQbjM5D30Df76mCYuHrakq1D86DSK6p2XOFEykE5RutLHDfMNPP4x8gBCwnA4",
+	"ppDb5jWv8owok08nCwL1KF6WZFOSDJKt/bZXwRmQR4OjJJglJAtz9MnxOJY2Y2T9DDQ8itmgyUbZURpU",
+	"5xTfZDy5DcbwfwbRilEq8Nya9HMItEhFs6wsQbKeZKpQghnghrnZoQOCk6WP8AW1S1gifMX+/vL1j+gN",
+	"17asMCkS4Oq8dhIjVjx2I10fOl8MuGcCnzIjcJaQK1Z9XxOfO7bH6EVFnDAlt3JEJXp6eoquqwyYI1qO",
+	"cm0crqP8Pi/1Ak0tTy0mexKKyVqwqj5CaKdrVE7G8ZLB80zOPr7vpI5KNoa5rDUZxm12UNylh/283ARE",
+	"AuNWZjxuIdhtH90KKh/6GIkc+4ZUWBVbCMZL83zp1xv7nkuaKfJ064O3AtAye0+0+GQwhNtKYqgFzsrt",
+	"CAsJbRzgRIHtAKAlPkVGNSyptuhuiL+GHGuI2KbUrvagxjq17XwfyPXzb9NvuoLJXBIkCm2f4DzPNuiv",
+	"//J/EWbG8fpIIvDBRwijBAsiHkmb0gmu8Eey5tO33np4sDd6Ws2qkkvbhibhYu3lPlVd0OZpeV6lWoMw",
+	"xchxjJ4LyvjapGZNYT7zOyIETcmWQTlIIPLI7JFEKUkopOmD7i+VdTCv8sLi/RWZjyVptuRxK1BmqNX4",
+	"2ft8C9M6X9xHeyzFYJSqohCg9y138QIxskbV0Z5Xd7CxHhWQPZ+jhuro7aOeU3sXNXGnEAzaTjQDU8RL",
+	"gjO1jLGKBZW3HUCOhs9QvtxImuAMEtUJUzhD5nVEDRNSibBCeiDE5xFKiSKCcoEVZYuwPWwm4WJ7oxOu",
+	"XujX6sGt2hX/VeCC17wfp+SOZDyH/FZJF4zOaYKZyjYxXeU4jMQlT748ODk+PLg5BElkl8wF8gZDGb0l",
+	"2QYprhWh2sjIjVyibdkqN9mxJWaiVGqtoGc6yWHf+wUzM9KKmw1PWdEEcUmpMEux6Bkem9W6cfwwlz5+",
+	"TJnC1AksMypyo2oyDm/TuC0wOwaHxEVMs4zZTJE2bYKIR1hQSQxALA6RaTUgkKkZMPztUNizSxfamm4D",
+	"QdmGatom3NoVH45ISk1wJG2K6WtZ3Fy3b47BbAJrLsuYkYRIicUm1nw68gDM29oWKV8HCQIUZG/xDm8y",
+	"lrHFaB7ayLcXlxf2yZCWGUp/9i/WqLyxjGniXbmQUkBllTOLlTZxBDkSBZMhs7mtwlbsH69JlplkAU2D",
+	"iQpuojbYSgnqSxKt5XijITMG0jaTGze8lbvowo2LEoZ433sTGt9GQNXBylZQV/SIXITvMdLncQ10c32G",
+	"roPMfh2h675tvL5iLtlfEYauHSde29HhXtGjB25HPXYHiV9HV+w6dDEOzqesPSB0sVR2AnF9WnpsLZyv",
+	"jfmuloIQ9EL/RRCGLhKF5MmXSBGp5GN0YSFEgABLOPIbYgDCbYJUeRKP5BUDk8FU780LaWAPT9E1DHPE",
+	"uDqac3HkWdX6YK8PgxlMv6oUv6oUv6oUv6oU/++qFJ/8Du+3QSepWqniGh8ftkil/PCeScLWGz7algbC",
+	"pcz/xMmvd9+vd9+vd9+vd9+vd9/fyt13WUaIylC+vgX8CIYfvhjw979rVFqFYwaVj2HVVVUGdeCB9Gy/",
+	"HcoO6Tt90fKR+S8JZwkRbL8xhuOjQ/kqbohR2SrRLC12SpIimtdsnvg4IaLP7Tv7lhYcrWhxQIq4r8Tj",
+	"Zjm4vXMKeA5yu1m/NG/dV5n8re0uUNZdWlRjqDZN4yVPgoyQUXzjilW2Ws739sXNiHj9ikrINoptXUMM",
+	"VQ3bVt6OyOkvPzT90F7ZzMisIr1LZQHNmOSBXGuMaUxCbSK+c7ntuyR72oEhBXDHqo7di2QB8CqhGe0B",
+	"YKg/A5niJJeQ7+I8kci6KTOsiFTlG+Mri+A8LhXJ2xzYcTIl/QIgts9ceYYZA9YqZYtFMWj+MSH0jqSz",
+	"ahvMfcdZkhWp+e+MyxGXoCxEnhUdmqD90W3cGdKDUraIkMffEbTuo2xBWLKJ3DtR1SwEuDJqFh89xAbv",
+	"k6NhCvQyKlVdgpXV2NAKTIv+yP43vyPC/Ls8qOpPWovkDJB54KX3vTAnT5trCWWMNJqs+QkktvlKjUFr",
+	"gsBcrY4EW+pB43LzbtQW43n3VkVNLZE5IKzrF0bkVcU1U06qQ6kpE40MFHfwQc+DxerZPrsDly85InAY",
+	"I/Xt0bwZB3aMeCzqOLRcYpAitnTmNLWYV6xOVs8Cl+iD3NRdAjrFG0QVWuI8J9ract0OTMOCcwspZKsW",
+	"5oUqBNmpLGFscap3t77qLW4xZ3aG1ssNOnCceRjM0Almtxm+teK0q6ixpJszV22mXMmTxfJwt5fh7EcS",
+	"EZbuVMq4LeaIGuKuEHJID0LRS4MUgq7NM9eA+R55gCKPJOJr5iKyNEUHykOIL19LMkxXh6MitH7Tm1Fp",
+	"jDxrsMig+dK68AuzT+ECd7eWLhdDv6vVje0m2nk4I1OX+i3YACtDKv2RTaWv6vN2QZdyt1Gf2DDBe3gO",
+	"MMsEBiyZugSZtIbpXfXFKmUvMiHZDLPbMdzfZKRmn9TusiUj20mw+ru6l0qkEMMQj+2tONyYOtoF6M7W",
+	"EcTG7d7hzKrjzBlUDqK8MgTXi9tHjjvsgo4bx2gW6K+byI2+2KxRY0cO9cHm1dtpu1zHyMC+Yws4iBVB",
+	"yqG2vr24LJGLC2mKK1qn2IsMOAQF2DzcMYc68ktjwPDGFZWNLd54IAA5yxp96HG1tlYNivYKnxxJ9TPn",
+	"JDG5itUfOCbX8oK1VlLjmAam44QOvP18VUOwjc58tvfL/tWJ1kQfN94IWrbmm7/Zjc84+81fyqgjfbWt",
+	"0TNw4gNxj6b7EOabQ6Udu+MUzCMtX+SSAKZtjjeCZ9reg0iOfkwWAmDrEj2nucFTjmbpjYyTJUluoU6C",
+	"3caldhxuHurvcWB7O/fOuVfbly4AFNyDRzBxEC87uCyMkBpX59uElyuYM1nT2FSlRzNjsfNCSZoSBysM",
+	"eBgpSWN9FAsOneQSzpSgNwU4OeSSCzXHWQYHWlrCsa1Pa/yVfMjhYKIZtCTKMGUkjVM6nxMBmzt4nlao",
+	"m42L6idT7knnCVd27JYq8U4EMHyCNXYLtG2CEnPLPVrxWGOoITE6VKm/pFjhhkL6ZAS/liQQAnTONqj8",
+	"3fcAIkHSIiG2Jh48QCOQj+rSrXFo1Tx6zm2iq3Y41rPdDerBmIX09MoHOMHdQ5jRu/cdpxXmwYrKOWhR",
+	"m7r30vqz7kwHSVvv7SqotcakiFhRpqfxPliiqGhC4jUht7Iu5J7XBWPHlD1W2QbUwM1zJADVdvpn2era",
+	"qorNc258vrEJ9hCHyOnVbt7Kbajtb4AqHpQKtjn1zuODyEVAjx5/UUs7QgMdvF2Rqi3n/RSSo9ZPQ2zY",
+	"9ELpudan0nsDf3Px4vK1oAtNGsb7sBWFG+hjB3YbqEAQJKE5NUglhDjLPccbIqCjgP4+SpZY4EQRIUt0",
+	"GkjlB6zWowTLFlrNyVfdBYj/G/3mDxdH/4yP/nx89PXjq+L4+PT5F0fvq7+h6o+/CSK5l+sC1P3G0de/",
+	"/FUdJf746Ov3v3wVxoe3+WFxIYnwhg75uFygDnbH9WPT7yHzHjq4/OnHprf7eW1izwMTe94xMS5UHMAf",
+	"3XHAJkUGlu1/s7XdUZ2uglQbbDAbht03D0DdZulPgtBXiq6rca6Ra7Lr1y4Xgp3lplj4zA50Bu1sXOgt",
+	"9IDW/I4E+SP09tTTH/SefYPZrQWNfwEm1Y5sOC253i9VdJ9/+MDLHdrhHu6TUhdGImkTFiIdElqhtCUT",
+	"OsiIXqeMUEoXVMnIwkY/RkaaoC/Q0eF/a/n1qQhijEAAFjRZ6R030QqnFhzWeol9Rjc4HF6GocncIDSD",
+	"Bj8Q2jCKosvzqKxt7wXQ9SCmEE72sNPkqxVVRjHbEknWux6OVpjhBRiCjEgLJTsdjGoN4mj7+JFJMRi9",
+	"mBIRl88RVegAgMxcRwhUdmTyiu12RowdtmtsmHR48mWGjU8PCAP8NeWMpEhxixtxTzOtsG4DKdQ+omeJ",
+	"DUeYj4CxxBIxQHBnXC0pWyADWbWiqoVAGD77YXBzG+Yd7xR4Y9+o+GRMNqi2XbLNHu6g4bC7j+VSgek2",
+	"cHdr8+hghTCN+XvVLeT+gYbyCKHWNcYsjW0PMgPLVoNrOYxcTS6kids6WF8MNgcZBdtiptVOCKcshYZ4",
+	"d8TlSqXWZr0jpSztHvCfqtyxlhOOrlaFCfxJhnO55LZLiQVRQj/DGVgMW1eORJAFqbbQtgBYRwCd7tlp",
+	"hAQv9IyuXH+DBnL1Emd3RKIiDxbr2nNMuFT90k7CTFeEKM1syhUbnNm2E27H3BwLpmiGMLAwlCLBNkJe",
+	"hs3Joaxc0XTCvxKzu+LL9V4fgfz6LLFNAbaolyrfccmJrfooe38PS/LWzgOHGFOVEX09ldLUngxI0iVd",
+	"LMmEl66b8H3IMhdbHdrXmio1+i63rAUE/tf/868uT8j8+f4uQDe55obVJ2d+bU7uHme1A47dtoUZZXhm",
+	"EOzKFxHIvCdNWVNQ5oQh6MYUT+BxCp9UpRkOJV7QCkALuDNvuhUc3v0cUajJ566yrtEHdNdhRsrK6sBa",
+	"uz2NmPA+cD9yqGaWbhthHaWcW+lj+f4v/wYXfILzvKo38ATWvVsSI0/WPt0vyypcF7PGHJCvYalnHh4J",
+	"ScF3sSCNZfui8MAk9WZWbOMbfmf0JNcjK6cKZyijK6oOIc9uadBNM76G5+xm2C9ZE8OpLCGjDVWAuCR9",
+	"ELNoay7MObV2eXMqW88CRopvNnHKV5j2uK2GvtUeu2UbCCz3hQT2hxjLouPihFiR2LRi2nVqPZluO4KX",
+	"1qyWynysa/D3YEP6QKCtspHKPV4ijho9zA9u1u6r1skHzzF4R3VfJd13QIdO3aG5BrUC33RuazFRwJQK",
+	"HU5YWnYohF3mdodt3qUbNCm5FBYBXq/bNI3qGE/X67bzrf07RZZF3aB+2JzGF99/+90H8CW0FjEK+buR",
+	"SzgoKtKiq3XCz85mFkQVAszptCBn0MBwxZlaeg1K/lRgof+bsFTuksJOAPE6kK63oxY45HAF/3Xczlw7",
+	"Ga/16RGAgp2Lf+xdNaZ+F3+o4b14cruilAzHHU0QA5oSzzMSp5yR8IwGm4SZARRXONttBEshjdl+2Zue",
+	"uken82qQkQai4OtQdKHWRmGHkxTkjpL1ji/bUPBObzcLN6qFVOOW0wsJIrnEp8+eN2NXY/qMyJZr808F",
+	"seGigjGTUQm0GM3mmIYrfUNqgKOhiva9m79GonWSt6dbZ/sWC5dLduKoQUUNymxBkZeStFes71TNVN1R",
+	"A4JmfFPTZjGJ7UISv3CfQjebMpXCJc6iW7KJ0A2RNCW20ASKl6R1gvjzOR0SWn3BrYwn2hAyzbLVxjR2",
+	"oAy9+P7bx+3rxA+gXhz9M8RQn0Qnx+G4rCeJQr2onBW2IViU3bYSnBGWYgF/LWEz7Uhn6PT49PnRP57o",
+	"K/IiFzRDiqO/LxiBH+odkc2jp/VFfBkIAj/9ePSPfzg5evp+OBbc5oteEpxCRarUlEaR+/FDa0uWcLsz",
+	"Wn78/SX6ji0yaBCSUcLUUUbuiEk5rki8pHtckbsgeokS4RpCf8bZIlZErOKy163e+vKvAviDKQqCqPo7",
+	"K4RNJ4eEc/ijixh5ESS98NxKamgcGwz6NN35gfRnAigIth999Thka6y5SKUm5AitDRaSCW5yRiJElTRl",
+	"bW3g9mAeYLdlGZrYBZImFsXwilQVatfWJgABbrol3WCWXj8eUzYGs21/6o22UKBX3IozsnFwGuZL8Hf7",
+	"n/DDAxQi23TDngTDF8aL5KqZJil8Oe2tp+gPGsFsXN+RHTM2t9JUbHGE/6meffqerqjatiE/dKiY2ksL",
+	"TsB7dYX4065/r2eDuuWitrvRkq+IvrYYV6a/PDG9FQGtDSv43Zd9Et9Z6AzK7ohULl0aBFVst3kDy6XM",
+	"dRLvk2IViGN4lgaautlI/cnB6eHBzWEjFl9vMF7rOQ5TkKE2534P9WlbngsCjgugyRji+OaXoY34TDqf",
+	"186m3vn8/luYT9GF/IW9xt8WWdC9QZNlEwVAFJlRbJ0KoHVRyBeb8yzj6zOH3GCcXVQqzNQ1OpjjFc02",
+	"DvhjyQtJljxLXQZJbFrtK7y5jmweia8lmAK0+EYQfGtyTRhnNbZjxoxpf9vqD9UHXOpJ1/hh6oOAxFvo",
+	"gRNmwzIO4idusRQt+VqrDgBoQHCyJOlZGQhx8gTiJpW0ycgcGFrLmSvmC5rDCCks6HyOoHkaQQf/9e8n",
+	"NlgDUoncEbFB//Xvp8+O9S7l0MqzDMOAfCzDL2Wg5oo1IzXwiAHr+OHV72AdWuXRw8kI4TtMwcC1szAP",
+	"Kpy7LnN//Zf/WyaGXbEyqc2miC3oHaQXusAtLFC/YsgqN5ElrGwQyZoS9dBQMGXGxqmcq9Y82Rc6XnHZ",
+	"FfqKXLJgbVKkPukDfSmsCNbCb17YZDi9reBYnrAFfbnjA7G8H0xTYEYW4Gq/D31NsxNQb2ypd2o1IRX3",
+	"FSYuT6a9cVYXQEFGQAfQaiTTF+2R4lod10MdGfqsJ5C2AVu1rNOXo35a3tPKDB+WJ3KvH0mpFGSBoa1/",
+	"PzV+h4XmDGnkw4qbotzKkJRRyd1wXz4CAUNxhspvyOl4aEUXMQiwKRPC9KD3s9v21y5hNs1HjFKK9cWN",
+	"WULuizxtV+44ESSlKsaLLdAx35h3X8CrFwuDkFmns9/b7IEfXv3ukUR4QZDga7hxkyWXhJ0jfCO18gI5",
+	"SqaRnSwNfpJ67VX1SykR9E5r+S6jKcUK8shvqFDLx6MC0IFYePmGKxsZtD/B5p6SWuGKjnMikoC/fjBD",
+	"AF6GpFYLn9A7G6Mwuafhfa243BOFjb7yS2UkpK9Boq5VPCJzm98yvmbTCaFgUkB3ThtoGZYsy7Sb+5hZ",
+	"w3pohqWb1NulBPh3bPjE+++q4UsmIHJ90d573QZ0iyER2Kl6NZmpxR9Rvz7aL+Ad7weNtjpnAf1AjGF2",
+	"Nkv5ms26xCNMsErjOmiq8egv/4ZqizqEtlMmi9005lgveUZMAvvZFbvWn7uO/DhH5Cy8ks/m+I4X4hyZ",
+	"7mCQAa9fCaTER6hMib9iB//1719/9fjJ8TP01///vyLzj5PDx+g7qs8LrR1enFmLgcogHxLA2Yektcbi",
+	"HqNXLsX/inFmsS2Mm5VKPes5FwmJAOi++u2RREAgFufMmB0lQL3ZbbsIfVhVFMP+1hfJjWYfjvRQR3dY",
+	"AKaaHrN+ut+aUep//NF9TxMDZ/pmq+rUtoqZwbshZBAlCnIGhhqyT50jGOMMmlOkAq9tGVJfh9eGXDN1",
+	"jPv3vG3IqmoZvaX7L0zo7JIo5SDZG+ajyccXMej8A/mgF8zl7wtIOpbI5RxLEN6ULVCRGzKnrpbu3JoX",
+	"zrSGSoAK3/C//v3p19Hx8fGUdqNb06qQyiLwAFZCLIsbKMkKRPkuyUKAAcmZvoPSAhBhKhhGUZBDkxkK",
+	"BeTrJUdutNRVliSYadtYb42+v/h8fsUOyh0DzwQj2WFlAJRDYXlLUosOC+Rut8mOmJLEhVZtsNnwZJsO",
+	"b3AiY15HIhilcTYQDNr6Zj0Sa0tJTXnvnGZEa5A3VNWyVxPO5nRRaPF7gJEoXHt8zG6R0YqlW+ENQQQC",
+	"h14zHGqMy0FgeOPY8pxZ8Qp/iFO8kVqmxyenMeQlBYAd//ov/wFeHoYw26CTU5PA5B37yemxwwcwBPfk",
+	"+fPh+pDe6RiM21D8y3b9Rp6LDsEwCIZBNxvrl0TWLwng5BY0t5rz6VdbTznN48pd+EdOWbzAOUw5wCgK",
+	"byTKiNRXDmaG1Vd6/1JwJIH3zRCHCRz6Mzs3NCFWVSfoiqYEwUD6tqxBkIXV7OV+C3LbH9Y6M84WBGL5",
+	"ghyBJ1IqvEG4sddohTfAnHDZw1K9dZ2hOS+EuTaSAspAAARGP1uS1darKBHKVkQkS8yUgyoLhfZmP9iH",
+	"qjh1wlPwOQZWYnSHG4JkDq2P2JlpQp9W8Mzg4TbnpE+RSjTP8GJBUtRCTqu24suvv36Gbsx1E6Evvzo+",
+	"Pvryq+NTtNAikNlG8FoCa+mqeU/ghLJFJ07q02AKRDCBw8cHD3XZaOzhJl7h/N7yZsKHAWpdK3tG/1Ju",
+	"f7XpGK2M8WOyXDSTqWRplFK4SDPMbBzCsAyuvgbRAndcjKuYGnyjQEJOrQzY67ZhiCXWdO20dcySJRch",
+	"1OtCHDnTcpPoy0CbcH8wz6PfotOvbvWlV/7r4Pa3J4eHj9ELI/xXWj8A9RQDH9XGgvyDG0IYAsS4iumO",
+	"T58fHT89On6+EzqyW19GcNohHS7gylL4lki3LGhB0FBzPNkHia8mZrAxDpSKMerc/2yQ+d0EQXb0bP4P",
 	"5vfaDBFntjpHv/NIAtK0FaswXlmXCf/SVISlgqfAyoZbh4jJNzsXPCEAntgjkEGlqJ404PrQPjAjGEIX",
-	"btPXXNzaJ9zmg5pR1pliT9F8XD+AM1+NfNx3AGrNhxjg3ZrX6T9Cp0/MtEp/miX/qba0yFOvOLI+HYtR",
+	"btPXXNzaJ9zmg5pR1pliT9F8Uj+AU1+NfNJ3AGrNhxjg3ZrX6T9CJ0/NtEp/miX/qba0yFOvOLI+HYtR",
 	"QF3Q0tywemekowyXoYcObIaPuRAclDUFoCljNLSn57JtB1M+92lc0sxU7TFUuu77XsVmrKK2hX45zvSo",
 	"tqV2ir0it48aO0VFSMh182LbdhhQQLqu1BF26LheqUPtTQds1wc1JkdZYtvYX9uZNfdin0xnQUyiuk+p",
-	"Od+jqhlOYblv7XMKpW4SFWoSDWdC/WKqC39rjM3W5n8LVthr8xGLwhYC1zUYXU1Ya0lyDAEJQAm3T0E2",
-	"CNF6seYZU+EEaFblA6G0nn3beNqmPaE6nBFn5d7uCQQ1ugIRBm2Dq8+ig0BXlJaU//qk9T8/4SP48zQg",
+	"Od+jqhlOYblv7XMKpW4SFWoSDWdC/WKqC39rjM3W5n8LVtgb8xGLwhYC1zUYXU1Ya0lyDAEJQAm3T0E2",
+	"CNF6seYZU+EEaFblA6G0nn3beNqmPaE6nBFn5d7uCQQ1ugIRBm2Dq8+ig0BXlJaU//q49T8/4SP48zQg",
 	"FLttK4feUTuB75uXNdm3dnf6TBjHJjdYUllvN6sJciG4DCcz7tEnccu+cTUmas7Y3+mujWuSaY3oa0Tx",
-	"fpDT3TQ/Da87PHIRl0IyzHie4X3uYB3+8p/o9PEFUqV5c67/dPbsAlmZDf8+PdMM2Q5tHV4gzsgRn8/P",
-	"27hRE7r7jd7XxLEfbO1k4eVsmOK84Yw0OHpgDTNiQxcmEAhhavgBSP2BsAJ36WIcglkfquotuQoBshg6",
-	"IK616qFJQS2ybIS9Ogbxfa8mznMIhLBk4zOOp9foKRka1RtR3uia4xmJ+XweblQ4EmKk6vswiMJ36dqW",
+	"fpDT3TQ/Da87PHIRl0IyzHie4X3mYB3+8p/o5Mk5UqV5c6b/dPr8HFmZDf8+OdUM2Q5tHZ4jzsgRn8/P",
+	"2rhRE7r7jd7XxLEfbO1k4eVsmOKs4Yw0OHpgDTNiQxcmEAhhavgBSP2BsAJ36WIcglkfquotuQoBshg6",
+	"IK616qFJQS2ybIS9Ogbxfa8mznMIhLBk4zOOp9foKRka1RtR3uia4xmJ+XweblQ4EmKk6vswiMJ34dqW",
 	"3J/sbD/djdwR6iJjoKVrHVxdZyZbaych2cH+jfEVZSSMgF6OFtcCraGAqXuwd2nDVaUAflRSdZMsx1Sl",
 	"CtX5+oDbZRzXTegFaWAmdgFgVGca3ujwOQ3emxXP1fatfgh17giL5557yfeO1NAevJ0ff+fu1iTw/q/l",
-	"+5Fe04mlhj+RqPNWxrhpc1fLJKMO9NEu/cLckLWr1bxMFcJZBgGghGcZSZR0nRDL4WqFDkPisQvBtUpZ",
-	"MACuJrTS0ASglGNUs80HEZbtFZTjuhOAWhAYGK0KqVy+SlduSlDUBqBue75zjjDy66BcOKFMeTKtriSS",
+	"+5Fe04mlhj+RqLNWxrhpc1fLJKMO9NEu/dzckLWr1bxMFcJZBgGghGcZSZR0nRDL4WqFDkPisQvBtUpZ",
+	"MACuJrTS0ASglGNUs80HEZbtFZTjuhOAWhAYGK0KqVy+SlduSlDUBqBue75zhjDy66BcOKFMeTKtriSS",
 	"+nwlH7WdA8J7P2HdEJ2V1PSl424Sb7wAmqKousOceFgAmvAkJnLk3r/A3Vk0bkeiIb/Pdxld0Ko1VxvC",
-	"odDXGoGnsj6oOlFkRJr8tDKqVPb/h0afYf5PODOHM57kvDk/d2+HCK571u+8fqNloqGp+eJ3RAiakrJa",
+	"odDXGoGnsj6oOlFkRJr8tDKqVPb/h0afYf5PODOHM57kvDm/cG+HCK571u+8fqNloqGp+eJ3RAiakrJa",
 	"SkB4mzPSUUziyjxd+mz4a2UxqM1mNlVmWKKC4WRJyZ3WAyNEcLKEqrEyoMgZQdCOAhmDZL+erXZ1qWG/",
-	"wGLs6uOt0NiELVasci3fvkRnJ6dPv3h8+hhqX8/GFMTLYrXCYjPqow3RUB51FCBaO8EarQXOrZpAbZ/e",
-	"93NNRYEB9vF+6sETOEd0lWMqQLhzEdMsY0TKqCSauE4kmuuhSSNT8Zpk2Q2hbBHrMRIVIYsvLmNGEiIl",
-	"FhsIWURoSXCmlvoDdtzIJHXFlMWMtNtXhDFpt8FSWJIsHVEYW+2TfaUXbKC/d6qT1rt5OXGR0pHvDoOU",
-	"8aSAE+2Szvfbn7VXgNotBJh50xmMjGuTtV1X19DrcCFs2QLZvjQWFYu4ppZjmud2QkY1wm34aP7+l2cd",
-	"IbcyLS3W2vpEBARSP4Zk1cm76dUc0fCP9hI8doiqRmxubz3kqTql1ydeJxlLavUzrZPFEMvvZjSP5+vp",
-	"+fhBObJ+zXzr9+nfrU2/x0stp6ytxXY7pPWkW5IrdICrv0nFBQELzI7UbGk2psNxJ5P6TYmCPHt59GJa",
-	"th1i0/omvXSdlZHXWdnkln77zVsEzZXludE1KWxWLhHc50bp2/7MuhooDvLtEONNYSzW7u5PCsJVY7j7",
-	"7Z0dsvheAPbGG1L1w+goEFtzZFABIWkVfBymnYlB74hKM2WjH6ih3uS8kKD10juaQTEeIybvyvsv42hw",
-	"4DOS3mSmDmohMEvL3+Ff7iFTnmfcLdDlhXEV25mFF0tJln7n0FKbOnIIWK9Uj/XPHtyWO9vrCF0XDMot",
-	"YygD03/Q39X/b/hF/xdbSouObI4ihq5u49C5YNjQzP7+7asf0WtOGaTTOqfiDU836OD6C5ymgkj5Rc6l",
-	"0pO/NoEpjHIs8IooIh5JUPpbRVdPvgo2AvCJU38EICVNB9gcqyWozDjtgCpaaQNgQXaxqMz6YQbRzGJN",
-	"uuFCDPXCgRBe1uBHx9X3BF5+gRMlZx+jFsFAEmivfTqoWY0CJd5ilLBiOjzAZNkbO+kcgU136sc9owN8",
-	"a8r5IyiqOeIs25wbxL9U4LmKKgdS6b+t1ftrUUCVQQBbX1isQHcYV6yC/9DSEStEPWgByhkqJEmPTSmY",
-	"/rbxt5Qved0LHAqB3Y4rZvYD8AxGwBJAFdxggdh2wVNR4h2NO40aSpI+icH5tJFw4VR87Fhwleh5k672",
-	"XuXPctfQ6WcRy/RiklaRKqF7yXxOoM1ZGVhs80x5XM0NiRpirIXLW5Mtu0Ud34eF8kj7qXnrMbIOdvu4",
-	"sP18SJa6HmxcAg90yfSoqq7Te3p8xazEQB53WXQ/SZg6t7zeYrawcAjBUFlkhC1wOyo8y0ZCbaABGUCh",
-	"5oKsaLEKe1VTkhOWQihN61CCsO7kz3DaMZXYuBsHPiTI6EWa/nnj1pgKEq+IWvK02fzvjqYFQMbOMxwO",
-	"bjQYZUwkjbCl1qjTeOy6S/C6oUX/vnxwChiocfBMo0/kJTw+7kT2vOABOCsG4Kx4m+b+IcTGLu9vE8bj",
-	"XiizLXVjF8MIuiwAOcLLFlhiibBSmDKIK9cE0Z8KnNH5RhvjViY1ZRAVIHyuWKWa2OL5kuptpZ0kpRrh",
-	"zfXwAkliisaMWLxiPQuyJxUZrUXxKlalllgZjeYcservvRqIxz7D3+zuPOe2JA8K8SqOcoHc9WoLSFk5",
-	"Ta0HzrVSdsVcdT1UZj85O0PXdtwjvCBH7oUjysA7cn14jN64GKNFOfEVPUBs0UdyxSDxo9AzUwLT7BhZ",
-	"7At9b8hCOIwYtF5SRaDpt9m8bXP/wu6XhgwcaT8ZE6htMv96m015mzVMk3JuR87ZQj7o9VJVCHJeIeOV",
-	"RapVVq6+AlEp72qtx3+9KT/ZTfnrVffrVffrVXc/V92YW6yjl/m8yLLrC3Tts2eJVHdtcnEs4aYkMXjW",
-	"2AAke70mNQ26hM8KPfnw4orVBmY0u0YHN4SROQAgZJhqupJLvkYYMYMGVOZ2Hh6jy9aXAGEF8LSRlvJs",
-	"gxRdkTr6mH5nVpc4PvheY0YdvvLWBk4ReAl5Zx82RS8wg3H5eQ1UYPCbSIN9B46p7T0Qx6hHClwxcAwK",
-	"suJ3xNBVKXsc6LbNxDJcM5A++Ku29qvv4VeN6leN6leN6leNaieNiosb2IPXgt9kZNXdGyc3DyA9hCzb",
-	"7y+x3rXrcphrJIjMOZM1A7UQ7Dw3BVvndpzzuXtFi9bBrLsXFh7VZlVvm6Bly2AGMD7fOCqAkJ15J3YN",
-	"htUFxAxAZuiz0dy6pnK3lgvBvvSptzi3c3YWFbxONR/IYwXVtaPAJiA6n+wNvlpOshd71R7XGwPY2Qm9",
-	"mk4CXDPcPvz+q4sBQkbx2D/DZsMJ2y8RoLEoKxvwWYx62CktOd0Qx+3Vb7tumNUaU1XiRnfPqGsaxhPF",
-	"TZKfRdYCjxVbDM4wTOPpnpkRbowd8yJ2Z7NIj/1+i0/sl0cykly7WrCH4UWAEx5pAnRvWVACk+oFYLzT",
-	"lfVvm32wTVVI1Xn2XsCvRvVc3r/JcpUP0WtgG3n61jz8GeYv+NXYZRJDxxF1k2zUcTGUpDHUf9i7nZo8",
-	"WJMbNUEUkN4N0blrYXb9Gtwpt3y7q2uqS39S9homJ596OolmtLoxiUerrsA8sDOrxu21auuy1YTlk+p2",
-	"CmdK/R6qstq70U7D4rfDLcftW6E5/973U5RJwpQtbGlckcN/ZJyR2Cb+hub78u2LPtCgHkSfBwbUaaLl",
-	"uJJwA0z88u0L2yTRZiNR6SrnRGRRd34Fz/kk4DmjYW4sXOCOaBUPC2TjaGvs843K7o4jdaMi8/iFQdHN",
-	"8cZ4ecxfq4OXUxzvlpg0VY1N8KCqo7EN4TtO5uFhavwT2wEopk2e4b1ogNUE1ZiQOPfl8E56y73wz31y",
-	"xCegu06Ujjpx7HTWQ4c6hZJUu6wfVkXyPz0NEMdOIrF+851PICBH+Gxfvn3x1h1/QEfaE+E0ybh8IDTN",
-	"EZpIoyCz0xc0foiHci/dg5IydHSgcW7DvSUZfU8ZqQe0aijKFcDHA0KtAhZ3TELpHd851XKnhgxmYJCV",
-	"OwEu9wNJmZ8jdLOpipJDgFBDhzlwgQ29XhZuA167tVam95H5H7EbM/E3oEnPtoOOGbdlAZc9zQx4AcnN",
-	"f/6pIIJ2FiLZV8a6+6ZWNJtAwHXFwdc3faqvcVc3DnAfDfUefv3Uuu4UJ7A8j+E2Trva3jf8cm6b3w9c",
-	"nzuptg94Q+4n0V+yv0WZfm5rHTe2rY3NiKA89Xr1fArB/99EpDatjocVDI7lw0w0xK87xv97EkVMVP8m",
-	"w+w22Ki030Dp8Um31Ktub+a0rde1FbkH4AiADm4xp6H5FIyqVlrW2ShbuIIKMoPUJhfV92/MEbzcOm+k",
-	"1w0Mk0J/+TekZxXucDxhJLVxrPWpvHJ98Cj4nh9JA/jaCe76yYigPu2fYAdTktE7Ikhq9nBtcg9WONOL",
-	"SIhEB1ezL4+fXs3QkhdCNhF+NDG1mtecRl9+PLi6Onb/Ovt4+D//bvYJqG4SL0tl7rfu89aFvo0L5Wcu",
-	"brNppuiGaqdGnp5MNc0OTL49HR5pEeDtV3dEpIXVRcoGgYpDv98p/NzzDAdScmzbyv9h2nErrx/MkmSp",
-	"7SYNyD1LQeSSZ2moS3B9f8iHhEh5DxaUnlK719C4PCBJm7MZqYSVC7+HBaml4MViuVPLo1qYlBpR4cbz",
-	"t6q9gqh+Qu/DIB6e3rwv6TX14B7Kt/2V+ZqkUxD9Hl1w9nSINDsqTmE2a8FhGTkouKqc923hMGw/TZNk",
-	"f4xeQ1vTOaKmTuiGoJRKQRZYpPrStB1zjS5qSpsYXSzVUYIFQbl5+YrpK5KlprmUS3yHyCyfo9cvX6MU",
-	"02yDMnoH7YtN9xduRoIG0aiKYacRkngDPeGxumLwCSqh4IkhLP3p2UWEUqAPpCI5ujYPxN4714eRybWV",
-	"Vwwzr+YVXVZDW2Ho1zZEXvt0V0YTVTvjfsRXrBzFwmdVo+ptNjPGmSA43TQWYyq3DggW2jKSke0ka0o5",
-	"rlh1OR7qHbHJ4+cI8sXNwEflgGWueIQYXlG2qGqNQjgjNSoZ4Wsqv9ObKG/poyw9hlqCasnN3HjvJ7Pp",
-	"9hxOxqStg6xzIM5tGkUhEj3vpsIR9pq3CyTty+ewLOdm4pNVfTuwQivoguQ9cYwubyT0EhfoxLEOq6/3",
-	"8bOvT6IpSm8cUvxwvQ0k83+MZpPX/zSkqW0gUPtMt0QMlxh8ZxmqrFJxPIWq5emD+fb7S3hESyxNDt7Z",
-	"1OAJldXZbbibJ0mRYyOAvT/Xq0uMyn9HhMRZ9SeyyjNuIrCyyHMuVFU4pO2BkmZrf85pHoNEjY1EtX9y",
-	"q9LXR4YBOtv+p/eLEy4lGqItLXX/DmdOMW0B4QyQEPer5qgNNb6ig9rXRhV0fE/SBRHfMSU2k8Ns91rt",
-	"byEoe45WnBF9xaKcS6roHYnsn/QVwcgC0lMvAPvNa/OSFgQdYLQiK35YvrmTlT/oLHWeMVOu1bWcskMC",
-	"0VuJUm6qV33T4eDEFLS0VnJ4PxPfJcHMvTMyjAKL/Qyhzz2qLsEOt/PHDerQ25RESl6IZFdHoH35Nlhg",
-	"D2SXc6mgYfo5cjkqomBR9Q+iCsGiGt3F0CQ+QnVw5AiaedwRsUF//Zf/qE/uycnDQKIPYph7RFcC9jUy",
-	"toI8W99K/1SipscpBJNegfhVPDKYv9UkRC/MWbrrzSmZxhXV+RirpvYn59C3cT2L+FzY/zDnpvci/WMh",
-	"1aortdeb0hRuMf8C+aRYz99TRl6EksByYpLcjN0YP4F/SPsvyBCz/70hWEB7syRcyqe/8BOjtcZbS14I",
-	"U6Ywi4wqbTUwfUhEOrWnp2PaDy9/d7kg3+AgfobeqdOv4rMn1xGCf5w9jRWP29W412BBXQd+ADVN04av",
-	"N5TjQuy6e9gw4mXHMr7BkrzZAbZ/Ad2VBoW6t1E7F+TvoIJvq4VXE4uqpY3Qyn94+Tu9eXJLL4XWIn8w",
-	"s0NGsUe/K7DATBFtiMNXtfoksCIoI3MFipVF3gRvAJXIwHBDNbVtN0tSkoJe0iiDwXI82oBPEh8HYC3i",
-	"+ziZFi7GfX2lBSJxTx/qga2IH4C04fSDtAvtzyCTA5BbLplcE7GlHLD9imqiW1/LgtxROVxi0+VccS+d",
-	"o/VyE2mSX0OTQA/hQRCcSnTglnp4gfwPnwMQQW5WodmGBCPUWxd23ZkUm86+kfU5mE5r5h3TXmyFby10",
-	"jYEZ3j7A2DhedwBjTtgrKW96Tb3iZTMxZACYfA+XMVm1GLKd847RW4Xnc/AlMHJHBMDng6ePKuNM9bAZ",
-	"4EdY+yogpDBQ316Jn2aIaRNae8uDBtOBCyGgcVgebiWhrwFN5o/cjkIJkHnaKym+MIDoc4tqaLqJa0Lz",
-	"lQPTmrSmmBpV1Z7VLJpROR9fhr1jnGGvIEV3icKoVz+RoTiq2HkoF9svze1qp/vzkhuCgARZA1OjKHEu",
-	"C7P3NUceyeYD7WXLTiPveydVUXCv7lAS8avcdX4Micx9TydQgJkT5izCkVfPQ1V0e5UpdXu1IR0C2x0s",
-	"3cZqFiQXLxO0LksDZ1CXlf0pnx2XyEuWF2rbuqauW/Odjxlf67u8U/Z3b7rPJYhcc6dhBR+5QHxF4e7D",
-	"8hbhG61styXt9lnknYGjyIX0ykWDenOBlAkDTaOr7Mu8PY2Quwh1CwKawo/RpeB8Up9GayP9fh3jbumg",
-	"rQ6i/1vovim73f6mqVKb6szrXk7OnBdC63oCJ4qIMo5hx0FmHMQFSrBI6+UYVRzyN7/5zW+ePvvyqzq9",
-	"fhVsycPmVKym1c6qQXcsONrPm102f+ppMx2+V1Uh9ityMkOUu9lRcacnhtyjoM2bxvVGY5AEmWau8hxl",
-	"WBHhfjdgnUuStRNXdj0pSdQ+6pF+fSwoDBcqDvcuczzwm98c/eY3R0+feYo1BjJvErd5rEXcOygoFfpE",
-	"SbPDRa217jblsqImr3s3v92ncr8bLNJgwzoZNekyKNtCqdiJomwRz7kIX+xLnqVEoDkVUkHKh7v6oHee",
-	"6Y+XKGPeuGaYo6T/JXz4BRcj5P1A4ZmZo5GOcCE8kujavHONkgzT1d6Guq8felsW3mW15OmPXF0awLz9",
-	"ItLN0cYHpQ226xHj6shC940KT/+wubSysPOWuseO/c2U1kB7ebiEj5wwrMA3jEJoIOYUR1Ttova5MNZu",
-	"bZhbhUQN5dXFqyFTqPrU+GB0Tzy6IyS92x2pLbKdm1E/ZFmVjbeWNrcjSUZMe00u5faAJFtJhmAxYk1a",
-	"eEzTnLG/091FR13/7hLzjoMnUdJLcTBYUDdex970IR1NK2RGu8yqIxyTZlYuwGWadcAnPQDM0aAfU18W",
-	"kJPQnQppn4Hmi2BfLOgdYdp+WFO1TAVe62sfcrrrlu8dJevjHRB5y2mRoJFvHVyPJCSplh6w6rv2basD",
-	"riu1xEYXIGwvEVUQpAUdkaGXb18cj4Je9kGfPjVq064wMv0h8B0dtU1xWz83RtS5fwyugQQV9QSssrmv",
-	"ZdILBIL63G/7U3WfMH4caBFgOkfbCIw3oq8KjZD89wWh9sn85y6Jn+EV2cmSFiShObXyuO23LvnJpKcy",
-	"sjmv8GDqzOWlgBj35YD/2o7SYWnbWcXb7OywfVfHu7lf3K4hZUkWkFhkxGBbEt0faoLTRwYd3z7MUlN7",
-	"qUFslVKzJvTq+90F+BVC+qq2xifQMFn490nrymsrYTWGGfCgbyZFjvJ1n0k1qlWHzXYvEMFV/4+54Ksd",
-	"sWRMQuT0MAJjg3+N3W2sKZo1UFibM+53m2++MUr65CneahLD9L7MTaIv5UDRDpju9ke44lUZJ+kRasFP",
-	"PJh52ayc8zNiwePWtMu67De3KR2EAlK3k3MTLidXVBJCMz3RftR0yHTGpp5+hTfQAawqJUM5ZiR7JEu4",
-	"fNvDsUJXn9NFIUjZz9E9D8r6ki6WZEIgWF8bbK/k93xdN1tq6qg2etZc3JIU8UIFklugyxVJu1vX4GAL",
-	"b2hjYzrJtNXV9lVfvRhDi5QwD4U+pM2ktW2scm6L+KKqPkhGVU2ZLdtLoHv9aF/tD5u3iuTNvj8BR23H",
-	"xN3+21Iz83V0Q/REZf1kXBFUhTKcY2HwA3ee6tngzVoesVtC4DhC3OsCgMPtB+rrQQdgt96QORfE1j62",
-	"z/VwV/4Y7o/hJj5FCuOIbhy2pUQy3LlI70NmRQcy78mqNb0nXWyV4fYG9ZTGPcx2xOkbFfiIz+cOJxuE",
-	"qaGCgimaOUFLpXFpp/d4+EsqFTfVZ41SRKhDsdpwhHiWEqlc7MfieRNXVEyVTTZMt2BOc9n9k9W3R2B0",
-	"7aYlbdUZpMjngjMVoRucZUc5FreO/kq6q7hXEFPEAiI1sR2tNlKR1TlaFDQ1teVQw820wkNVBsr+dFed",
-	"t7b7SXkeU+5lzrGs9DJ22PBWl2Je31fNK/F+iH0/p4x5+WGkpMA9V2c33SGbIAAONXuPQTmBrBxtLa2s",
-	"reXknDIlhx0N4zYdBotvNnHKV5j2oE/9sosJ0LqHS71jSh2h9At4aTmDTpihvWkoHo0vuJ2bBbbQrfJ9",
-	"cP17+aBGdeIxLF814rFMMb19MpSf6XIqyrSJDidUd6+dLhHaYRkF7/mQVhMFjLbQRnUojh1qWVi+hoWT",
-	"kSINe6i68fss0Gm8W9aa/bQ5fA0143MwrScaHRSucZxqkir7rJQHVPZ3iHsFVev7mXKPujjNua1wumtO",
-	"yRZ3T6fy8zC7OGTa2Qokz2gY0exul7upISjaiXaWjbwMfXdAfbfGNndD6B7okPlh4d7morCk++6OpuQ+",
-	"/MxFStVEAbeUJwU4Uj4/2IpqA50tw7giY0uHLNrvboxdJmU3r74wHyzx2dNnjUfD2bbTA0REM0DrisFT",
-	"sb/fZBBvIgQGURJkqQBWG1huT5PW6hOvH5k96n622qVQxmedRmILsyWV9XT9XRIV9+ap++cOj7xbbnPr",
-	"9XSrQFSiW5KrxqXwtF05M54xvPf0PxtAufhofnn04v0vz558/LvZWC5qpimVD3lVSVURxgFGFtUUGaQX",
-	"iTeHu5x1g/laNEWZLAQAHiWaCuf6/nK5U+jbb96iZEmS20cSEZbu1IjH59bxzNfPWU1wFmDNXMENDGk+",
-	"+lToisglgYyeHG8Ez7JYQGt5eMyuOvZWrSdxI2NYcLgQZ/PC4s/eJ/DW9JmupuRvG0tMr9OiAjT9rG1r",
-	"rIGw2Fnp7P2AuMm5K5kgxLyd6L/u2KFXYkrSWJ/eggOcDuMqpqbeEYDpyIc8w52loLt3DNpZdg5puiAN",
-	"1lg6/j8ehdcoiORZ0Sw68/qxrKh0KETEclEaQ+3P+DTX6iN7VjBJno3WfUaV3Gyrs0yhVAA1emZARRUt",
-	"gCv/pGtnFdrT+gZV3BsWiR6nBlwVW8EiBCHDyjEGqtPtY34OZxm95wwyMRFOlHRgBqspy9WByRkOY7wO",
-	"J+94bzfro9vLHzqGXbS+ofn3qjE9q+me6zQOO7gOP7G7ziCa7b+WzwYZrT6Vwf4njULHMficnxx5k6rP",
-	"AnLzc8XDdBTQBYYZiI26viVI2npTUCFWWCVLkiLFR5gO02JoPgzS5O7gkuMhJPt49B+CMJ8NrMhmbQJN",
-	"6wUMTSDJc7R28LS2GIKvCVycVwwjSCPV9qEgK8qgdpUqtOJ3RCLGDbcfNgZ1rovz7ky2KwYTo+zCkJCD",
-	"+oWWdPpzdXv18AIZMEv3HLx9g5PbdoXGFXNwl+5hfz8U57fw4gWqoDDPQQgIQRIF2SSQP1LB0xuc908N",
-	"zfnD5rW2MrRMzrJX89n5H/rZ+q3BwdYvvcZCydnHaFRwqQO62LrEodbF9MY/R4rnR0VuqvgtYiCdMH3E",
-	"AbT0KZTDxXJukJtNLHhGwgql1ykYhBufz013UJ4R6BN8rikyAEHWiYlkvwuBcsxINt7u2auE7iGa0mqS",
-	"GtuMtsIbi1cWK6Esf+LMhA/GAYrNVvRDh109ReBp1w6uFtcgeFvZSNGIq+6OSiInR60aOsQqQ6Lq07kP",
-	"rymex8UW2S3veP7TmOQWO+6YJHC1pCKFxFVKTJdvI6wirZJKmhJPmE0nqRRXOBu/boPX806/1OSh9uIf",
-	"NHmlVlflJbK0A5MezVYNI8fmlDSlQrmDDUqs3wEBYd7mwIoKO+imrWC9L2/XaexUuKc/sVH3htxRsvaA",
-	"OLfwD7jISU9SpEusZbZodgSsWK9rco6LTJOzRfzy7tHqL0suc6pwFuN0RR14tsEJvhEE36Z8DalneE4W",
-	"BRYWBseEuBLOEiJYGAqnc/sC8FdeQnJJDc0OQFX70+qqi71AvmYc5zLWmyCJlDYfTBJxRxMSrgeGBmU7",
-	"pmYQkko7h476TSBH22dvXyepBYuVPdvkAfp2GJj2iUfSehc4A5OdCqkOj5sib7DWDis9t5q3ekmJ0cr1",
-	"dZFtYu8vjKvqn+/HYuOWnwnx5EBYo+IGH9+YEQ8H7z55oAZSbunM8zaXB9okpaod+Mwjof71d0rDMDHo",
-	"XwDdmKx9EAWtPkIfrIKgA8brcI7gDHbMhKA093C4C2NaVIGWQFwJK+J6TFq8ZbJ2zd6CIGZj4jNFVlOK",
-	"gbzjEl+UrH20UfiXeaKuNVe/dv3dIJxTFuvjg1CVT176ISJiScKmpyJ4tVOx/pqylK937ebdIMvydBrj",
-	"2k200wyRHs+J3kBgoj6Z1ObB++a8GsYl23uLAjCuHS6lbWDMJoMjAx5vHsdQyu/bZElSyyUdTWW3rGQ3",
-	"LrutCuFX43CFohn4y7YwpQ2fPtdvjRneASd2FUSBUxYjUTAo6VzhlJR43uV21cul0IHrlqcqIXcanZyc",
-	"HI6ulrLLGOsUMHAJmoe2qoQo3xrzjan6xFZE5veKtcdcX0pFWd5BdRB12Sx64vQO17Ifpm20+UEMIfeO",
-	"AencLcpOPlAJWIOlK6lOnpo0JBSaYZFRIjwH7xKnZR9PnKY7V9vbDIauGfxI1lW4Ap6pOYbXNMsqWOZd",
-	"p2BPqw7Zai4Kc3p53uHDmgu+mqzYc0ff4SrnQu0XwKfsHno+ZxD9iB2dTgwNMZwuDkGaEmlyB7pgZN3P",
-	"GH4yXkpT8KYv8R1BG7IrLfJC3cNRANumn+4oFJ+ISQaTcOzwPmdWn6/RhH++LUnosYR/Jk1x1bGzHbTf",
-	"kvMtIV7n5q5LiOThXFGSQ6dfvxN0ZKI7EkGCm3H4HAfaH7srpCOMBGOnNK167YxzFkk710FQ2DucFRMi",
-	"rWxZJAnTjGblIfiz6TiESqtpqQI3OLnVplzYYbPNjbFn4xFZrMhkl5Mdbvecvsae+/zpTzWq9q/W4ML/",
-	"euhMfvz92x87wO3fEYZSuqBKRmXTp2yDFoIXOUnR46PHR0/QzQZBJ21Zdn2HrGi04mmRFfLo9NRkOZuR",
-	"6lDgXz95jJ58+Qw9/fr068bWnrUSw9//8vgj+p/N/+rIEv+Rqxe8YHtiPLtRxmM7M66O5vqVUZDOrxh5",
-	"NZ9bc6LH4ts1+XlP5NR9c6dPdw1zbwuD7wVKAuCXFRh9mcnzSCLOyBGfz8/LKPgjCXFxwAIpvWtUtQX2",
-	"mMKqgnxi7RagdymLRdENz67t5vWSS4IyemeToxV0UhuF0T048/9W7aPGdUkYFYw2bF+Fo+8PS7IDWrKe",
-	"ntXI6SrvDs8D6cVBvR1p9U/y+bAZzGwQZD+2Y00wPoe+wlv2Av2OAgCYv1R0gNE1Zwm5rlcFue15BNoe",
-	"O4TyHG9P0AFO0ZInofZ6+0roexGx3Y7915BI5gCdhFSeDFhyQf9sOkAmS5ABFwjfyDLHzgQmCraL339L",
-	"STC6ruNHrtBNhtnthD2eujxig3mLNaKdIrZeVw8+aYi9JrLaEQMIrDh+Dzp8/CSQ1jG+YqTdqlHfx1oP",
-	"O0bmXUDmMtl3slg5XY0K492KkOS260maoiIvU9UyzK4Y+YATlW2O0btOsEEKLdK40P8wmW5mGhISvgW3",
-	"P9lxATlbqit2kGGxIJqRyApDyqibicHHa06HMLY5vAgDags9Dp8jzYAmC/Ph0DEeFIniYUHuvPSb3Rsu",
-	"Pihgw4OiWz1UxlX7GMZnUG2Ds7MNgk9Q1N0Rkf8/ZZLtUai573U+CsyBi3RPPb7YNeO13XJM8dhmsY/s",
-	"NDakjZcK8bBG7qnh1aYM0PAkiojHEp9UDXl96cOqbJHkV9aed5rl7RjfKs/4hggZZ9Q1mK9K28mHnJrE",
-	"uMGBXIF82VJh2JIMpem9xpuM4/Qd599rlWM/z1ZjsPEOrty8eKQ4PwLVZ5Sjy+qwte5CTT98o38YF+jl",
-	"2xdeGzEsq0aKkhDro+gSz59hr6CMJ7e13Pl2jboomEnjpgoxrpaULRDja3TAuLJVG5HxYslC334kJekh",
-	"ZH/pe34nV9Ve9Rd/Y/14al14quY8D9CP5wHan+3f6Z3KuLThWuQJYtVr6KSJcI2lR4jnSJBc0ITU3SqI",
-	"lzVrzRbU7ShP2QCky2epZYJ7qNZo1IgPJyKmcF9+vu1o6tvy1v1UNfr8LPvV+Gc7efeaFgF3NbTxm9c0",
-	"RHK/T7J5h02hWLXuxU+rXfnpeW3TBwo2AT6iE0a6Kuq0OUd4xdkCqSWX91QYn+JNHaz48emgexRvZExZ",
-	"POeixHgLvNv5uRhatrbW/63pcIpgWJQRaZw6+g1UEl3ZpgOqeXPDrVt8379wGw7vD0lWSHpHPG8t5O09",
-	"kgj4aRe/LeTGd5z370mW6vWCzqL1kw0UzNL0fg6aF0oqDPlsXTN6tSap2XhyR8TGqE8K3xLmVX07Nza4",
-	"3UB1MkRr+5/cL4yDppzJm9th2nlGwMrQuqPFmXxuTm6FocHK/R2cTULsmuLLB6OgnJJkx2Tl1/rVunB+",
-	"dhbqsrL7Fd9KrQlfgSDvmjLMl0s1IqtRR/MoauwdNeV7iOPKPRy6Pcx+BYw8zXh8boSiybkCCtVTRlgB",
-	"mFFOxJH5q7m5I9NiUtlwgLNknWwzDwVMwXsx4na4bvZKXLq3bmxeZmHHPbI3IGE4k9AScLtpW+3Aegjs",
-	"BQ1pJwkEiffyEt4f5ow3cwc7syIpxa1eyop8UF9AyiEU+HxQXyTyLgwC0O4oehp0vWxlUSGDfKIUQAZR",
-	"wEWZBt0m4SKtkoobt5QgKSSZZRyngI6ZE55n5DhE3EPstoevtwuwtI1Q2gNPSv9M4puNGtNC47SzuH77",
-	"TOPti99Lv7OF9qmbZ7YBp0emHpyot8jG2dbnH/lsOcDSTdjRG5zIGO4fLNLTr2xVQQwkYkAy4opUgyzi",
-	"DT6hrQbi53Mw06D86L9dgGpQi0uwEJSk0Au0M7vtuXkINAdeBS+M6msMJK2JKG0U2AGNh2o1EvZ5uIv6",
-	"/veRuR5JCARrm0t6eKrwnbFVq4PDaaUynMK95Nl+Lt57v6E1T7kb2nqFJ8pdrFt+Y600z24tFWVtKq0f",
-	"qC1XFyaGQYtySNO7QGc31JKHTQ01IGTBNb6xP9ZEhfubSZTj87lpHkqlVpEOfGvECRpB0iIhaWTRs25I",
-	"xtfoz0Tww2nUKVWIPXGCd1eTyJ8Cll1JuPIcnUboLEJ//Zf/0NRituYCnSCulkSsqSQ7lnhByVD705nx",
-	"eeFbwjRVApBdwS6QIBnBkqTngFZgvDv2RwhcaMs4su/hBabwNoaSYGFGSLRqkWV6CP/F8s/6GwaO59xC",
-	"bbLb8k82PunUGT1LUJbMpECdscN4sD5hPAI9xS7ZcRmWGK7u1FZ+cn5bFkbDeUzhYdmyWKiudA7mKHvh",
-	"hLpmatVV/9by70pDoDXxHVYaWmkWNb+Jv+leBgZcbvWbzBFmky3HKr/lndOGutSLOi+dJJQhnN5pqqmj",
-	"OYLz5K//518tLVuUV3jFAEeaZraahM2KXaefC2Q36cIpQfpjzgOKGKmUozkXayxSdPBbSI++gcpwVf35",
-	"r//nXw8vfFWrNRIUB7mYdkbmClIsQZRGyOWzwORLcXvw20OfhWBJdeTIKnZbnrH+m5eu4mFO9tgI+gwm",
-	"tBHayACfyEZ4AxS5Za6Mi8b19NcI5s/b69FdgQleEQhz7KIedCVJvLNitgTlugDH8T3ngDd3pDcNvLb1",
-	"csu9Ly+CLSnOHnQLKcIs3P1hoNl24BZqL6sIte27/5quHfJaaJbGRAgu+jqf0SxFUvE8Jyk6oNDvRhAF",
-	"Mq/MdbDISpCfjYWSNn9b6wMJZuiGVCrBbp2vzet76XPlDKY8g2rQHQ9hCivYDjGyAot82ArVYdQ2lGPu",
-	"uAtzugNITtvPVO/EV94itm6nTeQ5Nujd6LcoIziNU7yxBk2GLbKX0xOM5rDCm91DxTsmEbuJ1bylT58N",
-	"Qkx0lSzXe4IXDJknoQC/NFglGNv6WADXWA4bJKedkdcJ6QzG25HG3GHvFGQSPCHS4CngTXhTv7l8/hZV",
-	"D2rqidCcfiAp4sxmduFsCndULvhCEDn65ivYa/fGeDjg8t2qCrNCtR335jvz/MdoVuTpvlJu6vSsqm01",
-	"3rSKOCumq6RHiwpqkrcmyfvrPH1hWRfHFYFXrNO4Yxr3WPNm9IjDw9D1b3onbKsdrR1Pv2IzstC0pS33",
-	"oCiClxlKqrXcLUwfAAOnZUSt5iXOwKYyZhq4lUBs51lRA216JEGOQ/B87+BsOe3+LZnQKNKa42dhExXs",
-	"ByxuX2NzY+2onAc8oy45ve0KOmCmSxNhCGcZWhNhTPOtIed61PyWZt+z/teeiO0IH8nYygOz3LZraLCd",
-	"QTWSclWf247SVYrrhozC8+0//HYRKwgQg2CZCjz3JZwnwqzUqnnuelwK1Q3RE6PrCIiXYTVZGhpQJLoy",
-	"AgIz50gJRsgHjwbSfjpQvrYbZJ8w9VHzl9FIZKPnWKKlTzZQhxf2dSfvj3e0jkAju6XaTh1BNXDNOGfb",
-	"DUlwIYmtjhYE2bTn/qoSgBQu01ZtS8kcb+Bu2o3uGqkNHZhZjtqN0904sAEgrok5PGVGRA3frMmfzZ1v",
-	"Jjk0+amRWBeiwhZJ9cisCSBhQ3nm2+LCli9/NvCwuwCrlqvYGV81BJUtba610emQXPI1Qwc3RNKUSKfv",
-	"VUC1YG4f7q3D7QTWGiQ085jJw7pchJK9+RqY84eXv3skkR0WJfACwguCBF+b4NiSS8IM0MKfCpzR+UbL",
-	"IP3IHBK7am9SkJhXbM1XhD2SCIBikZ1O+VKtrxaoxnyObqhQywiiXRBiNaAMknxAB7VRruyy0GWi0NnJ",
-	"yRmSpwfPDi/c7xJ+OP3666fIMRp6grBEeGVEn4VL8R+XeqAvoyt2dnJ6Cr6Es5PTJ4fn6NmJnTCXBN1w",
-	"wZxW/wxd5oJm6PTrpycREhRsaMXRs6+aL8wFX12x6vkvvzpGl65XGVYKUyYRVUYiY3DjhLAi+B0Rgqap",
-	"UaHbuRj2d7KX07E64B4TyCHIN5bQoIQ6reyELQ+4NWnPzfLDy9+hQrqovtuB0s8rIOORMxIhkkligXCg",
-	"+4qeQsznMRBduMCq6+nwpnjLBYKGD9esQIJMUz16R8ort/nVhjxoHkfPpKrtinxSadNFWFwIGQJwxGnq",
-	"rIpxTdsu7QsfuxuFVV8d4Utu47A1T2JE1XcAFPrpGO/dHK9otokDiblhT/WC3hE2/vGwf7WdF7yUca1B",
-	"mI+o2OoH0URYPD0JZ7XaaPyYlEBDHC4fMF9yRnbsE5aDv1aQtHOTBocY4Zm7d1ecd851ImmtsEmv9X2v",
-	"nW1UMpvbY0e6vuer5rQbcoPBp3ZygXl8P4rb9+LL8km33CajbsGYp4P9n3vYdMzLdW7s25wKhnVqdjs7",
-	"qTH61dVvAToVHRwevf/ly+isi+X7uO9028bZPUzQR/PdhDqJY9LcYx8f1gsJH32NVbLcEtLwEv3921c/",
-	"ohURC22Jq2SJDt68eI6+fPy11mehFj7JCBbQecAB9qI5tYbzijL/G6fRRNe3WcuoO/w++X6PC/qB5cC2",
-	"t/IWuMeTS46eyd2XJBnGw+5gqneNaiqcFply3aDCvlp4D2ffAGDBTlVl7YSFQogRLhnzyX+yd/W40u6Q",
-	"WTScj1/18Av10LHaQrNLTpkmQCW6tku6Hh+vaK2uKWFHqrNjcvfNt8p+7n0IKluCcuyI72smVEWWPwct",
-	"1M+ntRm0ZTy4q9bYUXJFQ/spl47Ppru7S8594Ds8w+zSpjxsqSsDCNng6t7SBXs1nz83D+uLk85t7kov",
-	"fpTB9dW3vs30Ne9J8CrBr5SlNDFZueaRC+TW7FLkUcpJuE/FQNYkNJIsCx+rxjkng55Muytde91R6jbc",
-	"z71gVAFQK/rLv6E/FZgpqjb6vzXbuc7u6ODpWYROH0foVP//BeIsIefo9DByqK2MYMBmBfRWdLDE2R2R",
-	"qMj1E0ubcu0QX11arO0gDx8AYUoZMUgHB3/5N1MALwrGKFugv/yn+bfpL2sbOIc+fXiBsAOu14KZcYVy",
-	"wYVmvenaOydYkYW9MQbLi2v7HTLzt8IM6wf16uMYTSIvyofHXzCTgMOuCFESek3WBdigU6ctsyAFR232",
-	"67CeW+EYYympVLizGnRMMlZfmdYYDzHw3Eja2PI61uw9hjB+0s/Z5+8FPjmIoVsXRUZaaV7X0ibE3VNx",
-	"cOj6L3m6zrHN2prmBtkt9s6xDtzVpTn4DBEFkX/DJBrggLEgwX13x0uWF9u2BfelYNMOvyWbEoakzM1y",
-	"WeIJVjjji4I0rtCndT/MH/DRn0+Ovo7f/3IaPe2wnPqF66DVuaNFMaEQfijp+qy9t7Cxzzo2dozc7U0s",
-	"dvVKKVFErCjDBht+iQGBEIJ7SyqRcTmgFdGmP9zY8CEsNrvpV52CvT7ZF6bbjX34qHwYlJDIj8ZZkNuq",
-	"2MFkiLiXDZVT2Vq6RAe4vrpgYeu290nv/dGOSK8w2yAtoSRg5oNWF0HsFqUkoSucmbIzi7+/5ijPcEIk",
-	"OrianZ4cP72aoSUvhDw8t3W6GM0zjps9f74MRUqiJx8Prq6O3b/OPh7+z7+b/a1caVtdIJ13x2S3RUtK",
-	"dAnzV1Ub/W3iE1JCYmAlQ9q87Vq+l1Vt8A4Ush2AHwlxgaABtntU3wLy0LCH38EfYSbXRMiar2RCWdV9",
-	"KZydbOuW98fq2vN2vqRLkpTFzYqqRvMP/WeXRBb2uWkJwszhvcA0I3s2aWuPNx7N2nozjlZUrsCLPQrM",
-	"2vvgG7uZ0y3BjTh+EXR+BJM/Kk925CpyTNPnWKQv2da6kUhj1z60rKrpuDSxSEt8qUey7PtaQ4/wy4Se",
-	"dtdq/u8/XB79s9Gb3lf/efzF0ftfTqLHQZd4S5YFZx6kfbO9AYiIF8/R10+eflmeqel/2dsfdIxdLAQX",
-	"4x1gLyjJ0u+g6CHkXmXSACOFqxJM1x6UY5PNUiOWJ191d0Kz1/YWfdCqmq6vv/ZunSfhhF9FVUa2sJxD",
-	"3Vy1PYp+evMjYnhlFLGS+yIki2SpFYTroDTAGU1Bk7uu96nsf3gWjYDz94nQhvPNYsvN6qDBsmVAs2+6",
-	"oncknNuVcKZwouLdc1ncCPukb0B3JT1ICwR9LvCKrLm41YvPuQpeE7uEXsbmyIzNuRkVRrNH5AJpn4Oz",
-	"30bWLZ01DqJJH83Tjhxt7ezstztSBdWaTGp9o1jaJsl4PtdXIqB/OiRC0+LBJIHrz5maTcMrBhLUZHzy",
-	"NSsRba/AFKjBzBsDwKEobcAZfIx+5OAmZwnFmafqRfWWYFwYzJorZr3p9tp2uaije3S1JbAsVuVo1d0I",
-	"63iErKsI+p1N59bd0RvwMO1Kt4/zdTSYfxfY0VKnrxGGV5RFFVryLJWIs2yDMKt3HtmiSsvFKgI38lSd",
-	"HQJ4GLAvj2S7v8KeoFzdO+t2FCJru3xpz2YI9xWGrYWt+gV1zznYp9CBlkbfvcOLwx0LzD97t/IgStNg",
-	"jLlqD2EYenxPuPEFvnZiz/lqRVVHX7cJ+vptVb82iC3Qx4paCJ87n9yRcZ+kVta5BgO4ZNYpEOemaEU4",
-	"QFB1+qkXZNVb+Q228CtPfJds1pb2vH3GaZ/6vGM65p7adJfKOxBB2F4Bbhxqrybad3ST5Ig46+mBs0Ps",
-	"Z8fleA5mZW5j6O2fJDlEuhPkA34KUv7Yc07NtMEECxLjhXVaUzmvOvcBfH1sI33B2b25fHtp/L/dJ791",
-	"+mig0Q58w1bbQf4JBEDeXL5F4KihFqPV/QPdEr8xVLUJby7ffoPZtkgI93NdrvCHOOfUFqU224RYG8U1",
-	"JQfYGYZ4TtiRKdSDdMUbzNJQdfLgtynzvr3d281Gt9VQjavrffgAvuUrTLf1wd6SZlLFDgFmRx7jZeqb",
-	"y7f/aF+q180+7Yea6/HtbROw0KuuPGfV9Dt29geekmzLNPtrc3bX584O/x/I/AX95d/QNRxknBNhjvg6",
-	"QgJTaRqGX1siqbUevgZfRYIBYQ6rK3ZtiavxFBiikqhjdK1pWH/fggmkYJyWrkwzlwW9s6AydpY2m++K",
-	"wdu2EBkrdBKhOc8yvtYM45TDBc6hzwK/IyLDuXWoCBNEhfJEs7EMU0EeSWSnHHJ4wOe2IR8QN82S6za5",
-	"3Db6AZQcZT74PpjL1d7Y6bokhw53wi5OdbraPo477BqEHe1glFdlPPGhRVCGb0jWGmb4TuwS1luJaiNO",
-	"zBTKITu2qBR7n2CTTFh8Kzbz8mc8xKUhGU0+qO0zjcIyWg9VzXxgU0HQbNvTGa7NrTbF3rS1TXm8FUaq",
-	"+2jHerqD5aVTXRDlgrQh7fGfKhdTwBAYcmANw6qWzu5xDT7Kx78BZf1+AzN9CqDWeldcKncBtq4pwGJd",
-	"WC/21uqfUxQGCMgoFNvEkLqQKg1I/uMKJt94c0wbiCr5RI+3o/fwT03eGqnXmec/lpS6F72Nc9VWnPOZ",
-	"RNCabOIhKlqXRunZrG+zI6UaMUd15q3t7K5RtkpU7FazvbccmIxlBi76Pcm4iZnTPlhznuFj7N/5KZxU",
-	"nsh/WDdV9eFpHFV/O/TQ3gqsyDsjxloVoDinFr2w7zvPzWPf0xVV0rapIjFW8ZKvSOwNMq6yujHcvcGj",
-	"CBLPM6ziKdz7w62FRmoBfmvm+p0JOTfQxAOQo3iKNwhcX9DsxBjMJv+HSkRXqwL+EcbrWdHFYDL6y99p",
-	"ypC+9eciUUssFpM35RytVJR54ORDTpgkMsbaxMfahnyYsxS8gM6wg4wBG/XGPQ3tbMDKJSIh7bjYIIQg",
-	"FnQ+j6Ui+eQdUc3Q/vaBPa6/Nd1XdlJuSrIflUJ+T9lE3iw8Ho1KCdkh80JnNrDZhjm7xFM/Lzbpy6PU",
-	"LdhmZ6XMXSS7RR4/k7umUWhBF0voJLWC5KrSUIFuAQR6AEFiPMIK6RlcoELaTj6MsyMBIIhMUZyZx8DR",
-	"mQsiCVPHvbdQXwWOfgGlVOIbmlG1ORIk0weD4GRTqgo9IXe40yVRTXtrNPPizO+2W5yBR2RcoRVOJ1zC",
-	"jmrXNldOuxoJTl5Tx4QJbRNeQYEEPddrHN9hmhmdgkF5hzmkVpBpp5ur/t3/+vezpyfn6OzpycnJTtt0",
-	"usu91pzDKcJIP3yOTnecRnD9W11i4SyC2g00wf2yzT3SK+0nsQNLG+SBzUD33WmswL8Ze+mBbZ+/JXNj",
-	"wpvgV+NjGiH9aWRwW1gQnG7aks7sd9ybHcvImkiFcJ5nlKRoRRcCqmf6b5jtusPWIy8CJvt+SDRWKar1",
-	"VbwPr19y9g03m7BV65BwWfmPrnnh5D0Le/B735CE5pQw9a0pXAt4vTibU7EyaMrjRPAPWN6S1I04SgSD",
-	"pm64eNdvBDRotiAIrzGF1joYSSit1DaJeCSRXRhQ3kXVsgW0U5KlaEUwWy+pcRoNLKBZWljuWbWyMbv/",
-	"3Ly3ZZbKtwXO0C3ZULY4t0AUMIxetF4rVCfDD7Y60fY4BudZ2VRcuLmgBb4D1OnVFaMsJdD2galsgw4w",
-	"SnCWQSdPyLmyHdUQzoDBYN8ihE3bi4xoGj0sC3Q2aFVIbcGoxFThXLE1libP5bsPONFf4KaXqH7flWbC",
-	"67mpUI0TLNLIFQvZna1WJUhHVko52GCdAGa3l+ZRANyymIXlt4fTTP1K2g65WT/zt0Rted7bbNbxVNvx",
-	"ku25F92NXH8GvHWfPqFfrCbPB2np2i8eTcPgnsY9u5XxNLpcj21V4UoLa/2qJ1M9cJFSNVEb/lZGryxE",
-	"nsHtuqISmsnU+zPHeK6IgMbdwSJQ4++JwRqfWv19+OakVT+USsEZbHVJPiQWlbdSbOYFbOQtIXmMZexX",
-	"Lc4ifUrvRxzWAtRouVvrh90YgLI7ThMSp8WYuq/BSayIWvJalqD9gCYyaC1uvNJpLEjCizycT84VTGlc",
-	"LdrgnMx3t7D7rbR5Be+9w9q8H9GQhhdKKgx34dR84bPnNGLBlokZSp4+c3LPwsr/j703XW4jx9ZFXwXB",
-	"uDdM9k5SlCy5bCn6h8pDl7vtKm/L7jp9NuuSYCYoopUEWAmkZHZFRfSvG/f3iRux32C/wnmA/Sb9JCew",
-	"FoAcmMlJ1OCq7B9dMnPCsLDm9S3BomFu14pyCi+cWuxMpWmMGqPSPI6JlgR8gnyC+ffYBCik2PQR9CnS",
-	"dg3oe4Bggx8q1pTuLX3e5fk9WyaYFX1eKtAeYMQs2vdebZgNZBcsSwm6TUgraN0kHGDHJ7dqdmPeopmA",
-	"99xlHRzmH+U1jSXFoVh46QX40tF1ArmkOlTL1epj6uWPpyDPdvOtppwNnWemRXafyZtl+qpa3CoWV7GV",
-	"GcNdPsyrWtiutvKR/s7DHfJ9qX/IySSzJhNAz+Jqntq+PCqdMbsSSZSfWKWMKmt+RR6FL0EeNZOCLYxd",
-	"x/j1jqCwlWcopywUP24ndVrs0mVvr1Tbl0VmhX2Ai4ZvRaICFIgzkp9sRLOpknbEJjSNNeaFdHZsIVVp",
-	"rOB2gZ3l9+mU3EwXm8yvnIAW6nV0t1tC350bB8U1sZo9LIrT7b0nIozTiEUEnt4FHmDvdoRXvKulu3kT",
-	"mTpEQduvr31o5PvRs1L1/hYKe/WKASIJzc4KMOFTdMpM6XzOhDIfxpXbTOf/6a6U42VdsLSAVVuQ9Vez",
-	"l8xsKY+g/6GDztyFLNZBnyPz4whSCQImQzcPMq/CDqe2Ro6WReKqU72XIKFzTZRK7/prqhZWhP8qzI9l",
-	"v8dK8QMPETmxgLjm8DxRzre6R1hy8+Ih1LXtghniqBSABXYzFpJU3OLJAiZavqS6Mmeerb9xuaN7YYJ+",
-	"vMWlW6Jh/FphjKsIZbnCxdCKVOD3BqnN4U+rF2Db7EQP/ZHM639Fza+6JIbF4K1XUz7fT4OWu2q0Yt57",
-	"K9h226AosTOu78IKSLZMzmMGkQuX+zReWEjeoAjna3tDwW+GCeZZsBewc5kqMA34NY+HZssElDsU/sKM",
-	"OuynE7QUH8eYWHeZUBH56/AvdxMgaNk5Qf2TkHpoR7y5r2qP7WLyBLVb0xg7+uE+W818Fa0M81bn8iJ4",
-	"0J8yHdej/+SOzM4pl7nt3Elxrjh1K3E34Xb31dsQ3V2Q0ZrKTNyf5Q+vW9jXWyNEbNXlo5Zr3i7GkyO0",
-	"leGe0tbUNxC2oOhQe2Djp8h58cIpGQFC9FBORqRtQUMU5j7iA7NOMBAjmuqpTLjKtmAikxE4ChmU9Uc8",
-	"YaHOwtO2v8wsx9ZjGl6RkM5pyPUC3irkjAvG1r0LO/nzhIzZlMaTTkBGis7YcGr4/1TG0RDx3EcD0Y7h",
-	"DbYtjbmL+LvOiFrMZkwnPOxgADYPn2KWADxTFRMFEeCHaphD1efX6gL7UadzusU9p92xa85uqqp8p5xd",
-	"+6b+RUJ8+e6VsRfT2YwmvgOFQy7PS3PDhNM4XgxnYOUZGc5p9m8jgs1fO+KurkPJi1jI1ZITbIi5GXAY",
-	"r7liw3lMhT2aCj2M5sBacJ1qhIcpi6Mhvnhb/X83xR0Q4+3Io2oQJiCSPQW0qvpn1eFFu30vUHuRmMzr",
-	"NvP4ywxYvw6mrjoHm2qbweObLiIBO70/XgxzvxjC8/9cm5nlBuU/gwtUeZ7Wxcv2Bb+5u8vCm0vopW55",
-	"UO1W0JpKBQmsQxrNuHJaEDDSccLoVSRvQI2iE3aZ0sSWs6BzLpQiNDLxp5qv+3rXOlDP/E0E4ApsXgae",
-	"YoBY2shfs5a8neGxaby8iDp++68blrvUgrXu09cw++FK6FUAknW33s2qrYXd9ACajjnmZprzUOXWMsc7",
-	"goLAKfO7HCvP8TnHppbJq2LZipteEC/1YvFcKX4pnAy8VT76PKGhhserQBi+jam4sk2Te60NuiZoRmdb",
-	"veaw2rdYM/GdDJhHKW63FJylPE7hanqJuYkgPRM9pXjIkjRm6glpu6Y9RglPiBTslBwfHdnbu+bRbpSy",
-	"Ljimu1DAtlNY6NZSebUOagZrG9tgo7INxNlDi5U8X67vL8G1a4YTED4hVCxIm0HXYcMd/W0zGjGCeOtj",
-	"NpE2F3eIlha+gEWd3QIGGcuvQrPOeAO5mUpMAeb6jPhQIjQwiWME0d2uy0OeHbtQdcZ2axltPVfcj8UD",
-	"ZkcJFar/AKbPD+OYX3qPS3FOcFR34TqGMWy2BB9TrLRSKYxrpYQPMiz4wBOtTDK2hByJYAMpyLBug8cV",
-	"SmOn3BCVIGbHO3vBYuYikje7RkLKebAp9iDJlqH0gcDuxoqdzPOu7UTXTgbK8iZxEbEvJXvYuS0cFv4j",
-	"Nmvql/aj1Z2Wj0ji/QebHXfzS2RPx2bFFvjshXtuudoCq3q8eM5HGdA3BqcDsVmdmrF9WYWdaG4Gq5YL",
-	"JV8FvDsKkeF4McQX7smm2IO3ZEfHxMYn51aWb6ZnrCKVz8JqH24b4KFMUdja4mO7qZ3rYxZFY4hZAQ2L",
-	"WRptUEM0G5owlhR3Uug339u9bU9VtPFVPp9qe715m4KL3IqtYnn+dG8g3+3ND8L6bJxgShURcrkty7YM",
-	"0Knzm3BAO0+PqM4TpdEY94y0+C+8A6MEQ5dD4K/W/Q5azZALaKkJjT/z9gcq3UOFLuZ1DLC02svMO+aX",
-	"YmuDKlMv12MNRymryQgwG22sS6Uh2TAn12Z0QcZoqexiUxoDaGi3dtu55Wh7bZnANUvM7MaLYUQXVdjm",
-	"d55ev+ujJcdNWXSsd/dtbQs4507ZfbO1Rr5U6pa5LbBHtGIWwdRQC6HqSuVJS0tHWWBM3Jr15kWgJ/Ul",
-	"Nd9aAmWKyXsY7UksbY5duDJN1zOpH2VyFVcas1QN5WSn6M4OVnDG3+/eGsaJBSus4gvUkF/m2s6XUp1i",
-	"763bqHzw5btX9p2ufjCaI1JDnUNuGar6sBrSdlOYuk2OoJswHsJKKGkL/7K0AIUZ2a9tsLS7YXPtefWL",
-	"LAI+Ce4CyAKmpag9CBtIX00XpD1lNNbTkCYsgHg8F5eBTbx26FjyRniTKyCXdAaJWuRf//yvTjUa4l5Q",
-	"ynfEE3mcVLIPb1v5TP+6c5qufdNn4eGobtdxevl9m/ebTrOHNuo0fcEvxQ+TCdTWqy3L3j9lbRuTJ8pm",
-	"LprJQLmd4peiKycTEpp3nxHrWxYMUQemMoa+HPYFpJ0wnSaZWwi7e95wxTrLJfMQzRlSEQ2xQL2OaYZS",
-	"aC6gWxCGWCrvwjO7GCo6YcMbFsfVt8XsktZcWmqSP8TmPzV3M6bVcLnx/fKdTjkQWFEgaz6fcHWlhrbV",
-	"XPUtas5CPuEhLJoDCaq+9YbrKRfDse8QW76ljNFS+eqgapPcIlbNrGZdyrMrj69q+1ZsSAVNVB5pTTWr",
-	"6UZoG5TvpjmHsTQyYQiHYnOj14/nJT5vsTCWbN+iqTvhMXTw1Qxs3TGNHeBiUWuGuhiuzLIMa1q3voP+",
-	"hXlYEdL2iWfwHYAwCYhMoPMT9q6ZG8Gm3Ng36LRZaeWY1w/VlB6dPCtJsGfHRTnY776g3clPvzw7rhaC",
-	"k5heXrIom+Quo7E7ntnxYyqubLkOTHA+r+kg4cCdltkoGPpocMgJtFWGIVrfhdE9KK4y1CcJKR6wHTCf",
-	"zWWydZMJ99CGvkYuNqmWe9Ff+t8mbT933XrBblafD6MGwtnAUKmttRLQDApQr80iEBpFJYjKzYcgU31H",
-	"C6PlPpLk0nksabQXB35l6XXGfPPf8kehyCzsiYO5ZT1ss11cYns5ussvdZlxlNl4kbyLJ2SldClw82pE",
-	"mxrNAEVqVWum5YxPPpmwxKLW3ZJyupWXK04Ziy4By++evrdbHgxIpui+RlmONIpWaQSlZavYucDRhCeA",
-	"leT1JqaX+1Zgbl3K3D1cs5e7lI1N7EydSGZfsMp5GDrzDgPBXLhUq1SwL/OYclEjq3dbHajv27Vzem1o",
-	"aYPsyYoajZOaqJSScVqGQaBhyOZYEJir4WbXPDL7HA0hiWvzijD4yPUtuxP5l1SrDBt1N2K3KytdK4KW",
-	"v2FpMRfPzGiiokTZb0Yu0JlNu7iSa6ObhYO/Fx9JgZM8aGJSYSgfcVX2Fbpd5wO7xZH5aX3otUwCK2dv",
-	"9Mz1NeD7Z8rWdtzfJ9YDCe/KRguK+QYc8Xay45ZVsusESrnTqgMHss5n17fdYk0MHeAK9OhmtqAQwCl+",
-	"qpNW1rtcEVrlgj1RBBtE6AVpX3x33j068ZAbuxrh8NWs894OmFGAWDrcQujBA16S+KxcumAs33mEKsWV",
-	"prCsrq34MGFWB8v9CNa+I45NCWDGknBKhc7oqjj045UN3M2y/vRLzZLKMEyTpBoB4q1WZC4VMElCZ1Jc",
-	"2i0NaYxeBgx7RnTh0vImFmN3B/sU4pGby9v16HRS6dVBmazpiT0TFu3IYZrgGyxiS4Xv1G/vJm6JTN7v",
-	"S50ovLF4OAr7Gjj2l1+HJYWiyKbzs6uiP18Uble5tH2Fc+P1msLhy/GQtWJrrwoJyMHHoZDsdV6PZE6f",
-	"wbWyb9txvNBMDeeJDMHDv1qNePbNYf/5cyNc1kDPyNk8ZrdtvbuL0bklwOwe3di7u6B3N2tLG7eLbMAY",
-	"5Q5RDyRHG1WtCHs4jCl0kVNFjNKjWETaEwg8daxMsFFXStRChNNECpl6r+yNTOOITOk182UtlZESxf/B",
-	"hkDJW9PvYR3sJtsjnutyr4WfU5ba8LoQWEbkPJQACAKhuZ/2Amuy1mCu8dPmFjUHWFnmF8uEuCQ/HY2t",
-	"gpfMTavEPjbgiR8yIi5X+lV4ZOsq0ViSyGRz8fCGszh6bZ7ZJK/QpcBsVxLl8jFwGn6IlUuSzg35fLAR",
-	"9Q0Pc/bQB5pAY6HlSgCR0ngYSqVXNZozSgq0i1CaULJgNDkDTdBp50RpOpm4tBulbX4FTyD1Bkhof8hn",
-	"LoH4do3f3Ut2dHVhLHxTlJqQ8ZiLy6Fd7hUrje81a42P5LKoYyosp6VRLkxZ3INdl3m9c+AOG93XRPhy",
-	"lGdjs8W5kkumiRTxIqO1Ao70ys4MMRVOoy2f5lwqw0xGrFhILNhSHngOQTjLmeBqAn6qLzWcftNG+Dbb",
-	"iNCssJ4rQolgN7b1yI798OU1S4YumWjoawzrU2I2RQPTaSLYLbHfsEhb1Xx0vUTmlwieHGZZVpuxzEJy",
-	"1kZtezYD8Tb0lgF4q3Q84/q2GnT2lnGNQ2mk0vHIJbtBH5ybqST+uYyvtG0ai9HmsNMmRewLbF0DfCam",
-	"QuWetbXJEGY3bOmKzXWnqi547Ty0nA/TeQUDQHAxouW8m86VxYQVdAYj50lEAMmHAbomkalWPMImKnho",
-	"SFtInS98dCJMJkRLTWPVOSNsNteLGka6ESf5JOef5xsYkXaWa2SABdcqTw6FblAxyf3JVVyS5SF9YAnJ",
-	"WCLB7K5q+b8s9oE/B5BEI1NdRMU2lJUl6UIupkJK7Gy8+j/AaD6ZoVex8vuGCQxarkVhQaO6K1z8TAsp",
-	"VvZ5d5ZX7HMMNcvLWNb+qsa/LBA9rdRoNtXCpcT2SvxrWXIUNb2iyrbM4jcBTMxYTc1xXFa9fyoq3xsm",
-	"y5f7sBlhDez0zBrNLI6wzZqeSgUZaGVlfTkF1xC1uDSLrfDeDS0fLpD8uBSQG0qja77kfK17GLZ++29u",
-	"jfsBzUBsJXgJzXn5VCtNF2ZMxSzdDYZlBMiQqyEa41TobZ7THkRmk4d+XW3F7cWFmTMK7xeub8myrG4a",
-	"za6ZADEGCffUqhqvfnh//vb73iwiigH6PznpnMFt5CQA2PmcCOeKqDkgTXAsCvPG5CM9HGVxLiHvXmWA",
-	"7KByxHLBEldiwKFpO2cVYEmP5nCVa6ERnkX5zoYkl+RN2mzGEvizkwec+HpO536aPzcM+2tn2KjbLwNy",
-	"WWBxa5mcOtZmeBPm4yM7kxMizS8aq9jKlsvCqPYqr9MPRKYPW/WevAUmiNhe4NZlkbNpSspzkGOcOQ8S",
-	"ouUOhKueS1KhqpqElg2T/bRM2TY3ZMfyaLpAZ4rPNABtOA/TnsNch0KnSq8MvGe4cUVnOfZendJhLGot",
-	"54qk80J5AVwDAPsySXBBJmkc7wUeaQ8tyDcCQy/GsYsxc9yewvIGrZLJUBjoT3WHcRdYpXsh7BqM7KWt",
-	"ncikro3rydYI33dF+MtKjBl7QMYLYGIr+tBuP4GVR+gcDwn4FbhCLqv92gL3JTQy6pU8I3LG9R6P1mrl",
-	"eFsCr6Loz8Ic3Y8r2vhQ4QG8Qiqg5pkRh61F2gm7JEftp53OKRkhhJ5LqArZiLTtI875kl0DhHRjQfMJ",
-	"D6kwZgIXw4grnTBlbOIvnOnFKCAjJiIjQRM1xKK/oUyg7E8vRliO5r05MsECUvUE3q7pFVPD3DfixTCW",
-	"5lUj0qZRGmv0DZ0CIHyiMA6sfWWWniaMBcTM8KmZYRFVvTxZ6xBYOR2E+KyZjSHN2hFXnpjPwuK5/4NF",
-	"t6s+zr9p87pjgLAUl1007oLKe7i4pjGP7D2bVCdXgyMVuu3uGU5zHR7OZ2E1WRa9ZxGnZpFvu97Lb9ym",
-	"3ts/3Z2Zx7sw5I0Wd44Qdy+9VlrqS54PKtbFBpH/XUptg0DW7VXF0NYqB1WFSsXvfs9uyIyLVJF5wq65",
-	"THcL5G6digyx8LrWZkYSIKbUDVWuhw+NwxTbT7Spw5ZhsELafIoATaqAqDScEqoIJfYEkfdv/0QSqlmn",
-	"2k5dD1PPboZLwOJb74V5i3O+TmlyecsG3+uXeLu4ntv+9TOtf7RmehUYB7YineATBJ+wIad9RTxWwALV",
-	"TLZqq9dMr35fK4vN8g59PAKVekOBj+zDlVjiTPfrTXQf/7McV+D8ZJjZRTr5mD/y2Z4ocgMu9SLl2Lfs",
-	"mGLtmdEuXcy44Gp6y0jvxgftdumChgkOgVtuHu13kInbRNi2xsEEUK7bRsvNO1QltCOAdFPNUFI8UQS0",
-	"piGgjZFz8nc5Jn7IWdybCaK0MSkw24+kQvPYZ/YHREkiZJEAVe5pEE0JIEXQ+TxenBWFWJ6ioXs6m0xY",
-	"qBFPGUQgYBe00bvjQq6A/I538mvEU6vEeN8th9Fn7q1OYoTgYIUtl5+RzM/21Du2fLaTWXPcsQCXmkZ/",
-	"TxUuTGFt/JjIjFGBGQx/lzx7i0xIzIxtwbXRDAS7YUnuDUSlhvOzCGLVrHNG2M8phV72/jgRo636F05p",
-	"7qs7cZQq/0nx7OUitxndupXNH/SglYGmlwBbC2ezcIaKXGmVpPmRjadSXp1rzWbzKmgWvHA7yN8wpqrU",
-	"3ji0TdYvMd9KTxOpdewJL01YJeVFaYJu89mugBNVrP5kI0Y/1Xqe62q6jBJzCuinkOhsLHdIlw6IWaPI",
-	"GPkOyIVGkbFagdzAbrKp1aoI5nLy4kXeQ7WZVg1C3O7ZFju2XnetSWYDXQ4/90TZdDXCBcCtKJZkIa/c",
-	"LNZkrWXA545aIhbzrJWqTmxveRhw0Lrk12xY084Zh1CZgwc8B6CzDLueQ7BuHtNFb1nX3KpxpP1kLkWj",
-	"cISKJFwkKndQghxkOpLr8sauOMuvcLkWtYd5CRZ1bT3IPnqk2T3cJ1Wya7Zz4Qw+uwm0oV3W1+YBB264",
-	"Y80HVbrYF/kWRz2Wlxtr/yUuv5TwXlcSdQecBCHtdty07DxvdUQ3zeEsHaBCOqdnHzsO/QbfXev7sde7",
-	"PCJTRiOWAOofAPzZXYBIfIFJrThxlXWRpVnkDlBhfIXDkd+xvNLi2JznKcskUyT4Eg8oJXEZat6Ap+3D",
-	"FC6zyQctD6wmuSUKmTMRcXF5SsaMi0viRcoZ8Yt6Sig5+vLljKDijuVZDkKdtA/77ikFUHKEjmWqyVNj",
-	"yqgOSTAQcUZCKkIW+xcwEc0lFxoccVboRujBz/tR7fjym5yZEEHLv3TJi1pxUpb4beV5MY9h0pGlXAJE",
-	"e0pGSK89CqlHoyBr5irM/1FUvMBLTXRCIbqO95KJTAYC4u6gcvfIS1sGnT85CtBpwWKjYpEvWSjcJEW8",
-	"GIiRdSUDzEHPJTiOAjLiajL0bXZ69iyYCx57PhW9OeXwGwJl96KUjYKBcP+00NXubb5sq+dwNEbAMkoX",
-	"f07N0TWvRX4C6AbYbhfHbLvvuo7rLr3aThNQSWk4dYapxSi1Fe/Umr7Z3Z3eQIxKsPqw+L1QCkSFwBli",
-	"u/2ea6m/ZlYDUTMtGIIydt94ke005iK/vXiTQSdC1IArlTJyeFQMPqGn0G2KT73t2UxTw/W8ednL28we",
-	"9sDmdsDrqy5AUBS2Hxlzjkh80mz5gqOe8u8urXa5fcESfWHZSuXvebLLfalMjRUfKW6mFRiFvfRNEnrY",
-	"T7FIv3ZQyxu9dMHusWEi7As1y24YR80a5YuBV7CZD3Th6rIrAjIyWhSZjGVvC9K+0FRExnqzL1JQEctF",
-	"YFN53JaTiGraI39lCZ8sMFFn5IS94peC6jRhIyf029+9P3/Zvfju/OjkmfnyKNMLeu5Po3kpTWfznhnf",
-	"CAEs4cV5FvREkdHNVLFwOCKKhQnTZ8SGuno4GDtwd8L/JEkYcyZ0JyBRIudG12BUKzJe5IYMDAmMpz+9",
-	"/kRGMLmYiyvVUyye2MEsZIr+qjBhAIxBY5uR5PftF6NFUnAAI5M1eiWbyRYq163+IT2aPBsfd78JD6Pu",
-	"N+zZpPuCHo67R+HT6JidTJ7Rb8aY6Y7lP+brrVOwp9TpwYGbqf1e71Je99Krg+vDA0svXSh3OdjoM8Ys",
-	"RYldJDfwhbnNaJ22jvpHz7qHR93+0af+i9On/dN+v3d49PT45Nn/zLnkKun116Uul3Z1Ss5yt1ZV1Jpl",
-	"i4UyYku5J7Vu56qGhoA7DSw951nfocb9qqJNM25V/XefKKCtzx/f9fIUczd7W9RHjtcX9cLoq1Q5RyIr",
-	"J3bFhdOsjLoCaswTZVMi5jTRxSkXqG0dT6vS+e2gfAGjPzJVM8jRcm1TDyQHMqVzaPhL2qAMZD4g8w6X",
-	"yr3EsCyXW/ZYb+pG2M1ery7LzmYb4GlboZ9f5Bhrxam8vX9kS+CLbZMunea+T0vev7MeNWpDDw4kcWxr",
-	"vxX8Mauzk3ftyGPhqmp7ZTrNHwOSeeGLNZa5ZNClfhV76S8uNcRVhxCZWh7kZwhYZQXmNo5t1QFCYyWh",
-	"p4AibegZTCjBV0qx8RHdATyDhjZb0VHQrkgZ6w5VmsRLp+n4+Z4rAitzZXOkg8MoJ8zmCT/nVimfqeLJ",
-	"XdrxVZAcWbVcbiU3ZHE79uXejifdzdmfceEcmxXVokmN6uTcHKcElIyA2Pb283Qc85CYzU4E09X6SEgV",
-	"U2VtBEwCp6qUs2gNEa5EyCwRFVJQfsE23Mg9+ssKIvAx+MzyA/qR6+kFcLXNoQCq57WsrLq3VtS/8UsB",
-	"7RiQn7bR3PrXP/+rExA1NfYPgFeAfeVbexdpCB95P/nLv79Inv/pL3/7Ofl08/fPH149f/vuw/98K4/e",
-	"0Xf04majHvtFJRVGXV3u+iNkzpjN29sJ36Tv0Q6FCltF2YsMdm21Aa7CR+ZqqPbUmY2qUE6GTyuA3op+",
-	"EzUcU8XVENhOhcfX2NGlNpXkv/83mNfWiRQYwpqmIkpYpKeuApMlJGRCL4cx1wX5jF1jP8giV1y2ySB9",
-	"2TYk728xRtJ+fnh0YoyF54e9o5P/u7PtoCssszUzCFbvQhWdoP8QwI7LUKLF7U1ZRWBqg4V3brAdHi6f",
-	"gDTX0XDFZIY2MfY2mjvur6rqPb1LMc4mC+UweO72C3q3XbTZpXc3tlS4pNnlc/gtbkZWCEImXFARchrn",
-	"M6HaQhI1j7kmC6YrTtvWBIfrtVTpVblR1UtUmFcVxV4ywZLbGgIzGTFV603Lt/nafuNLL4GCXq4mu72s",
-	"hDu10zt2/riQ2IxlyMVwIpNwR342p0m5wfI+eFsZkavqM/U4XXW7VDXrKjJ08mKdWL/lye8ebtCZZVXP",
-	"K3fqF4wm3q+4Uz9zDL7cw3SW20cd7pbgbzsTVW5Ifjbuk5X7DEHP5V1e1nR2Oxw53agKiAkirhBCoYLI",
-	"ORNZGClDg9rxq8tHslyKiXd0nbqJpc0QFg+Zs4ijyhS5bbcqvwxB1eJWj7lqx2y00TWkWKmj3Uq+71mi",
-	"14jSeoMlm+g+9DeMwVbxs5QZVnj0vK6D+t2qtO4IDmH/IU5utZqhyrXMvyX9ZaHn0nQ3+fzy5tR0vy7o",
-	"Lp635GxEp5lk6nRO0mR75I2QOgW+cApWUUrl0BUL04TrxUU4ZRYhZMxowpLzVE+zf71xhP/nHz+1liGw",
-	"/vzjJ3CIsMgyMHLFMAPDticmOkmVVqT9Onp1cU5kQj5eHJ08Cwik24sJv0wTFnV65GVM+UydIrhhMBAj",
-	"K7xHpO36EoQyYp2AjBIZMzUibXA7mR+c53VE2p8/v30VlBFFpYjxPmCro4Gwt7kYur9CzKsJjaWwPQen",
-	"Msb0F3njuLIN63UgVUWNAjKiaQQjZl/mI9J2NAE3UD3CEDj4nwCCE5Y1iwxPtZ63fv3VAsQgvxKaYkwR",
-	"K/db1qFIZpQLTblgibIe5swfecn1NB33Qjlz/kfvhyyHjnLvM3qRIkoa9aEb0oSVRY8iTEB/YWYBI1+L",
-	"y5irqYtrqN5ADMRLKa6ZwByotq3FdxkGCYOuGTJZPFEkkqE6oHPem0Vn+I9Imln1ZhG55NcMQ4hJGkNR",
-	"zZQjDNFAGF4FIQrVOTUf/AN5DQkZkCkNwJaCfHzzkrw4PvnGlwm3R3Q+j3kIDx7YX//t72ajOz3yVxrz",
-	"CC65BxQJaZIsCBUDQcgIgZtHBMgM0jJ+AYi3gHARADEGZMaUopfs19EZGcHFEaJs/vnih+/JBwkuZMKF",
-	"lgjiIqNF4JFbCJnThM6YBgKDPDWzwD+nLFkEZE5BH/CJof5es+J/IO+lYAvzLcvsCIgQENwIQ4e5eWSE",
-	"6s/oDKqGEJ3u7cUP5Pmz/iH+dEa4gGYteNGs4tOnT1+Qz59ewpfecXN+U8VImCZKmpFccgELd0pG4OxV",
-	"/B9sRNqHhk6O+v2ARGxC01iTk34Hs9Eyn/DozFIF1mU/UbDWJccxruIYMrqsChJTiJVfsh45h/8SuNPc",
-	"CHVd6HX1J3rCY7NWhEMSo/kGpmWZJcYFTLGAOGFKpknI/OaTkQ2ijM4gIwEzreBNUF+sdCLNwr7+RC9H",
-	"Z+TD+aeX38EkMZ9QEcsAYF5vJ933VIfTEWkfHz3HqJzlzgE5PjzCX5SmMev0MrL+8MPFp4BgZEcVXk5j",
-	"fsUCgtlSQPajtxGbzaVmIlx0/8IWI0QVnsc0txyQCmnIz4zKzSiDZXC7QdrwRPZK3f0Ib4LM0CRlow5C",
-	"cWgSM7MhR8dkKtNEnREqACfCfwRP8/HR0RkMB4qWiNIcGcMk5pdT7W7qvzCbepNwzUgoZzOO9Z4xI23z",
-	"J2YfBDZ9EwIiCtMBCVFaJizyE+iY0yWkNiOkcRxguNMHQzHViVxKs6o3dEFmPOrawUFpH3W3QBZMLJU2",
-	"H4GMQizxSZg2Ira0skbomV0Chrm8rO7M2ynOaMSg+Cy3434HDBWaD4z+R/cjDqz7NrKoHCGNY8MsApwR",
-	"15jzSP0JsER0nush7/bF8msYisOmoksJngGyr+P+8ZlZDq4CH8jOpCcBMRnAvmafWUgLzoIyk0TSNvKl",
-	"IeK3aBnRBWmPDq4PD2bsoNfrjXC4oy9dK5G6VrRLYU0hZPokBh4EfMPcgLszowtYEcL1mQUpAezw4/5T",
-	"eK1dPihLNNzU9WeSMCroWAv3w3SdDMAE2SsB8h4ecoZZKiIWxoA1MWN6KiNCzVIc90+8wHG3js7jWN74",
-	"9L4Ye+MiWCA8qmxrJbjd0JUyWo4LVpHR91K/kalwWa+EjN7Dc99LDa+GTFk/HClszYBfsE6PjL57ff7K",
-	"5gL/8OHT2x++v8A0WdgS25gDlJyFWQU3Ff8uGFzbsP0/vf50Rl7+8PGCzBOGB1f5Nxk1z+hvGSW7xRhp",
-	"AOAo7GNIhSHZyFCZWZUM9GzERDoDUGv7HLeQQP5hlBTunKgAIgoYQ4evA4aUVR3gSUOHQHilxTl18hkS",
-	"PTkUiJLPn950n+PP1zROfYNwPYXU+4lmCQgRfVacUeZ8dTwO3mqL++DV7eN+n4zMz0Mh9ZDaDez0yPeS",
-	"oG0GERMgJ0w+tVhzKPADpHQJqh+xSHtQgUxDkHHtz/9mbCFD5+avwzew6+bPb964H1+86ZwBK6PjAG38",
-	"CWMRgjUbjmMEKsoF2Fo7SB/KnCSMEc2+QLEtjtkmwIy8EWqEtvmEMc7MFGYyYZ0e+cMfPpnn8ui4CDP1",
-	"hz+YnYAJuzfimpMRmtuIVARkkRgVAjCngP+0kafpqTlsg8HFqGN4NVPY8Z1RUH0AwzKhruGC4bxqTkNG",
-	"2p8FN+ob+dH8OLyAHy0g+ozCUcitrkMW+fxvR/3+tx1X633t1UdkGWanrQk08jHREZmlShOL8DSOqbiC",
-	"4SNFmH8aMnjlpbzXxGLOyJjpG8YEOXzR73f7h93+IdxzdPjiRffwqPv0sEde03CKtEZjx7n7wC+y4Y0y",
-	"9oQb5vRa0Dg9cLHZ2LzW6mWWp8OOQwWFcwj1JSOzjKNTMrJUOfTrZvYu1ZPn5r840YCM3G4MI6qp+SHb",
-	"5xwV/euf/4X8BFWrsYy4VVxhfABCathTOGWKtI2++s3TF886gRWGihTUfri9C7ej6k8knOTCTXABDbWY",
-	"h0wolrO+3r/9tGRtyTkTqDf2ZHJ5YB9SB+ZeyKnUcc5wyyXmnLYOe/1eH/wlcybonLdOW097/d5T8ALo",
-	"KVjiB8Y0Mn9UegzPyUcWyRC14ISJiCUoXrhC9kBDfWa0g1jSCM8EPp6DGXDmORzwtpDk5avvOwEIuQSV",
-	"XB5qeBtU01tnAZnLmIfgC/Qs8G3UOm39ielXZsjQ5BUZtBn3Ub/vLFrrfTQ85GCqZ5CSg0kZuf4UPrFh",
-	"yWQ9F+S7T+/fwZzP8lOyc2ERln7kpuZmZUaLkhjG9BIH072wc+p+gDnVJcTYJw/sY+4p+9CvQSuvp617",
-	"yf+wt76NcI7HuD5Vj/h1PPiWRvaxFjxysv6RsrZgHjzZ5FtvIeeJxrZHUs5P1Dr9j5+ClkpnM5osbOTh",
-	"/MNb4jsjBpYUjY3lycyRI/SMpJcK3HDelm/9ZL4AxH6QGJLuKaiviKVgvb/XHwDzbTwC41REMTTBgP0f",
-	"wbtGAQlpOEVjj1Dnva6k2At47YZ0+3d6TXEcW1Lvn+k1xS+VidGMs/syQ89dSYLmZnfv75vy7OG3EHAF",
-	"OkS22Ab6CMj7t58IcOeQdQLCZmMWRZnWOeaCJouVxImQgv+oZ8ZWfz/q922nFVsKFzKlAJU31ydDpuHU",
-	"WQJGBo6psbkpifk1E+Z+I6oR22WJWr+Dgayn1LJcK5Lqqtw4+4UK+v2UmxJXJJ2XyPh3TIlLy1JLSVbe",
-	"9xYUpV8lOV0YWaaWHaej/NMjMl5o9BaaP8BzgfipUsbYSoywLzTU2ETLc2HvmGcJYQIifKqS1n6YM3H+",
-	"4e12xObmlRHbMhHZFxPQeEgkw3QGbQAK81k3+6VC+H419HclGbsRuG83lIyUvKmwNsS12JQdMlFkdc7Z",
-	"4c1Opqx1PuOX1qIGvQEZM/hhVEBYrBg56T8FDEiw7tbwyo9mkHfJKvEDFSQGF4zRDcfsd0Rc5qmn65+6",
-	"QOX8s6DXlGOweh2H9dTDrZMS/PZgr6dx7EgHixVryfb68IAC/FTXlq7XUjB6sSxY1SSNkZ1CDqt1dyKI",
-	"AnXxQMAhA1c8fsHehgHEP73+BM8OBN6NXtMYxzbl8wCe89l6QU0Wn/ndJddSMkkxuOM81wNhWxVYrClX",
-	"6Y2eCTxgXLOZ9WWA681HAdr23xgxQT36++8uHK6TsZbBU+BK/qVgbqJzX/FMXD16LqhqnvIovS4eg/BY",
-	"UCwNqAs8QX+b6vTIeWkF7RvA+x5qmSCqg9/aIIdE4BuW4HAGwra7GwO8Bde2XYuQWXwTP9sjgCuRUI4O",
-	"lPmciahrrGIIbH60k6YJOu81E0Z3HFvvg5rKxAhZLKTC4dAIoyhcWEI56ZOZ6tjwAlyf0cVAAJiEDTMY",
-	"lVDCx2lCpixhPfIGFgyMGo9hCsFmsxLoEWNCc70wv9uCTG8Im/ljzJqLiH3pICGMF4RiqWYCSBfg7yjy",
-	"zndc6XPYAztzzLmzkcfa6orsloMP9JJd8H8wqKrY4N5PUChibq5QOZG28oATsH7goTRrCw3lzN0QNG0F",
-	"PmCeQ33NGPoa3MvqMRSaLWLIETbNDKTu87BHhU9vVTVRPRBL6Ku+6wnidtN+K8I4VfyaESMREjKWqaj9",
-	"pgzDNEkY4mpWf3fzpN3lsbz+4saSzucbj0XLW4/kpzvUHvInDIq1qhxeaMca2ZHnieqhVYrD9Y/kke/x",
-	"oQ0UgzcyGfMoAl7QOu4fr3/CBckeRI/2GsqPU4lMCb3rXrzY7QqIjCMG4tWiJzkVBaLZrZ+CVin66a/J",
-	"JKe7ZNioK71iWbVxHk0V8hZuZHIFkj4oiHqMoAUWWikhc2MBQG0YxABKg6+QFrmR3Z+sqDr9GUzZZofQ",
-	"D9xBvtUIodyCkDZKABAKHdRMskoLDquO2XBa1sqm3PtuJyOq3m5hDrZdAguZcKdMz39sA5aXEVXD7x4X",
-	"v6vnMu0cj+ms4Hs5hlHN/UonxDWcBfYiWIxAx7Y/zCpOefBLAdT/11rO+YMonGOwYIwCjTycRWRCQ60C",
-	"+I3F/BJbOy4QQNpDgYGSHVgnsG+0Dd2tMe9pHMvwCuNx9iEuBQRR3T+GcAtL1Kjar5Gdoda9nNQ6J1oO",
-	"Ca14PF9/opfrjiXc8xDhi+YoF49ykezv44xuqyBklGg2/ieIkGMLz7LkyGUFoK8Gjl9ueqcun9QmoihN",
-	"F2eY24v+yFFC1dA6KDFTCpIoQ8CvlzHrke8ZixRxKZ1nhOZg6mWSgWiWdILj/ovlw/wZ4DkK53m7pXk7",
-	"gVG0UGYDlX8ro8UGTCCHxiakNttpaw5cEj94WcIwnVOECDA/JHTOoT9UbpXMG34+bJ22YgnK389HRkGB",
-	"1qG/bq+CYHdW8+Sq9I1duJh7c6FgQycp+/VBmajFWGuY6WNgpsf9Fyu2Pl87UCSBzVBHbGezCqQRh222",
-	"qjdZRiBdIXUXONsGncl+rcABqaZEl7oYSjGJeahz6c0uPf6JQhBVTESG7C+ubO9bLmzSZmefyvrh0fqd",
-	"/GA0NIFQJm8Qdxge3YDOLAToJynf0QSbIx0fnmxC1Mtt5uDho6NHS0AhTVjUnciki+6Jru0gWNNfELr9",
-	"dbF4DCjOZoPW3B6lOE/WzToYVN0HghfeZ0aSI2prs1Y9Y99oB6O6M65mwM33Rf4/sjg245kZ/X2cattQ",
-	"zvZcVhhpBHIv0fo+Sf3o+Xak/tFJsX1ogdgcrEJjIu2cUlVQlXI6QIWi1LmFJrmJGXeAihYUsd5Sm5Sq",
-	"whp8Ca9XVStiE3yRGs/y8SfoGVVWEZfVPnz3PtS+9R6zXF3QX9jidoqiqzlueZOYXlIulLZlLVJcWtdn",
-	"a2PVD7uQwlgen25WocvfQjurqKda92j2iH+iUfN+f2peTQfgXMnfFVt0uehiYU6jFjZq4cYEV6aihKWq",
-	"olvHvatWUHoCg4GsmlJ9q6uyy8pNfzuqGEidCsUjKGoed65gWbfWnalYr3NOdI7e8FRnhQOs5Hm3TUsw",
-	"wyjvngej4JTcTHk4dS311UC4vpPmMbzm90uRKYvBXYd9aqCaPB/hm9EFtMpJeMRs8qwdXMJUGuuByArN",
-	"M01wLM0/E0aumO3ZBE5P834Pom6zWbiLIdgktlIQcUrVQHw8v3C5kkEJRRpxlIm5w9YU+Qrd7C1PFMZz",
-	"fZ33DEEIqBgILiJgP9dLWA9mLRCQwyZ+QH1dNvQnikB+hdCuaTk07LfL4L49EDB9MkL/lgUhGVVlG720",
-	"dPb16cOFubVOW7gQXITmF0N5Fll7QuO4tYMz9KUPCVVpqD/M0TF7hsW0AqpMZUJGv/w66hAtvV/agSeU",
-	"aLhH3vEr5hqNhZhMx912ZtbLA+vg3rne6OCNDv7odHArZuWciUZLb7T0+yBJLrxmtpImExalwNW7wNG7",
-	"HjBsy2dyUrnqSSG7qI10E6q6udYDVY5cq1J1ITlddQ2Ndp1YqnnGvNVqQWs81ubOiE24AGJac/NjNXt+",
-	"O2aM0z4KpQ2nJGKhUarzGTQ2Y4aJTCcG7lVQgLFfH4Vkdqe6ZsCYtzaEjKLeRVShlbmVudqAfCdJlxvu",
-	"AXby2ZWYkR24+gXbctLo63zGSjlS5DUiGyFuCWAyYAEERR2vmzWXY5ryWC01nbMlDdV5mmbE+IUHztO0",
-	"WepLmYqlvmUW76N12vp//oN2/zH86ZfD4KT/6//V2jgXck/p8KuqAADKKdc89O4KAmpeixx320UcDHob",
-	"rOn9VQU8YBnAveb9+zO4QQpsDuysyYF9fDmwqyTAbVL+c0D60YyLkpyql1CjG5lcxVzp0SkZRSkbkfY8",
-	"pgJK8riGWj0uI8JEhNCkro8waQsJxgN2cgUoH/hziEVsgJA7Ggj0aEQpILCyax4xEbJh9hb3k7NH3Hej",
-	"FCo4GZkbAQ2fRrYFOLtqaJ4eiHY2AAeiZmUl1DVibYV/1RTAY2eAdlcv7CrkXBW3cOtWYBVOIS821wha",
-	"5Ym3glZ5NhV9zWr5tyvUXCejVnetu3ueVceufvhLw5oeF2tCyg8QQs6n41sONcszIw85vY4fuUReSN+t",
-	"dOdfWJDsyPfdTphFL41cR+6pTJN4ketNPwL2iJ2khzeMXalRro7W9UaFMQZQKuyQCQ+PyEwKPXUlwxGZ",
-	"ytDyY4DARlvLuaqVH5xlgemcWDxew3RYAsiCEUUET1vMXWijj3hEVf5rmCIseesWzuQCGzht9Q9f9Onh",
-	"+KgbPo2Ou9+wk0n3OX0x7vbDw+iIPZ0c05MxfM76ns9JSJPIrRUUEpMx0wA5qbhm0MU/Yej2cFPXjM56",
-	"W3imzRxtg8CNkjUO98uANmI+23iD30kczLr7/X2N4/e37fgFL4CQXWA83Vzvid+4o7bxthY9iZj16tlb",
-	"sIJaEAn0jijma8yeuH1F0pwB8nNBpmM5D/SE8UJOCqi+AfG9IjliQx2nZGMd/IJKyaqSQYfIYCw1jsBF",
-	"2PzTdkGXIpfEQLWFsNfm/I/cc8zCemPMHZ+LWMgVl2IgUrSWAM9cMAs7W6WF/InpTAW5Sytg70K4EaiP",
-	"oQLQbO1pzkcQoAwKiDN2gyVK12yO2AFsHpAJBzQiFRCVJvM4RYe1zca5vcWxXf6ReQekHtWd6APbSWGH",
-	"3Cb/7jo7aGRF/NCt3Ii0oaPxGfguDIv2DoQoZehagY42LGT8mmXPBUUu4fKiBiJm0SVLfMpPtmPZjpxC",
-	"DzFAFXedc9zKB4jxxsepa1UB3zUvmGPDkGAg2Jc5NFMlYSyxUQXQA/Bd/1NqbospFywiEZ94DNj8+xEe",
-	"aULj+MzadEgoZ2DOeWrxWpAHtB/FnEKAiDM18klS5tVcXBpJhnhGWEjtE6NE5POUBkJNacKUWVvnWRqR",
-	"NhWOLJ3IcJhOKDpOiaKaqwm46xcuXIMtbu0DzgcVDIRtuLQwdA/L5/vLkn/98/+3iWf2kkWxcobeE0Xy",
-	"9wZEs2TGhdH8HO48D1kH2iDFUgE9YEr6yGLgKQD5/wxwzT5hp0I4nIf6B+HEwwNUmNoQxWmrfDRagWtE",
-	"/h/lYwRUOdfKUznYt45CzTF6TxetoHXFRZTdjmd+C3F2Hmb5VfdYe9BI0sY03cE0BR5cZ444vtKlMeBz",
-	"di3bqTdglp5YdbcUrCsnk27MBfMPeD9/3Sdsa8euYZ/dKeRydP13ax6yXBG/pOkVE02uVJMrtWfrHQ+H",
-	"sbK6RoDHdK5q7mQi6kKwGKpgJ5ol5hwmddSLylmXCZ0snHfA6mJNVcWDpSOdo3bM0bNgmOkTRWI+YXv1",
-	"FBzETGuWrHQYOOXTKa9IrhYj6IYahScVUYZrmplc0NUZvAR41erOqAdTsci00XJ5BPYQlDcEEVHnlEdk",
-	"TMOrHjnuv4DelRxzXX0EduRa3OhsyKv8Du9w4lvpTPNoUuQOPuKJyM/lRtUbQ3wvaVGu3ccrrgBQfAOf",
-	"v30k/8R+VKxHyTOzTkF19f1U027C/g5GYS3nMzTgEy/3xeze0xhZnZfc7TGNoA9QYKuOzVuMOYot22yD",
-	"Ttti0XA8OySbUCdzjTT3KsQbhfj+YzU5nvWb1xL3l7P0RHk5hKfWhYQdQDmHpBsuXKtf6NX84dWbh3bl",
-	"hXHUZV+MRro6T9feszorqyZx6OW7V6/tJ+4pSfYuc3f8bNanG9pF2386z29X5lnJ0v05pYlRgBqh97uP",
-	"p7yE5sHdmF2zGPpW5M+V451h+aYaJlrMAy3BKFbGHwz3s9T4RJHzXPm4bbsBxsBHAPtzfZRtJ6yX717Z",
-	"9pfGquSxthcGwhgLlwnkW5NzsXAfgELpseO2DhCGtCkR5uXwa7meG5CooeMsto+9cZGAfH+JS37Ncj2r",
-	"Fxp6Q4yyvRiRGZ1nbf5CqtmlhFYyWsI87JWByLXUHbOFtHEE25xc1Wd0eb65vc98nzXG/guw03QxtBPD",
-	"EptZKrhekAvnpCHv+DVwmaAV02EoI3Pf6/4zYzg9PWoFLcenTltH/aNn3X8/2jz9yy/INilgR/uXY5Uy",
-	"DFqhs+iMzGUMWJWO+qgmLn0LQgkQ4kzkZcKUegyFxA+Ug/b7kcg18HZx1I1p15yQxmBtDNYHANp55IXg",
-	"ge0jxWgSc5b4F/vXgWQuO5C5sjDnXBCcXZOn2GA3fU3Zhx8SGaVGSc4p0UvKuuuSbxSK77+7ACeJ0arb",
-	"R/2jAFUQJ687+9X6l90gB7/gHyszFd9qlTV5ATePnMeMRFKwrKBV09iGHeSNgsLla6glAFllfocabLgC",
-	"nfNdTs6Ex4apXHx33j06eVYTJcir03fv66iDk8GlahwcjYOjcXDcKmEUD1KQBRrzNtVenRxbmd54+msc",
-	"xnlOeWCY1koPsrnBdozMOmFihmFENTa1HPNET09tSVokb4RRPYwSZB0qufpgG2rNhoPYQlKwQqjVWq1T",
-	"qsiEC66mLFrHUN+YmWzWuz5U10U2VBFf3biJMsrAJtLaMOWGKf+mLdcKntWEWjcJtTorwUiS9suLv3YC",
-	"aAqejmdcfy1yMuNXXSwfXtlALZE32BDako5Nz48YaTsekQnTjG94N74bLPnXP/+rg0YHGCGVbZ5DGacz",
-	"cWYBkAoQpRYcqV50/tVP6yPbzCrZvwDNltZWZjeytJGljSxtZGkjS6tkKUaGtSQT/sWZTChLAeUCBOyj",
-	"k6r47gOFUByb9m12t5+iFWn7KqonJGIxuwRElZjPuPaiECujXf05NKLBO1SP/NUihB/arqT58Ld5d7yo",
-	"bDP6Ekdz4UZ+l2670qdqaNutSlMi9VvpHJzReYmwrZ+lSNWGVRX9S/iiPXYnXQZe27zdqK6c2hlhNJxa",
-	"aEjoDg65MRYoN8haBKzrGoXNQpdP5UPUc9qlHMJeDakQKY2Hc6joPD1BHXjztJLijPbdAbTm9fda7rkh",
-	"f3O9QBs+9/AqZFOPtzeVd0xD1aUh9GPpGjVzDTS3K/+kIpzKpMtFN1WsKZ176N6Q1eJtc3Fcg2halPGO",
-	"TtTBL/avlWHt10a0lrQEX10MQRQpGLFvIm05ZyLf39rf2umRt1qRMY2NPkC4Ggga39CFhfHB6k1/GQAr",
-	"sABvZgS/UVcsJAcTGpJQ27QIggHIH0b2z9hMYnOcmbxmihiC4eKyU+OpegVz+4BTO8d53KUmXvm9uv7/",
-	"eLkB/3xk4J9LB8KSvw/VOjrWMqKLAjSxPXybKdSbas9b1fvgCPIm9CYM4sBOaXXh7ZpjDM5me34jMEUQ",
-	"pd+6GkZUj0jbGs64dp0ga6pkEU4jqumYKlZpUtvZfWsHuxEyMdX18OXlAtl7BgUuzqaGS9jVbrjEI+MS",
-	"wvGFJxlDsBB1TEQWb++3wh483lDGH5bL/l7bm94CItHDtsfwYFvDmAt2S2TwOuBxi1rwWEHH8/uxQe2i",
-	"g54HQKmG3TxidlPcKtKWE1DTM4A5Q/OQfg7pU9AZiKorFnUeLzeqq8Y7JxaZLCBcXEsesgDa/qgpYzog",
-	"c7pIZBzb6Ia5R6UJ8OLQGNkTc3JgKV59e0HCKQuvspS7gYA8tB4xYjaSYQprx7Vi8cQYG9CFlMWK3UxZ",
-	"wk7JKGEWoW9ElLFt4PeAjNSUHp08G0HemnktfEels/rauPzRfNDyODftIahDtqitf9LtH2bQcHbdwWyy",
-	"C2D0p5k6PTiw19SBefDg7fd/7ZoHcUFap60Xk+fPov7zw+fPj8NvomcnL+jRhFHaD09OaNQ/PKFPx5Pj",
-	"yeH4aNwfPz86CqPDk+hZeHgy7k/6fdp/bt61xMk3BHff2IGa34yHQWcvkEMFl/5oMXBLXLlpxtkEzB9B",
-	"2dR5U+T0mN3HTlvoajNV/TD9HCH8XNRPODjviJ5ylek24CQ2hLPkHqaKmBE97uKnjy7BrqijYVm/0oRW",
-	"KWkWT20L3SxTwWq0tK28wweTmBYyK5ZNuws36jdw68PbdqkqWF3Wq2SMsjhuBf482L7C5sef7tf4KqzY",
-	"eusLtqAxuh6x0WV2CILLhQOsAjJeYD81iI4YQ0wR6G4KjApp9Y/mUue34QoCSj34xfwH/p0wJeNrtgMS",
-	"fDaA9VzBnKI1dqIZkREqdkARkSJkiJmO8gYNO0x2xlQB1SPnmD6SaSxC6grn80d8aeFUP6jhZobZOm19",
-	"61pUTeX8FOSprZyax1SckYRylZ8c5ncTKchT8udUwERhvVK7jDOuAPN4c+upsCR2me47P6S4LbWZnZYu",
-	"DKE0llRjSW2rSHvO3zUU1HX0tKFCfTdwFY7pWTxxT+QN+sTvHn3i49eJH2FFCKFI27ZjiBF3p0YbA5Qq",
-	"LPKYQ5wt8aZWBL2hktvbUdtZT5i5sjJyjrc8UT48bnXG06XeMqRt1BsjssFpT7LUXWiKNaPJFYsAfxp6",
-	"p1yzRGHsHPp9/T1VGm6HpyEji4orW0YHuTydcvOaKGWkjWk1Z0QwPRDFJmHGIhdmN8JFGDP4cgdyi5e7",
-	"3tifJ6mIFGmX9ORO1uuF22782XhVj4zoDFZ0jv51w4n4pWARac+kYAsiU00Eu6SaX7PO2UCMbMx1yCYT",
-	"FuafAxxwl4uwIJFETDudi6XX4Ja+g216jXv0wEYu+N431cGygS/+Yp6r6v1ekZgBWPx1/d9X95xfnzmx",
-	"0QhsP7aaIazqPP+wqRu5Bd8gsooTb6z7R2zdI4de0XT+q7XXM601nRvVSh38gn+sTAz9OWUpi8i//t//",
-	"ZUQPpH21AUUU+zsbjk7miQyZMvJHSTKhSQdu5zOLpNnOdE03hI458xPI9M5dtvoQIiTB0+RGpnFEptTo",
-	"AULdsATkTBpOLfYpGVM7ik5lopg3CD/DVFv3YXvaT9Uo6rjmDQ94bLmemZriCZc71clB9p4WAHqsmqPS",
-	"eBsOcccsYb3KgeS5O/vYMEDwm4B897NZL9yz9WnO9iOW7/5wZ/v1tQj7VTjlxnh3zZJfXvwVkVKoyvDE",
-	"21STmVSaPDsm7/m3AVE6YRRqd9ARPmWxMTZlzDq9gRihjv1HYzaOTi1AiCIjo3GPAjLKjcD8E222EWnL",
-	"hIyMaTjkAluN4r9kqkfG8JPwBI3jBXF2m70tS6nqEffxkCYRdOicJww6LUHnynkijZ2fdE7dcAZiNGNJ",
-	"OKVCm8G4v4cWy3wB8N0j0p7INCERv+QaWpnaQffIK0Ah+9vf/va37vv33VevAoKXFOFiIOYS7FjQUpZN",
-	"0Gy0Mzqfs2hEEkYjlXlVqLh64vbhFEqhbG6YXVJ4L0xkiD+Vljf7FdbJWsf2R5Jbb/cbFsX4dfe3tisW",
-	"P/dJvwH+t9yy5pcSLnZwOIouXDesm4Rr7Lo9y88JF2dE2lZpG4hXrw7evz8wq202IRXcXLWLLBMC9ru5",
-	"Ysx+M+pUD91im+vm3wjJco0tXSMGxbMssZSkrvh8mMgbNeqR74CvwqorMoP6Yn4ppDEMSUgVC4ia05Cp",
-	"gEwX8ykTINMHIhWGG4cyYao3EAMB1VEuV4FHTGg+4VmpgmUTAWgH0M7WElBAchvp+5Q5QJmBoDMpLu0L",
-	"QxpbdVpPqSYRXTj9w5zlU8u4zMC91xYP+SXlAr28GU8bCNuKb47uGO/+lcIMLopsaNLFxDADw/mOpwCf",
-	"AsMtDc0MWgoGo6MJIzSOITsSexk4XRx8P8q2YAeWYpGbjo+OzMZ6Q8SWLxpSi7mCyUGNt3vRE2UBjqyq",
-	"hf3d0jnRkhwG/X7fVpvMOj0CeyTYDXqh3G4NBOw6i8wjFIJheKk9pwvGAhsIozGhSnGlqdk0x2EC4ujf",
-	"tUVYGMNlIFwIeMS+YMMkfz5sD/qsvM/My1CzkNqcUTMAPLW5ls+jHvnR+ukGAlYKlkgR6jpEZwV10HYO",
-	"8kpdkwhl2+E716IvSrJk1BuINzw2m2fY/KHh/rB3q9Tco/5RFiFAi8Wc0QIa70BURA1mVERUy2RR5Vp7",
-	"C1/0OtUtw6a50sxqz5l1E5Xjj3lPkvPKGy5tpDVNMFXfcPKqRJGaL+W4d8FRVcS0ClozLvy/N3/5kizY",
-	"/zcKUmX/ry9KqDt6fybr9v+Borjc//vLwnf/X6iT5HdAr5nYr3v5013fbbSFVtUBRv3BcBTISt/86Bot",
-	"o/KNeb3DcLKc2rENZ3DKSd1SHO+4El7LKb+Yz8z4T3CF8R+ZT5wLzS5Z4pzidSkneYQ+n2oCGxvkuFFg",
-	"lRx7OAJPxAORVQ8EL88/vibnf3r9/cu/kXefXgXdw6N+r98Pnj+H/0ClwEBU+/d999IKFMD7S8rPBFaF",
-	"A+CtlaJnRQdnViOMFiQoMFaYd52EBjF+Vwko990OZ58dijZwpWZ9ipyKDLp5rU5j1ZecPpPrZ9T5rWxC",
-	"4y9qajAeYarPo9yLOWYYdbWU3RhyjPaaj2U5Erw5McaYsK63vS7vbzQjaslF8HDFKti9gKos0kjaDP1B",
-	"ykqaEUsSmahRJvTBxbDkusB8GQtUA4UsTl5tWe1ixvSYUrVQCSoUtVgYEI8Y9PLir2fkqH8IMz3qH0HH",
-	"H4qrmzkmOrcKpG2XrpUFAA5+yWpLi7Hw+njyvUSSW+sKqJpQ0+Nr6LIcYXq0IaX1cVZPireIF5eO1wEw",
-	"0c2CyO/g1t9WIFmw9cFkWKLmcD8+xF1UAPKCjkYRA7wJK8sSCBw4nZsnGHYqwu3+FpmAQwCsR+Z+VQMv",
-	"qAKzdJolGFFzpUkJSQWm/i4H6JdZRhFvLxvM/SXvlnt4xIvcFCG+tmDaJjPXJbq6GRfcYVZRHUsZMyqq",
-	"MmrLH7uZSsXIh/McCgr7MucJw7JqD4FiDBSztNY+0dOEMbJgNFFB1kqLY0yzbshzOnR590P4CBeXQ3x4",
-	"ZdLupq59oIZ14Er3mfJbTWnreXq2Pw1jf1yMvZYxkfaNTK7A0lMF02RGBb1EFX1/kOnAxSszfD66lg3L",
-	"DQoykFZrceFInigSpkkCd+C3Iwh+n5KEhXzOoROQz1sQTBu+cJlIpQJfajIBB5IIFz1i9FroRhRT0auB",
-	"Mqo+Fw9aG+v0UccemPmOZsMxFVdD6kFg/UQhaJwmwxvGruIFDB1mMxxTxVXrtCUANsOsQoY/NH5Gj7rH",
-	"4SHrfhM9pd0Xk8N+92R8FD5n39DDqH8MlqJdc8/QEM8oycMtnXT733T7h5sX3FYv+MMAF9VsfgVDxPFF",
-	"t4Bkb7zzjXf+TryOdSptl30xEmDr+t4aVPaYCmhZ5Bhz07a+KRzeC8F6MbOb13wFuU6p6grZLX0vtt6Z",
-	"lVQ+AZbRdNK/PZjUOu2PiqKudxuFdS1+lNeRD37xf68sJDMqZO3ofeAEO+DY9FksDsY/QfvE53rr8f1z",
-	"2uc924G1GP/uhqYXzdft3q+j4fsxD7dz8rmxufKR6v5beetS8UtBdZowm8eej+EZPurilC5tuuvTpjOg",
-	"u3aunVdn03Zc+7Ie99GVC31wRdPsWfeof1vTbN8duVZ/5V6Bl7Zjhq4/V8MUmwZd2+vjD9nCKaeKZaxy",
-	"PU98EFXswHm4ViHS+CeeqMwfSBUZbRroHRE1lTeK8E30Mnzsh8kDKGhNC6avNOTq1A9spLKB9vUIoqsF",
-	"xWvbY8tEtAOIZlnXqy0VjqnSFsSJA5hBAjg8FhmJiciimEJtm+LXrNMj76Hu1dUHQi3uRCYkoguF4EED",
-	"4R7myuI5ZVnYgn1B4CoqogAhqVwSHFckZhNtvi4nE8U04dqVtQW2mQOLBoKC1W50ZLf1WhILI1VVavZa",
-	"RHcUjwjuRwdlIiq2YnjRPcRQAlUI0Al2PlQ1hjRhZCpnbHMF1a/HaxFtoSuuFfXFUASqea2GGz5613fm",
-	"67aHvMtE9MCQlo+xA3/TznaP/QhE1DUsDoMhRop0ISb6MLneTTvbbZWz1yJaoZERKaDxnWaBw+5E2ZVX",
-	"1Ry25NoU781gOWtVKndHxDTlsVrhpI4XZEbVlYISeQBGMeaNQAYDqpMFEMHCM/tCuFtpmbCIMBEmi7kN",
-	"ca+2h17Z4dyhEfTRxYTct2qYrZ1IYwDtV+Q/YvbrUC6A/XI1aWJ0t7VUffwVUDjEFcDZIHRRF6CL7CEL",
-	"gMWw6NS2AhcTbhYLW0ZAzEssrI+U0BvKARjF3gaUsxML3WMcIa0xLQW7KXBEiwd8WuwR/kShRehEBlcI",
-	"PpUKzWNCSapYQnCX9ZQKNC2lACgZYkxEwBiy62ERh9qew/NrliguBZkkNI06PXLuljJh85iGsMRueQcC",
-	"sxXsQHvkW7NtbgpYolTYQT8JX7FlsZcDmDAC30RVFunFCt6/o41YSGPLpbvZ1Nk/k4v3bz99Z7beXYCK",
-	"NMhbO3p6fPLsm1bQUjLRAJDVOm097b949vS49WvOzDRb6j0w2PV9YmdexIfe3PYsi6QLpu87XLGlVMzy",
-	"+R0tOYJpxOXvxUIuqZBdG8PqzhgVN1Mes9+B7dsYsCtJ4oqLqDvjCip+aqzYMQ2VC6R0zWatydVqtLR9",
-	"amkXqD0sa2q+TtnliHsFDsN1kbujk1PqAI/yrKi8KDC2UYdxKsoO6tqtTdwD+/G7jCTYTxjtFOZ7xRaq",
-	"aBVfUm4UMTnLmjH4pSeX9Jqh9sZFxIxEZULHi4FoRymNzdu4uOycEUrcmcKuXqBiWfxJ6UBPYQB5BbGy",
-	"5zIOuEYPe7g6hVpFbkN9bWfVyy7Io1e/vI3UtOtqNLfbimkjSa3+3sQ3Gh1v/zpe+RnF4kk377/ZVNfb",
-	"7PVrRtPETfavR1q5adO+sOmV9QzIiVd/2ku+LFLlyurci36YsHnCQ3ZX+uAb8JUl7Br6jGKpacHrRybS",
-	"iAsFaf6ri1RRtzNq40CMsK0Xv2ZD88OIzOnCQmSbW5+opQAU1gu0BdPOv+qwmNWUJuwMy1xPEW3ZAt6T",
-	"l4swZqqY4UIT83Bi3m5bq2V91RAHopTf0iOfwQoAkOaBsCsOqmq+1gGK8wGJ+oYqotI59G5jkWuEbj6e",
-	"uS2jQp820qYDgUTAEbSaKQWvNZsXM4cllc4hq6dD7CAUoVDlmw1jvLCNcANU0GE5svc9UcSvvI3i2dlC",
-	"3ZdOqFA0BGd0haL9Eb/6lafgFCjPJ+J80+0/yyfi5Gne0/Ep0TeSzCQk5qSJWf4bxq52SNCxS9kk6TSK",
-	"7HKSjkoB7b42UceRY9dX8VGRyYg1+oXhcV1Nr1idviIF68rJBG90Q7LHrckdanKH7vAoWL3I1qUWyHy/",
-	"dayoTnS9LMCMpTU+29ynuMLzobqGALtOxW909a8jx+m9hA7EK5KctCxqtAVNNlfBqqyeRT2a0j2o/Cqd",
-	"3ZnG/8F1Koakvbyvd4QfhvzlUY8AYqUTVDZnPMEOwtiFBjLCR2MaXg3ndDEC5dnoN6Sd6wxcVrY71Xqn",
-	"+fDXrXa6dWidTmisWE7TnMoZwxWeSjXnmsaYOebW2quoz7qHJzupmkAvjabZaJpe0xRSr9UyG5WuUelu",
-	"T3PIyJYywoH2VL3TtFGZHpnKhFKE0LzMr1GfbF6VTOC/0qwuDa/InC4eIknckHGUohCuzA5/fc2ShS2d",
-	"synttk3fRCau4xpoQ6rQ1p6M9DSR6eV0RNoRm9A01qdES/PsPE4Vut5yLeMYRTXJNllkuc9SqKObUkXA",
-	"MCcUoeYnMrEd8PA2eWO7781Z0oWfoNkgOEYtxMp//29y+DQgR8/MOA+PAiIYTQx/nTMhFh3ogkcSqmmW",
-	"72c0Nz9ZC2Wf7fJAlDfxNPs8+e//xOeN9DPfdi8DD625IyDQpwXSYEMWkCmNr5ki6bxKzysn0l+4rdtW",
-	"x3MPfsINulsQ6PJg69Dd7fUmufB3F6KGk9CdPV5UuL1Kqccf9fXIoM6dAxukmuDpbUslQhtvW+FZuWEu",
-	"7xpyx6DnCsg1I3ngpyQVikzpNfoSAjKVcQSohbb+fAslYi0owH2DAFixelfOm+9lDgLAlfPrZUdNKmJD",
-	"gpZRpDPbyVhdYXWEV9fIOXFqRhkkoPTGVfgAbWxFDo/qGx4yyP4zV9QVn5udH4iMQrIXS4GNlekCnWtV",
-	"5Rd489ftGpokclb29PQP88FILrxvCD1Fh+TPqdgFGMAuWOMNarST7eOOdxtC3Cmq2TipGifVHhrTeXdU",
-	"13bYV41f6uvwS1mBtkrnzAXo7g60wGdvdbNsK3Xwi/95mP28FlC3MhPMDDwAL0o+KcwQBmS7kZDGYRpT",
-	"TCeDWF2sR9ibEDiS4U2ajmMoqoBMtMrPGKYF6pr5HhdQKYvB7SfKrFo4PfO/GI43mZBLpslx/7gSGOGN",
-	"+8a5/8Rd4iJUfa62A+Ty7BvAyq8bxbduT90ZD6c0uTTseKszXonkm8HK+eSP7Y3JCnJdDep7TnIovBY7",
-	"L6ETXTnzM2xxY0vYoUo+QmaxKXxv9el9AOzeqTTC73IYSqWVbeQynDOzWadH35z0g5aQ2mxiC/KOE6mY",
-	"kY3n84THm1tJFdPdN7jvik/ca63WFozSJSwDoTUcsrElK9TiKu2na6sAVvdZqXxSSN0FcmusuMaK27wN",
-	"vwjljHUjrhJ2SZNoXT6ntfjoJQOrL+FRlgLaGHQPZdC9tAhJKxQb0q5TbDo7aHu7mnAHzgzb3pu/Qu+r",
-	"LctHHPInyrdu8lZgyXzLSo8CZ/3xBFB+EFIWKuzxcNv81oG4ZBpriW6IA1pS85hrwKjiWhGjeBEuLJxw",
-	"ltXgzEs/OpsW2xuIb1lIU2XzJ6Z0bs4bodomAlBRGnY2HUyygEQh+HaxYul0ICiJqblYvJCDESDt46Mj",
-	"MlpK7+5OUp0mhoOT79kXjfqhsWupZta6HYg5k/PYDBtyB8xAoezKrMTf5TggN1MeTskNNUObSBwiGNZP",
-	"FLayJRFdYH7s+7d/eqKIZTQDESYsAiBkRhJ540vnCusHM5ETMuaJnpqlAATm4kTbNqrjuFaASRowEnRs",
-	"WBxDTefQfxdOAi6QzcagquwVUHShSHsEN3BxadboExSPGUOHsGvQq3M9RSb8Mk0YVtyZiQaEXlMew7uQ",
-	"Ewf2v8RzZPBYmDEZuhkI9y3bkATIwY82sBFBBizOriHJLeENtVtm9nu8sMkssHoDAcuHr6AKPB6dHNyT",
-	"W7gnbr2qYSWQIPdqBAW7IVA8Aiuggts8hm6PjVXx27UqrMQ2omsb62EfdkcTbdqfnfKYWy0mrDuJqU2I",
-	"Z3X7XqdIbENbNEpjrbpSQAvijR8DEYpqZvVTM37ZNWK8O+NK1YOfCIl3gbCHGcgkZF9ZlOu3Y+TYPSVc",
-	"n4JoTTXDWA64NgvgAAFRms3JeAH/zWkxOeXN5+9WKoy3MopQRXPR+3qQ7Td4o+NeKiAyjgwbc+wMdOMz",
-	"MjKMK1V/tAAbIwf1BY71J4r8nLKULTuk33Gl7Sc+uqFsq4V9oJfsgv+DbaKGmXs/ySsQx7+0uJnhzylL",
-	"zNm1QKw4j9bGzmUc/AU+9WvdW9EQGILXInuxOSxUt05baQpXysfuTpXEwqqbfajSEc/JnCJOyqRECE3C",
-	"8+MKlG12UEm7eE4rj2nB3eL2HSNke+6QWekWOVdWaBQ+jQDPotx0diwRlzCHUsN4DNZnMSeA/CAy+B+3",
-	"JsZmxQeXWRP2vi8ek4cFHoSBGh5y2uofvuiPn9Gj7nF4yLrfRE9p98XksN89GR+Fz9k39DDqP82nGuob",
-	"CW6iBN1rggGGDeSRJlSoiZmOHxqLhrjKPhbXh//9GuzEW3AhNwuFHd4Rf6vibTiuiLQtVXQeg+H7TuJs",
-	"1z3t72uM5d+Dsbwqf7Oky/224BIhYEKFd4+7F/vXAcJVOY7Czbt5HIMGDbNrYBfvnEaNsT2Bw7iV+RnU",
-	"FBjj9kBxsRHyXSvXm3Ke22iJ5+qqRrUC+DMPe8hFBLR17RSrFSmWW2uItVbowS/2l6H9ZX1OZVHrJT5g",
-	"ErGQKzCz+YRQsfBBM1vYoiHUU9P3aUnpuycrrDapsTjLJlvnK89nXN7Oe7G2tgtmFygzXxa30ak9MAcw",
-	"2iWIvvzdWkMxg3B09uCYhXLGVKVFCGxuHlMhzD/aGBfHm1x4vNMjP045hIkLVf6KYcx85BZ7OEuVHkZ8",
-	"MmEJIE4OVTqeca1ZMoLSRoVqjUUQ6ARF3HvoKDUQIRVCaoJLZaPb+I+ky5UvrUlGlfhJr+DO2xqotwxh",
-	"7mjLOvbcOnX0W7BWp2iiKvL3VGk+WZDMfm1ta4W+cp+671zMjVg7bne0B9bexF4bc3JTVd31Q1JchMzx",
-	"mbomOOst0A0iuiUb1ZL979GibdJMH2fdrKtTtSCiYHjaQx1s9IQXLWtuz0zazMrah8lcpTk0wd29BXc/",
-	"5cIkTn0hbburgdNEoWLRaIUZvD34CyIWxlywzm3taLzmDGiuJjlYilpL+e3Fm6xwMosM2dBtqe5PMYZI",
-	"nzbD9EZUh23fXrw5zz59T0Hbu4yI5ie0Ph6arWcTCX1cJnaR2ivpu0Da7vxh8zjIltyf4V0uJKw0ZD/m",
-	"EnDfiohfc2iqdsGSax4yYiyJPNjOBLO1q7pxWIw+ASTKtSJmMdwIlAuCJhnesbtWF//MH4oHjX7aQu6h",
-	"R3lqnbYmMk1s2aAZW0zFxtHR49zObPzQSStoAWRgDtflBJpMHOIVzZbG+HNKE82SeLG54Zpf84cJnhZ2",
-	"vT502gRMGwv30ZWL1VqDNSp2XoVanVwMCDagvVuW24RMm5Dpfqh0pWFnSNS3m1tjZe7ezsJTN8ZwmzDr",
-	"rWCVjUK3uT6Xa0aVU+PMrHPq22101aUE4KLlWAI0XBlyLajXWcC1lJfnW2mguonKW2WwtaRh3ot5V+eN",
-	"9/NqQqxfd4i1QKT3buTdDgO0GiPmYyoQNBN8M4pfChaVnBBVWC+3s9/2AfKCQy0iYR4bi2kne+hBYFU2",
-	"YR0OT6VhIY/APvnq4iIP2wPCKys5UDhzbKlOE2b1k71x1O1UkYM7xFU+x0p/RBh0OkoFJ30tor26we6r",
-	"Jaoocd0X3cPjcpoFFiaREPrcOnXaS7PtkYhfNyjEjRemCoW46UnVRPDvluaYiJYaUmma6Abz9+sIsL8W",
-	"0ZKiQaS4c4zf1frHHbfi/7Tc9N4F+AoeoScYysNW9p5v+aE+UV5oBzXN+M+wVYNr5pGw2tYOK5rEf5V6",
-	"0Gat4cc0vIqgILAKnKxpBt+oQ3tILruT1u7bt3xomsE3WtpX2Qx+h5DW/bSRb7TJR9kMflmdvP8W8Ov0",
-	"y7vs+76piwv7wH6N2l3Wgd0oVmXvlkv9u2JzbVumIUQqFwQQZpum7I3G1zRlb1Srpil7o7o84qbsBS3m",
-	"Xjqxr9Za1rZfr1Y8Tgv90dM50TLXb93nEhkGH9g+sbb2LyBTFkcIMO39Vg6VnHyobF1lIcOKMS2j8vkw",
-	"ZnW38rcXb5oe5U2WQdOjvOlR3vQo/8p6lC8Z/DdsTQlYLonuiWeVap/tyPeYHriZcHaFSPUVoa9BDPsb",
-	"ycQo1QH5OWUJh14dTBEuwjiNsKlktoCMKUxBREEN620Wzn9zINpG9gKp3HDFKrFLbAHpRTbSu03f8x+q",
-	"K+z84S+NdHxcabznQFpOitjKZS7InCVcRkQm26fEe2dx9RktqMHBnYV7cQKICCTnDNCIxjSm0EDnZkq1",
-	"7YESMn7NIvRC5trzgI/S/4j5W8FAKIdt68s7Yy4YaaeCm4VLIISOCnPWPjaMpcp9vkdeTll4xSLSfvXD",
-	"+/O33/dm0UAoFkL72cNDs/7XNOFUaHL4vHNaNQWPKJyway7T3PY9UeXvoTqv/Zr43jnQ7NYwOf9wN5xS",
-	"LkYWSMnezpUrdYVKiyK12JsMPyq9Ci+Yd7nx/NHP4t+yhf/X//e/iFlVvTQWmnA9nTHNw1EnGAhGwymu",
-	"dn5AXNkR+c3AvkqwIeS//xOB3v/oyiTK3zAPAO4TsmqQ2eNEXjFhvhJzF7gfMXN21KjApbGBTgWjJhvw",
-	"Zl/465nmgxb+2j0aWppxmMRP+32jJWEcxwwJ19FdPuzjdSgKNjdlRb70cHzUDZ9Gx91v2Mmk+5y+GHf7",
-	"4WF0xJ5OjunJ2Igiqv2Hjk7Me2DXWqet4z7MxpJLeVDmg0BcQ0hb9c5kqA+2VzAnyV07wWuO6BBLzJ50",
-	"P5cjnEvxJgspn5/vNhn1fnMfrMI4I69N5HFTXNyY1Q9ftlkhR7qgOzeO/abkdxvaAXVmRb1vmco2ujXT",
-	"Sza63YjFJiZwb26KNxZYtFBlk1ngMiHUGze+5KZddF10drN4NvXqY7zhoZMRLnAYX2M2AmhmpUwCq+DZ",
-	"tAQuyFSqOdc0RivukPw5FWyHZAO7TE22QaOXbJ8BulNG6k5poxunsTZJEE0SxO2PQpbuAO3fYzpXjY7z",
-	"deQ9WIG2HMTJJWLebRmQoZgoZd0NIihZ6IIIaQMoZMTVZJjhwEUpG0Z0oUa27TnGnKyOh4kdbeqDLpku",
-	"yNVAIBiTET6dHvnRzHk0ienlJYv+aCT8KCBcKM2odSSDc+8Gqnidc3VKFRkzJrBJ2kDg4NJkHqcKUPPU",
-	"iPz3f+b7U1pXpFHSYikuYcRUkMKDM/rFPdx+JRMFSbSGjDuuXzl0qvwSGvLW0vBZBfrrBKg6NEu8qAsJ",
-	"/YDrX44MlVS/qgaLdm0K7RXtIR1LGTMq7rif4tuLNz/K5Cpu4ktfSXzJ7Bb40U+B22RHnlgugC1jzDV7",
-	"ohSxVFak5W0ssqrOHDn+kw3i4JeMjaxCZNoqNLuJ99/mP+Vc//cSl927D7g5X48EhikTaz6/D4I2jyh2",
-	"66mwnGNRex4PaBiyud7eU1L8VK2nhLh2MkW1gOBnWWRUxCxZI8zUopvEPCV819PzZfViIIR08j2EBErg",
-	"Z2ZjUDU5LXipQLVRhJJQJgkLNaaHVLGOcxjcEvfY0ZXiPSbGapvKNMHwaUI1symcOURLW9Xha3iwh9m1",
-	"5KEhtJ3iYg/VN6bhio0TaA8BBtdhpYkz/e6qQAzfzHBim5jNbZLQQKQRWh2zaefSskqOic69mAUHaAU3",
-	"WkhOC/l3sySNEtIoIY0S0ighjRLSKCFfvRICEu0hdZDsWds50vf+rUeKL7QYG5nxpuqPcs7ECOS8RsDR",
-	"G8qhsS5ITHVT1YfoHVf6vR8AJiV8dJ+/p7ZjQXXQAWdViDm4Q2F7YUL6ccKuOXZ3sF3g4Dws0X/1N2ya",
-	"Ly+GNswRoLp12kpTuJI7XE+fLb/7LgMfNXuzvoOao6HfU2DkUTLr/Tf9+F4SlYZTL5ANH17INPE1LG2Z",
-	"QNjU/Q4FC3uVyA/m9/7A5Dw2Koijb4iCwtEgU3ljg8C27zhXBJmrN3cyR7Z6Qm5cjCrPyfN2htprj/i1",
-	"7P7gl1yL91ren9PSAtsbxLB2cjNlgnANgWkpbHzNXLfd10nbWAgdW7ZvHjGigVe3DalhO63753St1Ypq",
-	"Yyh93TEsZ28UTzFdPsH3c0a31XhyZPHTduf7AM/g9t6l/CfrfEujvGY0Am1dWRvuGlvr2qo+OyBXR6en",
-	"VJMZvbJ32x1pU7wqJ1hOCB3O7AbBE/ghRbi2hgD+k5KYapb4j3bOyMjpaCOi6EKRm+nCSKqAcDEQN75N",
-	"p8XNTxiNVI+cO/U16+RPQiqMhBuz7BK9pFz0yPeMRYq8nXQh4bgykgZP1LO4B2jjIlMdStBIvRKby2o+",
-	"L2V1u9nP6cKnE3U1S2ZGJeARE5rTmIQ02SLxubwcuEj37RnbUgiUyaKRBo3brEIFr2XJXUdATRJ0kwS9",
-	"hfsN5Rlm969GrkUC6zYeu8eSBo1yDbx4G2qe3u8HSlCmQSWVedJb66aZYchW2nxTGUcsgeI1MkIFaUQ0",
-	"QBYAE4E/n6jsWhhTPjvNQfF4rQo6UmFbgoGwToMMtmIOJrb5c0FoiAnLWkZ0Ae+aKRZfMxVU354w+1LX",
-	"Ph3ll2KR+zq4JmZcMEbkBKgQXkIT26yzTUk45XHU6ZEfRLwgCYvhzKspn6vsxTAgDG2eoekrBSNMRCpw",
-	"UU7zNa7IpbkAOe5TlgAohoXJG+Gij0giU80GAo+q8th2uHC4WqpHECnCvtchRMDhoSGkY+OdNVmf79md",
-	"2s616HSWalbsbZM5/cgyp6cyZwMB07DHnIYYxi+UZSA9XnN2U8ds4I48mzm4BfLkp1JfFIsM1q4FlQx8",
-	"I5SAyFQrTeFiB49pVk+kzAH0bW2RI2eKExxEw2ot48ET7MwhQIeRE8KtPUpJkgpwhM1oxAaiDaN0I0GQ",
-	"T1ttFxgzKeEsOkMITK+pmYMDbkbz1YAkTKeJYNkNAzGm4srf0TGG5zW44SSJeES47hFntzlcfMPtSgBq",
-	"E6LkjBkWpf1pHYhIMix8KfBfYDeGPdXxmMXXAayZG2eDqdnYaA2mZoOp+XtLfBTF5mJWPDi2d4pAdVxh",
-	"UzGj3qLY8/h1IKuMBeJla46al0o3N9cR9oKfOWMHpX4wNMQkxINf7F+rq65ApQY9oFI+knXisVo4nuM7",
-	"71QP9x+pc1ji5UauPb5IVElVcxTooqiu7hdIbV+nC1JS5lRPs4yU7IC0yo7326SobHc0D+xsV5oBZWjK",
-	"eZwi28bWTubsoprOhE4WBLv/oQdgzCYyYWRE9Yi0IzahaWxN+k7N4f3WDmijcmWqq9N5ADqmsFaH/XtO",
-	"5/ETqWEQDiu0YRCPCy63hj08yRgDxRZITCDAFPk9sAl2zSMmKvu33t+Y64Lg2HkflEM3TsI1m6F6H8kw",
-	"xYoLrVg8McoDtLFisWI3U5awgIwX6IiRiabxqblxIBI2YQmz6Lrk4rvz7tHJM/B7ovuPRR0MRCtNaC6R",
-	"1LkodKYEgP4mCCQfDAS4LwJCVR6NGC2SycT5bN08euS1m9Ek9xYzCVAR4SvmlydqIPzknQlE1RWWg7T/",
-	"9PoTcT4hc7vZXvNfs7mds+w1MiEzmlitvOrFCJ1aGWyPovcLN9oHhbp1O15EEDvpHh61gtYVB0hZmMkc",
-	"dUS70YaMgQK66TyWNDowzx30Tw7svd1+//ioN48mRuZM6dHJs9Zp68Xk+bOo//zw+fPj8Jvo2ckLejRh",
-	"lPbDkxMa9Q9P6NPx5HhyOD4a98fPj47C6PAkehYenoz7k36f9p+bd/lSpCLA7vgZPeoeh4es+030lHZf",
-	"TA773ZPxUficfUMPo/6LLUL+fl/einmq7xukNkcWNcKwcGxLIrFBoW0cUXdTY9OAyjaBfiQFx3+62kxV",
-	"N0hn9+Ygu2Ai03YsequDB0JVKtN6TiEOD7I4MD/aotCAUKL5jKkpY5r865//dduo2UYasRnkisYwNJz6",
-	"eRSVQ8xQj+gCEccwDoZ/595h7GdIwXTPBpBCaRTIG5ohKLVH7Au2lxmGVLNLmSxGZpmMlgM+tamcF7pe",
-	"ZB41w6TPyEhIPeRiOI+pGJ3m+l+AQhxTkT1hG9mckVEq2Jd5TCG989Rcm5onbJ4nNZo2+C4nMsFGEwOB",
-	"q/xEEXhQYKA/Sy3ItODIVupCITRE9Ujb1UkHZMYVDDDwJBMNBOSedjJYHFctXaqdknMmEPMtVznlOv9R",
-	"/+E6TLX3izew4w9bKmXroR4InA3XYH1JEpyNxrPxuDwbOa+0UTjy59wxhylVBFaQS2GYSzUDU51cEMIf",
-	"bJtU85v3hABtH/xi/pPL7lcP6RgJKr9lR3ivHpgCReRYPTrK8nI9sGlpNmMNKgICl43lfBEDAUkWUP2u",
-	"jFRpo+sDH7WuEJ1QHhfTOVhCqCI01DLp9Mg5fLhM6ANhq+qJhjIIIclMJi7THDD+XmDBLeYTm3d0jcYe",
-	"X7No1Ck5ZszLzbQGov1/2Hv35TZurF/0VVD8x2R93bpZdmKqpmortjOT+eLE20om9dXmFAl2gySiboAD",
-	"oEXzuFJ1nuY82HmSXVgL6AvVzYtESZTd+ScW+4brwm/dfqsWo/Rss73hiFBDjo6OcqPamtQFELhPakwp",
-	"zSIKEXtqMgz/I4ZH18xRjqQ+Zo4mhGrNtaECgy5l6ug9Umb/tg9OpDRjmiRgB7NPWqRhAcTRLlYNOzg4",
-	"UE9k14DZaVD8YNHloKQkHlvbRmvbeDrbRr1q2yDnWkvIN1dep7VxPEAQkMtEsHurT5zuXDhwUilsF6h2",
-	"dRLvHNSzI5RNWDzFxNTmCOBcYWDCKM50QGRJre7niMqzxpMuxOjTPNRJZQKDm8yMpb1gIOyyV3ycgQmA",
-	"xBk62LxnKSg0ky4UhKzqHmXNIy/OieaGgUipiWYW0MleQBSbZJAk4AimuasbWYQG1wUdH5GSb97V4ByI",
-	"2gCIUsiDHR4IhTgiP/LE2CW4RBOM/eIYQyJIFwwomt+wcgzxQFhIzYCuH17WGPP7M07X0xogwH22PULD",
-	"Nv83h/o6wS0rGa6pSsSIp/jn2jvWa3nqlUzvE/qxVVNc8Mqmthh5uEEobs2stda4nd3aa55NJAoKbhc8",
-	"GtEUiGEgbBSOj8z4INKvPzClWmLk4EJTfisbRLp5rtmtbLkXugd2kJK5nwvUlX15fR9LIpJlv0TPwFPI",
-	"QqSafPz1CoM8dhy4I3JJxlRcD0SJDm2EI/A3e2HUdzVjSn3zRbCtnITj3a1A+DesQAn30SRZDkSpUDXJ",
-	"4y16AZCxMXgkoiq2Q+S/a//Ov5syFc2oHRT/L+K9HRZPxEVJ7gD9RQ4HYt4O+wwjlKvikUyyVHi1Iv9i",
-	"SudztOxcJgmRaiCcY6NPKBlT547C4da50yPPt0P87Bg4EBvkD/nNSN7TaDYQvsY1jeOc8XUmF4AI5MSw",
-	"Fc8PrBsqiKvDNLeflQJNShipwuKLgcBv5ujJf6QART6x1bvVylU4ysYx0L3AzEmoYgPhrFXwS0AgZKrM",
-	"3RFZ4OIgLWA8u56g8fGtQuVckwhLow+ED54C0xkItCPy+9y285R84D8QgxlKePxC5ibp0rHMDDl9FZyc",
-	"nDhb9EW57QPh5yexmpqjuz26pS5gzm9MjazHWz/BWz4s91W6u5TY3FB3B+XNOpHktTa7qjtBx24QEEx2",
-	"1e5AhGd31BC3QAW2VGDKSdBJucj/3v7lhYB4sG+4AuUP9XorjYZcPOz7ZfZwHfC11B/q/bn8frAveCGf",
-	"u7T38qXqwfyjVMRZucm7d8cfPhz/z//8z/8UMer2r/DDh/Ddu14T7oedlG/c2pa9vOsQZIKbWkLMuQWm",
-	"4IWGeLrt973mU1FPsZmZoWBTaviNVVfsn3OpOfy5g1hhCU+5Af20dijO7zgS+prPh0ou9OqLeWrb/wpH",
-	"GP8o1CsuDEPFZ63vw7DP5jjSN1WVKgd/Yy4otKWy2M6/f/VdDQZ8ZNfDWl7x3yr4gWsHW5BcrfU/tP6H",
-	"Nray9Sg8rUdhkx/Ksy21nod72JB+B/Wwkp+ykprSfXv1rx6GJK6YE+qyUzLN9u6aaKQoiWz/hHmoMvpA",
-	"OmRWWE4Ui/icg9JNC/qiGoNNvxRs8kKXWZd43BsIqxRP+Q08a1dIrKinLHbdWq3AS/6Y8YT5q5Dg454T",
-	"QdmZogdiTlcanlsjutxoMhon0qrYQ3xzQcDZW423JGmmkQbUr+CBoEpRgRx6F7YL9rW+UaCyk4QZDS0B",
-	"WkoOpqooycDq4FhiUq7tUKWMioXt1tFAVNk6URyXR96RF9cW07xi5sPyrVsOT0Lb6UbAwqMJTTQrcXb+",
-	"BBaQogoPkolVNpkLjxkrGOPtI1xcl5Eh89EZOpf5PmpMcvc3fBt0nAd5vE5y8Bk0stKbGQtzybZXBOa5",
-	"6EDgk1gWoeVot8v38V69S4+GsJ8dl+ZTEi7+ffW8y48NBBPrjlNg03IxAJrQFRrke2OO9ZVXGvDBnAld",
-	"0EcGLjnFfb8caurY2gJipJf+tJwHzBVxrOQxWOAHwnmCbK8TjGQI8lQEpPR2qaCjXo4tF3TZh1iCytAE",
-	"/iwPPYnlQMDL0XhuAauI+Q2PM5qQK6ZueMTIj5mIj8hlpUxCHvjKzWqQhWfCHIh62nA35zmWgZGygiCl",
-	"1670APlVII9ErrPNmcIx6koF+SHwrR4BVjfD09qo2LeKUcM+LPdG6b3HQFmYtu2Td11Rm51SfmmngjsW",
-	"MktikvBrCKtl6TyRS4szCjBaDsUt6vexeCj9KsfVNHSr6e4s4l5GP0kc7mMXlGjNZm1hn2+1sM/XFPUM",
-	"tN52dv3x3HBfM6085OO1Js1vzKSZrxuUCsH97Z7wRosF4LUcGec3r0Y8xsNM4LJsraX3i7jT17dI4udU",
-	"5TbTW4TxpLsCvjHKZhWha8d2di8VBgm9j7/khQz/KrE7N+ehQ1BQYSjMRAxhxzxaSd8s+jan3FVRW6lF",
-	"0y3raAMBesKMwUyut5VCXmluQQsqpjG7aAIiGASSTZXUOhgIO/QYCEVFDBORZtEMzZcQFN6g06BELNX3",
-	"tIszD7bGGLeYGcoTCHq7rcrdgY4Zc8Mvi6l4HJNcUxJ2xSzXxvQeYA72alSviKtU4RqTZZvtDI/E+PoR",
-	"Hlyhe62RQg3Rps0lbUWx+63avzoeuazqUqKZbZBhsHf9U6thoyBzBsKLYHeXT1IvU3pWmfuQ4LMkHEit",
-	"bLDi6J7CwQ/JYxDSrhUMriGtWDh8seCmapMwCPBAvLXU98peuydJcc/613c7shv25FOXwm5LSbfyYSf5",
-	"0FwGua6Q1UapUUp93DNzy56EhTdgh/jlTSpObu92g+FUNteRLhcx7KUbFiDCiAM7GPzG1YkSMYt7npOE",
-	"SAXFWaB4EnBdpDRmmL1B9EwuVoNjiqJLqE1Vk1zzyy7HFJWrT5dXZC65MMXjEU2iDItgEW3YvESQhSVs",
-	"OU0GgmrNtHZRE+42126sq+q6XnrbdpJzILYFND+4KfkaZKXrzGbh6NZhKxsPTzaubH69pfhbzJaIniZ8",
-	"mimWkyoDydCBiUPF7Nerbuu7fmgnFidvkHb005mYJ1QIqMRrW0S6zuc7cjeOwEeNWRQXTjWbST3nhiaE",
-	"xinXGtMHoWyxeqHRtBjLBfyo6YRNM6ogmqzMeB1JETEleqWTayBK1FGQaa+4mLpgA/bZ+CZOpFpYPZFq",
-	"0BwLn3epe1YYHhFkatADcZvfDN+l7UumzHxYfnJ/5+dBus5hjXcfgptaSODE/rAkAiLyZvTGO/Jjojmw",
-	"Li6LuJ2yx1kVcmhb4Vrt96MnSbhJ2uAJLnNzXeTV091k5+UuhVx8ZdkTB+lbgahvv/TqboipoaFif7LI",
-	"NLpTqtLSFeXdm3PkA03QNZIvoO6YxuSfV7/+EpCFkmLqzNqZuAYRNeFQHxFkH4o1F92OVzCH2u32/Tp5",
-	"25SXNuWl9Q+3JFpfh3N24kpxA6qjhlCxhFDB1VyKB/C1OkSwliyrhDlfILMV0lfk2xDCJzUDDcNr9gsu",
-	"YrkgRoKSArqHwEcMo6kLubSXkAAVaB4c40QFyIKrM6hi1nLApa6MHuBlzxlh5yJhJsf0fVeIcDFbOvMy",
-	"hIHKzEQyteLFQkMxLdy/iCQdiHSM3zmRt+8ojI4dEO9yKYAWdkAapuFsjJkw3CybrRZAzbFryVyPBR/U",
-	"mLARcMLl1oZwaFRLq2oeboFi3fKCqQ52hSlbZLXhSQKbLSjZ+lCDmLEkflpTQtWMevwF/7G2LudvuVH5",
-	"hXbMOrpqQ40YT0AETLigycUGeyhE0ehgIChZMHaNPHxkyajq+SEtjKIuEcw+hebR8ZLEMqWOYKjGSAry",
-	"pmxx9YbR2+ZTUmc9zcNKik87C7s9VgaiXFQARRdmQzpBxZ3YcgsMBRmQKuWm6IbSpneSY2iv7DyCTbSx",
-	"dCFcbYXY4ZU2XTGEBqtFMXRed87JIc2AWP2RJBQuqx0k1HHCDDz5Bf8xvOZig9yCLGa8m9A8nlozEeui",
-	"DN7u3+wFA7EpAajvZM00U0yven2qQYQvvMUJCEcHAn1Srjm++ewzt8cLVEJx3F1WOsCtjp/eTQ3EMMPv",
-	"I8da2dsgP36GT+wmRebxZCeiFPyvlinl9rxhn1eEyltsSPiOa+Sk2Wwjc4+Un2itZeutZTj0e2dcaM1k",
-	"rZns9mLzEdOKGfAC1C/JW3Ltqzei7UGJyY8W3NAQFoC8jO/FNOF6Bqf/x3c/4kFV4PkcLvjyK3jEuNMo",
-	"H5tNAP/RUcTmKAI85pB/elvM4eyNkIKxMewEDCOV9IBurOjE6IDobJxyAxHvefqvHTid2c8z5P6EakqV",
-	"EL6B0OyGCaczOcZSYAgHwkv8xUhDEw3xs0VUnaNcXTNhpUJsekYVc8qPfeOEpjxZEiPnYTbXJYLyoh/g",
-	"j/U94YaM2VJ6kCMT1hwv8hFG8quIFrFd2RwrAkunVZAOL1Ikoor5TQhERzBTGC9S0ZkwNA523FMqRxVZ",
-	"dPzF5Ziv14BAJlGokpUU2w+sqU5aNZgjdgqjBV3iI2apPfB+a1IZbHfaTXZ4VojaTVayRcCuwiPJnTaP",
-	"ZCBNaMU8KgUL5WTiY+6bz/qiqIfFhBmY+yrcR7cPvV8F+3Uy+ejf/LRFO7DVW5ftwLZf4UPNPMwlsrbO",
-	"/bjzH0x+VGZh87HtFkRezKYVLgcnXCrzUy1GRLoLqa7hzOsTuqDcAEE/AFaaVDNw/b6slzDoLmB215ac",
-	"rJ2g4+pSouypjaG8LDj2X+h8QXUpGUkRsVGZFqhCf4eHtogdhg98vGV+z0BAwttICjaUk8kI6P9zND5e",
-	"5nQ9FtvzqYDv5hUZ3HX0UGfiiFwKQmMyk5Hz7wyEHTDnJHZDZp+iJNNMEYwJMDPqAuQFcBcRqq9dAQFu",
-	"msMfK7twb0z69wmCrMgupN6hp+OzMHoZn4ffsVeT8Hv6ZhyeRKfxGXs5Oaevxnb2kXkembf7Z6/AuFmK",
-	"jpwnNEJFbDFjLIlmlCsyplYDXW4fNFkZLRzAxw6crE5YjcjEZsUthU7LPH1o9kUP6oBMgyaK0XgZ5sRX",
-	"DeZGL0dBzwpnVIdUFMy0TQ/56/lndAblV5pZPlyONLTN0OtG0sY2lrCNJby1yvZKOFPZJvbNc7qk44S1",
-	"QYr7CVJcUSX65eJLJWAYSW0Cn+dSxmNrIhrvhF3z8MZVpff4i0OUa+1Kf3jd3SnA3gFQhrMqExjhiPXA",
-	"TEC4RaDLWtvRKiZ8HBWwyZK0MlvfBp3x12uAqpnOvWp+O+kvuADX2Z0qW/DYYZHdM/xKH1pXjtDrgFaB",
-	"04zAupACGQYhGKgIXbYD6MODqjv4Ehv5MJpdsCOn+1NKjlwD358I2Ztq1Mqir1/NsdBtk3bzLWsTdydw",
-	"P2CdwE++Zskk9Na63bSCbxnmPy1Nvjs6S4h/5egg3e2NrnexaueqwO0SPI34/wdpZlDRHn3l/oGqAf6I",
-	"/OEN8LpPRpBdNLTKwIh0ObDCe2KqgAiJtWJAWRiI8RKSuVQmegEZOR62YSasMOF2cY1IFyjapELON3dL",
-	"yc5PNEwYDN0L4Ju0T8J2dfWSy/Z2oBuAIdRAv1eQRtoG5IacEenm/8am95rCXBxQqDBBPpbTr6ayUYlP",
-	"sDr2qKMJCRhwRpHwk1A3HXLSVO6ymM6Kt8/JiLGUCQNX/cbmIO7M65G80NXJrMxcY+3N2yvknq1ameam",
-	"D5dNfOs/t95nCk9s6xLI1xQarB4U9a4u481e05Zu9FB14XcbqUZh+y/dDmAQEZSW/Kh6l/NlRWMuVOlC",
-	"d145eKA69xZRFyoTAZw+EALuJPXROin8I7z5aaMuVCbuGRrR8GI7ElvLjtKAYBhsY2FqN64HHM5R6stm",
-	"sYSl31uJdHAxmDAxWEAQyPXYZ3TJEKov8t3tUiydTOIKitoolnJjrFTRd7LpeUEU5Iu9QSYdf7H/2xhp",
-	"+cPl2yvojlVjoZY0htt3J/wzi8MFj83M5XnpgLz9RH7+sYe5sm+v/uXGwZegPiIfq12fMlPfdSJFUm9U",
-	"L+2PzSb1+trXNQlcDbph3t07vaDWhGBH5IAzwNqtf7/8FDu9LzQZLw3TAWGfaWQsBtcufMvLgf1t7V3P",
-	"f7txyob6sr9+O47iC9tJh1pmLMGEjw2honl4omBPrDNiYC60mwuU0EIasmTo02vSiewD91SHDh5z2NnZ",
-	"jDnyfIEWcxyO4PkZw80jJbWDHeVAUbt4/2ZU5nh6NmyB3r2E0y2wIW+Y2hh9XuVAR5JOLqYOHFh4Aalo",
-	"XDtbu/vb9nGSyMULvVbs/FpuwtMqTM8iorwYri3iyUtj20qFA4sTKM1Nzv4JVnW/g/oklYIt0T5qL8R0",
-	"qUuFvm1TcmNqQu2p7y0tcjLRzOxXVlhZtH2GCkZ+L5Fwa93+/5SJZ5aeUjR8U4rKnC6HdgDqhYm7UlFY",
-	"ngRbfMq2SCm109/KkMOSIW7+YG7W5KLg+v4b5IWjj0PfMy1lcx7Kb1CkGfn9MkwdQQePNlSBw0wKIpVj",
-	"i8lFBfkvkjAao6iTE/eCoiYTF0CDEzm0ROM/M23yqlXwBedQci92JSYwprHMEHgrcgbCjoKB8KGFnncs",
-	"okpxFM0LquKjW65irHsRUyPVknTPT07yUtrc9PoQQ2nU0nF5GU8RdM2WyBku46W9I1NCO/4eO39+AQA/",
-	"jx0aOqaaudrXua+xkPcEynqXHKMwFj3C07nUmo8TFhAtiVlIBJXjjCeGUIPsPsjqOJZmRgy99uXDmzNq",
-	"CsFxEOk0uZztd85Ozl6HJ6/Ck/PtM16K3uyS7nL2AGK4VgRHEZubnBk8AxImO30WhB+RjzJJgM/TEJ9i",
-	"0qbFtPFiLTt1m1HyvNip16csqUyEc7oMrZgPZWZCOQmVPc3bhJH7IEg88KDOcA4lXQaJh2QXWI/GIQZX",
-	"6WlMo+upklDz9uzkLCBzewx5Yb6XqDALU46/oBN7TWLIjCeMjBDijmw7R/5sHAVkNFdyqpjWI6ItooRS",
-	"vlRUAm+gAMmYMUESKa9ZTKhZ59xCzPMIKlkjh3Mm2vyQZ831XNpqOSeJX6iBp9ayukEeQnA/BW0nfP4p",
-	"E3UuqMpuvHuOiH97k9p4xaaKTZFdWU5InNmDBeniIiuqIPwSWYtdGGv3/OyMjMrHRCUqedRzDKdzJSOG",
-	"xI6OWAgIC7ze2XXUc1Zt9vc4FdIVGhdODtqPS8F6eEiA5jQQjKqEl4NlC+qz6oc16briVORlr/w1TegE",
-	"OGNdwwOir/l8zsV0IBaMXQOBrF0U78U0Aa+eiMkf1Oq7EJg6kwm3rzkil0Um3MKuM21owtzboUSrlY9Y",
-	"c2hiT96BQC7XyhjaZ0aBPeps+4AgrtDCHWe2VW5FWTk3mLCzoKVwxmAgFNMZnKr4A1FsrniEfG6KhZpP",
-	"ha/9FOAIexOnu+TiZCGBsbgIfHJlLT4PqK2L7RRy4eI710XqwjqIrH5uT7iBmCiZugNPXPeOyD9kEhMD",
-	"AaTFEfLCM+Ph6oxYkqtqwBiOZ6z98pRyUadVu5jsB1Cr75/LtBG4et0ZjSud9qA4eGWsvNOFNCFYBndO",
-	"3tkM2EGKtEk+zzPJp/FIbaLMpZEOi8MujOkyp3RuekJch/7cCh0Lc5tG9MzSiAj6FexpV5M4BPSxiNx6",
-	"DtN+hh8hdrGKjfauNR7jabx/mIoQC+uueHUzyIfC0Sl4ZGJvTQFOOnSQYIzZimEdLu0NAex+8t/R9p7z",
-	"TyHMQU81IGlgWPcAe3tr/Cd4ITRkKzt8C1K+DZDi9g6QxLR5xvuDIK15ukUaB4008GQkFA5SZ5PBWO2V",
-	"uov9MruvYiQTwHEGsAPjo8D1DR5uKJi9d7yBzdo/3ijSVmy/rtnckC4TkVrODYt7F244IA1ZFPksYICY",
-	"Ui4q8QUQfQAvCyAUHusK2X8hGT+NYzByzcC9XE0ziRSL7RiDPQjMTrmphXThxxhS/nIbp5GEDoTPnMZS",
-	"ATGhUSQzYUqVz8op0BCS4OusKyo0jcA0E8mYkTdvLrAAgbISTA0EmkuDUtEBqmIX6h8Q9p+M5taYF65u",
-	"Qem7RVqLv4glEIp0bNfnbc1qXc3y0JJeyciG7Ts/eTMQtYa2aMaia3ebzAxJZHTtgmxLliaI4cAtbhfe",
-	"C/yoJlNJZK1h6T2shdau1EK2p4BsXgVqTUutaaluIscskYvw/2FKbuP9r5qW5lQ3Rw2ALcqeARssUOX3",
-	"47EZGilDRlWy3PCI8yuEVQaIxsZIxadcUCMVKjP2mWnWXIDKtWaLPrR49cDwKp65qyagPqEIpK4MFbHF",
-	"KKffA0wJCCVzxeaUxyFgF6tpIdzCOrUFRoF6S2WotH8Euz7V8MdKciHM8Hi5ZX4hRJmLJ2dFaJMF22TB",
-	"gw4PQUUFJqfvItqDcqB7kAesB3lsuo9VhwIOK0lfhxY7Aj07/uIuDu2f8PtMJvGdNedtJEO+NbYw7UMc",
-	"w0rUAyjPWWq3Tm5nAIWMQhErAllbmtAkqSuwAbcPhIufwxoYmOcJHMZc54UyaGGswOh8xRJGNYsvivvR",
-	"EOAvkImSKeQWcOWoVfNwlZQqq1dC/jS53OihgHrxNYrkP2QSl4bw2XknQJiXEb03W9CxVbdhttAq0Xoq",
-	"WrX3fmqvnDcWVqhUYLD3JvyGbXOvL/Hg4Evr/mjdH63745tQJyHkEBPybvk7akEGKTAGoAQADUZOmR2b",
-	"B9IYa/CcAycHAOmAW4aLaqgKNg9cJnGsiZFkMaOmnBmaFxvWPcBqdh4mUpGSxadwbVRIYV2I8riE0DJh",
-	"eFINPfWBpxqdUTWg6xM+/ZxxVxVs5QPXAq4WcD1O/OqdEZe9t0VbLdp6lJW8vTehxWcHhs/cIU1oyZrT",
-	"zUkkypTv0PdViNYL7l1qawNAS6m6DoE3/SHiYCGyhLl++zgTYBgpdX0xk0C1v3QkHr7z5YidMYtkyhxZ",
-	"yEBg4Eq3bAwzQH5hwVIvqFpxyhzuinmbV962boUdSQ9EDosRlgm2qDyvGeY45XuxF+QVx3CWrIi9ZnNz",
-	"RP5RMckNRMUmV9j6SnRPFQNeDe9THRL8QNV1AVU+Ign+00Ry3BkR4mRAU1eUhe1L4Oa48vLT72+vyEnf",
-	"g0gSJVIzZ3zeNdUWR5fHLapsUWWBKn0cXQsAWwD48IsOxGMYZ9iwTRqKux0Lp7ahIc8FK9qD5laIrp3A",
-	"UvwqogOfc1wCMWbGllWUhNG9+2fbOHY47gEAo87zgyrIEejbcqB6VGMJs0DJH6uudS0CuiJnfTJmgk14",
-	"xKlakphFgD7vgoPcqLYYqMVAOQba4XBp8U+Lf+6NfzasuR3RUot/Ds5WZo/xouSXnADRGI+L3JrbwAeM",
-	"N/fCOEy6I7g2qPXj7ZI/UiRL5AeCR13JwJ+ufoTIKaKZuuGRqz7vauSoKRVcI4nMTCZxE+s9tuWpymy8",
-	"pZqFXGgmNDf8hpG5YhP+2QesTWjKkyUs16ZiG3jL0P41xIcrwbDV8jtBJ+Ui/3vrAmNipociS8dQx207",
-	"EPPLP65+wSca3xpTw4ZyMhxzZWZrKbm3bOacKS3FbqUUP8Izj1FHET60OQoYV3gbBnxoNUO0cVOTE3uj",
-	"sdjV4SiLQxQpWxVF9KENIIAES2rrJK7WMKrV5FCU65I0ROoPCIWw/5iUedAwkfSXf1wR3NcWofmUx24q",
-	"4yzJNDk9RYqQTPD/ZMy7CdwbLpw8tqua2C1H0gzYzl3MxpQdkUvbASjkRkZ455FjpRgdNTFZw233Dqu4",
-	"j15I41gxDfvOHiinnX7n9Ix8pOqaXBnFmOngHEQytlLn599PydkP/9suALmwM/FzZpA/uSrg+p3TN69P",
-	"w5Oz8Oz7TtBhKeWJFWo0PZLXdCLV/3JtOJJqatdBIdg7/c6vcEsn6Ez5DRP+1yuaWvFXiOd+5835S3L+",
-	"3Wvy6s3pG9vQkkzsd2icJdD8mRQMdNxX35+R07OX569e78DPDe/chZv7dM9itE6EYnvilmy71eKfD9l2",
-	"vZ4kZjrEDR0CY8JhavCBS1vwXJv+xfnrgNmgpjoD8jRxQXAQWm7vQ+H2Btka2veGtGXy3otqTT1E6t4G",
-	"ZhShWe9u4HFFnT7+4o76dezcj6Za/52ZHMk9sErVxMvtAGdLzf18S7KJ8iw+mnq1myEI2ud9bOCUqonK",
-	"+ufVr7+QlKkpI3AP6X768S357uWb1z2vmGFH+4SONRNWj2JJDMfwMiAiSxISJYwqkIMSXkwT5FjGukug",
-	"skB+of1KfER+YSzW5KdJCJ6yQhfLT2cra3VuaMLPuYJMt/fz7/P4HsrZPrx1K1rZWaff+TGhhry0S83p",
-	"M3ac7GyyCVOKxSUtKV3uqt58xCb/FVQaBqMbwhz+112ElX/rti69R5CTbs5bedlqMM048nloJK1P8TB9",
-	"ioemV3w9VIwgu3MloxR23V2FHBeNKALO/v0rIcdUa6b1+lrWv824LhovLGYJnMEaAr5nPIlJ6UXVqpoB",
-	"GS9JlCktVZN3z775stSQR3L0PaQnqejOZm9Saehal9JhaTfVpd+4xsv7sryj9qf/3FfpqXVHjWAvj1y/",
-	"0H4D3ge/zUn3LVVIqXWFJxrpvk/4lI95ws2SvFXcMMVpj3xi0yyBjaLJ2cnpq4AoNiVnvWAgRiAqRt6S",
-	"8kKTrr32sheQEcgOuGT/YS+9tf9QTJDLyJDTN9+/Ifr0O5dKMlKsGN0RUQwiMLE+bHHBHSTjZXE/00Me",
-	"j1aMnvbQ0c3lWosd/KSOLp7OKVcQ9ijVkCeJAAXLqiNBR0hjl5Rbc1CGjcxkyrCnMygGpCGLRzGNPZGZ",
-	"iWTKsB/uj06/IzKjYEnm0ZKwVGEVDKm2r8H4kKCTCaATdxpR+SW4UWgynC2nnEHitb95QhO9creRPGFm",
-	"CJ9Yf+eYcTEdRok0M7SLNt9qez/UdMLMcsONdMyNvTq0j9yn14q5hT/j8w0dWUh1PTSKcmE7xOIM5314",
-	"I5NMGMYAWK19QyTTNBPcLIcTGtlNyNmGb0bUvnU4kWoIm+zW3VY8lCVSv3N5RD5SA5JIUT2kQi/cgfSf",
-	"006/k0g4o/9j1XttP2JFJp8KPuERFWa4YEmCU2YXb2T8anVoESd8a02/2IdP48wsyYHWodkCjLZ6cOup",
-	"/GaNBAXIQkPBRKpw7u3NdQ9YxBeXbttAywsAMcSTGMmw3Varvz0PZQ79cVd/HyjP8D7bkpVO7BYGXX+z",
-	"+7xruQ5TrlMwItffnsPSuNyY9UNTQNlQimQJPSnD4dYRfB8978pQxz5cqBHgdcnVP9J1TEi9eyh76ywx",
-	"qPNxmoS722TyZ7czw5DL2idAKrMbpmCugPupVNJBMRrNLoqCE+idnjJDzk/O11l2fvSf+spMPDX92mzr",
-	"qZ2p1upzyFafLTZXWSREM6qmVt5uogzebAZ6AOd3fQFpK/10TvVWKxu6kyxJrIQHkEWMzKIZ+MW9zajI",
-	"xuWKcGHPw4BEdM6xeIydHttx5FueyUyzmUziphDjms31pGYY1xH4rD9W6Q0XUyvKbmiSseGc2Xntn74+",
-	"PTk5ObFfi7mmaCkbzhVLuQVWqArHisGrqvPAPhtFSUIzEasljhOjBm0CC8auk6X/yJn/gmLDFLZAp9/h",
-	"IuY3PM6g2iibTFhk+A0bQn5Gv3N2cvYqPHkdnpzaq2JmJyMeNjcxnyLbVS6mkIBjfwRbjNRGD1fa9Mpi",
-	"Dpz58jjBiT/EhFtzqyfnvivXXNhP2WW2vXGgZpk8jZWgbr225oL2ZHo+5oI6/BlGmVL2/+wz14DaWkND",
-	"a2g4tJBoPHLCmGvFplTFm+oXMaG5FCGdstACLsXjolxQq0XfX4uuB5DbqNNbYud1arT3QYX4cLMG/f6G",
-	"qSW5YcouBts6Bj/gYyutXVWlochFSfwgu53Jw/Q8792ny6viC4pg9SpN7FpepzH/AG34Fz74VejKlR5t",
-	"1pLdJLiha/XjA9OPG7aO33p72UPVUKfKiw8mrqJZClV9wutFUPleew4sZjyaVWQl14Rxg+78mAWEiZjF",
-	"RCInapRksT1kdoq5+rTis34aYoWfsPGVEdDIaDGjNwz72cSp4Ho+hJsqVAIxm9AsMc6/HdwuVvaQkq48",
-	"spsFXaXnrZg7LDFX2STb7cwmo+De82EexA7o6Qkcp0ylm6NrLuKRT0WBdZvnI5Cupy8IiFsfurg4kSog",
-	"QqZcMIZ/gIKV25dIytIxU8hVkFANfgi9TFNmFI96R+QHaWY+8w34C8ZslSmhwYpYnsEnNR86ngC/3cGk",
-	"Nk7QsucMXzCEQzmBUCQY3WF+oDimu/FrehaeR6cs/C5+ScM3k9OT8NX4LPqefUdP45MzKwUtBC+Z/M7D",
-	"k9Pw9NUu5SKKIXsaU1pl0lobWivWv14OgfLx721src2stZk9vM3MHTE+LAdjY+zWrL9ds2QSlldrayjb",
-	"A+/ATC4qMAsnBepq+ZZ3d4BhD5AeVNFPjr+U/1zLYfCrYHfQa2HOuNHEHtS1fAUrgO5RtLhOo3At7mkz",
-	"cp83g0FlrVbtVgerxm22vZRX8S4Gq9sb/ZiJO1TCuVdbm5TU9wII9KozBnUKLYqplAW68AVvrLDVhi4h",
-	"9ais1FPFXMhbzBJmWNy7RcpwSwy9F/H99ErPtBA8qgrKRLwaCvLypMyNDvo06PEpFLimC7q8m974XsSP",
-	"TZ+wjcBGs+mexPbedMhW/n+9+mBVv3OG6m0VwZZBvmV7eKiFyUQcjtlEKhaCxfCZccF/NdwQ70W8imU2",
-	"I5QH0PJuOFuEbtPr+wC9NVUPndKX0iWh+hpK2tiu208TaggVS2J4ykj33a8fLn/65SiNiWYRENidnvb6",
-	"TvhAEwNCyUxqCMkdCBqnXGsuReBzzHEhxXIhAqLphE0zqmIups6KBejbyraIKYEsy4J9Nr4xHFagIHHG",
-	"BsKlQpyek9jix1zxRvmYiQQovQxZUG0fIFra4b5whF1K52+F0okYB0InhkE9n4HwL3I5toSb5oz0T/Ai",
-	"f5Y/pTtDSMCRl3HKDXBHQ4comdAEfDE5pvSTNMznqJN/lsVDuOfs5Ox1eHpq0egOaLM0FE/lpig14ZOr",
-	"SVkHPf21UrmqymozRLNbOSCHBC8P8gSDcD3qGAtqkwOpoaFi9vRZA7vKgs+l7+3tePtAEzzccnHRHdMY",
-	"eAYDslBSTIGTPSCZuBZyIZDkJyCwU1BYubBEvGJ/yDf0XpFVqxO0admt5+dr8/y0Lpp7IPNLD1EFycQ8",
-	"oUKAHLfnxZri43iD3hMgt6sjztZUYfoNImaM3Y8xXd6CFhZqj7Fot6v9bScJonss5LDQg4rYRW/KccKn",
-	"yBcNyBQ5kvBFMdcQms006dqxCEjMFYtM6KtzU6WomELl8sARwnEBHFKBlxi6F5CYKX7D4oHI63yzG6hp",
-	"VYv5Azj+FKfCkO97R+T85JwsLDAvFTWZUU2EzNuZMdIVciCc8T0m2NqyqoFWQEeZrXt1cBscTfbmKz8B",
-	"D2q5rHypQZ6XprUNEzws/9FlmRuxMkt3kApb02G7yDdQrMTDhTFX5NAx1ZpPxYPYB66sQFrMJJLVO6AC",
-	"GxYFEllIdU0Sro2+IJSMEyquCSTeerpMbo7IH9zMZOaZHPhUoEQCgVEaZq/GO9lpGw22lXK+CrajXh+/",
-	"hHfjzn1SRXyFuEsvwpPzM7vyGE07/c4vUpkZ+VlGNOFmuat6fZmP4ON7c+4nE1vnTKuItYpYq4i1itjX",
-	"oIjZU6hMn11WcYwElqLS0Q65l4ymD6aWNedzvc1xhLuzWjdkJT2kBlcUKaCf3Ke+gtxP7Mo2uVDQ5Va9",
-	"OVj1xnuyuDZSLZ+RhtMYS0ajGZgIiGPwIwriaWk04+zGStk5VSZZ5j9YOSqkyf++IIsZA7GJfNkuefUC",
-	"TSgxizikyHaFdJcCGETNUCyAccKz+EFeZ2GYsIIsyAsAJMugfPhbETgQEPFmZlTkxh394qhgvR4ROWdC",
-	"O0NVrtggydNmDWgguvbJOEN7DHZQCtYvmWVe9S7s92yPhrY35U/ecJ8e7PtauFoHovC1Kma/nhk8sHIk",
-	"YxQVmsK360QletUOQAXzk9zpd4Qc4iyDCEtW/JtnJ53AUUu7ZZJnqNaTcp8EHYX0T/2OX3Curc696uyS",
-	"uyp2T+swvauntNXxWh3voROy7IZC4llnQF53n78nTBkVixlP2Lq7uQjnSk6hPlqrYO4U8neYAQhIf1Fw",
-	"/e5zUn30OcGRIbFkGoAHfGp1ch1LV54206r3B5FhB7ZzISuE0zInbd4jV7X/FPtswjhjIYRjhQlPeZOc",
-	"25nIe1uq7ZWIGhfZsnmIvCi1onLLXi5mTIQeLodMxHtk296RiPyu/N9NXN47kqm39qV91ICOVqw3Zc0F",
-	"TjepInZ/q9KW9GS/FewWL/QqtZIOyIQnhimsc2QP92yFkvgWU3eljrR7jWPrdYWkEzvByPO9jp2MJj+4",
-	"tj8eb1AdAVDBjlHWfuzypabT72QZXLm1EepfhkPYCXbiM7vChx6WUKg66JvNaKtLpbWnHRq5+PqN3Uwh",
-	"9IAkaA3S6fgL/mNtrrft0GImEy9VStp7bjm0O0HxcQaWJCpiyPKOaBK5onF9PyROWFlBdTQQK6XwFaMx",
-	"Gf39/W9kU2OPvfALrYgeES60YTRuCPapbrHOo23mJsc29qPNKf8aquIXdIiwK9gqdSI3B8t0iIu0GiK0",
-	"ZstFMk25WV+25C3u8jClgk5Z7CAH5DhJQ+aUx8TMlMymM+JDC1UmdL9M9mWvaBfSg5tcvxgILm6kVQSO",
-	"CFRv4JoskMWMkUowIMFmOisJkFD61wSEkiWj6EKkZMHYdYPAwJF5W+rwg3Onlj/WVCS+uKU99A/20M/X",
-	"vp4zRxOMm+iFrl+pgZUkBZrvGumsQH7JVzMCcdvoncuPPJaYSJiBx77gP4bXXKwBFyMuYtg2N2yEUiCb",
-	"T5QUxpEpkzyS2NvDoNQIbjSil9qwNACiHZejt5DqmsVEZmYgunPJhdFWhYplSrnASMESLgHLKZtrV4AW",
-	"Qqc5EBROMx7bkQzQHygIE4abBEKgjwZiRKeKsdi1Gf/I8ZGpQEBPFp2DpbmrxmIFkJNFIJY8rBqIMpzy",
-	"TcReokCjylS1V03cqgsIUhESI+dhNtcoc2VmNI8Zvty30n55MVuWO+DGPOaTCVO6GPtikogUDN18YC12",
-	"Rx9ScAzElN8wXdiSx0vDNBqlcTHYhsbggR0vS9wdEPv9hozcYgZ7DA4vwSRmQgfCdxSvrBXcP8PHdpPZ",
-	"83hSFdm5ojnmgoIqWbLBQAmYkzpDTK3kxt6vCO232JDwHddzqfk2PIPukfITbQrg+hRAHPq9m9La3L/W",
-	"HVljwXUQQDEDPvf6JXlLzH311B57CFLKMZQ7SYysRN5xYU9CLsh7MU24ngWEavLx3Y/PQPnabCvF8+y/",
-	"udgWg1WsI43Y62ONAXlCaE7vL5JlrmStWpEFY3G/Cm5j4DakIh4Ib7B20IcrYkUgPgk68SoULpWWi6Q2",
-	"R+QXoMRAkgVXbGQgCg9K0Gx+CqqtQqcETWVmkaAVu0bnEW7Er6uBWMykXlUlCziTo3MhYRxg32LZExwR",
-	"0oWwK0R7OrMtY7F7j0ZgZIHkjIspOuIdC77GfLUAkA1U2mwwYbkGuEIbGBT1cGasyteaUE2peGjZn9Ja",
-	"t567NvuHXZuV4rC1EuJOsvXOdS53VENd9AE4nNd74eCOnBTSa0doyBNZOnYx53VOuHo3mnMeYQM+wve/",
-	"gjDvUn+2cFLZXrdGqsMzUtUv9iaflNtE+NReg7/3Iwi2LHgbUcX8wZz3B7L/i/OqxE7s7DMi9lHj+oiA",
-	"wd8FCtiHUnpt1bg5UyVhWEfqVNo2TxrGXAlB9gEzQwhXLsvv4Ww55UwA5Vh1TBdUz2BQYsW0dvIxlUqA",
-	"fvJvKE2x5GI65GIIeEwmnX4nXRLNtTP9ACFAytTU9ghAG42gYuyMmiHXQ57aoaK2P/5txKIkmTri13RJ",
-	"Imq2D4cuDf7TxESXZ78tddFK9OdjynBifh2p6Z2Cr9ug6jZrt83a/WpKwa6DVjnArC8GuzO4LMKYfFzA",
-	"ttGV/v5qWKWdBNi+UEd/G83uY/7hpw2NdLHiuxlzcKs+bCyj+9QWCqIfyVZJPOjwxfI05baefBc8cDrw",
-	"2iKGtBQygVII1IoA7LNFyE9Mlz7ntrdlVUG/ip9UX3Pa0ZCllFtFSk4mPGL/S3GILYvZkb83yG+dz6Rg",
-	"UErw1fdn5PWr85dnp+6ynZHhmGquO/3OxDZ4IdV1IVA++deSt3Yofzal0GquJ8NcXf9rV6nzNHpXPoWt",
-	"0tVKyJayqFV+WuWnVX72n1K2MwLZBUatAqJV5ef4i//nxlJ9eTs3V+ArgZ8HVxM2OZZbH/Izz5AozeOj",
-	"Kw+7qeeuVd6rBMm9NTVOwHlB4DJ6wgsJYOVbQDzYJgC2A+/kCJyRYYvyc7/P43vpIL763D6Uj6pGcXJy",
-	"cnp6ursK8BEb9FdQ+SwMZQhD+V93Ex/+vY9KXbpJdjnqn1aGHQDSf3YFxZ6yVNVbWLglkfZwWOV4TMV1",
-	"GDNDebLehksj+2aDiMplvuSO+1J8EpI5QqJZpFjMDYuJkQHRM7kQJKX6GhX+5rg6Kq7fuQY9KFdixOec",
-	"CeO/1SBF3Ni0xtH9CoQD1tPykF0hTcj1pNXQ7hUvLipK2AtNrMjx2yooSYSd8+ruUdp5BWRmdWX0tCuc",
-	"t1KAQ3nBcVEGndzld42X2D9Iq78l5q6axdwd8aH92NDJZrgd/zl01uSPn37910/v3n8iP//2zo6YvwrB",
-	"lJ1+5+Xpm7PX35++6QQdLZUZRjK2j70+OX19+rLzV5kAsZhAxVJujJ0EnwIgJ+SMfNitiHFV/F6xJ6C+",
-	"3+kEKJEtILIkcyZiLqbt0fDNWIWdDPCAKXQqRimC5usvDdxadavRWTTSoZOroR34DXxnq0vomot4E4tZ",
-	"i0j2GjDDIIu8DpW4ebwAwywQ4uaqjlVooLBsJgxPCCUatD+SaaZgh3KV6jvAmJ00tGP3oTvUBVpBPPWV",
-	"gzdBnho/PTaoHtU8nc++ERZtCXzujGPceBw8lnEL6ZbzveV6bmHQzjDIHksODO8coNwCpm8MMO0FAG2H",
-	"rTa9deV2zZJJ6ATjOrKL1pG/f1Dmzk2XTA6ixKvZFe/eiv2IdCtArHcfAKaoDh1d3LbhzJ8urzzD3EpE",
-	"c6kKiA9u3j5t9dPl1b98Q542vLnoxnCnSOfL/LkfINRxX2ywny6vHoUKtpiBzQHU5UXQ2oIOOYa6ul2b",
-	"Um1r6M228rUFd+crqdXG3jkaizKH5Xr6NdKFpcClEJS7bBBHvCaVlZuxJqmMWdIDPU8Ktiqnjshlnqkr",
-	"yLhwoqPWi4RsEEDhA3frwraL3fOkSuCq8OpjTaBO0IFBsLdY8NHpd3CQbGOZiNhwztQQfur0vzv7/uTk",
-	"r1xcXcZZYnAhnZ2cveoEncqIwyQCvx129prZRRhRxUp3li/95xSGcPVnIYV9IqFj28zOL5LMWDK37cOG",
-	"9k+sPMV7NZYI8PdeyZSt3n1auj2R0FF/+yVJJDDYrTxydmKH3rDPxiISqmeQAexzjn2iMfDwdfodT7YL",
-	"SUid4mMzbFttz88eo+evSr34wKhVjEvN/od9wV//3kHbzxf2ExV2KjZWczh9NcerDaxvbQdtYH0bWN8W",
-	"C3IVYagOYzbhAnBaW9hlHygbkCqhRLDFKlgtwPca2NoERvcAymu1++Mviuqh+2tjyH5Jayii9iuwL0BU",
-	"nfMLp1IbD7w5Qukpv2G1YW8VrPwI+myTZ6DUyzZQ9nkH+69M5RPqtTupfsUa3Tn2H1VW1+cLKz8xyB9l",
-	"KjDA5luYa8LTNDN0nDDSPT95s3UmwH3U2n3kAjRqrSkXPM3SIRUio8kQlFjPjF2n0748WaPTki5WGY57",
-	"nTvoRfvOMLj95sf1q26Um95AAkuwlZytztOAOX0RUxRMIfvMtdFrMKq/X0gTwtr6Bjylzy1J5OygV9wh",
-	"ajn7XC6HkaOD0KOsI3S3hh8BAfjxaGrOsbfc7x4/dhuc1fosPmYlss+8y66iJ+h5wDhe1fMuYN3kd5uC",
-	"tRuqS7kRDDzhJ1hcjKJC2+5IsRm+Xbpu7wPABXdzYTwZPnEr8f6qXRsZ1iKdR0I6bQzZ/pBRS4jynEyx",
-	"TwtqPmam8fDe7pB+RCyDX3wwJPMbvcbprx6gRGbgLkdAY5eChEHTWRQxraW68NXNbavRCk7NrXAwM2OC",
-	"TJkh52dnPqPArSgfYME245pPMATfIqpZQdUtrGlhzSHDGnymxTUtrmlxzRPgGnuW3+Eo3zOYMSwEq8+2",
-	"weVsMmEoa7BQazSjasrFlNhXEXxVQMZLMgLj3nCiZDpqCCinhv2G3368ePJVT3qChWbR8ZbbhKRAfnLb",
-	"R9v4uiBxLoZw8xAgTk1hWPtw5/Z2elCM4od0c4B4ab7a+PBDjg9f3VjFviqLAr8PN/KT7O5G3xwUfrm6",
-	"f7pFI+1eksoXajYypstexd7cJ5REUikGdlMsdCjYAl95RC5FubAjgXOifsdyUxJPsHWxAqUUrIAVCTUW",
-	"cBTtGwgo4D2BGkTmiPi+JJLGLIb7K92hiWI0XpI51QaqiC6s1nQ5V/lkaUKVsk3gYiA+uO7SKGJzw+J+",
-	"SevS+cucdsZics3YvNQ/M2NL2+cYi2VSQbK5FaNiSv6U44HI+5WPGFHMFzDHkUqxTrcdndLSgRrdMLOE",
-	"3bh0auBNH41pdA2yfVRXa9LF0ns587Qc6HTODYXgA7v5VB5jcH72CoIMsvm8+PXsJfz6V9BJ+RTTsTXD",
-	"cldTNhxTiF6w/zz9fnh2bkWizDSbycT+rrmYQm8XjF0nS//O79+cvrKnysobzl4NjbT3gF0AGceGdMq2",
-	"e+np6dkrCHSPuaZjnnCzHM4VS3mWDqt3nr95/SroMDGzezsebrz/7Pzs1V9FZIa7CKKD+XtO8gPuvZgm",
-	"dtGdnZy9Oj57DcIGx1NFMEGngBap4pPJUBs2zz+Do++ulJsAAR/2VvdwsSA7/Y79TnhyHp683iHGwy/E",
-	"Jwp9z/dBSyTfwoCvId69yXTg9QSA/aGhFk/X3+sPqPBPOQ7lnIk2hr6NoX+UGPp8jbbx8/vgSIxji8xv",
-	"6/dBKXbCIsu9KiR1ponjL/aPIfyxMTC+aGefOIBIEp5yowOCiIRwEcmUBeTDT39HwB6Qd5/e28tzV8zZ",
-	"ISTsfUOIfAkCP7w+3+hyyHvbRnk+7/j46kw+tlq/m7PSr8qdQ+JRQ13MpGYVA2HlXLVSdZKZTLGL/JFc",
-	"4twjUP7uOute4uTXKV2gDNWrXaTrjCO7xb77zu499H31xY8b+b5JHvrA91YktspPs990e2WmAipDEEHP",
-	"W+1pQ+MPfU22YfEPFhbvbeoUGGOENGTJTMlrcX7yhkhhUYa9ofdI6swxiI67BI2t4rB654zQC6a0xROF",
-	"0PhTjomRZC6T5Ii8p9GMUPCcsLjki8BOcZqUI8WmzDgPTcUv497MtdcRC09MjfsB4/ZkEoNzhmtyzeYm",
-	"IClV1yweiDyKz7k9kH9NaSle5DWji3bk8Vbg0/hTjl9ohwM0Sbg2Dm8i8BoIRF45UrDvHy/JTC5ImkWz",
-	"Op/H7zA/e/Z5VBDS2d4Q0u/uGPqnHNf6f50b6gKmPl8K1BBv+n0o6tXWBN2isNYEffAm6DaC7VsrVeqD",
-	"BYKaM/yGqSWJMqXsEV867VMaM5KJGMylwFmIXCldao+TuwCnAiixSN4wxddEpP0IlKZAaDpVjEGLcirT",
-	"ugMcos2K9946v2tJRv2rh1A1oSa+K8vgSmnxvXxds/b2QzGKrV8+Ds+o+1hTENmv/91GjB2WAblY3IFF",
-	"xLUMonerYFWrUvwIgVAC44fsWZepeZIBn2fKtZ4zEZPuCK4OeTwCYv8oyWIW21uiRGoW9+w/J+5FtvGu",
-	"fQOBsVj2XETG5e6odNm+r3dE8sDNIk5Oz6himPUDg8FiDP/STN0wRRZSXQPxkczMQMC5vNp89y58U1D7",
-	"ekcg5XsJoh9UmaKFPatSDIRiEzgRUqkY6Y5co5ahe2MI7wulSJaj3kVVw8k/RfOmQbcmVuLaIRwIqy8R",
-	"qrGeLB9nEDrXHbHPEdPaDhAusz4ZcXEjecRGpBtnjJyek5gutYt3E9LwiPUCMpKTiWZmROiUcqHNQGBM",
-	"2WdDRtEySpgeFUVHzEzJbIoIJS/GkQlNugwUSYNUU6Bmw8MvtL/Prk47GXQgBJtSUA/9sMFYjiKq4qEd",
-	"rGw+ssfJXDEoYWZ/z8s92lHrHZFLMk6ouCZYDsyPkbYapB1w+2PobdOj3ppoNjc391TsCpvFvfhhU6gJ",
-	"4iO8MJTKbyWotfvmhJ6Oz8LoZXwefsdeTcLv6ZtxeBKdxmfs5eScvhp3gg7UF7bnDC6gTtDBeez0XwYd",
-	"XCadfgfXlD3EYLlYhAQLoVOqsWYh75gmUFltQTWhY3kDgYmEWfAJejXklJUWSFGZM6VLiGk82qkKG0zH",
-	"E4V0+cWwzcHXBnO1mvTz06T9UYS6agiaalvypA2uWhdcVT1NN62s2yBn4xNUxSGe+yEQosMv263g1gRw",
-	"r/x6JedSM0I9cF7epkl1iBj7QRaKG8OEw1331DFuqf3HX3w71sZ6/QaUpoItC7wf5C2TkwkY9mVmtKFY",
-	"ELUG/v2dmRL2e3B9eu+Qoj3VDyFwy81uUPDwIojWBGzUZLysqEmPXFXaLz7wEW7YbMfIXaXv4Iosf6XJ",
-	"bDCy+uZkOcIzH5VPyNMCclSnqJIJTRJNyspqQg1TcA8OrEUOqgwqrKI6ECoTVpWNuZ5nhrmv5Er1VNnl",
-	"ovtkTjGfClRWO0NESD9j9nnFdJYyUD6dYknBg8rFFNVi9ya8N5IqHpFuLokYv4Ekr6I/Vn0NCEUNFk84",
-	"Fl/ka8Sq+vgaqNGEn1CZQP3ZSHmNSVyQZoalTuwb7dettGNDOZmMSNctlVxGY9N7R+S9nRYDlTK4hpS0",
-	"3PRBjKI8KYZxwqeZYhryzerE5WVkfhWHpSxHbmm5Se8EHTc7lROCa2KXDdU8Zq6YqN3f3KBXOE/DG0sJ",
-	"Zd93VlUvsR2PX1/zwFXVZ3RAHSRGn+Tn4gYgDKIglJNJmDtU9qjPGXnNrAyFg4nEEkJnqD1H0V2Ui4nc",
-	"HvrQ8USt4l9RgwxSDbRELq3G/0QafyoVC82MirCkc7WK+b0SsIg2bG77UqjmLzRJ+IT1CULpgDjgExCE",
-	"rYHDkqgKAzjcl35uF7s+xii6Rq38I5PzhHkQOvcV2FzM3nhJUiroFF32qYwZ6V5evf31R/LyHTrr7KKW",
-	"ytHUCQLFb7Huu4sLtFdRtReuIHzud+gF7jv6BTHS0EQTPU+48XaMY2xOUDgq0M4xEEWg45JRCCzAGnB2",
-	"NG84W2jw78WZVVTswIB6cux+g9YUGlXZ5mDB/UCILElItyQPAZk7gr0cjENruNZW7zkjQOTlIjMRllth",
-	"KQUjV//7Z0KnU8Wm1LAGo8YfMEmfYMpu4/SaAux06ZoGw8ux4n43ZhOaJcaRdjTx4FA9lJO1DDglEXB6",
-	"snWEhHtL+cWuQZ1+BwRokEs792ekb+zKfkzGncpQgzRjn82xbUjlFZUh8P/dbmnD2WpfviKZ3mLjw3dc",
-	"z6Xm2/iD3CPlJ1ob0qGx/aB89Tux+8+rX3+BM+zt1b9QquK2+Fukb1Y42kE+b1k7Z62gtxIvXEh1nXC0",
-	"4tRK+l/YZ5OLx/ESDDbIuWP/ZZvKBfkFDTjdUZyxIf42tL+42EcnQQcCQzzijP3N6swjZ8WAmGwqlvCS",
-	"HpAfldMaMTSc0bTRtGsb94fvyNPWrF4ZgIpYS+lnnlpB9vL165OcngWoWJyA4MKwKVPNwtINX+W17tmx",
-	"lAmjovnZlVTRWqEF0C3lIhdiW4txO0FNbz3d/NaHjXOrLJC1dGmitNzb6LfDk6BWXmG2R81kFUISfmoQ",
-	"kncpKNac7+M+1SQ+3+ZZNjnErDjd8krguW0YAvpACOITXgA6/DZjSdwc+4qNeVoR6Ju9fxlj+44sUvuH",
-	"ofBuI+/z5oeXYVvQPbai6xBF1y0x8LTi6vgL/mOt5/3StbXk78xMJFOmAxKziAONrRVNC/BgWfnkf5Vz",
-	"Jup9Szle6zz4ZmnWs+zVdoccnos9Wtklj71Jdve52zaVPe6aqRsesTCihk3l2uwWQDMzmWDkOo8Yiaih",
-	"iZxmjs/UWUF0fvwX2qNcCFJ8gnQp0TOrR1pgFIDXxp4Hca+ekPkKv/e2aOMD7sXqx5abT7CiX+0WPWgL",
-	"xtZrF46OHVZsnlKG33roLV+fTR/HGoI5cNkSI1dD5VY7HhSusCjhTJgwYTcsCWNqaH431F/hxtl9NKHa",
-	"naAMXBN0xdYNYfXjbEm4OWpIaljZX09L1JvEQ9fToQPHiRTToWEqHUYyTTPBjW1iPB9StzAheiLoXDO7",
-	"wqZUxUxwMR3OWDIvwPk/WDIvhhfvskIrs9/tCCnY9rEcKwP2NNkHq7PW0sq20vrrzURYQUVLX7+mzdZv",
-	"IxxaioCD4oEtwZoG4JMDnu2hWoMxwq27cJ5Q0awnjTCF/m86G6fcGBYDiyRsRD4VoZxMyH8ylrELHF7w",
-	"MA09GhwCJezfJjTRbOTCasEV767rF4i/4EnwSbl0V8GSF/qI+I9DWcIR4ZjeDBUHMyVYTKDtkPeLPwzR",
-	"7T8implek532Cjv+Efr9tMbaHfkJbJNzboJbZXbsAPbdkEifuQ1jCUDWzheRk8kFgfmwmgIkpIh8Ouxt",
-	"TfEHNfO63g32kObY0gxu1mhhQFpl9pCVWbeNc++S7uWOmVsECz46CcXW/pTTerl4/MX+b62h9qOSNzxm",
-	"wIwymRDNWL77uALNO7FHFrIPuIgpqjC3G7V4+4kXusFeW1rrncfZUk2WW9vMNo3qedt47RwWHgVYmGjg",
-	"hHX5GPsssIATNswdTL52ee5Mh41FjXGTkTlVRl/kvhSXGDRPaMRi3I7bMl1XN+YTcF0vZtQMjRwix2Kn",
-	"35lKjxdjuiQRE0ZBya7fMqYhHGZ7K03Rt31TW9e8+lHTebYQdJ60shV4rQ2mQQW2SyN08i4OU0bFYsaT",
-	"puwQuJuLcK7kVDGt190mpAlBYrXM1gfHbH0Q9Mq3j7N7HdubcO+xW+W7ZyuXD+sGzuRC9bTaKaR0O2Vg",
-	"4ZRTkdGERFKD7cDFu1YtIjFLIEo/xgI0F446iZtVJbh7fvISDRRh/kwIz4x6R+QSWkKtrnzNvLEJ8imA",
-	"ozDuA2KyeCYhyB7lrRluKmwjA5cLMWZmwZjIuc4sxPJ5EVBhksR8MmGKCV/ex76Iixik2w3zXwCODjIq",
-	"bvYGjqOB+MMKnFtuMQNVK0e5pp5m2gzxeYjdGnpDjhqRmUxijdvdeQx7yMeWaabsDJDc6pN3lEQUSnmC",
-	"NcGO8WQC9TnziZTK/ulH/OysaEvIdVh8vdY8g5OwH2gVPK7zbcaia41uOEbVkIp4GDODEst52ezbuJja",
-	"7w3tWPrfZ4wmZrYcajphwwVLEn/BLtL8jyKnZ4h5M8PI7pH8LSljRg+RPpTFQ1g6/hquvSEXQ6Cyk/lL",
-	"FdfXeoivztup5yziEx5BJ3x2kb/owqtxb+Rw7dYK7fQ7xZKR2h44Pk4J30ig9dtDUrsY/B49QMx4T6zY",
-	"5oI/k1zwuuPjCbPAKQI1OQFxndKlfYIb0l3FbcQzZXLTZojvec04fMVE3JjB624BlvTgCTSK/CBv89fb",
-	"+joPthGiGU/iEELLQnDahnOmuIxDI2WYSDFtWH23ntMhyNnTs5PQ5XHVPVaAjnC7PHoM7wpdeFcYUcXC",
-	"mUyBnHG5qZErD7PPyLWch1U0PDahKU+WoYdRIdWaa0OFgX0pWMS0po1Pcz0Jvb10U+8SLhjwAvCYhU7g",
-	"4Pg3SYfbbeI6NDPmWrv9Y7YrE4kkt41yCKbU4caG23xPfXWmJjoE20VhOE1w5mJqmN725kzwxkgZ59IO",
-	"Ec2HE9zqDeUvxLWQCxGuhtdsKWHX0kLUqkxtraq9GVOurPaa6yegw2IGmFWegV8bVsCuhpVbDpCNxhXw",
-	"wDyEacUF0EqNhhHBSNct1IDYHeDMFf/JqDDcLAMygcNZRMsAEox1UCaRQIWzR4ysGKDQp2nf/gIXDPpT",
-	"YOxc0aeS09OOcDrPDIs3u1gu4xi9+4I9GwuA3//9jj1ThvZ06axuvQ9SCbvGbrjmxg7nDGJrqZ7BaMUO",
-	"yzERDyHrrd85Ozl7HZ58F56cdoJOPkmdvtXpocxpp8Y00OnnUT9et/cGAmcX+D8dL8aHs+WUMwFcVn45",
-	"dPqdV52gAwyApYa8yhsCQtR2NFPur6FdUJ5Q/ezVyclOmr2d6J/EPDOPHgq8nWpfAFW72tuo4NYj9QyV",
-	"0MdwWrXqZatefjXqZastttpis7a4HwWwVer2pdRhCH1Z5VlRVxxXNbprb6krvYd1o4Omd/zF/s+Hk8Ys",
-	"YViRuDqVn1gqb2zjsBdYvqvcD8+FB9qULulYmxUrfPf9dat/t7GoLRBugXAbvXUXYNtizBZjthjzXhiz",
-	"hY1qb1VdLSJqBFv3RIVBfdIQ8u0USNXR0tkXl5gsHFS1qOWIbJ1n5FJcX0A9U0rOT86P6hKLShjwwZBc",
-	"/o2Gg+2extQWxh1ASpFfv7SkY3mjM/wuCI1jt9B7zybFaLPzCHwWzgmXmTo1DtKKcj1uJRkJomYx5egi",
-	"r+axNwea+/ieFL3WJWZf//qQXWKt+t2q36363arfrV+p1flbnb/V+Vudf63OD+i4AZk/rCMIuYoeIObv",
-	"E7zYKhVF2h4oGkZC7iLiG1Q7oLMBWSmXtI1aYb/xDPPzKllppUQ8HCGuScq1hj20fVVS+0ZoSZuO9hWk",
-	"o7VI/6A4ENqMpRb6P3sqy09PQkb51NjKQoRNKKRSQJ10xzS6tncALuk9fN6FYjdcPwSnxRUWzadQQ0GX",
-	"TOBOTkI/+oQSwRYOclYK7BORpeNS0SGguy0RyFXeYwXPUgPprVQRKxW7zL/Oc2qG+Ij8BtQWQuKC2wLs",
-	"2UF6SrD3dEH/+fS0sf4t8vq2kJd/cQu8vo2QpxYD7T+/1KKAu4GA4sB/WDMUorOHQEDwYl31dU+kygnD",
-	"Lwi7YcpZXvy29S5v5PvdFangNw8GqbSmnhZwtE7dNrmwBSStP7b1x673x86oDoUMkQijzQdsnbz7A+EA",
-	"CnMcWoagpIsQdAV9PnAKoJHzMJvrB3H9RlLFdnKp7TDOqJlxFQND8NJlPnoGWvsjEybIlS/FEuCdDYiW",
-	"KZOCEZZo1huIOV1qGDn0lDvOQftOq9JI+AVlywoTrVvs+bfInC65mMK72Gej6EDMZKZ0QDRdHpFLgoMD",
-	"lbxmciGILBH0QBlLUSIPfaHJDWcLJNMVdi7h0wbW8UDcYuVdYcmdUcXcj4wntlmwAGznfOlHlQl9REYw",
-	"dy5nczQQdmB1TgNCIF51rkk2J11aCuTnWNKkh0WRZGYId40oelncz40eWMGBswd3lWZu7i28WZLYccpV",
-	"ymvG5hUCYre8LohiqbyxvaIDAR9RLqHUqmXurls6VR0bL5Lw/Cbnv8+fi58fGaN90O3pq9cnVoKuwLmF",
-	"JKlUjMAKJJQsGLsuZV24k4zkJxl0fslUp9/B1ex/GLrqSO8YI7/RZYLB56U10+l3Tk7fnIxf07PwPDpl",
-	"4XfxSxq+mZyehK/GZ9H37Dt6Gp/Q7aMOYDKeB1MOrrTWft6qs8+9guY+tdUmPbnVVduohW3XL0rWDXqO",
-	"uwn0P7so7fpFy2hb0/NZhFFYSE8oQVOBR45SVAzr/TXAvFEZsJDyUTSd4y9GzofZfHvCE9fL21m4OxCb",
-	"3BOvtswmLWz5atz+W6GRMrJpYcgak/lB0BRUz4P98xU8VLo0aq6xXS54eGRzK77FNPxTjvXxlz/leG2d",
-	"1UtB/BPkTznGekyweAIykwuSUrEkWP4mtd8m3JAZhaxpmkRZAiWiqIiLm12dv1p2hN/dp/4pxw9JkFD+",
-	"TMMu+lOO2+rFh0V7sLIU0T5pNPFStFKbfUbV1ArO+u1XsBdUy7SXCxPvuif/Kceb99kxrv7myu8owUF+",
-	"YPRKucsBoUTJBZmD8bi8wfINSLpzxW64zLSz0i7AzpbAvlNThKyL2dLu0wXVUOem/KpeQMZLEmVKS3VU",
-	"W8jdb563riePV8t9lczF15ljcp4wV7uu0tmyrKkrr+4uD6VIlpW66q4wW6cPRduDx62zXh3gzaXW3ZJq",
-	"xdXhFVu/z04+LHG2YOOZlNehzsb5KlwvxQrPj1wIUnmOdH2JRmBV6lmZBDvZ+ZJfaCvGysRLq6Xpa/wm",
-	"dqP8ga28qjTykQTUQ4qEmn5tlguVIW+lw+FJh4gmCSx2t7luz5jf/+6GJm1idddXiZhqfddvyxuQdEeV",
-	"V4x6vinjVQ8zE/FccgGUQRbNsxsLOuz5qC/y/TsQji2t/BKuyvu7/J7y1i+/MPCUu4zfwCtS4F4biImX",
-	"F3jyo5OaW0lKo9kRsWP7+6efSZppQ8aMzIyZ69y1nY0THhEOc8MMVEsdiJGXb5lKMBwf53oErvNEyvmY",
-	"RtcBmSt+A7pPwsV1mMiIJlZ4cTfToEPrHjaBCr2wYxFRpbhzYGs+BdolzSJlPz5azDSLhv////v/jXqu",
-	"0qCIWB/czOjoJjdM8cmSxCzh9p9MD0TXrYCjf8E1Jx1qa7u+VYwaViM/djfV7dFfvLIWqWalujedoAOL",
-	"YAiLoKRRQ/nWo1KihEW6bHEkb5iKM3DmZCrp9Dsw4f3j44hqpo/cd4+m8uYouz6GjXTsRnB7F3DNEOLY",
-	"PrZHuKYhf3Azu4IVVXciYDNjzGRzC68U8JEsiZCLb9hhfJBWR/AxUbdRa0MgqaGhYn+yqDlb2ws12E4h",
-	"bKfcfbUvk+MHmqCHKTc8dsc0Jv+8+vWXgCyUFFMQ5gFxgXpkwlkSB575AaUnNAmvYDiQkzp7tUG2RvND",
-	"8PUfpKkbHXmCMKoSDioZvriaH7TqBrVC1PAkgUAx6N1eTeat+/3upRwb4Nw37Vm/i85inzrcsuF+lq/Z",
-	"UsM0W0HAp5na40z/BqAJYstJRAXUBQdgb1HTBVHMqCVJqGFqb1O1Gk/tdCgrn0pak1ca4XDXpAuOmVvo",
-	"LqqS/95dkVxnBzr+Uv5zvT+pouTierctt2CSdDGouOhJrUrzd2bq9ZnHNL80+Y3KvWsDCp43x3adWWZv",
-	"VpmddO/yyttolb29G48L40HjxnxPo5kzvri7WUy6UpExszA9/63nLTZeFlUts47dDhM9qDEsnZs+WcyY",
-	"wFB8lJ0OlWUaf5SZiWTKcvoVoGRxD28w9b4revZ4jqg6XxL2p7OjOcE1f3mFT//1GFZk/83NFuRi2bTm",
-	"48MzH7vZWZJETpFM82sSVMdffP8cddQ8ocvdk7hWG7R5q/vtsb7SdyEQA4IF6y2wj6iIWGL/yCfHYjEr",
-	"VOmUcrGiUPpR4THpnp+8IbkV2j8dzpmIuZiOCMScEW4KpRPlspOSLK6FSmhdW9n3+7H8VmTU2UPJqFr5",
-	"FEVsnhs04dTxw2BH5z8Zy9DlXxJYLd9Ca7Tae4JK027dcHtZ6IUx13Sc7Flf/artYt8up9O3YnSq2j+Y",
-	"iAktzlM4RwOMwIUVaFz2BfwRzVicJewpTB7HbivfH6M0oo6PKF9KuBwLF3nUcUEQJnlfeeQRAxMgZHDw",
-	"jshl2ZIE+SqglWlyfnpC/i4FyAIvmch46TyHaATjRrNkUoc23uETD+FsDh6ndFLOV47hGZoRvdSGpXY8",
-	"EG8p5LCPj54DZfkOdqt8tvdkwGoBVwu4Wi/hI3gJ2/zeFr19tXyecl7GOhByWLI7V9jMnwTyIa56QMT3",
-	"Hp17gHaFXEAismKF8amM+ErWJylwuDRDi3paB9fei0NBa08PfzxAbtFPi35a9PMtoJ8WiLRAZDdi8RUk",
-	"UqjMuS0FzStPAUSUtBs4xKiZB8QjP0pFzs4dhVtpQCKq1JKYhYQMB2oyxXRgYUi5zsrCxydREVev+ZzV",
-	"gGjpRBMkfYBHjegFN9EsZ/WjZErntd4uGAR/6uNQfL1QZn3Q/2osUhFpVcxDC3BagNMCnBbgtADnGwQ4",
-	"bWT3U0d2/53fVIO6sTLNaoro/iO5bStYlCluljCNY0YVU5eZHc7/82+LY+yweMB0e9BmUhscOTHFpNVY",
-	"RhmyjzAazXy6MNA5A+awPeBCGyoidkFGKb22YliM4C0McnMhl9a+uf/9yfcn0FVM5jwGZOW6vdqcfzCa",
-	"mFlAFKMx7msfQ2qXtaKRcf5K0k2ZUTxCjyl8NkZaP80smDOMJFwbJpgKyMcfhh/e//bpp7dXw8t37z5B",
-	"Y1yYZ444dQ0lyZVbTZlmClsS2ZF1icx4IiX49IzPNRkzs2BMoIWu+AamNde8H9j4Anwpvn7GkzJnhPvS",
-	"W9vHy8gQlvApH/OEm2Xp/aX7az7yL6Y0lwIS+vD4JDRJXMql84dq0v10edVz3NlQeBLeyWIigDGQCyMJ",
-	"FzFIkxvmiMl1qRE1L69pzEfPCu1eAN3D4OIbbKdz/VfHr/pQzXvdrkSWdWClNjOKCeK3Wl3MHpS5fGEV",
-	"nwjYwMv9mWTom8dSmDVftEvMWIVRBwQJOziyXefUWd2FpyLHHuAa5uPMMN2DRngKkaMKhw1Sg9z+ZJWF",
-	"QzNjH8UhLOSeoYmcZqz8Rnyk5oWwruiUiYjbXvx09WOet4+vjenSv7o8NvlNje+0TSrTpgUuoz+S2rAY",
-	"K3P5aeBFRYHSN6qsa7e/865SMgTe9ZOI+Q2PM5oQv3N/zERM6FQxyEQv96GUn14/0nQ+ZyIOIaEaaFeI",
-	"UZQn5X1nf615+g+kDPWFApDcgCtXtJXbXeWvCZlywZhLkoVqApq5oYklkAwomU1nK6wNdmRoUq5HQOxJ",
-	"0bu1aYDgv3a/2AvabjYYYPzgypAqRQUOke4TOAjyugEQ0Y/p+oEH1laSyXSeMAOyBj/gt9pCqmuQyFWZ",
-	"ATfVScZ/XJH3YppQEb/Q5D8ZVYapZEku4ywx5ErCXoOl9jbhtrE/sxuWkHfUUHvQgwRzdGJF5rWj7ylv",
-	"DXg4TODhmBpadwjwqRWe/nwm3StDRUxVTJwSr3sgdSZKCmMPf+x0vkf6VRoQzJCoxHojK4bVocuDkwOC",
-	"+uXpiLEcI1H3n1e//oJnxdW/epUhtte32UAR1H7Id2rC4ikcdaBpucNoktCpl9k8ZiIqyxn/hjqx7z4S",
-	"LaPErW4f2qWDSrUIPILmdEnYZxqZZAlIKSA603MmNI6gFMxKC22XXsTndg71CxIzQ3nimvcZhmXCk6rg",
-	"wi9pCyD/bwAAAP//",
+	"wGLs6uOt0NiELVasci0vX6HT45NnXzw5eQK1r6djCuJlsVphsRn10YZoKI86ChCtnWCN1gLnVk2gtk/v",
+	"+7mmosAA+3g/9eAJnCG6yjEVINy5iGmWMSJlVBJNXCcSzfXQpJGpeE2y7IZQtoj1GImKkMUXlzEjCZES",
+	"iw2ELCK0JDhTS/0BO25kkrpiymJG2u0rwpi022ApLEmWjiiMrfbJvtILNtDfO9VJ6928nLhI6ch3h0HK",
+	"eFLAiXZJ5/vtz9orQO0WAsy86QxGxrXJ2q6ra+h1uBC2bIFsXxqLikVcU8sxzXM7IaMa4TZ8NH//y/OO",
+	"kFuZlhZrbX0iAgKpH0Oy6uTd9GqOaPhHewkeO0RVIza3tx7yVJ3S6xOvk4wltfqZ1sliiOV3M5rH8/X0",
+	"fPygHFm/Zr71+/Tv1qbf46WWU9bWYrsd0nrSLckVOsDV36TigoAFZkdqtjQb0+G4k0n9pkRBnr04ejkt",
+	"2w6xaX2TXrnOysjrrGxyS7/95hJBc2V5ZnRNCpuVSwT3uVH6tj+zrgaKg3w7xHhTGIu1u/uTgnDVGO5+",
+	"e2eHLL6XgL3xllT9MDoKxNYcGVRASFoFH4dpZ2LQO6LSTNnoB2qoNzkvJGi99I5mUIzHiMm78v7LOBoc",
+	"+IykN5mpg1oIzNLyd/iXe8iU5xl3C3R5YVzFdmbhxVKSpd85tNSmjhwC1ivVY/2zB7flzvY6QtcFg3LL",
+	"GMrA9B/0d/X/G37R/8WW0qIjm6OIoavbOHQuGDY0s7+/fP0jesMpg3Ra51S84ekGHVx/gdNUECm/yLlU",
+	"evLXJjCFUY4FXhFFxCMJSn+r6OrpV8FGAD5x6o8ApKTpAJtjtQSVGacdUEUrbQAsyC4WlVk/zCCaWaxJ",
+	"N1yIoV46EMKLGvzouPqewMsvcaLk7GPUIhhIAu21Twc1q1GgxFuMElZMhweYLHtjJ50jsOlO/bhndIBv",
+	"TTl/BEU1R5xlmzOD+JcKPFdR5UAq/be1en8tCqgyCGDrc4sV6A7jilXwH1o6YoWoBy1AOUOFJOljUwqm",
+	"v238LeVLXvcCh0Jgt+OKmf0APIMRsARQBTdYILZd8FSUeEfjTqOGkqRPYnA+bSRcOBUfOxZcJXrepKu9",
+	"V/mz3DV0+lnEMr2YpFWkSuheMp8TaHNWBhbbPFMeV3NDooYYa+Hy1mTLblHH92GhPNJ+at56jKyD3T7O",
+	"bT8fkqWuBxuXwANdMj2qquv0nj6+YlZiII+7LLqfJEydWV5vMVtYOIRgqCwywha4HRWeZSOhNtCADKBQ",
+	"c0FWtFiFvaopyQlLIZSmdShBWHfyZzjtmEps3I0DHxJk9CJN/7xxa0wFiVdELXnabP53R9MCIGPnGQ4H",
+	"NxqMMiaSRthSa9RpPHbdJXjd0KJ/Xz44BQzUOHim0SfyCh4fdyJ7XvAAnBUDcFa8TXP/EGJjl/e3CeNx",
+	"L5TZlrqxi2EEXRaAHOFlCyyxRFgpTBnElWuC6E8Fzuh8o41xK5OaMogKED5XrFJNbPF8SfW20k6SUo3w",
+	"5np4jiQxRWNGLF6xngXZk4qM1qJ4FatSS6yMRnOGWPX3Xg3EY5/hb3Z3nnNbkgeFeBVHOUfuerUFpKyc",
+	"ptYD51opu2Kuuh4qs5+enqJrO+4RXpAj98IRZeAduT58jN66GKNFOfEVPUBs0UdyxSDxo9AzUwLT7DGy",
+	"2Bf63pCFcBgxaL2kikDTb7N52+b+hd0vDRk40n4yJlDbZP71NpvyNmuYJuXcjpyzhXzQ66WqEOSsQsYr",
+	"i1SrrFx9BaJS3tVaj/96U36ym/LXq+7Xq+7Xq+5+rroxt1hHL/N5kWXX5+jaZ88Sqe7a5OJYwk1JYvCs",
+	"sQFI9npNahp0CZ8VevLh+RWrDcxodo0ObggjcwBAyDDVdCWXfI0wYgYNqMztPHyMLlpfAoQVwNNGWsqz",
+	"DVJ0ReroY/qdWV3i+OB7jRl1+MpbGzhF4CXknX3YFL3ADMbl5zVQgcFvIg32HTimtvdAPEY9UuCKgWNQ",
+	"kBW/I4auStnjQLdtJpbhmoH0wV+1tV99D79qVL9qVL9qVL9qVDtpVFzcwB68EfwmI6vu3ji5eQDpIWTZ",
+	"fn+J9a5dl8NcI0FkzpmsGaiFYGe5Kdg6s+Oczd0rWrQOZt29tPCoNqt62wQtWwYzgPH51lEBhOzMO7Fr",
+	"MKzOIWYAMkOfjebWNZW7tVwI9qVPvcW5nbOzqOB1qvlAHiuorh0FNgHR+XRv8NVykr3Yq/a43hrAzk7o",
+	"1XQS4Jrh9uH3X10MEDKKx/4ZNhtO2H6JAI1FWdmAz2LUw05pyemGeNxe/bbrhlmtMVUlbnT3jLqmYTxR",
+	"3CT5WWQt8FixxeAMwzSe7pkZ4cbYMS9idzaL9Njvt/jEfnkkI8m1qwV7GF4EOOGRJkD3lgUlMKleAMY7",
+	"XVn/ttkH21SFVJ1n7wX8alTP5f2bLFf5EL0GtpGnl+bhzzB/wa/GLpMYOo6om2SjjouhJI2h/sPe7dTk",
+	"wZrcqAmigPRuiM5dC7Pr1+BOueXbXV1TXfqTstcwOfnU00k0o9WNSTxadQXmgZ1ZNW6vVVuXrSYsn1S3",
+	"UzhT6vdQldXejXYaFr8dbjlu3wrN+fe+n6JMEqZsYUvjihz+I+OMxDbxNzTfV5cv+0CDehB9HhhQp4mW",
+	"40rCDTDxq8uXtkmizUai0lXOicii7vwKnvNJwHNGw9xYuMAd0SoeFsjG0dbY5xuV3R1H6kZF5vFzg6Kb",
+	"443x8pi/VgcvpzjeLTFpqhqb4EFVR2MbwneczMPD1PgntgNQTJs8w3vRAKsJqjEhce7L4Z30lnvhn/vk",
+	"iE9Ad50oHXXi2Omshw51CiWpdlk/rIrkf3oaII6dRGL95jubQECO8Nm+unx56Y4/oCPtiXCaZFw+EJrm",
+	"CE2kUZDZ6QsaP8RDuZfuQUkZOjrQOLfh3pKMvqeM1ANaNRTlCuDjAaFWAYs7JqH0ju+carlTQwYzMMjK",
+	"nQCX+4GkzM8RutlURckhQKihwxy4wIZeLwu3Aa/dWivT+8j8j9iNmfgb0KRn20HHjNuygMueZga8gOTm",
+	"P/9UEEE7C5HsK2PdfVMrmk0g4Lri4OubPtXXuKsbB7iPhnoPv35qXXeKE1iex3Abp11t7xt+ObfN7weu",
+	"z51U2we8IfeT6K/Y36JMP7O1jhvb1sZmRFCeer16PoXg/28iUptWx8MKBsfyYSYa4tcd4/89iSImqn+T",
+	"YXYbbFTab6D0+KRb6lW3N3Pa1uvaitwDcARAB7eY09B8CkZVKy3rdJQtXEEFmUFqk4vq+zfmCF5tnTfS",
+	"6waGSaG//BvSswp3OJ4wkto41vpUXrs+eBR8z4+kAXztBHf9ZERQn/ZPsIMpyegdESQ1e7g2uQcrnOlF",
+	"JESig6vZl4+fXc3QkhdCNhF+NDG1mtecRF9+PLi6euz+dfrx8H/+3ewTUN0kXpbK3G/d560LfRsXys9c",
+	"3GbTTNEN1U6NPDmeapodmHx7OjzSIsDbr++ISAuri5QNAhWHfr9T+LnnGQ6k5Ni2lf/DtONWXj+YJclS",
+	"200akHuWgsglz9JQl+D6/pAPCZHyHiwoPaV2r6FxeUCSNmczUgkrF34PC1JLwYvFcqeWR7UwKTWiwo3n",
+	"b1V7BVH9hN6HQTw8vXlf0mvqwT2Ub/sr8zVJpyD6Pbrg7OkQaXZUnMJs1oLDMnJQcFU579vCYdh+mibJ",
+	"/jF6A21N54iaOqEbglIqBVlgkepL03bMNbqoKW1idLFURwkWBOXm5Sumr0iWmuZSLvEdIrN8jt68eoNS",
+	"TLMNyugdtC823V+4GQkaRKMqhp1GSOIN9ITH6orBJ6iEgieGsPSnZxcRSoE+kIrk6No8EHvvXB9GJtdW",
+	"XjHMvJpXdFENbYWhX9sQee3TXRlNVO2M+xFfsXIUC59Vjaq32cwYZ4LgdNNYjKncOiBYaMtIRraTrCnl",
+	"uGLV5Xiod8Qmj58hyBc3Ax+VA5a54hFieEXZoqo1CuGM1KhkhK+p/E5vorylj7L0GGoJqiU3c+O9n8ym",
+	"23M4HpO2DrLOgTi3aRSFSPSsmwpH2GveLpC0L5/DspybiU9W9e3ACq2gC5L3xGN0cSOhl7hAx451WH29",
+	"T55/fRxNUXrjkOKH620gmf9jNJu8/qchTW0DgdpnuiViuMTgO8tQZZWK4ylULU8fzLffX8AjWmJpcvDO",
+	"pgZPqKzObsPdPEmKHBsB7P25Xl1iVP47IiTOqj+RVZ5xE4GVRZ5zoarCIW0PlDRb+3NO8xgkamwkqv2T",
+	"W5W+PjIM0Nn2P71fnHAp0RBtaan7dzhzimkLCGeAhLhfNUdtqPEVHdS+Nqqg43uSLoj4jimxmRxmu9dq",
+	"v4Sg7BlacUb0FYtyLqmidySyf9JXBCMLSE89B+w3r81LWhB0gNGKrPhh+eZOVv6gs9R5xky5Vtdyyg4J",
+	"RG8lSrmpXvVNh4NjU9DSWsnh/Ux8lwQz987IMAos9jOEPveougQ73M4fN6hDb1MSKXkhkl0dgfbl22CB",
+	"PZBdzqWChulnyOWoiIJF1T+IKgSLanQXQ5P4CNXBkSNo5nFHxAb99V/+oz65p8cPA4k+iGHuEV0J2NfI",
+	"2ArybH0r/VOJmh6nEEx6BeJX8chg/laTEL0wZ+muN6dkGldU52OsmtqfnEPfxvUs4nNh/8Ocm96L9I+F",
+	"VKuu1F5vSlO4xfwL5JNiPX9PGXkZSgLLiUlyM3Zj/BT+Ie2/IEPM/veGYAHtzZJwKZ/+wk+M1hpvLXkh",
+	"TJnCLDKqtNXA9CER6dSeno5pP7z63cWCfIOD+Bl6p06+ik+fXkcI/nH6LFY8blfjXoMFdR34AdQ0TRu+",
+	"3lCOC7Hr7mHDiJcdy/gGS/J2B9j+BXRXGhTq3kbtXJC/gwq+rRZeTSyqljZCK//h1e/05sktvRRai/zB",
+	"zA4ZxR79rsACM0W0IQ5f1eqTwIqgjMwVKFYWeRO8AVQiA8MN1dS23SxJSQp6SaMMBsvxaAM+SXwcgLWI",
+	"7+NkWrgY9/WVFojEPX2oB7YifgDShtMP0i60P4NMDkBuuWByTcSWcsD2K6qJbn0tC3JH5XCJTZdzxb10",
+	"htbLTaRJfg1NAj2EB0FwKtGBW+rhOfI/fAZABLlZhWYbEoxQb13YdWdSbDr7RtbnYDqtmXdMe7EVvrXQ",
+	"NQZmePsAY+N43QGMOWGvpLzpNfWKl83EkAFg8j1cxmTVYsh2znuMLhWez8GXwMgdEQCfD54+qowz1cNm",
+	"gB9h7auAkMJAfXslfpohpk1o7S0PGkwHLoSAxmF5uJWEvgY0mT9yOwolQOZpr6T43ACizy2qoekmrgnN",
+	"Vw5Ma9KaYmpUVXtWs2hG5Xx8GfaOcYa9ghTdJQqjXv1EhuKoYuehXGy/NLerne7PS24IAhJkDUyNosS5",
+	"LMze1xx5JJsPtJctO428751URcG9ukNJxK9z1/kxJDL3PZ1AAWZOmLMIR149D1XR7VWm1O3VhnQIbHew",
+	"dBurWZBcvEzQuiwNnEFdVvanfHZcIq9YXqht65q6bs13PmZ8re/yTtnfvek+FyByzZ2GFXzkHPEVhbsP",
+	"y1uEb7Sy3Za022eRdwaOIhfSKxcN6s05UiYMNI2usi/z9jRC7iLULQhoCj9Gl4LzSX0arY30+3WMu6WD",
+	"tjqI/m+h+6bsdvubpkptqjOvezk5c14IresJnCgiyjiGHQeZcRAXKMEirZdjVHHI3/zmN7959vzLr+r0",
+	"+lWwJQ+bU7GaVjurBt2x4Gg/b3bZ/KmnzXT4XlWF2K/IyQxR7mZHxZ2eGHKPgjZvGtcbjUESZJq5yjOU",
+	"YUWE+92AdS5J1k5c2fWkJFH7qEf69bGgMFyoONy7zPHAb35z9JvfHD177inWGMi8SdzmsRZx76CgVOgT",
+	"Jc0OF7XWutuUy4qavO7d/Hafyv1usEiDDetk1KTLoGwLpWInirJFPOcifLEveZYSgeZUSAUpH+7qg955",
+	"pj9eoox545phjpL+F/Dhl1yMkPcDhWdmjkY6woXwSKJr8841SjJMV3sb6r5+6G1ZeJfVkqc/cnVhAPP2",
+	"i0g3RxsflDbYrkeMqyML3TcqPP3D5sLKws5b6h479jdTWgPt5eESPnLCsALfMAqhgZhTHFG1i9rnwli7",
+	"tWFuFRI1lFcXr4ZMoepT44PRPfHojpD0bnektsh2bkb9kGVVNt5a2tyOJBkx7TW5lNsDkmwlGYLFiDVp",
+	"4TFNc8b+TncXHXX9u0vMOw6eREkvxcFgQd14HXvTh3Q0rZAZ7TKrjnBMmlm5AJdp1gGf9AAwR4N+TH1Z",
+	"QE5CdyqkfQaaL4J9saB3hGn7YU3VMhV4ra99yOmuW753lKwf74DIW06LBI186+B6JCFJtfSAVd+1b1sd",
+	"cF2pJTa6AGF7iaiCIC3oiAy9unz5eBT0sg/69KlRm3aFkekPge/oqG2K2/q5MaLO/GNwDSSoqCdglc19",
+	"LZOeIxDUZ37bn6r7hPHjQIsA0znaRmC8EX1VaITkvy8ItU/mP3dJ/AyvyE6WtCAJzamVx22/dclPJj2V",
+	"kc1ZhQdTZy4vBcS4Lwf813aUDkvbzireZmeH7bs63s394nYNKUuygMQiIwbbkuj+UBOcPjLo+PZhlpra",
+	"Sw1iq5SaNaFX3+8uwK8Q0le1NT6BhsnCv09aV15bCasxzIAHfTMpcpSv+0yqUa06bLZ7gQiu+n/MBV/t",
+	"iCVjEiKnhxEYG/xr7G5jTdGsgcLanHG/23xzUaRUDSV4t81b58FVHEltKBJNqCyBOOHBm9eX79AXdydf",
+	"rMgXdTv4yL4nv/il+sLHL8q3KzBOiOnHND3cxTzeG2JL2y3ZXvqQLVrdlt7cTsTBotfS51puGDgb4W6j",
+	"EqXFJJWv5RzKEMw2YkOf23d2hHCtcdtxVn5R2rt95Mfcd8Z8Y07BOTpeBMJKXpq3ms6/9vDTOPn1t9Mi",
+	"MwhHabzkSVDjyIhSRMT4DlN7lCEetVk7yDyNyAcqlUQHv/uuZE5gMs2Lltk+fmGeBaZr3/IrKuGqKwFF",
+	"wPt3D3W+5YemH9rLJRvXQR/I4LV9a1QH/b8NYLQd8Mq4PnSKu/OM6s88kraJzgFZ5WqDCqZoVj5D0sMz",
+	"ZF1JzskY+WYVBInqtQkyQtIGOSLoy5ookoLNBXn5KbKgNabo03WI0OMaXzUXao4NyvFICXOpSD7M/PD1",
+	"ZnoiAy4OCNPaH8vE/WpfjGaYZIXRKfWazH/ArZR1Ip2JPCtk+GDsj+5EzqqNyqhJF6XE7jVlC61FR+6d",
+	"qO5JAZaPGp1v4Y8T7+oI/2Wt+MNXsm04a7g23Bxc49odOjRZ6vc+Q1Qn4N01LVE2IEQr+dRUQgJCv0eh",
+	"q13ALeWuu075WbhCdzddxl1uQ6VCJRzVKD/+CCdBmTjC9kaKsJTk71jjC46U/FX0nMxExhlo7VMaZt8Y",
+	"CTx5qaeaJEB1X2Enou8W0iE07Y8g51SZL9Xj3AgrHA8VZmoiaPjCESLvzfhMVxzHbUoHoYD3pdOCT7ic",
+	"3GGZEJrpifZ3T4KKR2xwtVZ4A52AK0gJlGNG9F3lECxtL/eqy9KcLgpByr7u7nlw2i/pYkkmbAjhKzXt",
+	"lfyer+uXbs0tvcaQyaftPl6oQJI7dLslaXcLS4zmrjWu3+J4iaXtKNl2W7eNgerFGHSKMA+FPvRIIr5m",
+	"ThMxmBtRhRMgowpbwmofyRKLxX4KxrPjoN4WnLjbfws5Yb6OboieqKyfjANDqHShHAuDI76HLjQkyMsj",
+	"dksIHEeIe53KMdyGrL4edADxqxsy54JYDJT2uR7uyh/DffLcxKcoZRrRla80HAY7mOp9yKzosAaHLDu8",
+	"+tLFoo1s70iaMsgHsx1x+sYVfsTnc9cvB4SpoQJjxllBS6VJbUnv8fCXVCpuUCgaxjTUo1uveIR4lhKp",
+	"XA6YdSUSBy5ElS06SrdgTnPZ/ZP1u4/wMu2mJW3VIbDI54IzFWmjOTvKsbh19FfSXcW9gphidhCpie1s",
+	"u5GKrM7QoqCpsboBy4lphYeqDAys6a46b233U/o4BvbBnGOJ+GBMxeGtLsW8vq+aV+L9EPt+wVnz8sNI",
+	"SYF7rs5uukM2URgC6/Yeg7JiWQXcW1pZW8vJOWVKDgccx206DBbfbOKUrzDtQaH9ZRcToHUPl3rHlDpC",
+	"GR/00vMHg7FDe9NQPBpfcDs3C2yhW+X74Pr3ikWP6shpWL5qyGmZYnr7ZKhOy+VWl+nTHcHo7p6bXSK0",
+	"wzIK3vMhrSYKGG2hjepQHDvUsrB8DQsnI0Ua9lB14/dZoNM4Uqw1+2lreRpqxudgWk80Oihc4zjVFFf1",
+	"WSkPqOzvkP8WVK3vZ8o96uI057bC6a655VvcPZ3Kz8Ps4pBpZ5EIPKNhRNPrXe6mhqBoF9xYNvIqdd0B",
+	"9d0a29wNoXugQ+aHhXubi8KS7lsq82JrIKAFYJXK7rOymZypGd0k1JrqVypAeYfS1xEVr/0y3M0jvLYy",
+	"G2FqH7qNzk+RVJjypAAn0ecHzVdtoLPTGFdkLDzCNiGkwOuWeEeFw+QSnz573ng0XFE4PQheNANE4hi8",
+	"MPv7hAYx9UKAdyVBlspttYHl9jRprT7x+pHZo+5nq13AAHzWaSTvMwsbUy9J3iXbbG+eun/u8Mi7FRKw",
+	"Hl23CkQluiW5agjLZ4OysocxvPf0PxvNQPDR/OLo5ftfnj/9+HezsVzULMUoH/KQF6o0xQOMbOcGZNAs",
+	"Jd7slFnYYL4WTVEmCwGgrommwrm+m119CPr2m0uULEly+0giwtKdmo0GgtMjmK+fs5oAlMCauQLtAkoZ",
+	"9KnQFZFLAlULOd4InmWxIAmHaqZy1bG3aj2JGxnDgsNgA5uXtsfGfYILT1/NZ2BNtrEy9Tot8lnTh9y2",
+	"NBvZGZ1oTt4PiJu00JIJQszb2eHEHTv0g09JGuvTW3CADGVcxdRgugD4NvmQZ7gT7mb3rqg7y84hLR6k",
+	"wRpLx/+PR2HSCyJ5VjSBNbyeky6Lx8sLSmPANxhfyld9ZE+UBsmz6dJndtFZplAqgBo9E6eiihaIbzMb",
+	"pzyr0J7WN6ji3rBI9Dg14IbZCvotmOtUjjGAwGUf8+vUyswEzqDaDOFESQfYtpoSkguYnOFwH4vhAgXv",
+	"7SYGVHv5Q8ewi9Y3NP9tTD5/rO65TuOMhOvwE7siDWrz/mv5bNCf61MZ7PHYAHMZ04Pgk3cXoOqzaCvw",
+	"uWL+OwroAvwPxH1db8Yy3RxUiBVWyZKkSPERpsO0fQIeBk1/dwD98TD5fTz6D8FWBg08/Gb9NU3rRdpN",
+	"sPwztHYtOKybkK8JXJxXDCMoldP2oSArygCfhyq04ndEIsYNtx82BnWui7PuLL0rBhOj7NyQkGtnAm23",
+	"9efq9urhOTKA/e45ePsGJ7ftKvQr5iD93cP+fijOb+HFc1TB/Z+BEBCCJAoyZSA3pmrBZXpZfer2Az9s",
+	"Xs/nMpha2iuj3+FbwhCfW6xFOFDIW9tMm8hiiip3LL5pcJs/1oiOpT9s3mgDbHTN0qVpg6RfeoOFkrOP",
+	"0aiYYkfnGhsJAagDjDYEizOkeH5U5AbEzQLG0wk32+Fz9unaw1gpbpCbTSx4RsK6tkl2M6ys5T6fzwH7",
+	"Vr+BOMs2Z5pZAwjUnZC49ruQH4EZycabhHshqOxufY9X7DRJQbPsEblwFdx0vLJQeSX6BWcmajQOT3q2",
+	"oh86XA5TxBt3LYizsHbBi9wGCEdoAXdUEjk5aPHQIVaJMbK4WVGl9uQ1xfO42CKp6R3PfxqT02THHZP7",
+	"r5ZUpJCvTAnIfyusIq2tS5oST5hNJ6kUVzgbv24D1/pOv9TkofbiHzRnqQar4eUvtePRHs06+TE+lagp",
+	"FcodbFBi/Q4ICPM2B1ZU2EE37bv1fXm7TmPCwz39ie3dt07lmrwT977gY/16XLukFK7fnVg1KO6nDKS3",
+	"oPyq6k/PN6zPweHF4LkiAqpP34chJ+K0So6ob80rhRLMbF9h/UiKGF/XgTasok2J/OIXp3RDSb99paOm",
+	"HzTRRmLr80FcFeiH3SGGlzjPCZN19cgvEq7CTNZGuCUkj7GM61mAY3WmzuSQWga3fQqtlzQj2sQzXXRh",
+	"M3crzFjyday4f2jDdvyu5QEQhYvH1eEOTtwgrvq0W4X5uDHBoAdTCgG+Ig/rXVzBlCaqTDHflbHCVhyO",
+	"lLfWZByhjWodQGFw5twToFqzj/9APYGVcHOEXan9mTUvLPs2Wrp/Wsw3QP80h9Re2zcbZH6zvhaCk6X1",
+	"rEhFsww6/vAVQWv4B76t1/JNlbRYXrnP28e/XbMVu/9TE0oAslvw3MI7aI6aU9NTxAomE6ZRcTmhmTc5",
+	"rV8JrS6xTvhE/TuAK+4VYPS+cv9aaBPioQ8IzstDckhvbby2FmeW15efT2lEYnkdesquL+jqori6etok",
+	"E9q1kAwKnFFTGLb5r64ttG6ifq1wGj231DGnxCB4S+4oWXsNxLaI+blsqB6h6woBXV7oiHYovekGc1xk",
+	"mgMsHERNs3F/WXKZU4WzGKdaLTQxUdPf8EYQfJvyNZTK4DlZFFhY+H5D2AlnCREsDOHfuX2Bth1eAWV5",
+	"vE1EEFMUX/fRxF7isbb4XBqI3gRpOIiwNJZE3NGEhHFMlyTbNSsTisLsHDpwJ8GOmkgtssgrsmebPPCo",
+	"jqCRfeKRtBFDziAMR4U05dE1KTmIEYiVnlstA2VJyV15MWSb2PsL46r65/uxPf3Kz4R4ciBVqeKGNvDR",
+	"A/BArbmqpTNPqJcH2iSlqKJ3j4T6199pxoeJQf8CXRnJ2gd/ZpwRi9SHDhivt6GCBA/HTAggRQ9DQNAN",
+	"1i0qLTyQK4YVkQqleFP2iSRrgMe46Wi+Mibnqshq3lwg77jsi0bWfpc0+Jd5ou7urX7t+rvpzEpZrI8P",
+	"0s988tIPERFr9T8keBTBq51AhteUpXw9UaCnPJ3GuHYT7TRDpMdzwhz+VJ9MavPgfXPexBBLgfZzHWHi",
+	"bdqvTNZGBXi8eRxDJYqXFsexxwW3JQKvUWy3wohajeuH4PuAxsWADJ++0G+NGd5h+XUBOECiBUaiYABB",
+	"s8IpKfuQlttVh3dAB1ihFZfKthoDIXcSHR8fH45Gd7DLGBvNMjDPmoe2qtwu3xrzDdu7YG+WqoisGtO3",
+	"bbylVJTlHVQHUbuUhalTti0YYQzTNtr8YO8D945pLrabYQuIqHqQMgZaJ09NGhKAMbDIKBFe0sYSpwhn",
+	"guB0g3Ca7owOZrOSu2bwI1lXKUjwTC3ZA9wpZTvJXadgT6veas66AGHIPO8Ivs4FX03mAtzRN7rKuVD7",
+	"JeVSdg9AsxlkNMWOTieGshsub4XEq7JD1g50wci6nzH8ApuUppAGssR3BG3IrrTIC3UPR2HAYT/dUSg+",
+	"EZMMJtbb4X3OrD5fown/fFuS0GMJ/0ya4qpjZztovyXnW0K8zs1dlxDJw/VfJDfO9ARnSZFhk+kGaUkS",
+	"QdFKVQTcdH64K6Qj/wnGTmkKw3VXEgeyMcxcB5vZ3eGsmBAZcktQF5hmNCsPwZ9NxyFUWk1LFbjBya02",
+	"5cIOm21ujD0bpstiNV18yg63uxu9sec+f/pTjar9qzXm9r8eOpMff3/5Y0dT3neEoZQuqJKRbfuPs2wD",
+	"AdGcpOjJ0ZOjp+hmg2SOAXARkkMxgkpHtOJpkRXy6OTEVC6akeotTL9++gQ9/fI5evb1ydeNrT1tFXu+",
+	"/+XJR/Q/m//VUfn5I1cvecH27E3pRhnfk5JxdTTXr4xqRfmakdfzuTUnPvuki4lSKUbkZ27bvtfL8Ak0",
+	"7aqa6JbZ+Y8k4owc8fn8rEzffCQhoROwC0vvGlVtgT2uh8cn1m6hZSBlsSi628pqu3m95JKgjN7ZgkeF",
+	"bwEFY4o6hWa5xEPWPVQuoT36OleDjO3uPCqL0rB9lUd5fz2wOiKh9ZKLRuSzvDs8D6SXwOftSGOX63zY",
+	"zMJrEGR/T6qaYHwhCB4B/NJwEFEALPaXig4wuuYsIdf1Sn+3PY9A22OHUHLv7Qk6wCla8uQwgJi8r4S+",
+	"FxHb7dh/A8UhDoBWSOXJgCUX9M/QWxInS5AB5wjfyLJuxgQmCrZT/5HtJMHoWu0fuUI3GWa3/cHYetlm",
+	"pVdcXV3ORnvEBmuRakQ7RbC8rh580tzQmshqRwxM2yHL70GHj5+93DrG14ygKrvX6ppl4h8y7wKSsCkb",
+	"kcXK6WpUGO9WhCS33drTFBV5mUSYYXbFyAecqGzzGL3rBEenUt/6XOh/mBINMw0JRZyC25/suNDxU6or",
+	"dpBhsSCakcgKQxmYm4nB825OhzC2OTwPNwIVehw+hyQoU1n1cGh+D4qc97Cg3F7eOC/BMXqd7+ULhvIe",
+	"HGDuQdF4H6pUoH0M41P/t8EF3QZxNCjqqszr/0dMsj3AV/a9zselVIp0Tz2+2DWBtZ13qbhLqhxOLRml",
+	"jZcK8bBG7qnh1aYM0PAkiojHEp9UDXlz4UMlbpHkV+JJdZrl7RjfKs/4hggZu05nm7iCqyIfcmoS4wYH",
+	"cqBXZSvoYUsylKb3Bm8yjtN3nH+vVY79PFuNwcY7uHLz4pHi/AhUn1GOLqvDXvgpDE0/fL3fqzbCXl2+",
+	"rKwzhMvKbIkkIdZH0SWedxOvgdbNk6lYNxlPbmtFn23cKVEwU39IFWJcLSlbmHodxpUtN46MF0sW+vYj",
+	"KUkPIftL3/M7uar2KhyessWI11J7Nxzlso23n2DGC2GvfM2aa179Y8WZWsJ/cUY6E+F39b75bcT91Njh",
+	"5v2fpsM+vCrj0oZrkSeIVZOLWBa8r7H0CPEMCZILmpC6WwXxEofCz1kMF5WVjcu7fJZaJriHbH6k8e0a",
+	"8REEb/hv10a/vi2X7iekeIo34Y39DPrs+2c7edf9FgF3NeL3m+43RHK/T7J5h02hWLXuxU+rXfnpeW3T",
+	"B0BY/NKmQHP3EqjF5hzhFWcLpJZc3hPYVYo39RrUJyeD7lG8kTFl8ZyLErc58G7n52K+DrHht3gDviIY",
+	"FmVEGqeOfgOVRFe2FQSEntxw6xbf9y/cjv7QnrfWIdoAP+3it4Xc+I7z/j3JUr1e0Fm0frIBpBea3s9B",
+	"B6swG27ENUnNxpM7IjZGfYJSKA/Jybmxwe0GqpMhWtuv8X6h2TTlTF5DimnnGQErQ6vBFmfyuTm5FYaG",
+	"kPd3cDYJsWuKrx6MgnJKkh2Tld/oV+vC+flpsJv3zld8K7UmfAWCvGvKMF8u1YisRh3No6ixd9SU7+Ga",
+	"Q7uHQ7eH2a+AkacZj8+NUDQ5V0ChesoIKwAozYk4Mn81N3cE9EuVrOqewXtuZZt5KGAK3osRt8N1s1fi",
+	"Uk5EbCC/Jl6Il1nYcY/sDTIeziS0BNxc2AgsM0tgL2lIO0kgSLyXl/D+cCS9mTsoyRVJKS69FKVzkXxQ",
+	"X0DKIRT4fFBfJPIujKKAV6QNHBWioG0sKmTQDJUCGFAKWIfTIFYmXKRVUnHjlhIkhSSzjOMUEO9zwvOM",
+	"PA4R9xC77eHr7WpC0O460NNygP6ZxDcbNabl30knKtT2mcbb18uXfmcL11k3z4C+amTqtQjwFtk42/r8",
+	"I58tB1i62UrgBicyhvsHi/TkKwcsAiRi0N3iilSDLOINPqGtBuLnczDToPzov12AalCLS7AQlKQx3C5d",
+	"2W0vzEOgOXhISkb1NQaS1kQM7Kd9FjxUq5GtXAYl3gT3kbkeSQjYdptLeniqW8GTDqMbkayj5n7Js/1c",
+	"vPd+Q2uecje09QpPlLtYt/zGWmme3VoqytpUWj9QG+EuTAwDc+q6x+zSDqehljxsamiJcdZeo4MnqYkK",
+	"9zeTKGfAVJBaUqlVpAPfGnGCRpC0SEgaWVymG5LxNfozEfxwGnVKFWLP3h+7q0nkTwHLriRceYZOInQa",
+	"ob/+y39oajFbc46OEVdLItZUkh1LvKBkqP3pzPi8AMv5ZmPAqQt2jgTJCJYkPQO0AuPdsT9C4EJbxpF9",
+	"Dy8whbcxlAQLM0KiVYss00P4L5Z/1t8wOJJnFj6f3ZZ/svFJp87oWYKyZCZlkHjMMB4eZRiPQE+xS3Zc",
+	"hCWGqzu1lZ+c35aF0XAeU3hYtiwWqiud26A11TVTq67WgbCru9IQaE18h5WGVppFzW/ib7qXgQGXW/0m",
+	"c4TZZMuxym9557Th6/WizkonCWUIp3eaauoI7eA8+ev/+VdLy7ZzA7xiwODJnAsCJGxW7DqTniO7SedO",
+	"CdIfcx5QxEilHM25WGORooPfQnr0DVSGq+rPf/0//3p47qtarZGgOMjFtDMyV5BiCaI0Qi6fBSZfituD",
+	"3x76LARLqqPBV7Hb8ozr2Jk+jnyPjaDPYEIboY0M8IlshLdAkVvmyrhoXE/PvGD+vL0e3RWY4BWBMMcu",
+	"6kFXksQ7K2ZLUK5zcBzfcw54c0d608BrWy+33PvyItiS4uxBt5AizMLdHwYQ1gK3UHtZRajN+P3XdO2Q",
+	"10KzNCZCcNHXqZlmKZKK5zlJ0YEBdxVEgcwrcx0sshLkZ2OhpM3f1vqABdct7/LdAGHN63vpc+UMpjyD",
+	"atAdD2EKK9gOMbICi3zYCtVh1DaUY+64C3O6A0hO289U7xxe3iK2bqdN5Dk2HXnQb1FGcBqneGMNmgxb",
+	"ZC+nJxjNYYU3u4eKd0widhOreUufDeJIs66S5RoUuOZQ8yQU4JcGqwRjWx8LNOSQwwbJSWfkdUI6g/F2",
+	"pDF32DsFmQRPiDR4CngT3tRvLl5coupBTT0RmtMPJEWc2cwunE3hjsoFXwgLEj7m5ivYG/fG+D4W5btV",
+	"FWbVjmHcm+/M8x+jWZGn+0q5qdOzytYLJV142eMV01XSo0UFNclbk+T9dZ6+sKyL44rAK9Zp3DGNe6x5",
+	"M3rE4TV/8G96J2yrHa0dT79iM7LQtKUt96AogpcZSqq13C1Mby8Dp2VEreYlzsCmMmYauJVAbOdZUQNt",
+	"eiRBjkPwfO/gbDnt/i2Z0CjSmuNnYRMV7Acsbt9gc2PtqJwHPKMuOb3tCjpgpvMqYQhnGVoTYUzzrSHn",
+	"etT8lmbfs/43nojtCB/J2MoDs9y2a2iwD1c1knJVn9uO0lWK64aMwvPtP/x2ESsIEINgmQo89yWcJ8Ks",
+	"1Kp57npcCtUN0ROj6wiIl2E1WRoaUCS6MgICM+dICUbIB48G0n46UL62G2SfMPVR85fRSGSj51i2+Zls",
+	"oA4v7JtO3h/vaB2BRnZLtZ06gmrgmnHOthuS4EISWx0tCLJpz/1VJQApXKat2jbxOd7A3bQb3TVSGzow",
+	"sxy1G6e7cWADQFwTc3jKjIgavlmTP5s730xyaPJTI7EuRIUtkuqRWRNAwobyzLfFhS1f/mzgYXcBVi1X",
+	"sTO+aggqW6qyaQkWCsklXzN0cEMkTYl0+l4FVAvm9uHeOtxOYK1BQjOPmTysi0Uo2ZuvgTl/ePW7RxLZ",
+	"YVECLyC8IEjwtQmOLbkkzAAt/KnAGZ1vtAzSj8whsav2JgWJecXWfEXYI4kAKBbZ6ZQv1ZpBgWrM5+iG",
+	"CrWMINoFIVYDyiDJB3RQG+XKLgtdJAqdHh+fInly8Pzw3P0u4YeTr79+hhyjoacIS4RXRvRZuBT/cakH",
+	"+jK6YqfHJyfgSzg9Pnl6eIaeH9sJc0nQDRfMafXP0UUuaIZOvn52HCFBwYZWHD3/qvnCXPDVFaue//Kr",
+	"x+jC9R/GSmHKJKLKSGQMbpwQVgS/I0LQNDUqdDsXw/5O9nI6VgfcYwI5BPnGEhqUUKeVnbDlAbcm7blZ",
+	"fnj1O1RIF9V3O1D6eQVkPHJGIkQySSwQDrQN1FOI+TwGogsXWHU9Hd4Ub7lA0PDhmhVIkGmUTe9IeeU2",
+	"v9qQB83j6JlUtV2RTyptugiLCyFDAI44TZ1VMa7b8IV94WN3t7bqqyN8yW0ctuZJjKj6DoBCPxvjvZvj",
+	"Fc02cSAxN+ypXtA7wsY/HvavtvOClzKudbb1ERVb/SCaCIsnx+GsVhuNH5MSaIjD5QPmS87Ijg1uc/DX",
+	"CpJ2btLgECM8c/fuivPOuU4krRU26bW+77WzjUpmc3vsSNf3fNWcdkNuMPjUTi4wj+9HcftefFk+6Zbb",
+	"ZNQtGPOkHRgez6ZjXq5zY9/mVDCsU7Pb6XGN0a+ufgvQqejg8Oj9L19Gp10s38d9w2tvcEIPE/TRfDeh",
+	"TuKYNPfYx4f1QsJH32CVLLeENLxAf3/5+ke0ImKhLXGVLNHB25cv0JdPvtb6LNTCJxnBAjoPOMBeNKfW",
+	"cF5R5n/jJJro+jZrGXWH3yff73FBP7Ac2PZW3gL3eHLJ0TO5+5Ikw3jYHUz1rlFNhdMiU64bVNhXC+/h",
+	"7BsALNipqqydsFAIMcIlYz75T/auHlfaHTKLhvPxqx5+oR46Vltodskp0wSoRNd2Sdfj4xWt1TUl7Eh1",
+	"dkzuvvmWS9vvRVDZEpRjR3xfM6Eqsvw5aKF+Pq3NoC3jwV21xo6SKxraT7l0fDbd3V1y7gPf4RlmFzbl",
+	"YUtdGUDIBld3SRfs9Xz+wjysL046t7krvfhRBtdX3/o209e8J8GrBL9SltLEZOWaR86RW7NLkUcpJ+E+",
+	"FQNZk9BIsix8rBrnHA96Mu2udO11R6lbCA61vicFowqAWtFf/g39qcBMUbXR/63ZTiKMNgQLdPDsNEIn",
+	"TyJ0ov//HHGWkDN0chg51FZGMGCzAnorOlji7I5IVOT6iaVNuXaIry4t1mDgmA+AMKWMGKSDg7/8mymA",
+	"FwVjlC3QX/7T/Nv0l4VXwp8+PEfYAddrwcy4QrngAqspO34nWJGFvTEGy4tr+x0y87fCDOsH9erjGE0i",
+	"L8uHx18wk4DDrghREnpN1gXYoFOnLbMgBUdtwm7Z0Z4TKxxjLCWVCndWg45Jxuor0xrjIQaeG0kbW17H",
+	"mr3HEMZP+jn7/L3AJwcxdOuiyEgrzeta2oS4eyoODl3/JU/XObZZW9PcILvF3jnWgbu6NAefIaIg8m+Y",
+	"RAMcMBYkuO/ueMXyYtu24L4UbNrht2RTwpCUuVkuSzzBCmd8UZDGFfqs7of5Az768/HR1/H7X06iZx2W",
+	"U79wHbQ6d7QoJhTCDyVdn7f3Fjb2ecfGjpG7vYnFrl4pJYqIFWXYYMMvMSAQQnBvSSUyLge0Itr0hxsb",
+	"PoTFZjf9qlOw1yf70nS7sQ8flQ+DEhL50TgLclsVO5gMEfeyoXIqW0uX6ADXVxcsbN32Pum9P9oR6RVm",
+	"G6QllATMfNDqIojdopQkdIUzU3Zm8ffXHOUZTohEB1ezk+PHz65maMkLIQ/PbJ0uRvOM42bPny9DkZLo",
+	"6ceDq6vH7l+nHw//59/N/lautK0ukM67Y7LboiUluoT566qN/jbxCSkhMbCSIW3edi3fy6o2eAcK2Q7A",
+	"j4S4QNAA2z2qbwF5aNjD7+CPMJNrImTNVzKhrOq+FE6Pt3XL+2N17Xk7X9IlScriZkVVo/mH/rNLIgv7",
+	"3LQEYebwXmKakT2btLXHG49mbb0ZRysqV+DFHgVm7X3wrd3M6ZbgRhy/CDo/gskflSc7chU5pukLLNJX",
+	"bGvdSKSxax9aVtV0XJpYpCW+1CNZ9n2toUf4ZULPums1//cfLo7+2ehN76v/fPzF0ftfjqMnQZd4S5YF",
+	"Zx6kfbO9AYiIly/Q10+ffVmeqel/2dsfdIxdLAQX4x1gLynJ0u+g6CHkXmXSACOFqxJM1x6UY5PNUiOW",
+	"p191d0Kz1/YWfdCqmq6vv/ZunafhhF9FVUa2sJxD3Vy1PYp+evsjYnhlFLGS+yIki2SpFYTroDTAGU1B",
+	"k7uu96nsf3gWjYDz94nQhvPNYsvN6qDBsmVAs2+6oncknNuVcKZwouLdc1ncCPukb0B3JT1ICwR9LvCK",
+	"rLm41YvPuQpeE7uEXsbmyIzNuRkVRrNH5AJpn4Oz30bWLZ01DqJJH83Tjhxt7ezstztSBdWaTGp9o1ja",
+	"Jsl4PtdXIqB/OiRC0+LBJIHrz5maTcMrBhLUZHzyNSsRba/AFKjBzBsDwKEobcAZ/Bj9yMFNzhKKM0/V",
+	"i+otwbgwmDVXzHrT7bXtclFH9+hqS2BZrMrRqrsR1vEIWVcR9Dubzq27ozfgYdqVbh/n62gw/y6wo6VO",
+	"XyMMryiLKrTkWSoRZ9kGYVbvPLJFlZaLVQRu5Kk6OwTwMGBfHsl2f4U9Qbm6d9btKETWdvnSns0Q7isM",
+	"Wwtb9QvqnnOwT6EDLY2+e4cXhzsWmH/2buVBlKbBGHPVHsIw9PiecOMLfO3EXvDViqqOvm4T9PXbqn5t",
+	"EFugjxW1ED5zPrkj4z5JraxzDQZwyaxTIM5N0YpwgKDq9FMvyKq38hts4Vee+C7ZrC3tefuM0z71ecd0",
+	"zD216S6VdyCCsL0C3DjUXk207+gmyRFx1tMDZ4fYz47L8RzMytzG0Ns/SXKIdCfIB/wUpPyx55yaaYMJ",
+	"FiTGC+u0pnJede4D+PrYRvqCs3t7cXlh/L/dJ791+mig0Q58w1bbQf4JBEDeXlwicNRQi9Hq/oFuid8Y",
+	"qtqEtxeX32C2LRLC/VyXK/whzjm1RanNNiHWRnFNyQF2hiGeE3ZkCvUgXfEGszRUnTz4bcq8b2/3drPR",
+	"bTVU4+p6Hz6Ab/kK0219sLekmVSxQ4DZkcd4mfr24vIf7Uv1utln/VBzPb69bQIWetWV56yafsfO/sBT",
+	"km2ZZn9tzu76zNnh/wOZv6C//Bu6hoOMcyLMEV9HSGAqTcPwa0sktdbD1+CrSDAgzGF1xa4tcTWeAkNU",
+	"EvUYXWsa1t+3YAIpGKelK9PMZUHvLKiMnaXN5rti8LYtRMYKHUdozrOMrzXDOOVwgXPos8DviMhwbh0q",
+	"wgRRoTzRbCzDVJBHEtkphxwe8LltyAfETbPkuk0ut41+ACVHmQ++D+ZytTd2ui7JocOdsItTna62j+MO",
+	"uwZhRzsY5XUZT3xoEZThG5K1hhm+E7uE9Vai2ogTM4VyyI4tKsXeJ9gkExbfis28/BkPcWlIRpMPavtM",
+	"o7CM1kNVMx/YVBA02/Z0hmtzq02xN21tU55shZHqPtqxnu5geelUF0S5IG1Ie/ynysUUMASGHFjDsKql",
+	"s3tcg4/y8W9AWb/fwEyfAqi13hWXyl2ArWsKsFgX1ou9tfrnFIUBAjIKxTYxpC6kSgOS/6SCyTfeHNMG",
+	"oko+0ePt6D38U5O3Rup15vmPJaXuRW/jXLUV53wmEbQmm3iIitalUXo269vsSKlGzFGdeWs7u2uUrRIV",
+	"u9Vs7y0HJmOZgYt+TzJuYua0D9acZ/gY+3d+CieVJ/If1k1VfXgaR9XfDj20twIr8s6IsVYFKM6pRS/s",
+	"+84L89j3dEWVtG2qSIxVvOQrEnuDjKusbgx3b/AogsTzDKt4Cvf+cGuhkVqA35q5fmdCzg008QDkKJ7i",
+	"DQLXFzQ7MQazyf+hEtHVqoB/hPF6VnQxmIz+6neaMqRv/blI1BKLxeRNOUcrFWUeOPmQE/b/sfdvy20c",
+	"2boo/CoZiP8PAT0LIEiRskRGX9A6tNUt2Vqi1F69Fr2BRFUCSLOQCVdmkUI7HDGvduzrFTtiPsCOmK+w",
+	"7vd8k36SHTlGZtYBVUABBA+y0RdtEXXKw8hxHt9QTA2oMfGpsSHvZy8TmUJn2LUHAxbqo7sb2tmAlcuS",
+	"kC3HxdZCCNKEj8cDpdl85x1R8dX55QN73Hxrd1/ZSrnxZN8ohfyOsolyo8id0cBzyBqeV7VnaxYbD2cd",
+	"e1p9Fsv0laPUDY7N1kqZEyTbRR4fiawpFVrwyRQ6Sc0gucobKtAtgEEPIEiMJ1QTM4IzkirbyUdI0U0A",
+	"BFFoTmO8DRyd84QpJnRvpRRaVYFjHiARV3TEY64X3YTFZmMI7GzEdWoG5DZ3d0lUu5Ua5bw4vG67xSE8",
+	"opCazGi0wylsqXZtInKWq5Fg5w117DChbYciqCJBz/Uap9eUx6hTCCjvwE1aCjJtJbmK3/1//5+jk/4p",
+	"OTrp9/tbLdPhNnKtPIZDQom5+ZQcbjmMyvlvJMSqswgKEmgH8mUTObKS2+/EDvQ2yD2bge67u7ECvxp7",
+	"6Z5tn6/J3NihJNgbH7th0g/Dg5eZBaPRYpnT4XoPVmbHCnbDlCZ0Po85i8iMTxKonlktYTbrDluMvCQw",
+	"2J/WscYsRbU4i5+q56+k+FbiImzUOqS6rPx717xw5z0LV+D3fmQhn3Mm9CssXKvwekkx5skM0ZSbseD3",
+	"VF2xyL2xEQsGTR1P8bbfqNCgxYQRekM5tNahREFppbFJkieK2IkB5Z1lLVtAO2VxRGaMipspR6fRmgmU",
+	"Swv9mmUza7L6L/G5DbNUXqU0JldswcXk1AJRwGvMpM1coToZLtjqRNvjGJxnvql44sZCJvQaUKdnl4KL",
+	"iEHbB6HjBWlTEtI4hk6ekHNlO6oRGsMBg3ULCMW2FzEzNNrxBToLMkuVsWB0iFU4l+KGKsxzef2FhuYL",
+	"EnuJmuddaSY8PscK1UFIkyhwxUJ2ZbNZJawmK8W/bG2dABVX53grAG5ZzEL/7fVppvlK2hq+WdzzC6Y3",
+	"3O9NFqu3q+V4K265FvWNXH8EvPU8fUK/WEOe99LSdTV7xIbBKxr3bFfGU+py3bRVhSstLPSr3pnqQdOI",
+	"6x214V/K6FVpMo9Bus64gmYyxf7MAzrWLIHG3ZVFoOjvGYA1vmv19/6bk2b9UDIFZ22rS/YltKi8mWIz",
+	"TmEhrxibD6ga5KsWW4HZpZ8abNYE1Gi1XeuH7Q4AF9eSh2wQpU3qvtYOYsb0VBayBO0HDJFBa3H0SkeD",
+	"hIUynVfnk0sNQ2pWi7Z2TPjdDex+y21+gOc+UWPeN2hII1OtNAVZuOtzkT+eu2ELtkwMKXn3mZO3LKwU",
+	"LBrkdq0op/DCqcXOVJrGqDEqzeOYaEnAJ8jHmH+PTYBCik0fQZ8ibdeAvgcINvihYk3pztLnXZ7fs2WC",
+	"WdHnpQLtAUbMol3vVcNsILtgWUrQbUJaQesm4QA7Pr5VsxvzFs0EvOcu6+Aw/yivaSwpDsXCSy/Al46u",
+	"E8gl1aFarlYfUy9/PAV5tptvNeVs6DwzLbL7TN4s01fV4laxuIqtzBju8mFe1cJ2tZWP9HcebpHvS/1D",
+	"TiaZNRkDehZX89T25VHpjNmVSKL8xCplVFnzK/IofAnyqJkUbGHsOsavtwSFrTxDOWWh+HE7qdNily57",
+	"e6XaviwyK+wDXDR8KxIVoECckfxkI5pNlbQjNqZprDEvpLNlC6lKYwW3C+wsv0+n5Ga6aDK/cgJaqNfR",
+	"3XYJfXduHBTXxGr2sChOt/eeiDBOIxYReHobeICd2xFe8a6W7uZNZOoQBW2/vvahke9Hz0rV+xso7NUr",
+	"BogkNDsrwIRP0SkzpfM5E8p8GFeumc7/010px8u6YGkBq7Yg669mL5nZUh5B/0MHnbkNWayDPkfmxxGk",
+	"EgRMhm4eZF6FLU5tjRwti8RVp3onQULnmiiV3vXXVC2sCP9VmB/Lfo+V4gceInJsAXHN4XminG91h7Dk",
+	"5sUDqGvbBjPEUSkAC2xnLCSpuMWTBUy0fEl1Zc48W3/jckf3wgT9eItLt0TD+LXCGFcRynKFi6EVqcDv",
+	"DVKbwz+tXoBtsxM98Ecyr/8VNb/qkhgWg7deTfl8Nw1a7qrRinnvrWDbbYOixM64vgsrINkyOY8ZRC5c",
+	"7tNoYSF5gyKcr+0NBb8ZJphnwV7AzmWqwDTg1zwemC0TUO5Q+Bdm1GE/naCl+CjGxLpJQkXkr8Nf7iZA",
+	"0LJzgvonIfXAjri5r2qH7WLyBLVd0xg7+sEuW818Fa0M81bn8iJ40J8yHdej/+SOzNYpl7nt3Epxrjh1",
+	"K3E34Xb31dsQ3V2Q0ZrKTNyf5Q+vW9jXGyNEbNTlo5Zr3i7GkyO0leGe0tbUNxC2oOhQe2Djp8h58cIp",
+	"GQJC9ECOh6RtQUMU5j7iA7NOcCmGNNVTmXCVbcFYJkNwFDIo6494wkKdhadtf5lZjq3HNLwiIZ3TkOsF",
+	"vFXIGReMrXsXdvLnCRmxKY3HnYAMFZ2xwdTw/6mMowHiuQ8vRTuGN9i2NOYu4u86I2oxmzGd8LCDAdg8",
+	"fIpZAvBMVUwURIAfqmEOVZ9fqwvsRp3O6Rb3nHbHrjm7qarynXJ27Zv6Fwnx5btXxl5MZzOa+A4UDrk8",
+	"L80NE07jeDGYgZVnZDin2d9GBJt/bYm7ug4lL2IhV0tOsAHmZsBhvOaKDeYxFfZoKvQwmgNrwXWqER6m",
+	"LI4G+OJN9f/tFHdAjLcjj6pBmIBIdhTQquqfVYcX7fa9QO1FYjKva+bxlxmwfh1MXXUONtU2g8c3XUQC",
+	"dnp/vBjkfjGE5/9cm5nlBuU/gwtUeZ7Wxct2Bb+5vcvCm0vopW55UO1W0JpKBQmsAxrNuHJaEDDSUcLo",
+	"VSRvQI2iYzZJaWLLWdA5F0oRGpn4U83Xfb1rHahn/iYCcAU2LwNPMUAsNfLXrCVvZ3g0jZcXUcdv/3XD",
+	"cpdasNZ9+hpmP1gJvQpAsu7Wu1m1tbCbHkDTMcfcTHMeqtxa5nhHUBA4ZX6XY+U5PufY1DJ5VSxbcdML",
+	"4qVeLJ4rxSfCycBb5aPPExpqeLwKhOHbmIor2zS512rQNUEzOtvoNYfVvsWaiW9lwDxKcbuh4CzlcQpX",
+	"00vMTQTpmegpxUOWpDFTT0jbNe0xSnhCpGCn5PjoyN7eNY92o5R1wTHdhQK2rcJCt5bKq3VQM1jb2AYb",
+	"lTUQZw8tVvJ8ub6/BNeuGU5A+JhQsSBtBl2HDXf0t81oxAjirY/YWNpc3AFaWvgCFnW2CxhkLL8KzTrj",
+	"DeRmKjEFmOsz4kOJ0MAkjhFEd7MuD3l27ELVGdutZbT1XHE3Fg+YHSVUqP4DmD4/jGI+8R6X4pzgqG7D",
+	"dQxjaLYEH1OstFIpjGulhA8yLPjAE61MMraEHIlgAynIsG6DxxVKY6fcEJUgZsc7O8Fi5iKSN9tGQsp5",
+	"sCn2IMmWofSBwO7Gip3M867NRNdWBsryJnERsS8le9i5LRwW/iM2a+qX9qPVnZaPSOL9B82Ou/klsqej",
+	"WbEFPnvhnluutsCqHi+e81EG9I3B6UBsVqdmbF5WYSeam8Gq5ULJVwHvjkJkMFoM8IU7sil24C3Z0jHR",
+	"+OTcyvLN9IxVpPJZWO3DbQM8lCkKG1t8bDu1c33MomgMMSugYTFLow1qiKahCWNJcSuFvvne7mx7qqKN",
+	"r/L5VJvrzZsUXORWbBXL86e7gXy3Nz8I67NxgilVRMjltiybMkCnzjfhgHaeHlGdJ0qjMe4ZafEvvAOj",
+	"BAOXQ+Cv1v0OWs2AC2ipCY0/8/YHKt0DhS7mdQywtNrLzDvmE7GxQZWpl+uxhqOU1WQEmI021qXSkGyY",
+	"k2szuiAjtFS2sSmNATSwW7vp3HK0vbZM4JolZnajxSCiiyps8ztPr9/20ZLjpiw61rv7NrYFnHOn7L7Z",
+	"WCNfKnXL3BbYI1oxi2BqqIVQdaXypKWloywwJm7NevMi0JP6kppvLYEyxeQ9jPYkljbHLlyZpuuZ1I8y",
+	"uYorjVmqBnK8VXRnCys44+93bw3jxIIVVvEFasgvc23nS6lOsffWNSoffPnulX2nqx+M5ojUUOeQW4aq",
+	"PqyGtG0KU9fkCLoJ4yGshJK28C9LC1CYkf1ag6XdDptrx6tfZBHwSXAXQBYwLUXtQdhA+mq6IO0po7Ge",
+	"hjRhAcTjuZgENvHaoWPJG+FNroBM6AwStci//v0/O9VoiDtBKd8ST+RxUskuvG3lM/3b1mm69k2fhYej",
+	"ul3H6eX3Ne83nWYPNeo0fcEn4ofxGGrr1YZl75+yto3JE2UzF81koNxO8YnoyvGYhObdZ8T6lgVD1IGp",
+	"jKEvh30BaSdMp0nmFsLunjdcsc5yyTxEcwZURAMsUK9jmqEUmgvoFoQhlsq78MwuBoqO2eCGxXH1bTGb",
+	"0JpLS03yB9j8p+ZuxrQaLDe+X77TKQcCKwpkzecTrq7UwLaaq75FzVnIxzyERXMgQdW33nA95WIw8h1i",
+	"y7eUMVoqXx1UbZJbxKqZ1axLeXbl8VVt34oNqaCJyiOtqWY13Qhtg/LtNOcwlkYmDOBQNDd6/Xhe4vMW",
+	"C2PJ9i2aumMeQwdfzcDWHdHYAS4WtWaoi+HKLMugpnXrO+hfmIcVIW2feAbfAQiTgMgEOj9h75q5EWzK",
+	"jb1Bp81KK8e8fqCm9OjkWUmCPTsuysF+9wXtjn/69dlxtRAcx3QyYVE2yW1GY3c8s+NHVFzZch2Y4Hxe",
+	"00HCgTsts1Ew9NHgkGNoqwxDtL4Lo3tQXGWoTxJSPGA7YD6by2TjJhPuoYa+Ri6aVMu96C/9r0nbz223",
+	"XrCb1efDqIFwNjBUamutBDSDAtRrswiERlEJorL5EGSq72hhtNxFklw6jyWNduLAryy9zphv/lv+KBSZ",
+	"hT1xMLesh222i0tsL0d3+aUuM44yGy+Sd/GErJQuBW5ejWhToxmgSK1qzbSc8cnHY5ZY1LpbUk638nLF",
+	"KWPRBLD87ul72+XBgGSK7muU5UijaJVGUFq2ip0LHE14AlhJXm9iOtm1AnPrUubu4Zq93KZsbGxn6kQy",
+	"+4JVzoPQmXcYCObCpVqlgn2Zx5SLGlm93epAfd+2ndNrQ0sNsicrajROaqJSSsZpGQaBhiGbY0Fgroab",
+	"XfPI7HM0gCSu5hVh8JHrW3Yn8i+pVhkadTditysrXSuClr9haTEXz8xooqJE2W9GLtCZTbu4kmujm4WD",
+	"vxMfSYGTPGhiUmEoH3FVdhW6XecDu8WR+Wl96LVMAitnb/TM9TXgu2fK1nbc3SfWAwlvy0YLinkDjng7",
+	"2XHLKtl1AqXcadWBA1nns+vbbrEmBg5wBXp0M1tQCOAUP9VJK+tdrgitcsGeKIINIvSCtC++O+8enXjI",
+	"jW2NcPhq1nlvC8woQCwdbCD04AEvSXxWLl0wlu88QpXiSlNYVtdWfJAwq4PlfgRr3xFHUwKYsSScUqEz",
+	"uioO/XhlA3ezrD/9WrOkMgzTJKlGgHirFZlLBUyS0JkUE7ulIY3Ry4Bhz4guXFre2GLsbmGfQjyyubxd",
+	"j04nlV4dlMmantgzYdGOHKYJvsEitlT4Tv32NnFLZPJ+V+pE4Y3Fw1HY18Cxv/w6LCkURTadn10V/fmi",
+	"cLvKpe0rnBuv1xQOX46HrBVbO1VIQA4+DoVkp/N6JHP6DK6VXduOo4VmajBPZAge/tVqxLNvDvvPnxvh",
+	"sgZ6Rs7mMbtt691tjM4NAWZ36Mbe3gW9vVlb2rhtZAPGKLeIeiA52qhqRdjDYUyhi5wqYpQexSLSHkPg",
+	"qWNlgo26UqIWIpwmUsjUe2VvZBpHZEqvmS9rqYyUKP5PNgBK3ph+D+tgN9kO8VyXey38krLUhteFwDIi",
+	"56EEQBAIzf20E1iTtQZzjZ82t6g5wMoyv1gmxCX56WhsFbxkblol9tGAJ37IiLhc6Vfhka2rRGNJIpPm",
+	"4uENZ3H02jzTJK/QpcBsVhLl8jFwGn6IlUuSzg35fLAR9YaHOXvoA02gsdByJYBIaTwIpdKrGs0ZJQXa",
+	"RShNKFkwmpyBJui0c6I0HY9d2o3SNr+CJ5B6AyS0O+Qzl0B8u8bv7iVburowFt4UpSZkPOZiMrDLvWKl",
+	"8b1mrfGRXBZ1TIXltDTKhSmLe7DtMq93Dtxho/uaCF+O8mxstjhXMmGaSBEvMlor4Eiv7MwQU+E02vJp",
+	"zqUyzGTEioXEgi3lgecQhLOcCa7G4Kf6UsPpmzbCt9lGhGaF9VwRSgS7sa1HtuyHL69ZMnDJRANfY1if",
+	"EtMUDUyniWC3xH7DIm1V89H1EplPEDw5zLKsmrHMQnJWo7Y9zUC8Db1lAN4qHc24vq0Gnb1lVONQGqp0",
+	"NHTJbtAH52YqiX8u4yttm8ZitDnstEkR+wJb1wCfialQuWdtbTKE2Q1bumJz3amqC147Dy3ng3RewQAQ",
+	"XIxoOe+mc2UxYQWdwch5EhFA8mGArklkqhWPsIkKHhrSFlLnCx+dCJMJ0VLTWHXOCJvN9aKGkTbiJJ/k",
+	"/PO8gRFpZ7lGBlhwrfLkUOgGFZPcnVzFJVke0geWkIwlEszuqpb/y2If+HMASTQy1UVUbENZWZIu5GIq",
+	"pMRO49X/AUbzyQy9ipXfN0xg0HItCgsa1V3h4mdaSLGyz7uzvGKfY6hZXsay9lc1/mWB6GmlRrOpFi4l",
+	"tlfiX8uSo6jpFVW2ZRbfBDAxYzU1x3FZ9f6pqHw3TJYv92EzwhrY6Zk1mlkcYZs1PZUKMtDKyvpyCq4h",
+	"ajExi63w3oaWDxdIflwKyA2l0TVfcr7WPQxbv/k3N8b9gGYgthK8hOa8fKqVpgszpmKWboNhGQEy4GqA",
+	"xjgVepPntAeRafLQb6utuJ24MHNG4f3C9S1ZltVNo9k1EyDGIOGeWlXj1Q/vz99+35tFRDFA/ycnnTO4",
+	"jZwEADufE+FcETUHpAmORWHemHykh6MsziXk3asMkB1UjlguWOJKDDg0beesAizp0Ryuci00wrMo39mQ",
+	"5JK8SZvNWAL/7OQBJ76e07mb5s97hv21M2zU7ZcBuSywuLVMTh1rM7wJ8/GRnckxkeYXjVVsZctlYVR7",
+	"ldfpL0WmD1v1nrwFJojYXuDWZZGzaUrKc5BjnDkPEqLlXgpXPZekQlU1CS0bJrtpmbJpbsiW5dF0gc4U",
+	"n2kA2nAepj2HuQ6FTpVeGXjPoHFFZzn2Xp3SYSxqLeeKpPNCeQFcAwD7MklwQcZpHO8EHmkHLcgbgaEX",
+	"49jFmDluT2F5g1bJZCgM9Ke6w7gNrNK9EHYNRvbS1o5lUtfG9WRjhO+7IvxlJcaMPSCjBTCxFX1oN5/A",
+	"yiN0jocE/ApcIZfVfm2B+xIaGfVKnhE543qHR2u1crwpgVdR9Gdhju7HFW18qPAAXiEVUPPMiMPWIu2E",
+	"TchR+2mnc0qGCKHnEqpCNiRt+4hzvmTXACHdWNB8zEMqjJnAxSDiSidMGZv4C2d6MQzIkInISNBEDbDo",
+	"byATKPvTiyGWo3lvjkywgFQ9gbdresXUIPeNeDGIpXnVkLRplMYafUOnAAifKIwDa1+ZpacJYwExM3xq",
+	"ZlhEVS9P1joEVk4HIT5rZmNIs3bElSfms7B47v9k0e2qj/Nval53DBCWYtJF4y6ovIeLaxrzyN7TpDq5",
+	"Ghyp0G13x3Ca6/BwPgurybLoPYs4NYt82/VefuMm9d7+6e7MPN6FITda3DlC3L30WmmpL3k+qFgXG0T+",
+	"N5HaBoGs26uKoa1VDqoKlYrf/Z7dkBkXqSLzhF1zmW4XyN04FRli4XWtzYwkQEypG6pcDx8ahym2n2hT",
+	"hy3DYIW0+RQBmlQBUWk4JVQRSuwJIu/f/oUkVLNOtZ26Hqae3QyWgMU33gvzFud8ndJkcssG3+uXeLO4",
+	"ntv+9TOtf7RmehUYB7YineATBJ+wIaddRTxWwALVTLZqq9dMr35fK4vN8g59PAKVekOBj+zClVjiTPfr",
+	"TXQf/6scVeD8ZJjZRTr5mD/y2Z4ocgMu9SLl2LdsmWLtmdE2Xcy44Gp6y0hv44N2u3RBwwQHwC2bR/sd",
+	"ZOImEbaNcTABlOu20XLzDlUJ7Qgg3VQzlBRPFAGtaQBoY+Sc/CxHxA85i3szQZQ2JgVm+5FUaB77zP6A",
+	"KEmELBKgyj0NoikBpAg6n8eLs6IQy1M0dE9n4zELNeIpgwgE7II2endcyBWQ3/FOfo14apUY79vlMPrM",
+	"vdVJjBAcrLDl8jOS+dmeeseWz3Yya447FuBS0+jnVOHCFNbGj4nMGBWYwfCz5NlbZEJiZmwLro1mINgN",
+	"S3JvICo1nJ9FEKtmnTPCfkkp9LL3x4kYbdW/cEpzX92Ko1T5T4pnLxe5zejWrWz+oAetDDS9BNhaOJuF",
+	"M1TkSqskzY9sNJXy6lxrNptXQbPghdtB/oYxVaX2xqFtsj7BfCs9TaTWsSe8NGGVlBelCbrNZ9sCTlSx",
+	"+pNGjH6q9TzX1XQZJeYU0E8h0dlY7pAuHRCzRpEx8h2QC40iY7UCuYHdZFOrVRHM5eTFi7yHqplWDULc",
+	"7tkGO7Zed61JZgNdDj/3RNl0NcIFwK0olmQhr9ws1mStZcDnjloiFvOslapObG95GHDQmvBrNqhp54xD",
+	"qMzBA54D0FmGXc8hWDeP6aK3rGtu1DjSfjKXolE4QkUSLhKVOyhBDjIdyXV5Y1ec5Ve4XIvaw7wEi7q2",
+	"HmQXPdLsHu6SKtk127pwBp9tAm1ol/W1ecCBG25Z80GVLvZFvsVRj+WksfZf4vJLCe91JVF3wEkQ0m7L",
+	"TcvO80ZHtGkOZ+kAFdI5PfvYcug3+O5a34+93uURmTIasQRQ/wDgz+4CROILTGrFiausiyzNIneACuMr",
+	"HI78juWVFsfmPE9ZJpkiwZd4QCmJy1BzA562C1O4zCYftDywmuSWKGTORMTF5JSMGBcT4kXKGfGLekoo",
+	"Ofry5Yyg4o7lWQ5CnbQP++4pBVByhI5kqslTY8qoDkkwEHFGQipCFvsXMBHNJRcaHHFW6Ebowc/7Ue34",
+	"8pucmRBBy790yYtacVKW+G3leTGPYdKRpVwCRHtKhkivPQqpR8Mga+YqzP9RVLzAS010QiG6jveSsUwu",
+	"BcTdQeXukZe2DDp/chSg04LFRsUiX7JQuEmKeHEphtaVDDAHPZfgOAzIkKvxwLfZ6dmzYC547PlU9OaU",
+	"w28IlN2LUjYMLoX700JXu7f5sq2ew9EYAssoXfwlNUfXvBb5CaAbYLtdHLPtvus6rrv0ajtNQCWl4dQZ",
+	"phaj1Fa8U2v6Znd3epdiWILVh8XvhVIgKgTOENvt91xL/TWzuhQ104IhKGP3jRbZTmMu8tuLNxl0IkQN",
+	"uFIpI4dHxeATegrdpvjU257NNDVcz5uXvbzN7GEPbG4HvL7qAgRFYfuRMeeIxCfNli846in/7tJql9sX",
+	"LNEXlq1U/p4nu9yXytRY8ZHiZlqBUdhL3yShh/0Ui/RrB7W80UsX7B4bJsK+ULPshnHUrFG+GHgFm/lA",
+	"F64uuyIgI6NFkclY9rYg7QtNRWSsN/siBRWxXAQ2lcdtOYmopj3yd5bw8QITdYZO2Cs+EVSnCRs6od/+",
+	"7v35y+7Fd+dHJ8/Ml4eZXtBz/zSal9J0Nu+Z8Q0RwBJenGdBTxQZ3kwVCwdDoliYMH1GbKirh4OxA3cn",
+	"/C+ShDFnQncCEiVybnQNRrUio0VuyMCQwHj6y+tPZAiTi7m4Uj3F4rEdzEKm6K8KEwbAGDS2GUl+3341",
+	"WiQFBzAyWaNXsplsoXLd6h/So/Gz0XH3m/Aw6n7Dno27L+jhqHsUPo2O2cn4Gf1mhJnuWP5jvt46BXtK",
+	"nR4cuJna7/Um8rqXXh1cHx5YeulCuctBo88YsxQldpHcwBfmNqN12jrqHz3rHh51+0ef+i9On/ZP+/3e",
+	"4dHT45Nn/yPnkquk19+Wulza1Sk5y91aVVFrli0Wyogt5Z7Uup2rGhoC7jSw9JxnfYsa96uKNs24VfXf",
+	"faKAtj5/fNfLU8zd7G1RHzleX9QLo69S5RyJrJzYFRdOszLqCqgxT5RNiZjTRBenXKC2dTytSue3g/IF",
+	"jP7IVM0gR8u1TT2QHMiUzqHhL2mDMpD5gMw7XCr3EsOyXG7ZY93UjbCdvV5dlp3NNsDTtkI/v8gx1opT",
+	"eXv/yIbAF5smXTrNfZeWvH9nPWpUQw8OJHFsar8V/DGrs5O37chj4apqe2U6zR8DknnhizWWuWTQpX4V",
+	"O+kvLjXEVQcQmVoe5GcIWGUF5jaObdUBQmMloaeAIm3oGUwowVdK0fiIbgGeQUObregoaFukjHWHKk3i",
+	"pdN0/HzHFYGVubI50sFhlBNm84Sfc6uUz1Tx5C7t+CpIjqxaLreSDVncln25N+NJd3P2Z1w4x2ZFtWhS",
+	"ozo5N8cpASUjILa9/TwdxTwkZrMTwXS1PhJSxVRZGwGTwKkq5SxaQ4QrETJLRIUUlF+whhu5Q39ZQQQ+",
+	"Bp9ZfkA/cj29AK7WHAqgel7Lyqp7a0X9G58IaMeA/LSN5ta//v0/OwFRU2P/AHgF2Fe+tXeRhvCR9+O/",
+	"/bcXyfO//O0fvySfbn7+/OHV87fvPvyPt/LoHX1HL24a9dgvKqkw6upy1x8hc8Zs3s5OeJO+R1sUKmwU",
+	"ZS8y2LXVBrgKH5mrodpRZzaqQjkePK0Aeiv6TdRgRBVXA2A7FR5fY0eX2lSS//rfYF5bJ1JgCGuaiihh",
+	"kZ66CkyWkJAJvRzGXBfkM3aN/SCLXHFZk0H6sm1I3t9gjKT9/PDoxBgLzw97Ryf//86mg66wzNbMIFi9",
+	"C1V0gv5DADsuQ4kWtzdlFYGpBgvv3GBbPFw+AWmuo+GKyQxsYuxtNHfcX1XVe3qbYpwmC+UweO72C3q7",
+	"XbTZpXc3tlS4pNnlc/gtbkZWCELGXFARchrnM6HaQhI1j7kmC6YrTtvGBIfrtVTpVblR1UtUmFcVxU6Y",
+	"YMltDYGZjJiq9abl23xtvvGll0BBL1fj7V5Wwp3a6h1bf1xIbMYy4GIwlkm4JT+b06TcYHkXvK2MyFX1",
+	"mXqcrrpdqpp1FRk6ebFOrN/y5HcPG3RmWdXzyp36BaOJ9ytu1c8cgy/3MJ3l9lGH2yX4285ElRuSn437",
+	"ZOU+Q9BzeZeXNZ3tDkdON6oCYoKIK4RQqCByzkQWRsrQoLb86vKRLJdi4h1dp25iaTOExUPmLOKoMkVu",
+	"063KL0NQtbjVY67aMRttdA0pVupot5LvO5boNaK03mDJJroL/Q1jsFX8LGWGFR49r+ugfrcqrTuCA9h/",
+	"iJNbrWagci3zb0l/Wei5NN0mn1/enJru1wXdxfOWnI3oNJNMnc5JmmyPvBFSp8AXTsEqSqkcumJhmnC9",
+	"uAinzCKEjBhNWHKe6mn21xtH+H/98VNrGQLrrz9+AocIiywDI1cMMzBse2Kik1RpRdqvo1cX50Qm5OPF",
+	"0cmzgEC6vRjzSZqwqNMjL2PKZ+oUwQ2DSzG0wntI2q4vQSgj1gnIMJExU0PSBreT+cF5Xoek/fnz21dB",
+	"GVFUihjvA7Y6vBT2NhdD91eIeTWhsRS25+BUxpj+Im8cV7ZhvQ6kqqhhQIY0jWDE7Mt8SNqOJuAGqocY",
+	"Agf/E0BwwrJmkeGp1vPWb79ZgBjkV0JTjCli5X7LOhTJjHKhKRcsUdbDnPkjJ1xP01EvlDPnf/R+yHLo",
+	"KPc+oxcpoqRRH7ohTVhZ9CjCBPQXZhYw8rWYxFxNXVxD9S7FpXgpxTUTmAPVtrX4LsMgYdA1QyaLJ4pE",
+	"MlQHdM57s+gM/4ikmVVvFpEJv2YYQkzSGIpqphxhiC6F4VUQolCdU/PBP5HXkJABmdIAbCnIxzcvyYvj",
+	"k298mXB7SOfzmIfw4IH99d9+Nhvd6ZG/05hHcMk9oEhIk2RBqLgUhAwRuHlIgMwgLeNXgHgLCBcBEGNA",
+	"ZkwpOmG/Dc/IEC4OEWXzrxc/fE8+SHAhEy60RBAXGS0Cj9xCyJwmdMY0EBjkqZkF/iVlySIgcwr6gE8M",
+	"9feaFf8TeS8FW5hvWWZHQISA4EYYOszNI0NUf4ZnUDWE6HRvL34gz5/1D/GnM8IFNGvBi2YVnz59+oJ8",
+	"/vQSvvSOm/ObKkbCNFHSjGTCBSzcKRmCs1fxf7IhaR8aOjnq9wMSsTFNY01O+h3MRst8wsMzSxVYl/1E",
+	"wVqXHMe4iiPI6LIqSEwhVj5hPXIO/yVwp7kR6rrQ6+pP9JjHZq0IhyRG8w1MyzJLjAuYYgFxwpRMk5D5",
+	"zSdDG0QZnkFGAmZawZugvljpRJqFff2JToZn5MP5p5ffwSQxn1ARywBgXm/H3fdUh9MhaR8fPceonOXO",
+	"ATk+PMJflKYx6/Qysv7ww8WngGBkRxVeTmN+xQKC2VJA9sO3EZvNpWYiXHT/xhZDRBWexzS3HJAKacjP",
+	"jMrNKINlcLtB2vBE9krd/QhvgszQJGXDDkJxaBIzsyFHx2Qq00SdESoAJ8J/BE/z8dHRGQwHipaI0hwZ",
+	"wzjmk6l2N/VfmE29SbhmJJSzGcd6z5iRtvknZh8ENn0TAiIK0wEJUVomLPIT6JjTJaQ2I6RxHGC40wdD",
+	"MdWJTKRZ1Ru6IDMede3goLSPulsgCyaWSpuPQEYhlvgkTBsRW1pZI/TMLgHDXF5Wd+btFGc0YlB8lttx",
+	"vwOGCs0Hhv+9+xEH1n0bWVSOkMaxYRYBzohrzHmk/gRYIjrP9ZB3+2L5NQzFYVPRpQTPANnXcf/4zCwH",
+	"V4EPZGfSk4CYDGBfs88spAVnQZlJImkb+dIQ8Vu0jOiCtIcH14cHM3bQ6/WGONzhl66VSF0r2qWwphAy",
+	"fRIDDwK+YW7A3ZnRBawI4frMgpQAdvhx/ym81i4flCUabur6M0kYFXSshfthuk4GYILslQB5Dw85wywV",
+	"EQtjwJqYMT2VEaFmKY77J17guFuH53Esb3x6X4y9cREsEB5VtrUS3G7oShktxwWryPB7qd/IVLisV0KG",
+	"7+G576WGV0OmrB+OFLZmwC9Yp0eG370+f2VzgX/48OntD99fYJosbIltzAFKzsKsgpuKfxcMrm3Y/l9e",
+	"fzojL3/4eEHmCcODq/ybjJpn9LeMkt1iDDUAcBT2MaTCkGxkqMysSgZ6NmQinQGotX2OW0gg/zBKCndO",
+	"VAARBYyhw9cBQ8qqDvCkoUMgvNLinDr5DImeHApEyedPb7rP8edrGqe+QbieQur9WLMEhIg+K84oc746",
+	"HgdvtcV98Or2cb9PhubngZB6QO0Gdnrke0nQNoOICZATJp9arDkU+AFSugTVj1ikPahApiHIuPbnfzO2",
+	"kKFz86/DN7Dr5p/fvHE/vnjTOQNWRkcB2vhjxiIEazYcxwhUlAuwtXaQPpQ5Thgjmn2BYlscs02AGXoj",
+	"1Aht8wljnJkpzGTCOj3ypz99Ms/l0XERZupPfzI7ARN2b8Q1J0M0txGpCMgiMSoEYE4B/2kjT9NTc9gu",
+	"Ly+GHcOrmcKO74yC6gMYlgl1DRcM51VzGjLS/iy4Ud/Ij+bHwQX8aAHRZxSOQm51HbLI53876ve/7bha",
+	"72uvPiLLMDttTaChj4kOySxVmliEp1FMxRUMHynC/GnI4JWX8l4TizkjI6ZvGBPk8EW/3+0fdvuHcM/R",
+	"4YsX3cOj7tPDHnlNwynSGo0d5+4Dv8iGN8zYE26Y02tB4/TAxWZj81qrl1meDjsOFRTOIdSXDM0yDk/J",
+	"0FLlwK+b2btUj5+b/+JEAzJ0uzGIqKbmh2yfc1T0r3//T+QnqFqNZMSt4grjAxBSw57CKVOkbfTVb56+",
+	"eNYJrDBUpKD2w+1duB1VfyLhJBduggtoqMU8ZEKxnPX1/u2nJWtLzplAvbEnk8mBfUgdmHshp1LHOcMt",
+	"l5hz2jrs9Xt98JfMmaBz3jptPe31e0/BC6CnYIkfGNPI/KPSY3hOPrJIhqgFJ0xELEHxwhWyBxrqM6Md",
+	"xJJGeCbw8RzMgDPP4YC3hSQvX33fCUDIJajk8lDD26Ca3joLyFzGPARfoGeBb6PWaesvTL8yQ4Ymr8ig",
+	"zbiP+n1n0Vrvo+EhB1M9g5QcTMrI9afwiQ1LJuu5IN99ev8O5nyWn5KdC4uw9CM3NTcrM1qUxDCmlziY",
+	"7oWdU/cDzKkuIcY+eWAfc0/Zh34LWnk9bd1L/ru99W2EczzG9al6xK/jwbc0so+14JGT9Y+UtQXz4EmT",
+	"b72FnCca2x5JOT9R6/R//hS0VDqb0WRhIw/nH94S3xkxsKRobCxPZo4coWcknShww3lbvvWT+QIQ+0Fi",
+	"SLqnoL4iloL1fq4/AObbeARGqYhiaIIB+z+Edw0DEtJwisYeoc57XUmxF/DahnT7M72mOI4Nqfev9Jri",
+	"l8rEaMbZfZmh564kQXOzu/ePTXn28FsIuAIdIltsA30E5P3bTwS4c8g6AWGzEYuiTOsccUGTxUriREjB",
+	"f9YzY6u/H/X7ttOKLYULmVKAypvrkyHTcOosASMDR9TY3JTE/JoJc78R1YjtskSt38FA1lNqWa4VSXVV",
+	"bpz9QgX9fspNiSuSzktk/AemxKVlqaUkK+97C4rSr5KcLowsU8uO02H+6SEZLTR6C80/wHOB+KlSxthK",
+	"jLAvNNTYRMtzYe+YZwlhAiJ8qpLWfpgzcf7h7WbE5uaVEdsyEdkXE9B4SCTDdAZtAArzWTf7pUL4fjX0",
+	"dyUZuxG4b+8pGSm5qbA2xLVoyg6ZKLI65+zwZidT1jqf8Ym1qEFvQMYMfhgVEBYrRk76TwEDEqy7Nbzy",
+	"oxnkXbJK/EAFicEFY3TDMfsDEZd56un6py5QOf8s6DXlGKxex2E99XDrpAS/PdjraRw70sFixVqyvT48",
+	"oAA/1bWl67UUjF4sC1Y1TmNkp5DDat2dCKJAXTwQcMjAFY9fsLdhAPEvrz/Bs5cC70avaYxjm/J5AM/5",
+	"bL2gJovP/O6SaykZpxjccZ7rS2FbFVisKVfpjZ4JPGBcs5n1ZYDrzUcB2vZvjJigHv39dxcO18lYy+Ap",
+	"cCX/UjA30bmveCauHj0XVDVPeZReF49BeCwolgbUBZ6gv011euS8tIL2DeB9D7VMENXBb22QQyLwDUtw",
+	"OJfCtrsbAbwF17Zdi5BZfBM/2yOAK5FQjg6U+ZyJqGusYghsfrSTpgk67zUTRnccWe+DmsrECFkspMLh",
+	"0AijKFxYQjnpk5nq2PACXJ/RxaUAMAkbZjAqoYSP04RMWcJ65A0sGBg1HsMUgs1mJdAjxoTmemF+twWZ",
+	"3hA288eYNRcR+9JBQhgtCMVSzQSQLsDfUeSd77jS57AHduaYc2cjj7XVFdktBx/ohF3wfzKoqmhw7yco",
+	"FDE3V6icSFt5wAlYP/BQmrWFhnLmbgiatgIfMM+hvmYMfQ3uZfUYCs0WMeQIm2YGUvd52KPCpzeqmqge",
+	"iCX0Vd/1BHG7ab8VYZwqfs2IkQgJGclU1H5ThmGaJAxxNau/2zxpd3ksr7+4saTzeeOxaHnrkfx0h9pD",
+	"/oRBsVaVwwvtWCM78jxRPbRKcbj+kTzyPT7UQDF4I5MRjyLgBa3j/vH6J1yQ7EH0aK+h/DiVyJTQu+7F",
+	"i92ugMg4YiBeLXqSU1Egmt36KWiVop/+mkxyukuGjbrSK5ZVG+fRVCFv4UYmVyDpg4KoxwhaYKGVEjI3",
+	"FgDUhkEMoDT4CmmRG9n9yYqq05/BlDU7hH7gDvKtRgjlFoS0UQKAUOigZpJVWnBYdcyG07JWNuXedzsZ",
+	"UfV2C3Ow6RJYyIQ7ZXr+Yw1YXkZUe373uPhdPZdp53hMZwXfyzGMau5XOiGu4SywF8FiBDq2/WFWccqD",
+	"Xwug/r/Vcs4fROEcgwVjFGjk4SwiYxpqFcBvLOYTbO24QABpDwUGSnZgncC+0TZ0t8a8p1EswyuMx9mH",
+	"uBQQRHV/DOAWlqhhtV8jO0OtezmpdU60HBJa8Xi+/kQn644l3PMQ4Yv9US4e5SLZ38cZ3VRByCjRbPxP",
+	"ECHHFp5lyZHLCkBfDRy/3PROXT6pTURRmi7OMLcX/ZHDhKqBdVBiphQkUYaAXy9j1iPfMxYp4lI6zwjN",
+	"wdTLJAPRLOkEx/0Xy4f5M8BzFM7zZkvzdgyjaKHMBir/VkaLBkwgh8YmpDbbaWsOXBI/eFnCMJ1ThAgw",
+	"PyR0zqE/VG6VzBt+OWydtmIJyt8vR0ZBgdahv22ugmB3VvPkqvSNbbiYe3OhYEMnKfvtQZmoxVjbM9PH",
+	"wEyP+y9WbH2+dqBIAs1QR2xnswqkEYdttqo3WUYgXSF1Fzhbg85kv1XggFRToktdDKUYxzzUufRmlx7/",
+	"RCGIKiYiQ/YXV7b3LRc2abOzS2X98Gj9Tn4wGppAKJM3iDsMjzagMwsB+knKdzTB5kjHhydNiHq5zRw8",
+	"fHT0aAkopAmLumOZdNE90bUdBGv6C0K3vy4WjwHF2WzQmtujFOfJulkHg6r7QPDC+8xIckRtbdaqZ+wb",
+	"7WBUd8bVDLj5rsj/RxbHZjwzo7+PUm0bytmeywojjUDuJVrfJakfPd+M1D86KbYLLRCbg1VoTKSdU6oK",
+	"qlJOB6hQlDq30CSbmHEHqGhBEesttUmpKqzBl/B6VbUiNsEXqfEsH3+CnlFlFXFZ7cN370LtW+8xy9UF",
+	"/Y0tbqcouprjljeJ6YRyobQta5FiYl2frcaqH3YhhbE8Pt2sQpe/hXZWUU+17tHsEf/EXs3746l5NR2A",
+	"cyV/V2zR5aKLhTl7tXCvFjYmuDIVJSxVFd067l21gtITGAxk1ZTqW12VXVZu+vtRxUDqVCgeQVHzuHMF",
+	"y7q17kzFep1zonP0hqc6KxxgJc+7bVqCGUZ59zwYBafkZsrDqWupry6F6ztpHsNrfr8UmbIY3HXYpwaq",
+	"yfMRvhldQKuchEfMJs/awSVMpbG+FFmheaYJjqT5M2HkitmeTeD0NO/3IOo2m4W7GIJNYisFEadUXYqP",
+	"5xcuVzIooUgjjjIxd9iaIl+hm73licJ4rq/zniEIARWXgosI2M/1EtaDWQsE5LCJH1Bflw39iSKQXyG0",
+	"a1oODfvtMrhvXwqYPhmif8uCkAyrso1eWjr7+vThwtxapy1cCC5C84uhPIusPaZx3NrCGfrSh4SqNNQf",
+	"5uiYPcNiWgFVpjIhw19/G3aIlt4v7cATSjTcI+/4FXONxkJMpuNuOzPr5YF1cO9c3+vgex380engVszK",
+	"ORN7LX2vpd8HSXLhNbOVNJmwKAWu3gWO3vWAYRs+k5PKVU8K2UVtpJtQ1c21Hqhy5FqVqgvJ6apraLTr",
+	"xFLNM+atVgta47E2d0ZszAUQ05qbH6vZ8/sxY5z2UShtOCURC41Snc+gsRkzTGQ6MXCvggKM/fooJLM7",
+	"1TUDxry1IWQU9S6iCq3MrczVBuQ7SbrccA+wk8+uxIzswNUv2JaTRl/nM1bKkSKvEdkIcUsAkwELICjq",
+	"eN2suRzTlMdqqemcLWmoztM0I8YvPHCeps1SX8pULPUts3gfrdPW//E/afefg59+PQxO+r/9/1qNcyF3",
+	"lA6/qgoAoJxyzUPvriCg5rXIcTddxMvLXoM1vb+qgAcsA7jXvH9/BhukwObAzvY5sI8vB3aVBLhNyn8O",
+	"SD+acVGSU/USangjk6uYKz08JcMoZUPSnsdUQEke11Crx2VEmIgQmtT1ESZtIcF4wE6uAOUD/xxgERsg",
+	"5A4vBXo0ohQQWNk1j5gI2SB7i/vJ2SPuu1EKFZyMzI2Ahk8j2wKcXTUwT1+KdjYAB6JmZSXUNWJthX/V",
+	"FMBjZ4B2Vy/sKuRcFbdw61ZgFU4hLzbXCFrlibeCVnk2FX3Navm3K9RcJ6NWd627e55Vx65++NueNT0u",
+	"1oSUHyCEnE/HtxxqlmdGHnJ6HT9yibyQvlvpzr+wINmR77udMIteGrmO3FOZJvEi15t+COwRO0kPbhi7",
+	"UsNcHa3rjQpjDKBU2CETHh6RmRR66kqGIzKVoeXHAIGNtpZzVSs/OMsC0zmxeLyG6bAEkAUjigietpi7",
+	"0EYf8Yiq/NcwRVjy1i2cyQU2cNrqH77o08PRUTd8Gh13v2En4+5z+mLU7YeH0RF7Oj6mJyP4nPU9n5OQ",
+	"JpFbKygkJiOmAXJScc2gi3/C0O3hpq4ZnfU28EybOdoGgY2SNQ53y4AaMZ9NvMHvJA5m3f3+vr3j9/ft",
+	"+AUvgJBdYDzdXO+J37mjdu9tLXoSMevVs7dgBbUgEugdUczXmD1x+4qkOQPk54JMx3Ie6AnjhZwUUH0D",
+	"4ntFckRDHadkYx38ikrJqpJBh8hgLDWOwEXY/NN2QZcil8RAtYWw1+b8D91zzMJ6Y8wdn4tYyBWX4lKk",
+	"aC0BnrlgFna2Sgv5C9OZCnKXVsDOhfBeoD6GCkCztac5H0GAMiggztgNlihdszliB7B5QMYc0IhUQFSa",
+	"zOMUHdY2G+f2Fsdm+UfmHZB6VHeiD2wnhS1ym/y76+ygoRXxA7dyQ9KGjsZn4LswLNo7EKKUoWsFOtqw",
+	"kPFrlj0XFLmEy4u6FDGLJizxKT/ZjmU7cgo9xABV3HXOcSsfIMYbH6WuVQV817xgjg1DgkvBvsyhmSoJ",
+	"Y4mNKoAegO/6n1JzW0y5YBGJ+NhjwObfj/BIYxrHZ9amQ0I5A3POU4vXgjyg/TDmFAJEnKmhT5Iyr+Zi",
+	"YiQZ4hlhIbVPjBKRz1O6FGpKE6bM2jrP0pC0qXBk6USGw3RC0XFKFNVcjcFdv3DhGmxxax9wPqjgUtiG",
+	"SwtD97B8vr8s+de//9828cxesihWztB7okj+3oBolsy4MJqfw53nIetAG6RYKqAHTEkfWgw8BSD/nwGu",
+	"2SfsVAiH81D/IJx4eIAKUxuiOG2Vj0YrcI3I/2f5GAFVzrXyVA72raNQc4ze00UraF1xEWW345nfQJyd",
+	"h1l+1T3WHuwl6d403cI0BR5cZ444vtKlMeBzdi3bqTdglp5YdbcUrCvH427MBfMPeD9/3Sdsa8euYZ/d",
+	"KeRydP13ax6yXBG/pOkVE/tcqX2u1I6tdzwcxsrqGgEe07mquZOJqAvBYqiCHWuWmHOY1FEvKmddJnSy",
+	"cN4Bq4vtqyoeLB3pHLVjjp4Fw0yfKBLzMdupp+AgZlqzZKXDwCmfTnlFcrUYQTfUKDypiDJc08zkgq7O",
+	"4CXAq1Z3Rj2YikWmjZbLI7CHoLwhiIg6pzwiIxpe9chx/wX0ruSY6+ojsEPX4kZnQ17ld3iHE99IZ5pH",
+	"4yJ38BFPRH4uN6puDPG9pEW5dh+vuAJA8QY+f/tI/ondqFiPkmdmnYLq6vuppt2E/QxGYS3nMzTgEy93",
+	"xeze0xhZnZfc7RGNoA9QYKuOzVuMOYot22yDTtti0XA8OySbUCdzjTR3KsT3CvH9x2pyPOt3ryXuLmfp",
+	"ifJyCE+tCwk7gHIOSTdcuFa/0Kv5w6s3D+3KC+Ooy74YjXR1nq69Z3VWVk3i0Mt3r17bT9xTkuxd5u74",
+	"2axPN7SLtvt0nt+vzLOSpftLShOjAO2F3h8+nvISmgd3Y3bNYuhbkT9XjneG5ZtqmGgxD7QEo1gZfzDc",
+	"z1LjE0XOc+Xjtu0GGAMfAezP9VG2nbBevntl218aq5LH2l64FMZYmCSQb03OxcJ9AAqlR47bOkAY0qZE",
+	"mJfDr+V6bkCiho6z2D72xkUC8v0lJvya5XpWLzT0hhhmezEkMzrP2vyFVLOJhFYyWsI87JVLkWupO2IL",
+	"aeMItjm5qs/o8nxzc5/5LmuM/Rdgp+liYCeGJTazVHC9IBfOSUPe8WvgMkErpoNQRua+1/1nxnB6etQK",
+	"Wo5PnbaO+kfPuv/tqHn6l1+QTVLAjnYvxyplGLRCZ9EZmcsYsCod9VFNXPoWhBIgxJnIScKUegyFxA+U",
+	"g/bHkcg18HZx1I1p15yQvcG6N1gfAGjnkReCB7aPFKNJzFniX+xfB5K57EDmysKcc0Fwdvs8xT1209eU",
+	"ffghkVFqlOScEr2krLsu+Uah+P67C3CSGK26fdQ/ClAFcfK6s1utf9kNcvAr/mNlpuJbrbImL+DmkfOY",
+	"kUgKlhW0ahrbsIO8UVC4fA21BCCrzO9Qgw1XoHO+y8kZ89gwlYvvzrtHJ89qogR5dfrufR11cDK4VHsH",
+	"x97BsXdw3CphFA9SkAUa8zbVTp0cG5neePprHMZ5TnlgmNZKD7K5wXaMzDphYoZhRDU2tRzxRE9PbUla",
+	"JG+EUT2MEmQdKrn6YBtqzYaD2EJSsEKo1VqtU6rImAuupixax1DfmJk0610fqusiG6qIrzZuoowycB9p",
+	"3TPlPVP+XVuuFTxrH2ptEmp1VoKRJO2XF3/vBNAUPB3NuP5a5GTGr7pYPryygVoib7AhtCUdm54fMdJ2",
+	"PCITphnf8G58N1jyr3//zw4aHWCEVLZ5DmWczsSZBUAqQJRacKR60fl3P62PrJlVsnsBmi2trczey9K9",
+	"LN3L0r0s3cvSKlmKkWEtyZh/cSYTylJAuQAB++ikKr77QCEUR9O+ze72U7QibV9F9YRELGYTQFSJ+Yxr",
+	"LwqxMtrVn0MjGrxD9cjfLUL4oe1Kmg9/m3fHi8o2oy9xNBdu5Hfptit9qoa23arsS6R+L52DMzovEbb1",
+	"sxSp2rCqon8JX7TD7qTLwGvN243qyqmdEUbDqYWGhO7gkBtjgXKDrEXAuq5R2Cx0+VQ+RD2nXcoB7NWA",
+	"CpHSeDCHis7TE9SBm6eVFGe06w6gNa+/13LPhvzN9QLd87mHVyH39Xg7U3lHNFRdGkI/lq5RM9dAc7vy",
+	"TyrCqUy6XHRTxfalcw/dG7JavDUXxzWIpkUZ7+hEHfxq/7UyrP3aiNaSluCriyGIIgUj9k2kLedM5Ptb",
+	"+1s7PfJWKzKisdEHCFeXgsY3dGFhfLB6018GwAoswJsZwW/UFQvJwYSGJNQ2LYJgAPKHkf0zNpPYHGcm",
+	"r5kihmC4mHRqPFWvYG4fcGrnOI+71MQrv1fX/x8v78E/Hxn459KBsOTvQ7WOjrWM6KIATWwPXzOFuqn2",
+	"vFG9D44gb0I3YRAHdkqrC2/XHGNwNtvzG4Epgij91tUwpHpI2tZwxrXrBFlTJYtwGlFNR1SxSpPazu5b",
+	"O9hGyMRU18OXlwtk7xkUuDibGi5hV3vPJR4ZlxCOLzzJGIKFqGMisnh7vxf24PGGMv6wXPb32t70FhCJ",
+	"HrY9hgfbGsRcsFsig9cBj1vUgscKOp7fjwa1iw56HgCl9uzmEbOb4laRthyDmp4BzBmah/RzSJ+CzkBU",
+	"XbGo83i5UV013jmxyGQB4eJa8pAF0PZHTRnTAZnTRSLj2EY3zD0qTYAXh8bIHpuTA0vx6tsLEk5ZeJWl",
+	"3F0KyEPrESNmIxmmsHZcKxaPjbEBXUhZrNjNlCXslAwTZhH6hkQZ2wZ+D8hQTenRybMh5K2Z18J3VDqr",
+	"r43LH80HLY9z0x6AOmSL2von3f5hBg1n1x3MJrsARn+aqdODA3tNHZgHD95+//eueRAXpHXaejF+/izq",
+	"Pz98/vw4/CZ6dvKCHo0Zpf3w5IRG/cMT+nQ0Ph4fjo5G/dHzo6MwOjyJnoWHJ6P+uN+n/efmXUucvCG4",
+	"e2MHan4zHgadvUAOFVz6o8XALXHlfTPOfcD8EZRNne+LnB6z+9hpC11tpqofpp8jhJ+L+gkH5x3RU64y",
+	"3QacxIZwltzDVBEzosdd/PTRJdgVdTQs61ea0ColzeKpbaCbZSpYjZa2kXf4YBzTQmbFsml34Ub9Bm59",
+	"eNsuVQWry3qVjFEWx63AnwfbV9j8+NP9Gl+FFVtvfcEW7I2uR2x0mR2C4HLhAKuAjBbYTw2iI8YQUwS6",
+	"mwKjQlr9s7nU+X24goBSD341/4G/E6ZkfM22QILPBrCeK5hTtMZONCMyQsUOKCJShAwx01HeoGGHyc6Y",
+	"KqB65BzTRzKNRUhd4Xz+iC8tnOoHNdzMMFunrW9di6qpnJ+CPLWVU/OYijOSUK7yk8P8biIFeUr+mgqY",
+	"KKxXapdxxhVgHje3ngpLYpfpvvNDittSm9lp6cIQyt6S2ltSmyrSnvN3DQV1HT01VKjvBq7CMT2LJ+6J",
+	"fI8+8YdHn/j4deJHWBFCKNK27RhixN2p0cYApQqLPOYQZ0u8qRVBb6jk9nbUZtYTZq6sjJzjLU+UD49b",
+	"nfF0qbcMaRv1xohscNqTLHUXmmLNaHLFIsCfht4p1yxRGDuHfl8/p0rD7fA0ZGRRcWXL6CCXp1NuXhOl",
+	"jLQxreaMCKYvRbFJmLHIhdmNcBHGDL7cgdzi5a439udxKiJF2iU9uZP1euG2G382XtUjQzqDFZ2jf91w",
+	"Ij4RLCLtmRRsQWSqiWATqvk165xdiqGNuQ7YeMzC/HOAA+5yERYkkohpp3Ox9Brc0newTa9xjx7YyAXf",
+	"e1MdLBv44m/muare7xWJGYDFX9f/fXXP+fWZE41GYPux1QxhVef5h03dyC14g8gqTnxv3T9i6x459Iqm",
+	"81+tvZ5prencqFbq4Ff8x8rE0F9SlrKI/Ov//F9G9EDaVxtQRLG/s+HoZJ7IkCkjf5QkY5p04HY+s0ia",
+	"7UzXdEPomDM/hkzv3GWrDyFCEjxNbmQaR2RKjR4g1A1LQM6k4dRin5IRtaPoVCaKeYPwM0y1dR+2p/1U",
+	"jaKOa77nAY8t1zNTUzzhcqc6Ocje0wJAj1VzVBpvwiHumCWsVzmQPLdnHw0DBL8LyHc/m/XCPVuf/dl+",
+	"xPLdH+5sv74WYb8Kp9wY765Z8suLvyNSClUZnnibajKTSpNnx+Q9/zYgSieMQu0OOsKnLDbGpoxZp3cp",
+	"hqhj/9mYjcNTCxCiyNBo3MOADHMjMH+izTYkbZmQoTENB1xgq1H8S6Z6aAw/CU/QOF4QZ7fZ27KUqh5x",
+	"Hw9pEkGHznnCoNMSdK6cJ9LY+Unn1A3nUgxnLAmnVGgzGPfvgcUyXwB895C0xzJNSMQnXEMrUzvoHnkF",
+	"KGT/+Mc//tF9/7776lVA8JIiXFyKuQQ7FrSUZRM0G+2MzucsGpKE0UhlXhUqrp64fTiFUiibG2aXFN4L",
+	"ExngT6XlzX6FdbLWsf2R5Nbb/YZFMX7d/a3tisXPfdJvgP8tt6z5pYSLHRyOogvXDesm4Rq7bs/yc8LF",
+	"GZK2VdouxatXB+/fH5jVNpuQCm6u2kWWCQH73VwxZr8ZdaoHbrHNdfM3QrJcY0vXiEHxLEssJakrPh8k",
+	"8kYNe+Q74Kuw6orMoL6YT4Q0hiEJqWIBUXMaMhWQ6WI+ZQJk+qVIheHGoUyY6l2KSwHVUS5XgUdMaD7m",
+	"WamCZRMBaAfQztYSUEByG+n7lDlAmUtBZ1JM7AtDGlt1Wk+pJhFdOP3DnOVTy7jMwL3XFg/5hHKBXt6M",
+	"p10K24pvju4Y7/6Vwgwuimxo0sXEMAPD+Y6nAJ8Cwy0NzQxaCgajowkjNI4hOxJ7GThdHHw/yrZgB5Zi",
+	"kZuOj47MxnpDxJYvGlKLuYLJQY23e9ETZQGOrKqF/d3SOdGSHAb9ft9Wm8w6PQJ7JNgNeqHcbl0K2HUW",
+	"mUcoBMPwUntOF4wFNhBGY0KV4kpTs2mOwwTE0b9ri7AwhsulcCHgIfuCDZP8+bA96LPyPjMvQ81CanNG",
+	"zQDw1OZaPg975Efrp7sUsFKwRIpQ1yE6K6iDtnOQV+qaRCjbDt+5Fn1RkiWj3qV4w2OzeYbNHxruD3u3",
+	"Ss096h9lEQK0WMwZLaDxXoqKqMGMiohqmSyqXGtv4Ytep7pl2DRXmlntObNuonL8Me9Jcl55w6WNtKYJ",
+	"puobTl6VKFLzpRz3LjiqiphWQWvGhf+7+cuXZMHuv1GQKrt/fVFC3dH7M1m3+w8UxeXu318Wvrv/Qp0k",
+	"vwN6zcR+3cufbvtuoy20qg4w6g+Go0BWevOja7SMyjfm9Q7DyXJqxyacwSkndUtxvOVKeC2n/GI+M+M/",
+	"wRXGPzKfOBeaTVjinOJ1KSd5hD6fagIbG+S4UWCVHHs4Ak/ElyKrHghenn98Tc7/8vr7l/8g7z69CrqH",
+	"R/1evx88fw7/gUqBS1Ht3/fdSytQAO8vKT8TWBUOgLdWip4VHZxZjTBakKDAWGHedRIaxPhdJaDcdzuc",
+	"XXYoauBKzfoUORUZdPNancaqLzl9JtfPqPN72YS9v2hfg/EIU30e5V7MMcOoq6XsxpBjtNN8LMuR4M2J",
+	"McaEdb3tdHl/pxlRSy6ChytWwe4FVGWRRtJm6A9SVtIMWZLIRA0zoQ8uhiXXBebLWKAaKGRx8mrDahcz",
+	"pseUqoVKUKGoxcKAeMSglxd/PyNH/UOY6VH/CDr+UFzdzDHRuVUgbbN0rSwAcPBrVltajIXXx5PvJZLc",
+	"WldAtQ81Pb6GLssRpkcbUlofZ/WkeIt4cel4HQATbRZEfge3/r4CyYKtDybDEu0P9+ND3EUFIC/oaBQx",
+	"wJuwsiyBwIHTuXmCYaci3O7vkQk4BMB6ZO5XNfCCKjBLp1mCETVXmpSQVGDq73KAfpllFPH2ssHcX/Ju",
+	"uYdHvMhNEeJrC6ZtMnNdoqubccEdZhXVkZQxo6Iqo7b8sZupVIx8OM+hoLAvc54wLKv2ECjGQDFLa+0T",
+	"PU0YIwtGExVkrbQ4xjTrhjynA5d3P4CPcDEZ4MMrk3abuvaBGtaBK91nym81pa3n6dn+7Bn742LstYyJ",
+	"tG9kcgWWniqYJjMq6ARV9N1BpgMXr8zw+ehaNiw3KMhAWq3FhSN5okiYJgncgd+OIPh9ShIW8jmHTkA+",
+	"b0EwbfjCJJFKBb7UZAwOJBEuesTotdCNKKaiVwNlVH0uHrQ21umjjj0w8x3NBiMqrgbUg8D6iULQOE0G",
+	"N4xdxQsYOsxmMKKKq9ZpSwBshlmFDH9o9IwedY/DQ9b9JnpKuy/Gh/3uyegofM6+oYdR/xgsRbvmnqEh",
+	"nlGSh1s66fa/6fYPmxfcVi/4wwAX1Wx+BUPE8UW3gGTfe+f33vk78TrWqbRd9sVIgI3re2tQ2WMqoGWR",
+	"Y8z7tvX7wuGdEKwXM9t5zVeQ65SqrpDd0vdi651ZSeVjYBn7Tvq3B5Nap/1RUdT1bqOwrsWP8jrywa/+",
+	"3ysLyYwKWTt6HzjBDjg2fRaLg/GfoH3ic731+P457fOe7cBajH93w74Xzdft3q+j4fsxDzdz8rmxufKR",
+	"6v5beetS8YmgOk2YzWPPx/AMH3VxSpc23fVp0xnQXTvXzqvTtB3XrqzHXXTlQh9c0TR71j3q39Y023VH",
+	"rtVfuVfgpc2YoevPtWeK+wZdm+vjD9nCKaeKZaxyPU98EFXswHm4ViHS+CeeqMwfSBUZNg30DomayhtF",
+	"eBO9DB/7YfwACtq+BdNXGnJ16gc2UmmgfT2C6GpB8dr02DIRbQGiWdb1akuFY6q0BXHiAGaQAA6PRUZi",
+	"IrIoplDbpvg16/TIe6h7dfWBUIs7lgmJ6EIheNClcA9zZfGcsixswb4gcBUVUYCQVC4JjisSs7E2X5fj",
+	"sWKacO3K2gLbzIFFl4KC1W50ZLf1WhILI1VVavZaRHcUjwjuRwdlIiq2YnjRPcRQAlUI0Al2PlQ1hjRh",
+	"ZCpnrLmC6tfjtYg20BXXivpiKALVvNaeGz5613fm67aHvMtE9MCQlo+xA/++ne0O+xGIqGtYHAZDjBTp",
+	"Qkz0YXK99+1sN1XOXotohUZGpIDGd5oFDrsTZVdeVXPYkmtTvJvBctaqVO6OiGnKY7XCSR0vyIyqKwUl",
+	"8gCMYswbgQwGVCcLIIKFZ/aFcLfSMmERYSJMFnMb4l5tD72yw7lDI+ijiwm5b9UwWzuRvQG0W5H/iNmv",
+	"Q7kA9svVeB+ju62l6uOvgMIhrgDOBqGLugBdZA9ZACyGRae2FbgYc7NY2DICYl5iYX2khN5QDsAo9jag",
+	"nK1Y6A7jCGmNaSnYTYEjWjzg02KP8CcKLUInMrhC8KlUaB4TSlLFEoK7rKdUoGkpBUDJEGMiAsaQXQ+L",
+	"ONT2HJ5fs0RxKcg4oWnU6ZFzt5QJm8c0hCV2y3spMFvBDrRHvjXb5qaAJUqFHfST8BVbFns5gAkj8E1U",
+	"ZZFerOD9W9qIhTS2XLqbTZ39K7l4//bTd2br3QWoSIO8taOnxyfPvmkFLSUTDQBZrdPW0/6LZ0+PW7/l",
+	"zEyzpd4Dg13fx3bmRXzo5rZnWSRdMH3f4YoNpWKWz+9oyRHMXlz+USzkkgrZtTGs7oxRcTPlMfsD2L57",
+	"A3YlSVxxEXVnXEHFT40VO6KhcoGUrtmsNblaey1tl1raBWoPy5qar1N2OeJegcNwXeTu6OSUOsCjPCsq",
+	"LwqMbdRhnIqyhbp2axP3wH78LiMJ9hNGO4X5XrGFKlrFE8qNIiZnWTMGv/RkQq8Zam9cRMxIVCZ0vLgU",
+	"7SilsXkbF5POGaHEnSns6gUqlsWflA70FAaQVxArey7jgGv0sIerU6hV5Brqa1urXnZBHr365W2kfbuu",
+	"veZ2WzFtJKnV3/fxjb2Ot3sdr/yMYvG4m/ffNNX1mr1+zWj2cZPd65FWbtq0L2x6ZT0DcuzVn/aSL4tU",
+	"ubI696IfJmye8JDdlT74BnxlCbuGPqNYalrw+pGxNOJCQZr/6iJV1O2M2ngphtjWi1+zgflhSOZ0YSGy",
+	"za1P1FIACusF2oJp5191WMxqShN2hmWup4i2bAHvyctFGDNVzHChiXk4MW+3rdWyvmqIA1HKb+mRz2AF",
+	"AEjzpbArDqpqvtYBivMBifqGKqLSOfRuY5FrhG4+nrkto0KfNtKmlwKJgCNoNVMKXms2L2YOSyqdQ1ZP",
+	"h9hBKEKhyjcbxmhhG+EGqKDDcmTve6KIX3kbxbOzhbovnVChaAjO6ApF+yN+9StPwSlQnk/E+abbf5ZP",
+	"xMnTvKfjU6JvJJlJSMxJE7P8N4xdbZGgY5dyn6SzV2SXk3RUCmj3tYk6jhy7voqPikxGrNEvDI/ranrF",
+	"6vQVKVhXjsd4oxuSPW773KF97tAdHgWrF9m61AKZ77aOFdWJrpcFmLG0xmeb+xRXeD5U1xBg16n4e139",
+	"68hxei+hA/GKJCctixptQZPNVbAqq2dRj6Z0Dyq/Smd3pvF/cJ2KIWkv7+sd4ochf3nYI4BY6QSVzRlP",
+	"sIMwdqGBjPDhiIZXgzldDEF5NvoNaec6A5eV7U613mk+/HWrnW4dWqdjGiuW0zSncsZwhadSzbmmMWaO",
+	"ubX2Kuqz7uHJVqom0Mte09xrml7TFFKv1TL3Kt1epbs9zSEjW8oIB9pT9U7Tvcr0yFQmlCKE5mV+jfpk",
+	"86pkAv+VZnVpeEXmdPEQSeKGjKMUhXBldvjra5YsbOmcTWm3bfrGMnEd10AbUoW29mSop4lMJ9MhaUds",
+	"TNNYnxItzbPzOFXoesu1jGMU1STbZJHlPkuhjm5KFQHDnFCEmh/LxHbAw9vkje2+N2dJF36CZoPgGLUQ",
+	"K//1v8nh04AcPTPjPDwKiGA0Mfx1zoRYdKALHkmoplm+n9Hc/GQtlH22y5eivImn2efJf/0HPm+kn/m2",
+	"exl4aM0dAYE+LZAGG7KATGl8zRRJ51V6XjmR/sJt3aY6nnvwE27Q3YJAlwdbh+5ur++TC/9wIWo4Cd3Z",
+	"40WF26mUevxRX48M6tw5sEFqHzy9balEaONtKzwrN8zlXUPuGPRcAblmJA/8lKRCkSm9Rl9CQKYyjgC1",
+	"0Nafb6BErAUFuG8QACtW78p5873MQQC4cn697KhJRWxI0DKKdGY7GasrrI7w6ho5J07NKIMElN64Ch+g",
+	"ja3I4VF9w0MG2X/mirric7PzlyKjkOzFUmBjZbpA51pV+QXe/HW7hsaJnJU9Pf3DfDCSC+8bQk/RIflr",
+	"KrYBBrALtvcG7bWTzeOOdxtC3CqquXdS7Z1UO2hM591RXdthX+39Ul+HX8oKtFU6Zy5Ad3egBT57q5tl",
+	"W6mDX/3Pg+zntYC6lZlgZuABeFHySWGGMCDbjYQ0DtOYYjoZxOpiPcTehMCRDG/SdBRDUQVkolV+xjAt",
+	"UNfM97iASlkMbj9RZtXC6Zn/xXC88ZhMmCbH/eNKYIQ37hvn/hN3iYtQ9bnaDpDLs98DVn7dKL51e+rO",
+	"eDilycSw443OeCWSbwYr55M/NjcmK8h1NajvOcmh8FrsvISOdeXMz7DFjS1hhyr5CJlFU/je6tP7ANi9",
+	"U2mE32QQSqWVbeQymDOzWadH35z0g5aQ2mxiC/KOE6mYkY3n84THza2kiunuGtx3xSfutVZrA0bpEpaB",
+	"0PYccm9LVqjFVdpP11YBrO6zUvmkkLoL5La34vZWXPM2/CKUM9aNuErYhCbRunxOa/HRCQOrL+FRlgK6",
+	"N+geyqB7aRGSVig2pF2n2HS20Pa2NeEOnBm2uTd/hd5XW5aPOORPlG/d5K3AkvmWlR4FzvrjCaD8IKQs",
+	"VNjj4bb5rZdiwjTWEt0QB7Sk5jHXgFHFtSJG8SJcWDjhLKvBmZd+dDYttncpvmUhTZXNn5jSuTlvhGqb",
+	"CEBFadjZdDDJAhKF4NvFiqXTS0FJTM3F4oUcjABpHx8dkeFSend3nOo0MRycfM++aNQPjV1LNbPW7aWY",
+	"MzmPzbAhd8AMFMquzEr8LEcBuZnycEpuqBnaWOIQwbB+orCVLYnoAvNj37/9yxNFLKO5FGHCIgBCZiSR",
+	"N750rrB+MBM5JiOe6KlZCkBgLk60baM6jmsFmKQBI0HHhsUx1HQO/XfhJOAC2WwMqspeAUUXirSHcAMX",
+	"E7NGn6B4zBg6hF2DXp3rKTLmkzRhWHFnJhoQek15DO9CThzY/xLPkcFjYcZk6OZSuG/ZhiRADn60gY0I",
+	"MmBxdg1JbglvqN0ys9+jhU1mgdW7FLB8+AqqwOPRycE9uYV74tarGlYCCXKnRlCwHQLFI7ACKrjNY+j2",
+	"uLcqfr9WhZXYRnRtYj3swu7YR5t2Z6c85laLCeuOY2oT4lndvtcpEpvQFo3SWKuuFNCCuPFjIEJRzax+",
+	"asYnXSPGuzOuVD34iZB4Fwh7mIFMQvaVRbl+P0aO3VPC9SmI1lQzjOWAa7MADhAQpdmcjBbw35wWk1Pe",
+	"fP5upcJ4K6MIVTQXva8H2X6DNzrupQIi48iwMcfOQDc+I0PDuFL1ZwuwMXRQX+BYf6LILylL2bJD+h1X",
+	"2n7ioxvKplrYBzphF/yfrIkaZu79JK9AHP/a4maGv6QsMWfXArHiPFqNncs4+At86re6t6IhMACvRfZi",
+	"c1iobp220hSulI/dnSqJhVU3+1ClI56TOUWclHGJEPYJz48rUNbsoJJ28ZxWHtOCu8XtO0bIdtwhs9It",
+	"cq6s0Ch8GgGeRbnp7EgiLmEOpYbxGKzPYk4A+UFk8D9uTYzNig8usybsfV88Jg8LPAgDNTzktNU/fNEf",
+	"PaNH3ePwkHW/iZ7S7ovxYb97MjoKn7Nv6GHUf5pPNdQ3EtxECbrXBAMMG8gjTahQYzMdPzQWDXCVfSyu",
+	"D//7LdiKt+BCNguFHd4Rf6vibTiuiLQtVXQeg+H7TuJs1z3t79sby38EY3lV/mZJl/t9wSVCwIQK7x53",
+	"L/avA4SrchyFm3fzOAYNGma3h128cxo1xvYYDuNG5mdQU2CM2wPFxUbId61c35fz3EZLPFdXNaoVwJ95",
+	"2EMuIqCta6dYrUix3FhDrLVCD361vwzsL+tzKotaL/EBk4iFXIGZzceEioUPmtnCFg2hnpq+T0tK3z1Z",
+	"YbVJjcVZ7rN1vvJ8xuXtvBdra7NgdoEy82VxjU7tgTmA0TZB9OXv1hqKGYSjswdHLJQzpiotQmBz85gK",
+	"Yf5oY1wcb3Lh8U6P/DjlECYuVPkrhjHzoVvswSxVehDx8ZglgDg5UOloxrVmyRBKGxWqNRZBoBMUce+h",
+	"o9SlCKkQUhNcKhvdxj+SLle+tCYZVuInvYI7b2ug3jKEuaUt69hz69TRb8FanaKJqsjPqdJ8vCCZ/dra",
+	"1Ap95T5137mYjVg7bne0A9a+j73uzcmmqrrrh6S4CJnjM3VNcNZboA0iuiUb1ZL9H9Gi3aeZPs66WVen",
+	"akFEwfC0hzpo9IQXLWtuz0zazMrahclcpTnsg7s7C+5+yoVJnPpC2nZXA6eJQsWi0QozeHvwF0QsjLlg",
+	"ndva0XjNGdBcjXOwFLWW8tuLN1nhZBYZsqHbUt2fYgyRPm2G6Y2oDtu+vXhznn36noK2dxkRzU9ofTw0",
+	"W899JPRxmdhFaq+k7wJpu/OHzeMgW3J3hne5kLDSkP2YS8B9KyJ+zaGp2gVLrnnIiLEk8mA7Y8zWrurG",
+	"YTH6BJAo14qYxXAjUC4ImmR4x+5aXfwzfygeNPppC7kHHuWpddoayzSxZYNmbDEVjaOjx7mdafzQSSto",
+	"AWRgDtflBJpMHOIVzZbG+EtKE82SeNHccM2v+cMETwu7Xh863QdM9xbuoysXq7UGa1TsvAq1OrkYEGxA",
+	"e7csdx8y3YdMd0OlKw07Q6K+3dwaK3P7dhaeujGGuw+z3gpW2Sh0zfW5XDOqnBpnZp1T326jqy4lABct",
+	"xxKg4cqQa0G9zgKupbw830oD1U1U3iqDrSUN817MuzpvvJ/XPsT6dYdYC0R670be7TBAqzFiPqYCQTPB",
+	"N6P4RLCo5ISownq5nf22C5AXHGoRCfPYWExb2UMPAqvShHU4PJU9C3kE9slXFxd52B4QXlnJgcKZY0t1",
+	"mjCrn+yMo26mihzcIa7yOVb6I8Kg01EqOOlrEe3UDXZfLVFFieu+6B4el9MssDCJhNDn1qnTXpptjkT8",
+	"eo9CvPfCVKEQ73tS7SP4d0tzTERLDak0TfQe8/frCLC/FtGSokGkuHOM39X6xx234v+03PTeBfgKHqEn",
+	"GMrDVvaeb/mhPlFeaAc1zfjPsFWDa+aRsNrWDiuaxH+VelCz1vAjGl5FUBBYBU62bwa/V4d2kFx2J63d",
+	"N2/5sG8Gv9fSvspm8FuEtO6njfxem3yUzeCX1cn7bwG/Tr+8y77vTV1c2Af2a9Tusg7sRrEqe7dc6t8V",
+	"m2vbMg0hUrkggDC7b8q+1/j2Tdn3qtW+KftedXnETdkLWsy9dGJfrbWsbb9erXicFvqjp3OiZa7fus8l",
+	"Mgw+sH1ibe1fQKYsjhBg2vutHCo5+VDZuspChhVjWkbl82HM6m7lby/e7HuU77MM9j3K9z3K9z3Kv7Ie",
+	"5UsG/w1bUwKWS6J74lml2mU78h2mBzYTzq4Qqb4i9DWIYX8jGRulOiC/pCzh0KuDKcJFGKcRNpXMFpAx",
+	"hSmIKKhhvc3C+W9eiraRvUAqN1yxSuwSW0B6kY30btP3/IfqCjt/+NteOj6uNN5zIC0nRWzlMhdkzhIu",
+	"IyKTzVPivbO4+owW1ODgzsK9OAFEBJJzBmhEIxpTaKBzM6Xa9kAJGb9mEXohc+15wEfpf8T8reBSKIdt",
+	"68s7Yy4YaaeCm4VLIISOCnPWPjaMpcp9vkdeTll4xSLSfvXD+/O33/dm0aVQLIT2s4eHZv2vacKp0OTw",
+	"eee0agoeUThh11ymue17osrfQ3Ve+zXxvXOg2a1hcv7hbjilXAwtkJK9nStX6gqVFkVqsTcZflR6FV4w",
+	"73Lj+bOfxb9lC/+v/+t/EbOqemksNOF6OmOah8NOcCkYDae42vkBcWVH5DcD+yrBhpD/+g8Eev+zK5Mo",
+	"f8M8ALhPyKpBZo8SecWE+UrMXeB+yMzZUcMCl8YGOhWMmjTgzb7w1zPNBy38tXs0sDTjMImf9vtGS8I4",
+	"jhkSrqO7fNjH61AUbG7Kinzp4eioGz6NjrvfsJNx9zl9Mer2w8PoiD0dH9OTkRFFVPsPHZ2Y98CutU5b",
+	"x32YjSWX8qDMB4G4BpC26p3JUB9sr2BOkrt2gtcc0SGWmD3pfi5HOJfiTRZSPj/fTTLq/eY+WIVxRl5N",
+	"5PG+uHhvVj982WaFHOmC7rx37O9LfjehHVBnVtT7lqms0a2ZXtLodiMW9zGBe3NTvLHAooUqm8wClwmh",
+	"3rjxJTftouuis53F09Srj/GGh05GuMBhfI3ZCKCZlTIJrIJn0xK4IFOp5lzTGK24Q/LXVLAtkg3sMu2z",
+	"DfZ6yeYZoFtlpG6VNto4jXWfBLFPgrj9UcjSHaD9e0znaq/jfB15D1agLQdxcomYd1sGZCgmSlm3QQQl",
+	"C10QIW0AhQy5Gg8yHLgoZYOILtTQtj3HmJPV8TCxo0190CXTBbm6FAjGZIRPp0d+NHMejmM6mbDoz0bC",
+	"DwPChdKMWkcyOPduoIrXOVenVJERYwKbpF0KHFyazONUAWqeGpL/+o98f0rrijRKWizFBEZMBSk8OKNf",
+	"3MPtVzJRkERryLjj+pVDp8ovoSFvLQ2fVaC/joGqQ7PEi7qQ0A+4/uXIUEn1q2qwaNem0F7RHtKRlDGj",
+	"4o77Kb69ePOjTK7ifXzpK4kvmd0CP/opcJvsyBPLBbBljLlmT5QilsqKtLyJRVbVmSPHf7JBHPyasZFV",
+	"iEwbhWabeP9t/lPO9X8vcdmd+4D35+uRwDBlYs3n90HQ5hHFbj0VlnMsas/jAQ1DNtebe0qKn6r1lBDX",
+	"TqaoFhD8LIuMipgla4SZWnSTmKeE73p6vqxeXAohnXwPIYES+JnZGFRNTgteKlBtFKEklEnCQo3pIVWs",
+	"4xwGt8Q9tnSleI+JsdqmMk0wfJpQzWwKZw7R0lZ1+Boe7GF2LXloCG2ruNhD9Y3Zc8W9E2gHAQbXYWUf",
+	"Z/rDVYEYvpnhxO5jNrdJQgORRmh1zKadS8sqOSY692IWHKAVvNdCclrIfzNLsldC9krIXgnZKyF7JWSv",
+	"hHz1SghItIfUQbJnbedI3/u3Him+0GJsaMabqj/LORNDkPMaAUdvKIfGuiAx1U1VH6J3XOn3fgCYlPDR",
+	"ff6e2o4F1UEHnFUh5uAOhe2FCenHCbvm2N3BdoGD87BE/9XfsGm+vBjaMEeA6tZpK03hSu5wPX22/O67",
+	"DHzU7M36DmqOhv5IgZFHyax33/Tje0lUGk69QDZ8eCHTxNewtGUCYVP3OxQs7FQiP5jf+wOT89ioII6+",
+	"IQoKR4NM5Y0NAtu+41wRZK7e3Mkc2eoJuXExqjwnz9sZaqc94tey+4Nfcy3ea3l/TksLbG8Qw9rJzZQJ",
+	"wjUEpqWw8TVz3XZfJ21jIXRs2b55xIgGXt02pIbttO6f07VWK6p7Q+nrjmE5e6N4iunyCb6fM7qpxpMj",
+	"i582O98HeAY39y7lP1nnWxrmNaMhaOvK2nDX2FrXVvXZAbk6Oj2lmszolb3b7kib4lU5xnJC6HBmNwie",
+	"wA8pwrU1BPBPSmKqWeI/2jkjQ6ejDYmiC0VupgsjqQLCxaW48W06LW5+wmikeuTcqa9ZJ38SUmEk3Ihl",
+	"l+iEctEj3zMWKfJ23IWE48pIGjxRz+IeoI2LTHUoQSP1Smwuq/m8lNXtZj+nC59O1NUsmRmVgEdMaE5j",
+	"EtJkg8Tn8nLgIt23Z2xDIVAmi7002LvNKlTwWpbcdQS0T4LeJ0Fv4H5DeYbZ/auRa5HAunuP3WNJg0a5",
+	"Bl68hpqn9/uBEpRpUEllnvTGumlmGLKVNt9UxhFLoHiNDFFBGhINkAXAROCfT1R2LYwpn53moHi8VgUd",
+	"qbAtwaWwToMMtmIOJrb554LQEBOWtYzoAt41Uyy+Ziqovj1h9qWufTrKL8Ui93VwTcy4YIzIMVAhvIQm",
+	"tllnm5JwyuOo0yM/iHhBEhbDmVdTPlfZi2FAGNo8Q9NXCkaYiFTgopzma1yRibkAOe5TlgAohoXJG+Ki",
+	"D0kiU80uBR5V5bHtcOFwtVSPIFKEfa9DiIDDQ0NIx8Y7a7I+37M7tZ1r0eks1azY233m9CPLnJ7KnA0E",
+	"TMMecxpiGL9QloH0eM3ZTR2zgTvybObgFsiTn0p9USwyWLsWVDLwjVACIlOtNIWLHTymWT2RMgfQt7VF",
+	"jpwpTnAQDau1jAdPsDOHAB1Gjgm39iglSSrAETajEbsUbRilGwmCfNpqu8CYSQln0RlCYHpNzRwccDOa",
+	"rwYkYTpNBMtuuBQjKq78HR1jeF6DG06SiEeE6x5xdpvDxTfcrgSgNiZKzphhUdqf1ksRSYaFLwX+C+zG",
+	"sKc6HrP4OoA1c+PcY2rubbQ9puYeU/OPlvgois3FrHhwbO8Ugeq4wqZiRr1Fsefx60BWGQvEy9YcNS+V",
+	"bjbXEXaCn2k0jDTioF2Y/64usVJmS40+/X5xDk+hw9f8s1o8knXSsVo2wsvvVAm3n6jzVZqLe4H2+EJQ",
+	"ntRoyc0eEFoIR0AJINe7OlqQjzKnepqlo7jj0ir73G+TnbLiVB7ETGsMQtVq+xDtwfsKQJnKGNuk/ZfX",
+	"n4h5fd27HY4lBjhcUPpSOMUaWVYozTs5HDtkdVQsfBFoVtuGT8ENU3ljFH6uCMBe9MhbTdgXrszLpQiR",
+	"Y+DecmXEPuLtkvb/x967LreNY/vir4LSl0i1Sd8SpxO5pup4kvRMz+5058Td07XraJcEkZCENgVoANCK",
+	"/qmpOk9zHmw/yb+wFkCCMnWzZVtOOF+mY5Egrgu/dfutVydvyQB+gDoOxS8DMmQjqVYmbrrz/TNO2U6C",
+	"ZJaOqnKkWMMhFxQCkoJVRHbFuhu1VrDgPC9JlnfYkfg91zOp+TY0e+6V8I39+EUOEt+A0RZpBesttyk1",
+	"NFbsTwiHX/EMTn1hAt4XJvpIM0REBWptD2lK/nH16y8RmSspxsS2EpFcXAs5F2TEQdOecg2Eq1IR1yX8",
+	"xf6hED77jQNqNKTHoyG6LbK+eQ1pL+z1MHEvdHEH4amNXJUyLsgHMc64nsB9/+n9j8/3gl8qw0gTzP05",
+	"/ur+az0SB0s2mN/2iruxzQdG3u4jq7A3/tyg78ND30sWUr8DffCip9uBrfaQB7M4IE94NI/daNfi8WVG",
+	"+FmWo5aCFVXt2UXrOBNGLQgW3UbHG+JbMqBmQNopG9E8c560zorD+1fXoa1Ygqipj6IHxsYlhPvIUfTF",
+	"QFYICE/R3wiIw6pSsUI8vCgFA8XKo0ykToX/DsQEu+Epc3Liyfq8Kvb0MzrMCRXE95Nww6aIGVOZ5Jjo",
+	"bDTLRhY8QPVYlmk2nzDFIjJcoNFFKkOzrrcWjJhirqgFufr7ZXx2/hrCDdDrztIOxn9qQ2iQv+U9g6YE",
+	"AWA2dQbGngCvYWHocbYNhLmjkQ+V8OM4Ih/8iEZBK3YQYJk1JdjsiWLwHldTfY1Z2IXNpM4k07kom5GK",
+	"TKlyxvC6hrFiQW2Ma5p+XPjePmmFCb/iVeLe8/j0rBW1rjlUcoCRzBAjuoW22xh2QJzPMknTY/ve8cn5",
+	"sXs2Pjl5dXY0S0f2zpnQs/PXrW7r7ejN6/TkzembN6+SH9LX52/p2YhRepKcn9P05PScvhyOXo1Oh2fD",
+	"k+Gbs7MkPT1PXyen58OT0ckJPXlj2yoYAKp1LYav6Vn8Kjll8Q/pSxq/HZ2exOfDs+QN+4Gepidvd4i0",
+	"LdblJzHLzWPXhgi2xYrLsHJsl67EpvhDY914mNT2ppZDE1+LW8HLn9jYoZqGYPjRrGVXTJRoxxVN8Kyc",
+	"CKVK1NOF8Fe4iyP7R8fFEhFKDJ8yPWHMkP/5v//vvsFqWyFi28k19RhpMinGUQWH6J1K6QI9URh+hv8d",
+	"tGH1Z8h88u9GkLlkAeSclsSl7QH7gobZfkING0u1GNhpsigHbGoTOav40EqLmhXSF2QgpOlz0Z9lVAy6",
+	"Qdk5AMQZFeUbrn7kBRnkgn0BOyZLB13728S+4dKrqEXaEDIwkgrru/UEzvILTeBFgfG1ZURviYJTR5AD",
+	"/EMQTEfanp4I3Q22g1GxZdKegJSvzrLH7ogsURbIGRNItRwQFviC27T48Coq44+LH2HFn5ahwNEQPBEn",
+	"Ms7BZiYAOBuNZeOwLBuBVdoCjvCce+EwoZrADHIprHCpF2C6E8T+FAfbxbJ/85YQ2NvHX+3/BUm1+ikN",
+	"I1Htt1wPH9UCU9kRgahHQ1l4r0cuG8QlikAibuSTILwtoicgthlIp7S9Vdpo+sBXnSnEKMqzahQ1U4Rq",
+	"QhMjVeeIXMKHlzd6TzgyKwjmsDccmUrlEzy1C9ooqa9sG7FF7NkNSwedJcOMbdwOqyfatRilY7vtDUeE",
+	"GnJ0dFQY1dZkDIPAfVJjSrCKKETsrckw64YYnlwzx/Q39akqNCNUa64NFZjrJKeOVW/K7L/tiyMpzZBm",
+	"GdjB7JsWaVgAcbSLVcNODk7UE9k1YHVWKH6w6QpQEojHxrbR2DaezrZRr9qukHONJeS7q2rZ2DgeIPbe",
+	"JQDbs9UlTncuHThTKewQqHblye8cS78jlM1YOt4QilsqDEwYxZmOiAzU6m6BqHyxJtKG1FhaZBioXGBO",
+	"gZmwaSfqCbvtFR/mYAIgaY4ONu9ZikrNpA112Ku6R6h5FDXx0dzQE1NqkokFdLITEcVGOeTmupBe7sq1",
+	"lxl5dbl+RyTwzbvS9z1RGwARhDzY6YFQiCPyI8+M3YILNMHYLw4xJIK0wYCi+Q0LU/d6wkJqBlWyoLGV",
+	"scA/43I9rQEC3GfbIzTs839yKGsZ3bKS4Z6qRIz4ylpce8d6bXkoJaf3Cf3YqisueGVTX4w83CAUt2fW",
+	"WmvcyW7sNc8mEgUFt8vZSugU+BghWwuuj9z43K1vPzClWtnv4EJTfgsNIu2C4uEWScUL3QE7SGDu5wJ1",
+	"ZWchKWJJRLboBqxofArkH1STT79eYZDHjhN3RC7JkIrrnghYiAc4A3+xPwy6rlRjMLbI581DoD9P/Q6E",
+	"/4YdKOE5mmWLnihCp+Cmd/EWnQg4kBm8klCV2iny37X/Lr47ZSqZUDsp/r+I93ZYPJEy35tOhP4ihwMx",
+	"XZ59gRkqVPFEZvlUeLWi+OKUzmZo2bnMMiJVTzjHRpdQMqTOHYXTrQunR0FzgfjZEd8hNihe8oeRfKDJ",
+	"pCewIU1omhaFFiZyDohAjgxb8vzAvqGCuPKnM8i3EGhSwkgVll70BH6zQE/+IyUo8nwy3q0WFr8LjWOg",
+	"e4GZk1DFesJZq+AvEYGQqTBHLbHAxUFawHh2P0HnU5JkUofAiWuSTFhyzdKe8MFTYDoDgXZEfp/Zfp6S",
+	"j/yvxCAxAF6/QJhC2nQoc0NOz6OTkxNni74I+94Tfn0yq6m5KhNHt9QFpNpJqZH1eOsnaOXjIqw5cR8T",
+	"XMAntKLcJcqbdSLJa212V7eilj0gIJjsrt2Bf9qeqD4egQpsqWaDRa0pF8W/t2+8FBAP9g086Q/WvJVG",
+	"fS4etn2ZP9wA3Fl7sPYL+f1gX/BCvnBp7+VL1Yv5R6mIs3KT9++PP348/q//+q//KmPU7b/ijx/j9+87",
+	"q3A/nKTi4Nb27OVdpyAX3NTy0M8sMAUvNMTTbX/uNR+Lemb73PQFG1PDb6y6Yv+J2Zg3uzSfsoxPOaap",
+	"1k7FqzvOhL7ms76Sc73cMJ/a/p/jDOM/SvWKC8NQ8Vnr+zDsizlO9M1OqbKv3pz/8Lo2U/YxXQ9ry/n8",
+	"VsEPXDvYgpzGjf+h8T80sZWNR+FpPQqb/FD7znD/Lj0Pv4N6WMlPWUpNab+7+qcjzFgyJ9Rlp+Sa7d01",
+	"sZIZMLHjE3eoyVylCFplmgGuT7NELqhYwmcclG5asobWGGy6QbDJCx2SnfK00xNWKR7zG3jX7pBUUV8p",
+	"xA1rqbbTEfljwjPmf4UEH/eeiEJniu6JGV3qeGGNaHOjyWCYSati97Hlkve+sxxvSaa5RvZ9v4N7gipF",
+	"BVJXX9gh2GZ9p0BlJxkzGnoCbPAcTFVJloPVwZEzTrm2UzVlVMztsI56okqSj+I4nHlXM6SWCuWKmY+L",
+	"d247PAlbvpsBC49GNNMsoMr/CSwgZfFL5PCtHDIXHjNUMMfbR7i4ISMx/aMT4y+Kc7Qyyd0/8H2w4B/k",
+	"9ToqwGe0shiUmbC4kGx7RWCeAhoEPkllGVqOdrviHO/Vu/RoCPvZUdg/Jc/535bvu+LaQDCx7joFElsX",
+	"A6Bv0aLdG3OsL3i4Ah/MmNAla3vkklPc98NQU0eSHBEjvfSnYR4wV8QVA0rBAt8TzhNkR51hJENUpCJg",
+	"JR2XCjroFNhyThddiCVYYoxzd3nsueN7AhpH47kFrCLlNzzNaUaumLrhCSM/5iI9IpeV6mRF4Cs3y0EW",
+	"noC+J+qr9bg1L7AMzJQVBFN67Sp+kV8F8kgUOtuMKZyjtlSQHwLf6hAgUzZ8WhsV+04xatjHxd4q6ewx",
+	"UBaWbfvkXVdLcqeUX9qq4I65zLOUZPwawmrZdJbJhcUZJRgNQ3HLstks7Uu/y3E39d1uunvxHi+jnyQO",
+	"97HruDVms6ae5vdaT/NbinqGajp2df31vOK51dWcIB+vMWl+ZybNYt+gVIjub/eEFi0WgGY5FnravBvx",
+	"Go9zgduysZbeL+JOX9+qzTSjqrCZ3qrTRNpL4BujbJYRunZsZ/dSYbCOzvHXon74v4OiKqvz0CEoqDQU",
+	"5iKFsGOeLKVvlmObUe6KFy+VgGyHOlpPgJ4wYbCS622lkFdaWNCiimkMWWUFg0CysZJaRz1hpx4DoTzt",
+	"8jRPJmi+hKDwFToNSsSgrL7dnEWwNca4pcxQnkHQ221V7g5VUDA3/LJciscxya1Kwq6Y5ZqY3gPMwV6O",
+	"6hVptUKPxmTZ1XaGRyq08AleXKqyUCeFgE9skwTyjPcVoVMf4Hwrx8S9w2VKuEVGN0xZKeHLj3PIIvGR",
+	"ifiHtr0/BQuIIkih/Fb+5rNOPCE8GFAKtuMIIhgZ0FknVCQsy1jaiVAIAcUccF+61qi+duGUBWYD6eG7",
+	"aNcaI3fdn+dUB10wIREWGM5sU9zUMdYXnhydK8hG0YbNemK4gP/AN0YcIkEDmg1PR7xMbt+GknLQrp23",
+	"F9hbjL2lPVGWzHqhcU2QvsRKfcMBkDKR3qpHNZ9Qs17M9sTOchY328PX1FgrX7FoSCNbD062YoF1TjO3",
+	"RqEoLeRNkavmEihK8jkdHGGXuVVWwllzgA5MIq+I/18poqEkicNjM3s8l8RygR7blGhmO2QYoCn/1nIg",
+	"P6DAnvCg2D3laUNCkuUqlypSLgdwjdSiNQsQ7wnX/JQ8BkX4WlHiOtIIk8MHam6pNsEzhw5ubfW98onv",
+	"SVKs94vVC4sAmt1NiVpxJldY8R+NcetBEzHrx7aZScsvRyMfDk8++LVZshnVWoqizVIjSEbfM5fWnoSF",
+	"dynG+OVNKl/hgXSTUVH+SNsqJwkkHUSIMNIIdJAbVzBbpKBpOaonqaBKLVSRBvahKU0Z5tMRPZHz5XDF",
+	"svo0Qr8q7UDxs8v6RxXz8+UVmUkuTPl6QrMkx2rgoFgFulQBNXuCas20dnFs7jHXb+C18kMPWttOcvbE",
+	"toDmr25JvgVZ6QazWTi6fdjIxsOTjUuHX28p/uaTBaKnER/nihU092BCOTBxWPKKbBCERU3BZfNXafKL",
+	"iGDzJYuXy69uL8VhTyAnV4ps0YkCGYb/PaSaa1DT0CxkFbOSM9XlEBeAFpg2gHbE1UfHAoc94SscgmHI",
+	"MdgV9XFK05BURE9pljFV0r/YDxBKRD4dQjaziwjG9e0JVLjtCsPfkXvvArKRlZy6TOpSkexUrHpRWY3W",
+	"zSnQpqSuWW6FL8+ysOh7VHgQjCQp17PcMFcofZ/i93O5Fx5UMrrvLNaplOW+bATjYQnGj8DzFMbf82In",
+	"czHGI7DSXOVK+XcLfxgwQq/a4IcmK+3Xq0GXd/3QThykPpzCFU/JhfMLEOwRaTsL+MA9OIAIS8wBvnBm",
+	"rInUM25oRmgK5S6B/MKKJ3AxgmM8lXP4o6YjNs6pSl1NzKJeSyJFwpToBCi/JwLiU7A22k3gQmXZF+O7",
+	"OJJqTlUKjKaViM1geFZyHRHkGdM9cZudF9vStpExA4GF/y6w83RduCU+fQhBlkJCRZePCyIgn2RCb3wY",
+	"ako0B87wRRl1HsZLqlI0bS9uw3E/eoqvW6QNcYwhs+yFQwTFYoPCRBUjQs6/sdzfb7fGb1Vaxm4HN6V+",
+	"m4TtJmG7iW5sKGCfaWgh5g85VEcNoWIBiS7LmcAPECnoEMFaqtcAc1YCQIpjCMk/moE1xltB51ykqHtY",
+	"HRrUdGeKMIxOXcKQ/Qnp+4GkzGn5FSALgXpRFbOG6UK6MnsRav3IeGbXImOmwPRd57MH5QhMDZDE5Fz3",
+	"FgtTA5YBH7yISNKBSFevpihD4wcKs2MnxLunS6CFA5CGabgbUyYMN4vVJgYgltvBZf23ALA/tHlhA+CE",
+	"nxuzwqERhS6reXgEyn1bhp/hqTCh98rZzGZhnIvXICYsS5/WlFB1OR1/xf9YW1X+t8IB90I7K6qu+psS",
+	"xjMQASMuaHaxwXcEMeA66glK5oxdI4s0WTCqOn5KSweSozGwb6ErabggqZxSR49Z41ACeRN6p7wT6bar",
+	"idR5moqg6PLTzhuJJtewJBaKLuTycIKKO7HlNhgKMqAELdx2Kwrz30mOoW+n9Qj+o5WFt+HXRogdXmH+",
+	"JadRtBxmp4uqyU4OaQZlgR5JQuG22kFCHWfMwJtf8T/611xskFvAwYNPE1qYiTUTqS6LOO/+zU7UE5vS",
+	"17tO1oxzxfSyh7yaAvPCW5yALr8n0H/vuuO7z75we71AHT/HPMudzyt11ZXc0kAGHvx94DjXOxvkx8/w",
+	"id2kyCwd7UTzh/+r5fm7vW445iWh8g47Er/nGhkVN9vI3CvhG421bL21DKd+73xhjZmsMZPd3mw+308x",
+	"A16A+i15S65980a0PSgxxdWCBxpCqJBV/IMYZ1xP4Pb/9P5HvKhKPF/ABV88EK8YdxsVc7MJ4D86itgc",
+	"cYXXHFZP2RZzOHsjJBBvDNEDw0glubWdKjoyOiI6H065gXSpgrzGTpzO7ecZMtdDLdBKuHNPaHbDhNOZ",
+	"HN8+1LcBunb8i5GGZhpyDcoIZFcwYM2CBWWEIQzGKT+2xRGd8mxBjJzF+UyHmUjFOMAf60fCDRmyhfQg",
+	"R2ZsdXDHJ5jJbyKyzg5lc1wdbJ1GQTq8qLqEKuYPIdB0wkphbF1FZ8IwYjhxT6kclaFIx199FNxa080l",
+	"1HbNlmKqjshlJYhuhT1ip5wDZ1TFRh8naGtDwNaiOXGHZ5Lwa/PAloeaQkXBeXmg+kqrTuexCyPbrqDS",
+	"Q/Vzc0UlX0/J4hC46r0lA8vQ+Gg45PBz0mO52rmQho84JH3frkeNxQCLd2cUXY/eF+Wj7eqIktE80gWu",
+	"3oK5F6JdiZBEjkaauTQDF16rXZSOIcmEaou6cmF4VumwZ+gDKDRWUAmCtBXT+RRp9pY8iR1g5lPcYPFs",
+	"ORpVJKn92IKZcg4IzRSj6aIn3NDSKAi0dW0ZZiHjiCQUzL9D5ufBG3V8+zFoIIPOUU/sWn7nPbZYEdD7",
+	"Kb9zn9gzN+NuD2LRzoyNTFGO3KXQ8qIetpUz3DBwGxSzS4ZSXjsw7RY/3anqtZudx+cD3vYii/CoPFix",
+	"iYYy+GEpg4sTDLIjlqNRjC4o1nAHf5c8eVWR3kSEfW8RYcX6T6VisZlQEQc5Nvvgv0PAEhe3WRNsdg/F",
+	"xQGEAPeGjM7ehObgTNdCQ4S29448q9gej786RuT1Hk+wQdJA7wdzG0RPOevk3tT9T8ip+MD2tVXoyA6n",
+	"UfEPT8WvNaoFsQdgRUMTtLMuP1JAVEYr4VBSIBTzqZYrT1VZgt5emzmE91Qqddw2cv8q2K+j0Sff8tOW",
+	"mMdeb11kHvt+hS+trhoalBZq3c8u8WDyo7IKm830bkMUubeNcDk44VJZnyqtIWnPpbqGO69L6JxyA+Wk",
+	"wUFFsypfrD+X9RLG62ZRKwyqbkUtSD2UCmVPrTHtsqwI/UIXG6pNyUCKhA3CIhaVYk14aYvU+ewin19Z",
+	"PNMTkMM9kIL15Wg0gGLVhfdtuCiKS1hwz8cCvlvUD3e/Y0R6Lo7IpSA0JROZuHjOnrAT5gxxbsrsW5Tk",
+	"mimCsMzi1Kp9sCB342Z1umPlFB6E4akiu7BQBD0dnsXJy/RV/AM7H8Vv6NthfJKcpmfs5egVPR/a1cc6",
+	"yVgntnt2DsFMQTbkLKMJOl7nE8ayZEK5IkNqDFh4orvILJzAx06UrC5YjcjEbqVNwYemTuqhadYe1AH1",
+	"uzMQxwVT7Qpl2ctR0LPiCdUxFWUdxVUv+d+LzyCta7qak97xR0LfgA9kS02/yR38bi1F5S7ba3mEyjGx",
+	"Lc/ogg4z1tiJ9pOUuKRKdH3A9hIwTKTGMDu6hMfWZDDeCbsWRqVlpff4q0OUa+1Kf3jd3SnAPuAvhLMq",
+	"F5jRCIgTqphaBLqotR0tY8LHUQFXWZKWVuv7KL757RqgapZzr5rfTvoLbsB1dqfKETx2WGR3Rp/gQ+tC",
+	"PbwOaBU4zQjsCymwHhaENZSpynYCfVBO9QRfYicfRrOLdqxA/JSSo9DA9ydCvkevfqPm3FHNsdBtk3bz",
+	"PWsTdy83fMA6gV98zbJR7K11u2kF3zPMf9qizu7qDBD/0tVB2tsbXe9i1S5UgaKcxeaqZ3+VZkKuuUDq",
+	"5eKFqgH+iPzhDfC6SwbAJtK3ysCAtDnUMPak/RER0vGV2t+hzA4VCwtLOhEZuBoV/VxYYcLt5hqQNpSv",
+	"gLJBKvVlLAI7P9GwYDB1L6A6mn0TjmsXawSF9nagF4Qp1FAsqixxZjtQGHIGpF38N3a9syqtxQGFSt2y",
+	"x3L6LVcfyRZh9avq3KOOJiRgwAnF8nSEuuWQI7uj6vx95XJWvH1ORgylzBi46jd2B3FnUT3/ha4uZmXl",
+	"VnWmZofcs1dLy7zqw6GJb/3n1vtM4Y1tXQLFnkKD1YOi3uVtvNlr2hTHO1Rd+P3Gwnhw/B3RtGYQETQN",
+	"/Kh6l/tlSWMuVelSd166eEY8Y9tEXahcRHD7QMq3k9RH66Twj9Dy00ZdqFzcMzRiRcN2JraWHcGEYNrr",
+	"qlb9vB5wOEcwls1iCTZXI5EOsaRcxjSm70DhEfYFXTKE6ovidLusHyeTXA6RYlNujJUq+k42PS+IomKz",
+	"r5BJx1/t/22MtPzr5bsrGI5VYw37Yo4xvb494l9YGs95aiYucUlH5N1n8vOPHeTGenf1TzcP8Fqib47I",
+	"p+rQx8zUD51IkdUb1YPzsdmk7j9cPX41hC0rdMNiuHdqoNaEYGfkgBlfmqN/Pz4Ku7wvNBkuDNMRYV9o",
+	"YiwG9xVQvRzY39He9f63Byc01If++u3qt13YQTrUMmEZ5qRtCBUtwhMFe2KdEQNzod9coIT2KY1W71ul",
+	"E9kX7qkOHTzmsKuzGXMU/AAN5jgcwfMzhpsnSmoHO8JAUbt5/wKp1YVDe80R6NxLON0CG0HxoG3rQ2JR",
+	"Di7GDhwUycdcF1Wt4d92jKNMzl/otWLn17ALT6swPYuI8nK6tognD+a2kQoHFicQrE1R7QOs6v4EdV1G",
+	"OthH7Q8pXVhpQDIpxszCcpYWxtSMmrJol6Mj2K+ssLJo+wwVjPxeIMH2uvP/ORfPLD2l7PimFJUZXfTt",
+	"BNQLE/dLRWF5EmzxOd+CQsoufyNDDkuGfAqoSNbkouD+/gvwwKGPQ98zLWVzHspv9Jppgnz+OaaOoINH",
+	"G6rAYSYFkcqxwxaigvwHyRhNUdTJkWugrFfPBdDeJg4t0fTPXBtXp9BXJnQZJ9iwK7+LMY1hRYBbkTMQ",
+	"dhT1hA8t9DzjCVWKo2ieU5UekXXcJ6T96uQEnMcyN4SbThdiKI1aOO5u4ymBr9kCa4TJdGGfyJXQjq/X",
+	"rp/fAMhYk1JDh1QzMoVpLXyNpbwnVPREO3CMwlx0CJ/OpNZ8mLGIaEnMXCKoHOY8M4QaZPPFKg5DaSbI",
+	"aEMBh67OqCkFx0Gk0xRytts6Ozl7HZ+cxyevts94KUezS7rL2QOI4VoRnCRsZopKYDmQLtvlsyD8iHyS",
+	"WQb1OwzxKSZNWkwTL9ZUo2oySp5XNar1KUsqF/GMLmIr5mOZm1iOYmVv8yZh5D4IEi88QknAaucySDwk",
+	"u8BSzQ4xOGa0IU2ukW6EtM9OziIys9eQF+Z7iQqzMOX4Kzqx1ySGTHjGyAAh7sD2c+DvxkFEBjMlx4pp",
+	"PSDaIkootEtFJfAGCo4OGRMkczRuZp1zCzHPI6hkKznZctHkhzzr2k7BUSs4SfxGjTyVttUNihCC+ylo",
+	"O+Hzz7moc0FVTuPdc0R866vUxis2VmyM1ZTkiKS5vViQHj6xogrCL7FKkQtjbb86OyOD8JqoRCUPOq6i",
+	"yUzJhGEhB0csBIQFXu/0zKNWbfbPOBUSWDgnTDg5aD8uBevgJQGaU08wqjIeBsuW9KHVD2vSdsWoyctO",
+	"+DXtq/e7jkdEX/PZjItxT8wZu4aCMXZTfBDjDLx6IiV/UKvvQmDqRGbcNgOEoD4Tbm73mTY0Y651u9VA",
+	"PmKN4ZG9eXsCaT4rc2jfGUT2qrP9A0L4Ugt3NbKscitC5dxgws6cBuGMUU8An6m9VfEPRLGZ4gkSkCoW",
+	"az4WvtZzhDPsTZzuJxcnCwmM5Y9Amhpq8UVAbV1sp5BzF9+5LlIX9kFi9XN7w/UEFHDHC09cd47I32WW",
+	"EgMBpOUV8sIz4ePuTFhWqGpQIQzvWPvlMeWiTqt2MdkPoFbfP5dpI3D1ujMaV1rNRXHwylh40oU0MVgG",
+	"d07e2QzYQYo0ST7PM8ln5ZW6qkQOTXRcXnZxShdFCadVb4jr2N9bsau61KQRPbM0IoJ+BXvb1SQOQbkY",
+	"RG4dh2m/wB8hdrGKjfauNR7jbbx/mIoQC+usenUzKqbC0Sl4ZGIfnQKcdOggwxizJcM6/LQ3BLD7zX9H",
+	"23vBP4UwJ/V0/a6imgfY21vjP0OD0JHt+dAbkPLNgxR3doAkpskz3h8EaczTDdI4aKSBNyOhcJE6mwzG",
+	"ai9VR+mG7L6KkVwAxxnADoyPKmu2mAmb7h9vYLf2jzfKtBU7rms2M6TNRKIWM8PSzoWbDkhDFmU+Cxgg",
+	"xpSLSnwBRB9AYxGEwmMdYftfWHyPpikYuSbgXq6mmSSKpXaOwR4EZqfC1ELa8McUUv4KG6eRhPaEz5zG",
+	"0oCpr6sSVDoPU6AhJKHjpKqiQtMETDOJTBl5+/YCCw4qK8FUT6C5NKBDh/RsDPWPCPtXTgtrzAtXpzD4",
+	"bpnW4n/EkodlOrYb87ZmtbZmRWhJJzCyYf9enbztiVpDWzJhybV7TOaGZDK5dkG2gaUJYjjwiNuN9wI/",
+	"qslYEllrWPoAe6GxKzWQ7Skgm1eBGtNSY1qqW8ghy+Q8/v+Yktt4/6umpRnVq6MGwBZl74ANFqiwfbw2",
+	"YyNlzKjKFhtecX6FuMoAsbIzUvExF9RIhcqMfWecry447XqzxRgavHpgeBXv3GUTUJdQBFJXhorUYpTT",
+	"NwBTIkLJTLEZ5WkM2MVqWgi3AI4FGAXqK4dQaf8Idn2q4Y+V5EJY4eFiy/xCiDIXT86K0CQLNsmCBx0e",
+	"gooKLE7XRbRHYaB7VASsR0Vsuo9VhwIOS0lfhxY7AiM7/up+7Nt/wt8nMkvvrDlvIxmKo7GFaR/iGJai",
+	"HkB5zqf26BR2BlDIKBSxIpC1pQnNsroCG/C4r0nramBgnidwGHNdFMqgpbECo/MVyxjVLL0on0dDgP+B",
+	"jJScQm4BV45atQhXmVJl9UrInyaXGz0U9gt1iuTfZZYGU/jsvBMgzENE780WdGjV7aDaa+OpaNTe+6m9",
+	"craysEKlAoN9NuM3bJtnfYkHB18a90fj/mjcH9+FOgkhh5iQd8vfUQsySIkxACUAaDByzOzcPJDGWIPn",
+	"HDg5AEgH3DJcVENVsHvgMklTTYwk8wk1YWaoj8VlugNYza7DSCoSWHxK10aFFLaspF8gNKz9Xwk99YGn",
+	"Gp1RNaDrM779nHFXFWwVE9cArgZwPU786p0Rl322QVsN2nqUnby9N6HBZweGz9wlTWhgzWkXJBIh5TuM",
+	"fRmidaJ7l9raANCmVF3HwJv+EHGwEFnC3Lh9nAkwjARDn08kUO0vHImHH3wYsTNkiZwyRxbSExi40g6N",
+	"YQbILyxY6kRVK07I4a6Yt3kVfWtX2JF0TxSwGGGZYPPK+5phjlNxFjtRUXEMV8mK2Gs2M0fk7xWTXE9U",
+	"bHKlrS+ge6oY8Gp4n+qQ4Eeqrkuo8glJ8J8mkuPOiBAXA7q6pCxsXwK3wJWXn39/d0VOuh5EkiSTmjnj",
+	"866ptji7PG1QZYMqS1Tp4+gaANgAwIffdCAe4zTHjm3SUNzjWDi1CQ15LljRXjS3QnTtAgbxq4gOfM5x",
+	"AGLMhC2qKAmje/fPtnHscNwDAEZd5AdVkCPQtxVA9ajGEmaBkr9WXe8aBHRFzrpkyAQb8YRTtSApSwB9",
+	"3gUHuVltMFCDgQoMtMPl0uCfBv/cG/9s2HM7oqUG/xycrcxe42XJLzkCojGelrk1t4EPGG/uhXGYdFdw",
+	"bVDrp9slf6TIFsgPBK+6koE/Xf0IkVNEM3XDE1d93tXIUWMquEYSmYnM0lWs99iXpyqz8Y5qFnOhmdDc",
+	"8BtGZoqN+BcfsDaiU54tYLuuKraBj/Ttv/r4ciUYtlp+J2pNuSj+vXWBMTHRfZFPh1DHbTsQ88vfr37B",
+	"N1a2mlLD+nLUH3JlJmspubfs5owpLcVupRQ/wTuPUUcRPrQ5Chh3eBMGfGg1Q7RxS1MQe6Ox2NXhCMUh",
+	"ipStiiL60AYQQIJltXUSl2sY1WpyKMp1IA2R+gNCIex/jEIeNEwk/eXvVwTPtUVoPuWxPZVpnuWanJ4i",
+	"RUgu+L9y5t0EroULJ4/trib2yJFpDmznLmZjzI7IpR0AFHIjA3zyyLFSDI5WMVnDY/cOq7iPXkjTVDEN",
+	"585eKKetbuv0jHyi6ppcGcWYaeEaJDK1Uufn30/J2V//t90Acm5X4ufcIH9yVcB1W6dvX5/GJ2fx2ZtW",
+	"1GJTyjMr1Oj0SF7TkVT/y/XhSKqx3QelYG91W7/CI62oNeY3TPi/XtGpFX+leO623r56SV798Jqcvz19",
+	"azsayMRui6Z5Bt2fSMFAxz1/c0ZOz16+On+9Az83tLkLN/fpnsVonQjF/qQN2XajxT8fsu16PUlMdIwH",
+	"OgbGhMPU4COXtuC5Nn3DRXPAbFBTnQF5mrggOAkNt/ehcHuDbI1tuzFtmLz3olpTD5Hat4EZRWjWuRt4",
+	"XFKnj7+6q34dO/ejqdZ/Y6ZAcg+sUq3i5XaAs6Hmfr4l2US4io+mXu1mCIL+eR8bOKVqorL+cfXrL2TK",
+	"1JgReIa0P//4jvzw8u3rjlfMcKBdQoeaCatHsSyFa3gREZFnGUkyRhXIQQkN0ww5lrHuEqgskF9ov5Ie",
+	"kV8YSzX5aRSDp6zUxYrb2cpaXRia8HOuINPt8/z7LL2HcrYPb92SVnbW6rZ+zKghL+1Wc/qMnSe7mmzE",
+	"lGJpoCVNF7uqN5+wy/+OKh2D2Y1hDf/jLsLKt7qtS+8R5KRb80ZeNhrMahz5PDSSxqd4mD7FQ9Mrvh0q",
+	"RpDdhZIRhF23lyHHxUoUAXf//pWQY6o103p9LevfJlyXnRcWs0TOYA0B3xOepSRoqFpVMyLDBUlypaVa",
+	"5d2zLV8GHXkkR99DepLK4Wz2JgVT17iUDku7qW79lXs8PJfhidqf/nNfpafWHTWAszxw40L7DXgf/DEn",
+	"7XdUIaXWFd5opP0h42M+5Bk3C/JOccMUpx3ymY3zDA6KJmcnp+cRUWxMzjpRTwxAVAy8JeWFJm3728tO",
+	"RAYgO+An+x/2p3f2PxQT5DIx5PTtm7dEn/7gUkkGipWzOyCKQQQm1octf3AXyXBRPs90n6eDJaOnvXT0",
+	"6nKt5Ql+UkcXn84oVxD2KFWfZ5kABcuqI1FLSGO3lNtzUIaNTOSU4UgnUAxIQxaPYhpHInOTyCnDcbh/",
+	"tLotkRsFW7KIloStCrugT7VtBuNDolYugE7caURhI3hQaNafLMacQeK1f3hEM730tJE8Y6YPn1j/5JBx",
+	"Me4nmTQTtIuuftSOvq/piJnFhgfpkBv7a9++cp9RK+Y2/oTPNgxkLtV13yjKhR0QS3Nc9/6NzHJhGANg",
+	"tbaFRE6nueBm0R/RxB5CzjZ8M6G21f5Iqj4csltPW/EQSqRu6/KIfKIGJJGiuk+FnrsL6V+nrW4rk3BH",
+	"/8uq99p+xIpMPhZ8xBMqTH/OsgyXzG7exPjd6tAiLvjWmn55Dp/GmRnIgcah2QCMpnpw46n8bo0EJchC",
+	"Q8FIqnjm7c11L1jElwaPbaDlBYAY402MZNjuqNU/XoQyx/66q38OlGdoz/ZkaRC7hUHXP+w+73qu4ynX",
+	"UzAi1z9ewNI07Mz6qSmhbCxFtoCRhHC4cQTfR8+7MtSxD5dqBHhdCvWPtB0TUuceyt46SwzqfJxm8e42",
+	"meLd7cww5LL2DZDK7IYpWCvgfgpKOihGk8lFWXACvdNjZsirk1frLDs/+k99YyaemnFttvXUrlRj9Tlk",
+	"q88WhysUCcmEqrGVt5sogzebgR7A+V1fQNpKP11QvdXKhvYozzIr4QFkESPzZAJ+cW8zKrNxuSJc2Psw",
+	"IgmdcSweY5fHDhz5licy12wis3RViHHN4XpSM4wbCHzWX6v0houxFWU3NMtZf8bsunZPX5+enJyc2K+l",
+	"XFO0lPVnik25BVaoCqeKQVPVdWBfjKIko7lI1QLniVGDNoE5Y9fZwn/kzH9Bsf4UjkCr2+Ii5Tc8zaHa",
+	"KBuNWGL4DetDfka3dXZydh6fvI5PTu2vYmIXI+2v7mKxRHaoXIwhAcf+EWwxUhvdX+rTucUcuPLhPMGN",
+	"38eEW3NrJK/8UK65sJ+y22x740DNNnkaK0Hdfm3MBc3N9HzMBXX4M05ypez/sy9cA2prDA2NoeHQQqLx",
+	"yolTrhUbU5Vuql/EhOZSxHTMYgu4FE/LckGNFn1/LboeQG6jTm+Jndep0d4HFePLqzXoDzdMLcgNU3Yz",
+	"2N4x+AO+ttTbZVUailwE4gfZ7UwRpud57z5fXpVfUASrV2li9/I6jfmv0Id/4ovfhK5cGdFmLdktgpu6",
+	"Rj8+MP14xdHxR28vZ6ga6lRp+GDiKlZLoapPeL0ICp+198B8wpNJRVZyTRg36M5PWUSYSFlKJHKiJlme",
+	"2ktmp5irz0s+66chVvgJO1+ZAY2MFhN6w3CcqzgV3Mj78FCFSiBlI5pnxvm3o9vFyh5S0oUzu1nQVUbe",
+	"iLnDEnOVQ7LdyVxlFNx7PsyD2AE9PYHjlKkMc3DNRTrwqSiwb4t8BNL29AURcftDlz+OpIqIkFMuGMN/",
+	"gIJV2JfIlE2HTCFXQUY1+CH0YjplRvGkc0T+Ks3EZ74Bf8GQLTMlrLAihiv4pOZDxxPgjzuY1IYZWvac",
+	"4QumsC9HEIoEs9svLhTHdDd8Tc/iV8kpi39IX9L47ej0JD4fniVv2A/0ND05s1LQQvDA5PcqPjmNT893",
+	"KRdRTtnTmNIqi9bY0Bqx/u1yCITXv7exNTazxmb28DYzd8X4sByMjbFHs/5xzbJRHO7WxlC2B96BiZxX",
+	"YBYuCtTV8j1v7wDDHiA9qKKfHH8N/7mWw+BXwe6g18KacaOJvahr+QqWAN2jaHGtlcK1fKbJyH3eDAaV",
+	"vVq1Wx2sGrfZ9hLu4l0MVrcP+jETd6iEc6++rlJSPwgg0KuuGNQptCimUhbowhe8scJWG7qA1KNQqaeK",
+	"uZC3lGXMsLRzi5Thlhj6INL76ZWeaSF6VBWUiXQ5FOTlSciNDvo06PFTKHBN53RxN73xg0gfmz5hG4GN",
+	"ZtM9ie296ZCN/P929cGqfucM1dsqgg2DfMP28FAbk4k0HrKRVCwGi+Ez44L/ZrghPoh0GctsRigPoOXd",
+	"cDaP3aHX9wF6a6oeOqVvSheE6msoaWOHbj9NqCFULIjhU0ba73/9ePnTL0fTlGiWAIHd6Wmn64QPdDEi",
+	"lEykhpDcnqDplGvNpYh8jjlupFTORUQ0HbFxTlXKxdhZsQB9W9mWMCWQZVmwL8Z3hsMOFCTNWU+4VIjT",
+	"VyS1+LFQvFE+5iIDSi9D5lTbF4iWdrovHGGX0kWrUDoR40DoyDCo59MTviGXY0u4WZ2R/hka8nf5U7oz",
+	"hAQceZlOuQHuaBgQJSOagS+mwJR+kfrFGrWKz7K0D8+cnZy9jk9PLRrdAW0GU/FUboqgC59dTco66Ol/",
+	"C8pVVXabIZrdygE5JHh5kDcYhOtRx1hQmxxIDY0Vs7fPGtgVCj6Xvre36+0jzfByK8RFe0hT4BmMyFxJ",
+	"MQZO9ojk4lrIuUCSn4jASUFh5cIS8Rf7h+JA7xVZNTpBk5bdeH6+Nc9P46K5BzK/9BBVkFzMMioEyHF7",
+	"X6wpPo4P6D0Bcrs70nxNFabfIGLG2POY0sUtaGGh9hCLdrva33aRILrHQg4LPahIXfSmHGZ8jHzRgEyR",
+	"IwkbSrmG0GymSdvORURSrlhiYl+dmypFxRgql0eOEI4L4JCKvMTQnYikTPEblvZEUeeb3UBNq1rMH8H1",
+	"pzgVhrzpHJFXJ6/I3ALzoKjJhGoiZNHPnJG2kD3hjO8pwd6GqgZaAR1ltu7UwW1wNNmHr/wCPKjlsvKl",
+	"FfI8WNYmTPCw/EeXITdiZZXuIBW2psN2kW+gWImHC2OuyKFjqjUfiwexD1xZgTSfSCSrd0AFDiwKJDKX",
+	"6ppkXBt9QSgZZlRcE0i89XSZ3ByRP7iZyNwzOfCxQIkEAiOYZq/GO9lpOw22lTBfBftRr49fQtt4cp9U",
+	"EV8i7tLz+OTVmd15jE5b3dYvUpkJ+VkmNONmsat6fVnM4ON7c+4nExvnTKOINYpYo4g1iti3oIjZWyik",
+	"zw5VHCOBpSi42iH3ktHpg6llq/O53hU4wj1ZrRuylB5SgyvKFNDP7lPfQO4nDmWbXCgYcqPeHKx64z1Z",
+	"XBupFs9Iw1kZS0aTCZgIiGPwIwriaWky4ezGStkZVSZbFH+wclRIU/z7gswnDMQm8mW75NULNKGkLOGQ",
+	"ItsW0v0UwSRqhmIBjBOexQ/yOkvDhBVkUVEAIFtE4eVvRWBPQMSbmVBRGHf0i6OS9XpA5IwJ7QxVhWKD",
+	"JE+bNaCeaNs30xztMThAKVg3MMucdy7s9+yI+nY04SdvuE8P9mMtXa09UfpaFbNfzw1eWAWSMYoKTeHb",
+	"daISvWoHoIL5RW51W0L2cZVBhGVL/s2zk1bkqKXdNikyVOtJuU+ilkL6p27LbzjXV+dedXbJXRW7p3WY",
+	"3tVT2uh4jY730AlZ9kAh8awzIK97zj8TTxkV8wnP2LqnuYhnSo6hPlqjYO4U8neYAQhIf1Fy/e5zUX30",
+	"OcGZIalkGoAHfGp5cR1LV5E206j3B5FhB7ZzISuE07Igbd4jV7X/FPti4jRnMYRjxRmf8lVybmci722p",
+	"tpcialxky+Yp8qLUisotRzmfMBF7uBwzke6RbXtHIvK78n+v4vLekUy9sS/towZ0smS9CTUXuN2kStj9",
+	"rUpb0pP9VrJbvNDL1Eo6IiOeGaawzpG93PMlSuJbTN2VOtKuGcfW6wpJZ3aBked7HTsZzf7q+v54vEF1",
+	"BEAlO0ao/djtS02r28pz+OXWQahvDKewFe3EZ3aFLz0soVB10jeb0Za3SmNPOzRy8fUHezWF0AOSoK2Q",
+	"Tsdf8T/W5nrbAc0nMvNSJdDeC8uhPQmKD3OwJFGRQpZ3QrPEFY3r+ilxwsoKqqOeWCqFrxhNyeBvH34j",
+	"mzp77IVfbEX0gHChDaPpimCf6hFrPdphXuXYxnE0OeXfQlX8kg4RTgVbpk7k5mCZDnGTVkOE1hy5RE6n",
+	"3KwvW/IOT3k8pYKOWeogB+Q4SUNmlKfETJTMxxPiQwtVLnQ3JPuyv2gX0oOHXL/oCS5upFUEjghUb+Ca",
+	"zJHFjJFKMCDBbjorCZBQ+mYiQsmCUXQhUjJn7HqFwMCZeRcM+MG5U8OPrSoSXz7SXPoHe+kXe1/PmKMJ",
+	"xkP0Qtfv1MhKkhLNt410ViC/5asZgXhs9M7lRx5LTGTMwGtf8T/611ysARcDLlI4NjdsgFIgn42UFMaR",
+	"KZMiktjbw6DUCB40ohfasGkERDsuR28u1TVLicxNT7RnkgujrQqVyinlAiMFA1wCllM2064ALYROcyAo",
+	"HOc8tTMZoT9QECYMNxmEQB/1xICOFWOp6zP+o8BHpgIBPVl0AZZmrhqLFUBOFoFY8rCqJ0I45buIo0SB",
+	"RpWpaq+auF0XEaQiJEbO4nymUebK3GieMmzc99J+eT5ZhANwc57y0YgpXc59uUhECoZuPrAWu6sPKTh6",
+	"YsxvmC5tycOFYRqN0rgZbEdT8MAOFwF3B8R+vyUDt5nBHoPTSzCJmdCe8APFX9YK7p/hY7vJ7Fk6qors",
+	"QtEcckFBlQxsMFAC5qTOEFMruXH0S0L7HXYkfs/1TGq+Dc+geyV8o0kBXJ8CiFO/d1Nak/vXuCNrLLgO",
+	"AihmwOdevyVviblvntpjD0FKBYZyN4mRlcg7LuxNyAX5IMYZ15OIUE0+vf/xGShfm22leJ/9JxfbYrCK",
+	"dWQl9vpUY0AeEVrQ+4tsUShZy1ZkwVjarYLbFLgNqUh7whusHfThilgRiG+CTrwMhYPSconU5oj8ApQY",
+	"SLLgio30ROlBiVabn6Jqr9ApQacyt0jQil2jiwg34vdVT8wnUi+rkiWcKdC5kDAPcG6x7AnOCGlD2BWi",
+	"PZ3bnrHUtaMRGFkgOeFijI54x4KvMV8tAmQDlTZXmLBcB1yhDQyKejgzVuVrq1BNUDw09Kc01q3nrs3+",
+	"YfdmpThsrYS4k2y9c53LHdVQF30ADuf1Xjh4oiCF9NoRGvJEPh26mPM6J1y9G805j7ADn+D730CYdzCe",
+	"LZxUdtSNkerwjFT1m32VT8odInxrr8Hf+xEEWxa8Tahi/mIuxgPZ/+V9FbATO/uMSH3UuD4iYPB3gQL2",
+	"pSm9tmrcjKlAGNaROgXH5knDmCshyD5gpg/hyqH87k8WY84EUI5V53RO9QQmJVVMaycfp1IJ0E/+G0pT",
+	"LLgY97noAx6TWavbmi6I5tqZfoAQYMrU2I4IQBtNoGLshJo+130+tVNF7Xh8a8SiJDl1xK/TBUmo2T4c",
+	"Opj8p4mJDle/KXXRSPTnY8pwYn4dqemdgq+boOoma7fJ2v1mSsGug1YFwKwvBrszuCzDmHxcwLbRlf75",
+	"alilXQQ4vlBHfxvN7lPx4acNjXSx4rsZc/CoPmwso/vUFgqin8lGSTzo8MVwmQpbT3EKHjgdeG0RQxqE",
+	"TKAUArUiAvtsGfKT0oXPue1sWVXQ7+In1decdtRnU8qtIiVHI56w/6U4xJal7Mg/GxWPziZSMCgleP7m",
+	"jLw+f/Xy7NT9bFekP6Sa61a3NbIdnkt1XQqUz75Z8s5O5c8mCK3metQv1PV/7yp1nkbvKpawUboaCdlQ",
+	"FjXKT6P8NMrP/lPKdkYgu8CoZUC0rPwcf/X/ubFUX9HPzRX4AvDz4GrCJsdy40N+5hkSwTo+uvKwm3ru",
+	"euW9SpDcW1PjBJwXBH5GT3gpAax8i4gH2wTAduSdHJEzMmxRfu73WXovHcRXn9uH8lHVKE5OTk5PT3dX",
+	"AT5hh/4dVT4LUxnDVP7H3cSHb/dRqUs3yS5H/dPIsANA+s+uoNhTlqp6Bxs3EGkPh1WOh1RcxykzlGfr",
+	"bbg0sS0bRFQu86Vw3AfxSUjmCIlmiWIpNywlRkZET+RckCnV16jwr46ro+L6vevQg3IlJnzGmTD+Wyuk",
+	"iJubxji6X4FwwHpaEbIrpIm5HjUa2r3ixUVFCXuhiRU5/lhFgUTYOa/uHqWdl0BmXldGT7vCeUsFOJQX",
+	"HBch6OQuv2u4wPFBWv0tMXe1WszdER/aj/WdbIbH8T/7zpr86fOv//zp/YfP5Off3tsZ879CMGWr23p5",
+	"+vbs9ZvTt62opaUy/USm9rXXJ6evT1+2/h0SIJYLqNiUG2MXwacAyBE5Ix93K2JcFb9X7Amo73e6AQKy",
+	"BUSWZMZEysW4uRq+G6uwkwEeMMVOxQgiaL790sCNVbcanUUTHTu5GtuJ38B3tryFrrlIN7GYNYhkrwEz",
+	"DLLI61CJW8cLMMwCIW6h6liFBgrL5sLwjFCiQfsjuWYKTihXU30HGLOThnbsPnSHukBLiKe+cvAmyFPj",
+	"p8cO1aOap/PZr4RFWwKfO+MYNx8Hj2XcRrrlfG+4nhsYtDMMsteSA8M7Byg3gOk7A0x7AUDbYatNrS49",
+	"rlk2ip1gXEd20Tjy9w/K3L3pkslBlHg1u+LdW7IfkXYFiHXuA8AU1bGji9s2nPnz5ZVnmFuKaA6qgPjg",
+	"5u3TVj9fXv3Td+Rpw5vLYfR3inS+LN77K4Q67osN9vPl1aNQwZYrsDmAOtwEjS3okGOoq8d1VaptDb3Z",
+	"Vr626O58JbXa2HtHYxFyWK6nXyNt2ApcCkG5ywZxxGtSWbmZajKVKcs6oOdJwZbl1BG5LDJ1BRmWTnTU",
+	"epGQDQIofOBuXdh2eXqeVAlcFl5drAnUilowCfYRCz5a3RZOku0sEwnrz5jqw59a3R/O3pyc/LsQV5dp",
+	"nhncSGcnZ+etqFWZcVhE4LfDwV4zuwkTqljwZPjTv05hCpf/LKSwb2R0aLvZ+kWSCctmtn/Y0e6Jlaf4",
+	"rMYSAf7ZKzlly0+fBo9nEgbqH78kmQQGu6VXzk7s1Bv2xVhEQvUEMoB9zrFPNAYevla35cl2IQmpVX5s",
+	"gn2rHfnZY4z8PBjFR0atYhx0+++2gX//9w7afrGxn6iwU3mwVofTV3O8msD6xnbQBNY3gfVNsSBXEYbq",
+	"OGUjLgCnNYVd9oGyAakSSgSbL4PVEnyvga2rwOgeQHmtdn/8VVHdd//aGLIfaA1l1H4F9kWIqgt+4anU",
+	"xgNvjlB6zG9YbdhbBSs/gj67yjMQjLIJlH3ewf5LS/mEeu1Oql+5R3eO/UeV1Y35wspPDPJHmQoMsMUR",
+	"5prw6TQ3dJgx0n518nbrTID7qLX7yAVYqbVOueDTfNqnQuQ064MS65mx63TalydrdFrSxirDaad1B71o",
+	"3xkGt1t+XL/qRrnpDSSwBRvJ2eg8KzCnL2KKgilmX7g2eg1G9c8LaWLYW9+Bp/S5JYmcHfSOO0QtZ5/b",
+	"5TBydBB6hDpCe2v4ERGAH4+m5hx7y/3u8WO3wVmtz+JTHpB9FkN2FT1BzwPG8aqedwH7pnjalKzdUF3K",
+	"zWDkCT/B4mIUFdoOR4rN8O3SDXsfAC66mwvjyfCJ24n3V+2ayLAG6TwS0mliyPaHjBpClOdkin1aUPMp",
+	"Nysv7+0u6UfEMvjFB0Myv9FrXP7qBUpkDu5yBDR2K0iYNJ0nCdNaqgtf3dz2Gq3g1NwKBzMTJsiYGfLq",
+	"7MxnFLgd5QMs2GZc8xmm4HtENUuouoE1Daw5ZFiD7zS4psE1Da55Alxj7/I7XOV7BjOGxWD12Ta4nI1G",
+	"DGUNFmpNJlSNuRgT2xTBpiIyXJABGPf6IyWngxUB5dSw3/DbjxdPvuxJz7DQLDreCpuQFMhPbsdoO18X",
+	"JM5FHx7uA8SpKQxrX27dPk4PilH8lG4OEA/Wq4kPP+T48OWDVZ6rUBT4c7iRn2R3N/rmoPDL5fPTLjtp",
+	"z5JUvlCzkSlddCr25i6hJJFKMbCbYqFDwebY5BG5FGFhRwL3RP2J5SYQT3B0sQKlFKyEFRk1FnCU/esJ",
+	"KOA9ghpE5oj4sWSSpiyF5yvDoZliNF2QGdUGqojOrdZ0OVPFYmlClbJd4KInPrrh0iRhM8PSbqB16aIx",
+	"p52xlFwzNgvGZyZsYcecYrFMKkg+s2JUjMmfctgTxbiKGSOK+QLmOFNTrNNtZyfYOlCjG1aWsBuXTg28",
+	"6YMhTa5Btg/qak26WHovZ56WA53OuKEQfGAPnypiDF6dnUOQQT6blX89ewl//XfUmvIxpmNrhuWuxqw/",
+	"pBC9YP/z9E3/7JUViTLXbCIz+3fNxRhGO2fsOlv4Nt+8PT23t8pSC2fnfSPtM2AXQMaxPh2z7Ro9PT07",
+	"h0D3lGs65Bk3i/5MsSnPp/3qk6/evj6PWkxM7NlO+xufP3t1dv7vMjLD/Qiig/lnTooL7oMYZ3bTnZ2c",
+	"nR+fvQZhg/OpEligU0CLVPHRqK8NmxWfwdl3v4RdgIAP+6h7udyQrW7Lfic+eRWfvN4hxsNvxCcKfS/O",
+	"QUMk38CAbyHefZXpwOsJAPtjQy2ern/WX1Dxn3IYyxkTTQx9E0P/KDH0xR5t4uf3wZGYphaZ39bvoyB2",
+	"wiLLvSokdaaJ46/2H334x8bA+LKfXeIAIsn4lBsdEUQkhItETllEPv70NwTsEXn/+YP9eeaKOTuEhKNf",
+	"ESIfQOCH1+dXuhyK0TZRns87Pr66ko+t1u/mrPS7cueQeNRQ5xOpWcVAWLlXrVQd5SZX7KJ4pZA49wiU",
+	"v7vOupc4+XVKFyhD9WoXaTvjyG6x736wew99X274cSPfN8lDH/jeiMRG+VntN91emamAyhhE0PNWe5rQ",
+	"+EPfk01Y/IOFxXubOgXGGCENWTATeC1enbwlUliUYR/oPJI6cwyi4y5BY8s4rN45I/ScKW3xRCk0/pRD",
+	"YiSZySw7Ih9oMiEUPCcsDXwROChOszBSbMyM89BU/DKuZa69jlh6YmrcDxi3J7MUnDNck2s2MxGZUnXN",
+	"0p4oovic2wP515SW4kVRM7rsRxFvBT6NP+XwhXY4QJOMa+PwJgKvnkDkVSAF2/5wQSZyTqZ5MqnzefwO",
+	"67Nnn0cFIZ3tDSH97q6hf8hhrf/XuaEuYOmLrUAN8abfh6JebUzQDQprTNAHb4JuIti+t1KlPlggqrnD",
+	"b5hakCRXyl7xwW0/pSkjuUjBXAqchciV0qb2OrkLcCqBEkvkDVN8TUTaj0BpCoSmY8UY9KigMq27wCHa",
+	"rGz31v1dSzLqm+5D1YSa+K48h1+Czffydc3e2w/FKPZ+8Tg8o+5jq4LIfv3PJmLssAzI5eaOLCKuZRC9",
+	"WwWrWpXiRwiEEhg/ZO+6XM2yHPg8p1zrGRMpaQ/g1z5PB0Dsn2R5ylL7SJJJzdKO/c+Ra8h23vWvJzAW",
+	"y96LyLjcHgQ/2/Y6R6QI3Czj5PSEKoZZPzAZLMXwL83UDVNkLtU1EB/J3PQE3MvL3XdtYUtRbfOOQMqP",
+	"EkQ/qDJlDztWpegJxUZwI0ylYqQ9cJ1axK7FGNqLpcgWg85FVcMpPkWLrsGwRlbi2insCasvEaqxniwf",
+	"5hA61x6wLwnT2k4QbrMuGXBxI3nCBqSd5oycviIpXWgX7yak4QnrRGQgRyPNzIDQMeVCm57AmLIvhgyS",
+	"RZIxPSiLjpiJkvkYEUpRjCMXmrQZKJIGqaZAzYaXX2j/nN2ddjFoTwg2pqAe+mmDuRwkVKV9O1n5bGCv",
+	"k5liUMLM/r0o92hnrXNELskwo+KaYDkwP0faapB2wu0fY2+bHnTWRLO5tbmnYlfaLO7FDzuFmiA+wgtD",
+	"qfxRglq7b0/o6fAsTl6mr+If2PkofkPfDuOT5DQ9Yy9Hr+j5sBW1oL6wvWdwA7WiFq5jq/syauE2aXVb",
+	"uKfsJQbbxSIk2AitoMaahbxDmkFltTnVhA7lDQQmEmbBJ+jVkFMWbJCyMueULiCm8WinKmywHE8U0uU3",
+	"wzYXXxPM1WjSz0+T9lcR6qoxaKpNyZMmuGpdcFX1Nt20s26DnI1vUJXGeO/HQIgOf9luBzcmgHvl1ys5",
+	"k5oR6oHz4jZNqkPEOA4yV9wYJhzuuqeOcUvtP/7q+7E21us3oDQVbFHi/ajomRyNwLAvc6MNxYKoNfDv",
+	"b8wE2O/B9em9Q4rmVj+EwC23ulHJw4sgWhOwUZPhoqImPXJVab/5wEe44bAdI3eVvoMrMvzKKrPBwOqb",
+	"o8UA73xUPiFPC8hRnaJKRjTLNAmV1YwapuAZnFiLHFQIKqyi2hMqF1aVTbme5Ya5rxRK9VjZ7aK7ZEYx",
+	"nwpUVrtCREi/YvZ9xXQ+ZaB8OsWSggeVizGqxa4lfDaRKh2QdiGJGL+BJK9yPFZ9jQhFDRZvOJZeFHvE",
+	"qvrYDNRowk+oXKD+bKS8xiQuSDPDUie2Rft1K+1YX45GA9J2W6WQ0dj1zhH5YJfFQKUMriElrTB9EKMo",
+	"z8ppHPFxrpiGfLM6cXmZmF/FYSnLidtabtFbUcutTuWG4JrYbUM1T5krJmrPNzfoFS7S8IZSQtn3nVXV",
+	"S+zH49fXPHBV9RldUAeJ0UfFvbgBCIMoiOVoFBcOlT3qc0ZeMytD4WIiqYTQGWrvUXQXFWKisIc+dDxR",
+	"o/hX1CCDVAMNkUuj8T+Rxj+VisVmQkUc6FyNYn6vBCyiDZvZsZSq+QtNMj5iXYJQOiIO+EQEYWvksCSq",
+	"wgAO96Wf282ujzGKbqVW/onJWcY8CJ35CmwuZm+4IFMq6Bhd9lOZMtK+vHr364/k5Xt01tlNLZWjqRME",
+	"it9i3XcXF2h/RdVeuILwhd+hE7nv6BfESEMzTfQs48bbMY6xO1HpqEA7R0+UgY4LRiGwAGvA2dm84Wyu",
+	"wb+X5lZRsRMD6smx+xv0ptSoQpuDBfc9IfIsI+1AHgIydwR7BRiH3nCtrd5zRoDIy0VmIiy3wlIKRq7+",
+	"98+EjseKjalhK4waf8AifYYlu43Tawqw04XrGkwvx4r77ZSNaJ4ZR9qxigeH6r4crWXACUTA6cnWERKu",
+	"lbBh16FWtwUCNCqknftnom/szn5Mxp3KVIM0Y1/Mse1IpYnKFPj/3e7pirvVNr4kmd5h5+P3XM+k5tv4",
+	"g9wr4RuNDenQ2H5QvvqT2P7H1a+/wB327uqfKFXxWPwl0TdLHO0gn7esnbNW0FuJF8+lus44WnFqJf0v",
+	"7IspxONwAQYb5Nyx/2W7ygX5BQ047UGasz7+rW//4mIfnQTtCQzxSHP2F6szD5wVA2KyqVhAIx0gPwrT",
+	"GjE0nNHpStOu7dwffiBPW7N6aQIqYm1Kv/CpFWQvX78+KehZgIrFCQguDBsztVpYuumrNOveHUqZMSpW",
+	"v7uUKlortAC6TbkohNjWYtwu0KpWTze3+rBxbpUNspYuTQTbvYl+OzwJauUVZnvULFYpJOFPK4TkXQqK",
+	"rc73cZ9aJT7fFVk2BcSsON2KSuCFbRgC+kAI4hteADr8NmFZujr2FTvztCLQd3v/MsaOHVmk9g9DoW0j",
+	"79Pyw8uwLegeG9F1iKLrlhh4WnF1/BX/Y63n/dL1NfB35iaRU6YjkrKEA42tFU1z8GBZ+eT/KmdM1PuW",
+	"CrzWevDDslrPsr82J+TwXOzJ0il57EOyu8/d9in0uGumbnjC4oQaNpZrs1sAzUxkhpHrPGEkoYZmcpw7",
+	"PlNnBdHF9V9qj3IuSPkJ0qZET6weaYFRBF4bex+knXpC5iv83ruyjw94FqsfW2y+wcpxNUf0oC0YW+9d",
+	"uDp22LFFShl+66GPfH02fZpqCObAbUuMXA6VWx54VLrCkowzYeKM3bAsTqmhxdNQf4UbZ/fRhGp3gzJw",
+	"TdAlWzeE1Q/zBeHmaEVSw9L5elqi3iztu5H2HTjOpBj3DVPTfiKn01xwY7uYzvrUbUyInoha18zusDFV",
+	"KRNcjPsTls1KcP53ls3K6cWnrNDK7XdbQgq2fSzH0oQ9TfbB8qo1tLKNtP52MxGWUNHC169psvWbCIeG",
+	"IuCgeGADWLMC+BSAZ3uotsIY4fZdPMuoWK0nDTCF/i86H065MSwFFkk4iHwsYjkakX/lLGcXOL3gYep7",
+	"NNgHSti/jGim2cCF1YIr3v2uXyD+gjfBJ+XSXQXLXugj4j8OZQkHhGN6M1QczJVgKYG+Q94v/qGPbv8B",
+	"0cx0Vtlpr3Dgn2DcT2us3ZGfwHa54Ca4VWbHTmDXTYn0mdswlwBk7XoRORpdEFgPqylAQooolsM+tir+",
+	"oGZd17vBHtIcG6zgZo0WJqRRZg9ZmXXHuPAu6U7hmLlFsOCjk1Bs7U85rZeLx1/t/6011H5S8oanDJhR",
+	"RiOiGStOH1egeWf2ykL2ARcxRRXmdqMWbz/xQq+w1wZ7vfU4R2qV5dZ2s0mjet42XruGpUcBNiYaOGFf",
+	"PsY5iyzghANzB5Ov3Z4702FjUWM8ZGRGldEXhS/FJQbNMpqwFI/jtkzX1YP5BFzX8wk1fSP7yLHY6rbG",
+	"0uPFlC5IwoRRULLrt5xpCIfZ3kpTjm3f1NY1TT9qOs8Wgs6TVjYCr7HBrFCB7daInbxL4ymjYj7h2ars",
+	"EHiai3im5Fgxrdc9JqSJQWI1zNYHx2x9EPTKt6+ze13bm3Dvsdvlu2crh5f1Cs7kUvW02imkdDtlYO6U",
+	"U5HTjCRSg+3AxbtWLSIpyyBKP8UCNBeOOombZSW4/erkJRoo4uKdGN4ZdI7IJfSEWl35mnljE+RTAEdh",
+	"2gXEZPFMRpA9ylsz3FLYTkYuF2LIzJwxUXCdWYjl8yKgwiRJ+WjEFBO+vI9tiIsUpNsN818Ajg4yKB/2",
+	"Bo6jnvjDCpxbbjEDVSsHhaY+zbXp4/sQu9X3hhw1IBOZpRqPu/MYdpCPLddM2RUghdWnGChJKJTyBGuC",
+	"nePRCOpzFgsplf2nn/Gzs7IvMddx+fVa8wwuwn6gVfS4zrcJS641uuEYVX0q0n7KDEos52WzrXExtt/r",
+	"27n0f58wmpnJoq/piPXnLMv8D3aTFv8oc3r6mDfTT+wZKVqZMmZ0H+lDWdqHreN/w73X56IPVHayaFRx",
+	"fa372HTRTz1jCR/xBAbhs4v8jy68Gs9GAddu7dBWt1VuGanthePjlLBFAr3fHpLazeDP6AFixntixSYX",
+	"/JnkgtddH0+YBU4RqMkRiOspXdg3uCHtZdxGPFMmN02G+J73jMNXTKQrM3jdI8CSHj2BRlFc5E3+elNf",
+	"58EOQjLhWRpDaFkMTtt4xhSXaWykjDMpxit23633dAxy9vTsJHZ5XHWvlaAj3i6PHsO7YhfeFSdUsXgi",
+	"p0DOuNjUyaWX2RfkWi7CKla8NqJTni1iD6NiqjXXhgoD51KwhGlNV77N9Sj29tJNo8u4YMALwFMWO4GD",
+	"879KOtzuE9exmTDX2+1fs0MZSSS5XSmHYEkdblzxmB+pr860ig7BDlEYTjNcuZQaprd9OBd8ZaSMc2nH",
+	"iObjER71FeUvxLWQcxEvh9dsKWHX0kLUqkxNraq9GVOurPZa6Cegw2IGmFWegV8bdsCuhpVbDpCNxhXw",
+	"wDyEacUF0EqNhhHBSNtt1IjYE+DMFf/KqTDcLCIygstZJIsIEox1FJJIoMLZIUZWDFDo07Stv8ANg/4U",
+	"mDtX9ClwetoZns5yw9LNLpbLNEXvvmDPxgLgz3+3Ze+Uvr1dWstH76NUwu6xG665sdM5gdhaqicwW6nD",
+	"ckykfch667bOTs5exyc/xCenrahVLFKra3V6KHPaqjENtLpF1I/X7b2BwNkF/k/Li/H+ZDHmTACXld8O",
+	"rW7rvBW1gAEw6Mh50REQonaguXL/6tsN5QnVz85PTnbS7O1C/yRmuXn0UODtVPsSqNrd3kQFNx6pZ6iE",
+	"PobTqlEvG/Xym1EvG22x0RZXa4v7UQAbpW5fSh2G0Icqz5K64riq0V17S13pPKwbHTS946/2/3w4acoy",
+	"hhWJq0v5mU3lje0cjgLLd4Xj8Fx4oE3pQMfarFhh2/fXrf67iUVtgHADhJvorbsA2wZjNhizwZj3wpgN",
+	"bFR7q+pqEdFKsHVPVBjVJw0h306JVB0tnW04YLJwUNWiliOydZ6RS3F9AfVMKXl18uqoLrEowIAPhuSK",
+	"b6y42O5pTG1g3AGkFPn9SwMdyxud4e+C0DR1G73zbFKMNjuPwGfhnHC5qVPjIK2o0OOWkpEgahZTji6K",
+	"ah57c6C5j+9J0WtcYrb514fsEmvU70b9btTvRv1u/EqNzt/o/I3O3+j8a3V+QMcrkPnDOoKQq+gBYv4+",
+	"Q8NWqSjT9kDRMBJyFxHfoNoBg43IUrmkbdQK+41nmJ9XyUoLEvFwhrgmU641nKHtq5LaFqEnTTraN5CO",
+	"1iD9g+JAaDKWGuj/7KksPz8JGeVTYysLETahkEoBddIe0uTaPgG4pPPweReK3XD9EJwWV1g0n0INBR2Y",
+	"wJ2chHF0CSWCzR3krBTYJyKfDoOiQ0B3GxDIVdqxgmehgfRWqoQFxS6Lr/OCmiE9Ir8BtYWQuOG2AHt2",
+	"kp4S7D1d0H+xPE2sf4O8vi/k5RtugNf3EfLUYKD955daFHA3EFBe+A9rhkJ09hAICBrWVV/3SKqCMPyC",
+	"sBumnOXFH1vv8ka+312RCn7zYJBKY+ppAEfj1G2SCxtA0vhjG3/sen/shOpYyBiJMJp8wMbJuz8QDqCw",
+	"wKEhBCVthKBL6POBUwCNnMX5TD+I6zeRKrWLS+2AcUXNhKsUGIIXLvPRM9DaPzJhokL5UiwD3tmIaDll",
+	"UjDCMs06PTGjCw0zh55yxzlo27QqjYS/oGxZYqJ1m734FpnRBRdjaIt9MYr2xETmSkdE08URuSQ4OVDJ",
+	"ayLngsiAoAfKWIqAPPSFJjeczZFMV9i1hE8b2Mc9cYuVd4kld0IVc39kPLPdgg1gB+dLP6pc6CMygLVz",
+	"OZuDnrATqwsaEALxqjNN8hlp0yCQn2NJkw4WRZK5Idx1ohxl+Tw3umcFB64ePBWs3MxbePMss/NUqJTX",
+	"jM0qBMRue10Qxabyxo6K9gR8RLmEUquWuadu6VR1bLxIwvObnP0+ey5+fmSM9kG3p+evT6wEXYJzc0mm",
+	"UjECO5BQMmfsOsi6cDcZKW4yGPyCqVa3hbvZ/6HvqiO9Z4z8RhcZBp8He6bVbZ2cvj0ZvqZn8avklMU/",
+	"pC9p/HZ0ehKfD8+SN+wHepqe0O2jDmAxngdTDu60xn7eqLPPvYLmPrXVVXpyo6s2UQvb7l+UrBv0HPcQ",
+	"6H92U9r9i5bRpqbnswijsJCeUIKmAo8cpagY1rtrgPlKZcBCykfRdI6/Gjnr57PtCU/cKG9n4e5AbHJP",
+	"vNowmzSw5Ztx+2+FRkJk08CQNSbzg6ApqN4H++creKh0adRcU7td8PLIZ1Z8i3H8pxzq469/yuHaOquX",
+	"gvg3yJ9yiPWYYPNEZCLnZErFgmD5m6n9NuGGTChkTdMsyTMoEUVFWj7s6vzVsiP87j71Dzl8SIKE8DMr",
+	"TtGfcthULz4s2oOlrYj2SaOJl6KV2uwTqsZWcNYfv5K9oFqmPSxMvOuZ/Iccbj5nx7j7V1d+RwkO8gOj",
+	"V8IhR4QSJedkBsbj8IAVB5C0Z4rdcJlrZ6Wdg50tg3OnxghZ55OFPadzqqHOTdhUJyLDBUlypaU6qi3k",
+	"7g/POzeSx6vlvkzm4uvMMTnLmKtdVxlsKGvqyqu7n/tSZItKXXVXmK3VhaLt0ePWWa9O8OZS625LNeLq",
+	"8Iqt3+ckH5Y4m7PhRMrrWOfDYheul2Kl50fOBam8R9q+RCOwKnWsTIKT7HzJL7QVYyHx0nJp+hq/iT0o",
+	"f2AvryqdfCQB9ZAioWZcm+VCZcob6XB40iGhWQab3R2u2yvmz797YJU2sXzqq0RMtb7rd+EBJO1BpYlB",
+	"x3dluOxhZiKdSS6AMsiieXZjQYe9H/VFcX57wrGlhY1wFZ7vsJ3w6IcNRp5yl/EbaGIK3Gs9MfLyAm9+",
+	"dFJzK0lpMjkidm5///wzmebakCEjE2NmunBt58OMJ4TD2jAD1VJ7YuDlW64yDMfHtR6A6zyTcjakyXVE",
+	"ZorfgO6TcXEdZzKhmRVe3K006NC6g12gQs/tXCRUKe4c2JqPgXZJs0TZjw/mE82S/v/83/836LhKgyJh",
+	"XXAzo6Ob3DDFRwuSsozb/2S6J9puBxz9E35z0qG2tus7xahhNfJjd1PdHv3FS3uRahbUvWlFLdgEfdgE",
+	"gUYN5VuPgkQJi3TZ/EjeMJXm4MzJVdbqtmDBu8fHCdVMH7nvHo3lzVF+fQwH6djN4PYu4JopxLl9bI9w",
+	"TUf+4GZyBTuq7kbAbqaYyeY2XhDwkS2IkPPv2GF8kFZH8DFRd1BrQyCpobFif7Jkdba2F2pwnGI4ToX7",
+	"al8mx480Qw9TYXhsD2lK/nH16y8RmSspxiDMI+IC9ciIsyyNPPMDSk/oEv6C4UBO6uzVBtkYzQ/B13+Q",
+	"pm505AnCqMo4qGTYcDU/aNkNaoWo4VkGgWIwur2azBv3+91LOa6Ac9+1Z/0uOot963DLhvtVvmYLDcts",
+	"BQEf52qPK/0bgCaILScJFVAXHIC9RU0XRDGjFiSjhqm9LdVyPLXToax8CrQmrzTC5a5JGxwzt9BdUiX/",
+	"vbsiuc4OdPw1/Od6f1JFycX9bntuwSRpY1BxOZJaleZvzNTrM49pflnlNwpH1wQUPG+O7TqzzN6sMjvp",
+	"3uHO22iVvX0aj0vjwcqD+YEmE2d8cU+zlLSlIkNmYXrxt4632HhZVLXMOnY7TPSgxrDpzHTJfMIEhuKj",
+	"7HSoLNf4R5mbRE5ZQb8ClCzu5Q2m3vflyB7PEVXnS8LxtHY0J7juL67w7X8/hhXZf3OzBbncNo35+PDM",
+	"x251FiSTYyTT/JYE1fFXPz5HHTXL6GL3JK7lDm0+6v54rK/0XQrEiGDBegvsEyoSltl/FItjsZgVqnRM",
+	"uVhSKP2s8JS0X528JYUV2r8dz5hIuRgPCMScEW5KpRPlspOSLK2FSmhdWzr3+7H8VmTU2UPJqFr5lCRs",
+	"Vhg04dbx02Bn5185y9HlHwishm+hMVrtPUFl1Wnd8Hgo9OKUazrM9qyvftN2se+X0+l7MTpV7R9MpISW",
+	"9yncoxFG4MIONC77Av6RTFiaZ+wpTB7H7ijfH6OsRB2fUL4EuBwLF3nUcUEQJnlfeeIRAxMgZHDyjshl",
+	"aEmCfBXQyjR5dXpC/iYFyAIvmchw4TyHaATjRrNsVIc23uMbD+Fsjh6ndFLBV47hGZoRvdCGTe18IN5S",
+	"yGGfHj0HyvId7FbFau/JgNUArgZwNV7CR/ASNvm9DXr7Zvk85SzEOhByGNidK2zmTwL5EFc9IOL7gM49",
+	"QLtCziERWbHS+BQivsD6JAVOl2ZoUZ/WwbUP4lDQ2tPDHw+QG/TToJ8G/XwP6KcBIg0Q2Y1YfAmJlCpz",
+	"YUtB88pTABEl7QGOMWrmAfHIj1KRs1eOwi2YkIQqtSBmLiHDgZpcMR1ZGBLWWZn7+CQq0upvPmc1Ilo6",
+	"0QRJH+BRI3rOTTIpWP0oGdNZrbcLJsHf+jgV3y6UWR/0vxyLVEZalevQAJwG4DQApwE4DcD5DgFOE9n9",
+	"1JHdf+M31aBurEyznCK6/0hu2wuW5IqbBSzjkFHF1GVup/P//LfFMXZaPGC6PWkTqQ3OnBhj0moqkxzZ",
+	"RxhNJj5dGOicAXPYEXChDRUJuyCDKb22YlgMoBUGubmQS2tb7r45eXMCQ8VkzmNAVm7Yy935O6OZmURE",
+	"MZriufYxpHZbK5oY568k7SkziifoMYXPpkjrp5kFc4aRjGvDBFMR+fTX/scPv33+6d1V//L9+8/QGRfm",
+	"WSBOXUNJcuV2U66Zwp4kdmZdIjPeSBm+PeEzTYbMzBkTaKErv4FpzTXtAxtfhI1i8xOehZwR7kvv7Bgv",
+	"E0NYxsd8yDNuFkH7wfM1H/knU5pLAQl9eH0SmmUu5dL5QzVpf7686jjubCg8CW2ylAhgDOTCSMJFCtLk",
+	"hjlich10oqbxms588qzQrgEYHgYX32A/neu/On/Vl2radacSWdaBldpMKCaI3+p1uXpQ5vKFVXwSYAMP",
+	"xzPK0TePpTBrvmi3mLEKo44IEnZwZLsuqLPac09FjiPAPcyHuWG6A53wFCJHFQ4bpAa5/ckqC4dmxr6K",
+	"U1jKPUMzOc5Z2CK+UtMg7Cs6ZiLhdhQ/Xf1Y5O1jsyld+KbDuSkeWtmm7VJImxa5jP5EasNSrMzll4GX",
+	"FQWCb1RZ125/532lZAi09ZNI+Q1Pc5oRf3J/zEVK6FgxyEQPxxDkp9fPNJ3NmEhjSKgG2hViFOVZeO7s",
+	"X2ve/gMpQ32hACQ34MoVbeX2VPnfhJxywZhLkoVqApq5qUklkAwomY8nS6wNdmZoFtYjIPam6Nw6NEDw",
+	"X3te7A/aHjaYYPzg0pQqRQVOke4SuAiKugEQ0Y/p+pEH1laSyeksYwZkDX7AH7W5VNcgkasyAx6qk4x/",
+	"vyIfxDijIn2hyb9yqgxT2YJcpnlmyJWEswZb7V3GbWd/ZjcsI++pofaiBwnm6MTKzGtH3xMeDXg5zuDl",
+	"lBpadwnwsRWe/n4m7StDRUpVSpwSrzsgdUZKCmMvfxx0cUa6VRoQzJCoxHojK4bVocPJKQBB/fZ0xFiO",
+	"kaj9j6tff8G74uqfncoU29+3OUAJ1H4oTmrG0jFcdaBpuctolNGxl9k8ZSIJ5YxvoU7su48kiyRzu9uH",
+	"dumoUi0Cr6AZXRD2hSYmWwBSiojO9YwJjTMoBbPSQtutl/CZXUP9gqTMUJ657n2BaRnxrCq48EvaAsj/",
+	"PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -224,7 +224,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 		Settings:    settings,
 		Payments:    payments,
 		Portal: portal.NewService(people, budgets, chargingService, plans, payments, postgres.NewPortalStore(db), auditStore, db, now).
-			WithReviews(reviewService).WithAccounts(accountsService, postgres.NewPortalAccountStore(db)),
+			WithReviews(reviewService).WithAccounts(accountsService, postgres.NewPortalAccountStore(db)).WithFinance(finance),
 		Webhooks: webhooks,
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pbudget/pbudget/internal/budget"
 	"github.com/pbudget/pbudget/internal/charging"
 	"github.com/pbudget/pbudget/internal/date"
+	"github.com/pbudget/pbudget/internal/dpfinance"
 	"github.com/pbudget/pbudget/internal/money"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
@@ -75,6 +76,7 @@ type Service struct {
 	payments *payment.Service
 	reviews  *reviews.Service
 	accounts *accounts.Service
+	finance  *dpfinance.Service
 	store    Store
 	// accountStore keeps the answers to flags.
 	accountStore AccountStore
