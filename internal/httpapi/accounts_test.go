@@ -436,3 +436,39 @@ func TestTheCouncilSetsItsExcludedMerchantCategoriesAndCategoryMap(t *testing.T)
 		"If-Match", etagOf(st.Version))
 	require.Equal(t, http.StatusBadRequest, r.Status, string(r.Body))
 }
+
+// accountRecords are the records of a direct-payment account the hostile walk addresses.
+type accountRecords struct{ account, statement, line, flag, upload string }
+
+// accountFixture imports into the agreement's account a small statement (one unexplained line,
+// flagged) and a large one (in the background), and returns their ids.
+func (b *bundle) accountFixture(agreementID uuid.UUID) accountRecords {
+	b.t.Helper()
+	r := b.do(http.MethodGet, "/v1/direct-payment-agreements/"+agreementID.String()+"/account", b.token("finance"), nil)
+	require.Equal(b.t, http.StatusOK, r.Status, string(r.Body))
+	var acct api.DirectPaymentAccount
+	r.decode(b.t, &acct)
+	path := "/v1/direct-payment-accounts/" + acct.Id.String()
+	r = b.importCSV(path, "format=bank", "date,description,amount\n2026-03-01,SOMEWHERE,-5.00\n")
+	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+	var st api.Statement
+	r.decode(b.t, &st)
+	r = b.do(http.MethodGet, path+"/statements/"+st.Id.String()+"/lines", b.token("auditor"), nil)
+	var lines api.StatementLineList
+	r.decode(b.t, &lines)
+	r = b.do(http.MethodGet, path+"/flags", b.token("auditor"), nil)
+	var flags api.StatementFlagList
+	r.decode(b.t, &flags)
+	require.Len(b.t, flags.Items, 1)
+	var sb strings.Builder
+	sb.WriteString("date,description,amount\n")
+	for i := 0; sb.Len() <= 1<<20; i++ {
+		fmt.Fprintf(&sb, "2026-03-02,PAYEE NUMBER %d,-1.00\n", i)
+	}
+	r = b.importCSV(path, "format=bank", sb.String())
+	require.Equal(b.t, http.StatusAccepted, r.Status, string(r.Body))
+	var up api.StatementUpload
+	r.decode(b.t, &up)
+	return accountRecords{account: acct.Id.String(), statement: st.Id.String(), line: lines.Items[0].Id.String(), flag: flags.Items[0].Id.String(),
+		upload: up.Id.String()}
+}

@@ -492,7 +492,13 @@ func (s *AccountStore) ResolveFlag(ctx context.Context, f accounts.Flag) error {
 	r := s.db.conn(ctx).Exec(`UPDATE statement_flags SET resolution = ?, note = ?, resolved_by = ?, resolved_at = ?, version = ?
 		WHERE council_id = ? AND id = ? AND version = ? AND resolution IS NULL`,
 		res, *f.Note, *f.ResolvedBy, *f.ResolvedAt, f.Version, uuidArg(f.CouncilID), uuidArg(f.ID), f.Version-1)
-	return versioned(r.Error, r.RowsAffected, nil)
+	if r.Error != nil {
+		return translate(r.Error, nil)
+	}
+	if r.RowsAffected == 0 { // the caller holds the row's lock: only a resolution already made stops it
+		return accounts.ErrFlagResolved
+	}
+	return nil
 }
 
 type evidenceRow struct {
