@@ -127,6 +127,7 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 			c.SetRequest(req)
 		}
 		validation := s.validation
+		var spooled *spooledBody
 		if op.streamed && hasBody(req) {
 			if err := checkContentType(req, op.contentTypes); err != nil {
 				return err
@@ -136,7 +137,8 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 			defer spool.remove()
-			req.Body, req.GetBody = spool, nil
+			// The validator's security check reads whatever body it finds into memory: it sees none.
+			req.Body, req.GetBody, spooled = http.NoBody, nil, spool
 			// The file is checked line by line by its import, not by the validator (which would
 			// read it whole).
 			v := *s.validation
@@ -178,6 +180,9 @@ func (s *Server) contract(next echo.HandlerFunc) echo.HandlerFunc {
 		})
 		if err != nil {
 			return validationError(err)
+		}
+		if spooled != nil {
+			req.Body, req.GetBody = spooled, nil
 		}
 		return next(c)
 	}
