@@ -9,6 +9,11 @@
 -- entries dated on or before it, plus the account's opening balance.
 
 -- +goose Up
+-- A read of an account's records (its ledger, statements, flags, evidence) is recorded against it.
+ALTER TABLE access_records DROP CONSTRAINT access_records_entity_type_check,
+    ADD CONSTRAINT access_records_entity_type_check CHECK (entity_type IN ('person', 'relationship', 'assessment', 'financial_assessment',
+        'personal_budget', 'funding_request', 'support_plan', 'direct_payment_agreement', 'isf_agreement', 'review', 'direct_payment_account'));
+
 ALTER TABLE council_settings
     ADD COLUMN excluded_merchant_categories text[] NOT NULL DEFAULT '{7995,7800,7801,7802}'
         CHECK (cardinality(excluded_merchant_categories) <= 500),
@@ -242,3 +247,6 @@ DROP TRIGGER direct_payment_account_open ON direct_payment_agreements;
 DROP FUNCTION direct_payment_account_open();
 DROP TABLE direct_payment_accounts;
 ALTER TABLE council_settings DROP COLUMN merchant_category_map, DROP COLUMN excluded_merchant_categories;
+ALTER TABLE access_records DROP CONSTRAINT access_records_entity_type_check,
+    ADD CONSTRAINT access_records_entity_type_check CHECK (entity_type IN ('person', 'relationship', 'assessment', 'financial_assessment',
+        'personal_budget', 'funding_request', 'support_plan', 'direct_payment_agreement', 'isf_agreement', 'review'));

@@ -26,7 +26,7 @@ const (
 	DirectPaymentAgreement = "direct_payment_agreement"
 	ISFAgreement           = "isf_agreement"
 	Review                 = "review"
-	DirectPaymentAccount   = "direct_payment_account"
+	DirectPaymentAccount   = "direct_payment_account" // its ledger, statements, flags and evidence
 )
 
 // Read is one record about a person that a response carries.

@@ -272,11 +272,13 @@ func (p *parser) line(n int, rec []string) (Line, bool) {
 		fail("description", "required", "the description is empty")
 	case n > MaxDescription:
 		fail("description", "too_long", fmt.Sprintf("the description has %d characters, at most %d", n, MaxDescription))
+	case !utf8.ValidString(l.Description):
+		fail("description", "text", "the description is not valid UTF-8 (save the file as UTF-8)")
 	case strings.IndexFunc(l.Description, unicode.IsControl) >= 0:
 		fail("description", "text", "the description holds control characters")
 	}
 	l.Reference = strings.Join(strings.Fields(get(p.cols.reference)), " ")
-	if n := utf8.RuneCountInString(l.Reference); n > MaxReference || strings.IndexFunc(l.Reference, unicode.IsControl) >= 0 {
+	if n := utf8.RuneCountInString(l.Reference); n > MaxReference || !utf8.ValidString(l.Reference) || strings.IndexFunc(l.Reference, unicode.IsControl) >= 0 {
 		fail("reference", "text", fmt.Sprintf("the reference is at most %d characters without control characters", MaxReference))
 	}
 	if p.cols.category >= 0 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/account"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
@@ -324,6 +325,15 @@ var (
 		Message: "a statement import moves money into the ledger: send an Idempotency-Key"})
 )
 
+// account reads an account for a read of its records, noting its person for the access record.
+func (s *Service) account(ctx context.Context, a actor.Actor, id uuid.UUID) (Account, error) {
+	acct, err := s.store.GetAccount(ctx, a.CouncilID, id, false)
+	if err == nil {
+		access.NoteSubject(ctx, acct.PersonID)
+	}
+	return acct, err
+}
+
 // GetAccount returns an account.
 func (s *Service) GetAccount(ctx context.Context, a actor.Actor, id uuid.UUID) (Account, BalanceAt, error) {
 	acct, err := s.store.GetAccount(ctx, a.CouncilID, id, false)
@@ -352,7 +362,7 @@ func (s *Service) Ledger(ctx context.Context, a actor.Actor, id uuid.UUID, f Led
 	if f.From != nil && f.To != nil && f.To.Before(*f.From) {
 		return nil, apperr.Validation(apperr.FieldError{Field: "to", In: "query", Code: "period", Message: "to is on or after from"})
 	}
-	if _, err := s.store.GetAccount(ctx, a.CouncilID, id, false); err != nil {
+	if _, err := s.account(ctx, a, id); err != nil {
 		return nil, err
 	}
 	return s.store.Ledger(ctx, a.CouncilID, id, f, p)
@@ -360,7 +370,7 @@ func (s *Service) Ledger(ctx context.Context, a actor.Actor, id uuid.UUID, f Led
 
 // Balance returns an account's balance at the end of at (default today).
 func (s *Service) Balance(ctx context.Context, a actor.Actor, id uuid.UUID, at *date.Date) (BalanceAt, error) {
-	if _, err := s.store.GetAccount(ctx, a.CouncilID, id, false); err != nil {
+	if _, err := s.account(ctx, a, id); err != nil {
 		return BalanceAt{}, err
 	}
 	day := s.Today()
@@ -459,9 +469,16 @@ func (s *Service) Import(ctx context.Context, a actor.Actor, accountID uuid.UUID
 	return nil, &u, nil
 }
 
-// GetUpload returns a background import.
-func (s *Service) GetUpload(ctx context.Context, a actor.Actor, id uuid.UUID) (Upload, error) {
-	return s.store.GetUpload(ctx, a.CouncilID, id, false)
+// GetUpload returns a background import of the account.
+func (s *Service) GetUpload(ctx context.Context, a actor.Actor, accountID, id uuid.UUID) (Upload, error) {
+	u, err := s.store.GetUpload(ctx, a.CouncilID, id, false)
+	if err != nil {
+		return Upload{}, err
+	}
+	if u.AccountID != accountID {
+		return Upload{}, apperr.ErrNotFound
+	}
+	return u, nil
 }
 
 // RunUpload imports a queued upload (the statement_import job). A file with bad lines fails the
@@ -647,7 +664,7 @@ func (s *Service) importFile(ctx context.Context, a actor.Actor, acct Account, i
 
 // ListStatements returns a page of an account's statements.
 func (s *Service) ListStatements(ctx context.Context, a actor.Actor, accountID uuid.UUID, p page.Request) ([]Statement, error) {
-	if _, err := s.store.GetAccount(ctx, a.CouncilID, accountID, false); err != nil {
+	if _, err := s.account(ctx, a, accountID); err != nil {
 		return nil, err
 	}
 	return s.store.ListStatements(ctx, a.CouncilID, accountID, p)
@@ -655,6 +672,9 @@ func (s *Service) ListStatements(ctx context.Context, a actor.Actor, accountID u
 
 // GetStatement returns a statement of the account.
 func (s *Service) GetStatement(ctx context.Context, a actor.Actor, accountID, id uuid.UUID) (Statement, error) {
+	if _, err := s.account(ctx, a, accountID); err != nil {
+		return Statement{}, err
+	}
 	st, err := s.store.GetStatement(ctx, a.CouncilID, id)
 	if err != nil {
 		return Statement{}, err
@@ -675,7 +695,7 @@ func (s *Service) ListLines(ctx context.Context, a actor.Actor, accountID, state
 
 // ListFlags returns a page of an account's flags (only the open ones when openOnly).
 func (s *Service) ListFlags(ctx context.Context, a actor.Actor, accountID uuid.UUID, openOnly bool, p page.Request) ([]Flag, error) {
-	if _, err := s.store.GetAccount(ctx, a.CouncilID, accountID, false); err != nil {
+	if _, err := s.account(ctx, a, accountID); err != nil {
 		return nil, err
 	}
 	return s.store.ListFlags(ctx, a.CouncilID, accountID, openOnly, p)
@@ -806,7 +826,7 @@ func (s *Service) AddEvidence(ctx context.Context, a actor.Actor, accountID uuid
 
 // ListEvidence returns a page of an account's evidence items, optionally of one line or audit.
 func (s *Service) ListEvidence(ctx context.Context, a actor.Actor, accountID uuid.UUID, lineID, auditID *uuid.UUID, p page.Request) ([]Evidence, error) {
-	if _, err := s.store.GetAccount(ctx, a.CouncilID, accountID, false); err != nil {
+	if _, err := s.account(ctx, a, accountID); err != nil {
 		return nil, err
 	}
 	return s.store.ListEvidence(ctx, a.CouncilID, accountID, lineID, auditID, p)

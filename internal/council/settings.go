@@ -35,7 +35,7 @@ type Settings struct {
 	// card statement lines to plan lines.
 	MerchantCategoryMap map[string]string
 	Version             int
-	UpdatedAt                       time.Time
+	UpdatedAt           time.Time
 }
 
 // PaymentCalendar is the council's payment calendar (DOMAIN.md section 11): an anchor date per

@@ -118,6 +118,39 @@ var personalReads = map[string]func(req, resp any) []access.Read{
 	"listPersonReviews": each(func(r api.ListPersonReviews200JSONResponse) []api.Review { return r.Body.Items }, reviewRead),
 	"getISFAgreement":   one(func(r api.GetISFAgreement200JSONResponse) access.Read { return isfRead(r.Body) }),
 	"listISFAgreements": each(func(r api.ListISFAgreements200JSONResponse) []api.ISFAgreement { return r.Body.Items }, isfRead),
+	// A direct-payment account and what it holds (spending names payees, assistants, shops): one
+	// read of the account, its person noted by the service.
+	"getDirectPaymentAccount": one(func(r api.GetDirectPaymentAccount200JSONResponse) access.Read { return accountRead(r.Body) }),
+	"getDirectPaymentAccountOfAgreement": one(func(r api.GetDirectPaymentAccountOfAgreement200JSONResponse) access.Read {
+		return accountRead(r.Body)
+	}),
+	"listLedgerEntries": accountReadOf[api.ListLedgerEntries200JSONResponse](func(r api.ListLedgerEntriesRequestObject) uuid.UUID { return r.AccountId }),
+	"getAccountBalance": accountReadOf[api.GetAccountBalance200JSONResponse](func(r api.GetAccountBalanceRequestObject) uuid.UUID { return r.AccountId }),
+	"listStatements":    accountReadOf[api.ListStatements200JSONResponse](func(r api.ListStatementsRequestObject) uuid.UUID { return r.AccountId }),
+	"getStatement":      accountReadOf[api.GetStatement200JSONResponse](func(r api.GetStatementRequestObject) uuid.UUID { return r.AccountId }),
+	"listStatementLines": accountReadOf[api.ListStatementLines200JSONResponse](func(r api.ListStatementLinesRequestObject) uuid.UUID {
+		return r.AccountId
+	}),
+	"listStatementFlags": accountReadOf[api.ListStatementFlags200JSONResponse](func(r api.ListStatementFlagsRequestObject) uuid.UUID {
+		return r.AccountId
+	}),
+	"listEvidenceItems": accountReadOf[api.ListEvidenceItems200JSONResponse](func(r api.ListEvidenceItemsRequestObject) uuid.UUID {
+		return r.AccountId
+	}),
+}
+
+func accountRead(a api.DirectPaymentAccount) access.Read {
+	return access.Read{EntityType: access.DirectPaymentAccount, EntityID: a.Id, PersonID: a.PersonId}
+}
+
+// accountReadOf is one read of the account a request of type Q names, when the response is R.
+func accountReadOf[R, Q any](id func(Q) uuid.UUID) func(req, resp any) []access.Read {
+	return func(req, resp any) []access.Read {
+		if _, ok := resp.(R); !ok {
+			return nil
+		}
+		return []access.Read{{EntityType: access.DirectPaymentAccount, EntityID: id(req.(Q))}}
+	}
 }
 
 // impersonalReads are the GET operations whose answers hold nothing about a person: the
@@ -136,6 +169,8 @@ var impersonalReads = []string{
 	// audit trail (as a payment file's).
 	"listWebhookSubscriptions", "getWebhookSubscription", "listWebhookDeliveries", "getWeeklyReport",
 	"listCLDExports", "getCLDExport", "getCLDExportFile", "getCLDValidationReport",
+	// A background import's progress: counts, and the lines refused (numbers and reasons).
+	"getStatementUpload",
 }
 
 // one reads the single record of a response of type R.

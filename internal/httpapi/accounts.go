@@ -278,12 +278,9 @@ func (s *Server) GetStatementUpload(ctx context.Context, req api.GetStatementUpl
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.accounts.GetUpload(ctx, a, req.UploadId)
+	u, err := s.accounts.GetUpload(ctx, a, req.AccountId, req.UploadId)
 	if err != nil {
 		return nil, err
-	}
-	if u.AccountID != req.AccountId {
-		return nil, apperr.ErrNotFound
 	}
 	return api.GetStatementUpload200JSONResponse{Body: uploadOut(u)}, nil
 }

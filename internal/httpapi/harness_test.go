@@ -327,7 +327,8 @@ func (b *bundle) counts() map[string]int64 {
 		"personal_budget_versions", "financial_assessments", "support_plans", "plan_lines", "funding_requests",
 		"access_records",
 		"payment_agreement_amounts", "payment_suspensions", "payment_one_offs", "payment_recipient_details", "payment_runs",
-		"payment_lines", "payment_overpayments", "payment_files", "management_change_requests", "plan_top_ups"} {
+		"payment_lines", "payment_overpayments", "payment_files", "management_change_requests", "plan_top_ups",
+		"direct_payment_accounts", "ledger_entries", "statements", "statement_lines", "statement_flags", "evidence_items", "statement_uploads"} {
 		var n int64
 		require.NoError(b.t, b.db.SQL().QueryRow("SELECT count(*) FROM "+table+" WHERE council_id = $1", b.council.ID).Scan(&n))
 		out[table] = n

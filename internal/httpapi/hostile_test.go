@@ -132,6 +132,7 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 	r.decode(t, &change)
 
 	pay := b.paidFixture()
+	acct := b.accountFixture(pay.f.dp.Id)
 
 	// The person's account, with a statement they uploaded and a flag on it.
 	myAccount := b.accountOf(dp.Id)
@@ -166,12 +167,14 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"/v1/me/direct-payment-accounts:flag_id":        myFlag.String(),
 			"top_up_id":                                     revision.TopUps[0].Id.String(), "request_id": change.Id.String(), "letter_kind": "agreed",
 			"subscription_id": sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
-			"export_id": export.Id.String(),
+			"export_id":  export.Id.String(),
+			"account_id": acct.account, "statement_id": acct.statement, "upload_id": acct.upload, "flag_id": acct.flag,
 		},
 		body: map[string]string{
 			"related_person_id": third.Id.String(), "budget_id": pb.Id.String(), "plan_id": approved.Id.String(),
 			"provider_id": isf.Id.String(), "personal_assistant_id": other.Id.String(), "recipient_person_id": other.Id.String(),
 			"cared_for_person_id": other.Id.String(), "reassesses_id": completed.Items[0].Id.String(),
+			"statement_line_id": acct.line,
 		},
 	}
 }
@@ -366,8 +369,8 @@ func hostileCases(method, path, filled string, op *openapi3.Operation, params op
 	var base any
 	var schema *openapi3.Schema
 	ctype := "application/json"
-	if op.RequestBody != nil && op.RequestBody.Value.Content.Get("application/json") == nil {
-		return append(out, csvCases(where, method, filled, headers)...)
+	if op.RequestBody != nil && op.RequestBody.Value.Content.Get("text/csv") != nil {
+		return csvHostileCases(where, method, filled, op, params, headers)
 	}
 	if op.RequestBody != nil {
 		mt := op.RequestBody.Value.Content.Get("application/json")
@@ -438,36 +441,6 @@ func hostileCases(method, path, filled string, op *openapi3.Operation, params op
 	// Every field, walking the schema from the example.
 	for _, m := range mutations(schema, base, "") {
 		add("field "+m.ptr+" "+m.label, filled, encode(m.body), headers)
-	}
-	return out
-}
-
-// csvCases are the requests for an operation that takes a CSV file (a statement): its query
-// parameters and headers are walked as any operation's; the file itself is sent whole, broken,
-// and as what it is not.
-func csvCases(where, method, filled string, headers [][2]string) []hostileCase {
-	valid := cardStatement("2026-04-06", "Corner Shop", "5411", "-3.00")
-	key := func() [][2]string {
-		return append(append([][2]string{}, headers...), [2]string{"Idempotency-Key", uuid.NewString()})
-	}
-	target := filled + "?format=card"
-	var out []hostileCase
-	for label, raw := range map[string]string{
-		"the example": valid, "invalid UTF-8": valid + "2026-04-06,\xff\xfe,5411,-1.00\n", "truncated": valid[:len(valid)/2],
-		"header only": "date,merchant,merchant_category_code,amount\n", "empty line": "\n", "no header": "2026-04-06,Shop,5411,-1.00\n",
-		"control characters": valid + "2026-04-06,Sh\x00op,5411,-1.00\n", "a huge amount": valid + "2026-04-06,Shop,5411,-99999999999999999999.00\n",
-		"a quoted newline": valid + "2026-04-06,\"Sh\nop\",5411,-1.00\n", "JSON": `{"date":"2026-04-06"}`,
-		"too many columns": valid + "2026-04-06,Shop,5411,-1.00,x,y\n", "a long field": valid + "2026-04-06," + strings.Repeat("x", 5000) + ",5411,-1.00\n",
-	} {
-		out = append(out, hostileCase{name: where + " body " + label, method: method, path: target, body: []byte(raw), ctype: "text/csv", header: key()})
-	}
-	out = append(out, hostileCase{name: where + " no body", method: method, path: target, ctype: "text/csv", header: key()})
-	for _, mt := range []string{"text/plain", "application/json", "application/xml"} {
-		out = append(out, hostileCase{name: where + " content type " + mt, method: method, path: target, body: []byte(valid), ctype: mt, header: key()})
-	}
-	for _, q := range []string{"format=mapped", "format=mapped&date_column=date", "format=mapped&date_column=date&description_column=merchant&amount_column=nope",
-		"format=mapped&date_column=date&description_column=merchant&amount_column=amount&date_format=QQ", "format=bank", "format=card&skip_rows=50"} {
-		out = append(out, hostileCase{name: where + " query " + q, method: method, path: filled + "?" + q, body: []byte(valid), ctype: "text/csv", header: key()})
 	}
 	return out
 }
@@ -650,4 +623,69 @@ func valuesFor(s *openapi3.Schema) map[string]any {
 		v["string"], v["empty"] = "x", map[string]any{}
 	}
 	return v
+}
+
+// csvHostileCases are the requests of an operation whose body is a CSV file (a statement): its
+// parameters, with and without the Idempotency-Key it needs, and hostile files.
+func csvHostileCases(where, method, filled string, op *openapi3.Operation, params openapi3.Parameters, headers [][2]string) []hostileCase {
+	var out []hostileCase
+	example, _ := op.RequestBody.Value.Content.Get("text/csv").Example.(string)
+	key := func() [][2]string {
+		return append(append([][2]string{}, headers...), [2]string{"Idempotency-Key", uuid.NewString()})
+	}
+	add := func(name, target, ctype string, body []byte, hdr [][2]string) {
+		out = append(out, hostileCase{name: where + " " + name, method: method, path: target, body: body, ctype: ctype, header: hdr})
+	}
+	base := filled + "?format=bank"
+	for _, p := range params {
+		pv := p.Value
+		switch pv.In {
+		case "query":
+			for label, v := range valuesFor(pv.Schema.Value) {
+				q := url.Values{}
+				str := fmt.Sprint(v)
+				if sv, ok := v.(string); ok {
+					str = sv
+				}
+				q.Set(pv.Name, str)
+				if pv.Name != "format" {
+					q.Set("format", "mapped")
+				}
+				target := filled + "?" + strings.ReplaceAll(q.Encode(), "%EE%80%80invalid-utf8%EE%80%80", "%FF%FE")
+				add("query "+pv.Name+" "+label, target, "text/csv", []byte(example), key())
+			}
+		case "path":
+			for _, bad := range []string{"a%00b", "%FF%FE", "not-a-uuid", "00000000-0000-0000-0000-000000000000", "0190b6a2-4c1e-7d3a-9f10-5b2c8e7a1d99"} {
+				parts := strings.Split(base, "/")
+				parts[3] = bad // /v1/direct-payment-accounts/{account_id}/statements
+				add("path "+pv.Name+" "+bad, strings.Join(parts, "/"), "text/csv", []byte(example), key())
+			}
+		case "header":
+			for _, bad := range []string{"", "x", `"abc"`, "\x01\x02", strings.Repeat("k", 300)} {
+				add("header "+pv.Name+" "+fmt.Sprintf("%q", bad), base, "text/csv", []byte(example), [][2]string{{pv.Name, bad}})
+			}
+		}
+	}
+	add("no body", base, "text/csv", nil, key())
+	add("no key", base, "text/csv", []byte(example), headers)
+	for label, body := range map[string]string{
+		"empty":               "",
+		"invalid UTF-8":       "\xff\xfe",
+		"a header only":       "date,description,amount\n",
+		"the wrong header":    "when,what,how much\n2026-05-01,x,-1.00\n",
+		"invalid UTF-8 line":  "date,description,amount\n2026-05-01,\xff\xfe,-1.00\n",
+		"a NUL":               "date,description,amount\n2026-05-01,a\x00b,-1.00\n",
+		"a bare quote":        "date,description,amount\n2026-05-01,a\"b,-1.00\n",
+		"an amount too big":   "date,description,amount\n2026-05-01,x,-99999999999999.00\n",
+		"a date out of range": "date,description,amount\n9999-99-99,x,-1.00\n",
+		"too many fields":     "date,description,amount\n2026-05-01,x,-1.00,4,5\n",
+		"a huge field":        "date,description,amount\n2026-05-01," + strings.Repeat("x", 5000) + ",-1.00\n",
+		"dates out of order":  "date,description,amount\n2026-05-02,x,-1.00\n2026-05-01,x,-1.00\n2026-05-03,x,-1.00\n",
+	} {
+		add("body "+label, base, "text/csv", []byte(body), key())
+	}
+	for _, mt := range []string{"text/plain", "application/json"} {
+		add("content type "+mt, base, mt, []byte(example), key())
+	}
+	return out
 }

@@ -506,6 +506,7 @@ func paymentLineOut(l payment.StoredLine) api.PaymentLine {
 		State: api.PaymentLineState(l.State), ReturnReason: nullableOf(l.ReturnReason), CreatedAt: l.CreatedAt,
 		CycleStart: nullable.NewNullNullable[openapi_types.Date](), CycleEnd: nullable.NewNullNullable[openapi_types.Date](),
 		OneOffId: nullable.NewNullNullable[openapi_types.UUID](), CarriedFromRunId: nullable.NewNullNullable[openapi_types.UUID](),
+		RecoveryId: nullable.NewNullNullable[openapi_types.UUID](),
 		OwedPence: nullable.NewNullNullable[int64](), TakenPence: nullable.NewNullNullable[int64](), HoldReason: nullable.NewNullNullable[string]()}
 	switch l.Kind {
 	case payment.KindCycle, payment.KindAdjustment:
@@ -516,6 +517,9 @@ func paymentLineOut(l payment.StoredLine) api.PaymentLine {
 		}
 	case payment.KindOneOff:
 		out.OneOffId = nullable.NewNullableWithValue(l.OneOffID)
+	case payment.KindRecovery:
+		out.CycleStart, out.CycleEnd = nullable.NewNullableWithValue(dateOut(l.CycleStart)), nullable.NewNullableWithValue(dateOut(l.CycleEnd))
+		out.RecoveryId = nullable.NewNullableWithValue(l.RecoveryID)
 	default:
 		out.CarriedFromRunId = nullable.NewNullableWithValue(l.Carry)
 	}

@@ -30,7 +30,9 @@ type statementImportWorker struct {
 	q *Queue
 }
 
-func (w *statementImportWorker) Timeout(*river.Job[StatementImportArgs]) time.Duration { return 30 * time.Minute }
+func (w *statementImportWorker) Timeout(*river.Job[StatementImportArgs]) time.Duration {
+	return 30 * time.Minute
+}
 
 // Work imports the upload (all or nothing: a refused file fails the upload, not the job); one
 // interrupted by shutdown goes back to the queue and starts again.

@@ -283,9 +283,9 @@ func (s *AccountStore) ListStatements(ctx context.Context, councilID, accountID 
 // the new flagged ones. Each column travels as one text array.
 const insertLinesSQL = `WITH input AS (
 	SELECT * FROM unnest(?::uuid[], ?::text[], ?::int[], ?::int[], ?::date[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
-		?::text[], ?::boolean[], ?::uuid[], ?::text[], ?::text[], ?::text[])
+		?::text[], ?::boolean[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::uuid[])
 	AS u(id, key_hex, line_number, occurrence, line_date, description, amount_pence, balance_pence, reference, merchant_category,
-		kind, posted, plan_line_id, matched_by, flag, match_reason)
+		kind, posted, plan_line_id, matched_by, flag, match_reason, flag_id)
 ), ins AS (
 	INSERT INTO statement_lines (council_id, id, account_id, statement_id, line_key, line_number, occurrence, line_date, description,
 		amount_pence, balance_pence, reference, merchant_category, kind, posted, plan_line_id, matched_by, flag, match_reason)
@@ -294,6 +294,8 @@ const insertLinesSQL = `WITH input AS (
 	FROM input
 	ON CONFLICT (council_id, account_id, line_key) DO NOTHING
 	RETURNING id, line_date, amount_pence, kind, posted, plan_line_id, flag, match_reason
+), flagged AS (
+	SELECT ins.*, input.flag_id FROM ins JOIN input ON input.id = ins.id WHERE ins.flag IS NOT NULL
 ), led AS (
 	INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, plan_line_id,
 		statement_line_id, reason, created_by, created_at)
@@ -302,8 +304,8 @@ const insertLinesSQL = `WITH input AS (
 	RETURNING 1
 ), fl AS (
 	INSERT INTO statement_flags (council_id, id, account_id, statement_line_id, flag, reason, line_date, amount_pence, created_at)
-	SELECT ?::uuid, gen_random_uuid(), ?::uuid, id, flag, match_reason, line_date, amount_pence, ?::timestamptz
-	FROM ins WHERE flag IS NOT NULL
+	SELECT ?::uuid, flag_id, ?::uuid, id, flag, match_reason, line_date, amount_pence, ?::timestamptz
+	FROM flagged
 	RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM fl) AS flagged, (SELECT count(*) FROM led) AS posted`
@@ -311,7 +313,7 @@ SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM fl) AS flag
 // InsertLines implements accounts.Store.
 func (s *AccountStore) InsertLines(ctx context.Context, st accounts.Statement, by string, at time.Time, lines []accounts.NewLine) (int, int, error) {
 	n := len(lines)
-	cols := make([][]*string, 16)
+	cols := make([][]*string, 17)
 	for i := range cols {
 		cols[i] = make([]*string, n)
 	}
@@ -340,6 +342,7 @@ func (s *AccountStore) InsertLines(ctx context.Context, st accounts.Statement, b
 		}
 		if m.Flag != "" {
 			cols[14][i] = sp(string(m.Flag))
+			cols[16][i] = sp(uuid.Must(uuid.NewV7()).String()) // flags list in the order they were raised
 		}
 		cols[15][i] = sp(m.Reason)
 	}
@@ -489,7 +492,13 @@ func (s *AccountStore) ResolveFlag(ctx context.Context, f accounts.Flag) error {
 	r := s.db.conn(ctx).Exec(`UPDATE statement_flags SET resolution = ?, note = ?, resolved_by = ?, resolved_at = ?, version = ?
 		WHERE council_id = ? AND id = ? AND version = ? AND resolution IS NULL`,
 		res, *f.Note, *f.ResolvedBy, *f.ResolvedAt, f.Version, uuidArg(f.CouncilID), uuidArg(f.ID), f.Version-1)
-	return versioned(r.Error, r.RowsAffected, nil)
+	if r.Error != nil {
+		return translate(r.Error, nil)
+	}
+	if r.RowsAffected == 0 { // the caller holds the row's lock: only a resolution already made stops it
+		return accounts.ErrFlagResolved
+	}
+	return nil
 }
 
 type evidenceRow struct {
@@ -604,8 +613,8 @@ func (s *AccountStore) InsertUpload(ctx context.Context, u accounts.Upload) erro
 
 // InsertChunk implements accounts.Store.
 func (s *AccountStore) InsertChunk(ctx context.Context, councilID, uploadID uuid.UUID, seq int, data []byte) error {
-	return translate(s.db.conn(ctx).Exec(`INSERT INTO statement_upload_chunks (council_id, upload_id, seq, data) VALUES (?, ?, ?, ?)`,
-		uuidArg(councilID), uuidArg(uploadID), seq, data).Error, nil)
+	return translate(s.db.conn(ctx).Exec(`INSERT INTO statement_upload_chunks (council_id, upload_id, seq, data) VALUES (?::uuid, ?::uuid, ?, ?)`,
+		councilID.String(), uploadID.String(), seq, data).Error, nil)
 }
 
 // Chunk implements accounts.Store.

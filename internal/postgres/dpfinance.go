@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/account"
 	"github.com/pbudget/pbudget/internal/apperr"
@@ -782,12 +783,8 @@ func (s *DPFinanceStore) InsertAudits(ctx context.Context, as []dpfinance.Audit)
 		if err != nil {
 			return n, err
 		}
-		res := s.db.conn(ctx).Exec(`INSERT INTO dp_audits (council_id, id, dp_agreement_id, person_id, kind, period_start, period_end, due, state,
-			concern_reason, liabilities, created_by, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?)
-			ON CONFLICT (council_id, dp_agreement_id, period_start) WHERE kind = 'scheduled' DO NOTHING`,
-			uuidArg(r.CouncilID), uuidArg(r.ID), uuidArg(r.DpAgreementID), uuidArg(r.PersonID), r.Kind, r.PeriodStart, r.PeriodEnd, r.Due, r.State,
-			r.ConcernReason, r.CreatedBy, r.CreatedAt, r.UpdatedAt, r.Version)
+		res := s.db.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "council_id"}, {Name: "dp_agreement_id"}, {Name: "period_start"}},
+			TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "kind = 'scheduled'"}}}, DoNothing: true}).Create(&r)
 		if res.Error != nil {
 			return n, translate(res.Error, nil)
 		}
