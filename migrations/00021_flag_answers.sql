@@ -24,14 +24,5 @@ CREATE TRIGGER statement_flag_answers_append_only BEFORE UPDATE OR DELETE ON sta
 CREATE TRIGGER statement_flag_answers_no_truncate BEFORE TRUNCATE ON statement_flag_answers
     FOR EACH STATEMENT EXECUTE FUNCTION forbid_change();
 
--- A direct-payment account's read (its ledger, balance and flags) is recorded against the account.
-ALTER TABLE access_records DROP CONSTRAINT access_records_entity_type_check,
-    ADD CONSTRAINT access_records_entity_type_check CHECK (entity_type IN ('person', 'relationship', 'assessment', 'financial_assessment',
-        'personal_budget', 'funding_request', 'support_plan', 'direct_payment_agreement', 'isf_agreement', 'review',
-        'direct_payment_account'));
-
 -- +goose Down
-ALTER TABLE access_records DROP CONSTRAINT access_records_entity_type_check,
-    ADD CONSTRAINT access_records_entity_type_check CHECK (entity_type IN ('person', 'relationship', 'assessment', 'financial_assessment',
-        'personal_budget', 'funding_request', 'support_plan', 'direct_payment_agreement', 'isf_agreement', 'review'));
 DROP TABLE statement_flag_answers;

@@ -48,9 +48,40 @@ func (b *bundle) makeChild(p uuid.UUID) {
 // and a statement the person uploaded to it, with a flagged line.
 type myFixture struct {
 	payFixture
-	account uuid.UUID // the direct payment's account
-	line    uuid.UUID // a flagged statement line of it
-	flag    uuid.UUID // its flag
+	account  uuid.UUID // the direct payment's account
+	line     uuid.UUID // a flagged statement line of it
+	flag     uuid.UUID // its flag
+	audit    uuid.UUID // an audit of the account (myAudit)
+	letter   bool      // the audit is concluded: its letter exists (myAudit with a recovery)
+	recovery uuid.UUID // a notified recovery from it
+}
+
+// myAudit opens an ad hoc audit of the fixture's direct payment (its first payment made) and asks
+// for evidence; with recover, it is taken to a recovery outcome and a notified recovery of the
+// council's share of the surplus by invoice.
+func (b *bundle) myAudit(m *myFixture, recover bool) {
+	b.t.Helper()
+	r := b.do(http.MethodPost, "/v1/audits", b.token("auditor"), map[string]any{"agreement_id": m.dp.Id,
+		"reason": "The balance on the card looks high for the hours in the plan."}, "Idempotency-Key", uuid.NewString())
+	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+	var au api.Audit
+	r.decode(b.t, &au)
+	m.audit = au.Id
+	au = b.mustAct(au, map[string]any{"action": "request_evidence", "items": []any{map[string]any{"kind": "receipt", "description": "receipts for the card spending"}}})
+	if !recover {
+		return
+	}
+	au = b.mustAct(au, map[string]any{"action": "receive_evidence"})
+	au = b.mustAct(au, map[string]any{"action": "reconcile", "statement_closing_pence": 500_000})
+	au = b.mustAct(au, map[string]any{"action": "conclude", "outcome": map[string]any{"kind": "recovery",
+		"reason": "The balance is above the eight weeks of payments the account may keep."}})
+	m.letter = true
+	r = b.recovery(map[string]any{"audit_id": au.Id, "basis": "surplus", "amount_pence": stepValue(b.t, au.Surplus.MustGet(), "council_share"),
+		"method": "invoice", "reason": "The balance is above the eight weeks of payments the account may keep."})
+	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+	var rc api.Recovery
+	r.decode(b.t, &rc)
+	m.recovery = b.recoveryAction(rc.Id, map[string]any{"action": "notify"}).Id
 }
 
 // myFixture uploads, as the fixture's person, a card statement with a line the council flags.
@@ -67,7 +98,7 @@ func (b *bundle) myFixture(f payFixture) myFixture {
 // isolation test calls as each holder.
 func myRoutes(f myFixture) []string {
 	acct := "/v1/me/direct-payment-accounts/" + f.account.String()
-	return []string{
+	out := []string{
 		"/v1/me/people/" + f.budget.PersonId.String() + "/personal-budgets",
 		"/v1/me/personal-budgets/" + f.budget.Id.String(),
 		"/v1/me/personal-budgets/" + f.budget.Id.String() + "/support-plans",
@@ -83,14 +114,26 @@ func myRoutes(f myFixture) []string {
 		acct + "/ledger",
 		acct + "/balance",
 		acct + "/flags",
+		"/v1/me/people/" + f.budget.PersonId.String() + "/audits",
+		"/v1/me/people/" + f.budget.PersonId.String() + "/recoveries",
 	}
+	if f.audit != uuid.Nil {
+		out = append(out, "/v1/me/audits/"+f.audit.String())
+	}
+	if f.letter {
+		out = append(out, "/v1/me/audits/"+f.audit.String()+"/letter")
+	}
+	if f.recovery != uuid.Nil {
+		out = append(out, "/v1/me/recoveries/"+f.recovery.String())
+	}
+	return out
 }
 
 // myChanges are the person role's changes that name a record of the fixture; each is answered
 // 404 to a holder who does not act for its person, and changes nothing.
 func (b *bundle) myChanges(tok string, f myFixture) []*resp {
 	acct := "/v1/me/direct-payment-accounts/" + f.account.String()
-	return []*resp{
+	out := []*resp{
 		b.do(http.MethodPost, "/v1/me/direct-payment-agreements/"+f.dp.Id.String()+"/consent", tok,
 			map[string]any{"consented": false, "reason": "not mine"}, "If-Match", etagOf(f.dp.Version)),
 		b.do(http.MethodPost, "/v1/me/people/"+f.budget.PersonId.String()+"/review-requests", tok, map[string]any{"note": "not mine"}),
@@ -98,7 +141,14 @@ func (b *bundle) myChanges(tok string, f myFixture) []*resp {
 		b.do(http.MethodPost, acct+"/flags/"+f.flag.String()+"/answers", tok, map[string]any{"explanation": "not mine"}),
 		b.do(http.MethodPost, acct+"/evidence", tok, map[string]any{"statement_line_id": f.line, "kind": "receipt",
 			"reference": "portal/receipt-1.pdf", "sha256": sha256Hex("receipt"), "document_date": "2026-05-06"}),
+		b.do(http.MethodPost, acct+"/evidence", tok, map[string]any{"audit_id": f.audit, "kind": "receipt",
+			"reference": "portal/receipt-2.pdf", "sha256": sha256Hex("receipt 2"), "document_date": "2026-05-06"}),
 	}
+	if f.recovery != uuid.Nil {
+		out = append(out, b.do(http.MethodPost, "/v1/me/recoveries/"+f.recovery.String()+"/dispute", tok,
+			map[string]any{"grounds": "not mine to dispute"}, "Idempotency-Key", uuid.NewString()))
+	}
+	return out
 }
 
 // actingFor returns the people GET /v1/me lists, with their basis.
@@ -119,11 +169,14 @@ func (b *bundle) actingFor(tok string) map[uuid.UUID]string {
 // the role may call: a person never sees another person's records; an authorised person sees
 // exactly the people they act for and loses them when the relationship ends; a parent sees their
 // child's direct payment and not the child's sibling's, unless they are recorded as the sibling's
-// parent too. Staff routes are 403 to the role, another council's token sees nothing, and a token
+// parent too. That holds for the budgets, plans, agreements and schedules, and for the direct
+// payment's account (its ledger, balance, statements, flags and evidence), its audits (and their
+// letters) and its recoveries (and their disputes): another's is a 404, and a change to it changes
+// nothing. Staff routes are 403 to the role, another council's token sees nothing, and a token
 // without the person claim is refused.
 func TestAPersonSeesOnlyThePeopleTheyActFor(t *testing.T) {
 	t.Parallel()
-	b, _ := payBundle(t, "2026-04-20")
+	b, clock := payBundle(t, "2026-04-20")
 	ann := b.agreements(agreementSpec{start: "2026-05-04"}) // Ann receives her own direct payment
 	bob := b.agreements(agreementSpec{start: "2026-05-04"}) // Bob's is paid to his authorised person, Ann's friend Carol
 	kid := b.agreements(agreementSpec{start: "2026-05-04"}) // a child whose parent is Dee
@@ -139,6 +192,14 @@ func TestAPersonSeesOnlyThePeopleTheyActFor(t *testing.T) {
 	b.relate(dee.Id, ann.budget.PersonId, "carer_of", "parent", "2026-01-01")
 
 	everyone := map[string]myFixture{"ann": b.myFixture(ann), "bob": b.myFixture(bob), "kid": b.myFixture(kid), "sib": b.myFixture(sib)}
+	// Their first payments, an audit of each asking for evidence, and for Bob and the child an
+	// audit concluded with a recovery they were notified of.
+	b.pay(b.createRun("2026-05-04"))
+	clock.Set("2026-05-20")
+	for name, f := range everyone {
+		b.myAudit(&f, name == "bob" || name == "kid")
+		everyone[name] = f
+	}
 	check := func(tok string, sees ...string) {
 		t.Helper()
 		for name, f := range everyone {
@@ -190,7 +251,8 @@ func TestAPersonSeesOnlyThePeopleTheyActFor(t *testing.T) {
 		ops[rec.Operation] = true
 	}
 	for _, op := range []string{"getMe", "listMyBudgets", "getMyBudget", "listMyPlans", "getMyPlan", "listMyAgreements", "getMySchedule",
-		"listMyAccounts", "getMyAccount", "getMyLedger", "getMyBalance", "listMyFlags"} {
+		"listMyAccounts", "getMyAccount", "getMyLedger", "getMyBalance", "listMyFlags", "listMyAudits", "getMyAudit", "getMyAuditLetter",
+		"listMyRecoveries", "getMyRecovery"} {
 		require.True(t, ops[op], "no access record of %s", op)
 	}
 
@@ -205,7 +267,9 @@ func TestAPersonSeesOnlyThePeopleTheyActFor(t *testing.T) {
 
 	// Staff routes are not the person role's: 403, whatever the record.
 	for _, path := range []string{"/v1/people/" + ann.budget.PersonId.String(), "/v1/personal-budgets/" + ann.budget.Id.String(),
-		"/v1/support-plans/" + ann.plan.Id.String(), "/v1/direct-payment-agreements/" + ann.dp.Id.String() + "/schedule", "/v1/people"} {
+		"/v1/support-plans/" + ann.plan.Id.String(), "/v1/direct-payment-agreements/" + ann.dp.Id.String() + "/schedule", "/v1/people",
+		"/v1/direct-payment-accounts/" + everyone["ann"].account.String() + "/ledger", "/v1/audits/" + everyone["ann"].audit.String(),
+		"/v1/recoveries/" + everyone["bob"].recovery.String()} {
 		r := b.do(http.MethodGet, path, annTok, nil)
 		require.Equal(t, http.StatusForbidden, r.Status, path)
 	}
