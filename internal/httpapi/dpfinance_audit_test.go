@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -425,4 +426,33 @@ func TestAnAuditThatSuspendsPaymentsSuspendsTheAgreement(t *testing.T) {
 	s := b.schedule("direct-payment-agreements", f.dp.Id, "")
 	require.NotEmpty(t, s.Suspensions)
 	require.Equal(t, "2026-07-01", s.Suspensions[len(s.Suspensions)-1].FromDate.String())
+}
+
+// financeFixture is one record of each kind the finance routes address, for the hostile walk.
+type financeFixture struct{ statement, audit, recovery string }
+
+// financeFixtures files a statement on the ISF and concludes an audit of a new direct payment
+// with a recovery proposed (the clock ends on 30 June 2026).
+func (b *bundle) financeFixtures(prov api.Provider, isfAg api.ISFAgreement, plan api.SupportPlan) financeFixture {
+	b.t.Helper()
+	var line uuid.UUID
+	for _, l := range plan.Lines {
+		if string(l.ManagementOption) == "isf" {
+			line = l.Id
+		}
+	}
+	start := isfAg.StartDate.Time
+	end := time.Date(start.Year(), start.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+	r := b.do(http.MethodPost, "/v1/isf-agreements/"+isfAg.Id.String()+"/statements", b.providerToken(prov),
+		isfStatement(isfAg.StartDate.String(), end, 0, 60_000, line, "1", 7_500, 52_500))
+	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+	var st api.ISFStatement
+	r.decode(b.t, &st)
+	_, au := b.concludedAudit(500_000, nil)
+	r = b.recovery(map[string]any{"audit_id": au.Id, "basis": "surplus", "amount_pence": 30_000, "method": "offset", "cycles": 3,
+		"reason": "The balance is above the eight weeks of payments the account may keep."})
+	require.Equal(b.t, http.StatusCreated, r.Status, string(r.Body))
+	var rc api.Recovery
+	r.decode(b.t, &rc)
+	return financeFixture{statement: st.Id.String(), audit: au.Id.String(), recovery: rc.Id.String()}
 }

@@ -150,6 +150,7 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 	var export api.CLDExport
 	r.decode(t, &export)
 	delivery := b.settledDelivery(sub.Id)
+	fin := b.financeFixtures(isf, isfAg, approved)
 
 	return hostileFixtures{
 		path: map[string]string{
@@ -169,12 +170,13 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"subscription_id": sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
 			"export_id":  export.Id.String(),
 			"account_id": acct.account, "statement_id": acct.statement, "upload_id": acct.upload, "flag_id": acct.flag,
+			"/v1/isf-statements:statement_id": fin.statement, "recovery_id": fin.recovery, "audit_id": fin.audit,
 		},
 		body: map[string]string{
 			"related_person_id": third.Id.String(), "budget_id": pb.Id.String(), "plan_id": approved.Id.String(),
 			"provider_id": isf.Id.String(), "personal_assistant_id": other.Id.String(), "recipient_person_id": other.Id.String(),
 			"cared_for_person_id": other.Id.String(), "reassesses_id": completed.Items[0].Id.String(),
-			"statement_line_id": acct.line,
+			"statement_line_id": acct.line, "audit_id": fin.audit,
 		},
 	}
 }
