@@ -179,7 +179,6 @@ CREATE TABLE statement_lines (
     FOREIGN KEY (council_id, statement_id) REFERENCES statements (council_id, id),
     CHECK ((plan_line_id IS NULL) = (matched_by IS NULL))
 );
-CREATE INDEX statement_lines_account_idx ON statement_lines (council_id, account_id, line_date, id);
 CREATE INDEX statement_lines_statement_idx ON statement_lines (council_id, statement_id, line_number, id);
 
 -- A statement line that needs an auditor: resolved once, with a note (the line never changes).
