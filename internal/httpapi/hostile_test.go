@@ -151,6 +151,18 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 	r.decode(t, &export)
 	delivery := b.settledDelivery(sub.Id)
 	fin := b.financeFixtures(isf, isfAg, approved)
+	// The person's own audit, concluded with a recovery they were notified of: their direct
+	// payment signed, its card set and paid.
+	r = b.do(http.MethodPatch, "/v1/direct-payment-agreements/"+dp.Id.String(), b.token("practitioner"), map[string]any{"signed_date": start},
+		"If-Match", etagOf(dp.Version))
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r.decode(t, &dp)
+	b.setDetails("/v1/direct-payment-agreements/"+dp.Id.String()+"/payment-details",
+		map[string]any{"prepaid_card": map[string]any{"card_account_reference": "CARD-" + uuid.NewString()[:8]}}, true)
+	b.pay(b.createRun("2026-07-27"))
+	b.clock.Set("2026-07-28")
+	mine := myFixture{payFixture: payFixture{dp: dp}}
+	b.myAudit(&mine, true)
 
 	return hostileFixtures{
 		path: map[string]string{
@@ -166,6 +178,8 @@ func (b *bundle) buildHostileFixtures() hostileFixtures {
 			"/v1/me/direct-payment-agreements:agreement_id": dp.Id.String(),
 			"/v1/me/direct-payment-accounts:account_id":     myAccount.String(),
 			"/v1/me/direct-payment-accounts:flag_id":        myFlag.String(),
+			"/v1/me/audits:audit_id":                        mine.audit.String(),
+			"/v1/me/recoveries:recovery_id":                 mine.recovery.String(),
 			"top_up_id":                                     revision.TopUps[0].Id.String(), "request_id": change.Id.String(), "letter_kind": "agreed",
 			"subscription_id": sub.Id.String(), "delivery_id": delivery.String(), "review_id": rev.Review.Id.String(),
 			"export_id":  export.Id.String(),
