@@ -143,6 +143,7 @@ CREATE TABLE statements (
     imported_by          text NOT NULL,
     imported_at          timestamptz NOT NULL,
     PRIMARY KEY (council_id, id),
+    UNIQUE (council_id, account_id, id),
     FOREIGN KEY (council_id, account_id) REFERENCES direct_payment_accounts (council_id, id),
     FOREIGN KEY (council_id, upload_id) REFERENCES statement_uploads (council_id, id),
     CHECK (line_count = new_lines + existing_lines),
@@ -152,7 +153,9 @@ CREATE TABLE statements (
 CREATE INDEX statements_account_idx ON statements (council_id, account_id, imported_at, id);
 
 -- Each statement line once: line_key is account.Identify's SHA-256 of (account, date, amount,
--- description, occurrence among identical lines that day in the file).
+-- description, occurrence among identical lines that day in the file). A line's account is its
+-- statement's (one composite key: an import writes 100,000 lines, and each foreign key is a check a
+-- row).
 CREATE TABLE statement_lines (
     council_id        uuid NOT NULL,
     id                uuid NOT NULL,
@@ -175,14 +178,13 @@ CREATE TABLE statement_lines (
     match_reason      text NOT NULL DEFAULT '',
     PRIMARY KEY (council_id, id),
     UNIQUE (council_id, account_id, line_key),
-    FOREIGN KEY (council_id, account_id) REFERENCES direct_payment_accounts (council_id, id),
-    FOREIGN KEY (council_id, statement_id) REFERENCES statements (council_id, id),
+    FOREIGN KEY (council_id, account_id, statement_id) REFERENCES statements (council_id, account_id, id),
     CHECK ((plan_line_id IS NULL) = (matched_by IS NULL))
 );
-CREATE INDEX statement_lines_account_idx ON statement_lines (council_id, account_id, line_date, id);
 CREATE INDEX statement_lines_statement_idx ON statement_lines (council_id, statement_id, line_number, id);
 
 -- A statement line that needs an auditor: resolved once, with a note (the line never changes).
+-- account_id is the line's, copied for the account's lists.
 CREATE TABLE statement_flags (
     council_id        uuid NOT NULL,
     id                uuid NOT NULL,
@@ -200,7 +202,6 @@ CREATE TABLE statement_flags (
     version           integer NOT NULL DEFAULT 1 CHECK (version >= 1),
     PRIMARY KEY (council_id, id),
     UNIQUE (council_id, statement_line_id),
-    FOREIGN KEY (council_id, account_id) REFERENCES direct_payment_accounts (council_id, id),
     FOREIGN KEY (council_id, statement_line_id) REFERENCES statement_lines (council_id, id),
     CHECK ((resolution IS NULL) = (note IS NULL) AND (resolution IS NULL) = (resolved_by IS NULL) AND (resolution IS NULL) = (resolved_at IS NULL))
 );

@@ -472,3 +472,30 @@ func (b *bundle) accountFixture(agreementID uuid.UUID) accountRecords {
 	return accountRecords{account: acct.Id.String(), statement: st.Id.String(), line: lines.Items[0].Id.String(), flag: flags.Items[0].Id.String(),
 		upload: up.Id.String()}
 }
+
+func TestANetDirectPaymentsLedgerShowsTheContributionDueForEachCyclePaidAsAMemo(t *testing.T) {
+	t.Parallel()
+	b, _ := payBundle(t, "2026-04-01")
+	b.rateTable("2025-04-06", 11_250)
+	f := b.agreements(agreementSpec{start: "2026-04-06", basis: "net",
+		assess: func(personID string) { b.financial(personID, contributionOf("2026-04-01", 2_500)) }}) // £25 a week: £100 a cycle
+	require.Equal(t, int64(650_000), f.dp.AnnualAmountPence)
+	b.pay(b.createRun("2026-05-04")) // the cycles of 6 April and 4 May
+	b.clock.Set("2026-06-01")
+	r := b.do(http.MethodGet, "/v1/direct-payment-agreements/"+f.dp.Id.String()+"/account", b.token("finance"), nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var acct api.DirectPaymentAccount
+	r.decode(t, &acct)
+	path := "/v1/direct-payment-accounts/" + acct.Id.String()
+	due := b.ledger(path, "kind=contribution_due")
+	require.Len(t, due, 2)
+	for _, e := range due {
+		require.Equal(t, int64(10_000), e.AmountPence, "£1,300 a year is £100 a four-week cycle")
+		require.Equal(t, int64(0), e.BalanceEffectPence, "a memo moves no money")
+		require.Equal(t, "contribution_cycle", e.SourceKind)
+	}
+	require.Equal(t, "2026-04-06", due[0].EntryDate.String())
+	require.Equal(t, int64(100_000), acct.BalancePence, "two cycles of £500; the contributions due are not money in")
+	// Paying again (a retry) posts nothing more.
+	require.Len(t, b.ledger(path, ""), 3)
+}

@@ -1285,13 +1285,16 @@ func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UU
 	// by a later run): its source is the (account, cycle start) pair, as a name-based UUID.
 	return translate(q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
 		SELECT l.council_id, gen_random_uuid(), a.id, l.cycle_start, 'contribution_due', c.amount, 'contribution_cycle',
-		       md5(a.id::text || '/' || l.cycle_start::text)::uuid, 'contribution due for the cycle from ' || l.cycle_start, ?, ?
+		       src.id, 'contribution due for the cycle from ' || l.cycle_start, ?, ?
 		  FROM payment_lines l
 		  JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
 		  JOIN direct_payment_accounts a ON a.council_id = l.council_id AND a.dp_agreement_id = l.dp_agreement_id
 		 CROSS JOIN LATERAL (SELECT coalesce(sum(pl.annual_cost_pence), 0) AS gross FROM plan_lines pl
 		        WHERE pl.council_id = g.council_id AND pl.plan_id = g.plan_id AND pl.management_option = 'direct_payment') p
 		 CROSS JOIN LATERAL (SELECT round(l.amount_pence::numeric * (p.gross - g.annual_amount_pence) / g.annual_amount_pence)::bigint AS amount) c
+		 -- A name-based UUID (version 5 and RFC 9562 variant bits over an MD5 of the pair).
+		 CROSS JOIN LATERAL (SELECT md5(a.id::text || '/' || l.cycle_start::text) AS h) m
+		 CROSS JOIN LATERAL (SELECT (substr(m.h, 1, 12) || '5' || substr(m.h, 14, 3) || '8' || substr(m.h, 18, 15))::uuid AS id) src
 		 WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'live' AND NOT l.held
 		   AND g.payment_basis = 'net' AND g.annual_amount_pence > 0 AND c.amount > 0
 		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArg(councilID), uuidArg(runID)).Error, nil)
