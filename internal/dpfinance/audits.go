@@ -248,6 +248,10 @@ func (s *Service) ActOnAudit(ctx context.Context, a actor.Actor, id uuid.UUID, v
 			ChangedFields: []string{"state"}, Reason: why, Details: details}); err != nil {
 			return err
 		}
+		if st.Event != dpaudit.RequestEvidence && st.Event != dpaudit.ReceiveEvidence {
+			out = au // as written: only the evidence rows changed behind it
+			return nil
+		}
 		out, err = s.d.Store.GetAudit(ctx, a.CouncilID, au.ID, false)
 		return err
 	})
