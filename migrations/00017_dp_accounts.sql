@@ -184,7 +184,8 @@ CREATE TABLE statement_lines (
 CREATE INDEX statement_lines_statement_idx ON statement_lines (council_id, statement_id, line_number, id);
 
 -- A statement line that needs an auditor: resolved once, with a note (the line never changes).
--- account_id is the line's, copied for the account's lists.
+-- account_id is the line's, copied for the account's lists (the open ones are read through the same
+-- index: an account's flags are a few hundred at most).
 CREATE TABLE statement_flags (
     council_id        uuid NOT NULL,
     id                uuid NOT NULL,
@@ -201,12 +202,12 @@ CREATE TABLE statement_flags (
     created_at        timestamptz NOT NULL,
     version           integer NOT NULL DEFAULT 1 CHECK (version >= 1),
     PRIMARY KEY (council_id, id),
-    UNIQUE (council_id, statement_line_id),
     FOREIGN KEY (council_id, statement_line_id) REFERENCES statement_lines (council_id, id),
+    -- One flag a line: a flag's id is its line's, so the primary key keeps it one.
+    CHECK (id = statement_line_id),
     CHECK ((resolution IS NULL) = (note IS NULL) AND (resolution IS NULL) = (resolved_by IS NULL) AND (resolution IS NULL) = (resolved_at IS NULL))
 );
 CREATE INDEX statement_flags_account_idx ON statement_flags (council_id, account_id, line_date, id);
-CREATE INDEX statement_flags_open_idx ON statement_flags (council_id, account_id, line_date, id) WHERE resolution IS NULL;
 
 -- Evidence of spending (the document lives elsewhere: its reference and checksum are kept),
 -- against a statement line or an audit. audit_id has no foreign key here: the audits' migration

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,8 +81,9 @@ func TestStatementImportBenchmark(t *testing.T) {
 	}
 	const lines = 100_000
 	b, _ := payBundle(t, "2026-04-20")
+	small := b.paidAccount(agreementSpec{})
 	p := b.paidAccount(agreementSpec{})
-	run := func(label string) api.Statement {
+	run := func(label string, p paidAccount, lines int) api.Statement {
 		runtime.GC()
 		var base runtime.MemStats
 		runtime.ReadMemStats(&base)
@@ -94,32 +96,41 @@ func TestStatementImportBenchmark(t *testing.T) {
 		req.Header.Set("Idempotency-Key", uuid.NewString())
 		rec := httptest.NewRecorder()
 		b.e.ServeHTTP(rec, req)
-		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		var st api.Statement
+		var size int64
 		accepted := time.Since(start)
-		loc := rec.Header().Get("Location")
-		var up api.StatementUpload
-		for {
-			r := b.do(http.MethodGet, loc, b.token("finance"), nil)
-			r.decode(t, &up)
-			if up.Status == "imported" || up.Status == "failed" {
-				break
+		if rec.Code == http.StatusCreated { // at most 1 MiB: imported during the request
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &st))
+		} else {
+			require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+			loc := rec.Header().Get("Location")
+			var up api.StatementUpload
+			for {
+				r := b.do(http.MethodGet, loc, b.token("finance"), nil)
+				r.decode(t, &up)
+				if up.Status == "imported" || up.Status == "failed" {
+					break
+				}
+				time.Sleep(100 * time.Millisecond) // a client polls; every poll is a validated request
 			}
-			time.Sleep(100 * time.Millisecond) // a client polls; every poll is a validated request
+			require.Equal(t, api.StatementUploadStatus("imported"), up.Status)
+			size = up.SizeBytes
+			r := b.do(http.MethodGet, p.path+"/statements/"+up.StatementId.MustGet().String(), b.token("finance"), nil)
+			r.decode(t, &st)
 		}
 		total := time.Since(start)
 		peak := stop()
-		require.Equal(t, api.StatementUploadStatus("imported"), up.Status)
-		r := b.do(http.MethodGet, p.path+"/statements/"+up.StatementId.MustGet().String(), b.token("finance"), nil)
-		var st api.Statement
-		r.decode(t, &st)
-		t.Logf("%s: %d lines (%d new, %d already held), %.1f MB: accepted in %v, imported in %v end to end; heap in use %.1f MB before, peak %.1f MB",
-			label, st.Lines, st.NewLines, st.ExistingLines, float64(up.SizeBytes)/1e6, accepted.Round(time.Millisecond), total.Round(time.Millisecond),
+		t.Logf("%s: %d lines (%d new, %d already held), %.1f MB: answered in %v, imported in %v end to end; heap in use %.1f MB before, peak %.1f MB",
+			label, st.Lines, st.NewLines, st.ExistingLines, float64(size)/1e6, accepted.Round(time.Millisecond), total.Round(time.Millisecond),
 			float64(base.HeapInuse)/1e6, float64(peak)/1e6)
 		return st
 	}
-	first := run("import")
+	// A third of the lines first (in the background too): the same peak heap shows that memory
+	// does not grow with the file.
+	run("import of a third", small, lines/3)
+	first := run("import", p, lines)
 	require.Equal(t, lines, first.NewLines)
-	again := run("re-import")
+	again := run("re-import", p, lines)
 	require.Equal(t, 0, again.NewLines)
 	require.Equal(t, lines, again.ExistingLines)
 }

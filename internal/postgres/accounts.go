@@ -280,9 +280,10 @@ func (s *AccountStore) ListStatements(ctx context.Context, councilID, accountID 
 
 // insertLinesSQL stores a batch of lines in one statement: the lines not already held (ON
 // CONFLICT on the line's identity), the ledger entries of the new posted ones, and the flags of
-// the new flagged ones (a flag's id is its line's: one flag a line, in file order, and no join
-// back to the input, which the planner, blind to the CTEs' sizes, made a nested loop of). Each
-// column travels as one array.
+// the new flagged ones. A line's ledger entry and flag have the line's id (a version 7 UUID, in
+// file order): their primary keys grow at the end, a flag is one a line by its key, and nothing
+// joins back to the input (which the planner, blind to the CTEs' sizes, made a nested loop of).
+// Each column travels as one array.
 const insertLinesSQL = `WITH input AS (
 	SELECT * FROM unnest(?::uuid[], ?::bytea[], ?::int[], ?::int[], ?::date[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[],
 		?::text[], ?::boolean[], ?::uuid[], ?::text[], ?::text[], ?::text[])
@@ -299,7 +300,7 @@ const insertLinesSQL = `WITH input AS (
 ), led AS (
 	INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, plan_line_id,
 		statement_line_id, reason, created_by, created_at)
-	SELECT ?::uuid, gen_random_uuid(), ?::uuid, line_date, kind, amount_pence, 'statement_line', id, plan_line_id, id, match_reason, ?, ?::timestamptz
+	SELECT ?::uuid, id, ?::uuid, line_date, kind, amount_pence, 'statement_line', id, plan_line_id, id, match_reason, ?, ?::timestamptz
 	FROM ins WHERE posted
 	RETURNING 1
 ), fl AS (
