@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pbudget/pbudget/internal/access"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -24,6 +25,9 @@ var (
 		"the direct payment has not been paid yet: an account is audited from its first payment")
 	ErrNotConcluded = apperr.New(apperr.Conflict, "audit-not-concluded", "the audit has no outcome yet: its letter follows its conclusion")
 )
+
+// LetterFilePrefix begins an audit letter's file name, before the agreement's id.
+const LetterFilePrefix = "direct-payment-"
 
 // Schedule creates the scheduled audits that have fallen due in every council (the hourly
 // periodic job): for each direct payment with a first payment, every period
@@ -244,6 +248,10 @@ func (s *Service) ActOnAudit(ctx context.Context, a actor.Actor, id uuid.UUID, v
 			ChangedFields: []string{"state"}, Reason: why, Details: details}); err != nil {
 			return err
 		}
+		if st.Event != dpaudit.RequestEvidence && st.Event != dpaudit.ReceiveEvidence {
+			out = au // as written: only the evidence rows changed behind it
+			return nil
+		}
 		out, err = s.d.Store.GetAudit(ctx, a.CouncilID, au.ID, false)
 		return err
 	})
@@ -316,7 +324,8 @@ func (s *Service) carryOut(ctx context.Context, a actor.Actor, au Audit, o dpaud
 	return err
 }
 
-// Letter renders the audit's letter to the person as PDF.
+// Letter renders the audit's letter to the person as PDF, with its Content-Disposition (the file
+// is named after the agreement and the audit).
 func (s *Service) Letter(ctx context.Context, a actor.Actor, id uuid.UUID) ([]byte, string, error) {
 	au, err := s.d.Store.GetAudit(ctx, a.CouncilID, id, false)
 	if err != nil {
@@ -367,5 +376,6 @@ func (s *Service) Letter(ctx context.Context, a actor.Actor, id uuid.UUID) ([]by
 	if err != nil {
 		return nil, "", err
 	}
-	return pdf, fmt.Sprintf("attachment; filename=\"audit-%s.pdf\"", au.ID), nil
+	access.NoteSubject(ctx, au.PersonID)
+	return pdf, fmt.Sprintf("attachment; filename=\"%s%s-audit-%s.pdf\"", LetterFilePrefix, au.AgreementID, au.ID), nil
 }

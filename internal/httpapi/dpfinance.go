@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/oapi-codegen/nullable"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -456,12 +459,21 @@ var financeReads = map[string]func(req, resp any) []access.Read{
 	"getRecovery":    one(func(r api.GetRecovery200JSONResponse) access.Read { return recoveryRead(r.Body) }),
 	"listAudits":     each(func(r api.ListAudits200JSONResponse) []api.Audit { return r.Body.Items }, auditRead),
 	"getAudit":       one(func(r api.GetAudit200JSONResponse) access.Read { return auditRead(r.Body) }),
-	// A letter names its audit: the handler's audit read notes the person.
+	// A letter is of its agreement, which its file is named after; the service notes the person.
 	"getAuditLetter": func(req, resp any) []access.Read {
-		if _, ok := resp.(api.GetAuditLetter200ApplicationpdfResponse); !ok {
+		r, ok := resp.(api.GetAuditLetter200ApplicationpdfResponse)
+		if !ok || r.Headers.ContentDisposition == nil {
 			return nil
 		}
-		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: req.(api.GetAuditLetterRequestObject).AuditId}}
+		_, name, _ := strings.Cut(*r.Headers.ContentDisposition, dpfinance.LetterFilePrefix)
+		if len(name) < 36 {
+			return nil
+		}
+		id, err := uuid.Parse(name[:36])
+		if err != nil {
+			return nil
+		}
+		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: id}}
 	},
 }
 

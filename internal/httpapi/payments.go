@@ -507,7 +507,7 @@ func paymentLineOut(l payment.StoredLine) api.PaymentLine {
 		CycleStart: nullable.NewNullNullable[openapi_types.Date](), CycleEnd: nullable.NewNullNullable[openapi_types.Date](),
 		OneOffId: nullable.NewNullNullable[openapi_types.UUID](), CarriedFromRunId: nullable.NewNullNullable[openapi_types.UUID](),
 		RecoveryId: nullable.NewNullNullable[openapi_types.UUID](),
-		OwedPence: nullable.NewNullNullable[int64](), TakenPence: nullable.NewNullNullable[int64](), HoldReason: nullable.NewNullNullable[string]()}
+		OwedPence:  nullable.NewNullNullable[int64](), TakenPence: nullable.NewNullNullable[int64](), HoldReason: nullable.NewNullNullable[string]()}
 	switch l.Kind {
 	case payment.KindCycle, payment.KindAdjustment:
 		out.CycleStart, out.CycleEnd = nullable.NewNullableWithValue(dateOut(l.CycleStart)), nullable.NewNullableWithValue(dateOut(l.CycleEnd))

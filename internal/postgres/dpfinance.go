@@ -350,25 +350,31 @@ func (s *DPFinanceStore) Ledger(ctx context.Context, councilID, agreementID uuid
 		return dpfinance.Ledger{}, apperr.ErrNotFound.WithMessage("the direct payment has no account")
 	}
 	a := acct[0]
-	var rows []struct {
-		EntryDate   date.Date
-		Kind        string
-		AmountPence int64
-	}
-	if err := q.Raw(`SELECT entry_date, kind, amount_pence FROM ledger_entries WHERE council_id = ? AND account_id = ? AND entry_date < ?
-		ORDER BY entry_date, seq`, uuidArg(councilID), uuidArg(a.ID), p.End).Scan(&rows).Error; err != nil {
+	// A year of a busy account is thousands of entries: scanned row by row, not by reflection.
+	rows, err := q.Raw(`SELECT entry_date, kind, amount_pence FROM ledger_entries WHERE council_id = ? AND account_id = ? AND entry_date < ?
+		ORDER BY entry_date, seq`, uuidArg(councilID), uuidArg(a.ID), p.End).Rows()
+	if err != nil {
 		return dpfinance.Ledger{}, translate(err, nil)
 	}
-	led := dpfinance.Ledger{Opening: account.Opening{Date: a.OpenedOn, Amount: a.OpeningBalancePence}, Entries: make([]account.Entry, len(rows))}
-	for i, r := range rows {
-		amt := r.AmountPence
-		if r.Kind != string(account.Adjustment) && amt < 0 {
-			amt = -amt
+	defer rows.Close()
+	led := dpfinance.Ledger{Opening: account.Opening{Date: a.OpenedOn, Amount: a.OpeningBalancePence}}
+	for rows.Next() {
+		var e account.Entry
+		var kind string
+		if err := rows.Scan(&e.Date, &kind, &e.Amount); err != nil {
+			return dpfinance.Ledger{}, translate(err, nil)
 		}
-		led.Entries[i] = account.Entry{Kind: account.Kind(r.Kind), Date: r.EntryDate, Amount: amt}
-		if r.EntryDate.Before(led.Opening.Date) {
-			led.Opening.Date = r.EntryDate // a ledger posted before the account's opening day: open it then
+		e.Kind = account.Kind(kind)
+		if e.Kind != account.Adjustment && e.Amount < 0 {
+			e.Amount = -e.Amount
 		}
+		if e.Date.Before(led.Opening.Date) {
+			led.Opening.Date = e.Date // a ledger posted before the account's opening day: open it then
+		}
+		led.Entries = append(led.Entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return dpfinance.Ledger{}, translate(err, nil)
 	}
 	var flags []struct {
 		Flag        string

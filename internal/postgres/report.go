@@ -89,28 +89,32 @@ func (s *ReportStore) Reviews(ctx context.Context, councilID uuid.UUID, on date.
 	return report.Reviews{Overdue: r.Overdue, DueIn28Days: r.DueSoon, WithoutReview: r.WithoutReview}, translate(err, nil)
 }
 
-// NotBuiltYet is why a figure of issue 12 is missing.
+// NotBuiltYet is why a figure of issue 12 was missing before its tables existed (kept for
+// readers of old reports).
 const NotBuiltYet = "the audits and recoveries of issue 12 are not built yet: this figure is computed once their tables exist"
 
-// Audits implements report.Store.
-//
-// TODO(issue 12): once the audits table exists, count the audits due (planned or awaiting
-// evidence with a due date within 28 days of on) and overdue (due before on, not concluded,
-// closed or cancelled), e.g.
-//
-//	SELECT count(*) FILTER (WHERE due_date >= @on AND due_date <= @on + 28), count(*) FILTER (WHERE due_date < @on)
-//	  FROM direct_payment_audits WHERE council_id = @c AND status IN ('planned', 'evidence_requested', 'evidence_received', 'reconciled')
-//
-// and return &report.Audits{…}, "", nil.
+// Audits implements report.Store: the audits due (not concluded, closed or cancelled, due within
+// 28 days of on, or already) and overdue (due before on and not concluded).
 func (s *ReportStore) Audits(ctx context.Context, councilID uuid.UUID, on date.Date) (*report.Audits, string, error) {
-	return nil, NotBuiltYet, nil
+	var a report.Audits
+	err := s.db.conn(ctx).Raw(`SELECT count(*) FILTER (WHERE due <= ?) AS due, count(*) FILTER (WHERE due < ?) AS overdue
+		FROM dp_audits WHERE council_id = ? AND state IN ('planned', 'evidence_requested', 'evidence_received', 'reconciled')`,
+		on.AddDays(28), on, uuidArg(councilID)).Scan(&a).Error
+	if err != nil {
+		return nil, "", translate(err, nil)
+	}
+	return &a, "", nil
 }
 
-// Recoveries implements report.Store.
-//
-// TODO(issue 12): once the recoveries table exists, count those notified or disputed and not
-// recovered in whole or written off, with the amount still to recover, and return
-// &report.Recoveries{…}, "", nil.
+// Recoveries implements report.Store: the recoveries notified, disputed or part recovered, with
+// the amount still to recover.
 func (s *ReportStore) Recoveries(ctx context.Context, councilID uuid.UUID, on date.Date) (*report.Recoveries, string, error) {
-	return nil, NotBuiltYet, nil
+	var r report.Recoveries
+	err := s.db.conn(ctx).Raw(`SELECT count(*) AS count, coalesce(sum(amount_pence - recovered_pence - written_off_pence), 0) AS pence
+		FROM recoveries WHERE council_id = ? AND status IN ('notified', 'disputed', 'part_recovered') AND created_at < ?`,
+		uuidArg(councilID), on.AddDays(1)).Scan(&r).Error
+	if err != nil {
+		return nil, "", translate(err, nil)
+	}
+	return &r, "", nil
 }
