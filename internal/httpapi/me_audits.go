@@ -3,7 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"strings"
 
+	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pbudget/pbudget/api"
@@ -190,11 +192,21 @@ func (s *Server) DisputeMyRecovery(ctx context.Context, req api.DisputeMyRecover
 var myFinanceReads = map[string]func(req, resp any) []access.Read{
 	"listMyAudits": each(func(r api.ListMyAudits200JSONResponse) []api.MyAudit { return r.Body.Items }, myAuditRead),
 	"getMyAudit":   one(func(r api.GetMyAudit200JSONResponse) access.Read { return myAuditRead(r.Body) }),
+	// The letter's file name names its agreement (dpfinance.LetterFilePrefix); the handler notes the person.
 	"getMyAuditLetter": func(req, resp any) []access.Read {
-		if _, ok := resp.(api.GetMyAuditLetter200ApplicationpdfResponse); !ok {
+		r, ok := resp.(api.GetMyAuditLetter200ApplicationpdfResponse)
+		if !ok || r.Headers.ContentDisposition == nil {
 			return nil
 		}
-		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: req.(api.GetMyAuditLetterRequestObject).AuditId}}
+		_, name, _ := strings.Cut(*r.Headers.ContentDisposition, dpfinance.LetterFilePrefix)
+		if len(name) < 36 {
+			return nil
+		}
+		id, err := uuid.Parse(name[:36])
+		if err != nil {
+			return nil
+		}
+		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: id}}
 	},
 	"listMyRecoveries": each(func(r api.ListMyRecoveries200JSONResponse) []api.MyRecovery { return r.Body.Items }, myRecoveryRead),
 	"getMyRecovery":    one(func(r api.GetMyRecovery200JSONResponse) access.Read { return myRecoveryRead(r.Body) }),
