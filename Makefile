@@ -70,7 +70,8 @@ clean: stop
 	@.ci/devdb clean
 	rm -rf bin
 
-# go test ./... includes the docs checks (./docs: the journey's curl calls and /docs in headless
+# go test ./... (30 minutes before a package is deemed hung: the race detector on a loaded 2-core
+# machine takes the HTTP package past go test's default 10) includes the docs checks (./docs: the journey's curl calls and /docs in headless
 # Chromium); PB_REQUIRE_CHROMIUM makes a missing browser a failure rather than a skip.
 test:
 	@.ci/need-gcc
@@ -78,7 +79,7 @@ test:
 	db=$$(.ci/devdb); eval "$$db"
 	export PB_REQUIRE_CHROMIUM=1
 	$(MAKE) --no-print-directory check
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # The docs checks alone; the screenshot of /docs is kept in bin/docs.png.
 docs-check:

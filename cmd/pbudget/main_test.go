@@ -121,7 +121,7 @@ func TestServeFinishesInFlightRequestsOnShutdown(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond)
+	}, 90*time.Second, 50*time.Millisecond)
 	require.NoError(t, run(context.Background(), []string{"seed"}, env(vars), io.Discard))
 
 	token, err := auth.Mint(priv, auth.MintOptions{Subject: "u", Council: "demo", Roles: []string{"practitioner"}, Issuer: "pbudget", Audience: "pbudget-api", TTL: time.Hour})
@@ -212,7 +212,7 @@ func serveAndStop(t *testing.T, vars map[string]string) string {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond)
+	}, 90*time.Second, 50*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
 	return logs.String()
@@ -276,7 +276,7 @@ func TestServeWritesTheLastReadsAccessRecordsOnShutdown(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond)
+	}, 90*time.Second, 50*time.Millisecond)
 	require.NoError(t, run(context.Background(), []string{"seed"}, env(vars), io.Discard))
 	token, err := auth.Mint(priv, auth.MintOptions{Subject: "u", Council: "demo", Roles: []string{"practitioner"}, Issuer: "pbudget", Audience: "pbudget-api", TTL: time.Hour})
 	require.NoError(t, err)

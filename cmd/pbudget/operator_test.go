@@ -226,7 +226,7 @@ func TestMetricsAreServedOnTheirOwnListenerAndHealthcheckAsksReadyz(t *testing.T
 	getenv := env(map[string]string{"PB_LISTEN_ADDR": addr})
 	require.Eventually(t, func() bool {
 		return run(context.Background(), []string{"healthcheck", "--timeout", "1s"}, getenv, io.Discard) == nil
-	}, 20*time.Second, 50*time.Millisecond, "healthcheck passes once the server is ready")
+	}, 90*time.Second, 50*time.Millisecond, "healthcheck passes once the server is ready")
 	require.Contains(t, pb(t, getenv, "healthcheck"), `"status":"ready"`)
 
 	resp, err := http.Get("http://" + addr + "/v1/people")
