@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -90,20 +92,43 @@ const selectPerson = `SELECT council_id, id, given_name, family_name, preferred_
 	nhs_number, address_line1, address_line2, address_town, address_county, address_postcode, phone, email,
 	version, created_at, updated_at FROM people WHERE council_id = ? AND id = ?`
 
-// GetPerson implements person.Store.
+// selectPersonByID is selectPerson in PostgreSQL's placeholders, for database/sql.
+var selectPersonByID = strings.Replace(strings.Replace(selectPerson, "council_id = ?", "council_id = $1", 1), "id = ?", "id = $2", 1)
+
+// GetPerson implements person.Store: straight through database/sql to pgx, the row scanned into
+// its fields (no gorm, no reflection over the row struct).
 func (s *PersonStore) GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error) {
-	query := selectPerson
+	query := selectPersonByID
 	if forUpdate {
 		query += " FOR UPDATE"
 	}
-	var rows []personRow
-	if err := s.db.conn(ctx).Raw(query, uuidArg(councilID), uuidArg(id)).Scan(&rows).Error; err != nil {
-		return person.Person{}, translate(err, nil)
-	}
-	if len(rows) == 0 {
+	r, err := scanPerson(s.db.run(ctx).QueryRowContext(ctx, query, uuidArg(councilID), uuidArg(id)))
+	if errors.Is(err, sql.ErrNoRows) {
 		return person.Person{}, apperr.ErrNotFound
 	}
-	return rows[0].domain(), nil
+	if err != nil {
+		return person.Person{}, translate(err, nil)
+	}
+	return r.domain(), nil
+}
+
+// scanPerson reads one row of selectPerson's columns.
+func scanPerson(row interface{ Scan(...any) error }) (personRow, error) {
+	var r personRow
+	var preferred, nhs, line1, line2, town, county, postcode, phone, email sql.NullString
+	err := row.Scan(&r.CouncilID, &r.ID, &r.GivenName, &r.FamilyName, &preferred, &r.DateOfBirth, &r.PersonType,
+		&nhs, &line1, &line2, &town, &county, &postcode, &phone, &email, &r.Version, &r.CreatedAt, &r.UpdatedAt)
+	r.PreferredName, r.NHSNumber, r.AddressLine1, r.AddressLine2 = nullable(preferred), nullable(nhs), nullable(line1), nullable(line2)
+	r.AddressTown, r.AddressCounty, r.AddressPostcode = nullable(town), nullable(county), nullable(postcode)
+	r.Phone, r.Email = nullable(phone), nullable(email)
+	return r, err
+}
+
+func nullable(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
 }
 
 // GetPeople reads the people of ids of one council, in the order of ids, locked FOR UPDATE when
