@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/require"
 	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/testdb"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTheFamilyNamePrefixSearchNeverSortsItsMatches: on 30,000 people, most of them matching a
