@@ -50,7 +50,7 @@ func (s *Server) GetPerson(ctx context.Context, req api.GetPersonRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetPerson200JSONResponse{Body: personOut(p), Headers: api.GetPerson200ResponseHeaders{ETag: etag(p.Version)}}, nil
+	return personResponse{p}, nil
 }
 
 // ListPeople implements api.StrictServerInterface.
