@@ -43,7 +43,7 @@ func TestThePersonBodyIsEncodedAsEncodingJSONDoes(t *testing.T) {
 			ID: uuid.UUID(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "id")), GivenName: anyText(t, "given"), FamilyName: anyText(t, "family"),
 			PreferredName: anyOptional(t, "preferred"), NHSNumber: anyOptional(t, "nhs"), Phone: anyOptional(t, "phone"), Email: anyOptional(t, "email"),
 			DateOfBirth: date.Of(rapid.IntRange(1, 9999).Draw(t, "year"), time.Month(rapid.IntRange(1, 12).Draw(t, "month")), rapid.IntRange(1, 28).Draw(t, "day")),
-			Type: person.Type(rapid.SampledFrom([]string{"adult", "child", "carer"}).Draw(t, "type")), Version: rapid.IntRange(1, 1<<31-1).Draw(t, "version"),
+			Type:        person.Type(rapid.SampledFrom([]string{"adult", "child", "carer"}).Draw(t, "type")), Version: rapid.IntRange(1, 1<<31-1).Draw(t, "version"),
 			CreatedAt: anyInstant(t, "created"), UpdatedAt: anyInstant(t, "updated"),
 		}
 		if rapid.Bool().Draw(t, "address") {
