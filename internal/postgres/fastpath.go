@@ -4,14 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/webhook/outbox"
 )
 
@@ -33,6 +38,29 @@ func (db *DB) run(ctx context.Context) runner {
 		return tx
 	}
 	return db.sql
+}
+
+// withPgx runs fn on a connection of the pool as pgx's own *pgx.Conn: its rows are decoded from
+// PostgreSQL's binary format straight into the scan targets, without database/sql's driver.Value
+// conversions. Outside a transaction only (database/sql gives no access to a *sql.Tx's conn).
+func (db *DB) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+	c, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
+}
+
+// pgDate scans a PostgreSQL date into a date.Date.
+type pgDate date.Date
+
+func (d *pgDate) ScanDate(v pgtype.Date) error {
+	if !v.Valid || v.InfinityModifier != pgtype.Finite {
+		return errors.New("date: not a finite date")
+	}
+	*d = pgDate(date.Of(v.Time.Year(), v.Time.Month(), v.Time.Day()))
+	return nil
 }
 
 // InTx reports whether ctx carries a transaction of db (outbox.Service skips a savepoint then).

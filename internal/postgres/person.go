@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/pbudget/pbudget/internal/apperr"
@@ -101,6 +102,22 @@ func (s *PersonStore) GetPerson(ctx context.Context, councilID, id uuid.UUID, fo
 	query := selectPersonByID
 	if forUpdate {
 		query += " FOR UPDATE"
+	}
+	if !InTx(ctx) { // the read path: pgx itself, its binary row decoded into the fields
+		var r personRow
+		err := s.db.withPgx(ctx, func(c *pgx.Conn) error {
+			return c.QueryRow(ctx, query, uuidArg(councilID), uuidArg(id)).Scan((*[16]byte)(&r.CouncilID), (*[16]byte)(&r.ID),
+				&r.GivenName, &r.FamilyName, &r.PreferredName, (*pgDate)(&r.DateOfBirth), &r.PersonType, &r.NHSNumber,
+				&r.AddressLine1, &r.AddressLine2, &r.AddressTown, &r.AddressCounty, &r.AddressPostcode, &r.Phone, &r.Email,
+				&r.Version, &r.CreatedAt, &r.UpdatedAt)
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return person.Person{}, apperr.ErrNotFound
+		}
+		if err != nil {
+			return person.Person{}, translate(err, nil)
+		}
+		return r.domain(), nil
 	}
 	r, err := scanPerson(s.db.run(ctx).QueryRowContext(ctx, query, uuidArg(councilID), uuidArg(id)))
 	if errors.Is(err, sql.ErrNoRows) {
