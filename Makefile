@@ -121,7 +121,7 @@ bench: build
 bench-before: build
 	@rm -rf .bench/before-src && mkdir -p .bench/before-src bin
 	@git archive $${BEFORE_REF:-main} | tar -x -C .bench/before-src
-	@cd .bench/before-src && $(GO) build -o ../../bin/pbudget-before ./cmd/pbudget
+	@(cd .bench/before-src && $(GO) build -o ../../bin/pbudget-before ./cmd/pbudget)
 	@BEFORE=bin/pbudget-before .ci/bench
 
 docker:
