@@ -89,6 +89,9 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 			return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine))
 		})
 		if err != nil {
+			if m, ok := ctx.Value(memoKey{}).(*txMemo); ok {
+				m.m = nil // what the savepoint read may have been its own writes, now undone
+			}
 			return err
 		}
 		if parent, ok := ctx.Value(hooksKey{}).(*hooks); ok {
@@ -99,6 +102,7 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ctx = context.WithValue(ctx, memoKey{}, &txMemo{})
 	tx := db.gorm.Session(&gorm.Session{NewDB: true, Context: context.WithoutCancel(ctx)}).Begin()
 	if tx.Error != nil {
 		return tx.Error
@@ -123,6 +127,39 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		f()
 	}
 	return nil
+}
+
+// txMemo keeps, for one transaction, rows that a command reads more than once and that the
+// transaction itself is the only one to change while it holds them (a council's settings): one
+// statement instead of one a read. A write of such a row in the transaction drops it; a savepoint
+// that rolls back drops everything.
+type txMemo struct{ m map[any]any }
+
+type memoKey struct{}
+
+func memoGet[T any](ctx context.Context, key any) (T, bool) {
+	var zero T
+	m, ok := ctx.Value(memoKey{}).(*txMemo)
+	if !ok || m.m == nil {
+		return zero, false
+	}
+	v, ok := m.m[key].(T)
+	return v, ok
+}
+
+func memoPut(ctx context.Context, key, v any) {
+	if m, ok := ctx.Value(memoKey{}).(*txMemo); ok {
+		if m.m == nil {
+			m.m = map[any]any{}
+		}
+		m.m[key] = v
+	}
+}
+
+func memoDrop(ctx context.Context, key any) {
+	if m, ok := ctx.Value(memoKey{}).(*txMemo); ok {
+		delete(m.m, key)
+	}
 }
 
 // AfterCommit runs f once the transaction of ctx has committed, and never if it rolls back; at
