@@ -17,13 +17,25 @@ import (
 type personResponse struct{ p person.Person }
 
 func (r personResponse) VisitGetPersonResponse(w http.ResponseWriter) error {
+	return writePerson(w, r.p, http.StatusOK)
+}
+
+// personCreated is CreatePerson's 201, encoded in the same way, with its Location.
+type personCreated struct{ p person.Person }
+
+func (r personCreated) VisitCreatePersonResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", "/v1/people/"+r.p.ID.String())
+	return writePerson(w, r.p, http.StatusCreated)
+}
+
+func writePerson(w http.ResponseWriter, p person.Person, status int) error {
 	bp := jsonBuffers.Get().(*[]byte)
-	b := appendPersonJSON((*bp)[:0], r.p)
+	b := appendPersonJSON((*bp)[:0], p)
 	b = append(b, '\n') // as json.Encoder
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("ETag", *etag(r.p.Version))
-	w.WriteHeader(http.StatusOK)
+	h.Set("ETag", *etag(p.Version))
+	w.WriteHeader(status)
 	_, err := w.Write(b)
 	if cap(b) <= 64<<10 {
 		*bp = b[:0]
