@@ -2,14 +2,14 @@ package cld
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pbudget/pbudget/internal/cld/cldtest"
 
 	"github.com/pbudget/pbudget/internal/assessment"
 	"github.com/pbudget/pbudget/internal/date"
@@ -80,19 +80,10 @@ func TestSeededQuarterMatchesTheHandWrittenReturn(t *testing.T) {
 	summary, err := w.Close()
 	require.NoError(t, err)
 
-	header, rows := readExpected(t, "testdata/2025-Q2.expected")
-	got := readCSV(t, data.Bytes())
-	require.Equal(t, header, got[0], "the header row")
-	got = got[1:]
-	require.Len(t, got, len(rows), "the number of rows")
-	for i, want := range rows {
-		for c, col := range header {
-			require.Equal(t, want[col], got[i][c], "row %d (%s), column %s", i+1, want["Event_Reference"], col)
-		}
-	}
+	cldtest.RequireMatches(t, "testdata/2025-Q2.expected", data.Bytes())
 
-	wantIssues := readCSV(t, mustRead(t, "testdata/2025-Q2-issues.expected.csv"))
-	gotIssues := readCSV(t, issues.Bytes())
+	wantIssues := cldtest.ReadCSV(t, mustRead(t, "testdata/2025-Q2-issues.expected.csv"))
+	gotIssues := cldtest.ReadCSV(t, issues.Bytes())
 	require.Len(t, gotIssues, len(wantIssues), "the number of issues (and the header)")
 	for i := range wantIssues {
 		for c := range wantIssues[i] {
@@ -123,58 +114,6 @@ func TestReExportingAQuarterGivesTheSameBytes(t *testing.T) {
 	d2, i2 := export()
 	require.Equal(t, d1, d2)
 	require.Equal(t, i1, i2)
-}
-
-// readExpected parses the hand-written expected return: the header, then each row's non-blank
-// fields (with the fields of the "every row" block), every other column blank.
-func readExpected(t *testing.T, path string) ([]string, []map[string]string) {
-	var blocks [][]string
-	cur := []string{}
-	for _, l := range strings.Split(string(mustRead(t, path)), "\n") {
-		switch {
-		case strings.HasPrefix(l, "#") || strings.TrimSpace(l) == "":
-		case l == "---":
-			blocks, cur = append(blocks, cur), []string{}
-		default:
-			cur = append(cur, l)
-		}
-	}
-	blocks = append(blocks, cur)
-	require.GreaterOrEqual(t, len(blocks), 2)
-	header, every := blocks[0], fields(t, blocks[1])
-	var rows []map[string]string
-	for _, b := range blocks[2:] {
-		row := map[string]string{}
-		for _, col := range header {
-			row[col] = ""
-		}
-		for k, v := range every {
-			row[k] = v
-		}
-		for k, v := range fields(t, b) {
-			_, known := row[k]
-			require.True(t, known, "the expected file names an unknown column %q", k)
-			row[k] = v
-		}
-		rows = append(rows, row)
-	}
-	return header, rows
-}
-
-func fields(t *testing.T, lines []string) map[string]string {
-	out := map[string]string{}
-	for _, l := range lines {
-		k, v, ok := strings.Cut(l, ": ")
-		require.True(t, ok, "want 'Column: value', got %q", l)
-		out[k] = v
-	}
-	return out
-}
-
-func readCSV(t *testing.T, b []byte) [][]string {
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	require.NoError(t, err)
-	return rows
 }
 
 func mustRead(t *testing.T, path string) []byte {

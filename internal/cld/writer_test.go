@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbudget/pbudget/internal/cld/cldtest"
+
 	"github.com/pbudget/pbudget/internal/plan"
 )
 
@@ -19,7 +21,7 @@ func serviceRow(t *testing.T, s Service) map[string]string {
 	require.NoError(t, w.Service(Person{ID: id('a', 1), NHSNumber: "9434765919", DateOfBirth: dp("1950-03-14"), Postcode: "LU1 2AB"}, s))
 	_, err = w.Close()
 	require.NoError(t, err)
-	rows := readCSV(t, data.Bytes())
+	rows := cldtest.ReadCSV(t, data.Bytes())
 	if len(rows) == 1 {
 		return nil
 	}
@@ -173,6 +175,6 @@ func TestAPersonsProblemsAreReportedOncePerRunOfTheirEvents(t *testing.T) {
 	s, err := w.Close()
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{"missing-nhs-number": 1, "missing-date-of-birth": 1}, s.Issues)
-	require.Len(t, readCSV(t, issues.Bytes()), 3)
+	require.Len(t, cldtest.ReadCSV(t, issues.Bytes()), 3)
 	require.NotContains(t, issues.String(), "LU1 2AB", "the report names records, never the person's details")
 }

@@ -1,18 +1,17 @@
 package cldexport_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pbudget/pbudget/internal/cld/cldtest"
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/app"
@@ -150,21 +149,12 @@ func TestASeededQuarterExportsExactlyTheHandWrittenReturn(t *testing.T) {
 	require.Equal(t, cldexport.Done, e.Status)
 	sum := sha256.Sum256(data)
 	require.Equal(t, hex.EncodeToString(sum[:]), e.SHA256, "the SHA-256 is the downloaded file's (stored compressed, given back as written)")
-	header, rows := readExpected(t, "testdata/2026-Q2.expected")
-	got := readCSV(t, data)
-	require.Equal(t, header, got[0], "the header row")
-	got = got[1:]
-	require.Len(t, got, len(rows), "the number of rows")
-	for i, want := range rows {
-		for c, col := range header {
-			require.Equal(t, want[col], got[i][c], "row %d (%s), column %s", i+1, want["Event_Reference"], col)
-		}
-	}
+	cldtest.RequireMatches(t, "testdata/2026-Q2.expected", data)
 	require.Equal(t, map[cld.EventType]int{cld.EventAssessment: 1, cld.EventService: 6, cld.EventReview: 2}, e.Rows)
 	require.Equal(t, 4, e.PeopleDone, "every person with an event in the quarter is read; the writer leaves the child out")
 
 	// The validation report: what the council must fix before submitting.
-	report := readCSV(t, issues)
+	report := cldtest.ReadCSV(t, issues)
 	require.Equal(t, cld.IssueHeader, report[0])
 	byCode := map[string][]string{}
 	for _, r := range report[1:] {
@@ -184,62 +174,4 @@ func TestASeededQuarterExportsExactlyTheHandWrittenReturn(t *testing.T) {
 	// The quarter before holds only what ended or was completed in it.
 	q1, _, _ := export(t, svc, a, cld.Quarter{Year: 2026, Q: 1})
 	require.Equal(t, map[cld.EventType]int{cld.EventAssessment: 1, cld.EventService: 6, cld.EventReview: 0}, q1.Rows)
-}
-
-// readExpected parses the hand-written expected return: the header, then each row's non-blank
-// fields (with the fields of the "every row" block), every other column blank (the format of
-// internal/cld/testdata).
-func readExpected(t *testing.T, path string) ([]string, []map[string]string) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var blocks [][]string
-	cur := []string{}
-	for _, l := range strings.Split(string(raw), "\n") {
-		switch {
-		case strings.HasPrefix(l, "#") || strings.TrimSpace(l) == "":
-		case l == "---":
-			blocks, cur = append(blocks, cur), []string{}
-		default:
-			cur = append(cur, l)
-		}
-	}
-	blocks = append(blocks, cur)
-	require.GreaterOrEqual(t, len(blocks), 2)
-	header, every := blocks[0], fields(t, blocks[1])
-	var rows []map[string]string
-	for _, b := range blocks[2:] {
-		row := map[string]string{}
-		for _, col := range header {
-			row[col] = ""
-		}
-		for k, v := range every {
-			row[k] = v
-		}
-		for k, v := range fields(t, b) {
-			_, known := row[k]
-			require.True(t, known, "the expected file names an unknown column %q", k)
-			row[k] = v
-		}
-		rows = append(rows, row)
-	}
-	return header, rows
-}
-
-func fields(t *testing.T, lines []string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, l := range lines {
-		k, v, ok := strings.Cut(l, ": ")
-		require.True(t, ok, "want 'Column: value', got %q", l)
-		out[k] = v
-	}
-	return out
-}
-
-func readCSV(t *testing.T, b []byte) [][]string {
-	t.Helper()
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	require.NoError(t, err)
-	return rows
 }
