@@ -16,14 +16,15 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/pbudget/pbudget/internal/buildinfo.version=$(VERSION) -X github.com/pbudget/pbudget/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: help run stop clean test docs-check check fmt-check vet generate generate-check lint-openapi unit build static bench docker
+.PHONY: help run stop clean test docs-check check fmt-check vet generate generate-check lint-openapi unit build static bench bench-before docker
 
 help:
 	@echo "make run    provision the database, migrate, seed the demo council, print a token, serve on 127.0.0.1:8080"
 	@echo "make stop   stop the throwaway database of make run / make test (not a DATABASE_URL server)"
 	@echo "make clean  stop it and remove it (.pgdata/, its socket directory) and bin/"
 	@echo "make test   provision the database, then format, vet, generated-code, OpenAPI lint and go test -race"
-	@echo "make bench  the load benchmark of the README (wrk)"
+	@echo "make bench  the load benchmark of the README (wrk), durable, against the floors"
+	@echo "make bench-before  the same, with main's binary measured beside this checkout's in one run"
 	@echo "make docs-check  run docs/journey.md's calls against a dev server and render /docs in headless Chromium"
 	@echo "make static the Dockerfile's static binary (CGO_ENABLED=0), to bin/pbudget-static"
 
@@ -115,6 +116,14 @@ lint-openapi:
 
 bench: build
 	@.ci/bench
+
+# bench-before: make bench with main's binary measured beside this checkout's in the same run
+# (BEFORE_REF=<commit> for another baseline).
+bench-before: build
+	@rm -rf .bench/before-src && mkdir -p .bench/before-src bin
+	@git archive $${BEFORE_REF:-main} | tar -x -C .bench/before-src
+	@(cd .bench/before-src && $(GO) build -o ../../bin/pbudget-before ./cmd/pbudget)
+	@BEFORE=bin/pbudget-before .ci/bench
 
 docker:
 	@docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t pbudget:$(VERSION) .

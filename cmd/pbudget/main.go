@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	flushed := make(chan struct{})
 	go func() { lw.flushEvery(flushCtx, flushInterval); close(flushed) }()
 	defer func() { stopFlush(); <-flushed }()
-	log := slog.New(flushingHandler{Handler: slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: cfg.LogLevel}), w: lw})
+	log := slog.New(flushingHandler{Handler: newFastJSONHandler(lw, cfg.LogLevel), w: lw})
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":

@@ -23,7 +23,9 @@ import (
 // fails when a GET operation is neither here nor in impersonalReads). A list records every item
 // it returns.
 var personalReads = map[string]func(req, resp any) []access.Read{
-	"getPerson":  one(func(r api.GetPerson200JSONResponse) access.Read { return personRead(r.Body) }),
+	"getPerson": one(func(r personResponse) access.Read {
+		return access.Read{EntityType: access.Person, EntityID: r.p.ID, PersonID: r.p.ID}
+	}),
 	"listPeople": each(func(r api.ListPeople200JSONResponse) []api.Person { return r.Body.Items }, personRead),
 	"getRelationship": func(req, resp any) []access.Read {
 		r, ok := resp.(api.GetRelationship200JSONResponse)

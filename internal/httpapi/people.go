@@ -33,11 +33,7 @@ func (s *Server) CreatePerson(ctx context.Context, req api.CreatePersonRequestOb
 	if err != nil {
 		return nil, err
 	}
-	loc := "/v1/people/" + p.ID.String()
-	return api.CreatePerson201JSONResponse{
-		Body:    personOut(p),
-		Headers: api.CreatePerson201ResponseHeaders{ETag: etag(p.Version), Location: &loc},
-	}, nil
+	return personCreated{p}, nil
 }
 
 // GetPerson implements api.StrictServerInterface.
@@ -50,7 +46,7 @@ func (s *Server) GetPerson(ctx context.Context, req api.GetPersonRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetPerson200JSONResponse{Body: personOut(p), Headers: api.GetPerson200ResponseHeaders{ETag: etag(p.Version)}}, nil
+	return personResponse{p}, nil
 }
 
 // ListPeople implements api.StrictServerInterface.

@@ -66,6 +66,14 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 		return nil
 	}
 	at := s.now().UTC().Truncate(time.Microsecond)
+	if len(es) == 1 { // the request path's case: one statement written out, native types
+		args, err := auditArgs(a, es[0], uuid.Must(uuid.NewV7()), at)
+		if err != nil {
+			return err
+		}
+		_, err = s.db.run(ctx).ExecContext(ctx, insertAuditSQL, args...)
+		return translate(err, nil)
+	}
 	rows := make([]auditRow, len(es))
 	for i, e := range es {
 		details := e.Details
@@ -86,9 +94,6 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 			Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID, RequestID: nonEmpty(a.RequestID),
 			ChangedFields: textArray(fields), Reason: nonEmpty(e.Reason), Details: raw,
 		}
-	}
-	if len(rows) == 1 {
-		return translate(s.db.conn(ctx).Create(&rows[0]).Error, nil)
 	}
 	return translate(insertAll(ctx, s.db.conn(ctx), rows), nil)
 }

@@ -3,9 +3,11 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -32,4 +34,22 @@ func TestStatementsAreLoggedWithoutTheirValues(t *testing.T) {
 	require.Contains(t, out, "pg_sleep", "the slow statement is logged")
 	require.NotContains(t, out, "9434765919")
 	require.NotContains(t, out, "LU1 2AB")
+}
+
+// A statement that succeeds in time is not formatted at all: its SQL is built only to be logged.
+func TestAFastStatementIsNotFormatted(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	l := newLogger(slog.New(slog.NewJSONHandler(&logged, nil)))
+	formatted := 0
+	fc := func() (string, int64) { formatted++; return "SELECT 1", 1 }
+	l.Trace(context.Background(), time.Now(), fc, nil)
+	l.Trace(context.Background(), time.Now(), fc, gorm.ErrRecordNotFound)
+	require.Zero(t, formatted, "a fast statement, and a missing row, are never formatted")
+	require.Empty(t, logged.String())
+	l.Trace(context.Background(), time.Now(), fc, errors.New("boom"))
+	require.Equal(t, 1, formatted, "a failed statement is")
+	l.Trace(context.Background(), time.Now().Add(-slowStatement-time.Millisecond), fc, nil)
+	require.Equal(t, 2, formatted, "and so is a slow one")
+	require.Contains(t, logged.String(), "SELECT 1")
 }

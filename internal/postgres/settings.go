@@ -44,11 +44,25 @@ type SettingsStore struct{ db *DB }
 func NewSettingsStore(db *DB) *SettingsStore { return &SettingsStore{db: db} }
 
 // Settings implements council.SettingsStore.
+// Within a transaction the settings are read once (txMemo): plan approval asked for them three
+// times. A read FOR UPDATE always goes to the database (it takes the lock).
 func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUpdate bool) (council.Settings, error) {
+	key := settingsKey{councilID}
+	if st, ok := memoGet[council.Settings](ctx, key); ok && !forUpdate {
+		return st, nil
+	}
 	r, err := takeOne[settingsRow](s.db.conn(ctx), forUpdate, "council_id = ?", uuidArg(councilID))
 	if err != nil {
 		return council.Settings{}, err
 	}
+	st := settingsOf(r)
+	memoPut(ctx, key, st)
+	return st, nil
+}
+
+type settingsKey struct{ council uuid.UUID }
+
+func settingsOf(r settingsRow) council.Settings {
 	st := council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
 		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,
 		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, ApproverMustDifferFromSubmitter: r.ApproverMustDifferFromSubmitter,
@@ -68,11 +82,12 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 		st.Originator = &council.Originator{ServiceUserNumber: *r.BacsServiceUserNumber, SortCode: deref(r.BacsSortCode),
 			AccountNumber: deref(r.BacsAccountNumber), AccountName: deref(r.BacsAccountName)}
 	}
-	return st, nil
+	return st
 }
 
 // SaveSettings implements council.SettingsStore.
 func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, first bool) error {
+	memoDrop(ctx, settingsKey{st.CouncilID})
 	row := settingsRow{CouncilID: st.CouncilID, ApproverLimitAnnualPence: st.ApproverLimitAnnual, DpCareHomeMaxDays: st.CareHomeMaxDays,
 		DpCareHomeJoinGapDays: st.CareHomeJoinGapDays, ChildShortBreakMaxDaysPerPeriod: st.ChildShortBreakMaxPerPeriod,
 		ChildShortBreakMaxDaysPer12Months: st.ChildShortBreakMaxPer12Month, ApproverMustDifferFromSubmitter: st.ApproverMustDifferFromSubmitter,

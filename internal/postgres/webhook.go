@@ -169,13 +169,14 @@ func NewWebhookStore(db *DB) *WebhookStore { return &WebhookStore{db: db} }
 var errOutsideTx = errors.New("webhook: an event is written in the transaction of its change")
 
 // InsertEvent implements outbox.Store; it refuses to write outside a transaction.
-func (s *WebhookStore) InsertEvent(ctx context.Context, e outbox.Stored) error {
-	if !InTx(ctx) {
-		return errOutsideTx
+func (s *WebhookStore) InsertEvent(ctx context.Context, e outbox.Stored) (bool, error) {
+	tx, ok := SQLTx(ctx)
+	if !ok {
+		return false, errOutsideTx
 	}
-	row := webhookEventRow{CouncilID: e.Event.CouncilID, ID: e.EventID, Type: string(e.Event.Type), ResourceID: e.Event.ID,
-		Path: e.Event.Path, PersonID: e.Event.PersonID, ProviderID: e.Event.ProviderID, OccurredAt: e.OccurredAt}
-	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+	var fanned bool
+	err := tx.QueryRowContext(ctx, insertEventAloneSQL, eventArgs(e)...).Scan(&fanned)
+	return fanned, translate(err, nil)
 }
 
 // webhookEventView is an event read with its council's code (gorm's Raw scan fills no embedded

@@ -1,6 +1,7 @@
 // Command floor is the benchmark's baseline: a minimal echo server on the same database, reading
 // one person by primary key with pgx, and creating one with a bare two-insert transaction
-// (person, audit event). No auth, no validation, no idempotency: what pbudget's full stack is
+// (BEGIN, person, audit event with its arrays and details, COMMIT: the same shape and the same
+// durability as pbudget's). No auth, no validation, no idempotency: what pbudget's full stack is
 // compared against in the README's load benchmark. It is not part of the service.
 package main
 
@@ -27,6 +28,8 @@ type person struct {
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
+
+var createdFields = []string{"given_name", "family_name", "date_of_birth", "person_type"}
 
 func main() {
 	addr := flag.String("addr", ":18081", "listen address")
@@ -87,8 +90,11 @@ func main() {
 			VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)`, councilID, p.ID, p.GivenName, p.FamilyName, in.DateOfBirth, p.PersonType, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (council_id, id, occurred_at, actor_subject, actor_roles, action, entity_type, entity_id)
-			VALUES ($1, $2, $3, 'floor', '{practitioner}', 'person.created', 'person', $4)`, councilID, uuid.Must(uuid.NewV7()), now, p.ID); err != nil {
+		// The audit event of the same shape as pbudget's: roles, changed fields and details as parameters.
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (council_id, id, occurred_at, actor_subject, actor_roles, action, entity_type, entity_id,
+			request_id, changed_fields, details)
+			VALUES ($1, $2, $3, 'floor', $4, 'person.created', 'person', $5, $6, $7, $8)`, councilID, uuid.Must(uuid.NewV7()), now,
+			[]string{"practitioner"}, p.ID, uuid.NewString(), createdFields, []byte(`{}`)); err != nil {
 			return err
 		}
 		if err := tx.Commit(ctx); err != nil {

@@ -48,10 +48,51 @@ type announcer struct {
 func (s *Service) Announcing(r audit.Recorder) audit.Recorder { return announcer{Recorder: r, s: s} }
 
 func (an announcer) Record(ctx context.Context, a actor.Actor, e audit.Event) error {
+	if rec, ok := an.Recorder.(EventRecorder); ok && an.inTx(ctx) {
+		if ev, ok := an.event(a, e); ok { // one statement for both events
+			if err := an.subject(ctx, &ev); err != nil {
+				return err
+			}
+			stored, err := an.s.stored(ev)
+			if err != nil {
+				return err
+			}
+			fanned, err := rec.RecordWithEvent(ctx, a, e, stored)
+			if err != nil || fanned {
+				return err
+			}
+			return an.s.queue.EnqueueWebhookFanout(ctx, ev.CouncilID, stored.EventID)
+		}
+	}
 	if err := an.Recorder.Record(ctx, a, e); err != nil {
 		return err
 	}
 	return an.announce(ctx, a, []audit.Event{e})
+}
+
+// inTx reports whether ctx carries the transaction already.
+func (an announcer) inTx(ctx context.Context) bool {
+	t, ok := an.s.tx.(InTxer)
+	return ok && t.InTx(ctx)
+}
+
+// event is the webhook event an audit event announces, if any (without its subjects).
+func (an announcer) event(a actor.Actor, e audit.Event) (webhook.Event, bool) {
+	path, ok := announced[webhook.EventType(e.Action)]
+	if !ok || e.EntityID == uuid.Nil {
+		return webhook.Event{}, false
+	}
+	return webhook.Event{Type: webhook.EventType(e.Action), CouncilID: a.CouncilID, ID: e.EntityID, Path: path(e.EntityID)}, true
+}
+
+// subject fills in whom ev is about, for provider reach.
+func (an announcer) subject(ctx context.Context, ev *webhook.Event) error {
+	if an.s.subjects == nil {
+		return nil
+	}
+	person, provider, err := an.s.subjects.Subject(ctx, ev.CouncilID, ev.Type.Object(), ev.ID)
+	ev.PersonID, ev.ProviderID = person, provider
+	return err
 }
 
 func (an announcer) RecordAll(ctx context.Context, a actor.Actor, es []audit.Event) error {
@@ -64,29 +105,28 @@ func (an announcer) RecordAll(ctx context.Context, a actor.Actor, es []audit.Eve
 func (an announcer) announce(ctx context.Context, a actor.Actor, es []audit.Event) error {
 	var out []webhook.Event
 	for _, e := range es {
-		path, ok := announced[webhook.EventType(e.Action)]
-		if !ok || e.EntityID == uuid.Nil {
-			continue
+		if ev, ok := an.event(a, e); ok {
+			out = append(out, ev)
 		}
-		ev := webhook.Event{Type: webhook.EventType(e.Action), CouncilID: a.CouncilID, ID: e.EntityID, Path: path(e.EntityID)}
-		out = append(out, ev)
 	}
 	if len(out) == 0 {
 		return nil
 	}
-	return an.s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	emit := func(ctx context.Context) error {
 		for _, ev := range out {
-			if an.s.subjects != nil {
-				person, provider, err := an.s.subjects.Subject(ctx, ev.CouncilID, ev.Type.Object(), ev.ID)
-				if err != nil {
-					return err
-				}
-				ev.PersonID, ev.ProviderID = person, provider
+			if err := an.subject(ctx, &ev); err != nil {
+				return err
 			}
 			if err := an.s.Emit(ctx, ev); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	if an.inTx(ctx) {
+		// Already in the change's transaction: a savepoint would add two round trips and undo
+		// nothing the caller keeps (an error here rolls the whole transaction back).
+		return emit(ctx)
+	}
+	return an.s.tx.WithinTx(ctx, emit)
 }

@@ -37,6 +37,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/webhook"
 )
 
@@ -58,12 +60,35 @@ type Enqueuer interface {
 // Emit implements webhook.Emitter: it writes e to the outbox and queues its fan-out, in the
 // transaction ctx carries.
 func (s *Service) Emit(ctx context.Context, e webhook.Event) error {
-	if err := e.Check(); err != nil {
+	ev, err := s.stored(e)
+	if err != nil {
 		return err
 	}
-	ev := Stored{EventID: uuid.Must(uuid.NewV7()), Event: e, OccurredAt: s.now().UTC().Truncate(time.Microsecond)}
-	if err := s.store.InsertEvent(ctx, ev); err != nil {
+	fanned, err := s.store.InsertEvent(ctx, ev)
+	if err != nil || fanned {
 		return err
 	}
 	return s.queue.EnqueueWebhookFanout(ctx, e.CouncilID, ev.EventID)
+}
+
+// stored checks e and gives it its outbox id and time.
+func (s *Service) stored(e webhook.Event) (Stored, error) {
+	if err := e.Check(); err != nil {
+		return Stored{}, err
+	}
+	return Stored{EventID: uuid.Must(uuid.NewV7()), Event: e, OccurredAt: s.now().UTC().Truncate(time.Microsecond)}, nil
+}
+
+// EventRecorder is an audit.Recorder that also writes one audit event together with one outbox
+// event in a single statement (postgres.AuditStore): the request path's change, its audit event
+// and its webhook event then cost the change's round trip and one more. It reports, as
+// Store.InsertEvent does, whether the event was fanned out to no one at once.
+type EventRecorder interface {
+	RecordWithEvent(ctx context.Context, a actor.Actor, e audit.Event, ev Stored) (fannedOut bool, err error)
+}
+
+// InTxer tells whether ctx carries a transaction (postgres.DB): announcing within one needs no
+// savepoint of its own.
+type InTxer interface {
+	InTx(ctx context.Context) bool
 }

@@ -19,8 +19,10 @@ import (
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/app"
 	"github.com/pbudget/pbudget/internal/council"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/jobs"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/person"
 	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/secret"
 	"github.com/pbudget/pbudget/internal/testdb"
@@ -403,3 +405,34 @@ func pageOf(n int) page.Request { return page.Request{Size: n} }
 var waitFor = 60 * time.Second
 
 func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// An event no subscription of its council takes is written fanned out to no one, with no fan-out
+// job (the fan-out would have made no delivery); once a subscription takes its type, the next
+// event waits for its fan-out, job and all. Both through Emit and through the audit trail
+// (announced events, written with their audit event in one statement).
+func TestAnEventNoSubscriptionTakesQueuesNoFanout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	count := func() (unfanned, fannedToNone, queued int) {
+		require.NoError(t, w.db.SQL().QueryRow(`SELECT count(*) FILTER (WHERE fanned_out_at IS NULL),
+			count(*) FILTER (WHERE fanned_out_at = occurred_at AND subscriptions = 0) FROM webhook_events`).Scan(&unfanned, &fannedToNone))
+		require.NoError(t, w.db.SQL().QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'webhook_fanout'`).Scan(&queued))
+		return
+	}
+	person := func() {
+		_, err := w.svc.People.Create(ctx, actor.Actor{Subject: "p-1", CouncilID: w.council.ID, Roles: []actor.Role{actor.Practitioner}},
+			person.Input{GivenName: "Ada", FamilyName: "Lovelace", DateOfBirth: date.MustParse("1980-01-01"), Type: person.Adult})
+		require.NoError(t, err)
+	}
+	w.emit(w.svc, w.planEvent())
+	person()
+	unfanned, none, queued := count()
+	require.Equal(t, [3]int{0, 2, 0}, [3]int{unfanned, none, queued}, "no subscription: fanned out to no one, no job")
+
+	w.subscribe(newReceiver(t).URL, webhook.PlanApproved, webhook.PersonCreated)
+	w.emit(w.svc, w.planEvent())
+	person()
+	unfanned, none, queued = count()
+	require.Equal(t, [3]int{2, 2, 2}, [3]int{unfanned, none, queued}, "a subscription takes them: each waits for its fan-out job")
+}

@@ -109,7 +109,10 @@ type Attempt struct {
 
 // Store keeps the outbox, the subscriptions, the deliveries and their log.
 type Store interface {
-	InsertEvent(ctx context.Context, e Stored) error
+	// InsertEvent writes e in the transaction of ctx. When no active subscription of its council
+	// takes its type, e is written fanned out to no one (at its own time) and true is returned: its
+	// fan-out would have made no delivery, so no job is queued for it.
+	InsertEvent(ctx context.Context, e Stored) (fannedOut bool, err error)
 	// GetEvent reads an event with its council's code, locked FOR UPDATE when forUpdate.
 	GetEvent(ctx context.Context, councilID, eventID uuid.UUID, forUpdate bool) (Stored, error)
 	// MatchingSubscriptions are the active subscriptions that may receive e (type, council, and for
