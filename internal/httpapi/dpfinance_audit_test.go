@@ -150,6 +150,12 @@ func TestJourneyFromPaymentsThroughAuditToRecoveryByOffset(t *testing.T) {
 	require.Equal(t, "2026-04-06", au.PeriodStart.String())
 	require.Equal(t, "2026-06-29", au.PeriodEnd.String(), "12 weeks from the first payment")
 	require.Equal(t, []api.AuditWorklists{"audit_due"}, au.Worklists)
+	r := b.do(http.MethodGet, "/v1/reports/weekly", b.token("auditor"), nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var weekly api.WeeklyReport
+	r.decode(t, &weekly)
+	require.Equal(t, 1, weekly.Audits.Due, "the weekly report counts the audit due")
+	require.Equal(t, 0, weekly.Audits.Overdue)
 
 	au = b.mustAct(au, map[string]any{"action": "request_evidence", "items": []any{
 		map[string]any{"kind": "receipt", "description": "receipts for the card spending"},
@@ -157,7 +163,7 @@ func TestJourneyFromPaymentsThroughAuditToRecoveryByOffset(t *testing.T) {
 	require.Equal(t, "evidence_requested", string(au.State))
 	require.Equal(t, "2026-07-28", au.EvidenceDue.MustGet().String(), "28 days")
 	// Reconciling before the evidence is in or overdue is refused.
-	r, _ := b.auditAction(au, map[string]any{"action": "reconcile"})
+	r, _ = b.auditAction(au, map[string]any{"action": "reconcile"})
 	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
 	au = b.mustAct(au, map[string]any{"action": "receive_evidence"})
 	au = b.mustAct(au, map[string]any{"action": "reconcile", "statement_closing_pence": 175_000, "liabilities": []any{
@@ -209,6 +215,12 @@ func TestJourneyFromPaymentsThroughAuditToRecoveryByOffset(t *testing.T) {
 	// A proposed recovery takes no offsets: the run of 29 June pays the cycle in full.
 	surplus = b.recoveryAction(surplus.Id, map[string]any{"action": "notify"})
 	require.Equal(t, "notified", string(surplus.Status))
+	// The weekly report counts it outstanding (the misspend, only proposed, is not yet).
+	r = b.do(http.MethodGet, "/v1/reports/weekly", b.token("finance"), nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r.decode(t, &weekly)
+	require.Equal(t, 1, weekly.Recoveries.Count)
+	require.Equal(t, surplus.AmountPence, weekly.Recoveries.Pence)
 	run := b.createRun("2026-06-29")
 	var offset, cycle int64
 	for _, l := range b.lines(&run.Id, "agreement_id="+f.dp.Id.String()) {

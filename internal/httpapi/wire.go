@@ -501,8 +501,7 @@ func weeklyOut(w report.Weekly) (api.WeeklyReport, error) {
 		// A date.Date is not JSON: the day as ISO text, as the schema says.
 		"payments": map[string]any{"from": w.Payments.From.String(), "direct_payment_pence": w.Payments.DirectPaymentPence,
 			"isf_pence": w.Payments.ISFPence, "lines": w.Payments.Lines},
-		"audits": w.Audits, "audits_missing_reason": nilIfEmpty(w.AuditsMissing),
-		"recoveries": w.Recoveries, "recoveries_missing_reason": nilIfEmpty(w.RecoveriesMissing),
+		"audits": w.Audits, "recoveries": w.Recoveries,
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -515,12 +514,6 @@ func weeklyOut(w report.Weekly) (api.WeeklyReport, error) {
 	return out, nil
 }
 
-func nilIfEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // GetWeeklyReport implements api.StrictServerInterface.
 func (s *Server) GetWeeklyReport(ctx context.Context, req api.GetWeeklyReportRequestObject) (api.GetWeeklyReportResponseObject, error) {

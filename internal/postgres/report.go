@@ -89,32 +89,31 @@ func (s *ReportStore) Reviews(ctx context.Context, councilID uuid.UUID, on date.
 	return report.Reviews{Overdue: r.Overdue, DueIn28Days: r.DueSoon, WithoutReview: r.WithoutReview}, translate(err, nil)
 }
 
-// NotBuiltYet is why a figure of issue 12 was missing before its tables existed (kept for
-// readers of old reports).
-const NotBuiltYet = "the audits and recoveries of issue 12 are not built yet: this figure is computed once their tables exist"
-
-// Audits implements report.Store: the audits due (not concluded, closed or cancelled, due within
-// 28 days of on, or already) and overdue (due before on and not concluded).
-func (s *ReportStore) Audits(ctx context.Context, councilID uuid.UUID, on date.Date) (*report.Audits, string, error) {
+// Audits implements report.Store, as the audits' work lists count them: due, the audits planned
+// whose period has ended or ends within 28 days of on; overdue, those not concluded (nor closed
+// or cancelled) audit_conclude_within_days after they were due.
+func (s *ReportStore) Audits(ctx context.Context, councilID uuid.UUID, on date.Date) (report.Audits, error) {
 	var a report.Audits
-	err := s.db.conn(ctx).Raw(`SELECT count(*) FILTER (WHERE due <= ?) AS due, count(*) FILTER (WHERE due < ?) AS overdue
-		FROM dp_audits WHERE council_id = ? AND state IN ('planned', 'evidence_requested', 'evidence_received', 'reconciled')`,
-		on.AddDays(28), on, uuidArg(councilID)).Scan(&a).Error
+	err := s.db.conn(ctx).Raw(`SELECT count(*) FILTER (WHERE a.state = 'planned' AND a.due <= @soon) AS due,
+		       count(*) FILTER (WHERE a.due + cs.audit_conclude_within_days < @on) AS overdue
+		  FROM dp_audits a JOIN council_settings cs ON cs.council_id = a.council_id
+		 WHERE a.council_id = @c AND a.state IN ('planned', 'evidence_requested', 'evidence_received', 'reconciled')`,
+		map[string]any{"c": uuidArg(councilID), "on": on, "soon": on.AddDays(28)}).Scan(&a).Error
 	if err != nil {
-		return nil, "", translate(err, nil)
+		return report.Audits{}, translate(err, nil)
 	}
-	return &a, "", nil
+	return a, nil
 }
 
 // Recoveries implements report.Store: the recoveries notified, disputed or part recovered, with
 // the amount still to recover.
-func (s *ReportStore) Recoveries(ctx context.Context, councilID uuid.UUID, on date.Date) (*report.Recoveries, string, error) {
+func (s *ReportStore) Recoveries(ctx context.Context, councilID uuid.UUID, on date.Date) (report.Recoveries, error) {
 	var r report.Recoveries
 	err := s.db.conn(ctx).Raw(`SELECT count(*) AS count, coalesce(sum(amount_pence - recovered_pence - written_off_pence), 0) AS pence
 		FROM recoveries WHERE council_id = ? AND status IN ('notified', 'disputed', 'part_recovered') AND created_at < ?`,
 		uuidArg(councilID), on.AddDays(1)).Scan(&r).Error
 	if err != nil {
-		return nil, "", translate(err, nil)
+		return report.Recoveries{}, translate(err, nil)
 	}
-	return &r, "", nil
+	return r, nil
 }

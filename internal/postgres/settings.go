@@ -55,14 +55,17 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 	if err != nil {
 		return council.Settings{}, err
 	}
-	st := settingsOf(r)
+	st, err := settingsOf(r)
+	if err != nil {
+		return council.Settings{}, err
+	}
 	memoPut(ctx, key, st)
 	return st, nil
 }
 
 type settingsKey struct{ council uuid.UUID }
 
-func settingsOf(r settingsRow) council.Settings {
+func settingsOf(r settingsRow) (council.Settings, error) {
 	st := council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,
 		CareHomeJoinGapDays: r.DpCareHomeJoinGapDays, ChildShortBreakMaxPerPeriod: r.ChildShortBreakMaxDaysPerPeriod,
 		ChildShortBreakMaxPer12Month: r.ChildShortBreakMaxDaysPer12Months, ApproverMustDifferFromSubmitter: r.ApproverMustDifferFromSubmitter,
@@ -82,7 +85,7 @@ func settingsOf(r settingsRow) council.Settings {
 		st.Originator = &council.Originator{ServiceUserNumber: *r.BacsServiceUserNumber, SortCode: deref(r.BacsSortCode),
 			AccountNumber: deref(r.BacsAccountNumber), AccountName: deref(r.BacsAccountName)}
 	}
-	return st
+	return st, nil
 }
 
 // SaveSettings implements council.SettingsStore.

@@ -407,6 +407,9 @@ var subjectTables = map[string]string{
 	"support_plan":             "SELECT person_id, NULL::uuid AS provider_id FROM support_plans",
 	"direct_payment_agreement": "SELECT person_id, NULL::uuid AS provider_id FROM direct_payment_agreements",
 	"isf_agreement":            "SELECT person_id, provider_id FROM isf_agreements",
+	"direct_payment_audit":     "SELECT person_id, NULL::uuid AS provider_id FROM dp_audits",
+	"recovery":                 "SELECT person_id, (SELECT provider_id FROM isf_agreements i WHERE i.council_id = r.council_id AND i.id = r.isf_agreement_id) AS provider_id FROM recoveries r",
+	"isf_statement":            "SELECT person_id, provider_id FROM isf_statements",
 }
 
 // Subject implements outbox.Subjects.

@@ -1,7 +1,7 @@
 // Package report is the weekly report a council needs (issue 13): people with a personal budget
 // by management mode and the ASCOF 3D measure, budgets' totals split council/person, payments of
-// the financial year by option, reviews overdue, and — once the audits of issue 12 exist — audits
-// due and overdue and recoveries outstanding. Every figure is one SQL aggregate over indexes
+// the financial year by option, reviews overdue, audits due and overdue and recoveries
+// outstanding. Every figure is one SQL aggregate over indexes
 // (Store), never rows loaded into the service.
 package report
 
@@ -46,7 +46,7 @@ type Payments struct {
 	Lines              int       `json:"lines"`
 }
 
-// Audits and Recoveries are issue 12's figures; nil until its tables exist (see Store).
+// Audits are the direct-payment audits due within 28 days (or already) and overdue.
 type Audits struct {
 	Due     int `json:"due"`
 	Overdue int `json:"overdue"`
@@ -79,10 +79,8 @@ type Weekly struct {
 	Budgets             Budgets
 	Payments            Payments
 	Reviews             Reviews
-	Audits              *Audits
-	AuditsMissing       string // why Audits is nil
-	Recoveries          *Recoveries
-	RecoveriesMissing   string
+	Audits              Audits
+	Recoveries          Recoveries
 }
 
 // Store computes the figures.
@@ -91,9 +89,8 @@ type Store interface {
 	Budgets(ctx context.Context, councilID uuid.UUID) (Budgets, error)
 	Payments(ctx context.Context, councilID uuid.UUID, from, to date.Date) (Payments, error)
 	Reviews(ctx context.Context, councilID uuid.UUID, on date.Date) (Reviews, error)
-	// Audits and Recoveries return nil and the reason while issue 12's tables are not there.
-	Audits(ctx context.Context, councilID uuid.UUID, on date.Date) (*Audits, string, error)
-	Recoveries(ctx context.Context, councilID uuid.UUID, on date.Date) (*Recoveries, string, error)
+	Audits(ctx context.Context, councilID uuid.UUID, on date.Date) (Audits, error)
+	Recoveries(ctx context.Context, councilID uuid.UUID, on date.Date) (Recoveries, error)
 }
 
 // Service builds the report.
@@ -138,10 +135,10 @@ func (s *Service) Weekly(ctx context.Context, a actor.Actor, on *date.Date) (Wee
 	if w.Reviews, err = s.store.Reviews(ctx, a.CouncilID, day); err != nil {
 		return w, err
 	}
-	if w.Audits, w.AuditsMissing, err = s.store.Audits(ctx, a.CouncilID, day); err != nil {
+	if w.Audits, err = s.store.Audits(ctx, a.CouncilID, day); err != nil {
 		return w, err
 	}
-	w.Recoveries, w.RecoveriesMissing, err = s.store.Recoveries(ctx, a.CouncilID, day)
+	w.Recoveries, err = s.store.Recoveries(ctx, a.CouncilID, day)
 	return w, err
 }
 
@@ -177,16 +174,10 @@ func (w Weekly) CSV() ([]byte, error) {
 		{"payments_isf_pence", p(w.Payments.ISFPence), ""},
 		{"reviews_overdue", i(w.Reviews.Overdue), ""},
 		{"reviews_due_in_28_days", i(w.Reviews.DueIn28Days), ""},
-	}
-	if w.Audits != nil {
-		rows = append(rows, []string{"audits_due", i(w.Audits.Due), ""}, []string{"audits_overdue", i(w.Audits.Overdue), ""})
-	} else {
-		rows = append(rows, []string{"audits_due", "", w.AuditsMissing}, []string{"audits_overdue", "", w.AuditsMissing})
-	}
-	if w.Recoveries != nil {
-		rows = append(rows, []string{"recoveries_outstanding", i(w.Recoveries.Count), ""}, []string{"recoveries_outstanding_pence", p(w.Recoveries.Pence), ""})
-	} else {
-		rows = append(rows, []string{"recoveries_outstanding", "", w.RecoveriesMissing}, []string{"recoveries_outstanding_pence", "", w.RecoveriesMissing})
+		{"audits_due", i(w.Audits.Due), "planned, its period ended or ending within 28 days"},
+		{"audits_overdue", i(w.Audits.Overdue), "not concluded audit_conclude_within_days after due"},
+		{"recoveries_outstanding", i(w.Recoveries.Count), "notified, disputed or part recovered"},
+		{"recoveries_outstanding_pence", p(w.Recoveries.Pence), "still to recover"},
 	}
 	if err := c.WriteAll(rows); err != nil {
 		return nil, err

@@ -67,6 +67,9 @@ func DPAgreementPath(id uuid.UUID) string  { return "/v1/direct-payment-agreemen
 func ISFAgreementPath(id uuid.UUID) string { return "/v1/isf-agreements/" + id.String() }
 func PaymentRunPath(id uuid.UUID) string   { return "/v1/payment-runs/" + id.String() }
 func ReviewPath(id uuid.UUID) string       { return "/v1/reviews/" + id.String() }
+func AuditPath(id uuid.UUID) string        { return "/v1/audits/" + id.String() }
+func RecoveryPath(id uuid.UUID) string     { return "/v1/recoveries/" + id.String() }
+func ISFStatementPath(id uuid.UUID) string { return "/v1/isf-statements/" + id.String() }
 
 // ReviewSchedulePath is the GET path of a person's review schedule (review.due and review.overdue
 // are about the person's next review, whose id is the person's).

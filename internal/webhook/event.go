@@ -30,9 +30,8 @@ import (
 // that an audited change and the event it raises carry the same name.
 type EventType string
 
-// The event types. Those of records that exist today are the audit trail's own actions; the
-// others (payments, audits, recoveries, reviews, ISF statements) follow the same pattern for the
-// records their issues add: align them with the audit actions when those land.
+// The event types: `record.happened`, most of them the audit trail's own action for the change
+// that raises them (outbox.announced maps the others: an audit concluded, a recovery notified).
 const (
 	PersonCreated                 EventType = "person.created"
 	PersonUpdated                 EventType = "person.updated"

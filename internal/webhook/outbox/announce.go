@@ -10,24 +10,41 @@ import (
 	"github.com/pbudget/pbudget/internal/webhook"
 )
 
-// announced maps the audit actions of the records that existed before webhooks to their events
-// (the same names) and the GET path of their record. The services of those records need no
-// change: the audit trail they already write in each change's transaction raises the event
-// (Announcing). Newer services (audits, recoveries, ISF statements, reviews) call Emit
-// themselves.
-var announced = map[webhook.EventType]func(uuid.UUID) string{
-	webhook.PersonCreated:                 webhook.PersonPath,
-	webhook.PersonUpdated:                 webhook.PersonPath,
-	webhook.AssessmentCompleted:           webhook.AssessmentPath,
-	webhook.BudgetIssued:                  webhook.BudgetPath,
-	webhook.BudgetAgreed:                  webhook.BudgetPath,
-	webhook.PlanSubmitted:                 webhook.PlanPath,
-	webhook.PlanApproved:                  webhook.PlanPath,
-	webhook.PlanReturned:                  webhook.PlanPath,
-	webhook.DirectPaymentAgreementCreated: webhook.DPAgreementPath,
-	webhook.ISFAgreementCreated:           webhook.ISFAgreementPath,
-	webhook.PaymentRunApproved:            webhook.PaymentRunPath,
-	webhook.PaymentRunPaid:                webhook.PaymentRunPath,
+// announced maps audit actions to the events they raise and the GET path of their record: most
+// events are named as their action; an audit concluded and a recovery notified are named, as
+// events, for what happened rather than for the step taken. The services need no change: the
+// audit trail they already write in each change's transaction raises the event (Announcing).
+// Reviews' due and overdue, which no audited change raises, are emitted by the reviews service.
+var announced = func() map[string]announcement {
+	m := map[string]announcement{
+		"dp_audit.conclude": {webhook.AuditConcluded, webhook.AuditPath},
+		"recovery.notify":   {webhook.RecoveryNotified, webhook.RecoveryPath},
+	}
+	for t, path := range map[webhook.EventType]func(uuid.UUID) string{
+		webhook.PersonCreated:                 webhook.PersonPath,
+		webhook.PersonUpdated:                 webhook.PersonPath,
+		webhook.AssessmentCompleted:           webhook.AssessmentPath,
+		webhook.BudgetIssued:                  webhook.BudgetPath,
+		webhook.BudgetAgreed:                  webhook.BudgetPath,
+		webhook.PlanSubmitted:                 webhook.PlanPath,
+		webhook.PlanApproved:                  webhook.PlanPath,
+		webhook.PlanReturned:                  webhook.PlanPath,
+		webhook.DirectPaymentAgreementCreated: webhook.DPAgreementPath,
+		webhook.ISFAgreementCreated:           webhook.ISFAgreementPath,
+		webhook.PaymentRunApproved:            webhook.PaymentRunPath,
+		webhook.PaymentRunPaid:                webhook.PaymentRunPath,
+		webhook.StatementAccepted:             webhook.ISFStatementPath,
+		webhook.StatementQueried:              webhook.ISFStatementPath,
+	} {
+		m[string(t)] = announcement{t, path}
+	}
+	return m
+}()
+
+// announcement is the event an audit action raises and the path of its record.
+type announcement struct {
+	Type webhook.EventType
+	Path func(uuid.UUID) string
 }
 
 // Subjects finds whom a record is about, for provider reach: its person and provider.
@@ -78,11 +95,11 @@ func (an announcer) inTx(ctx context.Context) bool {
 
 // event is the webhook event an audit event announces, if any (without its subjects).
 func (an announcer) event(a actor.Actor, e audit.Event) (webhook.Event, bool) {
-	path, ok := announced[webhook.EventType(e.Action)]
+	ann, ok := announced[e.Action]
 	if !ok || e.EntityID == uuid.Nil {
 		return webhook.Event{}, false
 	}
-	return webhook.Event{Type: webhook.EventType(e.Action), CouncilID: a.CouncilID, ID: e.EntityID, Path: path(e.EntityID)}, true
+	return webhook.Event{Type: ann.Type, CouncilID: a.CouncilID, ID: e.EntityID, Path: ann.Path(e.EntityID)}, true
 }
 
 // subject fills in whom ev is about, for provider reach.

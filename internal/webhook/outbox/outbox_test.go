@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/app"
+	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/jobs"
@@ -435,4 +437,44 @@ func TestAnEventNoSubscriptionTakesQueuesNoFanout(t *testing.T) {
 	person()
 	unfanned, none, queued = count()
 	require.Equal(t, [3]int{2, 2, 2}, [3]int{unfanned, none, queued}, "a subscription takes them: each waits for its fan-out job")
+}
+
+// The audits', recoveries' and ISF statements' changes raise their events through the audit
+// trail they write: an audit concluded, a recovery notified, a statement accepted or queried,
+// each with the GET path of its record; the steps before (an audit reconciled, a recovery
+// proposed) raise none.
+func TestTheFinanceActionsRaiseTheirEventsThroughTheAuditTrail(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	rec := w.svc.Webhooks.Announcing(postgres.NewAuditStore(w.db, time.Now))
+	auditor := actor.Actor{Subject: "auditor-1", CouncilID: w.council.ID, Roles: []actor.Role{actor.Auditor}}
+	id := func() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+	cases := []struct {
+		action, entity string
+		id             uuid.UUID
+		want           webhook.EventType
+		path           string
+	}{
+		{"dp_audit.conclude", "dp_audit", id(), webhook.AuditConcluded, "/v1/audits/"},
+		{"dp_audit.reconcile", "dp_audit", id(), "", ""},
+		{"recovery.notify", "recovery", id(), webhook.RecoveryNotified, "/v1/recoveries/"},
+		{"recovery.proposed", "recovery", id(), "", ""},
+		{"isf_statement.accepted", "isf_statement", id(), webhook.StatementAccepted, "/v1/isf-statements/"},
+		{"isf_statement.queried", "isf_statement", id(), webhook.StatementQueried, "/v1/isf-statements/"},
+	}
+	for _, c := range cases {
+		require.NoError(t, w.db.WithinTx(ctx, func(ctx context.Context) error {
+			return rec.Record(ctx, auditor, audit.Event{Action: c.action, EntityType: c.entity, EntityID: c.id, Reason: "test"})
+		}))
+		var typ, path string
+		err := w.db.SQL().QueryRow(`SELECT type, path FROM webhook_events WHERE council_id = $1 AND resource_id = $2`, w.council.ID, c.id).Scan(&typ, &path)
+		if c.want == "" {
+			require.ErrorIs(t, err, sql.ErrNoRows, "%s raises no event", c.action)
+			continue
+		}
+		require.NoError(t, err, c.action)
+		require.Equal(t, string(c.want), typ, c.action)
+		require.Equal(t, c.path+c.id.String(), path, c.action)
+	}
 }
