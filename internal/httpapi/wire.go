@@ -514,7 +514,6 @@ func weeklyOut(w report.Weekly) (api.WeeklyReport, error) {
 	return out, nil
 }
 
-
 // GetWeeklyReport implements api.StrictServerInterface.
 func (s *Server) GetWeeklyReport(ctx context.Context, req api.GetWeeklyReportRequestObject) (api.GetWeeklyReportResponseObject, error) {
 	a, err := mustActor(actor.From(ctx))
