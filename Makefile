@@ -78,7 +78,7 @@ test:
 	db=$$(.ci/devdb); eval "$$db"
 	export PB_REQUIRE_CHROMIUM=1
 	$(MAKE) --no-print-directory check
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # The docs checks alone; the screenshot of /docs is kept in bin/docs.png.
 docs-check:
