@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -227,7 +228,53 @@ func (q quietOnCancel) Trace(ctx context.Context, begin time.Time, fc func() (st
 	if (err == nil || errors.Is(err, gorm.ErrRecordNotFound)) && time.Since(begin) <= slowStatement {
 		return
 	}
-	q.Interface.Trace(ctx, begin, fc, err)
+	q.Interface.Trace(ctx, begin, func() (string, int64) { sql, rows := fc(); return redactLiterals(sql), rows }, err)
+}
+
+// redactLiterals replaces the string literals of sql with '?' and its runs of six or more digits
+// with ?. gorm's Scan records a Raw statement through a logger of its own that writes the values
+// into the SQL, past ParamsFilter; what reaches the log must hold no values, which may be
+// personal data (a postcode, an NHS number, a person's spending), whichever way gorm built it.
+func redactLiterals(sql string) string {
+	var b strings.Builder
+	b.Grow(len(sql))
+	for i := 0; i < len(sql); {
+		switch c := sql[i]; {
+		case c == '\'':
+			j := i + 1
+			for j < len(sql) {
+				if sql[j] == '\'' {
+					if j+1 < len(sql) && sql[j+1] == '\'' {
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			b.WriteString("'?'")
+			i = j + 1
+		case c >= '0' && c <= '9' && (i == 0 || !isWordByte(sql[i-1])):
+			j := i
+			for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+				j++
+			}
+			if j-i >= 6 {
+				b.WriteByte('?')
+			} else {
+				b.WriteString(sql[i:j])
+			}
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // conn returns a fresh query builder on the context's transaction, or on the pool.

@@ -29,11 +29,16 @@ func TestStatementsAreLoggedWithoutTheirValues(t *testing.T) {
 	defer db.Close()
 	require.Error(t, db.conn(ctx).Exec(`SELECT 1 / 0 WHERE ? <> ''`, "nhs 9434765919").Error, "a failed statement")
 	require.NoError(t, db.conn(ctx).Exec(`SELECT pg_sleep(0.6) WHERE ? <> ''`, "LU1 2AB").Error, "a slow statement")
+	var n []int
+	require.NoError(t, db.conn(ctx).Raw(`SELECT 1 FROM pg_sleep(0.6) WHERE ? <> ''`, "SW1A 1AA").Scan(&n).Error, "a slow read (Raw and Scan)")
+	require.Error(t, db.conn(ctx).Raw(`SELECT 1 / 0 WHERE ? <> ''`, "nhs 4010232137").Scan(&n).Error, "a failed read")
 	out := logged.String()
 	require.Contains(t, out, "SELECT 1 / 0", "the failed statement is logged")
 	require.Contains(t, out, "pg_sleep", "the slow statement is logged")
 	require.NotContains(t, out, "9434765919")
 	require.NotContains(t, out, "LU1 2AB")
+	require.NotContains(t, out, "SW1A 1AA")
+	require.NotContains(t, out, "4010232137")
 }
 
 // A statement that succeeds in time is not formatted at all: its SQL is built only to be logged.
@@ -52,4 +57,16 @@ func TestAFastStatementIsNotFormatted(t *testing.T) {
 	l.Trace(context.Background(), time.Now().Add(-slowStatement-time.Millisecond), fc, nil)
 	require.Equal(t, 2, formatted, "and so is a slow one")
 	require.Contains(t, logged.String(), "SELECT 1")
+}
+
+func TestRedactLiteralsLeavesNoValueInTheSQL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`SELECT 1 WHERE x = 'SW1A 1AA'`, `SELECT 1 WHERE x = '?'`},
+		{`WHERE a = 'O''Brien' AND b = 'x'`, `WHERE a = '?' AND b = '?'`},
+		{`WHERE nhs = 9434765919 AND n = 12345 AND p = $1 AND t2 = 1234567`, `WHERE nhs = ? AND n = 12345 AND p = $1 AND t2 = ?`},
+		{`WHERE col_123456 = $10`, `WHERE col_123456 = $10`},
+		{`unterminated 'abc`, `unterminated '?'`},
+	} {
+		require.Equal(t, c.want, redactLiterals(c.in), c.in)
+	}
 }
