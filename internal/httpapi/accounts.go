@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/portal"
 )
 
 func accountOut(a accounts.Account, b accounts.BalanceAt) api.DirectPaymentAccount {
@@ -285,14 +286,28 @@ func (s *Server) GetStatementUpload(ctx context.Context, req api.GetStatementUpl
 	return api.GetStatementUpload200JSONResponse{Body: uploadOut(u)}, nil
 }
 
-func flagOut(f accounts.Flag) api.StatementFlag {
+func flagOut(f accounts.Flag, answers []portal.FlagAnswer) api.StatementFlag {
 	out := api.StatementFlag{Id: f.ID, AccountId: f.AccountID, StatementLineId: f.StatementLineID, Flag: api.StatementFlagFlag(f.Flag),
 		Reason: f.Reason, LineDate: dateOut(f.LineDate), AmountPence: f.Amount, Resolution: nullable.NewNullNullable[api.StatementFlagResolution](),
-		Note: nullableOf(f.Note), ResolvedBy: nullableOf(f.ResolvedBy), ResolvedAt: nullableOf(f.ResolvedAt), CreatedAt: f.CreatedAt}
+		Note: nullableOf(f.Note), ResolvedBy: nullableOf(f.ResolvedBy), ResolvedAt: nullableOf(f.ResolvedAt), CreatedAt: f.CreatedAt,
+		Answers: make([]api.StatementFlagAnswer, len(answers))}
 	if f.Resolution != nil {
 		out.Resolution = nullable.NewNullableWithValue(api.StatementFlagResolution(*f.Resolution))
 	}
+	for i, x := range answers {
+		out.Answers[i] = api.StatementFlagAnswer{Explanation: x.Explanation, AnsweredAt: x.At, AnsweredByPersonId: x.ByPerson,
+			AnsweredByBasis: api.StatementFlagAnswerAnsweredByBasis(x.Basis)}
+	}
 	return out
+}
+
+// flagsOut is a page of flags with the person's answers to each.
+func (s *Server) flagsOut(ctx context.Context, a actor.Actor, flags []accounts.Flag) (func(accounts.Flag) api.StatementFlag, error) {
+	answers, err := s.portal.AnswersFor(ctx, a, flags)
+	if err != nil {
+		return nil, err
+	}
+	return func(f accounts.Flag) api.StatementFlag { return flagOut(f, answers[f.ID]) }, nil
 }
 
 // ListStatementFlags implements api.StrictServerInterface.
@@ -315,7 +330,11 @@ func (s *Server) ListStatementFlags(ctx context.Context, req api.ListStatementFl
 	if err != nil {
 		return nil, err
 	}
-	items, next := pageOf(list, pr, fp, accounts.Flag.Cursor, flagOut)
+	out, err := s.flagsOut(ctx, a, list)
+	if err != nil {
+		return nil, err
+	}
+	items, next := pageOf(list, pr, fp, accounts.Flag.Cursor, out)
 	return api.ListStatementFlags200JSONResponse{Body: api.StatementFlagList{Items: items, NextPageToken: next}}, nil
 }
 
@@ -329,7 +348,11 @@ func (s *Server) ResolveStatementFlag(ctx context.Context, req api.ResolveStatem
 	if err != nil {
 		return nil, err
 	}
-	return api.ResolveStatementFlag200JSONResponse{Body: flagOut(f)}, nil
+	out, err := s.flagsOut(ctx, a, []accounts.Flag{f})
+	if err != nil {
+		return nil, err
+	}
+	return api.ResolveStatementFlag200JSONResponse{Body: out(f)}, nil
 }
 
 func evidenceOut(e accounts.Evidence) api.EvidenceItem {

@@ -135,11 +135,28 @@ func TestJourneyInThePersonsRole(t *testing.T) {
 		map[string]any{"explanation": "The agency sent a carer while my personal assistant was on holiday, as my plan allows."},
 		"Idempotency-Key", uuid.NewString())
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	// The auditor reads the answer with the flag before deciding.
+	var staffFlags api.StatementFlagList
+	r = b.do(http.MethodGet, "/v1/direct-payment-accounts/"+acct.String()+"/flags?status=open", b.token("auditor"), nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r.decode(t, &staffFlags)
+	answered := map[uuid.UUID][]api.StatementFlagAnswer{}
+	for _, f := range staffFlags.Items {
+		answered[f.Id] = f.Answers
+	}
+	require.Len(t, answered[agency.Id], 1)
+	require.Equal(t, "The agency sent a carer while my personal assistant was on holiday, as my plan allows.", answered[agency.Id][0].Explanation)
+	require.Equal(t, "self", string(answered[agency.Id][0].AnsweredByBasis))
+	require.Equal(t, p.Id, answered[agency.Id][0].AnsweredByPersonId)
+	require.Empty(t, answered[bets.Id], "the betting shop's flag has no answer")
 	// The council decides: the agency accepted, the betting shop a misspend.
 	for id, res := range map[uuid.UUID]string{agency.Id: "accepted", bets.Id: "misspend"} {
 		r = b.do(http.MethodPost, "/v1/direct-payment-accounts/"+acct.String()+"/flags/"+id.String()+"/resolve", b.token("auditor"),
 			map[string]any{"resolution": res, "note": "decided at the audit"})
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var resolved api.StatementFlag
+		r.decode(t, &resolved)
+		require.Len(t, resolved.Answers, len(answered[id]), "the resolved flag keeps its answers")
 	}
 
 	// 5. Twelve weeks after the first payment, the audit asks for evidence; they send it.

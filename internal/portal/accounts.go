@@ -52,6 +52,21 @@ type AccountStore interface {
 	// Flag returns one flag of the account with its answers; forUpdate locks the flag's row.
 	Flag(ctx context.Context, councilID, accountID, flagID uuid.UUID, forUpdate bool) (FlagView, error)
 	InsertFlagAnswer(ctx context.Context, a FlagAnswer) error
+	// Answers returns the answers to the flags, by flag, oldest first.
+	Answers(ctx context.Context, councilID uuid.UUID, flagIDs []uuid.UUID) (map[uuid.UUID][]FlagAnswer, error)
+}
+
+// AnswersFor returns, for council staff, the person's answers to flags the staff member has just
+// read through internal/accounts (which checked the account is of their council): by flag.
+func (s *Service) AnswersFor(ctx context.Context, a actor.Actor, flags []accounts.Flag) (map[uuid.UUID][]FlagAnswer, error) {
+	if a.IsPerson() {
+		return nil, apperr.ErrNotFound
+	}
+	ids := make([]uuid.UUID, len(flags))
+	for i, f := range flags {
+		ids[i] = f.ID
+	}
+	return s.accountStore.Answers(ctx, a.CouncilID, ids)
 }
 
 // WithAccounts gives the person's view the direct-payment accounts.

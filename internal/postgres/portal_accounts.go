@@ -74,6 +74,30 @@ func (s *PortalAccountStore) views(ctx context.Context, councilID uuid.UUID, fla
 	for _, l := range lines {
 		desc[l.ID] = l.Description
 	}
+	byFlag, err := s.answers(ctx, councilID, flagIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range flags {
+		flags[i].Description, flags[i].Answers = desc[flags[i].StatementLineID], byFlag[flags[i].ID]
+	}
+	return flags, nil
+}
+
+// Answers implements portal.AccountStore.
+func (s *PortalAccountStore) Answers(ctx context.Context, councilID uuid.UUID, flagIDs []uuid.UUID) (map[uuid.UUID][]portal.FlagAnswer, error) {
+	if len(flagIDs) == 0 {
+		return map[uuid.UUID][]portal.FlagAnswer{}, nil
+	}
+	ids := make([][16]byte, len(flagIDs))
+	for i, id := range flagIDs {
+		ids[i] = uuidArg(id)
+	}
+	return s.answers(ctx, councilID, ids)
+}
+
+// answers returns the flags' first maxAnswers answers each, oldest first, in one query.
+func (s *PortalAccountStore) answers(ctx context.Context, councilID uuid.UUID, flagIDs [][16]byte) (map[uuid.UUID][]portal.FlagAnswer, error) {
 	var answers []flagAnswerRow
 	if err := s.db.conn(ctx).Raw(`SELECT council_id, id, account_id, flag_id, explanation, answered_by, answered_by_person, answered_by_basis, answered_at
 		  FROM (SELECT a.*, row_number() OVER (PARTITION BY flag_id ORDER BY answered_at, id) AS n
@@ -86,10 +110,7 @@ func (s *PortalAccountStore) views(ctx context.Context, councilID uuid.UUID, fla
 	for _, a := range answers {
 		byFlag[a.FlagID] = append(byFlag[a.FlagID], a.domain())
 	}
-	for i := range flags {
-		flags[i].Description, flags[i].Answers = desc[flags[i].StatementLineID], byFlag[flags[i].ID]
-	}
-	return flags, nil
+	return byFlag, nil
 }
 
 // Flags implements portal.AccountStore.
