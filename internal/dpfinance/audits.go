@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/dpaudit"
 	"github.com/pbudget/pbudget/internal/letter"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/reason"
 	"github.com/pbudget/pbudget/internal/recovery"
@@ -341,7 +342,7 @@ func (s *Service) Letter(ctx context.Context, a actor.Actor, id uuid.UUID) ([]by
 	in := letter.AuditInput{Council: name, Date: *au.ConcludedOn, Reference: "DP audit " + au.ID.String()[:8], Period: au.Period,
 		Outcome: *au.Outcome, Reconciliation: *au.Reconciliation, Surplus: au.Surplus, Findings: au.Findings,
 		Footer: name + ": direct payments team"}
-	rs, err := s.d.Store.ListRecoveries(ctx, a.CouncilID, &au.AgreementID, "")
+	rs, err := s.d.Store.ListRecoveries(ctx, a.CouncilID, &au.AgreementID, "", page.Request{})
 	if err != nil {
 		return nil, "", err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/dpaudit"
 	"github.com/pbudget/pbudget/internal/isf"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/recovery"
 	"github.com/pbudget/pbudget/internal/txn"
@@ -156,7 +157,14 @@ type Audit struct {
 type AuditFilter struct {
 	Worklist    dpaudit.Work // "" for all
 	AgreementID *uuid.UUID
+	Page        page.Request // Size 0: every audit (up to 1,000), as the service's own reads take them
 }
+
+// Cursor is an audit's position in a list: by due date, then id.
+func (au Audit) Cursor() page.Cursor { return page.Cursor{Time: au.Due.Time(), ID: au.ID} }
+
+// Cursor is a recovery's position in a list: newest first.
+func (r Recovery) Cursor() page.Cursor { return page.Cursor{Time: r.CreatedAt, ID: r.ID} }
 
 // Ledger is an account's money for reconciliation: the opening balance and the entries.
 type Ledger struct {
@@ -187,7 +195,9 @@ type Store interface {
 	InsertRecovery(ctx context.Context, r Recovery) error
 	GetRecovery(ctx context.Context, councilID, id uuid.UUID, lock bool) (Recovery, error)
 	UpdateRecovery(ctx context.Context, r Recovery) error
-	ListRecoveries(ctx context.Context, councilID uuid.UUID, agreementID *uuid.UUID, status string) ([]Recovery, error)
+	// ListRecoveries returns recoveries newest first: a page (p.Size+1 at most, after p.After), or
+	// with p.Size 0 every one (up to 500), as the service's own reads take them.
+	ListRecoveries(ctx context.Context, councilID uuid.UUID, agreementID *uuid.UUID, status string, p page.Request) ([]Recovery, error)
 	OffsetsTaken(ctx context.Context, councilID uuid.UUID, recoveries []uuid.UUID) (map[uuid.UUID][]OffsetTaken, error)
 	OffsetRecoveries(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) ([]Recovery, error)
 	RunOffsets(ctx context.Context, councilID, runID uuid.UUID) (map[uuid.UUID]int64, error)

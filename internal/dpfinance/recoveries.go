@@ -10,6 +10,7 @@ import (
 	"github.com/pbudget/pbudget/internal/audit"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/dpaudit"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/recovery"
 )
@@ -63,7 +64,7 @@ func (s *Service) CreateRecovery(ctx context.Context, a actor.Actor, in Recovery
 			} else {
 				p.CouncilShare = au.MisspendCouncil
 			}
-			earlier, err := s.d.Store.ListRecoveries(ctx, a.CouncilID, &au.AgreementID, "")
+			earlier, err := s.d.Store.ListRecoveries(ctx, a.CouncilID, &au.AgreementID, "", page.Request{})
 			if err != nil {
 				return err
 			}
@@ -130,8 +131,8 @@ func (s *Service) GetRecovery(ctx context.Context, a actor.Actor, id uuid.UUID) 
 }
 
 // ListRecoveries lists recoveries, newest first.
-func (s *Service) ListRecoveries(ctx context.Context, a actor.Actor, agreementID *uuid.UUID, status string) ([]Recovery, map[uuid.UUID][]OffsetTaken, error) {
-	rs, err := s.d.Store.ListRecoveries(ctx, a.CouncilID, agreementID, status)
+func (s *Service) ListRecoveries(ctx context.Context, a actor.Actor, agreementID *uuid.UUID, status string, p page.Request) ([]Recovery, map[uuid.UUID][]OffsetTaken, error) {
+	rs, err := s.d.Store.ListRecoveries(ctx, a.CouncilID, agreementID, status, p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/pbudget/pbudget/internal/dpfinance"
 	"github.com/pbudget/pbudget/internal/isf"
 	"github.com/pbudget/pbudget/internal/money"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/recovery"
@@ -232,15 +233,21 @@ func (s *Server) ListRecoveries(ctx context.Context, req api.ListRecoveriesReque
 	if req.Params.Status != nil {
 		status = string(*req.Params.Status)
 	}
-	rs, taken, err := s.finance.ListRecoveries(ctx, a, req.Params.AgreementId, status)
+	agreement := ""
+	if req.Params.AgreementId != nil {
+		agreement = req.Params.AgreementId.String()
+	}
+	fp := page.Fingerprint("recoveries", agreement, status)
+	pr, err := page.Parse(req.Params.PageSize, req.Params.PageToken, fp)
 	if err != nil {
 		return nil, err
 	}
-	items := make([]api.Recovery, len(rs))
-	for i, r := range rs {
-		items[i] = recoveryOut(r, taken[r.ID])
+	rs, taken, err := s.finance.ListRecoveries(ctx, a, req.Params.AgreementId, status, pr)
+	if err != nil {
+		return nil, err
 	}
-	return api.ListRecoveries200JSONResponse{Body: api.RecoveryList{Items: items}}, nil
+	items, next := pageOf(rs, pr, fp, dpfinance.Recovery.Cursor, func(r dpfinance.Recovery) api.Recovery { return recoveryOut(r, taken[r.ID]) })
+	return api.ListRecoveries200JSONResponse{Body: api.RecoveryList{Items: items, NextPageToken: next}}, nil
 }
 
 // GetRecovery implements api.StrictServerInterface.
@@ -355,15 +362,21 @@ func (s *Server) ListAudits(ctx context.Context, req api.ListAuditsRequestObject
 		f.Worklist = map[api.ListAuditsParamsWorklist]dpaudit.Work{"due": dpaudit.WorkDue, "overdue": dpaudit.WorkOverdue,
 			"evidence_overdue": dpaudit.WorkEvidenceOverdue, "action_plans_due": dpaudit.WorkActionPlanDue}[*w]
 	}
+	agreement := ""
+	if f.AgreementID != nil {
+		agreement = f.AgreementID.String()
+	}
+	fp := page.Fingerprint("audits", agreement, string(f.Worklist))
+	if f.Page, err = page.Parse(req.Params.PageSize, req.Params.PageToken, fp); err != nil {
+		return nil, err
+	}
 	as, set, err := s.finance.ListAudits(ctx, a, f)
 	if err != nil {
 		return nil, err
 	}
-	items := make([]api.Audit, len(as))
-	for i, au := range as {
-		items[i] = auditOut(au, set, s.finance.Today())
-	}
-	return api.ListAudits200JSONResponse{Body: api.AuditList{Items: items}}, nil
+	today := s.finance.Today()
+	items, next := pageOf(as, f.Page, fp, dpfinance.Audit.Cursor, func(au dpfinance.Audit) api.Audit { return auditOut(au, set, today) })
+	return api.ListAudits200JSONResponse{Body: api.AuditList{Items: items, NextPageToken: next}}, nil
 }
 
 // GetAudit implements api.StrictServerInterface.

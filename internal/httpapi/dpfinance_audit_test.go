@@ -212,6 +212,16 @@ func TestJourneyFromPaymentsThroughAuditToRecoveryByOffset(t *testing.T) {
 	var misspend api.Recovery
 	r.decode(t, &misspend)
 
+	// The recoveries list pages by cursor, newest first.
+	var rp1, rp2 api.RecoveryList
+	b.do(http.MethodGet, "/v1/recoveries?page_size=1&agreement_id="+f.dp.Id.String(), b.token("finance"), nil).decode(t, &rp1)
+	require.Len(t, rp1.Items, 1)
+	require.Equal(t, misspend.Id, rp1.Items[0].Id)
+	require.NotNil(t, rp1.NextPageToken)
+	b.do(http.MethodGet, "/v1/recoveries?page_size=1&agreement_id="+f.dp.Id.String()+"&page_token="+*rp1.NextPageToken, b.token("finance"), nil).decode(t, &rp2)
+	require.Len(t, rp2.Items, 1)
+	require.Equal(t, surplus.Id, rp2.Items[0].Id)
+	require.Nil(t, rp2.NextPageToken)
 	// A proposed recovery takes no offsets: the run of 29 June pays the cycle in full.
 	surplus = b.recoveryAction(surplus.Id, map[string]any{"action": "notify"})
 	require.Equal(t, "notified", string(surplus.Status))
@@ -382,6 +392,18 @@ func TestAuditsAreScheduledTwelveWeeksAfterTheFirstPaymentThenAnnually(t *testin
 	require.Len(t, as, 2)
 	require.Equal(t, "2026-06-29", as[1].PeriodStart.String())
 	require.Equal(t, "2027-06-29", as[1].PeriodEnd.String())
+	// The list pages by cursor, in due order, with the page's filters in its token.
+	var p1, p2 api.AuditList
+	b.do(http.MethodGet, "/v1/audits?page_size=1&agreement_id="+f.dp.Id.String(), b.token("auditor"), nil).decode(t, &p1)
+	require.Len(t, p1.Items, 1)
+	require.Equal(t, as[0].Id, p1.Items[0].Id)
+	require.NotNil(t, p1.NextPageToken)
+	b.do(http.MethodGet, "/v1/audits?page_size=1&agreement_id="+f.dp.Id.String()+"&page_token="+*p1.NextPageToken, b.token("auditor"), nil).decode(t, &p2)
+	require.Len(t, p2.Items, 1)
+	require.Equal(t, as[1].Id, p2.Items[0].Id)
+	require.Nil(t, p2.NextPageToken)
+	r0 := b.do(http.MethodGet, "/v1/audits?page_size=1&worklist=overdue&page_token="+*p1.NextPageToken, b.token("auditor"), nil)
+	require.Equal(t, http.StatusBadRequest, r0.Status, "a token is for the filters it was given with: %s", r0.Body)
 	// The first is overdue 56 days after it was due (24 August 2026), on 29 June 2027 long since.
 	over := b.auditsOf(f.dp.Id, "overdue")
 	require.Len(t, over, 1)

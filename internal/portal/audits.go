@@ -163,7 +163,7 @@ func (s *Service) Recoveries(ctx context.Context, a actor.Actor, personID uuid.U
 	out := []RecoveryView{}
 	for _, g := range list {
 		id := g.ID
-		rs, taken, err := s.finance.ListRecoveries(ctx, a, &id, "")
+		rs, taken, err := s.finance.ListRecoveries(ctx, a, &id, "", page.Request{})
 		if err != nil {
 			return nil, err
 		}

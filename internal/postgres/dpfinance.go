@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/dpaudit"
 	"github.com/pbudget/pbudget/internal/dpfinance"
 	"github.com/pbudget/pbudget/internal/isf"
+	"github.com/pbudget/pbudget/internal/page"
 	"github.com/pbudget/pbudget/internal/payment"
 	"github.com/pbudget/pbudget/internal/plan"
 	"github.com/pbudget/pbudget/internal/recovery"
@@ -515,8 +516,8 @@ func (s *DPFinanceStore) UpdateRecovery(ctx context.Context, r dpfinance.Recover
 		uuidArg(r.CouncilID), uuidArg(r.ID)).Error, nil)
 }
 
-// ListRecoveries implements dpfinance.Store: newest first, at most 500.
-func (s *DPFinanceStore) ListRecoveries(ctx context.Context, councilID uuid.UUID, agreementID *uuid.UUID, status string) ([]dpfinance.Recovery, error) {
+// ListRecoveries implements dpfinance.Store: newest first, a page or at most 500.
+func (s *DPFinanceStore) ListRecoveries(ctx context.Context, councilID uuid.UUID, agreementID *uuid.UUID, status string, p page.Request) ([]dpfinance.Recovery, error) {
 	q := s.db.conn(ctx).Where("council_id = ?", uuidArg(councilID))
 	if agreementID != nil {
 		q = q.Where("agreement_id = ?", uuidArg(*agreementID))
@@ -524,8 +525,15 @@ func (s *DPFinanceStore) ListRecoveries(ctx context.Context, councilID uuid.UUID
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
+	limit := 500
+	if p.Size > 0 {
+		limit = p.Size + 1
+	}
+	if p.After != nil {
+		q = q.Where("(created_at, id) < (?, ?)", p.After.Time, uuidArg(p.After.ID))
+	}
 	var rows []recoveryRow
-	if err := q.Order("created_at DESC, id DESC").Limit(500).Find(&rows).Error; err != nil {
+	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
 	return convert(rows, recoveryRow.domain), nil
@@ -885,7 +893,7 @@ func nullJSON(b []byte) any {
 }
 
 // ListAudits implements dpfinance.Store: a work list by its condition (dpaudit's package
-// documentation), else every audit; at most 1,000, by due date.
+// documentation), else every audit; by due date, a page or at most 1,000.
 func (s *DPFinanceStore) ListAudits(ctx context.Context, councilID uuid.UUID, f dpfinance.AuditFilter, today date.Date, set dpaudit.Settings) ([]dpfinance.Audit, error) {
 	q := s.db.conn(ctx).Where("council_id = ?", uuidArg(councilID))
 	if f.AgreementID != nil {
@@ -901,8 +909,15 @@ func (s *DPFinanceStore) ListAudits(ctx context.Context, councilID uuid.UUID, f 
 	case dpaudit.WorkActionPlanDue:
 		q = q.Where("state = 'concluded' AND outcome_kind = 'action_plan' AND action_plan_due <= ?", today)
 	}
+	limit := 1000
+	if f.Page.Size > 0 {
+		limit = f.Page.Size + 1
+	}
+	if f.Page.After != nil {
+		q = q.Where("(due, id) > (?, ?)", date.FromTime(f.Page.After.Time), uuidArg(f.Page.After.ID))
+	}
 	var rows []dpAuditRow
-	if err := q.Order("due, id").Limit(1000).Find(&rows).Error; err != nil {
+	if err := q.Order("due, id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, nil)
 	}
 	return s.audits(ctx, councilID, rows)
