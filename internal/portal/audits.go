@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -63,13 +64,7 @@ func (s *Service) auditView(ctx context.Context, a actor.Actor, au dpfinance.Aud
 
 // Audits returns the audits of a person's direct payments, oldest first.
 func (s *Service) Audits(ctx context.Context, a actor.Actor, personID uuid.UUID) ([]AuditView, error) {
-	if err := only(a); err != nil {
-		return nil, err
-	}
-	if err := s.people.CheckReach(ctx, a, personID); err != nil {
-		return nil, err
-	}
-	list, err := s.store.Agreements(ctx, a.CouncilID, personID, s.today())
+	list, err := s.Agreements(ctx, a, personID) // the person's, if the holder reaches them
 	if err != nil {
 		return nil, err
 	}
@@ -150,13 +145,7 @@ func (s *Service) auditOfAccount(ctx context.Context, a actor.Actor, auditID, ac
 
 // Recoveries returns the recoveries of a person's agreements, newest first.
 func (s *Service) Recoveries(ctx context.Context, a actor.Actor, personID uuid.UUID) ([]RecoveryView, error) {
-	if err := only(a); err != nil {
-		return nil, err
-	}
-	if err := s.people.CheckReach(ctx, a, personID); err != nil {
-		return nil, err
-	}
-	list, err := s.store.Agreements(ctx, a.CouncilID, personID, s.today())
+	list, err := s.Agreements(ctx, a, personID) // the person's, if the holder reaches them
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +161,7 @@ func (s *Service) Recoveries(ctx context.Context, a actor.Actor, personID uuid.U
 		}
 	}
 	// Newest first across the agreements.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Recovery.CreatedAt.After(out[j-1].Recovery.CreatedAt); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortStableFunc(out, func(x, y RecoveryView) int { return y.Recovery.CreatedAt.Compare(x.Recovery.CreatedAt) })
 	return out, nil
 }
 
