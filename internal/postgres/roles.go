@@ -24,6 +24,7 @@ var AppendOnlyTables = []string{
 	"ledger_entries",           // direct-payment accounts' ledgers (00017), append-only by trigger too
 	"statement_lines",          // imported statement lines (00017): a line never changes
 	"statement_flag_answers",   // people's answers to flags (00021), append-only by trigger too
+	"isf_statement_lines",      // an ISF statement's lines (00018): a filed statement is accepted or queried, never edited
 }
 
 // readOnlyTables the runtime role may only read: goose's version table, which readiness checks.
