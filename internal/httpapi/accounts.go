@@ -188,12 +188,11 @@ func (s *Server) ImportStatement(ctx context.Context, req api.ImportStatementReq
 	if err != nil {
 		return nil, err
 	}
-	f, ok := req.Body.(*spooledBody)
-	if !ok {
-		return nil, errBodyRequired
+	in, err := importInput(req.Body, string(req.Params.Format), m)
+	if err != nil {
+		return nil, err
 	}
-	st, up, err := s.accounts.Import(ctx, a, req.AccountId, accounts.ImportInput{Format: string(req.Params.Format), Mapping: m,
-		File: accounts.File{Body: f, Size: f.size, SHA256: f.sha256}})
+	st, up, err := s.accounts.Import(ctx, a, req.AccountId, in)
 	if err != nil {
 		return nil, err
 	}
@@ -406,3 +405,12 @@ func (s *Server) ListEvidenceItems(ctx context.Context, req api.ListEvidenceItem
 }
 
 var _ = date.Date{}
+
+// importInput is a statement import of the file the contract spooled (and hashed) from the body.
+func importInput(body any, format string, m account.Mapping) (accounts.ImportInput, error) {
+	f, ok := body.(*spooledBody)
+	if !ok {
+		return accounts.ImportInput{}, errBodyRequired
+	}
+	return accounts.ImportInput{Format: format, Mapping: m, File: accounts.File{Body: f, Size: f.size, SHA256: f.sha256}}, nil
+}

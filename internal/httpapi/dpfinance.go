@@ -475,18 +475,10 @@ var financeReads = map[string]func(req, resp any) []access.Read{
 	// A letter is of its agreement, which its file is named after; the service notes the person.
 	"getAuditLetter": func(req, resp any) []access.Read {
 		r, ok := resp.(api.GetAuditLetter200ApplicationpdfResponse)
-		if !ok || r.Headers.ContentDisposition == nil {
+		if !ok {
 			return nil
 		}
-		_, name, _ := strings.Cut(*r.Headers.ContentDisposition, dpfinance.LetterFilePrefix)
-		if len(name) < 36 {
-			return nil
-		}
-		id, err := uuid.Parse(name[:36])
-		if err != nil {
-			return nil
-		}
-		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: id}}
+		return letterAgreementRead(r.Headers.ContentDisposition)
 	},
 }
 
@@ -508,4 +500,21 @@ func init() {
 			personalReads[k] = v
 		}
 	}
+}
+
+// letterAgreementRead is the read of an audit letter: of its agreement, which the file name in
+// its Content-Disposition names (dpfinance.LetterFilePrefix, then the agreement's id).
+func letterAgreementRead(disposition *string) []access.Read {
+	if disposition == nil {
+		return nil
+	}
+	_, name, _ := strings.Cut(*disposition, dpfinance.LetterFilePrefix)
+	if len(name) < 36 {
+		return nil
+	}
+	id, err := uuid.Parse(name[:36])
+	if err != nil {
+		return nil
+	}
+	return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: id}}
 }

@@ -146,13 +146,11 @@ func (s *Server) ImportMyStatement(ctx context.Context, req api.ImportMyStatemen
 	if err != nil {
 		return nil, err
 	}
-	// The contract has spooled the file and hashed it.
-	f, ok := req.Body.(*spooledBody)
-	if !ok {
-		return nil, errBodyRequired
+	in, err := importInput(req.Body, string(req.Params.Format), m)
+	if err != nil {
+		return nil, err
 	}
-	_, st, err := s.portal.ImportStatement(ctx, a, req.AccountId, accounts.ImportInput{Format: string(req.Params.Format), Mapping: m,
-		File: accounts.File{Body: f, Size: f.size, SHA256: f.sha256}})
+	_, st, err := s.portal.ImportStatement(ctx, a, req.AccountId, in)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"strings"
 
-	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pbudget/pbudget/api"
@@ -195,18 +193,10 @@ var myFinanceReads = map[string]func(req, resp any) []access.Read{
 	// The letter's file name names its agreement (dpfinance.LetterFilePrefix); the handler notes the person.
 	"getMyAuditLetter": func(req, resp any) []access.Read {
 		r, ok := resp.(api.GetMyAuditLetter200ApplicationpdfResponse)
-		if !ok || r.Headers.ContentDisposition == nil {
+		if !ok {
 			return nil
 		}
-		_, name, _ := strings.Cut(*r.Headers.ContentDisposition, dpfinance.LetterFilePrefix)
-		if len(name) < 36 {
-			return nil
-		}
-		id, err := uuid.Parse(name[:36])
-		if err != nil {
-			return nil
-		}
-		return []access.Read{{EntityType: access.DirectPaymentAgreement, EntityID: id}}
+		return letterAgreementRead(r.Headers.ContentDisposition)
 	},
 	"listMyRecoveries": each(func(r api.ListMyRecoveries200JSONResponse) []api.MyRecovery { return r.Body.Items }, myRecoveryRead),
 	"getMyRecovery":    one(func(r api.GetMyRecovery200JSONResponse) access.Read { return myRecoveryRead(r.Body) }),
