@@ -55,10 +55,11 @@ type txn struct {
 // exactly once, however they overlap; and its balance, computed by the database, is the sum of
 // its ledger entries at every date.
 func TestAnyOverlapAndOrderOfStatementsHoldsEachLineOnceAndTheBalanceIsTheSumOfEntries(t *testing.T) {
-	t.Parallel()
+	// Before t.Parallel: the flag is global, and rapid reads it in every parallel check.
 	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
 		require.NoError(t, flag.Set("rapid.checks", "40"))
 	}
+	t.Parallel()
 	ctx := context.Background()
 	db := testdb.DB(t)
 	clk := &testClock{}

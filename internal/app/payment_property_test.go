@@ -49,10 +49,11 @@ type event struct {
 // in force (plus the overpayments recorded for recovery) to the penny, and no (agreement, cycle) is
 // paid twice.
 func TestStoredRunsPayWhatIsOwedExactlyOnce(t *testing.T) {
-	t.Parallel()
+	// Before t.Parallel: the flag is global, and rapid reads it in every parallel check.
 	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
 		require.NoError(t, flag.Set("rapid.checks", "12")) // each check builds a council's year of runs
 	}
+	t.Parallel()
 	ctx := context.Background()
 	db := testdb.DB(t)
 	clk := &testClock{}

@@ -27,10 +27,11 @@ import (
 // facts as the test knows them, on the plan in force; everyone else none; and sweeping again
 // changes nothing.
 func TestEveryPersonWithAnApprovedPlanHasExactlyOneStoredNextReview(t *testing.T) {
-	t.Parallel()
+	// Before t.Parallel: the flag is global, and rapid reads it in every parallel check.
 	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
 		require.NoError(t, flag.Set("rapid.checks", "60")) // each check is a council (about 20 ms)
 	}
+	t.Parallel()
 	ctx := context.Background()
 	db := testdb.DB(t)
 	clk := &testClock{}
