@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,11 +54,8 @@ type txn struct {
 // exactly once, however they overlap; and its balance, computed by the database, is the sum of
 // its ledger entries at every date.
 func TestAnyOverlapAndOrderOfStatementsHoldsEachLineOnceAndTheBalanceIsTheSumOfEntries(t *testing.T) {
-	// Before t.Parallel: the flag is global, and rapid reads it in every parallel check.
-	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
-		require.NoError(t, flag.Set("rapid.checks", "40"))
-	}
-	t.Parallel()
+	// Not parallel: rapid's check count is a global flag that every parallel check reads.
+	checks(t, 40)
 	ctx := context.Background()
 	db := testdb.DB(t)
 	clk := &testClock{}

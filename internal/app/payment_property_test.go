@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"sort"
 	"testing"
@@ -49,11 +48,8 @@ type event struct {
 // in force (plus the overpayments recorded for recovery) to the penny, and no (agreement, cycle) is
 // paid twice.
 func TestStoredRunsPayWhatIsOwedExactlyOnce(t *testing.T) {
-	// Before t.Parallel: the flag is global, and rapid reads it in every parallel check.
-	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
-		require.NoError(t, flag.Set("rapid.checks", "12")) // each check builds a council's year of runs
-	}
-	t.Parallel()
+	// Not parallel: rapid's check count is a global flag that every parallel check reads.
+	checks(t, 12) // each check builds a council's year of runs
 	ctx := context.Background()
 	db := testdb.DB(t)
 	clk := &testClock{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/google/uuid"
@@ -27,11 +28,8 @@ import (
 // facts as the test knows them, on the plan in force; everyone else none; and sweeping again
 // changes nothing.
 func TestEveryPersonWithAnApprovedPlanHasExactlyOneStoredNextReview(t *testing.T) {
-	// Before t.Parallel: the flag is global, and rapid reads it in every parallel check.
-	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
-		require.NoError(t, flag.Set("rapid.checks", "60")) // each check is a council (about 20 ms)
-	}
-	t.Parallel()
+	// Not parallel: rapid's check count is a global flag that every parallel check reads.
+	checks(t, 60) // each check is a council (about 20 ms)
 	ctx := context.Background()
 	db := testdb.DB(t)
 	clk := &testClock{}
@@ -184,4 +182,16 @@ func TestEveryPersonWithAnApprovedPlanHasExactlyOneStoredNextReview(t *testing.T
 		require.NoError(rt, err)
 		check("after sweeping again")
 	})
+}
+
+// checks sets rapid's number of checks for this (sequential) test, unless -rapid.checks was
+// given, and restores it after: parallel tests, which run after every sequential one, read the
+// default.
+func checks(t *testing.T, n int) {
+	f := flag.Lookup("rapid.checks")
+	if f == nil || f.Value.String() != f.DefValue {
+		return
+	}
+	require.NoError(t, flag.Set("rapid.checks", strconv.Itoa(n)))
+	t.Cleanup(func() { _ = flag.Set("rapid.checks", f.DefValue) })
 }
