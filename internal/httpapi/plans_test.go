@@ -593,3 +593,54 @@ func TestStaysOfThePersonsOtherBudgetsCountTowardsTheFourWeeks(t *testing.T) {
 	r = b.do(http.MethodPost, path, b.token("practitioner"), stay(needs, 30, 14), "If-Match", tag)
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 }
+
+// A sign-off changes the plan's row, not its lines: the lines it read under the plan's lock are
+// the ones it signs off, so they are not deleted and written again (the same row versions after
+// the approval), while a change of a line on a draft does write them. The approved plan's figures
+// (shown from the budget the approval agreed) are the figures a later read composes.
+func TestASignOffLeavesThePlansLinesAsTheyWere(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.activeRAS("needs", 72_800)
+	b.rateTable("2025-04-06", 11_250)
+	_, pb := b.pricedBudget()
+	plan, tag := b.planWith(pb, lineBody("home_care", "council_managed", 2_500, "5", pb),
+		lineBody("personal_assistant", "direct_payment", 1_500, "10", pb))
+	versions := func() string {
+		var v string
+		require.NoError(t, b.db.SQL().QueryRow(`SELECT string_agg(id::text || ':' || xmin::text, ',' ORDER BY position)
+			FROM plan_lines WHERE council_id = $1 AND plan_id = $2`, b.council.ID, plan.Id).Scan(&v))
+		return v
+	}
+	drafted := versions()
+	r := b.do(http.MethodPatch, "/v1/support-plans/"+plan.Id.String(), b.token("practitioner"),
+		map[string]any{"what_to_change": "more time outdoors"}, "If-Match", tag)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, drafted, versions(), "a change of the plan's parts leaves its lines alone")
+	tag = b.submit(plan, r.Header.Get("ETag"))
+	require.Equal(t, drafted, versions(), "submitting leaves the lines alone")
+
+	r = b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/approve", b.token("approver"),
+		map[string]any{"checks": allChecks, "difference_reason": "the plan costs what the person chose"}, "If-Match", tag)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, drafted, versions(), "signing off leaves the lines alone")
+	var approved, read api.SupportPlan
+	r.decode(t, &approved)
+	g := b.do(http.MethodGet, "/v1/support-plans/"+plan.Id.String(), b.token("practitioner"), nil)
+	require.Equal(t, http.StatusOK, g.Status, string(g.Body))
+	g.decode(t, &read)
+	require.Equal(t, read.Totals, approved.Totals, "the sign-off's figures are those a read composes")
+	require.Equal(t, read.AnnualCostPence, approved.AnnualCostPence)
+
+	// A revision's draft: replacing a line writes the lines.
+	r = b.do(http.MethodPost, "/v1/support-plans/"+plan.Id.String()+"/revise", b.token("practitioner"), nil, "If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var draft api.SupportPlan
+	r.decode(t, &draft)
+	plan = draft
+	revised := versions()
+	r = b.do(http.MethodPut, "/v1/support-plans/"+draft.Id.String()+"/lines/"+draft.Lines[0].Id.String(), b.token("practitioner"),
+		lineBody("home_care", "council_managed", 2_500, "6", pb), "If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.NotEqual(t, revised, versions(), "a changed line is written")
+}

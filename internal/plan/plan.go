@@ -294,7 +294,7 @@ func (s *Service) List(ctx context.Context, a actor.Actor, f Filter, pr page.Req
 	}
 	out := make([]View, len(plans))
 	for i, p := range plans {
-		if out[i], err = s.viewWith(ctx, a, p, nil, st); err != nil {
+		if out[i], err = s.viewWith(ctx, a, p, nil, st, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -308,7 +308,7 @@ func (s *Service) view(ctx context.Context, a actor.Actor, p Plan, b *budget.Bud
 	if err != nil {
 		return View{}, err
 	}
-	return s.viewWith(ctx, a, p, b, st)
+	return s.viewWith(ctx, a, p, b, st, nil)
 }
 
 // Figures is what a plan costs and who pays: the totals per management option with the
@@ -316,17 +316,27 @@ func (s *Service) view(ctx context.Context, a actor.Actor, p Plan, b *budget.Bud
 // assessment), the budget's ceiling, and whether the cost is over the approver's limit. Only the
 // plan's lines count: its top-ups are a third party's money (TestTopUpsChangeNoFigureOfTheBudget).
 func Figures(p Plan, c *charging.Contribution, ceiling, approverLimit int64) View {
-	var total int64
-	for _, l := range p.Lines {
-		total += l.Annual
-	}
-	split := budget.Compose(total, c)
-	return View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: &ceiling,
-		OverApproverLim: total > approverLimit}
+	return figures(p, budget.Compose(total(p), c), ceiling, approverLimit)
 }
 
-// viewWith is view with the council's settings already read (once for a whole list).
-func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget.Budget, st council.Settings) (View, error) {
+func total(p Plan) int64 {
+	var t int64
+	for _, l := range p.Lines {
+		t += l.Annual
+	}
+	return t
+}
+
+// figures is Figures with the split of the plan's cost already composed.
+func figures(p Plan, split budget.Split, ceiling, approverLimit int64) View {
+	return View{Plan: p, Totals: Sum(p.Lines, split.PersonAnnual, split.PersonWeekly), Ceiling: &ceiling,
+		OverApproverLim: split.AnnualCost > approverLimit}
+}
+
+// viewWith is view with the council's settings already read (once for a whole list), and the
+// split of the plan's cost when the command has just composed it (plan approval: the budget
+// agreed on the plan's cost with the person's current contribution), else composed here.
+func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget.Budget, st council.Settings, split *budget.Split) (View, error) {
 	if b == nil {
 		got, err := s.budgets.Get(ctx, a, p.BudgetID)
 		if err != nil {
@@ -334,14 +344,18 @@ func (s *Service) viewWith(ctx context.Context, a actor.Actor, p Plan, b *budget
 		}
 		b = &got
 	}
-	c, err := s.budgets.ContributionFor(ctx, a, p.PersonID)
-	if err != nil {
-		return View{}, err
+	if split == nil || split.AnnualCost != total(p) {
+		c, err := s.budgets.ContributionFor(ctx, a, p.PersonID)
+		if err != nil {
+			return View{}, err
+		}
+		if b.Kind != budget.CareAndSupport {
+			c = nil
+		}
+		composed := budget.Compose(total(p), c)
+		split = &composed
 	}
-	if b.Kind != budget.CareAndSupport {
-		c = nil
-	}
-	v := Figures(p, c, b.Current.CeilingAnnual, st.ApproverLimitAnnual)
+	v := figures(p, *split, b.Current.CeilingAnnual, st.ApproverLimitAnnual)
 	if a.IsProviderOnly() {
 		// Least privilege: what their lines need, not the person's contribution or the budget's
 		// other amounts.
@@ -451,51 +465,52 @@ type Approval struct {
 // becomes agreed on the plan's cost. The budget's approved plan (the one revised, or any other)
 // is superseded.
 func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, version int, ap Approval) (View, error) {
-	return s.change(ctx, a, id, version, func(ctx context.Context, p *Plan) (audit.Event, error) {
+	return s.changeWith(ctx, a, id, version, func(ctx context.Context, p *Plan) (audit.Event, *budget.Budget, error) {
 		if p.Status != Submitted {
-			return audit.Event{}, ErrNotSubmitted
+			return audit.Event{}, nil, ErrNotSubmitted
 		}
 		st, err := s.settings.Get(ctx, a.CouncilID)
 		if err != nil {
-			return audit.Event{}, err
+			return audit.Event{}, nil, err
 		}
 		if st.ApproverMustDifferFromSubmitter && p.SubmittedBy != nil && *p.SubmittedBy == a.Subject {
-			return audit.Event{}, ErrSelfApproval
+			return audit.Event{}, nil, ErrSelfApproval
 		}
 		if failed := ap.Checks.failed(); len(failed) > 0 {
-			return audit.Event{}, ErrChecksFailed.WithMessage("these sign-off checks do not hold: %s; return the plan instead", strings.Join(failed, ", "))
+			return audit.Event{}, nil, ErrChecksFailed.WithMessage("these sign-off checks do not hold: %s; return the plan instead", strings.Join(failed, ", "))
 		}
 		if _, err := s.checked(ctx, a, p, audit.Event{}); err != nil {
-			return audit.Event{}, err
+			return audit.Event{}, nil, err
 		}
 		cost := p.AnnualCost
 		if cost > st.ApproverLimitAnnual && !a.Has(actor.Panel) {
-			return audit.Event{}, ErrOverLimit
+			return audit.Event{}, nil, ErrOverLimit
 		}
 		// The budget's approved plan, revised or replaced, gives way: one approved plan a budget.
 		current, err := s.store.ListPlans(ctx, a.CouncilID, Filter{BudgetID: &p.BudgetID, Status: Approved}, page.Request{Size: page.MaxSize})
 		if err != nil {
-			return audit.Event{}, err
+			return audit.Event{}, nil, err
 		}
 		var superseded []string
 		for _, c := range current {
 			prev, err := s.store.GetPlan(ctx, a.CouncilID, c.ID, true)
 			if err != nil {
-				return audit.Event{}, err
+				return audit.Event{}, nil, err
 			}
 			if prev.Status != Approved {
 				continue
 			}
 			prev.Status, prev.Version, prev.UpdatedAt = Superseded, prev.Version+1, s.timestamp()
 			if err := s.store.UpdatePlan(ctx, prev); err != nil {
-				return audit.Event{}, err
+				return audit.Event{}, nil, err
 			}
 			superseded = append(superseded, prev.ID.String())
 		}
-		if _, err := s.budgets.AgreePlan(ctx, a, p.BudgetID, budget.Agreement{
+		agreed, err := s.budgets.AgreePlan(ctx, a, p.BudgetID, budget.Agreement{
 			PlanID: p.ID, FinalAnnual: cost, DifferenceReason: strings.TrimSpace(ap.DifferenceReason),
-		}); err != nil {
-			return audit.Event{}, err
+		})
+		if err != nil {
+			return audit.Event{}, nil, err
 		}
 		now := s.timestamp()
 		checks := ap.Checks
@@ -508,7 +523,7 @@ func (s *Service) Approve(ctx context.Context, a actor.Actor, id uuid.UUID, vers
 			Reason: strings.TrimSpace(ap.DifferenceReason),
 			Details: map[string]any{"annual_cost_pence": cost, "approver_limit_annual_pence": st.ApproverLimitAnnual, "signed_off_as": role,
 				"checks": checks, "notes_recorded": ap.Notes != "", "superseded_plan_ids": superseded,
-				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter}}, nil
+				"approver_must_differ_from_submitter": st.ApproverMustDifferFromSubmitter}}, &agreed, nil
 	})
 }
 
@@ -572,6 +587,15 @@ func (s *Service) draftChange(ctx context.Context, a actor.Actor, id uuid.UUID, 
 
 // change loads a plan for update at version, applies fn, stores and audits it.
 func (s *Service) change(ctx context.Context, a actor.Actor, id uuid.UUID, version int, fn func(context.Context, *Plan) (audit.Event, error)) (View, error) {
+	return s.changeWith(ctx, a, id, version, func(ctx context.Context, p *Plan) (audit.Event, *budget.Budget, error) {
+		ev, err := fn(ctx, p)
+		return ev, nil, err
+	})
+}
+
+// changeWith is change for a command that also changes the plan's budget (approval): fn returns
+// the budget as it left it, which the plan's view shows without reading it again.
+func (s *Service) changeWith(ctx context.Context, a actor.Actor, id uuid.UUID, version int, fn func(context.Context, *Plan) (audit.Event, *budget.Budget, error)) (View, error) {
 	var out View
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
 		p, err := s.store.GetPlan(ctx, a.CouncilID, id, true)
@@ -581,7 +605,7 @@ func (s *Service) change(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		if p.Version != version {
 			return apperr.ErrVersionMismatch
 		}
-		ev, err := fn(ctx, &p)
+		ev, b, err := fn(ctx, &p)
 		if err != nil {
 			return err
 		}
@@ -589,7 +613,15 @@ func (s *Service) change(ctx context.Context, a actor.Actor, id uuid.UUID, versi
 		if err := s.store.UpdatePlan(ctx, p); err != nil {
 			return err
 		}
-		if out, err = s.view(ctx, a, p, nil); err != nil {
+		if b == nil {
+			out, err = s.view(ctx, a, p, nil)
+		} else {
+			var st council.Settings
+			if st, err = s.settings.Get(ctx, a.CouncilID); err == nil {
+				out, err = s.viewWith(ctx, a, p, b, st, &b.Current.Split)
+			}
+		}
+		if err != nil {
 			return err
 		}
 		ev.EntityType, ev.EntityID = "support_plan", p.ID

@@ -110,17 +110,35 @@ const insertAuditSQL = `INSERT INTO audit_events (council_id, id, occurred_at, a
 // insertEventSQL writes an outbox event ($n from $15): fanned out to no one at once when no
 // active subscription of its council takes its type (its fan-out would make no delivery), and
 // says whether it was.
-const insertEventSQL = `INSERT INTO webhook_events (council_id, id, type, resource_id, path, person_id, provider_id,
+var insertEventSQL = eventSQL("$20", "$21", "")
+
+// eventSQL is the statement of insertEventSQL with the event's person and provider as the
+// expressions given, read from the clause from.
+func eventSQL(person, provider, from string) string {
+	return `INSERT INTO webhook_events (council_id, id, type, resource_id, path, person_id, provider_id,
 	occurred_at, fanned_out_at, subscriptions)
-	SELECT $15, $16, $17, $18, $19, $20, $21, $22,
+	SELECT $15, $16, $17, $18, $19, ` + person + `, ` + provider + `, $22,
 	       CASE WHEN EXISTS (SELECT 1 FROM webhook_subscriptions ws WHERE ws.council_id = $15 AND ws.status = 'active'
-	                         AND $17::text = ANY (ws.event_types)) THEN NULL ELSE $22::timestamptz END, 0
+	                         AND $17::text = ANY (ws.event_types)) THEN NULL ELSE $22::timestamptz END, 0` + from + `
 	RETURNING fanned_out_at IS NOT NULL`
+}
 
 func eventArgs(e outbox.Stored) []any {
 	return []any{uuidArg(e.Event.CouncilID), uuidArg(e.EventID), string(e.Event.Type), uuidArg(e.Event.ID), e.Event.Path,
 		uuidOrNil(e.Event.PersonID), uuidOrNil(e.Event.ProviderID), e.OccurredAt}
 }
+
+// auditEventSQL is, per announced record type, the audit event and its outbox event in one
+// statement that also reads whom the record is about (its person and provider, subjectTables)
+// when the event does not say: the lookup costs no round trip of its own.
+var auditEventSQL = func() map[string]string {
+	m := map[string]string{"person": `WITH audit AS (` + insertAuditSQL + `) ` + eventSQL("COALESCE($20::uuid, $18::uuid)", "$21::uuid", "")}
+	for entity, q := range subjectTables {
+		m[entity] = `WITH audit AS (` + insertAuditSQL + `) ` + eventSQL("COALESCE($20::uuid, s.person_id)", "COALESCE($21::uuid, s.provider_id)",
+			"\n\tFROM (SELECT 1) one LEFT JOIN LATERAL ("+q+" WHERE council_id = $15 AND id = $18) s ON true")
+	}
+	return m
+}()
 
 // insertEventAloneSQL is insertEventSQL on its own, its $15… renumbered $1….
 var insertEventAloneSQL = func() string {
@@ -131,9 +149,14 @@ var insertEventAloneSQL = func() string {
 	return s
 }()
 
+// ReadsSubjects implements outbox.SubjectsInline: RecordWithEvent reads the event's person and
+// provider from the record's table (subjectTables), as WebhookStore.Subject does.
+func (s *AuditStore) ReadsSubjects() bool { return true }
+
 // RecordWithEvent implements outbox.EventRecorder: e and the outbox event ev in one statement (one
-// round trip), in the transaction of ctx, which it requires. It reports whether ev was fanned out
-// to no one at once (no subscription takes it), so that no fan-out job is needed.
+// round trip), in the transaction of ctx, which it requires; the statement reads ev's person and
+// provider itself when ev does not carry them (outbox.SubjectsInline). It reports whether ev was
+// fanned out to no one at once (no subscription takes it), so that no fan-out job is needed.
 func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit.Event, ev outbox.Stored) (bool, error) {
 	tx, ok := SQLTx(ctx)
 	if !ok {
@@ -144,7 +167,11 @@ func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit
 	if err != nil {
 		return false, err
 	}
+	q, ok := auditEventSQL[ev.Event.Type.Object()]
+	if !ok {
+		q = `WITH audit AS (` + insertAuditSQL + `) ` + insertEventSQL
+	}
 	var fanned bool
-	err = tx.QueryRowContext(ctx, `WITH audit AS (`+insertAuditSQL+`) `+insertEventSQL, append(args, eventArgs(ev)...)...).Scan(&fanned)
+	err = tx.QueryRowContext(ctx, q, append(args, eventArgs(ev)...)...).Scan(&fanned)
 	return fanned, translate(err, nil)
 }

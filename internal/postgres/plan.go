@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -213,7 +214,25 @@ func (s *PlanStore) GetPlan(ctx context.Context, councilID, id uuid.UUID, forUpd
 	if err != nil {
 		return plan.Plan{}, err
 	}
+	if forUpdate {
+		rememberChildren(ctx, plans[0])
+	}
 	return plans[0], nil
+}
+
+// planChildren are a plan's lines and top-ups as the transaction last read or wrote them, while
+// it holds the plan's lock: a change that leaves them as they were (a sign-off, a submission, a
+// change of the plan's parts) writes the plan's row alone instead of replacing every line.
+type planChildren struct {
+	lines  []plan.Line
+	topUps []plan.TopUp
+}
+
+type planChildrenKey struct{ council, plan uuid.UUID }
+
+func rememberChildren(ctx context.Context, p plan.Plan) {
+	memoPut(ctx, planChildrenKey{p.CouncilID, p.ID}, planChildren{
+		lines: append([]plan.Line(nil), p.Lines...), topUps: append([]plan.TopUp(nil), p.TopUps...)})
 }
 
 func (s *PlanStore) withLines(ctx context.Context, rows []planRow) ([]plan.Plan, error) {
@@ -275,15 +294,40 @@ func (s *PlanStore) UpdatePlan(ctx context.Context, p plan.Plan) error {
 	if err := versioned(res.Error, res.RowsAffected, planConstraints); err != nil {
 		return err
 	}
-	if err := s.db.conn(ctx).Where("council_id = ? AND plan_id = ?", uuidArg(p.CouncilID), uuidArg(p.ID)).Delete(&lineRow{}).Error; err != nil {
-		return translate(err, nil)
-	}
-	if len(lines) > 0 {
-		if err := s.db.conn(ctx).Create(&lines).Error; err != nil {
+	before, known := memoGet[planChildren](ctx, planChildrenKey{p.CouncilID, p.ID})
+	memoDrop(ctx, planChildrenKey{p.CouncilID, p.ID})
+	if !known || !reflect.DeepEqual(before.lines, nonNilLines(p.Lines)) {
+		if err := s.db.conn(ctx).Where("council_id = ? AND plan_id = ?", uuidArg(p.CouncilID), uuidArg(p.ID)).Delete(&lineRow{}).Error; err != nil {
 			return translate(err, nil)
 		}
+		if len(lines) > 0 {
+			if err := s.db.conn(ctx).Create(&lines).Error; err != nil {
+				return translate(err, nil)
+			}
+		}
 	}
-	return s.writeTopUps(ctx, p, true)
+	if !known || !reflect.DeepEqual(before.topUps, nonNilTopUps(p.TopUps)) {
+		if err := s.writeTopUps(ctx, p, true); err != nil {
+			return err
+		}
+	}
+	rememberChildren(ctx, p)
+	return nil
+}
+
+// nonNilLines and nonNilTopUps are as rememberChildren keeps them (a copy of none is nil).
+func nonNilLines(l []plan.Line) []plan.Line {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+func nonNilTopUps(t []plan.TopUp) []plan.TopUp {
+	if len(t) == 0 {
+		return nil
+	}
+	return t
 }
 
 // writeTopUps replaces (or, for a new plan, inserts) the plan's top-ups. Plans without any, the

@@ -3,11 +3,13 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm/clause"
 
+	"github.com/pbudget/pbudget/internal/apperr"
 	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/date"
 )
@@ -48,10 +50,18 @@ func NewSettingsStore(db *DB) *SettingsStore { return &SettingsStore{db: db} }
 // times. A read FOR UPDATE always goes to the database (it takes the lock).
 func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUpdate bool) (council.Settings, error) {
 	key := settingsKey{councilID}
-	if st, ok := memoGet[council.Settings](ctx, key); ok && !forUpdate {
-		return st, nil
+	if !forUpdate {
+		if st, ok := memoGet[council.Settings](ctx, key); ok {
+			return st, nil
+		}
+		if _, ok := memoGet[noSettings](ctx, key); ok {
+			return council.Settings{}, apperr.ErrNotFound
+		}
 	}
 	r, err := takeOne[settingsRow](s.db.conn(ctx), forUpdate, "council_id = ?", uuidArg(councilID))
+	if errors.Is(err, apperr.ErrNotFound) {
+		memoPut(ctx, key, noSettings{}) // a council on the defaults: read once too
+	}
 	if err != nil {
 		return council.Settings{}, err
 	}
@@ -64,6 +74,9 @@ func (s *SettingsStore) Settings(ctx context.Context, councilID uuid.UUID, forUp
 }
 
 type settingsKey struct{ council uuid.UUID }
+
+// noSettings is the memo of a council that has stored no settings (it runs on the defaults).
+type noSettings struct{}
 
 func settingsOf(r settingsRow) (council.Settings, error) {
 	st := council.Settings{CouncilID: r.CouncilID, ApproverLimitAnnual: r.ApproverLimitAnnualPence, CareHomeMaxDays: r.DpCareHomeMaxDays,

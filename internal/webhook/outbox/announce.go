@@ -67,8 +67,10 @@ func (s *Service) Announcing(r audit.Recorder) audit.Recorder { return announcer
 func (an announcer) Record(ctx context.Context, a actor.Actor, e audit.Event) error {
 	if rec, ok := an.Recorder.(EventRecorder); ok && an.inTx(ctx) {
 		if ev, ok := an.event(a, e); ok { // one statement for both events
-			if err := an.subject(ctx, &ev); err != nil {
-				return err
+			if si, ok := rec.(SubjectsInline); !ok || !si.ReadsSubjects() {
+				if err := an.subject(ctx, &ev); err != nil {
+					return err
+				}
 			}
 			stored, err := an.s.stored(ev)
 			if err != nil {

@@ -87,6 +87,13 @@ type EventRecorder interface {
 	RecordWithEvent(ctx context.Context, a actor.Actor, e audit.Event, ev Stored) (fannedOut bool, err error)
 }
 
+// SubjectsInline is an EventRecorder whose statement reads whom the event is about (its person
+// and provider, for provider reach) itself when the event does not say (postgres.AuditStore): the
+// announcer then does not ask its Subjects first, a round trip fewer.
+type SubjectsInline interface {
+	ReadsSubjects() bool
+}
+
 // InTxer tells whether ctx carries a transaction (postgres.DB): announcing within one needs no
 // savepoint of its own.
 type InTxer interface {

@@ -478,3 +478,37 @@ func TestTheFinanceActionsRaiseTheirEventsThroughTheAuditTrail(t *testing.T) {
 		require.Equal(t, c.path+c.id.String(), path, c.action)
 	}
 }
+
+// The audit trail's statement reads whom an announced event is about itself (no round trip of its
+// own): a person's event names the person, and the statement of every announced record type runs
+// (a record it cannot find names no one, as Subjects would say).
+func TestAnAnnouncedEventReadsWhomItIsAboutInTheAuditStatement(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	p, err := w.svc.People.Create(ctx, actor.Actor{Subject: "p-1", CouncilID: w.council.ID, Roles: []actor.Role{actor.Practitioner}},
+		person.Input{GivenName: "Ada", FamilyName: "Lovelace", DateOfBirth: date.MustParse("1980-01-01"), Type: person.Adult})
+	require.NoError(t, err)
+	var named uuid.UUID
+	require.NoError(t, w.db.SQL().QueryRow(`SELECT person_id FROM webhook_events WHERE council_id = $1 AND resource_id = $2`,
+		w.council.ID, p.ID).Scan(&named))
+	require.Equal(t, p.ID, named)
+
+	rec := w.svc.Webhooks.Announcing(postgres.NewAuditStore(w.db, time.Now))
+	auditor := actor.Actor{Subject: "auditor-1", CouncilID: w.council.ID, Roles: []actor.Role{actor.Auditor}}
+	for _, c := range []struct{ action, entity string }{
+		{"assessment.completed", "assessment"}, {"personal_budget.issued", "personal_budget"}, {"support_plan.approved", "support_plan"},
+		{"direct_payment_agreement.created", "direct_payment_agreement"}, {"isf_agreement.created", "isf_agreement"},
+		{"dp_audit.conclude", "dp_audit"}, {"recovery.notify", "recovery"}, {"isf_statement.accepted", "isf_statement"},
+	} {
+		id := uuid.Must(uuid.NewV7())
+		require.NoError(t, w.db.WithinTx(ctx, func(ctx context.Context) error {
+			return rec.Record(ctx, auditor, audit.Event{Action: c.action, EntityType: c.entity, EntityID: id, Reason: "test"})
+		}), c.action)
+		var person, provider *uuid.UUID
+		require.NoError(t, w.db.SQL().QueryRow(`SELECT person_id, provider_id FROM webhook_events WHERE council_id = $1 AND resource_id = $2`,
+			w.council.ID, id).Scan(&person, &provider), c.action)
+		require.Nil(t, person, c.action)
+		require.Nil(t, provider, c.action)
+	}
+}
