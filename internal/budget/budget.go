@@ -252,7 +252,7 @@ type IndicativeFigure struct {
 // ceiling needs a reassessment with a reason.
 func (s *Service) IssueIndicative(ctx context.Context, a actor.Actor, in IndicativeFigure) (Budget, error) {
 	var out Budget
-	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	err := txn.Join(ctx, s.tx, func(ctx context.Context) error {
 		now := s.timestamp()
 		b, err := s.store.Open(ctx, a.CouncilID, in.PersonID, in.Kind, true)
 		isNew := errors.Is(err, apperr.ErrNotFound)
@@ -338,7 +338,7 @@ func (s *Service) End(ctx context.Context, a actor.Actor, personID uuid.UUID, ki
 // RaiseCeiling records a panel-approved amount as the budget's ceiling for planning.
 func (s *Service) RaiseCeiling(ctx context.Context, a actor.Actor, budgetID, fundingRequestID uuid.UUID, approvedAnnual int64, reason string) (Budget, error) {
 	var out Budget
-	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	err := txn.Join(ctx, s.tx, func(ctx context.Context) error {
 		b, err := s.store.Get(ctx, a.CouncilID, budgetID, true)
 		if err != nil {
 			return err
@@ -364,7 +364,7 @@ func (s *Service) RaiseCeiling(ctx context.Context, a actor.Actor, budgetID, fun
 // no open care and support budget.
 func (s *Service) ApplyContribution(ctx context.Context, a actor.Actor, personID uuid.UUID, c charging.Contribution, reason string) (*Budget, error) {
 	var out *Budget
-	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	err := txn.Join(ctx, s.tx, func(ctx context.Context) error {
 		b, err := s.store.Open(ctx, a.CouncilID, personID, CareAndSupport, true)
 		if errors.Is(err, apperr.ErrNotFound) {
 			return nil
@@ -387,7 +387,7 @@ func (s *Service) ApplyContributions(ctx context.Context, a actor.Actor, cs map[
 	if len(cs) == 0 {
 		return out, nil
 	}
-	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	err := txn.Join(ctx, s.tx, func(ctx context.Context) error {
 		ids := make([]uuid.UUID, 0, len(cs))
 		for id := range cs {
 			ids = append(ids, id)
@@ -443,7 +443,7 @@ var ErrDifferenceReason = apperr.New(apperr.RuleViolation, "difference-reason-re
 // keeps its reason.
 func (s *Service) AgreePlan(ctx context.Context, a actor.Actor, budgetID uuid.UUID, ag Agreement) (Budget, error) {
 	var out Budget
-	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+	err := txn.Join(ctx, s.tx, func(ctx context.Context) error {
 		b, err := s.store.Get(ctx, a.CouncilID, budgetID, true)
 		if err != nil {
 			return err

@@ -67,8 +67,37 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 type txKey struct{}
 
 // hooks are the functions to run once a transaction commits; each savepoint has its own, handed to
-// its parent when it is released and dropped when it rolls back.
-type hooks struct{ fns []func() }
+// its parent when it is released and dropped when it rolls back. joinFailed is the error of a
+// command that joined this transaction (or savepoint) without one of its own (JoinTx).
+type hooks struct {
+	fns        []func()
+	joinFailed error
+}
+
+// JoinTx implements txn.Joiner: within a transaction, fn runs in it as it is, without a savepoint
+// (a round trip fewer); fn's error is then the caller's to return, and a caller that goes on
+// regardless does not commit: its transaction (or savepoint) ends with fn's error. Outside a
+// transaction, JoinTx is WithinTx.
+func (db *DB) JoinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	h, ok := ctx.Value(hooksKey{}).(*hooks)
+	if !ok || !InTx(ctx) {
+		return db.WithinTx(ctx, fn)
+	}
+	err := fn(ctx)
+	if err != nil && h.joinFailed == nil {
+		h.joinFailed = err
+	}
+	return err
+}
+
+// joined is the error that ends a transaction whose fn succeeded although a command joined to it
+// failed (see JoinTx).
+func joined(h *hooks) error {
+	if h.joinFailed == nil {
+		return nil
+	}
+	return fmt.Errorf("a command joined to the transaction failed and its caller went on: %w", h.joinFailed)
+}
 
 type hooksKey struct{}
 
@@ -87,7 +116,10 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		// A savepoint: its after-commit functions join its parent's when it is released.
 		err := db.conn(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine))
+			if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
+				return err
+			}
+			return joined(mine)
 		})
 		if err != nil {
 			if m, ok := ctx.Value(memoKey{}).(*txMemo); ok {
@@ -115,6 +147,9 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		}
 	}()
 	if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
+		return err
+	}
+	if err := joined(mine); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

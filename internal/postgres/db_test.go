@@ -94,3 +94,55 @@ func TestAContextThatEndsBeforeCommitRollsBack(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.False(t, councilExists(t, code))
 }
+
+// A step joined to its caller's transaction (JoinTx) runs in it without a savepoint; when it
+// fails, the caller that returns its error rolls everything back, and a caller that goes on
+// regardless does not commit either (its transaction ends with the step's error). Inside a
+// savepoint that handles the step's failure, only the savepoint is undone. Outside a
+// transaction, JoinTx is a transaction of its own.
+func TestAJoinedStepThatFailsNeverCommitsItsCallersWork(t *testing.T) {
+	t.Parallel()
+	db := testdb.DB(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	var mine, step string
+	err := db.WithinTx(ctx, func(ctx context.Context) error {
+		mine = insertCouncil(t, ctx)
+		_ = db.JoinTx(ctx, func(ctx context.Context) error {
+			step = insertCouncil(t, ctx)
+			return boom
+		}) // the error is dropped: the transaction must not commit
+		return nil
+	})
+	require.ErrorIs(t, err, boom)
+	require.False(t, councilExists(t, mine), "the caller's work is not committed")
+	require.False(t, councilExists(t, step), "nor the failed step's")
+
+	var inner string
+	require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error {
+		mine = insertCouncil(t, ctx)
+		err := db.WithinTx(ctx, func(ctx context.Context) error { // a savepoint handles the failure
+			return db.JoinTx(ctx, func(ctx context.Context) error {
+				inner = insertCouncil(t, ctx)
+				return boom
+			})
+		})
+		require.ErrorIs(t, err, boom)
+		return nil
+	}))
+	require.True(t, councilExists(t, mine), "the savepoint's caller commits its own work")
+	require.False(t, councilExists(t, inner), "the savepoint undid the step")
+
+	require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error {
+		return db.JoinTx(ctx, func(ctx context.Context) error {
+			step = insertCouncil(t, ctx)
+			return nil
+		})
+	}))
+	require.True(t, councilExists(t, step), "a joined step that succeeds commits with its caller")
+	require.NoError(t, db.JoinTx(ctx, func(ctx context.Context) error {
+		step = insertCouncil(t, ctx)
+		return nil
+	}))
+	require.True(t, councilExists(t, step), "outside a transaction, a transaction of its own")
+}
