@@ -72,6 +72,60 @@ type txKey struct{}
 type hooks struct {
 	fns        []func()
 	joinFailed error
+	top        bool      // the transaction itself, not a savepoint
+	pending    *deferred // a change waiting to go with the audit statement (deferExec)
+}
+
+// deferred is a change written together with the audit statement that follows it.
+type deferred struct {
+	sql         string
+	args        []any
+	constraints map[string]error
+}
+
+// deferExec runs the change sql in the transaction of ctx, or, at the top of a transaction (not
+// in a savepoint), keeps it to go with the next statement of the audit trail (AuditStore), which
+// sends it as a data-modifying CTE of its own statement: the change and its audit event in one
+// round trip. Any other use of the transaction sends it on its own first (flush), as does the
+// commit. A change is deferred only when the audit statement does not read what it writes (a
+// statement does not see its own CTEs' rows): a new person, whose events name the person by id.
+func (db *DB) deferExec(ctx context.Context, constraints map[string]error, sql string, args ...any) error {
+	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && h.top && h.pending == nil && InTx(ctx) {
+		h.pending = &deferred{sql: sql, args: args, constraints: constraints}
+		return nil
+	}
+	_, err := db.run(ctx).ExecContext(ctx, sql, args...)
+	return translate(err, constraints)
+}
+
+// takePending returns the change waiting for the audit statement, if any, and forgets it.
+func takePending(ctx context.Context) *deferred {
+	h, ok := ctx.Value(hooksKey{}).(*hooks)
+	if !ok || h.pending == nil {
+		return nil
+	}
+	d := h.pending
+	h.pending = nil
+	return d
+}
+
+// flush sends the waiting change on its own, before another statement of the transaction. Its
+// error also ends the transaction (the statements after it fail, the transaction aborted).
+func flush(ctx context.Context) error {
+	d := takePending(ctx)
+	if d == nil {
+		return nil
+	}
+	tx, ok := rawTx(ctx)
+	if !ok {
+		return errors.New("postgres: a deferred change outside its transaction")
+	}
+	_, err := tx.ExecContext(ctx, d.sql, d.args...)
+	err = translate(err, d.constraints)
+	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && err != nil && h.joinFailed == nil {
+		h.joinFailed = err
+	}
+	return err
 }
 
 // JoinTx implements txn.Joiner: within a transaction, fn runs in it as it is, without a savepoint
@@ -115,6 +169,9 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	mine := &hooks{}
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		// A savepoint: its after-commit functions join its parent's when it is released.
+		if err := flush(ctx); err != nil {
+			return err
+		}
 		err := db.conn(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
 				return err
@@ -146,7 +203,15 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 			tx.Rollback()
 		}
 	}()
-	if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
+	mine.top = true
+	inner := context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)
+	if err := fn(inner); err != nil {
+		if mine.joinFailed != nil {
+			return mine.joinFailed // the first failure, not the aborted transaction's later ones
+		}
+		return err
+	}
+	if err := flush(inner); err != nil {
 		return err
 	}
 	if err := joined(mine); err != nil {
@@ -210,7 +275,10 @@ func (db *DB) AfterCommit(ctx context.Context, f func()) {
 
 // SQLTx returns the *sql.Tx of the transaction ctx carries, for libraries that must join it (such
 // as a job queue inserting jobs in the request's transaction); false outside a transaction.
-func (db *DB) SQLTx(ctx context.Context) (*sql.Tx, bool) {
+func (db *DB) SQLTx(ctx context.Context) (*sql.Tx, bool) { return SQLTx(ctx) }
+
+// rawTx is SQLTx without sending a deferred change first (the audit statement takes it along).
+func rawTx(ctx context.Context) (*sql.Tx, bool) {
 	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
 	if !ok {
 		return nil, false
@@ -315,6 +383,7 @@ func isWordByte(c byte) bool {
 // conn returns a fresh query builder on the context's transaction, or on the pool.
 func (db *DB) conn(ctx context.Context) *gorm.DB {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		_ = flush(ctx) // its error is the transaction's (the statement after it fails, aborted)
 		return tx.Session(&gorm.Session{NewDB: true, Context: ctx})
 	}
 	return db.gorm.Session(&gorm.Session{NewDB: true, Context: ctx})
@@ -330,12 +399,10 @@ func InTx(ctx context.Context) bool {
 // must write in the same transaction as the stores, such as River inserting a job; false when ctx
 // carries none.
 func SQLTx(ctx context.Context) (*sql.Tx, bool) {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
-	if !ok {
-		return nil, false
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		_ = flush(ctx) // its error is the transaction's
 	}
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	return sqlTx, ok
+	return rawTx(ctx)
 }
 
 // translate turns database errors into domain errors: no row becomes not found, and the unique

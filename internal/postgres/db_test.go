@@ -6,10 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbudget/pbudget/internal/actor"
+	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/postgres"
 	"github.com/pbudget/pbudget/internal/testdb"
 )
 
@@ -146,3 +150,69 @@ func TestAJoinedStepThatFailsNeverCommitsItsCallersWork(t *testing.T) {
 	}))
 	require.True(t, councilExists(t, step), "outside a transaction, a transaction of its own")
 }
+
+// A deferred change (deferExec: a new person) goes with the next audit statement, as a CTE of it,
+// or on its own before any other statement of the transaction, or before the commit; in a
+// savepoint it is sent at once. Its error is the command's, even when it surfaces at a later
+// statement (that fails in the aborted transaction).
+func TestADeferredChangeIsWrittenWithItsAuditEventOrBeforeAnythingElse(t *testing.T) {
+	t.Parallel()
+	db := testdb.DB(t)
+	ctx := context.Background()
+	auditor := postgres.NewAuditStore(db, time.Now)
+	var council uuid.UUID
+	require.NoError(t, db.SQL().QueryRow(`INSERT INTO councils (id, code, name) VALUES (gen_random_uuid(), $1, 'Audited') RETURNING id`,
+		"au-"+uuid.NewString()[:8]).Scan(&council))
+	a := actor.Actor{Subject: "deferred", CouncilID: council, Roles: []actor.Role{actor.CouncilAdmin}}
+	insert := func(ctx context.Context, code string) error {
+		return db.DeferExec(ctx, map[string]error{"councils_code_key": errTaken}, `INSERT INTO councils (id, code, name) VALUES ($1, $2, 'Deferred')`, uuid.New(), code)
+	}
+	code := func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return "df-" + hex.EncodeToString(b[:])
+	}
+
+	withAudit, alone, beforeRead, inSavepoint := code(), code(), code(), code()
+	require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error {
+		require.NoError(t, insert(ctx, withAudit))
+		return auditor.Record(ctx, a, audit.Event{Action: "council.created", EntityType: "council", EntityID: uuid.New()})
+	}))
+	require.True(t, councilExists(t, withAudit), "written with the audit event")
+	require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error { return insert(ctx, alone) }))
+	require.True(t, councilExists(t, alone), "written before the commit")
+	require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error {
+		require.NoError(t, insert(ctx, beforeRead))
+		tx, ok := db.SQLTx(ctx)
+		require.True(t, ok)
+		var n int
+		require.NoError(t, tx.QueryRowContext(ctx, `SELECT count(*) FROM councils WHERE code = $1`, beforeRead).Scan(&n))
+		require.Equal(t, 1, n, "another statement sees it: it was sent first")
+		return nil
+	}))
+	require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error {
+		return db.WithinTx(ctx, func(ctx context.Context) error {
+			require.NoError(t, insert(ctx, inSavepoint))
+			return nil
+		})
+	}))
+	require.True(t, councilExists(t, inSavepoint))
+
+	// The same code again: the constraint's error, whether with the audit statement, before a
+	// read or at the commit.
+	err := db.WithinTx(ctx, func(ctx context.Context) error {
+		require.NoError(t, insert(ctx, withAudit))
+		return auditor.Record(ctx, a, audit.Event{Action: "council.created", EntityType: "council", EntityID: uuid.New()})
+	})
+	require.ErrorIs(t, err, errTaken)
+	err = db.WithinTx(ctx, func(ctx context.Context) error {
+		require.NoError(t, insert(ctx, alone))
+		tx, _ := db.SQLTx(ctx)
+		var n int
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM councils`).Scan(&n) // fails: the transaction is aborted
+	})
+	require.ErrorIs(t, err, errTaken, "the first failure is the command's")
+	require.ErrorIs(t, db.WithinTx(ctx, func(ctx context.Context) error { return insert(ctx, alone) }), errTaken)
+}
+
+var errTaken = errors.New("council code taken")

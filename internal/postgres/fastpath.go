@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -158,7 +159,7 @@ func (s *AuditStore) ReadsSubjects() bool { return true }
 // provider itself when ev does not carry them (outbox.SubjectsInline). It reports whether ev was
 // fanned out to no one at once (no subscription takes it), so that no fan-out job is needed.
 func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit.Event, ev outbox.Stored) (bool, error) {
-	tx, ok := SQLTx(ctx)
+	tx, ok := rawTx(ctx)
 	if !ok {
 		return false, errOutsideTx
 	}
@@ -171,7 +172,29 @@ func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit
 	if !ok {
 		q = `WITH audit AS (` + insertAuditSQL + `) ` + insertEventSQL
 	}
+	args = append(args, eventArgs(ev)...)
+	var constraints map[string]error
+	if d := takePending(ctx); d != nil { // the change it records, in the same statement
+		q, args, constraints = withChange(d, q), append(d.args, args...), d.constraints
+	}
 	var fanned bool
-	err = tx.QueryRowContext(ctx, q, append(args, eventArgs(ev)...)...).Scan(&fanned)
-	return fanned, translate(err, nil)
+	err = tx.QueryRowContext(ctx, q, args...).Scan(&fanned)
+	return fanned, translate(err, constraints)
 }
+
+// withChange is the audit statement q with the deferred change d before it, as a data-modifying
+// CTE: d's parameters first, q's renumbered after them.
+func withChange(d *deferred, q string) string {
+	n := len(d.args)
+	q = placeholder.ReplaceAllStringFunc(q, func(p string) string {
+		i, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(i+n)
+	})
+	if strings.HasPrefix(q, "WITH ") {
+		return "WITH change AS (" + d.sql + "), " + strings.TrimPrefix(q, "WITH ")
+	}
+	return "WITH change AS (" + d.sql + ") " + q
+}
+
+// placeholder is a positional parameter of a statement.
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
