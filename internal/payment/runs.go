@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/bacs"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/plan"
 )
 
 // Errors of payment runs.
@@ -557,7 +558,11 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 		if err := s.store.RecordOverpayments(ctx, a.CouncilID, r.ID, now); err != nil {
 			return audit.Event{}, err
 		}
-		if err := s.store.PostLedgers(ctx, a.CouncilID, r.ID, a.Subject, now); err != nil {
+		invoiced, err := s.grossInvoices(ctx, a, r.ID)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if err := s.store.PostLedgers(ctx, a.CouncilID, r.ID, invoiced, a.Subject, now); err != nil {
 			return audit.Event{}, err
 		}
 		if s.recover != nil {
@@ -568,6 +573,34 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 		r.Status, r.PaidBy, r.PaidAt = PaidRun, &a.Subject, &now
 		return audit.Event{Action: "payment_run.paid", ChangedFields: []string{"status"}, Details: totalsDetails(*r, details)}, nil
 	})
+}
+
+// grossInvoices is, for each gross direct payment whose cycles the run pays, the person's share of
+// the direct-payment option a year (plan.DPPersonShare, under the contribution in force): what
+// PostLedgers invoices them per cycle paid, with the same arithmetic as a net payment's
+// contribution due. Agreements without a contribution are left out.
+func (s *Service) grossInvoices(ctx context.Context, a actor.Actor, runID uuid.UUID) (map[uuid.UUID]int64, error) {
+	gs, err := s.store.GrossInvoiced(ctx, a.CouncilID, runID)
+	if err != nil || len(gs) == 0 {
+		return nil, err
+	}
+	out := map[uuid.UUID]int64{}
+	shares := map[uuid.UUID]int64{}
+	for _, g := range gs {
+		share, ok := shares[g.PlanID]
+		if !ok {
+			v, err := s.plans.Get(ctx, a, g.PlanID)
+			if err != nil {
+				return nil, err
+			}
+			share = plan.DPPersonShare(v)
+			shares[g.PlanID] = share
+		}
+		if share > 0 {
+			out[g.AgreementID] = share
+		}
+	}
+	return out, nil
 }
 
 // RecordReturns records payments of a paid run that the bank returned later.
