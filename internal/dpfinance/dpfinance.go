@@ -106,6 +106,12 @@ type OffsetTaken struct {
 	RunStatus  string
 }
 
+// ReturnedOffset is what a recovery's lines of a run took from payments the bank returned.
+type ReturnedOffset struct {
+	RecoveryID uuid.UUID
+	Amount     int64 // positive: what the lines had taken off the payments
+}
+
 // Overpayment is an overpayment a paid run recorded.
 type Overpayment struct {
 	ID            uuid.UUID
@@ -201,6 +207,9 @@ type Store interface {
 	OffsetsTaken(ctx context.Context, councilID uuid.UUID, recoveries []uuid.UUID) (map[uuid.UUID][]OffsetTaken, error)
 	OffsetRecoveries(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) ([]Recovery, error)
 	RunOffsets(ctx context.Context, councilID, runID uuid.UUID) (map[uuid.UUID]int64, error)
+	// ReturnedOffsets is what each recovery's returned lines of the run for agreements took, in
+	// recovery id order (the order their rows are locked in).
+	ReturnedOffsets(ctx context.Context, councilID, runID uuid.UUID, agreements []uuid.UUID) ([]ReturnedOffset, error)
 	// PostRecovery enters money recovered from a direct payment's account (an invoice paid from
 	// it, a card recoup) in its ledger, once per source.
 	PostRecovery(ctx context.Context, r Recovery, source uuid.UUID, on date.Date, amount int64, by string, at time.Time) error

@@ -595,6 +595,26 @@ func (s *DPFinanceStore) RunOffsets(ctx context.Context, councilID, runID uuid.U
 	return out, nil
 }
 
+// ReturnedOffsets implements dpfinance.Store.
+func (s *DPFinanceStore) ReturnedOffsets(ctx context.Context, councilID, runID uuid.UUID, agreements []uuid.UUID) ([]dpfinance.ReturnedOffset, error) {
+	var rows []struct {
+		RecoveryID uuid.UUID
+		Amount     int64
+	}
+	err := s.db.conn(ctx).Raw(`SELECT recovery_id, -sum(amount_pence) AS amount FROM payment_lines
+		WHERE council_id = ? AND run_id = ? AND agreement_id = ANY(?) AND kind = 'recovery' AND state = 'returned' AND NOT held
+		GROUP BY recovery_id ORDER BY recovery_id`,
+		uuidArg(councilID), uuidArg(runID), uuidArray(agreements)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]dpfinance.ReturnedOffset, len(rows))
+	for i, r := range rows {
+		out[i] = dpfinance.ReturnedOffset{RecoveryID: r.RecoveryID, Amount: r.Amount}
+	}
+	return out, nil
+}
+
 // PostRecovery implements dpfinance.Store.
 func (s *DPFinanceStore) PostRecovery(ctx context.Context, r dpfinance.Recovery, source uuid.UUID, on date.Date, amount int64, by string, at time.Time) error {
 	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
