@@ -181,6 +181,14 @@ type Ledger struct {
 	StatementClosing *int64
 }
 
+// PAEvidence is the personal assistants of a direct payment's plan and the evidence its account
+// holds about them.
+type PAEvidence struct {
+	PersonBorn date.Date        // the person the direct payment is for
+	Assistants []string         // the personal assistants of the plan's direct-payment lines, by reference (their id), in line order
+	Items      []dpaudit.PAItem // the account's evidence items that name a personal assistant
+}
+
 // Store keeps statements, recoveries and audits.
 type Store interface {
 	Settings(ctx context.Context, councilID uuid.UUID) (Settings, error)
@@ -197,6 +205,8 @@ type Store interface {
 	DPAgreement(ctx context.Context, councilID, id uuid.UUID, lock bool) (DPAgreement, error)
 	DPAgreementsPaid(ctx context.Context, councilID uuid.UUID) ([]DPAgreement, error)
 	Ledger(ctx context.Context, councilID, agreementID uuid.UUID, p dpaudit.Period) (Ledger, error)
+	// PAEvidence is what the audit needs of the personal assistants a direct payment employs.
+	PAEvidence(ctx context.Context, councilID, agreementID uuid.UUID) (PAEvidence, error)
 
 	InsertRecovery(ctx context.Context, r Recovery) error
 	GetRecovery(ctx context.Context, councilID, id uuid.UUID, lock bool) (Recovery, error)
