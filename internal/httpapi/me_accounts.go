@@ -214,7 +214,7 @@ func (s *Server) AnswerMyFlag(ctx context.Context, req api.AnswerMyFlagRequestOb
 func myEvidenceOut(e accounts.Evidence) api.MyEvidence {
 	return api.MyEvidence{Id: e.ID, AccountId: e.AccountID, StatementLineId: nullableOf(e.StatementLineID), AuditId: nullableOf(e.AuditID),
 		PersonalAssistantId: nullableOf(e.PersonalAssistantID),
-		Kind: api.MyEvidenceKind(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: dateOut(e.DocumentDate),
+		Kind:                api.MyEvidenceKind(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: dateOut(e.DocumentDate),
 		ValidUntil: nullableDate(e.ValidUntil), ReceivedOn: dateOut(e.ReceivedOn), Note: e.Note}
 }
 
