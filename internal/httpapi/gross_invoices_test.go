@@ -57,6 +57,7 @@ func TestAGrossDirectPaymentInvoicesTheContributionOncePerCyclePaid(t *testing.T
 	require.Equal(t, int64(0), invoices[0].BalanceEffectPence, "an invoice is owed to the council: it is not money in the account")
 	require.Equal(t, "contribution_invoice", invoices[0].SourceKind)
 	require.Equal(t, "2026-04-06", invoices[0].EntryDate.String())
+	require.Contains(t, invoices[0].Reason, "the person's share of 130000 pence a year of the 780000 paid", "the figures the invoice used")
 
 	// The second run's payment comes back from the bank; the third pays that cycle again and the
 	// next: the cycle of 4 May is invoiced once.

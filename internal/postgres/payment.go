@@ -1272,6 +1272,9 @@ func (s *PaymentStore) GrossInvoiced(ctx context.Context, councilID, runID uuid.
 	err := s.db.conn(ctx).Raw(`SELECT DISTINCT g.id AS agreement_id, g.plan_id FROM payment_lines l
 		JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
 		WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'live' AND NOT l.held AND g.payment_basis = 'gross'
+		  -- Only a person with a contribution is invoiced: the plans of the others are not read.
+		  AND EXISTS (SELECT 1 FROM financial_assessments fa WHERE fa.council_id = g.council_id AND fa.person_id = g.person_id
+		              AND fa.status = 'completed' AND (fa.full_cost OR fa.assessed_weekly_charge_pence > 0))
 		ORDER BY g.id`, uuidArg(councilID), uuidArg(runID)).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
@@ -1313,7 +1316,9 @@ func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UU
 	return translate(q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
 		SELECT l.council_id, gen_random_uuid(), a.id, l.cycle_start, 'contribution_due', c.amount,
 		       CASE g.payment_basis WHEN 'net' THEN 'contribution_cycle' ELSE 'contribution_invoice' END, src.id,
-		       CASE g.payment_basis WHEN 'net' THEN 'contribution due for the cycle from ' ELSE 'contribution invoiced for the cycle from ' END || l.cycle_start,
+		       CASE g.payment_basis WHEN 'net' THEN 'contribution due for the cycle from ' || l.cycle_start
+		            ELSE 'contribution invoiced for the cycle from ' || l.cycle_start || ': the person''s share of ' || s.person_annual
+		                 || ' pence a year of the ' || g.annual_amount_pence || ' paid, pro rata to the cycle''s payment of ' || l.amount_pence || ' pence' END,
 		       ?, ?
 		  FROM payment_lines l
 		  JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
