@@ -11,9 +11,18 @@
 // account), spending (out: statement lines), refunds (in), recoveries (out: money the council
 // took back from the account) and adjustments (signed, with a reason). The balance at a date is
 // the opening balance plus the signed sum of the entries up to and including that date: exact
-// integer pence, independent of order (property-tested). For a gross direct payment the person's
-// contribution is invoiced and paid to the council, not into the account: post its
-// contribution_due entries for the audit, and no contribution_received entry.
+// integer pence, independent of order (property-tested).
+//
+// Contributions due, net and gross. A net direct payment expects the person to pay their share
+// into the account; a gross one pays the whole cost into it and the council invoices the person
+// their share for each cycle paid. Both are the same entry: kind contribution_due, a positive
+// amount and no effect on the balance (balance_pence 0), posted when a run pays the cycle (net:
+// source contribution_cycle; gross: contribution_invoice), once per (account, cycle). The
+// invoice is money the person owes the council, not money in or out of the account, so the
+// balance stays the money the account holds; the audit compares contributions due with
+// contributions received (the person's money paid into the account) and finds the shortfall
+// the same way for both bases. An invoice the person pays to the council outside the account is
+// not on this ledger: its payment is not recorded yet (README, "Not built yet").
 //
 // # Statement lines and their identity
 //

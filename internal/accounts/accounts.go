@@ -186,15 +186,18 @@ type Evidence struct {
 	AccountID       uuid.UUID
 	StatementLineID *uuid.UUID
 	AuditID         *uuid.UUID
-	Kind            EvidenceKind
-	Reference       string
-	SHA256          string
-	DocumentDate    date.Date
-	ValidUntil      *date.Date
-	ReceivedOn      date.Date
-	Note            string
-	RecordedBy      string
-	RecordedAt      time.Time
+	// PersonalAssistantID is the personal assistant the item concerns (insurance, payroll, DBS),
+	// a person named on a direct-payment line of the account's plan.
+	PersonalAssistantID *uuid.UUID
+	Kind                EvidenceKind
+	Reference           string
+	SHA256              string
+	DocumentDate        date.Date
+	ValidUntil          *date.Date
+	ReceivedOn          date.Date
+	Note                string
+	RecordedBy          string
+	RecordedAt          time.Time
 }
 
 // Cursor is an evidence item's page position.
@@ -275,6 +278,9 @@ type Store interface {
 	ResolveFlag(ctx context.Context, f Flag) error
 
 	InsertEvidence(ctx context.Context, e Evidence) error
+	// IsPlanAssistant reports whether person is the personal assistant of a direct-payment line
+	// of the account's plan.
+	IsPlanAssistant(ctx context.Context, councilID, accountID, person uuid.UUID) (bool, error)
 	ListEvidence(ctx context.Context, councilID, accountID uuid.UUID, lineID, auditID *uuid.UUID, p page.Request) ([]Evidence, error)
 
 	InsertUpload(ctx context.Context, u Upload) error
@@ -321,6 +327,8 @@ var (
 		"the flag is already resolved")
 	ErrEvidenceTarget = apperr.New(apperr.RuleViolation, "evidence-target",
 		"evidence is recorded against a statement line of this account or an audit")
+	ErrEvidenceAssistant = apperr.New(apperr.RuleViolation, "evidence-personal-assistant",
+		"evidence of a personal assistant names a personal assistant of a direct-payment line of this account's plan")
 	ErrNoIdempotencyKey = apperr.Validation(apperr.FieldError{Field: "Idempotency-Key", In: "header", Code: "required",
 		Message: "a statement import moves money into the ledger: send an Idempotency-Key"})
 )
@@ -742,15 +750,16 @@ func (s *Service) ResolveFlag(ctx context.Context, a actor.Actor, accountID, fla
 
 // EvidenceInput is an evidence item to record.
 type EvidenceInput struct {
-	StatementLineID *uuid.UUID
-	AuditID         *uuid.UUID
-	Kind            EvidenceKind
-	Reference       string
-	SHA256          string
-	DocumentDate    date.Date
-	ValidUntil      *date.Date
-	ReceivedOn      *date.Date
-	Note            string
+	StatementLineID     *uuid.UUID
+	AuditID             *uuid.UUID
+	PersonalAssistantID *uuid.UUID
+	Kind                EvidenceKind
+	Reference           string
+	SHA256              string
+	DocumentDate        date.Date
+	ValidUntil          *date.Date
+	ReceivedOn          *date.Date
+	Note                string
 }
 
 // AddEvidence records an evidence item against one of the account's statement lines or an audit.
@@ -792,7 +801,7 @@ func (s *Service) AddEvidence(ctx context.Context, a actor.Actor, accountID uuid
 		return Evidence{}, err
 	}
 	e := Evidence{CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), AccountID: accountID, StatementLineID: in.StatementLineID,
-		AuditID: in.AuditID, Kind: in.Kind, Reference: in.Reference, SHA256: in.SHA256, DocumentDate: in.DocumentDate,
+		AuditID: in.AuditID, PersonalAssistantID: in.PersonalAssistantID, Kind: in.Kind, Reference: in.Reference, SHA256: in.SHA256, DocumentDate: in.DocumentDate,
 		ValidUntil: in.ValidUntil, ReceivedOn: received, Note: in.Note, RecordedBy: a.Subject, RecordedAt: s.timestamp()}
 	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
 		if _, err := s.store.GetAccount(ctx, a.CouncilID, accountID, false); err != nil {
@@ -807,6 +816,15 @@ func (s *Service) AddEvidence(ctx context.Context, a actor.Actor, accountID uuid
 				return err
 			}
 		}
+		if in.PersonalAssistantID != nil {
+			ok, err := s.store.IsPlanAssistant(ctx, a.CouncilID, accountID, *in.PersonalAssistantID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return ErrEvidenceAssistant.WithMessage("personal_assistant_id names no personal assistant of a direct-payment line of this account's plan")
+			}
+		}
 		if err := s.store.InsertEvidence(ctx, e); err != nil {
 			return err
 		}
@@ -817,6 +835,9 @@ func (s *Service) AddEvidence(ctx context.Context, a actor.Actor, accountID uuid
 		}
 		if e.AuditID != nil {
 			d["audit_id"] = e.AuditID.String()
+		}
+		if e.PersonalAssistantID != nil {
+			d["personal_assistant_id"] = e.PersonalAssistantID.String()
 		}
 		return s.audit.Record(ctx, a, audit.Event{Action: "evidence_item.recorded", EntityType: "evidence_item", EntityID: e.ID,
 			ChangedFields: []string{"kind", "reference", "sha256", "document_date", "valid_until", "received_on", "note"}, Details: d})

@@ -289,7 +289,12 @@ func (s *Service) reconcile(ctx context.Context, au *Audit, set Settings, st Aud
 	}
 	au.StatementClosing, au.Reconciliation, au.Surplus = st.StatementClosing, &rec, &sur
 	au.Liabilities = append([]dpaudit.Liability{}, st.Liabilities...)
-	au.Findings = dpaudit.Findings(dpaudit.FindingsInput{Period: au.Period, Flagged: led.Flagged, Reconciliation: rec})
+	pa, err := s.d.Store.PAEvidence(ctx, au.CouncilID, au.AgreementID)
+	if err != nil {
+		return err
+	}
+	assistants := dpaudit.Assistants(pa.Assistants, dpaudit.RequiredPAEvidence(pa.PersonBorn, au.Period), pa.Items)
+	au.Findings = dpaudit.Findings(dpaudit.FindingsInput{Period: au.Period, Flagged: led.Flagged, Reconciliation: rec, Assistants: assistants})
 	au.Misspend = dpaudit.MisspendTotal(led.Flagged)
 	// Excluded-category and out-of-plan spending not accepted or evidenced counts as misspent too.
 	var unaccepted int64

@@ -106,6 +106,12 @@ type OffsetTaken struct {
 	RunStatus  string
 }
 
+// ReturnedOffset is what a recovery's lines of a run took from payments the bank returned.
+type ReturnedOffset struct {
+	RecoveryID uuid.UUID
+	Amount     int64 // positive: what the lines had taken off the payments
+}
+
 // Overpayment is an overpayment a paid run recorded.
 type Overpayment struct {
 	ID            uuid.UUID
@@ -175,6 +181,14 @@ type Ledger struct {
 	StatementClosing *int64
 }
 
+// PAEvidence is the personal assistants of a direct payment's plan and the evidence its account
+// holds about them.
+type PAEvidence struct {
+	PersonBorn date.Date        // the person the direct payment is for
+	Assistants []string         // the personal assistants of the plan's direct-payment lines, by reference (their id), in line order
+	Items      []dpaudit.PAItem // the account's evidence items that name a personal assistant
+}
+
 // Store keeps statements, recoveries and audits.
 type Store interface {
 	Settings(ctx context.Context, councilID uuid.UUID) (Settings, error)
@@ -191,6 +205,8 @@ type Store interface {
 	DPAgreement(ctx context.Context, councilID, id uuid.UUID, lock bool) (DPAgreement, error)
 	DPAgreementsPaid(ctx context.Context, councilID uuid.UUID) ([]DPAgreement, error)
 	Ledger(ctx context.Context, councilID, agreementID uuid.UUID, p dpaudit.Period) (Ledger, error)
+	// PAEvidence is what the audit needs of the personal assistants a direct payment employs.
+	PAEvidence(ctx context.Context, councilID, agreementID uuid.UUID) (PAEvidence, error)
 
 	InsertRecovery(ctx context.Context, r Recovery) error
 	GetRecovery(ctx context.Context, councilID, id uuid.UUID, lock bool) (Recovery, error)
@@ -201,6 +217,9 @@ type Store interface {
 	OffsetsTaken(ctx context.Context, councilID uuid.UUID, recoveries []uuid.UUID) (map[uuid.UUID][]OffsetTaken, error)
 	OffsetRecoveries(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) ([]Recovery, error)
 	RunOffsets(ctx context.Context, councilID, runID uuid.UUID) (map[uuid.UUID]int64, error)
+	// ReturnedOffsets is what each recovery's returned lines of the run for agreements took, in
+	// recovery id order (the order their rows are locked in).
+	ReturnedOffsets(ctx context.Context, councilID, runID uuid.UUID, agreements []uuid.UUID) ([]ReturnedOffset, error)
 	// PostRecovery enters money recovered from a direct payment's account (an invoice paid from
 	// it, a card recoup) in its ledger, once per source.
 	PostRecovery(ctx context.Context, r Recovery, source uuid.UUID, on date.Date, amount int64, by string, at time.Time) error

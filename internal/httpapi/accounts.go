@@ -356,7 +356,8 @@ func (s *Server) ResolveStatementFlag(ctx context.Context, req api.ResolveStatem
 
 func evidenceOut(e accounts.Evidence) api.EvidenceItem {
 	return api.EvidenceItem{Id: e.ID, AccountId: e.AccountID, StatementLineId: nullableOf(e.StatementLineID), AuditId: nullableOf(e.AuditID),
-		Kind: api.EvidenceKind(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: dateOut(e.DocumentDate),
+		PersonalAssistantId: nullableOf(e.PersonalAssistantID),
+		Kind:                api.EvidenceKind(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: dateOut(e.DocumentDate),
 		ValidUntil: nullableDate(e.ValidUntil), ReceivedOn: dateOut(e.ReceivedOn), Note: e.Note, RecordedBy: e.RecordedBy, RecordedAt: e.RecordedAt}
 }
 
@@ -368,7 +369,7 @@ func (s *Server) CreateEvidenceItem(ctx context.Context, req api.CreateEvidenceI
 	}
 	b := req.Body
 	e, err := s.accounts.AddEvidence(ctx, a, req.AccountId, accounts.EvidenceInput{StatementLineID: uuidPtr(b.StatementLineId),
-		AuditID: uuidPtr(b.AuditId), Kind: accounts.EvidenceKind(b.Kind), Reference: b.Reference, SHA256: b.Sha256,
+		AuditID: uuidPtr(b.AuditId), PersonalAssistantID: uuidPtr(b.PersonalAssistantId), Kind: accounts.EvidenceKind(b.Kind), Reference: b.Reference, SHA256: b.Sha256,
 		DocumentDate: dateOf(b.DocumentDate), ValidUntil: datePtr(b.ValidUntil), ReceivedOn: datePtr(b.ReceivedOn), Note: deref(b.Note)})
 	if err != nil {
 		return nil, err

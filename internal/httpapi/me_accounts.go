@@ -213,7 +213,8 @@ func (s *Server) AnswerMyFlag(ctx context.Context, req api.AnswerMyFlagRequestOb
 
 func myEvidenceOut(e accounts.Evidence) api.MyEvidence {
 	return api.MyEvidence{Id: e.ID, AccountId: e.AccountID, StatementLineId: nullableOf(e.StatementLineID), AuditId: nullableOf(e.AuditID),
-		Kind: api.MyEvidenceKind(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: dateOut(e.DocumentDate),
+		PersonalAssistantId: nullableOf(e.PersonalAssistantID),
+		Kind:                api.MyEvidenceKind(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: dateOut(e.DocumentDate),
 		ValidUntil: nullableDate(e.ValidUntil), ReceivedOn: dateOut(e.ReceivedOn), Note: e.Note}
 }
 
@@ -224,7 +225,8 @@ func (s *Server) AddMyEvidence(ctx context.Context, req api.AddMyEvidenceRequest
 		return nil, err
 	}
 	b := req.Body
-	in := accounts.EvidenceInput{StatementLineID: (*uuid.UUID)(b.StatementLineId), AuditID: (*uuid.UUID)(b.AuditId), Kind: accounts.EvidenceKind(b.Kind),
+	in := accounts.EvidenceInput{StatementLineID: (*uuid.UUID)(b.StatementLineId), AuditID: (*uuid.UUID)(b.AuditId),
+		PersonalAssistantID: (*uuid.UUID)(b.PersonalAssistantId), Kind: accounts.EvidenceKind(b.Kind),
 		Reference: b.Reference, SHA256: b.Sha256, DocumentDate: date.FromTime(b.DocumentDate.Time), ValidUntil: datePtr(b.ValidUntil), Note: deref(b.Note)}
 	_, e, err := s.portal.AddEvidence(ctx, a, req.AccountId, in)
 	if err != nil {

@@ -98,6 +98,8 @@ type agreementSpec struct {
 	// assessment, for one).
 	assess func(personID string)
 	isfQty string // the ISF line's days a week at £75 (default 1)
+	// assistant, when set, is the personal assistant the direct-payment line names.
+	assistant *uuid.UUID
 }
 
 type payFixture struct {
@@ -133,6 +135,9 @@ func (b *bundle) agreements(spec agreementSpec) payFixture {
 		spec.assess(pb.PersonId.String())
 	}
 	lines := []map[string]any{lineBody("personal_assistant", "direct_payment", 1_500, spec.dpWeekly, pb)}
+	if spec.assistant != nil {
+		lines[0]["personal_assistant_id"] = *spec.assistant
+	}
 	if spec.isf != nil {
 		lines = append(lines, lineBody("day_service", "isf", 7_500, spec.isfQty, pb, "provider_id", spec.isf.Id))
 	}

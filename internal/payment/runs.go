@@ -14,6 +14,7 @@ import (
 	"github.com/pbudget/pbudget/internal/bacs"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/page"
+	"github.com/pbudget/pbudget/internal/plan"
 )
 
 // Errors of payment runs.
@@ -549,7 +550,7 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 		if err := s.store.SetRunLinesState(ctx, a.CouncilID, r.ID, Live, Released, true); err != nil {
 			return audit.Event{}, err
 		}
-		details, err := s.applyReturns(ctx, a, r, returns)
+		details, _, err := s.applyReturns(ctx, a, r, returns)
 		if err != nil {
 			return audit.Event{}, err
 		}
@@ -557,7 +558,11 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 		if err := s.store.RecordOverpayments(ctx, a.CouncilID, r.ID, now); err != nil {
 			return audit.Event{}, err
 		}
-		if err := s.store.PostLedgers(ctx, a.CouncilID, r.ID, a.Subject, now); err != nil {
+		invoiced, err := s.grossInvoices(ctx, a, r.ID)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if err := s.store.PostLedgers(ctx, a.CouncilID, r.ID, invoiced, a.Subject, now); err != nil {
 			return audit.Event{}, err
 		}
 		if s.recover != nil {
@@ -570,13 +575,41 @@ func (s *Service) MarkPaid(ctx context.Context, a actor.Actor, id uuid.UUID, ver
 	})
 }
 
+// grossInvoices is, for each gross direct payment whose cycles the run pays, the person's share of
+// the direct-payment option a year (plan.DPPersonShare, under the contribution in force): what
+// PostLedgers invoices them per cycle paid, with the same arithmetic as a net payment's
+// contribution due. Agreements without a contribution are left out.
+func (s *Service) grossInvoices(ctx context.Context, a actor.Actor, runID uuid.UUID) (map[uuid.UUID]int64, error) {
+	gs, err := s.store.GrossInvoiced(ctx, a.CouncilID, runID)
+	if err != nil || len(gs) == 0 {
+		return nil, err
+	}
+	out := map[uuid.UUID]int64{}
+	shares := map[uuid.UUID]int64{}
+	for _, g := range gs {
+		share, ok := shares[g.PlanID]
+		if !ok {
+			v, err := s.plans.Get(ctx, a, g.PlanID)
+			if err != nil {
+				return nil, err
+			}
+			share = plan.DPPersonShare(v)
+			shares[g.PlanID] = share
+		}
+		if share > 0 {
+			out[g.AgreementID] = share
+		}
+	}
+	return out, nil
+}
+
 // RecordReturns records payments of a paid run that the bank returned later.
 func (s *Service) RecordReturns(ctx context.Context, a actor.Actor, id uuid.UUID, version int, returns []Return) (RunRecord, []FileRecord, error) {
 	return s.runChange(ctx, a, id, version, func(ctx context.Context, r *RunRecord) (audit.Event, error) {
 		if r.Status != PaidRun {
 			return audit.Event{}, ErrRunNotPaid
 		}
-		details, err := s.applyReturns(ctx, a, r, returns)
+		details, returned, err := s.applyReturns(ctx, a, r, returns)
 		if err != nil {
 			return audit.Event{}, err
 		}
@@ -584,34 +617,43 @@ func (s *Service) RecordReturns(ctx context.Context, a actor.Actor, id uuid.UUID
 		if err := s.store.PostReturns(ctx, a.CouncilID, r.ID, date.Today(now), a.Subject, now); err != nil {
 			return audit.Event{}, err
 		}
+		// The run was paid, so its offsets were recorded recovered: the returned payments' were
+		// not (returns recorded while marking a run paid are unpaid before RunPaid counts).
+		if s.recover != nil {
+			if err := s.recover.RunReturned(ctx, a, a.CouncilID, r.ID, returned, date.Today(now)); err != nil {
+				return audit.Event{}, err
+			}
+		}
 		return audit.Event{Action: "payment_run.returns_recorded", ChangedFields: []string{"lines"}, Details: totalsDetails(*r, details)}, nil
 	})
 }
 
 // applyReturns makes each returned agreement's lines of the run unpaid again, with the reason, and
 // marks its recipient's details returned so that later payments are held until new ones are
-// confirmed.
-func (s *Service) applyReturns(ctx context.Context, a actor.Actor, r *RunRecord, returns []Return) (map[string]any, error) {
+// confirmed. It gives the returned agreements too.
+func (s *Service) applyReturns(ctx context.Context, a actor.Actor, r *RunRecord, returns []Return) (map[string]any, []uuid.UUID, error) {
 	seen := map[uuid.UUID]bool{}
+	var agreements []uuid.UUID
 	var lines int
 	var amount int64
 	var reasons []string
 	for i, ret := range returns {
 		l, err := s.lineOf(ctx, a, r.ID, ret.LineID)
 		if apperr.KindOf(err) == apperr.NotFound {
-			return nil, apperr.Validation(apperr.FieldError{Field: "/returned/" + strconv.Itoa(i) + "/payment_line_id", In: "body", Code: "not_in_run",
+			return nil, nil, apperr.Validation(apperr.FieldError{Field: "/returned/" + strconv.Itoa(i) + "/payment_line_id", In: "body", Code: "not_in_run",
 				Message: "names no line of this run"})
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if seen[l.AgreementID] {
-			return nil, ErrReturnTwice
+			return nil, nil, ErrReturnTwice
 		}
 		seen[l.AgreementID] = true
+		agreements = append(agreements, l.AgreementID)
 		all, err := s.store.AgreementLines(ctx, a.CouncilID, r.ID, l.AgreementID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var paid int64
 		for _, x := range all {
@@ -620,24 +662,24 @@ func (s *Service) applyReturns(ctx context.Context, a actor.Actor, r *RunRecord,
 			}
 		}
 		if l.State != Live || l.Held || paid <= 0 {
-			return nil, ErrReturnNotPaid.WithMessage("line %d: the run paid this agreement nothing that could come back", i)
+			return nil, nil, ErrReturnNotPaid.WithMessage("line %d: the run paid this agreement nothing that could come back", i)
 		}
 		reason := strings.TrimSpace(ret.Reason)
 		n, err := s.store.ReturnLines(ctx, a.CouncilID, r.ID, l.AgreementID, reason)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ag, err := s.store.GetAgreement(ctx, a.CouncilID, l.AgreementID, l.AgreementKind, false)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := s.store.MarkDetailsReturned(ctx, a.CouncilID, []uuid.UUID{ag.Owner()}, reason, s.timestamp()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		lines, amount = lines+n, amount+paid
 		reasons = append(reasons, reason)
 	}
 	r.Totals.ReturnedLines += lines
 	r.Totals.Returned += amount
-	return map[string]any{"returned_agreements": len(returns), "returned_lines": lines, "returned_pence": amount, "return_reasons": reasons}, nil
+	return map[string]any{"returned_agreements": len(returns), "returned_lines": lines, "returned_pence": amount, "return_reasons": reasons}, agreements, nil
 }

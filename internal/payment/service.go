@@ -221,11 +221,15 @@ type Service struct {
 }
 
 // Recoveries is what payment runs need of recoveries by offset (internal/recoveries): the offsets
-// each agreement owes now, read while a run is built, and the recording of a paid run's offsets
-// as money recovered, in the transaction that marks the run paid.
+// each agreement owes now, read while a run is built, the recording of a paid run's offsets as
+// money recovered, in the transaction that marks the run paid, and their reversal when the bank
+// returns a payment of the paid run, in the transaction that records the return.
 type Recoveries interface {
 	Offsets(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) (map[uuid.UUID][]RecoveryOffset, error)
 	RunPaid(ctx context.Context, a actor.Actor, councilID, runID uuid.UUID, paidOn date.Date) error
+	// RunReturned undoes the offsets the paid run took from the payments of agreements, which the
+	// bank returned (their lines were just made unpaid again).
+	RunReturned(ctx context.Context, a actor.Actor, councilID, runID uuid.UUID, agreements []uuid.UUID, on date.Date) error
 }
 
 // SetRecoveries sets the recoveries whose offsets runs take (the app wires it after building both).

@@ -302,6 +302,12 @@ type RunPayment struct {
 	Lines       []StoredLine // live, not held
 }
 
+// GrossInvoiced is a gross direct payment a run pays cycles of.
+type GrossInvoiced struct {
+	AgreementID uuid.UUID
+	PlanID      uuid.UUID
+}
+
 // RunAgreementState is an agreement paid by a run's live, unheld lines, as it stands now against
 // what the build read: approval and export refuse a run built from facts no longer true.
 type RunAgreementState struct {
@@ -385,12 +391,17 @@ type Store interface {
 	// unheld lines pay, in agreement id order.
 	RunAgreementStates(ctx context.Context, councilID, runID uuid.UUID) ([]RunAgreementState, error)
 	RecordOverpayments(ctx context.Context, councilID, runID uuid.UUID, at time.Time) error
+	// GrossInvoiced is each gross direct payment whose cycles the run's live, unheld lines pay,
+	// with its plan: the agreements whose person is invoiced a contribution per cycle paid.
+	GrossInvoiced(ctx context.Context, councilID, runID uuid.UUID) ([]GrossInvoiced, error)
 	// PostLedgers posts to the direct-payment accounts' ledgers what a run being marked paid paid
 	// them: a council_payment per account (the sum of its live, unheld lines, when more than zero),
-	// dated the run's pay date, and for a net direct payment the contribution due for each cycle
-	// paid (a memo: the cycle's share of the plan's direct-payment cost that the council does not
-	// pay). Each is posted once, whatever retries happen (unique source per account).
-	PostLedgers(ctx context.Context, councilID, runID uuid.UUID, by string, at time.Time) error
+	// dated the run's pay date, and the contribution due for each cycle paid (a memo, see
+	// ContributionDue): for a net direct payment the cycle's share of the plan's direct-payment
+	// cost that the council does not pay, for a gross one the invoice of the person's share
+	// (personAnnual, by agreement). Each is posted once, whatever retries happen (unique source per
+	// account).
+	PostLedgers(ctx context.Context, councilID, runID uuid.UUID, personAnnual map[uuid.UUID]int64, by string, at time.Time) error
 	// PostReturns reverses, dated on, the council_payment of each account whose payment of the
 	// run the bank returned, once.
 	PostReturns(ctx context.Context, councilID, runID uuid.UUID, on date.Date, by string, at time.Time) error

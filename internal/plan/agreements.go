@@ -168,6 +168,17 @@ func DPShare(v View, basis string) (int64, bool) {
 	return ot.Annual, true
 }
 
+// DPPersonShare is the person's part of the direct-payment option's annual cost on the plan v (their
+// assessed contribution apportioned to the option): what a gross direct payment invoices them a
+// year, and what a net one expects them to pay into the account. 0 without a contribution.
+func DPPersonShare(v View) int64 {
+	ot := optionTotal(v, DirectPayment)
+	if ot == nil || ot.PersonAnnual == nil {
+		return 0
+	}
+	return *ot.PersonAnnual
+}
+
 // ISFAnnual is what an ISF agreement with providerID on the plan v pays a year: the ISF option's
 // council share, apportioned over providers by the cost of their lines (largest remainder).
 func ISFAnnual(v View, providerID uuid.UUID) (int64, error) {

@@ -502,36 +502,48 @@ func (s *AccountStore) ResolveFlag(ctx context.Context, f accounts.Flag) error {
 }
 
 type evidenceRow struct {
-	CouncilID       uuid.UUID
-	ID              uuid.UUID
-	AccountID       uuid.UUID
-	StatementLineID *uuid.UUID
-	AuditID         *uuid.UUID
-	Kind            string
-	Reference       string
-	Sha256          string `gorm:"column:sha256"`
-	DocumentDate    date.Date
-	ValidUntil      *date.Date
-	ReceivedOn      date.Date
-	Note            string
-	RecordedBy      string
-	RecordedAt      time.Time
+	CouncilID           uuid.UUID
+	ID                  uuid.UUID
+	AccountID           uuid.UUID
+	StatementLineID     *uuid.UUID
+	AuditID             *uuid.UUID
+	PersonalAssistantID *uuid.UUID
+	Kind                string
+	Reference           string
+	Sha256              string `gorm:"column:sha256"`
+	DocumentDate        date.Date
+	ValidUntil          *date.Date
+	ReceivedOn          date.Date
+	Note                string
+	RecordedBy          string
+	RecordedAt          time.Time
 }
 
 func (evidenceRow) TableName() string { return "evidence_items" }
 
 func (r evidenceRow) domain() accounts.Evidence {
 	return accounts.Evidence{CouncilID: r.CouncilID, ID: r.ID, AccountID: r.AccountID, StatementLineID: r.StatementLineID, AuditID: r.AuditID,
-		Kind: accounts.EvidenceKind(r.Kind), Reference: r.Reference, SHA256: r.Sha256, DocumentDate: r.DocumentDate, ValidUntil: r.ValidUntil,
+		PersonalAssistantID: r.PersonalAssistantID, Kind: accounts.EvidenceKind(r.Kind), Reference: r.Reference, SHA256: r.Sha256, DocumentDate: r.DocumentDate, ValidUntil: r.ValidUntil,
 		ReceivedOn: r.ReceivedOn, Note: r.Note, RecordedBy: r.RecordedBy, RecordedAt: r.RecordedAt.UTC()}
 }
 
 // InsertEvidence implements accounts.Store.
 func (s *AccountStore) InsertEvidence(ctx context.Context, e accounts.Evidence) error {
 	row := evidenceRow{CouncilID: e.CouncilID, ID: e.ID, AccountID: e.AccountID, StatementLineID: e.StatementLineID, AuditID: e.AuditID,
-		Kind: string(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: e.DocumentDate, ValidUntil: e.ValidUntil,
+		PersonalAssistantID: e.PersonalAssistantID, Kind: string(e.Kind), Reference: e.Reference, Sha256: e.SHA256, DocumentDate: e.DocumentDate, ValidUntil: e.ValidUntil,
 		ReceivedOn: e.ReceivedOn, Note: e.Note, RecordedBy: e.RecordedBy, RecordedAt: e.RecordedAt}
 	return translate(s.db.conn(ctx).Create(&row).Error, nil)
+}
+
+// IsPlanAssistant implements accounts.Store.
+func (s *AccountStore) IsPlanAssistant(ctx context.Context, councilID, accountID, person uuid.UUID) (bool, error) {
+	var ok bool
+	err := s.db.conn(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM direct_payment_accounts a
+		JOIN direct_payment_agreements g ON g.council_id = a.council_id AND g.id = a.dp_agreement_id
+		JOIN plan_lines l ON l.council_id = g.council_id AND l.plan_id = g.plan_id
+		WHERE a.council_id = ? AND a.id = ? AND l.management_option = 'direct_payment' AND l.personal_assistant_id = ?)`,
+		uuidArg(councilID), uuidArg(accountID), uuidArg(person)).Scan(&ok).Error
+	return ok, translate(err, nil)
 }
 
 // ListEvidence implements accounts.Store.

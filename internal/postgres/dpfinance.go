@@ -595,6 +595,69 @@ func (s *DPFinanceStore) RunOffsets(ctx context.Context, councilID, runID uuid.U
 	return out, nil
 }
 
+// PAEvidence implements dpfinance.Store.
+func (s *DPFinanceStore) PAEvidence(ctx context.Context, councilID, agreementID uuid.UUID) (dpfinance.PAEvidence, error) {
+	q := s.db.conn(ctx)
+	var out dpfinance.PAEvidence
+	var born []date.Date
+	if err := q.Raw(`SELECT p.date_of_birth FROM direct_payment_agreements g JOIN people p ON p.council_id = g.council_id AND p.id = g.person_id
+		WHERE g.council_id = ? AND g.id = ?`, uuidArg(councilID), uuidArg(agreementID)).Scan(&born).Error; err != nil {
+		return out, translate(err, nil)
+	}
+	if len(born) == 0 {
+		return out, apperr.ErrNotFound.WithMessage("no such direct-payment agreement")
+	}
+	out.PersonBorn = born[0]
+	var pas []uuid.UUID
+	if err := q.Raw(`SELECT l.personal_assistant_id FROM direct_payment_agreements g
+		JOIN plan_lines l ON l.council_id = g.council_id AND l.plan_id = g.plan_id
+		WHERE g.council_id = ? AND g.id = ? AND l.management_option = 'direct_payment' AND l.personal_assistant_id IS NOT NULL
+		ORDER BY l.position, l.id`, uuidArg(councilID), uuidArg(agreementID)).Scan(&pas).Error; err != nil {
+		return out, translate(err, nil)
+	}
+	if len(pas) == 0 {
+		return out, nil
+	}
+	for _, id := range pas {
+		out.Assistants = append(out.Assistants, id.String())
+	}
+	var items []struct {
+		PersonalAssistantID uuid.UUID
+		Kind                string
+		ValidUntil          *date.Date
+	}
+	if err := q.Raw(`SELECT e.personal_assistant_id, e.kind, e.valid_until FROM evidence_items e
+		JOIN direct_payment_accounts a ON a.council_id = e.council_id AND a.id = e.account_id
+		WHERE a.council_id = ? AND a.dp_agreement_id = ? AND e.personal_assistant_id IS NOT NULL ORDER BY e.recorded_at, e.id`,
+		uuidArg(councilID), uuidArg(agreementID)).Scan(&items).Error; err != nil {
+		return out, translate(err, nil)
+	}
+	for _, it := range items {
+		out.Items = append(out.Items, dpaudit.PAItem{Assistant: it.PersonalAssistantID.String(), Kind: dpaudit.EvidenceKind(it.Kind), ValidUntil: it.ValidUntil})
+	}
+	return out, nil
+}
+
+// ReturnedOffsets implements dpfinance.Store.
+func (s *DPFinanceStore) ReturnedOffsets(ctx context.Context, councilID, runID uuid.UUID, agreements []uuid.UUID) ([]dpfinance.ReturnedOffset, error) {
+	var rows []struct {
+		RecoveryID uuid.UUID
+		Amount     int64
+	}
+	err := s.db.conn(ctx).Raw(`SELECT recovery_id, -sum(amount_pence) AS amount FROM payment_lines
+		WHERE council_id = ? AND run_id = ? AND agreement_id = ANY(?) AND kind = 'recovery' AND state = 'returned' AND NOT held
+		GROUP BY recovery_id ORDER BY recovery_id`,
+		uuidArg(councilID), uuidArg(runID), uuidArray(agreements)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]dpfinance.ReturnedOffset, len(rows))
+	for i, r := range rows {
+		out[i] = dpfinance.ReturnedOffset{RecoveryID: r.RecoveryID, Amount: r.Amount}
+	}
+	return out, nil
+}
+
 // PostRecovery implements dpfinance.Store.
 func (s *DPFinanceStore) PostRecovery(ctx context.Context, r dpfinance.Recovery, source uuid.UUID, on date.Date, amount int64, by string, at time.Time) error {
 	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)

@@ -1266,8 +1266,28 @@ func (s *PaymentStore) ListFiles(ctx context.Context, councilID uuid.UUID, f pay
 	return s.files(paginate(q, "created_at", p))
 }
 
+// GrossInvoiced implements payment.Store.
+func (s *PaymentStore) GrossInvoiced(ctx context.Context, councilID, runID uuid.UUID) ([]payment.GrossInvoiced, error) {
+	var rows []struct{ AgreementID, PlanID uuid.UUID }
+	err := s.db.conn(ctx).Raw(`SELECT DISTINCT g.id AS agreement_id, g.plan_id FROM payment_lines l
+		JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
+		WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'live' AND NOT l.held AND g.payment_basis = 'gross'
+		  -- Only a person with a contribution is invoiced: the plans of the others are not read.
+		  AND EXISTS (SELECT 1 FROM financial_assessments fa WHERE fa.council_id = g.council_id AND fa.person_id = g.person_id
+		              AND fa.status = 'completed' AND (fa.full_cost OR fa.assessed_weekly_charge_pence > 0))
+		ORDER BY g.id`, uuidArg(councilID), uuidArg(runID)).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	out := make([]payment.GrossInvoiced, len(rows))
+	for i, r := range rows {
+		out[i] = payment.GrossInvoiced{AgreementID: r.AgreementID, PlanID: r.PlanID}
+	}
+	return out, nil
+}
+
 // PostLedgers implements payment.Store.
-func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UUID, by string, at time.Time) error {
+func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UUID, personAnnual map[uuid.UUID]int64, by string, at time.Time) error {
 	q := s.db.conn(ctx)
 	if err := q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
 		SELECT l.council_id, gen_random_uuid(), a.id, r.pay_date, 'council_payment', sum(l.amount_pence), 'payment_run', r.id,
@@ -1281,23 +1301,41 @@ func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UU
 		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArg(councilID), uuidArg(runID)).Error; err != nil {
 		return translate(err, nil)
 	}
+	ids := make([]uuid.UUID, 0, len(personAnnual))
+	shares := make([]int64, 0, len(personAnnual))
+	for id, v := range personAnnual {
+		ids, shares = append(ids, id), append(shares, v)
+	}
 	// A cycle's contribution is due once, however many runs pay it (a returned cycle is paid again
-	// by a later run): its source is the (account, cycle start) pair, as a name-based UUID.
+	// by a later run): its source is the (account, cycle start) pair, as a name-based UUID. Net and
+	// gross share the arithmetic: the cycle's payment × the person's share a year ÷ what the
+	// agreement pays a year (the council's share, net; the whole cost, gross), so a cycle paid pro
+	// rata is due or invoiced pro rata. Net: the person's share is the plan's direct-payment cost
+	// the council does not pay; gross: the share the payment service read from the plan
+	// (plan.DPPersonShare), invoiced (source contribution_invoice).
 	return translate(q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
-		SELECT l.council_id, gen_random_uuid(), a.id, l.cycle_start, 'contribution_due', c.amount, 'contribution_cycle',
-		       src.id, 'contribution due for the cycle from ' || l.cycle_start, ?, ?
+		SELECT l.council_id, gen_random_uuid(), a.id, l.cycle_start, 'contribution_due', c.amount,
+		       CASE g.payment_basis WHEN 'net' THEN 'contribution_cycle' ELSE 'contribution_invoice' END, src.id,
+		       CASE g.payment_basis WHEN 'net' THEN 'contribution due for the cycle from ' || l.cycle_start
+		            ELSE 'contribution invoiced for the cycle from ' || l.cycle_start || ': the person''s share of ' || s.person_annual
+		                 || ' pence a year of the ' || g.annual_amount_pence || ' paid, pro rata to the cycle''s payment of ' || l.amount_pence || ' pence' END,
+		       ?, ?
 		  FROM payment_lines l
 		  JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
 		  JOIN direct_payment_accounts a ON a.council_id = l.council_id AND a.dp_agreement_id = l.dp_agreement_id
+		  LEFT JOIN unnest(?::uuid[], ?::bigint[]) AS inv(agreement_id, person_annual) ON inv.agreement_id = g.id
 		 CROSS JOIN LATERAL (SELECT coalesce(sum(pl.annual_cost_pence), 0) AS gross FROM plan_lines pl
 		        WHERE pl.council_id = g.council_id AND pl.plan_id = g.plan_id AND pl.management_option = 'direct_payment') p
-		 CROSS JOIN LATERAL (SELECT round(l.amount_pence::numeric * (p.gross - g.annual_amount_pence) / g.annual_amount_pence)::bigint AS amount) c
+		 CROSS JOIN LATERAL (SELECT CASE g.payment_basis WHEN 'net' THEN p.gross - g.annual_amount_pence
+		        ELSE coalesce(inv.person_annual, 0) END AS person_annual) s
+		 CROSS JOIN LATERAL (SELECT round(l.amount_pence::numeric * s.person_annual / g.annual_amount_pence)::bigint AS amount) c
 		 -- A name-based UUID (version 5 and RFC 9562 variant bits over an MD5 of the pair).
 		 CROSS JOIN LATERAL (SELECT md5(a.id::text || '/' || l.cycle_start::text) AS h) m
 		 CROSS JOIN LATERAL (SELECT (substr(m.h, 1, 12) || '5' || substr(m.h, 14, 3) || '8' || substr(m.h, 18, 15))::uuid AS id) src
 		 WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'live' AND NOT l.held
-		   AND g.payment_basis = 'net' AND g.annual_amount_pence > 0 AND c.amount > 0
-		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArg(councilID), uuidArg(runID)).Error, nil)
+		   AND g.annual_amount_pence > 0 AND c.amount > 0
+		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArray(ids), arrayOf(shares),
+		uuidArg(councilID), uuidArg(runID)).Error, nil)
 }
 
 // PostReturns implements payment.Store.
