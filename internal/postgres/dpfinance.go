@@ -39,29 +39,6 @@ func lockClause(lock bool) string {
 	return ""
 }
 
-// Settings implements dpfinance.Store (the defaults when the council has no settings row).
-func (s *DPFinanceStore) Settings(ctx context.Context, councilID uuid.UUID) (dpfinance.Settings, error) {
-	var r struct {
-		AuditFirstWeeks, AuditEvidenceDueDays, AuditConcludeWithinDays, AuditContingencyWeeks, AuditTerminationNoticeWeeks int
-		IsfSurplusWeeks, IsfSurplusMaxWeeks, IsfStatementDueDays                                                           int
-		Found                                                                                                              bool
-	}
-	err := s.db.conn(ctx).Raw(`SELECT audit_first_weeks, audit_evidence_due_days, audit_conclude_within_days, audit_contingency_weeks,
-		    audit_termination_notice_weeks, isf_surplus_weeks, isf_surplus_max_weeks, isf_statement_due_days, true AS found
-		FROM council_settings WHERE council_id = ?`, uuidArg(councilID)).Scan(&r).Error
-	if err != nil {
-		return dpfinance.Settings{}, translate(err, nil)
-	}
-	if !r.Found {
-		return dpfinance.Settings{Audit: dpaudit.DefaultSettings(), ISF: isf.DefaultSettings()}, nil
-	}
-	return dpfinance.Settings{
-		Audit: dpaudit.Settings{FirstAuditWeeks: r.AuditFirstWeeks, EvidenceDueDays: r.AuditEvidenceDueDays, ConcludeWithinDays: r.AuditConcludeWithinDays,
-			ContingencyWeeks: r.AuditContingencyWeeks, NoticeWeeks: r.AuditTerminationNoticeWeeks},
-		ISF: isf.Settings{SurplusWeeks: r.IsfSurplusWeeks, SurplusMaxWeeks: r.IsfSurplusMaxWeeks, DueDays: r.IsfStatementDueDays},
-	}, nil
-}
-
 // Councils implements dpfinance.Store: the councils not retired.
 func (s *DPFinanceStore) Councils(ctx context.Context) ([]uuid.UUID, error) {
 	var ids []uuid.UUID
