@@ -113,6 +113,7 @@ type Recovery struct {
 	PersonID       uuid.UUID
 	AuditID        *uuid.UUID
 	OverpaymentID  *uuid.UUID
+	ISFStatementID *uuid.UUID // isf_surplus: the flagged statement
 	Proposal       recovery.Proposal
 	State          recovery.Recovery
 	WriteOffReason *string
