@@ -32,12 +32,12 @@ type RecoveryInput struct {
 	AuditID        *uuid.UUID
 	OverpaymentID  *uuid.UUID
 	ISFStatementID *uuid.UUID
-	Basis         recovery.Basis
-	Amount        int64
-	Excess        recovery.Excess
-	Reason        string
-	Method        recovery.Method
-	Cycles        int
+	Basis          recovery.Basis
+	Amount         int64
+	Excess         recovery.Excess
+	Reason         string
+	Method         recovery.Method
+	Cycles         int
 }
 
 // CreateRecovery proposes a recovery: the council's share is worked out from its source (an
