@@ -97,8 +97,14 @@ func TestAFlaggedISFBalanceIsRecoveredOnceAndItsOffsetIsInTheNextRun(t *testing.
 	require.Equal(t, int64(28_000), rc.PersonExcessPence)
 	require.Equal(t, int64(40_000), rc.AmountPence)
 
-	// One recovery per flagged statement.
+	// One recovery per flagged statement: refused by the service, and by the database's unique key
+	// whatever races past it.
 	refused(http.StatusConflict, "recovery-source-taken", body(sts[3], "amount_pence", 1_000))
+	_, err := b.db.SQL().Exec(`INSERT INTO recoveries (council_id, id, isf_agreement_id, person_id, isf_statement_id, basis, amount_pence,
+		    council_share_pence, person_excess_pence, reason, method, status, created_by, created_at, updated_at, version)
+		SELECT council_id, gen_random_uuid(), isf_agreement_id, person_id, isf_statement_id, basis, 1, council_share_pence, person_excess_pence,
+		    reason, 'invoice', 'proposed', created_by, created_at, updated_at, 1 FROM recoveries WHERE id = $1`, rc.Id)
+	require.ErrorContains(t, err, "recoveries_isf_statement_key")
 
 	// The audit event carries the figures used.
 	var events api.AuditEventList
