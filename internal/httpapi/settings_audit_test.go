@@ -123,3 +123,23 @@ func TestAnAuditSettingOutOfRangeIsRefusedNamingTheField(t *testing.T) {
 		"isf_surplus_max_weeks": 104, "isf_statement_due_days": 1}, "If-Match", cur.Header.Get("ETag"))
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 }
+
+// The schedule follows audit_first_weeks: at 4 weeks the first audit's period ends 4 weeks after
+// the first payment, and the hourly job schedules it then, not at the default's 12.
+func TestTheFirstAuditFollowsTheCouncilsFirstWeeks(t *testing.T) {
+	t.Parallel()
+	b, c := payBundle(t, "2026-04-01")
+	admin := b.token("council_admin")
+	r := b.do(http.MethodGet, "/v1/council/settings", admin, nil)
+	r = b.do(http.MethodPatch, "/v1/council/settings", admin, map[string]any{"audit_first_weeks": 4}, "If-Match", r.Header.Get("ETag"))
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	f := b.agreements(agreementSpec{start: "2026-04-06"})
+	b.pay(b.createRun("2026-04-06"))
+	c.Set("2026-05-03")
+	require.Zero(t, b.scheduleAudits(), "the period's last day is 3 May")
+	c.Set("2026-05-04")
+	require.Equal(t, 1, b.scheduleAudits())
+	as := b.auditsOf(f.dp.Id, "")
+	require.Len(t, as, 1)
+	require.Equal(t, "2026-05-04", as[0].PeriodEnd.String(), "4 weeks from the first payment")
+}
