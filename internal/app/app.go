@@ -202,7 +202,7 @@ func Build(db *postgres.DB, log *slog.Logger, now func() time.Time, q *jobs.Queu
 	reviewService := reviews.NewService(reviews.Deps{Store: postgres.NewReviewStore(db), Reassessor: reassessor{assessments},
 		Reviser: reviser{plans}, Reach: people, Events: webhooks, Audit: auditStore, Tx: db, Now: now})
 	councilService := council.NewServiceAt(postgres.NewCouncilStore(db), now)
-	finance := dpfinance.NewService(dpfinance.Deps{Store: postgres.NewDPFinanceStore(db), Payments: payments, Audit: auditStore, Tx: db, Now: now})
+	finance := dpfinance.NewService(dpfinance.Deps{Store: postgres.NewDPFinanceStore(db), Settings: settings, Payments: payments, Audit: auditStore, Tx: db, Now: now})
 	payments.SetRecoveries(finance) // runs take recoveries' offsets as recovery lines; a paid run records them
 	return Services{
 		Finance:     finance,

@@ -34,6 +34,8 @@ type Settings struct {
 	// MerchantCategoryMap maps merchant category codes to service category codes, for matching
 	// card statement lines to plan lines.
 	MerchantCategoryMap map[string]string
+	Audits              AuditSettings // the direct-payment financial audit
+	ISF                 ISFSettings   // ISF providers' statements
 	Version             int
 	UpdatedAt           time.Time
 }
@@ -48,6 +50,29 @@ type PaymentCalendar struct {
 	LeadDays         int
 	ProcessingDays   int
 }
+
+// AuditSettings are the council's direct-payment audit settings (DOMAIN.md section 11; the
+// columns audit_* of council_settings, whose CHECKs give the ranges of the API).
+type AuditSettings struct {
+	FirstWeeks             int // the first audit's period runs this many weeks from the first payment (1–52)
+	EvidenceDueDays        int // evidence is due this many days after it is requested (1–180)
+	ConcludeWithinDays     int // an audit not concluded this many days after it is due is overdue (1–365)
+	ContingencyWeeks       int // weeks of payments an account may keep before a surplus (0–52)
+	TerminationNoticeWeeks int // the notice of a terminate outcome (0–26)
+}
+
+// ISFSettings are the council's ISF statement settings (the columns isf_* of council_settings).
+type ISFSettings struct {
+	StatementDueDays int // a statement is due this many days after its period ends (1–90)
+	SurplusWeeks     int // a balance above this many weeks of the weekly amount … (0–52)
+	SurplusMaxWeeks  int // … held longer than this many weeks is flagged for recovery (1–104)
+}
+
+// DefaultAudits and DefaultISF are the defaults of DOMAIN.md (and of migration 00018's columns).
+var (
+	DefaultAudits = AuditSettings{FirstWeeks: 12, EvidenceDueDays: 28, ConcludeWithinDays: 56, ContingencyWeeks: 8, TerminationNoticeWeeks: 4}
+	DefaultISF    = ISFSettings{StatementDueDays: 14, SurplusWeeks: 4, SurplusMaxWeeks: 12}
+)
 
 // DefaultAnchor is the anchor of every frequency until a council sets its own: Monday 6 April
 // 2026, the first day of the 2026/27 tax year.
@@ -64,14 +89,15 @@ type Originator struct {
 
 // DefaultSettings are the defaults of DOMAIN.md: a £49,000 approver limit (Doncaster team leaders
 // 2024/25), four consecutive weeks of care-home stay, and children's short breaks of four weeks
-// a period and 120 days in 12 months; and no one signs off what they submitted.
+// a period and 120 days in 12 months; no one signs off what they submitted; and the audit and ISF
+// defaults (DefaultAudits, DefaultISF).
 func DefaultSettings(councilID uuid.UUID) Settings {
 	return Settings{CouncilID: councilID, ApproverLimitAnnual: 4_900_000, CareHomeMaxDays: 28, CareHomeJoinGapDays: 28,
 		ChildShortBreakMaxPerPeriod: 28, ChildShortBreakMaxPer12Month: 120, ApproverMustDifferFromSubmitter: true,
 		Payments: PaymentCalendar{FourWeeklyAnchor: DefaultAnchor, TwoWeeklyAnchor: DefaultAnchor, MonthlyAnchor: DefaultAnchor,
 			LeadDays: 7, ProcessingDays: 3},
 		ExcludedMerchantCategories: []string{"7995", "7800", "7801", "7802"}, MerchantCategoryMap: map[string]string{},
-		Version: 1}
+		Audits: DefaultAudits, ISF: DefaultISF, Version: 1}
 }
 
 // SettingsGuard vetoes a change of settings that another part of the service depends on (the
@@ -149,7 +175,11 @@ func (s *SettingsService) Update(ctx context.Context, a actor.Actor, version int
 				"payment_four_weekly_anchor":          st.Payments.FourWeeklyAnchor.String(), "payment_two_weekly_anchor": st.Payments.TwoWeeklyAnchor.String(),
 				"payment_monthly_anchor": st.Payments.MonthlyAnchor.String(), "payment_lead_days": st.Payments.LeadDays,
 				"payment_processing_days": st.Payments.ProcessingDays, "bacs_originator_configured": st.Originator != nil,
-				"excluded_merchant_categories": st.ExcludedMerchantCategories, "merchant_category_map": st.MerchantCategoryMap},
+				"excluded_merchant_categories": st.ExcludedMerchantCategories, "merchant_category_map": st.MerchantCategoryMap,
+				"audit_first_weeks": st.Audits.FirstWeeks, "audit_evidence_due_days": st.Audits.EvidenceDueDays,
+				"audit_conclude_within_days": st.Audits.ConcludeWithinDays, "audit_contingency_weeks": st.Audits.ContingencyWeeks,
+				"audit_termination_notice_weeks": st.Audits.TerminationNoticeWeeks, "isf_statement_due_days": st.ISF.StatementDueDays,
+				"isf_surplus_weeks": st.ISF.SurplusWeeks, "isf_surplus_max_weeks": st.ISF.SurplusMaxWeeks},
 		})
 	})
 	return out, err

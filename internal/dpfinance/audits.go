@@ -54,7 +54,7 @@ func (s *Service) Schedule(ctx context.Context) (int, error) {
 func (s *Service) ScheduleCouncil(ctx context.Context, councilID uuid.UUID) (int, error) {
 	n := 0
 	err := s.d.Tx.WithinTx(ctx, func(ctx context.Context) error {
-		set, err := s.d.Store.Settings(ctx, councilID)
+		set, err := s.settings(ctx, councilID)
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (s *Service) CreateAdHoc(ctx context.Context, a actor.Actor, agreementID uu
 		if ag.FirstPayment == nil {
 			return ErrNoFirstPayment
 		}
-		set, err := s.d.Store.Settings(ctx, a.CouncilID)
+		set, err := s.settings(ctx, a.CouncilID)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Service) GetAudit(ctx context.Context, a actor.Actor, id uuid.UUID) (Au
 
 // ListAudits lists audits or a work list.
 func (s *Service) ListAudits(ctx context.Context, a actor.Actor, f AuditFilter) ([]Audit, dpaudit.Settings, error) {
-	set, err := s.d.Store.Settings(ctx, a.CouncilID)
+	set, err := s.settings(ctx, a.CouncilID)
 	if err != nil {
 		return nil, dpaudit.Settings{}, err
 	}
@@ -147,7 +147,7 @@ func (s *Service) ListAudits(ctx context.Context, a actor.Actor, f AuditFilter) 
 
 // AuditSettings are the council's audit settings.
 func (s *Service) AuditSettings(ctx context.Context, councilID uuid.UUID) (dpaudit.Settings, error) {
-	set, err := s.d.Store.Settings(ctx, councilID)
+	set, err := s.settings(ctx, councilID)
 	return set.Audit, err
 }
 
@@ -173,7 +173,7 @@ func (s *Service) ActOnAudit(ctx context.Context, a actor.Actor, id uuid.UUID, v
 		if au.Version != version {
 			return apperr.ErrVersionMismatch
 		}
-		set, err := s.d.Store.Settings(ctx, a.CouncilID)
+		set, err := s.settings(ctx, a.CouncilID)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/pbudget/pbudget/internal/account"
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/audit"
+	"github.com/pbudget/pbudget/internal/council"
 	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/dpaudit"
 	"github.com/pbudget/pbudget/internal/isf"
@@ -28,6 +29,31 @@ import (
 type Settings struct {
 	Audit dpaudit.Settings
 	ISF   isf.Settings
+}
+
+// SettingsReader reads a council's settings (council.SettingsService: the defaults until the
+// council changes them), the one source of the audit and ISF settings.
+type SettingsReader interface {
+	Get(ctx context.Context, councilID uuid.UUID) (council.Settings, error)
+}
+
+// SettingsOf are the audit and ISF settings of a council's settings.
+func SettingsOf(c council.Settings) Settings {
+	a, i := c.Audits, c.ISF
+	return Settings{
+		Audit: dpaudit.Settings{FirstAuditWeeks: a.FirstWeeks, EvidenceDueDays: a.EvidenceDueDays, ConcludeWithinDays: a.ConcludeWithinDays,
+			ContingencyWeeks: a.ContingencyWeeks, NoticeWeeks: a.TerminationNoticeWeeks},
+		ISF: isf.Settings{SurplusWeeks: i.SurplusWeeks, SurplusMaxWeeks: i.SurplusMaxWeeks, DueDays: i.StatementDueDays},
+	}
+}
+
+// settings are the council's audit and ISF settings now.
+func (s *Service) settings(ctx context.Context, councilID uuid.UUID) (Settings, error) {
+	c, err := s.d.Settings.Get(ctx, councilID)
+	if err != nil {
+		return Settings{}, err
+	}
+	return SettingsOf(c), nil
 }
 
 // ISFAgreement is an ISF agreement as statements see it.
@@ -87,6 +113,7 @@ type Recovery struct {
 	PersonID       uuid.UUID
 	AuditID        *uuid.UUID
 	OverpaymentID  *uuid.UUID
+	ISFStatementID *uuid.UUID // isf_surplus: the flagged statement
 	Proposal       recovery.Proposal
 	State          recovery.Recovery
 	WriteOffReason *string
@@ -191,7 +218,6 @@ type PAEvidence struct {
 
 // Store keeps statements, recoveries and audits.
 type Store interface {
-	Settings(ctx context.Context, councilID uuid.UUID) (Settings, error)
 	Councils(ctx context.Context) ([]uuid.UUID, error)
 	CouncilName(ctx context.Context, councilID uuid.UUID) (string, error)
 
@@ -242,6 +268,7 @@ type Suspender interface {
 // Deps are the service's dependencies.
 type Deps struct {
 	Store    Store
+	Settings SettingsReader
 	Payments Suspender
 	Audit    audit.Recorder
 	Tx       txn.Transactor

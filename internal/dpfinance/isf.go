@@ -157,7 +157,7 @@ type WorkItem struct {
 // ISFWorklist lists overdue statements, or (flagged) the ISFs whose balance is flagged for
 // recovery by Dorset's rule.
 func (s *Service) ISFWorklist(ctx context.Context, a actor.Actor, flagged bool) ([]WorkItem, error) {
-	set, err := s.d.Store.Settings(ctx, a.CouncilID)
+	set, err := s.settings(ctx, a.CouncilID)
 	if err != nil {
 		return nil, err
 	}

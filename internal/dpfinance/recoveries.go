@@ -18,35 +18,42 @@ import (
 // The errors of a recovery's source.
 var (
 	ErrSource = apperr.New(apperr.RuleViolation, "recovery-source",
-		"a surplus or misspend recovery names its audit (audit_id); an overpayment recovery names its overpayment (overpayment_id)")
+		"a surplus or misspend recovery names its audit (audit_id), an overpayment recovery its overpayment (overpayment_id), an ISF surplus recovery its flagged statement (isf_statement_id), and nothing else")
 	ErrSourceState = apperr.New(apperr.Conflict, "recovery-source-state",
 		"money is recovered from a concluded audit whose outcome is recovery")
+	ErrSourceTaken = apperr.New(apperr.Conflict, "recovery-source-taken",
+		"the overpayment or the ISF statement has a recovery already (one not written off)")
+	ErrISFNotFlagged = apperr.New(apperr.RuleViolation, "recovery-isf-statement-not-flagged",
+		"an ISF surplus is recovered from the ISF's latest live statement when its balance is flagged for recovery")
 )
 
 // RecoveryInput is a proposed recovery.
 type RecoveryInput struct {
-	AuditID       *uuid.UUID
-	OverpaymentID *uuid.UUID
-	Basis         recovery.Basis
-	Amount        int64
-	Excess        recovery.Excess
-	Reason        string
-	Method        recovery.Method
-	Cycles        int
+	AuditID        *uuid.UUID
+	OverpaymentID  *uuid.UUID
+	ISFStatementID *uuid.UUID
+	Basis          recovery.Basis
+	Amount         int64
+	Excess         recovery.Excess
+	Reason         string
+	Method         recovery.Method
+	Cycles         int
 }
 
 // CreateRecovery proposes a recovery: the council's share is worked out from its source (an
-// audit's surplus or misspend, less what earlier recoveries of the same audit and basis ask; or
-// an overpayment), and recovery.Propose checks the rest (invariant 17).
+// audit's surplus or misspend, less what earlier recoveries of the same audit and basis ask; an
+// overpayment; or a flagged ISF statement, see isfSurplus), and recovery.Propose checks the rest
+// (invariant 17).
 func (s *Service) CreateRecovery(ctx context.Context, a actor.Actor, in RecoveryInput) (Recovery, error) {
 	var out Recovery
 	err := s.d.Tx.WithinTx(ctx, func(ctx context.Context) error {
 		r := Recovery{CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), AgreementKind: payment.DirectPaymentKind, CreatedBy: a.Subject,
 			CreatedAt: s.stamp(), Version: 1}
 		p := recovery.Proposal{Basis: in.Basis, Amount: in.Amount, Excess: in.Excess, Reason: in.Reason, Method: in.Method, Cycles: in.Cycles}
+		var figures map[string]any // an ISF surplus's figures, for the audit event
 		switch in.Basis {
 		case recovery.Surplus, recovery.Misspend:
-			if in.AuditID == nil || in.OverpaymentID != nil {
+			if in.AuditID == nil || in.OverpaymentID != nil || in.ISFStatementID != nil {
 				return ErrSource
 			}
 			au, err := s.d.Store.GetAudit(ctx, a.CouncilID, *in.AuditID, true)
@@ -75,7 +82,7 @@ func (s *Service) CreateRecovery(ctx context.Context, a actor.Actor, in Recovery
 				}
 			}
 		case recovery.OverpaymentEnded:
-			if in.OverpaymentID == nil || in.AuditID != nil {
+			if in.OverpaymentID == nil || in.AuditID != nil || in.ISFStatementID != nil {
 				return ErrSource
 			}
 			o, err := s.d.Store.Overpayment(ctx, a.CouncilID, *in.OverpaymentID)
@@ -84,6 +91,17 @@ func (s *Service) CreateRecovery(ctx context.Context, a actor.Actor, in Recovery
 			}
 			r.AgreementID, r.AgreementKind, r.PersonID, r.OverpaymentID = o.AgreementID, o.AgreementKind, o.PersonID, &o.ID
 			p.CouncilShare = o.Amount
+		case recovery.ISFSurplus:
+			if in.ISFStatementID == nil || in.AuditID != nil || in.OverpaymentID != nil {
+				return ErrSource
+			}
+			src, err := s.isfSurplus(ctx, a.CouncilID, *in.ISFStatementID)
+			if err != nil {
+				return err
+			}
+			r.AgreementID, r.AgreementKind, r.PersonID, r.ISFStatementID = src.agreement.ID, payment.ISFKind, src.agreement.PersonID, &src.statement.ID
+			p.CouncilShare, p.PersonExcess = src.councilShare, src.personShare
+			figures = src.figures()
 		default:
 			// recovery.Propose names the field.
 		}
@@ -113,6 +131,9 @@ func (s *Service) CreateRecovery(ctx context.Context, a actor.Actor, in Recovery
 		}
 		if r.OverpaymentID != nil {
 			d["overpayment_id"] = r.OverpaymentID.String()
+		}
+		for k, v := range figures {
+			d[k] = v
 		}
 		return s.d.Audit.Record(ctx, a, audit.Event{Action: "recovery.proposed", EntityType: "recovery", EntityID: r.ID,
 			ChangedFields: []string{"basis", "amount", "method", "reason"}, Reason: checked.Reason, Details: d})

@@ -183,7 +183,7 @@ func recoveryOut(r dpfinance.Recovery, taken []dpfinance.OffsetTaken) api.Recove
 			State: t.State, RunStatus: t.RunStatus}
 	}
 	out := api.Recovery{Id: r.ID, AgreementId: r.AgreementID, AgreementType: api.AgreementType(r.AgreementKind), PersonId: r.PersonID,
-		AuditId: nullableOf(r.AuditID), OverpaymentId: nullableOf(r.OverpaymentID), Basis: api.RecoveryBasis(p.Basis), AmountPence: p.Amount,
+		AuditId: nullableOf(r.AuditID), OverpaymentId: nullableOf(r.OverpaymentID), IsfStatementId: nullableOf(r.ISFStatementID), Basis: api.RecoveryBasis(p.Basis), AmountPence: p.Amount,
 		CouncilSharePence: p.CouncilShare, PersonExcessPence: p.PersonExcess, Reason: p.Reason, Method: api.RecoveryMethod(p.Method), Cycles: p.Cycles,
 		Status: api.RecoveryStatus(r.State.State), RecoveredPence: r.State.Recovered, WrittenOffPence: r.State.WrittenOff,
 		OutstandingPence: r.State.Outstanding(), WriteOffReason: nullableOf(r.WriteOffReason), Offsets: offs,
@@ -207,7 +207,7 @@ func (s *Server) CreateRecovery(ctx context.Context, req api.CreateRecoveryReque
 		return nil, err
 	}
 	b := req.Body
-	in := dpfinance.RecoveryInput{AuditID: b.AuditId, OverpaymentID: b.OverpaymentId, Basis: recovery.Basis(b.Basis), Amount: b.AmountPence,
+	in := dpfinance.RecoveryInput{AuditID: b.AuditId, OverpaymentID: b.OverpaymentId, ISFStatementID: b.IsfStatementId, Basis: recovery.Basis(b.Basis), Amount: b.AmountPence,
 		Reason: b.Reason, Method: recovery.Method(b.Method)}
 	if b.Excess != nil {
 		in.Excess = recovery.Excess(*b.Excess)

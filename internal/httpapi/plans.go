@@ -80,6 +80,15 @@ func (s *Server) UpdateCouncilSettings(ctx context.Context, req api.UpdateCounci
 		}
 		setIf(&p.LeadDays, b.PaymentLeadDays)
 		setIf(&p.ProcessingDays, b.PaymentProcessingDays)
+		au := &st.Audits
+		setIf(&au.FirstWeeks, b.AuditFirstWeeks)
+		setIf(&au.EvidenceDueDays, b.AuditEvidenceDueDays)
+		setIf(&au.ConcludeWithinDays, b.AuditConcludeWithinDays)
+		setIf(&au.ContingencyWeeks, b.AuditContingencyWeeks)
+		setIf(&au.TerminationNoticeWeeks, b.AuditTerminationNoticeWeeks)
+		setIf(&st.ISF.StatementDueDays, b.IsfStatementDueDays)
+		setIf(&st.ISF.SurplusWeeks, b.IsfSurplusWeeks)
+		setIf(&st.ISF.SurplusMaxWeeks, b.IsfSurplusMaxWeeks)
 		if originator != nil {
 			st.Originator = originator
 		}
@@ -112,6 +121,9 @@ func settingsOut(st council.Settings) api.CouncilSettings {
 		PaymentMonthlyAnchor: dateOut(st.Payments.MonthlyAnchor), PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays,
 		BacsOriginator: originatorOut(st.Originator), ExcludedMerchantCategories: st.ExcludedMerchantCategories,
 		MerchantCategoryMap: st.MerchantCategoryMap,
+		AuditFirstWeeks:     st.Audits.FirstWeeks, AuditEvidenceDueDays: st.Audits.EvidenceDueDays, AuditConcludeWithinDays: st.Audits.ConcludeWithinDays,
+		AuditContingencyWeeks: st.Audits.ContingencyWeeks, AuditTerminationNoticeWeeks: st.Audits.TerminationNoticeWeeks,
+		IsfStatementDueDays: st.ISF.StatementDueDays, IsfSurplusWeeks: st.ISF.SurplusWeeks, IsfSurplusMaxWeeks: st.ISF.SurplusMaxWeeks,
 	}
 	if out.ExcludedMerchantCategories == nil {
 		out.ExcludedMerchantCategories = []string{}

@@ -32,34 +32,17 @@ var errISFStatement = map[string]error{
 	"isf_statements_live_period_key": dpfinance.ErrPeriodFiled,
 }
 
+// errRecovery: a source (an overpayment, a flagged ISF statement) has one recovery at a time.
+var errRecovery = map[string]error{
+	"recoveries_overpayment_key":   dpfinance.ErrSourceTaken,
+	"recoveries_isf_statement_key": dpfinance.ErrSourceTaken,
+}
+
 func lockClause(lock bool) string {
 	if lock {
 		return " FOR UPDATE"
 	}
 	return ""
-}
-
-// Settings implements dpfinance.Store (the defaults when the council has no settings row).
-func (s *DPFinanceStore) Settings(ctx context.Context, councilID uuid.UUID) (dpfinance.Settings, error) {
-	var r struct {
-		AuditFirstWeeks, AuditEvidenceDueDays, AuditConcludeWithinDays, AuditContingencyWeeks, AuditTerminationNoticeWeeks int
-		IsfSurplusWeeks, IsfSurplusMaxWeeks, IsfStatementDueDays                                                           int
-		Found                                                                                                              bool
-	}
-	err := s.db.conn(ctx).Raw(`SELECT audit_first_weeks, audit_evidence_due_days, audit_conclude_within_days, audit_contingency_weeks,
-		    audit_termination_notice_weeks, isf_surplus_weeks, isf_surplus_max_weeks, isf_statement_due_days, true AS found
-		FROM council_settings WHERE council_id = ?`, uuidArg(councilID)).Scan(&r).Error
-	if err != nil {
-		return dpfinance.Settings{}, translate(err, nil)
-	}
-	if !r.Found {
-		return dpfinance.Settings{Audit: dpaudit.DefaultSettings(), ISF: isf.DefaultSettings()}, nil
-	}
-	return dpfinance.Settings{
-		Audit: dpaudit.Settings{FirstAuditWeeks: r.AuditFirstWeeks, EvidenceDueDays: r.AuditEvidenceDueDays, ConcludeWithinDays: r.AuditConcludeWithinDays,
-			ContingencyWeeks: r.AuditContingencyWeeks, NoticeWeeks: r.AuditTerminationNoticeWeeks},
-		ISF: isf.Settings{SurplusWeeks: r.IsfSurplusWeeks, SurplusMaxWeeks: r.IsfSurplusMaxWeeks, DueDays: r.IsfStatementDueDays},
-	}, nil
 }
 
 // Councils implements dpfinance.Store: the councils not retired.
@@ -415,6 +398,7 @@ type recoveryRow struct {
 	PersonID          uuid.UUID
 	AuditID           *uuid.UUID
 	OverpaymentID     *uuid.UUID
+	IsfStatementID    *uuid.UUID
 	Basis             string
 	AmountPence       int64
 	CouncilSharePence int64
@@ -441,7 +425,7 @@ func (recoveryRow) TableName() string { return "recoveries" }
 func recoveryRowOf(r dpfinance.Recovery) recoveryRow {
 	dp, isfID := kindIDs(r.AgreementKind, r.AgreementID)
 	row := recoveryRow{CouncilID: r.CouncilID, ID: r.ID, DpAgreementID: dp, IsfAgreementID: isfID, PersonID: r.PersonID, AuditID: r.AuditID,
-		OverpaymentID: r.OverpaymentID, Basis: string(r.Proposal.Basis), AmountPence: r.Proposal.Amount, CouncilSharePence: r.Proposal.CouncilShare,
+		OverpaymentID: r.OverpaymentID, IsfStatementID: r.ISFStatementID, Basis: string(r.Proposal.Basis), AmountPence: r.Proposal.Amount, CouncilSharePence: r.Proposal.CouncilShare,
 		PersonExcessPence: r.Proposal.PersonExcess, Reason: r.Proposal.Reason, Method: string(r.Proposal.Method), Cycles: r.Proposal.Cycles,
 		Status: string(r.State.State), RecoveredPence: r.State.Recovered, WrittenOffPence: r.State.WrittenOff, WriteOffReason: r.WriteOffReason,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
@@ -466,7 +450,7 @@ func recoveryRowOf(r dpfinance.Recovery) recoveryRow {
 
 func (r recoveryRow) domain() dpfinance.Recovery {
 	out := dpfinance.Recovery{CouncilID: r.CouncilID, ID: r.ID, AgreementKind: payment.DirectPaymentKind, PersonID: r.PersonID, AuditID: r.AuditID,
-		OverpaymentID: r.OverpaymentID, WriteOffReason: r.WriteOffReason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
+		OverpaymentID: r.OverpaymentID, ISFStatementID: r.IsfStatementID, WriteOffReason: r.WriteOffReason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
 		UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version}
 	if r.DpAgreementID != nil {
 		out.AgreementID = *r.DpAgreementID
@@ -495,7 +479,7 @@ func (r recoveryRow) domain() dpfinance.Recovery {
 // InsertRecovery implements dpfinance.Store.
 func (s *DPFinanceStore) InsertRecovery(ctx context.Context, r dpfinance.Recovery) error {
 	row := recoveryRowOf(r)
-	return translate(s.db.conn(ctx).Omit("agreement_id").Create(&row).Error, nil)
+	return translate(s.db.conn(ctx).Omit("agreement_id").Create(&row).Error, errRecovery)
 }
 
 // GetRecovery implements dpfinance.Store.

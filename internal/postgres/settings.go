@@ -33,6 +33,14 @@ type settingsRow struct {
 	BacsAccountName                   *string
 	ExcludedMerchantCategories        textArray
 	MerchantCategoryMap               []byte
+	AuditFirstWeeks                   int
+	AuditEvidenceDueDays              int
+	AuditConcludeWithinDays           int
+	AuditContingencyWeeks             int
+	AuditTerminationNoticeWeeks       int
+	IsfStatementDueDays               int
+	IsfSurplusWeeks                   int
+	IsfSurplusMaxWeeks                int
 	Version                           int
 	UpdatedAt                         time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -85,7 +93,10 @@ func settingsOf(r settingsRow) (council.Settings, error) {
 		Version: r.Version, UpdatedAt: r.UpdatedAt.UTC(),
 		Payments: council.PaymentCalendar{FourWeeklyAnchor: r.PaymentFourWeeklyAnchor, TwoWeeklyAnchor: r.PaymentTwoWeeklyAnchor,
 			MonthlyAnchor: r.PaymentMonthlyAnchor, LeadDays: r.PaymentLeadDays, ProcessingDays: r.PaymentProcessingDays},
-		ExcludedMerchantCategories: []string(r.ExcludedMerchantCategories), MerchantCategoryMap: map[string]string{}}
+		ExcludedMerchantCategories: []string(r.ExcludedMerchantCategories), MerchantCategoryMap: map[string]string{},
+		Audits: council.AuditSettings{FirstWeeks: r.AuditFirstWeeks, EvidenceDueDays: r.AuditEvidenceDueDays, ConcludeWithinDays: r.AuditConcludeWithinDays,
+			ContingencyWeeks: r.AuditContingencyWeeks, TerminationNoticeWeeks: r.AuditTerminationNoticeWeeks},
+		ISF: council.ISFSettings{StatementDueDays: r.IsfStatementDueDays, SurplusWeeks: r.IsfSurplusWeeks, SurplusMaxWeeks: r.IsfSurplusMaxWeeks}}
 	if st.ExcludedMerchantCategories == nil {
 		st.ExcludedMerchantCategories = []string{}
 	}
@@ -110,7 +121,10 @@ func (s *SettingsStore) SaveSettings(ctx context.Context, st council.Settings, f
 		Version: st.Version, UpdatedAt: st.UpdatedAt,
 		PaymentFourWeeklyAnchor: st.Payments.FourWeeklyAnchor, PaymentTwoWeeklyAnchor: st.Payments.TwoWeeklyAnchor,
 		PaymentMonthlyAnchor: st.Payments.MonthlyAnchor, PaymentLeadDays: st.Payments.LeadDays, PaymentProcessingDays: st.Payments.ProcessingDays,
-		ExcludedMerchantCategories: textArray(st.ExcludedMerchantCategories), MerchantCategoryMap: []byte("{}")}
+		ExcludedMerchantCategories: textArray(st.ExcludedMerchantCategories), MerchantCategoryMap: []byte("{}"),
+		AuditFirstWeeks: st.Audits.FirstWeeks, AuditEvidenceDueDays: st.Audits.EvidenceDueDays, AuditConcludeWithinDays: st.Audits.ConcludeWithinDays,
+		AuditContingencyWeeks: st.Audits.ContingencyWeeks, AuditTerminationNoticeWeeks: st.Audits.TerminationNoticeWeeks,
+		IsfStatementDueDays: st.ISF.StatementDueDays, IsfSurplusWeeks: st.ISF.SurplusWeeks, IsfSurplusMaxWeeks: st.ISF.SurplusMaxWeeks}
 	if row.ExcludedMerchantCategories == nil {
 		row.ExcludedMerchantCategories = textArray{}
 	}

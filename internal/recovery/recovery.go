@@ -29,6 +29,7 @@ const (
 	Surplus          Basis = "surplus"               // an audit found more than the contingency in the account
 	Misspend         Basis = "misspend"              // money used outside the plan
 	OverpaymentEnded Basis = "overpayment_after_end" // paid for days after the agreement ended
+	ISFSurplus       Basis = "isf_surplus"           // an ISF provider's balance flagged by Dorset's rule (internal/isf)
 )
 
 // Limits of a recovery.
@@ -61,8 +62,8 @@ const (
 type Proposal struct {
 	Basis        Basis
 	Amount       int64 // pence to recover, > 0
-	CouncilShare int64 // the council's share of the basis: surplus → dpaudit.Surplus.CouncilShare; misspend → its council share (dpaudit.Shares); overpayment → all of it
-	PersonExcess int64 // the person's share of a surplus: never recovered
+	CouncilShare int64 // the council's share of the basis: surplus → dpaudit.Surplus.CouncilShare; misspend → its council share (dpaudit.Shares); overpayment → all of it; ISF surplus → the excess less the person's share
+	PersonExcess int64 // the person's share of a surplus (an audit's or an ISF's): never recovered
 	Excess       Excess
 	Reason       string
 	Method       Method
@@ -85,9 +86,9 @@ var (
 func Propose(p Proposal) (Proposal, error) {
 	var f apperr.Fields
 	switch p.Basis {
-	case Surplus, Misspend, OverpaymentEnded:
+	case Surplus, Misspend, OverpaymentEnded, ISFSurplus:
 	default:
-		f.Add("/basis", "enum", "basis is surplus, misspend or overpayment_after_end")
+		f.Add("/basis", "enum", "basis is surplus, misspend, overpayment_after_end or isf_surplus")
 	}
 	if p.Amount <= 0 || p.Amount > account.MaxAmount {
 		f.Add("/amount_pence", "out_of_range", "the amount to recover is more than zero and at most £1bn")
