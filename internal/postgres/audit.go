@@ -71,10 +71,11 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 		if err != nil {
 			return err
 		}
-		if d := takePending(ctx); d != nil { // the change it records, in the same statement
-			tx, _ := rawTx(ctx)
-			_, err = tx.ExecContext(ctx, withChange(d, insertAuditSQL), append(d.args, args...)...)
-			return translate(err, d.constraints)
+		if tx, ok := rawTx(ctx); ok {
+			if d := takePending(ctx); d != nil { // the change it records, in the same statement
+				_, err = tx.ExecContext(ctx, withChange(d, insertAuditSQL), append(d.args, args...)...)
+				return translate(err, d.constraints)
+			}
 		}
 		_, err = s.db.run(ctx).ExecContext(ctx, insertAuditSQL, args...)
 		return translate(err, nil)

@@ -73,6 +73,7 @@ type hooks struct {
 	fns        []func()
 	joinFailed error
 	top        bool      // the transaction itself, not a savepoint
+	ended      bool      // committed or rolled back: nothing more is deferred
 	pending    *deferred // a change waiting to go with the audit statement (deferExec)
 }
 
@@ -90,7 +91,7 @@ type deferred struct {
 // commit. A change is deferred only when the audit statement does not read what it writes (a
 // statement does not see its own CTEs' rows): a new person, whose events name the person by id.
 func (db *DB) deferExec(ctx context.Context, constraints map[string]error, sql string, args ...any) error {
-	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && h.top && h.pending == nil && InTx(ctx) {
+	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && h.top && !h.ended && h.pending == nil && InTx(ctx) {
 		h.pending = &deferred{sql: sql, args: args, constraints: constraints}
 		return nil
 	}
@@ -144,6 +145,20 @@ func (db *DB) JoinTx(ctx context.Context, fn func(ctx context.Context) error) er
 	return err
 }
 
+// firstFailure is the error a transaction (or savepoint) ends with when fn failed: fn's, unless
+// it is an internal error (the statements after a failed one fail, the transaction aborted) after
+// a joined step or a deferred change failed first, whose error it then is.
+func firstFailure(h *hooks, err error) error {
+	if h.joinFailed == nil {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.Is(err, apperr.ErrInternal) || errors.As(err, &pgErr) && pgErr.Code == "25P02" { // in_failed_sql_transaction
+		return h.joinFailed
+	}
+	return err
+}
+
 // joined is the error that ends a transaction whose fn succeeded although a command joined to it
 // failed (see JoinTx).
 func joined(h *hooks) error {
@@ -174,7 +189,7 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		}
 		err := db.conn(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
-				return err
+				return firstFailure(mine, err)
 			}
 			return joined(mine)
 		})
@@ -199,17 +214,15 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	}
 	done := false
 	defer func() {
-		if !done { // fn failed or panicked, or ctx ended
+		mine.ended = true // a context kept past the end defers nothing (its statements fail: the transaction is done)
+		if !done {        // fn failed or panicked, or ctx ended
 			tx.Rollback()
 		}
 	}()
 	mine.top = true
 	inner := context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)
 	if err := fn(inner); err != nil {
-		if mine.joinFailed != nil {
-			return mine.joinFailed // the first failure, not the aborted transaction's later ones
-		}
-		return err
+		return firstFailure(mine, err)
 	}
 	if err := flush(inner); err != nil {
 		return err
