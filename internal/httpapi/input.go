@@ -201,20 +201,20 @@ func screenParams(c echo.Context, op *operation) error {
 			bad = append(bad, apperr.FieldError{Field: name, In: in, Code: code, Message: name + ": " + msg})
 		}
 	}
-	for name, vals := range c.Request().URL.Query() {
-		check("query", name, name)
-		for _, v := range vals {
-			check("query", name, v)
+	if c.Request().URL.RawQuery != "" {
+		for name, vals := range c.Request().URL.Query() {
+			check("query", name, name)
+			for _, v := range vals {
+				check("query", name, v)
+			}
 		}
 	}
 	for i, name := range c.ParamNames() {
 		check("path", name, c.ParamValues()[i])
 	}
-	for _, p := range append(append(openapi3.Parameters{}, op.route.PathItem.Parameters...), op.route.Operation.Parameters...) {
-		if p.Value != nil && p.Value.In == "header" {
-			for _, v := range c.Request().Header.Values(p.Value.Name) {
-				check("header", p.Value.Name, v)
-			}
+	for _, name := range op.headerParams {
+		for _, v := range c.Request().Header.Values(name) {
+			check("header", name, v)
 		}
 	}
 	if len(bad) > 0 {
