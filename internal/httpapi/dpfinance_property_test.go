@@ -63,7 +63,8 @@ func TestAnAuditsReconciliationAndSurplusAddUpWhateverTheLedgerHolds(t *testing.
 	kinds := []struct {
 		kind string
 		sign int64
-	}{{"spend", -1}, {"contribution_received", 1}, {"refund", 1}, {"recovery", -1}, {"adjustment", 1}, {"adjustment", -1}, {"contribution_due", 1}}
+	}{{"spend", -1}, {"contribution_received", 1}, {"refund", 1}, {"recovery", -1}, {"adjustment", 1}, {"adjustment", -1}, {"contribution_due", 1},
+		{"contribution_paid_to_council", 1}}
 	rapid.Check(t, func(rt *rapid.T) {
 		for range rapid.IntRange(0, 3).Draw(rt, "entries") {
 			k := kinds[rapid.IntRange(0, len(kinds)-1).Draw(rt, "kind")]
@@ -99,6 +100,13 @@ func TestAnAuditsReconciliationAndSurplusAddUpWhateverTheLedgerHolds(t *testing.
 		require.Equal(rt, http.StatusOK, r.Status, string(r.Body))
 		r.decode(t, &bal)
 		require.Equal(rt, bal.BalancePence, v("expected_closing_balance"), "the ledger's balance at the period's last day")
+		var toCouncil int64 // contributions paid to the council settle the shortfall, outside the account's money
+		for _, st := range rec {
+			if st.Step == "contributions_paid_to_council" {
+				toCouncil = st.ValuePence.MustGet()
+			}
+		}
+		require.Equal(rt, max(0, v("contributions_due")-v("contributions_received")-toCouncil), v("contribution_shortfall"))
 		closing := v("expected_closing_balance")
 		if stated {
 			closing = closingStated
