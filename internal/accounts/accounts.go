@@ -335,6 +335,8 @@ var (
 		"evidence of a personal assistant names a personal assistant of a direct-payment line of this account's plan")
 	ErrContributionPaymentNotGross = apperr.New(apperr.RuleViolation, "contribution-payment-not-gross",
 		"a contribution paid to the council is recorded only for a gross direct payment's account: a net payment's person pays into the account and the statement import records it")
+	ErrContributionPaymentReferenceTaken = apperr.New(apperr.Conflict, "contribution-payment-reference-taken",
+		"a contribution paid to the council with this reference is already recorded on the account")
 	ErrNoIdempotencyKey = apperr.Validation(apperr.FieldError{Field: "Idempotency-Key", In: "header", Code: "required",
 		Message: "a statement import moves money into the ledger: send an Idempotency-Key"})
 )

@@ -107,7 +107,8 @@ func (s *AccountStore) InsertEntry(ctx context.Context, e accounts.Entry) error 
 	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id,
 		reason, reference, created_by, created_at) SELECT ?::uuid, ?::uuid, ?::uuid, ?::date, ?, ?, ?, ?::uuid, ?, ?, ?, ?::timestamptz`,
 		uuidArg(e.CouncilID), uuidArg(e.ID), uuidArg(e.AccountID), e.Date, string(e.Kind), e.Amount, e.SourceKind, uuidArg(e.SourceID),
-		e.Reason, e.Reference, e.CreatedBy, e.CreatedAt).Error, nil)
+		e.Reason, e.Reference, e.CreatedBy, e.CreatedAt).Error,
+		map[string]error{"ledger_entries_paid_to_council_reference_key": accounts.ErrContributionPaymentReferenceTaken})
 }
 
 // Ledger implements accounts.Store: (council_id, account_id[, kind], entry_date, id) order, on the
