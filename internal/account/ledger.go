@@ -32,9 +32,6 @@ const (
 // Kinds lists every kind, in the order statements of account show them.
 var Kinds = []Kind{CouncilPayment, ContributionDue, ContributionReceived, ContributionPaidToCouncil, Spend, Refund, Recovery, Adjustment}
 
-// Memo reports whether entries of kind k move no money (contribution_due, contribution_paid_to_council).
-func (k Kind) Memo() bool { return k == ContributionDue || k == ContributionPaidToCouncil }
-
 // Sign is +1 for money in, −1 for money out, 0 for a memo, and 0 for an adjustment, whose amount
 // is already signed.
 func (k Kind) Sign() int64 {
