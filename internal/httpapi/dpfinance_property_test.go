@@ -45,8 +45,13 @@ func addEntry(t testing.TB, owner *sql.DB, council, accountID uuid.UUID, day, ki
 	if kind == "adjustment" {
 		reason = "a correction"
 	}
-	_, err := owner.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'manual', $2, $7, 'test', now())`, council, uuid.New(), accountID, day, kind, signed, reason)
+	id := uuid.New()
+	reference := ""
+	if kind == "contribution_paid_to_council" {
+		reference = id.String() // a debtors reference, unique on the account
+	}
+	_, err := owner.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, reference, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'manual', $2, $7, $8, 'test', now())`, council, id, accountID, day, kind, signed, reason, reference)
 	require.NoError(t, err)
 }
 
