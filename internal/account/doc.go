@@ -21,8 +21,12 @@
 // invoice is money the person owes the council, not money in or out of the account, so the
 // balance stays the money the account holds; the audit compares contributions due with
 // contributions received (the person's money paid into the account) and finds the shortfall
-// the same way for both bases. An invoice the person pays to the council outside the account is
-// not on this ledger: its payment is not recorded yet (README, "Not built yet").
+// the same way for both bases. An invoice the person pays to the council outside the account (to
+// its debtors system) is recorded by finance as a contribution_paid_to_council entry: a memo
+// too (balance_pence 0: the money is the council's, not the account's), whose source is the
+// recorded payment (source contribution_payment). The audit counts it with the contributions
+// received when it finds the shortfall, but not in the account's money: opening + council
+// payments + contributions received into the account − spending is still the closing balance.
 //
 // # Statement lines and their identity
 //

@@ -19,14 +19,18 @@ const (
 	CouncilPayment       Kind = "council_payment"       // in: a payment run paid the account (posted when the run is paid)
 	ContributionDue      Kind = "contribution_due"      // memo: what the person owes for a cycle (net: a deposit expected; gross: invoiced)
 	ContributionReceived Kind = "contribution_received" // in: the person's contribution paid into the account
-	Spend                Kind = "spend"                 // out: money spent from the account (a statement line)
-	Refund               Kind = "refund"                // in: money a payee paid back into the account
-	Recovery             Kind = "recovery"              // out: money the council took back from the account (invoice paid, card recoup)
-	Adjustment           Kind = "adjustment"            // either: a correction with a reason; its amount carries its sign
+	// ContributionPaidToCouncil is a memo: a gross payment's contribution invoice the person paid
+	// to the council (its debtors system), outside the account. It moves no money in the account;
+	// the audit counts it as received against the contributions due.
+	ContributionPaidToCouncil Kind = "contribution_paid_to_council"
+	Spend                     Kind = "spend"      // out: money spent from the account (a statement line)
+	Refund                    Kind = "refund"     // in: money a payee paid back into the account
+	Recovery                  Kind = "recovery"   // out: money the council took back from the account (invoice paid, card recoup)
+	Adjustment                Kind = "adjustment" // either: a correction with a reason; its amount carries its sign
 )
 
 // Kinds lists every kind, in the order statements of account show them.
-var Kinds = []Kind{CouncilPayment, ContributionDue, ContributionReceived, Spend, Refund, Recovery, Adjustment}
+var Kinds = []Kind{CouncilPayment, ContributionDue, ContributionReceived, ContributionPaidToCouncil, Spend, Refund, Recovery, Adjustment}
 
 // Sign is +1 for money in, −1 for money out, 0 for a memo, and 0 for an adjustment, whose amount
 // is already signed.

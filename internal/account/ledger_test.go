@@ -27,6 +27,7 @@ func TestEachKindMovesMoneyItsWay(t *testing.T) {
 		{Entry{Kind: Spend, Date: day, Amount: 100}, -100},
 		{Entry{Kind: Recovery, Date: day, Amount: 100}, -100},
 		{Entry{Kind: ContributionDue, Date: day, Amount: 100}, 0},
+		{Entry{Kind: ContributionPaidToCouncil, Date: day, Amount: 100}, 0},
 		{Entry{Kind: Adjustment, Date: day, Amount: -100, Reason: "bank charge refunded twice"}, -100},
 		{Entry{Kind: Adjustment, Date: day, Amount: 100, Reason: "bank charge refunded"}, 100},
 	}

@@ -67,6 +67,7 @@ type Entry struct {
 	PlanLineID      *uuid.UUID
 	StatementLineID *uuid.UUID
 	Reason          string
+	Reference       string // a contribution paid to the council: the debtors system's reference
 	CreatedBy       string
 	CreatedAt       time.Time
 }
@@ -263,6 +264,9 @@ type Store interface {
 	Balance(ctx context.Context, councilID, accountID uuid.UUID, at date.Date) (BalanceAt, error)
 	MatchFacts(ctx context.Context, a Account) (MatchFacts, error)
 
+	// InsertEntry appends one ledger entry (its source unique in the account's ledger).
+	InsertEntry(ctx context.Context, e Entry) error
+
 	InsertStatement(ctx context.Context, s Statement) error
 	UpdateStatement(ctx context.Context, s Statement) error
 	// InsertLines stores lines not already held (by key), posts the ledger entries of the new
@@ -329,6 +333,10 @@ var (
 		"evidence is recorded against a statement line of this account or an audit")
 	ErrEvidenceAssistant = apperr.New(apperr.RuleViolation, "evidence-personal-assistant",
 		"evidence of a personal assistant names a personal assistant of a direct-payment line of this account's plan")
+	ErrContributionPaymentNotGross = apperr.New(apperr.RuleViolation, "contribution-payment-not-gross",
+		"a contribution paid to the council is recorded only for a gross direct payment's account: a net payment's person pays into the account and the statement import records it")
+	ErrContributionPaymentReferenceTaken = apperr.New(apperr.Conflict, "contribution-payment-reference-taken",
+		"a contribution paid to the council with this reference is already recorded on the account")
 	ErrNoIdempotencyKey = apperr.Validation(apperr.FieldError{Field: "Idempotency-Key", In: "header", Code: "required",
 		Message: "a statement import moves money into the ledger: send an Idempotency-Key"})
 )
@@ -744,6 +752,75 @@ func (s *Service) ResolveFlag(ctx context.Context, a actor.Actor, accountID, fla
 			ChangedFields: []string{"resolution", "note"}, Reason: note,
 			Details: map[string]any{"account_id": accountID.String(), "statement_line_id": f.StatementLineID.String(), "flag": string(f.Flag),
 				"resolution": string(res), "amount_pence": f.Amount, "line_date": f.LineDate.String()}})
+	})
+	return out, err
+}
+
+// ContributionPaymentInput is a gross payment's contribution invoice paid to the council.
+type ContributionPaymentInput struct {
+	Amount     int64
+	ReceivedOn date.Date
+	Reference  string
+	Note       string
+}
+
+// The source of a contribution paid to the council on the ledger.
+const ContributionPaymentSource = "contribution_payment"
+
+// RecordContributionPaidToCouncil records that the person paid a gross direct payment's
+// contribution invoice to the council's debtors system, outside the account: a
+// contribution_paid_to_council memo on the account's ledger (no effect on the balance), which
+// the audit counts against the contributions due. Each call is one payment (its own source);
+// the Idempotency-Key makes a retry record nothing more.
+func (s *Service) RecordContributionPaidToCouncil(ctx context.Context, a actor.Actor, accountID uuid.UUID, in ContributionPaymentInput) (Entry, error) {
+	var fields apperr.Fields
+	if in.Amount <= 0 || in.Amount > account.MaxAmount {
+		fields.Add("/amount_pence", "out_of_range", "amount_pence is more than zero and at most £1bn")
+	}
+	today := s.Today()
+	if in.ReceivedOn.After(today) {
+		fields.Add("/received_on", "in_future", "a payment is recorded once received: received_on is not after today")
+	}
+	in.Reference, in.Note = strings.TrimSpace(in.Reference), strings.TrimSpace(in.Note)
+	if in.Reference == "" || len([]rune(in.Reference)) > 100 {
+		fields.Add("/reference", "required", "the debtors system's reference of the payment (1 to 100 characters)")
+	}
+	if len([]rune(in.Note)) > 1000 {
+		fields.Add("/note", "too_long", "a note is at most 1000 characters")
+	}
+	if err := fields.Err(); err != nil {
+		return Entry{}, err
+	}
+	var out Entry
+	err := s.tx.WithinTx(ctx, func(ctx context.Context) error {
+		acct, err := s.store.GetAccount(ctx, a.CouncilID, accountID, true)
+		if err != nil {
+			return err
+		}
+		if acct.PaymentBasis != "gross" {
+			return ErrContributionPaymentNotGross.WithMessage("this account's direct payment is %s: the person pays their contribution into the account", acct.PaymentBasis)
+		}
+		if in.ReceivedOn.Before(acct.OpenedOn) {
+			return apperr.Validation(apperr.FieldError{Field: "/received_on", In: "body", Code: "before_opening",
+				Message: "received_on is on or after the day the account opened (" + acct.OpenedOn.String() + ")"})
+		}
+		reason := "contribution invoice paid to the council"
+		if in.Note != "" {
+			reason += ": " + in.Note
+		}
+		e := Entry{CouncilID: a.CouncilID, ID: uuid.Must(uuid.NewV7()), AccountID: accountID, Date: in.ReceivedOn,
+			Kind: account.ContributionPaidToCouncil, Amount: in.Amount, Effect: 0, SourceKind: ContributionPaymentSource,
+			Reason: reason, Reference: in.Reference, CreatedBy: a.Subject, CreatedAt: s.timestamp()}
+		e.SourceID = e.ID
+		if err := s.store.InsertEntry(ctx, e); err != nil {
+			return err
+		}
+		out = e
+		return s.audit.Record(ctx, a, audit.Event{Action: "ledger_entry.contribution_paid_to_council", EntityType: "ledger_entry", EntityID: e.ID,
+			ChangedFields: []string{"kind", "amount_pence", "entry_date", "reference"}, Reason: reason,
+			Details: map[string]any{"account_id": accountID.String(), "agreement_id": acct.AgreementID.String(), "payment_basis": acct.PaymentBasis,
+				"amount_pence": e.Amount, "received_on": e.Date.String(), "reference": e.Reference, "balance_effect_pence": int64(0),
+				"source_kind": e.SourceKind, "source_id": e.SourceID.String()}})
 	})
 	return out, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pbudget/pbudget/internal/account"
 	"github.com/pbudget/pbudget/internal/apperr"
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/golden"
 )
 
@@ -104,10 +105,67 @@ func TestTheReconciliationAddsUpToThePenny(t *testing.T) {
 		if stated != nil {
 			require.Equal(t, *stated-r.ExpectedClosing, r.Unexplained)
 		}
-		require.Equal(t, r.ContributionsDue-r.ContributionsReceived, r.ContributionShortfall-r.ContributionExcess)
+		require.Equal(t, r.ContributionsDue-r.ContributionsReceived-r.ContributionsPaidToCouncil, r.ContributionShortfall-r.ContributionExcess)
 		require.GreaterOrEqual(t, r.ContributionShortfall, int64(0))
 		require.GreaterOrEqual(t, r.ContributionExcess, int64(0))
 	})
+}
+
+// A gross payment's invoices paid to the council settle the contributions due (no shortfall when
+// all are paid) but are not the account's money: the expected closing and the money in are the
+// same with them or without them.
+func TestContributionsPaidToTheCouncilSettleTheShortfallButAreNotTheAccountsMoney(t *testing.T) {
+	t.Parallel()
+	open := account.Opening{Date: d(2026, 4, 1)}
+	base := []account.Entry{
+		{Kind: account.CouncilPayment, Date: d(2026, 4, 6), Amount: 60_000},
+		{Kind: account.ContributionDue, Date: d(2026, 4, 6), Amount: 10_000},
+		{Kind: account.CouncilPayment, Date: d(2026, 5, 4), Amount: 60_000},
+		{Kind: account.ContributionDue, Date: d(2026, 5, 4), Amount: 10_000},
+		{Kind: account.CouncilPayment, Date: d(2026, 6, 1), Amount: 60_000},
+		{Kind: account.ContributionDue, Date: d(2026, 6, 1), Amount: 10_000},
+		{Kind: account.Spend, Date: d(2026, 6, 10), Amount: 25_000},
+	}
+	paid := func(on date.Date, amount int64) account.Entry {
+		return account.Entry{Kind: account.ContributionPaidToCouncil, Date: on, Amount: amount}
+	}
+	p := Period{d(2026, 4, 6), d(2026, 6, 29)}
+	tests := []struct {
+		name                     string
+		payments                 []account.Entry
+		toCouncil, short, excess int64
+	}{
+		{"no invoice paid", nil, 0, 30_000, 0},
+		{"two invoices paid", []account.Entry{paid(d(2026, 4, 20), 10_000), paid(d(2026, 5, 18), 10_000)}, 20_000, 10_000, 0},
+		{"all three paid", []account.Entry{paid(d(2026, 4, 20), 10_000), paid(d(2026, 5, 18), 10_000), paid(d(2026, 6, 15), 10_000)}, 30_000, 0, 0},
+		{"a penny short", []account.Entry{paid(d(2026, 6, 15), 29_999)}, 29_999, 1, 0},
+		{"a penny over", []account.Entry{paid(d(2026, 6, 15), 30_001)}, 30_001, 0, 1},
+		{"paid after the period: not counted", []account.Entry{paid(d(2026, 6, 29), 30_000)}, 0, 30_000, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := ReconcilePeriod(ReconcileInput{Period: p, Opening: open, Entries: append(append([]account.Entry{}, base...), tt.payments...)})
+			require.NoError(t, err)
+			require.Equal(t, []int64{tt.toCouncil, tt.short, tt.excess}, []int64{r.ContributionsPaidToCouncil, r.ContributionShortfall, r.ContributionExcess})
+			require.Zero(t, r.ContributionsReceived, "nothing was paid into the account")
+			require.Equal(t, int64(180_000), r.CouncilPayments)
+			require.Equal(t, int64(155_000), r.ExpectedClosing, "the money in the account: the council's payments less the spending")
+			var sawStep bool
+			for _, s := range r.Steps {
+				sawStep = sawStep || s.Step == StepContributionsToCouncil
+			}
+			require.Equal(t, tt.toCouncil > 0, sawStep)
+			fs := Findings(FindingsInput{Period: p, Reconciliation: r})
+			var shortfall int64
+			for _, f := range fs {
+				if f.Type == ContributionShortfall {
+					shortfall = f.Amount
+				}
+			}
+			require.Equal(t, tt.short, shortfall)
+		})
+	}
 }
 
 func TestTheSurplusAtItsEdges(t *testing.T) {

@@ -12,7 +12,11 @@ import (
 //	expected closing = opening + council payments + contributions received + other money in
 //	                   − spending − other money out
 //	unexplained      = statement closing − expected closing (when the statement states one)
-//	shortfall        = max(0, contributions due − contributions received)
+//	shortfall        = max(0, contributions due − contributions received − contributions paid to the council)
+//
+// Contributions paid to the council are a gross payment's invoices the person paid to the
+// council's debtors system, outside the account: they settle contributions due, so they count
+// against the shortfall, but they are not the account's money and are not in its sum.
 //
 // "Other money in" is refunds and adjustments in; "other money out" is recoveries and adjustments
 // out: without them the sum would not add up, and an auditor needs to see them.
@@ -28,9 +32,12 @@ type Reconciliation struct {
 	StatementClosing      *int64
 	Unexplained           int64 // statement − expected; 0 without a statement
 	ContributionsDue      int64
-	ContributionShortfall int64 // due − received, when positive
-	ContributionExcess    int64 // received − due, when positive: the person paid in more than they owed
-	Steps                 []money.Step
+	// ContributionsPaidToCouncil are the contributions paid to the council outside the account
+	// (gross invoices paid): not in the expected closing.
+	ContributionsPaidToCouncil int64
+	ContributionShortfall      int64 // due − received − paid to the council, when positive
+	ContributionExcess         int64 // received + paid to the council − due, when positive: the person paid more than they owed
+	Steps                      []money.Step
 }
 
 // Closing is the balance the audit takes as the account's at the period's end: the statement's
@@ -44,17 +51,18 @@ func (r Reconciliation) Closing() int64 {
 
 // The names of the reconciliation's steps, stable for the API and the letter.
 const (
-	StepOpening               = "opening_balance"
-	StepCouncilPayments       = "council_payments"
-	StepContributionsReceived = "contributions_received"
-	StepOtherIn               = "other_money_in"
-	StepSpending              = "spending"
-	StepOtherOut              = "other_money_out"
-	StepExpectedClosing       = "expected_closing_balance"
-	StepStatementClosing      = "statement_closing_balance"
-	StepUnexplained           = "unexplained_difference"
-	StepContributionsDue      = "contributions_due"
-	StepContributionShortfall = "contribution_shortfall"
+	StepOpening                = "opening_balance"
+	StepCouncilPayments        = "council_payments"
+	StepContributionsReceived  = "contributions_received"
+	StepOtherIn                = "other_money_in"
+	StepSpending               = "spending"
+	StepOtherOut               = "other_money_out"
+	StepExpectedClosing        = "expected_closing_balance"
+	StepStatementClosing       = "statement_closing_balance"
+	StepUnexplained            = "unexplained_difference"
+	StepContributionsDue       = "contributions_due"
+	StepContributionsToCouncil = "contributions_paid_to_council" // only when there are any
+	StepContributionShortfall  = "contribution_shortfall"
 )
 
 // ReconcileInput is an account's ledger and what its statement says at the period's end.
@@ -77,12 +85,14 @@ func ReconcilePeriod(in ReconcileInput) (Reconciliation, error) {
 		OtherIn:  t.ByKind[account.Refund] + t.AdjustmentsIn,
 		Spending: t.ByKind[account.Spend], OtherOut: t.ByKind[account.Recovery] + t.AdjustmentsOut,
 		ExpectedClosing: t.Closing, StatementClosing: in.StatementClosing, ContributionsDue: t.ByKind[account.ContributionDue],
+		ContributionsPaidToCouncil: t.ByKind[account.ContributionPaidToCouncil],
 	}
 	if r.StatementClosing != nil {
 		r.Unexplained = *r.StatementClosing - r.ExpectedClosing
 	}
-	r.ContributionShortfall = max(0, r.ContributionsDue-r.ContributionsReceived)
-	r.ContributionExcess = max(0, r.ContributionsReceived-r.ContributionsDue)
+	settled := r.ContributionsReceived + r.ContributionsPaidToCouncil
+	r.ContributionShortfall = max(0, r.ContributionsDue-settled)
+	r.ContributionExcess = max(0, settled-r.ContributionsDue)
 	p := in.Period
 	f := money.Format
 	r.Steps = []money.Step{
@@ -110,8 +120,12 @@ func ReconcilePeriod(in ReconcileInput) (Reconciliation, error) {
 		r.Steps = append(r.Steps, money.NewStep(StepUnexplained, r.Unexplained, why))
 	}
 	r.Steps = append(r.Steps,
-		money.NewStep(StepContributionsDue, r.ContributionsDue, fmt.Sprintf("Your contributions due for the period came to %s.", f(r.ContributionsDue))),
-		money.NewStep(StepContributionShortfall, r.ContributionShortfall, shortfallDetail(r)))
+		money.NewStep(StepContributionsDue, r.ContributionsDue, fmt.Sprintf("Your contributions due for the period came to %s.", f(r.ContributionsDue))))
+	if r.ContributionsPaidToCouncil > 0 {
+		r.Steps = append(r.Steps, money.NewStep(StepContributionsToCouncil, r.ContributionsPaidToCouncil,
+			fmt.Sprintf("You paid %s of your contribution invoices to the council directly (not into the account).", f(r.ContributionsPaidToCouncil))))
+	}
+	r.Steps = append(r.Steps, money.NewStep(StepContributionShortfall, r.ContributionShortfall, shortfallDetail(r)))
 	return r, nil
 }
 

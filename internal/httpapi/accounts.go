@@ -52,7 +52,22 @@ func (s *Server) GetDirectPaymentAccountOfAgreement(ctx context.Context, req api
 func entryOut(e accounts.Entry) api.LedgerEntry {
 	return api.LedgerEntry{Id: e.ID, AccountId: e.AccountID, EntryDate: dateOut(e.Date), Kind: api.LedgerEntryKind(e.Kind), AmountPence: e.Amount,
 		BalanceEffectPence: e.Effect, SourceKind: e.SourceKind, SourceId: e.SourceID, PlanLineId: nullableOf(e.PlanLineID),
-		StatementLineId: nullableOf(e.StatementLineID), Reason: e.Reason, CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt}
+		StatementLineId: nullableOf(e.StatementLineID), Reason: e.Reason, Reference: nonEmpty(e.Reference), CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt}
+}
+
+// RecordContributionPaidToCouncil implements api.StrictServerInterface.
+func (s *Server) RecordContributionPaidToCouncil(ctx context.Context, req api.RecordContributionPaidToCouncilRequestObject) (api.RecordContributionPaidToCouncilResponseObject, error) {
+	a, err := mustActor(actor.From(ctx))
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	e, err := s.accounts.RecordContributionPaidToCouncil(ctx, a, req.AccountId, accounts.ContributionPaymentInput{Amount: b.AmountPence,
+		ReceivedOn: dateOf(b.ReceivedOn), Reference: b.Reference, Note: deref(b.Note)})
+	if err != nil {
+		return nil, err
+	}
+	return api.RecordContributionPaidToCouncil201JSONResponse{Body: entryOut(e)}, nil
 }
 
 // ListLedgerEntries implements api.StrictServerInterface.

@@ -45,8 +45,13 @@ func addEntry(t testing.TB, owner *sql.DB, council, accountID uuid.UUID, day, ki
 	if kind == "adjustment" {
 		reason = "a correction"
 	}
-	_, err := owner.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'manual', $2, $7, 'test', now())`, council, uuid.New(), accountID, day, kind, signed, reason)
+	id := uuid.New()
+	reference := ""
+	if kind == "contribution_paid_to_council" {
+		reference = id.String() // a debtors reference, unique on the account
+	}
+	_, err := owner.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, reference, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'manual', $2, $7, $8, 'test', now())`, council, id, accountID, day, kind, signed, reason, reference)
 	require.NoError(t, err)
 }
 
@@ -63,7 +68,8 @@ func TestAnAuditsReconciliationAndSurplusAddUpWhateverTheLedgerHolds(t *testing.
 	kinds := []struct {
 		kind string
 		sign int64
-	}{{"spend", -1}, {"contribution_received", 1}, {"refund", 1}, {"recovery", -1}, {"adjustment", 1}, {"adjustment", -1}, {"contribution_due", 1}}
+	}{{"spend", -1}, {"contribution_received", 1}, {"refund", 1}, {"recovery", -1}, {"adjustment", 1}, {"adjustment", -1}, {"contribution_due", 1},
+		{"contribution_paid_to_council", 1}}
 	rapid.Check(t, func(rt *rapid.T) {
 		for range rapid.IntRange(0, 3).Draw(rt, "entries") {
 			k := kinds[rapid.IntRange(0, len(kinds)-1).Draw(rt, "kind")]
@@ -99,6 +105,13 @@ func TestAnAuditsReconciliationAndSurplusAddUpWhateverTheLedgerHolds(t *testing.
 		require.Equal(rt, http.StatusOK, r.Status, string(r.Body))
 		r.decode(t, &bal)
 		require.Equal(rt, bal.BalancePence, v("expected_closing_balance"), "the ledger's balance at the period's last day")
+		var toCouncil int64 // contributions paid to the council settle the shortfall, outside the account's money
+		for _, st := range rec {
+			if st.Step == "contributions_paid_to_council" {
+				toCouncil = st.ValuePence.MustGet()
+			}
+		}
+		require.Equal(rt, max(0, v("contributions_due")-v("contributions_received")-toCouncil), v("contribution_shortfall"))
 		closing := v("expected_closing_balance")
 		if stated {
 			closing = closingStated

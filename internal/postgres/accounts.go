@@ -89,6 +89,7 @@ type ledgerRow struct {
 	PlanLineID      *uuid.UUID
 	StatementLineID *uuid.UUID
 	Reason          string
+	Reference       string
 	CreatedBy       string
 	CreatedAt       time.Time
 }
@@ -96,7 +97,18 @@ type ledgerRow struct {
 func (r ledgerRow) domain() accounts.Entry {
 	return accounts.Entry{CouncilID: r.CouncilID, ID: r.ID, AccountID: r.AccountID, Date: r.EntryDate, Kind: account.Kind(r.Kind),
 		Amount: r.AmountPence, Effect: r.BalancePence, SourceKind: r.SourceKind, SourceID: r.SourceID, PlanLineID: r.PlanLineID,
-		StatementLineID: r.StatementLineID, Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+		StatementLineID: r.StatementLineID, Reason: r.Reason, Reference: r.Reference, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+}
+
+// InsertEntry implements accounts.Store. Its source is unique in the account's ledger (UNIQUE
+// (council_id, account_id, source_kind, source_id)): a second insert of it is a conflict. Only
+// a source-less entry (no plan or statement line) is inserted this way.
+func (s *AccountStore) InsertEntry(ctx context.Context, e accounts.Entry) error {
+	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id,
+		reason, reference, created_by, created_at) SELECT ?::uuid, ?::uuid, ?::uuid, ?::date, ?, ?, ?, ?::uuid, ?, ?, ?, ?::timestamptz`,
+		uuidArg(e.CouncilID), uuidArg(e.ID), uuidArg(e.AccountID), e.Date, string(e.Kind), e.Amount, e.SourceKind, uuidArg(e.SourceID),
+		e.Reason, e.Reference, e.CreatedBy, e.CreatedAt).Error,
+		map[string]error{"ledger_entries_paid_to_council_reference_key": accounts.ErrContributionPaymentReferenceTaken})
 }
 
 // Ledger implements accounts.Store: (council_id, account_id[, kind], entry_date, id) order, on the
