@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -151,6 +152,20 @@ func TestAGrossContributionPaidToTheCouncilSettlesTheAuditShortfallWithoutMoving
 	require.Len(t, events.Items, 3)
 	require.Contains(t, string(r.Body), `"reference":"DEB-000002"`)
 	require.Contains(t, string(r.Body), `"amount_pence":10000`)
+
+	// The person sees the payments on their own ledger (the response is checked against the spec).
+	r = b.do(http.MethodGet, strings.Replace(path, "/v1/", "/v1/me/", 1)+"/ledger", b.personToken(f.dp.PersonId), nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var mine api.MyLedger
+	r.decode(t, &mine)
+	paid := 0
+	for _, e := range mine.Items {
+		if e.Kind == api.MyLedgerKind("contribution_paid_to_council") {
+			paid++
+			require.Zero(t, e.BalanceEffectPence)
+		}
+	}
+	require.Equal(t, 3, paid, "the person's ledger shows the three payments to the council")
 }
 
 // A net direct payment's person pays into the account (the statement import records it): a
