@@ -18,9 +18,11 @@ CREATE UNIQUE INDEX recoveries_isf_statement_key ON recoveries (council_id, isf_
     WHERE isf_statement_id IS NOT NULL AND status <> 'written_off';
 
 -- +goose Down
--- An ISF surplus recovery that took offsets keeps its payment lines: the Down then fails on the
--- basis check rather than lose payment history.
-DELETE FROM recoveries WHERE basis = 'isf_surplus' AND NOT EXISTS (SELECT 1 FROM payment_lines l WHERE l.council_id = recoveries.council_id AND l.recovery_id = recoveries.id);
+-- Only an ISF surplus recovery still proposed, with nothing recovered or written off and no
+-- payment line, is removed; any other (notified, recovered, with offsets) is money history: the
+-- Down then fails on the basis check rather than lose it.
+DELETE FROM recoveries WHERE basis = 'isf_surplus' AND status = 'proposed' AND recovered_pence = 0 AND written_off_pence = 0
+    AND NOT EXISTS (SELECT 1 FROM payment_lines l WHERE l.council_id = recoveries.council_id AND l.recovery_id = recoveries.id);
 DROP INDEX recoveries_isf_statement_key;
 ALTER TABLE recoveries DROP CONSTRAINT recoveries_isf_surplus_source;
 ALTER TABLE recoveries DROP CONSTRAINT recoveries_basis_check;

@@ -20,8 +20,9 @@ ALTER TABLE ledger_entries DROP COLUMN balance_pence;
 ALTER TABLE ledger_entries ADD COLUMN balance_pence bigint
     GENERATED ALWAYS AS (CASE WHEN kind IN ('contribution_due', 'contribution_paid_to_council') THEN 0 ELSE amount_pence END) STORED;
 CREATE INDEX ledger_entries_account_idx ON ledger_entries (council_id, account_id, entry_date, id) INCLUDE (balance_pence);
--- One debtors-system payment is recorded once on an account, whatever keys the requests carry.
-CREATE UNIQUE INDEX ledger_entries_paid_to_council_reference_key ON ledger_entries (council_id, account_id, reference)
+-- One debtors-system payment is recorded once on an account, whatever keys the requests carry
+-- (and however its reference is capitalised).
+CREATE UNIQUE INDEX ledger_entries_paid_to_council_reference_key ON ledger_entries (council_id, account_id, lower(reference))
     WHERE kind = 'contribution_paid_to_council';
 
 -- +goose Down

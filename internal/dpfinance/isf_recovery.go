@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pbudget/pbudget/internal/date"
 	"github.com/pbudget/pbudget/internal/dpaudit"
 	"github.com/pbudget/pbudget/internal/isf"
 	"github.com/pbudget/pbudget/internal/money"
@@ -22,9 +23,9 @@ type isfSurplusSource struct {
 	weekly      int64
 	fromCouncil int64 // received from the council over the ISF's live statements to this one
 	fromPerson  int64 // … and from the person
-	earlier     int64 // what earlier ISF surplus recoveries of the ISF still ask (not written off)
+	earlier     int64 // what earlier ISF surplus recoveries of the ISF claim of this balance (stillInBalance)
 	// personShare is the person's part of the excess, in proportion to what they paid in
-	// (dpaudit.Shares: rounded down, in the person's favour); it is never the council's to recover.
+	// (dpaudit.Shares: rounded down); it is never the council's to recover.
 	personShare  int64
 	councilShare int64 // the excess less the person's share, less earlier
 }
@@ -43,16 +44,22 @@ type isfSurplusSource struct {
 // with an audit's surplus, the person's share is decided (refund or keep) with the first recovery.
 func (s *Service) isfSurplus(ctx context.Context, councilID, statementID uuid.UUID) (isfSurplusSource, error) {
 	var src isfSurplusSource
-	st, err := s.d.Store.GetISFStatement(ctx, councilID, statementID, true)
+	// The ISF agreement is locked first, as filing a statement locks it: a statement filed while
+	// this recovery is raised waits for it (and a recovery of that statement then sees this one),
+	// and the two never take the same excess.
+	st, err := s.d.Store.GetISFStatement(ctx, councilID, statementID, false)
 	if err != nil {
+		return src, err
+	}
+	ag, err := s.d.Store.ISFAgreement(ctx, councilID, st.AgreementID, true)
+	if err != nil {
+		return src, err
+	}
+	if st, err = s.d.Store.GetISFStatement(ctx, councilID, statementID, true); err != nil {
 		return src, err
 	}
 	if st.Status == "queried" {
 		return src, ErrISFNotFlagged.WithMessage("the statement was queried: a queried statement's balance is not recovered from")
-	}
-	ag, err := s.d.Store.ISFAgreement(ctx, councilID, st.AgreementID, false)
-	if err != nil {
-		return src, err
 	}
 	hist, err := s.d.Store.ISFStatements(ctx, councilID, []uuid.UUID{ag.ID})
 	if err != nil {
@@ -87,6 +94,7 @@ func (s *Service) isfSurplus(ctx context.Context, councilID, statementID uuid.UU
 	if err != nil {
 		return src, err
 	}
+	var prior []Recovery
 	for _, e := range earlier {
 		if e.Proposal.Basis != recovery.ISFSurplus || e.State.State == recovery.WrittenOff {
 			continue
@@ -94,13 +102,40 @@ func (s *Service) isfSurplus(ctx context.Context, councilID, statementID uuid.UU
 		if e.ISFStatementID != nil && *e.ISFStatementID == st.ID {
 			return src, ErrSourceTaken.WithMessage("the statement has a recovery already (%s): write it off before raising another", e.ID)
 		}
-		src.earlier += e.State.Outstanding()
+		prior = append(prior, e)
+	}
+	ids := make([]uuid.UUID, len(prior))
+	for i, e := range prior {
+		ids[i] = e.ID
+	}
+	taken, err := s.d.Store.OffsetsTaken(ctx, councilID, ids)
+	if err != nil {
+		return src, err
+	}
+	for _, e := range prior {
+		src.earlier += stillInBalance(e, taken[e.ID], st.Statement.Period.End)
 	}
 	if src.earlier > 0 {
 		src.councilShare = max(0, src.councilShare-src.earlier)
 		src.personShare = 0 // its treatment was decided with the first recovery
 	}
 	return src, nil
+}
+
+// stillInBalance is what an earlier ISF surplus recovery claims of money still in a statement's
+// balance at the period's end: its amount, less what was written off, less the offsets of paid
+// runs for cycles starting by then (the council paid the ISF that much less, so the statement's
+// balance is already lower by it). Money recovered otherwise (the provider paying an invoice) is
+// not on the provider's statements, so it still counts: the excess it recovered is never asked
+// again.
+func stillInBalance(e Recovery, taken []OffsetTaken, periodEnd date.Date) int64 {
+	in := e.State.Amount - e.State.WrittenOff
+	for _, o := range taken {
+		if o.State == "live" && o.RunStatus == "paid" && !o.CycleStart.After(periodEnd) {
+			in -= o.Amount
+		}
+	}
+	return max(0, in)
 }
 
 // figures are the source's figures for the recovery's audit event.
@@ -110,5 +145,5 @@ func (src isfSurplusSource) figures() map[string]any {
 		"weekly_pence": src.weekly, "isf_surplus_weeks": src.settings.SurplusWeeks, "isf_surplus_max_weeks": src.settings.SurplusMaxWeeks,
 		"threshold_pence": src.flag.Threshold, "excess_pence": src.flag.Excess, "held_since": src.flag.Since.String(),
 		"held_through": src.flag.Through.String(), "held_days": src.flag.HeldDays, "from_council_pence": src.fromCouncil,
-		"from_person_pence": src.fromPerson, "earlier_outstanding_pence": src.earlier}
+		"from_person_pence": src.fromPerson, "earlier_claimed_pence": src.earlier}
 }

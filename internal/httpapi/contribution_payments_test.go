@@ -116,10 +116,12 @@ func TestAGrossContributionPaidToTheCouncilSettlesTheAuditShortfallWithoutMoving
 	require.Equal(t, "urn:pbudget:problem:idempotency-key-reused", r.problem(t).Type)
 	r = b.recordPaidToCouncil(path, b.financeB(), uuid.NewString(), map[string]any{"amount_pence": 10_000, "received_on": "2026-05-18", "reference": "DEB-000002"})
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
-	// The same debtors payment under another key: a conflict, nothing recorded.
+	// The same debtors payment under another key, however capitalised: a conflict, nothing recorded.
 	r = b.recordPaidToCouncil(path, b.financeB(), uuid.NewString(), body)
 	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
 	require.Equal(t, "urn:pbudget:problem:contribution-payment-reference-taken", r.problem(t).Type)
+	r = b.recordPaidToCouncil(path, b.financeB(), uuid.NewString(), map[string]any{"amount_pence": 10_000, "received_on": "2026-04-20", "reference": "deb-000001"})
+	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
 	require.Len(t, b.ledger(path, "kind=contribution_paid_to_council"), 2, "the replay and the second recording added nothing")
 	require.Equal(t, balance, b.balance(path, "2026-06-30").BalancePence, "the balance is unchanged")
 	au, short = b.reconcileShortfall(au)
