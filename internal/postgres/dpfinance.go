@@ -350,7 +350,9 @@ func (s *DPFinanceStore) Ledger(ctx context.Context, councilID, agreementID uuid
 			return dpfinance.Ledger{}, translate(err, nil)
 		}
 		e.Kind = account.Kind(kind)
-		if e.Kind != account.Adjustment && e.Amount < 0 {
+		// Stored signed, held as magnitudes by kind; but an invoice reversal (a negative
+		// contribution due) stays negative, so that the period's contributions due net it off.
+		if e.Kind != account.Adjustment && e.Kind != account.ContributionDue && e.Amount < 0 {
 			e.Amount = -e.Amount
 		}
 		if e.Date.Before(led.Opening.Date) {

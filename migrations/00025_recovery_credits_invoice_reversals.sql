@@ -7,6 +7,11 @@
 --
 -- The rows for runs paid before this migration come from the audit trail, which recorded each
 -- credit (recovery.offset_recovered) and each reversal (recovery.offset_returned) with its run.
+--
+-- A gross direct payment's invoice of a cycle (a contribution_due memo, source
+-- contribution_invoice) is reversed when the bank returns the cycle's payment: a negative
+-- contribution_due memo, source contribution_invoice_reversal with the invoice's source id (so
+-- once per invoice). It is the only contribution_due that may be negative, and it must be.
 
 -- +goose Up
 CREATE TABLE recovery_offset_credits (
@@ -40,5 +45,29 @@ SELECT c.council_id, c.recovery_id, c.run_id, c.credited, least(coalesce(rv.reve
    AND EXISTS (SELECT 1 FROM recoveries r WHERE r.council_id = c.council_id AND r.id = c.recovery_id)
    AND EXISTS (SELECT 1 FROM payment_runs p WHERE p.council_id = c.council_id AND p.id = c.run_id);
 
+-- +goose StatementBegin
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint
+              WHERE conrelid = 'ledger_entries'::regclass AND contype = 'c'
+                AND pg_get_constraintdef(oid) LIKE '%refund%' AND pg_get_constraintdef(oid) LIKE '%amount_pence > 0%'
+    LOOP
+        EXECUTE format('ALTER TABLE ledger_entries DROP CONSTRAINT %I', c.conname);
+    END LOOP;
+END $$;
+-- +goose StatementEnd
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_positive
+    CHECK (kind NOT IN ('council_payment', 'contribution_due', 'contribution_received', 'refund') OR amount_pence > 0
+           OR (kind = 'contribution_due' AND source_kind = 'contribution_invoice_reversal'));
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_invoice_reversal_negative
+    CHECK (source_kind <> 'contribution_invoice_reversal' OR (kind = 'contribution_due' AND amount_pence < 0));
+
 -- +goose Down
+-- The ledger is append-only: an invoice reversal cannot be deleted, so the Down fails on the
+-- positivity check while one exists rather than lose money history.
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_invoice_reversal_negative;
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_positive;
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_check
+    CHECK (kind NOT IN ('council_payment', 'contribution_due', 'contribution_received', 'refund') OR amount_pence > 0);
 DROP TABLE recovery_offset_credits;
