@@ -62,6 +62,25 @@ ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_positive
            OR (kind = 'contribution_due' AND source_kind = 'contribution_invoice_reversal'));
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_invoice_reversal_negative
     CHECK (source_kind <> 'contribution_invoice_reversal' OR (kind = 'contribution_due' AND amount_pence < 0));
+-- Invoices of cycles whose payments were all returned before this migration, and that no paid
+-- run pays now, are reversed now, so that the run paying the cycle again invoices it afresh (an
+-- invoice is keyed on the cycle and the number of its payments returned before). A cycle
+-- returned and paid again before this migration keeps its one invoice, for the payment that
+-- stands.
+INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+SELECT e.council_id, gen_random_uuid(), e.account_id, greatest(current_date, e.entry_date), 'contribution_due', -e.amount_pence,
+       'contribution_invoice_reversal', e.source_id,
+       'the bank returned the payment of the cycle from ' || e.entry_date || ': its invoice of ' || e.amount_pence || ' pence reversed',
+       'migration 00025', now()
+  FROM ledger_entries e
+  JOIN direct_payment_accounts a ON a.council_id = e.council_id AND a.id = e.account_id
+ WHERE e.source_kind = 'contribution_invoice' AND e.kind = 'contribution_due'
+   AND EXISTS (SELECT 1 FROM payment_lines l WHERE l.council_id = e.council_id AND l.dp_agreement_id = a.dp_agreement_id
+               AND l.kind = 'cycle' AND l.cycle_start = e.entry_date AND l.state = 'returned')
+   AND NOT EXISTS (SELECT 1 FROM payment_lines l JOIN payment_runs r ON r.council_id = l.council_id AND r.id = l.run_id
+               WHERE l.council_id = e.council_id AND l.dp_agreement_id = a.dp_agreement_id AND l.kind = 'cycle'
+                 AND l.cycle_start = e.entry_date AND l.state = 'live' AND NOT l.held AND r.status = 'paid')
+ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING;
 
 -- +goose Down
 -- The ledger is append-only: an invoice reversal cannot be deleted, so the Down fails on the
