@@ -17,8 +17,10 @@
 // into the account; a gross one pays the whole cost into it and the council invoices the person
 // their share for each cycle paid. Both are the same entry: kind contribution_due, a positive
 // amount and no effect on the balance (balance_pence 0), posted when a run pays the cycle (net:
-// source contribution_cycle; gross: contribution_invoice), once per (account, cycle). The
-// invoice is money the person owes the council, not money in or out of the account, so the
+// source contribution_cycle; gross: contribution_invoice), once per (account, cycle). When the
+// bank returns a gross cycle's payment its invoice is reversed by a negative contribution_due
+// (source contribution_invoice_reversal), and the run that pays the cycle again invoices it
+// afresh: a cycle is invoiced once per payment of it that stands. The invoice is money the person owes the council, not money in or out of the account, so the
 // balance stays the money the account holds; the audit compares contributions due with
 // contributions received (the person's money paid into the account) and finds the shortfall
 // the same way for both bases. An invoice the person pays to the council outside the account (to

@@ -120,7 +120,8 @@ var ErrBeforeOpening = apperr.New(apperr.RuleViolation, "ledger-entry-before-ope
 	"a ledger entry is dated before the account's opening balance")
 
 // Totals are the entries of a period [From, To) added up by kind, as magnitudes (adjustments are
-// split into their in and out parts), with the balances either side.
+// split into their in and out parts; contributions due are net of the invoices reversed when the
+// bank returned a cycle's payment), with the balances either side.
 type Totals struct {
 	From, To         date.Date
 	Opening, Closing int64 // balance at the end of the day before From, and at the end of To − 1

@@ -137,6 +137,9 @@ type OffsetTaken struct {
 type ReturnedOffset struct {
 	RecoveryID uuid.UUID
 	Amount     int64 // positive: what the lines had taken off the payments
+	// Credited is what paying the run recorded recovered of it (at most what the recovery had
+	// outstanding then) and no return has reversed yet: all a return may take back.
+	Credited int64
 }
 
 // Overpayment is an overpayment a paid run recorded.
@@ -243,8 +246,15 @@ type Store interface {
 	OffsetsTaken(ctx context.Context, councilID uuid.UUID, recoveries []uuid.UUID) (map[uuid.UUID][]OffsetTaken, error)
 	OffsetRecoveries(ctx context.Context, councilID uuid.UUID, agreements []uuid.UUID) ([]Recovery, error)
 	RunOffsets(ctx context.Context, councilID, runID uuid.UUID) (map[uuid.UUID]int64, error)
-	// ReturnedOffsets is what each recovery's returned lines of the run for agreements took, in
-	// recovery id order (the order their rows are locked in).
+	// CreditOffset records that paying the run recorded amount (> 0) of its offsets recovered on
+	// the recovery, once per (recovery, run).
+	CreditOffset(ctx context.Context, councilID, recoveryID, runID uuid.UUID, amount int64, at time.Time) error
+	// ReverseOffsetCredit records that a bank return took amount (> 0) of the run's credit back
+	// from the recovery.
+	ReverseOffsetCredit(ctx context.Context, councilID, recoveryID, runID uuid.UUID, amount int64, at time.Time) error
+	// ReturnedOffsets is what each recovery's returned lines of the run for agreements took, with
+	// what paying the run credited the recovery and no return has reversed yet, in recovery id
+	// order (the order their rows are locked in).
 	ReturnedOffsets(ctx context.Context, councilID, runID uuid.UUID, agreements []uuid.UUID) ([]ReturnedOffset, error)
 	// PostRecovery enters money recovered from a direct payment's account (an invoice paid from
 	// it, a card recoup) in its ledger, once per source.

@@ -250,7 +250,9 @@ func (s *Service) Offsets(ctx context.Context, councilID uuid.UUID, agreements [
 }
 
 // RunPaid implements payment.Recoveries: the offsets a run took are money recovered once the run
-// is paid, in the transaction that marks it paid.
+// is paid, in the transaction that marks it paid, up to what each recovery has outstanding then
+// (money recorded or written off since the run was built is not recovered twice). What it
+// credits each recovery is recorded per (recovery, run), for a bank return to reverse.
 func (s *Service) RunPaid(ctx context.Context, a actor.Actor, councilID, runID uuid.UUID, paidOn date.Date) error {
 	offs, err := s.d.Store.RunOffsets(ctx, councilID, runID)
 	if err != nil {
@@ -278,6 +280,10 @@ func (s *Service) RunPaid(ctx context.Context, a actor.Actor, councilID, runID u
 		}
 		r.State, r.UpdatedAt, r.Version = next, s.stamp(), r.Version+1
 		if err := s.d.Store.UpdateRecovery(ctx, r); err != nil {
+			return err
+		}
+		// What this run credited, which is all a bank return of its payment may take back.
+		if err := s.d.Store.CreditOffset(ctx, councilID, id, runID, amount, r.UpdatedAt); err != nil {
 			return err
 		}
 		if err := s.d.Audit.Record(ctx, a, audit.Event{Action: "recovery.offset_recovered", EntityType: "recovery", EntityID: r.ID,

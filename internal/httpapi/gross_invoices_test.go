@@ -22,8 +22,9 @@ func (b *bundle) accountPath(agreement uuid.UUID) string {
 
 // A gross direct payment pays the whole cost and invoices the person's contribution: each cycle a
 // run pays posts one invoice (a contribution_due memo, which moves no money) to the account's
-// ledger, pro rata like the payment; replaying the paid step, or a later run paying a returned
-// cycle again, invoices nothing more; and an audit over unpaid invoices finds the shortfall.
+// ledger, pro rata like the payment; replaying the paid step invoices nothing more; a returned
+// cycle's invoice is reversed, and the later run paying it again invoices it once more, so each
+// cycle paid is owed once; and an audit over unpaid invoices finds the shortfall.
 func TestAGrossDirectPaymentInvoicesTheContributionOncePerCyclePaid(t *testing.T) {
 	t.Parallel()
 	b, c := payBundle(t, "2026-04-01")
@@ -66,16 +67,50 @@ func TestAGrossDirectPaymentInvoicesTheContributionOncePerCyclePaid(t *testing.T
 	r, _ = b.runAction(second, "returns", b.financeA(), map[string]any{"returned": []any{
 		map[string]any{"payment_line_id": lines[0].Id, "reason": "ARUCS 0: account closed"}}})
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	// The council never funded the returned cycle: its invoice is reversed (a negative memo, once
+	// however often the return is recorded), so an unpaid cycle leaves nothing owed.
+	r, _ = b.runAction(second, "returns", b.financeA(), map[string]any{"returned": []any{
+		map[string]any{"payment_line_id": lines[0].Id, "reason": "ARUCS 0: account closed"}}})
+	require.NotEqual(t, http.StatusOK, r.Status, "a payment is returned once")
+	invoices = b.ledger(path, "kind=contribution_due")
+	require.Len(t, invoices, 3, "6 April and 4 May invoiced, 4 May reversed")
+	owed := map[string]int64{}
+	var reversals []api.LedgerEntry
+	for _, e := range invoices {
+		require.Equal(t, int64(0), e.BalanceEffectPence)
+		if e.SourceKind == "contribution_invoice_reversal" {
+			reversals = append(reversals, e)
+			continue
+		}
+		owed[e.EntryDate.String()] += e.AmountPence
+	}
+	require.Len(t, reversals, 1)
+	require.Equal(t, int64(-10_000), reversals[0].AmountPence)
+	require.Equal(t, "2026-05-04", reversals[0].EntryDate.String(), "dated the cycle's start, as the return came before it")
+	require.Contains(t, reversals[0].Reason, "cycle from 2026-05-04")
+	var total int64
+	for _, e := range invoices {
+		total += e.AmountPence
+	}
+	require.Equal(t, int64(10_000), total, "only the cycle of 6 April is owed")
+
+	// A later run pays the returned cycle again, and the next: 4 May is invoiced afresh, once.
 	b.setDetails("/v1/direct-payment-agreements/"+f.dp.Id.String()+"/payment-details", bankAccount(), true)
 	b.pay(b.createRun("2026-06-01"))
 	invoices = b.ledger(path, "kind=contribution_due")
-	require.Len(t, invoices, 3, "one invoice per cycle: 6 April, 4 May, 1 June")
-	seen := map[string]bool{}
+	require.Len(t, invoices, 5, "invoices of 6 April, 4 May (twice: paid twice) and 1 June; one reversal")
+	owed = map[string]int64{}
+	count := map[string]int{}
 	for _, e := range invoices {
-		require.False(t, seen[e.EntryDate.String()], "cycle %s invoiced twice", e.EntryDate)
-		seen[e.EntryDate.String()] = true
-		require.Equal(t, int64(10_000), e.AmountPence)
+		owed[e.EntryDate.String()] += e.AmountPence
+		if e.SourceKind == "contribution_invoice" {
+			count[e.EntryDate.String()]++
+			require.Equal(t, int64(10_000), e.AmountPence)
+		}
 	}
+	require.Equal(t, map[string]int64{"2026-04-06": 10_000, "2026-05-04": 10_000, "2026-06-01": 10_000}, owed,
+		"each cycle paid is owed once")
+	require.Equal(t, map[string]int{"2026-04-06": 1, "2026-05-04": 2, "2026-06-01": 1}, count)
 	var payments int64
 	for _, e := range b.ledger(path, "") {
 		payments += e.BalanceEffectPence

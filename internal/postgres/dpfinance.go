@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -349,7 +350,9 @@ func (s *DPFinanceStore) Ledger(ctx context.Context, councilID, agreementID uuid
 			return dpfinance.Ledger{}, translate(err, nil)
 		}
 		e.Kind = account.Kind(kind)
-		if e.Kind != account.Adjustment && e.Amount < 0 {
+		// Stored signed, held as magnitudes by kind; but an invoice reversal (a negative
+		// contribution due) stays negative, so that the period's contributions due net it off.
+		if e.Kind != account.Adjustment && e.Kind != account.ContributionDue && e.Amount < 0 {
 			e.Amount = -e.Amount
 		}
 		if e.Date.Before(led.Opening.Date) {
@@ -622,22 +625,46 @@ func (s *DPFinanceStore) PAEvidence(ctx context.Context, councilID, agreementID 
 	return out, nil
 }
 
+// CreditOffset implements dpfinance.Store.
+func (s *DPFinanceStore) CreditOffset(ctx context.Context, councilID, recoveryID, runID uuid.UUID, amount int64, at time.Time) error {
+	return translate(s.db.conn(ctx).Exec(`INSERT INTO recovery_offset_credits (council_id, recovery_id, run_id, credited_pence, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?`, uuidArg(councilID), uuidArg(recoveryID), uuidArg(runID), amount, at, at).Error, nil)
+}
+
+// ReverseOffsetCredit implements dpfinance.Store.
+func (s *DPFinanceStore) ReverseOffsetCredit(ctx context.Context, councilID, recoveryID, runID uuid.UUID, amount int64, at time.Time) error {
+	res := s.db.conn(ctx).Exec(`UPDATE recovery_offset_credits SET reversed_pence = reversed_pence + ?, updated_at = ?
+		WHERE council_id = ? AND recovery_id = ? AND run_id = ? AND reversed_pence + ? <= credited_pence`,
+		amount, at, uuidArg(councilID), uuidArg(recoveryID), uuidArg(runID), amount)
+	if res.Error != nil {
+		return translate(res.Error, nil)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("reverse offset credit: recovery %s run %s has no credit of %d pence left to reverse", recoveryID, runID, amount)
+	}
+	return nil
+}
+
 // ReturnedOffsets implements dpfinance.Store.
 func (s *DPFinanceStore) ReturnedOffsets(ctx context.Context, councilID, runID uuid.UUID, agreements []uuid.UUID) ([]dpfinance.ReturnedOffset, error) {
 	var rows []struct {
 		RecoveryID uuid.UUID
 		Amount     int64
+		Credited   int64
 	}
-	err := s.db.conn(ctx).Raw(`SELECT recovery_id, -sum(amount_pence) AS amount FROM payment_lines
-		WHERE council_id = ? AND run_id = ? AND agreement_id = ANY(?) AND kind = 'recovery' AND state = 'returned' AND NOT held
-		GROUP BY recovery_id ORDER BY recovery_id`,
-		uuidArg(councilID), uuidArg(runID), uuidArray(agreements)).Scan(&rows).Error
+	err := s.db.conn(ctx).Raw(`SELECT l.recovery_id, l.amount, coalesce(c.credited_pence - c.reversed_pence, 0) AS credited
+		FROM (SELECT recovery_id, -sum(amount_pence) AS amount FROM payment_lines
+		       WHERE council_id = ? AND run_id = ? AND agreement_id = ANY(?) AND kind = 'recovery' AND state = 'returned' AND NOT held
+		       GROUP BY recovery_id) l
+		LEFT JOIN recovery_offset_credits c ON c.council_id = ? AND c.recovery_id = l.recovery_id AND c.run_id = ?
+		ORDER BY l.recovery_id`,
+		uuidArg(councilID), uuidArg(runID), uuidArray(agreements), uuidArg(councilID), uuidArg(runID)).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, nil)
 	}
 	out := make([]dpfinance.ReturnedOffset, len(rows))
 	for i, r := range rows {
-		out[i] = dpfinance.ReturnedOffset{RecoveryID: r.RecoveryID, Amount: r.Amount}
+		out[i] = dpfinance.ReturnedOffset{RecoveryID: r.RecoveryID, Amount: r.Amount, Credited: r.Credited}
 	}
 	return out, nil
 }

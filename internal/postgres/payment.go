@@ -1306,8 +1306,11 @@ func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UU
 	for id, v := range personAnnual {
 		ids, shares = append(ids, id), append(shares, v)
 	}
-	// A cycle's contribution is due once, however many runs pay it (a returned cycle is paid again
-	// by a later run): its source is the (account, cycle start) pair, as a name-based UUID. Net and
+	// A net cycle's contribution is due once, however many runs pay it (a returned cycle is paid
+	// again by a later run): its source is the (account, cycle start) pair, as a name-based UUID.
+	// A gross cycle is invoiced once per payment of it that stands: a return reverses the invoice
+	// (PostReturns), so the payment that pays the cycle again invoices it afresh, under the
+	// number of the cycle's payments returned before it (contributionSource). Net and
 	// gross share the arithmetic: the cycle's payment × the person's share a year ÷ what the
 	// agreement pays a year (the council's share, net; the whole cost, gross), so a cycle paid pro
 	// rata is due or invoiced pro rata. Net: the person's share is the plan's direct-payment cost
@@ -1329,18 +1332,49 @@ func (s *PaymentStore) PostLedgers(ctx context.Context, councilID, runID uuid.UU
 		 CROSS JOIN LATERAL (SELECT CASE g.payment_basis WHEN 'net' THEN p.gross - g.annual_amount_pence
 		        ELSE coalesce(inv.person_annual, 0) END AS person_annual) s
 		 CROSS JOIN LATERAL (SELECT round(l.amount_pence::numeric * s.person_annual / g.annual_amount_pence)::bigint AS amount) c
-		 -- A name-based UUID (version 5 and RFC 9562 variant bits over an MD5 of the pair).
-		 CROSS JOIN LATERAL (SELECT md5(a.id::text || '/' || l.cycle_start::text) AS h) m
-		 CROSS JOIN LATERAL (SELECT (substr(m.h, 1, 12) || '5' || substr(m.h, 14, 3) || '8' || substr(m.h, 18, 15))::uuid AS id) src
+		 `+contributionSource+`
 		 WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'live' AND NOT l.held
 		   AND g.annual_amount_pence > 0 AND c.amount > 0
 		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, by, at, uuidArray(ids), arrayOf(shares),
 		uuidArg(councilID), uuidArg(runID)).Error, nil)
 }
 
-// PostReturns implements payment.Store.
+// contributionSource is the source id (src.id) of the contribution a cycle line l of account a
+// (agreement g) makes due: a name-based UUID (version 5 and RFC 9562 variant bits over an MD5)
+// of the (account, cycle start) pair; for a gross payment whose cycle was paid before and
+// returned, of the pair and how many of the cycle's payments were returned before this one (n.k),
+// so that each payment of the cycle that stands is invoiced once and a cycle paid once keeps the
+// pair's source. A line returned while its run was marked paid counts too: it was never
+// invoiced, and its number is simply not used.
+const contributionSource = `CROSS JOIN LATERAL (SELECT count(*) AS k FROM payment_lines p
+		        WHERE g.payment_basis = 'gross' AND p.council_id = l.council_id AND p.agreement_id = l.agreement_id
+		          AND p.kind = 'cycle' AND p.cycle_start = l.cycle_start AND p.state = 'returned'
+		          AND (p.created_at, p.id) < (l.created_at, l.id)) n
+		 CROSS JOIN LATERAL (SELECT md5(a.id::text || '/' || l.cycle_start::text
+		        || CASE WHEN n.k > 0 THEN '/' || n.k::text ELSE '' END) AS h) m
+		 CROSS JOIN LATERAL (SELECT (substr(m.h, 1, 12) || '5' || substr(m.h, 14, 3) || '8' || substr(m.h, 18, 15))::uuid AS id) src`
+
+// PostReturns implements payment.Store: each returned payment's council_payment is reversed by
+// an adjustment, and the invoice of each gross cycle it paid by a negative contribution_due memo
+// (source contribution_invoice_reversal, the invoice's source), dated the return or the cycle's
+// start if later: the council never funded the cycle, so the person owes nothing for it until a
+// later run pays it again and invoices it afresh.
 func (s *PaymentStore) PostReturns(ctx context.Context, councilID, runID uuid.UUID, on date.Date, by string, at time.Time) error {
-	return translate(s.db.conn(ctx).Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+	q := s.db.conn(ctx)
+	if err := q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
+		SELECT e.council_id, gen_random_uuid(), e.account_id, greatest(?::date, e.entry_date), 'contribution_due', -e.amount_pence,
+		       'contribution_invoice_reversal', e.source_id,
+		       'the bank returned the payment of the cycle from ' || l.cycle_start || ': its invoice of ' || e.amount_pence || ' pence reversed', ?, ?
+		  FROM payment_lines l
+		  JOIN direct_payment_agreements g ON g.council_id = l.council_id AND g.id = l.dp_agreement_id
+		  JOIN direct_payment_accounts a ON a.council_id = l.council_id AND a.dp_agreement_id = l.dp_agreement_id
+		 `+contributionSource+`
+		  JOIN ledger_entries e ON e.council_id = l.council_id AND e.account_id = a.id AND e.source_kind = 'contribution_invoice' AND e.source_id = src.id
+		 WHERE l.council_id = ? AND l.run_id = ? AND l.kind = 'cycle' AND l.state = 'returned' AND g.payment_basis = 'gross'
+		ON CONFLICT (council_id, account_id, source_kind, source_id) DO NOTHING`, on, by, at, uuidArg(councilID), uuidArg(runID)).Error; err != nil {
+		return translate(err, nil)
+	}
+	return translate(q.Exec(`INSERT INTO ledger_entries (council_id, id, account_id, entry_date, kind, amount_pence, source_kind, source_id, reason, created_by, created_at)
 		SELECT e.council_id, gen_random_uuid(), e.account_id, ?, 'adjustment', -e.amount_pence, 'payment_return', e.source_id,
 		       'the bank returned the payment of ' || e.reason, ?, ?
 		  FROM ledger_entries e
