@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/pbudget/pbudget/internal/postgres"
@@ -14,10 +15,12 @@ var NewQueueWithWorkers = newQueue
 
 // InsertManyTx inserts jobs of any kind in the transaction ctx carries.
 func (q *Queue) InsertManyTx(ctx context.Context, params []river.InsertManyParams) error {
-	tx, ok := postgres.SQLTx(ctx)
+	ok, err := postgres.PgxTx(ctx, func(tx pgx.Tx) error {
+		_, err := q.inserter.InsertManyTx(ctx, tx, params)
+		return err
+	})
 	if !ok {
 		return errors.New("no transaction")
 	}
-	_, err := q.client.InsertManyTx(ctx, tx, params)
 	return err
 }

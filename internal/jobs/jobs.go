@@ -38,8 +38,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/pbudget/pbudget/internal/postgres"
 )
@@ -68,8 +70,12 @@ type Config struct {
 // once started, works the queues.
 type Queue struct {
 	client *river.Client[*sql.Tx]
-	deps   Deps // set by Start, before any job is worked
-	log    *slog.Logger
+	// inserter inserts jobs in the caller's transaction, which runs below database/sql (on the
+	// connection's pgx.Conn, postgres.PgxTx) so that BEGIN and COMMIT cost no round trips of
+	// their own: River's pgx driver, with no pool, is for transactional inserts only.
+	inserter *river.Client[pgx.Tx]
+	deps     Deps // set by Start, before any job is worked
+	log      *slog.Logger
 }
 
 // New returns a Queue on db, the service's pool. It can insert jobs at once; Start works them.
@@ -115,7 +121,14 @@ func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	q.client = client
+	inserter, err := river.NewClient(riverpgxv5.New(nil), &river.Config{
+		Logger:   log.With(slog.String("component", "river")),
+		PollOnly: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	q.client, q.inserter = client, inserter
 	return q, nil
 }
 
@@ -144,14 +157,16 @@ func (q *Queue) Stop(ctx context.Context) error {
 // insertTx inserts a job in the transaction ctx carries. Outside one it fails: a job inserted on
 // its own could run for a request that then rolled back.
 func (q *Queue) insertTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
-	tx, ok := postgres.SQLTx(ctx)
-	if !ok {
-		return fmt.Errorf("jobs: %s inserted outside a transaction", args.Kind())
-	}
 	// Not the request's cancellation: the transaction commits whole or not at all whatever the
 	// client does (postgres.WithinTx), and River's insert notification on a cancelled context is
 	// logged as an ERROR although nothing failed.
-	_, err := q.client.InsertTx(context.WithoutCancel(ctx), tx, args, opts)
+	ok, err := postgres.PgxTx(ctx, func(tx pgx.Tx) error {
+		_, err := q.inserter.InsertTx(context.WithoutCancel(ctx), tx, args, opts)
+		return err
+	})
+	if !ok {
+		return fmt.Errorf("jobs: %s inserted outside a transaction", args.Kind())
+	}
 	return err
 }
 

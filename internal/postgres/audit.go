@@ -71,14 +71,14 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 		if err != nil {
 			return err
 		}
-		if tx, ok := rawTx(ctx); ok {
-			if d := takePending(ctx); d != nil { // the change it records, in the same statement
-				_, err = tx.ExecContext(ctx, withChange(d, insertAuditSQL), append(d.args, args...)...)
-				return translate(err, d.constraints)
-			}
+		d := &deferred{sql: insertAuditSQL, args: args, audit: true}
+		if c := takeChange(ctx); c != nil { // the change it records, in the same statement
+			d = &deferred{sql: withChange(c, insertAuditSQL), args: append(c.args, args...), constraints: c.constraints, audit: true}
 		}
-		_, err = s.db.run(ctx).ExecContext(ctx, insertAuditSQL, args...)
-		return translate(err, nil)
+		if deferAgain(ctx, d) { // with the next statement, or the COMMIT
+			return nil
+		}
+		return translate(s.db.exec(ctx, d.sql, d.args...), d.constraints)
 	}
 	rows := make([]auditRow, len(es))
 	for i, e := range es {

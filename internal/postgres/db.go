@@ -82,6 +82,7 @@ type deferred struct {
 	sql         string
 	args        []any
 	constraints map[string]error
+	audit       bool // the audit statement itself (with its change, if any): no other takes it along
 }
 
 // deferExec runs the change sql in the transaction of ctx, or, at the top of a transaction (not
@@ -95,8 +96,35 @@ func (db *DB) deferExec(ctx context.Context, constraints map[string]error, sql s
 		h.pending = &deferred{sql: sql, args: args, constraints: constraints}
 		return nil
 	}
-	_, err := db.run(ctx).ExecContext(ctx, sql, args...)
-	return translate(err, constraints)
+	return translate(db.exec(ctx, sql, args...), constraints)
+}
+
+// deferAgain keeps d to go with the transaction's next statement or its COMMIT, when ctx is at
+// the top of a transaction that defers nothing else; false otherwise, d not kept.
+func deferAgain(ctx context.Context, d *deferred) bool {
+	h, ok := ctx.Value(hooksKey{}).(*hooks)
+	if !ok || !h.top || h.ended || h.pending != nil || !InTx(ctx) {
+		return false
+	}
+	h.pending = d
+	return true
+}
+
+// exec runs q in the transaction of ctx (BEGIN along with it when it is the first statement), or
+// on the pool.
+func (db *DB) exec(ctx context.Context, q string, args ...any) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); !ok {
+		_, err := db.sql.ExecContext(ctx, q, args...)
+		return err
+	}
+	if err := flush(ctx); err != nil {
+		return err
+	}
+	t, ok := ownTxOf(ctx)
+	if !ok {
+		return errors.New("postgres: a transaction without its connection")
+	}
+	return t.send(ctx, q, args)
 }
 
 // takePending returns the change waiting for the audit statement, if any, and forgets it.
@@ -110,6 +138,15 @@ func takePending(ctx context.Context) *deferred {
 	return d
 }
 
+// takeChange is takePending for an audit statement: the change waiting for it, not an audit
+// statement already waiting (which the next statement sends first: flush).
+func takeChange(ctx context.Context) *deferred {
+	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && h.pending != nil && h.pending.audit {
+		return nil
+	}
+	return takePending(ctx)
+}
+
 // flush sends the waiting change on its own, before another statement of the transaction. Its
 // error also ends the transaction (the statements after it fail, the transaction aborted).
 func flush(ctx context.Context) error {
@@ -117,12 +154,11 @@ func flush(ctx context.Context) error {
 	if d == nil {
 		return nil
 	}
-	tx, ok := rawTx(ctx)
+	t, ok := ownTxOf(ctx)
 	if !ok {
 		return errors.New("postgres: a deferred change outside its transaction")
 	}
-	_, err := tx.ExecContext(ctx, d.sql, d.args...)
-	err = translate(err, d.constraints)
+	err := translate(t.send(ctx, d.sql, d.args), d.constraints)
 	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && err != nil && h.joinFailed == nil {
 		h.joinFailed = err
 	}
@@ -208,35 +244,38 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		return err
 	}
 	ctx = context.WithValue(ctx, memoKey{}, &txMemo{})
-	tx := db.gorm.Session(&gorm.Session{NewDB: true, Context: context.WithoutCancel(ctx)}).Begin()
-	if tx.Error != nil {
-		return tx.Error
-	}
+	own := &ownTx{db: db.sql, bg: context.WithoutCancel(ctx)}
+	tx := db.gorm.Session(&gorm.Session{NewDB: true, Context: own.bg})
+	tx.Statement.ConnPool = own
 	done := false
 	defer func() {
 		mine.ended = true // a context kept past the end defers nothing (its statements fail: the transaction is done)
-		if !done {        // fn failed or panicked, or ctx ended
-			tx.Rollback()
+		if !done {        // fn failed or panicked, ctx ended, or the commit failed
+			own.abort()
 		}
+		if n, ok := ctx.Value(tripsKey{}).(*int); ok {
+			*n = own.trips
+		}
+		own.release()
 	}()
 	mine.top = true
 	inner := context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)
 	if err := fn(inner); err != nil {
 		return firstFailure(mine, err)
 	}
-	if err := flush(inner); err != nil {
-		return err
-	}
 	if err := joined(mine); err != nil {
 		return err
+	}
+	if own.failed != nil { // BEGIN failed (a statement's *sql.Row cannot say so)
+		return own.failed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	done = true
-	if err := tx.Commit().Error; err != nil {
+	if err := own.finish(takePending(inner)); err != nil {
 		return err
 	}
+	done = true
 	for _, f := range mine.fns {
 		f()
 	}
@@ -286,18 +325,18 @@ func (db *DB) AfterCommit(ctx context.Context, f func()) {
 	f()
 }
 
-// SQLTx returns the *sql.Tx of the transaction ctx carries, for libraries that must join it (such
-// as a job queue inserting jobs in the request's transaction); false outside a transaction.
-func (db *DB) SQLTx(ctx context.Context) (*sql.Tx, bool) { return SQLTx(ctx) }
+// SQLTx returns the transaction ctx carries as the database/sql statements' runner, for code
+// that must write in it; false outside a transaction.
+func (db *DB) SQLTx(ctx context.Context) (Runner, bool) { return SQLTx(ctx) }
 
-// rawTx is SQLTx without sending a deferred change first (the audit statement takes it along).
-func rawTx(ctx context.Context) (*sql.Tx, bool) {
+// ownTxOf is the transaction of ctx, without sending a deferred change first.
+func ownTxOf(ctx context.Context) (*ownTx, bool) {
 	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
 	if !ok {
 		return nil, false
 	}
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	return sqlTx, ok
+	t, ok := tx.Statement.ConnPool.(*ownTx)
+	return t, ok
 }
 
 // slowStatement is the duration above which a statement is logged (at WARN).
@@ -408,14 +447,13 @@ func InTx(ctx context.Context) bool {
 	return ok
 }
 
-// SQLTx returns the database/sql transaction that ctx carries (see WithinTx), for a library that
-// must write in the same transaction as the stores, such as River inserting a job; false when ctx
-// carries none.
-func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+// SQLTx returns the transaction that ctx carries (see WithinTx) as a Runner, for statements
+// written out that must run in the same transaction as the stores; false when ctx carries none.
+func SQLTx(ctx context.Context) (Runner, bool) {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		_ = flush(ctx) // its error is the transaction's
 	}
-	return rawTx(ctx)
+	return ownTxOf(ctx)
 }
 
 // translate turns database errors into domain errors: no row becomes not found, and the unique

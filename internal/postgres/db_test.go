@@ -216,3 +216,104 @@ func TestADeferredChangeIsWrittenWithItsAuditEventOrBeforeAnythingElse(t *testin
 }
 
 var errTaken = errors.New("council code taken")
+
+// BEGIN and COMMIT cost no round trips of their own where a statement of ours can take them
+// along: BEGIN goes in the same pipeline as the transaction's first statement when it is ours
+// (the audit statement, a deferred change), COMMIT with the audit statement or change still
+// waiting at the end, and a transaction whose only statement is that waiting one sends it alone,
+// a transaction of its own. What waits is sent before any other statement, which sees it; its
+// failure at the commit rolls back everything before it and leaves the pool's connection usable.
+func TestBeginAndCommitGoWithTheStatementsNextToThem(t *testing.T) {
+	t.Parallel()
+	db := testdb.DB(t)
+	auditor := postgres.NewAuditStore(db, time.Now)
+	var council uuid.UUID
+	require.NoError(t, db.SQL().QueryRow(`INSERT INTO councils (id, code, name) VALUES (gen_random_uuid(), $1, 'Trips') RETURNING id`,
+		"rt-"+uuid.NewString()[:8]).Scan(&council))
+	a := actor.Actor{Subject: "trips", CouncilID: council, Roles: []actor.Role{actor.CouncilAdmin}}
+	code := func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return "rt-" + hex.EncodeToString(b[:])
+	}
+	insert := func(ctx context.Context, code string) error {
+		return db.DeferExec(ctx, map[string]error{"councils_code_key": errTaken}, `INSERT INTO councils (id, code, name) VALUES ($1, $2, 'Trips')`, uuid.New(), code)
+	}
+	event := func(ctx context.Context, entity uuid.UUID) error {
+		return auditor.Record(ctx, a, audit.Event{Action: "council.created", EntityType: "council", EntityID: entity})
+	}
+	audited := func(entity uuid.UUID) bool {
+		var n int
+		require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM audit_events WHERE council_id = $1 AND entity_id = $2`, council, entity).Scan(&n))
+		return n == 1
+	}
+	trips := func(fn func(ctx context.Context) error) (int, error) {
+		var n int
+		err := db.WithinTx(postgres.CountTrips(context.Background(), &n), fn)
+		return n, err
+	}
+
+	n, err := trips(func(ctx context.Context) error { return nil })
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "a transaction that sends nothing sends neither BEGIN nor COMMIT")
+
+	alone, entity := code(), uuid.New()
+	n, err = trips(func(ctx context.Context) error {
+		require.NoError(t, insert(ctx, alone))
+		return event(ctx, entity)
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "a change and its audit event alone: one statement, its own transaction")
+	require.True(t, councilExists(t, alone))
+	require.True(t, audited(entity))
+
+	entity = uuid.New()
+	n, err = trips(func(ctx context.Context) error {
+		require.NoError(t, event(ctx, entity))
+		tx, _ := db.SQLTx(ctx)
+		var seen int
+		require.NoError(t, tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE council_id = $1 AND entity_id = $2`, council, entity).Scan(&seen))
+		require.Equal(t, 1, seen, "the waiting audit statement is sent before the read, which sees it")
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "BEGIN with the audit statement, the read, COMMIT")
+	require.True(t, audited(entity))
+
+	before, entity := code(), uuid.New()
+	n, err = trips(func(ctx context.Context) error {
+		tx, _ := db.SQLTx(ctx)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO councils (id, code, name) VALUES ($1, $2, 'Trips')`, uuid.New(), before); err != nil {
+			return err
+		}
+		return event(ctx, entity)
+	})
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "BEGIN before a statement through database/sql, the statement, the audit statement with COMMIT")
+	require.True(t, councilExists(t, before))
+	require.True(t, audited(entity))
+
+	// The change waiting at the end fails: what came before it is rolled back with it.
+	first, entity := code(), uuid.New()
+	_, err = trips(func(ctx context.Context) error {
+		tx, _ := db.SQLTx(ctx)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO councils (id, code, name) VALUES ($1, $2, 'Trips')`, uuid.New(), first); err != nil {
+			return err
+		}
+		require.NoError(t, insert(ctx, alone)) // taken
+		return event(ctx, entity)
+	})
+	require.ErrorIs(t, err, errTaken)
+	require.False(t, councilExists(t, first), "rolled back with the change that failed at the commit")
+	require.False(t, audited(entity))
+	// And alone, as its own transaction.
+	_, err = trips(func(ctx context.Context) error { return insert(ctx, alone) })
+	require.ErrorIs(t, err, errTaken)
+
+	// The pool's connections are sound after all of it: every one of them commits a transaction.
+	for range 2 * 8 {
+		kept := code()
+		require.NoError(t, db.WithinTx(context.Background(), func(ctx context.Context) error { return insert(ctx, kept) }))
+		require.True(t, councilExists(t, kept))
+	}
+}

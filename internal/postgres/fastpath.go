@@ -26,15 +26,15 @@ import (
 // values in pgx's native types (uuids as their 16 bytes, text arrays as []string, jsonb as its
 // bytes), which pgx encodes in binary instead of parsing a driver.Valuer's string back.
 
-// runner is what the statements need of a *sql.Tx or a *sql.DB.
-type runner interface {
+// Runner is what the statements need of a transaction or of the pool.
+type Runner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // run returns the transaction of ctx, or the pool.
-func (db *DB) run(ctx context.Context) runner {
+func (db *DB) run(ctx context.Context) Runner {
 	if tx, ok := SQLTx(ctx); ok {
 		return tx
 	}
@@ -159,7 +159,7 @@ func (s *AuditStore) ReadsSubjects() bool { return true }
 // provider itself when ev does not carry them (outbox.SubjectsInline). It reports whether ev was
 // fanned out to no one at once (no subscription takes it), so that no fan-out job is needed.
 func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit.Event, ev outbox.Stored) (bool, error) {
-	tx, ok := rawTx(ctx)
+	t, ok := ownTxOf(ctx)
 	if !ok {
 		return false, errOutsideTx
 	}
@@ -174,11 +174,14 @@ func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit
 	}
 	args = append(args, eventArgs(ev)...)
 	var constraints map[string]error
-	if d := takePending(ctx); d != nil { // the change it records, in the same statement
+	if d := takeChange(ctx); d != nil { // the change it records, in the same statement
 		q, args, constraints = withChange(d, q), append(d.args, args...), d.constraints
 	}
+	if err := flush(ctx); err != nil { // an audit statement still waiting goes first
+		return false, err
+	}
 	var fanned bool
-	err = tx.QueryRowContext(ctx, q, args...).Scan(&fanned)
+	err = t.send(ctx, q, args, &fanned)
 	return fanned, translate(err, constraints)
 }
 

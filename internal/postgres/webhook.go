@@ -170,12 +170,15 @@ var errOutsideTx = errors.New("webhook: an event is written in the transaction o
 
 // InsertEvent implements outbox.Store; it refuses to write outside a transaction.
 func (s *WebhookStore) InsertEvent(ctx context.Context, e outbox.Stored) (bool, error) {
-	tx, ok := SQLTx(ctx)
+	t, ok := ownTxOf(ctx)
 	if !ok {
 		return false, errOutsideTx
 	}
+	if err := flush(ctx); err != nil {
+		return false, err
+	}
 	var fanned bool
-	err := tx.QueryRowContext(ctx, insertEventAloneSQL, eventArgs(e)...).Scan(&fanned)
+	err := t.send(ctx, insertEventAloneSQL, eventArgs(e), &fanned)
 	return fanned, translate(err, nil)
 }
 
