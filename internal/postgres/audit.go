@@ -71,11 +71,11 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 		if err != nil {
 			return err
 		}
-		d := &deferred{sql: insertAuditSQL, args: args, audit: true}
+		d := &deferred{sql: insertAuditSQL, args: args, kind: statement}
 		if c := takeChange(ctx); c != nil { // the change it records, in the same statement
-			d = &deferred{sql: withChange(c, insertAuditSQL), args: append(c.args, args...), constraints: c.constraints, audit: true}
+			d = &deferred{sql: withChange(c, insertAuditSQL), args: append(c.args, args...), constraints: c.constraints, kind: statement}
 		}
-		if deferAgain(ctx, d) { // with the next statement, or the COMMIT
+		if queue(ctx, d) { // with the next statement, or the COMMIT
 			return nil
 		}
 		return translate(s.db.exec(ctx, d.sql, d.args...), d.constraints)

@@ -68,56 +68,67 @@ type txKey struct{}
 
 // hooks are the functions to run once a transaction commits; each savepoint has its own, handed to
 // its parent when it is released and dropped when it rolls back. joinFailed is the error of a
-// command that joined this transaction (or savepoint) without one of its own (JoinTx).
+// command that joined this transaction (or savepoint) without one of its own (JoinTx), or of a
+// deferred statement that failed when it was sent.
 type hooks struct {
 	fns        []func()
 	joinFailed error
-	top        bool      // the transaction itself, not a savepoint
-	ended      bool      // committed or rolled back: nothing more is deferred
-	pending    *deferred // a change waiting to go with the audit statement (deferExec)
+	top        bool // the transaction itself, not a savepoint
+	ended      bool // committed or rolled back: nothing more is deferred
 }
 
-// deferred is a change written together with the audit statement that follows it.
+// deferred is a statement whose result no one waits for, sent with the transaction's next
+// statement (in the same pipeline, or as a CTE of the audit statement) or with its COMMIT.
 type deferred struct {
 	sql         string
 	args        []any
 	constraints map[string]error
-	audit       bool // the audit statement itself (with its change, if any): no other takes it along
+	kind        deferredKind
 }
+
+type deferredKind int
+
+const (
+	change    deferredKind = iota // a change, which the audit statement after it may take along as a CTE
+	statement                     // any other: the audit statement itself, a stored response
+	savepoint                     // SAVEPOINT, which a transaction that sends nothing else does not need
+)
 
 // deferExec runs the change sql in the transaction of ctx, or, at the top of a transaction (not
 // in a savepoint), keeps it to go with the next statement of the audit trail (AuditStore), which
 // sends it as a data-modifying CTE of its own statement: the change and its audit event in one
-// round trip. Any other use of the transaction sends it on its own first (flush), as does the
-// commit. A change is deferred only when the audit statement does not read what it writes (a
-// statement does not see its own CTEs' rows): a new person, whose events name the person by id.
+// statement. Any other statement of the transaction takes it along in the same pipeline, as does
+// the COMMIT. Only a change the audit statement does not read is deferred (a statement does not
+// see its own CTEs' rows): a new person, whose events name the person by id.
 func (db *DB) deferExec(ctx context.Context, constraints map[string]error, sql string, args ...any) error {
-	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && h.top && !h.ended && h.pending == nil && InTx(ctx) {
-		h.pending = &deferred{sql: sql, args: args, constraints: constraints}
+	d := &deferred{sql: sql, args: args, constraints: constraints, kind: change}
+	if queue(ctx, d) {
 		return nil
 	}
 	return translate(db.exec(ctx, sql, args...), constraints)
 }
 
-// deferAgain keeps d to go with the transaction's next statement or its COMMIT, when ctx is at
-// the top of a transaction that defers nothing else; false otherwise, d not kept.
-func deferAgain(ctx context.Context, d *deferred) bool {
+// queue keeps d to go with the transaction's next statement or its COMMIT, when ctx is
+// at the top of a transaction (not in a savepoint: a savepoint's failure must surface in it);
+// false otherwise, d not kept. d's error is then the transaction's, when it is sent (firstFailure).
+func queue(ctx context.Context, d *deferred) bool {
 	h, ok := ctx.Value(hooksKey{}).(*hooks)
-	if !ok || !h.top || h.ended || h.pending != nil || !InTx(ctx) {
+	if !ok || !h.top || h.ended {
 		return false
 	}
-	h.pending = d
+	t, ok := ownTxOf(ctx)
+	if !ok || t.failed != nil {
+		return false
+	}
+	t.pending = append(t.pending, d)
 	return true
 }
 
-// exec runs q in the transaction of ctx (BEGIN along with it when it is the first statement), or
-// on the pool.
+// exec runs q in the transaction of ctx (with what waits to be sent, and BEGIN when it is the
+// first statement, in the same round trip), or on the pool.
 func (db *DB) exec(ctx context.Context, q string, args ...any) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); !ok {
 		_, err := db.sql.ExecContext(ctx, q, args...)
-		return err
-	}
-	if err := flush(ctx); err != nil {
 		return err
 	}
 	t, ok := ownTxOf(ctx)
@@ -127,42 +138,53 @@ func (db *DB) exec(ctx context.Context, q string, args ...any) error {
 	return t.send(ctx, q, args)
 }
 
-// takePending returns the change waiting for the audit statement, if any, and forgets it.
-func takePending(ctx context.Context) *deferred {
-	h, ok := ctx.Value(hooksKey{}).(*hooks)
-	if !ok || h.pending == nil {
+// deferStatement is deferExec for a statement that is not a change an audit statement may take
+// along: it waits to go with the transaction's next statement or its COMMIT, or runs at once.
+func (db *DB) deferStatement(ctx context.Context, sql string, args ...any) error {
+	if queue(ctx, &deferred{sql: sql, args: args, kind: statement}) {
 		return nil
 	}
-	d := h.pending
-	h.pending = nil
+	return translate(db.exec(ctx, sql, args...), nil)
+}
+
+// queryRow runs q and scans its one row into dest: in the transaction of ctx (with what waits to
+// be sent, and BEGIN when it is the first statement, in the same round trip), or on the pool.
+func (db *DB) queryRow(ctx context.Context, q string, args []any, dest ...any) error {
+	if t, ok := ownTxOf(ctx); ok {
+		return t.send(ctx, q, args, dest...)
+	}
+	return db.sql.QueryRowContext(ctx, q, args...).Scan(dest...)
+}
+
+// takeChange returns the change waiting last to be sent, for the audit statement to take along as
+// a CTE, and forgets it; nil when the last waiting is not a change.
+func takeChange(ctx context.Context) *deferred {
+	t, ok := ownTxOf(ctx)
+	if !ok || len(t.pending) == 0 || t.pending[len(t.pending)-1].kind != change {
+		return nil
+	}
+	d := t.pending[len(t.pending)-1]
+	t.pending = t.pending[:len(t.pending)-1]
 	return d
 }
 
-// takeChange is takePending for an audit statement: the change waiting for it, not an audit
-// statement already waiting (which the next statement sends first: flush).
-func takeChange(ctx context.Context) *deferred {
-	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && h.pending != nil && h.pending.audit {
+// flush sends what waits to be sent, in one round trip, before a statement that cannot take it
+// along. Its error also ends the transaction (the statements after it fail, the transaction
+// aborted): it is recorded as the transaction's (firstFailure).
+func flush(ctx context.Context) error {
+	t, ok := ownTxOf(ctx)
+	if !ok || len(t.pending) == 0 {
 		return nil
 	}
-	return takePending(ctx)
+	return t.send(ctx, "", nil)
 }
 
-// flush sends the waiting change on its own, before another statement of the transaction. Its
-// error also ends the transaction (the statements after it fail, the transaction aborted).
-func flush(ctx context.Context) error {
-	d := takePending(ctx)
-	if d == nil {
-		return nil
-	}
-	t, ok := ownTxOf(ctx)
-	if !ok {
-		return errors.New("postgres: a deferred change outside its transaction")
-	}
-	err := translate(t.send(ctx, d.sql, d.args), d.constraints)
+// failedDeferred records the error of a deferred statement as the one the transaction (or
+// savepoint) of ctx ends with.
+func failedDeferred(ctx context.Context, err error) {
 	if h, ok := ctx.Value(hooksKey{}).(*hooks); ok && err != nil && h.joinFailed == nil {
 		h.joinFailed = err
 	}
-	return err
 }
 
 // JoinTx implements txn.Joiner: within a transaction, fn runs in it as it is, without a savepoint
@@ -272,7 +294,7 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := own.finish(takePending(inner)); err != nil {
+	if err := own.finish(); err != nil {
 		return err
 	}
 	done = true
@@ -434,8 +456,7 @@ func isWordByte(c byte) bool {
 
 // conn returns a fresh query builder on the context's transaction, or on the pool.
 func (db *DB) conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		_ = flush(ctx) // its error is the transaction's (the statement after it fails, aborted)
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok { // its statements send what waits first (ownTx.ready)
 		return tx.Session(&gorm.Session{NewDB: true, Context: ctx})
 	}
 	return db.gorm.Session(&gorm.Session{NewDB: true, Context: ctx})
@@ -449,18 +470,17 @@ func InTx(ctx context.Context) bool {
 
 // SQLTx returns the transaction that ctx carries (see WithinTx) as a Runner, for statements
 // written out that must run in the same transaction as the stores; false when ctx carries none.
-func SQLTx(ctx context.Context) (Runner, bool) {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		_ = flush(ctx) // its error is the transaction's
-	}
-	return ownTxOf(ctx)
-}
+func SQLTx(ctx context.Context) (Runner, bool) { return ownTxOf(ctx) }
 
 // translate turns database errors into domain errors: no row becomes not found, and the unique
 // and check constraints named in byConstraint become their errors. Anything else is internal.
 func translate(err error, byConstraint map[string]error) error {
 	if err == nil {
 		return nil
+	}
+	var sent sentAlready
+	if errors.As(err, &sent) {
+		return sent.err
 	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return apperr.ErrNotFound

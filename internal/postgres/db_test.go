@@ -293,6 +293,29 @@ func TestBeginAndCommitGoWithTheStatementsNextToThem(t *testing.T) {
 	require.True(t, councilExists(t, before))
 	require.True(t, audited(entity))
 
+	// A savepoint's SAVEPOINT goes with its first statement; one rolled back before it sent
+	// anything sends nothing; neither needs a transaction when nothing else is sent.
+	boom := errors.New("boom")
+	n, err = trips(func(ctx context.Context) error {
+		require.ErrorIs(t, db.WithinTx(ctx, func(ctx context.Context) error { return boom }), boom)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "a savepoint that sent nothing")
+	inner, entity := code(), uuid.New()
+	n, err = trips(func(ctx context.Context) error {
+		require.NoError(t, db.WithinTx(ctx, func(ctx context.Context) error { return event(ctx, entity) }))
+		require.ErrorIs(t, db.WithinTx(ctx, func(ctx context.Context) error {
+			require.NoError(t, event(ctx, uuid.New()))
+			return boom
+		}), boom)
+		return insert(ctx, inner)
+	})
+	require.NoError(t, err)
+	require.Equal(t, 4, n, "BEGIN, SAVEPOINT and the audit statement; SAVEPOINT and the second; ROLLBACK TO; the change and COMMIT")
+	require.True(t, audited(entity))
+	require.True(t, councilExists(t, inner))
+
 	// The change waiting at the end fails: what came before it is rolled back with it.
 	first, entity := code(), uuid.New()
 	_, err = trips(func(ctx context.Context) error {

@@ -177,9 +177,6 @@ func (s *AuditStore) RecordWithEvent(ctx context.Context, a actor.Actor, e audit
 	if d := takeChange(ctx); d != nil { // the change it records, in the same statement
 		q, args, constraints = withChange(d, q), append(d.args, args...), d.constraints
 	}
-	if err := flush(ctx); err != nil { // an audit statement still waiting goes first
-		return false, err
-	}
 	var fanned bool
 	err = t.send(ctx, q, args, &fanned)
 	return fanned, translate(err, constraints)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/pbudget/pbudget/internal/idempotency"
 )
@@ -40,8 +39,8 @@ func (s *IdempotencyStore) TryLock(ctx context.Context, k idempotency.Key) (bool
 	if !InTx(ctx) {
 		return false, errors.New("idempotency lock outside a transaction")
 	}
-	var ok bool
-	err := s.db.conn(ctx).Raw(`SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0))`, LockName(k)).Scan(&ok).Error
+	var ok bool // the transaction's first statement: BEGIN goes with it (ownTx.send)
+	err := s.db.queryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, []any{LockName(k)}, &ok)
 	return ok, translate(err, nil)
 }
 
@@ -76,16 +75,16 @@ func (s *IdempotencyStore) Put(ctx context.Context, k idempotency.Key, resp idem
 	if err != nil {
 		return err
 	}
-	row := idempotencyRow{
-		CouncilID: k.CouncilID, ActorSubject: k.Subject, Key: k.Key, RequestHash: resp.RequestHash,
-		StatusCode: resp.Status, Headers: h, Body: resp.Body, CreatedAt: now, ExpiresAt: expires,
-	}
-	err = s.db.conn(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "council_id"}, {Name: "actor_subject"}, {Name: "key"}},
-		DoUpdates: clause.AssignmentColumns([]string{"request_hash", "status_code", "headers", "body", "created_at", "expires_at"}),
-	}).Create(&row).Error
-	return translate(err, nil)
+	// The response is the command's last statement: it waits to go with the COMMIT.
+	return s.db.deferStatement(ctx, putResponseSQL, uuidArg(k.CouncilID), k.Subject, k.Key, resp.RequestHash,
+		resp.Status, h, resp.Body, now, expires)
 }
+
+const putResponseSQL = `INSERT INTO idempotency_keys (council_id, actor_subject, key, request_hash, status_code, headers, body, created_at, expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	ON CONFLICT (council_id, actor_subject, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+	  status_code = EXCLUDED.status_code, headers = EXCLUDED.headers, body = EXCLUDED.body,
+	  created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`
 
 // DeleteExpired implements idempotency.Store.
 func (s *IdempotencyStore) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {

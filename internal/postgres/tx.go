@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,6 +35,9 @@ type ownTx struct {
 	begun  bool
 	failed error // BEGIN failed: every statement after it fails, and the transaction with it
 	trips  int   // round trips to the database (tests count them: CountTrips)
+	// pending are the statements whose results no one waits for, in their order: the next
+	// statement takes them along in its round trip, or the COMMIT does (queue).
+	pending []*deferred
 }
 
 type tripsKey struct{}
@@ -94,8 +99,21 @@ func (t *ownTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, er
 	return t.conn.PrepareContext(ctx, query)
 }
 
-// ExecContext implements gorm.ConnPool.
+// ExecContext implements gorm.ConnPool. A savepoint's SAVEPOINT waits to go with its first
+// statement (and a savepoint that sends nothing before it is rolled back sends nothing at all).
 func (t *ownTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if len(args) == 0 && t.failed == nil {
+		if strings.HasPrefix(query, "SAVEPOINT ") {
+			t.pending = append(t.pending, &deferred{sql: query, kind: savepoint})
+			return driver.RowsAffected(0), nil
+		}
+		if name, ok := strings.CutPrefix(query, "ROLLBACK TO SAVEPOINT "); ok && len(t.pending) > 0 {
+			if last := t.pending[len(t.pending)-1]; last.kind == savepoint && last.sql == "SAVEPOINT "+name {
+				t.pending = t.pending[:len(t.pending)-1]
+				return driver.RowsAffected(0), nil
+			}
+		}
+	}
 	if err := t.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -112,11 +130,12 @@ func (t *ownTx) QueryContext(ctx context.Context, query string, args ...any) (*s
 	return t.conn.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext implements gorm.ConnPool. When BEGIN failed, the row is one that fails without
-// the statement being sent (a *sql.Row carries no error of ours: its error is the context's); the
-// transaction then ends with BEGIN's error (WithinTx), or the deferred change's (firstFailure).
+// QueryRowContext implements gorm.ConnPool. A *sql.Row carries no error of ours: when what waited
+// to be sent failed, the statement is sent into the aborted transaction, where it fails (and the
+// transaction ends with the first failure, firstFailure); when BEGIN failed, the row is one that
+// fails with the context's error without being sent, and the transaction ends with BEGIN's.
 func (t *ownTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if err := t.ready(ctx); err != nil {
+	if err := t.ready(ctx); err != nil && (t.failed != nil || !t.begun || ctx.Err() != nil) {
 		dead, cancel := context.WithCancel(ctx)
 		cancel()
 		return t.db.QueryRowContext(dead, query, args...)
@@ -140,15 +159,19 @@ func (t *ownTx) pgxConn(fn func(c *pgx.Conn) error) error {
 	return t.conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
 }
 
-// send runs the statement q in the transaction, with BEGIN ahead of it in the same round trip when
-// it is the transaction's first; dest, when given, receives its one row.
+// send runs in the transaction, in one round trip, the statements waiting (pending) and then q
+// (none when q is empty), with BEGIN ahead of them when nothing was sent yet; dest, when given,
+// receives q's one row. A waiting statement's error is returned translated and recorded as the
+// transaction's (failedDeferred); q's is returned as it is.
 func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	waiting := t.pending
+	t.pending = nil
 	t.trips++
 	return t.pgxConn(func(c *pgx.Conn) error {
-		if t.begun {
+		if t.begun && len(waiting) == 0 {
 			if len(dest) == 0 {
 				_, err := c.Exec(ctx, q, args...)
 				return err
@@ -156,19 +179,39 @@ func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) err
 			return c.QueryRow(ctx, q, args...).Scan(dest...)
 		}
 		b := &pgx.Batch{}
-		b.Queue("BEGIN")
-		b.Queue(q, args...)
-		br := c.SendBatch(ctx, b)
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			t.failed = fmt.Errorf("begin: %w", err)
-			return t.failed
+		began := !t.begun
+		if began {
+			b.Queue("BEGIN")
 		}
-		t.begun = true
+		for _, d := range waiting {
+			b.Queue(d.sql, d.args...)
+		}
+		if q != "" {
+			b.Queue(q, args...)
+		}
+		br := c.SendBatch(ctx, b)
+		if began {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				t.failed = fmt.Errorf("begin: %w", err)
+				return t.failed
+			}
+			t.begun = true
+		}
+		for _, d := range waiting {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close() // the statements after it were not run: the transaction is aborted
+				err = sentAlready{translate(err, d.constraints)}
+				failedDeferred(ctx, err)
+				return err
+			}
+		}
 		var err error
-		if len(dest) == 0 {
+		switch {
+		case q == "":
+		case len(dest) == 0:
 			_, err = br.Exec()
-		} else {
+		default:
 			err = br.QueryRow().Scan(dest...)
 		}
 		if cerr := br.Close(); err == nil {
@@ -178,47 +221,65 @@ func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) err
 	})
 }
 
-// finish commits, with the change still deferred (if any) in the same round trip; or, when nothing
-// else was sent, runs that change alone as a transaction of its own. It runs on the transaction's
-// own context: once asked, the commit runs to the end whatever the request does.
-func (t *ownTx) finish(last *deferred) error {
+// sentAlready is a deferred statement's error, translated when it was sent: translate keeps it.
+type sentAlready struct{ err error }
+
+func (e sentAlready) Error() string { return e.err.Error() }
+func (e sentAlready) Unwrap() error { return e.err }
+
+// finish commits, with the statements still waiting in the same round trip; or, when nothing else
+// was sent and one statement waits, runs it alone, as a transaction of its own. It runs on the
+// transaction's own context: once asked, the commit runs to the end whatever the request does.
+func (t *ownTx) finish() error {
 	if t.failed != nil {
 		return t.failed
 	}
-	if t.begun || last != nil {
-		t.trips++
+	waiting := t.pending
+	t.pending = nil
+	if !t.begun { // a savepoint in a transaction that sent nothing else holds nothing
+		waiting = slices.DeleteFunc(waiting, func(d *deferred) bool { return d.kind == savepoint })
 	}
-	switch {
-	case !t.begun && last == nil: // nothing sent: nothing to commit
+	if !t.begun && len(waiting) == 0 { // nothing sent: nothing to commit
 		return nil
-	case !t.begun: // one statement is its own transaction
+	}
+	t.trips++
+	if !t.begun && len(waiting) == 1 { // one statement is its own transaction
+		last := waiting[0]
 		return t.pgxConn(func(c *pgx.Conn) error {
 			_, err := c.Exec(t.bg, last.sql, last.args...)
 			return translate(err, last.constraints)
 		})
-	case last == nil:
-		return t.pgxConn(func(c *pgx.Conn) error {
-			tag, err := c.Exec(t.bg, "COMMIT")
-			return committed(tag, err)
-		})
-	default:
-		return t.pgxConn(func(c *pgx.Conn) error {
-			b := &pgx.Batch{}
-			b.Queue(last.sql, last.args...)
-			b.Queue("COMMIT")
-			br := c.SendBatch(t.bg, b)
-			_, err := br.Exec()
-			if err != nil {
-				_ = br.Close() // the COMMIT after it ran as a ROLLBACK of the aborted transaction
-				return translate(err, last.constraints)
-			}
-			tag, err := br.Exec()
-			if cerr := br.Close(); err == nil {
-				err = cerr
-			}
-			return committed(tag, err)
-		})
 	}
+	return t.pgxConn(func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		began := !t.begun
+		if began {
+			b.Queue("BEGIN")
+		}
+		for _, d := range waiting {
+			b.Queue(d.sql, d.args...)
+		}
+		b.Queue("COMMIT")
+		br := c.SendBatch(t.bg, b)
+		if began {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return fmt.Errorf("begin: %w", err)
+			}
+			t.begun = true
+		}
+		for _, d := range waiting {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close() // the COMMIT after it was not run: the transaction is aborted
+				return translate(err, d.constraints)
+			}
+		}
+		tag, err := br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return committed(tag, err)
+	})
 }
 
 // committed is COMMIT's outcome: PostgreSQL answers ROLLBACK to the COMMIT of a transaction that a

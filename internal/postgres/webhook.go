@@ -174,9 +174,6 @@ func (s *WebhookStore) InsertEvent(ctx context.Context, e outbox.Stored) (bool, 
 	if !ok {
 		return false, errOutsideTx
 	}
-	if err := flush(ctx); err != nil {
-		return false, err
-	}
 	var fanned bool
 	err := t.send(ctx, insertEventAloneSQL, eventArgs(e), &fanned)
 	return fanned, translate(err, nil)
