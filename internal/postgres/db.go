@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	pgdriver "gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -26,6 +27,9 @@ import (
 type DB struct {
 	gorm *gorm.DB
 	sql  *sql.DB
+	// txs and trips count the transactions WithinTx ran and the round trips they made (ownTx):
+	// how many BEGIN and COMMIT went along with other statements shows in their ratio.
+	txs, trips prometheus.Counter
 }
 
 // Open connects to dsn and checks the connection.
@@ -52,8 +56,16 @@ func Open(ctx context.Context, dsn string, maxConns int, log *slog.Logger) (*DB,
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &DB{gorm: g, sql: sqlDB}, nil
+	return &DB{gorm: g, sql: sqlDB,
+		txs: prometheus.NewCounter(prometheus.CounterOpts{Name: "pbudget_db_transactions_total",
+			Help: "Transactions run (committed, rolled back, or with nothing to send), savepoints not counted."}),
+		trips: prometheus.NewCounter(prometheus.CounterOpts{Name: "pbudget_db_transaction_round_trips_total",
+			Help: "Round trips to the database the transactions made: BEGIN and COMMIT count only when they went on their own."}),
+	}, nil
 }
+
+// Collectors are the transactions' metrics.
+func (db *DB) Collectors() []prometheus.Collector { return []prometheus.Collector{db.txs, db.trips} }
 
 // SQL returns the underlying pool, for migrations and pool metrics.
 func (db *DB) SQL() *sql.DB { return db.sql }
@@ -278,6 +290,8 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		if n, ok := ctx.Value(tripsKey{}).(*int); ok {
 			*n = own.trips
 		}
+		db.txs.Inc()
+		db.trips.Add(float64(own.trips))
 		own.release()
 	}()
 	mine.top = true

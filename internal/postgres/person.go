@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -114,56 +113,32 @@ const selectPerson = `SELECT council_id, id, given_name, family_name, preferred_
 // selectPersonByID is selectPerson in PostgreSQL's placeholders, for database/sql.
 var selectPersonByID = strings.Replace(strings.Replace(selectPerson, "council_id = ?", "council_id = $1", 1), "id = ?", "id = $2", 1)
 
-// GetPerson implements person.Store: straight through database/sql to pgx, the row scanned into
-// its fields (no gorm, no reflection over the row struct).
+// GetPerson implements person.Store: straight to pgx (no gorm, no database/sql), its binary row
+// decoded into the fields. In a transaction it is often the first statement, and BEGIN goes with it.
 func (s *PersonStore) GetPerson(ctx context.Context, councilID, id uuid.UUID, forUpdate bool) (person.Person, error) {
 	query := selectPersonByID
 	if forUpdate {
 		query += " FOR UPDATE"
 	}
-	if !InTx(ctx) { // the read path: pgx itself, its binary row decoded into the fields
-		var r personRow
-		err := s.db.withPgx(ctx, func(c *pgx.Conn) error {
-			return c.QueryRow(ctx, query, uuidArg(councilID), uuidArg(id)).Scan((*[16]byte)(&r.CouncilID), (*[16]byte)(&r.ID),
-				&r.GivenName, &r.FamilyName, &r.PreferredName, (*pgDate)(&r.DateOfBirth), &r.PersonType, &r.NHSNumber,
-				&r.AddressLine1, &r.AddressLine2, &r.AddressTown, &r.AddressCounty, &r.AddressPostcode, &r.Phone, &r.Email,
-				&r.Version, &r.CreatedAt, &r.UpdatedAt)
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return person.Person{}, apperr.ErrNotFound
-		}
-		if err != nil {
-			return person.Person{}, translate(err, nil)
-		}
-		return r.domain(), nil
+	var r personRow
+	args := []any{uuidArg(councilID), uuidArg(id)}
+	dest := []any{(*[16]byte)(&r.CouncilID), (*[16]byte)(&r.ID),
+		&r.GivenName, &r.FamilyName, &r.PreferredName, (*pgDate)(&r.DateOfBirth), &r.PersonType, &r.NHSNumber,
+		&r.AddressLine1, &r.AddressLine2, &r.AddressTown, &r.AddressCounty, &r.AddressPostcode, &r.Phone, &r.Email,
+		&r.Version, &r.CreatedAt, &r.UpdatedAt}
+	var err error
+	if InTx(ctx) {
+		err = s.db.queryRow(ctx, query, args, dest...)
+	} else { // the read path: a connection of the pool as pgx's own
+		err = s.db.withPgx(ctx, func(c *pgx.Conn) error { return c.QueryRow(ctx, query, args...).Scan(dest...) })
 	}
-	r, err := scanPerson(s.db.run(ctx).QueryRowContext(ctx, query, uuidArg(councilID), uuidArg(id)))
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return person.Person{}, apperr.ErrNotFound
 	}
 	if err != nil {
 		return person.Person{}, translate(err, nil)
 	}
 	return r.domain(), nil
-}
-
-// scanPerson reads one row of selectPerson's columns.
-func scanPerson(row interface{ Scan(...any) error }) (personRow, error) {
-	var r personRow
-	var preferred, nhs, line1, line2, town, county, postcode, phone, email sql.NullString
-	err := row.Scan(&r.CouncilID, &r.ID, &r.GivenName, &r.FamilyName, &preferred, &r.DateOfBirth, &r.PersonType,
-		&nhs, &line1, &line2, &town, &county, &postcode, &phone, &email, &r.Version, &r.CreatedAt, &r.UpdatedAt)
-	r.PreferredName, r.NHSNumber, r.AddressLine1, r.AddressLine2 = nullable(preferred), nullable(nhs), nullable(line1), nullable(line2)
-	r.AddressTown, r.AddressCounty, r.AddressPostcode = nullable(town), nullable(county), nullable(postcode)
-	r.Phone, r.Email = nullable(phone), nullable(email)
-	return r, err
-}
-
-func nullable(s sql.NullString) *string {
-	if !s.Valid {
-		return nil
-	}
-	return &s.String
 }
 
 // GetPeople reads the people of ids of one council, in the order of ids, locked FOR UPDATE when
