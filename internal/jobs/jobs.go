@@ -124,6 +124,7 @@ func newQueue(db *sql.DB, log *slog.Logger, cfg Config, more func(*river.Workers
 	inserter, err := river.NewClient(riverpgxv5.New(nil), &river.Config{
 		Logger:   log.With(slog.String("component", "river")),
 		PollOnly: true,
+		Workers:  workers, // a kind no worker takes is refused at its insert
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

@@ -123,6 +123,7 @@ func (db *DB) deferExec(ctx context.Context, constraints map[string]error, sql s
 // queue keeps d to go with the transaction's next statement or its COMMIT, when ctx is
 // at the top of a transaction (not in a savepoint: a savepoint's failure must surface in it);
 // false otherwise, d not kept. d's error is then the transaction's, when it is sent (firstFailure).
+// d's arguments are encoded when it is sent: the caller must not change what they point to.
 func queue(ctx context.Context, d *deferred) bool {
 	h, ok := ctx.Value(hooksKey{}).(*hooks)
 	if !ok || !h.top || h.ended {
@@ -250,6 +251,9 @@ type hooksKey struct{}
 // therefore commits whole (with its audit event and, under the idempotency middleware, its stored
 // response) or not at all; database/sql would otherwise roll back behind fn's back the moment ctx
 // is cancelled, and a commit racing the cancellation could fail or be cut off half-way.
+//
+// The transaction is pbudget's own on a connection held for it (ownTx), not database/sql's: its
+// BEGIN and COMMIT go with the statements next to them where they can, in one round trip.
 func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	mine := &hooks{}
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
@@ -259,6 +263,9 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		}
 		err := db.conn(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)); err != nil {
+				if t, ok := ownTxOf(ctx); ok && t.failed != nil {
+					return t.failed
+				}
 				return firstFailure(mine, err)
 			}
 			return joined(mine)
@@ -297,6 +304,9 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	mine.top = true
 	inner := context.WithValue(context.WithValue(ctx, txKey{}, tx), hooksKey{}, mine)
 	if err := fn(inner); err != nil {
+		if own.failed != nil { // BEGIN failed: fn's error is only what came of it (a *sql.Row's, the context's)
+			return own.failed
+		}
 		return firstFailure(mine, err)
 	}
 	if err := joined(mine); err != nil {

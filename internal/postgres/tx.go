@@ -38,6 +38,7 @@ type ownTx struct {
 	// pending are the statements whose results no one waits for, in their order: the next
 	// statement takes them along in its round trip, or the COMMIT does (queue).
 	pending []*deferred
+	rows    []*sql.Rows // read through database/sql: closed at the end if still open
 }
 
 type tripsKey struct{}
@@ -63,6 +64,9 @@ func (t *ownTx) acquire() error {
 
 // begin sends BEGIN on its own, before a statement that cannot take it along.
 func (t *ownTx) begin() error {
+	if t.failed != nil { // BEGIN failed, or the transaction has ended (errTxDone)
+		return t.failed
+	}
 	if t.begun {
 		return nil
 	}
@@ -121,13 +125,27 @@ func (t *ownTx) ExecContext(ctx context.Context, query string, args ...any) (sql
 	return t.conn.ExecContext(ctx, query, args...)
 }
 
-// QueryContext implements gorm.ConnPool.
+// QueryContext implements gorm.ConnPool. The rows end with the transaction, as a *sql.Tx's do:
+// rows left open would otherwise keep the connection busy and held (sql.Conn.Close waits for them).
 func (t *ownTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if err := t.ready(ctx); err != nil {
 		return nil, err
 	}
 	t.trips++
-	return t.conn.QueryContext(ctx, query, args...)
+	rows, err := t.conn.QueryContext(ctx, query, args...)
+	if err == nil {
+		t.rows = append(t.rows, rows)
+	}
+	return rows, err
+}
+
+// closeRows closes the rows still open, before the COMMIT or ROLLBACK (which could not be sent
+// while they are being read).
+func (t *ownTx) closeRows() {
+	for _, r := range t.rows {
+		_ = r.Close()
+	}
+	t.rows = nil
 }
 
 // QueryRowContext implements gorm.ConnPool. A *sql.Row carries no error of ours: when what waited
@@ -191,9 +209,9 @@ func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) err
 		}
 		br := c.SendBatch(ctx, b)
 		if began {
-			if _, err := br.Exec(); err != nil {
+			if _, err := br.Exec(); err != nil { // nothing runs after it: not outside a transaction either
 				_ = br.Close()
-				t.failed = fmt.Errorf("begin: %w", err)
+				t.failed = beginFailed(err)
 				return t.failed
 			}
 			t.begun = true
@@ -221,6 +239,16 @@ func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) err
 	})
 }
 
+// beginFailed is the error of a pipeline whose BEGIN did not run: BEGIN's own when the server
+// refused it, else the pipeline's (a value pgx could not encode fails it before anything is sent).
+func beginFailed(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return fmt.Errorf("begin: %w", err)
+	}
+	return err
+}
+
 // sentAlready is a deferred statement's error, translated when it was sent: translate keeps it.
 type sentAlready struct{ err error }
 
@@ -231,6 +259,7 @@ func (e sentAlready) Unwrap() error { return e.err }
 // was sent and one statement waits, runs it alone, as a transaction of its own. It runs on the
 // transaction's own context: once asked, the commit runs to the end whatever the request does.
 func (t *ownTx) finish() error {
+	t.closeRows()
 	if t.failed != nil {
 		return t.failed
 	}
@@ -264,7 +293,7 @@ func (t *ownTx) finish() error {
 		if began {
 			if _, err := br.Exec(); err != nil {
 				_ = br.Close()
-				return fmt.Errorf("begin: %w", err)
+				return beginFailed(err)
 			}
 			t.begun = true
 		}
@@ -296,6 +325,7 @@ func committed(tag pgconn.CommandTag, err error) error {
 
 // abort rolls back what was sent, if anything.
 func (t *ownTx) abort() {
+	t.closeRows()
 	if !t.begun || t.conn == nil {
 		return
 	}
@@ -312,6 +342,7 @@ func (t *ownTx) abort() {
 // release hands the connection back to the pool; database/sql discards it when it is still in a
 // transaction (pgx's ResetSession), which a failed COMMIT or ROLLBACK may leave it in.
 func (t *ownTx) release() {
+	t.closeRows()
 	if t.conn != nil {
 		_ = t.conn.Close()
 		t.conn = nil
@@ -334,6 +365,8 @@ func (t pgxTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []str
 func (t pgxTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return t.c.SendBatch(ctx, b)
 }
+
+// LargeObjects is not supported (River does not use them): the value returned has no transaction.
 func (t pgxTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
 func (t pgxTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
 	return t.c.Prepare(ctx, name, sql)
