@@ -248,6 +248,9 @@ func TestMetricsAreServedOnTheirOwnListenerAndHealthcheckAsksReadyz(t *testing.T
 	require.Contains(t, body, `pbudget_build_info{commit="`+b.Commit+`",go_version="`+b.GoVersion+`",version="`+b.Version+`"} 1`)
 	require.Contains(t, body, `go_sql_open_connections{db_name="pbudget"}`)
 	require.Contains(t, body, `go_sql_wait_count_total{db_name="pbudget"}`)
+	require.Contains(t, body, "pbudget_db_pool_max_connections ")
+	require.Contains(t, body, "pbudget_db_pool_waits_total ")
+	require.Contains(t, body, "pbudget_db_transaction_round_trips_total ")
 	require.Contains(t, body, `pbudget_http_requests_total{method="GET",route="/v1/people",status="401"} 1`)
 	require.Contains(t, body, `pbudget_http_requests_total{method="GET",route="/readyz",status="200"}`)
 

@@ -283,7 +283,8 @@ func New(o Options) (*echo.Echo, *prometheus.Registry, error) {
 
 // NewRegistry returns the one metrics registry of an instance, the only place metrics are
 // registered and the one /metrics serves (MetricsHandler): the Go runtime and process, the
-// database pool (go_sql_* with db_name="pbudget": open, in use, idle, waits), the transactions and
+// database pool (pbudget_db_pool_*, and go_sql_* with db_name="pbudget" for database/sql's share of
+// it: open, in use, waits), the transactions and
 // their round trips (pbudget_db_transactions_total, pbudget_db_transaction_round_trips_total), the build
 // (pbudget_build_info), extra, and the HTTP metrics httpapi registers.
 func NewRegistry(db *postgres.DB, extra ...prometheus.Collector) (*prometheus.Registry, error) {

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/pbudget/pbudget/internal/actor"
 	"github.com/pbudget/pbudget/internal/audit"
@@ -41,16 +40,16 @@ func (db *DB) run(ctx context.Context) Runner {
 	return db.sql
 }
 
-// withPgx runs fn on a connection of the pool as pgx's own *pgx.Conn: its rows are decoded from
-// PostgreSQL's binary format straight into the scan targets, without database/sql's driver.Value
-// conversions. Outside a transaction only (database/sql gives no access to a *sql.Tx's conn).
+// withPgx runs fn on a connection taken straight from the pool (pgxpool, no database/sql): its rows
+// are decoded from PostgreSQL's binary format straight into the scan targets, without
+// database/sql's driver.Value conversions. Outside a transaction only (in one, ownTx.send).
 func (db *DB) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
-	c, err := db.sql.Conn(ctx)
+	c, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	return c.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
+	defer c.Release()
+	return fn(c.Conn())
 }
 
 // pgDate scans a PostgreSQL date into a date.Date.
