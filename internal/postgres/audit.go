@@ -75,10 +75,7 @@ func (s *AuditStore) RecordAll(ctx context.Context, a actor.Actor, es []audit.Ev
 		if c := takeChange(ctx); c != nil { // the change it records, in the same statement
 			d = &deferred{sql: withChange(c, insertAuditSQL), args: append(c.args, args...), constraints: c.constraints, kind: statement}
 		}
-		if queue(ctx, d) { // with the next statement, or the COMMIT
-			return nil
-		}
-		return translate(s.db.exec(ctx, d.sql, d.args...), d.constraints)
+		return s.db.deferOrRun(ctx, d) // with the next statement, or the COMMIT
 	}
 	rows := make([]auditRow, len(es))
 	for i, e := range es {

@@ -131,11 +131,15 @@ const (
 // the COMMIT. Only a change the audit statement does not read is deferred (a statement does not
 // see its own CTEs' rows): a new person, whose events name the person by id.
 func (db *DB) deferExec(ctx context.Context, constraints map[string]error, sql string, args ...any) error {
-	d := &deferred{sql: sql, args: args, constraints: constraints, kind: change}
+	return db.deferOrRun(ctx, &deferred{sql: sql, args: args, constraints: constraints, kind: change})
+}
+
+// deferOrRun queues d (queue), or runs it at once where nothing can wait.
+func (db *DB) deferOrRun(ctx context.Context, d *deferred) error {
 	if queue(ctx, d) {
 		return nil
 	}
-	return translate(db.exec(ctx, sql, args...), constraints)
+	return translate(db.exec(ctx, d.sql, d.args...), d.constraints)
 }
 
 // queue keeps d to go with the transaction's next statement or its COMMIT, when ctx is
@@ -158,24 +162,17 @@ func queue(ctx context.Context, d *deferred) bool {
 // exec runs q in the transaction of ctx (with what waits to be sent, and BEGIN when it is the
 // first statement, in the same round trip), or on the pool.
 func (db *DB) exec(ctx context.Context, q string, args ...any) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); !ok {
-		_, err := db.sql.ExecContext(ctx, q, args...)
-		return err
+	if t, ok := ownTxOf(ctx); ok {
+		return t.send(ctx, q, args)
 	}
-	t, ok := ownTxOf(ctx)
-	if !ok {
-		return errors.New("postgres: a transaction without its connection")
-	}
-	return t.send(ctx, q, args)
+	_, err := db.sql.ExecContext(ctx, q, args...)
+	return err
 }
 
 // deferStatement is deferExec for a statement that is not a change an audit statement may take
 // along: it waits to go with the transaction's next statement or its COMMIT, or runs at once.
 func (db *DB) deferStatement(ctx context.Context, sql string, args ...any) error {
-	if queue(ctx, &deferred{sql: sql, args: args, kind: statement}) {
-		return nil
-	}
-	return translate(db.exec(ctx, sql, args...), nil)
+	return db.deferOrRun(ctx, &deferred{sql: sql, args: args, kind: statement})
 }
 
 // queryRow runs q and scans its one row into dest: in the transaction of ctx (with what waits to

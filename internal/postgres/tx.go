@@ -196,35 +196,10 @@ func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) err
 			}
 			return c.QueryRow(ctx, q, args...).Scan(dest...)
 		}
-		b := &pgx.Batch{}
-		began := !t.begun
-		if began {
-			b.Queue("BEGIN")
+		br, err := t.pipeline(ctx, c, waiting, q, args)
+		if err != nil {
+			return err
 		}
-		for _, d := range waiting {
-			b.Queue(d.sql, d.args...)
-		}
-		if q != "" {
-			b.Queue(q, args...)
-		}
-		br := c.SendBatch(ctx, b)
-		if began {
-			if _, err := br.Exec(); err != nil { // nothing runs after it: not outside a transaction either
-				_ = br.Close()
-				t.failed = beginFailed(err)
-				return t.failed
-			}
-			t.begun = true
-		}
-		for _, d := range waiting {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close() // the statements after it were not run: the transaction is aborted
-				err = sentAlready{translate(err, d.constraints)}
-				failedDeferred(ctx, err)
-				return err
-			}
-		}
-		var err error
 		switch {
 		case q == "":
 		case len(dest) == 0:
@@ -237,6 +212,44 @@ func (t *ownTx) send(ctx context.Context, q string, args []any, dest ...any) err
 		}
 		return err
 	})
+}
+
+// pipeline sends, in one round trip, BEGIN when nothing was sent yet, the waiting statements, and
+// then q (none when q is empty); it reads the results of BEGIN and of the waiting statements and
+// returns the results to read q's from. On an error the results are closed: BEGIN's failure is the
+// transaction's (t.failed), a waiting statement's is returned translated (sentAlready) and recorded
+// as the transaction's (failedDeferred); the statements after a failed one were not run, and the
+// transaction is aborted.
+func (t *ownTx) pipeline(ctx context.Context, c *pgx.Conn, waiting []*deferred, q string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	began := !t.begun
+	if began {
+		b.Queue("BEGIN")
+	}
+	for _, d := range waiting {
+		b.Queue(d.sql, d.args...)
+	}
+	if q != "" {
+		b.Queue(q, args...)
+	}
+	br := c.SendBatch(ctx, b)
+	if began {
+		if _, err := br.Exec(); err != nil { // nothing runs after it: not outside a transaction either
+			_ = br.Close()
+			t.failed = beginFailed(err)
+			return nil, t.failed
+		}
+		t.begun = true
+	}
+	for _, d := range waiting {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			err = sentAlready{translate(err, d.constraints)}
+			failedDeferred(ctx, err)
+			return nil, err
+		}
+	}
+	return br, nil
 }
 
 // beginFailed is the error of a pipeline whose BEGIN did not run: BEGIN's own when the server
@@ -280,28 +293,13 @@ func (t *ownTx) finish() error {
 		})
 	}
 	return t.pgxConn(func(c *pgx.Conn) error {
-		b := &pgx.Batch{}
-		began := !t.begun
-		if began {
-			b.Queue("BEGIN")
+		br, err := t.pipeline(t.bg, c, waiting, "COMMIT", nil)
+		var sent sentAlready
+		if errors.As(err, &sent) { // the COMMIT after it was not run: the transaction is aborted
+			return sent.err
 		}
-		for _, d := range waiting {
-			b.Queue(d.sql, d.args...)
-		}
-		b.Queue("COMMIT")
-		br := c.SendBatch(t.bg, b)
-		if began {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close()
-				return beginFailed(err)
-			}
-			t.begun = true
-		}
-		for _, d := range waiting {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close() // the COMMIT after it was not run: the transaction is aborted
-				return translate(err, d.constraints)
-			}
+		if err != nil {
+			return err
 		}
 		tag, err := br.Exec()
 		if cerr := br.Close(); err == nil {

@@ -16,40 +16,36 @@ import (
 	"github.com/pbudget/pbudget/internal/testdb"
 )
 
+// keptPastItsTransaction is the context of a transaction that sent a statement and committed.
+func keptPastItsTransaction(t *testing.T, db *postgres.DB) context.Context {
+	t.Helper()
+	var kept context.Context
+	require.NoError(t, db.WithinTx(context.Background(), func(ctx context.Context) error {
+		kept = ctx
+		return selectOne(ctx, db)
+	}))
+	return kept
+}
+
+func selectOne(ctx context.Context, db *postgres.DB) error {
+	tx, _ := db.SQLTx(ctx)
+	_, err := tx.ExecContext(ctx, `SELECT 1`)
+	return err
+}
+
 // A context kept past the end of a transaction that sent something: its statements fail (as a
 // *sql.Tx's do with ErrTxDone), and so does a savepoint on it.
 func TestAContextKeptPastItsTransactionFailsItsStatements(t *testing.T) {
 	db := testdb.DB(t)
-	var kept context.Context
-	require.NoError(t, db.WithinTx(context.Background(), func(ctx context.Context) error {
-		kept = ctx
-		tx, _ := db.SQLTx(ctx)
-		_, err := tx.ExecContext(ctx, `SELECT 1`)
-		return err
-	}))
-	tx, _ := db.SQLTx(kept)
-	require.NotPanics(t, func() {
-		_, err := tx.ExecContext(kept, `SELECT 1`)
-		require.Error(t, err)
-	}, "ExecContext after the end")
+	kept := keptPastItsTransaction(t, db)
+	require.NotPanics(t, func() { require.Error(t, selectOne(kept, db)) }, "ExecContext after the end")
 }
 
 func TestASavepointOnAContextKeptPastItsTransactionFails(t *testing.T) {
 	db := testdb.DB(t)
-	var kept context.Context
-	require.NoError(t, db.WithinTx(context.Background(), func(ctx context.Context) error {
-		kept = ctx
-		tx, _ := db.SQLTx(ctx)
-		_, err := tx.ExecContext(ctx, `SELECT 1`)
-		return err
-	}))
+	kept := keptPastItsTransaction(t, db)
 	require.NotPanics(t, func() {
-		err := db.WithinTx(kept, func(ctx context.Context) error {
-			tx, _ := db.SQLTx(ctx)
-			_, err := tx.ExecContext(ctx, `SELECT 1`)
-			return err
-		})
-		require.Error(t, err)
+		require.Error(t, db.WithinTx(kept, func(ctx context.Context) error { return selectOne(ctx, db) }))
 	}, "WithinTx on a kept context")
 }
 
